@@ -1,0 +1,135 @@
+// Package kube holds the few Kubernetes object shapes porthole speaks without
+// importing k8s.io modules: Pod (as the API server serialises it), the
+// streaming request options, and kubeconfig. JSON tags follow the
+// Kubernetes API so the same structs serve manifests and API responses.
+package kube
+
+// TypeMeta is kind and apiVersion.
+type TypeMeta struct {
+	Kind       string `json:"kind,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty"`
+}
+
+// ObjectMeta is the subset of metadata porthole keeps.
+type ObjectMeta struct {
+	Name              string            `json:"name,omitempty"`
+	Namespace         string            `json:"namespace,omitempty"`
+	UID               string            `json:"uid,omitempty"`
+	ResourceVersion   string            `json:"resourceVersion,omitempty"`
+	CreationTimestamp string            `json:"creationTimestamp,omitempty"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	Annotations       map[string]string `json:"annotations,omitempty"`
+}
+
+// Pod is a v1 Pod.
+type Pod struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       PodSpec   `json:"spec"`
+	Status     PodStatus `json:"status"`
+}
+
+// PodSpec is the subset of the pod spec the local runtime honours.
+type PodSpec struct {
+	Containers     []Container `json:"containers"`
+	InitContainers []Container `json:"initContainers,omitempty"`
+	RestartPolicy  string      `json:"restartPolicy,omitempty"` // Always (default), OnFailure, Never
+	NodeName       string      `json:"nodeName,omitempty"`
+}
+
+// Container is one container of a pod spec.
+type Container struct {
+	Name       string          `json:"name"`
+	Image      string          `json:"image,omitempty"`
+	Command    []string        `json:"command,omitempty"`
+	Args       []string        `json:"args,omitempty"`
+	WorkingDir string          `json:"workingDir,omitempty"`
+	Env        []EnvVar        `json:"env,omitempty"`
+	Ports      []ContainerPort `json:"ports,omitempty"`
+	Stdin      bool            `json:"stdin,omitempty"`
+	StdinOnce  bool            `json:"stdinOnce,omitempty"`
+	TTY        bool            `json:"tty,omitempty"`
+}
+
+// EnvVar is a literal environment variable (valueFrom is not supported).
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+}
+
+// ContainerPort is a declared port.
+type ContainerPort struct {
+	Name          string `json:"name,omitempty"`
+	ContainerPort int32  `json:"containerPort"`
+	Protocol      string `json:"protocol,omitempty"`
+}
+
+// PodStatus is the subset of status kubectl reads.
+type PodStatus struct {
+	Phase             string            `json:"phase,omitempty"` // Pending, Running, Succeeded, Failed
+	PodIP             string            `json:"podIP,omitempty"`
+	HostIP            string            `json:"hostIP,omitempty"`
+	StartTime         string            `json:"startTime,omitempty"`
+	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
+	Conditions        []PodCondition    `json:"conditions,omitempty"`
+}
+
+// PodCondition is one condition (Ready, ...).
+type PodCondition struct {
+	Type   string `json:"type"`
+	Status string `json:"status"`
+}
+
+// ContainerStatus is one container's state.
+type ContainerStatus struct {
+	Name         string         `json:"name"`
+	Ready        bool           `json:"ready"`
+	RestartCount int32          `json:"restartCount"`
+	Image        string         `json:"image"`
+	ImageID      string         `json:"imageID"`
+	ContainerID  string         `json:"containerID,omitempty"`
+	Started      *bool          `json:"started,omitempty"`
+	State        ContainerState `json:"state"`
+}
+
+// ContainerState: exactly one member is set.
+type ContainerState struct {
+	Waiting    *StateWaiting    `json:"waiting,omitempty"`
+	Running    *StateRunning    `json:"running,omitempty"`
+	Terminated *StateTerminated `json:"terminated,omitempty"`
+}
+
+// StateWaiting is a container not yet running.
+type StateWaiting struct {
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// StateRunning is a running container.
+type StateRunning struct {
+	StartedAt string `json:"startedAt,omitempty"`
+}
+
+// StateTerminated is a container whose process ended.
+type StateTerminated struct {
+	ExitCode   int32  `json:"exitCode"`
+	Signal     int32  `json:"signal,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	StartedAt  string `json:"startedAt,omitempty"`
+	FinishedAt string `json:"finishedAt,omitempty"`
+}
+
+// FindContainer returns the named container of the pod (regular, then init).
+func (p *Pod) FindContainer(name string) (*Container, bool) {
+	for i := range p.Spec.Containers {
+		if p.Spec.Containers[i].Name == name {
+			return &p.Spec.Containers[i], true
+		}
+	}
+	for i := range p.Spec.InitContainers {
+		if p.Spec.InitContainers[i].Name == name {
+			return &p.Spec.InitContainers[i], true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,69 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/protocol/resize"
+)
+
+// Runtime runs containers' processes. The node validates requests, speaks the
+// wire and calls the Runtime; the Runtime never sees the transport.
+// localrt is the default implementation; implementations must be safe for
+// concurrent use.
+type Runtime interface {
+	// Pod returns the pod namespace/name, or an error wrapping ErrNotFound.
+	// The node reads containers, their tty/stdin settings and status from it.
+	Pod(ctx context.Context, namespace, name string) (*kube.Pod, error)
+	// Exec runs cmd in the container's context and returns once the process
+	// has exited and all its output has been written to streams.Stdout and
+	// streams.Stderr. A non-zero exit is an error with an ExitCode() int
+	// method (128+signal for a process killed by a signal). When ctx is
+	// cancelled (the client vanished) the process is signalled (SIGHUP for a
+	// tty, SIGTERM otherwise), then killed after a grace period, and Exec
+	// returns only after it has exited.
+	Exec(ctx context.Context, c Container, cmd []string, streams Streams) error
+	// Attach joins the container's main process: stdin (if the container has
+	// stdin open) goes to it, its output comes back, until ctx is cancelled,
+	// streams.Stdin reaches EOF with stdinOnce, or the process exits.
+	// Detaching never stops the process.
+	Attach(ctx context.Context, c Container, streams Streams) error
+	// PortForward connects stream to port in the pod's network namespace and
+	// copies both ways until both directions are done; it propagates
+	// half-close in each direction. A failed dial returns an error before any
+	// byte is copied.
+	PortForward(ctx context.Context, pod PodRef, port uint16, stream io.ReadWriteCloser) error
+}
+
+// PodRef names a pod.
+type PodRef struct {
+	Namespace, Name, UID string
+}
+
+// Container names a container of a pod.
+type Container struct {
+	PodRef
+	Name string
+}
+
+// Streams are a session's standard streams as the runtime sees them.
+type Streams struct {
+	Stdin  io.Reader // nil unless requested; EOF when the client half-closes
+	Stdout io.Writer // nil unless requested
+	Stderr io.Writer // nil unless requested; always nil with TTY (a tty merges stderr)
+	TTY    bool
+	// Size is the terminal size in force before the process starts (TTY only;
+	// zero means the client sent none in time and the runtime picks 80x24).
+	Size resize.Size
+	// Resize delivers later sizes (TTY only); it is closed when the client's
+	// resize stream ends.
+	Resize <-chan resize.Size
+}
+
+// ErrNotFound is wrapped by Runtime errors for a pod or container that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrNotRunning is wrapped by Runtime errors for a container that is not running.
+var ErrNotRunning = errors.New("container not running")
