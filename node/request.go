@@ -1,0 +1,150 @@
+package node
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/protocol/status"
+)
+
+// request is one streaming request, parsed and validated before any upgrade.
+type request struct {
+	verb      string // "exec", "attach", "portforward"
+	namespace string
+	pod       string
+	container string
+	command   []string
+	stdin     bool
+	stdout    bool
+	stderr    bool
+	tty       bool
+	ports     []uint16
+}
+
+// httpError is an answer sent before the upgrade: the client-visible Status
+// and, separately, the cause for the log.
+type httpError struct {
+	st  *status.Status
+	err error
+}
+
+func (e *httpError) Error() string {
+	if e.err != nil {
+		return e.st.Message + ": " + e.err.Error()
+	}
+	return e.st.Message
+}
+
+func badRequest(format string, args ...any) *httpError {
+	return &httpError{st: status.NewHTTP(http.StatusBadRequest, status.ReasonBadRequest, fmt.Sprintf(format, args...), nil)}
+}
+
+func notFound(kind, name string) *httpError {
+	return &httpError{st: status.NewHTTP(http.StatusNotFound, status.ReasonNotFound,
+		fmt.Sprintf("%s %q not found", kind, name), &status.Details{Name: name, Kind: kind})}
+}
+
+func writeStatus(w http.ResponseWriter, st *status.Status) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(int(st.Code))
+	_, _ = w.Write(st.Marshal())
+}
+
+// queryBool reads a boolean as the API server does: a present parameter is
+// true unless its first value is "0" or "false" (any case); empty is true.
+func queryBool(q url.Values, key string) bool {
+	v, ok := q[key]
+	if !ok {
+		return false
+	}
+	if len(v) == 0 {
+		return true
+	}
+	return !(v[0] == "0" || strings.EqualFold(v[0], "false"))
+}
+
+// parseRequest reads the API-server shaped query of r (PROTOCOL.md 2.1).
+func parseRequest(r *http.Request, verb string) (*request, *httpError) {
+	q := r.URL.Query()
+	req := &request{
+		verb:      verb,
+		namespace: r.PathValue("namespace"),
+		pod:       r.PathValue("pod"),
+		container: q.Get("container"),
+	}
+	if _, ok := q["dryRun"]; ok {
+		return nil, badRequest("dryRun is not supported")
+	}
+	if verb == "portforward" {
+		ports, err := parsePorts(q["ports"])
+		if err != nil {
+			return nil, badRequest("%v", err)
+		}
+		req.ports = ports
+		return req, nil
+	}
+	req.stdin = queryBool(q, "stdin")
+	req.stdout = queryBool(q, "stdout")
+	req.stderr = queryBool(q, "stderr")
+	req.tty = queryBool(q, "tty")
+	if verb == "exec" {
+		req.command = q["command"]
+		if len(req.command) == 0 {
+			return nil, badRequest("you must specify at least one command for the container")
+		}
+	}
+	if !req.stdin && !req.stdout && !req.stderr {
+		return nil, badRequest("you must specify at least 1 of stdin, stdout, stderr")
+	}
+	if req.tty && req.stderr {
+		// A terminal merges stderr into stdout; the kubelet drops stderr
+		// silently and so do we (PROTOCOL.md 2.2).
+		req.stderr = false
+	}
+	return req, nil
+}
+
+// parsePorts reads "ports" values, repeated and/or comma separated.
+func parsePorts(values []string) ([]uint16, error) {
+	var out []uint16
+	for _, v := range values {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			var n uint64
+			if _, err := fmt.Sscan(p, &n); err != nil || n == 0 || n > 65535 || fmt.Sprint(n) != p {
+				return nil, fmt.Errorf("invalid port %q: must be between 1 and 65535", p)
+			}
+			out = append(out, uint16(n))
+		}
+	}
+	return out, nil
+}
+
+// resolveContainer picks and checks the container like the API server
+// (PROTOCOL.md 2.1): it may be omitted only when the pod has one container.
+func resolveContainer(pod *kube.Pod, name string) (string, *httpError) {
+	if name == "" {
+		switch len(pod.Spec.Containers) {
+		case 1:
+			return pod.Spec.Containers[0].Name, nil
+		default:
+			names := make([]string, len(pod.Spec.Containers))
+			for i, c := range pod.Spec.Containers {
+				names[i] = c.Name
+			}
+			return "", badRequest("a container name must be specified for pod %s, choose one of: [%s]",
+				pod.Name, strings.Join(names, " "))
+		}
+	}
+	if _, ok := pod.FindContainer(name); !ok {
+		return "", badRequest("container %s is not valid for pod %s", name, pod.Name)
+	}
+	return name, nil
+}
