@@ -1,0 +1,40 @@
+package kube
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWriteKubeconfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteKubeconfig(path, "http://127.0.0.1:7780", "porthole", "default"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Errorf("mode %o, want 600", mode)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "kubeconfig.yaml", got)
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want only the config", len(entries))
+	}
+}
+
+func TestWriteKubeconfigMissingDir(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "no", "config")
+	if err := WriteKubeconfig(path, "http://x", "c", ""); err == nil {
+		t.Fatal("got nil error for a missing directory")
+	}
+}

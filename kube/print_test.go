@@ -1,0 +1,102 @@
+package kube
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestHumanDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{-2 * time.Second, "<invalid>"},
+		{-time.Second, "0s"},
+		{0, "0s"},
+		{119 * time.Second, "119s"},
+		{2 * time.Minute, "2m"},
+		{5*time.Minute + 30*time.Second, "5m30s"},
+		{10 * time.Minute, "10m"},
+		{179 * time.Minute, "179m"},
+		{3 * time.Hour, "3h"},
+		{7*time.Hour + 59*time.Minute, "7h59m"},
+		{47 * time.Hour, "47h"},
+		{48 * time.Hour, "2d"},
+		{7*24*time.Hour + 23*time.Hour, "7d23h"},
+		{8 * 24 * time.Hour, "8d"},
+		{729 * 24 * time.Hour, "729d"},
+		{730 * 24 * time.Hour, "2y"},
+		{(3*365 + 10) * 24 * time.Hour, "3y10d"},
+		{8 * 365 * 24 * time.Hour, "8y"},
+	} {
+		if got := HumanDuration(tc.d); got != tc.want {
+			t.Errorf("HumanDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestPodRow(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	running := ContainerState{Running: &StateRunning{StartedAt: "2026-01-01T11:00:00Z"}}
+	for _, tc := range []struct {
+		name string
+		pod  Pod
+		want string
+	}{
+		{"running", Pod{
+			ObjectMeta: ObjectMeta{Name: "demo", CreationTimestamp: "2026-01-01T11:55:00Z"},
+			Spec:       PodSpec{Containers: []Container{{Name: "a"}, {Name: "b"}}, NodeName: "n1"},
+			Status: PodStatus{Phase: "Running", PodIP: "127.0.0.1", ContainerStatuses: []ContainerStatus{
+				{Name: "a", Ready: true, RestartCount: 2, State: running},
+				{Name: "b", Ready: true, RestartCount: 1, State: running},
+			}},
+		}, `["demo","2/2","Running","3","5m","127.0.0.1","n1","\u003cnone\u003e","\u003cnone\u003e"]`},
+		{"waiting", Pod{
+			ObjectMeta: ObjectMeta{Name: "w"},
+			Spec:       PodSpec{Containers: []Container{{Name: "a"}}},
+			Status: PodStatus{Phase: "Pending", ContainerStatuses: []ContainerStatus{
+				{Name: "a", State: ContainerState{Waiting: &StateWaiting{Reason: "CrashLoopBackOff"}}},
+			}},
+		}, `["w","0/1","CrashLoopBackOff","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
+		{"exit-code", Pod{
+			ObjectMeta: ObjectMeta{Name: "x"},
+			Spec:       PodSpec{Containers: []Container{{Name: "a"}}},
+			Status: PodStatus{Phase: "Failed", ContainerStatuses: []ContainerStatus{
+				{Name: "a", State: ContainerState{Terminated: &StateTerminated{ExitCode: 3}}},
+			}},
+		}, `["x","0/1","ExitCode:3","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
+		{"signal", Pod{
+			ObjectMeta: ObjectMeta{Name: "x"},
+			Spec:       PodSpec{Containers: []Container{{Name: "a"}}},
+			Status: PodStatus{Phase: "Failed", ContainerStatuses: []ContainerStatus{
+				{Name: "a", State: ContainerState{Terminated: &StateTerminated{ExitCode: 137, Signal: 9}}},
+			}},
+		}, `["x","0/1","Signal:9","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
+		{"completed-and-running", Pod{
+			ObjectMeta: ObjectMeta{Name: "x"},
+			Spec:       PodSpec{Containers: []Container{{Name: "a"}, {Name: "b"}}},
+			Status: PodStatus{Phase: "Running", Conditions: []PodCondition{{Type: "Ready", Status: "False"}}, ContainerStatuses: []ContainerStatus{
+				{Name: "a", State: ContainerState{Terminated: &StateTerminated{Reason: "Completed"}}},
+				{Name: "b", Ready: true, State: running},
+			}},
+		}, `["x","1/2","NotReady","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
+		{"no-status", Pod{
+			ObjectMeta: ObjectMeta{Name: "x"},
+			Spec:       PodSpec{Containers: []Container{{Name: "a"}}},
+		}, `["x","0/1","Unknown","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := json.Marshal(PodRow(&tc.pod, now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			if n := len(PodRow(&tc.pod, now)); n != len(PodColumns) {
+				t.Errorf("got %d cells, want %d", n, len(PodColumns))
+			}
+		})
+	}
+}
