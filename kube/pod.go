@@ -90,6 +90,8 @@ type ContainerStatus struct {
 	ContainerID  string         `json:"containerID,omitempty"`
 	Started      *bool          `json:"started,omitempty"`
 	State        ContainerState `json:"state"`
+	// LastTerminationState is the end of the previous run, if the container restarted.
+	LastTerminationState ContainerState `json:"lastState"`
 }
 
 // ContainerState: exactly one member is set.
@@ -115,6 +117,7 @@ type StateTerminated struct {
 	ExitCode   int32  `json:"exitCode"`
 	Signal     int32  `json:"signal,omitempty"`
 	Reason     string `json:"reason,omitempty"`
+	Message    string `json:"message,omitempty"`
 	StartedAt  string `json:"startedAt,omitempty"`
 	FinishedAt string `json:"finishedAt,omitempty"`
 }

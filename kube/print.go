@@ -31,17 +31,27 @@ const none = "<none>"
 // PodRow returns the cells of p for PodColumns, as of now.
 func PodRow(p *Pod, now time.Time) []any {
 	ready, restarts := 0, int32(0)
+	var lastRestart time.Time
 	for _, cs := range p.Status.ContainerStatuses {
 		restarts += cs.RestartCount
 		if cs.Ready && cs.State.Running != nil {
 			ready++
 		}
+		if t := cs.LastTerminationState.Terminated; t != nil {
+			if ft, err := time.Parse(time.RFC3339, t.FinishedAt); err == nil && ft.After(lastRestart) {
+				lastRestart = ft
+			}
+		}
+	}
+	restartCell := strconv.Itoa(int(restarts))
+	if restarts != 0 && !lastRestart.IsZero() {
+		restartCell += " (" + HumanDuration(now.Sub(lastRestart)) + " ago)"
 	}
 	return []any{
 		p.Name,
 		strconv.Itoa(ready) + "/" + strconv.Itoa(len(p.Spec.Containers)),
 		PodStatusReason(p),
-		strconv.Itoa(int(restarts)),
+		restartCell,
 		Age(p.CreationTimestamp, now),
 		orNone(p.Status.PodIP),
 		orNone(p.Spec.NodeName),

@@ -49,9 +49,10 @@ func TestPodRow(t *testing.T) {
 			Spec:       PodSpec{Containers: []Container{{Name: "a"}, {Name: "b"}}, NodeName: "n1"},
 			Status: PodStatus{Phase: "Running", PodIP: "127.0.0.1", ContainerStatuses: []ContainerStatus{
 				{Name: "a", Ready: true, RestartCount: 2, State: running},
-				{Name: "b", Ready: true, RestartCount: 1, State: running},
+				{Name: "b", Ready: true, RestartCount: 1, State: running, LastTerminationState: ContainerState{
+					Terminated: &StateTerminated{ExitCode: 1, FinishedAt: "2026-01-01T11:58:00Z"}}},
 			}},
-		}, `["demo","2/2","Running","3","5m","127.0.0.1","n1","\u003cnone\u003e","\u003cnone\u003e"]`},
+		}, `["demo","2/2","Running","3 (2m ago)","5m","127.0.0.1","n1","\u003cnone\u003e","\u003cnone\u003e"]`},
 		{"waiting", Pod{
 			ObjectMeta: ObjectMeta{Name: "w"},
 			Spec:       PodSpec{Containers: []Container{{Name: "a"}}},
