@@ -1,0 +1,200 @@
+package criref
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	apiproxy "k8s.io/apimachinery/pkg/util/proxy"
+	"k8s.io/apiserver/pkg/util/proxy"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/cri-streaming/pkg/streaming"
+	"k8s.io/streaming/pkg/httpstream/wsstream"
+)
+
+// streamRequest is an exec, attach or port-forward request to the front,
+// whichever URL style it came in.
+type streamRequest struct {
+	ns, pod, container         string
+	cmd                        []string
+	stdin, stdout, stderr, tty bool
+	ports                      []int32
+}
+
+func (sr *streamRequest) containerID() string { return sr.ns + "/" + sr.pod + "/" + sr.container }
+
+// routeFront registers the kubelet paths and the API-server paths. The
+// latter skip the API server's raw-proxy hop, as a node whose API server
+// passes WebSockets straight through would be reached.
+func (s *Server) routeFront(mux *http.ServeMux) {
+	mux.HandleFunc("/exec/{ns}/{pod}/{container}", s.kubeletHandler(s.serveExec))
+	mux.HandleFunc("/attach/{ns}/{pod}/{container}", s.kubeletHandler(s.serveAttach))
+	mux.HandleFunc("/portForward/{ns}/{pod}", s.kubeletHandler(s.servePortForward))
+	mux.HandleFunc("/api/v1/namespaces/{ns}/pods/{pod}/exec", s.apiHandler(s.serveExec))
+	mux.HandleFunc("/api/v1/namespaces/{ns}/pods/{pod}/attach", s.apiHandler(s.serveAttach))
+	mux.HandleFunc("/api/v1/namespaces/{ns}/pods/{pod}/portforward", s.apiHandler(s.servePortForward))
+}
+
+type streamHandler func(w http.ResponseWriter, r *http.Request, sr *streamRequest)
+
+// kubeletHandler parses the kubelet's parameters: flags true only when "1",
+// ports in "port".
+func (s *Server) kubeletHandler(h streamHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		sr := &streamRequest{
+			ns: r.PathValue("ns"), pod: r.PathValue("pod"), container: r.PathValue("container"),
+			cmd:   q["command"],
+			stdin: q.Get("input") == "1", stdout: q.Get("output") == "1",
+			stderr: q.Get("error") == "1", tty: q.Get("tty") == "1",
+		}
+		if !s.parsePorts(w, q["port"], sr) {
+			return
+		}
+		h(w, r, sr)
+	}
+}
+
+// apiHandler parses the API server's parameters: a present flag is true
+// unless it is "0" or "false"; ports in "ports"; container defaults to the
+// pod's only declared container, else "main".
+func (s *Server) apiHandler(h streamHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		sr := &streamRequest{
+			ns: r.PathValue("ns"), pod: r.PathValue("pod"), container: q.Get("container"),
+			cmd:   q["command"],
+			stdin: apiFlag(q, "stdin"), stdout: apiFlag(q, "stdout"),
+			stderr: apiFlag(q, "stderr"), tty: apiFlag(q, "tty"),
+		}
+		if sr.container == "" {
+			sr.container = s.runtime.defaultContainer(sr.ns, sr.pod)
+		}
+		if !s.parsePorts(w, q["ports"], sr) {
+			return
+		}
+		h(w, r, sr)
+	}
+}
+
+func apiFlag(q url.Values, name string) bool {
+	v, ok := q[name]
+	if !ok {
+		return false
+	}
+	if len(v) == 0 {
+		return true
+	}
+	return !strings.EqualFold(v[0], "0") && !strings.EqualFold(v[0], "false")
+}
+
+// parsePorts reads repeated and comma-separated ports; 0 and non-numbers
+// are refused with 400, as by the kubelet.
+func (s *Server) parsePorts(w http.ResponseWriter, values []string, sr *streamRequest) bool {
+	for _, v := range values {
+		for _, p := range strings.Split(v, ",") {
+			n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 16)
+			if err != nil || n == 0 {
+				http.Error(w, fmt.Sprintf("invalid port %q", p), http.StatusBadRequest)
+				return false
+			}
+			sr.ports = append(sr.ports, int32(n))
+		}
+	}
+	return true
+}
+
+func (s *Server) serveExec(w http.ResponseWriter, r *http.Request, sr *streamRequest) {
+	if !s.checkStreams(w, sr) {
+		return
+	}
+	u, err := s.cri.GetExec(&runtimeapi.ExecRequest{
+		ContainerId: sr.containerID(), Cmd: sr.cmd,
+		Tty: sr.tty, Stdin: sr.stdin, Stdout: sr.stdout, Stderr: sr.stderr,
+	})
+	if err != nil {
+		_ = streaming.WriteError(err, w)
+		return
+	}
+	s.streamTo(w, r, u.Url, sr)
+}
+
+func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request, sr *streamRequest) {
+	if !s.checkStreams(w, sr) {
+		return
+	}
+	u, err := s.cri.GetAttach(&runtimeapi.AttachRequest{
+		ContainerId: sr.containerID(),
+		Tty:         sr.tty, Stdin: sr.stdin, Stdout: sr.stdout, Stderr: sr.stderr,
+	})
+	if err != nil {
+		_ = streaming.WriteError(err, w)
+		return
+	}
+	s.streamTo(w, r, u.Url, sr)
+}
+
+// checkStreams applies the kubelet's option rules: at least one stream, and
+// stderr silently dropped with a tty.
+func (s *Server) checkStreams(w http.ResponseWriter, sr *streamRequest) bool {
+	if !sr.stdin && !sr.stdout && !sr.stderr {
+		http.Error(w, "you must specify at least 1 of stdin, stdout, stderr", http.StatusBadRequest)
+		return false
+	}
+	if sr.tty {
+		sr.stderr = false
+	}
+	return true
+}
+
+// streamTo hands an exec or attach to the CRI URL: WebSocket v5 through the
+// 1.37 stream translator (WS v5 -> SPDY client), anything else through the
+// upgrade-aware raw proxy, as the kubelet does.
+func (s *Server) streamTo(w http.ResponseWriter, r *http.Request, rawURL string, sr *streamRequest) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if wsstream.IsWebSocketRequestWithStreamCloseProtocol(r) {
+		opts := proxy.Options{Stdin: sr.stdin, Stdout: sr.stdout, Stderr: sr.stderr, Tty: sr.tty}
+		proxy.NewStreamTranslatorHandler(u, nil, 0, opts).ServeHTTP(w, r)
+		return
+	}
+	s.upgradeProxy(u).ServeHTTP(w, r)
+}
+
+func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request, sr *streamRequest) {
+	resp, err := s.cri.GetPortForward(&runtimeapi.PortForwardRequest{
+		PodSandboxId: sr.ns + "/" + sr.pod, Port: sr.ports,
+	})
+	if err != nil {
+		_ = streaming.WriteError(err, w)
+		return
+	}
+	u, err := url.Parse(resp.Url)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if wsstream.IsWebSocketRequestWithTunnelingProtocol(r) {
+		proxy.NewTunnelingHandler(s.upgradeProxy(u)).ServeHTTP(w, r)
+		return
+	}
+	s.upgradeProxy(u).ServeHTTP(w, r)
+}
+
+// upgradeProxy is the kubelet's proxyStream: upgrade required, default
+// transport, errors answered as plain text.
+func (s *Server) upgradeProxy(u *url.URL) *apiproxy.UpgradeAwareHandler {
+	return apiproxy.NewUpgradeAwareHandler(u, nil, false, true, errorResponder{s})
+}
+
+type errorResponder struct{ s *Server }
+
+func (e errorResponder) Error(w http.ResponseWriter, _ *http.Request, err error) {
+	e.s.log.Warn("proxy stream", "err", err)
+	http.Error(w, err.Error(), http.StatusInternalServerError)
+}
