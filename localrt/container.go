@@ -1,0 +1,201 @@
+package localrt
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// backoffPolicy is the delay before restarting a container: initial,
+// doubling up to max, back to initial after a run of at least reset.
+type backoffPolicy struct {
+	initial, max, reset time.Duration
+}
+
+var defaultBackoff = backoffPolicy{initial: time.Second, max: 30 * time.Second, reset: 60 * time.Second}
+
+// container is one container of a pod: its spec, its current run and the
+// state its status reports.
+type container struct {
+	pod  *pod
+	spec *kube.Container
+
+	mu       sync.Mutex
+	cur      *run // the current run, nil between runs
+	waiting  string
+	waitMsg  string
+	last     *termination
+	restarts int32
+	groups   map[int]bool // process groups of exec sessions that may still live
+}
+
+func newContainer(p *pod, spec *kube.Container) *container {
+	return &container{pod: p, spec: spec, groups: make(map[int]bool)}
+}
+
+// argv is the main process's command line: command+args, else args alone
+// (an image without entrypoint), else a shell for stdin or a long sleep.
+func (c *container) argv() []string {
+	argv := append(append([]string(nil), c.spec.Command...), c.spec.Args...)
+	switch {
+	case len(argv) > 0:
+		return argv
+	case c.spec.Stdin:
+		return []string{"sh"}
+	default:
+		return []string{"sleep", "infinity"}
+	}
+}
+
+// supervise runs the main process until ctx ends, restarting it per the
+// pod's restart policy with a backoff. It runs on its own goroutine,
+// joined by Runtime.Close.
+func (c *container) supervise(ctx context.Context) {
+	defer c.pod.rt.wg.Done()
+	bo := c.pod.rt.backoff
+	delay := bo.initial
+	for restarted := false; ; restarted = true {
+		t := c.runOnce(ctx, restarted)
+		if ctx.Err() != nil || !shouldRestart(c.pod.spec.Spec.RestartPolicy, t.exitCode) {
+			return
+		}
+		if t.finishedAt.Sub(t.startedAt) >= bo.reset {
+			delay = bo.initial
+		}
+		c.setWaiting("CrashLoopBackOff", fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
+			delay, c.spec.Name, c.pod.spec.Name, c.pod.spec.Namespace, c.pod.spec.UID))
+		if !sleep(ctx, delay) {
+			return
+		}
+		delay = min(2*delay, bo.max)
+	}
+}
+
+func shouldRestart(policy string, code int32) bool {
+	switch policy {
+	case RestartAlways:
+		return true
+	case RestartOnFailure:
+		return code != 0
+	}
+	return false
+}
+
+// sleep waits d unless ctx ends first; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// runOnce starts the main process and supervises it to its end.
+func (c *container) runOnce(ctx context.Context, restarted bool) *termination {
+	rt := c.pod.rt
+	id := newID()
+	started := time.Now()
+	r, err := c.startRun(id)
+	if err != nil {
+		rt.log.Warn("container start failed", "pod", c.pod.spec.Name, "namespace", c.pod.spec.Namespace,
+			"container", c.spec.Name, "err", err)
+		t := &termination{id: id, exitCode: 128, reason: "StartError", message: err.Error(),
+			startedAt: started, finishedAt: time.Now()}
+		c.mu.Lock()
+		c.waiting, c.last = "", t
+		if restarted {
+			c.restarts++
+		}
+		c.mu.Unlock()
+		rt.notify()
+		return t
+	}
+	rt.log.Info("container started", "pod", c.pod.spec.Name, "namespace", c.pod.spec.Namespace,
+		"container", c.spec.Name, "pid", r.p.pgid)
+	c.mu.Lock()
+	c.cur, c.waiting = r, ""
+	if restarted {
+		c.restarts++
+	}
+	c.mu.Unlock()
+	rt.notify()
+	return r.supervise(ctx)
+}
+
+// exited records the end of run r, as soon as its process is reaped.
+func (c *container) exited(r *run, t *termination) {
+	c.mu.Lock()
+	if c.cur == r {
+		c.cur = nil
+	}
+	c.last = t
+	c.mu.Unlock()
+	c.pod.rt.notify()
+	c.pod.rt.log.Info("container exited", "pod", c.pod.spec.Name, "namespace", c.pod.spec.Namespace,
+		"container", c.spec.Name, "exitCode", t.exitCode)
+}
+
+func (c *container) setWaiting(reason, msg string) {
+	c.mu.Lock()
+	c.waiting, c.waitMsg = reason, msg
+	c.mu.Unlock()
+	c.pod.rt.notify()
+}
+
+// currentRun is the running main process's run, or nil.
+func (c *container) currentRun() *run {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur
+}
+
+func (c *container) running() bool { return c.currentRun() != nil }
+
+func (c *container) snapshot() snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := snapshot{waiting: c.waiting, waitingMsg: c.waitMsg, last: c.last, restarts: c.restarts}
+	if c.cur != nil {
+		s.running, s.runID, s.startedAt = true, c.cur.id, c.cur.p.start
+	}
+	return s
+}
+
+// trackGroup records an exec session's process group, so that it dies with
+// the container.
+func (c *container) trackGroup(pgid int) {
+	c.mu.Lock()
+	c.groups[pgid] = true
+	c.mu.Unlock()
+}
+
+// untrackGroup is called when an exec session's leader has exited. Its
+// group stays tracked while background members live, unless the container
+// stopped meanwhile: then they are killed now.
+func (c *container) untrackGroup(pgid int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	if c.cur == nil || !groupAlive(pgid) {
+		delete(c.groups, pgid)
+	}
+}
+
+// killGroups kills every exec session's process group left in the container.
+func (c *container) killGroups() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for pgid := range c.groups {
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		delete(c.groups, pgid)
+	}
+}

@@ -1,0 +1,100 @@
+package localrt
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// defaultPath is the PATH of a process when porthole's own has none; it is
+// what container runtimes set for images without one.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// processEnv is the environment of a process in container c: a minimal
+// host environment, HOSTNAME, TERM for a tty, then the container's env
+// (later entries win, as os/exec keeps the last duplicate).
+func (c *container) processEnv(tty bool) []string {
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = defaultPath
+	}
+	env := []string{"PATH=" + path}
+	for _, k := range []string{"HOME", "LANG"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	env = append(env, "HOSTNAME="+c.pod.spec.Name)
+	if tty {
+		env = append(env, "TERM=xterm")
+	}
+	for _, e := range c.spec.Env {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	return env
+}
+
+// workDir is the container's working directory: its workingDir, else the
+// pod's directory.
+func (c *container) workDir() string {
+	if c.spec.WorkingDir != "" {
+		return c.spec.WorkingDir
+	}
+	return c.pod.dir
+}
+
+// lookPath resolves file as execve would in a process with env and working
+// directory dir: names with a slash are taken as they are (relative to
+// dir), others are searched in env's PATH. The error wraps exec.ErrNotFound
+// when nothing executable was found, with the message runc gives
+// ("executable file not found in $PATH").
+func lookPath(file string, env []string, dir string) (string, error) {
+	if strings.Contains(file, "/") {
+		p := file
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if err := executable(p); err != nil {
+			return "", fmt.Errorf("exec: %q: %w", file, err)
+		}
+		return p, nil
+	}
+	path := defaultPath
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, d := range filepath.SplitList(path) {
+		if d == "" {
+			d = "."
+		}
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(dir, d)
+		}
+		p := filepath.Join(d, file)
+		if executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH: %w", file, exec.ErrNotFound)
+}
+
+// executable reports why p cannot be executed, or nil.
+func executable(p string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no such file or directory: %w", exec.ErrNotFound)
+		}
+		return err
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("permission denied: %w", fs.ErrPermission)
+	}
+	return nil
+}

@@ -1,0 +1,358 @@
+package localrt
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/protocol/resize"
+)
+
+// sample is n deterministic pseudo-random bytes (every byte value occurs).
+func sample(n int) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8([32]byte{1}).Read(b)
+	return b
+}
+
+// plainWriter hides bytes.Buffer's ReadFrom, so the copy takes the
+// io.Copy path.
+type plainWriter struct{ buf bytes.Buffer }
+
+func (w *plainWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
+
+// output is a writer under test and what it received.
+type output interface {
+	io.Writer
+	Bytes() []byte
+}
+
+type rfWriter struct{ bytes.Buffer } // has ReadFrom
+
+type plainOut struct{ plainWriter }
+
+func (p *plainOut) Bytes() []byte { return p.buf.Bytes() }
+
+func TestExecBytes(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	data := sample(8 << 20)
+	tests := []struct {
+		name       string
+		cmd        []string
+		fileStdin  bool // an *os.File stdin (the node's way), else a plain reader
+		stderr     bool
+		readerFrom bool
+		want       []byte
+	}{
+		{"cat/file stdin/ReaderFrom", []string{"cat"}, true, false, true, data},
+		{"cat/file stdin/plain writer", []string{"cat"}, true, false, false, data},
+		{"cat/reader stdin/ReaderFrom", []string{"cat"}, false, false, true, data},
+		{"cat to stderr", []string{"sh", "-c", "cat >&2"}, true, true, true, data},
+		{"cat to stderr/reader stdin/plain", []string{"sh", "-c", "cat >&2"}, false, true, false, data},
+		{"head -c/file stdin", []string{"head", "-c", "1000003"}, true, false, true, data[:1000003]},
+		{"head -c/reader stdin", []string{"head", "-c", "1000003"}, false, false, false, data[:1000003]},
+		{"no stdin", []string{"head", "-c", "5", "/dev/zero"}, false, false, true, make([]byte, 5)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out output = &rfWriter{}
+			if !tt.readerFrom {
+				out = &plainOut{}
+			}
+			var other bytes.Buffer
+			s := node.Streams{Stdout: out, Stderr: &other}
+			if tt.stderr {
+				s.Stdout, s.Stderr = &other, out
+			}
+			var feed func() error
+			switch {
+			case tt.name == "no stdin":
+			case tt.fileStdin:
+				pr, pw := osPipe(t)
+				s.Stdin = pr
+				feed = func() error {
+					_, err := pw.Write(data)
+					pw.Close()
+					return err
+				}
+			default:
+				s.Stdin = bytes.NewReader(data)
+			}
+			fed := make(chan error, 1)
+			if feed != nil {
+				go func() { fed <- feed() }()
+			}
+			err := r.Exec(context.Background(), ref("p", "main"), tt.cmd, s)
+			if err != nil {
+				t.Fatalf("Exec: %v", err)
+			}
+			if f, ok := s.Stdin.(*os.File); ok {
+				f.Close() // as the node does after Exec: unblocks a feeder head -c left behind
+				<-fed
+			}
+			got := out.Bytes()
+			if len(got) != len(tt.want) || sha256.Sum256(got) != sha256.Sum256(tt.want) {
+				t.Errorf("got %d bytes (sha256 %x), want %d (sha256 %x)", len(got), sha256.Sum256(got), len(tt.want), sha256.Sum256(tt.want))
+			}
+			if other.Len() != 0 {
+				t.Errorf("other stream got %q, want nothing", other.Bytes())
+			}
+		})
+	}
+}
+
+func TestExecExitCodes(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	tests := []struct {
+		script string
+		want   int // 0: nil error
+	}{
+		{"exit 0", 0},
+		{"exit 1", 1},
+		{"exit 42", 42},
+		{"exit 255", 255},
+		{"kill -9 $$", 137},
+		{"kill -TERM $$", 143},
+	}
+	for _, tt := range tests {
+		t.Run(tt.script, func(t *testing.T) {
+			err := r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", tt.script}, node.Streams{})
+			if tt.want == 0 {
+				if err != nil {
+					t.Fatalf("got %v, want nil", err)
+				}
+				return
+			}
+			var ec interface{ ExitCode() int }
+			if !errors.As(err, &ec) {
+				t.Fatalf("got %v (%T), want an error with ExitCode", err, err)
+			}
+			if ec.ExitCode() != tt.want {
+				t.Errorf("got exit code %d, want %d", ec.ExitCode(), tt.want)
+			}
+		})
+	}
+}
+
+func TestExecErrors(t *testing.T) {
+	r := start(t,
+		testPod("p", kube.Container{}, ""),
+		testPod("done", kube.Container{Command: []string{"true"}}, RestartNever))
+	waitPod(t, r, "p", "running", isRunning)
+	waitPod(t, r, "done", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == PhaseSucceeded })
+	tests := []struct {
+		name string
+		c    node.Container
+		cmd  []string
+		want error
+	}{
+		{"unknown pod", ref("nope", "main"), []string{"true"}, node.ErrNotFound},
+		{"unknown container", ref("p", "nope"), []string{"true"}, node.ErrNotFound},
+		{"wrong uid", node.Container{PodRef: node.PodRef{Namespace: "default", Name: "p", UID: "x"}, Name: "main"}, []string{"true"}, node.ErrNotFound},
+		{"not running", ref("done", "main"), []string{"true"}, node.ErrNotRunning},
+		{"command not found", ref("p", "main"), []string{"no-such-command-porthole"}, exec.ErrNotFound},
+		{"missing path", ref("p", "main"), []string{"/no/such/file"}, exec.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := r.Exec(context.Background(), tt.c, tt.cmd, node.Streams{})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want an error wrapping %v", err, tt.want)
+			}
+			var ec interface{ ExitCode() int }
+			if errors.As(err, &ec) {
+				t.Errorf("got exit code %d, want no exit code", ec.ExitCode())
+			}
+		})
+	}
+}
+
+func TestExecEnvAndDir(t *testing.T) {
+	dir := t.TempDir()
+	env := []kube.EnvVar{{Name: "FOO", Value: "bar baz"}, {Name: "HOSTNAME", Value: "override"}}
+	r := start(t,
+		testPod("p", kube.Container{Env: env[:1]}, ""),
+		testPod("q", kube.Container{WorkingDir: dir, Env: env}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	waitPod(t, r, "q", "running", isRunning)
+	script := `pwd; echo "$HOSTNAME"; echo "$FOO"; echo "${TERM-unset}"; [ -n "$PATH" ] && echo path`
+	tests := []struct {
+		pod, dir, want string
+		tty            bool
+	}{
+		{"p", filepath.Join(r.stateDir, "default", "p"), "%s\np\nbar baz\nunset\npath\n", false},
+		{"p", filepath.Join(r.stateDir, "default", "p"), "%s\r\np\r\nbar baz\r\nxterm\r\npath\r\n", true},
+		{"q", dir, "%s\noverride\nbar baz\nunset\npath\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/tty=%v", tt.pod, tt.tty), func(t *testing.T) {
+			var out bytes.Buffer
+			err := r.Exec(context.Background(), ref(tt.pod, "main"), []string{"sh", "-c", script}, node.Streams{Stdout: &out, TTY: tt.tty})
+			if err != nil {
+				t.Fatalf("Exec: %v", err)
+			}
+			real, err := filepath.EvalSymlinks(tt.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf(tt.want, real); out.String() != want {
+				t.Errorf("got %q, want %q", out.String(), want)
+			}
+		})
+	}
+}
+
+func TestExecTTYInitialSize(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	for i := 0; i < 20; i++ {
+		size := resize.Size{Width: uint16(40 + i*7), Height: uint16(10 + i*3)}
+		if i == 0 {
+			size = resize.Size{}
+		}
+		var out bytes.Buffer
+		err := r.Exec(context.Background(), ref("p", "main"), []string{"stty", "size"}, node.Streams{Stdout: &out, TTY: true, Size: size})
+		if err != nil {
+			t.Fatalf("Exec: %v", err)
+		}
+		want := fmt.Sprintf("%d %d\r\n", size.Height, size.Width)
+		if i == 0 {
+			want = "24 80\r\n"
+		}
+		if out.String() != want {
+			t.Fatalf("run %d: got %q, want %q", i, out.String(), want)
+		}
+	}
+}
+
+func TestExecTTYResize(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	out := newLineReader()
+	sizes := make(chan resize.Size)
+	// The process reports its size on SIGWINCH, which the kernel sends when
+	// the pty's size changes; it loops in short sleeps waiting for it.
+	script := `trap 'stty size; exit 0' WINCH; echo ready; while :; do sleep 0.05; done`
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", script},
+			node.Streams{Stdout: out.pw, TTY: true, Size: resize.Size{Width: 80, Height: 24}, Resize: sizes})
+		out.pw.Close()
+	}()
+	out.until(t, "ready")
+	sizes <- resize.Size{Width: 0, Height: 5} // not a size: ignored
+	sizes <- resize.Size{Width: 123, Height: 45}
+	close(sizes)
+	if line := out.until(t, " "); line != "45 123\r\n" {
+		t.Errorf("got %q, want %q", line, "45 123\r\n")
+	}
+	out.discardRest()
+	if err := <-done; err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+}
+
+// TestExecCancelNoOrphans cancels an exec whose shell has a background
+// child, and checks that both processes are gone when Exec returns.
+func TestExecCancelNoOrphans(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		tty    bool
+		script string
+	}{
+		{"pipes", false, `sleep 1000 & echo "$$ $!"; wait`},
+		{"tty", true, `sleep 1000 & echo "$$ $!"; wait`},
+		{"pipes/signals ignored", false, `trap '' TERM HUP; sleep 1000 & echo "$$ $!"; wait`},
+		{"tty/signals ignored", true, `trap '' TERM HUP; sleep 1000 & echo "$$ $!"; wait`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := startOpts(t, &Options{KillGrace: 100 * time.Millisecond}, testPod("p", kube.Container{}, ""))
+			waitPod(t, r, "p", "running", isRunning)
+			out := newLineReader()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				done <- r.Exec(ctx, ref("p", "main"), []string{"sh", "-c", tt.script}, node.Streams{Stdout: out.pw, TTY: tt.tty})
+				out.pw.Close()
+			}()
+			var pids []int
+			for _, f := range strings.Fields(out.until(t, " ")) {
+				pid, err := strconv.Atoi(f)
+				if err != nil {
+					t.Fatalf("pid %q: %v", f, err)
+				}
+				pids = append(pids, pid)
+			}
+			cancel()
+			go out.discardRest()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Errorf("Exec: got %v, want context.Canceled", err)
+			}
+			// The group was SIGKILLed before Exec returned; a kill is
+			// delivered asynchronously, so wait for the exits (a pidfd
+			// event), bounded by the failsafe.
+			for _, pid := range pids {
+				waitGone(t, pid)
+			}
+		})
+	}
+}
+
+// TestExecBackgroundChild: a background child keeping stdout open does not
+// hold Exec once the shell exited; it dies with the Runtime.
+func TestExecBackgroundChild(t *testing.T) {
+	r := startOpts(t, nil, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	var out bytes.Buffer
+	err := r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", `sleep 1000 & echo "$!"`}, node.Streams{Stdout: &out})
+	if err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("background child %d: %v, want it alive until Close", pid, err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	waitGone(t, pid)
+}
+
+func TestExecStdinEOF(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	pr, pw := osPipe(t)
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", "cat; echo eof"}, node.Streams{Stdin: pr, Stdout: &out})
+	}()
+	pw.WriteString("hello\n")
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	if out.String() != "hello\neof\n" {
+		t.Errorf("got %q, want %q", out.String(), "hello\neof\n")
+	}
+}

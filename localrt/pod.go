@@ -1,0 +1,164 @@
+package localrt
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// Restart policies, as spelled in a pod spec.
+const (
+	RestartAlways    = "Always"
+	RestartOnFailure = "OnFailure"
+	RestartNever     = "Never"
+)
+
+// NodeName is the node every pod reports it runs on.
+const NodeName = "porthole"
+
+// pod is one pod: its defaulted spec (immutable after New) and containers.
+type pod struct {
+	rt         *Runtime
+	spec       *kube.Pod
+	containers []*container
+	dir        string    // written by Start before any container starts
+	startTime  time.Time // guarded by rt.mu
+}
+
+var (
+	// DNS-1123 label and subdomain, as Kubernetes validates names. They also
+	// keep a pod's directory name free of path separators.
+	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+)
+
+// newPod validates in and returns a defaulted deep copy of it.
+func newPod(r *Runtime, in *kube.Pod, now time.Time) (*pod, error) {
+	if in == nil {
+		return nil, errors.New("nil pod")
+	}
+	spec, err := clonePod(in)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Namespace == "" {
+		spec.Namespace = "default"
+	}
+	if !dnsSubdomain.MatchString(spec.Name) {
+		return nil, fmt.Errorf("invalid pod name %q", spec.Name)
+	}
+	if !dnsLabel.MatchString(spec.Namespace) {
+		return nil, fmt.Errorf("pod %s: invalid namespace %q", spec.Name, spec.Namespace)
+	}
+	if err := defaultSpec(spec, now); err != nil {
+		return nil, fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, err)
+	}
+	p := &pod{rt: r, spec: spec}
+	for i := range spec.Spec.Containers {
+		p.containers = append(p.containers, newContainer(p, &spec.Spec.Containers[i]))
+	}
+	return p, nil
+}
+
+// defaultSpec fills what the API server would and checks the containers.
+func defaultSpec(p *kube.Pod, now time.Time) error {
+	if p.Kind == "" {
+		p.Kind, p.APIVersion = "Pod", "v1"
+	}
+	if p.UID == "" {
+		p.UID = newUID()
+	}
+	if p.CreationTimestamp == "" {
+		p.CreationTimestamp = timestamp(now)
+	}
+	if p.ResourceVersion == "" {
+		p.ResourceVersion = "1"
+	}
+	switch p.Spec.RestartPolicy {
+	case "":
+		p.Spec.RestartPolicy = RestartAlways
+	case RestartAlways, RestartOnFailure, RestartNever:
+	default:
+		return fmt.Errorf("invalid restartPolicy %q", p.Spec.RestartPolicy)
+	}
+	p.Spec.NodeName = NodeName
+	if len(p.Spec.InitContainers) > 0 {
+		return errors.New("initContainers are not supported")
+	}
+	if len(p.Spec.Containers) == 0 {
+		return errors.New("no containers")
+	}
+	seen := make(map[string]bool, len(p.Spec.Containers))
+	for _, c := range p.Spec.Containers {
+		if !dnsLabel.MatchString(c.Name) {
+			return fmt.Errorf("invalid container name %q", c.Name)
+		}
+		if seen[c.Name] {
+			return fmt.Errorf("duplicate container name %q", c.Name)
+		}
+		seen[c.Name] = true
+		if c.StdinOnce && !c.Stdin {
+			return fmt.Errorf("container %s: stdinOnce requires stdin", c.Name)
+		}
+	}
+	return nil
+}
+
+// clonePod deep-copies a pod through its JSON form, which the kube types
+// define completely.
+func clonePod(in *kube.Pod) (*kube.Pod, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("copy pod: %w", err)
+	}
+	out := new(kube.Pod)
+	if err := json.Unmarshal(b, out); err != nil {
+		return nil, fmt.Errorf("copy pod: %w", err)
+	}
+	return out, nil
+}
+
+// newUID returns a random RFC 4122 version 4 UUID, the form Kubernetes uses.
+func newUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// newID returns a random container ID (64 hex digits, as containerd's).
+func newID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%x", b[:])
+}
+
+// timestamp formats t as Kubernetes serialises metav1.Time.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Pod returns a deep copy of the pod with its live status, or an error
+// wrapping node.ErrNotFound.
+func (r *Runtime) Pod(ctx context.Context, namespace, name string) (*kube.Pod, error) {
+	p, err := r.lookupPod(namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := clonePod(p.spec)
+	if err != nil {
+		return nil, err
+	}
+	out.Status = p.status()
+	return out, nil
+}

@@ -1,0 +1,92 @@
+package localrt
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// ExitError is a process's non-zero exit. For a process killed by a signal,
+// Code is 128+signal, as container runtimes report it.
+type ExitError struct {
+	Code   int
+	Signal syscall.Signal // 0 unless killed by a signal
+}
+
+func (e *ExitError) Error() string {
+	if e.Signal != 0 {
+		return fmt.Sprintf("command terminated by signal %d (%s): exit code %d", int(e.Signal), e.Signal, e.Code)
+	}
+	return fmt.Sprintf("command terminated with exit code %d", e.Code)
+}
+
+// ExitCode is the code node.Runtime callers read.
+func (e *ExitError) ExitCode() int { return e.Code }
+
+// process is a started process leading its own process group, reaped by
+// its own waiter goroutine. Whoever starts one must eventually receive
+// from done (that joins the waiter).
+type process struct {
+	cmd   *exec.Cmd
+	pgid  int
+	start time.Time
+	done  chan struct{} // closed once reaped; state is set before
+	state *os.ProcessState
+}
+
+// newProcess tracks cmd, which has been started with Setpgid or Setsid.
+func newProcess(cmd *exec.Cmd) *process {
+	p := &process{cmd: cmd, pgid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{})}
+	go p.wait()
+	return p
+}
+
+func (p *process) wait() {
+	defer close(p.done)
+	p.cmd.Wait() // the exit status is in ProcessState; stdio are plain files, so nothing else can fail
+	p.state = p.cmd.ProcessState
+}
+
+// signalGroup sends sig to the whole process group. The group id is the
+// leader's pid, which the kernel does not reuse while any member lives.
+func (p *process) signalGroup(sig syscall.Signal) {
+	syscall.Kill(-p.pgid, sig) // ESRCH: the group is gone already
+}
+
+// stop signals the group with sig, escalates to SIGKILL after grace, waits
+// for the leader to be reaped and finally SIGKILLs what is left of the
+// group (members that ignored sig), so nothing outlives a stopped process.
+func (p *process) stop(sig syscall.Signal, grace time.Duration) {
+	p.signalGroup(sig)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+		p.signalGroup(syscall.SIGKILL)
+		<-p.done
+	}
+	p.signalGroup(syscall.SIGKILL)
+}
+
+// exit returns the ExitError for the reaped process, nil for status 0.
+func (p *process) exit() *ExitError {
+	ws, ok := p.state.Sys().(syscall.WaitStatus)
+	if !ok {
+		return &ExitError{Code: p.state.ExitCode()}
+	}
+	switch {
+	case ws.Signaled():
+		return &ExitError{Code: 128 + int(ws.Signal()), Signal: ws.Signal()}
+	case ws.ExitStatus() != 0:
+		return &ExitError{Code: ws.ExitStatus()}
+	}
+	return nil
+}
+
+// groupAlive reports whether process group pgid still has members.
+func groupAlive(pgid int) bool {
+	return syscall.Kill(-pgid, 0) == nil
+}

@@ -1,0 +1,254 @@
+package localrt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+)
+
+var _ node.Runtime = (*Runtime)(nil)
+
+// Options configure a Runtime. The zero value is safe.
+type Options struct {
+	Logger *slog.Logger
+	// KillGrace is how long a process has between SIGTERM (or SIGHUP) and
+	// SIGKILL (default 5s).
+	KillGrace time.Duration
+	// StateDir holds one working directory per pod (<StateDir>/<ns>/<name>).
+	// Default: a temporary directory that Close removes. A directory given
+	// here is kept.
+	StateDir string
+}
+
+// ErrClosed is returned by calls on a Runtime after Close.
+var ErrClosed = errors.New("runtime closed")
+
+// Runtime runs pods as local processes. It is safe for concurrent use.
+// New starts nothing; Start starts the containers; Close stops every
+// process and joins every goroutine the Runtime started.
+type Runtime struct {
+	opts Options
+	log  *slog.Logger
+	pods map[podKey]*pod
+	list []*pod // manifest order
+
+	// Tunables: defaults from New, changed only by tests before Start.
+	backoff    backoffPolicy
+	drainGrace time.Duration
+	pipeSize   int // F_SETPIPE_SZ for exec output pipes; 0 keeps the kernel default
+	dialTime   time.Duration
+
+	ctx    context.Context // lifetime: cancelled by Close
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	state    int // stateNew, stateStarted, stateClosed
+	stateDir string
+	tempDir  bool
+	changed  chan struct{} // closed and replaced on every status change
+	calls    sync.WaitGroup
+	wg       sync.WaitGroup // supervisors and stdin readers handed to the runtime
+}
+
+const (
+	stateNew = iota
+	stateStarted
+	stateClosed
+)
+
+type podKey struct{ namespace, name string }
+
+// New validates pods and returns a Runtime for them. It fills the defaults
+// Kubernetes would (namespace "default", restartPolicy Always, a UID,
+// creationTimestamp, nodeName "porthole") on its own deep copies; the
+// caller's pods are not modified. Pod and container names must be unique;
+// initContainers are not supported.
+func New(pods []*kube.Pod, opts *Options) (*Runtime, error) {
+	r := &Runtime{
+		pods:       make(map[podKey]*pod, len(pods)),
+		backoff:    defaultBackoff,
+		drainGrace: 250 * time.Millisecond,
+		pipeSize:   1 << 20,
+		dialTime:   10 * time.Second,
+		changed:    make(chan struct{}),
+	}
+	if opts != nil {
+		r.opts = *opts
+	}
+	if r.opts.KillGrace <= 0 {
+		r.opts.KillGrace = 5 * time.Second
+	}
+	r.log = r.opts.Logger
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	now := time.Now()
+	for i, in := range pods {
+		p, err := newPod(r, in, now)
+		if err != nil {
+			return nil, fmt.Errorf("pod %d: %w", i, err)
+		}
+		k := podKey{p.spec.Namespace, p.spec.Name}
+		if _, dup := r.pods[k]; dup {
+			return nil, fmt.Errorf("pod %s/%s: duplicate", k.namespace, k.name)
+		}
+		r.pods[k] = p
+		r.list = append(r.list, p)
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	return r, nil
+}
+
+// Start creates the pods' directories and starts every container's main
+// process. ctx bounds only the start itself: the processes run until Close.
+// A container whose command cannot be started is reported terminated
+// (reason StartError) and retried per its restart policy, as a kubelet
+// would; Start fails only when the state directory cannot be made.
+func (r *Runtime) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch r.state {
+	case stateStarted:
+		return errors.New("start: already started")
+	case stateClosed:
+		return fmt.Errorf("start: %w", ErrClosed)
+	}
+	dir, temp := r.opts.StateDir, false
+	if dir == "" {
+		d, err := os.MkdirTemp("", "porthole-localrt-")
+		if err != nil {
+			return fmt.Errorf("create state dir: %w", err)
+		}
+		dir, temp = d, true
+	}
+	r.stateDir, r.tempDir = dir, temp
+	for _, p := range r.list {
+		p.dir = filepath.Join(dir, p.spec.Namespace, p.spec.Name)
+		if err := os.MkdirAll(p.dir, 0o755); err != nil {
+			return fmt.Errorf("create pod dir: %w", err)
+		}
+	}
+	r.state = stateStarted
+	now := time.Now()
+	for _, p := range r.list {
+		p.startTime = now
+		for _, c := range p.containers {
+			r.wg.Add(1)
+			go c.supervise(r.ctx)
+		}
+	}
+	r.notifyLocked()
+	return nil
+}
+
+// Close stops every process (SIGTERM to its group, SIGKILL after
+// KillGrace), waits for in-flight Exec, Attach and PortForward calls to
+// return and for every goroutine to end, then removes the temporary state
+// directory. Calls after Close fail with ErrClosed. Close is idempotent.
+func (r *Runtime) Close() error {
+	r.mu.Lock()
+	if r.state == stateClosed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.state = stateClosed
+	r.mu.Unlock()
+	r.cancel()
+	r.calls.Wait()
+	r.wg.Wait()
+	for _, p := range r.list {
+		for _, c := range p.containers {
+			c.killGroups()
+		}
+	}
+	r.mu.Lock()
+	r.notifyLocked()
+	dir, temp := r.stateDir, r.tempDir
+	r.mu.Unlock()
+	if temp {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove state dir: %w", err)
+		}
+	}
+	return nil
+}
+
+// enter registers an in-flight call; the returned func ends it. Calls are
+// refused once Close has begun, so Close's wait on calls cannot race an Add.
+func (r *Runtime) enter() (func(), error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state == stateClosed {
+		return nil, ErrClosed
+	}
+	r.calls.Add(1)
+	return r.calls.Done, nil
+}
+
+// goTracked runs fn on a goroutine the Runtime joins in Close. It is for
+// goroutines a call cannot join before returning: a Read on a caller's
+// stdin that cannot be interrupted (node.Streams promises the node closes
+// Stdin right after the call returns, which ends it).
+func (r *Runtime) goTracked(fn func()) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		fn()
+	}()
+}
+
+// notify wakes everyone waiting for a status change.
+func (r *Runtime) notify() {
+	r.mu.Lock()
+	r.notifyLocked()
+	r.mu.Unlock()
+}
+
+func (r *Runtime) notifyLocked() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// changes returns a channel closed at the next status change.
+func (r *Runtime) changes() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed
+}
+
+// lookupPod finds a pod.
+func (r *Runtime) lookupPod(namespace, name string) (*pod, error) {
+	p, ok := r.pods[podKey{namespace, name}]
+	if !ok {
+		return nil, fmt.Errorf("pod %s/%s: %w", namespace, name, node.ErrNotFound)
+	}
+	return p, nil
+}
+
+// lookupContainer finds a container.
+func (r *Runtime) lookupContainer(c node.Container) (*container, error) {
+	p, err := r.lookupPod(c.Namespace, c.PodRef.Name)
+	if err != nil {
+		return nil, err
+	}
+	if c.UID != "" && c.UID != p.spec.UID {
+		return nil, fmt.Errorf("pod %s/%s with uid %s: %w", c.Namespace, c.PodRef.Name, c.UID, node.ErrNotFound)
+	}
+	for _, ct := range p.containers {
+		if ct.spec.Name == c.Name {
+			return ct, nil
+		}
+	}
+	return nil, fmt.Errorf("container %q in pod %s/%s: %w", c.Name, c.Namespace, c.PodRef.Name, node.ErrNotFound)
+}

@@ -1,0 +1,143 @@
+package localrt
+
+import (
+	"time"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// Pod phases.
+const (
+	PhasePending   = "Pending"
+	PhaseRunning   = "Running"
+	PhaseSucceeded = "Succeeded"
+	PhaseFailed    = "Failed"
+)
+
+// termination is how one run of a main process ended.
+type termination struct {
+	id         string
+	exitCode   int32
+	signal     int32
+	reason     string // Completed, Error, StartError
+	message    string
+	startedAt  time.Time
+	finishedAt time.Time
+}
+
+// snapshot is a container's state at one instant.
+type snapshot struct {
+	running    bool
+	runID      string
+	startedAt  time.Time
+	waiting    string // reason while not running and not finished for good
+	waitingMsg string
+	last       *termination // the last run's end, if any
+	restarts   int32
+}
+
+// status computes the pod's status from its containers' snapshots.
+func (p *pod) status() kube.PodStatus {
+	p.rt.mu.Lock()
+	start := p.startTime
+	p.rt.mu.Unlock()
+	st := kube.PodStatus{
+		PodIP:     "127.0.0.1",
+		HostIP:    "127.0.0.1",
+		StartTime: timestamp(start),
+	}
+	snaps := make([]snapshot, len(p.containers))
+	ready := true
+	for i, c := range p.containers {
+		snaps[i] = c.snapshot()
+		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(c, snaps[i]))
+		ready = ready && snaps[i].running
+	}
+	st.Phase = phase(p.spec.Spec.RestartPolicy, snaps)
+	st.Conditions = []kube.PodCondition{
+		{Type: "Initialized", Status: "True"},
+		{Type: "Ready", Status: condition(ready)},
+		{Type: "ContainersReady", Status: condition(ready)},
+		{Type: "PodScheduled", Status: "True"},
+	}
+	return st
+}
+
+func condition(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// containerStatus renders one container's snapshot.
+func containerStatus(c *container, s snapshot) kube.ContainerStatus {
+	started := s.running
+	cs := kube.ContainerStatus{
+		Name:         c.spec.Name,
+		Ready:        s.running,
+		RestartCount: s.restarts,
+		Image:        c.spec.Image,
+		Started:      &started,
+	}
+	switch {
+	case s.running:
+		cs.ContainerID = "porthole://" + s.runID
+		cs.State.Running = &kube.StateRunning{StartedAt: timestamp(s.startedAt)}
+	case s.waiting != "":
+		cs.State.Waiting = &kube.StateWaiting{Reason: s.waiting, Message: s.waitingMsg}
+		if s.last != nil {
+			cs.ContainerID = "porthole://" + s.last.id
+		}
+	case s.last != nil:
+		t := s.last
+		cs.ContainerID = "porthole://" + t.id
+		cs.State.Terminated = &kube.StateTerminated{
+			ExitCode:   t.exitCode,
+			Signal:     t.signal,
+			Reason:     t.reason,
+			Message:    t.message,
+			StartedAt:  timestamp(t.startedAt),
+			FinishedAt: timestamp(t.finishedAt),
+		}
+	default:
+		cs.State.Waiting = &kube.StateWaiting{Reason: "ContainerCreating"}
+	}
+	return cs
+}
+
+// phase computes the pod phase as the kubelet does (getPhase in
+// pkg/kubelet/kubelet_pods.go): a container waiting to restart after a
+// termination counts as stopped, not waiting.
+func phase(policy string, snaps []snapshot) string {
+	var waiting, running, stopped, succeeded int
+	for _, s := range snaps {
+		switch {
+		case s.running:
+			running++
+		case s.last != nil:
+			stopped++
+			if s.last.exitCode == 0 {
+				succeeded++
+			}
+		default:
+			waiting++
+		}
+	}
+	switch {
+	case waiting > 0:
+		return PhasePending
+	case running > 0:
+		return PhaseRunning
+	case stopped == 0:
+		return PhasePending
+	case policy == RestartAlways:
+		return PhaseRunning
+	case stopped == succeeded:
+		return PhaseSucceeded
+	case policy == RestartNever:
+		return PhaseFailed
+	default:
+		return PhaseRunning
+	}
+}
