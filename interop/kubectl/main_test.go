@@ -1,0 +1,15 @@
+package kubectl
+
+import (
+	"os"
+	"testing"
+
+	"github.com/porthole/porthole/interop/internal/harness"
+)
+
+// env is set once by TestMain before any test runs and read-only after.
+var env *harness.Env
+
+func TestMain(m *testing.M) {
+	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{Kubectl: true}, func(e *harness.Env) { env = e }))
+}
