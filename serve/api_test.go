@@ -1,0 +1,181 @@
+package serve
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+const (
+	tableAccept  = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+	aggregated27 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+	aggregated33 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+)
+
+// testAPI is the API over testPods, at a fixed instant an hour after
+// their creation.
+func testAPI(src podSource) http.Handler {
+	pods := testPods()
+	if src == nil {
+		src = newFakeRuntime(pods...)
+	}
+	refs := make([]node.PodRef, len(pods))
+	for i, p := range pods {
+		refs[i] = node.PodRef{Namespace: p.Namespace, Name: p.Name}
+	}
+	started := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	now := func() time.Time { return time.Date(2026, 1, 1, 11, 0, 0, 0, time.UTC) }
+	v := kube.VersionInfo{Major: "1", Minor: "33", GitVersion: "v1.33.0-porthole", GoVersion: "go", Compiler: "gc", Platform: "linux/amd64"}
+	mux := http.NewServeMux()
+	newAPI(src, refs, v, started, now, slog.New(slog.DiscardHandler)).register(mux)
+	return mux
+}
+
+func TestAPIRoutes(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, path, accept string
+		code                       int
+	}{
+		{"version", "GET", "/version", "", 200},
+		{"api", "GET", "/api", "", 200},
+		{"api-aggregated-1.27", "GET", "/api", aggregated27, 200},
+		{"apis-aggregated-1.33", "GET", "/apis", aggregated33, 200},
+		{"api-only-aggregated", "GET", "/api", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", 406},
+		{"api-v1", "GET", "/api/v1", "", 200},
+		{"namespaces", "GET", "/api/v1/namespaces", "", 200},
+		{"namespaces-table", "GET", "/api/v1/namespaces", tableAccept, 200},
+		{"namespace", "GET", "/api/v1/namespaces/apps", "", 200},
+		{"namespace-missing", "GET", "/api/v1/namespaces/nope", "", 404},
+		{"namespaces-field", "GET", "/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system", "", 200},
+		{"pods-all", "GET", "/api/v1/pods", "", 200},
+		{"pods-default", "GET", "/api/v1/namespaces/default/pods?limit=500", "", 200},
+		{"pods-empty-namespace", "GET", "/api/v1/namespaces/nope/pods", "", 200},
+		{"pods-label", "GET", "/api/v1/namespaces/default/pods?labelSelector=tier%3Dfront", "", 200},
+		{"pods-label-set", "GET", "/api/v1/pods?labelSelector=app+in+(api,demo)", "", 200},
+		{"pods-field-name", "GET", "/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Ddemo", "", 200},
+		{"pods-bad-label", "GET", "/api/v1/pods?labelSelector=a+in+b", "", 400},
+		{"pods-bad-field", "GET", "/api/v1/pods?fieldSelector=spec.foo%3Dbar", "", 400},
+		{"pods-watch", "GET", "/api/v1/pods?watch=true", "", 400},
+		{"pods-table", "GET", "/api/v1/namespaces/default/pods?limit=500", tableAccept, 200},
+		{"pods-table-v1beta1", "GET", "/api/v1/pods", "application/json;as=Table;v=v1beta1;g=meta.k8s.io", 200},
+		{"pods-table-object", "GET", "/api/v1/namespaces/apps/pods?includeObject=Object", tableAccept, 200},
+		{"pods-table-none", "GET", "/api/v1/namespaces/apps/pods?includeObject=None", tableAccept, 200},
+		{"pods-table-bad-include", "GET", "/api/v1/pods?includeObject=All", tableAccept, 400},
+		{"pods-not-acceptable", "GET", "/api/v1/pods", "application/yaml", 406},
+		{"pod", "GET", "/api/v1/namespaces/default/pods/demo", "application/json", 200},
+		{"pod-table", "GET", "/api/v1/namespaces/default/pods/demo", tableAccept, 200},
+		{"pod-status", "GET", "/api/v1/namespaces/apps/pods/api/status", "", 200},
+		{"pod-missing", "GET", "/api/v1/namespaces/default/pods/x", "", 404},
+		{"pod-wrong-namespace", "GET", "/api/v1/namespaces/apps/pods/demo", "", 404},
+		{"pod-delete", "DELETE", "/api/v1/namespaces/default/pods/demo", "", 405},
+		{"pods-create", "POST", "/api/v1/namespaces/default/pods", "", 405},
+		{"unknown-path", "GET", "/api/v1/services", "", 404},
+		{"unknown-group", "GET", "/apis/apps/v1", "", 404},
+		{"unknown-subresource", "GET", "/api/v1/namespaces/default/pods/demo/log", "", 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			if tc.accept != "" {
+				req.Header.Set("Accept", tc.accept)
+			}
+			rec := httptest.NewRecorder()
+			testAPI(nil).ServeHTTP(rec, req)
+			if rec.Code != tc.code {
+				t.Errorf("status %d, want %d; body %s", rec.Code, tc.code, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			if !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("body is not JSON: %s", rec.Body)
+			}
+			golden(t, filepath.Join("api", tc.name+".json"), rec.Body.Bytes())
+		})
+	}
+}
+
+func TestAPIInternalError(t *testing.T) {
+	req := httptest.NewRequest("GET", "/api/v1/namespaces/default/pods/demo", nil)
+	rec := httptest.NewRecorder()
+	testAPI(brokenSource{}).ServeHTTP(rec, req)
+	want := `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Internal error occurred: get pod: disk on fire","reason":"InternalError","details":{"causes":[{"message":"get pod: disk on fire"}]},"code":500}` + "\n"
+	if rec.Code != 500 || rec.Body.String() != want {
+		t.Errorf("got %d %s\nwant 500 %s", rec.Code, rec.Body, want)
+	}
+}
+
+// TestAPIHead: HEAD answers like GET without a body.
+func TestAPIHead(t *testing.T) {
+	req := httptest.NewRequest("HEAD", "/api/v1/namespaces/default/pods/demo", nil)
+	srv := httptest.NewServer(testAPI(nil))
+	defer srv.Close()
+	resp, err := http.Head(srv.URL + req.URL.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("got %d %q, want 200 application/json", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+func TestNegotiate(t *testing.T) {
+	for _, tc := range []struct {
+		accept string
+		tables bool
+		want   negotiation
+		ok     bool
+	}{
+		{"", true, negotiation{}, true},
+		{"*/*", true, negotiation{}, true},
+		{"application/json", true, negotiation{}, true},
+		{tableAccept, true, negotiation{outTable, "meta.k8s.io/v1"}, true},
+		{tableAccept, false, negotiation{}, true},
+		{"application/json;as=Table;v=v1;g=meta.k8s.io", false, negotiation{}, false},
+		{"application/json;as=Table;v=v2;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io", true, negotiation{outTable, "meta.k8s.io/v1beta1"}, true},
+		{"application/vnd.kubernetes.protobuf, application/json", true, negotiation{}, true},
+		{"application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io", true, negotiation{}, false},
+		{"text/html", true, negotiation{}, false},
+		{"garbage;;;", true, negotiation{}, false},
+	} {
+		got, ok := negotiate(tc.accept, tc.tables)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("negotiate(%q, %v) = %+v, %v; want %+v, %v", tc.accept, tc.tables, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s:\ngot  %s\nwant %s", name, strings.TrimSpace(string(got)), strings.TrimSpace(string(want)))
+	}
+}

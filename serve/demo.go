@@ -1,0 +1,74 @@
+package serve
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// DemoPod is the pod served when no manifest is given: "demo" in namespace
+// "default", one container "shell" running sh with stdin open and no tty,
+// so both `kubectl exec demo -- date` and `kubectl attach -i demo` work at
+// once. No tty because a tty container's shell would echo and prompt,
+// which suits `attach -it` but garbles `attach -i` output; `kubectl exec
+// -it demo -- sh` gets a tty either way.
+func DemoPod() *kube.Pod {
+	return &kube.Pod{
+		TypeMeta:   kube.TypeMeta{Kind: "Pod", APIVersion: "v1"},
+		ObjectMeta: kube.ObjectMeta{Name: "demo", Namespace: kube.DefaultNamespace, Labels: map[string]string{"app": "demo"}},
+		Spec: kube.PodSpec{Containers: []kube.Container{{
+			Name:    "shell",
+			Image:   "porthole/local",
+			Command: []string{"sh"},
+			Stdin:   true,
+		}}},
+	}
+}
+
+// Kubernetes version porthole reports on /version. The machine's kubectl
+// may be a dispatcher that picks a client binary by the server's minor
+// version, and kubectl warns beyond one minor of skew, so this is the
+// newest release the supported kubectl clients know (see serve tests).
+const (
+	versionMajor = "1"
+	versionMinor = "33"
+)
+
+// Version is the /version document.
+func Version() kube.VersionInfo {
+	return kube.VersionInfo{
+		Major:        versionMajor,
+		Minor:        versionMinor,
+		GitVersion:   "v" + versionMajor + "." + versionMinor + ".0-porthole",
+		GitCommit:    "",
+		GitTreeState: "",
+		BuildDate:    "",
+		GoVersion:    runtime.Version(),
+		Compiler:     runtime.Compiler,
+		Platform:     runtime.GOOS + "/" + runtime.GOARCH,
+	}
+}
+
+// writeBanner tells the user where the server is and how to use it.
+func writeBanner(w io.Writer, url, kubeconfig string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "porthole serving on %s\n", url)
+	if kubeconfig != "" {
+		fmt.Fprintf(&b, "kubeconfig: %s\n", kubeconfig)
+		fmt.Fprintf(&b, "try: kubectl --kubeconfig %s exec demo -- date\n", shellQuote(kubeconfig))
+	} else {
+		fmt.Fprintf(&b, "try: kubectl --server %s exec demo -- date\n", url)
+	}
+	io.WriteString(w, b.String())
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,68 @@
+package serve
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/porthole/porthole/protocol/status"
+)
+
+// apiError is an API-server style failure: the client sees Status (code,
+// reason, message as the API server words them); the cause, if any, goes
+// to the log only.
+type apiError struct {
+	Status *status.Status
+	Err    error
+}
+
+func (e *apiError) Error() string { return e.Status.Message }
+
+func notFound(resource, name string) *apiError {
+	return &apiError{Status: status.NewHTTP(http.StatusNotFound, status.ReasonNotFound,
+		resource+` "`+name+`" not found`, &status.Details{Name: name, Kind: resource})}
+}
+
+// errNoRoute is what the API server answers for a path it does not serve.
+var errNoRoute = &apiError{Status: status.NewHTTP(http.StatusNotFound, status.ReasonNotFound,
+	"the server could not find the requested resource", &status.Details{})}
+
+var errMethod = &apiError{Status: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
+	"the server does not allow this method on the requested resource", &status.Details{})}
+
+func badRequest(msg string) *apiError {
+	return &apiError{Status: status.NewHTTP(http.StatusBadRequest, status.ReasonBadRequest, msg, nil)}
+}
+
+func notAcceptable() *apiError {
+	return &apiError{Status: status.NewHTTP(http.StatusNotAcceptable, "NotAcceptable",
+		"the server was unable to respond with a content type that the client supports", nil)}
+}
+
+func internalError(err error) *apiError {
+	s := status.NewHTTP(http.StatusInternalServerError, status.ReasonInternalError,
+		"Internal error occurred: "+err.Error(), &status.Details{Causes: []status.Cause{{Message: err.Error()}}})
+	return &apiError{Status: s, Err: err}
+}
+
+// writeError answers with e's Status document and logs its cause.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *apiError) {
+	if e.Err != nil {
+		log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", e.Err)
+	}
+	writeJSON(w, int(e.Status.Code), e.Status)
+}
+
+// writeJSON answers with v as JSON, as the API server does (one line, with
+// a trailing newline).
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // only the kube shapes pass through here
+		code = http.StatusInternalServerError
+		b, _ = json.Marshal(internalError(err).Status)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}

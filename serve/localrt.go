@@ -1,0 +1,18 @@
+package serve
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/localrt"
+)
+
+// newLocalRuntime is the default runtime: local processes.
+func newLocalRuntime(pods []*kube.Pod, log *slog.Logger) (Runtime, error) {
+	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt")})
+	if err != nil {
+		return nil, fmt.Errorf("create runtime: %w", err)
+	}
+	return rt, nil
+}

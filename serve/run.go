@@ -1,0 +1,122 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// Run starts the runtime, writes the kubeconfig, prints the banner and
+// serves until ctx is done or serving fails. Then it stops accepting,
+// gives running requests and sessions ShutdownTimeout to end, cuts the
+// rest, closes the runtime, and returns once everything it started has
+// ended. A clean shutdown returns nil. Run may be called once.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.ran {
+		s.mu.Unlock()
+		return errors.New("serve: Run called twice")
+	}
+	s.ran = true
+	s.mu.Unlock()
+
+	if err := s.rt.Start(ctx); err != nil {
+		return errors.Join(fmt.Errorf("start runtime: %w", err), s.closeIdle())
+	}
+	if s.opts.KubeconfigPath != "" {
+		if err := kube.WriteKubeconfig(s.opts.KubeconfigPath, s.URL(), DefaultContext, kube.DefaultNamespace); err != nil {
+			return errors.Join(err, s.closeIdle())
+		}
+	}
+	served := make(chan error, 1)
+	go s.serve(served)
+	s.log.Info("serving", "addr", s.Addr().String(), "kubeconfig", s.opts.KubeconfigPath)
+	if s.opts.Out != nil {
+		writeBanner(s.opts.Out, s.URL(), s.opts.KubeconfigPath)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	err := s.shutdown()
+	if serveErr == nil {
+		serveErr = <-served // Serve returns ErrServerClosed once Shutdown begins
+		if errors.Is(serveErr, http.ErrServerClosed) {
+			serveErr = nil
+		}
+	}
+	if serveErr != nil {
+		serveErr = fmt.Errorf("serve: %w", serveErr)
+	}
+	return errors.Join(serveErr, err)
+}
+
+// serve runs the HTTP server on the listener and reports how it ended.
+func (s *Server) serve(done chan<- error) {
+	done <- s.srv.Serve(s.ln)
+}
+
+// shutdown stops the HTTP server and the node's sessions (together, with
+// ShutdownTimeout of grace), cancels every request context left, and
+// closes the runtime.
+func (s *Server) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	nodeDone := make(chan error, 1)
+	go s.shutdownNode(ctx, nodeDone)
+	httpErr := s.srv.Shutdown(ctx)
+	if errors.Is(httpErr, context.DeadlineExceeded) {
+		httpErr = s.srv.Close() // cut requests still running; their contexts end below
+	}
+	s.cancel()
+	nodeErr := <-nodeDone
+	if errors.Is(nodeErr, context.DeadlineExceeded) {
+		nodeErr = nil // sessions that outlived the grace were aborted and joined
+	}
+	rtErr := s.rt.Close()
+	if httpErr != nil {
+		httpErr = fmt.Errorf("shut down http: %w", httpErr)
+	}
+	if nodeErr != nil {
+		nodeErr = fmt.Errorf("shut down node: %w", nodeErr)
+	}
+	if rtErr != nil {
+		rtErr = fmt.Errorf("close runtime: %w", rtErr)
+	}
+	return errors.Join(httpErr, nodeErr, rtErr)
+}
+
+// shutdownNode ends the node's upgraded sessions, which http.Server does
+// not track once hijacked. A node without Shutdown relies on the request
+// contexts, which shutdown cancels.
+func (s *Server) shutdownNode(ctx context.Context, done chan<- error) {
+	sd, ok := s.node.(interface{ Shutdown(context.Context) error })
+	if !ok {
+		done <- nil
+		return
+	}
+	done <- sd.Shutdown(ctx)
+}
+
+// Close releases a Server whose Run was never called: the listener and
+// the runtime. After Run it does nothing (Run cleans up itself).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ran {
+		return nil
+	}
+	s.ran = true
+	return s.closeIdle()
+}
+
+// closeIdle releases what New acquired when no request was ever served.
+func (s *Server) closeIdle() error {
+	s.cancel()
+	return errors.Join(s.ln.Close(), s.rt.Close())
+}

@@ -1,0 +1,216 @@
+// Package serve is porthole's one-process cluster: a read-only Kubernetes
+// API for a set of pods (version, discovery, pods, namespaces), a node
+// serving exec, attach and port-forward on them, and the local runtime
+// running them, behind one HTTP/1.1 listener. kubectl talks to it as to an
+// API server, through the kubeconfig it writes.
+//
+// It owns the listener, the HTTP server, the node and the runtime; Run
+// starts them and, when its context ends, stops them in that order and
+// joins everything they started.
+//
+// Until authentication exists, Server listens on loopback addresses only:
+// anyone who can reach it can run commands as the user running porthole.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+)
+
+// DefaultListen is the address Server listens on when Options.Listen is
+// empty: loopback only, on a port unlikely to be taken.
+const DefaultListen = "127.0.0.1:7443"
+
+// DefaultContext names the cluster, user and context of the kubeconfig
+// Server writes.
+const DefaultContext = "porthole"
+
+// Runtime is what Server needs from a runtime: node.Runtime to serve
+// streams and the pods' live state, plus a lifecycle. *localrt.Runtime
+// implements it.
+type Runtime interface {
+	node.Runtime
+	// Start starts the pods' containers; ctx bounds only the start.
+	Start(ctx context.Context) error
+	// Close stops every container and joins every goroutine.
+	Close() error
+}
+
+// Options configure a Server. The zero value serves the demo pod on
+// DefaultListen and writes no kubeconfig.
+type Options struct {
+	// Listen is host:port; the host must be a loopback address or
+	// "localhost". Port 0 picks a free port (see Server.Addr).
+	Listen string
+	// Pods are the pods to run and serve, as decoded from manifests; nil
+	// or empty serves DemoPod.
+	Pods []*kube.Pod
+	// KubeconfigPath, when set, is where Run writes a kubeconfig (mode
+	// 0600) pointing at the server, with context DefaultContext.
+	KubeconfigPath string
+	// Logger receives the server's logs (default: discarded).
+	Logger *slog.Logger
+	// Out receives the banner once the server is ready (default: none).
+	Out io.Writer
+	// Runtime runs the pods; Run starts it and Close closes it. nil: a
+	// local runtime (localrt) for Pods.
+	Runtime Runtime
+	// ShutdownTimeout is how long running sessions may continue after Run's
+	// context ends before they are cut (default 5s).
+	ShutdownTimeout time.Duration
+}
+
+// Server is a running porthole server. Create it with New, then call Run
+// once; call Close instead if Run is never called.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	ln      net.Listener
+	rt      Runtime
+	node    http.Handler
+	srv     *http.Server
+	baseCtx context.Context
+	cancel  context.CancelFunc
+
+	mu  sync.Mutex
+	ran bool
+}
+
+// New validates opts, creates the runtime and binds the listener, so
+// address errors surface here and Addr is known before Run. It starts no
+// goroutine and no process.
+func New(opts *Options) (*Server, error) {
+	s := &Server{}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Listen == "" {
+		s.opts.Listen = DefaultListen
+	}
+	if s.opts.ShutdownTimeout <= 0 {
+		s.opts.ShutdownTimeout = 5 * time.Second
+	}
+	s.log = s.opts.Logger
+	if s.opts.Logger == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkLoopback(s.opts.Listen); err != nil {
+		return nil, err
+	}
+	pods := s.opts.Pods
+	if len(pods) == 0 {
+		pods = []*kube.Pod{DemoPod()}
+	}
+	refs, err := podRefs(pods)
+	if err != nil {
+		return nil, err
+	}
+	s.rt = s.opts.Runtime
+	if s.rt == nil {
+		if s.rt, err = newLocalRuntime(pods, s.log); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		s.rt.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		ln.Close()
+		s.rt.Close()
+		return nil, fmt.Errorf("listen %s: bound %s, which is not a loopback address", s.opts.Listen, ln.Addr())
+	}
+	s.ln = ln
+	s.node = node.New(s.rt, &node.Options{Logger: s.log.With("component", "node")})
+	now := time.Now()
+	a := newAPI(s.rt, refs, Version(), now, time.Now, s.log.With("component", "api"))
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	s.srv = &http.Server{
+		Handler:           s.handler(a),
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	// Upgrades (SPDY, WebSocket) need HTTP/1.1; never negotiate HTTP/2.
+	s.srv.Protocols = new(http.Protocols)
+	s.srv.Protocols.SetHTTP1(true)
+	return s, nil
+}
+
+// podRefs names every pod once, defaulting the namespace as DecodePods does.
+func podRefs(pods []*kube.Pod) ([]node.PodRef, error) {
+	seen := make(map[node.PodRef]bool, len(pods))
+	refs := make([]node.PodRef, 0, len(pods))
+	for _, p := range pods {
+		if p == nil {
+			return nil, errors.New("nil pod")
+		}
+		ref := node.PodRef{Namespace: p.Namespace, Name: p.Name}
+		if ref.Namespace == "" {
+			ref.Namespace = kube.DefaultNamespace
+		}
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("pod %s/%s: %w", ref.Namespace, ref.Name, err)
+		}
+		if seen[ref] {
+			return nil, fmt.Errorf("duplicate pod %s/%s", ref.Namespace, ref.Name)
+		}
+		seen[ref] = true
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
+// checkLoopback refuses listen addresses that are not loopback: with no
+// authentication, anyone reaching the port could run commands.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if host == "" {
+		host = "all interfaces"
+	}
+	return fmt.Errorf("refusing to listen on %q (%s): without authentication porthole serves loopback addresses only (127.0.0.1, ::1 or localhost)", addr, host)
+}
+
+// Addr is the address the server listens on (the actual port when
+// Options.Listen asked for port 0).
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// URL is the server's base URL, as written in the kubeconfig.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// handler routes health checks, the node's streaming paths and the API.
+func (s *Server) handler(a *api) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/healthz", "/readyz", "/livez"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			io.WriteString(w, "ok")
+		})
+	}
+	for _, verb := range []string{"exec", "attach", "portforward"} {
+		mux.Handle("/api/v1/namespaces/{namespace}/pods/{name}/"+verb, s.node)
+	}
+	a.register(mux)
+	return mux
+}

@@ -1,0 +1,226 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/porthole/porthole/kube"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestNewListenAddress(t *testing.T) {
+	for _, tc := range []struct {
+		listen string
+		ok     bool
+	}{
+		{"127.0.0.1:0", true},
+		{"localhost:0", true},
+		{"127.0.0.2:0", true},
+		{"0.0.0.0:0", false},
+		{":0", false},
+		{"[::]:0", false},
+		{"192.0.2.1:0", false},
+		{"example.com:0", false},
+		{"127.0.0.1", false}, // no port
+	} {
+		t.Run(tc.listen, func(t *testing.T) {
+			s, err := New(&Options{Listen: tc.listen, Runtime: newFakeRuntime(testPods()...)})
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("New(%q): %v", tc.listen, err)
+				}
+				if host, _, _ := net.SplitHostPort(s.Addr().String()); !net.ParseIP(host).IsLoopback() {
+					t.Errorf("bound %s, want loopback", s.Addr())
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				s.Close()
+				t.Fatalf("New(%q) succeeded, want refusal", tc.listen)
+			}
+			if tc.listen != "127.0.0.1" && !strings.Contains(err.Error(), "loopback addresses only") {
+				t.Errorf("error %q does not explain the loopback rule", err)
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadPods(t *testing.T) {
+	dup := []*kube.Pod{DemoPod(), DemoPod()}
+	noContainers := &kube.Pod{ObjectMeta: kube.ObjectMeta{Name: "x"}}
+	for name, pods := range map[string][]*kube.Pod{"duplicate": dup, "invalid": {noContainers}, "nil": {nil}} {
+		t.Run(name, func(t *testing.T) {
+			rt := newFakeRuntime()
+			if s, err := New(&Options{Listen: "127.0.0.1:0", Pods: pods, Runtime: rt}); err == nil {
+				s.Close()
+				t.Fatal("New succeeded, want error")
+			}
+		})
+	}
+}
+
+// startServer runs a Server on a free loopback port over rt until the test ends.
+func startServer(t *testing.T, opts Options) (*Server, func() error) {
+	t.Helper()
+	opts.Listen = "127.0.0.1:0"
+	s, err := New(&opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { stop() })
+	return s, stop
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	rt := newFakeRuntime(testPods()...)
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	var out bytes.Buffer
+	s, stop := startServer(t, Options{Pods: testPods(), Runtime: rt, KubeconfigPath: kc, Out: &out})
+
+	for _, path := range []string{"/healthz", "/readyz", "/livez"} {
+		if code, body := get(t, s.URL()+path); code != 200 || body != "ok" {
+			t.Errorf("%s: got %d %q, want 200 ok", path, code, body)
+		}
+	}
+	code, body := get(t, s.URL()+"/api/v1/namespaces/apps/pods/api")
+	if code != 200 || !strings.Contains(body, `"uid":"uid-api"`) {
+		t.Errorf("get pod: %d %s", code, body)
+	}
+	code, body = get(t, s.URL()+"/api/v1/namespaces/default/pods/nope")
+	if want := `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \"nope\" not found","reason":"NotFound","details":{"name":"nope","kind":"pods"},"code":404}` + "\n"; code != 404 || body != want {
+		t.Errorf("missing pod: got %d %s, want 404 %s", code, body, want)
+	}
+
+	// The kubeconfig was written before serving began.
+	cfg, err := os.ReadFile(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cfg), "server: "+s.URL()+"\n") || !strings.Contains(string(cfg), "current-context: porthole\n") {
+		t.Errorf("kubeconfig:\n%s", cfg)
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if started, closed := rt.counts(); started != 1 || closed != 1 {
+		t.Errorf("runtime started %d closed %d times, want 1 and 1", started, closed)
+	}
+	want := "porthole serving on " + s.URL() + "\nkubeconfig: " + kc + "\ntry: kubectl --kubeconfig " + kc + " exec demo -- date\n"
+	if out.String() != want {
+		t.Errorf("banner:\ngot  %q\nwant %q", out.String(), want)
+	}
+	if _, err := http.Get(s.URL() + "/healthz"); err == nil {
+		t.Error("server still answers after Run returned")
+	}
+}
+
+// TestStreamingPathsGoToNode: exec, attach and portforward reach the node,
+// not the read-only API (which would answer 404 or 405 Status).
+func TestStreamingPathsGoToNode(t *testing.T) {
+	s, _ := startServer(t, Options{Pods: testPods(), Runtime: newFakeRuntime(testPods()...)})
+	_, apiNotFound := get(t, s.URL()+"/api/v1/namespaces/default/pods/demo/log")
+	for _, verb := range []string{"exec", "attach", "portforward"} {
+		resp, err := http.Post(s.URL()+"/api/v1/namespaces/default/pods/demo/"+verb+"?command=date&stdout=true", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) == apiNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+			t.Errorf("%s: answered by the API (%d %s), want the node", verb, resp.StatusCode, b)
+		}
+	}
+}
+
+func TestCloseWithoutRun(t *testing.T) {
+	rt := newFakeRuntime()
+	s, err := New(&Options{Listen: "127.0.0.1:0", Runtime: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := s.Addr().String()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, closed := rt.counts(); closed != 1 {
+		t.Errorf("runtime closed %d times, want 1", closed)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("port not released: %v", err)
+	}
+	ln.Close()
+	if err := s.Run(context.Background()); err == nil {
+		t.Error("Run after Close succeeded")
+	}
+}
+
+func TestRunKubeconfigError(t *testing.T) {
+	rt := newFakeRuntime()
+	s, err := New(&Options{Listen: "127.0.0.1:0", Runtime: rt, KubeconfigPath: filepath.Join(t.TempDir(), "missing", "config")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "write kubeconfig") {
+		t.Fatalf("Run: got %v, want a kubeconfig error", err)
+	}
+	if _, closed := rt.counts(); closed != 1 {
+		t.Errorf("runtime closed %d times, want 1", closed)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"/tmp/kc":       "/tmp/kc",
+		"/tmp/my kc":    "'/tmp/my kc'",
+		"/tmp/it's":     `'/tmp/it'\''s'`,
+		"":              "''",
+		"C:/x/y.yaml":   "C:/x/y.yaml",
+		"/home/a/$HOME": "'/home/a/$HOME'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
