@@ -47,6 +47,7 @@ func (r *Runtime) Attach(ctx context.Context, c node.Container, s node.Streams) 
 		return fmt.Errorf("attach to container %s: %w", ct.spec.Name, node.ErrNotRunning)
 	}
 	defer run.detach(a)
+	// Sizes apply once attached, so output they cause (a redraw) reaches us.
 	if run.tty != nil {
 		if s.Size != (resize.Size{}) {
 			setSize(run.tty, s.Size)
@@ -59,6 +60,9 @@ func (r *Runtime) Attach(ctx context.Context, c node.Container, s node.Streams) 
 	if s.Stdin != nil {
 		in = r.startInput(run, s.Stdin)
 		defer in.stop()
+	}
+	if r.onAttach != nil {
+		r.onAttach()
 	}
 	return run.follow(ctx, a, in)
 }

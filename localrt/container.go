@@ -29,6 +29,7 @@ type container struct {
 	waiting  string
 	waitMsg  string
 	last     *termination
+	prev     *termination // the termination before last
 	restarts int32
 	groups   map[int]bool // process groups of exec sessions that may still live
 }
@@ -109,7 +110,7 @@ func (c *container) runOnce(ctx context.Context, restarted bool) *termination {
 		t := &termination{id: id, exitCode: 128, reason: "StartError", message: err.Error(),
 			startedAt: started, finishedAt: time.Now()}
 		c.mu.Lock()
-		c.waiting, c.last = "", t
+		c.waiting, c.prev, c.last = "", c.last, t
 		if restarted {
 			c.restarts++
 		}
@@ -135,7 +136,7 @@ func (c *container) exited(r *run, t *termination) {
 	if c.cur == r {
 		c.cur = nil
 	}
-	c.last = t
+	c.prev, c.last = c.last, t
 	c.mu.Unlock()
 	c.pod.rt.notify()
 	c.pod.rt.log.Info("container exited", "pod", c.pod.spec.Name, "namespace", c.pod.spec.Namespace,
@@ -161,7 +162,7 @@ func (c *container) running() bool { return c.currentRun() != nil }
 func (c *container) snapshot() snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := snapshot{waiting: c.waiting, waitingMsg: c.waitMsg, last: c.last, restarts: c.restarts}
+	s := snapshot{waiting: c.waiting, waitingMsg: c.waitMsg, last: c.last, prev: c.prev, restarts: c.restarts}
 	if c.cur != nil {
 		s.running, s.runID, s.startedAt = true, c.cur.id, c.cur.p.start
 	}

@@ -244,7 +244,7 @@ func TestExecTTYInitialSize(t *testing.T) {
 func TestExecTTYResize(t *testing.T) {
 	r := start(t, testPod("p", kube.Container{}, ""))
 	waitPod(t, r, "p", "running", isRunning)
-	out := newLineReader()
+	out := newLineReader(t)
 	sizes := make(chan resize.Size)
 	// The process reports its size on SIGWINCH, which the kernel sends when
 	// the pty's size changes; it loops in short sleeps waiting for it.
@@ -284,7 +284,7 @@ func TestExecCancelNoOrphans(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := startOpts(t, &Options{KillGrace: 100 * time.Millisecond}, testPod("p", kube.Container{}, ""))
 			waitPod(t, r, "p", "running", isRunning)
-			out := newLineReader()
+			out := newLineReader(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done := make(chan error, 1)
@@ -318,7 +318,7 @@ func TestExecCancelNoOrphans(t *testing.T) {
 // TestExecBackgroundChild: a background child keeping stdout open does not
 // hold Exec once the shell exited; it dies with the Runtime.
 func TestExecBackgroundChild(t *testing.T) {
-	r := startOpts(t, nil, testPod("p", kube.Container{}, ""))
+	r := startDrain(t, nil, 50*time.Millisecond, testPod("p", kube.Container{}, ""))
 	waitPod(t, r, "p", "running", isRunning)
 	var out bytes.Buffer
 	err := r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", `sleep 1000 & echo "$!"`}, node.Streams{Stdout: &out})

@@ -44,13 +44,21 @@ func start(t testing.TB, pods ...*kube.Pod) *Runtime {
 	return startOpts(t, &Options{KillGrace: 2 * time.Second}, pods...)
 }
 
-// startOpts is start with options.
+// startOpts is start with options. Output draining after an exit never
+// relies on the idle grace (an hour here) unless a test asks with
+// startDrain: a process that exited leaves no pipe open behind it.
 func startOpts(t testing.TB, opts *Options, pods ...*kube.Pod) *Runtime {
+	t.Helper()
+	return startDrain(t, opts, time.Hour, pods...)
+}
+
+func startDrain(t testing.TB, opts *Options, grace time.Duration, pods ...*kube.Pod) *Runtime {
 	t.Helper()
 	r, err := New(pods, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	r.drainGrace = grace
 	r.backoff = backoffPolicy{initial: time.Millisecond, max: 4 * time.Millisecond, reset: time.Minute}
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)
@@ -94,14 +102,14 @@ func ref(pod, ctr string) node.Container {
 }
 
 // lineReader reads an output stream line by line in the test goroutine.
+// It is an OS pipe, so small writes do not wait for the test to read.
 type lineReader struct {
-	pr *io.PipeReader
-	pw *io.PipeWriter
-	br *bufio.Reader
+	pr, pw *os.File
+	br     *bufio.Reader
 }
 
-func newLineReader() *lineReader {
-	pr, pw := io.Pipe()
+func newLineReader(t testing.TB) *lineReader {
+	pr, pw := osPipe(t)
 	return &lineReader{pr: pr, pw: pw, br: bufio.NewReader(pr)}
 }
 

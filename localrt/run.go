@@ -98,7 +98,7 @@ func (r *run) startTTY(cmd *exec.Cmd) error {
 func (r *run) startPipes(cmd *exec.Cmd) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var child, ours []*os.File
-	defer closeAll(child)
+	defer func() { closeAll(child) }() // the process's ends
 	fail := func(err error) error {
 		closeAll(ours)
 		return err

@@ -45,6 +45,7 @@ type Runtime struct {
 	drainGrace time.Duration
 	pipeSize   int // F_SETPIPE_SZ for exec output pipes; 0 keeps the kernel default
 	dialTime   time.Duration
+	onAttach   func() // test hook: an Attach session is in place
 
 	ctx    context.Context // lifetime: cancelled by Close
 	cancel context.CancelFunc

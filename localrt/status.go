@@ -33,6 +33,7 @@ type snapshot struct {
 	waiting    string // reason while not running and not finished for good
 	waitingMsg string
 	last       *termination // the last run's end, if any
+	prev       *termination // the end of the run before last
 	restarts   int32
 }
 
@@ -84,26 +85,36 @@ func containerStatus(c *container, s snapshot) kube.ContainerStatus {
 	case s.running:
 		cs.ContainerID = "porthole://" + s.runID
 		cs.State.Running = &kube.StateRunning{StartedAt: timestamp(s.startedAt)}
+		cs.LastTerminationState.Terminated = s.last.state()
 	case s.waiting != "":
 		cs.State.Waiting = &kube.StateWaiting{Reason: s.waiting, Message: s.waitingMsg}
+		cs.LastTerminationState.Terminated = s.last.state()
 		if s.last != nil {
 			cs.ContainerID = "porthole://" + s.last.id
 		}
 	case s.last != nil:
-		t := s.last
-		cs.ContainerID = "porthole://" + t.id
-		cs.State.Terminated = &kube.StateTerminated{
-			ExitCode:   t.exitCode,
-			Signal:     t.signal,
-			Reason:     t.reason,
-			Message:    t.message,
-			StartedAt:  timestamp(t.startedAt),
-			FinishedAt: timestamp(t.finishedAt),
-		}
+		cs.ContainerID = "porthole://" + s.last.id
+		cs.State.Terminated = s.last.state()
+		cs.LastTerminationState.Terminated = s.prev.state()
 	default:
 		cs.State.Waiting = &kube.StateWaiting{Reason: "ContainerCreating"}
 	}
 	return cs
+}
+
+// state renders a termination; nil for none.
+func (t *termination) state() *kube.StateTerminated {
+	if t == nil {
+		return nil
+	}
+	return &kube.StateTerminated{
+		ExitCode:   t.exitCode,
+		Signal:     t.signal,
+		Reason:     t.reason,
+		Message:    t.message,
+		StartedAt:  timestamp(t.startedAt),
+		FinishedAt: timestamp(t.finishedAt),
+	}
 }
 
 // phase computes the pod phase as the kubelet does (getPhase in

@@ -1,0 +1,170 @@
+package localrt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/protocol/resize"
+)
+
+// attachHook makes r signal every Attach session in place.
+func attachHook(r *Runtime) chan struct{} {
+	ch := make(chan struct{}, 8)
+	r.onAttach = func() { ch <- struct{}{} }
+	return ch
+}
+
+func TestAttachTwoAttachersAndStdin(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{Command: []string{"cat"}, Stdin: true}, ""))
+	attached := attachHook(r)
+	waitPod(t, r, "p", "running", isRunning)
+
+	inA, inAW := osPipe(t)
+	outA, outB := newLineReader(t), newLineReader(t)
+	doneA, doneB := make(chan error, 1), make(chan error, 1)
+	ctxB, cancelB := context.WithCancel(context.Background())
+	defer cancelB()
+	go func() { doneA <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: inA, Stdout: outA.pw}) }()
+	<-attached
+	go func() { doneB <- r.Attach(ctxB, ref("p", "main"), node.Streams{Stdout: outB.pw}) }()
+	<-attached
+
+	inAW.WriteString("hello\n")
+	for name, out := range map[string]*lineReader{"A": outA, "B": outB} {
+		if got := out.until(t, "hello"); got != "hello\n" {
+			t.Errorf("attacher %s: got %q, want %q", name, got, "hello\n")
+		}
+	}
+	// Without stdinOnce, stdin EOF detaches this attacher only.
+	inAW.Close()
+	if err := <-doneA; err != nil {
+		t.Fatalf("Attach A: got %v, want nil", err)
+	}
+	inC, inCW := osPipe(t)
+	doneC := make(chan error, 1)
+	go func() { doneC <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: inC}) }()
+	<-attached
+	inCW.WriteString("world\n")
+	if got := outB.until(t, "world"); got != "world\n" {
+		t.Errorf("attacher B: got %q, want %q", got, "world\n")
+	}
+	inCW.Close()
+	if err := <-doneC; err != nil {
+		t.Fatalf("Attach C: got %v, want nil", err)
+	}
+	cancelB()
+	if err := <-doneB; err != nil {
+		t.Fatalf("Attach B: got %v, want nil", err)
+	}
+	p, _ := r.Pod(context.Background(), "default", "p")
+	if !isRunning(p) || p.Status.ContainerStatuses[0].RestartCount != 0 {
+		t.Errorf("after detaching: got %+v, want the container still running, never restarted", p.Status.ContainerStatuses[0])
+	}
+}
+
+// TestAttachStdinOnce: the first attacher's stdin EOF closes the process's
+// stdin; its output keeps coming until the process exits.
+func TestAttachStdinOnce(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "cat; echo bye"}, Stdin: true, StdinOnce: true}, RestartNever))
+	waitPod(t, r, "p", "running", isRunning)
+	in, inW := osPipe(t)
+	var out bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: in, Stdout: &out}) }()
+	inW.WriteString("abc\n")
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Attach: got %v, want nil", err)
+	}
+	if out.String() != "abc\nbye\n" {
+		t.Errorf("got %q, want %q", out.String(), "abc\nbye\n")
+	}
+	p := waitPod(t, r, "p", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == PhaseSucceeded })
+	term := p.Status.ContainerStatuses[0].State.Terminated
+	if term == nil || term.ExitCode != 0 || term.Reason != "Completed" {
+		t.Errorf("got state %+v, want terminated 0 Completed", p.Status.ContainerStatuses[0].State)
+	}
+}
+
+// TestAttachProcessExit: Attach returns nil once the process exited and
+// its output (stdout and stderr) was delivered, whatever the exit code.
+func TestAttachProcessExit(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "read x; echo out; echo err >&2; exit 3"}, Stdin: true}, RestartNever))
+	attached := attachHook(r)
+	waitPod(t, r, "p", "running", isRunning)
+	in, inW := osPipe(t)
+	var out, errOut bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: in, Stdout: &out, Stderr: &errOut})
+	}()
+	<-attached
+	inW.WriteString("go\n")
+	if err := <-done; err != nil {
+		t.Fatalf("Attach: got %v, want nil", err)
+	}
+	if out.String() != "out\n" || errOut.String() != "err\n" {
+		t.Errorf("got stdout %q stderr %q, want %q and %q", out.String(), errOut.String(), "out\n", "err\n")
+	}
+	p := waitPod(t, r, "p", "failed", func(p *kube.Pod) bool { return p.Status.Phase == PhaseFailed })
+	term := p.Status.ContainerStatuses[0].State.Terminated
+	if term == nil || term.ExitCode != 3 || term.Reason != "Error" {
+		t.Errorf("got state %+v, want terminated 3 Error", p.Status.ContainerStatuses[0].State)
+	}
+	err := r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdout: &out})
+	if !errors.Is(err, node.ErrNotRunning) {
+		t.Errorf("attach after exit: got %v, want ErrNotRunning", err)
+	}
+	if err := r.Attach(context.Background(), ref("p", "nope"), node.Streams{}); !errors.Is(err, node.ErrNotFound) {
+		t.Errorf("attach unknown container: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestAttachTTYResize(t *testing.T) {
+	script := `trap 'stty size' WINCH; read x; echo ready; while :; do sleep 0.05; done`
+	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", script}, Stdin: true, TTY: true}, ""))
+	attached := attachHook(r)
+	waitPod(t, r, "p", "running", isRunning)
+	in, inW := osPipe(t)
+	out := newLineReader(t)
+	sizes := make(chan resize.Size)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Attach(ctx, ref("p", "main"), node.Streams{Stdin: in, Stdout: out.pw, TTY: true, Resize: sizes})
+	}()
+	<-attached
+	inW.WriteString("go\n")
+	out.until(t, "ready") // the trap is set
+	for _, s := range []resize.Size{{Width: 77, Height: 33}, {Width: 100, Height: 40}} {
+		sizes <- s
+		want := strconv.Itoa(int(s.Height)) + " " + strconv.Itoa(int(s.Width)) + "\r\n"
+		if got := out.until(t, " "); got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	// A second attacher's initial size applies once it is attached.
+	out2 := newLineReader(t)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	done2 := make(chan error, 1)
+	go func() {
+		done2 <- r.Attach(ctx2, ref("p", "main"), node.Streams{Stdout: out2.pw, TTY: true, Size: resize.Size{Width: 90, Height: 30}})
+	}()
+	if got := out2.until(t, " "); got != "30 90\r\n" {
+		t.Errorf("second attacher: got %q, want %q", got, "30 90\r\n")
+	}
+	cancel2()
+	cancel()
+	for _, ch := range []chan error{done, done2} {
+		if err := <-ch; err != nil {
+			t.Errorf("Attach: got %v, want nil", err)
+		}
+	}
+}
+
