@@ -29,7 +29,9 @@ func TestAttachTwoAttachersAndStdin(t *testing.T) {
 	doneA, doneB := make(chan error, 1), make(chan error, 1)
 	ctxB, cancelB := context.WithCancel(context.Background())
 	defer cancelB()
-	go func() { doneA <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: inA, Stdout: outA.pw}) }()
+	go func() {
+		doneA <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: inA, Stdout: outA.pw})
+	}()
 	<-attached
 	go func() { doneB <- r.Attach(ctxB, ref("p", "main"), node.Streams{Stdout: outB.pw}) }()
 	<-attached
@@ -75,7 +77,9 @@ func TestAttachStdinOnce(t *testing.T) {
 	in, inW := osPipe(t)
 	var out bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: in, Stdout: &out}) }()
+	go func() {
+		done <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: in, Stdout: &out})
+	}()
 	inW.WriteString("abc\n")
 	inW.Close()
 	if err := <-done; err != nil {
@@ -167,4 +171,3 @@ func TestAttachTTYResize(t *testing.T) {
 		}
 	}
 }
-

@@ -181,7 +181,9 @@ func TestRestartFreshStdin(t *testing.T) {
 		in, inW := osPipe(t)
 		var out strings.Builder
 		done := make(chan error, 1)
-		go func() { done <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: in, Stdout: &out}) }()
+		go func() {
+			done <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: in, Stdout: &out})
+		}()
 		inW.WriteString("x\n")
 		inW.Close()
 		if err := <-done; err != nil {
@@ -212,7 +214,9 @@ func TestClose(t *testing.T) {
 	childOut := newLineReader(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	childDone := make(chan error, 1)
-	go func() { childDone <- r.Attach(ctx, ref("stubborn", "main"), node.Streams{Stdin: in, Stdout: childOut.pw}) }()
+	go func() {
+		childDone <- r.Attach(ctx, ref("stubborn", "main"), node.Streams{Stdin: in, Stdout: childOut.pw})
+	}()
 	<-attached
 	inW.WriteString("\n")
 	pids = append(pids, atoi(t, childOut.until(t, "\n")))
@@ -222,7 +226,9 @@ func TestClose(t *testing.T) {
 	}
 	// An attach and an exec in flight end with Close.
 	attachDone, execDone := make(chan error, 1), make(chan error, 1)
-	go func() { attachDone <- r.Attach(context.Background(), ref("tty", "main"), node.Streams{Stdout: &strings.Builder{}}) }()
+	go func() {
+		attachDone <- r.Attach(context.Background(), ref("tty", "main"), node.Streams{Stdout: &strings.Builder{}})
+	}()
 	<-attached
 	out := newLineReader(t)
 	go func() {
