@@ -1,0 +1,467 @@
+package spdy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moby/spdystream"
+
+	"github.com/porthole/porthole/stream"
+)
+
+// Defaults; the option structs document them.
+const (
+	DefaultIdleTimeout = 4 * time.Hour    // CRI streaming server default
+	DefaultLinger      = 60 * time.Second // how long a closing Conn reads on
+	DefaultMaxStreams  = 1000
+	DefaultStreamQueue = 64
+	DefaultPingPeriod  = 5 * time.Second // client-go's exec/attach period
+	openTimeout        = 30 * time.Second
+	// frameSize bounds each DATA frame we send. Throughput is flat from
+	// 32 KiB up (BenchmarkStreamThroughput), while the receiver's memory on
+	// a stalled connection grows with it (about 50 queued frames per stalled
+	// worker, see the package doc), and client-go sends at most 32 KiB too.
+	frameSize = 32 * 1024
+	// replyPoll is how often a stream awaiting SYN_REPLY rechecks whether the
+	// connection ended (spdystream's Wait cannot be interrupted).
+	replyPoll = 100 * time.Millisecond
+)
+
+var (
+	// ErrIdleTimeout ends a connection on which no frame moved for the idle timeout.
+	ErrIdleTimeout = errors.New("spdy: idle timeout")
+	// ErrProtocol ends a connection whose peer sent a frame spdystream rejected.
+	ErrProtocol = errors.New("spdy: invalid frame from peer")
+	// ErrRefused is returned by Open when the peer answered SYN_STREAM with RST_STREAM.
+	ErrRefused = errors.New("spdy: stream refused by peer")
+	// ErrOpenTimeout is returned by Open when no SYN_REPLY came within 30 s.
+	ErrOpenTimeout = errors.New("spdy: timed out waiting for SYN_REPLY")
+)
+
+// Conn is one SPDY/3.1 connection, either side. It implements stream.Conn.
+// All methods are safe for concurrent use.
+//
+// A Conn runs spdystream's reader and workers, one watcher goroutine per
+// stream, and optionally an idle timer and a pinger; Close and Abort join
+// them all. Callers must call Close or Abort exactly when they are done,
+// also after Done has closed.
+type Conn struct {
+	sc       *spdystream.Connection
+	wire     *wire
+	protocol string
+	log      *slog.Logger
+
+	maxStreams int
+	idle       time.Duration
+	ping       time.Duration
+	linger     time.Duration
+
+	acceptQ chan *Stream
+	bufs    sync.Pool // *[]byte of frameSize, for ReadFrom
+
+	// openMu orders stream creation against closing: Open holds it shared
+	// while it creates and registers a stream, terminate holds it exclusively
+	// while it sets closing, so every stream spdystream knows is registered
+	// here before resetAll looks (spdystream's shutdown waits forever for a
+	// stream nobody resets).
+	openMu    sync.RWMutex
+	mu        sync.Mutex // guards streams; never held across I/O
+	streams   map[uint32]*Stream
+	closing   atomic.Bool
+	closingCh chan struct{}
+	cause     atomic.Pointer[stream.ConnError] // why we ended it, when not a plain Close
+	sawGoAway atomic.Bool
+
+	termOnce sync.Once
+	endOnce  sync.Once
+	endErr   error
+	done     chan struct{} // the peer will send nothing more; endErr is set
+	served   chan struct{} // spdystream's Serve returned: no worker runs any more
+	wg       sync.WaitGroup
+}
+
+type connConfig struct {
+	protocol   string
+	log        *slog.Logger
+	maxStreams int
+	queue      int
+	idle       time.Duration
+	ping       time.Duration
+	linger     time.Duration
+}
+
+// newConn starts a SPDY connection over raw; br, if not nil, holds bytes
+// already read from raw. newConn owns raw on every path.
+func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn, error) {
+	c := &Conn{
+		protocol:   cfg.protocol,
+		log:        cfg.log,
+		maxStreams: cfg.maxStreams,
+		idle:       cfg.idle,
+		ping:       cfg.ping,
+		linger:     cfg.linger,
+		acceptQ:    make(chan *Stream, cfg.queue),
+		streams:    make(map[uint32]*Stream),
+		closingCh:  make(chan struct{}),
+		done:       make(chan struct{}),
+		served:     make(chan struct{}),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.bufs.New = func() any { b := make([]byte, frameSize); return &b }
+	c.wire = newWire(raw, br, cfg.linger, c.onFrame)
+	c.wire.onReadErr = c.ended
+	sc, err := spdystream.NewConnection(c.wire, server)
+	if err != nil {
+		_ = raw.Close()
+		return nil, fmt.Errorf("start spdy connection: %w", err)
+	}
+	c.sc = sc
+	c.wg.Add(1)
+	go c.serve()
+	if c.idle > 0 {
+		c.wg.Add(1)
+		go c.idleLoop()
+	}
+	if c.ping > 0 {
+		c.wg.Add(1)
+		go c.pingLoop()
+	}
+	return c, nil
+}
+
+// Protocol is the negotiated X-Stream-Protocol-Version.
+func (c *Conn) Protocol() string { return c.protocol }
+
+// Done is closed when the peer will send nothing more: it said GOAWAY, the
+// socket reached EOF or failed, or a frame was invalid. Streams may still
+// hold data the peer sent before that.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err tells why Done closed: nil after Close or after the peer's GOAWAY, else
+// a *stream.ConnError (Op "read frame", "idle" or "abort"). Nil before Done.
+func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+		return c.endErr
+	default:
+		return nil
+	}
+}
+
+// LocalAddr and RemoteAddr are the socket's addresses.
+func (c *Conn) LocalAddr() net.Addr  { return c.wire.Conn.LocalAddr() }
+func (c *Conn) RemoteAddr() net.Addr { return c.wire.Conn.RemoteAddr() }
+
+// serve runs spdystream's reader, then finishes the socket: a lingering drain
+// when either side said GOAWAY and the peer is still there, then close.
+func (c *Conn) serve() {
+	defer c.wg.Done()
+	c.sc.Serve(c.handleStream)
+	close(c.served)
+	c.ended(nil)
+	if c.wire.readFailed() == nil && (c.closing.Load() || c.sawGoAway.Load()) {
+		c.wire.startLinger()
+		c.wire.drain()
+	}
+	_ = c.wire.Conn.Close()
+}
+
+// ended records why the connection ended and closes done, once.
+func (c *Conn) ended(readErr error) {
+	c.endOnce.Do(func() {
+		if readErr == nil {
+			readErr = c.wire.readFailed()
+		}
+		switch {
+		case c.cause.Load() != nil:
+			c.endErr = c.cause.Load()
+		case c.closing.Load(), c.sawGoAway.Load():
+		case readErr != nil:
+			c.endErr = &stream.ConnError{Op: "read frame", Err: readErr}
+		default:
+			c.endErr = &stream.ConnError{Op: "read frame", Err: ErrProtocol}
+		}
+		close(c.done)
+	})
+}
+
+// onFrame runs on the reader for each inbound frame header, before
+// spdystream handles the frame.
+func (c *Conn) onFrame(ev frameEvent) {
+	switch {
+	case !ev.control && ev.flags&flagFin != 0,
+		ev.control && ev.typ == typeRstStream,
+		ev.control && (ev.typ == typeSynReply || ev.typ == typeHeaders) && ev.flags&flagFin != 0:
+		c.mu.Lock()
+		s := c.streams[ev.id]
+		c.mu.Unlock()
+		if s != nil {
+			s.peerEnded.Store(true)
+		}
+	case ev.control && ev.typ == typeGoAway:
+		c.sawGoAway.Store(true)
+		c.ended(nil)
+	}
+}
+
+// handleStream is spdystream's new-stream handler. It runs on the worker of
+// the stream's partition, before any later frame of that stream, so the
+// SYN_REPLY it sends precedes our handling of the peer's first DATA frame
+// (spdystream drops DATA for a stream it has not replied to).
+func (c *Conn) handleStream(st *spdystream.Stream) {
+	s := newStream(c, st, false)
+	if !c.register(s) {
+		_ = st.Reset() // RST_STREAM CANCEL, as the kubelet rejects streams
+		return
+	}
+	if err := st.SendReply(http.Header{}, false); err != nil {
+		s.reset()
+		c.log.Debug("spdy: send SYN_REPLY", "stream", st.Identifier(), "err", err)
+		return
+	}
+	c.wg.Add(1)
+	go s.watch()
+	select {
+	case c.acceptQ <- s:
+	case <-c.closingCh:
+		s.reset()
+	}
+}
+
+// register adds s to the stream table unless the connection is closing or
+// holds maxStreams streams already.
+func (c *Conn) register(s *Stream) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing.Load() {
+		return false
+	}
+	if c.maxStreams > 0 && len(c.streams) >= c.maxStreams {
+		c.log.Warn("spdy: refusing stream over the limit", "stream", s.ID(), "limit", c.maxStreams)
+		return false
+	}
+	c.streams[s.ID()] = s
+	return true
+}
+
+func (c *Conn) unregister(s *Stream) {
+	c.mu.Lock()
+	if c.streams[s.ID()] == s {
+		delete(c.streams, s.ID())
+	}
+	c.mu.Unlock()
+}
+
+// Accept returns the next stream the peer opened, already answered with
+// SYN_REPLY, so it may be written at once. Order is the order in which
+// spdystream's workers handled the SYN_STREAMs: arrival order whenever the
+// peer waits for each SYN_REPLY before opening the next stream, as client-go
+// does. Streams not taken wait in a queue of UpgradeOptions.StreamQueue;
+// when it is full the worker that received the stream waits too (see the
+// package doc on shared fate). After the connection ended Accept returns
+// io.EOF (graceful end), stream.ErrClosed (closed locally) or Err().
+func (c *Conn) Accept(ctx context.Context) (*Stream, error) {
+	select {
+	case s := <-c.acceptQ:
+		return s, nil
+	default:
+	}
+	select {
+	case s := <-c.acceptQ:
+		return s, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.closingCh:
+		return nil, stream.ErrClosed
+	case <-c.done:
+		if err := c.endErr; err != nil {
+			return nil, err
+		}
+		return nil, io.EOF
+	}
+}
+
+// Open creates a stream with headers and waits for the peer's SYN_REPLY, at
+// most 30 s (client-go's limit) or until ctx ends. Header names are sent in
+// lower case.
+func (c *Conn) Open(ctx context.Context, headers http.Header) (*Stream, error) {
+	s, err := c.create(headers)
+	if err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(openTimeout)
+	defer t.Stop()
+	select {
+	case <-s.replied:
+		if s.replyErr != nil {
+			s.reset()
+			return nil, fmt.Errorf("open stream %d: %w", s.ID(), s.replyErr)
+		}
+		return s, nil
+	case <-ctx.Done():
+		s.reset()
+		return nil, ctx.Err()
+	case <-t.C:
+		s.reset()
+		return nil, fmt.Errorf("open stream %d: %w", s.ID(), ErrOpenTimeout)
+	}
+}
+
+func (c *Conn) create(headers http.Header) (*Stream, error) {
+	c.openMu.RLock()
+	defer c.openMu.RUnlock()
+	if c.closing.Load() {
+		return nil, stream.ErrClosed
+	}
+	select {
+	case <-c.done:
+		if c.endErr != nil {
+			return nil, c.endErr
+		}
+		return nil, stream.ErrClosed
+	default:
+	}
+	if headers == nil {
+		headers = http.Header{}
+	}
+	st, err := c.sc.CreateStream(headers, nil, false)
+	if err != nil {
+		if st != nil {
+			_ = st.Reset() // spdystream registered it; its shutdown would wait for it
+		}
+		return nil, &stream.ConnError{Op: "send SYN_STREAM", Err: err}
+	}
+	s := newStream(c, st, true)
+	c.mu.Lock()
+	c.streams[s.ID()] = s
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go s.watch()
+	return s, nil
+}
+
+// Close ends the connection gracefully and tail-safe: every stream not yet
+// half-closed by the caller gets RST_STREAM CANCEL (streams it CloseWrite'd
+// get nothing more, their data and FIN are already on the wire), then
+// GOAWAY, then a lingering close: our write side is shut (TCP FIN) and we
+// read and discard, answering nothing, until the peer closes or the linger
+// deadline (default 60 s) passes; only then is the socket closed, so the
+// peer's kernel never drops our unread tail on an RST. Close blocks until
+// then and joins every goroutine of the Conn, spdystream's included. It
+// returns nil; Err tells how the connection ended.
+func (c *Conn) Close() error {
+	c.terminate(true, nil)
+	c.join()
+	return nil
+}
+
+// Abort ends the connection at once: the socket is closed without GOAWAY
+// (SPDY carries no reason text; reason is logged and becomes Err). Abort
+// joins every goroutine, like Close.
+func (c *Conn) Abort(reason string) error {
+	c.log.Info("spdy: aborting connection", "reason", reason)
+	c.terminate(false, &stream.ConnError{Op: "abort", Err: errors.New(reason)})
+	c.join()
+	return nil
+}
+
+// terminate starts ending the connection, once. It does not wait.
+func (c *Conn) terminate(graceful bool, cause *stream.ConnError) {
+	c.termOnce.Do(func() {
+		if cause != nil {
+			c.cause.Store(cause)
+		}
+		if graceful {
+			// Bound every write still to come (RST, GOAWAY, a caller's
+			// Write) in case the peer stopped reading.
+			_ = c.wire.Conn.SetWriteDeadline(time.Now().Add(c.linger))
+		} else {
+			_ = c.wire.Conn.Close()
+		}
+		c.openMu.Lock()
+		c.mu.Lock()
+		c.closing.Store(true)
+		c.mu.Unlock()
+		close(c.closingCh)
+		c.openMu.Unlock()
+		c.resetAll()
+		_ = c.sc.Close() // GOAWAY; starts spdystream's shutdown, which calls wire.Close
+		c.wire.startLinger()
+	})
+}
+
+// join waits for the socket to be closed and every goroutine to end.
+func (c *Conn) join() {
+	<-c.served
+	_ = c.sc.Wait(0) // spdystream's shutdown goroutine, started by sc.Close
+	c.wg.Wait()
+}
+
+// resetAll resets every registered stream: RST_STREAM CANCEL for those still
+// open for writing, a local close of the read side for the others.
+func (c *Conn) resetAll() {
+	c.mu.Lock()
+	list := make([]*Stream, 0, len(c.streams))
+	for _, s := range c.streams {
+		list = append(list, s)
+	}
+	c.mu.Unlock()
+	for _, s := range list {
+		s.reset()
+	}
+}
+
+// idleLoop ends the connection when no frame moved, either way, for the
+// idle timeout. Pings count, as in the kubelet: a pinging client never idles.
+func (c *Conn) idleLoop() {
+	defer c.wg.Done()
+	t := time.NewTimer(c.idle)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.closingCh:
+			return
+		case <-t.C:
+		}
+		if d := c.wire.idleFor(); d < c.idle {
+			t.Reset(c.idle - d)
+			continue
+		}
+		c.log.Info("spdy: idle timeout", "timeout", c.idle)
+		c.terminate(true, &stream.ConnError{Op: "idle", Err: ErrIdleTimeout})
+		return
+	}
+}
+
+// pingLoop sends a PING every period, like client-go; missing replies are
+// only logged. Ping returns when the reply arrives or the reader ends.
+func (c *Conn) pingLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.ping)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.closingCh:
+			return
+		case <-t.C:
+		}
+		if _, err := c.sc.Ping(); err != nil {
+			c.log.Debug("spdy: ping", "err", err)
+		}
+	}
+}

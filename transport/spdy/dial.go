@@ -1,0 +1,188 @@
+package spdy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/porthole/porthole/protocol"
+)
+
+// maxErrorBody bounds how much of a refusal's body Dial reads.
+const maxErrorBody = 64 * 1024
+
+// DialOptions configures Dial. The zero value uses the defaults.
+type DialOptions struct {
+	// Protocols are offered as one X-Stream-Protocol-Version line each, most
+	// preferred first (e.g. protocol.SPDYClientOffer).
+	Protocols []string
+	// TLSConfig for https URLs. ServerName defaults to the URL's host, and
+	// ALPN is forced to http/1.1: an upgrade cannot run over HTTP/2.
+	TLSConfig *tls.Config
+	// Header is sent with the request (Authorization, say).
+	Header http.Header
+	// PingPeriod between SPDY PINGs, like client-go. Default 5 s; negative: none.
+	PingPeriod time.Duration
+	// DialContext opens the TCP connection (a proxy hook). Default net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Linger bounds the lingering close (see Conn.Close). Default 60 s.
+	Linger time.Duration
+	Logger *slog.Logger
+}
+
+// UpgradeError is a refused upgrade: any response but a valid 101.
+type UpgradeError struct {
+	StatusCode int
+	Body       []byte // at most 64 KiB
+	// Message is what client-go reports: the message (or error) field of a
+	// Status-like JSON body, else the trimmed body, else "empty server response".
+	Message string
+}
+
+func (e *UpgradeError) Error() string { return "unable to upgrade connection: " + e.Message }
+
+// Dial upgrades rawURL (http or https) to SPDY/3.1 as client-go does: POST,
+// Content-Length 0, Connection: Upgrade, Upgrade: SPDY/3.1 and the offered
+// protocols. Redirects are not followed. The response is returned in every
+// case the server answered; on refusal its Body holds the bytes read and the
+// error is an *UpgradeError. A 101 without X-Stream-Protocol-Version means
+// channel.k8s.io, as client-go assumes; the caller checks Conn.Protocol is
+// one it offered. ctx bounds the dial and the HTTP exchange only.
+func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.Response, error) {
+	if opts == nil {
+		opts = &DialOptions{}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spdy dial: %w", err)
+	}
+	raw, err := dialRaw(ctx, u, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spdy dial %s: %w", u.Redacted(), err)
+	}
+	// Cancelling ctx during the exchange unblocks it through the deadline.
+	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Unix(1, 0)) })
+	br, resp, err := roundTrip(ctx, raw, u, opts)
+	if !stop() || err != nil {
+		_ = raw.Close()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, resp, err
+	}
+	_ = raw.SetDeadline(time.Time{})
+	proto := resp.Header.Get(protocol.HeaderStreamProtocol)
+	if proto == "" {
+		proto = protocol.V1
+	}
+	c, err := newConn(raw, br, false, connConfig{
+		protocol: proto,
+		log:      opts.Logger,
+		ping:     durDefault(opts.PingPeriod, DefaultPingPeriod),
+		linger:   durDefault(opts.Linger, DefaultLinger),
+	})
+	return c, resp, err
+}
+
+func dialRaw(ctx context.Context, u *url.URL, opts *DialOptions) (net.Conn, error) {
+	port := u.Port()
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("unsupported scheme %q", u.Scheme)
+	case port == "" && u.Scheme == "http":
+		port = "80"
+	case port == "":
+		port = "443"
+	}
+	dial := opts.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	raw, err := dial(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil || u.Scheme == "http" {
+		return raw, err
+	}
+	cfg := &tls.Config{}
+	if opts.TLSConfig != nil {
+		cfg = opts.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+	}
+	cfg.NextProtos = []string{"http/1.1"}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// roundTrip writes the upgrade request and reads the response, checking it
+// like client-go. br may hold SPDY bytes that followed the 101.
+func roundTrip(ctx context.Context, raw net.Conn, u *url.URL, opts *DialOptions) (*bufio.Reader, *http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spdy dial: %w", err)
+	}
+	for k, vs := range opts.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.Header.Add("Connection", "Upgrade")
+	req.Header.Add("Upgrade", HeaderSPDY31)
+	for _, p := range opts.Protocols {
+		req.Header.Add(protocol.HeaderStreamProtocol, p)
+	}
+	if err := req.Write(raw); err != nil {
+		return nil, nil, fmt.Errorf("spdy dial: write request: %w", err)
+	}
+	br := bufio.NewReader(raw)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spdy dial: read response: %w", err)
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols &&
+		headerContains(resp.Header, "Connection", "upgrade") &&
+		headerContains(resp.Header, "Upgrade", "spdy/3.1") {
+		return br, resp, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return nil, resp, fmt.Errorf("unable to upgrade connection: unable to read error from server response: %w", err)
+	}
+	return nil, resp, &UpgradeError{StatusCode: resp.StatusCode, Body: body, Message: upgradeMessage(body)}
+}
+
+// upgradeMessage extracts the text client-go shows for a refused upgrade.
+func upgradeMessage(body []byte) string {
+	var st struct {
+		Message string `json:"message"`
+		Error   string `json:"error"`
+	}
+	if json.Unmarshal(body, &st) == nil {
+		if m := strings.TrimSpace(st.Message); m != "" {
+			return m
+		}
+		if m := strings.TrimSpace(st.Error); m != "" {
+			return m
+		}
+	}
+	if m := strings.TrimSpace(string(body)); m != "" {
+		return m
+	}
+	return "empty server response"
+}

@@ -1,0 +1,59 @@
+// Package spdy is stream.Conn over SPDY/3.1, as spoken by every Kubernetes
+// SPDY peer (client-go, the kubelet, CRI streaming servers): Dial for the
+// client side, Upgrade for the server side, both on
+// github.com/moby/spdystream v0.5.1. PROTOCOL.md sections 4 and 5 are the
+// wire facts; 2.4 lists the upgrade failures Upgrade reproduces.
+//
+// # Message flow
+//
+//	C→S  POST ... Connection: Upgrade, Upgrade: SPDY/3.1, X-Stream-Protocol-Version: v4.channel.k8s.io (one line each)
+//	S→C  101, X-Stream-Protocol-Version: <chosen>; SPDY frames follow at once, both ways
+//	C→S  SYN_STREAM {streamtype: error}      S→C SYN_REPLY (sent before Accept returns it)
+//	...  DATA both ways; CloseWrite = empty DATA with FIN; Reset = RST_STREAM CANCEL
+//	S→C  RST_STREAM for streams still open, GOAWAY, then a lingering close (Conn.Close)
+//
+// # What this package adds to spdystream
+//
+//   - Upgrade and Dial with the Kubernetes negotiation and error texts.
+//   - Writes coalesced per frame (spdystream writes each frame in several
+//     small writes) and DATA frames of at most 32 KiB.
+//   - A tail-safe Close: GOAWAY, TCP half-close, read and discard until the
+//     peer closes, then close (the kubelet closes at once and can lose the
+//     tail of a slowly read stream to a TCP RST).
+//   - Read tells a peer's end (FIN or RST_STREAM: io.EOF) from a failed
+//     connection (*stream.ConnError).
+//   - A bound on open streams, an idle timeout counting every frame, and
+//     client pings; Close joins every goroutine, spdystream's own included
+//     (its reader, five workers and shutdown; its small helper goroutines end
+//     right after its reader does).
+//
+// # Backpressure and shared fate
+//
+// spdystream has no flow control: it never sends WINDOW_UPDATE and ignores
+// those it receives. Outbound, Write blocks while TCP does, which is the only
+// backpressure the peer can exert, and it is per connection, not per stream.
+// Inbound, spdystream's reader hands frames to five worker queues (stream ID
+// mod 5, 50 frames each), and a worker hands each DATA frame to the stream's
+// Read synchronously. So when one stream is not read:
+//
+//   - its worker waits, and so do the other streams on that worker (IDs
+//     congruent mod 5), and the PINGs and control frames spdystream routes
+//     there. Exec's streams (IDs 1, 3, 5, 7, 9) sit on five different
+//     workers; in port-forward, the stream pair of request N shares workers
+//     with that of request N+5 (IDs 10 apart);
+//   - after 50 more frames for that worker the reader itself waits, and every
+//     stream of the connection stops receiving; TCP then pushes back on the
+//     peer, whose writes block.
+//
+// Memory stays bounded: at most about 5 x 51 inbound frames are held, each
+// as large as the peer made it (our peers send at most 32 KiB; spdystream
+// accepts up to 16 MiB, so a hostile peer can make a stalled connection hold
+// up to a few GiB: put a proxy limit in front if that matters). A stream's
+// reader is never blocked by another stream's writer. The caller's remedy for
+// a consumer that stops is Reset on its stream, which drops that stream's
+// frames and unblocks the worker.
+//
+// Header limits are spdystream's: 1000 headers per frame, 1 MiB per name or
+// value, 16 MiB per control frame. These are loose; the stream limit
+// (UpgradeOptions.MaxStreams) keeps the total in check only per stream.
+package spdy

@@ -1,0 +1,290 @@
+package spdy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// SPDY/3 frame header layout (PROTOCOL.md 4.6): 8 bytes, then the payload.
+//
+//	control: [1 | version:15] [type:16] [flags:8] [length:24]
+//	data:    [0 | stream-id:31]         [flags:8] [length:24]
+//
+// Control frames that concern one stream (SYN_STREAM, SYN_REPLY, RST_STREAM,
+// HEADERS) start their payload with the 31-bit stream ID.
+const (
+	frameHeaderLen = 8
+	flagFin        = 0x01
+
+	typeSynStream = 1
+	typeSynReply  = 2
+	typeRstStream = 3
+	typeGoAway    = 7
+	typeHeaders   = 8
+)
+
+// errWriteShut is what spdystream gets when it writes after the lingering
+// close shut our write side: the frame (typically a PING reply) is dropped.
+var errWriteShut = errors.New("spdy: connection closing, write side shut down")
+
+// frameEvent is what the wire learns from one inbound frame header, before
+// spdystream acts on the frame.
+type frameEvent struct {
+	control bool
+	typ     uint16 // control frames only
+	flags   uint8
+	id      uint32 // stream ID (data frames and per-stream control frames)
+}
+
+// wire is the net.Conn handed to spdystream. spdystream owns it; we keep
+// three things for ourselves:
+//
+//   - Read goes through the bufio.Reader that parsed the HTTP exchange, so
+//     bytes the peer sent right after its request (or response) are not lost,
+//     and a small state machine watches frame headers go by: which streams
+//     the peer ended (FIN or RST_STREAM), whether it said GOAWAY, and when the
+//     last frame moved (idle timeout). It never alters the bytes.
+//   - Write coalesces each frame: spdystream's framer writes a DATA frame as
+//     three separate writes (4, 4 and n bytes) and control frames as many
+//     tiny ones, which on a TCP_NODELAY socket means several packets per
+//     frame. We collect the header and small pieces and emit each frame with
+//     one writev, without copying large payloads.
+//   - Close does not close the socket. spdystream calls it from its shutdown
+//     after GOAWAY; we turn that into the first half of a lingering close
+//     (shut the write side, arm the read deadline). The socket itself is
+//     closed by Conn.serve once the reader saw EOF or the deadline.
+type wire struct {
+	net.Conn               // the raw connection: deadlines, addresses
+	br       *bufio.Reader // reads of the raw connection, possibly pre-filled
+
+	// Reader state; only spdystream's single read loop (or, after it ends,
+	// Conn.serve's drain) touches it.
+	rhdr      [frameHeaderLen + 4]byte
+	rn        int   // bytes of rhdr collected
+	rneed     int   // bytes of rhdr wanted for the current frame
+	rskip     int64 // payload bytes of the current frame still to pass
+	onFrame   func(frameEvent)
+	onReadErr func(error)           // called on the first read error
+	readErr   atomic.Pointer[error] // first error from the raw read, EOF included
+
+	// Writer state; spdystream serialises frame writes under its write lock.
+	whdr    [frameHeaderLen]byte
+	wn      int
+	wremain int
+	wbuf    []byte
+
+	lastActive atomic.Int64 // unix nanos of the last frame in either direction
+	shut       atomic.Bool  // write side shut down: writes fail fast
+	linger     time.Duration
+	now        func() time.Time
+}
+
+func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(frameEvent)) *wire {
+	if br == nil {
+		br = bufio.NewReader(raw)
+	}
+	w := &wire{Conn: raw, br: br, onFrame: onFrame, linger: linger, rneed: frameHeaderLen, now: time.Now}
+	w.touch()
+	return w
+}
+
+func (w *wire) touch() { w.lastActive.Store(w.now().UnixNano()) }
+
+// idleFor reports how long no frame moved.
+func (w *wire) idleFor() time.Duration {
+	return w.now().Sub(time.Unix(0, w.lastActive.Load()))
+}
+
+// Read reads from the buffered connection and watches frame boundaries.
+func (w *wire) Read(p []byte) (int, error) {
+	n, err := w.br.Read(p)
+	w.observe(p[:n])
+	if err != nil && w.readErr.CompareAndSwap(nil, &err) && w.onReadErr != nil {
+		w.onReadErr(err)
+	}
+	return n, err
+}
+
+// observe runs the inbound frame-boundary state machine over b.
+func (w *wire) observe(b []byte) {
+	for len(b) > 0 {
+		if w.rskip > 0 {
+			k := int64(len(b))
+			if k > w.rskip {
+				k = w.rskip
+			}
+			w.rskip -= k
+			b = b[k:]
+			continue
+		}
+		k := copy(w.rhdr[w.rn:w.rneed], b)
+		w.rn += k
+		b = b[k:]
+		if w.rn < w.rneed {
+			return
+		}
+		w.headerDone()
+	}
+}
+
+// headerDone is called when rneed bytes of a frame are known: the 8-byte
+// header, plus the stream ID for per-stream control frames.
+func (w *wire) headerDone() {
+	h := w.rhdr[:]
+	length := int64(h[5])<<16 | int64(h[6])<<8 | int64(h[7])
+	ev := frameEvent{flags: h[4]}
+	if h[0]&0x80 == 0 {
+		ev.id = be32(h[0:4]) & 0x7fffffff
+		w.emit(ev, length)
+		return
+	}
+	ev.control = true
+	ev.typ = uint16(h[2])<<8 | uint16(h[3])
+	perStream := ev.typ == typeSynStream || ev.typ == typeSynReply || ev.typ == typeRstStream || ev.typ == typeHeaders
+	if perStream && length >= 4 {
+		if w.rneed == frameHeaderLen {
+			w.rneed = frameHeaderLen + 4 // collect the stream ID too
+			return
+		}
+		ev.id = be32(h[8:12]) & 0x7fffffff
+		length -= 4
+	}
+	w.emit(ev, length)
+}
+
+func (w *wire) emit(ev frameEvent, rest int64) {
+	w.rn, w.rneed, w.rskip = 0, frameHeaderLen, rest
+	w.touch()
+	if w.onFrame != nil {
+		w.onFrame(ev)
+	}
+}
+
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// Write collects one frame at a time and sends it with a single writev.
+// Payload pieces of at least bigPiece bytes are not copied.
+func (w *wire) Write(p []byte) (int, error) {
+	if w.shut.Load() {
+		return 0, errWriteShut
+	}
+	n := len(p)
+	for len(p) > 0 {
+		if w.wn < frameHeaderLen {
+			k := copy(w.whdr[w.wn:], p)
+			w.wbuf = append(w.wbuf, p[:k]...)
+			w.wn += k
+			p = p[k:]
+			if w.wn == frameHeaderLen {
+				w.wremain = int(w.whdr[5])<<16 | int(w.whdr[6])<<8 | int(w.whdr[7])
+				if w.wremain == 0 {
+					if err := w.flush(nil); err != nil {
+						return 0, err
+					}
+				}
+			}
+			continue
+		}
+		k := min(len(p), w.wremain)
+		piece := p[:k]
+		p = p[k:]
+		w.wremain -= k
+		if k >= bigPiece {
+			if err := w.flush(piece); err != nil {
+				return 0, err
+			}
+		} else {
+			w.wbuf = append(w.wbuf, piece...)
+			if len(w.wbuf) >= maxPending {
+				if err := w.flush(nil); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if w.wremain == 0 {
+			if err := w.flush(nil); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+const (
+	bigPiece   = 2048      // payload pieces this large are written in place
+	maxPending = 64 * 1024 // flush a large control frame in parts
+)
+
+// flush writes the pending bytes followed by extra, and starts a new frame
+// when the current one is complete.
+func (w *wire) flush(extra []byte) error {
+	var err error
+	switch {
+	case len(extra) == 0 && len(w.wbuf) == 0:
+	case len(extra) == 0:
+		_, err = w.Conn.Write(w.wbuf)
+	case len(w.wbuf) == 0:
+		_, err = w.Conn.Write(extra)
+	default:
+		bufs := net.Buffers{w.wbuf, extra}
+		_, err = bufs.WriteTo(w.Conn)
+	}
+	w.wbuf = w.wbuf[:0]
+	if w.wn == frameHeaderLen && w.wremain == 0 {
+		w.wn = 0
+		w.touch()
+	}
+	if cap(w.wbuf) > maxPending {
+		w.wbuf = nil // do not keep a large control frame's buffer for the connection's life
+	}
+	return err
+}
+
+// Close is spdystream's request to close after GOAWAY. We start a lingering
+// close instead; see startLinger.
+func (w *wire) Close() error {
+	w.startLinger()
+	return nil // spdystream parks a goroutine for a second on a non-nil error
+}
+
+// startLinger shuts down our write side (the peer reads EOF after every
+// frame we sent) and bounds how long we keep reading. Reading on, rather
+// than closing, matters: closing a socket with unread inbound data (a
+// client's PING in flight, say) makes the kernel send RST, and the peer's
+// kernel then drops whatever it had received but not yet delivered: the tail
+// of our output. Idempotent.
+func (w *wire) startLinger() {
+	if w.shut.Swap(true) {
+		return
+	}
+	_ = w.Conn.SetWriteDeadline(w.now().Add(w.linger))
+	if cw, ok := w.Conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	if tc, ok := w.Conn.(interface{ NetConn() net.Conn }); ok { // TLS: also half-close TCP
+		if cw, ok := tc.NetConn().(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+	}
+	_ = w.Conn.SetReadDeadline(w.now().Add(w.linger))
+}
+
+// drain reads and discards until EOF, an error or the linger deadline. Call
+// only when spdystream's read loop has ended.
+func (w *wire) drain() {
+	_, _ = io.Copy(io.Discard, w.br)
+}
+
+// readFailed reports the first read error, if any.
+func (w *wire) readFailed() error {
+	if p := w.readErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
