@@ -1,0 +1,229 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/client-go/tools/remotecommand"
+)
+
+// stream runs one exec of e at n over w.
+func stream(ctx context.Context, n *Node, w Wire, e *Exec, opts remotecommand.StreamOptions) error {
+	u, err := n.ExecURL(ctx, w, e)
+	if err != nil {
+		return err
+	}
+	ex, err := executor(w, n, u)
+	if err != nil {
+		return err
+	}
+	return ex.StreamWithContext(ctx, opts)
+}
+
+// counter is a discarding sink that counts bytes.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }
+
+// Throughput execs `head -c size /dev/zero` and returns stdout MB/s (10^6
+// bytes), failing unless exactly size bytes arrived. The clock runs from
+// the request (after the URL is known) to the exit status.
+func Throughput(ctx context.Context, n *Node, w Wire, size int64) (float64, error) {
+	e := &Exec{Cmd: []string{"head", "-c", strconv.FormatInt(size, 10), "/dev/zero"}, Stdout: true, Stderr: true}
+	u, err := n.ExecURL(ctx, w, e)
+	if err != nil {
+		return 0, err
+	}
+	ex, err := executor(w, n, u)
+	if err != nil {
+		return 0, err
+	}
+	var out counter
+	var errOut bytes.Buffer
+	start := time.Now()
+	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut})
+	elapsed := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("throughput exec: %w (stderr %q)", err, errOut.Bytes())
+	}
+	if got := out.n.Load(); got != size {
+		return 0, fmt.Errorf("throughput exec: got %d bytes, want %d", got, size)
+	}
+	return float64(size) / elapsed.Seconds() / 1e6, nil
+}
+
+// StartLatency execs `true` runs times (after 3 unmeasured warm-ups) and
+// returns the median time from request to exit status. One-time URLs are
+// minted before the clock starts.
+func StartLatency(ctx context.Context, n *Node, w Wire, runs int) (time.Duration, error) {
+	e := &Exec{Cmd: []string{"true"}, Stdout: true, Stderr: true}
+	var times []time.Duration
+	for i := -3; i < runs; i++ {
+		u, err := n.ExecURL(ctx, w, e)
+		if err != nil {
+			return 0, err
+		}
+		ex, err := executor(w, n, u)
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard})
+		elapsed := time.Since(start)
+		if err != nil {
+			return 0, fmt.Errorf("latency exec %d: %w", i, err)
+		}
+		if i >= 0 {
+			times = append(times, elapsed)
+		}
+	}
+	slices.Sort(times)
+	return times[len(times)/2], nil
+}
+
+// IdleCost is the server's memory cost of idle exec sessions.
+type IdleCost struct {
+	// RSSPerSession is the VmRSS growth divided by the session count.
+	RSSPerSession float64
+	// HeapPerSession is the Go heap growth per session; HeapErr says why
+	// it is missing.
+	HeapPerSession float64
+	HeapErr        error
+}
+
+// IdleSessions opens count sessions of `cat` with stdin held open, each
+// confirmed live by an echoed byte, measures the server's memory, then ends
+// them all by closing their stdin and checks they ended cleanly.
+func IdleSessions(ctx context.Context, n *Node, w Wire, count int) (IdleCost, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := warmIdle(ctx, n, w); err != nil {
+		return IdleCost{}, err
+	}
+	rss0, err := n.RSS()
+	if err != nil {
+		return IdleCost{}, err
+	}
+	heap0, heapErr := n.Heap(ctx)
+	sessions := make([]*idleSession, 0, count)
+	for range count {
+		s, err := openIdle(ctx, n, w)
+		if err != nil {
+			err = fmt.Errorf("open idle session %d: %w", len(sessions), err)
+			return IdleCost{}, errors.Join(err, closeIdle(sessions))
+		}
+		sessions = append(sessions, s)
+	}
+	rss1, err := n.RSS()
+	if err != nil {
+		return IdleCost{}, err
+	}
+	cost := IdleCost{RSSPerSession: (float64(rss1) - float64(rss0)) / float64(count), HeapErr: heapErr}
+	if heapErr == nil {
+		heap1, err := n.Heap(ctx)
+		cost.HeapPerSession, cost.HeapErr = (float64(heap1)-float64(heap0))/float64(count), err
+	}
+	return cost, closeIdle(sessions)
+}
+
+// warmIdle opens and closes one session so that one-off allocations (first
+// connection, first process) are not charged to the measured sessions.
+func warmIdle(ctx context.Context, n *Node, w Wire) error {
+	s, err := openIdle(ctx, n, w)
+	if err != nil {
+		return fmt.Errorf("warm-up session: %w", err)
+	}
+	return closeIdle([]*idleSession{s})
+}
+
+func closeIdle(sessions []*idleSession) error {
+	var errs []error
+	for _, s := range sessions {
+		s.release()
+	}
+	for i, s := range sessions {
+		if err := <-s.done; err != nil {
+			errs = append(errs, fmt.Errorf("idle session %d: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// idleSession is one open `cat` exec whose stdin stays open until release.
+type idleSession struct {
+	stdin *heldStdin
+	done  chan error
+}
+
+func (s *idleSession) release() { s.stdin.close() }
+
+// heldStdin yields one byte, then blocks until closed, then reports EOF
+// (which client-go turns into the stdin half-close).
+type heldStdin struct {
+	sent    atomic.Bool
+	closed  chan struct{}
+	closing atomic.Bool
+}
+
+func (h *heldStdin) Read(p []byte) (int, error) {
+	if len(p) > 0 && !h.sent.Swap(true) {
+		p[0] = 'x'
+		return 1, nil
+	}
+	<-h.closed
+	return 0, io.EOF
+}
+
+func (h *heldStdin) close() {
+	if !h.closing.Swap(true) {
+		close(h.closed)
+	}
+}
+
+// echoed signals the first byte written.
+type echoed struct {
+	once atomic.Bool
+	ch   chan struct{}
+}
+
+func (e *echoed) Write(p []byte) (int, error) {
+	if len(p) > 0 && !e.once.Swap(true) {
+		close(e.ch)
+	}
+	return len(p), nil
+}
+
+func openIdle(ctx context.Context, n *Node, w Wire) (*idleSession, error) {
+	e := &Exec{Cmd: []string{"cat"}, Stdin: true, Stdout: true}
+	u, err := n.ExecURL(ctx, w, e)
+	if err != nil {
+		return nil, err
+	}
+	ex, err := executor(w, n, u)
+	if err != nil {
+		return nil, err
+	}
+	s := &idleSession{stdin: &heldStdin{closed: make(chan struct{})}, done: make(chan error, 1)}
+	out := &echoed{ch: make(chan struct{})}
+	go func() {
+		s.done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: s.stdin, Stdout: out})
+	}()
+	select {
+	case <-out.ch:
+		return s, nil
+	case err := <-s.done:
+		s.release()
+		return nil, fmt.Errorf("session ended before echo: %v", err)
+	case <-ctx.Done():
+		s.release()
+		<-s.done
+		return nil, ctx.Err()
+	}
+}

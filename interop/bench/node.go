@@ -1,0 +1,332 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/porthole/porthole/interop/criref"
+)
+
+// Pod and container every exec targets, on both nodes.
+const (
+	podNamespace  = "default"
+	podName       = "bench"
+	containerName = "main"
+)
+
+// podManifest is the pod porthole serves: one long-running container, so
+// that exec has a running container to target.
+const podManifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: ` + podName + `
+  namespace: ` + podNamespace + `
+spec:
+  containers:
+  - name: ` + containerName + `
+    image: porthole/local
+    command: ["sleep", "1000000"]
+`
+
+// Node is a streaming server under test, running as a child process.
+type Node struct {
+	// Name labels the node in tables.
+	Name string
+	// URL is the base URL (http://127.0.0.1:PORT).
+	URL string
+	// PID is the server's process ID, whose memory is measured.
+	PID int
+
+	cmd    *exec.Cmd
+	waited chan struct{}
+	// mintSPDY, when set, gives a one-time URL for SPDY execs (reference).
+	mintSPDY func(ctx context.Context, e *Exec) (string, error)
+	// heap reads the server's Go heap in use, if it tells.
+	heap func(ctx context.Context) (uint64, error)
+}
+
+// Exec is one exec request.
+type Exec struct {
+	Cmd                        []string
+	Stdin, Stdout, Stderr, TTY bool
+}
+
+// ExecURL returns the URL client-go should use for e over wire.
+func (n *Node) ExecURL(ctx context.Context, w Wire, e *Exec) (string, error) {
+	if w == SPDY && n.mintSPDY != nil {
+		return n.mintSPDY(ctx, e)
+	}
+	q := url.Values{"command": e.Cmd, "container": {containerName}}
+	for name, on := range map[string]bool{"stdin": e.Stdin, "stdout": e.Stdout, "stderr": e.Stderr, "tty": e.TTY} {
+		if on {
+			q.Set(name, "true")
+		}
+	}
+	return fmt.Sprintf("%s/api/v1/namespaces/%s/pods/%s/exec?%s", n.URL, podNamespace, podName, q.Encode()), nil
+}
+
+// RSS is the server process's resident set size in bytes (VmRSS).
+func (n *Node) RSS() (uint64, error) {
+	return readRSS(n.PID)
+}
+
+// Heap is the server's Go heap in use in bytes, when it exposes it.
+func (n *Node) Heap(ctx context.Context) (uint64, error) {
+	if n.heap == nil {
+		return 0, errors.ErrUnsupported
+	}
+	return n.heap(ctx)
+}
+
+// Close stops the server (SIGTERM, then SIGKILL after 10 s) and reaps it.
+func (n *Node) Close() error {
+	_ = n.cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case <-n.waited:
+	case <-t.C:
+		_ = n.cmd.Process.Kill()
+		<-n.waited
+	}
+	return nil
+}
+
+func readRSS(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read rss: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse VmRSS %q: %w", v, err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// Build compiles pkg of the module in dir into out.
+func Build(ctx context.Context, dir, pkg, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// start runs cmd with its stderr going to errw and reaps it in the
+// background.
+func start(cmd *exec.Cmd, errw io.Writer) (*Node, error) {
+	cmd.Stderr = errw
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	n := &Node{cmd: cmd, PID: cmd.Process.Pid, waited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(n.waited) }()
+	return n, nil
+}
+
+// StartReference runs the crirefd binary and reads its announcement.
+func StartReference(ctx context.Context, bin string, errw io.Writer) (*Node, error) {
+	cmd := exec.Command(bin, "-listen", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	n, err := start(cmd, errw)
+	if err != nil {
+		return nil, err
+	}
+	var hello struct {
+		URL string `json:"url"`
+	}
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	if err == nil {
+		err = json.Unmarshal(line, &hello)
+	}
+	if err != nil || hello.URL == "" {
+		_ = n.Close()
+		return nil, fmt.Errorf("read crirefd announcement %q: %v", line, err)
+	}
+	n.Name, n.URL = "kubelet-lib", hello.URL
+	n.mintSPDY = func(ctx context.Context, e *Exec) (string, error) {
+		return mintExec(ctx, n.URL, e)
+	}
+	n.heap = func(ctx context.Context) (uint64, error) { return referenceHeap(ctx, n.URL) }
+	return n, nil
+}
+
+// mintExec asks crirefd for a one-time cri-streaming URL, as a kubelet asks
+// its runtime.
+func mintExec(ctx context.Context, base string, e *Exec) (string, error) {
+	body, err := json.Marshal(&runtimeapi.ExecRequest{
+		ContainerId: podNamespace + "/" + podName + "/" + containerName,
+		Cmd:         e.Cmd, Tty: e.TTY, Stdin: e.Stdin, Stdout: e.Stdout, Stderr: e.Stderr && !e.TTY,
+	})
+	if err != nil {
+		return "", err
+	}
+	var resp criref.URLResponse
+	if err := postJSON(ctx, base+"/criref/exec", body, &resp); err != nil {
+		return "", fmt.Errorf("mint exec url: %w", err)
+	}
+	return resp.URL, nil
+}
+
+func referenceHeap(ctx context.Context, base string) (uint64, error) {
+	var m criref.MemStats
+	if err := getJSON(ctx, base+"/criref/memstats", &m); err != nil {
+		return 0, fmt.Errorf("reference memstats: %w", err)
+	}
+	return m.HeapInuse, nil
+}
+
+// StartPorthole writes the bench pod manifest into dir and runs
+// `porthole serve` on a free loopback port, waiting until it serves the pod.
+func StartPorthole(ctx context.Context, bin, dir string, errw io.Writer) (*Node, error) {
+	manifest := filepath.Join(dir, "pods.yaml")
+	if err := os.WriteFile(manifest, []byte(podManifest), 0o644); err != nil {
+		return nil, err
+	}
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	n, err := start(exec.Command(bin, "serve", "--listen", addr, "-f", manifest), errw)
+	if err != nil {
+		return nil, err
+	}
+	n.Name, n.URL = "porthole", "http://"+addr
+	n.heap = func(ctx context.Context) (uint64, error) { return promHeap(ctx, n.URL) }
+	if err := n.waitServing(ctx); err != nil {
+		_ = n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// waitServing polls GET of the bench pod until it answers 200 (and the pod
+// is Running), the process dies, or 30 s pass. Polling is how one waits for
+// another process that offers no readiness signal.
+func (n *Node) waitServing(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	podURL := fmt.Sprintf("%s/api/v1/namespaces/%s/pods/%s", n.URL, podNamespace, podName)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		var pod struct {
+			Status struct{ Phase string } `json:"status"`
+		}
+		last = getJSON(ctx, podURL, &pod)
+		if last == nil && pod.Status.Phase == "Running" {
+			return nil
+		}
+		if last == nil {
+			last = fmt.Errorf("pod phase %q", pod.Status.Phase)
+		}
+		select {
+		case <-tick.C:
+		case <-n.waited:
+			return fmt.Errorf("%s exited before serving: %v", n.Name, n.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("%s not serving %s: %w (last: %v)", n.Name, podURL, ctx.Err(), last)
+		}
+	}
+}
+
+// promHeap reads go_memstats_heap_inuse_bytes from a Prometheus /metrics
+// endpoint (no forced GC, unlike the reference's memstats).
+func promHeap(ctx context.Context, base string) (uint64, error) {
+	b, err := get(ctx, base+"/metrics")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("go_memstats_heap_inuse_bytes ")); ok {
+			f, err := strconv.ParseFloat(string(bytes.TrimSpace(v)), 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse heap %q: %w", v, err)
+			}
+			return uint64(f), nil
+		}
+	}
+	return 0, errors.ErrUnsupported
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	return addr, l.Close()
+}
+
+func get(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	return do(req)
+}
+
+func getJSON(ctx context.Context, u string, v any) error {
+	b, err := get(ctx, u)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func postJSON(ctx context.Context, u string, body []byte, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	b, err := do(req)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func do(req *http.Request) ([]byte, error) {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s %s: %s: %s", req.Method, req.URL, resp.Status, bytes.TrimSpace(b))
+	}
+	return b, nil
+}

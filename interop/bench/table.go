@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+)
+
+// Config sizes the comparison. Zero fields take the defaults noted.
+type Config struct {
+	ThroughputBytes int64 // default 1 GiB
+	ThroughputRuns  int   // best of; default 3
+	LatencyRuns     int   // median of; default 50
+	IdleSessions    int   // default 200
+	// Progress, when set, receives one line per measurement.
+	Progress io.Writer
+}
+
+func (c *Config) withDefaults() Config {
+	d := Config{ThroughputBytes: 1 << 30, ThroughputRuns: 3, LatencyRuns: 50, IdleSessions: 200}
+	if c == nil {
+		return d
+	}
+	out := *c
+	if out.ThroughputBytes == 0 {
+		out.ThroughputBytes = d.ThroughputBytes
+	}
+	if out.ThroughputRuns == 0 {
+		out.ThroughputRuns = d.ThroughputRuns
+	}
+	if out.LatencyRuns == 0 {
+		out.LatencyRuns = d.LatencyRuns
+	}
+	if out.IdleSessions == 0 {
+		out.IdleSessions = d.IdleSessions
+	}
+	return out
+}
+
+// Row is one line of the table: a measurement per node.
+type Row struct {
+	Name         string
+	Unit         string
+	HigherBetter bool
+	Values       map[string]Value // by node name
+}
+
+// Value is one measurement, or why it is missing.
+type Value struct {
+	V   float64
+	Err error
+}
+
+// Table is the comparison's result. Nodes[0] is the subject (porthole) and
+// Nodes[1] the reference; the ratio is subject / reference.
+type Table struct {
+	Nodes []string
+	Rows  []*Row
+}
+
+// Target is a node kind the comparison can start as often as it needs.
+type Target struct {
+	Name  string
+	Start func(ctx context.Context) (*Node, error)
+}
+
+// Run measures every row on every target, targets interleaved within each
+// row so that drift on a shared machine hits both. Throughput and latency
+// rows share one server process per target; every memory cell gets a fresh
+// process, so that no earlier row's freed memory hides its growth.
+// Targets[0] is the subject, Targets[1] the reference. A target that fails
+// to start gets its error in its cells.
+func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
+	c := cfg.withDefaults()
+	t := &Table{}
+	for _, tg := range targets {
+		t.Nodes = append(t.Nodes, tg.Name)
+	}
+	progress := func(row string, node string, v Value) {
+		if c.Progress != nil {
+			fmt.Fprintf(c.Progress, "%-55s %-12s %s\n", row, node, v)
+		}
+	}
+	// Long-lived servers for the speed rows.
+	nodes := make([]*Node, len(targets))
+	errs := make([]error, len(targets))
+	for i, tg := range targets {
+		nodes[i], errs[i] = tg.Start(ctx)
+		if errs[i] == nil {
+			defer nodes[i].Close()
+		}
+	}
+	measure := func(name, unit string, higher bool, f func(n *Node) (float64, error)) {
+		row := &Row{Name: name, Unit: unit, HigherBetter: higher, Values: map[string]Value{}}
+		for i, n := range nodes {
+			v := Value{Err: errs[i]}
+			if n != nil {
+				v.V, v.Err = f(n)
+			}
+			row.Values[targets[i].Name] = v
+			progress(name, targets[i].Name, v)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	for _, w := range Wires {
+		measure(fmt.Sprintf("exec stdout throughput, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), "MB/s", true,
+			func(n *Node) (float64, error) {
+				best := 0.0
+				for range c.ThroughputRuns {
+					v, err := Throughput(ctx, n, w, c.ThroughputBytes)
+					if err != nil {
+						return 0, err
+					}
+					best = math.Max(best, v)
+				}
+				return best, nil
+			})
+	}
+	for _, w := range Wires {
+		measure(fmt.Sprintf("session start latency `true`, %s (median of %d)", w, c.LatencyRuns), "ms", false,
+			func(n *Node) (float64, error) {
+				d, err := StartLatency(ctx, n, w, c.LatencyRuns)
+				return float64(d.Microseconds()) / 1000, err
+			})
+	}
+	for _, w := range Wires {
+		rss := &Row{Name: fmt.Sprintf("idle exec session RSS, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/session", Values: map[string]Value{}}
+		heap := &Row{Name: fmt.Sprintf("idle exec session Go heap, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/session", Values: map[string]Value{}}
+		for _, tg := range targets {
+			r, h := idleCell(ctx, tg, w, c.IdleSessions)
+			rss.Values[tg.Name], heap.Values[tg.Name] = r, h
+			progress(rss.Name, tg.Name, r)
+			progress(heap.Name, tg.Name, h)
+		}
+		t.Rows = append(t.Rows, rss, heap)
+	}
+	// Port-forward rows (throughput through a tunnel, idle forwards) go here.
+	return t
+}
+
+// idleCell measures idle sessions on a fresh server process.
+func idleCell(ctx context.Context, tg Target, w Wire, count int) (rss, heap Value) {
+	n, err := tg.Start(ctx)
+	if err != nil {
+		return Value{Err: err}, Value{Err: err}
+	}
+	defer n.Close()
+	cost, err := IdleSessions(ctx, n, w, count)
+	if err != nil {
+		return Value{Err: err}, Value{Err: err}
+	}
+	return Value{V: cost.RSSPerSession / 1024}, Value{V: cost.HeapPerSession / 1024, Err: cost.HeapErr}
+}
+
+func (v Value) String() string {
+	if v.Err != nil {
+		return "n/a (" + firstLine(v.Err.Error(), 60) + ")"
+	}
+	return fmt.Sprintf("%.1f", v.V)
+}
+
+func firstLine(s string, max int) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
+
+// Write prints the table: row | subject | reference | ratio, where ratio
+// is subject / reference and the last column says which way is better.
+func (t *Table) Write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintf(tw, "row\tunit\t%s\t%s\tratio\tbetter\n", t.Nodes[0], t.Nodes[1])
+	for _, r := range t.Rows {
+		a, b := r.Values[t.Nodes[0]], r.Values[t.Nodes[1]]
+		ratio := "-"
+		if a.Err == nil && b.Err == nil && b.V != 0 {
+			ratio = fmt.Sprintf("%.2f", a.V/b.V)
+		}
+		better := "lower"
+		if r.HigherBetter {
+			better = "higher"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Unit, a, b, ratio, better)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,83 @@
+// Command bench compares porthole's node with the reference node (the
+// kubelet's streaming libraries, see package criref) in one run and prints
+// a table of figures and ratios. Both servers run as separate processes
+// built from this checkout; both are driven by client-go v0.37.
+//
+// Run from the interop directory:
+//
+//	go run ./cmd/bench [-size 1073741824] [-runs 3] [-latency 50] [-idle 200]
+//
+// If porthole cannot be built or started, the reference column is still
+// measured and porthole's cells say why they are missing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/porthole/porthole/interop/bench"
+	"k8s.io/klog/v2"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var cfg bench.Config
+	flag.Int64Var(&cfg.ThroughputBytes, "size", 1<<30, "bytes per throughput exec")
+	flag.IntVar(&cfg.ThroughputRuns, "runs", 3, "throughput runs per cell (best is kept)")
+	flag.IntVar(&cfg.LatencyRuns, "latency", 50, "execs of `true` per latency cell (median is kept)")
+	flag.IntVar(&cfg.IdleSessions, "idle", 200, "idle sessions per memory cell")
+	repo := flag.String("repo", "..", "porthole checkout (module root)")
+	interop := flag.String("interop", ".", "interop module root")
+	porthole := flag.String("porthole", "", "prebuilt porthole binary (default: build from -repo)")
+	verbose := flag.Bool("v", false, "print progress and the servers' logs")
+	flag.Parse()
+
+	// client-go logs every closed connection through klog.
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
+	logs := io.Discard
+	if *verbose {
+		cfg.Progress, logs = os.Stderr, os.Stderr
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	dir, err := os.MkdirTemp("", "porthole-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	crirefd := filepath.Join(dir, "crirefd")
+	if err := bench.Build(ctx, *interop, "./cmd/crirefd", crirefd); err != nil {
+		return err
+	}
+	subject := bench.Target{Name: "porthole", Start: func(ctx context.Context) (*bench.Node, error) {
+		return bench.StartPorthole(ctx, *porthole, dir, logs)
+	}}
+	if *porthole == "" {
+		bin := filepath.Join(dir, "porthole")
+		if err := bench.Build(ctx, *repo, "./cmd/porthole", bin); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: porthole not measured:", err)
+			subject.Start = func(context.Context) (*bench.Node, error) { return nil, errors.New("porthole did not build") }
+		} else {
+			*porthole = bin
+		}
+	}
+	ref := bench.Target{Name: "kubelet-lib", Start: func(ctx context.Context) (*bench.Node, error) {
+		return bench.StartReference(ctx, crirefd, logs)
+	}}
+	return bench.Run(ctx, &cfg, []bench.Target{subject, ref}).Write(os.Stdout)
+}
