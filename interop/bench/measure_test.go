@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// These tests check the harness itself on both servers: that the
+// measurements see what they claim to (exact byte counts, live sessions,
+// clean ends). They assert no speeds.
+
+func TestThroughputCountsBytes(t *testing.T) {
+	for _, tg := range targets(t) {
+		for _, w := range Wires {
+			t.Run(tg.Name+"/"+w.String(), func(t *testing.T) {
+				n := startNode(t, tg)
+				// Throughput fails unless exactly this many bytes arrive.
+				if _, err := Throughput(t.Context(), n, w, 5<<20+7); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
+func TestStartLatencyRuns(t *testing.T) {
+	for _, tg := range targets(t) {
+		for _, w := range Wires {
+			t.Run(tg.Name+"/"+w.String(), func(t *testing.T) {
+				n := startNode(t, tg)
+				d, err := StartLatency(t.Context(), n, w, 3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d <= 0 {
+					t.Errorf("median latency %v, want > 0", d)
+				}
+			})
+		}
+	}
+}
+
+// TestIdleSessionsAreLive opens idle sessions and checks that the server
+// really holds that many `cat` children while they are open, and that all
+// sessions end cleanly when their stdin closes.
+func TestIdleSessionsAreLive(t *testing.T) {
+	const count = 7
+	for _, tg := range targets(t) {
+		for _, w := range Wires {
+			t.Run(tg.Name+"/"+w.String(), func(t *testing.T) {
+				n := startNode(t, tg)
+				before := catChildren(t, n.PID)
+				var sessions []*idleSession
+				for range count {
+					s, err := openIdle(t.Context(), n, w)
+					if err != nil {
+						_ = closeIdle(sessions)
+						t.Fatal(err)
+					}
+					sessions = append(sessions, s)
+				}
+				during := catChildren(t, n.PID)
+				if err := closeIdle(sessions); err != nil {
+					t.Fatalf("close sessions: %v", err)
+				}
+				if got := during - before; got != count {
+					t.Errorf("server holds %d more cat processes with sessions open, want %d", got, count)
+				}
+			})
+		}
+	}
+}
+
+// catChildren counts the direct children of pid running cat.
+func catChildren(t *testing.T, pid int) int {
+	t.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		for _, f := range strings.Fields(string(b)) {
+			child, _ := strconv.Atoi(f)
+			comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", child))
+			if err == nil && strings.TrimSpace(string(comm)) == "cat" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestRSSReadsSelf(t *testing.T) {
+	rss, err := readRSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rss < 1<<20 {
+		t.Errorf("own VmRSS %d bytes, want at least 1 MiB", rss)
+	}
+}
