@@ -13,7 +13,10 @@ package node
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/porthole/porthole/stream"
 )
 
 // Options configure a Node. The zero value is safe.
@@ -34,11 +37,16 @@ type Node struct {
 	opts Options
 	log  *slog.Logger
 	mux  *http.ServeMux
+
+	mu      sync.Mutex
+	closing bool
+	conns   map[stream.Conn]struct{}
+	wg      sync.WaitGroup // one per tracked connection
 }
 
 // New returns a Node serving rt. It starts no goroutines.
 func New(rt Runtime, opts *Options) *Node {
-	n := &Node{rt: rt}
+	n := &Node{rt: rt, conns: make(map[stream.Conn]struct{})}
 	if opts != nil {
 		n.opts = *opts
 	}

@@ -1,13 +1,72 @@
 package node
 
-import "net/http"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/status"
+)
 
 func (n *Node) routes() {
 	for _, verb := range []string{"exec", "attach", "portforward"} {
-		n.mux.HandleFunc("/api/v1/namespaces/{namespace}/pods/{pod}/"+verb, n.serveStreaming)
+		n.mux.HandleFunc("/api/v1/namespaces/{namespace}/pods/{pod}/"+verb, n.streamingHandler(verb))
 	}
 }
 
-func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "not implemented yet", http.StatusNotImplemented) // replaced by the remote-command server
+func (n *Node) streamingHandler(verb string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := n.serveStreaming(w, r, verb); err != nil {
+			n.log.Info("streaming request refused", "verb", verb, "path", r.URL.Path,
+				"code", err.st.Code, "err", err)
+			writeStatus(w, err.st)
+		}
+	}
+}
+
+// serveStreaming validates the request as the API server would, then hands
+// it to the wire the client asked for. Errors before the upgrade come back
+// as an *httpError for the caller to answer.
+func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb string) *httpError {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return &httpError{st: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
+			fmt.Sprintf("the server does not allow this method on the requested resource"), nil)}
+	}
+	req, herr := parseRequest(r, verb)
+	if herr != nil {
+		return herr
+	}
+	pod, err := n.rt.Pod(r.Context(), req.namespace, req.pod)
+	if errors.Is(err, ErrNotFound) {
+		return notFound("pods", req.pod)
+	}
+	if err != nil {
+		return &httpError{st: status.NewHTTP(http.StatusInternalServerError, status.ReasonInternalError,
+			"Internal error occurred: "+err.Error(), nil), err: err}
+	}
+	if verb == "portforward" {
+		return &httpError{st: status.NewHTTP(http.StatusNotImplemented, "NotImplemented",
+			"port-forward is not served by this node yet", nil)}
+	}
+	if req.container, herr = resolveContainer(pod, req.container); herr != nil {
+		return herr
+	}
+	if p := pod.Status.Phase; p == "Succeeded" || p == "Failed" {
+		return badRequest("cannot %s into a container in a completed pod; current phase is %s", verb, p)
+	}
+	target := Container{PodRef: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, Name: req.container}
+	// Hijacked connections outlive r.Context's tracking; the session owns
+	// its lifetime and ends with the connection.
+	ctx := context.WithoutCancel(r.Context())
+	switch {
+	case protocol.IsWebSocketUpgrade(r):
+		n.serveWebSocket(ctx, w, r, req, target)
+	case protocol.IsSPDYUpgrade(r):
+		n.serveSPDY(ctx, w, r, req, target)
+	default:
+		return badRequest("Upgrade request required")
+	}
+	return nil
 }

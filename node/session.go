@@ -1,0 +1,211 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/resize"
+	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/stream"
+)
+
+// session is one exec or attach after the upgrade, whatever the wire. The
+// transport glue (wsSession, spdySession) fills the streams; run does the rest.
+//
+// Shared fate: inbound stdin and resize share the transport's single read
+// path (one WebSocket read loop; one spdystream frame queue), so a process
+// that stops reading stdin stalls resize and the close signal too, as in the
+// kubelet. Outbound writes block on the socket (backpressure to the process).
+type session struct {
+	n       *Node
+	req     *request
+	target  Container
+	version protocol.Version
+	conn    stream.Conn
+	// halfCloseOutput: the wire ends output streams with a FIN (SPDY);
+	// WebSocket has no server-side half-close.
+	halfCloseOutput bool
+
+	stdin, stdout, stderr, errs, resize stream.Stream
+}
+
+// run serves the session and closes conn. It returns once every goroutine it
+// started has ended.
+func (s *session) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+
+	wg.Add(1)
+	go s.watchConn(ctx, cancel, &wg)
+
+	streams := Streams{TTY: s.req.tty}
+	if s.stdout != nil {
+		streams.Stdout = s.stdout
+	}
+	if s.stderr != nil {
+		streams.Stderr = s.stderr
+	}
+	var stdinR *os.File
+	if s.stdin != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
+			s.finish(fmt.Errorf("create stdin pipe: %w", err))
+			return
+		}
+		stdinR = r
+		streams.Stdin = r
+		wg.Add(1)
+		go s.copyStdin(w, &wg)
+	}
+	if s.req.tty && s.resize != nil {
+		sizes := make(chan resize.Size, 1)
+		wg.Add(1)
+		go s.readResize(sizes, &wg)
+		streams.Resize = sizes
+		streams.Size = s.initialSize(ctx, sizes)
+	}
+
+	var err error
+	switch s.req.verb {
+	case "exec":
+		err = s.n.rt.Exec(ctx, s.target, s.req.command, streams)
+	default:
+		err = s.n.rt.Attach(ctx, s.target, streams)
+	}
+	if stdinR != nil {
+		stdinR.Close() // a copyStdin blocked on a full pipe now fails and ends
+	}
+	if ctx.Err() != nil && s.conn.Err() != nil {
+		s.n.log.Debug("client went away", "pod", s.target.PodRef.Name, "container", s.target.Name, "err", s.conn.Err())
+	}
+	s.finish(err)
+}
+
+// watchConn cancels the session when the connection ends first (the client
+// vanished), so the runtime signals the process.
+func (s *session) watchConn(ctx context.Context, cancel context.CancelFunc, wg *sync.WaitGroup) {
+	defer wg.Done()
+	select {
+	case <-s.conn.Done():
+		cancel()
+	case <-ctx.Done():
+	}
+}
+
+// copyStdin feeds the process's stdin pipe from the stdin stream and closes
+// the pipe on the client's half-close, so the process reads EOF.
+func (s *session) copyStdin(w *os.File, wg *sync.WaitGroup) {
+	defer wg.Done()
+	defer w.Close()
+	if _, err := io.Copy(w, s.stdin); err != nil && !errors.Is(err, os.ErrClosed) {
+		s.n.log.Debug("stdin copy ended", "err", err)
+	}
+}
+
+// readResize decodes terminal sizes, keeping only the newest one when the
+// runtime lags (sizes has room for one), and closes sizes when the stream
+// ends. Malformed input ends the session.
+func (s *session) readResize(sizes chan resize.Size, wg *sync.WaitGroup) {
+	defer wg.Done()
+	defer close(sizes)
+	dec := resize.NewDecoder(s.resize)
+	for {
+		sz, err := dec.Decode()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && s.conn.Err() == nil {
+				s.n.log.Info("ending session: bad resize message", "err", err)
+				_ = s.conn.Abort("malformed resize message")
+			}
+			return
+		}
+		for {
+			select {
+			case sizes <- sz:
+			default:
+				select {
+				case <-sizes: // drop the stale size
+				default:
+				}
+				continue
+			}
+			break
+		}
+	}
+}
+
+// initialSize waits briefly for the client's first terminal size so that it
+// is in force before the process starts (the kubelet races here and
+// `stty size` can print 0 0 against it).
+func (s *session) initialSize(ctx context.Context, sizes <-chan resize.Size) resize.Size {
+	t := time.NewTimer(s.n.opts.InitialSizeTimeout)
+	defer t.Stop()
+	select {
+	case sz, ok := <-sizes:
+		if ok {
+			return sz
+		}
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return resize.Size{}
+}
+
+// finish reports the outcome on the error stream, in the version's form,
+// after all output (the runtime returned only once output was written), then
+// ends the connection gracefully.
+func (s *session) finish(err error) {
+	if s.halfCloseOutput {
+		for _, st := range []stream.Stream{s.stdout, s.stderr} {
+			if st != nil {
+				_ = st.CloseWrite()
+			}
+		}
+	}
+	if s.errs != nil && !s.version.ResetErrorStream {
+		if b := s.statusBytes(err); len(b) > 0 {
+			if _, werr := s.errs.Write(b); werr != nil {
+				s.n.log.Debug("write status", "err", werr)
+			}
+		}
+		if s.halfCloseOutput {
+			_ = s.errs.CloseWrite()
+		}
+	}
+	if cerr := s.conn.Close(); cerr != nil {
+		s.n.log.Debug("close connection", "err", cerr)
+	}
+}
+
+// statusBytes encodes the outcome for the negotiated version: a Status
+// document for v4 and v5, plain text on failure (nothing on success) before.
+func (s *session) statusBytes(err error) []byte {
+	var st *status.Status
+	var coded interface{ ExitCode() int }
+	switch {
+	case err == nil:
+		st = status.NewSuccess()
+	case s.req.verb == "exec" && errors.As(err, &coded) && coded.ExitCode() != 0:
+		code := coded.ExitCode()
+		if code < 0 || code > 255 {
+			code = 255
+		}
+		st = status.NewExit(code)
+	default:
+		st = status.NewInternalError(err)
+	}
+	if s.version.StatusJSON {
+		return st.Marshal()
+	}
+	if st.Status == status.Success {
+		return nil
+	}
+	return []byte(st.Message)
+}

@@ -1,0 +1,186 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
+)
+
+// wsVersions are the remote-command versions served over WebSocket,
+// including clients that offer no subprotocol at all.
+var wsVersions = append(append([]protocol.Version(nil), protocol.WebSocketVersions...), protocol.UnnamedWebSocket)
+
+// serveWebSocket runs one exec or attach over WebSocket (PROTOCOL.md 3).
+// All five channels exist; inbound ones the request did not ask for are
+// closed for reading, so a client writing to them cannot wedge the read loop.
+func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, target Container) {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Versions:    wsVersions,
+		Channels:    5,
+		IdleTimeout: n.opts.IdleTimeout,
+		Logger:      n.log,
+	})
+	if err != nil {
+		n.log.Info("websocket upgrade failed", "path", r.URL.Path, "err", err)
+		return
+	}
+	if !n.track(conn) {
+		_ = conn.Abort("server shutting down")
+		return
+	}
+	defer n.untrack(conn)
+	s := &session{n: n, req: req, target: target, version: conn.Version(), conn: conn,
+		errs: conn.Channel(channel.Error)}
+	if req.stdin {
+		s.stdin = conn.Channel(channel.Stdin)
+	} else {
+		_ = conn.Channel(channel.Stdin).CloseRead()
+	}
+	if req.stdout {
+		s.stdout = conn.Channel(channel.Stdout)
+	}
+	if req.stderr {
+		s.stderr = conn.Channel(channel.Stderr)
+	}
+	if req.tty {
+		s.resize = conn.Channel(channel.Resize)
+	} else {
+		// Resize without a tty has no consumer; the kubelet wedges here
+		// (PROTOCOL.md 3.7). We drop it.
+		_ = conn.Channel(channel.Resize).CloseRead()
+	}
+	// The empty "connected" message on the lowest writable channel (3.5).
+	first := s.errs
+	switch {
+	case s.stdout != nil:
+		first = s.stdout
+	case s.stderr != nil:
+		first = s.stderr
+	}
+	if _, err := first.Write(nil); err != nil {
+		_ = conn.Abort("write connected message")
+		return
+	}
+	s.run(ctx)
+}
+
+// serveSPDY runs one exec or attach over SPDY/3.1 (PROTOCOL.md 4): it waits
+// for exactly the streams the request implies, then runs the session.
+func (n *Node) serveSPDY(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, target Container) {
+	conn, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{
+		Protocols:   protocol.Names(protocol.SPDYVersions),
+		IdleTimeout: n.opts.IdleTimeout,
+		Logger:      n.log,
+	})
+	if err != nil {
+		n.log.Info("spdy upgrade failed", "path", r.URL.Path, "err", err)
+		return
+	}
+	if !n.track(conn) {
+		_ = conn.Abort("server shutting down")
+		return
+	}
+	defer n.untrack(conn)
+	version, _ := protocol.Lookup(protocol.SPDYVersions, conn.Protocol())
+	s := &session{n: n, req: req, target: target, version: version, conn: conn, halfCloseOutput: true}
+	if err := n.acceptSPDYStreams(ctx, conn, s); err != nil {
+		n.log.Info("spdy stream setup failed", "path", r.URL.Path, "err", err)
+		_ = conn.Abort(err.Error())
+		return
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go n.refuseExtraStreams(conn, &wg)
+	if version.ResetErrorStream {
+		// v1 quirk kept by the kubelet: the error stream is reset and stdin
+		// half-closed right after setup (PROTOCOL.md 4.3, 4.4).
+		_ = s.errs.Reset()
+		s.errs = nil
+		if s.stdin != nil {
+			_ = s.stdin.CloseWrite()
+		}
+	}
+	s.run(ctx)
+}
+
+// errMissingStreams: the client did not open the streams its request implies.
+var errMissingStreams = errors.New("timed out waiting for client to create streams")
+
+// acceptSPDYStreams takes streams until it has the set the request implies:
+// error, then stdin, stdout, stderr (not with a tty) and resize (tty and
+// v3 or later). Unlike the kubelet, which only counts, it checks each type and
+// resets duplicates and unknown types.
+func (n *Node) acceptSPDYStreams(ctx context.Context, conn *spdy.Conn, s *session) error {
+	want := map[string]bool{"error": true}
+	want["stdin"] = s.req.stdin
+	want["stdout"] = s.req.stdout
+	want["stderr"] = s.req.stderr
+	want["resize"] = s.req.tty && s.version.Resize
+	missing := 0
+	for _, ok := range want {
+		if ok {
+			missing++
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.opts.StreamCreationTimeout)
+	defer cancel()
+	for missing > 0 {
+		st, err := conn.Accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return errMissingStreams
+			}
+			return err
+		}
+		typ := strings.ToLower(st.Headers().Get("streamtype"))
+		slot := s.slot(typ)
+		if !want[typ] || slot == nil || *slot != nil {
+			n.log.Info("resetting unexpected stream", "streamtype", typ)
+			_ = st.Reset()
+			continue
+		}
+		*slot = st
+		missing--
+	}
+	return nil
+}
+
+// slot returns where a stream of type typ belongs in the session.
+func (s *session) slot(typ string) *stream.Stream {
+	switch typ {
+	case "error":
+		return &s.errs
+	case "stdin":
+		return &s.stdin
+	case "stdout":
+		return &s.stdout
+	case "stderr":
+		return &s.stderr
+	case "resize":
+		return &s.resize
+	}
+	return nil
+}
+
+// refuseExtraStreams resets any stream opened after setup, so that the
+// transport's accept queue never fills (the kubelet's unbuffered hand-off
+// blocks forever there, PROTOCOL.md 4.2).
+func (n *Node) refuseExtraStreams(conn *spdy.Conn, wg *sync.WaitGroup) {
+	defer wg.Done()
+	for {
+		st, err := conn.Accept(context.Background()) // fails once conn has ended
+		if err != nil {
+			return
+		}
+		_ = st.Reset()
+	}
+}
