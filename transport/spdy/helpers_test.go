@@ -26,7 +26,7 @@ type testServer struct {
 	hdrs  chan http.Header // request headers as the handler saw them
 }
 
-func newTestServer(t *testing.T, opts *UpgradeOptions) *testServer {
+func newTestServer(t testing.TB, opts *UpgradeOptions) *testServer {
 	t.Helper()
 	ts := &testServer{conns: make(chan *Conn, 4), errs: make(chan error, 4), hdrs: make(chan http.Header, 4)}
 	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +47,7 @@ func serverOpts() *UpgradeOptions {
 }
 
 // dialPair dials ts and returns both ends; both are closed at cleanup.
-func dialPair(t *testing.T, ts *testServer, opts *DialOptions) (client, server *Conn) {
+func dialPair(t testing.TB, ts *testServer, opts *DialOptions) (client, server *Conn) {
 	t.Helper()
 	if opts == nil {
 		opts = &DialOptions{Protocols: protocol.SPDYClientOffer}
@@ -66,7 +66,7 @@ func dialPair(t *testing.T, ts *testServer, opts *DialOptions) (client, server *
 }
 
 // openPair opens a stream from a with the given streamtype and accepts it on b.
-func openPair(t *testing.T, a, b *Conn, typ string, extra ...string) (opened, accepted *Stream) {
+func openPair(t testing.TB, a, b *Conn, typ string, extra ...string) (opened, accepted *Stream) {
 	t.Helper()
 	h := http.Header{}
 	h.Set("streamtype", typ)

@@ -86,7 +86,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 	}
 	written := 0
 	for len(p) > 0 {
-		k := min(len(p), frameSize)
+		k := min(len(p), s.c.frameSize)
 		if err := s.st.WriteData(p[:k], false); err != nil {
 			return written, s.writeErr("write frame", err)
 		}

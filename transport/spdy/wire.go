@@ -275,10 +275,13 @@ func (w *wire) startLinger() {
 	_ = w.Conn.SetReadDeadline(w.now().Add(w.linger))
 }
 
-// drain reads and discards until EOF, an error or the linger deadline. Call
-// only when spdystream's read loop has ended.
-func (w *wire) drain() {
+// lingerClose finishes the socket once spdystream's reader has ended: shut
+// the write side, read and discard until EOF, an error or the linger
+// deadline, then close.
+func (w *wire) lingerClose() {
+	w.startLinger()
 	_, _ = io.Copy(io.Discard, w.br)
+	_ = w.Conn.Close()
 }
 
 // readFailed reports the first read error, if any.
