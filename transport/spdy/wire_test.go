@@ -38,8 +38,8 @@ func tcpPair(t *testing.T) (client, server *net.TCPConn) {
 // client did, so the client reads everything.
 func TestLingerCloseKeepsTail(t *testing.T) {
 	client, server := tcpPair(t)
-	tail := bytes.Repeat([]byte("0123456789abcdef"), 12<<10) // 192 KiB
-	server.SetWriteDeadline(time.Now().Add(10 * time.Second))  // guard: must fit in the buffers
+	tail := bytes.Repeat([]byte("0123456789abcdef"), 12<<10)  // 192 KiB
+	server.SetWriteDeadline(time.Now().Add(10 * time.Second)) // guard: must fit in the buffers
 	if _, err := server.Write(tail); err != nil {
 		t.Fatalf("server write: %v", err)
 	}
