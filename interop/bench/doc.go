@@ -12,10 +12,17 @@
 //     stdin open, server process VmRSS delta / N, and Go heap delta / N
 //     where the server exposes it;
 //
-// each over WebSocket v5 (porthole directly; the reference through the
-// 1.37 kubelet translator in front of cri-streaming) and SPDY (porthole
-// directly; the reference at a one-time cri-streaming URL, minted before the
-// clock starts). Port-forward rows are to come (Row is open-ended).
+// each over three wires:
+//
+//   - WS v5: porthole directly; the reference through the 1.37 kubelet
+//     translator (WebSocket server + SPDY client) in front of cri-streaming
+//     (SPDY server), all in the reference process, as kubelet + runtime;
+//   - SPDY: porthole directly; the reference at a one-time cri-streaming
+//     URL, minted before the clock starts;
+//   - WS v4 (legacy): as SPDY, cri-streaming's own WebSocket server; no
+//     stdin half-close, so idle sessions are ended by dropping them.
+//
+// Port-forward rows are to come (Run's row list is open-ended).
 //
 // The machine is shared and small: compare ratios within one run, not
 // absolute figures across runs.

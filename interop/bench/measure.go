@@ -143,13 +143,18 @@ func warmIdle(ctx context.Context, n *Node, w Wire) error {
 	return closeIdle([]*idleSession{s})
 }
 
+// closeIdle ends the sessions, by ending their stdin where the wire can
+// say so (cat then exits and the session ends with success) or else by
+// dropping the connection (then the cancellation is the expected error).
 func closeIdle(sessions []*idleSession) error {
 	var errs []error
 	for _, s := range sessions {
 		s.release()
 	}
 	for i, s := range sessions {
-		if err := <-s.done; err != nil {
+		err := <-s.done
+		s.cancel()
+		if err != nil && !(s.drop && errors.Is(err, context.Canceled)) {
 			errs = append(errs, fmt.Errorf("idle session %d: %w", i, err))
 		}
 	}
@@ -158,11 +163,19 @@ func closeIdle(sessions []*idleSession) error {
 
 // idleSession is one open `cat` exec whose stdin stays open until release.
 type idleSession struct {
-	stdin *heldStdin
-	done  chan error
+	stdin  *heldStdin
+	done   chan error
+	cancel context.CancelFunc
+	// drop: the wire cannot half-close stdin; release cancels the session.
+	drop bool
 }
 
-func (s *idleSession) release() { s.stdin.close() }
+func (s *idleSession) release() {
+	s.stdin.close()
+	if s.drop {
+		s.cancel()
+	}
+}
 
 // heldStdin yields one byte, then blocks until closed, then reports EOF
 // (which client-go turns into the stdin half-close).
@@ -210,7 +223,8 @@ func openIdle(ctx context.Context, n *Node, w Wire) (*idleSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &idleSession{stdin: &heldStdin{closed: make(chan struct{})}, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &idleSession{stdin: &heldStdin{closed: make(chan struct{})}, done: make(chan error, 1), cancel: cancel, drop: !w.halfCloses()}
 	out := &echoed{ch: make(chan struct{})}
 	go func() {
 		s.done <- ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: s.stdin, Stdout: out})
@@ -220,6 +234,7 @@ func openIdle(ctx context.Context, n *Node, w Wire) (*idleSession, error) {
 		return s, nil
 	case err := <-s.done:
 		s.release()
+		cancel()
 		return nil, fmt.Errorf("session ended before echo: %v", err)
 	case <-ctx.Done():
 		s.release()

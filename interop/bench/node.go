@@ -56,8 +56,9 @@ type Node struct {
 
 	cmd    *exec.Cmd
 	waited chan struct{}
-	// mintSPDY, when set, gives a one-time URL for SPDY execs (reference).
-	mintSPDY func(ctx context.Context, e *Exec) (string, error)
+	// mintDirect, when set, gives a one-time URL for execs over the wires
+	// the reference serves without its front (SPDY, legacy WebSocket).
+	mintDirect func(ctx context.Context, e *Exec) (string, error)
 	// heap reads the server's Go heap in use, if it tells.
 	heap func(ctx context.Context) (uint64, error)
 }
@@ -70,8 +71,8 @@ type Exec struct {
 
 // ExecURL returns the URL client-go should use for e over wire.
 func (n *Node) ExecURL(ctx context.Context, w Wire, e *Exec) (string, error) {
-	if w == SPDY && n.mintSPDY != nil {
-		return n.mintSPDY(ctx, e)
+	if w.direct() && n.mintDirect != nil {
+		return n.mintDirect(ctx, e)
 	}
 	q := url.Values{"command": e.Cmd, "container": {containerName}}
 	for name, on := range map[string]bool{"stdin": e.Stdin, "stdout": e.Stdout, "stderr": e.Stderr, "tty": e.TTY} {
@@ -171,7 +172,7 @@ func StartReference(ctx context.Context, bin string, errw io.Writer) (*Node, err
 		return nil, fmt.Errorf("read crirefd announcement %q: %v", line, err)
 	}
 	n.Name, n.URL = "kubelet-lib", hello.URL
-	n.mintSPDY = func(ctx context.Context, e *Exec) (string, error) {
+	n.mintDirect = func(ctx context.Context, e *Exec) (string, error) {
 		return mintExec(ctx, n.URL, e)
 	}
 	n.heap = func(ctx context.Context) (uint64, error) { return referenceHeap(ctx, n.URL) }

@@ -2,10 +2,10 @@ package criref
 
 import (
 	"flag"
-	"io"
 	"os"
 	"testing"
 
+	"github.com/go-logr/logr"
 	"go.uber.org/goleak"
 	"k8s.io/klog/v2"
 )
@@ -15,8 +15,7 @@ func TestMain(m *testing.M) {
 	// keep test output readable unless -v.
 	flag.Parse()
 	if !testing.Verbose() {
-		klog.LogToStderr(false)
-		klog.SetOutput(io.Discard)
+		klog.SetLogger(logr.Discard())
 	}
 	code := m.Run()
 	if code == 0 {

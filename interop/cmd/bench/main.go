@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 
+	"github.com/go-logr/logr"
 	"github.com/porthole/porthole/interop/bench"
 	"k8s.io/klog/v2"
 )
@@ -45,8 +46,7 @@ func run() error {
 	flag.Parse()
 
 	// client-go logs every closed connection through klog.
-	klog.LogToStderr(false)
-	klog.SetOutput(io.Discard)
+	klog.SetLogger(logr.Discard())
 	logs := io.Discard
 	if *verbose {
 		cfg.Progress, logs = os.Stderr, os.Stderr
