@@ -11,5 +11,5 @@ import (
 var env *harness.Env
 
 func TestMain(m *testing.M) {
-	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{Kubectl: true}, func(e *harness.Env) { env = e }))
+	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{Kubectl: true}, func(e *harness.Env) { env = e }, nil))
 }

@@ -85,8 +85,9 @@ func (e *Env) Close() error {
 
 // MainExit runs the tests of a package between Setup and Close and returns
 // the process exit code: a failed Setup or an unclean server exit fails
-// the run.
-func MainExit(run func() int, opts SetupOptions, set func(*Env)) int {
+// the run. after, if not nil, runs once everything is stopped (a goroutine
+// leak check) and fails the run with its error.
+func MainExit(run func() int, opts SetupOptions, set func(*Env), after func() error) int {
 	e, err := Setup(context.Background(), opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "interop setup failed: %v\n", err)
@@ -97,6 +98,12 @@ func MainExit(run func() int, opts SetupOptions, set func(*Env)) int {
 	if err := e.Close(); err != nil {
 		fmt.Fprintf(os.Stderr, "interop teardown: %v\n", err)
 		code = 1
+	}
+	if after != nil && code == 0 {
+		if err := after(); err != nil {
+			fmt.Fprintf(os.Stderr, "interop: %v\n", err)
+			code = 1
+		}
 	}
 	return code
 }
