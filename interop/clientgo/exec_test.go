@@ -35,8 +35,8 @@ type executor struct {
 	// v1: channel.k8s.io, where client-go never half-closes stdin and the
 	// server resets the error stream at setup, so neither stdin EOF nor a
 	// non-zero exit can reach the client (PROTOCOL.md 4.3).
-	v1 bool
-	make   func(t *testing.T, u *url.URL) remotecommand.Executor
+	v1   bool
+	make func(t *testing.T, u *url.URL) remotecommand.Executor
 }
 
 func spdyFor(protocols ...string) func(*testing.T, *url.URL) remotecommand.Executor {
