@@ -46,9 +46,12 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 		return &httpError{st: status.NewHTTP(http.StatusInternalServerError, status.ReasonInternalError,
 			"Internal error occurred: "+err.Error(), nil), err: err}
 	}
+	ref := PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}
+	// Hijacked connections outlive r.Context's tracking; the session owns
+	// its lifetime and ends with the connection.
+	ctx := context.WithoutCancel(r.Context())
 	if verb == "portforward" {
-		return &httpError{st: status.NewHTTP(http.StatusNotImplemented, "NotImplemented",
-			"port-forward is not served by this node yet", nil)}
+		return n.servePortForward(ctx, w, r, req, ref)
 	}
 	if req.container, herr = resolveContainer(pod, req.container); herr != nil {
 		return herr
@@ -56,15 +59,27 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 	if p := pod.Status.Phase; p == "Succeeded" || p == "Failed" {
 		return badRequest("cannot %s into a container in a completed pod; current phase is %s", verb, p)
 	}
-	target := Container{PodRef: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, Name: req.container}
-	// Hijacked connections outlive r.Context's tracking; the session owns
-	// its lifetime and ends with the connection.
-	ctx := context.WithoutCancel(r.Context())
+	target := Container{PodRef: ref, Name: req.container}
 	switch {
 	case protocol.IsWebSocketUpgrade(r):
 		n.serveWebSocket(ctx, w, r, req, target)
 	case protocol.IsSPDYUpgrade(r):
 		n.serveSPDY(ctx, w, r, req, target)
+	default:
+		return badRequest("Upgrade request required")
+	}
+	return nil
+}
+
+// servePortForward picks the port-forward wire: SPDY, or a WebSocket that
+// either tunnels SPDY (SPDY/3.1+portforward.k8s.io) or speaks the legacy
+// channel protocol with ports fixed by the query.
+func (n *Node) servePortForward(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, pod PodRef) *httpError {
+	switch {
+	case protocol.IsSPDYUpgrade(r):
+		n.servePortForwardSPDY(ctx, w, r, pod)
+	case protocol.IsWebSocketUpgrade(r):
+		return n.servePortForwardWebSocket(ctx, w, r, req, pod)
 	default:
 		return badRequest("Upgrade request required")
 	}

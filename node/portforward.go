@@ -1,0 +1,184 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/spdy"
+)
+
+// servePortForwardSPDY serves portforward.k8s.io (PROTOCOL.md 5): per
+// forwarded TCP connection the client opens an error and a data stream
+// sharing a requestid; each pair becomes one Runtime.PortForward. A failed
+// forward is reported on its error stream and ends that pair only.
+func (n *Node) servePortForwardSPDY(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef) {
+	conn, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{
+		Protocols:   []string{protocol.PortForward},
+		IdleTimeout: n.opts.IdleTimeout,
+		Logger:      n.log,
+	})
+	if err != nil {
+		n.log.Info("spdy upgrade failed", "path", r.URL.Path, "err", err)
+		return
+	}
+	if !n.track(conn) {
+		_ = conn.Abort("server shutting down")
+		return
+	}
+	defer n.untrack(conn)
+	n.servePortForwardConn(ctx, conn, pod)
+}
+
+// pfAcceptor is a SPDY connection's stream source (a *spdy.Conn).
+type pfAcceptor interface {
+	stream.Conn
+	Accept(ctx context.Context) (*spdy.Stream, error)
+}
+
+// pfPair collects the two streams of one forwarded connection.
+type pfPair struct {
+	id       string
+	port     uint16
+	data     *spdy.Stream
+	errs     *spdy.Stream
+	deadline time.Time
+}
+
+// servePortForwardConn accepts streams until conn ends, then closes conn.
+func (n *Node) servePortForwardConn(ctx context.Context, conn pfAcceptor, pod PodRef) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		_ = conn.Close()
+	}()
+	pending := make(map[string]*pfPair)
+	for {
+		actx, acancel := n.acceptContext(ctx, pending)
+		st, err := conn.Accept(actx)
+		timedOut := actx.Err() != nil && ctx.Err() == nil && conn.Err() == nil
+		acancel()
+		if err != nil {
+			if timedOut {
+				n.expirePairs(pending)
+				continue
+			}
+			return
+		}
+		p, err := n.addPortForwardStream(pending, st)
+		if err != nil {
+			n.log.Info("port-forward stream refused", "err", err)
+			_ = st.Reset()
+			continue
+		}
+		if p.data != nil && p.errs != nil {
+			delete(pending, p.id)
+			wg.Add(1)
+			go n.forward(ctx, pod, p, &wg)
+		}
+	}
+}
+
+// acceptContext bounds the next Accept by the earliest pending pair's deadline.
+func (n *Node) acceptContext(ctx context.Context, pending map[string]*pfPair) (context.Context, context.CancelFunc) {
+	var first time.Time
+	for _, p := range pending {
+		if first.IsZero() || p.deadline.Before(first) {
+			first = p.deadline
+		}
+	}
+	if first.IsZero() {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, first)
+}
+
+// expirePairs ends pairs whose second stream never came, as the kubelet does.
+func (n *Node) expirePairs(pending map[string]*pfPair) {
+	now := time.Now()
+	for id, p := range pending {
+		if now.Before(p.deadline) {
+			continue
+		}
+		delete(pending, id)
+		if p.errs != nil {
+			_, _ = fmt.Fprintf(p.errs, "(request=%s) timed out waiting for streams", id)
+			_ = p.errs.CloseWrite()
+		}
+		for _, s := range []*spdy.Stream{p.data, p.errs} {
+			if s != nil {
+				_ = s.Reset()
+			}
+		}
+	}
+}
+
+// addPortForwardStream files st under its request ID (PROTOCOL.md 5).
+func (n *Node) addPortForwardStream(pending map[string]*pfPair, st *spdy.Stream) (*pfPair, error) {
+	h := st.Headers()
+	port, err := strconv.ParseUint(h.Get("port"), 10, 16)
+	if err != nil || port == 0 {
+		return nil, fmt.Errorf("invalid port header %q", h.Get("port"))
+	}
+	typ := strings.ToLower(h.Get("streamtype"))
+	id := h.Get("requestid")
+	if id == "" {
+		// Clients older than request IDs: the error stream's ID, and the
+		// data stream's ID minus two, name the pair.
+		sid := st.ID()
+		if typ == "data" {
+			sid -= 2
+		}
+		id = strconv.FormatUint(uint64(sid), 10)
+	}
+	p := pending[id]
+	if p == nil {
+		p = &pfPair{id: id, port: uint16(port), deadline: time.Now().Add(n.opts.StreamCreationTimeout)}
+		pending[id] = p
+	}
+	switch {
+	case typ == "data" && p.data == nil:
+		p.data = st
+	case typ == "error" && p.errs == nil:
+		p.errs = st
+	case typ == "data" || typ == "error":
+		if p.errs != nil {
+			_, _ = fmt.Fprintf(p.errs, "(request=%s) received a second %s stream", id, typ)
+		}
+		return nil, fmt.Errorf("request %s: duplicate %s stream", id, typ)
+	default:
+		return nil, fmt.Errorf("request %s: unknown stream type %q", id, typ)
+	}
+	return p, nil
+}
+
+// forward runs one forwarded connection: the runtime copies both ways with
+// half-close; a failure is written to the error stream in the kubelet's words.
+func (n *Node) forward(ctx context.Context, pod PodRef, p *pfPair, wg *sync.WaitGroup) {
+	defer wg.Done()
+	err := n.rt.PortForward(ctx, pod, p.port, resettingStream{p.data})
+	if err != nil && ctx.Err() == nil {
+		msg := fmt.Sprintf("error forwarding port %d to pod %s, uid %v: %v", p.port, pod.Name, pod.UID, err)
+		if _, werr := p.errs.Write([]byte(msg)); werr != nil && !errors.Is(werr, stream.ErrClosed) {
+			n.log.Debug("write port-forward error", "err", werr)
+		}
+		_ = p.errs.Reset()
+		return
+	}
+	_ = p.errs.CloseWrite()
+}
+
+// resettingStream gives a stream the Close the runtime calls when it is done
+// with it: a reset, harmless once both directions have ended.
+type resettingStream struct{ stream.Stream }
+
+func (s resettingStream) Close() error { return s.Reset() }
