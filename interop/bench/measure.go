@@ -84,8 +84,15 @@ func StartLatency(ctx context.Context, n *Node, w Wire, runs int) (time.Duration
 			times = append(times, elapsed)
 		}
 	}
+	return median(times), nil
+}
+
+func median(times []time.Duration) time.Duration {
+	if len(times) == 0 {
+		return 0
+	}
 	slices.Sort(times)
-	return times[len(times)/2], nil
+	return times[len(times)/2]
 }
 
 // IdleCost is the server's memory cost of idle exec sessions.

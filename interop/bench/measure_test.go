@@ -107,3 +107,23 @@ func TestRSSReadsSelf(t *testing.T) {
 		t.Errorf("own VmRSS %d bytes, want at least 1 MiB", rss)
 	}
 }
+
+func TestPortForwardMeasures(t *testing.T) {
+	for _, tg := range targets(t) {
+		for _, w := range PFWires {
+			t.Run(tg.Name+"/"+w.String(), func(t *testing.T) {
+				n := startNode(t, tg)
+				// Fails unless exactly this many bytes arrive.
+				if _, err := PortForwardThroughput(t.Context(), n, w, 3<<20+5); err != nil {
+					t.Fatalf("throughput: %v", err)
+				}
+				if _, err := PortForwardConnLatency(t.Context(), n, w, 3); err != nil {
+					t.Fatalf("connection latency: %v", err)
+				}
+				if _, err := PortForwardIdleConns(t.Context(), n, w, 5); err != nil {
+					t.Fatalf("idle connections: %v", err)
+				}
+			})
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 	"text/tabwriter"
 )
 
@@ -137,8 +136,48 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		}
 		t.Rows = append(t.Rows, rss, heap)
 	}
-	// Port-forward rows (throughput through a tunnel, idle forwards) go here.
+	for _, w := range PFWires {
+		measure(fmt.Sprintf("port-forward throughput, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), "MB/s", true,
+			func(n *Node) (float64, error) {
+				best := 0.0
+				for range c.ThroughputRuns {
+					v, err := PortForwardThroughput(ctx, n, w, c.ThroughputBytes)
+					if err != nil {
+						return 0, err
+					}
+					best = math.Max(best, v)
+				}
+				return best, nil
+			})
+	}
+	for _, w := range PFWires {
+		measure(fmt.Sprintf("port-forward new connection echo, %s (median of %d)", w, c.LatencyRuns), "ms", false,
+			func(n *Node) (float64, error) {
+				d, err := PortForwardConnLatency(ctx, n, w, c.LatencyRuns)
+				return float64(d.Microseconds()) / 1000, err
+			})
+	}
+	for _, w := range PFWires {
+		row := &Row{Name: fmt.Sprintf("idle forwarded connection RSS, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/conn", Values: map[string]Value{}}
+		for _, tg := range targets {
+			v := pfIdleCell(ctx, tg, w, c.IdleSessions)
+			row.Values[tg.Name] = v
+			progress(row.Name, tg.Name, v)
+		}
+		t.Rows = append(t.Rows, row)
+	}
 	return t
+}
+
+// pfIdleCell measures idle forwarded connections on a fresh server process.
+func pfIdleCell(ctx context.Context, tg Target, w PFWire, count int) Value {
+	n, err := tg.Start(ctx)
+	if err != nil {
+		return Value{Err: err}
+	}
+	defer n.Close()
+	v, err := PortForwardIdleConns(ctx, n, w, count)
+	return Value{V: v / 1024, Err: err}
 }
 
 // idleCell measures idle sessions on a fresh server process.
@@ -157,24 +196,32 @@ func idleCell(ctx context.Context, tg Target, w Wire, count int) (rss, heap Valu
 
 func (v Value) String() string {
 	if v.Err != nil {
-		return "n/a (" + firstLine(v.Err.Error(), 60) + ")"
+		return "n/a"
 	}
 	return fmt.Sprintf("%.1f", v.V)
 }
 
-func firstLine(s string, max int) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
-}
-
 // Write prints the table: row | subject | reference | ratio, where ratio
 // is subject / reference and the last column says which way is better.
+// Missing cells are numbered and their errors listed under the table.
 func (t *Table) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintf(tw, "row\tunit\t%s\t%s\tratio\tbetter\n", t.Nodes[0], t.Nodes[1])
+	var notes []string
+	noteIndex := map[string]int{}
+	cell := func(v Value, node string) string {
+		if v.Err == nil {
+			return v.String()
+		}
+		msg := node + ": " + v.Err.Error()
+		i, ok := noteIndex[msg]
+		if !ok {
+			notes = append(notes, msg)
+			i = len(notes)
+			noteIndex[msg] = i
+		}
+		return fmt.Sprintf("n/a [%d]", i)
+	}
 	for _, r := range t.Rows {
 		a, b := r.Values[t.Nodes[0]], r.Values[t.Nodes[1]]
 		ratio := "-"
@@ -185,7 +232,15 @@ func (t *Table) Write(w io.Writer) error {
 		if r.HigherBetter {
 			better = "higher"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Unit, a, b, ratio, better)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Unit, cell(a, t.Nodes[0]), cell(b, t.Nodes[1]), ratio, better)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for i, n := range notes {
+		if _, err := fmt.Fprintf(w, "[%d] %s\n", i+1, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
