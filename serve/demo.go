@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
 )
 
 // DemoPod is the pod served when no manifest is given: "demo" in namespace
@@ -52,16 +53,20 @@ func Version() kube.VersionInfo {
 	}
 }
 
-// writeBanner tells the user where the server is and how to use it.
-func writeBanner(w io.Writer, url, kubeconfig string) {
+// writeBanner tells the user where the server is and how to use it, with
+// a command to paste that execs into pod (the first pod served).
+func writeBanner(w io.Writer, url, kubeconfig string, pod node.PodRef) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "porthole serving on %s\n", url)
+	target := "--server " + url
 	if kubeconfig != "" {
 		fmt.Fprintf(&b, "kubeconfig: %s\n", kubeconfig)
-		fmt.Fprintf(&b, "try: kubectl --kubeconfig %s exec demo -- date\n", shellQuote(kubeconfig))
-	} else {
-		fmt.Fprintf(&b, "try: kubectl --server %s exec demo -- date\n", url)
+		target = "--kubeconfig " + shellQuote(kubeconfig)
 	}
+	if pod.Namespace != kube.DefaultNamespace {
+		target += " -n " + pod.Namespace
+	}
+	fmt.Fprintf(&b, "try: kubectl %s exec %s -- date\n", target, pod.Name)
 	io.WriteString(w, b.String())
 }
 

@@ -35,7 +35,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go s.serve(served)
 	s.log.Info("serving", "addr", s.Addr().String(), "kubeconfig", s.opts.KubeconfigPath)
 	if s.opts.Out != nil {
-		writeBanner(s.opts.Out, s.URL(), s.opts.KubeconfigPath)
+		writeBanner(s.opts.Out, s.URL(), s.opts.KubeconfigPath, s.example)
 	}
 
 	var serveErr error

@@ -83,6 +83,8 @@ type Server struct {
 	baseCtx context.Context
 	cancel  context.CancelFunc
 
+	example node.PodRef // the pod the banner names
+
 	mu  sync.Mutex
 	ran bool
 }
@@ -133,6 +135,7 @@ func New(opts *Options) (*Server, error) {
 		return nil, fmt.Errorf("listen %s: bound %s, which is not a loopback address", s.opts.Listen, ln.Addr())
 	}
 	s.ln = ln
+	s.example = refs[0]
 	s.node = node.New(s.rt, &node.Options{Logger: s.log.With("component", "node")})
 	now := time.Now()
 	a := newAPI(s.rt, refs, Version(), now, time.Now, s.log.With("component", "api"))

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -221,6 +222,27 @@ func TestShellQuote(t *testing.T) {
 	} {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestBanner(t *testing.T) {
+	for _, tc := range []struct {
+		kubeconfig string
+		pod        node.PodRef
+		want       string
+	}{
+		{"/tmp/kc", node.PodRef{Namespace: "default", Name: "demo"},
+			"porthole serving on http://127.0.0.1:1\nkubeconfig: /tmp/kc\ntry: kubectl --kubeconfig /tmp/kc exec demo -- date\n"},
+		{"/tmp/my kc", node.PodRef{Namespace: "apps", Name: "api"},
+			"porthole serving on http://127.0.0.1:1\nkubeconfig: /tmp/my kc\ntry: kubectl --kubeconfig '/tmp/my kc' -n apps exec api -- date\n"},
+		{"", node.PodRef{Namespace: "default", Name: "demo"},
+			"porthole serving on http://127.0.0.1:1\ntry: kubectl --server http://127.0.0.1:1 exec demo -- date\n"},
+	} {
+		var b bytes.Buffer
+		writeBanner(&b, "http://127.0.0.1:1", tc.kubeconfig, tc.pod)
+		if b.String() != tc.want {
+			t.Errorf("got  %q\nwant %q", b.String(), tc.want)
 		}
 	}
 }

@@ -1,0 +1,61 @@
+// Package cli holds what every porthole command shares: the Factory of
+// dependencies a command receives and the error types the root command
+// maps to exit codes. Each command lives in its own subpackage with a
+// NewCmd(f, runF) constructor, so tests can run its flag parsing alone.
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/porthole/porthole/internal/iostreams"
+)
+
+// Factory provides a command's dependencies.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	// ConfigDir returns the user's configuration directory, where porthole
+	// keeps its files (default os.UserConfigDir).
+	ConfigDir func() (string, error)
+}
+
+// New returns the factory of the real process.
+func New() *Factory {
+	return &Factory{IOStreams: iostreams.System(), ConfigDir: os.UserConfigDir}
+}
+
+// Logger returns a text logger on the factory's stderr for a kubectl-style
+// verbosity: 0 warnings and errors, 1-3 adds info, 4 and more adds debug.
+func (f *Factory) Logger(verbosity int) *slog.Logger {
+	level := slog.LevelWarn
+	switch {
+	case verbosity >= 4:
+		level = slog.LevelDebug
+	case verbosity >= 1:
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(f.IOStreams.ErrOut, &slog.HandlerOptions{Level: level}))
+}
+
+// FlagError is a usage error: bad flags or arguments. The root command
+// prints it with a pointer to --help.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// FlagErrorf returns a *FlagError with a formatted message.
+func FlagErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
+
+// VerbosityFlag is the kubectl-style log level flag, -v/--v.
+const VerbosityFlag = "v"
+
+// AddGlobalFlags defines the flags every command inherits from the root.
+func AddGlobalFlags(fs *pflag.FlagSet) {
+	fs.IntP(VerbosityFlag, VerbosityFlag, 0, "log verbosity: 0 warnings, 1 info, 4 debug")
+}

@@ -1,0 +1,167 @@
+// Package serve is the `porthole serve` command: run pods from manifests
+// (or the demo pod) behind a local API server that kubectl can use.
+package serve
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/iostreams"
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/serve"
+)
+
+// Options are the parsed flags of `porthole serve`.
+type Options struct {
+	IO *iostreams.IOStreams
+	// Listen is the address to listen on (loopback only).
+	Listen string
+	// Filenames are manifest files; "-" is stdin. None: the demo pod.
+	Filenames []string
+	// Kubeconfig is where to write the kubeconfig; "" writes none.
+	Kubeconfig string
+	// Verbosity is the -v level.
+	Verbosity int
+	Factory   *cli.Factory
+}
+
+const kubeconfigFlag = "write-kubeconfig"
+
+// NewCmd returns the serve command. runF, when not nil, replaces the run
+// step so tests can inspect the parsed Options.
+func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "serve [-f FILE]...",
+		Short: "Run pods locally behind an API server kubectl can exec, attach and port-forward into",
+		Long: `Run pods as local processes and serve them to kubectl: a read-only API
+(pods, namespaces, discovery) plus exec, attach and port-forward.
+
+Without -f, serves the pod "demo" (container "shell" running sh, stdin open).
+The kubeconfig is written to $XDG_CONFIG_HOME/porthole/kubeconfig unless
+--write-kubeconfig says otherwise (an empty value writes none).
+
+Listens on loopback only: anyone who can connect can run commands as you.
+The processes are NOT isolated from this machine.`,
+		Example: `  porthole serve
+  kubectl --kubeconfig ~/.config/porthole/kubeconfig exec demo -- date
+
+  porthole serve -f pods.yaml --listen 127.0.0.1:0 --write-kubeconfig ./kubeconfig`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cli.FlagErrorf("unexpected argument %q: manifests are given with -f", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := cmd.Flags().GetInt(cli.VerbosityFlag)
+			if err != nil {
+				return fmt.Errorf("read -%s: %w", cli.VerbosityFlag, err)
+			}
+			opts.Verbosity = v
+			if !cmd.Flags().Changed(kubeconfigFlag) {
+				opts.Kubeconfig = defaultKubeconfig(f)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Listen, "listen", serve.DefaultListen, "address to listen on (host:port, loopback only; port 0 picks one)")
+	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods to run (YAML or JSON, several documents; - for stdin); repeatable")
+	cmd.Flags().StringVar(&opts.Kubeconfig, kubeconfigFlag, "", `write a kubeconfig for this server to this path ("" for none) (default "$XDG_CONFIG_HOME/porthole/kubeconfig")`)
+	return cmd
+}
+
+// defaultKubeconfig is $XDG_CONFIG_HOME/porthole/kubeconfig, or "" (write
+// none) when the user has no configuration directory.
+func defaultKubeconfig(f *cli.Factory) string {
+	if f.ConfigDir == nil {
+		return ""
+	}
+	dir, err := f.ConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "porthole", "kubeconfig")
+}
+
+// Run serves until ctx is done. A shutdown by ctx is a success.
+func Run(ctx context.Context, opts *Options) error {
+	pods, err := readManifests(opts.IO.In, opts.Filenames)
+	if err != nil {
+		return err
+	}
+	if opts.Kubeconfig != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.Kubeconfig), 0o700); err != nil {
+			return fmt.Errorf("create kubeconfig directory: %w", err)
+		}
+	}
+	s, err := serve.New(&serve.Options{
+		Listen:         opts.Listen,
+		Pods:           pods,
+		KubeconfigPath: opts.Kubeconfig,
+		Logger:         opts.Factory.Logger(opts.Verbosity),
+		Out:            opts.IO.Out,
+	})
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// readManifests decodes every file ("-" is stdin, once) and refuses a pod
+// defined twice across files. No files: nil (the demo pod).
+func readManifests(stdin io.Reader, names []string) ([]*kube.Pod, error) {
+	var pods []*kube.Pod
+	where := make(map[string]string) // namespace/name -> file
+	stdinUsed := false
+	for _, name := range names {
+		got, err := readManifest(stdin, name, &stdinUsed)
+		if err != nil {
+			return nil, err
+		}
+		if len(got) == 0 {
+			return nil, fmt.Errorf("%s: no pods", displayName(name))
+		}
+		for _, p := range got {
+			key := p.Namespace + "/" + p.Name
+			if prev, dup := where[key]; dup {
+				return nil, fmt.Errorf("%s: pod %s is already defined in %s", displayName(name), key, prev)
+			}
+			where[key] = displayName(name)
+		}
+		pods = append(pods, got...)
+	}
+	return pods, nil
+}
+
+func readManifest(stdin io.Reader, name string, stdinUsed *bool) ([]*kube.Pod, error) {
+	if name == "-" {
+		if *stdinUsed {
+			return nil, cli.FlagErrorf("-f - (stdin) given more than once")
+		}
+		*stdinUsed = true
+		return kube.DecodePods(stdin, displayName(name))
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err // *fs.PathError: "open NAME: reason"
+	}
+	defer f.Close()
+	return kube.DecodePods(f, name)
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "<stdin>"
+	}
+	return name
+}
