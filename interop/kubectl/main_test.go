@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/porthole/porthole/interop/internal/harness"
 )
 
@@ -11,5 +13,8 @@ import (
 var env *harness.Env
 
 func TestMain(m *testing.M) {
-	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{Kubectl: true}, func(e *harness.Env) { env = e }, nil))
+	leaks := func() error {
+		return goleak.Find(goleak.IgnoreTopFunction("k8s.io/klog/v2.(*flushDaemon).run.func1"))
+	}
+	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{Kubectl: true}, func(e *harness.Env) { env = e }, leaks))
 }

@@ -211,16 +211,18 @@ func (p *Proxy) serveConn(client net.Conn) {
 // like the API server's upgrade-aware proxy.
 func (p *Proxy) splice(a, b net.Conn) {
 	done := make(chan struct{}, 2)
-	cp := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		done <- struct{}{}
-	}
-	go cp(a, b)
-	go cp(b, a)
+	go copyHalf(a, b, done)
+	go copyHalf(b, a, done)
 	<-done
 	a.Close()
 	b.Close()
 	<-done
+}
+
+// copyHalf copies src to dst until either fails, then signals done.
+func copyHalf(dst, src net.Conn, done chan<- struct{}) {
+	_, _ = io.Copy(dst, src)
+	done <- struct{}{}
 }
 
 func isUpgrade(h http.Header) bool {
