@@ -1,10 +1,12 @@
 package serve
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,5 +188,71 @@ func TestKubectlExec(t *testing.T) {
 				t.Errorf("exec: exit %d, stdout %q, stderr %q; want 3, \"hello\\n\", oops", code, out, errOut)
 			}
 		})
+	}
+}
+
+// TestKubectlAttach: `kubectl attach -i demo` reaches the demo's shell:
+// a command written to stdin runs and its output comes back; closing
+// stdin detaches with exit 0 and leaves the shell running.
+func TestKubectlAttach(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	kc := startKubectlServer(t)
+	for _, v := range kubectlVersions {
+		t.Run(v, func(t *testing.T) {
+			bin := filepath.Join(kubectlDir, "kubectl."+v)
+			if _, err := os.Stat(bin); err != nil {
+				t.Skipf("no kubectl %s: %v", v, err)
+			}
+			home := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "--kubeconfig", kc, "--cache-dir", filepath.Join(home, "cache"), "attach", "-i", "demo")
+			cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			marker := "attached-" + v
+			if _, err := io.WriteString(stdin, "echo "+marker+"\n"); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(stdout)
+			found := false
+			for !found && sc.Scan() {
+				found = sc.Text() == marker
+			}
+			stdin.Close()
+			io.Copy(io.Discard, stdout)
+			err = cmd.Wait()
+			if !found {
+				t.Fatalf("no %q on stdout; kubectl: %v, stderr %s", marker, err, stderr.String())
+			}
+			if err != nil {
+				t.Errorf("kubectl attach: %v, stderr %s", err, stderr.String())
+			}
+		})
+	}
+	// The shell survived every detach.
+	k := kubectl{bin: filepath.Join(kubectlDir, "kubectl.1.33"), kubeconfig: kc, home: t.TempDir()}
+	if _, err := os.Stat(k.bin); err == nil {
+		out, errOut, code := k.run(t, "exec", "demo", "--", "echo", "still")
+		if code != 0 || out != "still\n" {
+			t.Errorf("exec after attach: exit %d, %q %q", code, out, errOut)
+		}
+		out, _, _ = k.run(t, "get", "pod", "demo", "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
+		if out != "0" {
+			t.Errorf("restartCount after attach = %q, want 0", out)
+		}
 	}
 }
