@@ -36,20 +36,26 @@ func DemoPod() *kube.Pod {
 const (
 	versionMajor = "1"
 	versionMinor = "33"
+	// Oldest minor a 1.33 API server stays compatible with.
+	versionMinCompatibilityMinor = "32"
 )
 
 // Version is the /version document.
 func Version() kube.VersionInfo {
 	return kube.VersionInfo{
-		Major:        versionMajor,
-		Minor:        versionMinor,
-		GitVersion:   "v" + versionMajor + "." + versionMinor + ".0-porthole",
-		GitCommit:    "",
-		GitTreeState: "",
-		BuildDate:    "",
-		GoVersion:    runtime.Version(),
-		Compiler:     runtime.Compiler,
-		Platform:     runtime.GOOS + "/" + runtime.GOARCH,
+		Major:                 versionMajor,
+		Minor:                 versionMinor,
+		EmulationMajor:        versionMajor,
+		EmulationMinor:        versionMinor,
+		MinCompatibilityMajor: versionMajor,
+		MinCompatibilityMinor: versionMinCompatibilityMinor,
+		GitVersion:            "v" + versionMajor + "." + versionMinor + ".0-porthole",
+		GitCommit:             "",
+		GitTreeState:          "",
+		BuildDate:             "",
+		GoVersion:             runtime.Version(),
+		Compiler:              runtime.Compiler,
+		Platform:              runtime.GOOS + "/" + runtime.GOARCH,
 	}
 }
 

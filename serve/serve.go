@@ -143,6 +143,7 @@ func New(opts *Options) (*Server, error) {
 	s.srv = &http.Server{
 		Handler:           s.handler(a),
 		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       90 * time.Second, // idle keep-alive connections, not sessions
 		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}

@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -243,6 +244,44 @@ func TestBanner(t *testing.T) {
 		writeBanner(&b, "http://127.0.0.1:1", tc.kubeconfig, tc.pod)
 		if b.String() != tc.want {
 			t.Errorf("got  %q\nwant %q", b.String(), tc.want)
+		}
+	}
+}
+
+// TestHTTP1Only: a client speaking HTTP/2 with prior knowledge (h2c) gets
+// no HTTP/2 server: upgrades need HTTP/1.1.
+func TestHTTP1Only(t *testing.T) {
+	s, _ := startServer(t, Options{Pods: testPods(), Runtime: newFakeRuntime(testPods()...)})
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c) // the server answers and closes
+	if !strings.HasPrefix(string(b), "HTTP/1.1 ") {
+		t.Errorf("answer to the HTTP/2 preface: %q, want an HTTP/1.1 response", b)
+	}
+}
+
+// TestVersion: what the kubectl dispatcher and kubectl version read.
+func TestVersion(t *testing.T) {
+	b, err := json.Marshal(Version())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]string
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"major": "1", "minor": "33", "gitVersion": "v1.33.0-porthole",
+		"emulationMajor": "1", "emulationMinor": "33", "minCompatibilityMajor": "1", "minCompatibilityMinor": "32",
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q", k, got[k], want)
 		}
 	}
 }
