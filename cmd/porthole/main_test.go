@@ -10,7 +10,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestNoKubernetesDeps: the product binary links nothing from k8s.io or
 // sigs.k8s.io; only the separate interop module may.
