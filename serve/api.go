@@ -76,11 +76,14 @@ func (a *api) handler(get func(*http.Request) (any, *apiError)) http.Handler {
 			return
 		}
 		v, err := get(r)
+		code := http.StatusOK
 		if err != nil {
+			code = int(err.Status.Code)
 			writeError(w, r, a.log, err)
-			return
+		} else {
+			writeJSON(w, code, v)
 		}
-		writeJSON(w, http.StatusOK, v)
+		a.log.Debug("api request", "method", r.Method, "uri", r.URL.RequestURI(), "accept", r.Header.Get("Accept"), "code", code)
 	})
 }
 
