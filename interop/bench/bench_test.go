@@ -19,7 +19,7 @@ func metricName(target, unit string) string {
 func BenchmarkExecThroughput(b *testing.B) {
 	const size = 64 << 20
 	tgs := targets(b)
-	for _, w := range Wires {
+	for _, w := range Wires() {
 		b.Run(w.String(), func(b *testing.B) {
 			nodes := []*Node{startNode(b, tgs[0]), startNode(b, tgs[1])}
 			elapsed := make([]time.Duration, len(nodes))
@@ -41,7 +41,7 @@ func BenchmarkExecThroughput(b *testing.B) {
 
 func BenchmarkExecStart(b *testing.B) {
 	tgs := targets(b)
-	for _, w := range Wires {
+	for _, w := range Wires() {
 		b.Run(w.String(), func(b *testing.B) {
 			nodes := []*Node{startNode(b, tgs[0]), startNode(b, tgs[1])}
 			elapsed := make([]time.Duration, len(nodes))
@@ -64,7 +64,7 @@ func BenchmarkExecStart(b *testing.B) {
 func BenchmarkIdleSession(b *testing.B) {
 	const count = 200
 	tgs := targets(b)
-	for _, w := range Wires {
+	for _, w := range Wires() {
 		b.Run(w.String(), func(b *testing.B) {
 			sum := make([]float64, len(tgs))
 			for b.Loop() {

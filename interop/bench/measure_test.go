@@ -14,7 +14,7 @@ import (
 
 func TestThroughputCountsBytes(t *testing.T) {
 	for _, tg := range targets(t) {
-		for _, w := range Wires {
+		for _, w := range Wires() {
 			t.Run(tg.Name+"/"+w.String(), func(t *testing.T) {
 				n := startNode(t, tg)
 				// Throughput fails unless exactly this many bytes arrive.
@@ -28,7 +28,7 @@ func TestThroughputCountsBytes(t *testing.T) {
 
 func TestStartLatencyRuns(t *testing.T) {
 	for _, tg := range targets(t) {
-		for _, w := range Wires {
+		for _, w := range Wires() {
 			t.Run(tg.Name+"/"+w.String(), func(t *testing.T) {
 				n := startNode(t, tg)
 				d, err := StartLatency(t.Context(), n, w, 3)
@@ -49,7 +49,7 @@ func TestStartLatencyRuns(t *testing.T) {
 func TestIdleSessionsAreLive(t *testing.T) {
 	const count = 7
 	for _, tg := range targets(t) {
-		for _, w := range Wires {
+		for _, w := range Wires() {
 			t.Run(tg.Name+"/"+w.String(), func(t *testing.T) {
 				n := startNode(t, tg)
 				before := catChildren(t, n.PID)
@@ -110,7 +110,7 @@ func TestRSSReadsSelf(t *testing.T) {
 
 func TestPortForwardMeasures(t *testing.T) {
 	for _, tg := range targets(t) {
-		for _, w := range PFWires {
+		for _, w := range PFWires() {
 			t.Run(tg.Name+"/"+w.String(), func(t *testing.T) {
 				n := startNode(t, tg)
 				// Fails unless exactly this many bytes arrive.

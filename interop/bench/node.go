@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -115,16 +116,32 @@ func readRSS(pid int) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read rss: %w", err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse VmRSS %q: %w", v, err)
-			}
-			return kb * 1024, nil
-		}
+	rss, err := parseVmRSS(b)
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: %w", pid, err)
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	return rss, nil
+}
+
+// parseVmRSS returns the VmRSS line of a /proc/PID/status document, in
+// bytes ("VmRSS:     1234 kB").
+func parseVmRSS(status []byte) (uint64, error) {
+	for _, line := range strings.Split(string(status), "\n") {
+		v, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		num, ok := strings.CutSuffix(strings.TrimSpace(v), " kB")
+		if !ok {
+			return 0, fmt.Errorf("VmRSS %q is not in kB", v)
+		}
+		kb, err := strconv.ParseUint(strings.TrimSpace(num), 10, 64)
+		if err != nil || kb > math.MaxUint64/1024 {
+			return 0, fmt.Errorf("parse VmRSS %q: bad number", v)
+		}
+		return kb * 1024, nil
+	}
+	return 0, errors.New("no VmRSS line")
 }
 
 // Build compiles pkg of the module in dir into out.

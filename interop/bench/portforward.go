@@ -34,7 +34,7 @@ const (
 )
 
 // PFWires lists the port-forward wires in table order.
-var PFWires = []PFWire{Tunnel, PlainSPDY}
+func PFWires() []PFWire { return []PFWire{Tunnel, PlainSPDY} }
 
 func (w PFWire) String() string {
 	if w == Tunnel {

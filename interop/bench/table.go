@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	for _, w := range Wires {
+	for _, w := range Wires() {
 		measure(fmt.Sprintf("exec stdout throughput, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), "MB/s", true,
 			func(n *Node) (float64, error) {
 				best := 0.0
@@ -118,14 +118,14 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 				return best, nil
 			})
 	}
-	for _, w := range Wires {
+	for _, w := range Wires() {
 		measure(fmt.Sprintf("session start latency `true`, %s (median of %d)", w, c.LatencyRuns), "ms", false,
 			func(n *Node) (float64, error) {
 				d, err := StartLatency(ctx, n, w, c.LatencyRuns)
 				return float64(d.Microseconds()) / 1000, err
 			})
 	}
-	for _, w := range Wires {
+	for _, w := range Wires() {
 		rss := &Row{Name: fmt.Sprintf("idle exec session RSS, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/session", Values: map[string]Value{}}
 		heap := &Row{Name: fmt.Sprintf("idle exec session Go heap, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/session", Values: map[string]Value{}}
 		for _, tg := range targets {
@@ -136,7 +136,7 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		}
 		t.Rows = append(t.Rows, rss, heap)
 	}
-	for _, w := range PFWires {
+	for _, w := range PFWires() {
 		measure(fmt.Sprintf("port-forward throughput, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), "MB/s", true,
 			func(n *Node) (float64, error) {
 				best := 0.0
@@ -150,14 +150,14 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 				return best, nil
 			})
 	}
-	for _, w := range PFWires {
+	for _, w := range PFWires() {
 		measure(fmt.Sprintf("port-forward new connection echo, %s (median of %d)", w, c.LatencyRuns), "ms", false,
 			func(n *Node) (float64, error) {
 				d, err := PortForwardConnLatency(ctx, n, w, c.LatencyRuns)
 				return float64(d.Microseconds()) / 1000, err
 			})
 	}
-	for _, w := range PFWires {
+	for _, w := range PFWires() {
 		row := &Row{Name: fmt.Sprintf("idle forwarded connection RSS, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/conn", Values: map[string]Value{}}
 		for _, tg := range targets {
 			v := pfIdleCell(ctx, tg, w, c.IdleSessions)

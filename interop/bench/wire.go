@@ -22,8 +22,8 @@ const (
 	WebSocketV4
 )
 
-// Wires lists every wire, in table order.
-var Wires = []Wire{WebSocket, SPDY, WebSocketV4}
+// Wires lists every exec wire, in table order.
+func Wires() []Wire { return []Wire{WebSocket, SPDY, WebSocketV4} }
 
 func (w Wire) String() string {
 	switch w {

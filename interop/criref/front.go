@@ -90,20 +90,38 @@ func apiFlag(q url.Values, name string) bool {
 	return !strings.EqualFold(v[0], "0") && !strings.EqualFold(v[0], "false")
 }
 
-// parsePorts reads repeated and comma-separated ports; 0 and non-numbers
-// are refused with 400, as by the kubelet.
+// parsePorts answers 400 for a bad port list, as the kubelet does.
 func (s *Server) parsePorts(w http.ResponseWriter, values []string, sr *streamRequest) bool {
+	ports, err := parsePortList(values)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return false
+	}
+	sr.ports = ports
+	return true
+}
+
+// maxPorts bounds one request's port list, so a long query cannot make the
+// front allocate without limit.
+const maxPorts = 128
+
+// parsePortList reads repeated and comma-separated decimal ports; 0,
+// values above 65535, non-numbers and more than maxPorts are refused.
+func parsePortList(values []string) ([]int32, error) {
+	var ports []int32
 	for _, v := range values {
 		for _, p := range strings.Split(v, ",") {
 			n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 16)
 			if err != nil || n == 0 {
-				http.Error(w, fmt.Sprintf("invalid port %q", p), http.StatusBadRequest)
-				return false
+				return nil, fmt.Errorf("invalid port %q", p)
 			}
-			sr.ports = append(sr.ports, int32(n))
+			if len(ports) == maxPorts {
+				return nil, fmt.Errorf("more than %d ports", maxPorts)
+			}
+			ports = append(ports, int32(n))
 		}
 	}
-	return true
+	return ports, nil
 }
 
 func (s *Server) serveExec(w http.ResponseWriter, r *http.Request, sr *streamRequest) {

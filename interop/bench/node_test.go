@@ -1,0 +1,51 @@
+package bench
+
+import (
+	"fmt"
+	"testing"
+)
+
+var vmRSSCases = []struct {
+	name   string
+	status string
+	want   uint64
+	ok     bool
+}{
+	{"typical", "Name:\tcat\nVmPeak:\t  9000 kB\nVmRSS:\t    1234 kB\nThreads:\t1\n", 1234 * 1024, true},
+	{"first line", "VmRSS: 1 kB", 1024, true},
+	{"zero", "VmRSS:\t0 kB\n", 0, true},
+	{"missing", "Name:\tkthreadd\nThreads:\t1\n", 0, false},
+	{"not kB", "VmRSS:\t12 MB\n", 0, false},
+	{"not a number", "VmRSS:\tlots kB\n", 0, false},
+	{"overflow", "VmRSS:\t18446744073709551615 kB\n", 0, false},
+}
+
+func TestParseVmRSS(t *testing.T) {
+	for _, c := range vmRSSCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := parseVmRSS([]byte(c.status))
+			if (err == nil) != c.ok {
+				t.Fatalf("got error %v, want ok=%v", err, c.ok)
+			}
+			if got != c.want {
+				t.Errorf("got %d, want %d", got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzParseVmRSS: never panics, and a well-formed line parses back to the
+// number written.
+func FuzzParseVmRSS(f *testing.F) {
+	for _, c := range vmRSSCases {
+		f.Add([]byte(c.status), uint64(7))
+	}
+	f.Fuzz(func(t *testing.T, status []byte, kb uint64) {
+		_, _ = parseVmRSS(status)
+		kb %= 1 << 40
+		got, err := parseVmRSS([]byte(fmt.Sprintf("Name:\tx\nVmRSS:\t%d kB\n", kb)))
+		if err != nil || got != kb*1024 {
+			t.Fatalf("VmRSS %d kB: got %d, %v", kb, got, err)
+		}
+	})
+}
