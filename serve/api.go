@@ -188,6 +188,9 @@ func (a *api) listPods(r *http.Request) (any, *apiError) {
 	if neg.out == outTable {
 		return a.podTable(r, neg, items, listRV)
 	}
+	for i := range items {
+		items[i].TypeMeta = kube.TypeMeta{} // list items carry no kind, as the API server encodes them
+	}
 	return kube.PodList{TypeMeta: kube.TypeMeta{Kind: "PodList", APIVersion: "v1"},
 		ListMeta: kube.ListMeta{ResourceVersion: listRV}, Items: items}, nil
 }
@@ -275,6 +278,9 @@ func (a *api) listNamespaces(r *http.Request) (any, *apiError) {
 	}
 	if neg.out == outTable {
 		return a.namespaceTable(r, neg, items)
+	}
+	for i := range items {
+		items[i].TypeMeta = kube.TypeMeta{}
 	}
 	return kube.NamespaceList{TypeMeta: kube.TypeMeta{Kind: "NamespaceList", APIVersion: "v1"},
 		ListMeta: kube.ListMeta{ResourceVersion: "1"}, Items: items}, nil
