@@ -63,8 +63,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Out receives the banner once the server is ready (default: none).
 	Out io.Writer
-	// Runtime runs the pods; Run starts it and Close closes it. nil: a
-	// local runtime (localrt) for Pods.
+	// Runtime runs the pods (nil: a local runtime, localrt, for Pods).
+	// The Server owns it: Run starts and closes it; see New and Close.
 	Runtime Runtime
 	// ShutdownTimeout is how long running sessions may continue after Run's
 	// context ends before they are cut (default 5s).
@@ -91,12 +91,19 @@ type Server struct {
 
 // New validates opts, creates the runtime and binds the listener, so
 // address errors surface here and Addr is known before Run. It starts no
-// goroutine and no process.
-func New(opts *Options) (*Server, error) {
+// goroutine and no process. New owns Options.Runtime on every path: a
+// failing New closes it, as Run or Close do later.
+func New(opts *Options) (_ *Server, err error) {
 	s := &Server{}
 	if opts != nil {
 		s.opts = *opts
 	}
+	s.rt = s.opts.Runtime
+	defer func() {
+		if err != nil && s.rt != nil {
+			s.rt.Close()
+		}
+	}()
 	if s.opts.Listen == "" {
 		s.opts.Listen = DefaultListen
 	}
@@ -118,7 +125,6 @@ func New(opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.rt = s.opts.Runtime
 	if s.rt == nil {
 		if s.rt, err = newLocalRuntime(pods, s.log); err != nil {
 			return nil, err
@@ -126,12 +132,10 @@ func New(opts *Options) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", s.opts.Listen)
 	if err != nil {
-		s.rt.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
 		ln.Close()
-		s.rt.Close()
 		return nil, fmt.Errorf("listen %s: bound %s, which is not a loopback address", s.opts.Listen, ln.Addr())
 	}
 	s.ln = ln

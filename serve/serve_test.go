@@ -70,6 +70,9 @@ func TestNewRejectsBadPods(t *testing.T) {
 				s.Close()
 				t.Fatal("New succeeded, want error")
 			}
+			if _, closed := rt.counts(); closed != 1 {
+				t.Errorf("runtime closed %d times by a failing New, want 1", closed)
+			}
 		})
 	}
 }
