@@ -56,6 +56,7 @@ func TestKubectl(t *testing.T) {
 					t.Run("tty-size", c.testTTYSize)
 					t.Run("tty-resize", c.testTTYResize)
 					t.Run("attach", c.testAttach)
+					t.Run("attach-tty", c.testAttachTTY)
 					t.Run("vanished-client", c.testVanished)
 				})
 			}

@@ -1,0 +1,57 @@
+package kubectl
+
+import (
+	"io"
+	"testing"
+
+	"github.com/porthole/porthole/interop/internal/harness"
+)
+
+// detachKeysMinor is the first kubectl here with --detach-keys (ctrl-p
+// ctrl-q); older ones pass those bytes through.
+const detachKeysMinor = 34
+
+// testAttachTTY attaches to the tty pod's shell under a real terminal:
+// kubectl sends (width+1, height+1) then the real size, and the remote
+// terminal must end at the real size. Then the client leaves (detach keys
+// where kubectl has them, else SIGKILL) and a second attach proves the
+// shell survived.
+func (c *client) testAttachTTY(t *testing.T) {
+	mark := env.Server.Proxy.Mark()
+	s := c.startPTY(t, 33, 111, "attach", "-it", harness.PodTTY, "-c", harness.ContainerMain)
+	s.awaitSize(t, "33 111")
+	c.checkWire(t, mark)
+	if c.k.Minor >= detachKeysMinor {
+		if _, err := io.WriteString(s.ptmx, "\x10\x11"); err != nil {
+			t.Fatal(err)
+		}
+		if code, rest := s.wait(t); code != 0 {
+			t.Errorf("kubectl after detach keys: exit code %d, want 0 (output %q)", code, rest)
+		}
+	} else {
+		s.cancel()
+		<-s.done
+	}
+
+	again := c.startPTY(t, 21, 71, "attach", "-it", harness.PodTTY, "-c", harness.ContainerMain)
+	again.awaitSize(t, "21 71")
+	again.cancel()
+	<-again.done
+}
+
+// awaitSize asks the remote shell for its terminal size until it reports
+// want. The resize races the typed command (separate channels), so each
+// attempt is one more round trip, bounded in number.
+func (s *ptySession) awaitSize(t *testing.T, want string) {
+	t.Helper()
+	got := ""
+	for try := 0; try < 200 && got != want; try++ {
+		if _, err := io.WriteString(s.ptmx, "stty size\n"); err != nil {
+			t.Fatalf("write to terminal: %v", err)
+		}
+		got = s.nextSize(t)
+	}
+	if got != want {
+		t.Fatalf("stty size: got %q, want %q", got, want)
+	}
+}
