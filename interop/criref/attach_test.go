@@ -119,3 +119,34 @@ func TestAttachUnknownContainer(t *testing.T) {
 		t.Fatalf("got %v, want the not-found error", err)
 	}
 }
+
+// TestAttachTTYResize: an attach session to a tty container resizes its
+// terminal (the container waits for the size), then sees its output with
+// the terminal's CRLF, and ends with success when its stdin ends.
+func TestAttachTTYResize(t *testing.T) {
+	const id = "default/tty/main"
+	script := `until [ "$(stty size)" = "45 123" ]; do sleep 0.01; done; echo sized; exec cat`
+	s := startServer(t, &Options{Containers: []Container{{ID: id, Command: []string{"sh", "-c", script}, TTY: true, Stdin: true}}})
+	u := s.URL() + "/api/v1/namespaces/default/pods/tty/attach?stdin=true&stdout=true&tty=true"
+	e, err := remotecommand.NewWebSocketExecutor(&rest.Config{Host: s.URL()}, "GET", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := make(chan remotecommand.TerminalSize, 1)
+	sizes <- remotecommand.TerminalSize{Width: 123, Height: 45}
+	close(sizes)
+	stdinR, stdinW := io.Pipe()
+	stdout := newWatcher("sized\r\n")
+	errc := make(chan error, 1)
+	go func() {
+		errc <- e.StreamWithContext(t.Context(), remotecommand.StreamOptions{Stdin: stdinR, Stdout: stdout, Tty: true, TerminalSizeQueue: sizeQueue{sizes}})
+	}()
+	<-stdout.seen
+	_ = stdinW.Close()
+	if err := <-errc; err != nil {
+		t.Fatalf("attach: %v", err)
+	}
+	if got, want := stdout.String(), "sized\r\n"; got != want {
+		t.Errorf("stdout: got %q, want %q", got, want)
+	}
+}
