@@ -31,13 +31,19 @@ type kubectl struct {
 
 func (k kubectl) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return k.runIn(t, "", args...)
+}
+
+// runIn is run with stdin.
+func (k kubectl) runIn(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	args = append([]string{"--kubeconfig", k.kubeconfig, "--cache-dir", filepath.Join(k.home, "cache")}, args...)
 	cmd := exec.CommandContext(ctx, k.bin, args...)
 	cmd.Env = []string{"HOME=" + k.home, "PATH=" + os.Getenv("PATH")}
 	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errOut
 	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
@@ -181,11 +187,13 @@ func TestKubectlExec(t *testing.T) {
 			}
 			k := kubectl{bin: bin, kubeconfig: kc, home: t.TempDir()}
 			out, errOut, code := k.run(t, "exec", "demo", "--", "sh", "-c", "echo hello; echo oops >&2; exit 3")
-			if strings.Contains(errOut, "not implemented yet") {
-				t.Skip("node streaming not implemented yet")
-			}
 			if out != "hello\n" || code != 3 || !strings.Contains(errOut, "oops\n") {
 				t.Errorf("exec: exit %d, stdout %q, stderr %q; want 3, \"hello\\n\", oops", code, out, errOut)
+			}
+			in := strings.Repeat("stdin line\n", 10000)
+			out, errOut, code = k.runIn(t, in, "exec", "-i", "demo", "--", "cat")
+			if code != 0 || out != in {
+				t.Errorf("exec -i cat: exit %d, %d bytes back of %d; stderr %q", code, len(out), len(in), errOut)
 			}
 		})
 	}
