@@ -69,7 +69,7 @@ func BenchmarkIdleSession(b *testing.B) {
 			sum := make([]float64, len(tgs))
 			for b.Loop() {
 				for i, tg := range tgs {
-					rss, _ := idleCell(context.Background(), tg, w, count)
+					_, rss, _ := idleCell(context.Background(), tg, w, count)
 					if rss.Err != nil {
 						b.Fatalf("%s: %v", tg.Name, rss.Err)
 					}

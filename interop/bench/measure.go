@@ -97,6 +97,9 @@ func median(times []time.Duration) time.Duration {
 
 // IdleCost is the server's memory cost of idle exec sessions.
 type IdleCost struct {
+	// BaselineRSS is the server's VmRSS before the sessions (after one
+	// warm-up session), in bytes.
+	BaselineRSS uint64
 	// RSSPerSession is the VmRSS growth divided by the session count.
 	RSSPerSession float64
 	// HeapPerSession is the Go heap growth per session; HeapErr says why
@@ -132,7 +135,7 @@ func IdleSessions(ctx context.Context, n *Node, w Wire, count int) (IdleCost, er
 	if err != nil {
 		return IdleCost{}, err
 	}
-	cost := IdleCost{RSSPerSession: (float64(rss1) - float64(rss0)) / float64(count), HeapErr: heapErr}
+	cost := IdleCost{BaselineRSS: rss0, RSSPerSession: (float64(rss1) - float64(rss0)) / float64(count), HeapErr: heapErr}
 	if heapErr == nil {
 		heap1, err := n.Heap(ctx)
 		cost.HeapPerSession, cost.HeapErr = (float64(heap1)-float64(heap0))/float64(count), err

@@ -126,13 +126,18 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 			})
 	}
 	for _, w := range Wires() {
+		base := &Row{Name: fmt.Sprintf("server RSS, fresh process after one %s exec", w), Unit: "MiB", Values: map[string]Value{}}
 		rss := &Row{Name: fmt.Sprintf("idle exec session RSS, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/session", Values: map[string]Value{}}
 		heap := &Row{Name: fmt.Sprintf("idle exec session Go heap, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/session", Values: map[string]Value{}}
 		for _, tg := range targets {
-			r, h := idleCell(ctx, tg, w, c.IdleSessions)
-			rss.Values[tg.Name], heap.Values[tg.Name] = r, h
+			b, r, h := idleCell(ctx, tg, w, c.IdleSessions)
+			base.Values[tg.Name], rss.Values[tg.Name], heap.Values[tg.Name] = b, r, h
+			progress(base.Name, tg.Name, b)
 			progress(rss.Name, tg.Name, r)
 			progress(heap.Name, tg.Name, h)
+		}
+		if w == WebSocket {
+			t.Rows = append(t.Rows, base)
 		}
 		t.Rows = append(t.Rows, rss, heap)
 	}
@@ -180,18 +185,21 @@ func pfIdleCell(ctx context.Context, tg Target, w PFWire, count int) Value {
 	return Value{V: v / 1024, Err: err}
 }
 
-// idleCell measures idle sessions on a fresh server process.
-func idleCell(ctx context.Context, tg Target, w Wire, count int) (rss, heap Value) {
+// idleCell measures idle sessions on a fresh server process: its baseline
+// RSS (MiB), then RSS and heap growth per session (KiB).
+func idleCell(ctx context.Context, tg Target, w Wire, count int) (base, rss, heap Value) {
 	n, err := tg.Start(ctx)
 	if err != nil {
-		return Value{Err: err}, Value{Err: err}
+		return Value{Err: err}, Value{Err: err}, Value{Err: err}
 	}
 	defer n.Close()
 	cost, err := IdleSessions(ctx, n, w, count)
 	if err != nil {
-		return Value{Err: err}, Value{Err: err}
+		return Value{Err: err}, Value{Err: err}, Value{Err: err}
 	}
-	return Value{V: cost.RSSPerSession / 1024}, Value{V: cost.HeapPerSession / 1024, Err: cost.HeapErr}
+	return Value{V: float64(cost.BaselineRSS) / (1 << 20)},
+		Value{V: cost.RSSPerSession / 1024},
+		Value{V: cost.HeapPerSession / 1024, Err: cost.HeapErr}
 }
 
 func (v Value) String() string {
