@@ -49,6 +49,25 @@ func (k Kubectl) Wires() []Wire {
 	}
 }
 
+const pfEnv = "KUBECTL_PORT_FORWARD_WEBSOCKETS"
+
+// PortForwardWires returns the wires kubectl port-forward speaks: SPDY
+// (portforward.k8s.io) up to 1.29; from 1.30 the WebSocket tunnel
+// (SPDY/3.1+portforward.k8s.io), opt-in with the variable "true" in 1.30
+// and default from 1.31, where "false" selects plain SPDY.
+func (k Kubectl) PortForwardWires() []Wire {
+	ws := func(env ...string) Wire { return Wire{Name: "websocket", WebSocket: true, Env: env} }
+	spdy := func(env ...string) Wire { return Wire{Name: "spdy", Env: env} }
+	switch {
+	case k.Minor <= 29:
+		return []Wire{spdy()}
+	case k.Minor == 30:
+		return []Wire{ws(pfEnv + "=true"), spdy()}
+	default:
+		return []Wire{ws(), spdy(pfEnv + "=false")}
+	}
+}
+
 var kubectlName = regexp.MustCompile(`/kubectl\.1\.(\d+)$`)
 
 // FindKubectls lists the versioned kubectl binaries of the Debian/Google
