@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,35 +149,65 @@ func (a *api) listPods(r *http.Request) (any, *apiError) {
 	if !ok {
 		return nil, notAcceptable()
 	}
-	q := r.URL.Query()
-	if q.Get("watch") == "true" || q.Get("watch") == "1" {
-		return nil, badRequest("watch is not supported by porthole")
+	sel, aerr := parseSelectors(r.URL.Query(), kube.PodFields)
+	if aerr != nil {
+		return nil, aerr
+	}
+	items, rv, aerr := a.selectPods(r.Context(), r.PathValue("namespace"), sel)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if neg.out == outTable {
+		return a.podTable(r, neg, items, rv)
+	}
+	for i := range items {
+		items[i].TypeMeta = kube.TypeMeta{} // list items carry no kind, as the API server encodes them
+	}
+	return kube.PodList{TypeMeta: kube.TypeMeta{Kind: "PodList", APIVersion: "v1"},
+		ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: items}, nil
+}
+
+// selectors are a list request's label and field selectors.
+type selectors struct {
+	labels, fields kube.Selector
+}
+
+// parseSelectors reads labelSelector and fieldSelector, refusing field
+// names outside known, and watch, which porthole does not serve.
+func parseSelectors(q url.Values, known []string) (selectors, *apiError) {
+	if w := q.Get("watch"); w == "true" || w == "1" {
+		return selectors{}, badRequest("watch is not supported by porthole")
 	}
 	labels, err := kube.ParseLabelSelector(q.Get("labelSelector"))
 	if err != nil {
-		return nil, badRequest(err.Error())
+		return selectors{}, badRequest(err.Error())
 	}
 	fields, err := kube.ParseFieldSelector(q.Get("fieldSelector"))
 	if err != nil {
-		return nil, badRequest(err.Error())
+		return selectors{}, badRequest(err.Error())
 	}
 	for _, k := range fields.Keys() {
-		if !slices.Contains(kube.PodFields, k) {
-			return nil, badRequest(fmt.Sprintf("field label not supported: %s", k))
+		if !slices.Contains(known, k) {
+			return selectors{}, badRequest(fmt.Sprintf("field label not supported: %s", k))
 		}
 	}
-	ns := r.PathValue("namespace")
+	return selectors{labels: labels, fields: fields}, nil
+}
+
+// selectPods returns the live pods of namespace ns (all when "") that sel
+// matches, and the list's resourceVersion: the highest of theirs, or "1".
+func (a *api) selectPods(ctx context.Context, ns string, sel selectors) ([]kube.Pod, string, *apiError) {
 	items := []kube.Pod{}
 	rv := uint64(1)
 	for _, ref := range a.refs {
 		if ns != "" && ref.Namespace != ns {
 			continue
 		}
-		p, err := a.pods.Pod(r.Context(), ref.Namespace, ref.Name)
+		p, err := a.pods.Pod(ctx, ref.Namespace, ref.Name)
 		if err != nil {
-			return nil, internalError(fmt.Errorf("list pods: %w", err))
+			return nil, "", internalError(fmt.Errorf("list pods: %w", err))
 		}
-		if !labels.Matches(kube.Label(p.Labels)) || !fields.Matches(kube.PodField(p)) {
+		if !sel.labels.Matches(kube.Label(p.Labels)) || !sel.fields.Matches(kube.PodField(p)) {
 			continue
 		}
 		if v, err := strconv.ParseUint(p.ResourceVersion, 10, 64); err == nil && v > rv {
@@ -184,15 +215,7 @@ func (a *api) listPods(r *http.Request) (any, *apiError) {
 		}
 		items = append(items, *p)
 	}
-	listRV := strconv.FormatUint(rv, 10)
-	if neg.out == outTable {
-		return a.podTable(r, neg, items, listRV)
-	}
-	for i := range items {
-		items[i].TypeMeta = kube.TypeMeta{} // list items carry no kind, as the API server encodes them
-	}
-	return kube.PodList{TypeMeta: kube.TypeMeta{Kind: "PodList", APIVersion: "v1"},
-		ListMeta: kube.ListMeta{ResourceVersion: listRV}, Items: items}, nil
+	return items, strconv.FormatUint(rv, 10), nil
 }
 
 // podTable renders pods as the API server's pod Table.
@@ -261,18 +284,14 @@ func (a *api) listNamespaces(r *http.Request) (any, *apiError) {
 	if !ok {
 		return nil, notAcceptable()
 	}
-	labels, err := kube.ParseLabelSelector(r.URL.Query().Get("labelSelector"))
-	if err != nil {
-		return nil, badRequest(err.Error())
-	}
-	fields, err := kube.ParseFieldSelector(r.URL.Query().Get("fieldSelector"))
-	if err != nil {
-		return nil, badRequest(err.Error())
+	sel, aerr := parseSelectors(r.URL.Query(), []string{"metadata.name"})
+	if aerr != nil {
+		return nil, aerr
 	}
 	items := []kube.Namespace{}
 	for _, ns := range a.namespaces() {
 		nameField := func(k string) (string, bool) { return ns.Name, k == "metadata.name" }
-		if labels.Matches(kube.Label(ns.Labels)) && fields.Matches(nameField) {
+		if sel.labels.Matches(kube.Label(ns.Labels)) && sel.fields.Matches(nameField) {
 			items = append(items, ns)
 		}
 	}

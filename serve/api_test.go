@@ -60,6 +60,8 @@ func TestAPIRoutes(t *testing.T) {
 		{"namespace", "GET", "/api/v1/namespaces/apps", "", 200},
 		{"namespace-missing", "GET", "/api/v1/namespaces/nope", "", 404},
 		{"namespaces-field", "GET", "/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system", "", 200},
+		{"namespaces-bad-field", "GET", "/api/v1/namespaces?fieldSelector=status.phase%3DActive", "", 400},
+		{"namespaces-label", "GET", "/api/v1/namespaces?labelSelector=kubernetes.io/metadata.name%3Dapps", tableAccept, 200},
 		{"pods-all", "GET", "/api/v1/pods", "", 200},
 		{"pods-default", "GET", "/api/v1/namespaces/default/pods?limit=500", "", 200},
 		{"pods-empty-namespace", "GET", "/api/v1/namespaces/nope/pods", "", 200},
