@@ -284,14 +284,13 @@ func (a *api) listNamespaces(r *http.Request) (any, *apiError) {
 	if !ok {
 		return nil, notAcceptable()
 	}
-	sel, aerr := parseSelectors(r.URL.Query(), []string{"metadata.name"})
+	sel, aerr := parseSelectors(r.URL.Query(), []string{"metadata.name", "status.phase"})
 	if aerr != nil {
 		return nil, aerr
 	}
 	items := []kube.Namespace{}
 	for _, ns := range a.namespaces() {
-		nameField := func(k string) (string, bool) { return ns.Name, k == "metadata.name" }
-		if sel.labels.Matches(kube.Label(ns.Labels)) && sel.fields.Matches(nameField) {
+		if sel.labels.Matches(kube.Label(ns.Labels)) && sel.fields.Matches(namespaceField(&ns)) {
 			items = append(items, ns)
 		}
 	}
@@ -303,6 +302,19 @@ func (a *api) listNamespaces(r *http.Request) (any, *apiError) {
 	}
 	return kube.NamespaceList{TypeMeta: kube.TypeMeta{Kind: "NamespaceList", APIVersion: "v1"},
 		ListMeta: kube.ListMeta{ResourceVersion: "1"}, Items: items}, nil
+}
+
+// namespaceField looks up the selectable fields of a namespace.
+func namespaceField(ns *kube.Namespace) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		switch k {
+		case "metadata.name":
+			return ns.Name, true
+		case "status.phase":
+			return ns.Status.Phase, true
+		}
+		return "", false
+	}
 }
 
 func (a *api) getNamespace(r *http.Request) (any, *apiError) {
