@@ -137,6 +137,16 @@ type TableColumnDefinition struct {
 
 // TableRow is one row: cells in column order and the object it shows.
 type TableRow struct {
-	Cells  []any `json:"cells"`
-	Object any   `json:"object,omitempty"`
+	Cells      []any               `json:"cells"`
+	Conditions []TableRowCondition `json:"conditions,omitempty"`
+	Object     any                 `json:"object,omitempty"`
+}
+
+// TableRowCondition marks a row; the API server marks finished pods
+// Completed.
+type TableRowCondition struct {
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
 }

@@ -60,6 +60,18 @@ func PodRow(p *Pod, now time.Time) []any {
 	}
 }
 
+// PodRowConditions are the row conditions of p: Completed for a pod that
+// succeeded or failed, as the API server marks them.
+func PodRowConditions(p *Pod) []TableRowCondition {
+	switch p.Status.Phase {
+	case "Succeeded":
+		return []TableRowCondition{{Type: "Completed", Status: "True", Reason: "Succeeded", Message: "The pod has completed successfully."}}
+	case "Failed":
+		return []TableRowCondition{{Type: "Completed", Status: "True", Reason: "Failed", Message: "The pod failed."}}
+	}
+	return nil
+}
+
 // NamespaceRow returns the cells of ns for NamespaceColumns, as of now.
 func NamespaceRow(ns *Namespace, now time.Time) []any {
 	return []any{ns.Name, ns.Status.Phase, Age(ns.CreationTimestamp, now)}

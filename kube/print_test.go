@@ -101,3 +101,17 @@ func TestPodRow(t *testing.T) {
 		})
 	}
 }
+
+func TestPodRowConditions(t *testing.T) {
+	for phase, want := range map[string]string{
+		"Running":   "null",
+		"Pending":   "null",
+		"Succeeded": `[{"type":"Completed","status":"True","reason":"Succeeded","message":"The pod has completed successfully."}]`,
+		"Failed":    `[{"type":"Completed","status":"True","reason":"Failed","message":"The pod failed."}]`,
+	} {
+		got, _ := json.Marshal(PodRowConditions(&Pod{Status: PodStatus{Phase: phase}}))
+		if string(got) != want {
+			t.Errorf("%s: got %s, want %s", phase, got, want)
+		}
+	}
+}

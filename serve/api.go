@@ -227,7 +227,7 @@ func (a *api) podTable(r *http.Request, neg negotiation, pods []kube.Pod, rv str
 		if err != nil {
 			return nil, err
 		}
-		rows[i] = kube.TableRow{Cells: kube.PodRow(&pods[i], now), Object: obj}
+		rows[i] = kube.TableRow{Cells: kube.PodRow(&pods[i], now), Conditions: kube.PodRowConditions(&pods[i]), Object: obj}
 	}
 	return kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
 		ListMeta: kube.ListMeta{ResourceVersion: rv}, ColumnDefinitions: kube.PodColumns, Rows: rows}, nil

@@ -74,6 +74,7 @@ func TestAPIRoutes(t *testing.T) {
 		{"pods-watch", "GET", "/api/v1/pods?watch=true", "", 400},
 		{"pods-table", "GET", "/api/v1/namespaces/default/pods?limit=500", tableAccept, 200},
 		{"pods-table-v1beta1", "GET", "/api/v1/pods", "application/json;as=Table;v=v1beta1;g=meta.k8s.io", 200},
+		{"pods-table-completed", "GET", "/api/v1/namespaces/batch/pods", tableAccept, 200},
 		{"pods-table-object", "GET", "/api/v1/namespaces/apps/pods?includeObject=Object", tableAccept, 200},
 		{"pods-table-none", "GET", "/api/v1/namespaces/apps/pods?includeObject=None", tableAccept, 200},
 		{"pods-table-bad-include", "GET", "/api/v1/pods?includeObject=All", tableAccept, 400},

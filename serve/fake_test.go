@@ -88,9 +88,16 @@ func testPods() []*kube.Pod {
 				ContainerStatuses: []kube.ContainerStatus{{Name: "shell", Ready: true, State: running}}},
 		}
 	}
+	done := mk("batch", "job", nil)
+	done.Spec.RestartPolicy = "Never"
+	done.Status.Phase = "Succeeded"
+	done.Status.ContainerStatuses[0].Ready = false
+	done.Status.ContainerStatuses[0].State = kube.ContainerState{Terminated: &kube.StateTerminated{
+		Reason: "Completed", StartedAt: "2026-01-01T10:00:00Z", FinishedAt: "2026-01-01T10:00:01Z"}}
 	return []*kube.Pod{
 		mk("default", "demo", map[string]string{"app": "demo"}),
 		mk("default", "web", map[string]string{"app": "web", "tier": "front"}),
 		mk("apps", "api", map[string]string{"app": "api"}),
+		done,
 	}
 }
