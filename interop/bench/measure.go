@@ -32,31 +32,44 @@ type counter struct{ n atomic.Int64 }
 
 func (c *counter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }
 
+// Speed is one bulk transfer's result.
+type Speed struct {
+	// MBps is bytes / 10^6 / wall seconds.
+	MBps float64
+	// CPU is the server process's CPU time (user + system) spent meanwhile.
+	CPU time.Duration
+}
+
 // Throughput execs `head -c size /dev/zero` and returns stdout MB/s (10^6
 // bytes), failing unless exactly size bytes arrived. The clock runs from
 // the request (after the URL is known) to the exit status.
-func Throughput(ctx context.Context, n *Node, w Wire, size int64) (float64, error) {
+func Throughput(ctx context.Context, n *Node, w Wire, size int64) (Speed, error) {
 	e := &Exec{Cmd: []string{"head", "-c", strconv.FormatInt(size, 10), "/dev/zero"}, Stdout: true, Stderr: true}
 	u, err := n.ExecURL(ctx, w, e)
 	if err != nil {
-		return 0, err
+		return Speed{}, err
 	}
 	ex, err := executor(w, n, u)
 	if err != nil {
-		return 0, err
+		return Speed{}, err
 	}
 	var out counter
 	var errOut bytes.Buffer
+	cpu0, err := n.CPU()
+	if err != nil {
+		return Speed{}, err
+	}
 	start := time.Now()
 	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut})
 	elapsed := time.Since(start)
+	cpu1, cpuErr := n.CPU()
 	if err != nil {
-		return 0, fmt.Errorf("throughput exec: %w (stderr %q)", err, errOut.Bytes())
+		return Speed{}, fmt.Errorf("throughput exec: %w (stderr %q)", err, errOut.Bytes())
 	}
 	if got := out.n.Load(); got != size {
-		return 0, fmt.Errorf("throughput exec: got %d bytes, want %d", got, size)
+		return Speed{}, fmt.Errorf("throughput exec: got %d bytes, want %d", got, size)
 	}
-	return float64(size) / elapsed.Seconds() / 1e6, nil
+	return Speed{MBps: float64(size) / elapsed.Seconds() / 1e6, CPU: cpu1 - cpu0}, cpuErr
 }
 
 // StartLatency execs `true` runs times (after 3 unmeasured warm-ups) and

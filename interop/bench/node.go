@@ -280,6 +280,9 @@ func (n *Node) waitServing(ctx context.Context) error {
 // endpoint (no forced GC, unlike the reference's memstats).
 func promHeap(ctx context.Context, base string) (uint64, error) {
 	b, err := get(ctx, base+"/metrics")
+	if se := (*StatusError)(nil); errors.As(err, &se) && se.Code == http.StatusNotFound {
+		return 0, fmt.Errorf("server has no /metrics: %w", errors.ErrUnsupported)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -292,7 +295,7 @@ func promHeap(ctx context.Context, base string) (uint64, error) {
 			return uint64(f), nil
 		}
 	}
-	return 0, errors.ErrUnsupported
+	return 0, fmt.Errorf("no go_memstats_heap_inuse_bytes in /metrics: %w", errors.ErrUnsupported)
 }
 
 func freePort() (string, error) {
@@ -344,7 +347,15 @@ func do(req *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s %s: %s: %s", req.Method, req.URL, resp.Status, bytes.TrimSpace(b))
+		return nil, &StatusError{Code: resp.StatusCode, Msg: fmt.Sprintf("%s %s: %s: %s", req.Method, req.URL, resp.Status, bytes.TrimSpace(b))}
 	}
 	return b, nil
 }
+
+// StatusError is a control or metrics request answered with a non-200.
+type StatusError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StatusError) Error() string { return e.Msg }

@@ -195,27 +195,29 @@ func echo(c *net.TCPConn) {
 // PortForwardThroughput forwards to a local source of size bytes and
 // returns MB/s from connect to EOF, failing unless exactly size bytes came.
 // The forwarder's session is set up before the clock starts.
-func PortForwardThroughput(ctx context.Context, n *Node, w PFWire, size int64) (float64, error) {
+func PortForwardThroughput(ctx context.Context, n *Node, w PFWire, size int64) (Speed, error) {
 	src, err := startLocal(zeroSource(size))
 	if err != nil {
-		return 0, err
+		return Speed{}, err
 	}
 	defer src.close()
 	f, err := startForward(ctx, n, w, src.port())
 	if err != nil {
-		return 0, err
+		return Speed{}, err
 	}
+	cpu0, cpuErr := n.CPU()
 	start := time.Now()
 	got, err := readAll(f.local)
 	elapsed := time.Since(start)
+	cpu1, cpuErr2 := n.CPU()
 	err = errors.Join(err, f.stop())
 	if err != nil {
-		return 0, fmt.Errorf("port-forward throughput: %w", err)
+		return Speed{}, fmt.Errorf("port-forward throughput: %w", err)
 	}
 	if got != size {
-		return 0, fmt.Errorf("port-forward throughput: got %d bytes, want %d", got, size)
+		return Speed{}, fmt.Errorf("port-forward throughput: got %d bytes, want %d", got, size)
 	}
-	return float64(size) / elapsed.Seconds() / 1e6, nil
+	return Speed{MBps: float64(size) / elapsed.Seconds() / 1e6, CPU: cpu1 - cpu0}, errors.Join(cpuErr, cpuErr2)
 }
 
 func readAll(addr string) (int64, error) {

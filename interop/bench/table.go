@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"text/tabwriter"
+	"time"
 )
 
 // Config sizes the comparison. Zero fields take the defaults noted.
@@ -104,19 +105,28 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		}
 		t.Rows = append(t.Rows, row)
 	}
+	// speedRows adds a throughput row (best run) and a server CPU row (all
+	// runs' CPU time over all bytes) for one transfer kind.
+	speedRows := func(what string, run func(n *Node) (Speed, error)) {
+		tput := &Row{Name: what + " throughput", Unit: "MB/s", HigherBetter: true, Values: map[string]Value{}}
+		cpu := &Row{Name: what + " server CPU", Unit: "CPU-s/GiB", Values: map[string]Value{}}
+		for i, n := range nodes {
+			best, spent, err := 0.0, time.Duration(0), errs[i]
+			for r := 0; n != nil && r < c.ThroughputRuns && err == nil; r++ {
+				var sp Speed
+				sp, err = run(n)
+				best, spent = math.Max(best, sp.MBps), spent+sp.CPU
+			}
+			gib := float64(c.ThroughputBytes) * float64(c.ThroughputRuns) / (1 << 30)
+			tput.Values[targets[i].Name] = Value{V: best, Err: err}
+			cpu.Values[targets[i].Name] = Value{V: spent.Seconds() / gib, Err: err}
+			progress(tput.Name, targets[i].Name, tput.Values[targets[i].Name])
+		}
+		t.Rows = append(t.Rows, tput, cpu)
+	}
 	for _, w := range Wires() {
-		measure(fmt.Sprintf("exec stdout throughput, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), "MB/s", true,
-			func(n *Node) (float64, error) {
-				best := 0.0
-				for range c.ThroughputRuns {
-					v, err := Throughput(ctx, n, w, c.ThroughputBytes)
-					if err != nil {
-						return 0, err
-					}
-					best = math.Max(best, v)
-				}
-				return best, nil
-			})
+		speedRows(fmt.Sprintf("exec stdout, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns),
+			func(n *Node) (Speed, error) { return Throughput(ctx, n, w, c.ThroughputBytes) })
 	}
 	for _, w := range Wires() {
 		measure(fmt.Sprintf("session start latency `true`, %s (median of %d)", w, c.LatencyRuns), "ms", false,
@@ -142,18 +152,8 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		t.Rows = append(t.Rows, rss, heap)
 	}
 	for _, w := range PFWires() {
-		measure(fmt.Sprintf("port-forward throughput, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), "MB/s", true,
-			func(n *Node) (float64, error) {
-				best := 0.0
-				for range c.ThroughputRuns {
-					v, err := PortForwardThroughput(ctx, n, w, c.ThroughputBytes)
-					if err != nil {
-						return 0, err
-					}
-					best = math.Max(best, v)
-				}
-				return best, nil
-			})
+		speedRows(fmt.Sprintf("port-forward, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns),
+			func(n *Node) (Speed, error) { return PortForwardThroughput(ctx, n, w, c.ThroughputBytes) })
 	}
 	for _, w := range PFWires() {
 		measure(fmt.Sprintf("port-forward new connection echo, %s (median of %d)", w, c.LatencyRuns), "ms", false,
@@ -205,6 +205,9 @@ func idleCell(ctx context.Context, tg Target, w Wire, count int) (base, rss, hea
 func (v Value) String() string {
 	if v.Err != nil {
 		return "n/a"
+	}
+	if math.Abs(v.V) < 10 {
+		return fmt.Sprintf("%.2f", v.V)
 	}
 	return fmt.Sprintf("%.1f", v.V)
 }

@@ -19,7 +19,7 @@ func TestTableWrite(t *testing.T) {
 	want := `row     |unit |porthole |kubelet-lib |ratio |better
 speed   |MB/s |300.0    |200.0       |1.50  |higher
 memory  |KiB  |n/a [1]  |80.0        |-     |lower
-memory2 |KiB  |n/a [1]  |0.0         |-     |lower
+memory2 |KiB  |n/a [1]  |0.00        |-     |lower
 [1] porthole: boom
 `
 	if got := b.String(); got != want {
