@@ -6,13 +6,21 @@
 // Rows (see Run):
 //
 //   - exec stdout throughput: `head -c SIZE /dev/zero` into a counting
-//     sink, MB/s, best of R runs;
+//     sink, MB/s, best of R runs, and the server process's CPU time
+//     (utime+stime, children excluded) per GiB over all runs;
 //   - session start latency: exec `true`, median of N;
 //   - memory per idle exec session: N sessions of `cat` held open with
 //     stdin open, server process VmRSS delta / N, and Go heap delta / N
-//     where the server exposes it;
+//     where the server exposes it (the reference after a forced GC; porthole
+//     from go_memstats_heap_inuse_bytes on /metrics, if it serves that);
+//     each memory cell runs on a fresh server process;
+//   - port-forward (client-go's forwarder, as kubectl builds it, to a
+//     loopback server of the bench): throughput and CPU as above, the
+//     median time for a new connection to echo one byte, and VmRSS per idle
+//     forwarded connection; over the SPDY-in-WebSocket tunnel and plain
+//     SPDY;
 //
-// each over three wires:
+// exec rows run over three wires:
 //
 //   - WS v5: porthole directly; the reference through the 1.37 kubelet
 //     translator (WebSocket server + SPDY client) in front of cri-streaming
@@ -21,8 +29,7 @@
 //     URL, minted before the clock starts;
 //   - WS v4 (legacy): as SPDY, cri-streaming's own WebSocket server; no
 //     stdin half-close, so idle sessions are ended by dropping them.
-//
-// Port-forward rows are to come (Run's row list is open-ended).
+
 //
 // The machine is shared and small: compare ratios within one run, not
 // absolute figures across runs.
