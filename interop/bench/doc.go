@@ -29,7 +29,6 @@
 //     URL, minted before the clock starts;
 //   - WS v4 (legacy): as SPDY, cri-streaming's own WebSocket server; no
 //     stdin half-close, so idle sessions are ended by dropping them.
-
 //
 // The machine is shared and small: compare ratios within one run, not
 // absolute figures across runs.
