@@ -280,9 +280,14 @@ func TestExecCancelNoOrphans(t *testing.T) {
 		{"tty", true, `sleep 1000 & echo "$$ $!"; wait`},
 		{"pipes/signals ignored", false, `trap '' TERM HUP; sleep 1000 & echo "$$ $!"; wait`},
 		{"tty/signals ignored", true, `trap '' TERM HUP; sleep 1000 & echo "$$ $!"; wait`},
+		// The shell dies at once; only its child ignores the signal.
+		{"pipes/child ignores signals", false, `(trap '' TERM HUP; exec sleep 1000) & echo "$$ $!"; wait`},
+		{"tty/child ignores signals", true, `(trap '' TERM HUP; exec sleep 1000) & echo "$$ $!"; wait`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := startOpts(t, &Options{KillGrace: 100 * time.Millisecond}, testPod("p", kube.Container{}, ""))
+			// A short drain grace: were a child left alive holding stdout,
+			// Exec would still return and waitGone would report it.
+			r := startDrain(t, &Options{KillGrace: 100 * time.Millisecond}, 50*time.Millisecond, testPod("p", kube.Container{}, ""))
 			waitPod(t, r, "p", "running", isRunning)
 			out := newLineReader(t)
 			ctx, cancel := context.WithCancel(context.Background())

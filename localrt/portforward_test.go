@@ -195,4 +195,3 @@ func TestPortForwardCancel(t *testing.T) {
 	}
 	<-served // the server saw the connection close
 }
-
