@@ -227,3 +227,25 @@ func TestExecTTYResize(t *testing.T) {
 		})
 	}
 }
+
+// TestExecEndsWithStdinOpen: the session ends when the process exits, even
+// though the client never ends stdin (as with a container runtime).
+func TestExecEndsWithStdinOpen(t *testing.T) {
+	s := startServer(t, nil)
+	for _, w := range wires {
+		t.Run(w.name, func(t *testing.T) {
+			req := execReq("sh", "-c", "echo bye; exit 2")
+			req.Stdin = true
+			stdinR, stdinW := io.Pipe()
+			defer stdinW.Close()
+			var stdout bytes.Buffer
+			err := w.executor(t, s, req).StreamWithContext(t.Context(), remotecommand.StreamOptions{
+				Stdin: stdinR, Stdout: &stdout, Stderr: io.Discard,
+			})
+			checkExit(t, err, 2)
+			if got := stdout.String(); got != "bye\n" {
+				t.Errorf("stdout: got %q, want %q", got, "bye\n")
+			}
+		})
+	}
+}
