@@ -28,14 +28,22 @@
 // Output and backpressure: attach writes a main process's output to every
 // current attacher synchronously, so a stalled attacher stalls the
 // container's output (and its other attachers) rather than buffering it.
-// With no attacher the output is read and discarded. Exec copies each
-// output pipe straight into the caller's writer (io.Copy with the
-// *os.File as source, so writers implementing io.ReaderFrom can wait for
-// readability without holding a buffer).
+// With no attacher the output is read and discarded (no log is kept).
+// Exec hands each output pipe (or the pty master), as the *os.File itself,
+// to the caller's writer's ReadFrom when it has one (io.Copy would wrap
+// the file), so a transport can wait for readability without holding a
+// buffer per idle session. Writers must return read errors of the source
+// unchanged or wrapped: a pty master ends with EIO, not EOF.
 //
 // After a process exits, Exec keeps copying its output until the pipes
-// reach EOF. A background child that keeps a pipe open would hold the
-// session forever, so draining stops at the first check, every
-// drainGrace (250ms), that finds the pipe empty; later output of such a
-// child is lost, as with a detached process in a container.
+// reach EOF, so no byte is lost before the exit status. A background child
+// that inherited a pipe would hold the session forever, so every drain
+// grace (250ms) the pipes are checked and, once empty (everything the
+// exited process wrote has been read), the copies end; later output of
+// such a child is lost. The child itself lives on, as a detached process
+// in a container does, and dies with the container or with Close.
+//
+// Stdin EOF: on a pipe the process reads EOF. A terminal has no
+// half-close, so with a tty stdin EOF is not forwarded (no ^D is typed).
+// For attach, see Runtime.Attach (containerd's stdinOnce rules).
 package localrt

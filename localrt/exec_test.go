@@ -320,27 +320,30 @@ func TestExecCancelNoOrphans(t *testing.T) {
 	}
 }
 
-// TestExecBackgroundChild: a background child keeping stdout open does not
-// hold Exec once the shell exited; it dies with the Runtime.
+// TestExecBackgroundChild: a background child keeping the output open does
+// not hold Exec once the shell exited; it dies with the Runtime.
 func TestExecBackgroundChild(t *testing.T) {
-	r := startDrain(t, nil, 50*time.Millisecond, testPod("p", kube.Container{}, ""))
-	waitPod(t, r, "p", "running", isRunning)
-	var out bytes.Buffer
-	err := r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", `sleep 1000 & echo "$!"`}, node.Streams{Stdout: &out})
-	if err != nil {
-		t.Fatalf("Exec: %v", err)
+	for _, tty := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tty=%v", tty), func(t *testing.T) {
+			r := startDrain(t, nil, 50*time.Millisecond, testPod("p", kube.Container{}, ""))
+			waitPod(t, r, "p", "running", isRunning)
+			var out bytes.Buffer
+			// The child survives the terminal's hangup when its session leader exits.
+			script := `(trap '' HUP; exec sleep 1000) & echo "$!"`
+			err := r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", script}, node.Streams{Stdout: &out, TTY: tty})
+			if err != nil {
+				t.Fatalf("Exec: %v", err)
+			}
+			pid := atoi(t, out.String())
+			if err := syscall.Kill(pid, 0); err != nil {
+				t.Fatalf("background child %d: %v, want it alive until Close", pid, err)
+			}
+			if err := r.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			waitGone(t, pid)
+		})
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(out.String()))
-	if err != nil {
-		t.Fatalf("output %q: %v", out.String(), err)
-	}
-	if err := syscall.Kill(pid, 0); err != nil {
-		t.Fatalf("background child %d: %v, want it alive until Close", pid, err)
-	}
-	if err := r.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	waitGone(t, pid)
 }
 
 func TestExecStdinEOF(t *testing.T) {
@@ -359,5 +362,40 @@ func TestExecStdinEOF(t *testing.T) {
 	}
 	if out.String() != "hello\neof\n" {
 		t.Errorf("got %q, want %q", out.String(), "hello\neof\n")
+	}
+}
+
+// TestExecSlowReaderNoLoss: with a 1ms drain grace and a reader far slower
+// than the process, every byte still arrives before Exec returns: the
+// drain stops a copy only once the pipe is empty.
+func TestExecSlowReaderNoLoss(t *testing.T) {
+	r := startDrain(t, nil, time.Millisecond, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	data := sample(4 << 20)
+	file := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	got := make(chan []byte, 1)
+	go func() {
+		var b bytes.Buffer
+		buf := make([]byte, 512)
+		for {
+			n, err := pr.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				got <- b.Bytes()
+				return
+			}
+		}
+	}()
+	err := r.Exec(context.Background(), ref("p", "main"), []string{"cat", file}, node.Streams{Stdout: pw})
+	pw.Close()
+	if err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	if b := <-got; sha256.Sum256(b) != sha256.Sum256(data) {
+		t.Errorf("got %d bytes, want %d identical", len(b), len(data))
 	}
 }
