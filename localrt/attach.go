@@ -85,6 +85,9 @@ func (r *run) follow(ctx context.Context, a *attacher, in *attachInput) error {
 		case <-r.outDone:
 			return nil
 		case <-a.broken:
+			if ctx.Err() != nil {
+				return nil // the caller failed our write to end the session
+			}
 			return fmt.Errorf("write attach output: %w", a.err)
 		case <-inEnded:
 			inEnded = nil

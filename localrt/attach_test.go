@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"testing"
 
@@ -170,4 +171,41 @@ func TestAttachTTYResize(t *testing.T) {
 			t.Errorf("Attach: got %v, want nil", err)
 		}
 	}
+}
+
+// TestAttachFrozenAttacher: an attacher that stops reading stalls the
+// container's output for everyone (nothing is buffered); once it is
+// cancelled (and, as the node does, its writes fail) the others resume.
+func TestAttachFrozenAttacher(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; done"}}, ""))
+	attached := attachHook(r)
+	waitPod(t, r, "p", "running", isRunning)
+	frozenR, frozenW := io.Pipe() // never read
+	ctxA, cancelA := context.WithCancel(context.Background())
+	stopA := context.AfterFunc(ctxA, func() { frozenR.CloseWithError(context.Canceled) })
+	defer stopA()
+	doneA := make(chan error, 1)
+	go func() { doneA <- r.Attach(ctxA, ref("p", "main"), node.Streams{Stdout: frozenW}) }()
+	<-attached
+	outB := newLineReader(t)
+	ctxB, cancelB := context.WithCancel(context.Background())
+	defer cancelB()
+	doneB := make(chan error, 1)
+	go func() { doneB <- r.Attach(ctxB, ref("p", "main"), node.Streams{Stdout: outB.pw}) }()
+	<-attached
+	cancelA()
+	if err := <-doneA; err != nil {
+		t.Errorf("Attach A: got %v, want nil", err)
+	}
+	first := atoi(t, outB.until(t, "\n"))
+	next := atoi(t, outB.until(t, "\n"))
+	if next != first+1 {
+		t.Errorf("B: got %d after %d, want consecutive lines", next, first)
+	}
+	cancelB()
+	go outB.discardRest()
+	if err := <-doneB; err != nil {
+		t.Errorf("Attach B: got %v, want nil", err)
+	}
+	outB.pw.Close()
 }
