@@ -1,0 +1,195 @@
+package websocket
+
+import (
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/porthole/porthole/internal/pump"
+	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
+)
+
+// ErrNoCloseSignal is returned by a client's CloseWrite when the negotiated
+// version has no close signal (only v5 has one): the server cannot learn
+// that the client will send no more.
+var ErrNoCloseSignal = errors.New("protocol has no close signal")
+
+// Channel is one channel of a Conn, a stream.Stream. Read and Write may run
+// concurrently, each from one goroutine at a time; the Close and Reset
+// methods may be called from any goroutine.
+//
+// Read returns io.EOF after the peer's v5 close signal for this channel or a
+// clean end of the connection, and the *stream.ConnError of a broken one.
+type Channel struct {
+	c  *Conn
+	id byte
+
+	// req and resp hand the consumer's buffer to the read loop and the
+	// count back: the read loop reads the socket straight into it.
+	req  chan []byte
+	resp chan int
+
+	eof        chan struct{} // v5 close signal received
+	eofOnce    sync.Once
+	rclosed    chan struct{} // CloseRead or Reset
+	rcloseOnce sync.Once
+	wclosed    atomic.Bool
+}
+
+func newChannel(c *Conn, id byte) *Channel {
+	return &Channel{
+		c:       c,
+		id:      id,
+		req:     make(chan []byte),
+		resp:    make(chan int),
+		eof:     make(chan struct{}),
+		rclosed: make(chan struct{}),
+	}
+}
+
+// ID is the channel number.
+func (ch *Channel) ID() int { return int(ch.id) }
+
+func (ch *Channel) String() string { return "channel " + strconv.Itoa(int(ch.id)) }
+
+// Read reads the payload of inbound messages for this channel, in order;
+// message boundaries are not preserved. It blocks until data arrives, and
+// while it is not called the connection's read loop waits (see package doc).
+func (ch *Channel) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		select {
+		case <-ch.eof:
+			return 0, io.EOF
+		case <-ch.rclosed:
+			return 0, stream.ErrClosed
+		default:
+		}
+		select {
+		case ch.req <- p:
+			if n := <-ch.resp; n > 0 {
+				return n, nil
+			}
+		case <-ch.eof:
+			return 0, io.EOF
+		case <-ch.rclosed:
+			return 0, stream.ErrClosed
+		case <-ch.c.done:
+			return 0, ch.c.readEnd()
+		}
+	}
+}
+
+// Write sends p as one message, split into several only where p exceeds the
+// largest message this side sends (64 KiB on the server, 32 KiB + 1 on the
+// client, like client-go; clients never fragment a message). Write(nil)
+// sends the channel byte alone (base64: the digit alone), the "connected"
+// message servers send first. Write returns once the message is in the
+// socket; it blocks while the peer does not read.
+func (ch *Channel) Write(p []byte) (int, error) {
+	if ch.wclosed.Load() {
+		return 0, stream.ErrClosed
+	}
+	max := ch.payloadMax()
+	written := 0
+	for first := true; first || len(p) > 0; first = false {
+		chunk := p[:min(len(p), max)]
+		if err := ch.sendPayload(chunk); err != nil {
+			return written, err
+		}
+		written += len(chunk)
+		p = p[len(chunk):]
+	}
+	return written, nil
+}
+
+// payloadMax is the largest payload of one message.
+func (ch *Channel) payloadMax() int {
+	if ch.c.version.Base64 {
+		return channel.Base64PayloadMax(ch.c.maxMsg)
+	}
+	return ch.c.maxMsg - channel.HeaderLen
+}
+
+// sendPayload frames payload into a pooled buffer and sends it.
+func (ch *Channel) sendPayload(payload []byte) error {
+	c := ch.c
+	bp := c.pool.Get()
+	defer c.pool.Put(bp)
+	var msg []byte
+	if c.version.Base64 {
+		msg = (*bp)[:channel.EncodeBase64(*bp, ch.id, payload)]
+	} else {
+		msg = channel.Append((*bp)[:0], ch.id, payload)
+	}
+	return c.send(msg)
+}
+
+// ReadFrom copies src to the channel until EOF, one message per read, and
+// returns nil at EOF (io.Copy uses it). Binary versions read straight into
+// the message buffer after the channel byte, so payload is never copied.
+// While src has no data, ReadFrom holds no buffer: sources with a file
+// descriptor (pipes, ptys, sockets) are polled first (internal/pump).
+func (ch *Channel) ReadFrom(src io.Reader) (int64, error) {
+	if ch.wclosed.Load() {
+		return 0, stream.ErrClosed
+	}
+	c := ch.c
+	if c.version.Base64 {
+		return pump.Copy(src, c.pool, 0, ch.payloadMax(), ch.sendPayload)
+	}
+	return pump.Copy(src, c.pool, channel.HeaderLen, ch.payloadMax(), func(msg []byte) error {
+		msg[0] = ch.id
+		return c.send(msg)
+	})
+}
+
+// CloseWrite half-closes the channel. On a client it sends the v5 close
+// signal {0xFF, ch} once (ErrNoCloseSignal for other versions); a server
+// sends nothing, since servers never half-close (PROTOCOL.md 3.9). Later
+// Writes fail with stream.ErrClosed.
+func (ch *Channel) CloseWrite() error {
+	c := ch.c
+	if !c.client {
+		ch.wclosed.Store(true)
+		return nil
+	}
+	if !c.version.CloseSignal {
+		return ErrNoCloseSignal
+	}
+	if ch.wclosed.Swap(true) {
+		return nil
+	}
+	msg := channel.CloseMessage(ch.id)
+	return c.send(msg[:])
+}
+
+// CloseRead stops reading the channel: messages for it are discarded from
+// now on and pending Reads return stream.ErrClosed. Call it for channels
+// nobody reads, so their messages cannot stall the read loop.
+func (ch *Channel) CloseRead() error {
+	ch.rcloseOnce.Do(func() { close(ch.rclosed) })
+	return nil
+}
+
+// Reset abandons the channel both ways: CloseRead, and later Writes fail.
+// Nothing is sent; the channel protocols have no per-channel reset.
+func (ch *Channel) Reset() error {
+	ch.wclosed.Store(true)
+	return ch.CloseRead()
+}
+
+// closeInbound delivers the peer's close signal: Read returns io.EOF.
+func (ch *Channel) closeInbound() {
+	ch.eofOnce.Do(func() { close(ch.eof) })
+}
+
+var (
+	_ stream.Stream = (*Channel)(nil)
+	_ io.ReaderFrom = (*Channel)(nil)
+)

@@ -1,0 +1,389 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ws "github.com/coder/websocket"
+
+	"github.com/porthole/porthole/internal/pump"
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/stream"
+)
+
+// ErrIdleTimeout ends a connection that carried no data for IdleTimeout.
+var ErrIdleTimeout = errors.New("idle timeout")
+
+// errAborted stops the read loop after it aborted the connection itself.
+var errAborted = errors.New("connection aborted")
+
+// abortGrace bounds how long Abort waits for its close frame to go out
+// before closing the socket under it.
+const abortGrace = time.Second
+
+// Conn is one WebSocket channel connection. It implements stream.Conn; its
+// streams are the channels (Channel). Methods are safe for concurrent use.
+//
+// The read loop starts with the connection and runs until it ends; Close or
+// Abort must be called once the caller is done, also after the peer ended
+// the connection, because they join the connection's goroutines.
+type Conn struct {
+	ws       *ws.Conn
+	nc       *lingerConn // server side; nil on the client
+	version  protocol.Version
+	client   bool
+	msgType  ws.MessageType
+	channels []*Channel
+	log      *slog.Logger
+	pool     *pump.Pool
+	maxMsg   int // largest message this side sends
+
+	// wsem serialises our writes (a semaphore, so waiting writers can give
+	// up when the connection closes); a pong waits behind the message in
+	// flight instead of inside coder/websocket with its 5 s timeout.
+	wsem        chan struct{}
+	pongMu      sync.Mutex
+	pong        [2 + 125]byte
+	pongLen     int
+	pongPending bool
+
+	closing     chan struct{} // closed when the connection starts to end
+	closingOnce sync.Once
+	done        chan struct{} // closed when the read loop has ended
+	endOnce     sync.Once     // the first of Close and Abort does the work
+	wg          sync.WaitGroup
+
+	mu  sync.Mutex
+	err error
+
+	body    prefixReader // the message being delivered; read loop only
+	dropped atomic.Uint64
+	idle    *idleTimer
+}
+
+func newConn(v protocol.Version, channels int, client bool, pool *pump.Pool, maxMsg int, log *slog.Logger) *Conn {
+	c := &Conn{
+		version: v,
+		client:  client,
+		msgType: ws.MessageBinary,
+		log:     log,
+		pool:    pool,
+		maxMsg:  maxMsg,
+		wsem:    make(chan struct{}, 1),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	if v.Base64 {
+		c.msgType = ws.MessageText
+	}
+	c.channels = make([]*Channel, channels)
+	for i := range c.channels {
+		c.channels[i] = newChannel(c, byte(i))
+	}
+	return c
+}
+
+// start runs the read loop; the connection is live from here on.
+func (c *Conn) start() {
+	c.wg.Add(1)
+	go c.readLoop()
+}
+
+// Protocol is the negotiated subprotocol ("" for a client that offered none).
+func (c *Conn) Protocol() string { return c.version.Name }
+
+// Version is the negotiated version and what it carries.
+func (c *Conn) Version() protocol.Version { return c.version }
+
+// Channel returns channel i, or nil when i is out of range. The same
+// *Channel is returned on every call.
+func (c *Conn) Channel(i int) *Channel {
+	if i < 0 || i >= len(c.channels) {
+		return nil
+	}
+	return c.channels[i]
+}
+
+// Dropped counts inbound messages discarded: unknown channel, invalid
+// base64, or data for a channel closed for reading.
+func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
+
+// Done is closed when the connection has ended, by either side.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err is nil after a clean end (close 1000 from either side), else a
+// *stream.ConnError. It is final once Close or Abort has returned.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// fail records why the connection ends; the first reason wins.
+func (c *Conn) fail(err *stream.ConnError) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+}
+
+func (c *Conn) startClosing() { c.closingOnce.Do(func() { close(c.closing) }) }
+
+func (c *Conn) isClosing() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close ends the connection gracefully: every Write has already returned, so
+// its bytes are in the socket; then the close frame 1000 goes out, and the
+// socket closes only after the peer closed its side or the linger time
+// passed (see lingerConn). Inbound messages not yet read are discarded.
+// Close blocks until then and joins every goroutine of the connection.
+func (c *Conn) Close() error {
+	c.endOnce.Do(c.closeGracefully)
+	c.wait()
+	return c.Err()
+}
+
+func (c *Conn) closeGracefully() {
+	c.startClosing()
+	err := c.ws.Close(ws.StatusNormalClosure, "")
+	if c.nc == nil && err != nil && !errors.Is(err, net.ErrClosed) {
+		// On the server the lingering close decides (an echo arriving after
+		// coder/websocket's 5 s wait is fine); the client has no linger.
+		c.fail(&stream.ConnError{Op: "close", Err: err})
+	}
+}
+
+// Abort ends the connection at once with close 1008 and reason (cut to the
+// 123 bytes a close frame carries), not waiting for the peer to read what was
+// sent. Err reports the reason. Abort joins every goroutine.
+func (c *Conn) Abort(reason string) error {
+	c.abort(ws.StatusPolicyViolation, reason, &stream.ConnError{Op: "abort", Err: errors.New(reason)})
+	c.wait()
+	return nil
+}
+
+// abort sends a close frame with code and reason and closes the socket
+// without lingering; it does not join (the read loop calls it).
+func (c *Conn) abort(code ws.StatusCode, reason string, cause *stream.ConnError) {
+	c.fail(cause)
+	c.endOnce.Do(func() {
+		c.startClosing()
+		var t *time.Timer
+		if c.nc != nil {
+			c.nc.setHard()
+			t = time.AfterFunc(abortGrace, c.nc.hardClose)
+		}
+		if len(reason) > 123 {
+			reason = reason[:123]
+		}
+		_ = c.ws.Close(code, reason)
+		if t != nil {
+			t.Stop()
+			c.nc.hardClose()
+		}
+	})
+}
+
+// hardClose closes the socket now, without close frame.
+func (c *Conn) hardClose() {
+	c.startClosing()
+	if c.nc != nil {
+		c.nc.hardClose()
+		return
+	}
+	_ = c.ws.CloseNow()
+}
+
+// wait joins the read loop, the pinger and the lingering close.
+func (c *Conn) wait() {
+	c.wg.Wait()
+	if c.idle != nil {
+		c.idle.stop()
+	}
+	if c.nc != nil && c.nc.result != nil {
+		c.fail(&stream.ConnError{Op: "close", Err: c.nc.result})
+	}
+}
+
+// readEnd is what Read returns once the read loop has ended.
+func (c *Conn) readEnd() error {
+	if err := c.Err(); err != nil {
+		return err
+	}
+	return io.EOF
+}
+
+// writeErr maps a failed or refused write to the connection's fate.
+func (c *Conn) writeErr(err error) error {
+	if cerr := c.Err(); cerr != nil {
+		return cerr
+	}
+	if c.isClosing() || err == nil || errors.Is(err, net.ErrClosed) {
+		return stream.ErrClosed
+	}
+	return &stream.ConnError{Op: "write message", Err: err}
+}
+
+// send writes one complete message as one frame.
+func (c *Conn) send(msg []byte) error {
+	select {
+	case c.wsem <- struct{}{}:
+	case <-c.closing:
+		return c.writeErr(nil)
+	}
+	err := c.ws.Write(context.Background(), c.msgType, msg)
+	<-c.wsem
+	c.flushPong()
+	if err != nil {
+		return c.writeErr(err)
+	}
+	if c.idle != nil {
+		c.idle.touch()
+	}
+	return nil
+}
+
+// onPing records a ping to answer and answers it now unless a message is
+// being written, whose writer answers right after it (flushPong). It tells
+// coder/websocket not to answer: its pong would wait for the write lock at
+// most 5 s and then fail the whole connection while a slow peer reads.
+func (c *Conn) onPing(_ context.Context, payload []byte) bool {
+	c.pongMu.Lock()
+	c.pong[0] = 0x8A // FIN + pong opcode
+	c.pong[1] = byte(len(payload))
+	c.pongLen = 2 + copy(c.pong[2:], payload)
+	c.pongPending = true
+	c.pongMu.Unlock()
+	c.flushPong()
+	return false
+}
+
+// flushPong writes a pending pong if no message is in flight. Server frames
+// are unmasked: 0x8A, length, payload. Our writes always end on a frame
+// boundary (each message is one flushed frame), so the raw frame is safe
+// while we hold wsem.
+func (c *Conn) flushPong() {
+	if c.nc == nil {
+		return
+	}
+	for {
+		c.pongMu.Lock()
+		pending := c.pongPending
+		c.pongMu.Unlock()
+		if !pending || c.isClosing() {
+			return
+		}
+		select {
+		case c.wsem <- struct{}{}:
+		default:
+			return // the holder flushes after its message
+		}
+		c.pongMu.Lock()
+		var frame [2 + 125]byte
+		n := c.pongLen
+		frame = c.pong
+		send := c.pongPending
+		c.pongPending = false
+		c.pongMu.Unlock()
+		if send {
+			_, _ = c.nc.Write(frame[:n])
+		}
+		<-c.wsem
+	}
+}
+
+// idleTimer ends a connection after a period with no data either way. It
+// uses one runtime timer and an atomic time stamp, so data costs no timer
+// reset; pings do not count (PROTOCOL.md 3.11).
+type idleTimer struct {
+	timeout time.Duration
+	start   time.Time
+	last    atomic.Int64 // time.Since(start) at the last data
+	expire  func()
+
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+}
+
+func newIdleTimer(timeout time.Duration, expire func()) *idleTimer {
+	it := &idleTimer{timeout: timeout, start: time.Now(), expire: expire}
+	it.t = time.AfterFunc(timeout, it.fire)
+	return it
+}
+
+func (it *idleTimer) touch() { it.last.Store(int64(time.Since(it.start))) }
+
+func (it *idleTimer) fire() {
+	it.mu.Lock()
+	if it.stopped {
+		it.mu.Unlock()
+		return
+	}
+	quiet := time.Since(it.start) - time.Duration(it.last.Load())
+	if quiet < it.timeout {
+		it.t.Reset(it.timeout - quiet)
+		it.mu.Unlock()
+		return
+	}
+	it.stopped = true
+	it.mu.Unlock()
+	it.expire()
+}
+
+func (it *idleTimer) stop() {
+	it.mu.Lock()
+	it.stopped = true
+	it.t.Stop()
+	it.mu.Unlock()
+}
+
+// expireIdle closes the socket like the deadline of the real servers does.
+func (c *Conn) expireIdle() {
+	c.log.Debug("websocket idle timeout", "protocol", c.version.Name)
+	c.fail(&stream.ConnError{Op: "idle", Err: ErrIdleTimeout})
+	c.hardClose()
+}
+
+// pingLoop pings the server every interval like client-go and ends the
+// connection when a pong does not come back within pongWait.
+func (c *Conn) pingLoop(interval, pongWait time.Duration) {
+	defer c.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.closing:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), pongWait)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err != nil {
+			if !c.isClosing() {
+				c.fail(&stream.ConnError{Op: "ping", Err: err})
+				c.hardClose()
+			}
+			return
+		}
+	}
+}
+
+var _ stream.Conn = (*Conn)(nil)
+
+// closeSignalLen is the length of a v5 close signal: {0xFF, channel}.
+const closeSignalLen = 2

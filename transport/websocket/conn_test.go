@@ -1,0 +1,408 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+
+	ws "github.com/coder/websocket"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
+)
+
+// TestServerFraming checks the first bytes on the wire both ways for every
+// version, against a scripted client.
+func TestServerFraming(t *testing.T) {
+	for _, v := range allVersions {
+		t.Run(versionName(v), func(t *testing.T) {
+			stdin := make(chan []byte, 1)
+			url, _, closed := serve(t, &AcceptOptions{Versions: allVersions}, func(c *Conn) {
+				c.Channel(channel.Stdout).Write(nil) // "connected"
+				c.Channel(channel.Stdout).Write([]byte("hi"))
+				c.Channel(channel.Stderr).Write([]byte("OUT:"))
+				buf := make([]byte, 16)
+				n, _ := io.ReadFull(c.Channel(channel.Stdin), buf[:4])
+				stdin <- buf[:n]
+				c.Channel(channel.Error).Write([]byte(`{"status":"Success"}`))
+			})
+			peer := rawDial(t, url, offer(v)...)
+			wantType := ws.MessageBinary
+			want := [][]byte{{0x01}, {0x01, 'h', 'i'}, {0x02, 'O', 'U', 'T', ':'}}
+			if v.Base64 {
+				wantType = ws.MessageText
+				want = [][]byte{[]byte("1"), []byte("1aGk="), []byte("2T1VUOg==")}
+			}
+			for _, w := range want {
+				typ, got := readMsg(t, peer)
+				if typ != wantType || !bytes.Equal(got, w) {
+					t.Fatalf("got %v % X, want %v % X", typ, got, wantType, w)
+				}
+			}
+			// stdin: one message as a binary frame, one as a text frame
+			// (binary versions accept both), and an empty message.
+			if v.Base64 {
+				writeMsg(t, peer, ws.MessageText, []byte("0YWI="))
+				writeMsg(t, peer, ws.MessageText, []byte{})
+				writeMsg(t, peer, ws.MessageText, []byte("0Y2Q="))
+			} else {
+				writeMsg(t, peer, ws.MessageBinary, []byte{0x00, 'a', 'b'})
+				writeMsg(t, peer, ws.MessageBinary, []byte{})
+				writeMsg(t, peer, ws.MessageText, []byte{0x00, 'c', 'd'})
+			}
+			if got := <-stdin; string(got) != "abcd" {
+				t.Fatalf("stdin: got %q, want abcd", got)
+			}
+			typ, got := readMsg(t, peer)
+			wantStatus := append([]byte{0x03}, `{"status":"Success"}`...)
+			if v.Base64 {
+				wantStatus = channel.AppendBase64(nil, channel.Error, []byte(`{"status":"Success"}`))
+			}
+			if typ != wantType || !bytes.Equal(got, wantStatus) {
+				t.Fatalf("status: got %q, want %q", got, wantStatus)
+			}
+			if code := readClose(t, peer); code != ws.StatusNormalClosure {
+				t.Fatalf("close: got %v, want 1000", code)
+			}
+			if res := <-closed; res.err != nil {
+				t.Fatalf("server Close: %v", res.err)
+			}
+		})
+	}
+}
+
+// TestRoundTrip runs our client against our server for every version:
+// stdin is echoed to stdout, 1 MiB plus change, checksums equal, clean end.
+func TestRoundTrip(t *testing.T) {
+	const size = 1<<20 + 12345
+	for _, v := range allVersions {
+		t.Run(versionName(v), func(t *testing.T) {
+			url, _, closed := serve(t, &AcceptOptions{Versions: allVersions}, func(c *Conn) {
+				io.CopyN(c.Channel(channel.Stdout), c.Channel(channel.Stdin), size)
+			})
+			c, resp, err := Dial(context.Background(), url, dialOpts(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusSwitchingProtocols || c.Protocol() != v.Name {
+				t.Fatalf("got %d %q, want 101 %q", resp.StatusCode, c.Protocol(), v.Name)
+			}
+			want := make([]byte, size)
+			rand.Read(want)
+			go c.Channel(channel.Stdin).Write(want)
+			got := readAll(t, c.Channel(channel.Stdout))
+			if sha256.Sum256(got) != sha256.Sum256(want) {
+				t.Fatalf("stdout: got %d bytes, want %d, checksums differ", len(got), len(want))
+			}
+			if err := c.Err(); err != nil {
+				t.Fatalf("client Err: %v", err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatalf("client Close: %v", err)
+			}
+			if res := <-closed; res.err != nil {
+				t.Fatalf("server Close: %v", res.err)
+			}
+		})
+	}
+}
+
+// TestClientMessages checks what our client puts on the wire: messages of
+// at most 32 KiB + 1 bytes, never fragmented, and the v5 close signal.
+func TestClientMessages(t *testing.T) {
+	type msg struct {
+		typ ws.MessageType
+		b   []byte
+	}
+	got := make(chan msg, 16)
+	srv := newRawServer(t, protocol.V5, func(c *ws.Conn) {
+		for {
+			typ, b, err := c.Read(context.Background())
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- msg{typ, b}
+		}
+	})
+	c, _, err := Dial(context.Background(), srv, dialOpts(protocol.WebSocketVersions[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := bytes.Repeat([]byte{'x'}, 40<<10)
+	stdin := c.Channel(channel.Stdin)
+	if n, err := stdin.Write(payload); n != len(payload) || err != nil {
+		t.Fatalf("Write: %d %v", n, err)
+	}
+	if err := stdin.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stdin.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stdin.Write([]byte("late")); !errors.Is(err, stream.ErrClosed) {
+		t.Fatalf("Write after CloseWrite: got %v, want ErrClosed", err)
+	}
+	want := []msg{
+		{ws.MessageBinary, append([]byte{0}, payload[:32<<10]...)},
+		{ws.MessageBinary, append([]byte{0}, payload[32<<10:]...)},
+		{ws.MessageBinary, []byte{0xFF, 0x00}},
+	}
+	for i, w := range want {
+		m := <-got
+		if m.typ != w.typ || !bytes.Equal(m.b, w.b) {
+			t.Fatalf("message %d: got %v %d bytes % X..., want %v %d bytes % X...", i, m.typ, len(m.b), head(m.b), w.typ, len(w.b), head(w.b))
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for m := range got {
+		t.Fatalf("unexpected message % X", head(m.b))
+	}
+}
+
+func head(b []byte) []byte { return b[:min(len(b), 4)] }
+
+// TestCloseSignalEOF: in v5 the client's close signal ends the server's
+// stdin with EOF while stdout keeps flowing; the client sees every byte,
+// then the status, then a clean end.
+func TestCloseSignalEOF(t *testing.T) {
+	out := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	url, _, closed := serve(t, nil, func(c *Conn) {
+		in := readAll(t, c.Channel(channel.Stdin)) // ends only with the close signal
+		c.Channel(channel.Stdout).Write(in)
+		c.Channel(channel.Stdout).Write(out)
+		c.Channel(channel.Error).Write([]byte(`{"status":"Success"}`))
+	})
+	c, _, err := Dial(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Channel(channel.Stdin).Write([]byte("hello"))
+	c.Channel(channel.Stdin).CloseWrite()
+	errc := make(chan []byte)
+	go func() { errc <- readAll(t, c.Channel(channel.Error)) }()
+	got := readAll(t, c.Channel(channel.Stdout))
+	if !bytes.Equal(got, append([]byte("hello"), out...)) {
+		t.Fatalf("stdout: got %d bytes, want %d", len(got), 5+len(out))
+	}
+	if st := <-errc; string(st) != `{"status":"Success"}` {
+		t.Fatalf("error channel: got %q", st)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("client Close: %v", err)
+	}
+	if res := <-closed; res.err != nil {
+		t.Fatalf("server Close: %v", res.err)
+	}
+}
+
+// TestCloseSignalOtherVersions: before v5, {0xFF, 0} is data for channel
+// 255 and is dropped; our client refuses to pretend it half-closed.
+func TestCloseSignalOtherVersions(t *testing.T) {
+	url, accepted, _ := serve(t, nil, func(c *Conn) {
+		buf := make([]byte, 2)
+		io.ReadFull(c.Channel(channel.Stdin), buf)
+	})
+	peer := rawDial(t, url, protocol.V4)
+	writeMsg(t, peer, ws.MessageBinary, []byte{0xFF, 0x00})
+	writeMsg(t, peer, ws.MessageBinary, []byte{0x00, 'o', 'k'})
+	srv := (<-accepted).conn
+	if code := readClose(t, peer); code != ws.StatusNormalClosure {
+		t.Fatalf("close: got %v, want 1000", code)
+	}
+	if srv.Dropped() != 1 {
+		t.Fatalf("dropped: got %d, want 1", srv.Dropped())
+	}
+
+	c, _, err := Dial(context.Background(), url, dialOpts(protocol.WebSocketVersions[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Channel(channel.Stdin).CloseWrite(); !errors.Is(err, ErrNoCloseSignal) {
+		t.Fatalf("CloseWrite on v4: got %v, want ErrNoCloseSignal", err)
+	}
+	c.Channel(channel.Stdin).Write([]byte("ok"))
+}
+
+// TestMalformedCloseSignal: a bad close signal ends that connection with
+// 1002 and a ConnError; a second connection carries on.
+func TestMalformedCloseSignal(t *testing.T) {
+	cases := []struct {
+		name string
+		msg  []byte
+	}{
+		{"short", []byte{0xFF}},
+		{"long", []byte{0xFF, 0x00, 0x00}},
+		{"channel 5", []byte{0xFF, 0x05}},
+		{"channel 255", []byte{0xFF, 0xFF}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url, accepted, closed := serve(t, nil, func(c *Conn) {
+				io.Copy(c.Channel(channel.Stdout), c.Channel(channel.Stdin))
+			})
+			good := rawDial(t, url, protocol.V5)
+			goodSrv := (<-accepted).conn
+			bad := rawDial(t, url, protocol.V5)
+			badSrv := (<-accepted).conn
+			writeMsg(t, bad, ws.MessageBinary, tc.msg)
+			if code := readClose(t, bad); code != ws.StatusProtocolError {
+				t.Fatalf("bad: close got %v, want 1002", code)
+			}
+			<-badSrv.Done()
+			wantConnError(t, badSrv.Err(), channel.ErrCloseSignal)
+			if res := <-closed; res.conn != badSrv {
+				t.Fatal("the good connection ended first")
+			}
+
+			writeMsg(t, good, ws.MessageBinary, []byte{0x00, 'o', 'k'})
+			if _, got := readMsg(t, good); string(got) != "\x01ok" {
+				t.Fatalf("good: got %q, want \\x01ok", got)
+			}
+			writeMsg(t, good, ws.MessageBinary, []byte{0xFF, 0x00})
+			if code := readClose(t, good); code != ws.StatusNormalClosure {
+				t.Fatalf("good: close got %v, want 1000", code)
+			}
+			if res := <-closed; res.conn != goodSrv || res.err != nil {
+				t.Fatalf("good: server Close %v", res.err)
+			}
+		})
+	}
+}
+
+// TestOversizedMessage: a message above ReadLimit ends the connection with
+// close 1009 and a ConnError wrapping coder's ErrMessageTooBig.
+func TestOversizedMessage(t *testing.T) {
+	url, accepted, closed := serve(t, &AcceptOptions{ReadLimit: 1024}, func(c *Conn) {
+		io.Copy(io.Discard, c.Channel(channel.Stdin))
+	})
+	peer := rawDial(t, url, protocol.V5)
+	srv := (<-accepted).conn
+	writeMsg(t, peer, ws.MessageBinary, make([]byte, 1024)) // at the limit: fine
+	writeMsg(t, peer, ws.MessageBinary, make([]byte, 1025))
+	if code := readClose(t, peer); code != ws.StatusMessageTooBig {
+		t.Fatalf("close: got %v, want 1009", code)
+	}
+	<-closed
+	wantConnError(t, srv.Err(), ws.ErrMessageTooBig)
+}
+
+// TestUnknownChannels: messages for channels the server does not have are
+// dropped and counted; the session goes on.
+func TestUnknownChannels(t *testing.T) {
+	for _, v := range allVersions {
+		t.Run(versionName(v), func(t *testing.T) {
+			got := make(chan []byte, 1)
+			url, accepted, _ := serve(t, &AcceptOptions{Versions: allVersions}, func(c *Conn) {
+				buf := make([]byte, 2)
+				io.ReadFull(c.Channel(channel.Stdin), buf)
+				got <- buf
+			})
+			peer := rawDial(t, url, offer(v)...)
+			srv := (<-accepted).conn
+			typ := ws.MessageBinary
+			msgs := [][]byte{{0x05, 'x'}, {0x07, 'y'}, {0x00, 'o', 'k'}}
+			if v.Base64 {
+				typ = ws.MessageText
+				msgs = [][]byte{[]byte("5eA=="), []byte("0***"), []byte("0b2s=")}
+			}
+			for _, m := range msgs {
+				writeMsg(t, peer, typ, m)
+			}
+			if g := <-got; string(g) != "ok" {
+				t.Fatalf("stdin: got %q, want ok", g)
+			}
+			if n := srv.Dropped(); n != 2 {
+				t.Fatalf("dropped: got %d, want 2", n)
+			}
+		})
+	}
+}
+
+// TestCloseRead: a channel nobody reads must not stall the read loop once
+// it is closed for reading.
+func TestCloseRead(t *testing.T) {
+	got := make(chan []byte, 1)
+	url, _, _ := serve(t, nil, func(c *Conn) {
+		c.Channel(channel.Resize).CloseRead()
+		buf := make([]byte, 2)
+		io.ReadFull(c.Channel(channel.Stdin), buf)
+		got <- buf
+		if _, err := c.Channel(channel.Resize).Read(buf); !errors.Is(err, stream.ErrClosed) {
+			t.Errorf("Read after CloseRead: got %v, want ErrClosed", err)
+		}
+	})
+	peer := rawDial(t, url, protocol.V5)
+	for range 3 {
+		writeMsg(t, peer, ws.MessageBinary, []byte("\x04{\"Width\":80,\"Height\":24}\n"))
+	}
+	writeMsg(t, peer, ws.MessageBinary, []byte{0x00, 'o', 'k'})
+	if g := <-got; string(g) != "ok" {
+		t.Fatalf("stdin: got %q, want ok", g)
+	}
+}
+
+// TestFragmentedInbound: coder/websocket reassembles fragments, so a
+// fragmented message is one message.
+func TestFragmentedInbound(t *testing.T) {
+	got := make(chan []byte, 1)
+	url, _, _ := serve(t, nil, func(c *Conn) {
+		buf := make([]byte, 6)
+		io.ReadFull(c.Channel(channel.Stdin), buf)
+		got <- buf
+	})
+	peer := rawDial(t, url, protocol.V5)
+	w, err := peer.Writer(context.Background(), ws.MessageBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte{0x00, 'a', 'b'})
+	w.Write([]byte("cdef"))
+	w.Close()
+	if g := <-got; string(g) != "abcdef" {
+		t.Fatalf("got %q, want abcdef", g)
+	}
+}
+
+// TestAbort: Abort sends 1008 with the reason; Err reports it.
+func TestAbort(t *testing.T) {
+	url, accepted, _ := serve(t, nil, func(c *Conn) {
+		c.Abort("shutting down")
+	})
+	peer := rawDial(t, url, protocol.V5)
+	ctx := context.Background()
+	_, _, err := peer.Read(ctx)
+	var ce ws.CloseError
+	if !errors.As(err, &ce) || ce.Code != ws.StatusPolicyViolation || ce.Reason != "shutting down" {
+		t.Fatalf("got %v, want close 1008 shutting down", err)
+	}
+	srv := (<-accepted).conn
+	<-srv.Done()
+	wantConnError(t, srv.Err(), nil)
+}
+
+// TestPeerVanishes: the peer closes TCP without a close frame: Done fires,
+// Err is a ConnError, reads fail with it.
+func TestPeerVanishes(t *testing.T) {
+	url, accepted, closed := serve(t, nil, func(c *Conn) {
+		<-c.Done()
+	})
+	peer := rawDial(t, url, protocol.V5)
+	srv := (<-accepted).conn
+	peer.CloseNow()
+	<-srv.Done()
+	_, err := srv.Channel(channel.Stdin).Read(make([]byte, 1))
+	wantConnError(t, err, nil)
+	if res := <-closed; res.err == nil {
+		t.Fatal("Close after a vanished peer: got nil, want the ConnError")
+	}
+}

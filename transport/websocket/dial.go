@@ -1,0 +1,159 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	ws "github.com/coder/websocket"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/channel"
+)
+
+// maxErrorBody caps the body of a refused upgrade kept in UpgradeError.
+const maxErrorBody = 64 << 10
+
+// UpgradeError is a non-101 answer to Dial: the fallback trigger of
+// client-go (PROTOCOL.md 9). Body holds at most 64 KiB.
+type UpgradeError struct {
+	StatusCode int
+	Body       []byte
+}
+
+func (e *UpgradeError) Error() string {
+	return fmt.Sprintf("websocket upgrade refused: %d %s: %q", e.StatusCode, http.StatusText(e.StatusCode), e.Body)
+}
+
+// ProtocolError is a 101 whose subprotocol the client did not offer, which
+// client-go also treats as an upgrade failure.
+type ProtocolError struct {
+	Offered []string
+	Chosen  string
+}
+
+func (e *ProtocolError) Error() string {
+	return fmt.Sprintf("websocket upgrade: server chose %q, not among %q", e.Chosen, e.Offered)
+}
+
+// DialOptions configure Dial. A nil or zero value offers v5.channel.k8s.io
+// alone, like client-go.
+type DialOptions struct {
+	// Versions to offer, most preferred first, in one header line. A list
+	// holding only protocol.UnnamedWebSocket offers nothing.
+	Versions []protocol.Version
+	// Channels is the number of channels (default channel.RemoteCommand).
+	Channels int
+	// Header is sent with the upgrade request (Authorization...).
+	Header http.Header
+	// HTTPClient makes the request (default http.DefaultClient).
+	HTTPClient *http.Client
+	// ReadLimit bounds one inbound message (default 32 MiB like x/net; -1 none).
+	ReadLimit int64
+	// PingInterval between pings (default 5s like client-go; -1 none); the
+	// connection fails when a pong takes longer than PongWait (default 61s).
+	PingInterval time.Duration
+	PongWait     time.Duration
+	Logger       *slog.Logger
+}
+
+// Dial connects to a channel server at url (ws, wss, http or https). It
+// returns the 101 response; on a refusal, a *UpgradeError with the status and
+// body; on a subprotocol not offered, a *ProtocolError. The caller owns the
+// connection and must end it with Close or Abort.
+func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Response, error) {
+	o := DialOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if len(o.Versions) == 0 {
+		o.Versions = protocol.WebSocketVersions[:1]
+	}
+	if o.Channels <= 0 {
+		o.Channels = channel.RemoteCommand
+	}
+	if o.ReadLimit == 0 {
+		o.ReadLimit = 32 << 20
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = 5 * time.Second
+	}
+	if o.PongWait <= 0 {
+		o.PongWait = 61 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	var offered []string
+	for _, v := range o.Versions {
+		if v.Name != protocol.Unnamed {
+			offered = append(offered, v.Name)
+		}
+	}
+	hc := http.DefaultClient
+	if o.HTTPClient != nil {
+		hc = o.HTTPClient
+	}
+	capture := &captureTransport{base: hc.Transport}
+	if capture.base == nil {
+		capture.base = http.DefaultTransport
+	}
+	client := *hc
+	client.Transport = capture
+	header := o.Header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	wc, resp, err := ws.Dial(ctx, url, &ws.DialOptions{
+		HTTPClient:      &client,
+		HTTPHeader:      header,
+		Subprotocols:    offered, // sent as one line: servers read only the first (PROTOCOL.md 3.2)
+		CompressionMode: ws.CompressionDisabled,
+	})
+	if err != nil {
+		if capture.status != 0 {
+			return nil, resp, &UpgradeError{StatusCode: capture.status, Body: capture.body}
+		}
+		return nil, resp, fmt.Errorf("dial websocket %s: %w", url, err)
+	}
+	chosen := wc.Subprotocol()
+	v, ok := protocol.Lookup(o.Versions, chosen)
+	if !ok || (len(offered) > 0 && !slices.Contains(offered, chosen)) {
+		_ = wc.CloseNow()
+		return nil, resp, &ProtocolError{Offered: offered, Chosen: chosen}
+	}
+	c := newConn(v, o.Channels, true, clientPool, clientMsgMax, o.Logger)
+	c.ws = wc
+	wc.SetReadLimit(o.ReadLimit)
+	c.start()
+	if o.PingInterval > 0 {
+		c.wg.Add(1)
+		go c.pingLoop(o.PingInterval, o.PongWait)
+	}
+	return c, resp, nil
+}
+
+// captureTransport keeps the status and the first 64 KiB of the body of a
+// refused upgrade; coder/websocket keeps only 1 KiB.
+type captureTransport struct {
+	base   http.RoundTripper
+	status int
+	body   []byte
+}
+
+func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.StatusCode == http.StatusSwitchingProtocols {
+		return resp, err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+	t.status, t.body = resp.StatusCode, body
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}

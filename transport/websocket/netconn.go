@@ -1,0 +1,187 @@
+package websocket
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// ErrLingerTimeout reports that the peer did not close its side of the TCP
+// connection within the linger time after our WebSocket close.
+var ErrLingerTimeout = errors.New("peer did not finish reading before the linger timeout")
+
+// lingerConn wraps the hijacked TCP connection so that closing it never
+// destroys data the peer has not read yet.
+//
+// Why: the real servers close TCP right after their close frame. If the client
+// is still reading a long stream slowly, its pings arrive at a socket that has
+// been closed; the kernel answers them with RST, and the client's kernel then
+// discards everything it had received but the client had not read, the tail
+// of stdout included (PROTOCOL.md 3.10). coder/websocket waits only 5 s for
+// the close echo. A lingering close fixes it at the socket: let every write in
+// flight finish, half-close with FIN, then read and discard until the peer
+// closes too (EOF) or the linger time passes, and only then close.
+//
+// Close starts that sequence and returns at once (coder/websocket calls it
+// with its own locks held); the lingering goroutine releases one slot of wg
+// when the socket is finally closed, which Conn.Close waits for.
+type lingerConn struct {
+	net.Conn
+	linger time.Duration
+	wg     *sync.WaitGroup // one slot taken by the constructor, released by finish
+
+	mu      sync.Mutex
+	cond    sync.Cond // signals inflight reaching zero
+	reads   int
+	writes  int
+	closing bool
+	hard    bool
+
+	finishOnce sync.Once
+	result     error // ErrLingerTimeout or nil; read after wg.Wait
+}
+
+func newLingerConn(nc net.Conn, linger time.Duration, wg *sync.WaitGroup) *lingerConn {
+	l := &lingerConn{Conn: nc, linger: linger, wg: wg}
+	l.cond.L = &l.mu
+	wg.Add(1)
+	return l
+}
+
+// Read fails once closing has begun: the lingering goroutine owns the socket.
+func (l *lingerConn) Read(p []byte) (int, error) {
+	if !l.begin(&l.reads) {
+		return 0, net.ErrClosed
+	}
+	defer l.end(&l.reads)
+	return l.Conn.Read(p)
+}
+
+// Write fails once closing has begun; a write already in flight completes
+// (bounded by the linger time) before the FIN goes out.
+func (l *lingerConn) Write(p []byte) (int, error) {
+	if !l.begin(&l.writes) {
+		return 0, net.ErrClosed
+	}
+	defer l.end(&l.writes)
+	return l.Conn.Write(p)
+}
+
+func (l *lingerConn) begin(n *int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing {
+		return false
+	}
+	*n++
+	return true
+}
+
+func (l *lingerConn) end(n *int) {
+	l.mu.Lock()
+	*n--
+	if l.reads+l.writes == 0 {
+		l.cond.Broadcast()
+	}
+	l.mu.Unlock()
+}
+
+// Close begins the lingering close (or closes at once after hardClose).
+func (l *lingerConn) Close() error {
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closing = true
+	hard := l.hard
+	l.mu.Unlock()
+	if hard {
+		l.finish(nil)
+		return nil
+	}
+	// Wake a read blocked inside coder/websocket so its close can take the
+	// read lock; bound writes still in flight.
+	_ = l.Conn.SetReadDeadline(time.Now())
+	_ = l.Conn.SetWriteDeadline(time.Now().Add(l.linger))
+	go l.lingerClose()
+	return nil
+}
+
+// setHard makes a later Close immediate, without lingering.
+func (l *lingerConn) setHard() {
+	l.mu.Lock()
+	l.hard = true
+	l.mu.Unlock()
+}
+
+// hardClose closes the socket now, ending a lingering close in progress.
+func (l *lingerConn) hardClose() {
+	l.mu.Lock()
+	l.hard = true
+	lingering := l.closing
+	l.closing = true
+	l.cond.Broadcast()
+	l.mu.Unlock()
+	_ = l.Conn.Close() // unblocks reads and writes in flight
+	if !lingering {
+		l.finish(nil)
+	}
+}
+
+// lingerClose waits for the reads and writes in flight, sends FIN, and
+// discards what the peer still sends until it closes.
+func (l *lingerConn) lingerClose() {
+	l.mu.Lock()
+	for l.reads+l.writes > 0 && !l.hard {
+		l.cond.Wait()
+	}
+	hard := l.hard
+	l.mu.Unlock()
+	if hard {
+		l.finish(nil)
+		return
+	}
+	if cw, ok := l.Conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = l.Conn.SetReadDeadline(time.Now().Add(l.linger))
+	_, err := io.Copy(io.Discard, l.Conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		l.finish(ErrLingerTimeout)
+		return
+	}
+	l.finish(nil)
+}
+
+func (l *lingerConn) finish(err error) {
+	l.finishOnce.Do(func() {
+		_ = l.Conn.Close()
+		l.result = err
+		l.wg.Done()
+	})
+}
+
+// hijackWriter hands coder/websocket our lingerConn instead of the raw
+// connection, and a write buffer of our size.
+type hijackWriter struct {
+	http.ResponseWriter
+	wrap func(net.Conn) *lingerConn
+	bw   int
+}
+
+func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	lc := h.wrap(nc)
+	// The 101 is already flushed; route writes through lingerConn.
+	brw.Writer = bufio.NewWriterSize(lc, h.bw)
+	return lc, brw, nil
+}

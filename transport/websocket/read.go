@@ -1,0 +1,201 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+
+	ws "github.com/coder/websocket"
+
+	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
+)
+
+// readLoop reads every frame of the connection until it ends. It must always
+// run: coder/websocket answers pings and sees close frames only while someone
+// reads. It uses a context that is never cancelled, because coder/websocket
+// closes the connection when a read's context ends; endings go through the
+// socket instead.
+func (c *Conn) readLoop() {
+	defer c.wg.Done()
+	err := c.readMessages()
+	c.endRead(err)
+}
+
+func (c *Conn) readMessages() error {
+	ctx := context.Background()
+	for {
+		_, r, err := c.ws.Reader(ctx)
+		if err != nil {
+			return err
+		}
+		// Binary versions accept text frames too and base64 versions binary
+		// frames, as the x/net servers do: the frame type is not checked.
+		if c.version.Base64 {
+			err = c.readBase64(r)
+		} else {
+			err = c.readBinary(r)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// endRead settles the connection's fate once the read loop stops.
+func (c *Conn) endRead(err error) {
+	local := c.isClosing()
+	if !local && ws.CloseStatus(err) != ws.StatusNormalClosure {
+		c.fail(&stream.ConnError{Op: "read message", Err: err})
+	}
+	c.startClosing()
+	close(c.done)
+	if !local {
+		// The peer closed or broke the connection, or coder/websocket
+		// already sent a close frame for a protocol error or an oversized
+		// message: release the socket (gracefully, so that frame arrives).
+		_ = c.ws.CloseNow()
+	}
+}
+
+// readBinary handles one binary-protocol message: channel byte, payload.
+func (c *Conn) readBinary(r io.Reader) error {
+	var head [closeSignalLen + 1]byte
+	n, err := io.ReadFull(r, head[:2])
+	switch {
+	case n == 0 && err == io.EOF:
+		return nil // empty message: skipped
+	case err != nil && err != io.ErrUnexpectedEOF:
+		return err
+	}
+	if c.idle != nil {
+		c.idle.touch()
+	}
+	id := head[0]
+	if id == channel.CloseSignal && c.version.CloseSignal && !c.client {
+		return c.readCloseSignal(r, head[:], n)
+	}
+	if n == 1 {
+		return nil // channel byte only: the "connected" message
+	}
+	if int(id) >= len(c.channels) {
+		return c.drop(id, r, "unknown channel")
+	}
+	c.body = prefixReader{b: head[1], r: r}
+	return c.deliver(c.channels[id], &c.body)
+}
+
+// readCloseSignal checks a v5 close signal: exactly {0xFF, ch} with ch a
+// channel we have; anything else aborts the connection with 1002, as the
+// Kubernetes servers drop it (PROTOCOL.md 3.9).
+func (c *Conn) readCloseSignal(r io.Reader, head []byte, n int) error {
+	if n == 2 {
+		m, err := io.ReadFull(r, head[2:3])
+		if err != nil && err != io.EOF {
+			return err
+		}
+		n += m
+	}
+	ch, err := channel.ParseCloseSignal(head[:n], len(c.channels))
+	if err != nil {
+		c.log.Debug("websocket protocol error", "err", err)
+		c.abort(ws.StatusProtocolError, err.Error(), &stream.ConnError{Op: "decode close signal", Err: err})
+		return errAborted
+	}
+	c.channels[ch].closeInbound()
+	return nil
+}
+
+// readBase64 handles one base64-protocol message. The whole message is read
+// (bounded by the read limit) because invalid base64 drops it entirely.
+func (c *Conn) readBase64(r io.Reader) error {
+	msg, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if len(msg) == 0 {
+		return nil
+	}
+	if c.idle != nil {
+		c.idle.touch()
+	}
+	id, payload, err := channel.DecodeBase64(nil, msg)
+	switch {
+	case err != nil:
+		return c.drop(msg[0]-'0', nil, "invalid base64")
+	case int(id) >= len(c.channels):
+		return c.drop(id, nil, "unknown channel")
+	case len(payload) == 0:
+		return nil
+	}
+	return c.deliver(c.channels[id], bytes.NewReader(payload))
+}
+
+// drop discards a message the connection has no use for, like the
+// Kubernetes servers do (logged, not fatal).
+func (c *Conn) drop(id byte, body io.Reader, why string) error {
+	c.dropped.Add(1)
+	c.log.Debug("websocket message dropped", "channel", id, "reason", why)
+	if body == nil {
+		return nil
+	}
+	_, err := io.Copy(io.Discard, body)
+	return err
+}
+
+// deliver hands body to ch's reader: each Read call of the consumer is served
+// by one Read of body into the consumer's buffer, so nothing is copied or
+// buffered in between and a consumer that stops reading stops this loop
+// (backpressure). It returns at the end of body, or discards the rest when
+// the channel was closed for reading or the connection is closing.
+func (c *Conn) deliver(ch *Channel, body io.Reader) error {
+	select {
+	case <-ch.eof:
+		return c.drop(ch.id, body, "channel closed by the peer")
+	case <-ch.rclosed:
+		return c.drop(ch.id, body, "channel closed for reading")
+	default:
+	}
+	for {
+		select {
+		case p := <-ch.req:
+			n, err := body.Read(p)
+			ch.resp <- n
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		case <-ch.rclosed:
+			return c.drop(ch.id, body, "channel closed for reading")
+		case <-c.closing:
+			_, err := io.Copy(io.Discard, body)
+			return err
+		}
+	}
+}
+
+// prefixReader returns one byte read ahead, then the rest of the message.
+type prefixReader struct {
+	b    byte
+	done bool
+	r    io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if p.done {
+		return p.r.Read(b)
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	p.done = true
+	b[0] = p.b
+	n, err := p.r.Read(b[1:])
+	if errors.Is(err, io.EOF) {
+		err = io.EOF
+	}
+	return 1 + n, err
+}
