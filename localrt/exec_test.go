@@ -399,3 +399,29 @@ func TestExecSlowReaderNoLoss(t *testing.T) {
 		t.Errorf("got %d bytes, want %d identical", len(b), len(data))
 	}
 }
+
+// TestExecFrozenWriter: an exec whose client stops reading blocks only its
+// own process (on a full pipe); another exec runs meanwhile, and cancelling
+// the frozen one (its writes then fail, as the node makes them) ends it.
+func TestExecFrozenWriter(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	frozenR, frozenW := io.Pipe() // never read
+	ctx, cancel := context.WithCancel(context.Background())
+	defer context.AfterFunc(ctx, func() { frozenR.CloseWithError(context.Canceled) })()
+	out := newLineReader(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Exec(ctx, ref("p", "main"), []string{"sh", "-c", `echo "$$" >&2; exec cat /dev/zero`}, node.Streams{Stdout: frozenW, Stderr: out.pw})
+	}()
+	pid := atoi(t, out.until(t, "\n"))
+	var other bytes.Buffer
+	if err := r.Exec(context.Background(), ref("p", "main"), []string{"echo", "meanwhile"}, node.Streams{Stdout: &other}); err != nil || other.String() != "meanwhile\n" {
+		t.Fatalf("other exec: got %q, %v; want %q, nil", other.String(), err, "meanwhile\n")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("frozen exec: got %v, want context.Canceled", err)
+	}
+	waitGone(t, pid)
+}
