@@ -57,6 +57,7 @@ func TestKubectl(t *testing.T) {
 					t.Run("tty-resize", c.testTTYResize)
 					t.Run("attach", c.testAttach)
 					t.Run("attach-tty", c.testAttachTTY)
+					t.Run("cp", c.testCopy)
 					t.Run("vanished-client", c.testVanished)
 				})
 			}

@@ -61,10 +61,10 @@ func (e *echoServer) echo(c net.Conn) {
 
 var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)`)
 
-// TestKubectlPortForward forwards a local port with every kubectl version
+// TestPortForward forwards a local port with every kubectl version
 // on each port-forward wire and pushes 16 MiB through two connections of
 // the same session, byte-exact.
-func TestKubectlPortForward(t *testing.T) {
+func TestPortForward(t *testing.T) {
 	echo := startEcho(t)
 	for _, k := range env.Kubectls {
 		t.Run(k.Name(), func(t *testing.T) {
