@@ -136,6 +136,7 @@ func TestExecutors(t *testing.T) {
 			t.Run("container-errors", x.testContainerErrors)
 			if x.resize {
 				t.Run("tty-size", x.testTTYSize)
+				t.Run("tty-resize", x.testTTYResize)
 			}
 			t.Run("attach", x.testAttach)
 		})
