@@ -49,8 +49,8 @@ func (c *container) workDir() string {
 
 // lookPath resolves file as execve would in a process with env and working
 // directory dir: names with a slash are taken as they are (relative to
-// dir), others are searched in env's PATH. The error wraps exec.ErrNotFound
-// when nothing executable was found, with the message runc gives
+// dir), others are searched in env's PATH. When nothing executable is
+// found the error wraps exec.ErrNotFound, with runc's wording
 // ("executable file not found in $PATH").
 func lookPath(file string, env []string, dir string) (string, error) {
 	if strings.Contains(file, "/") {
@@ -59,7 +59,7 @@ func lookPath(file string, env []string, dir string) (string, error) {
 			p = filepath.Join(dir, p)
 		}
 		if err := executable(p); err != nil {
-			return "", fmt.Errorf("exec: %q: %w", file, err)
+			return "", &notFoundError{fmt.Sprintf("exec: %q: %v", file, err), err}
 		}
 		return p, nil
 	}
@@ -81,20 +81,30 @@ func lookPath(file string, env []string, dir string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("exec: %q: executable file not found in $PATH: %w", file, exec.ErrNotFound)
+	return "", &notFoundError{fmt.Sprintf("exec: %q: executable file not found in $PATH", file), nil}
 }
+
+// notFoundError is a command that cannot be run; it matches
+// exec.ErrNotFound and its cause (fs.ErrNotExist, fs.ErrPermission).
+type notFoundError struct {
+	msg   string
+	cause error
+}
+
+func (e *notFoundError) Error() string   { return e.msg }
+func (e *notFoundError) Unwrap() []error { return []error{exec.ErrNotFound, e.cause} }
 
 // executable reports why p cannot be executed, or nil.
 func executable(p string) error {
 	st, err := os.Stat(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no such file or directory: %w", exec.ErrNotFound)
+			return fs.ErrNotExist
 		}
 		return err
 	}
 	if st.IsDir() || st.Mode()&0o111 == 0 {
-		return fmt.Errorf("permission denied: %w", fs.ErrPermission)
+		return fs.ErrPermission
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -167,7 +168,8 @@ func TestExecErrors(t *testing.T) {
 		{"wrong uid", node.Container{PodRef: node.PodRef{Namespace: "default", Name: "p", UID: "x"}, Name: "main"}, []string{"true"}, node.ErrNotFound},
 		{"not running", ref("done", "main"), []string{"true"}, node.ErrNotRunning},
 		{"command not found", ref("p", "main"), []string{"no-such-command-porthole"}, exec.ErrNotFound},
-		{"missing path", ref("p", "main"), []string{"/no/such/file"}, exec.ErrNotFound},
+		{"missing path", ref("p", "main"), []string{"/no/such/file"}, fs.ErrNotExist},
+		{"directory", ref("p", "main"), []string{"/"}, fs.ErrPermission},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,6 +182,13 @@ func TestExecErrors(t *testing.T) {
 				t.Errorf("got exit code %d, want no exit code", ec.ExitCode())
 			}
 		})
+	}
+	err := r.Exec(context.Background(), ref("p", "main"), []string{"no-such-command-porthole"}, node.Streams{})
+	if want := `exec: "no-such-command-porthole": executable file not found in $PATH`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	if err := r.Exec(context.Background(), ref("p", "main"), []string{"/"}, node.Streams{}); !errors.Is(err, exec.ErrNotFound) {
+		t.Errorf("got %v, want it to match exec.ErrNotFound too", err)
 	}
 }
 
