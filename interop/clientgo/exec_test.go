@@ -22,7 +22,7 @@ import (
 )
 
 // sessionTimeout bounds one streaming session.
-const sessionTimeout = 3 * time.Minute
+const sessionTimeout = 90 * time.Second
 
 // executor is one way client-go can reach porthole.
 type executor struct {

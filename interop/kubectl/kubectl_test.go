@@ -17,7 +17,7 @@ import (
 
 // cmdTimeout bounds one kubectl invocation, so a hung session fails the
 // test instead of the whole run.
-const cmdTimeout = 3 * time.Minute
+const cmdTimeout = 90 * time.Second
 
 // client is one kubectl version on one wire, with its own HOME.
 type client struct {

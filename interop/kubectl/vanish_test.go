@@ -12,7 +12,7 @@ import (
 
 // reapTimeout bounds how long porthole may take to end a session's process
 // after its client vanished.
-const reapTimeout = 30 * time.Second
+const reapTimeout = 15 * time.Second
 
 // testVanished kills kubectl with SIGKILL (no close frame, no FIN on the
 // streams, just a dead TCP connection) during a running command, and
