@@ -49,8 +49,8 @@ func newStream(c *Conn, st *spdystream.Stream, created bool) *Stream {
 func (s *Stream) ID() uint32 { return s.st.Identifier() }
 
 // Headers are the headers of the SYN_STREAM that opened the stream
-// (streamtype, port, requestid...), names in lower case as on the wire;
-// http.Header.Get finds them. Do not modify.
+// (streamtype, port, requestid...). Names travel in lower case and are
+// stored canonicalised (Get("streamtype") finds them). Do not modify.
 func (s *Stream) Headers() http.Header { return s.st.Headers() }
 
 // Read reads the peer's data. It returns io.EOF after the peer's FIN and

@@ -76,6 +76,7 @@ type wire struct {
 	wn      int
 	wremain int
 	wbuf    []byte
+	werr    error // sticky: after a failed write the byte stream is broken
 
 	lastActive atomic.Int64 // unix nanos of the last frame in either direction
 	shut       atomic.Bool  // write side shut down: writes fail fast
@@ -174,6 +175,17 @@ func (w *wire) Write(p []byte) (int, error) {
 	if w.shut.Load() {
 		return 0, errWriteShut
 	}
+	if w.werr != nil {
+		return 0, w.werr
+	}
+	n, err := w.write(p)
+	if err != nil {
+		w.werr = err
+	}
+	return n, err
+}
+
+func (w *wire) write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if w.wn < frameHeaderLen {
