@@ -374,7 +374,7 @@ func (c *Conn) pingLoop(interval, pongWait time.Duration) {
 		err := c.ws.Ping(ctx)
 		cancel()
 		if err != nil {
-			if !c.isClosing() {
+			if !c.isClosing() && !errors.Is(err, net.ErrClosed) {
 				c.fail(&stream.ConnError{Op: "ping", Err: err})
 				c.hardClose()
 			}
