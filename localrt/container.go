@@ -32,6 +32,8 @@ type container struct {
 	prev     *termination // the termination before last
 	restarts int32
 	groups   map[int]bool // process groups of exec sessions that may still live
+	log      *ring        // output of the latest run
+	prevLog  *ring        // output of the run before
 }
 
 func newContainer(p *pod, spec *kube.Container) *container {
@@ -122,6 +124,7 @@ func (c *container) runOnce(ctx context.Context, restarted bool) *termination {
 		"container", c.spec.Name, "pid", r.p.pgid)
 	c.mu.Lock()
 	c.cur, c.waiting = r, ""
+	c.prevLog, c.log = c.log, r.log
 	if restarted {
 		c.restarts++
 	}
@@ -130,7 +133,7 @@ func (c *container) runOnce(ctx context.Context, restarted bool) *termination {
 	return r.supervise(ctx)
 }
 
-// exited records the end of run r, as soon as its process is reaped.
+// exited records the end of run r, once its output has been read.
 func (c *container) exited(r *run, t *termination) {
 	c.mu.Lock()
 	if c.cur == r {

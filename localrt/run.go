@@ -14,9 +14,10 @@ import (
 // run is one life of a container's main process: the process, its output
 // fan-out to attachers and its stdin.
 type run struct {
-	c  *container
-	id string
-	p  *process
+	c   *container
+	id  string
+	p   *process
+	log *ring // the tail of the output
 
 	tty    *os.File   // pty master (tty containers)
 	outs   []*os.File // output sources: the master, or the stdout and stderr pipes
@@ -27,7 +28,6 @@ type run struct {
 	attachers map[*attacher]bool
 	finished  bool // output delivered: no new attachers
 
-	exited    chan struct{} // the process has been reaped
 	outDone   chan struct{} // every output byte delivered, no more writes to attachers
 	pumpsLeft atomic.Int32
 	pumpsDone chan struct{}
@@ -55,8 +55,8 @@ func (c *container) startRun(id string) (*run, error) {
 	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Dir: dir}
 	r := &run{
 		c: c, id: id,
+		log:       newRing(LogTail),
 		attachers: make(map[*attacher]bool),
-		exited:    make(chan struct{}),
 		outDone:   make(chan struct{}),
 		pumpsDone: make(chan struct{}),
 		stdinCh:   make(chan stdinChunk),
@@ -144,9 +144,10 @@ func (r *run) supervise(ctx context.Context) *termination {
 	r.p.signalGroup(syscall.SIGKILL)
 	r.c.killGroups()
 	t := r.termination()
-	close(r.exited)
-	r.c.exited(r, t)
 	waitDrained(r.pumpsDone, r.outs, rt.drainGrace)
+	// The status changes once the output is in the log tail, as a
+	// terminated container's logs are complete.
+	r.c.exited(r, t)
 	for _, f := range r.outs {
 		f.Close()
 	}
@@ -171,8 +172,8 @@ func (r *run) termination() *termination {
 
 // pumpOutput reads one output source and writes each chunk to every
 // current attacher in turn (stderr chunks to their stderr), synchronously:
-// a stalled attacher stalls this output. With no attacher the chunk is
-// dropped.
+// a stalled attacher stalls this output. The log tail keeps a copy; with no
+// attacher that is all that remains of the chunk.
 func (r *run) pumpOutput(src *os.File, stderr bool) {
 	defer r.wg.Done()
 	defer func() {
@@ -185,6 +186,7 @@ func (r *run) pumpOutput(src *os.File, stderr bool) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			r.log.write(buf[:n])
 			targets = r.targets(targets[:0])
 			for _, a := range targets {
 				a.write(buf[:n], stderr)
