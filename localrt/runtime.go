@@ -154,9 +154,12 @@ func (r *Runtime) Start(ctx context.Context) error {
 }
 
 // Close stops every process (SIGTERM to its group, SIGKILL after
-// KillGrace), waits for in-flight Exec, Attach and PortForward calls to
-// return and for every goroutine to end, then removes the temporary state
-// directory. Calls after Close fail with ErrClosed. Close is idempotent.
+// KillGrace), ends in-flight Exec, Attach and PortForward calls and waits
+// for them and for every goroutine to end, then removes the temporary
+// state directory. A call blocked writing to its caller's streams returns
+// only when that write does, so callers must fail such writes when they
+// shut down (the node closes its connections). Calls after Close fail with
+// ErrClosed. Close is idempotent.
 func (r *Runtime) Close() error {
 	r.mu.Lock()
 	if r.state == stateClosed {
