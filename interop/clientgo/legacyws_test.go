@@ -350,7 +350,9 @@ func TestWebSocketProtocols(t *testing.T) {
 					want := rd.run(t, p, s)
 					check(t, "criref (reference)", p, s, want)
 					if g, w := got.normalized(), want.normalized(); !reflect.DeepEqual(g, w) {
-						t.Errorf("transcripts differ:\nporthole: %+v\ncriref:   %+v", g, w)
+						gj, _ := json.Marshal(g)
+						wj, _ := json.Marshal(w)
+						t.Errorf("transcripts differ:\nporthole: %s\ncriref:   %s", gj, wj)
 					}
 				})
 			}
