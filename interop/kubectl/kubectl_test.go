@@ -53,6 +53,7 @@ func TestKubectl(t *testing.T) {
 					t.Run("stdin-eof-16MiB", c.testStdinEOF)
 					t.Run("exit-codes", c.testExitCodes)
 					t.Run("unknown-container", c.testUnknownContainer)
+					t.Run("named-container", c.testNamedContainer)
 					t.Run("tty-size", c.testTTYSize)
 					t.Run("tty-resize", c.testTTYResize)
 					t.Run("attach", c.testAttach)
@@ -226,6 +227,17 @@ func (c *client) testUnknownContainer(t *testing.T) {
 	const want = "container nope is not valid for pod two"
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr: got %q, want it to contain %q", r.stderr, want)
+	}
+}
+
+// testNamedContainer: -c picks the second container of the two-container
+// pod and its exit code comes back.
+func (c *client) testNamedContainer(t *testing.T) {
+	mark := env.Server.Proxy.Mark()
+	r := c.run(t, nil, nil, nil, "exec", harness.PodTwo, "-c", harness.ContainerB, "--", "sh", "-c", "exit 7")
+	c.checkWire(t, mark)
+	if r.code != 7 {
+		t.Errorf("exit code: got %d, want 7 (stderr: %s)", r.code, tail(r.stderr))
 	}
 }
 
