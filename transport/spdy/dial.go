@@ -85,11 +85,15 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	if proto == "" {
 		proto = protocol.V1
 	}
+	// Kubernetes servers never open streams; if one does, the client side
+	// has the server's defaults (queue, limit) and Accept takes them.
 	c, err := newConn(raw, br, false, connConfig{
-		protocol: proto,
-		log:      opts.Logger,
-		ping:     durDefault(opts.PingPeriod, DefaultPingPeriod),
-		linger:   durDefault(opts.Linger, DefaultLinger),
+		protocol:   proto,
+		log:        opts.Logger,
+		maxStreams: DefaultMaxStreams,
+		queue:      DefaultStreamQueue,
+		ping:       durDefault(opts.PingPeriod, DefaultPingPeriod),
+		linger:     durDefault(opts.Linger, DefaultLinger),
 	})
 	return c, resp, err
 }

@@ -22,8 +22,11 @@
 //     tail of a slowly read stream to a TCP RST).
 //   - Read tells a peer's end (FIN or RST_STREAM: io.EOF) from a failed
 //     connection (*stream.ConnError).
-//   - A bound on open streams, an idle timeout counting every frame, and
-//     client pings; Close joins every goroutine, spdystream's own included
+//   - A bound on open streams, an idle timeout counting every frame (pings
+//     included, as in the kubelet), and client pings every 5 s like
+//     client-go. spdystream itself answers the peer's PINGs, on either side,
+//     except during a lingering close, when nothing is answered.
+//   - Close joins every goroutine, spdystream's own included
 //     (its reader, five workers and shutdown; its small helper goroutines end
 //     right after its reader does).
 //
