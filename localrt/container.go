@@ -40,10 +40,15 @@ func newContainer(p *pod, spec *kube.Container) *container {
 	return &container{pod: p, spec: spec, groups: make(map[int]bool)}
 }
 
-// argv is the main process's command line: command+args, else args alone
-// (an image without entrypoint), else a shell for stdin or a long sleep.
+// argv is the main process's command line: command+args (with $(VAR)
+// references to the container's env expanded), else args alone (an image
+// without entrypoint), else a shell for stdin or a long sleep.
 func (c *container) argv() []string {
-	argv := append(append([]string(nil), c.spec.Command...), c.spec.Args...)
+	lookup := lookupIn(c.vars())
+	var argv []string
+	for _, a := range append(append([]string(nil), c.spec.Command...), c.spec.Args...) {
+		argv = append(argv, expand(a, lookup))
+	}
 	switch {
 	case len(argv) > 0:
 		return argv

@@ -14,7 +14,8 @@
 //     else "sleep infinity"), in workingDir (default: the pod's own directory
 //     under Options.StateDir), with a minimal host environment (PATH, HOME,
 //     LANG, TERM=xterm for a tty) plus HOSTNAME=<pod name> and the
-//     container's env. $(VAR) references are not expanded.
+//     container's env. $(VAR) references in env values, command and args
+//     are expanded as the kubelet does.
 //   - stdin: true gives the process a pipe the runtime keeps open; tty: true
 //     runs it on a pseudo-terminal (80x24 until an attacher resizes it).
 //   - Every process (main or exec) leads its own process group (its own

@@ -32,10 +32,30 @@ func (c *container) processEnv(tty bool) []string {
 	if tty {
 		env = append(env, "TERM=xterm")
 	}
+	vars := make(map[string]string, len(c.spec.Env))
 	for _, e := range c.spec.Env {
-		env = append(env, e.Name+"="+e.Value)
+		v := expand(e.Value, lookupIn(vars))
+		vars[e.Name] = v
+		env = append(env, e.Name+"="+v)
 	}
 	return env
+}
+
+// vars is the container's env with $(VAR) references expanded as the
+// kubelet does: a value sees the variables defined before it.
+func (c *container) vars() map[string]string {
+	vars := make(map[string]string, len(c.spec.Env))
+	for _, e := range c.spec.Env {
+		vars[e.Name] = expand(e.Value, lookupIn(vars))
+	}
+	return vars
+}
+
+func lookupIn(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
 }
 
 // workDir is the container's working directory: its workingDir, else the

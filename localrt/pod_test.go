@@ -143,7 +143,8 @@ func TestRestartPolicy(t *testing.T) {
 		{"OnFailure stops on success", RestartOnFailure, []string{"true"}, PhaseSucceeded, 0, 0, "Completed"},
 		{"Never success", RestartNever, []string{"true"}, PhaseSucceeded, 0, 0, "Completed"},
 		{"Never failure", RestartNever, []string{"sh", "-c", "exit 3"}, PhaseFailed, 0, 3, "Error"},
-		{"Never killed", RestartNever, []string{"sh", "-c", "kill -9 $$"}, PhaseFailed, 0, 137, "Error"},
+		// $$ is an escaped $ in a container command, as in Kubernetes.
+		{"Never killed", RestartNever, []string{"sh", "-c", "kill -9 $$$$"}, PhaseFailed, 0, 137, "Error"},
 		{"Never start error", RestartNever, []string{"no-such-command-porthole"}, PhaseFailed, 0, 128, "StartError"},
 	}
 	for _, tt := range tests {
