@@ -67,6 +67,8 @@ func (p *Pool) Gets() int64 { return p.gets.Load() }
 type Waiter struct {
 	rc       syscall.RawConn
 	disabled bool
+	poll     func(fd uintptr) bool // w.check, bound once: no allocation per Wait
+	parked   bool
 	// onWait, when set (tests), runs just before the Waiter parks.
 	onWait func()
 }
@@ -78,6 +80,7 @@ func NewWaiter(src io.Reader) *Waiter {
 	if sc, ok := src.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			w.rc = rc
+			w.poll = w.check
 		}
 	}
 	return w
@@ -91,22 +94,25 @@ func (w *Waiter) Wait() error {
 	if w.rc == nil || w.disabled {
 		return nil
 	}
-	first := true
-	err := w.rc.Read(func(fd uintptr) bool {
-		if readable(int(fd)) {
-			return true
-		}
-		if first && w.onWait != nil {
-			w.onWait()
-		}
-		first = false
-		return false
-	})
-	if err != nil {
+	w.parked = false
+	if err := w.rc.Read(w.poll); err != nil {
 		// Not pollable, or closed: let Read report what the source has.
 		w.disabled = true
 	}
 	return nil
+}
+
+// check is the RawConn callback: true lets Read proceed, false parks the
+// goroutine in the runtime poller until the descriptor is ready.
+func (w *Waiter) check(fd uintptr) bool {
+	if readable(int(fd)) {
+		return true
+	}
+	if !w.parked && w.onWait != nil {
+		w.onWait()
+	}
+	w.parked = true
+	return false
 }
 
 // readable polls fd with a zero timeout. Hang-up and errors count as

@@ -29,7 +29,6 @@ var ErrBadMethod = errors.New("websocket handshake needs GET")
 const (
 	serverMsgMax     = 64 << 10
 	clientMsgMax     = 32<<10 + 1 // client-go's largest message
-	writeBufferSize  = 4 << 10    // coder/websocket's frame header buffer
 	defaultReadLimit = 1 << 20
 	defaultIdle      = 4 * time.Hour
 	defaultLinger    = 60 * time.Second
@@ -133,7 +132,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if v.Name != protocol.Unnamed {
 		copts.Subprotocols = []string{v.Name}
 	}
-	hw := &hijackWriter{ResponseWriter: w, bw: writeBufferSize, wrap: func(nc net.Conn) *lingerConn {
+	hw := &hijackWriter{ResponseWriter: w, wrap: func(nc net.Conn) *lingerConn {
 		c.nc = newLingerConn(nc, o.LingerTimeout, &c.wg)
 		return c.nc
 	}}

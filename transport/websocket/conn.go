@@ -62,7 +62,8 @@ type Conn struct {
 	mu  sync.Mutex
 	err error
 
-	body    prefixReader // the message being delivered; read loop only
+	head    [closeSignalLen + 1]byte // read loop only: a message's first bytes
+	body    prefixReader             // read loop only: the message being delivered
 	dropped atomic.Uint64
 	idle    *idleTimer
 }

@@ -39,10 +39,10 @@ type result struct {
 // serve starts an httptest server whose handler accepts with opts, runs fn
 // and then closes the connection. Accept and close results go to the
 // returned channels (buffered).
-func serve(t *testing.T, opts *AcceptOptions, fn func(c *Conn)) (url string, accepted, closed chan result) {
+func serve(t testing.TB, opts *AcceptOptions, fn func(c *Conn)) (url string, accepted, closed chan result) {
 	t.Helper()
-	accepted = make(chan result, 16)
-	closed = make(chan result, 16)
+	accepted = make(chan result, 1024)
+	closed = make(chan result, 1024)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := Accept(w, r, opts)
 		accepted <- result{c, err}

@@ -172,7 +172,6 @@ func (l *lingerConn) finish(err error) {
 type hijackWriter struct {
 	http.ResponseWriter
 	wrap func(net.Conn) *lingerConn
-	bw   int
 }
 
 func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -181,7 +180,8 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	lc := h.wrap(nc)
-	// The 101 is already flushed; route writes through lingerConn.
-	brw.Writer = bufio.NewWriterSize(lc, h.bw)
+	// The 101 is already flushed; route writes through lingerConn,
+	// reusing net/http's 4 KiB write buffer.
+	brw.Writer.Reset(lc)
 	return lc, brw, nil
 }

@@ -61,7 +61,7 @@ func (c *Conn) endRead(err error) {
 
 // readBinary handles one binary-protocol message: channel byte, payload.
 func (c *Conn) readBinary(r io.Reader) error {
-	var head [closeSignalLen + 1]byte
+	head := c.head[:]
 	n, err := io.ReadFull(r, head[:2])
 	switch {
 	case n == 0 && err == io.EOF:
@@ -74,7 +74,7 @@ func (c *Conn) readBinary(r io.Reader) error {
 	}
 	id := head[0]
 	if id == channel.CloseSignal && c.version.CloseSignal && !c.client {
-		return c.readCloseSignal(r, head[:], n)
+		return c.readCloseSignal(r, head, n)
 	}
 	if n == 1 {
 		return nil // channel byte only: the "connected" message

@@ -1,0 +1,113 @@
+package websocket
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/porthole/porthole/protocol/channel"
+)
+
+// pipeListener serves HTTP over net.Pipe, so a whole client/server pair
+// runs inside a synctest bubble with fake time.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return &net.UnixAddr{Name: "pipe", Net: "pipe"} }
+
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	s, c := net.Pipe()
+	select {
+	case l.conns <- s:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestIdleTimeout: data either way resets the idle timer, pings do not;
+// after IdleTimeout without data the server closes the connection and Err
+// is ErrIdleTimeout.
+func TestIdleTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ln := newPipeListener()
+		accepted := make(chan *Conn, 1)
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := Accept(w, r, &AcceptOptions{IdleTimeout: time.Minute, LingerTimeout: time.Second})
+			if err != nil {
+				t.Errorf("Accept: %v", err)
+				return
+			}
+			accepted <- c
+			io.Copy(io.Discard, c.Channel(channel.Stdin))
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+		tr := &http.Transport{DialContext: ln.dial}
+		defer tr.CloseIdleConnections()
+
+		c, _, err := Dial(context.Background(), "ws://pipe/", &DialOptions{
+			HTTPClient:   &http.Client{Transport: tr},
+			PingInterval: 10 * time.Second, // answered, but not data
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := <-accepted
+		alive := func(when string) {
+			t.Helper()
+			synctest.Wait()
+			select {
+			case <-s.Done():
+				t.Fatalf("%s: connection ended: %v", when, s.Err())
+			default:
+			}
+		}
+		time.Sleep(40 * time.Second)
+		c.Channel(channel.Stdin).Write([]byte("x")) // inbound data at 40s
+		alive("40s")
+		time.Sleep(50 * time.Second)
+		s.Channel(channel.Stdout).Write([]byte("y")) // outbound data at 90s
+		alive("90s, 50s after inbound data")
+		time.Sleep(59 * time.Second)
+		alive("149s, 59s after outbound data")
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		select {
+		case <-s.Done():
+		default:
+			t.Fatal("151s, 61s without data: connection still open")
+		}
+		wantConnError(t, s.Err(), ErrIdleTimeout)
+		c.Close()
+		s.Close()
+	})
+}
