@@ -180,7 +180,9 @@ func (c *Conn) Abort(reason string) error {
 // without lingering; it does not join (the read loop calls it).
 func (c *Conn) abort(code ws.StatusCode, reason string, cause *stream.ConnError) {
 	c.fail(cause)
+	first := false
 	c.endOnce.Do(func() {
+		first = true
 		c.startClosing()
 		var t *time.Timer
 		if c.nc != nil {
@@ -196,6 +198,11 @@ func (c *Conn) abort(code ws.StatusCode, reason string, cause *stream.ConnError)
 			c.nc.hardClose()
 		}
 	})
+	if !first {
+		// A graceful Close is in progress, perhaps lingering on a frozen
+		// peer: cut it short.
+		c.hardClose()
+	}
 }
 
 // hardClose closes the socket now, without close frame.

@@ -116,8 +116,13 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 		CompressionMode: ws.CompressionDisabled,
 	})
 	if err != nil {
-		if capture.status != 0 {
+		switch {
+		case capture.status != 0:
 			return nil, resp, &UpgradeError{StatusCode: capture.status, Body: capture.body}
+		case resp != nil && resp.StatusCode == http.StatusSwitchingProtocols &&
+			!slices.Contains(offered, resp.Header.Get(protocol.HeaderWebSocketProtocol)):
+			// coder/websocket refused a subprotocol we did not offer.
+			return nil, resp, &ProtocolError{Offered: offered, Chosen: resp.Header.Get(protocol.HeaderWebSocketProtocol)}
 		}
 		return nil, resp, fmt.Errorf("dial websocket %s: %w", url, err)
 	}
