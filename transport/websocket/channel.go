@@ -118,6 +118,9 @@ func (ch *Channel) payloadMax() int {
 
 // sendPayload frames payload into a pooled buffer and sends it.
 func (ch *Channel) sendPayload(payload []byte) error {
+	if ch.wclosed.Load() {
+		return stream.ErrClosed // Reset while a Write or ReadFrom runs
+	}
 	c := ch.c
 	bp := c.pool.Get()
 	defer c.pool.Put(bp)
@@ -144,6 +147,9 @@ func (ch *Channel) ReadFrom(src io.Reader) (int64, error) {
 		return pump.Copy(src, c.pool, 0, ch.payloadMax(), ch.sendPayload)
 	}
 	return pump.Copy(src, c.pool, channel.HeaderLen, ch.payloadMax(), func(msg []byte) error {
+		if ch.wclosed.Load() {
+			return stream.ErrClosed
+		}
 		msg[0] = ch.id
 		return c.send(msg)
 	})

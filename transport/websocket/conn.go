@@ -51,7 +51,7 @@ type Conn struct {
 	pongMu      sync.Mutex
 	pong        [2 + 125]byte
 	pongLen     int
-	pongPending bool
+	pongPending atomic.Bool // set under pongMu; read without it on the write path
 
 	closing     chan struct{} // closed when the connection starts to end
 	closingOnce sync.Once
@@ -273,7 +273,7 @@ func (c *Conn) onPing(_ context.Context, payload []byte) bool {
 	c.pong[0] = 0x8A // FIN + pong opcode
 	c.pong[1] = byte(len(payload))
 	c.pongLen = 2 + copy(c.pong[2:], payload)
-	c.pongPending = true
+	c.pongPending.Store(true)
 	c.pongMu.Unlock()
 	c.flushPong()
 	return false
@@ -288,10 +288,7 @@ func (c *Conn) flushPong() {
 		return
 	}
 	for {
-		c.pongMu.Lock()
-		pending := c.pongPending
-		c.pongMu.Unlock()
-		if !pending || c.isClosing() {
+		if !c.pongPending.Load() || c.isClosing() {
 			return
 		}
 		select {
@@ -303,8 +300,7 @@ func (c *Conn) flushPong() {
 		var frame [2 + 125]byte
 		n := c.pongLen
 		frame = c.pong
-		send := c.pongPending
-		c.pongPending = false
+		send := c.pongPending.Swap(false)
 		c.pongMu.Unlock()
 		if send {
 			_, _ = c.nc.Write(frame[:n])
