@@ -56,7 +56,7 @@ type Conn struct {
 	closing     chan struct{} // closed when the connection starts to end
 	closingOnce sync.Once
 	done        chan struct{} // closed when the read loop has ended
-	endOnce     sync.Once     // the first of Close and Abort does the work
+	ending      atomic.Bool   // set by the first of Close and Abort, which does the work; the other does not wait for it
 	wg          sync.WaitGroup
 
 	mu  sync.Mutex
@@ -152,7 +152,9 @@ func (c *Conn) isClosing() bool {
 // passed (see lingerConn). Inbound messages not yet read are discarded.
 // Close blocks until then and joins every goroutine of the connection.
 func (c *Conn) Close() error {
-	c.endOnce.Do(c.closeGracefully)
+	if c.ending.CompareAndSwap(false, true) {
+		c.closeGracefully()
+	}
 	c.wait()
 	return c.Err()
 }
@@ -180,28 +182,25 @@ func (c *Conn) Abort(reason string) error {
 // without lingering; it does not join (the read loop calls it).
 func (c *Conn) abort(code ws.StatusCode, reason string, cause *stream.ConnError) {
 	c.fail(cause)
-	first := false
-	c.endOnce.Do(func() {
-		first = true
-		c.startClosing()
-		var t *time.Timer
-		if c.nc != nil {
-			c.nc.setHard()
-			t = time.AfterFunc(abortGrace, c.nc.hardClose)
-		}
-		if len(reason) > 123 {
-			reason = reason[:123]
-		}
-		_ = c.ws.Close(code, reason)
-		if t != nil {
-			t.Stop()
-			c.nc.hardClose()
-		}
-	})
-	if !first {
+	if !c.ending.CompareAndSwap(false, true) {
 		// A graceful Close is in progress, perhaps lingering on a frozen
 		// peer: cut it short.
 		c.hardClose()
+		return
+	}
+	c.startClosing()
+	var t *time.Timer
+	if c.nc != nil {
+		c.nc.setHard()
+		t = time.AfterFunc(abortGrace, c.nc.hardClose)
+	}
+	if len(reason) > 123 {
+		reason = reason[:123]
+	}
+	_ = c.ws.Close(code, reason)
+	if t != nil {
+		t.Stop()
+		c.nc.hardClose()
 	}
 }
 

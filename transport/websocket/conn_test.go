@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	ws "github.com/coder/websocket"
 
@@ -405,4 +406,56 @@ func TestPeerVanishes(t *testing.T) {
 	if res := <-closed; res.err == nil {
 		t.Fatal("Close after a vanished peer: got nil, want the ConnError")
 	}
+}
+
+// TestConcurrentWriters: stdout and stderr written at once from two
+// goroutines arrive intact, each message whole (one frame each), none
+// larger than the server's message size.
+func TestConcurrentWriters(t *testing.T) {
+	const size = 3<<20 + 7
+	out := bytes.Repeat([]byte("o"), size)
+	errb := bytes.Repeat([]byte("e"), size)
+	url, _, closed := serve(t, nil, func(c *Conn) {
+		done := make(chan struct{})
+		go func() { c.Channel(channel.Stderr).Write(errb); close(done) }()
+		c.Channel(channel.Stdout).Write(out)
+		<-done
+	})
+	peer := rawDial(t, url, protocol.V5)
+	var got [3]int
+	for got[1] < size || got[2] < size {
+		_, m := readMsg(t, peer)
+		if len(m) > serverMsgMax {
+			t.Fatalf("message of %d bytes, want <= %d", len(m), serverMsgMax)
+		}
+		want := map[byte]byte{1: 'o', 2: 'e'}[m[0]]
+		if want == 0 || bytes.IndexFunc(m[1:], func(r rune) bool { return byte(r) != want }) >= 0 {
+			t.Fatalf("message on channel %d mixes data", m[0])
+		}
+		got[m[0]] += len(m) - 1
+	}
+	if got[1] != size || got[2] != size {
+		t.Fatalf("got %d/%d bytes, want %d each", got[1], got[2], size)
+	}
+	if code := readClose(t, peer); code != ws.StatusNormalClosure {
+		t.Fatalf("close: got %v", code)
+	}
+	if res := <-closed; res.err != nil {
+		t.Fatal(res.err)
+	}
+}
+
+// TestAbortDuringLinger: Abort cuts short a Close that waits on a peer
+// which never reads nor closes (linger of an hour); whichever starts first,
+// both return and Err reports the abort.
+func TestAbortDuringLinger(t *testing.T) {
+	url, _, closed := serve(t, &AcceptOptions{LingerTimeout: time.Hour}, func(c *Conn) {
+		done := make(chan struct{})
+		go func() { c.Abort("shutdown"); close(done) }()
+		c.Close()
+		<-done
+	})
+	rawDial(t, url, protocol.V5) // frozen: never reads, never echoes the close
+	res := <-closed
+	wantConnError(t, res.err, nil)
 }
