@@ -82,6 +82,11 @@ func TestIdleTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := <-accepted
+		// Net.Pipe has no socket buffer: keep the client reading so the
+		// server's writes (data and pongs) complete.
+		var reader sync.WaitGroup
+		reader.Add(1)
+		go func() { defer reader.Done(); io.Copy(io.Discard, c.Channel(channel.Stdout)) }()
 		alive := func(when string) {
 			t.Helper()
 			synctest.Wait()
@@ -109,5 +114,6 @@ func TestIdleTimeout(t *testing.T) {
 		wantConnError(t, s.Err(), ErrIdleTimeout)
 		c.Close()
 		s.Close()
+		reader.Wait()
 	})
 }
