@@ -1,0 +1,90 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/porthole/porthole/stream"
+)
+
+// idleTimer ends a connection after a period with no data either way. It
+// uses one runtime timer and an atomic time stamp, so data costs no timer
+// reset; pings do not count (PROTOCOL.md 3.11).
+type idleTimer struct {
+	timeout time.Duration
+	start   time.Time
+	last    atomic.Int64 // time.Since(start) at the last data
+	expire  func()
+
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+}
+
+func newIdleTimer(timeout time.Duration, expire func()) *idleTimer {
+	it := &idleTimer{timeout: timeout, start: time.Now(), expire: expire}
+	it.t = time.AfterFunc(timeout, it.fire)
+	return it
+}
+
+func (it *idleTimer) touch() { it.last.Store(int64(time.Since(it.start))) }
+
+func (it *idleTimer) fire() {
+	it.mu.Lock()
+	if it.stopped {
+		it.mu.Unlock()
+		return
+	}
+	quiet := time.Since(it.start) - time.Duration(it.last.Load())
+	if quiet < it.timeout {
+		it.t.Reset(it.timeout - quiet)
+		it.mu.Unlock()
+		return
+	}
+	it.stopped = true
+	it.mu.Unlock()
+	it.expire()
+}
+
+func (it *idleTimer) stop() {
+	it.mu.Lock()
+	it.stopped = true
+	it.t.Stop()
+	it.mu.Unlock()
+}
+
+// expireIdle closes the socket like the deadline of the real servers does.
+func (c *Conn) expireIdle() {
+	c.log.Debug("websocket idle timeout", "protocol", c.version.Name)
+	c.fail(&stream.ConnError{Op: "idle", Err: ErrIdleTimeout})
+	c.hardClose()
+}
+
+// pingLoop pings the server every interval like client-go and ends the
+// connection when a pong does not come back within pongWait.
+func (c *Conn) pingLoop(interval, pongWait time.Duration) {
+	defer c.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.closing:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), pongWait)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err != nil {
+			if !c.isClosing() && !errors.Is(err, net.ErrClosed) {
+				c.fail(&stream.ConnError{Op: "ping", Err: err})
+				c.hardClose()
+			}
+			return
+		}
+	}
+}
