@@ -47,6 +47,9 @@ func startNode(t *testing.T) string {
 	if err := rt.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	for _, p := range testPods() {
+		waitRunning(t, rt, p.Name)
+	}
 	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(n)
 	t.Cleanup(func() {
@@ -62,6 +65,30 @@ func startNode(t *testing.T) string {
 		}
 	})
 	return srv.URL
+}
+
+// waitRunning waits until every container of the pod runs: exec into a
+// container whose process has not started yet is refused, as in Kubernetes.
+func waitRunning(t *testing.T, rt node.Runtime, name string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		pod, err := rt.Pod(context.Background(), "default", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		running := len(pod.Status.ContainerStatuses) == len(pod.Spec.Containers)
+		for _, cs := range pod.Status.ContainerStatuses {
+			running = running && cs.State.Running != nil
+		}
+		if running {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pod %s not running: %+v", name, pod.Status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func execURL(base, pod string, cmd []string, flags ...string) string {

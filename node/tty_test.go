@@ -56,19 +56,33 @@ func TestTTYResizeReachesProcess(t *testing.T) {
 	base := startNode(t)
 	_, stdin, stdout, rs, _ := spdyTTY(t, base, []string{"sh"})
 	rs.Write(sizeMsg(80, 24))
+	chunks := make(chan []byte, 64)
+	go func() {
+		defer close(chunks)
+		for {
+			buf := make([]byte, 4096)
+			n, err := stdout.Read(buf)
+			if n > 0 {
+				chunks <- buf[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	var got bytes.Buffer
-	buf := make([]byte, 4096)
 	waitFor := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
+		timeout := time.After(15 * time.Second)
 		for !strings.Contains(got.String(), want) {
-			if time.Now().After(deadline) {
+			select {
+			case c, ok := <-chunks:
+				if !ok {
+					t.Fatalf("stdout ended before %q (have %q)", want, got.String())
+				}
+				got.Write(c)
+			case <-timeout:
 				t.Fatalf("never saw %q in %q", want, got.String())
-			}
-			n, err := stdout.Read(buf)
-			got.Write(buf[:n])
-			if err != nil {
-				t.Fatalf("read: %v (have %q)", err, got.String())
 			}
 		}
 	}
@@ -78,6 +92,8 @@ func TestTTYResizeReachesProcess(t *testing.T) {
 	stdin.Write([]byte("stty size; echo C\"D\"\n"))
 	waitFor("50 200\r\nCD")
 	stdin.Write([]byte("exit 5\n"))
+	for range chunks {
+	}
 }
 
 func TestMalformedResizeEndsOnlyThatSession(t *testing.T) {
