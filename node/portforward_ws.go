@@ -13,6 +13,7 @@ import (
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
 
@@ -24,7 +25,7 @@ func (n *Node) servePortForwardWebSocket(ctx context.Context, w http.ResponseWri
 	offered := protocol.SplitHeader([]string{r.Header.Get(protocol.HeaderWebSocketProtocol)})
 	for _, p := range offered {
 		if strings.HasPrefix(p, protocol.TunnelPrefix) && strings.HasSuffix(p, ".k8s.io") {
-			return n.servePortForwardTunnel(ctx, w, r, pod, offered)
+			return n.servePortForwardTunnel(ctx, w, r, pod)
 		}
 	}
 	if len(req.ports) == 0 {
@@ -124,6 +125,26 @@ func (e *oneWayEnd) Read(p []byte) (int, error) {
 func (e *oneWayEnd) Close() error { return e.Stream.Reset() }
 
 // servePortForwardTunnel serves SPDY port-forward inside a WebSocket.
-func (n *Node) servePortForwardTunnel(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef, offered []string) *httpError {
-	return badRequest("port-forward tunnel is not served yet")
+// The WebSocket is a byte pipe for an ordinary SPDY port-forward session.
+func (n *Node) servePortForwardTunnel(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef) *httpError {
+	t, err := websocket.AcceptTunnel(w, r, &websocket.TunnelOptions{
+		Protocols: []string{protocol.PortForward},
+		Logger:    n.log,
+	})
+	if err != nil {
+		n.log.Info("tunnel upgrade failed", "path", r.URL.Path, "err", err)
+		return nil // AcceptTunnel answered
+	}
+	conn, err := spdy.NewServer(t, t.Protocol(), &spdy.UpgradeOptions{IdleTimeout: n.opts.IdleTimeout, Logger: n.log})
+	if err != nil {
+		n.log.Info("spdy over tunnel failed", "path", r.URL.Path, "err", err)
+		return nil
+	}
+	if !n.track(conn) {
+		_ = conn.Abort("server shutting down")
+		return nil
+	}
+	defer n.untrack(conn)
+	n.servePortForwardConn(ctx, conn, pod)
+	return nil
 }
