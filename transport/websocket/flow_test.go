@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"sync"
@@ -191,22 +192,7 @@ func TestSlowReaderTail(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Log("server still writing; the tail may not be exercised")
 	}
-	// Ping like client-go, without waiting for pongs (they are queued
-	// behind the unread data): the pings that reach the server after its
-	// close are what made the real servers answer with RST.
-	var pings sync.WaitGroup
-	pause := time.After(6 * time.Second)
-	tick := time.NewTicker(250 * time.Millisecond)
-	for wait := true; wait; {
-		select {
-		case <-pause:
-			wait = false
-		case <-tick.C:
-			pings.Add(1)
-			go func() { defer pings.Done(); c.ws.Ping(context.Background()) }()
-		}
-	}
-	tick.Stop()
+	pings := pingFor(c, 6*time.Second)
 	n, err := io.Copy(h, stdout)
 	if err != nil || n != tail {
 		t.Fatalf("tail: got %d bytes, %v; want %d", n, err, tail)
@@ -221,8 +207,115 @@ func TestSlowReaderTail(t *testing.T) {
 		t.Fatalf("client Err (close 1000 expected): %v", err)
 	}
 	c.Close()
-	pings.Wait()
+	pings()
 	if res := <-closed; res.err != nil {
 		t.Fatalf("server Close: %v", res.err)
 	}
+}
+
+// pingFor pings like client-go for d, without waiting for pongs (they
+// queue behind unread data): pings that reach a server after it closed are
+// what made the real servers answer with RST and lose the tail. The time is
+// pacing only; no assertion depends on it. The returned func joins the
+// pingers, which end with the connection.
+func pingFor(c *Conn, d time.Duration) (wait func()) {
+	var pings sync.WaitGroup
+	pause := time.After(d)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-pause:
+			return pings.Wait
+		case <-tick.C:
+			pings.Add(1)
+			go func() { defer pings.Done(); c.ws.Ping(context.Background()) }()
+		}
+	}
+}
+
+// smallBufListener fixes the send buffer of accepted connections, so the
+// server's writes finish with its socket full.
+type smallBufListener struct{ net.Listener }
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err == nil {
+		err = nc.(*net.TCPConn).SetWriteBuffer(16 << 10)
+	}
+	return nc, err
+}
+
+// TestSlowReaderFullSockets: both socket buffers tiny and full when the
+// server's last Write returns, the client paused past coder/websocket's 5 s
+// close wait and pinging. Every byte, then close 1000, must still arrive.
+// (Fails without lingerConn: the tail is lost to the RST.)
+func TestSlowReaderFullSockets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("outlasts coder/websocket's 5 s timeouts")
+	}
+	const size = 2 << 20
+	s := newServeStream(size)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, &AcceptOptions{LingerTimeout: 30 * time.Second})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		s.handle(c)
+		if err := c.Close(); err != nil {
+			t.Errorf("server Close: %v", err)
+		}
+	}))
+	srv.Listener = smallBufListener{srv.Listener}
+	srv.Start()
+	defer srv.Close()
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, addr)
+		if err == nil {
+			err = nc.(*net.TCPConn).SetReadBuffer(16 << 10)
+		}
+		return nc, err
+	}}
+	defer tr.CloseIdleConnections()
+	c, _, err := Dial(context.Background(), srv.URL, &DialOptions{HTTPClient: &http.Client{Transport: tr}, PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(c.Channel(channel.Error)); status <- b }()
+	h := sha256.New()
+	stdout := c.Channel(channel.Stdout)
+	buf := make([]byte, 1<<10)
+	var n int64
+	for reading := true; reading; {
+		m, err := stdout.Read(buf)
+		if err != nil {
+			t.Fatalf("stdout after %d bytes: %v", n, err)
+		}
+		h.Write(buf[:m])
+		n += int64(m)
+		select {
+		case <-s.wrote: // stop at once: the server's socket is full now
+			reading = false
+		default:
+		}
+	}
+	pings := pingFor(c, 7*time.Second) // outlast the 5 s close wait
+	defer pings()
+	rest, err := io.Copy(h, stdout)
+	if err != nil || n+rest != size {
+		t.Fatalf("stdout: got %d+%d bytes, %v; want %d", n, rest, err, size)
+	}
+	if want := <-s.sum; string(h.Sum(nil)) != string(want) {
+		t.Fatal("stdout checksum differs")
+	}
+	if st := <-status; string(st) != `{"status":"Success"}` {
+		t.Fatalf("status: got %q", st)
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("client Err (close 1000 expected): %v", err)
+	}
+	c.Close()
 }
