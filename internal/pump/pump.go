@@ -87,9 +87,11 @@ func NewWaiter(src io.Reader) *Waiter {
 }
 
 // Wait blocks until the source has data, end of file or an error to report.
-// It returns early (nil) when the descriptor cannot be polled, for example a
-// file switched to blocking mode by Fd: the caller's Read then blocks instead,
-// holding its buffer, which is correct, only less frugal.
+// A descriptor switched to blocking mode by Fd (creack/pty does that to pty
+// masters) stays in the runtime poller and still waits here. Wait returns at
+// once (nil) when the descriptor was never pollable, for example an
+// os.NewFile of an inherited blocking descriptor: the caller's Read then
+// blocks instead, holding its buffer, which is correct, only less frugal.
 func (w *Waiter) Wait() error {
 	if w.rc == nil || w.disabled {
 		return nil

@@ -119,20 +119,34 @@ func TestCopyPlainReaderAndMax(t *testing.T) {
 	}
 }
 
+// TestCopyBlockingFile: Fd switches a descriptor to blocking mode (creack/pty
+// does so on every pty master), but it stays in the runtime poller, so the
+// Waiter still parks without a buffer.
 func TestCopyBlockingFile(t *testing.T) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr.Fd() // switches the descriptor to blocking mode: not pollable any more
+	pr.Fd()
 	defer pr.Close()
-	go func() {
-		pw.Write([]byte("abc"))
-		pw.Close()
-	}()
+	pool := NewPool(64)
+	parked := make(chan int64, 1)
+	w := NewWaiter(pr)
+	w.onWait = func() { parked <- pool.InUse() }
 	c := &collector{t: t}
-	n, err := Copy(pr, NewPool(64), 1, 64, func(msg []byte) error { msg[0] = 0xAB; return c.send(msg) })
-	if err != nil || n != 3 || c.data.String() != "abc" {
+	done := make(chan error, 1)
+	var n int64
+	go func() {
+		var err error
+		n, err = copyWith(w, pr, pool, 1, 64, func(msg []byte) error { msg[0] = 0xAB; return c.send(msg) })
+		done <- err
+	}()
+	if inUse := <-parked; inUse != 0 {
+		t.Fatalf("parked with %d buffers in use, want 0", inUse)
+	}
+	pw.Write([]byte("abc"))
+	pw.Close()
+	if err := <-done; err != nil || n != 3 || c.data.String() != "abc" {
 		t.Fatalf("got %d %v %q, want 3 nil abc", n, err, c.data.String())
 	}
 }
