@@ -140,3 +140,37 @@ func byteSize(n int) string {
 	}
 	return strconv.Itoa(n>>10) + "KiB"
 }
+
+// TestWriteAllocs pins the server's write path: framing into a pooled
+// buffer and the frame write allocate nothing per message.
+func TestWriteAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	conns := make(chan *Conn, 1)
+	url, _, _ := serve(t, nil, func(c *Conn) {
+		conns <- c
+		<-c.Done()
+	})
+	c, _, err := Dial(context.Background(), url, &DialOptions{PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drained := make(chan struct{})
+	go func() { io.Copy(io.Discard, c.Channel(channel.Stdout)); close(drained) }()
+	defer func() {
+		c.Close()
+		<-drained
+	}()
+	s := <-conns
+	stdout := s.Channel(channel.Stdout)
+	payload := make([]byte, 100)
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := stdout.Write(payload); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Write: got %v allocs per message, want 0", allocs)
+	}
+}
