@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/porthole/porthole/kube"
@@ -117,8 +118,8 @@ func parsePorts(values []string) ([]uint16, error) {
 			if p == "" {
 				continue
 			}
-			var n uint64
-			if _, err := fmt.Sscan(p, &n); err != nil || n == 0 || n > 65535 || fmt.Sprint(n) != p {
+			n, err := strconv.ParseUint(p, 10, 16)
+			if err != nil || n == 0 {
 				return nil, fmt.Errorf("invalid port %q: must be between 1 and 65535", p)
 			}
 			out = append(out, uint16(n))
