@@ -1,0 +1,118 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/transport/spdy"
+)
+
+// tunnelPingPeriod is client-go's SPDY ping period inside the port-forward
+// tunnel (PROTOCOL.md section 7); plain SPDY pings every 5 s.
+const tunnelPingPeriod = 10 * time.Second
+
+// ForwardedPort is one forward: connections to Local on this machine reach
+// Remote in the pod. Local 0 picks a free port.
+type ForwardedPort struct {
+	Local, Remote uint16
+}
+
+// PortForwardOptions configure PortForward. Namespace (default "default"),
+// Pod and at least one port are required; the rest may be zero.
+type PortForwardOptions struct {
+	Namespace, Pod string
+	Ports          []ForwardedPort
+	// Addresses to listen on: IP addresses or "localhost", which means both
+	// 127.0.0.1 and ::1 and needs only one of them to bind (like kubectl).
+	// Default "localhost". An explicit address that cannot be bound fails
+	// its port; a port none of whose addresses bind is skipped with a
+	// message, and PortForward fails only when no port could be bound.
+	Addresses []string
+	// Ready, if set, is called once every listener is up, with the ports
+	// actually bound (Local filled in where it was 0; ports that could not be
+	// bound left out). It runs on PortForward's goroutine: return promptly.
+	Ready func(ports []ForwardedPort)
+	// Out receives kubectl's progress lines ("Forwarding from 127.0.0.1:8080
+	// -> 80", "Handling connection for 8080"); ErrOut the per-connection
+	// errors and the reconnection notices. Nil discards. Each line is one
+	// Write; PortForward serialises its writes.
+	Out, ErrOut io.Writer
+	// Wire overrides Config.Wire: WireAuto tunnels SPDY through a WebSocket
+	// (SPDY/3.1+portforward.k8s.io) and falls back to plain SPDY when that
+	// upgrade fails, like kubectl 1.31+.
+	Wire Wire
+}
+
+// PortForward listens on the local ports and forwards every accepted TCP
+// connection to the pod over one SPDY session (portforward.k8s.io, plain or
+// tunnelled), until ctx ends; then it closes the listeners and the session,
+// waits for every connection it forwarded to end and returns nil.
+//
+// Per connection it opens an error stream and a data stream (PROTOCOL.md
+// section 5), copies both ways with half-close (local EOF becomes a FIN on
+// the data stream; the pod's FIN half-closes the local socket) and reads the
+// error stream to its end. An error from the pod (nothing listening on the
+// remote port, say) closes that connection only and is reported on ErrOut;
+// kubectl would end its whole session.
+//
+// The first connection to the server must succeed: its error is returned
+// (an *UpgradeError when the server refused). Once forwarding, a lost
+// session (server restart, network failure) does not end PortForward: the
+// listeners stay open, it reconnects with jittered exponential backoff
+// (capped at 30 s), saying so on ErrOut, and connections accepted meanwhile
+// wait for the new session.
+func (c *Client) PortForward(ctx context.Context, opts *PortForwardOptions) error {
+	if opts == nil || opts.Pod == "" {
+		return errors.New("port-forward: no pod")
+	}
+	ns := opts.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	wire := opts.Wire
+	if wire == WireAuto {
+		wire = c.cfg.Wire
+	}
+	target := c.url("/api/v1/namespaces/"+url.PathEscape(ns)+"/pods/"+url.PathEscape(opts.Pod)+"/portforward", nil)
+	dial := func(ctx context.Context) (*spdy.Conn, error) {
+		return c.dialPortForward(ctx, target, wire)
+	}
+	f, err := newForwarder(opts, dial, c.log)
+	if err != nil {
+		return err
+	}
+	return f.run(ctx)
+}
+
+// dialPortForward opens one port-forward session on wire: the tunnel first,
+// then plain SPDY when the tunnel's upgrade failed (WireAuto).
+func (c *Client) dialPortForward(ctx context.Context, target string, wire Wire) (*spdy.Conn, error) {
+	if wire != WireSPDY {
+		nc, err := c.dialTunnel(ctx, target)
+		if err == nil {
+			conn, err := spdy.NewClient(nc, protocol.PortForward, &spdy.DialOptions{PingPeriod: tunnelPingPeriod, Logger: c.log})
+			if err != nil {
+				return nil, fmt.Errorf("port-forward tunnel: %w", err)
+			}
+			return conn, nil
+		}
+		if wire == WireWebSocket || !isUpgradeFailure(err) {
+			return nil, upgradeError(err)
+		}
+		c.log.InfoContext(ctx, "port-forward tunnel refused, falling back to SPDY", "err", err)
+	}
+	conn, err := c.dialSPDY(ctx, target, []string{protocol.PortForward})
+	if err != nil {
+		return nil, upgradeError(err)
+	}
+	return conn, nil
+}
+
+// discardLogger is the logger of a forwarder given none.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,84 @@
+package websocket
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	ws "github.com/coder/websocket"
+
+	"github.com/porthole/porthole/protocol"
+)
+
+// TunnelDialOptions configure DialTunnel.
+type TunnelDialOptions struct {
+	// Protocols to tunnel, without the "SPDY/3.1+" prefix, most preferred
+	// first (default protocol.PortForward).
+	Protocols []string
+	// Header is sent with the upgrade request.
+	Header http.Header
+	// HTTPClient makes the request (default http.DefaultClient).
+	HTTPClient *http.Client
+	// ReadLimit bounds one inbound message (default 32 MiB; -1 none).
+	ReadLimit int64
+}
+
+// DialTunnel is the client side of AcceptTunnel, as client-go's tunnelling
+// dialer: it offers each protocol as "SPDY/3.1+<name>" on one header line and
+// returns the WebSocket as a byte pipe (binary payloads concatenated, each
+// Write one binary message, no WebSocket pings: the SPDY session inside
+// pings). Refusals come back like Dial's: *UpgradeError for a non-101,
+// *ProtocolError for a name that was not offered. The caller owns the tunnel.
+func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunnel, *http.Response, error) {
+	o := TunnelDialOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if len(o.Protocols) == 0 {
+		o.Protocols = []string{protocol.PortForward}
+	}
+	if o.ReadLimit == 0 {
+		o.ReadLimit = 32 << 20
+	}
+	offered := make([]string, len(o.Protocols))
+	for i, p := range o.Protocols {
+		offered[i] = protocol.TunnelPrefix + p
+	}
+	hc := http.DefaultClient
+	if o.HTTPClient != nil {
+		hc = o.HTTPClient
+	}
+	capture := &captureTransport{base: hc.Transport}
+	if capture.base == nil {
+		capture.base = http.DefaultTransport
+	}
+	client := *hc
+	client.Transport = capture
+	wc, resp, err := ws.Dial(ctx, url, &ws.DialOptions{
+		HTTPClient:      &client,
+		HTTPHeader:      o.Header.Clone(),
+		Subprotocols:    offered,
+		CompressionMode: ws.CompressionDisabled,
+	})
+	if err != nil {
+		switch {
+		case capture.status != 0:
+			return nil, resp, &UpgradeError{StatusCode: capture.status, Body: capture.body}
+		case resp != nil && resp.StatusCode == http.StatusSwitchingProtocols &&
+			!slices.Contains(offered, resp.Header.Get(protocol.HeaderWebSocketProtocol)):
+			return nil, resp, &ProtocolError{Offered: offered, Chosen: resp.Header.Get(protocol.HeaderWebSocketProtocol)}
+		}
+		return nil, resp, fmt.Errorf("dial tunnel %s: %w", url, err)
+	}
+	chosen := wc.Subprotocol()
+	if !slices.Contains(offered, chosen) {
+		_ = wc.CloseNow()
+		return nil, resp, &ProtocolError{Offered: offered, Chosen: chosen}
+	}
+	t := &Tunnel{protocol: strings.TrimPrefix(chosen, protocol.TunnelPrefix)}
+	t.Conn = ws.NetConn(context.Background(), wc, ws.MessageBinary)
+	wc.SetReadLimit(o.ReadLimit)
+	return t, resp, nil
+}
