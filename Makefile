@@ -23,7 +23,7 @@ interop:
 
 # bench prints the side-by-side table: porthole against the kubelet's streaming library.
 bench:
-	cd interop && $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench
+	cd interop && $(GO) run ./cmd/bench
 
 # fuzz runs every fuzz target briefly; failures land in testdata/fuzz.
 fuzz:
