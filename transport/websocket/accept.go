@@ -123,6 +123,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		return nil, fmt.Errorf("accept websocket: client offered %q: %w", offered, ErrNoProtocol)
 	}
 	c := newConn(v, o.Channels, false, o.pool, o.pool.Size(), o.Logger)
+	c.linger = o.LingerTimeout
 	copts := &ws.AcceptOptions{
 		InsecureSkipVerify: o.InsecureSkipOriginCheck,
 		OriginPatterns:     o.OriginPatterns,

@@ -42,7 +42,8 @@ type Conn struct {
 	channels []*Channel
 	log      *slog.Logger
 	pool     *pump.Pool
-	maxMsg   int // largest message this side sends
+	maxMsg   int           // largest message this side sends
+	linger   time.Duration // bounds Close's wait for a Write in flight
 
 	// wsem serialises our writes (a semaphore, so waiting writers can give
 	// up when the connection closes); a pong waits behind the message in
@@ -146,11 +147,14 @@ func (c *Conn) isClosing() bool {
 	}
 }
 
-// Close ends the connection gracefully: every Write has already returned, so
-// its bytes are in the socket; then the close frame 1000 goes out, and the
-// socket closes only after the peer closed its side or the linger time
-// passed (see lingerConn). Inbound messages not yet read are discarded.
-// Close blocks until then and joins every goroutine of the connection.
+// Close ends the connection gracefully: new Writes fail with
+// stream.ErrClosed, the message being written completes (up to the linger
+// time; the rest of a multi-message Write fails), so every byte a Write
+// reported is in the socket; then the close frame 1000 goes out,
+// and the socket closes only after the peer closed its side or the linger
+// time passed (see lingerConn). Inbound messages not yet read are
+// discarded. Close blocks until then and joins every goroutine of the
+// connection.
 func (c *Conn) Close() error {
 	if c.ending.CompareAndSwap(false, true) {
 		c.closeGracefully()
@@ -160,7 +164,17 @@ func (c *Conn) Close() error {
 }
 
 func (c *Conn) closeGracefully() {
-	c.startClosing()
+	c.startClosing() // refuses new writes
+	// A Write still in flight finishes first, so the close frame follows
+	// its message instead of failing behind it (coder/websocket would give
+	// up after 5 s and send no close frame). Bounded by the linger time.
+	t := time.NewTimer(c.linger)
+	select {
+	case c.wsem <- struct{}{}:
+		<-c.wsem
+	case <-t.C:
+	}
+	t.Stop()
 	err := c.ws.Close(ws.StatusNormalClosure, "")
 	if c.nc == nil && err != nil && !errors.Is(err, net.ErrClosed) {
 		// On the server the lingering close decides (an echo arriving after
@@ -249,6 +263,10 @@ func (c *Conn) send(msg []byte) error {
 	select {
 	case c.wsem <- struct{}{}:
 	case <-c.closing:
+		return c.writeErr(nil)
+	}
+	if c.isClosing() { // both cases were ready
+		<-c.wsem
 		return c.writeErr(nil)
 	}
 	err := c.ws.Write(context.Background(), c.msgType, msg)

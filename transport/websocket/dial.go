@@ -133,6 +133,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 		return nil, resp, &ProtocolError{Offered: offered, Chosen: chosen}
 	}
 	c := newConn(v, o.Channels, true, clientPool, clientMsgMax, o.Logger)
+	c.linger = defaultLinger
 	c.ws = wc
 	wc.SetReadLimit(o.ReadLimit)
 	c.start()

@@ -1,8 +1,10 @@
 package websocket
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"hash"
 	"io"
 	"math/rand/v2"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/porthole/porthole/internal/pump"
 	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
 )
 
 // generate writes size pseudo-random bytes to w, hashing them into h, then
@@ -318,4 +321,53 @@ func TestSlowReaderFullSockets(t *testing.T) {
 		t.Fatalf("client Err (close 1000 expected): %v", err)
 	}
 	c.Close()
+}
+
+// TestCloseDuringWrite: Close while another goroutine's long Write is
+// blocked on a slow reader. The message in flight completes, the rest of
+// the Write fails with ErrClosed, and the close frame 1000 follows exactly
+// the bytes Write reported.
+func TestCloseDuringWrite(t *testing.T) {
+	payload := make([]byte, 16<<20)
+	rand.NewChaCha8([32]byte{7}).Read(payload)
+	reading := make(chan struct{})
+	type wres struct {
+		n   int
+		err error
+	}
+	written := make(chan wres, 1)
+	url, _, closed := serve(t, nil, func(c *Conn) {
+		go func() {
+			n, err := c.Channel(channel.Stdout).Write(payload)
+			written <- wres{n, err}
+		}()
+		<-reading
+		c.Close()
+	})
+	c, _, err := Dial(context.Background(), url, &DialOptions{PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := c.Channel(channel.Stdout)
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(stdout, first); err != nil {
+		t.Fatal(err)
+	}
+	close(reading)
+	rest, err := io.ReadAll(stdout)
+	if err != nil {
+		t.Fatalf("stdout: %v (close 1000 expected)", err)
+	}
+	got := append(first, rest...)
+	w := <-written
+	if !errors.Is(w.err, stream.ErrClosed) || w.n == len(payload) {
+		t.Fatalf("Write: got %d, %v; want a short count and ErrClosed", w.n, w.err)
+	}
+	if len(got) != w.n || !bytes.Equal(got, payload[:w.n]) {
+		t.Fatalf("client got %d bytes, Write reported %d", len(got), w.n)
+	}
+	c.Close()
+	if res := <-closed; res.err != nil {
+		t.Fatalf("server Close: %v", res.err)
+	}
 }
