@@ -32,6 +32,7 @@ const (
 	defaultReadLimit = 1 << 20
 	defaultIdle      = 4 * time.Hour
 	defaultLinger    = 60 * time.Second
+	maxChannels      = channel.CloseSignal
 )
 
 var (
@@ -46,7 +47,8 @@ type AcceptOptions struct {
 	// them. Include protocol.UnnamedWebSocket to accept a client offering
 	// no subprotocol. Default: protocol.WebSocketVersions.
 	Versions []protocol.Version
-	// Channels is the number of channels (default channel.RemoteCommand).
+	// Channels is the number of channels (default channel.RemoteCommand,
+	// at most 255: byte 255 is the v5 close signal).
 	Channels int
 	// ReadLimit bounds one inbound message (default 1 MiB; -1 none). A
 	// larger message ends the connection with close 1009.
@@ -80,6 +82,7 @@ func (o *AcceptOptions) withDefaults() AcceptOptions {
 	if d.Channels <= 0 {
 		d.Channels = channel.RemoteCommand
 	}
+	d.Channels = min(d.Channels, maxChannels)
 	if d.ReadLimit == 0 {
 		d.ReadLimit = defaultReadLimit
 	}

@@ -77,6 +77,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	if o.Channels <= 0 {
 		o.Channels = channel.RemoteCommand
 	}
+	o.Channels = min(o.Channels, maxChannels)
 	if o.ReadLimit == 0 {
 		o.ReadLimit = 32 << 20
 	}
