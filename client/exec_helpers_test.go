@@ -1,0 +1,178 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/localrt"
+	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/protocol"
+)
+
+// execWait bounds every wait of the exec tests.
+const execWait = 60 * time.Second
+
+// upgradeCounts counts the upgrade requests a test server saw, per wire.
+type upgradeCounts struct{ ws, spdy atomic.Int32 }
+
+// startExecNode serves pod "p" (container "c", plus an attachable "cat"
+// container with stdin) from porthole's node on 127.0.0.1 and returns a
+// client for it. refuseWS answers every WebSocket upgrade with the empty 403
+// of the legacy servers, refuseSPDY every SPDY upgrade with a 403 Status.
+func startExecNode(t *testing.T, refuseWS, refuseSPDY bool, cfg Config) (*Client, *upgradeCounts) {
+	t.Helper()
+	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
+		Spec: kube.PodSpec{Containers: []kube.Container{
+			{Name: "c", Command: []string{"sleep", "100000"}},
+		}}}}
+	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := rt.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	awaitRunning(t, rt)
+	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
+	counts := &upgradeCounts{}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case protocol.IsWebSocketUpgrade(r):
+			counts.ws.Add(1)
+			if refuseWS {
+				refuseRaw(w)
+				return
+			}
+		case protocol.IsSPDYUpgrade(r):
+			counts.spdy.Add(1)
+			if refuseSPDY {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = io.WriteString(w, `{"kind":"Status","status":"Failure","message":"pods \"p\" is forbidden","code":403}`)
+				return
+			}
+		}
+		n.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := n.Shutdown(sctx); err != nil {
+			t.Errorf("node shutdown: %v", err)
+		}
+		cancel()
+		if err := rt.Close(); err != nil {
+			t.Errorf("runtime close: %v", err)
+		}
+	})
+	cfg.Host = srv.URL
+	c, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, counts
+}
+
+// refuseRaw writes the x/net servers' refusal: "HTTP/1.1 403 Forbidden",
+// no headers, no body, then closes.
+func refuseRaw(w http.ResponseWriter) {
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	_, _ = brw.WriteString("HTTP/1.1 403 Forbidden\r\n\r\n")
+	_ = brw.Flush()
+}
+
+func awaitRunning(t *testing.T, rt node.Runtime) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		pod, err := rt.Pod(context.Background(), "default", "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pod.Status.ContainerStatuses) == len(pod.Spec.Containers) && pod.Status.ContainerStatuses[0].State.Running != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pod p never ran")
+		}
+		time.Sleep(10 * time.Millisecond) // polling the runtime's state, not ordering events
+	}
+}
+
+// connectProxy is an HTTP CONNECT proxy on 127.0.0.1 that counts tunnels.
+type connectProxy struct {
+	ln      net.Listener
+	wg      sync.WaitGroup
+	tunnels atomic.Int32
+}
+
+func startConnectProxy(t *testing.T) *connectProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &connectProxy{ln: ln}
+	p.wg.Add(1)
+	go p.acceptLoop()
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *connectProxy) acceptLoop() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go p.serve(c)
+	}
+}
+
+func (p *connectProxy) serve(c net.Conn) {
+	defer p.wg.Done()
+	defer c.Close()
+	br := bufio.NewReader(c)
+	req, err := http.ReadRequest(br)
+	if err != nil || req.Method != http.MethodConnect {
+		_, _ = io.WriteString(c, "HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+		return
+	}
+	up, err := net.Dial("tcp", req.Host)
+	if err != nil {
+		_, _ = io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
+		return
+	}
+	defer up.Close()
+	p.tunnels.Add(1)
+	_, _ = io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(up, br)
+		_ = up.(*net.TCPConn).CloseWrite()
+		close(done)
+	}()
+	_, _ = io.Copy(c, up)
+	_ = c.(*net.TCPConn).CloseWrite()
+	<-done
+}

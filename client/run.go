@@ -1,0 +1,186 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/porthole/porthole/protocol/resize"
+	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/stream"
+)
+
+// maxStatus bounds what is kept of the error stream; the rest is read and
+// dropped so the stream never stalls the connection.
+const maxStatus = 64 << 10
+
+// runner is one running session. The output copiers, the status reader, the
+// resize loop and (when it can be interrupted) the stdin copier are joined
+// before run returns.
+type runner struct {
+	w    *wiring
+	o    *StreamOptions
+	done chan struct{} // closed once every output stream ended
+
+	mu      sync.Mutex // guards outErr
+	outErr  error      // first failure of an output copy
+	status  []byte
+	statErr error
+}
+
+// run drives a connected session to its end and closes the connection.
+func (c *Client) run(ctx context.Context, w *wiring, o *StreamOptions) error {
+	stop := context.AfterFunc(ctx, func() { _ = w.conn.Abort("cancelled") })
+	defer stop()
+	r := &runner{w: w, o: o, done: make(chan struct{})}
+	if w.resize != nil && o.Sizes != nil {
+		// The initial size goes out before any output is read, so a full
+		// screen program draws at the right size from its first byte.
+		select {
+		case s, ok := <-o.Sizes:
+			if ok {
+				_, _ = w.resize.Write(resize.Append(nil, s))
+			}
+		default:
+		}
+	}
+	var out, side sync.WaitGroup
+	out.Add(1)
+	go r.readStatus(&out)
+	if w.stdout != nil {
+		out.Add(1)
+		go r.copyOut(&out, o.Stdout, w.stdout, "stdout")
+	}
+	if w.stderr != nil {
+		out.Add(1)
+		go r.copyOut(&out, o.Stderr, w.stderr, "stderr")
+	}
+	if w.resize != nil && o.Sizes != nil {
+		side.Add(1)
+		go r.resizeLoop(&side)
+	}
+	stdinDone := make(chan struct{})
+	if w.stdin != nil {
+		go r.copyStdin(stdinDone)
+	} else {
+		close(stdinDone)
+	}
+	out.Wait()
+	close(r.done)
+	joinStdin := interruptRead(o.Stdin)
+	_ = w.conn.Close()
+	side.Wait()
+	if joinStdin {
+		<-stdinDone
+		if d, ok := o.Stdin.(interface{ SetReadDeadline(time.Time) error }); ok {
+			_ = d.SetReadDeadline(time.Time{})
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.result(w)
+}
+
+// result turns the error stream and the ending into Exec's error.
+func (r *runner) result(w *wiring) error {
+	if r.outErr != nil {
+		return r.outErr
+	}
+	if len(r.status) == 0 && (r.statErr != nil || w.conn.Err() != nil) {
+		cause := r.statErr
+		if cause == nil {
+			cause = w.conn.Err()
+		}
+		return fmt.Errorf("%w: %w", ErrNoStatus, cause)
+	}
+	if w.version.StatusJSON {
+		return status.Decode(r.status)
+	}
+	return status.DecodeText(r.status)
+}
+
+// readStatus reads the error stream to its end (PROTOCOL.md 3.8: payloads
+// are concatenated until the connection ends).
+func (r *runner) readStatus(wg *sync.WaitGroup) {
+	defer wg.Done()
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.w.errs.Read(buf)
+		if room := maxStatus - len(r.status); n > 0 && room > 0 {
+			r.status = append(r.status, buf[:min(n, room)]...)
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				r.statErr = err
+			}
+			return
+		}
+	}
+}
+
+// copyOut copies one output stream to its writer. A local write failure
+// ends the session: the remote output has nowhere to go.
+func (r *runner) copyOut(wg *sync.WaitGroup, dst io.Writer, src stream.Stream, name string) {
+	defer wg.Done()
+	_, err := io.Copy(dst, readerOnly{src})
+	if err == nil {
+		return
+	}
+	var ce *stream.ConnError
+	if errors.As(err, &ce) || errors.Is(err, stream.ErrClosed) {
+		return // the ending is judged from the status and Conn.Err
+	}
+	r.mu.Lock()
+	if r.outErr == nil {
+		r.outErr = fmt.Errorf("write %s: %w", name, err)
+	}
+	r.mu.Unlock()
+	_ = r.w.conn.Abort("local " + name + " failed")
+}
+
+// readerOnly hides WriterTo/ReaderFrom so io.Copy uses a plain buffer.
+type readerOnly struct{ io.Reader }
+
+// copyStdin copies Stdin to the remote stdin and half-closes it at EOF,
+// which the remote process reads as EOF (v5 close signal, SPDY FIN).
+func (r *runner) copyStdin(done chan<- struct{}) {
+	defer close(done)
+	if _, err := io.Copy(r.w.stdin, r.o.Stdin); err != nil {
+		return
+	}
+	_ = r.w.stdin.CloseWrite()
+}
+
+// resizeLoop sends each size from Sizes until it closes or the session ends.
+func (r *runner) resizeLoop(wg *sync.WaitGroup) {
+	defer wg.Done()
+	var buf []byte
+	for {
+		select {
+		case s, ok := <-r.o.Sizes:
+			if !ok {
+				return
+			}
+			buf = resize.Append(buf[:0], s)
+			if _, err := r.w.resize.Write(buf); err != nil {
+				return
+			}
+		case <-r.done:
+			return
+		}
+	}
+}
+
+// interruptRead makes a Read blocked on src return, when src has read
+// deadlines, and reports whether it could.
+func interruptRead(src io.Reader) bool {
+	d, ok := src.(interface{ SetReadDeadline(time.Time) error })
+	if !ok || src == nil {
+		return false
+	}
+	return d.SetReadDeadline(time.Unix(1, 0)) == nil
+}
