@@ -38,13 +38,10 @@ type session struct {
 // run serves the session and closes conn. It returns once every goroutine it
 // started has ended.
 func (s *session) run(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := s.connContext(ctx, &wg)
 	defer cancel()
-
-	wg.Add(1)
-	go s.watchConn(ctx, cancel, &wg)
 
 	streams := Streams{TTY: s.req.tty}
 	if s.stdout != nil {
@@ -89,8 +86,21 @@ func (s *session) run(ctx context.Context) {
 	s.finish(err)
 }
 
-// watchConn cancels the session when the connection ends first (the client
-// vanished), so the runtime signals the process.
+// connContext returns the session's context, cancelled when the connection
+// ends first (the client vanished) so the runtime signals the process. Our
+// transports expose a context for that; any other stream.Conn costs a
+// watching goroutine (an idle session is cheaper without it).
+func (s *session) connContext(parent context.Context, wg *sync.WaitGroup) (context.Context, context.CancelFunc) {
+	if cc, ok := s.conn.(interface{ Context() context.Context }); ok {
+		return context.WithCancel(cc.Context())
+	}
+	ctx, cancel := context.WithCancel(parent)
+	wg.Add(1)
+	go s.watchConn(ctx, cancel, wg)
+	return ctx, cancel
+}
+
+// watchConn cancels the session when the connection ends first.
 func (s *session) watchConn(ctx context.Context, cancel context.CancelFunc, wg *sync.WaitGroup) {
 	defer wg.Done()
 	select {

@@ -19,8 +19,9 @@ import (
 var wsVersions = append(append([]protocol.Version(nil), protocol.WebSocketVersions...), protocol.UnnamedWebSocket)
 
 // serveWebSocket runs one exec or attach over WebSocket (PROTOCOL.md 3).
-// All five channels exist; inbound ones the request did not ask for are
-// closed for reading, so a client writing to them cannot wedge the read loop.
+// All five channels exist; every channel the node will not read (the
+// outbound ones, stdin without -i, resize without a tty) is closed for
+// reading, so a client writing to it cannot wedge the read loop.
 func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, target Container) {
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Versions:    wsVersions,
@@ -39,6 +40,9 @@ func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *htt
 	defer n.untrack(conn)
 	s := &session{n: n, req: req, target: target, version: conn.Version(), conn: conn,
 		errs: conn.Channel(channel.Error)}
+	for _, ch := range []int{channel.Stdout, channel.Stderr, channel.Error} {
+		_ = conn.Channel(ch).CloseRead()
+	}
 	if req.stdin {
 		s.stdin = conn.Channel(channel.Stdin)
 	} else {

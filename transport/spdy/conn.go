@@ -87,7 +87,9 @@ type Conn struct {
 	endOnce  sync.Once
 	endErr   error
 	done     chan struct{} // the peer will send nothing more; endErr is set
-	served   chan struct{} // spdystream's Serve returned: no worker runs any more
+	ctx      context.Context
+	cancel   context.CancelFunc // called right after done closes
+	served   chan struct{}      // spdystream's Serve returned: no worker runs any more
 	wg       sync.WaitGroup
 }
 
@@ -118,6 +120,7 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		done:       make(chan struct{}),
 		served:     make(chan struct{}),
 	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -142,6 +145,10 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 	}
 	return c, nil
 }
+
+// Context is cancelled when Done closes, so a session can derive its
+// context from the connection instead of parking a goroutine on Done.
+func (c *Conn) Context() context.Context { return c.ctx }
 
 // Protocol is the negotiated X-Stream-Protocol-Version.
 func (c *Conn) Protocol() string { return c.protocol }
@@ -196,6 +203,7 @@ func (c *Conn) ended(readErr error) {
 			c.endErr = &stream.ConnError{Op: "read frame", Err: ErrProtocol}
 		}
 		close(c.done)
+		c.cancel()
 	})
 }
 

@@ -31,6 +31,9 @@ type Channel struct {
 	// count back: the read loop reads the socket straight into it.
 	req  chan []byte
 	resp chan int
+	// ready holds a token while the read loop waits to hand this channel
+	// data, so WriteTo can wait for data without holding a buffer.
+	ready chan struct{}
 
 	eof        chan struct{} // v5 close signal received
 	eofOnce    sync.Once
@@ -45,6 +48,7 @@ func newChannel(c *Conn, id byte) *Channel {
 		id:      id,
 		req:     make(chan []byte),
 		resp:    make(chan int),
+		ready:   make(chan struct{}, 1),
 		eof:     make(chan struct{}),
 		rclosed: make(chan struct{}),
 	}
@@ -83,6 +87,63 @@ func (ch *Channel) Read(p []byte) (int, error) {
 			return 0, ch.c.readEnd()
 		}
 	}
+}
+
+// WriteTo copies the channel's inbound data to w until EOF (io.Copy uses
+// it), returning nil at EOF. Unlike io.Copy's own loop it holds no buffer
+// while no message is waiting: it parks until the read loop has data for the
+// channel, then reads into a pooled buffer and writes that to w.
+func (ch *Channel) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		select {
+		case <-ch.ready:
+		case <-ch.eof:
+			return total, nil
+		case <-ch.rclosed:
+			return total, stream.ErrClosed
+		case <-ch.c.done:
+			if err := ch.c.readEnd(); err != io.EOF {
+				return total, err
+			}
+			return total, nil
+		}
+		n, err := ch.readPooled(w)
+		total += int64(n)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// readPooled takes one chunk from the read loop into a pooled buffer and
+// writes it to w. A chunk of 0 bytes is the end of a message: the caller
+// goes back to waiting without a buffer (Read would wait for the next
+// message holding one).
+func (ch *Channel) readPooled(w io.Writer) (int, error) {
+	bp := ch.c.pool.Get()
+	defer ch.c.pool.Put(bp)
+	var n int
+	var err error
+	select {
+	case ch.req <- *bp:
+		n = <-ch.resp
+	case <-ch.eof:
+		err = io.EOF
+	case <-ch.rclosed:
+		err = stream.ErrClosed
+	case <-ch.c.done:
+		err = ch.c.readEnd()
+	}
+	if n > 0 {
+		if _, werr := w.Write((*bp)[:n]); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
 }
 
 // Write sends p as one message, split into several only where p exceeds the

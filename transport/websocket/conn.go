@@ -57,7 +57,9 @@ type Conn struct {
 	closing     chan struct{} // closed when the connection starts to end
 	closingOnce sync.Once
 	done        chan struct{} // closed when the read loop has ended
-	ending      atomic.Bool   // set by the first of Close and Abort, which does the work; the other does not wait for it
+	ctx         context.Context
+	cancel      context.CancelFunc // called right after done closes
+	ending      atomic.Bool        // set by the first of Close and Abort, which does the work; the other does not wait for it
 	wg          sync.WaitGroup
 
 	mu  sync.Mutex
@@ -81,6 +83,7 @@ func newConn(v protocol.Version, channels int, client bool, pool *pump.Pool, max
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if v.Base64 {
 		c.msgType = ws.MessageText
 	}
@@ -115,6 +118,10 @@ func (c *Conn) Channel(i int) *Channel {
 // Dropped counts inbound messages discarded: unknown channel, invalid
 // base64, or data for a channel closed for reading.
 func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
+
+// Context is cancelled when Done closes, so a session can derive its
+// context from the connection instead of parking a goroutine on Done.
+func (c *Conn) Context() context.Context { return c.ctx }
 
 // Done is closed when the connection has ended, by either side.
 func (c *Conn) Done() <-chan struct{} { return c.done }

@@ -51,6 +51,7 @@ func (c *Conn) endRead(err error) {
 	}
 	c.startClosing()
 	close(c.done)
+	c.cancel()
 	if !local {
 		// The peer closed or broke the connection, or coder/websocket
 		// already sent a close frame for a protocol error or an oversized
@@ -158,6 +159,10 @@ func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 	default:
 	}
 	for {
+		select {
+		case ch.ready <- struct{}{}: // wake a WriteTo waiting without a buffer
+		default:
+		}
 		select {
 		case p := <-ch.req:
 			n, err := body.Read(p)
