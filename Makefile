@@ -1,20 +1,40 @@
 # The README's two commands: `make serve` (the demo) and `make test` (everything CI runs).
 GO ?= go
 
-.PHONY: serve test unit interop bench fuzz lint
+.PHONY: serve test unit interop bench fuzz lint web web-deps web-check
 
 serve:
 	$(GO) run ./cmd/porthole serve
 
-# test runs the whole suite: lint, unit tests with the race detector, then the
-# interop module against the real Kubernetes peers.
-test: lint unit interop
+# test runs the whole suite: lint, the web page's rebuild check, unit tests
+# with the race detector (the browser test among them), then the interop
+# module against the real Kubernetes peers.
+test: lint web-check unit interop
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd interop && $(GO) vet ./...
 
+# web-deps installs the web terminal's build and browser-test tools
+# (esbuild, xterm.js, playwright-core) exactly as package-lock.json pins them.
+web-deps:
+	cd web && npm ci --no-audit --no-fund
+
+# web rebuilds web/dist, the committed page that porthole embeds.
+web: web-deps
+	cd web && node build.mjs
+
+# web-check rebuilds the page into a temporary directory and fails when the
+# committed web/dist differs from what the sources build to.
+web-check: web-deps
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd web && node build.mjs --outdir="$$tmp") && \
+	  if ! diff -r web/dist "$$tmp" >/dev/null; then \
+	    echo "web/dist is stale: run 'make web' and commit web/dist"; diff -rq web/dist "$$tmp"; exit 1; \
+	  fi
+
+# unit includes the browser test (web.TestBrowser), which needs web-deps and Chromium.
 unit:
 	$(GO) test -race -count=1 ./...
 

@@ -207,7 +207,8 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // URL is the server's base URL, as written in the kubeconfig.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
-// handler routes health checks, the node's streaming paths and the API.
+// handler routes health checks, the node's streaming paths, the API and
+// the browser terminal (see withUI).
 func (s *Server) handler(a *api) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/healthz", "/readyz", "/livez"} {
@@ -220,5 +221,5 @@ func (s *Server) handler(a *api) http.Handler {
 		mux.Handle("/api/v1/namespaces/{namespace}/pods/{name}/"+verb, s.node)
 	}
 	a.register(mux)
-	return mux
+	return withUI(mux)
 }

@@ -1,0 +1,89 @@
+//go:build linux
+
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// requireEnv, set to "require" (as .ci/run does), turns a missing Node,
+// Chromium or npm install into a failure instead of a skip.
+const requireEnv = "PORTHOLE_BROWSER_TESTS"
+
+// TestBrowser builds porthole and runs test/browser.mjs: Debian's Chromium,
+// driven by playwright-core, against a real `porthole serve` (see that file
+// for the checks). Screenshots land in web/test-artifacts/.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	node, chromium := browserTools(t)
+	bin := filepath.Join(t.TempDir(), "porthole")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go tool: %v", err)
+	}
+	build := exec.Command(goTool, "build", "-o", bin, "./cmd/porthole")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "test/browser.mjs", "--porthole", bin, "--chromium", chromium, "--artifacts", "test-artifacts")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// Node, Chromium and porthole share a process group, so a timeout or a
+	// crash of the script leaves none of them behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	err = cmd.Run()
+	if cmd.Process != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // strays; the group is usually gone
+	}
+	t.Logf("node test/browser.mjs:\n%s", out.String())
+	if err != nil {
+		t.Fatalf("browser test: %v (ctx: %v)", err, ctx.Err())
+	}
+}
+
+// browserTools finds node and Chromium and checks that playwright-core is
+// installed (`npm ci` in web/), or skips saying what is missing.
+func browserTools(t *testing.T) (node, chromium string) {
+	t.Helper()
+	missing := func(what string, err error) {
+		t.Helper()
+		msg := what + " not available (" + err.Error() + "); install Node.js, `apt-get install chromium` and run `npm ci` in web/, or run .ci/run"
+		if os.Getenv(requireEnv) == "require" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node", err)
+	}
+	chromium = os.Getenv("PORTHOLE_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if fi, err := os.Stat(chromium); err != nil {
+		missing("chromium", err)
+	} else if fi.IsDir() {
+		missing("chromium", errors.New(chromium+" is a directory"))
+	}
+	if _, err := os.Stat("node_modules/playwright-core/package.json"); err != nil {
+		missing("playwright-core", err)
+	}
+	return node, chromium
+}

@@ -1,0 +1,76 @@
+// api.js reads the Kubernetes API of the server that served the page.
+import { authHeaders } from './auth.js';
+
+// APIError is a failed API call: the HTTP status and the Status message.
+export class APIError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+  get unauthorized() {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+// get fetches path (same origin) as JSON, authenticated when signed in.
+export async function get(path) {
+  let resp;
+  try {
+    resp = await fetch(path, {
+      headers: { Accept: 'application/json', ...authHeaders() },
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+  } catch (err) {
+    throw new APIError(0, 'server unreachable: ' + err.message);
+  }
+  const text = await resp.text();
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: report the text below.
+  }
+  if (!resp.ok) {
+    const msg = body && body.message ? body.message : text.trim() || resp.statusText;
+    throw new APIError(resp.status, `${resp.status}: ${msg}`);
+  }
+  if (body === null) throw new APIError(resp.status, 'answer is not JSON');
+  return body;
+}
+
+export async function namespaces() {
+  const list = await get('/api/v1/namespaces');
+  return (list.items || []).map((ns) => ns.metadata.name);
+}
+
+// pods lists the pods of ns with, per container, whether it has a tty and
+// a one-word state.
+export async function pods(ns) {
+  const list = await get(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods`);
+  return (list.items || []).map(podView);
+}
+
+function podView(p) {
+  const statuses = new Map(((p.status && p.status.containerStatuses) || []).map((s) => [s.name, s]));
+  return {
+    namespace: p.metadata.namespace,
+    name: p.metadata.name,
+    phase: (p.status && p.status.phase) || 'Unknown',
+    containers: (p.spec.containers || []).map((c) => ({
+      name: c.name,
+      tty: !!c.tty,
+      stdin: !!c.stdin,
+      state: containerState(statuses.get(c.name)),
+      ready: !!(statuses.get(c.name) || {}).ready,
+    })),
+  };
+}
+
+function containerState(s) {
+  if (!s || !s.state) return 'unknown';
+  if (s.state.running) return 'running';
+  if (s.state.waiting) return 'waiting' + (s.state.waiting.reason ? ': ' + s.state.waiting.reason : '');
+  if (s.state.terminated) return `terminated (exit ${s.state.terminated.exitCode})`;
+  return 'unknown';
+}

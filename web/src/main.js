@@ -1,0 +1,202 @@
+// main.js wires the page: sign-in, the namespace/pod/container list and the
+// terminal tabs. It runs from a same-origin script file (the content
+// security policy allows no inline script) and talks only to its origin.
+import * as api from './api.js';
+import { getToken, setToken } from './auth.js';
+import { splitArgs } from './argv.js';
+import { Pane } from './pane.js';
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  panes: [],
+  active: null,
+  target: null, // {namespace, pod, container, tty} picked in the list
+};
+
+function showSignin(message) {
+  $('app').hidden = true;
+  $('signin').hidden = false;
+  $('signin-open').hidden = true;
+  $('signout').hidden = true;
+  $('who').textContent = '';
+  $('signin-error').textContent = message || '';
+  $('token').value = '';
+  $('token').focus();
+}
+
+async function showApp() {
+  const token = getToken();
+  $('signin').hidden = true;
+  $('app').hidden = false;
+  $('who').textContent = token ? 'signed in with a token' : 'no token';
+  $('signin-open').hidden = !!token;
+  $('signout').hidden = !token;
+  await loadNamespaces();
+}
+
+// enter tries the API with the current token (or none) and shows the app,
+// or the sign-in form when the server wants a (different) token.
+async function enter() {
+  try {
+    await api.namespaces();
+  } catch (err) {
+    if (err.unauthorized) {
+      const had = !!getToken();
+      setToken('');
+      showSignin(had ? 'The server refused this token.' : '');
+      return;
+    }
+    showSignin(err.message);
+    return;
+  }
+  await showApp();
+}
+
+async function loadNamespaces() {
+  const sel = $('namespace');
+  const keep = sel.value || 'default';
+  try {
+    const names = await api.namespaces();
+    sel.replaceChildren(...names.map((n) => new Option(n, n)));
+    sel.value = names.includes(keep) ? keep : names[0] || '';
+    $('list-error').textContent = '';
+  } catch (err) {
+    return listFailed(err);
+  }
+  await loadPods();
+}
+
+async function loadPods() {
+  const ns = $('namespace').value;
+  const list = $('pods');
+  if (!ns) {
+    list.replaceChildren();
+    return;
+  }
+  let pods;
+  try {
+    pods = await api.pods(ns);
+  } catch (err) {
+    return listFailed(err);
+  }
+  $('list-error').textContent = '';
+  list.replaceChildren(...pods.map(podItem));
+  if (pods.length === 0) list.append(Object.assign(document.createElement('li'), { textContent: 'No pods.' }));
+}
+
+function listFailed(err) {
+  if (err.unauthorized) {
+    setToken('');
+    showSignin('Your session expired or the token was refused; sign in again.');
+    return;
+  }
+  $('list-error').textContent = err.message;
+}
+
+function podItem(p) {
+  const li = document.createElement('li');
+  li.className = 'pod';
+  li.dataset.pod = p.name;
+  const head = document.createElement('div');
+  head.className = 'pod-head';
+  head.append(Object.assign(document.createElement('span'), { className: 'pod-name', textContent: p.name }),
+    Object.assign(document.createElement('span'), { className: 'phase phase-' + p.phase.toLowerCase(), textContent: p.phase }));
+  const ul = document.createElement('ul');
+  for (const c of p.containers) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'container';
+    b.dataset.container = c.name;
+    b.title = `${c.state}${c.ready ? ', ready' : ''}${c.tty ? ', tty' : ''}`;
+    b.append(Object.assign(document.createElement('span'), { textContent: c.name }),
+      Object.assign(document.createElement('span'), { className: 'cstate', textContent: c.state }));
+    b.addEventListener('click', () => pick({ namespace: p.namespace, pod: p.name, container: c.name, tty: c.tty }));
+    const li2 = document.createElement('li');
+    li2.append(b);
+    ul.append(li2);
+  }
+  li.append(head, ul);
+  return li;
+}
+
+function pick(target) {
+  state.target = target;
+  $('open-target').textContent = `${target.namespace}/${target.pod} · ${target.container}`;
+  $('open-form').hidden = false;
+  $('command').focus();
+}
+
+function openTerminal(ev) {
+  ev.preventDefault();
+  const t = state.target;
+  if (!t) return;
+  const mode = new FormData($('open-form')).get('mode');
+  let argv = [];
+  if (mode === 'exec') {
+    try {
+      argv = splitArgs($('command').value);
+    } catch (err) {
+      $('list-error').textContent = 'command: ' + err.message;
+      return;
+    }
+    if (argv.length === 0) argv = ['sh'];
+  }
+  // exec gets a tty when asked; attach must match the container's.
+  const tty = mode === 'exec' ? $('tty').checked : t.tty;
+  const pane = new Pane({ ...t, mode, argv, tty }, select, closed);
+  state.panes.push(pane);
+  pane.mount($('tabs'), $('panes'));
+  $('empty').hidden = true;
+  select(pane);
+  pane.connect();
+}
+
+function select(pane) {
+  state.active = pane;
+  for (const p of state.panes) p.show(p === pane);
+}
+
+function closed(pane) {
+  state.panes = state.panes.filter((p) => p !== pane);
+  if (state.active === pane) {
+    const next = state.panes[state.panes.length - 1] || null;
+    state.active = null;
+    if (next) select(next);
+  }
+  $('empty').hidden = state.panes.length > 0;
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  const token = $('token').value.trim();
+  if (!token) {
+    $('signin-error').textContent = 'Paste a token, or continue without one.';
+    return;
+  }
+  setToken(token);
+  $('token').value = '';
+  await enter();
+}
+
+function signOut() {
+  for (const p of [...state.panes]) p.dispose();
+  setToken('');
+  showSignin('Signed out.');
+}
+
+function init() {
+  $('signin-form').addEventListener('submit', signIn);
+  $('signin-anon').addEventListener('click', () => {
+    setToken('');
+    enter();
+  });
+  $('signin-open').addEventListener('click', () => showSignin(''));
+  $('signout').addEventListener('click', signOut);
+  $('namespace').addEventListener('change', loadPods);
+  $('refresh').addEventListener('click', loadNamespaces);
+  $('open-form').addEventListener('submit', openTerminal);
+  enter();
+}
+
+init();

@@ -1,0 +1,330 @@
+// browser.mjs drives Debian's Chromium (through playwright-core, never a
+// downloaded browser) against a real `porthole serve` and checks what a
+// person would: sign in, list the demo pod, run commands in a terminal and
+// read their output from the screen, resize, exit codes, stdin EOF, a dropped
+// connection and its reconnect, and that another origin can neither open a
+// session nor frame the page.
+//
+// usage: node test/browser.mjs --porthole BIN [--chromium PATH] [--artifacts DIR]
+// Exits 0 when every check passed. Run by web/browser_test.go.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
+  return acc;
+}, []));
+const porthole = args.porthole;
+const chromiumPath = args.chromium || '/usr/bin/chromium';
+const artifacts = args.artifacts || 'test-artifacts';
+assert.ok(porthole, '--porthole BIN is required');
+mkdirSync(artifacts, { recursive: true });
+
+const WAIT = 15000; // bound on every single wait, in ms
+
+function log(...a) {
+  console.log('browser:', ...a);
+}
+
+// startPorthole runs `porthole serve` on listen and resolves with its URL
+// once the banner is printed.
+function startPorthole(listen) {
+  const proc = spawn(porthole, ['serve', '--listen', listen, '--write-kubeconfig', ''], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('porthole serve printed no banner: ' + out)), WAIT);
+    proc.on('error', reject);
+    proc.on('exit', (code) => reject(new Error(`porthole serve exited (${code}) before its banner: ${out}`)));
+    proc.stdout.on('data', (b) => {
+      out += b;
+      const m = out.match(/porthole serving on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1] });
+      }
+    });
+  });
+}
+
+function stopPorthole(p) {
+  return new Promise((resolve) => {
+    if (p.proc.exitCode !== null || p.proc.signalCode !== null) return resolve();
+    const kill = setTimeout(() => p.proc.kill('SIGKILL'), WAIT);
+    p.proc.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    p.proc.kill('SIGTERM');
+  });
+}
+
+// startOther serves a plain page on another origin (another port).
+function startOther() {
+  const srv = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>other origin</title><body>other origin</body>');
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
+}
+
+// screen returns the visible text of the active terminal, one line a row.
+async function screen(page) {
+  return page.evaluate(() => {
+    const rows = document.querySelectorAll('.pane:not([hidden]) .xterm-rows > div');
+    return Array.from(rows, (r) => r.textContent.replace(/\u00a0/g, ' ').trimEnd()).join('\n');
+  });
+}
+
+// waitScreen waits until the active terminal's text matches re and returns the match.
+async function waitScreen(page, re, what) {
+  const deadline = Date.now() + WAIT;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await screen(page);
+    const all = [...last.matchAll(new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g'))];
+    if (all.length > 0) return all[all.length - 1];
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`terminal never showed ${what || re}; screen:\n${last}`);
+}
+
+async function paneState(page, state) {
+  await page.locator(`.pane:not([hidden])[data-state="${state}"]`).waitFor({ timeout: WAIT });
+}
+
+async function openTerminal(page, { command = 'sh', tty = true, mode = 'exec' } = {}) {
+  await page.locator('.pod[data-pod="demo"] button[data-container="shell"]').click();
+  await page.locator(`input[name="mode"][value="${mode}"]`).check();
+  await page.fill('#command', command);
+  await page.locator('#tty').setChecked(tty);
+  await page.click('#open');
+  await paneState(page, 'open');
+}
+
+async function typeLine(page, text) {
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+// sttySize runs stty size in the active tty shell and returns [rows, cols].
+async function sttySize(page, tag) {
+  await typeLine(page, `echo ${tag}=$(stty size)=`);
+  const m = await waitScreen(page, new RegExp(`${tag}=(\\d+) (\\d+)=`), `${tag} stty size`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+async function visibleRows(page) {
+  return page.locator('.pane:not([hidden]) .xterm-rows > div').count();
+}
+
+async function main() {
+  let server = await startPorthole('127.0.0.1:0');
+  const other = await startOther();
+  const otherURL = `http://127.0.0.1:${other.address().port}`;
+  const profile = mkdtempSync(join(tmpdir(), 'porthole-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1200, height: 800 },
+  });
+  try {
+    await run(context, server, otherURL, async () => {
+      // Drop: the server goes away under a live session, then comes back.
+      const port = new URL(server.url).port;
+      await stopPorthole(server);
+      server = await startPorthole('127.0.0.1:' + port);
+    });
+  } finally {
+    await context.close().catch(() => {});
+    await stopPorthole(server);
+    other.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+async function run(context, server, otherURL, restartServer) {
+  const page = context.pages()[0] || (await context.newPage());
+  const problems = [];
+  page.on('console', (m) => {
+    // Expected: the refused WebSockets of the drop and cross-origin checks,
+    // and the browser's own /favicon.ico probe (the page declares none).
+    if (m.type() !== 'error' || /WebSocket connection to .* failed/.test(m.text())) return;
+    if (/\/favicon\.ico$/.test(m.location().url)) return;
+    problems.push(m.text() + ' at ' + m.location().url);
+  });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  const requests = [];
+  page.on('request', (r) => requests.push(r));
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  const handshakes = [];
+  cdp.on('Network.webSocketWillSendHandshakeRequest', (e) => handshakes.push(e.request.headers));
+
+  // The banner's address sends a browser to the terminal, with the headers.
+  const resp = await page.goto(server.url, { waitUntil: 'load' });
+  assert.equal(new URL(page.url()).pathname, '/ui/');
+  const headers = resp.headers();
+  assert.equal(headers['x-frame-options'], 'DENY');
+  assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.match(headers['content-security-policy'], /script-src 'self'/);
+
+  // porthole serve needs no token: the list shows at once. Sign in anyway.
+  await page.locator('#app').waitFor({ timeout: WAIT });
+  await page.click('#signin-open');
+  const token = 'test-token/with+odd?chars';
+  await page.fill('#token', token);
+  await page.click('#signin-submit');
+  await page.locator('#signout').waitFor({ timeout: WAIT });
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('porthole.token')), token);
+  const demo = page.locator('.pod[data-pod="demo"]');
+  await demo.waitFor({ timeout: WAIT });
+  assert.match(await demo.textContent(), /Running/);
+  assert.match(await demo.locator('button[data-container="shell"]').textContent(), /running/);
+  const listed = requests.filter((r) => r.url().endsWith('/api/v1/namespaces/default/pods'));
+  assert.ok(listed.length > 0, 'no pod list request');
+  assert.equal(listed[listed.length - 1].headers()['authorization'], 'Bearer ' + token);
+
+  // A terminal: a command and its output on the screen.
+  await openTerminal(page);
+  const hs = handshakes[handshakes.length - 1];
+  const offered = (hs['Sec-WebSocket-Protocol'] || hs['sec-websocket-protocol'] || '').split(/,\s*/);
+  assert.deepEqual(offered, ['v5.channel.k8s.io', 'base64url.bearer.authorization.k8s.io.' + Buffer.from(token).toString('base64url')]);
+  for (const r of [...requests, ...handshakes]) {
+    const url = typeof r.url === 'function' ? r.url() : '';
+    assert.ok(!url.includes(encodeURIComponent(token)) && !url.includes(token), 'token in a URL: ' + url);
+  }
+  await typeLine(page, 'echo hello-$((6*7))');
+  await waitScreen(page, /^hello-42$/m, 'hello-42');
+  log('command output read from the terminal');
+
+  // Resize: the tty follows the viewport.
+  const [rows1, cols1] = await sttySize(page, 'SIZEA');
+  assert.equal(rows1, await visibleRows(page));
+  await page.setViewportSize({ width: 820, height: 520 });
+  await page.waitForFunction((r) => document.querySelectorAll('.pane:not([hidden]) .xterm-rows > div').length !== r, rows1, { timeout: WAIT });
+  const [rows2, cols2] = await sttySize(page, 'SIZEB');
+  assert.ok(rows2 < rows1 && cols2 < cols1, `stty size ${rows2}x${cols2} did not shrink from ${rows1}x${cols1}`);
+  assert.equal(rows2, await visibleRows(page));
+  log(`stty size ${rows1} ${cols1} -> ${rows2} ${cols2}`);
+  await page.setViewportSize({ width: 1200, height: 800 });
+  await page.waitForFunction((r) => document.querySelectorAll('.pane:not([hidden]) .xterm-rows > div').length !== r, rows2, { timeout: WAIT });
+  await typeLine(page, 'ls / | head -5; echo porthole web terminal');
+  await waitScreen(page, /^porthole web terminal$/m);
+  await page.screenshot({ path: join(artifacts, 'terminal.png') });
+
+  // Exit codes: exit 3, then Ctrl-D at the prompt of a new run.
+  await typeLine(page, 'exit 3');
+  await paneState(page, 'exited');
+  assert.equal(await page.locator('.pane:not([hidden])').getAttribute('data-exit-code'), '3');
+  assert.match(await page.locator('.pane:not([hidden]) .status').textContent(), /exited with code 3/);
+  await page.screenshot({ path: join(artifacts, 'exit-3.png') });
+  await page.click('.pane:not([hidden]) .reconnect');
+  await paneState(page, 'open');
+  await typeLine(page, 'echo again');
+  await waitScreen(page, /^again$/m);
+  await page.keyboard.press('Control+d');
+  await paneState(page, 'exited');
+  assert.equal(await page.locator('.pane:not([hidden])').getAttribute('data-exit-code'), '0');
+  log('exit codes 3 and 0 (Ctrl-D) shown');
+
+  // No tty: Ctrl-D at an empty line sends the v5 close signal; the process
+  // reads EOF and its output still arrives before the exit status.
+  await openTerminal(page, { command: `sh -c 'cat; echo "eof after $(printf x | wc -c) byte"; exit 5'`, tty: false });
+  assert.equal(await page.locator('.tab').count(), 2);
+  await typeLine(page, 'piped line');
+  await waitScreen(page, /^piped line$/m); // the local echo
+  await page.waitForFunction(() => (document.querySelector('.pane:not([hidden]) .xterm-rows').textContent.match(/piped\u00a0line|piped line/g) || []).length >= 2, null, { timeout: WAIT });
+  await page.keyboard.press('Control+d');
+  await waitScreen(page, /^eof after 1 byte$/m);
+  await paneState(page, 'exited');
+  assert.equal(await page.locator('.pane:not([hidden])').getAttribute('data-exit-code'), '5');
+  log('close signal delivered stdin EOF');
+
+  // A dropped connection: clear message, then Reconnect once the server is back.
+  await openTerminal(page);
+  await typeLine(page, 'echo before-drop');
+  await waitScreen(page, /^before-drop$/m);
+  await restartServer();
+  await paneState(page, 'dropped');
+  assert.match(await page.locator('.pane:not([hidden]) .status').textContent(), /connection lost/);
+  await page.screenshot({ path: join(artifacts, 'dropped.png') });
+  await page.click('.pane:not([hidden]) .reconnect');
+  await paneState(page, 'open');
+  await typeLine(page, 'echo after-reconnect');
+  await waitScreen(page, /^after-reconnect$/m);
+  log('drop shown and reconnected');
+
+  // Closing tabs ends their sessions.
+  while (await page.locator('.tab').count() > 0) await page.locator('.tab-close').first().click();
+  assert.equal(await page.locator('#empty').isVisible(), true);
+
+  // Another origin: no session, no readable API answer, no frame.
+  const samePage = await wsProbe(page, server.url);
+  assert.deepEqual(samePage, { opened: true, protocol: 'v5.channel.k8s.io' }, 'same-origin control');
+  const evil = await context.newPage();
+  await evil.goto(otherURL);
+  const cross = await wsProbe(evil, server.url);
+  assert.equal(cross.opened, false, 'a page from another origin opened a session');
+  const read = await evil.evaluate(async (u) => {
+    try {
+      await (await fetch(u + '/api/v1/namespaces')).text();
+      return 'read';
+    } catch (e) {
+      return 'refused';
+    }
+  }, server.url);
+  assert.equal(read, 'refused', 'another origin read the API');
+  const framed = await evil.evaluate((u) => new Promise((resolve) => {
+    const f = document.createElement('iframe');
+    f.src = u + '/ui/';
+    f.onload = () => {
+      try {
+        resolve(f.contentDocument ? 'readable' : 'blocked');
+      } catch {
+        resolve('blocked');
+      }
+    };
+    document.body.append(f);
+  }), server.url);
+  const frame = evil.frames().find((f) => f !== evil.mainFrame());
+  assert.ok(frame, 'no frame');
+  assert.notEqual(frame.url(), server.url + '/ui/', 'the page rendered inside another origin\'s frame');
+  log(`other origin: websocket refused (close ${cross.code}), fetch ${read}, frame ${framed} at ${frame.url()}`);
+  await evil.close();
+
+  assert.deepEqual(problems, [], 'console errors');
+}
+
+// wsProbe opens an exec WebSocket on the demo pod from page and reports
+// whether it opened, as a page script (any site's) would.
+function wsProbe(page, base) {
+  const url = base.replace(/^http/, 'ws') + '/api/v1/namespaces/default/pods/demo/exec?command=true&container=shell&stdout=true';
+  return page.evaluate((u) => new Promise((resolve) => {
+    const ws = new WebSocket(u, ['v5.channel.k8s.io']);
+    ws.onopen = () => {
+      resolve({ opened: true, protocol: ws.protocol });
+      ws.close();
+    };
+    ws.onclose = (ev) => resolve({ opened: false, code: ev.code });
+  }), url);
+}
+
+const overall = setTimeout(() => {
+  console.error('browser: timed out');
+  process.exit(2);
+}, 150000);
+main().then(() => {
+  clearTimeout(overall);
+  log('all checks passed');
+}, (err) => {
+  clearTimeout(overall);
+  console.error('browser: FAIL:', err.stack || err);
+  process.exitCode = 1;
+});

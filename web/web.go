@@ -1,0 +1,59 @@
+// Package web is porthole's browser terminal: the built page (xterm.js
+// speaking v5.channel.k8s.io to the exec and attach endpoints of the
+// origin that served it) embedded in the binary, and the handler serving
+// it. The page's sources, build and browser tests live beside this file
+// (src/, build.mjs, test/); dist/ is their build output, committed so that
+// building porthole needs no Node, and checked by `make web-check`.
+//
+// The handler serves files only. The API and the streaming endpoints the
+// page calls are the embedding server's; so are authentication (the page
+// sends its token as Authorization: Bearer and as the WebSocket subprotocol
+// base64url.bearer.authorization.k8s.io.<token>) and the WebSocket origin
+// check that keeps other sites from opening sessions.
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed dist
+var dist embed.FS
+
+// ContentSecurityPolicy is sent with every file. Scripts, fetches and
+// WebSockets go to the page's own origin only, and no other site may frame
+// the page (clickjacking a terminal types commands). Styles allow
+// 'unsafe-inline' because xterm.js's DOM renderer sizes and colours cells
+// through <style> elements it creates; no script is inline.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
+	"form-action 'self'; frame-ancestors 'none'"
+
+// Handler serves the page at "/" and its assets beside it. Mount it under a
+// prefix with http.StripPrefix (serve mounts it at /ui/). It answers GET and
+// HEAD; every answer carries the framing and content security headers. It
+// is safe for concurrent use.
+func Handler() http.Handler {
+	sub, err := fs.Sub(dist, "dist")
+	if err != nil {
+		panic("web: embedded dist missing: " + err.Error()) // impossible: go:embed checked it at build time
+	}
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		// Asset names carry no content hash, so make browsers revalidate.
+		h.Set("Cache-Control", "no-cache")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,123 @@
+package web
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func serveOne(t *testing.T, method, path string) (*http.Response, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	Handler().ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	resp := rec.Result()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func TestHandler(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, path string
+		code               int
+		contentType        string
+		body               string // a substring of the body
+	}{
+		{"page", "GET", "/", 200, "text/html; charset=utf-8", `<script defer src="app.js"></script>`},
+		{"script", "GET", "/app.js", 200, "text/javascript; charset=utf-8", "v5.channel.k8s.io"},
+		{"style", "GET", "/style.css", 200, "text/css; charset=utf-8", ".xterm"},
+		{"head", "HEAD", "/", 200, "text/html; charset=utf-8", ""},
+		{"index redirects to the directory", "GET", "/index.html", http.StatusMovedPermanently, "", ""},
+		{"missing", "GET", "/nope.js", 404, "text/plain; charset=utf-8", "not found"},
+		{"post", "POST", "/", 405, "text/plain; charset=utf-8", "method not allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := serveOne(t, tc.method, tc.path)
+			if resp.StatusCode != tc.code {
+				t.Fatalf("got %d, want %d", resp.StatusCode, tc.code)
+			}
+			if got := resp.Header.Get("Content-Type"); tc.contentType != "" && got != tc.contentType {
+				t.Errorf("Content-Type: got %q, want %q", got, tc.contentType)
+			}
+			if !strings.Contains(body, tc.body) {
+				t.Errorf("body does not contain %q", tc.body)
+			}
+			want := map[string]string{
+				"Content-Security-Policy": ContentSecurityPolicy,
+				"X-Frame-Options":         "DENY",
+				"X-Content-Type-Options":  "nosniff",
+			}
+			for k, v := range want {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s: got %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+// TestContentSecurityPolicy pins the directives that keep other sites out
+// and scripts same-origin.
+func TestContentSecurityPolicy(t *testing.T) {
+	directives := map[string]string{}
+	for _, d := range strings.Split(ContentSecurityPolicy, ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+		directives[name] = value
+	}
+	for name, want := range map[string]string{
+		"default-src":     "'self'",
+		"script-src":      "'self'",
+		"connect-src":     "'self'",
+		"frame-ancestors": "'none'",
+		"object-src":      "'none'",
+		"base-uri":        "'none'",
+	} {
+		if got := directives[name]; got != want {
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestPageHasNoInlineScript: the policy forbids inline scripts, so the page
+// must have none (every script has a src) and no inline event handlers.
+func TestPageHasNoInlineScript(t *testing.T) {
+	page, err := dist.ReadFile("dist/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`<script[^>]*>`).FindAllString(string(page), -1) {
+		if !strings.Contains(m, " src=") {
+			t.Errorf("inline script: %s", m)
+		}
+	}
+	if m := regexp.MustCompile(`(?i)\son[a-z]+=`).FindString(string(page)); m != "" {
+		t.Errorf("inline event handler: %s", m)
+	}
+}
+
+// TestDistMatchesSources: every source file the build copies verbatim is
+// the same in dist/ (the full rebuild check is `make web-check`, which
+// needs Node).
+func TestDistMatchesSources(t *testing.T) {
+	src, err := os.ReadFile("src/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := dist.ReadFile("dist/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(src) != string(built) {
+		t.Error("dist/index.html differs from src/index.html: run `make web`")
+	}
+}
