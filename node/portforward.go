@@ -178,7 +178,9 @@ func (n *Node) forward(ctx context.Context, pod PodRef, p *pfPair, wg *sync.Wait
 }
 
 // resettingStream gives a stream the Close the runtime calls when it is done
-// with it: a reset, harmless once both directions have ended.
-type resettingStream struct{ stream.Stream }
+// with it: a reset, harmless once both directions have ended. It embeds the
+// concrete stream so io.Copy still finds its ReadFrom and WriteTo, which
+// hold no buffer while the connection is idle.
+type resettingStream struct{ *spdy.Stream }
 
 func (s resettingStream) Close() error { return s.Reset() }

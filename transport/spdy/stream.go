@@ -11,7 +11,8 @@ import (
 	"github.com/porthole/porthole/stream"
 )
 
-// Stream is one SPDY stream. It implements stream.Stream and io.ReaderFrom.
+// Stream is one SPDY stream. It implements stream.Stream, io.ReaderFrom and
+// io.WriterTo.
 // Read and Write may run concurrently with each other, each from one
 // goroutine at a time; CloseWrite and Reset may be called from any goroutine.
 type Stream struct {
@@ -63,18 +64,55 @@ func (s *Stream) Headers() http.Header { return s.st.Headers() }
 // in spdystream's worker and blocks the frames queued behind it (package doc).
 func (s *Stream) Read(p []byte) (int, error) {
 	n, err := s.st.Read(p)
+	return n, s.readErr(err)
+}
+
+// readErr maps spdystream's read error: its io.EOF covers a peer's FIN or
+// RST_STREAM, a local Reset and a failed connection alike.
+func (s *Stream) readErr(err error) error {
 	if err != io.EOF {
-		return n, err
+		return err
 	}
 	switch {
 	case s.peerEnded.Load():
-		return n, io.EOF
+		return io.EOF
 	case s.isReset.Load():
-		return n, stream.ErrClosed
+		return stream.ErrClosed
 	case s.c.wire.readFailed() != nil:
-		return n, &stream.ConnError{Op: "read frame", Err: io.ErrUnexpectedEOF}
+		return &stream.ConnError{Op: "read frame", Err: io.ErrUnexpectedEOF}
 	default:
-		return n, io.EOF // the peer said GOAWAY, or opened the stream with FIN
+		return io.EOF // the peer said GOAWAY, or opened the stream with FIN
+	}
+}
+
+// WriteTo copies the peer's data to w until EOF (io.Copy uses it) and
+// returns nil at EOF. Each DATA frame's own bytes, as spdystream received
+// them, are written to w: nothing is copied, and no buffer is held while the
+// peer is quiet (io.Copy's loop would hold 32 KiB per idle forwarded
+// connection).
+func (s *Stream) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		b, err := s.st.ReadData()
+		if errors.Is(err, spdystream.ErrUnreadPartialData) {
+			// A Read took part of a frame; finish that frame through Read.
+			var buf [4 << 10]byte
+			n, rerr := s.Read(buf[:])
+			b, err = buf[:n], rerr
+		}
+		if len(b) > 0 {
+			n, werr := w.Write(b)
+			total += int64(n)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err != nil {
+			if err = s.readErr(err); err == io.EOF {
+				return total, nil
+			}
+			return total, err
+		}
 	}
 }
 
