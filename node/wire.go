@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
@@ -100,10 +99,7 @@ func (n *Node) serveSPDY(ctx context.Context, w http.ResponseWriter, r *http.Req
 		_ = conn.Abort(err.Error())
 		return
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Add(1)
-	go n.refuseExtraStreams(conn, &wg)
+	conn.RefuseStreams()
 	if version.ResetErrorStream {
 		// v1 quirk kept by the kubelet: the error stream is reset and stdin
 		// half-closed right after setup (PROTOCOL.md 4.3, 4.4).
@@ -173,18 +169,4 @@ func (s *session) slot(typ string) *stream.Stream {
 		return &s.resize
 	}
 	return nil
-}
-
-// refuseExtraStreams resets any stream opened after setup, so that the
-// transport's accept queue never fills (the kubelet's unbuffered hand-off
-// blocks forever there, PROTOCOL.md 4.2).
-func (n *Node) refuseExtraStreams(conn *spdy.Conn, wg *sync.WaitGroup) {
-	defer wg.Done()
-	for {
-		st, err := conn.Accept(context.Background()) // fails once conn has ended
-		if err != nil {
-			return
-		}
-		_ = st.Reset()
-	}
 }

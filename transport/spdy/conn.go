@@ -82,6 +82,7 @@ type Conn struct {
 	closingCh chan struct{}
 	cause     atomic.Pointer[stream.ConnError] // why we ended it, when not a plain Close
 	sawGoAway atomic.Bool
+	refusing  atomic.Bool // RefuseStreams was called
 
 	termOnce sync.Once
 	endOnce  sync.Once
@@ -144,6 +145,23 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		go c.pingLoop()
 	}
 	return c, nil
+}
+
+// RefuseStreams resets every stream the peer opens from now on, and those
+// it opened that Accept has not taken yet. A server that has all the streams
+// it expects calls it, so that an extra stream can neither sit in the accept
+// queue nor, once the queue is full, stall the connection (the kubelet's
+// unbuffered hand-off blocks there for good, PROTOCOL.md 4.2).
+func (c *Conn) RefuseStreams() {
+	c.refusing.Store(true)
+	for {
+		select {
+		case s := <-c.acceptQ:
+			_ = s.reset()
+		default:
+			return
+		}
+	}
 }
 
 // Context is cancelled when Done closes, so a session can derive its
@@ -219,6 +237,9 @@ func (c *Conn) onFrame(ev frameEvent) {
 		c.mu.Unlock()
 		if s != nil {
 			s.peerEnded.Store(true)
+			if !s.created {
+				s.done(remoteDone)
+			}
 		}
 	case ev.control && ev.typ == typeGoAway:
 		c.sawGoAway.Store(true)
@@ -231,6 +252,10 @@ func (c *Conn) onFrame(ev frameEvent) {
 // SYN_REPLY it sends precedes our handling of the peer's first DATA frame
 // (spdystream drops DATA for a stream it has not replied to).
 func (c *Conn) handleStream(st *spdystream.Stream) {
+	if c.refusing.Load() {
+		_ = st.Reset() // after RefuseStreams
+		return
+	}
 	s := newStream(c, st, false)
 	if !c.register(s) {
 		_ = st.Reset() // RST_STREAM CANCEL, as the kubelet rejects streams
@@ -241,10 +266,13 @@ func (c *Conn) handleStream(st *spdystream.Stream) {
 		c.log.Debug("spdy: send SYN_REPLY", "stream", st.Identifier(), "err", err)
 		return
 	}
-	c.wg.Add(1)
-	go s.watch()
+	// No watching goroutine for a peer's stream: onFrame sees its FIN or
+	// RST_STREAM go by (an idle exec holds five such streams).
 	select {
 	case c.acceptQ <- s:
+		if c.refusing.Load() {
+			c.RefuseStreams() // it raced with RefuseStreams's drain
+		}
 	case <-c.closingCh:
 		s.reset()
 	}

@@ -170,6 +170,9 @@ func (s *Stream) reset() error {
 	s.wclosed.Store(true)
 	err := s.st.Reset()
 	s.done(localDone)
+	if !s.created {
+		s.done(remoteDone) // a reset ends both sides; no watch() sees it
+	}
 	return err
 }
 
@@ -196,7 +199,7 @@ func (s *Stream) done(bit uint32) {
 	}
 }
 
-// watch runs for the life of the stream. For a stream we opened it first
+// watch runs for the life of a stream we opened. For a stream we opened it first
 // waits for SYN_REPLY or RST_STREAM: spdystream delivers RST_STREAM for an
 // unreplied stream by a blocking send, so someone must be waiting or that
 // worker (and with it the connection) stalls. Then it takes HEADERS frames
