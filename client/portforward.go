@@ -96,7 +96,13 @@ func (c *Client) dialPortForward(ctx context.Context, target string, wire Wire) 
 	if wire != WireSPDY {
 		nc, err := c.dialTunnel(ctx, target)
 		if err == nil {
-			conn, err := spdy.NewClient(nc, protocol.PortForward, &spdy.DialOptions{PingPeriod: tunnelPingPeriod, Logger: c.log})
+			// No lingering close inside the tunnel: the pipe has no
+			// half-close, so the server's own lingering close and ours
+			// would wait for each other until the deadline. Closing the
+			// WebSocket (close 1000, after every byte we wrote) is the
+			// graceful end, as with client-go's gorilla connection.
+			conn, err := spdy.NewClient(nc, protocol.PortForward, &spdy.DialOptions{
+				PingPeriod: tunnelPingPeriod, Linger: -1, Logger: c.log})
 			if err != nil {
 				return nil, fmt.Errorf("port-forward tunnel: %w", err)
 			}

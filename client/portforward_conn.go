@@ -1,0 +1,194 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/spdy"
+)
+
+// maxErrorMessage bounds what is read from a forward's error stream; the
+// kubelet's messages are one line.
+const maxErrorMessage = 64 * 1024
+
+// Port-forward stream headers (PROTOCOL.md section 5).
+const (
+	headerStreamType = "streamtype"
+	headerPort       = "port"
+	headerRequestID  = "requestid"
+	streamTypeError  = "error"
+	streamTypeData   = "data"
+)
+
+// forwardedConn is one accepted local connection and its two streams.
+type forwardedConn struct {
+	local net.Conn
+	port  ForwardedPort
+	data  *spdy.Stream
+	errs  *spdy.Stream
+
+	abortOnce sync.Once
+}
+
+// handle forwards one accepted connection and closes it. Failures end this
+// connection only.
+func (f *forwarder) handle(ctx context.Context, local net.Conn, port ForwardedPort) {
+	defer f.wg.Done()
+	defer local.Close()
+	f.out.printf("Handling connection for %d\n", port.Local)
+	fc, err := f.open(ctx, local, port)
+	if err != nil {
+		if ctx.Err() == nil {
+			f.errs.printf("error forwarding %d -> %d: %v\n", port.Local, port.Remote, err)
+		}
+		return
+	}
+	if msg, err := fc.run(ctx); err != nil {
+		f.errs.printf("error forwarding %d -> %d: %v\n", port.Local, port.Remote, err)
+	} else if msg != "" {
+		f.errs.printf("an error occurred forwarding %d -> %d: %s\n", port.Local, port.Remote, msg)
+	}
+}
+
+// open waits for a session and opens the error stream, then the data
+// stream, under the next request ID (PROTOCOL.md section 5).
+func (f *forwarder) open(ctx context.Context, local net.Conn, port ForwardedPort) (*forwardedConn, error) {
+	conn, err := f.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	h.Set(headerStreamType, streamTypeError)
+	h.Set(headerPort, strconv.Itoa(int(port.Remote)))
+	h.Set(headerRequestID, strconv.FormatUint(f.nextID.Add(1)-1, 10))
+	errs, err := conn.Open(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("open error stream: %w", err)
+	}
+	// We never write to the error stream.
+	_ = errs.CloseWrite()
+	h.Set(headerStreamType, streamTypeData)
+	data, err := conn.Open(ctx, h)
+	if err != nil {
+		_ = errs.Reset()
+		return nil, fmt.Errorf("open data stream: %w", err)
+	}
+	return &forwardedConn{local: local, port: port, data: data, errs: errs}, nil
+}
+
+// errorResult is what the error stream carried.
+type errorResult struct {
+	msg string
+	err error
+}
+
+// run copies both ways until both directions have ended and the error
+// stream has been read to its end. A failed copy or a message on the error
+// stream aborts the connection: the local socket closes and the data stream
+// is reset, so both copiers return, and the error stream is left to the
+// server, which always ends it (its message must not be cut short). ctx
+// ending resets the error stream too. run returns the pod's error message,
+// or the error that ended the connection abnormally.
+func (fc *forwardedConn) run(ctx context.Context) (string, error) {
+	up := make(chan error, 1)
+	down := make(chan error, 1)
+	errc := make(chan errorResult, 1)
+	go fc.copyUp(up)
+	go fc.copyDown(down)
+	go fc.readErrors(errc)
+	var (
+		res                 errorResult
+		failed              error
+		upDone, downDone    bool
+		errsDone, cancelled bool
+	)
+	for !upDone || !downDone || !errsDone {
+		select {
+		case err := <-up:
+			upDone = true
+			failed = fc.check(failed, err, "copy to pod")
+		case err := <-down:
+			downDone = true
+			failed = fc.check(failed, err, "copy from pod")
+		case res = <-errc:
+			errsDone = true
+			if res.msg != "" || res.err != nil {
+				fc.abort()
+			}
+		case <-ctx.Done():
+			if !cancelled {
+				cancelled = true
+				fc.abort()
+				_ = fc.errs.Reset()
+			}
+		}
+		if cancelled {
+			ctx = context.Background() // keep joining
+		}
+	}
+	// Both ways are done: nothing more is sent or wanted (client-go resets
+	// here too; after our FIN the reset sends nothing).
+	_ = fc.data.Reset()
+	if res.err != nil && failed == nil && !cancelled {
+		failed = fmt.Errorf("read error stream: %w", res.err)
+	}
+	return res.msg, failed
+}
+
+// check aborts the connection on the first failed copy and remembers it.
+func (fc *forwardedConn) check(failed, err error, op string) error {
+	if err == nil || failed != nil {
+		return failed
+	}
+	fc.abort()
+	if errors.Is(err, stream.ErrClosed) || errors.Is(err, net.ErrClosed) {
+		// Our own abort ended this copy; the cause is reported elsewhere.
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// abort closes the local socket and resets the data stream, once.
+func (fc *forwardedConn) abort() {
+	fc.abortOnce.Do(func() {
+		_ = fc.local.Close()
+		_ = fc.data.Reset()
+	})
+}
+
+// copyUp sends local bytes to the pod; local EOF becomes a FIN.
+func (fc *forwardedConn) copyUp(done chan<- error) {
+	_, err := io.Copy(fc.data, fc.local)
+	if err == nil {
+		err = fc.data.CloseWrite()
+	}
+	done <- err
+}
+
+// copyDown writes the pod's bytes locally; the pod's FIN half-closes the
+// local socket so the local peer reads EOF and may still answer.
+func (fc *forwardedConn) copyDown(done chan<- error) {
+	_, err := io.Copy(fc.local, fc.data)
+	if err == nil {
+		if cw, ok := fc.local.(closeWriter); ok {
+			err = cw.CloseWrite()
+		}
+	}
+	done <- err
+}
+
+// readErrors reads the error stream to its end.
+func (fc *forwardedConn) readErrors(done chan<- errorResult) {
+	b, err := io.ReadAll(io.LimitReader(fc.errs, maxErrorMessage))
+	if errors.Is(err, stream.ErrClosed) {
+		err = nil // our own abort
+	}
+	done <- errorResult{msg: string(b), err: err}
+}
