@@ -57,18 +57,39 @@ func TestBrowser(t *testing.T) {
 	}
 }
 
+// TestJSUnit runs the page's module tests (test/unit.test.mjs) in Node:
+// argument splitting, Status decoding, the line discipline, the bearer
+// subprotocol and the tar codec against GNU tar.
+func TestJSUnit(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		skipOrFail(t, "node", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "test/unit.test.mjs")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+}
+
+// skipOrFail skips the test for want of what, or fails it when
+// PORTHOLE_BROWSER_TESTS=require.
+func skipOrFail(t *testing.T, what string, err error) {
+	t.Helper()
+	msg := what + " not available (" + err.Error() + "); install Node.js, `apt-get install chromium` and run `npm ci` in web/, or run .ci/run"
+	if os.Getenv(requireEnv) == "require" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
 // browserTools finds node and Chromium and checks that playwright-core is
 // installed (`npm ci` in web/), or skips saying what is missing.
 func browserTools(t *testing.T) (node, chromium string) {
 	t.Helper()
-	missing := func(what string, err error) {
-		t.Helper()
-		msg := what + " not available (" + err.Error() + "); install Node.js, `apt-get install chromium` and run `npm ci` in web/, or run .ci/run"
-		if os.Getenv(requireEnv) == "require" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	missing := func(what string, err error) { t.Helper(); skipOrFail(t, what, err) }
 	node, err := exec.LookPath("node")
 	if err != nil {
 		missing("node", err)

@@ -5,6 +5,7 @@ import * as api from './api.js';
 import { getToken, setToken } from './auth.js';
 import { splitArgs } from './argv.js';
 import { Pane } from './pane.js';
+import { wireFiles } from './filesui.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -124,6 +125,7 @@ function pick(target) {
   state.target = target;
   $('open-target').textContent = `${target.namespace}/${target.pod} · ${target.container}`;
   $('open-form').hidden = false;
+  $('files').hidden = false;
   $('command').focus();
 }
 
@@ -196,6 +198,7 @@ function init() {
   $('namespace').addEventListener('change', loadPods);
   $('refresh').addEventListener('click', loadNamespaces);
   $('open-form').addEventListener('submit', openTerminal);
+  wireFiles(() => state.target);
   enter();
 }
 

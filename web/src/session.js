@@ -52,7 +52,7 @@ export function exitFromStatus(text) {
   return { code: null, message: st.message || 'session failed' };
 }
 
-// Session is one WebSocket session. Handlers: onOpen(), onOutput(bytes),
+// Session is one WebSocket session. Handlers: onOpen(), onOutput(bytes, channel),
 // onExit({code, message}) once the Status arrived and the socket closed,
 // onDrop({code, reason, opened}) when it closed without a Status.
 export class Session {
@@ -86,7 +86,7 @@ export class Session {
     switch (msg[0]) {
       case STDOUT:
       case STDERR:
-        if (payload.length > 0) this.h.onOutput(payload);
+        if (payload.length > 0) this.h.onOutput(payload, msg[0]);
         break;
       case ERROR:
         this.gotStatus = true;
@@ -112,6 +112,11 @@ export class Session {
     msg[0] = channel;
     msg.set(payload, 1);
     this.ws.send(msg);
+  }
+
+  // sendStdin sends bytes as stdin.
+  sendStdin(bytes) {
+    if (bytes.length > 0) this.send(STDIN, bytes);
   }
 
   // input sends typed text (xterm's onData) as stdin.

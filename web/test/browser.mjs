@@ -8,7 +8,8 @@
 // usage: node test/browser.mjs --porthole BIN [--chromium PATH] [--artifacts DIR]
 // Exits 0 when every check passed. Run by web/browser_test.go.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,6 +248,9 @@ async function run(context, server, otherURL, restartServer) {
   assert.equal(await page.locator('.pane:not([hidden])').getAttribute('data-exit-code'), '5');
   log('close signal delivered stdin EOF');
 
+  // Files: upload into the container and download back, over tar-over-exec.
+  await fileRoundTrip(page);
+
   // A dropped connection: clear message, then Reconnect once the server is back.
   await openTerminal(page);
   await typeLine(page, 'echo before-drop');
@@ -300,6 +304,52 @@ async function run(context, server, otherURL, restartServer) {
   await evil.close();
 
   assert.deepEqual(problems, [], 'console errors');
+}
+
+const sha256 = (b) => createHash('sha256').update(b).digest('hex');
+
+// fileRoundTrip uploads random bytes into a fresh directory (the demo
+// pod's processes run on this machine, so the test reads the result from
+// disk too), downloads the file again and compares checksums.
+async function fileRoundTrip(page) {
+  const dir = mkdtempSync(join(tmpdir(), 'porthole-files-'));
+  try {
+    const content = randomBytes(700 * 1024 + 123);
+    const local = join(dir, 'local');
+    mkdirSync(local);
+    const name = 'upload ümlaut.bin';
+    writeFileSync(join(local, name), content);
+    const remote = join(dir, 'remote');
+    mkdirSync(remote);
+
+    await page.locator('.pod[data-pod="demo"] button[data-container="shell"]').click();
+    await page.setInputFiles('#upload-file', join(local, name));
+    await page.fill('#upload-dir', remote);
+    await page.click('#upload');
+    await page.locator('#file-status[data-state="done"]').waitFor({ timeout: WAIT });
+    assert.match(await page.locator('#file-status').textContent(), /uploaded upload ümlaut\.bin \(700\.1 KiB\)/);
+    const bar = await page.locator('#file-progress').evaluate((p) => [p.value, p.max]);
+    assert.deepEqual(bar, [content.length, content.length], 'upload progress not at 100%');
+    assert.equal(sha256(readFileSync(join(remote, name))), sha256(content), 'uploaded file differs');
+
+    await page.fill('#download-path', join(remote, name));
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: WAIT }), page.click('#download')]);
+    assert.equal(dl.suggestedFilename(), name);
+    const saved = join(dir, 'downloaded');
+    await dl.saveAs(saved);
+    assert.equal(sha256(readFileSync(saved)), sha256(content), 'downloaded file differs');
+    await page.locator('#file-status[data-state="done"]').waitFor({ timeout: WAIT });
+    await page.screenshot({ path: join(artifacts, 'files.png') });
+
+    // A failure is reported, not swallowed.
+    await page.fill('#download-path', join(remote, 'missing.bin'));
+    await page.click('#download');
+    await page.locator('#file-status[data-state="failed"]').waitFor({ timeout: WAIT });
+    assert.match(await page.locator('#file-status').textContent(), /missing\.bin/);
+    log('file uploaded and downloaded, checksums match');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // wsProbe opens an exec WebSocket on the demo pod from page and reports

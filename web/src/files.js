@@ -1,0 +1,120 @@
+// files.js copies one file into or out of a container over exec, the way
+// `kubectl cp` does: a tar stream on stdin of `tar -xmf - -C DIR`, or on
+// stdout of `tar cf - -C DIR NAME`. Progress is reported in bytes.
+import { Session, V5, sessionURL } from './session.js';
+import { bearerProtocol, getToken } from './auth.js';
+import { expectedSize, firstFile, padding, tarHeader, trailer } from './tar.js';
+
+const CHUNK = 32 * 1024; // stdin bytes per message
+const HIGH_WATER = 256 * 1024; // wait while the socket holds more than this unsent
+
+function protocols() {
+  const t = getToken();
+  return t ? [V5, bearerProtocol(t)] : [V5];
+}
+
+// runExec runs argv in the container without a tty. feed(session), if
+// given, writes stdin and resolves when done (runExec then closes stdin).
+// Resolves with {stdout, stderr} on exit 0; rejects with the tar error
+// text, the exit code or the drop otherwise.
+function runExec(target, argv, { feed = null, onStdout = () => {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const out = [];
+    const errs = [];
+    const s = new Session(sessionURL({ ...target, mode: 'exec', argv, tty: false }), protocols(), {
+      onOpen: () => {
+        if (!feed) return s.closeStdin();
+        feed(s).then(() => s.closeStdin(), (err) => {
+          s.close();
+          reject(err);
+        });
+      },
+      // Session reports stdout and stderr together; tar writes only its
+      // archive to stdout, so the caller tells them apart by its own parse.
+      onOutput: (b, channel) => {
+        if (channel === 2) errs.push(b.slice());
+        else {
+          out.push(b.slice());
+          onStdout(b);
+        }
+      },
+      onExit: (r) => {
+        const stderr = new TextDecoder().decode(concat(errs)).trim();
+        if (r.code === 0) resolve({ stdout: concat(out), stderr });
+        else reject(new Error(stderr || (r.code === null ? r.message : `exit code ${r.code}`)));
+      },
+      onDrop: (r) => reject(new Error(`connection lost (code ${r.code}${r.reason ? ': ' + r.reason : ''})`)),
+    });
+  });
+}
+
+function concat(chunks) {
+  const n = chunks.reduce((a, c) => a + c.length, 0);
+  const all = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return all;
+}
+
+// drained resolves once the socket's send buffer is below the high-water
+// mark: backpressure instead of queueing a whole file in the browser.
+function drained(s) {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!s.live) reject(new Error('connection closed during upload'));
+      else if (s.ws.bufferedAmount <= HIGH_WATER) resolve();
+      else setTimeout(check, 10);
+    };
+    check();
+  });
+}
+
+// upload writes file into directory dir of the container.
+// onProgress(sent, total) follows the file's bytes.
+export async function upload(target, file, dir, onProgress) {
+  const header = tarHeader(file.name, file.size, file.lastModified / 1000);
+  const feed = async (s) => {
+    s.sendStdin(header);
+    let sent = 0;
+    onProgress(0, file.size);
+    while (sent < file.size) {
+      const chunk = new Uint8Array(await file.slice(sent, sent + CHUNK).arrayBuffer());
+      await drained(s);
+      s.sendStdin(chunk);
+      sent += chunk.length;
+      onProgress(sent, file.size);
+    }
+    s.sendStdin(new Uint8Array(padding(file.size)));
+    s.sendStdin(trailer);
+    await drained(s);
+  };
+  await runExec(target, ['tar', '-xmf', '-', '-C', dir], { feed });
+}
+
+// download reads the file at path from the container and returns
+// {name, data}. onProgress(received, total) follows the archive; total is
+// the file's size once its header arrived, or null.
+export async function download(target, path, onProgress) {
+  const slash = path.replace(/\/+$/, '').lastIndexOf('/');
+  const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? '/' : '.';
+  const name = path.replace(/\/+$/, '').slice(slash + 1);
+  if (!name) throw new Error('give the path of a file');
+  let received = 0;
+  let head = new Uint8Array(0);
+  let total = null;
+  const onStdout = (b) => {
+    received += b.length;
+    if (total === null && head.length < 512) {
+      head = concat([head, b.subarray(0, 512 - head.length)]);
+      total = expectedSize(head);
+    }
+    onProgress(Math.min(received, total ?? received), total);
+  };
+  const { stdout } = await runExec(target, ['tar', 'cf', '-', '-C', dir, name], { onStdout });
+  const file = firstFile(stdout);
+  onProgress(file.data.length, file.data.length);
+  return { name: file.name.split('/').pop(), data: file.data };
+}

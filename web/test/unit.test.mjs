@@ -1,0 +1,129 @@
+// unit.test.mjs tests the page's pure modules in Node (node --test):
+// argument splitting, the Status decoder, the local line discipline, the
+// bearer subprotocol and the tar codec, the last against GNU tar itself.
+// Run by web/browser_test.go (TestJSUnit).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { splitArgs } from '../src/argv.js';
+import { exitFromStatus } from '../src/session.js';
+import { LineMode } from '../src/linemode.js';
+import { bearerProtocol } from '../src/auth.js';
+import { expectedSize, firstFile, padding, tarHeader, trailer } from '../src/tar.js';
+
+globalThis.sessionStorage ??= { getItem: () => null, setItem() {}, removeItem() {} };
+
+test('splitArgs', () => {
+  const cases = [
+    ['sh', ['sh']],
+    ['  ls   -l  /tmp ', ['ls', '-l', '/tmp']],
+    [`sh -c 'echo "a b"; exit 3'`, ['sh', '-c', 'echo "a b"; exit 3']],
+    [`echo "x \\"y\\" \\$z"`, ['echo', 'x "y" $z']],
+    [`a\\ b ''`, ['a b', '']],
+    ['', []],
+  ];
+  for (const [line, want] of cases) assert.deepEqual(splitArgs(line), want, line);
+  assert.throws(() => splitArgs(`echo 'open`), /unclosed ' quote/);
+});
+
+test('exitFromStatus', () => {
+  const cases = [
+    ['{"metadata":{},"status":"Success"}', { code: 0 }],
+    [JSON.stringify({ status: 'Failure', reason: 'NonZeroExitCode', message: 'command terminated with non-zero exit code: error executing command [sh], exit code 3',
+      details: { causes: [{ reason: 'ExitCode', message: '3' }] } }), { code: 3 }],
+    ['{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"x"}]},"message":"m"}', { code: null, message: 'm' }],
+    ['{"status":"Failure","message":"container not found"}', { code: null, message: 'container not found' }],
+    ['not json', { code: null, message: 'unreadable status: not json' }],
+  ];
+  for (const [text, want] of cases) assert.deepEqual(exitFromStatus(text), want, text);
+});
+
+test('exitFromStatus never throws', () => {
+  for (let i = 0; i < 2000; i++) {
+    const s = randomBytes(i % 64).toString('latin1');
+    const r = exitFromStatus(i % 3 ? s : `{"status":${JSON.stringify(s)},"details":{"causes":${i % 2 ? '[null]' : '{}'}}}`);
+    assert.ok(r.code === null || Number.isInteger(r.code));
+  }
+});
+
+test('LineMode', () => {
+  const echo = [];
+  const sent = [];
+  let eofs = 0;
+  const lm = new LineMode((t) => echo.push(t), (t) => sent.push(t), () => eofs++);
+  lm.input('helo');
+  lm.input('\x7f');
+  lm.input('lo\r');
+  lm.input('\x1b[A'); // an arrow key: ignored
+  lm.input('part');
+  lm.input('\x04'); // ^D on a partial line sends it
+  lm.input('\x04'); // ^D at an empty line: EOF
+  assert.deepEqual(sent, ['hello\n', 'part']);
+  assert.equal(eofs, 1);
+  assert.equal(echo.join(''), 'helo\b \blo\r\npart');
+});
+
+test('bearerProtocol', () => {
+  const tok = 'a+b/c?~é';
+  assert.equal(bearerProtocol(tok), 'base64url.bearer.authorization.k8s.io.' + Buffer.from(tok).toString('base64url'));
+  assert.match(bearerProtocol('x'.repeat(100)), /^[A-Za-z0-9._-]+$/);
+});
+
+function archive(name, data) {
+  return Buffer.concat([tarHeader(name, data.length, 1700000000), data, new Uint8Array(padding(data.length)), trailer]);
+}
+
+test('tar: GNU tar extracts what tarHeader writes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'porthole-tar-'));
+  try {
+    for (const [name, size] of [['empty', 0], ['one block', 512], ['ünïcode.bin', 1000], ['x'.repeat(100), 70000]]) {
+      const data = randomBytes(size);
+      execFileSync('tar', ['-xmf', '-', '-C', dir], { input: archive(name, data) });
+      assert.deepEqual(readFileSync(join(dir, name)), data, name);
+      assert.equal(expectedSize(archive(name, data)), size);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => tarHeader('a/b', 1, 0), /bad file name/);
+  assert.throws(() => tarHeader('y'.repeat(101), 1, 0), /longer than 100/);
+});
+
+test('tar: firstFile reads what GNU tar writes, long names included', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'porthole-tar-'));
+  try {
+    for (const [name, format] of [['short', 'gnu'], ['l'.repeat(150), 'gnu'], ['p'.repeat(150), 'pax'], ['ü'.repeat(80), 'pax'], ['u'.repeat(90), 'ustar']]) {
+      const data = randomBytes(3000);
+      writeFileSync(join(dir, name), data);
+      const out = execFileSync('tar', ['cf', '-', '--format=' + format, '-C', dir, name], { maxBuffer: 1 << 24 });
+      const f = firstFile(new Uint8Array(out));
+      assert.equal(f.name, name, format);
+      assert.deepEqual(Buffer.from(f.data), data, format);
+    }
+    const out = execFileSync('tar', ['cf', '-', '-C', tmpdir(), dir.split('/').pop()]);
+    assert.throws(() => firstFile(new Uint8Array(out)), /is a directory/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tar: firstFile rejects damage without hanging or crashing', () => {
+  const good = new Uint8Array(archive('f', randomBytes(2000)));
+  assert.throws(() => firstFile(good.subarray(0, 1000)), /truncated/);
+  const bad = good.slice();
+  bad[10] ^= 1;
+  assert.throws(() => firstFile(bad), /corrupt tar header/);
+  assert.throws(() => firstFile(new Uint8Array(1024)), /no file/);
+  for (let i = 0; i < 3000; i++) {
+    const junk = i % 2 ? randomBytes(i % 2048) : Buffer.from(good.map((b, j) => (j % 97 === i % 97 ? b ^ (i & 0xff) : b)));
+    try {
+      firstFile(new Uint8Array(junk));
+    } catch (err) {
+      assert.ok(err instanceof Error && !(err instanceof TypeError) && !(err instanceof RangeError), String(err));
+    }
+  }
+});
