@@ -1,0 +1,148 @@
+package tarcp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var errCut = errors.New("connection reset by test")
+
+// cutter runs commands locally but, for the i-th attempt with cuts[i] >= 0,
+// delivers only the first cuts[i] bytes of its stdout and then fails the
+// way a dropped connection does (or, with clean, ends as if the command
+// exited 0).
+type cutter struct {
+	cuts  []int
+	clean bool
+	cmds  [][]string
+}
+
+func (c *cutter) run(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	i := len(c.cmds)
+	c.cmds = append(c.cmds, cmd)
+	if i >= len(c.cuts) || c.cuts[i] < 0 {
+		return localExec(ctx, cmd, stdin, stdout, stderr)
+	}
+	var buf bytes.Buffer
+	if err := localExec(ctx, cmd, stdin, &buf, stderr); err != nil {
+		return err
+	}
+	n := min(c.cuts[i], buf.Len())
+	if _, err := stdout.Write(buf.Bytes()[:n]); err != nil {
+		return err
+	}
+	if c.clean {
+		return nil
+	}
+	return errCut
+}
+
+func resumeTree(t *testing.T, name string) (src, want string) {
+	base := t.TempDir()
+	src = filepath.Join(base, name)
+	makeTree(t, src)
+	big := make([]byte, 300_000)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(filepath.Join(src, "big"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return src, describe(t, src)
+}
+
+// TestDownloadResumes: cut twice mid-stream, the copy resumes at the
+// received byte count each time and the tree arrives whole.
+func TestDownloadResumes(t *testing.T) {
+	src, want := resumeTree(t, "it's a dir")
+	c := &cutter{cuts: []int{100_000, 50_000}}
+	var stdout bytes.Buffer
+	dest := filepath.Join(t.TempDir(), "out")
+	if err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: dest, Retries: 3, Stdout: &stdout}); err != nil {
+		t.Fatalf("download: %v (stdout %q)", err, stdout.String())
+	}
+	if got := describe(t, dest); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	quoted := strings.ReplaceAll(src, "'", `'\''`)
+	for i, offset := range []int{1, 100_001, 150_001} {
+		want := fmt.Sprintf("[sh -c tar cf - '%s' | tail -c+%d]", quoted, offset)
+		if i >= len(c.cmds) || fmt.Sprint(c.cmds[i]) != want {
+			t.Errorf("attempt %d: got %v, want %s", i, c.cmds, want)
+		}
+	}
+	for _, line := range []string{"Resuming copy at 100000 bytes, retry 1/3\n", "Resuming copy at 150000 bytes, retry 2/3\n"} {
+		if !strings.Contains(stdout.String(), line) {
+			t.Errorf("stdout %q: missing %q", stdout.String(), line)
+		}
+	}
+}
+
+// TestDownloadUnlimitedRetries: a negative count keeps resuming.
+func TestDownloadUnlimitedRetries(t *testing.T) {
+	src, want := resumeTree(t, "src")
+	c := &cutter{cuts: []int{10_000, 10_000, 10_000, 10_000, 10_000}}
+	var stdout bytes.Buffer
+	dest := filepath.Join(t.TempDir(), "out")
+	if err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: dest, Retries: -1, Stdout: &stdout}); err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(t, dest); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.Contains(stdout.String(), "Resuming copy at 50000 bytes, retry 5/-1\n") {
+		t.Errorf("stdout %q: missing the fifth retry", stdout.String())
+	}
+}
+
+// TestDownloadCutWithoutRetries: without retries a cut is an error, never a
+// partial copy reported as success, whether the connection failed or the
+// stream just stopped at an entry boundary.
+func TestDownloadCutWithoutRetries(t *testing.T) {
+	src, _ := resumeTree(t, "src")
+	for _, tc := range []struct {
+		name  string
+		cut   int
+		clean bool
+		want  error
+	}{
+		{"connection-error-mid-data", 100_000, false, errCut},
+		{"clean-eof-mid-data", 100_000, true, ErrTruncated},
+		{"clean-eof-at-boundary", 1024, true, ErrTruncated}, // src/ and the first entry's header
+		{"clean-eof-nothing", 0, true, ErrTruncated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &cutter{cuts: []int{tc.cut}, clean: tc.clean}
+			err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: filepath.Join(t.TempDir(), "out")})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+			if len(c.cmds) != 1 || c.cmds[0][0] != "tar" {
+				t.Errorf("commands %v, want one plain tar", c.cmds)
+			}
+		})
+	}
+}
+
+// TestDownloadRetriesExhausted: the last attempt's error comes back after
+// kubectl's notice.
+func TestDownloadRetriesExhausted(t *testing.T) {
+	src, _ := resumeTree(t, "src")
+	c := &cutter{cuts: []int{1000, 1000, 1000}}
+	var stdout bytes.Buffer
+	err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: filepath.Join(t.TempDir(), "out"), Retries: 2, Stdout: &stdout})
+	if !errors.Is(err, errCut) {
+		t.Errorf("got %v, want %v", err, errCut)
+	}
+	if len(c.cmds) != 3 || !strings.Contains(stdout.String(), "Resuming copy at 2000 bytes, retry 2/2\n") ||
+		!strings.HasSuffix(stdout.String(), "Dropping out copy after 2 retries\n") {
+		t.Errorf("%d attempts, stdout %q", len(c.cmds), stdout.String())
+	}
+}
