@@ -30,7 +30,6 @@ func (n *Node) servePortForwardSPDY(ctx context.Context, w http.ResponseWriter, 
 		return
 	}
 	if !n.track(conn) {
-		_ = conn.Abort("server shutting down")
 		return
 	}
 	defer n.untrack(conn)

@@ -59,7 +59,6 @@ func (n *Node) servePortForwardChannels(ctx context.Context, w http.ResponseWrit
 		return
 	}
 	if !n.track(conn) {
-		_ = conn.Abort("server shutting down")
 		return
 	}
 	defer n.untrack(conn)
@@ -141,7 +140,6 @@ func (n *Node) servePortForwardTunnel(ctx context.Context, w http.ResponseWriter
 		return nil
 	}
 	if !n.track(conn) {
-		_ = conn.Abort("server shutting down")
 		return nil
 	}
 	defer n.untrack(conn)

@@ -6,17 +6,21 @@ import (
 	"github.com/porthole/porthole/stream"
 )
 
-// track registers an upgraded connection so Shutdown can end it. It reports
-// false when the node is shutting down; the caller then aborts conn.
+// track registers an upgraded connection so Shutdown can end it; the caller
+// untracks it when its session is over. When the node is shutting down it
+// aborts c instead and reports false.
 func (n *Node) track(c stream.Conn) bool {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closing {
-		return false
+	closing := n.closing
+	if !closing {
+		n.conns[c] = struct{}{}
+		n.wg.Add(1)
 	}
-	n.conns[c] = struct{}{}
-	n.wg.Add(1)
-	return true
+	n.mu.Unlock()
+	if closing {
+		_ = c.Abort("server shutting down")
+	}
+	return !closing
 }
 
 func (n *Node) untrack(c stream.Conn) {

@@ -33,7 +33,6 @@ func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *htt
 		return
 	}
 	if !n.track(conn) {
-		_ = conn.Abort("server shutting down")
 		return
 	}
 	defer n.untrack(conn)
@@ -88,7 +87,6 @@ func (n *Node) serveSPDY(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return
 	}
 	if !n.track(conn) {
-		_ = conn.Abort("server shutting down")
 		return
 	}
 	defer n.untrack(conn)
