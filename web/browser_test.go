@@ -37,7 +37,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "test/browser.mjs", "--porthole", bin, "--chromium", chromium, "--artifacts", "test-artifacts")
 	var out bytes.Buffer

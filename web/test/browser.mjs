@@ -1,9 +1,10 @@
 // browser.mjs drives Debian's Chromium (through playwright-core, never a
 // downloaded browser) against a real `porthole serve` and checks what a
 // person would: sign in, list the demo pod, run commands in a terminal and
-// read their output from the screen, resize, exit codes, stdin EOF, a dropped
-// connection and its reconnect, and that another origin can neither open a
-// session nor frame the page.
+// read their output from the screen, resize, exit codes, stdin EOF, files,
+// attach, a dropped connection and its reconnect, that another origin can
+// neither open a session nor frame the page, and the sign-in flow against a
+// (fake) API that wants a token.
 //
 // usage: node test/browser.mjs --porthole BIN [--chromium PATH] [--artifacts DIR]
 // Exits 0 when every check passed. Run by web/browser_test.go.
@@ -12,7 +13,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
@@ -26,7 +28,7 @@ const artifacts = args.artifacts || 'test-artifacts';
 assert.ok(porthole, '--porthole BIN is required');
 mkdirSync(artifacts, { recursive: true });
 
-const WAIT = 15000; // bound on every single wait, in ms
+const WAIT = 30000; // bound on every single wait, in ms
 
 function log(...a) {
   console.log('browser:', ...a);
@@ -64,9 +66,30 @@ function stopPorthole(p) {
   });
 }
 
-// startOther serves a plain page on another origin (another port).
+const GOOD_TOKEN = 'the-right-token';
+const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+// startOther is another origin (another port). It serves a plain page at /,
+// and at /ui/ the built page in front of a fake API that, unlike porthole
+// serve, wants the bearer token GOOD_TOKEN.
 function startOther() {
   const srv = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path.startsWith('/ui/')) {
+      const file = path === '/ui/' ? 'index.html' : path.slice(4);
+      res.writeHead(200, { 'Content-Type': types[extname(file)] || 'application/octet-stream' });
+      return res.end(readFileSync(join(distDir, basename(file))));
+    }
+    if (path.startsWith('/api/')) {
+      if (req.headers.authorization !== 'Bearer ' + GOOD_TOKEN) {
+        res.writeHead(401, { 'Content-Type': 'application/json' });
+        return res.end('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}');
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const list = path === '/api/v1/namespaces' ? { kind: 'NamespaceList', items: [{ metadata: { name: 'default' } }] } : { kind: 'PodList', items: [] };
+      return res.end(JSON.stringify(list));
+    }
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end('<!doctype html><title>other origin</title><body>other origin</body>');
   });
@@ -265,6 +288,12 @@ async function run(context, server, otherURL, restartServer) {
   await waitScreen(page, /^after-reconnect$/m);
   log('drop shown and reconnected');
 
+  // Attach to the demo pod's shell (no tty: the page echoes the line).
+  await openTerminal(page, { mode: 'attach' });
+  await typeLine(page, 'echo attached-$((2+3))');
+  await waitScreen(page, /^attached-5$/m);
+  log('attached to the demo pod');
+
   // Closing tabs ends their sessions.
   while (await page.locator('.tab').count() > 0) await page.locator('.tab-close').first().click();
   assert.equal(await page.locator('#empty').isVisible(), true);
@@ -303,7 +332,33 @@ async function run(context, server, otherURL, restartServer) {
   log(`other origin: websocket refused (close ${cross.code}), fetch ${read}, frame ${framed} at ${frame.url()}`);
   await evil.close();
 
+  await signInFlow(context, otherURL);
   assert.deepEqual(problems, [], 'console errors');
+}
+
+// signInFlow runs the page against a server that wants a token: the
+// sign-in form first, a refused token, the right one, sign out.
+async function signInFlow(context, base) {
+  const page = await context.newPage();
+  await page.goto(base + '/ui/');
+  await page.locator('#signin').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('#app').isVisible(), false);
+  await page.fill('#token', 'wrong-token');
+  await page.click('#signin-submit');
+  await page.locator('#signin-error', { hasText: 'The server refused this token.' }).waitFor({ timeout: WAIT });
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('porthole.token')), null);
+  await page.fill('#token', GOOD_TOKEN);
+  await page.click('#signin-submit');
+  await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('#signin').isVisible(), false);
+  await page.screenshot({ path: join(artifacts, 'signed-in.png') });
+  await page.reload(); // the token survives a reload of the tab
+  await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
+  await page.click('#signout');
+  await page.locator('#signin').waitFor({ timeout: WAIT });
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('porthole.token')), null);
+  await page.close();
+  log('sign-in flow against a server that wants a token');
 }
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
@@ -369,7 +424,7 @@ function wsProbe(page, base) {
 const overall = setTimeout(() => {
   console.error('browser: timed out');
   process.exit(2);
-}, 150000);
+}, 240000);
 main().then(() => {
   clearTimeout(overall);
   log('all checks passed');
