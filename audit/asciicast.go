@@ -1,0 +1,136 @@
+package audit
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Recorder writes terminal sessions as asciicast v2 files in a directory:
+// a header line, then one [time, "o", data] event per chunk of output.
+// Input is not recorded, so typed passwords stay out of the files.
+type Recorder struct {
+	Dir string
+	// Now is the clock (default time.Now); tests inject one.
+	Now func() time.Time
+}
+
+// Header is the first line of an asciicast v2 file.
+type Header struct {
+	Version   int               `json:"version"`
+	Width     int               `json:"width"`
+	Height    int               `json:"height"`
+	Timestamp int64             `json:"timestamp"`
+	Title     string            `json:"title,omitempty"`
+	Env       map[string]string `json:"env,omitempty"`
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Start creates the recording file for session id. width and height are
+// the terminal size when known (0 writes 80x24, asciicast needs a size).
+func (r *Recorder) Start(id, title string, width, height int) (*Recording, error) {
+	now := r.now()
+	if width <= 0 || height <= 0 {
+		width, height = 80, 24
+	}
+	name := filepath.Join(r.Dir, unsafeName.ReplaceAllString(id, "_")+".cast")
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create recording: %w", err)
+	}
+	rec := &Recording{f: f, w: bufio.NewWriter(f), start: now, now: r.now, Path: name}
+	h, _ := json.Marshal(Header{Version: 2, Width: width, Height: height, Timestamp: now.Unix(), Title: title})
+	rec.w.Write(h)
+	rec.w.WriteByte('\n')
+	return rec, nil
+}
+
+func (r *Recorder) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Recording is one open asciicast file. Output and Close are safe for
+// concurrent use. Output keeps incomplete UTF-8 sequences for the next call
+// so multi-byte characters split across reads are recorded whole.
+type Recording struct {
+	Path  string
+	mu    sync.Mutex
+	f     *os.File
+	w     *bufio.Writer
+	start time.Time
+	now   func() time.Time
+	tail  []byte
+	err   error
+}
+
+// Write records p as output; it never fails the session: errors are kept
+// for Close.
+func (r *Recording) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil || r.f == nil {
+		return len(p), nil
+	}
+	data := append(r.tail, p...)
+	cut := incompleteTail(data)
+	r.tail = append([]byte(nil), data[cut:]...)
+	r.event(data[:cut])
+	return len(p), nil
+}
+
+func (r *Recording) event(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	s, _ := json.Marshal(string(data))
+	t := r.now().Sub(r.start).Seconds()
+	line := "[" + strconv.FormatFloat(t, 'f', 6, 64) + ", \"o\", " + string(s) + "]\n"
+	if _, err := r.w.WriteString(line); err != nil {
+		r.err = err
+	}
+}
+
+// Close flushes and closes the file.
+func (r *Recording) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.f == nil {
+		return r.err
+	}
+	r.event(r.tail)
+	r.tail = nil
+	err := r.w.Flush()
+	if cerr := r.f.Close(); err == nil {
+		err = cerr
+	}
+	r.f = nil
+	if r.err == nil {
+		r.err = err
+	}
+	return r.err
+}
+
+// incompleteTail returns where a trailing incomplete UTF-8 sequence starts
+// (len(data) when there is none).
+func incompleteTail(data []byte) int {
+	for i := len(data) - 1; i >= 0 && i >= len(data)-3; i-- {
+		if utf8.RuneStart(data[i]) {
+			if !utf8.FullRune(data[i:]) {
+				return i
+			}
+			break
+		}
+	}
+	return len(data)
+}

@@ -1,0 +1,55 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// Attributes describe one authorization check, as the API server's
+// authorizer sees it.
+type Attributes struct {
+	User        *User
+	Verb        string // get, list, create
+	Namespace   string
+	Resource    string // "pods"
+	Subresource string // "exec", "attach", "portforward" or ""
+	Name        string
+}
+
+// Authorizer decides whether a caller may do something. The gateway is its
+// consumer; RBAC implements it.
+type Authorizer interface {
+	Authorize(ctx context.Context, a Attributes) (allowed bool, err error)
+}
+
+// resourceString is "pods/exec" or "pods".
+func (a Attributes) resourceString() string {
+	if a.Subresource != "" {
+		return a.Resource + "/" + a.Subresource
+	}
+	return a.Resource
+}
+
+// authorize checks a against the configured Authorizer (none: allowed).
+// The denial's message is the API server's, naming the missing permission.
+func (g *Gateway) authorize(ctx context.Context, a Attributes) *httpError {
+	if g.opts.Authorizer == nil {
+		return nil
+	}
+	ok, err := g.opts.Authorizer.Authorize(ctx, a)
+	if err == nil && ok {
+		return nil
+	}
+	target := fmt.Sprintf("%s %q", a.Resource, a.Name)
+	if a.Name == "" {
+		target = a.Resource
+	}
+	msg := fmt.Sprintf("%s is forbidden: User %q cannot %s resource %q in API group \"\" in the namespace %q",
+		target, a.User.Name, a.Verb, a.resourceString(), a.Namespace)
+	if a.Namespace == "" {
+		msg = fmt.Sprintf("%s is forbidden: User %q cannot %s resource %q in API group \"\" at the cluster scope",
+			target, a.User.Name, a.Verb, a.resourceString())
+	}
+	return &httpError{code: http.StatusForbidden, reason: "Forbidden", msg: msg, err: err}
+}

@@ -1,0 +1,248 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/porthole/porthole/audit"
+)
+
+// Defaults for the limits in Options.
+const (
+	DefaultIdleTimeout    = 4 * time.Hour // as the kubelet
+	DefaultMaxHeaderBytes = 64 << 10
+	DefaultMaxMessage     = 1 << 20 // one WebSocket message from the client
+	DefaultMaxResizes     = 100     // resize messages per session per second
+	DefaultMaxSessions    = 1000
+	DefaultMaxUserSession = 100
+	statusWriteTimeout    = 10 * time.Second
+	refusalBodyLimit      = 64 << 10
+)
+
+// Options configure a Gateway. The zero value is not usable: Upstream is
+// required. Every other zero value is the safe default.
+type Options struct {
+	// Upstream is the base URL of the upstream (http or https). Request
+	// paths are appended to its path.
+	Upstream *url.URL
+	// UpstreamTLS is used for https upstreams; ALPN is forced to http/1.1.
+	UpstreamTLS *tls.Config
+	// UpstreamHeader is added to every upstream request (its credentials,
+	// Authorization: Bearer ...). The client's own Authorization and
+	// Impersonate-* headers are never forwarded.
+	UpstreamHeader http.Header
+	// Impersonate adds Impersonate-User and Impersonate-Group for the
+	// authenticated caller to upstream requests.
+	Impersonate bool
+	// SPDYOnlyUpstream says the upstream does not speak WebSocket for exec,
+	// attach or the port-forward tunnel (a kubelet streaming library, a node
+	// that does not declare ExtendWebSocketsToKubelet), so the gateway
+	// translates as the API server does.
+	SPDYOnlyUpstream bool
+	// FeatureGates overrides the gates' defaults (both on), by Kubernetes
+	// name: TranslateStreamCloseWebsocketRequests, PortForwardWebsockets.
+	FeatureGates map[string]bool
+
+	// Tokens authenticates bearer tokens (header or WebSocket subprotocol).
+	Tokens TokenAuthenticator
+	// ClientCertificates accepts client certificates verified by the TLS
+	// listener (user from CN, groups from O). The listener must verify them
+	// against the client CA; the gateway trusts r.TLS.VerifiedChains.
+	ClientCertificates bool
+	// AllowAnonymous lets requests without credentials through as
+	// system:anonymous from any address. Without it, anonymous requests are
+	// accepted only from loopback and only when no authentication is
+	// configured (the local demo).
+	AllowAnonymous bool
+	// Authorizer decides every request (nil: any authenticated caller may do
+	// everything).
+	Authorizer Authorizer
+
+	// OriginPatterns allows browser requests from these hosts (path.Match
+	// patterns on the Origin's host); same-host origins are always allowed.
+	OriginPatterns []string
+	// InsecureSkipOriginCheck accepts any Origin (cross-site WebSocket
+	// hijacking becomes possible).
+	InsecureSkipOriginCheck bool
+
+	// Limits; zero means the default.
+	MaxHeaderBytes     int           // total request header bytes (431 beyond)
+	MaxMessageBytes    int64         // one inbound WebSocket frame (close 1009 beyond)
+	MaxResizePerSecond int           // resize messages per session per second
+	MaxSessions        int           // concurrent sessions in total (429 beyond)
+	MaxSessionsPerUser int           // concurrent sessions per user (429 beyond)
+	IdleTimeout        time.Duration // no data either way ends the session
+
+	// Audit receives one record per session start and end, and denials.
+	Audit audit.Sink
+	// Recorder, when set, records tty sessions the gateway translates or
+	// splices (output only).
+	Recorder *audit.Recorder
+	// Registerer receives the gateway's metrics (nil: none).
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// DialContext opens upstream TCP connections (default net.Dialer).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Gateway is the streaming gateway. It is safe for concurrent use.
+type Gateway struct {
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+	limits  *sessionLimits
+	gates   Gates
+
+	readProxy *httputil.ReverseProxy
+	transport *http.Transport
+
+	mu       sync.Mutex
+	closing  bool
+	sessions map[*session]struct{}
+	wg       sync.WaitGroup
+	ids      uint64
+}
+
+// New validates opts and returns a Gateway. It starts no goroutine.
+func New(opts *Options) (*Gateway, error) {
+	g := &Gateway{sessions: make(map[*session]struct{})}
+	if opts != nil {
+		g.opts = *opts
+	}
+	o := &g.opts
+	if o.Upstream == nil || (o.Upstream.Scheme != "http" && o.Upstream.Scheme != "https") || o.Upstream.Host == "" {
+		return nil, fmt.Errorf("gateway: upstream must be an http or https URL")
+	}
+	gates, err := resolveGates(o.FeatureGates)
+	if err != nil {
+		return nil, err
+	}
+	g.gates = gates
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = DefaultMaxMessage
+	}
+	if o.MaxResizePerSecond <= 0 {
+		o.MaxResizePerSecond = DefaultMaxResizes
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.MaxSessionsPerUser <= 0 {
+		o.MaxSessionsPerUser = DefaultMaxUserSession
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.DialContext == nil {
+		o.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	g.log = o.Logger
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.metrics, err = newMetrics(o.Registerer); err != nil {
+		return nil, err
+	}
+	g.limits = newSessionLimits(o.MaxSessions, o.MaxSessionsPerUser)
+	g.readProxy = g.newReadProxy()
+	g.mux = http.NewServeMux()
+	g.routes()
+	return g, nil
+}
+
+// ServeHTTP checks the request's size, authenticates it and routes it.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if n := headerBytes(r); n > g.opts.MaxHeaderBytes {
+		g.refuse(w, r, nil, &httpError{code: http.StatusRequestHeaderFieldsTooLarge, reason: "RequestHeaderFieldsTooLarge",
+			msg: fmt.Sprintf("request headers of %d bytes exceed the limit of %d", n, g.opts.MaxHeaderBytes)})
+		return
+	}
+	user, herr := g.authenticate(r)
+	if herr != nil {
+		g.refuse(w, r, nil, herr)
+		return
+	}
+	g.mux.ServeHTTP(w, r.WithContext(withUser(r.Context(), user)))
+}
+
+// headerBytes approximates the request head's size the way the limit is
+// meant: names, values and the target.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
+func (g *Gateway) routes() {
+	for _, verb := range []string{"exec", "attach", "portforward"} {
+		g.mux.HandleFunc("/api/v1/namespaces/{namespace}/pods/{pod}/"+verb, g.streamHandler(verb))
+	}
+	g.mux.HandleFunc("GET /api/v1/namespaces/{namespace}/pods/{pod}", g.readHandler("get"))
+	g.mux.HandleFunc("GET /api/v1/namespaces/{namespace}/pods", g.readHandler("list"))
+	g.mux.HandleFunc("GET /api/v1/pods", g.readHandler("list"))
+	for _, p := range []string{"/version", "/api", "/api/v1", "/apis", "/healthz", "/readyz", "/livez"} {
+		g.mux.HandleFunc("GET "+p, g.discoveryHandler)
+	}
+	g.mux.HandleFunc("GET /apis/{rest...}", g.discoveryHandler)
+	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		g.refuse(w, r, nil, &httpError{code: http.StatusNotFound, reason: "NotFound",
+			msg: "the gateway does not serve " + r.URL.Path})
+	})
+}
+
+// upstreamURL is the upstream base joined with path and query.
+func (g *Gateway) upstreamURL(path, rawQuery string) *url.URL {
+	u := *g.opts.Upstream
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	u.RawPath = ""
+	u.RawQuery = rawQuery
+	return &u
+}
+
+// Shutdown refuses new sessions, lets running ones end until ctx is done,
+// then cuts those left and waits for their handlers to return. Hijacked
+// connections are invisible to http.Server.Shutdown, hence this.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.closing = true
+	g.mu.Unlock()
+	g.transport.CloseIdleConnections()
+	done := make(chan struct{})
+	go g.waitSessions(done)
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	for s := range g.sessions {
+		s.cut("gateway shutting down")
+	}
+	g.mu.Unlock()
+	<-done
+	return ctx.Err()
+}
+
+func (g *Gateway) waitSessions(done chan<- struct{}) {
+	g.wg.Wait()
+	close(done)
+}

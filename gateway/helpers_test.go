@@ -1,0 +1,184 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/localrt"
+	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// startNode serves pod "p" (container "c") from a local runtime on
+// 127.0.0.1 and returns its base URL.
+func startNode(t *testing.T) string {
+	t.Helper()
+	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
+		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: []string{"sleep", "100000"}}}}}}
+	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		pod, err := rt.Pod(ctx, "default", "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pod.Status.ContainerStatuses) == 1 && pod.Status.ContainerStatuses[0].State.Running != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pod not running")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(n)
+	t.Cleanup(func() {
+		srv.Close()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := n.Shutdown(sctx); err != nil {
+			t.Errorf("node shutdown: %v", err)
+		}
+		cancel()
+		if err := rt.Close(); err != nil {
+			t.Errorf("runtime close: %v", err)
+		}
+	})
+	return srv.URL
+}
+
+// startGateway serves a gateway in front of upstream on 127.0.0.1.
+func startGateway(t *testing.T, upstream string, opts *gateway.Options) (string, *gateway.Gateway) {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := gateway.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.Upstream = u
+	g, err := gateway.New(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); err != nil {
+			t.Errorf("gateway shutdown: %v", err)
+		}
+		srv.Close()
+	})
+	return srv.URL, g
+}
+
+func execURL(base string, cmd []string, flags ...string) string {
+	q := url.Values{"command": cmd}
+	for _, f := range flags {
+		q.Set(f, "true")
+	}
+	return base + "/api/v1/namespaces/default/pods/p/exec?" + q.Encode()
+}
+
+func readAll(r io.Reader) <-chan []byte {
+	ch := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(r)
+		ch <- b
+	}()
+	return ch
+}
+
+// wsExec runs an exec over WebSocket v5 and returns stdout, stderr and the
+// error channel's content.
+func wsExec(t *testing.T, u string, header http.Header, stdin []byte) (out, errOut []byte, st string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Header: header})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	o, e, s := readAll(conn.Channel(channel.Stdout)), readAll(conn.Channel(channel.Stderr)), readAll(conn.Channel(channel.Error))
+	if stdin != nil {
+		if _, err := conn.Channel(channel.Stdin).Write(stdin); err != nil {
+			t.Fatalf("write stdin: %v", err)
+		}
+		if err := conn.Channel(channel.Stdin).CloseWrite(); err != nil {
+			t.Fatalf("close stdin: %v", err)
+		}
+	}
+	out, errOut, stb := <-o, <-e, <-s
+	<-conn.Done()
+	if err := conn.Err(); err != nil {
+		t.Errorf("connection did not end cleanly: %v", err)
+	}
+	return out, errOut, string(stb)
+}
+
+// spdyExec runs an exec over SPDY with client-go's offer and streams.
+func spdyExec(t *testing.T, u string, header http.Header, stdin []byte) (out, errOut, st []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: protocol.SPDYClientOffer, Header: header})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	open := func(typ string) stream.Stream {
+		s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
+		if err != nil {
+			t.Fatalf("open %s: %v", typ, err)
+		}
+		return s
+	}
+	errStream := open("error")
+	var in stream.Stream
+	if stdin != nil {
+		in = open("stdin")
+	}
+	o, e := readAll(open("stdout")), readAll(open("stderr"))
+	s := readAll(errStream)
+	if in != nil {
+		if _, err := in.Write(stdin); err != nil {
+			t.Fatalf("write stdin: %v", err)
+		}
+		if err := in.CloseWrite(); err != nil {
+			t.Fatalf("close stdin: %v", err)
+		}
+	}
+	return <-o, <-e, <-s
+}
+
+func bearer(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

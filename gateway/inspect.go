@@ -1,0 +1,169 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/channel"
+)
+
+// inspector returns the check applied to the client's bytes of a spliced
+// session: frame headers are parsed (payloads are not copied or unmasked,
+// except one byte for the WebSocket channel) so that an oversized frame or
+// a resize flood ends the session. The limit errors end only that session.
+func (g *Gateway) inspector(s *session) func([]byte) error {
+	switch s.wireIn {
+	case string(protocol.WebSocket):
+		fi := &wsFrames{max: g.opts.MaxMessageBytes, resizes: newRate(g.opts.MaxResizePerSecond), tunnel: s.verb == "portforward"}
+		return fi.feed
+	case string(protocol.SPDY):
+		fi := &spdyFrames{max: g.opts.MaxMessageBytes}
+		return fi.feed
+	}
+	return nil
+}
+
+// LimitError ends a session that broke a limit.
+type LimitError struct{ Msg string }
+
+func (e *LimitError) Error() string { return e.Msg }
+
+// wsFrames follows RFC 6455 framing of a client's byte stream.
+type wsFrames struct {
+	max     int64
+	resizes *rate
+	tunnel  bool
+	hdr     [14]byte
+	have    int   // header bytes collected
+	need    int   // header length once known (0: unknown)
+	left    int64 // payload bytes still to skip
+	first   bool  // next payload byte is the first of a data frame
+	mask    [4]byte
+}
+
+func (f *wsFrames) feed(p []byte) error {
+	for len(p) > 0 {
+		if f.left > 0 {
+			if f.first {
+				if ch := p[0] ^ f.mask[0]; ch == channel.Resize && !f.tunnel && !f.resizes.allow() {
+					return &LimitError{Msg: "resize flood: more than the allowed resize messages per second"}
+				}
+				f.first = false
+			}
+			n := int64(len(p))
+			if n > f.left {
+				n = f.left
+			}
+			f.left -= n
+			p = p[n:]
+			continue
+		}
+		f.hdr[f.have] = p[0]
+		f.have++
+		p = p[1:]
+		if f.have == 2 {
+			f.need = 2
+			switch f.hdr[1] & 0x7f {
+			case 126:
+				f.need += 2
+			case 127:
+				f.need += 8
+			}
+			if f.hdr[1]&0x80 != 0 {
+				f.need += 4
+			}
+		}
+		if f.have < 2 || f.have < f.need {
+			continue
+		}
+		if err := f.header(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// header reads a complete frame header.
+func (f *wsFrames) header() error {
+	length := int64(f.hdr[1] & 0x7f)
+	off := 2
+	switch length {
+	case 126:
+		length = int64(binary.BigEndian.Uint16(f.hdr[2:4]))
+		off = 4
+	case 127:
+		u := binary.BigEndian.Uint64(f.hdr[2:10])
+		if u > 1<<62 {
+			return &LimitError{Msg: "websocket frame length invalid"}
+		}
+		length = int64(u)
+		off = 10
+	}
+	if f.hdr[1]&0x80 != 0 {
+		copy(f.mask[:], f.hdr[off:off+4])
+	} else {
+		f.mask = [4]byte{}
+	}
+	opcode := f.hdr[0] & 0x0f
+	if length > f.max {
+		return &LimitError{Msg: fmt.Sprintf("websocket message of %d bytes exceeds the limit of %d", length, f.max)}
+	}
+	f.left = length
+	f.first = opcode == 1 || opcode == 2 // text or binary; not continuation or control
+	f.have, f.need = 0, 0
+	return nil
+}
+
+// spdyFrames follows SPDY/3 framing: 8-byte header, 24-bit length.
+type spdyFrames struct {
+	max  int64
+	hdr  [8]byte
+	have int
+	left int64
+}
+
+func (f *spdyFrames) feed(p []byte) error {
+	for len(p) > 0 {
+		if f.left > 0 {
+			n := int64(len(p))
+			if n > f.left {
+				n = f.left
+			}
+			f.left -= n
+			p = p[n:]
+			continue
+		}
+		n := copy(f.hdr[f.have:], p)
+		f.have += n
+		p = p[n:]
+		if f.have < 8 {
+			continue
+		}
+		f.have = 0
+		f.left = int64(f.hdr[5])<<16 | int64(f.hdr[6])<<8 | int64(f.hdr[7])
+		if f.left > f.max {
+			return &LimitError{Msg: fmt.Sprintf("spdy frame of %d bytes exceeds the limit of %d", f.left, f.max)}
+		}
+	}
+	return nil
+}
+
+// rate allows n events per second (a fixed one-second window).
+type rate struct {
+	n      int
+	window time.Time
+	count  int
+}
+
+func newRate(n int) *rate { return &rate{n: n} }
+
+func (r *rate) allow() bool {
+	now := time.Now()
+	if now.Sub(r.window) >= time.Second {
+		r.window, r.count = now, 0
+	}
+	r.count++
+	return r.count <= r.n
+}

@@ -1,0 +1,171 @@
+package gateway
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/porthole/porthole/audit"
+)
+
+// session is one streaming request from authorization to its end. It
+// carries what the audit record and the metrics need.
+type session struct {
+	g         *Gateway
+	id        string
+	user      *User
+	source    string
+	verb      string
+	namespace string
+	pod       string
+	container string
+	command   []string
+	tty       bool
+	stdin     bool
+	stdout    bool
+	stderr    bool
+	wireIn    string
+	wireOut   string
+	start     time.Time
+
+	bytesIn  atomic.Int64
+	bytesOut atomic.Int64
+
+	mu       sync.Mutex
+	exitCode *int
+	failure  string
+	cutters  []func(reason string) // end the session's connections at once
+	cutWhy   string
+}
+
+// newSession assigns an id; nothing is counted until begin.
+func (g *Gateway) newSession(verb string, u *User, source string) *session {
+	g.mu.Lock()
+	g.ids++
+	id := g.ids
+	g.mu.Unlock()
+	return &session{g: g, id: fmt.Sprintf("%d-%d", time.Now().UnixNano(), id), user: u,
+		source: source, verb: verb, start: time.Now()}
+}
+
+// begin registers the session for Shutdown and the limits. It reports an
+// error when the gateway is closing or a limit is reached.
+func (s *session) begin() *httpError {
+	g := s.g
+	if ok, msg := g.limits.acquire(s.user.Name); !ok {
+		return &httpError{code: 429, reason: "TooManyRequests", msg: msg}
+	}
+	g.mu.Lock()
+	if g.closing {
+		g.mu.Unlock()
+		g.limits.release(s.user.Name)
+		return &httpError{code: 503, reason: "ServiceUnavailable", msg: "the gateway is shutting down"}
+	}
+	g.sessions[s] = struct{}{}
+	g.wg.Add(1)
+	g.mu.Unlock()
+	g.metrics.started(s.verb, s.wireIn)
+	s.record(audit.StageStart, "", "")
+	return nil
+}
+
+// end releases the session and writes its end record.
+func (s *session) end(outcome string) {
+	g := s.g
+	g.mu.Lock()
+	delete(g.sessions, s)
+	g.mu.Unlock()
+	g.limits.release(s.user.Name)
+	d := time.Since(s.start)
+	g.metrics.ended(s.verb, s.wireIn, outcome, s.bytesIn.Load(), s.bytesOut.Load(), d)
+	s.mu.Lock()
+	reason := s.failure
+	if s.cutWhy != "" {
+		reason = s.cutWhy
+	}
+	s.mu.Unlock()
+	s.record(audit.StageEnd, outcome, reason)
+	g.log.Info("session ended", "id", s.id, "user", s.user.Name, "verb", s.verb, "namespace", s.namespace,
+		"pod", s.pod, "wireIn", s.wireIn, "wireOut", s.wireOut, "outcome", outcome, "reason", reason,
+		"bytesIn", s.bytesIn.Load(), "bytesOut", s.bytesOut.Load(), "duration", d)
+	g.wg.Done()
+}
+
+// onCut registers f to end a connection of the session at once.
+func (s *session) onCut(f func(reason string)) {
+	s.mu.Lock()
+	s.cutters = append(s.cutters, f)
+	why := s.cutWhy
+	s.mu.Unlock()
+	if why != "" {
+		f(why)
+	}
+}
+
+// cut ends the session's connections (shutdown, limits).
+func (s *session) cut(reason string) {
+	s.mu.Lock()
+	if s.cutWhy != "" {
+		s.mu.Unlock()
+		return
+	}
+	s.cutWhy = reason
+	fs := append([]func(string){}, s.cutters...)
+	s.mu.Unlock()
+	for _, f := range fs {
+		f(reason)
+	}
+}
+
+func (s *session) setExit(code int) {
+	s.mu.Lock()
+	s.exitCode = &code
+	s.mu.Unlock()
+}
+
+func (s *session) fail(reason string) {
+	s.mu.Lock()
+	if s.failure == "" {
+		s.failure = reason
+	}
+	s.mu.Unlock()
+}
+
+// deny writes the record of a request refused before any session began.
+func (s *session) deny(herr *httpError) {
+	ev := s.event(audit.StageDenied, "denied", herr.Error())
+	ev.Code = herr.code
+	s.emit(ev)
+}
+
+func (s *session) record(stage audit.Stage, outcome, reason string) {
+	s.emit(s.event(stage, outcome, reason))
+}
+
+func (s *session) emit(ev audit.Event) {
+	if s.g.opts.Audit == nil {
+		return
+	}
+	if err := s.g.opts.Audit.Record(ev); err != nil {
+		s.g.log.Error("audit record lost", "id", s.id, "err", err)
+	}
+}
+
+func (s *session) event(stage audit.Stage, outcome, reason string) audit.Event {
+	s.mu.Lock()
+	exit := s.exitCode
+	s.mu.Unlock()
+	ev := audit.Event{Time: time.Now().UTC(), Stage: stage, ID: s.id, Source: s.source, Verb: s.verb,
+		Namespace: s.namespace, Pod: s.pod, Container: s.container, Command: s.command, TTY: s.tty,
+		WireIn: s.wireIn, WireOut: s.wireOut, Outcome: outcome, Reason: reason, ExitCode: exit}
+	if s.user != nil {
+		ev.User, ev.Groups = s.user.Name, s.user.Groups
+	}
+	if stage == audit.StageEnd {
+		ev.BytesIn, ev.BytesOut = s.bytesIn.Load(), s.bytesOut.Load()
+		ev.Duration = strconv.FormatFloat(time.Since(s.start).Seconds(), 'f', 3, 64) + "s"
+	}
+	return ev
+}

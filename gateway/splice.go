@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const spliceBuf = 32 << 10
+
+// endGrace is how long the other direction may run on after one direction
+// ended cleanly (the closing handshakes of both wires need a moment).
+const endGrace = 60 * time.Second
+
+// splice copies both ways between the hijacked client and the upstream
+// until both directions end, an error ends one, a limit cuts the session
+// or the idle timeout passes. A clean end of one direction half-closes the
+// other side's socket. It closes both connections before returning and
+// joins the two copiers.
+func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn, ur io.Reader, inspect func([]byte) error) string {
+	var closeOnce sync.Once
+	closeBoth := func(string) {
+		closeOnce.Do(func() {
+			client.Close()
+			up.Close()
+		})
+	}
+	s.onCut(closeBoth)
+	idle := newIdleTimer(g.opts.IdleTimeout, func() { s.cut("idle timeout") })
+	defer idle.stop()
+	errc := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	in := &halfCopy{dst: up, src: cr, n: &s.bytesIn, idle: idle, inspect: inspect, errc: errc, wg: &wg}
+	out := &halfCopy{dst: client, src: ur, n: &s.bytesOut, idle: idle, errc: errc, wg: &wg}
+	go in.run()
+	go out.run()
+	first := <-errc
+	if first != nil {
+		closeBoth("")
+	} else {
+		t := time.AfterFunc(endGrace, func() { closeBoth("") })
+		defer t.Stop()
+	}
+	second := <-errc
+	wg.Wait()
+	closeBoth("")
+	s.mu.Lock()
+	cut := s.cutWhy
+	s.mu.Unlock()
+	switch {
+	case cut != "":
+		return "cut"
+	case first != nil:
+		s.fail(first.Error())
+		return "error"
+	case second != nil && !errors.Is(second, net.ErrClosed):
+		s.fail(second.Error())
+		return "error"
+	}
+	return "ok"
+}
+
+// halfCopy is one direction of a splice.
+type halfCopy struct {
+	dst     net.Conn
+	src     io.Reader
+	n       *atomic.Int64
+	idle    *idleTimer
+	inspect func([]byte) error
+	errc    chan<- error
+	wg      *sync.WaitGroup
+}
+
+// run copies until src ends (then half-closes dst) or fails.
+func (h *halfCopy) run() {
+	defer h.wg.Done()
+	buf := make([]byte, spliceBuf)
+	for {
+		n, rerr := h.src.Read(buf)
+		if n > 0 {
+			h.idle.touch()
+			if h.inspect != nil {
+				if err := h.inspect(buf[:n]); err != nil {
+					h.errc <- err
+					return
+				}
+			}
+			if _, err := h.dst.Write(buf[:n]); err != nil {
+				h.errc <- err
+				return
+			}
+			h.n.Add(int64(n))
+		}
+		if errors.Is(rerr, io.EOF) {
+			if cw, ok := h.dst.(interface{ CloseWrite() error }); ok {
+				cw.CloseWrite()
+			}
+			h.errc <- nil
+			return
+		}
+		if rerr != nil {
+			h.errc <- rerr
+			return
+		}
+	}
+}
+
+// idleTimer fires once when nothing moved for d. Safe for concurrent use.
+type idleTimer struct {
+	d    time.Duration
+	last atomic.Int64
+	t    *time.Timer
+	fire func()
+}
+
+func newIdleTimer(d time.Duration, fire func()) *idleTimer {
+	it := &idleTimer{d: d, fire: fire}
+	it.last.Store(time.Now().UnixNano())
+	if d > 0 {
+		it.t = time.AfterFunc(d, it.check)
+	}
+	return it
+}
+
+func (it *idleTimer) touch() { it.last.Store(time.Now().UnixNano()) }
+
+func (it *idleTimer) check() {
+	left := it.d - time.Since(time.Unix(0, it.last.Load()))
+	if left > 0 {
+		it.t.Reset(left)
+		return
+	}
+	it.fire()
+}
+
+func (it *idleTimer) stop() {
+	if it.t != nil {
+		it.t.Stop()
+	}
+}

@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/porthole/porthole/protocol"
+)
+
+// streamHandler serves exec, attach and portforward: origin, method,
+// authorization (create always, get too for GET: PROTOCOL.md 11.2), upgrade
+// kind, limits, then the route of the package doc.
+func (g *Gateway) streamHandler(verb string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := g.newSession(verb, userFrom(r.Context()), r.RemoteAddr)
+		s.namespace, s.pod = r.PathValue("namespace"), r.PathValue("pod")
+		parseStreamQuery(s, r.URL.Query())
+		if herr := g.admit(r, s); herr != nil {
+			g.refuse(w, r, s, herr)
+			return
+		}
+		if herr := s.begin(); herr != nil {
+			g.refuse(w, r, s, herr)
+			return
+		}
+		outcome := g.route(w, r, s)
+		s.end(outcome)
+	}
+}
+
+// parseStreamQuery reads the API server's parameters for the audit record
+// and the translator (PROTOCOL.md 2.1).
+func parseStreamQuery(s *session, q url.Values) {
+	s.container = q.Get("container")
+	s.command = q["command"]
+	s.stdin, s.stdout, s.stderr, s.tty = queryBool(q, "stdin"), queryBool(q, "stdout"), queryBool(q, "stderr"), queryBool(q, "tty")
+}
+
+// queryBool: a present parameter is true unless its first value is "0" or
+// "false" (any case), as the API server reads booleans.
+func queryBool(q url.Values, key string) bool {
+	v, ok := q[key]
+	if !ok {
+		return false
+	}
+	return len(v) == 0 || !(v[0] == "0" || strings.EqualFold(v[0], "false"))
+}
+
+// admit runs every check that comes before a session exists.
+func (g *Gateway) admit(r *http.Request, s *session) *httpError {
+	if herr := g.checkOrigin(r); herr != nil {
+		return herr
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return &httpError{code: http.StatusMethodNotAllowed, reason: "MethodNotAllowed",
+			msg: "the server does not allow this method on the requested resource"}
+	}
+	a := Attributes{User: s.user, Verb: "create", Namespace: s.namespace, Resource: "pods", Subresource: s.verb, Name: s.pod}
+	if r.Method == http.MethodGet {
+		// A GET is authorized as get by the API server's filter and then
+		// needs create as well (AuthorizePodWebsocketUpgradeCreatePermission).
+		get := a
+		get.Verb = "get"
+		if herr := g.authorize(r.Context(), get); herr != nil {
+			return herr
+		}
+	}
+	if herr := g.authorize(r.Context(), a); herr != nil {
+		return herr
+	}
+	switch {
+	case protocol.IsWebSocketUpgrade(r):
+		s.wireIn = string(protocol.WebSocket)
+	case protocol.IsSPDYUpgrade(r):
+		s.wireIn = string(protocol.SPDY)
+	case r.Header.Get("Upgrade") != "":
+		return &httpError{code: http.StatusBadRequest, reason: "BadRequest",
+			msg: "upgrade to " + strings.TrimSpace(r.Header.Get("Upgrade")) + " is not allowed: only SPDY/3.1 and websocket"}
+	default:
+		return &httpError{code: http.StatusBadRequest, reason: "BadRequest", msg: "Upgrade request required"}
+	}
+	return nil
+}
+
+// route carries the session on the right path and returns its outcome.
+func (g *Gateway) route(w http.ResponseWriter, r *http.Request, s *session) string {
+	spdyOnly := g.opts.SPDYOnlyUpstream
+	if s.wireIn == string(protocol.WebSocket) && spdyOnly {
+		switch {
+		case s.verb != "portforward" && g.gates.TranslateStreamClose && offersV5(r):
+			s.wireOut = string(protocol.SPDY)
+			g.metrics.translations.WithLabelValues("websocket-to-spdy").Inc()
+			return g.translate(w, r, s)
+		case s.verb == "portforward" && g.gates.PortForwardWebsockets && offersTunnel(r):
+			s.wireOut = string(protocol.SPDY)
+			g.metrics.translations.WithLabelValues("tunnel-to-spdy").Inc()
+			return g.unwrapTunnel(w, r, s)
+		}
+	}
+	s.wireOut = s.wireIn
+	return g.proxyUpgrade(w, r, s)
+}
+
+// offersV5 is the API server's test: the exact token v5.channel.k8s.io in
+// the first Sec-WebSocket-Protocol line.
+func offersV5(r *http.Request) bool {
+	for _, p := range protocol.SplitHeader([]string{r.Header.Get(protocol.HeaderWebSocketProtocol)}) {
+		if p == protocol.V5 {
+			return true
+		}
+	}
+	return false
+}
+
+// offersTunnel: some offered name is SPDY/3.1+<something>.k8s.io.
+func offersTunnel(r *http.Request) bool {
+	for _, p := range protocol.SplitHeader(r.Header.Values(protocol.HeaderWebSocketProtocol)) {
+		if strings.HasPrefix(p, protocol.TunnelPrefix) && strings.HasSuffix(p, ".k8s.io") {
+			return true
+		}
+	}
+	return false
+}

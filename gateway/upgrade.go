@@ -1,0 +1,257 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/porthole/porthole/protocol"
+)
+
+const (
+	upstreamHandshakeTimeout = 30 * time.Second
+	maxUpstreamHead          = 1 << 20
+)
+
+// dropHeaders are never forwarded upstream: the client's credentials (the
+// gateway authenticated it and speaks upstream with its own), impersonation
+// (only the gateway may impersonate), hop-by-hop headers, and Origin
+// (checked here; the upstream sees the gateway, not the browser).
+var dropHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Origin", "Keep-Alive",
+	"Te", "Trailer", "Transfer-Encoding", "Proxy-Connection", "Content-Length", "Host", "Connection",
+	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"}
+
+// upstreamHeader is r's header as sent upstream: filtered, then the
+// upstream credentials and, if configured, impersonation of the caller.
+func (g *Gateway) upstreamHeader(r *http.Request, u *User) http.Header {
+	h := r.Header.Clone()
+	for _, name := range h.Values("Connection") {
+		for _, tok := range strings.Split(name, ",") {
+			if tok = strings.TrimSpace(tok); !strings.EqualFold(tok, "upgrade") && tok != "" {
+				h.Del(tok)
+			}
+		}
+	}
+	for _, k := range dropHeaders {
+		h.Del(k)
+	}
+	for k := range h {
+		if strings.HasPrefix(textproto.CanonicalMIMEHeaderKey(k), "Impersonate-") {
+			delete(h, k)
+		}
+	}
+	for k, vs := range g.opts.UpstreamHeader {
+		h[textproto.CanonicalMIMEHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	if g.opts.Impersonate && u != nil {
+		h.Set("Impersonate-User", u.Name)
+		for _, grp := range u.Groups {
+			if grp != GroupAuthenticated {
+				h.Add("Impersonate-Group", grp)
+			}
+		}
+	}
+	return h
+}
+
+// dialUpstream opens a fresh connection to u's host: TLS with ALPN
+// http/1.1 for https, since an upgrade cannot run over HTTP/2.
+func (g *Gateway) dialUpstream(ctx context.Context, u *url.URL) (net.Conn, error) {
+	addr := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	c, err := g.opts.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "https" {
+		return c, nil
+	}
+	cfg := &tls.Config{}
+	if g.opts.UpstreamTLS != nil {
+		cfg = g.opts.UpstreamTLS.Clone()
+	}
+	cfg.NextProtos = []string{"http/1.1"}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+	}
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// headLimit bounds what ReadResponse may read for the upstream's response
+// head; it is lifted once the head is parsed.
+type headLimit struct {
+	r    io.Reader
+	left int
+	on   bool
+}
+
+func (h *headLimit) Read(p []byte) (int, error) {
+	if !h.on {
+		return h.r.Read(p)
+	}
+	if h.left <= 0 {
+		return 0, errors.New("upstream response head too large")
+	}
+	if len(p) > h.left {
+		p = p[:h.left]
+	}
+	n, err := h.r.Read(p)
+	h.left -= n
+	return n, err
+}
+
+// roundTripUpgrade sends out on a fresh connection and reads the response
+// head, never following redirects. The connection is returned with the
+// reader holding any bytes read past the head; the caller owns it on
+// every path where err is nil.
+func (g *Gateway) roundTripUpgrade(ctx context.Context, out *http.Request) (net.Conn, *bufio.Reader, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, upstreamHandshakeTimeout)
+	defer cancel()
+	c, err := g.dialUpstream(ctx, out.URL)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("dial upstream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	hl := &headLimit{r: c, left: maxUpstreamHead, on: true}
+	br := bufio.NewReader(hl)
+	err = out.Write(c)
+	var resp *http.Response
+	if err == nil {
+		resp, err = http.ReadResponse(br, out)
+	}
+	if !stop() || err != nil {
+		c.Close()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, nil, nil, fmt.Errorf("upstream handshake: %w", err)
+	}
+	hl.on = false
+	return c, br, resp, nil
+}
+
+// newUpstreamRequest is the upgrade request sent upstream for r.
+func (g *Gateway) newUpstreamRequest(r *http.Request, s *session) *http.Request {
+	target := g.upstreamURL(r.URL.Path, r.URL.RawQuery)
+	h := g.upstreamHeader(r, s.user)
+	h.Set("Connection", "Upgrade")
+	return &http.Request{Method: r.Method, URL: target, Host: target.Host, Header: h,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+}
+
+// proxyUpgrade is the raw, upgrade-aware proxy (PROTOCOL.md 11.4): splice
+// only after the upstream's 101.
+func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *session) string {
+	out := g.newUpstreamRequest(r, s)
+	up, br, resp, err := g.roundTripUpgrade(r.Context(), out)
+	if err != nil {
+		return g.upstreamFailed(w, s, "dial", err)
+	}
+	if !g.acceptUpgrade(w, s, up, resp, r.Header.Get("Upgrade")) {
+		return "refused"
+	}
+	client, cbuf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		up.Close()
+		s.fail("hijack: " + err.Error())
+		return "error"
+	}
+	if err := writeHead(client, cbuf.Writer, resp); err != nil {
+		up.Close()
+		client.Close()
+		s.fail("write 101: " + err.Error())
+		return "error"
+	}
+	return g.splice(s, client, cbuf.Reader, up, br, g.inspector(s))
+}
+
+// upstreamFailed answers a failure to reach the upstream like the API
+// server: 500 "error dialing backend: ...".
+func (g *Gateway) upstreamFailed(w http.ResponseWriter, s *session, cause string, err error) string {
+	g.metrics.upgradeFails.WithLabelValues(cause).Inc()
+	s.fail(err.Error())
+	w.Header().Set("Connection", "close")
+	writeStatus(w, (&httpError{code: http.StatusInternalServerError, msg: "error dialing backend: " + err.Error()}).status())
+	return "upstream-error"
+}
+
+// acceptUpgrade reports whether resp is a 101 for the protocol the client
+// asked for. Otherwise it answers the client, relaying a 4xx/5xx verbatim
+// or replacing any other code (redirects included, never followed) with a
+// 500, marks the client connection to close, and closes up.
+func (g *Gateway) acceptUpgrade(w http.ResponseWriter, s *session, up net.Conn, resp *http.Response, want string) bool {
+	if resp.StatusCode == http.StatusSwitchingProtocols && headerHas(resp.Header, "Upgrade", want) {
+		return true
+	}
+	defer up.Close()
+	w.Header().Set("Connection", "close")
+	switch {
+	case resp.StatusCode == http.StatusSwitchingProtocols:
+		g.metrics.upgradeFails.WithLabelValues("wrong-protocol").Inc()
+		s.fail("upstream switched to " + resp.Header.Get("Upgrade"))
+		writeStatus(w, (&httpError{code: 500, msg: "invalid upgrade response: upgrade to " + resp.Header.Get("Upgrade")}).status())
+	case resp.StatusCode < 400:
+		cause := "invalid-status"
+		if resp.StatusCode >= 300 {
+			cause = "redirect"
+		}
+		g.metrics.upgradeFails.WithLabelValues(cause).Inc()
+		s.fail(fmt.Sprintf("upstream answered %d", resp.StatusCode))
+		writeStatus(w, (&httpError{code: 500, msg: fmt.Sprintf("invalid upgrade response: status code %d", resp.StatusCode)}).status())
+	default:
+		g.metrics.upgradeFails.WithLabelValues("refused").Inc()
+		s.fail(fmt.Sprintf("upstream refused with %d", resp.StatusCode))
+		for k, vs := range resp.Header {
+			if k == "Connection" || k == "Content-Length" || k == "Transfer-Encoding" || k == "Keep-Alive" {
+				continue
+			}
+			w.Header()[k] = vs
+		}
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(resp.StatusCode)
+		up.SetReadDeadline(time.Now().Add(statusWriteTimeout))
+		io.Copy(w, io.LimitReader(resp.Body, refusalBodyLimit))
+	}
+	return false
+}
+
+func headerHas(h http.Header, name, token string) bool {
+	for _, v := range protocol.SplitHeader(h.Values(name)) {
+		if strings.EqualFold(v, token) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeHead forwards the upstream's 101 head to the hijacked client.
+func writeHead(c net.Conn, w *bufio.Writer, resp *http.Response) error {
+	c.SetWriteDeadline(time.Now().Add(statusWriteTimeout))
+	defer c.SetWriteDeadline(time.Time{})
+	fmt.Fprintf(w, "HTTP/1.1 101 %s\r\n", http.StatusText(http.StatusSwitchingProtocols))
+	if err := resp.Header.Write(w); err != nil {
+		return err
+	}
+	w.WriteString("\r\n")
+	return w.Flush()
+}
