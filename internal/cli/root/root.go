@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/porthole/porthole/internal/cli"
+	attachcmd "github.com/porthole/porthole/internal/cli/attach"
+	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	servecmd "github.com/porthole/porthole/internal/cli/serve"
 )
 
@@ -37,6 +39,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.FlagError{Err: err} })
 	cli.AddGlobalFlags(cmd.PersistentFlags())
 	cmd.AddCommand(servecmd.NewCmd(f, nil))
+	cmd.AddCommand(execcmd.NewCmd(f, nil), attachcmd.NewCmd(f, nil))
 	return cmd
 }
 

@@ -1,0 +1,76 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// ConfigFromKubeconfig turns a loaded kubeconfig context into a Config:
+// TLS roots and client certificate, credentials, impersonation and the
+// cluster's proxy-url (else the environment's proxies). An exec credential
+// plugin supplies the token or client certificate on demand; its stderr
+// goes to pluginStderr.
+func ConfigFromKubeconfig(cc *kube.ClientConfig, pluginStderr io.Writer) (*Config, error) {
+	tc := &tls.Config{ServerName: cc.TLSServerName, InsecureSkipVerify: cc.InsecureSkipTLSVerify} //nolint:gosec // the kubeconfig asked for it
+	if len(cc.CAData) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(cc.CAData) {
+			return nil, errors.New("kubeconfig: certificate authority holds no PEM certificate")
+		}
+		tc.RootCAs = pool
+	}
+	if len(cc.CertData) > 0 {
+		cert, err := tls.X509KeyPair(cc.CertData, cc.KeyData)
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig: client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	cfg := &Config{
+		Host:              cc.Server,
+		TLSClientConfig:   tc,
+		BearerToken:       cc.Token,
+		BearerTokenFile:   cc.TokenFile,
+		Username:          cc.Username,
+		Password:          cc.Password,
+		Impersonate:       cc.Impersonate,
+		ImpersonateGroups: cc.ImpersonateGroups,
+	}
+	if cc.ProxyURL != "" {
+		u, err := url.Parse(cc.ProxyURL)
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig: proxy-url: %w", err)
+		}
+		cfg.Proxy = http.ProxyURL(u)
+	}
+	if cc.Exec != nil {
+		plugin := kube.NewExecPlugin(cc.Exec, pluginStderr)
+		cfg.TokenSource = func(ctx context.Context) (string, error) {
+			c, err := plugin.Credential(ctx)
+			if err != nil {
+				return "", err
+			}
+			return c.Token, nil
+		}
+		tc.GetClientCertificate = func(info *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			c, err := plugin.Credential(info.Context())
+			if err != nil || len(c.CertData) == 0 {
+				return &tls.Certificate{}, err
+			}
+			cert, err := tls.X509KeyPair(c.CertData, c.KeyData)
+			if err != nil {
+				return nil, fmt.Errorf("exec plugin client certificate: %w", err)
+			}
+			return &cert, nil
+		}
+	}
+	return cfg, nil
+}

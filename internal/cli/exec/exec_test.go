@@ -1,0 +1,274 @@
+package exec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/goleak"
+
+	"github.com/porthole/porthole/client"
+	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/iostreams"
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/serve"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// parent gives cmd the root's persistent flags, as the real tree does.
+func parent(cmd *cobra.Command) *cobra.Command {
+	root := &cobra.Command{Use: "porthole", SilenceErrors: true, SilenceUsage: true}
+	cli.AddGlobalFlags(root.PersistentFlags())
+	root.AddCommand(cmd)
+	return root
+}
+
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    string
+		want    Options
+		kube    KubeFlags
+		wantErr string
+	}{
+		{name: "simple", args: "exec p -- ls -l", want: Options{Pod: "p", Command: []string{"ls", "-l"}}, kube: KubeFlags{Protocol: "auto"}},
+		{name: "all flags", args: "exec -it -c c -n ns --context x --kubeconfig k --protocol spdy -q pod/p -- sh",
+			want: Options{Pod: "p", Command: []string{"sh"}, Container: "c", Stdin: true, TTY: true, Quiet: true},
+			kube: KubeFlags{Namespace: "ns", Context: "x", Kubeconfig: "k", Protocol: "spdy"}},
+		{name: "verbosity", args: "exec -v=6 p -- true", want: Options{Pod: "p", Command: []string{"true"}, Verbosity: 6}, kube: KubeFlags{Protocol: "auto"}},
+		{name: "no dash", args: "exec p ls", wantErr: "exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead"},
+		{name: "no pod", args: "exec", wantErr: "pod or type/name must be specified"},
+		{name: "no command", args: "exec p", wantErr: "you must specify at least one command for the container"},
+		{name: "not a pod", args: "exec svc/x -- ls", wantErr: `only pods are supported, got "svc/x"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			f := &cli.Factory{IOStreams: ios}
+			var got *Options
+			root := parent(NewCmd(f, func(_ context.Context, o *Options) error { got = o; return nil }))
+			root.SetArgs(strings.Fields(tc.args))
+			err := root.Execute()
+			if tc.wantErr != "" {
+				var fe *cli.FlagError
+				if err == nil || err.Error() != tc.wantErr || !errors.As(err, &fe) {
+					t.Fatalf("got %v, want usage error %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Pod != tc.want.Pod || fmt.Sprint(got.Command) != fmt.Sprint(tc.want.Command) || got.Container != tc.want.Container ||
+				got.Stdin != tc.want.Stdin || got.TTY != tc.want.TTY || got.Quiet != tc.want.Quiet || got.Verbosity != tc.want.Verbosity {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+			if *got.Kube != tc.kube {
+				t.Errorf("kube flags %+v, want %+v", *got.Kube, tc.kube)
+			}
+		})
+	}
+}
+
+func TestWireEnv(t *testing.T) {
+	for _, tc := range []struct {
+		env, flag string
+		want      client.Wire
+	}{
+		{"", "auto", client.WireAuto},
+		{"FALSE", "auto", client.WireSPDY},
+		{"false", "auto", client.WireSPDY},
+		{"0", "auto", client.WireAuto},
+		{"no", "auto", client.WireAuto},
+		{"false", "websocket", client.WireWebSocket},
+	} {
+		t.Setenv(RemoteCommandWebSocketsEnv, tc.env)
+		k := &KubeFlags{Protocol: tc.flag}
+		if got, err := k.Wire(); err != nil || got != tc.want {
+			t.Errorf("env %q flag %q: got %q, %v; want %q", tc.env, tc.flag, got, err, tc.want)
+		}
+	}
+}
+
+// readyWriter signals when the server printed its banner.
+type readyWriter struct {
+	once  sync.Once
+	ready chan struct{}
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.ready) })
+	return len(p), nil
+}
+
+// startServe runs porthole's one-process cluster with testPods and returns
+// the kubeconfig it wrote.
+func startServe(t *testing.T) string {
+	t.Helper()
+	sleep := []string{"sleep", "100000"}
+	pods := []*kube.Pod{
+		{ObjectMeta: kube.ObjectMeta{Name: "solo", Namespace: "default"},
+			Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: sleep}}}},
+		{ObjectMeta: kube.ObjectMeta{Name: "two", Namespace: "default"},
+			Spec: kube.PodSpec{Containers: []kube.Container{{Name: "a", Command: sleep}, {Name: "b", Command: sleep}}}},
+		{ObjectMeta: kube.ObjectMeta{Name: "annotated", Namespace: "default",
+			Annotations: map[string]string{DefaultContainerAnnotation: "b"}},
+			Spec: kube.PodSpec{Containers: []kube.Container{{Name: "a", Command: sleep}, {Name: "b", Command: sleep}}}},
+		{ObjectMeta: kube.ObjectMeta{Name: "done", Namespace: "default"},
+			Spec: kube.PodSpec{RestartPolicy: "Never", Containers: []kube.Container{{Name: "c", Command: []string{"true"}}}}},
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	ready := &readyWriter{ready: make(chan struct{})}
+	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: pods, KubeconfigPath: kc, Out: ready})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	select {
+	case <-ready.ready:
+	case err := <-done:
+		t.Fatalf("serve ended: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve not ready")
+	}
+	awaitPhases(t, kc, map[string]string{"solo": "Running", "two": "Running", "annotated": "Running", "done": "Succeeded"})
+	return kc
+}
+
+// awaitPhases polls the API until each pod has its phase and all its
+// containers run (or, for a finished pod, have finished).
+func awaitPhases(t *testing.T, kc string, phases map[string]string) {
+	t.Helper()
+	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := client.ConfigFromKubeconfig(cc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for name, phase := range phases {
+		for {
+			pod, err := c.GetPod(context.Background(), "default", name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			running := 0
+			for _, s := range pod.Status.ContainerStatuses {
+				if s.State.Running != nil {
+					running++
+				}
+			}
+			if pod.Status.Phase == phase && (phase != "Running" || running == len(pod.Spec.Containers)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pod %s: phase %q, want %q", name, pod.Status.Phase, phase)
+			}
+			time.Sleep(20 * time.Millisecond) // polling the server's state, not ordering events
+		}
+	}
+}
+
+func TestRun(t *testing.T) {
+	kc := startServe(t)
+	t.Setenv("KUBECONFIG", "")
+	for _, tc := range []struct {
+		name       string
+		args       string
+		stdin      string
+		wantOut    string
+		wantErrOut string
+		wantExit   int
+		wantErr    string
+	}{
+		{name: "echo", args: "solo -- sh -c 'echo out; echo err >&2'", wantOut: "out\n", wantErrOut: "err\n"},
+		{name: "exit code", args: "solo -- sh -c 'exit 42'", wantExit: 42, wantErrOut: "command terminated with exit code 42\n"},
+		{name: "exit code quiet", args: "-q solo -- sh -c 'exit 7'", wantExit: 7},
+		{name: "stdin", args: "-i solo -- cat", stdin: "abc\n", wantOut: "abc\n"},
+		{name: "tty on a pipe", args: "-i -t solo -- cat", stdin: "x", wantOut: "x",
+			wantErrOut: "Unable to use a TTY - input is not a terminal or the right kind of file\n"},
+		{name: "spdy", args: "--protocol spdy pod/solo -- echo spdy", wantOut: "spdy\n"},
+		{name: "defaulted container", args: "two -- sh -c 'echo $HOSTNAME'", wantOut: "two\n",
+			wantErrOut: "Defaulted container \"a\" out of: a, b\n"},
+		{name: "annotated default", args: "annotated -- true"},
+		{name: "bad container", args: "two -c zz -- true", wantErr: "container zz is not valid for pod two out of: a, b"},
+		{name: "completed", args: "done -- true", wantErr: "cannot exec into a container in a completed pod; current phase is Succeeded"},
+		{name: "not found", args: "nope -- true", wantErr: `pods "nope" not found`},
+		{name: "bad context", args: "--context zz solo -- true", wantErr: `context "zz" does not exist`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ios, in, out, errOut := iostreams.Test()
+			in.WriteString(tc.stdin)
+			f := &cli.Factory{IOStreams: ios}
+			root := parent(NewCmd(f, nil))
+			args := append([]string{"exec", "--kubeconfig", kc}, shellFields(tc.args)...)
+			root.SetArgs(args)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			err := root.ExecuteContext(ctx)
+			var ee *client.ExitError
+			switch {
+			case tc.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("got %v, want %q", err, tc.wantErr)
+				}
+			case tc.wantExit != 0:
+				if !errors.As(err, &ee) || ee.Code != tc.wantExit {
+					t.Errorf("got %v, want exit %d", err, tc.wantExit)
+				}
+			case err != nil:
+				t.Errorf("got %v", err)
+			}
+			if tc.wantErr == "" && (out.String() != tc.wantOut || errOut.String() != tc.wantErrOut) {
+				t.Errorf("stdout %q stderr %q, want %q %q", out, errOut, tc.wantOut, tc.wantErrOut)
+			}
+		})
+	}
+}
+
+// shellFields splits like a shell, with single quotes only.
+func shellFields(s string) []string {
+	var out []string
+	var cur bytes.Buffer
+	quoted, any := false, false
+	for _, r := range s {
+		switch {
+		case r == '\'':
+			quoted, any = !quoted, true
+		case r == ' ' && !quoted:
+			if any {
+				out = append(out, cur.String())
+			}
+			cur.Reset()
+			any = false
+		default:
+			cur.WriteRune(r)
+			any = true
+		}
+	}
+	if any {
+		out = append(out, cur.String())
+	}
+	return out
+}
