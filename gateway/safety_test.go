@@ -75,6 +75,7 @@ func (u *scriptedUpstream) serve(c net.Conn) {
 		io.Copy(c, br)
 		return
 	}
+	c.(*net.TCPConn).CloseWrite() // like the x/net servers' raw refusals: the body ends at EOF
 	rest, _ := io.ReadAll(br)
 	u.mu.Lock()
 	u.extra = append(u.extra, rest...)

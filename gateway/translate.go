@@ -32,6 +32,33 @@ type translation struct {
 	ws  *websocket.Conn
 	sc  *spdy.Conn
 	rec *audit.Recording
+
+	mu        sync.Mutex
+	cutSC     *spdy.Conn  // the upstream, once dialled, for cut
+	lastGuard *time.Timer // ends the WebSocket if a cut session cannot finish
+}
+
+// cut ends the upstream so the session finishes with an InternalError
+// status naming reason; if the client does not take that status within the
+// status deadline, the WebSocket is aborted.
+func (t *translation) cut(reason string) {
+	t.mu.Lock()
+	sc := t.cutSC
+	if t.lastGuard == nil {
+		t.lastGuard = time.AfterFunc(statusWriteTimeout, func() { t.ws.Abort(reason) })
+	}
+	t.mu.Unlock()
+	if sc != nil {
+		sc.Abort(reason)
+	}
+}
+
+func (t *translation) stopGuard() {
+	t.mu.Lock()
+	if t.lastGuard != nil {
+		t.lastGuard.Stop()
+	}
+	t.mu.Unlock()
 }
 
 // translate runs a translated session and returns its outcome. It owns the
@@ -70,7 +97,8 @@ func (t *translation) run(r *http.Request) string {
 	if !s.tty {
 		ws.Channel(channel.Resize).CloseRead()
 	}
-	s.onCut(func(reason string) { ws.Abort(reason) })
+	s.onCut(t.cut)
+	defer t.stopGuard()
 	if s.tty && t.g.opts.Recorder != nil {
 		rec, err := t.g.opts.Recorder.Start(s.id, s.namespace+"/"+s.pod+" "+s.verb, 0, 0)
 		if err != nil {
@@ -95,7 +123,12 @@ func (t *translation) run(r *http.Request) string {
 	}
 	t.sc = sc
 	defer sc.Close()
-	s.onCut(func(reason string) { sc.Abort(reason) })
+	t.mu.Lock()
+	t.cutSC = sc
+	t.mu.Unlock()
+	if why := t.cutReason(); why != "" {
+		sc.Abort(why)
+	}
 	return t.stream(r.Context())
 }
 
