@@ -1,0 +1,179 @@
+package cp_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/cli/root"
+	"github.com/porthole/porthole/internal/iostreams"
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/serve"
+)
+
+// readyWriter closes ready on the server's first banner write.
+type readyWriter struct {
+	once  sync.Once
+	ready chan struct{}
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.ready) })
+	return len(p), nil
+}
+
+// startServe runs porthole's one-process cluster with pod "p" and pod
+// "evil", whose tar is a script printing the archive at evilTar, and
+// returns the kubeconfig path.
+func startServe(t *testing.T, evilTar string) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nexec cat '" + evilTar + "'\n"
+	if err := os.WriteFile(filepath.Join(bin, "tar"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sleeper := kube.Container{Name: "c", Command: []string{"sleep", "100000"}}
+	evil := sleeper
+	evil.Env = []kube.EnvVar{{Name: "PATH", Value: bin + ":" + os.Getenv("PATH")}}
+	pods := []*kube.Pod{
+		{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{sleeper}}},
+		{ObjectMeta: kube.ObjectMeta{Name: "evil", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{evil}}},
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	ready := &readyWriter{ready: make(chan struct{})}
+	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: pods, KubeconfigPath: kubeconfig, Out: ready})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	select {
+	case <-ready.ready:
+	case err := <-done:
+		t.Fatalf("serve ended before it was ready: %v", err)
+	}
+	for _, p := range pods {
+		awaitRunning(t, srv.URL(), p.Name)
+	}
+	return kubeconfig
+}
+
+// awaitRunning polls the pod until its container runs: the banner comes
+// when the server listens, the processes start on their own time.
+func awaitRunning(t *testing.T, server, name string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(server + "/api/v1/namespaces/default/pods/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pod kube.Pod
+		err = json.NewDecoder(resp.Body).Decode(&pod)
+		resp.Body.Close()
+		if err == nil && len(pod.Status.ContainerStatuses) > 0 && pod.Status.ContainerStatuses[0].State.Running != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pod %s never ran (last error %v)", name, err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the pod's state, not ordering events
+	}
+}
+
+// run runs porthole with args and returns the exit code, stdout and stderr.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	f := &cli.Factory{IOStreams: ios, ConfigDir: func() (string, error) { return t.TempDir(), nil }}
+	code := root.Run(t.Context(), f, args)
+	return code, out.String(), errOut.String()
+}
+
+func evilArchive(t *testing.T, path string) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "tmp/x/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "tmp/x/ok", Typeflag: tar.TypeReg, Mode: 0o644},
+		{Name: "tmp/x/../../../outside/pwned", Typeflag: tar.TypeReg, Mode: 0o644},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.Close()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRun copies through the real command line: up, down, a remote
+// failure's exit code, and a hostile archive refused with nothing written
+// outside the destination.
+func TestRun(t *testing.T) {
+	base := t.TempDir()
+	evilTar := filepath.Join(base, "evil.tar")
+	evilArchive(t, evilTar)
+	kc := startServe(t, evilTar)
+
+	src := filepath.Join(base, "src file")
+	if err := os.WriteFile(src, []byte("hello over cp"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	remote := filepath.Join(base, "remote")
+	os.Mkdir(remote, 0o755)
+	if code, out, errOut := run(t, "cp", "--kubeconfig", kc, src, "default/p:"+remote); code != 0 {
+		t.Fatalf("upload: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if b, err := os.ReadFile(filepath.Join(remote, "src file")); err != nil || string(b) != "hello over cp" {
+		t.Fatalf("uploaded: %q (%v)", b, err)
+	}
+
+	back := filepath.Join(base, "back")
+	if code, out, errOut := run(t, "cp", "--kubeconfig", kc, "p:"+filepath.Join(remote, "src file"), back); code != 0 {
+		t.Fatalf("download: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if b, err := os.ReadFile(back); err != nil || string(b) != "hello over cp" {
+		t.Errorf("downloaded: %q (%v)", b, err)
+	}
+
+	code, out, _ := run(t, "cp", "--kubeconfig", kc, "p:/no/such/file", filepath.Join(base, "none"))
+	if code != 2 || !strings.Contains(out, "No such file") {
+		t.Errorf("missing remote file: exit %d, stdout %q; want 2 and tar's message", code, out)
+	}
+
+	dest := filepath.Join(base, "in", "dest")
+	outside := filepath.Join(base, "outside")
+	os.MkdirAll(outside, 0o755)
+	code, _, errOut := run(t, "cp", "--kubeconfig", kc, "evil:/tmp/x", dest)
+	if code != 1 || !strings.Contains(errOut, `error: refusing tar entry "tmp/x/../../../outside/pwned"`) {
+		t.Errorf("hostile archive: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "pwned")); err == nil {
+		t.Errorf("hostile archive wrote outside the destination")
+	}
+	if _, err := os.Stat(filepath.Join(dest, "ok")); err != nil {
+		t.Errorf("the entry before the hostile one: %v", err)
+	}
+}
