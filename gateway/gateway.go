@@ -91,7 +91,10 @@ type Options struct {
 	Recorder *audit.Recorder
 	// Registerer receives the gateway's metrics (nil: none).
 	Registerer prometheus.Registerer
-	Logger     *slog.Logger
+	// MetricsHandler, when set, is served at GET /metrics to authenticated
+	// callers (promhttp over the registry behind Registerer).
+	MetricsHandler http.Handler
+	Logger         *slog.Logger
 	// DialContext opens upstream TCP connections (default net.Dialer).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -203,6 +206,9 @@ func (g *Gateway) routes() {
 		g.mux.HandleFunc("GET "+p, g.discoveryHandler)
 	}
 	g.mux.HandleFunc("GET /apis/{rest...}", g.discoveryHandler)
+	if g.opts.MetricsHandler != nil {
+		g.mux.Handle("GET /metrics", g.opts.MetricsHandler)
+	}
 	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, nil, &httpError{code: http.StatusNotFound, reason: "NotFound",
 			msg: "the gateway does not serve " + r.URL.Path})

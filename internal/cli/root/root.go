@@ -14,6 +14,7 @@ import (
 	attachcmd "github.com/porthole/porthole/internal/cli/attach"
 	cpcmd "github.com/porthole/porthole/internal/cli/cp"
 	execcmd "github.com/porthole/porthole/internal/cli/exec"
+	gatewaycmd "github.com/porthole/porthole/internal/cli/gateway"
 	servecmd "github.com/porthole/porthole/internal/cli/serve"
 )
 
@@ -40,6 +41,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.FlagError{Err: err} })
 	cli.AddGlobalFlags(cmd.PersistentFlags())
 	cmd.AddCommand(servecmd.NewCmd(f, nil))
+	cmd.AddCommand(gatewaycmd.NewCmd(f, nil))
 	cmd.AddCommand(cpcmd.NewCmd(f, nil))
 	cmd.AddCommand(execcmd.NewCmd(f, nil), attachcmd.NewCmd(f, nil))
 	return cmd

@@ -1,0 +1,232 @@
+// Package gateway is the `porthole gateway` command: the streaming gateway
+// in front of a porthole node, a kubelet-style upstream or a real API server.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/iostreams"
+	"github.com/porthole/porthole/kube"
+)
+
+// Options are the parsed flags of `porthole gateway`.
+type Options struct {
+	IO                 *iostreams.IOStreams
+	Factory            *cli.Factory
+	Verbosity          int
+	Listen             string
+	Upstream           string
+	UpstreamKubeconfig string
+	UpstreamContext    string
+	Impersonate        bool
+	SPDYOnlyUpstream   bool
+	ShutdownGrace      time.Duration
+	Security           Security
+}
+
+// DefaultListen is loopback: without authentication only loopback callers
+// get in anyway.
+const DefaultListen = "127.0.0.1:8001"
+
+// NewCmd returns the gateway command; runF replaces the run step in tests.
+func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "gateway --upstream URL | --upstream-kubeconfig FILE",
+		Short: "Authenticate, authorize, audit and route exec, attach and port-forward in front of a node or cluster",
+		Long: `Serve the API server's streaming role in front of an upstream: a porthole node,
+anything serving the API server's pod paths, or a real API server reached with
+the credentials of --upstream-kubeconfig (optionally impersonating the caller).
+
+WebSocket passes straight through when the upstream speaks it; with
+--upstream-spdy-only, WebSocket v5 exec and attach are translated to SPDY and
+the port-forward tunnel is unwrapped, as the API server does for nodes that do
+not declare ExtendWebSocketsToKubelet. Pod get and list, discovery and
+/version are proxied so kubectl works through the gateway; /metrics serves
+Prometheus metrics.
+
+Without --token-auth-file or --client-ca-file, only loopback callers are
+accepted (anonymous, allowed everything).`,
+		Example: `  porthole gateway --upstream http://127.0.0.1:7443 --listen 127.0.0.1:8001
+  porthole gateway --upstream-kubeconfig ~/.kube/config --impersonate \
+    --listen :8443 --tls-cert-file gw.crt --tls-private-key-file gw.key \
+    --token-auth-file tokens.csv --rbac-file rbac.yaml --audit-log-path audit.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := cmd.Flags().GetInt(cli.VerbosityFlag)
+			if err != nil {
+				return fmt.Errorf("read -%s: %w", cli.VerbosityFlag, err)
+			}
+			opts.Verbosity = v
+			if (opts.Upstream == "") == (opts.UpstreamKubeconfig == "") {
+				return cli.FlagErrorf("exactly one of --upstream and --upstream-kubeconfig is required")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&opts.Listen, "listen", DefaultListen, "address to listen on (host:port; port 0 picks one)")
+	fs.StringVar(&opts.Upstream, "upstream", "", "base URL of the upstream (http or https)")
+	fs.StringVar(&opts.UpstreamKubeconfig, "upstream-kubeconfig", "", "kubeconfig of the upstream API server: its server, CA and credentials")
+	fs.StringVar(&opts.UpstreamContext, "upstream-context", "", "context of --upstream-kubeconfig (default: current)")
+	fs.BoolVar(&opts.Impersonate, "impersonate", false, "send Impersonate-User and Impersonate-Group for the authenticated caller")
+	fs.BoolVar(&opts.SPDYOnlyUpstream, "upstream-spdy-only", false, "the upstream speaks only SPDY for exec, attach and port-forward: translate WebSocket clients")
+	fs.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long running sessions may go on before they are ended")
+	opts.Security.AddFlags(fs)
+	return cmd
+}
+
+// Run serves until ctx is done, then shuts down gracefully.
+func Run(ctx context.Context, opts *Options) error {
+	log := opts.Factory.Logger(opts.Verbosity)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gopts := &gateway.Options{Impersonate: opts.Impersonate, SPDYOnlyUpstream: opts.SPDYOnlyUpstream,
+		Registerer: reg, Logger: log.With("component", "gateway"),
+		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+	if err := upstream(opts, gopts); err != nil {
+		return err
+	}
+	tlsCfg, closeAudit, err := opts.Security.Apply(gopts)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	g, err := gateway.New(gopts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+		scheme = "https"
+	}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second,
+		MaxHeaderBytes: opts.Security.MaxHeaderBytes}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	served := make(chan error, 1)
+	go serveHTTP(srv, ln, served)
+	fmt.Fprintf(opts.IO.Out, "gateway listening on %s://%s, upstream %s\n", scheme, ln.Addr(), gopts.Upstream.Redacted())
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownGrace)
+	defer cancel()
+	gwDone := make(chan error, 1)
+	go shutdownGateway(sctx, g, gwDone)
+	httpErr := srv.Shutdown(sctx)
+	if errors.Is(httpErr, context.DeadlineExceeded) {
+		httpErr = srv.Close()
+	}
+	gwErr := <-gwDone
+	if errors.Is(gwErr, context.DeadlineExceeded) {
+		gwErr = nil // sessions past the grace were ended with a status and joined
+	}
+	if serveErr == nil {
+		if serveErr = <-served; errors.Is(serveErr, http.ErrServerClosed) {
+			serveErr = nil
+		}
+	}
+	return errors.Join(serveErr, httpErr, gwErr)
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener, done chan<- error) { done <- srv.Serve(ln) }
+
+func shutdownGateway(ctx context.Context, g *gateway.Gateway, done chan<- error) {
+	done <- g.Shutdown(ctx)
+}
+
+// upstream fills the upstream part of o from --upstream or the kubeconfig.
+func upstream(opts *Options, o *gateway.Options) error {
+	if opts.Upstream != "" {
+		u, err := url.Parse(opts.Upstream)
+		if err != nil {
+			return cli.FlagErrorf("--upstream: %v", err)
+		}
+		o.Upstream = u
+		return nil
+	}
+	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: opts.UpstreamKubeconfig, Context: opts.UpstreamContext})
+	if err != nil {
+		return err
+	}
+	return fromKubeconfig(cc, o)
+}
+
+// fromKubeconfig takes the server, TLS and static credentials of cc. Exec
+// plugins are not run by the gateway.
+func fromKubeconfig(cc *kube.ClientConfig, o *gateway.Options) error {
+	server := cc.Server
+	if !strings.Contains(server, "://") {
+		server = "https://" + server
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		return fmt.Errorf("upstream kubeconfig server: %w", err)
+	}
+	o.Upstream = u
+	cfg := &tls.Config{ServerName: cc.TLSServerName, InsecureSkipVerify: cc.InsecureSkipTLSVerify}
+	if len(cc.CAData) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(cc.CAData) {
+			return errors.New("upstream kubeconfig: certificate authority holds no PEM certificate")
+		}
+		cfg.RootCAs = pool
+	}
+	if len(cc.CertData) > 0 {
+		cert, err := tls.X509KeyPair(cc.CertData, cc.KeyData)
+		if err != nil {
+			return fmt.Errorf("upstream kubeconfig client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	o.UpstreamTLS = cfg
+	h := http.Header{}
+	token := cc.Token
+	if cc.TokenFile != "" {
+		b, err := os.ReadFile(cc.TokenFile)
+		if err != nil {
+			return fmt.Errorf("upstream kubeconfig token file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	switch {
+	case token != "":
+		h.Set("Authorization", "Bearer "+token)
+	case cc.Username != "":
+		r := &http.Request{Header: http.Header{}}
+		r.SetBasicAuth(cc.Username, cc.Password)
+		h.Set("Authorization", r.Header.Get("Authorization"))
+	case cc.Exec != nil:
+		return errors.New("upstream kubeconfig: exec credential plugins are not supported by the gateway; use a token or client certificate")
+	}
+	o.UpstreamHeader = h
+	return nil
+}

@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/gateway"
+)
+
+// Security are the authentication, authorization, TLS, origin, limit and
+// audit flags shared by `porthole gateway` and `porthole serve`.
+type Security struct {
+	TokenAuthFile      string
+	ClientCAFile       string
+	TLSCertFile        string
+	TLSKeyFile         string
+	AllowAnonymous     bool
+	RBACFiles          []string
+	AllowedOrigins     []string
+	AuditLogPath       string
+	RecordingDir       string
+	MaxSessions        int
+	MaxSessionsPerUser int
+	MaxMessageBytes    int64
+	MaxHeaderBytes     int
+	IdleTimeout        time.Duration
+	FeatureGates       string
+}
+
+// AddFlags defines the flags on fs with kube-apiserver's names where one
+// exists.
+func (s *Security) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&s.TokenAuthFile, "token-auth-file", "", "static bearer tokens, CSV token,user,uid[,\"group1,group2\"] as kube-apiserver reads them")
+	fs.StringVar(&s.ClientCAFile, "client-ca-file", "", "authenticate client certificates signed by this CA (user from CN, groups from O); needs --tls-cert-file")
+	fs.StringVar(&s.TLSCertFile, "tls-cert-file", "", "serve HTTPS (HTTP/1.1 only) with this certificate")
+	fs.StringVar(&s.TLSKeyFile, "tls-private-key-file", "", "private key of --tls-cert-file")
+	fs.BoolVar(&s.AllowAnonymous, "anonymous-auth", false, "accept requests without credentials from any address as system:anonymous (authorized by RBAC)")
+	fs.StringArrayVar(&s.RBACFiles, "rbac-file", nil, "Role, ClusterRole, RoleBinding and ClusterRoleBinding manifests to authorize with; repeatable (none: every authenticated caller may do everything)")
+	fs.StringArrayVar(&s.AllowedOrigins, "allowed-origin", nil, "browser origins (host patterns) allowed to open sessions besides the server's own; repeatable")
+	fs.StringVar(&s.AuditLogPath, "audit-log-path", "", "append one JSON record per session start and end to this file (- for stdout)")
+	fs.StringVar(&s.RecordingDir, "recording-dir", "", "record the output of terminal sessions as asciicast v2 files in this directory")
+	fs.IntVar(&s.MaxSessions, "max-sessions", gateway.DefaultMaxSessions, "concurrent sessions in total")
+	fs.IntVar(&s.MaxSessionsPerUser, "max-sessions-per-user", gateway.DefaultMaxUserSession, "concurrent sessions per user")
+	fs.Int64Var(&s.MaxMessageBytes, "max-message-bytes", gateway.DefaultMaxMessage, "largest WebSocket message or SPDY frame a client may send")
+	fs.IntVar(&s.MaxHeaderBytes, "max-header-bytes", gateway.DefaultMaxHeaderBytes, "largest request head")
+	fs.DurationVar(&s.IdleTimeout, "streaming-idle-timeout", gateway.DefaultIdleTimeout, "end sessions with no data either way for this long")
+	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
+}
+
+// Apply fills the security part of o and returns the server TLS config
+// (nil: plain HTTP) and a function closing the files it opened.
+func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) {
+	closeFn := func() error { return nil }
+	var err error
+	if s.TokenAuthFile != "" {
+		if o.Tokens, err = gateway.LoadTokenFile(s.TokenAuthFile); err != nil {
+			return nil, closeFn, err
+		}
+	}
+	if len(s.RBACFiles) > 0 {
+		rbac := gateway.NewRBAC()
+		for _, f := range s.RBACFiles {
+			if err := rbac.LoadFile(f); err != nil {
+				return nil, closeFn, err
+			}
+		}
+		o.Authorizer = rbac
+	}
+	if o.FeatureGates, err = gateway.ParseFeatureGates(s.FeatureGates); err != nil {
+		return nil, closeFn, fmt.Errorf("--feature-gates: %w", err)
+	}
+	o.AllowAnonymous = s.AllowAnonymous
+	o.OriginPatterns = s.AllowedOrigins
+	o.MaxSessions, o.MaxSessionsPerUser = s.MaxSessions, s.MaxSessionsPerUser
+	o.MaxMessageBytes, o.MaxHeaderBytes, o.IdleTimeout = s.MaxMessageBytes, s.MaxHeaderBytes, s.IdleTimeout
+	if s.RecordingDir != "" {
+		if err := os.MkdirAll(s.RecordingDir, 0o700); err != nil {
+			return nil, closeFn, fmt.Errorf("recording directory: %w", err)
+		}
+		o.Recorder = &audit.Recorder{Dir: s.RecordingDir}
+	}
+	switch s.AuditLogPath {
+	case "":
+	case "-":
+		o.Audit = audit.NewJSONLog(os.Stdout)
+	default:
+		f, err := os.OpenFile(s.AuditLogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, closeFn, fmt.Errorf("open audit log: %w", err)
+		}
+		o.Audit = audit.NewJSONLog(f)
+		closeFn = f.Close
+	}
+	tlsCfg, err := s.serverTLS()
+	if err != nil {
+		return nil, closeFn, err
+	}
+	o.ClientCertificates = tlsCfg != nil && tlsCfg.ClientCAs != nil
+	return tlsCfg, closeFn, nil
+}
+
+// serverTLS builds the listener's TLS: HTTP/1.1 only (upgrades cannot run
+// over HTTP/2), client certificates verified against --client-ca-file when
+// given (optional, so token users still connect).
+func (s *Security) serverTLS() (*tls.Config, error) {
+	if s.TLSCertFile == "" && s.TLSKeyFile == "" {
+		if s.ClientCAFile != "" {
+			return nil, errors.New("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
+		}
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS certificate: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+	if s.ClientCAFile != "" {
+		pem, err := os.ReadFile(s.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client CA %s: no PEM certificates", s.ClientCAFile)
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return cfg, nil
+}
