@@ -306,27 +306,42 @@ func (x *extractor) mkdir(raw, name string, perm fs.FileMode) error {
 	return nil
 }
 
+// writeFile writes the entry's data under a temporary name beside name and
+// renames it into place once complete, so a stream cut mid-file leaves the
+// previous file (or nothing) under name, never a prefix of the new one.
 func (x *extractor) writeFile(raw, name string, perm fs.FileMode, data io.Reader) error {
 	if err := x.parents(raw, name); err != nil {
 		return err
 	}
-	if _, err := x.clear(raw, name, false); err != nil {
-		return err
+	if fi, err := x.root.Lstat(name); err == nil && fi.IsDir() {
+		return fmt.Errorf("extract %s: would replace the directory %s", raw, name)
 	}
-	// O_EXCL: clear removed whatever was there, so nothing is followed.
-	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	tmp := path.Join(path.Dir(name), partialPrefix+path.Base(name))
+	if err := x.root.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("replace %s: %w", tmp, err)
+	}
+	// O_EXCL: whatever stood at tmp is gone, so nothing is followed.
+	f, err := x.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
 	_, err = io.Copy(f, data)
 	if cerr := f.Close(); err == nil && cerr != nil {
-		return fmt.Errorf("write %s: %w", name, cerr)
+		err = cerr
+	}
+	if err == nil {
+		// rename(2) replaces a file or symlink at name without following it.
+		err = x.root.Rename(tmp, name)
 	}
 	if err != nil {
+		x.root.Remove(tmp)
 		return readError(fmt.Sprintf("write %s", name), err)
 	}
 	return nil
 }
+
+// partialPrefix names a file while its data is still arriving.
+const partialPrefix = ".porthole-partial."
 
 func (x *extractor) symlink(raw, name, target string) error {
 	if err := checkLinkTarget(raw, name, target); err != nil {

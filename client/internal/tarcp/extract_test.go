@@ -242,3 +242,26 @@ func TestExtractTruncated(t *testing.T) {
 		}
 	})
 }
+
+// TestExtractCutKeepsOldFile: a stream cut inside a file's data leaves the
+// file that was there before, untouched, and no temporary file.
+func TestExtractCutKeepsOldFile(t *testing.T) {
+	s := newSandbox(t)
+	if err := os.MkdirAll(s.dest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dest, "f"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := archive(t, dir("d"), reg("d/f", strings.Repeat("new", 1000)))
+	if err := Extract(bytes.NewReader(a[:2000]), s.dest, "d"); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("got %v, want ErrTruncated", err)
+	}
+	entries, _ := os.ReadDir(s.dest)
+	if len(entries) != 1 || entries[0].Name() != "f" {
+		t.Errorf("dest holds %v, want only f", entries)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.dest, "f")); err != nil || string(b) != "old" {
+		t.Errorf("f: got %q (%v), want the old content", b, err)
+	}
+}

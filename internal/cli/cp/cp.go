@@ -5,6 +5,7 @@ package cp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -150,7 +151,20 @@ func Run(ctx context.Context, o *Options) error {
 		co.Progress = p.update
 		defer p.done()
 	}
-	return c.Copy(ctx, co)
+	err = c.Copy(ctx, co)
+	explain(o.IO.ErrOut, err)
+	return err
+}
+
+// explain prints an error that carries a remote exit code but says more
+// than it: the root command prints nothing for remote exit codes (the
+// remote tar said why on its own), which would hide that the archive
+// stream broke after a partial copy.
+func explain(w io.Writer, err error) {
+	var exit *client.ExitError
+	if errors.As(err, &exit) && err != error(exit) {
+		fmt.Fprintf(w, "error: %v\n", err)
+	}
 }
 
 // client builds the API client from the kubeconfig flags and environment.

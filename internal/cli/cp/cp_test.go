@@ -115,4 +115,24 @@ func TestIsTerminal(t *testing.T) {
 	}
 }
 
-var _ = client.ToContainer
+
+// TestExplain: a bare remote exit code prints nothing (the remote tar
+// said why); one wrapped in a broken stream's context is printed.
+func TestExplain(t *testing.T) {
+	exit := &client.ExitError{Code: 2}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{exit, ""},
+		{fmt.Errorf("write big: %w", exit), "error: write big: " + exit.Error() + "\n"},
+		{client.ErrTruncated, ""},
+	} {
+		var out bytes.Buffer
+		explain(&out, tc.err)
+		if out.String() != tc.want {
+			t.Errorf("explain(%v) printed %q, want %q", tc.err, out.String(), tc.want)
+		}
+	}
+}
