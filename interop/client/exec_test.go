@@ -94,9 +94,9 @@ func TestLibraryExitCodes(t *testing.T) {
 	}
 }
 
-// TestLibraryTTYResize: the initial size is in place before the command
-// runs, and a resize mid-session reaches the remote terminal (the remote
-// script waits for it to change).
+// TestLibraryTTYResize: the initial size arrives (before the command runs
+// where the peer waits for it), and a resize mid-session reaches the remote
+// terminal (the remote script waits for it to change).
 func TestLibraryTTYResize(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.name, func(t *testing.T) {
@@ -104,6 +104,9 @@ func TestLibraryTTYResize(t *testing.T) {
 			sizes <- resize.Size{Width: 100, Height: 30}
 			out := &lineWriter{lines: make(chan string, 16)}
 			script := `stty size; while [ "$(stty size)" = "30 100" ]; do sleep 0.05; done; stty size`
+			if tg.lateSize {
+				script = `while [ "$(stty size)" = "0 0" ]; do sleep 0.05; done; ` + script
+			}
 			errc := make(chan error, 1)
 			ctx := sessionCtx(t)
 			go func() {

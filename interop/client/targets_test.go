@@ -31,6 +31,10 @@ type target struct {
 	wire client.Wire
 	// fallback: the WebSocket attempt must be refused first.
 	fallback bool
+	// lateSize: the peer starts the process without waiting for the first
+	// terminal size (the CRI library applies sizes asynchronously), so a
+	// command run at once may still see 0x0. porthole's node waits for it.
+	lateSize bool
 	exec     func(t *testing.T, ctx context.Context, cmd []string, so client.StreamOptions) error
 }
 
@@ -102,14 +106,14 @@ func targets(t *testing.T) []target {
 				return c.Exec(ctx, &client.ExecOptions{Pod: harness.PodExec, Container: harness.ContainerMain, Command: cmd, StreamOptions: so})
 			})
 		}},
-		{name: "kubelet-cri-library", wire: client.WireSPDY, fallback: true, exec: func(t *testing.T, ctx context.Context, cmd []string, so client.StreamOptions) error {
+		{name: "kubelet-cri-library", lateSize: true, wire: client.WireSPDY, fallback: true, exec: func(t *testing.T, ctx context.Context, cmd []string, so client.StreamOptions) error {
 			u := criProxy(t, s, &runtimeapi.ExecRequest{ContainerId: "default/ref/main", Cmd: cmd,
 				Stdin: so.Stdin != nil, Stdout: so.Stdout != nil, Stderr: so.Stderr != nil && !so.TTY, Tty: so.TTY})
 			return run(t, &client.Config{Host: u}, client.WireSPDY, true, func(c *client.Client) error {
 				return c.Exec(ctx, &client.ExecOptions{URL: u + "/exec", StreamOptions: so})
 			})
 		}},
-		{name: "kubelet-front", wire: client.WireWebSocket, exec: func(t *testing.T, ctx context.Context, cmd []string, so client.StreamOptions) error {
+		{name: "kubelet-front", lateSize: true, wire: client.WireWebSocket, exec: func(t *testing.T, ctx context.Context, cmd []string, so client.StreamOptions) error {
 			q := url.Values{"command": cmd}
 			for name, on := range map[string]bool{"input": so.Stdin != nil, "output": so.Stdout != nil, "error": so.Stderr != nil && !so.TTY, "tty": so.TTY} {
 				if on {
@@ -121,12 +125,12 @@ func targets(t *testing.T) []target {
 				return c.Exec(ctx, &client.ExecOptions{URL: u, StreamOptions: so})
 			})
 		}},
-		{name: "apiserver-translator", wire: client.WireWebSocket, exec: func(t *testing.T, ctx context.Context, cmd []string, so client.StreamOptions) error {
+		{name: "apiserver-translator", lateSize: true, wire: client.WireWebSocket, exec: func(t *testing.T, ctx context.Context, cmd []string, so client.StreamOptions) error {
 			return run(t, &client.Config{Host: s.URL()}, client.WireWebSocket, false, func(c *client.Client) error {
 				return c.Exec(ctx, &client.ExecOptions{Namespace: "default", Pod: "ref", Container: "main", Command: cmd, StreamOptions: so})
 			})
 		}},
-		{name: "apiserver-spdy-proxy", wire: client.WireSPDY, exec: func(t *testing.T, ctx context.Context, cmd []string, so client.StreamOptions) error {
+		{name: "apiserver-spdy-proxy", lateSize: true, wire: client.WireSPDY, exec: func(t *testing.T, ctx context.Context, cmd []string, so client.StreamOptions) error {
 			so.Wire = client.WireSPDY
 			return run(t, &client.Config{Host: s.URL()}, client.WireSPDY, false, func(c *client.Client) error {
 				return c.Exec(ctx, &client.ExecOptions{Namespace: "default", Pod: "ref", Container: "main", Command: cmd, StreamOptions: so})
