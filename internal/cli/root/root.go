@@ -15,6 +15,7 @@ import (
 	cpcmd "github.com/porthole/porthole/internal/cli/cp"
 	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	gatewaycmd "github.com/porthole/porthole/internal/cli/gateway"
+	portforwardcmd "github.com/porthole/porthole/internal/cli/portforward"
 	servecmd "github.com/porthole/porthole/internal/cli/serve"
 )
 
@@ -44,6 +45,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd.AddCommand(gatewaycmd.NewCmd(f, nil))
 	cmd.AddCommand(cpcmd.NewCmd(f, nil))
 	cmd.AddCommand(execcmd.NewCmd(f, nil), attachcmd.NewCmd(f, nil))
+	cmd.AddCommand(portforwardcmd.NewCmd(f, nil))
 	return cmd
 }
 

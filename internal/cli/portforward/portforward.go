@@ -1,0 +1,226 @@
+// Package portforward is the `porthole port-forward` command: kubectl's
+// port-forward with its output lines, plus a forward that reconnects when
+// the server goes away and --exec to run a command against the forward.
+package portforward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/porthole/porthole/client"
+	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/iostreams"
+	"github.com/porthole/porthole/kube"
+)
+
+// WebSocketsEnv is kubectl's switch for the port-forward tunnel: any value
+// but "false" (case-insensitive) keeps it on (PROTOCOL.md section 9).
+const WebSocketsEnv = "KUBECTL_PORT_FORWARD_WEBSOCKETS"
+
+// Options are the parsed flags and arguments of `porthole port-forward`.
+type Options struct {
+	IO      *iostreams.IOStreams
+	Factory *cli.Factory
+
+	Pod        string
+	Ports      []client.ForwardedPort
+	Addresses  []string
+	Namespace  string
+	Kubeconfig string
+	Context    string
+	// Exec is a shell command run once the forward is ready; its exit code
+	// becomes porthole's and the forward stops when it ends.
+	Exec string
+	// Protocol is --protocol: "" (auto, unless WebSocketsEnv is "false"),
+	// auto, websocket or spdy.
+	Protocol  string
+	Verbosity int
+	// Getenv reads the environment (KUBECONFIG, WebSocketsEnv); os.Getenv
+	// unless a test sets it.
+	Getenv func(string) string
+}
+
+// NewCmd returns the port-forward command. runF, when not nil, replaces the
+// run step so tests can inspect the parsed Options.
+func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Factory: f, Getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:     "port-forward POD|pod/NAME [LOCAL_PORT:]REMOTE_PORT...",
+		Aliases: []string{"portforward"},
+		Short:   "Forward local ports to a pod",
+		Long: `Forward one or more local ports to a pod, as kubectl port-forward does.
+
+LOCAL_PORT:REMOTE_PORT forwards LOCAL_PORT; REMOTE_PORT alone uses the same
+number locally; :REMOTE_PORT picks a free local port and prints it.
+
+The forward runs over the WebSocket tunnel (SPDY/3.1+portforward.k8s.io) and
+falls back to SPDY when the server refuses it; KUBECTL_PORT_FORWARD_WEBSOCKETS=false
+or --protocol=spdy selects SPDY. Unlike kubectl, a connection that fails in the
+pod (nothing listening on the remote port) closes only that connection, and a
+lost connection to the server is re-established while the local ports stay open.
+
+--exec runs a shell command once the ports are ready, with PORTHOLE_PORT (the
+first local port) and PORTHOLE_PORTS (all of them, comma-separated) in its
+environment; porthole exits with the command's exit code and the forward's
+progress lines go to stderr so the command's stdout stays its own.`,
+		Example: `  porthole port-forward web 8080:80
+  porthole port-forward pod/web :80 --address 0.0.0.0
+  porthole port-forward web :80 --exec 'curl -s http://localhost:$PORTHOLE_PORT/'`,
+		Args: cobra.MinimumNArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.complete(cmd, args); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&opts.Addresses, "address", []string{"localhost"}, "addresses to listen on (comma-separated); localhost means 127.0.0.1 and ::1")
+	fl.StringVarP(&opts.Namespace, "namespace", "n", "", "namespace of the pod (default: the context's)")
+	fl.StringVar(&opts.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+	fl.StringVar(&opts.Context, "context", "", "kubeconfig context to use")
+	fl.StringVar(&opts.Exec, "exec", "", "run this shell command once forwarding, then stop and exit with its code")
+	fl.StringVar(&opts.Protocol, "protocol", "", "wire: auto (tunnel, then SPDY), websocket or spdy (default auto, or spdy when "+WebSocketsEnv+"=false)")
+	return cmd
+}
+
+// complete parses the arguments and checks --protocol.
+func (o *Options) complete(cmd *cobra.Command, args []string) error {
+	if len(args) < 2 {
+		return cli.FlagErrorf("TYPE/NAME and list of ports are required for port-forward")
+	}
+	pod, err := parsePod(args[0])
+	if err != nil {
+		return err
+	}
+	o.Pod = pod
+	o.Ports = nil
+	for _, a := range args[1:] {
+		p, err := ParsePort(a)
+		if err != nil {
+			return cli.FlagErrorf("%v", err)
+		}
+		o.Ports = append(o.Ports, p)
+	}
+	if _, err := client.ParseWire(o.Protocol); err != nil {
+		return cli.FlagErrorf("--protocol: %v", err)
+	}
+	if o.Verbosity, err = cmd.Flags().GetInt(cli.VerbosityFlag); err != nil {
+		return fmt.Errorf("read -%s: %w", cli.VerbosityFlag, err)
+	}
+	return nil
+}
+
+// Wire is the wire to use: --protocol when given, else SPDY when
+// WebSocketsEnv is "false" (any case), else auto, as kubectl reads it.
+func (o *Options) Wire() client.Wire {
+	if w, err := client.ParseWire(o.Protocol); err == nil && o.Protocol != "" {
+		return w
+	}
+	if strings.EqualFold(o.Getenv(WebSocketsEnv), "false") {
+		return client.WireSPDY
+	}
+	return client.WireAuto
+}
+
+// parsePod accepts NAME, pod/NAME and pods/NAME.
+func parsePod(s string) (string, error) {
+	kind, name, ok := strings.Cut(s, "/")
+	if !ok {
+		kind, name = "pod", s
+	}
+	switch {
+	case kind != "pod" && kind != "pods" && kind != "po":
+		return "", cli.FlagErrorf("port-forward supports pods only, not %q", kind)
+	case name == "" || strings.Contains(name, "/"):
+		return "", cli.FlagErrorf("invalid pod name %q", s)
+	}
+	return name, nil
+}
+
+// ParsePort parses kubectl's port argument: REMOTE, LOCAL:REMOTE or
+// :REMOTE (a free local port). Named ports are not supported.
+func ParsePort(s string) (client.ForwardedPort, error) {
+	local, remote, hasLocal := strings.Cut(s, ":")
+	if !hasLocal {
+		local, remote = s, s
+	}
+	if strings.Contains(remote, ":") {
+		return client.ForwardedPort{}, fmt.Errorf("invalid port format '%s'", s)
+	}
+	r, err := strconv.ParseUint(remote, 10, 16)
+	if err != nil {
+		return client.ForwardedPort{}, fmt.Errorf("error parsing remote port '%s': %v", remote, numError(err))
+	}
+	if r == 0 {
+		return client.ForwardedPort{}, errors.New("remote port must be > 0")
+	}
+	var l uint64
+	if local != "" {
+		if l, err = strconv.ParseUint(local, 10, 16); err != nil {
+			return client.ForwardedPort{}, fmt.Errorf("error parsing local port '%s': %v", local, numError(err))
+		}
+	}
+	return client.ForwardedPort{Local: uint16(l), Remote: uint16(r)}, nil
+}
+
+// numError drops strconv's repetition of the input.
+func numError(err error) error {
+	var ne *strconv.NumError
+	if errors.As(err, &ne) {
+		return ne.Err
+	}
+	return err
+}
+
+// Run loads the kubeconfig and forwards until ctx ends (a success) or,
+// with Exec, until the command exits.
+func Run(ctx context.Context, o *Options) error {
+	c, ns, err := o.client()
+	if err != nil {
+		return err
+	}
+	if o.Namespace == "" {
+		o.Namespace = ns
+	}
+	pf := &client.PortForwardOptions{
+		Namespace: o.Namespace, Pod: o.Pod, Ports: o.Ports, Addresses: o.Addresses,
+		Out: o.IO.Out, ErrOut: o.IO.ErrOut, Wire: o.Wire(),
+	}
+	if o.Exec == "" {
+		return c.PortForward(ctx, pf)
+	}
+	pf.Out = o.IO.ErrOut
+	return runExec(ctx, c, pf, o)
+}
+
+// client builds the API client from the kubeconfig flags and environment.
+func (o *Options) client() (*client.Client, string, error) {
+	home, _ := os.UserHomeDir()
+	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{
+		Path: o.Kubeconfig, Env: o.Getenv("KUBECONFIG"), Home: home,
+		Context: o.Context, Namespace: o.Namespace,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := client.ConfigFromKubeconfig(cc, o.IO.ErrOut)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg.Logger = o.Factory.Logger(o.Verbosity)
+	c, err := client.New(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, cc.Namespace, nil
+}
