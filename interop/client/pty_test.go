@@ -1,0 +1,242 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
+	"github.com/porthole/porthole/interop/internal/harness"
+)
+
+// ptyRun is porthole running as the session leader of a real
+// pseudo-terminal, as under a user's shell: the kernel sends it SIGWINCH
+// when the window changes. The test keeps the terminal side open too, so it
+// can read the terminal's modes after porthole exited.
+type ptyRun struct {
+	ptm, tty *os.File
+	cmd      *exec.Cmd
+	done     chan struct{}
+	err      error // porthole's exit, set before done closes
+
+	mu      sync.Mutex
+	out     strings.Builder
+	changed chan struct{}
+}
+
+func startPTY(t *testing.T, c *cliSetup, rows, cols uint16, args ...string) *ptyRun {
+	t.Helper()
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open pty: %v", err)
+	}
+	if err := pty.Setsize(ptm, &pty.Winsize{Rows: rows, Cols: cols}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
+	r := &ptyRun{ptm: ptm, tty: tty, done: make(chan struct{}), changed: make(chan struct{})}
+	r.cmd = c.command(ctx, nil, args...)
+	r.cmd.Stdin, r.cmd.Stdout, r.cmd.Stderr = tty, tty, tty
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := r.cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start porthole: %v", err)
+	}
+	readDone := make(chan struct{})
+	go r.readLoop(readDone)
+	go r.wait(cancel)
+	t.Cleanup(func() {
+		_ = r.cmd.Process.Kill()
+		<-r.done
+		tty.Close()
+		ptm.Close()
+		<-readDone
+	})
+	return r
+}
+
+func (r *ptyRun) wait(cancel context.CancelFunc) {
+	r.err = r.cmd.Wait()
+	cancel()
+	close(r.done)
+}
+
+// readLoop collects the terminal's output until the master is closed.
+func (r *ptyRun) readLoop(done chan<- struct{}) {
+	defer close(done)
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.ptm.Read(buf)
+		if n > 0 {
+			r.mu.Lock()
+			r.out.Write(buf[:n])
+			close(r.changed)
+			r.changed = make(chan struct{})
+			r.mu.Unlock()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// await waits until the output contains s.
+func (r *ptyRun) await(t *testing.T, s string) {
+	t.Helper()
+	timer := time.NewTimer(sessionTimeout)
+	defer timer.Stop()
+	for {
+		r.mu.Lock()
+		ok, ch, out := strings.Contains(r.out.String(), s), r.changed, r.out.String()
+		r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-r.done:
+			r.mu.Lock()
+			out = r.out.String()
+			r.mu.Unlock()
+			if !strings.Contains(out, s) {
+				t.Fatalf("porthole exited (%v) before %q appeared; terminal:\n%s", r.err, s, out)
+			}
+			return
+		case <-timer.C:
+			t.Fatalf("%q never appeared; terminal:\n%s", s, out)
+		}
+	}
+}
+
+func (r *ptyRun) send(t *testing.T, s string) {
+	t.Helper()
+	if _, err := r.ptm.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exitCode waits for porthole to exit.
+func (r *ptyRun) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(sessionTimeout):
+		t.Fatal("porthole did not exit")
+	}
+	var ee *exec.ExitError
+	if errors.As(r.err, &ee) {
+		return ee.ExitCode()
+	}
+	if r.err != nil {
+		t.Fatalf("porthole: %v", r.err)
+	}
+	return 0
+}
+
+// lflag is the terminal's local mode flags.
+func (r *ptyRun) lflag(t *testing.T) uint32 {
+	t.Helper()
+	st, err := unix.IoctlGetTermios(int(r.tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Lflag
+}
+
+func (r *ptyRun) checkRaw(t *testing.T) {
+	t.Helper()
+	if r.lflag(t)&(unix.ICANON|unix.ECHO|unix.ISIG) != 0 {
+		t.Error("terminal not raw during the session (ICANON, ECHO or ISIG on)")
+	}
+}
+
+func (r *ptyRun) checkRestored(t *testing.T) {
+	t.Helper()
+	if f := r.lflag(t); f&(unix.ICANON|unix.ECHO|unix.ISIG) != unix.ICANON|unix.ECHO|unix.ISIG {
+		t.Errorf("terminal not restored after porthole exited: lflag %#x lacks ICANON, ECHO or ISIG", f)
+	}
+}
+
+// TestCLITerminal: porthole exec -it under a real terminal goes raw, sends
+// the window size before the shell starts and the new one on SIGWINCH,
+// passes the remote exit code, and restores the terminal.
+func TestCLITerminal(t *testing.T) {
+	c := newCLI(t)
+	r := startPTY(t, c, 30, 100, "exec", "-it", harness.PodExec, "--", "sh")
+	r.send(t, "stty size; echo SIZE''DONE\n")
+	r.await(t, "SIZEDONE")
+	r.checkRaw(t)
+	if !strings.Contains(r.output(), "30 100") {
+		t.Errorf("stty size did not print 30 100; terminal:\n%s", r.output())
+	}
+	if err := pty.Setsize(r.ptm, &pty.Winsize{Rows: 43, Cols: 132}); err != nil {
+		t.Fatal(err)
+	}
+	r.send(t, `while [ "$(stty size)" != "43 132" ]; do sleep 0.05; done; echo RE''SIZED`+"\n")
+	r.await(t, "RESIZED")
+	r.send(t, "exit 3\n")
+	if code := r.exitCode(t); code != 3 {
+		t.Errorf("exit code %d, want 3; terminal:\n%s", code, r.output())
+	}
+	r.checkRestored(t)
+}
+
+// TestCLIConnectionDrop: the connection dies mid-session (the proxy in
+// front of the server closes it); porthole fails and the terminal is
+// restored.
+func TestCLIConnectionDrop(t *testing.T) {
+	c := newCLI(t)
+	r := startPTY(t, c, 24, 80, "exec", "-it", harness.PodExec, "--", "sh")
+	r.send(t, "echo UP''NOW\n")
+	r.await(t, "UPNOW")
+	r.checkRaw(t)
+	if err := c.proxy.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.exitCode(t); code == 0 {
+		t.Errorf("exit code 0 after the connection dropped; terminal:\n%s", r.output())
+	}
+	r.checkRestored(t)
+	if out := r.drain(t); !strings.Contains(out, "error: exec: session ended without a status") {
+		t.Errorf("no error printed; terminal:\n%s", out)
+	}
+}
+
+// drain returns everything porthole wrote, once it has exited: a marker
+// written to the terminal after the exit comes out after all of it.
+func (r *ptyRun) drain(t *testing.T) string {
+	t.Helper()
+	const marker = "\n--porthole-exited--\n"
+	if _, err := r.tty.WriteString(marker); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.NewTimer(sessionTimeout)
+	defer timer.Stop()
+	for {
+		r.mu.Lock()
+		out, ch := r.out.String(), r.changed
+		r.mu.Unlock()
+		if i := strings.Index(out, "--porthole-exited--"); i >= 0 {
+			return out[:i]
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			t.Fatalf("terminal output never drained:\n%s", out)
+		}
+	}
+}
+
+func (r *ptyRun) output() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.out.String()
+}
