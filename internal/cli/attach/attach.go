@@ -11,8 +11,8 @@ import (
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
 	execcmd "github.com/porthole/porthole/internal/cli/exec"
+	"github.com/porthole/porthole/internal/cli/term"
 	"github.com/porthole/porthole/internal/iostreams"
-	"github.com/porthole/porthole/internal/term"
 )
 
 // Options are the parsed flags and arguments of `porthole attach`.

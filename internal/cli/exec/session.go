@@ -7,8 +7,8 @@ import (
 	"syscall"
 
 	"github.com/porthole/porthole/client"
+	"github.com/porthole/porthole/internal/cli/term"
 	"github.com/porthole/porthole/internal/iostreams"
-	"github.com/porthole/porthole/internal/term"
 	"github.com/porthole/porthole/protocol/resize"
 )
 
