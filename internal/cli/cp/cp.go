@@ -14,6 +14,7 @@ import (
 
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
+	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
 )
@@ -50,7 +51,8 @@ func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.C
 		Long: `Copy files and directories to and from a container, as kubectl cp does:
 one of SRC and DEST is [NAMESPACE/]POD:PATH, the other a local path (a local
 path with a colon must start with "/" or "."). The container needs tar (and sh
-and tail for --retries).
+and tail for --retries). Without -c the pod is read first, as kubectl does, to
+pick the container (the default-container annotation, else the first).
 
 Unlike kubectl, a downloaded archive is extracted without ever writing outside
 the destination: an entry with an absolute or ".." name, a symlink pointing
@@ -58,7 +60,8 @@ outside the destination, an entry reached through a symlink, a hard link from
 outside, a device or a fifo stops the copy with an error (kubectl skips them
 with a warning, and skips every symlink); symlinks that stay inside are kept.
 A stream that ends before the archive does is an error, never a silent partial
-copy. Modes are kept (setuid, setgid and sticky bits dropped, umask applied);
+copy: each file is written under a temporary name and renamed into place once
+complete. Modes are kept (setuid, setgid and sticky bits dropped, umask applied);
 owners and times are not.`,
 		Example: `  porthole cp /tmp/foo web:/tmp/bar
   porthole cp ./data other-ns/web:/srv/data -c app
@@ -74,7 +77,7 @@ owners and times are not.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Container, "container", "c", "", "container name (default: chosen by the server)")
+	fl.StringVarP(&opts.Container, "container", "c", "", "container name (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
 	fl.StringVarP(&opts.Namespace, "namespace", "n", "", "namespace of the pod (default: the context's)")
 	fl.BoolVar(&opts.NoPreserve, "no-preserve", false, "do not keep ownership and permissions in the container")
 	fl.IntVar(&opts.Retries, "retries", 0, "times to resume a download whose stream broke: 0 never, negative without limit")
@@ -146,6 +149,11 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	co := o.CopyOptions(ns)
+	if co.Container == "" {
+		if co.Container, err = defaultContainer(ctx, c, co, o.IO.ErrOut); err != nil {
+			return err
+		}
+	}
 	if o.IsTerminal(o.IO.ErrOut) {
 		p := newProgress(o.IO.ErrOut, nowFunc)
 		co.Progress = p.update
@@ -154,6 +162,26 @@ func Run(ctx context.Context, o *Options) error {
 	err = c.Copy(ctx, co)
 	explain(o.IO.ErrOut, err)
 	return err
+}
+
+// defaultContainer reads the pod, as kubectl does before it execs, to
+// refuse a finished pod and pick the container: the default-container
+// annotation, else the first, with kubectl's "Defaulted container" notice.
+// With -c porthole skips the read, so cp also works against a bare kubelet
+// front that serves no pods.
+func defaultContainer(ctx context.Context, c *client.Client, co *client.CopyOptions, warn io.Writer) (string, error) {
+	pod, err := c.GetPod(ctx, co.Namespace, co.Pod)
+	if err != nil {
+		return "", err
+	}
+	if err := execcmd.Completed(pod, "exec into"); err != nil {
+		return "", err
+	}
+	ct, err := execcmd.Container(pod, "", warn)
+	if err != nil {
+		return "", err
+	}
+	return ct.Name, nil
 }
 
 // explain prints an error that carries a remote exit code but says more

@@ -51,6 +51,8 @@ func startServe(t *testing.T, evilTar string) string {
 	pods := []*kube.Pod{
 		{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{sleeper}}},
 		{ObjectMeta: kube.ObjectMeta{Name: "evil", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{evil}}},
+		{ObjectMeta: kube.ObjectMeta{Name: "two", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{
+			{Name: "a", Command: []string{"sleep", "100000"}}, {Name: "b", Command: []string{"sleep", "100000"}}}}},
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	ready := &readyWriter{ready: make(chan struct{})}
@@ -150,6 +152,15 @@ func TestRun(t *testing.T) {
 		t.Fatalf("uploaded: %q (%v)", b, err)
 	}
 
+	code, out, errOut := run(t, "cp", "--kubeconfig", kc, src, "two:"+filepath.Join(remote, "via-default"))
+	if code != 0 || errOut != "Defaulted container \"a\" out of: a, b\n" {
+		t.Errorf("default container: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, _, errOut = run(t, "cp", "--kubeconfig", kc, "-c", "nope", src, "two:/tmp/x")
+	if code != 1 || !strings.Contains(errOut, "container nope is not valid for pod two") {
+		t.Errorf("bad container: exit %d, stderr %q", code, errOut)
+	}
+
 	back := filepath.Join(base, "back")
 	if code, out, errOut := run(t, "cp", "--kubeconfig", kc, "p:"+filepath.Join(remote, "src file"), back); code != 0 {
 		t.Fatalf("download: exit %d, stdout %q, stderr %q", code, out, errOut)
@@ -158,7 +169,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("downloaded: %q (%v)", b, err)
 	}
 
-	code, out, _ := run(t, "cp", "--kubeconfig", kc, "p:/no/such/file", filepath.Join(base, "none"))
+	code, out, _ = run(t, "cp", "--kubeconfig", kc, "p:/no/such/file", filepath.Join(base, "none"))
 	if code != 2 || !strings.Contains(out, "No such file") {
 		t.Errorf("missing remote file: exit %d, stdout %q; want 2 and tar's message", code, out)
 	}
@@ -166,7 +177,7 @@ func TestRun(t *testing.T) {
 	dest := filepath.Join(base, "in", "dest")
 	outside := filepath.Join(base, "outside")
 	os.MkdirAll(outside, 0o755)
-	code, _, errOut := run(t, "cp", "--kubeconfig", kc, "evil:/tmp/x", dest)
+	code, _, errOut = run(t, "cp", "--kubeconfig", kc, "evil:/tmp/x", dest)
 	if code != 1 || !strings.Contains(errOut, `error: refusing tar entry "tmp/x/../../../outside/pwned"`) {
 		t.Errorf("hostile archive: exit %d, stderr %q", code, errOut)
 	}
