@@ -115,7 +115,6 @@ func TestIsTerminal(t *testing.T) {
 	}
 }
 
-
 // TestExplain: a bare remote exit code prints nothing (the remote tar
 // said why); one wrapped in a broken stream's context is printed.
 func TestExplain(t *testing.T) {
