@@ -40,6 +40,16 @@ func Handler() http.Handler {
 		panic("web: embedded dist missing: " + err.Error()) // impossible: go:embed checked it at build time
 	}
 	files := http.FileServerFS(sub)
+	return secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Asset names carry no content hash, so make browsers revalidate.
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	}))
+}
+
+// secure sets the security headers on every answer of next and lets only
+// GET and HEAD through.
+func secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", ContentSecurityPolicy)
@@ -47,13 +57,11 @@ func Handler() http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		// Asset names carry no content hash, so make browsers revalidate.
-		h.Set("Cache-Control", "no-cache")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		files.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }

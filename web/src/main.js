@@ -6,6 +6,7 @@ import { getToken, setToken } from './auth.js';
 import { splitArgs } from './argv.js';
 import { Pane } from './pane.js';
 import { wireFiles } from './filesui.js';
+import { PlayerPane } from './playerpane.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,6 +22,11 @@ function showSignin(message) {
   $('signin-open').hidden = true;
   $('signout').hidden = true;
   $('who').textContent = '';
+  // Nothing listed under the previous identity stays on the page.
+  $('pods').replaceChildren();
+  $('recording-list').replaceChildren();
+  for (const id of ['open-form', 'files', 'recordings']) $(id).hidden = true;
+  state.target = null;
   $('signin-error').textContent = message || '';
   $('token').value = '';
   $('token').focus();
@@ -33,7 +39,49 @@ async function showApp() {
   $('who').textContent = token ? 'signed in with a token' : 'no token';
   $('signin-open').hidden = !!token;
   $('signout').hidden = !token;
-  await loadNamespaces();
+  await Promise.all([loadNamespaces(), loadRecordings()]);
+}
+
+// loadRecordings lists the recordings the server lets this user see, at
+// recordings/ beside the page; servers that keep none answer 404 and the
+// section stays hidden.
+async function loadRecordings() {
+  let list;
+  try {
+    list = await api.get('recordings/');
+  } catch {
+    $('recordings').hidden = true;
+    return;
+  }
+  const items = (list.items || []).map((rec) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'recording';
+    b.dataset.name = rec.name;
+    const when = rec.timestamp ? new Date(rec.timestamp * 1000).toLocaleString() : '';
+    b.append(Object.assign(document.createElement('span'), { textContent: rec.title || rec.name }),
+      Object.assign(document.createElement('span'), { className: 'cstate', textContent: when }));
+    b.addEventListener('click', () => openRecording(rec));
+    const li = document.createElement('li');
+    li.append(b);
+    return li;
+  });
+  if (items.length === 0) items.push(Object.assign(document.createElement('li'), { textContent: 'No recordings.' }));
+  $('recording-list').replaceChildren(...items);
+  $('recordings').hidden = false;
+}
+
+function openRecording(rec) {
+  const pane = new PlayerPane(rec, select, closed);
+  addPane(pane);
+  pane.load('recordings/' + encodeURIComponent(rec.name));
+}
+
+function addPane(pane) {
+  state.panes.push(pane);
+  pane.mount($('tabs'), $('panes'));
+  $('empty').hidden = true;
+  select(pane);
 }
 
 // enter tries the API with the current token (or none) and shows the app,
@@ -147,10 +195,7 @@ function openTerminal(ev) {
   // exec gets a tty when asked; attach must match the container's.
   const tty = mode === 'exec' ? $('tty').checked : t.tty;
   const pane = new Pane({ ...t, mode, argv, tty }, select, closed);
-  state.panes.push(pane);
-  pane.mount($('tabs'), $('panes'));
-  $('empty').hidden = true;
-  select(pane);
+  addPane(pane);
   pane.connect();
 }
 
@@ -196,7 +241,7 @@ function init() {
   $('signin-open').addEventListener('click', () => showSignin(''));
   $('signout').addEventListener('click', signOut);
   $('namespace').addEventListener('change', loadPods);
-  $('refresh').addEventListener('click', loadNamespaces);
+  $('refresh').addEventListener('click', () => Promise.all([loadNamespaces(), loadRecordings()]));
   $('open-form').addEventListener('submit', openTerminal);
   wireFiles(() => state.target);
   enter();

@@ -67,6 +67,13 @@ function stopPorthole(p) {
 }
 
 const GOOD_TOKEN = 'the-right-token';
+// CAST is a recording as the gateway's recorder writes it.
+const CAST = [
+  '{"version":2,"width":60,"height":8,"timestamp":1764000000,"title":"alice: exec demo sh"}',
+  '[0.05, "o", "$ echo recorded\\r\\n"]',
+  '[0.40, "o", "recorded\\r\\n"]',
+  '[0.80, "o", "\\u001b[1mend of recording\\u001b[0m\\r\\n"]',
+].join('\n') + '\n';
 const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 
@@ -76,6 +83,19 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/cs
 function startOther() {
   const srv = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
+    if (path.startsWith('/ui/recordings/')) {
+      if (req.headers.authorization !== 'Bearer ' + GOOD_TOKEN) {
+        res.writeHead(401);
+        return res.end();
+      }
+      const name = path.slice('/ui/recordings/'.length);
+      if (name === '') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ items: [{ name: 'demo-1.cast', title: 'alice: exec demo sh', timestamp: 1764000000, width: 60, height: 8, size: CAST.length }] }));
+      }
+      res.writeHead(name === 'demo-1.cast' ? 200 : 404, { 'Content-Type': 'application/x-asciicast' });
+      return res.end(name === 'demo-1.cast' ? CAST : '');
+    }
     if (path.startsWith('/ui/')) {
       const file = path === '/ui/' ? 'index.html' : path.slice(4);
       res.writeHead(200, { 'Content-Type': types[extname(file)] || 'application/octet-stream' });
@@ -181,6 +201,7 @@ async function run(context, server, otherURL, restartServer) {
     // and the browser's own /favicon.ico probe (the page declares none).
     if (m.type() !== 'error' || /WebSocket connection to .* failed/.test(m.text())) return;
     if (/\/favicon\.ico$/.test(m.location().url)) return;
+    if (/\/ui\/recordings\/$/.test(m.location().url)) return; // porthole serve keeps no recordings: 404
     problems.push(m.text() + ' at ' + m.location().url);
   });
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
@@ -201,9 +222,11 @@ async function run(context, server, otherURL, restartServer) {
 
   // porthole serve needs no token: the list shows at once. Sign in anyway.
   await page.locator('#app').waitFor({ timeout: WAIT });
+  await page.locator('.pod[data-pod="demo"]').waitFor({ timeout: WAIT }); // listed without a token
   await page.click('#signin-open');
   const token = 'test-token/with+odd?chars';
   await page.fill('#token', token);
+  const signedInAt = requests.length;
   await page.click('#signin-submit');
   await page.locator('#signout').waitFor({ timeout: WAIT });
   assert.equal(await page.evaluate(() => sessionStorage.getItem('porthole.token')), token);
@@ -211,9 +234,9 @@ async function run(context, server, otherURL, restartServer) {
   await demo.waitFor({ timeout: WAIT });
   assert.match(await demo.textContent(), /Running/);
   assert.match(await demo.locator('button[data-container="shell"]').textContent(), /running/);
-  const listed = requests.filter((r) => r.url().endsWith('/api/v1/namespaces/default/pods'));
-  assert.ok(listed.length > 0, 'no pod list request');
-  assert.equal(listed[listed.length - 1].headers()['authorization'], 'Bearer ' + token);
+  const apiCalls = requests.slice(signedInAt).filter((r) => new URL(r.url()).pathname.startsWith('/api/'));
+  assert.ok(apiCalls.some((r) => r.url().endsWith('/api/v1/namespaces/default/pods')), 'no pod list request after sign-in');
+  for (const r of apiCalls) assert.equal(r.headers()['authorization'], 'Bearer ' + token, r.url());
 
   // A terminal: a command and its output on the screen.
   await openTerminal(page);
@@ -351,6 +374,22 @@ async function signInFlow(context, base) {
   await page.click('#signin-submit');
   await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
   assert.equal(await page.locator('#signin').isVisible(), false);
+  // Recordings: listed for the signed-in user, played, seeked.
+  await page.locator('.recording[data-name="demo-1.cast"]').click();
+  await page.locator('.pane.player[data-state="ended"]').waitFor({ timeout: WAIT });
+  await waitScreen(page, /^end of recording$/m);
+  assert.equal(await page.locator('.pane.player .time').textContent(), '0:00 / 0:00');
+  await page.screenshot({ path: join(artifacts, 'recording.png') });
+  await page.locator('.pane.player .seek').evaluate((e) => {
+    e.value = '0.5';
+    e.dispatchEvent(new Event('input'));
+  });
+  await waitScreen(page, /^recorded$/m);
+  assert.doesNotMatch(await screen(page), /end of recording/);
+  await page.click('.pane.player .play');
+  await page.locator('.pane.player[data-state="ended"]').waitFor({ timeout: WAIT });
+  await waitScreen(page, /^end of recording$/m);
+  log('recording listed, played and seeked');
   await page.screenshot({ path: join(artifacts, 'signed-in.png') });
   await page.reload(); // the token survives a reload of the tab
   await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });

@@ -13,6 +13,7 @@ import { splitArgs } from '../src/argv.js';
 import { exitFromStatus } from '../src/session.js';
 import { LineMode } from '../src/linemode.js';
 import { bearerProtocol } from '../src/auth.js';
+import { Player, parseCast } from '../src/cast.js';
 import { expectedSize, firstFile, padding, tarHeader, trailer } from '../src/tar.js';
 
 globalThis.sessionStorage ??= { getItem: () => null, setItem() {}, removeItem() {} };
@@ -126,4 +127,37 @@ test('tar: firstFile rejects damage without hanging or crashing', () => {
       assert.ok(err instanceof Error && !(err instanceof TypeError) && !(err instanceof RangeError), String(err));
     }
   }
+});
+
+test('parseCast', () => {
+  const text = '{"version":2,"width":80,"height":24,"timestamp":1}\n[0.5, "o", "a"]\n[0.25, "i", "typed"]\n[1.5, "o", "b"]\n[1.0, "o", "c"]\n\n';
+  const c = parseCast(text);
+  assert.deepEqual(c.events, [{ t: 0.5, data: 'a' }, { t: 1.5, data: 'b' }, { t: 1.5, data: 'c' }]);
+  assert.equal(c.duration, 1.5);
+  assert.equal(c.header.width, 80);
+  for (const [bad, msg] of [['', /not an asciicast recording/], ['{"version":1,"width":1,"height":1}', /v2/],
+    ['{"version":2,"width":80,"height":24}\n[1, "o"', /line 2: not JSON/], ['{"version":2,"width":80,"height":24}\n{"t":1}', /line 2: not an event/]]) {
+    assert.throws(() => parseCast(bad), msg);
+  }
+  for (let i = 0; i < 2000; i++) {
+    try {
+      parseCast('{"version":2,"width":80,"height":24}\n' + randomBytes(i % 50).toString('latin1'));
+    } catch (err) {
+      assert.ok(!(err instanceof TypeError), String(err));
+    }
+  }
+});
+
+test('Player.seek redraws the screen at a position', () => {
+  const written = [];
+  const term = { write: (d) => written.push(d), reset: () => written.push('<reset>') };
+  let ticks = 0;
+  const p = new Player(term, parseCast('{"version":2,"width":8,"height":2}\n[0.1, "o", "a"]\n[0.2, "o", "b"]\n[0.3, "o", "c"]'), () => ticks++);
+  p.seek(0.2);
+  assert.deepEqual(written, ['<reset>', 'ab']);
+  assert.equal(p.pos, 0.2);
+  p.seek(9);
+  assert.deepEqual(written.slice(2), ['<reset>', 'abc']);
+  assert.equal(p.pos, 0.3);
+  assert.ok(ticks >= 2);
 });

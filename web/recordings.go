@@ -1,0 +1,200 @@
+package web
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Recording describes one asciicast v2 recording, as listed to the page.
+type Recording struct {
+	// Name is the file name in the directory, the last element of its URL.
+	Name      string `json:"name"`
+	Title     string `json:"title,omitempty"`
+	Timestamp int64  `json:"timestamp"` // start, Unix seconds
+	Width     int    `json:"width"`
+	Height    int    `json:"height"`
+	Size      int64  `json:"size"` // bytes
+}
+
+// RecordingsOptions configure Recordings. The zero value is unusable: Dir
+// is required.
+type RecordingsOptions struct {
+	// Dir holds the recordings: files named like "ID.cast" (the gateway's
+	// audit.Recorder writes them). Other files and subdirectories are
+	// ignored, and nothing outside Dir is ever opened.
+	Dir string
+	// Visible reports whether the request's user may see rec. Recordings
+	// only authorizes: authentication is the embedding server's, in front
+	// of this handler. nil shows every recording (single-user servers).
+	Visible func(r *http.Request, rec Recording) bool
+	// Logger receives unreadable recordings (default: discarded).
+	Logger *slog.Logger
+}
+
+// maxHeader bounds the first line of a recording that listing reads.
+const maxHeader = 64 << 10
+
+// castName is what a recording's file name may be: no path, no dot file.
+var castName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]*\.cast$`)
+
+// Recordings serves the recordings in opts.Dir that opts.Visible allows,
+// for the page's player: GET / is {"items":[Recording...]}, newest first;
+// GET /NAME is the file (application/x-asciicast). Mount it with
+// http.StripPrefix at the page's "recordings/" (/ui/recordings/ when the
+// page is at /ui/). Hidden and missing recordings are both 404. It answers
+// GET and HEAD, with the page's security headers, and is safe for
+// concurrent use.
+func Recordings(opts *RecordingsOptions) http.Handler {
+	h := &recordings{}
+	if opts != nil {
+		h.opts = *opts
+	}
+	h.log = h.opts.Logger
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return secure(http.HandlerFunc(h.serve))
+}
+
+type recordings struct {
+	opts RecordingsOptions
+	log  *slog.Logger
+}
+
+func (h *recordings) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	if name == "" {
+		h.list(w, r)
+		return
+	}
+	h.file(w, r, name)
+}
+
+func (h *recordings) list(w http.ResponseWriter, r *http.Request) {
+	root, err := os.OpenRoot(h.opts.Dir)
+	if err != nil {
+		h.fail(w, "open recordings directory", err)
+		return
+	}
+	defer root.Close()
+	entries, err := fs.ReadDir(root.FS(), ".")
+	if err != nil {
+		h.fail(w, "list recordings", err)
+		return
+	}
+	items := []Recording{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !castName.MatchString(e.Name()) {
+			continue
+		}
+		rec, err := readRecording(root, e.Name())
+		if err != nil {
+			h.log.Debug("skip recording", "name", e.Name(), "err", err)
+			continue
+		}
+		if h.visible(r, rec) {
+			items = append(items, rec)
+		}
+	}
+	slices.SortFunc(items, func(a, b Recording) int {
+		return cmp.Or(cmp.Compare(b.Timestamp, a.Timestamp), strings.Compare(a.Name, b.Name))
+	})
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		Items []Recording `json:"items"`
+	}{items})
+}
+
+func (h *recordings) file(w http.ResponseWriter, r *http.Request, name string) {
+	if !castName.MatchString(name) {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	root, err := os.OpenRoot(h.opts.Dir)
+	if err != nil {
+		h.fail(w, "open recordings directory", err)
+		return
+	}
+	defer root.Close()
+	rec, err := readRecording(root, name)
+	if err != nil || !h.visible(r, rec) {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/x-asciicast")
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+func (h *recordings) visible(r *http.Request, rec Recording) bool {
+	return h.opts.Visible == nil || h.opts.Visible(r, rec)
+}
+
+func (h *recordings) fail(w http.ResponseWriter, what string, err error) {
+	h.log.Error(what, "err", err)
+	http.Error(w, "recordings unavailable", http.StatusInternalServerError)
+}
+
+// readRecording opens name in root (never following it outside) and
+// reads its header.
+func readRecording(root *os.Root, name string) (Recording, error) {
+	f, err := root.Open(name)
+	if err != nil {
+		return Recording{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Recording{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return Recording{}, errors.New("not a regular file")
+	}
+	rec, err := parseHeader(f)
+	if err != nil {
+		return Recording{}, err
+	}
+	rec.Name, rec.Size = name, fi.Size()
+	return rec, nil
+}
+
+// parseHeader reads the first line of an asciicast v2 file: a JSON object
+// with version 2 and a positive width and height.
+func parseHeader(r io.Reader) (Recording, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, maxHeader)).ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return Recording{}, fmt.Errorf("read asciicast header: %w", err)
+	}
+	var h struct {
+		Version   int    `json:"version"`
+		Width     int    `json:"width"`
+		Height    int    `json:"height"`
+		Timestamp int64  `json:"timestamp"`
+		Title     string `json:"title"`
+	}
+	if err := json.Unmarshal(line, &h); err != nil {
+		return Recording{}, fmt.Errorf("asciicast header: %w", err)
+	}
+	if h.Version != 2 || h.Width <= 0 || h.Height <= 0 {
+		return Recording{}, fmt.Errorf("asciicast header: version %d, size %dx%d: want version 2 and a size", h.Version, h.Width, h.Height)
+	}
+	return Recording{Title: h.Title, Timestamp: h.Timestamp, Width: h.Width, Height: h.Height}, nil
+}
