@@ -31,21 +31,7 @@ type upgradeCounts struct{ ws, spdy atomic.Int32 }
 // of the legacy servers, refuseSPDY every SPDY upgrade with a 403 Status.
 func startExecNode(t *testing.T, refuseWS, refuseSPDY bool, cfg Config) (*Client, *upgradeCounts) {
 	t.Helper()
-	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
-		Spec: kube.PodSpec{Containers: []kube.Container{
-			{Name: "c", Command: []string{"sleep", "100000"}},
-		}}}}
-	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := rt.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	awaitRunning(t, rt)
-	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
+	n := newNodeHandler(t)
 	counts := &upgradeCounts{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -67,8 +53,35 @@ func startExecNode(t *testing.T, refuseWS, refuseSPDY bool, cfg Config) (*Client
 		n.ServeHTTP(w, r)
 	})
 	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	cfg.Host = srv.URL
+	c, err := New(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, counts
+}
+
+// newNodeHandler is porthole's node serving pod "p" (container "c") from
+// local processes; cleanup shuts it down after the test's servers closed.
+func newNodeHandler(t *testing.T) http.Handler {
+	t.Helper()
+	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
+		Spec: kube.PodSpec{Containers: []kube.Container{
+			{Name: "c", Command: []string{"sleep", "100000"}},
+		}}}}
+	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := rt.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	awaitRunning(t, rt)
+	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(func() {
-		srv.Close()
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
 		if err := n.Shutdown(sctx); err != nil {
@@ -79,12 +92,7 @@ func startExecNode(t *testing.T, refuseWS, refuseSPDY bool, cfg Config) (*Client
 			t.Errorf("runtime close: %v", err)
 		}
 	})
-	cfg.Host = srv.URL
-	c, err := New(&cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, counts
+	return n
 }
 
 // refuseRaw writes the x/net servers' refusal: "HTTP/1.1 403 Forbidden",

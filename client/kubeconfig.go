@@ -60,10 +60,19 @@ func ConfigFromKubeconfig(cc *kube.ClientConfig, pluginStderr io.Writer) (*Confi
 			}
 			return c.Token, nil
 		}
+		static := &tls.Certificate{} // none: the server decides whether that is enough
+		if len(tc.Certificates) > 0 {
+			static = &tc.Certificates[0]
+		}
+		// GetClientCertificate replaces Certificates, so a plugin that gives
+		// only a token falls back to the kubeconfig's certificate.
 		tc.GetClientCertificate = func(info *tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			c, err := plugin.Credential(info.Context())
-			if err != nil || len(c.CertData) == 0 {
-				return &tls.Certificate{}, err
+			if err != nil {
+				return nil, err
+			}
+			if len(c.CertData) == 0 {
+				return static, nil
 			}
 			cert, err := tls.X509KeyPair(c.CertData, c.KeyData)
 			if err != nil {
