@@ -115,10 +115,15 @@ func (x *extractor) run(r io.Reader) error {
 	}
 }
 
-// readError wraps a read failure; an unexpected EOF is a truncated stream.
+// readError wraps a read failure; an unexpected EOF is a truncated stream,
+// and the cause stays visible when it says more than that (a broken
+// connection that ended with one).
 func readError(what string, err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+	switch {
+	case err == io.ErrUnexpectedEOF:
 		return fmt.Errorf("%s: %w", what, ErrTruncated)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s: %w: %w", what, ErrTruncated, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
