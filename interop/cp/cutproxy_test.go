@@ -149,4 +149,3 @@ func TestCopyResumeConnectionCut(t *testing.T) {
 		}
 	})
 }
-
