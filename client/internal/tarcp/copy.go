@@ -90,17 +90,22 @@ func upload(ctx context.Context, exec ExecFunc, cmd []string, o *UploadOptions, 
 	}
 	execErr := exec(ctx, cmd, stdin, orDiscard(o.Stdout), orDiscard(o.Stderr))
 	// The exec is over: nothing reads the pipe any more, so unblock Pack.
-	pr.CloseWithError(errors.New("remote tar exited"))
+	pr.CloseWithError(errRemoteExited)
 	cancel()
 	packErr := <-packed
-	if packErr != nil && execErr == nil {
+	// A local failure (an unreadable file) is the cause of the remote tar's
+	// complaint about a short archive, so it comes first. Pack stopped by
+	// the closed pipe (or by the cancel after the exec) is no failure when
+	// the remote tar exited 0: it had what it needed (busybox tar may stop
+	// reading at the first zero block).
+	if packErr != nil && !errors.Is(packErr, errRemoteExited) && !errors.Is(packErr, context.Canceled) {
 		return packErr
 	}
-	if execErr != nil {
-		return execErr
-	}
-	return nil
+	return execErr
 }
+
+// errRemoteExited ends Pack's writes once the exec is over.
+var errRemoteExited = errors.New("remote tar exited")
 
 // packTo writes the archive into pw, closing it with Pack's result.
 func packTo(ctx context.Context, pw *io.PipeWriter, o *UploadOptions, name string, done chan<- error) {

@@ -187,3 +187,74 @@ func TestDownloadRemoteFailure(t *testing.T) {
 		t.Errorf("stdout %q: want tar's message", stdout.String())
 	}
 }
+
+// TestUploadEarlyExit: a remote tar that exits 0 before reading all of
+// stdin succeeded; one that fails reports its code; a local read error
+// comes before the remote complaint it causes.
+func TestUploadEarlyExit(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	makeTree(t, src)
+	for _, tc := range []struct {
+		name string
+		exit error
+		want error
+	}{
+		{"exit-0", nil, nil},
+		{"exit-2", &status.ExitError{Code: 2}, &status.ExitError{Code: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			early := func(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+				if cmd[0] == "test" {
+					return &status.ExitError{Code: 1}
+				}
+				if _, err := io.ReadFull(stdin, make([]byte, 512)); err != nil {
+					return err
+				}
+				return tc.exit
+			}
+			err := Upload(t.Context(), early, &UploadOptions{Src: src, Dest: "/x"})
+			if fmt.Sprint(err) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	t.Run("local-error-first", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root reads unreadable files")
+		}
+		bad := filepath.Join(t.TempDir(), "bad")
+		os.WriteFile(bad, []byte("x"), 0o000)
+		failing := func(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			if cmd[0] == "test" {
+				return &status.ExitError{Code: 1}
+			}
+			io.Copy(io.Discard, stdin)
+			return &status.ExitError{Code: 2}
+		}
+		err := Upload(t.Context(), failing, &UploadOptions{Src: bad, Dest: "/x"})
+		if !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("got %v, want the local permission error", err)
+		}
+	})
+}
+
+// TestUploadCancel: cancelling ends an upload whose remote stopped
+// reading, and joins the packer.
+func TestUploadCancel(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	makeTree(t, src)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stalled := func(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+		if cmd[0] == "test" {
+			return nil
+		}
+		io.ReadFull(stdin, make([]byte, 100))
+		cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if err := Upload(ctx, stalled, &UploadOptions{Src: src, Dest: "/x"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}

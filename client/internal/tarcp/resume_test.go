@@ -146,3 +146,72 @@ func TestDownloadRetriesExhausted(t *testing.T) {
 		t.Errorf("%d attempts, stdout %q", len(c.cmds), stdout.String())
 	}
 }
+
+// TestDownloadCancel: cancelling the context ends a download stuck on a
+// silent remote, even with unlimited retries, and joins the exec.
+func TestDownloadCancel(t *testing.T) {
+	a := archive(t, dir("d"), reg("d/f", strings.Repeat("x", 10_000)))
+	stuck := func(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+		if _, err := stdout.Write(a[:1536]); err != nil {
+			return err
+		}
+		<-ctx.Done() // a remote that stops talking
+		return ctx.Err()
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	progress := func(n int64) { cancel() }
+	err := Download(ctx, stuck, &DownloadOptions{Src: "d", Dest: filepath.Join(t.TempDir(), "out"), Retries: -1, Progress: progress})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+// TestDownloadTrailer: a remote that keeps writing after the archive ended
+// is cut off after maxTrailer bytes instead of read forever.
+func TestDownloadTrailer(t *testing.T) {
+	a := archive(t, dir("d"), reg("d/f", "x"))
+	chatty := func(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+		if _, err := stdout.Write(a); err != nil {
+			return err
+		}
+		junk := bytes.Repeat([]byte{'j'}, 64<<10)
+		for {
+			if _, err := stdout.Write(junk); err != nil {
+				return err
+			}
+		}
+	}
+	dest := filepath.Join(t.TempDir(), "out")
+	err := Download(t.Context(), chatty, &DownloadOptions{Src: "d", Dest: dest})
+	if !errors.Is(err, ErrTrailer) {
+		t.Errorf("got %v, want ErrTrailer", err)
+	}
+	if b, rerr := os.ReadFile(filepath.Join(dest, "f")); rerr != nil || string(b) != "x" {
+		t.Errorf("the archive's file: %q (%v)", b, rerr)
+	}
+}
+
+// TestDownloadPadding: GNU tar's record padding after the end marker is
+// read and the remote's exit status is still checked.
+func TestDownloadPadding(t *testing.T) {
+	a := archive(t, dir("d"), reg("d/f", "x"))
+	padded := append(a, make([]byte, 20<<10)...)
+	for _, tc := range []struct {
+		name string
+		exit error
+	}{{"exit-0", nil}, {"exit-1", errCut}} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := func(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+				if _, err := stdout.Write(padded); err != nil {
+					return err
+				}
+				return tc.exit
+			}
+			err := Download(t.Context(), fake, &DownloadOptions{Src: "d", Dest: filepath.Join(t.TempDir(), "out")})
+			if !errors.Is(err, tc.exit) || (tc.exit == nil && err != nil) {
+				t.Errorf("got %v, want %v", err, tc.exit)
+			}
+		})
+	}
+}
