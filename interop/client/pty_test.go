@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -239,4 +240,28 @@ func (r *ptyRun) output() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.out.String()
+}
+
+// TestCLIAttachDetach: porthole attach -it to the tty pod's shell under a
+// real terminal sends kubectl's +1 size then the real one, and the detach
+// keys end the session with exit 0, the resume hint and the terminal
+// restored; the shell keeps running for the next attach.
+func TestCLIAttachDetach(t *testing.T) {
+	c := newCLI(t)
+	for i := range 2 {
+		r := startPTY(t, c, 33, 111, "attach", "-it", harness.PodTTY)
+		r.await(t, "If you don't see a command prompt, try pressing enter.")
+		marker := fmt.Sprintf("AT''TACHED%d", i)
+		r.send(t, `while [ "$(stty size)" != "33 111" ]; do sleep 0.05; done; echo `+marker+"\n")
+		r.await(t, strings.ReplaceAll(marker, "''", ""))
+		r.checkRaw(t)
+		r.send(t, "\x10\x11") // ctrl-p ctrl-q
+		if code := r.exitCode(t); code != 0 {
+			t.Fatalf("attach %d: exit %d after detaching; terminal:\n%s", i, code, r.drain(t))
+		}
+		r.checkRestored(t)
+		if out, want := r.drain(t), "Session ended, resume using 'porthole attach tty -c main -n default -i -t' command"; !strings.Contains(out, want) {
+			t.Errorf("attach %d: no resume hint %q; terminal:\n%s", i, want, out)
+		}
+	}
 }
