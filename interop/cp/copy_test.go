@@ -72,3 +72,26 @@ func TestCopyMissing(t *testing.T) {
 		t.Errorf("%s was created", dest)
 	}
 }
+
+// TestCopyHardLinkFromPod: GNU tar in the pod sends the second name of a
+// hard-linked file as a link entry; it arrives as a hard link.
+func TestCopyHardLinkFromPod(t *testing.T) {
+	dir := t.TempDir()
+	remote := filepath.Join(dir, "pod dir")
+	if err := os.MkdirAll(filepath.Join(remote, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(remote, "first"), []byte("shared"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(remote, "first"), filepath.Join(remote, "sub", "second")); err != nil {
+		t.Fatal(err)
+	}
+	back := filepath.Join(dir, "back")
+	mustCP(t, env.Server.Kubeconfig, harness.PodExec+":"+remote, back)
+	a, errA := os.Stat(filepath.Join(back, "first"))
+	b, errB := os.Stat(filepath.Join(back, "sub", "second"))
+	if errA != nil || errB != nil || !os.SameFile(a, b) {
+		t.Errorf("first and sub/second: %v, %v; want one file with two names", errA, errB)
+	}
+}

@@ -3,6 +3,8 @@ package tarcp
 import (
 	"archive/tar"
 	"bytes"
+	"path"
+	"path/filepath"
 	"testing"
 )
 
@@ -33,5 +35,33 @@ func FuzzExtract(f *testing.F) {
 		_ = err
 		s.checkOutside(t)
 		makeWritable(s.dest)
+	})
+}
+
+// FuzzNames: cleanName either refuses a name or returns a local path
+// without "." or ".." components; an accepted symlink target, resolved
+// lexically from the link's directory, never climbs above the root.
+func FuzzNames(f *testing.F) {
+	for _, s := range [][2]string{
+		{"a/b", "../c"}, {"/etc/passwd", "x"}, {"a/../b", "b"}, {"d/l", "../../x"},
+		{"l", "d/up/../outside"}, {"./a//b/", "./x"}, {"a", "/abs"}, {"x/y/z", "../../a/b"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, name, target string) {
+		clean, err := cleanName(name)
+		if err != nil {
+			return
+		}
+		if clean != "" && (!filepath.IsLocal(clean) || path.Clean(clean) != clean) {
+			t.Fatalf("cleanName(%q) = %q: not a clean local path", name, clean)
+		}
+		if clean == "" || checkLinkTarget(name, clean, target) != nil {
+			return
+		}
+		resolved := path.Join(path.Dir(clean), target)
+		if !filepath.IsLocal(resolved) && resolved != "." {
+			t.Fatalf("link %q -> %q accepted but resolves to %q", clean, target, resolved)
+		}
 	})
 }
