@@ -37,8 +37,10 @@ type Event struct {
 	TTY       bool      `json:"tty,omitempty"`
 	WireIn    string    `json:"wireIn,omitempty"`
 	WireOut   string    `json:"wireOut,omitempty"`
-	BytesIn   int64     `json:"bytesIn"`  // client to upstream
-	BytesOut  int64     `json:"bytesOut"` // upstream to client
+	// BytesIn (client to upstream) and BytesOut count payload bytes of
+	// translated sessions and wire bytes (framing included) of spliced ones.
+	BytesIn  int64 `json:"bytesIn"`
+	BytesOut int64 `json:"bytesOut"`
 	// ExitCode is the remote exit code when the gateway saw it (translated
 	// sessions); nil otherwise.
 	ExitCode *int `json:"exitCode,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -51,17 +52,29 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 	s.mu.Lock()
 	cut := s.cutWhy
 	s.mu.Unlock()
+	var limit *LimitError
 	switch {
 	case cut != "":
 		return "cut"
-	case first != nil:
+	case errors.As(first, &limit):
+		s.fail(limit.Msg)
+		return "limit"
+	case !peerClosed(first):
 		s.fail(first.Error())
 		return "error"
-	case second != nil && !errors.Is(second, net.ErrClosed):
+	case !peerClosed(second):
 		s.fail(second.Error())
 		return "error"
 	}
 	return "ok"
+}
+
+// peerClosed reports an end a raw proxy cannot tell from a normal one:
+// EOF, our own close, or the peer resetting the socket once it was done
+// (client-go and the kubelet close with unread bytes, which is a RST).
+func peerClosed(err error) bool {
+	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // halfCopy is one direction of a splice.

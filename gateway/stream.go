@@ -20,11 +20,12 @@ func (g *Gateway) streamHandler(verb string) http.HandlerFunc {
 			g.refuse(w, r, s, herr)
 			return
 		}
+		path := g.plan(r, s)
 		if herr := s.begin(); herr != nil {
 			g.refuse(w, r, s, herr)
 			return
 		}
-		outcome := g.route(w, r, s)
+		outcome := g.route(w, r, s, path)
 		s.end(outcome)
 	}
 }
@@ -83,22 +84,40 @@ func (g *Gateway) admit(r *http.Request, s *session) *httpError {
 	return nil
 }
 
-// route carries the session on the right path and returns its outcome.
-func (g *Gateway) route(w http.ResponseWriter, r *http.Request, s *session) string {
-	spdyOnly := g.opts.SPDYOnlyUpstream
-	if s.wireIn == string(protocol.WebSocket) && spdyOnly {
-		switch {
-		case s.verb != "portforward" && g.gates.TranslateStreamClose && offersV5(r):
-			s.wireOut = string(protocol.SPDY)
-			g.metrics.translations.WithLabelValues("websocket-to-spdy").Inc()
-			return g.translate(w, r, s)
-		case s.verb == "portforward" && g.gates.PortForwardWebsockets && offersTunnel(r):
-			s.wireOut = string(protocol.SPDY)
-			g.metrics.translations.WithLabelValues("tunnel-to-spdy").Inc()
-			return g.unwrapTunnel(w, r, s)
-		}
-	}
+// Paths a session can take.
+const (
+	pathProxy     = iota // raw upgrade-aware proxy
+	pathTranslate        // WebSocket v5 terminated, SPDY upstream
+	pathUnwrap           // port-forward tunnel unwrapped to SPDY
+)
+
+// plan picks the session's path (package doc table) and its upstream wire.
+func (g *Gateway) plan(r *http.Request, s *session) int {
 	s.wireOut = s.wireIn
+	if s.wireIn != string(protocol.WebSocket) || !g.opts.SPDYOnlyUpstream {
+		return pathProxy
+	}
+	switch {
+	case s.verb != "portforward" && g.gates.TranslateStreamClose && offersV5(r):
+		s.wireOut = string(protocol.SPDY)
+		return pathTranslate
+	case s.verb == "portforward" && g.gates.PortForwardWebsockets && offersTunnel(r):
+		s.wireOut = string(protocol.SPDY)
+		return pathUnwrap
+	}
+	return pathProxy
+}
+
+// route carries the session on its path and returns its outcome.
+func (g *Gateway) route(w http.ResponseWriter, r *http.Request, s *session, path int) string {
+	switch path {
+	case pathTranslate:
+		g.metrics.translations.WithLabelValues("websocket-to-spdy").Inc()
+		return g.translate(w, r, s)
+	case pathUnwrap:
+		g.metrics.translations.WithLabelValues("tunnel-to-spdy").Inc()
+		return g.unwrapTunnel(w, r, s)
+	}
 	return g.proxyUpgrade(w, r, s)
 }
 

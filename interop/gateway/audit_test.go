@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/audit"
+)
+
+// auditRecords reads the gateway's audit log.
+func auditRecords(t *testing.T, path string) []audit.Event {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []audit.Event
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var e audit.Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("audit line %q: %v", sc.Text(), err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (c *client) mark(t *testing.T) int { return len(auditRecords(t, c.gw.AuditLog)) }
+
+// wantWires is the session's wire in and out: the client's wire, and SPDY
+// toward the SPDY-only upstream.
+func (c *client) wantWires() (in, out string) {
+	in, out = c.w.Name, c.w.Name
+	if c.gw == topo.toKubelet {
+		out = "spdy"
+	}
+	return in, out
+}
+
+// checkSession requires exactly one session since mark, by alice, on the
+// expected wires (so a silent fallback to SPDY fails the test), and, when
+// ended is set, its end record with outcome ok. The gateway writes the end
+// record after the client saw the end, so this polls a bounded while.
+func (c *client) checkSession(t *testing.T, mark int, verb string, ended bool) []audit.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var recs []audit.Event
+	for {
+		recs = auditRecords(t, c.gw.AuditLog)[mark:]
+		if !ended || hasStage(recs, audit.StageEnd) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	in, out := c.wantWires()
+	var starts, ends int
+	for _, r := range recs {
+		switch r.Stage {
+		case audit.StageStart:
+			starts++
+		case audit.StageEnd:
+			ends++
+			if r.Outcome != "ok" {
+				t.Errorf("session ended %q: %s", r.Outcome, r.Reason)
+			}
+		default:
+			t.Errorf("unexpected record %+v", r)
+		}
+		if r.User != "alice" || r.Verb != verb || r.WireIn != in || r.WireOut != out {
+			t.Errorf("record %+v, want user alice verb %s wires %s -> %s", r, verb, in, out)
+		}
+	}
+	if starts != 1 || (ended && ends != 1) {
+		t.Errorf("got %d starts and %d ends since mark, want 1 and %v: %+v", starts, ends, ended, recs)
+	}
+	return recs
+}
+
+func hasStage(recs []audit.Event, st audit.Stage) bool {
+	for _, r := range recs {
+		if r.Stage == st {
+			return true
+		}
+	}
+	return false
+}
