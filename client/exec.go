@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/url"
 
@@ -80,10 +79,9 @@ func (c *Client) Exec(ctx context.Context, opts *ExecOptions) error {
 		}
 		u = c.url(podPath(opts.Namespace, opts.Pod, "exec"), q)
 	}
-	if err := c.session(ctx, u, &opts.StreamOptions); err != nil {
-		return fmt.Errorf("exec: %w", err)
-	}
-	return nil
+	// Not wrapped: the session's errors already say what failed, and the
+	// CLI prints them as kubectl does ("unable to upgrade connection: ...").
+	return c.session(ctx, u, &opts.StreamOptions)
 }
 
 // Attach joins the standard streams of a container's main process and
@@ -98,10 +96,7 @@ func (c *Client) Attach(ctx context.Context, opts *AttachOptions) error {
 	if u == "" {
 		u = c.url(podPath(opts.Namespace, opts.Pod, "attach"), streamQuery(opts.Container, &opts.StreamOptions))
 	}
-	if err := c.session(ctx, u, &opts.StreamOptions); err != nil {
-		return fmt.Errorf("attach: %w", err)
-	}
-	return nil
+	return c.session(ctx, u, &opts.StreamOptions)
 }
 
 // podPath is the API server path of a pod subresource.

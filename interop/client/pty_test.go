@@ -206,7 +206,7 @@ func TestCLIConnectionDrop(t *testing.T) {
 		t.Errorf("exit code 0 after the connection dropped; terminal:\n%s", r.output())
 	}
 	r.checkRestored(t)
-	if out := r.drain(t); !strings.Contains(out, "error: exec: session ended without a status") {
+	if out := r.drain(t); !strings.Contains(out, "error: session ended without a status") {
 		t.Errorf("no error printed; terminal:\n%s", out)
 	}
 }
