@@ -129,6 +129,9 @@ type DownloadOptions struct {
 	// Progress, when set, is called with the number of archive bytes
 	// received so far.
 	Progress func(total int64)
+	// RetryDelay is the pause before retry number try, from 1 (nil:
+	// the package's RetryDelay).
+	RetryDelay func(try int) time.Duration
 }
 
 // Download copies o.Src out of the container: it runs `tar cf - Src`
@@ -141,7 +144,11 @@ func Download(ctx context.Context, exec ExecFunc, o *DownloadOptions) error {
 		return errors.New("filepath can not be empty")
 	}
 	src := path.Clean(o.Src)
-	r := &resumer{ctx: ctx, exec: exec, src: src, retries: o.Retries, out: orDiscard(o.Stdout)}
+	delay := o.RetryDelay
+	if delay == nil {
+		delay = RetryDelay
+	}
+	r := &resumer{ctx: ctx, exec: exec, src: src, retries: o.Retries, out: orDiscard(o.Stdout), delay: delay}
 	defer r.Close()
 	var in io.Reader = r
 	if o.Progress != nil {

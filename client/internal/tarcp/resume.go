@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // ExecFunc runs cmd in the container and returns when it ended: nil for
@@ -31,6 +32,8 @@ type resumer struct {
 	// out receives the remote stderr and the retry notices; kubectl prints
 	// both on stdout.
 	out io.Writer
+	// delay is the pause before retry number try (from 1).
+	delay func(try int) time.Duration
 
 	cur      *attempt
 	received int64
@@ -110,8 +113,38 @@ func (r *resumer) Read(p []byte) (int, error) {
 			return 0, ctxErr
 		}
 		r.tries++
+		if err := r.pause(); err != nil {
+			return 0, err
+		}
 		fmt.Fprintf(r.out, "Resuming copy at %d bytes, retry %d/%d\n", r.received, r.tries, r.retries)
 	}
+}
+
+// pause waits r.delay(r.tries), or until ctx ends.
+func (r *resumer) pause() error {
+	d := r.delay(r.tries)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+}
+
+// RetryDelay is the default pause before retry try: none for the first
+// (a cut connection is usually back at once), then 100ms doubling to 5s,
+// so that unlimited retries against a remote that keeps failing do not
+// spin. kubectl retries at once every time.
+func RetryDelay(try int) time.Duration {
+	if try <= 1 {
+		return 0
+	}
+	return min(100*time.Millisecond<<min(try-2, 6), 5*time.Second)
 }
 
 // maxTrailer bounds what Finish reads past the end-of-archive marker. GNU

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 var errCut = errors.New("connection reset by test")
@@ -65,7 +67,7 @@ func TestDownloadResumes(t *testing.T) {
 	c := &cutter{cuts: []int{100_000, 50_000}}
 	var stdout bytes.Buffer
 	dest := filepath.Join(t.TempDir(), "out")
-	if err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: dest, Retries: 3, Stdout: &stdout}); err != nil {
+	if err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: dest, Retries: 3, Stdout: &stdout, RetryDelay: noDelay}); err != nil {
 		t.Fatalf("download: %v (stdout %q)", err, stdout.String())
 	}
 	if got := describe(t, dest); got != want {
@@ -91,7 +93,7 @@ func TestDownloadUnlimitedRetries(t *testing.T) {
 	c := &cutter{cuts: []int{10_000, 10_000, 10_000, 10_000, 10_000}}
 	var stdout bytes.Buffer
 	dest := filepath.Join(t.TempDir(), "out")
-	if err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: dest, Retries: -1, Stdout: &stdout}); err != nil {
+	if err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: dest, Retries: -1, Stdout: &stdout, RetryDelay: noDelay}); err != nil {
 		t.Fatal(err)
 	}
 	if got := describe(t, dest); got != want {
@@ -137,7 +139,7 @@ func TestDownloadRetriesExhausted(t *testing.T) {
 	src, _ := resumeTree(t, "src")
 	c := &cutter{cuts: []int{1000, 1000, 1000}}
 	var stdout bytes.Buffer
-	err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: filepath.Join(t.TempDir(), "out"), Retries: 2, Stdout: &stdout})
+	err := Download(t.Context(), c.run, &DownloadOptions{Src: src, Dest: filepath.Join(t.TempDir(), "out"), Retries: 2, Stdout: &stdout, RetryDelay: noDelay})
 	if !errors.Is(err, errCut) {
 		t.Errorf("got %v, want %v", err, errCut)
 	}
@@ -214,4 +216,45 @@ func TestDownloadPadding(t *testing.T) {
 			}
 		})
 	}
+}
+
+func noDelay(int) time.Duration { return 0 }
+
+func TestRetryDelay(t *testing.T) {
+	for try, want := range map[int]time.Duration{
+		1: 0, 2: 100 * time.Millisecond, 3: 200 * time.Millisecond, 6: 1600 * time.Millisecond,
+		7: 3200 * time.Millisecond, 8: 5 * time.Second, 1000: 5 * time.Second,
+	} {
+		if got := RetryDelay(try); got != want {
+			t.Errorf("RetryDelay(%d) = %v, want %v", try, got, want)
+		}
+	}
+}
+
+// TestDownloadRetryPause: a remote that keeps failing is retried after a
+// pause, and cancelling during the pause ends the download (synctest: the
+// pause runs on the fake clock, so the test takes no time).
+func TestDownloadRetryPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var attempts int
+		failing := func(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			attempts++
+			if attempts == 3 {
+				cancel()
+			}
+			return errCut
+		}
+		start := time.Now()
+		err := Download(ctx, failing, &DownloadOptions{Src: "d", Dest: filepath.Join(t.TempDir(), "out"), Retries: -1})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+		// attempt 1, retry 1 at once, retry 2 after 100ms, then cancelled
+		// before retry 3's 200ms were over.
+		if attempts != 3 || time.Since(start) != 100*time.Millisecond {
+			t.Errorf("%d attempts in %v, want 3 in 100ms", attempts, time.Since(start))
+		}
+	})
 }
