@@ -272,3 +272,17 @@ func shellFields(s string) []string {
 	}
 	return out
 }
+
+func TestCompletePods(t *testing.T) {
+	kc := startServe(t)
+	ios, _, out, _ := iostreams.Test()
+	root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+	root.SetOut(out)
+	root.SetArgs([]string{"__complete", "exec", "--kubeconfig", kc, "t"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.HasPrefix(got, "two\n:4\n") {
+		t.Errorf("completion %q, want the pod two and no file completion", got)
+	}
+}
