@@ -1,10 +1,14 @@
 package client
 
 import (
+	"bufio"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -78,5 +82,40 @@ func TestFallbackOnUnofferedSubprotocol(t *testing.T) {
 	var ue *UpgradeError
 	if !errors.As(err, &ue) || ue.Wire != WireSPDY || spdyN.Load() != 1 {
 		t.Errorf("got %v after %d spdy attempts, want the spdy refusal after one attempt", err, spdyN.Load())
+	}
+}
+
+// TestNoFallbackOnProxyRefusal: a proxy that refuses CONNECT is a network
+// error, not an upgrade failure: one attempt, no SPDY.
+func TestNoFallbackOnProxyRefusal(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attempts atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			attempts.Add(1)
+			_, _ = http.ReadRequest(bufio.NewReader(c))
+			_, _ = io.WriteString(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+			c.Close()
+		}
+	}()
+	defer func() { ln.Close(); <-done }()
+	pu, _ := url.Parse("http://" + ln.Addr().String())
+	c, err := New(&Config{Host: "http://192.0.2.1:6443", Proxy: http.ProxyURL(pu)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Exec(execCtx(t), &ExecOptions{Pod: "p", Command: []string{"true"}, StreamOptions: StreamOptions{Stdout: io.Discard}})
+	var ue *UpgradeError
+	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), "403 Forbidden") || attempts.Load() != 1 {
+		t.Errorf("got %v after %d proxy connections, want the proxy's refusal after one", err, attempts.Load())
 	}
 }
