@@ -269,3 +269,27 @@ func atoi(t testing.TB, s string) int {
 	}
 	return n
 }
+
+// After Start, every container's main process has started: exec works at
+// once, with no wait for a status change.
+func TestStartReturnsOnceContainersRun(t *testing.T) {
+	var pods []*kube.Pod
+	for i := 0; i < 8; i++ {
+		pods = append(pods, testPod("p"+string(rune('a'+i)), kube.Container{Command: []string{"sleep", "1000"}}, RestartNever))
+	}
+	pods = append(pods, testPod("broken", kube.Container{Command: []string{"/nonexistent/cmd"}}, RestartNever))
+	r := start(t, pods...)
+	for _, p := range pods[:8] {
+		got, err := r.Pod(context.Background(), "default", p.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := got.Status.ContainerStatuses[0].State; st.Running == nil {
+			t.Errorf("pod %s right after Start: %+v, want running", p.Name, st)
+		}
+	}
+	got, _ := r.Pod(context.Background(), "default", "broken")
+	if st := got.Status.ContainerStatuses[0].State; st.Terminated == nil || st.Terminated.Reason != "StartError" {
+		t.Errorf("broken pod right after Start: %+v, want terminated with StartError", st)
+	}
+}

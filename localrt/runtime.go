@@ -114,6 +114,14 @@ func New(pods []*kube.Pod, opts *Options) (*Runtime, error) {
 // (reason StartError) and retried per its restart policy, as a kubelet
 // would; Start fails only when the state directory cannot be made.
 func (r *Runtime) Start(ctx context.Context) error {
+	if err := r.launch(ctx); err != nil {
+		return err
+	}
+	return r.awaitFirstRuns(ctx)
+}
+
+// launch starts a supervisor per container.
+func (r *Runtime) launch(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -151,6 +159,38 @@ func (r *Runtime) Start(ctx context.Context) error {
 	}
 	r.notifyLocked()
 	return nil
+}
+
+// awaitFirstRuns waits until every container's main process has started
+// once (or failed to start), so that a caller who serves exec right after
+// Start never meets "container not running" for a container that simply had
+// not started yet (the kubelet's readiness has the same meaning).
+func (r *Runtime) awaitFirstRuns(ctx context.Context) error {
+	for {
+		changed := r.changes()
+		if r.allStartedOnce() {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("start: waiting for containers: %w", ctx.Err())
+		}
+	}
+}
+
+func (r *Runtime) allStartedOnce() bool {
+	for _, p := range r.list {
+		for _, c := range p.containers {
+			c.mu.Lock()
+			started := c.cur != nil || c.last != nil
+			c.mu.Unlock()
+			if !started {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Close stops every process (SIGTERM to its group, SIGKILL after
