@@ -14,6 +14,7 @@ func (n *Node) routes() {
 	for _, verb := range []string{"exec", "attach", "portforward"} {
 		n.mux.HandleFunc("/api/v1/namespaces/{namespace}/pods/{pod}/"+verb, n.streamingHandler(verb))
 	}
+	n.kubeletRoutes()
 }
 
 func (n *Node) streamingHandler(verb string) http.HandlerFunc {
