@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/porthole/porthole/internal/cli"
 	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	"github.com/porthole/porthole/internal/iostreams"
-	"github.com/porthole/porthole/kube"
 )
 
 // Options are the parsed flags and arguments of `porthole cp`.
@@ -26,16 +24,12 @@ type Options struct {
 
 	Src, Dest  Spec
 	Container  string
-	Namespace  string
-	Kubeconfig string
-	Context    string
 	NoPreserve bool
 	Retries    int
-	Protocol   string
 	Verbosity  int
-	// Getenv reads the environment (KUBECONFIG); os.Getenv unless a test
-	// sets it.
-	Getenv func(string) string
+	// Kube are the connection flags exec and attach share: --kubeconfig,
+	// --context, -n, --server, --protocol.
+	Kube *execcmd.KubeFlags
 	// IsTerminal reports whether w is a terminal (the progress line is
 	// drawn only then); a check of *os.File descriptors unless a test sets it.
 	IsTerminal func(w io.Writer) bool
@@ -44,7 +38,7 @@ type Options struct {
 // NewCmd returns the cp command. runF, when not nil, replaces the run step
 // so tests can inspect the parsed Options.
 func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Factory: f, Getenv: os.Getenv, IsTerminal: isTerminal}
+	opts := &Options{IO: f.IOStreams, Factory: f, IsTerminal: isTerminal}
 	cmd := &cobra.Command{
 		Use:   "cp SRC DEST",
 		Short: "Copy files and directories to and from containers",
@@ -78,12 +72,9 @@ owners and times are not.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Container, "container", "c", "", "container name (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
-	fl.StringVarP(&opts.Namespace, "namespace", "n", "", "namespace of the pod (default: the context's)")
 	fl.BoolVar(&opts.NoPreserve, "no-preserve", false, "do not keep ownership and permissions in the container")
 	fl.IntVar(&opts.Retries, "retries", 0, "times to resume a download whose stream broke: 0 never, negative without limit")
-	fl.StringVar(&opts.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
-	fl.StringVar(&opts.Context, "context", "", "kubeconfig context to use")
-	fl.StringVar(&opts.Protocol, "protocol", "", "wire: auto (WebSocket, then SPDY), websocket or spdy")
+	opts.Kube = execcmd.AddKubeFlags(fl)
 	return cmd
 }
 
@@ -107,8 +98,8 @@ func (o *Options) complete(cmd *cobra.Command, args []string) error {
 	case o.Src.Path == "" || o.Dest.Path == "":
 		return cli.FlagErrorf("filepath can not be empty")
 	}
-	if _, err := client.ParseWire(o.Protocol); err != nil {
-		return cli.FlagErrorf("--protocol: %v", err)
+	if _, err := o.Kube.Wire(); err != nil {
+		return err
 	}
 	if o.Verbosity, err = cmd.Flags().GetInt(cli.VerbosityFlag); err != nil {
 		return fmt.Errorf("read -%s: %w", cli.VerbosityFlag, err)
@@ -120,7 +111,7 @@ func (o *Options) complete(cmd *cobra.Command, args []string) error {
 // namespace is the spec's, else -n, else namespace (the kubeconfig's), as
 // kubectl picks it.
 func (o *Options) CopyOptions(namespace string) *client.CopyOptions {
-	wire, _ := client.ParseWire(o.Protocol)
+	wire, _ := o.Kube.Wire()
 	co := &client.CopyOptions{
 		Container: o.Container, NoPreserve: o.NoPreserve, Retries: o.Retries,
 		Stdout: o.IO.Out, Stderr: o.IO.ErrOut, Wire: wire,
@@ -134,7 +125,7 @@ func (o *Options) CopyOptions(namespace string) *client.CopyOptions {
 	}
 	co.Pod, co.Namespace = remote.Pod, remote.Namespace
 	if co.Namespace == "" {
-		co.Namespace = o.Namespace
+		co.Namespace = o.Kube.Namespace
 	}
 	if co.Namespace == "" {
 		co.Namespace = namespace
@@ -144,7 +135,7 @@ func (o *Options) CopyOptions(namespace string) *client.CopyOptions {
 
 // Run loads the kubeconfig and copies, drawing progress on a terminal.
 func Run(ctx context.Context, o *Options) error {
-	c, ns, err := o.client()
+	c, ns, err := o.Kube.Client(o.Factory, o.Factory.Logger(o.Verbosity), o.IO.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -193,26 +184,4 @@ func explain(w io.Writer, err error) {
 	if errors.As(err, &exit) && err != error(exit) {
 		fmt.Fprintf(w, "error: %v\n", err)
 	}
-}
-
-// client builds the API client from the kubeconfig flags and environment.
-func (o *Options) client() (*client.Client, string, error) {
-	home, _ := os.UserHomeDir()
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{
-		Path: o.Kubeconfig, Env: o.Getenv("KUBECONFIG"), Home: home,
-		Context: o.Context, Namespace: o.Namespace,
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	cfg, err := client.ConfigFromKubeconfig(cc, o.IO.ErrOut)
-	if err != nil {
-		return nil, "", err
-	}
-	cfg.Logger = o.Factory.Logger(o.Verbosity)
-	c, err := client.New(cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	return c, cc.Namespace, nil
 }
