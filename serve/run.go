@@ -33,6 +33,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	served := make(chan error, 1)
 	go s.serve(served)
+	var innerServed chan error
+	if s.sec != nil {
+		innerServed = make(chan error, 1)
+		go s.sec.serve(innerServed)
+	}
 	s.log.Info("serving", "addr", s.Addr().String(), "kubeconfig", s.opts.KubeconfigPath)
 	if s.opts.Out != nil {
 		writeBanner(s.opts.Out, s.URL(), s.opts.KubeconfigPath, s.example)
@@ -44,6 +49,11 @@ func (s *Server) Run(ctx context.Context) error {
 	case serveErr = <-served:
 	}
 	err := s.shutdown()
+	if innerServed != nil {
+		if ierr := <-innerServed; !errors.Is(ierr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("serve gateway upstream: %w", ierr))
+		}
+	}
 	if serveErr == nil {
 		serveErr = <-served // Serve returns ErrServerClosed once Shutdown begins
 		if errors.Is(serveErr, http.ErrServerClosed) {
@@ -73,6 +83,10 @@ func (s *Server) shutdown() error {
 	if errors.Is(httpErr, context.DeadlineExceeded) {
 		httpErr = s.srv.Close() // cut requests still running; their contexts end below
 	}
+	var secErr error
+	if s.sec != nil {
+		secErr = s.sec.shutdown(ctx)
+	}
 	s.cancel()
 	nodeErr := <-nodeDone
 	if errors.Is(nodeErr, context.DeadlineExceeded) {
@@ -88,7 +102,7 @@ func (s *Server) shutdown() error {
 	if rtErr != nil {
 		rtErr = fmt.Errorf("close runtime: %w", rtErr)
 	}
-	return errors.Join(httpErr, nodeErr, rtErr)
+	return errors.Join(httpErr, nodeErr, rtErr, secErr)
 }
 
 // shutdownNode ends the node's upgraded sessions, which http.Server does
@@ -118,5 +132,9 @@ func (s *Server) Close() error {
 // closeIdle releases what New acquired when no request was ever served.
 func (s *Server) closeIdle() error {
 	s.cancel()
-	return errors.Join(s.ln.Close(), s.rt.Close())
+	var secErr error
+	if s.sec != nil {
+		secErr = s.sec.closeIdle()
+	}
+	return errors.Join(s.ln.Close(), s.rt.Close(), secErr)
 }

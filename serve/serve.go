@@ -8,12 +8,15 @@
 // starts them and, when its context ends, stops them in that order and
 // joins everything they started.
 //
-// Until authentication exists, Server listens on loopback addresses only:
-// anyone who can reach it can run commands as the user running porthole.
+// Without Options.Gateway authentication, Server listens on loopback
+// addresses only: anyone who can reach it can run commands as the user
+// running porthole. With it, the gateway authenticates, authorizes and
+// audits every request in front of the node and API.
 package serve
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
 )
@@ -69,6 +73,13 @@ type Options struct {
 	// ShutdownTimeout is how long running sessions may continue after Run's
 	// context ends before they are cut (default 5s).
 	ShutdownTimeout time.Duration
+	// Gateway, when set, puts porthole's gateway in front of the node and
+	// API with these security options (authentication, RBAC, origins,
+	// limits, audit); Upstream and DialContext are filled in by Server.
+	// With authentication on, Listen may be any address.
+	Gateway *gateway.Options
+	// TLSConfig, when set, serves HTTPS (HTTP/1.1 only).
+	TLSConfig *tls.Config
 }
 
 // Server is a running porthole server. Create it with New, then call Run
@@ -84,6 +95,8 @@ type Server struct {
 	cancel  context.CancelFunc
 
 	example node.PodRef // the pod the banner names
+
+	sec *secured // nil without Options.Gateway
 
 	mu  sync.Mutex
 	ran bool
@@ -114,8 +127,10 @@ func New(opts *Options) (_ *Server, err error) {
 	if s.opts.Logger == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if err := checkLoopback(s.opts.Listen); err != nil {
-		return nil, err
+	if !authenticated(s.opts.Gateway) {
+		if err := checkLoopback(s.opts.Listen); err != nil {
+			return nil, err
+		}
 	}
 	pods := s.opts.Pods
 	if len(pods) == 0 {
@@ -134,18 +149,26 @@ func New(opts *Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !authenticated(s.opts.Gateway) && (!ok || !tcp.IP.IsLoopback()) {
 		ln.Close()
 		return nil, fmt.Errorf("listen %s: bound %s, which is not a loopback address", s.opts.Listen, ln.Addr())
 	}
-	s.ln = ln
+	s.ln = wrapTLS(ln, s.opts.TLSConfig)
 	s.example = refs[0]
 	s.node = node.New(s.rt, &node.Options{Logger: s.log.With("component", "node")})
 	now := time.Now()
 	a := newAPI(s.rt, refs, Version(), now, time.Now, s.log.With("component", "api"))
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	var handler http.Handler = s.handler(a)
+	if s.opts.Gateway != nil {
+		if s.sec, err = newSecured(s.opts.Gateway, handler); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		handler = s.sec.gw
+	}
 	s.srv = &http.Server{
-		Handler:           s.handler(a),
+		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       90 * time.Second, // idle keep-alive connections, not sessions
 		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
@@ -205,7 +228,12 @@ func checkLoopback(addr string) error {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // URL is the server's base URL, as written in the kubeconfig.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string {
+	if s.opts.TLSConfig != nil {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // handler routes health checks, the node's streaming paths, the API and
 // the browser terminal (see withUI).

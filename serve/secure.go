@@ -1,0 +1,99 @@
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/porthole/porthole/gateway"
+)
+
+// secured is the gateway in front of the server when Options.Gateway is
+// set: the gateway answers on the public listener and reaches the node and
+// API through a unix socket in a private directory, so nothing but the
+// gateway can talk to them unauthenticated.
+type secured struct {
+	gw    *gateway.Gateway
+	dir   string
+	inner net.Listener
+	srv   *http.Server
+}
+
+// authenticated reports whether opts turn authentication on, which lets
+// the server listen beyond loopback.
+func authenticated(o *gateway.Options) bool {
+	return o != nil && (o.Tokens != nil || o.ClientCertificates)
+}
+
+// newSecured binds the inner socket and builds the gateway toward it.
+func newSecured(opts *gateway.Options, inner http.Handler) (_ *secured, err error) {
+	dir, err := os.MkdirTemp("", "porthole-serve-")
+	if err != nil {
+		return nil, fmt.Errorf("gateway socket directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	sock := filepath.Join(dir, "node.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return nil, fmt.Errorf("listen on gateway socket: %w", err)
+	}
+	o := *opts
+	o.Upstream = &url.URL{Scheme: "http", Host: "porthole-node"}
+	o.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}
+	gw, err := gateway.New(&o)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv := &http.Server{Handler: inner, ReadHeaderTimeout: 30 * time.Second}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	return &secured{gw: gw, dir: dir, inner: ln, srv: srv}, nil
+}
+
+// serve runs the inner server and reports how it ended.
+func (s *secured) serve(done chan<- error) { done <- s.srv.Serve(s.inner) }
+
+// shutdown ends the gateway's sessions (grace until ctx), then the inner
+// server, and removes the socket directory.
+func (s *secured) shutdown(ctx context.Context) error {
+	gwErr := s.gw.Shutdown(ctx)
+	if errors.Is(gwErr, context.DeadlineExceeded) {
+		gwErr = nil // sessions past the grace were cut and joined
+	}
+	innerErr := s.srv.Shutdown(ctx)
+	if errors.Is(innerErr, context.DeadlineExceeded) {
+		innerErr = s.srv.Close()
+	}
+	return errors.Join(gwErr, innerErr, os.RemoveAll(s.dir))
+}
+
+// closeIdle releases what newSecured acquired when Run never served.
+func (s *secured) closeIdle() error {
+	return errors.Join(s.inner.Close(), os.RemoveAll(s.dir))
+}
+
+// wrapTLS puts TLS on ln when cfg is set (HTTP/1.1 only: upgrades cannot
+// run over HTTP/2).
+func wrapTLS(ln net.Listener, cfg *tls.Config) net.Listener {
+	if cfg == nil {
+		return ln
+	}
+	c := cfg.Clone()
+	c.NextProtos = []string{"http/1.1"}
+	return tls.NewListener(ln, c)
+}
