@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 			goleak.IgnoreTopFunction("github.com/moby/spdystream.(*Connection).shutdown"),
 		)
 	}
-	opts := harness.SetupOptions{DataSize: harness.MiB, InputSize: harness.MiB}
+	opts := harness.SetupOptions{Kubectl: true, DataSize: harness.MiB, InputSize: harness.MiB}
 	os.Exit(harness.MainExit(m.Run, opts, func(e *harness.Env) { env = e }, leaks))
 }
 
