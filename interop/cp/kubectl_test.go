@@ -54,7 +54,7 @@ func TestCopyMatchesKubectl(t *testing.T) {
 			runKubectl(t, k, tc.args(filepath.Join(t.TempDir(), "by-kubectl"))...)
 			want := requests(env.Server.Proxy.UpgradesSince(mark))
 			// kubectl's first attempt is `tail -c+0`; porthole says +1,
-			// which is what tail means by both and what busybox requires.
+			// "from the first byte" in POSIX terms (GNU tail reads +0 the same).
 			for i := range want {
 				want[i] = strings.ReplaceAll(want[i], "tail+-c%2B0", "tail+-c%2B1")
 			}

@@ -50,7 +50,9 @@ type attempt struct {
 
 // command is the remote command for an attempt starting at byte offset
 // (0-based). Without retries it is kubectl's plain `tar cf - src`; with
-// them every attempt goes through sh and tail, the first with +1 (all).
+// them every attempt goes through sh and tail, the first with +1: POSIX
+// counts from 1, so +1 is the whole stream (kubectl sends +0, which GNU
+// tail happens to read the same way).
 func (r *resumer) command(offset int64) []string {
 	if r.retries == 0 {
 		return []string{"tar", "cf", "-", r.src}
