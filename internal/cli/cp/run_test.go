@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/cli/cp"
 	"github.com/porthole/porthole/internal/cli/root"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
@@ -186,5 +188,35 @@ func TestRun(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dest, "ok")); err != nil {
 		t.Errorf("the entry before the hostile one: %v", err)
+	}
+}
+
+// TestRunProgress: with a terminal on stderr the copy draws its progress
+// line there, ending with the total and a newline; stdout stays clean.
+func TestRunProgress(t *testing.T) {
+	base := t.TempDir()
+	kc := startServe(t, filepath.Join(base, "unused.tar"))
+	src := filepath.Join(base, "payload")
+	if err := os.WriteFile(src, bytes.Repeat([]byte("p"), 3<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, out, errOut := iostreams.Test()
+	f := &cli.Factory{IOStreams: ios, ConfigDir: func() (string, error) { return t.TempDir(), nil }}
+	cmd := cp.NewCmd(f, func(ctx context.Context, o *cp.Options) error {
+		o.IsTerminal = func(w io.Writer) bool { return w == errOut }
+		return cp.Run(ctx, o)
+	})
+	cli.AddGlobalFlags(cmd.PersistentFlags())
+	cmd.SetArgs([]string{"--kubeconfig", kc, src, "p:" + filepath.Join(base, "copied")})
+	if err := cmd.ExecuteContext(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout %q, want nothing", out.String())
+	}
+	lines := strings.Split(errOut.String(), "\r\x1b[K")
+	last := lines[len(lines)-1]
+	if len(lines) < 2 || !strings.HasPrefix(strings.TrimSpace(last), "3.0 MiB") || !strings.HasSuffix(last, "/s\n") {
+		t.Errorf("stderr %q: want progress lines ending with the 3 MiB total", errOut.String())
 	}
 }
