@@ -135,3 +135,11 @@ func (s *Security) serverTLS() (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// Enabled reports whether any option asks for the gateway's security
+// (porthole serve runs without a gateway otherwise, loopback only).
+func (s *Security) Enabled() bool {
+	return s.TokenAuthFile != "" || s.ClientCAFile != "" || s.TLSCertFile != "" || s.TLSKeyFile != "" ||
+		s.AllowAnonymous || len(s.RBACFiles) > 0 || len(s.AllowedOrigins) > 0 || s.AuditLogPath != "" ||
+		s.RecordingDir != "" || s.FeatureGates != ""
+}

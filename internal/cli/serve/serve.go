@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/internal/cli"
+	gatewaycmd "github.com/porthole/porthole/internal/cli/gateway"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/serve"
@@ -29,6 +31,9 @@ type Options struct {
 	// Verbosity is the -v level.
 	Verbosity int
 	Factory   *cli.Factory
+	// Security are the gateway's options (porthole gateway's flags); any of
+	// them puts the gateway in front of the node and API.
+	Security gatewaycmd.Security
 }
 
 const kubeconfigFlag = "write-kubeconfig"
@@ -77,6 +82,7 @@ The processes are NOT isolated from this machine.`,
 	cmd.Flags().StringVar(&opts.Listen, "listen", serve.DefaultListen, "address to listen on (host:port, loopback only; port 0 picks one)")
 	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods to run (YAML or JSON, several documents; - for stdin); repeatable")
 	cmd.Flags().StringVar(&opts.Kubeconfig, kubeconfigFlag, "", `write a kubeconfig for this server to this path ("" for none) (default "$XDG_CONFIG_HOME/porthole/kubeconfig")`)
+	opts.Security.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -104,13 +110,23 @@ func Run(ctx context.Context, opts *Options) error {
 			return fmt.Errorf("create kubeconfig directory: %w", err)
 		}
 	}
-	s, err := serve.New(&serve.Options{
+	sopts := &serve.Options{
 		Listen:         opts.Listen,
 		Pods:           pods,
 		KubeconfigPath: opts.Kubeconfig,
 		Logger:         opts.Factory.Logger(opts.Verbosity),
 		Out:            opts.IO.Out,
-	})
+	}
+	if opts.Security.Enabled() {
+		g := &gateway.Options{Logger: sopts.Logger.With("component", "gateway")}
+		tlsCfg, closeAudit, err := opts.Security.Apply(g)
+		if err != nil {
+			return err
+		}
+		defer closeAudit()
+		sopts.Gateway, sopts.TLSConfig = g, tlsCfg
+	}
+	s, err := serve.New(sopts)
 	if err != nil {
 		return err
 	}
