@@ -238,3 +238,27 @@ func decodeBody(t *testing.T, raw string) status.Status {
 	}
 	return st
 }
+
+// TestUpstreamHeaders: the client's credentials and impersonation headers
+// never reach the upstream; the gateway's own credentials and, with
+// Impersonate, the caller's identity do.
+func TestUpstreamHeaders(t *testing.T) {
+	up := newScriptedUpstream(t, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", false)
+	tokens, _ := gateway.ParseTokens(strings.NewReader("tok,alice,1,\"devs,ops\"\n"))
+	gw, _ := startGateway(t, up.URL(), &gateway.Options{Tokens: tokens, Impersonate: true,
+		UpstreamHeader: http.Header{"Authorization": {"Bearer gateway-credential"}}})
+	raw := strings.Replace(spdyUpgrade, "Host: gw\r\n", "Host: gw\r\nAuthorization: Bearer tok\r\nImpersonate-User: root\r\n"+
+		"Impersonate-Group: system:masters\r\nCookie: session=1\r\n", 1)
+	if got, _ := rawRoundTrip(t, gw, raw, true); !strings.HasPrefix(got, "HTTP/1.1 403") {
+		t.Fatalf("got %q", got)
+	}
+	reqs, _ := up.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("upstream saw %d requests", len(reqs))
+	}
+	h := reqs[0].Header
+	if h.Get("Authorization") != "Bearer gateway-credential" || h.Get("Impersonate-User") != "alice" ||
+		strings.Join(h.Values("Impersonate-Group"), ",") != "devs,ops" || h.Get("Cookie") != "" {
+		t.Errorf("upstream headers %v", h)
+	}
+}
