@@ -109,8 +109,11 @@ func (r *byteReader) Read(p []byte) (int, error) {
 
 // dialer returns a DialContext for requests to rawURL.
 func (c *Client) dialer(rawURL string) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	target, _ := url.Parse(rawURL)
+	target, err := url.Parse(rawURL)
 	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		if err != nil {
+			return nil, err
+		}
 		return c.dialContext(ctx, target, addr)
 	}
 }

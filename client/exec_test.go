@@ -200,3 +200,15 @@ func (w *firstWrite) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+func TestExecBadURL(t *testing.T) {
+	c, err := New(&Config{Host: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"::", "ftp://h/x", "/relative"} {
+		if err := c.Exec(execCtx(t), &ExecOptions{URL: u, StreamOptions: StreamOptions{Stdout: io.Discard}}); err == nil {
+			t.Errorf("URL %q: no error", u)
+		}
+	}
+}

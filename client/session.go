@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/stream"
@@ -25,6 +27,9 @@ type wiring struct {
 // v5 first, SPDY (v5..v1, one line each, like client-go) only when the
 // WebSocket upgrade failed (isUpgradeFailure).
 func (c *Client) session(ctx context.Context, rawURL string, o *StreamOptions) error {
+	if u, err := url.Parse(rawURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("session URL %q: want an absolute http or https URL", rawURL)
+	}
 	wire := o.Wire
 	if wire == WireAuto {
 		wire = c.cfg.Wire
