@@ -146,7 +146,9 @@ func Run(ctx context.Context, o *Options) error {
 		}
 	}
 	if o.IsTerminal(o.IO.ErrOut) {
-		p := newProgress(o.IO.ErrOut, nowFunc)
+		errOut := &syncWriter{w: o.IO.ErrOut}
+		co.Stderr = errOut
+		p := newProgress(errOut, nowFunc)
 		co.Progress = p.update
 		defer p.done()
 	}

@@ -84,6 +84,9 @@ func TestProgress(t *testing.T) {
 	now = start.Add(2 * time.Second)
 	p.update(4 << 20) // drawn: 4 MiB in 2 s
 	p.done()
+	now = now.Add(time.Hour)
+	p.update(8 << 20) // a late update from a copier still running: dropped
+	p.done()
 	lines := strings.Split(out.String(), "\r\x1b[K")
 	want := []string{
 		"",
