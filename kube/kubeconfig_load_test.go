@@ -272,13 +272,17 @@ func FuzzLoadKubeconfig(f *testing.F) {
 	f.Add([]byte(secondConfig), "two")
 	f.Add([]byte("clusters: 5\n"), "")
 	f.Add([]byte(strings.Replace(firstConfig, "{token: first-token}", "{exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Never, provideClusterInfo: true}}", 1)), "two")
+	file := filepath.Join(f.TempDir(), "config")
 	f.Fuzz(func(t *testing.T, data []byte, context string) {
-		dir := t.TempDir()
-		p := filepath.Join(dir, "config")
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
+		// LoadKubeconfig's steps after reading the file, in memory.
+		v, err := ParseKubeconfig(data)
+		if err != nil {
+			return
 		}
-		cc, err := LoadKubeconfig(&LoadOptions{Path: p, Context: context})
+		m := &merged{clusters: map[string]fileCluster{}, users: map[string]fileUser{},
+			contexts: map[string]fileContext{}, files: map[string]string{}}
+		m.add(v, file)
+		cc, err := m.resolve(&LoadOptions{Context: context})
 		if err == nil && (cc.Server == "" || cc.Namespace == "") {
 			t.Errorf("loaded a config without server or namespace: %+v", cc)
 		}
