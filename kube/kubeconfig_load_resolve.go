@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -167,11 +166,7 @@ func dataOrFile(data, file, dir string) ([]byte, error) {
 	if file == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(resolvePath(file, dir))
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return readKubeconfig(resolvePath(file, dir)) // bounded: /dev/zero is a path too
 }
 
 // resolvePath makes a relative path relative to the kubeconfig's directory.
