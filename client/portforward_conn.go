@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
@@ -43,8 +44,12 @@ func (f *forwarder) handle(ctx context.Context, local net.Conn, port ForwardedPo
 	defer f.wg.Done()
 	defer local.Close()
 	f.out.printf("Handling connection for %d\n", port.Local)
-	fc, err := f.open(ctx, local, port)
-	if err != nil {
+	fc, msg, err := f.open(ctx, local, port)
+	switch {
+	case msg != "":
+		f.errs.printf("an error occurred forwarding %d -> %d: %s\n", port.Local, port.Remote, msg)
+		return
+	case err != nil:
 		if ctx.Err() == nil {
 			f.errs.printf("error forwarding %d -> %d: %v\n", port.Local, port.Remote, err)
 		}
@@ -58,11 +63,16 @@ func (f *forwarder) handle(ctx context.Context, local net.Conn, port ForwardedPo
 }
 
 // open waits for a session and opens the error stream, then the data
-// stream, under the next request ID (PROTOCOL.md section 5).
-func (f *forwarder) open(ctx context.Context, local net.Conn, port ForwardedPort) (*forwardedConn, error) {
+// stream, under the next request ID (PROTOCOL.md section 5). When the data
+// stream is refused, the error stream may still say why: the kubelet's
+// library can fail the forward and reset the data stream before it has
+// answered its SYN_STREAM (observed under load when nothing listens on the
+// remote port), so the error stream is read, for a bounded time, and its
+// message returned.
+func (f *forwarder) open(ctx context.Context, local net.Conn, port ForwardedPort) (*forwardedConn, string, error) {
 	conn, err := f.session(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	h := http.Header{}
 	h.Set(headerStreamType, streamTypeError)
@@ -70,17 +80,39 @@ func (f *forwarder) open(ctx context.Context, local net.Conn, port ForwardedPort
 	h.Set(headerRequestID, strconv.FormatUint(f.nextID.Add(1)-1, 10))
 	errs, err := conn.Open(ctx, h)
 	if err != nil {
-		return nil, fmt.Errorf("open error stream: %w", err)
+		return nil, "", fmt.Errorf("open error stream: %w", err)
 	}
 	// We never write to the error stream.
 	_ = errs.CloseWrite()
 	h.Set(headerStreamType, streamTypeData)
 	data, err := conn.Open(ctx, h)
 	if err != nil {
-		_ = errs.Reset()
-		return nil, fmt.Errorf("open data stream: %w", err)
+		return nil, drainErrors(errs), fmt.Errorf("open data stream: %w", err)
 	}
-	return &forwardedConn{local: local, port: port, data: data, errs: errs}, nil
+	return &forwardedConn{local: local, port: port, data: data, errs: errs}, "", nil
+}
+
+// errorDrainTimeout bounds the wait for an error stream's message when its
+// data stream never opened.
+const errorDrainTimeout = 5 * time.Second
+
+// drainErrors reads errs to its end, or resets it after errorDrainTimeout,
+// and returns what it said.
+func drainErrors(errs *spdy.Stream) string {
+	done := make(chan errorResult, 1)
+	fc := &forwardedConn{errs: errs}
+	go fc.readErrors(done)
+	t := time.NewTimer(errorDrainTimeout)
+	defer t.Stop()
+	var res errorResult
+	select {
+	case res = <-done:
+	case <-t.C:
+		_ = errs.Reset()
+		res = <-done
+	}
+	_ = errs.Reset()
+	return res.msg
 }
 
 // errorResult is what the error stream carried.

@@ -228,3 +228,40 @@ func TestJitteredBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestPortForwardDataStreamRefused: a server that resets the data stream
+// without answering it (the kubelet's library does when the forward fails
+// first) still has its error stream read, and its message reported.
+func TestPortForwardDataStreamRefused(t *testing.T) {
+	conns := make(chan *spdy.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// One stream at a time: the data stream is refused with RST_STREAM.
+		c, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: []string{protocol.PortForward}, MaxStreams: 1})
+		if err == nil {
+			conns <- c
+		}
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL)
+	fr, ports := startForward(t, c.PortForward, &PortForwardOptions{Pod: "p", Wire: WireSPDY,
+		Addresses: []string{"127.0.0.1"}, Ports: []ForwardedPort{{Remote: 80}}})
+	server := <-conns
+	defer server.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	local, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(ports[0].Local)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	errs, err := server.Accept(ctx)
+	if err != nil || errs.Headers().Get("streamtype") != "error" {
+		t.Fatalf("accept: %v, %v", errs, err)
+	}
+	io.WriteString(errs, "forward failed early")
+	errs.CloseWrite()
+	fr.errOut.await(t, fmt.Sprintf("an error occurred forwarding %d -> 80: forward failed early\n", ports[0].Local), 1)
+	if b, _ := io.ReadAll(local); len(b) != 0 {
+		t.Errorf("local read: %q", b)
+	}
+}
