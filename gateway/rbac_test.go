@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 )
@@ -199,5 +200,7 @@ func FuzzInspectors(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		(&wsFrames{max: 1 << 20, resizes: newRate(10)}).feed(b)
 		(&spdyFrames{max: 1 << 20}).feed(b)
+		(&wsOutput{w: io.Discard}).feed(b)
+		(&spdyOutput{w: io.Discard, stdout: 3}).feed(b)
 	})
 }

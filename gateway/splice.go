@@ -21,7 +21,7 @@ const endGrace = 60 * time.Second
 // or the idle timeout passes. A clean end of one direction half-closes the
 // other side's socket. It closes both connections before returning and
 // joins the two copiers.
-func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn, ur io.Reader, inspect func([]byte) error) string {
+func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn, ur io.Reader, inspect, tap func([]byte) error) string {
 	var closeOnce sync.Once
 	closeBoth := func(string) {
 		closeOnce.Do(func() {
@@ -36,7 +36,7 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 	var wg sync.WaitGroup
 	wg.Add(2)
 	in := &halfCopy{dst: up, src: cr, n: &s.bytesIn, idle: idle, inspect: inspect, errc: errc, wg: &wg}
-	out := &halfCopy{dst: client, src: ur, n: &s.bytesOut, idle: idle, errc: errc, wg: &wg}
+	out := &halfCopy{dst: client, src: ur, n: &s.bytesOut, idle: idle, inspect: tap, errc: errc, wg: &wg}
 	go in.run()
 	go out.run()
 	first := <-errc

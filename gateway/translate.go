@@ -99,14 +99,8 @@ func (t *translation) run(r *http.Request) string {
 	}
 	s.onCut(t.cut)
 	defer t.stopGuard()
-	if s.tty && t.g.opts.Recorder != nil {
-		rec, err := t.g.opts.Recorder.Start(s.id, s.namespace+"/"+s.pod+" "+s.verb, 0, 0)
-		if err != nil {
-			t.g.log.Error("recording not started", "id", s.id, "err", err)
-		} else {
-			t.rec = rec
-			defer rec.Close()
-		}
+	if t.rec = t.g.startRecording(s); t.rec != nil {
+		defer t.rec.Close()
 	}
 	hdr := t.g.upstreamHeader(r, s.user)
 	for _, k := range []string{"Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"} {

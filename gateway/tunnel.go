@@ -47,5 +47,5 @@ func (g *Gateway) unwrapTunnel(w http.ResponseWriter, r *http.Request, s *sessio
 		return "refused"
 	}
 	f := &spdyFrames{max: g.opts.MaxMessageBytes}
-	return g.splice(s, tun, tun, up, br, f.feed)
+	return g.splice(s, tun, tun, up, br, f.feed, nil)
 }

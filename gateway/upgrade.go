@@ -182,7 +182,11 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		s.fail("write 101: " + err.Error())
 		return "error"
 	}
-	return g.splice(s, client, cbuf.Reader, up, br, g.inspector(s))
+	rec := g.startRecording(s)
+	if rec != nil {
+		defer rec.Close()
+	}
+	return g.splice(s, client, cbuf.Reader, up, br, g.inspector(s), outputTap(s, rec))
 }
 
 // upstreamFailed answers a failure to reach the upstream like the API
