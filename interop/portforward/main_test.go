@@ -1,0 +1,53 @@
+package portforward
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/porthole/porthole/interop/internal/harness"
+)
+
+// env is set once by TestMain before any test runs and read-only after.
+var env *harness.Env
+
+func TestMain(m *testing.M) {
+	leaks := func() error {
+		return goleak.Find(
+			// process-wide daemons of klog and client-go.
+			goleak.IgnoreTopFunction("k8s.io/klog/v2.(*flushDaemon).run.func1"),
+			goleak.IgnoreAnyFunction("k8s.io/client-go/util/workqueue.(*Typed[...]).updateUnfinishedWorkLoop"),
+		)
+	}
+	// The data files are not used here (payloads are generated on the
+	// fly), so they are kept small.
+	opts := harness.SetupOptions{Kubectl: true, DataSize: harness.MiB, InputSize: harness.MiB}
+	os.Exit(harness.MainExit(m.Run, opts, func(e *harness.Env) { env = e }, leaks))
+}
+
+var (
+	portholeOnce sync.Once
+	portholeBin  string
+	portholeErr  error
+)
+
+// porthole returns the porthole binary for the client-side tests: the
+// server under test is the product unless INTEROP_TARGET says otherwise,
+// but the port-forward command is always porthole's.
+func porthole(t *testing.T) string {
+	t.Helper()
+	portholeOnce.Do(func() {
+		dir := filepath.Join(env.Dir, "client")
+		if portholeErr = os.MkdirAll(dir, 0o755); portholeErr == nil {
+			portholeBin, portholeErr = harness.BuildPorthole(context.Background(), dir)
+		}
+	})
+	if portholeErr != nil {
+		t.Fatalf("build porthole: %v", portholeErr)
+	}
+	return portholeBin
+}
