@@ -19,6 +19,16 @@
 //     median time for a new connection to echo one byte, and VmRSS per idle
 //     forwarded connection; over the SPDY-in-WebSocket tunnel and plain
 //     SPDY;
+//   - port-forward throughput and server CPU with porthole's own client
+//     (client.PortForward) as the forwarder, on both wires and both nodes;
+//   - translation (BenchmarkTranslationThroughput, BenchmarkTranslationStart):
+//     client-go's WebSocket v5 exec through porthole's gateway
+//     (--upstream-spdy-only, see StartGateway) and through the API server's
+//     translator in the reference's front, both translating to the same
+//     cri-streaming SPDY server (the gateway path has one more hop: the
+//     front's raw proxy);
+//   - loopback TCP with no forwarder at all: the ceiling of the
+//     port-forward rows on this machine (the same figure in both columns);
 //
 // exec rows run over three wires:
 //
