@@ -108,6 +108,12 @@ func TestRSSReadsSelf(t *testing.T) {
 	}
 }
 
+func TestLoopbackThroughputCountsBytes(t *testing.T) {
+	if v, err := LoopbackThroughput(3<<20 + 9); err != nil || v <= 0 {
+		t.Fatalf("loopback: %v MB/s, %v", v, err)
+	}
+}
+
 func TestPortForwardMeasures(t *testing.T) {
 	for _, tg := range targets(t) {
 		for _, w := range PFWires() {
@@ -116,6 +122,9 @@ func TestPortForwardMeasures(t *testing.T) {
 				// Fails unless exactly this many bytes arrive.
 				if _, err := PortForwardThroughput(t.Context(), n, w, 3<<20+5); err != nil {
 					t.Fatalf("throughput: %v", err)
+				}
+				if _, err := PortholePortForwardThroughput(t.Context(), n, w, 3<<20+7); err != nil {
+					t.Fatalf("throughput with porthole's client: %v", err)
 				}
 				if _, err := PortForwardConnLatency(t.Context(), n, w, 3); err != nil {
 					t.Fatalf("connection latency: %v", err)

@@ -196,12 +196,17 @@ func echo(c *net.TCPConn) {
 // returns MB/s from connect to EOF, failing unless exactly size bytes came.
 // The forwarder's session is set up before the clock starts.
 func PortForwardThroughput(ctx context.Context, n *Node, w PFWire, size int64) (Speed, error) {
+	return pfThroughput(ctx, n, size, func(port int) (*forward, error) { return startForward(ctx, n, w, port) })
+}
+
+// pfThroughput is PortForwardThroughput with the forwarder start supplied.
+func pfThroughput(ctx context.Context, n *Node, size int64, startFwd func(port int) (*forward, error)) (Speed, error) {
 	src, err := startLocal(zeroSource(size))
 	if err != nil {
 		return Speed{}, err
 	}
 	defer src.close()
-	f, err := startForward(ctx, n, w, src.port())
+	f, err := startFwd(src.port())
 	if err != nil {
 		return Speed{}, err
 	}

@@ -156,6 +156,24 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 			func(n *Node) (Speed, error) { return PortForwardThroughput(ctx, n, w, c.ThroughputBytes) })
 	}
 	for _, w := range PFWires() {
+		speedRows(fmt.Sprintf("port-forward, %s, porthole client (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns),
+			func(n *Node) (Speed, error) { return PortholePortForwardThroughput(ctx, n, w, c.ThroughputBytes) })
+	}
+	// The ceiling: the same transfer over loopback TCP with no forwarder
+	// (no server involved; measured once per column, interleaved).
+	measure(fmt.Sprintf("loopback TCP, no forwarder (%d MiB, best of %d)", c.ThroughputBytes>>20, c.ThroughputRuns), "MB/s", true,
+		func(*Node) (float64, error) {
+			best := 0.0
+			for range c.ThroughputRuns {
+				v, err := LoopbackThroughput(c.ThroughputBytes)
+				if err != nil {
+					return 0, err
+				}
+				best = math.Max(best, v)
+			}
+			return best, nil
+		})
+	for _, w := range PFWires() {
 		measure(fmt.Sprintf("port-forward new connection echo, %s (median of %d)", w, c.LatencyRuns), "ms", false,
 			func(n *Node) (float64, error) {
 				d, err := PortForwardConnLatency(ctx, n, w, c.LatencyRuns)

@@ -273,7 +273,11 @@ func inProcess(t *testing.T, run func(ctx context.Context, ready func([]string),
 	}()
 	t.Cleanup(func() {
 		cancel()
-		<-s.ended
+		select {
+		case <-s.ended:
+		case <-time.After(stopTimeout):
+			t.Errorf("forward still running %v after cancel", stopTimeout)
+		}
 	})
 	select {
 	case s.locals = <-ready:
