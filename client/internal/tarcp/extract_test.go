@@ -47,6 +47,12 @@ func TestExtractRefuses(t *testing.T) {
 		{name: "pax-path-dotdot", ents: []ent{pax(map[string]string{"path": "../outside/pax"}), reg("innocent", "x")}, want: "../outside/pax"},
 		{name: "pax-path-absolute", ents: []ent{pax(map[string]string{"path": "SANDBOX/outside/pax"}), reg("innocent", "x")}, want: "SANDBOX/outside/pax"},
 		{name: "pax-linkpath-absolute", ents: []ent{pax(map[string]string{"linkpath": "/etc/passwd"}), sym("l", "innocent")}, want: "l"},
+		// 64 MiB of holes from one data byte; a real bomb claims terabytes
+		// (kept small here so that a regression fails instead of filling
+		// the disk).
+		{name: "sparse-bomb", ents: []ent{pax(map[string]string{"GNU.sparse.major": "0", "GNU.sparse.minor": "1",
+			"GNU.sparse.name": "bomb", "GNU.sparse.size": "67108864", "GNU.sparse.numblocks": "1", "GNU.sparse.map": "0,1"}),
+			reg("innocent", "x")}, want: "bomb"},
 		{name: "file-below-copied-file", prefix: "f", ents: []ent{reg("f", "x"), reg("f/g", "y")}, want: "f/g"},
 		{name: "root-symlink", prefix: "link", ents: []ent{sym("link", "/etc/passwd")}, want: "link"},
 		{name: "preexisting-symlink-out", ents: []ent{reg("x/evil", "x")}, want: "x/evil",
