@@ -29,7 +29,7 @@ type CopyOptions struct {
 	// into it under its own name; otherwise Local becomes Remote.
 	// FromContainer: a directory's contents land in Local (created if
 	// missing); a file becomes Local, or goes into it when Local is an
-	// existing directory.
+	// existing directory or ends with a slash.
 	Local, Remote string
 	// NoPreserve makes the container's tar ignore the archive's owners and
 	// permissions (ToContainer only).

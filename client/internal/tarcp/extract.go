@@ -25,7 +25,7 @@ const blockSize = 512
 // dest, as kubectl cp does: prefix (see Prefix) is stripped from every
 // name; a directory's contents land in dest (created if missing); a single
 // file is written to dest, or into dest when dest is an existing
-// directory.
+// directory or ends with a slash.
 //
 // Regular files get their permission bits (setuid, setgid and sticky
 // dropped; the umask applies), directories too (after their contents, so a
@@ -202,7 +202,8 @@ func (x *extractor) open(hdr *tar.Header, rel string) error {
 		case tar.TypeLink:
 			return unsafeEntry(hdr.Name, "the copied path is a hard link")
 		}
-		if fi, err := os.Stat(x.dest); err == nil && fi.IsDir() {
+		// A trailing slash says dest is meant as a directory, as in cp.
+		if fi, err := os.Stat(x.dest); (err == nil && fi.IsDir()) || strings.HasSuffix(x.dest, string(filepath.Separator)) {
 			if x.prefix == "" {
 				return unsafeEntry(hdr.Name, "a file without a name")
 			}

@@ -183,6 +183,16 @@ func TestExtractFile(t *testing.T) {
 		}
 		s.checkOutside(t)
 	})
+	t.Run("into-new-directory-with-slash", func(t *testing.T) {
+		s := newSandbox(t)
+		if err := Extract(bytes.NewReader(archive(t, reg("var/log/app.log", "log"))), s.dest+"/", "var/log/app.log"); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(s.dest, "app.log")); err != nil || string(b) != "log" {
+			t.Errorf("dest/app.log: got %q (%v), want %q", b, err, "log")
+		}
+		s.checkOutside(t)
+	})
 	t.Run("replaces-symlink", func(t *testing.T) {
 		s := newSandbox(t)
 		if err := os.Symlink(filepath.Join(s.outside, "sentinel"), s.dest); err != nil {
