@@ -13,7 +13,9 @@
 // port nothing listens on. The last one is where peers differ, and each is
 // held to its real behaviour: kubectl and client-go end the whole session
 // ("lost connection to pod"); porthole ends that connection only. porthole's
-// command also survives its server being killed and restarted under it.
+// command also survives `porthole serve` being killed (SIGKILL) and restarted
+// on the same port under it, and its library the reference node being
+// closed and started again on the same port.
 //
 // The tests are in this package only; it exports nothing.
 package portforward

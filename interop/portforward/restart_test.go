@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/client"
+	"github.com/porthole/porthole/interop/criref"
 	"github.com/porthole/porthole/interop/internal/harness"
 )
 
@@ -141,5 +144,37 @@ func killMarked(t *testing.T, marker string) {
 	}
 	if err := harness.AwaitNoProcs(context.Background(), marker, stopTimeout); err != nil {
 		t.Errorf("left behind: %v", err)
+	}
+}
+
+// TestPortForwardSurvivesReferenceRestart: porthole's client library
+// forwarding through the reference node (the kubelet's streaming library
+// behind its front) while that node is closed, every connection with it,
+// and started again on the same port.
+func TestPortForwardSurvivesReferenceRestart(t *testing.T) {
+	echoPort := startPodServer(t, echo)
+	for _, w := range []client.Wire{client.WireWebSocket, client.WireSPDY} {
+		t.Run(string(w), func(t *testing.T) {
+			ref, err := criref.Start(context.Background(), nil)
+			must(t, err)
+			defer func() { must(t, ref.Close()) }()
+			host := ref.URL()
+			p := portholePeer("porthole/criref", "pf", func(*testing.T) string { return host }, w)
+			s := p.start(t, []int{echoPort})
+			ctx, cancel := context.WithTimeout(context.Background(), caseTimeout)
+			defer cancel()
+			must(t, echoBulk(ctx, s.locals[0], 16*harness.MiB, 1))
+			for round := 1; round <= restartRounds; round++ {
+				must(t, ref.Close())
+				s.stderr.await(t, "lost connection to pod, reconnecting...\n", round, stopTimeout)
+				ref, err = criref.Start(context.Background(), &criref.Options{Addr: strings.TrimPrefix(host, "http://")})
+				must(t, err)
+				s.stderr.await(t, "reconnected\n", round, stopTimeout)
+				if err := echoBulk(ctx, s.locals[0], 16*harness.MiB, uint64(round+1)); err != nil {
+					t.Fatalf("after restart %d: %v; stderr: %s", round, err, s.stderr.tail())
+				}
+			}
+			s.stop(t)
+		})
 	}
 }
