@@ -61,6 +61,12 @@ type PortForwardOptions struct {
 // remote port, say) closes that connection only and is reported on ErrOut;
 // kubectl would end its whole session.
 //
+// All connections share one SPDY session, and SPDY has no per-stream flow
+// control (transport/spdy's package doc): a local reader that stops reading
+// holds up the connections whose streams share its spdystream worker, then
+// the whole session, until it reads again. Memory stays bounded; nothing is
+// buffered on its behalf.
+//
 // The first connection to the server must succeed: its error is returned
 // (an *UpgradeError when the server refused). Once forwarding, a lost
 // session (server restart, network failure) does not end PortForward: the
