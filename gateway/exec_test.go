@@ -17,6 +17,7 @@ func TestExecThroughGateway(t *testing.T) {
 	node := startNode(t)
 	direct, _ := startGateway(t, node, nil)
 	translating, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
+	wsOnly, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
 	in := make([]byte, 1<<20)
 	for i := range in {
 		in[i] = byte(i * 13)
@@ -29,6 +30,8 @@ func TestExecThroughGateway(t *testing.T) {
 		{"websocket-translated", translating, true},
 		{"spdy-passthrough", direct, false},
 		{"spdy-to-spdy-only", translating, false},
+		{"spdy-translated-to-websocket", wsOnly, false},
+		{"websocket-to-websocket-only", wsOnly, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, code := range []int{0, 3, 255} {

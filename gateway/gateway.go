@@ -50,6 +50,10 @@ type Options struct {
 	// that does not declare ExtendWebSocketsToKubelet), so the gateway
 	// translates as the API server does.
 	SPDYOnlyUpstream bool
+	// WebSocketOnlyUpstream says the upstream speaks only WebSocket v5 for
+	// exec and attach: SPDY clients (kubectl before 1.30) are translated the
+	// other way. Port-forward is not translated in this direction.
+	WebSocketOnlyUpstream bool
 	// FeatureGates overrides the gates' defaults (both on), by Kubernetes
 	// name: TranslateStreamCloseWebsocketRequests, PortForwardWebsockets.
 	FeatureGates map[string]bool
@@ -127,6 +131,9 @@ func New(opts *Options) (*Gateway, error) {
 	o := &g.opts
 	if o.Upstream == nil || (o.Upstream.Scheme != "http" && o.Upstream.Scheme != "https") || o.Upstream.Host == "" {
 		return nil, fmt.Errorf("gateway: upstream must be an http or https URL")
+	}
+	if o.SPDYOnlyUpstream && o.WebSocketOnlyUpstream {
+		return nil, fmt.Errorf("gateway: the upstream cannot be both SPDY-only and WebSocket-only")
 	}
 	gates, err := resolveGates(o.FeatureGates)
 	if err != nil {

@@ -81,10 +81,12 @@ func TestRecordingSameOnEveryWire(t *testing.T) {
 		{"websocket-spliced", false, true},
 		{"websocket-translated", true, true},
 		{"spdy-spliced", false, false},
+		{"spdy-translated", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			gw, g := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: tc.translate, Recorder: &audit.Recorder{Dir: dir}})
+			o := &gateway.Options{SPDYOnlyUpstream: tc.translate && tc.ws, WebSocketOnlyUpstream: tc.name == "spdy-translated", Recorder: &audit.Recorder{Dir: dir}}
+			gw, g := startGateway(t, node, o)
 			u := execURL(gw, cmd, "stdout", "tty")
 			var out string
 			if tc.ws {

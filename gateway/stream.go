@@ -89,11 +89,16 @@ const (
 	pathProxy     = iota // raw upgrade-aware proxy
 	pathTranslate        // WebSocket v5 terminated, SPDY upstream
 	pathUnwrap           // port-forward tunnel unwrapped to SPDY
+	pathSPDYToWS         // SPDY terminated, WebSocket v5 upstream
 )
 
 // plan picks the session's path (package doc table) and its upstream wire.
 func (g *Gateway) plan(r *http.Request, s *session) int {
 	s.wireOut = s.wireIn
+	if s.wireIn == string(protocol.SPDY) && g.opts.WebSocketOnlyUpstream && s.verb != "portforward" {
+		s.wireOut = string(protocol.WebSocket)
+		return pathSPDYToWS
+	}
 	if s.wireIn != string(protocol.WebSocket) || !g.opts.SPDYOnlyUpstream {
 		return pathProxy
 	}
@@ -114,6 +119,9 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request, s *session, path
 	case pathTranslate:
 		g.metrics.translations.WithLabelValues("websocket-to-spdy").Inc()
 		return g.translate(w, r, s)
+	case pathSPDYToWS:
+		g.metrics.translations.WithLabelValues("spdy-to-websocket").Inc()
+		return g.translateSPDY(w, r, s)
 	case pathUnwrap:
 		g.metrics.translations.WithLabelValues("tunnel-to-spdy").Inc()
 		return g.unwrapTunnel(w, r, s)

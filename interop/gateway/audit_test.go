@@ -37,8 +37,11 @@ func (c *client) mark(t *testing.T) int { return len(auditRecords(t, c.gw.AuditL
 // toward the SPDY-only upstream.
 func (c *client) wantWires() (in, out string) {
 	in, out = c.w.Name, c.w.Name
-	if c.gw == topo.toKubelet {
+	switch {
+	case c.gw == topo.toKubelet:
 		out = "spdy"
+	case c.gw == topo.toWSOnly && !c.w.WebSocket:
+		out = "websocket"
 	}
 	return in, out
 }

@@ -98,6 +98,27 @@ func TestKubectl(t *testing.T) {
 	}
 }
 
+// TestKubectlSPDYToWebSocketOnly: every kubectl on its SPDY wire through a
+// gateway that treats its upstream as WebSocket-only, so the SPDY session
+// is translated to WebSocket v5 (the direction the API server lacks).
+func TestKubectlSPDYToWebSocketOnly(t *testing.T) {
+	kc := kubeconfig(t, topo.toWSOnly.URL, "alice-token")
+	for _, k := range env.Kubectls {
+		for _, w := range k.Wires() {
+			if w.WebSocket {
+				continue
+			}
+			t.Run(k.Name(), func(t *testing.T) {
+				c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: kc, gw: topo.toWSOnly}
+				t.Run("stdout", c.testStdout)
+				t.Run("stdin-eof", c.testStdinEOF)
+				t.Run("exit-codes", c.testExitCodes)
+				t.Run("attach", c.testAttach)
+			})
+		}
+	}
+}
+
 func (c *client) testStdout(t *testing.T) {
 	out, errOut := harness.NewHashWriter(), &bytes.Buffer{}
 	mark := c.mark(t)
@@ -140,8 +161,8 @@ func (c *client) testExitCodes(t *testing.T) {
 		mark := c.mark(t)
 		code := c.run(t, nil, nil, &errOut, "exec", harness.PodExec, "--", "sh", "-c", fmt.Sprintf("exit %d", want))
 		recs := c.checkSession(t, mark, "exec", true)
-		if end := recs[len(recs)-1]; c.gw == topo.toKubelet && c.w.WebSocket && (end.ExitCode == nil || *end.ExitCode != want) {
-			t.Errorf("audit of a translated session: exit code %v, want %d", end.ExitCode, want)
+		if in, out := c.wantWires(); in != out && (recs[len(recs)-1].ExitCode == nil || *recs[len(recs)-1].ExitCode != want) {
+			t.Errorf("audit of a translated session: exit code %v, want %d", recs[len(recs)-1].ExitCode, want)
 		}
 		if code != want {
 			t.Errorf("exit %d: kubectl exited %d (stderr %s)", want, code, tail(errOut.String()))

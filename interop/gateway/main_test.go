@@ -87,6 +87,7 @@ type topology struct {
 	ref       *harness.Server
 	toNode    *gatewayProc // in front of porthole serve (WebSocket passes through)
 	toKubelet *gatewayProc // in front of the kubelet's stack, SPDY only
+	toWSOnly  *gatewayProc // in front of porthole serve, treated as WebSocket only
 }
 
 // gatewayProc is one running `porthole gateway`.
@@ -141,6 +142,9 @@ func startTopology() (_ *topology, err error) {
 		return nil, err
 	}
 	if t.toKubelet, err = startGateway(bin, dir, "kubelet", "http://"+t.ref.Addr, append(tlsFlags, "--upstream-spdy-only")...); err != nil {
+		return nil, err
+	}
+	if t.toWSOnly, err = startGateway(bin, dir, "wsonly", "http://"+env.Server.Addr, append(tlsFlags, "--upstream-websocket-only")...); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -248,7 +252,7 @@ func (g *gatewayProc) logTail() string {
 
 func (t *topology) stop() error {
 	var errs []error
-	errs = append(errs, t.toNode.stop(), t.toKubelet.stop())
+	errs = append(errs, t.toNode.stop(), t.toKubelet.stop(), t.toWSOnly.stop())
 	if t.ref != nil {
 		errs = append(errs, t.ref.Stop())
 	}

@@ -37,6 +37,7 @@ type Options struct {
 	UpstreamContext    string
 	Impersonate        bool
 	SPDYOnlyUpstream   bool
+	WSOnlyUpstream     bool
 	ShutdownGrace      time.Duration
 	Security           Security
 }
@@ -91,6 +92,7 @@ accepted (anonymous, allowed everything).`,
 	fs.StringVar(&opts.UpstreamContext, "upstream-context", "", "context of --upstream-kubeconfig (default: current)")
 	fs.BoolVar(&opts.Impersonate, "impersonate", false, "send Impersonate-User and Impersonate-Group for the authenticated caller")
 	fs.BoolVar(&opts.SPDYOnlyUpstream, "upstream-spdy-only", false, "the upstream speaks only SPDY for exec, attach and port-forward: translate WebSocket clients")
+	fs.BoolVar(&opts.WSOnlyUpstream, "upstream-websocket-only", false, "the upstream speaks only WebSocket v5 for exec and attach: translate SPDY clients (kubectl before 1.30)")
 	fs.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long running sessions may go on before they are ended")
 	opts.Security.AddFlags(fs)
 	return cmd
@@ -101,7 +103,7 @@ func Run(ctx context.Context, opts *Options) error {
 	log := opts.Factory.Logger(opts.Verbosity)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gopts := &gateway.Options{Impersonate: opts.Impersonate, SPDYOnlyUpstream: opts.SPDYOnlyUpstream,
+	gopts := &gateway.Options{Impersonate: opts.Impersonate, SPDYOnlyUpstream: opts.SPDYOnlyUpstream, WebSocketOnlyUpstream: opts.WSOnlyUpstream,
 		Registerer: reg, Logger: log.With("component", "gateway"),
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	if err := upstream(opts, gopts); err != nil {

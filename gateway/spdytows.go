@@ -1,0 +1,252 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/protocol/resize"
+	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
+)
+
+// spdyToWS carries a SPDY exec or attach (kubectl before 1.30, or any SPDY
+// client) to an upstream that speaks only WebSocket v5: the other direction
+// of the API server's translator, which the API server itself does not
+// offer. The gateway is a SPDY server toward the client (v4, v3 or v2) and a
+// v5 WebSocket client upstream; FIN on stdin becomes the v5 close signal;
+// the upstream's status is re-encoded for the client's version.
+type spdyToWS struct {
+	g       *Gateway
+	s       *session
+	sc      *spdy.Conn
+	ws      *websocket.Conn
+	version protocol.Version
+	rec     *audit.Recording
+}
+
+var spdyServerVersions = []string{protocol.V4, protocol.V3, protocol.V2}
+
+func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *session) string {
+	sc, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: spdyServerVersions, IdleTimeout: g.opts.IdleTimeout, Logger: g.log})
+	if err != nil {
+		s.fail("spdy upgrade: " + err.Error())
+		return "refused"
+	}
+	defer sc.Close()
+	v, _ := protocol.Lookup(protocol.SPDYVersions, sc.Protocol())
+	t := &spdyToWS{g: g, s: s, sc: sc, version: v, rec: g.startRecording(s)}
+	if t.rec != nil {
+		defer t.rec.Close()
+	}
+	s.onCut(func(reason string) { sc.Abort(reason) })
+	return t.run(r)
+}
+
+// streams are the client's SPDY streams by type.
+type clientStreams struct {
+	errS, stdin, stdout, stderr, rsz *spdy.Stream
+}
+
+// accept takes the streams client-go opens for this request: error, then
+// the requested standard streams (no stderr with a tty), then resize with a
+// tty on v3 and later, within the stream-creation timeout.
+func (t *spdyToWS) accept(ctx context.Context) (*clientStreams, error) {
+	s := t.s
+	want := 1
+	for _, on := range []bool{s.stdin, s.stdout, s.stderr && !s.tty, s.tty && t.version.Resize} {
+		if on {
+			want++
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cs := &clientStreams{}
+	for range want {
+		st, err := t.sc.Accept(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("accept streams: %w", err)
+		}
+		var slot **spdy.Stream
+		switch strings.ToLower(st.Headers().Get("Streamtype")) {
+		case "error":
+			slot = &cs.errS
+		case "stdin":
+			slot = &cs.stdin
+		case "stdout":
+			slot = &cs.stdout
+		case "stderr":
+			slot = &cs.stderr
+		case "resize":
+			slot = &cs.rsz
+		}
+		if slot == nil || *slot != nil {
+			st.Reset()
+			continue
+		}
+		*slot = st
+	}
+	if cs.errS == nil {
+		return nil, errors.New("client opened no error stream")
+	}
+	return cs, nil
+}
+
+func (t *spdyToWS) run(r *http.Request) string {
+	s := t.s
+	cs, err := t.accept(r.Context())
+	if err != nil {
+		s.fail(err.Error())
+		return "error"
+	}
+	hdr := t.g.upstreamHeader(r, s.user)
+	for _, k := range []string{"Upgrade", protocol.HeaderStreamProtocol} {
+		hdr.Del(k)
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: t.g.opts.DialContext, TLSClientConfig: t.g.opts.UpstreamTLS},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer hc.CloseIdleConnections()
+	target := t.g.upstreamURL(r.URL.Path, r.URL.RawQuery)
+	ws, _, err := websocket.Dial(r.Context(), target.String(), &websocket.DialOptions{Header: hdr, HTTPClient: hc,
+		ReadLimit: t.g.opts.MaxMessageBytes, Logger: t.g.log})
+	if err != nil {
+		t.g.metrics.upgradeFails.WithLabelValues("translate-dial").Inc()
+		return t.finish(cs, status.NewInternalError(err), err)
+	}
+	t.ws = ws
+	defer ws.Close()
+	t.s.onCut(func(reason string) { ws.Abort(reason) })
+	return t.stream(cs)
+}
+
+func (t *spdyToWS) stream(cs *clientStreams) string {
+	ws := t.ws
+	var inputs, outputs sync.WaitGroup
+	var statusBytes []byte
+	var statusErr error
+	outputs.Add(1)
+	go t.readStatus(&outputs, &statusBytes, &statusErr)
+	for ch, dst := range map[int]*spdy.Stream{channel.Stdout: cs.stdout, channel.Stderr: cs.stderr} {
+		if dst == nil {
+			ws.Channel(ch).CloseRead()
+			continue
+		}
+		outputs.Add(1)
+		go t.copyOut(&outputs, ch, dst)
+	}
+	if cs.stdin != nil {
+		inputs.Add(1)
+		go t.copyStdin(&inputs, cs.stdin)
+	}
+	if cs.rsz != nil {
+		inputs.Add(1)
+		go t.copyResize(&inputs, cs.rsz)
+	}
+	outputs.Wait()
+	var st *status.Status
+	cause := statusErr
+	if cause != nil {
+		st = status.NewInternalError(cause)
+	} else {
+		st, cause = reencode(protocol.Version{StatusJSON: true}, statusBytes)
+	}
+	outcome := t.finish(cs, st, cause)
+	ws.Close() // ends stdin and resize copies blocked on the upstream
+	t.sc.Close()
+	inputs.Wait()
+	return outcome
+}
+
+func (t *spdyToWS) readStatus(wg *sync.WaitGroup, out *[]byte, errOut *error) {
+	defer wg.Done()
+	b, err := io.ReadAll(io.LimitReader(t.ws.Channel(channel.Error), maxStatusBytes))
+	*out = b
+	if err != nil && !errors.Is(err, io.EOF) {
+		*errOut = err
+	}
+}
+
+func (t *spdyToWS) copyOut(wg *sync.WaitGroup, ch int, dst *spdy.Stream) {
+	defer wg.Done()
+	var w io.Writer = &countWriter{w: dst, n: &t.s.bytesOut}
+	if t.rec != nil && ch == channel.Stdout {
+		w = io.MultiWriter(w, t.rec)
+	}
+	_, err := io.Copy(w, t.ws.Channel(ch))
+	if err != nil {
+		t.ws.Channel(ch).CloseRead()
+	}
+	dst.CloseWrite()
+}
+
+func (t *spdyToWS) copyStdin(wg *sync.WaitGroup, src *spdy.Stream) {
+	defer wg.Done()
+	dst := t.ws.Channel(channel.Stdin)
+	if _, err := io.Copy(&countWriter{w: dst, n: &t.s.bytesIn}, src); err == nil {
+		dst.CloseWrite() // the v5 close signal
+	}
+}
+
+func (t *spdyToWS) copyResize(wg *sync.WaitGroup, src *spdy.Stream) {
+	defer wg.Done()
+	dec := resize.NewDecoder(src)
+	limit := newRate(t.g.opts.MaxResizePerSecond)
+	var buf []byte
+	for {
+		sz, err := dec.Decode()
+		if err != nil {
+			return
+		}
+		if !limit.allow() {
+			t.s.cut("resize flood: more than the allowed resize messages per second")
+			return
+		}
+		buf = resize.Append(buf[:0], sz)
+		if _, err := t.ws.Channel(channel.Resize).Write(buf); err != nil {
+			return
+		}
+	}
+}
+
+// finish writes st on the client's error stream in its version's form
+// (Status JSON for v4, the failure text for v2 and v3, nothing on success).
+func (t *spdyToWS) finish(cs *clientStreams, st *status.Status, cause error) string {
+	s := t.s
+	outcome := "ok"
+	if cause != nil {
+		s.fail(cause.Error())
+		outcome = "error"
+	}
+	if code, ok := status.IsExit(cause); ok {
+		s.setExit(code)
+		outcome = "ok"
+	} else if cause == nil && s.verb == "exec" {
+		s.setExit(0)
+	}
+	var payload []byte
+	switch {
+	case st == nil:
+	case t.version.StatusJSON:
+		payload = st.Marshal()
+	case st.Status != status.Success:
+		payload = []byte(st.Message)
+	}
+	guard := time.AfterFunc(statusWriteTimeout, func() { t.sc.Abort("status write timed out") })
+	if len(payload) > 0 {
+		if _, err := cs.errS.Write(payload); err != nil {
+			outcome = "error"
+		}
+	}
+	cs.errS.CloseWrite()
+	guard.Stop()
+	return outcome
+}
