@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/transport/spdy"
@@ -70,7 +71,8 @@ func secureGateway(t *testing.T, upstream string, opts *gateway.Options) string 
 
 func TestAuthentication(t *testing.T) {
 	node := startNode(t)
-	gw := secureGateway(t, node, nil)
+	var log syncBuffer
+	gw := secureGateway(t, node, &gateway.Options{Audit: audit.NewJSONLog(&log)})
 	u := execURL(gw, []string{"echo", "hi"}, "stdout")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -80,6 +82,11 @@ func TestAuthentication(t *testing.T) {
 		var ue *spdy.UpgradeError
 		if !errors.As(err, &ue) || ue.StatusCode != 401 || ue.Message != "Unauthorized" {
 			t.Fatalf("got %v, want 401 Unauthorized", err)
+		}
+		evs := log.events(t)
+		if len(evs) != 1 || evs[0].Stage != audit.StageDenied || evs[0].Code != 401 || evs[0].Verb != "exec" || evs[0].Pod != "p" ||
+			!strings.Contains(evs[0].Reason, "no credentials") {
+			t.Errorf("audit %+v, want one denial with code 401", evs)
 		}
 	})
 	t.Run("bad token", func(t *testing.T) {

@@ -184,10 +184,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	user, herr := g.authenticate(r)
 	if herr != nil {
-		g.refuse(w, r, nil, herr)
+		g.refuse(w, r, g.deniedSession(r), herr)
 		return
 	}
 	g.mux.ServeHTTP(w, r.WithContext(withUser(r.Context(), user)))
+}
+
+// deniedSession describes an unauthenticated streaming request for its
+// audit record (nil for other paths, which are not audited).
+func (g *Gateway) deniedSession(r *http.Request) *session {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != 7 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "namespaces" || parts[4] != "pods" {
+		return nil
+	}
+	switch parts[6] {
+	case "exec", "attach", "portforward":
+	default:
+		return nil
+	}
+	s := g.newSession(parts[6], &User{}, r.RemoteAddr)
+	s.namespace, s.pod = parts[3], parts[5]
+	parseStreamQuery(s, r.URL.Query())
+	return s
 }
 
 // headerBytes approximates the request head's size the way the limit is
