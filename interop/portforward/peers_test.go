@@ -243,18 +243,25 @@ func checkWire(t *testing.T, mark int, websocket bool) {
 }
 
 // portholeCLIPeer runs `porthole port-forward` against porthole serve,
-// through the recording proxy.
-func portholeCLIPeer(wire string) peer {
+// through the recording proxy, with kubectl's default (no flag: the tunnel
+// first) or KUBECTL_PORT_FORWARD_WEBSOCKETS=false (plain SPDY), so the
+// wire choice is proven end to end.
+func portholeCLIPeer(websocket bool) peer {
+	name, gate := "porthole-cli/serve/websocket", ""
+	if !websocket {
+		name, gate = "porthole-cli/serve/spdy", "FALSE"
+	}
 	return peer{
-		name: "porthole-cli/serve/" + wire,
+		name: name,
 		start: func(t *testing.T, remotes []int) *session {
 			mark := env.Server.Proxy.Mark()
 			args := append([]string{"port-forward", "--kubeconfig", env.Server.ProxyKubeconfig, "--address", "127.0.0.1",
-				"--protocol", wire, "pod/" + harness.PodExec}, portArgs(remotes)...)
+				"pod/" + harness.PodExec}, portArgs(remotes)...)
 			cmd := exec.Command(porthole(t), args...)
-			cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+			// Set either way, so an inherited value cannot decide.
+			cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "KUBECTL_PORT_FORWARD_WEBSOCKETS="+gate)
 			s := startProcess(t, cmd, remotes)
-			s.wire = func(t *testing.T) { checkWire(t, mark, wire == "websocket") }
+			s.wire = func(t *testing.T) { checkWire(t, mark, websocket) }
 			return s
 		},
 	}

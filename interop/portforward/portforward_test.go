@@ -42,8 +42,8 @@ func peers() []peer {
 		portholePeer("porthole/serve/spdy", harness.PodExec, serveHost, client.WireSPDY),
 		portholePeer("porthole/criref/tunnel", "pf", crirefHost, client.WireWebSocket),
 		portholePeer("porthole/criref/spdy", "pf", crirefHost, client.WireSPDY),
-		portholeCLIPeer("websocket"),
-		portholeCLIPeer("spdy"),
+		portholeCLIPeer(true),
+		portholeCLIPeer(false),
 	)
 }
 
