@@ -90,6 +90,7 @@ func TestKubectl(t *testing.T) {
 							t.Run("stdin-eof", c.testStdinEOF)
 							t.Run("exit-codes", c.testExitCodes)
 							t.Run("attach", c.testAttach)
+							t.Run("cp", c.testCopy)
 						})
 					}
 				})
