@@ -17,11 +17,20 @@ var env *harness.Env
 
 func TestMain(m *testing.M) {
 	leaks := func() error {
-		return goleak.Find(
+		ignore := []goleak.Option{
 			// process-wide daemons of klog and client-go.
 			goleak.IgnoreTopFunction("k8s.io/klog/v2.(*flushDaemon).run.func1"),
 			goleak.IgnoreAnyFunction("k8s.io/client-go/util/workqueue.(*Typed[...]).updateUnfinishedWorkLoop"),
-		)
+		}
+		if os.Getenv(harness.TargetEnv) == "reference" {
+			// Against the kubelet's library, a refused port can reset the
+			// data stream before its SYN_REPLY; client-go then abandons the
+			// connection's error stream without removing it, and
+			// spdystream's shutdown of that connection waits for it forever.
+			// Only there: porthole's transport joins its own shutdowns.
+			ignore = append(ignore, goleak.IgnoreTopFunction("github.com/moby/spdystream.(*Connection).shutdown"))
+		}
+		return goleak.Find(ignore...)
 	}
 	// The data files are not used here (payloads are generated on the
 	// fly), so they are kept small.
