@@ -149,10 +149,21 @@ func TestAuditMetricsAndRecording(t *testing.T) {
 }
 
 // TestLimitsEndOnlyThatSession: an oversized message and a resize flood
-// end their own session; another session on the gateway goes on.
+// end their own session, translated or spliced; another session on the
+// gateway goes on.
 func TestLimitsEndOnlyThatSession(t *testing.T) {
 	node := startNode(t)
-	gw, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true, MaxMessageBytes: 4096, MaxResizePerSecond: 5})
+	for _, translate := range []bool{true, false} {
+		name := "spliced"
+		if translate {
+			name = "translated"
+		}
+		t.Run(name, func(t *testing.T) { testLimits(t, node, translate) })
+	}
+}
+
+func testLimits(t *testing.T, node string, translate bool) {
+	gw, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: translate, MaxMessageBytes: 4096, MaxResizePerSecond: 5})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	other, _, err := websocket.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), nil)
@@ -189,8 +200,12 @@ func TestLimitsEndOnlyThatSession(t *testing.T) {
 				break
 			}
 		}
-		if got := string(<-st); !strings.Contains(got, "resize flood") {
-			t.Errorf("status %q, want a resize flood failure", got)
+		got := string(<-st)
+		<-c.Done()
+		// Translated sessions end with a status naming the flood; spliced
+		// ones are cut (the gateway does not speak inside them).
+		if translate && !strings.Contains(got, "resize flood") || !translate && (got != "" || c.Err() == nil) {
+			t.Errorf("status %q, end %v: want the session ended for the resize flood", got, c.Err())
 		}
 	})
 	if _, err := other.Channel(channel.Stdin).Write([]byte("still here")); err != nil {
