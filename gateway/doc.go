@@ -12,6 +12,26 @@
 //	WS SPDY tunnel    raw proxy                       unwrapped: the tunnel's bytes spliced to a SPDY upgrade (gate PortForwardWebsockets)
 //	WS legacy names   raw proxy                       raw proxy
 //
+// Beyond the API server, with WebSocketOnlyUpstream a SPDY exec or attach
+// (kubectl before 1.30) is translated the other way: SPDY in, WebSocket v5
+// out. The node's kubelet paths are not routed: callers use the API
+// server's pod paths, the upstream receives the same paths.
+//
+// Authentication (authn.go): client certificates verified by the TLS
+// listener, bearer tokens in the header or in the WebSocket subprotocol
+// base64url.bearer.authorization.k8s.io.<token> (stripped before anything
+// else sees it), anonymous callers only on loopback with no authentication
+// configured, or anywhere with AllowAnonymous. Authorization: an Authorizer
+// (RBAC objects) checks create on pods/exec, pods/attach, pods/portforward
+// for every method and get as well for a GET (PROTOCOL.md 11.2), and get or
+// list on pods for the proxied reads.
+//
+// Every session is audited at start and end (audit.Sink), counted in
+// Prometheus metrics (porthole_gateway_*), logged, and, for terminals,
+// recorded as asciicast v2 output. Shutdown refuses new sessions, lets
+// running ones finish within its context, then ends translated sessions
+// with an InternalError status and cuts spliced ones.
+//
 // Proxy safety (PROTOCOL.md 11.4, CVE-2018-1002105, CVE-2020-8559): the
 // gateway dials a fresh upstream connection per upgrade, writes the request,
 // reads and parses the upstream's answer, and only on a 101 that names the
