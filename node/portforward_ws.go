@@ -134,7 +134,9 @@ func (n *Node) servePortForwardTunnel(ctx context.Context, w http.ResponseWriter
 		n.log.Info("tunnel upgrade failed", "path", r.URL.Path, "err", err)
 		return nil // AcceptTunnel answered
 	}
-	conn, err := spdy.NewServer(t, t.Protocol(), &spdy.UpgradeOptions{IdleTimeout: n.opts.IdleTimeout, Logger: n.log})
+	// No SPDY-level linger: a tunnel cannot half-close, so it would wait for
+	// the client until the deadline; the WebSocket under it lingers instead.
+	conn, err := spdy.NewServer(t, t.Protocol(), &spdy.UpgradeOptions{IdleTimeout: n.opts.IdleTimeout, Linger: -1, Logger: n.log})
 	if err != nil {
 		n.log.Info("spdy over tunnel failed", "path", r.URL.Path, "err", err)
 		return nil
