@@ -50,9 +50,9 @@ type Options struct {
 	// that does not declare ExtendWebSocketsToKubelet), so the gateway
 	// translates as the API server does.
 	SPDYOnlyUpstream bool
-	// WebSocketOnlyUpstream says the upstream speaks only WebSocket v5 for
-	// exec and attach: SPDY clients (kubectl before 1.30) are translated the
-	// other way. Port-forward is not translated in this direction.
+	// WebSocketOnlyUpstream says the upstream speaks only WebSocket: SPDY
+	// clients (kubectl before 1.30) are translated the other way, exec and
+	// attach to v5, port-forward wrapped in the SPDY/3.1+ tunnel.
 	WebSocketOnlyUpstream bool
 	// FeatureGates overrides the gates' defaults (both on), by Kubernetes
 	// name: TranslateStreamCloseWebsocketRequests, PortForwardWebsockets.

@@ -90,13 +90,17 @@ const (
 	pathTranslate        // WebSocket v5 terminated, SPDY upstream
 	pathUnwrap           // port-forward tunnel unwrapped to SPDY
 	pathSPDYToWS         // SPDY terminated, WebSocket v5 upstream
+	pathWrap             // SPDY port-forward wrapped in the tunnel upstream
 )
 
 // plan picks the session's path (package doc table) and its upstream wire.
 func (g *Gateway) plan(r *http.Request, s *session) int {
 	s.wireOut = s.wireIn
-	if s.wireIn == string(protocol.SPDY) && g.opts.WebSocketOnlyUpstream && s.verb != "portforward" {
+	if s.wireIn == string(protocol.SPDY) && g.opts.WebSocketOnlyUpstream {
 		s.wireOut = string(protocol.WebSocket)
+		if s.verb == "portforward" {
+			return pathWrap
+		}
 		return pathSPDYToWS
 	}
 	if s.wireIn != string(protocol.WebSocket) || !g.opts.SPDYOnlyUpstream {
@@ -122,6 +126,9 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request, s *session, path
 	case pathSPDYToWS:
 		g.metrics.translations.WithLabelValues("spdy-to-websocket").Inc()
 		return g.translateSPDY(w, r, s)
+	case pathWrap:
+		g.metrics.translations.WithLabelValues("spdy-to-tunnel").Inc()
+		return g.tunnelSPDYToWS(w, r, s)
 	case pathUnwrap:
 		g.metrics.translations.WithLabelValues("tunnel-to-spdy").Inc()
 		return g.unwrapTunnel(w, r, s)

@@ -226,6 +226,25 @@ func TestPortForward(t *testing.T) {
 	}
 }
 
+// TestPortForwardSPDYToWebSocketOnly: every kubectl's plain SPDY
+// port-forward, wrapped by the gateway into the WebSocket tunnel toward an
+// upstream treated as WebSocket-only.
+func TestPortForwardSPDYToWebSocketOnly(t *testing.T) {
+	echo := startEcho(t)
+	kc := kubeconfig(t, topo.toWSOnly.URL, "alice-token")
+	for _, k := range env.Kubectls {
+		for _, w := range k.PortForwardWires() {
+			if w.WebSocket {
+				continue
+			}
+			t.Run(k.Name(), func(t *testing.T) {
+				c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: kc, gw: topo.toWSOnly}
+				c.testPortForward(t, echo.port())
+			})
+		}
+	}
+}
+
 func (c *client) testPortForward(t *testing.T, remote int) {
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()

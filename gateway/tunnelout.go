@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	ws "github.com/coder/websocket"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/transport/spdy"
+)
+
+// tunnelSPDYToWS carries a plain SPDY port-forward to a WebSocket-only
+// upstream by wrapping it in the tunnel (PROTOCOL.md 7), the reverse of
+// unwrapTunnel: the upstream is dialled first with SPDY/3.1+<name> for every
+// protocol the client offered; only after its 101 does the client get its
+// own 101 naming the chosen protocol; then the client's SPDY bytes travel as
+// binary messages.
+func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *session) string {
+	var offers []string
+	for _, p := range protocol.SplitHeader(r.Header.Values(protocol.HeaderStreamProtocol)) {
+		offers = append(offers, protocol.TunnelPrefix+p)
+	}
+	hdr := g.upstreamHeader(r, s.user)
+	for _, k := range []string{"Upgrade", protocol.HeaderStreamProtocol} {
+		hdr.Del(k)
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: g.opts.DialContext, TLSClientConfig: g.opts.UpstreamTLS},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer hc.CloseIdleConnections()
+	target := g.upstreamURL(r.URL.Path, r.URL.RawQuery)
+	c, resp, err := ws.Dial(r.Context(), target.String(), &ws.DialOptions{HTTPClient: hc, HTTPHeader: hdr, Subprotocols: offers})
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			err = fmt.Errorf("upstream refused the tunnel with %d", resp.StatusCode)
+		}
+		return g.upstreamFailed(w, s, "tunnel-dial", err)
+	}
+	chosen, ok := strings.CutPrefix(c.Subprotocol(), protocol.TunnelPrefix)
+	if !ok {
+		c.Close(ws.StatusProtocolError, "no tunnelled protocol chosen")
+		return g.upstreamFailed(w, s, "tunnel-dial", errors.New("upstream chose no tunnelled protocol"))
+	}
+	c.SetReadLimit(g.opts.MaxMessageBytes)
+	up := ws.NetConn(context.WithoutCancel(r.Context()), c, ws.MessageBinary)
+	client, cbuf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		up.Close()
+		s.fail("hijack: " + err.Error())
+		return "error"
+	}
+	head := &http.Response{Header: http.Header{"Connection": {"Upgrade"}, "Upgrade": {spdy.HeaderSPDY31},
+		protocol.HeaderStreamProtocol: {chosen}}}
+	if err := writeHead(client, cbuf.Writer, head); err != nil {
+		up.Close()
+		client.Close()
+		s.fail("write 101: " + err.Error())
+		return "error"
+	}
+	f := &spdyFrames{max: g.opts.MaxMessageBytes}
+	return g.splice(s, client, cbuf.Reader, up, up, f.feed, nil)
+}
