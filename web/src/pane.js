@@ -5,6 +5,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Session, V5, sessionURL } from './session.js';
 import { bearerProtocol, getToken } from './auth.js';
 import { LineMode } from './linemode.js';
+import { get } from './api.js';
 
 function el(tag, attrs = {}, text = '') {
   const e = document.createElement(tag);
@@ -140,9 +141,31 @@ export class Pane {
     this.reconnectButton.hidden = false;
     this.reconnectButton.textContent = 'Reconnect';
     const why = r.reason ? `: ${r.reason}` : ` (code ${r.code})`;
-    this.setState('dropped', r.opened
-      ? `connection lost${why}; the session may still be running`
-      : `could not connect${why}; check the pod, the container and your sign-in`);
+    if (r.opened) {
+      this.setState('dropped', `connection lost${why}; the session may still be running`);
+      return;
+    }
+    this.setState('dropped', `could not connect${why}`);
+    this.diagnose(s);
+  }
+
+  // diagnose explains a refused connection, which a browser reports only as
+  // close 1006: it asks the API about the pod with the same credentials.
+  async diagnose(s) {
+    const { namespace, pod, container } = this.target;
+    let msg;
+    try {
+      const p = await get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}`);
+      const st = ((p.status && p.status.containerStatuses) || []).find((c) => c.name === container);
+      if (!st) msg = `pod ${pod} has no container ${container}`;
+      else if (!(st.state && st.state.running)) msg = `container ${container} is not running`;
+      else msg = 'the server refused the session (is this page served by the server it talks to?)';
+    } catch (err) {
+      msg = err.unauthorized ? 'the server refused your token: sign out and sign in again' : err.message;
+    }
+    if (s === this.session && !this.disposed && this.root.dataset.state === 'dropped') {
+      this.statusLine.textContent += `: ${msg}`;
+    }
   }
 
   closeStdin() {

@@ -48,10 +48,29 @@ function startPorthole(listen) {
       const m = out.match(/porthole serving on (http:\/\/\S+)/);
       if (m) {
         clearTimeout(timer);
-        resolve({ proc, url: m[1] });
+        waitDemoRunning(m[1]).then(() => resolve({ proc, url: m[1] }), reject);
       }
     });
   });
+}
+
+// waitDemoRunning polls the API until the demo pod's container runs: the
+// banner comes when the server listens, the container may start just after.
+async function waitDemoRunning(url) {
+  const deadline = Date.now() + WAIT;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const pod = await (await fetch(url + '/api/v1/namespaces/default/pods/demo')).json();
+      const st = ((pod.status && pod.status.containerStatuses) || [])[0];
+      if (st && st.state && st.state.running) return;
+      last = JSON.stringify(pod.status);
+    } catch (err) {
+      last = String(err);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('demo pod not running: ' + last);
 }
 
 function stopPorthole(p) {
@@ -148,6 +167,21 @@ async function openTerminal(page, { command = 'sh', tty = true, mode = 'exec' } 
   await page.locator('#tty').setChecked(tty);
   await page.click('#open');
   await paneState(page, 'open');
+  if (tty && mode === 'exec') await waitPrompt(page);
+}
+
+// waitPrompt waits for the shell's prompt on the last line, so typing does
+// not race the shell's start (a tty echoes early input before the prompt).
+async function waitPrompt(page) {
+  const deadline = Date.now() + WAIT;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await screen(page);
+    const lines = last.split('\n').filter((l) => l.trim() !== '');
+    if (lines.length > 0 && /^[#$]$/.test(lines[lines.length - 1].trim())) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`no shell prompt; screen:\n${last}`);
 }
 
 async function typeLine(page, text) {
@@ -178,13 +212,19 @@ async function main() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1200, height: 800 },
   });
+  const page = context.pages()[0] || (await context.newPage());
   try {
-    await run(context, server, otherURL, async () => {
-      // Drop: the server goes away under a live session, then comes back.
-      const port = new URL(server.url).port;
-      await stopPorthole(server);
-      server = await startPorthole('127.0.0.1:' + port);
+    // Drop: the server goes away under a live session, then comes back.
+    const port = new URL(server.url).port;
+    await run(page, context, server, otherURL, {
+      stop: () => stopPorthole(server),
+      start: async () => {
+        server = await startPorthole('127.0.0.1:' + port);
+      },
     });
+  } catch (err) {
+    await describeFailure(page).catch(() => {});
+    throw err;
   } finally {
     await context.close().catch(() => {});
     await stopPorthole(server);
@@ -193,14 +233,25 @@ async function main() {
   }
 }
 
-async function run(context, server, otherURL, restartServer) {
-  const page = context.pages()[0] || (await context.newPage());
+// describeFailure saves a screenshot and prints the tabs' states.
+async function describeFailure(page) {
+  await page.screenshot({ path: join(artifacts, 'failure.png') });
+  const panes = await page.evaluate(() => Array.from(document.querySelectorAll('.pane'), (p) => ({
+    hidden: p.hidden, state: p.dataset.state, status: p.querySelector('.status').textContent,
+  })));
+  const tabs = await page.locator('.tab-label').allTextContents();
+  const focus = await page.evaluate(() => document.activeElement && document.activeElement.outerHTML.slice(0, 120));
+  console.error('browser: at failure: tabs', JSON.stringify(tabs), 'panes', JSON.stringify(panes), 'focus', focus);
+}
+
+async function run(page, context, server, otherURL, restart) {
   const problems = [];
   page.on('console', (m) => {
     // Expected: the refused WebSockets of the drop and cross-origin checks,
     // and the browser's own /favicon.ico probe (the page declares none).
     if (m.type() !== 'error' || /WebSocket connection to .* failed/.test(m.text())) return;
     if (/\/favicon\.ico$/.test(m.location().url)) return;
+    if (/ERR_CONNECTION_REFUSED/.test(m.text())) return; // while the server is down
     if (/\/ui\/recordings\/$/.test(m.location().url)) return; // porthole serve keeps no recordings: 404
     problems.push(m.text() + ' at ' + m.location().url);
   });
@@ -274,6 +325,7 @@ async function run(context, server, otherURL, restartServer) {
   await page.screenshot({ path: join(artifacts, 'exit-3.png') });
   await page.click('.pane:not([hidden]) .reconnect');
   await paneState(page, 'open');
+  await waitPrompt(page);
   await typeLine(page, 'echo again');
   await waitScreen(page, /^again$/m);
   await page.keyboard.press('Control+d');
@@ -301,12 +353,16 @@ async function run(context, server, otherURL, restartServer) {
   await openTerminal(page);
   await typeLine(page, 'echo before-drop');
   await waitScreen(page, /^before-drop$/m);
-  await restartServer();
+  await restart.stop();
   await paneState(page, 'dropped');
   assert.match(await page.locator('.pane:not([hidden]) .status').textContent(), /connection lost/);
   await page.screenshot({ path: join(artifacts, 'dropped.png') });
+  await page.click('.pane:not([hidden]) .reconnect'); // while the server is down
+  await page.locator('.pane:not([hidden]) .status', { hasText: /could not connect .*: server unreachable/ }).waitFor({ timeout: WAIT });
+  await restart.start();
   await page.click('.pane:not([hidden]) .reconnect');
   await paneState(page, 'open');
+  await waitPrompt(page);
   await typeLine(page, 'echo after-reconnect');
   await waitScreen(page, /^after-reconnect$/m);
   log('drop shown and reconnected');
