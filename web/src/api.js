@@ -7,8 +7,10 @@ export class APIError extends Error {
     super(message);
     this.status = status;
   }
+  // unauthorized: the server wants a (different) token. A 403 is not
+  // this: the user is known but may not do that one thing.
   get unauthorized() {
-    return this.status === 401 || this.status === 403;
+    return this.status === 401;
   }
 }
 

@@ -96,28 +96,35 @@ async function enter() {
       showSignin(had ? 'The server refused this token.' : '');
       return;
     }
-    showSignin(err.message);
-    return;
+    if (err.status === 0) {
+      showSignin(err.message);
+      return;
+    }
+    // Signed in but not allowed to list namespaces (or the server does not
+    // serve them): the app still works in a namespace typed by hand.
   }
   await showApp();
 }
 
+// loadNamespaces offers the namespaces the user may list; when listing is
+// refused, the namespace field keeps what was typed (default: "default").
 async function loadNamespaces() {
-  const sel = $('namespace');
-  const keep = sel.value || 'default';
+  const input = $('namespace');
+  let note = '';
   try {
     const names = await api.namespaces();
-    sel.replaceChildren(...names.map((n) => new Option(n, n)));
-    sel.value = names.includes(keep) ? keep : names[0] || '';
-    $('list-error').textContent = '';
+    $('namespaces').replaceChildren(...names.map((n) => new Option(n, n)));
+    if (!input.value.trim()) input.value = names.includes('default') ? 'default' : names[0] || '';
   } catch (err) {
-    return listFailed(err);
+    if (err.unauthorized || err.status === 0) return listFailed(err);
+    note = `Cannot list namespaces (${err.message}); type one.`;
   }
   await loadPods();
+  if (note) $('list-error').textContent = note;
 }
 
 async function loadPods() {
-  const ns = $('namespace').value;
+  const ns = $('namespace').value.trim();
   const list = $('pods');
   if (!ns) {
     list.replaceChildren();

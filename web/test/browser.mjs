@@ -125,9 +125,12 @@ function startOther() {
         res.writeHead(401, { 'Content-Type': 'application/json' });
         return res.end('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}');
       }
+      if (path === '/api/v1/namespaces') { // RBAC lets this user list pods, not namespaces
+        res.writeHead(403, { 'Content-Type': 'application/json' });
+        return res.end('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"namespaces is forbidden: User \\"alice\\" cannot list resource \\"namespaces\\"","reason":"Forbidden","code":403}');
+      }
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      const list = path === '/api/v1/namespaces' ? { kind: 'NamespaceList', items: [{ metadata: { name: 'default' } }] } : { kind: 'PodList', items: [] };
-      return res.end(JSON.stringify(list));
+      return res.end(JSON.stringify({ kind: 'PodList', items: [] }));
     }
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end('<!doctype html><title>other origin</title><body>other origin</body>');
@@ -430,6 +433,8 @@ async function signInFlow(context, base) {
   await page.click('#signin-submit');
   await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
   assert.equal(await page.locator('#signin').isVisible(), false);
+  assert.match(await page.locator('#list-error').textContent(), /Cannot list namespaces \(403: namespaces is forbidden/);
+  assert.equal(await page.inputValue('#namespace'), 'default');
   // Recordings: listed for the signed-in user, played, seeked.
   await page.locator('.recording[data-name="demo-1.cast"]').click();
   await page.locator('.pane.player[data-state="ended"]').waitFor({ timeout: WAIT });
