@@ -40,6 +40,7 @@ export function wireFiles(target) {
       status.textContent = err.message;
       status.dataset.state = 'failed';
       status.classList.add('error');
+      bar.hidden = true;
     } finally {
       buttons.forEach((b) => (b.disabled = false));
     }
