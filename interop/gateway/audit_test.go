@@ -56,11 +56,27 @@ func (c *client) checkSession(t *testing.T, mark int, verb string, ended bool) [
 	var recs []audit.Event
 	for {
 		recs = auditRecords(t, c.gw.AuditLog)[mark:]
-		if !ended || hasStage(recs, audit.StageEnd) || time.Now().After(deadline) {
+		if !ended || hasEnd(recs) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// End records of sessions that started before mark (a kubectl killed by
+	// the previous case) may land after it: keep only this case's sessions
+	// and denials.
+	started := map[string]bool{}
+	for _, r := range recs {
+		if r.Stage == audit.StageStart {
+			started[r.ID] = true
+		}
+	}
+	mine := recs[:0:0]
+	for _, r := range recs {
+		if started[r.ID] || r.Stage == audit.StageDenied {
+			mine = append(mine, r)
+		}
+	}
+	recs = mine
 	in, out := c.wantWires()
 	var starts, ends int
 	for _, r := range recs {
@@ -85,11 +101,24 @@ func (c *client) checkSession(t *testing.T, mark int, verb string, ended bool) [
 	return recs
 }
 
-func hasStage(recs []audit.Event, st audit.Stage) bool {
+// hasEnd reports whether a session that started in recs also ended there.
+func hasEnd(recs []audit.Event) bool {
+	started := map[string]bool{}
 	for _, r := range recs {
-		if r.Stage == st {
+		switch {
+		case r.Stage == audit.StageStart:
+			started[r.ID] = true
+		case r.Stage == audit.StageEnd && started[r.ID]:
 			return true
 		}
 	}
 	return false
+}
+
+// lastRecord is the last of recs, or a zero record.
+func lastRecord(recs []audit.Event) audit.Event {
+	if len(recs) == 0 {
+		return audit.Event{}
+	}
+	return recs[len(recs)-1]
 }

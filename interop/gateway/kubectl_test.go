@@ -126,7 +126,7 @@ func (c *client) testStdout(t *testing.T) {
 	code := c.run(t, nil, out, errOut, "exec", harness.PodExec, "--", "cat", env.Data.Path)
 	recs := c.checkSession(t, mark, "exec", true)
 	// Translated sessions count payload bytes; spliced ones wire bytes.
-	if end := recs[len(recs)-1]; end.Stage == audit.StageEnd {
+	if end := lastRecord(recs); end.Stage == audit.StageEnd {
 		if in, out := c.wantWires(); (in != out && end.BytesOut != env.Data.Size) || end.BytesOut < env.Data.Size {
 			t.Errorf("audit: %d bytes out, want %d", end.BytesOut, env.Data.Size)
 		}
@@ -162,8 +162,8 @@ func (c *client) testExitCodes(t *testing.T) {
 		mark := c.mark(t)
 		code := c.run(t, nil, nil, &errOut, "exec", harness.PodExec, "--", "sh", "-c", fmt.Sprintf("exit %d", want))
 		recs := c.checkSession(t, mark, "exec", true)
-		if in, out := c.wantWires(); in != out && (recs[len(recs)-1].ExitCode == nil || *recs[len(recs)-1].ExitCode != want) {
-			t.Errorf("audit of a translated session: exit code %v, want %d", recs[len(recs)-1].ExitCode, want)
+		if in, out := c.wantWires(); in != out && (lastRecord(recs).ExitCode == nil || *lastRecord(recs).ExitCode != want) {
+			t.Errorf("audit of a translated session: exit code %v, want %d", lastRecord(recs).ExitCode, want)
 		}
 		if code != want {
 			t.Errorf("exit %d: kubectl exited %d (stderr %s)", want, code, tail(errOut.String()))
