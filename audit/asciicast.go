@@ -34,9 +34,19 @@ type Header struct {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
+// OwnerEnv is the header env key naming the user whose session was
+// recorded; the web player shows a user only their own recordings.
+const OwnerEnv = "PORTHOLE_USER"
+
 // Start creates the recording file for session id. width and height are
 // the terminal size when known (0 writes 80x24, asciicast needs a size).
 func (r *Recorder) Start(id, title string, width, height int) (*Recording, error) {
+	return r.StartOwned(id, title, "", width, height)
+}
+
+// StartOwned is Start for a session of owner (the authenticated user),
+// written into the header's env as OwnerEnv.
+func (r *Recorder) StartOwned(id, title, owner string, width, height int) (*Recording, error) {
 	now := r.now()
 	if width <= 0 || height <= 0 {
 		width, height = 80, 24
@@ -47,7 +57,11 @@ func (r *Recorder) Start(id, title string, width, height int) (*Recording, error
 		return nil, fmt.Errorf("create recording: %w", err)
 	}
 	rec := &Recording{f: f, w: bufio.NewWriter(f), start: now, now: r.now, Path: name}
-	h, _ := json.Marshal(Header{Version: 2, Width: width, Height: height, Timestamp: now.Unix(), Title: title})
+	hdr := Header{Version: 2, Width: width, Height: height, Timestamp: now.Unix(), Title: title}
+	if owner != "" {
+		hdr.Env = map[string]string{OwnerEnv: owner}
+	}
+	h, _ := json.Marshal(hdr)
 	rec.w.Write(h)
 	rec.w.WriteByte('\n')
 	return rec, nil

@@ -146,6 +146,10 @@ func TestAuditMetricsAndRecording(t *testing.T) {
 	if !strings.HasPrefix(lines[0], `{"version":2,`) || replay.String() != string(out) {
 		t.Errorf("recording %q replays %q, want %q", lines[0], replay.String(), out)
 	}
+	var hdr audit.Header
+	if err := json.Unmarshal([]byte(lines[0]), &hdr); err != nil || hdr.Env[audit.OwnerEnv] != "system:anonymous" {
+		t.Errorf("recording header %q: owner %q, want the caller system:anonymous (%v)", lines[0], hdr.Env[audit.OwnerEnv], err)
+	}
 }
 
 // TestLimitsEndOnlyThatSession: an oversized message and a resize flood

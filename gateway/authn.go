@@ -45,6 +45,27 @@ func userFrom(ctx context.Context) *User {
 	return u
 }
 
+// UserFrom returns the caller of a request served behind Authenticated.
+func UserFrom(ctx context.Context) (*User, bool) {
+	u := userFrom(ctx)
+	return u, u != nil
+}
+
+// Authenticated serves h only to callers the gateway authenticates (the
+// same credentials, refusals and audit as its streaming paths); h finds the
+// caller with UserFrom. It is for pages served beside the gateway, such as
+// the web terminal's recordings.
+func (g *Gateway) Authenticated(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, herr := g.authenticate(r)
+		if herr != nil {
+			g.refuse(w, r, nil, herr)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(withUser(r.Context(), user)))
+	})
+}
+
 func unauthorized(msg string, err error) *httpError {
 	return &httpError{code: http.StatusUnauthorized, reason: "Unauthorized", msg: msg, err: err}
 }

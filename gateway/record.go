@@ -15,7 +15,11 @@ func (g *Gateway) startRecording(s *session) *audit.Recording {
 	if !s.tty || g.opts.Recorder == nil || s.verb == "portforward" {
 		return nil
 	}
-	rec, err := g.opts.Recorder.Start(s.id, s.namespace+"/"+s.pod+" "+s.verb, 0, 0)
+	owner := ""
+	if s.user != nil {
+		owner = s.user.Name
+	}
+	rec, err := g.opts.Recorder.StartOwned(s.id, s.namespace+"/"+s.pod+" "+s.verb, owner, 0, 0)
 	if err != nil {
 		g.log.Error("recording not started", "id", s.id, "err", err)
 		return nil

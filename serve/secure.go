@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/web"
 )
 
 // secured is the gateway in front of the server when Options.Gateway is
@@ -20,10 +22,13 @@ import (
 // API through a unix socket in a private directory, so nothing but the
 // gateway can talk to them unauthenticated.
 type secured struct {
-	gw    *gateway.Gateway
-	dir   string
-	inner net.Listener
-	srv   *http.Server
+	gw *gateway.Gateway
+	// recordings is the gateway's recording directory, served to the
+	// web terminal's player ("" when not recording).
+	recordings string
+	dir        string
+	inner      net.Listener
+	srv        *http.Server
 }
 
 // authenticated reports whether opts turn authentication on, which lets
@@ -62,7 +67,11 @@ func newSecured(opts *gateway.Options, inner http.Handler) (_ *secured, err erro
 	srv := &http.Server{Handler: inner, ReadHeaderTimeout: 30 * time.Second}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
-	return &secured{gw: gw, dir: dir, inner: ln, srv: srv}, nil
+	sec := &secured{gw: gw, dir: dir, inner: ln, srv: srv}
+	if opts.Recorder != nil {
+		sec.recordings = opts.Recorder.Dir
+	}
+	return sec, nil
 }
 
 // serve runs the inner server and reports how it ended.
@@ -96,4 +105,21 @@ func wrapTLS(ln net.Listener, cfg *tls.Config) net.Listener {
 	c := cfg.Clone()
 	c.NextProtos = []string{"http/1.1"}
 	return tls.NewListener(ln, c)
+}
+
+// site is the handler clients reach: the web terminal (its page, and its
+// recordings behind the gateway's authentication) beside the gateway.
+func (s *secured) site(log *slog.Logger) http.Handler {
+	opts := &web.SiteOptions{Authenticate: s.gw.Authenticated, Logger: log,
+		User: func(r *http.Request) (string, bool) {
+			u, ok := gateway.UserFrom(r.Context())
+			if !ok {
+				return "", false
+			}
+			return u.Name, true
+		}}
+	if s.recordings != "" {
+		opts.RecordingDir = s.recordings
+	}
+	return web.Site(s.gw, opts)
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/web"
 )
 
 // DefaultListen is the address Server listens on when Options.Listen is
@@ -165,7 +166,7 @@ func New(opts *Options) (_ *Server, err error) {
 			ln.Close()
 			return nil, err
 		}
-		handler = s.sec.gw
+		handler = s.sec.site(s.log)
 	}
 	s.srv = &http.Server{
 		Handler:           handler,
@@ -236,7 +237,7 @@ func (s *Server) URL() string {
 }
 
 // handler routes health checks, the node's streaming paths, the API and
-// the browser terminal (see withUI).
+// the browser terminal (see web.Site).
 func (s *Server) handler(a *api) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/healthz", "/readyz", "/livez"} {
@@ -249,5 +250,5 @@ func (s *Server) handler(a *api) http.Handler {
 		mux.Handle("/api/v1/namespaces/{namespace}/pods/{name}/"+verb, s.node)
 	}
 	a.register(mux)
-	return withUI(mux)
+	return web.Site(mux, nil)
 }

@@ -26,6 +26,9 @@ type Recording struct {
 	Width     int    `json:"width"`
 	Height    int    `json:"height"`
 	Size      int64  `json:"size"` // bytes
+	// Owner is the user whose session this is (the header's
+	// env.PORTHOLE_USER, written by the gateway); empty when unknown.
+	Owner string `json:"owner,omitempty"`
 }
 
 // RecordingsOptions configure Recordings. The zero value is unusable: Dir
@@ -178,17 +181,21 @@ func readRecording(root *os.Root, name string) (Recording, error) {
 
 // parseHeader reads the first line of an asciicast v2 file: a JSON object
 // with version 2 and a positive width and height.
+// ownerEnv is audit.OwnerEnv (web does not import audit).
+const ownerEnv = "PORTHOLE_USER"
+
 func parseHeader(r io.Reader) (Recording, error) {
 	line, err := bufio.NewReader(io.LimitReader(r, maxHeader)).ReadBytes('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return Recording{}, fmt.Errorf("read asciicast header: %w", err)
 	}
 	var h struct {
-		Version   int    `json:"version"`
-		Width     int    `json:"width"`
-		Height    int    `json:"height"`
-		Timestamp int64  `json:"timestamp"`
-		Title     string `json:"title"`
+		Version   int               `json:"version"`
+		Width     int               `json:"width"`
+		Height    int               `json:"height"`
+		Timestamp int64             `json:"timestamp"`
+		Title     string            `json:"title"`
+		Env       map[string]string `json:"env"`
 	}
 	if err := json.Unmarshal(line, &h); err != nil {
 		return Recording{}, fmt.Errorf("asciicast header: %w", err)
@@ -196,5 +203,5 @@ func parseHeader(r io.Reader) (Recording, error) {
 	if h.Version != 2 || h.Width <= 0 || h.Height <= 0 {
 		return Recording{}, fmt.Errorf("asciicast header: version %d, size %dx%d: want version 2 and a size", h.Version, h.Width, h.Height)
 	}
-	return Recording{Title: h.Title, Timestamp: h.Timestamp, Width: h.Width, Height: h.Height}, nil
+	return Recording{Title: h.Title, Timestamp: h.Timestamp, Width: h.Width, Height: h.Height, Owner: h.Env[ownerEnv]}, nil
 }

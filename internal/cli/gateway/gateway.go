@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,6 +25,7 @@ import (
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/web"
 )
 
 // Options are the parsed flags of `porthole gateway`.
@@ -127,7 +129,7 @@ func Run(ctx context.Context, opts *Options) error {
 		ln = tls.NewListener(ln, tlsCfg)
 		scheme = "https"
 	}
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second,
+	srv := &http.Server{Handler: site(g, gopts, log), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second,
 		MaxHeaderBytes: opts.Security.MaxHeaderBytes}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
@@ -231,4 +233,23 @@ func fromKubeconfig(cc *kube.ClientConfig, o *gateway.Options) error {
 	}
 	o.UpstreamHeader = h
 	return nil
+}
+
+// site puts the web terminal (/ui/, and its recordings player behind the
+// gateway's authentication) beside the gateway.
+func site(g *gateway.Gateway, gopts *gateway.Options, log *slog.Logger) http.Handler {
+	opts := &web.SiteOptions{Authenticate: g.Authenticated, User: gatewayUser, Logger: log}
+	if gopts.Recorder != nil {
+		opts.RecordingDir = gopts.Recorder.Dir
+	}
+	return web.Site(g, opts)
+}
+
+// gatewayUser names the caller the gateway authenticated.
+func gatewayUser(r *http.Request) (string, bool) {
+	u, ok := gateway.UserFrom(r.Context())
+	if !ok {
+		return "", false
+	}
+	return u.Name, true
 }

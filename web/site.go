@@ -1,0 +1,51 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// SiteOptions configure Site.
+type SiteOptions struct {
+	// RecordingDir holds the gateway's recordings; empty serves none.
+	RecordingDir string
+	// Authenticate wraps the recordings route with the server's
+	// authentication (the gateway's Authenticated). Required with
+	// RecordingDir: recordings are never served unauthenticated.
+	Authenticate func(http.Handler) http.Handler
+	// User names the authenticated caller of a request; a user sees only
+	// the recordings whose owner is that name.
+	User   func(*http.Request) (string, bool)
+	Logger *slog.Logger
+}
+
+// Site serves the browser terminal in front of api, the server's own
+// handler: the page at /ui/ (public: it holds no data and signs in through
+// api), the recordings at /ui/recordings/ behind opts.Authenticate with each
+// user seeing only their own, browsers asking for / sent to /ui/, and api for
+// everything else.
+func Site(api http.Handler, opts *SiteOptions) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(uiPath, http.StripPrefix(strings.TrimSuffix(uiPath, "/"), Handler()))
+	if opts != nil && opts.RecordingDir != "" && opts.Authenticate != nil && opts.User != nil {
+		rec := Recordings(&RecordingsOptions{Dir: opts.RecordingDir, Logger: opts.Logger,
+			Visible: func(r *http.Request, rec Recording) bool {
+				name, ok := opts.User(r)
+				return ok && rec.Owner != "" && rec.Owner == name
+			}})
+		mux.Handle(uiPath+"recordings/", opts.Authenticate(http.StripPrefix(uiPath+"recordings", rec)))
+	}
+	mux.Handle("/", api)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+			strings.Contains(r.Header.Get("Accept"), "text/html") {
+			http.Redirect(w, r, uiPath, http.StatusFound)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// uiPath is where Site serves the page.
+const uiPath = "/ui/"
