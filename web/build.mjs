@@ -19,7 +19,7 @@ await build({
   minify: true,
   format: 'iife',
   target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
-  legalComments: 'eof', // keep the licences of xterm.js in the bundle
+  legalComments: 'eof', // keep the licences of xterm.js and asciinema-player in the bundle
   charset: 'utf8',
   logLevel: 'warning',
 });

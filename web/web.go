@@ -25,8 +25,12 @@ var dist embed.FS
 // WebSockets go to the page's own origin only, and no other site may frame
 // the page (clickjacking a terminal types commands). Styles allow
 // 'unsafe-inline' because xterm.js's DOM renderer sizes and colours cells
-// through <style> elements it creates; no script is inline.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+// through <style> elements it creates; no script is inline. Scripts allow
+// 'wasm-unsafe-eval' because asciinema-player, the recordings player,
+// compiles its terminal emulator from WebAssembly (inlined in app.js);
+// that permits WebAssembly compilation only, not JavaScript eval or
+// new Function ('unsafe-eval' stays off).
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
 	"form-action 'self'; frame-ancestors 'none'"
 

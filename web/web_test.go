@@ -36,6 +36,7 @@ func TestHandler(t *testing.T) {
 		{"page", "GET", "/", 200, "text/html; charset=utf-8", `<script defer src="app.js"></script>`},
 		{"script", "GET", "/app.js", 200, "text/javascript; charset=utf-8", "v5.channel.k8s.io"},
 		{"style", "GET", "/style.css", 200, "text/css; charset=utf-8", ".xterm"},
+		{"recordings player style", "GET", "/style.css", 200, "text/css; charset=utf-8", ".ap-player"},
 		{"head", "HEAD", "/", 200, "text/html; charset=utf-8", ""},
 		{"index redirects to the directory", "GET", "/index.html", http.StatusMovedPermanently, "", ""},
 		{"missing", "GET", "/nope.js", 404, "text/plain; charset=utf-8", "not found"},
@@ -67,7 +68,11 @@ func TestHandler(t *testing.T) {
 }
 
 // TestContentSecurityPolicy pins the directives that keep other sites out
-// and scripts same-origin.
+// and scripts same-origin. script-src allows 'wasm-unsafe-eval' and nothing
+// more: asciinema-player (the recordings player) compiles its terminal
+// emulator from WebAssembly, which browsers gate behind that keyword. It
+// allows WebAssembly compilation only; JavaScript eval and new Function
+// would need 'unsafe-eval', which the policy must never carry.
 func TestContentSecurityPolicy(t *testing.T) {
 	directives := map[string]string{}
 	for _, d := range strings.Split(ContentSecurityPolicy, ";") {
@@ -76,7 +81,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		"default-src":     "'self'",
-		"script-src":      "'self'",
+		"script-src":      "'self' 'wasm-unsafe-eval'",
 		"connect-src":     "'self'",
 		"frame-ancestors": "'none'",
 		"object-src":      "'none'",
@@ -85,6 +90,9 @@ func TestContentSecurityPolicy(t *testing.T) {
 		if got := directives[name]; got != want {
 			t.Errorf("%s: got %q, want %q", name, got, want)
 		}
+	}
+	if strings.Contains(ContentSecurityPolicy, "'unsafe-eval'") {
+		t.Error("the policy allows JavaScript eval ('unsafe-eval')")
 	}
 }
 

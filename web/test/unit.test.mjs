@@ -13,7 +13,7 @@ import { splitArgs } from '../src/argv.js';
 import { exitFromStatus } from '../src/session.js';
 import { LineMode } from '../src/linemode.js';
 import { bearerProtocol } from '../src/auth.js';
-import { Player, parseCast } from '../src/cast.js';
+import { parseCast } from '../src/cast.js';
 import { expectedSize, firstFile, padding, tarHeader, trailer } from '../src/tar.js';
 
 globalThis.sessionStorage ??= { getItem: () => null, setItem() {}, removeItem() {} };
@@ -146,18 +146,4 @@ test('parseCast', () => {
       assert.ok(!(err instanceof TypeError), String(err));
     }
   }
-});
-
-test('Player.seek redraws the screen at a position', () => {
-  const written = [];
-  const term = { write: (d) => written.push(d), reset: () => written.push('<reset>') };
-  let ticks = 0;
-  const p = new Player(term, parseCast('{"version":2,"width":8,"height":2}\n[0.1, "o", "a"]\n[0.2, "o", "b"]\n[0.3, "o", "c"]'), () => ticks++);
-  p.seek(0.2);
-  assert.deepEqual(written, ['<reset>', 'ab']);
-  assert.equal(p.pos, 0.2);
-  p.seek(9);
-  assert.deepEqual(written.slice(2), ['<reset>', 'abc']);
-  assert.equal(p.pos, 0.3);
-  assert.ok(ticks >= 2);
 });
