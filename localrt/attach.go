@@ -43,7 +43,11 @@ func (r *Runtime) Attach(ctx context.Context, c node.Container, s node.Streams) 
 	if run != nil && run.tty != nil {
 		a.stderr = nil
 	}
-	if run == nil || !run.attach(a) {
+	if run == nil {
+		return fmt.Errorf("attach to container %s: %w", ct.spec.Name, node.ErrNotRunning)
+	}
+	started(s) // before attach: output may reach us as soon as we are attached
+	if !run.attach(a) {
 		return fmt.Errorf("attach to container %s: %w", ct.spec.Name, node.ErrNotRunning)
 	}
 	defer run.detach(a)

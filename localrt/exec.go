@@ -113,6 +113,7 @@ func (r *Runtime) execPipes(ctx context.Context, ct *container, cmd *exec.Cmd, s
 		f.Close()
 	}
 	child = nil
+	started(s)
 	var pump *stdinPump
 	if stdinW != nil {
 		pump = r.startStdin(s.Stdin, stdinW, true)
@@ -130,6 +131,7 @@ func (r *Runtime) execTTY(ctx context.Context, ct *container, cmd *exec.Cmd, s n
 	if err != nil {
 		return fmt.Errorf("start %s: %w", cmd.Args[0], err)
 	}
+	started(s)
 	var out outputs
 	out.add("stdout", s.Stdout, master)
 	var pump *stdinPump
@@ -170,5 +172,12 @@ func closeAll(files []*os.File, more ...*os.File) {
 		if f != nil {
 			f.Close()
 		}
+	}
+}
+
+// started tells the caller the process runs, before any output is copied.
+func started(s node.Streams) {
+	if s.Started != nil {
+		s.Started()
 	}
 }

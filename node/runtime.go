@@ -66,6 +66,13 @@ type Streams struct {
 	// Resize delivers later sizes (TTY only); it is closed when the client's
 	// resize stream ends.
 	Resize <-chan resize.Size
+	// Started, when not nil, is called once the process runs (Exec) or just
+	// before joining it (Attach), before any output is written. The node
+	// sends its "connected" message from it: sent any earlier, right after
+	// the 101, that message races client-go's local stream setup, which drops
+	// it with an "Unknown stream" error (client-go's read loop starts before
+	// its streams exist). Not called when the process never starts.
+	Started func()
 }
 
 // ErrNotFound is wrapped by Runtime errors for a pod or container that does not exist.

@@ -33,6 +33,9 @@ type session struct {
 	halfCloseOutput bool
 
 	stdin, stdout, stderr, errs, resize stream.Stream
+	// connected, when set, gets the empty "connected" message once the
+	// process has started (WebSocket only).
+	connected stream.Stream
 }
 
 // run serves the session and closes conn. It returns once every goroutine it
@@ -43,7 +46,7 @@ func (s *session) run(ctx context.Context) {
 	ctx, cancel := s.connContext(ctx, &wg)
 	defer cancel()
 
-	streams := Streams{TTY: s.req.tty}
+	streams := Streams{TTY: s.req.tty, Started: s.sendConnected}
 	if s.stdout != nil {
 		streams.Stdout = s.stdout
 	}
@@ -98,6 +101,17 @@ func (s *session) connContext(parent context.Context, wg *sync.WaitGroup) (conte
 	wg.Add(1)
 	go s.watchConn(ctx, cancel, wg)
 	return ctx, cancel
+}
+
+// sendConnected writes the empty "connected" message, once.
+func (s *session) sendConnected() {
+	if s.connected == nil {
+		return
+	}
+	if _, err := s.connected.Write(nil); err != nil {
+		s.n.log.Debug("write connected message", "err", err)
+	}
+	s.connected = nil
 }
 
 // watchConn cancels the session when the connection ends first.

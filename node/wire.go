@@ -59,17 +59,15 @@ func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *htt
 		// (PROTOCOL.md 3.7). We drop it.
 		_ = conn.Channel(channel.Resize).CloseRead()
 	}
-	// The empty "connected" message on the lowest writable channel (3.5).
-	first := s.errs
+	// The empty "connected" message goes on the lowest writable channel
+	// (PROTOCOL.md 3.5), once the runtime has started the process (see
+	// Streams.Started).
+	s.connected = s.errs
 	switch {
 	case s.stdout != nil:
-		first = s.stdout
+		s.connected = s.stdout
 	case s.stderr != nil:
-		first = s.stderr
-	}
-	if _, err := first.Write(nil); err != nil {
-		_ = conn.Abort("write connected message")
-		return
+		s.connected = s.stderr
 	}
 	s.run(ctx)
 }
