@@ -28,6 +28,9 @@ rules:
 - apiGroups: [""]
   resources: [pods, pods/exec, pods/attach, pods/portforward]
   verbs: [get, list, create]
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get, list]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -179,6 +182,28 @@ func TestAuthorization(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("pod list elsewhere: got %d, want 403", resp.StatusCode)
+	}
+	// Namespaces are cluster-scoped: bob's namespaced role does not cover
+	// them; the admin's cluster-wide grant does (the upstream answers).
+	for _, tc := range []struct {
+		token, path string
+		forbidden   bool
+	}{
+		{"reader-token", "/api/v1/namespaces", true},
+		{"reader-token", "/api/v1/namespaces/default", true},
+		{"admin-token", "/api/v1/namespaces", false},
+		{"admin-token", "/api/v1/namespaces/default", false},
+	} {
+		req, _ = http.NewRequestWithContext(ctx, "GET", gw+tc.path, nil)
+		req.Header = bearer(tc.token)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.StatusCode == 403; got != tc.forbidden || resp.StatusCode == 401 {
+			t.Errorf("%s by %s: got %d, want forbidden=%v", tc.path, tc.token, resp.StatusCode, tc.forbidden)
+		}
 	}
 	out, _, st := wsExec(t, u, bearer("admin-token"), nil)
 	if string(out) != "hi\n" || !contains(st, `"Success"`) {

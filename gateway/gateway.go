@@ -227,6 +227,9 @@ func (g *Gateway) routes() {
 	g.mux.HandleFunc("GET /api/v1/namespaces/{namespace}/pods/{pod}", g.readHandler("get"))
 	g.mux.HandleFunc("GET /api/v1/namespaces/{namespace}/pods", g.readHandler("list"))
 	g.mux.HandleFunc("GET /api/v1/pods", g.readHandler("list"))
+	// Namespaces, for the web terminal's picker and kubectl get ns.
+	g.mux.HandleFunc("GET /api/v1/namespaces", g.namespaceHandler("list"))
+	g.mux.HandleFunc("GET /api/v1/namespaces/{namespace}", g.namespaceHandler("get"))
 	for _, p := range []string{"/version", "/api", "/api/v1", "/apis", "/healthz", "/readyz", "/livez"} {
 		g.mux.HandleFunc("GET "+p, g.discoveryHandler)
 	}

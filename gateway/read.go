@@ -19,6 +19,19 @@ func (g *Gateway) readHandler(verb string) http.HandlerFunc {
 	}
 }
 
+// namespaceHandler authorizes and proxies namespace reads (a cluster-scoped
+// resource: only cluster-wide grants apply).
+func (g *Gateway) namespaceHandler(verb string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a := Attributes{User: userFrom(r.Context()), Verb: verb, Resource: "namespaces", Name: r.PathValue("namespace")}
+		if herr := g.authorize(r.Context(), a); herr != nil {
+			g.refuse(w, r, nil, herr)
+			return
+		}
+		g.proxyRead(w, r)
+	}
+}
+
 // discoveryHandler proxies version, discovery and health to any
 // authenticated caller, as the API server's discovery roles allow.
 func (g *Gateway) discoveryHandler(w http.ResponseWriter, r *http.Request) { g.proxyRead(w, r) }
