@@ -134,7 +134,8 @@ func (c *client) testStdout(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d (stderr %s)", code, tail(errOut.String()))
 	}
-	if out.Len() != env.Data.Size || out.Sum() != env.Data.SHA256 || errOut.Len() != 0 {
+	rest, races := harness.StripClientGoRace(errOut.Bytes()) // see StripClientGoRace
+	if out.Len() != env.Data.Size || out.Sum() != env.Data.SHA256 || len(rest) != 0 || races > 1 {
 		t.Errorf("stdout: got %d bytes sha256 %s (stderr %q), want %d bytes sha256 %s", out.Len(), out.Sum(), errOut.String(), env.Data.Size, env.Data.SHA256)
 	}
 }
