@@ -45,15 +45,19 @@ func userFrom(ctx context.Context) *User {
 	return u
 }
 
-// UserFrom returns the caller of a request served behind Authenticated.
-func UserFrom(ctx context.Context) (*User, bool) {
-	u := userFrom(ctx)
-	return u, u != nil
+// UserName names the caller of a request served behind Authenticated, in
+// the shape web.SiteOptions.User takes.
+func UserName(r *http.Request) (string, bool) {
+	u := userFrom(r.Context())
+	if u == nil {
+		return "", false
+	}
+	return u.Name, true
 }
 
 // Authenticated serves h only to callers the gateway authenticates (the
 // same credentials, refusals and audit as its streaming paths); h finds the
-// caller with UserFrom. It is for pages served beside the gateway, such as
+// caller with UserName. It is for pages served beside the gateway, such as
 // the web terminal's recordings.
 func (g *Gateway) Authenticated(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -110,14 +110,7 @@ func wrapTLS(ln net.Listener, cfg *tls.Config) net.Listener {
 // site is the handler clients reach: the web terminal (its page, and its
 // recordings behind the gateway's authentication) beside the gateway.
 func (s *secured) site(log *slog.Logger) http.Handler {
-	opts := &web.SiteOptions{Authenticate: s.gw.Authenticated, Logger: log,
-		User: func(r *http.Request) (string, bool) {
-			u, ok := gateway.UserFrom(r.Context())
-			if !ok {
-				return "", false
-			}
-			return u.Name, true
-		}}
+	opts := &web.SiteOptions{Authenticate: s.gw.Authenticated, User: gateway.UserName, Logger: log}
 	if s.recordings != "" {
 		opts.RecordingDir = s.recordings
 	}

@@ -238,18 +238,9 @@ func fromKubeconfig(cc *kube.ClientConfig, o *gateway.Options) error {
 // site puts the web terminal (/ui/, and its recordings player behind the
 // gateway's authentication) beside the gateway.
 func site(g *gateway.Gateway, gopts *gateway.Options, log *slog.Logger) http.Handler {
-	opts := &web.SiteOptions{Authenticate: g.Authenticated, User: gatewayUser, Logger: log}
+	opts := &web.SiteOptions{Authenticate: g.Authenticated, User: gateway.UserName, Logger: log}
 	if gopts.Recorder != nil {
 		opts.RecordingDir = gopts.Recorder.Dir
 	}
 	return web.Site(g, opts)
-}
-
-// gatewayUser names the caller the gateway authenticated.
-func gatewayUser(r *http.Request) (string, bool) {
-	u, ok := gateway.UserFrom(r.Context())
-	if !ok {
-		return "", false
-	}
-	return u.Name, true
 }
