@@ -1,11 +1,11 @@
 package client
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/porthole/porthole/protocol/status"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -65,30 +65,9 @@ func upgradeError(err error) error {
 	case errors.As(err, &sue):
 		return &UpgradeError{Wire: WireSPDY, StatusCode: sue.StatusCode, Message: sue.Message, Err: err}
 	case errors.As(err, &wue):
-		return &UpgradeError{Wire: WireWebSocket, StatusCode: wue.StatusCode, Message: bodyMessage(wue.Body), Err: err}
+		return &UpgradeError{Wire: WireWebSocket, StatusCode: wue.StatusCode, Message: status.UpgradeMessage(wue.Body), Err: err}
 	case errors.As(err, &wpe):
 		return &UpgradeError{Wire: WireWebSocket, StatusCode: 101, Message: wpe.Error(), Err: err}
 	}
 	return err
-}
-
-// bodyMessage is the text client-go shows for a refused upgrade: the
-// message (or error) field of a Status-like body, else the trimmed body.
-func bodyMessage(body []byte) string {
-	var st struct {
-		Message string `json:"message"`
-		Error   string `json:"error"`
-	}
-	if json.Unmarshal(body, &st) == nil {
-		if m := strings.TrimSpace(st.Message); m != "" {
-			return m
-		}
-		if m := strings.TrimSpace(st.Error); m != "" {
-			return m
-		}
-	}
-	if m := strings.TrimSpace(string(body)); m != "" {
-		return m
-	}
-	return "empty server response"
 }

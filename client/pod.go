@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // maxPodBody bounds the size of a Pod read from the server.
@@ -80,7 +81,7 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		msg := bodyMessage(body)
+		msg := status.UpgradeMessage(body)
 		if msg == "empty server response" {
 			msg = "the server answered " + resp.Status
 		}

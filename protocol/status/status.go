@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Values of Status.Status and of the reasons streaming uses.
@@ -149,6 +150,28 @@ func DecodeText(b []byte) error {
 		return nil
 	}
 	return &Error{Message: string(b)}
+}
+
+// UpgradeMessage is the text client-go shows for a refused upgrade or a
+// failed API request: the message (or error) field of a Status-like body,
+// else the trimmed body, else "empty server response".
+func UpgradeMessage(body []byte) string {
+	var st struct {
+		Message string `json:"message"`
+		Error   string `json:"error"`
+	}
+	if json.Unmarshal(body, &st) == nil {
+		if m := strings.TrimSpace(st.Message); m != "" {
+			return m
+		}
+		if m := strings.TrimSpace(st.Error); m != "" {
+			return m
+		}
+	}
+	if m := strings.TrimSpace(string(body)); m != "" {
+		return m
+	}
+	return "empty server response"
 }
 
 // ExitError is a remote command that exited with a non-zero code.

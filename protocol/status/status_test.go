@@ -103,3 +103,31 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestUpgradeMessage(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{`{"kind":"Status","message":"pods \"x\" not found"}`, `pods "x" not found`},
+		{`{"error":"container not found"}`, "container not found"},
+		{`{"message":"  ","error":"e"}`, "e"},
+		{"unable to upgrade: no protocol\n", "unable to upgrade: no protocol"},
+		{"", "empty server response"},
+		{"null", "null"},
+	}
+	for _, tc := range tests {
+		if got := UpgradeMessage([]byte(tc.body)); got != tc.want {
+			t.Errorf("UpgradeMessage(%q): got %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
+// FuzzUpgradeMessage: any refusal body yields a non-empty message.
+func FuzzUpgradeMessage(f *testing.F) {
+	for _, s := range []string{`{"message":"m"}`, `{"error":"e"}`, "text\n", "", `{"message":"  "}`, "null"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if UpgradeMessage(b) == "" {
+			t.Fatal("empty message")
+		}
+	})
+}

@@ -5,17 +5,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // maxErrorBody bounds how much of a refusal's body Dial reads.
@@ -168,25 +167,5 @@ func roundTrip(ctx context.Context, raw net.Conn, u *url.URL, opts *DialOptions)
 	if err != nil {
 		return nil, resp, fmt.Errorf("unable to upgrade connection: unable to read error from server response: %w", err)
 	}
-	return nil, resp, &UpgradeError{StatusCode: resp.StatusCode, Body: body, Message: upgradeMessage(body)}
-}
-
-// upgradeMessage extracts the text client-go shows for a refused upgrade.
-func upgradeMessage(body []byte) string {
-	var st struct {
-		Message string `json:"message"`
-		Error   string `json:"error"`
-	}
-	if json.Unmarshal(body, &st) == nil {
-		if m := strings.TrimSpace(st.Message); m != "" {
-			return m
-		}
-		if m := strings.TrimSpace(st.Error); m != "" {
-			return m
-		}
-	}
-	if m := strings.TrimSpace(string(body)); m != "" {
-		return m
-	}
-	return "empty server response"
+	return nil, resp, &UpgradeError{StatusCode: resp.StatusCode, Body: body, Message: status.UpgradeMessage(body)}
 }

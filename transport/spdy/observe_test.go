@@ -80,15 +80,3 @@ func FuzzObserve(f *testing.F) {
 		}
 	})
 }
-
-// FuzzUpgradeMessage: any refusal body yields a non-empty message.
-func FuzzUpgradeMessage(f *testing.F) {
-	for _, s := range []string{`{"message":"m"}`, `{"error":"e"}`, "text\n", "", `{"message":"  "}`, "null"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if upgradeMessage(b) == "" {
-			t.Fatal("empty message")
-		}
-	})
-}
