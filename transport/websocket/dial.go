@@ -96,36 +96,9 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 			offered = append(offered, v.Name)
 		}
 	}
-	hc := http.DefaultClient
-	if o.HTTPClient != nil {
-		hc = o.HTTPClient
-	}
-	capture := &captureTransport{base: hc.Transport}
-	if capture.base == nil {
-		capture.base = http.DefaultTransport
-	}
-	client := *hc
-	client.Transport = capture
-	header := o.Header.Clone()
-	if header == nil {
-		header = http.Header{}
-	}
-	wc, resp, err := ws.Dial(ctx, url, &ws.DialOptions{
-		HTTPClient:      &client,
-		HTTPHeader:      header,
-		Subprotocols:    offered, // sent as one line: servers read only the first (PROTOCOL.md 3.2)
-		CompressionMode: ws.CompressionDisabled,
-	})
+	wc, resp, err := handshake(ctx, "dial websocket", url, o.HTTPClient, o.Header, offered)
 	if err != nil {
-		switch {
-		case capture.status != 0:
-			return nil, resp, &UpgradeError{StatusCode: capture.status, Body: capture.body}
-		case resp != nil && resp.StatusCode == http.StatusSwitchingProtocols &&
-			!slices.Contains(offered, resp.Header.Get(protocol.HeaderWebSocketProtocol)):
-			// coder/websocket refused a subprotocol we did not offer.
-			return nil, resp, &ProtocolError{Offered: offered, Chosen: resp.Header.Get(protocol.HeaderWebSocketProtocol)}
-		}
-		return nil, resp, fmt.Errorf("dial websocket %s: %w", url, err)
+		return nil, resp, err
 	}
 	chosen := wc.Subprotocol()
 	v, ok := protocol.Lookup(o.Versions, chosen)
@@ -163,4 +136,43 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	t.status, t.body = resp.StatusCode, body
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
+}
+
+// handshake dials url offering the names in one Sec-WebSocket-Protocol line
+// (servers read only the first, PROTOCOL.md 3.2) and classifies a failure as
+// client-go does: *UpgradeError for a non-101 answer, *ProtocolError for a
+// 101 naming a subprotocol that was not offered; op names the dial in any
+// other error. Dial and DialTunnel share it.
+func handshake(ctx context.Context, op, url string, hc *http.Client, header http.Header, offered []string) (*ws.Conn, *http.Response, error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	capture := &captureTransport{base: hc.Transport}
+	if capture.base == nil {
+		capture.base = http.DefaultTransport
+	}
+	client := *hc
+	client.Transport = capture
+	header = header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	wc, resp, err := ws.Dial(ctx, url, &ws.DialOptions{
+		HTTPClient:      &client,
+		HTTPHeader:      header,
+		Subprotocols:    offered,
+		CompressionMode: ws.CompressionDisabled,
+	})
+	if err == nil {
+		return wc, resp, nil
+	}
+	switch {
+	case capture.status != 0:
+		return nil, resp, &UpgradeError{StatusCode: capture.status, Body: capture.body}
+	case resp != nil && resp.StatusCode == http.StatusSwitchingProtocols &&
+		!slices.Contains(offered, resp.Header.Get(protocol.HeaderWebSocketProtocol)):
+		// coder/websocket refused a subprotocol we did not offer.
+		return nil, resp, &ProtocolError{Offered: offered, Chosen: resp.Header.Get(protocol.HeaderWebSocketProtocol)}
+	}
+	return nil, resp, fmt.Errorf("%s %s: %w", op, url, err)
 }

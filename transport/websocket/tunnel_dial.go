@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -46,31 +45,9 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 	for i, p := range o.Protocols {
 		offered[i] = protocol.TunnelPrefix + p
 	}
-	hc := http.DefaultClient
-	if o.HTTPClient != nil {
-		hc = o.HTTPClient
-	}
-	capture := &captureTransport{base: hc.Transport}
-	if capture.base == nil {
-		capture.base = http.DefaultTransport
-	}
-	client := *hc
-	client.Transport = capture
-	wc, resp, err := ws.Dial(ctx, url, &ws.DialOptions{
-		HTTPClient:      &client,
-		HTTPHeader:      o.Header.Clone(),
-		Subprotocols:    offered,
-		CompressionMode: ws.CompressionDisabled,
-	})
+	wc, resp, err := handshake(ctx, "dial tunnel", url, o.HTTPClient, o.Header, offered)
 	if err != nil {
-		switch {
-		case capture.status != 0:
-			return nil, resp, &UpgradeError{StatusCode: capture.status, Body: capture.body}
-		case resp != nil && resp.StatusCode == http.StatusSwitchingProtocols &&
-			!slices.Contains(offered, resp.Header.Get(protocol.HeaderWebSocketProtocol)):
-			return nil, resp, &ProtocolError{Offered: offered, Chosen: resp.Header.Get(protocol.HeaderWebSocketProtocol)}
-		}
-		return nil, resp, fmt.Errorf("dial tunnel %s: %w", url, err)
+		return nil, resp, err
 	}
 	chosen := wc.Subprotocol()
 	if !slices.Contains(offered, chosen) {
