@@ -20,16 +20,8 @@ import (
 // sharing a requestid; each pair becomes one Runtime.PortForward. A failed
 // forward is reported on its error stream and ends that pair only.
 func (n *Node) servePortForwardSPDY(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef) {
-	conn, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{
-		Protocols:   []string{protocol.PortForward},
-		IdleTimeout: n.opts.IdleTimeout,
-		Logger:      n.log,
-	})
-	if err != nil {
-		n.log.Info("spdy upgrade failed", "path", r.URL.Path, "err", err)
-		return
-	}
-	if !n.track(conn) {
+	conn := n.upgradeSPDY(w, r, []string{protocol.PortForward})
+	if conn == nil {
 		return
 	}
 	defer n.untrack(conn)

@@ -48,17 +48,8 @@ var legacyPortForwardVersions = []protocol.Version{
 // port, two bytes little-endian. One TCP connection per port; the socket
 // closes with 1000 once every port's forward has finished.
 func (n *Node) servePortForwardChannels(ctx context.Context, w http.ResponseWriter, r *http.Request, ports []uint16, pod PodRef) {
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Versions:    legacyPortForwardVersions,
-		Channels:    2 * len(ports),
-		IdleTimeout: n.opts.IdleTimeout,
-		Logger:      n.log,
-	})
-	if err != nil {
-		n.log.Info("websocket upgrade failed", "path", r.URL.Path, "err", err)
-		return
-	}
-	if !n.track(conn) {
+	conn := n.acceptWebSocket(w, r, legacyPortForwardVersions, 2*len(ports))
+	if conn == nil {
 		return
 	}
 	defer n.untrack(conn)

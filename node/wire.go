@@ -10,7 +10,6 @@ import (
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
-	"github.com/porthole/porthole/transport/websocket"
 )
 
 // wsVersions are the remote-command versions served over WebSocket,
@@ -22,17 +21,8 @@ var wsVersions = append(append([]protocol.Version(nil), protocol.WebSocketVersio
 // outbound ones, stdin without -i, resize without a tty) is closed for
 // reading, so a client writing to it cannot wedge the read loop.
 func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, target Container) {
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Versions:    wsVersions,
-		Channels:    5,
-		IdleTimeout: n.opts.IdleTimeout,
-		Logger:      n.log,
-	})
-	if err != nil {
-		n.log.Info("websocket upgrade failed", "path", r.URL.Path, "err", err)
-		return
-	}
-	if !n.track(conn) {
+	conn := n.acceptWebSocket(w, r, wsVersions, channel.RemoteCommand)
+	if conn == nil {
 		return
 	}
 	defer n.untrack(conn)
@@ -75,16 +65,8 @@ func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *htt
 // serveSPDY runs one exec or attach over SPDY/3.1 (PROTOCOL.md 4): it waits
 // for exactly the streams the request implies, then runs the session.
 func (n *Node) serveSPDY(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, target Container) {
-	conn, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{
-		Protocols:   protocol.Names(protocol.SPDYVersions),
-		IdleTimeout: n.opts.IdleTimeout,
-		Logger:      n.log,
-	})
-	if err != nil {
-		n.log.Info("spdy upgrade failed", "path", r.URL.Path, "err", err)
-		return
-	}
-	if !n.track(conn) {
+	conn := n.upgradeSPDY(w, r, protocol.Names(protocol.SPDYVersions))
+	if conn == nil {
 		return
 	}
 	defer n.untrack(conn)

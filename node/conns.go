@@ -1,0 +1,95 @@
+package node
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
+)
+
+// track registers an upgraded connection so Shutdown can end it; the caller
+// untracks it when its session is over. When the node is shutting down it
+// aborts c instead and reports false.
+func (n *Node) track(c stream.Conn) bool {
+	n.mu.Lock()
+	closing := n.closing
+	if !closing {
+		n.conns[c] = struct{}{}
+		n.wg.Add(1)
+	}
+	n.mu.Unlock()
+	if closing {
+		_ = c.Abort("server shutting down")
+	}
+	return !closing
+}
+
+func (n *Node) untrack(c stream.Conn) {
+	n.mu.Lock()
+	delete(n.conns, c)
+	n.mu.Unlock()
+	n.wg.Done()
+}
+
+// Shutdown refuses new sessions, lets running ones finish until ctx is done,
+// then aborts those left and waits for their handlers to return. Hijacked
+// connections are invisible to http.Server.Shutdown, hence this.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	n.closing = true
+	n.mu.Unlock()
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	n.mu.Lock()
+	for c := range n.conns {
+		_ = c.Abort("server shutting down")
+	}
+	n.mu.Unlock()
+	<-done
+	return ctx.Err()
+}
+
+// acceptWebSocket upgrades r with the node's options and tracks the
+// connection; nil when the upgrade was refused (the answer is written) or the
+// node is shutting down. The caller untracks a connection it got.
+func (n *Node) acceptWebSocket(w http.ResponseWriter, r *http.Request, versions []protocol.Version, channels int) *websocket.Conn {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Versions:    versions,
+		Channels:    channels,
+		IdleTimeout: n.opts.IdleTimeout,
+		Logger:      n.log,
+	})
+	if err != nil {
+		n.log.Info("websocket upgrade failed", "path", r.URL.Path, "err", err)
+		return nil
+	}
+	if !n.track(conn) {
+		return nil
+	}
+	return conn
+}
+
+// upgradeSPDY is acceptWebSocket for SPDY/3.1.
+func (n *Node) upgradeSPDY(w http.ResponseWriter, r *http.Request, protocols []string) *spdy.Conn {
+	conn, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{
+		Protocols:   protocols,
+		IdleTimeout: n.opts.IdleTimeout,
+		Logger:      n.log,
+	})
+	if err != nil {
+		n.log.Info("spdy upgrade failed", "path", r.URL.Path, "err", err)
+		return nil
+	}
+	if !n.track(conn) {
+		return nil
+	}
+	return conn
+}
