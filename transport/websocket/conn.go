@@ -36,6 +36,7 @@ const abortGrace = time.Second
 type Conn struct {
 	ws       *ws.Conn
 	nc       *lingerConn // server side; nil on the client
+	raw      io.Closer   // client side: the upgraded connection under ws
 	version  protocol.Version
 	client   bool
 	msgType  ws.MessageType
@@ -182,7 +183,7 @@ func (c *Conn) closeGracefully() {
 	case <-t.C:
 	}
 	t.Stop()
-	err := c.ws.Close(ws.StatusNormalClosure, "")
+	err := boundedClose(c.ws, c.raw, closeHandshakeWait)
 	if c.nc == nil && err != nil && !errors.Is(err, net.ErrClosed) {
 		// On the server the lingering close decides (an echo arriving after
 		// coder/websocket's 5 s wait is fine); the client has no linger.

@@ -96,7 +96,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 			offered = append(offered, v.Name)
 		}
 	}
-	wc, resp, err := handshake(ctx, "dial websocket", url, o.HTTPClient, o.Header, offered)
+	wc, raw, resp, err := handshake(ctx, "dial websocket", url, o.HTTPClient, o.Header, offered)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -109,6 +109,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	c := newConn(v, o.Channels, true, clientPool, clientMsgMax, o.Logger)
 	c.linger = defaultLinger
 	c.ws = wc
+	c.raw = raw
 	wc.SetReadLimit(o.ReadLimit)
 	c.start()
 	if o.PingInterval > 0 {
@@ -120,16 +121,23 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 
 // captureTransport keeps the status and the first 64 KiB of the body of a
 // refused upgrade; coder/websocket keeps only 1 KiB.
+// It also keeps the upgraded connection (the 101's body) so that a close
+// handshake the peer never answers can be cut (see boundedClose).
 type captureTransport struct {
-	base   http.RoundTripper
-	status int
-	body   []byte
+	base     http.RoundTripper
+	status   int
+	body     []byte
+	upgraded io.Closer
 }
 
 func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.StatusCode == http.StatusSwitchingProtocols {
+	if err != nil {
 		return resp, err
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		t.upgraded = resp.Body
+		return resp, nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_ = resp.Body.Close()
@@ -143,7 +151,7 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // client-go does: *UpgradeError for a non-101 answer, *ProtocolError for a
 // 101 naming a subprotocol that was not offered; op names the dial in any
 // other error. Dial and DialTunnel share it.
-func handshake(ctx context.Context, op, url string, hc *http.Client, header http.Header, offered []string) (*ws.Conn, *http.Response, error) {
+func handshake(ctx context.Context, op, url string, hc *http.Client, header http.Header, offered []string) (*ws.Conn, io.Closer, *http.Response, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -164,15 +172,31 @@ func handshake(ctx context.Context, op, url string, hc *http.Client, header http
 		CompressionMode: ws.CompressionDisabled,
 	})
 	if err == nil {
-		return wc, resp, nil
+		return wc, capture.upgraded, resp, nil
 	}
 	switch {
 	case capture.status != 0:
-		return nil, resp, &UpgradeError{StatusCode: capture.status, Body: capture.body}
+		return nil, nil, resp, &UpgradeError{StatusCode: capture.status, Body: capture.body}
 	case resp != nil && resp.StatusCode == http.StatusSwitchingProtocols &&
 		!slices.Contains(offered, resp.Header.Get(protocol.HeaderWebSocketProtocol)):
 		// coder/websocket refused a subprotocol we did not offer.
-		return nil, resp, &ProtocolError{Offered: offered, Chosen: resp.Header.Get(protocol.HeaderWebSocketProtocol)}
+		return nil, nil, resp, &ProtocolError{Offered: offered, Chosen: resp.Header.Get(protocol.HeaderWebSocketProtocol)}
 	}
-	return nil, resp, fmt.Errorf("%s %s: %w", op, url, err)
+	return nil, nil, resp, fmt.Errorf("%s %s: %w", op, url, err)
+}
+
+// closeHandshakeWait bounds a client's close handshake. coder/websocket
+// bounds its own waits with 5 s timeouts, except where it skips the rest of
+// a frame the peer stopped sending midway: a frozen peer would hold Close
+// forever.
+var closeHandshakeWait = 12 * time.Second
+
+// boundedClose runs the close handshake on wc and closes the raw
+// connection under it if the peer has not finished within wait.
+func boundedClose(wc *ws.Conn, raw io.Closer, wait time.Duration) error {
+	if raw != nil {
+		t := time.AfterFunc(wait, func() { _ = raw.Close() })
+		defer t.Stop()
+	}
+	return wc.Close(ws.StatusNormalClosure, "")
 }

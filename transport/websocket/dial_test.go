@@ -1,13 +1,19 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -155,5 +161,84 @@ func TestUpgradeErrorText(t *testing.T) {
 	e := &UpgradeError{StatusCode: 403}
 	if got := e.Error(); !strings.Contains(got, "403 Forbidden") {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// frozenMidFrame answers a WebSocket upgrade offering proto, then sends the
+// header of a 1000-byte binary message and 10 bytes of it, and stops: a
+// peer frozen in the middle of a frame. It holds the socket until the test
+// ends.
+func frozenMidFrame(t *testing.T, proto string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, nc)
+			mu.Unlock()
+			req, err := http.ReadRequest(bufio.NewReader(nc))
+			if err != nil {
+				continue
+			}
+			h := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+			fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+				"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n", base64.StdEncoding.EncodeToString(h[:]), proto)
+			frame := []byte{0x82, 126, 1000 >> 8, 1000 & 0xff}
+			nc.Write(append(frame, make([]byte, 10)...))
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestCloseBoundedOnFrozenPeer: the close handshake of a client whose peer
+// froze in the middle of a frame ends once closeHandshakeWait has passed
+// (coder/websocket alone skips the rest of the frame byte by byte, with no
+// timeout, and waits forever).
+func TestCloseBoundedOnFrozenPeer(t *testing.T) {
+	defer func(d time.Duration) { closeHandshakeWait = d }(closeHandshakeWait)
+	closeHandshakeWait = 300 * time.Millisecond
+	proto := protocol.WebSocketVersions[0].Name
+	url := frozenMidFrame(t, proto)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	wc, raw, _, err := handshake(ctx, "dial", url, nil, nil, []string{proto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r, err := wc.Reader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(r, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() { boundedClose(wc, raw, closeHandshakeWait); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		raw.Close()
+		<-closed
+		t.Fatal("Close still waiting for a frozen peer after 20s")
 	}
 }

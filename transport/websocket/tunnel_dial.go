@@ -2,9 +2,12 @@ package websocket
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	ws "github.com/coder/websocket"
 
@@ -45,7 +48,7 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 	for i, p := range o.Protocols {
 		offered[i] = protocol.TunnelPrefix + p
 	}
-	wc, resp, err := handshake(ctx, "dial tunnel", url, o.HTTPClient, o.Header, offered)
+	wc, raw, resp, err := handshake(ctx, "dial tunnel", url, o.HTTPClient, o.Header, offered)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -55,7 +58,22 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 		return nil, resp, &ProtocolError{Offered: offered, Chosen: chosen}
 	}
 	t := &Tunnel{protocol: strings.TrimPrefix(chosen, protocol.TunnelPrefix)}
-	t.Conn = ws.NetConn(context.Background(), wc, ws.MessageBinary)
+	t.Conn = &clientTunnelConn{Conn: ws.NetConn(context.Background(), wc, ws.MessageBinary), raw: raw}
 	wc.SetReadLimit(o.ReadLimit)
 	return t, resp, nil
+}
+
+// clientTunnelConn bounds the close handshake of a dialed tunnel, as
+// Conn.Close does (see boundedClose).
+type clientTunnelConn struct {
+	net.Conn
+	raw io.Closer
+}
+
+func (c *clientTunnelConn) Close() error {
+	if c.raw != nil {
+		t := time.AfterFunc(closeHandshakeWait, func() { _ = c.raw.Close() })
+		defer t.Stop()
+	}
+	return c.Conn.Close() // cancels pending reads, then the close handshake
 }
