@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/protocol/resize"
@@ -12,11 +11,14 @@ import (
 
 // Attach joins container c's main process: its output from now on is
 // written to streams.Stdout and streams.Stderr (stdout only with a tty),
-// alongside any other attacher, synchronously (a stalled attacher stalls
-// the container's output). streams.Stdin goes to the process when the
-// container has stdin: true, and is read and dropped otherwise. With a tty,
-// streams.Size and every size from streams.Resize resize the container's
-// pty.
+// alongside any other attacher. Each attacher has its own bounded queue and
+// writer (see attacher): an attacher that takes no output for
+// Options.AttachStallTimeout while its queue is full is cut, and Attach
+// returns an error wrapping node.ErrStalled, so a frozen or vanished client
+// never holds up the container or the other attachers. streams.Stdin goes to
+// the process when the container has stdin: true, and is read and dropped
+// otherwise. With a tty, streams.Size and every size from streams.Resize
+// resize the container's pty.
 //
 // When the attacher's stdin ends, Attach follows containerd
 // (internal/cri/io/container_io.go): with stdinOnce and no tty, the
@@ -25,9 +27,11 @@ import (
 // returns when ctx is cancelled or once the process has exited and its
 // output was delivered. Detaching never stops the process. Attach returns
 // nil in those cases (attach never reports exit codes), an error when the
-// container is not running (wrapping node.ErrNotRunning) or when writing
-// its output failed. Attach returns only after every write to streams has
-// returned, so the caller must make writes return when ctx is cancelled.
+// container is not running (wrapping node.ErrNotRunning), when writing its
+// output failed, or when it stalled. Output queued before a detach or the
+// process's exit is written before Attach returns; after a cancelled ctx or
+// an error, a write may still be in flight when Attach returns: the caller
+// ends it by closing the session's connection, and Close joins the writer.
 func (r *Runtime) Attach(ctx context.Context, c node.Container, s node.Streams) error {
 	leave, err := r.enter()
 	if err != nil {
@@ -39,7 +43,7 @@ func (r *Runtime) Attach(ctx context.Context, c node.Container, s node.Streams) 
 		return err
 	}
 	run := ct.currentRun()
-	a := &attacher{stdout: s.Stdout, stderr: s.Stderr, broken: make(chan struct{})}
+	a := newAttacher(s.Stdout, s.Stderr, r.opts.AttachStallTimeout)
 	if run != nil && run.tty != nil {
 		a.stderr = nil
 	}
@@ -50,7 +54,9 @@ func (r *Runtime) Attach(ctx context.Context, c node.Container, s node.Streams) 
 	if !run.attach(a) {
 		return fmt.Errorf("attach to container %s: %w", ct.spec.Name, node.ErrNotRunning)
 	}
-	defer run.detach(a)
+	if a.hasOutput() {
+		r.goTracked(a.writeLoop)
+	}
 	// Sizes apply once attached, so output they cause (a redraw) reaches us.
 	if run.tty != nil {
 		if s.Size != (resize.Size{}) {
@@ -68,11 +74,22 @@ func (r *Runtime) Attach(ctx context.Context, c node.Container, s node.Streams) 
 	if r.onAttach != nil {
 		r.onAttach()
 	}
-	return run.follow(ctx, a, in)
+	drain, err := run.follow(ctx, a, in)
+	run.detach(a)
+	if drain && a.hasOutput() {
+		a.drain(ctx)
+	}
+	a.stop()
+	if err == nil && ctx.Err() == nil && a.isBroken() {
+		err = fmt.Errorf("write attach output: %w", a.err)
+	}
+	return err
 }
 
-// follow waits for the attach session to end; see Attach.
-func (r *run) follow(ctx context.Context, a *attacher, in *attachInput) error {
+// follow waits for the attach session to end; see Attach. drain tells
+// whether the output queued for a is still to be written (the session goes
+// on: a detach or the process's exit).
+func (r *run) follow(ctx context.Context, a *attacher, in *attachInput) (drain bool, err error) {
 	once := r.c.spec.StdinOnce && r.tty == nil
 	var inEnded <-chan struct{}
 	if in != nil {
@@ -85,14 +102,14 @@ func (r *run) follow(ctx context.Context, a *attacher, in *attachInput) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return false, nil
 		case <-r.outDone:
-			return nil
+			return true, nil
 		case <-a.broken:
 			if ctx.Err() != nil {
-				return nil // the caller failed our write to end the session
+				return false, nil // the caller failed our write to end the session
 			}
-			return fmt.Errorf("write attach output: %w", a.err)
+			return false, fmt.Errorf("write attach output: %w", a.err)
 		case <-inEnded:
 			inEnded = nil
 			switch {
@@ -100,7 +117,7 @@ func (r *run) follow(ctx context.Context, a *attacher, in *attachInput) error {
 			case once:
 				r.closeStdin()
 			default:
-				return nil
+				return true, nil
 			}
 		}
 	}
@@ -117,43 +134,13 @@ func (r *run) attach(a *attacher) bool {
 	return true
 }
 
-// detach removes a and waits for a write to it in progress.
+// detach removes a and waits for the pumps to finish offering to it (an
+// offer is bounded by the stall timeout).
 func (r *run) detach(a *attacher) {
 	r.mu.Lock()
 	delete(r.attachers, a)
 	r.mu.Unlock()
 	a.busy.Wait()
-}
-
-// attacher is one Attach session's output side.
-type attacher struct {
-	stdout, stderr io.Writer
-	busy           sync.WaitGroup // writes in progress; Add only under run.mu while attached
-	broken         chan struct{}  // closed when a write failed; err is set before
-	once           sync.Once
-	err            error
-}
-
-// write writes one chunk; after a failure, it writes nothing more.
-func (a *attacher) write(p []byte, stderr bool) {
-	w := a.stdout
-	if stderr {
-		w = a.stderr
-	}
-	if w == nil {
-		return
-	}
-	select {
-	case <-a.broken:
-		return
-	default:
-	}
-	if _, err := w.Write(p); err != nil {
-		a.once.Do(func() {
-			a.err = err
-			close(a.broken)
-		})
-	}
 }
 
 // attachInput copies one attacher's stdin to the run's stdin writer.

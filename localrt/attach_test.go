@@ -6,7 +6,10 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
@@ -173,30 +176,121 @@ func TestAttachTTYResize(t *testing.T) {
 	}
 }
 
-// TestAttachFrozenAttacher: an attacher that stops reading stalls the
-// container's output for everyone (nothing is buffered); once it is
-// cancelled (and, as the node does, its writes fail) the others resume.
-func TestAttachFrozenAttacher(t *testing.T) {
+// TestAttachFrozenAttacherIsCut: an attacher that stops reading (a
+// terminal nobody reads, a client whose write never returns) holds the
+// container's output only for the stall timeout: then it is cut with
+// node.ErrStalled, and the other attacher gets every byte, on pipes and on
+// a tty.
+func TestAttachFrozenAttacherIsCut(t *testing.T) {
+	const size = 8 << 20
+	script := "read x; head -c " + strconv.Itoa(size) + " /dev/zero | tr '\\0' x; echo; echo END; exec cat >/dev/null"
+	for _, tty := range []bool{false, true} {
+		t.Run("tty="+strconv.FormatBool(tty), func(t *testing.T) {
+			r := startOpts(t, &Options{KillGrace: 2 * time.Second, AttachStallTimeout: 200 * time.Millisecond},
+				testPod("p", kube.Container{Command: []string{"sh", "-c", script}, Stdin: true, TTY: tty}, ""))
+			attached := attachHook(r)
+			waitPod(t, r, "p", "running", isRunning)
+
+			frozenR, frozenW := io.Pipe() // never read until the test ends
+			t.Cleanup(func() { frozenR.Close() })
+			doneA := make(chan error, 1)
+			go func() {
+				doneA <- r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdout: frozenW, TTY: tty})
+			}()
+			<-attached
+
+			inB, inBW := osPipe(t)
+			outB := newLineReader(t)
+			ctxB, cancelB := context.WithCancel(context.Background())
+			defer cancelB()
+			doneB := make(chan error, 1)
+			go func() {
+				doneB <- r.Attach(ctxB, ref("p", "main"), node.Streams{Stdin: inB, Stdout: outB.pw, TTY: tty})
+			}()
+			<-attached
+			counted := make(chan int, 1)
+			go func() { counted <- countUntilEnd(outB) }()
+			inBW.WriteString("go\n")
+
+			select {
+			case err := <-doneA:
+				if !errors.Is(err, node.ErrStalled) {
+					t.Errorf("frozen attacher: got %v, want an error wrapping node.ErrStalled", err)
+				}
+			case <-time.After(failsafe):
+				t.Fatal("the frozen attacher was never cut")
+			}
+			select {
+			case n := <-counted:
+				if n != size {
+					t.Errorf("second attacher: got %d bytes of output before END, want %d", n, size)
+				}
+			case <-time.After(failsafe):
+				t.Fatal("the second attacher's output stalled behind the frozen one")
+			}
+			cancelB()
+			if err := <-doneB; err != nil {
+				t.Errorf("Attach B: got %v, want nil", err)
+			}
+			outB.pw.Close()
+			p, _ := r.Pod(context.Background(), "default", "p")
+			if !isRunning(p) || p.Status.ContainerStatuses[0].RestartCount != 0 {
+				t.Errorf("got %+v, want the container still running, never restarted", p.Status.ContainerStatuses[0])
+			}
+		})
+	}
+}
+
+// countUntilEnd counts the 'x' bytes read until a line holding END.
+func countUntilEnd(l *lineReader) int {
+	n := 0
+	for {
+		line, err := l.br.ReadString('\n')
+		if strings.Contains(line, "END") {
+			return n
+		}
+		n += strings.Count(line, "x")
+		if err != nil {
+			return -1
+		}
+	}
+}
+
+// TestAttachCancelWithWritePending: a session whose client vanished while
+// a write to it was pending (the node cancels ctx) ends at once; it does
+// not wait for the write, which the node ends by closing the connection
+// afterwards. Then the next attacher is served.
+func TestAttachCancelWithWritePending(t *testing.T) {
 	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; done"}}, ""))
 	attached := attachHook(r)
 	waitPod(t, r, "p", "running", isRunning)
-	frozenR, frozenW := io.Pipe() // never read
+	frozen := newFrozenWriter()
 	ctxA, cancelA := context.WithCancel(context.Background())
-	stopA := context.AfterFunc(ctxA, func() { frozenR.CloseWithError(context.Canceled) })
-	defer stopA()
 	doneA := make(chan error, 1)
-	go func() { doneA <- r.Attach(ctxA, ref("p", "main"), node.Streams{Stdout: frozenW}) }()
+	go func() { doneA <- r.Attach(ctxA, ref("p", "main"), node.Streams{Stdout: frozen}) }()
 	<-attached
+	select {
+	case <-frozen.entered:
+	case <-time.After(failsafe):
+		t.Fatal("no output reached the attacher")
+	}
+	cancelA()
+	select {
+	case err := <-doneA:
+		if err != nil {
+			t.Errorf("Attach A: got %v, want nil", err)
+		}
+	case <-time.After(failsafe):
+		t.Fatal("Attach A waited for its pending write after its ctx was cancelled")
+	}
+	close(frozen.release) // as the node closes the connection
+
 	outB := newLineReader(t)
 	ctxB, cancelB := context.WithCancel(context.Background())
 	defer cancelB()
 	doneB := make(chan error, 1)
 	go func() { doneB <- r.Attach(ctxB, ref("p", "main"), node.Streams{Stdout: outB.pw}) }()
 	<-attached
-	cancelA()
-	if err := <-doneA; err != nil {
-		t.Errorf("Attach A: got %v, want nil", err)
-	}
 	first := atoi(t, outB.until(t, "\n"))
 	next := atoi(t, outB.until(t, "\n"))
 	if next != first+1 {
@@ -208,4 +302,58 @@ func TestAttachFrozenAttacher(t *testing.T) {
 		t.Errorf("Attach B: got %v, want nil", err)
 	}
 	outB.pw.Close()
+}
+
+// frozenWriter is a client that stopped reading: its first Write signals
+// entered, and every Write blocks until release is closed, then fails.
+type frozenWriter struct {
+	entered chan struct{}
+	once    sync.Once
+	release chan struct{}
+}
+
+func newFrozenWriter() *frozenWriter {
+	return &frozenWriter{entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (f *frozenWriter) Write(p []byte) (int, error) {
+	f.once.Do(func() { close(f.entered) })
+	<-f.release
+	return 0, io.ErrClosedPipe
+}
+
+// TestAttachDetachDeliversQueued: output the process wrote before it
+// exited reaches a slow attacher in full before Attach returns.
+func TestAttachDetachDeliversQueued(t *testing.T) {
+	const size = 1 << 20
+	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "read x; head -c " + strconv.Itoa(size) + " /dev/zero"}, Stdin: true}, RestartNever))
+	attached := attachHook(r)
+	waitPod(t, r, "p", "running", isRunning)
+	in, inW := osPipe(t)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := r.Attach(context.Background(), ref("p", "main"), node.Streams{Stdin: in, Stdout: pw})
+		pw.Close()
+		done <- err
+	}()
+	<-attached
+	inW.WriteString("go\n")
+	n, err := io.Copy(io.Discard, slowReader{pr})
+	if err != nil || n != size {
+		t.Errorf("got %d bytes (%v), want %d", n, err, size)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Attach: got %v, want nil", err)
+	}
+}
+
+// slowReader reads in small pieces, so the attacher's queue fills.
+type slowReader struct{ r *io.PipeReader }
+
+func (s slowReader) Read(p []byte) (int, error) {
+	if len(p) > 512 {
+		p = p[:512]
+	}
+	return s.r.Read(p)
 }

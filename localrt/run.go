@@ -170,9 +170,10 @@ func (r *run) termination() *termination {
 	return t
 }
 
-// pumpOutput reads one output source and writes each chunk to every
-// current attacher in turn (stderr chunks to their stderr), synchronously:
-// a stalled attacher stalls this output. The log tail keeps a copy; with no
+// pumpOutput reads one output source and offers each chunk to every
+// current attacher's queue (stderr chunks to their stderr). A full queue
+// holds this output only while its attacher makes progress, or for the
+// stall timeout (see attacher.offer). The log tail keeps a copy; with no
 // attacher that is all that remains of the chunk.
 func (r *run) pumpOutput(src *os.File, stderr bool) {
 	defer r.wg.Done()
@@ -189,7 +190,7 @@ func (r *run) pumpOutput(src *os.File, stderr bool) {
 			r.log.write(buf[:n])
 			targets = r.targets(targets[:0])
 			for _, a := range targets {
-				a.write(buf[:n], stderr)
+				a.offer(buf[:n], stderr)
 				a.busy.Done()
 			}
 			clear(targets)
@@ -201,7 +202,7 @@ func (r *run) pumpOutput(src *os.File, stderr bool) {
 }
 
 // targets appends the current attachers, each marked busy until the
-// caller has written to it.
+// caller has offered the chunk to it.
 func (r *run) targets(dst []*attacher) []*attacher {
 	r.mu.Lock()
 	defer r.mu.Unlock()

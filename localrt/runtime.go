@@ -26,6 +26,11 @@ type Options struct {
 	// Default: a temporary directory that Close removes. A directory given
 	// here is kept.
 	StateDir string
+	// AttachStallTimeout is how long an attacher may take no output while
+	// its queue is full before it is cut, so that it cannot hold up the
+	// container and the other attachers (default
+	// DefaultAttachStallTimeout).
+	AttachStallTimeout time.Duration
 }
 
 // ErrClosed is returned by calls on a Runtime after Close.
@@ -83,6 +88,9 @@ func New(pods []*kube.Pod, opts *Options) (*Runtime, error) {
 	}
 	if opts != nil {
 		r.opts = *opts
+	}
+	if r.opts.AttachStallTimeout <= 0 {
+		r.opts.AttachStallTimeout = DefaultAttachStallTimeout
 	}
 	if r.opts.KillGrace <= 0 {
 		r.opts.KillGrace = 5 * time.Second

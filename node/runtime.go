@@ -80,3 +80,9 @@ var ErrNotFound = errors.New("not found")
 
 // ErrNotRunning is wrapped by Runtime errors for a container that is not running.
 var ErrNotRunning = errors.New("container not running")
+
+// ErrStalled is wrapped by Runtime errors for a session that took no output
+// for too long while the container had output for it (a frozen or vanished
+// client). The peer is not reading, so the node ends such a session at once,
+// without waiting to send it a status.
+var ErrStalled = errors.New("session output stalled")

@@ -86,6 +86,14 @@ func (s *session) run(ctx context.Context) {
 	if ctx.Err() != nil && s.conn.Err() != nil {
 		s.n.log.Debug("client went away", "pod", s.target.PodRef.Name, "container", s.target.Name, "err", s.conn.Err())
 	}
+	if errors.Is(err, ErrStalled) {
+		// The client takes no output: a status would queue behind what it
+		// does not read. Cutting the connection also ends the runtime's
+		// write in flight.
+		s.n.log.Info("ending session: client stopped reading", "pod", s.target.PodRef.Name, "container", s.target.Name, "err", err)
+		_ = s.conn.Abort("output stalled: the client stopped reading")
+		return
+	}
 	s.finish(err)
 }
 
