@@ -68,7 +68,11 @@ type Conn struct {
 	frameSize  int // largest DATA frame we send; a variable for the benchmark
 
 	acceptQ chan *Stream
-	bufs    sync.Pool // *[]byte of frameSize, for ReadFrom
+	// turnMu and lastTurn keep Accept in the order the peer's streams
+	// arrived (see takeTurn).
+	turnMu   sync.Mutex
+	lastTurn <-chan struct{}
+	bufs     sync.Pool // *[]byte of frameSize, for ReadFrom
 
 	// openMu orders stream creation against closing: Open holds it shared
 	// while it creates and registers a stream, terminate holds it exclusively
@@ -116,6 +120,7 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		linger:     cfg.linger,
 		frameSize:  defaultFrameSize,
 		acceptQ:    make(chan *Stream, cfg.queue),
+		lastTurn:   closedChan,
 		streams:    make(map[uint32]*Stream),
 		closingCh:  make(chan struct{}),
 		done:       make(chan struct{}),
@@ -256,6 +261,11 @@ func (c *Conn) handleStream(st *spdystream.Stream) {
 		_ = st.Reset() // after RefuseStreams
 		return
 	}
+	// Take a place in line before the SYN_REPLY lets the peer open its
+	// next stream: spdystream hands streams to several workers, and when
+	// the queue is full they would otherwise race for its free slots.
+	prev, mine := c.takeTurn()
+	defer close(mine)
 	s := newStream(c, st, false)
 	if !c.register(s) {
 		_ = st.Reset() // RST_STREAM CANCEL, as the kubelet rejects streams
@@ -269,6 +279,12 @@ func (c *Conn) handleStream(st *spdystream.Stream) {
 	// No watching goroutine for a peer's stream: onFrame sees its FIN or
 	// RST_STREAM go by (an idle exec holds five such streams).
 	select {
+	case <-prev:
+	case <-c.closingCh:
+		s.reset()
+		return
+	}
+	select {
 	case c.acceptQ <- s:
 		if c.refusing.Load() {
 			c.RefuseStreams() // it raced with RefuseStreams's drain
@@ -276,6 +292,17 @@ func (c *Conn) handleStream(st *spdystream.Stream) {
 	case <-c.closingCh:
 		s.reset()
 	}
+}
+
+// takeTurn returns the channel closed when the previous peer stream has
+// been queued for Accept (or given up) and the one to close when this one
+// has.
+func (c *Conn) takeTurn() (prev <-chan struct{}, mine chan struct{}) {
+	mine = make(chan struct{})
+	c.turnMu.Lock()
+	prev, c.lastTurn = c.lastTurn, mine
+	c.turnMu.Unlock()
+	return prev, mine
 }
 
 // register adds s to the stream table unless the connection is closing or
@@ -504,3 +531,10 @@ func (c *Conn) pingLoop() {
 		}
 	}
 }
+
+// closedChan is the first stream's predecessor: already done.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
