@@ -216,7 +216,7 @@ func TestAuthorization(t *testing.T) {
 func rawUpgrade(t *testing.T, gw, u, protocols string) (string, int) {
 	t.Helper()
 	path := strings.TrimPrefix(u, gw)
-	raw := "GET " + path + " HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
+	raw := "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: " + protocols + "\r\n\r\n"
 	got, _ := rawRoundTrip(t, gw, raw, false)
 	var code int

@@ -10,7 +10,8 @@ import (
 // authorizer sees it.
 type Attributes struct {
 	User        *User
-	Verb        string // get, list, create
+	Verb        string // get, list, watch, create
+	APIGroup    string // "" for the core group
 	Namespace   string
 	Resource    string // "pods"
 	Subresource string // "exec", "attach", "portforward" or ""
@@ -45,11 +46,11 @@ func (g *Gateway) authorize(ctx context.Context, a Attributes) *httpError {
 	if a.Name == "" {
 		target = a.Resource
 	}
-	msg := fmt.Sprintf("%s is forbidden: User %q cannot %s resource %q in API group \"\" in the namespace %q",
-		target, a.User.Name, a.Verb, a.resourceString(), a.Namespace)
+	msg := fmt.Sprintf("%s is forbidden: User %q cannot %s resource %q in API group %q in the namespace %q",
+		target, a.User.Name, a.Verb, a.resourceString(), a.APIGroup, a.Namespace)
 	if a.Namespace == "" {
-		msg = fmt.Sprintf("%s is forbidden: User %q cannot %s resource %q in API group \"\" at the cluster scope",
-			target, a.User.Name, a.Verb, a.resourceString())
+		msg = fmt.Sprintf("%s is forbidden: User %q cannot %s resource %q in API group %q at the cluster scope",
+			target, a.User.Name, a.Verb, a.resourceString(), a.APIGroup)
 	}
 	return &httpError{code: http.StatusForbidden, reason: "Forbidden", msg: msg, err: err}
 }

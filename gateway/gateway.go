@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -73,8 +74,18 @@ type Options struct {
 	// everything).
 	Authorizer Authorizer
 
+	// AcceptHosts are the Host header values served (path.Match patterns on
+	// the host name, port ignored, as kubectl proxy's --accept-hosts).
+	// Empty: loopback names (localhost, 127.0.0.1, ::1) when no
+	// authentication is configured, any host otherwise. A web page can
+	// point its own name at 127.0.0.1 (DNS rebinding) and then talk to the
+	// gateway as a same-origin page; only the Host it must send gives it
+	// away.
+	AcceptHosts []string
+
 	// OriginPatterns allows browser requests from these hosts (path.Match
-	// patterns on the Origin's host); same-host origins are always allowed.
+	// patterns on the Origin's host); an origin whose host is an accepted
+	// host (AcceptHosts) is allowed too.
 	OriginPatterns []string
 	// InsecureSkipOriginCheck accepts any Origin (cross-site WebSocket
 	// hijacking becomes possible).
@@ -135,6 +146,9 @@ func New(opts *Options) (*Gateway, error) {
 	if o.SPDYOnlyUpstream && o.WebSocketOnlyUpstream {
 		return nil, fmt.Errorf("gateway: the upstream cannot be both SPDY-only and WebSocket-only")
 	}
+	if o.AllowAnonymous && o.Authorizer == nil {
+		return nil, errors.New("gateway: anonymous access from any address needs an authorizer (RBAC): anonymous callers would be allowed everything")
+	}
 	gates, err := resolveGates(o.FeatureGates)
 	if err != nil {
 		return nil, err
@@ -182,6 +196,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			msg: fmt.Sprintf("request headers of %d bytes exceed the limit of %d", n, g.opts.MaxHeaderBytes)})
 		return
 	}
+	if herr := g.checkHost(r); herr != nil {
+		g.refuse(w, r, nil, herr)
+		return
+	}
+	if herr := checkPath(r.URL); herr != nil {
+		g.refuse(w, r, nil, herr)
+		return
+	}
 	user, herr := g.authenticate(r)
 	if herr != nil {
 		g.refuse(w, r, g.deniedSession(r), herr)
@@ -221,26 +243,16 @@ func headerBytes(r *http.Request) int {
 }
 
 func (g *Gateway) routes() {
-	for _, verb := range []string{"exec", "attach", "portforward"} {
-		g.mux.HandleFunc("/api/v1/namespaces/{namespace}/pods/{pod}/"+verb, g.streamHandler(verb))
+	for _, p := range []string{"/api", "/api/{rest...}", "/apis", "/apis/{rest...}"} {
+		g.mux.HandleFunc(p, g.apiHandler)
 	}
-	g.mux.HandleFunc("GET /api/v1/namespaces/{namespace}/pods/{pod}", g.readHandler("get"))
-	g.mux.HandleFunc("GET /api/v1/namespaces/{namespace}/pods", g.readHandler("list"))
-	g.mux.HandleFunc("GET /api/v1/pods", g.readHandler("list"))
-	// Namespaces, for the web terminal's picker and kubectl get ns.
-	g.mux.HandleFunc("GET /api/v1/namespaces", g.namespaceHandler("list"))
-	g.mux.HandleFunc("GET /api/v1/namespaces/{namespace}", g.namespaceHandler("get"))
-	for _, p := range []string{"/version", "/api", "/api/v1", "/apis", "/healthz", "/readyz", "/livez"} {
+	for _, p := range []string{"/version", "/healthz", "/readyz", "/livez"} {
 		g.mux.HandleFunc("GET "+p, g.discoveryHandler)
 	}
-	g.mux.HandleFunc("GET /apis/{rest...}", g.discoveryHandler)
 	if g.opts.MetricsHandler != nil {
 		g.mux.Handle("GET /metrics", g.opts.MetricsHandler)
 	}
-	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		g.refuse(w, r, nil, &httpError{code: http.StatusNotFound, reason: "NotFound",
-			msg: "the gateway does not serve " + r.URL.Path})
-	})
+	g.mux.HandleFunc("/", g.notFound)
 }
 
 // upstreamURL is the upstream base joined with path and query.

@@ -2,16 +2,82 @@ package gateway
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
 )
 
+// loopbackHosts are the Host names accepted by default without
+// authentication.
+var loopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// acceptHosts is the Host allow-list in force; nil means any host.
+func (g *Gateway) acceptHosts() []string {
+	switch {
+	case len(g.opts.AcceptHosts) > 0:
+		return g.opts.AcceptHosts
+	case g.authConfigured():
+		return nil
+	default:
+		return loopbackHosts
+	}
+}
+
+// hostName is host without its port and IPv6 brackets, lower-cased.
+func hostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+}
+
+// matchHost matches host against patterns with its port ("ui.example:8443")
+// or without it ("ui.example").
+func matchHost(patterns []string, host string) bool {
+	name, full := hostName(host), strings.ToLower(host)
+	for _, p := range patterns {
+		p = strings.ToLower(p)
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+		if ok, _ := path.Match(p, full); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHost refuses a Host outside the allow-list (see Options.AcceptHosts).
+func (g *Gateway) checkHost(r *http.Request) *httpError {
+	hosts := g.acceptHosts()
+	if hosts == nil || matchHost(hosts, r.Host) {
+		return nil
+	}
+	return &httpError{code: http.StatusForbidden, reason: "Forbidden",
+		msg: fmt.Sprintf("host %q is not accepted (see --accept-hosts)", r.Host)}
+}
+
+// HostFilter serves h only for requests whose Host is accepted, for pages
+// served beside the gateway (the web terminal).
+func (g *Gateway) HostFilter(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if herr := g.checkHost(r); herr != nil {
+			g.refuse(w, r, nil, herr)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // checkOrigin allows requests without Origin (kubectl, client-go) and
-// browser requests whose Origin host is the request's Host or matches an
-// allowed pattern; anything else is a cross-site request that could ride
-// on the user's ambient credentials (PROTOCOL.md 11.1).
+// browser requests from an accepted host (AcceptHosts: the Host header
+// alone proves nothing, a rebinding page sets it) or matching an allowed
+// pattern; anything else is a cross-site request that could ride on the
+// user's ambient credentials (PROTOCOL.md 11.1). With no host allow-list
+// (authentication on), an Origin naming the request's own host is
+// same-origin.
 func (g *Gateway) checkOrigin(r *http.Request) *httpError {
 	origin := r.Header.Get("Origin")
 	if origin == "" || g.opts.InsecureSkipOriginCheck {
@@ -21,13 +87,15 @@ func (g *Gateway) checkOrigin(r *http.Request) *httpError {
 	if err != nil || u.Host == "" {
 		return forbiddenOrigin(origin)
 	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return nil
-	}
-	for _, p := range g.opts.OriginPatterns {
-		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok {
+	if hosts := g.acceptHosts(); hosts != nil {
+		if matchHost(hosts, u.Host) {
 			return nil
 		}
+	} else if strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	if matchHost(g.opts.OriginPatterns, u.Host) {
+		return nil
 	}
 	return forbiddenOrigin(origin)
 }

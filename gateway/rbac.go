@@ -210,7 +210,7 @@ func rulesAllow(rules []rule, at Attributes) bool {
 }
 
 func (r rule) allows(at Attributes) bool {
-	if !slices.Contains(r.APIGroups, "") && !slices.Contains(r.APIGroups, "*") {
+	if !slices.Contains(r.APIGroups, at.APIGroup) && !slices.Contains(r.APIGroups, "*") {
 		return false
 	}
 	if !slices.Contains(r.Verbs, at.Verb) && !slices.Contains(r.Verbs, "*") {

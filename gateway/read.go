@@ -6,35 +6,57 @@ import (
 	"time"
 )
 
-// readHandler proxies pods get and list after authorizing them.
-func (g *Gateway) readHandler(verb string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		a := Attributes{User: userFrom(r.Context()), Verb: verb, Namespace: r.PathValue("namespace"),
-			Resource: "pods", Name: r.PathValue("pod")}
-		if herr := g.authorize(r.Context(), a); herr != nil {
-			g.refuse(w, r, nil, herr)
-			return
-		}
-		g.proxyRead(w, r)
+// apiHandler serves every /api and /apis path: the streaming
+// subresources of pods go to the session handler whatever the method (the
+// API server authorizes them as create), discovery goes to any
+// authenticated caller, and a resource read is forwarded only after the
+// caller's RBAC allows its verb on exactly the resource the path names.
+// Writes and other resources are not served (see readable).
+func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
+	req, ok := parseAPIPath(r.URL.Path)
+	if !ok {
+		g.notFound(w, r)
+		return
 	}
+	if req.resource && req.group == "" && req.version == "v1" && req.kind == "pods" &&
+		req.namespace != "" && req.name != "" && isStreamVerb(req.subresource) {
+		g.stream(w, r, req.subresource, req.namespace, req.name)
+		return
+	}
+	if r.Method != http.MethodGet {
+		g.refuse(w, r, nil, &httpError{code: http.StatusMethodNotAllowed, reason: "MethodNotAllowed",
+			msg: "the gateway serves only reads and exec, attach and port-forward"})
+		return
+	}
+	if !req.resource {
+		g.proxyRead(w, r)
+		return
+	}
+	if !req.readableResource() {
+		g.notFound(w, r)
+		return
+	}
+	a := Attributes{User: userFrom(r.Context()), Verb: req.readVerb(r.URL.Query()), APIGroup: req.group,
+		Namespace: req.namespace, Resource: req.kind, Subresource: req.subresource, Name: req.name}
+	if herr := g.authorize(r.Context(), a); herr != nil {
+		g.refuse(w, r, nil, herr)
+		return
+	}
+	g.proxyRead(w, r)
 }
 
-// namespaceHandler authorizes and proxies namespace reads (a cluster-scoped
-// resource: only cluster-wide grants apply).
-func (g *Gateway) namespaceHandler(verb string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		a := Attributes{User: userFrom(r.Context()), Verb: verb, Resource: "namespaces", Name: r.PathValue("namespace")}
-		if herr := g.authorize(r.Context(), a); herr != nil {
-			g.refuse(w, r, nil, herr)
-			return
-		}
-		g.proxyRead(w, r)
-	}
+func isStreamVerb(sub string) bool {
+	return sub == "exec" || sub == "attach" || sub == "portforward"
 }
 
-// discoveryHandler proxies version, discovery and health to any
-// authenticated caller, as the API server's discovery roles allow.
+// discoveryHandler proxies version and health to any authenticated caller,
+// as the API server's discovery roles allow.
 func (g *Gateway) discoveryHandler(w http.ResponseWriter, r *http.Request) { g.proxyRead(w, r) }
+
+func (g *Gateway) notFound(w http.ResponseWriter, r *http.Request) {
+	g.refuse(w, r, nil, &httpError{code: http.StatusNotFound, reason: "NotFound",
+		msg: "the gateway does not serve " + r.URL.Path})
+}
 
 // proxyRead forwards a plain (non-upgrade) request; an upgrade on these
 // paths is refused, so only the streaming paths ever splice.

@@ -89,7 +89,7 @@ func (u *scriptedUpstream) requests() ([]*http.Request, []byte) {
 }
 
 const spdyUpgrade = "POST /api/v1/namespaces/default/pods/p/exec?command=true&stdout=true HTTP/1.1\r\n" +
-	"Host: gw\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n"
+	"Host: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n"
 
 // rawRoundTrip writes raw to the gateway and returns its first response
 // (head and body, re-serialised) and, when drain is set, whether the
@@ -125,7 +125,7 @@ func rawRoundTrip(t *testing.T, base, raw string, drain bool) (string, bool) {
 func TestRefusedUpgradeDoesNotSmuggle(t *testing.T) {
 	up := newScriptedUpstream(t, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nnot ok", false)
 	gw, _ := startGateway(t, up.URL(), nil)
-	smuggled := "GET /api/v1/namespaces/kube-system/secrets HTTP/1.1\r\nHost: gw\r\n\r\n"
+	smuggled := "GET /api/v1/namespaces/kube-system/secrets HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 	got, closed := rawRoundTrip(t, gw, spdyUpgrade+smuggled, true)
 	if !strings.HasPrefix(got, "HTTP/1.1 403 Forbidden\r\n") || !strings.HasSuffix(got, "not ok") {
 		t.Errorf("client got %q, want the upstream's 403 relayed", got)
@@ -197,15 +197,15 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"h2c", strings.Replace(spdyUpgrade, "Upgrade: SPDY/3.1", "Upgrade: h2c", 1), 400,
 			"upgrade to h2c is not allowed: only SPDY/3.1 and websocket"},
-		{"not an upgrade", "POST /api/v1/namespaces/default/pods/p/exec?command=true&stdout=true HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n",
+		{"not an upgrade", "POST /api/v1/namespaces/default/pods/p/exec?command=true&stdout=true HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
 			400, "Upgrade request required"},
 		{"method", strings.Replace(spdyUpgrade, "POST", "PUT", 1), 405,
 			"the server does not allow this method on the requested resource"},
-		{"headers too large", strings.Replace(spdyUpgrade, "Host: gw\r\n", "Host: gw\r\nX-Pad: "+strings.Repeat("a", 5000)+"\r\n", 1), 431,
+		{"headers too large", strings.Replace(spdyUpgrade, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nX-Pad: "+strings.Repeat("a", 5000)+"\r\n", 1), 431,
 			"request headers of"},
-		{"other path", "GET /api/v1/namespaces/default/secrets HTTP/1.1\r\nHost: gw\r\n\r\n", 404,
+		{"other path", "GET /api/v1/namespaces/default/secrets HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 404,
 			"the gateway does not serve /api/v1/namespaces/default/secrets"},
-		{"cross-site websocket", "GET /api/v1/namespaces/default/pods/p/exec?command=sh&stdin=true HTTP/1.1\r\nHost: gw\r\n" +
+		{"cross-site websocket", "GET /api/v1/namespaces/default/pods/p/exec?command=sh&stdin=true HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
 			"Origin: https://evil.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
 			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n", 403,
 			`origin "https://evil.example" is not allowed to open sessions`},
@@ -247,7 +247,7 @@ func TestUpstreamHeaders(t *testing.T) {
 	tokens, _ := gateway.ParseTokens(strings.NewReader("tok,alice,1,\"devs,ops\"\n"))
 	gw, _ := startGateway(t, up.URL(), &gateway.Options{Tokens: tokens, Impersonate: true,
 		UpstreamHeader: http.Header{"Authorization": {"Bearer gateway-credential"}}})
-	raw := strings.Replace(spdyUpgrade, "Host: gw\r\n", "Host: gw\r\nAuthorization: Bearer tok\r\nImpersonate-User: root\r\n"+
+	raw := strings.Replace(spdyUpgrade, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nAuthorization: Bearer tok\r\nImpersonate-User: root\r\n"+
 		"Impersonate-Group: system:masters\r\nCookie: session=1\r\n", 1)
 	if got, _ := rawRoundTrip(t, gw, raw, true); !strings.HasPrefix(got, "HTTP/1.1 403") {
 		t.Fatalf("got %q", got)

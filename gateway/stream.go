@@ -8,26 +8,24 @@ import (
 	"github.com/porthole/porthole/protocol"
 )
 
-// streamHandler serves exec, attach and portforward: origin, method,
+// stream serves exec, attach and portforward: origin, method,
 // authorization (create always, get too for GET: PROTOCOL.md 11.2), upgrade
 // kind, limits, then the route of the package doc.
-func (g *Gateway) streamHandler(verb string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s := g.newSession(verb, userFrom(r.Context()), r.RemoteAddr)
-		s.namespace, s.pod = r.PathValue("namespace"), r.PathValue("pod")
-		parseStreamQuery(s, r.URL.Query())
-		if herr := g.admit(r, s); herr != nil {
-			g.refuse(w, r, s, herr)
-			return
-		}
-		path := g.plan(r, s)
-		if herr := s.begin(); herr != nil {
-			g.refuse(w, r, s, herr)
-			return
-		}
-		outcome := g.route(w, r, s, path)
-		s.end(outcome)
+func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, verb, namespace, pod string) {
+	s := g.newSession(verb, userFrom(r.Context()), r.RemoteAddr)
+	s.namespace, s.pod = namespace, pod
+	parseStreamQuery(s, r.URL.Query())
+	if herr := g.admit(r, s); herr != nil {
+		g.refuse(w, r, s, herr)
+		return
 	}
+	path := g.plan(r, s)
+	if herr := s.begin(); herr != nil {
+		g.refuse(w, r, s, herr)
+		return
+	}
+	outcome := g.route(w, r, s, path)
+	s.end(outcome)
 }
 
 // parseStreamQuery reads the API server's parameters for the audit record

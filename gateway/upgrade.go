@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,29 @@ var dropHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Or
 	"Te", "Trailer", "Transfer-Encoding", "Proxy-Connection", "Content-Length", "Host", "Connection",
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"}
 
+// identityPrefixes and identityNames are headers that claim who the caller
+// is: impersonation, the API server's front-proxy headers (X-Remote-User,
+// -Group, -Extra-*) and the headers of common authenticating proxies. Only
+// the gateway speaks for the caller upstream, so a client's copy of any of
+// them, in any case and with '_' for '-' (some proxies and servers treat
+// them alike), never passes.
+var (
+	identityPrefixes = []string{"impersonate-", "x-remote-", "x-auth-request-"}
+	identityNames    = []string{"x-forwarded-user", "x-forwarded-groups", "x-forwarded-email",
+		"x-forwarded-preferred-username", "x-forwarded-access-token"}
+)
+
+// identityHeader reports whether the header named k claims an identity.
+func identityHeader(k string) bool {
+	n := strings.ToLower(strings.ReplaceAll(k, "_", "-"))
+	for _, p := range identityPrefixes {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	return slices.Contains(identityNames, n)
+}
+
 // upstreamHeader is r's header as sent upstream: filtered, then the
 // upstream credentials and, if configured, impersonation of the caller.
 func (g *Gateway) upstreamHeader(r *http.Request, u *User) http.Header {
@@ -45,7 +69,7 @@ func (g *Gateway) upstreamHeader(r *http.Request, u *User) http.Header {
 		h.Del(k)
 	}
 	for k := range h {
-		if strings.HasPrefix(textproto.CanonicalMIMEHeaderKey(k), "Impersonate-") {
+		if identityHeader(k) {
 			delete(h, k)
 		}
 	}

@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// apiRequest is what an API path names, read as the API server's request
+// info does: a non-resource path (discovery, version, health) or a
+// resource request with its group, version, namespace, resource, name and
+// subresource.
+type apiRequest struct {
+	resource    bool
+	group       string // "" for the core group (/api/v1)
+	version     string
+	namespace   string
+	kind        string // the resource, "pods"
+	name        string
+	subresource string
+}
+
+// checkPath refuses what could make the path authorized differ from the
+// path forwarded: escaped characters the default encoding would not
+// produce (an escaped slash makes one segment of the authorized path two
+// segments upstream), dot segments, and empty segments. Real clients send
+// none of them: object names are DNS labels and subdomains.
+func checkPath(u *url.URL) *httpError {
+	bad := func(why string) *httpError {
+		return &httpError{code: http.StatusBadRequest, reason: "BadRequest", msg: "invalid request path: " + why}
+	}
+	if u.RawPath != "" || u.EscapedPath() != u.Path || strings.ContainsAny(u.Path, "\\%") {
+		return bad("escaped characters are not allowed")
+	}
+	if !strings.HasPrefix(u.Path, "/") {
+		return bad("not an absolute path")
+	}
+	segs := strings.Split(u.Path[1:], "/")
+	for i, s := range segs {
+		switch {
+		case s == "." || s == "..":
+			return bad("dot segments are not allowed")
+		case s == "" && i != len(segs)-1:
+			return bad("empty segments are not allowed")
+		}
+	}
+	return nil
+}
+
+// parseAPIPath reads a checked /api or /apis path. ok is false for paths
+// that are neither discovery nor a resource request of at most
+// resource/name/subresource (the proxy subresources' trailing paths, the
+// deprecated /watch/ prefix).
+func parseAPIPath(p string) (req apiRequest, ok bool) {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	switch {
+	case parts[0] == "api" && len(parts) <= 2:
+		return apiRequest{}, true // /api, /api/v1
+	case parts[0] == "api":
+		req.version, parts = parts[1], parts[2:]
+	case parts[0] == "apis" && len(parts) <= 3:
+		return apiRequest{}, true // /apis, /apis/g, /apis/g/v
+	case parts[0] == "apis":
+		req.group, req.version, parts = parts[1], parts[2], parts[3:]
+	default:
+		return apiRequest{}, false
+	}
+	req.resource = true
+	if parts[0] == "watch" {
+		return req, false
+	}
+	if parts[0] == "namespaces" && len(parts) > 1 {
+		req.namespace = parts[1]
+		if len(parts) > 2 && parts[2] != "status" && parts[2] != "finalize" {
+			parts = parts[2:]
+		}
+	}
+	if len(parts) > 3 {
+		return req, false
+	}
+	req.kind = parts[0]
+	if len(parts) > 1 {
+		req.name = parts[1]
+	}
+	if len(parts) > 2 {
+		req.subresource = parts[2]
+	}
+	return req, true
+}
+
+// readable are the resources kubectl reads around streaming, by group:
+// the pod itself, namespaces for pickers, and the objects kubectl resolves
+// to a pod (exec deploy/web, port-forward svc/db). Nothing else (secrets,
+// config maps, RBAC objects) is forwarded, whatever RBAC allows.
+var readable = map[string][]string{
+	"":      {"pods", "namespaces", "services", "replicationcontrollers"},
+	"apps":  {"deployments", "replicasets", "statefulsets", "daemonsets"},
+	"batch": {"jobs"},
+}
+
+// readableResource reports whether a GET of req may be forwarded at all.
+func (req apiRequest) readableResource() bool {
+	return slices.Contains(readable[req.group], req.kind) &&
+		(req.subresource == "" || req.subresource == "status")
+}
+
+// readVerb is the verb a GET of req is authorized as.
+func (req apiRequest) readVerb(q url.Values) string {
+	switch {
+	case req.name != "":
+		return "get"
+	case queryBool(q, "watch"):
+		return "watch"
+	default:
+		return "list"
+	}
+}

@@ -1,0 +1,69 @@
+package gateway
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// FuzzAPIPath: for any request target the gateway accepts, the attributes
+// it authorizes name segments of the path exactly as forwarded: no name
+// holds a slash, a dot segment or an escape, and rebuilding the path from
+// them gives the path sent upstream.
+func FuzzAPIPath(f *testing.F) {
+	for _, s := range []string{"/api", "/apis/apps/v1", "/api/v1/namespaces/dev/pods/web/exec",
+		"/apis/apps/v1/namespaces/dev/deployments/web", "/api/v1/namespaces/dev", "/api/v1/namespaces/dev/status",
+		"/api/v1/pods", "/apis/..%2F..%2Fapi%2Fv1%2Fsecrets", "/api/v1/namespaces/a/pods/x%2F..%2Fy/exec",
+		"/api/v1/namespaces/%2e%2e/pods", "/api//v1", "/apis/a/b/c/d/e/f/g"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || checkPath(u) != nil {
+			return
+		}
+		if !strings.HasPrefix(u.Path, "/api") {
+			return
+		}
+		req, ok := parseAPIPath(u.Path)
+		if !ok || !req.resource {
+			return
+		}
+		for _, seg := range []string{req.group, req.version, req.namespace, req.kind, req.name, req.subresource} {
+			if strings.ContainsAny(seg, "/%\\") || seg == "." || seg == ".." {
+				t.Fatalf("%q: segment %q", target, seg)
+			}
+		}
+		if !strings.Contains(u.Path, "/"+req.kind) || (req.name != "" && !strings.Contains(u.Path, req.kind+"/"+req.name)) {
+			t.Fatalf("%q: attributes %+v do not name the path", target, req)
+		}
+		if u.EscapedPath() != u.Path {
+			t.Fatalf("%q: forwarded %q differs from authorized %q", target, u.EscapedPath(), u.Path)
+		}
+	})
+}
+
+func TestParseAPIPath(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want apiRequest
+		ok   bool
+	}{
+		{"/api/v1", apiRequest{}, true},
+		{"/apis/apps", apiRequest{}, true},
+		{"/api/v1/pods", apiRequest{resource: true, version: "v1", kind: "pods"}, true},
+		{"/api/v1/namespaces", apiRequest{resource: true, version: "v1", kind: "namespaces"}, true},
+		{"/api/v1/namespaces/dev", apiRequest{resource: true, version: "v1", namespace: "dev", kind: "namespaces", name: "dev"}, true},
+		{"/api/v1/namespaces/dev/status", apiRequest{resource: true, version: "v1", namespace: "dev", kind: "namespaces", name: "dev", subresource: "status"}, true},
+		{"/api/v1/namespaces/dev/pods/web/exec", apiRequest{resource: true, version: "v1", namespace: "dev", kind: "pods", name: "web", subresource: "exec"}, true},
+		{"/apis/apps/v1/namespaces/dev/deployments/web", apiRequest{resource: true, group: "apps", version: "v1", namespace: "dev", kind: "deployments", name: "web"}, true},
+		{"/api/v1/namespaces/dev/pods/web/proxy/x", apiRequest{}, false},
+		{"/api/v1/watch/pods", apiRequest{}, false},
+		{"/version", apiRequest{}, false},
+	} {
+		got, ok := parseAPIPath(tc.path)
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("%s: %+v %v, want %+v %v", tc.path, got, ok, tc.want, tc.ok)
+		}
+	}
+}
