@@ -8,10 +8,11 @@
 // starts them and, when its context ends, stops them in that order and
 // joins everything they started.
 //
-// Without Options.Gateway authentication, Server listens on loopback
-// addresses only: anyone who can reach it can run commands as the user
-// running porthole. With it, the gateway authenticates, authorizes and
-// audits every request in front of the node and API.
+// porthole's gateway always stands in front of the node and API: it checks
+// Host and Origin (DNS rebinding), applies the limits and, as configured,
+// authenticates, authorizes and audits every request. Without
+// authentication, Server listens on loopback addresses only: anyone who
+// can reach it can run commands as the user running porthole.
 package serve
 
 import (
@@ -74,10 +75,11 @@ type Options struct {
 	// ShutdownTimeout is how long running sessions may continue after Run's
 	// context ends before they are cut (default 5s).
 	ShutdownTimeout time.Duration
-	// Gateway, when set, puts porthole's gateway in front of the node and
-	// API with these security options (authentication, RBAC, origins,
-	// limits, audit); Upstream and DialContext are filled in by Server.
-	// With authentication on, Listen may be any address.
+	// Gateway are the security options (authentication, RBAC, hosts,
+	// origins, limits, audit) of the gateway in front of the node and API
+	// (nil: the defaults, anonymous from loopback only); Upstream and
+	// DialContext are filled in by Server. With authentication on, Listen
+	// may be any address.
 	Gateway *gateway.Options
 	// TLSConfig, when set, serves HTTPS (HTTP/1.1 only).
 	TLSConfig *tls.Config
@@ -97,7 +99,7 @@ type Server struct {
 
 	example node.PodRef // the pod the banner names
 
-	sec *secured // nil without Options.Gateway
+	sec *secured
 
 	mu  sync.Mutex
 	ran bool
@@ -161,13 +163,17 @@ func New(opts *Options) (_ *Server, err error) {
 	a := newAPI(s.rt, refs, Version(), now, time.Now, s.log.With("component", "api"))
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	var handler http.Handler = s.handler(a)
-	if s.opts.Gateway != nil {
-		if s.sec, err = newSecured(s.opts.Gateway, handler); err != nil {
-			ln.Close()
-			return nil, err
-		}
-		handler = s.sec.site(s.log)
+	// The gateway always stands in front: its Host and Origin checks,
+	// limits and timeouts hold for the plain demo too.
+	gopts := s.opts.Gateway
+	if gopts == nil {
+		gopts = &gateway.Options{Logger: s.log.With("component", "gateway")}
 	}
+	if s.sec, err = newSecured(gopts, handler); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	handler = s.sec.site(s.log)
 	s.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,

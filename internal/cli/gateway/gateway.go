@@ -61,12 +61,16 @@ the credentials of --upstream-kubeconfig (optionally impersonating the caller).
 WebSocket passes straight through when the upstream speaks it; with
 --upstream-spdy-only, WebSocket v5 exec and attach are translated to SPDY and
 the port-forward tunnel is unwrapped, as the API server does for nodes that do
-not declare ExtendWebSocketsToKubelet. Pod get and list, discovery and
-/version are proxied so kubectl works through the gateway; /metrics serves
-Prometheus metrics.
+not declare ExtendWebSocketsToKubelet. Discovery, /version and the reads
+kubectl makes around streaming (pods, namespaces, services, replication
+controllers, deployments, replica sets, stateful sets, daemon sets, jobs)
+are proxied, each authorized by --rbac-file for exactly what its path names;
+nothing else is. /metrics serves Prometheus metrics.
 
 Without --token-auth-file or --client-ca-file, only loopback callers are
-accepted (anonymous, allowed everything).`,
+accepted (anonymous, allowed everything), and only with a loopback Host
+(see --accept-hosts). Bearer tokens over plain HTTP off loopback need
+--insecure-http-auth; --anonymous-auth needs --rbac-file.`,
 		Example: `  porthole gateway --upstream http://127.0.0.1:7443 --listen 127.0.0.1:8001
   porthole gateway --upstream-kubeconfig ~/.kube/config --impersonate \
     --listen :8443 --tls-cert-file gw.crt --tls-private-key-file gw.key \
@@ -116,6 +120,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer closeAudit()
+	if err := opts.Security.CheckListen(opts.Listen, tlsCfg); err != nil {
+		return err
+	}
 	g, err := gateway.New(gopts)
 	if err != nil {
 		return err
@@ -242,5 +249,5 @@ func site(g *gateway.Gateway, gopts *gateway.Options, log *slog.Logger) http.Han
 	if gopts.Recorder != nil {
 		opts.RecordingDir = gopts.Recorder.Dir
 	}
-	return web.Site(g, opts)
+	return g.HostFilter(web.Site(g, opts))
 }

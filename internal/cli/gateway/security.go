@@ -5,7 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -24,6 +26,8 @@ type Security struct {
 	AllowAnonymous     bool
 	RBACFiles          []string
 	AllowedOrigins     []string
+	AcceptHosts        []string
+	InsecureHTTPAuth   bool
 	AuditLogPath       string
 	RecordingDir       string
 	MaxSessions        int
@@ -43,6 +47,8 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.TLSKeyFile, "tls-private-key-file", "", "private key of --tls-cert-file")
 	fs.BoolVar(&s.AllowAnonymous, "anonymous-auth", false, "accept requests without credentials from any address as system:anonymous (authorized by RBAC)")
 	fs.StringArrayVar(&s.RBACFiles, "rbac-file", nil, "Role, ClusterRole, RoleBinding and ClusterRoleBinding manifests to authorize with; repeatable (none: every authenticated caller may do everything)")
+	fs.StringSliceVar(&s.AcceptHosts, "accept-hosts", nil, "Host header values served (host patterns, port optional; repeatable or comma-separated) (default: localhost, 127.0.0.1 and ::1 without authentication, any host with it)")
+	fs.BoolVar(&s.InsecureHTTPAuth, "insecure-http-auth", false, "accept bearer tokens over plain HTTP off loopback (behind a TLS-terminating proxy only)")
 	fs.StringArrayVar(&s.AllowedOrigins, "allowed-origin", nil, "browser origins (host patterns) allowed to open sessions besides the server's own; repeatable")
 	fs.StringVar(&s.AuditLogPath, "audit-log-path", "", "append one JSON record per session start and end to this file (- for stdout)")
 	fs.StringVar(&s.RecordingDir, "recording-dir", "", "record the output of terminal sessions as asciicast v2 files in this directory")
@@ -78,6 +84,7 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	}
 	o.AllowAnonymous = s.AllowAnonymous
 	o.OriginPatterns = s.AllowedOrigins
+	o.AcceptHosts = s.AcceptHosts
 	o.MaxSessions, o.MaxSessionsPerUser = s.MaxSessions, s.MaxSessionsPerUser
 	o.MaxMessageBytes, o.MaxHeaderBytes, o.IdleTimeout = s.MaxMessageBytes, s.MaxHeaderBytes, s.IdleTimeout
 	if s.RecordingDir != "" {
@@ -136,10 +143,26 @@ func (s *Security) serverTLS() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// Enabled reports whether any option asks for the gateway's security
-// (porthole serve runs without a gateway otherwise, loopback only).
-func (s *Security) Enabled() bool {
-	return s.TokenAuthFile != "" || s.ClientCAFile != "" || s.TLSCertFile != "" || s.TLSKeyFile != "" ||
-		s.AllowAnonymous || len(s.RBACFiles) > 0 || len(s.AllowedOrigins) > 0 || s.AuditLogPath != "" ||
-		s.RecordingDir != "" || s.FeatureGates != ""
+// CheckListen refuses bearer tokens over plain HTTP on an address beyond
+// loopback, where they would cross the network in the clear, unless
+// --insecure-http-auth says a TLS-terminating proxy stands in front.
+func (s *Security) CheckListen(listen string, tlsCfg *tls.Config) error {
+	if s.TokenAuthFile == "" || tlsCfg != nil || s.InsecureHTTPAuth || loopbackAddr(listen) {
+		return nil
+	}
+	return fmt.Errorf("refusing bearer tokens over plain HTTP on %s: serve TLS (--tls-cert-file, --tls-private-key-file) "+
+		"or, behind a TLS-terminating proxy, pass --insecure-http-auth", listen)
+}
+
+// loopbackAddr reports whether host:port names only loopback.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

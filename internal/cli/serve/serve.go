@@ -31,8 +31,8 @@ type Options struct {
 	// Verbosity is the -v level.
 	Verbosity int
 	Factory   *cli.Factory
-	// Security are the gateway's options (porthole gateway's flags); any of
-	// them puts the gateway in front of the node and API.
+	// Security are the gateway's options (porthole gateway's flags); the
+	// gateway is always in front of the node and API.
 	Security gatewaycmd.Security
 }
 
@@ -117,15 +117,18 @@ func Run(ctx context.Context, opts *Options) error {
 		Logger:         opts.Factory.Logger(opts.Verbosity),
 		Out:            opts.IO.Out,
 	}
-	if opts.Security.Enabled() {
-		g := &gateway.Options{Logger: sopts.Logger.With("component", "gateway")}
-		tlsCfg, closeAudit, err := opts.Security.Apply(g)
-		if err != nil {
-			return err
-		}
-		defer closeAudit()
-		sopts.Gateway, sopts.TLSConfig = g, tlsCfg
+	// The gateway always stands in front: its Host and Origin checks,
+	// limits and timeouts hold for the plain demo too.
+	g := &gateway.Options{Logger: sopts.Logger.With("component", "gateway")}
+	tlsCfg, closeAudit, err := opts.Security.Apply(g)
+	if err != nil {
+		return err
 	}
+	defer closeAudit()
+	if err := opts.Security.CheckListen(opts.Listen, tlsCfg); err != nil {
+		return err
+	}
+	sopts.Gateway, sopts.TLSConfig = g, tlsCfg
 	s, err := serve.New(sopts)
 	if err != nil {
 		return err

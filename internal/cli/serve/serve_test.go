@@ -137,6 +137,12 @@ func TestRun(t *testing.T) {
 			wantErr: "<stdin>: pod default/sleeper is already defined in DIR/a.yaml"},
 		{name: "stdin-twice", args: []string{"-f", "-", "-f", "-"}, stdin: manifest, wantErr: "-f - (stdin) given more than once"},
 		{name: "missing-file", args: []string{"-f", "DIR/nope.yaml"}, wantErr: "open DIR/nope.yaml: no such file or directory"},
+		{name: "tokens-over-http-off-loopback", args: []string{"--listen", "0.0.0.0:0", "--token-auth-file", "DIR/t.csv"},
+			files:   map[string]string{"t.csv": "tok,alice,1\n"},
+			wantErr: "refusing bearer tokens over plain HTTP on 0.0.0.0:0: serve TLS (--tls-cert-file, --tls-private-key-file) or, behind a TLS-terminating proxy, pass --insecure-http-auth"},
+		{name: "anonymous-without-rbac", args: []string{"--listen", "127.0.0.1:0", "--token-auth-file", "DIR/t.csv", "--anonymous-auth"},
+			files:   map[string]string{"t.csv": "tok,alice,1\n"},
+			wantErr: "gateway: anonymous access from any address needs an authorizer (RBAC): anonymous callers would be allowed everything"},
 		{name: "not-loopback", args: []string{"--listen", "0.0.0.0:0"},
 			wantErr: `refusing to listen on "0.0.0.0:0" (0.0.0.0): without authentication porthole serves loopback addresses only (127.0.0.1, ::1 or localhost)`},
 	} {
