@@ -2,7 +2,9 @@ package node
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/stream"
@@ -34,9 +36,18 @@ func (n *Node) untrack(c stream.Conn) {
 	n.wg.Done()
 }
 
+// StatusGrace bounds how long Shutdown lets exec and attach sessions it
+// ended write their failure status and close before it aborts them.
+const StatusGrace = 2 * time.Second
+
+// ErrShuttingDown is the failure status of a session that Shutdown ended.
+var ErrShuttingDown = errors.New("the server is shutting down: the session was ended before its command finished")
+
 // Shutdown refuses new sessions, lets running ones finish until ctx is done,
-// then aborts those left and waits for their handlers to return. Hijacked
-// connections are invisible to http.Server.Shutdown, hence this.
+// then ends exec and attach sessions with a failure status (their output
+// so far delivered first), aborts what is left after StatusGrace, and
+// waits for their handlers to return. Hijacked connections are invisible
+// to http.Server.Shutdown, hence this.
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.mu.Lock()
 	n.closing = true
@@ -47,6 +58,14 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+	}
+	n.stop()
+	t := time.NewTimer(StatusGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return ctx.Err()
+	case <-t.C:
 	}
 	n.mu.Lock()
 	for c := range n.conns {

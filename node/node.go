@@ -11,6 +11,7 @@
 package node
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -42,11 +43,18 @@ type Node struct {
 	closing bool
 	conns   map[stream.Conn]struct{}
 	wg      sync.WaitGroup // one per tracked connection
+
+	// stopCtx ends every exec and attach when Shutdown's grace is over, so
+	// each ends with a failure status rather than a bare close (which a SPDY
+	// client reads as success).
+	stopCtx context.Context
+	stop    context.CancelFunc
 }
 
 // New returns a Node serving rt. It starts no goroutines.
 func New(rt Runtime, opts *Options) *Node {
 	n := &Node{rt: rt, conns: make(map[stream.Conn]struct{})}
+	n.stopCtx, n.stop = context.WithCancel(context.Background())
 	if opts != nil {
 		n.opts = *opts
 	}

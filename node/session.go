@@ -45,6 +45,7 @@ func (s *session) run(ctx context.Context) {
 	defer wg.Wait()
 	ctx, cancel := s.connContext(ctx, &wg)
 	defer cancel()
+	defer context.AfterFunc(s.n.stopCtx, cancel)()
 
 	streams := Streams{TTY: s.req.tty, Started: s.sendConnected}
 	if s.stdout != nil {
@@ -85,6 +86,11 @@ func (s *session) run(ctx context.Context) {
 	}
 	if ctx.Err() != nil && s.conn.Err() != nil {
 		s.n.log.Debug("client went away", "pod", s.target.PodRef.Name, "container", s.target.Name, "err", s.conn.Err())
+	}
+	if err != nil && s.n.stopCtx.Err() != nil {
+		// Whatever the runtime reports (a killed process's exit code), the
+		// command did not finish: the client must not read success.
+		err = fmt.Errorf("%w (%v)", ErrShuttingDown, err)
 	}
 	if errors.Is(err, ErrStalled) {
 		// The client takes no output: a status would queue behind what it

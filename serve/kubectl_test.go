@@ -62,8 +62,15 @@ func startKubectlServer(t *testing.T) string {
 	t.Helper()
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	s, _ := startServer(t, Options{KubeconfigPath: kc})
-	// The local runtime starts the container asynchronously: wait for the
-	// state change, bounded by the test's deadline, not a fixed delay.
+	waitDemo(t, s)
+	return kc
+}
+
+// waitDemo waits until the demo pod is Running: the local runtime starts
+// the container asynchronously; the wait is bounded by the test's
+// deadline, not a fixed delay.
+func waitDemo(t *testing.T, s *Server) {
+	t.Helper()
 	for {
 		_, body := get(t, s.URL()+"/api/v1/namespaces/default/pods/demo")
 		var p kube.Pod
@@ -71,7 +78,7 @@ func startKubectlServer(t *testing.T) string {
 			t.Fatalf("get demo: %v: %s", err, body)
 		}
 		if p.Status.Phase == "Running" {
-			return kc
+			return
 		}
 		time.Sleep(10 * time.Millisecond) // polling a state, not ordering events
 	}

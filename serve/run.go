@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
 )
 
 // Run starts the runtime, writes the kubeconfig, prints the banner and
@@ -85,7 +87,12 @@ func (s *Server) shutdown() error {
 	}
 	var secErr error
 	if s.sec != nil {
-		secErr = s.sec.shutdown(ctx)
+		// The node ends the sessions it still runs with a failure status
+		// once the grace is over; the gateway waits that long again so
+		// the statuses reach the clients through it before it cuts.
+		gctx, gcancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout+node.StatusGrace+time.Second)
+		secErr = s.sec.shutdown(gctx)
+		gcancel()
 	}
 	s.cancel()
 	nodeErr := <-nodeDone
