@@ -25,6 +25,7 @@ const (
 	DefaultMaxStreams  = 1000
 	DefaultStreamQueue = 64
 	DefaultPingPeriod  = 5 * time.Second // client-go's exec/attach period
+	DefaultKeepAlive   = 20 * time.Second
 	openTimeout        = 30 * time.Second
 	// defaultFrameSize bounds each DATA frame we send. Measured with
 	// BenchmarkStreamThroughput (pipe, loopback): 32 KiB ~1.07 GB/s, 16 KiB
@@ -40,6 +41,10 @@ const (
 var (
 	// ErrIdleTimeout ends a connection on which no frame moved for the idle timeout.
 	ErrIdleTimeout = errors.New("spdy: idle timeout")
+	// ErrPeerUnresponsive ends a connection whose peer sent nothing, not
+	// even a PING reply, for the keep-alive timeout: frozen, or gone
+	// without a FIN or reset.
+	ErrPeerUnresponsive = errors.New("spdy: peer unresponsive: no frame within the keep-alive timeout")
 	// ErrProtocol ends a connection whose peer sent a frame spdystream rejected.
 	ErrProtocol = errors.New("spdy: invalid frame from peer")
 	// ErrRefused is returned by Open when the peer answered SYN_STREAM with RST_STREAM.
@@ -64,8 +69,13 @@ type Conn struct {
 	maxStreams int
 	idle       time.Duration
 	ping       time.Duration
+	alive      time.Duration // keep-alive timeout (see keepAlive)
 	linger     time.Duration
 	frameSize  int // largest DATA frame we send; a variable for the benchmark
+
+	lastIn    atomic.Int64 // UnixNano of the last inbound frame
+	peerPings atomic.Bool  // the peer sent a PING (it keeps the line alive)
+	pinging   atomic.Bool  // a PING of ours awaits its reply
 
 	acceptQ chan *Stream
 	// turnMu and lastTurn keep Accept in the order the peer's streams
@@ -105,6 +115,7 @@ type connConfig struct {
 	queue      int
 	idle       time.Duration
 	ping       time.Duration
+	alive      time.Duration
 	linger     time.Duration
 }
 
@@ -117,6 +128,7 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		maxStreams: cfg.maxStreams,
 		idle:       cfg.idle,
 		ping:       cfg.ping,
+		alive:      cfg.alive,
 		linger:     cfg.linger,
 		frameSize:  defaultFrameSize,
 		acceptQ:    make(chan *Stream, cfg.queue),
@@ -145,9 +157,14 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		c.wg.Add(1)
 		go c.idleLoop()
 	}
-	if c.ping > 0 {
+	c.lastIn.Store(time.Now().UnixNano())
+	switch {
+	case c.ping > 0:
 		c.wg.Add(1)
 		go c.pingLoop()
+	case c.alive > 0:
+		c.wg.Add(1)
+		go c.keepAliveLoop()
 	}
 	return c, nil
 }
@@ -233,6 +250,10 @@ func (c *Conn) ended(readErr error) {
 // onFrame runs on the reader for each inbound frame header, before
 // spdystream handles the frame.
 func (c *Conn) onFrame(ev frameEvent) {
+	c.lastIn.Store(time.Now().UnixNano())
+	if ev.control && ev.typ == typePing {
+		c.peerPings.Store(true)
+	}
 	switch {
 	case !ev.control && ev.flags&flagFin != 0,
 		ev.control && ev.typ == typeRstStream,
@@ -512,8 +533,9 @@ func (c *Conn) idleLoop() {
 	}
 }
 
-// pingLoop sends a PING every period, like client-go; missing replies are
-// only logged. Ping returns when the reply arrives or the reader ends.
+// pingLoop sends a PING every period, like client-go, and ends the
+// connection with ErrPeerUnresponsive when nothing came back for the
+// keep-alive timeout (a reply, or any other frame, proves the peer alive).
 func (c *Conn) pingLoop() {
 	defer c.wg.Done()
 	t := time.NewTicker(c.ping)
@@ -526,10 +548,59 @@ func (c *Conn) pingLoop() {
 			return
 		case <-t.C:
 		}
-		if _, err := c.sc.Ping(); err != nil {
-			c.log.Debug("spdy: ping", "err", err)
+		if c.unresponsive() {
+			return
+		}
+		if c.pinging.CompareAndSwap(false, true) {
+			// spdystream's Ping waits for the reply, or for the reader to
+			// end, which ending the connection brings about.
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				defer c.pinging.Store(false)
+				if _, err := c.sc.Ping(); err != nil {
+					c.log.Debug("spdy: ping", "err", err)
+				}
+			}()
 		}
 	}
+}
+
+// keepAliveLoop is the server's watch on a client that pings: once the
+// peer has sent a PING, silence beyond the keep-alive timeout means it is
+// frozen or gone. A client that never pings (the kubelet's peers need not)
+// is left to the idle timeout, which the server's own PINGs would defeat.
+func (c *Conn) keepAliveLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.alive / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.closingCh:
+			return
+		case <-t.C:
+		}
+		if c.peerPings.Load() && c.unresponsive() {
+			return
+		}
+	}
+}
+
+// unresponsive ends the connection, and reports true, when no frame came in
+// for the keep-alive timeout while the reader was waiting for one.
+func (c *Conn) unresponsive() bool {
+	if c.alive <= 0 {
+		return false
+	}
+	quiet := time.Since(time.Unix(0, c.lastIn.Load()))
+	if quiet < c.alive || c.wire.waitingFor() < c.alive {
+		return false
+	}
+	c.log.Info("spdy: peer unresponsive", "quiet", quiet, "timeout", c.alive)
+	c.terminate(false, &stream.ConnError{Op: "keepalive", Err: ErrPeerUnresponsive})
+	return true
 }
 
 // closedChan is the first stream's predecessor: already done.

@@ -32,6 +32,10 @@ type DialOptions struct {
 	Header http.Header
 	// PingPeriod between SPDY PINGs, like client-go. Default 5 s; negative: none.
 	PingPeriod time.Duration
+	// KeepAliveTimeout ends the connection (ErrPeerUnresponsive) when no
+	// frame, not even a PING reply, came for this long. Default 20 s, so a
+	// frozen server is noticed within 25 s; negative: never.
+	KeepAliveTimeout time.Duration
 	// DialContext opens the TCP connection (a proxy hook). Default net.Dialer.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Linger bounds the lingering close (see Conn.Close). Default 60 s.
@@ -92,6 +96,7 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 		maxStreams: DefaultMaxStreams,
 		queue:      DefaultStreamQueue,
 		ping:       durDefault(opts.PingPeriod, DefaultPingPeriod),
+		alive:      durDefault(opts.KeepAliveTimeout, DefaultKeepAlive),
 		linger:     durDefault(opts.Linger, DefaultLinger),
 	})
 	return c, resp, err

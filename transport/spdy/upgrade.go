@@ -30,7 +30,12 @@ type UpgradeOptions struct {
 	MaxStreams int
 	// Linger bounds the lingering close (see Conn.Close). Default 60 s.
 	Linger time.Duration
-	Logger *slog.Logger
+	// KeepAliveTimeout ends the connection (ErrPeerUnresponsive) when a
+	// client that has sent PINGs (client-go does, every 5 s) sends no frame
+	// for this long: frozen, or gone without a FIN. Default 20 s; negative:
+	// never.
+	KeepAliveTimeout time.Duration
+	Logger           *slog.Logger
 }
 
 // Upgrade answers a SPDY/3.1 upgrade request the way the kubelet and the CRI
@@ -88,6 +93,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 		maxStreams: orDefault(opts.MaxStreams, DefaultMaxStreams),
 		queue:      orDefault(opts.StreamQueue, DefaultStreamQueue),
 		idle:       durDefault(opts.IdleTimeout, DefaultIdleTimeout),
+		alive:      durDefault(opts.KeepAliveTimeout, DefaultKeepAlive),
 		linger:     durDefault(opts.Linger, DefaultLinger),
 	})
 }

@@ -23,6 +23,7 @@ const (
 	typeSynStream = 1
 	typeSynReply  = 2
 	typeRstStream = 3
+	typePing      = 6
 	typeGoAway    = 7
 	typeHeaders   = 8
 )
@@ -63,11 +64,15 @@ type wire struct {
 
 	// Reader state; only spdystream's single read loop (or, after it ends,
 	// Conn.serve's drain) touches it.
-	rhdr      [frameHeaderLen + 4]byte
-	rn        int   // bytes of rhdr collected
-	rneed     int   // bytes of rhdr wanted for the current frame
-	rskip     int64 // payload bytes of the current frame still to pass
-	onFrame   func(frameEvent)
+	rhdr    [frameHeaderLen + 4]byte
+	rn      int   // bytes of rhdr collected
+	rneed   int   // bytes of rhdr wanted for the current frame
+	rskip   int64 // payload bytes of the current frame still to pass
+	onFrame func(frameEvent)
+	// readSince is when the Read in progress began (UnixNano; 0: none).
+	// Silence only says the peer is gone while we are waiting for it, not
+	// while the reader is held up delivering what already came.
+	readSince atomic.Int64
 	onReadErr func(error)           // called on the first read error
 	readErr   atomic.Pointer[error] // first error from the raw read, EOF included
 
@@ -95,6 +100,15 @@ func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(
 
 func (w *wire) touch() { w.lastActive.Store(w.now().UnixNano()) }
 
+// waitingFor reports how long the Read in progress has waited (0: none).
+func (w *wire) waitingFor() time.Duration {
+	since := w.readSince.Load()
+	if since == 0 {
+		return 0
+	}
+	return w.now().Sub(time.Unix(0, since))
+}
+
 // idleFor reports how long no frame moved.
 func (w *wire) idleFor() time.Duration {
 	return w.now().Sub(time.Unix(0, w.lastActive.Load()))
@@ -102,7 +116,9 @@ func (w *wire) idleFor() time.Duration {
 
 // Read reads from the buffered connection and watches frame boundaries.
 func (w *wire) Read(p []byte) (int, error) {
+	w.readSince.Store(w.now().UnixNano())
 	n, err := w.br.Read(p)
+	w.readSince.Store(0)
 	w.observe(p[:n])
 	if err != nil && w.readErr.CompareAndSwap(nil, &err) && w.onReadErr != nil {
 		w.onReadErr(err)
