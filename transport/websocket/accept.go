@@ -32,6 +32,7 @@ const (
 	defaultReadLimit = 1 << 20
 	defaultIdle      = 4 * time.Hour
 	defaultLinger    = 60 * time.Second
+	defaultKeepAlive = 20 * time.Second
 	maxChannels      = channel.CloseSignal
 )
 
@@ -59,6 +60,11 @@ type AcceptOptions struct {
 	// LingerTimeout bounds how long Close waits for the peer to read what
 	// was sent and close its side (default 60s).
 	LingerTimeout time.Duration
+	// KeepAliveTimeout ends the connection (ErrPeerUnresponsive) when a
+	// client that has sent pings (client-go does, every 5 s) sends nothing
+	// for this long while the read loop waits for it: frozen, or gone
+	// without a FIN. Default 20 s; negative: never.
+	KeepAliveTimeout time.Duration
 	// OriginPatterns allows cross-origin browser requests from these hosts
 	// (path.Match patterns). Requests without Origin (kubectl, client-go)
 	// and same-origin requests are always allowed.
@@ -91,6 +97,9 @@ func (o *AcceptOptions) withDefaults() AcceptOptions {
 	}
 	if d.LingerTimeout <= 0 {
 		d.LingerTimeout = defaultLinger
+	}
+	if d.KeepAliveTimeout == 0 {
+		d.KeepAliveTimeout = defaultKeepAlive
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -150,6 +159,10 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		c.idle = newIdleTimer(o.IdleTimeout, c.expireIdle)
 	}
 	c.start()
+	if o.KeepAliveTimeout > 0 {
+		c.wg.Add(1)
+		go c.keepAliveLoop(o.KeepAliveTimeout)
+	}
 	return c, nil
 }
 

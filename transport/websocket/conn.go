@@ -70,6 +70,13 @@ type Conn struct {
 	body    prefixReader             // read loop only: the message being delivered
 	dropped atomic.Uint64
 	idle    *idleTimer
+
+	// Keep-alive (server): when a frame last came in, whether the peer
+	// pings, and since when the read loop waits for a frame (0: it does
+	// not, it is delivering one).
+	lastIn      atomic.Int64
+	peerPings   atomic.Bool
+	readWaiting atomic.Int64
 }
 
 func newConn(v protocol.Version, channels int, client bool, pool *pump.Pool, maxMsg int, log *slog.Logger) *Conn {
@@ -294,6 +301,8 @@ func (c *Conn) send(msg []byte) error {
 // coder/websocket not to answer: its pong would wait for the write lock at
 // most 5 s and then fail the whole connection while a slow peer reads.
 func (c *Conn) onPing(_ context.Context, payload []byte) bool {
+	c.lastIn.Store(time.Now().UnixNano())
+	c.peerPings.Store(true)
 	c.pongMu.Lock()
 	c.pong[0] = 0x8A // FIN + pong opcode
 	c.pong[1] = byte(len(payload))

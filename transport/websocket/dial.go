@@ -56,7 +56,8 @@ type DialOptions struct {
 	// ReadLimit bounds one inbound message (default 32 MiB like x/net; -1 none).
 	ReadLimit int64
 	// PingInterval between pings (default 5s like client-go; -1 none); the
-	// connection fails when a pong takes longer than PongWait (default 61s).
+	// connection fails when a pong takes longer than PongWait (default 25s,
+	// so a frozen server is noticed within 30 s; client-go waits 61 s).
 	PingInterval time.Duration
 	PongWait     time.Duration
 	Logger       *slog.Logger
@@ -85,7 +86,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 		o.PingInterval = 5 * time.Second
 	}
 	if o.PongWait <= 0 {
-		o.PongWait = 61 * time.Second
+		o.PongWait = 25 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	ws "github.com/coder/websocket"
 
@@ -26,7 +27,11 @@ func (c *Conn) readLoop() {
 func (c *Conn) readMessages() error {
 	ctx := context.Background()
 	for {
+		c.readWaiting.Store(time.Now().UnixNano())
 		_, r, err := c.ws.Reader(ctx)
+		now := time.Now().UnixNano()
+		c.readWaiting.Store(0)
+		c.lastIn.Store(now)
 		if err != nil {
 			return err
 		}
