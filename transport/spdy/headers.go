@@ -181,12 +181,16 @@ type frameGate struct {
 	pending []byte // checked bytes not yet handed out
 	pass    int64  // payload bytes of the current frame to pass unchecked
 	dec     headerDecoder
+	err     error // sticky: after a refused or torn frame the stream is lost
 }
 
 func (g *frameGate) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
 	if len(g.pending) == 0 && g.pass == 0 {
-		if err := g.nextFrame(); err != nil {
-			return 0, err
+		if g.err = g.nextFrame(); g.err != nil {
+			return 0, g.err
 		}
 	}
 	if len(g.pending) > 0 {

@@ -76,6 +76,19 @@ func TestHeaderDecoderLimits(t *testing.T) {
 	}
 }
 
+// After refusing a frame the gate refuses every later read: the zlib
+// stream is out of step, and what follows the frame on the wire is lost.
+func TestFrameGateStaysFailed(t *testing.T) {
+	bomb := headerBlocks(t, http.Header{"X": {strings.Repeat("v", maxHeaderField+1)}})[0]
+	ok := headerBlocks(t, http.Header{"Streamtype": {"stdout"}})[0]
+	g := &frameGate{r: bytes.NewReader(append(synStream(1, bomb), synStream(3, ok)...))}
+	for range 2 {
+		if _, err := g.Read(make([]byte, 64)); !errors.Is(err, ErrHeaderLimit) {
+			t.Fatalf("Read = %v, want ErrHeaderLimit", err)
+		}
+	}
+}
+
 // FuzzFrameGate feeds two arbitrary header blocks, as SYN_STREAM frames,
 // through the gate into spdystream's framer. Whatever the gate passes,
 // spdystream must decode within the limits; nothing may panic.
