@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/moby/spdystream"
+	spdyframe "github.com/moby/spdystream/spdy"
 
 	"github.com/porthole/porthole/stream"
 )
@@ -145,7 +146,12 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 	c.bufs.New = func() any { b := make([]byte, c.frameSize); return &b }
 	c.wire = newWire(raw, br, cfg.linger, c.onFrame)
 	c.wire.onReadErr = c.ended
-	sc, err := spdystream.NewConnection(c.wire, server)
+	// The gate checks first; spdystream's own limits, set to match, are a
+	// second line.
+	sc, err := spdystream.NewConnectionWithOptions(c.wire, server,
+		spdyframe.WithMaxControlFramePayloadSize(maxHeaderFrame),
+		spdyframe.WithMaxHeaderFieldSize(maxHeaderField),
+		spdyframe.WithMaxHeaderCount(maxHeaderValues))
 	if err != nil {
 		_ = raw.Close()
 		return nil, fmt.Errorf("start spdy connection: %w", err)
@@ -238,6 +244,9 @@ func (c *Conn) ended(readErr error) {
 			c.endErr = c.cause.Load()
 		case c.closing.Load(), c.sawGoAway.Load():
 		case readErr != nil:
+			if errors.Is(readErr, ErrHeaderLimit) {
+				c.log.Warn("spdy: peer sent a header block over the limits", "err", readErr, "remote", c.wire.Conn.RemoteAddr())
+			}
 			c.endErr = &stream.ConnError{Op: "read frame", Err: readErr}
 		default:
 			c.endErr = &stream.ConnError{Op: "read frame", Err: ErrProtocol}

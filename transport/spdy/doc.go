@@ -56,7 +56,12 @@
 // a consumer that stops is Reset on its stream, which drops that stream's
 // frames and unblocks the worker.
 //
-// Header limits are spdystream's: 1000 headers per frame, 1 MiB per name or
-// value, 16 MiB per control frame. These are loose; the stream limit
-// (UpgradeOptions.MaxStreams) keeps the total in check only per stream.
+// Header blocks are checked before spdystream decodes them, on every side
+// (Upgrade, Dial, NewServer, NewClient): a SYN_STREAM, SYN_REPLY or HEADERS
+// frame may carry at most 64 KiB, its header block may decompress to at most
+// 64 KiB, with at most 128 values (each NUL in a value starts one more) of at
+// most 16 KiB per name or value. A peer over a limit loses the connection:
+// the header compression state is shared by the whole connection, so no
+// later frame could be decoded. Err names the limit (ErrHeaderLimit).
+// Other control frames are limited to 64 KiB too.
 package spdy

@@ -48,7 +48,9 @@ type frameEvent struct {
 //     bytes the peer sent right after its request (or response) are not lost,
 //     and a small state machine watches frame headers go by: which streams
 //     the peer ended (FIN or RST_STREAM), whether it said GOAWAY, and when the
-//     last frame moved (idle timeout). It never alters the bytes.
+//     last frame moved (idle timeout). It never alters the bytes, but holds
+//     back each header-bearing frame until its header block passed the
+//     limits (frameGate): spdystream's own decoder has none that matter.
 //   - Write coalesces each frame: spdystream's framer writes a DATA frame as
 //     three separate writes (4, 4 and n bytes) and control frames as many
 //     tiny ones, which on a TCP_NODELAY socket means several packets per
@@ -64,6 +66,7 @@ type wire struct {
 
 	// Reader state; only spdystream's single read loop (or, after it ends,
 	// Conn.serve's drain) touches it.
+	in      frameGate // br, with every header block checked
 	rhdr    [frameHeaderLen + 4]byte
 	rn      int   // bytes of rhdr collected
 	rneed   int   // bytes of rhdr wanted for the current frame
@@ -94,6 +97,7 @@ func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(
 		br = bufio.NewReader(raw)
 	}
 	w := &wire{Conn: raw, br: br, onFrame: onFrame, linger: linger, rneed: frameHeaderLen, now: time.Now}
+	w.in.r = br
 	w.touch()
 	return w
 }
@@ -114,10 +118,11 @@ func (w *wire) idleFor() time.Duration {
 	return w.now().Sub(time.Unix(0, w.lastActive.Load()))
 }
 
-// Read reads from the buffered connection and watches frame boundaries.
+// Read reads from the buffered connection through the header check and
+// watches frame boundaries.
 func (w *wire) Read(p []byte) (int, error) {
 	w.readSince.Store(w.now().UnixNano())
-	n, err := w.br.Read(p)
+	n, err := w.in.Read(p)
 	w.readSince.Store(0)
 	w.observe(p[:n])
 	if err != nil && w.readErr.CompareAndSwap(nil, &err) && w.onReadErr != nil {

@@ -1,0 +1,253 @@
+package spdy
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Header block limits. spdystream decodes a header block with no bound on
+// its decompressed size and splits every value at NUL into a slice of
+// strings, so 8 KB of compressed NULs cost it close to a gigabyte. Real
+// peers send a handful of short headers per stream (client-go: streamtype,
+// port, requestid; the kubelet: none), so these are generous.
+const (
+	maxHeaderFrame  = 64 << 10 // payload of a SYN_STREAM, SYN_REPLY or HEADERS frame
+	maxHeaderBlock  = 64 << 10 // decompressed header block
+	maxHeaderField  = 16 << 10 // one name or value
+	maxHeaderValues = 128      // headers per block, NUL-separated values each counted
+	// maxHeaderCarry bounds compressed bytes a block leaves for the next one
+	// (a sync flush leaves about 5); spdystream's own decoder carries at
+	// most its 4 KiB read buffer.
+	maxHeaderCarry = 4 << 10
+)
+
+// ErrHeaderLimit ends a connection whose peer sent a header block over one
+// of the limits; the wrapping error names the limit.
+var ErrHeaderLimit = errors.New("spdy: header limit exceeded")
+
+// headerDecoder checks the header blocks of one connection's inbound
+// direction before spdystream decodes them. The blocks share one zlib
+// stream, so it decompresses each block in turn, reading exactly the bytes
+// spdystream will read, and keeps no header: memory stays at zlib's window
+// plus a small buffer, whatever the peer sends.
+type headerDecoder struct {
+	in     blockFeed
+	zr     io.ReadCloser // created on the first block, as spdystream does
+	left   int           // decompressed bytes the current block may still use
+	values int           // values seen in the current block
+	buf    [512]byte
+}
+
+// check decodes one compressed header block. After an error the zlib stream
+// is out of step with the peer's: the connection must end.
+func (d *headerDecoder) check(block []byte) error {
+	d.in.next(block)
+	if d.zr == nil {
+		zr, err := zlib.NewReaderDict(&d.in, headerDictionary)
+		if err != nil {
+			return fmt.Errorf("%w: header block: %w", ErrProtocol, err)
+		}
+		d.zr = zr
+	}
+	d.left, d.values = maxHeaderBlock, 0
+	if err := d.block(); err != nil {
+		return err
+	}
+	return d.in.keep()
+}
+
+// block walks the layout spdystream parses: a count, then that many
+// length-prefixed names and values.
+func (d *headerDecoder) block() error {
+	n, err := d.u32()
+	if err != nil {
+		return err
+	}
+	if n > maxHeaderValues {
+		return fmt.Errorf("%w: %d headers, limit %d headers", ErrHeaderLimit, n, maxHeaderValues)
+	}
+	for range n {
+		if err := d.field(false); err != nil {
+			return err
+		}
+		if err := d.field(true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// field reads one length-prefixed name or value; in a value each NUL
+// starts one more value.
+func (d *headerDecoder) field(value bool) error {
+	size, err := d.u32()
+	if err != nil {
+		return err
+	}
+	if size > maxHeaderField {
+		return fmt.Errorf("%w: name or value of %d bytes, field limit %d bytes", ErrHeaderLimit, size, maxHeaderField)
+	}
+	if value {
+		d.values++
+	}
+	for size > 0 {
+		p := d.buf[:min(int(size), len(d.buf))]
+		if err := d.read(p); err != nil {
+			return err
+		}
+		size -= uint32(len(p))
+		if value {
+			d.values += bytes.Count(p, []byte{0})
+		}
+		if d.values > maxHeaderValues {
+			return fmt.Errorf("%w: over %d header values (each NUL starts one)", ErrHeaderLimit, maxHeaderValues)
+		}
+	}
+	return nil
+}
+
+func (d *headerDecoder) u32() (uint32, error) {
+	p := d.buf[:4]
+	if err := d.read(p); err != nil {
+		return 0, err
+	}
+	return be32(p), nil
+}
+
+// read decompresses exactly len(p) bytes, charged to the block's budget
+// before zlib produces them.
+func (d *headerDecoder) read(p []byte) error {
+	if len(p) > d.left {
+		return fmt.Errorf("%w: header block over the decompressed limit of %d bytes", ErrHeaderLimit, maxHeaderBlock)
+	}
+	d.left -= len(p)
+	if _, err := io.ReadFull(d.zr, p); err != nil {
+		return fmt.Errorf("%w: decompress header block: %w", ErrProtocol, err)
+	}
+	return nil
+}
+
+// blockFeed hands zlib the compressed bytes of one block, after those the
+// previous block left unread (the tail of a sync flush). It is an
+// io.ByteReader, so zlib reads no further than it needs, like spdystream's
+// decoder, which reads through a buffer capped at the frame.
+type blockFeed struct{ b []byte }
+
+// next starts a block after what zlib left of the last one.
+func (f *blockFeed) next(block []byte) {
+	if len(f.b) > 0 {
+		block = append(append(make([]byte, 0, len(f.b)+len(block)), f.b...), block...)
+	}
+	f.b = block
+}
+
+// keep detaches what zlib left of the block from the frame's buffer.
+func (f *blockFeed) keep() error {
+	if len(f.b) > maxHeaderCarry {
+		return fmt.Errorf("%w: %d compressed bytes left after a header block", ErrProtocol, len(f.b))
+	}
+	f.b = bytes.Clone(f.b)
+	return nil
+}
+
+func (f *blockFeed) ReadByte() (byte, error) {
+	if len(f.b) == 0 {
+		return 0, io.EOF
+	}
+	c := f.b[0]
+	f.b = f.b[1:]
+	return c, nil
+}
+
+func (f *blockFeed) Read(p []byte) (int, error) {
+	if len(f.b) == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, f.b)
+	f.b = f.b[n:]
+	return n, nil
+}
+
+// frameGate sits between the socket and spdystream's framer. It passes
+// frames through unchanged, except that it reads each SYN_STREAM, SYN_REPLY
+// and HEADERS frame whole, bounded, and checks its header block before
+// spdystream sees any of it.
+type frameGate struct {
+	r       io.Reader
+	hdr     [frameHeaderLen]byte
+	pending []byte // checked bytes not yet handed out
+	pass    int64  // payload bytes of the current frame to pass unchecked
+	dec     headerDecoder
+	err     error // sticky: after a refused or torn frame the stream is lost
+}
+
+func (g *frameGate) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if len(g.pending) == 0 && g.pass == 0 {
+		if g.err = g.nextFrame(); g.err != nil {
+			return 0, g.err
+		}
+	}
+	if len(g.pending) > 0 {
+		n := copy(p, g.pending)
+		g.pending = g.pending[n:]
+		return n, nil
+	}
+	if int64(len(p)) > g.pass {
+		p = p[:g.pass]
+	}
+	n, err := g.r.Read(p)
+	g.pass -= int64(n)
+	return n, err
+}
+
+// nextFrame reads a frame header and, for a header-bearing frame, the
+// whole frame, and checks it.
+func (g *frameGate) nextFrame() error {
+	if _, err := io.ReadFull(g.r, g.hdr[:]); err != nil {
+		return err
+	}
+	h := g.hdr[:]
+	length := int(h[5])<<16 | int(h[6])<<8 | int(h[7])
+	prefix := headerBlockOffset(h)
+	if prefix == 0 {
+		g.pending, g.pass = h, int64(length)
+		return nil
+	}
+	if length > maxHeaderFrame {
+		return fmt.Errorf("%w: header frame of %d bytes, frame limit %d bytes", ErrHeaderLimit, length, maxHeaderFrame)
+	}
+	if length < prefix {
+		return fmt.Errorf("%w: header frame of %d bytes, shorter than its fixed fields", ErrProtocol, length)
+	}
+	buf := make([]byte, frameHeaderLen+length)
+	copy(buf, h)
+	if _, err := io.ReadFull(g.r, buf[frameHeaderLen:]); err != nil {
+		return err
+	}
+	if err := g.dec.check(buf[frameHeaderLen+prefix:]); err != nil {
+		return err
+	}
+	g.pending = buf
+	return nil
+}
+
+// headerBlockOffset is where the header block starts in the payload of a
+// frame with the 8-byte header h, or 0 when the frame carries none.
+func headerBlockOffset(h []byte) int {
+	if h[0]&0x80 == 0 {
+		return 0
+	}
+	switch uint16(h[2])<<8 | uint16(h[3]) {
+	case typeSynStream:
+		return 10 // stream ID, associated stream ID, priority, slot
+	case typeSynReply, typeHeaders:
+		return 4 // stream ID
+	}
+	return 0
+}

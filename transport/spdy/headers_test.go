@@ -1,0 +1,174 @@
+package spdy
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/moby/spdystream/spdy"
+)
+
+// synStream frames a raw (already compressed) header block as SYN_STREAM.
+func synStream(id uint32, block []byte) []byte {
+	n := 10 + len(block)
+	b := []byte{0x80, 3, 0, typeSynStream, 0, byte(n >> 16), byte(n >> 8), byte(n),
+		byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id), 0, 0, 0, 0, 0, 0}
+	return append(b, block...)
+}
+
+// headerBlocks returns the compressed header blocks a real encoder makes for
+// hs, in order, on one zlib stream.
+func headerBlocks(t testing.TB, hs ...http.Header) [][]byte {
+	t.Helper()
+	var out [][]byte
+	var buf bytes.Buffer
+	f, err := spdy.NewFramer(&buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hs {
+		buf.Reset()
+		if err := f.WriteFrame(&spdy.SynStreamFrame{StreamId: spdy.StreamId(2*i + 1), Headers: h}); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, bytes.Clone(buf.Bytes()[frameHeaderLen+10:]))
+	}
+	return out
+}
+
+// The decoder passes what real encoders send and stops at each limit, with
+// earlier blocks on the same zlib stream (the sync-flush tail carries over).
+func TestHeaderDecoderLimits(t *testing.T) {
+	atLimit := http.Header{}
+	for i := range maxHeaderValues {
+		atLimit.Add("x-"+strings.Repeat("n", i), "v")
+	}
+	tests := []struct {
+		name string
+		h    http.Header
+		err  error
+	}{
+		{"kubectl port-forward", http.Header{"Streamtype": {"data"}, "Port": {"8080"}, "Requestid": {"0"}}, nil},
+		{"empty", http.Header{}, nil},
+		{"values at the limit", atLimit, nil},
+		{"field at the limit", http.Header{"X": {strings.Repeat("v", maxHeaderField)}}, nil},
+		{"field over the limit", http.Header{"X": {strings.Repeat("v", maxHeaderField+1)}}, ErrHeaderLimit},
+		{"NUL values over the limit", http.Header{"X": make([]string, maxHeaderValues+1)}, ErrHeaderLimit},
+		{"block over the limit", http.Header{"X": {strings.Repeat("v", maxHeaderField)}, "Y": {strings.Repeat("v", maxHeaderField)},
+			"Z": {strings.Repeat("v", maxHeaderField)}, "W": {strings.Repeat("v", maxHeaderField)}}, ErrHeaderLimit},
+	}
+	exec := http.Header{"Streamtype": {"stdout"}}
+	for _, tt := range tests {
+		var d headerDecoder
+		blocks := headerBlocks(t, exec, exec, tt.h)
+		for _, b := range blocks[:2] {
+			if err := d.check(b); err != nil {
+				t.Fatalf("%s: kubectl block: %v", tt.name, err)
+			}
+		}
+		if err := d.check(blocks[2]); !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
+			t.Errorf("%s: check = %v, want %v", tt.name, err, tt.err)
+		}
+	}
+}
+
+// After refusing a frame the gate refuses every later read: the zlib
+// stream is out of step, and what follows the frame on the wire is lost.
+func TestFrameGateStaysFailed(t *testing.T) {
+	bomb := headerBlocks(t, http.Header{"X": {strings.Repeat("v", maxHeaderField+1)}})[0]
+	ok := headerBlocks(t, http.Header{"Streamtype": {"stdout"}})[0]
+	g := &frameGate{r: bytes.NewReader(append(synStream(1, bomb), synStream(3, ok)...))}
+	for range 2 {
+		if _, err := g.Read(make([]byte, 64)); !errors.Is(err, ErrHeaderLimit) {
+			t.Fatalf("Read = %v, want ErrHeaderLimit", err)
+		}
+	}
+}
+
+// FuzzFrameGate feeds two arbitrary header blocks, as SYN_STREAM frames,
+// through the gate into spdystream's framer. Whatever the gate passes,
+// spdystream must decode within the limits; nothing may panic.
+func FuzzFrameGate(f *testing.F) {
+	for _, hs := range [][]http.Header{
+		{{"Streamtype": {"error"}}, {"Streamtype": {"stdout"}}},
+		{{"Streamtype": {"data"}, "Port": {"80"}, "Requestid": {"1"}}, {"X": {"a", "b", ""}}},
+		{{"X": {strings.Repeat("\x00", 200)}}, {}},
+	} {
+		b := headerBlocks(f, hs...)
+		f.Add(b[0], b[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		wire := append(synStream(1, a), synStream(3, b)...)
+		g := &frameGate{r: bytes.NewReader(wire)}
+		fr, err := spdy.NewFramer(io.Discard, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			frame, err := fr.ReadFrame()
+			if err != nil {
+				return // the gate or spdystream refused: the connection ends
+			}
+			checkDecoded(t, frame.(*spdy.SynStreamFrame).Headers)
+		}
+	})
+}
+
+// FuzzHeaderBlock is FuzzFrameGate with valid compression: two arbitrary
+// uncompressed header blocks, compressed on one zlib stream with the SPDY
+// dictionary as a peer would, so the fuzzer reaches the block layout.
+func FuzzHeaderBlock(f *testing.F) {
+	f.Add([]byte("\x00\x00\x00\x01\x00\x00\x00\x0astreamtype\x00\x00\x00\x05error"),
+		[]byte("\x00\x00\x00\x01\x00\x00\x00\x01x\x00\x00\x00\x03a\x00b"))
+	f.Add([]byte("\x00\x00\x00\x01\x00\x00\x00\x01x\x00\x00\x01\x00"+strings.Repeat("\x00", 256)), []byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var buf bytes.Buffer
+		zw, err := zlib.NewWriterLevelDict(&buf, zlib.BestCompression, headerDictionary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wire []byte
+		for i, raw := range [][]byte{a, b} {
+			buf.Reset()
+			_, _ = zw.Write(raw)
+			_ = zw.Flush()
+			wire = append(wire, synStream(uint32(2*i+1), buf.Bytes())...)
+		}
+		g := &frameGate{r: bytes.NewReader(wire)}
+		fr, err := spdy.NewFramer(io.Discard, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			frame, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			checkDecoded(t, frame.(*spdy.SynStreamFrame).Headers)
+		}
+	})
+}
+
+// checkDecoded asserts that headers spdystream decoded after the gate
+// passed them are within the limits.
+func checkDecoded(t *testing.T, h http.Header) {
+	t.Helper()
+	values, size := 0, 0
+	for name, vs := range h {
+		values += len(vs)
+		size += len(name)
+		for _, v := range vs {
+			size += len(v)
+			if len(v) > maxHeaderField {
+				t.Fatalf("value of %d bytes passed", len(v))
+			}
+		}
+	}
+	if values > maxHeaderValues || size > maxHeaderBlock {
+		t.Fatalf("%d values, %d bytes passed", values, size)
+	}
+}
