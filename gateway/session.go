@@ -93,6 +93,13 @@ func (s *session) end(outcome string) {
 	g.wg.Done()
 }
 
+// cutReason is why the session was cut ("" if it was not).
+func (s *session) cutReason() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cutWhy
+}
+
 // onCut registers f to end a connection of the session at once.
 func (s *session) onCut(f func(reason string)) {
 	s.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/porthole/porthole/audit"
@@ -32,6 +33,10 @@ type spdyToWS struct {
 	ws      *websocket.Conn
 	version protocol.Version
 	rec     *audit.Recording
+	// streaming is set once the upstream is dialed: from then on a cut
+	// ends the upstream only, so the client gets a failure status rather
+	// than a bare close (which a SPDY client reads as success).
+	streaming atomic.Bool
 }
 
 var spdyServerVersions = []string{protocol.V4, protocol.V3, protocol.V2}
@@ -48,7 +53,11 @@ func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *sessi
 	if t.rec != nil {
 		defer t.rec.Close()
 	}
-	s.onCut(func(reason string) { sc.Abort(reason) })
+	s.onCut(func(reason string) {
+		if !t.streaming.Load() {
+			sc.Abort(reason)
+		}
+	})
 	return t.run(r)
 }
 
@@ -124,6 +133,7 @@ func (t *spdyToWS) run(r *http.Request) string {
 	}
 	t.ws = ws
 	defer ws.Close()
+	t.streaming.Store(true)
 	t.s.onCut(func(reason string) { ws.Abort(reason) })
 	return t.stream(cs)
 }
@@ -154,6 +164,9 @@ func (t *spdyToWS) stream(cs *clientStreams) string {
 	outputs.Wait()
 	var st *status.Status
 	cause := statusErr
+	if why := t.s.cutReason(); why != "" {
+		cause = fmt.Errorf("the gateway ended the session: %s", why)
+	}
 	if cause != nil {
 		st = status.NewInternalError(cause)
 	} else {
