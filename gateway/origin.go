@@ -59,11 +59,17 @@ func (g *Gateway) checkHost(r *http.Request) *httpError {
 		msg: fmt.Sprintf("host %q is not accepted (see --accept-hosts)", r.Host)}
 }
 
-// HostFilter serves h only for requests whose Host is accepted, for pages
-// served beside the gateway (the web terminal).
-func (g *Gateway) HostFilter(h http.Handler) http.Handler {
+// Guard serves h only for requests whose Host is accepted and whose path
+// is plain (see checkPath), as the gateway itself does: for the pages
+// served beside it (the web terminal), whose router would otherwise
+// redirect a dot-segment path before the gateway saw it.
+func (g *Gateway) Guard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if herr := g.checkHost(r); herr != nil {
+			g.refuse(w, r, nil, herr)
+			return
+		}
+		if herr := checkPath(r.URL); herr != nil {
 			g.refuse(w, r, nil, herr)
 			return
 		}

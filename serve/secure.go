@@ -114,5 +114,5 @@ func (s *secured) site(log *slog.Logger) http.Handler {
 	if s.recordings != "" {
 		opts.RecordingDir = s.recordings
 	}
-	return s.gw.HostFilter(web.Site(s.gw, opts))
+	return s.gw.Guard(web.Site(s.gw, opts))
 }

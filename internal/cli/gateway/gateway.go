@@ -249,5 +249,5 @@ func site(g *gateway.Gateway, gopts *gateway.Options, log *slog.Logger) http.Han
 	if gopts.Recorder != nil {
 		opts.RecordingDir = gopts.Recorder.Dir
 	}
-	return g.HostFilter(web.Site(g, opts))
+	return g.Guard(web.Site(g, opts))
 }
