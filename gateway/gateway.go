@@ -281,7 +281,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	g.mu.Lock()
 	for s := range g.sessions {
-		s.cut("gateway shutting down")
+		s.cut(reasonShutdown)
 	}
 	g.mu.Unlock()
 	<-done

@@ -26,7 +26,17 @@ func (g *Gateway) inspector(s *session) func([]byte) error {
 }
 
 // LimitError ends a session that broke a limit.
-type LimitError struct{ Msg string }
+type LimitError struct {
+	Msg  string
+	Code uint16 // WebSocket close code for the client (0: policy violation)
+}
+
+func (e *LimitError) closeCode() uint16 {
+	if e.Code == 0 {
+		return closePolicy
+	}
+	return e.Code
+}
 
 func (e *LimitError) Error() string { return e.Msg }
 
@@ -41,6 +51,7 @@ type wsFrames struct {
 	left    int64 // payload bytes still to skip
 	first   bool  // next payload byte is the first of a data frame
 	mask    [4]byte
+	sawEnd  bool  // a close frame went by
 }
 
 func (f *wsFrames) feed(p []byte) error {
@@ -96,7 +107,7 @@ func (f *wsFrames) header() error {
 	case 127:
 		u := binary.BigEndian.Uint64(f.hdr[2:10])
 		if u > 1<<62 {
-			return &LimitError{Msg: "websocket frame length invalid"}
+			return &LimitError{Msg: "websocket frame length invalid", Code: 1002}
 		}
 		length = int64(u)
 		off = 10
@@ -107,8 +118,11 @@ func (f *wsFrames) header() error {
 		f.mask = [4]byte{}
 	}
 	opcode := f.hdr[0] & 0x0f
+	if opcode == 8 {
+		f.sawEnd = true
+	}
 	if length > f.max {
-		return &LimitError{Msg: fmt.Sprintf("websocket message of %d bytes exceeds the limit of %d", length, f.max)}
+		return &LimitError{Msg: fmt.Sprintf("websocket message of %d bytes exceeds the limit of %d", length, f.max), Code: closeTooBig}
 	}
 	f.left = length
 	f.first = opcode == 1 || opcode == 2 // text or binary; not continuation or control

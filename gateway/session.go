@@ -29,6 +29,9 @@ type session struct {
 	wireIn    string
 	wireOut   string
 	start     time.Time
+	// onLimit, when set, tells the client why a limit ends its spliced
+	// session (a WebSocket close frame), before the sockets close.
+	onLimit func(*LimitError)
 
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64

@@ -40,6 +40,10 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 	go in.run()
 	go out.run()
 	first := <-errc
+	var lim *LimitError
+	if errors.As(first, &lim) && s.onLimit != nil {
+		s.onLimit(lim)
+	}
 	if first != nil {
 		closeBoth("")
 	} else {

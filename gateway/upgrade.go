@@ -210,7 +210,20 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 	if rec != nil {
 		defer rec.Close()
 	}
-	return g.splice(s, client, cbuf.Reader, up, br, g.inspector(s), outputTap(s, rec))
+	var dst net.Conn = client
+	if s.wireIn == string(protocol.WebSocket) {
+		wc := newWSCloser(client)
+		s.onCut(func(reason string) {
+			code := uint16(closePolicy)
+			if reason == reasonShutdown {
+				code = closeGoingAwy
+			}
+			wc.closeWith(code, reason)
+		})
+		s.onLimit = func(l *LimitError) { wc.closeWith(l.closeCode(), l.Msg) }
+		dst = wc
+	}
+	return g.splice(s, dst, cbuf.Reader, up, br, g.inspector(s), outputTap(s, rec))
 }
 
 // upstreamFailed answers a failure to reach the upstream like the API

@@ -1,0 +1,64 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/transport/websocket"
+)
+
+// TestSplicedSessionEndsWithReason: when the gateway itself ends a
+// WebSocket session it passes through (a message over the limit, the idle
+// timeout, shutdown), the client gets a close frame saying why, not a bare
+// EOF.
+func TestSplicedSessionEndsWithReason(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts gateway.Options
+		act  func(t *testing.T, conn *websocket.Conn, g *gateway.Gateway)
+		want string
+	}{
+		{"message too big", gateway.Options{MaxMessageBytes: 1024}, func(t *testing.T, conn *websocket.Conn, _ *gateway.Gateway) {
+			conn.Channel(channel.Stdin).Write(make([]byte, 8<<10))
+		}, "websocket message of"},
+		{"idle", gateway.Options{IdleTimeout: 300 * time.Millisecond}, func(*testing.T, *websocket.Conn, *gateway.Gateway) {}, "idle timeout"},
+		{"shutdown", gateway.Options{}, func(t *testing.T, _ *websocket.Conn, g *gateway.Gateway) {
+			grace, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			g.Shutdown(grace)
+		}, "gateway shutting down"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			node := startNode(t)
+			gw, g := startGateway(t, node, &tc.opts)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			conn, _, err := websocket.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.Channel(channel.Stdin).Write([]byte("ping"))
+			buf := make([]byte, 4)
+			if _, err := io.ReadFull(conn.Channel(channel.Stdout), buf); err != nil {
+				t.Fatalf("echo: %v", err)
+			}
+			rest := readAll(conn.Channel(channel.Stdout)) // keep the read loop going
+			tc.act(t, conn, g)
+			select {
+			case <-conn.Done():
+			case <-ctx.Done():
+				t.Fatal("session still up")
+			}
+			<-rest
+			if err := conn.Err(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("client saw %v, want a close frame saying %q", err, tc.want)
+			}
+		})
+	}
+}
