@@ -51,7 +51,7 @@ type wsFrames struct {
 	left    int64 // payload bytes still to skip
 	first   bool  // next payload byte is the first of a data frame
 	mask    [4]byte
-	sawEnd  bool  // a close frame went by
+	sawEnd  bool // a close frame went by
 }
 
 func (f *wsFrames) feed(p []byte) error {
