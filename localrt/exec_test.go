@@ -292,6 +292,10 @@ func TestExecCancelNoOrphans(t *testing.T) {
 		// The shell dies at once; only its child ignores the signal.
 		{"pipes/child ignores signals", false, `(trap '' TERM HUP; exec sleep 1000) & echo "$$ $!"; wait`},
 		{"tty/child ignores signals", true, `(trap '' TERM HUP; exec sleep 1000) & echo "$$ $!"; wait`},
+		// Job control puts the child in a process group of its own, out of
+		// reach of the group kill: an interactive shell's job, with SIGHUP
+		// ignored (inherited, as under nohup) so the hang-up spares it.
+		{"tty/job in its own group", true, `set -m; trap '' HUP; sleep 1000 & echo "$$ $!"; wait`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			// A short drain grace: were a child left alive holding stdout,

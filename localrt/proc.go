@@ -62,7 +62,9 @@ func (p *process) signalGroup(sig syscall.Signal) {
 
 // stop signals the group with sig, escalates to SIGKILL after grace, waits
 // for the leader to be reaped and finally SIGKILLs what is left of the
-// group (members that ignored sig), so nothing outlives a stopped process.
+// group (members that ignored sig) and, for a terminal's process, of its
+// session (jobs in groups of their own), so nothing outlives a stopped
+// process.
 func (p *process) stop(sig syscall.Signal, grace time.Duration) {
 	p.signalGroup(sig)
 	t := time.NewTimer(grace)
@@ -74,6 +76,9 @@ func (p *process) stop(sig syscall.Signal, grace time.Duration) {
 		<-p.done
 	}
 	p.signalGroup(syscall.SIGKILL)
+	if a := p.cmd.SysProcAttr; a != nil && a.Setsid {
+		killSession(p.pgid)
+	}
 }
 
 // exit returns the ExitError for the reaped process, nil for status 0.
