@@ -81,10 +81,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // node is shutting down. The caller untracks a connection it got.
 func (n *Node) acceptWebSocket(w http.ResponseWriter, r *http.Request, versions []protocol.Version, channels int) *websocket.Conn {
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Versions:    versions,
-		Channels:    channels,
-		IdleTimeout: n.opts.IdleTimeout,
-		Logger:      n.log,
+		Versions:         versions,
+		Channels:         channels,
+		IdleTimeout:      n.opts.IdleTimeout,
+		KeepAliveTimeout: n.opts.KeepAliveTimeout,
+		Logger:           n.log,
 	})
 	if err != nil {
 		n.log.Info("websocket upgrade failed", "path", r.URL.Path, "err", err)
@@ -99,9 +100,10 @@ func (n *Node) acceptWebSocket(w http.ResponseWriter, r *http.Request, versions 
 // upgradeSPDY is acceptWebSocket for SPDY/3.1.
 func (n *Node) upgradeSPDY(w http.ResponseWriter, r *http.Request, protocols []string) *spdy.Conn {
 	conn, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{
-		Protocols:   protocols,
-		IdleTimeout: n.opts.IdleTimeout,
-		Logger:      n.log,
+		Protocols:        protocols,
+		IdleTimeout:      n.opts.IdleTimeout,
+		KeepAliveTimeout: n.opts.KeepAliveTimeout,
+		Logger:           n.log,
 	})
 	if err != nil {
 		n.log.Info("spdy upgrade failed", "path", r.URL.Path, "err", err)

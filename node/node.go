@@ -25,6 +25,10 @@ type Options struct {
 	Logger *slog.Logger
 	// IdleTimeout ends a session with no data in either direction (default 4h, as the kubelet).
 	IdleTimeout time.Duration
+	// KeepAliveTimeout ends a session whose client used to ping and has
+	// sent nothing for this long: frozen, or gone without a FIN (default
+	// 20 s, see the transports; negative: never).
+	KeepAliveTimeout time.Duration
 	// StreamCreationTimeout bounds SPDY stream setup (default 30s).
 	StreamCreationTimeout time.Duration
 	// InitialSizeTimeout is how long a tty session waits for the client's
