@@ -70,6 +70,7 @@ type Conn struct {
 	body    prefixReader             // read loop only: the message being delivered
 	dropped atomic.Uint64
 	idle    *idleTimer
+	stall   *time.Timer // read loop only: see stalled
 }
 
 func newConn(v protocol.Version, channels int, client bool, pool *pump.Pool, maxMsg int, log *slog.Logger) *Conn {
