@@ -3,14 +3,19 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/localrt"
+	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/stream"
@@ -152,4 +157,117 @@ func (p *faultProxy) hangup() {
 	defer p.mu.Unlock()
 	p.up.(*net.TCPConn).Close()
 	p.down.Close()
+}
+
+// TestVanishedAttacherWithBlockedStdinEndsSession: the attach form of the
+// test above. Detaching never stops the container, so the outcome is the
+// session's end: Shutdown finds no session left to abort.
+func TestVanishedAttacherWithBlockedStdinEndsSession(t *testing.T) {
+	for _, wire := range []string{"websocket", "spdy"} {
+		for _, tty := range []bool{false, true} {
+			for _, end := range []string{"reset", "close"} {
+				t.Run(fmt.Sprintf("%s/tty=%v/%s", wire, tty, end), func(t *testing.T) {
+					base, n := startStdinNode(t, tty)
+					p := newFaultProxy(t, strings.TrimPrefix(base, "http://"))
+					c := dialStdinAttach(t, "http://"+p.addr(), wire, tty)
+					floodUntilBlocked(t, c.stdin)
+					if end == "reset" {
+						p.kill()
+					} else {
+						p.hangup()
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+					defer cancel()
+					if err := n.Shutdown(ctx); err != nil {
+						t.Fatalf("the session outlived its client: %v", err)
+					}
+					_ = c.conn.Abort("test over")
+					c.wg.Wait()
+				})
+			}
+		}
+	}
+}
+
+// startStdinNode serves pod "p" whose container "c" has stdin open and
+// never reads it.
+func startStdinNode(t *testing.T, tty bool) (string, *node.Node) {
+	t.Helper()
+	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
+		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: []string{"sleep", "100000"}, Stdin: true, TTY: tty}}}}}
+	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir(), KillGrace: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, rt, "p")
+	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(n)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+		if err := rt.Close(); err != nil {
+			t.Errorf("runtime close: %v", err)
+		}
+	})
+	return srv.URL, n
+}
+
+// dialStdinAttach attaches to p/c with stdin and stdout (and stderr
+// without a tty) on wire and drains the outputs.
+func dialStdinAttach(t *testing.T, base, wire string, tty bool) *stdinExec {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	u := base + "/api/v1/namespaces/default/pods/p/attach?container=c&stdin=true&stdout=true"
+	if tty {
+		u += "&tty=true"
+	} else {
+		u += "&stderr=true"
+	}
+	c := &stdinExec{}
+	var outs []stream.Stream
+	switch wire {
+	case "websocket":
+		conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Versions: []protocol.Version{protocol.WebSocketVersions[0]}})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		c.conn, c.stdin = conn, conn.Channel(channel.Stdin)
+		outs = []stream.Stream{conn.Channel(channel.Stdout), conn.Channel(channel.Stderr), conn.Channel(channel.Error)}
+	default:
+		conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: []string{protocol.V4}})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		c.conn = conn
+		open := func(typ string) stream.Stream {
+			s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
+			if err != nil {
+				t.Fatalf("open %s: %v", typ, err)
+			}
+			return s
+		}
+		outs = append(outs, open("error"))
+		c.stdin = open("stdin")
+		outs = append(outs, open("stdout"))
+		if tty {
+			open("resize")
+		} else {
+			outs = append(outs, open("stderr"))
+		}
+	}
+	t.Cleanup(func() { _ = c.conn.Abort("test over"); c.wg.Wait() })
+	for _, s := range outs {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			<-readAll(s)
+		}()
+	}
+	return c
 }
