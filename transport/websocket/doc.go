@@ -28,9 +28,10 @@
 // ends the connection if the client is gone (stream.ErrPeerGone), pinging it
 // meanwhile so that a killed client's kernel answers with a reset (see
 // checkPeer); otherwise a vanished client would keep its session and process
-// alive for as long as the consumer stalls. Outbound, all channels share one socket and
-// one write lock: Write blocks while the peer does not read, and a frozen peer
-// stalls every writer of the connection, never another connection.
+// alive for as long as the consumer stalls. Outbound, all channels share one
+// socket and one write lock: Write blocks while the peer does not read, and a
+// frozen peer stalls every writer of the connection, never another
+// connection.
 //
 // Memory: inbound messages are never buffered; outbound messages use buffers
 // from a shared pool only while a write is in progress, and ReadFrom waits for
