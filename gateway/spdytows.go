@@ -161,15 +161,22 @@ func (t *spdyToWS) stream(cs *clientStreams) string {
 		inputs.Add(1)
 		go t.copyResize(&inputs, cs.rsz)
 	}
-	outputs.Wait()
 	var st *status.Status
-	cause := statusErr
-	if why := t.s.cutReason(); why != "" {
-		cause = fmt.Errorf("the gateway ended the session: %s", why)
-	}
-	if cause != nil {
+	var cause error
+	switch {
+	case !t.awaitOutputs(&outputs):
+		// Nothing is left to report to; no status.
+		cause = t.sc.Err()
+		if cause == nil {
+			cause = errors.New("client closed the connection")
+		}
+	case t.s.cutReason() != "":
+		cause = fmt.Errorf("the gateway ended the session: %s", t.s.cutReason())
 		st = status.NewInternalError(cause)
-	} else {
+	case statusErr != nil:
+		cause = statusErr
+		st = status.NewInternalError(cause)
+	default:
 		st, cause = reencode(protocol.Version{StatusJSON: true}, statusBytes)
 	}
 	outcome := t.finish(cs, st, cause)
@@ -177,6 +184,28 @@ func (t *spdyToWS) stream(cs *clientStreams) string {
 	t.sc.Close()
 	inputs.Wait()
 	return outcome
+}
+
+// awaitOutputs waits for the upstream's outputs to end and reports true,
+// or reports false when the client's connection ends first (a killed
+// client, even an idle one whose process writes nothing): then it aborts
+// the upstream, so the node ends the process, and waits for the copies.
+func (t *spdyToWS) awaitOutputs(outputs *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go waitClose(outputs, done)
+	select {
+	case <-done:
+		return true
+	case <-t.sc.Done():
+	}
+	select {
+	case <-done: // the session ended first after all
+		return true
+	default:
+	}
+	t.ws.Abort("client went away")
+	<-done
+	return false
 }
 
 func (t *spdyToWS) readStatus(wg *sync.WaitGroup, out *[]byte, errOut *error) {

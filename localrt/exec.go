@@ -105,7 +105,7 @@ func (r *Runtime) execPipes(ctx context.Context, ct *container, cmd *exec.Cmd, s
 		child = append(child, pw)
 		out.add(o.name, o.w, pr)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := r.spawn.start(cmd); err != nil {
 		closeAll(out.srcs, stdinW)
 		return fmt.Errorf("start %s: %w", cmd.Args[0], err)
 	}
@@ -127,7 +127,7 @@ func (r *Runtime) execTTY(ctx context.Context, ct *container, cmd *exec.Cmd, s n
 	if size == (resize.Size{}) {
 		size = defaultSize
 	}
-	master, err := startPTY(cmd, size)
+	master, err := startPTY(cmd, size, r.spawn.start)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", cmd.Args[0], err)
 	}

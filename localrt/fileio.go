@@ -25,8 +25,9 @@ var defaultSize = resize.Size{Width: 80, Height: 24}
 // pty.StartWithSize would do the same, but creack/pty's ioctls call
 // File.Fd, which puts the master in blocking mode: reads could then be
 // neither interrupted by a deadline nor by Close. The master is therefore
-// re-opened as a non-blocking, poller-registered file first.
-func startPTY(cmd *exec.Cmd, size resize.Size) (*os.File, error) {
+// re-opened as a non-blocking, poller-registered file first. start starts
+// cmd (the Runtime's spawner).
+func startPTY(cmd *exec.Cmd, size resize.Size, start func(*exec.Cmd) error) (*os.File, error) {
 	m, tty, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open pty: %w", err)
@@ -42,7 +43,7 @@ func startPTY(cmd *exec.Cmd, size resize.Size) (*os.File, error) {
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		master.Close()
 		return nil, err
 	}

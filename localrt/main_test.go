@@ -20,6 +20,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(orphanHelperEnv); dir != "" {
+		runOrphanHelper(dir)
+	}
 	goleak.VerifyTestMain(m)
 }
 

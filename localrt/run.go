@@ -84,7 +84,7 @@ func (c *container) startRun(id string) (*run, error) {
 }
 
 func (r *run) startTTY(cmd *exec.Cmd) error {
-	master, err := startPTY(cmd, defaultSize)
+	master, err := startPTY(cmd, defaultSize, r.c.pod.rt.spawn.start)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (r *run) startPipes(cmd *exec.Cmd) error {
 		child, ours = append(child, pw), append(ours, pr)
 		r.outs = append(r.outs, pr)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := r.c.pod.rt.spawn.start(cmd); err != nil {
 		return fail(err)
 	}
 	return nil

@@ -54,6 +54,7 @@ type Runtime struct {
 
 	ctx    context.Context // lifetime: cancelled by Close
 	cancel context.CancelFunc
+	spawn  *spawner // starts every process; from Start to the end of Close
 
 	mu       sync.Mutex
 	state    int // stateNew, stateStarted, stateClosed
@@ -156,6 +157,7 @@ func (r *Runtime) launch(ctx context.Context) error {
 			return fmt.Errorf("create pod dir: %w", err)
 		}
 	}
+	r.spawn = newSpawner()
 	r.state = stateStarted
 	now := time.Now()
 	for _, p := range r.list {
@@ -225,6 +227,9 @@ func (r *Runtime) Close() error {
 		}
 	}
 	r.mu.Lock()
+	if r.spawn != nil {
+		r.spawn.stop()
+	}
 	r.notifyLocked()
 	dir, temp := r.stateDir, r.tempDir
 	r.mu.Unlock()

@@ -21,7 +21,11 @@ import (
 // Shared fate: inbound stdin and resize share the transport's single read
 // path (one WebSocket read loop; one spdystream frame queue), so a process
 // that stops reading stdin stalls resize and the close signal too, as in the
-// kubelet. Outbound writes block on the socket (backpressure to the process).
+// kubelet. The transports still notice a client that vanished meanwhile
+// (they look at the socket while their reader waits), which cancels the
+// session's context, so the runtime kills the process and the blocked stdin
+// copy ends when Stdin is closed. Outbound writes block on the socket
+// (backpressure to the process).
 type session struct {
 	n       *Node
 	req     *request

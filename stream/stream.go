@@ -67,3 +67,7 @@ func (e *ConnError) Unwrap() error { return e.Err }
 
 // ErrClosed is returned by operations on a connection or stream that was closed locally.
 var ErrClosed = errors.New("stream closed")
+
+// ErrPeerGone ends a connection whose peer closed or reset its socket while
+// this side was not reading it (a consumer did not take its data).
+var ErrPeerGone = errors.New("peer went away while its data waited")

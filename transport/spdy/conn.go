@@ -106,6 +106,7 @@ type Conn struct {
 	ctx      context.Context
 	cancel   context.CancelFunc // called right after done closes
 	served   chan struct{}      // spdystream's Serve returned: no worker runs any more
+	stall    *stallWatch        // server side only
 	wg       sync.WaitGroup
 }
 
@@ -157,6 +158,9 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		return nil, fmt.Errorf("start spdy connection: %w", err)
 	}
 	c.sc = sc
+	if server {
+		c.startStallWatch() // before the reader, whose end stops it
+	}
 	c.wg.Add(1)
 	go c.serve()
 	if c.idle > 0 {
@@ -253,6 +257,7 @@ func (c *Conn) ended(readErr error) {
 		}
 		close(c.done)
 		c.cancel()
+		c.stall.stop()
 	})
 }
 

@@ -54,7 +54,10 @@
 // up to a few GiB: put a proxy limit in front if that matters). A stream's
 // reader is never blocked by another stream's writer. The caller's remedy for
 // a consumer that stops is Reset on its stream, which drops that stream's
-// frames and unblocks the worker.
+// frames and unblocks the worker. A server connection whose reader has not
+// read for a second looks at the socket meanwhile and aborts when the
+// client is gone (stream.ErrPeerGone), sending it a PING otherwise so that
+// a killed client's kernel answers with a reset (see stallWatch).
 //
 // Header blocks are checked before spdystream decodes them, on every side
 // (Upgrade, Dial, NewServer, NewClient): a SYN_STREAM, SYN_REPLY or HEADERS

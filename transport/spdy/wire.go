@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/porthole/porthole/internal/hangup"
 )
 
 // SPDY/3 frame header layout (PROTOCOL.md 4.6): 8 bytes, then the payload.
@@ -79,7 +82,13 @@ type wire struct {
 	onReadErr func(error)           // called on the first read error
 	readErr   atomic.Pointer[error] // first error from the raw read, EOF included
 
-	// Writer state; spdystream serialises frame writes under its write lock.
+	// Reads begun plus reads ended: odd while spdystream's reader is in
+	// Read. The stall watch tells a stuck reader from an idle one by it.
+	reads atomic.Uint64
+
+	// Writer state; spdystream serialises frame writes under its write
+	// lock. wmu also lets probe slip a frame in between two of them.
+	wmu     sync.Mutex
 	whdr    [frameHeaderLen]byte
 	wn      int
 	wremain int
@@ -121,9 +130,11 @@ func (w *wire) idleFor() time.Duration {
 // Read reads from the buffered connection through the header check and
 // watches frame boundaries.
 func (w *wire) Read(p []byte) (int, error) {
+	w.reads.Add(1)
 	w.readSince.Store(w.now().UnixNano())
 	n, err := w.in.Read(p)
 	w.readSince.Store(0)
+	w.reads.Add(1)
 	w.observe(p[:n])
 	if err != nil && w.readErr.CompareAndSwap(nil, &err) && w.onReadErr != nil {
 		w.onReadErr(err)
@@ -193,6 +204,8 @@ func be32(b []byte) uint32 {
 // Write collects one frame at a time and sends it with a single writev.
 // Payload pieces of at least bigPiece bytes are not copied.
 func (w *wire) Write(p []byte) (int, error) {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
 	if w.shut.Load() {
 		return 0, errWriteShut
 	}
@@ -277,6 +290,25 @@ func (w *wire) flush(extra []byte) error {
 		w.wbuf = nil // do not keep a large control frame's buffer for the connection's life
 	}
 	return err
+}
+
+// probe writes frame, a whole control frame, between two of spdystream's
+// frames, unless that could block: only when nothing we sent is still
+// unacknowledged and no frame is being written (data in flight is as good
+// a probe). It reports whether it wrote.
+func (w *wire) probe(frame []byte) bool {
+	if !w.wmu.TryLock() {
+		return false
+	}
+	defer w.wmu.Unlock()
+	if w.wn != 0 || w.werr != nil || w.shut.Load() || !hangup.Quiet(w.Conn) {
+		return false
+	}
+	if _, err := w.Conn.Write(frame); err != nil {
+		w.werr = err
+		return false
+	}
+	return true
 }
 
 // Close is spdystream's request to close after GOAWAY. We start a lingering

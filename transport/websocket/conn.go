@@ -70,6 +70,7 @@ type Conn struct {
 	body    prefixReader             // read loop only: the message being delivered
 	dropped atomic.Uint64
 	idle    *idleTimer
+	stall   *time.Timer // read loop only: see stalled
 
 	// Keep-alive (server): when a frame last came in, whether the peer
 	// pings, and since when the read loop waits for a frame (0: it does

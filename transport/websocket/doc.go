@@ -23,9 +23,15 @@
 // the read loop: every inbound channel of the connection, pongs and the close
 // handshake wait with it, exactly like the Kubernetes servers. Channels a
 // consumer will never read must be closed with CloseRead (or Reset) so their
-// messages are discarded instead. Outbound, all channels share one socket and
-// one write lock: Write blocks while the peer does not read, and a frozen peer
-// stalls every writer of the connection, never another connection.
+// messages are discarded instead. One thing does not wait: on the server, a
+// read loop that has waited a second for a consumer looks at the socket and
+// ends the connection if the client is gone (stream.ErrPeerGone), pinging it
+// meanwhile so that a killed client's kernel answers with a reset (see
+// checkPeer); otherwise a vanished client would keep its session and process
+// alive for as long as the consumer stalls. Outbound, all channels share one
+// socket and one write lock: Write blocks while the peer does not read, and a
+// frozen peer stalls every writer of the connection, never another
+// connection.
 //
 // Memory: inbound messages are never buffered; outbound messages use buffers
 // from a shared pool only while a write is in progress, and ReadFrom waits for

@@ -183,6 +183,10 @@ func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 		case <-c.closing:
 			_, err := io.Copy(io.Discard, body)
 			return err
+		case <-c.stalled():
+			if err := c.checkPeer(); err != nil {
+				return err
+			}
 		}
 	}
 }

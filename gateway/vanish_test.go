@@ -1,0 +1,185 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
+)
+
+// TestVanishedClientEndsSession: a client whose process is killed (its
+// kernel closes the socket) ends the session and the exec'd process, on
+// every route. Idle: nothing moves either way. Blocked stdin: the client
+// flooded stdin to a process that never reads it, so its FIN is stuck
+// behind unsent data.
+func TestVanishedClientEndsSession(t *testing.T) {
+	node := startNode(t)
+	direct, _ := startGateway(t, node, nil)
+	translating, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
+	wsOnly, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
+	i := 0
+	for _, tc := range []struct {
+		name, base string
+		ws         bool
+	}{
+		{"websocket-passthrough", direct, true},
+		{"websocket-translated", translating, true},
+		{"websocket-to-websocket-only", wsOnly, true},
+		{"spdy-passthrough", direct, false},
+		{"spdy-to-spdy-only", translating, false},
+		{"spdy-translated-to-websocket", wsOnly, false},
+	} {
+		for _, flood := range []bool{false, true} {
+			i++
+			marker := fmt.Sprintf("4343.%02d", i)
+			name := tc.name + "/idle"
+			if flood {
+				name = tc.name + "/blocked-stdin"
+			}
+			t.Run(name, func(t *testing.T) {
+				c := dialExec(t, tc.base, tc.ws, []string{"sleep", marker})
+				waitProc(t, marker, true)
+				if flood {
+					floodUntilBlocked(t, c.stdin)
+				}
+				c.kill()
+				waitProc(t, marker, false)
+			})
+		}
+	}
+}
+
+// execClient is an exec with stdin, stdout and stderr whose outputs are
+// drained, over a socket the test can close under it.
+type execClient struct {
+	conn  stream.Conn
+	stdin stream.Stream
+	mu    sync.Mutex
+	raw   net.Conn
+	wg    sync.WaitGroup
+}
+
+func (c *execClient) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	c.mu.Lock()
+	c.raw = nc
+	c.mu.Unlock()
+	return nc, err
+}
+
+// kill closes the client's socket, as the kernel does for a killed client.
+func (c *execClient) kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.raw.Close()
+}
+
+func dialExec(t *testing.T, base string, ws bool, cmd []string) *execClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	u := execURL(base, cmd, "stdin", "stdout", "stderr")
+	c := &execClient{}
+	var outs []stream.Stream
+	if ws {
+		hc := &http.Client{Transport: &http.Transport{DialContext: c.dial}}
+		conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: hc, PingInterval: -1})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		c.conn, c.stdin = conn, conn.Channel(channel.Stdin)
+		outs = []stream.Stream{conn.Channel(channel.Stdout), conn.Channel(channel.Stderr), conn.Channel(channel.Error)}
+	} else {
+		conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: protocol.SPDYClientOffer, PingPeriod: -1, DialContext: c.dial})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		c.conn = conn
+		for _, typ := range []string{"error", "stdin", "stdout", "stderr"} {
+			s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
+			if err != nil {
+				t.Fatalf("open %s: %v", typ, err)
+			}
+			if typ == "stdin" {
+				c.stdin = s
+			} else {
+				outs = append(outs, s)
+			}
+		}
+	}
+	t.Cleanup(func() { c.conn.Abort("test over"); c.wg.Wait() })
+	for _, s := range outs {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			<-readAll(s)
+		}()
+	}
+	return c
+}
+
+// floodUntilBlocked writes to w on a goroutine until writes make no
+// progress for a while, well past the 64 KiB of a pipe.
+func floodUntilBlocked(t *testing.T, w stream.Stream) {
+	t.Helper()
+	var n atomic.Int64
+	go func() {
+		buf := []byte(strings.Repeat("y\n", 16<<10))
+		for {
+			k, err := w.Write(buf)
+			n.Add(int64(k))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	last := int64(-1)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		time.Sleep(300 * time.Millisecond)
+		cur := n.Load()
+		if cur == last && cur > 256<<10 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stdin never blocked (%d bytes written)", cur)
+		}
+		last = cur
+	}
+}
+
+// waitProc waits until a process whose command line holds marker runs
+// (present) or is gone.
+func waitProc(t *testing.T, marker string, present bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); procWithMarker(marker) != present; {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %q: still present=%v", marker, !present)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func procWithMarker(marker string) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && bytes.Contains(b, []byte(marker)) {
+			return true
+		}
+	}
+	return false
+}

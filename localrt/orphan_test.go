@@ -1,0 +1,104 @@
+package localrt
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+)
+
+// orphanHelperEnv makes the test binary play a server that runs processes
+// and never stops them: the value is the directory they write their pids to.
+const orphanHelperEnv = "LOCALRT_TEST_ORPHAN_HELPER"
+
+// pidScript writes the shell's pid to dir/name, then becomes a silent,
+// stdin-ignoring sleep (same pid).
+// shell is "$$" for an exec and "$$$$" for a container command, whose
+// $(VAR) expansion turns "$$" into "$".
+func pidScript(dir, name, shell string) []string {
+	return []string{"sh", "-c", "echo " + shell + " > " + filepath.Join(dir, name) + ".tmp && mv " +
+		filepath.Join(dir, name) + ".tmp " + filepath.Join(dir, name) + " && exec sleep 100000"}
+}
+
+// runOrphanHelper starts a pipes and a tty container and execs a pipes and
+// a tty process into the first, then blocks until it is killed.
+func runOrphanHelper(dir string) {
+	pods := []*kube.Pod{
+		testPod("pipes", kube.Container{Command: pidScript(dir, "main-pipes", "$$$$"), Stdin: true}, ""),
+		testPod("tty", kube.Container{Command: pidScript(dir, "main-tty", "$$$$"), Stdin: true, TTY: true}, ""),
+	}
+	r, err := New(pods, nil)
+	if err == nil {
+		err = r.Start(context.Background())
+	}
+	if err != nil {
+		os.Stderr.WriteString("orphan helper: " + err.Error() + "\n")
+		os.Exit(2)
+	}
+	for _, tty := range []bool{false, true} {
+		name := "exec-pipes"
+		if tty {
+			name = "exec-tty"
+		}
+		stdin, _, _ := os.Pipe() // never written, never closed
+		go r.Exec(context.Background(), ref("pipes", "main"), pidScript(dir, name, "$$"),
+			node.Streams{Stdin: stdin, Stdout: io.Discard, TTY: tty})
+	}
+	select {}
+}
+
+// TestProcessesDieWithTheirServer: when the process running the Runtime is
+// killed (SIGKILL: no Close), the containers' and exec'd processes die too,
+// even when they neither read nor write their stdio.
+func TestProcessesDieWithTheirServer(t *testing.T) {
+	dir := t.TempDir()
+	helper := exec.Command(os.Args[0], "-test.run=^$")
+	helper.Env = append(os.Environ(), orphanHelperEnv+"="+dir)
+	helper.Stderr = os.Stderr
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { helper.Process.Kill(); helper.Wait() })
+	names := []string{"main-pipes", "main-tty", "exec-pipes", "exec-tty"}
+	pids := make([]int, len(names))
+	for i, name := range names {
+		pids[i] = readPidFile(t, filepath.Join(dir, name))
+		pid := pids[i]
+		t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) }) // survivors of a failure
+	}
+	helper.Process.Signal(syscall.SIGKILL)
+	helper.Wait()
+	for i, pid := range pids {
+		t.Logf("%s: pid %d", names[i], pid)
+		waitGone(t, pid)
+	}
+}
+
+// readPidFile waits for a pid file to appear (it is renamed into place).
+func readPidFile(t *testing.T, path string) int {
+	t.Helper()
+	deadline := time.Now().Add(failsafe)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never written", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,273 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/localrt"
+	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
+)
+
+// TestVanishedClientWithBlockedStdinLeavesNoProcess: a client that floods
+// stdin to a process that never reads it, until every buffer on the way is
+// full, then vanishes. Its connection either resets (a killed client with
+// unread data) or ends with a FIN stuck behind the unsent stdin (a killed
+// client with nothing unread: the FIN can never reach the node, whose
+// receive window is shut). Either way the node must end the session and
+// kill the process, on every wire, with and without a tty.
+func TestVanishedClientWithBlockedStdinLeavesNoProcess(t *testing.T) {
+	base := startNode(t)
+	host := strings.TrimPrefix(base, "http://")
+	i := 0
+	for _, wire := range []string{"websocket", "spdy"} {
+		for _, tty := range []bool{false, true} {
+			for _, end := range []string{"reset", "close"} {
+				i++
+				marker := fmt.Sprintf("4242.%d", i)
+				t.Run(fmt.Sprintf("%s/tty=%v/%s", wire, tty, end), func(t *testing.T) {
+					p := newFaultProxy(t, host)
+					c := dialStdinExec(t, "http://"+p.addr(), wire, tty, []string{"sleep", marker})
+					waitPresent(t, marker)
+					floodUntilBlocked(t, c.stdin)
+					if end == "reset" {
+						p.kill()
+					} else {
+						p.hangup()
+					}
+					waitGone(t, marker)
+					_ = c.conn.Abort("test over")
+					c.wg.Wait()
+				})
+			}
+		}
+	}
+}
+
+// stdinExec is a client session whose output is read and discarded.
+type stdinExec struct {
+	conn  stream.Conn
+	stdin stream.Stream
+	wg    sync.WaitGroup
+}
+
+// dialStdinExec starts cmd with stdin and stdout (and stderr without a
+// tty) on wire and drains the output streams.
+func dialStdinExec(t *testing.T, base, wire string, tty bool, cmd []string) *stdinExec {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	flags := []string{"stdin", "stdout"}
+	if tty {
+		flags = append(flags, "tty")
+	} else {
+		flags = append(flags, "stderr")
+	}
+	u := execURL(base, "p", cmd, flags...)
+	c := &stdinExec{}
+	var outs []stream.Stream
+	switch wire {
+	case "websocket":
+		conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Versions: []protocol.Version{protocol.WebSocketVersions[0]}})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		c.conn, c.stdin = conn, conn.Channel(channel.Stdin)
+		outs = []stream.Stream{conn.Channel(channel.Stdout), conn.Channel(channel.Stderr), conn.Channel(channel.Error)}
+	default:
+		conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: []string{protocol.V4}})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		c.conn = conn
+		open := func(typ string) stream.Stream {
+			s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
+			if err != nil {
+				t.Fatalf("open %s: %v", typ, err)
+			}
+			return s
+		}
+		outs = append(outs, open("error"))
+		c.stdin = open("stdin")
+		outs = append(outs, open("stdout"))
+		if tty {
+			open("resize")
+		} else {
+			outs = append(outs, open("stderr"))
+		}
+	}
+	t.Cleanup(func() { _ = c.conn.Abort("test over"); c.wg.Wait() })
+	for _, s := range outs {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			<-readAll(s)
+		}()
+	}
+	return c
+}
+
+// floodUntilBlocked writes to w on a goroutine until a write makes no
+// progress for a while, well past the 64 KiB of a pipe.
+func floodUntilBlocked(t *testing.T, w stream.Stream) {
+	t.Helper()
+	var n atomic.Int64
+	go func() {
+		buf := []byte(strings.Repeat("y\n", 16<<10))
+		for {
+			k, err := w.Write(buf)
+			n.Add(int64(k))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	last := int64(-1)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		time.Sleep(300 * time.Millisecond)
+		cur := n.Load()
+		if cur == last && cur > 256<<10 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stdin never blocked (%d bytes written)", cur)
+		}
+		last = cur
+	}
+}
+
+// hangup closes both sides of the relay without a reset: the FIN to the
+// server queues behind whatever the server has not taken yet.
+func (p *faultProxy) hangup() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up.(*net.TCPConn).Close()
+	p.down.Close()
+}
+
+// TestVanishedAttacherWithBlockedStdinEndsSession: the attach form of the
+// test above. Detaching never stops the container, so the outcome is the
+// session's end: Shutdown finds no session left to abort.
+func TestVanishedAttacherWithBlockedStdinEndsSession(t *testing.T) {
+	for _, wire := range []string{"websocket", "spdy"} {
+		for _, tty := range []bool{false, true} {
+			for _, end := range []string{"reset", "close"} {
+				t.Run(fmt.Sprintf("%s/tty=%v/%s", wire, tty, end), func(t *testing.T) {
+					base, n := startStdinNode(t, tty)
+					p := newFaultProxy(t, strings.TrimPrefix(base, "http://"))
+					c := dialStdinAttach(t, "http://"+p.addr(), wire, tty)
+					floodUntilBlocked(t, c.stdin)
+					if end == "reset" {
+						p.kill()
+					} else {
+						p.hangup()
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+					defer cancel()
+					if err := n.Shutdown(ctx); err != nil {
+						t.Fatalf("the session outlived its client: %v", err)
+					}
+					_ = c.conn.Abort("test over")
+					c.wg.Wait()
+				})
+			}
+		}
+	}
+}
+
+// startStdinNode serves pod "p" whose container "c" has stdin open and
+// never reads it.
+func startStdinNode(t *testing.T, tty bool) (string, *node.Node) {
+	t.Helper()
+	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
+		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: []string{"sleep", "100000"}, Stdin: true, TTY: tty}}}}}
+	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir(), KillGrace: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, rt, "p")
+	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(n)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+		if err := rt.Close(); err != nil {
+			t.Errorf("runtime close: %v", err)
+		}
+	})
+	return srv.URL, n
+}
+
+// dialStdinAttach attaches to p/c with stdin and stdout (and stderr
+// without a tty) on wire and drains the outputs.
+func dialStdinAttach(t *testing.T, base, wire string, tty bool) *stdinExec {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	u := base + "/api/v1/namespaces/default/pods/p/attach?container=c&stdin=true&stdout=true"
+	if tty {
+		u += "&tty=true"
+	} else {
+		u += "&stderr=true"
+	}
+	c := &stdinExec{}
+	var outs []stream.Stream
+	switch wire {
+	case "websocket":
+		conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Versions: []protocol.Version{protocol.WebSocketVersions[0]}})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		c.conn, c.stdin = conn, conn.Channel(channel.Stdin)
+		outs = []stream.Stream{conn.Channel(channel.Stdout), conn.Channel(channel.Stderr), conn.Channel(channel.Error)}
+	default:
+		conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: []string{protocol.V4}})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		c.conn = conn
+		open := func(typ string) stream.Stream {
+			s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
+			if err != nil {
+				t.Fatalf("open %s: %v", typ, err)
+			}
+			return s
+		}
+		outs = append(outs, open("error"))
+		c.stdin = open("stdin")
+		outs = append(outs, open("stdout"))
+		if tty {
+			open("resize")
+		} else {
+			outs = append(outs, open("stderr"))
+		}
+	}
+	t.Cleanup(func() { _ = c.conn.Abort("test over"); c.wg.Wait() })
+	for _, s := range outs {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			<-readAll(s)
+		}()
+	}
+	return c
+}
