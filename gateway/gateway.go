@@ -23,8 +23,8 @@ import (
 const (
 	DefaultIdleTimeout    = 4 * time.Hour // as the kubelet
 	DefaultMaxHeaderBytes = 64 << 10
-	DefaultMaxMessage     = 1 << 20 // one WebSocket message from the client
-	DefaultMaxResizes     = 100     // resize messages per session per second
+	DefaultMaxMessage     = 32 << 20 // one WebSocket message from the client, as the API server's x/net
+	DefaultMaxResizes     = 100      // resize messages per session per second
 	DefaultMaxSessions    = 1000
 	DefaultMaxUserSession = 100
 	statusWriteTimeout    = 10 * time.Second

@@ -27,9 +27,14 @@ var ErrBadMethod = errors.New("websocket handshake needs GET")
 // small enough for every known client (client-go has no limit, x/net 32 MiB).
 // The pools are process-wide caches: buffers exist only while a write runs.
 const (
-	serverMsgMax     = 64 << 10
-	clientMsgMax     = 32<<10 + 1 // client-go's largest message
-	defaultReadLimit = 1 << 20
+	serverMsgMax = 64 << 10
+	clientMsgMax = 32<<10 + 1 // client-go's largest message
+	// defaultReadLimit is x/net's, which the kubelet and the API server
+	// use: clients (the official Python and JavaScript ones) send each
+	// stdin write as one message. Binary messages stream through without
+	// being buffered; a base64 message is read whole, hence its own bound.
+	defaultReadLimit = 32 << 20
+	base64ReadLimit  = 4 << 20
 	defaultIdle      = 4 * time.Hour
 	defaultLinger    = 60 * time.Second
 	defaultKeepAlive = 20 * time.Second
@@ -51,7 +56,8 @@ type AcceptOptions struct {
 	// Channels is the number of channels (default channel.RemoteCommand,
 	// at most 255: byte 255 is the v5 close signal).
 	Channels int
-	// ReadLimit bounds one inbound message (default 1 MiB; -1 none). A
+	// ReadLimit bounds one inbound message (default 32 MiB as x/net, 4 MiB
+	// for the base64 protocols, which are read whole; -1 none). A
 	// larger message ends the connection with close 1009.
 	ReadLimit int64
 	// IdleTimeout ends a connection without data either way for this long
@@ -154,7 +160,11 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		return nil, fmt.Errorf("accept websocket: %w", err)
 	}
 	c.ws = wc
-	wc.SetReadLimit(o.ReadLimit)
+	limit := o.ReadLimit
+	if v.Base64 && (opts == nil || opts.ReadLimit == 0) {
+		limit = base64ReadLimit
+	}
+	wc.SetReadLimit(limit)
 	if o.IdleTimeout > 0 {
 		c.idle = newIdleTimer(o.IdleTimeout, c.expireIdle)
 	}

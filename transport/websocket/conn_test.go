@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -458,4 +459,44 @@ func TestAbortDuringLinger(t *testing.T) {
 	rawDial(t, url, protocol.V5) // frozen: never reads, never echoes the close
 	res := <-closed
 	wantConnError(t, res.err, nil)
+}
+
+// TestLargeMessageWithDefaults: one 8 MiB stdin message, as the official
+// Python and JavaScript clients send a large write, arrives whole with the
+// default read limit (x/net's 32 MiB, like the kubelet and the API
+// server); beyond it the client gets close 1009.
+func TestLargeMessageWithDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		version protocol.Version
+		size    int
+		ok      bool
+	}{
+		{protocol.WebSocketVersions[0], 8 << 20, true},
+		{protocol.WebSocketVersions[0], 33 << 20, false},
+	} {
+		t.Run(fmt.Sprintf("%s/%d", versionName(tc.version), tc.size), func(t *testing.T) {
+			got := make(chan int64, 1)
+			url, _, _ := serve(t, &AcceptOptions{Versions: []protocol.Version{tc.version}}, func(c *Conn) {
+				n, _ := io.Copy(io.Discard, c.Channel(channel.Stdin))
+				got <- n
+			})
+			c := rawDial(t, url, offer(tc.version)...)
+			msg := make([]byte, 1+tc.size)
+			msg[0] = channel.Stdin
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c.Write(ctx, ws.MessageBinary, msg)
+			if tc.ok {
+				c.Write(ctx, ws.MessageBinary, []byte{channel.CloseSignal, channel.Stdin})
+				if n := <-got; n != int64(tc.size) {
+					t.Errorf("server read %d bytes of stdin, want %d", n, tc.size)
+				}
+				return
+			}
+			_, _, err := c.Read(ctx)
+			if ws.CloseStatus(err) != ws.StatusMessageTooBig {
+				t.Errorf("over the limit: %v, want close 1009", err)
+			}
+		})
+	}
 }
