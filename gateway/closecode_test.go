@@ -3,12 +3,16 @@ package gateway_test
 import (
 	"context"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
 
@@ -58,6 +62,57 @@ func TestSplicedSessionEndsWithReason(t *testing.T) {
 			<-rest
 			if err := conn.Err(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("client saw %v, want a close frame saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSplicedSPDYSessionGetsStatus: a SPDY session the gateway passes
+// through and ends itself (idle timeout, shutdown) gets a Failure status
+// on its error stream, which client-go turns into an error, instead of a
+// bare close, which client-go reads as success.
+func TestSplicedSPDYSessionGetsStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts gateway.Options
+		act  func(g *gateway.Gateway)
+		want string
+	}{
+		{"idle", gateway.Options{IdleTimeout: 300 * time.Millisecond}, func(*gateway.Gateway) {}, "idle timeout"},
+		{"shutdown", gateway.Options{}, func(g *gateway.Gateway) {
+			grace, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			g.Shutdown(grace)
+		}, "gateway shutting down"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			node := startNode(t)
+			gw, g := startGateway(t, node, &tc.opts)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			conn, _, err := spdy.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), &spdy.DialOptions{Protocols: []string{protocol.V4}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			open := func(typ string) stream.Stream {
+				s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
+				if err != nil {
+					t.Fatalf("open %s: %v", typ, err)
+				}
+				return s
+			}
+			st := readAll(open("error"))
+			stdin, stdout := open("stdin"), open("stdout")
+			stdin.Write([]byte("ping"))
+			buf := make([]byte, 4)
+			if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "ping" {
+				t.Fatalf("echo %q %v", buf, err)
+			}
+			go io.Copy(io.Discard, stdout)
+			tc.act(g)
+			if got := string(<-st); !strings.Contains(got, `"status":"Failure"`) || !strings.Contains(got, tc.want) {
+				t.Errorf("status %q, want a Failure saying %q", got, tc.want)
 			}
 		})
 	}

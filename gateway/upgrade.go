@@ -223,7 +223,19 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		s.onLimit = func(l *LimitError) { wc.closeWith(l.closeCode(), l.Msg) }
 		dst = wc
 	}
-	return g.splice(s, dst, cbuf.Reader, up, br, g.inspector(s), outputTap(s, rec))
+	inspect := g.inspector(s)
+	if s.wireIn == string(protocol.SPDY) && s.verb != "portforward" {
+		sc := newSPDYCloser(client, resp.Header.Get(protocol.HeaderStreamProtocol))
+		s.onCut(func(reason string) { sc.closeWith(reason) })
+		s.onLimit = func(l *LimitError) { sc.closeWith(l.Msg) }
+		check := inspect
+		inspect = func(p []byte) error {
+			sc.feedClient(p)
+			return check(p)
+		}
+		dst = sc
+	}
+	return g.splice(s, dst, cbuf.Reader, up, br, inspect, outputTap(s, rec))
 }
 
 // upstreamFailed answers a failure to reach the upstream like the API

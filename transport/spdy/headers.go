@@ -39,7 +39,13 @@ type headerDecoder struct {
 	left   int           // decompressed bytes the current block may still use
 	values int           // values seen in the current block
 	buf    [512]byte
+	// onHeader, when set, receives each header whose name and value are
+	// both short (maxWatched bytes), as decoded.
+	onHeader func(name, value []byte)
 }
+
+// maxWatched bounds the names and values handed to onHeader.
+const maxWatched = 64
 
 // check decodes one compressed header block. After an error the zlib stream
 // is out of step with the peer's: the connection must end.
@@ -70,43 +76,56 @@ func (d *headerDecoder) block() error {
 		return fmt.Errorf("%w: %d headers, limit %d headers", ErrHeaderLimit, n, maxHeaderValues)
 	}
 	for range n {
-		if err := d.field(false); err != nil {
+		name, err := d.field(false)
+		if err != nil {
 			return err
 		}
-		if err := d.field(true); err != nil {
+		value, err := d.field(true)
+		if err != nil {
 			return err
+		}
+		if d.onHeader != nil && name != nil && value != nil {
+			d.onHeader(name, value)
 		}
 	}
 	return nil
 }
 
 // field reads one length-prefixed name or value; in a value each NUL
-// starts one more value.
-func (d *headerDecoder) field(value bool) error {
+// starts one more value. With onHeader set it returns a copy of a field of
+// at most maxWatched bytes.
+func (d *headerDecoder) field(value bool) ([]byte, error) {
 	size, err := d.u32()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if size > maxHeaderField {
-		return fmt.Errorf("%w: name or value of %d bytes, field limit %d bytes", ErrHeaderLimit, size, maxHeaderField)
+		return nil, fmt.Errorf("%w: name or value of %d bytes, field limit %d bytes", ErrHeaderLimit, size, maxHeaderField)
 	}
 	if value {
 		d.values++
 	}
+	var kept []byte
+	if d.onHeader != nil && size <= maxWatched {
+		kept = make([]byte, 0, size)
+	}
 	for size > 0 {
 		p := d.buf[:min(int(size), len(d.buf))]
 		if err := d.read(p); err != nil {
-			return err
+			return nil, err
 		}
 		size -= uint32(len(p))
+		if kept != nil {
+			kept = append(kept, p...)
+		}
 		if value {
 			d.values += bytes.Count(p, []byte{0})
 		}
 		if d.values > maxHeaderValues {
-			return fmt.Errorf("%w: over %d header values (each NUL starts one)", ErrHeaderLimit, maxHeaderValues)
+			return nil, fmt.Errorf("%w: over %d header values (each NUL starts one)", ErrHeaderLimit, maxHeaderValues)
 		}
 	}
-	return nil
+	return kept, nil
 }
 
 func (d *headerDecoder) u32() (uint32, error) {
