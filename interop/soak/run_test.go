@@ -72,6 +72,7 @@ type result struct {
 type session struct {
 	spec
 	dir        string
+	srv        *harness.Server // env.Server unless a phase runs its own
 	proxy      *faultProxy
 	kubeconfig string
 	config     *rest.Config
@@ -84,7 +85,7 @@ type session struct {
 // runSession runs s and classifies the outcome. Errors of the harness
 // itself (not of the session) are returned.
 func runSession(ctx context.Context, s spec, dir string) (result, error) {
-	ss := &session{spec: s, dir: dir}
+	ss := &session{spec: s, dir: dir, srv: env.Server}
 	start := time.Now()
 	p, err := newFaultProxy(upstreamFor(s.path), s.fault, ss.kill)
 	if err != nil {
@@ -147,7 +148,7 @@ func (ss *session) started(p *os.Process) {
 
 // writeKubeconfig is the server's kubeconfig pointed at the fault proxy.
 func (ss *session) writeKubeconfig() error {
-	raw, err := clientcmd.LoadFromFile(env.Server.Kubeconfig)
+	raw, err := clientcmd.LoadFromFile(ss.srv.Kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -158,7 +159,7 @@ func (ss *session) writeKubeconfig() error {
 	if err := clientcmd.WriteToFile(*raw, ss.kubeconfig); err != nil {
 		return err
 	}
-	ss.config = rest.CopyConfig(env.Server.Config)
+	ss.config = rest.CopyConfig(ss.srv.Config)
 	ss.config.Host = ss.proxy.URL()
 	return nil
 }
@@ -203,14 +204,18 @@ func classify(s spec, o outcome, fired, killed, hung bool) (string, string) {
 		}
 	}
 	want := s.exit
+	// The remote's exit code is what came back only when the client says
+	// so ("command terminated with exit code N", a CodeExitError): a CLI's
+	// own failure exits 1 too.
+	remote := (want == 0 && o.code == 0) || (want != 0 && o.claimed == want && o.code == want)
 	switch {
-	case o.code == want && o.dataOK:
+	case remote && o.dataOK:
 		return outOK, d
 	case o.code == 0 && want != 0:
 		return outWrongExit, d
 	case o.claimed >= 0 && o.claimed != want:
 		return outWrongExit, d
-	case o.code == want || (o.claimed == want && want != 0):
+	case remote:
 		// The remote's code (0 or not) with bytes missing or corrupt.
 		return outSilent, d
 	case !fired && !killed:
