@@ -80,7 +80,30 @@ type faultProxy struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+	links []*link
 	wg    sync.WaitGroup
+}
+
+// resetUpgraded resets (SO_LINGER 0) every upgraded connection now and
+// reports how many there were: a fault fired by the test, not by bytes.
+func (p *faultProxy) resetUpgraded() int {
+	p.mu.Lock()
+	links := append([]*link(nil), p.links...)
+	p.mu.Unlock()
+	n := 0
+	for _, l := range links {
+		l.mu.Lock()
+		up := l.upgraded
+		l.mu.Unlock()
+		if up {
+			l.abort()
+			n++
+		}
+	}
+	if n > 0 {
+		p.fired.Store(true)
+	}
+	return n
 }
 
 func newFaultProxy(upstream string, f fault, onKill func()) (*faultProxy, error) {
@@ -153,6 +176,9 @@ func (p *faultProxy) handle(client *net.TCPConn) {
 		return
 	}
 	l := &link{p: p, client: client, server: server, resume: closedChan}
+	p.mu.Lock()
+	p.links = append(p.links, l)
+	p.mu.Unlock()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go l.relay(&wg, server, client, true)
