@@ -1,7 +1,7 @@
 # The README's two commands: `make serve` (the demo) and `make test` (everything CI runs).
 GO ?= go
 
-.PHONY: serve test unit interop bench fuzz lint web web-deps web-check
+.PHONY: serve test unit interop soak bench fuzz lint web web-deps web-check
 
 serve:
 	$(GO) run ./cmd/porthole serve
@@ -40,6 +40,14 @@ unit:
 
 interop:
 	cd interop && $(GO) test -count=1 -timeout 60m ./...
+
+# soak runs SOAK_SESSIONS randomized sessions (clients, wires, operations,
+# gateway paths, injected faults) against porthole serve; SOAK_SEED repeats
+# a run. `make interop` runs the same test with its small default (200).
+SOAK_SESSIONS ?= 10000
+SOAK_SEED ?= 0
+soak:
+	cd interop && $(GO) test -count=1 -timeout 120m -run TestSoak -v ./soak -args -sessions=$(SOAK_SESSIONS) -seed=$(SOAK_SEED)
 
 # bench prints the side-by-side table: porthole against the kubelet's streaming library.
 bench:

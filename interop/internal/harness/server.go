@@ -191,6 +191,9 @@ func (s *Server) startProxy() error {
 	return nil
 }
 
+// PID is the porthole process id, for resource checks read from /proc.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Alive reports whether the porthole process is still running.
 func (s *Server) Alive() bool {
 	select {
