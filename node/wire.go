@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
@@ -24,6 +25,9 @@ func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *htt
 	conn := n.acceptWebSocket(w, r, wsVersions, channel.RemoteCommand)
 	if conn == nil {
 		return
+	}
+	if racyClient(r.UserAgent()) {
+		holdFor(conn.Context(), time.Now(), racyHold)
 	}
 	defer n.untrack(conn)
 	s := &session{n: n, req: req, target: target, version: conn.Version(), conn: conn,
