@@ -74,6 +74,9 @@ func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) 
 		s.fail("accept websocket: " + err.Error())
 		return "refused"
 	}
+	if protocol.DropsEarlyMessages(r.UserAgent()) {
+		protocol.HoldEarlyMessages(ws.Context(), time.Now(), protocol.EarlyMessageHold)
+	}
 	t := &translation{g: g, s: s, ws: ws}
 	return t.run(r)
 }

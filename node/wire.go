@@ -26,8 +26,8 @@ func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *htt
 	if conn == nil {
 		return
 	}
-	if racyClient(r.UserAgent()) {
-		holdFor(conn.Context(), time.Now(), racyHold)
+	if protocol.DropsEarlyMessages(r.UserAgent()) {
+		protocol.HoldEarlyMessages(conn.Context(), time.Now(), protocol.EarlyMessageHold)
 	}
 	defer n.untrack(conn)
 	s := &session{n: n, req: req, target: target, version: conn.Version(), conn: conn,

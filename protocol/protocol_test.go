@@ -77,3 +77,19 @@ func TestSplitHeaderAndUpgrades(t *testing.T) {
 		t.Errorf("no Connection: Upgrade is not an upgrade")
 	}
 }
+
+func TestDropsEarlyMessages(t *testing.T) {
+	for ua, want := range map[string]bool{
+		"kubectl/v1.29.0 (linux/amd64) kubernetes/abcdef0":  true,
+		"kubectl/v1.32.3 (darwin/arm64) kubernetes/abcdef0": true,
+		"kubectl/v1.33.1 (linux/amd64) kubernetes/abcdef0":  false,
+		"kubectl/v1.28.9 (linux/amd64) kubernetes/abcdef0":  false, // SPDY only
+		"kubectl/v1.3.0":     false,
+		"Go-http-client/1.1": false,
+		"":                   false,
+	} {
+		if got := DropsEarlyMessages(ua); got != want {
+			t.Errorf("%q: %v, want %v", ua, got, want)
+		}
+	}
+}

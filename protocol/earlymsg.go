@@ -1,4 +1,4 @@
-package node
+package protocol
 
 import (
 	"context"
@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// racyHold is how long a session of a client with client-go's stream
-// creation race waits before its process starts (see racyClient).
-const racyHold = 50 * time.Millisecond
+// EarlyMessageHold is how long a server holds a WebSocket session of a
+// client that DropsEarlyMessages before anything is sent to it.
+const EarlyMessageHold = 50 * time.Millisecond
 
 // racyUserAgent matches kubectl 1.29 to 1.32, whose WebSocket executor
 // (client-go before kubernetes/kubernetes#131203) starts reading the
@@ -19,12 +19,13 @@ const racyHold = 50 * time.Millisecond
 // fast (a container exec takes tens of milliseconds); a local process is.
 var racyUserAgent = regexp.MustCompile(`^kubectl/v1\.(29|30|31|32)\.`)
 
-// racyClient reports whether a WebSocket session for this User-Agent
-// should start its process only after racyHold.
-func racyClient(userAgent string) bool { return racyUserAgent.MatchString(userAgent) }
+// DropsEarlyMessages reports whether the client of this User-Agent loses
+// WebSocket messages sent right after the upgrade, so the server should
+// wait EarlyMessageHold before sending any.
+func DropsEarlyMessages(userAgent string) bool { return racyUserAgent.MatchString(userAgent) }
 
-// holdFor waits until d after start, or until ctx ends.
-func holdFor(ctx context.Context, start time.Time, d time.Duration) {
+// HoldEarlyMessages waits until d after start, or until ctx ends.
+func HoldEarlyMessages(ctx context.Context, start time.Time, d time.Duration) {
 	wait := time.Until(start.Add(d))
 	if wait <= 0 {
 		return
