@@ -77,13 +77,13 @@ func (g *Gateway) Guard(h http.Handler) http.Handler {
 	})
 }
 
-// checkOrigin allows requests without Origin (kubectl, client-go) and
-// browser requests from an accepted host (AcceptHosts: the Host header
-// alone proves nothing, a rebinding page sets it) or matching an allowed
-// pattern; anything else is a cross-site request that could ride on the
-// user's ambient credentials (PROTOCOL.md 11.1). With no host allow-list
-// (authentication on), an Origin naming the request's own host is
-// same-origin.
+// checkOrigin allows requests without Origin (kubectl, client-go),
+// same-origin browser requests (Origin names the Host, which checkHost has
+// already held against the allow-list: a rebinding page's Host is its own
+// name and is refused there) and origins matching an allowed pattern;
+// anything else, another port of the same machine included, is a
+// cross-site request that could ride on the user's ambient credentials
+// (PROTOCOL.md 11.1).
 func (g *Gateway) checkOrigin(r *http.Request) *httpError {
 	origin := r.Header.Get("Origin")
 	if origin == "" || g.opts.InsecureSkipOriginCheck {
@@ -93,15 +93,17 @@ func (g *Gateway) checkOrigin(r *http.Request) *httpError {
 	if err != nil || u.Host == "" {
 		return forbiddenOrigin(origin)
 	}
-	if hosts := g.acceptHosts(); hosts != nil {
-		if matchHost(hosts, u.Host) {
-			return nil
-		}
-	} else if strings.EqualFold(u.Host, r.Host) {
+	// Same origin: the Host itself passed the allow-list (checkHost), so a
+	// rebinding page, whose Host is its own name, never gets here.
+	if strings.EqualFold(u.Host, r.Host) {
 		return nil
 	}
-	if matchHost(g.opts.OriginPatterns, u.Host) {
-		return nil
+	for _, p := range g.opts.OriginPatterns {
+		// Port included, as before: a pattern without one allows the
+		// default port only.
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok {
+			return nil
+		}
 	}
 	return forbiddenOrigin(origin)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -234,6 +235,10 @@ func (s *session) statusBytes(err error) []byte {
 	switch {
 	case err == nil:
 		st = status.NewSuccess()
+	case errors.Is(err, ErrShuttingDown):
+		// The API server's answer while it shuts down; clients (the web
+		// terminal) may offer to reconnect.
+		st = status.NewHTTP(http.StatusServiceUnavailable, "ServiceUnavailable", err.Error(), nil)
 	case s.req.verb == "exec" && errors.As(err, &coded) && coded.ExitCode() != 0:
 		code := coded.ExitCode()
 		if code < 0 || code > 255 {

@@ -126,6 +126,10 @@ export class Pane {
     this.stdinButton.disabled = true;
     this.reconnectButton.hidden = false;
     this.reconnectButton.textContent = 'Run again';
+    if (r.code === null && r.unavailable) {
+      this.dropped(s, { reason: r.message, opened: true, ended: true });
+      return;
+    }
     if (r.code === null) {
       this.setState('failed', 'session failed: ' + r.message);
       return;
@@ -142,7 +146,7 @@ export class Pane {
     this.reconnectButton.textContent = 'Reconnect';
     const why = r.reason ? `: ${r.reason}` : ` (code ${r.code})`;
     if (r.opened) {
-      this.setState('dropped', `connection lost${why}; the session may still be running`);
+      this.setState('dropped', `connection lost${why}${r.ended ? '' : '; the session may still be running'}`);
       return;
     }
     this.setState('dropped', `could not connect${why}`);

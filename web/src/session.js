@@ -49,6 +49,10 @@ export function exitFromStatus(text) {
     const n = cause ? Number(cause.message) : NaN;
     if (Number.isInteger(n)) return { code: n };
   }
+  if (st.reason === 'ServiceUnavailable') {
+    // The server ended the session as it shut down: worth a reconnect.
+    return { code: null, message: st.message || 'server unavailable', unavailable: true };
+  }
   return { code: null, message: st.message || 'session failed' };
 }
 

@@ -39,6 +39,8 @@ test('exitFromStatus', () => {
     ['{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"x"}]},"message":"m"}', { code: null, message: 'm' }],
     ['{"status":"Failure","message":"container not found"}', { code: null, message: 'container not found' }],
     ['not json', { code: null, message: 'unreadable status: not json' }],
+    ['{"status":"Failure","reason":"ServiceUnavailable","code":503,"message":"the server is shutting down"}',
+      { code: null, message: 'the server is shutting down', unavailable: true }],
   ];
   for (const [text, want] of cases) assert.deepEqual(exitFromStatus(text), want, text);
 });
