@@ -279,11 +279,15 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
+	// Each cut may wait (boundedly) for a stuck client write, so the
+	// sessions are cut side by side.
+	var cuts sync.WaitGroup
 	g.mu.Lock()
 	for s := range g.sessions {
-		s.cut(reasonShutdown)
+		cuts.Go(func() { s.cut(reasonShutdown) })
 	}
 	g.mu.Unlock()
+	cuts.Wait()
 	<-done
 	return ctx.Err()
 }

@@ -1,9 +1,15 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +94,119 @@ func TestShutdownSPDYClientGetsStatus(t *testing.T) {
 	}
 	if got := string(<-st); !strings.Contains(got, `"status":"Failure"`) || !strings.Contains(got, "gateway shutting down") {
 		t.Errorf("status %q, want a Failure naming the shutdown", got)
+	}
+}
+
+// TestShutdownCutsSessionsSideBySide: a session's last word (the close
+// frame) may wait for its client to read it, so Shutdown cuts sessions side
+// by side: every client gets its close frame while the others still hold
+// theirs open. Cut one by one, the second client would get nothing until
+// the first one's linger (here a minute) ran out.
+func TestShutdownCutsSessionsSideBySide(t *testing.T) {
+	defer gateway.SetCloseLinger(time.Minute)()
+	node := startNode(t)
+	gw, g := startGateway(t, node, nil)
+	const n = 3
+	var conns []*rawConn
+	for range n {
+		c := rawWSExec(t, gw, "cat")
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	shut := make(chan error, 1)
+	go func() {
+		grace, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		shut <- g.Shutdown(grace)
+	}()
+	got := make(chan error, n)
+	for _, c := range conns {
+		go func() { got <- c.readUntilClose("gateway shutting down") }()
+	}
+	for range n {
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a client got no close frame while the others held theirs open: sessions cut one by one")
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	select {
+	case err := <-shut:
+		if err != context.DeadlineExceeded {
+			t.Errorf("Shutdown: %v, want the grace's deadline", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Shutdown still waiting after every client closed")
+	}
+}
+
+// rawConn is a WebSocket client connection driven by hand.
+type rawConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+// rawWSExec opens a v5 exec of cmd with stdin through gw by hand, so the
+// test controls when the client reads and closes.
+func rawWSExec(t *testing.T, gw, cmd string) *rawConn {
+	t.Helper()
+	u, err := url.Parse(execURL(gw, []string{cmd}, "stdin", "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 16)
+	rand.Read(key)
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+		u.RequestURI(), u.Host, base64.StdEncoding.EncodeToString(key), protocol.V5)
+	r := bufio.NewReader(c)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	return &rawConn{Conn: c, r: r}
+}
+
+// readUntilClose reads the server's (unmasked) frames until a close frame
+// and checks its reason.
+func (c *rawConn) readUntilClose(want string) error {
+	r := c.r
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			return fmt.Errorf("no close frame: %w", err)
+		}
+		size := int64(h[1] & 0x7f)
+		switch size {
+		case 126, 127:
+			ext := make([]byte, map[int64]int{126: 2, 127: 8}[size])
+			if _, err := io.ReadFull(r, ext); err != nil {
+				return err
+			}
+			size = 0
+			for _, b := range ext {
+				size = size<<8 | int64(b)
+			}
+		}
+		payload := make([]byte, size)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return err
+		}
+		if h[0]&0x0f == 0x8 {
+			if !strings.Contains(string(payload), want) {
+				return fmt.Errorf("close frame %q, want %q", payload, want)
+			}
+			return nil
+		}
 	}
 }

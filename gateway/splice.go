@@ -29,7 +29,13 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 			up.Close()
 		})
 	}
-	s.onCut(closeBoth)
+	// A cut stops both copiers at once; the closing itself, which may
+	// linger for the client to read the gateway's last word, happens below
+	// on this goroutine, so a cut of many sessions never waits on each.
+	s.onCut(func(string) {
+		up.Close()
+		_ = client.SetDeadline(time.Now())
+	})
 	idle := newIdleTimer(g.opts.IdleTimeout, func() { s.cut("idle timeout") })
 	defer idle.stop()
 	errc := make(chan error, 2)

@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"encoding/binary"
-	"io"
 	"net"
-	"sync"
 	"time"
 )
 
@@ -13,7 +11,7 @@ const reasonShutdown = "gateway shutting down"
 
 // closeLinger bounds how long a closed session's client may take to read
 // our close frame before the socket closes.
-const closeLinger = 2 * time.Second
+var closeLinger = 2 * time.Second
 
 // Close codes the gateway sends when it ends a spliced WebSocket session
 // itself (RFC 6455 7.4.1).
@@ -24,47 +22,31 @@ const (
 )
 
 // wsCloser is the client side of a spliced WebSocket session: every byte
-// the upstream sends passes through write, which follows the frame
+// the upstream sends passes through Write, which follows the frame
 // boundaries, so that when the gateway ends the session itself it can
-// still say why with a close frame (a bare EOF is all the client would
-// get otherwise). A close frame is only written between frames: in the
-// middle of one it would corrupt the stream, and the client gets the EOF.
+// still say why with a close frame. A close frame is only written between
+// frames: in the middle of one it would corrupt the stream, and the client
+// gets the EOF.
 type wsCloser struct {
-	net.Conn
-	mu     sync.Mutex
+	lastWordConn
 	frames wsFrames // upstream frames: unmasked, unlimited
-	closed bool     // no more writes: our close frame is (being) written
-	said   bool     // our close frame went out
 }
 
 func newWSCloser(c net.Conn) *wsCloser {
-	return &wsCloser{Conn: c, frames: wsFrames{max: 1 << 62, tunnel: true}}
+	return &wsCloser{lastWordConn: lastWordConn{Conn: c}, frames: wsFrames{max: 1 << 62, tunnel: true}}
 }
 
 func (w *wsCloser) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return 0, net.ErrClosed
-	}
-	n, err := w.Conn.Write(p)
-	_ = w.frames.feed(p[:n]) // never fails without a limit
-	return n, err
-}
-
-// CloseWrite keeps the half-close of the splice working through the wrapper.
-func (w *wsCloser) CloseWrite() error {
-	if cw, ok := w.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
+	return w.write(p, func(p []byte) {
+		_ = w.frames.feed(p) // never fails without a limit
+	})
 }
 
 // closeWith writes a close frame with code and reason (cut to the 123
 // bytes a control frame carries) if the upstream stream is between frames,
 // and reports whether it did.
 func (w *wsCloser) closeWith(code uint16, reason string) bool {
-	w.mu.Lock()
+	w.lock()
 	defer w.mu.Unlock()
 	if w.closed || w.frames.sawEnd || w.frames.left > 0 || w.frames.have > 0 {
 		return false
@@ -77,25 +59,9 @@ func (w *wsCloser) closeWith(code uint16, reason string) bool {
 	frame[1] = byte(2 + len(reason))
 	binary.BigEndian.PutUint16(frame[2:], code)
 	frame = append(frame, reason...)
-	w.closed = true
-	if _, err := w.Conn.Write(frame); err != nil {
+	if !w.say(frame) {
 		return false
 	}
-	w.said = true
 	_ = w.CloseWrite()
 	return true
-}
-
-// Close lets the client read a close frame we sent before the socket goes:
-// closing with its unread bytes pending would reset the connection, and a
-// reset can destroy the frame before the client reads it.
-func (w *wsCloser) Close() error {
-	w.mu.Lock()
-	said := w.said
-	w.mu.Unlock()
-	if said {
-		_ = w.Conn.SetReadDeadline(time.Now().Add(closeLinger))
-		_, _ = io.Copy(io.Discard, w.Conn)
-	}
-	return w.Conn.Close()
 }

@@ -1,0 +1,10 @@
+package gateway
+
+import "time"
+
+// SetCloseLinger replaces closeLinger for a test and returns the restore.
+func SetCloseLinger(d time.Duration) (restore func()) {
+	old := closeLinger
+	closeLinger = d
+	return func() { closeLinger = old }
+}

@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// lastWordConn is the client side of a spliced session on which the
+// gateway, ending the session itself, may still say why (a WebSocket close
+// frame, a SPDY failure status): a bare close is all the client would get
+// otherwise. The upstream's writes and the last word are ordered by mu, so
+// the word only goes out between two of the upstream's frames; wsCloser
+// and spdyCloser know where those lie.
+type lastWordConn struct {
+	net.Conn
+	mu     sync.Mutex
+	closed bool // no more writes: the last word is (being) written
+	said   bool // the last word went out
+}
+
+// write passes the upstream's bytes on and hands them to follow, which
+// tracks the frame boundaries.
+func (c *lastWordConn) write(p []byte, follow func([]byte)) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	n, err := c.Conn.Write(p)
+	follow(p[:n])
+	return n, err
+}
+
+// lock takes mu for the last word. A write stuck on a client that stopped
+// reading holds mu; the deadline bounds that wait (and the word's own
+// write), so ending a session never hangs on its client. The session is
+// ending either way: a write cut by the deadline ends it mid-frame and the
+// client gets the bare close.
+func (c *lastWordConn) lock() {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(closeLinger))
+	c.mu.Lock()
+}
+
+// say writes the last word, mu held, and reports whether it went out.
+// Nothing is written after it.
+func (c *lastWordConn) say(frame []byte) bool {
+	c.closed = true
+	if _, err := c.Conn.Write(frame); err != nil {
+		return false
+	}
+	c.said = true
+	return true
+}
+
+// CloseWrite keeps the half-close of the splice working through the wrapper.
+func (c *lastWordConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// Close lets the client read the last word before the socket goes: closing
+// with its unread bytes pending would reset the connection, and a reset can
+// destroy the word before the client reads it. It waits up to closeLinger
+// for the client to close, so the splice calls it from the session's own
+// goroutine, never from a cut (which the gateway runs for many sessions).
+func (c *lastWordConn) Close() error {
+	c.mu.Lock()
+	said := c.said
+	c.mu.Unlock()
+	if said {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(closeLinger))
+		_, _ = io.Copy(io.Discard, c.Conn)
+	}
+	return c.Conn.Close()
+}
