@@ -75,7 +75,7 @@ func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) 
 		return "refused"
 	}
 	if protocol.DropsEarlyMessages(r.UserAgent()) {
-		protocol.HoldEarlyMessages(ws.Context(), time.Now(), protocol.EarlyMessageHold)
+		protocol.HoldEarlyMessages(ws.Context())
 	}
 	t := &translation{g: g, s: s, ws: ws}
 	return t.run(r)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
@@ -27,7 +26,7 @@ func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *htt
 		return
 	}
 	if protocol.DropsEarlyMessages(r.UserAgent()) {
-		protocol.HoldEarlyMessages(conn.Context(), time.Now(), protocol.EarlyMessageHold)
+		protocol.HoldEarlyMessages(conn.Context())
 	}
 	defer n.untrack(conn)
 	s := &session{n: n, req: req, target: target, version: conn.Version(), conn: conn,

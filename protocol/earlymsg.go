@@ -24,13 +24,10 @@ var racyUserAgent = regexp.MustCompile(`^kubectl/v1\.(29|30|31|32)\.`)
 // wait EarlyMessageHold before sending any.
 func DropsEarlyMessages(userAgent string) bool { return racyUserAgent.MatchString(userAgent) }
 
-// HoldEarlyMessages waits until d after start, or until ctx ends.
-func HoldEarlyMessages(ctx context.Context, start time.Time, d time.Duration) {
-	wait := time.Until(start.Add(d))
-	if wait <= 0 {
-		return
-	}
-	t := time.NewTimer(wait)
+// HoldEarlyMessages waits EarlyMessageHold, or until ctx ends. Servers call
+// it right after the upgrade, before the first message to such a client.
+func HoldEarlyMessages(ctx context.Context) {
+	t := time.NewTimer(EarlyMessageHold)
 	defer t.Stop()
 	select {
 	case <-t.C:
