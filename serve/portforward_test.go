@@ -74,10 +74,7 @@ func TestKubectlPortForward(t *testing.T) {
 	forwarding := regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> ` + strconv.Itoa(echo.port()) + `$`)
 	for _, v := range kubectlVersions {
 		t.Run(v, func(t *testing.T) {
-			bin := filepath.Join(kubectlDir, "kubectl."+v)
-			if _, err := os.Stat(bin); err != nil {
-				t.Skipf("no kubectl %s: %v", v, err)
-			}
+			bin := kubectlBin(t, v)
 			home := t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

@@ -21,10 +21,7 @@ func TestShutdownFailsRunningExec(t *testing.T) {
 	}
 	for _, v := range []string{"1.28", "1.33"} {
 		t.Run(v, func(t *testing.T) {
-			bin := filepath.Join(kubectlDir, "kubectl."+v)
-			if _, err := os.Stat(bin); err != nil {
-				t.Fatalf("no kubectl %s: %v", v, err)
-			}
+			bin := kubectlBin(t, v)
 			kc := filepath.Join(t.TempDir(), "kubeconfig")
 			s, stop := startServer(t, Options{KubeconfigPath: kc, ShutdownTimeout: 300 * time.Millisecond})
 			waitDemo(t, s)

@@ -60,6 +60,9 @@ func Setup(ctx context.Context, opts SetupOptions) (_ *Env, err error) {
 			return e, err
 		}
 		e.Kubectls = FindKubectls(k137)
+		if err := requireKubectls(e.Kubectls); err != nil {
+			return e, err
+		}
 	}
 	if e.Data, err = WriteDataFile(filepath.Join(dir, "data.bin"), opts.DataSize, 1); err != nil {
 		return e, err

@@ -70,12 +70,18 @@ func (k Kubectl) PortForwardWires() []Wire {
 
 var kubectlName = regexp.MustCompile(`/kubectl\.1\.(\d+)$`)
 
-// FindKubectls lists the versioned kubectl binaries of the Debian/Google
-// Cloud SDK "kubectl" package (kubectl.1.27 ... kubectl.1.33), found with
-// `dpkg -L kubectl` and, failing that, in /usr/lib/google-cloud-sdk/bin,
-// then appends kubectl137 (built by BuildKubectl137). Sorted by version.
+// FindKubectls lists the versioned kubectl binaries (kubectl.1.27 ...
+// kubectl.1.33): first in $PORTHOLE_KUBECTL_DIR (where .ci/build-kubectl
+// puts releases it built), then those of the Debian/Google Cloud SDK
+// "kubectl" package, found with `dpkg -L kubectl` and in
+// /usr/lib/google-cloud-sdk/bin; then appends kubectl137 (built by
+// BuildKubectl137). Sorted by version.
 func FindKubectls(kubectl137 string) []Kubectl {
 	var paths []string
+	if dir := os.Getenv("PORTHOLE_KUBECTL_DIR"); dir != "" {
+		g, _ := filepath.Glob(filepath.Join(dir, "kubectl.1.*"))
+		paths = append(paths, g...)
+	}
 	if out, err := exec.Command("dpkg", "-L", "kubectl").Output(); err == nil {
 		sc := bufio.NewScanner(strings.NewReader(string(out)))
 		for sc.Scan() {
