@@ -3,16 +3,12 @@ package gateway_test
 import (
 	"context"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/porthole/porthole/gateway"
-	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
-	"github.com/porthole/porthole/stream"
-	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
 
@@ -42,16 +38,7 @@ func TestSplicedSessionEndsWithReason(t *testing.T) {
 			gw, g := startGateway(t, node, &tc.opts)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			conn, _, err := websocket.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.Channel(channel.Stdin).Write([]byte("ping"))
-			buf := make([]byte, 4)
-			if _, err := io.ReadFull(conn.Channel(channel.Stdout), buf); err != nil {
-				t.Fatalf("echo: %v", err)
-			}
+			conn := wsCat(t, ctx, gw)
 			rest := readAll(conn.Channel(channel.Stdout)) // keep the read loop going
 			tc.act(t, conn, g)
 			select {
@@ -90,25 +77,7 @@ func TestSplicedSPDYSessionGetsStatus(t *testing.T) {
 			gw, g := startGateway(t, node, &tc.opts)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			conn, _, err := spdy.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), &spdy.DialOptions{Protocols: []string{protocol.V4}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			open := func(typ string) stream.Stream {
-				s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
-				if err != nil {
-					t.Fatalf("open %s: %v", typ, err)
-				}
-				return s
-			}
-			st := readAll(open("error"))
-			stdin, stdout := open("stdin"), open("stdout")
-			stdin.Write([]byte("ping"))
-			buf := make([]byte, 4)
-			if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "ping" {
-				t.Fatalf("echo %q %v", buf, err)
-			}
+			st, stdout := spdyCat(t, ctx, gw)
 			go io.Copy(io.Discard, stdout)
 			tc.act(g)
 			if got := string(<-st); !strings.Contains(got, `"status":"Failure"`) || !strings.Contains(got, tc.want) {

@@ -182,3 +182,47 @@ func spdyExec(t *testing.T, u string, header http.Header, stdin []byte) (out, er
 func bearer(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// spdyCat opens `cat` with stdin and stdout over SPDY v4 through gw and
+// waits for an echo, so the session is live. It returns what arrives on
+// the error stream (when it ends) and stdout.
+func spdyCat(t *testing.T, ctx context.Context, gw string) (status <-chan []byte, stdout stream.Stream) {
+	t.Helper()
+	conn, _, err := spdy.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), &spdy.DialOptions{Protocols: []string{protocol.V4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	open := func(typ string) stream.Stream {
+		s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
+		if err != nil {
+			t.Fatalf("open %s: %v", typ, err)
+		}
+		return s
+	}
+	status = readAll(open("error"))
+	stdin, stdout := open("stdin"), open("stdout")
+	stdin.Write([]byte("ping"))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo %q %v", buf, err)
+	}
+	return status, stdout
+}
+
+// wsCat opens `cat` with stdin and stdout over WebSocket v5 through gw and
+// waits for an echo, so the session is live.
+func wsCat(t *testing.T, ctx context.Context, gw string) *websocket.Conn {
+	t.Helper()
+	conn, _, err := websocket.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.Channel(channel.Stdin).Write([]byte("ping"))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(conn.Channel(channel.Stdout), buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo %q %v", buf, err)
+	}
+	return conn
+}

@@ -17,8 +17,6 @@ import (
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
-	"github.com/porthole/porthole/stream"
-	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
 
@@ -30,19 +28,10 @@ func TestShutdownEndsSessionsWithStatus(t *testing.T) {
 	gw, g := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := wsCat(t, ctx, gw)
 	st := readAll(conn.Channel(channel.Error))
 	// The session is live once its output flows; cat then waits for more
 	// stdin, so only the shutdown can end it, whatever the grace.
-	conn.Channel(channel.Stdin).Write([]byte("ping"))
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(conn.Channel(channel.Stdout), buf); err != nil || string(buf) != "ping" {
-		t.Fatalf("echo %q %v", buf, err)
-	}
 	out := readAll(conn.Channel(channel.Stdout))
 	grace, gcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer gcancel()
@@ -68,25 +57,7 @@ func TestShutdownSPDYClientGetsStatus(t *testing.T) {
 	gw, g := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, _, err := spdy.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), &spdy.DialOptions{Protocols: []string{protocol.V4}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	open := func(typ string) stream.Stream {
-		s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
-		if err != nil {
-			t.Fatalf("open %s: %v", typ, err)
-		}
-		return s
-	}
-	st := readAll(open("error"))
-	stdin, stdout := open("stdin"), open("stdout")
-	stdin.Write([]byte("ping"))
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "ping" {
-		t.Fatalf("echo %q %v", buf, err)
-	}
+	st, _ := spdyCat(t, ctx, gw)
 	grace, gcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer gcancel()
 	if err := g.Shutdown(grace); err != context.DeadlineExceeded {

@@ -69,15 +69,21 @@ type stdinExec struct {
 // tty) on wire and drains the output streams.
 func dialStdinExec(t *testing.T, base, wire string, tty bool, cmd []string) *stdinExec {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
 	flags := []string{"stdin", "stdout"}
 	if tty {
 		flags = append(flags, "tty")
 	} else {
 		flags = append(flags, "stderr")
 	}
-	u := execURL(base, "p", cmd, flags...)
+	return dialStdinSession(t, execURL(base, "p", cmd, flags...), wire, tty)
+}
+
+// dialStdinSession opens the exec or attach session at u (stdin, stdout,
+// and stderr or a tty) on wire and drains its outputs.
+func dialStdinSession(t *testing.T, u, wire string, tty bool) *stdinExec {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
 	c := &stdinExec{}
 	var outs []stream.Stream
 	switch wire {
@@ -221,53 +227,11 @@ func startStdinNode(t *testing.T, tty bool) (string, *node.Node) {
 // without a tty) on wire and drains the outputs.
 func dialStdinAttach(t *testing.T, base, wire string, tty bool) *stdinExec {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
 	u := base + "/api/v1/namespaces/default/pods/p/attach?container=c&stdin=true&stdout=true"
 	if tty {
 		u += "&tty=true"
 	} else {
 		u += "&stderr=true"
 	}
-	c := &stdinExec{}
-	var outs []stream.Stream
-	switch wire {
-	case "websocket":
-		conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Versions: []protocol.Version{protocol.WebSocketVersions[0]}})
-		if err != nil {
-			t.Fatalf("dial: %v", err)
-		}
-		c.conn, c.stdin = conn, conn.Channel(channel.Stdin)
-		outs = []stream.Stream{conn.Channel(channel.Stdout), conn.Channel(channel.Stderr), conn.Channel(channel.Error)}
-	default:
-		conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: []string{protocol.V4}})
-		if err != nil {
-			t.Fatalf("dial: %v", err)
-		}
-		c.conn = conn
-		open := func(typ string) stream.Stream {
-			s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
-			if err != nil {
-				t.Fatalf("open %s: %v", typ, err)
-			}
-			return s
-		}
-		outs = append(outs, open("error"))
-		c.stdin = open("stdin")
-		outs = append(outs, open("stdout"))
-		if tty {
-			open("resize")
-		} else {
-			outs = append(outs, open("stderr"))
-		}
-	}
-	t.Cleanup(func() { _ = c.conn.Abort("test over"); c.wg.Wait() })
-	for _, s := range outs {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			<-readAll(s)
-		}()
-	}
-	return c
+	return dialStdinSession(t, u, wire, tty)
 }
