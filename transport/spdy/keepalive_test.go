@@ -4,93 +4,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
-	"net"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/freezer"
 	"github.com/porthole/porthole/protocol"
 )
-
-// freezer relays TCP connections to upstream until freeze, after which it
-// relays nothing either way but keeps every socket open: a peer that froze
-// (SIGSTOP, a sleeping laptop) or a network that silently dropped it.
-type freezer struct {
-	ln       net.Listener
-	upstream string
-	frozen   chan struct{}
-	once     sync.Once
-	mu       sync.Mutex
-	conns    []net.Conn
-	wg       sync.WaitGroup
-}
-
-func newFreezer(t *testing.T, upstream string) *freezer {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &freezer{ln: ln, upstream: upstream, frozen: make(chan struct{})}
-	f.wg.Add(1)
-	go f.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		f.freeze()
-		f.mu.Lock()
-		for _, c := range f.conns {
-			c.Close()
-		}
-		f.mu.Unlock()
-		f.wg.Wait()
-	})
-	return f
-}
-
-func (f *freezer) freeze() { f.once.Do(func() { close(f.frozen) }) }
-
-func (f *freezer) accept() {
-	defer f.wg.Done()
-	for {
-		down, err := f.ln.Accept()
-		if err != nil {
-			return
-		}
-		up, err := net.Dial("tcp", f.upstream)
-		if err != nil {
-			down.Close()
-			continue
-		}
-		f.mu.Lock()
-		f.conns = append(f.conns, down, up)
-		f.mu.Unlock()
-		f.wg.Add(2)
-		go f.relay(up, down)
-		go f.relay(down, up)
-	}
-}
-
-func (f *freezer) relay(dst, src net.Conn) {
-	defer f.wg.Done()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		select {
-		case <-f.frozen:
-			return // what arrives is never passed on
-		default:
-		}
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
 
 func waitEnded(t *testing.T, c *Conn, within time.Duration) error {
 	t.Helper()
@@ -109,8 +30,8 @@ func waitEnded(t *testing.T, c *Conn, within time.Duration) error {
 func TestKeepAlive(t *testing.T) {
 	t.Run("client", func(t *testing.T) {
 		ts := newTestServer(t, serverOpts())
-		fz := newFreezer(t, mustHost(t, ts.URL))
-		client, _, err := Dial(t.Context(), "http://"+fz.ln.Addr().String(), &DialOptions{Protocols: protocol.SPDYClientOffer,
+		fz := freezer.New(t, mustHost(t, ts.URL))
+		client, _, err := Dial(t.Context(), "http://"+fz.Addr(), &DialOptions{Protocols: protocol.SPDYClientOffer,
 			PingPeriod: 20 * time.Millisecond, KeepAliveTimeout: 200 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
@@ -121,7 +42,7 @@ func TestKeepAlive(t *testing.T) {
 		if _, err := client.sc.Ping(); err != nil {
 			t.Fatalf("ping before the freeze: %v", err)
 		}
-		fz.freeze()
+		fz.Freeze()
 		if err := waitEnded(t, client, 10*time.Second); !errors.Is(err, ErrPeerUnresponsive) {
 			t.Errorf("client ended with %v, want ErrPeerUnresponsive", err)
 		}
@@ -130,8 +51,8 @@ func TestKeepAlive(t *testing.T) {
 		opts := serverOpts()
 		opts.KeepAliveTimeout = 200 * time.Millisecond
 		ts := newTestServer(t, opts)
-		fz := newFreezer(t, mustHost(t, ts.URL))
-		client, _, err := Dial(t.Context(), "http://"+fz.ln.Addr().String(), &DialOptions{Protocols: protocol.SPDYClientOffer,
+		fz := freezer.New(t, mustHost(t, ts.URL))
+		client, _, err := Dial(t.Context(), "http://"+fz.Addr(), &DialOptions{Protocols: protocol.SPDYClientOffer,
 			PingPeriod: 20 * time.Millisecond, KeepAliveTimeout: -1})
 		if err != nil {
 			t.Fatal(err)
@@ -140,7 +61,7 @@ func TestKeepAlive(t *testing.T) {
 		server := <-ts.conns
 		defer server.Abort("done")
 		waitFor(t, func() bool { return server.peerPings.Load() })
-		fz.freeze()
+		fz.Freeze()
 		if err := waitEnded(t, server, 10*time.Second); !errors.Is(err, ErrPeerUnresponsive) {
 			t.Errorf("server ended with %v, want ErrPeerUnresponsive", err)
 		}
