@@ -15,7 +15,7 @@ const module = "github.com/porthole/porthole"
 // of its longest matching prefix.
 var layers = [][]string{
 	{"protocol", "kube"},
-	{"stream", "internal/pump", "internal/hangup"},
+	{"stream", "internal/pump", "internal/hangup", "internal/freezer"},
 	{"transport"},
 	{"client"},
 	{"node"},
