@@ -49,9 +49,12 @@ SOAK_SEED ?= 0
 soak:
 	cd interop && $(GO) test -count=1 -timeout 120m -run TestSoak -v ./soak -args -sessions=$(SOAK_SESSIONS) -seed=$(SOAK_SEED)
 
-# bench prints the side-by-side table: porthole against the kubelet's streaming library.
+# bench prints the side-by-side table: porthole against the kubelet's streaming library,
+# each row with its goal; BENCH_ARGS="-quick -json bench.json" for a two-minute look and
+# the figures as JSON.
+BENCH_ARGS ?=
 bench:
-	cd interop && $(GO) run ./cmd/bench
+	cd interop && $(GO) run ./cmd/bench $(BENCH_ARGS)
 
 # fuzz runs every fuzz target briefly; failures land in testdata/fuzz.
 fuzz:

@@ -2,17 +2,18 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"text/tabwriter"
-	"time"
 )
 
 // Config sizes the comparison. Zero fields take the defaults noted.
 type Config struct {
 	ThroughputBytes int64 // default 1 GiB
-	ThroughputRuns  int   // best of; default 3
+	ThroughputRuns  int   // median of (min and max shown); default 3
 	LatencyRuns     int   // median of; default 50
 	IdleSessions    int   // default 200
 	// Progress, when set, receives one line per measurement.
@@ -46,12 +47,69 @@ type Row struct {
 	Unit         string
 	HigherBetter bool
 	Values       map[string]Value // by node name
+	// Goal is what the subject should show on this row (issue 17); nil:
+	// none set.
+	Goal *Goal
 }
 
-// Value is one measurement, or why it is missing.
+// Value is one measurement, or why it is missing. Repeated measurements
+// keep their median in V and their spread in Min and Max (Runs > 1).
 type Value struct {
-	V   float64
-	Err error
+	V        float64
+	Min, Max float64
+	Runs     int
+	Err      error
+}
+
+// spread is the median of vs with its min and max.
+func spread(vs []float64) Value {
+	if len(vs) == 0 {
+		return Value{}
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	return Value{V: s[len(s)/2], Min: s[0], Max: s[len(s)-1], Runs: len(s)}
+}
+
+// Goal bounds a row: the ratio subject/reference, or the subject's own
+// value, at least or at most Bound.
+type Goal struct {
+	Ratio   bool
+	AtLeast bool
+	Bound   float64
+}
+
+func ratioAtLeast(b float64) *Goal { return &Goal{Ratio: true, AtLeast: true, Bound: b} }
+func ratioAtMost(b float64) *Goal  { return &Goal{Ratio: true, Bound: b} }
+func atMost(b float64) *Goal       { return &Goal{Bound: b} }
+
+func (g *Goal) String() string {
+	op := "<="
+	if g.AtLeast {
+		op = ">="
+	}
+	if g.Ratio {
+		return fmt.Sprintf("ratio %s %g", op, g.Bound)
+	}
+	return fmt.Sprintf("%s %g", op, g.Bound)
+}
+
+// Met reports whether subject (and the ratio, when known) meets the goal;
+// ok is false when the figures to judge are missing.
+func (g *Goal) Met(subject Value, ratio float64, haveRatio bool) (met, ok bool) {
+	v := subject.V
+	if g.Ratio {
+		if !haveRatio {
+			return false, false
+		}
+		v = ratio
+	} else if subject.Err != nil {
+		return false, false
+	}
+	if g.AtLeast {
+		return v >= g.Bound, true
+	}
+	return v <= g.Bound, true
 }
 
 // Table is the comparison's result. Nodes[0] is the subject (porthole) and
@@ -93,8 +151,8 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 			defer nodes[i].Close()
 		}
 	}
-	measure := func(name, unit string, higher bool, f func(n *Node) (float64, error)) {
-		row := &Row{Name: name, Unit: unit, HigherBetter: higher, Values: map[string]Value{}}
+	measure := func(name, unit string, higher bool, goal *Goal, f func(n *Node) (float64, error)) {
+		row := &Row{Name: name, Unit: unit, HigherBetter: higher, Values: map[string]Value{}, Goal: goal}
 		for i, n := range nodes {
 			v := Value{Err: errs[i]}
 			if n != nil {
@@ -107,29 +165,41 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 	}
 	// speedRows adds a throughput row (best run) and a server CPU row (all
 	// runs' CPU time over all bytes) for one transfer kind.
-	speedRows := func(what string, run func(n *Node) (Speed, error)) {
-		tput := &Row{Name: what + " throughput", Unit: "MB/s", HigherBetter: true, Values: map[string]Value{}}
+	speedRows := func(what string, goal *Goal, run func(n *Node) (Speed, error)) *Row {
+		tput := &Row{Name: what + " throughput", Unit: "MB/s", HigherBetter: true, Values: map[string]Value{}, Goal: goal}
 		cpu := &Row{Name: what + " server CPU", Unit: "CPU-s/GiB", Values: map[string]Value{}}
 		for i, n := range nodes {
-			best, spent, err := 0.0, time.Duration(0), errs[i]
+			var speeds, cpus []float64
+			err := errs[i]
 			for r := 0; n != nil && r < c.ThroughputRuns && err == nil; r++ {
 				var sp Speed
-				sp, err = run(n)
-				best, spent = math.Max(best, sp.MBps), spent+sp.CPU
+				if sp, err = run(n); err == nil {
+					speeds = append(speeds, sp.MBps)
+					cpus = append(cpus, sp.CPU.Seconds()/(float64(c.ThroughputBytes)/(1<<30)))
+				}
 			}
-			gib := float64(c.ThroughputBytes) * float64(c.ThroughputRuns) / (1 << 30)
-			tput.Values[targets[i].Name] = Value{V: best, Err: err}
-			cpu.Values[targets[i].Name] = Value{V: spent.Seconds() / gib, Err: err}
-			progress(tput.Name, targets[i].Name, tput.Values[targets[i].Name])
+			tv, cv := spread(speeds), spread(cpus)
+			tv.Err, cv.Err = err, err
+			tput.Values[targets[i].Name], cpu.Values[targets[i].Name] = tv, cv
+			progress(tput.Name, targets[i].Name, tv)
 		}
 		t.Rows = append(t.Rows, tput, cpu)
+		return tput
 	}
 	for _, w := range Wires() {
-		speedRows(fmt.Sprintf("exec stdout, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns),
+		var goal *Goal
+		if w != WebSocketV4 {
+			goal = ratioAtLeast(2.5)
+		}
+		speedRows(fmt.Sprintf("exec stdout, %s (%d MiB, median of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), goal,
 			func(n *Node) (Speed, error) { return Throughput(ctx, n, w, c.ThroughputBytes) })
 	}
 	for _, w := range Wires() {
-		measure(fmt.Sprintf("session start latency `true`, %s (median of %d)", w, c.LatencyRuns), "ms", false,
+		var goal *Goal
+		if w.direct() { // against the library's own server on that wire
+			goal = ratioAtMost(0.6)
+		}
+		measure(fmt.Sprintf("session start latency `true`, %s (median of %d)", w, c.LatencyRuns), "ms", false, goal,
 			func(n *Node) (float64, error) {
 				d, err := StartLatency(ctx, n, w, c.LatencyRuns)
 				return float64(d.Microseconds()) / 1000, err
@@ -138,6 +208,12 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 	for _, w := range Wires() {
 		base := &Row{Name: fmt.Sprintf("server RSS, fresh process after one %s exec", w), Unit: "MiB", Values: map[string]Value{}}
 		rss := &Row{Name: fmt.Sprintf("idle exec session RSS, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/session", Values: map[string]Value{}}
+		switch w {
+		case WebSocket:
+			rss.Goal = atMost(32)
+		case SPDY:
+			rss.Goal = atMost(170)
+		}
 		heap := &Row{Name: fmt.Sprintf("idle exec session Go heap, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/session", Values: map[string]Value{}}
 		for _, tg := range targets {
 			b, r, h := idleCell(ctx, tg, w, c.IdleSessions)
@@ -151,30 +227,53 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		}
 		t.Rows = append(t.Rows, rss, heap)
 	}
+	var pfRows []*Row
 	for _, w := range PFWires() {
-		speedRows(fmt.Sprintf("port-forward, %s (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns),
-			func(n *Node) (Speed, error) { return PortForwardThroughput(ctx, n, w, c.ThroughputBytes) })
+		pfRows = append(pfRows, speedRows(fmt.Sprintf("port-forward, %s (%d MiB, median of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), ratioAtLeast(2),
+			func(n *Node) (Speed, error) { return PortForwardThroughput(ctx, n, w, c.ThroughputBytes) }))
 	}
 	for _, w := range PFWires() {
-		speedRows(fmt.Sprintf("port-forward, %s, porthole client (%d MiB, best of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns),
+		speedRows(fmt.Sprintf("port-forward, %s, porthole client (%d MiB, median of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), nil,
 			func(n *Node) (Speed, error) { return PortholePortForwardThroughput(ctx, n, w, c.ThroughputBytes) })
 	}
 	// The ceiling: the same transfer over loopback TCP with no forwarder
 	// (no server involved; measured once per column, interleaved).
-	measure(fmt.Sprintf("loopback TCP, no forwarder (%d MiB, best of %d)", c.ThroughputBytes>>20, c.ThroughputRuns), "MB/s", true,
-		func(*Node) (float64, error) {
-			best := 0.0
-			for range c.ThroughputRuns {
-				v, err := LoopbackThroughput(c.ThroughputBytes)
-				if err != nil {
-					return 0, err
-				}
-				best = math.Max(best, v)
+	loop := &Row{Name: fmt.Sprintf("loopback TCP, no forwarder (%d MiB, median of %d)", c.ThroughputBytes>>20, c.ThroughputRuns),
+		Unit: "MB/s", HigherBetter: true, Values: map[string]Value{}}
+	for _, tg := range targets {
+		var vs []float64
+		var err error
+		for r := 0; r < c.ThroughputRuns && err == nil; r++ {
+			var v float64
+			if v, err = LoopbackThroughput(c.ThroughputBytes); err == nil {
+				vs = append(vs, v)
 			}
-			return best, nil
-		})
+		}
+		v := spread(vs)
+		v.Err = err
+		loop.Values[tg.Name] = v
+		progress(loop.Name, tg.Name, v)
+	}
+	t.Rows = append(t.Rows, loop)
+	// Each forwarder's share of the ceiling measured in its own column.
+	for i, w := range PFWires() {
+		share := &Row{Name: fmt.Sprintf("port-forward, %s, share of loopback TCP", w), Unit: "fraction", HigherBetter: true,
+			Values: map[string]Value{}, Goal: &Goal{AtLeast: true, Bound: 0.5}}
+		for _, tg := range targets {
+			pf, lo := pfRows[i].Values[tg.Name], loop.Values[tg.Name]
+			v := Value{Err: pf.Err}
+			if v.Err == nil {
+				v.Err = lo.Err
+			}
+			if v.Err == nil && lo.V > 0 {
+				v.V = pf.V / lo.V
+			}
+			share.Values[tg.Name] = v
+		}
+		t.Rows = append(t.Rows, share)
+	}
 	for _, w := range PFWires() {
-		measure(fmt.Sprintf("port-forward new connection echo, %s (median of %d)", w, c.LatencyRuns), "ms", false,
+		measure(fmt.Sprintf("port-forward new connection echo, %s (median of %d)", w, c.LatencyRuns), "ms", false, nil,
 			func(n *Node) (float64, error) {
 				d, err := PortForwardConnLatency(ctx, n, w, c.LatencyRuns)
 				return float64(d.Microseconds()) / 1000, err
@@ -224,10 +323,100 @@ func (v Value) String() string {
 	if v.Err != nil {
 		return "n/a"
 	}
-	if math.Abs(v.V) < 10 {
-		return fmt.Sprintf("%.2f", v.V)
+	if v.Runs > 1 {
+		return fmt.Sprintf("%s (%s-%s)", num(v.V), num(v.Min), num(v.Max))
 	}
-	return fmt.Sprintf("%.1f", v.V)
+	return num(v.V)
+}
+
+func num(f float64) string {
+	if math.Abs(f) < 10 {
+		return fmt.Sprintf("%.2f", f)
+	}
+	return fmt.Sprintf("%.1f", f)
+}
+
+// ratio is subject / reference of r, when both are known.
+func (t *Table) ratio(r *Row) (float64, bool) {
+	a, b := r.Values[t.Nodes[0]], r.Values[t.Nodes[1]]
+	if a.Err != nil || b.Err != nil || b.V == 0 {
+		return 0, false
+	}
+	return a.V / b.V, true
+}
+
+// goalCell says whether the row's goal is met: "ratio >= 2.5: met".
+func (t *Table) goalCell(r *Row) string {
+	if r.Goal == nil {
+		return "-"
+	}
+	ratio, have := t.ratio(r)
+	met, ok := r.Goal.Met(r.Values[t.Nodes[0]], ratio, have)
+	switch {
+	case !ok:
+		return r.Goal.String() + ": n/a"
+	case met:
+		return r.Goal.String() + ": met"
+	}
+	return r.Goal.String() + ": missed"
+}
+
+// jsonValue is a Value as WriteJSON writes it.
+type jsonValue struct {
+	V     *float64 `json:"value,omitempty"`
+	Min   *float64 `json:"min,omitempty"`
+	Max   *float64 `json:"max,omitempty"`
+	Runs  int      `json:"runs,omitempty"`
+	Error string   `json:"error,omitempty"`
+}
+
+// WriteJSON writes the table for machines: every row with its unit, each
+// node's value (median, min, max, runs, or the error), the ratio and the
+// goal with its verdict.
+func (t *Table) WriteJSON(w io.Writer) error {
+	type row struct {
+		Name         string               `json:"name"`
+		Unit         string               `json:"unit"`
+		HigherBetter bool                 `json:"higherBetter"`
+		Values       map[string]jsonValue `json:"values"`
+		Ratio        *float64             `json:"ratio,omitempty"`
+		Goal         string               `json:"goal,omitempty"`
+		GoalMet      *bool                `json:"goalMet,omitempty"`
+	}
+	out := struct {
+		Subject   string `json:"subject"`
+		Reference string `json:"reference"`
+		Rows      []row  `json:"rows"`
+	}{Subject: t.Nodes[0], Reference: t.Nodes[1]}
+	for _, r := range t.Rows {
+		jr := row{Name: r.Name, Unit: r.Unit, HigherBetter: r.HigherBetter, Values: map[string]jsonValue{}}
+		for node, v := range r.Values {
+			jv := jsonValue{Runs: v.Runs}
+			if v.Err != nil {
+				jv.Error = v.Err.Error()
+			} else {
+				jv.V = &v.V
+				if v.Runs > 1 {
+					jv.Min, jv.Max = &v.Min, &v.Max
+				}
+			}
+			jr.Values[node] = jv
+		}
+		ratio, have := t.ratio(r)
+		if have {
+			jr.Ratio = &ratio
+		}
+		if r.Goal != nil {
+			jr.Goal = r.Goal.String()
+			if met, ok := r.Goal.Met(r.Values[t.Nodes[0]], ratio, have); ok {
+				jr.GoalMet = &met
+			}
+		}
+		out.Rows = append(out.Rows, jr)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // Write prints the table: row | subject | reference | ratio, where ratio
@@ -235,7 +424,7 @@ func (v Value) String() string {
 // Missing cells are numbered and their errors listed under the table.
 func (t *Table) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintf(tw, "row\tunit\t%s\t%s\tratio\tbetter\n", t.Nodes[0], t.Nodes[1])
+	fmt.Fprintf(tw, "row\tunit\t%s\t%s\tratio\tbetter\tgoal\n", t.Nodes[0], t.Nodes[1])
 	var notes []string
 	noteIndex := map[string]int{}
 	cell := func(v Value, node string) string {
@@ -254,14 +443,14 @@ func (t *Table) Write(w io.Writer) error {
 	for _, r := range t.Rows {
 		a, b := r.Values[t.Nodes[0]], r.Values[t.Nodes[1]]
 		ratio := "-"
-		if a.Err == nil && b.Err == nil && b.V != 0 {
-			ratio = fmt.Sprintf("%.2f", a.V/b.V)
+		if v, ok := t.ratio(r); ok {
+			ratio = fmt.Sprintf("%.2f", v)
 		}
 		better := "lower"
 		if r.HigherBetter {
 			better = "higher"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Unit, cell(a, t.Nodes[0]), cell(b, t.Nodes[1]), ratio, better)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Unit, cell(a, t.Nodes[0]), cell(b, t.Nodes[1]), ratio, better, t.goalCell(r))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

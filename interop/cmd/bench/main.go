@@ -5,7 +5,12 @@
 //
 // Run from the interop directory:
 //
-//	go run ./cmd/bench [-size 1073741824] [-runs 3] [-latency 50] [-idle 200]
+//	go run ./cmd/bench [-size 1073741824] [-runs 3] [-latency 50] [-idle 200] [-quick] [-json FILE]
+//
+// Progress goes to stderr, the table to stdout, and with -json the same
+// figures (medians, min, max, ratios, goals met) to FILE for machines.
+// -quick sizes the run to finish in about two minutes: for a look, not
+// for the figures of a note.
 //
 // If porthole cannot be built or started, the reference column is still
 // measured and porthole's cells say why they are missing.
@@ -36,20 +41,32 @@ func main() {
 func run() error {
 	var cfg bench.Config
 	flag.Int64Var(&cfg.ThroughputBytes, "size", 1<<30, "bytes per throughput exec")
-	flag.IntVar(&cfg.ThroughputRuns, "runs", 3, "throughput runs per cell (best is kept)")
+	flag.IntVar(&cfg.ThroughputRuns, "runs", 3, "throughput runs per cell (median, min and max shown)")
 	flag.IntVar(&cfg.LatencyRuns, "latency", 50, "execs of `true` per latency cell (median is kept)")
 	flag.IntVar(&cfg.IdleSessions, "idle", 200, "idle sessions per memory cell")
 	repo := flag.String("repo", "..", "porthole checkout (module root)")
 	interop := flag.String("interop", ".", "interop module root")
 	porthole := flag.String("porthole", "", "prebuilt porthole binary (default: build from -repo)")
-	verbose := flag.Bool("v", false, "print progress and the servers' logs")
+	verbose := flag.Bool("v", false, "also print the servers' logs (on stderr)")
+	quick := flag.Bool("quick", false, "small sizes: about two minutes, for a look")
+	jsonOut := flag.String("json", "", "also write the figures as JSON to this file")
 	flag.Parse()
+	if *quick {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range map[string]string{"size": "67108864", "runs": "3", "latency": "10", "idle": "50"} {
+			if !set[name] {
+				_ = flag.Set(name, v)
+			}
+		}
+	}
 
 	// client-go logs every closed connection through klog.
 	klog.SetLogger(logr.Discard())
+	cfg.Progress = os.Stderr
 	logs := io.Discard
 	if *verbose {
-		cfg.Progress, logs = os.Stderr, os.Stderr
+		logs = os.Stderr
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -79,5 +96,15 @@ func run() error {
 	ref := bench.Target{Name: "kubelet-lib", Start: func(ctx context.Context) (*bench.Node, error) {
 		return bench.StartReference(ctx, crirefd, logs)
 	}}
-	return bench.Run(ctx, &cfg, []bench.Target{subject, ref}).Write(os.Stdout)
+	table := bench.Run(ctx, &cfg, []bench.Target{subject, ref})
+	if *jsonOut != "" {
+		f, err := os.Create(*jsonOut)
+		if err != nil {
+			return err
+		}
+		if err := errors.Join(table.WriteJSON(f), f.Close()); err != nil {
+			return fmt.Errorf("write %s: %w", *jsonOut, err)
+		}
+	}
+	return table.Write(os.Stdout)
 }
