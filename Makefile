@@ -15,6 +15,9 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd interop && $(GO) vet ./...
+	@# kubectl users are on macOS and Windows too: the binary must build there.
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/porthole
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/porthole
 
 # web-deps installs the web terminal's build and browser-test tools
 # (esbuild, xterm.js, playwright-core) exactly as package-lock.json pins them.

@@ -93,28 +93,6 @@ func setSize(f *os.File, s resize.Size) error {
 	return nil
 }
 
-// pending is how many bytes are waiting to be read from a pipe or pty
-// master (FIONREAD, spelt TIOCINQ on Linux); 0 when it cannot tell.
-func pending(f *os.File) int {
-	n := 0
-	control(f, func(fd int) {
-		if v, err := unix.IoctlGetInt(fd, unix.TIOCINQ); err == nil {
-			n = v
-		}
-	})
-	return n
-}
-
-// setPipeSize asks for a pipe buffer of size bytes (F_SETPIPE_SZ). Larger
-// pipes mean fewer wakeups per byte for the copier; failure (size above
-// /proc/sys/fs/pipe-max-size for an unprivileged user) keeps the default.
-func setPipeSize(f *os.File, size int) {
-	if size <= 0 {
-		return
-	}
-	control(f, func(fd int) { unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, size) })
-}
-
 func control(f *os.File, fn func(fd int)) error {
 	rc, err := f.SyscallConn()
 	if err != nil {

@@ -6,10 +6,6 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/porthole/porthole/internal/pump"
 )
 
 // ExitError is a process's non-zero exit. For a process killed by a signal,
@@ -99,19 +95,4 @@ func (p *process) exit() *ExitError {
 // groupAlive reports whether process group pgid still has members.
 func groupAlive(pgid int) bool {
 	return syscall.Kill(-pgid, 0) == nil
-}
-
-// waitExit parks until pid has exited, on a pollable pidfd in the runtime's
-// poller. Process.Wait alone blocks an OS thread in waitid for the process's
-// whole life: one thread per idle session (measured: 200 idle execs, 208
-// threads, about 85 KiB of RSS each session). Where pidfd_open is not
-// available it returns at once and Wait blocks as before.
-func waitExit(pid int) {
-	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
-	if err != nil {
-		return
-	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	defer f.Close()
-	_ = pump.NewWaiter(f).Wait()
 }

@@ -62,7 +62,7 @@ func (s *spawner) start(cmd *exec.Cmd) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	setParentDeathSignal(cmd.SysProcAttr)
 	req := spawnReq{cmd: cmd, err: make(chan error, 1)}
 	select {
 	case s.reqs <- req:

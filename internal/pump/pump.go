@@ -10,13 +10,10 @@
 package pump
 
 import (
-	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Pool is a pool of equally sized byte buffers that counts buffers in use, so
@@ -115,22 +112,6 @@ func (w *Waiter) check(fd uintptr) bool {
 	}
 	w.parked = true
 	return false
-}
-
-// readable polls fd with a zero timeout. Hang-up and errors count as
-// readable so the following Read reports them.
-func readable(fd int) bool {
-	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	for {
-		n, err := unix.Poll(fds[:], 0)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return true
-		}
-		return n > 0 && fds[0].Revents != 0
-	}
 }
 
 // Copy reads src until EOF or error and hands each chunk to send. Every read

@@ -1,23 +1,23 @@
 package term
 
 import (
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 
 	"github.com/porthole/porthole/protocol/resize"
 )
 
 // Sizes follows a terminal's size: it sends the sizes it was given first,
-// then the new size on every SIGWINCH. Stop ends it and joins its goroutine.
+// then the new size on every change (SIGWINCH on Unix; a poll on Windows,
+// which has no such signal, as kubectl does there). Stop ends it and joins
+// its goroutine.
 type Sizes struct {
-	C    <-chan resize.Size
-	ch   chan resize.Size
-	sig  chan os.Signal
-	quit chan struct{}
-	wg   sync.WaitGroup
-	size func() (resize.Size, error)
+	C       <-chan resize.Size
+	ch      chan resize.Size
+	changed <-chan struct{}
+	stopSrc func()
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	size    func() (resize.Size, error)
 }
 
 // WatchSizes starts following fd. first are queued before any change (the
@@ -29,7 +29,6 @@ func WatchSizes(fd int, first ...resize.Size) *Sizes {
 func watch(size func() (resize.Size, error), first []resize.Size) *Sizes {
 	s := &Sizes{
 		ch:   make(chan resize.Size, len(first)+1),
-		sig:  make(chan os.Signal, 1),
 		quit: make(chan struct{}),
 		size: size,
 	}
@@ -37,26 +36,32 @@ func watch(size func() (resize.Size, error), first []resize.Size) *Sizes {
 	for _, f := range first {
 		s.ch <- f
 	}
-	signal.Notify(s.sig, syscall.SIGWINCH)
+	var last resize.Size
+	if len(first) > 0 {
+		last = first[len(first)-1]
+	}
+	s.changed, s.stopSrc = sizeChanges(size)
 	s.wg.Add(1)
-	go s.loop()
+	go s.loop(last)
 	return s
 }
 
-// loop sends the size after each SIGWINCH; a change that arrives while the
+// loop sends the size after each change; a change that arrives while the
 // previous one is still unsent replaces it (only the latest size matters).
-func (s *Sizes) loop() {
+// A size equal to the last one sent is not sent again.
+func (s *Sizes) loop(last resize.Size) {
 	defer s.wg.Done()
 	for {
 		select {
-		case <-s.sig:
+		case <-s.changed:
 		case <-s.quit:
 			return
 		}
 		sz, err := s.size()
-		if err != nil {
+		if err != nil || sz == last {
 			continue
 		}
+		last = sz
 		for {
 			select {
 			case s.ch <- sz:
@@ -72,7 +77,7 @@ func (s *Sizes) loop() {
 
 // Stop stops watching, joins, and closes C.
 func (s *Sizes) Stop() {
-	signal.Stop(s.sig)
+	s.stopSrc()
 	close(s.quit)
 	s.wg.Wait()
 	close(s.ch)
