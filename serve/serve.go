@@ -28,6 +28,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
@@ -169,6 +173,9 @@ func New(opts *Options) (_ *Server, err error) {
 	if gopts == nil {
 		gopts = &gateway.Options{Logger: s.log.With("component", "gateway")}
 	}
+	if gopts.Registerer == nil && gopts.MetricsHandler == nil {
+		gopts = withMetrics(gopts)
+	}
 	if s.sec, err = newSecured(gopts, handler); err != nil {
 		ln.Close()
 		return nil, err
@@ -257,4 +264,17 @@ func (s *Server) handler(a *api) http.Handler {
 	}
 	a.register(mux)
 	return web.Site(mux, nil)
+}
+
+// withMetrics is o with a registry of its own behind GET /metrics: the
+// gateway's session metrics, the Go runtime's and the process's (open
+// descriptors, RSS), so a soak or a bench can watch serve as it watches a
+// gateway. The caller's Options are not changed.
+func withMetrics(o *gateway.Options) *gateway.Options {
+	c := *o
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c.Registerer = reg
+	c.MetricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return &c
 }

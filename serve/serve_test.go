@@ -288,3 +288,20 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestMetrics: serve answers GET /metrics with the Go runtime's, the
+// process's and the gateway's figures, so a soak or a bench can watch its
+// goroutines, descriptors and sessions.
+func TestMetrics(t *testing.T) {
+	s, _ := startServer(t, Options{Pods: testPods(), Runtime: newFakeRuntime(testPods()...),
+		KubeconfigPath: filepath.Join(t.TempDir(), "kubeconfig"), Out: io.Discard})
+	code, body := get(t, s.URL()+"/metrics")
+	if code != 200 {
+		t.Fatalf("GET /metrics: %d %s", code, body)
+	}
+	for _, name := range []string{"go_goroutines ", "process_open_fds ", "process_resident_memory_bytes "} {
+		if !strings.Contains(body, "\n"+name) {
+			t.Errorf("/metrics has no %q", name)
+		}
+	}
+}
