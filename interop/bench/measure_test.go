@@ -136,3 +136,26 @@ func TestPortForwardMeasures(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldSessionsAllEnd holds sessions on porthole over both wires with
+// half-close and checks the figures are those of live sessions and that
+// every goroutine they took comes back once they end.
+func TestHoldSessionsAllEnd(t *testing.T) {
+	const count = 24
+	tg := targets(t)[0]
+	for _, w := range []Wire{WebSocket, SPDY} {
+		t.Run(w.String(), func(t *testing.T) {
+			n := startNode(t, tg)
+			c, err := HoldSessions(t.Context(), n, w, count)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.GoroutinesPerSession <= 0 || c.StartIdle <= 0 || c.StartHeld <= 0 || c.RSS == 0 {
+				t.Errorf("figures of %d held sessions: %+v", count, c)
+			}
+			if c.GoroutinesLeft > 0 {
+				t.Errorf("%d goroutines over the baseline 30 s after every session ended", c.GoroutinesLeft)
+			}
+		})
+	}
+}

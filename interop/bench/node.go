@@ -62,6 +62,8 @@ type Node struct {
 	mintDirect func(ctx context.Context, e *Exec) (string, error)
 	// heap reads the server's Go heap in use, if it tells.
 	heap func(ctx context.Context) (uint64, error)
+	// goroutines reads the server's goroutine count, if it tells.
+	goroutines func(ctx context.Context) (int, error)
 }
 
 // Exec is one exec request.
@@ -95,6 +97,14 @@ func (n *Node) Heap(ctx context.Context) (uint64, error) {
 		return 0, errors.ErrUnsupported
 	}
 	return n.heap(ctx)
+}
+
+// Goroutines is the server's goroutine count, when it exposes it.
+func (n *Node) Goroutines(ctx context.Context) (int, error) {
+	if n.goroutines == nil {
+		return 0, errors.ErrUnsupported
+	}
+	return n.goroutines(ctx)
 }
 
 // Close stops the server (SIGTERM, then SIGKILL after 10 s) and reaps it.
@@ -193,6 +203,13 @@ func StartReference(ctx context.Context, bin string, errw io.Writer) (*Node, err
 		return mintExec(ctx, n.URL, e)
 	}
 	n.heap = func(ctx context.Context) (uint64, error) { return referenceHeap(ctx, n.URL) }
+	n.goroutines = func(ctx context.Context) (int, error) {
+		var m criref.MemStats
+		if err := getJSON(ctx, n.URL+"/criref/memstats", &m); err != nil {
+			return 0, fmt.Errorf("reference memstats: %w", err)
+		}
+		return m.Goroutines, nil
+	}
 	return n, nil
 }
 
@@ -238,6 +255,10 @@ func StartPorthole(ctx context.Context, bin, dir string, errw io.Writer) (*Node,
 	}
 	n.Name, n.URL = "porthole", "http://"+addr
 	n.heap = func(ctx context.Context) (uint64, error) { return promHeap(ctx, n.URL) }
+	n.goroutines = func(ctx context.Context) (int, error) {
+		v, err := promGauge(ctx, n.URL, "go_goroutines")
+		return int(v), err
+	}
 	if err := n.waitServing(ctx); err != nil {
 		_ = n.Close()
 		return nil, err
@@ -279,6 +300,12 @@ func (n *Node) waitServing(ctx context.Context) error {
 // promHeap reads go_memstats_heap_inuse_bytes from a Prometheus /metrics
 // endpoint (no forced GC, unlike the reference's memstats).
 func promHeap(ctx context.Context, base string) (uint64, error) {
+	v, err := promGauge(ctx, base, "go_memstats_heap_inuse_bytes")
+	return uint64(v), err
+}
+
+// promGauge reads one unlabelled metric from a Prometheus /metrics endpoint.
+func promGauge(ctx context.Context, base, name string) (float64, error) {
 	b, err := get(ctx, base+"/metrics")
 	if se := (*StatusError)(nil); errors.As(err, &se) && se.Code == http.StatusNotFound {
 		return 0, fmt.Errorf("server has no /metrics: %w", errors.ErrUnsupported)
@@ -287,15 +314,15 @@ func promHeap(ctx context.Context, base string) (uint64, error) {
 		return 0, err
 	}
 	for _, line := range bytes.Split(b, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("go_memstats_heap_inuse_bytes ")); ok {
+		if v, ok := bytes.CutPrefix(line, []byte(name+" ")); ok {
 			f, err := strconv.ParseFloat(string(bytes.TrimSpace(v)), 64)
 			if err != nil {
-				return 0, fmt.Errorf("parse heap %q: %w", v, err)
+				return 0, fmt.Errorf("parse %s %q: %w", name, v, err)
 			}
-			return uint64(f), nil
+			return f, nil
 		}
 	}
-	return 0, fmt.Errorf("no go_memstats_heap_inuse_bytes in /metrics: %w", errors.ErrUnsupported)
+	return 0, fmt.Errorf("no %s in /metrics: %w", name, errors.ErrUnsupported)
 }
 
 func freePort() (string, error) {

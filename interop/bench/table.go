@@ -16,12 +16,17 @@ type Config struct {
 	ThroughputRuns  int   // median of (min and max shown); default 3
 	LatencyRuns     int   // median of; default 50
 	IdleSessions    int   // default 200
+	// HeldSessions and HeldSPDYSessions size the scale rows: idle sessions
+	// held by one server at once (defaults 10,000 on WebSocket, 1,000 on
+	// SPDY); negative skips them.
+	HeldSessions, HeldSPDYSessions int
 	// Progress, when set, receives one line per measurement.
 	Progress io.Writer
 }
 
 func (c *Config) withDefaults() Config {
-	d := Config{ThroughputBytes: 1 << 30, ThroughputRuns: 3, LatencyRuns: 50, IdleSessions: 200}
+	d := Config{ThroughputBytes: 1 << 30, ThroughputRuns: 3, LatencyRuns: 50, IdleSessions: 200,
+		HeldSessions: 10000, HeldSPDYSessions: 1000}
 	if c == nil {
 		return d
 	}
@@ -37,6 +42,12 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.IdleSessions == 0 {
 		out.IdleSessions = d.IdleSessions
+	}
+	if out.HeldSessions == 0 {
+		out.HeldSessions = d.HeldSessions
+	}
+	if out.HeldSPDYSessions == 0 {
+		out.HeldSPDYSessions = d.HeldSPDYSessions
 	}
 	return out
 }
@@ -288,7 +299,50 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		}
 		t.Rows = append(t.Rows, row)
 	}
+	for _, held := range []struct {
+		w     Wire
+		count int
+	}{{WebSocket, c.HeldSessions}, {SPDY, c.HeldSPDYSessions}} {
+		if held.count <= 0 {
+			continue
+		}
+		w, count := held.w, held.count
+		total := &Row{Name: fmt.Sprintf("server RSS holding %d idle sessions, %s", count, w), Unit: "MiB", Values: map[string]Value{}}
+		per := &Row{Name: fmt.Sprintf("held session RSS, %s (N=%d)", w, count), Unit: "KiB/session", Values: map[string]Value{}}
+		gor := &Row{Name: fmt.Sprintf("goroutines per held session, %s (N=%d)", w, count), Unit: "per session", Values: map[string]Value{}}
+		start := &Row{Name: fmt.Sprintf("start latency holding %d / idle, %s", count, w), Unit: "x", Values: map[string]Value{}, Goal: atMost(2)}
+		left := &Row{Name: fmt.Sprintf("goroutines left after %d sessions ended, %s", count, w), Unit: "goroutines", Values: map[string]Value{}, Goal: atMost(0)}
+		if w == WebSocket {
+			total.Goal = atMost(1024)
+		}
+		for _, tg := range targets {
+			hc, err := heldCell(ctx, tg, w, count)
+			total.Values[tg.Name] = Value{V: float64(hc.RSS) / (1 << 20), Err: err}
+			per.Values[tg.Name] = Value{V: hc.RSSPerSession / 1024, Err: err}
+			gor.Values[tg.Name] = Value{V: hc.GoroutinesPerSession, Err: err}
+			sv := Value{Err: err}
+			if err == nil && hc.StartIdle > 0 {
+				sv.V = float64(hc.StartHeld) / float64(hc.StartIdle)
+			}
+			start.Values[tg.Name] = sv
+			left.Values[tg.Name] = Value{V: float64(hc.GoroutinesLeft), Err: err}
+			for _, r := range []*Row{total, per, gor, start, left} {
+				progress(r.Name, tg.Name, r.Values[tg.Name])
+			}
+		}
+		t.Rows = append(t.Rows, total, per, gor, start, left)
+	}
 	return t
+}
+
+// heldCell holds count idle sessions on a fresh server process.
+func heldCell(ctx context.Context, tg Target, w Wire, count int) (HeldCost, error) {
+	n, err := tg.Start(ctx)
+	if err != nil {
+		return HeldCost{}, err
+	}
+	defer n.Close()
+	return HoldSessions(ctx, n, w, count)
 }
 
 // pfIdleCell measures idle forwarded connections on a fresh server process.

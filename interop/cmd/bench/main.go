@@ -44,6 +44,8 @@ func run() error {
 	flag.IntVar(&cfg.ThroughputRuns, "runs", 3, "throughput runs per cell (median, min and max shown)")
 	flag.IntVar(&cfg.LatencyRuns, "latency", 50, "execs of `true` per latency cell (median is kept)")
 	flag.IntVar(&cfg.IdleSessions, "idle", 200, "idle sessions per memory cell")
+	flag.IntVar(&cfg.HeldSessions, "held", 10000, "idle WebSocket sessions one server holds at once (-1: skip)")
+	flag.IntVar(&cfg.HeldSPDYSessions, "held-spdy", 1000, "idle SPDY sessions one server holds at once (-1: skip)")
 	repo := flag.String("repo", "..", "porthole checkout (module root)")
 	interop := flag.String("interop", ".", "interop module root")
 	porthole := flag.String("porthole", "", "prebuilt porthole binary (default: build from -repo)")
@@ -54,11 +56,18 @@ func run() error {
 	if *quick {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, v := range map[string]string{"size": "67108864", "runs": "3", "latency": "10", "idle": "50"} {
+		for name, v := range map[string]string{"size": "67108864", "runs": "3", "latency": "10", "idle": "50", "held": "500", "held-spdy": "100"} {
 			if !set[name] {
 				_ = flag.Set(name, v)
 			}
 		}
+	}
+
+	// Each held session costs the servers a few descriptors (socket, pipes)
+	// and the bench one; the servers inherit this process's limit.
+	want := uint64(8*max(cfg.HeldSessions, cfg.HeldSPDYSessions) + 4096)
+	if got, err := bench.RaiseFileLimit(want); err != nil || got < want {
+		fmt.Fprintf(os.Stderr, "bench: open-file limit %d (wanted %d): %v; the held-session rows may fail\n", got, want, err)
 	}
 
 	// client-go logs every closed connection through klog.
