@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/interop/internal/harness"
+
+	"k8s.io/client-go/rest"
 )
 
 var (
@@ -241,17 +243,19 @@ func summary(seed uint64, rs []result, elapsed time.Duration) string {
 }
 
 // resources are the figures compared before and after the soak: serve's
-// open fds, threads and RSS from /proc (serve has no /metrics), and each
-// gateway's go_goroutines, process_open_fds and RSS from its /metrics.
+// open fds, threads and RSS from /proc and its goroutines from its
+// /metrics, and each gateway's go_goroutines, process_open_fds and RSS from
+// its /metrics.
 type resources struct {
 	serveFDs, serveThreads int
 	serveRSS               int64 // KiB
+	serveGoroutines        float64
 	gw                     map[string]map[string]float64
 }
 
 func (r resources) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "serve fds=%d threads=%d rss=%dKiB", r.serveFDs, r.serveThreads, r.serveRSS)
+	fmt.Fprintf(&b, "serve goroutines=%.0f fds=%d threads=%d rss=%dKiB", r.serveGoroutines, r.serveFDs, r.serveThreads, r.serveRSS)
 	for _, p := range []string{pathGateway, pathGWSPDY, pathGWWSOnly} {
 		m := r.gw[p]
 		fmt.Fprintf(&b, "; %s goroutines=%.0f fds=%.0f rss=%.0fKiB", p, m["go_goroutines"], m["process_open_fds"], m["process_resident_memory_bytes"]/1024)
@@ -283,8 +287,17 @@ func snapshot(t *testing.T) resources {
 			r.serveThreads, _ = strconv.Atoi(f[1])
 		}
 	}
+	tr, err := rest.TransportFor(env.Server.Config)
+	if err != nil {
+		t.Fatalf("serve transport: %v", err)
+	}
+	m, err := scrape(&http.Client{Timeout: 10 * time.Second, Transport: tr}, strings.TrimSuffix(env.Server.Config.Host, "/")+"/metrics")
+	if err != nil {
+		t.Fatalf("serve metrics: %v", err)
+	}
+	r.serveGoroutines = m["go_goroutines"]
 	for name, g := range gateways {
-		m, err := scrape(g.URL + "/metrics")
+		m, err := scrape(&http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}, g.URL+"/metrics")
 		if err != nil {
 			t.Fatalf("gateway %s metrics: %v", name, err)
 		}
@@ -294,8 +307,7 @@ func snapshot(t *testing.T) resources {
 }
 
 // scrape reads the un-labelled samples of a Prometheus text page.
-func scrape(u string) (map[string]float64, error) {
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+func scrape(c *http.Client, u string) (map[string]float64, error) {
 	resp, err := c.Get(u)
 	if err != nil {
 		return nil, err
@@ -330,6 +342,9 @@ func settle(t *testing.T, base resources) (resources, string) {
 	for {
 		now := snapshot(t)
 		var over []string
+		if now.serveGoroutines > base.serveGoroutines+slackGoroutines {
+			over = append(over, fmt.Sprintf("serve goroutines %.0f (baseline %.0f)", now.serveGoroutines, base.serveGoroutines))
+		}
 		if now.serveFDs > base.serveFDs+slackFDs {
 			over = append(over, fmt.Sprintf("serve fds %d (baseline %d)", now.serveFDs, base.serveFDs))
 		}
