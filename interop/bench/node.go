@@ -249,7 +249,10 @@ func StartPorthole(ctx context.Context, bin, dir string, errw io.Writer) (*Node,
 	if err != nil {
 		return nil, err
 	}
-	n, err := start(exec.Command(bin, "serve", "--listen", addr, "-f", manifest), errw)
+	// The held-session rows open thousands of sessions as one user, far
+	// past serve's default limits (1,000 in all, 100 per user).
+	n, err := start(exec.Command(bin, "serve", "--listen", addr, "-f", manifest,
+		"--max-sessions", "100000", "--max-sessions-per-user", "100000"), errw)
 	if err != nil {
 		return nil, err
 	}
