@@ -8,3 +8,6 @@ func SetCloseLinger(d time.Duration) (restore func()) {
 	closeLinger = d
 	return func() { closeLinger = old }
 }
+
+// SpliceBuffersInUse is how many splice buffers are lent out now.
+func SpliceBuffersInUse() int64 { return splicePool.InUse() }

@@ -54,6 +54,9 @@ func (c *lastWordConn) say(frame []byte) bool {
 	return true
 }
 
+// underlying is the socket, for a readiness wait on it.
+func (c *lastWordConn) underlying() net.Conn { return c.Conn }
+
 // CloseWrite keeps the half-close of the splice working through the wrapper.
 func (c *lastWordConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {

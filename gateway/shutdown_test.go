@@ -181,3 +181,30 @@ func (c *rawConn) readUntilClose(want string) error {
 		}
 	}
 }
+
+// TestIdleSplicedSessionHoldsNoBuffer: a spliced session waiting for
+// either side holds no copy buffer; its bytes still flow both ways.
+func TestIdleSplicedSessionHoldsNoBuffer(t *testing.T) {
+	node := startNode(t)
+	gw, _ := startGateway(t, node, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var conns []*websocket.Conn
+	for range 3 {
+		conns = append(conns, wsCat(t, ctx, gw))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for gateway.SpliceBuffersInUse() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d splice buffers lent out while 3 sessions idle", gateway.SpliceBuffersInUse())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, c := range conns {
+		c.Channel(channel.Stdin).Write([]byte("pong"))
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c.Channel(channel.Stdout), buf); err != nil || string(buf) != "pong" {
+			t.Fatalf("echo after idling: %q %v", buf, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -8,9 +9,15 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/porthole/porthole/internal/pump"
 )
 
 const spliceBuf = 32 << 10
+
+// splicePool lends the copiers their buffers only while bytes move: an idle
+// spliced session holds none (two 32 KiB buffers each before).
+var splicePool = pump.NewPool(spliceBuf)
 
 // endGrace is how long the other direction may run on after one direction
 // ended cleanly (the closing handshakes of both wires need a moment).
@@ -41,8 +48,8 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	in := &halfCopy{dst: up, src: cr, n: &s.bytesIn, idle: idle, inspect: inspect, errc: errc, wg: &wg}
-	out := &halfCopy{dst: client, src: ur, n: &s.bytesOut, idle: idle, inspect: tap, errc: errc, wg: &wg}
+	in := &halfCopy{dst: up, src: cr, ready: readiness(cr, client), n: &s.bytesIn, idle: idle, inspect: inspect, errc: errc, wg: &wg}
+	out := &halfCopy{dst: client, src: ur, ready: readiness(ur, up), n: &s.bytesOut, idle: idle, inspect: tap, errc: errc, wg: &wg}
 	go in.run()
 	go out.run()
 	first := <-errc
@@ -87,10 +94,37 @@ func peerClosed(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
+// readiness returns a wait for src to have something to read that holds no
+// buffer, or nil where that cannot be told. src is conn itself or, as
+// hijacked and dialled connections come, a bufio.Reader over it; conn may
+// be a wrapper of this package over the socket. A TLS connection cannot
+// say whether it holds decrypted bytes, so it gets no wait (its copier
+// keeps its buffer while idle, as before).
+func readiness(src io.Reader, conn net.Conn) func() error {
+	if u, ok := conn.(interface{ underlying() net.Conn }); ok {
+		conn = u.underlying()
+	}
+	if _, ok := conn.(syscall.Conn); !ok {
+		return nil
+	}
+	br, isBuf := src.(*bufio.Reader)
+	if !isBuf && src != io.Reader(conn) {
+		return nil
+	}
+	w := pump.NewWaiter(conn)
+	return func() error {
+		if isBuf && br.Buffered() > 0 {
+			return nil
+		}
+		return w.Wait()
+	}
+}
+
 // halfCopy is one direction of a splice.
 type halfCopy struct {
 	dst     net.Conn
 	src     io.Reader
+	ready   func() error // nil: read at once
 	n       *atomic.Int64
 	idle    *idleTimer
 	inspect func([]byte) error
@@ -101,23 +135,36 @@ type halfCopy struct {
 // run copies until src ends (then half-closes dst) or fails.
 func (h *halfCopy) run() {
 	defer h.wg.Done()
-	buf := make([]byte, spliceBuf)
+	wait := true
 	for {
+		if wait && h.ready != nil {
+			if err := h.ready(); err != nil {
+				h.errc <- err
+				return
+			}
+		}
+		bp := splicePool.Get()
+		buf := *bp
 		n, rerr := h.src.Read(buf)
 		if n > 0 {
 			h.idle.touch()
 			if h.inspect != nil {
 				if err := h.inspect(buf[:n]); err != nil {
+					splicePool.Put(bp)
 					h.errc <- err
 					return
 				}
 			}
 			if _, err := h.dst.Write(buf[:n]); err != nil {
+				splicePool.Put(bp)
 				h.errc <- err
 				return
 			}
 			h.n.Add(int64(n))
 		}
+		splicePool.Put(bp)
+		// A full read suggests more is queued: read again without waiting.
+		wait = n < len(buf)
 		if errors.Is(rerr, io.EOF) {
 			if cw, ok := h.dst.(interface{ CloseWrite() error }); ok {
 				cw.CloseWrite()
