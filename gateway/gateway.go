@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -126,6 +128,8 @@ type Gateway struct {
 	readProxy *httputil.ReverseProxy
 	transport *http.Transport
 
+	draining atomic.Bool // Drain was called: /readyz fails, sessions still start
+
 	mu       sync.Mutex
 	closing  bool
 	sessions map[*session]struct{}
@@ -191,6 +195,9 @@ func New(opts *Options) (*Gateway, error) {
 
 // ServeHTTP checks the request's size, authenticates it and routes it.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.probe(w, r) {
+		return
+	}
 	if n := headerBytes(r); n > g.opts.MaxHeaderBytes {
 		g.refuse(w, r, nil, &httpError{code: http.StatusRequestHeaderFieldsTooLarge, reason: "RequestHeaderFieldsTooLarge",
 			msg: fmt.Sprintf("request headers of %d bytes exceed the limit of %d", n, g.opts.MaxHeaderBytes)})
@@ -246,7 +253,7 @@ func (g *Gateway) routes() {
 	for _, p := range []string{"/api", "/api/{rest...}", "/apis", "/apis/{rest...}"} {
 		g.mux.HandleFunc(p, g.apiHandler)
 	}
-	for _, p := range []string{"/version", "/healthz", "/readyz", "/livez"} {
+	for _, p := range []string{"/version"} {
 		g.mux.HandleFunc("GET "+p, g.discoveryHandler)
 	}
 	if g.opts.MetricsHandler != nil {
@@ -262,6 +269,53 @@ func (g *Gateway) upstreamURL(path, rawQuery string) *url.URL {
 	u.RawPath = ""
 	u.RawQuery = rawQuery
 	return &u
+}
+
+// Drain makes /readyz fail from now on, so load balancers stop sending new
+// sessions here, while sessions still start and run: call it when SIGTERM
+// arrives, wait for the balancers to notice, then Shutdown.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// ready reports whether the gateway takes new sessions and is not draining.
+func (g *Gateway) ready() bool {
+	if g.draining.Load() {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return !g.closing
+}
+
+// probe answers GET or HEAD of /livez, /healthz and /readyz itself, before
+// the Host check and authentication, and reports whether it did: a load
+// balancer or a kubelet probes a replica by its address and without
+// credentials (the API server lets anyone read these too), and they tell
+// only whether this replica lives and takes new sessions. Readiness is the
+// gateway's own, not the upstream's, so one replica can be drained.
+func (g *Gateway) probe(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	switch r.URL.Path {
+	case "/livez", "/healthz":
+		writeProbe(w, http.StatusOK, "ok")
+	case "/readyz":
+		if g.ready() {
+			writeProbe(w, http.StatusOK, "ok")
+		} else {
+			writeProbe(w, http.StatusServiceUnavailable, "[-]shutdown failed: the gateway is draining\nreadyz check failed\n")
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func writeProbe(w http.ResponseWriter, code int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	io.WriteString(w, body)
 }
 
 // Shutdown refuses new sessions, lets running ones end until ctx is done,

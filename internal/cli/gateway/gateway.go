@@ -41,6 +41,7 @@ type Options struct {
 	SPDYOnlyUpstream   bool
 	WSOnlyUpstream     bool
 	ShutdownGrace      time.Duration
+	ShutdownDelay      time.Duration
 	Security           Security
 }
 
@@ -100,6 +101,7 @@ accepted (anonymous, allowed everything), and only with a loopback Host
 	fs.BoolVar(&opts.SPDYOnlyUpstream, "upstream-spdy-only", false, "the upstream speaks only SPDY for exec, attach and port-forward: translate WebSocket clients")
 	fs.BoolVar(&opts.WSOnlyUpstream, "upstream-websocket-only", false, "the upstream speaks only WebSocket v5 for exec and attach: translate SPDY clients (kubectl before 1.30)")
 	fs.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long running sessions may go on before they are ended")
+	fs.DurationVar(&opts.ShutdownDelay, "shutdown-delay-duration", 0, "on SIGTERM, how long to keep taking new sessions with /readyz failing, so load balancers move away first (as kube-apiserver's flag)")
 	opts.Security.AddFlags(fs)
 	return cmd
 }
@@ -146,6 +148,14 @@ func Run(ctx context.Context, opts *Options) error {
 	var serveErr error
 	select {
 	case <-ctx.Done():
+		if opts.ShutdownDelay > 0 {
+			g.Drain()
+			log.Info("draining: /readyz fails, new sessions still accepted", "for", opts.ShutdownDelay)
+			select {
+			case <-time.After(opts.ShutdownDelay):
+			case serveErr = <-served:
+			}
+		}
 	case serveErr = <-served:
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownGrace)

@@ -78,7 +78,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	pr, pw := io.Pipe()
 	ios.Out = pw
 	opts := &Options{IO: ios, Factory: &cli.Factory{IOStreams: ios}, Listen: "127.0.0.1:0", Upstream: up.URL,
-		ShutdownGrace: 5 * time.Second}
+		ShutdownGrace: 5 * time.Second, ShutdownDelay: 2 * time.Second}
 	opts.Security = Security{TokenAuthFile: tokens, AuditLogPath: filepath.Join(dir, "audit.jsonl"),
 		MaxSessions: 10, MaxSessionsPerUser: 10, MaxMessageBytes: 1 << 20, MaxHeaderBytes: 1 << 16, IdleTimeout: time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -113,7 +113,21 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if code, body := get("/metrics", "tok"); code != 200 || !strings.Contains(body, "go_goroutines") {
 		t.Errorf("/metrics: %d", code)
 	}
+	if code, _ := get("/readyz", ""); code != 200 {
+		t.Errorf("/readyz before SIGTERM: %d, want 200", code)
+	}
+	// SIGTERM: for the delay /readyz fails while the gateway still serves.
 	cancel()
+	deadline := time.Now().Add(opts.ShutdownDelay / 2)
+	for code, _ := get("/readyz", ""); code != 503; code, _ = get("/readyz", "") {
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d during the shutdown delay", code)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, body := get("/version", "tok"); code != 200 || !strings.Contains(body, "v1.37.2") {
+		t.Errorf("/version during the shutdown delay: %d %q", code, body)
+	}
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
