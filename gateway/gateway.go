@@ -45,6 +45,12 @@ type Options struct {
 	// Authorization: Bearer ...). The client's own Authorization and
 	// Impersonate-* headers are never forwarded.
 	UpstreamHeader http.Header
+	// UpstreamTokenFile, when set, holds the bearer token for the upstream
+	// (a kubeconfig's tokenFile, such as a pod's projected service account
+	// token); it is read again once a minute, as client-go does, so a
+	// rotated token is picked up. It overrides an Authorization in
+	// UpstreamHeader.
+	UpstreamTokenFile string
 	// Impersonate adds Impersonate-User and Impersonate-Group for the
 	// authenticated caller to upstream requests.
 	Impersonate bool
@@ -125,6 +131,8 @@ type Gateway struct {
 	limits  *sessionLimits
 	gates   Gates
 
+	upstreamToken *fileToken // nil without UpstreamTokenFile
+
 	readProxy *httputil.ReverseProxy
 	transport *http.Transport
 
@@ -187,6 +195,12 @@ func New(opts *Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.limits = newSessionLimits(o.MaxSessions, o.MaxSessionsPerUser)
+	if o.UpstreamTokenFile != "" {
+		g.upstreamToken = &fileToken{path: o.UpstreamTokenFile, now: time.Now}
+		if _, err := g.upstreamToken.get(); err != nil {
+			return nil, err
+		}
+	}
 	g.readProxy = g.newReadProxy()
 	g.mux = http.NewServeMux()
 	g.routes()

@@ -76,6 +76,12 @@ func (g *Gateway) upstreamHeader(r *http.Request, u *User) http.Header {
 	for k, vs := range g.opts.UpstreamHeader {
 		h[textproto.CanonicalMIMEHeaderKey(k)] = append([]string(nil), vs...)
 	}
+	if g.upstreamToken != nil {
+		// A file that went unreadable keeps the last token it gave.
+		if tok, _ := g.upstreamToken.get(); tok != "" {
+			h.Set("Authorization", "Bearer "+tok)
+		}
+	}
 	if g.opts.Impersonate && u != nil {
 		h.Set("Impersonate-User", u.Name)
 		for _, grp := range u.Groups {

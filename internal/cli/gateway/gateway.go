@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -232,13 +231,12 @@ func fromKubeconfig(cc *kube.ClientConfig, o *gateway.Options) error {
 	h := http.Header{}
 	token := cc.Token
 	if cc.TokenFile != "" {
-		b, err := os.ReadFile(cc.TokenFile)
-		if err != nil {
-			return fmt.Errorf("upstream kubeconfig token file: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
+		// Read again as it rotates (a pod's projected service account token).
+		o.UpstreamTokenFile = cc.TokenFile
+		token = ""
 	}
 	switch {
+	case cc.TokenFile != "":
 	case token != "":
 		h.Set("Authorization", "Bearer "+token)
 	case cc.Username != "":

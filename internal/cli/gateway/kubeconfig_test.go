@@ -8,9 +8,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +52,57 @@ func TestUpstreamFromKubeconfig(t *testing.T) {
 	if o.Upstream.String() != "https://10.0.0.1:6443" || o.UpstreamHeader.Get("Authorization") != "Bearer upstream-secret" ||
 		o.UpstreamTLS == nil || o.UpstreamTLS.RootCAs == nil || o.UpstreamTLS.InsecureSkipVerify {
 		t.Errorf("got upstream %v header %v tls %+v", o.Upstream, o.UpstreamHeader, o.UpstreamTLS)
+	}
+}
+
+// TestUpstreamTokenFileFollowed: a kubeconfig's tokenFile (an in-cluster
+// service account token, which rotates) is handed to the gateway to read
+// again, not read once here; the upstream gets its current content.
+func TestUpstreamTokenFileFollowed(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	os.WriteFile(tok, []byte("sa-token-1\n"), 0o600)
+	path := filepath.Join(dir, "kubeconfig")
+	cfg := "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster:\n    server: https://10.0.0.1:6443\n" +
+		"users:\n- name: u\n  user:\n    tokenFile: token\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o gateway.Options
+	if err := fromKubeconfig(cc, &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.UpstreamTokenFile != tok || o.UpstreamHeader.Get("Authorization") != "" {
+		t.Fatalf("token file %q, static header %q; want the file %q and no static header", o.UpstreamTokenFile, o.UpstreamHeader.Get("Authorization"), tok)
+	}
+	var got string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("Authorization")
+		io.WriteString(w, `{"gitVersion":"v1.37.2"}`)
+	}))
+	defer up.Close()
+	o.Upstream, _ = url.Parse(up.URL)
+	if o.Tokens, err = gateway.ParseTokens(strings.NewReader("caller-token,alice,1\n")); err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.New(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/version", nil)
+	req.Header.Set("Authorization", "Bearer caller-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got != "Bearer sa-token-1" {
+		t.Errorf("upstream saw Authorization %q, want the token file's", got)
 	}
 }
