@@ -1,7 +1,7 @@
 # The README's two commands: `make serve` (the demo) and `make test` (everything CI runs).
 GO ?= go
 
-.PHONY: serve test unit interop soak bench fuzz lint web web-deps web-check
+.PHONY: serve test unit interop soak bench fuzz lint web web-deps web-check image
 
 serve:
 	$(GO) run ./cmd/porthole serve
@@ -66,3 +66,10 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
 	  done; \
 	done
+
+# image packs a static porthole (web terminal embedded) into porthole.oci.tar, an OCI
+# image archive, without Docker: no base, user 65532, entrypoint /porthole gateway.
+# Load it with e.g. `skopeo copy oci-archive:porthole.oci.tar docker://REGISTRY/porthole:TAG`.
+image:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "-s -w" -o porthole-linux-amd64 ./cmd/porthole
+	cd interop && $(GO) run ./cmd/ociimage -binary ../porthole-linux-amd64 -out ../porthole.oci.tar
