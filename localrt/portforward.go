@@ -8,18 +8,29 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/porthole/porthole/node"
 )
+
+// podEndGrace is how long a forward whose pod side ended waits for the
+// client's side before it ends both, as containerd's and CRI-O's
+// PortForward do (1 s).
+var podEndGrace = time.Second
 
 // PortForward dials port on the loopback (127.0.0.1, then [::1]) and
 // copies both ways between the connection and stream. A failed dial
 // returns the error before anything is read from or written to stream.
 // When the TCP side reaches EOF the stream is half-closed (if it has
 // CloseWrite() error); when the stream reaches EOF the TCP connection is
-// half-closed. PortForward returns when both directions are done, when
-// either fails (it then closes both, aborting the other), or when ctx is
-// cancelled. It closes stream before returning, on every path.
+// half-closed. When the client's side ends first, the pod may answer for
+// as long as it likes; when the pod's side ends first, every byte of it
+// is passed on and the client gets podEndGrace to finish, then both end:
+// kubectl 1.27 to 1.31 close their local connection only once the node
+// ends the forward, so waiting for them would wait for ever. PortForward
+// also returns when either direction fails (it then closes both) or when
+// ctx is cancelled. It closes stream before returning, on every path.
 func (r *Runtime) PortForward(ctx context.Context, ref node.PodRef, port uint16, stream io.ReadWriteCloser) error {
 	defer stream.Close()
 	leave, err := r.enter()
@@ -45,11 +56,28 @@ func (r *Runtime) PortForward(ctx context.Context, ref node.PodRef, port uint16,
 	f := &forward{conn: conn, stream: stream}
 	stop := context.AfterFunc(ctx, f.abort)
 	defer stop()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go f.copyToStream(&wg)
-	f.copyToConn()
-	wg.Wait()
+	podDone, clientDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(podDone)
+		f.copyToStream()
+	}()
+	go func() {
+		defer close(clientDone)
+		f.copyToConn()
+	}()
+	select {
+	case <-clientDone:
+		<-podDone
+	case <-podDone:
+		t := time.NewTimer(podEndGrace)
+		select {
+		case <-clientDone:
+		case <-t.C:
+			f.end()
+			<-clientDone
+		}
+		t.Stop()
+	}
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -77,11 +105,11 @@ type forward struct {
 	stream io.ReadWriteCloser
 	once   sync.Once
 	err    error
+	ended  atomic.Bool // end was called: what fails afterwards is no error
 }
 
 // copyToStream copies the TCP side to the stream, then half-closes it.
-func (f *forward) copyToStream(wg *sync.WaitGroup) {
-	defer wg.Done()
+func (f *forward) copyToStream() {
 	if _, err := io.Copy(f.stream, f.conn); err != nil {
 		f.fail(fmt.Errorf("copy from port: %w", err))
 		return
@@ -108,7 +136,16 @@ func (f *forward) copyToConn() {
 
 // fail records the first error and aborts both directions.
 func (f *forward) fail(err error) {
-	f.once.Do(func() { f.err = err })
+	if !f.ended.Load() {
+		f.once.Do(func() { f.err = err })
+	}
+	f.abort()
+}
+
+// end closes both sides of a forward that is over: the copy cut short by
+// it is no failure.
+func (f *forward) end() {
+	f.ended.Store(true)
 	f.abort()
 }
 

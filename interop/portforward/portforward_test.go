@@ -51,9 +51,11 @@ func peers() []peer {
 // (the machine has two cores), named TestPortForward/<peer>/<case>.
 func TestPortForward(t *testing.T) {
 	echoPort, sinkPort, closed := startPodServer(t, echo), startPodServer(t, sink), closedPort(t)
+	closingPort := startPodServer(t, closeFirst)
 	for _, p := range peers() {
 		t.Run(p.name, func(t *testing.T) {
 			t.Run("bulk", func(t *testing.T) { testBulk(t, p, echoPort, sinkPort) })
+			t.Run("server-closes-first", func(t *testing.T) { testServerClosesFirst(t, p, closingPort) })
 			t.Run("concurrent", func(t *testing.T) { testConcurrent(t, p, echoPort) })
 			t.Run("refused-port", func(t *testing.T) { testRefused(t, p, echoPort, closed) })
 		})
@@ -83,6 +85,22 @@ func testBulk(t *testing.T, p peer, echoPort, sinkPort int) {
 		t.Fatalf("sink %d MiB: %v; stderr: %s", bulkSize()/harness.MiB, err, s.stderr.tail())
 	}
 	t.Logf("%d MiB each way: echo %v, sink %v", bulkSize()/harness.MiB, echoTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	s.stop(t)
+}
+
+// testServerClosesFirst: the pod's server answers and closes while the
+// client keeps its side open (HTTP/1.0): every byte arrives, then the end
+// of stream, twice over one session. kubectl 1.27 to 1.31 close their
+// local connection only when the node ends the forward.
+func testServerClosesFirst(t *testing.T, p peer, port int) {
+	s := p.start(t, []int{port})
+	ctx, cancel := context.WithTimeout(context.Background(), caseTimeout)
+	defer cancel()
+	for i := range 2 {
+		if err := closedByServer(ctx, s.locals[0]); err != nil {
+			t.Fatalf("connection %d: %v; stderr: %s", i, err, s.stderr.tail())
+		}
+	}
 	s.stop(t)
 }
 

@@ -1,6 +1,7 @@
 package portforward
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/porthole/porthole/interop/internal/harness"
 )
@@ -197,4 +200,60 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// closingSize is what closeFirst sends before it closes.
+const closingSize = 64 * harness.MiB
+
+// closeFirst is a server that ends the connection first, as an HTTP/1.0
+// server does: it reads a request head (to its blank line), sends
+// closingSize bytes and closes, never waiting for the client's end.
+func closeFirst(c *net.TCPConn) {
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil || line == "\r\n" {
+			break
+		}
+	}
+	_, _ = io.Copy(c, source(3, closingSize, io.Discard))
+	_ = c.Close()
+}
+
+// closedByServer sends a request head and reads the answer to its end,
+// keeping its own side open as HTTP/1.0 clients do: the end of stream must
+// come from the server's close, through the forward, within hangBound of
+// the last byte.
+func closedByServer(ctx context.Context, addr string) error {
+	const hangBound = 30 * time.Second
+	c, done, err := dial(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if _, err := io.WriteString(c, "GET / HTTP/1.0\r\n\r\n"); err != nil {
+		return err
+	}
+	want := sha256.New()
+	_, _ = io.Copy(want, source(3, closingSize, io.Discard))
+	got := harness.NewHashWriter()
+	buf := make([]byte, 64<<10)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(hangBound))
+		n, err := c.Read(buf)
+		got.Write(buf[:n])
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("%d of %d bytes, then no end of stream for %v: the forward hangs after the server closed", got.Len(), int64(closingSize), hangBound)
+		}
+		if err != nil {
+			return fmt.Errorf("after %d bytes: %w", got.Len(), err)
+		}
+	}
+	if w := hex.EncodeToString(want.Sum(nil)); got.Len() != closingSize || got.Sum() != w {
+		return fmt.Errorf("got %d bytes (sha256 %s), want %d (%s)", got.Len(), got.Sum(), int64(closingSize), w)
+	}
+	return nil
 }
