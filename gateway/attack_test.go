@@ -78,6 +78,20 @@ kind: RoleBinding
 metadata: {name: carol-deploys, namespace: dev}
 subjects: [{kind: User, name: carol}]
 roleRef: {kind: Role, name: deploy-reader}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: log-reader, namespace: dev}
+rules:
+- apiGroups: [""]
+  resources: [pods/log]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: carol-logs, namespace: dev}
+subjects: [{kind: User, name: carol}]
+roleRef: {kind: Role, name: log-reader}
 `
 
 // TestReadsAreAuthorized: every read the gateway forwards is authorized
@@ -112,6 +126,9 @@ func TestReadsAreAuthorized(t *testing.T) {
 		{"cluster role bindings", "carol-token", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", 404, ""},
 		{"secrets", "carol-token", "/api/v1/namespaces/dev/secrets", 404, ""},
 		{"pod proxy", "carol-token", "/api/v1/namespaces/dev/pods/web/proxy", 404, ""},
+		{"pod log granted", "carol-token", "/api/v1/namespaces/dev/pods/web/log?follow=true", 200, "/api/v1/namespaces/dev/pods/web/log"},
+		{"pod log without grant", "nobody-token", "/api/v1/namespaces/dev/pods/web/log", 403, ""},
+		{"pod log, other namespace", "carol-token", "/api/v1/namespaces/kube-system/pods/web/log", 403, ""},
 		{"encoded slashes to secrets", "carol-token", "/apis/apps/v1/namespaces/dev/deployments/..%2F..%2F..%2F..%2Fapi%2Fv1%2Fnamespaces%2Fkube-system%2Fsecrets", 400, ""},
 		{"encoded slashes after apis", "carol-token", "/apis/..%2F..%2Fapi%2Fv1%2Fnamespaces%2Fkube-system%2Fsecrets", 400, ""},
 		{"dot segments", "carol-token", "/apis/apps/v1/namespaces/dev/deployments/web/../../../../../api/v1/namespaces/kube-system/secrets", 400, ""},

@@ -99,8 +99,13 @@ var readable = map[string][]string{
 	"batch": {"jobs"},
 }
 
-// readableResource reports whether a GET of req may be forwarded at all.
+// readableResource reports whether a GET of req may be forwarded at all:
+// the readable resources and their status, and a pod's log (authorized as
+// get pods/log), which kubectl reads as a session's companion.
 func (req apiRequest) readableResource() bool {
+	if req.group == "" && req.kind == "pods" && req.subresource == "log" && req.name != "" {
+		return true
+	}
 	return slices.Contains(readable[req.group], req.kind) &&
 		(req.subresource == "" || req.subresource == "status")
 }

@@ -179,6 +179,7 @@ func (r *run) pumpOutput(src *os.File, stderr bool) {
 	defer r.wg.Done()
 	defer func() {
 		if r.pumpsLeft.Add(-1) == 0 {
+			r.log.end() // followers of the log stop here
 			close(r.pumpsDone)
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/protocol/resize"
@@ -86,3 +87,30 @@ var ErrNotRunning = errors.New("container not running")
 // client). The peer is not reading, so the node ends such a session at once,
 // without waiting to send it a status.
 var ErrStalled = errors.New("session output stalled")
+
+// LogRuntime is a Runtime that keeps its containers' output, which the API's
+// pods/log endpoint serves (optional: a node does not need it).
+type LogRuntime interface {
+	// LogRun returns the kept output of container c's latest run, or with
+	// previous of the run before. Errors wrap ErrNotFound (no such pod,
+	// container or previous run) or ErrNotStarted.
+	LogRun(c Container, previous bool) (LogRun, error)
+}
+
+// LogRun is one run's kept output.
+type LogRun interface {
+	// Read returns the output kept from offset from on (from the oldest
+	// byte kept when from is older), where each line of it began and when,
+	// and the offset of the next byte. changed is closed once more output
+	// arrives or the run ends; ended reports whether it has.
+	Read(from int64) (data []byte, lines []LineStart, next int64, changed <-chan struct{}, ended bool)
+}
+
+// LineStart is where a line of output began and when it was read.
+type LineStart struct {
+	Offset int64
+	Time   time.Time
+}
+
+// ErrNotStarted: the container has not run yet.
+var ErrNotStarted = errors.New("container has not started")

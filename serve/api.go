@@ -64,6 +64,7 @@ func (a *api) register(mux *http.ServeMux) {
 	for pattern, h := range routes {
 		mux.Handle(pattern, a.handler(h))
 	}
+	mux.HandleFunc("/api/v1/namespaces/{namespace}/pods/{name}/log", a.serveLog)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, errNoRoute)
 	}))

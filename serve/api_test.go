@@ -88,7 +88,7 @@ func TestAPIRoutes(t *testing.T) {
 		{"pods-create", "POST", "/api/v1/namespaces/default/pods", "", 405},
 		{"unknown-path", "GET", "/api/v1/services", "", 404},
 		{"unknown-group", "GET", "/apis/apps/v1", "", 404},
-		{"unknown-subresource", "GET", "/api/v1/namespaces/default/pods/demo/log", "", 404},
+		{"unknown-subresource", "GET", "/api/v1/namespaces/default/pods/demo/nonsense", "", 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(tc.method, tc.path, nil)

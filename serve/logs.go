@@ -1,0 +1,247 @@
+package serve
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+)
+
+// defaultContainerAnnotation names the container kubectl and the API server
+// pick when a request names none.
+const defaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
+
+// logOptions are the pods/log query parameters (PodLogOptions).
+type logOptions struct {
+	container  string
+	follow     bool
+	previous   bool
+	timestamps bool
+	since      time.Time // zero: no bound
+	tailLines  int64     // -1: all
+	limitBytes int64     // 0: no limit
+}
+
+func parseLogOptions(r *http.Request, now time.Time) (logOptions, *apiError) {
+	q := r.URL.Query()
+	o := logOptions{container: q.Get("container"), tailLines: -1}
+	var err error
+	boolean := func(name string) bool {
+		if err != nil || q.Get(name) == "" {
+			return false
+		}
+		var v bool
+		if v, err = strconv.ParseBool(q.Get(name)); err != nil {
+			err = fmt.Errorf("%s: %q is not a boolean", name, q.Get(name))
+		}
+		return v
+	}
+	integer := func(name string, min int64) int64 {
+		if err != nil || q.Get(name) == "" {
+			return -1
+		}
+		v, perr := strconv.ParseInt(q.Get(name), 10, 64)
+		if perr != nil || v < min {
+			err = fmt.Errorf("%s: %q must be an integer of at least %d", name, q.Get(name), min)
+		}
+		return v
+	}
+	o.follow, o.previous, o.timestamps = boolean("follow"), boolean("previous"), boolean("timestamps")
+	o.tailLines = integer("tailLines", 0)
+	if v := integer("limitBytes", 1); v > 0 {
+		o.limitBytes = v
+	}
+	if v := integer("sinceSeconds", 1); v > 0 {
+		o.since = now.Add(-time.Duration(v) * time.Second)
+	}
+	if s := q.Get("sinceTime"); s != "" && err == nil {
+		if !o.since.IsZero() {
+			err = errors.New("at most one of sinceTime or sinceSeconds may be specified")
+		} else if o.since, err = time.Parse(time.RFC3339, s); err != nil {
+			err = fmt.Errorf("sinceTime: %q is not an RFC 3339 time", s)
+		}
+	}
+	if err != nil {
+		return o, badRequest(err.Error())
+	}
+	return o, nil
+}
+
+// pickContainer is the container a log request reads, in the API server's
+// words when it cannot tell.
+func pickContainer(p *kube.Pod, name string) (string, *apiError) {
+	var names []string
+	for _, c := range p.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	switch {
+	case name != "":
+		if !slices.Contains(names, name) {
+			return "", badRequest(fmt.Sprintf("container %s is not valid for pod %s", name, p.Name))
+		}
+		return name, nil
+	case p.Annotations[defaultContainerAnnotation] != "" && slices.Contains(names, p.Annotations[defaultContainerAnnotation]):
+		return p.Annotations[defaultContainerAnnotation], nil
+	case len(names) == 1:
+		return names[0], nil
+	}
+	return "", badRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", p.Name, names))
+}
+
+// serveLog answers GET pods/{name}/log from the runtime's kept output, as
+// the API server relays the kubelet's: plain text, with follow streaming
+// until the container's run ends or the client leaves.
+func (a *api) serveLog(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, r, a.log, errMethod)
+		return
+	}
+	ns, name := r.PathValue("namespace"), r.PathValue("name")
+	p, err := a.pods.Pod(r.Context(), ns, name)
+	if errors.Is(err, node.ErrNotFound) {
+		writeError(w, r, a.log, notFound("pods", name))
+		return
+	}
+	if err != nil {
+		writeError(w, r, a.log, internalError(fmt.Errorf("get pod: %w", err)))
+		return
+	}
+	o, aerr := parseLogOptions(r, a.now())
+	if aerr != nil {
+		writeError(w, r, a.log, aerr)
+		return
+	}
+	cname, aerr := pickContainer(p, o.container)
+	if aerr != nil {
+		writeError(w, r, a.log, aerr)
+		return
+	}
+	lr, ok := a.pods.(node.LogRuntime)
+	if !ok {
+		writeError(w, r, a.log, badRequest("this runtime keeps no container logs"))
+		return
+	}
+	run, err := lr.LogRun(node.Container{PodRef: node.PodRef{Namespace: ns, Name: name, UID: string(p.UID)}, Name: cname}, o.previous)
+	switch {
+	case errors.Is(err, node.ErrNotFound):
+		writeError(w, r, a.log, badRequest(strings.TrimSuffix(err.Error(), ": "+node.ErrNotFound.Error())))
+		return
+	case errors.Is(err, node.ErrNotStarted):
+		writeError(w, r, a.log, badRequest(strings.TrimSuffix(err.Error(), ": "+node.ErrNotStarted.Error())))
+		return
+	case err != nil:
+		writeError(w, r, a.log, internalError(err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(http.StatusOK)
+	lw := &logWriter{w: w, o: o, left: o.limitBytes}
+	data, lines, next, changed, ended := run.Read(0)
+	lw.first(data, next-int64(len(data)), lines)
+	if !o.follow || lw.full() {
+		return
+	}
+	for !ended {
+		lw.flush()
+		select {
+		case <-changed:
+		case <-r.Context().Done():
+			return
+		}
+		from := next
+		data, lines, next, changed, ended = run.Read(from)
+		lw.emit(splitLines(data, next-int64(len(data)), lines))
+		if lw.full() {
+			return
+		}
+	}
+	lw.flush()
+}
+
+// logLine is one line (or the kept part of one) of output.
+type logLine struct {
+	start int64 // offset of the line's first byte
+	time  time.Time
+	text  []byte // its bytes from the read's start on, newline included
+}
+
+// splitLines cuts data, which begins at offset base, at the line starts.
+// The first piece may continue a line begun before base (start < base).
+func splitLines(data []byte, base int64, starts []node.LineStart) []logLine {
+	var out []logLine
+	for i, s := range starts {
+		from := max(s.Offset, base) - base
+		to := int64(len(data))
+		if i+1 < len(starts) {
+			to = starts[i+1].Offset - base
+		}
+		if from >= int64(len(data)) || to <= 0 {
+			continue
+		}
+		out = append(out, logLine{start: s.Offset, time: s.Time, text: data[from:min(to, int64(len(data)))]})
+	}
+	return out
+}
+
+// logWriter writes lines as asked: since, tail (first read only),
+// timestamps and the byte limit.
+type logWriter struct {
+	w    io.Writer
+	o    logOptions
+	left int64 // bytes the limit still allows; 0 without a limit
+	base int64 // the offset after the last byte written
+	done bool
+}
+
+func (l *logWriter) first(data []byte, base int64, starts []node.LineStart) {
+	lines := splitLines(data, base, starts)
+	if !l.o.since.IsZero() {
+		lines = slices.DeleteFunc(lines, func(x logLine) bool { return x.time.Before(l.o.since) })
+	}
+	if l.o.tailLines >= 0 && int64(len(lines)) > l.o.tailLines {
+		lines = lines[int64(len(lines))-l.o.tailLines:]
+	}
+	l.emit(lines)
+}
+
+func (l *logWriter) emit(lines []logLine) {
+	var b bytes.Buffer
+	for i, x := range lines {
+		if !l.o.since.IsZero() && x.time.Before(l.o.since) {
+			continue
+		}
+		// A line begun in an earlier read has had its timestamp.
+		continued := i == 0 && l.base > 0 && x.start < l.base
+		if l.o.timestamps && !continued {
+			b.WriteString(x.time.UTC().Format(time.RFC3339Nano))
+			b.WriteByte(' ')
+		}
+		b.Write(x.text)
+		l.base = x.start + int64(len(x.text))
+	}
+	p := b.Bytes()
+	if l.o.limitBytes > 0 {
+		if int64(len(p)) >= l.left {
+			p, l.done = p[:l.left], true
+		}
+		l.left -= int64(len(p))
+	}
+	_, _ = l.w.Write(p)
+}
+
+func (l *logWriter) full() bool { return l.done }
+
+func (l *logWriter) flush() {
+	if f, ok := l.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
