@@ -5,9 +5,12 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/pflag"
 
@@ -58,4 +61,22 @@ const VerbosityFlag = "v"
 // AddGlobalFlags defines the flags every command inherits from the root.
 func AddGlobalFlags(fs *pflag.FlagSet) {
 	fs.IntP(VerbosityFlag, VerbosityFlag, 0, "log verbosity: 0 warnings, 1 info, 4 debug")
+}
+
+// KubeconfigEnv is the KUBECONFIG value a client command loads with: env
+// itself, or, when neither --kubeconfig (path) nor KUBECONFIG is set and
+// home has no ~/.kube/config, the kubeconfig `porthole serve` writes, so
+// every verb finds the demo without flags.
+func (f *Factory) KubeconfigEnv(path, env, home string) string {
+	if path != "" || env != "" || f.ConfigDir == nil {
+		return env
+	}
+	if _, err := os.Stat(filepath.Join(home, ".kube", "config")); !errors.Is(err, fs.ErrNotExist) {
+		return env
+	}
+	dir, err := f.ConfigDir()
+	if err != nil {
+		return env
+	}
+	return filepath.Join(dir, "porthole", "kubeconfig")
 }

@@ -1,13 +1,10 @@
 package exec
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -48,16 +45,8 @@ func AddKubeFlags(fs *pflag.FlagSet) *KubeFlags {
 // `porthole serve` writes is used.
 func (k *KubeFlags) Load(f *cli.Factory) (*kube.ClientConfig, error) {
 	home, _ := os.UserHomeDir()
-	opts := &kube.LoadOptions{Path: k.Kubeconfig, Env: os.Getenv("KUBECONFIG"), Home: home,
-		Context: k.Context, Namespace: k.Namespace, Server: k.Server}
-	if opts.Path == "" && opts.Env == "" && f.ConfigDir != nil {
-		if _, err := os.Stat(filepath.Join(home, ".kube", "config")); errors.Is(err, fs.ErrNotExist) {
-			if dir, err := f.ConfigDir(); err == nil {
-				opts.Env = filepath.Join(dir, "porthole", "kubeconfig")
-			}
-		}
-	}
-	return kube.LoadKubeconfig(opts)
+	return kube.LoadKubeconfig(&kube.LoadOptions{Path: k.Kubeconfig, Env: f.KubeconfigEnv(k.Kubeconfig, os.Getenv("KUBECONFIG"), home),
+		Home: home, Context: k.Context, Namespace: k.Namespace, Server: k.Server})
 }
 
 // Client loads the kubeconfig and returns a client and the namespace.

@@ -34,6 +34,7 @@ type Options struct {
 	Namespace  string
 	Kubeconfig string
 	Context    string
+	Server     string
 	// Exec is a shell command run once the forward is ready; its exit code
 	// becomes porthole's and the forward stops when it ends.
 	Exec string
@@ -86,8 +87,9 @@ progress lines go to stderr so the command's stdout stays its own.`,
 	fl := cmd.Flags()
 	fl.StringSliceVar(&opts.Addresses, "address", []string{"localhost"}, "addresses to listen on (comma-separated); localhost means 127.0.0.1 and ::1")
 	fl.StringVarP(&opts.Namespace, "namespace", "n", "", "namespace of the pod (default: the context's)")
-	fl.StringVar(&opts.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+	fl.StringVar(&opts.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else porthole serve's)")
 	fl.StringVar(&opts.Context, "context", "", "kubeconfig context to use")
+	fl.StringVarP(&opts.Server, "server", "s", "", "the address and port of the Kubernetes API server")
 	fl.StringVar(&opts.Exec, "exec", "", "run this shell command once forwarding, then stop and exit with its code")
 	fl.StringVar(&opts.Protocol, "protocol", "", "wire: auto (tunnel, then SPDY), websocket or spdy (default auto, or spdy when "+WebSocketsEnv+"=false)")
 	return cmd
@@ -207,8 +209,8 @@ func Run(ctx context.Context, o *Options) error {
 func (o *Options) client() (*client.Client, string, error) {
 	home, _ := os.UserHomeDir()
 	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{
-		Path: o.Kubeconfig, Env: o.Getenv("KUBECONFIG"), Home: home,
-		Context: o.Context, Namespace: o.Namespace,
+		Path: o.Kubeconfig, Env: o.Factory.KubeconfigEnv(o.Kubeconfig, o.Getenv("KUBECONFIG"), home), Home: home,
+		Context: o.Context, Namespace: o.Namespace, Server: o.Server,
 	})
 	if err != nil {
 		return nil, "", err
