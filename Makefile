@@ -1,10 +1,14 @@
 # The README's two commands: `make serve` (the demo) and `make test` (everything CI runs).
 GO ?= go
 
-.PHONY: serve test unit interop soak bench fuzz lint web web-deps web-check image
+.PHONY: build serve test unit interop soak bench fuzz lint web web-deps web-check image
 
 serve:
 	$(GO) run ./cmd/porthole serve
+
+# build writes ./porthole, the one binary (client, gateway, serve).
+build:
+	$(GO) build -o porthole ./cmd/porthole
 
 # test runs the whole suite: lint, the web page's rebuild check, unit tests
 # with the race detector (the browser test among them), then the interop

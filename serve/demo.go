@@ -29,6 +29,26 @@ func DemoPod() *kube.Pod {
 	}
 }
 
+// DemoWebPort is the port the demo pod's web container serves HTTP on.
+const DemoWebPort = 8080
+
+// DemoPodWithWeb is DemoPod with a second container, "web", running web
+// (a command that serves HTTP on 127.0.0.1:DemoWebPort, such as `porthole
+// demo-web`), so `kubectl port-forward demo 9090:8080` has something to
+// reach. The shell stays the default container (the annotation kubectl
+// reads), so exec and attach need no -c and print no "Defaulted" notice.
+func DemoPodWithWeb(web []string) *kube.Pod {
+	p := DemoPod()
+	p.Annotations = map[string]string{"kubectl.kubernetes.io/default-container": "shell"}
+	p.Spec.Containers = append(p.Spec.Containers, kube.Container{
+		Name:    "web",
+		Image:   "porthole/local",
+		Command: web,
+		Ports:   []kube.ContainerPort{{Name: "http", ContainerPort: DemoWebPort, Protocol: "TCP"}},
+	})
+	return p
+}
+
 // Kubernetes version porthole reports on /version. The machine's kubectl
 // may be a dispatcher that picks a client binary by the server's minor
 // version, and kubectl warns beyond one minor of skew, so this is the

@@ -64,8 +64,10 @@ type Options struct {
 	// "localhost". Port 0 picks a free port (see Server.Addr).
 	Listen string
 	// Pods are the pods to run and serve, as decoded from manifests; nil
-	// or empty serves DemoPod.
-	Pods []*kube.Pod
+	// or empty serves DemoPod, or DemoPodWithWeb(DemoWeb) when DemoWeb is
+	// set.
+	Pods    []*kube.Pod
+	DemoWeb []string
 	// KubeconfigPath, when set, is where Run writes a kubeconfig (mode
 	// 0600) pointing at the server, with context DefaultContext.
 	KubeconfigPath string
@@ -140,7 +142,11 @@ func New(opts *Options) (_ *Server, err error) {
 		}
 	}
 	pods := s.opts.Pods
-	if len(pods) == 0 {
+	switch {
+	case len(pods) > 0:
+	case len(s.opts.DemoWeb) > 0:
+		pods = []*kube.Pod{DemoPodWithWeb(s.opts.DemoWeb)}
+	default:
 		pods = []*kube.Pod{DemoPod()}
 	}
 	refs, err := podRefs(pods)

@@ -23,11 +23,14 @@ type Factory struct {
 	// ConfigDir returns the user's configuration directory, where porthole
 	// keeps its files (default os.UserConfigDir).
 	ConfigDir func() (string, error)
+	// Executable is the porthole binary itself, for processes that run it
+	// (the demo pod's web container); nil where there is none (tests).
+	Executable func() (string, error)
 }
 
 // New returns the factory of the real process.
 func New() *Factory {
-	return &Factory{IOStreams: iostreams.System(), ConfigDir: os.UserConfigDir}
+	return &Factory{IOStreams: iostreams.System(), ConfigDir: os.UserConfigDir, Executable: os.Executable}
 }
 
 // Logger returns a text logger on the factory's stderr for a kubectl-style

@@ -46,6 +46,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd.AddCommand(cpcmd.NewCmd(f, nil))
 	cmd.AddCommand(execcmd.NewCmd(f, nil), attachcmd.NewCmd(f, nil))
 	cmd.AddCommand(portforwardcmd.NewCmd(f, nil))
+	cmd.AddCommand(newDemoWebCmd(f))
 	return cmd
 }
 

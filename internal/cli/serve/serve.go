@@ -117,6 +117,12 @@ func Run(ctx context.Context, opts *Options) error {
 		Logger:         opts.Factory.Logger(opts.Verbosity),
 		Out:            opts.IO.Out,
 	}
+	// The demo's web container is this very binary (porthole demo-web).
+	if f := opts.Factory; f.Executable != nil && len(pods) == 0 {
+		if exe, err := f.Executable(); err == nil {
+			sopts.DemoWeb = []string{exe, "demo-web", "--listen", fmt.Sprintf("127.0.0.1:%d", serve.DemoWebPort)}
+		}
+	}
 	// The gateway always stands in front: its Host and Origin checks,
 	// limits and timeouts hold for the plain demo too.
 	g := &gateway.Options{Logger: sopts.Logger.With("component", "gateway")}
