@@ -28,8 +28,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.rt.Start(ctx); err != nil {
 		return errors.Join(fmt.Errorf("start runtime: %w", err), s.closeIdle())
 	}
-	if s.opts.KubeconfigPath != "" {
-		if err := kube.WriteKubeconfig(s.opts.KubeconfigPath, s.URL(), DefaultContext, kube.DefaultNamespace); err != nil {
+	kubeconfig, note := s.opts.KubeconfigPath, ""
+	if kubeconfig != "" {
+		kubeconfig, note = kubeconfigTarget(kubeconfig, s.URL(), answers)
+		if err := kube.WriteKubeconfig(kubeconfig, s.URL(), DefaultContext, kube.DefaultNamespace); err != nil {
 			return errors.Join(err, s.closeIdle())
 		}
 	}
@@ -40,9 +42,12 @@ func (s *Server) Run(ctx context.Context) error {
 		innerServed = make(chan error, 1)
 		go s.sec.serve(innerServed)
 	}
-	s.log.Info("serving", "addr", s.Addr().String(), "kubeconfig", s.opts.KubeconfigPath)
+	s.log.Info("serving", "addr", s.Addr().String(), "kubeconfig", kubeconfig)
 	if s.opts.Out != nil {
-		writeBanner(s.opts.Out, s.URL(), s.opts.KubeconfigPath, s.example)
+		if note != "" {
+			fmt.Fprintf(s.opts.Out, "kubeconfig: %s\n", note)
+		}
+		writeBanner(s.opts.Out, s.URL(), kubeconfig, s.example)
 	}
 
 	var serveErr error

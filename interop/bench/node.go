@@ -251,7 +251,10 @@ func StartPorthole(ctx context.Context, bin, dir string, errw io.Writer) (*Node,
 	}
 	// The held-session rows open thousands of sessions as one user, far
 	// past serve's default limits (1,000 in all, 100 per user).
+	// Its kubeconfig goes in dir: never the user's (serve's default is
+	// ~/.config/porthole/kubeconfig, which a running demo uses).
 	n, err := start(exec.Command(bin, "serve", "--listen", addr, "-f", manifest,
+		"--write-kubeconfig", filepath.Join(dir, fmt.Sprintf("kubeconfig-%s", strings.ReplaceAll(addr, ":", "-"))),
 		"--max-sessions", "100000", "--max-sessions-per-user", "100000"), errw)
 	if err != nil {
 		return nil, err
