@@ -1,7 +1,7 @@
 # The README's two commands: `make serve` (the demo) and `make test` (everything CI runs).
 GO ?= go
 
-.PHONY: build serve test unit interop soak bench fuzz lint web web-deps web-check image
+.PHONY: build serve test unit interop interop-deps soak bench fuzz lint web web-deps web-check image
 
 serve:
 	$(GO) run ./cmd/porthole serve
@@ -45,7 +45,11 @@ web-check: web-deps
 unit:
 	$(GO) test -race -count=1 ./...
 
-interop:
+# interop-deps installs the official JavaScript client exactly as its lockfile pins it.
+interop-deps:
+	cd interop/officialclients/js && npm ci --no-audit --no-fund
+
+interop: interop-deps
 	cd interop && $(GO) test -count=1 -timeout 60m ./...
 
 # soak runs SOAK_SESSIONS randomized sessions (clients, wires, operations,
