@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -9,6 +10,9 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
 )
 
 // TestProbesAreTheGatewaysOwn: /livez, /healthz and /readyz answer without
@@ -71,5 +75,58 @@ func TestProbesAreTheGatewaysOwn(t *testing.T) {
 	}
 	if code, _ := probe("/readyz"); code != 503 {
 		t.Errorf("/readyz after Shutdown: %d, want 503", code)
+	}
+}
+
+// TestTranslationRelaysUpstreamRefusal: in --upstream-spdy-only mode the
+// gateway dials the upstream before it upgrades the client, so a refusal
+// reaches the client as the upstream gave it (status and Status body), the
+// way the API server refuses before it upgrades, never as a 101 followed
+// by an InternalError.
+func TestTranslationRelaysUpstreamRefusal(t *testing.T) {
+	node := startNode(t)
+	direct, _ := startGateway(t, node, nil)
+	translating, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	refusal := func(base string) (int, string) {
+		u := strings.Replace(execURL(base, []string{"true"}, "stdout"), "/pods/p/", "/pods/nope/", 1)
+		_, _, err := websocket.Dial(ctx, u, nil)
+		var ue *websocket.UpgradeError
+		if !errors.As(err, &ue) {
+			t.Fatalf("dial %s: %v, want a refused upgrade", base, err)
+		}
+		return ue.StatusCode, string(ue.Body)
+	}
+	wantCode, wantBody := refusal(direct)
+	code, body := refusal(translating)
+	if wantCode != 404 || code != wantCode || body != wantBody {
+		t.Errorf("through translation: %d %s; the node directly: %d %s", code, body, wantCode, wantBody)
+	}
+}
+
+// TestSPDYTranslationRelaysUpstreamRefusal: the same for a SPDY client in
+// --upstream-websocket-only mode (kubectl before 1.30 read the raw Status
+// JSON inside "websocket upgrade refused: ..." instead of the server's
+// error).
+func TestSPDYTranslationRelaysUpstreamRefusal(t *testing.T) {
+	node := startNode(t)
+	direct, _ := startGateway(t, node, nil)
+	translating, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	refusal := func(base string) (int, string) {
+		u := strings.Replace(execURL(base, []string{"true"}, "stdout"), "/pods/p/", "/pods/nope/", 1)
+		_, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: []string{protocol.V4}})
+		var ue *spdy.UpgradeError
+		if !errors.As(err, &ue) {
+			t.Fatalf("dial %s: %v, want a refused upgrade", base, err)
+		}
+		return ue.StatusCode, string(ue.Body)
+	}
+	wantCode, wantBody := refusal(direct)
+	code, body := refusal(translating)
+	if wantCode != 404 || code != wantCode || body != wantBody {
+		t.Errorf("through translation: %d %s; the node directly: %d %s", code, body, wantCode, wantBody)
 	}
 }

@@ -41,7 +41,24 @@ type spdyToWS struct {
 
 var spdyServerVersions = []string{protocol.V4, protocol.V3, protocol.V2}
 
+// translateSPDY dials the WebSocket upstream first, so its refusal reaches
+// the SPDY client before any upgrade, as the API server's would (see
+// translate), then upgrades the client and translates.
 func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *session) string {
+	hdr := g.upstreamHeader(r, s.user)
+	for _, k := range []string{"Upgrade", protocol.HeaderStreamProtocol} {
+		hdr.Del(k)
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: g.opts.DialContext, TLSClientConfig: g.opts.UpstreamTLS},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer hc.CloseIdleConnections()
+	target := g.upstreamURL(r.URL.Path, r.URL.RawQuery)
+	ws, resp, err := websocket.Dial(r.Context(), target.String(), &websocket.DialOptions{Header: hdr, HTTPClient: hc,
+		ReadLimit: g.opts.MaxMessageBytes, Logger: g.log})
+	if err != nil {
+		return g.refuseAsUpstream(w, s, "translate-dial", resp, err)
+	}
+	defer ws.Close()
 	sc, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: spdyServerVersions, IdleTimeout: g.opts.IdleTimeout, Logger: g.log})
 	if err != nil {
 		s.fail("spdy upgrade: " + err.Error())
@@ -49,7 +66,7 @@ func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	defer sc.Close()
 	v, _ := protocol.Lookup(protocol.SPDYVersions, sc.Protocol())
-	t := &spdyToWS{g: g, s: s, sc: sc, version: v, rec: g.startRecording(s)}
+	t := &spdyToWS{g: g, s: s, sc: sc, ws: ws, version: v, rec: g.startRecording(s)}
 	if t.rec != nil {
 		defer t.rec.Close()
 	}
@@ -117,22 +134,7 @@ func (t *spdyToWS) run(r *http.Request) string {
 		s.fail(err.Error())
 		return "error"
 	}
-	hdr := t.g.upstreamHeader(r, s.user)
-	for _, k := range []string{"Upgrade", protocol.HeaderStreamProtocol} {
-		hdr.Del(k)
-	}
-	hc := &http.Client{Transport: &http.Transport{DialContext: t.g.opts.DialContext, TLSClientConfig: t.g.opts.UpstreamTLS},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	defer hc.CloseIdleConnections()
-	target := t.g.upstreamURL(r.URL.Path, r.URL.RawQuery)
-	ws, _, err := websocket.Dial(r.Context(), target.String(), &websocket.DialOptions{Header: hdr, HTTPClient: hc,
-		ReadLimit: t.g.opts.MaxMessageBytes, Logger: t.g.log})
-	if err != nil {
-		t.g.metrics.upgradeFails.WithLabelValues("translate-dial").Inc()
-		return t.finish(cs, status.NewInternalError(err), err)
-	}
-	t.ws = ws
-	defer ws.Close()
+	ws := t.ws
 	t.streaming.Store(true)
 	t.s.onCut(func(reason string) { ws.Abort(reason) })
 	return t.stream(cs)

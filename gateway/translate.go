@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -61,9 +63,25 @@ func (t *translation) stopGuard() {
 	t.mu.Unlock()
 }
 
-// translate runs a translated session and returns its outcome. It owns the
-// WebSocket from the upgrade on and joins every goroutine it starts.
+// translate runs a translated session and returns its outcome. It dials
+// the upstream first, so a refusal (403, 404, a pod not running) reaches
+// the client as the upstream gave it, status and body, before any upgrade,
+// as the API server answers; only then does it accept the WebSocket, which
+// it owns from then on, and it joins every goroutine it starts.
 func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) string {
+	hdr := g.upstreamHeader(r, s.user)
+	for _, k := range []string{"Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"} {
+		hdr.Del(k)
+	}
+	target := g.upstreamURL(r.URL.Path, r.URL.RawQuery)
+	sc, resp, err := spdy.Dial(r.Context(), target.String(), &spdy.DialOptions{
+		Protocols: protocol.SPDYClientOffer, Header: hdr, TLSConfig: g.opts.UpstreamTLS,
+		DialContext: g.opts.DialContext, Logger: g.log,
+	})
+	if err != nil {
+		return g.refuseAsUpstream(w, s, "translate-dial", resp, err)
+	}
+	defer sc.Close()
 	v5, _ := protocol.Lookup(protocol.WebSocketVersions, protocol.V5)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Versions: []protocol.Version{v5}, ReadLimit: g.opts.MaxMessageBytes, IdleTimeout: g.opts.IdleTimeout,
@@ -78,10 +96,46 @@ func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) 
 		protocol.HoldEarlyMessages(ws.Context())
 	}
 	t := &translation{g: g, s: s, ws: ws}
-	return t.run(r)
+	return t.run(r, sc)
 }
 
-func (t *translation) run(r *http.Request) string {
+// refuseAsUpstream answers a client whose upstream refused or failed the
+// upgrade, before any upgrade of the client: a 4xx or 5xx refusal is
+// relayed with its status and body (a Status document, which kubectl
+// prints as "Error from server (Forbidden): ..."); any other failure is the
+// API server's 500 "error dialing backend".
+func (g *Gateway) refuseAsUpstream(w http.ResponseWriter, s *session, cause string, resp *http.Response, err error) string {
+	code, body, ok := refusal(err)
+	if !ok || code < 400 || code > 599 {
+		return g.upstreamFailed(w, s, cause, err)
+	}
+	g.metrics.upgradeFails.WithLabelValues(cause).Inc()
+	s.fail(fmt.Sprintf("upstream refused: %d %s", code, bytes.TrimSpace(body)))
+	ct := "application/json"
+	if resp != nil && resp.Header.Get("Content-Type") != "" {
+		ct = resp.Header.Get("Content-Type")
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+	return "refused"
+}
+
+// refusal is the upstream's answer in a refused upgrade of either wire.
+func refusal(err error) (code int, body []byte, ok bool) {
+	var se *spdy.UpgradeError
+	if errors.As(err, &se) {
+		return se.StatusCode, se.Body, true
+	}
+	var we *websocket.UpgradeError
+	if errors.As(err, &we) {
+		return we.StatusCode, we.Body, true
+	}
+	return 0, nil, false
+}
+
+func (t *translation) run(r *http.Request, sc *spdy.Conn) string {
 	s, ws := t.s, t.ws
 	first := channel.Error
 	switch {
@@ -105,21 +159,7 @@ func (t *translation) run(r *http.Request) string {
 	if t.rec = t.g.startRecording(s); t.rec != nil {
 		defer t.rec.Close()
 	}
-	hdr := t.g.upstreamHeader(r, s.user)
-	for _, k := range []string{"Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"} {
-		hdr.Del(k)
-	}
-	target := t.g.upstreamURL(r.URL.Path, r.URL.RawQuery)
-	sc, _, err := spdy.Dial(r.Context(), target.String(), &spdy.DialOptions{
-		Protocols: protocol.SPDYClientOffer, Header: hdr, TLSConfig: t.g.opts.UpstreamTLS,
-		DialContext: t.g.opts.DialContext, Logger: t.g.log,
-	})
-	if err != nil {
-		t.g.metrics.upgradeFails.WithLabelValues("translate-dial").Inc()
-		return t.finish(status.NewInternalError(err), err)
-	}
 	t.sc = sc
-	defer sc.Close()
 	t.mu.Lock()
 	t.cutSC = sc
 	t.mu.Unlock()
