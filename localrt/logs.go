@@ -1,9 +1,10 @@
 package localrt
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -13,29 +14,21 @@ import (
 // LogTail is how many bytes of each run's output a container keeps.
 const LogTail = 64 << 10
 
-// Logs returns the last LogTail bytes of container c's output (stdout and
-// stderr interleaved as read; a tty's output as the terminal produced it)
-// of its latest run, or with previous of the run before. An unknown pod or
-// container is an error wrapping node.ErrNotFound; a container without
-// such a run yields no bytes.
-func (r *Runtime) Logs(ctx context.Context, c node.Container, previous bool) ([]byte, error) {
-	ct, err := r.lookupContainer(c)
+// Logs returns the kept output (the last LogTail bytes; stdout and stderr
+// interleaved as read; a tty's output as the terminal produced it) of
+// container c's latest run, or with previous of the run before. An unknown
+// pod or container, or no previous run, is an error wrapping
+// node.ErrNotFound; a container that has not run yet yields no bytes.
+func (r *Runtime) Logs(_ context.Context, c node.Container, previous bool) ([]byte, error) {
+	run, err := r.LogRun(c, previous)
+	if errors.Is(err, node.ErrNotStarted) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	ct.mu.Lock()
-	t := ct.log
-	if previous {
-		t = ct.prevLog
-	}
-	ct.mu.Unlock()
-	if t == nil {
-		if previous {
-			return nil, fmt.Errorf("previous terminated container %q in pod %q: %w", c.Name, c.PodRef.Name, node.ErrNotFound)
-		}
-		return nil, nil
-	}
-	return t.bytes(), nil
+	data, _, _, _, _ := run.Read(0)
+	return data, nil
 }
 
 // LogRun returns the kept output of container c's latest run, or with
@@ -65,24 +58,33 @@ func (t *ring) Read(from int64) ([]byte, []node.LineStart, int64, <-chan struct{
 	return t.read(from)
 }
 
-// ring keeps the last len(buf) bytes written to it, the time each kept line
-// began, and how many bytes were ever written. It is safe for concurrent
-// use; writes copy and never block on I/O. Readers wait on changed.
+// ring keeps the last len(buf) bytes written to it, when each write came,
+// and how many bytes were ever written. It is safe for concurrent use;
+// writes copy and never block on I/O, and cost no more per byte than the
+// copy: where lines begin is found only when the log is read.
 type ring struct {
-	mu      sync.Mutex
-	buf     []byte
-	next    int  // where the next byte goes
-	full    bool // buf has wrapped at least once
-	total   int64
-	lines   []node.LineStart // starts of kept lines, oldest first
-	atStart bool             // the next byte begins a line
+	mu     sync.Mutex
+	buf    []byte
+	next   int  // where the next byte goes
+	full   bool // buf has wrapped at least once
+	total  int64
+	stamps []stamp // the writes of kept bytes from stamps[head] on, oldest first
+	head   int
+	// changed is closed by the next write or end; nil while nobody waits,
+	// so writes allocate nothing for readers that are not there.
 	changed chan struct{}
 	ended   bool
 	now     func() time.Time
 }
 
+// stamp is when the write that began at off came.
+type stamp struct {
+	off int64
+	at  time.Time
+}
+
 func newRing(n int) *ring {
-	return &ring{buf: make([]byte, n), atStart: true, changed: make(chan struct{}), now: time.Now}
+	return &ring{buf: make([]byte, n), now: time.Now}
 }
 
 func (t *ring) write(p []byte) {
@@ -91,37 +93,34 @@ func (t *ring) write(p []byte) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.now()
-	for i, b := range p {
-		if t.atStart {
-			t.lines = append(t.lines, node.LineStart{Offset: t.total + int64(i), Time: now})
-		}
-		t.atStart = b == '\n'
-	}
+	t.stamps = append(t.stamps, stamp{off: t.total, at: t.now()})
 	t.total += int64(len(p))
 	t.writeBuf(p)
-	// Forget the starts of lines that left the buffer, keeping the one the
-	// oldest kept byte belongs to.
+	// Forget the writes that left the buffer but the one the oldest kept
+	// byte belongs to; compact once half the slice is forgotten.
 	oldest := t.total - int64(t.kept())
-	k := 0
-	for k+1 < len(t.lines) && t.lines[k+1].Offset <= oldest {
-		k++
+	for t.head+1 < len(t.stamps) && t.stamps[t.head+1].off <= oldest {
+		t.head++
 	}
-	if k > 0 {
-		t.lines = append(t.lines[:0], t.lines[k:]...)
+	if t.head > len(t.stamps)/2 {
+		t.stamps = append(t.stamps[:0], t.stamps[t.head:]...)
+		t.head = 0
 	}
-	close(t.changed)
-	t.changed = make(chan struct{})
+	t.wake()
 }
 
 // end marks the run's output complete and wakes the readers.
 func (t *ring) end() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.ended {
-		t.ended = true
+	t.ended = true
+	t.wake()
+}
+
+func (t *ring) wake() {
+	if t.changed != nil {
 		close(t.changed)
-		t.changed = make(chan struct{})
+		t.changed = nil
 	}
 }
 
@@ -149,11 +148,13 @@ func (t *ring) writeBuf(p []byte) {
 	}
 }
 
-func (t *ring) bytes() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.snapshot()
-}
+// closedChan is what read returns once the run has ended: nothing more
+// will come.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 func (t *ring) read(from int64) ([]byte, []node.LineStart, int64, <-chan struct{}, bool) {
 	t.mu.Lock()
@@ -161,13 +162,39 @@ func (t *ring) read(from int64) ([]byte, []node.LineStart, int64, <-chan struct{
 	all := t.snapshot()
 	oldest := t.total - int64(len(all))
 	from = max(from, oldest)
-	// The start of the line from falls in, then those after it.
-	i := 0
-	for i+1 < len(t.lines) && t.lines[i+1].Offset <= from {
-		i++
+	// Lines begin at the oldest kept byte (perhaps mid-line, its start
+	// gone) and after every newline; each has the time of the write its
+	// first byte came in. Those from the line holding from on are returned.
+	var lines []node.LineStart
+	k := t.head
+	add := func(off int64) {
+		for k+1 < len(t.stamps) && t.stamps[k+1].off <= off {
+			k++
+		}
+		if len(lines) > 0 && lines[len(lines)-1].Offset <= from && off <= from {
+			lines = lines[:0]
+		}
+		lines = append(lines, node.LineStart{Offset: off, Time: t.stamps[k].at})
 	}
-	lines := slices.Clone(t.lines[i:])
-	return all[from-oldest:], lines, t.total, t.changed, t.ended
+	if len(all) > 0 {
+		add(oldest)
+	}
+	for i := 0; ; {
+		j := bytes.IndexByte(all[i:], '\n')
+		if j < 0 || i+j+1 >= len(all) {
+			break
+		}
+		i += j + 1
+		add(oldest + int64(i))
+	}
+	changed := closedChan
+	if !t.ended {
+		if t.changed == nil {
+			t.changed = make(chan struct{})
+		}
+		changed = t.changed
+	}
+	return all[from-oldest:], lines, t.total, changed, t.ended
 }
 
 func (t *ring) snapshot() []byte {
