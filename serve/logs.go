@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -59,7 +60,9 @@ func parseLogOptions(r *http.Request, now time.Time) (logOptions, *apiError) {
 	if v := integer("limitBytes", 1); v > 0 {
 		o.limitBytes = v
 	}
-	if v := integer("sinceSeconds", 1); v > 0 {
+	// Past what a Duration holds, every line is newer: no bound (a larger
+	// number would wrap into the future and hide them all).
+	if v := integer("sinceSeconds", 1); v > 0 && v < int64(math.MaxInt64/time.Second) {
 		o.since = now.Add(-time.Duration(v) * time.Second)
 	}
 	if s := q.Get("sinceTime"); s != "" && err == nil {
