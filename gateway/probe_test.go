@@ -78,55 +78,61 @@ func TestProbesAreTheGatewaysOwn(t *testing.T) {
 	}
 }
 
-// TestTranslationRelaysUpstreamRefusal: in --upstream-spdy-only mode the
+// TestTranslationRelaysUpstreamRefusal: in every translating mode the
 // gateway dials the upstream before it upgrades the client, so a refusal
-// reaches the client as the upstream gave it (status and Status body), the
-// way the API server refuses before it upgrades, never as a 101 followed
-// by an InternalError.
+// reaches the client as the upstream gave it (status and Status body,
+// byte for byte as without translation), the way the API server refuses
+// before it upgrades: never a 101 followed by an InternalError, nor the
+// raw Status inside "websocket upgrade refused: ..." that kubectl before
+// 1.30 printed.
 func TestTranslationRelaysUpstreamRefusal(t *testing.T) {
 	node := startNode(t)
 	direct, _ := startGateway(t, node, nil)
-	translating, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
+	spdyOnly, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
+	wsOnly, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	refusal := func(base string) (int, string) {
-		u := strings.Replace(execURL(base, []string{"true"}, "stdout"), "/pods/p/", "/pods/nope/", 1)
-		_, _, err := websocket.Dial(ctx, u, nil)
-		var ue *websocket.UpgradeError
-		if !errors.As(err, &ue) {
-			t.Fatalf("dial %s: %v, want a refused upgrade", base, err)
-		}
-		return ue.StatusCode, string(ue.Body)
+	execNope := func(base string) string {
+		return strings.Replace(execURL(base, []string{"true"}, "stdout"), "/pods/p/", "/pods/nope/", 1)
 	}
-	wantCode, wantBody := refusal(direct)
-	code, body := refusal(translating)
-	if wantCode != 404 || code != wantCode || body != wantBody {
-		t.Errorf("through translation: %d %s; the node directly: %d %s", code, body, wantCode, wantBody)
+	wsExec := func(base string) error {
+		_, _, err := websocket.Dial(ctx, execNope(base), nil)
+		return err
 	}
-}
-
-// TestSPDYTranslationRelaysUpstreamRefusal: the same for a SPDY client in
-// --upstream-websocket-only mode (kubectl before 1.30 read the raw Status
-// JSON inside "websocket upgrade refused: ..." instead of the server's
-// error).
-func TestSPDYTranslationRelaysUpstreamRefusal(t *testing.T) {
-	node := startNode(t)
-	direct, _ := startGateway(t, node, nil)
-	translating, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	refusal := func(base string) (int, string) {
-		u := strings.Replace(execURL(base, []string{"true"}, "stdout"), "/pods/p/", "/pods/nope/", 1)
-		_, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: []string{protocol.V4}})
-		var ue *spdy.UpgradeError
-		if !errors.As(err, &ue) {
-			t.Fatalf("dial %s: %v, want a refused upgrade", base, err)
-		}
-		return ue.StatusCode, string(ue.Body)
+	spdyDial := func(u string, protocols ...string) error {
+		_, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: protocols})
+		return err
 	}
-	wantCode, wantBody := refusal(direct)
-	code, body := refusal(translating)
-	if wantCode != 404 || code != wantCode || body != wantBody {
-		t.Errorf("through translation: %d %s; the node directly: %d %s", code, body, wantCode, wantBody)
+	for _, tc := range []struct {
+		name        string
+		translating string
+		dial        func(base string) error
+	}{
+		{"websocket exec, SPDY-only upstream", spdyOnly, wsExec},
+		{"SPDY exec, WebSocket-only upstream", wsOnly, func(base string) error { return spdyDial(execNope(base), protocol.V4) }},
+		{"SPDY port-forward, tunnel-only upstream", wsOnly, func(base string) error {
+			return spdyDial(base+"/api/v1/namespaces/default/pods/nope/portforward", protocol.PortForward)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refusal := func(base string) (int, string) {
+				err := tc.dial(base)
+				var se *spdy.UpgradeError
+				var we *websocket.UpgradeError
+				switch {
+				case errors.As(err, &se):
+					return se.StatusCode, string(se.Body)
+				case errors.As(err, &we):
+					return we.StatusCode, string(we.Body)
+				}
+				t.Fatalf("dial %s: %v, want a refused upgrade", base, err)
+				return 0, ""
+			}
+			wantCode, wantBody := refusal(direct)
+			code, body := refusal(tc.translating)
+			if wantCode != 404 || code != wantCode || body != wantBody {
+				t.Errorf("through translation: %d %s; the node directly: %d %s", code, body, wantCode, wantBody)
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -101,38 +100,27 @@ func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) 
 
 // refuseAsUpstream answers a client whose upstream refused or failed the
 // upgrade, before any upgrade of the client: a 4xx or 5xx refusal is
-// relayed with its status and body (a Status document, which kubectl
-// prints as "Error from server (Forbidden): ..."); any other failure is the
-// API server's 500 "error dialing backend".
+// relayed (relayRefusal: a Status document, which kubectl prints as
+// "Error from server (Forbidden): ..."); any other failure is the API
+// server's 500 "error dialing backend". The transports' dials keep the
+// refusal's body in their UpgradeError; a plain dial leaves it in resp.
 func (g *Gateway) refuseAsUpstream(w http.ResponseWriter, s *session, cause string, resp *http.Response, err error) string {
-	code, body, ok := refusal(err)
-	if !ok || code < 400 || code > 599 {
+	if resp == nil || resp.StatusCode < 400 || resp.StatusCode > 599 {
 		return g.upstreamFailed(w, s, cause, err)
 	}
-	g.metrics.upgradeFails.WithLabelValues(cause).Inc()
-	s.fail(fmt.Sprintf("upstream refused: %d %s", code, bytes.TrimSpace(body)))
-	ct := "application/json"
-	if resp != nil && resp.Header.Get("Content-Type") != "" {
-		ct = resp.Header.Get("Content-Type")
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Connection", "close")
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
-	return "refused"
-}
-
-// refusal is the upstream's answer in a refused upgrade of either wire.
-func refusal(err error) (code int, body []byte, ok bool) {
+	var body io.Reader = resp.Body
 	var se *spdy.UpgradeError
-	if errors.As(err, &se) {
-		return se.StatusCode, se.Body, true
-	}
 	var we *websocket.UpgradeError
-	if errors.As(err, &we) {
-		return we.StatusCode, we.Body, true
+	switch {
+	case errors.As(err, &se):
+		body = bytes.NewReader(se.Body)
+	case errors.As(err, &we):
+		body = bytes.NewReader(we.Body)
+	case body == nil:
+		body = http.NoBody
 	}
-	return 0, nil, false
+	g.relayRefusal(w, s, cause, resp, body)
+	return "refused"
 }
 
 func (t *translation) run(r *http.Request, sc *spdy.Conn) string {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -34,10 +33,7 @@ func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *sess
 	target := g.upstreamURL(r.URL.Path, r.URL.RawQuery)
 	c, resp, err := ws.Dial(r.Context(), target.String(), &ws.DialOptions{HTTPClient: hc, HTTPHeader: hdr, Subprotocols: offers})
 	if err != nil {
-		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			err = fmt.Errorf("upstream refused the tunnel with %d", resp.StatusCode)
-		}
-		return g.upstreamFailed(w, s, "tunnel-dial", err)
+		return g.refuseAsUpstream(w, s, "tunnel-dial", resp, err)
 	}
 	chosen, ok := strings.CutPrefix(c.Subprotocol(), protocol.TunnelPrefix)
 	if !ok {

@@ -278,20 +278,28 @@ func (g *Gateway) acceptUpgrade(w http.ResponseWriter, s *session, up net.Conn, 
 		s.fail(fmt.Sprintf("upstream answered %d", resp.StatusCode))
 		writeStatus(w, (&httpError{code: 500, msg: fmt.Sprintf("invalid upgrade response: status code %d", resp.StatusCode)}).status())
 	default:
-		g.metrics.upgradeFails.WithLabelValues("refused").Inc()
-		s.fail(fmt.Sprintf("upstream refused with %d", resp.StatusCode))
-		for k, vs := range resp.Header {
-			if k == "Connection" || k == "Content-Length" || k == "Transfer-Encoding" || k == "Keep-Alive" {
-				continue
-			}
-			w.Header()[k] = vs
-		}
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(resp.StatusCode)
 		up.SetReadDeadline(time.Now().Add(statusWriteTimeout))
-		io.Copy(w, io.LimitReader(resp.Body, refusalBodyLimit))
+		g.relayRefusal(w, s, "refused", resp, resp.Body)
 	}
 	return false
+}
+
+// relayRefusal answers the client with the upstream's refusal of an
+// upgrade, before any upgrade of the client: its status, headers (but the
+// hop-by-hop ones) and body (at most refusalBodyLimit), as the API server
+// relays the kubelet's; the connection then closes.
+func (g *Gateway) relayRefusal(w http.ResponseWriter, s *session, cause string, resp *http.Response, body io.Reader) {
+	g.metrics.upgradeFails.WithLabelValues(cause).Inc()
+	s.fail(fmt.Sprintf("upstream refused with %d", resp.StatusCode))
+	for k, vs := range resp.Header {
+		if k == "Connection" || k == "Content-Length" || k == "Transfer-Encoding" || k == "Keep-Alive" {
+			continue
+		}
+		w.Header()[k] = vs
+	}
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, io.LimitReader(body, refusalBodyLimit))
 }
 
 func headerHas(h http.Header, name, token string) bool {
