@@ -1,19 +1,11 @@
 package serve
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 )
 
 // echoServer accepts connections on a loopback port and echoes each one
@@ -71,40 +63,10 @@ func TestKubectlPortForward(t *testing.T) {
 	}
 	kc := startKubectlServer(t)
 	echo := newEchoServer(t)
-	forwarding := regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> ` + strconv.Itoa(echo.port()) + `$`)
 	for _, v := range kubectlVersions {
 		t.Run(v, func(t *testing.T) {
-			bin := kubectlBin(t, v)
-			home := t.TempDir()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "--kubeconfig", kc, "--cache-dir", filepath.Join(home, "cache"),
-				"port-forward", "--address", "127.0.0.1", "demo", ":"+strconv.Itoa(echo.port()))
-			cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				cmd.Process.Kill()
-				io.Copy(io.Discard, stdout)
-				cmd.Wait()
-			}()
-			sc := bufio.NewScanner(stdout)
-			var local string
-			for local == "" && sc.Scan() {
-				if m := forwarding.FindStringSubmatch(sc.Text()); m != nil {
-					local = m[1]
-				}
-			}
-			if local == "" {
-				t.Fatalf("no forwarding line; stderr %s", stderr.String())
-			}
+			local, stop := kubectlPortForward(t, kubectlBin(t, v), kc, nil, echo.port())
+			defer stop()
 			for i := range 2 { // two connections over the one session
 				c, err := net.Dial("tcp", "127.0.0.1:"+local)
 				if err != nil {
@@ -116,7 +78,7 @@ func TestKubectlPortForward(t *testing.T) {
 				got, err := io.ReadAll(c)
 				c.Close()
 				if err != nil || string(got) != "echo:"+msg {
-					t.Errorf("connection %d: got %q (%v), want %q; stderr %s", i, got, err, "echo:"+msg, stderr.String())
+					t.Errorf("connection %d: got %q (%v), want %q", i, got, err, "echo:"+msg)
 				}
 			}
 		})

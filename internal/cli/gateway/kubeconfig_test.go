@@ -34,17 +34,7 @@ func TestUpstreamFromKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	cfg := "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster:\n    server: https://10.0.0.1:6443\n" +
-		"    certificate-authority-data: " + ca + "\nusers:\n- name: u\n  user:\n    token: upstream-secret\n" +
-		"contexts:\n- name: c\n  context: {cluster: k, user: u}\n"
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := loadKubeconfig(t, t.TempDir(), "    certificate-authority-data: "+ca+"\n", "    token: upstream-secret\n")
 	var o gateway.Options
 	if err := fromKubeconfig(cc, &o); err != nil {
 		t.Fatal(err)
@@ -62,16 +52,7 @@ func TestUpstreamTokenFileFollowed(t *testing.T) {
 	dir := t.TempDir()
 	tok := filepath.Join(dir, "token")
 	os.WriteFile(tok, []byte("sa-token-1\n"), 0o600)
-	path := filepath.Join(dir, "kubeconfig")
-	cfg := "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster:\n    server: https://10.0.0.1:6443\n" +
-		"users:\n- name: u\n  user:\n    tokenFile: token\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n"
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := loadKubeconfig(t, dir, "", "    tokenFile: token\n")
 	var o gateway.Options
 	if err := fromKubeconfig(cc, &o); err != nil {
 		t.Fatal(err)
@@ -86,6 +67,7 @@ func TestUpstreamTokenFileFollowed(t *testing.T) {
 	}))
 	defer up.Close()
 	o.Upstream, _ = url.Parse(up.URL)
+	var err error
 	if o.Tokens, err = gateway.ParseTokens(strings.NewReader("caller-token,alice,1\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +87,22 @@ func TestUpstreamTokenFileFollowed(t *testing.T) {
 	if got != "Bearer sa-token-1" {
 		t.Errorf("upstream saw Authorization %q, want the token file's", got)
 	}
+}
+
+// loadKubeconfig writes, in dir, a kubeconfig of one context whose cluster
+// (server https://10.0.0.1:6443) and user get the extra lines given, and
+// loads it as the gateway does.
+func loadKubeconfig(t *testing.T, dir, clusterLines, userLines string) *kube.ClientConfig {
+	t.Helper()
+	path := filepath.Join(dir, "kubeconfig")
+	cfg := "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster:\n    server: https://10.0.0.1:6443\n" +
+		clusterLines + "users:\n- name: u\n  user:\n" + userLines + "contexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
 }
