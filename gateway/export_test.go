@@ -9,5 +9,7 @@ func SetCloseLinger(d time.Duration) (restore func()) {
 	return func() { closeLinger = old }
 }
 
-// SpliceBuffersInUse is how many splice buffers are lent out now.
+// SpliceBuffersInUse is how many splice buffers are lent out now, and
+// SpliceBufferGets how many were ever taken.
 func SpliceBuffersInUse() int64 { return splicePool.InUse() }
+func SpliceBufferGets() int64   { return splicePool.Gets() }

@@ -200,11 +200,17 @@ func TestIdleSplicedSessionHoldsNoBuffer(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	gets := gateway.SpliceBufferGets()
 	for _, c := range conns {
 		c.Channel(channel.Stdin).Write([]byte("pong"))
 		buf := make([]byte, 4)
 		if _, err := io.ReadFull(c.Channel(channel.Stdout), buf); err != nil || string(buf) != "pong" {
 			t.Fatalf("echo after idling: %q %v", buf, err)
 		}
+	}
+	// The echo's bytes went through borrowed buffers (a copier with a
+	// buffer of its own would leave the pool unused and idle "at zero").
+	if gateway.SpliceBufferGets() <= gets {
+		t.Error("the splice moved bytes without borrowing a buffer from its pool")
 	}
 }
