@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,14 +46,8 @@ var spdyServerVersions = []string{protocol.V4, protocol.V3, protocol.V2}
 // the SPDY client before any upgrade, as the API server's would (see
 // translate), then upgrades the client and translates.
 func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *session) string {
-	hdr := g.upstreamHeader(r, s.user)
-	for _, k := range []string{"Upgrade", protocol.HeaderStreamProtocol} {
-		hdr.Del(k)
-	}
-	hc := &http.Client{Transport: &http.Transport{DialContext: g.opts.DialContext, TLSClientConfig: g.opts.UpstreamTLS},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hdr, hc, target := g.wsUpstream(r, s)
 	defer hc.CloseIdleConnections()
-	target := g.upstreamURL(r.URL.Path, r.URL.RawQuery)
 	ws, resp, err := websocket.Dial(r.Context(), target.String(), &websocket.DialOptions{Header: hdr, HTTPClient: hc,
 		ReadLimit: g.opts.MaxMessageBytes, Logger: g.log})
 	if err != nil {
@@ -293,4 +288,17 @@ func (t *spdyToWS) finish(cs *clientStreams, st *status.Status, cause error) str
 	cs.errS.CloseWrite()
 	guard.Stop()
 	return outcome
+}
+
+// wsUpstream is what a WebSocket dial to the upstream for a SPDY client's
+// request needs: the headers the upstream should see (without the SPDY
+// upgrade's), a client that follows no redirect, and the target.
+func (g *Gateway) wsUpstream(r *http.Request, s *session) (http.Header, *http.Client, *url.URL) {
+	hdr := g.upstreamHeader(r, s.user)
+	for _, k := range []string{"Upgrade", protocol.HeaderStreamProtocol} {
+		hdr.Del(k)
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: g.opts.DialContext, TLSClientConfig: g.opts.UpstreamTLS},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return hdr, hc, g.upstreamURL(r.URL.Path, r.URL.RawQuery)
 }

@@ -23,14 +23,8 @@ func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *sess
 	for _, p := range protocol.SplitHeader(r.Header.Values(protocol.HeaderStreamProtocol)) {
 		offers = append(offers, protocol.TunnelPrefix+p)
 	}
-	hdr := g.upstreamHeader(r, s.user)
-	for _, k := range []string{"Upgrade", protocol.HeaderStreamProtocol} {
-		hdr.Del(k)
-	}
-	hc := &http.Client{Transport: &http.Transport{DialContext: g.opts.DialContext, TLSClientConfig: g.opts.UpstreamTLS},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hdr, hc, target := g.wsUpstream(r, s)
 	defer hc.CloseIdleConnections()
-	target := g.upstreamURL(r.URL.Path, r.URL.RawQuery)
 	c, resp, err := ws.Dial(r.Context(), target.String(), &ws.DialOptions{HTTPClient: hc, HTTPHeader: hdr, Subprotocols: offers})
 	if err != nil {
 		return g.refuseAsUpstream(w, s, "tunnel-dial", resp, err)
