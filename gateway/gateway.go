@@ -23,14 +23,15 @@ import (
 
 // Defaults for the limits in Options.
 const (
-	DefaultIdleTimeout    = 4 * time.Hour // as the kubelet
-	DefaultMaxHeaderBytes = 64 << 10
-	DefaultMaxMessage     = 32 << 20 // one WebSocket message from the client, as the API server's x/net
-	DefaultMaxResizes     = 100      // resize messages per session per second
-	DefaultMaxSessions    = 1000
-	DefaultMaxUserSession = 100
-	statusWriteTimeout    = 10 * time.Second
-	refusalBodyLimit      = 64 << 10
+	DefaultIdleTimeout      = 4 * time.Hour // as the kubelet
+	DefaultReadStallTimeout = time.Minute
+	DefaultMaxHeaderBytes   = 64 << 10
+	DefaultMaxMessage       = 32 << 20 // one WebSocket message from the client, as the API server's x/net
+	DefaultMaxResizes       = 100      // resize messages per session per second
+	DefaultMaxSessions      = 1000
+	DefaultMaxUserSession   = 100
+	statusWriteTimeout      = 10 * time.Second
+	refusalBodyLimit        = 64 << 10
 )
 
 // Options configure a Gateway. The zero value is not usable: Upstream is
@@ -106,6 +107,10 @@ type Options struct {
 	MaxSessions        int           // concurrent sessions in total (429 beyond)
 	MaxSessionsPerUser int           // concurrent sessions per user (429 beyond)
 	IdleTimeout        time.Duration // no data either way ends the session
+	// ReadStallTimeout ends a proxied read (a log follow, a watch) whose
+	// client takes no bytes of a write for this long (default
+	// DefaultReadStallTimeout).
+	ReadStallTimeout time.Duration
 
 	// Audit receives one record per session start and end, and denials.
 	Audit audit.Sink
@@ -183,6 +188,9 @@ func New(opts *Options) (*Gateway, error) {
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.ReadStallTimeout <= 0 {
+		o.ReadStallTimeout = DefaultReadStallTimeout
 	}
 	if o.DialContext == nil {
 		o.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext

@@ -1,10 +1,14 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +138,44 @@ func TestTranslationRelaysUpstreamRefusal(t *testing.T) {
 				t.Errorf("through translation: %d %s; the node directly: %d %s", code, body, wantCode, wantBody)
 			}
 		})
+	}
+}
+
+// TestFrozenReaderOfAStreamIsLetGo: a streamed read (kubectl logs -f) whose
+// client stops taking bytes without closing is ended once a write has
+// waited readStallTimeout: the upstream's request ends too, nothing is held
+// for ever. A reader that keeps up streams on.
+func TestFrozenReaderOfAStreamIsLetGo(t *testing.T) {
+	upstreamDone := make(chan error, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("log line\n"), 4096)
+		rc := http.NewResponseController(w)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				upstreamDone <- err
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				upstreamDone <- err
+				return
+			}
+		}
+	}))
+	defer up.Close()
+	gw, _ := startGateway(t, up.URL, &gateway.Options{ReadStallTimeout: 500 * time.Millisecond})
+	c, err := net.Dial("tcp", strings.TrimPrefix(gw, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /api/v1/namespaces/default/pods/p/log?follow=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	// Never read: the gateway's writes back up, then its bound ends them.
+	select {
+	case err := <-upstreamDone:
+		if err == nil {
+			t.Error("upstream write ended without an error")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the gateway still holds a stream nobody reads")
 	}
 }

@@ -66,8 +66,39 @@ func (g *Gateway) proxyRead(w http.ResponseWriter, r *http.Request) {
 			msg: "upgrade is not allowed on " + r.URL.Path})
 		return
 	}
-	g.readProxy.ServeHTTP(w, r)
+	g.readProxy.ServeHTTP(stallBound{ResponseWriter: w, rc: http.NewResponseController(w), d: g.opts.ReadStallTimeout}, r)
 }
+
+// stallBound is a ResponseWriter whose every write must finish within d
+// (Options.ReadStallTimeout): a read can stream for as long as it likes
+// (kubectl logs -f, watches), but a client that stops taking bytes (frozen,
+// or gone without a FIN) would otherwise hold the proxy, its upstream
+// request and their buffers for ever. The deadline is lifted after each
+// write, so a kept-alive connection's next request is not bound by it.
+type stallBound struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (s stallBound) Write(p []byte) (int, error) {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.d))
+	n, err := s.ResponseWriter.Write(p)
+	_ = s.rc.SetWriteDeadline(time.Time{})
+	return n, err
+}
+
+// FlushError is the flush ReverseProxy does after each write of a
+// streamed answer, under the same bound.
+func (s stallBound) FlushError() error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.d))
+	err := s.rc.Flush()
+	_ = s.rc.SetWriteDeadline(time.Time{})
+	return err
+}
+
+// Unwrap lets a ResponseController reach the rest of the writer.
+func (s stallBound) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (g *Gateway) newReadProxy() *httputil.ReverseProxy {
 	tr := &http.Transport{
