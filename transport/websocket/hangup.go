@@ -30,8 +30,8 @@ func (c *Conn) stalled() <-chan time.Time {
 // does not read its stdin), so nobody reads the socket and a client that
 // vanished goes unseen. It looks at the socket instead: a peer that is gone
 // ends the connection at once (the session then kills its process).
-// Otherwise it pings: a killed client's FIN may be stuck behind the data we
-// do not take, but its kernel answers new data with a reset.
+// Otherwise it sends a probe: a killed client's FIN may be stuck behind the
+// data we do not take, but its kernel answers new data with a reset.
 func (c *Conn) checkPeer() error {
 	if hangup.Gone(c.nc.Conn) {
 		c.log.Debug("websocket peer gone while its data waited", "protocol", c.version.Name)
@@ -43,10 +43,14 @@ func (c *Conn) checkPeer() error {
 	return nil
 }
 
-// probe sends an empty ping (0x89, length 0; server frames are unmasked)
-// when it cannot block: nothing unacknowledged in the socket and no message
-// being written (data in flight provokes a vanished peer just as well).
-// Clients answer with a pong, which coder/websocket ignores.
+// probe sends an empty unsolicited pong (0x8A, length 0; server frames are
+// unmasked) when it cannot block: nothing unacknowledged in the socket and
+// no message being written (data in flight provokes a vanished peer just as
+// well). A pong asks for no answer (RFC 6455 5.5.3: a unidirectional
+// heartbeat). A ping did, and the client is, by the time we probe, likely
+// in the middle of writing the stdin we cannot take: a client that must
+// answer a ping before its write ends fails instead (coder/websocket gives
+// up on its pong after 5 s and ends the session).
 func (c *Conn) probe() {
 	if !hangup.Quiet(c.nc.Conn) {
 		return
@@ -60,5 +64,5 @@ func (c *Conn) probe() {
 	if c.isClosing() {
 		return
 	}
-	_, _ = c.nc.Write([]byte{0x89, 0})
+	_, _ = c.nc.Write([]byte{0x8A, 0})
 }
