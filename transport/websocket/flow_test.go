@@ -292,17 +292,26 @@ func TestSlowReaderFullSockets(t *testing.T) {
 	stdout := c.Channel(channel.Stdout)
 	buf := make([]byte, 1<<10)
 	var n int64
+	// Stop at once when the server's last write returns (its socket is
+	// full then), or, should this reader keep up with the server, with the
+	// last few KiB still unread; then wait for that last write, which they
+	// fit behind. Either way the tail is in flight when the server closes.
+	const tail = 4 << 10
 	for reading := true; reading; {
-		m, err := stdout.Read(buf)
+		m, err := stdout.Read(buf[:min(len(buf), int(size-tail-n))])
 		if err != nil {
 			t.Fatalf("stdout after %d bytes: %v", n, err)
 		}
 		h.Write(buf[:m])
 		n += int64(m)
 		select {
-		case <-s.wrote: // stop at once: the server's socket is full now
+		case <-s.wrote:
 			reading = false
 		default:
+			if n == size-tail {
+				<-s.wrote
+				reading = false
+			}
 		}
 	}
 	pings := pingFor(c, 7*time.Second) // outlast the 5 s close wait
