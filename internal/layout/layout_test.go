@@ -14,7 +14,7 @@ const module = "github.com/porthole/porthole"
 // layers lists package prefixes from the bottom up. A package's layer is that
 // of its longest matching prefix.
 var layers = [][]string{
-	{"protocol", "kube"},
+	{"protocol", "kube", "internal/selfcert"},
 	{"stream", "internal/pump", "internal/hangup", "internal/freezer"},
 	{"transport"},
 	{"client"},
