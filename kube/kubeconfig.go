@@ -27,15 +27,23 @@ type NamedCluster struct {
 	Cluster Cluster `yaml:"cluster"`
 }
 
-// Cluster is where the API server is.
+// Cluster is where the API server is and, for HTTPS, the authority its
+// certificate is checked against.
 type Cluster struct {
 	Server string `yaml:"server"`
+	// CertificateAuthorityData is base64 of PEM, as kubeconfigs carry it.
+	CertificateAuthorityData string `yaml:"certificate-authority-data,omitempty"`
 }
 
-// NamedUser is a user entry; porthole's users carry no credentials yet.
+// NamedUser is a user entry.
 type NamedUser struct {
-	Name string   `yaml:"name"`
-	User struct{} `yaml:"user"`
+	Name string `yaml:"name"`
+	User User   `yaml:"user"`
+}
+
+// User is a user's credential: a bearer token, or none.
+type User struct {
+	Token string `yaml:"token,omitempty"`
 }
 
 // NamedContext is a context entry.
@@ -69,10 +77,15 @@ func NewKubeconfig(server, context, namespace string) *Kubeconfig {
 // temporary name in the same directory and renamed, so a reader never sees
 // half a config.
 func WriteKubeconfig(path, server, context, namespace string) error {
+	return WriteKubeconfigFile(path, NewKubeconfig(server, context, namespace))
+}
+
+// WriteKubeconfigFile writes kc to path as WriteKubeconfig does.
+func WriteKubeconfigFile(path string, kc *Kubeconfig) error {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(NewKubeconfig(server, context, namespace)); err != nil {
+	if err := enc.Encode(kc); err != nil {
 		return fmt.Errorf("encode kubeconfig: %w", err)
 	}
 	data := buf.Bytes()

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,6 +30,26 @@ func TestWriteKubeconfig(t *testing.T) {
 	golden(t, "kubeconfig.yaml", got)
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("directory holds %d entries, want only the config", len(entries))
+	}
+}
+
+// TestKubeconfigCredentialsRoundTrip: an HTTPS kubeconfig with an
+// authority and a token, as serve writes it, loads back as written.
+func TestKubeconfigCredentialsRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config")
+	kc := NewKubeconfig("https://127.0.0.1:7443", "porthole", "default")
+	ca := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+	kc.Clusters[0].Cluster.CertificateAuthorityData = base64.StdEncoding.EncodeToString(ca)
+	kc.Users[0].User.Token = "s3cret"
+	if err := WriteKubeconfigFile(path, kc); err != nil {
+		t.Fatal(err)
+	}
+	cc, err := LoadKubeconfig(&LoadOptions{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc.Server != "https://127.0.0.1:7443" || string(cc.CAData) != string(ca) || cc.Token != "s3cret" {
+		t.Errorf("loaded server %q, CA %q, token %q", cc.Server, cc.CAData, cc.Token)
 	}
 }
 
