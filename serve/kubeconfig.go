@@ -25,8 +25,8 @@ func kubeconfigTarget(want, server string, alive func(server string) bool) (path
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return want, ""
-	case err == nil && cc.Context == DefaultContext && cc.Server == server:
-		return want, ""
+	case err == nil && cc.Context == DefaultContext && sameAddr(cc.Server, server):
+		return want, "" // ours: this very address (perhaps http before, https now)
 	case err == nil && cc.Context == DefaultContext && !alive(cc.Server):
 		return want, fmt.Sprintf("replaced the kubeconfig of %s, which no longer answers", cc.Server)
 	}
@@ -40,6 +40,14 @@ func kubeconfigTarget(want, server string, alive func(server string) bool) (path
 		why = "another porthole serve (" + cc.Server + ") still uses it"
 	}
 	return path, fmt.Sprintf("left %s alone (%s); this server's kubeconfig is %s", want, why, path)
+}
+
+// sameAddr reports whether two server URLs name the same host and port,
+// whatever their schemes: this server now holds that address.
+func sameAddr(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Host == ub.Host
 }
 
 // answers reports whether a server still answers /healthz on loopback

@@ -21,6 +21,7 @@ func TestKubeconfigTarget(t *testing.T) {
 	}{
 		{"none", nil, false, "", ""},
 		{"ours, same server", func(p string) { kube.WriteKubeconfig(p, me, DefaultContext, "default") }, true, "", ""},
+		{"ours, this address over plain HTTP before", func(p string) { kube.WriteKubeconfig(p, "https://127.0.0.1:7001", DefaultContext, "default") }, true, "", ""},
 		{"ours, other server running", func(p string) { kube.WriteKubeconfig(p, other, DefaultContext, "default") }, true, "-7001", "still uses it"},
 		{"ours, other server gone", func(p string) { kube.WriteKubeconfig(p, other, DefaultContext, "default") }, false, "", "no longer answers"},
 		{"someone else's", func(p string) { kube.WriteKubeconfig(p, other, "kind-dev", "default") }, false, "-7001", "did not write it"},
@@ -45,6 +46,9 @@ func TestKubeconfigTarget(t *testing.T) {
 func TestSecondServeKeepsTheFirstsKubeconfig(t *testing.T) {
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	first, _ := startServer(t, Options{Pods: testPods(), Runtime: newFakeRuntime(testPods()...), KubeconfigPath: kc, Out: &bytes.Buffer{}})
+	if code, _ := get(t, first.URL()+"/healthz"); code != 200 { // serving: its kubeconfig is written
+		t.Fatalf("first serve: /healthz %d", code)
+	}
 	var out bytes.Buffer
 	second, stop := startServer(t, Options{Pods: testPods(), Runtime: newFakeRuntime(testPods()...), KubeconfigPath: kc, Out: &out})
 	if code, _ := get(t, second.URL()+"/healthz"); code != 200 { // serving: the kubeconfig is written

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,7 +32,12 @@ func (s *Server) Run(ctx context.Context) error {
 	kubeconfig, note := s.opts.KubeconfigPath, ""
 	if kubeconfig != "" {
 		kubeconfig, note = kubeconfigTarget(kubeconfig, s.URL(), answers)
-		if err := kube.WriteKubeconfig(kubeconfig, s.URL(), DefaultContext, kube.DefaultNamespace); err != nil {
+		kc := kube.NewKubeconfig(s.URL(), DefaultContext, kube.DefaultNamespace)
+		if len(s.opts.KubeconfigCA) > 0 {
+			kc.Clusters[0].Cluster.CertificateAuthorityData = base64.StdEncoding.EncodeToString(s.opts.KubeconfigCA)
+		}
+		kc.Users[0].User.Token = s.opts.KubeconfigToken
+		if err := kube.WriteKubeconfigFile(kubeconfig, kc); err != nil {
 			return errors.Join(err, s.closeIdle())
 		}
 	}
@@ -48,6 +54,9 @@ func (s *Server) Run(ctx context.Context) error {
 			fmt.Fprintf(s.opts.Out, "kubeconfig: %s\n", note)
 		}
 		writeBanner(s.opts.Out, s.URL(), kubeconfig, s.example)
+		for _, n := range s.opts.Notes {
+			fmt.Fprintln(s.opts.Out, n)
+		}
 	}
 
 	var serveErr error

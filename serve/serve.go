@@ -89,6 +89,14 @@ type Options struct {
 	Gateway *gateway.Options
 	// TLSConfig, when set, serves HTTPS (HTTP/1.1 only).
 	TLSConfig *tls.Config
+	// KubeconfigCA is the PEM authority of TLSConfig's certificate, and
+	// KubeconfigToken a bearer token the gateway accepts; Run writes both
+	// into the kubeconfig, so that clients check the server and send the
+	// token without further setup.
+	KubeconfigCA    []byte
+	KubeconfigToken string
+	// Notes are printed after the banner, a line each.
+	Notes []string
 }
 
 // Server is a running porthole server. Create it with New, then call Run
@@ -137,7 +145,7 @@ func New(opts *Options) (_ *Server, err error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if !authenticated(s.opts.Gateway) {
-		if err := checkLoopback(s.opts.Listen); err != nil {
+		if err := CheckLoopback(s.opts.Listen); err != nil {
 			return nil, err
 		}
 	}
@@ -224,9 +232,9 @@ func podRefs(pods []*kube.Pod) ([]node.PodRef, error) {
 	return refs, nil
 }
 
-// checkLoopback refuses listen addresses that are not loopback: with no
+// CheckLoopback refuses listen addresses that are not loopback: with no
 // authentication, anyone reaching the port could run commands.
-func checkLoopback(addr string) error {
+func CheckLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("listen address %q: %w", addr, err)
