@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"os"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/porthole/porthole/kube"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -49,7 +54,7 @@ func TestServeSIGTERM(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	kc := filepath.Join(dir, "kubeconfig")
-	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--write-kubeconfig", kc)
+	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--write-kubeconfig", kc, "--cert-dir", filepath.Join(dir, "certs"))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -63,18 +68,16 @@ func TestServeSIGTERM(t *testing.T) {
 	var banner []string
 	for sc.Scan() {
 		banner = append(banner, sc.Text())
-		if strings.HasPrefix(sc.Text(), "try: ") {
+		if strings.HasPrefix(sc.Text(), "token: ") {
 			break
 		}
 	}
-	if len(banner) != 3 || !strings.HasPrefix(banner[0], "porthole serving on http://127.0.0.1:") {
+	if len(banner) != 4 || !strings.HasPrefix(banner[0], "porthole serving on https://127.0.0.1:") {
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Fatalf("banner %q", banner)
 	}
-	if _, err := os.Stat(kc); err != nil {
-		t.Errorf("kubeconfig: %v", err)
-	}
+	checkKubeconfigReaches(t, kc, strings.TrimPrefix(banner[0], "porthole serving on "))
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -84,5 +87,46 @@ func TestServeSIGTERM(t *testing.T) {
 	}
 	if stderr.Len() != 0 {
 		t.Errorf("stderr: %s", stderr.String())
+	}
+}
+
+// checkKubeconfigReaches: the kubeconfig serve wrote names server, verifies
+// its certificate by the authority it carries, and its token is what lets
+// a request in (without it: 401).
+func checkKubeconfigReaches(t *testing.T, path, server string) {
+	t.Helper()
+	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: path})
+	if err != nil {
+		t.Fatalf("kubeconfig: %v", err)
+	}
+	if cc.Server != server || len(cc.CAData) == 0 || cc.Token == "" || cc.InsecureSkipTLSVerify {
+		t.Fatalf("kubeconfig: server %q (want %q), %d bytes of CA, token %t, insecure %t", cc.Server, server, len(cc.CAData), cc.Token != "", cc.InsecureSkipTLSVerify)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(cc.CAData) {
+		t.Fatal("kubeconfig: no certificate in certificate-authority-data")
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer c.CloseIdleConnections()
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {cc.Token, http.StatusOK}} {
+		req, err := http.NewRequest(http.MethodGet, server+"/api/v1/namespaces/default/pods", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("GET pods over the kubeconfig's TLS: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET pods with token %t: %d, want %d", tc.token != "", resp.StatusCode, tc.want)
+		}
 	}
 }

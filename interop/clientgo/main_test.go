@@ -20,5 +20,5 @@ func TestMain(m *testing.M) {
 			goleak.IgnoreAnyFunction("k8s.io/client-go/util/workqueue.(*Typed[...]).updateUnfinishedWorkLoop"),
 		)
 	}
-	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{}, func(e *harness.Env) { env = e }, leaks))
+	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{HTTPS: true}, func(e *harness.Env) { env = e }, leaks))
 }

@@ -16,5 +16,5 @@ func TestMain(m *testing.M) {
 	leaks := func() error {
 		return goleak.Find(goleak.IgnoreTopFunction("k8s.io/klog/v2.(*flushDaemon).run.func1"))
 	}
-	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{Kubectl: true}, func(e *harness.Env) { env = e }, leaks))
+	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{Kubectl: true, HTTPS: true}, func(e *harness.Env) { env = e }, leaks))
 }

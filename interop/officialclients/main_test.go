@@ -13,5 +13,5 @@ var env *harness.Env
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{DataSize: harness.MiB, InputSize: harness.MiB}, func(e *harness.Env) { env = e }, nil))
+	os.Exit(harness.MainExit(m.Run, harness.SetupOptions{DataSize: harness.MiB, InputSize: harness.MiB, HTTPS: true}, func(e *harness.Env) { env = e }, nil))
 }

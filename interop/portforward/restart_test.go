@@ -85,7 +85,7 @@ spec:
     command: ["sleep", %q]
 `, marker)), 0o644))
 	p := &serveProc{kubeconfig: filepath.Join(dir, "kubeconfig"), ended: make(chan struct{})}
-	p.cmd = exec.Command(bin, "serve", "--listen", addr, "-f", manifest, "--write-kubeconfig", p.kubeconfig)
+	p.cmd = exec.Command(bin, "serve", "--listen", addr, "-f", manifest, "--write-kubeconfig", p.kubeconfig, "--plain-http")
 	p.cmd.Env = append(os.Environ(), "HOME="+dir)
 	p.cmd.Stderr = io.Discard
 	stdout, err := p.cmd.StdoutPipe()

@@ -8,6 +8,7 @@ package readme
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +17,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/porthole/porthole/interop/internal/harness"
 )
@@ -120,17 +124,16 @@ func TestReadmeFirstRun(t *testing.T) {
 			t.Logf("serve:\n%s", serveOut.String())
 		}
 	}()
+	// Ready: the kubeconfig is written, and /readyz answers over HTTPS
+	// verified by the authority that kubeconfig carries.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://127.0.0.1:7443/readyz")
+		err := readyByKubeconfig(filepath.Join(home, ".config", "porthole", "kubeconfig"), "https://127.0.0.1:7443")
 		if err == nil {
-			resp.Body.Close()
-			if _, err := os.Stat(filepath.Join(home, ".config", "porthole", "kubeconfig")); err == nil {
-				break
-			}
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready on 127.0.0.1:7443 with its kubeconfig: %v", err)
+			t.Fatalf("serve not ready on https://127.0.0.1:7443 with its kubeconfig: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -173,4 +176,29 @@ func TestReadmeFirstRun(t *testing.T) {
 	if got := results["./porthole cp README.md demo:/tmp/README.md"]; strings.TrimSpace(got) != "" {
 		t.Errorf("cp printed %q", got)
 	}
+}
+
+// readyByKubeconfig checks that the kubeconfig at path names server and
+// that server's /readyz answers 200 through the kubeconfig's TLS and token.
+func readyByKubeconfig(path, server string) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return err
+	}
+	if cfg.Host != server || len(cfg.CAData) == 0 || cfg.BearerToken == "" {
+		return fmt.Errorf("kubeconfig names %s with %d bytes of CA and token %t; want %s, an authority and a token", cfg.Host, len(cfg.CAData), cfg.BearerToken != "", server)
+	}
+	tr, err := rest.TransportFor(cfg)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(server + "/readyz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /readyz: %d", resp.StatusCode)
+	}
+	return nil
 }

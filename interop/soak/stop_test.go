@@ -83,7 +83,7 @@ func runStop(t *testing.T, s spec) string {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
 	defer cancel()
-	srv, err := harness.StartServer(ctx, env.Porthole, dir)
+	srv, err := harness.StartServer(ctx, env.Porthole, dir, "--plain-http")
 	if err != nil {
 		t.Fatal(err)
 	}

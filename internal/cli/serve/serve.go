@@ -6,8 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/porthole/porthole/internal/cli"
 	gatewaycmd "github.com/porthole/porthole/internal/cli/gateway"
 	"github.com/porthole/porthole/internal/iostreams"
+	"github.com/porthole/porthole/internal/selfcert"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/serve"
 )
@@ -31,6 +35,12 @@ type Options struct {
 	// Verbosity is the -v level.
 	Verbosity int
 	Factory   *cli.Factory
+	// PlainHTTP serves plain HTTP without the generated certificate and
+	// token (the first round's behaviour; loopback only).
+	PlainHTTP bool
+	// CertDir keeps the generated authority, certificate and token
+	// ("": $XDG_CONFIG_HOME/porthole/serve, or a temporary directory).
+	CertDir string
 	// Security are the gateway's options (porthole gateway's flags); the
 	// gateway is always in front of the node and API.
 	Security gatewaycmd.Security
@@ -51,6 +61,13 @@ func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.C
 Without -f, serves the pod "demo" (container "shell" running sh, stdin open).
 The kubeconfig is written to $XDG_CONFIG_HOME/porthole/kubeconfig unless
 --write-kubeconfig says otherwise (an empty value writes none).
+
+Serves HTTPS as a real cluster does: without --tls-cert-file, with a
+certificate authority and serving certificate made on the first run and
+kept in --cert-dir, and, without --token-auth-file, a bearer token made
+once (the first line of tokens.csv there). The kubeconfig carries both, so
+kubectl and the official clients work unchanged; the web terminal asks for
+the token. --plain-http serves plain HTTP without them (loopback only).
 
 Listens on loopback only: anyone who can connect can run commands as you.
 The processes are NOT isolated from this machine.`,
@@ -82,8 +99,23 @@ The processes are NOT isolated from this machine.`,
 	cmd.Flags().StringVar(&opts.Listen, "listen", serve.DefaultListen, "address to listen on (host:port, loopback only; port 0 picks one)")
 	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods to run (YAML or JSON, several documents; - for stdin); repeatable")
 	cmd.Flags().StringVar(&opts.Kubeconfig, kubeconfigFlag, "", `write a kubeconfig for this server to this path ("" for none) (default "$XDG_CONFIG_HOME/porthole/kubeconfig")`)
+	cmd.Flags().BoolVar(&opts.PlainHTTP, "plain-http", false, "serve plain HTTP, with no generated certificate or token (loopback only)")
+	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", `keep the generated certificate authority, serving certificate and token here (default "$XDG_CONFIG_HOME/porthole/serve")`)
 	opts.Security.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// configSubdir is $XDG_CONFIG_HOME/porthole/name, or "" when the user has
+// no configuration directory.
+func configSubdir(f *cli.Factory, name string) string {
+	if f.ConfigDir == nil {
+		return ""
+	}
+	dir, err := f.ConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "porthole", name)
 }
 
 // defaultKubeconfig is $XDG_CONFIG_HOME/porthole/kubeconfig, or "" (write
@@ -126,6 +158,11 @@ func Run(ctx context.Context, opts *Options) error {
 	// The gateway always stands in front: its Host and Origin checks,
 	// limits and timeouts hold for the plain demo too.
 	g := &gateway.Options{Logger: sopts.Logger.With("component", "gateway")}
+	cleanup, err := selfSecure(opts, sopts)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	tlsCfg, closeAudit, err := opts.Security.Apply(g)
 	if err != nil {
 		return err
@@ -140,6 +177,77 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	return s.Run(ctx)
+}
+
+// selfSecure gives serve what a real cluster has unless the flags say
+// otherwise: a serving certificate from its own authority (unless
+// --tls-cert-file or --plain-http) and a bearer token (unless the flags
+// name another way to authenticate), both kept in --cert-dir and written
+// into the kubeconfig. The returned function removes a temporary
+// directory used when the user has no configuration directory.
+func selfSecure(opts *Options, sopts *serve.Options) (cleanup func(), err error) {
+	sec := &opts.Security
+	cleanup = func() {}
+	if opts.PlainHTTP {
+		if sec.TLSCertFile != "" || sec.TLSKeyFile != "" {
+			return cleanup, cli.FlagErrorf("--plain-http contradicts --tls-cert-file and --tls-private-key-file")
+		}
+		return cleanup, nil
+	}
+	if sec.TLSCertFile != "" || sec.TLSKeyFile != "" {
+		return cleanup, nil // the user's certificate, and their authentication
+	}
+	userAuth := sec.TokenAuthFile != "" || sec.ClientCAFile != "" || sec.AllowAnonymous
+	if !userAuth && serve.CheckLoopback(opts.Listen) != nil {
+		// The generated token is the demo's key to everything: off
+		// loopback the user brings their own authentication, and
+		// serve.New refuses the address without it.
+		return cleanup, nil
+	}
+	dir := opts.CertDir
+	if dir == "" {
+		if dir = configSubdir(opts.Factory, "serve"); dir == "" {
+			tmp, err := os.MkdirTemp("", "porthole-serve-certs-")
+			if err != nil {
+				return cleanup, fmt.Errorf("certificate directory: %w", err)
+			}
+			dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
+		}
+	}
+	b, err := selfcert.Ensure(dir, certHosts(opts.Listen), time.Now())
+	if err != nil {
+		return cleanup, err
+	}
+	sec.TLSCertFile, sec.TLSKeyFile = filepath.Join(dir, selfcert.CertFile), filepath.Join(dir, selfcert.KeyFile)
+	sopts.KubeconfigCA = b.CAPEM
+	if b.Made != "" {
+		opts.Factory.Logger(opts.Verbosity).Info("made "+b.Made, "dir", dir)
+	}
+	if userAuth {
+		return cleanup, nil
+	}
+	tok, err := selfcert.EnsureToken(dir, "porthole", []string{"system:masters"})
+	if err != nil {
+		return cleanup, err
+	}
+	sec.TokenAuthFile, sopts.KubeconfigToken = tok.File, tok.Value
+	sopts.Notes = append(sopts.Notes, fmt.Sprintf("token: the first field of %s (the web terminal asks for it)", tok.File))
+	return cleanup, nil
+}
+
+// certHosts are the names the serving certificate must carry: loopback's,
+// this machine's, and the listen address's own host.
+func certHosts(listen string) []string {
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	if h, _, err := net.SplitHostPort(listen); err == nil && h != "" && !slices.Contains(hosts, h) {
+		if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
 }
 
 // readManifests decodes every file ("-" is stdin, once) and refuses a pod

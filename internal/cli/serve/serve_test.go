@@ -128,6 +128,9 @@ func TestRun(t *testing.T) {
 		wantErr string // "" for a clean start and shutdown
 	}{
 		{name: "demo", args: []string{"--listen", "127.0.0.1:0"}, pod: "demo"},
+		{name: "demo-plain-http", args: []string{"--listen", "127.0.0.1:0", "--plain-http"}, pod: "demo"},
+		{name: "plain-http-and-certificate", args: []string{"--plain-http", "--tls-cert-file", "DIR/c.pem", "--tls-private-key-file", "DIR/k.pem"},
+			wantErr: "--plain-http contradicts --tls-cert-file and --tls-private-key-file"},
 		{name: "stdin", args: []string{"--listen", "127.0.0.1:0", "-f", "-"}, stdin: manifest, pod: "sleeper"},
 		{name: "file", args: []string{"--listen", "127.0.0.1:0", "-f", "DIR/pods.yaml"}, files: map[string]string{"pods.yaml": manifest}, pod: "sleeper"},
 		{name: "invalid-manifest", args: []string{"-f", "DIR/bad.yaml"}, files: map[string]string{"bad.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n"},
@@ -137,7 +140,7 @@ func TestRun(t *testing.T) {
 			wantErr: "<stdin>: pod default/sleeper is already defined in DIR/a.yaml"},
 		{name: "stdin-twice", args: []string{"-f", "-", "-f", "-"}, stdin: manifest, wantErr: "-f - (stdin) given more than once"},
 		{name: "missing-file", args: []string{"-f", "DIR/nope.yaml"}, wantErr: "open DIR/nope.yaml: no such file or directory"},
-		{name: "tokens-over-http-off-loopback", args: []string{"--listen", "0.0.0.0:0", "--token-auth-file", "DIR/t.csv"},
+		{name: "tokens-over-http-off-loopback", args: []string{"--listen", "0.0.0.0:0", "--token-auth-file", "DIR/t.csv", "--plain-http"},
 			files:   map[string]string{"t.csv": "tok,alice,1\n"},
 			wantErr: "refusing bearer tokens over plain HTTP on 0.0.0.0:0: serve TLS (--tls-cert-file, --tls-private-key-file) or, behind a TLS-terminating proxy, pass --insecure-http-auth"},
 		{name: "anonymous-without-rbac", args: []string{"--listen", "127.0.0.1:0", "--token-auth-file", "DIR/t.csv", "--anonymous-auth"},
@@ -176,7 +179,12 @@ func TestRun(t *testing.T) {
 			if err != nil {
 				t.Fatalf("run: %v", err)
 			}
-			banner := regexp.MustCompile(`^porthole serving on (http://127\.0\.0\.1:\d+)\nkubeconfig: (.*)\ntry: kubectl --kubeconfig (.*) exec ` + tc.pod + ` -- date\n$`)
+			plain := slices.Contains(tc.args, "--plain-http")
+			scheme, token := "https", `token: the first field of `+regexp.QuoteMeta(filepath.Join(configDir(t, f), "porthole", "serve", "tokens.csv"))+` \(the web terminal asks for it\)\n`
+			if plain {
+				scheme, token = "http", ""
+			}
+			banner := regexp.MustCompile(`^porthole serving on (` + scheme + `://127\.0\.0\.1:\d+)\nkubeconfig: (.*)\ntry: kubectl --kubeconfig (.*) exec ` + tc.pod + ` -- date\n` + token + `$`)
 			m := banner.FindStringSubmatch(out.String())
 			if m == nil || m[2] != kc {
 				t.Fatalf("banner %q does not match %s with kubeconfig %s", out.String(), banner, kc)
@@ -185,9 +193,21 @@ func TestRun(t *testing.T) {
 			if err != nil || !strings.Contains(string(cfg), "server: "+m[1]+"\n") {
 				t.Errorf("kubeconfig (%v):\n%s", err, cfg)
 			}
+			if creds := strings.Contains(string(cfg), "token: ") && strings.Contains(string(cfg), "certificate-authority-data: "); creds == plain {
+				t.Errorf("kubeconfig carries a token and an authority: %t; plain HTTP: %t", creds, plain)
+			}
 			if errOut.Len() != 0 {
 				t.Errorf("stderr: %s", errOut)
 			}
 		})
 	}
+}
+
+func configDir(t *testing.T, f *cli.Factory) string {
+	t.Helper()
+	dir, err := f.ConfigDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -28,6 +28,11 @@ type SetupOptions struct {
 	DataSize int64
 	// InputSize is the stdin payload size (default 16 MiB).
 	InputSize int64
+	// HTTPS runs serve as a user does: HTTPS from its own authority, the
+	// generated token required (certificates kept in the Env's Dir). By
+	// default serve runs --plain-http, so the gateway and fault tests can
+	// stand in front of it over plain HTTP.
+	HTTPS bool
 }
 
 // Setup builds porthole (and kubectl137), writes the data files and starts
@@ -70,7 +75,11 @@ func Setup(ctx context.Context, opts SetupOptions) (_ *Env, err error) {
 	if e.Input, err = WriteDataFile(filepath.Join(dir, "input.bin"), opts.InputSize, 2); err != nil {
 		return e, err
 	}
-	if e.Server, err = StartServer(ctx, e.Porthole, dir); err != nil {
+	serveArgs := []string{"--plain-http"}
+	if opts.HTTPS {
+		serveArgs = []string{"--cert-dir", filepath.Join(dir, "serve-certs")}
+	}
+	if e.Server, err = StartServer(ctx, e.Porthole, dir, serveArgs...); err != nil {
 		return e, err
 	}
 	return e, nil

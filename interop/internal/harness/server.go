@@ -42,8 +42,9 @@ type Server struct {
 // StartServer runs bin (the porthole binary) as `porthole serve` on a free
 // 127.0.0.1 port with Manifest, waits for the kubeconfig it writes and for
 // /readyz to answer 200, and starts the Proxy. dir holds the manifest,
-// kubeconfigs and the server log. The caller must Stop the Server.
-func StartServer(ctx context.Context, bin, dir string) (*Server, error) {
+// kubeconfigs and the server log; args are more flags (porthole's
+// --plain-http, say). The caller must Stop the Server.
+func StartServer(ctx context.Context, bin, dir string, args ...string) (*Server, error) {
 	manifest := filepath.Join(dir, "pods.yaml")
 	if err := os.WriteFile(manifest, []byte(Manifest), 0o644); err != nil {
 		return nil, fmt.Errorf("write manifest: %w", err)
@@ -65,6 +66,7 @@ func StartServer(ctx context.Context, bin, dir string) (*Server, error) {
 	}
 	defer logf.Close()
 	s.cmd = exec.Command(bin, "serve", "--listen", addr, "-f", manifest, "--write-kubeconfig", s.Kubeconfig)
+	s.cmd.Args = append(s.cmd.Args, args...)
 	s.cmd.Stdout = logf
 	s.cmd.Stderr = logf
 	// Own process group, so a crash of porthole does not leave its pods'
