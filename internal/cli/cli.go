@@ -83,3 +83,16 @@ func (f *Factory) KubeconfigEnv(path, env, home string) string {
 	}
 	return filepath.Join(dir, "porthole", "kubeconfig")
 }
+
+// ConfigSubdir is $XDG_CONFIG_HOME/porthole/name (os.UserConfigDir's), or
+// "" when the user has no configuration directory.
+func (f *Factory) ConfigSubdir(name string) string {
+	if f.ConfigDir == nil {
+		return ""
+	}
+	dir, err := f.ConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "porthole", name)
+}

@@ -268,3 +268,34 @@ func firstToken(data []byte) string {
 	}
 	return ""
 }
+
+// Hosts are the names a serving certificate for listen (host:port) must
+// carry: loopback's, this machine's name, the listen host itself, and,
+// listening on every interface, each interface's address.
+func Hosts(listen string) []string {
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	add := func(h string) {
+		if h != "" && !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	if h, err := os.Hostname(); err == nil {
+		add(h)
+	}
+	h, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return hosts
+	}
+	if ip := net.ParseIP(h); h != "" && (ip == nil || !ip.IsUnspecified()) {
+		add(h)
+		return hosts
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.IsGlobalUnicast() {
+				add(n.IP.String())
+			}
+		}
+	}
+	return hosts
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -176,5 +177,39 @@ func TestEnsureToken(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(tok.File); string(b) != edited {
 		t.Error("the edited token file was rewritten")
+	}
+}
+
+func TestHosts(t *testing.T) {
+	name, _ := os.Hostname()
+	for _, tc := range []struct {
+		listen     string
+		want, omit []string
+	}{
+		{"127.0.0.1:7443", []string{"localhost", "127.0.0.1", "::1", name}, nil},
+		{"gw.example:8443", []string{"localhost", "gw.example", name}, nil},
+		{"[::1]:0", []string{"::1"}, []string{""}},
+		{":8443", []string{"localhost", name}, []string{"", "::", "0.0.0.0"}},
+		{"0.0.0.0:8443", []string{"127.0.0.1"}, []string{"0.0.0.0"}},
+		{"not an address", []string{"localhost"}, []string{"not an address"}},
+	} {
+		got := Hosts(tc.listen)
+		for _, h := range tc.want {
+			if h != "" && !slices.Contains(got, h) {
+				t.Errorf("Hosts(%q) = %q, missing %q", tc.listen, got, h)
+			}
+		}
+		for _, h := range tc.omit {
+			if slices.Contains(got, h) {
+				t.Errorf("Hosts(%q) = %q, has %q", tc.listen, got, h)
+			}
+		}
+		seen := map[string]bool{}
+		for _, h := range got {
+			if seen[h] {
+				t.Errorf("Hosts(%q) = %q: %q twice", tc.listen, got, h)
+			}
+			seen[h] = true
+		}
 	}
 }

@@ -6,10 +6,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -105,19 +103,6 @@ The processes are NOT isolated from this machine.`,
 	return cmd
 }
 
-// configSubdir is $XDG_CONFIG_HOME/porthole/name, or "" when the user has
-// no configuration directory.
-func configSubdir(f *cli.Factory, name string) string {
-	if f.ConfigDir == nil {
-		return ""
-	}
-	dir, err := f.ConfigDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "porthole", name)
-}
-
 // defaultKubeconfig is $XDG_CONFIG_HOME/porthole/kubeconfig, or "" (write
 // none) when the user has no configuration directory.
 func defaultKubeconfig(f *cli.Factory) string {
@@ -206,7 +191,7 @@ func selfSecure(opts *Options, sopts *serve.Options) (cleanup func(), err error)
 	}
 	dir := opts.CertDir
 	if dir == "" {
-		if dir = configSubdir(opts.Factory, "serve"); dir == "" {
+		if dir = opts.Factory.ConfigSubdir("serve"); dir == "" {
 			tmp, err := os.MkdirTemp("", "porthole-serve-certs-")
 			if err != nil {
 				return cleanup, fmt.Errorf("certificate directory: %w", err)
@@ -214,7 +199,7 @@ func selfSecure(opts *Options, sopts *serve.Options) (cleanup func(), err error)
 			dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
 		}
 	}
-	b, err := selfcert.Ensure(dir, certHosts(opts.Listen), time.Now())
+	b, err := selfcert.Ensure(dir, selfcert.Hosts(opts.Listen), time.Now())
 	if err != nil {
 		return cleanup, err
 	}
@@ -233,21 +218,6 @@ func selfSecure(opts *Options, sopts *serve.Options) (cleanup func(), err error)
 	sec.TokenAuthFile, sopts.KubeconfigToken = tok.File, tok.Value
 	sopts.Notes = append(sopts.Notes, fmt.Sprintf("token: the first field of %s (the web terminal asks for it)", tok.File))
 	return cleanup, nil
-}
-
-// certHosts are the names the serving certificate must carry: loopback's,
-// this machine's, and the listen address's own host.
-func certHosts(listen string) []string {
-	hosts := []string{"localhost", "127.0.0.1", "::1"}
-	if h, err := os.Hostname(); err == nil && h != "" {
-		hosts = append(hosts, h)
-	}
-	if h, _, err := net.SplitHostPort(listen); err == nil && h != "" && !slices.Contains(hosts, h) {
-		if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
-			hosts = append(hosts, h)
-		}
-	}
-	return hosts
 }
 
 // readManifests decodes every file ("-" is stdin, once) and refuses a pod
