@@ -45,8 +45,18 @@ func blocks(t *testing.T) []string {
 	if len(out) != 2 {
 		t.Fatalf("README: %d shell blocks after the first-run paragraph, want 2", len(out))
 	}
-	return out
+	// The gateway's first run, in front of that serve.
+	j := strings.Index(s, "A first run:")
+	m := re.FindStringSubmatch(s[max(j, 0):])
+	if j < 0 || m == nil {
+		t.Fatal("README: no gateway first-run block")
+	}
+	return append(out, m[1])
 }
+
+// bannerComment is a README line showing what a server prints; the script
+// waits there until that server answers.
+var bannerComment = regexp.MustCompile(`^# gateway listening on (https?://\S+),`)
 
 // script turns a README block into a script that marks each line's output:
 // interactive lines (a terminal, an attach that waits for typing) are left
@@ -60,10 +70,16 @@ func script(block string) (string, []string) {
 	b.WriteString("bg=''\ntrap 'kill $bg 2>/dev/null' EXIT\n")
 	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
 		cmd := strings.TrimSpace(line)
+		if m := bannerComment.FindStringSubmatch(cmd); m != nil {
+			b.WriteString("for i in $(seq 50); do curl -sk " + m[1] + "/readyz >/dev/null && break; sleep 0.2; done\n")
+			continue
+		}
 		if i := strings.Index(cmd, "   #"); i >= 0 {
 			cmd = strings.TrimSpace(cmd[:i])
 		}
 		switch {
+		case strings.HasPrefix(cmd, "#"):
+			continue
 		case strings.Contains(cmd, " -it ") || strings.Contains(cmd, "attach -i"):
 			skipped = append(skipped, cmd)
 			continue
@@ -163,7 +179,9 @@ func TestReadmeFirstRun(t *testing.T) {
 		"kubectl logs demo -c web":                      "demo web serving on http://127.0.0.1:8080",
 		"curl -s localhost:9090":                        "hello from the porthole demo pod (GET /)",
 		"./porthole exec demo -- sh -c exit 3; echo $?": "3\n",
-		"./porthole port-forward demo :8080 --exec curl -s localhost:$PORTHOLE_PORT": "hello from the porthole demo pod (GET /)",
+		"./porthole port-forward demo :8080 --exec curl -s localhost:$PORTHOLE_PORT":                                             "hello from the porthole demo pod (GET /)",
+		"kubectl --kubeconfig ~/.config/porthole/gateway/kubeconfig config set-credentials porthole-gateway --token=alice-token": "User \"porthole-gateway\" set.",
+		"kubectl --kubeconfig ~/.config/porthole/gateway/kubeconfig exec demo -- date":                                           "UTC",
 	} {
 		got, ok := results[line]
 		if !ok || !strings.Contains(got, want) {

@@ -41,7 +41,16 @@ type Options struct {
 	WSOnlyUpstream     bool
 	ShutdownGrace      time.Duration
 	ShutdownDelay      time.Duration
-	Security           Security
+	// PlainHTTP serves plain HTTP even with authentication on and no
+	// certificate named (no certificate is made).
+	PlainHTTP bool
+	// CertDir keeps the authority and certificate made when authentication
+	// is on and no certificate is named ("": $XDG_CONFIG_HOME/porthole/gateway).
+	CertDir string
+	// WriteKubeconfig is where the kubeconfig for a made certificate goes
+	// (nil: CertDir/kubeconfig; "": none).
+	WriteKubeconfig *string
+	Security        Security
 }
 
 // DefaultListen is loopback: without authentication only loopback callers
@@ -70,7 +79,15 @@ nothing else is. /metrics serves Prometheus metrics.
 Without --token-auth-file or --client-ca-file, only loopback callers are
 accepted (anonymous, allowed everything), and only with a loopback Host
 (see --accept-hosts). Bearer tokens over plain HTTP off loopback need
---insecure-http-auth; --anonymous-auth needs --rbac-file.`,
+--insecure-http-auth; --anonymous-auth needs --rbac-file.
+
+kubectl sends a bearer token only over HTTPS. With authentication on and
+no --tls-cert-file, the gateway serves HTTPS with a certificate authority
+and certificate it makes on the first run in --cert-dir (default
+$XDG_CONFIG_HOME/porthole/gateway) and keeps, and writes a kubeconfig there
+with its address and authority; each user adds their token:
+  kubectl --kubeconfig KUBECONFIG config set-credentials porthole-gateway --token=TOKEN
+--plain-http serves plain HTTP instead.`,
 		Example: `  porthole gateway --upstream http://127.0.0.1:7443 --listen 127.0.0.1:8001
   porthole gateway --upstream-kubeconfig ~/.kube/config --impersonate \
     --listen :8443 --tls-cert-file gw.crt --tls-private-key-file gw.key \
@@ -100,6 +117,9 @@ accepted (anonymous, allowed everything), and only with a loopback Host
 	fs.BoolVar(&opts.SPDYOnlyUpstream, "upstream-spdy-only", false, "the upstream speaks only SPDY for exec, attach and port-forward: translate WebSocket clients")
 	fs.BoolVar(&opts.WSOnlyUpstream, "upstream-websocket-only", false, "the upstream speaks only WebSocket v5 for exec and attach: translate SPDY clients (kubectl before 1.30)")
 	fs.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long running sessions may go on before they are ended")
+	fs.BoolVar(&opts.PlainHTTP, "plain-http", false, "serve plain HTTP even with authentication on and no --tls-cert-file (no certificate is made)")
+	fs.StringVar(&opts.CertDir, "cert-dir", "", `keep the certificate authority and certificate made for authenticated HTTPS here (default "$XDG_CONFIG_HOME/porthole/gateway")`)
+	fs.Var(optionalString{&opts.WriteKubeconfig}, "write-kubeconfig", `write the kubeconfig for a made certificate here ("" for none) (default "CERT-DIR/kubeconfig")`)
 	fs.DurationVar(&opts.ShutdownDelay, "shutdown-delay-duration", 0, "on SIGTERM, how long to keep taking new sessions with /readyz failing, so load balancers move away first (as kube-apiserver's flag)")
 	opts.Security.AddFlags(fs)
 	return cmd
@@ -115,6 +135,13 @@ func Run(ctx context.Context, opts *Options) error {
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	if err := upstream(opts, gopts); err != nil {
 		return err
+	}
+	made, err := selfTLS(opts)
+	if err != nil {
+		return err
+	}
+	if made != nil {
+		defer made.cleanup()
 	}
 	tlsCfg, closeAudit, err := opts.Security.Apply(gopts)
 	if err != nil {
@@ -137,6 +164,13 @@ func Run(ctx context.Context, opts *Options) error {
 		ln = tls.NewListener(ln, tlsCfg)
 		scheme = "https"
 	}
+	var kcLine string
+	if made != nil { // written before serving: whoever sees the banner can use it
+		if kcLine, err = made.writeKubeconfig(serverURL(opts.Listen, ln.Addr())); err != nil {
+			ln.Close()
+			return fmt.Errorf("write kubeconfig: %w", err)
+		}
+	}
 	srv := &http.Server{Handler: site(g, gopts, log), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second,
 		MaxHeaderBytes: opts.Security.MaxHeaderBytes}
 	srv.Protocols = new(http.Protocols)
@@ -144,6 +178,9 @@ func Run(ctx context.Context, opts *Options) error {
 	served := make(chan error, 1)
 	go serveHTTP(srv, ln, served)
 	fmt.Fprintf(opts.IO.Out, "gateway listening on %s://%s, upstream %s\n", scheme, ln.Addr(), gopts.Upstream.Redacted())
+	if kcLine != "" {
+		fmt.Fprintln(opts.IO.Out, kcLine)
+	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -259,3 +296,20 @@ func site(g *gateway.Gateway, gopts *gateway.Options, log *slog.Logger) http.Han
 	}
 	return g.Guard(web.Site(g, opts))
 }
+
+// optionalString is a string flag that tells unset from set to "".
+type optionalString struct{ p **string }
+
+func (o optionalString) String() string {
+	if o.p == nil || *o.p == nil {
+		return ""
+	}
+	return **o.p
+}
+
+func (o optionalString) Set(v string) error {
+	*o.p = &v
+	return nil
+}
+
+func (o optionalString) Type() string { return "string" }

@@ -1,8 +1,14 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +23,7 @@ import (
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
+	"github.com/porthole/porthole/kube"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -38,6 +45,12 @@ func TestFlags(t *testing.T) {
 			}},
 		{"gates", []string{"--upstream", "http://x", "--feature-gates", "PortForwardWebsockets=false"}, "",
 			func(o *Options) bool { return o.Security.FeatureGates == "PortForwardWebsockets=false" }},
+		{"first-run defaults", []string{"--upstream", "http://x"}, "",
+			func(o *Options) bool { return !o.PlainHTTP && o.CertDir == "" && o.WriteKubeconfig == nil }},
+		{"first-run flags", []string{"--upstream", "http://x", "--plain-http", "--cert-dir", "/c", "--write-kubeconfig", ""}, "",
+			func(o *Options) bool {
+				return o.PlainHTTP && o.CertDir == "/c" && o.WriteKubeconfig != nil && *o.WriteKubeconfig == ""
+			}},
 		{"no upstream", nil, "exactly one of --upstream and --upstream-kubeconfig is required", nil},
 		{"both upstreams", []string{"--upstream", "http://x", "--upstream-kubeconfig", "k"}, "exactly one of", nil},
 		{"argument", []string{"--upstream", "http://x", "extra"}, "unknown command", nil},
@@ -65,38 +78,77 @@ func TestFlags(t *testing.T) {
 }
 
 // TestRunServesAndShutsDown runs the command in front of an upstream,
-// checks a proxied read and /metrics, then cancels it: exit clean.
+// checks a proxied read and /metrics, then cancels it: exit clean. With a
+// token file and no certificate it serves HTTPS from the authority it
+// makes in its config directory, and the kubeconfig it writes verifies
+// it; with --plain-http it serves plain HTTP and writes none.
 func TestRunServesAndShutsDown(t *testing.T) {
+	for _, plain := range []bool{false, true} {
+		t.Run(map[bool]string{false: "made-tls", true: "plain-http"}[plain], func(t *testing.T) {
+			testRunServesAndShutsDown(t, plain)
+		})
+	}
+}
+
+func testRunServesAndShutsDown(t *testing.T, plain bool) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"gitVersion":"v1.37.2"}`)
 	}))
 	defer up.Close()
 	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
 	tokens := filepath.Join(dir, "tokens.csv")
 	os.WriteFile(tokens, []byte("tok,alice,1\n"), 0o600)
-	ios, _, out, _ := iostreams.Test()
+	ios, _, _, _ := iostreams.Test()
 	pr, pw := io.Pipe()
 	ios.Out = pw
-	opts := &Options{IO: ios, Factory: &cli.Factory{IOStreams: ios}, Listen: "127.0.0.1:0", Upstream: up.URL,
+	f := &cli.Factory{IOStreams: ios, ConfigDir: func() (string, error) { return config, nil }}
+	opts := &Options{IO: ios, Factory: f, Listen: "127.0.0.1:0", Upstream: up.URL, PlainHTTP: plain,
 		ShutdownGrace: 5 * time.Second, ShutdownDelay: 2 * time.Second}
 	opts.Security = Security{TokenAuthFile: tokens, AuditLogPath: filepath.Join(dir, "audit.jsonl"),
 		MaxSessions: 10, MaxSessionsPerUser: 10, MaxMessageBytes: 1 << 20, MaxHeaderBytes: 1 << 16, IdleTimeout: time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, opts) }()
-	line := make([]byte, 200)
-	n, _ := pr.Read(line)
-	go io.Copy(io.Discard, pr)
-	addr := regexp.MustCompile(`http://[0-9.:]+`).FindString(string(line[:n]))
-	if addr == "" {
-		t.Fatalf("banner %q", line[:n])
+	br := bufio.NewReader(pr)
+	banner, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
 	}
+	scheme := map[bool]string{false: "https", true: "http"}[plain]
+	m := regexp.MustCompile(`^gateway listening on (` + scheme + `://127\.0\.0\.1:\d+), upstream ` + regexp.QuoteMeta(up.URL) + `\n$`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("banner %q, want %s", banner, scheme)
+	}
+	addr := m[1]
+	client := &http.Client{}
+	kc := filepath.Join(config, "porthole", "gateway", "kubeconfig")
+	if !plain {
+		line, err := br.ReadString('\n')
+		if want := "kubeconfig: " + kc + " (this gateway's address and authority; add a credential: kubectl --kubeconfig " + kc +
+			" config set-credentials porthole-gateway --token=TOKEN)\n"; err != nil || line != want {
+			t.Fatalf("second line %q (%v), want %q", line, err, want)
+		}
+		cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: kc})
+		if err != nil || cc.Server != addr || cc.Token != "" || cc.Context != KubeconfigContext {
+			t.Fatalf("kubeconfig: %+v, %v", cc, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(cc.CAData) {
+			t.Fatal("kubeconfig: no authority")
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	} else if _, err := os.Stat(filepath.Join(config, "porthole", "gateway")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("--plain-http made %s: %v", filepath.Join(config, "porthole", "gateway"), err)
+	}
+	defer client.CloseIdleConnections()
+	go io.Copy(io.Discard, br)
 	get := func(path, token string) (int, string) {
 		req, _ := http.NewRequest("GET", addr+path, nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,6 +184,29 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	pw.Close()
-	http.DefaultClient.CloseIdleConnections()
-	_ = out
+}
+
+func TestSelfTLSRefusesContradiction(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	opts := &Options{IO: ios, Factory: &cli.Factory{IOStreams: ios}, Listen: "127.0.0.1:0", PlainHTTP: true,
+		Security: Security{TLSCertFile: "c.pem", TLSKeyFile: "k.pem"}}
+	if _, err := selfTLS(opts); err == nil || err.Error() != "--plain-http contradicts --tls-cert-file and --tls-private-key-file" {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestServerURL(t *testing.T) {
+	name, _ := os.Hostname()
+	addr := &net.TCPAddr{IP: net.IPv4zero, Port: 8443}
+	for listen, want := range map[string]string{
+		"127.0.0.1:0":     "https://127.0.0.1:8443",
+		"[::1]:0":         "https://[::1]:8443",
+		"gw.example:8443": "https://gw.example:8443",
+		":8443":           "https://" + net.JoinHostPort(name, "8443"),
+		"0.0.0.0:8443":    "https://" + net.JoinHostPort(name, "8443"),
+	} {
+		if got := serverURL(listen, addr); got != want {
+			t.Errorf("serverURL(%q) = %q, want %q", listen, got, want)
+		}
+	}
 }
