@@ -37,7 +37,7 @@ function log(...a) {
 // startPorthole runs `porthole serve` on listen and resolves with its URL
 // once the banner is printed.
 function startPorthole(listen) {
-  const proc = spawn(porthole, ['serve', '--listen', listen, '--write-kubeconfig', ''], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(porthole, ['serve', '--listen', listen, '--write-kubeconfig', '', '--plain-http'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('porthole serve printed no banner: ' + out)), WAIT);
