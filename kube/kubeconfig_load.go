@@ -32,6 +32,34 @@ type LoadOptions struct {
 	Namespace string
 	// Server is --server, replacing the cluster's server.
 	Server string
+	// Overrides are kubectl's other connection flags.
+	Overrides Overrides
+}
+
+// Overrides are the flags that replace parts of the kubeconfig, with
+// clientcmd's precedence: a non-empty value replaces the kubeconfig's.
+type Overrides struct {
+	// Cluster and User (--cluster, --user) replace the context's names.
+	Cluster, User string
+	// CertificateAuthority (--certificate-authority, a file) and
+	// InsecureSkipTLSVerify replace the cluster's authority and insecure
+	// setting together: either one set clears the other's kubeconfig value.
+	CertificateAuthority  string
+	InsecureSkipTLSVerify bool
+	// TLSServerName (--tls-server-name) replaces the cluster's; with
+	// --server it applies even when empty, as the kubeconfig's name was for
+	// the kubeconfig's server.
+	TLSServerName string
+	// ClientCertificate and ClientKey (files) replace the user's.
+	ClientCertificate, ClientKey string
+	// Token (--token) replaces the user's token.
+	Token string
+	// Username and Password (--username, --password) replace the user's.
+	Username, Password string
+	// Impersonate, ImpersonateUID and ImpersonateGroups (--as, --as-uid,
+	// --as-group) replace the user's act-as settings.
+	Impersonate, ImpersonateUID string
+	ImpersonateGroups           []string
 }
 
 // ClientConfig is what a client needs from a kubeconfig: the resolved
@@ -53,6 +81,7 @@ type ClientConfig struct {
 	Username          string
 	Password          string
 	Impersonate       string
+	ImpersonateUID    string
 	ImpersonateGroups []string
 	Exec              *ExecConfig
 }
@@ -116,6 +145,7 @@ type (
 		Password              string         `yaml:"password"`
 		As                    string         `yaml:"as"`
 		AsGroups              []string       `yaml:"as-groups"`
+		AsUID                 string         `yaml:"as-uid"`
 		Exec                  *ExecConfig    `yaml:"exec"`
 		AuthProvider          map[string]any `yaml:"auth-provider"`
 		dir                   string

@@ -17,13 +17,14 @@ func (m *merged) resolve(opts *LoadOptions) (*ClientConfig, error) {
 		name = m.current
 	}
 	cc := &ClientConfig{Context: name}
+	o := &opts.Overrides
 	var ctx fileContext
 	if name != "" {
 		var ok bool
 		if ctx, ok = m.contexts[name]; !ok {
 			return nil, &KubeconfigError{Err: fmt.Errorf("context %q does not exist", name)}
 		}
-	} else if opts.Server == "" {
+	} else if opts.Server == "" && o.Cluster == "" {
 		return nil, &KubeconfigError{Err: errors.New("no current-context is set and no --context was given")}
 	}
 	cc.Namespace = ctx.Namespace
@@ -33,34 +34,120 @@ func (m *merged) resolve(opts *LoadOptions) (*ClientConfig, error) {
 	if cc.Namespace == "" {
 		cc.Namespace = DefaultNamespace
 	}
+	clusterField, userField := "contexts["+name+"].cluster", "contexts["+name+"].user"
+	if o.Cluster != "" {
+		ctx.Cluster, clusterField = o.Cluster, "--cluster"
+	}
+	if o.User != "" {
+		ctx.User, userField = o.User, "--user"
+	}
+	var cl fileCluster
 	if ctx.Cluster != "" {
-		cl, ok := m.clusters[ctx.Cluster]
-		if !ok {
-			return nil, &KubeconfigError{File: m.files["context/"+name], Field: "contexts[" + name + "].cluster",
+		var ok bool
+		if cl, ok = m.clusters[ctx.Cluster]; !ok {
+			return nil, &KubeconfigError{File: m.files["context/"+name], Field: clusterField,
 				Err: fmt.Errorf("cluster %q does not exist", ctx.Cluster)}
 		}
-		if err := cc.setCluster(cl, ctx.Cluster, m.files["cluster/"+ctx.Cluster]); err != nil {
-			return nil, err
-		}
 	}
-	if opts.Server != "" {
-		cc.Server = opts.Server
+	if err := o.applyCluster(&cl, opts.Server); err != nil {
+		return nil, err
+	}
+	if err := cc.setCluster(cl, ctx.Cluster, m.files["cluster/"+ctx.Cluster]); err != nil {
+		return nil, err
 	}
 	if cc.Server == "" {
 		return nil, &KubeconfigError{File: m.files["cluster/"+ctx.Cluster], Field: "clusters[" + ctx.Cluster + "].server",
 			Err: errors.New("no server defined")}
 	}
+	var u fileUser
 	if ctx.User != "" {
-		u, ok := m.users[ctx.User]
-		if !ok {
-			return nil, &KubeconfigError{File: m.files["context/"+name], Field: "contexts[" + name + "].user",
+		var ok bool
+		if u, ok = m.users[ctx.User]; !ok {
+			return nil, &KubeconfigError{File: m.files["context/"+name], Field: userField,
 				Err: fmt.Errorf("user %q does not exist", ctx.User)}
 		}
-		if err := cc.setUser(u, ctx.User, m.files["user/"+ctx.User]); err != nil {
-			return nil, err
-		}
+	}
+	if err := o.applyUser(&u); err != nil {
+		return nil, err
+	}
+	if err := cc.setUser(u, ctx.User, m.files["user/"+ctx.User]); err != nil {
+		return nil, err
 	}
 	return cc, nil
+}
+
+// applyCluster lays the flags over the cluster as clientcmd does: the
+// authority and the insecure setting go together, and --server brings its
+// own --tls-server-name (empty or not).
+func (o *Overrides) applyCluster(cl *fileCluster, server string) error {
+	if server != "" {
+		cl.Server = server
+	}
+	if o.CertificateAuthority != "" || o.InsecureSkipTLSVerify {
+		ca, err := absPath(o.CertificateAuthority)
+		if err != nil {
+			return err
+		}
+		cl.CertificateAuthority, cl.CertificateAuthorityData, cl.InsecureSkipTLSVerify = ca, "", o.InsecureSkipTLSVerify
+	}
+	if o.TLSServerName != "" || server != "" {
+		cl.TLSServerName = o.TLSServerName
+	}
+	return nil
+}
+
+// applyUser lays the flags over the user: each set flag replaces its
+// field (a certificate or key replaces the inline data too; a token, a
+// token file).
+func (o *Overrides) applyUser(u *fileUser) error {
+	if o.ClientCertificate != "" || o.ClientKey != "" {
+		cert, err := absPath(o.ClientCertificate)
+		if err != nil {
+			return err
+		}
+		key, err := absPath(o.ClientKey)
+		if err != nil {
+			return err
+		}
+		if cert != "" {
+			u.ClientCertificate, u.ClientCertificateData = cert, ""
+		}
+		if key != "" {
+			u.ClientKey, u.ClientKeyData = key, ""
+		}
+	}
+	if o.Token != "" {
+		u.Token, u.TokenFile = o.Token, ""
+	}
+	if o.Username != "" {
+		u.Username = o.Username
+	}
+	if o.Password != "" {
+		u.Password = o.Password
+	}
+	if o.Impersonate != "" {
+		u.As = o.Impersonate
+	}
+	if o.ImpersonateUID != "" {
+		u.AsUID = o.ImpersonateUID
+	}
+	if len(o.ImpersonateGroups) > 0 {
+		u.AsGroups = o.ImpersonateGroups
+	}
+	return nil
+}
+
+// absPath makes a flag's file path absolute: flags are relative to the
+// working directory, not to a kubeconfig.
+func absPath(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("path %q: %w", p, err)
+	}
+	return a, nil
 }
 
 func (cc *ClientConfig) setCluster(cl fileCluster, name, file string) error {
@@ -74,9 +161,9 @@ func (cc *ClientConfig) setCluster(cl fileCluster, name, file string) error {
 			return &KubeconfigError{File: file, Field: field("proxy-url"), Err: fmt.Errorf("invalid proxy URL %q", cl.ProxyURL)}
 		}
 		switch u.Scheme {
-		case "http", "https":
+		case "http", "https", "socks5":
 		default:
-			return &KubeconfigError{File: file, Field: field("proxy-url"), Err: fmt.Errorf("unsupported proxy scheme %q (want http or https)", u.Scheme)}
+			return &KubeconfigError{File: file, Field: field("proxy-url"), Err: fmt.Errorf("unsupported proxy scheme %q (want http, https or socks5)", u.Scheme)}
 		}
 		cc.ProxyURL = cl.ProxyURL
 	}
@@ -119,7 +206,7 @@ func (cc *ClientConfig) setUser(u fileUser, name, file string) error {
 		cc.TokenFile = resolvePath(u.TokenFile, u.dir)
 	}
 	cc.Username, cc.Password = u.Username, u.Password
-	cc.Impersonate, cc.ImpersonateGroups = u.As, u.AsGroups
+	cc.Impersonate, cc.ImpersonateUID, cc.ImpersonateGroups = u.As, u.AsUID, u.AsGroups
 	if u.Exec != nil {
 		e := *u.Exec
 		if e.Command == "" {

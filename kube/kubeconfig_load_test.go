@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,7 +146,7 @@ func TestLoadKubeconfigErrors(t *testing.T) {
 		{"missing ca file", strings.Replace(firstConfig, "ca.pem", "nope.pem", 1), LoadOptions{}, []string{"bad", "clusters[c1].certificate-authority", "nope.pem"}},
 		{"missing cluster", strings.Replace(firstConfig, "cluster: c1,", "cluster: zz,", 1), LoadOptions{}, []string{"bad", "contexts[one].cluster", `cluster "zz" does not exist`}},
 		{"no server", strings.Replace(firstConfig, "server: https://first.example", "server: ''", 1), LoadOptions{Context: "two"}, []string{"clusters[shared].server", "no server"}},
-		{"bad proxy", strings.Replace(firstConfig, "http://proxy.example:3128", "socks5://p:1", 1), LoadOptions{}, []string{"clusters[c1].proxy-url"}},
+		{"bad proxy", strings.Replace(firstConfig, "http://proxy.example:3128", "ftp://p:1", 1), LoadOptions{}, []string{"clusters[c1].proxy-url", `unsupported proxy scheme "ftp" (want http, https or socks5)`}},
 		{"auth provider", strings.Replace(firstConfig, "{token: first-token}", "{auth-provider: {name: gcp}}", 1), LoadOptions{Context: "two"}, []string{"users[shared].auth-provider"}},
 		{"exec without interactiveMode", strings.Replace(firstConfig, "{token: first-token}",
 			"{exec: {apiVersion: client.authentication.k8s.io/v1, command: x}}", 1), LoadOptions{Context: "two"}, []string{"users[shared].exec.interactiveMode"}},
@@ -287,4 +288,88 @@ func FuzzLoadKubeconfig(f *testing.F) {
 			t.Errorf("loaded a config without server or namespace: %+v", cc)
 		}
 	})
+}
+
+// TestLoadKubeconfigOverrides: kubectl's connection flags replace what they
+// name, with clientcmd's pairings (authority with insecure, --server with
+// --tls-server-name, certificate with its inline data, token with its
+// file), and flag paths are relative to the working directory.
+func TestLoadKubeconfigOverrides(t *testing.T) {
+	dir := t.TempDir()
+	first := writeFile(t, dir, "a/config", firstConfig)
+	writeFile(t, dir, "a/ca.pem", "CA")
+	writeFile(t, dir, "a/certs/client.pem", "CERT")
+	second := writeFile(t, dir, "b/config.json", secondConfig)
+	env := first + string(os.PathListSeparator) + second
+	writeFile(t, dir, "flags/ca.pem", "FLAG-CA")
+	writeFile(t, dir, "flags/cert.pem", "FLAG-CERT")
+	writeFile(t, dir, "flags/key.pem", "FLAG-KEY")
+	t.Chdir(filepath.Join(dir, "flags"))
+
+	for _, tc := range []struct {
+		name string
+		o    Overrides
+		opts LoadOptions
+		want ClientConfig
+	}{
+		{"cluster and user", Overrides{Cluster: "shared", User: "shared"}, LoadOptions{},
+			ClientConfig{Context: "one", Namespace: "team", Server: "https://first.example", Token: "first-token"}},
+		{"authority replaces the cluster's", Overrides{CertificateAuthority: "ca.pem"}, LoadOptions{},
+			ClientConfig{Context: "one", Namespace: "team", Server: "https://one.example:6443", TLSServerName: "one.internal",
+				CAData: []byte("FLAG-CA"), ProxyURL: "http://proxy.example:3128", CertData: []byte("CERT"), KeyData: []byte("KEY"),
+				Impersonate: "alice", ImpersonateGroups: []string{"g1", "g2"}}},
+		{"insecure clears the cluster's authority", Overrides{InsecureSkipTLSVerify: true, User: "shared"}, LoadOptions{},
+			ClientConfig{Context: "one", Namespace: "team", Server: "https://one.example:6443", TLSServerName: "one.internal",
+				InsecureSkipTLSVerify: true, ProxyURL: "http://proxy.example:3128", Token: "first-token"}},
+		{"server clears the tls server name", Overrides{User: "shared"}, LoadOptions{Server: "https://x:1"},
+			ClientConfig{Context: "one", Namespace: "team", Server: "https://x:1", CAData: []byte("CA"),
+				ProxyURL: "http://proxy.example:3128", Token: "first-token"}},
+		{"server with a tls server name", Overrides{User: "shared", TLSServerName: "x.internal"}, LoadOptions{Server: "https://x:1"},
+			ClientConfig{Context: "one", Namespace: "team", Server: "https://x:1", TLSServerName: "x.internal", CAData: []byte("CA"),
+				ProxyURL: "http://proxy.example:3128", Token: "first-token"}},
+		{"certificate and key replace inline data", Overrides{ClientCertificate: "cert.pem", ClientKey: "key.pem"}, LoadOptions{},
+			ClientConfig{Context: "one", Namespace: "team", Server: "https://one.example:6443", TLSServerName: "one.internal",
+				CAData: []byte("CA"), ProxyURL: "http://proxy.example:3128", CertData: []byte("FLAG-CERT"), KeyData: []byte("FLAG-KEY"),
+				Impersonate: "alice", ImpersonateGroups: []string{"g1", "g2"}}},
+		{"token replaces token file; basic auth", Overrides{Token: "flag-token", Username: "carol", Password: "pw2"}, LoadOptions{Context: "three"},
+			ClientConfig{Context: "three", Namespace: "default", Server: "http://three.example", InsecureSkipTLSVerify: true,
+				Token: "flag-token", Username: "carol", Password: "pw2"}},
+		{"act as", Overrides{Impersonate: "bob", ImpersonateUID: "u-1", ImpersonateGroups: []string{"g3"}}, LoadOptions{Context: "two"},
+			ClientConfig{Context: "two", Namespace: "default", Server: "https://first.example", Token: "first-token",
+				Impersonate: "bob", ImpersonateUID: "u-1", ImpersonateGroups: []string{"g3"}}},
+		{"no context, a cluster", Overrides{Cluster: "c3"}, LoadOptions{Path: second, Context: ""},
+			ClientConfig{Context: "three", Namespace: "default", Server: "http://three.example", InsecureSkipTLSVerify: true,
+				TokenFile: filepath.Join(dir, "b", "tok"), Username: "bob", Password: "pw"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts
+			if opts.Path == "" {
+				opts.Env = env
+			}
+			opts.Overrides = tc.o
+			cc, err := LoadKubeconfig(&opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, w := dump(cc)+fmt.Sprint(cc.InsecureSkipTLSVerify, cc.ImpersonateUID), dump(&tc.want)+fmt.Sprint(tc.want.InsecureSkipTLSVerify, tc.want.ImpersonateUID); got != w {
+				t.Errorf("got  %s\nwant %s", got, w)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		o    Overrides
+		want string
+	}{
+		{"unknown cluster", Overrides{Cluster: "nope"}, `--cluster: cluster "nope" does not exist`},
+		{"unknown user", Overrides{User: "nope"}, `--user: user "nope" does not exist`},
+		{"missing authority file", Overrides{CertificateAuthority: "missing.pem"}, "missing.pem: no such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadKubeconfig(&LoadOptions{Env: env, Overrides: tc.o})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
 }
