@@ -25,6 +25,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
 )
 
 // Wire selects the transport of a session.
@@ -69,12 +73,20 @@ type Config struct {
 	// TokenSource, when set, supplies the bearer token for every request (an
 	// exec credential plugin); it wins over the two fields above.
 	TokenSource func(ctx context.Context) (string, error)
+	// RefreshCredentials, when set, drops TokenSource's cached credential:
+	// after a 401 it is called and the request is made once more (client-go
+	// only refreshes for the next request).
+	RefreshCredentials func()
 	// Username and Password are sent as basic auth when no token is set.
 	Username, Password string
-	// Impersonate and ImpersonateGroups become Impersonate-User and
-	// Impersonate-Group headers.
+	// Impersonate, ImpersonateUID and ImpersonateGroups become the
+	// Impersonate-User, Impersonate-Uid and Impersonate-Group headers.
 	Impersonate       string
+	ImpersonateUID    string
 	ImpersonateGroups []string
+	// Timeout bounds each plain API request (the pod lookup, completion's
+	// list), as kubectl's --request-timeout; never a session. 0: none.
+	Timeout time.Duration
 	// Proxy picks the proxy for a request (default http.ProxyFromEnvironment:
 	// HTTP_PROXY, HTTPS_PROXY, NO_PROXY). Every upgrade goes through the
 	// proxy as an HTTP CONNECT tunnel, for WebSocket and SPDY alike.
@@ -179,8 +191,44 @@ func (c *Client) header(ctx context.Context) (http.Header, error) {
 	if c.cfg.Impersonate != "" {
 		h.Set("Impersonate-User", c.cfg.Impersonate)
 	}
+	if c.cfg.Impersonate != "" && c.cfg.ImpersonateUID != "" {
+		h.Set("Impersonate-Uid", c.cfg.ImpersonateUID)
+	}
 	for _, g := range c.cfg.ImpersonateGroups {
 		h.Add("Impersonate-Group", g)
 	}
 	return h, nil
+}
+
+// onceMoreIfUnauthorized runs f, and when the server refused the
+// credentials (401) and they can be refreshed, refreshes them and runs f
+// once more.
+func onceMoreIfUnauthorized[T any](ctx context.Context, c *Client, f func() (T, error)) (T, error) {
+	v, err := f()
+	if err == nil || c.cfg.RefreshCredentials == nil || !unauthorized(err) {
+		return v, err
+	}
+	c.log.InfoContext(ctx, "the server refused the credentials (401): running the credential plugin again")
+	c.cfg.RefreshCredentials()
+	return f()
+}
+
+// unauthorized reports whether err is a server's 401, from a plain request
+// or an upgrade on either wire.
+func unauthorized(err error) bool {
+	var ae *APIError
+	var ue *UpgradeError
+	var wue *websocket.UpgradeError
+	var sue *spdy.UpgradeError
+	switch {
+	case errors.As(err, &ae):
+		return ae.StatusCode == http.StatusUnauthorized
+	case errors.As(err, &ue):
+		return ue.StatusCode == http.StatusUnauthorized
+	case errors.As(err, &wue):
+		return wue.StatusCode == http.StatusUnauthorized
+	case errors.As(err, &sue):
+		return sue.StatusCode == http.StatusUnauthorized
+	}
+	return false
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	xproxy "golang.org/x/net/proxy"
+
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
@@ -35,8 +37,12 @@ func (c *Client) dialContext(ctx context.Context, target *url.URL, addr string) 
 	if proxy == nil {
 		return d.DialContext(ctx, "tcp", addr)
 	}
-	if proxy.Scheme != "http" && proxy.Scheme != "https" {
-		return nil, fmt.Errorf("proxy %s: unsupported scheme %q", proxy.Redacted(), proxy.Scheme)
+	switch proxy.Scheme {
+	case "http", "https":
+	case "socks5", "socks5h":
+		return dialSOCKS(ctx, proxy, addr)
+	default:
+		return nil, fmt.Errorf("proxy %s: unsupported scheme %q (want http, https or socks5)", proxy.Redacted(), proxy.Scheme)
 	}
 	paddr := proxy.Host
 	if proxy.Port() == "" {
@@ -61,6 +67,25 @@ func (c *Client) dialContext(ctx context.Context, target *url.URL, addr string) 
 	if err := connect(ctx, nc, proxy, addr); err != nil {
 		_ = nc.Close()
 		return nil, err
+	}
+	return nc, nil
+}
+
+// dialSOCKS reaches addr through a SOCKS5 proxy (user and password from
+// its URL), which client-go allows in proxy-url. The host name goes to the
+// proxy unresolved, so names only the proxy's side knows work.
+func dialSOCKS(ctx context.Context, proxy *url.URL, addr string) (net.Conn, error) {
+	d, err := xproxy.FromURL(proxy, &net.Dialer{Timeout: proxyConnectTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("proxy %s: %w", proxy.Redacted(), err)
+	}
+	cd, ok := d.(xproxy.ContextDialer)
+	if !ok {
+		return nil, fmt.Errorf("proxy %s: no context dialer", proxy.Redacted())
+	}
+	nc, err := cd.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("proxy %s: connect %s: %w", proxy.Redacted(), addr, err)
 	}
 	return nc, nil
 }
@@ -138,6 +163,10 @@ func (c *Client) httpClient(rawURL string) *http.Client {
 // comes back as an error isUpgradeFailure recognises. The caller owns the
 // connection.
 func (c *Client) dialWebSocket(ctx context.Context, rawURL string, opts *websocket.DialOptions) (*websocket.Conn, error) {
+	return onceMoreIfUnauthorized(ctx, c, func() (*websocket.Conn, error) { return c.dialWebSocketOnce(ctx, rawURL, opts) })
+}
+
+func (c *Client) dialWebSocketOnce(ctx context.Context, rawURL string, opts *websocket.DialOptions) (*websocket.Conn, error) {
 	h, err := c.header(ctx)
 	if err != nil {
 		return nil, err
@@ -184,6 +213,10 @@ func wsDialError(resp *http.Response, err error) error {
 // dialSPDY upgrades rawURL to SPDY/3.1 offering protocols (one header line
 // each) and checks the server chose one of them. Pings every 5 s.
 func (c *Client) dialSPDY(ctx context.Context, rawURL string, protocols []string) (*spdy.Conn, error) {
+	return onceMoreIfUnauthorized(ctx, c, func() (*spdy.Conn, error) { return c.dialSPDYOnce(ctx, rawURL, protocols) })
+}
+
+func (c *Client) dialSPDYOnce(ctx context.Context, rawURL string, protocols []string) (*spdy.Conn, error) {
 	h, err := c.header(ctx)
 	if err != nil {
 		return nil, err
@@ -214,6 +247,10 @@ func (c *Client) dialSPDY(ctx context.Context, rawURL string, protocols []string
 // SPDY/3.1+portforward.k8s.io used as a byte pipe (PROTOCOL.md section 7).
 // The caller runs a SPDY client over it and owns it.
 func (c *Client) dialTunnel(ctx context.Context, rawURL string) (net.Conn, error) {
+	return onceMoreIfUnauthorized(ctx, c, func() (net.Conn, error) { return c.dialTunnelOnce(ctx, rawURL) })
+}
+
+func (c *Client) dialTunnelOnce(ctx context.Context, rawURL string) (net.Conn, error) {
 	h, err := c.header(ctx)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,6 +175,106 @@ func (p *connectProxy) serve(c net.Conn) {
 	defer up.Close()
 	p.tunnels.Add(1)
 	_, _ = io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(up, br)
+		_ = up.(*net.TCPConn).CloseWrite()
+		close(done)
+	}()
+	_, _ = io.Copy(c, up)
+	_ = c.(*net.TCPConn).CloseWrite()
+	<-done
+}
+
+// socksProxy is a SOCKS5 proxy (RFC 1928) that wants user "u", password
+// "p" (RFC 1929) and records the addresses asked for.
+type socksProxy struct {
+	ln    net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	asked []string
+}
+
+func startSOCKSProxy(t *testing.T) *socksProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &socksProxy{ln: ln}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.wg.Add(1)
+			go p.serve(c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *socksProxy) serve(c net.Conn) {
+	defer p.wg.Done()
+	defer c.Close()
+	br := bufio.NewReader(c)
+	read := func(n int) []byte {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(br, b); err != nil {
+			return nil
+		}
+		return b
+	}
+	hello := read(2)
+	if hello == nil || hello[0] != 5 || read(int(hello[1])) == nil {
+		return
+	}
+	c.Write([]byte{5, 2}) // username and password
+	auth := read(2)
+	if auth == nil {
+		return
+	}
+	user := read(int(auth[1]))
+	plen := read(1)
+	if plen == nil {
+		return
+	}
+	pass := read(int(plen[0]))
+	if string(user) != "u" || string(pass) != "p" {
+		c.Write([]byte{1, 1})
+		return
+	}
+	c.Write([]byte{1, 0})
+	req := read(4)
+	if req == nil || req[1] != 1 {
+		return
+	}
+	var host string
+	switch req[3] {
+	case 1:
+		host = net.IP(read(4)).String()
+	case 4:
+		host = net.IP(read(16)).String()
+	case 3:
+		n := read(1)
+		host = string(read(int(n[0])))
+	}
+	port := read(2)
+	addr := net.JoinHostPort(host, strconv.Itoa(int(port[0])<<8|int(port[1])))
+	p.mu.Lock()
+	p.asked = append(p.asked, addr)
+	p.mu.Unlock()
+	up, err := net.Dial("tcp", addr)
+	if err != nil {
+		c.Write([]byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
+		return
+	}
+	defer up.Close()
+	c.Write([]byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0})
 	done := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(up, br)

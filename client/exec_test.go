@@ -169,6 +169,36 @@ func TestExecThroughConnectProxy(t *testing.T) {
 	}
 }
 
+// TestExecThroughSOCKSProxy: a socks5:// proxy (as client-go allows in
+// proxy-url) carries every wire, with its user and password; a wrong
+// password is an error that names the proxy, not a fallback.
+func TestExecThroughSOCKSProxy(t *testing.T) {
+	p := startSOCKSProxy(t)
+	pu, _ := url.Parse("socks5://u:p@" + p.ln.Addr().String())
+	c, _ := startExecNode(t, false, false, Config{Proxy: http.ProxyURL(pu)})
+	for i, wire := range wires {
+		t.Run(string(wire), func(t *testing.T) {
+			var out bytes.Buffer
+			if err := c.Exec(execCtx(t), &ExecOptions{Pod: "p", Command: []string{"echo", "via socks"},
+				StreamOptions: StreamOptions{Stdout: &out, Wire: wire}}); err != nil {
+				t.Fatal(err)
+			}
+			p.mu.Lock()
+			n := len(p.asked)
+			p.mu.Unlock()
+			if out.String() != "via socks\n" || n < i+1 {
+				t.Errorf("got %q after %d tunnels, want \"via socks\\n\" after at least %d", out.String(), n, i+1)
+			}
+		})
+	}
+	bad, _ := url.Parse("socks5://u:wrong@" + p.ln.Addr().String())
+	c2, _ := startExecNode(t, false, false, Config{Proxy: http.ProxyURL(bad)})
+	err := c2.Exec(execCtx(t), &ExecOptions{Pod: "p", Command: []string{"true"}, StreamOptions: StreamOptions{Stdout: io.Discard, Wire: WireWebSocket}})
+	if err == nil || !strings.Contains(err.Error(), "proxy socks5://u:xxxxx@") {
+		t.Errorf("wrong proxy password: %v, want an error naming the proxy", err)
+	}
+}
+
 func TestExecCancel(t *testing.T) {
 	c, _ := startExecNode(t, false, false, Config{})
 	for _, wire := range wires {

@@ -42,6 +42,7 @@ func ConfigFromKubeconfig(cc *kube.ClientConfig, pluginStderr io.Writer) (*Confi
 		Username:          cc.Username,
 		Password:          cc.Password,
 		Impersonate:       cc.Impersonate,
+		ImpersonateUID:    cc.ImpersonateUID,
 		ImpersonateGroups: cc.ImpersonateGroups,
 	}
 	if cc.ProxyURL != "" {
@@ -51,8 +52,11 @@ func ConfigFromKubeconfig(cc *kube.ClientConfig, pluginStderr io.Writer) (*Confi
 		}
 		cfg.Proxy = http.ProxyURL(u)
 	}
-	if cc.Exec != nil {
+	// As client-go, a plugin is for users with no other credential: a
+	// token (--token, say), basic auth or a certificate wins.
+	if cc.Exec != nil && cc.Token == "" && cc.TokenFile == "" && cc.Username == "" && cc.Password == "" && len(cc.CertData) == 0 {
 		plugin := kube.NewExecPlugin(cc.Exec, pluginStderr)
+		cfg.RefreshCredentials = plugin.Invalidate
 		cfg.TokenSource = func(ctx context.Context) (string, error) {
 			c, err := plugin.Credential(ctx)
 			if err != nil {

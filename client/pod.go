@@ -61,6 +61,16 @@ func (c *Client) PodNames(ctx context.Context, namespace string) ([]string, erro
 // getJSON GETs path and decodes the JSON answer into v; a non-200 answer is
 // an *APIError.
 func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+	_, err := onceMoreIfUnauthorized(ctx, c, func() (struct{}, error) { return struct{}{}, c.getJSONOnce(ctx, path, v) })
+	return err
+}
+
+func (c *Client) getJSONOnce(ctx context.Context, path string, v any) error {
+	if c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
 	u := c.url(path, nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
