@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -77,7 +78,9 @@ func TestServeSIGTERM(t *testing.T) {
 		cmd.Wait()
 		t.Fatalf("banner %q", banner)
 	}
-	checkKubeconfigReaches(t, kc, strings.TrimPrefix(banner[0], "porthole serving on "))
+	server := strings.TrimPrefix(banner[0], "porthole serving on ")
+	checkKubeconfigReaches(t, kc, server)
+	checkFlagsReach(t, bin, server, filepath.Join(dir, "certs"))
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -128,5 +131,43 @@ func checkKubeconfigReaches(t *testing.T, path, server string) {
 		if resp.StatusCode != tc.want {
 			t.Errorf("GET pods with token %t: %d, want %d", tc.token != "", resp.StatusCode, tc.want)
 		}
+	}
+}
+
+// checkFlagsReach: with no kubeconfig at all, kubectl's connection flags
+// (-s, --token, --certificate-authority or --insecure-skip-tls-verify) are
+// enough to exec, with the remote exit code; without the token the server
+// refuses, and with neither authority nor insecure the certificate is.
+func checkFlagsReach(t *testing.T, bin, server, certDir string) {
+	t.Helper()
+	tokens, err := os.ReadFile(filepath.Join(certDir, "tokens.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, _ := strings.Cut(string(tokens), ",")
+	home := t.TempDir()
+	for _, tc := range []struct {
+		name     string
+		flags    []string
+		code     int
+		stdout   string
+		inStderr string
+	}{
+		{"token and authority", []string{"--token", token, "--certificate-authority", filepath.Join(certDir, "ca.crt")}, 3, "hi\n", ""},
+		{"token, insecure", []string{"--token", token, "--insecure-skip-tls-verify"}, 3, "hi\n", ""},
+		{"no token", []string{"--certificate-authority", filepath.Join(certDir, "ca.crt")}, 1, "", "Unauthorized"},
+		{"unknown authority", []string{"--token", token}, 1, "", "certificate signed by unknown authority"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"exec", "demo", "-s", server, "--request-timeout", "30s"}, tc.flags...)
+			cmd := exec.Command(bin, append(args, "--", "sh", "-c", "echo hi; exit 3")...)
+			cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != tc.code || stdout.String() != tc.stdout || !strings.Contains(stderr.String(), tc.inStderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, stderr with %q", code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.inStderr)
+			}
+		})
 	}
 }

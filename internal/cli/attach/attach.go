@@ -71,6 +71,9 @@ leaves the process running (unless the container has stdinOnce).`,
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "only print output from the remote session")
 	cmd.Flags().StringVar(&opts.DetachKeys, "detach-keys", term.DefaultDetachKeys, "key sequence that detaches from the container")
 	opts.Kube = execcmd.AddKubeFlags(cmd.Flags())
+	kf := func() *execcmd.KubeFlags { return opts.Kube }
+	cmd.ValidArgsFunction = execcmd.CompletePods(f, kf, "")
+	_ = cmd.RegisterFlagCompletionFunc("container", execcmd.CompleteContainers(f, kf))
 	return cmd
 }
 

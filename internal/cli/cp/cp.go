@@ -75,6 +75,9 @@ owners and times are not.`,
 	fl.BoolVar(&opts.NoPreserve, "no-preserve", false, "do not keep ownership and permissions in the container")
 	fl.IntVar(&opts.Retries, "retries", 0, "times to resume a download whose stream broke: 0 never, negative without limit")
 	opts.Kube = execcmd.AddKubeFlags(fl)
+	kf := func() *execcmd.KubeFlags { return opts.Kube }
+	cmd.ValidArgsFunction = execcmd.CompletePods(f, kf, ":")
+	_ = cmd.RegisterFlagCompletionFunc("container", execcmd.CompleteContainers(f, kf))
 	return cmd
 }
 

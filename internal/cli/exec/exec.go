@@ -43,7 +43,7 @@ KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false makes --protocol=auto use SPDY.`,
 		Example: `  porthole exec demo -- date
   porthole exec -it demo -c shell -- sh
   echo hi | porthole exec -i pod/demo -- cat`,
-		ValidArgsFunction: completePods(f, func() *KubeFlags { return opts.Kube }),
+		ValidArgsFunction: CompletePods(f, func() *KubeFlags { return opts.Kube }, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.parseArgs(args, cmd.ArgsLenAtDash()); err != nil {
 				return err
@@ -60,6 +60,7 @@ KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false makes --protocol=auto use SPDY.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Container, "container", "c", "", "container name (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
+	_ = cmd.RegisterFlagCompletionFunc("container", CompleteContainers(f, func() *KubeFlags { return opts.Kube }))
 	cmd.Flags().BoolVarP(&opts.Stdin, "stdin", "i", false, "pass stdin to the container")
 	cmd.Flags().BoolVarP(&opts.TTY, "tty", "t", false, "stdin is a TTY")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "only print output from the remote session")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -39,11 +40,17 @@ func TestFlags(t *testing.T) {
 		kube    KubeFlags
 		wantErr string
 	}{
-		{name: "simple", args: "exec p -- ls -l", want: Options{Pod: "p", Command: []string{"ls", "-l"}}, kube: KubeFlags{Protocol: "auto"}},
+		{name: "simple", args: "exec p -- ls -l", want: Options{Pod: "p", Command: []string{"ls", "-l"}}, kube: KubeFlags{Protocol: "auto", RequestTimeout: "0"}},
 		{name: "all flags", args: "exec -it -c c -n ns --context x --kubeconfig k --protocol spdy -q pod/p -- sh",
 			want: Options{Pod: "p", Command: []string{"sh"}, Container: "c", Stdin: true, TTY: true, Quiet: true},
-			kube: KubeFlags{Namespace: "ns", Context: "x", Kubeconfig: "k", Protocol: "spdy"}},
-		{name: "verbosity", args: "exec -v=6 p -- true", want: Options{Pod: "p", Command: []string{"true"}, Verbosity: 6}, kube: KubeFlags{Protocol: "auto"}},
+			kube: KubeFlags{Namespace: "ns", Context: "x", Kubeconfig: "k", Protocol: "spdy", RequestTimeout: "0"}},
+		{name: "connection flags", args: "exec -s https://h:1 --cluster c --user u --token t --username n --password pw --as a --as-uid 7 --as-group g1 --as-group g2 " +
+			"--certificate-authority ca --client-certificate cc --client-key ck --insecure-skip-tls-verify --tls-server-name sn --request-timeout 5s p -- true",
+			want: Options{Pod: "p", Command: []string{"true"}},
+			kube: KubeFlags{Server: "https://h:1", Protocol: "auto", RequestTimeout: "5s", Overrides: kube.Overrides{Cluster: "c", User: "u", Token: "t",
+				Username: "n", Password: "pw", Impersonate: "a", ImpersonateUID: "7", ImpersonateGroups: []string{"g1", "g2"},
+				CertificateAuthority: "ca", ClientCertificate: "cc", ClientKey: "ck", InsecureSkipTLSVerify: true, TLSServerName: "sn"}}},
+		{name: "verbosity", args: "exec -v=6 p -- true", want: Options{Pod: "p", Command: []string{"true"}, Verbosity: 6}, kube: KubeFlags{Protocol: "auto", RequestTimeout: "0"}},
 		{name: "no dash", args: "exec p ls", wantErr: "exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead"},
 		{name: "no pod", args: "exec", wantErr: "pod or type/name must be specified"},
 		{name: "no command", args: "exec p", wantErr: "you must specify at least one command for the container"},
@@ -70,7 +77,7 @@ func TestFlags(t *testing.T) {
 				got.Stdin != tc.want.Stdin || got.TTY != tc.want.TTY || got.Quiet != tc.want.Quiet || got.Verbosity != tc.want.Verbosity {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
-			if *got.Kube != tc.kube {
+			if !reflect.DeepEqual(*got.Kube, tc.kube) {
 				t.Errorf("kube flags %+v, want %+v", *got.Kube, tc.kube)
 			}
 		})

@@ -15,8 +15,8 @@ import (
 
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
+	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	"github.com/porthole/porthole/internal/iostreams"
-	"github.com/porthole/porthole/kube"
 )
 
 // WebSocketsEnv is kubectl's switch for the port-forward tunnel: any value
@@ -28,13 +28,11 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cli.Factory
 
-	Pod        string
-	Ports      []client.ForwardedPort
-	Addresses  []string
-	Namespace  string
-	Kubeconfig string
-	Context    string
-	Server     string
+	Pod       string
+	Ports     []client.ForwardedPort
+	Addresses []string
+	// Kube are the connection flags (--kubeconfig, -n, --token, ...).
+	Kube *execcmd.KubeFlags
 	// Exec is a shell command run once the forward is ready; its exit code
 	// becomes porthole's and the forward stops when it ends.
 	Exec string
@@ -86,10 +84,9 @@ progress lines go to stderr so the command's stdout stays its own.`,
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVar(&opts.Addresses, "address", []string{"localhost"}, "addresses to listen on (comma-separated); localhost means 127.0.0.1 and ::1")
-	fl.StringVarP(&opts.Namespace, "namespace", "n", "", "namespace of the pod (default: the context's)")
-	fl.StringVar(&opts.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else porthole serve's)")
-	fl.StringVar(&opts.Context, "context", "", "kubeconfig context to use")
-	fl.StringVarP(&opts.Server, "server", "s", "", "the address and port of the Kubernetes API server")
+	opts.Kube = execcmd.AddConnFlags(fl)
+	kf := func() *execcmd.KubeFlags { return opts.Kube }
+	cmd.ValidArgsFunction = execcmd.CompletePods(f, kf, "")
 	fl.StringVar(&opts.Exec, "exec", "", "run this shell command once forwarding, then stop and exit with its code")
 	fl.StringVar(&opts.Protocol, "protocol", "", "wire: auto (tunnel, then SPDY), websocket or spdy (default auto, or spdy when "+WebSocketsEnv+"=false)")
 	return cmd
@@ -191,11 +188,8 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	if o.Namespace == "" {
-		o.Namespace = ns
-	}
 	pf := &client.PortForwardOptions{
-		Namespace: o.Namespace, Pod: o.Pod, Ports: o.Ports, Addresses: o.Addresses,
+		Namespace: ns, Pod: o.Pod, Ports: o.Ports, Addresses: o.Addresses,
 		Out: o.IO.Out, ErrOut: o.IO.ErrOut, Wire: o.Wire(),
 	}
 	if o.Exec == "" {
@@ -207,15 +201,8 @@ func Run(ctx context.Context, o *Options) error {
 
 // client builds the API client from the kubeconfig flags and environment.
 func (o *Options) client() (*client.Client, string, error) {
-	home, _ := os.UserHomeDir()
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{
-		Path: o.Kubeconfig, Env: o.Factory.KubeconfigEnv(o.Kubeconfig, o.Getenv("KUBECONFIG"), home), Home: home,
-		Context: o.Context, Namespace: o.Namespace, Server: o.Server,
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	cfg, err := client.ConfigFromKubeconfig(cc, o.IO.ErrOut)
+	o.Kube.Getenv = o.Getenv
+	cfg, ns, err := o.Kube.Config(o.Factory, o.IO.ErrOut)
 	if err != nil {
 		return nil, "", err
 	}
@@ -224,5 +211,5 @@ func (o *Options) client() (*client.Client, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return c, cc.Namespace, nil
+	return c, ns, nil
 }

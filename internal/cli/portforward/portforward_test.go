@@ -85,7 +85,7 @@ func TestFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g := want{got.Pod, got.Ports, got.Addresses, got.Namespace, got.Exec, got.Protocol}
+			g := want{got.Pod, got.Ports, got.Addresses, got.Kube.Namespace, got.Exec, got.Protocol}
 			if g.pod != tc.want.pod || !slices.Equal(g.ports, tc.want.ports) || !slices.Equal(g.addresses, tc.want.addresses) ||
 				g.ns != tc.want.ns || g.exec != tc.want.exec || g.protocol != tc.want.protocol {
 				t.Errorf("got %+v, want %+v", g, tc.want)
