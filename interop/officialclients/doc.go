@@ -1,5 +1,8 @@
-// Package officialclients drives the official Kubernetes clients that
-// send each stdin write as one WebSocket message: the Python client from
-// Debian's python3-kubernetes (installed by .ci/run), against porthole
-// serve.
+// Package officialclients drives the official Kubernetes clients against
+// porthole serve as a user runs it (HTTPS from its own authority, its
+// token, the kubeconfig it writes, unchanged): the Python client from
+// Debian's python3-kubernetes and the JavaScript client from npm, both
+// installed by .ci/run. They exec with single stdin writes of up to 32 MiB,
+// attach, resize a tty and port-forward, each checked by bytes, checksums
+// and exit codes.
 package officialclients

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/tools/clientcmd"
-
 	"github.com/porthole/porthole/interop/internal/harness"
 )
 
@@ -38,7 +36,7 @@ func needJS(t *testing.T) {
 // the client gets the exit code 3 in the status.
 func TestJSExecBigStdin(t *testing.T) {
 	needJS(t)
-	kc := jsKubeconfig(t)
+	kc := env.Server.Kubeconfig // HTTPS with serve's authority and token, unchanged
 	for _, size := range []int{2 << 20, 8 << 20, 32<<20 - 1} {
 		t.Run(strconv.Itoa(size)+"B", func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -77,26 +75,4 @@ func TestJSExecBigStdin(t *testing.T) {
 			}
 		})
 	}
-}
-
-// jsKubeconfig is serve's kubeconfig with insecure-skip-tls-verify set: the
-// JavaScript client refuses a plain http server otherwise ("HTTP protocol
-// is not allowed when skipTLSVerify is not set or false"), and serve speaks
-// plain HTTP until it serves TLS by default (issue 11, item 3).
-func jsKubeconfig(t *testing.T) string {
-	t.Helper()
-	cfg, err := clientcmd.LoadFromFile(env.Server.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cfg.Clusters {
-		if strings.HasPrefix(c.Server, "http://") {
-			c.InsecureSkipTLSVerify = true
-		}
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
