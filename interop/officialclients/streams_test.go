@@ -83,7 +83,9 @@ func TestOfficialTTYResize(t *testing.T) {
 				Returncode    *int
 				Status        struct {
 					Reason  string
-					Details struct{ Causes []struct{ Reason, Message string } }
+					Details struct {
+						Causes []struct{ Reason, Message string }
+					}
 				}
 			}
 			o.run(t, &got, harness.PodExec, harness.ContainerMain, "tty")
@@ -168,4 +170,3 @@ func startEcho(t *testing.T) *echoServer {
 }
 
 func (e *echoServer) port() int { return e.ln.Addr().(*net.TCPAddr).Port }
-
