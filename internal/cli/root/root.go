@@ -15,6 +15,7 @@ import (
 	cpcmd "github.com/porthole/porthole/internal/cli/cp"
 	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	gatewaycmd "github.com/porthole/porthole/internal/cli/gateway"
+	nodecmd "github.com/porthole/porthole/internal/cli/node"
 	portforwardcmd "github.com/porthole/porthole/internal/cli/portforward"
 	servecmd "github.com/porthole/porthole/internal/cli/serve"
 )
@@ -43,6 +44,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cli.AddGlobalFlags(cmd.PersistentFlags())
 	cmd.AddCommand(servecmd.NewCmd(f, nil))
 	cmd.AddCommand(gatewaycmd.NewCmd(f, nil))
+	cmd.AddCommand(nodecmd.NewCmd(f, nil))
 	cmd.AddCommand(cpcmd.NewCmd(f, nil))
 	cmd.AddCommand(execcmd.NewCmd(f, nil), attachcmd.NewCmd(f, nil))
 	cmd.AddCommand(portforwardcmd.NewCmd(f, nil))

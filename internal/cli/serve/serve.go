@@ -118,7 +118,7 @@ func defaultKubeconfig(f *cli.Factory) string {
 
 // Run serves until ctx is done. A shutdown by ctx is a success.
 func Run(ctx context.Context, opts *Options) error {
-	pods, err := readManifests(opts.IO.In, opts.Filenames)
+	pods, err := ReadManifests(opts.IO.In, opts.Filenames)
 	if err != nil {
 		return err
 	}
@@ -220,9 +220,9 @@ func selfSecure(opts *Options, sopts *serve.Options) (cleanup func(), err error)
 	return cleanup, nil
 }
 
-// readManifests decodes every file ("-" is stdin, once) and refuses a pod
+// ReadManifests decodes every file ("-" is stdin, once) and refuses a pod
 // defined twice across files. No files: nil (the demo pod).
-func readManifests(stdin io.Reader, names []string) ([]*kube.Pod, error) {
+func ReadManifests(stdin io.Reader, names []string) ([]*kube.Pod, error) {
 	var pods []*kube.Pod
 	where := make(map[string]string) // namespace/name -> file
 	stdinUsed := false

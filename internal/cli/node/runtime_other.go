@@ -1,0 +1,16 @@
+//go:build !unix
+
+package node
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/serve"
+)
+
+func newRuntime([]*kube.Pod, *slog.Logger) (serve.Runtime, error) {
+	return nil, fmt.Errorf("porthole node runs pods on the local runtime, which needs Linux (or another Unix), not %s", runtime.GOOS)
+}
