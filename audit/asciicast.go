@@ -39,7 +39,8 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 const OwnerEnv = "PORTHOLE_USER"
 
 // Start creates the recording file for session id. width and height are
-// the terminal size when known (0 writes 80x24, asciicast needs a size).
+// the terminal size when known; with 0 the header waits for the session's
+// first Resize (80x24 if output comes first: asciicast needs a size).
 func (r *Recorder) Start(id, title string, width, height int) (*Recording, error) {
 	return r.StartOwned(id, title, "", width, height)
 }
@@ -48,22 +49,20 @@ func (r *Recorder) Start(id, title string, width, height int) (*Recording, error
 // written into the header's env as OwnerEnv.
 func (r *Recorder) StartOwned(id, title, owner string, width, height int) (*Recording, error) {
 	now := r.now()
-	if width <= 0 || height <= 0 {
-		width, height = 80, 24
-	}
 	name := filepath.Join(r.Dir, unsafeName.ReplaceAllString(id, "_")+".cast")
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create recording: %w", err)
 	}
-	rec := &Recording{f: f, w: bufio.NewWriter(f), start: now, now: r.now, Path: name}
-	hdr := Header{Version: 2, Width: width, Height: height, Timestamp: now.Unix(), Title: title}
+	rec := &Recording{f: f, w: bufio.NewWriter(f), start: now, now: r.now, Path: name,
+		hdr: Header{Version: 2, Width: 80, Height: 24, Timestamp: now.Unix(), Title: title}}
 	if owner != "" {
-		hdr.Env = map[string]string{OwnerEnv: owner}
+		rec.hdr.Env = map[string]string{OwnerEnv: owner}
 	}
-	h, _ := json.Marshal(hdr)
-	rec.w.Write(h)
-	rec.w.WriteByte('\n')
+	if width > 0 && height > 0 {
+		rec.hdr.Width, rec.hdr.Height = width, height
+		rec.writeHeader()
+	}
 	return rec, nil
 }
 
@@ -86,6 +85,47 @@ type Recording struct {
 	now   func() time.Time
 	tail  []byte
 	err   error
+	hdr   Header
+	// headed: the header line is written (after the first size, or
+	// before the first output).
+	headed  bool
+	resized bool
+}
+
+// writeHeader writes the header line once. The caller holds mu (or is
+// the only user, in StartOwned).
+func (r *Recording) writeHeader() {
+	if r.headed {
+		return
+	}
+	r.headed = true
+	h, _ := json.Marshal(r.hdr)
+	r.w.Write(h)
+	r.w.WriteByte('\n')
+}
+
+// Resize records the terminal's new size: the header's size when it is
+// the first (the session's initial size), else a resize event, so a
+// player replays full-screen and wide sessions at the size they had.
+func (r *Recording) Resize(width, height int) {
+	if width <= 0 || height <= 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil || r.f == nil {
+		return
+	}
+	if !r.headed {
+		r.hdr.Width, r.hdr.Height = width, height
+		r.writeHeader()
+		return
+	}
+	if width == r.hdr.Width && height == r.hdr.Height && !r.resized {
+		return // the initial size again
+	}
+	r.resized = true
+	r.line("r", strconv.Itoa(width)+"x"+strconv.Itoa(height))
 }
 
 // Write records p as output; it never fails the session: errors are kept
@@ -107,9 +147,15 @@ func (r *Recording) event(data []byte) {
 	if len(data) == 0 {
 		return
 	}
-	s, _ := json.Marshal(string(data))
+	r.line("o", string(data))
+}
+
+// line writes one [time, code, data] event, after the header.
+func (r *Recording) line(code, data string) {
+	r.writeHeader()
+	s, _ := json.Marshal(data)
 	t := r.now().Sub(r.start).Seconds()
-	line := "[" + strconv.FormatFloat(t, 'f', 6, 64) + ", \"o\", " + string(s) + "]\n"
+	line := "[" + strconv.FormatFloat(t, 'f', 6, 64) + ", \"" + code + "\", " + string(s) + "]\n"
 	if _, err := r.w.WriteString(line); err != nil {
 		r.err = err
 	}
@@ -124,6 +170,7 @@ func (r *Recording) Close() error {
 	}
 	r.event(r.tail)
 	r.tail = nil
+	r.writeHeader()
 	err := r.w.Flush()
 	if cerr := r.f.Close(); err == nil {
 		err = cerr

@@ -13,17 +13,31 @@ import (
 // session: frame headers are parsed (payloads are not copied or unmasked,
 // except one byte for the WebSocket channel) so that an oversized frame or
 // a resize flood ends the session. The limit errors end only that session.
-func (g *Gateway) inspector(s *session) func([]byte) error {
+//
+// With onResize, the payloads of the client's resize messages (the JSON
+// sizes) are handed to it, for the recording: on WebSocket channel 4, on
+// SPDY the resize stream, whose ID follows from client-go's stream order
+// for a tty session (error 1, stdin 3 if requested, stdout, resize).
+func (g *Gateway) inspector(s *session, onResize func([]byte)) func([]byte) error {
 	switch s.wireIn {
 	case string(protocol.WebSocket):
-		fi := &wsFrames{max: g.opts.MaxMessageBytes, resizes: newRate(g.opts.MaxResizePerSecond), tunnel: s.verb == "portforward"}
+		fi := &wsFrames{max: g.opts.MaxMessageBytes, resizes: newRate(g.opts.MaxResizePerSecond), tunnel: s.verb == "portforward", onResize: onResize}
 		return fi.feed
 	case string(protocol.SPDY):
 		fi := &spdyFrames{max: g.opts.MaxMessageBytes}
+		if onResize != nil && s.tty {
+			fi.resizeID, fi.onResize = 5, onResize
+			if s.stdin {
+				fi.resizeID = 7
+			}
+		}
 		return fi.feed
 	}
 	return nil
 }
+
+// maxResizeMessage bounds what is collected of one resize message.
+const maxResizeMessage = 1024
 
 // LimitError ends a session that broke a limit.
 type LimitError struct {
@@ -52,23 +66,46 @@ type wsFrames struct {
 	first   bool  // next payload byte is the first of a data frame
 	mask    [4]byte
 	sawEnd  bool // a close frame went by
+	// onResize receives each resize message's payload (after the
+	// channel byte), unmasked; collecting says the frame is one.
+	onResize   func([]byte)
+	collecting bool
+	pos        int64 // payload offset in the frame, for the mask
+	resize     []byte
 }
 
 func (f *wsFrames) feed(p []byte) error {
 	for len(p) > 0 {
 		if f.left > 0 {
 			if f.first {
-				if ch := p[0] ^ f.mask[0]; ch == channel.Resize && !f.tunnel && !f.resizes.allow() {
+				ch := p[0] ^ f.mask[0]
+				if ch == channel.Resize && !f.tunnel && !f.resizes.allow() {
 					return &LimitError{Msg: "resize flood: more than the allowed resize messages per second"}
 				}
 				f.first = false
+				f.collecting = ch == channel.Resize && !f.tunnel && f.onResize != nil && f.hdr[0]&0x80 != 0
+				f.resize = f.resize[:0]
+				f.pos, f.left, p = 1, f.left-1, p[1:]
+				if f.left == 0 {
+					f.endFrame()
+				}
+				continue
 			}
 			n := int64(len(p))
 			if n > f.left {
 				n = f.left
 			}
+			if f.collecting {
+				for i := int64(0); i < n && len(f.resize) < maxResizeMessage; i++ {
+					f.resize = append(f.resize, p[i]^f.mask[(f.pos+i)%4])
+				}
+			}
+			f.pos += n
 			f.left -= n
 			p = p[n:]
+			if f.left == 0 {
+				f.endFrame()
+			}
 			continue
 		}
 		f.hdr[f.have] = p[0]
@@ -94,6 +131,14 @@ func (f *wsFrames) feed(p []byte) error {
 		}
 	}
 	return nil
+}
+
+// endFrame hands a complete resize message to onResize.
+func (f *wsFrames) endFrame() {
+	if f.collecting {
+		f.onResize(f.resize)
+		f.collecting = false
+	}
 }
 
 // header reads a complete frame header.
@@ -126,6 +171,7 @@ func (f *wsFrames) header() error {
 	}
 	f.left = length
 	f.first = opcode == 1 || opcode == 2 // text or binary; not continuation or control
+	f.pos = 0
 	f.have, f.need = 0, 0
 	return nil
 }
@@ -136,6 +182,10 @@ type spdyFrames struct {
 	hdr  [8]byte
 	have int
 	left int64
+	// resizeID's DATA payloads go to onResize (0: none).
+	resizeID uint32
+	onResize func([]byte)
+	inResize bool
 }
 
 func (f *spdyFrames) feed(p []byte) error {
@@ -144,6 +194,9 @@ func (f *spdyFrames) feed(p []byte) error {
 			n := int64(len(p))
 			if n > f.left {
 				n = f.left
+			}
+			if f.inResize {
+				f.onResize(p[:n])
 			}
 			f.left -= n
 			p = p[n:]
@@ -160,6 +213,7 @@ func (f *spdyFrames) feed(p []byte) error {
 		if f.left > f.max {
 			return &LimitError{Msg: fmt.Sprintf("spdy frame of %d bytes exceeds the limit of %d", f.left, f.max)}
 		}
+		f.inResize = f.resizeID != 0 && f.hdr[0]&0x80 == 0 && binary.BigEndian.Uint32(f.hdr[0:4]) == f.resizeID
 	}
 	return nil
 }

@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"io"
 
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/protocol/resize"
 )
 
 // startRecording opens the asciicast of a tty session when recording is on
@@ -25,6 +29,36 @@ func (g *Gateway) startRecording(s *session) *audit.Recording {
 		return nil
 	}
 	return rec
+}
+
+// sizeSink records the sizes in the client's resize payloads (JSON
+// objects, whole or split across frames) into rec as they pass, in order
+// with the output. A malformed payload is dropped from the recording, not
+// judged: the node judges the session's resizes.
+type sizeSink struct {
+	rec *audit.Recording
+	buf []byte
+}
+
+func (k *sizeSink) feed(p []byte) {
+	if len(k.buf)+len(p) > maxResizeMessage {
+		k.buf = k.buf[:0]
+		return
+	}
+	k.buf = append(k.buf, p...)
+	dec := json.NewDecoder(bytes.NewReader(k.buf))
+	for {
+		var sz resize.Size
+		if err := dec.Decode(&sz); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				k.buf = append(k.buf[:0], k.buf[dec.InputOffset():]...) // an incomplete object waits
+			} else {
+				k.buf = k.buf[:0]
+			}
+			return
+		}
+		k.rec.Resize(int(sz.Width), int(sz.Height))
+	}
 }
 
 // outputTap returns the follower of a spliced session's upstream bytes that

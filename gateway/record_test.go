@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,8 +14,10 @@ import (
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/protocol/resize"
 	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
 )
 
 // replay concatenates the output events of the one recording in dir.
@@ -110,4 +113,138 @@ func TestRecordingSameOnEveryWire(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRecordingKeepsSizes: the cast header carries the terminal size the
+// client gave first, and a later resize is a resize event, whether the
+// gateway spliced WebSocket or SPDY or translated either way.
+func TestRecordingKeepsSizes(t *testing.T) {
+	node := startNode(t)
+	// The shell says when the terminal has the second size: by then the
+	// gateway has recorded both (it records a size before passing it on),
+	// and only then does the client type, so no output (not even the
+	// echo) can precede the first size.
+	cmd := []string{"sh", "-c", `until [ "$(stty size)" = "30 100" ]; do sleep 0.02; done; echo sized; read x; stty size`}
+	first, second := resize.Size{Width: 120, Height: 40}, resize.Size{Width: 100, Height: 30}
+	for _, tc := range []struct {
+		name string
+		ws   bool
+		o    gateway.Options
+	}{
+		{"websocket-spliced", true, gateway.Options{}},
+		{"websocket-translated", true, gateway.Options{SPDYOnlyUpstream: true}},
+		{"spdy-spliced", false, gateway.Options{}},
+		{"spdy-translated", false, gateway.Options{WebSocketOnlyUpstream: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			o := tc.o
+			o.Recorder = &audit.Recorder{Dir: dir}
+			gw, g := startGateway(t, node, &o)
+			u := execURL(gw, cmd, "stdin", "stdout", "tty")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var out []byte
+			if tc.ws {
+				conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Versions: protocol.WebSocketVersions})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				o, sized := readUntil(conn.Channel(channel.Stdout), "sized")
+				s := readAll(conn.Channel(channel.Error))
+				for _, sz := range []resize.Size{first, second} {
+					conn.Channel(channel.Resize).Write(resize.Append(nil, sz))
+				}
+				<-sized
+				conn.Channel(channel.Stdin).Write([]byte("go\n"))
+				out = <-o
+				<-s
+			} else {
+				conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: []string{protocol.V4}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				var streams []*spdy.Stream
+				for _, typ := range []string{"error", "stdin", "stdout", "resize"} {
+					s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
+					if err != nil {
+						t.Fatalf("open %s: %v", typ, err)
+					}
+					streams = append(streams, s)
+				}
+				o, sized := readUntil(streams[2], "sized")
+				s := readAll(streams[0])
+				for _, sz := range []resize.Size{first, second} {
+					streams[3].Write(resize.Append(nil, sz))
+				}
+				<-sized
+				streams[1].Write([]byte("go\n"))
+				out = <-o
+				<-s
+			}
+			if !strings.Contains(string(out), "30 100") {
+				t.Fatalf("output %q, want stty's 30 100", out)
+			}
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			if err := g.Shutdown(sctx); err != nil {
+				t.Fatal(err)
+			}
+			casts, _ := filepath.Glob(filepath.Join(dir, "*.cast"))
+			if len(casts) != 1 {
+				t.Fatalf("recordings: %v", casts)
+			}
+			b, err := os.ReadFile(casts[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			var hdr audit.Header
+			if err := json.Unmarshal([]byte(lines[0]), &hdr); err != nil || hdr.Width != 120 || hdr.Height != 40 {
+				t.Errorf("header %s (%v), want 120x40", lines[0], err)
+			}
+			var resizes []string
+			for _, l := range lines[1:] {
+				var ev []any
+				if err := json.Unmarshal([]byte(l), &ev); err != nil || len(ev) != 3 {
+					t.Fatalf("event %q: %v", l, err)
+				}
+				if ev[1] == "r" {
+					resizes = append(resizes, ev[2].(string))
+				}
+			}
+			if len(resizes) != 1 || resizes[0] != "100x30" {
+				t.Errorf("resize events %q, want [100x30]", resizes)
+			}
+		})
+	}
+}
+
+// readUntil reads r to its end like readAll, and closes the second
+// channel once the bytes read contain marker (or at the end).
+func readUntil(r io.Reader, marker string) (<-chan []byte, <-chan struct{}) {
+	all, seen := make(chan []byte, 1), make(chan struct{})
+	go func() {
+		var b []byte
+		buf := make([]byte, 4096)
+		found := false
+		for {
+			n, err := r.Read(buf)
+			b = append(b, buf[:n]...)
+			if !found && strings.Contains(string(b), marker) {
+				found = true
+				close(seen)
+			}
+			if err != nil {
+				break
+			}
+		}
+		if !found {
+			close(seen)
+		}
+		all <- b
+	}()
+	return all, seen
 }

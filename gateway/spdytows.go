@@ -249,6 +249,9 @@ func (t *spdyToWS) copyResize(wg *sync.WaitGroup, src *spdy.Stream) {
 			t.s.cut("resize flood: more than the allowed resize messages per second")
 			return
 		}
+		if t.rec != nil {
+			t.rec.Resize(int(sz.Width), int(sz.Height))
+		}
 		buf = resize.Append(buf[:0], sz)
 		if _, err := t.ws.Channel(channel.Resize).Write(buf); err != nil {
 			return

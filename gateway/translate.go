@@ -362,6 +362,9 @@ func (t *translation) copyResize(wg *sync.WaitGroup, dst *spdy.Stream) {
 			t.s.cut("resize flood: more than the allowed resize messages per second")
 			return
 		}
+		if t.rec != nil {
+			t.rec.Resize(int(sz.Width), int(sz.Height))
+		}
 		buf = resize.Append(buf[:0], sz)
 		if _, err := dst.Write(buf); err != nil {
 			return

@@ -213,8 +213,10 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		return "error"
 	}
 	rec := g.startRecording(s)
+	var onResize func([]byte)
 	if rec != nil {
 		defer rec.Close()
+		onResize = (&sizeSink{rec: rec}).feed
 	}
 	var dst net.Conn = client
 	if s.wireIn == string(protocol.WebSocket) {
@@ -229,7 +231,7 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		s.onLimit = func(l *LimitError) { wc.closeWith(l.closeCode(), l.Msg) }
 		dst = wc
 	}
-	inspect := g.inspector(s)
+	inspect := g.inspector(s, onResize)
 	if s.wireIn == string(protocol.SPDY) && s.verb != "portforward" {
 		sc := newSPDYCloser(client, resp.Header.Get(protocol.HeaderStreamProtocol))
 		s.onCut(func(reason string) { sc.closeWith(reason) })
