@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 
@@ -35,7 +36,7 @@ func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *sess
 		return g.upstreamFailed(w, s, "tunnel-dial", errors.New("upstream chose no tunnelled protocol"))
 	}
 	c.SetReadLimit(g.opts.MaxMessageBytes)
-	up := ws.NetConn(context.WithoutCancel(r.Context()), c, ws.MessageBinary)
+	up := tunnelConn{Conn: ws.NetConn(context.WithoutCancel(r.Context()), c, ws.MessageBinary), ws: c}
 	client, cbuf, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		up.Close()
@@ -52,4 +53,18 @@ func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *sess
 	}
 	f := &spdyFrames{max: g.opts.MaxMessageBytes}
 	return g.splice(s, client, cbuf.Reader, up, up, f.feed, nil)
+}
+
+// tunnelConn is the upstream tunnel as a net.Conn whose CloseWrite ends the
+// WebSocket. A SPDY client's FIN ends its session (SPDY streams close
+// themselves; a half-open connection has no use), and a WebSocket cannot be
+// half-closed: without this the upstream never learned of it, and the
+// splice held both sides for its whole end grace (a soak leak).
+type tunnelConn struct {
+	net.Conn
+	ws *ws.Conn
+}
+
+func (t tunnelConn) CloseWrite() error {
+	return t.ws.Close(ws.StatusNormalClosure, "the client closed its side")
 }

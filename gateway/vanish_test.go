@@ -183,3 +183,33 @@ func procWithMarker(marker string) bool {
 	}
 	return false
 }
+
+// TestTunnelledSPDYClientFINEndsSession: a SPDY port-forward client of a
+// gateway that tunnels it to a WebSocket-only upstream half-closes its
+// connection (its FIN, as a killed kubectl's kernel sends): the tunnel to
+// the upstream is closed and the session ends, instead of both sides being
+// held for the splice's end grace (a minute).
+func TestTunnelledSPDYClientFINEndsSession(t *testing.T) {
+	node := startNode(t)
+	base, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := &execClient{}
+	conn, _, err := spdy.Dial(ctx, base+"/api/v1/namespaces/default/pods/p/portforward",
+		&spdy.DialOptions{Protocols: []string{protocol.PortForward}, PingPeriod: -1, DialContext: c.dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Abort("test over")
+	c.mu.Lock()
+	raw := c.raw.(*net.TCPConn)
+	c.mu.Unlock()
+	if err := raw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-conn.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the session outlived its client's FIN by 20 s (the splice's end grace is a minute)")
+	}
+}
