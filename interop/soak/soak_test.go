@@ -338,7 +338,12 @@ const (
 // baseline and returns the last snapshot and what is still above it.
 func settle(t *testing.T, base resources) (resources, string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	// Long enough for pooled connections to expire: each gateway keeps
+	// idle keep-alive connections to serve for its reads for up to 90 s
+	// (gateway/read.go), and serve holds a goroutine and a socket for each
+	// (seed 1796358790258651806 left 7 of them, over the slack, after 30 s;
+	// all gone by 90 s). A real leak never returns, however long we wait.
+	deadline := time.Now().Add(100 * time.Second)
 	for {
 		now := snapshot(t)
 		var over []string
