@@ -146,15 +146,19 @@ func startConnectProxy(t *testing.T) *connectProxy {
 	return p
 }
 
-func (p *connectProxy) acceptLoop() {
-	defer p.wg.Done()
+func (p *connectProxy) acceptLoop() { acceptEach(p.ln, &p.wg, p.serve) }
+
+// acceptEach serves each connection of ln on its own goroutine, counted in
+// wg (which already counts this loop) until ln is closed.
+func acceptEach(ln net.Listener, wg *sync.WaitGroup, serve func(net.Conn)) {
+	defer wg.Done()
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		p.wg.Add(1)
-		go p.serve(c)
+		wg.Add(1)
+		go serve(c)
 	}
 }
 
@@ -175,6 +179,12 @@ func (p *connectProxy) serve(c net.Conn) {
 	defer up.Close()
 	p.tunnels.Add(1)
 	_, _ = io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+	relay(c, br, up)
+}
+
+// relay copies both ways between a proxy's client c (read through br, which
+// may hold bytes already) and up, passing each end on as a half-close.
+func relay(c net.Conn, br io.Reader, up net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(up, br)
@@ -203,17 +213,7 @@ func startSOCKSProxy(t *testing.T) *socksProxy {
 	}
 	p := &socksProxy{ln: ln}
 	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Add(1)
-			go p.serve(c)
-		}
-	}()
+	go acceptEach(ln, &p.wg, p.serve)
 	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
 	return p
 }
@@ -275,13 +275,5 @@ func (p *socksProxy) serve(c net.Conn) {
 	}
 	defer up.Close()
 	c.Write([]byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0})
-	done := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(up, br)
-		_ = up.(*net.TCPConn).CloseWrite()
-		close(done)
-	}()
-	_, _ = io.Copy(c, up)
-	_ = c.(*net.TCPConn).CloseWrite()
-	<-done
+	relay(c, br, up)
 }

@@ -96,3 +96,21 @@ func (f *Factory) ConfigSubdir(name string) string {
 	}
 	return filepath.Join(dir, "porthole", name)
 }
+
+// CertDir is where a command keeps the certificates it makes for itself:
+// flag (--cert-dir) when set, else $XDG_CONFIG_HOME/porthole/name, else a
+// temporary directory that cleanup removes (cleanup is never nil).
+func (f *Factory) CertDir(flag, name string) (dir string, cleanup func(), err error) {
+	cleanup = func() {}
+	if flag != "" {
+		return flag, cleanup, nil
+	}
+	if dir = f.ConfigSubdir(name); dir != "" {
+		return dir, cleanup, nil
+	}
+	tmp, err := os.MkdirTemp("", "porthole-"+name+"-certs-")
+	if err != nil {
+		return "", cleanup, fmt.Errorf("certificate directory: %w", err)
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}

@@ -21,7 +21,11 @@ func CompletePods(f *cli.Factory, flags func() *KubeFlags, suffix string) cobra.
 		if suffix != "" {
 			directive |= cobra.ShellCompDirectiveNoSpace
 		}
-		if limit := map[bool]int{false: 1, true: 2}[suffix == ":"]; len(args) >= limit || strings.Contains(toComplete, ":") {
+		completes := 1 // the pod is the first argument
+		if suffix == ":" {
+			completes = 2 // cp: either argument may be POD:PATH
+		}
+		if len(args) >= completes || strings.Contains(toComplete, ":") {
 			return nil, cobra.ShellCompDirectiveDefault
 		}
 		c, ns, err := completionClient(f, flags())

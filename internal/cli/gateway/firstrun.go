@@ -45,15 +45,10 @@ func selfTLS(opts *Options) (*firstRun, error) {
 	if !authOn || sec.TLSCertFile != "" || sec.TLSKeyFile != "" || sec.InsecureHTTPAuth {
 		return nil, nil
 	}
-	fr := &firstRun{dir: opts.CertDir, cleanup: func() {}}
-	if fr.dir == "" {
-		if fr.dir = opts.Factory.ConfigSubdir("gateway"); fr.dir == "" {
-			tmp, err := os.MkdirTemp("", "porthole-gateway-certs-")
-			if err != nil {
-				return nil, fmt.Errorf("certificate directory: %w", err)
-			}
-			fr.dir, fr.cleanup = tmp, func() { os.RemoveAll(tmp) }
-		}
+	fr := &firstRun{}
+	var err error
+	if fr.dir, fr.cleanup, err = opts.Factory.CertDir(opts.CertDir, "gateway"); err != nil {
+		return nil, err
 	}
 	b, err := selfcert.Ensure(fr.dir, selfcert.Hosts(opts.Listen), time.Now())
 	if err != nil {

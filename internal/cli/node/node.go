@@ -183,15 +183,10 @@ func serverTLS(opts *Options) (*tls.Config, func(), error) {
 	cleanup := func() {}
 	certFile, keyFile := opts.TLSCertFile, opts.TLSKeyFile
 	if certFile == "" {
-		dir := opts.CertDir
-		if dir == "" {
-			if dir = opts.Factory.ConfigSubdir("node"); dir == "" {
-				tmp, err := os.MkdirTemp("", "porthole-node-certs-")
-				if err != nil {
-					return nil, cleanup, fmt.Errorf("certificate directory: %w", err)
-				}
-				dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
-			}
+		var dir string
+		var err error
+		if dir, cleanup, err = opts.Factory.CertDir(opts.CertDir, "node"); err != nil {
+			return nil, cleanup, err
 		}
 		if _, err := selfcert.Ensure(dir, selfcert.Hosts(opts.Listen), time.Now()); err != nil {
 			cleanup()

@@ -189,15 +189,9 @@ func selfSecure(opts *Options, sopts *serve.Options) (cleanup func(), err error)
 		// serve.New refuses the address without it.
 		return cleanup, nil
 	}
-	dir := opts.CertDir
-	if dir == "" {
-		if dir = opts.Factory.ConfigSubdir("serve"); dir == "" {
-			tmp, err := os.MkdirTemp("", "porthole-serve-certs-")
-			if err != nil {
-				return cleanup, fmt.Errorf("certificate directory: %w", err)
-			}
-			dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
-		}
+	dir, cleanup, err := opts.Factory.CertDir(opts.CertDir, "serve")
+	if err != nil {
+		return cleanup, err
 	}
 	b, err := selfcert.Ensure(dir, selfcert.Hosts(opts.Listen), time.Now())
 	if err != nil {
