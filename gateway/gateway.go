@@ -64,6 +64,12 @@ type Options struct {
 	// clients (kubectl before 1.30) are translated the other way, exec and
 	// attach to v5, port-forward wrapped in the SPDY/3.1+ tunnel.
 	WebSocketOnlyUpstream bool
+	// KubeletNode, when set, also serves the kubelet's streaming paths
+	// (/exec, /attach, /portForward; see kubelet.go) of the node of that
+	// name, passed through to the upstream, which must serve them (a
+	// porthole node): so an API server can stand in front, as in front of
+	// a kubelet.
+	KubeletNode string
 	// FeatureGates overrides the gates' defaults (both on), by Kubernetes
 	// name: TranslateStreamCloseWebsocketRequests, PortForwardWebsockets.
 	FeatureGates map[string]bool
@@ -162,6 +168,9 @@ func New(opts *Options) (*Gateway, error) {
 	}
 	if o.SPDYOnlyUpstream && o.WebSocketOnlyUpstream {
 		return nil, fmt.Errorf("gateway: the upstream cannot be both SPDY-only and WebSocket-only")
+	}
+	if o.KubeletNode != "" && (o.SPDYOnlyUpstream || o.WebSocketOnlyUpstream) {
+		return nil, errors.New("gateway: the kubelet paths are passed through: no translating upstream mode")
 	}
 	if o.AllowAnonymous && o.Authorizer == nil {
 		return nil, errors.New("gateway: anonymous access from any address needs an authorizer (RBAC): anonymous callers would be allowed everything")
@@ -280,6 +289,9 @@ func (g *Gateway) routes() {
 	}
 	if g.opts.MetricsHandler != nil {
 		g.mux.Handle("GET /metrics", g.opts.MetricsHandler)
+	}
+	if g.opts.KubeletNode != "" {
+		g.kubeletRoutes()
 	}
 	g.mux.HandleFunc("/", g.notFound)
 }

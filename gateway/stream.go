@@ -15,7 +15,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, verb, namespace
 	s := g.newSession(verb, userFrom(r.Context()), r.RemoteAddr)
 	s.namespace, s.pod = namespace, pod
 	parseStreamQuery(s, r.URL.Query())
-	if herr := g.admit(r, s); herr != nil {
+	if herr := g.admit(r, s, streamAttributes(r, s)); herr != nil {
 		g.refuse(w, r, s, herr)
 		return
 	}
@@ -46,8 +46,23 @@ func queryBool(q url.Values, key string) bool {
 	return len(v) == 0 || !(v[0] == "0" || strings.EqualFold(v[0], "false"))
 }
 
-// admit runs every check that comes before a session exists.
-func (g *Gateway) admit(r *http.Request, s *session) *httpError {
+// streamAttributes are what a pods/exec, attach or portforward request
+// must be allowed, in order: a GET is authorized as get by the API
+// server's filter and then needs create as well
+// (AuthorizePodWebsocketUpgradeCreatePermission); a POST needs create.
+func streamAttributes(r *http.Request, s *session) []Attributes {
+	a := Attributes{User: s.user, Verb: "create", Namespace: s.namespace, Resource: "pods", Subresource: s.verb, Name: s.pod}
+	if r.Method != http.MethodGet {
+		return []Attributes{a}
+	}
+	get := a
+	get.Verb = "get"
+	return []Attributes{get, a}
+}
+
+// admit runs every check that comes before a session exists: origin,
+// method, each of attrs authorized, and the upgrade asked for.
+func (g *Gateway) admit(r *http.Request, s *session, attrs []Attributes) *httpError {
 	if herr := g.checkOrigin(r); herr != nil {
 		return herr
 	}
@@ -55,18 +70,10 @@ func (g *Gateway) admit(r *http.Request, s *session) *httpError {
 		return &httpError{code: http.StatusMethodNotAllowed, reason: "MethodNotAllowed",
 			msg: "the server does not allow this method on the requested resource"}
 	}
-	a := Attributes{User: s.user, Verb: "create", Namespace: s.namespace, Resource: "pods", Subresource: s.verb, Name: s.pod}
-	if r.Method == http.MethodGet {
-		// A GET is authorized as get by the API server's filter and then
-		// needs create as well (AuthorizePodWebsocketUpgradeCreatePermission).
-		get := a
-		get.Verb = "get"
-		if herr := g.authorize(r.Context(), get); herr != nil {
+	for _, a := range attrs {
+		if herr := g.authorize(r.Context(), a); herr != nil {
 			return herr
 		}
-	}
-	if herr := g.authorize(r.Context(), a); herr != nil {
-		return herr
 	}
 	switch {
 	case protocol.IsWebSocketUpgrade(r):

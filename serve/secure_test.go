@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,4 +82,71 @@ func readAllChan(ch *websocket.Channel) <-chan []byte {
 		}
 	}()
 	return out
+}
+
+// authorizeFunc is an Authorizer from a function.
+type authorizeFunc func(gateway.Attributes) bool
+
+func (f authorizeFunc) Authorize(_ context.Context, a gateway.Attributes) (bool, error) {
+	return f(a), nil
+}
+
+// TestKubeletPaths: the kubelet's streaming paths reach the node through
+// the gateway, for callers allowed create on the node's proxy subresource
+// (whatever the method), so an API server can stand in front of serve.
+func TestKubeletPaths(t *testing.T) {
+	tokens, err := gateway.ParseTokens(strings.NewReader("tok,apiserver,1\npods,alice,2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []gateway.Attributes
+	authz := authorizeFunc(func(a gateway.Attributes) bool {
+		mu.Lock()
+		seen = append(seen, a)
+		mu.Unlock()
+		if a.User.Name == "alice" {
+			return a.Resource == "pods" // pods/exec, not nodes/proxy
+		}
+		return true
+	})
+	s, stop := startServer(t, Options{Pods: testPods(), Runtime: newFakeRuntime(testPods()...),
+		Gateway: &gateway.Options{Tokens: tokens, Authorizer: authz}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u := s.URL() + "/exec/default/demo/shell?command=date&output=1"
+	bearer := func(tok string) *websocket.DialOptions {
+		return &websocket.DialOptions{Header: http.Header{"Authorization": {"Bearer " + tok}}}
+	}
+	if _, resp, err := websocket.Dial(ctx, u, nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("kubelet exec without token: %v, want 401", err)
+	}
+	if _, resp, err := websocket.Dial(ctx, u, bearer("pods")); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("kubelet exec by a user without nodes/proxy: %v, want 403", err)
+	}
+	mu.Lock()
+	seen = nil
+	mu.Unlock()
+	conn, _, err := websocket.Dial(ctx, u, bearer("tok"))
+	if err != nil {
+		t.Fatalf("kubelet exec with token: %v", err)
+	}
+	st := readAllChan(conn.Channel(channel.Error))
+	go readAllChan(conn.Channel(channel.Stdout))
+	// The fake runtime fails every exec: the node's failure status proves
+	// the session reached it.
+	if got := <-st; !strings.Contains(string(got), "Failure") {
+		t.Errorf("status %q", got)
+	}
+	conn.Close()
+	mu.Lock()
+	want := []gateway.Attributes{{Verb: "create", Resource: "nodes", Subresource: "proxy", Name: "porthole"}}
+	if len(seen) != 1 || seen[0].Verb != want[0].Verb || seen[0].Resource != want[0].Resource ||
+		seen[0].Subresource != want[0].Subresource || seen[0].Name != want[0].Name {
+		t.Errorf("authorized %+v, want %+v", seen, want)
+	}
+	mu.Unlock()
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 }

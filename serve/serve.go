@@ -276,6 +276,10 @@ func (s *Server) handler(a *api) http.Handler {
 	for _, verb := range []string{"exec", "attach", "portforward"} {
 		mux.Handle("/api/v1/namespaces/{namespace}/pods/{name}/"+verb, s.node)
 	}
+	// The kubelet's paths too, so an API server can stand in front.
+	for _, p := range []string{"/exec/", "/attach/", "/portForward/"} {
+		mux.Handle(p, s.node)
+	}
 	a.register(mux)
 	return web.Site(mux, nil)
 }
