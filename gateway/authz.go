@@ -42,6 +42,12 @@ func (g *Gateway) authorize(ctx context.Context, a Attributes) *httpError {
 	if err == nil && ok {
 		return nil
 	}
+	return forbidden(a, "", err)
+}
+
+// forbidden is the API server's refusal of a, in its words (its
+// responsewriters.Forbidden), with the authorizer's reason when there is one.
+func forbidden(a Attributes, reason string, err error) *httpError {
 	target := fmt.Sprintf("%s %q", a.Resource, a.Name)
 	if a.Name == "" {
 		target = a.Resource
@@ -51,6 +57,9 @@ func (g *Gateway) authorize(ctx context.Context, a Attributes) *httpError {
 	if a.Namespace == "" {
 		msg = fmt.Sprintf("%s is forbidden: User %q cannot %s resource %q in API group %q at the cluster scope",
 			target, a.User.Name, a.Verb, a.resourceString(), a.APIGroup)
+	}
+	if reason != "" {
+		msg += ": " + reason
 	}
 	return &httpError{code: http.StatusForbidden, reason: "Forbidden", msg: msg, err: err}
 }

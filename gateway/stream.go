@@ -20,6 +20,12 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, verb, namespace
 		return
 	}
 	path := g.plan(r, s)
+	if (path == pathSPDYToWS || path == pathWrap) && g.opts.Impersonate {
+		if herr := g.checkUpstreamCreate(r.Context(), r, s); herr != nil {
+			g.refuse(w, r, s, herr)
+			return
+		}
+	}
 	if herr := s.begin(); herr != nil {
 		g.refuse(w, r, s, herr)
 		return

@@ -1,0 +1,76 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// upstreamAccessTimeout bounds the access review asked of the upstream.
+const upstreamAccessTimeout = 10 * time.Second
+
+// checkUpstreamCreate asks the upstream API server, as the impersonated
+// caller, whether it may create the session's subresource, and refuses
+// in the API server's words if not. It runs where the gateway turns the
+// client's POST (SPDY) into a WebSocket GET upstream: a 1.35+ API server
+// authorizes that GET as get first, so its refusal would name get where
+// the client, asking the API server directly, reads create.
+func (g *Gateway) checkUpstreamCreate(ctx context.Context, r *http.Request, s *session) *httpError {
+	a := Attributes{User: s.user, Verb: "create", Namespace: s.namespace, Resource: "pods", Subresource: s.verb, Name: s.pod}
+	review := map[string]any{
+		"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+		"spec": map[string]any{"resourceAttributes": map[string]string{
+			"namespace": a.Namespace, "verb": a.Verb, "resource": a.Resource, "subresource": a.Subresource, "name": a.Name,
+		}},
+	}
+	body, err := json.Marshal(review)
+	if err != nil {
+		return &httpError{code: http.StatusInternalServerError, reason: "InternalError", msg: err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, upstreamAccessTimeout)
+	defer cancel()
+	u := g.upstreamURL("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return &httpError{code: http.StatusInternalServerError, reason: "InternalError", msg: err.Error()}
+	}
+	h := g.upstreamHeader(r, s.user)
+	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol",
+		"Sec-Websocket-Extensions", "X-Stream-Protocol-Version", "Content-Length"} {
+		h.Del(k)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json")
+	req.Header = h
+	resp, err := g.transport.RoundTrip(req)
+	if err != nil {
+		return &httpError{code: http.StatusInternalServerError, reason: "InternalError",
+			msg: fmt.Sprintf("error dialing backend: %v", err), err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		// An upstream that cannot review (an old server, a node) is left to
+		// answer the session itself.
+		g.log.Debug("upstream access review unavailable", "status", resp.Status, "err", err)
+		return nil
+	}
+	var out struct {
+		Status struct {
+			Allowed bool   `json:"allowed"`
+			Reason  string `json:"reason"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		g.log.Debug("upstream access review unreadable", "err", err)
+		return nil
+	}
+	if out.Status.Allowed {
+		return nil
+	}
+	return forbidden(a, out.Status.Reason, nil)
+}
