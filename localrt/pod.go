@@ -162,3 +162,18 @@ func (r *Runtime) Pod(ctx context.Context, namespace, name string) (*kube.Pod, e
 	out.Status = p.status()
 	return out, nil
 }
+
+// Pods returns deep copies of every pod with its live status, in manifest
+// order.
+func (r *Runtime) Pods() ([]*kube.Pod, error) {
+	out := make([]*kube.Pod, 0, len(r.list))
+	for _, p := range r.list {
+		c, err := clonePod(p.spec)
+		if err != nil {
+			return nil, err
+		}
+		c.Status = p.status()
+		out = append(out, c)
+	}
+	return out, nil
+}

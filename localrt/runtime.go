@@ -277,6 +277,10 @@ func (r *Runtime) notifyLocked() {
 	r.changed = make(chan struct{})
 }
 
+// Changes returns a channel closed at the next change of any pod's status
+// (what a node agent publishes).
+func (r *Runtime) Changes() <-chan struct{} { return r.changes() }
+
 // changes returns a channel closed at the next status change.
 func (r *Runtime) changes() <-chan struct{} {
 	r.mu.Lock()

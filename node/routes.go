@@ -63,8 +63,10 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 	target := Container{PodRef: ref, Name: req.container}
 	switch {
 	case protocol.IsWebSocketUpgrade(r):
+		n.logSession(r, verb, "websocket")
 		n.serveWebSocket(ctx, w, r, req, target)
 	case protocol.IsSPDYUpgrade(r):
+		n.logSession(r, verb, "spdy")
 		n.serveSPDY(ctx, w, r, req, target)
 	default:
 		return badRequest("Upgrade request required")
@@ -78,11 +80,19 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 func (n *Node) servePortForward(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, pod PodRef) *httpError {
 	switch {
 	case protocol.IsSPDYUpgrade(r):
+		n.logSession(r, "portforward", "spdy")
 		n.servePortForwardSPDY(ctx, w, r, pod)
 	case protocol.IsWebSocketUpgrade(r):
+		n.logSession(r, "portforward", "websocket")
 		return n.servePortForwardWebSocket(ctx, w, r, req, pod)
 	default:
 		return badRequest("Upgrade request required")
 	}
 	return nil
+}
+
+// logSession notes a session's start and wire (info level): which wire an
+// API server in front chose is otherwise invisible.
+func (n *Node) logSession(r *http.Request, verb, wire string) {
+	n.log.Info("session", "verb", verb, "wire", wire, "path", r.URL.Path, "user-agent", r.UserAgent())
 }

@@ -19,7 +19,7 @@ var layers = [][]string{
 	{"transport"},
 	{"client"},
 	{"node"},
-	{"localrt"},
+	{"localrt", "nodeagent"},
 	{"audit"},
 	{"gateway"},
 	{"serve", "web"},

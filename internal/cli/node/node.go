@@ -9,20 +9,24 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
 	servecmd "github.com/porthole/porthole/internal/cli/serve"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/internal/selfcert"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/nodeagent"
 	"github.com/porthole/porthole/serve"
 )
 
@@ -43,6 +47,13 @@ type Options struct {
 	CertDir       string
 	AnonymousAuth bool
 	ShutdownGrace time.Duration
+
+	// Registration with an API server (nodeagent).
+	Kubeconfig        string
+	Register          bool
+	NodeName          string
+	NodeIP            string
+	DeclareWebSockets bool
 }
 
 // NewCmd returns the node command; runF replaces the run step in tests.
@@ -80,6 +91,9 @@ The processes are NOT isolated from this machine.`,
 			if opts.AnonymousAuth && serve.CheckLoopback(opts.Listen) != nil {
 				return cli.FlagErrorf("--anonymous-auth is for loopback addresses only, not %q: anyone reaching the port could run commands", opts.Listen)
 			}
+			if opts.Register && opts.Kubeconfig == "" {
+				return cli.FlagErrorf("--register needs --kubeconfig (the node's credentials for the API server)")
+			}
 			if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
 				return cli.FlagErrorf("--tls-cert-file and --tls-private-key-file go together")
 			}
@@ -98,6 +112,11 @@ The processes are NOT isolated from this machine.`,
 	fs.StringVar(&opts.CertDir, "cert-dir", "", `keep the made authority and serving certificate here (default "$XDG_CONFIG_HOME/porthole/node")`)
 	fs.BoolVar(&opts.AnonymousAuth, "anonymous-auth", false, "serve callers without a client certificate (loopback only)")
 	fs.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long running sessions may go on before they are ended")
+	fs.StringVar(&opts.Kubeconfig, "kubeconfig", "", "the node's kubeconfig for the API server (with --register)")
+	fs.BoolVar(&opts.Register, "register", false, "register as a Node in the API server of --kubeconfig and publish the pods there, bound to it")
+	fs.StringVar(&opts.NodeName, "node-name", "", "the Node's name (default: this host's name)")
+	fs.StringVar(&opts.NodeIP, "node-ip", "", "the address the API server reaches this node at (default: the host of --listen)")
+	fs.BoolVar(&opts.DeclareWebSockets, "declare-websockets", true, "declare "+nodeagent.FeatureWebSockets+", so a 1.36+ API server passes WebSocket streams through instead of translating them to SPDY")
 	return cmd
 }
 
@@ -136,10 +155,33 @@ func Run(ctx context.Context, opts *Options) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 	fmt.Fprintf(opts.IO.Out, "porthole node serving the kubelet's streaming paths on https://%s\n", ln.Addr())
+	var agentDone chan struct{}
+	actx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+	if opts.Register {
+		agent, err := newAgent(opts, rt, ln.Addr(), log)
+		if err == nil {
+			err = agent.Register(ctx)
+		}
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		fmt.Fprintf(opts.IO.Out, "registered as node %q; its pods are published there\n", agent.NodeName())
+		agentDone = make(chan struct{})
+		go func() {
+			defer close(agentDone)
+			agent.Run(actx)
+		}()
+	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-served:
+	}
+	stopAgent()
+	if agentDone != nil {
+		<-agentDone // the pods are withdrawn before they stop
 	}
 	gctx, gcancel := context.WithTimeout(context.Background(), opts.ShutdownGrace)
 	defer gcancel()
@@ -214,4 +256,49 @@ func serverTLS(opts *Options) (*tls.Config, func(), error) {
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}
 	return cfg, cleanup, nil
+}
+
+// podRuntime is the local runtime as the node serves and publishes it.
+type podRuntime interface {
+	serve.Runtime
+	nodeagent.Pods
+}
+
+// newAgent is the registration of --register: the client of --kubeconfig,
+// the node's name and the address the API server reaches addr at.
+func newAgent(opts *Options, rt nodeagent.Pods, addr net.Addr, log *slog.Logger) (*nodeagent.Agent, error) {
+	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: opts.Kubeconfig})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := client.ConfigFromKubeconfig(cc, opts.IO.ErrOut)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	name := opts.NodeName
+	if name == "" {
+		if name, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("--node-name: %w", err)
+		}
+		name = strings.ToLower(name)
+	}
+	tcp, _ := addr.(*net.TCPAddr)
+	if tcp == nil {
+		return nil, fmt.Errorf("listening on %s: not a TCP address", addr)
+	}
+	ip := opts.NodeIP
+	if ip == "" {
+		if tcp.IP.IsUnspecified() {
+			return nil, cli.FlagErrorf("--node-ip is needed when --listen has no address (%s)", opts.Listen)
+		}
+		ip = tcp.IP.String()
+	}
+	return nodeagent.New(c, rt, nodeagent.Options{
+		NodeName: name, Address: ip, Port: tcp.Port, DeclareWebSockets: opts.DeclareWebSockets,
+		Logger: log.With("component", "nodeagent"),
+	})
 }

@@ -163,6 +163,7 @@ func TestFlagChecks(t *testing.T) {
 		{nil, "--client-ca-file is required (the authority of the API server's kubelet client certificate), or --anonymous-auth on loopback"},
 		{[]string{"--anonymous-auth", "--listen", "0.0.0.0:10250"}, `--anonymous-auth is for loopback addresses only, not "0.0.0.0:10250": anyone reaching the port could run commands`},
 		{[]string{"--client-ca-file", "ca", "--tls-cert-file", "c"}, "--tls-cert-file and --tls-private-key-file go together"},
+		{[]string{"--client-ca-file", "ca", "--register"}, "--register needs --kubeconfig (the node's credentials for the API server)"},
 	} {
 		ios, _, _, _ := iostreams.Test()
 		cmd := NewCmd(&cli.Factory{IOStreams: ios}, func(context.Context, *Options) error { return nil })

@@ -8,9 +8,8 @@ import (
 	"runtime"
 
 	"github.com/porthole/porthole/kube"
-	"github.com/porthole/porthole/serve"
 )
 
-func newRuntime([]*kube.Pod, *slog.Logger) (serve.Runtime, error) {
+func newRuntime([]*kube.Pod, *slog.Logger) (podRuntime, error) {
 	return nil, fmt.Errorf("porthole node runs pods on the local runtime, which needs Linux (or another Unix), not %s", runtime.GOOS)
 }

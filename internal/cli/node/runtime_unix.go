@@ -8,10 +8,9 @@ import (
 
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/localrt"
-	"github.com/porthole/porthole/serve"
 )
 
-func newRuntime(pods []*kube.Pod, log *slog.Logger) (serve.Runtime, error) {
+func newRuntime(pods []*kube.Pod, log *slog.Logger) (podRuntime, error) {
 	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt")})
 	if err != nil {
 		return nil, fmt.Errorf("create runtime: %w", err)
