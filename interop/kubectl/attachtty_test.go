@@ -17,39 +17,44 @@ const detachKeysMinor = 34
 // where kubectl has them, else SIGKILL) and a second attach proves the
 // shell survived.
 func (c *client) testAttachTTY(t *testing.T) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("porthole log tail:\n%s", env.Server.LogTail(16<<10))
+		}
+	})
 	mark := env.Server.Proxy.Mark()
 	s := c.startPTY(t, 33, 111, "attach", "-it", harness.PodTTY, "-c", harness.ContainerMain)
-	s.awaitSize(t, "33 111")
+	awaitSize(t, s, "33 111")
 	c.checkWire(t, mark)
 	if c.k.Minor >= detachKeysMinor {
-		if _, err := io.WriteString(s.ptmx, "\x10\x11"); err != nil {
+		if _, err := io.WriteString(s.Ptmx, "\x10\x11"); err != nil {
 			t.Fatal(err)
 		}
-		if code, rest := s.wait(t); code != 0 {
+		if code, rest := s.Wait(t); code != 0 {
 			t.Errorf("kubectl after detach keys: exit code %d, want 0 (output %q)", code, rest)
 		}
 	} else {
-		s.cancel()
-		<-s.done
+		s.Cancel()
+		<-s.Done
 	}
 
 	again := c.startPTY(t, 21, 71, "attach", "-it", harness.PodTTY, "-c", harness.ContainerMain)
-	again.awaitSize(t, "21 71")
-	again.cancel()
-	<-again.done
+	awaitSize(t, again, "21 71")
+	again.Cancel()
+	<-again.Done
 }
 
 // awaitSize asks the remote shell for its terminal size until it reports
 // want. The resize races the typed command (separate channels), so each
 // attempt is one more round trip, bounded in number.
-func (s *ptySession) awaitSize(t *testing.T, want string) {
+func awaitSize(t *testing.T, s *harness.PTY, want string) {
 	t.Helper()
 	got := ""
 	for try := 0; try < 200 && got != want; try++ {
-		if _, err := io.WriteString(s.ptmx, "stty size\n"); err != nil {
+		if _, err := io.WriteString(s.Ptmx, "stty size\n"); err != nil {
 			t.Fatalf("write to terminal: %v", err)
 		}
-		got = s.nextSize(t)
+		got = s.NextSize(t)
 	}
 	if got != want {
 		t.Fatalf("stty size: got %q, want %q", got, want)

@@ -43,14 +43,14 @@ func (c *client) testVanished(t *testing.T) {
 		marker := fmt.Sprintf("1001.%09d", time.Now().UnixNano()%1e9)
 		s := c.startPTY(t, 24, 80, "exec", "-it", harness.PodExec, "--", "sh")
 		// An interactive shell on the remote tty runs sleep as its job.
-		if _, err := io.WriteString(s.ptmx, "sleep "+marker+"\n"); err != nil {
+		if _, err := io.WriteString(s.Ptmx, "sleep "+marker+"\n"); err != nil {
 			t.Fatal(err)
 		}
 		if err := harness.AwaitProcs(t.Context(), "sleep\x00"+marker, reapTimeout); err != nil {
 			t.Fatal(err)
 		}
-		s.cancel() // SIGKILL kubectl
-		<-s.done
+		s.Cancel() // SIGKILL kubectl
+		<-s.Done
 		if err := harness.AwaitNoProcs(t.Context(), marker, reapTimeout); err != nil {
 			t.Error(err)
 		}

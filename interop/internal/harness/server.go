@@ -207,13 +207,7 @@ func (s *Server) Alive() bool {
 }
 
 // LogTail returns the last n bytes of porthole's combined output.
-func (s *Server) LogTail(n int) string {
-	b, _ := os.ReadFile(s.logPath)
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
-}
+func (s *Server) LogTail(n int) string { return tailFile(s.logPath, n) }
 
 // Stop stops the proxy, sends porthole SIGTERM and requires it to exit with
 // status 0 within 30 s; otherwise it kills the process group and reports

@@ -1,0 +1,244 @@
+package apiserver
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/interop/internal/harness"
+)
+
+// Gateway callers: its own tokens, impersonated upstream as these users.
+const (
+	gwAdminToken   = "gw-admin-token"
+	gwAdminUser    = "gw-admin"
+	gwLimitedToken = "gw-limited-token"
+)
+
+// gatewayMode is one way `porthole gateway` meets the API server.
+type gatewayMode struct {
+	name  string
+	flags []string
+	// upstreamWS: does the API server get a WebSocket for verb from a
+	// client on wire ws?
+	upstreamWS func(verb string, ws bool) bool
+}
+
+var gatewayModes = []gatewayMode{
+	{"pass-through", nil, func(_ string, ws bool) bool { return ws }},
+	{"upstream-spdy-only", []string{"--upstream-spdy-only"}, func(string, bool) bool { return false }},
+	// SPDY exec and attach become v5, SPDY port-forward is wrapped in
+	// the tunnel.
+	{"upstream-websocket-only", []string{"--upstream-websocket-only"}, func(string, bool) bool { return true }},
+}
+
+// TestGateway puts `porthole gateway --impersonate` in front of the real
+// API server in each mode and runs kubectl of every era through it to the
+// node that declares WebSockets: every verb works, the API server's RBAC
+// applies to the impersonated caller, a refusal reads exactly as the API
+// server's own, and the gateway's audit log records the sessions.
+func TestGateway(t *testing.T) {
+	identity, err := env.cp.CA.Issue("porthole-gateway", false, "porthole-gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := allowImpersonation(t.Context(), "porthole-gateway"); err != nil {
+		t.Fatal(err)
+	}
+	n := env.nodes[0]
+	if !n.declared {
+		t.Fatal("the first node should declare WebSockets")
+	}
+	for _, m := range gatewayModes {
+		t.Run(m.name, func(t *testing.T) {
+			gw := startGateway(t, identity, m.flags)
+			for _, k := range env.kubectls {
+				for _, w := range k.Wires() {
+					c := gw.kc(k, w, n, t.TempDir(), m)
+					t.Run(k.Name()+"/"+w.Name, func(t *testing.T) {
+						t.Run("exec", c.testExec)
+						t.Run("attach", c.testAttach)
+						t.Run("cp", c.testCopy)
+						t.Run("forbidden-as-upstream", func(t *testing.T) { c.testSameRefusal(t, direct(k, w, n, t.TempDir())) })
+					})
+				}
+				for _, w := range k.PortForwardWires() {
+					c := gw.kc(k, w, n, t.TempDir(), m)
+					t.Run(k.Name()+"/port-forward-"+w.Name, c.testPortForward)
+				}
+			}
+			gw.checkAudit(t)
+		})
+	}
+}
+
+// testSameRefusal: the limited user, refused by the API server's RBAC,
+// gets the same words and exit code through the gateway as directly.
+func (c *kc) testSameRefusal(t *testing.T, straight *kc) {
+	args := []string{"exec", c.n.pod("exec"), "-c", "main", "--", "true"}
+	want := straight.run(t, straight.limited, nil, args...)
+	got := c.run(t, c.limited, nil, args...)
+	if got.code != want.code || !bytes.Equal(got.stderr, want.stderr) {
+		t.Errorf("through the gateway: exit code %d, stderr %q\nstraight: exit code %d, stderr %q", got.code, got.stderr, want.code, want.stderr)
+	}
+	if !bytes.Contains(got.stderr, []byte("cannot create resource \"pods/exec\"")) {
+		t.Errorf("stderr %q is not the API server's RBAC refusal", got.stderr)
+	}
+}
+
+type gatewayProc struct {
+	url     string
+	dir     string
+	audit   string
+	admin   string // kubeconfigs for the gateway's callers
+	limited string
+}
+
+func (g *gatewayProc) kc(k harness.Kubectl, w harness.Wire, n *node, home string, m gatewayMode) *kc {
+	return &kc{k: k, w: w, n: n, home: home, admin: g.admin, limited: g.limited,
+		upstreamWS: func(verb string) bool { return m.upstreamWS(verb, w.WebSocket) }}
+}
+
+// allowImpersonation lets user impersonate any user, group and uid, the
+// RBAC a gateway's identity needs for --impersonate.
+func allowImpersonation(ctx context.Context, user string) error {
+	rc := env.cp.Admin.RbacV1().RESTClient()
+	objs := []struct{ res, body string }{
+		{"clusterroles", `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"interop-impersonator"},
+"rules":[{"apiGroups":[""],"resources":["users","groups","serviceaccounts"],"verbs":["impersonate"]},
+{"apiGroups":["authentication.k8s.io"],"resources":["uids","userextras/*"],"verbs":["impersonate"]}]}`},
+		{"clusterrolebindings", `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"interop-impersonator"},
+"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"interop-impersonator"},
+"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"` + user + `"}]}`},
+	}
+	for _, o := range objs {
+		err := rc.Post().Resource(o.res).Body([]byte(o.body)).SetHeader("Content-Type", "application/json").Do(ctx).Error()
+		if err != nil && !strings.Contains(err.Error(), "already exists") {
+			return fmt.Errorf("create %s: %w", o.res, err)
+		}
+	}
+	return nil
+}
+
+// startGateway runs `porthole gateway` toward the API server with the
+// gateway identity's client certificate, its own HTTPS and tokens, and an
+// audit log; it is stopped (and must exit 0) when the test ends.
+func startGateway(t *testing.T, identity *harness.KeyPair, flags []string) *gatewayProc {
+	t.Helper()
+	dir := t.TempDir()
+	g := &gatewayProc{dir: dir, audit: filepath.Join(dir, "audit.jsonl")}
+	upstream := filepath.Join(dir, "upstream.kubeconfig")
+	if err := env.cp.WriteKubeconfig(upstream, harness.User{Cert: identity}); err != nil {
+		t.Fatal(err)
+	}
+	serving, err := env.cp.CA.Issue("gateway-serving-"+filepath.Base(dir), true, "porthole-gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(dir, "tokens.csv")
+	if err := os.WriteFile(tokens, []byte(gwAdminToken+","+gwAdminUser+","+gwAdminUser+"-uid,system:masters\n"+
+		gwLimitedToken+","+harness.LimitedUser+","+harness.LimitedUser+"-uid\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"gateway", "-v", "1", "--listen", "127.0.0.1:0", "--upstream-kubeconfig", upstream, "--impersonate",
+		"--token-auth-file", tokens, "--tls-cert-file", serving.CertFile, "--tls-private-key-file", serving.KeyFile,
+		"--audit-log-path", g.audit}, flags...)
+	cmd := exec.Command(env.porthole, args...)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
+	logPath := filepath.Join(dir, "gateway.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "gateway listening on "); ok {
+				urls <- strings.SplitN(rest, ",", 2)[0]
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("gateway exit: %v\n%s", err, tailFile(logPath))
+			}
+		case <-time.After(30 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Errorf("gateway did not stop within 30s\n%s", tailFile(logPath))
+			<-exited
+		}
+	})
+	select {
+	case g.url = <-urls:
+	case err := <-exited:
+		t.Fatalf("gateway exited: %v\n%s", err, tailFile(logPath))
+	case <-time.After(60 * time.Second):
+		t.Fatalf("gateway did not start\n%s", tailFile(logPath))
+	}
+	g.admin, g.limited = filepath.Join(dir, "admin.kubeconfig"), filepath.Join(dir, "limited.kubeconfig")
+	for path, tok := range map[string]string{g.admin: gwAdminToken, g.limited: gwLimitedToken} {
+		if err := harness.WriteKubeconfig(path, g.url, env.cp.CA.CertPEM, harness.User{Token: tok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return g
+}
+
+// checkAudit: the gateway recorded sessions of both its callers, under
+// their own names.
+func (g *gatewayProc) checkAudit(t *testing.T) {
+	t.Helper()
+	b, err := os.ReadFile(g.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]map[string]bool{}
+	for _, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var rec struct{ User, Verb, Stage, Outcome string }
+		if err := json.Unmarshal(l, &rec); err != nil {
+			t.Fatalf("audit line %q: %v", l, err)
+		}
+		if users[rec.User] == nil {
+			users[rec.User] = map[string]bool{}
+		}
+		users[rec.User][rec.Verb] = true
+	}
+	for _, verb := range []string{"exec", "attach", "portforward"} {
+		if !users[gwAdminUser][verb] {
+			t.Errorf("audit log has no %s by %s: %v", verb, gwAdminUser, users)
+		}
+	}
+	if !users[harness.LimitedUser]["exec"] {
+		t.Errorf("audit log has no refused exec by %s: %v", harness.LimitedUser, users)
+	}
+}
+
+func tailFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return tail(b)
+}
