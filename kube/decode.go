@@ -21,6 +21,10 @@ const MaxManifestSize = 8 << 20
 // does with a context that sets none.
 const DefaultNamespace = "default"
 
+// LocalNodeName is the node the local runtime's pods report they run on,
+// and whose kubelet paths serve answers.
+const LocalNodeName = "porthole"
+
 // DecodeError is a manifest that cannot be used. Source is the file name given
 // to DecodePods, Doc the 1-based document index within it (0 when the source
 // as a whole is at fault) and Field the JSON path of the offending field.

@@ -20,7 +20,7 @@ const (
 )
 
 // NodeName is the node every pod reports it runs on.
-const NodeName = "porthole"
+const NodeName = kube.LocalNodeName
 
 // pod is one pod: its defaulted spec (immutable after New) and containers.
 type pod struct {

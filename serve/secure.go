@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/gateway"
-	"github.com/porthole/porthole/localrt"
+	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/web"
 )
 
@@ -57,7 +57,7 @@ func newSecured(opts *gateway.Options, inner http.Handler) (_ *secured, err erro
 	o := *opts
 	o.Upstream = &url.URL{Scheme: "http", Host: "porthole-node"}
 	if o.KubeletNode == "" {
-		o.KubeletNode = localrt.NodeName // the node the pods are bound to
+		o.KubeletNode = kube.LocalNodeName // the node the local runtime's pods are bound to
 	}
 	o.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
