@@ -3,6 +3,8 @@ package kubectl
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -129,15 +131,16 @@ func (c *client) checkWire(t *testing.T, mark int) {
 }
 
 func (c *client) testStdout(t *testing.T) {
-	out, errOut := harness.NewHashWriter(), &bytes.Buffer{}
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
 	mark := env.Server.Proxy.Mark()
 	r := c.run(t, nil, out, errOut, "exec", harness.PodExec, "--", "cat", env.Data.Path)
 	c.checkWire(t, mark)
 	if r.code != 0 {
 		t.Fatalf("exit code: got %d, want 0 (stderr: %s)", r.code, tail(errOut.String()))
 	}
-	if out.Len() != env.Data.Size || out.Sum() != env.Data.SHA256 {
-		t.Errorf("stdout: got %d bytes sha256 %s, want %d bytes sha256 %s", out.Len(), out.Sum(), env.Data.Size, env.Data.SHA256)
+	if got := sha256.Sum256(out.Bytes()); int64(out.Len()) != env.Data.Size || hex.EncodeToString(got[:]) != env.Data.SHA256 {
+		t.Errorf("stdout: got %d bytes sha256 %x, want %d bytes sha256 %s; %s", out.Len(), got, env.Data.Size, env.Data.SHA256,
+			harness.Divergence(out.Bytes(), env.Data.Path))
 	}
 	if rest, races := harness.StripClientGoRace(errOut.Bytes()); len(rest) != 0 || races > 1 {
 		t.Errorf("stderr: got %q, want nothing (at most client-go's one dropped-empty-message line)", tail(errOut.String()))
@@ -158,7 +161,8 @@ func (c *client) testStderr(t *testing.T) {
 	errOut := harness.NewHashWriter()
 	errOut.Write(data)
 	if errOut.Len() != env.Data.Size || errOut.Sum() != env.Data.SHA256 || races > 1 {
-		t.Errorf("stderr: got %d bytes sha256 %s (%d dropped-message lines), want %d bytes sha256 %s", errOut.Len(), errOut.Sum(), races, env.Data.Size, env.Data.SHA256)
+		t.Errorf("stderr: got %d bytes sha256 %s (%d dropped-message lines), want %d bytes sha256 %s; %s", errOut.Len(), errOut.Sum(), races,
+			env.Data.Size, env.Data.SHA256, harness.Divergence(data, env.Data.Path))
 	}
 	if out.Len() != 0 {
 		t.Errorf("stdout: got %q, want nothing", tail(out.String()))

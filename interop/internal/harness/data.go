@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -101,3 +102,30 @@ func (w *HashWriter) Sum() string { return hex.EncodeToString(w.h.Sum(nil)) }
 
 // Len returns the number of bytes written.
 func (w *HashWriter) Len() int64 { return w.n }
+
+// Divergence describes how got differs from the contents of the data file
+// at path, for a failure message: where the first difference is, and
+// whether got is a prefix (a lost tail), has a hole (the bytes after the
+// difference are the file's from further on), or differs otherwise.
+func Divergence(got []byte, path string) string {
+	want, err := os.ReadFile(path)
+	if err != nil {
+		return "cannot read " + path + ": " + err.Error()
+	}
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	switch {
+	case i == len(got) && i == len(want):
+		return "identical"
+	case i == len(got):
+		return fmt.Sprintf("a prefix: the first %d bytes, the last %d missing", i, len(want)-i)
+	}
+	// A hole: the next 4 KiB of got appear later in want.
+	probe := got[i:min(len(got), i+4096)]
+	if j := bytes.Index(want[i:], probe); j > 0 {
+		return fmt.Sprintf("a hole at offset %d: %d bytes missing, then the file goes on", i, j)
+	}
+	return fmt.Sprintf("first difference at offset %d (got %d bytes, want %d)", i, len(got), len(want))
+}
