@@ -211,12 +211,14 @@ func frozenMidFrame(t *testing.T, proto string) string {
 }
 
 // TestCloseBoundedOnFrozenPeer: the close handshake of a client whose peer
-// froze in the middle of a frame ends once closeHandshakeWait has passed
+// froze in the middle of a frame ends once the wait given to boundedClose
+// (closeHandshakeWait in the package) has passed
 // (coder/websocket alone skips the rest of the frame byte by byte, with no
 // timeout, and waits forever).
 func TestCloseBoundedOnFrozenPeer(t *testing.T) {
-	defer func(d time.Duration) { closeHandshakeWait = d }(closeHandshakeWait)
-	closeHandshakeWait = 300 * time.Millisecond
+	// A wait of its own, not the package's: a server of an earlier test may
+	// still be closing with that one.
+	const wait = 300 * time.Millisecond
 	proto := protocol.WebSocketVersions[0].Name
 	url := frozenMidFrame(t, proto)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -233,7 +235,7 @@ func TestCloseBoundedOnFrozenPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := make(chan struct{})
-	go func() { boundedClose(wc, raw, closeHandshakeWait); close(closed) }()
+	go func() { boundedClose(wc, raw, wait); close(closed) }()
 	select {
 	case <-closed:
 	case <-time.After(20 * time.Second):
