@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/porthole/porthole/protocol/status"
 )
@@ -21,7 +23,8 @@ const MergePatch = "application/merge-patch+json"
 
 // Do sends one API request: in (when not nil) marshalled as JSON, sent as
 // contentType (application/json when empty; MergePatch for PATCH), and a
-// 2xx answer decoded into out (when not nil). Any other answer is an
+// 2xx answer decoded into out (when not nil). path may carry a query
+// ("/api/v1/pods?fieldSelector=..."). Any other answer is an
 // *APIError with the server's message and status code. It is the REST
 // call `porthole node --register` keeps its Node, Lease and pods with.
 func (c *Client) Do(ctx context.Context, method, path, contentType string, in, out any) error {
@@ -45,7 +48,12 @@ func (c *Client) doOnce(ctx context.Context, method, path, contentType string, i
 		}
 		body = bytes.NewReader(b)
 	}
-	u := c.url(path, nil)
+	p, rawQuery, _ := strings.Cut(path, "?")
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	u := c.url(p, q)
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err

@@ -6,10 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
 )
 
 // Restart policies, as spelled in a pod spec.
@@ -29,6 +34,10 @@ type pod struct {
 	containers []*container
 	dir        string    // written by Start before any container starts
 	startTime  time.Time // guarded by rt.mu
+
+	// stop ends this pod's supervisors (RemovePod); running joins them.
+	stop    context.CancelFunc
+	running sync.WaitGroup
 }
 
 var (
@@ -164,10 +173,13 @@ func (r *Runtime) Pod(ctx context.Context, namespace, name string) (*kube.Pod, e
 }
 
 // Pods returns deep copies of every pod with its live status, in manifest
-// order.
+// order (pods added later after them).
 func (r *Runtime) Pods() ([]*kube.Pod, error) {
-	out := make([]*kube.Pod, 0, len(r.list))
-	for _, p := range r.list {
+	r.mu.Lock()
+	list := slices.Clone(r.list)
+	r.mu.Unlock()
+	out := make([]*kube.Pod, 0, len(list))
+	for _, p := range list {
 		c, err := clonePod(p.spec)
 		if err != nil {
 			return nil, err
@@ -176,4 +188,83 @@ func (r *Runtime) Pods() ([]*kube.Pod, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// ErrExists is returned by AddPod for a pod the Runtime already runs.
+var ErrExists = errors.New("pod exists")
+
+// AddPod validates in, then runs it like the pods given to New (a started
+// Runtime only): what a node does for a pod the API server binds to it.
+func (r *Runtime) AddPod(in *kube.Pod) error {
+	p, err := newPod(r, in, time.Now())
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch r.state {
+	case stateNew:
+		return errors.New("add pod: the runtime is not started")
+	case stateClosed:
+		return fmt.Errorf("add pod: %w", ErrClosed)
+	}
+	k := podKey{p.spec.Namespace, p.spec.Name}
+	if _, dup := r.pods[k]; dup {
+		return fmt.Errorf("pod %s/%s: %w", k.namespace, k.name, ErrExists)
+	}
+	p.dir = filepath.Join(r.stateDir, k.namespace, k.name)
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return fmt.Errorf("create pod dir: %w", err)
+	}
+	r.pods[k] = p
+	r.list = append(r.list, p)
+	r.startPodLocked(p, time.Now())
+	r.notifyLocked()
+	return nil
+}
+
+// RemovePod stops the pod's containers (SIGTERM, SIGKILL after KillGrace),
+// waits for them and forgets the pod; its directory goes too. Calls into
+// the pod end with its processes.
+func (r *Runtime) RemovePod(namespace, name string) error {
+	r.mu.Lock()
+	k := podKey{namespace, name}
+	p, ok := r.pods[k]
+	if ok {
+		delete(r.pods, k)
+		r.list = slices.DeleteFunc(r.list, func(q *pod) bool { return q == p })
+	}
+	started := r.state == stateStarted
+	r.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("pod %s/%s: %w", namespace, name, node.ErrNotFound)
+	}
+	if !started {
+		return nil
+	}
+	p.stop()
+	p.running.Wait()
+	for _, c := range p.containers {
+		c.killGroups()
+	}
+	r.notify()
+	if err := os.RemoveAll(p.dir); err != nil {
+		return fmt.Errorf("remove pod dir: %w", err)
+	}
+	return nil
+}
+
+// startPodLocked starts a supervisor per container of p, under r.mu.
+func (r *Runtime) startPodLocked(p *pod, now time.Time) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	p.stop = cancel
+	p.startTime = now
+	for _, c := range p.containers {
+		r.wg.Add(1)
+		p.running.Add(1)
+		go func() {
+			defer p.running.Done()
+			c.supervise(ctx)
+		}()
+	}
 }

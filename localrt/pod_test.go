@@ -293,3 +293,38 @@ func TestStartReturnsOnceContainersRun(t *testing.T) {
 		t.Errorf("broken pod right after Start: %+v, want terminated with StartError", st)
 	}
 }
+
+// TestAddRemovePod: a pod added to a started Runtime runs and is served
+// like the first ones; removed, its processes end and it is gone.
+func TestAddRemovePod(t *testing.T) {
+	rt := start(t, testPod("first", kube.Container{Command: []string{"sleep", "infinity"}}, ""))
+	added := testPod("late", kube.Container{Command: []string{"sleep", "infinity"}}, "")
+	if err := rt.AddPod(added); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.AddPod(added); !errors.Is(err, ErrExists) {
+		t.Errorf("second AddPod: %v, want ErrExists", err)
+	}
+	waitPod(t, rt, "late", "running", isRunning)
+	var out strings.Builder
+	err := rt.Exec(t.Context(), ref("late", "main"), []string{"echo", "hello"}, node.Streams{Stdout: &out})
+	if err != nil || out.String() != "hello\n" {
+		t.Fatalf("exec in the added pod: %v, output %q", err, out.String())
+	}
+	pods, err := rt.Pods()
+	if err != nil || len(pods) != 2 || pods[1].Name != "late" {
+		t.Fatalf("Pods: %v, %d pods, want first and late", err, len(pods))
+	}
+	if err := rt.RemovePod("default", "late"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Pod(t.Context(), "default", "late"); !errors.Is(err, node.ErrNotFound) {
+		t.Errorf("removed pod: %v, want ErrNotFound", err)
+	}
+	if err := rt.RemovePod("default", "late"); !errors.Is(err, node.ErrNotFound) {
+		t.Errorf("second RemovePod: %v, want ErrNotFound", err)
+	}
+	if p, err := rt.Pod(t.Context(), "default", "first"); err != nil || !isRunning(p) {
+		t.Errorf("the other pod: %v, running %t", err, err == nil && isRunning(p))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,8 +43,8 @@ var ErrClosed = errors.New("runtime closed")
 type Runtime struct {
 	opts Options
 	log  *slog.Logger
-	pods map[podKey]*pod
-	list []*pod // manifest order
+	pods map[podKey]*pod // under mu once started (AddPod, RemovePod)
+	list []*pod          // manifest order, then added pods; under mu too
 
 	// Tunables: defaults from New, changed only by tests before Start.
 	backoff    backoffPolicy
@@ -161,11 +162,7 @@ func (r *Runtime) launch(ctx context.Context) error {
 	r.state = stateStarted
 	now := time.Now()
 	for _, p := range r.list {
-		p.startTime = now
-		for _, c := range p.containers {
-			r.wg.Add(1)
-			go c.supervise(r.ctx)
-		}
+		r.startPodLocked(p, now)
 	}
 	r.notifyLocked()
 	return nil
@@ -190,7 +187,10 @@ func (r *Runtime) awaitFirstRuns(ctx context.Context) error {
 }
 
 func (r *Runtime) allStartedOnce() bool {
-	for _, p := range r.list {
+	r.mu.Lock()
+	list := slices.Clone(r.list)
+	r.mu.Unlock()
+	for _, p := range list {
 		for _, c := range p.containers {
 			c.mu.Lock()
 			started := c.cur != nil || c.last != nil
@@ -221,7 +221,10 @@ func (r *Runtime) Close() error {
 	r.cancel()
 	r.calls.Wait()
 	r.wg.Wait()
-	for _, p := range r.list {
+	r.mu.Lock()
+	list := slices.Clone(r.list)
+	r.mu.Unlock()
+	for _, p := range list {
 		for _, c := range p.containers {
 			c.killGroups()
 		}
@@ -290,7 +293,9 @@ func (r *Runtime) changes() <-chan struct{} {
 
 // lookupPod finds a pod.
 func (r *Runtime) lookupPod(namespace, name string) (*pod, error) {
+	r.mu.Lock()
 	p, ok := r.pods[podKey{namespace, name}]
+	r.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("pod %s/%s: %w", namespace, name, node.ErrNotFound)
 	}

@@ -2,9 +2,10 @@
 // as a kubelet does, so that the API server routes those pods' exec,
 // attach and port-forward to porthole's kubelet endpoint: it registers the
 // Node (address, kubelet port, Ready, declared features), renews its Lease,
-// publishes each local pod as a mirror pod bound to the Node and keeps the
-// pods' status current. On the way out it deletes the pods it published
-// and reports the Node not ready.
+// publishes each local pod as a mirror pod bound to the Node, runs the pods
+// the API server binds to the Node (and stops those deleted there), and
+// keeps the pods' status current. On the way out it deletes the pods it
+// published and reports the Node not ready.
 package nodeagent
 
 import (
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/porthole/porthole/client"
@@ -42,6 +44,10 @@ type Pods interface {
 	Pods() ([]*kube.Pod, error)
 	// Changes is closed at the next status change.
 	Changes() <-chan struct{}
+	// AddPod runs a pod the API server bound to the node.
+	AddPod(*kube.Pod) error
+	// RemovePod stops and forgets a pod.
+	RemovePod(namespace, name string) error
 }
 
 // Options configure an Agent.
@@ -58,6 +64,9 @@ type Options struct {
 	// Heartbeat is how often the Lease is renewed (default 10s, the
 	// kubelet's); the Node's status is refreshed every sixth beat.
 	Heartbeat time.Duration
+	// SyncEvery is how often the pods bound to the node are listed
+	// (default 1s).
+	SyncEvery time.Duration
 	// Version is reported as the node's kubelet version.
 	Version string
 	Logger  *slog.Logger
@@ -71,6 +80,9 @@ type Agent struct {
 	log  *slog.Logger
 
 	published map[string]kube.PodStatus // "ns/name" -> status last sent
+	mirrors   map[string]bool           // the pods of -f, published by us
+	bound     map[string]bool           // pods the API server bound here, run locally
+	refused   map[string]bool           // bound pods we could not run (told once)
 }
 
 // New returns an Agent; Run does the work.
@@ -81,6 +93,9 @@ func New(c *client.Client, pods Pods, opts Options) (*Agent, error) {
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 10 * time.Second
 	}
+	if opts.SyncEvery <= 0 {
+		opts.SyncEvery = time.Second
+	}
 	if opts.Version == "" {
 		opts.Version = "v0.0.0-porthole"
 	}
@@ -88,7 +103,8 @@ func New(c *client.Client, pods Pods, opts Options) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Agent{c: c, pods: pods, opts: opts, log: log, published: map[string]kube.PodStatus{}}, nil
+	return &Agent{c: c, pods: pods, opts: opts, log: log, published: map[string]kube.PodStatus{},
+		mirrors: map[string]bool{}, bound: map[string]bool{}, refused: map[string]bool{}}, nil
 }
 
 // NodeName is the registered Node's name.
@@ -112,6 +128,7 @@ func (a *Agent) Register(ctx context.Context) error {
 		if err := a.publishPod(ctx, p); err != nil {
 			return err
 		}
+		a.mirrors[p.Namespace+"/"+p.Name] = true
 	}
 	return a.syncStatus(ctx)
 }
@@ -122,7 +139,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer a.withdraw()
 	beat := time.NewTicker(a.opts.Heartbeat)
 	defer beat.Stop()
-	for n := 1; ; n++ {
+	follow := time.NewTicker(a.opts.SyncEvery)
+	defer follow.Stop()
+	for n := 1; ; {
 		changes := a.pods.Changes()
 		if err := a.syncStatus(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("publish pod status", "err", err)
@@ -131,7 +150,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-changes:
+		case <-follow.C:
+			if err := a.followBound(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("follow the pods bound to the node", "err", err)
+			}
 		case <-beat.C:
+			n++
 			if err := a.renewLease(ctx); err != nil && ctx.Err() == nil {
 				a.log.Warn("renew node lease", "err", err)
 			}
@@ -336,16 +360,15 @@ func (a *Agent) deletePod(ctx context.Context, ns, name string) error {
 	return nil
 }
 
-// withdraw deletes the published pods and reports the Node not ready.
+// withdraw deletes the pods it published and reports the Node not ready.
+// Pods the API server bound here stay there, as a stopped kubelet's do.
 func (a *Agent) withdraw() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pods, err := a.pods.Pods()
-	if err == nil {
-		for _, p := range pods {
-			if err := a.deletePod(ctx, p.Namespace, p.Name); err != nil {
-				a.log.Warn("withdraw pod", "err", err)
-			}
+	for key := range a.mirrors {
+		ns, name, _ := strings.Cut(key, "/")
+		if err := a.deletePod(ctx, ns, name); err != nil {
+			a.log.Warn("withdraw pod", "err", err)
 		}
 	}
 	if err := a.patchNodeStatus(ctx, false); err != nil {
@@ -356,4 +379,96 @@ func (a *Agent) withdraw() {
 func isStatus(err error, code int) bool {
 	var ae *client.APIError
 	return errors.As(err, &ae) && ae.StatusCode == code
+}
+
+// boundPod is what followBound reads of a pod in the API server.
+type boundPod struct {
+	Metadata struct {
+		Name              string            `json:"name"`
+		Namespace         string            `json:"namespace"`
+		Annotations       map[string]string `json:"annotations"`
+		DeletionTimestamp string            `json:"deletionTimestamp"`
+	} `json:"metadata"`
+}
+
+// followBound runs the pods the API server bound to this node (not our
+// mirror pods) on the local runtime, and stops those deleted there: a
+// deletion in progress is finished (grace 0) once the pod is stopped, as
+// the kubelet confirms it.
+func (a *Agent) followBound(ctx context.Context) error {
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	q := url.Values{"fieldSelector": {"spec.nodeName=" + a.opts.NodeName}}
+	if err := a.c.Do(ctx, http.MethodGet, "/api/v1/pods?"+q.Encode(), "", nil, &list); err != nil {
+		return fmt.Errorf("list pods: %w", err)
+	}
+	seen := map[string]bool{}
+	var errs []error
+	for _, raw := range list.Items {
+		var meta boundPod
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m := meta.Metadata
+		key := m.Namespace + "/" + m.Name
+		if _, mirror := m.Annotations[MirrorAnnotation]; mirror || a.mirrors[key] {
+			continue
+		}
+		seen[key] = true
+		switch {
+		case m.DeletionTimestamp != "":
+			if a.bound[key] {
+				if err := a.pods.RemovePod(m.Namespace, m.Name); err != nil {
+					errs = append(errs, err)
+				}
+				delete(a.bound, key)
+				delete(a.published, key)
+			}
+			if err := a.deletePod(ctx, m.Namespace, m.Name); err != nil {
+				errs = append(errs, err)
+			}
+		case a.bound[key] || a.refused[key]:
+		default:
+			errs = append(errs, a.runBound(ctx, key, raw))
+		}
+	}
+	for key := range a.bound {
+		if !seen[key] { // deleted at once (grace 0) or rebound
+			ns, name, _ := strings.Cut(key, "/")
+			if err := a.pods.RemovePod(ns, name); err != nil {
+				errs = append(errs, err)
+			}
+			delete(a.bound, key)
+			delete(a.published, key)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runBound starts a bound pod; one the local runtime cannot run is marked
+// Failed with the reason, once.
+func (a *Agent) runBound(ctx context.Context, key string, raw json.RawMessage) error {
+	var p kube.Pod
+	err := json.Unmarshal(raw, &p)
+	if err == nil {
+		p.Status = kube.PodStatus{}
+		err = a.pods.AddPod(&p)
+	}
+	if err == nil {
+		a.bound[key] = true
+		a.log.Info("running a pod bound to the node", "pod", key)
+		return nil
+	}
+	a.refused[key] = true
+	ns, name, _ := strings.Cut(key, "/")
+	st := map[string]any{"status": map[string]any{
+		"phase": "Failed", "reason": "UnsupportedPod", "hostIP": a.opts.Address,
+		"message": "porthole's local runtime cannot run this pod: " + err.Error(),
+	}}
+	if perr := a.c.Do(ctx, http.MethodPatch, podPath(ns, name)+"/status", client.MergePatch, st, nil); perr != nil {
+		return fmt.Errorf("pod %s: %w", key, perr)
+	}
+	return nil
 }
