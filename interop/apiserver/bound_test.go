@@ -1,0 +1,77 @@
+package apiserver
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/porthole/porthole/interop/internal/harness"
+)
+
+// TestBoundPods: a pod created in the API server with spec.nodeName set to
+// a porthole node runs there (kubectl exec reaches it), its status follows
+// (a finished pod is Succeeded, and kubectl refuses to exec into it in its
+// own words), and kubectl delete stops its processes and removes it.
+func TestBoundPods(t *testing.T) {
+	ctx := t.Context()
+	n := env.nodes[0]
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := env.cp.Admin.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err) // no controller manager here makes it
+	}
+	marker := fmt.Sprint(900000 + time.Now().UnixNano()%99999)
+	no := false
+	mk := func(name string, policy corev1.RestartPolicy, cmd ...string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.PodSpec{NodeName: n.name, RestartPolicy: policy, AutomountServiceAccountToken: &no,
+				Containers: []corev1.Container{{Name: "main", Image: "local", Command: cmd}}}}
+	}
+	pods := env.cp.Admin.CoreV1().Pods("default")
+	if _, err := pods.Create(ctx, mk("bound-sleep", corev1.RestartPolicyAlways, "sleep", marker), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pods.Create(ctx, mk("bound-done", corev1.RestartPolicyNever, "true"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.cp.AwaitPodRunning(ctx, "default", "bound-sleep"); err != nil {
+		t.Fatalf("%v\nnode log:\n%s", err, n.logTail(4096))
+	}
+	k := env.kubectls[len(env.kubectls)-1]
+	c := direct(k, k.Wires()[0], n, t.TempDir())
+	r := c.run(t, c.admin, nil, "exec", "bound-sleep", "--", "echo", "in-a-bound-pod")
+	if r.code != 0 || string(r.stdout) != "in-a-bound-pod\n" {
+		t.Errorf("exec: exit code %d, stdout %q, stderr %q", r.code, r.stdout, tail(r.stderr))
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		p, err := pods.Get(ctx, "bound-done", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status.Phase == corev1.PodSucceeded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bound-done: phase %q, want Succeeded", p.Status.Phase)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r = c.run(t, c.admin, nil, "exec", "bound-done", "--", "true")
+	want := "cannot exec into a container in a completed pod; current phase is Succeeded"
+	if r.code != 1 || !bytes.Contains(r.stderr, []byte(want)) {
+		t.Errorf("exec into a finished pod: exit code %d, stderr %q; want 1 and %q", r.code, tail(r.stderr), want)
+	}
+	for _, name := range []string{"bound-sleep", "bound-done"} {
+		if r := c.run(t, c.admin, nil, "delete", "pod", name, "--wait=true", "--timeout=60s"); r.code != 0 {
+			t.Errorf("kubectl delete pod %s: exit code %d, stderr %q", name, r.code, tail(r.stderr))
+		}
+	}
+	if err := harness.AwaitNoProcs(ctx, "sleep\x00"+marker, 30*time.Second); err != nil {
+		t.Errorf("the deleted pod's process: %v", err)
+	}
+}
