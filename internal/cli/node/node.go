@@ -30,6 +30,12 @@ import (
 	"github.com/porthole/porthole/serve"
 )
 
+// Authorization modes (--authorization-mode), as the kubelet names them.
+const (
+	AuthzAlwaysAllow = "AlwaysAllow"
+	AuthzWebhook     = "Webhook"
+)
+
 // DefaultListen is the kubelet's port, on loopback.
 const DefaultListen = "127.0.0.1:10250"
 
@@ -51,6 +57,7 @@ type Options struct {
 	// Registration with an API server (nodeagent).
 	Kubeconfig        string
 	Register          bool
+	AuthorizationMode string
 	NodeName          string
 	NodeIP            string
 	DeclareWebSockets bool
@@ -94,6 +101,21 @@ The processes are NOT isolated from this machine.`,
 			if opts.Register && opts.Kubeconfig == "" {
 				return cli.FlagErrorf("--register needs --kubeconfig (the node's credentials for the API server)")
 			}
+			if !cmd.Flags().Changed("authorization-mode") && opts.Kubeconfig != "" && !opts.AnonymousAuth {
+				opts.AuthorizationMode = AuthzWebhook
+			}
+			switch opts.AuthorizationMode {
+			case AuthzAlwaysAllow:
+			case AuthzWebhook:
+				if opts.Kubeconfig == "" {
+					return cli.FlagErrorf("--authorization-mode=Webhook needs --kubeconfig (the API server to ask)")
+				}
+				if opts.AnonymousAuth {
+					return cli.FlagErrorf("--authorization-mode=Webhook needs callers with client certificates, not --anonymous-auth")
+				}
+			default:
+				return cli.FlagErrorf("--authorization-mode must be %s or %s, not %q", AuthzAlwaysAllow, AuthzWebhook, opts.AuthorizationMode)
+			}
 			if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
 				return cli.FlagErrorf("--tls-cert-file and --tls-private-key-file go together")
 			}
@@ -113,6 +135,7 @@ The processes are NOT isolated from this machine.`,
 	fs.BoolVar(&opts.AnonymousAuth, "anonymous-auth", false, "serve callers without a client certificate (loopback only)")
 	fs.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long running sessions may go on before they are ended")
 	fs.StringVar(&opts.Kubeconfig, "kubeconfig", "", "the node's kubeconfig for the API server (with --register)")
+	fs.StringVar(&opts.AuthorizationMode, "authorization-mode", AuthzAlwaysAllow, "AlwaysAllow, or Webhook: ask the API server of --kubeconfig (a SubjectAccessReview for nodes/proxy, as the kubelet does); Webhook by default with --kubeconfig")
 	fs.BoolVar(&opts.Register, "register", false, "register as a Node in the API server of --kubeconfig and publish the pods there, bound to it")
 	fs.StringVar(&opts.NodeName, "node-name", "", "the Node's name (default: this host's name)")
 	fs.StringVar(&opts.NodeIP, "node-ip", "", "the address the API server reaches this node at (default: the host of --listen)")
@@ -151,7 +174,17 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: authenticate(n, opts.AnonymousAuth), ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsCfg}
+	var api *client.Client
+	if opts.Kubeconfig != "" {
+		if api, err = apiClient(opts); err != nil {
+			return err
+		}
+	}
+	var handler http.Handler = n
+	if opts.AuthorizationMode == AuthzWebhook {
+		handler = nodeagent.NewWebhook(api, nodeName(opts), log.With("component", "authz")).Handler(n)
+	}
+	srv := &http.Server{Handler: authenticate(handler, opts.AnonymousAuth), ReadHeaderTimeout: 30 * time.Second, TLSConfig: tlsCfg}
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 	fmt.Fprintf(opts.IO.Out, "porthole node serving the kubelet's streaming paths on https://%s\n", ln.Addr())
@@ -159,7 +192,7 @@ func Run(ctx context.Context, opts *Options) error {
 	actx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()
 	if opts.Register {
-		agent, err := newAgent(opts, rt, ln.Addr(), log)
+		agent, err := newAgent(opts, api, rt, ln.Addr(), log)
 		if err == nil {
 			err = agent.Register(ctx)
 		}
@@ -266,26 +299,8 @@ type podRuntime interface {
 
 // newAgent is the registration of --register: the client of --kubeconfig,
 // the node's name and the address the API server reaches addr at.
-func newAgent(opts *Options, rt nodeagent.Pods, addr net.Addr, log *slog.Logger) (*nodeagent.Agent, error) {
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: opts.Kubeconfig})
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := client.ConfigFromKubeconfig(cc, opts.IO.ErrOut)
-	if err != nil {
-		return nil, err
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	name := opts.NodeName
-	if name == "" {
-		if name, err = os.Hostname(); err != nil {
-			return nil, fmt.Errorf("--node-name: %w", err)
-		}
-		name = strings.ToLower(name)
-	}
+func newAgent(opts *Options, c *client.Client, rt nodeagent.Pods, addr net.Addr, log *slog.Logger) (*nodeagent.Agent, error) {
+	name := nodeName(opts)
 	tcp, _ := addr.(*net.TCPAddr)
 	if tcp == nil {
 		return nil, fmt.Errorf("listening on %s: not a TCP address", addr)
@@ -301,4 +316,30 @@ func newAgent(opts *Options, rt nodeagent.Pods, addr net.Addr, log *slog.Logger)
 		NodeName: name, Address: ip, Port: tcp.Port, DeclareWebSockets: opts.DeclareWebSockets,
 		Logger: log.With("component", "nodeagent"),
 	})
+}
+
+// apiClient is the client of --kubeconfig.
+func apiClient(opts *Options) (*client.Client, error) {
+	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: opts.Kubeconfig})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := client.ConfigFromKubeconfig(cc, opts.IO.ErrOut)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cfg)
+}
+
+// nodeName is --node-name, or this host's name in lower case, as the
+// kubelet's default.
+func nodeName(opts *Options) string {
+	if opts.NodeName != "" {
+		return opts.NodeName
+	}
+	name, err := os.Hostname()
+	if err != nil {
+		return "localhost"
+	}
+	return strings.ToLower(name)
 }

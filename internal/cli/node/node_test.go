@@ -164,6 +164,9 @@ func TestFlagChecks(t *testing.T) {
 		{[]string{"--anonymous-auth", "--listen", "0.0.0.0:10250"}, `--anonymous-auth is for loopback addresses only, not "0.0.0.0:10250": anyone reaching the port could run commands`},
 		{[]string{"--client-ca-file", "ca", "--tls-cert-file", "c"}, "--tls-cert-file and --tls-private-key-file go together"},
 		{[]string{"--client-ca-file", "ca", "--register"}, "--register needs --kubeconfig (the node's credentials for the API server)"},
+		{[]string{"--client-ca-file", "ca", "--authorization-mode", "Webhook"}, "--authorization-mode=Webhook needs --kubeconfig (the API server to ask)"},
+		{[]string{"--anonymous-auth", "--kubeconfig", "k", "--authorization-mode", "Webhook"}, "--authorization-mode=Webhook needs callers with client certificates, not --anonymous-auth"},
+		{[]string{"--client-ca-file", "ca", "--authorization-mode", "RBAC"}, `--authorization-mode must be AlwaysAllow or Webhook, not "RBAC"`},
 	} {
 		ios, _, _, _ := iostreams.Test()
 		cmd := NewCmd(&cli.Factory{IOStreams: ios}, func(context.Context, *Options) error { return nil })

@@ -266,6 +266,10 @@ func (cp *ControlPlane) AwaitPodRunning(ctx context.Context, ns, name string) (*
 	}
 }
 
+// Dir holds the control plane's files: the CA's and the certificates it
+// issued (name.crt, name.key), apiserver-kubelet-client among them.
+func (cp *ControlPlane) Dir() string { return cp.dir }
+
 // LogTail is the end of the control plane's log.
 func (cp *ControlPlane) LogTail(n int) string { return tailFile(cp.logPath, n) }
 
