@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +14,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
 
@@ -77,54 +78,69 @@ func TestClientGo(t *testing.T) {
 	}
 }
 
+// portholeWires are the wires porthole's client speaks, chosen as kubectl's
+// are: WebSocket first, SPDY with the variables set to false.
+var portholeWires = []harness.Wire{
+	{Name: "websocket", WebSocket: true},
+	{Name: "spdy", Env: []string{"KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false", "KUBECTL_PORT_FORWARD_WEBSOCKETS=false"}},
+}
+
 // TestPortholeClient runs porthole's own client through the real API
-// server: exec with a token and with a client certificate, cp both ways,
-// and a refusal in the API server's words.
+// server to both nodes, on both wires, with the kubectl cases (exec with
+// exit code, tty with resize, attach, cp both ways, port-forward, the API
+// server's refusals), and exec with a client certificate and with an exec
+// credential plugin.
 func TestPortholeClient(t *testing.T) {
+	plugin := pluginKubeconfig(t)
 	for _, n := range env.nodes {
 		t.Run(n.name, func(t *testing.T) {
-			for name, kubeconfig := range map[string]string{"token": env.adminKubeconfig, "client-cert": env.certKubeconfig} {
+			for _, w := range portholeWires {
+				c := direct(harness.Kubectl{}, w, n, t.TempDir())
+				c.porthole = true
+				t.Run(w.Name, func(t *testing.T) {
+					t.Run("exec", c.testExec)
+					t.Run("tty-resize", c.testTTYResize)
+					t.Run("attach", c.testAttach)
+					t.Run("cp", c.testCopy)
+					t.Run("port-forward", c.testPortForward)
+					t.Run("unknown-container", c.testUnknownContainer)
+					t.Run("forbidden", c.testForbidden)
+				})
+			}
+			for name, kubeconfig := range map[string]string{"client-cert": env.certKubeconfig, "exec-plugin": plugin} {
 				t.Run("exec-"+name, func(t *testing.T) {
-					f, err := os.Open(env.input.Path)
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer f.Close()
-					r := porthole(t, kubeconfig, f, "exec", "-i", n.pod("exec"), "-c", "main", "--",
-						"sh", "-c", "cat && echo to-stderr >&2 && exit 4")
-					if r.code != 4 {
-						t.Errorf("exit code %d, want 4 (stderr %q)", r.code, tail(r.stderr))
-					}
-					if int64(len(r.stdout)) != env.input.Size || sha(r.stdout) != env.input.SHA256 {
-						t.Errorf("stdout: %d bytes, want the input", len(r.stdout))
-					}
+					r := porthole(t, kubeconfig, nil, "exec", n.pod("exec"), "-c", "main", "--", "sh", "-c", "echo out; echo to-stderr >&2; exit 4")
 					// As kubectl says it.
-					if string(r.stderr) != "to-stderr\ncommand terminated with exit code 4\n" {
-						t.Errorf("stderr %q", tail(r.stderr))
+					if r.code != 4 || string(r.stdout) != "out\n" || string(r.stderr) != "to-stderr\ncommand terminated with exit code 4\n" {
+						t.Errorf("exit code %d, stdout %q, stderr %q", r.code, r.stdout, tail(r.stderr))
 					}
 				})
 			}
-			t.Run("cp", func(t *testing.T) {
-				dir := t.TempDir()
-				inPod, back := filepath.Join(dir, "in-pod.bin"), filepath.Join(dir, "back.bin")
-				if r := porthole(t, env.adminKubeconfig, nil, "cp", "-c", "main", env.input.Path, n.pod("exec")+":"+inPod); r.code != 0 {
-					t.Fatalf("cp to the pod: exit code %d (stderr %q)", r.code, tail(r.stderr))
-				}
-				checkFile(t, inPod)
-				if r := porthole(t, env.adminKubeconfig, nil, "cp", "-c", "main", n.pod("exec")+":"+inPod, back); r.code != 0 {
-					t.Fatalf("cp from the pod: exit code %d (stderr %q)", r.code, tail(r.stderr))
-				}
-				checkFile(t, back)
-			})
-			t.Run("forbidden", func(t *testing.T) {
-				r := porthole(t, env.limitedKubeconfig, nil, "exec", n.pod("exec"), "-c", "main", "--", "true")
-				want := fmt.Sprintf(`pods "%s" is forbidden: User "%s" cannot create resource "pods/exec"`, n.pod("exec"), harness.LimitedUser)
-				if r.code != 1 || !strings.Contains(string(r.stderr), want) {
-					t.Errorf("exit code %d, stderr %q; want 1 and %q", r.code, tail(r.stderr), want)
-				}
-			})
 		})
 	}
+}
+
+// pluginKubeconfig writes a kubeconfig whose credential comes from an exec
+// plugin (client.authentication.k8s.io/v1) printing the admin token.
+func pluginKubeconfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "credential-plugin")
+	cred := `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"` + harness.AdminToken + `"}}`
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho '"+cred+"'\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["c"] = &clientcmdapi.Cluster{Server: env.cp.URL, CertificateAuthorityData: env.cp.CA.CertPEM}
+	cfg.AuthInfos["u"] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
+		APIVersion: "client.authentication.k8s.io/v1", Command: script, InteractiveMode: clientcmdapi.NeverExecInteractiveMode}}
+	cfg.Contexts["x"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u", Namespace: "default"}
+	cfg.CurrentContext = "x"
+	path := filepath.Join(dir, "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func porthole(t *testing.T, kubeconfig string, stdin *os.File, args ...string) result {

@@ -42,10 +42,11 @@ var gatewayModes = []gatewayMode{
 }
 
 // TestGateway puts `porthole gateway --impersonate` in front of the real
-// API server in each mode and runs kubectl of every era through it to the
-// node that declares WebSockets: every verb works, the API server's RBAC
-// applies to the impersonated caller, a refusal reads exactly as the API
-// server's own, and the gateway's audit log records the sessions.
+// API server in each mode and runs kubectl of every era and porthole's
+// client through it to the node that declares WebSockets: every verb
+// works, the API server's RBAC applies to the impersonated caller (token
+// or client certificate at the gateway), a refusal reads exactly as the
+// API server's own, and the gateway's audit log records the sessions.
 func TestGateway(t *testing.T) {
 	identity, err := env.cp.CA.Issue("porthole-gateway", false, "porthole-gateway")
 	if err != nil {
@@ -76,6 +77,22 @@ func TestGateway(t *testing.T) {
 					t.Run(k.Name()+"/port-forward-"+w.Name, c.testPortForward)
 				}
 			}
+			for _, w := range portholeWires {
+				c := gw.kc(harness.Kubectl{}, w, n, t.TempDir(), m)
+				c.porthole = true
+				t.Run("porthole/"+w.Name, func(t *testing.T) {
+					t.Run("exec", c.testExec)
+					t.Run("attach", c.testAttach)
+					t.Run("cp", c.testCopy)
+					t.Run("port-forward", c.testPortForward)
+				})
+			}
+			t.Run("client-certificate", func(t *testing.T) {
+				k := env.kubectls[len(env.kubectls)-1]
+				c := gw.kc(k, k.Wires()[0], n, t.TempDir(), m)
+				c.admin = gw.cert
+				c.testExec(t)
+			})
 			gw.checkAudit(t)
 		})
 	}
@@ -101,7 +118,11 @@ type gatewayProc struct {
 	audit   string
 	admin   string // kubeconfigs for the gateway's callers
 	limited string
+	cert    string // a caller with a client certificate (gwCertUser)
 }
+
+// gwCertUser is the gateway caller who signs in with a client certificate.
+const gwCertUser = "gw-cert-user"
 
 func (g *gatewayProc) kc(k harness.Kubectl, w harness.Wire, n *node, home string, m gatewayMode) *kc {
 	return &kc{k: k, w: w, n: n, home: home, admin: g.admin, limited: g.limited,
@@ -151,7 +172,7 @@ func startGateway(t *testing.T, identity *harness.KeyPair, flags []string) *gate
 	}
 	args := append([]string{"gateway", "-v", "1", "--listen", "127.0.0.1:0", "--upstream-kubeconfig", upstream, "--impersonate",
 		"--token-auth-file", tokens, "--tls-cert-file", serving.CertFile, "--tls-private-key-file", serving.KeyFile,
-		"--audit-log-path", g.audit}, flags...)
+		"--client-ca-file", env.cp.CA.CertFile, "--audit-log-path", g.audit}, flags...)
 	cmd := exec.Command(env.porthole, args...)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
 	logPath := filepath.Join(dir, "gateway.log")
@@ -206,6 +227,14 @@ func startGateway(t *testing.T, identity *harness.KeyPair, flags []string) *gate
 			t.Fatal(err)
 		}
 	}
+	userCert, err := env.cp.CA.Issue("gateway-user-"+filepath.Base(dir), false, gwCertUser, "system:masters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.cert = filepath.Join(dir, "cert.kubeconfig")
+	if err := harness.WriteKubeconfig(g.cert, g.url, env.cp.CA.CertPEM, harness.User{Cert: userCert}); err != nil {
+		t.Fatal(err)
+	}
 	return g
 }
 
@@ -232,6 +261,9 @@ func (g *gatewayProc) checkAudit(t *testing.T) {
 		if !users[gwAdminUser][verb] {
 			t.Errorf("audit log has no %s by %s: %v", verb, gwAdminUser, users)
 		}
+	}
+	if !users[gwCertUser]["exec"] {
+		t.Errorf("audit log has no exec by %s (client certificate): %v", gwCertUser, users)
 	}
 	if !users[harness.LimitedUser]["exec"] {
 		t.Errorf("audit log has no refused exec by %s: %v", harness.LimitedUser, users)

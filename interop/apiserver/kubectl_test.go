@@ -72,6 +72,7 @@ type kc struct {
 	// upstreamWS tells whether the API server gets a WebSocket for verb
 	// from this kubectl (a gateway may translate).
 	upstreamWS func(verb string) bool
+	porthole   bool // porthole's client instead of kubectl k
 }
 
 func direct(k harness.Kubectl, w harness.Wire, n *node, home string) *kc {
@@ -84,8 +85,26 @@ type result struct {
 	stdout, stderr []byte
 }
 
+// command is kubectl args, or porthole's client when c.porthole is set
+// (the kubeconfig flag after the verb, the wire's variables applied).
 func (c *kc) command(ctx context.Context, kubeconfig string, args ...string) *exec.Cmd {
-	return c.k.Command(ctx, c.w, c.home, kubeconfig, args...)
+	if !c.porthole {
+		return c.k.Command(ctx, c.w, c.home, kubeconfig, args...)
+	}
+	argv := append([]string{args[0], "--kubeconfig", kubeconfig}, args[1:]...)
+	cmd := exec.CommandContext(ctx, env.porthole, argv...)
+	cmd.Env = append([]string{"HOME=" + c.home, "XDG_CONFIG_HOME=" + filepath.Join(c.home, "config"),
+		"PATH=" + os.Getenv("PATH"), "LANG=C", "TERM=xterm"}, c.w.Env...)
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// name says which client this is, for nonces.
+func (c *kc) name() string {
+	if c.porthole {
+		return "porthole"
+	}
+	return c.k.Name()
 }
 
 func (c *kc) run(t *testing.T, kubeconfig string, stdin io.Reader, args ...string) result {
@@ -209,7 +228,7 @@ func (c *kc) testAttach(t *testing.T) {
 		}()
 		// The line may be typed before the attach is in place, and lost as
 		// a user's keystrokes would be: type it until it comes back.
-		line := fmt.Sprintf("attach-%s-%s-%d-%d", c.k.Name(), c.w.Name, time.Now().UnixNano(), i)
+		line := fmt.Sprintf("attach-%s-%s-%d-%d", c.name(), c.w.Name, time.Now().UnixNano(), i)
 		echoed := false
 		for try := 0; try < 60 && !echoed; try++ {
 			if _, err := io.WriteString(stdin, line+"\n"); err != nil {
