@@ -25,13 +25,16 @@ import (
 const (
 	DefaultIdleTimeout      = 4 * time.Hour // as the kubelet
 	DefaultReadStallTimeout = time.Minute
-	DefaultMaxHeaderBytes   = 64 << 10
-	DefaultMaxMessage       = 32 << 20 // one WebSocket message from the client, as the API server's x/net
-	DefaultMaxResizes       = 100      // resize messages per session per second
-	DefaultMaxSessions      = 1000
-	DefaultMaxUserSession   = 100
-	statusWriteTimeout      = 10 * time.Second
-	refusalBodyLimit        = 64 << 10
+	// DefaultKeepAlive is below the idle cuts of common load balancers
+	// (AWS's NLB 350 s and ALB 60 s, Azure's about 4 minutes).
+	DefaultKeepAlive      = 30 * time.Second
+	DefaultMaxHeaderBytes = 64 << 10
+	DefaultMaxMessage     = 32 << 20 // one WebSocket message from the client, as the API server's x/net
+	DefaultMaxResizes     = 100      // resize messages per session per second
+	DefaultMaxSessions    = 1000
+	DefaultMaxUserSession = 100
+	statusWriteTimeout    = 10 * time.Second
+	refusalBodyLimit      = 64 << 10
 )
 
 // Options configure a Gateway. The zero value is not usable: Upstream is
@@ -113,6 +116,10 @@ type Options struct {
 	MaxSessions        int           // concurrent sessions in total (429 beyond)
 	MaxSessionsPerUser int           // concurrent sessions per user (429 beyond)
 	IdleTimeout        time.Duration // no data either way ends the session
+	// KeepAlive is how often a spliced session's client gets a WebSocket
+	// or SPDY ping from the gateway, so a load balancer between them never
+	// sees the connection idle (default DefaultKeepAlive; negative: none).
+	KeepAlive time.Duration
 	// ReadStallTimeout ends a proxied read (a log follow, a watch) whose
 	// client takes no bytes of a write for this long (default
 	// DefaultReadStallTimeout).
@@ -200,6 +207,9 @@ func New(opts *Options) (*Gateway, error) {
 	}
 	if o.ReadStallTimeout <= 0 {
 		o.ReadStallTimeout = DefaultReadStallTimeout
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = DefaultKeepAlive
 	}
 	if o.DialContext == nil {
 		o.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext

@@ -54,6 +54,19 @@ func (c *lastWordConn) say(frame []byte) bool {
 	return true
 }
 
+// keepAlive writes a keep-alive frame, mu held, with a short deadline (a
+// client that takes nothing is not kept alive by a blocked ping), and
+// reports whether it went out whole.
+func (c *lastWordConn) keepAlive(frame []byte) bool {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(closeLinger))
+	n, err := c.Conn.Write(frame)
+	_ = c.Conn.SetWriteDeadline(time.Time{})
+	if err != nil && n > 0 {
+		c.closed = true // cut mid-frame: nothing more may follow
+	}
+	return err == nil
+}
+
 // underlying is the socket, for a readiness wait on it.
 func (c *lastWordConn) underlying() net.Conn { return c.Conn }
 

@@ -16,6 +16,7 @@ type metrics struct {
 	translations *prometheus.CounterVec
 	bytes        *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
+	keepAlives   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -35,11 +36,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "porthole_gateway_session_duration_seconds",
 			Help:    "Duration of streaming sessions.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10)}, []string{"verb"}),
+		keepAlives: prometheus.NewCounter(prometheus.CounterOpts{Name: "porthole_gateway_keepalive_pings_total",
+			Help: "Keep-alive pings sent to clients of spliced sessions."}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.active, m.total, m.refusals, m.upgradeFails, m.translations, m.bytes, m.duration} {
+	for _, c := range []prometheus.Collector{m.active, m.total, m.refusals, m.upgradeFails, m.translations, m.bytes, m.duration, m.keepAlives} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register gateway metrics: %w", err)
 		}

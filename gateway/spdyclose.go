@@ -35,6 +35,7 @@ type spdyCloser struct {
 	have    int
 	left    int64 // payload bytes of the upstream's current frame
 	errUsed bool  // the upstream wrote on the error stream
+	pings   int   // keep-alive PINGs sent
 }
 
 func newSPDYCloser(c net.Conn, version string) *spdyCloser {
@@ -109,4 +110,30 @@ func (w *spdyCloser) closeWith(reason string) bool {
 	frame[5], frame[6], frame[7] = byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload))
 	frame = append(frame, payload...)
 	return w.say(frame)
+}
+
+// keepAlivePingID is the first of the gateway's PING ids toward a client:
+// even, as the server's must be (the client answers with the same id), and
+// counting down from the top so as not to meet the upstream's own, which
+// count up and ignore a reply they did not ask for.
+const keepAlivePingID = 0x7ffffffe
+
+// ping writes a SPDY PING if the upstream stream is between frames and no
+// write is in progress, and reports whether it did.
+func (w *spdyCloser) ping() bool {
+	if !w.mu.TryLock() {
+		return false
+	}
+	defer w.mu.Unlock()
+	if w.closed || w.left > 0 || w.have > 0 {
+		return false
+	}
+	id := keepAlivePingID - 2*w.pings
+	if id < 2 {
+		w.pings, id = 0, keepAlivePingID
+	}
+	w.pings++
+	frame := []byte{0x80, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04, 0, 0, 0, 0} // SPDY/3 PING, length 4
+	binary.BigEndian.PutUint32(frame[8:], uint32(id))
+	return w.keepAlive(frame)
 }

@@ -219,8 +219,10 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		onResize = (&sizeSink{rec: rec}).feed
 	}
 	var dst net.Conn = client
+	var pinger interface{ ping() bool }
 	if s.wireIn == string(protocol.WebSocket) {
 		wc := newWSCloser(client)
+		pinger = wc
 		s.onCut(func(reason string) {
 			code := uint16(closePolicy)
 			if reason == reasonShutdown {
@@ -234,6 +236,7 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 	inspect := g.inspector(s, onResize)
 	if s.wireIn == string(protocol.SPDY) && s.verb != "portforward" {
 		sc := newSPDYCloser(client, resp.Header.Get(protocol.HeaderStreamProtocol))
+		pinger = sc
 		s.onCut(func(reason string) { sc.closeWith(reason) })
 		s.onLimit = func(l *LimitError) { sc.closeWith(l.Msg) }
 		check := inspect
@@ -243,7 +246,38 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		dst = sc
 	}
+	if pinger != nil {
+		defer g.keepAlive(pinger)()
+	}
 	return g.splice(s, dst, cbuf.Reader, up, br, inspect, outputTap(s, rec))
+}
+
+// keepAlive pings the client every Options.KeepAlive until the returned
+// function is called (which joins the pinger).
+func (g *Gateway) keepAlive(p interface{ ping() bool }) (stop func()) {
+	if g.opts.KeepAlive < 0 {
+		return func() {}
+	}
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(g.opts.KeepAlive)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if p.ping() {
+					g.metrics.keepAlives.Inc()
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
+	}
 }
 
 // upstreamFailed answers a failure to reach the upstream like the API

@@ -65,3 +65,19 @@ func (w *wsCloser) closeWith(code uint16, reason string) bool {
 	_ = w.CloseWrite()
 	return true
 }
+
+// ping writes a ping frame if the upstream stream is between frames and
+// no write is in progress (a busy connection is not idle), and reports
+// whether it did. Control frames may sit between the fragments of a
+// message (RFC 6455 5.4). The client's pong goes upstream, where an
+// unsolicited pong is ignored (5.5.3).
+func (w *wsCloser) ping() bool {
+	if !w.mu.TryLock() {
+		return false
+	}
+	defer w.mu.Unlock()
+	if w.closed || w.frames.sawEnd || w.frames.left > 0 || w.frames.have > 0 {
+		return false
+	}
+	return w.keepAlive([]byte{0x89, 0x00}) // FIN, ping, no payload
+}

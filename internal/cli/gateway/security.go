@@ -35,6 +35,7 @@ type Security struct {
 	MaxMessageBytes    int64
 	MaxHeaderBytes     int
 	IdleTimeout        time.Duration
+	KeepAlive          time.Duration
 	FeatureGates       string
 }
 
@@ -57,6 +58,7 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&s.MaxMessageBytes, "max-message-bytes", gateway.DefaultMaxMessage, "largest WebSocket message or SPDY frame a client may send")
 	fs.IntVar(&s.MaxHeaderBytes, "max-header-bytes", gateway.DefaultMaxHeaderBytes, "largest request head")
 	fs.DurationVar(&s.IdleTimeout, "streaming-idle-timeout", gateway.DefaultIdleTimeout, "end sessions with no data either way for this long")
+	fs.DurationVar(&s.KeepAlive, "keepalive-interval", gateway.DefaultKeepAlive, "ping each client this often (WebSocket ping, SPDY PING), below the idle cut of load balancers in between; 0 for none")
 	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
 }
 
@@ -87,6 +89,10 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	o.AcceptHosts = s.AcceptHosts
 	o.MaxSessions, o.MaxSessionsPerUser = s.MaxSessions, s.MaxSessionsPerUser
 	o.MaxMessageBytes, o.MaxHeaderBytes, o.IdleTimeout = s.MaxMessageBytes, s.MaxHeaderBytes, s.IdleTimeout
+	o.KeepAlive = s.KeepAlive
+	if s.KeepAlive <= 0 {
+		o.KeepAlive = -1 // none
+	}
 	if s.RecordingDir != "" {
 		if err := os.MkdirAll(s.RecordingDir, 0o700); err != nil {
 			return nil, closeFn, fmt.Errorf("recording directory: %w", err)
