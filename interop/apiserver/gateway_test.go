@@ -4,11 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,6 +72,7 @@ func TestGateway(t *testing.T) {
 					c := gw.kc(k, w, n, t.TempDir(), m)
 					t.Run(k.Name()+"/"+w.Name, func(t *testing.T) {
 						t.Run("exec", c.testExec)
+						t.Run("quiet", c.testQuiet)
 						t.Run("attach", c.testAttach)
 						t.Run("cp", c.testCopy)
 						t.Run("forbidden-as-upstream", func(t *testing.T) { c.testSameRefusal(t, direct(k, w, n, t.TempDir())) })
@@ -94,7 +100,52 @@ func TestGateway(t *testing.T) {
 				c.testExec(t)
 			})
 			gw.checkAudit(t)
+			gw.checkKeepAlives(t)
 		})
+	}
+}
+
+// keepAliveFlag makes the gateway ping its clients often, so that every
+// client of the cases meets pings (and the quiet case many).
+const keepAliveFlag = "--keepalive-interval=100ms"
+
+// testQuiet: a session with a quiet second gets the gateway's keep-alive
+// pings (about ten); the client answers them, its answers go upstream, and
+// nothing of the session changes.
+func (c *kc) testQuiet(t *testing.T) {
+	r := c.run(t, c.admin, nil, "exec", c.n.pod("exec"), "-c", "main", "--", "sh", "-c", "sleep 1; echo after-the-quiet")
+	if r.code != 0 || string(r.stdout) != "after-the-quiet\n" {
+		t.Errorf("exit code %d, stdout %q, stderr %q", r.code, r.stdout, tail(r.stderr))
+	}
+}
+
+// checkKeepAlives: the gateway did ping (its metric), at least five times
+// per quiet session.
+func (g *gatewayProc) checkKeepAlives(t *testing.T) {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(env.cp.CA.CertPEM)
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+gwAdminToken)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var pings float64
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "porthole_gateway_keepalive_pings_total "); ok {
+			pings, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	quiet := 0
+	for _, k := range env.kubectls {
+		quiet += len(k.Wires())
+	}
+	if pings < float64(5*quiet) {
+		t.Errorf("the gateway sent %v keep-alive pings, want at least %d (5 per quiet session)", pings, 5*quiet)
 	}
 }
 
@@ -172,7 +223,7 @@ func startGateway(t *testing.T, identity *harness.KeyPair, flags []string) *gate
 	}
 	args := append([]string{"gateway", "-v", "1", "--listen", "127.0.0.1:0", "--upstream-kubeconfig", upstream, "--impersonate",
 		"--token-auth-file", tokens, "--tls-cert-file", serving.CertFile, "--tls-private-key-file", serving.KeyFile,
-		"--client-ca-file", env.cp.CA.CertFile, "--audit-log-path", g.audit}, flags...)
+		"--client-ca-file", env.cp.CA.CertFile, "--audit-log-path", g.audit, keepAliveFlag}, flags...)
 	cmd := exec.Command(env.porthole, args...)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
 	logPath := filepath.Join(dir, "gateway.log")
