@@ -44,10 +44,14 @@ func Handler() http.Handler {
 		panic("web: embedded dist missing: " + err.Error()) // impossible: go:embed checked it at build time
 	}
 	files := http.FileServerFS(sub)
+	all := loadAssets(sub)
 	return secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Asset names carry no content hash, so make browsers revalidate.
+		// Asset names carry no content hash, so make browsers revalidate:
+		// the ETag makes that a 304 without the body.
 		w.Header().Set("Cache-Control", "no-cache")
-		files.ServeHTTP(w, r)
+		if !serveAsset(w, r, all) {
+			files.ServeHTTP(w, r)
+		}
 	}))
 }
 

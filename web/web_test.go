@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -128,4 +130,65 @@ func TestDistMatchesSources(t *testing.T) {
 	if string(src) != string(built) {
 		t.Error("dist/index.html differs from src/index.html: run `make web`")
 	}
+}
+
+// TestCompressionAndRevalidation: each file goes gzip-encoded to a client
+// that takes it (and decodes to the file), plain to one that does not, with
+// an ETag per encoding; revalidating with If-None-Match costs a 304 and no
+// body. The first load of the page fits the budget of 250 KB on the wire.
+func TestCompressionAndRevalidation(t *testing.T) {
+	h := Handler()
+	get := func(path string, hdr map[string]string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	total := 0
+	for _, path := range []string{"/", "/app.js", "/style.css"} {
+		plain := get(path, nil)
+		zipped := get(path, map[string]string{"Accept-Encoding": "br;q=1.0, gzip;q=0.8, *;q=0.1"})
+		refused := get(path, map[string]string{"Accept-Encoding": "gzip;q=0"})
+		if plain.Code != 200 || zipped.Code != 200 || refused.Code != 200 {
+			t.Fatalf("%s: codes %d %d %d", path, plain.Code, zipped.Code, refused.Code)
+		}
+		if zipped.Header().Get("Content-Encoding") != "gzip" || plain.Header().Get("Content-Encoding") != "" ||
+			refused.Header().Get("Content-Encoding") != "" {
+			t.Errorf("%s: Content-Encoding plain %q, gzip %q, refused %q", path, plain.Header().Get("Content-Encoding"),
+				zipped.Header().Get("Content-Encoding"), refused.Header().Get("Content-Encoding"))
+		}
+		if !strings.Contains(zipped.Header().Get("Vary"), "Accept-Encoding") {
+			t.Errorf("%s: Vary %q", path, zipped.Header().Get("Vary"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(zipped.Body.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(decoded, plain.Body.Bytes()) {
+			t.Errorf("%s: the gzip body does not decode to the file (%v)", path, err)
+		}
+		total += zipped.Body.Len()
+		for _, rec := range []*httptest.ResponseRecorder{plain, zipped} {
+			etag := rec.Header().Get("ETag")
+			if etag == "" {
+				t.Fatalf("%s: no ETag", path)
+			}
+			again := get(path, map[string]string{"If-None-Match": etag, "Accept-Encoding": rec.Header().Get("Content-Encoding")})
+			if again.Code != http.StatusNotModified || again.Body.Len() != 0 {
+				t.Errorf("%s: revalidation with %s: %d, %d bytes", path, etag, again.Code, again.Body.Len())
+			}
+		}
+		if plain.Header().Get("ETag") == zipped.Header().Get("ETag") {
+			t.Errorf("%s: one ETag for two encodings", path)
+		}
+	}
+	const budget = 250 << 10
+	if total > budget {
+		t.Errorf("first load: %d bytes gzip-encoded, budget %d", total, budget)
+	}
+	t.Logf("first load: %d bytes on the wire", total)
 }
