@@ -84,7 +84,7 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	pod, err := c.GetPod(ctx, ns, o.Pod)
+	pod, err := execcmd.ResolvePod(ctx, c, ns, o.Pod)
 	if err != nil {
 		return err
 	}

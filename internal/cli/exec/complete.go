@@ -69,7 +69,7 @@ func CompleteContainers(f *cli.Factory, flags func() *KubeFlags) cobra.Completio
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		p, err := c.GetPod(cmd.Context(), ns, pod)
+		p, err := ResolvePod(cmd.Context(), c, ns, pod)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

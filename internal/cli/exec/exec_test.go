@@ -54,7 +54,7 @@ func TestFlags(t *testing.T) {
 		{name: "no dash", args: "exec p ls", wantErr: "exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead"},
 		{name: "no pod", args: "exec", wantErr: "pod or type/name must be specified"},
 		{name: "no command", args: "exec p", wantErr: "you must specify at least one command for the container"},
-		{name: "not a pod", args: "exec svc/x -- ls", wantErr: `only pods are supported, got "svc/x"`},
+		{name: "not a pod", args: "exec cm/x -- ls", wantErr: `"cm/x" names no pods: give a pod, service, deployment, replica set or stateful set`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()

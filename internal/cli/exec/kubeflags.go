@@ -1,7 +1,7 @@
 package exec
 
 import (
-	"fmt"
+	"context"
 	"io"
 	"log/slog"
 	"os"
@@ -151,17 +151,30 @@ func (k *KubeFlags) Wire() (client.Wire, error) {
 	return w, nil
 }
 
-// PodName accepts NAME, pod/NAME, pods/NAME and po/NAME, as kubectl.
+// PodName checks a target as kubectl takes it (NAME, pod/NAME,
+// svc/NAME, deploy/NAME, rs/NAME, sts/NAME; see client.ParseTarget) and
+// returns it, a pod as its bare name: ResolvePod picks the pod at run time.
 func PodName(arg string) (string, error) {
-	typ, name, ok := strings.Cut(arg, "/")
-	if !ok {
-		return arg, nil
+	t, err := client.ParseTarget(arg)
+	if err != nil {
+		return "", err
 	}
-	switch strings.ToLower(typ) {
-	case "pod", "pods", "po":
-		if name != "" {
-			return name, nil
-		}
+	if t.Resource == "pods" {
+		return t.Name, nil
 	}
-	return "", fmt.Errorf("only pods are supported, got %q", arg)
+	return arg, nil
+}
+
+// ResolvePod reads the pod target names: the pod itself, or the pod a
+// Service or workload's selector picks (client.ResolveTarget).
+func ResolvePod(ctx context.Context, c *client.Client, namespace, target string) (*kube.Pod, error) {
+	t, err := client.ParseTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.ResolveTarget(ctx, namespace, t)
+	if err != nil {
+		return nil, err
+	}
+	return r.Pod, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -28,8 +29,12 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Factory *cli.Factory
 
-	Pod       string
-	Ports     []client.ForwardedPort
+	Pod   string
+	Ports []client.ForwardedPort
+	// Target and PortSpecs are the arguments as given: a Service or a
+	// workload is resolved to a pod, and named ports to numbers, in Run.
+	Target    client.Target
+	PortSpecs []string
 	Addresses []string
 	// Kube are the connection flags (--kubeconfig, -n, --token, ...).
 	Kube *execcmd.KubeFlags
@@ -97,18 +102,23 @@ func (o *Options) complete(cmd *cobra.Command, args []string) error {
 	if len(args) < 2 {
 		return cli.FlagErrorf("TYPE/NAME and list of ports are required for port-forward")
 	}
-	pod, err := parsePod(args[0])
+	t, err := client.ParseTarget(args[0])
 	if err != nil {
-		return err
+		return cli.FlagErrorf("%v", err)
 	}
-	o.Pod = pod
-	o.Ports = nil
+	o.Target, o.Pod = t, t.Name
+	o.Ports, o.PortSpecs = nil, args[1:]
 	for _, a := range args[1:] {
 		p, err := ParsePort(a)
-		if err != nil {
+		switch {
+		case err == nil:
+		case strings.Count(a, ":") > 1 || !isPortName(remotePart(a)):
 			return cli.FlagErrorf("%v", err)
+		case !localOK(a):
+			local, _, _ := strings.Cut(a, ":")
+			return cli.FlagErrorf("error parsing local port '%s': invalid syntax", local)
 		}
-		o.Ports = append(o.Ports, p)
+		o.Ports = append(o.Ports, p) // named ones are mapped in Run
 	}
 	if _, err := client.ParseWire(o.Protocol); err != nil {
 		return cli.FlagErrorf("--protocol: %v", err)
@@ -131,20 +141,9 @@ func (o *Options) Wire() client.Wire {
 	return client.WireAuto
 }
 
-// parsePod accepts NAME, pod/NAME and pods/NAME.
-func parsePod(s string) (string, error) {
-	kind, name, ok := strings.Cut(s, "/")
-	if !ok {
-		kind, name = "pod", s
-	}
-	switch {
-	case kind != "pod" && kind != "pods" && kind != "po":
-		return "", cli.FlagErrorf("port-forward supports pods only, not %q", kind)
-	case name == "" || strings.Contains(name, "/"):
-		return "", cli.FlagErrorf("invalid pod name %q", s)
-	}
-	return name, nil
-}
+// portName is a port's name (IANA_SVC_NAME, as Kubernetes validates it):
+// lower-case letters, digits and dashes, at least one letter.
+var portName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$`)
 
 // ParsePort parses kubectl's port argument: REMOTE, LOCAL:REMOTE or
 // :REMOTE (a free local port). Named ports are not supported.
@@ -188,6 +187,16 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	if o.Target.Resource != "" && (o.Target.Resource != "pods" || o.hasNamedPort()) {
+		r, err := c.ResolveTarget(ctx, ns, o.Target)
+		if err != nil {
+			return err
+		}
+		if o.Ports, err = r.ForwardedPorts(o.PortSpecs); err != nil {
+			return err
+		}
+		o.Pod = r.Pod.Name
+	}
 	pf := &client.PortForwardOptions{
 		Namespace: ns, Pod: o.Pod, Ports: o.Ports, Addresses: o.Addresses,
 		Out: o.IO.Out, ErrOut: o.IO.ErrOut, Wire: o.Wire(),
@@ -212,4 +221,38 @@ func (o *Options) client() (*client.Client, string, error) {
 		return nil, "", err
 	}
 	return c, ns, nil
+}
+
+// hasNamedPort tells whether a port argument names its remote port.
+func (o *Options) hasNamedPort() bool {
+	for _, p := range o.PortSpecs {
+		if _, err := strconv.ParseUint(remotePart(p), 10, 16); err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// isPortName: a valid name with at least one letter (all digits is a
+// number, however bad).
+func isPortName(s string) bool {
+	return portName.MatchString(s) && strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyz")
+}
+
+// remotePart is REMOTE of [LOCAL:]REMOTE.
+func remotePart(spec string) string {
+	if _, remote, ok := strings.Cut(spec, ":"); ok {
+		return remote
+	}
+	return spec
+}
+
+// localOK: LOCAL of LOCAL:REMOTE is empty or a port number.
+func localOK(spec string) bool {
+	local, _, ok := strings.Cut(spec, ":")
+	if !ok || local == "" {
+		return true
+	}
+	_, err := strconv.ParseUint(local, 10, 16)
+	return err == nil
 }

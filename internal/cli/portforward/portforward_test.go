@@ -61,8 +61,9 @@ func TestFlags(t *testing.T) {
 		{name: "flags", args: []string{"-n", "ns", "--address", "127.0.0.1,::1", "web", "80", "--exec", "curl x", "--protocol", "websocket"},
 			want: want{pod: "web", ports: []client.ForwardedPort{{Local: 80, Remote: 80}}, addresses: []string{"127.0.0.1", "::1"}, ns: "ns", exec: "curl x", protocol: "websocket"}},
 		{name: "no ports", args: []string{"web"}, err: "TYPE/NAME and list of ports are required for port-forward"},
-		{name: "service", args: []string{"svc/web", "80"}, err: `port-forward supports pods only, not "svc"`},
-		{name: "bad port", args: []string{"web", "80:http"}, err: "error parsing remote port 'http': invalid syntax"},
+		{name: "not a pod's owner", args: []string{"cm/web", "80"}, err: `"cm/web" names no pods: give a pod, service, deployment, replica set or stateful set`},
+		{name: "bad port", args: []string{"web", "80:Http_1"}, err: "error parsing remote port 'Http_1': invalid syntax"},
+		{name: "bad local port", args: []string{"web", "x:http"}, err: "error parsing local port 'x': invalid syntax"},
 		{name: "remote 0", args: []string{"web", "0"}, err: "remote port must be > 0"},
 		{name: "bad protocol", args: []string{"web", "80", "--protocol", "x"}, err: `--protocol: unknown protocol "x" (want auto, websocket or spdy)`},
 	} {
