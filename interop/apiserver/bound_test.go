@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/porthole/porthole/interop/internal/harness"
@@ -20,10 +19,7 @@ import (
 func TestBoundPods(t *testing.T) {
 	ctx := t.Context()
 	n := env.nodes[0]
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
-	if _, err := env.cp.Admin.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err) // no controller manager here makes it
-	}
+	ensureServiceAccount(t)
 	marker := fmt.Sprint(900000 + time.Now().UnixNano()%99999)
 	no := false
 	mk := func(name string, policy corev1.RestartPolicy, cmd ...string) *corev1.Pod {

@@ -316,9 +316,17 @@ var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) ->`)
 func (c *kc) testPortForward(t *testing.T) {
 	_, port, _ := net.SplitHostPort(env.echo.Addr().String())
 	mark := c.n.mark()
+	c.forwardEcho(t, "pod/"+c.n.pod("exec"), ":"+port)
+	c.checkWire(t, mark, "portforward")
+}
+
+// forwardEcho runs port-forward TARGET PORT and sends two connections of
+// random bytes through it to the echo server, which must return them.
+func (c *kc) forwardEcho(t *testing.T, target, portArg string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
-	cmd := c.command(ctx, c.admin, "port-forward", "--address", "127.0.0.1", "pod/"+c.n.pod("exec"), ":"+port)
+	cmd := c.command(ctx, c.admin, "port-forward", "--address", "127.0.0.1", target, portArg)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +366,6 @@ func (c *kc) testPortForward(t *testing.T) {
 			t.Fatalf("connection %d: read %d of %d bytes, equal %t, err %v (stderr %q)", i, len(got), len(payload), bytes.Equal(got, payload), err, errb.String())
 		}
 	}
-	c.checkWire(t, mark, "portforward")
 }
 
 func checkFile(t *testing.T, path string) {
