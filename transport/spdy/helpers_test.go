@@ -142,7 +142,11 @@ func newPlainServer(t *testing.T, h http.HandlerFunc) string {
 // It never asserts on elapsed time; the test's deadline bounds it.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
+	deadline := time.Now().Add(time.Minute) // a failure, never a hang
 	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("the awaited state never came (a minute)")
+		}
 		runtime.Gosched()
 		time.Sleep(time.Millisecond)
 	}
