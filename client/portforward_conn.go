@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 )
@@ -18,15 +19,6 @@ import (
 // maxErrorMessage bounds what is read from a forward's error stream; the
 // kubelet's messages are one line.
 const maxErrorMessage = 64 * 1024
-
-// Port-forward stream headers (PROTOCOL.md section 5).
-const (
-	headerStreamType = "streamtype"
-	headerPort       = "port"
-	headerRequestID  = "requestid"
-	streamTypeError  = "error"
-	streamTypeData   = "data"
-)
 
 // forwardedConn is one accepted local connection and its two streams.
 type forwardedConn struct {
@@ -75,16 +67,16 @@ func (f *forwarder) open(ctx context.Context, local net.Conn, port ForwardedPort
 		return nil, "", err
 	}
 	h := http.Header{}
-	h.Set(headerStreamType, streamTypeError)
-	h.Set(headerPort, strconv.Itoa(int(port.Remote)))
-	h.Set(headerRequestID, strconv.FormatUint(f.nextID.Add(1)-1, 10))
+	h.Set(protocol.HeaderStreamType, protocol.StreamError)
+	h.Set(protocol.HeaderPort, strconv.Itoa(int(port.Remote)))
+	h.Set(protocol.HeaderRequestID, strconv.FormatUint(f.nextID.Add(1)-1, 10))
 	errs, err := conn.Open(ctx, h)
 	if err != nil {
 		return nil, "", fmt.Errorf("open error stream: %w", err)
 	}
 	// We never write to the error stream.
 	_ = errs.CloseWrite()
-	h.Set(headerStreamType, streamTypeData)
+	h.Set(protocol.HeaderStreamType, protocol.StreamData)
 	data, err := conn.Open(ctx, h)
 	if err != nil {
 		return nil, drainErrors(errs), fmt.Errorf("open data stream: %w", err)

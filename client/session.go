@@ -101,7 +101,7 @@ func (c *Client) connectSPDY(ctx context.Context, rawURL string, o *StreamOption
 	}
 	w := &wiring{conn: conn, version: v, wire: WireSPDY}
 	open := func(typ string) (stream.Stream, error) {
-		s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
+		s, err := conn.Open(ctx, http.Header{protocol.HeaderStreamType: {typ}})
 		if err != nil {
 			return nil, &stream.Error{Stream: typ, Err: err}
 		}
@@ -112,11 +112,11 @@ func (c *Client) connectSPDY(ctx context.Context, rawURL string, o *StreamOption
 		typ  string
 		dst  *stream.Stream
 	}{
-		{true, "error", &w.errs},
-		{o.Stdin != nil, "stdin", &w.stdin},
-		{o.Stdout != nil, "stdout", &w.stdout},
-		{o.Stderr != nil && !o.TTY, "stderr", &w.stderr},
-		{o.TTY && v.Resize, "resize", &w.resize},
+		{true, protocol.StreamError, &w.errs},
+		{o.Stdin != nil, protocol.StreamStdin, &w.stdin},
+		{o.Stdout != nil, protocol.StreamStdout, &w.stdout},
+		{o.Stderr != nil && !o.TTY, protocol.StreamStderr, &w.stderr},
+		{o.TTY && v.Resize, protocol.StreamResize, &w.resize},
 	}
 	for _, s := range steps {
 		if !s.want {

@@ -98,16 +98,16 @@ func (t *spdyToWS) accept(ctx context.Context) (*clientStreams, error) {
 			return nil, fmt.Errorf("accept streams: %w", err)
 		}
 		var slot **spdy.Stream
-		switch strings.ToLower(st.Headers().Get("Streamtype")) {
-		case "error":
+		switch strings.ToLower(st.Headers().Get(protocol.HeaderStreamType)) {
+		case protocol.StreamError:
 			slot = &cs.errS
-		case "stdin":
+		case protocol.StreamStdin:
 			slot = &cs.stdin
-		case "stdout":
+		case protocol.StreamStdout:
 			slot = &cs.stdout
-		case "stderr":
+		case protocol.StreamStderr:
 			slot = &cs.stderr
-		case "resize":
+		case protocol.StreamResize:
 			slot = &cs.rsz
 		}
 		if slot == nil || *slot != nil {

@@ -169,22 +169,22 @@ func (t *translation) stream(ctx context.Context) string {
 		return t.finish(status.NewInternalError(err), err)
 	}
 	open := func(typ string) (*spdy.Stream, error) {
-		return sc.Open(ctx, http.Header{"Streamtype": {typ}})
+		return sc.Open(ctx, http.Header{protocol.HeaderStreamType: {typ}})
 	}
 	var errStream, stdin, stdout, stderr, rsz *spdy.Stream
 	var err error
-	errStream, err = open("error")
+	errStream, err = open(protocol.StreamError)
 	if err == nil && s.stdin {
-		stdin, err = open("stdin")
+		stdin, err = open(protocol.StreamStdin)
 	}
 	if err == nil && s.stdout {
-		stdout, err = open("stdout")
+		stdout, err = open(protocol.StreamStdout)
 	}
 	if err == nil && s.stderr && !s.tty {
-		stderr, err = open("stderr")
+		stderr, err = open(protocol.StreamStderr)
 	}
 	if err == nil && s.tty && version.Resize {
-		rsz, err = open("resize")
+		rsz, err = open(protocol.StreamResize)
 	}
 	if err != nil {
 		return t.finish(status.NewInternalError(err), err)

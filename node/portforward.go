@@ -116,17 +116,17 @@ func (n *Node) expirePairs(pending map[string]*pfPair) {
 // addPortForwardStream files st under its request ID (PROTOCOL.md 5).
 func (n *Node) addPortForwardStream(pending map[string]*pfPair, st *spdy.Stream) (*pfPair, error) {
 	h := st.Headers()
-	port, err := strconv.ParseUint(h.Get("port"), 10, 16)
+	port, err := strconv.ParseUint(h.Get(protocol.HeaderPort), 10, 16)
 	if err != nil || port == 0 {
-		return nil, fmt.Errorf("invalid port header %q", h.Get("port"))
+		return nil, fmt.Errorf("invalid port header %q", h.Get(protocol.HeaderPort))
 	}
-	typ := strings.ToLower(h.Get("streamtype"))
-	id := h.Get("requestid")
+	typ := strings.ToLower(h.Get(protocol.HeaderStreamType))
+	id := h.Get(protocol.HeaderRequestID)
 	if id == "" {
 		// Clients older than request IDs: the error stream's ID, and the
 		// data stream's ID minus two, name the pair.
 		sid := st.ID()
-		if typ == "data" {
+		if typ == protocol.StreamData {
 			sid -= 2
 		}
 		id = strconv.FormatUint(uint64(sid), 10)
@@ -137,11 +137,11 @@ func (n *Node) addPortForwardStream(pending map[string]*pfPair, st *spdy.Stream)
 		pending[id] = p
 	}
 	switch {
-	case typ == "data" && p.data == nil:
+	case typ == protocol.StreamData && p.data == nil:
 		p.data = st
-	case typ == "error" && p.errs == nil:
+	case typ == protocol.StreamError && p.errs == nil:
 		p.errs = st
-	case typ == "data" || typ == "error":
+	case typ == protocol.StreamData || typ == protocol.StreamError:
 		if p.errs != nil {
 			_, _ = fmt.Fprintf(p.errs, "(request=%s) received a second %s stream", id, typ)
 		}

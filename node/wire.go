@@ -101,11 +101,11 @@ var errMissingStreams = errors.New("timed out waiting for client to create strea
 // v3 or later). Unlike the kubelet, which only counts, it checks each type and
 // resets duplicates and unknown types.
 func (n *Node) acceptSPDYStreams(ctx context.Context, conn *spdy.Conn, s *session) error {
-	want := map[string]bool{"error": true}
-	want["stdin"] = s.req.stdin
-	want["stdout"] = s.req.stdout
-	want["stderr"] = s.req.stderr
-	want["resize"] = s.req.tty && s.version.Resize
+	want := map[string]bool{protocol.StreamError: true}
+	want[protocol.StreamStdin] = s.req.stdin
+	want[protocol.StreamStdout] = s.req.stdout
+	want[protocol.StreamStderr] = s.req.stderr
+	want[protocol.StreamResize] = s.req.tty && s.version.Resize
 	missing := 0
 	for _, ok := range want {
 		if ok {
@@ -122,7 +122,7 @@ func (n *Node) acceptSPDYStreams(ctx context.Context, conn *spdy.Conn, s *sessio
 			}
 			return err
 		}
-		typ := strings.ToLower(st.Headers().Get("streamtype"))
+		typ := strings.ToLower(st.Headers().Get(protocol.HeaderStreamType))
 		slot := s.slot(typ)
 		if !want[typ] || slot == nil || *slot != nil {
 			n.log.Info("resetting unexpected stream", "streamtype", typ)
@@ -138,15 +138,15 @@ func (n *Node) acceptSPDYStreams(ctx context.Context, conn *spdy.Conn, s *sessio
 // slot returns where a stream of type typ belongs in the session.
 func (s *session) slot(typ string) *stream.Stream {
 	switch typ {
-	case "error":
+	case protocol.StreamError:
 		return &s.errs
-	case "stdin":
+	case protocol.StreamStdin:
 		return &s.stdin
-	case "stdout":
+	case protocol.StreamStdout:
 		return &s.stdout
-	case "stderr":
+	case protocol.StreamStderr:
 		return &s.stderr
-	case "resize":
+	case protocol.StreamResize:
 		return &s.resize
 	}
 	return nil

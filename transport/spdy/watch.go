@@ -3,6 +3,8 @@ package spdy
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/porthole/porthole/protocol"
 )
 
 // StreamWatch follows the client's half of a SPDY session that a proxy
@@ -27,7 +29,7 @@ type StreamWatch struct {
 func NewStreamWatch() *StreamWatch {
 	w := &StreamWatch{}
 	w.dec.onHeader = func(name, value []byte) {
-		if w.synID != 0 && bytes.EqualFold(name, []byte("streamtype")) && string(value) == "error" {
+		if w.synID != 0 && bytes.EqualFold(name, []byte(protocol.HeaderStreamType)) && string(value) == protocol.StreamError {
 			w.errorID = w.synID
 		}
 	}
