@@ -34,3 +34,21 @@ func TestDivergence(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeLine: stty's answer is found alone and after the shell's prompt
+// (CI saw "# 21 71" when the prompt raced the typed-ahead line), never in
+// the echo of the command.
+func TestSizeLine(t *testing.T) {
+	for line, want := range map[string]string{
+		"21 71": "21 71", "  33 111 ": "33 111", "# 21 71": "21 71", "$ 24 80": "24 80", "# # 5 6": "5 6",
+		"stty size": "", "# stty size": "", "If you don't see a command prompt, try pressing enter.": "", "# ": "",
+	} {
+		got := ""
+		if m := sizeLine.FindStringSubmatch(line); m != nil {
+			got = m[1] + " " + m[2]
+		}
+		if got != want {
+			t.Errorf("%q: %q, want %q", line, got, want)
+		}
+	}
+}

@@ -65,7 +65,11 @@ func (s *PTY) readLines() {
 	}
 }
 
-var sizeLine = regexp.MustCompile(`^\s*(\d+) (\d+)\s*$`)
+// sizeLine is what `stty size` prints, possibly after the shell's prompt:
+// the terminal echoes a line typed ahead at once, and the shell writes its
+// next prompt before it reads that line, so the answer can share a line
+// with the prompt ("# 21 71").
+var sizeLine = regexp.MustCompile(`^(?:[#$] )*\s*(\d+) (\d+)\s*$`)
 
 // NextSize returns the next "rows cols" line (what `stty size` prints),
 // failing if the output ends first. Other lines (echo, prompts) are
@@ -79,8 +83,8 @@ func (s *PTY) NextSize(t *testing.T) string {
 				t.Fatalf("terminal output ended before a size line; it showed %q", s.seen)
 			}
 			s.seen = append(s.seen, l)
-			if sizeLine.MatchString(l) {
-				return strings.TrimSpace(l)
+			if m := sizeLine.FindStringSubmatch(l); m != nil {
+				return m[1] + " " + m[2]
 			}
 		case <-t.Context().Done():
 			t.Fatal("test context ended")
