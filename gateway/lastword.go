@@ -54,13 +54,13 @@ func (c *lastWordConn) say(frame []byte) bool {
 	return true
 }
 
-// keepAlive writes a keep-alive frame, mu held, with a short deadline (a
-// client that takes nothing is not kept alive by a blocked ping), and
-// reports whether it went out whole.
+// keepAlive writes a keep-alive frame, mu held, and reports whether it
+// went out whole. It sets no deadline of its own: clearing one afterwards
+// would undo a cut's (which sets the socket's deadline without mu), and a
+// ping blocked on a frozen client is ended by that cut or the splice's
+// close like any write of the upstream's.
 func (c *lastWordConn) keepAlive(frame []byte) bool {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(closeLinger))
 	n, err := c.Conn.Write(frame)
-	_ = c.Conn.SetWriteDeadline(time.Time{})
 	if err != nil && n > 0 {
 		c.closed = true // cut mid-frame: nothing more may follow
 	}
