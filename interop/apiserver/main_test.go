@@ -97,7 +97,11 @@ func setup() error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	env.kubectls = pickKubectls(harness.FindKubectls(kubectl137))
+	all := harness.FindKubectls(kubectl137)
+	if err := harness.RequireKubectls(all); err != nil {
+		return err // CI: a kubectl era missing must fail, not shrink the suite
+	}
+	env.kubectls = pickKubectls(all)
 	cpDir := filepath.Join(dir, "controlplane")
 	if err := os.Mkdir(cpDir, 0o700); err != nil {
 		return err

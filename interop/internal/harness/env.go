@@ -65,7 +65,7 @@ func Setup(ctx context.Context, opts SetupOptions) (_ *Env, err error) {
 			return e, err
 		}
 		e.Kubectls = FindKubectls(k137)
-		if err := requireKubectls(e.Kubectls); err != nil {
+		if err := RequireKubectls(e.Kubectls); err != nil {
 			return e, err
 		}
 	}

@@ -40,8 +40,8 @@ func MissingKubectls(ks []Kubectl) []int {
 	return missing
 }
 
-// requireKubectls fails when peers are required and a release is missing.
-func requireKubectls(ks []Kubectl) error {
+// RequireKubectls fails when peers are required and a release is missing.
+func RequireKubectls(ks []Kubectl) error {
 	if m := MissingKubectls(ks); len(m) > 0 && PeersRequired() {
 		return fmt.Errorf("PORTHOLE_PEERS=require: kubectl releases 1.%v missing: install the kubectl package or build them with .ci/build-kubectl and set PORTHOLE_KUBECTL_DIR", m)
 	}
