@@ -9,19 +9,14 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/protocol/resize"
-	"github.com/porthole/porthole/protocol/status"
 	"github.com/porthole/porthole/stream"
 )
-
-// maxStatus bounds what is kept of the error stream; the rest is read and
-// dropped so the stream never stalls the connection.
-const maxStatus = 64 << 10
 
 // runner is one running session. The output copiers, the status reader, the
 // resize loop and (when it can be interrupted) the stdin copier are joined
 // before run returns.
 type runner struct {
-	w    *wiring
+	w    *stream.Session
 	o    *StreamOptions
 	done chan struct{} // closed once every output stream ended
 
@@ -32,17 +27,17 @@ type runner struct {
 }
 
 // run drives a connected session to its end and closes the connection.
-func (c *Client) run(ctx context.Context, w *wiring, o *StreamOptions) error {
-	stop := context.AfterFunc(ctx, func() { _ = w.conn.Abort("cancelled") })
+func (c *Client) run(ctx context.Context, w *stream.Session, o *StreamOptions) error {
+	stop := context.AfterFunc(ctx, func() { _ = w.Conn.Abort("cancelled") })
 	defer stop()
 	r := &runner{w: w, o: o, done: make(chan struct{})}
-	if w.resize != nil && o.Sizes != nil {
+	if w.Resize != nil && o.Sizes != nil {
 		// The initial size goes out before any output is read, so a full
 		// screen program draws at the right size from its first byte.
 		select {
 		case s, ok := <-o.Sizes:
 			if ok {
-				_, _ = w.resize.Write(resize.Append(nil, s))
+				_, _ = w.Resize.Write(resize.Append(nil, s))
 			}
 		default:
 		}
@@ -50,20 +45,20 @@ func (c *Client) run(ctx context.Context, w *wiring, o *StreamOptions) error {
 	var out, side sync.WaitGroup
 	out.Add(1)
 	go r.readStatus(&out)
-	if w.stdout != nil {
+	if w.Stdout != nil {
 		out.Add(1)
-		go r.copyOut(&out, o.Stdout, w.stdout, "stdout")
+		go r.copyOut(&out, o.Stdout, w.Stdout, "stdout")
 	}
-	if w.stderr != nil {
+	if w.Stderr != nil {
 		out.Add(1)
-		go r.copyOut(&out, o.Stderr, w.stderr, "stderr")
+		go r.copyOut(&out, o.Stderr, w.Stderr, "stderr")
 	}
-	if w.resize != nil && o.Sizes != nil {
+	if w.Resize != nil && o.Sizes != nil {
 		side.Add(1)
 		go r.resizeLoop(&side)
 	}
 	stdinDone := make(chan struct{})
-	if w.stdin != nil {
+	if w.Stdin != nil {
 		go r.copyStdin(stdinDone)
 	} else {
 		close(stdinDone)
@@ -71,7 +66,7 @@ func (c *Client) run(ctx context.Context, w *wiring, o *StreamOptions) error {
 	out.Wait()
 	close(r.done)
 	joinStdin := interruptRead(o.Stdin)
-	_ = w.conn.Close()
+	_ = w.Conn.Close()
 	side.Wait()
 	if joinStdin {
 		<-stdinDone
@@ -86,40 +81,24 @@ func (c *Client) run(ctx context.Context, w *wiring, o *StreamOptions) error {
 }
 
 // result turns the error stream and the ending into Exec's error.
-func (r *runner) result(w *wiring) error {
+func (r *runner) result(w *stream.Session) error {
 	if r.outErr != nil {
 		return r.outErr
 	}
-	if len(r.status) == 0 && (r.statErr != nil || w.conn.Err() != nil) {
+	if len(r.status) == 0 && (r.statErr != nil || w.Conn.Err() != nil) {
 		cause := r.statErr
 		if cause == nil {
-			cause = w.conn.Err()
+			cause = w.Conn.Err()
 		}
 		return fmt.Errorf("%w: %w", ErrNoStatus, cause)
 	}
-	if w.version.StatusJSON {
-		return status.Decode(r.status)
-	}
-	return status.DecodeText(r.status)
+	return w.DecodeStatus(r.status)
 }
 
-// readStatus reads the error stream to its end (PROTOCOL.md 3.8: payloads
-// are concatenated until the connection ends).
+// readStatus reads the error stream to its end.
 func (r *runner) readStatus(wg *sync.WaitGroup) {
 	defer wg.Done()
-	buf := make([]byte, 4096)
-	for {
-		n, err := r.w.errs.Read(buf)
-		if room := maxStatus - len(r.status); n > 0 && room > 0 {
-			r.status = append(r.status, buf[:min(n, room)]...)
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				r.statErr = err
-			}
-			return
-		}
-	}
+	r.status, r.statErr = r.w.ReadStatus()
 }
 
 // copyOut copies one output stream to its writer. A local write failure
@@ -139,7 +118,7 @@ func (r *runner) copyOut(wg *sync.WaitGroup, dst io.Writer, src stream.Stream, n
 		r.outErr = fmt.Errorf("write %s: %w", name, err)
 	}
 	r.mu.Unlock()
-	_ = r.w.conn.Abort("local " + name + " failed")
+	_ = r.w.Conn.Abort("local " + name + " failed")
 }
 
 // readerOnly hides WriterTo/ReaderFrom so io.Copy uses a plain buffer.
@@ -149,10 +128,10 @@ type readerOnly struct{ io.Reader }
 // which the remote process reads as EOF (v5 close signal, SPDY FIN).
 func (r *runner) copyStdin(done chan<- struct{}) {
 	defer close(done)
-	if _, err := io.Copy(r.w.stdin, r.o.Stdin); err != nil {
+	if _, err := io.Copy(r.w.Stdin, r.o.Stdin); err != nil {
 		return
 	}
-	_ = r.w.stdin.CloseWrite()
+	_ = r.w.Stdin.CloseWrite()
 }
 
 // resizeLoop sends each size from Sizes until it closes or the session ends.
@@ -166,7 +145,7 @@ func (r *runner) resizeLoop(wg *sync.WaitGroup) {
 				return
 			}
 			buf = resize.Append(buf[:0], s)
-			if _, err := r.w.resize.Write(buf); err != nil {
+			if _, err := r.w.Resize.Write(buf); err != nil {
 				return
 			}
 		case <-r.done:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/protocol"
 )
 
 // session is one streaming request from authorization to its end. It
@@ -51,6 +52,11 @@ func (g *Gateway) newSession(verb string, u *User, source string) *session {
 	g.mu.Unlock()
 	return &session{g: g, id: fmt.Sprintf("%d-%d", time.Now().UnixNano(), id), user: u,
 		source: source, verb: verb, start: time.Now()}
+}
+
+// want is the session's streams as the request asks for them.
+func (s *session) want() protocol.Want {
+	return protocol.Want{Stdin: s.stdin, Stdout: s.stdout, Stderr: s.stderr, TTY: s.tty}
 }
 
 // begin registers the session for Shutdown and the limits. It reports an

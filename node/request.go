@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 )
 
@@ -23,6 +24,11 @@ type request struct {
 	stderr    bool
 	tty       bool
 	ports     []uint16
+}
+
+// want is the session's streams as the request asks for them.
+func (r *request) want() protocol.Want {
+	return protocol.Want{Stdin: r.stdin, Stdout: r.stdout, Stderr: r.stderr, TTY: r.tty}
 }
 
 // httpError is an answer sent before the upgrade: the client-visible Status

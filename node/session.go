@@ -10,14 +10,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/resize"
 	"github.com/porthole/porthole/protocol/status"
 	"github.com/porthole/porthole/stream"
 )
 
 // session is one exec or attach after the upgrade, whatever the wire. The
-// transport glue (wsSession, spdySession) fills the streams; run does the rest.
+// transports build its streams (stream.Session); run does the rest.
 //
 // Shared fate: inbound stdin and resize share the transport's single read
 // path (one WebSocket read loop; one spdystream frame queue), so a process
@@ -28,19 +27,10 @@ import (
 // copy ends when Stdin is closed. Outbound writes block on the socket
 // (backpressure to the process).
 type session struct {
-	n       *Node
-	req     *request
-	target  Container
-	version protocol.Version
-	conn    stream.Conn
-	// halfCloseOutput: the wire ends output streams with a FIN (SPDY);
-	// WebSocket has no server-side half-close.
-	halfCloseOutput bool
-
-	stdin, stdout, stderr, errs, resize stream.Stream
-	// connected, when set, gets the empty "connected" message once the
-	// process has started (WebSocket only).
-	connected stream.Stream
+	n      *Node
+	req    *request
+	target Container
+	*stream.Session
 }
 
 // run serves the session and closes conn. It returns once every goroutine it
@@ -53,14 +43,14 @@ func (s *session) run(ctx context.Context) {
 	defer context.AfterFunc(s.n.stopCtx, cancel)()
 
 	streams := Streams{TTY: s.req.tty, Started: s.sendConnected}
-	if s.stdout != nil {
-		streams.Stdout = s.stdout
+	if s.Stdout != nil {
+		streams.Stdout = s.Stdout
 	}
-	if s.stderr != nil {
-		streams.Stderr = s.stderr
+	if s.Stderr != nil {
+		streams.Stderr = s.Stderr
 	}
 	var stdinR *os.File
-	if s.stdin != nil {
+	if s.Stdin != nil {
 		r, w, err := os.Pipe()
 		if err != nil {
 			s.finish(fmt.Errorf("create stdin pipe: %w", err))
@@ -71,7 +61,7 @@ func (s *session) run(ctx context.Context) {
 		wg.Add(1)
 		go s.copyStdin(w, &wg)
 	}
-	if s.req.tty && s.resize != nil {
+	if s.req.tty && s.Resize != nil {
 		sizes := make(chan resize.Size, 1)
 		wg.Add(1)
 		go s.readResize(sizes, &wg)
@@ -89,8 +79,8 @@ func (s *session) run(ctx context.Context) {
 	if stdinR != nil {
 		stdinR.Close() // a copyStdin blocked on a full pipe now fails and ends
 	}
-	if ctx.Err() != nil && s.conn.Err() != nil {
-		s.n.log.Debug("client went away", "pod", s.target.PodRef.Name, "container", s.target.Name, "err", s.conn.Err())
+	if ctx.Err() != nil && s.Conn.Err() != nil {
+		s.n.log.Debug("client went away", "pod", s.target.PodRef.Name, "container", s.target.Name, "err", s.Conn.Err())
 	}
 	if err != nil && s.n.stopCtx.Err() != nil {
 		// Whatever the runtime reports (a killed process's exit code), the
@@ -102,7 +92,7 @@ func (s *session) run(ctx context.Context) {
 		// does not read. Cutting the connection also ends the runtime's
 		// write in flight.
 		s.n.log.Info("ending session: client stopped reading", "pod", s.target.PodRef.Name, "container", s.target.Name, "err", err)
-		_ = s.conn.Abort("output stalled: the client stopped reading")
+		_ = s.Conn.Abort("output stalled: the client stopped reading")
 		return
 	}
 	s.finish(err)
@@ -113,7 +103,7 @@ func (s *session) run(ctx context.Context) {
 // transports expose a context for that; any other stream.Conn costs a
 // watching goroutine (an idle session is cheaper without it).
 func (s *session) connContext(parent context.Context, wg *sync.WaitGroup) (context.Context, context.CancelFunc) {
-	if cc, ok := s.conn.(interface{ Context() context.Context }); ok {
+	if cc, ok := s.Conn.(interface{ Context() context.Context }); ok {
 		return context.WithCancel(cc.Context())
 	}
 	ctx, cancel := context.WithCancel(parent)
@@ -124,20 +114,20 @@ func (s *session) connContext(parent context.Context, wg *sync.WaitGroup) (conte
 
 // sendConnected writes the empty "connected" message, once.
 func (s *session) sendConnected() {
-	if s.connected == nil {
+	if s.Connected == nil {
 		return
 	}
-	if _, err := s.connected.Write(nil); err != nil {
+	if _, err := s.Connected.Write(nil); err != nil {
 		s.n.log.Debug("write connected message", "err", err)
 	}
-	s.connected = nil
+	s.Connected = nil
 }
 
 // watchConn cancels the session when the connection ends first.
 func (s *session) watchConn(ctx context.Context, cancel context.CancelFunc, wg *sync.WaitGroup) {
 	defer wg.Done()
 	select {
-	case <-s.conn.Done():
+	case <-s.Conn.Done():
 		cancel()
 	case <-ctx.Done():
 	}
@@ -148,7 +138,7 @@ func (s *session) watchConn(ctx context.Context, cancel context.CancelFunc, wg *
 func (s *session) copyStdin(w *os.File, wg *sync.WaitGroup) {
 	defer wg.Done()
 	defer w.Close()
-	if _, err := io.Copy(w, s.stdin); err != nil && !errors.Is(err, os.ErrClosed) {
+	if _, err := io.Copy(w, s.Stdin); err != nil && !errors.Is(err, os.ErrClosed) {
 		s.n.log.Debug("stdin copy ended", "err", err)
 	}
 }
@@ -159,13 +149,13 @@ func (s *session) copyStdin(w *os.File, wg *sync.WaitGroup) {
 func (s *session) readResize(sizes chan resize.Size, wg *sync.WaitGroup) {
 	defer wg.Done()
 	defer close(sizes)
-	dec := resize.NewDecoder(s.resize)
+	dec := resize.NewDecoder(s.Resize)
 	for {
 		sz, err := dec.Decode()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && s.conn.Err() == nil {
+			if !errors.Is(err, io.EOF) && s.Conn.Err() == nil {
 				s.n.log.Info("ending session: bad resize message", "err", err)
-				_ = s.conn.Abort("malformed resize message")
+				_ = s.Conn.Abort("malformed resize message")
 			}
 			return
 		}
@@ -205,54 +195,31 @@ func (s *session) initialSize(ctx context.Context, sizes <-chan resize.Size) res
 // after all output (the runtime returned only once output was written), then
 // ends the connection gracefully.
 func (s *session) finish(err error) {
-	if s.halfCloseOutput {
-		for _, st := range []stream.Stream{s.stdout, s.stderr} {
-			if st != nil {
-				_ = st.CloseWrite()
-			}
-		}
+	if werr := s.WriteStatus(s.status(err)); werr != nil {
+		s.n.log.Debug("write status", "err", werr)
 	}
-	if s.errs != nil && !s.version.ResetErrorStream {
-		if b := s.statusBytes(err); len(b) > 0 {
-			if _, werr := s.errs.Write(b); werr != nil {
-				s.n.log.Debug("write status", "err", werr)
-			}
-		}
-		if s.halfCloseOutput {
-			_ = s.errs.CloseWrite()
-		}
-	}
-	if cerr := s.conn.Close(); cerr != nil {
+	if cerr := s.Conn.Close(); cerr != nil {
 		s.n.log.Debug("close connection", "err", cerr)
 	}
 }
 
-// statusBytes encodes the outcome for the negotiated version: a Status
-// document for v4 and v5, plain text on failure (nothing on success) before.
-func (s *session) statusBytes(err error) []byte {
-	var st *status.Status
+// status is the outcome as the API server reports it.
+func (s *session) status(err error) *status.Status {
 	var coded interface{ ExitCode() int }
 	switch {
 	case err == nil:
-		st = status.NewSuccess()
+		return status.NewSuccess()
 	case errors.Is(err, ErrShuttingDown):
 		// The API server's answer while it shuts down; clients (the web
 		// terminal) may offer to reconnect.
-		st = status.NewHTTP(http.StatusServiceUnavailable, "ServiceUnavailable", err.Error(), nil)
+		return status.NewHTTP(http.StatusServiceUnavailable, "ServiceUnavailable", err.Error(), nil)
 	case s.req.verb == "exec" && errors.As(err, &coded) && coded.ExitCode() != 0:
 		code := coded.ExitCode()
 		if code < 0 || code > 255 {
 			code = 255
 		}
-		st = status.NewExit(code)
+		return status.NewExit(code)
 	default:
-		st = status.NewInternalError(err)
+		return status.NewInternalError(err)
 	}
-	if s.version.StatusJSON {
-		return st.Marshal()
-	}
-	if st.Status == status.Success {
-		return nil
-	}
-	return []byte(st.Message)
 }
