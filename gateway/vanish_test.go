@@ -63,14 +63,92 @@ func TestVanishedClientEndsSession(t *testing.T) {
 	}
 }
 
+// TestVanishedUpstreamEndsSession: the gateway's connection to its upstream
+// is cut under a live session (a node that crashed, a dropped network). On
+// every route the client's session ends within a bounded time, and so does
+// the exec'd process; where the gateway translates, the client reads a
+// failure status (a SPDY client reads a bare end as success), while a
+// pass-through has no status to give and its connection just ends.
+func TestVanishedUpstreamEndsSession(t *testing.T) {
+	node := startNode(t)
+	var ups upstreams
+	direct, _ := startGateway(t, node, &gateway.Options{DialContext: ups.dial})
+	translating, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true, DialContext: ups.dial})
+	wsOnly, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true, DialContext: ups.dial})
+	for i, tc := range []struct {
+		name, base string
+		ws         bool
+		translated bool
+	}{
+		{"websocket-passthrough", direct, true, false},
+		{"websocket-translated", translating, true, true},
+		{"websocket-to-websocket-only", wsOnly, true, false},
+		{"spdy-passthrough", direct, false, false},
+		{"spdy-to-spdy-only", translating, false, false},
+		{"spdy-translated-to-websocket", wsOnly, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			marker := fmt.Sprintf("4344.%02d", i)
+			c := dialExec(t, tc.base, tc.ws, []string{"sleep", marker})
+			waitProc(t, marker, true)
+			ups.cut()
+			select {
+			case <-c.conn.Done():
+			case <-time.After(20 * time.Second):
+				t.Fatal("the client's session outlived its upstream by 20 s")
+			}
+			var st []byte
+			select {
+			case st = <-c.status:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the error stream did not end with the connection")
+			}
+			if tc.translated && !bytes.Contains(st, []byte(`"status":"Failure"`)) {
+				t.Errorf("status %q: want a Failure status", st)
+			}
+			if bytes.Contains(st, []byte(`"status":"Success"`)) {
+				t.Errorf("status %q: a cut session reported success", st)
+			}
+			waitProc(t, marker, false)
+		})
+	}
+}
+
+// upstreams dials the gateway's upstream connections and can cut them all.
+type upstreams struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (u *upstreams) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err == nil {
+		u.mu.Lock()
+		u.conns = append(u.conns, nc)
+		u.mu.Unlock()
+	}
+	return nc, err
+}
+
+// cut closes every upstream connection dialled so far.
+func (u *upstreams) cut() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, nc := range u.conns {
+		_ = nc.Close()
+	}
+	u.conns = nil
+}
+
 // execClient is an exec with stdin, stdout and stderr whose outputs are
 // drained, over a socket the test can close under it.
 type execClient struct {
-	conn  stream.Conn
-	stdin stream.Stream
-	mu    sync.Mutex
-	raw   net.Conn
-	wg    sync.WaitGroup
+	conn   stream.Conn
+	stdin  stream.Stream
+	status <-chan []byte // the error stream's content, once it ends
+	mu     sync.Mutex
+	raw    net.Conn
+	wg     sync.WaitGroup
 }
 
 func (c *execClient) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -102,7 +180,8 @@ func dialExec(t *testing.T, base string, ws bool, cmd []string) *execClient {
 			t.Fatalf("dial: %v", err)
 		}
 		c.conn, c.stdin = conn, conn.Channel(channel.Stdin)
-		outs = []stream.Stream{conn.Channel(channel.Stdout), conn.Channel(channel.Stderr), conn.Channel(channel.Error)}
+		c.status = readAll(conn.Channel(channel.Error))
+		outs = []stream.Stream{conn.Channel(channel.Stdout), conn.Channel(channel.Stderr)}
 	} else {
 		conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: protocol.SPDYClientOffer, PingPeriod: -1, DialContext: c.dial})
 		if err != nil {
@@ -114,9 +193,12 @@ func dialExec(t *testing.T, base string, ws bool, cmd []string) *execClient {
 			if err != nil {
 				t.Fatalf("open %s: %v", typ, err)
 			}
-			if typ == "stdin" {
+			switch typ {
+			case "stdin":
 				c.stdin = s
-			} else {
+			case "error":
+				c.status = readAll(s)
+			default:
 				outs = append(outs, s)
 			}
 		}
