@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,12 +93,17 @@ func TestAuditMetricsAndRecording(t *testing.T) {
 	if string(out) != "héllo" || !strings.Contains(st, "exit code 7") {
 		t.Fatalf("got %q %s", out, st)
 	}
-	// A refused request: no upgrade.
+	// A refused request: a subprotocol nobody serves gets no upgrade.
 	wsURL := execURL(gw, []string{"true"}, "stdout")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, _, err := websocket.Dial(ctx, strings.Replace(wsURL, "/pods/p/", "/pods/p/", 1)+"&x", &websocket.DialOptions{Versions: []protocol.Version{{Name: "v9.nothing"}}}); err == nil {
-		t.Log("upgrade with an unknown protocol unexpectedly succeeded")
+	_, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Versions: []protocol.Version{{Name: "v9.nothing"}}})
+	var ue *websocket.UpgradeError
+	if !errors.As(err, &ue) {
+		t.Fatalf("upgrade with an unknown protocol: %v, want a refusal", err)
+	}
+	if ue.StatusCode != http.StatusForbidden {
+		t.Errorf("refusal %v: want the API server's 403 for an unsupported subprotocol", err)
 	}
 	if err := g.Shutdown(ctx); err != nil {
 		t.Fatal(err)
@@ -115,6 +121,15 @@ func TestAuditMetricsAndRecording(t *testing.T) {
 	}
 	if start == nil || end == nil {
 		t.Fatalf("records %+v", evs)
+	}
+	var refused *audit.Event
+	for i := range evs {
+		if e := &evs[i]; e.Stage == audit.StageEnd && strings.Join(e.Command, " ") == "true" {
+			refused = e
+		}
+	}
+	if refused == nil || refused.Outcome != "refused" || !strings.Contains(refused.Reason, "403") || refused.ExitCode != nil {
+		t.Errorf("refused request's record %+v: want outcome refused naming the 403, no exit code", refused)
 	}
 	if end.User != gateway.Anonymous || end.WireIn != "websocket" || end.WireOut != "spdy" || end.ExitCode == nil || *end.ExitCode != 7 ||
 		end.BytesOut != int64(len("héllo")) || end.Pod != "p" || strings.Join(end.Command, " ") != "sh -c printf 'héllo'; exit 7" || end.Duration == "" {
