@@ -1,39 +1,45 @@
 package gateway
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
 )
 
 // inspector returns the check applied to the client's bytes of a spliced
-// session: frame headers are parsed (payloads are not copied or unmasked,
-// except one byte for the WebSocket channel) so that an oversized frame or
-// a resize flood ends the session. The limit errors end only that session.
+// session: frame headers are followed (payloads are not copied or unmasked,
+// except a data message's channel byte) so that an oversized frame or a
+// resize flood ends the session. The limit errors end only that session.
 //
 // With onResize, the payloads of the client's resize messages (the JSON
 // sizes) are handed to it, for the recording: on WebSocket channel 4, on
-// SPDY the resize stream, whose ID follows from client-go's stream order
-// for a tty session (error 1, stdin 3 if requested, stdout, resize).
-func (g *Gateway) inspector(s *session, onResize func([]byte)) func([]byte) error {
+// SPDY the stream whose SYN_STREAM says it is the resize stream. Over SPDY
+// the client's header blocks are decoded (within the transport's limits)
+// and the streams' IDs noted in ids, for the closer and the recorder.
+func (g *Gateway) inspector(s *session, onResize func([]byte), ids *spdyStreamIDs) func([]byte) error {
 	switch s.wireIn {
 	case string(protocol.WebSocket):
-		fi := &wsFrames{max: g.opts.MaxMessageBytes, resizes: newRate(g.opts.MaxResizePerSecond), tunnel: s.verb == "portforward", onResize: onResize}
-		return fi.feed
+		return newWSInspect(g.opts.MaxMessageBytes, g.opts.MaxResizePerSecond, s.verb == "portforward", onResize).feed
 	case string(protocol.SPDY):
-		fi := &spdyFrames{max: g.opts.MaxMessageBytes}
-		if onResize != nil && s.tty {
-			fi.resizeID, fi.onResize = 5, onResize
-			if s.stdin {
-				fi.resizeID = 7
-			}
+		if !s.tty || s.verb == "portforward" {
+			onResize = nil
 		}
-		return fi.feed
+		return g.spdyInspector(onResize, ids)
 	}
 	return nil
+}
+
+// spdyInspector is the check of a client's SPDY bytes (see inspector),
+// also where SPDY travels in a WebSocket tunnel.
+func (g *Gateway) spdyInspector(onResize func([]byte), ids *spdyStreamIDs) func([]byte) error {
+	return newSPDYInspect(g.opts.MaxMessageBytes, onResize, ids).feed
 }
 
 // maxResizeMessage bounds what is collected of one resize message.
@@ -54,168 +60,135 @@ func (e *LimitError) closeCode() uint16 {
 
 func (e *LimitError) Error() string { return e.Msg }
 
-// wsFrames follows RFC 6455 framing of a client's byte stream.
-type wsFrames struct {
+// wsInspect follows the client's RFC 6455 frames.
+type wsInspect struct {
+	scan    websocket.FrameScanner
 	max     int64
 	resizes *rate
 	tunnel  bool
-	hdr     [14]byte
-	have    int   // header bytes collected
-	need    int   // header length once known (0: unknown)
-	left    int64 // payload bytes still to skip
-	first   bool  // next payload byte is the first of a data frame
-	mask    [4]byte
-	sawEnd  bool // a close frame went by
-	// onResize receives each resize message's payload (after the
-	// channel byte), unmasked; collecting says the frame is one.
+	// onResize receives each resize message's payload (after the channel
+	// byte), unmasked; collecting says the frame in progress is one.
 	onResize   func([]byte)
 	collecting bool
-	pos        int64 // payload offset in the frame, for the mask
 	resize     []byte
 }
 
-func (f *wsFrames) feed(p []byte) error {
-	for len(p) > 0 {
-		if f.left > 0 {
-			if f.first {
-				ch := p[0] ^ f.mask[0]
-				if ch == channel.Resize && !f.tunnel && !f.resizes.allow() {
-					return &LimitError{Msg: "resize flood: more than the allowed resize messages per second"}
-				}
-				f.first = false
-				f.collecting = ch == channel.Resize && !f.tunnel && f.onResize != nil && f.hdr[0]&0x80 != 0
-				f.resize = f.resize[:0]
-				f.pos, f.left, p = 1, f.left-1, p[1:]
-				if f.left == 0 {
-					f.endFrame()
-				}
-				continue
-			}
-			n := int64(len(p))
-			if n > f.left {
-				n = f.left
-			}
-			if f.collecting {
-				for i := int64(0); i < n && len(f.resize) < maxResizeMessage; i++ {
-					f.resize = append(f.resize, p[i]^f.mask[(f.pos+i)%4])
-				}
-			}
-			f.pos += n
-			f.left -= n
-			p = p[n:]
-			if f.left == 0 {
-				f.endFrame()
-			}
-			continue
-		}
-		f.hdr[f.have] = p[0]
-		f.have++
-		p = p[1:]
-		if f.have == 2 {
-			f.need = 2
-			switch f.hdr[1] & 0x7f {
-			case 126:
-				f.need += 2
-			case 127:
-				f.need += 8
-			}
-			if f.hdr[1]&0x80 != 0 {
-				f.need += 4
-			}
-		}
-		if f.have < 2 || f.have < f.need {
-			continue
-		}
-		if err := f.header(); err != nil {
-			return err
-		}
-	}
-	return nil
+// newWSInspect checks frames against max bytes and, unless tunnel (whose
+// channels are ports), resize messages against resizesPerSecond.
+func newWSInspect(max int64, resizesPerSecond int, tunnel bool, onResize func([]byte)) *wsInspect {
+	f := &wsInspect{max: max, resizes: newRate(resizesPerSecond), tunnel: tunnel, onResize: onResize}
+	f.scan.Frame, f.scan.Payload = f.frame, f.payload
+	return f
 }
 
-// endFrame hands a complete resize message to onResize.
-func (f *wsFrames) endFrame() {
-	if f.collecting {
+func (f *wsInspect) feed(p []byte) error {
+	err := f.scan.Feed(p)
+	if errors.Is(err, websocket.ErrFrameLength) {
+		return &LimitError{Msg: err.Error(), Code: 1002}
+	}
+	return err
+}
+
+// frame judges a frame's length and asks for the payload of data frames,
+// whose first byte is the channel, and of a resize message's continuation.
+func (f *wsInspect) frame(h *websocket.Frame) (bool, error) {
+	if h.Length > f.max {
+		return false, &LimitError{Msg: fmt.Sprintf("websocket message of %d bytes exceeds the limit of %d", h.Length, f.max), Code: closeTooBig}
+	}
+	switch h.Opcode {
+	case websocket.OpText, websocket.OpBinary:
+		f.collecting = false
+		return !f.tunnel, nil
+	case websocket.OpContinuation:
+		return f.collecting, nil
+	}
+	return false, nil
+}
+
+// payload checks a data message's channel byte against the resize rate and
+// collects a resize message for onResize.
+func (f *wsInspect) payload(h *websocket.Frame, off int64, p []byte) error {
+	if off == 0 && h.Opcode != websocket.OpContinuation {
+		ch := p[0] ^ h.Mask[0]
+		if ch == channel.Resize && !f.resizes.allow() {
+			return &LimitError{Msg: "resize flood: more than the allowed resize messages per second"}
+		}
+		f.collecting = ch == channel.Resize && f.onResize != nil && h.Fin
+		f.resize = f.resize[:0]
+		p, off = p[1:], 1
+	}
+	if f.collecting && len(f.resize) < maxResizeMessage {
+		f.resize = websocket.Unmask(f.resize, h.Mask, off, p[:min(len(p), maxResizeMessage-len(f.resize))])
+	}
+	if f.collecting && off+int64(len(p)) == h.Length {
 		f.onResize(f.resize)
 		f.collecting = false
 	}
-}
-
-// header reads a complete frame header.
-func (f *wsFrames) header() error {
-	length := int64(f.hdr[1] & 0x7f)
-	off := 2
-	switch length {
-	case 126:
-		length = int64(binary.BigEndian.Uint16(f.hdr[2:4]))
-		off = 4
-	case 127:
-		u := binary.BigEndian.Uint64(f.hdr[2:10])
-		if u > 1<<62 {
-			return &LimitError{Msg: "websocket frame length invalid", Code: 1002}
-		}
-		length = int64(u)
-		off = 10
-	}
-	if f.hdr[1]&0x80 != 0 {
-		copy(f.mask[:], f.hdr[off:off+4])
-	} else {
-		f.mask = [4]byte{}
-	}
-	opcode := f.hdr[0] & 0x0f
-	if opcode == 8 {
-		f.sawEnd = true
-	}
-	if length > f.max {
-		return &LimitError{Msg: fmt.Sprintf("websocket message of %d bytes exceeds the limit of %d", length, f.max), Code: closeTooBig}
-	}
-	f.left = length
-	f.first = opcode == 1 || opcode == 2 // text or binary; not continuation or control
-	f.pos = 0
-	f.have, f.need = 0, 0
 	return nil
 }
 
-// spdyFrames follows SPDY/3 framing: 8-byte header, 24-bit length.
-type spdyFrames struct {
-	max  int64
-	hdr  [8]byte
-	have int
-	left int64
-	// resizeID's DATA payloads go to onResize (0: none).
+// spdyStreamIDs are the IDs of a spliced SPDY session's streams, as the
+// client's SYN_STREAM headers name them: the inspector, following the
+// client's bytes, writes them; the closer and the recorder, following the
+// upstream's, read them (0: not known yet).
+type spdyStreamIDs struct {
+	errorID, stdoutID atomic.Uint32
+}
+
+// spdyInspect follows the client's SPDY/3.1 frames.
+type spdyInspect struct {
+	scan     spdy.FrameScanner
+	max      int64
+	ids      *spdyStreamIDs
 	resizeID uint32
 	onResize func([]byte)
-	inResize bool
 }
 
-func (f *spdyFrames) feed(p []byte) error {
-	for len(p) > 0 {
-		if f.left > 0 {
-			n := int64(len(p))
-			if n > f.left {
-				n = f.left
-			}
-			if f.inResize {
-				f.onResize(p[:n])
-			}
-			f.left -= n
-			p = p[n:]
-			continue
+// newSPDYInspect checks frames against max bytes, notes the streams in ids
+// (when not nil) and hands the resize stream's data to onResize (when set).
+func newSPDYInspect(max int64, onResize func([]byte), ids *spdyStreamIDs) *spdyInspect {
+	f := &spdyInspect{max: max, ids: ids, onResize: onResize}
+	f.scan.Frame, f.scan.Payload, f.scan.Header = f.frame, f.payload, f.header
+	return f
+}
+
+func (f *spdyInspect) feed(p []byte) error {
+	if err := f.scan.Feed(p); err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return err
 		}
-		n := copy(f.hdr[f.have:], p)
-		f.have += n
-		p = p[n:]
-		if f.have < 8 {
-			continue
-		}
-		f.have = 0
-		f.left = int64(f.hdr[5])<<16 | int64(f.hdr[6])<<8 | int64(f.hdr[7])
-		if f.left > f.max {
-			return &LimitError{Msg: fmt.Sprintf("spdy frame of %d bytes exceeds the limit of %d", f.left, f.max)}
-		}
-		f.inResize = f.resizeID != 0 && f.hdr[0]&0x80 == 0 && binary.BigEndian.Uint32(f.hdr[0:4]) == f.resizeID
+		return &LimitError{Msg: "spdy stream the gateway cannot follow: " + err.Error()}
 	}
 	return nil
+}
+
+func (f *spdyInspect) frame(h *spdy.Frame) (bool, error) {
+	if int64(h.Length) > f.max {
+		return false, &LimitError{Msg: fmt.Sprintf("spdy frame of %d bytes exceeds the limit of %d", h.Length, f.max)}
+	}
+	return f.onResize != nil && h.IsData(f.resizeID), nil
+}
+
+func (f *spdyInspect) payload(_ *spdy.Frame, p []byte) { f.onResize(p) }
+
+// header notes the streams the session's parts travel on.
+func (f *spdyInspect) header(id uint32, name, value []byte) {
+	if !strings.EqualFold(string(name), protocol.HeaderStreamType) {
+		return
+	}
+	switch string(value) {
+	case protocol.StreamError:
+		if f.ids != nil {
+			f.ids.errorID.Store(id)
+		}
+	case protocol.StreamStdout:
+		if f.ids != nil {
+			f.ids.stdoutID.Store(id)
+		}
+	case protocol.StreamResize:
+		f.resizeID = id
+	}
 }
 
 // rate allows n events per second (a fixed one-second window).

@@ -168,15 +168,15 @@ func TestFrameInspectors(t *testing.T) {
 		}
 		return nil
 	}
-	ok := &wsFrames{max: 1000, resizes: newRate(2)}
+	ok := newWSInspect(1000, 2, false, nil)
 	if err := feedSplit(ok.feed, append(frame(2, make([]byte, 1000)), frame(2, []byte{0, 'x'})...)); err != nil {
 		t.Errorf("frames within the limit: %v", err)
 	}
-	big := &wsFrames{max: 1000, resizes: newRate(2)}
+	big := newWSInspect(1000, 2, false, nil)
 	if err := big.feed(frame(2, make([]byte, 1001))); err == nil {
 		t.Error("1001-byte frame passed a 1000-byte limit")
 	}
-	flood := &wsFrames{max: 1000, resizes: newRate(2)}
+	flood := newWSInspect(1000, 2, false, nil)
 	var msgs []byte
 	for range 3 {
 		msgs = append(msgs, frame(2, []byte("\x04{\"Width\":1,\"Height\":1}"))...)
@@ -184,7 +184,7 @@ func TestFrameInspectors(t *testing.T) {
 	if err := flood.feed(msgs); err == nil {
 		t.Error("three resizes passed a limit of two per second")
 	}
-	sp := &spdyFrames{max: 100}
+	sp := newSPDYInspect(100, nil, nil)
 	hdr := func(n int) []byte { return []byte{0, 0, 0, 1, 0, byte(n >> 16), byte(n >> 8), byte(n)} }
 	if err := feedSplit(sp.feed, append(append(hdr(100), make([]byte, 100)...), hdr(0)...)); err != nil {
 		t.Errorf("spdy within limit: %v", err)
@@ -198,9 +198,11 @@ func FuzzInspectors(f *testing.F) {
 	f.Add([]byte{0x82, 0x85, 1, 2, 3, 4, 5, 6, 7, 8, 9})
 	f.Add([]byte{0x82, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		(&wsFrames{max: 1 << 20, resizes: newRate(10)}).feed(b)
-		(&spdyFrames{max: 1 << 20}).feed(b)
-		(&wsOutput{w: io.Discard}).feed(b)
-		(&spdyOutput{w: io.Discard, stdout: 3}).feed(b)
+		ids := &spdyStreamIDs{}
+		ids.stdoutID.Store(3)
+		newWSInspect(1<<20, 10, false, func([]byte) {}).feed(b)
+		newSPDYInspect(1<<20, func([]byte) {}, ids).feed(b)
+		newWSOutput(io.Discard).feed(b)
+		newSPDYOutput(io.Discard, ids).feed(b)
 	})
 }

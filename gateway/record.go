@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/protocol/resize"
+	"github.com/porthole/porthole/transport/spdy"
+	"github.com/porthole/porthole/transport/websocket"
 )
 
 // startRecording opens the asciicast of a tty session when recording is on
@@ -63,120 +64,73 @@ func (k *sizeSink) feed(p []byte) {
 
 // outputTap returns the follower of a spliced session's upstream bytes that
 // copies the terminal output into rec, so spliced and translated sessions
-// record the same bytes: WebSocket binary frames on channel 1 (servers do
-// not mask), or the SPDY DATA frames of the stdout stream, whose ID follows
-// from client-go's stream order (error 1, then stdin 3 if requested, then
-// stdout).
-func outputTap(s *session, rec *audit.Recording) func([]byte) error {
+// record the same bytes: the binary messages of WebSocket channel 1 (servers
+// do not mask), or the DATA of the SPDY stream the client's SYN_STREAM named
+// stdout (ids, learnt by the inspector).
+func outputTap(s *session, rec *audit.Recording, ids *spdyStreamIDs) func([]byte) error {
 	if rec == nil {
 		return nil
 	}
 	if s.wireIn == string(protocol.WebSocket) {
-		t := &wsOutput{w: rec}
-		return t.feed
+		return newWSOutput(rec).feed
 	}
-	id := uint32(3)
-	if s.stdin {
-		id = 5
-	}
-	t := &spdyOutput{w: rec, stdout: id}
-	return t.feed
+	return newSPDYOutput(rec, ids).feed
 }
 
-// wsOutput follows unmasked server frames.
-type wsOutput struct {
-	w     io.Writer
-	hdr   [10]byte
-	have  int
-	need  int
-	left  int64
-	first bool // next payload byte is a message's channel byte
-	msgCh int  // channel of the message in progress (-1: not recorded)
+// newSPDYOutput records the DATA of the stream ids names stdout.
+func newSPDYOutput(w io.Writer, ids *spdyStreamIDs) *spdyOutput {
+	f := &spdyOutput{}
+	f.scan.Frame = func(h *spdy.Frame) (bool, error) { return h.IsData(ids.stdoutID.Load()), nil }
+	f.scan.Payload = func(_ *spdy.Frame, p []byte) { _, _ = w.Write(p) }
+	return f
 }
 
-func (f *wsOutput) feed(p []byte) error {
-	for len(p) > 0 {
-		if f.left > 0 {
-			if f.first {
-				f.msgCh = int(p[0])
-				f.first = false
-				f.left--
-				p = p[1:]
-				continue
-			}
-			n := min(int64(len(p)), f.left)
-			if f.msgCh == channel.Stdout {
-				f.w.Write(p[:n])
-			}
-			f.left -= n
-			p = p[n:]
-			continue
-		}
-		f.hdr[f.have] = p[0]
-		f.have++
-		p = p[1:]
-		if f.have == 2 {
-			f.need = 2
-			switch f.hdr[1] & 0x7f {
-			case 126:
-				f.need = 4
-			case 127:
-				f.need = 10
-			}
-		}
-		if f.have < 2 || f.have < f.need {
-			continue
-		}
-		length := int64(f.hdr[1] & 0x7f)
-		switch f.need {
-		case 4:
-			length = int64(binary.BigEndian.Uint16(f.hdr[2:4]))
-		case 10:
-			length = int64(binary.BigEndian.Uint64(f.hdr[2:10]) & (1<<62 - 1))
-		}
-		switch op := f.hdr[0] & 0x0f; op {
-		case 2: // binary: a new message starts with its channel byte
-			f.first = true
-		case 0: // continuation keeps the message's channel
-		default: // text (base64 protocols) and control frames are not recorded
-			f.msgCh = -1
-		}
-		f.left = length
-		f.have, f.need = 0, 0
-	}
+// spdyOutput follows server SPDY frames and records stdout's DATA.
+type spdyOutput struct{ scan spdy.FrameScanner }
+
+func (f *spdyOutput) feed(p []byte) error {
+	_ = f.scan.Feed(p) // no header decoding: it cannot fail
 	return nil
 }
 
-// spdyOutput follows server SPDY frames and records one stream's DATA.
-type spdyOutput struct {
-	w      io.Writer
-	stdout uint32
-	hdr    [8]byte
-	have   int
-	left   int64
-	record bool
+// newWSOutput records channel 1's binary messages.
+func newWSOutput(w io.Writer) *wsOutput {
+	f := &wsOutput{w: w, msgCh: -1}
+	f.scan.Frame, f.scan.Payload = f.frame, f.payload
+	return f
 }
 
-func (f *spdyOutput) feed(p []byte) error {
-	for len(p) > 0 {
-		if f.left > 0 {
-			n := min(int64(len(p)), f.left)
-			if f.record {
-				f.w.Write(p[:n])
-			}
-			f.left -= n
-			p = p[n:]
-			continue
-		}
-		n := copy(f.hdr[f.have:], p)
-		f.have += n
-		p = p[n:]
-		if f.have < 8 {
-			continue
-		}
-		f.have = 0
-		f.left = int64(f.hdr[5])<<16 | int64(f.hdr[6])<<8 | int64(f.hdr[7])
-		f.record = f.hdr[0]&0x80 == 0 && binary.BigEndian.Uint32(f.hdr[0:4]) == f.stdout
+// wsOutput follows server frames and records channel 1's messages.
+type wsOutput struct {
+	w     io.Writer
+	scan  websocket.FrameScanner
+	msgCh int // channel of the message in progress (-1: not recorded)
+}
+
+func (f *wsOutput) feed(p []byte) error {
+	_ = f.scan.Feed(p) // a length no server sends stops the recording only
+	return nil
+}
+
+func (f *wsOutput) frame(h *websocket.Frame) (bool, error) {
+	switch h.Opcode {
+	case websocket.OpBinary: // a new message starts with its channel byte
+		f.msgCh = -1
+		return true, nil
+	case websocket.OpContinuation: // keeps the message's channel
+		return f.msgCh == channel.Stdout, nil
+	case websocket.OpText: // base64 protocols are not recorded
+		f.msgCh = -1
+	}
+	return false, nil // control frames may come between fragments
+}
+
+func (f *wsOutput) payload(h *websocket.Frame, off int64, p []byte) error {
+	if off == 0 && h.Opcode == websocket.OpBinary {
+		f.msgCh, p = int(p[0]), p[1:]
+	}
+	if f.msgCh == channel.Stdout {
+		_, _ = f.w.Write(p)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
-	"sync/atomic"
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
@@ -13,8 +12,8 @@ import (
 
 // spdyCloser is the client side of a spliced SPDY session, the SPDY
 // counterpart of wsCloser: the upstream's bytes pass through Write, which
-// follows the frame boundaries, and the client's through feedClient, which
-// learns its error stream. When the gateway ends the session itself it
+// follows the frame boundaries; the inspector, following the client's
+// bytes, learns its error stream. When the gateway ends the session itself it
 // sends a failure status on that stream between frames, so client-go
 // reports the cut instead of reading a bare close as success. Mid-frame,
 // after the upstream wrote on the error stream, or before the error stream
@@ -22,79 +21,42 @@ import (
 type spdyCloser struct {
 	lastWordConn
 	version protocol.Version
-
-	// The client's direction: watch is fed by one goroutine (the splice's
-	// client-to-upstream copier) and shares only these atomics, so a write
-	// stuck on a slow client never holds up the client's own bytes.
-	watch       *spdy.StreamWatch
-	errorID     atomic.Uint32 // the client's error stream, 0 while unknown
-	watchFailed atomic.Bool   // the client's stream was not SPDY as expected
+	ids     *spdyStreamIDs // the client's streams, as the inspector learns them
 
 	// The upstream's direction, under mu.
-	hdr     [8]byte
-	have    int
-	left    int64 // payload bytes of the upstream's current frame
-	errUsed bool  // the upstream wrote on the error stream
-	pings   int   // keep-alive PINGs sent
+	frames  spdy.FrameScanner
+	errUsed bool // the upstream wrote on the error stream
+	lost    bool // the upstream's frames could not be followed
+	pings   int  // keep-alive PINGs sent
 }
 
-func newSPDYCloser(c net.Conn, version string) *spdyCloser {
+func newSPDYCloser(c net.Conn, version string, ids *spdyStreamIDs) *spdyCloser {
 	v, _ := protocol.Lookup(protocol.SPDYVersions, version)
-	return &spdyCloser{lastWordConn: lastWordConn{Conn: c}, version: v, watch: spdy.NewStreamWatch()}
-}
-
-// feedClient follows what the client sent, before it goes upstream (so the
-// error stream is known before the upstream can answer on it); it never
-// fails the session. One goroutine calls it.
-func (w *spdyCloser) feedClient(p []byte) {
-	if w.watchFailed.Load() {
-		return
+	w := &spdyCloser{lastWordConn: lastWordConn{Conn: c}, version: v, ids: ids}
+	w.frames.Frame = func(f *spdy.Frame) (bool, error) {
+		w.errUsed = w.errUsed || f.IsData(w.ids.errorID.Load())
+		return false, nil
 	}
-	if w.watch.Feed(p) != nil {
-		w.watchFailed.Store(true)
-		return
-	}
-	w.errorID.Store(w.watch.ErrorStream())
+	return w
 }
 
 func (w *spdyCloser) Write(p []byte) (int, error) {
-	return w.write(p, w.follow)
+	return w.write(p, func(p []byte) {
+		w.lost = w.lost || w.frames.Feed(p) != nil // no header decoding: it cannot fail
+	})
 }
 
-// follow tracks the upstream's frame boundaries and any data frame on the
-// client's error stream.
-func (w *spdyCloser) follow(p []byte) {
-	for len(p) > 0 {
-		if w.left > 0 {
-			k := min(int64(len(p)), w.left)
-			w.left -= k
-			p = p[k:]
-			continue
-		}
-		k := copy(w.hdr[w.have:], p)
-		w.have += k
-		p = p[k:]
-		if w.have < 8 {
-			continue
-		}
-		w.have = 0
-		w.left = int64(w.hdr[5])<<16 | int64(w.hdr[6])<<8 | int64(w.hdr[7])
-		if w.hdr[0]&0x80 == 0 {
-			id := binary.BigEndian.Uint32(w.hdr[:4]) & 0x7fffffff
-			if id != 0 && id == w.errorID.Load() {
-				w.errUsed = true
-			}
-		}
-	}
-}
+// between reports whether the upstream's stream is between frames, where
+// a frame of the gateway's may go.
+func (w *spdyCloser) between() bool { return !w.lost && w.frames.Between() }
 
 // closeWith sends a failure status saying reason on the client's error
 // stream, with FIN, if it can do so cleanly, and reports whether it did.
 func (w *spdyCloser) closeWith(reason string) bool {
 	w.lock()
 	defer w.mu.Unlock()
-	id := w.errorID.Load()
-	if w.closed || w.watchFailed.Load() || id == 0 || w.errUsed || w.left > 0 || w.have > 0 {
+	id := w.ids.errorID.Load()
+	if w.closed || id == 0 || w.errUsed || !w.between() {
 		return false
 	}
 	var payload []byte
@@ -125,7 +87,7 @@ func (w *spdyCloser) ping() bool {
 		return false
 	}
 	defer w.mu.Unlock()
-	if w.closed || w.left > 0 || w.have > 0 {
+	if w.closed || !w.between() {
 		return false
 	}
 	id := keepAlivePingID - 2*w.pings

@@ -46,6 +46,5 @@ func (g *Gateway) unwrapTunnel(w http.ResponseWriter, r *http.Request, s *sessio
 		s.fail("accept tunnel: " + err.Error())
 		return "refused"
 	}
-	f := &spdyFrames{max: g.opts.MaxMessageBytes}
-	return g.splice(s, tun, tun, up, br, f.feed, nil)
+	return g.splice(s, tun, tun, up, br, g.spdyInspector(nil, nil), nil)
 }

@@ -51,8 +51,7 @@ func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *sess
 		s.fail("write 101: " + err.Error())
 		return "error"
 	}
-	f := &spdyFrames{max: g.opts.MaxMessageBytes}
-	return g.splice(s, client, cbuf.Reader, up, up, f.feed, nil)
+	return g.splice(s, client, cbuf.Reader, up, up, g.spdyInspector(nil, nil), nil)
 }
 
 // tunnelConn is the upstream tunnel as a net.Conn whose CloseWrite ends the

@@ -233,23 +233,19 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		s.onLimit = func(l *LimitError) { wc.closeWith(l.closeCode(), l.Msg) }
 		dst = wc
 	}
-	inspect := g.inspector(s, onResize)
+	var ids *spdyStreamIDs
 	if s.wireIn == string(protocol.SPDY) && s.verb != "portforward" {
-		sc := newSPDYCloser(client, resp.Header.Get(protocol.HeaderStreamProtocol))
+		ids = &spdyStreamIDs{}
+		sc := newSPDYCloser(client, resp.Header.Get(protocol.HeaderStreamProtocol), ids)
 		pinger = sc
 		s.onCut(func(reason string) { sc.closeWith(reason) })
 		s.onLimit = func(l *LimitError) { sc.closeWith(l.Msg) }
-		check := inspect
-		inspect = func(p []byte) error {
-			sc.feedClient(p)
-			return check(p)
-		}
 		dst = sc
 	}
 	if pinger != nil {
 		defer g.keepAlive(pinger)()
 	}
-	return g.splice(s, dst, cbuf.Reader, up, br, inspect, outputTap(s, rec))
+	return g.splice(s, dst, cbuf.Reader, up, br, g.inspector(s, onResize, ids), outputTap(s, rec, ids))
 }
 
 // keepAlive pings the client every Options.KeepAlive until the returned

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net"
 	"time"
+
+	"github.com/porthole/porthole/transport/websocket"
 )
 
 // reasonShutdown is the cut reason of Gateway.Shutdown.
@@ -29,18 +31,29 @@ const (
 // gets the EOF.
 type wsCloser struct {
 	lastWordConn
-	frames wsFrames // upstream frames: unmasked, unlimited
+	frames websocket.FrameScanner // the upstream's frames
+	sawEnd bool                   // the upstream sent its close frame
+	lost   bool                   // the upstream's frames could not be followed
 }
 
 func newWSCloser(c net.Conn) *wsCloser {
-	return &wsCloser{lastWordConn: lastWordConn{Conn: c}, frames: wsFrames{max: 1 << 62, tunnel: true}}
+	w := &wsCloser{lastWordConn: lastWordConn{Conn: c}}
+	w.frames.Frame = func(f *websocket.Frame) (bool, error) {
+		w.sawEnd = w.sawEnd || f.Opcode == websocket.OpClose
+		return false, nil
+	}
+	return w
 }
 
 func (w *wsCloser) Write(p []byte) (int, error) {
 	return w.write(p, func(p []byte) {
-		_ = w.frames.feed(p) // never fails without a limit
+		w.lost = w.lost || w.frames.Feed(p) != nil // a length no server sends
 	})
 }
+
+// between reports whether the upstream's stream is between frames, where
+// a frame of the gateway's may go.
+func (w *wsCloser) between() bool { return !w.sawEnd && !w.lost && w.frames.Between() }
 
 // closeWith writes a close frame with code and reason (cut to the 123
 // bytes a control frame carries) if the upstream stream is between frames,
@@ -48,7 +61,7 @@ func (w *wsCloser) Write(p []byte) (int, error) {
 func (w *wsCloser) closeWith(code uint16, reason string) bool {
 	w.lock()
 	defer w.mu.Unlock()
-	if w.closed || w.frames.sawEnd || w.frames.left > 0 || w.frames.have > 0 {
+	if w.closed || !w.between() {
 		return false
 	}
 	if len(reason) > 123 {
@@ -76,7 +89,7 @@ func (w *wsCloser) ping() bool {
 		return false
 	}
 	defer w.mu.Unlock()
-	if w.closed || w.frames.sawEnd || w.frames.left > 0 || w.frames.have > 0 {
+	if w.closed || !w.between() {
 		return false
 	}
 	return w.keepAlive([]byte{0x89, 0x00}) // FIN, ping, no payload

@@ -69,11 +69,8 @@ type wire struct {
 
 	// Reader state; only spdystream's single read loop (or, after it ends,
 	// Conn.serve's drain) touches it.
-	in      frameGate // br, with every header block checked
-	rhdr    [frameHeaderLen + 4]byte
-	rn      int   // bytes of rhdr collected
-	rneed   int   // bytes of rhdr wanted for the current frame
-	rskip   int64 // payload bytes of the current frame still to pass
+	in      frameGate    // br, with every header block checked
+	scan    FrameScanner // the inbound frames' headers
 	onFrame func(frameEvent)
 	// readSince is when the Read in progress began (UnixNano; 0: none).
 	// Silence only says the peer is gone while we are waiting for it, not
@@ -105,8 +102,9 @@ func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(
 	if br == nil {
 		br = bufio.NewReader(raw)
 	}
-	w := &wire{Conn: raw, br: br, onFrame: onFrame, linger: linger, rneed: frameHeaderLen, now: time.Now}
+	w := &wire{Conn: raw, br: br, onFrame: onFrame, linger: linger, now: time.Now}
 	w.in.r = br
+	w.scan.Frame = w.frame
 	w.touch()
 	return w
 }
@@ -142,59 +140,18 @@ func (w *wire) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// observe runs the inbound frame-boundary state machine over b.
+// observe follows the inbound frames in b.
 func (w *wire) observe(b []byte) {
-	for len(b) > 0 {
-		if w.rskip > 0 {
-			k := int64(len(b))
-			if k > w.rskip {
-				k = w.rskip
-			}
-			w.rskip -= k
-			b = b[k:]
-			continue
-		}
-		k := copy(w.rhdr[w.rn:w.rneed], b)
-		w.rn += k
-		b = b[k:]
-		if w.rn < w.rneed {
-			return
-		}
-		w.headerDone()
-	}
+	_ = w.scan.Feed(b) // no header decoding, no payload: it cannot fail
 }
 
-// headerDone is called when rneed bytes of a frame are known: the 8-byte
-// header, plus the stream ID for per-stream control frames.
-func (w *wire) headerDone() {
-	h := w.rhdr[:]
-	length := int64(h[5])<<16 | int64(h[6])<<8 | int64(h[7])
-	ev := frameEvent{flags: h[4]}
-	if h[0]&0x80 == 0 {
-		ev.id = be32(h[0:4]) & 0x7fffffff
-		w.emit(ev, length)
-		return
-	}
-	ev.control = true
-	ev.typ = uint16(h[2])<<8 | uint16(h[3])
-	perStream := ev.typ == typeSynStream || ev.typ == typeSynReply || ev.typ == typeRstStream || ev.typ == typeHeaders
-	if perStream && length >= 4 {
-		if w.rneed == frameHeaderLen {
-			w.rneed = frameHeaderLen + 4 // collect the stream ID too
-			return
-		}
-		ev.id = be32(h[8:12]) & 0x7fffffff
-		length -= 4
-	}
-	w.emit(ev, length)
-}
-
-func (w *wire) emit(ev frameEvent, rest int64) {
-	w.rn, w.rneed, w.rskip = 0, frameHeaderLen, rest
+// frame notes one inbound frame.
+func (w *wire) frame(f *Frame) (bool, error) {
 	w.touch()
 	if w.onFrame != nil {
-		w.onFrame(ev)
+		w.onFrame(frameEvent{control: f.Control, typ: f.Type, flags: f.Flags, id: f.StreamID})
 	}
+	return false, nil
 }
 
 func be32(b []byte) uint32 {
