@@ -17,6 +17,7 @@ import (
 	xproxy "golang.org/x/net/proxy"
 
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -255,10 +256,10 @@ func (c *Client) dialTunnelOnce(ctx context.Context, rawURL string) (net.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	offer := []string{protocol.TunnelPrefix + protocol.PortForward}
+	offer := []string{portforward.TunnelName}
 	c.logRequest(ctx, "GET", rawURL, h, protocol.HeaderWebSocketProtocol, offer)
 	t, resp, err := websocket.DialTunnel(ctx, rawURL, &websocket.TunnelDialOptions{
-		Protocols:  []string{protocol.PortForward},
+		Protocols:  []string{portforward.Name},
 		Header:     h,
 		HTTPClient: c.httpClient(rawURL),
 	})

@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/transport/spdy"
 )
 
@@ -107,7 +107,7 @@ func (c *Client) dialPortForward(ctx context.Context, target string, wire Wire) 
 			// would wait for each other until the deadline. Closing the
 			// WebSocket (close 1000, after every byte we wrote) is the
 			// graceful end, as with client-go's gorilla connection.
-			conn, err := spdy.NewClient(nc, protocol.PortForward, &spdy.DialOptions{
+			conn, err := spdy.NewClient(nc, portforward.Name, &spdy.DialOptions{
 				PingPeriod: tunnelPingPeriod, Linger: -1, Logger: c.log})
 			if err != nil {
 				return nil, fmt.Errorf("port-forward tunnel: %w", err)
@@ -119,7 +119,7 @@ func (c *Client) dialPortForward(ctx context.Context, target string, wire Wire) 
 		}
 		c.log.InfoContext(ctx, "port-forward tunnel refused, falling back to SPDY", "err", err)
 	}
-	conn, err := c.dialSPDY(ctx, target, []string{protocol.PortForward})
+	conn, err := c.dialSPDY(ctx, target, []string{portforward.Name})
 	if err != nil {
 		return nil, upgradeError(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 )
@@ -67,16 +67,16 @@ func (f *forwarder) open(ctx context.Context, local net.Conn, port ForwardedPort
 		return nil, "", err
 	}
 	h := http.Header{}
-	h.Set(protocol.HeaderStreamType, protocol.StreamError)
-	h.Set(protocol.HeaderPort, strconv.Itoa(int(port.Remote)))
-	h.Set(protocol.HeaderRequestID, strconv.FormatUint(f.nextID.Add(1)-1, 10))
+	h.Set(portforward.HeaderStreamType, portforward.StreamError)
+	h.Set(portforward.HeaderPort, strconv.Itoa(int(port.Remote)))
+	h.Set(portforward.HeaderRequestID, strconv.FormatUint(f.nextID.Add(1)-1, 10))
 	errs, err := conn.Open(ctx, h)
 	if err != nil {
 		return nil, "", fmt.Errorf("open error stream: %w", err)
 	}
 	// We never write to the error stream.
 	_ = errs.CloseWrite()
-	h.Set(protocol.HeaderStreamType, protocol.StreamData)
+	h.Set(portforward.HeaderStreamType, portforward.StreamData)
 	data, err := conn.Open(ctx, h)
 	if err != nil {
 		return nil, drainErrors(errs), fmt.Errorf("open data stream: %w", err)

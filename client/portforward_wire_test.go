@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/transport/spdy"
 )
 
@@ -25,7 +25,7 @@ import (
 func TestPortForwardStreamHeaders(t *testing.T) {
 	conns := make(chan *spdy.Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: []string{protocol.PortForward}})
+		c, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: []string{portforward.Name}})
 		if err == nil {
 			conns <- c
 		}
@@ -200,7 +200,7 @@ func TestPortForwardNoPortBinds(t *testing.T) {
 	}
 	defer taken.Close()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: []string{protocol.PortForward}})
+		c, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: []string{portforward.Name}})
 		if err == nil {
 			<-c.Done()
 			c.Close()
@@ -236,7 +236,7 @@ func TestPortForwardDataStreamRefused(t *testing.T) {
 	conns := make(chan *spdy.Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// One stream at a time: the data stream is refused with RST_STREAM.
-		c, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: []string{protocol.PortForward}, MaxStreams: 1})
+		c, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: []string{portforward.Name}, MaxStreams: 1})
 		if err == nil {
 			conns <- c
 		}

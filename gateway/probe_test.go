@@ -15,6 +15,7 @@ import (
 
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -115,7 +116,7 @@ func TestTranslationRelaysUpstreamRefusal(t *testing.T) {
 		{"websocket exec, SPDY-only upstream", spdyOnly, wsExec},
 		{"SPDY exec, WebSocket-only upstream", wsOnly, func(base string) error { return spdyDial(execNope(base), protocol.V4) }},
 		{"SPDY port-forward, tunnel-only upstream", wsOnly, func(base string) error {
-			return spdyDial(base+"/api/v1/namespaces/default/pods/nope/portforward", protocol.PortForward)
+			return spdyDial(base+"/api/v1/namespaces/default/pods/nope/portforward", portforward.Name)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
@@ -278,7 +279,7 @@ func TestTunnelledSPDYClientFINEndsSession(t *testing.T) {
 	defer cancel()
 	c := &execClient{}
 	conn, _, err := spdy.Dial(ctx, base+"/api/v1/namespaces/default/pods/p/portforward",
-		&spdy.DialOptions{Protocols: []string{protocol.PortForward}, PingPeriod: -1, DialContext: c.dial})
+		&spdy.DialOptions{Protocols: []string{portforward.Name}, PingPeriod: -1, DialContext: c.dial})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 )
@@ -20,7 +19,7 @@ import (
 // sharing a requestid; each pair becomes one Runtime.PortForward. A failed
 // forward is reported on its error stream and ends that pair only.
 func (n *Node) servePortForwardSPDY(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef) {
-	conn := n.upgradeSPDY(w, r, []string{protocol.PortForward})
+	conn := n.upgradeSPDY(w, r, []string{portforward.Name})
 	if conn == nil {
 		return
 	}
@@ -116,32 +115,23 @@ func (n *Node) expirePairs(pending map[string]*pfPair) {
 // addPortForwardStream files st under its request ID (PROTOCOL.md 5).
 func (n *Node) addPortForwardStream(pending map[string]*pfPair, st *spdy.Stream) (*pfPair, error) {
 	h := st.Headers()
-	port, err := strconv.ParseUint(h.Get(protocol.HeaderPort), 10, 16)
-	if err != nil || port == 0 {
-		return nil, fmt.Errorf("invalid port header %q", h.Get(protocol.HeaderPort))
+	port, err := portforward.ParsePort(h.Get(portforward.HeaderPort))
+	if err != nil {
+		return nil, err
 	}
-	typ := strings.ToLower(h.Get(protocol.HeaderStreamType))
-	id := h.Get(protocol.HeaderRequestID)
-	if id == "" {
-		// Clients older than request IDs: the error stream's ID, and the
-		// data stream's ID minus two, name the pair.
-		sid := st.ID()
-		if typ == protocol.StreamData {
-			sid -= 2
-		}
-		id = strconv.FormatUint(uint64(sid), 10)
-	}
+	typ := strings.ToLower(h.Get(portforward.HeaderStreamType))
+	id := portforward.PairID(h.Get(portforward.HeaderRequestID), st.ID(), typ)
 	p := pending[id]
 	if p == nil {
-		p = &pfPair{id: id, port: uint16(port), deadline: time.Now().Add(n.opts.StreamCreationTimeout)}
+		p = &pfPair{id: id, port: port, deadline: time.Now().Add(n.opts.StreamCreationTimeout)}
 		pending[id] = p
 	}
 	switch {
-	case typ == protocol.StreamData && p.data == nil:
+	case typ == portforward.StreamData && p.data == nil:
 		p.data = st
-	case typ == protocol.StreamError && p.errs == nil:
+	case typ == portforward.StreamError && p.errs == nil:
 		p.errs = st
-	case typ == protocol.StreamData || typ == protocol.StreamError:
+	case typ == portforward.StreamData || typ == portforward.StreamError:
 		if p.errs != nil {
 			_, _ = fmt.Fprintf(p.errs, "(request=%s) received a second %s stream", id, typ)
 		}
@@ -158,7 +148,7 @@ func (n *Node) forward(ctx context.Context, pod PodRef, p *pfPair, wg *sync.Wait
 	defer wg.Done()
 	err := n.rt.PortForward(ctx, pod, p.port, resettingStream{p.data})
 	if err != nil && ctx.Err() == nil {
-		msg := fmt.Sprintf("error forwarding port %d to pod %s, uid %v: %v", p.port, pod.Name, pod.UID, err)
+		msg := portforward.ErrorMessage(p.port, pod.Name, pod.UID, err)
 		if _, werr := p.errs.Write([]byte(msg)); werr != nil && !errors.Is(werr, stream.ErrClosed) {
 			n.log.Debug("write port-forward error", "err", werr)
 		}

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/porthole/porthole/protocol"
-	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
@@ -57,9 +57,9 @@ func (n *Node) servePortForwardChannels(ctx context.Context, w http.ResponseWrit
 	defer cancel()
 	var wg sync.WaitGroup
 	for i, port := range ports {
-		data, errc := channel.PortChannels(i)
+		data, errc := portforward.Channels(i)
 		ds, es := conn.Channel(int(data)), conn.Channel(int(errc))
-		prefix := channel.AppendPortPrefix(nil, port)
+		prefix := portforward.AppendPortPrefix(nil, port)
 		_, err1 := ds.Write(prefix)
 		_, err2 := es.Write(prefix)
 		if err := errors.Join(err1, err2); err != nil {
@@ -118,7 +118,7 @@ func (e *oneWayEnd) Close() error { return e.Stream.Reset() }
 // The WebSocket is a byte pipe for an ordinary SPDY port-forward session.
 func (n *Node) servePortForwardTunnel(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef) *httpError {
 	t, err := websocket.AcceptTunnel(w, r, &websocket.TunnelOptions{
-		Protocols: []string{protocol.PortForward},
+		Protocols: []string{portforward.Name},
 		Logger:    n.log,
 	})
 	if err != nil {

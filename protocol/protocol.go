@@ -14,16 +14,15 @@ import (
 
 // Remote-command subprotocol names, as the Kubernetes sources spell them.
 const (
-	V5          = "v5.channel.k8s.io"
-	V4          = "v4.channel.k8s.io"
-	V4Base64    = "v4.base64.channel.k8s.io"
-	V3          = "v3.channel.k8s.io"
-	V2          = "v2.channel.k8s.io"
-	V1          = "channel.k8s.io"
-	V1Base64    = "base64.channel.k8s.io"
-	Unnamed     = "" // a WebSocket client that offered no subprotocol: binary v1 framing
-	PortForward = "portforward.k8s.io"
-	// TunnelPrefix marks port-forward SPDY tunnelled through a WebSocket:
+	V5       = "v5.channel.k8s.io"
+	V4       = "v4.channel.k8s.io"
+	V4Base64 = "v4.base64.channel.k8s.io"
+	V3       = "v3.channel.k8s.io"
+	V2       = "v2.channel.k8s.io"
+	V1       = "channel.k8s.io"
+	V1Base64 = "base64.channel.k8s.io"
+	Unnamed  = "" // a WebSocket client that offered no subprotocol: binary v1 framing
+	// TunnelPrefix marks SPDY tunnelled through a WebSocket:
 	// "SPDY/3.1+portforward.k8s.io" (PROTOCOL.md section 7).
 	TunnelPrefix = "SPDY/3.1+"
 )

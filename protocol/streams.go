@@ -1,22 +1,16 @@
 package protocol
 
-// The headers naming a SPDY stream (PROTOCOL.md sections 4.2 and 5): names
-// travel in lower case; net/http canonicalises them when read.
-const (
-	HeaderStreamType = "streamtype"
-	// HeaderPort and HeaderRequestID name a port-forward stream's remote
-	// port and the connection its data and error streams belong to.
-	HeaderPort      = "port"
-	HeaderRequestID = "requestid"
-)
+// HeaderStreamType names a SPDY stream's type (PROTOCOL.md sections 4.2
+// and 5): header names travel in lower case; net/http canonicalises them
+// when read.
+const HeaderStreamType = "streamtype"
 
-// Stream types: the remote-command session's streams, and port-forward's
-// data and error.
+// Stream types of a remote-command session (port-forward's are in
+// protocol/portforward).
 const (
 	StreamError  = "error"
 	StreamStdin  = "stdin"
 	StreamStdout = "stdout"
 	StreamStderr = "stderr"
 	StreamResize = "resize"
-	StreamData   = "data"
 )

@@ -25,7 +25,6 @@ package channel
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -133,31 +132,4 @@ func ParseCloseSignal(msg []byte, channels int) (ch byte, err error) {
 		return 0, fmt.Errorf("%w: channel %d of %d", ErrCloseSignal, msg[1], channels)
 	}
 	return msg[1], nil
-}
-
-// Port-forward over channel framing (PROTOCOL.md 6): the i-th port uses data
-// channel 2i and error channel 2i+1, and the first message on each is the port
-// number as 2 bytes little-endian: port 80 on channel 0 = 00 50 00.
-
-// PortPrefixLen is the length of the port prefix.
-const PortPrefixLen = 2
-
-// ErrShortPortPrefix reports a first port-forward message shorter than 2 bytes.
-var ErrShortPortPrefix = errors.New("port prefix shorter than 2 bytes")
-
-// PortChannels are the data and error channels of the i-th forwarded port.
-func PortChannels(i int) (data, errc byte) { return byte(2 * i), byte(2*i + 1) }
-
-// AppendPortPrefix appends port as 2 bytes little-endian.
-func AppendPortPrefix(dst []byte, port uint16) []byte {
-	return binary.LittleEndian.AppendUint16(dst, port)
-}
-
-// ParsePortPrefix reads the port prefix from the start of a payload and
-// returns the rest.
-func ParsePortPrefix(payload []byte) (port uint16, rest []byte, err error) {
-	if len(payload) < PortPrefixLen {
-		return 0, nil, ErrShortPortPrefix
-	}
-	return binary.LittleEndian.Uint16(payload), payload[PortPrefixLen:], nil
 }

@@ -132,33 +132,6 @@ func TestCloseSignal(t *testing.T) {
 	}
 }
 
-func TestPortPrefix(t *testing.T) {
-	cases := []struct {
-		i    int
-		port uint16
-		data []byte
-		errc []byte
-	}{
-		{0, 80, []byte{0x00, 0x50, 0x00}, []byte{0x01, 0x50, 0x00}},
-		{1, 9999, []byte{0x02, 0x0F, 0x27}, []byte{0x03, 0x0F, 0x27}},
-	}
-	for _, tc := range cases {
-		d, e := PortChannels(tc.i)
-		gotD := Append(nil, d, AppendPortPrefix(nil, tc.port))
-		gotE := Append(nil, e, AppendPortPrefix(nil, tc.port))
-		if !bytes.Equal(gotD, tc.data) || !bytes.Equal(gotE, tc.errc) {
-			t.Fatalf("port %d: got % X / % X, want % X / % X", tc.port, gotD, gotE, tc.data, tc.errc)
-		}
-		port, rest, err := ParsePortPrefix(append(tc.data[1:], 'x'))
-		if err != nil || port != tc.port || string(rest) != "x" {
-			t.Fatalf("ParsePortPrefix: got %d %q %v, want %d \"x\"", port, rest, err, tc.port)
-		}
-	}
-	if _, _, err := ParsePortPrefix([]byte{1}); !errors.Is(err, ErrShortPortPrefix) {
-		t.Fatalf("short prefix: got %v, want ErrShortPortPrefix", err)
-	}
-}
-
 func TestDecodeAllocs(t *testing.T) {
 	msg := []byte{0x00, 'h', 'e', 'l', 'l', 'o'}
 	var sink int

@@ -72,17 +72,3 @@ func FuzzParseCloseSignal(f *testing.F) {
 		}
 	})
 }
-
-func FuzzParsePortPrefix(f *testing.F) {
-	f.Add([]byte{0x50, 0x00})
-	f.Add([]byte{0x0F})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		port, rest, err := ParsePortPrefix(b)
-		if err != nil {
-			return
-		}
-		if got := append(AppendPortPrefix(nil, port), rest...); !bytes.Equal(got, b) {
-			t.Fatalf("round trip: got % X, want % X", got, b)
-		}
-	})
-}

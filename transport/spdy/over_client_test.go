@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/portforward"
 )
 
 // TestNewClientOverPipe runs NewClient against NewServer over a plain byte
@@ -13,19 +13,19 @@ import (
 // half-close, and both ends close cleanly.
 func TestNewClientOverPipe(t *testing.T) {
 	a, b := tcpPair(t)
-	client, err := NewClient(a, protocol.PortForward, &DialOptions{PingPeriod: -1})
+	client, err := NewClient(a, portforward.Name, &DialOptions{PingPeriod: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, err := NewServer(b, protocol.PortForward, nil)
+	server, err := NewServer(b, portforward.Name, nil)
 	if err != nil {
 		client.Abort("test")
 		t.Fatal(err)
 	}
 	defer server.Close()
 	defer client.Close()
-	if client.Protocol() != protocol.PortForward {
-		t.Errorf("protocol: got %q, want %q", client.Protocol(), protocol.PortForward)
+	if client.Protocol() != portforward.Name {
+		t.Errorf("protocol: got %q, want %q", client.Protocol(), portforward.Name)
 	}
 	opened, accepted := openPair(t, client, server, "data", "port", "80", "requestid", "0")
 	if got := accepted.Headers().Get("requestid"); got != "0" {

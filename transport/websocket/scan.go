@@ -43,13 +43,13 @@ type FrameScanner struct {
 	// scan.
 	Payload func(f *Frame, off int64, p []byte) error
 
-	hdr   [14]byte
-	have  int   // header bytes collected
-	need  int   // header length once known (0: unknown)
-	cur   Frame // the frame whose payload is passing
-	off   int64 // payload bytes of cur passed
-	want  bool  // cur's payload goes to Payload
-	err   error
+	hdr  [14]byte
+	have int   // header bytes collected
+	need int   // header length once known (0: unknown)
+	cur  Frame // the frame whose payload is passing
+	off  int64 // payload bytes of cur passed
+	want bool  // cur's payload goes to Payload
+	err  error
 }
 
 // Between reports whether the stream is at a frame boundary: a proxy may

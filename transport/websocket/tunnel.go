@@ -20,7 +20,7 @@ import (
 // Protocols, which is required.
 type TunnelOptions struct {
 	// Protocols are the tunnelled protocols the server speaks, without the
-	// "SPDY/3.1+" prefix (port-forward: protocol.PortForward).
+	// "SPDY/3.1+" prefix (port-forward: portforward.Name).
 	Protocols []string
 	// ReadLimit bounds one inbound message (default 32 MiB, as x/net).
 	ReadLimit int64

@@ -12,12 +12,13 @@ import (
 	ws "github.com/coder/websocket"
 
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/portforward"
 )
 
 // TunnelDialOptions configure DialTunnel.
 type TunnelDialOptions struct {
 	// Protocols to tunnel, without the "SPDY/3.1+" prefix, most preferred
-	// first (default protocol.PortForward).
+	// first (default portforward.Name).
 	Protocols []string
 	// Header is sent with the upgrade request.
 	Header http.Header
@@ -39,7 +40,7 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 		o = *opts
 	}
 	if len(o.Protocols) == 0 {
-		o.Protocols = []string{protocol.PortForward}
+		o.Protocols = []string{portforward.Name}
 	}
 	if o.ReadLimit == 0 {
 		o.ReadLimit = 32 << 20
