@@ -27,20 +27,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
 
-// Wire selects the transport of a session.
-type Wire string
+// Wire selects the transport of a session: protocol.Wire, with "" for
+// automatic.
+type Wire = protocol.Wire
 
 const (
 	// WireAuto tries WebSocket and falls back to SPDY on an upgrade failure.
 	WireAuto Wire = ""
 	// WireWebSocket uses WebSocket only.
-	WireWebSocket Wire = "websocket"
+	WireWebSocket = protocol.WebSocket
 	// WireSPDY uses SPDY/3.1 only.
-	WireSPDY Wire = "spdy"
+	WireSPDY = protocol.SPDY
 )
 
 // ParseWire parses the --protocol flag: auto, websocket or spdy.

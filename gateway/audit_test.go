@@ -87,7 +87,7 @@ func TestAuditMetricsAndRecording(t *testing.T) {
 	var log syncBuffer
 	reg := prometheus.NewRegistry()
 	dir := t.TempDir()
-	gw, g := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true, Audit: audit.NewJSONLog(&log),
+	gw, g := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.SPDY, Audit: audit.NewJSONLog(&log),
 		Registerer: reg, Recorder: &audit.Recorder{Dir: dir}})
 	out, _, st := wsExec(t, execURL(gw, []string{"sh", "-c", "printf 'héllo'; exit 7"}, "stdout", "tty"), nil, nil)
 	if string(out) != "héllo" || !strings.Contains(st, "exit code 7") {
@@ -182,7 +182,11 @@ func TestLimitsEndOnlyThatSession(t *testing.T) {
 }
 
 func testLimits(t *testing.T, node string, translate bool) {
-	gw, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: translate, MaxMessageBytes: 4096, MaxResizePerSecond: 5})
+	var upstream protocol.Wire
+	if translate {
+		upstream = protocol.SPDY
+	}
+	gw, _ := startGateway(t, node, &gateway.Options{UpstreamWire: upstream, MaxMessageBytes: 4096, MaxResizePerSecond: 5})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	other, _, err := websocket.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), nil)

@@ -145,7 +145,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestAuthorization(t *testing.T) {
 	node := startNode(t)
-	gw := secureGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
+	gw := secureGateway(t, node, &gateway.Options{UpstreamWire: protocol.SPDY})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	u := execURL(gw, []string{"echo", "hi"}, "stdout")

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // User is an authenticated caller.
@@ -70,14 +71,14 @@ func (g *Gateway) Authenticated(h http.Handler) http.Handler {
 	})
 }
 
-func unauthorized(msg string, err error) *httpError {
-	return &httpError{code: http.StatusUnauthorized, reason: "Unauthorized", msg: msg, err: err}
+func unauthorized(msg string, err error) *status.HTTPError {
+	return status.NewHTTPError(http.StatusUnauthorized, "Unauthorized", msg, err)
 }
 
 // authenticate finds the caller: a client certificate, then a bearer token
 // (header, or the WebSocket subprotocol, which is stripped from r either
 // way), then anonymous under the rules of Options.AllowAnonymous.
-func (g *Gateway) authenticate(r *http.Request) (*User, *httpError) {
+func (g *Gateway) authenticate(r *http.Request) (*User, *status.HTTPError) {
 	wsToken, err := takeProtocolToken(r)
 	if err != nil {
 		return nil, unauthorized("Unauthorized", err)
@@ -133,7 +134,7 @@ func (g *Gateway) certUser(r *http.Request) *User {
 // authConfigured reports whether any authentication method is on.
 func (g *Gateway) authConfigured() bool { return g.opts.Tokens != nil || g.opts.ClientCertificates }
 
-func (g *Gateway) anonymous(r *http.Request) (*User, *httpError) {
+func (g *Gateway) anonymous(r *http.Request) (*User, *status.HTTPError) {
 	anon := &User{Name: Anonymous, Groups: []string{GroupUnauthenticated}}
 	if g.opts.AllowAnonymous {
 		return anon, nil

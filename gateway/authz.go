@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"github.com/porthole/porthole/protocol/status"
 	"net/http"
 )
 
@@ -34,7 +35,7 @@ func (a Attributes) resourceString() string {
 
 // authorize checks a against the configured Authorizer (none: allowed).
 // The denial's message is the API server's, naming the missing permission.
-func (g *Gateway) authorize(ctx context.Context, a Attributes) *httpError {
+func (g *Gateway) authorize(ctx context.Context, a Attributes) *status.HTTPError {
 	if g.opts.Authorizer == nil {
 		return nil
 	}
@@ -47,7 +48,7 @@ func (g *Gateway) authorize(ctx context.Context, a Attributes) *httpError {
 
 // forbidden is the API server's refusal of a, in its words (its
 // responsewriters.Forbidden), with the authorizer's reason when there is one.
-func forbidden(a Attributes, reason string, err error) *httpError {
+func forbidden(a Attributes, reason string, err error) *status.HTTPError {
 	target := fmt.Sprintf("%s %q", a.Resource, a.Name)
 	if a.Name == "" {
 		target = a.Resource
@@ -61,5 +62,5 @@ func forbidden(a Attributes, reason string, err error) *httpError {
 	if reason != "" {
 		msg += ": " + reason
 	}
-	return &httpError{code: http.StatusForbidden, reason: "Forbidden", msg: msg, err: err}
+	return status.NewHTTPError(http.StatusForbidden, "Forbidden", msg, err)
 }

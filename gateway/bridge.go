@@ -65,7 +65,7 @@ func (b *bridge) set(client, up *stream.Session, reporting bool) {
 // run copies until the session ends, writes the client's status, closes
 // both connections and returns the outcome. Every goroutine it starts has
 // ended when it returns.
-func (b *bridge) run() string {
+func (b *bridge) run() outcome {
 	defer func() {
 		b.mu.Lock()
 		if b.guarded != nil {
@@ -122,10 +122,10 @@ func (b *bridge) run() string {
 	default:
 		st, cause = reencode(up, statusBytes)
 	}
-	outcome := b.finish(st, cause)
+	out := b.finish(st, cause)
 	_ = up.Conn.Close() // ends stdin and resize writes still blocked upstream
 	inputs.Wait()
-	return outcome
+	return out
 }
 
 // awaitOutputs waits for the upstream's outputs and status to end and
@@ -175,29 +175,29 @@ func reencode(up *stream.Session, b []byte) (*status.Status, error) {
 // finish records the outcome and writes st (nil: none, the client is gone)
 // in the client's version within the status deadline, then closes the
 // client's connection gracefully.
-func (b *bridge) finish(st *status.Status, cause error) string {
+func (b *bridge) finish(st *status.Status, cause error) outcome {
 	s := b.s
-	outcome := "ok"
+	out := outcomeOK
 	if cause != nil {
 		s.fail(cause.Error())
-		outcome = "error"
+		out = outcomeError
 	}
 	if code, ok := status.IsExit(cause); ok {
 		s.setExit(code)
-		outcome = "ok"
+		out = outcomeOK
 	} else if cause == nil && s.verb == "exec" {
 		s.setExit(0)
 	}
 	guard := time.AfterFunc(statusWriteTimeout, func() { _ = b.client.Conn.Abort("status write timed out") })
 	if err := b.client.WriteStatus(st); err != nil {
-		outcome = "error"
+		out = outcomeError
 	}
 	guard.Stop()
 	_ = b.client.Conn.Close()
 	if s.cutReason() != "" {
-		outcome = "cut"
+		out = outcomeCut
 	}
-	return outcome
+	return out
 }
 
 // copyOut copies an upstream output stream to the client's (and the

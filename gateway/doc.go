@@ -12,7 +12,7 @@
 //	WS SPDY tunnel    raw proxy                       unwrapped: the tunnel's bytes spliced to a SPDY upgrade (gate PortForwardWebsockets)
 //	WS legacy names   raw proxy                       raw proxy
 //
-// Beyond the API server, with WebSocketOnlyUpstream a SPDY exec or attach
+// Beyond the API server, with UpstreamWire protocol.WebSocket a SPDY exec or attach
 // (kubectl before 1.30) is translated the other way: SPDY in, WebSocket v5
 // out. The node's kubelet paths are not routed: callers use the API
 // server's pod paths, the upstream receives the same paths.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 )
 
@@ -16,8 +17,8 @@ import (
 func TestExecThroughGateway(t *testing.T) {
 	node := startNode(t)
 	direct, _ := startGateway(t, node, nil)
-	translating, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
-	wsOnly, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
+	translating, _ := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.SPDY})
+	wsOnly, _ := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.WebSocket})
 	in := make([]byte, 1<<20)
 	for i := range in {
 		in[i] = byte(i * 13)

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // Defaults for the limits in Options.
@@ -58,15 +60,15 @@ type Options struct {
 	// Impersonate adds Impersonate-User and Impersonate-Group for the
 	// authenticated caller to upstream requests.
 	Impersonate bool
-	// SPDYOnlyUpstream says the upstream does not speak WebSocket for exec,
-	// attach or the port-forward tunnel (a kubelet streaming library, a node
-	// that does not declare ExtendWebSocketsToKubelet), so the gateway
-	// translates as the API server does.
-	SPDYOnlyUpstream bool
-	// WebSocketOnlyUpstream says the upstream speaks only WebSocket: SPDY
-	// clients (kubectl before 1.30) are translated the other way, exec and
-	// attach to v5, port-forward wrapped in the SPDY/3.1+ tunnel.
-	WebSocketOnlyUpstream bool
+	// UpstreamWire, when set, is the only wire the upstream speaks for
+	// exec, attach and port-forward. protocol.SPDY: it does not speak
+	// WebSocket there (a kubelet streaming library, a node that does not
+	// declare ExtendWebSocketsToKubelet), so WebSocket clients are
+	// translated as the API server does. protocol.WebSocket: SPDY clients
+	// (kubectl before 1.30) are translated the other way, exec and attach to
+	// v5, port-forward wrapped in the SPDY/3.1+ tunnel. Empty: both, every
+	// session passes through on its own wire.
+	UpstreamWire protocol.Wire
 	// KubeletNode, when set, also serves the kubelet's streaming paths
 	// (/exec, /attach, /portForward; see kubelet.go) of the node of that
 	// name, passed through to the upstream, which must serve them (a
@@ -173,10 +175,10 @@ func New(opts *Options) (*Gateway, error) {
 	if o.Upstream == nil || (o.Upstream.Scheme != "http" && o.Upstream.Scheme != "https") || o.Upstream.Host == "" {
 		return nil, fmt.Errorf("gateway: upstream must be an http or https URL")
 	}
-	if o.SPDYOnlyUpstream && o.WebSocketOnlyUpstream {
-		return nil, fmt.Errorf("gateway: the upstream cannot be both SPDY-only and WebSocket-only")
+	if w := o.UpstreamWire; w != "" && w != protocol.SPDY && w != protocol.WebSocket {
+		return nil, fmt.Errorf("gateway: unknown upstream wire %q (want %q, %q or none)", w, protocol.SPDY, protocol.WebSocket)
 	}
-	if o.KubeletNode != "" && (o.SPDYOnlyUpstream || o.WebSocketOnlyUpstream) {
+	if o.KubeletNode != "" && o.UpstreamWire != "" {
 		return nil, errors.New("gateway: the kubelet paths are passed through: no translating upstream mode")
 	}
 	if o.AllowAnonymous && o.Authorizer == nil {
@@ -240,8 +242,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if n := headerBytes(r); n > g.opts.MaxHeaderBytes {
-		g.refuse(w, r, nil, &httpError{code: http.StatusRequestHeaderFieldsTooLarge, reason: "RequestHeaderFieldsTooLarge",
-			msg: fmt.Sprintf("request headers of %d bytes exceed the limit of %d", n, g.opts.MaxHeaderBytes)})
+		g.refuse(w, r, nil, status.NewHTTPError(http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderFieldsTooLarge", fmt.Sprintf("request headers of %d bytes exceed the limit of %d", n, g.opts.MaxHeaderBytes), nil))
 		return
 	}
 	if herr := g.checkHost(r); herr != nil {

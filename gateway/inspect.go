@@ -25,9 +25,9 @@ import (
 // and the streams' IDs noted in ids, for the closer and the recorder.
 func (g *Gateway) inspector(s *session, onResize func([]byte), ids *spdyStreamIDs) func([]byte) error {
 	switch s.wireIn {
-	case string(protocol.WebSocket):
+	case protocol.WebSocket:
 		return newWSInspect(g.opts.MaxMessageBytes, g.opts.MaxResizePerSecond, s.verb == "portforward", onResize).feed
-	case string(protocol.SPDY):
+	case protocol.SPDY:
 		if !s.tty || s.verb == "portforward" {
 			onResize = nil
 		}

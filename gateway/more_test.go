@@ -20,6 +20,7 @@ import (
 
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -82,7 +83,7 @@ func wsExecMaybe(ctx context.Context, u string) (string, string, error) {
 func TestGateOff(t *testing.T) {
 	node := startNode(t)
 	var log syncBuffer
-	gw, g := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true, Audit: audit.NewJSONLog(&log),
+	gw, g := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.SPDY, Audit: audit.NewJSONLog(&log),
 		FeatureGates: map[string]bool{gateway.GateTranslateStreamClose: false}})
 	out, _, _ := wsExec(t, execURL(gw, []string{"echo", "hi"}, "stdout"), nil, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

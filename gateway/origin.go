@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"github.com/porthole/porthole/protocol/status"
 	"net"
 	"net/http"
 	"net/url"
@@ -50,13 +51,12 @@ func matchHost(patterns []string, host string) bool {
 }
 
 // checkHost refuses a Host outside the allow-list (see Options.AcceptHosts).
-func (g *Gateway) checkHost(r *http.Request) *httpError {
+func (g *Gateway) checkHost(r *http.Request) *status.HTTPError {
 	hosts := g.acceptHosts()
 	if hosts == nil || matchHost(hosts, r.Host) {
 		return nil
 	}
-	return &httpError{code: http.StatusForbidden, reason: "Forbidden",
-		msg: fmt.Sprintf("host %q is not accepted (see --accept-hosts)", r.Host)}
+	return status.NewHTTPError(http.StatusForbidden, "Forbidden", fmt.Sprintf("host %q is not accepted (see --accept-hosts)", r.Host), nil)
 }
 
 // Guard serves h only for requests whose Host is accepted and whose path
@@ -84,7 +84,7 @@ func (g *Gateway) Guard(h http.Handler) http.Handler {
 // anything else, another port of the same machine included, is a
 // cross-site request that could ride on the user's ambient credentials
 // (PROTOCOL.md 11.1).
-func (g *Gateway) checkOrigin(r *http.Request) *httpError {
+func (g *Gateway) checkOrigin(r *http.Request) *status.HTTPError {
 	origin := r.Header.Get("Origin")
 	if origin == "" || g.opts.InsecureSkipOriginCheck {
 		return nil
@@ -108,7 +108,6 @@ func (g *Gateway) checkOrigin(r *http.Request) *httpError {
 	return forbiddenOrigin(origin)
 }
 
-func forbiddenOrigin(origin string) *httpError {
-	return &httpError{code: http.StatusForbidden, reason: "Forbidden",
-		msg: fmt.Sprintf("origin %q is not allowed to open sessions", origin)}
+func forbiddenOrigin(origin string) *status.HTTPError {
+	return status.NewHTTPError(http.StatusForbidden, "Forbidden", fmt.Sprintf("origin %q is not allowed to open sessions", origin), nil)
 }

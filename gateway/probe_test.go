@@ -93,8 +93,8 @@ func TestProbesAreTheGatewaysOwn(t *testing.T) {
 func TestTranslationRelaysUpstreamRefusal(t *testing.T) {
 	node := startNode(t)
 	direct, _ := startGateway(t, node, nil)
-	spdyOnly, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
-	wsOnly, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
+	spdyOnly, _ := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.SPDY})
+	wsOnly, _ := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.WebSocket})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	execNope := func(base string) string {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/porthole/porthole/protocol/status"
 	"net/http"
 	"net/http/httputil"
 	"time"
@@ -24,8 +25,7 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet {
-		g.refuse(w, r, nil, &httpError{code: http.StatusMethodNotAllowed, reason: "MethodNotAllowed",
-			msg: "the gateway serves only reads and exec, attach and port-forward"})
+		g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed", "the gateway serves only reads and exec, attach and port-forward", nil))
 		return
 	}
 	if !req.resource {
@@ -54,16 +54,14 @@ func isStreamVerb(sub string) bool {
 func (g *Gateway) discoveryHandler(w http.ResponseWriter, r *http.Request) { g.proxyRead(w, r) }
 
 func (g *Gateway) notFound(w http.ResponseWriter, r *http.Request) {
-	g.refuse(w, r, nil, &httpError{code: http.StatusNotFound, reason: "NotFound",
-		msg: "the gateway does not serve " + r.URL.Path})
+	g.refuse(w, r, nil, status.NewHTTPError(http.StatusNotFound, "NotFound", "the gateway does not serve "+r.URL.Path, nil))
 }
 
 // proxyRead forwards a plain (non-upgrade) request; an upgrade on these
 // paths is refused, so only the streaming paths ever splice.
 func (g *Gateway) proxyRead(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Upgrade") != "" {
-		g.refuse(w, r, nil, &httpError{code: http.StatusBadRequest, reason: "BadRequest",
-			msg: "upgrade is not allowed on " + r.URL.Path})
+		g.refuse(w, r, nil, status.NewHTTPError(http.StatusBadRequest, "BadRequest", "upgrade is not allowed on "+r.URL.Path, nil))
 		return
 	}
 	g.readProxy.ServeHTTP(stallBound{ResponseWriter: w, rc: http.NewResponseController(w), d: g.opts.ReadStallTimeout}, r)
@@ -120,8 +118,7 @@ func (g *Gateway) newReadProxy() *httputil.ReverseProxy {
 		Transport: tr,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			g.log.Warn("upstream request failed", "path", r.URL.Path, "err", err)
-			writeStatus(w, (&httpError{code: http.StatusBadGateway, reason: "ServiceUnavailable",
-				msg: "error reaching upstream: " + err.Error()}).status())
+			status.Write(w, status.NewHTTPError(http.StatusBadGateway, "ServiceUnavailable", "error reaching upstream: "+err.Error(), nil).Status)
 		},
 		ErrorLog: nil,
 	}

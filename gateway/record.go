@@ -71,7 +71,7 @@ func outputTap(s *session, rec *audit.Recording, ids *spdyStreamIDs) func([]byte
 	if rec == nil {
 		return nil
 	}
-	if s.wireIn == string(protocol.WebSocket) {
+	if s.wireIn == protocol.WebSocket {
 		return newWSOutput(rec).feed
 	}
 	return newSPDYOutput(rec, ids).feed

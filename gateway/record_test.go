@@ -77,18 +77,18 @@ func TestRecordingSameOnEveryWire(t *testing.T) {
 	node := startNode(t)
 	cmd := []string{"sh", "-c", "printf 'héllo\\nwörld 😀'"}
 	for _, tc := range []struct {
-		name      string
-		translate bool
-		ws        bool
+		name     string
+		upstream protocol.Wire
+		ws       bool
 	}{
-		{"websocket-spliced", false, true},
-		{"websocket-translated", true, true},
-		{"spdy-spliced", false, false},
-		{"spdy-translated", false, false},
+		{"websocket-spliced", "", true},
+		{"websocket-translated", protocol.SPDY, true},
+		{"spdy-spliced", "", false},
+		{"spdy-translated", protocol.WebSocket, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			o := &gateway.Options{SPDYOnlyUpstream: tc.translate && tc.ws, WebSocketOnlyUpstream: tc.name == "spdy-translated", Recorder: &audit.Recorder{Dir: dir}}
+			o := &gateway.Options{UpstreamWire: tc.upstream, Recorder: &audit.Recorder{Dir: dir}}
 			gw, g := startGateway(t, node, o)
 			u := execURL(gw, cmd, "stdout", "tty")
 			var out string
@@ -132,9 +132,9 @@ func TestRecordingKeepsSizes(t *testing.T) {
 		o    gateway.Options
 	}{
 		{"websocket-spliced", true, gateway.Options{}},
-		{"websocket-translated", true, gateway.Options{SPDYOnlyUpstream: true}},
+		{"websocket-translated", true, gateway.Options{UpstreamWire: protocol.SPDY}},
 		{"spdy-spliced", false, gateway.Options{}},
-		{"spdy-translated", false, gateway.Options{WebSocketOnlyUpstream: true}},
+		{"spdy-translated", false, gateway.Options{UpstreamWire: protocol.WebSocket}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/porthole/porthole/protocol/status"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,9 +27,9 @@ type apiRequest struct {
 // produce (an escaped slash makes one segment of the authorized path two
 // segments upstream), dot segments, and empty segments. Real clients send
 // none of them: object names are DNS labels and subdomains.
-func checkPath(u *url.URL) *httpError {
-	bad := func(why string) *httpError {
-		return &httpError{code: http.StatusBadRequest, reason: "BadRequest", msg: "invalid request path: " + why}
+func checkPath(u *url.URL) *status.HTTPError {
+	bad := func(why string) *status.HTTPError {
+		return status.NewHTTPError(http.StatusBadRequest, "BadRequest", "invalid request path: "+why, nil)
 	}
 	if u.RawPath != "" || u.EscapedPath() != u.Path || strings.ContainsAny(u.Path, "\\%") {
 		return bad("escaped characters are not allowed")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // session is one streaming request from authorization to its end. It
@@ -27,8 +28,8 @@ type session struct {
 	stdin     bool
 	stdout    bool
 	stderr    bool
-	wireIn    string
-	wireOut   string
+	wireIn    protocol.Wire
+	wireOut   protocol.Wire
 	start     time.Time
 	// onLimit, when set, tells the client why a limit ends its spliced
 	// session (a WebSocket close frame), before the sockets close.
@@ -43,6 +44,21 @@ type session struct {
 	cutters  []func(reason string) // end the session's connections at once
 	cutWhy   string
 }
+
+// outcome is how a session ended: the metrics' label and the audit
+// record's.
+type outcome string
+
+const (
+	outcomeOK      outcome = "ok"      // it ran to its end (any exit code)
+	outcomeError   outcome = "error"   // it failed, or a side went away
+	outcomeRefused outcome = "refused" // it never started: the upstream refused or failed the upgrade
+	outcomeCut     outcome = "cut"     // the gateway ended it: a timeout, shutdown, a translated session's limit
+	outcomeLimit   outcome = "limit"   // a spliced session broke a limit (message size, resize rate)
+	// outcomeUpstreamError: it never started, the upstream could not be
+	// reached or answered the upgrade wrongly.
+	outcomeUpstreamError outcome = "upstream-error"
+)
 
 // newSession assigns an id; nothing is counted until begin.
 func (g *Gateway) newSession(verb string, u *User, source string) *session {
@@ -61,43 +77,43 @@ func (s *session) want() protocol.Want {
 
 // begin registers the session for Shutdown and the limits. It reports an
 // error when the gateway is closing or a limit is reached.
-func (s *session) begin() *httpError {
+func (s *session) begin() *status.HTTPError {
 	g := s.g
 	if ok, msg := g.limits.acquire(s.user.Name); !ok {
-		return &httpError{code: 429, reason: "TooManyRequests", msg: msg}
+		return status.NewHTTPError(429, "TooManyRequests", msg, nil)
 	}
 	g.mu.Lock()
 	if g.closing {
 		g.mu.Unlock()
 		g.limits.release(s.user.Name)
-		return &httpError{code: 503, reason: "ServiceUnavailable", msg: "the gateway is shutting down"}
+		return status.NewHTTPError(503, "ServiceUnavailable", "the gateway is shutting down", nil)
 	}
 	g.sessions[s] = struct{}{}
 	g.wg.Add(1)
 	g.mu.Unlock()
-	g.metrics.started(s.verb, s.wireIn)
+	g.metrics.started(s.verb, string(s.wireIn))
 	s.record(audit.StageStart, "", "")
 	return nil
 }
 
 // end releases the session and writes its end record.
-func (s *session) end(outcome string) {
+func (s *session) end(out outcome) {
 	g := s.g
 	g.mu.Lock()
 	delete(g.sessions, s)
 	g.mu.Unlock()
 	g.limits.release(s.user.Name)
 	d := time.Since(s.start)
-	g.metrics.ended(s.verb, s.wireIn, outcome, s.bytesIn.Load(), s.bytesOut.Load(), d)
+	g.metrics.ended(s.verb, string(s.wireIn), string(out), s.bytesIn.Load(), s.bytesOut.Load(), d)
 	s.mu.Lock()
 	reason := s.failure
 	if s.cutWhy != "" {
 		reason = s.cutWhy
 	}
 	s.mu.Unlock()
-	s.record(audit.StageEnd, outcome, reason)
+	s.record(audit.StageEnd, string(out), reason)
 	g.log.Info("session ended", "id", s.id, "user", s.user.Name, "verb", s.verb, "namespace", s.namespace,
-		"pod", s.pod, "wireIn", s.wireIn, "wireOut", s.wireOut, "outcome", outcome, "reason", reason,
+		"pod", s.pod, "wireIn", s.wireIn, "wireOut", s.wireOut, "outcome", out, "reason", reason,
 		"bytesIn", s.bytesIn.Load(), "bytesOut", s.bytesOut.Load(), "duration", d)
 	g.wg.Done()
 }
@@ -150,9 +166,9 @@ func (s *session) fail(reason string) {
 }
 
 // deny writes the record of a request refused before any session began.
-func (s *session) deny(herr *httpError) {
+func (s *session) deny(herr *status.HTTPError) {
 	ev := s.event(audit.StageDenied, "denied", herr.Error())
-	ev.Code = herr.code
+	ev.Code = herr.Code()
 	s.emit(ev)
 }
 
@@ -175,7 +191,7 @@ func (s *session) event(stage audit.Stage, outcome, reason string) audit.Event {
 	s.mu.Unlock()
 	ev := audit.Event{Time: time.Now().UTC(), Stage: stage, ID: s.id, Source: s.source, Verb: s.verb,
 		Namespace: s.namespace, Pod: s.pod, Container: s.container, Command: s.command, TTY: s.tty,
-		WireIn: s.wireIn, WireOut: s.wireOut, Outcome: outcome, Reason: reason, ExitCode: exit}
+		WireIn: string(s.wireIn), WireOut: string(s.wireOut), Outcome: outcome, Reason: reason, ExitCode: exit}
 	if s.user != nil {
 		ev.User, ev.Groups = s.user.Name, s.user.Groups
 	}

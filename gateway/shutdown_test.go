@@ -25,7 +25,7 @@ import (
 // Shutdown returns once it has ended; new sessions are refused meanwhile.
 func TestShutdownEndsSessionsWithStatus(t *testing.T) {
 	node := startNode(t)
-	gw, g := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
+	gw, g := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.SPDY})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn := wsCat(t, ctx, gw)
@@ -54,7 +54,7 @@ func TestShutdownEndsSessionsWithStatus(t *testing.T) {
 // down mid-session, never a bare close (which client-go reads as success).
 func TestShutdownSPDYClientGetsStatus(t *testing.T) {
 	node := startNode(t)
-	gw, g := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
+	gw, g := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.WebSocket})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, _ := spdyCat(t, ctx, gw)

@@ -19,7 +19,7 @@ var spdyServerVersions = []string{protocol.V4, protocol.V3, protocol.V2}
 // translateSPDY dials the WebSocket upstream first, so its refusal reaches
 // the SPDY client before any upgrade, as the API server's would (see
 // translate), then upgrades the client and translates.
-func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *session) string {
+func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *session) outcome {
 	hdr, hc, target := g.wsUpstream(r, s)
 	defer hc.CloseIdleConnections()
 	ws, resp, err := websocket.Dial(r.Context(), target.String(), &websocket.DialOptions{Header: hdr, HTTPClient: hc,
@@ -31,7 +31,7 @@ func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *sessi
 	sc, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: spdyServerVersions, IdleTimeout: g.opts.IdleTimeout, Logger: g.log})
 	if err != nil {
 		s.fail("spdy upgrade: " + err.Error())
-		return "refused"
+		return outcomeRefused
 	}
 	defer sc.Close()
 	b := &bridge{g: g, s: s, rec: g.startRecording(s)}
@@ -44,7 +44,7 @@ func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *sessi
 	client, err := sc.AcceptSession(r.Context(), want, spdyStreamTimeout)
 	if err != nil {
 		s.fail("accept streams: " + err.Error())
-		return "error"
+		return outcomeError
 	}
 	b.set(client, ws.ClientSession(want), true)
 	return b.run()

@@ -28,7 +28,7 @@ const endGrace = 60 * time.Second
 // or the idle timeout passes. A clean end of one direction half-closes the
 // other side's socket. It closes both connections before returning and
 // joins the two copiers.
-func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn, ur io.Reader, inspect, tap func([]byte) error) string {
+func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn, ur io.Reader, inspect, tap func([]byte) error) outcome {
 	var closeOnce sync.Once
 	closeBoth := func(string) {
 		closeOnce.Do(func() {
@@ -72,18 +72,18 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 	var limit *LimitError
 	switch {
 	case cut != "":
-		return "cut"
+		return outcomeCut
 	case errors.As(first, &limit):
 		s.fail(limit.Msg)
-		return "limit"
+		return outcomeLimit
 	case !peerClosed(first):
 		s.fail(first.Error())
-		return "error"
+		return outcomeError
 	case !peerClosed(second):
 		s.fail(second.Error())
-		return "error"
+		return outcomeError
 	}
-	return "ok"
+	return outcomeOK
 }
 
 // peerClosed reports an end a raw proxy cannot tell from a normal one:

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // stream serves exec, attach and portforward: origin, method,
@@ -68,13 +69,12 @@ func streamAttributes(r *http.Request, s *session) []Attributes {
 
 // admit runs every check that comes before a session exists: origin,
 // method, each of attrs authorized, and the upgrade asked for.
-func (g *Gateway) admit(r *http.Request, s *session, attrs []Attributes) *httpError {
+func (g *Gateway) admit(r *http.Request, s *session, attrs []Attributes) *status.HTTPError {
 	if herr := g.checkOrigin(r); herr != nil {
 		return herr
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return &httpError{code: http.StatusMethodNotAllowed, reason: "MethodNotAllowed",
-			msg: "the server does not allow this method on the requested resource"}
+		return status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed", "the server does not allow this method on the requested resource", nil)
 	}
 	for _, a := range attrs {
 		if herr := g.authorize(r.Context(), a); herr != nil {
@@ -83,14 +83,13 @@ func (g *Gateway) admit(r *http.Request, s *session, attrs []Attributes) *httpEr
 	}
 	switch {
 	case protocol.IsWebSocketUpgrade(r):
-		s.wireIn = string(protocol.WebSocket)
+		s.wireIn = protocol.WebSocket
 	case protocol.IsSPDYUpgrade(r):
-		s.wireIn = string(protocol.SPDY)
+		s.wireIn = protocol.SPDY
 	case r.Header.Get("Upgrade") != "":
-		return &httpError{code: http.StatusBadRequest, reason: "BadRequest",
-			msg: "upgrade to " + strings.TrimSpace(r.Header.Get("Upgrade")) + " is not allowed: only SPDY/3.1 and websocket"}
+		return status.NewHTTPError(http.StatusBadRequest, "BadRequest", "upgrade to "+strings.TrimSpace(r.Header.Get("Upgrade"))+" is not allowed: only SPDY/3.1 and websocket", nil)
 	default:
-		return &httpError{code: http.StatusBadRequest, reason: "BadRequest", msg: "Upgrade request required"}
+		return status.NewHTTPError(http.StatusBadRequest, "BadRequest", "Upgrade request required", nil)
 	}
 	return nil
 }
@@ -107,29 +106,29 @@ const (
 // plan picks the session's path (package doc table) and its upstream wire.
 func (g *Gateway) plan(r *http.Request, s *session) int {
 	s.wireOut = s.wireIn
-	if s.wireIn == string(protocol.SPDY) && g.opts.WebSocketOnlyUpstream {
-		s.wireOut = string(protocol.WebSocket)
+	if s.wireIn == protocol.SPDY && g.opts.UpstreamWire == protocol.WebSocket {
+		s.wireOut = protocol.WebSocket
 		if s.verb == "portforward" {
 			return pathWrap
 		}
 		return pathSPDYToWS
 	}
-	if s.wireIn != string(protocol.WebSocket) || !g.opts.SPDYOnlyUpstream {
+	if s.wireIn != protocol.WebSocket || g.opts.UpstreamWire != protocol.SPDY {
 		return pathProxy
 	}
 	switch {
 	case s.verb != "portforward" && g.gates.TranslateStreamClose && offersV5(r):
-		s.wireOut = string(protocol.SPDY)
+		s.wireOut = protocol.SPDY
 		return pathTranslate
 	case s.verb == "portforward" && g.gates.PortForwardWebsockets && offersTunnel(r):
-		s.wireOut = string(protocol.SPDY)
+		s.wireOut = protocol.SPDY
 		return pathUnwrap
 	}
 	return pathProxy
 }
 
 // route carries the session on its path and returns its outcome.
-func (g *Gateway) route(w http.ResponseWriter, r *http.Request, s *session, path int) string {
+func (g *Gateway) route(w http.ResponseWriter, r *http.Request, s *session, path int) outcome {
 	switch path {
 	case pathTranslate:
 		g.metrics.translations.WithLabelValues("websocket-to-spdy").Inc()

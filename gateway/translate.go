@@ -18,7 +18,7 @@ import (
 // the client as the upstream gave it, status and body, before any upgrade,
 // as the API server answers; only then does it accept the WebSocket, which
 // it owns from then on, and it joins every goroutine it starts.
-func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) string {
+func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) outcome {
 	hdr := g.upstreamHeader(r, s.user)
 	for _, k := range []string{"Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"} {
 		hdr.Del(k)
@@ -40,7 +40,7 @@ func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) 
 	})
 	if err != nil {
 		s.fail("accept websocket: " + err.Error())
-		return "refused"
+		return outcomeRefused
 	}
 	if protocol.DropsEarlyMessages(r.UserAgent()) {
 		protocol.HoldEarlyMessages(ws.Context())
@@ -74,7 +74,7 @@ func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) 
 // "Error from server (Forbidden): ..."); any other failure is the API
 // server's 500 "error dialing backend". The transports' dials keep the
 // refusal's body in their UpgradeError; a plain dial leaves it in resp.
-func (g *Gateway) refuseAsUpstream(w http.ResponseWriter, s *session, cause string, resp *http.Response, err error) string {
+func (g *Gateway) refuseAsUpstream(w http.ResponseWriter, s *session, cause string, resp *http.Response, err error) outcome {
 	if resp == nil || resp.StatusCode < 400 || resp.StatusCode > 599 {
 		return g.upstreamFailed(w, s, cause, err)
 	}
@@ -90,5 +90,5 @@ func (g *Gateway) refuseAsUpstream(w http.ResponseWriter, s *session, cause stri
 		body = http.NoBody
 	}
 	g.relayRefusal(w, s, cause, resp, body)
-	return "refused"
+	return outcomeRefused
 }

@@ -16,7 +16,7 @@ import (
 // does the gateway complete the client's WebSocket handshake, naming
 // SPDY/3.1+<upstream's choice>; then the tunnel's bytes and the upstream
 // socket are spliced. A refusal is relayed like any other.
-func (g *Gateway) unwrapTunnel(w http.ResponseWriter, r *http.Request, s *session) string {
+func (g *Gateway) unwrapTunnel(w http.ResponseWriter, r *http.Request, s *session) outcome {
 	out := g.newUpstreamRequest(r, s)
 	out.Method = http.MethodPost
 	for _, k := range []string{"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions"} {
@@ -33,7 +33,7 @@ func (g *Gateway) unwrapTunnel(w http.ResponseWriter, r *http.Request, s *sessio
 		return g.upstreamFailed(w, s, "dial", err)
 	}
 	if !g.acceptUpgrade(w, s, up, resp, spdy.HeaderSPDY31) {
-		return "refused"
+		return outcomeRefused
 	}
 	chosen := resp.Header.Get(protocol.HeaderStreamProtocol)
 	tun, err := websocket.AcceptTunnel(w, r, &websocket.TunnelOptions{
@@ -44,7 +44,7 @@ func (g *Gateway) unwrapTunnel(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		up.Close()
 		s.fail("accept tunnel: " + err.Error())
-		return "refused"
+		return outcomeRefused
 	}
 	return g.splice(s, tun, tun, up, br, g.spdyInspector(nil, nil), nil)
 }

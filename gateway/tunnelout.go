@@ -19,7 +19,7 @@ import (
 // protocol the client offered; only after its 101 does the client get its
 // own 101 naming the chosen protocol; then the client's SPDY bytes travel as
 // binary messages.
-func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *session) string {
+func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *session) outcome {
 	var offers []string
 	for _, p := range protocol.SplitHeader(r.Header.Values(protocol.HeaderStreamProtocol)) {
 		offers = append(offers, protocol.TunnelPrefix+p)
@@ -41,7 +41,7 @@ func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *sess
 	if err != nil {
 		up.Close()
 		s.fail("hijack: " + err.Error())
-		return "error"
+		return outcomeError
 	}
 	head := &http.Response{Header: http.Header{"Connection": {"Upgrade"}, "Upgrade": {spdy.HeaderSPDY31},
 		protocol.HeaderStreamProtocol: {chosen}}}
@@ -49,7 +49,7 @@ func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *sess
 		up.Close()
 		client.Close()
 		s.fail("write 101: " + err.Error())
-		return "error"
+		return outcomeError
 	}
 	return g.splice(s, client, cbuf.Reader, up, up, g.spdyInspector(nil, nil), nil)
 }

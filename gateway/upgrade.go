@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 const (
@@ -191,26 +192,26 @@ func (g *Gateway) newUpstreamRequest(r *http.Request, s *session) *http.Request 
 
 // proxyUpgrade is the raw, upgrade-aware proxy (PROTOCOL.md 11.4): splice
 // only after the upstream's 101.
-func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *session) string {
+func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *session) outcome {
 	out := g.newUpstreamRequest(r, s)
 	up, br, resp, err := g.roundTripUpgrade(r.Context(), out)
 	if err != nil {
 		return g.upstreamFailed(w, s, "dial", err)
 	}
 	if !g.acceptUpgrade(w, s, up, resp, r.Header.Get("Upgrade")) {
-		return "refused"
+		return outcomeRefused
 	}
 	client, cbuf, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		up.Close()
 		s.fail("hijack: " + err.Error())
-		return "error"
+		return outcomeError
 	}
 	if err := writeHead(client, cbuf.Writer, resp); err != nil {
 		up.Close()
 		client.Close()
 		s.fail("write 101: " + err.Error())
-		return "error"
+		return outcomeError
 	}
 	rec := g.startRecording(s)
 	var onResize func([]byte)
@@ -220,7 +221,7 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	var dst net.Conn = client
 	var pinger interface{ ping() bool }
-	if s.wireIn == string(protocol.WebSocket) {
+	if s.wireIn == protocol.WebSocket {
 		wc := newWSCloser(client)
 		pinger = wc
 		s.onCut(func(reason string) {
@@ -234,7 +235,7 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		dst = wc
 	}
 	var ids *spdyStreamIDs
-	if s.wireIn == string(protocol.SPDY) && s.verb != "portforward" {
+	if s.wireIn == protocol.SPDY && s.verb != "portforward" {
 		ids = &spdyStreamIDs{}
 		sc := newSPDYCloser(client, resp.Header.Get(protocol.HeaderStreamProtocol), ids)
 		pinger = sc
@@ -278,12 +279,12 @@ func (g *Gateway) keepAlive(p interface{ ping() bool }) (stop func()) {
 
 // upstreamFailed answers a failure to reach the upstream like the API
 // server: 500 "error dialing backend: ...".
-func (g *Gateway) upstreamFailed(w http.ResponseWriter, s *session, cause string, err error) string {
+func (g *Gateway) upstreamFailed(w http.ResponseWriter, s *session, cause string, err error) outcome {
 	g.metrics.upgradeFails.WithLabelValues(cause).Inc()
 	s.fail(err.Error())
 	w.Header().Set("Connection", "close")
-	writeStatus(w, (&httpError{code: http.StatusInternalServerError, msg: "error dialing backend: " + err.Error()}).status())
-	return "upstream-error"
+	status.Write(w, status.NewHTTPError(http.StatusInternalServerError, "", "error dialing backend: "+err.Error(), nil).Status)
+	return outcomeUpstreamError
 }
 
 // acceptUpgrade reports whether resp is a 101 for the protocol the client
@@ -300,7 +301,7 @@ func (g *Gateway) acceptUpgrade(w http.ResponseWriter, s *session, up net.Conn, 
 	case resp.StatusCode == http.StatusSwitchingProtocols:
 		g.metrics.upgradeFails.WithLabelValues("wrong-protocol").Inc()
 		s.fail("upstream switched to " + resp.Header.Get("Upgrade"))
-		writeStatus(w, (&httpError{code: 500, msg: "invalid upgrade response: upgrade to " + resp.Header.Get("Upgrade")}).status())
+		status.Write(w, status.NewHTTPError(500, "", "invalid upgrade response: upgrade to "+resp.Header.Get("Upgrade"), nil).Status)
 	case resp.StatusCode < 400:
 		cause := "invalid-status"
 		if resp.StatusCode >= 300 {
@@ -308,7 +309,7 @@ func (g *Gateway) acceptUpgrade(w http.ResponseWriter, s *session, up net.Conn, 
 		}
 		g.metrics.upgradeFails.WithLabelValues(cause).Inc()
 		s.fail(fmt.Sprintf("upstream answered %d", resp.StatusCode))
-		writeStatus(w, (&httpError{code: 500, msg: fmt.Sprintf("invalid upgrade response: status code %d", resp.StatusCode)}).status())
+		status.Write(w, status.NewHTTPError(500, "", fmt.Sprintf("invalid upgrade response: status code %d", resp.StatusCode), nil).Status)
 	default:
 		up.SetReadDeadline(time.Now().Add(statusWriteTimeout))
 		g.relayRefusal(w, s, "refused", resp, resp.Body)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/porthole/porthole/protocol/status"
 	"io"
 	"net/http"
 	"time"
@@ -19,7 +20,7 @@ const upstreamAccessTimeout = 10 * time.Second
 // client's POST (SPDY) into a WebSocket GET upstream: a 1.35+ API server
 // authorizes that GET as get first, so its refusal would name get where
 // the client, asking the API server directly, reads create.
-func (g *Gateway) checkUpstreamCreate(ctx context.Context, r *http.Request, s *session) *httpError {
+func (g *Gateway) checkUpstreamCreate(ctx context.Context, r *http.Request, s *session) *status.HTTPError {
 	a := Attributes{User: s.user, Verb: "create", Namespace: s.namespace, Resource: "pods", Subresource: s.verb, Name: s.pod}
 	review := map[string]any{
 		"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
@@ -29,14 +30,14 @@ func (g *Gateway) checkUpstreamCreate(ctx context.Context, r *http.Request, s *s
 	}
 	body, err := json.Marshal(review)
 	if err != nil {
-		return &httpError{code: http.StatusInternalServerError, reason: "InternalError", msg: err.Error()}
+		return status.NewHTTPError(http.StatusInternalServerError, "InternalError", err.Error(), nil)
 	}
 	ctx, cancel := context.WithTimeout(ctx, upstreamAccessTimeout)
 	defer cancel()
 	u := g.upstreamURL("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return &httpError{code: http.StatusInternalServerError, reason: "InternalError", msg: err.Error()}
+		return status.NewHTTPError(http.StatusInternalServerError, "InternalError", err.Error(), nil)
 	}
 	h := g.upstreamHeader(r, s.user)
 	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol",
@@ -48,8 +49,7 @@ func (g *Gateway) checkUpstreamCreate(ctx context.Context, r *http.Request, s *s
 	req.Header = h
 	resp, err := g.transport.RoundTrip(req)
 	if err != nil {
-		return &httpError{code: http.StatusInternalServerError, reason: "InternalError",
-			msg: fmt.Sprintf("error dialing backend: %v", err), err: err}
+		return status.NewHTTPError(http.StatusInternalServerError, "InternalError", fmt.Sprintf("error dialing backend: %v", err), err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

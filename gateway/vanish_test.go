@@ -30,8 +30,8 @@ import (
 func TestVanishedClientEndsSession(t *testing.T) {
 	node := startNode(t)
 	direct, _ := startGateway(t, node, nil)
-	translating, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true})
-	wsOnly, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
+	translating, _ := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.SPDY})
+	wsOnly, _ := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.WebSocket})
 	i := 0
 	for _, tc := range []struct {
 		name, base string
@@ -74,8 +74,8 @@ func TestVanishedUpstreamEndsSession(t *testing.T) {
 	node := startNode(t)
 	var ups upstreams
 	direct, _ := startGateway(t, node, &gateway.Options{DialContext: ups.dial})
-	translating, _ := startGateway(t, node, &gateway.Options{SPDYOnlyUpstream: true, DialContext: ups.dial})
-	wsOnly, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true, DialContext: ups.dial})
+	translating, _ := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.SPDY, DialContext: ups.dial})
+	wsOnly, _ := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.WebSocket, DialContext: ups.dial})
 	for i, tc := range []struct {
 		name, base string
 		ws         bool
@@ -274,7 +274,7 @@ func procWithMarker(marker string) bool {
 // held for the splice's end grace (a minute).
 func TestTunnelledSPDYClientFINEndsSession(t *testing.T) {
 	node := startNode(t)
-	base, _ := startGateway(t, node, &gateway.Options{WebSocketOnlyUpstream: true})
+	base, _ := startGateway(t, node, &gateway.Options{UpstreamWire: protocol.WebSocket})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := &execClient{}

@@ -39,8 +39,8 @@ func (n *Node) kubeletHandler(verb string) http.HandlerFunc {
 		r2.SetPathValue("namespace", r.PathValue("namespace"))
 		r2.SetPathValue("pod", r.PathValue("pod"))
 		if err := n.serveStreaming(w, r2, verb); err != nil {
-			n.log.Info("streaming request refused", "verb", verb, "path", r.URL.Path, "code", err.st.Code, "err", err)
-			writeStatus(w, err.st)
+			n.log.Info("streaming request refused", "verb", verb, "path", r.URL.Path, "code", err.Code(), "err", err)
+			err.Write(w)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/portforward"
+	"github.com/porthole/porthole/protocol/status"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
@@ -21,7 +22,7 @@ import (
 // SPDY tunnel when the client offers a "SPDY/3.1+...k8s.io" name (PROTOCOL.md
 // 7, what kubectl 1.31+ uses), else the legacy channel protocol with the
 // ports fixed by the query (PROTOCOL.md 6).
-func (n *Node) servePortForwardWebSocket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, pod PodRef) *httpError {
+func (n *Node) servePortForwardWebSocket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, pod PodRef) *status.HTTPError {
 	offered := protocol.SplitHeader([]string{r.Header.Get(protocol.HeaderWebSocketProtocol)})
 	for _, p := range offered {
 		if strings.HasPrefix(p, protocol.TunnelPrefix) && strings.HasSuffix(p, ".k8s.io") {
@@ -116,7 +117,7 @@ func (e *oneWayEnd) Close() error { return e.Stream.Reset() }
 
 // servePortForwardTunnel serves SPDY port-forward inside a WebSocket.
 // The WebSocket is a byte pipe for an ordinary SPDY port-forward session.
-func (n *Node) servePortForwardTunnel(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef) *httpError {
+func (n *Node) servePortForwardTunnel(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef) *status.HTTPError {
 	t, err := websocket.AcceptTunnel(w, r, &websocket.TunnelOptions{
 		Protocols: []string{portforward.Name},
 		Logger:    n.log,

@@ -31,34 +31,13 @@ func (r *request) want() protocol.Want {
 	return protocol.Want{Stdin: r.stdin, Stdout: r.stdout, Stderr: r.stderr, TTY: r.tty}
 }
 
-// httpError is an answer sent before the upgrade: the client-visible Status
-// and, separately, the cause for the log.
-type httpError struct {
-	st  *status.Status
-	err error
+func badRequest(format string, args ...any) *status.HTTPError {
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusBadRequest, status.ReasonBadRequest, fmt.Sprintf(format, args...), nil)}
 }
 
-func (e *httpError) Error() string {
-	if e.err != nil {
-		return e.st.Message + ": " + e.err.Error()
-	}
-	return e.st.Message
-}
-
-func badRequest(format string, args ...any) *httpError {
-	return &httpError{st: status.NewHTTP(http.StatusBadRequest, status.ReasonBadRequest, fmt.Sprintf(format, args...), nil)}
-}
-
-func notFound(kind, name string) *httpError {
-	return &httpError{st: status.NewHTTP(http.StatusNotFound, status.ReasonNotFound,
+func notFound(kind, name string) *status.HTTPError {
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusNotFound, status.ReasonNotFound,
 		fmt.Sprintf("%s %q not found", kind, name), &status.Details{Name: name, Kind: kind})}
-}
-
-func writeStatus(w http.ResponseWriter, st *status.Status) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(int(st.Code))
-	_, _ = w.Write(st.Marshal())
 }
 
 // queryBool reads a boolean as the API server does: a present parameter is
@@ -75,7 +54,7 @@ func queryBool(q url.Values, key string) bool {
 }
 
 // parseRequest reads the API-server shaped query of r (PROTOCOL.md 2.1).
-func parseRequest(r *http.Request, verb string) (*request, *httpError) {
+func parseRequest(r *http.Request, verb string) (*request, *status.HTTPError) {
 	q := r.URL.Query()
 	req := &request{
 		verb:      verb,
@@ -136,7 +115,7 @@ func parsePorts(values []string) ([]uint16, error) {
 
 // resolveContainer picks and checks the container like the API server
 // (PROTOCOL.md 2.1): it may be omitted only when the pod has one container.
-func resolveContainer(pod *kube.Pod, name string) (string, *httpError) {
+func resolveContainer(pod *kube.Pod, name string) (string, *status.HTTPError) {
 	if name == "" {
 		switch len(pod.Spec.Containers) {
 		case 1:

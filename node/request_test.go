@@ -66,8 +66,8 @@ func FuzzParseRequest(f *testing.F) {
 		r.URL.RawQuery = rawQuery
 		req, herr := parseRequest(r, verb)
 		if herr != nil {
-			if herr.st.Code != 400 || herr.st.Message == "" {
-				t.Fatalf("bad refusal %+v", herr.st)
+			if herr.Status.Code != 400 || herr.Status.Message == "" {
+				t.Fatalf("bad refusal %+v", herr.Status)
 			}
 			return
 		}

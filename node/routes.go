@@ -21,18 +21,18 @@ func (n *Node) streamingHandler(verb string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := n.serveStreaming(w, r, verb); err != nil {
 			n.log.Info("streaming request refused", "verb", verb, "path", r.URL.Path,
-				"code", err.st.Code, "err", err)
-			writeStatus(w, err.st)
+				"code", err.Code(), "err", err)
+			err.Write(w)
 		}
 	}
 }
 
 // serveStreaming validates the request as the API server would, then hands
 // it to the wire the client asked for. Errors before the upgrade come back
-// as an *httpError for the caller to answer.
-func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb string) *httpError {
+// as an *status.HTTPError for the caller to answer.
+func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb string) *status.HTTPError {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return &httpError{st: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
+		return &status.HTTPError{Status: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
 			fmt.Sprintf("the server does not allow this method on the requested resource"), nil)}
 	}
 	req, herr := parseRequest(r, verb)
@@ -44,8 +44,8 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 		return notFound("pods", req.pod)
 	}
 	if err != nil {
-		return &httpError{st: status.NewHTTP(http.StatusInternalServerError, status.ReasonInternalError,
-			"Internal error occurred: "+err.Error(), nil), err: err}
+		return &status.HTTPError{Status: status.NewHTTP(http.StatusInternalServerError, status.ReasonInternalError,
+			"Internal error occurred: "+err.Error(), nil), Cause: err}
 	}
 	ref := PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}
 	// Hijacked connections outlive r.Context's tracking; the session owns
@@ -77,7 +77,7 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 // servePortForward picks the port-forward wire: SPDY, or a WebSocket that
 // either tunnels SPDY (SPDY/3.1+portforward.k8s.io) or speaks the legacy
 // channel protocol with ports fixed by the query.
-func (n *Node) servePortForward(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, pod PodRef) *httpError {
+func (n *Node) servePortForward(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, pod PodRef) *status.HTTPError {
 	switch {
 	case protocol.IsSPDYUpgrade(r):
 		n.logSession(r, "portforward", "spdy")

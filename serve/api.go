@@ -15,6 +15,7 @@ import (
 
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // podSource is what the API reads pods from: the runtime's live copies of
@@ -49,7 +50,7 @@ func newAPI(pods podSource, refs []node.PodRef, version kube.VersionInfo, starte
 // register adds the API's routes to mux. Every route answers GET (and
 // HEAD); other methods get the API server's 405 Status.
 func (a *api) register(mux *http.ServeMux) {
-	routes := map[string]func(*http.Request) (any, *apiError){
+	routes := map[string]func(*http.Request) (any, *status.HTTPError){
 		"/version":                            a.getVersion,
 		"/api":                                a.getAPIVersions,
 		"/apis":                               a.getAPIGroups,
@@ -71,7 +72,7 @@ func (a *api) register(mux *http.ServeMux) {
 }
 
 // handler adapts a getter to HTTP: method check, JSON or Status answer.
-func (a *api) handler(get func(*http.Request) (any, *apiError)) http.Handler {
+func (a *api) handler(get func(*http.Request) (any, *status.HTTPError)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			writeError(w, r, a.log, errMethod)
@@ -89,9 +90,9 @@ func (a *api) handler(get func(*http.Request) (any, *apiError)) http.Handler {
 	})
 }
 
-func (a *api) getVersion(*http.Request) (any, *apiError) { return a.version, nil }
+func (a *api) getVersion(*http.Request) (any, *status.HTTPError) { return a.version, nil }
 
-func (a *api) getAPIVersions(r *http.Request) (any, *apiError) {
+func (a *api) getAPIVersions(r *http.Request) (any, *status.HTTPError) {
 	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
 		return nil, notAcceptable()
 	}
@@ -102,7 +103,7 @@ func (a *api) getAPIVersions(r *http.Request) (any, *apiError) {
 	}, nil
 }
 
-func (a *api) getAPIGroups(r *http.Request) (any, *apiError) {
+func (a *api) getAPIGroups(r *http.Request) (any, *status.HTTPError) {
 	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
 		return nil, notAcceptable()
 	}
@@ -120,12 +121,12 @@ var coreResources = []kube.APIResource{
 	{Name: "pods/status", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
 }
 
-func (a *api) getResources(r *http.Request) (any, *apiError) {
+func (a *api) getResources(r *http.Request) (any, *status.HTTPError) {
 	return kube.APIResourceList{TypeMeta: kube.TypeMeta{Kind: "APIResourceList"}, GroupVersion: "v1", APIResources: coreResources}, nil
 }
 
 // getPod serves one pod, as JSON or as a one-row Table.
-func (a *api) getPod(r *http.Request) (any, *apiError) {
+func (a *api) getPod(r *http.Request) (any, *status.HTTPError) {
 	neg, ok := negotiate(r.Header.Get("Accept"), !strings.HasSuffix(r.URL.Path, "/status"))
 	if !ok {
 		return nil, notAcceptable()
@@ -145,7 +146,7 @@ func (a *api) getPod(r *http.Request) (any, *apiError) {
 
 // listPods serves the pods of one namespace, or of all with /api/v1/pods,
 // filtered by labelSelector and fieldSelector.
-func (a *api) listPods(r *http.Request) (any, *apiError) {
+func (a *api) listPods(r *http.Request) (any, *status.HTTPError) {
 	neg, ok := negotiate(r.Header.Get("Accept"), true)
 	if !ok {
 		return nil, notAcceptable()
@@ -175,7 +176,7 @@ type selectors struct {
 
 // parseSelectors reads labelSelector and fieldSelector, refusing field
 // names outside known, and watch, which porthole does not serve.
-func parseSelectors(q url.Values, known []string) (selectors, *apiError) {
+func parseSelectors(q url.Values, known []string) (selectors, *status.HTTPError) {
 	if w := q.Get("watch"); w == "true" || w == "1" {
 		return selectors{}, badRequest("watch is not supported by porthole")
 	}
@@ -197,7 +198,7 @@ func parseSelectors(q url.Values, known []string) (selectors, *apiError) {
 
 // selectPods returns the live pods of namespace ns (all when "") that sel
 // matches, and the list's resourceVersion: the highest of theirs, or "1".
-func (a *api) selectPods(ctx context.Context, ns string, sel selectors) ([]kube.Pod, string, *apiError) {
+func (a *api) selectPods(ctx context.Context, ns string, sel selectors) ([]kube.Pod, string, *status.HTTPError) {
 	items := []kube.Pod{}
 	rv := uint64(1)
 	for _, ref := range a.refs {
@@ -220,7 +221,7 @@ func (a *api) selectPods(ctx context.Context, ns string, sel selectors) ([]kube.
 }
 
 // podTable renders pods as the API server's pod Table.
-func (a *api) podTable(r *http.Request, neg negotiation, pods []kube.Pod, rv string) (any, *apiError) {
+func (a *api) podTable(r *http.Request, neg negotiation, pods []kube.Pod, rv string) (any, *status.HTTPError) {
 	now := a.now()
 	rows := make([]kube.TableRow, len(pods))
 	for i := range pods {
@@ -236,7 +237,7 @@ func (a *api) podTable(r *http.Request, neg negotiation, pods []kube.Pod, rv str
 
 // rowObject is what a Table row carries, per the includeObject parameter:
 // the object's metadata (default), the whole object, or nothing.
-func rowObject(r *http.Request, neg negotiation, full any, tm kube.TypeMeta, om kube.ObjectMeta) (any, *apiError) {
+func rowObject(r *http.Request, neg negotiation, full any, tm kube.TypeMeta, om kube.ObjectMeta) (any, *status.HTTPError) {
 	switch inc := r.URL.Query().Get("includeObject"); inc {
 	case "", "Metadata":
 		return kube.PartialObjectMetadata{TypeMeta: kube.TypeMeta{Kind: "PartialObjectMetadata", APIVersion: neg.tableVersion}, ObjectMeta: om}, nil
@@ -280,7 +281,7 @@ func (a *api) namespace(name string) kube.Namespace {
 	}
 }
 
-func (a *api) listNamespaces(r *http.Request) (any, *apiError) {
+func (a *api) listNamespaces(r *http.Request) (any, *status.HTTPError) {
 	neg, ok := negotiate(r.Header.Get("Accept"), true)
 	if !ok {
 		return nil, notAcceptable()
@@ -318,7 +319,7 @@ func namespaceField(ns *kube.Namespace) func(string) (string, bool) {
 	}
 }
 
-func (a *api) getNamespace(r *http.Request) (any, *apiError) {
+func (a *api) getNamespace(r *http.Request) (any, *status.HTTPError) {
 	neg, ok := negotiate(r.Header.Get("Accept"), true)
 	if !ok {
 		return nil, notAcceptable()
@@ -336,7 +337,7 @@ func (a *api) getNamespace(r *http.Request) (any, *apiError) {
 	return nil, notFound("namespaces", name)
 }
 
-func (a *api) namespaceTable(r *http.Request, neg negotiation, items []kube.Namespace) (any, *apiError) {
+func (a *api) namespaceTable(r *http.Request, neg negotiation, items []kube.Namespace) (any, *status.HTTPError) {
 	now := a.now()
 	rows := make([]kube.TableRow, len(items))
 	for i := range items {

@@ -8,47 +8,37 @@ import (
 	"github.com/porthole/porthole/protocol/status"
 )
 
-// apiError is an API-server style failure: the client sees Status (code,
-// reason, message as the API server words them); the cause, if any, goes
-// to the log only.
-type apiError struct {
-	Status *status.Status
-	Err    error
-}
-
-func (e *apiError) Error() string { return e.Status.Message }
-
-func notFound(resource, name string) *apiError {
-	return &apiError{Status: status.NewHTTP(http.StatusNotFound, status.ReasonNotFound,
+func notFound(resource, name string) *status.HTTPError {
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusNotFound, status.ReasonNotFound,
 		resource+` "`+name+`" not found`, &status.Details{Name: name, Kind: resource})}
 }
 
 // errNoRoute is what the API server answers for a path it does not serve.
-var errNoRoute = &apiError{Status: status.NewHTTP(http.StatusNotFound, status.ReasonNotFound,
+var errNoRoute = &status.HTTPError{Status: status.NewHTTP(http.StatusNotFound, status.ReasonNotFound,
 	"the server could not find the requested resource", &status.Details{})}
 
-var errMethod = &apiError{Status: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
+var errMethod = &status.HTTPError{Status: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
 	"the server does not allow this method on the requested resource", &status.Details{})}
 
-func badRequest(msg string) *apiError {
-	return &apiError{Status: status.NewHTTP(http.StatusBadRequest, status.ReasonBadRequest, msg, nil)}
+func badRequest(msg string) *status.HTTPError {
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusBadRequest, status.ReasonBadRequest, msg, nil)}
 }
 
-func notAcceptable() *apiError {
-	return &apiError{Status: status.NewHTTP(http.StatusNotAcceptable, "NotAcceptable",
+func notAcceptable() *status.HTTPError {
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusNotAcceptable, "NotAcceptable",
 		"the server was unable to respond with a content type that the client supports", nil)}
 }
 
-func internalError(err error) *apiError {
+func internalError(err error) *status.HTTPError {
 	s := status.NewHTTP(http.StatusInternalServerError, status.ReasonInternalError,
 		"Internal error occurred: "+err.Error(), &status.Details{Causes: []status.Cause{{Message: err.Error()}}})
-	return &apiError{Status: s, Err: err}
+	return &status.HTTPError{Status: s, Cause: err}
 }
 
 // writeError answers with e's Status document and logs its cause.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *apiError) {
-	if e.Err != nil {
-		log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", e.Err)
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *status.HTTPError) {
+	if e.Cause != nil {
+		log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", e.Cause)
 	}
 	writeJSON(w, int(e.Status.Code), e.Status)
 }

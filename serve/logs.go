@@ -14,6 +14,7 @@ import (
 
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // defaultContainerAnnotation names the container kubectl and the API server
@@ -31,7 +32,7 @@ type logOptions struct {
 	limitBytes int64     // 0: no limit
 }
 
-func parseLogOptions(r *http.Request, now time.Time) (logOptions, *apiError) {
+func parseLogOptions(r *http.Request, now time.Time) (logOptions, *status.HTTPError) {
 	q := r.URL.Query()
 	o := logOptions{container: q.Get("container"), tailLines: -1}
 	var err error
@@ -80,7 +81,7 @@ func parseLogOptions(r *http.Request, now time.Time) (logOptions, *apiError) {
 
 // pickContainer is the container a log request reads, in the API server's
 // words when it cannot tell.
-func pickContainer(p *kube.Pod, name string) (string, *apiError) {
+func pickContainer(p *kube.Pod, name string) (string, *status.HTTPError) {
 	var names []string
 	for _, c := range p.Spec.Containers {
 		names = append(names, c.Name)

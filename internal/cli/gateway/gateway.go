@@ -24,6 +24,7 @@ import (
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/web"
 )
 
@@ -130,7 +131,16 @@ func Run(ctx context.Context, opts *Options) error {
 	log := opts.Factory.Logger(opts.Verbosity)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gopts := &gateway.Options{Impersonate: opts.Impersonate, SPDYOnlyUpstream: opts.SPDYOnlyUpstream, WebSocketOnlyUpstream: opts.WSOnlyUpstream,
+	var upstreamWire protocol.Wire
+	switch {
+	case opts.SPDYOnlyUpstream && opts.WSOnlyUpstream:
+		return errors.New("--upstream-spdy-only and --upstream-websocket-only exclude each other")
+	case opts.SPDYOnlyUpstream:
+		upstreamWire = protocol.SPDY
+	case opts.WSOnlyUpstream:
+		upstreamWire = protocol.WebSocket
+	}
+	gopts := &gateway.Options{Impersonate: opts.Impersonate, UpstreamWire: upstreamWire,
 		Registerer: reg, Logger: log.With("component", "gateway"),
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	if err := upstream(opts, gopts); err != nil {
