@@ -5,11 +5,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/protocol"
 )
 
 // recordingUpstream answers every request 200 "{}" and records the
@@ -288,5 +290,24 @@ func TestAnonymousNeedsRBAC(t *testing.T) {
 	}
 	if _, err := gateway.New(&gateway.Options{Upstream: up.URL, AllowAnonymous: true, Authorizer: gateway.NewRBAC()}); err != nil {
 		t.Errorf("with RBAC: %v", err)
+	}
+}
+
+// TestOptionsRefused: options that cannot work refuse to start the gateway,
+// saying which.
+func TestOptionsRefused(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:1")
+	for _, tc := range []struct {
+		name string
+		o    gateway.Options
+		want string
+	}{
+		{"unknown upstream wire", gateway.Options{Upstream: u, UpstreamWire: "quic"}, `unknown upstream wire "quic"`},
+		{"kubelet paths translated", gateway.Options{Upstream: u, UpstreamWire: protocol.SPDY, KubeletNode: "n"}, "kubelet paths"},
+		{"no upstream", gateway.Options{}, "upstream must be"},
+	} {
+		if _, err := gateway.New(&tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
+		}
 	}
 }

@@ -103,6 +103,9 @@ with its address and authority; each user adds their token:
 			if (opts.Upstream == "") == (opts.UpstreamKubeconfig == "") {
 				return cli.FlagErrorf("exactly one of --upstream and --upstream-kubeconfig is required")
 			}
+			if opts.SPDYOnlyUpstream && opts.WSOnlyUpstream {
+				return cli.FlagErrorf("--upstream-spdy-only and --upstream-websocket-only exclude each other")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -133,8 +136,6 @@ func Run(ctx context.Context, opts *Options) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var upstreamWire protocol.Wire
 	switch {
-	case opts.SPDYOnlyUpstream && opts.WSOnlyUpstream:
-		return errors.New("--upstream-spdy-only and --upstream-websocket-only exclude each other")
 	case opts.SPDYOnlyUpstream:
 		upstreamWire = protocol.SPDY
 	case opts.WSOnlyUpstream:

@@ -54,6 +54,7 @@ func TestFlags(t *testing.T) {
 		{"no upstream", nil, "exactly one of --upstream and --upstream-kubeconfig is required", nil},
 		{"both upstreams", []string{"--upstream", "http://x", "--upstream-kubeconfig", "k"}, "exactly one of", nil},
 		{"argument", []string{"--upstream", "http://x", "extra"}, "unknown command", nil},
+		{"both upstream wires", []string{"--upstream", "http://x", "--upstream-spdy-only", "--upstream-websocket-only"}, "exclude each other", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
