@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 	"net/http"
 	"net/url"
@@ -116,7 +117,7 @@ func (req apiRequest) readVerb(q url.Values) string {
 	switch {
 	case req.name != "":
 		return "get"
-	case queryBool(q, "watch"):
+	case protocol.QueryBool(q, "watch"):
 		return "watch"
 	default:
 		return "list"

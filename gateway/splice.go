@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/porthole/porthole/internal/idle"
 	"github.com/porthole/porthole/internal/pump"
 )
 
@@ -43,13 +44,14 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 		up.Close()
 		_ = client.SetDeadline(time.Now())
 	})
-	idle := newIdleTimer(g.opts.IdleTimeout, func() { s.cut("idle timeout") })
-	defer idle.stop()
+	quiet := idle.New(g.opts.IdleTimeout, func() { s.cut("idle timeout") })
+	quiet.Start()
+	defer quiet.Stop()
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	in := &halfCopy{dst: up, src: cr, ready: readiness(cr, client), n: &s.bytesIn, idle: idle, inspect: inspect, errc: errc, wg: &wg}
-	out := &halfCopy{dst: client, src: ur, ready: readiness(ur, up), n: &s.bytesOut, idle: idle, inspect: tap, errc: errc, wg: &wg}
+	in := &halfCopy{dst: up, src: cr, ready: readiness(cr, client), n: &s.bytesIn, idle: quiet, inspect: inspect, errc: errc, wg: &wg}
+	out := &halfCopy{dst: client, src: ur, ready: readiness(ur, up), n: &s.bytesOut, idle: quiet, inspect: tap, errc: errc, wg: &wg}
 	go in.run()
 	go out.run()
 	first := <-errc
@@ -126,7 +128,7 @@ type halfCopy struct {
 	src     io.Reader
 	ready   func() error // nil: read at once
 	n       *atomic.Int64
-	idle    *idleTimer
+	idle    *idle.Timer
 	inspect func([]byte) error
 	errc    chan<- error
 	wg      *sync.WaitGroup
@@ -147,7 +149,7 @@ func (h *halfCopy) run() {
 		buf := *bp
 		n, rerr := h.src.Read(buf)
 		if n > 0 {
-			h.idle.touch()
+			h.idle.Touch()
 			if h.inspect != nil {
 				if err := h.inspect(buf[:n]); err != nil {
 					splicePool.Put(bp)
@@ -176,39 +178,5 @@ func (h *halfCopy) run() {
 			h.errc <- rerr
 			return
 		}
-	}
-}
-
-// idleTimer fires once when nothing moved for d. Safe for concurrent use.
-type idleTimer struct {
-	d    time.Duration
-	last atomic.Int64
-	t    *time.Timer
-	fire func()
-}
-
-func newIdleTimer(d time.Duration, fire func()) *idleTimer {
-	it := &idleTimer{d: d, fire: fire}
-	it.last.Store(time.Now().UnixNano())
-	if d > 0 {
-		it.t = time.AfterFunc(d, it.check)
-	}
-	return it
-}
-
-func (it *idleTimer) touch() { it.last.Store(time.Now().UnixNano()) }
-
-func (it *idleTimer) check() {
-	left := it.d - time.Since(time.Unix(0, it.last.Load()))
-	if left > 0 {
-		it.t.Reset(left)
-		return
-	}
-	it.fire()
-}
-
-func (it *idleTimer) stop() {
-	if it.t != nil {
-		it.t.Stop()
 	}
 }

@@ -40,17 +40,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, verb, namespace
 func parseStreamQuery(s *session, q url.Values) {
 	s.container = q.Get("container")
 	s.command = q["command"]
-	s.stdin, s.stdout, s.stderr, s.tty = queryBool(q, "stdin"), queryBool(q, "stdout"), queryBool(q, "stderr"), queryBool(q, "tty")
-}
-
-// queryBool: a present parameter is true unless its first value is "0" or
-// "false" (any case), as the API server reads booleans.
-func queryBool(q url.Values, key string) bool {
-	v, ok := q[key]
-	if !ok {
-		return false
-	}
-	return len(v) == 0 || !(v[0] == "0" || strings.EqualFold(v[0], "false"))
+	s.stdin, s.stdout, s.stderr, s.tty = protocol.QueryBool(q, "stdin"), protocol.QueryBool(q, "stdout"), protocol.QueryBool(q, "stderr"), protocol.QueryBool(q, "tty")
 }
 
 // streamAttributes are what a pods/exec, attach or portforward request

@@ -59,11 +59,9 @@ func identityHeader(k string) bool {
 // upstream credentials and, if configured, impersonation of the caller.
 func (g *Gateway) upstreamHeader(r *http.Request, u *User) http.Header {
 	h := r.Header.Clone()
-	for _, name := range h.Values("Connection") {
-		for _, tok := range strings.Split(name, ",") {
-			if tok = strings.TrimSpace(tok); !strings.EqualFold(tok, "upgrade") && tok != "" {
-				h.Del(tok)
-			}
+	for _, tok := range protocol.SplitHeader(h.Values("Connection")) {
+		if !strings.EqualFold(tok, "upgrade") {
+			h.Del(tok)
 		}
 	}
 	for _, k := range dropHeaders {
@@ -292,7 +290,7 @@ func (g *Gateway) upstreamFailed(w http.ResponseWriter, s *session, cause string
 // or replacing any other code (redirects included, never followed) with a
 // 500, marks the client connection to close, and closes up.
 func (g *Gateway) acceptUpgrade(w http.ResponseWriter, s *session, up net.Conn, resp *http.Response, want string) bool {
-	if resp.StatusCode == http.StatusSwitchingProtocols && headerHas(resp.Header, "Upgrade", want) {
+	if resp.StatusCode == http.StatusSwitchingProtocols && protocol.HeaderHasToken(resp.Header, "Upgrade", want) {
 		return true
 	}
 	defer up.Close()
@@ -333,15 +331,6 @@ func (g *Gateway) relayRefusal(w http.ResponseWriter, s *session, cause string, 
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, io.LimitReader(body, refusalBodyLimit))
-}
-
-func headerHas(h http.Header, name, token string) bool {
-	for _, v := range protocol.SplitHeader(h.Values(name)) {
-		if strings.EqualFold(v, token) {
-			return true
-		}
-	}
-	return false
 }
 
 // writeHead forwards the upstream's 101 head to the hijacked client.

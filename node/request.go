@@ -3,7 +3,6 @@ package node
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -40,19 +39,6 @@ func notFound(kind, name string) *status.HTTPError {
 		fmt.Sprintf("%s %q not found", kind, name), &status.Details{Name: name, Kind: kind})}
 }
 
-// queryBool reads a boolean as the API server does: a present parameter is
-// true unless its first value is "0" or "false" (any case); empty is true.
-func queryBool(q url.Values, key string) bool {
-	v, ok := q[key]
-	if !ok {
-		return false
-	}
-	if len(v) == 0 {
-		return true
-	}
-	return !(v[0] == "0" || strings.EqualFold(v[0], "false"))
-}
-
 // parseRequest reads the API-server shaped query of r (PROTOCOL.md 2.1).
 func parseRequest(r *http.Request, verb string) (*request, *status.HTTPError) {
 	q := r.URL.Query()
@@ -73,10 +59,10 @@ func parseRequest(r *http.Request, verb string) (*request, *status.HTTPError) {
 		req.ports = ports
 		return req, nil
 	}
-	req.stdin = queryBool(q, "stdin")
-	req.stdout = queryBool(q, "stdout")
-	req.stderr = queryBool(q, "stderr")
-	req.tty = queryBool(q, "tty")
+	req.stdin = protocol.QueryBool(q, "stdin")
+	req.stdout = protocol.QueryBool(q, "stdout")
+	req.stderr = protocol.QueryBool(q, "stderr")
+	req.tty = protocol.QueryBool(q, "tty")
 	if verb == "exec" {
 		req.command = q["command"]
 		if len(req.command) == 0 {

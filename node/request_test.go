@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+
+	"github.com/porthole/porthole/protocol"
 )
 
 func TestQueryBool(t *testing.T) {
@@ -18,7 +20,7 @@ func TestQueryBool(t *testing.T) {
 	}
 	for _, tc := range tests {
 		q, _ := url.ParseQuery(tc.raw)
-		if got := queryBool(q, "stdin"); got != tc.want {
+		if got := protocol.QueryBool(q, "stdin"); got != tc.want {
 			t.Errorf("%q: got %v, want %v", tc.raw, got, tc.want)
 		}
 	}

@@ -9,6 +9,7 @@ package protocol
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -136,19 +137,32 @@ const (
 
 // IsWebSocketUpgrade reports whether r asks for a WebSocket upgrade.
 func IsWebSocketUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+	return HeaderHasToken(r.Header, "Connection", "upgrade") && HeaderHasToken(r.Header, "Upgrade", "websocket")
 }
 
 // IsSPDYUpgrade reports whether r asks for a SPDY/3.1 upgrade.
 func IsSPDYUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "spdy/3.1")
+	return HeaderHasToken(r.Header, "Connection", "upgrade") && HeaderHasToken(r.Header, "Upgrade", "spdy/3.1")
 }
 
-func headerHasToken(h http.Header, name, token string) bool {
+// HeaderHasToken reports whether any of h's name lines lists token, in
+// any case (Connection: keep-alive, Upgrade).
+func HeaderHasToken(h http.Header, name, token string) bool {
 	for _, v := range SplitHeader(h.Values(name)) {
 		if strings.EqualFold(v, token) {
 			return true
 		}
 	}
 	return false
+}
+
+// QueryBool reads a boolean query parameter as the API server does: a
+// present parameter is true unless its first value is "0" or "false" (any
+// case).
+func QueryBool(q url.Values, key string) bool {
+	v, ok := q[key]
+	if !ok {
+		return false
+	}
+	return len(v) == 0 || !(v[0] == "0" || strings.EqualFold(v[0], "false"))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/moby/spdystream"
 	spdyframe "github.com/moby/spdystream/spdy"
 
+	"github.com/porthole/porthole/internal/idle"
 	"github.com/porthole/porthole/stream"
 )
 
@@ -69,6 +70,7 @@ type Conn struct {
 
 	maxStreams int
 	idle       time.Duration
+	idleTimer  *idle.Timer // nil without an idle timeout
 	ping       time.Duration
 	alive      time.Duration // keep-alive timeout (see keepAlive)
 	linger     time.Duration
@@ -158,15 +160,16 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		return nil, fmt.Errorf("start spdy connection: %w", err)
 	}
 	c.sc = sc
+	if c.idle > 0 { // before the reader, which touches it
+		c.idleTimer = idle.New(c.idle, c.expireIdle)
+		c.wire.active = c.idleTimer.Touch
+		c.idleTimer.Start()
+	}
 	if server {
 		c.startStallWatch() // before the reader, whose end stops it
 	}
 	c.wg.Add(1)
 	go c.serve()
-	if c.idle > 0 {
-		c.wg.Add(1)
-		go c.idleLoop()
-	}
 	c.lastIn.Store(time.Now().UnixNano())
 	switch {
 	case c.ping > 0:
@@ -258,6 +261,7 @@ func (c *Conn) ended(readErr error) {
 		close(c.done)
 		c.cancel()
 		c.stall.stop()
+		c.idleTimer.Stop()
 	})
 }
 
@@ -480,6 +484,7 @@ func (c *Conn) Abort(reason string) error {
 // terminate starts ending the connection, once. It does not wait.
 func (c *Conn) terminate(graceful bool, cause *stream.ConnError) {
 	c.termOnce.Do(func() {
+		c.idleTimer.Stop()
 		if cause != nil {
 			c.cause.Store(cause)
 		}
@@ -523,28 +528,11 @@ func (c *Conn) resetAll() {
 	}
 }
 
-// idleLoop ends the connection when no frame moved, either way, for the
+// expireIdle ends the connection when no frame moved, either way, for the
 // idle timeout. Pings count, as in the kubelet: a pinging client never idles.
-func (c *Conn) idleLoop() {
-	defer c.wg.Done()
-	t := time.NewTimer(c.idle)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.closingCh:
-			return
-		case <-t.C:
-		}
-		if d := c.wire.idleFor(); d < c.idle {
-			t.Reset(c.idle - d)
-			continue
-		}
-		c.log.Info("spdy: idle timeout", "timeout", c.idle)
-		c.terminate(true, &stream.ConnError{Op: "idle", Err: ErrIdleTimeout})
-		return
-	}
+func (c *Conn) expireIdle() {
+	c.log.Info("spdy: idle timeout", "timeout", c.idle)
+	c.terminate(true, &stream.ConnError{Op: "idle", Err: ErrIdleTimeout})
 }
 
 // pingLoop sends a PING every period, like client-go, and ends the

@@ -1,9 +1,11 @@
 package spdy
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -24,26 +26,43 @@ func TestServerAnswersPing(t *testing.T) {
 	}
 }
 
-// Every frame, either way, counts as activity for the idle timeout.
+// Every frame, either way, counts as activity for the idle timeout, once
+// it is complete.
 func TestIdleCountsEveryFrame(t *testing.T) {
-	now := time.Unix(1000, 0)
 	w := newWire(nil, nil, 0, nil)
-	w.now = func() time.Time { return now }
-	w.touch()
-	now = now.Add(time.Hour)
-	if got := w.idleFor(); got != time.Hour {
-		t.Fatalf("idleFor %v, want 1h", got)
-	}
+	n := 0
+	w.active = func() { n++ }
 	w.observe(frameBytes(t, observeFrames[5])) // an inbound PING
-	if got := w.idleFor(); got != 0 {
-		t.Errorf("after inbound PING idleFor %v, want 0", got)
+	if n != 1 {
+		t.Errorf("after an inbound PING: %d activities, want 1", n)
 	}
-	now = now.Add(time.Minute)
-	w.observe(frameBytes(t, observeFrames[2])[:5]) // half a header: no frame yet
-	if got := w.idleFor(); got != time.Minute {
-		t.Errorf("after half a header idleFor %v, want 1m", got)
+	half := frameBytes(t, observeFrames[2])
+	w.observe(half[:5]) // half a header: no frame yet
+	if n != 1 {
+		t.Errorf("after half a header: %d activities, want 1", n)
+	}
+	w.observe(half[5:])
+	if n != 2 {
+		t.Errorf("after the rest of the frame: %d activities, want 2", n)
+	}
+	var out bytes.Buffer
+	w.Conn = nopConn{&out}
+	if _, err := w.Write(frameBytes(t, observeFrames[5])); err != nil || n != 3 {
+		t.Errorf("after an outbound PING: %d activities (%v), want 3", n, err)
 	}
 }
+
+// nopConn is a net.Conn that writes to w.
+type nopConn struct{ w io.Writer }
+
+func (c nopConn) Write(p []byte) (int, error)    { return c.w.Write(p) }
+func (nopConn) Read([]byte) (int, error)         { return 0, io.EOF }
+func (nopConn) Close() error                     { return nil }
+func (nopConn) LocalAddr() net.Addr              { return nil }
+func (nopConn) RemoteAddr() net.Addr             { return nil }
+func (nopConn) SetDeadline(time.Time) error      { return nil }
+func (nopConn) SetReadDeadline(time.Time) error  { return nil }
+func (nopConn) SetWriteDeadline(time.Time) error { return nil }
 
 // Streams the server has not taken wait in the accept queue, then in the
 // worker that received them; Accept returns them all, answered, in order.

@@ -92,10 +92,12 @@ type wire struct {
 	wbuf    []byte
 	werr    error // sticky: after a failed write the byte stream is broken
 
-	lastActive atomic.Int64 // unix nanos of the last frame in either direction
-	shut       atomic.Bool  // write side shut down: writes fail fast
-	linger     time.Duration
-	now        func() time.Time
+	// active, when set, is told of every frame, either way (the idle
+	// timer's Touch).
+	active func()
+	shut   atomic.Bool // write side shut down: writes fail fast
+	linger time.Duration
+	now    func() time.Time
 }
 
 func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(frameEvent)) *wire {
@@ -109,7 +111,11 @@ func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(
 	return w
 }
 
-func (w *wire) touch() { w.lastActive.Store(w.now().UnixNano()) }
+func (w *wire) touch() {
+	if w.active != nil {
+		w.active()
+	}
+}
 
 // waitingFor reports how long the Read in progress has waited (0: none).
 func (w *wire) waitingFor() time.Duration {
@@ -118,11 +124,6 @@ func (w *wire) waitingFor() time.Duration {
 		return 0
 	}
 	return w.now().Sub(time.Unix(0, since))
-}
-
-// idleFor reports how long no frame moved.
-func (w *wire) idleFor() time.Duration {
-	return w.now().Sub(time.Unix(0, w.lastActive.Load()))
 }
 
 // Read reads from the buffered connection through the header check and

@@ -10,6 +10,7 @@ import (
 
 	ws "github.com/coder/websocket"
 
+	"github.com/porthole/porthole/internal/idle"
 	"github.com/porthole/porthole/internal/pump"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
@@ -166,7 +167,8 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	}
 	wc.SetReadLimit(limit)
 	if o.IdleTimeout > 0 {
-		c.idle = newIdleTimer(o.IdleTimeout, c.expireIdle)
+		c.idle = idle.New(o.IdleTimeout, c.expireIdle)
+		c.idle.Start()
 	}
 	c.start()
 	if o.KeepAliveTimeout > 0 {

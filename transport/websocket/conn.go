@@ -12,6 +12,7 @@ import (
 
 	ws "github.com/coder/websocket"
 
+	"github.com/porthole/porthole/internal/idle"
 	"github.com/porthole/porthole/internal/pump"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/stream"
@@ -69,7 +70,7 @@ type Conn struct {
 	head    [closeSignalLen + 1]byte // read loop only: a message's first bytes
 	body    prefixReader             // read loop only: the message being delivered
 	dropped atomic.Uint64
-	idle    *idleTimer
+	idle    *idle.Timer
 	stall   *time.Timer // read loop only: see stalled
 
 	// Keep-alive (server): when a frame last came in, whether the peer
@@ -248,7 +249,7 @@ func (c *Conn) hardClose() {
 func (c *Conn) wait() {
 	c.wg.Wait()
 	if c.idle != nil {
-		c.idle.stop()
+		c.idle.Stop()
 	}
 	if c.nc != nil && c.nc.result != nil {
 		c.fail(&stream.ConnError{Op: "close", Err: c.nc.result})
@@ -292,7 +293,7 @@ func (c *Conn) send(msg []byte) error {
 		return c.writeErr(err)
 	}
 	if c.idle != nil {
-		c.idle.touch()
+		c.idle.Touch()
 	}
 	return nil
 }

@@ -4,58 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/porthole/porthole/stream"
 )
-
-// idleTimer ends a connection after a period with no data either way. It
-// uses one runtime timer and an atomic time stamp, so data costs no timer
-// reset; pings do not count (PROTOCOL.md 3.11).
-type idleTimer struct {
-	timeout time.Duration
-	start   time.Time
-	last    atomic.Int64 // time.Since(start) at the last data
-	expire  func()
-
-	mu      sync.Mutex
-	t       *time.Timer
-	stopped bool
-}
-
-func newIdleTimer(timeout time.Duration, expire func()) *idleTimer {
-	it := &idleTimer{timeout: timeout, start: time.Now(), expire: expire}
-	it.t = time.AfterFunc(timeout, it.fire)
-	return it
-}
-
-func (it *idleTimer) touch() { it.last.Store(int64(time.Since(it.start))) }
-
-func (it *idleTimer) fire() {
-	it.mu.Lock()
-	if it.stopped {
-		it.mu.Unlock()
-		return
-	}
-	quiet := time.Since(it.start) - time.Duration(it.last.Load())
-	if quiet < it.timeout {
-		it.t.Reset(it.timeout - quiet)
-		it.mu.Unlock()
-		return
-	}
-	it.stopped = true
-	it.mu.Unlock()
-	it.expire()
-}
-
-func (it *idleTimer) stop() {
-	it.mu.Lock()
-	it.stopped = true
-	it.t.Stop()
-	it.mu.Unlock()
-}
 
 // expireIdle closes the socket like the deadline of the real servers does.
 func (c *Conn) expireIdle() {

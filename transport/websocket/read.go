@@ -76,7 +76,7 @@ func (c *Conn) readBinary(r io.Reader) error {
 		return err
 	}
 	if c.idle != nil {
-		c.idle.touch()
+		c.idle.Touch()
 	}
 	id := head[0]
 	if id == channel.CloseSignal && c.version.CloseSignal && !c.client {
@@ -124,7 +124,7 @@ func (c *Conn) readBase64(r io.Reader) error {
 		return nil
 	}
 	if c.idle != nil {
-		c.idle.touch()
+		c.idle.Touch()
 	}
 	id, payload, err := channel.DecodeBase64(nil, msg)
 	switch {
