@@ -16,6 +16,7 @@ import (
 
 	xproxy "golang.org/x/net/proxy"
 
+	"github.com/porthole/porthole/internal/upgrade"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/transport/spdy"
@@ -45,25 +46,9 @@ func (c *Client) dialContext(ctx context.Context, target *url.URL, addr string) 
 	default:
 		return nil, fmt.Errorf("proxy %s: unsupported scheme %q (want http, https or socks5)", proxy.Redacted(), proxy.Scheme)
 	}
-	paddr := proxy.Host
-	if proxy.Port() == "" {
-		port := "80"
-		if proxy.Scheme == "https" {
-			port = "443"
-		}
-		paddr = net.JoinHostPort(proxy.Hostname(), port)
-	}
-	nc, err := d.DialContext(ctx, "tcp", paddr)
+	nc, err := upgrade.Dial(ctx, proxy, nil, &tls.Config{RootCAs: c.tls.RootCAs})
 	if err != nil {
 		return nil, fmt.Errorf("dial proxy %s: %w", proxy.Redacted(), err)
-	}
-	if proxy.Scheme == "https" {
-		tc := tls.Client(nc, &tls.Config{ServerName: proxy.Hostname(), RootCAs: c.tls.RootCAs, NextProtos: []string{"http/1.1"}})
-		if err := tc.HandshakeContext(ctx); err != nil {
-			_ = nc.Close()
-			return nil, fmt.Errorf("proxy %s: tls handshake: %w", proxy.Redacted(), err)
-		}
-		nc = tc
 	}
 	if err := connect(ctx, nc, proxy, addr); err != nil {
 		_ = nc.Close()

@@ -3,26 +3,21 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/porthole/porthole/internal/upgrade"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 )
 
-const (
-	upstreamHandshakeTimeout = 30 * time.Second
-	maxUpstreamHead          = 1 << 20
-)
+const upstreamHandshakeTimeout = 30 * time.Second
 
 // dropHeaders are never forwarded upstream: the client's credentials (the
 // gateway authenticated it and speaks upstream with its own), impersonation
@@ -92,90 +87,23 @@ func (g *Gateway) upstreamHeader(r *http.Request, u *User) http.Header {
 	return h
 }
 
-// dialUpstream opens a fresh connection to u's host: TLS with ALPN
-// http/1.1 for https, since an upgrade cannot run over HTTP/2.
-func (g *Gateway) dialUpstream(ctx context.Context, u *url.URL) (net.Conn, error) {
-	addr := u.Host
-	if u.Port() == "" {
-		port := "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-		addr = net.JoinHostPort(u.Hostname(), port)
-	}
-	c, err := g.opts.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if u.Scheme != "https" {
-		return c, nil
-	}
-	cfg := &tls.Config{}
-	if g.opts.UpstreamTLS != nil {
-		cfg = g.opts.UpstreamTLS.Clone()
-	}
-	cfg.NextProtos = []string{"http/1.1"}
-	if cfg.ServerName == "" {
-		cfg.ServerName = u.Hostname()
-	}
-	tc := tls.Client(c, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return tc, nil
-}
-
-// headLimit bounds what ReadResponse may read for the upstream's response
-// head; it is lifted once the head is parsed.
-type headLimit struct {
-	r    io.Reader
-	left int
-	on   bool
-}
-
-func (h *headLimit) Read(p []byte) (int, error) {
-	if !h.on {
-		return h.r.Read(p)
-	}
-	if h.left <= 0 {
-		return 0, errors.New("upstream response head too large")
-	}
-	if len(p) > h.left {
-		p = p[:h.left]
-	}
-	n, err := h.r.Read(p)
-	h.left -= n
-	return n, err
-}
-
-// roundTripUpgrade sends out on a fresh connection and reads the response
-// head, never following redirects. The connection is returned with the
-// reader holding any bytes read past the head; the caller owns it on
-// every path where err is nil.
+// roundTripUpgrade sends out on a fresh connection (TLS with ALPN
+// http/1.1 for https: an upgrade cannot run over HTTP/2) and reads the
+// response head, never following redirects. The connection is returned
+// with the reader holding any bytes read past the head; the caller owns it
+// on every path where err is nil.
 func (g *Gateway) roundTripUpgrade(ctx context.Context, out *http.Request) (net.Conn, *bufio.Reader, *http.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, upstreamHandshakeTimeout)
 	defer cancel()
-	c, err := g.dialUpstream(ctx, out.URL)
+	c, err := upgrade.Dial(ctx, out.URL, g.opts.DialContext, g.opts.UpstreamTLS)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("dial upstream: %w", err)
 	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	hl := &headLimit{r: c, left: maxUpstreamHead, on: true}
-	br := bufio.NewReader(hl)
-	err = out.Write(c)
-	var resp *http.Response
-	if err == nil {
-		resp, err = http.ReadResponse(br, out)
-	}
-	if !stop() || err != nil {
+	br, resp, err := upgrade.RoundTrip(ctx, c, out)
+	if err != nil {
 		c.Close()
-		if err == nil {
-			err = ctx.Err()
-		}
 		return nil, nil, nil, fmt.Errorf("upstream handshake: %w", err)
 	}
-	hl.on = false
 	return c, br, resp, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/porthole/porthole/internal/upgrade"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 )
@@ -69,21 +70,15 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 	if err != nil {
 		return nil, nil, fmt.Errorf("spdy dial: %w", err)
 	}
-	raw, err := dialRaw(ctx, u, opts)
+	raw, err := upgrade.Dial(ctx, u, opts.DialContext, opts.TLSConfig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("spdy dial %s: %w", u.Redacted(), err)
 	}
-	// Cancelling ctx during the exchange unblocks it through the deadline.
-	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Unix(1, 0)) })
 	br, resp, err := roundTrip(ctx, raw, u, opts)
-	if !stop() || err != nil {
+	if err != nil {
 		_ = raw.Close()
-		if err == nil {
-			err = ctx.Err()
-		}
 		return nil, resp, err
 	}
-	_ = raw.SetDeadline(time.Time{})
 	proto := resp.Header.Get(protocol.HeaderStreamProtocol)
 	if proto == "" {
 		proto = protocol.V1
@@ -100,40 +95,6 @@ func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.R
 		linger:     durDefault(opts.Linger, DefaultLinger),
 	})
 	return c, resp, err
-}
-
-func dialRaw(ctx context.Context, u *url.URL, opts *DialOptions) (net.Conn, error) {
-	port := u.Port()
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("unsupported scheme %q", u.Scheme)
-	case port == "" && u.Scheme == "http":
-		port = "80"
-	case port == "":
-		port = "443"
-	}
-	dial := opts.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	raw, err := dial(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
-	if err != nil || u.Scheme == "http" {
-		return raw, err
-	}
-	cfg := &tls.Config{}
-	if opts.TLSConfig != nil {
-		cfg = opts.TLSConfig.Clone()
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = u.Hostname()
-	}
-	cfg.NextProtos = []string{"http/1.1"}
-	tc := tls.Client(raw, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		_ = raw.Close()
-		return nil, err
-	}
-	return tc, nil
 }
 
 // roundTrip writes the upgrade request and reads the response, checking it
@@ -153,13 +114,9 @@ func roundTrip(ctx context.Context, raw net.Conn, u *url.URL, opts *DialOptions)
 	for _, p := range opts.Protocols {
 		req.Header.Add(protocol.HeaderStreamProtocol, p)
 	}
-	if err := req.Write(raw); err != nil {
-		return nil, nil, fmt.Errorf("spdy dial: write request: %w", err)
-	}
-	br := bufio.NewReader(raw)
-	resp, err := http.ReadResponse(br, req)
+	br, resp, err := upgrade.RoundTrip(ctx, raw, req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("spdy dial: read response: %w", err)
+		return nil, resp, fmt.Errorf("spdy dial: %w", err)
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols &&
 		headerContains(resp.Header, "Connection", "upgrade") &&
