@@ -12,13 +12,13 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/internal/registry"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 )
@@ -158,16 +158,13 @@ type Gateway struct {
 
 	draining atomic.Bool // Drain was called: /readyz fails, sessions still start
 
-	mu       sync.Mutex
-	closing  bool
-	sessions map[*session]struct{}
-	wg       sync.WaitGroup
-	ids      uint64
+	sessions registry.Registry[*session] // for Shutdown
+	ids      atomic.Uint64
 }
 
 // New validates opts and returns a Gateway. It starts no goroutine.
 func New(opts *Options) (*Gateway, error) {
-	g := &Gateway{sessions: make(map[*session]struct{})}
+	g := &Gateway{}
 	if opts != nil {
 		g.opts = *opts
 	}
@@ -326,9 +323,7 @@ func (g *Gateway) ready() bool {
 	if g.draining.Load() {
 		return false
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return !g.closing
+	return !g.sessions.Closing()
 }
 
 // probe answers GET or HEAD of /livez, /healthz and /readyz itself, before
@@ -367,31 +362,13 @@ func writeProbe(w http.ResponseWriter, code int, body string) {
 // then cuts those left and waits for their handlers to return. Hijacked
 // connections are invisible to http.Server.Shutdown, hence this.
 func (g *Gateway) Shutdown(ctx context.Context) error {
-	g.mu.Lock()
-	g.closing = true
-	g.mu.Unlock()
 	g.transport.CloseIdleConnections()
-	done := make(chan struct{})
-	go g.waitSessions(done)
-	select {
-	case <-done:
+	if g.sessions.Drain(ctx) {
 		return nil
-	case <-ctx.Done():
 	}
-	// Each cut may wait (boundedly) for a stuck client write, so the
-	// sessions are cut side by side.
-	var cuts sync.WaitGroup
-	g.mu.Lock()
-	for s := range g.sessions {
-		cuts.Go(func() { s.cut(reasonShutdown) })
-	}
-	g.mu.Unlock()
-	cuts.Wait()
-	<-done
+	// Each cut may wait (boundedly) for a stuck client write: End cuts the
+	// sessions side by side.
+	g.sessions.End(func(s *session) { s.cut(reasonShutdown) })
+	g.sessions.Wait()
 	return ctx.Err()
-}
-
-func (g *Gateway) waitSessions(done chan<- struct{}) {
-	g.wg.Wait()
-	close(done)
 }

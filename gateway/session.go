@@ -62,10 +62,7 @@ const (
 
 // newSession assigns an id; nothing is counted until begin.
 func (g *Gateway) newSession(verb string, u *User, source string) *session {
-	g.mu.Lock()
-	g.ids++
-	id := g.ids
-	g.mu.Unlock()
+	id := g.ids.Add(1)
 	return &session{g: g, id: fmt.Sprintf("%d-%d", time.Now().UnixNano(), id), user: u,
 		source: source, verb: verb, start: time.Now()}
 }
@@ -82,15 +79,10 @@ func (s *session) begin() *status.HTTPError {
 	if ok, msg := g.limits.acquire(s.user.Name); !ok {
 		return status.NewHTTPError(429, "TooManyRequests", msg, nil)
 	}
-	g.mu.Lock()
-	if g.closing {
-		g.mu.Unlock()
+	if !g.sessions.Add(s) {
 		g.limits.release(s.user.Name)
 		return status.NewHTTPError(503, "ServiceUnavailable", "the gateway is shutting down", nil)
 	}
-	g.sessions[s] = struct{}{}
-	g.wg.Add(1)
-	g.mu.Unlock()
 	g.metrics.started(s.verb, string(s.wireIn))
 	s.record(audit.StageStart, "", "")
 	return nil
@@ -99,9 +91,6 @@ func (s *session) begin() *status.HTTPError {
 // end releases the session and writes its end record.
 func (s *session) end(out outcome) {
 	g := s.g
-	g.mu.Lock()
-	delete(g.sessions, s)
-	g.mu.Unlock()
 	g.limits.release(s.user.Name)
 	d := time.Since(s.start)
 	g.metrics.ended(s.verb, string(s.wireIn), string(out), s.bytesIn.Load(), s.bytesOut.Load(), d)
@@ -115,7 +104,7 @@ func (s *session) end(out outcome) {
 	g.log.Info("session ended", "id", s.id, "user", s.user.Name, "verb", s.verb, "namespace", s.namespace,
 		"pod", s.pod, "wireIn", s.wireIn, "wireOut", s.wireOut, "outcome", out, "reason", reason,
 		"bytesIn", s.bytesIn.Load(), "bytesOut", s.bytesOut.Load(), "duration", d)
-	g.wg.Done()
+	g.sessions.Remove(s)
 }
 
 // cutReason is why the session was cut ("" if it was not).

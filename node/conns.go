@@ -16,25 +16,14 @@ import (
 // untracks it when its session is over. When the node is shutting down it
 // aborts c instead and reports false.
 func (n *Node) track(c stream.Conn) bool {
-	n.mu.Lock()
-	closing := n.closing
-	if !closing {
-		n.conns[c] = struct{}{}
-		n.wg.Add(1)
-	}
-	n.mu.Unlock()
-	if closing {
+	if !n.conns.Add(c) {
 		_ = c.Abort("server shutting down")
+		return false
 	}
-	return !closing
+	return true
 }
 
-func (n *Node) untrack(c stream.Conn) {
-	n.mu.Lock()
-	delete(n.conns, c)
-	n.mu.Unlock()
-	n.wg.Done()
-}
+func (n *Node) untrack(c stream.Conn) { n.conns.Remove(c) }
 
 // StatusGrace bounds how long Shutdown lets exec and attach sessions it
 // ended write their failure status and close before it aborts them.
@@ -49,30 +38,16 @@ var ErrShuttingDown = errors.New("the server is shutting down: the session was e
 // waits for their handlers to return. Hijacked connections are invisible
 // to http.Server.Shutdown, hence this.
 func (n *Node) Shutdown(ctx context.Context) error {
-	n.mu.Lock()
-	n.closing = true
-	n.mu.Unlock()
-	done := make(chan struct{})
-	go func() { n.wg.Wait(); close(done) }()
-	select {
-	case <-done:
+	if n.conns.Drain(ctx) {
 		return nil
-	case <-ctx.Done():
 	}
 	n.stop()
-	t := time.NewTimer(StatusGrace)
-	defer t.Stop()
-	select {
-	case <-done:
-		return ctx.Err()
-	case <-t.C:
+	grace, cancel := context.WithTimeout(context.Background(), StatusGrace)
+	defer cancel()
+	if !n.conns.WaitFor(grace) {
+		n.conns.End(func(c stream.Conn) { _ = c.Abort("server shutting down") })
 	}
-	n.mu.Lock()
-	for c := range n.conns {
-		_ = c.Abort("server shutting down")
-	}
-	n.mu.Unlock()
-	<-done
+	n.conns.Wait()
 	return ctx.Err()
 }
 

@@ -14,9 +14,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
+	"github.com/porthole/porthole/internal/registry"
 	"github.com/porthole/porthole/stream"
 )
 
@@ -43,10 +43,7 @@ type Node struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 
-	mu      sync.Mutex
-	closing bool
-	conns   map[stream.Conn]struct{}
-	wg      sync.WaitGroup // one per tracked connection
+	conns registry.Registry[stream.Conn] // the upgraded connections, for Shutdown
 
 	// stopCtx ends every exec and attach when Shutdown's grace is over, so
 	// each ends with a failure status rather than a bare close (which a SPDY
@@ -57,7 +54,7 @@ type Node struct {
 
 // New returns a Node serving rt. It starts no goroutines.
 func New(rt Runtime, opts *Options) *Node {
-	n := &Node{rt: rt, conns: make(map[stream.Conn]struct{})}
+	n := &Node{rt: rt}
 	n.stopCtx, n.stop = context.WithCancel(context.Background())
 	if opts != nil {
 		n.opts = *opts
