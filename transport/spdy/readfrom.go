@@ -2,7 +2,8 @@ package spdy
 
 import (
 	"io"
-	"syscall"
+
+	"github.com/porthole/porthole/internal/pump"
 )
 
 // ReadFrom copies r to the stream until EOF (which it does not forward: call
@@ -13,17 +14,10 @@ import (
 // ReadFrom first waits for r to become readable and only then takes a
 // buffer, so an idle session holds no buffer at all.
 func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
-	var rc syscall.RawConn
-	if sc, ok := r.(syscall.Conn); ok {
-		if c, err := sc.SyscallConn(); err == nil {
-			rc = c
-		}
-	}
+	ready := pump.NewWaiter(r)
 	var total int64
 	for {
-		if rc != nil {
-			waitReadable(rc) // errors surface from the Read below
-		}
+		_ = ready.Wait() // errors surface from the Read below
 		bp := s.c.bufs.Get().(*[]byte)
 		n, rerr := r.Read(*bp)
 		var werr error

@@ -2,6 +2,7 @@ package spdy
 
 import (
 	"bytes"
+	"github.com/porthole/porthole/internal/pump"
 	"io"
 	"net"
 	"testing"
@@ -63,9 +64,7 @@ func TestLingerCloseKeepsTail(t *testing.T) {
 // waitReadableConn waits until c has bytes to read, without reading them.
 func waitReadableConn(t *testing.T, c *net.TCPConn) {
 	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
+	if err := pump.NewWaiter(c).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	waitReadable(rc)
 }
