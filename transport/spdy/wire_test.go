@@ -2,11 +2,12 @@ package spdy
 
 import (
 	"bytes"
-	"github.com/porthole/porthole/internal/pump"
 	"io"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/porthole/porthole/internal/pump"
 )
 
 // tcpPair returns a connected client/server pair on 127.0.0.1 with small
