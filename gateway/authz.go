@@ -3,8 +3,9 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"github.com/porthole/porthole/protocol/status"
 	"net/http"
+
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // Attributes describe one authorization check, as the API server's

@@ -2,12 +2,13 @@ package gateway
 
 import (
 	"fmt"
-	"github.com/porthole/porthole/protocol/status"
 	"net"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
+
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // loopbackHosts are the Host names accepted by default without

@@ -1,10 +1,11 @@
 package gateway
 
 import (
-	"github.com/porthole/porthole/protocol/status"
 	"net/http"
 	"net/http/httputil"
 	"time"
+
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // apiHandler serves every /api and /apis path: the streaming

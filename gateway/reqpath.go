@@ -1,12 +1,13 @@
 package gateway
 
 import (
-	"github.com/porthole/porthole/protocol"
-	"github.com/porthole/porthole/protocol/status"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // apiRequest is what an API path names, read as the API server's request

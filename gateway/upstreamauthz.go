@@ -5,10 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/porthole/porthole/protocol/status"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/porthole/porthole/protocol/status"
 )
 
 // upstreamAccessTimeout bounds the access review asked of the upstream.
