@@ -7,14 +7,14 @@ import (
 	"os"
 
 	"github.com/porthole/porthole/client"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // Download a directory from a pod as `kubectl cp --retries 3` would, but
 // refusing any archive entry that could land outside ./logs.
 func ExampleClient_Copy() {
 	home, _ := os.UserHomeDir()
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Env: os.Getenv("KUBECONFIG"), Home: home})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Env: os.Getenv("KUBECONFIG"), Home: home})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return

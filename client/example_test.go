@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/porthole/porthole/client"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // Run `date` in a pod as kubectl would: the cluster from the kubeconfig,
@@ -15,7 +15,7 @@ import (
 // remote exit code handed on.
 func ExampleClient_Exec() {
 	home, _ := os.UserHomeDir()
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Env: os.Getenv("KUBECONFIG"), Home: home})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Env: os.Getenv("KUBECONFIG"), Home: home})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // ConfigFromKubeconfig turns a loaded kubeconfig context into a Config:
@@ -18,7 +18,7 @@ import (
 // cluster's proxy-url (else the environment's proxies). An exec credential
 // plugin supplies the token or client certificate on demand; its stderr
 // goes to pluginStderr.
-func ConfigFromKubeconfig(cc *kube.ClientConfig, pluginStderr io.Writer) (*Config, error) {
+func ConfigFromKubeconfig(cc *kubeconfig.ClientConfig, pluginStderr io.Writer) (*Config, error) {
 	tc := &tls.Config{ServerName: cc.TLSServerName, InsecureSkipVerify: cc.InsecureSkipTLSVerify} //nolint:gosec // the kubeconfig asked for it
 	if len(cc.CAData) > 0 {
 		pool := x509.NewCertPool()
@@ -55,7 +55,7 @@ func ConfigFromKubeconfig(cc *kube.ClientConfig, pluginStderr io.Writer) (*Confi
 	// As client-go, a plugin is for users with no other credential: a
 	// token (--token, say), basic auth or a certificate wins.
 	if cc.Exec != nil && cc.Token == "" && cc.TokenFile == "" && cc.Username == "" && cc.Password == "" && len(cc.CertData) == 0 {
-		plugin := kube.NewExecPlugin(cc.Exec, pluginStderr)
+		plugin := kubeconfig.NewExecPlugin(cc.Exec, pluginStderr)
 		cfg.RefreshCredentials = plugin.Invalidate
 		cfg.TokenSource = func(ctx context.Context) (string, error) {
 			c, err := plugin.Credential(ctx)

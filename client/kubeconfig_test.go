@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // testPKI is a CA with a server certificate for 127.0.0.1 and a client
@@ -106,15 +106,15 @@ func TestConfigFromKubeconfig(t *testing.T) {
 	if err := os.WriteFile(plugin, []byte("#!/bin/sh\necho run >> "+ran+"\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"from-plugin\"}}'\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	exec := &kube.ExecConfig{APIVersion: kube.ExecV1, Command: plugin, InteractiveMode: "Never"}
+	exec := &kubeconfig.ExecConfig{APIVersion: kubeconfig.ExecV1, Command: plugin, InteractiveMode: "Never"}
 	for _, tc := range []struct {
 		name     string
-		cc       kube.ClientConfig
+		cc       kubeconfig.ClientConfig
 		want     string
 		wantRuns int
 	}{
-		{"plugin token", kube.ClientConfig{Server: srv.URL, CAData: pki.caPEM, Exec: exec}, "Bearer from-plugin|-|HTTP/1.1", 1},
-		{"certificate wins over the plugin", kube.ClientConfig{Server: srv.URL, CAData: pki.caPEM, CertData: pki.clientCert, KeyData: pki.clientKey, Exec: exec},
+		{"plugin token", kubeconfig.ClientConfig{Server: srv.URL, CAData: pki.caPEM, Exec: exec}, "Bearer from-plugin|-|HTTP/1.1", 1},
+		{"certificate wins over the plugin", kubeconfig.ClientConfig{Server: srv.URL, CAData: pki.caPEM, CertData: pki.clientCert, KeyData: pki.clientKey, Exec: exec},
 			"|alice|HTTP/1.1", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,7 +181,7 @@ func TestRefusedPluginTokenIsRefreshedOnce(t *testing.T) {
 	if err := os.WriteFile(plugin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ConfigFromKubeconfig(&kube.ClientConfig{Server: srv.URL, Exec: &kube.ExecConfig{APIVersion: kube.ExecV1, Command: plugin, InteractiveMode: "Never"}}, nil)
+	cfg, err := ConfigFromKubeconfig(&kubeconfig.ClientConfig{Server: srv.URL, Exec: &kubeconfig.ExecConfig{APIVersion: kubeconfig.ExecV1, Command: plugin, InteractiveMode: "Never"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,10 +220,10 @@ func TestRefusedPluginTokenIsRefreshedOnce(t *testing.T) {
 }
 
 func TestConfigFromKubeconfigRejects(t *testing.T) {
-	if _, err := ConfigFromKubeconfig(&kube.ClientConfig{Server: "https://h", CAData: []byte("not pem")}, nil); err == nil {
+	if _, err := ConfigFromKubeconfig(&kubeconfig.ClientConfig{Server: "https://h", CAData: []byte("not pem")}, nil); err == nil {
 		t.Error("accepted a CA without certificates")
 	}
-	if _, err := ConfigFromKubeconfig(&kube.ClientConfig{Server: "https://h", CertData: []byte("x"), KeyData: []byte("y")}, nil); err == nil {
+	if _, err := ConfigFromKubeconfig(&kubeconfig.ClientConfig{Server: "https://h", CertData: []byte("x"), KeyData: []byte("y")}, nil); err == nil {
 		t.Error("accepted a broken client certificate")
 	}
 }

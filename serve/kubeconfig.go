@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // kubeconfigTarget is where Run writes its kubeconfig, and what to tell the
@@ -21,7 +21,7 @@ import (
 // another serve still running, or one serve did not write, is left alone:
 // the new one goes beside it, named after the port, and the note says where.
 func kubeconfigTarget(want, server string, alive func(server string) bool) (path, note string) {
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: want})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: want})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return want, ""

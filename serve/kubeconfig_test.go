@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 func TestKubeconfigTarget(t *testing.T) {
@@ -20,11 +20,11 @@ func TestKubeconfigTarget(t *testing.T) {
 		wantNote string
 	}{
 		{"none", nil, false, "", ""},
-		{"ours, same server", func(p string) { kube.WriteKubeconfig(p, me, DefaultContext, "default") }, true, "", ""},
-		{"ours, this address over plain HTTP before", func(p string) { kube.WriteKubeconfig(p, "https://127.0.0.1:7001", DefaultContext, "default") }, true, "", ""},
-		{"ours, other server running", func(p string) { kube.WriteKubeconfig(p, other, DefaultContext, "default") }, true, "-7001", "still uses it"},
-		{"ours, other server gone", func(p string) { kube.WriteKubeconfig(p, other, DefaultContext, "default") }, false, "", "no longer answers"},
-		{"someone else's", func(p string) { kube.WriteKubeconfig(p, other, "kind-dev", "default") }, false, "-7001", "did not write it"},
+		{"ours, same server", func(p string) { kubeconfig.Write(p, me, DefaultContext, "default") }, true, "", ""},
+		{"ours, this address over plain HTTP before", func(p string) { kubeconfig.Write(p, "https://127.0.0.1:7001", DefaultContext, "default") }, true, "", ""},
+		{"ours, other server running", func(p string) { kubeconfig.Write(p, other, DefaultContext, "default") }, true, "-7001", "still uses it"},
+		{"ours, other server gone", func(p string) { kubeconfig.Write(p, other, DefaultContext, "default") }, false, "", "no longer answers"},
+		{"someone else's", func(p string) { kubeconfig.Write(p, other, "kind-dev", "default") }, false, "-7001", "did not write it"},
 		{"not a kubeconfig", func(p string) { os.WriteFile(p, []byte("{{{"), 0o600) }, false, "-7001", "did not write it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,12 +57,12 @@ func TestSecondServeKeepsTheFirstsKubeconfig(t *testing.T) {
 	if err := stop(); err != nil { // Run has returned: out is ours to read
 		t.Fatal(err)
 	}
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: kc})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: kc})
 	if err != nil || cc.Server != first.URL() {
 		t.Fatalf("first kubeconfig now points at %q (%v), want %s", cc.Server, err, first.URL())
 	}
 	port := second.URL()[strings.LastIndex(second.URL(), ":")+1:]
-	cc2, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: kc + "-" + port})
+	cc2, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: kc + "-" + port})
 	if err != nil || cc2.Server != second.URL() {
 		t.Fatalf("second kubeconfig: %v %v", cc2, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/node"
 )
 
@@ -29,15 +30,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.rt.Start(ctx); err != nil {
 		return errors.Join(fmt.Errorf("start runtime: %w", err), s.closeIdle())
 	}
-	kubeconfig, note := s.opts.KubeconfigPath, ""
-	if kubeconfig != "" {
-		kubeconfig, note = kubeconfigTarget(kubeconfig, s.URL(), answers)
-		kc := kube.NewKubeconfig(s.URL(), DefaultContext, kube.DefaultNamespace)
+	path, note := s.opts.KubeconfigPath, ""
+	if path != "" {
+		path, note = kubeconfigTarget(path, s.URL(), answers)
+		kc := kubeconfig.New(s.URL(), DefaultContext, kube.DefaultNamespace)
 		if len(s.opts.KubeconfigCA) > 0 {
 			kc.Clusters[0].Cluster.CertificateAuthorityData = base64.StdEncoding.EncodeToString(s.opts.KubeconfigCA)
 		}
 		kc.Users[0].User.Token = s.opts.KubeconfigToken
-		if err := kube.WriteKubeconfigFile(kubeconfig, kc); err != nil {
+		if err := kubeconfig.WriteFile(path, kc); err != nil {
 			return errors.Join(err, s.closeIdle())
 		}
 	}
@@ -48,12 +49,12 @@ func (s *Server) Run(ctx context.Context) error {
 		innerServed = make(chan error, 1)
 		go s.sec.serve(innerServed)
 	}
-	s.log.Info("serving", "addr", s.Addr().String(), "kubeconfig", kubeconfig)
+	s.log.Info("serving", "addr", s.Addr().String(), "kubeconfig", path)
 	if s.opts.Out != nil {
 		if note != "" {
 			fmt.Fprintf(s.opts.Out, "kubeconfig: %s\n", note)
 		}
-		writeBanner(s.opts.Out, s.URL(), kubeconfig, s.example)
+		writeBanner(s.opts.Out, s.URL(), path, s.example)
 		for _, n := range s.opts.Notes {
 			fmt.Fprintln(s.opts.Out, n)
 		}

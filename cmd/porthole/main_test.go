@@ -17,7 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -98,7 +98,7 @@ func TestServeSIGTERM(t *testing.T) {
 // a request in (without it: 401).
 func checkKubeconfigReaches(t *testing.T, path, server string) {
 	t.Helper()
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: path})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: path})
 	if err != nil {
 		t.Fatalf("kubeconfig: %v", err)
 	}

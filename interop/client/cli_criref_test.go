@@ -14,7 +14,7 @@ import (
 
 	"github.com/porthole/porthole/interop/criref"
 	"github.com/porthole/porthole/interop/internal/harness"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // refPod is the pod the shim reports: one running container, "main".
@@ -64,7 +64,7 @@ func crirefCluster(t *testing.T, s *criref.Server, direct bool) string {
 	}))
 	t.Cleanup(srv.Close)
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := kube.WriteKubeconfig(kc, srv.URL, "criref", "default"); err != nil {
+	if err := kubeconfig.Write(kc, srv.URL, "criref", "default"); err != nil {
 		t.Fatal(err)
 	}
 	return kc

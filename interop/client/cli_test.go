@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/porthole/porthole/interop/internal/harness"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 var (
@@ -55,7 +55,7 @@ func newCLI(t *testing.T) *cliSetup {
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := kube.WriteKubeconfig(kc, p.URL(), "interop", "default"); err != nil {
+	if err := kubeconfig.Write(kc, p.URL(), "interop", "default"); err != nil {
 		t.Fatal(err)
 	}
 	return &cliSetup{bin: portholeBin(t), kubeconfig: kc, proxy: p}

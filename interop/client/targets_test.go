@@ -18,7 +18,7 @@ import (
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/interop/criref"
 	"github.com/porthole/porthole/interop/internal/harness"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // sessionTimeout bounds each session.
@@ -69,7 +69,7 @@ func newClient(t *testing.T, cfg *client.Config, log *logBuffer) *client.Client 
 // servedConfig is the client config for `porthole serve`'s kubeconfig.
 func servedConfig(t *testing.T) *client.Config {
 	t.Helper()
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: env.Server.Kubeconfig})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: env.Server.Kubeconfig})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/porthole/porthole/interop/criref"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // TestCopyKubeletReference: porthole cp against the kubelet's own streaming
@@ -27,7 +27,7 @@ func TestCopyKubeletReference(t *testing.T) {
 		}
 	})
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := kube.WriteKubeconfig(kc, s.URL(), "criref", "default"); err != nil {
+	if err := kubeconfig.Write(kc, s.URL(), "criref", "default"); err != nil {
 		t.Fatal(err)
 	}
 	for _, wire := range []string{"websocket", "spdy"} {

@@ -19,6 +19,7 @@ import (
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/serve"
 )
 
@@ -47,7 +48,7 @@ func TestFlags(t *testing.T) {
 		{name: "connection flags", args: "exec -s https://h:1 --cluster c --user u --token t --username n --password pw --as a --as-uid 7 --as-group g1 --as-group g2 " +
 			"--certificate-authority ca --client-certificate cc --client-key ck --insecure-skip-tls-verify --tls-server-name sn --request-timeout 5s p -- true",
 			want: Options{Pod: "p", Command: []string{"true"}},
-			kube: KubeFlags{Server: "https://h:1", Protocol: "auto", RequestTimeout: "5s", Overrides: kube.Overrides{Cluster: "c", User: "u", Token: "t",
+			kube: KubeFlags{Server: "https://h:1", Protocol: "auto", RequestTimeout: "5s", Overrides: kubeconfig.Overrides{Cluster: "c", User: "u", Token: "t",
 				Username: "n", Password: "pw", Impersonate: "a", ImpersonateUID: "7", ImpersonateGroups: []string{"g1", "g2"},
 				CertificateAuthority: "ca", ClientCertificate: "cc", ClientKey: "ck", InsecureSkipTLSVerify: true, TLSServerName: "sn"}}},
 		{name: "verbosity", args: "exec -v=6 p -- true", want: Options{Pod: "p", Command: []string{"true"}, Verbosity: 6}, kube: KubeFlags{Protocol: "auto", RequestTimeout: "0"}},
@@ -161,7 +162,7 @@ func startServe(t *testing.T) string {
 // containers run (or, for a finished pod, have finished).
 func awaitPhases(t *testing.T, kc string, phases map[string]string) {
 	t.Helper()
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: kc})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: kc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // RemoteCommandWebSocketsEnv turns WebSocket-first off when it equals
@@ -30,7 +31,7 @@ type KubeFlags struct {
 	Protocol   string
 	// Overrides are the flags that replace parts of the kubeconfig
 	// (--cluster, --user, --token, --as, ...).
-	Overrides kube.Overrides
+	Overrides kubeconfig.Overrides
 	// RequestTimeout is --request-timeout: seconds or a duration, bounding
 	// the plain API requests ("0": none).
 	RequestTimeout string
@@ -76,13 +77,13 @@ func AddConnFlags(fs *pflag.FlagSet) *KubeFlags {
 // Load reads the kubeconfig as kubectl does. When neither --kubeconfig nor
 // KUBECONFIG is set and ~/.kube/config does not exist, the kubeconfig that
 // `porthole serve` writes is used.
-func (k *KubeFlags) Load(f *cli.Factory) (*kube.ClientConfig, error) {
+func (k *KubeFlags) Load(f *cli.Factory) (*kubeconfig.ClientConfig, error) {
 	getenv := k.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	home, _ := os.UserHomeDir()
-	return kube.LoadKubeconfig(&kube.LoadOptions{Path: k.Kubeconfig, Env: f.KubeconfigEnv(k.Kubeconfig, getenv("KUBECONFIG"), home),
+	return kubeconfig.Load(&kubeconfig.LoadOptions{Path: k.Kubeconfig, Env: f.KubeconfigEnv(k.Kubeconfig, getenv("KUBECONFIG"), home),
 		Home: home, Context: k.Context, Namespace: k.Namespace, Server: k.Server, Overrides: k.Overrides})
 }
 

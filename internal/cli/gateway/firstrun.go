@@ -11,6 +11,7 @@ import (
 
 	"github.com/porthole/porthole/internal/selfcert"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // KubeconfigContext names the cluster, user and context of the kubeconfig
@@ -91,9 +92,9 @@ func (fr *firstRun) writeKubeconfig(server string) (string, error) {
 	if fr.kubeconfig == "" {
 		return "", nil
 	}
-	kc := kube.NewKubeconfig(server, KubeconfigContext, kube.DefaultNamespace)
+	kc := kubeconfig.New(server, KubeconfigContext, kube.DefaultNamespace)
 	kc.Clusters[0].Cluster.CertificateAuthorityData = base64.StdEncoding.EncodeToString(fr.ca)
-	if err := kube.WriteKubeconfigFile(fr.kubeconfig, kc); err != nil {
+	if err := kubeconfig.WriteFile(fr.kubeconfig, kc); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("kubeconfig: %s (this gateway's address and authority; add a credential: kubectl --kubeconfig %s config set-credentials %s --token=TOKEN)",

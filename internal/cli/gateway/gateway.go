@@ -23,7 +23,7 @@ import (
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/web"
 )
@@ -241,7 +241,7 @@ func upstream(opts *Options, o *gateway.Options) error {
 		o.Upstream = u
 		return nil
 	}
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: opts.UpstreamKubeconfig, Context: opts.UpstreamContext})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: opts.UpstreamKubeconfig, Context: opts.UpstreamContext})
 	if err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func upstream(opts *Options, o *gateway.Options) error {
 
 // fromKubeconfig takes the server, TLS and static credentials of cc. Exec
 // plugins are not run by the gateway.
-func fromKubeconfig(cc *kube.ClientConfig, o *gateway.Options) error {
+func fromKubeconfig(cc *kubeconfig.ClientConfig, o *gateway.Options) error {
 	server := cc.Server
 	if !strings.Contains(server, "://") {
 		server = "https://" + server

@@ -23,7 +23,7 @@ import (
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -130,7 +130,7 @@ func testRunServesAndShutsDown(t *testing.T, plain bool) {
 			" config set-credentials porthole-gateway --token=TOKEN)\n"; err != nil || line != want {
 			t.Fatalf("second line %q (%v), want %q", line, err, want)
 		}
-		cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: kc})
+		cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: kc})
 		if err != nil || cc.Server != addr || cc.Token != "" || cc.Context != KubeconfigContext {
 			t.Fatalf("kubeconfig: %+v, %v", cc, err)
 		}

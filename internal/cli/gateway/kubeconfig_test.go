@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/gateway"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // TestUpstreamFromKubeconfig takes the server, the CA and the token of the
@@ -92,7 +92,7 @@ func TestUpstreamTokenFileFollowed(t *testing.T) {
 // loadKubeconfig writes, in dir, a kubeconfig of one context whose cluster
 // (server https://10.0.0.1:6443) and user get the extra lines given, and
 // loads it as the gateway does.
-func loadKubeconfig(t *testing.T, dir, clusterLines, userLines string) *kube.ClientConfig {
+func loadKubeconfig(t *testing.T, dir, clusterLines, userLines string) *kubeconfig.ClientConfig {
 	t.Helper()
 	path := filepath.Join(dir, "kubeconfig")
 	cfg := "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster:\n    server: https://10.0.0.1:6443\n" +
@@ -100,7 +100,7 @@ func loadKubeconfig(t *testing.T, dir, clusterLines, userLines string) *kube.Cli
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: path})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/internal/selfcert"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/nodeagent"
 	"github.com/porthole/porthole/serve"
@@ -320,7 +321,7 @@ func newAgent(opts *Options, c *client.Client, rt nodeagent.Pods, addr net.Addr,
 
 // apiClient is the client of --kubeconfig.
 func apiClient(opts *Options) (*client.Client, error) {
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: opts.Kubeconfig})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: opts.Kubeconfig})
 	if err != nil {
 		return nil, err
 	}

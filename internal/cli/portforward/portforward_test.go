@@ -24,6 +24,7 @@ import (
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/localrt"
 	"github.com/porthole/porthole/node"
 )
@@ -202,7 +203,7 @@ func startNode(t *testing.T) string {
 		_ = rt.Close()
 	})
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := kube.WriteKubeconfig(kc, srv.URL, "test", "default"); err != nil {
+	if err := kubeconfig.Write(kc, srv.URL, "test", "default"); err != nil {
 		t.Fatal(err)
 	}
 	return kc

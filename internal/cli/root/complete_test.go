@@ -11,7 +11,7 @@ import (
 
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 )
 
 // TestCompletion: every verb completes pod names (cp as POD: without a
@@ -35,7 +35,7 @@ func TestCompletion(t *testing.T) {
 	}))
 	defer srv.Close()
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := kube.WriteKubeconfig(kc, srv.URL, "test", "team"); err != nil {
+	if err := kubeconfig.Write(kc, srv.URL, "test", "team"); err != nil {
 		t.Fatal(err)
 	}
 	conn := []string{"--kubeconfig", kc, "--token", "tok"}

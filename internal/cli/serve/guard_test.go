@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -83,7 +83,7 @@ func testServeIsGuarded(t *testing.T, plain bool) {
 	if want := map[bool]string{true: "http://", false: "https://"}[plain]; !strings.HasPrefix(base, want) {
 		t.Fatalf("serving on %s, want %s", base, want)
 	}
-	cc, err := kube.LoadKubeconfig(&kube.LoadOptions{Path: kc})
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: kc})
 	if err != nil {
 		t.Fatal(err)
 	}

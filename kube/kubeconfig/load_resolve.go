@@ -1,4 +1,4 @@
-package kube
+package kubeconfig
 
 import (
 	"encoding/base64"
@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/porthole/porthole/kube"
 )
 
 // resolve picks the context and fills a ClientConfig from its cluster and
@@ -22,17 +24,17 @@ func (m *merged) resolve(opts *LoadOptions) (*ClientConfig, error) {
 	if name != "" {
 		var ok bool
 		if ctx, ok = m.contexts[name]; !ok {
-			return nil, &KubeconfigError{Err: fmt.Errorf("context %q does not exist", name)}
+			return nil, &Error{Err: fmt.Errorf("context %q does not exist", name)}
 		}
 	} else if opts.Server == "" && o.Cluster == "" {
-		return nil, &KubeconfigError{Err: errors.New("no current-context is set and no --context was given")}
+		return nil, &Error{Err: errors.New("no current-context is set and no --context was given")}
 	}
 	cc.Namespace = ctx.Namespace
 	if opts.Namespace != "" {
 		cc.Namespace = opts.Namespace
 	}
 	if cc.Namespace == "" {
-		cc.Namespace = DefaultNamespace
+		cc.Namespace = kube.DefaultNamespace
 	}
 	clusterField, userField := "contexts["+name+"].cluster", "contexts["+name+"].user"
 	if o.Cluster != "" {
@@ -45,7 +47,7 @@ func (m *merged) resolve(opts *LoadOptions) (*ClientConfig, error) {
 	if ctx.Cluster != "" {
 		var ok bool
 		if cl, ok = m.clusters[ctx.Cluster]; !ok {
-			return nil, &KubeconfigError{File: m.files["context/"+name], Field: clusterField,
+			return nil, &Error{File: m.files["context/"+name], Field: clusterField,
 				Err: fmt.Errorf("cluster %q does not exist", ctx.Cluster)}
 		}
 	}
@@ -56,14 +58,14 @@ func (m *merged) resolve(opts *LoadOptions) (*ClientConfig, error) {
 		return nil, err
 	}
 	if cc.Server == "" {
-		return nil, &KubeconfigError{File: m.files["cluster/"+ctx.Cluster], Field: "clusters[" + ctx.Cluster + "].server",
+		return nil, &Error{File: m.files["cluster/"+ctx.Cluster], Field: "clusters[" + ctx.Cluster + "].server",
 			Err: errors.New("no server defined")}
 	}
 	var u fileUser
 	if ctx.User != "" {
 		var ok bool
 		if u, ok = m.users[ctx.User]; !ok {
-			return nil, &KubeconfigError{File: m.files["context/"+name], Field: userField,
+			return nil, &Error{File: m.files["context/"+name], Field: userField,
 				Err: fmt.Errorf("user %q does not exist", ctx.User)}
 		}
 	}
@@ -158,27 +160,27 @@ func (cc *ClientConfig) setCluster(cl fileCluster, name, file string) error {
 	if cl.ProxyURL != "" {
 		u, err := url.Parse(cl.ProxyURL)
 		if err != nil || u.Host == "" {
-			return &KubeconfigError{File: file, Field: field("proxy-url"), Err: fmt.Errorf("invalid proxy URL %q", cl.ProxyURL)}
+			return &Error{File: file, Field: field("proxy-url"), Err: fmt.Errorf("invalid proxy URL %q", cl.ProxyURL)}
 		}
 		switch u.Scheme {
 		case "http", "https", "socks5":
 		default:
-			return &KubeconfigError{File: file, Field: field("proxy-url"), Err: fmt.Errorf("unsupported proxy scheme %q (want http, https or socks5)", u.Scheme)}
+			return &Error{File: file, Field: field("proxy-url"), Err: fmt.Errorf("unsupported proxy scheme %q (want http, https or socks5)", u.Scheme)}
 		}
 		cc.ProxyURL = cl.ProxyURL
 	}
 	if cc.Server != "" {
 		if _, err := url.Parse(cc.Server); err != nil {
-			return &KubeconfigError{File: file, Field: field("server"), Err: fmt.Errorf("invalid server URL %q", cc.Server)}
+			return &Error{File: file, Field: field("server"), Err: fmt.Errorf("invalid server URL %q", cc.Server)}
 		}
 	}
 	var err error
 	cc.CAData, err = dataOrFile(cl.CertificateAuthorityData, cl.CertificateAuthority, cl.dir)
 	if err != nil {
-		return &KubeconfigError{File: file, Field: field(which(cl.CertificateAuthorityData, "certificate-authority")), Err: err}
+		return &Error{File: file, Field: field(which(cl.CertificateAuthorityData, "certificate-authority")), Err: err}
 	}
 	if cc.InsecureSkipTLSVerify && len(cc.CAData) > 0 {
-		return &KubeconfigError{File: file, Field: field("insecure-skip-tls-verify"),
+		return &Error{File: file, Field: field("insecure-skip-tls-verify"),
 			Err: errors.New("specifying a root certificates file with the insecure flag is not allowed")}
 	}
 	return nil
@@ -187,18 +189,18 @@ func (cc *ClientConfig) setCluster(cl fileCluster, name, file string) error {
 func (cc *ClientConfig) setUser(u fileUser, name, file string) error {
 	field := func(f string) string { return "users[" + name + "]." + f }
 	if u.AuthProvider != nil {
-		return &KubeconfigError{File: file, Field: field("auth-provider"),
+		return &Error{File: file, Field: field("auth-provider"),
 			Err: errors.New("auth providers were removed from kubectl; use an exec plugin")}
 	}
 	var err error
 	if cc.CertData, err = dataOrFile(u.ClientCertificateData, u.ClientCertificate, u.dir); err != nil {
-		return &KubeconfigError{File: file, Field: field(which(u.ClientCertificateData, "client-certificate")), Err: err}
+		return &Error{File: file, Field: field(which(u.ClientCertificateData, "client-certificate")), Err: err}
 	}
 	if cc.KeyData, err = dataOrFile(u.ClientKeyData, u.ClientKey, u.dir); err != nil {
-		return &KubeconfigError{File: file, Field: field(which(u.ClientKeyData, "client-key")), Err: err}
+		return &Error{File: file, Field: field(which(u.ClientKeyData, "client-key")), Err: err}
 	}
 	if (len(cc.CertData) > 0) != (len(cc.KeyData) > 0) {
-		return &KubeconfigError{File: file, Field: field("client-certificate"),
+		return &Error{File: file, Field: field("client-certificate"),
 			Err: errors.New("client certificate and client key must be given together")}
 	}
 	cc.Token = u.Token
@@ -210,16 +212,16 @@ func (cc *ClientConfig) setUser(u fileUser, name, file string) error {
 	if u.Exec != nil {
 		e := *u.Exec
 		if e.Command == "" {
-			return &KubeconfigError{File: file, Field: field("exec.command"), Err: errors.New("missing command")}
+			return &Error{File: file, Field: field("exec.command"), Err: errors.New("missing command")}
 		}
 		switch e.APIVersion {
 		case ExecV1, ExecV1beta1:
 		default:
-			return &KubeconfigError{File: file, Field: field("exec.apiVersion"),
+			return &Error{File: file, Field: field("exec.apiVersion"),
 				Err: fmt.Errorf("unsupported %q (want %s or %s)", e.APIVersion, ExecV1, ExecV1beta1)}
 		}
 		if e.APIVersion == ExecV1 && e.InteractiveMode == "" {
-			return &KubeconfigError{File: file, Field: field("exec.interactiveMode"), Err: errors.New("required for " + ExecV1)}
+			return &Error{File: file, Field: field("exec.interactiveMode"), Err: errors.New("required for " + ExecV1)}
 		}
 		e.Dir = u.dir
 		if e.ProvideClusterInfo {

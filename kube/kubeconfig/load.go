@@ -1,4 +1,4 @@
-package kube
+package kubeconfig
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// MaxKubeconfigSize bounds one kubeconfig file; kubeconfigs are small.
-const MaxKubeconfigSize = 16 << 20
+// MaxSize bounds one kubeconfig file; kubeconfigs are small.
+const MaxSize = 16 << 20
 
 // LoadOptions are kubectl's kubeconfig flags and environment.
 type LoadOptions struct {
@@ -161,14 +161,14 @@ type (
 	}
 )
 
-// KubeconfigError names the file and field of a bad kubeconfig.
-type KubeconfigError struct {
+// Error names the file and field of a bad kubeconfig.
+type Error struct {
 	File  string // "" when the problem is in the merged result
 	Field string // "users[dev].client-key-data"
 	Err   error
 }
 
-func (e *KubeconfigError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("kubeconfig")
 	if e.File != "" {
@@ -181,7 +181,7 @@ func (e *KubeconfigError) Error() string {
 	return b.String()
 }
 
-func (e *KubeconfigError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // ErrNoConfig means no kubeconfig file was found and --server was not given.
 var ErrNoConfig = errors.New("no configuration has been provided, try setting KUBECONFIG or --kubeconfig")
@@ -195,11 +195,11 @@ type merged struct {
 	files    map[string]string // "cluster/NAME" -> file that defined it
 }
 
-// LoadKubeconfig reads the kubeconfig files as kubectl does and resolves one
+// Load reads the kubeconfig files as kubectl does and resolves one
 // context. Merging follows clientcmd: with several KUBECONFIG files the
 // first file to define a cluster, user or context name wins (entries are
 // never merged field by field), and the first non-empty current-context wins.
-func LoadKubeconfig(opts *LoadOptions) (*ClientConfig, error) {
+func Load(opts *LoadOptions) (*ClientConfig, error) {
 	if opts == nil {
 		opts = &LoadOptions{}
 	}
@@ -213,12 +213,12 @@ func LoadKubeconfig(opts *LoadOptions) (*ClientConfig, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &KubeconfigError{File: f, Err: err}
+			return nil, &Error{File: f, Err: err}
 		}
 		found = true
-		cfg, err := ParseKubeconfig(data)
+		cfg, err := Parse(data)
 		if err != nil {
-			return nil, &KubeconfigError{File: f, Err: err}
+			return nil, &Error{File: f, Err: err}
 		}
 		m.add(cfg, f)
 	}
@@ -256,20 +256,20 @@ func readKubeconfig(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(f, MaxKubeconfigSize+1))
+	n, err := buf.ReadFrom(io.LimitReader(f, MaxSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if n > MaxKubeconfigSize {
-		return nil, fmt.Errorf("larger than %d bytes", MaxKubeconfigSize)
+	if n > MaxSize {
+		return nil, fmt.Errorf("larger than %d bytes", MaxSize)
 	}
 	return buf.Bytes(), nil
 }
 
-// ParseKubeconfig decodes one kubeconfig document (YAML or JSON). Unknown
+// Parse decodes one kubeconfig document (YAML or JSON). Unknown
 // fields are ignored, as kubectl ignores them; wrong types are errors with
 // their line.
-func ParseKubeconfig(data []byte) (*fileConfigView, error) {
+func Parse(data []byte) (*fileConfigView, error) {
 	var cfg fileConfig
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &fileConfigView{&cfg}, nil
@@ -281,7 +281,7 @@ func ParseKubeconfig(data []byte) (*fileConfigView, error) {
 }
 
 // fileConfigView keeps the parsed shape unexported while letting
-// ParseKubeconfig be fuzzed and tested from outside.
+// Parse be fuzzed and tested from outside.
 type fileConfigView struct{ cfg *fileConfig }
 
 func (m *merged) add(v *fileConfigView, file string) {

@@ -1,4 +1,4 @@
-package kube
+package kubeconfig
 
 import (
 	"bytes"
@@ -9,9 +9,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Kubeconfig is the part of a v1 Config that porthole writes: named clusters,
+// Config is the part of a v1 Config that porthole writes: named clusters,
 // users and contexts, and the current context.
-type Kubeconfig struct {
+type Config struct {
 	APIVersion     string         `yaml:"apiVersion"`
 	Kind           string         `yaml:"kind"`
 	Clusters       []NamedCluster `yaml:"clusters"`
@@ -59,10 +59,10 @@ type Context struct {
 	Namespace string `yaml:"namespace,omitempty"`
 }
 
-// NewKubeconfig returns a config with one cluster, one user without
+// New returns a config with one cluster, one user without
 // credentials and one context, all named context, selected as current.
-func NewKubeconfig(server, context, namespace string) *Kubeconfig {
-	return &Kubeconfig{
+func New(server, context, namespace string) *Config {
+	return &Config{
 		APIVersion:     "v1",
 		Kind:           "Config",
 		Clusters:       []NamedCluster{{Name: context, Cluster: Cluster{Server: server}}},
@@ -72,16 +72,16 @@ func NewKubeconfig(server, context, namespace string) *Kubeconfig {
 	}
 }
 
-// WriteKubeconfig writes NewKubeconfig(server, context, namespace) to path as
+// Write writes New(server, context, namespace) to path as
 // YAML with mode 0600, replacing any file there. The file is written under a
 // temporary name in the same directory and renamed, so a reader never sees
 // half a config.
-func WriteKubeconfig(path, server, context, namespace string) error {
-	return WriteKubeconfigFile(path, NewKubeconfig(server, context, namespace))
+func Write(path, server, context, namespace string) error {
+	return WriteFile(path, New(server, context, namespace))
 }
 
-// WriteKubeconfigFile writes kc to path as WriteKubeconfig does.
-func WriteKubeconfigFile(path string, kc *Kubeconfig) error {
+// WriteFile writes kc to path as Write does.
+func WriteFile(path string, kc *Config) error {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)

@@ -1,4 +1,4 @@
-package kube
+package kubeconfig
 
 import (
 	"context"
@@ -113,7 +113,7 @@ func TestLoadKubeconfig(t *testing.T) {
 					}
 				}
 			}
-			cc, err := LoadKubeconfig(&tc.opts)
+			cc, err := Load(&tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,13 +158,13 @@ func TestLoadKubeconfigErrors(t *testing.T) {
 			writeFile(t, d, "ca.pem", "CA")
 			writeFile(t, d, "certs/client.pem", "CERT")
 			tc.opts.Path = writeFile(t, d, "bad", tc.config)
-			_, err := LoadKubeconfig(&tc.opts)
+			_, err := Load(&tc.opts)
 			if err == nil {
 				t.Fatal("no error")
 			}
-			var ke *KubeconfigError
+			var ke *Error
 			if !errors.As(err, &ke) {
-				t.Errorf("got %T, want *KubeconfigError", err)
+				t.Errorf("got %T, want *Error", err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
@@ -174,13 +174,13 @@ func TestLoadKubeconfigErrors(t *testing.T) {
 		})
 	}
 	t.Run("explicit file must exist", func(t *testing.T) {
-		_, err := LoadKubeconfig(&LoadOptions{Path: filepath.Join(dir, "absent")})
+		_, err := Load(&LoadOptions{Path: filepath.Join(dir, "absent")})
 		if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "absent") {
 			t.Errorf("got %v, want a not-exist error naming the file", err)
 		}
 	})
 	t.Run("nothing found", func(t *testing.T) {
-		_, err := LoadKubeconfig(&LoadOptions{Env: filepath.Join(dir, "absent")})
+		_, err := Load(&LoadOptions{Env: filepath.Join(dir, "absent")})
 		if !errors.Is(err, ErrNoConfig) {
 			t.Errorf("got %v, want ErrNoConfig", err)
 		}
@@ -275,8 +275,8 @@ func FuzzLoadKubeconfig(f *testing.F) {
 	f.Add([]byte(strings.Replace(firstConfig, "{token: first-token}", "{exec: {apiVersion: client.authentication.k8s.io/v1, command: x, interactiveMode: Never, provideClusterInfo: true}}", 1)), "two")
 	file := filepath.Join(f.TempDir(), "config")
 	f.Fuzz(func(t *testing.T, data []byte, context string) {
-		// LoadKubeconfig's steps after reading the file, in memory.
-		v, err := ParseKubeconfig(data)
+		// Load's steps after reading the file, in memory.
+		v, err := Parse(data)
 		if err != nil {
 			return
 		}
@@ -347,7 +347,7 @@ func TestLoadKubeconfigOverrides(t *testing.T) {
 				opts.Env = env
 			}
 			opts.Overrides = tc.o
-			cc, err := LoadKubeconfig(&opts)
+			cc, err := Load(&opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -366,7 +366,7 @@ func TestLoadKubeconfigOverrides(t *testing.T) {
 		{"missing authority file", Overrides{CertificateAuthority: "missing.pem"}, "missing.pem: no such file or directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := LoadKubeconfig(&LoadOptions{Env: env, Overrides: tc.o})
+			_, err := Load(&LoadOptions{Env: env, Overrides: tc.o})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an error with %q", err, tc.want)
 			}

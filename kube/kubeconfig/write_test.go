@@ -1,4 +1,4 @@
-package kube
+package kubeconfig
 
 import (
 	"encoding/base64"
@@ -13,7 +13,7 @@ func TestWriteKubeconfig(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteKubeconfig(path, "http://127.0.0.1:7780", "porthole", "default"); err != nil {
+	if err := Write(path, "http://127.0.0.1:7780", "porthole", "default"); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -37,14 +37,14 @@ func TestWriteKubeconfig(t *testing.T) {
 // authority and a token, as serve writes it, loads back as written.
 func TestKubeconfigCredentialsRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config")
-	kc := NewKubeconfig("https://127.0.0.1:7443", "porthole", "default")
+	kc := New("https://127.0.0.1:7443", "porthole", "default")
 	ca := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
 	kc.Clusters[0].Cluster.CertificateAuthorityData = base64.StdEncoding.EncodeToString(ca)
 	kc.Users[0].User.Token = "s3cret"
-	if err := WriteKubeconfigFile(path, kc); err != nil {
+	if err := WriteFile(path, kc); err != nil {
 		t.Fatal(err)
 	}
-	cc, err := LoadKubeconfig(&LoadOptions{Path: path})
+	cc, err := Load(&LoadOptions{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestKubeconfigCredentialsRoundTrip(t *testing.T) {
 
 func TestWriteKubeconfigMissingDir(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "no", "config")
-	if err := WriteKubeconfig(path, "http://x", "c", ""); err == nil {
+	if err := Write(path, "http://x", "c", ""); err == nil {
 		t.Fatal("got nil error for a missing directory")
 	}
 }
