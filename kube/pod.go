@@ -1,7 +1,9 @@
 // Package kube holds the few Kubernetes object shapes porthole speaks without
 // importing k8s.io modules: Pod (as the API server serialises it), the
-// streaming request options, and kubeconfig. JSON tags follow the
+// objects kubectl reads, manifests and selectors. JSON tags follow the
 // Kubernetes API so the same structs serve manifests and API responses.
+// Kubeconfig files are in kube/kubeconfig, the API server's tables in
+// kube/table.
 package kube
 
 // TypeMeta is kind and apiVersion.

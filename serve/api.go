@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/table"
 	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/protocol/status"
 )
@@ -229,10 +230,10 @@ func (a *api) podTable(r *http.Request, neg negotiation, pods []kube.Pod, rv str
 		if err != nil {
 			return nil, err
 		}
-		rows[i] = kube.TableRow{Cells: kube.PodRow(&pods[i], now), Conditions: kube.PodRowConditions(&pods[i]), Object: obj}
+		rows[i] = kube.TableRow{Cells: table.PodRow(&pods[i], now), Conditions: table.PodRowConditions(&pods[i]), Object: obj}
 	}
 	return kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
-		ListMeta: kube.ListMeta{ResourceVersion: rv}, ColumnDefinitions: kube.PodColumns, Rows: rows}, nil
+		ListMeta: kube.ListMeta{ResourceVersion: rv}, ColumnDefinitions: table.PodColumns, Rows: rows}, nil
 }
 
 // rowObject is what a Table row carries, per the includeObject parameter:
@@ -345,10 +346,10 @@ func (a *api) namespaceTable(r *http.Request, neg negotiation, items []kube.Name
 		if err != nil {
 			return nil, err
 		}
-		rows[i] = kube.TableRow{Cells: kube.NamespaceRow(&items[i], now), Object: obj}
+		rows[i] = kube.TableRow{Cells: table.NamespaceRow(&items[i], now), Object: obj}
 	}
 	return kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
-		ListMeta: kube.ListMeta{ResourceVersion: "1"}, ColumnDefinitions: kube.NamespaceColumns, Rows: rows}, nil
+		ListMeta: kube.ListMeta{ResourceVersion: "1"}, ColumnDefinitions: table.NamespaceColumns, Rows: rows}, nil
 }
 
 // stableUID derives a UUID-shaped identifier from s, so objects porthole

@@ -1,13 +1,18 @@
-package kube
+// Package table fills the API server's tables (the Table form kubectl asks
+// for with its Accept header) for pods and namespaces: the columns, rows,
+// status reasons and ages kubectl get prints.
+package table
 
 import (
 	"strconv"
 	"time"
+
+	"github.com/porthole/porthole/kube"
 )
 
 // PodColumns are the columns of the API server's pod table, in order; the
 // priority-1 ones are what kubectl adds with -o wide. PodRow fills them.
-var PodColumns = []TableColumnDefinition{
+var PodColumns = []kube.TableColumnDefinition{
 	{Name: "Name", Type: "string", Format: "name", Description: "Name of the pod, unique within its namespace."},
 	{Name: "Ready", Type: "string", Description: "Ready containers out of all containers."},
 	{Name: "Status", Type: "string", Description: "Aggregate state of the pod's containers."},
@@ -20,7 +25,7 @@ var PodColumns = []TableColumnDefinition{
 }
 
 // NamespaceColumns are the columns of the API server's namespace table.
-var NamespaceColumns = []TableColumnDefinition{
+var NamespaceColumns = []kube.TableColumnDefinition{
 	{Name: "Name", Type: "string", Format: "name", Description: "Name of the namespace."},
 	{Name: "Status", Type: "string", Description: "Phase of the namespace."},
 	{Name: "Age", Type: "string", Description: "Time since the namespace was created."},
@@ -29,7 +34,7 @@ var NamespaceColumns = []TableColumnDefinition{
 const none = "<none>"
 
 // PodRow returns the cells of p for PodColumns, as of now.
-func PodRow(p *Pod, now time.Time) []any {
+func PodRow(p *kube.Pod, now time.Time) []any {
 	ready, restarts := 0, int32(0)
 	var lastRestart time.Time
 	for _, cs := range p.Status.ContainerStatuses {
@@ -62,24 +67,24 @@ func PodRow(p *Pod, now time.Time) []any {
 
 // PodRowConditions are the row conditions of p: Completed for a pod that
 // succeeded or failed, as the API server marks them.
-func PodRowConditions(p *Pod) []TableRowCondition {
+func PodRowConditions(p *kube.Pod) []kube.TableRowCondition {
 	switch p.Status.Phase {
 	case "Succeeded":
-		return []TableRowCondition{{Type: "Completed", Status: "True", Reason: "Succeeded", Message: "The pod has completed successfully."}}
+		return []kube.TableRowCondition{{Type: "Completed", Status: "True", Reason: "Succeeded", Message: "The pod has completed successfully."}}
 	case "Failed":
-		return []TableRowCondition{{Type: "Completed", Status: "True", Reason: "Failed", Message: "The pod failed."}}
+		return []kube.TableRowCondition{{Type: "Completed", Status: "True", Reason: "Failed", Message: "The pod failed."}}
 	}
 	return nil
 }
 
 // NamespaceRow returns the cells of ns for NamespaceColumns, as of now.
-func NamespaceRow(ns *Namespace, now time.Time) []any {
+func NamespaceRow(ns *kube.Namespace, now time.Time) []any {
 	return []any{ns.Name, ns.Status.Phase, Age(ns.CreationTimestamp, now)}
 }
 
 // PodStatusReason is the STATUS column: the phase, overridden by the reason
 // of the last container that is waiting or terminated, as kubectl shows it.
-func PodStatusReason(p *Pod) string {
+func PodStatusReason(p *kube.Pod) string {
 	reason := p.Status.Phase
 	if reason == "" {
 		reason = "Unknown"

@@ -1,9 +1,11 @@
-package kube
+package table
 
 import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/porthole/porthole/kube"
 )
 
 func TestHumanDuration(t *testing.T) {
@@ -38,53 +40,53 @@ func TestHumanDuration(t *testing.T) {
 
 func TestPodRow(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	running := ContainerState{Running: &StateRunning{StartedAt: "2026-01-01T11:00:00Z"}}
+	running := kube.ContainerState{Running: &kube.StateRunning{StartedAt: "2026-01-01T11:00:00Z"}}
 	for _, tc := range []struct {
 		name string
-		pod  Pod
+		pod  kube.Pod
 		want string
 	}{
-		{"running", Pod{
-			ObjectMeta: ObjectMeta{Name: "demo", CreationTimestamp: "2026-01-01T11:55:00Z"},
-			Spec:       PodSpec{Containers: []Container{{Name: "a"}, {Name: "b"}}, NodeName: "n1"},
-			Status: PodStatus{Phase: "Running", PodIP: "127.0.0.1", ContainerStatuses: []ContainerStatus{
+		{"running", kube.Pod{
+			ObjectMeta: kube.ObjectMeta{Name: "demo", CreationTimestamp: "2026-01-01T11:55:00Z"},
+			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}, {Name: "b"}}, NodeName: "n1"},
+			Status: kube.PodStatus{Phase: "Running", PodIP: "127.0.0.1", ContainerStatuses: []kube.ContainerStatus{
 				{Name: "a", Ready: true, RestartCount: 2, State: running},
-				{Name: "b", Ready: true, RestartCount: 1, State: running, LastTerminationState: ContainerState{
-					Terminated: &StateTerminated{ExitCode: 1, FinishedAt: "2026-01-01T11:58:00Z"}}},
+				{Name: "b", Ready: true, RestartCount: 1, State: running, LastTerminationState: kube.ContainerState{
+					Terminated: &kube.StateTerminated{ExitCode: 1, FinishedAt: "2026-01-01T11:58:00Z"}}},
 			}},
 		}, `["demo","2/2","Running","3 (2m ago)","5m","127.0.0.1","n1","\u003cnone\u003e","\u003cnone\u003e"]`},
-		{"waiting", Pod{
-			ObjectMeta: ObjectMeta{Name: "w"},
-			Spec:       PodSpec{Containers: []Container{{Name: "a"}}},
-			Status: PodStatus{Phase: "Pending", ContainerStatuses: []ContainerStatus{
-				{Name: "a", State: ContainerState{Waiting: &StateWaiting{Reason: "CrashLoopBackOff"}}},
+		{"waiting", kube.Pod{
+			ObjectMeta: kube.ObjectMeta{Name: "w"},
+			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
+			Status: kube.PodStatus{Phase: "Pending", ContainerStatuses: []kube.ContainerStatus{
+				{Name: "a", State: kube.ContainerState{Waiting: &kube.StateWaiting{Reason: "CrashLoopBackOff"}}},
 			}},
 		}, `["w","0/1","CrashLoopBackOff","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
-		{"exit-code", Pod{
-			ObjectMeta: ObjectMeta{Name: "x"},
-			Spec:       PodSpec{Containers: []Container{{Name: "a"}}},
-			Status: PodStatus{Phase: "Failed", ContainerStatuses: []ContainerStatus{
-				{Name: "a", State: ContainerState{Terminated: &StateTerminated{ExitCode: 3}}},
+		{"exit-code", kube.Pod{
+			ObjectMeta: kube.ObjectMeta{Name: "x"},
+			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
+			Status: kube.PodStatus{Phase: "Failed", ContainerStatuses: []kube.ContainerStatus{
+				{Name: "a", State: kube.ContainerState{Terminated: &kube.StateTerminated{ExitCode: 3}}},
 			}},
 		}, `["x","0/1","ExitCode:3","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
-		{"signal", Pod{
-			ObjectMeta: ObjectMeta{Name: "x"},
-			Spec:       PodSpec{Containers: []Container{{Name: "a"}}},
-			Status: PodStatus{Phase: "Failed", ContainerStatuses: []ContainerStatus{
-				{Name: "a", State: ContainerState{Terminated: &StateTerminated{ExitCode: 137, Signal: 9}}},
+		{"signal", kube.Pod{
+			ObjectMeta: kube.ObjectMeta{Name: "x"},
+			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
+			Status: kube.PodStatus{Phase: "Failed", ContainerStatuses: []kube.ContainerStatus{
+				{Name: "a", State: kube.ContainerState{Terminated: &kube.StateTerminated{ExitCode: 137, Signal: 9}}},
 			}},
 		}, `["x","0/1","Signal:9","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
-		{"completed-and-running", Pod{
-			ObjectMeta: ObjectMeta{Name: "x"},
-			Spec:       PodSpec{Containers: []Container{{Name: "a"}, {Name: "b"}}},
-			Status: PodStatus{Phase: "Running", Conditions: []PodCondition{{Type: "Ready", Status: "False"}}, ContainerStatuses: []ContainerStatus{
-				{Name: "a", State: ContainerState{Terminated: &StateTerminated{Reason: "Completed"}}},
+		{"completed-and-running", kube.Pod{
+			ObjectMeta: kube.ObjectMeta{Name: "x"},
+			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}, {Name: "b"}}},
+			Status: kube.PodStatus{Phase: "Running", Conditions: []kube.PodCondition{{Type: "Ready", Status: "False"}}, ContainerStatuses: []kube.ContainerStatus{
+				{Name: "a", State: kube.ContainerState{Terminated: &kube.StateTerminated{Reason: "Completed"}}},
 				{Name: "b", Ready: true, State: running},
 			}},
 		}, `["x","1/2","NotReady","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
-		{"no-status", Pod{
-			ObjectMeta: ObjectMeta{Name: "x"},
-			Spec:       PodSpec{Containers: []Container{{Name: "a"}}},
+		{"no-status", kube.Pod{
+			ObjectMeta: kube.ObjectMeta{Name: "x"},
+			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
 		}, `["x","0/1","Unknown","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,7 +111,7 @@ func TestPodRowConditions(t *testing.T) {
 		"Succeeded": `[{"type":"Completed","status":"True","reason":"Succeeded","message":"The pod has completed successfully."}]`,
 		"Failed":    `[{"type":"Completed","status":"True","reason":"Failed","message":"The pod failed."}]`,
 	} {
-		got, _ := json.Marshal(PodRowConditions(&Pod{Status: PodStatus{Phase: phase}}))
+		got, _ := json.Marshal(PodRowConditions(&kube.Pod{Status: kube.PodStatus{Phase: phase}}))
 		if string(got) != want {
 			t.Errorf("%s: got %s, want %s", phase, got, want)
 		}
