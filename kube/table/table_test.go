@@ -48,7 +48,7 @@ func TestPodRow(t *testing.T) {
 	}{
 		{"running", kube.Pod{
 			ObjectMeta: kube.ObjectMeta{Name: "demo", CreationTimestamp: "2026-01-01T11:55:00Z"},
-			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}, {Name: "b"}}, NodeName: "n1"},
+			Spec:       kube.PodSpec{Containers: []kube.Container{{Name: "a"}, {Name: "b"}}, NodeName: "n1"},
 			Status: kube.PodStatus{Phase: "Running", PodIP: "127.0.0.1", ContainerStatuses: []kube.ContainerStatus{
 				{Name: "a", Ready: true, RestartCount: 2, State: running},
 				{Name: "b", Ready: true, RestartCount: 1, State: running, LastTerminationState: kube.ContainerState{
@@ -57,28 +57,28 @@ func TestPodRow(t *testing.T) {
 		}, `["demo","2/2","Running","3 (2m ago)","5m","127.0.0.1","n1","\u003cnone\u003e","\u003cnone\u003e"]`},
 		{"waiting", kube.Pod{
 			ObjectMeta: kube.ObjectMeta{Name: "w"},
-			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
+			Spec:       kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
 			Status: kube.PodStatus{Phase: "Pending", ContainerStatuses: []kube.ContainerStatus{
 				{Name: "a", State: kube.ContainerState{Waiting: &kube.StateWaiting{Reason: "CrashLoopBackOff"}}},
 			}},
 		}, `["w","0/1","CrashLoopBackOff","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
 		{"exit-code", kube.Pod{
 			ObjectMeta: kube.ObjectMeta{Name: "x"},
-			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
+			Spec:       kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
 			Status: kube.PodStatus{Phase: "Failed", ContainerStatuses: []kube.ContainerStatus{
 				{Name: "a", State: kube.ContainerState{Terminated: &kube.StateTerminated{ExitCode: 3}}},
 			}},
 		}, `["x","0/1","ExitCode:3","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
 		{"signal", kube.Pod{
 			ObjectMeta: kube.ObjectMeta{Name: "x"},
-			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
+			Spec:       kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
 			Status: kube.PodStatus{Phase: "Failed", ContainerStatuses: []kube.ContainerStatus{
 				{Name: "a", State: kube.ContainerState{Terminated: &kube.StateTerminated{ExitCode: 137, Signal: 9}}},
 			}},
 		}, `["x","0/1","Signal:9","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
 		{"completed-and-running", kube.Pod{
 			ObjectMeta: kube.ObjectMeta{Name: "x"},
-			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}, {Name: "b"}}},
+			Spec:       kube.PodSpec{Containers: []kube.Container{{Name: "a"}, {Name: "b"}}},
 			Status: kube.PodStatus{Phase: "Running", Conditions: []kube.PodCondition{{Type: "Ready", Status: "False"}}, ContainerStatuses: []kube.ContainerStatus{
 				{Name: "a", State: kube.ContainerState{Terminated: &kube.StateTerminated{Reason: "Completed"}}},
 				{Name: "b", Ready: true, State: running},
@@ -86,7 +86,7 @@ func TestPodRow(t *testing.T) {
 		}, `["x","1/2","NotReady","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
 		{"no-status", kube.Pod{
 			ObjectMeta: kube.ObjectMeta{Name: "x"},
-			Spec:            kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
+			Spec:       kube.PodSpec{Containers: []kube.Container{{Name: "a"}}},
 		}, `["x","0/1","Unknown","0","\u003cunknown\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e","\u003cnone\u003e"]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
