@@ -10,16 +10,17 @@ import (
 
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
-	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	"github.com/porthole/porthole/internal/cli/term"
 	"github.com/porthole/porthole/internal/iostreams"
+
+	"github.com/porthole/porthole/internal/cli/kubeflags"
 )
 
 // Options are the parsed flags and arguments of `porthole attach`.
 type Options struct {
 	IO         *iostreams.IOStreams
 	Factory    *cli.Factory
-	Kube       *execcmd.KubeFlags
+	Kube       *kubeflags.KubeFlags
 	Pod        string
 	Container  string
 	Stdin      bool
@@ -48,7 +49,7 @@ leaves the process running (unless the container has stdinOnce).`,
 			case len(args) > 1:
 				return cli.FlagErrorf("expected POD or TYPE/NAME, saw %d arguments: %v", len(args), args)
 			}
-			pod, err := execcmd.PodName(args[0])
+			pod, err := kubeflags.PodName(args[0])
 			if err != nil {
 				return cli.FlagErrorf("%v", err)
 			}
@@ -70,10 +71,10 @@ leaves the process running (unless the container has stdinOnce).`,
 	cmd.Flags().BoolVarP(&opts.TTY, "tty", "t", false, "stdin is a TTY")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "only print output from the remote session")
 	cmd.Flags().StringVar(&opts.DetachKeys, "detach-keys", term.DefaultDetachKeys, "key sequence that detaches from the container")
-	opts.Kube = execcmd.AddKubeFlags(cmd.Flags())
-	kf := func() *execcmd.KubeFlags { return opts.Kube }
-	cmd.ValidArgsFunction = execcmd.CompletePods(f, kf, "")
-	_ = cmd.RegisterFlagCompletionFunc("container", execcmd.CompleteContainers(f, kf))
+	opts.Kube = kubeflags.AddKubeFlags(cmd.Flags())
+	kf := func() *kubeflags.KubeFlags { return opts.Kube }
+	cmd.ValidArgsFunction = kubeflags.CompletePods(f, kf, "")
+	_ = cmd.RegisterFlagCompletionFunc("container", kubeflags.CompleteContainers(f, kf))
 	return cmd
 }
 
@@ -84,14 +85,14 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	pod, err := execcmd.ResolvePod(ctx, c, ns, o.Pod)
+	pod, err := kubeflags.ResolvePod(ctx, c, ns, o.Pod)
 	if err != nil {
 		return err
 	}
-	if err := execcmd.Completed(pod, "attach"); err != nil {
+	if err := kubeflags.Completed(pod, "attach"); err != nil {
 		return err
 	}
-	ctr, err := execcmd.Container(pod, o.Container, o.IO.ErrOut)
+	ctr, err := kubeflags.Container(pod, o.Container, o.IO.ErrOut)
 	if err != nil {
 		return fmt.Errorf("cannot attach to the container: %w", err)
 	}
@@ -106,13 +107,13 @@ func Run(ctx context.Context, o *Options) error {
 		tty = true // the runtime's output framing needs it
 	}
 	keys, _ := term.ParseDetachKeys(o.DetachKeys)
-	t := execcmd.Terminal{Stdin: o.Stdin, TTY: tty, Quiet: o.Quiet, GrowFirst: true, DetachKeys: keys}
+	t := term.Terminal{Stdin: o.Stdin, TTY: tty, Quiet: o.Quiet, GrowFirst: true, DetachKeys: keys}
 	if !o.Quiet {
 		fmt.Fprintln(o.IO.ErrOut, "All commands and output from this session will be recorded in container logs, including credentials and sensitive information passed through the command prompt.")
 		fmt.Fprintln(o.IO.ErrOut, "If you don't see a command prompt, try pressing enter.")
 	}
 	var rawUsed bool
-	err = execcmd.Stream(ctx, o.IO, t, func(ctx context.Context, so client.StreamOptions, raw bool) error {
+	err = term.Stream(ctx, o.IO, t, func(ctx context.Context, so client.StreamOptions, raw bool) error {
 		rawUsed = raw
 		return c.Attach(ctx, &client.AttachOptions{Namespace: ns, Pod: pod.Name, Container: ctr.Name, StreamOptions: so})
 	})

@@ -13,8 +13,9 @@ import (
 
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
-	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	"github.com/porthole/porthole/internal/iostreams"
+
+	"github.com/porthole/porthole/internal/cli/kubeflags"
 )
 
 // Options are the parsed flags and arguments of `porthole cp`.
@@ -29,7 +30,7 @@ type Options struct {
 	Verbosity  int
 	// Kube are the connection flags exec and attach share: --kubeconfig,
 	// --context, -n, --server, --protocol.
-	Kube *execcmd.KubeFlags
+	Kube *kubeflags.KubeFlags
 	// IsTerminal reports whether w is a terminal (the progress line is
 	// drawn only then); a check of *os.File descriptors unless a test sets it.
 	IsTerminal func(w io.Writer) bool
@@ -74,10 +75,10 @@ owners and times are not.`,
 	fl.StringVarP(&opts.Container, "container", "c", "", "container name (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
 	fl.BoolVar(&opts.NoPreserve, "no-preserve", false, "do not keep ownership and permissions in the container")
 	fl.IntVar(&opts.Retries, "retries", 0, "times to resume a download whose stream broke: 0 never, negative without limit")
-	opts.Kube = execcmd.AddKubeFlags(fl)
-	kf := func() *execcmd.KubeFlags { return opts.Kube }
-	cmd.ValidArgsFunction = execcmd.CompletePods(f, kf, ":")
-	_ = cmd.RegisterFlagCompletionFunc("container", execcmd.CompleteContainers(f, kf))
+	opts.Kube = kubeflags.AddKubeFlags(fl)
+	kf := func() *kubeflags.KubeFlags { return opts.Kube }
+	cmd.ValidArgsFunction = kubeflags.CompletePods(f, kf, ":")
+	_ = cmd.RegisterFlagCompletionFunc("container", kubeflags.CompleteContainers(f, kf))
 	return cmd
 }
 
@@ -170,10 +171,10 @@ func defaultContainer(ctx context.Context, c *client.Client, co *client.CopyOpti
 	if err != nil {
 		return "", err
 	}
-	if err := execcmd.Completed(pod, "exec into"); err != nil {
+	if err := kubeflags.Completed(pod, "exec into"); err != nil {
 		return "", err
 	}
-	ct, err := execcmd.Container(pod, "", warn)
+	ct, err := kubeflags.Container(pod, "", warn)
 	if err != nil {
 		return "", err
 	}

@@ -12,13 +12,16 @@ import (
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
+
+	"github.com/porthole/porthole/internal/cli/kubeflags"
+	"github.com/porthole/porthole/internal/cli/term"
 )
 
 // Options are the parsed flags and arguments of `porthole exec`.
 type Options struct {
 	IO        *iostreams.IOStreams
 	Factory   *cli.Factory
-	Kube      *KubeFlags
+	Kube      *kubeflags.KubeFlags
 	Pod       string
 	Container string
 	Command   []string
@@ -43,7 +46,7 @@ KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false makes --protocol=auto use SPDY.`,
 		Example: `  porthole exec demo -- date
   porthole exec -it demo -c shell -- sh
   echo hi | porthole exec -i pod/demo -- cat`,
-		ValidArgsFunction: CompletePods(f, func() *KubeFlags { return opts.Kube }, ""),
+		ValidArgsFunction: kubeflags.CompletePods(f, func() *kubeflags.KubeFlags { return opts.Kube }, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.parseArgs(args, cmd.ArgsLenAtDash()); err != nil {
 				return err
@@ -60,11 +63,11 @@ KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false makes --protocol=auto use SPDY.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Container, "container", "c", "", "container name (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
-	_ = cmd.RegisterFlagCompletionFunc("container", CompleteContainers(f, func() *KubeFlags { return opts.Kube }))
+	_ = cmd.RegisterFlagCompletionFunc("container", kubeflags.CompleteContainers(f, func() *kubeflags.KubeFlags { return opts.Kube }))
 	cmd.Flags().BoolVarP(&opts.Stdin, "stdin", "i", false, "pass stdin to the container")
 	cmd.Flags().BoolVarP(&opts.TTY, "tty", "t", false, "stdin is a TTY")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "only print output from the remote session")
-	opts.Kube = AddKubeFlags(cmd.Flags())
+	opts.Kube = kubeflags.AddKubeFlags(cmd.Flags())
 	return cmd
 }
 
@@ -79,7 +82,7 @@ func (o *Options) parseArgs(args []string, dash int) error {
 	case len(args) < 2:
 		return cli.FlagErrorf("you must specify at least one command for the container")
 	}
-	pod, err := PodName(args[0])
+	pod, err := kubeflags.PodName(args[0])
 	if err != nil {
 		return cli.FlagErrorf("%v", err)
 	}
@@ -95,19 +98,19 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	pod, err := ResolvePod(ctx, c, ns, o.Pod)
+	pod, err := kubeflags.ResolvePod(ctx, c, ns, o.Pod)
 	if err != nil {
 		return err
 	}
-	if err := Completed(pod, "exec into"); err != nil {
+	if err := kubeflags.Completed(pod, "exec into"); err != nil {
 		return err
 	}
-	ctr, err := Container(pod, o.Container, o.IO.ErrOut)
+	ctr, err := kubeflags.Container(pod, o.Container, o.IO.ErrOut)
 	if err != nil {
 		return err
 	}
-	t := Terminal{Stdin: o.Stdin, TTY: o.TTY, Quiet: o.Quiet}
-	err = Stream(ctx, o.IO, t, func(ctx context.Context, so client.StreamOptions, _ bool) error {
+	t := term.Terminal{Stdin: o.Stdin, TTY: o.TTY, Quiet: o.Quiet}
+	err = term.Stream(ctx, o.IO, t, func(ctx context.Context, so client.StreamOptions, _ bool) error {
 		return c.Exec(ctx, &client.ExecOptions{Namespace: ns, Pod: pod.Name, Container: ctr.Name,
 			Command: o.Command, StreamOptions: so})
 	})

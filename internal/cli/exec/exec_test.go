@@ -21,6 +21,8 @@ import (
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/serve"
+
+	"github.com/porthole/porthole/internal/cli/kubeflags"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -38,20 +40,20 @@ func TestFlags(t *testing.T) {
 		name    string
 		args    string
 		want    Options
-		kube    KubeFlags
+		kube    kubeflags.KubeFlags
 		wantErr string
 	}{
-		{name: "simple", args: "exec p -- ls -l", want: Options{Pod: "p", Command: []string{"ls", "-l"}}, kube: KubeFlags{Protocol: "auto", RequestTimeout: "0"}},
+		{name: "simple", args: "exec p -- ls -l", want: Options{Pod: "p", Command: []string{"ls", "-l"}}, kube: kubeflags.KubeFlags{Protocol: "auto", RequestTimeout: "0"}},
 		{name: "all flags", args: "exec -it -c c -n ns --context x --kubeconfig k --protocol spdy -q pod/p -- sh",
 			want: Options{Pod: "p", Command: []string{"sh"}, Container: "c", Stdin: true, TTY: true, Quiet: true},
-			kube: KubeFlags{Namespace: "ns", Context: "x", Kubeconfig: "k", Protocol: "spdy", RequestTimeout: "0"}},
+			kube: kubeflags.KubeFlags{Namespace: "ns", Context: "x", Kubeconfig: "k", Protocol: "spdy", RequestTimeout: "0"}},
 		{name: "connection flags", args: "exec -s https://h:1 --cluster c --user u --token t --username n --password pw --as a --as-uid 7 --as-group g1 --as-group g2 " +
 			"--certificate-authority ca --client-certificate cc --client-key ck --insecure-skip-tls-verify --tls-server-name sn --request-timeout 5s p -- true",
 			want: Options{Pod: "p", Command: []string{"true"}},
-			kube: KubeFlags{Server: "https://h:1", Protocol: "auto", RequestTimeout: "5s", Overrides: kubeconfig.Overrides{Cluster: "c", User: "u", Token: "t",
+			kube: kubeflags.KubeFlags{Server: "https://h:1", Protocol: "auto", RequestTimeout: "5s", Overrides: kubeconfig.Overrides{Cluster: "c", User: "u", Token: "t",
 				Username: "n", Password: "pw", Impersonate: "a", ImpersonateUID: "7", ImpersonateGroups: []string{"g1", "g2"},
 				CertificateAuthority: "ca", ClientCertificate: "cc", ClientKey: "ck", InsecureSkipTLSVerify: true, TLSServerName: "sn"}}},
-		{name: "verbosity", args: "exec -v=6 p -- true", want: Options{Pod: "p", Command: []string{"true"}, Verbosity: 6}, kube: KubeFlags{Protocol: "auto", RequestTimeout: "0"}},
+		{name: "verbosity", args: "exec -v=6 p -- true", want: Options{Pod: "p", Command: []string{"true"}, Verbosity: 6}, kube: kubeflags.KubeFlags{Protocol: "auto", RequestTimeout: "0"}},
 		{name: "no dash", args: "exec p ls", wantErr: "exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead"},
 		{name: "no pod", args: "exec", wantErr: "pod or type/name must be specified"},
 		{name: "no command", args: "exec p", wantErr: "you must specify at least one command for the container"},
@@ -97,8 +99,8 @@ func TestWireEnv(t *testing.T) {
 		{"no", "auto", client.WireAuto},
 		{"false", "websocket", client.WireWebSocket},
 	} {
-		t.Setenv(RemoteCommandWebSocketsEnv, tc.env)
-		k := &KubeFlags{Protocol: tc.flag}
+		t.Setenv(kubeflags.RemoteCommandWebSocketsEnv, tc.env)
+		k := &kubeflags.KubeFlags{Protocol: tc.flag}
 		if got, err := k.Wire(); err != nil || got != tc.want {
 			t.Errorf("env %q flag %q: got %q, %v; want %q", tc.env, tc.flag, got, err, tc.want)
 		}
@@ -127,7 +129,7 @@ func startServe(t *testing.T) string {
 		{ObjectMeta: kube.ObjectMeta{Name: "two", Namespace: "default"},
 			Spec: kube.PodSpec{Containers: []kube.Container{{Name: "a", Command: sleep}, {Name: "b", Command: sleep}}}},
 		{ObjectMeta: kube.ObjectMeta{Name: "annotated", Namespace: "default",
-			Annotations: map[string]string{DefaultContainerAnnotation: "b"}},
+			Annotations: map[string]string{kubeflags.DefaultContainerAnnotation: "b"}},
 			Spec: kube.PodSpec{Containers: []kube.Container{{Name: "a", Command: sleep}, {Name: "b", Command: sleep}}}},
 		{ObjectMeta: kube.ObjectMeta{Name: "done", Namespace: "default"},
 			Spec: kube.PodSpec{RestartPolicy: "Never", Containers: []kube.Container{{Name: "c", Command: []string{"true"}}}}},

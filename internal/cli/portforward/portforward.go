@@ -16,8 +16,9 @@ import (
 
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
-	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	"github.com/porthole/porthole/internal/iostreams"
+
+	"github.com/porthole/porthole/internal/cli/kubeflags"
 )
 
 // WebSocketsEnv is kubectl's switch for the port-forward tunnel: any value
@@ -37,7 +38,7 @@ type Options struct {
 	PortSpecs []string
 	Addresses []string
 	// Kube are the connection flags (--kubeconfig, -n, --token, ...).
-	Kube *execcmd.KubeFlags
+	Kube *kubeflags.KubeFlags
 	// Exec is a shell command run once the forward is ready; its exit code
 	// becomes porthole's and the forward stops when it ends.
 	Exec string
@@ -89,9 +90,9 @@ progress lines go to stderr so the command's stdout stays its own.`,
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVar(&opts.Addresses, "address", []string{"localhost"}, "addresses to listen on (comma-separated); localhost means 127.0.0.1 and ::1")
-	opts.Kube = execcmd.AddConnFlags(fl)
-	kf := func() *execcmd.KubeFlags { return opts.Kube }
-	cmd.ValidArgsFunction = execcmd.CompletePods(f, kf, "")
+	opts.Kube = kubeflags.AddConnFlags(fl)
+	kf := func() *kubeflags.KubeFlags { return opts.Kube }
+	cmd.ValidArgsFunction = kubeflags.CompletePods(f, kf, "")
 	fl.StringVar(&opts.Exec, "exec", "", "run this shell command once forwarding, then stop and exit with its code")
 	fl.StringVar(&opts.Protocol, "protocol", "", "wire: auto (tunnel, then SPDY), websocket or spdy (default auto, or spdy when "+WebSocketsEnv+"=false)")
 	return cmd

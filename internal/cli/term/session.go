@@ -1,4 +1,4 @@
-package exec
+package term
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"syscall"
 
 	"github.com/porthole/porthole/client"
-	"github.com/porthole/porthole/internal/cli/term"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/protocol/resize"
 )
@@ -37,7 +36,7 @@ func Stream(ctx context.Context, ios *iostreams.IOStreams, t Terminal, fn func(c
 		return fn(ctx, o, false)
 	}
 	o.Stdin = ios.In
-	fd, isTerm := term.Fd(ios.In)
+	fd, isTerm := Fd(ios.In)
 	if !t.TTY {
 		return fn(ctx, o, false)
 	}
@@ -47,7 +46,7 @@ func Stream(ctx context.Context, ios *iostreams.IOStreams, t Terminal, fn func(c
 		}
 		return fn(ctx, o, false)
 	}
-	restore, err := term.Raw(fd)
+	restore, err := Raw(fd)
 	if err != nil {
 		return err
 	}
@@ -60,21 +59,21 @@ func Stream(ctx context.Context, ios *iostreams.IOStreams, t Terminal, fn func(c
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
 	defer stop()
 	sizeFd := fd
-	if ofd, ok := term.Fd(ios.Out); ok {
+	if ofd, ok := Fd(ios.Out); ok {
 		sizeFd = ofd
 	}
 	var first []resize.Size
-	if sz, err := term.Size(sizeFd); err == nil {
+	if sz, err := Size(sizeFd); err == nil {
 		if t.GrowFirst {
 			first = append(first, resize.Size{Width: sz.Width + 1, Height: sz.Height + 1})
 		}
 		first = append(first, sz)
 	}
-	sizes := term.WatchSizes(sizeFd, first...)
+	sizes := WatchSizes(sizeFd, first...)
 	defer sizes.Stop()
 	o.TTY, o.Sizes, o.Stderr = true, sizes.C, nil
 	if len(t.DetachKeys) > 0 {
-		o.Stdin = term.NewDetachReader(ios.In, t.DetachKeys)
+		o.Stdin = NewDetachReader(ios.In, t.DetachKeys)
 	}
 	return fn(ctx, o, true)
 }

@@ -1,4 +1,8 @@
-package exec
+// Package kubeflags holds the kubectl flags the client commands share (exec,
+// attach, cp, port-forward): kubeconfig selection and overrides, the wire,
+// the request timeout, and the pod and container resolution and completion
+// that follow from them.
+package kubeflags
 
 import (
 	"context"
