@@ -26,7 +26,7 @@ func ExampleClient_PortForward() {
 		Ready: func(ports []client.ForwardedPort) {
 			fmt.Fprintf(os.Stderr, "try: curl http://localhost:%d/\n", ports[0].Local)
 		},
-		Out: os.Stdout, ErrOut: os.Stderr,
+		Events: client.PrintEvents(os.Stdout, os.Stderr),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

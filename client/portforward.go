@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"time"
@@ -38,11 +37,12 @@ type PortForwardOptions struct {
 	// actually bound (Local filled in where it was 0; ports that could not be
 	// bound left out). It runs on PortForward's goroutine: return promptly.
 	Ready func(ports []ForwardedPort)
-	// Out receives kubectl's progress lines ("Forwarding from 127.0.0.1:8080
-	// -> 80", "Handling connection for 8080"); ErrOut the per-connection
-	// errors and the reconnection notices. Nil discards. Each line is one
-	// Write; PortForward serialises its writes.
-	Out, ErrOut io.Writer
+	// Events, when set, is told what happens as it happens: the addresses
+	// bound, each connection, per-connection errors, a lost session and its
+	// reconnection (kubectl prints these; PrintEvents does so). Calls come
+	// one at a time, in order, from PortForward's goroutines: return
+	// promptly.
+	Events func(PortForwardEvent)
 	// Wire overrides Config.Wire: WireAuto tunnels SPDY through a WebSocket
 	// (SPDY/3.1+portforward.k8s.io) and falls back to plain SPDY when that
 	// upgrade fails, like kubectl 1.31+.
@@ -58,7 +58,7 @@ type PortForwardOptions struct {
 // section 5), copies both ways with half-close (local EOF becomes a FIN on
 // the data stream; the pod's FIN half-closes the local socket) and reads the
 // error stream to its end. An error from the pod (nothing listening on the
-// remote port, say) closes that connection only and is reported on ErrOut;
+// remote port, say) closes that connection only and is reported as an event;
 // kubectl would end its whole session.
 //
 // All connections share one SPDY session, and SPDY has no per-stream flow

@@ -35,22 +35,22 @@ type forwardedConn struct {
 func (f *forwarder) handle(ctx context.Context, local net.Conn, port ForwardedPort) {
 	defer f.wg.Done()
 	defer local.Close()
-	f.out.printf("Handling connection for %d\n", port.Local)
+	f.events.emit(PortForwardEvent{Kind: EventConnection, Port: port})
 	fc, msg, err := f.open(ctx, local, port)
 	switch {
 	case msg != "":
-		f.errs.printf("an error occurred forwarding %d -> %d: %s\n", port.Local, port.Remote, msg)
+		f.events.emit(PortForwardEvent{Kind: EventRemoteError, Port: port, Message: msg})
 		return
 	case err != nil:
 		if ctx.Err() == nil {
-			f.errs.printf("error forwarding %d -> %d: %v\n", port.Local, port.Remote, err)
+			f.events.emit(PortForwardEvent{Kind: EventConnectionFailed, Port: port, Err: err})
 		}
 		return
 	}
 	if msg, err := fc.run(ctx); err != nil {
-		f.errs.printf("error forwarding %d -> %d: %v\n", port.Local, port.Remote, err)
+		f.events.emit(PortForwardEvent{Kind: EventConnectionFailed, Port: port, Err: err})
 	} else if msg != "" {
-		f.errs.printf("an error occurred forwarding %d -> %d: %s\n", port.Local, port.Remote, msg)
+		f.events.emit(PortForwardEvent{Kind: EventRemoteError, Port: port, Message: msg})
 	}
 }
 

@@ -209,7 +209,7 @@ func startForward(t *testing.T, run func(ctx context.Context, opts *PortForwardO
 	ctx, cancel := context.WithCancel(context.Background())
 	fr := &forwardRun{ports: make(chan []ForwardedPort, 1), done: make(chan error, 1), cancel: cancel,
 		out: newLineWatch(), errOut: newLineWatch()}
-	opts.Out, opts.ErrOut = fr.out, fr.errOut
+	opts.Events = PrintEvents(fr.out, fr.errOut)
 	opts.Ready = func(p []ForwardedPort) { fr.ports <- p }
 	go func() { fr.done <- run(ctx, opts) }()
 	t.Cleanup(func() { fr.stop(t) })

@@ -119,7 +119,7 @@ func TestPortForwardReconnects(t *testing.T) {
 			}
 			target := c.url("/api/v1/namespaces/default/pods/p/portforward", nil)
 			run := func(ctx context.Context, opts *PortForwardOptions) error {
-				f.out, f.errs, f.ready = &lineWriter{w: opts.Out}, &lineWriter{w: opts.ErrOut}, opts.Ready
+				f.events, f.ready = events{f: opts.Events}, opts.Ready
 				f.dial = func(ctx context.Context) (*spdy.Conn, error) { return c.dialPortForward(ctx, target, w) }
 				f.backoff = func(int) time.Duration { return time.Millisecond }
 				return f.run(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -27,13 +26,12 @@ const (
 // supervisor that keeps a session up, and a handler per accepted connection.
 // All of them end before run returns.
 type forwarder struct {
-	ports []ForwardedPort
-	addrs []listenAddr
-	ready func([]ForwardedPort)
-	out   *lineWriter
-	errs  *lineWriter
-	log   *slog.Logger
-	dial  func(ctx context.Context) (*spdy.Conn, error)
+	ports  []ForwardedPort
+	addrs  []listenAddr
+	ready  func([]ForwardedPort)
+	events events
+	log    *slog.Logger
+	dial   func(ctx context.Context) (*spdy.Conn, error)
 
 	// backoff returns the delay before reconnection attempt n (0-based).
 	backoff func(n int) time.Duration
@@ -68,8 +66,7 @@ func newForwarder(opts *PortForwardOptions, dial func(context.Context) (*spdy.Co
 		ports:   append([]ForwardedPort(nil), opts.Ports...),
 		addrs:   addrs,
 		ready:   opts.Ready,
-		out:     &lineWriter{w: opts.Out},
-		errs:    &lineWriter{w: opts.ErrOut},
+		events:  events{f: opts.Events},
 		log:     log,
 		dial:    dial,
 		backoff: jitteredBackoff,
@@ -122,14 +119,14 @@ func (f *forwarder) listen() ([]portListener, error) {
 	for _, p := range f.ports {
 		lns, bound, warnings, err := listenPort(p, f.addrs)
 		for _, w := range warnings {
-			f.errs.printf("Warning: port %d: %v\n", bound.Local, w)
+			f.events.emit(PortForwardEvent{Kind: EventListenWarning, Port: bound, Err: w})
 		}
 		if err != nil {
-			f.errs.printf("Unable to listen on port %d: %v\n", p.Local, err)
+			f.events.emit(PortForwardEvent{Kind: EventListenFailed, Port: p, Err: err})
 			continue
 		}
 		for _, l := range lns {
-			f.out.printf("Forwarding from %s -> %d\n", l.ln.Addr(), l.port.Remote)
+			f.events.emit(PortForwardEvent{Kind: EventListening, Port: l.port, Addr: l.ln.Addr()})
 		}
 		all = append(all, lns...)
 	}
@@ -160,7 +157,7 @@ func (f *forwarder) acceptLoop(ctx context.Context, l portListener) {
 		nc, err := l.ln.Accept()
 		if err != nil {
 			if ctx.Err() == nil {
-				f.errs.printf("error accepting connection on port %d: %v\n", l.port.Local, err)
+				f.events.emit(PortForwardEvent{Kind: EventAcceptFailed, Port: l.port, Err: err})
 			}
 			_ = l.ln.Close()
 			return
@@ -218,11 +215,11 @@ func (f *forwarder) supervise(ctx context.Context, conn *spdy.Conn) {
 		f.dropConn()
 		f.log.Info("port-forward session lost", "err", conn.Err())
 		_ = conn.Abort("lost connection to pod")
-		f.errs.printf("lost connection to pod, reconnecting...\n")
+		f.events.emit(PortForwardEvent{Kind: EventSessionLost})
 		if conn = f.reconnect(ctx); conn == nil {
 			return
 		}
-		f.errs.printf("reconnected\n")
+		f.events.emit(PortForwardEvent{Kind: EventReconnected})
 		f.setConn(conn)
 	}
 }
@@ -250,27 +247,9 @@ func (f *forwarder) reconnect(ctx context.Context) *spdy.Conn {
 		f.log.Debug("port-forward reconnect failed", "attempt", n+1, "err", err)
 		if msg := err.Error(); msg != last {
 			last = msg
-			f.errs.printf("reconnect failed: %v (retrying)\n", err)
+			f.events.emit(PortForwardEvent{Kind: EventReconnectFailed, Err: err})
 		}
 	}
-}
-
-// lineWriter serialises whole-line writes from concurrent handlers. Like
-// log.Logger it holds its lock across the Write: a line must not interleave
-// with another, and the writer is a terminal or a buffer, not the network.
-type lineWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lineWriter) printf(format string, args ...any) {
-	if l.w == nil {
-		return
-	}
-	line := fmt.Sprintf(format, args...)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, _ = io.WriteString(l.w, line)
 }
 
 // closeWriter is the half-close of a local TCP (or Unix) connection.

@@ -209,7 +209,7 @@ func TestPortForwardNoPortBinds(t *testing.T) {
 	defer srv.Close()
 	var errOut strings.Builder
 	c := newTestClient(t, srv.URL)
-	err = c.PortForward(context.Background(), &PortForwardOptions{Pod: "p", Wire: WireSPDY, ErrOut: &errOut,
+	err = c.PortForward(context.Background(), &PortForwardOptions{Pod: "p", Wire: WireSPDY, Events: PrintEvents(nil, &errOut),
 		Addresses: []string{"127.0.0.1"}, Ports: []ForwardedPort{{Local: uint16(taken.Addr().(*net.TCPAddr).Port), Remote: 80}}})
 	if err == nil || !strings.Contains(err.Error(), "unable to listen on any of the requested ports") {
 		t.Errorf("got %v, want unable to listen on any of the requested ports", err)

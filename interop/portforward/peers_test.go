@@ -372,7 +372,7 @@ func portholePeer(name, pod string, host func(t *testing.T) string, wire client.
 				}
 				return c.PortForward(ctx, &client.PortForwardOptions{
 					Namespace: harness.Namespace, Pod: pod, Ports: ports, Addresses: []string{"127.0.0.1"},
-					Wire: wire, ErrOut: stderr,
+					Wire: wire, Events: client.PrintEvents(nil, stderr),
 					Ready: func(got []client.ForwardedPort) {
 						var locals []string
 						for _, p := range got {

@@ -200,12 +200,13 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	pf := &client.PortForwardOptions{
 		Namespace: ns, Pod: o.Pod, Ports: o.Ports, Addresses: o.Addresses,
-		Out: o.IO.Out, ErrOut: o.IO.ErrOut, Wire: o.Wire(),
+		Events: client.PrintEvents(o.IO.Out, o.IO.ErrOut), Wire: o.Wire(),
 	}
 	if o.Exec == "" {
 		return c.PortForward(ctx, pf)
 	}
-	pf.Out = o.IO.ErrOut
+	// The command owns stdout: kubectl's progress lines go to stderr.
+	pf.Events = client.PrintEvents(o.IO.ErrOut, o.IO.ErrOut)
 	return runExec(ctx, c, pf, o)
 }
 
