@@ -76,7 +76,7 @@ func TestAttachTwoAttachersAndStdin(t *testing.T) {
 // TestAttachStdinOnce: the first attacher's stdin EOF closes the process's
 // stdin; its output keeps coming until the process exits.
 func TestAttachStdinOnce(t *testing.T) {
-	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "cat; echo bye"}, Stdin: true, StdinOnce: true}, RestartNever))
+	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "cat; echo bye"}, Stdin: true, StdinOnce: true}, restartNever))
 	waitPod(t, r, "p", "running", isRunning)
 	in, inW := osPipe(t)
 	var out bytes.Buffer
@@ -92,7 +92,7 @@ func TestAttachStdinOnce(t *testing.T) {
 	if out.String() != "abc\nbye\n" {
 		t.Errorf("got %q, want %q", out.String(), "abc\nbye\n")
 	}
-	p := waitPod(t, r, "p", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == PhaseSucceeded })
+	p := waitPod(t, r, "p", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == phaseSucceeded })
 	term := p.Status.ContainerStatuses[0].State.Terminated
 	if term == nil || term.ExitCode != 0 || term.Reason != "Completed" {
 		t.Errorf("got state %+v, want terminated 0 Completed", p.Status.ContainerStatuses[0].State)
@@ -102,7 +102,7 @@ func TestAttachStdinOnce(t *testing.T) {
 // TestAttachProcessExit: Attach returns nil once the process exited and
 // its output (stdout and stderr) was delivered, whatever the exit code.
 func TestAttachProcessExit(t *testing.T) {
-	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "read x; echo out; echo err >&2; exit 3"}, Stdin: true}, RestartNever))
+	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "read x; echo out; echo err >&2; exit 3"}, Stdin: true}, restartNever))
 	attached := attachHook(r)
 	waitPod(t, r, "p", "running", isRunning)
 	in, inW := osPipe(t)
@@ -119,7 +119,7 @@ func TestAttachProcessExit(t *testing.T) {
 	if out.String() != "out\n" || errOut.String() != "err\n" {
 		t.Errorf("got stdout %q stderr %q, want %q and %q", out.String(), errOut.String(), "out\n", "err\n")
 	}
-	p := waitPod(t, r, "p", "failed", func(p *kube.Pod) bool { return p.Status.Phase == PhaseFailed })
+	p := waitPod(t, r, "p", "failed", func(p *kube.Pod) bool { return p.Status.Phase == phaseFailed })
 	term := p.Status.ContainerStatuses[0].State.Terminated
 	if term == nil || term.ExitCode != 3 || term.Reason != "Error" {
 		t.Errorf("got state %+v, want terminated 3 Error", p.Status.ContainerStatuses[0].State)
@@ -326,7 +326,7 @@ func (f *frozenWriter) Write(p []byte) (int, error) {
 // exited reaches a slow attacher in full before Attach returns.
 func TestAttachDetachDeliversQueued(t *testing.T) {
 	const size = 1 << 20
-	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "read x; head -c " + strconv.Itoa(size) + " /dev/zero"}, Stdin: true}, RestartNever))
+	r := start(t, testPod("p", kube.Container{Command: []string{"sh", "-c", "read x; head -c " + strconv.Itoa(size) + " /dev/zero"}, Stdin: true}, restartNever))
 	attached := attachHook(r)
 	waitPod(t, r, "p", "running", isRunning)
 	in, inW := osPipe(t)

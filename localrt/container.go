@@ -85,9 +85,9 @@ func (c *container) supervise(ctx context.Context) {
 
 func shouldRestart(policy string, code int32) bool {
 	switch policy {
-	case RestartAlways:
+	case restartAlways:
 		return true
-	case RestartOnFailure:
+	case restartOnFailure:
 		return code != 0
 	}
 	return false

@@ -29,7 +29,7 @@
 // Output and backpressure: attach writes a main process's output to every
 // current attacher synchronously, so a stalled attacher stalls the
 // container's output (and its other attachers) rather than buffering it.
-// With no attacher the output is read and discarded; the last LogTail bytes
+// With no attacher the output is read and discarded; the last logTail bytes
 // of each run are kept for Runtime.Logs.
 // Exec hands each output pipe (or the pty master), as the *os.File itself,
 // to the caller's writer's ReadFrom when it has one (io.Copy would wrap

@@ -154,9 +154,9 @@ func TestExecExitCodes(t *testing.T) {
 func TestExecErrors(t *testing.T) {
 	r := start(t,
 		testPod("p", kube.Container{}, ""),
-		testPod("done", kube.Container{Command: []string{"true"}}, RestartNever))
+		testPod("done", kube.Container{Command: []string{"true"}}, restartNever))
 	waitPod(t, r, "p", "running", isRunning)
-	waitPod(t, r, "done", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == PhaseSucceeded })
+	waitPod(t, r, "done", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == phaseSucceeded })
 	tests := []struct {
 		name string
 		c    node.Container

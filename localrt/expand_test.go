@@ -61,8 +61,8 @@ func FuzzExpand(f *testing.F) {
 
 func TestExpandInPod(t *testing.T) {
 	env := []kube.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "$(A)-x"}, {Name: "C", Value: "$(D)"}, {Name: "D", Value: "late"}}
-	r := start(t, testPod("p", kube.Container{Command: []string{"echo", "$(B)"}, Args: []string{"$$(A)", "$(NOPE)", "$(C)"}, Env: env}, RestartNever))
-	waitPod(t, r, "p", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == PhaseSucceeded })
+	r := start(t, testPod("p", kube.Container{Command: []string{"echo", "$(B)"}, Args: []string{"$$(A)", "$(NOPE)", "$(C)"}, Env: env}, restartNever))
+	waitPod(t, r, "p", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == phaseSucceeded })
 	got, err := r.Logs(context.Background(), ref("p", "main"), false)
 	if want := "1-x $(A) $(NOPE) $(D)\n"; err != nil || string(got) != want {
 		t.Errorf("main process printed %q, %v; want %q", got, err, want)

@@ -20,9 +20,9 @@ const (
 	outChunkSize = 32 << 10
 )
 
-// DefaultAttachStallTimeout is how long an attacher may take no output
+// defaultAttachStallTimeout is how long an attacher may take no output
 // while its queue is full before it is cut (Options.AttachStallTimeout).
-const DefaultAttachStallTimeout = 5 * time.Second
+const defaultAttachStallTimeout = 5 * time.Second
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, outChunkSize); return &b }}
 

@@ -11,10 +11,10 @@ import (
 	"github.com/porthole/porthole/node"
 )
 
-// LogTail is how many bytes of each run's output a container keeps.
-const LogTail = 64 << 10
+// logTail is how many bytes of each run's output a container keeps.
+const logTail = 64 << 10
 
-// Logs returns the kept output (the last LogTail bytes; stdout and stderr
+// Logs returns the kept output (the last logTail bytes; stdout and stderr
 // interleaved as read; a tty's output as the terminal produced it) of
 // container c's latest run, or with previous of the run before. An unknown
 // pod or container, or no previous run, is an error wrapping

@@ -71,9 +71,9 @@ func TestLogs(t *testing.T) {
 	// Fails once (leaving a marker in its working directory), then succeeds.
 	script := `if [ -e marker ]; then echo second; exit 0; fi; touch marker; echo first; echo err >&2; exit 1`
 	r := start(t,
-		testPod("p", kube.Container{Command: []string{"sh", "-c", script}}, RestartOnFailure),
-		testPod("big", kube.Container{Command: []string{"sh", "-c", "head -c 100000 /dev/zero; echo end"}}, RestartNever))
-	waitPod(t, r, "p", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == PhaseSucceeded })
+		testPod("p", kube.Container{Command: []string{"sh", "-c", script}}, restartOnFailure),
+		testPod("big", kube.Container{Command: []string{"sh", "-c", "head -c 100000 /dev/zero; echo end"}}, restartNever))
+	waitPod(t, r, "p", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == phaseSucceeded })
 	for _, tt := range []struct {
 		previous bool
 		want     []string // stdout and stderr are separate pipes: any of these orders
@@ -89,13 +89,13 @@ func TestLogs(t *testing.T) {
 			t.Errorf("Logs(previous=%v): got %q, want one of %q", tt.previous, got, tt.want)
 		}
 	}
-	waitPod(t, r, "big", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == PhaseSucceeded })
+	waitPod(t, r, "big", "succeeded", func(p *kube.Pod) bool { return p.Status.Phase == phaseSucceeded })
 	got, err := r.Logs(context.Background(), ref("big", "main"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != LogTail || !strings.HasSuffix(string(got), "\x00\x00end\n") {
-		t.Errorf("got %d bytes ending %q, want %d ending in the last line", len(got), got[max(0, len(got)-8):], LogTail)
+	if len(got) != logTail || !strings.HasSuffix(string(got), "\x00\x00end\n") {
+		t.Errorf("got %d bytes ending %q, want %d ending in the last line", len(got), got[max(0, len(got)-8):], logTail)
 	}
 	if _, err := r.Logs(context.Background(), ref("big", "main"), true); !errors.Is(err, node.ErrNotFound) {
 		t.Errorf("previous of a first run: got %v, want ErrNotFound", err)
@@ -110,7 +110,7 @@ func TestLogs(t *testing.T) {
 func BenchmarkRingWrite(b *testing.B) {
 	line := append(bytes.Repeat([]byte("x"), 79), '\n')
 	chunk := bytes.Repeat(line, 32<<10/len(line))
-	r := newRing(LogTail)
+	r := newRing(logTail)
 	b.SetBytes(int64(len(chunk)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -97,7 +97,7 @@ func waitPod(t testing.TB, r *Runtime, name string, what string, cond func(*kube
 }
 
 func isRunning(p *kube.Pod) bool {
-	return p.Status.Phase == PhaseRunning && p.Status.ContainerStatuses[0].State.Running != nil
+	return p.Status.Phase == phaseRunning && p.Status.ContainerStatuses[0].State.Running != nil
 }
 
 func ref(pod, ctr string) node.Container {

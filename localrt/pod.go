@@ -19,13 +19,13 @@ import (
 
 // Restart policies, as spelled in a pod spec.
 const (
-	RestartAlways    = "Always"
-	RestartOnFailure = "OnFailure"
-	RestartNever     = "Never"
+	restartAlways    = "Always"
+	restartOnFailure = "OnFailure"
+	restartNever     = "Never"
 )
 
-// NodeName is the node every pod reports it runs on.
-const NodeName = kube.LocalNodeName
+// nodeName is the node every pod reports it runs on.
+const nodeName = kube.LocalNodeName
 
 // pod is one pod: its defaulted spec (immutable after New) and containers.
 type pod struct {
@@ -91,12 +91,12 @@ func defaultSpec(p *kube.Pod, now time.Time) error {
 	}
 	switch p.Spec.RestartPolicy {
 	case "":
-		p.Spec.RestartPolicy = RestartAlways
-	case RestartAlways, RestartOnFailure, RestartNever:
+		p.Spec.RestartPolicy = restartAlways
+	case restartAlways, restartOnFailure, restartNever:
 	default:
 		return fmt.Errorf("invalid restartPolicy %q", p.Spec.RestartPolicy)
 	}
-	p.Spec.NodeName = NodeName
+	p.Spec.NodeName = nodeName
 	if len(p.Spec.InitContainers) > 0 {
 		return errors.New("initContainers are not supported")
 	}

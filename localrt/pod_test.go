@@ -20,7 +20,7 @@ func TestNewValidation(t *testing.T) {
 		pods []*kube.Pod
 		want string // substring of the error; "" for success
 	}{
-		{"valid", []*kube.Pod{testPod("p", ok, ""), testPod("q", ok, RestartNever)}, ""},
+		{"valid", []*kube.Pod{testPod("p", ok, ""), testPod("q", ok, restartNever)}, ""},
 		{"same name other namespace", []*kube.Pod{testPod("p", ok, ""), func() *kube.Pod {
 			p := testPod("p", ok, "")
 			p.Namespace = "other"
@@ -71,7 +71,7 @@ func TestPodStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Status.Phase != PhasePending || p.Status.ContainerStatuses[0].State.Waiting == nil {
+	if p.Status.Phase != phasePending || p.Status.ContainerStatuses[0].State.Waiting == nil {
 		t.Errorf("before Start: got phase %q state %+v, want Pending, waiting", p.Status.Phase, p.Status.ContainerStatuses[0].State)
 	}
 	if err := r.Start(context.Background()); err != nil {
@@ -88,7 +88,7 @@ func TestPodStatus(t *testing.T) {
 		{"namespace", p.Namespace, "default"},
 		{"uid length", len(p.UID), 36},
 		{"creationTimestamp set", p.CreationTimestamp != "", true},
-		{"restartPolicy", p.Spec.RestartPolicy, RestartAlways},
+		{"restartPolicy", p.Spec.RestartPolicy, restartAlways},
 		{"nodeName", p.Spec.NodeName, "porthole"},
 		{"podIP", p.Status.PodIP, "127.0.0.1"},
 		{"hostIP", p.Status.HostIP, "127.0.0.1"},
@@ -137,15 +137,15 @@ func TestRestartPolicy(t *testing.T) {
 		exit         int32
 		reason       string
 	}{
-		{"Always restarts failures", RestartAlways, []string{"sh", "-c", "exit 1"}, PhaseRunning, 3, 1, "Error"},
-		{"Always restarts successes", RestartAlways, []string{"true"}, PhaseRunning, 3, 0, "Completed"},
-		{"OnFailure restarts failures", RestartOnFailure, []string{"sh", "-c", "exit 2"}, PhaseRunning, 3, 2, "Error"},
-		{"OnFailure stops on success", RestartOnFailure, []string{"true"}, PhaseSucceeded, 0, 0, "Completed"},
-		{"Never success", RestartNever, []string{"true"}, PhaseSucceeded, 0, 0, "Completed"},
-		{"Never failure", RestartNever, []string{"sh", "-c", "exit 3"}, PhaseFailed, 0, 3, "Error"},
+		{"Always restarts failures", restartAlways, []string{"sh", "-c", "exit 1"}, phaseRunning, 3, 1, "Error"},
+		{"Always restarts successes", restartAlways, []string{"true"}, phaseRunning, 3, 0, "Completed"},
+		{"OnFailure restarts failures", restartOnFailure, []string{"sh", "-c", "exit 2"}, phaseRunning, 3, 2, "Error"},
+		{"OnFailure stops on success", restartOnFailure, []string{"true"}, phaseSucceeded, 0, 0, "Completed"},
+		{"Never success", restartNever, []string{"true"}, phaseSucceeded, 0, 0, "Completed"},
+		{"Never failure", restartNever, []string{"sh", "-c", "exit 3"}, phaseFailed, 0, 3, "Error"},
 		// $$ is an escaped $ in a container command, as in Kubernetes.
-		{"Never killed", RestartNever, []string{"sh", "-c", "kill -9 $$$$"}, PhaseFailed, 0, 137, "Error"},
-		{"Never start error", RestartNever, []string{"no-such-command-porthole"}, PhaseFailed, 0, 128, "StartError"},
+		{"Never killed", restartNever, []string{"sh", "-c", "kill -9 $$$$"}, phaseFailed, 0, 137, "Error"},
+		{"Never start error", restartNever, []string{"no-such-command-porthole"}, phaseFailed, 0, 128, "StartError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,7 +176,7 @@ func TestRestartPolicy(t *testing.T) {
 // TestRestartFreshStdin: a stdinOnce container whose stdin was closed gets
 // a new one when it restarts.
 func TestRestartFreshStdin(t *testing.T) {
-	r := start(t, testPod("p", kube.Container{Command: []string{"cat"}, Stdin: true, StdinOnce: true}, RestartAlways))
+	r := start(t, testPod("p", kube.Container{Command: []string{"cat"}, Stdin: true, StdinOnce: true}, restartAlways))
 	waitPod(t, r, "p", "running", isRunning)
 	for i := int32(0); i < 2; i++ {
 		in, inW := osPipe(t)
@@ -275,9 +275,9 @@ func atoi(t testing.TB, s string) int {
 func TestStartReturnsOnceContainersRun(t *testing.T) {
 	var pods []*kube.Pod
 	for i := 0; i < 8; i++ {
-		pods = append(pods, testPod("p"+string(rune('a'+i)), kube.Container{Command: []string{"sleep", "1000"}}, RestartNever))
+		pods = append(pods, testPod("p"+string(rune('a'+i)), kube.Container{Command: []string{"sleep", "1000"}}, restartNever))
 	}
-	pods = append(pods, testPod("broken", kube.Container{Command: []string{"/nonexistent/cmd"}}, RestartNever))
+	pods = append(pods, testPod("broken", kube.Container{Command: []string{"/nonexistent/cmd"}}, restartNever))
 	r := start(t, pods...)
 	for _, p := range pods[:8] {
 		got, err := r.Pod(context.Background(), "default", p.Name)

@@ -55,7 +55,7 @@ func (c *container) startRun(id string) (*run, error) {
 	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Dir: dir}
 	r := &run{
 		c: c, id: id,
-		log:       newRing(LogTail),
+		log:       newRing(logTail),
 		attachers: make(map[*attacher]bool),
 		outDone:   make(chan struct{}),
 		pumpsDone: make(chan struct{}),

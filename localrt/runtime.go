@@ -30,7 +30,7 @@ type Options struct {
 	// AttachStallTimeout is how long an attacher may take no output while
 	// its queue is full before it is cut, so that it cannot hold up the
 	// container and the other attachers (default
-	// DefaultAttachStallTimeout).
+	// defaultAttachStallTimeout).
 	AttachStallTimeout time.Duration
 }
 
@@ -92,7 +92,7 @@ func New(pods []*kube.Pod, opts *Options) (*Runtime, error) {
 		r.opts = *opts
 	}
 	if r.opts.AttachStallTimeout <= 0 {
-		r.opts.AttachStallTimeout = DefaultAttachStallTimeout
+		r.opts.AttachStallTimeout = defaultAttachStallTimeout
 	}
 	if r.opts.KillGrace <= 0 {
 		r.opts.KillGrace = 5 * time.Second

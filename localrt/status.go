@@ -8,10 +8,10 @@ import (
 
 // Pod phases.
 const (
-	PhasePending   = "Pending"
-	PhaseRunning   = "Running"
-	PhaseSucceeded = "Succeeded"
-	PhaseFailed    = "Failed"
+	phasePending   = "Pending"
+	phaseRunning   = "Running"
+	phaseSucceeded = "Succeeded"
+	phaseFailed    = "Failed"
 )
 
 // termination is how one run of a main process ended.
@@ -137,18 +137,18 @@ func phase(policy string, snaps []snapshot) string {
 	}
 	switch {
 	case waiting > 0:
-		return PhasePending
+		return phasePending
 	case running > 0:
-		return PhaseRunning
+		return phaseRunning
 	case stopped == 0:
-		return PhasePending
-	case policy == RestartAlways:
-		return PhaseRunning
+		return phasePending
+	case policy == restartAlways:
+		return phaseRunning
 	case stopped == succeeded:
-		return PhaseSucceeded
-	case policy == RestartNever:
-		return PhaseFailed
+		return phaseSucceeded
+	case policy == restartNever:
+		return phaseFailed
 	default:
-		return PhaseRunning
+		return phaseRunning
 	}
 }

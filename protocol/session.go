@@ -1,10 +1,6 @@
 package protocol
 
-import (
-	"strings"
-
-	"github.com/porthole/porthole/protocol/channel"
-)
+import "github.com/porthole/porthole/protocol/channel"
 
 // Want is what an exec or attach request asks for: its stdin, stdout, stderr
 // and tty query parameters.
@@ -57,17 +53,6 @@ func (v Version) Streams(w Want) []SessionStream {
 		}
 	}
 	return out
-}
-
-// SessionStreamOf returns the stream of type typ (any case), if a session can
-// have one.
-func SessionStreamOf(typ string) (SessionStream, bool) {
-	for _, s := range sessionStreams {
-		if strings.EqualFold(s.Type, typ) {
-			return s, true
-		}
-	}
-	return SessionStream{}, false
 }
 
 // SPDYClientVersion is what a SPDY client (or the gateway, dialling a SPDY

@@ -32,12 +32,12 @@ func DemoPod() *kube.Pod {
 // DemoWebPort is the port the demo pod's web container serves HTTP on.
 const DemoWebPort = 8080
 
-// DemoPodWithWeb is DemoPod with a second container, "web", running web
+// demoPodWithWeb is DemoPod with a second container, "web", running web
 // (a command that serves HTTP on 127.0.0.1:DemoWebPort, such as `porthole
 // demo-web`), so `kubectl port-forward demo 9090:8080` has something to
 // reach. The shell stays the default container (the annotation kubectl
 // reads), so exec and attach need no -c and print no "Defaulted" notice.
-func DemoPodWithWeb(web []string) *kube.Pod {
+func demoPodWithWeb(web []string) *kube.Pod {
 	p := DemoPod()
 	p.Annotations = map[string]string{"kubectl.kubernetes.io/default-container": "shell"}
 	p.Spec.Containers = append(p.Spec.Containers, kube.Container{
@@ -60,8 +60,8 @@ const (
 	versionMinCompatibilityMinor = "32"
 )
 
-// Version is the /version document.
-func Version() kube.VersionInfo {
+// versionInfo is the /version document.
+func versionInfo() kube.VersionInfo {
 	return kube.VersionInfo{
 		Major:                 versionMajor,
 		Minor:                 versionMinor,

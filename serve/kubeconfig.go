@@ -16,7 +16,7 @@ import (
 
 // kubeconfigTarget is where Run writes its kubeconfig, and what to tell the
 // user about it. A file at want is replaced only when it is serve's own
-// (context DefaultContext) for this same server, or for a server that no
+// (context defaultContext) for this same server, or for a server that no
 // longer answers (a restart on another port), saying so. A kubeconfig of
 // another serve still running, or one serve did not write, is left alone:
 // the new one goes beside it, named after the port, and the note says where.
@@ -25,9 +25,9 @@ func kubeconfigTarget(want, server string, alive func(server string) bool) (path
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return want, ""
-	case err == nil && cc.Context == DefaultContext && sameAddr(cc.Server, server):
+	case err == nil && cc.Context == defaultContext && sameAddr(cc.Server, server):
 		return want, "" // ours: this very address (perhaps http before, https now)
-	case err == nil && cc.Context == DefaultContext && !alive(cc.Server):
+	case err == nil && cc.Context == defaultContext && !alive(cc.Server):
 		return want, fmt.Sprintf("replaced the kubeconfig of %s, which no longer answers", cc.Server)
 	}
 	port := "serve"
@@ -36,7 +36,7 @@ func kubeconfigTarget(want, server string, alive func(server string) bool) (path
 	}
 	path = want + "-" + port
 	why := "porthole serve did not write it"
-	if err == nil && cc.Context == DefaultContext {
+	if err == nil && cc.Context == defaultContext {
 		why = "another porthole serve (" + cc.Server + ") still uses it"
 	}
 	return path, fmt.Sprintf("left %s alone (%s); this server's kubeconfig is %s", want, why, path)

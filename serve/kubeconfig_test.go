@@ -20,10 +20,10 @@ func TestKubeconfigTarget(t *testing.T) {
 		wantNote string
 	}{
 		{"none", nil, false, "", ""},
-		{"ours, same server", func(p string) { kubeconfig.Write(p, me, DefaultContext, "default") }, true, "", ""},
-		{"ours, this address over plain HTTP before", func(p string) { kubeconfig.Write(p, "https://127.0.0.1:7001", DefaultContext, "default") }, true, "", ""},
-		{"ours, other server running", func(p string) { kubeconfig.Write(p, other, DefaultContext, "default") }, true, "-7001", "still uses it"},
-		{"ours, other server gone", func(p string) { kubeconfig.Write(p, other, DefaultContext, "default") }, false, "", "no longer answers"},
+		{"ours, same server", func(p string) { kubeconfig.Write(p, me, defaultContext, "default") }, true, "", ""},
+		{"ours, this address over plain HTTP before", func(p string) { kubeconfig.Write(p, "https://127.0.0.1:7001", defaultContext, "default") }, true, "", ""},
+		{"ours, other server running", func(p string) { kubeconfig.Write(p, other, defaultContext, "default") }, true, "-7001", "still uses it"},
+		{"ours, other server gone", func(p string) { kubeconfig.Write(p, other, defaultContext, "default") }, false, "", "no longer answers"},
 		{"someone else's", func(p string) { kubeconfig.Write(p, other, "kind-dev", "default") }, false, "-7001", "did not write it"},
 		{"not a kubeconfig", func(p string) { os.WriteFile(p, []byte("{{{"), 0o600) }, false, "-7001", "did not write it"},
 	} {

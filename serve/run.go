@@ -33,7 +33,7 @@ func (s *Server) Run(ctx context.Context) error {
 	path, note := s.opts.KubeconfigPath, ""
 	if path != "" {
 		path, note = kubeconfigTarget(path, s.URL(), answers)
-		kc := kubeconfig.New(s.URL(), DefaultContext, kube.DefaultNamespace)
+		kc := kubeconfig.New(s.URL(), defaultContext, kube.DefaultNamespace)
 		if len(s.opts.KubeconfigCA) > 0 {
 			kc.Clusters[0].Cluster.CertificateAuthorityData = base64.StdEncoding.EncodeToString(s.opts.KubeconfigCA)
 		}

@@ -42,9 +42,9 @@ import (
 // empty: loopback only, on a port unlikely to be taken.
 const DefaultListen = "127.0.0.1:7443"
 
-// DefaultContext names the cluster, user and context of the kubeconfig
+// defaultContext names the cluster, user and context of the kubeconfig
 // Server writes.
-const DefaultContext = "porthole"
+const defaultContext = "porthole"
 
 // Runtime is what Server needs from a runtime: node.Runtime to serve
 // streams and the pods' live state, plus a lifecycle. *localrt.Runtime
@@ -64,12 +64,12 @@ type Options struct {
 	// "localhost". Port 0 picks a free port (see Server.Addr).
 	Listen string
 	// Pods are the pods to run and serve, as decoded from manifests; nil
-	// or empty serves DemoPod, or DemoPodWithWeb(DemoWeb) when DemoWeb is
+	// or empty serves DemoPod, or demoPodWithWeb(DemoWeb) when DemoWeb is
 	// set.
 	Pods    []*kube.Pod
 	DemoWeb []string
 	// KubeconfigPath, when set, is where Run writes a kubeconfig (mode
-	// 0600) pointing at the server, with context DefaultContext.
+	// 0600) pointing at the server, with context defaultContext.
 	KubeconfigPath string
 	// Logger receives the server's logs (default: discarded).
 	Logger *slog.Logger
@@ -153,7 +153,7 @@ func New(opts *Options) (_ *Server, err error) {
 	switch {
 	case len(pods) > 0:
 	case len(s.opts.DemoWeb) > 0:
-		pods = []*kube.Pod{DemoPodWithWeb(s.opts.DemoWeb)}
+		pods = []*kube.Pod{demoPodWithWeb(s.opts.DemoWeb)}
 	default:
 		pods = []*kube.Pod{DemoPod()}
 	}
@@ -178,7 +178,7 @@ func New(opts *Options) (_ *Server, err error) {
 	s.example = refs[0]
 	s.node = node.New(s.rt, &node.Options{Logger: s.log.With("component", "node")})
 	now := time.Now()
-	a := newAPI(s.rt, refs, Version(), now, time.Now, s.log.With("component", "api"))
+	a := newAPI(s.rt, refs, versionInfo(), now, time.Now, s.log.With("component", "api"))
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	var handler http.Handler = s.handler(a)
 	// The gateway always stands in front: its Host and Origin checks,

@@ -271,7 +271,7 @@ func TestHTTP1Only(t *testing.T) {
 
 // TestVersion: what the kubectl dispatcher and kubectl version read.
 func TestVersion(t *testing.T) {
-	b, err := json.Marshal(Version())
+	b, err := json.Marshal(versionInfo())
 	if err != nil {
 		t.Fatal(err)
 	}

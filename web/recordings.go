@@ -17,8 +17,8 @@ import (
 	"time"
 )
 
-// Recording describes one asciicast v2 recording, as listed to the page.
-type Recording struct {
+// recording describes one asciicast v2 recording, as listed to the page.
+type recording struct {
 	// Name is the file name in the directory, the last element of its URL.
 	Name      string `json:"name"`
 	Title     string `json:"title,omitempty"`
@@ -31,17 +31,17 @@ type Recording struct {
 	Owner string `json:"owner,omitempty"`
 }
 
-// RecordingsOptions configure Recordings. The zero value is unusable: Dir
+// recordingsOptions configure newRecordings. The zero value is unusable: Dir
 // is required.
-type RecordingsOptions struct {
+type recordingsOptions struct {
 	// Dir holds the recordings: files named like "ID.cast" (the gateway's
 	// audit.Recorder writes them). Other files and subdirectories are
 	// ignored, and nothing outside Dir is ever opened.
 	Dir string
-	// Visible reports whether the request's user may see rec. Recordings
+	// Visible reports whether the request's user may see rec. newRecordings
 	// only authorizes: authentication is the embedding server's, in front
 	// of this handler. nil shows every recording (single-user servers).
-	Visible func(r *http.Request, rec Recording) bool
+	Visible func(r *http.Request, rec recording) bool
 	// Logger receives unreadable recordings (default: discarded).
 	Logger *slog.Logger
 }
@@ -52,14 +52,14 @@ const maxHeader = 64 << 10
 // castName is what a recording's file name may be: no path, no dot file.
 var castName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]*\.cast$`)
 
-// Recordings serves the recordings in opts.Dir that opts.Visible allows,
-// for the page's player: GET / is {"items":[Recording...]}, newest first;
+// newRecordings serves the recordings in opts.Dir that opts.Visible allows,
+// for the page's player: GET / is {"items":[recording...]}, newest first;
 // GET /NAME is the file (application/x-asciicast). Mount it with
 // http.StripPrefix at the page's "recordings/" (/ui/recordings/ when the
 // page is at /ui/). Hidden and missing recordings are both 404. It answers
 // GET and HEAD, with the page's security headers, and is safe for
 // concurrent use.
-func Recordings(opts *RecordingsOptions) http.Handler {
+func newRecordings(opts *recordingsOptions) http.Handler {
 	h := &recordings{}
 	if opts != nil {
 		h.opts = *opts
@@ -72,7 +72,7 @@ func Recordings(opts *RecordingsOptions) http.Handler {
 }
 
 type recordings struct {
-	opts RecordingsOptions
+	opts recordingsOptions
 	log  *slog.Logger
 }
 
@@ -98,7 +98,7 @@ func (h *recordings) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, "list recordings", err)
 		return
 	}
-	items := []Recording{}
+	items := []recording{}
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !castName.MatchString(e.Name()) {
 			continue
@@ -112,12 +112,12 @@ func (h *recordings) list(w http.ResponseWriter, r *http.Request) {
 			items = append(items, rec)
 		}
 	}
-	slices.SortFunc(items, func(a, b Recording) int {
+	slices.SortFunc(items, func(a, b recording) int {
 		return cmp.Or(cmp.Compare(b.Timestamp, a.Timestamp), strings.Compare(a.Name, b.Name))
 	})
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(struct {
-		Items []Recording `json:"items"`
+		Items []recording `json:"items"`
 	}{items})
 }
 
@@ -147,7 +147,7 @@ func (h *recordings) file(w http.ResponseWriter, r *http.Request, name string) {
 	http.ServeContent(w, r, "", time.Time{}, f)
 }
 
-func (h *recordings) visible(r *http.Request, rec Recording) bool {
+func (h *recordings) visible(r *http.Request, rec recording) bool {
 	return h.opts.Visible == nil || h.opts.Visible(r, rec)
 }
 
@@ -158,22 +158,22 @@ func (h *recordings) fail(w http.ResponseWriter, what string, err error) {
 
 // readRecording opens name in root (never following it outside) and
 // reads its header.
-func readRecording(root *os.Root, name string) (Recording, error) {
+func readRecording(root *os.Root, name string) (recording, error) {
 	f, err := root.Open(name)
 	if err != nil {
-		return Recording{}, err
+		return recording{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return Recording{}, err
+		return recording{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return Recording{}, errors.New("not a regular file")
+		return recording{}, errors.New("not a regular file")
 	}
 	rec, err := parseHeader(f)
 	if err != nil {
-		return Recording{}, err
+		return recording{}, err
 	}
 	rec.Name, rec.Size = name, fi.Size()
 	return rec, nil
@@ -184,10 +184,10 @@ func readRecording(root *os.Root, name string) (Recording, error) {
 // ownerEnv is audit.OwnerEnv (web does not import audit).
 const ownerEnv = "PORTHOLE_USER"
 
-func parseHeader(r io.Reader) (Recording, error) {
+func parseHeader(r io.Reader) (recording, error) {
 	line, err := bufio.NewReader(io.LimitReader(r, maxHeader)).ReadBytes('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return Recording{}, fmt.Errorf("read asciicast header: %w", err)
+		return recording{}, fmt.Errorf("read asciicast header: %w", err)
 	}
 	var h struct {
 		Version   int               `json:"version"`
@@ -198,10 +198,10 @@ func parseHeader(r io.Reader) (Recording, error) {
 		Env       map[string]string `json:"env"`
 	}
 	if err := json.Unmarshal(line, &h); err != nil {
-		return Recording{}, fmt.Errorf("asciicast header: %w", err)
+		return recording{}, fmt.Errorf("asciicast header: %w", err)
 	}
 	if h.Version != 2 || h.Width <= 0 || h.Height <= 0 {
-		return Recording{}, fmt.Errorf("asciicast header: version %d, size %dx%d: want version 2 and a size", h.Version, h.Width, h.Height)
+		return recording{}, fmt.Errorf("asciicast header: version %d, size %dx%d: want version 2 and a size", h.Version, h.Width, h.Height)
 	}
-	return Recording{Title: h.Title, Timestamp: h.Timestamp, Width: h.Width, Height: h.Height, Owner: h.Env[ownerEnv]}, nil
+	return recording{Title: h.Title, Timestamp: h.Timestamp, Width: h.Width, Height: h.Height, Owner: h.Env[ownerEnv]}, nil
 }

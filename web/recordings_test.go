@@ -57,7 +57,7 @@ func TestRecordingsList(t *testing.T) {
 	dir, files := recordingsDir(t)
 	for _, tc := range []struct {
 		name    string
-		visible func(*http.Request, Recording) bool
+		visible func(*http.Request, recording) bool
 		user    string
 		want    []string
 	}{
@@ -66,7 +66,7 @@ func TestRecordingsList(t *testing.T) {
 		{"nobody's", byTitleUser, "carol", []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := Recordings(&RecordingsOptions{Dir: dir, Visible: tc.visible})
+			h := newRecordings(&recordingsOptions{Dir: dir, Visible: tc.visible})
 			resp, body := get(t, h, "/", tc.user)
 			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
 				t.Fatalf("got %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
@@ -74,7 +74,7 @@ func TestRecordingsList(t *testing.T) {
 			if resp.Header.Get("X-Frame-Options") != "DENY" {
 				t.Error("no X-Frame-Options")
 			}
-			var list struct{ Items []Recording }
+			var list struct{ Items []recording }
 			if err := json.Unmarshal(body, &list); err != nil {
 				t.Fatal(err)
 			}
@@ -87,23 +87,23 @@ func TestRecordingsList(t *testing.T) {
 			}
 		})
 	}
-	h := Recordings(&RecordingsOptions{Dir: dir})
+	h := newRecordings(&recordingsOptions{Dir: dir})
 	_, body := get(t, h, "/", "")
-	var list struct{ Items []Recording }
+	var list struct{ Items []recording }
 	json.Unmarshal(body, &list)
-	want := Recording{Name: "new.cast", Title: "bob: exec sh", Timestamp: 200, Width: 120, Height: 40, Size: int64(len(files["new.cast"]))}
+	want := recording{Name: "new.cast", Title: "bob: exec sh", Timestamp: 200, Width: 120, Height: 40, Size: int64(len(files["new.cast"]))}
 	if len(list.Items) == 0 || list.Items[0] != want {
 		t.Errorf("first item: got %+v, want %+v", list.Items, want)
 	}
 }
 
-func byTitleUser(r *http.Request, rec Recording) bool {
+func byTitleUser(r *http.Request, rec recording) bool {
 	return strings.HasPrefix(rec.Title, r.Header.Get("X-Test-User")+":")
 }
 
 func TestRecordingsFile(t *testing.T) {
 	dir, files := recordingsDir(t)
-	h := Recordings(&RecordingsOptions{Dir: dir, Visible: byTitleUser})
+	h := newRecordings(&recordingsOptions{Dir: dir, Visible: byTitleUser})
 	for _, tc := range []struct {
 		path, user string
 		code       int
@@ -136,11 +136,11 @@ func TestRecordingsFile(t *testing.T) {
 			}
 		})
 	}
-	link := Recordings(&RecordingsOptions{Dir: dir})
+	link := newRecordings(&recordingsOptions{Dir: dir})
 	if resp, _ := get(t, link, "/link.cast", ""); resp.StatusCode != 404 {
 		t.Errorf("symlink out of the directory with no Visible: got %d, want 404", resp.StatusCode)
 	}
-	resp, _ := get(t, Recordings(&RecordingsOptions{Dir: filepath.Join(dir, "nope")}), "/", "")
+	resp, _ := get(t, newRecordings(&recordingsOptions{Dir: filepath.Join(dir, "nope")}), "/", "")
 	if resp.StatusCode != 500 {
 		t.Errorf("missing directory: got %d, want 500", resp.StatusCode)
 	}

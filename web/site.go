@@ -27,10 +27,10 @@ type SiteOptions struct {
 // everything else.
 func Site(api http.Handler, opts *SiteOptions) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(uiPath, http.StripPrefix(strings.TrimSuffix(uiPath, "/"), Handler()))
+	mux.Handle(uiPath, http.StripPrefix(strings.TrimSuffix(uiPath, "/"), handler()))
 	if opts != nil && opts.RecordingDir != "" && opts.Authenticate != nil && opts.User != nil {
-		rec := Recordings(&RecordingsOptions{Dir: opts.RecordingDir, Logger: opts.Logger,
-			Visible: func(r *http.Request, rec Recording) bool {
+		rec := newRecordings(&recordingsOptions{Dir: opts.RecordingDir, Logger: opts.Logger,
+			Visible: func(r *http.Request, rec recording) bool {
 				name, ok := opts.User(r)
 				return ok && rec.Owner != "" && rec.Owner == name
 			}})

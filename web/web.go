@@ -21,7 +21,7 @@ import (
 //go:embed dist
 var dist embed.FS
 
-// ContentSecurityPolicy is sent with every file. Scripts, fetches and
+// contentSecurityPolicy is sent with every file. Scripts, fetches and
 // WebSockets go to the page's own origin only, and no other site may frame
 // the page (clickjacking a terminal types commands). Styles allow
 // 'unsafe-inline' because xterm.js's DOM renderer sizes and colours cells
@@ -30,7 +30,7 @@ var dist embed.FS
 // compiles its terminal emulator from WebAssembly (inlined in app.js);
 // that permits WebAssembly compilation only, not JavaScript eval or
 // new Function ('unsafe-eval' stays off).
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; " +
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
 	"form-action 'self'; frame-ancestors 'none'"
 
@@ -38,7 +38,7 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsaf
 // prefix with http.StripPrefix (serve mounts it at /ui/). It answers GET and
 // HEAD; every answer carries the framing and content security headers. It
 // is safe for concurrent use.
-func Handler() http.Handler {
+func handler() http.Handler {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
 		panic("web: embedded dist missing: " + err.Error()) // impossible: go:embed checked it at build time
@@ -60,7 +60,7 @@ func Handler() http.Handler {
 func secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")

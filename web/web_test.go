@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func serveOne(t *testing.T, method, path string) (*http.Response, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	Handler().ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	handler().ServeHTTP(rec, httptest.NewRequest(method, path, nil))
 	resp := rec.Result()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -56,7 +56,7 @@ func TestHandler(t *testing.T) {
 				t.Errorf("body does not contain %q", tc.body)
 			}
 			want := map[string]string{
-				"Content-Security-Policy": ContentSecurityPolicy,
+				"Content-Security-Policy": contentSecurityPolicy,
 				"X-Frame-Options":         "DENY",
 				"X-Content-Type-Options":  "nosniff",
 			}
@@ -77,7 +77,7 @@ func TestHandler(t *testing.T) {
 // would need 'unsafe-eval', which the policy must never carry.
 func TestContentSecurityPolicy(t *testing.T) {
 	directives := map[string]string{}
-	for _, d := range strings.Split(ContentSecurityPolicy, ";") {
+	for _, d := range strings.Split(contentSecurityPolicy, ";") {
 		name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
 		directives[name] = value
 	}
@@ -93,7 +93,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", name, got, want)
 		}
 	}
-	if strings.Contains(ContentSecurityPolicy, "'unsafe-eval'") {
+	if strings.Contains(contentSecurityPolicy, "'unsafe-eval'") {
 		t.Error("the policy allows JavaScript eval ('unsafe-eval')")
 	}
 }
@@ -137,7 +137,7 @@ func TestDistMatchesSources(t *testing.T) {
 // an ETag per encoding; revalidating with If-None-Match costs a 304 and no
 // body. The first load of the page fits the budget of 250 KB on the wire.
 func TestCompressionAndRevalidation(t *testing.T) {
-	h := Handler()
+	h := handler()
 	get := func(path string, hdr map[string]string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", path, nil)
