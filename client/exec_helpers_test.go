@@ -2,9 +2,7 @@ package client
 
 import (
 	"bufio"
-	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,9 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
-	"github.com/porthole/porthole/localrt"
-	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/protocol"
 )
 
@@ -63,39 +60,6 @@ func startExecNode(t *testing.T, refuseWS, refuseSPDY bool, cfg Config) (*Client
 	return c, counts
 }
 
-// newNodeHandler is porthole's node serving pod "p" (container "c") from
-// local processes; cleanup shuts it down after the test's servers closed.
-func newNodeHandler(t *testing.T) http.Handler {
-	t.Helper()
-	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
-		Spec: kube.PodSpec{Containers: []kube.Container{
-			{Name: "c", Command: []string{"sleep", "100000"}},
-		}}}}
-	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := rt.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	awaitRunning(t, rt)
-	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := n.Shutdown(sctx); err != nil {
-			t.Errorf("node shutdown: %v", err)
-		}
-		cancel()
-		if err := rt.Close(); err != nil {
-			t.Errorf("runtime close: %v", err)
-		}
-	})
-	return n
-}
-
 // refuseRaw writes the x/net servers' refusal: "HTTP/1.1 403 Forbidden",
 // no headers, no body, then closes.
 func refuseRaw(w http.ResponseWriter) {
@@ -108,22 +72,10 @@ func refuseRaw(w http.ResponseWriter) {
 	_ = brw.Flush()
 }
 
-func awaitRunning(t *testing.T, rt node.Runtime) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		pod, err := rt.Pod(context.Background(), "default", "p")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pod.Status.ContainerStatuses) == len(pod.Spec.Containers) && pod.Status.ContainerStatuses[0].State.Running != nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pod p never ran")
-		}
-		time.Sleep(10 * time.Millisecond) // polling the runtime's state, not ordering events
-	}
+// newNodeHandler is porthole's node serving pod "p" (container "c") from
+// local processes; cleanup shuts it down after the test's servers closed.
+func newNodeHandler(t *testing.T) http.Handler {
+	return streamtest.NewNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil).Node
 }
 
 // connectProxy is an HTTP CONNECT proxy on 127.0.0.1 that counts tunnels.

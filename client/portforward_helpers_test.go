@@ -6,19 +6,16 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
-	"github.com/porthole/porthole/localrt"
-	"github.com/porthole/porthole/node"
 )
 
 // testTimeout bounds every wait of these tests; none should come near it.
@@ -28,67 +25,11 @@ const testTimeout = 60 * time.Second
 // wrap (nil: none) and returns the base URL. The local runtime forwards to
 // this machine's loopback, so the tests' own listeners are the pod's ports.
 func startPFNode(t *testing.T, wrap func(http.Handler) http.Handler) string {
-	t.Helper()
-	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
-		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: []string{"sleep", "100000"}}}}}}
-	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := rt.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
-	var h http.Handler = n
-	if wrap != nil {
-		h = wrap(n)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := n.Shutdown(sctx); err != nil {
-			t.Errorf("node shutdown: %v", err)
-		}
-		cancel()
-		if err := rt.Close(); err != nil {
-			t.Errorf("runtime close: %v", err)
-		}
-	})
-	return srv.URL
+	return streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, &streamtest.NodeOptions{Wrap: wrap}).URL
 }
 
-// tcpServer runs serve on every connection to a 127.0.0.1 port; cleanup
-// closes the listener and joins the handlers.
-func tcpServer(t *testing.T, serve func(net.Conn)) uint16 {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	return uint16(ln.Addr().(*net.TCPAddr).Port)
-}
+// tcpServer runs serve on every connection to a 127.0.0.1 port.
+func tcpServer(t *testing.T, serve func(net.Conn)) uint16 { return streamtest.TCPServer(t, serve) }
 
 // echo copies back what it reads, then half-closes.
 func echo(c net.Conn) {

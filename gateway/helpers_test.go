@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,9 +13,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
-	"github.com/porthole/porthole/localrt"
-	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/stream"
@@ -29,46 +27,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // startNode serves pod "p" (container "c") from a local runtime on
 // 127.0.0.1 and returns its base URL.
 func startNode(t *testing.T) string {
-	t.Helper()
-	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
-		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: []string{"sleep", "100000"}}}}}}
-	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := rt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		pod, err := rt.Pod(ctx, "default", "p")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pod.Status.ContainerStatuses) == 1 && pod.Status.ContainerStatuses[0].State.Running != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pod not running")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(n)
-	t.Cleanup(func() {
-		srv.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := n.Shutdown(sctx); err != nil {
-			t.Errorf("node shutdown: %v", err)
-		}
-		cancel()
-		if err := rt.Close(); err != nil {
-			t.Errorf("runtime close: %v", err)
-		}
-	})
-	return srv.URL
+	return streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil).URL
 }
 
 // startGateway serves a gateway in front of upstream on 127.0.0.1.

@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/localrt"
-	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/stream"
@@ -29,33 +27,10 @@ import (
 // startShellNode serves one pod "sh" whose container runs a shell on a tty
 // with stdin open, with a short attach stall timeout.
 func startShellNode(t *testing.T) string {
-	t.Helper()
-	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "sh", Namespace: "default"},
-		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: []string{"sh"}, Stdin: true, TTY: true}}}}}
-	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir(), AttachStallTimeout: 300 * time.Millisecond, KillGrace: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := rt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitRunning(t, rt, "sh")
-	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(n)
-	t.Cleanup(func() {
-		srv.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := n.Shutdown(sctx); err != nil {
-			t.Errorf("node shutdown: %v", err)
-		}
-		cancel()
-		if err := rt.Close(); err != nil {
-			t.Errorf("runtime close: %v", err)
-		}
-	})
-	return srv.URL
+	sh := streamtest.Container("c", "sh")
+	sh.Stdin, sh.TTY = true, true
+	return streamtest.StartNode(t, []*kube.Pod{streamtest.Pod("sh", sh)}, &streamtest.NodeOptions{
+		Runtime: localrt.Options{AttachStallTimeout: 300 * time.Millisecond, KillGrace: 200 * time.Millisecond}}).URL
 }
 
 // attachSession is one tty attach with stdin and stdout, on either wire.

@@ -3,16 +3,15 @@ package node_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/localrt"
 	"github.com/porthole/porthole/node"
@@ -195,34 +194,6 @@ func TestVanishedAttacherWithBlockedStdinEndsSession(t *testing.T) {
 	}
 }
 
-// startStdinNode serves pod "p" whose container "c" has stdin open and
-// never reads it.
-func startStdinNode(t *testing.T, tty bool) (string, *node.Node) {
-	t.Helper()
-	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
-		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: []string{"sleep", "100000"}, Stdin: true, TTY: tty}}}}}
-	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir(), KillGrace: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	waitRunning(t, rt, "p")
-	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(n)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx)
-		if err := rt.Close(); err != nil {
-			t.Errorf("runtime close: %v", err)
-		}
-	})
-	return srv.URL, n
-}
-
 // dialStdinAttach attaches to p/c with stdin and stdout (and stderr
 // without a tty) on wire and drains the outputs.
 func dialStdinAttach(t *testing.T, base, wire string, tty bool) *stdinExec {
@@ -234,4 +205,14 @@ func dialStdinAttach(t *testing.T, base, wire string, tty bool) *stdinExec {
 		u += "&stderr=true"
 	}
 	return dialStdinSession(t, u, wire, tty)
+}
+
+// startStdinNode serves pod "p" whose container "c" has stdin open and
+// never reads it.
+func startStdinNode(t *testing.T, tty bool) (string, *node.Node) {
+	c := streamtest.Container("c", "sleep", "100000")
+	c.Stdin, c.TTY = true, tty
+	n := streamtest.StartNode(t, []*kube.Pod{streamtest.Pod("p", c)}, &streamtest.NodeOptions{
+		Runtime: localrt.Options{KillGrace: 200 * time.Millisecond}})
+	return n.URL, n.Node
 }

@@ -2,12 +2,9 @@ package node_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -15,9 +12,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
-	"github.com/porthole/porthole/localrt"
-	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/resize"
 	"github.com/porthole/porthole/protocol/status"
@@ -27,69 +23,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // testPods: "p" has one idle container; "two" has two.
 func testPods() []*kube.Pod {
-	sleep := []string{"sleep", "100000"}
-	return []*kube.Pod{
-		{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
-			Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: sleep}}}},
-		{ObjectMeta: kube.ObjectMeta{Name: "two", Namespace: "default"},
-			Spec: kube.PodSpec{Containers: []kube.Container{{Name: "a", Command: sleep}, {Name: "b", Command: sleep}}}},
-	}
+	return []*kube.Pod{streamtest.SleepPod("p"), streamtest.Pod("two",
+		streamtest.Container("a", "sleep", "100000"), streamtest.Container("b", "sleep", "100000"))}
 }
 
 // startNode serves testPods on 127.0.0.1 and returns the base URL.
-func startNode(t *testing.T) string {
-	t.Helper()
-	rt, err := localrt.New(testPods(), &localrt.Options{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := rt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range testPods() {
-		waitRunning(t, rt, p.Name)
-	}
-	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(n)
-	t.Cleanup(func() {
-		srv.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := n.Shutdown(sctx); err != nil {
-			t.Errorf("node shutdown: %v", err)
-		}
-		cancel()
-		if err := rt.Close(); err != nil {
-			t.Errorf("runtime close: %v", err)
-		}
-	})
-	return srv.URL
-}
-
-// waitRunning waits until every container of the pod runs: exec into a
-// container whose process has not started yet is refused, as in Kubernetes.
-func waitRunning(t *testing.T, rt node.Runtime, name string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		pod, err := rt.Pod(context.Background(), "default", name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		running := len(pod.Status.ContainerStatuses) == len(pod.Spec.Containers)
-		for _, cs := range pod.Status.ContainerStatuses {
-			running = running && cs.State.Running != nil
-		}
-		if running {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pod %s not running: %+v", name, pod.Status)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func startNode(t *testing.T) string { return streamtest.StartNode(t, testPods(), nil).URL }
 
 func execURL(base, pod string, cmd []string, flags ...string) string {
 	q := make([]string, 0, len(cmd)+len(flags))

@@ -19,7 +19,7 @@ var layers = [][]string{
 	{"transport"},
 	{"client"},
 	{"node"},
-	{"localrt", "nodeagent"},
+	{"localrt", "nodeagent", "internal/streamtest"},
 	{"audit"},
 	{"gateway"},
 	{"serve", "web"},

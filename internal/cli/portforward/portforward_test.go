@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,10 +21,9 @@ import (
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/iostreams"
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/kube/kubeconfig"
-	"github.com/porthole/porthole/localrt"
-	"github.com/porthole/porthole/node"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -180,62 +177,16 @@ func FuzzParsePort(f *testing.F) {
 // startNode serves pod "p" from porthole's node on 127.0.0.1 and writes a
 // kubeconfig for it; it returns the kubeconfig's path.
 func startNode(t *testing.T) string {
-	t.Helper()
-	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
-		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c", Command: []string{"sleep", "100000"}}}}}}
-	rt, err := localrt.New(pods, &localrt.Options{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := rt.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	n := node.New(rt, &node.Options{Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(n)
-	t.Cleanup(func() {
-		srv.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = n.Shutdown(sctx)
-		cancel()
-		_ = rt.Close()
-	})
+	n := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil)
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := kubeconfig.Write(kc, srv.URL, "test", "default"); err != nil {
+	if err := kubeconfig.Write(kc, n.URL, "test", "default"); err != nil {
 		t.Fatal(err)
 	}
 	return kc
 }
 
 // echoPort listens on 127.0.0.1 and echoes every connection.
-func echoPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func echoPort(t *testing.T) int { return int(streamtest.EchoServer(t)) }
 
 // syncBuffer is a bytes.Buffer safe for the command's and the test's
 // goroutines, with a wait for content.
