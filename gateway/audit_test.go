@@ -18,6 +18,7 @@ import (
 
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/protocol/resize"
@@ -194,8 +195,8 @@ func testLimits(t *testing.T, node string, translate bool) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	otherOut := readAll(other.Channel(channel.Stdout))
-	otherSt := readAll(other.Channel(channel.Error))
+	otherOut := streamtest.ReadAll(other.Channel(channel.Stdout))
+	otherSt := streamtest.ReadAll(other.Channel(channel.Error))
 
 	t.Run("oversized message", func(t *testing.T) {
 		c, _, err := websocket.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), nil)
@@ -216,8 +217,8 @@ func testLimits(t *testing.T, node string, translate bool) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		st := readAll(c.Channel(channel.Error))
-		go readAll(c.Channel(channel.Stdout))
+		st := streamtest.ReadAll(c.Channel(channel.Error))
+		go streamtest.ReadAll(c.Channel(channel.Stdout))
 		for range 50 {
 			if _, err := c.Channel(channel.Resize).Write(resize.Append(nil, resize.Size{Width: 80, Height: 24})); err != nil {
 				break

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -39,7 +40,7 @@ func TestSplicedSessionEndsWithReason(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			conn := wsCat(t, ctx, gw)
-			rest := readAll(conn.Channel(channel.Stdout)) // keep the read loop going
+			rest := streamtest.ReadAll(conn.Channel(channel.Stdout)) // keep the read loop going
 			tc.act(t, conn, g)
 			select {
 			case <-conn.Done():

@@ -66,15 +66,6 @@ func execURL(base string, cmd []string, flags ...string) string {
 	return base + "/api/v1/namespaces/default/pods/p/exec?" + q.Encode()
 }
 
-func readAll(r io.Reader) <-chan []byte {
-	ch := make(chan []byte, 1)
-	go func() {
-		b, _ := io.ReadAll(r)
-		ch <- b
-	}()
-	return ch
-}
-
 // wsExec runs an exec over WebSocket v5 and returns stdout, stderr and the
 // error channel's content.
 func wsExec(t *testing.T, u string, header http.Header, stdin []byte) (out, errOut []byte, st string) {
@@ -86,7 +77,7 @@ func wsExec(t *testing.T, u string, header http.Header, stdin []byte) (out, errO
 		t.Fatalf("dial: %v", err)
 	}
 	defer conn.Close()
-	o, e, s := readAll(conn.Channel(channel.Stdout)), readAll(conn.Channel(channel.Stderr)), readAll(conn.Channel(channel.Error))
+	o, e, s := streamtest.ReadAll(conn.Channel(channel.Stdout)), streamtest.ReadAll(conn.Channel(channel.Stderr)), streamtest.ReadAll(conn.Channel(channel.Error))
 	if stdin != nil {
 		if _, err := conn.Channel(channel.Stdin).Write(stdin); err != nil {
 			t.Fatalf("write stdin: %v", err)
@@ -113,29 +104,11 @@ func spdyExec(t *testing.T, u string, header http.Header, stdin []byte) (out, er
 		t.Fatalf("dial: %v", err)
 	}
 	defer conn.Close()
-	open := func(typ string) stream.Stream {
-		s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
-		if err != nil {
-			t.Fatalf("open %s: %v", typ, err)
-		}
-		return s
+	sess, err := conn.OpenSession(ctx, protocol.Want{Stdin: stdin != nil, Stdout: true, Stderr: true})
+	if err != nil {
+		t.Fatalf("open streams: %v", err)
 	}
-	errStream := open("error")
-	var in stream.Stream
-	if stdin != nil {
-		in = open("stdin")
-	}
-	o, e := readAll(open("stdout")), readAll(open("stderr"))
-	s := readAll(errStream)
-	if in != nil {
-		if _, err := in.Write(stdin); err != nil {
-			t.Fatalf("write stdin: %v", err)
-		}
-		if err := in.CloseWrite(); err != nil {
-			t.Fatalf("close stdin: %v", err)
-		}
-	}
-	return <-o, <-e, <-s
+	return streamtest.RunSession(t, sess, stdin)
 }
 
 func bearer(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} }
@@ -159,7 +132,7 @@ func spdyCat(t *testing.T, ctx context.Context, gw string) (status <-chan []byte
 		}
 		return s
 	}
-	status = readAll(open("error"))
+	status = streamtest.ReadAll(open("error"))
 	stdin, stdout := open("stdin"), open("stdout")
 	stdin.Write([]byte("ping"))
 	buf := make([]byte, 4)

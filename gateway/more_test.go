@@ -20,6 +20,7 @@ import (
 
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/transport/websocket"
@@ -37,8 +38,8 @@ func TestSessionLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := readAll(first.Channel(channel.Error))
-	go readAll(first.Channel(channel.Stdout))
+	st := streamtest.ReadAll(first.Channel(channel.Error))
+	go streamtest.ReadAll(first.Channel(channel.Stdout))
 	_, _, err = websocket.Dial(ctx, execURL(gw, []string{"true"}, "stdout"), nil)
 	var ue *websocket.UpgradeError
 	if !errors.As(err, &ue) || ue.StatusCode != 429 || !strings.Contains(string(ue.Body), "has reached the limit of concurrent sessions") {
@@ -74,7 +75,7 @@ func wsExecMaybe(ctx context.Context, u string) (string, string, error) {
 		return "", "", err
 	}
 	defer conn.Close()
-	o, s := readAll(conn.Channel(channel.Stdout)), readAll(conn.Channel(channel.Error))
+	o, s := streamtest.ReadAll(conn.Channel(channel.Stdout)), streamtest.ReadAll(conn.Channel(channel.Error))
 	return string(<-o), string(<-s), nil
 }
 
@@ -144,8 +145,8 @@ func TestClientCertificates(t *testing.T) {
 		defer hc.CloseIdleConnections()
 		conn, _, err := websocket.Dial(ctx, execURL(srv.URL, []string{"true"}, "stdout"), &websocket.DialOptions{HTTPClient: hc})
 		if err == nil {
-			readAll(conn.Channel(channel.Stdout))
-			<-readAll(conn.Channel(channel.Error))
+			streamtest.ReadAll(conn.Channel(channel.Stdout))
+			<-streamtest.ReadAll(conn.Channel(channel.Error))
 			conn.Close()
 		}
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/protocol/resize"
@@ -62,7 +63,7 @@ func spdyTTYExec(t *testing.T, u string) string {
 		streams = append(streams, s)
 	}
 	streams[2].Write(resize.Append(nil, resize.Size{Width: 80, Height: 24}))
-	out, st := readAll(streams[1]), readAll(streams[0])
+	out, st := streamtest.ReadAll(streams[1]), streamtest.ReadAll(streams[0])
 	o := <-out
 	if s := <-st; !strings.Contains(string(s), "Success") {
 		t.Errorf("status %s", s)
@@ -152,7 +153,7 @@ func TestRecordingKeepsSizes(t *testing.T) {
 				}
 				defer conn.Close()
 				o, sized := readUntil(conn.Channel(channel.Stdout), "sized")
-				s := readAll(conn.Channel(channel.Error))
+				s := streamtest.ReadAll(conn.Channel(channel.Error))
 				for _, sz := range []resize.Size{first, second} {
 					conn.Channel(channel.Resize).Write(resize.Append(nil, sz))
 				}
@@ -175,7 +176,7 @@ func TestRecordingKeepsSizes(t *testing.T) {
 					streams = append(streams, s)
 				}
 				o, sized := readUntil(streams[2], "sized")
-				s := readAll(streams[0])
+				s := streamtest.ReadAll(streams[0])
 				for _, sz := range []resize.Size{first, second} {
 					streams[3].Write(resize.Append(nil, sz))
 				}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/transport/websocket"
@@ -29,10 +30,10 @@ func TestShutdownEndsSessionsWithStatus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn := wsCat(t, ctx, gw)
-	st := readAll(conn.Channel(channel.Error))
+	st := streamtest.ReadAll(conn.Channel(channel.Error))
 	// The session is live once its output flows; cat then waits for more
 	// stdin, so only the shutdown can end it, whatever the grace.
-	out := readAll(conn.Channel(channel.Stdout))
+	out := streamtest.ReadAll(conn.Channel(channel.Stdout))
 	grace, gcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer gcancel()
 	if err := g.Shutdown(grace); err != context.DeadlineExceeded {

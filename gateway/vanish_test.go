@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/protocol/portforward"
@@ -53,12 +51,12 @@ func TestVanishedClientEndsSession(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				c := dialExec(t, tc.base, tc.ws, []string{"sleep", marker})
-				waitProc(t, marker, true)
+				streamtest.WaitProc(t, marker, true)
 				if flood {
-					floodUntilBlocked(t, c.stdin)
+					streamtest.FloodUntilBlocked(t, c.stdin)
 				}
 				c.kill()
-				waitProc(t, marker, false)
+				streamtest.WaitProc(t, marker, false)
 			})
 		}
 	}
@@ -91,7 +89,7 @@ func TestVanishedUpstreamEndsSession(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			marker := fmt.Sprintf("4344.%02d", i)
 			c := dialExec(t, tc.base, tc.ws, []string{"sleep", marker})
-			waitProc(t, marker, true)
+			streamtest.WaitProc(t, marker, true)
 			ups.cut()
 			select {
 			case <-c.conn.Done():
@@ -110,7 +108,7 @@ func TestVanishedUpstreamEndsSession(t *testing.T) {
 			if bytes.Contains(st, []byte(`"status":"Success"`)) {
 				t.Errorf("status %q: a cut session reported success", st)
 			}
-			waitProc(t, marker, false)
+			streamtest.WaitProc(t, marker, false)
 		})
 	}
 }
@@ -181,7 +179,7 @@ func dialExec(t *testing.T, base string, ws bool, cmd []string) *execClient {
 			t.Fatalf("dial: %v", err)
 		}
 		c.conn, c.stdin = conn, conn.Channel(channel.Stdin)
-		c.status = readAll(conn.Channel(channel.Error))
+		c.status = streamtest.ReadAll(conn.Channel(channel.Error))
 		outs = []stream.Stream{conn.Channel(channel.Stdout), conn.Channel(channel.Stderr)}
 	} else {
 		conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: protocol.SPDYClientOffer, PingPeriod: -1, DialContext: c.dial})
@@ -198,7 +196,7 @@ func dialExec(t *testing.T, base string, ws bool, cmd []string) *execClient {
 			case "stdin":
 				c.stdin = s
 			case "error":
-				c.status = readAll(s)
+				c.status = streamtest.ReadAll(s)
 			default:
 				outs = append(outs, s)
 			}
@@ -209,62 +207,10 @@ func dialExec(t *testing.T, base string, ws bool, cmd []string) *execClient {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			<-readAll(s)
+			<-streamtest.ReadAll(s)
 		}()
 	}
 	return c
-}
-
-// floodUntilBlocked writes to w on a goroutine until writes make no
-// progress for a while, well past the 64 KiB of a pipe.
-func floodUntilBlocked(t *testing.T, w stream.Stream) {
-	t.Helper()
-	var n atomic.Int64
-	go func() {
-		buf := []byte(strings.Repeat("y\n", 16<<10))
-		for {
-			k, err := w.Write(buf)
-			n.Add(int64(k))
-			if err != nil {
-				return
-			}
-		}
-	}()
-	last := int64(-1)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		time.Sleep(300 * time.Millisecond)
-		cur := n.Load()
-		if cur == last && cur > 256<<10 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stdin never blocked (%d bytes written)", cur)
-		}
-		last = cur
-	}
-}
-
-// waitProc waits until a process whose command line holds marker runs
-// (present) or is gone.
-func waitProc(t *testing.T, marker string, present bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); procWithMarker(marker) != present; {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %q: still present=%v", marker, !present)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func procWithMarker(marker string) bool {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && bytes.Contains(b, []byte(marker)) {
-			return true
-		}
-	}
-	return false
 }
 
 // TestTunnelledSPDYClientFINEndsSession: a SPDY port-forward client of a

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,14 +40,14 @@ func TestVanishedClientWithBlockedStdinLeavesNoProcess(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/tty=%v/%s", wire, tty, end), func(t *testing.T) {
 					p := newFaultProxy(t, host)
 					c := dialStdinExec(t, "http://"+p.addr(), wire, tty, []string{"sleep", marker})
-					waitPresent(t, marker)
-					floodUntilBlocked(t, c.stdin)
+					streamtest.WaitProc(t, marker, true)
+					streamtest.FloodUntilBlocked(t, c.stdin)
 					if end == "reset" {
 						p.kill()
 					} else {
 						p.hangup()
 					}
-					waitGone(t, marker)
+					streamtest.WaitProc(t, marker, false)
 					_ = c.conn.Abort("test over")
 					c.wg.Wait()
 				})
@@ -120,39 +119,10 @@ func dialStdinSession(t *testing.T, u, wire string, tty bool) *stdinExec {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			<-readAll(s)
+			<-streamtest.ReadAll(s)
 		}()
 	}
 	return c
-}
-
-// floodUntilBlocked writes to w on a goroutine until a write makes no
-// progress for a while, well past the 64 KiB of a pipe.
-func floodUntilBlocked(t *testing.T, w stream.Stream) {
-	t.Helper()
-	var n atomic.Int64
-	go func() {
-		buf := []byte(strings.Repeat("y\n", 16<<10))
-		for {
-			k, err := w.Write(buf)
-			n.Add(int64(k))
-			if err != nil {
-				return
-			}
-		}
-	}()
-	last := int64(-1)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		time.Sleep(300 * time.Millisecond)
-		cur := n.Load()
-		if cur == last && cur > 256<<10 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stdin never blocked (%d bytes written)", cur)
-		}
-		last = cur
-	}
 }
 
 // hangup closes both sides of the relay without a reset: the FIN to the
@@ -175,7 +145,7 @@ func TestVanishedAttacherWithBlockedStdinEndsSession(t *testing.T) {
 					base, n := startStdinNode(t, tty)
 					p := newFaultProxy(t, strings.TrimPrefix(base, "http://"))
 					c := dialStdinAttach(t, "http://"+p.addr(), wire, tty)
-					floodUntilBlocked(t, c.stdin)
+					streamtest.FloodUntilBlocked(t, c.stdin)
 					if end == "reset" {
 						p.kill()
 					} else {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/protocol/status"
@@ -37,8 +38,8 @@ func TestKubeletPaths(t *testing.T) {
 			}
 			return s
 		}
-		errs := readAll(open("error"))
-		out, errOut := readAll(open("stdout")), readAll(open("stderr"))
+		errs := streamtest.ReadAll(open("error"))
+		out, errOut := streamtest.ReadAll(open("stdout")), streamtest.ReadAll(open("stderr"))
 		if o, e, s := string(<-out), string(<-errOut), string(<-errs); o != "out" || e != "err" || s != string(status.NewExit(3).Marshal()) {
 			t.Errorf("got %q %q %s", o, e, s)
 		}
@@ -49,7 +50,7 @@ func TestKubeletPaths(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		o, e, s := readAll(conn.Channel(channel.Stdout)), readAll(conn.Channel(channel.Stderr)), readAll(conn.Channel(channel.Error))
+		o, e, s := streamtest.ReadAll(conn.Channel(channel.Stdout)), streamtest.ReadAll(conn.Channel(channel.Stderr)), streamtest.ReadAll(conn.Channel(channel.Error))
 		if o, e, s := string(<-o), string(<-e), string(<-s); o != "out" || e != "err" || s != string(status.NewExit(3).Marshal()) {
 			t.Errorf("got %q %q %s", o, e, s)
 		}

@@ -1,14 +1,11 @@
 package node_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -115,16 +112,6 @@ func TestErrorsBeforeUpgrade(t *testing.T) {
 	}
 }
 
-// readAll reads a stream to its end in the background.
-func readAll(r io.Reader) <-chan []byte {
-	ch := make(chan []byte, 1)
-	go func() {
-		b, _ := io.ReadAll(r)
-		ch <- b
-	}()
-	return ch
-}
-
 func TestProcessKilledBySignalReportsLikeARuntime(t *testing.T) {
 	base := startNode(t)
 	v, _ := protocol.Lookup(protocol.WebSocketVersions, protocol.V5)
@@ -154,39 +141,6 @@ func TestUnsupportedSubprotocolIsRefusedAndServerGoesOn(t *testing.T) {
 	v, _ := protocol.Lookup(protocol.WebSocketVersions, protocol.V5)
 	if out, _, st := wsExec(t, base, v, []string{"echo", "still here"}, nil); string(out) != "still here\n" || st != wantStatus(v, 0) {
 		t.Fatalf("next session: got %q %s", out, st)
-	}
-}
-
-func procWithMarker(marker string) bool {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && bytes.Contains(b, []byte(marker)) {
-			return true
-		}
-	}
-	return false
-}
-
-func waitGone(t *testing.T, marker string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for procWithMarker(marker) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process with %q still running", marker)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func waitPresent(t *testing.T, marker string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !procWithMarker(marker) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process with %q never started", marker)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

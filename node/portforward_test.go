@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -63,8 +64,8 @@ func TestLegacyWebSocketPortForward(t *testing.T) {
 			}
 			defer conn.Close()
 			data := conn.Channel(0)
-			errs := readAll(conn.Channel(1))
-			badData, badErrs := readAll(conn.Channel(2)), readAll(conn.Channel(3))
+			errs := streamtest.ReadAll(conn.Channel(1))
+			badData, badErrs := streamtest.ReadAll(conn.Channel(2)), streamtest.ReadAll(conn.Channel(3))
 			prefix := make([]byte, 2)
 			if _, err := io.ReadFull(data, prefix); err != nil || binary.LittleEndian.Uint16(prefix) != good {
 				t.Fatalf("data prefix %v, %v", prefix, err)

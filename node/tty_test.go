@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
@@ -41,7 +42,7 @@ func TestTTYInitialSizeInForceBeforeStart(t *testing.T) {
 		if _, err := rs.Write(sizeMsg(123, 45)); err != nil {
 			t.Fatal(err)
 		}
-		out, st := readAll(stdout), readAll(errs)
+		out, st := streamtest.ReadAll(stdout), streamtest.ReadAll(errs)
 		_ = stdin.CloseWrite()
 		if got := string(<-out); got != "45 123\r\n" {
 			t.Fatalf("run %d: stty size printed %q, want %q", i, got, "45 123\r\n")
@@ -100,14 +101,14 @@ func TestMalformedResizeEndsOnlyThatSession(t *testing.T) {
 	base := startNode(t)
 	marker := "4242.5151"
 	conn, _, _, rs, _ := spdyTTY(t, base, []string{"sleep", marker})
-	waitPresent(t, marker)
+	streamtest.WaitProc(t, marker, true)
 	rs.Write([]byte(`{"Width": "wide"}`))
 	select {
 	case <-conn.Done():
 	case <-time.After(15 * time.Second):
 		t.Fatal("session survived a malformed resize message")
 	}
-	waitGone(t, marker)
+	streamtest.WaitProc(t, marker, false)
 	out, _, st := spdyExec(t, base, protocol.V4, []string{"echo", "ok"}, nil)
 	if string(out) != "ok\n" || string(st) != wantStatus(protocol.SPDYVersions[0], 0) {
 		t.Fatalf("next session: %q %q", out, st)
@@ -121,7 +122,7 @@ func TestVanishedClientLeavesNoProcess(t *testing.T) {
 		if tty {
 			marker = "1000.778"
 			conn, _, _, _, _ := spdyTTY(t, base, []string{"sh", "-c", "sleep " + marker + " & sleep " + marker + "1; wait"})
-			waitPresent(t, marker)
+			streamtest.WaitProc(t, marker, true)
 			conn.Abort("client gone")
 		} else {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -133,10 +134,10 @@ func TestVanishedClientLeavesNoProcess(t *testing.T) {
 			}
 			conn.Open(ctx, http.Header{"Streamtype": {"error"}})
 			conn.Open(ctx, http.Header{"Streamtype": {"stdout"}})
-			waitPresent(t, marker)
+			streamtest.WaitProc(t, marker, true)
 			conn.Abort("client gone")
 		}
-		waitGone(t, marker)
+		streamtest.WaitProc(t, marker, false)
 	}
 }
 
@@ -164,7 +165,7 @@ func TestExtraSPDYStreamIsResetAndSessionGoesOn(t *testing.T) {
 			t.Fatal("extra stream was not reset")
 		}
 	}
-	out, st := readAll(stdout), readAll(errs)
+	out, st := streamtest.ReadAll(stdout), streamtest.ReadAll(errs)
 	stdin.Write([]byte("hello\n"))
 	if got := string(<-out); got != "got hello\n" {
 		t.Fatalf("stdout %q", got)

@@ -3,14 +3,13 @@ package node_test
 import (
 	"context"
 	"crypto/sha256"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
-	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -43,7 +42,7 @@ func wsExec(t *testing.T, base string, v protocol.Version, cmd []string, stdin [
 	if got := conn.Protocol(); got != v.Name {
 		t.Fatalf("protocol: got %q, want %q", got, v.Name)
 	}
-	o, e, s := readAll(conn.Channel(channel.Stdout)), readAll(conn.Channel(channel.Stderr)), readAll(conn.Channel(channel.Error))
+	o, e, s := streamtest.ReadAll(conn.Channel(channel.Stdout)), streamtest.ReadAll(conn.Channel(channel.Stderr)), streamtest.ReadAll(conn.Channel(channel.Error))
 	if stdin != nil {
 		if _, err := conn.Channel(channel.Stdin).Write(stdin); err != nil {
 			t.Fatalf("write stdin: %v", err)
@@ -107,29 +106,11 @@ func spdyExec(t *testing.T, base, name string, cmd []string, stdin []byte) (out,
 	if conn.Protocol() != name {
 		t.Fatalf("protocol: got %q, want %q", conn.Protocol(), name)
 	}
-	open := func(typ string) stream.Stream {
-		s, err := conn.Open(ctx, http.Header{"Streamtype": {typ}})
-		if err != nil {
-			t.Fatalf("open %s: %v", typ, err)
-		}
-		return s
+	sess, err := conn.OpenSession(ctx, protocol.Want{Stdin: stdin != nil, Stdout: true, Stderr: true})
+	if err != nil {
+		t.Fatalf("open streams: %v", err)
 	}
-	errStream := open("error")
-	var in stream.Stream
-	if stdin != nil {
-		in = open("stdin")
-	}
-	o, e := readAll(open("stdout")), readAll(open("stderr"))
-	s := readAll(errStream)
-	if in != nil {
-		if _, err := in.Write(stdin); err != nil {
-			t.Fatalf("write stdin: %v", err)
-		}
-		if err := in.CloseWrite(); err != nil {
-			t.Fatalf("close stdin: %v", err)
-		}
-	}
-	return <-o, <-e, <-s
+	return streamtest.RunSession(t, sess, stdin)
 }
 
 func TestExecOverEverySPDYVersion(t *testing.T) {
