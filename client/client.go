@@ -28,8 +28,6 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/protocol"
-	"github.com/porthole/porthole/transport/spdy"
-	"github.com/porthole/porthole/transport/websocket"
 )
 
 // Wire selects the transport of a session: protocol.Wire, with "" for
@@ -220,17 +218,11 @@ func onceMoreIfUnauthorized[T any](ctx context.Context, c *Client, f func() (T, 
 func unauthorized(err error) bool {
 	var ae *APIError
 	var ue *UpgradeError
-	var wue *websocket.UpgradeError
-	var sue *spdy.UpgradeError
 	switch {
 	case errors.As(err, &ae):
 		return ae.StatusCode == http.StatusUnauthorized
 	case errors.As(err, &ue):
 		return ue.StatusCode == http.StatusUnauthorized
-	case errors.As(err, &wue):
-		return wue.StatusCode == http.StatusUnauthorized
-	case errors.As(err, &sue):
-		return sue.StatusCode == http.StatusUnauthorized
 	}
 	return false
 }

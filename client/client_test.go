@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/porthole/porthole/stream"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/porthole/porthole/transport/spdy"
-	"github.com/porthole/porthole/transport/websocket"
 )
 
 func TestURL(t *testing.T) {
@@ -91,12 +89,12 @@ func TestIsUpgradeFailure(t *testing.T) {
 		want bool
 	}{
 		{"nil", nil, false},
-		{"empty 403", &websocket.UpgradeError{StatusCode: 403}, true},
-		{"wrapped 404", fmt.Errorf("exec: %w", &websocket.UpgradeError{StatusCode: 404}), true},
-		{"subprotocol not offered", &websocket.ProtocolError{Chosen: "v4.channel.k8s.io"}, true},
+		{"empty 403", stream.NewUpgradeRefusal(WireWebSocket, 403, nil), true},
+		{"wrapped 404", fmt.Errorf("exec: %w", stream.NewUpgradeRefusal(WireWebSocket, 404, nil)), true},
+		{"subprotocol not offered", stream.NewProtocolMismatch(WireWebSocket, nil, "v4.channel.k8s.io"), true},
 		{"malformed 101", &UpgradeError{Wire: WireWebSocket, StatusCode: 101, Err: errors.New("bad accept")}, true},
 		{"gorilla https proxy", errors.New("dial: proxy: unknown scheme: https"), true},
-		{"spdy refusal", &spdy.UpgradeError{StatusCode: 403}, false},
+		{"spdy refusal", stream.NewUpgradeRefusal(WireSPDY, 403, nil), false},
 		{"network", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, false},
 		{"cancelled", context.Canceled, false},
 		{"after 101", errors.New("websocket: close 1006 (abnormal closure)"), false},

@@ -19,6 +19,7 @@ import (
 	"github.com/porthole/porthole/internal/upgrade"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/portforward"
+	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -185,9 +186,8 @@ func (c *Client) dialWebSocketOnce(ctx context.Context, rawURL string, opts *web
 // wsDialError marks a malformed 101 (a handshake the library refused after
 // the server switched protocols) as an upgrade failure, as client-go does.
 func wsDialError(resp *http.Response, err error) error {
-	var ue *websocket.UpgradeError
-	var pe *websocket.ProtocolError
-	if errors.As(err, &ue) || errors.As(err, &pe) {
+	var ue *UpgradeError
+	if errors.As(err, &ue) {
 		return err
 	}
 	if resp != nil && resp.StatusCode == http.StatusSwitchingProtocols {
@@ -225,8 +225,7 @@ func (c *Client) dialSPDYOnce(ctx context.Context, rawURL string, protocols []st
 		}
 	}
 	_ = conn.Abort("protocol not offered")
-	return nil, &UpgradeError{Wire: WireSPDY, StatusCode: http.StatusSwitchingProtocols,
-		Message: fmt.Sprintf("server chose protocol %q, not among %q", conn.Protocol(), protocols)}
+	return nil, stream.NewProtocolMismatch(WireSPDY, protocols, conn.Protocol())
 }
 
 // dialTunnel opens the port-forward tunnel: a WebSocket offering

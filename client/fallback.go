@@ -2,32 +2,14 @@ package client
 
 import (
 	"errors"
-	"fmt"
+	"github.com/porthole/porthole/stream"
 	"strings"
-
-	"github.com/porthole/porthole/protocol/status"
-	"github.com/porthole/porthole/transport/spdy"
-	"github.com/porthole/porthole/transport/websocket"
 )
 
-// UpgradeError is a server's refusal to upgrade: a non-101 answer, a
-// malformed 101, or a protocol that was not offered. Message is what the
-// server said (a Status message, or the body text).
-type UpgradeError struct {
-	Wire       Wire
-	StatusCode int
-	Message    string
-	Err        error // the transport's error, if any
-}
-
-func (e *UpgradeError) Error() string {
-	if e.Message == "" && e.Err != nil {
-		return fmt.Sprintf("unable to upgrade connection (%s, %d): %v", e.Wire, e.StatusCode, e.Err)
-	}
-	return fmt.Sprintf("unable to upgrade connection: %s", e.Message)
-}
-
-func (e *UpgradeError) Unwrap() error { return e.Err }
+// UpgradeError is a server's refusal to upgrade, on either wire: a non-101
+// answer, a malformed 101, or a protocol that was not offered. Message is
+// what the server said (a Status message, or the body text).
+type UpgradeError = stream.UpgradeError
 
 // unknownHTTPSProxy is the text of old gorilla/websocket's https-proxy
 // limitation, which client-go still treats as a reason to fall back.
@@ -43,31 +25,9 @@ func isUpgradeFailure(err error) bool {
 	if err == nil {
 		return false
 	}
-	var wue *websocket.UpgradeError
-	var wpe *websocket.ProtocolError
 	var ue *UpgradeError
-	switch {
-	case errors.As(err, &wue), errors.As(err, &wpe):
-		return true
-	case errors.As(err, &ue):
+	if errors.As(err, &ue) {
 		return ue.Wire == WireWebSocket
 	}
 	return strings.Contains(err.Error(), unknownHTTPSProxy)
-}
-
-// upgradeError turns a transport's refusal into an *UpgradeError for the
-// caller; other errors pass unchanged.
-func upgradeError(err error) error {
-	var wue *websocket.UpgradeError
-	var sue *spdy.UpgradeError
-	var wpe *websocket.ProtocolError
-	switch {
-	case errors.As(err, &sue):
-		return &UpgradeError{Wire: WireSPDY, StatusCode: sue.StatusCode, Message: sue.Message, Err: err}
-	case errors.As(err, &wue):
-		return &UpgradeError{Wire: WireWebSocket, StatusCode: wue.StatusCode, Message: status.UpgradeMessage(wue.Body), Err: err}
-	case errors.As(err, &wpe):
-		return &UpgradeError{Wire: WireWebSocket, StatusCode: 101, Message: wpe.Error(), Err: err}
-	}
-	return err
 }

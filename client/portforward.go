@@ -115,13 +115,13 @@ func (c *Client) dialPortForward(ctx context.Context, target string, wire Wire) 
 			return conn, nil
 		}
 		if wire == WireWebSocket || !isUpgradeFailure(err) {
-			return nil, upgradeError(err)
+			return nil, err
 		}
 		c.log.InfoContext(ctx, "port-forward tunnel refused, falling back to SPDY", "err", err)
 	}
 	conn, err := c.dialSPDY(ctx, target, []string{portforward.Name})
 	if err != nil {
-		return nil, upgradeError(err)
+		return nil, err
 	}
 	return conn, nil
 }

@@ -27,13 +27,13 @@ func (c *Client) session(ctx context.Context, rawURL string, o *StreamOptions) e
 			return c.run(ctx, w, o)
 		}
 		if wire == WireWebSocket || !isUpgradeFailure(err) {
-			return upgradeError(err)
+			return err
 		}
 		c.log.InfoContext(ctx, "websocket upgrade failed, falling back to spdy", "err", err)
 	}
 	w, err := c.connectSPDY(ctx, rawURL, o)
 	if err != nil {
-		return upgradeError(err)
+		return err
 	}
 	return c.run(ctx, w, o)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/porthole/porthole/stream"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -99,7 +100,7 @@ func TestAuditMetricsAndRecording(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Versions: []protocol.Version{{Name: "v9.nothing"}}})
-	var ue *websocket.UpgradeError
+	var ue *stream.UpgradeError
 	if !errors.As(err, &ue) {
 		t.Fatalf("upgrade with an unknown protocol: %v, want a refusal", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -82,7 +83,7 @@ func TestAuthentication(t *testing.T) {
 
 	t.Run("no credentials", func(t *testing.T) {
 		_, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: protocol.SPDYClientOffer})
-		var ue *spdy.UpgradeError
+		var ue *stream.UpgradeError
 		if !errors.As(err, &ue) || ue.StatusCode != 401 || ue.Message != "Unauthorized" {
 			t.Fatalf("got %v, want 401 Unauthorized", err)
 		}
@@ -94,7 +95,7 @@ func TestAuthentication(t *testing.T) {
 	})
 	t.Run("bad token", func(t *testing.T) {
 		_, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Header: bearer("nope")})
-		var ue *websocket.UpgradeError
+		var ue *stream.UpgradeError
 		if !errors.As(err, &ue) || ue.StatusCode != 401 {
 			t.Fatalf("got %v, want 401", err)
 		}
@@ -151,13 +152,13 @@ func TestAuthorization(t *testing.T) {
 	u := execURL(gw, []string{"echo", "hi"}, "stdout")
 	// bob holds only get on pods/exec: a WebSocket GET needs create too.
 	_, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Header: bearer("reader-token")})
-	var ue *websocket.UpgradeError
+	var ue *stream.UpgradeError
 	want := `pods \"p\" is forbidden: User \"bob\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"default\"`
 	if !errors.As(err, &ue) || ue.StatusCode != 403 || !strings.Contains(string(ue.Body), want) {
 		t.Fatalf("websocket exec with get only: got %v, want 403 naming create pods/exec", err)
 	}
 	_, _, err = spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: protocol.SPDYClientOffer, Header: bearer("reader-token")})
-	var se *spdy.UpgradeError
+	var se *stream.UpgradeError
 	if !errors.As(err, &se) || se.StatusCode != 403 {
 		t.Fatalf("spdy exec with get only: got %v, want 403", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/websocket"
 )
 
@@ -41,7 +42,7 @@ func TestSessionLimits(t *testing.T) {
 	st := streamtest.ReadAll(first.Channel(channel.Error))
 	go streamtest.ReadAll(first.Channel(channel.Stdout))
 	_, _, err = websocket.Dial(ctx, execURL(gw, []string{"true"}, "stdout"), nil)
-	var ue *websocket.UpgradeError
+	var ue *stream.UpgradeError
 	if !errors.As(err, &ue) || ue.StatusCode != 429 || !strings.Contains(string(ue.Body), "has reached the limit of concurrent sessions") {
 		t.Fatalf("second session: got %v, want 429", err)
 	}
@@ -155,7 +156,7 @@ func TestClientCertificates(t *testing.T) {
 	if err := dial(&admin); err != nil {
 		t.Errorf("carol (group admins): %v", err)
 	}
-	var ue *websocket.UpgradeError
+	var ue *stream.UpgradeError
 	stranger := clientCert("dave", "nobody")
 	if err := dial(&stranger); !errors.As(err, &ue) || ue.StatusCode != 403 || !strings.Contains(string(ue.Body), `User \"dave\"`) {
 		t.Errorf("dave: got %v, want 403 naming dave", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/portforward"
+	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -122,8 +123,8 @@ func TestTranslationRelaysUpstreamRefusal(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			refusal := func(base string) (int, string) {
 				err := tc.dial(base)
-				var se *spdy.UpgradeError
-				var we *websocket.UpgradeError
+				var se *stream.UpgradeError
+				var we *stream.UpgradeError
 				switch {
 				case errors.As(err, &se):
 					return se.StatusCode, string(se.Body)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/websocket"
 )
 
@@ -45,8 +47,10 @@ func TestShutdownEndsSessionsWithStatus(t *testing.T) {
 	if got := string(<-out); got != "" {
 		t.Errorf("output after the echo: %q", got)
 	}
-	if _, _, err := websocket.Dial(ctx, execURL(gw, []string{"true"}, "stdout"), nil); err == nil || !strings.Contains(err.Error(), "503") {
-		t.Errorf("new session after shutdown: %v, want 503", err)
+	_, _, err := websocket.Dial(ctx, execURL(gw, []string{"true"}, "stdout"), nil)
+	var ue *stream.UpgradeError
+	if !errors.As(err, &ue) || ue.StatusCode != 503 || ue.Message != "the gateway is shutting down" {
+		t.Errorf("new session after shutdown: %v, want a 503 saying the gateway is shutting down", err)
 	}
 }
 

@@ -79,13 +79,10 @@ func (g *Gateway) refuseAsUpstream(w http.ResponseWriter, s *session, cause stri
 		return g.upstreamFailed(w, s, cause, err)
 	}
 	var body io.Reader = resp.Body
-	var se *spdy.UpgradeError
-	var we *websocket.UpgradeError
+	var ue *stream.UpgradeError
 	switch {
-	case errors.As(err, &se):
-		body = bytes.NewReader(se.Body)
-	case errors.As(err, &we):
-		body = bytes.NewReader(we.Body)
+	case errors.As(err, &ue):
+		body = bytes.NewReader(ue.Body)
 	case body == nil:
 		body = http.NoBody
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/porthole/porthole/internal/upgrade"
 	"github.com/porthole/porthole/protocol"
-	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/stream"
 )
 
 // maxErrorBody bounds how much of a refusal's body Dial reads.
@@ -44,22 +44,11 @@ type DialOptions struct {
 	Logger *slog.Logger
 }
 
-// UpgradeError is a refused upgrade: any response but a valid 101.
-type UpgradeError struct {
-	StatusCode int
-	Body       []byte // at most 64 KiB
-	// Message is what client-go reports: the message (or error) field of a
-	// Status-like JSON body, else the trimmed body, else "empty server response".
-	Message string
-}
-
-func (e *UpgradeError) Error() string { return "unable to upgrade connection: " + e.Message }
-
 // Dial upgrades rawURL (http or https) to SPDY/3.1 as client-go does: POST,
 // Content-Length 0, Connection: Upgrade, Upgrade: SPDY/3.1 and the offered
 // protocols. Redirects are not followed. The response is returned in every
 // case the server answered; on refusal its Body holds the bytes read and the
-// error is an *UpgradeError. A 101 without X-Stream-Protocol-Version means
+// error is a *stream.UpgradeError. A 101 without X-Stream-Protocol-Version means
 // channel.k8s.io, as client-go assumes; the caller checks Conn.Protocol is
 // one it offered. ctx bounds the dial and the HTTP exchange only.
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*Conn, *http.Response, error) {
@@ -129,5 +118,5 @@ func roundTrip(ctx context.Context, raw net.Conn, u *url.URL, opts *DialOptions)
 	if err != nil {
 		return nil, resp, fmt.Errorf("unable to upgrade connection: unable to read error from server response: %w", err)
 	}
-	return nil, resp, &UpgradeError{StatusCode: resp.StatusCode, Body: body, Message: status.UpgradeMessage(body)}
+	return nil, resp, stream.NewUpgradeRefusal(protocol.SPDY, resp.StatusCode, body)
 }

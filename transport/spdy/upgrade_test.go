@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/stream"
 )
 
 var serverProtocols = protocol.Names(protocol.SPDYVersions) // v4, v3, v2, channel
@@ -133,9 +134,9 @@ func TestDialUpgradeError(t *testing.T) {
 				c.Abort("unexpected")
 				t.Fatal("Dial succeeded")
 			}
-			var ue *UpgradeError
+			var ue *stream.UpgradeError
 			if !errors.As(err, &ue) {
-				t.Fatalf("error %v (%T), want *UpgradeError", err, err)
+				t.Fatalf("error %v (%T), want *stream.UpgradeError", err, err)
 			}
 			if ue.StatusCode != tt.code || ue.Message != tt.wantMsg || string(ue.Body) != tt.body {
 				t.Errorf("got %d %q %q, want %d %q %q", ue.StatusCode, ue.Message, ue.Body, tt.code, tt.wantMsg, tt.body)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/stream"
 )
 
 // rawHandshake sends a hand-written upgrade request with the given
@@ -147,7 +148,7 @@ func TestAcceptOrigin(t *testing.T) {
 			c, _, err := Dial(context.Background(), url, &DialOptions{Header: h, PingInterval: -1})
 			res := <-accepted
 			if !tc.ok {
-				var ue *UpgradeError
+				var ue *stream.UpgradeError
 				if !errors.As(err, &ue) || ue.StatusCode != http.StatusForbidden || res.err == nil {
 					t.Fatalf("got dial %v, accept %v; want 403 and an Accept error", err, res.err)
 				}

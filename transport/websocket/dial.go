@@ -14,32 +14,12 @@ import (
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
 )
 
-// maxErrorBody caps the body of a refused upgrade kept in UpgradeError.
+// maxErrorBody caps the body of a refused upgrade kept in its
+// stream.UpgradeError.
 const maxErrorBody = 64 << 10
-
-// UpgradeError is a non-101 answer to Dial: the fallback trigger of
-// client-go (PROTOCOL.md 9). Body holds at most 64 KiB.
-type UpgradeError struct {
-	StatusCode int
-	Body       []byte
-}
-
-func (e *UpgradeError) Error() string {
-	return fmt.Sprintf("websocket upgrade refused: %d %s: %q", e.StatusCode, http.StatusText(e.StatusCode), e.Body)
-}
-
-// ProtocolError is a 101 whose subprotocol the client did not offer, which
-// client-go also treats as an upgrade failure.
-type ProtocolError struct {
-	Offered []string
-	Chosen  string
-}
-
-func (e *ProtocolError) Error() string {
-	return fmt.Sprintf("websocket upgrade: server chose %q, not among %q", e.Chosen, e.Offered)
-}
 
 // DialOptions configure Dial. A nil or zero value offers v5.channel.k8s.io
 // alone, like client-go.
@@ -64,8 +44,8 @@ type DialOptions struct {
 }
 
 // Dial connects to a channel server at url (ws, wss, http or https). It
-// returns the 101 response; on a refusal, a *UpgradeError with the status and
-// body; on a subprotocol not offered, a *ProtocolError. The caller owns the
+// returns the 101 response; on a refusal, a *stream.UpgradeError with the status and
+// body; on a subprotocol not offered, one with Chosen set. The caller owns the
 // connection and must end it with Close or Abort.
 func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Response, error) {
 	o := DialOptions{}
@@ -105,7 +85,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	v, ok := protocol.Lookup(o.Versions, chosen)
 	if !ok || (len(offered) > 0 && !slices.Contains(offered, chosen)) {
 		_ = wc.CloseNow()
-		return nil, resp, &ProtocolError{Offered: offered, Chosen: chosen}
+		return nil, resp, stream.NewProtocolMismatch(protocol.WebSocket, offered, chosen)
 	}
 	c := newConn(v, o.Channels, true, clientPool, clientMsgMax, o.Logger)
 	c.linger = defaultLinger
@@ -149,7 +129,7 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 // handshake dials url offering the names in one Sec-WebSocket-Protocol line
 // (servers read only the first, PROTOCOL.md 3.2) and classifies a failure as
-// client-go does: *UpgradeError for a non-101 answer, *ProtocolError for a
+// client-go does: a *stream.UpgradeError for a non-101 answer or for a
 // 101 naming a subprotocol that was not offered; op names the dial in any
 // other error. Dial and DialTunnel share it.
 func handshake(ctx context.Context, op, url string, hc *http.Client, header http.Header, offered []string) (*ws.Conn, io.Closer, *http.Response, error) {
@@ -177,11 +157,11 @@ func handshake(ctx context.Context, op, url string, hc *http.Client, header http
 	}
 	switch {
 	case capture.status != 0:
-		return nil, nil, resp, &UpgradeError{StatusCode: capture.status, Body: capture.body}
+		return nil, nil, resp, stream.NewUpgradeRefusal(protocol.WebSocket, capture.status, capture.body)
 	case resp != nil && resp.StatusCode == http.StatusSwitchingProtocols &&
 		!slices.Contains(offered, resp.Header.Get(protocol.HeaderWebSocketProtocol)):
 		// coder/websocket refused a subprotocol we did not offer.
-		return nil, nil, resp, &ProtocolError{Offered: offered, Chosen: resp.Header.Get(protocol.HeaderWebSocketProtocol)}
+		return nil, nil, resp, stream.NewProtocolMismatch(protocol.WebSocket, offered, resp.Header.Get(protocol.HeaderWebSocketProtocol))
 	}
 	return nil, nil, resp, fmt.Errorf("%s %s: %w", op, url, err)
 }

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -25,13 +24,13 @@ import (
 	"github.com/porthole/porthole/stream"
 )
 
-// TestDialRefused: a non-101 answer is an *UpgradeError with the status and
+// TestDialRefused: a non-101 answer is a *stream.UpgradeError with the status and
 // up to 64 KiB of body, for the raw empty 403 of a server without the
 // offered protocol as for an ordinary error page.
 func TestDialRefused(t *testing.T) {
 	url, accepted, _ := serve(t, &AcceptOptions{Versions: protocol.WebSocketVersions[1:]}, nil)
 	_, _, err := Dial(context.Background(), url, nil) // offers v5 only
-	var ue *UpgradeError
+	var ue *stream.UpgradeError
 	if !errors.As(err, &ue) || ue.StatusCode != http.StatusForbidden || len(ue.Body) != 0 {
 		t.Fatalf("got %v, want UpgradeError 403 with empty body", err)
 	}
@@ -52,7 +51,7 @@ func TestDialRefused(t *testing.T) {
 }
 
 // TestDialProtocolNotOffered: a 101 naming a protocol the client did not
-// offer, or none, is a *ProtocolError, as in client-go.
+// offer, or none, is a *stream.UpgradeError naming it, as in client-go.
 func TestDialProtocolNotOffered(t *testing.T) {
 	for _, answer := range []string{protocol.V4, ""} {
 		t.Run("answer "+answer, func(t *testing.T) {
@@ -65,7 +64,7 @@ func TestDialProtocolNotOffered(t *testing.T) {
 			}))
 			defer srv.Close()
 			_, _, err := Dial(context.Background(), srv.URL, nil)
-			var pe *ProtocolError
+			var pe *stream.UpgradeError
 			if !errors.As(err, &pe) || pe.Chosen != answer {
 				t.Fatalf("got %v, want ProtocolError choosing %q", err, answer)
 			}
@@ -155,13 +154,6 @@ func TestPings(t *testing.T) {
 		}
 		m.Close()
 	})
-}
-
-func TestUpgradeErrorText(t *testing.T) {
-	e := &UpgradeError{StatusCode: 403}
-	if got := e.Error(); !strings.Contains(got, "403 Forbidden") {
-		t.Fatalf("got %q", got)
-	}
 }
 
 // frozenMidFrame answers a WebSocket upgrade offering proto, then sends the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/portforward"
+	"github.com/porthole/porthole/stream"
 )
 
 // TunnelDialOptions configure DialTunnel.
@@ -32,8 +33,8 @@ type TunnelDialOptions struct {
 // dialer: it offers each protocol as "SPDY/3.1+<name>" on one header line and
 // returns the WebSocket as a byte pipe (binary payloads concatenated, each
 // Write one binary message, no WebSocket pings: the SPDY session inside
-// pings). Refusals come back like Dial's: *UpgradeError for a non-101,
-// *ProtocolError for a name that was not offered. The caller owns the tunnel.
+// pings). Refusals come back like Dial's: *stream.UpgradeError for a non-101,
+// or one with Chosen set for a name that was not offered. The caller owns the tunnel.
 func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunnel, *http.Response, error) {
 	o := TunnelDialOptions{}
 	if opts != nil {
@@ -56,7 +57,7 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 	chosen := wc.Subprotocol()
 	if !slices.Contains(offered, chosen) {
 		_ = wc.CloseNow()
-		return nil, resp, &ProtocolError{Offered: offered, Chosen: chosen}
+		return nil, resp, stream.NewProtocolMismatch(protocol.WebSocket, offered, chosen)
 	}
 	t := &Tunnel{protocol: strings.TrimPrefix(chosen, protocol.TunnelPrefix)}
 	t.Conn = &clientTunnelConn{Conn: ws.NetConn(context.Background(), wc, ws.MessageBinary), raw: raw}

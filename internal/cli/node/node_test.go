@@ -29,6 +29,7 @@ import (
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
 	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/websocket"
 )
 
@@ -137,7 +138,7 @@ func TestNodeServesKubeletPaths(t *testing.T) {
 	for name, certs := range map[string][]tls.Certificate{"no certificate": nil, "another authority": {stranger.cert}} {
 		hc := client(certs...)
 		_, _, err := websocket.Dial(dctx, u, &websocket.DialOptions{Versions: protocol.WebSocketVersions, HTTPClient: hc})
-		var ue *websocket.UpgradeError
+		var ue *stream.UpgradeError
 		if !errors.As(err, &ue) || ue.StatusCode != http.StatusUnauthorized {
 			// A certificate of another authority may also fail the handshake.
 			if certs == nil || err == nil || !strings.Contains(err.Error(), "certificate") {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/websocket"
 )
 
@@ -128,7 +129,7 @@ func testServeIsGuarded(t *testing.T, plain bool) {
 	u := base + "/api/v1/namespaces/default/pods/demo/exec?command=sleep&command=60&stdout=true"
 	if !plain {
 		_, _, err := websocket.Dial(dctx, u, &websocket.DialOptions{Versions: protocol.WebSocketVersions, HTTPClient: hc})
-		var ue *websocket.UpgradeError
+		var ue *stream.UpgradeError
 		if !errors.As(err, &ue) || ue.StatusCode != http.StatusUnauthorized {
 			t.Errorf("session without the token: %v, want a 401 refusal", err)
 		}
@@ -143,7 +144,7 @@ func testServeIsGuarded(t *testing.T, plain bool) {
 	}
 	defer first.Abort("test done")
 	second, _, err := websocket.Dial(dctx, u, opts)
-	var ue *websocket.UpgradeError
+	var ue *stream.UpgradeError
 	if !errors.As(err, &ue) || ue.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("second session over --max-sessions 1: %v, want a 429 refusal", err)
 	}
