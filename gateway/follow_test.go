@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	fr "github.com/moby/spdystream/spdy"
+
+	"github.com/porthole/porthole/internal/streamtest/wiretest"
 )
 
 // TestSPDYStreamsByType: a spliced SPDY session's streams are known by the
@@ -14,19 +16,7 @@ import (
 // resize, stdout, error, stdin in that order gets its stdout recorded, its
 // sizes noted and its error stream known to the closer.
 func TestSPDYStreamsByType(t *testing.T) {
-	frames := func(fs ...fr.Frame) []byte {
-		var buf bytes.Buffer
-		w, err := fr.NewFramer(&buf, &buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range fs {
-			if err := w.WriteFrame(f); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return buf.Bytes()
-	}
+	frames := func(fs ...fr.Frame) []byte { return wiretest.SPDYFrames(t, fs...) }
 	ids := &spdyStreamIDs{}
 	var sizes []string
 	inspect := newSPDYInspect(1<<20, func(p []byte) { sizes = append(sizes, string(p)) }, ids)

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/porthole/porthole/internal/streamtest/wiretest"
 )
 
 func TestRBACRules(t *testing.T) {
@@ -144,22 +146,7 @@ func FuzzParseFeatureGates(f *testing.F) {
 // and the resize rate, whatever way the bytes are split.
 func TestFrameInspectors(t *testing.T) {
 	mask := []byte{1, 2, 3, 4}
-	frame := func(op byte, payload []byte) []byte {
-		b := []byte{0x80 | op}
-		switch n := len(payload); {
-		case n < 126:
-			b = append(b, 0x80|byte(n))
-		case n < 1<<16:
-			b = append(b, 0x80|126, byte(n>>8), byte(n))
-		default:
-			b = append(b, 0x80|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-		}
-		b = append(b, mask...)
-		for i, c := range payload {
-			b = append(b, c^mask[i%4])
-		}
-		return b
-	}
+	frame := func(op byte, payload []byte) []byte { return wiretest.WSFrame(true, op, payload, mask) }
 	feedSplit := func(f func([]byte) error, b []byte) error {
 		for i := range b {
 			if err := f(b[i : i+1]); err != nil {

@@ -8,21 +8,13 @@ import (
 	"testing"
 
 	mobyspdy "github.com/moby/spdystream/spdy"
+
+	"github.com/porthole/porthole/internal/streamtest/wiretest"
 )
 
 // frameBytes serialises frames with spdystream's own framer.
 func frameBytes(t testing.TB, frames ...mobyspdy.Frame) []byte {
-	var buf bytes.Buffer
-	fr, err := mobyspdy.NewFramer(&buf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range frames {
-		if err := fr.WriteFrame(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
+	return wiretest.SPDYFrames(t, frames...)
 }
 
 func observeAll(b []byte, chunk int) []frameEvent {

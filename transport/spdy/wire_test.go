@@ -8,28 +8,15 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/internal/pump"
+	"github.com/porthole/porthole/internal/streamtest/wiretest"
 )
 
 // tcpPair returns a connected client/server pair on 127.0.0.1 with small
 // kernel buffers, so that data can be made to wait in the server's send queue.
 func tcpPair(t *testing.T) (client, server *net.TCPConn) {
-	t.Helper()
-	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err = net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = ln.AcceptTCP()
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, server = wiretest.TCPPair(t)
 	client.SetReadBuffer(16 << 10)
 	server.SetWriteBuffer(256 << 10)
-	t.Cleanup(func() { client.Close(); server.Close() })
 	return client, server
 }
 

@@ -2,40 +2,16 @@ package websocket
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/porthole/porthole/internal/streamtest/wiretest"
 )
 
 // wsFrame builds a frame; a non-nil mask masks the payload.
 func wsFrame(fin bool, op byte, payload []byte, mask []byte) []byte {
-	b := []byte{op}
-	if fin {
-		b[0] |= 0x80
-	}
-	m := byte(0)
-	if mask != nil {
-		m = 0x80
-	}
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, m|byte(n))
-	case n < 1<<16:
-		b = append(b, m|126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b = append(b, m|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	if mask == nil {
-		return append(b, payload...)
-	}
-	b = append(b, mask...)
-	for i, c := range payload {
-		b = append(b, c^mask[i%4])
-	}
-	return b
+	return wiretest.WSFrame(fin, op, payload, mask)
 }
 
 type scanResult struct {
