@@ -1,10 +1,28 @@
 package serve
 
 import (
+	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
+
+// uiScript is the page's script, under its content-hashed name.
+func uiScript(t *testing.T, page string) string {
+	t.Helper()
+	resp, err := http.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`<script type="module" src="([^"]+)">`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("the page names no script:\n%s", b)
+	}
+	return "/ui/" + string(m[1])
+}
 
 // TestUIRoutes: the browser terminal is served at /ui/ with its security
 // headers, browsers asking for / are sent there, and API clients asking
@@ -28,13 +46,14 @@ func TestUIRoutes(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
+	script := uiScript(t, s.URL()+"/ui/")
 	for _, tc := range []struct {
 		name, path, accept string
 		code               int
 		location           string
 	}{
 		{"page", "/ui/", "text/html", 200, ""},
-		{"script", "/ui/app.js", "", 200, ""},
+		{"script", script, "", 200, ""},
 		{"no slash", "/ui", "text/html", http.StatusTemporaryRedirect, "/ui/"},
 		{"browser at root", "/", "text/html,application/xhtml+xml,*/*;q=0.8", http.StatusFound, "/ui/"},
 		{"api client at root", "/", "application/json", http.StatusNotFound, ""},

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -35,6 +36,9 @@ func Site(api http.Handler, opts *SiteOptions) http.Handler {
 				return ok && rec.Owner != "" && rec.Owner == name
 			}})
 		mux.Handle(uiPath+"recordings/", opts.Authenticate(http.StripPrefix(uiPath+"recordings", rec)))
+	} else {
+		// The page asks; the answer that there are none is not an error.
+		mux.Handle(uiPath+"recordings/", secure(http.HandlerFunc(noRecordings)))
 	}
 	mux.Handle("/", api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +49,18 @@ func Site(api http.Handler, opts *SiteOptions) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// noRecordings answers the page's list of recordings on a server that
+// keeps none (serve): nothing to list, and the section stays hidden.
+func noRecordings(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if r.URL.Path != uiPath+"recordings/" {
+		http.NotFound(w, r)
+		return
+	}
+	_, _ = io.WriteString(w, `{"enabled":false,"items":[]}`+"\n")
 }
 
 // uiPath is where Site serves the page.

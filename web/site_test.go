@@ -93,8 +93,19 @@ func TestSiteWithoutRecordings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The page asks on every load: "none kept" is an answer, not a 404
+	// in the browser's console.
+	if resp.StatusCode != 200 || string(b) != `{"enabled":false,"items":[]}`+"\n" || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("recordings without a directory: got %d %q, want 200 and enabled false", resp.StatusCode, b)
+	}
+	resp, err = http.Get(srv.URL + "/ui/recordings/x.cast")
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
-		t.Fatalf("recordings without a directory: got %d, want 404", resp.StatusCode)
+		t.Fatalf("a recording without a directory: got %d, want 404", resp.StatusCode)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"regexp"
 )
 
 //go:embed dist
@@ -46,14 +47,23 @@ func handler() http.Handler {
 	files := http.FileServerFS(sub)
 	all := loadAssets(sub)
 	return secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Asset names carry no content hash, so make browsers revalidate:
-		// the ETag makes that a 304 without the body.
-		w.Header().Set("Cache-Control", "no-cache")
+		// Hashed names (app-HASH.js, chunk-HASH.js, style-HASH.css) never
+		// change: cached for good. The page itself is revalidated, which
+		// its ETag makes a 304 without the body.
+		if _, ok := all[r.URL.Path]; ok && hashedName.MatchString(r.URL.Path) {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
 		if !serveAsset(w, r, all) {
 			files.ServeHTTP(w, r)
 		}
 	}))
 }
+
+// hashedName matches the names build.mjs gives the bundle's files: a
+// content hash (esbuild's, 8 characters of base32) before the extension.
+var hashedName = regexp.MustCompile(`-[A-Z2-7]{8}\.(js|css)$`)
 
 // secure sets the security headers on every answer of next and lets only
 // GET and HEAD through.

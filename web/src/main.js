@@ -6,7 +6,6 @@ import { getToken, setToken } from './auth.js';
 import { splitArgs } from './argv.js';
 import { Pane } from './pane.js';
 import { wireFiles } from './filesui.js';
-import { PlayerPane } from './playerpane.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,13 +42,17 @@ async function showApp() {
 }
 
 // loadRecordings lists the recordings the server lets this user see, at
-// recordings/ beside the page; servers that keep none answer 404 and the
-// section stays hidden.
+// recordings/ beside the page; a server that keeps none says so
+// ("enabled": false) and the section stays hidden.
 async function loadRecordings() {
   let list;
   try {
     list = await api.get('recordings/');
   } catch {
+    $('recordings').hidden = true;
+    return;
+  }
+  if (list.enabled === false) {
     $('recordings').hidden = true;
     return;
   }
@@ -71,7 +74,10 @@ async function loadRecordings() {
   $('recordings').hidden = false;
 }
 
-function openRecording(rec) {
+// openRecording opens a player tab; the player's code (most of the page's
+// bytes) is fetched the first time one is opened.
+async function openRecording(rec) {
+  const { PlayerPane } = await import('./playerpane.js');
   const pane = new PlayerPane(rec, select, closed);
   addPane(pane);
   pane.load('recordings/' + encodeURIComponent(rec.name));

@@ -273,7 +273,6 @@ async function run(page, context, server, otherURL, restart) {
     if (m.type() !== 'error' || /WebSocket connection to .* failed/.test(m.text())) return;
     if (/\/favicon\.ico$/.test(m.location().url)) return;
     if (/ERR_CONNECTION_REFUSED/.test(m.text())) return; // while the server is down
-    if (/\/ui\/recordings\/$/.test(m.location().url)) return; // porthole serve keeps no recordings: 404
     problems.push(m.text() + ' at ' + m.location().url);
   });
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
