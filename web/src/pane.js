@@ -118,6 +118,11 @@ export class Pane {
     this.refit();
     s.resize(this.term.cols, this.term.rows); // the size is in force before the process starts
     this.setState('open', 'connected');
+    if (this.target.mode === 'attach' && this.target.tty) {
+      // A terminal attached to shows nothing until its program draws: say
+      // so, as kubectl does.
+      this.term.write("\x1b[2mIf you don't see a command prompt, try pressing enter.\x1b[0m\r\n");
+    }
     this.term.focus();
   }
 

@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -34,10 +34,26 @@ function log(...a) {
   console.log('browser:', ...a);
 }
 
+// pods is what `porthole serve` runs: its demo pod as built in, and "term",
+// whose shell runs on a terminal (stdin and tty), for a tty attach.
+const podsFile = join(mkdtempSync(join(tmpdir(), 'porthole-browser-')), 'pods.yaml');
+writeFileSync(podsFile, `apiVersion: v1
+kind: Pod
+metadata: {name: demo, namespace: default, labels: {app: demo}}
+spec:
+  containers: [{name: shell, image: porthole/local, command: [sh], stdin: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: term, namespace: default}
+spec:
+  containers: [{name: shell, image: porthole/local, command: [sh], stdin: true, tty: true}]
+`);
+
 // startPorthole runs `porthole serve` on listen and resolves with its URL
 // once the banner is printed.
 function startPorthole(listen) {
-  const proc = spawn(porthole, ['serve', '--listen', listen, '--write-kubeconfig', '', '--plain-http'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(porthole, ['serve', '-f', podsFile, '--listen', listen, '--write-kubeconfig', '', '--plain-http'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('porthole serve printed no banner: ' + out)), WAIT);
@@ -179,8 +195,8 @@ async function paneState(page, state) {
   await page.locator(`.pane:not([hidden])[data-state="${state}"]`).waitFor({ timeout: WAIT });
 }
 
-async function openTerminal(page, { command = 'sh', tty = true, mode = 'exec' } = {}) {
-  await page.locator('.pod[data-pod="demo"] button[data-container="shell"]').click();
+async function openTerminal(page, { command = 'sh', tty = true, mode = 'exec', pod = 'demo' } = {}) {
+  await page.locator(`.pod[data-pod="${pod}"] button[data-container="shell"]`).click();
   await page.locator(`input[name="mode"][value="${mode}"]`).check();
   await page.fill('#command', command);
   await page.locator('#tty').setChecked(tty);
@@ -251,6 +267,7 @@ async function main() {
     await stopPorthole(server);
     other.close();
     rmSync(profile, { recursive: true, force: true });
+    rmSync(dirname(podsFile), { recursive: true, force: true });
   }
 }
 
@@ -392,6 +409,14 @@ async function run(page, context, server, otherURL, restart) {
   await typeLine(page, 'echo attached-$((2+3))');
   await waitScreen(page, /^attached-5$/m);
   log('attached to the demo pod');
+
+  // A tty attach shows nothing until the program draws: the page says so,
+  // as kubectl does, and Enter brings the prompt.
+  await openTerminal(page, { mode: 'attach', pod: 'term' });
+  await waitScreen(page, /^If you don't see a command prompt, try pressing enter\.$/m, 'the attach hint');
+  await typeLine(page, 'echo tty-$((3+4))');
+  await waitScreen(page, /^tty-7$/m, 'the tty attach');
+  log('attached to a tty, with the hint');
 
   // Closing tabs ends their sessions.
   while (await page.locator('.tab').count() > 0) await page.locator('.tab-close').first().click();
