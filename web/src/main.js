@@ -257,6 +257,11 @@ function init() {
   $('refresh').addEventListener('click', () => Promise.all([loadNamespaces(), loadRecordings()]));
   $('open-form').addEventListener('submit', openTerminal);
   wireFiles(() => state.target);
+  // Leaving or reloading the page ends every session: the browser asks
+  // first while one runs.
+  window.addEventListener('beforeunload', (ev) => {
+    if (state.panes.some((p) => p.live)) ev.preventDefault();
+  });
   enter();
 }
 

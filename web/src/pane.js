@@ -28,7 +28,7 @@ export class Pane {
     const label = el('button', { type: 'button', class: 'tab-label' }, this.title);
     const x = el('button', { type: 'button', class: 'tab-close', title: 'Close tab', 'aria-label': 'Close tab' }, '×');
     label.addEventListener('click', () => onSelect(this));
-    x.addEventListener('click', () => this.dispose());
+    x.addEventListener('click', () => this.close());
     this.tab.append(label, x);
 
     this.root = el('div', { class: 'pane', 'data-state': 'connecting' });
@@ -182,6 +182,17 @@ export class Pane {
     this.session.closeStdin();
     this.stdinButton.disabled = true;
     this.statusLine.textContent = 'connected, stdin closed';
+  }
+
+  // live reports whether the pane's session is running.
+  get live() {
+    return !!(this.session && this.session.live);
+  }
+
+  // close asks before ending a running session, then disposes the pane.
+  close() {
+    if (this.live && !window.confirm(`End the running session ${this.title}?`)) return;
+    this.dispose();
   }
 
   dispose() {

@@ -418,9 +418,31 @@ async function run(page, context, server, otherURL, restart) {
   await waitScreen(page, /^tty-7$/m, 'the tty attach');
   log('attached to a tty, with the hint');
 
+  // Leaving the page with sessions running asks first; so does closing a
+  // running session's tab, and declining keeps it.
+  const asksToLeave = () => page.evaluate(() => {
+    const ev = new Event('beforeunload', { cancelable: true });
+    window.dispatchEvent(ev);
+    return ev.defaultPrevented;
+  });
+  assert.equal(await asksToLeave(), true, 'no question before leaving live sessions');
+  const tabs = await page.locator('.tab').count();
+  const questions = [];
+  let answer = false;
+  const onDialog = (d) => {
+    questions.push(d.message());
+    return answer ? d.accept() : d.dismiss();
+  };
+  page.on('dialog', onDialog);
+  await page.locator('.tab-close').last().click();
+  assert.equal(await page.locator('.tab').count(), tabs, 'a declined close closed the tab');
+  assert.match(questions[0] || '', /^End the running session term\/shell: attach\?$/);
   // Closing tabs ends their sessions.
+  answer = true;
   while (await page.locator('.tab').count() > 0) await page.locator('.tab-close').first().click();
+  page.off('dialog', onDialog);
   assert.equal(await page.locator('#empty').isVisible(), true);
+  assert.equal(await asksToLeave(), false, 'a question before leaving a page without sessions');
 
   // Another origin: no session, no readable API answer, no frame.
   const samePage = await wsProbe(page, server.url);
