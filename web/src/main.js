@@ -145,6 +145,13 @@ async function loadPods() {
   $('list-error').textContent = '';
   list.replaceChildren(...pods.map(podItem));
   if (pods.length === 0) list.append(Object.assign(document.createElement('li'), { textContent: 'No pods.' }));
+  // A picked container whose pod is no longer listed is not a target.
+  const t = state.target;
+  if (t && !pods.some((p) => p.namespace === t.namespace && p.name === t.pod && p.containers.some((c) => c.name === t.container))) {
+    state.target = null;
+    $('open-form').hidden = true;
+    $('files').hidden = true;
+  }
 }
 
 function listFailed(err) {

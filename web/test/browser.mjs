@@ -444,6 +444,20 @@ async function run(page, context, server, otherURL, restart) {
   assert.equal(await page.locator('#empty').isVisible(), true);
   assert.equal(await asksToLeave(), false, 'a question before leaving a page without sessions');
 
+  // A picked container whose pod is no longer listed (here: another
+  // namespace is listed) is no longer offered as a target.
+  await page.locator('.pod[data-pod="demo"] button[data-container="shell"]').click();
+  await page.locator('#open-form').waitFor({ timeout: WAIT });
+  await page.fill('#namespace', 'nowhere');
+  await page.dispatchEvent('#namespace', 'change');
+  await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('#open-form').isVisible(), false, 'the form still targets a pod that is not listed');
+  assert.equal(await page.locator('#files').isVisible(), false);
+  await page.fill('#namespace', 'default');
+  await page.dispatchEvent('#namespace', 'change');
+  await page.locator('.pod[data-pod="demo"]').waitFor({ timeout: WAIT });
+  log('a target whose pod is gone is dropped');
+
   // Another origin: no session, no readable API answer, no frame.
   const samePage = await wsProbe(page, server.url);
   assert.deepEqual(samePage, { opened: true, protocol: 'v5.channel.k8s.io' }, 'same-origin control');
