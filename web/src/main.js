@@ -13,6 +13,8 @@ const state = {
   panes: [],
   active: null,
   target: null, // {namespace, pod, container, tty} picked in the list
+  recordingsTimer: null, // re-lists the recordings while signed in
+  recordingsSeen: null, // what the recordings list shows, to skip redrawing it
 };
 
 function showSignin(message) {
@@ -24,6 +26,9 @@ function showSignin(message) {
   // Nothing listed under the previous identity stays on the page.
   $('pods').replaceChildren();
   $('recording-list').replaceChildren();
+  clearInterval(state.recordingsTimer);
+  state.recordingsTimer = null;
+  state.recordingsSeen = null;
   for (const id of ['open-form', 'files', 'recordings']) $(id).hidden = true;
   state.target = null;
   $('signin-error').textContent = message || '';
@@ -56,6 +61,10 @@ async function loadRecordings() {
     $('recordings').hidden = true;
     return;
   }
+  watchRecordings();
+  const seen = JSON.stringify((list.items || []).map((r) => [r.name, r.title, r.timestamp]));
+  if (seen === state.recordingsSeen && !$('recordings').hidden) return; // unchanged: keep the DOM
+  state.recordingsSeen = seen;
   const items = (list.items || []).map((rec) => {
     const b = document.createElement('button');
     b.type = 'button';
@@ -72,6 +81,17 @@ async function loadRecordings() {
   if (items.length === 0) items.push(Object.assign(document.createElement('li'), { textContent: 'No recordings.' }));
   $('recording-list').replaceChildren(...items);
   $('recordings').hidden = false;
+}
+
+// watchRecordings lists the recordings again every recordingsPoll while
+// the page is shown, so a new one appears without a refresh; it stops when
+// the user signs out.
+const recordingsPoll = 5000;
+function watchRecordings() {
+  if (state.recordingsTimer) return;
+  state.recordingsTimer = setInterval(() => {
+    if (document.visibilityState === 'visible' && !$('app').hidden) loadRecordings();
+  }, recordingsPoll);
 }
 
 // openRecording opens a player tab; the player's code (most of the page's

@@ -110,6 +110,9 @@ const CAST = [
   '[0.80, "o", "\\u001b[1mend of recording\\u001b[0m\\r\\n"]',
 ].join('\n') + '\n';
 const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
+// recordingsListed is what the fake server lists; the test adds one while
+// the page is open.
+const recordingsListed = [{ name: 'demo-1.cast', title: 'alice: exec demo sh', timestamp: 1764000000, width: 60, height: 8, size: CAST.length }];
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 
 // startOther is another origin (another port). It serves a plain page at /,
@@ -128,7 +131,7 @@ function startOther(csp) {
       const name = path.slice('/ui/recordings/'.length);
       if (name === '') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        return res.end(JSON.stringify({ items: [{ name: 'demo-1.cast', title: 'alice: exec demo sh', timestamp: 1764000000, width: 60, height: 8, size: CAST.length }] }));
+        return res.end(JSON.stringify({ items: recordingsListed }));
       }
       res.writeHead(name === 'demo-1.cast' ? 200 : 404, { 'Content-Type': 'application/x-asciicast' });
       return res.end(name === 'demo-1.cast' ? CAST : '');
@@ -541,6 +544,10 @@ async function signInFlow(context, base) {
   await page.locator('.pane.player[data-state="ended"]').waitFor({ timeout: WAIT });
   assert.deepEqual(problems, [], 'console errors while playing a recording');
   log('recording listed, played in asciinema-player, seeked and played again');
+  // A recording made meanwhile appears without a refresh.
+  recordingsListed.unshift({ name: 'demo-2.cast', title: 'alice: exec demo top', timestamp: 1764000100, width: 60, height: 8, size: CAST.length });
+  await page.locator('.recording[data-name="demo-2.cast"]').waitFor({ timeout: WAIT });
+  log('a new recording listed without a refresh');
   await page.screenshot({ path: join(artifacts, 'signed-in.png') });
   await page.reload(); // the token survives a reload of the tab
   await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
