@@ -159,7 +159,11 @@ export class Pane {
   }
 
   // diagnose explains a refused connection, which a browser reports only as
-  // close 1006: it asks the API about the pod with the same credentials.
+  // close 1006: it asks the API about the pod with the same credentials,
+  // then asks for the session itself without an upgrade, which the server
+  // authorizes exactly as the session: a refusal comes back with its Status
+  // (the permission a 403 names), an allowed one as "Upgrade request
+  // required".
   async diagnose(s) {
     const { namespace, pod, container } = this.target;
     let msg;
@@ -168,13 +172,28 @@ export class Pane {
       const st = ((p.status && p.status.containerStatuses) || []).find((c) => c.name === container);
       if (!st) msg = `pod ${pod} has no container ${container}`;
       else if (!(st.state && st.state.running)) msg = `container ${container} is not running`;
-      else msg = 'the server refused the session (is this page served by the server it talks to?)';
+      else msg = await this.probeSession();
     } catch (err) {
       msg = err.unauthorized ? 'the server refused your token: sign out and sign in again' : err.message;
     }
     if (s === this.session && !this.disposed && this.root.dataset.state === 'dropped') {
       this.statusLine.textContent += `: ${msg}`;
     }
+  }
+
+  // probeSession asks for the session's address without an upgrade and
+  // words the answer.
+  async probeSession() {
+    const u = new URL(sessionURL(this.target));
+    u.protocol = location.protocol;
+    try {
+      await get(u.pathname + u.search);
+    } catch (err) {
+      if (err.status === 403) return 'not allowed: ' + err.message.replace(/^403: /, '');
+      if (err.unauthorized) return 'the server refused your token: sign out and sign in again';
+      if (err.status !== 400) return err.message;
+    }
+    return 'the server refused the session (is this page served by the server it talks to?)';
   }
 
   closeStdin() {

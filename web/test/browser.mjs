@@ -110,6 +110,12 @@ const CAST = [
   '[0.80, "o", "\\u001b[1mend of recording\\u001b[0m\\r\\n"]',
 ].join('\n') + '\n';
 const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
+// VIEWONLY_POD is a running pod the fake server's user may see only.
+const VIEWONLY_POD = {
+  kind: 'Pod', apiVersion: 'v1', metadata: { name: 'web-1', namespace: 'viewonly' },
+  spec: { containers: [{ name: 'web' }] },
+  status: { phase: 'Running', containerStatuses: [{ name: 'web', ready: true, state: { running: {} } }] },
+};
 // recordingsListed is what the fake server lists; the test adds one while
 // the page is open.
 const recordingsListed = [{ name: 'demo-1.cast', title: 'alice: exec demo sh', timestamp: 1764000000, width: 60, height: 8, size: CAST.length }];
@@ -149,6 +155,21 @@ function startOther(csp) {
       if (path === '/api/v1/namespaces') { // RBAC lets this user list pods, not namespaces
         res.writeHead(403, { 'Content-Type': 'application/json' });
         return res.end('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"namespaces is forbidden: User \\"alice\\" cannot list resource \\"namespaces\\"","reason":"Forbidden","code":403}');
+      }
+      // Namespace "viewonly" holds a running pod this user may read but
+      // not exec into: its exec answers 403 (and so refuses the upgrade).
+      if (path === '/api/v1/namespaces/viewonly/pods') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ kind: 'PodList', items: [VIEWONLY_POD] }));
+      }
+      if (path === '/api/v1/namespaces/viewonly/pods/web-1') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify(VIEWONLY_POD));
+      }
+      if (path === '/api/v1/namespaces/viewonly/pods/web-1/exec') {
+        res.writeHead(403, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Forbidden', code: 403,
+          message: 'pods "web-1" is forbidden: User "alice" cannot create resource "pods/exec" in API group "" in the namespace "viewonly"' }));
       }
       res.writeHead(200, { 'Content-Type': 'application/json' });
       return res.end(JSON.stringify({ kind: 'PodList', items: [] }));
@@ -548,6 +569,16 @@ async function signInFlow(context, base) {
   recordingsListed.unshift({ name: 'demo-2.cast', title: 'alice: exec demo top', timestamp: 1764000100, width: 60, height: 8, size: CAST.length });
   await page.locator('.recording[data-name="demo-2.cast"]').waitFor({ timeout: WAIT });
   log('a new recording listed without a refresh');
+  // A user who may read a pod but not exec into it reads why, with the
+  // permission the server names, not a network failure.
+  await page.fill('#namespace', 'viewonly');
+  await page.dispatchEvent('#namespace', 'change');
+  await page.locator('.pod[data-pod="web-1"] button[data-container="web"]').click();
+  await page.fill('#command', 'sh');
+  await page.click('#open');
+  await page.locator('.pane:not([hidden]) .status', { hasText: 'not allowed: pods "web-1" is forbidden: User "alice" cannot create resource "pods/exec"' })
+    .waitFor({ timeout: WAIT });
+  log('a refused exec names the permission');
   await page.screenshot({ path: join(artifacts, 'signed-in.png') });
   await page.reload(); // the token survives a reload of the tab
   await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
