@@ -25,6 +25,10 @@ function runExec(target, argv, { feed = null, onStdout = () => {} } = {}) {
       onOpen: () => {
         if (!feed) return s.closeStdin();
         feed(s).then(() => s.closeStdin(), (err) => {
+          // A session that ended stopped the feed (tar failed and exited
+          // while stdin still flowed): its exit status or drop says why,
+          // and settles the promise.
+          if (!s.live) return;
           s.close();
           reject(err);
         });

@@ -624,6 +624,18 @@ async function fileRoundTrip(page) {
     await page.locator('#file-status[data-state="done"]').waitFor({ timeout: WAIT });
     await page.screenshot({ path: join(artifacts, 'files.png') });
 
+    // An upload into a directory that does not exist reports tar's own
+    // error, every time: tar exits while the page still sends the file,
+    // which must not turn into "connection closed during upload".
+    for (let i = 0; i < 3; i++) {
+      await page.setInputFiles('#upload-file', join(local, name));
+      await page.fill('#upload-dir', join(remote, 'no-such-dir'));
+      await page.click('#upload');
+      await page.locator('#file-status[data-state="failed"]').waitFor({ timeout: WAIT });
+      const text = await page.locator('#file-status').textContent();
+      assert.match(text, /Cannot open: No such file or directory/, `upload ${i + 1} into a missing directory`);
+    }
+
     // A failure is reported, not swallowed.
     await page.fill('#download-path', join(remote, 'missing.bin'));
     await page.click('#download');
