@@ -372,8 +372,17 @@ async function run(page, context, server, otherURL, restart) {
   assert.ok(rows2 < rows1 && cols2 < cols1, `stty size ${rows2}x${cols2} did not shrink from ${rows1}x${cols1}`);
   assert.equal(rows2, await visibleRows(page));
   log(`stty size ${rows1} ${cols1} -> ${rows2} ${cols2}`);
+  // A phone: the terminal takes the width (at least 40 columns) and the
+  // tab's close button stays on screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForFunction((w) => document.querySelector('.pane:not([hidden]) .xterm-screen').getBoundingClientRect().width <= w, 390, { timeout: WAIT });
+  const [rows3, cols3] = await sttySize(page, 'SIZEC');
+  assert.ok(cols3 >= 40, `a 390 px wide screen got ${cols3} columns`);
+  const close = await page.locator('.tab.active .tab-close').boundingBox();
+  assert.ok(close && close.x >= 0 && close.x + close.width <= 390, `the tab's close button is off screen: ${JSON.stringify(close)}`);
+  log(`phone: stty size ${rows3} ${cols3}`);
   await page.setViewportSize({ width: 1200, height: 800 });
-  await page.waitForFunction((r) => document.querySelectorAll('.pane:not([hidden]) .xterm-rows > div').length !== r, rows2, { timeout: WAIT });
+  await page.waitForFunction((w) => document.querySelector('.pane:not([hidden]) .xterm-screen').getBoundingClientRect().width > w, 800, { timeout: WAIT });
   await typeLine(page, 'ls / | head -5; echo porthole web terminal');
   await waitScreen(page, /^porthole web terminal$/m);
   await page.screenshot({ path: join(artifacts, 'terminal.png') });
