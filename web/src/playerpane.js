@@ -35,7 +35,12 @@ export class PlayerPane {
     this.root = el('div', { class: 'pane player', 'data-state': 'loading' });
     const bar = el('div', { class: 'bar' });
     this.statusLine = el('span', { class: 'status', role: 'status' }, 'loading…');
-    bar.append(el('span', { class: 'name' }, rec.name), this.statusLine);
+    // Download saves the .cast the page fetched (with the token, which a
+    // plain link would not send).
+    this.downloadButton = el('button', { type: 'button', class: 'download-cast', title: 'Save the recording as a .cast file' }, 'Download');
+    this.downloadButton.disabled = true;
+    this.downloadButton.addEventListener('click', () => this.download());
+    bar.append(el('span', { class: 'name' }, rec.name), this.statusLine, this.downloadButton);
     this.host = el('div', { class: 'cast' });
     this.root.append(bar, this.host);
   }
@@ -65,6 +70,8 @@ export class PlayerPane {
       return;
     }
     if (this.disposed) return;
+    this.text = text;
+    this.downloadButton.disabled = false;
     this.player = AsciinemaPlayer.create({ data: text }, this.host, {
       autoPlay: true,
       controls: true,
@@ -75,6 +82,16 @@ export class PlayerPane {
     this.player.addEventListener('playing', () => this.setState('playing', ''));
     this.player.addEventListener('pause', () => this.setState('paused', 'paused'));
     this.player.addEventListener('ended', () => this.setState('ended', 'ended'));
+  }
+
+  download() {
+    if (!this.text) return;
+    const url = URL.createObjectURL(new Blob([this.text], { type: 'application/x-asciicast' }));
+    const a = el('a', { href: url, download: this.rec.name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
   }
 
   setState(state, status) {

@@ -574,6 +574,14 @@ async function signInFlow(context, base) {
   await page.locator('.pane.player[data-state="ended"]').waitFor({ timeout: WAIT });
   assert.deepEqual(problems, [], 'console errors while playing a recording');
   log('recording listed, played in asciinema-player, seeked and played again');
+  // Download saves the recording as the server keeps it.
+  const [castDl] = await Promise.all([page.waitForEvent('download', { timeout: WAIT }), page.click('.pane.player .download-cast')]);
+  assert.equal(castDl.suggestedFilename(), 'demo-1.cast');
+  const castPath = join(mkdtempSync(join(tmpdir(), 'porthole-cast-')), 'demo-1.cast');
+  await castDl.saveAs(castPath);
+  assert.equal(readFileSync(castPath, 'utf8'), CAST, 'the downloaded recording differs');
+  rmSync(dirname(castPath), { recursive: true, force: true });
+  log('recording downloaded as it is kept');
   // A recording made meanwhile appears without a refresh.
   recordingsListed.unshift({ name: 'demo-2.cast', title: 'alice: exec demo top', timestamp: 1764000100, width: 60, height: 8, size: CAST.length });
   await page.locator('.recording[data-name="demo-2.cast"]').waitFor({ timeout: WAIT });
