@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/porthole/porthole/internal/golden"
 )
 
 var decodeOK = []struct {
@@ -75,7 +77,7 @@ func TestDecodePods(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "decode/"+tc.name+".json", append(got, '\n'))
+			golden.Compare(t, "decode/"+tc.name+".json", append(got, '\n'))
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,36 +17,15 @@ import (
 
 // lineServer answers each line with "echo: " + line, then closes after "bye".
 func lineServer(t *testing.T) (port uint16) {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	return streamtest.TCPServer(t, func(c net.Conn) {
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			io.WriteString(c, "echo: "+sc.Text()+"\n")
+			if sc.Text() == "bye" {
 				return
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					io.WriteString(c, "echo: "+sc.Text()+"\n")
-					if sc.Text() == "bye" {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	return uint16(ln.Addr().(*net.TCPAddr).Port)
+	})
 }
 
 func TestLegacyWebSocketPortForward(t *testing.T) {

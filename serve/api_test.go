@@ -1,23 +1,18 @@
 package serve
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/golden"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 const (
 	tableAccept  = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
@@ -106,7 +101,7 @@ func TestAPIRoutes(t *testing.T) {
 			if !json.Valid(rec.Body.Bytes()) {
 				t.Fatalf("body is not JSON: %s", rec.Body)
 			}
-			golden(t, filepath.Join("api", tc.name+".json"), rec.Body.Bytes())
+			golden.Compare(t, filepath.Join("api", tc.name+".json"), rec.Body.Bytes())
 		})
 	}
 }
@@ -159,27 +154,5 @@ func TestNegotiate(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("negotiate(%q, %v) = %+v, %v; want %+v, %v", tc.accept, tc.tables, got, ok, tc.want, tc.ok)
 		}
-	}
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s:\ngot  %s\nwant %s", name, strings.TrimSpace(string(got)), strings.TrimSpace(string(want)))
 	}
 }

@@ -15,7 +15,7 @@ const module = "github.com/porthole/porthole"
 // of its longest matching prefix.
 var layers = [][]string{
 	{"protocol", "kube", "internal/selfcert"},
-	{"stream", "internal/pump", "internal/hangup", "internal/freezer", "internal/idle", "internal/upgrade", "internal/registry"},
+	{"stream", "internal/pump", "internal/hangup", "internal/freezer", "internal/idle", "internal/upgrade", "internal/registry", "internal/golden"},
 	{"transport"},
 	{"client"},
 	{"node"},

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/porthole/porthole/internal/golden"
 )
 
 func TestWriteKubeconfig(t *testing.T) {
@@ -27,7 +29,7 @@ func TestWriteKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "kubeconfig.yaml", got)
+	golden.Compare(t, "kubeconfig.yaml", got)
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("directory holds %d entries, want only the config", len(entries))
 	}

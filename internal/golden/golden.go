@@ -1,17 +1,20 @@
-package kubeconfig
+// Package golden compares test output with files in testdata/, or rewrites
+// them when the test runs with -update. Tests only.
+package golden
 
 import (
 	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
+// Compare compares got with testdata/name, or rewrites that file with -update.
+func Compare(t testing.TB, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
@@ -28,6 +31,6 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Fatalf("read golden (run with -update to create): %v", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s:\ngot  %s\nwant %s", name, got, want)
+		t.Errorf("%s:\ngot  %s\nwant %s", name, strings.TrimSpace(string(got)), strings.TrimSpace(string(want)))
 	}
 }
