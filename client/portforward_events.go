@@ -16,8 +16,11 @@ type PortForwardEvent struct {
 	Port ForwardedPort
 	// Addr is the bound address of EventListening.
 	Addr net.Addr
-	// Message is the pod's error text (EventRemoteError).
+	// Message is the pod's error text (EventRemoteError), or why a
+	// followed pod was left (EventPodGone: deleted, terminating, ...).
 	Message string
+	// Pod is the pod left (EventPodGone) or now used (EventPodSwitched).
+	Pod string
 	// Err is the local failure (listen, accept, connection, reconnect).
 	Err error
 }
@@ -48,11 +51,16 @@ const (
 	// EventReconnectFailed: one reconnection attempt failed (reported when
 	// its error differs from the previous attempt's); retrying.
 	EventReconnectFailed
+	// EventPodGone: following a target, the pod in use went away; new
+	// connections wait for the next ready pod, open ones run on.
+	EventPodGone
+	// EventPodSwitched: following a target, new connections now go to Pod.
+	EventPodSwitched
 )
 
 // IsError reports whether kubectl prints the event on stderr.
 func (e PortForwardEvent) IsError() bool {
-	return e.Kind != EventListening && e.Kind != EventConnection
+	return e.Kind != EventListening && e.Kind != EventConnection && e.Kind != EventPodSwitched
 }
 
 // String is the event in kubectl's words, without a newline.
@@ -78,6 +86,10 @@ func (e PortForwardEvent) String() string {
 		return "reconnected"
 	case EventReconnectFailed:
 		return fmt.Sprintf("reconnect failed: %v (retrying)", e.Err)
+	case EventPodGone:
+		return fmt.Sprintf("pod %s is gone (%s): new connections wait for the next ready pod", e.Pod, e.Message)
+	case EventPodSwitched:
+		return fmt.Sprintf("forwarding to pod %s", e.Pod)
 	}
 	return fmt.Sprintf("port-forward event %d", int(e.Kind))
 }

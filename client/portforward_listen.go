@@ -51,8 +51,9 @@ func parseAddresses(addrs []string) ([]listenAddr, error) {
 
 // portListener is one bound local socket of a forward.
 type portListener struct {
-	ln   net.Listener
-	port ForwardedPort
+	ln    net.Listener
+	port  ForwardedPort
+	index int // of the forward in PortForwardOptions.Ports
 }
 
 // listenPort binds port on every address, the first bind choosing the

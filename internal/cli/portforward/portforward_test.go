@@ -23,7 +23,7 @@ import (
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
-	"github.com/porthole/porthole/kube/kubeconfig"
+	"github.com/porthole/porthole/serve"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -174,14 +174,28 @@ func FuzzParsePort(f *testing.F) {
 	})
 }
 
-// startNode serves pod "p" from porthole's node on 127.0.0.1 and writes a
-// kubeconfig for it; it returns the kubeconfig's path.
+// startNode serves pod "p" from porthole serve (API, gateway and node) on
+// 127.0.0.1 and returns the kubeconfig it wrote: the command reads the
+// pod before it forwards, as kubectl does.
 func startNode(t *testing.T) string {
-	n := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil)
+	t.Helper()
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := kubeconfig.Write(kc, n.URL, "test", "default"); err != nil {
+	out := newSyncBuffer()
+	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: []*kube.Pod{streamtest.SleepPod("p")},
+		KubeconfigPath: kc, Out: out})
+	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	out.await(t, regexp.MustCompile("porthole serving on"))
 	return kc
 }
 
