@@ -89,36 +89,49 @@ func newPodTracker(c *Client, ns string, r *Resolved, poll time.Duration, log *s
 }
 
 // run keeps the pods current until ctx ends. The first list has been done
-// by the caller (sync).
+// by the caller (sync), and rv is its resourceVersion.
 func (t *podTracker) run(ctx context.Context, rv string) {
 	canWatch := true
 	failures := 0
+	backoff := func() bool {
+		failures++
+		return sleepCtx(ctx, min(trackerRetry<<min(failures, 10), reconnectCap))
+	}
 	for ctx.Err() == nil {
 		if canWatch && rv != "" {
-			var err error
-			rv, err = t.watch(ctx, rv)
+			started := time.Now()
+			next, err := t.watch(ctx, rv)
 			var ae *APIError
 			switch {
 			case ctx.Err() != nil:
 				return
 			case err == nil: // the server ended the watch: resume it
-				failures = 0
+				rv = next
+				// A server that ends every watch at once must not make
+				// this loop spin.
+				if time.Since(started) < time.Second && !sleepCtx(ctx, t.poll) {
+					return
+				}
 				continue
-			case errors.As(err, &ae) && ae.StatusCode != http.StatusGone:
+			case errors.As(err, &ae) && ae.StatusCode == http.StatusGone:
+				// rv is too old: list again at once.
+			case errors.As(err, &ae):
 				// The server or the role cannot watch: poll instead.
 				canWatch = false
 				t.log.Info("port-forward: the server cannot watch pods; listing them every interval instead", "interval", t.poll, "err", err)
 			default:
 				t.log.Debug("port-forward: pod watch ended", "err", err)
+				if !backoff() {
+					return
+				}
 			}
 		} else if !sleepCtx(ctx, t.poll) {
 			return
 		}
 		var err error
 		if rv, err = t.sync(ctx); err != nil {
-			failures++
 			t.log.Debug("port-forward: list pods", "err", err)
-			if !sleepCtx(ctx, min(trackerRetry<<min(failures, 10), reconnectCap)) {
+			if !backoff() {
 				return
 			}
 			continue

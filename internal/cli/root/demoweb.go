@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,7 +29,7 @@ func newDemoWebCmd(f *cli.Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address to serve on")
-	cmd.Flags().StringVar(&say, "say", "", "answer every request with this line (default: a greeting naming the request)")
+	cmd.Flags().StringVar(&say, "say", "", "answer every request with this line, $VAR expanded from the environment ($HOSTNAME: the pod's name); default: a greeting naming the request")
 	return cmd
 }
 
@@ -40,6 +41,7 @@ func serveDemoWeb(ctx context.Context, listen, say string, f *cli.Factory) error
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("demo-web listens on loopback addresses only, not %q", listen)
 	}
+	say = os.ExpandEnv(say)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
