@@ -158,8 +158,13 @@ func start() (_ *setup, err error) {
 	if err := os.WriteFile(rbacFile, []byte(rbac(issuer)), 0o600); err != nil {
 		return s, err
 	}
+	secretFile := filepath.Join(dir, "client-secret")
+	if err := os.WriteFile(secretFile, []byte(clientSecret+"\n"), 0o600); err != nil {
+		return s, err
+	}
 	oidcFlags := []string{"--oidc-issuer-url", issuer, "--oidc-client-id", clientID, "--oidc-ca-file", s.ca.CertFile,
-		"--oidc-groups-claim", "groups", "--oidc-groups-prefix", "oidc:", "--rbac-file", rbacFile}
+		"--oidc-groups-claim", "groups", "--oidc-groups-prefix", "oidc:", "--rbac-file", rbacFile,
+		"--oidc-client-secret-file", secretFile, "--oidc-extra-scope", "email," + groupsScope}
 
 	upDir := filepath.Join(dir, "upstream")
 	if err := os.MkdirAll(upDir, 0o700); err != nil {
@@ -178,6 +183,7 @@ func start() (_ *setup, err error) {
 		"--tls-cert-file", gw.CertFile, "--tls-private-key-file", gw.KeyFile}, oidcFlags...)...); err != nil {
 		return s, err
 	}
+	s.idp.client(clientID).addRedirect(s.gateway.URL + "/oidc/callback")
 	s.targets = append(s.targets, target{Name: "gateway", URL: s.gateway.URL, CAPEM: s.ca.CertPEM,
 		UserName: func(u idpUser) string { return issuer + "#" + u.ID }})
 
@@ -196,6 +202,7 @@ func start() (_ *setup, err error) {
 			return s, fmt.Errorf("serve's authority: %w", err)
 		}
 	}
+	s.idp.client(clientID).addRedirect(s.serve.Config.Host + "/oidc/callback")
 	s.targets = append(s.targets, target{Name: "serve", URL: s.serve.Config.Host, CAPEM: serveCA,
 		UserName: func(u idpUser) string { return u.Email }})
 	return s, nil

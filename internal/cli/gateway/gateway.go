@@ -82,7 +82,12 @@ provider as bearer tokens (kubectl's token, or an exec credential plugin such
 as kubelogin), verified and mapped to users and groups with kube-apiserver's
 --oidc-* rules: usernames from --oidc-username-claim (default sub) carry the
 issuer URL and "#" unless the claim is email or --oidc-username-prefix says
-otherwise ("-" for none).
+otherwise ("-" for none). The web terminal then signs users in through the
+provider ("Sign in with SSO": the authorization code flow with PKCE, the
+gateway as the relying party at /oidc/callback, which the provider must
+have registered; --oidc-client-secret-file for a confidential client) and
+keeps them in an HttpOnly, SameSite cookie sealing the ID token
+(--oidc-session-key-file, shared by replicas).
 
 Without --token-auth-file, --client-ca-file or --oidc-issuer-url, only loopback callers are
 accepted (anonymous, allowed everything), and only with a loopback Host

@@ -59,13 +59,15 @@ func TestFlags(t *testing.T) {
 		{"oidc", []string{"--upstream", "http://x", "--oidc-issuer-url", "https://idp", "--oidc-client-id", "pc",
 			"--oidc-username-claim", "email", "--oidc-username-prefix", "-", "--oidc-groups-claim", "groups", "--oidc-groups-prefix", "oidc:",
 			"--oidc-ca-file", "/ca.pem", "--oidc-required-claim", "hd=example.com", "--oidc-required-claim", "tier=gold",
-			"--oidc-signing-algs", "RS256,ES256"}, "",
+			"--oidc-signing-algs", "RS256,ES256", "--oidc-client-secret-file", "/s", "--oidc-redirect-url", "https://gw/oidc/callback",
+			"--oidc-extra-scope", "email,groups", "--oidc-session-key-file", "/k"}, "",
 			func(o *Options) bool {
 				c := o.Security.OIDC
 				return c.IssuerURL == "https://idp" && c.ClientID == "pc" && c.UsernameClaim == "email" && c.UsernamePrefix == "-" &&
 					c.GroupsClaim == "groups" && c.GroupsPrefix == "oidc:" && c.CAFile == "/ca.pem" &&
 					len(c.RequiredClaims) == 2 && c.RequiredClaims["hd"] == "example.com" && c.RequiredClaims["tier"] == "gold" &&
-					strings.Join(c.SigningAlgs, ",") == "RS256,ES256"
+					strings.Join(c.SigningAlgs, ",") == "RS256,ES256" && c.ClientSecretFile == "/s" &&
+					c.RedirectURL == "https://gw/oidc/callback" && strings.Join(c.ExtraScopes, ",") == "email,groups" && c.SessionKeyFile == "/k"
 			}},
 		{"no upstream", nil, "exactly one of --upstream and --upstream-kubeconfig is required", nil},
 		{"both upstreams", []string{"--upstream", "http://x", "--upstream-kubeconfig", "k"}, "exactly one of", nil},
@@ -233,8 +235,11 @@ func TestServerURL(t *testing.T) {
 func TestApplyOIDC(t *testing.T) {
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte("t1,alice,1\n"), 0o600); err != nil {
-		t.Fatal(err)
+	secret, key, empty := filepath.Join(dir, "secret"), filepath.Join(dir, "key"), filepath.Join(dir, "empty")
+	for name, content := range map[string]string{tokens: "t1,alice,1\n", secret: "s3cret\n", key: strings.Repeat("k", 32), empty: ""} {
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, tc := range []struct {
 		name    string

@@ -53,6 +53,11 @@ type OIDC struct {
 	CAFile         string
 	RequiredClaims map[string]string
 	SigningAlgs    []string
+	// The web terminal's sign-in (not kube-apiserver's: it verifies only).
+	ClientSecretFile string
+	RedirectURL      string
+	ExtraScopes      []string
+	SessionKeyFile   string
 }
 
 func (o *OIDC) addFlags(fs *pflag.FlagSet) {
@@ -65,6 +70,32 @@ func (o *OIDC) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CAFile, "oidc-ca-file", "", "PEM authorities of the issuer's serving certificate (default: the system's)")
 	fs.StringToStringVar(&o.RequiredClaims, "oidc-required-claim", nil, "key=value claims an ID token must hold; repeatable")
 	fs.StringSliceVar(&o.SigningAlgs, "oidc-signing-algs", []string{"RS256"}, "accepted ID token signature algorithms")
+	fs.StringVar(&o.ClientSecretFile, "oidc-client-secret-file", "", "file holding the client secret for the web terminal's sign-in (none: a public client, PKCE only)")
+	fs.StringVar(&o.RedirectURL, "oidc-redirect-url", "", "the sign-in callback registered at the provider (default: https://HOST/oidc/callback of the request)")
+	fs.StringSliceVar(&o.ExtraScopes, "oidc-extra-scope", []string{"email"}, "scopes the sign-in asks for besides openid, so the ID token holds the configured claims (groups, ...)")
+	fs.StringVar(&o.SessionKeyFile, "oidc-session-key-file", "", "at least 32 bytes sealing the sign-in's session cookies, shared by replicas (default: random, sessions end with the process)")
+}
+
+// signIn builds the web terminal's sign-in on a.
+func (o *OIDC) signIn(a *oidc.Authenticator) (*oidc.SignIn, error) {
+	opts := &oidc.SignInOptions{RedirectURL: o.RedirectURL, Scopes: o.ExtraScopes}
+	if o.ClientSecretFile != "" {
+		b, err := os.ReadFile(o.ClientSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-client-secret-file: %w", err)
+		}
+		if opts.ClientSecret = strings.TrimSpace(string(b)); opts.ClientSecret == "" {
+			return nil, fmt.Errorf("--oidc-client-secret-file %s is empty", o.ClientSecretFile)
+		}
+	}
+	if o.SessionKeyFile != "" {
+		b, err := os.ReadFile(o.SessionKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-session-key-file: %w", err)
+		}
+		opts.SessionKey = b
+	}
+	return oidc.NewSignIn(a, opts)
 }
 
 // authenticator builds the ID token authenticator (nil without an issuer).
@@ -127,6 +158,9 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	}
 	if idTokens != nil {
 		tokens = append(tokens, idTokens)
+		if o.SignIn, err = s.OIDC.signIn(idTokens); err != nil {
+			return nil, closeFn, err
+		}
 	}
 	switch len(tokens) {
 	case 0:
