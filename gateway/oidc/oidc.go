@@ -17,6 +17,7 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/porthole/porthole/gateway"
 )
@@ -66,7 +67,8 @@ type Authenticator struct {
 	client *http.Client
 	log    *slog.Logger
 
-	mu       sync.Mutex
+	flight   singleflight.Group
+	mu       sync.Mutex // guards the fields below; never held across I/O
 	provider *gooidc.Provider
 	verifier *gooidc.IDTokenVerifier
 	failedAt time.Time
@@ -151,29 +153,50 @@ func httpClient(caFile string) (*http.Client, error) {
 }
 
 // discover returns the provider and the verifier, running discovery if it
-// has not succeeded yet.
+// has not succeeded yet. Concurrent callers share one discovery; a caller
+// whose ctx ends stops waiting for it.
 func (a *Authenticator) discover(ctx context.Context) (*gooidc.Provider, *gooidc.IDTokenVerifier, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.verifier != nil {
+	p, v, failure, failedAt := a.provider, a.verifier, a.failure, a.failedAt
+	a.mu.Unlock()
+	if v != nil {
+		return p, v, nil
+	}
+	if failure != nil && time.Since(failedAt) < discoveryRetry {
+		return nil, nil, failure
+	}
+	select {
+	case res := <-a.flight.DoChan("discover", a.runDiscovery):
+		if res.Err != nil {
+			return nil, nil, res.Err
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
 		return a.provider, a.verifier, nil
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("oidc: discovery of %s: %w", a.opts.IssuerURL, ctx.Err())
 	}
-	if a.failure != nil && time.Since(a.failedAt) < discoveryRetry {
-		return nil, nil, a.failure
-	}
-	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, a.client), a.opts.IssuerURL)
+}
+
+// runDiscovery fetches the provider's configuration for every waiting
+// caller. It is bounded by the HTTP client's timeout, not by one request,
+// and keeps the result (or the failure, for discoveryRetry).
+func (a *Authenticator) runDiscovery() (any, error) {
+	p, err := gooidc.NewProvider(gooidc.ClientContext(context.Background(), a.client), a.opts.IssuerURL)
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if err != nil {
 		a.failedAt, a.failure = time.Now(), fmt.Errorf("oidc: discovery of %s: %w", a.opts.IssuerURL, err)
 		a.log.Warn("OpenID Connect discovery failed", "issuer", a.opts.IssuerURL, "err", err)
-		return nil, nil, a.failure
+		return nil, a.failure
 	}
-	// The key set outlives ctx (a request's): it fetches keys again when a
+	// The key set outlives every request: it fetches keys again when a
 	// token names a new one.
 	keysCtx := gooidc.ClientContext(context.Background(), a.client)
 	a.provider = p
 	a.verifier = p.VerifierContext(keysCtx, &gooidc.Config{ClientID: a.opts.ClientID, SupportedSigningAlgs: a.opts.SigningAlgs})
 	a.failure = nil
-	return a.provider, a.verifier, nil
+	return nil, nil
 }
 
 // AuthenticateToken verifies token as an ID token of the issuer. A token

@@ -207,6 +207,43 @@ func TestSignInCallbackRefusals(t *testing.T) {
 	if who := b.whoami(t); who != "" {
 		t.Errorf("a refused callback opened a session for %q", who)
 	}
+	// The provider is asked with the gateway's state but another nonce, or
+	// another PKCE challenge (what an attacker who swapped the
+	// authorization request would get): the first ID token is refused
+	// for its nonce, the second code for its verifier.
+	for _, tc := range []struct{ param, want string }{
+		{"nonce", "the ID token was refused"},
+		{"code_challenge", "the identity provider did not accept the code"},
+	} {
+		b := newSignInBrowser(tg)
+		follow := b.hc.CheckRedirect
+		b.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp := b.do(t, http.MethodGet, "/oidc/login", nil)
+		authz, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || resp.StatusCode != http.StatusFound || authz.Query().Get(tc.param) == "" {
+			t.Fatalf("login: %s %q", resp.Status, resp.Header.Get("Location"))
+		}
+		q := authz.Query()
+		q.Set(tc.param, "swapped-"+strings.Repeat("x", 43))
+		authz.RawQuery = q.Encode()
+		b.hc.CheckRedirect = follow
+		resp, err = b.hc.Get(authz.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err = submitLogin(b.hc, resp, "alice", "alice-pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), tc.want) || resp.Request.URL.Path != "/oidc/callback" {
+			t.Errorf("swapped %s: ended at %s %s %.200q, want 401 %q at the callback", tc.param, resp.Request.URL.Path, resp.Status, body, tc.want)
+		}
+		if who := b.whoami(t); who != "" {
+			t.Errorf("swapped %s opened a session for %q", tc.param, who)
+		}
+	}
 	// A then= elsewhere lands on the terminal.
 	b = newSignInBrowser(tg)
 	resp = b.do(t, http.MethodGet, "/oidc/login?then=//evil.example/", nil)
