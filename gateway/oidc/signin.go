@@ -154,7 +154,7 @@ func (s *SignIn) login(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := json.Marshal(st)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: s.seal.seal(loginCookie, b), Path: gateway.SignInPath,
-		MaxAge: int(loginTTL / time.Second), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		MaxAge: int(loginTTL / time.Second), HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, cfg.AuthCodeURL(st.State, oauth2.S256ChallengeOption(st.Verifier), gooidc.Nonce(st.Nonce)), http.StatusFound)
 }
 
@@ -185,7 +185,7 @@ func landing(then string) string {
 func (s *SignIn) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	st, err := s.loginState(r)
-	clearCookie(w, r, loginCookie, gateway.SignInPath)
+	s.clearCookie(w, r, loginCookie, gateway.SignInPath)
 	if err != nil {
 		http.Error(w, "sign-in failed: "+err.Error()+"; start again at "+loginRoute, http.StatusBadRequest)
 		return
@@ -227,7 +227,7 @@ func (s *SignIn) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	life := min(idt.Expiry.Sub(s.now()), s.opts.MaxSession)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: max(int(life/time.Second), 1),
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
 	s.auth.log.Info("signed in", "user", u.Name)
 	http.Redirect(w, r, st.Then, http.StatusSeeOther)
 }
@@ -282,7 +282,7 @@ func (s *SignIn) logout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "sign-out must come from this site's page", http.StatusForbidden)
 		return
 	}
-	clearCookie(w, r, SessionCookie, "/")
+	s.clearCookie(w, r, SessionCookie, "/")
 	http.Redirect(w, r, defaultLanding, http.StatusSeeOther)
 }
 
@@ -301,7 +301,14 @@ func (s *SignIn) whoami(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(out)
 }
 
-func clearCookie(w http.ResponseWriter, r *http.Request, name, path string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil,
+func (s *SignIn) clearCookie(w http.ResponseWriter, r *http.Request, name, path string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true, Secure: s.secure(r),
 		SameSite: http.SameSiteLaxMode})
+}
+
+// secure reports whether the browser reaches the gateway over TLS: this
+// request did, or the configured callback is https (a TLS-terminating
+// proxy in front, --insecure-http-auth).
+func (s *SignIn) secure(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(s.opts.RedirectURL, "https://")
 }

@@ -2,6 +2,8 @@ package oidc
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -83,5 +85,53 @@ func TestNewSignInRefuses(t *testing.T) {
 	}
 	if _, err := NewSignIn(a, &SignInOptions{RedirectURL: "https://gw.example/oidc/callback"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSignOutCookie: sign-out clears the session cookie, Secure when the
+// gateway is reached over https even through a TLS-terminating proxy, and
+// only for requests that show they come from the page.
+func TestSignOutCookie(t *testing.T) {
+	a, err := New(&Options{IssuerURL: issuer, ClientID: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		redirect   string
+		hdr        map[string]string
+		wantCode   int
+		wantSecure bool
+	}{
+		{"", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusSeeOther, false},
+		{"https://gw.example/oidc/callback", map[string]string{"Origin": "https://gw.example"}, http.StatusSeeOther, true},
+		{"", nil, http.StatusForbidden, false},
+		{"", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden, false},
+	} {
+		s, err := NewSignIn(a, &SignInOptions{RedirectURL: tc.redirect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "http://gw.example/oidc/logout", nil)
+		for k, v := range tc.hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		cookies := rec.Result().Cookies()
+		if rec.Code != tc.wantCode {
+			t.Fatalf("%+v: got %d, want %d", tc, rec.Code, tc.wantCode)
+		}
+		if tc.wantCode != http.StatusSeeOther {
+			if len(cookies) != 0 {
+				t.Fatalf("%+v: a refused sign-out set %v", tc, cookies)
+			}
+			continue
+		}
+		if len(cookies) != 1 || cookies[0].Name != SessionCookie || cookies[0].MaxAge != -1 || !cookies[0].HttpOnly || cookies[0].Secure != tc.wantSecure {
+			t.Fatalf("%+v: got cookies %v", tc, cookies)
+		}
+		if loc := rec.Header().Get("Location"); loc != "/ui/" {
+			t.Fatalf("%+v: Location %q", tc, loc)
+		}
 	}
 }

@@ -281,3 +281,40 @@ func TestClaimRulesAndRBAC(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditNamesTheProviderUser: the gateway's audit records a session
+// opened with an ID token under the user and groups the token mapped to.
+func TestAuditNamesTheProviderUser(t *testing.T) {
+	alice := user("alice")
+	tg := env.targets[0]
+	k := env.kubectls[len(env.kubectls)-1]
+	marker := fmt.Sprintf("audit-%d", time.Now().UnixNano())
+	out, errOut, code := kubectlRun(t, k, writeKubeconfig(t, tg, token(t, alice)), "exec", harness.PodExec, "--", "echo", marker)
+	if out != marker+"\n" || code != 0 {
+		t.Fatalf("exec: got %q, exit %d, stderr %q", out, code, errOut)
+	}
+	b, err := os.ReadFile(env.auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var ev struct {
+			Stage, User, Pod string
+			Groups, Command  []string
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if ev.Stage != "SessionStart" || len(ev.Command) != 2 || ev.Command[1] != marker {
+			continue
+		}
+		found = true
+		if ev.User != tg.UserName(alice) || strings.Join(ev.Groups, ",") != "oidc:admins,system:authenticated" || ev.Pod != harness.PodExec {
+			t.Fatalf("audit record: user %q groups %q pod %q; want %q [oidc:admins system:authenticated] %q", ev.User, ev.Groups, ev.Pod, tg.UserName(alice), harness.PodExec)
+		}
+	}
+	if !found {
+		t.Fatalf("no SessionStart record for %s in:\n%s", marker, b)
+	}
+}

@@ -42,6 +42,7 @@ type setup struct {
 	impostor *provider // answers for idp's issuer, with its own key
 	upstream *harness.Server
 	gateway  *proc
+	auditLog string // the gateway's
 	serve    *harness.Server
 	targets  []target
 	kubectls []harness.Kubectl
@@ -179,7 +180,8 @@ func start() (_ *setup, err error) {
 	}
 	// The gateway: default username claim (sub), so names carry the
 	// issuer prefix.
-	if s.gateway, err = startGateway(bin, dir, append([]string{"--upstream", "http://" + s.upstream.Addr,
+	s.auditLog = filepath.Join(dir, "gateway-audit.jsonl")
+	if s.gateway, err = startGateway(bin, dir, append([]string{"--upstream", "http://" + s.upstream.Addr, "--audit-log-path", s.auditLog,
 		"--tls-cert-file", gw.CertFile, "--tls-private-key-file", gw.KeyFile}, oidcFlags...)...); err != nil {
 		return s, err
 	}
