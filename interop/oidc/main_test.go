@@ -130,6 +130,9 @@ func start() (_ *setup, err error) {
 			s.kubectls = append(s.kubectls, k)
 		}
 	}
+	if err := harness.RequireKubectls(s.kubectls); err != nil {
+		return s, err
+	}
 	if len(s.kubectls) == 0 {
 		return s, errors.New("no kubectl 1.27 ... 1.33 found")
 	}
