@@ -283,3 +283,21 @@ func TestApplyOIDC(t *testing.T) {
 		t.Fatalf("CheckListen: got %v", err)
 	}
 }
+
+// TestSelfTLSForIDTokens: kubectl sends an ID token only over TLS, so an
+// OIDC-only gateway without a certificate gets one made, as a token-file
+// gateway does.
+func TestSelfTLSForIDTokens(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	dir := t.TempDir()
+	opts := &Options{IO: ios, Factory: &cli.Factory{IOStreams: ios}, Listen: "127.0.0.1:0", CertDir: dir,
+		Security: Security{OIDC: OIDC{IssuerURL: "https://idp.example", ClientID: "c"}}}
+	fr, err := selfTLS(opts)
+	if err != nil || fr == nil {
+		t.Fatalf("got %v, %v; want a made certificate", fr, err)
+	}
+	defer fr.cleanup()
+	if !strings.HasPrefix(opts.Security.TLSCertFile, dir) || len(fr.ca) == 0 {
+		t.Fatalf("certificate %q, authority %d bytes", opts.Security.TLSCertFile, len(fr.ca))
+	}
+}
