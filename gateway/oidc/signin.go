@@ -173,7 +173,8 @@ func (s *SignIn) redirectURL(r *http.Request) string {
 // landing is then when it is a path of the web terminal, else the
 // terminal itself: a sign-in never ends on another site.
 func landing(then string) string {
-	if strings.HasPrefix(then, defaultLanding) && !strings.ContainsAny(then, "\\\r\n") && !strings.Contains(then, "//") {
+	if strings.HasPrefix(then, defaultLanding) && !strings.ContainsAny(then, "\\\r\n") && !strings.Contains(then, "//") &&
+		!strings.Contains(then, "..") {
 		return then
 	}
 	return defaultLanding
