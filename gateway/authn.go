@@ -77,7 +77,8 @@ func unauthorized(msg string, err error) *status.HTTPError {
 
 // authenticate finds the caller: a client certificate, then a bearer token
 // (header, or the WebSocket subprotocol, which is stripped from r either
-// way), then anonymous under the rules of Options.AllowAnonymous.
+// way), then a browser session (Options.SignIn), then anonymous under the
+// rules of Options.AllowAnonymous.
 func (g *Gateway) authenticate(r *http.Request) (*User, *status.HTTPError) {
 	wsToken, err := takeProtocolToken(r)
 	if err != nil {
@@ -99,6 +100,15 @@ func (g *Gateway) authenticate(r *http.Request) (*User, *status.HTTPError) {
 			token = strings.TrimSpace(t)
 		} else if token == "" {
 			return nil, unauthorized("Unauthorized", errors.New("unsupported Authorization header"))
+		}
+	}
+	if token == "" {
+		u, err := g.sessionUser(r)
+		if err != nil {
+			return nil, unauthorized("Unauthorized", err)
+		}
+		if u != nil {
+			return u, nil
 		}
 	}
 	if token != "" {
@@ -132,7 +142,9 @@ func (g *Gateway) certUser(r *http.Request) *User {
 }
 
 // authConfigured reports whether any authentication method is on.
-func (g *Gateway) authConfigured() bool { return g.opts.Tokens != nil || g.opts.ClientCertificates }
+func (g *Gateway) authConfigured() bool {
+	return g.opts.Tokens != nil || g.opts.ClientCertificates || g.opts.SignIn != nil
+}
 
 func (g *Gateway) anonymous(r *http.Request) (*User, *status.HTTPError) {
 	anon := &User{Name: Anonymous, Groups: []string{GroupUnauthenticated}}

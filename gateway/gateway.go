@@ -85,6 +85,10 @@ type Options struct {
 	// listener (user from CN, groups from O). The listener must verify them
 	// against the client CA; the gateway trusts r.TLS.VerifiedChains.
 	ClientCertificates bool
+	// SignIn, when set, signs browser users in (gateway/oidc) and
+	// authenticates requests from this origin's pages by the session
+	// cookie it sets; its routes are served under SignInPath.
+	SignIn BrowserSignIn
 	// AllowAnonymous lets requests without credentials through as
 	// system:anonymous from any address. Without it, anonymous requests are
 	// accepted only from loopback and only when no authentication is
@@ -248,6 +252,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if herr := checkPath(r.URL); herr != nil {
 		g.refuse(w, r, nil, herr)
+		return
+	}
+	if g.serveSignIn(w, r) {
 		return
 	}
 	user, herr := g.authenticate(r)

@@ -96,3 +96,24 @@ func (tf *TokenFile) AuthenticateToken(_ context.Context, token string) (*User, 
 	u.Groups = append([]string(nil), found.Groups...)
 	return &u, true, nil
 }
+
+// TokenAuthenticators tries each authenticator in turn, as the API
+// server's union does: the first that knows the token decides; when none
+// does, their errors are joined. A JWT from another issuer or a static
+// token is not an error for the authenticators that do not own it.
+type TokenAuthenticators []TokenAuthenticator
+
+// AuthenticateToken implements TokenAuthenticator.
+func (ts TokenAuthenticators) AuthenticateToken(ctx context.Context, token string) (*User, bool, error) {
+	var errs []error
+	for _, t := range ts {
+		u, ok, err := t.AuthenticateToken(ctx, token)
+		if ok && err == nil {
+			return u, true, nil
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return nil, false, errors.Join(errs...)
+}

@@ -35,7 +35,7 @@ type secured struct {
 // authenticated reports whether opts turn authentication on, which lets
 // the server listen beyond loopback.
 func authenticated(o *gateway.Options) bool {
-	return o != nil && (o.Tokens != nil || o.ClientCertificates)
+	return o != nil && (o.Tokens != nil || o.ClientCertificates || o.SignIn != nil)
 }
 
 // newSecured binds the inner socket and builds the gateway toward it.

@@ -8,8 +8,10 @@
 // The handler serves files only. The API and the streaming endpoints the
 // page calls are the embedding server's; so are authentication (the page
 // sends its token as Authorization: Bearer and as the WebSocket subprotocol
-// base64url.bearer.authorization.k8s.io.<token>) and the WebSocket origin
-// check that keeps other sites from opening sessions.
+// base64url.bearer.authorization.k8s.io.<token>, or relies on the session
+// cookie of the gateway's OpenID Connect sign-in, offered when /oidc/session
+// names a login route) and the WebSocket origin check that keeps other sites
+// from opening sessions.
 package web
 
 import (

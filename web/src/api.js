@@ -21,7 +21,9 @@ export async function get(path) {
     resp = await fetch(path, {
       headers: { Accept: 'application/json', ...authHeaders() },
       cache: 'no-store',
-      credentials: 'omit',
+      // The sign-in's session cookie (HttpOnly) goes along; a token, when
+      // the user pasted one, is sent instead of it.
+      credentials: 'same-origin',
     });
   } catch (err) {
     throw new APIError(0, 'server unreachable: ' + err.message);

@@ -15,6 +15,7 @@ const state = {
   target: null, // {namespace, pod, container, tty} picked in the list
   recordingsTimer: null, // re-lists the recordings while signed in
   recordingsSeen: null, // what the recordings list shows, to skip redrawing it
+  sso: null, // {login, logout, user} when the server signs users in through a provider
 };
 
 function showSignin(message) {
@@ -40,9 +41,10 @@ async function showApp() {
   const token = getToken();
   $('signin').hidden = true;
   $('app').hidden = false;
-  $('who').textContent = token ? 'signed in with a token' : 'no token';
-  $('signin-open').hidden = !!token;
-  $('signout').hidden = !token;
+  const ssoUser = !token && state.sso && state.sso.user;
+  $('who').textContent = token ? 'signed in with a token' : ssoUser ? 'signed in as ' + ssoUser : 'no token';
+  $('signin-open').hidden = !!(token || ssoUser);
+  $('signout').hidden = !(token || ssoUser);
   await Promise.all([loadNamespaces(), loadRecordings()]);
 }
 
@@ -266,10 +268,31 @@ async function signIn(ev) {
   await enter();
 }
 
-function signOut() {
+async function signOut() {
   for (const p of [...state.panes]) p.dispose();
   setToken('');
+  if (state.sso && state.sso.user) {
+    state.sso.user = '';
+    await fetch(state.sso.logout, { method: 'POST', credentials: 'same-origin' }).catch(() => {});
+  }
   showSignin('Signed out.');
+}
+
+// loadSSO asks whether the server signs users in through an identity
+// provider (and who the session cookie names); if so the sign-in form
+// offers it.
+async function loadSSO() {
+  try {
+    const resp = await fetch('/oidc/session', { credentials: 'same-origin', cache: 'no-store' });
+    if (!resp.ok) return;
+    const sso = await resp.json();
+    if (!sso.login) return; // the server signs in with tokens only
+    state.sso = sso;
+  } catch {
+    return;
+  }
+  $('signin-sso-link').href = state.sso.login + '?then=' + encodeURIComponent(location.pathname);
+  $('signin-sso').hidden = false;
 }
 
 function init() {
@@ -289,7 +312,7 @@ function init() {
   window.addEventListener('beforeunload', (ev) => {
     if (state.panes.some((p) => p.live)) ev.preventDefault();
   });
-  enter();
+  loadSSO().then(enter);
 }
 
 init();

@@ -42,7 +42,7 @@ func selfTLS(opts *Options) (*firstRun, error) {
 		}
 		return nil, nil
 	}
-	authOn := sec.TokenAuthFile != "" || sec.ClientCAFile != ""
+	authOn := sec.BearerTokens() || sec.ClientCAFile != ""
 	if !authOn || sec.TLSCertFile != "" || sec.TLSKeyFile != "" || sec.InsecureHTTPAuth {
 		return nil, nil
 	}

@@ -77,7 +77,19 @@ controllers, deployments, replica sets, stateful sets, daemon sets, jobs)
 are proxied, each authorized by --rbac-file for exactly what its path names;
 nothing else is. /metrics serves Prometheus metrics.
 
-Without --token-auth-file or --client-ca-file, only loopback callers are
+--oidc-issuer-url and --oidc-client-id accept ID tokens of an OpenID Connect
+provider as bearer tokens (kubectl's token, or an exec credential plugin such
+as kubelogin), verified and mapped to users and groups with kube-apiserver's
+--oidc-* rules: usernames from --oidc-username-claim (default sub) carry the
+issuer URL and "#" unless the claim is email or --oidc-username-prefix says
+otherwise ("-" for none). The web terminal then signs users in through the
+provider ("Sign in with SSO": the authorization code flow with PKCE, the
+gateway as the relying party at /oidc/callback, which the provider must
+have registered; --oidc-client-secret-file for a confidential client) and
+keeps them in an HttpOnly, SameSite cookie sealing the ID token
+(--oidc-session-key-file, shared by replicas).
+
+Without --token-auth-file, --client-ca-file or --oidc-issuer-url, only loopback callers are
 accepted (anonymous, allowed everything), and only with a loopback Host
 (see --accept-hosts). Bearer tokens over plain HTTP off loopback need
 --insecure-http-auth; --anonymous-auth needs --rbac-file.

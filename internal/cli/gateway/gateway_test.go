@@ -51,6 +51,24 @@ func TestFlags(t *testing.T) {
 			func(o *Options) bool {
 				return o.PlainHTTP && o.CertDir == "/c" && o.WriteKubeconfig != nil && *o.WriteKubeconfig == ""
 			}},
+		{"oidc defaults", []string{"--upstream", "http://x"}, "",
+			func(o *Options) bool {
+				c := o.Security.OIDC
+				return c.IssuerURL == "" && c.UsernameClaim == "sub" && c.UsernamePrefix == "" && len(c.SigningAlgs) == 1 && c.SigningAlgs[0] == "RS256"
+			}},
+		{"oidc", []string{"--upstream", "http://x", "--oidc-issuer-url", "https://idp", "--oidc-client-id", "pc",
+			"--oidc-username-claim", "email", "--oidc-username-prefix", "-", "--oidc-groups-claim", "groups", "--oidc-groups-prefix", "oidc:",
+			"--oidc-ca-file", "/ca.pem", "--oidc-required-claim", "hd=example.com", "--oidc-required-claim", "tier=gold",
+			"--oidc-signing-algs", "RS256,ES256", "--oidc-client-secret-file", "/s", "--oidc-redirect-url", "https://gw/oidc/callback",
+			"--oidc-extra-scope", "email,groups", "--oidc-session-key-file", "/k"}, "",
+			func(o *Options) bool {
+				c := o.Security.OIDC
+				return c.IssuerURL == "https://idp" && c.ClientID == "pc" && c.UsernameClaim == "email" && c.UsernamePrefix == "-" &&
+					c.GroupsClaim == "groups" && c.GroupsPrefix == "oidc:" && c.CAFile == "/ca.pem" &&
+					len(c.RequiredClaims) == 2 && c.RequiredClaims["hd"] == "example.com" && c.RequiredClaims["tier"] == "gold" &&
+					strings.Join(c.SigningAlgs, ",") == "RS256,ES256" && c.ClientSecretFile == "/s" &&
+					c.RedirectURL == "https://gw/oidc/callback" && strings.Join(c.ExtraScopes, ",") == "email,groups" && c.SessionKeyFile == "/k"
+			}},
 		{"no upstream", nil, "exactly one of --upstream and --upstream-kubeconfig is required", nil},
 		{"both upstreams", []string{"--upstream", "http://x", "--upstream-kubeconfig", "k"}, "exactly one of", nil},
 		{"argument", []string{"--upstream", "http://x", "extra"}, "unknown command", nil},
@@ -209,5 +227,77 @@ func TestServerURL(t *testing.T) {
 		if got := serverURL(listen, addr); got != want {
 			t.Errorf("serverURL(%q) = %q, want %q", listen, got, want)
 		}
+	}
+}
+
+// TestApplyOIDC: the --oidc-* flags become a token authenticator beside
+// the token file, and their mistakes are refused before serving.
+func TestApplyOIDC(t *testing.T) {
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens.csv")
+	secret, key, empty := filepath.Join(dir, "secret"), filepath.Join(dir, "key"), filepath.Join(dir, "empty")
+	for name, content := range map[string]string{tokens: "t1,alice,1\n", secret: "s3cret\n", key: strings.Repeat("k", 32), empty: ""} {
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		sec     Security
+		wantErr string
+		check   func(*gateway.Options) bool
+	}{
+		{"issuer alone", Security{OIDC: OIDC{IssuerURL: "https://idp.example", ClientID: "c"}}, "",
+			func(o *gateway.Options) bool {
+				_, isUnion := o.Tokens.(gateway.TokenAuthenticators)
+				return o.Tokens != nil && !isUnion
+			}},
+		{"issuer and token file", Security{TokenAuthFile: tokens, OIDC: OIDC{IssuerURL: "https://idp.example", ClientID: "c"}}, "",
+			func(o *gateway.Options) bool {
+				u, ok := o.Tokens.(gateway.TokenAuthenticators)
+				return ok && len(u) == 2
+			}},
+		{"http issuer", Security{OIDC: OIDC{IssuerURL: "http://idp.example", ClientID: "c"}}, "must be an https URL", nil},
+		{"no client id", Security{OIDC: OIDC{IssuerURL: "https://idp.example"}}, "client ID is required", nil},
+		{"client id alone", Security{OIDC: OIDC{ClientID: "c"}}, "--oidc-client-id needs --oidc-issuer-url", nil},
+		{"missing CA", Security{OIDC: OIDC{IssuerURL: "https://idp.example", ClientID: "c", CAFile: filepath.Join(dir, "none.pem")}}, "read CA file", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &gateway.Options{}
+			_, closeFn, err := tc.sec.Apply(o)
+			defer closeFn()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !tc.check(o) {
+				t.Fatalf("got %+v, %v", o.Tokens, err)
+			}
+		})
+	}
+	// ID tokens are bearer tokens: never over plain HTTP off loopback.
+	sec := Security{OIDC: OIDC{IssuerURL: "https://idp.example", ClientID: "c"}}
+	if err := sec.CheckListen("0.0.0.0:8443", nil); err == nil || !strings.Contains(err.Error(), "refusing bearer tokens over plain HTTP") {
+		t.Fatalf("CheckListen: got %v", err)
+	}
+}
+
+// TestSelfTLSForIDTokens: kubectl sends an ID token only over TLS, so an
+// OIDC-only gateway without a certificate gets one made, as a token-file
+// gateway does.
+func TestSelfTLSForIDTokens(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	dir := t.TempDir()
+	opts := &Options{IO: ios, Factory: &cli.Factory{IOStreams: ios}, Listen: "127.0.0.1:0", CertDir: dir,
+		Security: Security{OIDC: OIDC{IssuerURL: "https://idp.example", ClientID: "c"}}}
+	fr, err := selfTLS(opts)
+	if err != nil || fr == nil {
+		t.Fatalf("got %v, %v; want a made certificate", fr, err)
+	}
+	defer fr.cleanup()
+	if !strings.HasPrefix(opts.Security.TLSCertFile, dir) || len(fr.ca) == 0 {
+		t.Fatalf("certificate %q, authority %d bytes", opts.Security.TLSCertFile, len(fr.ca))
 	}
 }

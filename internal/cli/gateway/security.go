@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/gateway/oidc"
 )
 
 // Security are the authentication, authorization, TLS, origin, limit and
@@ -37,6 +39,77 @@ type Security struct {
 	IdleTimeout        time.Duration
 	KeepAlive          time.Duration
 	FeatureGates       string
+	OIDC               OIDC
+}
+
+// OIDC are kube-apiserver's --oidc-* flags.
+type OIDC struct {
+	IssuerURL      string
+	ClientID       string
+	UsernameClaim  string
+	UsernamePrefix string
+	GroupsClaim    string
+	GroupsPrefix   string
+	CAFile         string
+	RequiredClaims map[string]string
+	SigningAlgs    []string
+	// The web terminal's sign-in (not kube-apiserver's: it verifies only).
+	ClientSecretFile string
+	RedirectURL      string
+	ExtraScopes      []string
+	SessionKeyFile   string
+}
+
+func (o *OIDC) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.IssuerURL, "oidc-issuer-url", "", "accept ID tokens of this OpenID Connect issuer (https) as bearer tokens")
+	fs.StringVar(&o.ClientID, "oidc-client-id", "", "the client ID ID tokens must be issued for (their audience); required with --oidc-issuer-url")
+	fs.StringVar(&o.UsernameClaim, "oidc-username-claim", "sub", "the ID token claim naming the user")
+	fs.StringVar(&o.UsernamePrefix, "oidc-username-prefix", "", `prefix for usernames; unset: the issuer URL and "#" for claims other than email; "-" for none`)
+	fs.StringVar(&o.GroupsClaim, "oidc-groups-claim", "", "the ID token claim holding the user's groups (a string or a list of strings)")
+	fs.StringVar(&o.GroupsPrefix, "oidc-groups-prefix", "", "prefix for group names")
+	fs.StringVar(&o.CAFile, "oidc-ca-file", "", "PEM authorities of the issuer's serving certificate (default: the system's)")
+	fs.StringToStringVar(&o.RequiredClaims, "oidc-required-claim", nil, "key=value claims an ID token must hold; repeatable")
+	fs.StringSliceVar(&o.SigningAlgs, "oidc-signing-algs", []string{"RS256"}, "accepted ID token signature algorithms")
+	fs.StringVar(&o.ClientSecretFile, "oidc-client-secret-file", "", "file holding the client secret for the web terminal's sign-in (none: a public client, PKCE only)")
+	fs.StringVar(&o.RedirectURL, "oidc-redirect-url", "", "the sign-in callback registered at the provider (default: https://HOST/oidc/callback of the request)")
+	fs.StringSliceVar(&o.ExtraScopes, "oidc-extra-scope", []string{"email"}, "scopes the sign-in asks for besides openid, so the ID token holds the configured claims (groups, ...)")
+	fs.StringVar(&o.SessionKeyFile, "oidc-session-key-file", "", "at least 32 bytes sealing the sign-in's session cookies, shared by replicas (default: random, sessions end with the process)")
+}
+
+// signIn builds the web terminal's sign-in on a.
+func (o *OIDC) signIn(a *oidc.Authenticator) (*oidc.SignIn, error) {
+	opts := &oidc.SignInOptions{RedirectURL: o.RedirectURL, Scopes: o.ExtraScopes}
+	if o.ClientSecretFile != "" {
+		b, err := os.ReadFile(o.ClientSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-client-secret-file: %w", err)
+		}
+		if opts.ClientSecret = strings.TrimSpace(string(b)); opts.ClientSecret == "" {
+			return nil, fmt.Errorf("--oidc-client-secret-file %s is empty", o.ClientSecretFile)
+		}
+	}
+	if o.SessionKeyFile != "" {
+		b, err := os.ReadFile(o.SessionKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-session-key-file: %w", err)
+		}
+		opts.SessionKey = b
+	}
+	return oidc.NewSignIn(a, opts)
+}
+
+// authenticator builds the ID token authenticator (nil without an issuer).
+func (o *OIDC) authenticator(log *slog.Logger) (*oidc.Authenticator, error) {
+	if o.IssuerURL == "" {
+		if o.ClientID != "" {
+			return nil, errors.New("--oidc-client-id needs --oidc-issuer-url")
+		}
+		return nil, nil
+	}
+	return oidc.New(&oidc.Options{IssuerURL: o.IssuerURL, ClientID: o.ClientID,
+		UsernameClaim: o.UsernameClaim, UsernamePrefix: o.UsernamePrefix,
+		GroupsClaim: o.GroupsClaim, GroupsPrefix: o.GroupsPrefix, RequiredClaims: o.RequiredClaims,
+		SigningAlgs: o.SigningAlgs, CAFile: o.CAFile, Logger: log})
 }
 
 // AddFlags defines the flags on fs with kube-apiserver's names where one
@@ -59,6 +132,7 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&s.MaxHeaderBytes, "max-header-bytes", gateway.DefaultMaxHeaderBytes, "largest request head")
 	fs.DurationVar(&s.IdleTimeout, "streaming-idle-timeout", gateway.DefaultIdleTimeout, "end sessions with no data either way for this long")
 	fs.DurationVar(&s.KeepAlive, "keepalive-interval", gateway.DefaultKeepAlive, "ping each client this often (WebSocket ping, SPDY PING), below the idle cut of load balancers in between; 0 for none")
+	s.OIDC.addFlags(fs)
 	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
 }
 
@@ -66,11 +140,34 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 // (nil: plain HTTP) and a function closing the files it opened.
 func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) {
 	closeFn := func() error { return nil }
-	var err error
+	var tokens gateway.TokenAuthenticators
 	if s.TokenAuthFile != "" {
-		if o.Tokens, err = gateway.LoadTokenFile(s.TokenAuthFile); err != nil {
+		tf, err := gateway.LoadTokenFile(s.TokenAuthFile)
+		if err != nil {
 			return nil, closeFn, err
 		}
+		tokens = append(tokens, tf)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	idTokens, err := s.OIDC.authenticator(log.With("component", "oidc"))
+	if err != nil {
+		return nil, closeFn, err
+	}
+	if idTokens != nil {
+		tokens = append(tokens, idTokens)
+		if o.SignIn, err = s.OIDC.signIn(idTokens); err != nil {
+			return nil, closeFn, err
+		}
+	}
+	switch len(tokens) {
+	case 0:
+	case 1:
+		o.Tokens = tokens[0]
+	default:
+		o.Tokens = tokens
 	}
 	if len(s.RBACFiles) > 0 {
 		rbac := gateway.NewRBAC()
@@ -153,12 +250,15 @@ func (s *Security) serverTLS() (*tls.Config, error) {
 // loopback, where they would cross the network in the clear, unless
 // --insecure-http-auth says a TLS-terminating proxy stands in front.
 func (s *Security) CheckListen(listen string, tlsCfg *tls.Config) error {
-	if s.TokenAuthFile == "" || tlsCfg != nil || s.InsecureHTTPAuth || loopbackAddr(listen) {
+	if !s.BearerTokens() || tlsCfg != nil || s.InsecureHTTPAuth || loopbackAddr(listen) {
 		return nil
 	}
 	return fmt.Errorf("refusing bearer tokens over plain HTTP on %s: serve TLS (--tls-cert-file, --tls-private-key-file) "+
 		"or, behind a TLS-terminating proxy, pass --insecure-http-auth", listen)
 }
+
+// BearerTokens reports whether the flags accept bearer tokens.
+func (s *Security) BearerTokens() bool { return s.TokenAuthFile != "" || s.OIDC.IssuerURL != "" }
 
 // loopbackAddr reports whether host:port names only loopback.
 func loopbackAddr(addr string) bool {

@@ -182,7 +182,7 @@ func selfSecure(opts *Options, sopts *serve.Options) (cleanup func(), err error)
 	if sec.TLSCertFile != "" || sec.TLSKeyFile != "" {
 		return cleanup, nil // the user's certificate, and their authentication
 	}
-	userAuth := sec.TokenAuthFile != "" || sec.ClientCAFile != "" || sec.AllowAnonymous
+	userAuth := sec.BearerTokens() || sec.ClientCAFile != "" || sec.AllowAnonymous
 	if !userAuth && serve.CheckLoopback(opts.Listen) != nil {
 		// The generated token is the demo's key to everything: off
 		// loopback the user brings their own authentication, and
