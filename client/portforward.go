@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/transport/spdy"
 )
 
@@ -17,9 +16,11 @@ import (
 const tunnelPingPeriod = 10 * time.Second
 
 // ForwardedPort is one forward: connections to Local on this machine reach
-// Remote in the pod. Local 0 picks a free port.
+// Remote in the pod. Local 0 picks a free port. Protocol is TCP unless set
+// to ProtocolUDP (porthole's extension, see portforward_udp.go).
 type ForwardedPort struct {
 	Local, Remote uint16
+	Protocol      Protocol
 }
 
 // PortForwardOptions configure PortForward. Namespace (default "default"),
@@ -47,6 +48,10 @@ type PortForwardOptions struct {
 	// (SPDY/3.1+portforward.k8s.io) and falls back to plain SPDY when that
 	// upgrade fails, like kubectl 1.31+.
 	Wire Wire
+	// UDPIdleTimeout ends a UDP port's flow (one local peer's datagrams
+	// and their replies) after this long without a datagram either way.
+	// Default DefaultUDPIdleTimeout.
+	UDPIdleTimeout time.Duration
 }
 
 // PortForward listens on the local ports and forwards every accepted TCP
@@ -86,8 +91,9 @@ func (c *Client) PortForward(ctx context.Context, opts *PortForwardOptions) erro
 		wire = c.cfg.Wire
 	}
 	target := c.url("/api/v1/namespaces/"+url.PathEscape(ns)+"/pods/"+url.PathEscape(opts.Pod)+"/portforward", nil)
+	udp := wantsUDP(opts.Ports)
 	dial := func(ctx context.Context) (*spdy.Conn, error) {
-		return c.dialPortForward(ctx, target, wire)
+		return c.dialPortForward(ctx, target, wire, udp)
 	}
 	f, err := newForwarder(opts, dial, c.log)
 	if err != nil {
@@ -97,33 +103,42 @@ func (c *Client) PortForward(ctx context.Context, opts *PortForwardOptions) erro
 }
 
 // dialPortForward opens one port-forward session on wire: the tunnel first,
-// then plain SPDY when the tunnel's upgrade failed (WireAuto).
-func (c *Client) dialPortForward(ctx context.Context, target string, wire Wire) (*spdy.Conn, error) {
+// then plain SPDY when the tunnel's upgrade failed (WireAuto). With udp
+// the session must speak porthole's UDP extension: a tunnel without it
+// (an API server's tunnel drops the name) is given up for plain SPDY
+// (WireAuto), and a server without it is ErrUDPUnsupported.
+func (c *Client) dialPortForward(ctx context.Context, target string, wire Wire, udp bool) (*spdy.Conn, error) {
+	offer := portForwardOffer(udp)
 	if wire != WireSPDY {
-		nc, err := c.dialTunnel(ctx, target)
+		nc, err := c.dialTunnel(ctx, target, offer)
 		if err == nil {
 			// No lingering close inside the tunnel: the pipe has no
 			// half-close, so the server's own lingering close and ours
 			// would wait for each other until the deadline. Closing the
 			// WebSocket (close 1000, after every byte we wrote) is the
 			// graceful end, as with client-go's gorilla connection.
-			conn, err := spdy.NewClient(nc, portforward.Name, &spdy.DialOptions{
+			conn, err := spdy.NewClient(nc, tunnelProtocol(nc), &spdy.DialOptions{
 				PingPeriod: tunnelPingPeriod, Linger: -1, Logger: c.log})
 			if err != nil {
 				return nil, fmt.Errorf("port-forward tunnel: %w", err)
 			}
-			return conn, nil
+			if conn, err = requireUDP(conn, udp); err == nil || wire == WireWebSocket {
+				return conn, err
+			}
+			c.log.InfoContext(ctx, "port-forward tunnel without UDP, trying SPDY")
 		}
-		if wire == WireWebSocket || !isUpgradeFailure(err) {
+		if err != nil && (wire == WireWebSocket || !isUpgradeFailure(err)) {
 			return nil, err
 		}
-		c.log.InfoContext(ctx, "port-forward tunnel refused, falling back to SPDY", "err", err)
+		if err != nil {
+			c.log.InfoContext(ctx, "port-forward tunnel refused, falling back to SPDY", "err", err)
+		}
 	}
-	conn, err := c.dialSPDY(ctx, target, []string{portforward.Name})
+	conn, err := c.dialSPDY(ctx, target, offer)
 	if err != nil {
 		return nil, err
 	}
-	return conn, nil
+	return requireUDP(conn, udp)
 }
 
 // discardLogger is the logger of a forwarder given none.

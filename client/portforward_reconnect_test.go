@@ -120,7 +120,7 @@ func TestPortForwardReconnects(t *testing.T) {
 			target := c.url("/api/v1/namespaces/default/pods/p/portforward", nil)
 			run := func(ctx context.Context, opts *PortForwardOptions) error {
 				f.events, f.ready = events{f: opts.Events}, opts.Ready
-				f.dial = func(ctx context.Context) (*spdy.Conn, error) { return c.dialPortForward(ctx, target, w) }
+				f.dial = func(ctx context.Context) (*spdy.Conn, error) { return c.dialPortForward(ctx, target, w, false) }
 				f.backoff = func(int) time.Duration { return time.Millisecond }
 				return f.run(ctx)
 			}

@@ -32,6 +32,8 @@ type forwarder struct {
 	events events
 	log    *slog.Logger
 	dial   func(ctx context.Context) (*spdy.Conn, error)
+	// udpIdle ends an idle UDP flow (PortForwardOptions.UDPIdleTimeout).
+	udpIdle time.Duration
 
 	// backoff returns the delay before reconnection attempt n (0-based).
 	backoff func(n int) time.Duration
@@ -54,6 +56,13 @@ func newForwarder(opts *PortForwardOptions, dial func(context.Context) (*spdy.Co
 		if p.Remote == 0 {
 			return nil, errors.New("port-forward: remote port must be > 0")
 		}
+		if err := checkProtocol(p); err != nil {
+			return nil, err
+		}
+	}
+	udpIdle := opts.UDPIdleTimeout
+	if udpIdle <= 0 {
+		udpIdle = DefaultUDPIdleTimeout
 	}
 	addrs, err := parseAddresses(opts.Addresses)
 	if err != nil {
@@ -69,6 +78,7 @@ func newForwarder(opts *PortForwardOptions, dial func(context.Context) (*spdy.Co
 		events:  events{f: opts.Events},
 		log:     log,
 		dial:    dial,
+		udpIdle: udpIdle,
 		backoff: jitteredBackoff,
 		up:      make(chan struct{}),
 	}, nil
@@ -103,7 +113,11 @@ func (f *forwarder) run(ctx context.Context) error {
 	go f.supervise(ctx, conn)
 	for _, l := range lns {
 		f.wg.Add(1)
-		go f.acceptLoop(ctx, l)
+		if l.pc != nil {
+			go f.serveUDP(ctx, l)
+		} else {
+			go f.acceptLoop(ctx, l)
+		}
 	}
 	if f.ready != nil {
 		f.ready(boundPorts(lns))
@@ -126,7 +140,7 @@ func (f *forwarder) listen() ([]portListener, error) {
 			continue
 		}
 		for _, l := range lns {
-			f.events.emit(PortForwardEvent{Kind: EventListening, Port: l.port, Addr: l.ln.Addr()})
+			f.events.emit(PortForwardEvent{Kind: EventListening, Port: l.port, Addr: l.addr()})
 		}
 		all = append(all, lns...)
 	}

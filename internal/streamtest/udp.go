@@ -12,9 +12,9 @@ import (
 )
 
 // UDPServer answers every datagram to a 127.0.0.1 port with what handle
-// returns (nothing for no reply) and returns the port; cleanup closes the
-// socket and joins the server.
-func UDPServer(t testing.TB, handle func(req []byte) [][]byte) uint16 {
+// returns for it and its sender (nothing for no reply) and returns the
+// port; cleanup closes the socket and joins the server.
+func UDPServer(t testing.TB, handle func(req []byte, from netip.AddrPort) [][]byte) uint16 {
 	t.Helper()
 	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -34,7 +34,7 @@ func UDPServer(t testing.TB, handle func(req []byte) [][]byte) uint16 {
 			if err != nil {
 				continue // an ICMP error from an earlier reply's peer
 			}
-			for _, r := range handle(buf[:n]) {
+			for _, r := range handle(buf[:n], from) {
 				_, _ = pc.WriteToUDPAddrPort(r, from)
 			}
 		}
@@ -44,7 +44,13 @@ func UDPServer(t testing.TB, handle func(req []byte) [][]byte) uint16 {
 
 // UDPEchoServer is a UDPServer that sends every datagram back.
 func UDPEchoServer(t testing.TB) uint16 {
-	return UDPServer(t, func(req []byte) [][]byte { return [][]byte{append([]byte(nil), req...)} })
+	return UDPServer(t, func(req []byte, _ netip.AddrPort) [][]byte { return [][]byte{append([]byte(nil), req...)} })
+}
+
+// UDPServerFrom is a UDPServer that answers every datagram with the
+// address it came from: on the pod's side, each forwarded flow has its own.
+func UDPServerFrom(t testing.TB) uint16 {
+	return UDPServer(t, func(_ []byte, from netip.AddrPort) [][]byte { return [][]byte{[]byte(from.String())} })
 }
 
 // DNSServer is a UDPServer answering DNS queries: A queries for a name in
@@ -56,7 +62,7 @@ func DNSServer(t testing.TB, answers map[string]netip.Addr) uint16 {
 	for name, a := range answers {
 		known[strings.ToLower(name)] = a
 	}
-	return UDPServer(t, func(req []byte) [][]byte {
+	return UDPServer(t, func(req []byte, _ netip.AddrPort) [][]byte {
 		if reply := dnsAnswer(req, known); reply != nil {
 			return [][]byte{reply}
 		}

@@ -1,0 +1,277 @@
+package client
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/internal/streamtest"
+	"github.com/porthole/porthole/kube"
+)
+
+// udpWires are the wires a UDP forward runs on: the tunnel and plain SPDY.
+var udpWires = []Wire{WireWebSocket, WireSPDY}
+
+// startUDPForward forwards ports of pod "p" on a node (behind wrap) on
+// wire and returns the run and the bound ports.
+func startUDPForward(t *testing.T, base string, wire Wire, idle time.Duration, ports ...ForwardedPort) (*forwardRun, []ForwardedPort) {
+	t.Helper()
+	c := newTestClient(t, base)
+	return startForward(t, c.PortForward, &PortForwardOptions{Pod: "p", Wire: wire, UDPIdleTimeout: idle,
+		Addresses: []string{"127.0.0.1"}, Ports: ports})
+}
+
+func udpPort(remote uint16) ForwardedPort {
+	return ForwardedPort{Remote: remote, Protocol: ProtocolUDP}
+}
+
+func localUDP(p ForwardedPort) string { return "127.0.0.1:" + strconv.Itoa(int(p.Local)) }
+
+// TestPortForwardUDPDNS: Go's own DNS resolver, pointed at the forwarded
+// port, gets the A record from a DNS server in the pod, and NXDOMAIN for a
+// name it does not know.
+func TestPortForwardUDPDNS(t *testing.T) {
+	base := startPFNode(t, nil)
+	dns := streamtest.DNSServer(t, map[string]netip.Addr{"web.porthole.test.": netip.MustParseAddr("10.1.2.3")})
+	for _, wire := range udpWires {
+		t.Run(string(wire), func(t *testing.T) {
+			fr, ports := startUDPForward(t, base, wire, 0, udpPort(dns))
+			r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "udp", localUDP(ports[0]))
+			}}
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			ips, err := r.LookupNetIP(ctx, "ip4", "web.porthole.test.")
+			if err != nil || !slices.Equal(ips, []netip.Addr{netip.MustParseAddr("10.1.2.3")}) {
+				t.Fatalf("lookup: got %v, %v; want [10.1.2.3]", ips, err)
+			}
+			_, err = r.LookupNetIP(ctx, "ip4", "nothing.porthole.test.")
+			var dnsErr *net.DNSError
+			if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+				t.Fatalf("unknown name: got %v, want not found", err)
+			}
+			fr.out.await(t, fmt.Sprintf("Forwarding from 127.0.0.1:%d -> %d/udp", ports[0].Local, dns), 1)
+			fr.out.await(t, fmt.Sprintf("Handling UDP flow for %d from 127.0.0.1:", ports[0].Local), 2)
+		})
+	}
+}
+
+// echoAll sends datagrams of the given sizes from one socket, at most
+// window bytes in flight, and checks every reply byte for byte; it returns
+// how many got no reply within a second.
+func echoAll(t *testing.T, addr string, seed uint64, sizes []int) (lost int) {
+	t.Helper()
+	conn, err := net.Dial("udp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 1<<16)
+	for i, size := range sizes {
+		want := payload(seed+uint64(i), size)
+		if _, err := conn.Write(want); err != nil {
+			t.Fatalf("send %d bytes: %v", size, err)
+		}
+		conn.SetReadDeadline(time.Now().Add(time.Second))
+		n, err := conn.Read(buf)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			lost++
+			continue
+		}
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		if !bytes.Equal(buf[:n], want) {
+			t.Fatalf("datagram %d: got %d bytes, want the %d sent", i, n, size)
+		}
+	}
+	return lost
+}
+
+// datagramSizes runs from 1 byte to the largest datagram.
+func datagramSizes() []int {
+	sizes := []int{1, 2, 3, 17, 100, 511, 512, 513, 1200, 1472, 1500, 4096, 8192, 9000, 16384, 32768, 50000, 65000, 65506, 65507}
+	for i := range 80 {
+		sizes = append(sizes, 1+(i*7919)%65507)
+	}
+	return sizes
+}
+
+// TestPortForwardUDPEcho: a hundred datagrams of 1 to 65507 bytes come
+// back from an echo server in the pod byte for byte; none is lost on
+// loopback at one in flight.
+func TestPortForwardUDPEcho(t *testing.T) {
+	base := startPFNode(t, nil)
+	echoPort := streamtest.UDPEchoServer(t)
+	for _, wire := range udpWires {
+		t.Run(string(wire), func(t *testing.T) {
+			fr, ports := startUDPForward(t, base, wire, 0, udpPort(echoPort))
+			sizes := datagramSizes()
+			if lost := echoAll(t, localUDP(ports[0]), 1, sizes); lost != 0 {
+				t.Fatalf("%d of %d datagrams lost (stderr: %s)", lost, len(sizes), fr.errOut)
+			}
+			if s := fr.errOut.String(); s != "" {
+				t.Errorf("stderr: %q", s)
+			}
+		})
+	}
+}
+
+// TestPortForwardUDPPeers: two local peers talking at once each get their
+// own replies only, over a flow each.
+func TestPortForwardUDPPeers(t *testing.T) {
+	base := startPFNode(t, nil)
+	port := streamtest.UDPEchoServer(t)
+	fr, ports := startUDPForward(t, base, WireSPDY, 0, udpPort(port))
+	a, b := dialUDP(t, localUDP(ports[0])), dialUDP(t, localUDP(ports[0]))
+	for i := range 50 {
+		for _, p := range []struct {
+			c   net.Conn
+			tag string
+		}{{a, "a"}, {b, "b"}} {
+			msg := fmt.Sprintf("%s-%d", p.tag, i)
+			if _, err := p.c.Write([]byte(msg)); err != nil {
+				t.Fatal(err)
+			}
+			if got := readUDP(t, p.c); got != msg {
+				t.Fatalf("peer %s: got %q, want %q", p.tag, got, msg)
+			}
+		}
+	}
+	fr.out.await(t, "Handling UDP flow", 2)
+	if n := fr.out.count("Handling UDP flow"); n != 2 {
+		t.Errorf("%d flows, want 2: %s", n, fr.out)
+	}
+}
+
+func dialUDP(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("udp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// readUDP reads one datagram, failing after testTimeout.
+func readUDP(t *testing.T, c net.Conn) string {
+	t.Helper()
+	buf := make([]byte, 1<<16)
+	c.SetReadDeadline(time.Now().Add(testTimeout))
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(buf[:n])
+}
+
+// TestPortForwardUDPIdleFlowExpires: a flow idle for UDPIdleTimeout ends
+// (reported), and the same peer's next datagram goes out on a new flow,
+// from a new socket on the node.
+func TestPortForwardUDPIdleFlowExpires(t *testing.T) {
+	base := startPFNode(t, nil)
+	port := streamtest.UDPServerFrom(t)
+	fr, ports := startUDPForward(t, base, WireWebSocket, 300*time.Millisecond, udpPort(port))
+	c := dialUDP(t, localUDP(ports[0]))
+	c.Write([]byte("1"))
+	first := readUDP(t, c)
+	c.Write([]byte("2"))
+	if again := readUDP(t, c); again != first {
+		t.Fatalf("same flow answered from %q, then %q", first, again)
+	}
+	fr.out.await(t, "UDP flow for "+strconv.Itoa(int(ports[0].Local))+" from "+c.LocalAddr().String()+" expired", 1)
+	c.Write([]byte("3"))
+	if second := readUDP(t, c); second == first {
+		t.Fatalf("after expiry the node still sends from %s", first)
+	}
+	if n := fr.out.count("Handling UDP flow"); n != 2 {
+		t.Errorf("%d flows, want 2: %s", n, fr.out)
+	}
+}
+
+// TestPortForwardUDPUnsupported: a porthole node whose runtime cannot
+// forward UDP (as an older porthole) negotiates plain portforward.k8s.io;
+// PortForward fails at once with ErrUDPUnsupported on every wire, binds
+// nothing, and a TCP-only forward to the same node works.
+func TestPortForwardUDPUnsupported(t *testing.T) {
+	base := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, &streamtest.NodeOptions{TCPOnly: true}).URL
+	echoPort := streamtest.EchoServer(t)
+	c := newTestClient(t, base)
+	for _, wire := range []Wire{WireAuto, WireWebSocket, WireSPDY} {
+		t.Run(cmp.Or(string(wire), "auto"), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			ready := false
+			err := c.PortForward(ctx, &PortForwardOptions{Pod: "p", Wire: wire, Addresses: []string{"127.0.0.1"},
+				Ports: []ForwardedPort{{Remote: echoPort}, udpPort(53)}, Ready: func([]ForwardedPort) { ready = true }})
+			if !errors.Is(err, ErrUDPUnsupported) || ready {
+				t.Fatalf("got %v (ready %v), want ErrUDPUnsupported before ready", err, ready)
+			}
+			want := "the server does not support UDP port-forward (porthole's extension); only TCP ports can be forwarded"
+			if err.Error() != want {
+				t.Fatalf("message %q, want %q", err, want)
+			}
+		})
+	}
+	fr, ports := startUDPForward(t, base, WireAuto, 0, ForwardedPort{Remote: echoPort})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if got, err := roundTrip(ctx, "127.0.0.1:"+strconv.Itoa(int(ports[0].Local)), []byte("tcp still works")); err != nil || string(got) != "tcp still works" {
+		t.Fatalf("tcp forward: %q %v (stderr %s)", got, err, fr.errOut)
+	}
+}
+
+// TestPortForwardTCPAndUDP: one forward carries a TCP and a UDP port at
+// once, on both wires.
+func TestPortForwardTCPAndUDP(t *testing.T) {
+	base := startPFNode(t, nil)
+	tcpEcho, udpEcho := streamtest.EchoServer(t), streamtest.UDPEchoServer(t)
+	for _, wire := range udpWires {
+		t.Run(string(wire), func(t *testing.T) {
+			fr, ports := startUDPForward(t, base, wire, 0, ForwardedPort{Remote: tcpEcho}, udpPort(udpEcho))
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			want := payload(7, 200000)
+			got, err := roundTrip(ctx, "127.0.0.1:"+strconv.Itoa(int(ports[0].Local)), want)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("tcp: %d bytes, %v", len(got), err)
+			}
+			if lost := echoAll(t, localUDP(ports[1]), 9, []int{1, 1000, 65507}); lost != 0 {
+				t.Fatalf("udp: %d lost (stderr %s)", lost, fr.errOut)
+			}
+		})
+	}
+}
+
+// TestPortForwardUDPRemoteRefused: a datagram to a pod port nothing
+// listens on ends that flow with the node's error, reported once; the
+// forward goes on.
+func TestPortForwardUDPRemoteRefused(t *testing.T) {
+	base := startPFNode(t, nil)
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+	pc.Close()
+	echoPort := streamtest.UDPEchoServer(t)
+	fr, ports := startUDPForward(t, base, WireSPDY, 0, udpPort(closed), udpPort(echoPort))
+	c := dialUDP(t, localUDP(ports[0]))
+	c.Write([]byte("anyone?"))
+	fr.errOut.await(t, fmt.Sprintf("an error occurred forwarding %d -> %d: error forwarding port %d to pod p", ports[0].Local, closed, closed), 1)
+	fr.errOut.await(t, "connection refused", 1)
+	if lost := echoAll(t, localUDP(ports[1]), 3, []int{10}); lost != 0 {
+		t.Fatal("the other port stopped forwarding")
+	}
+}
