@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/porthole/porthole/internal/idle"
 	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
@@ -208,19 +209,6 @@ func (r *udpRelay) retire(fl *udpFlow) {
 	}
 }
 
-// retireIfIdle retires fl when it has carried nothing for idle, and
-// otherwise tells how long until it may be idle.
-func (r *udpRelay) retireIfIdle(fl *udpFlow, idle time.Duration) (left time.Duration) {
-	r.mu.Lock()
-	left = idle - time.Since(time.Unix(0, fl.last.Load()))
-	r.mu.Unlock()
-	if left > 0 {
-		return left
-	}
-	r.retire(fl)
-	return 0
-}
-
 // udpFlow is one local peer's datagrams and their replies over a stream
 // pair.
 type udpFlow struct {
@@ -230,17 +218,17 @@ type udpFlow struct {
 	queue   chan []byte // datagrams for the server; closed by retire
 	retired bool        // guarded by r.mu
 	queued  atomic.Int64
-	last    atomic.Int64 // unix nanoseconds of the last datagram either way
 	dropped atomic.Uint64
+	// idle is touched by every datagram either way and closes expired.
+	idle    *idle.Timer
+	expired chan struct{}
 }
 
 func newUDPFlow(r *udpRelay, peer netip.AddrPort) *udpFlow {
-	fl := &udpFlow{r: r, peer: peer, queue: make(chan []byte, udpQueueLen)}
-	fl.touch()
+	fl := &udpFlow{r: r, peer: peer, queue: make(chan []byte, udpQueueLen), expired: make(chan struct{})}
+	fl.idle = idle.New(r.f.udpIdle, func() { close(fl.expired) })
 	return fl
 }
-
-func (fl *udpFlow) touch() { fl.last.Store(time.Now().UnixNano()) }
 
 // enqueue queues a copy of p, or drops it when the queue is full. Called
 // with r.mu held, on a flow not retired.
@@ -252,7 +240,7 @@ func (fl *udpFlow) enqueue(p []byte) {
 	select {
 	case fl.queue <- append([]byte(nil), p...):
 		fl.queued.Add(int64(len(p)))
-		fl.touch()
+		fl.idle.Touch()
 	default:
 		fl.dropped.Add(1)
 	}
@@ -265,6 +253,8 @@ func (fl *udpFlow) run(ctx context.Context) {
 	r := fl.r
 	defer r.wg.Done()
 	defer fl.report()
+	fl.idle.Start()
+	defer fl.idle.Stop()
 	r.f.events.emit(PortForwardEvent{Kind: EventConnection, Port: r.port, Addr: net.UDPAddrFromAddrPort(fl.peer)})
 	fc, msg, err := r.f.open(ctx, nil, r.port)
 	if err != nil || msg != "" {
@@ -291,14 +281,12 @@ func (fl *udpFlow) relay(ctx context.Context, fc *forwardedConn) (string, error)
 	go fl.send(fc.data, up)
 	go fl.receive(fc.data, down)
 	go fc.readErrors(errc)
-	idle := fl.r.f.udpIdle
-	timer := time.NewTimer(idle)
-	defer timer.Stop()
 	var (
 		res                      errorResult
 		failed                   error
 		upDone, downDone, errsOK bool
-		aborted, expired         bool
+		aborted                  bool
+		grace                    <-chan time.Time
 	)
 	abort := func() {
 		if !aborted {
@@ -307,7 +295,7 @@ func (fl *udpFlow) relay(ctx context.Context, fc *forwardedConn) (string, error)
 			_ = fc.data.Reset()
 		}
 	}
-	done := ctx.Done()
+	done, expired := ctx.Done(), fl.expired
 	for !upDone || !downDone || !errsOK {
 		select {
 		case err := <-up:
@@ -328,22 +316,22 @@ func (fl *udpFlow) relay(ctx context.Context, fc *forwardedConn) (string, error)
 			if res.msg != "" || res.err != nil {
 				abort()
 			}
-		case <-timer.C:
-			switch {
-			case aborted:
-			case expired:
-				abort() // the server did not end the flow in time
-			default:
-				if left := fl.r.retireIfIdle(fl, idle); left > 0 {
-					timer.Reset(left)
-					break
-				}
-				// The sender half-closes once drained; the server then
-				// ends the flow, or is cut off after udpEndGrace.
-				expired = true
-				timer.Reset(udpEndGrace)
+		case <-expired:
+			// The sender half-closes once drained; the server then ends
+			// the flow, or is cut off after udpEndGrace. A datagram that
+			// came just as the flow expired is still sent, but its reply
+			// may be lost: the server closes the flow's socket on our FIN.
+			expired = nil
+			fl.r.retire(fl)
+			if !aborted {
 				fl.r.f.events.emit(PortForwardEvent{Kind: EventFlowExpired, Port: fl.r.port, Addr: net.UDPAddrFromAddrPort(fl.peer)})
+				t := time.NewTimer(udpEndGrace)
+				defer t.Stop()
+				grace = t.C
 			}
+		case <-grace:
+			grace = nil
+			abort() // the server did not end the flow in time
 		case <-done:
 			done = nil
 			abort()
@@ -393,7 +381,7 @@ func (fl *udpFlow) receive(data *spdy.Stream, done chan<- error) {
 			done <- err
 			return
 		}
-		fl.touch()
+		fl.idle.Touch()
 		if _, err := fl.r.pc.WriteToUDPAddrPort(buf[:n], fl.peer); err != nil {
 			fl.dropped.Add(1)
 		}

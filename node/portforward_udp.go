@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync/atomic"
-	"time"
 
+	"github.com/porthole/porthole/internal/idle"
 	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/transport/spdy"
 )
@@ -41,34 +40,33 @@ func (n *Node) forwardUDP(ctx context.Context, pod PodRef, p *pfPair) error {
 	if err != nil {
 		return err
 	}
-	f := &udpFlow{conn: conn, data: p.data}
-	f.touch()
-	return f.run(ctx, n.opts.UDPIdleTimeout)
+	f := &udpFlow{conn: conn, data: p.data, expired: make(chan struct{})}
+	f.idle = idle.New(n.opts.UDPIdleTimeout, func() { close(f.expired) })
+	f.idle.Start()
+	defer f.idle.Stop()
+	return f.run(ctx)
 }
 
 // udpFlow is one forwarded flow on the node: the pod's socket and the
 // client's data stream.
 type udpFlow struct {
-	conn net.Conn
-	data *spdy.Stream
-	last atomic.Int64 // unix nanoseconds of the last datagram either way
+	conn    net.Conn
+	data    *spdy.Stream
+	idle    *idle.Timer   // touched by every datagram either way
+	expired chan struct{} // closed when idle expires
 }
 
-func (f *udpFlow) touch() { f.last.Store(time.Now().UnixNano()) }
-
 // run copies both ways until both copiers have returned.
-func (f *udpFlow) run(ctx context.Context, idle time.Duration) error {
+func (f *udpFlow) run(ctx context.Context) error {
 	toPod, fromPod := make(chan error, 1), make(chan error, 1)
 	go f.copyToPod(toPod)
 	go f.copyFromPod(fromPod)
-	t := time.NewTimer(idle)
-	defer t.Stop()
 	var (
 		failed           error
 		ended            bool // we ended the flow: later copy errors are ours
 		upDone, downDone bool
 	)
-	done := ctx.Done()
+	done, expired := ctx.Done(), f.expired
 	for !upDone || !downDone {
 		select {
 		case err := <-toPod:
@@ -83,11 +81,8 @@ func (f *udpFlow) run(ctx context.Context, idle time.Duration) error {
 				failed = err
 			}
 			f.end(&ended, false)
-		case <-t.C:
-			if left := idle - time.Since(time.Unix(0, f.last.Load())); left > 0 {
-				t.Reset(left)
-				continue
-			}
+		case <-expired:
+			expired = nil
 			f.end(&ended, true)
 		case <-done:
 			done = nil
@@ -125,7 +120,7 @@ func (f *udpFlow) copyToPod(done chan<- error) {
 			done <- fmt.Errorf("read datagram from client: %w", err)
 			return
 		}
-		f.touch()
+		f.idle.Touch()
 		if _, err := f.conn.Write(buf[:n]); err != nil {
 			done <- fmt.Errorf("send datagram to port: %w", err)
 			return
@@ -146,7 +141,7 @@ func (f *udpFlow) copyFromPod(done chan<- error) {
 			done <- fmt.Errorf("receive datagram from port: %w", err)
 			return
 		}
-		f.touch()
+		f.idle.Touch()
 		frame, _ = portforward.AppendDatagram(frame[:0], buf[:n]) // n <= MaxDatagram
 		if _, err := f.data.Write(frame); err != nil {
 			done <- fmt.Errorf("write datagram to client: %w", err)
