@@ -7,14 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/protocol/portforward"
+	"github.com/porthole/porthole/transport/spdy"
 )
 
 // udpWires are the wires a UDP forward runs on: the tunnel and plain SPDY.
@@ -273,5 +278,85 @@ func TestPortForwardUDPRemoteRefused(t *testing.T) {
 	fr.errOut.await(t, "connection refused", 1)
 	if lost := echoAll(t, localUDP(ports[1]), 3, []int{10}); lost != 0 {
 		t.Fatal("the other port stopped forwarding")
+	}
+}
+
+// TestPortForwardUDPFrozenServer: a server that accepts a flow's streams
+// but never reads them holds the session up (SPDY has no per-stream flow
+// control), so the flow's sender blocks; its queue stays bounded, the
+// excess is dropped at the local socket and counted, and the count is
+// reported when the flow ends with the session. (A frozen peer also holds
+// the transport's lingering close, for TCP as for UDP; the test ends the
+// session from the server's side to get past it.)
+func TestPortForwardUDPFrozenServer(t *testing.T) {
+	conns := make(chan *spdy.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: []string{portforward.UDPName, portforward.Name}})
+		if err == nil {
+			conns <- c
+		}
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL)
+	fr, ports := startForward(t, c.PortForward, &PortForwardOptions{Pod: "p", Wire: WireSPDY,
+		Addresses: []string{"127.0.0.1"}, Ports: []ForwardedPort{udpPort(53)}})
+	server := <-conns
+	defer server.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	local := dialUDP(t, localUDP(ports[0]))
+	// The first datagram opens the flow; the server takes both streams and
+	// reads nothing more.
+	local.Write([]byte("open"))
+	for range 2 {
+		if _, err := server.Accept(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := make([]byte, 60000)
+	for range 3000 {
+		if _, err := local.Write(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := server.Abort("test over"); err != nil {
+		t.Fatal(err)
+	}
+	fr.errOut.await(t, "dropped ", 1)
+	fr.stop(t)
+	var n uint64
+	if _, err := fmt.Sscanf(fr.errOut.String()[strings.Index(fr.errOut.String(), "dropped "):], "dropped %d datagram(s)", &n); err != nil || n == 0 {
+		t.Fatalf("drops: %d, %v; stderr %q", n, err, fr.errOut)
+	}
+}
+
+// TestUDPFlowQueueBound: with nothing taking datagrams off a flow's queue
+// (its streams still opening, or the session stalled), what waits stays
+// within udpQueueBytes and udpQueueLen; the rest is dropped and counted.
+func TestUDPFlowQueueBound(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		size, count int
+		kept        int
+	}{
+		{"large datagrams hit the byte bound", 60000, 100, udpQueueBytes / 60000},
+		{"small datagrams hit the length bound", 10, 1000, udpQueueLen},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &udpRelay{f: &forwarder{udpIdle: time.Minute}}
+			fl := newUDPFlow(r, netip.MustParseAddrPort("127.0.0.1:9"))
+			for range tc.count {
+				fl.enqueue(make([]byte, tc.size))
+			}
+			if got := len(fl.queue); got != tc.kept {
+				t.Errorf("queued %d datagrams, want %d", got, tc.kept)
+			}
+			if got := fl.queued.Load(); got != int64(tc.kept*tc.size) || got > udpQueueBytes {
+				t.Errorf("queued %d bytes, want %d", got, tc.kept*tc.size)
+			}
+			if got := fl.dropped.Load(); got != uint64(tc.count-tc.kept) {
+				t.Errorf("dropped %d, want %d", got, tc.count-tc.kept)
+			}
+		})
 	}
 }
