@@ -55,8 +55,9 @@ type PortForwardOptions struct {
 }
 
 // PortForward listens on the local ports and forwards every accepted TCP
-// connection to the pod over one SPDY session (portforward.k8s.io, plain or
-// tunnelled), until ctx ends; then it closes the listeners and the session,
+// connection (and, for a UDP port, every local peer's datagrams: see
+// ProtocolUDP) to the pod over one SPDY session (portforward.k8s.io, plain
+// or tunnelled), until ctx ends; then it closes the listeners and the session,
 // waits for every connection it forwarded to end and returns nil.
 //
 // Per connection it opens an error stream and a data stream (PROTOCOL.md

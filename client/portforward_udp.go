@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/porthole/porthole/internal/idle"
@@ -155,6 +156,11 @@ func (r *udpRelay) readLoop(ctx context.Context) {
 	buf := make([]byte, portforward.MaxDatagram+1)
 	for {
 		n, peer, err := r.pc.ReadFromUDPAddrPort(buf)
+		if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+			// An earlier reply's peer had gone: some systems (Windows)
+			// report that on the shared socket. It ends nothing.
+			continue
+		}
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
 				r.f.events.emit(PortForwardEvent{Kind: EventAcceptFailed, Port: r.port, Err: err})
