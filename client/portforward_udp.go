@@ -91,12 +91,13 @@ func portForwardOffer(udp bool) []string {
 }
 
 // requireUDP returns conn when UDP was not wanted or was negotiated, and
-// otherwise closes it and returns ErrUDPUnsupported.
+// otherwise aborts it (nothing was sent on it, and a graceful close would
+// linger on a server that does not hang up) and returns ErrUDPUnsupported.
 func requireUDP(conn *spdy.Conn, udp bool) (*spdy.Conn, error) {
 	if !udp || conn.Protocol() == portforward.UDPName {
 		return conn, nil
 	}
-	_ = conn.Close()
+	_ = conn.Abort("the server negotiated " + conn.Protocol() + ", without UDP")
 	return nil, ErrUDPUnsupported
 }
 

@@ -360,3 +360,38 @@ func TestUDPFlowQueueBound(t *testing.T) {
 		})
 	}
 }
+
+// TestPortForwardUDPRefusalIsPrompt: a server that answers the upgrade
+// with plain portforward.k8s.io and then neither speaks nor hangs up does
+// not hold the refusal: the session is dropped at once, not closed
+// gracefully (which would linger for the server's goodbye).
+func TestPortForwardUDPRefusalIsPrompt(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" +
+			"X-Stream-Protocol-Version: " + portforward.Name + "\r\n\r\n")
+		buf.Flush()
+		<-release // silent, and the socket stays open
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := newTestClient(t, srv.URL)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.PortForward(context.Background(), &PortForwardOptions{Pod: "p", Wire: WireSPDY,
+			Addresses: []string{"127.0.0.1"}, Ports: []ForwardedPort{udpPort(53)}})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrUDPUnsupported) {
+			t.Fatalf("got %v, want ErrUDPUnsupported", err)
+		}
+	case <-time.After(testTimeout / 2):
+		t.Fatal("the refusal waited on the server")
+	}
+}

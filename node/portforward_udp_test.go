@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,28 +19,9 @@ import (
 	"github.com/porthole/porthole/transport/websocket"
 )
 
-// tcpOnly hides the local runtime's DialUDP: a node on it is a porthole
-// node whose runtime cannot forward UDP.
-type tcpOnly struct{ node.Runtime }
-
 // startUDPNode serves pod "p"; without udp its runtime cannot forward UDP.
 func startUDPNode(t *testing.T, udp bool, o node.Options) string {
-	n := streamtest.NewNode(t, testPods()[:1], nil)
-	var rt node.Runtime = n.Runtime
-	if !udp {
-		rt = tcpOnly{n.Runtime}
-	}
-	nd := node.New(rt, &o)
-	srv := httptest.NewServer(nd)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := nd.Shutdown(ctx); err != nil {
-			t.Errorf("node shutdown: %v", err)
-		}
-	})
-	return srv.URL
+	return streamtest.StartNode(t, testPods()[:1], &streamtest.NodeOptions{Node: o, TCPOnly: !udp}).URL
 }
 
 func pfURL(base string) string { return base + "/api/v1/namespaces/default/pods/p/portforward" }
