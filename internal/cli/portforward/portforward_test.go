@@ -426,3 +426,36 @@ func TestRunUDPUnsupported(t *testing.T) {
 		t.Errorf("stdout %q: something was bound", out.String())
 	}
 }
+
+// TestUDPIdleTimeoutFlag: --udp-idle-timeout defaults to the client's
+// default, takes a duration and refuses one that is not positive.
+func TestUDPIdleTimeoutFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+		err  string
+	}{
+		{nil, client.DefaultUDPIdleTimeout, ""},
+		{[]string{"--udp-idle-timeout", "5s"}, 5 * time.Second, ""},
+		{[]string{"--udp-idle-timeout", "0"}, 0, "--udp-idle-timeout must be positive"},
+		{[]string{"--udp-idle-timeout", "-1m"}, 0, "--udp-idle-timeout must be positive"},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		var got *Options
+		root := parent(NewCmd(&cli.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil }))
+		root.SetArgs(append([]string{"port-forward", "dns", "53/udp"}, tc.args...))
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		err := root.Execute()
+		if tc.err != "" {
+			var fe *cli.FlagError
+			if err == nil || err.Error() != tc.err || !errors.As(err, &fe) {
+				t.Errorf("%v: got %v, want FlagError %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got.UDPIdleTimeout != tc.want {
+			t.Errorf("%v: got %v, %v; want %v", tc.args, got.UDPIdleTimeout, err, tc.want)
+		}
+	}
+}
