@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
+	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/transport/spdy"
 )
 
@@ -52,6 +54,10 @@ type PortForwardOptions struct {
 	// and their replies) after this long without a datagram either way.
 	// Default DefaultUDPIdleTimeout.
 	UDPIdleTimeout time.Duration
+	// Follow, when set, makes the forward follow its target across pod
+	// replacement (see FollowOptions); Pod is then the first pod used and
+	// may be empty.
+	Follow *FollowOptions
 }
 
 // PortForward listens on the local ports and forwards every accepted TCP
@@ -80,7 +86,7 @@ type PortForwardOptions struct {
 // (capped at 30 s), saying so on ErrOut, and connections accepted meanwhile
 // wait for the new session.
 func (c *Client) PortForward(ctx context.Context, opts *PortForwardOptions) error {
-	if opts == nil || opts.Pod == "" {
+	if opts == nil || (opts.Pod == "" && opts.Follow == nil) {
 		return errors.New("port-forward: no pod")
 	}
 	ns := opts.Namespace
@@ -91,16 +97,73 @@ func (c *Client) PortForward(ctx context.Context, opts *PortForwardOptions) erro
 	if wire == WireAuto {
 		wire = c.cfg.Wire
 	}
-	target := c.url("/api/v1/namespaces/"+url.PathEscape(ns)+"/pods/"+url.PathEscape(opts.Pod)+"/portforward", nil)
 	udp := wantsUDP(opts.Ports)
-	dial := func(ctx context.Context) (*spdy.Conn, error) {
+	dialPod := func(ctx context.Context, pod string) (*spdy.Conn, error) {
+		target := c.url("/api/v1/namespaces/"+url.PathEscape(ns)+"/pods/"+url.PathEscape(pod)+"/portforward", nil)
 		return c.dialPortForward(ctx, target, wire, udp)
+	}
+	dial := func(ctx context.Context) (*podConn, error) {
+		conn, err := dialPod(ctx, opts.Pod)
+		if err != nil {
+			return nil, err
+		}
+		return newPodConn(conn, "", "", nil), nil
+	}
+	var tracker *podTracker
+	var rv string
+	if fo := opts.Follow; fo != nil {
+		if fo.Resolved == nil || fo.Resolved.Pod == nil {
+			return errors.New("port-forward: following needs a resolved target")
+		}
+		if len(fo.PortSpecs) != 0 && len(fo.PortSpecs) != len(opts.Ports) {
+			return errors.New("port-forward: following needs one port argument per port")
+		}
+		tracker = newPodTracker(c, ns, fo.Resolved, fo.PollInterval, c.log)
+		var err error
+		if rv, err = tracker.sync(ctx); err != nil {
+			return fmt.Errorf("port-forward: list the pods to follow: %w", err)
+		}
+		dial = c.followDial(fo, tracker, dialPod)
 	}
 	f, err := newForwarder(opts, dial, c.log)
 	if err != nil {
 		return err
 	}
+	f.tracker, f.trackedRV = tracker, rv
 	return f.run(ctx)
+}
+
+// followDial dials the target's first pod, then on every later call the
+// pod the tracker picks, with the ports mapped onto that pod.
+func (c *Client) followDial(fo *FollowOptions, tr *podTracker, dialPod func(context.Context, string) (*spdy.Conn, error)) func(context.Context) (*podConn, error) {
+	var first sync.Once
+	return func(ctx context.Context) (*podConn, error) {
+		var pod *kube.Pod
+		first.Do(func() { pod = fo.Resolved.Pod })
+		if pod == nil {
+			var err error
+			if pod, err = tr.pick(ctx); err != nil {
+				return nil, err
+			}
+		}
+		var remotes []uint16
+		if len(fo.PortSpecs) > 0 {
+			r := *fo.Resolved
+			r.Pod = pod
+			ports, err := r.ForwardedPorts(fo.PortSpecs)
+			if err != nil {
+				return nil, fmt.Errorf("pod %s: %w", pod.Name, err)
+			}
+			for _, p := range ports {
+				remotes = append(remotes, p.Remote)
+			}
+		}
+		conn, err := dialPod(ctx, pod.Name)
+		if err != nil {
+			return nil, err
+		}
+		return newPodConn(conn, pod.Name, pod.UID, remotes), nil
+	}
 }
 
 // dialPortForward opens one port-forward session on wire: the tunnel first,

@@ -32,11 +32,17 @@ type forwardedConn struct {
 
 // handle forwards one accepted connection and closes it. Failures end this
 // connection only.
-func (f *forwarder) handle(ctx context.Context, local net.Conn, port ForwardedPort) {
+func (f *forwarder) handle(ctx context.Context, local net.Conn, l portListener) {
 	defer f.wg.Done()
 	defer local.Close()
-	f.events.emit(PortForwardEvent{Kind: EventConnection, Port: port})
-	fc, msg, err := f.open(ctx, local, port)
+	f.events.emit(PortForwardEvent{Kind: EventConnection, Port: l.port})
+	conn, err := f.session(ctx)
+	if err != nil {
+		return // ctx ended while reconnecting
+	}
+	defer conn.release()
+	port := conn.remote(l.index, l.port)
+	fc, msg, err := f.open(ctx, conn, local, port)
 	switch {
 	case msg != "":
 		f.events.emit(PortForwardEvent{Kind: EventRemoteError, Port: port, Message: msg})
@@ -54,18 +60,14 @@ func (f *forwarder) handle(ctx context.Context, local net.Conn, port ForwardedPo
 	}
 }
 
-// open waits for a session and opens the error stream, then the data
-// stream, under the next request ID (PROTOCOL.md section 5). When the data
+// open opens the error stream, then the data stream, on conn under the
+// next request ID (PROTOCOL.md section 5). When the data
 // stream is refused, the error stream may still say why: the kubelet's
 // library can fail the forward and reset the data stream before it has
 // answered its SYN_STREAM (observed under load when nothing listens on the
 // remote port), so the error stream is read, for a bounded time, and its
 // message returned.
-func (f *forwarder) open(ctx context.Context, local net.Conn, port ForwardedPort) (*forwardedConn, string, error) {
-	conn, err := f.session(ctx)
-	if err != nil {
-		return nil, "", err
-	}
+func (f *forwarder) open(ctx context.Context, conn *podConn, local net.Conn, port ForwardedPort) (*forwardedConn, string, error) {
 	h := http.Header{}
 	h.Set(portforward.HeaderStreamType, portforward.StreamError)
 	h.Set(portforward.HeaderPort, strconv.Itoa(int(port.Remote)))

@@ -17,8 +17,11 @@ type PortForwardEvent struct {
 	// Addr is the bound address of EventListening, or the local peer of a
 	// UDP flow (EventConnection, EventDatagramsDropped).
 	Addr net.Addr
-	// Message is the pod's error text (EventRemoteError).
+	// Message is the pod's error text (EventRemoteError), or why a
+	// followed pod was left (EventPodGone: deleted, terminating, ...).
 	Message string
+	// Pod is the pod left (EventPodGone) or now used (EventPodSwitched).
+	Pod string
 	// Err is the local failure (listen, accept, connection, reconnect), or
 	// why datagrams were dropped when not for a full queue.
 	Err error
@@ -52,6 +55,11 @@ const (
 	// EventReconnectFailed: one reconnection attempt failed (reported when
 	// its error differs from the previous attempt's); retrying.
 	EventReconnectFailed
+	// EventPodGone: following a target, the pod in use went away; new
+	// connections wait for the next ready pod, open ones run on.
+	EventPodGone
+	// EventPodSwitched: following a target, new connections now go to Pod.
+	EventPodSwitched
 	// EventDatagramsDropped: datagrams of a UDP port were dropped at the
 	// local socket (a flow's queue was full while the server was slow, too
 	// many flows, a datagram too large to forward), reported when a flow
@@ -64,7 +72,7 @@ const (
 
 // IsError reports whether kubectl prints the event on stderr.
 func (e PortForwardEvent) IsError() bool {
-	return e.Kind != EventListening && e.Kind != EventConnection && e.Kind != EventFlowExpired
+	return e.Kind != EventListening && e.Kind != EventConnection && e.Kind != EventPodSwitched && e.Kind != EventFlowExpired
 }
 
 // String is the event in kubectl's words, without a newline.
@@ -93,6 +101,10 @@ func (e PortForwardEvent) String() string {
 		return "reconnected"
 	case EventReconnectFailed:
 		return fmt.Sprintf("reconnect failed: %v (retrying)", e.Err)
+	case EventPodGone:
+		return fmt.Sprintf("pod %s is gone (%s): new connections wait for the next ready pod", e.Pod, e.Message)
+	case EventPodSwitched:
+		return fmt.Sprintf("forwarding to pod %s", e.Pod)
 	case EventFlowExpired:
 		return fmt.Sprintf("UDP flow for %d from %s expired", e.Port.Local, e.Addr)
 	case EventDatagramsDropped:

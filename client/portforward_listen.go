@@ -52,9 +52,10 @@ func parseAddresses(addrs []string) ([]listenAddr, error) {
 // portListener is one bound local socket of a forward: a TCP listener, or
 // a UDP socket (pc) for a UDP port.
 type portListener struct {
-	ln   net.Listener
-	pc   *net.UDPConn
-	port ForwardedPort
+	ln    net.Listener
+	pc    *net.UDPConn
+	port  ForwardedPort
+	index int // of the forward in PortForwardOptions.Ports
 }
 
 // addr is the bound address.

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/porthole/porthole/transport/spdy"
 )
 
 // cutProxy stands between the client and the node on a fixed 127.0.0.1
@@ -120,7 +118,13 @@ func TestPortForwardReconnects(t *testing.T) {
 			target := c.url("/api/v1/namespaces/default/pods/p/portforward", nil)
 			run := func(ctx context.Context, opts *PortForwardOptions) error {
 				f.events, f.ready = events{f: opts.Events}, opts.Ready
-				f.dial = func(ctx context.Context) (*spdy.Conn, error) { return c.dialPortForward(ctx, target, w, false) }
+				f.dial = func(ctx context.Context) (*podConn, error) {
+					conn, err := c.dialPortForward(ctx, target, w, false)
+					if err != nil {
+						return nil, err
+					}
+					return newPodConn(conn, "", "", nil), nil
+				}
 				f.backoff = func(int) time.Duration { return time.Millisecond }
 				return f.run(ctx)
 			}

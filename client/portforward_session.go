@@ -31,7 +31,11 @@ type forwarder struct {
 	ready  func([]ForwardedPort)
 	events events
 	log    *slog.Logger
-	dial   func(ctx context.Context) (*spdy.Conn, error)
+	dial   func(ctx context.Context) (*podConn, error)
+	// tracker, when following, keeps the target's pods; trackedRV is the
+	// resourceVersion of its first list.
+	tracker   *podTracker
+	trackedRV string
 	// udpIdle ends an idle UDP flow (PortForwardOptions.UDPIdleTimeout).
 	udpIdle time.Duration
 
@@ -40,15 +44,16 @@ type forwarder struct {
 
 	nextID atomic.Uint64 // requestid of the next forwarded connection
 
-	mu   sync.Mutex    // guards conn and up; never held across I/O
-	conn *spdy.Conn    // the live session, nil while reconnecting
+	mu   sync.Mutex    // guards conn, up and gone; never held across I/O
+	conn *podConn      // the live session, nil while reconnecting
 	up   chan struct{} // closed when conn is set again
+	gone chan struct{} // closed when conn is withdrawn (UDP flows end then)
 
 	wg sync.WaitGroup // accept loops, connection handlers, the supervisor
 }
 
 // newForwarder checks opts. It starts nothing.
-func newForwarder(opts *PortForwardOptions, dial func(context.Context) (*spdy.Conn, error), log *slog.Logger) (*forwarder, error) {
+func newForwarder(opts *PortForwardOptions, dial func(context.Context) (*podConn, error), log *slog.Logger) (*forwarder, error) {
 	if len(opts.Ports) == 0 {
 		return nil, errors.New("port-forward: no ports")
 	}
@@ -109,6 +114,13 @@ func (f *forwarder) run(ctx context.Context) error {
 	defer f.wg.Wait()
 	defer cancel()
 	f.setConn(conn)
+	if f.tracker != nil {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			f.tracker.run(ctx, f.trackedRV)
+		}()
+	}
 	f.wg.Add(1)
 	go f.supervise(ctx, conn)
 	for _, l := range lns {
@@ -130,7 +142,7 @@ func (f *forwarder) run(ctx context.Context) error {
 // port could be bound.
 func (f *forwarder) listen() ([]portListener, error) {
 	var all []portListener
-	for _, p := range f.ports {
+	for i, p := range f.ports {
 		lns, bound, warnings, err := listenPort(p, f.addrs)
 		for _, w := range warnings {
 			f.events.emit(PortForwardEvent{Kind: EventListenWarning, Port: bound, Err: w})
@@ -139,7 +151,8 @@ func (f *forwarder) listen() ([]portListener, error) {
 			f.events.emit(PortForwardEvent{Kind: EventListenFailed, Port: p, Err: err})
 			continue
 		}
-		for _, l := range lns {
+		for j, l := range lns {
+			lns[j].index = i
 			f.events.emit(PortForwardEvent{Kind: EventListening, Port: l.port, Addr: l.addr()})
 		}
 		all = append(all, lns...)
@@ -177,14 +190,15 @@ func (f *forwarder) acceptLoop(ctx context.Context, l portListener) {
 			return
 		}
 		f.wg.Add(1)
-		go f.handle(ctx, nc, l.port)
+		go f.handle(ctx, nc, l)
 	}
 }
 
 // setConn publishes conn as the live session and wakes waiting handlers.
-func (f *forwarder) setConn(conn *spdy.Conn) {
+func (f *forwarder) setConn(conn *podConn) {
 	f.mu.Lock()
 	f.conn = conn
+	f.gone = make(chan struct{})
 	close(f.up)
 	f.mu.Unlock()
 }
@@ -194,14 +208,22 @@ func (f *forwarder) dropConn() {
 	f.mu.Lock()
 	f.conn = nil
 	f.up = make(chan struct{})
+	if f.gone != nil {
+		close(f.gone)
+		f.gone = nil
+	}
 	f.mu.Unlock()
 }
 
-// session returns the live session, waiting through a reconnection.
-func (f *forwarder) session(ctx context.Context) (*spdy.Conn, error) {
+// session returns the live session, waiting through a reconnection, with a
+// reference the caller releases when its connection ends.
+func (f *forwarder) session(ctx context.Context) (*podConn, error) {
 	for {
 		f.mu.Lock()
 		conn, up := f.conn, f.up
+		if conn != nil {
+			conn.refs.Add(1)
+		}
 		f.mu.Unlock()
 		if conn != nil {
 			return conn, nil
@@ -215,33 +237,65 @@ func (f *forwarder) session(ctx context.Context) (*spdy.Conn, error) {
 }
 
 // supervise owns the session: when it ends it is aborted (forwarded
-// connections on it fail and close) and replaced; when ctx ends it is
-// closed.
-func (f *forwarder) supervise(ctx context.Context, conn *spdy.Conn) {
+// connections on it fail and close) and replaced; when, following a
+// target, its pod goes away, it is replaced by a session to the next pod
+// and closed once its last connection ends; when ctx ends it is closed.
+func (f *forwarder) supervise(ctx context.Context, conn *podConn) {
 	defer f.wg.Done()
 	for {
-		select {
-		case <-ctx.Done():
+		gone, ok := f.await(ctx, conn)
+		if !ok {
 			_ = conn.Close()
 			return
-		case <-conn.Done():
 		}
 		f.dropConn()
-		f.log.Info("port-forward session lost", "err", conn.Err())
-		_ = conn.Abort("lost connection to pod")
-		f.events.emit(PortForwardEvent{Kind: EventSessionLost})
+		if gone == "" {
+			f.log.Info("port-forward session lost", "err", conn.Err())
+			_ = conn.Abort("lost connection to pod")
+			f.events.emit(PortForwardEvent{Kind: EventSessionLost})
+		} else {
+			f.log.Info("port-forward pod gone", "pod", conn.pod, "reason", gone)
+			f.events.emit(PortForwardEvent{Kind: EventPodGone, Pod: conn.pod, Message: gone})
+			conn.release()
+		}
+		prev, prevUID := conn.pod, conn.uid
 		if conn = f.reconnect(ctx); conn == nil {
 			return
 		}
-		f.events.emit(PortForwardEvent{Kind: EventReconnected})
+		if conn.pod != prev || conn.uid != prevUID {
+			f.events.emit(PortForwardEvent{Kind: EventPodSwitched, Pod: conn.pod})
+		} else {
+			f.events.emit(PortForwardEvent{Kind: EventReconnected})
+		}
 		f.setConn(conn)
+	}
+}
+
+// await waits until conn's session ends (""), its pod goes away (why), or
+// ctx ends (false).
+func (f *forwarder) await(ctx context.Context, conn *podConn) (string, bool) {
+	for {
+		var changed <-chan struct{}
+		if f.tracker != nil {
+			_, changed = f.tracker.state()
+			if why := f.tracker.goneReason(conn.pod, conn.uid); why != "" {
+				return why, true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", false
+		case <-conn.Done():
+			return "", true
+		case <-changed:
+		}
 	}
 }
 
 // reconnect dials until it gets a session or ctx ends (nil). A failure is
 // printed when its text differs from the previous one, so a long outage
 // does not flood the terminal.
-func (f *forwarder) reconnect(ctx context.Context) *spdy.Conn {
+func (f *forwarder) reconnect(ctx context.Context) *podConn {
 	last := ""
 	for n := 0; ; n++ {
 		t := time.NewTimer(f.backoff(n))
@@ -264,6 +318,38 @@ func (f *forwarder) reconnect(ctx context.Context) *spdy.Conn {
 			f.events.emit(PortForwardEvent{Kind: EventReconnectFailed, Err: err})
 		}
 	}
+}
+
+// podConn is a session to one pod: the SPDY connection, the pod it
+// reaches, and each forward's remote port there. It is closed when its
+// references are gone: the forwarder's own, dropped when it follows the
+// target to another pod, and one per forwarded connection.
+type podConn struct {
+	*spdy.Conn
+	pod, uid string   // "" when the forward does not follow a target
+	remotes  []uint16 // by forward index; nil keeps the ports as given
+	refs     atomic.Int64
+}
+
+func newPodConn(conn *spdy.Conn, pod, uid string, remotes []uint16) *podConn {
+	pc := &podConn{Conn: conn, pod: pod, uid: uid, remotes: remotes}
+	pc.refs.Store(1)
+	return pc
+}
+
+// release drops one reference, closing the session with the last.
+func (pc *podConn) release() {
+	if pc.refs.Add(-1) == 0 {
+		_ = pc.Close()
+	}
+}
+
+// remote is forward i's port on this session's pod.
+func (pc *podConn) remote(i int, port ForwardedPort) ForwardedPort {
+	if i < len(pc.remotes) {
+		port.Remote = pc.remotes[i]
+	}
+	return port
 }
 
 // closeWriter is the half-close of a local TCP (or Unix) connection.

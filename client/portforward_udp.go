@@ -126,9 +126,10 @@ func bindUDP(a listenAddr, port ForwardedPort) (portListener, uint16, error) {
 // udpRelay serves one bound UDP socket: one flow, that is one stream
 // pair, per local peer address, so that each peer gets its own replies.
 type udpRelay struct {
-	f    *forwarder
-	pc   *net.UDPConn
-	port ForwardedPort
+	f     *forwarder
+	pc    *net.UDPConn
+	port  ForwardedPort
+	index int // of the forward in PortForwardOptions.Ports
 
 	mu      sync.Mutex // guards flows and refusing; never held across I/O
 	flows   map[netip.AddrPort]*udpFlow
@@ -141,7 +142,7 @@ type udpRelay struct {
 // for its flows to end.
 func (f *forwarder) serveUDP(ctx context.Context, l portListener) {
 	defer f.wg.Done()
-	r := &udpRelay{f: f, pc: l.pc, port: l.port, flows: make(map[netip.AddrPort]*udpFlow)}
+	r := &udpRelay{f: f, pc: l.pc, port: l.port, index: l.index, flows: make(map[netip.AddrPort]*udpFlow)}
 	stop := context.AfterFunc(ctx, func() { _ = l.pc.Close() })
 	defer stop()
 	r.readLoop(ctx)
@@ -181,6 +182,13 @@ func (r *udpRelay) readLoop(ctx context.Context) {
 func (r *udpRelay) deliver(ctx context.Context, peer netip.AddrPort, p []byte) {
 	r.mu.Lock()
 	fl := r.flows[peer]
+	if fl != nil && fl.withdrawn() {
+		// Its session is gone (lost, or its pod when following): this
+		// datagram starts a flow on the next one rather than wait for the
+		// old flow to notice.
+		r.retireLocked(fl)
+		fl = nil
+	}
 	if fl == nil {
 		if len(r.flows) >= maxUDPFlows {
 			first := !r.refused
@@ -207,6 +215,11 @@ func (r *udpRelay) deliver(ctx context.Context, peer netip.AddrPort, p []byte) {
 func (r *udpRelay) retire(fl *udpFlow) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.retireLocked(fl)
+}
+
+// retireLocked is retire with r.mu held.
+func (r *udpRelay) retireLocked(fl *udpFlow) {
 	if r.flows[fl.peer] == fl {
 		delete(r.flows, fl.peer)
 	}
@@ -224,6 +237,9 @@ type udpFlow struct {
 
 	queue   chan []byte // datagrams for the server; closed by retire
 	retired bool        // guarded by r.mu
+	// gone is closed when the flow's session is withdrawn; nil until the
+	// flow has one. Guarded by r.mu.
+	gone    <-chan struct{}
 	queued  atomic.Int64
 	dropped atomic.Uint64
 	// idle is touched by every datagram either way and closes expired.
@@ -235,6 +251,20 @@ func newUDPFlow(r *udpRelay, peer netip.AddrPort) *udpFlow {
 	fl := &udpFlow{r: r, peer: peer, queue: make(chan []byte, udpQueueLen), expired: make(chan struct{})}
 	fl.idle = idle.New(r.f.udpIdle, func() { close(fl.expired) })
 	return fl
+}
+
+// withdrawn reports whether the flow's session was withdrawn. Called with
+// r.mu held.
+func (fl *udpFlow) withdrawn() bool {
+	if fl.gone == nil {
+		return false
+	}
+	select {
+	case <-fl.gone:
+		return true
+	default:
+		return false
+	}
 }
 
 // enqueue queues a copy of p, or drops it when the queue is full. Called
@@ -253,9 +283,11 @@ func (fl *udpFlow) enqueue(p []byte) {
 	}
 }
 
-// run opens the flow's streams and relays until the flow ends: idle for
-// the forward's UDPIdleTimeout (we half-close, the server ends it), ended
-// by the server (its own idle bound, or an error it reports), or ctx.
+// run opens the flow's streams on the live session and relays until the
+// flow ends: idle for the forward's UDPIdleTimeout (we half-close, the
+// server ends it), ended by the server (its own idle bound, or an error it
+// reports), the session withdrawn (lost, or its pod gone when following:
+// the peer's next datagram goes to the next session), or ctx.
 func (fl *udpFlow) run(ctx context.Context) {
 	r := fl.r
 	defer r.wg.Done()
@@ -263,27 +295,59 @@ func (fl *udpFlow) run(ctx context.Context) {
 	fl.idle.Start()
 	defer fl.idle.Stop()
 	r.f.events.emit(PortForwardEvent{Kind: EventConnection, Port: r.port, Addr: net.UDPAddrFromAddrPort(fl.peer)})
-	fc, msg, err := r.f.open(ctx, nil, r.port)
+	conn, gone, err := r.f.udpSession(ctx)
+	if err != nil { // ctx ended while reconnecting
+		r.retire(fl)
+		fl.drain()
+		return
+	}
+	r.mu.Lock()
+	fl.gone = gone
+	r.mu.Unlock()
+	defer conn.release()
+	port := conn.remote(r.index, r.port)
+	fc, msg, err := r.f.open(ctx, conn, nil, port)
 	if err != nil || msg != "" {
 		r.retire(fl)
 		fl.drain()
 		switch {
 		case msg != "":
-			r.f.events.emit(PortForwardEvent{Kind: EventRemoteError, Port: r.port, Message: msg})
+			r.f.events.emit(PortForwardEvent{Kind: EventRemoteError, Port: port, Message: msg})
 		case ctx.Err() == nil:
-			r.f.events.emit(PortForwardEvent{Kind: EventConnectionFailed, Port: r.port, Err: err})
+			r.f.events.emit(PortForwardEvent{Kind: EventConnectionFailed, Port: port, Err: err})
 		}
 		return
 	}
-	if msg, err := fl.relay(ctx, fc); err != nil {
-		r.f.events.emit(PortForwardEvent{Kind: EventConnectionFailed, Port: r.port, Err: err})
+	if msg, err := fl.relay(ctx, fc, gone); err != nil {
+		r.f.events.emit(PortForwardEvent{Kind: EventConnectionFailed, Port: port, Err: err})
 	} else if msg != "" {
-		r.f.events.emit(PortForwardEvent{Kind: EventRemoteError, Port: r.port, Message: msg})
+		r.f.events.emit(PortForwardEvent{Kind: EventRemoteError, Port: port, Message: msg})
+	}
+}
+
+// udpSession is session, with the channel closed when that session is
+// withdrawn.
+func (f *forwarder) udpSession(ctx context.Context) (*podConn, <-chan struct{}, error) {
+	for {
+		f.mu.Lock()
+		conn, up, gone := f.conn, f.up, f.gone
+		if conn != nil {
+			conn.refs.Add(1)
+		}
+		f.mu.Unlock()
+		if conn != nil {
+			return conn, gone, nil
+		}
+		select {
+		case <-up:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
 	}
 }
 
 // relay runs the flow's sender, receiver and error reader and joins them.
-func (fl *udpFlow) relay(ctx context.Context, fc *forwardedConn) (string, error) {
+func (fl *udpFlow) relay(ctx context.Context, fc *forwardedConn, gone <-chan struct{}) (string, error) {
 	up, down, errc := make(chan error, 1), make(chan error, 1), make(chan errorResult, 1)
 	go fl.send(fc.data, up)
 	go fl.receive(fc.data, down)
@@ -294,7 +358,13 @@ func (fl *udpFlow) relay(ctx context.Context, fc *forwardedConn) (string, error)
 		upDone, downDone, errsOK bool
 		aborted                  bool
 		grace                    <-chan time.Time
+		graceTimer               *time.Timer
 	)
+	defer func() {
+		if graceTimer != nil {
+			graceTimer.Stop()
+		}
+	}()
 	abort := func() {
 		if !aborted {
 			aborted = true
@@ -329,13 +399,15 @@ func (fl *udpFlow) relay(ctx context.Context, fc *forwardedConn) (string, error)
 			// came just as the flow expired is still sent, but its reply
 			// may be lost: the server closes the flow's socket on our FIN.
 			expired = nil
-			fl.r.retire(fl)
-			if !aborted {
+			if !aborted && grace == nil {
 				fl.r.f.events.emit(PortForwardEvent{Kind: EventFlowExpired, Port: fl.r.port, Addr: net.UDPAddrFromAddrPort(fl.peer)})
-				t := time.NewTimer(udpEndGrace)
-				defer t.Stop()
-				grace = t.C
 			}
+			grace = fl.endGracefully(aborted, grace, &graceTimer)
+		case <-gone:
+			// The session was withdrawn: end the flow the same way, so
+			// the peer's next datagram starts one on the next session.
+			gone = nil
+			grace = fl.endGracefully(aborted, grace, &graceTimer)
 		case <-grace:
 			grace = nil
 			abort() // the server did not end the flow in time
@@ -350,6 +422,18 @@ func (fl *udpFlow) relay(ctx context.Context, fc *forwardedConn) (string, error)
 		failed = fmt.Errorf("read error stream: %w", res.err)
 	}
 	return res.msg, failed
+}
+
+// endGracefully retires the flow (its sender half-closes once drained)
+// and starts the wait for the server's end, unless already started or the
+// flow was aborted.
+func (fl *udpFlow) endGracefully(aborted bool, grace <-chan time.Time, t **time.Timer) <-chan time.Time {
+	fl.r.retire(fl)
+	if aborted || grace != nil {
+		return grace
+	}
+	*t = time.NewTimer(udpEndGrace)
+	return (*t).C
 }
 
 // send frames each queued datagram onto data until the queue is closed,

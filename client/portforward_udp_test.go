@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -393,5 +394,36 @@ func TestPortForwardUDPRefusalIsPrompt(t *testing.T) {
 		}
 	case <-time.After(testTimeout / 2):
 		t.Fatal("the refusal waited on the server")
+	}
+}
+
+// TestPortForwardUDPAcrossReconnect: the session dies under a UDP flow;
+// once the forward has reconnected, the same peer's next datagram goes out
+// on a new flow of the new session (from a new socket on the node) and is
+// answered, on both wires. Following a target, a pod that goes away
+// withdraws its session the same way.
+func TestPortForwardUDPAcrossReconnect(t *testing.T) {
+	base := startPFNode(t, nil)
+	u, _ := url.Parse(base)
+	from := streamtest.UDPServerFrom(t)
+	for _, w := range udpWires {
+		t.Run(string(w), func(t *testing.T) {
+			proxy := newCutProxy(t, u.Host)
+			fr, ports := startUDPForward(t, "http://"+proxy.addr, w, 0, udpPort(from))
+			c := dialUDP(t, localUDP(ports[0]))
+			c.Write([]byte("before"))
+			first := readUDP(t, c)
+			proxy.cut()
+			fr.errOut.await(t, "lost connection to pod, reconnecting...\n", 1)
+			proxy.restart(t)
+			fr.errOut.await(t, "reconnected\n", 1)
+			c.Write([]byte("after"))
+			if second := readUDP(t, c); second == first {
+				t.Fatalf("after the reconnection the node still answers from %s", first)
+			}
+			fr.out.await(t, "Handling UDP flow", 2)
+			fr.stop(t)
+			proxy.cut()
+		})
 	}
 }

@@ -76,6 +76,9 @@ type Resolved struct {
 	Pod *kube.Pod
 	// Service is set for a Service target (its ports map onto the pod's).
 	Service *Service
+	// Selector is the label selector that names the target's pods ("" for
+	// a pod target).
+	Selector string
 }
 
 // ResolveTarget picks the pod a target stands for, as kubectl does: a pod
@@ -130,7 +133,7 @@ func (c *Client) ResolveTarget(ctx context.Context, namespace string, t Target) 
 		pods[i] = &list.Items[i]
 	}
 	sort.SliceStable(pods, func(i, j int) bool { return moreActive(pods[i], pods[j]) })
-	r := &Resolved{Pod: pods[0]}
+	r := &Resolved{Pod: pods[0], Selector: sel}
 	if t.Resource == "services" {
 		svc := &Service{Name: t.Name, Headless: obj.Spec.ClusterIP == "None"}
 		for _, p := range obj.Spec.Ports {

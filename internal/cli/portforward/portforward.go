@@ -43,6 +43,9 @@ type Options struct {
 	// Exec is a shell command run once the forward is ready; its exit code
 	// becomes porthole's and the forward stops when it ends.
 	Exec string
+	// Follow keeps the forward on the target's next pod when its pod goes
+	// away (--follow, default true).
+	Follow bool
 	// Protocol is --protocol: "" (auto, unless WebSocketsEnv is "false"),
 	// auto, websocket or spdy.
 	Protocol string
@@ -74,7 +77,11 @@ forwarded as UDP, porthole's extension that only porthole's node serves: one
 flow per local peer address, ended after --udp-idle-timeout without a
 datagram; other servers refuse it and porthole says so. Unlike kubectl, a connection that fails in the
 pod (nothing listening on the remote port) closes only that connection, and a
-lost connection to the server is re-established while the local ports stay open.
+lost connection to the server is re-established while the local ports stay open,
+and the forward follows its target: when the pod goes away (deleted, replaced
+by a rollout, not ready), new connections go to the Service's or workload's
+next ready pod, or to the pod of the same name when it comes back, while
+connections already open run on (--follow=false: stay on the first pod).
 
 --exec runs a shell command once the ports are ready, with PORTHOLE_PORT (the
 first local port) and PORTHOLE_PORTS (all of them, comma-separated) in its
@@ -100,6 +107,7 @@ progress lines go to stderr so the command's stdout stays its own.`,
 	opts.Kube = kubeflags.AddConnFlags(fl)
 	kf := func() *kubeflags.KubeFlags { return opts.Kube }
 	cmd.ValidArgsFunction = kubeflags.CompletePods(f, kf, "")
+	fl.BoolVar(&opts.Follow, "follow", true, "when the pod goes away, forward new connections to the target's next ready pod")
 	fl.StringVar(&opts.Exec, "exec", "", "run this shell command once forwarding, then stop and exit with its code")
 	fl.DurationVar(&opts.UDPIdleTimeout, "udp-idle-timeout", client.DefaultUDPIdleTimeout, "end a UDP flow after this long without a datagram either way")
 	fl.StringVar(&opts.Protocol, "protocol", "", "wire: auto (tunnel, then SPDY), websocket or spdy (default auto, or spdy when "+WebSocketsEnv+"=false)")
@@ -230,7 +238,8 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	if o.Target.Resource != "" && (o.Target.Resource != "pods" || o.hasNamedPort()) {
+	var follow *client.FollowOptions
+	if o.Target.Resource != "" && (o.Follow || o.Target.Resource != "pods" || o.hasNamedPort()) {
 		r, err := c.ResolveTarget(ctx, ns, o.Target)
 		if err != nil {
 			return err
@@ -247,10 +256,13 @@ func Run(ctx context.Context, o *Options) error {
 			o.Ports[i].Protocol = protos[i]
 		}
 		o.Pod = r.Pod.Name
+		if o.Follow {
+			follow = &client.FollowOptions{Resolved: r, PortSpecs: specs}
+		}
 	}
 	pf := &client.PortForwardOptions{
 		Namespace: ns, Pod: o.Pod, Ports: o.Ports, Addresses: o.Addresses,
-		Events: client.PrintEvents(o.IO.Out, o.IO.ErrOut), Wire: o.Wire(),
+		Events: client.PrintEvents(o.IO.Out, o.IO.ErrOut), Wire: o.Wire(), Follow: follow,
 		UDPIdleTimeout: o.UDPIdleTimeout,
 	}
 	if o.Exec == "" {

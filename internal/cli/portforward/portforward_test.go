@@ -24,7 +24,8 @@ import (
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
-	"github.com/porthole/porthole/kube/kubeconfig"
+	"github.com/porthole/porthole/localrt"
+	"github.com/porthole/porthole/serve"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -191,14 +192,32 @@ func FuzzParsePort(f *testing.F) {
 	})
 }
 
-// startNode serves pod "p" from porthole's node on 127.0.0.1 and writes a
-// kubeconfig for it; it returns the kubeconfig's path.
-func startNode(t *testing.T) string {
-	n := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil)
+// startNode serves pod "p" from porthole serve (API, gateway and node) on
+// 127.0.0.1 and returns the kubeconfig it wrote: the command reads the
+// pod before it forwards, as kubectl does.
+func startNode(t *testing.T) string { return startServe(t, nil) }
+
+// startServe is startNode with rt (nil: serve's own local runtime) running
+// the pods.
+func startServe(t *testing.T, rt serve.Runtime) string {
+	t.Helper()
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := kubeconfig.Write(kc, n.URL, "test", "default"); err != nil {
+	out := newSyncBuffer()
+	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: []*kube.Pod{streamtest.SleepPod("p")},
+		KubeconfigPath: kc, Out: out, Runtime: rt})
+	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	out.await(t, regexp.MustCompile("porthole serving on"))
 	return kc
 }
 
@@ -405,20 +424,24 @@ func TestRunUDPDNS(t *testing.T) {
 	}
 }
 
-// TestRunUDPUnsupported: against a node that cannot forward UDP the
+// tcpOnlyRuntime is serve's local runtime without its UDP support: a
+// porthole server that cannot forward UDP, as an older one.
+type tcpOnlyRuntime struct{ serve.Runtime }
+
+// TestRunUDPUnsupported: against a server that cannot forward UDP the
 // command fails at once with the extension's error and binds nothing.
 func TestRunUDPUnsupported(t *testing.T) {
-	n := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, &streamtest.NodeOptions{TCPOnly: true})
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := kubeconfig.Write(kc, n.URL, "test", "default"); err != nil {
+	rt, err := localrt.New([]*kube.Pod{streamtest.SleepPod("p")}, &localrt.Options{StateDir: t.TempDir()})
+	if err != nil {
 		t.Fatal(err)
 	}
+	kc := startServe(t, tcpOnlyRuntime{rt})
 	ios, _, out, _ := iostreams.Test()
 	root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
 	root.SetArgs([]string{"port-forward", "--kubeconfig", kc, "pod/p", ":53/udp"})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	if !errors.Is(err, client.ErrUDPUnsupported) {
 		t.Fatalf("got %v, want %v", err, client.ErrUDPUnsupported)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,21 +18,22 @@ import (
 // loopback address, so the README's port-forward example reaches
 // something. Hidden: porthole serve runs it, users do not.
 func newDemoWebCmd(f *cli.Factory) *cobra.Command {
-	var listen string
+	var listen, say string
 	cmd := &cobra.Command{
 		Use:    "demo-web",
 		Short:  "Serve the demo pod's web page (run by porthole serve)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serveDemoWeb(cmd.Context(), listen, f)
+			return serveDemoWeb(cmd.Context(), listen, say, f)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address to serve on")
+	cmd.Flags().StringVar(&say, "say", "", "answer every request with this line, $VAR expanded from the environment ($HOSTNAME: the pod's name); default: a greeting naming the request")
 	return cmd
 }
 
-func serveDemoWeb(ctx context.Context, listen string, f *cli.Factory) error {
+func serveDemoWeb(ctx context.Context, listen, say string, f *cli.Factory) error {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return err
@@ -39,6 +41,7 @@ func serveDemoWeb(ctx context.Context, listen string, f *cli.Factory) error {
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("demo-web listens on loopback addresses only, not %q", listen)
 	}
+	say = os.ExpandEnv(say)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
@@ -49,6 +52,10 @@ func serveDemoWeb(ctx context.Context, listen string, f *cli.Factory) error {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(f.IOStreams.Out, "%s %s %s\n", time.Now().UTC().Format(time.RFC3339), r.Method, r.URL.RequestURI())
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			if say != "" {
+				fmt.Fprintln(w, say)
+				return
+			}
 			fmt.Fprintf(w, "hello from the porthole demo pod (%s %s)\n", r.Method, r.URL.RequestURI())
 		}),
 	}

@@ -45,8 +45,14 @@ type Server struct {
 // kubeconfigs and the server log; args are more flags (porthole's
 // --plain-http, say). The caller must Stop the Server.
 func StartServer(ctx context.Context, bin, dir string, args ...string) (*Server, error) {
+	return StartServerWith(ctx, bin, dir, Manifest, args...)
+}
+
+// StartServerWith is StartServer with another manifest (a YAML stream of
+// the objects `porthole serve -f` takes).
+func StartServerWith(ctx context.Context, bin, dir, objects string, args ...string) (*Server, error) {
 	manifest := filepath.Join(dir, "pods.yaml")
-	if err := os.WriteFile(manifest, []byte(Manifest), 0o644); err != nil {
+	if err := os.WriteFile(manifest, []byte(objects), 0o644); err != nil {
 		return nil, fmt.Errorf("write manifest: %w", err)
 	}
 	addr, err := freeAddr()
