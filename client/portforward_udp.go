@@ -131,7 +131,7 @@ type udpRelay struct {
 	port  ForwardedPort
 	index int // of the forward in PortForwardOptions.Ports
 
-	mu      sync.Mutex // guards flows and refusing; never held across I/O
+	mu      sync.Mutex // guards flows, refused and each flow's retired and gone; never held across I/O
 	flows   map[netip.AddrPort]*udpFlow
 	refused bool // the flow limit is refusing peers (reported once)
 
