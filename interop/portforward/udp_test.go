@@ -164,7 +164,9 @@ func testUDPRefused(t *testing.T, host, pod string, dns uint16) {
 	must(t, kubeconfig.Write(kc, host, "reference", harness.Namespace))
 	ctx, cancel := context.WithTimeout(context.Background(), refusalTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, porthole(t), "port-forward", "--kubeconfig", kc, "--address", "127.0.0.1",
+	// --follow=false: the reference node serves the streaming paths only,
+	// not the pods API that following reads.
+	cmd := exec.CommandContext(ctx, porthole(t), "port-forward", "--kubeconfig", kc, "--address", "127.0.0.1", "--follow=false",
 		"pod/"+pod, "8080:80", ":"+strconv.Itoa(int(dns))+"/udp")
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
