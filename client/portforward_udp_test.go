@@ -427,3 +427,44 @@ func TestPortForwardUDPAcrossReconnect(t *testing.T) {
 		})
 	}
 }
+
+// TestPortForwardOffers: what porthole's client offers at the upgrade. A
+// TCP-only forward offers exactly what kubectl offers; a forward with a
+// UDP port offers the extension first and portforward.k8s.io after it, on
+// the tunnel (prefixed, one header line) and on plain SPDY.
+func TestPortForwardOffers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		wire  Wire
+		ports []ForwardedPort
+		want  []string
+	}{
+		{"tcp/spdy", WireSPDY, []ForwardedPort{{Remote: 80}}, []string{"portforward.k8s.io"}},
+		{"tcp/websocket", WireWebSocket, []ForwardedPort{{Remote: 80}}, []string{"SPDY/3.1+portforward.k8s.io"}},
+		{"udp/spdy", WireSPDY, []ForwardedPort{{Remote: 80}, udpPort(53)},
+			[]string{"udp.portforward.porthole.dev", "portforward.k8s.io"}},
+		{"udp/websocket", WireWebSocket, []ForwardedPort{udpPort(53)},
+			[]string{"SPDY/3.1+udp.portforward.porthole.dev,SPDY/3.1+portforward.k8s.io"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan []string, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h := r.Header.Values("X-Stream-Protocol-Version")
+				if tc.wire == WireWebSocket {
+					h = r.Header.Values("Sec-WebSocket-Protocol")
+				}
+				got <- h
+				http.Error(w, "no", http.StatusForbidden)
+			}))
+			defer srv.Close()
+			c := newTestClient(t, srv.URL)
+			err := c.PortForward(context.Background(), &PortForwardOptions{Pod: "p", Wire: tc.wire, Addresses: []string{"127.0.0.1"}, Ports: tc.ports})
+			if err == nil {
+				t.Fatal("PortForward succeeded against a refusing server")
+			}
+			if h := <-got; !slices.Equal(h, tc.want) {
+				t.Errorf("offered %q, want %q", h, tc.want)
+			}
+		})
+	}
+}
