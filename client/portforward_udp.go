@@ -47,6 +47,9 @@ const DefaultUDPIdleTimeout = 60 * time.Second
 const (
 	// maxUDPFlows is the number of local peers a bound UDP port serves at
 	// once; datagrams from further peers are dropped until a flow expires.
+	// Each flow holds a stream pair here and a socket on the node. A DNS
+	// client uses a new source port per query, so a busy one wants a
+	// shorter UDPIdleTimeout rather than more flows.
 	maxUDPFlows = 256
 	// udpQueueLen and udpQueueBytes bound the datagrams of one flow that
 	// wait for the server (while the flow's streams open, or while the

@@ -109,7 +109,7 @@ progress lines go to stderr so the command's stdout stays its own.`,
 	cmd.ValidArgsFunction = kubeflags.CompletePods(f, kf, "")
 	fl.BoolVar(&opts.Follow, "follow", true, "when the pod goes away, forward new connections to the target's next ready pod")
 	fl.StringVar(&opts.Exec, "exec", "", "run this shell command once forwarding, then stop and exit with its code")
-	fl.DurationVar(&opts.UDPIdleTimeout, "udp-idle-timeout", client.DefaultUDPIdleTimeout, "end a UDP flow after this long without a datagram either way")
+	fl.DurationVar(&opts.UDPIdleTimeout, "udp-idle-timeout", client.DefaultUDPIdleTimeout, "end a UDP flow (one local peer's datagrams) after this long without a datagram either way; each port serves 256 flows at once, so lower it for many short-lived peers such as DNS clients")
 	fl.StringVar(&opts.Protocol, "protocol", "", "wire: auto (tunnel, then SPDY), websocket or spdy (default auto, or spdy when "+WebSocketsEnv+"=false)")
 	return cmd
 }
