@@ -468,3 +468,30 @@ func TestPortForwardOffers(t *testing.T) {
 		})
 	}
 }
+
+// TestPortForwardUDPFlowLimit: a port serves maxUDPFlows peers at once;
+// the next peer's datagram is dropped and reported, while the peers with
+// flows keep being answered.
+func TestPortForwardUDPFlowLimit(t *testing.T) {
+	base := startPFNode(t, nil)
+	echoPort := streamtest.UDPEchoServer(t)
+	fr, ports := startUDPForward(t, base, WireSPDY, 0, udpPort(echoPort))
+	addr := localUDP(ports[0])
+	peers := make([]net.Conn, maxUDPFlows)
+	for i := range peers {
+		peers[i] = dialUDP(t, addr)
+		msg := "peer " + strconv.Itoa(i)
+		peers[i].Write([]byte(msg))
+		if got := readUDP(t, peers[i]); got != msg {
+			t.Fatalf("peer %d: got %q", i, got)
+		}
+	}
+	extra := dialUDP(t, addr)
+	extra.Write([]byte("one too many"))
+	fr.errOut.await(t, fmt.Sprintf("dropped 1 datagram(s) for %d -> %d/udp from %s: %d UDP flows are active, the most a port serves",
+		ports[0].Local, echoPort, extra.LocalAddr(), maxUDPFlows), 1)
+	peers[0].Write([]byte("still here"))
+	if got := readUDP(t, peers[0]); got != "still here" {
+		t.Fatalf("a peer with a flow: got %q", got)
+	}
+}
