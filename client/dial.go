@@ -18,7 +18,6 @@ import (
 
 	"github.com/porthole/porthole/internal/upgrade"
 	"github.com/porthole/porthole/protocol"
-	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
 	"github.com/porthole/porthole/transport/websocket"
@@ -228,22 +227,26 @@ func (c *Client) dialSPDYOnce(ctx context.Context, rawURL string, protocols []st
 	return nil, stream.NewProtocolMismatch(WireSPDY, protocols, conn.Protocol())
 }
 
-// dialTunnel opens the port-forward tunnel: a WebSocket offering
-// SPDY/3.1+portforward.k8s.io used as a byte pipe (PROTOCOL.md section 7).
-// The caller runs a SPDY client over it and owns it.
-func (c *Client) dialTunnel(ctx context.Context, rawURL string) (net.Conn, error) {
-	return onceMoreIfUnauthorized(ctx, c, func() (net.Conn, error) { return c.dialTunnelOnce(ctx, rawURL) })
+// dialTunnel opens the port-forward tunnel: a WebSocket offering the SPDY
+// protocols, each prefixed with SPDY/3.1+ (SPDY/3.1+portforward.k8s.io),
+// used as a byte pipe (PROTOCOL.md section 7). The caller runs a SPDY
+// client over it, with the protocol its Protocol method names, and owns it.
+func (c *Client) dialTunnel(ctx context.Context, rawURL string, protocols []string) (net.Conn, error) {
+	return onceMoreIfUnauthorized(ctx, c, func() (net.Conn, error) { return c.dialTunnelOnce(ctx, rawURL, protocols) })
 }
 
-func (c *Client) dialTunnelOnce(ctx context.Context, rawURL string) (net.Conn, error) {
+func (c *Client) dialTunnelOnce(ctx context.Context, rawURL string, protocols []string) (net.Conn, error) {
 	h, err := c.header(ctx)
 	if err != nil {
 		return nil, err
 	}
-	offer := []string{portforward.TunnelName}
+	offer := make([]string, len(protocols))
+	for i, p := range protocols {
+		offer[i] = protocol.TunnelPrefix + p
+	}
 	c.logRequest(ctx, "GET", rawURL, h, protocol.HeaderWebSocketProtocol, offer)
 	t, resp, err := websocket.DialTunnel(ctx, rawURL, &websocket.TunnelDialOptions{
-		Protocols:  []string{portforward.Name},
+		Protocols:  protocols,
 		Header:     h,
 		HTTPClient: c.httpClient(rawURL),
 	})

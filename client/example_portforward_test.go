@@ -2,7 +2,9 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 
@@ -30,5 +32,37 @@ func ExampleClient_PortForward() {
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
+	}
+}
+
+// Forward local UDP port 5353 to a DNS server on port 53 of pod "dns"
+// (porthole's extension: the server must be a porthole node or gateway),
+// then query it with Go's resolver. Against the kubelet, PortForward
+// returns client.ErrUDPUnsupported at once.
+func ExampleClient_PortForward_udp() {
+	c, err := client.New(&client.Config{Host: "https://127.0.0.1:6443", BearerToken: os.Getenv("TOKEN")})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err = c.PortForward(ctx, &client.PortForwardOptions{
+		Pod:   "dns",
+		Ports: []client.ForwardedPort{{Local: 5353, Remote: 53, Protocol: client.ProtocolUDP}},
+		Ready: func([]client.ForwardedPort) {
+			r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "udp", "127.0.0.1:5353")
+			}}
+			go func() {
+				addrs, err := r.LookupHost(ctx, "kubernetes.default.svc.cluster.local.")
+				fmt.Println(addrs, err)
+				stop()
+			}()
+		},
+	})
+	if errors.Is(err, client.ErrUDPUnsupported) {
+		fmt.Fprintln(os.Stderr, "this server forwards TCP only")
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/kube"
-	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/transport/spdy"
 )
 
@@ -19,9 +18,11 @@ import (
 const tunnelPingPeriod = 10 * time.Second
 
 // ForwardedPort is one forward: connections to Local on this machine reach
-// Remote in the pod. Local 0 picks a free port.
+// Remote in the pod. Local 0 picks a free port. Protocol is TCP unless set
+// to ProtocolUDP (porthole's extension, see portforward_udp.go).
 type ForwardedPort struct {
 	Local, Remote uint16
+	Protocol      Protocol
 }
 
 // PortForwardOptions configure PortForward. Namespace (default "default"),
@@ -49,6 +50,10 @@ type PortForwardOptions struct {
 	// (SPDY/3.1+portforward.k8s.io) and falls back to plain SPDY when that
 	// upgrade fails, like kubectl 1.31+.
 	Wire Wire
+	// UDPIdleTimeout ends a UDP port's flow (one local peer's datagrams
+	// and their replies) after this long without a datagram either way.
+	// Default DefaultUDPIdleTimeout.
+	UDPIdleTimeout time.Duration
 	// Follow, when set, makes the forward follow its target across pod
 	// replacement (see FollowOptions); Pod is then the first pod used and
 	// may be empty.
@@ -56,8 +61,9 @@ type PortForwardOptions struct {
 }
 
 // PortForward listens on the local ports and forwards every accepted TCP
-// connection to the pod over one SPDY session (portforward.k8s.io, plain or
-// tunnelled), until ctx ends; then it closes the listeners and the session,
+// connection (and, for a UDP port, every local peer's datagrams: see
+// ProtocolUDP) to the pod over one SPDY session (portforward.k8s.io, plain
+// or tunnelled), until ctx ends; then it closes the listeners and the session,
 // waits for every connection it forwarded to end and returns nil.
 //
 // Per connection it opens an error stream and a data stream (PROTOCOL.md
@@ -91,9 +97,10 @@ func (c *Client) PortForward(ctx context.Context, opts *PortForwardOptions) erro
 	if wire == WireAuto {
 		wire = c.cfg.Wire
 	}
+	udp := wantsUDP(opts.Ports)
 	dialPod := func(ctx context.Context, pod string) (*spdy.Conn, error) {
 		target := c.url("/api/v1/namespaces/"+url.PathEscape(ns)+"/pods/"+url.PathEscape(pod)+"/portforward", nil)
-		return c.dialPortForward(ctx, target, wire)
+		return c.dialPortForward(ctx, target, wire, udp)
 	}
 	dial := func(ctx context.Context) (*podConn, error) {
 		conn, err := dialPod(ctx, opts.Pod)
@@ -160,33 +167,42 @@ func (c *Client) followDial(fo *FollowOptions, tr *podTracker, dialPod func(cont
 }
 
 // dialPortForward opens one port-forward session on wire: the tunnel first,
-// then plain SPDY when the tunnel's upgrade failed (WireAuto).
-func (c *Client) dialPortForward(ctx context.Context, target string, wire Wire) (*spdy.Conn, error) {
+// then plain SPDY when the tunnel's upgrade failed (WireAuto). With udp
+// the session must speak porthole's UDP extension: a tunnel without it
+// (an API server's tunnel drops the name) is given up for plain SPDY
+// (WireAuto), and a server without it is ErrUDPUnsupported.
+func (c *Client) dialPortForward(ctx context.Context, target string, wire Wire, udp bool) (*spdy.Conn, error) {
+	offer := portForwardOffer(udp)
 	if wire != WireSPDY {
-		nc, err := c.dialTunnel(ctx, target)
+		nc, err := c.dialTunnel(ctx, target, offer)
 		if err == nil {
 			// No lingering close inside the tunnel: the pipe has no
 			// half-close, so the server's own lingering close and ours
 			// would wait for each other until the deadline. Closing the
 			// WebSocket (close 1000, after every byte we wrote) is the
 			// graceful end, as with client-go's gorilla connection.
-			conn, err := spdy.NewClient(nc, portforward.Name, &spdy.DialOptions{
+			conn, err := spdy.NewClient(nc, tunnelProtocol(nc), &spdy.DialOptions{
 				PingPeriod: tunnelPingPeriod, Linger: -1, Logger: c.log})
 			if err != nil {
 				return nil, fmt.Errorf("port-forward tunnel: %w", err)
 			}
-			return conn, nil
+			if conn, err = requireUDP(conn, udp); err == nil || wire == WireWebSocket {
+				return conn, err
+			}
+			c.log.InfoContext(ctx, "port-forward tunnel without UDP, trying SPDY")
 		}
-		if wire == WireWebSocket || !isUpgradeFailure(err) {
+		if err != nil && (wire == WireWebSocket || !isUpgradeFailure(err)) {
 			return nil, err
 		}
-		c.log.InfoContext(ctx, "port-forward tunnel refused, falling back to SPDY", "err", err)
+		if err != nil {
+			c.log.InfoContext(ctx, "port-forward tunnel refused, falling back to SPDY", "err", err)
+		}
 	}
-	conn, err := c.dialSPDY(ctx, target, []string{portforward.Name})
+	conn, err := c.dialSPDY(ctx, target, offer)
 	if err != nil {
 		return nil, err
 	}
-	return conn, nil
+	return requireUDP(conn, udp)
 }
 
 // discardLogger is the logger of a forwarder given none.

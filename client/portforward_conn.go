@@ -72,6 +72,9 @@ func (f *forwarder) open(ctx context.Context, conn *podConn, local net.Conn, por
 	h.Set(portforward.HeaderStreamType, portforward.StreamError)
 	h.Set(portforward.HeaderPort, strconv.Itoa(int(port.Remote)))
 	h.Set(portforward.HeaderRequestID, strconv.FormatUint(f.nextID.Add(1)-1, 10))
+	if port.isUDP() {
+		h.Set(portforward.HeaderProtocol, portforward.ProtocolUDP)
+	}
 	errs, err := conn.Open(ctx, h)
 	if err != nil {
 		return nil, "", fmt.Errorf("open error stream: %w", err)

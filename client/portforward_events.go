@@ -14,15 +14,19 @@ type PortForwardEvent struct {
 	// Port is the forward the event concerns (zero for session events);
 	// for listen events its Local is the port asked for or bound.
 	Port ForwardedPort
-	// Addr is the bound address of EventListening.
+	// Addr is the bound address of EventListening, or the local peer of a
+	// UDP flow (EventConnection, EventDatagramsDropped).
 	Addr net.Addr
 	// Message is the pod's error text (EventRemoteError), or why a
 	// followed pod was left (EventPodGone: deleted, terminating, ...).
 	Message string
 	// Pod is the pod left (EventPodGone) or now used (EventPodSwitched).
 	Pod string
-	// Err is the local failure (listen, accept, connection, reconnect).
+	// Err is the local failure (listen, accept, connection, reconnect), or
+	// why datagrams were dropped when not for a full queue.
 	Err error
+	// Dropped counts the datagrams EventDatagramsDropped reports.
+	Dropped uint64
 }
 
 // PortForwardEventKind says what happened.
@@ -56,18 +60,26 @@ const (
 	EventPodGone
 	// EventPodSwitched: following a target, new connections now go to Pod.
 	EventPodSwitched
+	// EventDatagramsDropped: datagrams of a UDP port were dropped at the
+	// local socket (a flow's queue was full while the server was slow, too
+	// many flows, a datagram too large to forward), reported when a flow
+	// ends or, for the port's limits, when they start refusing.
+	EventDatagramsDropped
+	// EventFlowExpired: a UDP flow carried nothing for the idle timeout
+	// and ended; the peer's next datagram starts a new one.
+	EventFlowExpired
 )
 
 // IsError reports whether kubectl prints the event on stderr.
 func (e PortForwardEvent) IsError() bool {
-	return e.Kind != EventListening && e.Kind != EventConnection && e.Kind != EventPodSwitched
+	return e.Kind != EventListening && e.Kind != EventConnection && e.Kind != EventPodSwitched && e.Kind != EventFlowExpired
 }
 
 // String is the event in kubectl's words, without a newline.
 func (e PortForwardEvent) String() string {
 	switch e.Kind {
 	case EventListening:
-		return fmt.Sprintf("Forwarding from %s -> %d", e.Addr, e.Port.Remote)
+		return fmt.Sprintf("Forwarding from %s -> %d%s", e.Addr, e.Port.Remote, e.Port.suffix())
 	case EventListenWarning:
 		return fmt.Sprintf("Warning: port %d: %v", e.Port.Local, e.Err)
 	case EventListenFailed:
@@ -75,6 +87,9 @@ func (e PortForwardEvent) String() string {
 	case EventAcceptFailed:
 		return fmt.Sprintf("error accepting connection on port %d: %v", e.Port.Local, e.Err)
 	case EventConnection:
+		if e.Port.isUDP() {
+			return fmt.Sprintf("Handling UDP flow for %d from %s", e.Port.Local, e.Addr)
+		}
 		return fmt.Sprintf("Handling connection for %d", e.Port.Local)
 	case EventRemoteError:
 		return fmt.Sprintf("an error occurred forwarding %d -> %d: %s", e.Port.Local, e.Port.Remote, e.Message)
@@ -90,6 +105,14 @@ func (e PortForwardEvent) String() string {
 		return fmt.Sprintf("pod %s is gone (%s): new connections wait for the next ready pod", e.Pod, e.Message)
 	case EventPodSwitched:
 		return fmt.Sprintf("forwarding to pod %s", e.Pod)
+	case EventFlowExpired:
+		return fmt.Sprintf("UDP flow for %d from %s expired", e.Port.Local, e.Addr)
+	case EventDatagramsDropped:
+		s := fmt.Sprintf("dropped %d datagram(s) for %d -> %d/udp from %s", e.Dropped, e.Port.Local, e.Port.Remote, e.Addr)
+		if e.Err != nil {
+			s += ": " + e.Err.Error()
+		}
+		return s
 	}
 	return fmt.Sprintf("port-forward event %d", int(e.Kind))
 }

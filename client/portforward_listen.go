@@ -49,11 +49,29 @@ func parseAddresses(addrs []string) ([]listenAddr, error) {
 	return out, nil
 }
 
-// portListener is one bound local socket of a forward.
+// portListener is one bound local socket of a forward: a TCP listener, or
+// a UDP socket (pc) for a UDP port.
 type portListener struct {
 	ln    net.Listener
+	pc    *net.UDPConn
 	port  ForwardedPort
 	index int // of the forward in PortForwardOptions.Ports
+}
+
+// addr is the bound address.
+func (l portListener) addr() net.Addr {
+	if l.pc != nil {
+		return l.pc.LocalAddr()
+	}
+	return l.ln.Addr()
+}
+
+// close closes the socket.
+func (l portListener) close() error {
+	if l.pc != nil {
+		return l.pc.Close()
+	}
+	return l.ln.Close()
 }
 
 // listenPort binds port on every address, the first bind choosing the
@@ -68,7 +86,7 @@ func listenPort(port ForwardedPort, addrs []listenAddr) ([]portListener, Forward
 		localhostOK        bool
 	)
 	for _, a := range addrs {
-		ln, err := net.Listen(a.network, net.JoinHostPort(a.host, strconv.Itoa(int(port.Local))))
+		l, local, err := bind(a, port)
 		if err != nil {
 			err = fmt.Errorf("unable to create listener on %s: %w", a.host, err)
 			if a.localhost {
@@ -79,17 +97,30 @@ func listenPort(port ForwardedPort, addrs []listenAddr) ([]portListener, Forward
 			continue
 		}
 		localhostOK = localhostOK || a.localhost
-		port.Local = uint16(ln.Addr().(*net.TCPAddr).Port)
-		lns = append(lns, portListener{ln: ln, port: port})
+		port.Local = local
+		l.port = port
+		lns = append(lns, l)
 	}
 	if !localhostOK && len(warnings) > 0 {
 		failures, warnings = append(failures, warnings...), nil
 	}
 	if len(failures) > 0 || len(lns) == 0 {
 		for _, l := range lns {
-			_ = l.ln.Close()
+			_ = l.close()
 		}
 		return nil, port, nil, errors.Join(failures...)
 	}
 	return lns, port, warnings, nil
+}
+
+// bind binds port on a: a TCP listener, or a UDP socket for a UDP port.
+func bind(a listenAddr, port ForwardedPort) (portListener, uint16, error) {
+	if port.isUDP() {
+		return bindUDP(a, port)
+	}
+	ln, err := net.Listen(a.network, net.JoinHostPort(a.host, strconv.Itoa(int(port.Local))))
+	if err != nil {
+		return portListener{}, 0, err
+	}
+	return portListener{ln: ln, port: port}, uint16(ln.Addr().(*net.TCPAddr).Port), nil
 }

@@ -119,7 +119,7 @@ func TestPortForwardReconnects(t *testing.T) {
 			run := func(ctx context.Context, opts *PortForwardOptions) error {
 				f.events, f.ready = events{f: opts.Events}, opts.Ready
 				f.dial = func(ctx context.Context) (*podConn, error) {
-					conn, err := c.dialPortForward(ctx, target, w)
+					conn, err := c.dialPortForward(ctx, target, w, false)
 					if err != nil {
 						return nil, err
 					}

@@ -36,15 +36,18 @@ type forwarder struct {
 	// resourceVersion of its first list.
 	tracker   *podTracker
 	trackedRV string
+	// udpIdle ends an idle UDP flow (PortForwardOptions.UDPIdleTimeout).
+	udpIdle time.Duration
 
 	// backoff returns the delay before reconnection attempt n (0-based).
 	backoff func(n int) time.Duration
 
 	nextID atomic.Uint64 // requestid of the next forwarded connection
 
-	mu   sync.Mutex    // guards conn and up; never held across I/O
+	mu   sync.Mutex    // guards conn, up and gone; never held across I/O
 	conn *podConn      // the live session, nil while reconnecting
 	up   chan struct{} // closed when conn is set again
+	gone chan struct{} // closed when conn is withdrawn (UDP flows end then)
 
 	wg sync.WaitGroup // accept loops, connection handlers, the supervisor
 }
@@ -58,6 +61,13 @@ func newForwarder(opts *PortForwardOptions, dial func(context.Context) (*podConn
 		if p.Remote == 0 {
 			return nil, errors.New("port-forward: remote port must be > 0")
 		}
+		if err := checkProtocol(p); err != nil {
+			return nil, err
+		}
+	}
+	udpIdle := opts.UDPIdleTimeout
+	if udpIdle <= 0 {
+		udpIdle = DefaultUDPIdleTimeout
 	}
 	addrs, err := parseAddresses(opts.Addresses)
 	if err != nil {
@@ -73,6 +83,7 @@ func newForwarder(opts *PortForwardOptions, dial func(context.Context) (*podConn
 		events:  events{f: opts.Events},
 		log:     log,
 		dial:    dial,
+		udpIdle: udpIdle,
 		backoff: jitteredBackoff,
 		up:      make(chan struct{}),
 	}, nil
@@ -114,7 +125,11 @@ func (f *forwarder) run(ctx context.Context) error {
 	go f.supervise(ctx, conn)
 	for _, l := range lns {
 		f.wg.Add(1)
-		go f.acceptLoop(ctx, l)
+		if l.pc != nil {
+			go f.serveUDP(ctx, l)
+		} else {
+			go f.acceptLoop(ctx, l)
+		}
 	}
 	if f.ready != nil {
 		f.ready(boundPorts(lns))
@@ -138,7 +153,7 @@ func (f *forwarder) listen() ([]portListener, error) {
 		}
 		for j, l := range lns {
 			lns[j].index = i
-			f.events.emit(PortForwardEvent{Kind: EventListening, Port: l.port, Addr: l.ln.Addr()})
+			f.events.emit(PortForwardEvent{Kind: EventListening, Port: l.port, Addr: l.addr()})
 		}
 		all = append(all, lns...)
 	}
@@ -183,6 +198,7 @@ func (f *forwarder) acceptLoop(ctx context.Context, l portListener) {
 func (f *forwarder) setConn(conn *podConn) {
 	f.mu.Lock()
 	f.conn = conn
+	f.gone = make(chan struct{})
 	close(f.up)
 	f.mu.Unlock()
 }
@@ -192,6 +208,10 @@ func (f *forwarder) dropConn() {
 	f.mu.Lock()
 	f.conn = nil
 	f.up = make(chan struct{})
+	if f.gone != nil {
+		close(f.gone)
+		f.gone = nil
+	}
 	f.mu.Unlock()
 }
 

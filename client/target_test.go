@@ -66,14 +66,14 @@ func TestForwardedPorts(t *testing.T) {
 		want  []ForwardedPort
 		err   string
 	}{
-		{"service port to named target", svc, []string{"80"}, []ForwardedPort{{80, 8000}}, ""},
-		{"service port name, local given", svc, []string{"9999:web"}, []ForwardedPort{{9999, 8000}}, ""},
-		{"service port name, random local", svc, []string{":direct"}, []ForwardedPort{{0, 8001}}, ""},
-		{"target port omitted", svc, []string{"82"}, []ForwardedPort{{82, 82}}, ""},
+		{"service port to named target", svc, []string{"80"}, []ForwardedPort{{Local: 80, Remote: 8000}}, ""},
+		{"service port name, local given", svc, []string{"9999:web"}, []ForwardedPort{{Local: 9999, Remote: 8000}}, ""},
+		{"service port name, random local", svc, []string{":direct"}, []ForwardedPort{{Local: 0, Remote: 8001}}, ""},
+		{"target port omitted", svc, []string{"82"}, []ForwardedPort{{Local: 82, Remote: 82}}, ""},
 		{"no such service port", svc, []string{"83"}, nil, "Service web does not have a service port 83"},
 		{"no such service port name", svc, []string{"nope"}, nil, "Service 'web' does not have a named port 'nope'"},
-		{"headless", &Service{Name: "h", Headless: true, Ports: []ServicePort{{Port: 80, TargetPort: "http"}}}, []string{"80"}, []ForwardedPort{{80, 80}}, ""},
-		{"pod named port", nil, []string{"metrics", "7000:http", "5432"}, []ForwardedPort{{9100, 9100}, {7000, 8000}, {5432, 5432}}, ""},
+		{"headless", &Service{Name: "h", Headless: true, Ports: []ServicePort{{Port: 80, TargetPort: "http"}}}, []string{"80"}, []ForwardedPort{{Local: 80, Remote: 80}}, ""},
+		{"pod named port", nil, []string{"metrics", "7000:http", "5432"}, []ForwardedPort{{Local: 9100, Remote: 9100}, {Local: 7000, Remote: 8000}, {Local: 5432, Remote: 5432}}, ""},
 		{"pod without the name", nil, []string{"grpc"}, nil, "Pod 'web-1' does not have a named port 'grpc'"},
 	} {
 		got, err := (&Resolved{Pod: pod, Service: tc.svc}).ForwardedPorts(tc.specs)

@@ -12,6 +12,10 @@
 //	WS SPDY tunnel    raw proxy                       unwrapped: the tunnel's bytes spliced to a SPDY upgrade (gate PortForwardWebsockets)
 //	WS legacy names   raw proxy                       raw proxy
 //
+// porthole's UDP port-forward (udp.portforward.porthole.dev, offered with
+// portforward.k8s.io) takes every route unchanged: offered names are passed
+// on as they came, and the upstream's choice is the one the client gets.
+//
 // Beyond the API server, with UpstreamWire protocol.WebSocket a SPDY exec or attach
 // (kubectl before 1.30) is translated the other way: SPDY in, WebSocket v5
 // out. The node's kubelet paths are not routed: callers use the API

@@ -31,6 +31,10 @@ type Options struct {
 	KeepAliveTimeout time.Duration
 	// StreamCreationTimeout bounds SPDY stream setup (default 30s).
 	StreamCreationTimeout time.Duration
+	// UDPIdleTimeout ends a forwarded UDP flow that carried no datagram in
+	// either direction for this long (default 5 min). Clients expire their
+	// idle flows sooner (porthole's: 60 s); this bounds the ones that never do.
+	UDPIdleTimeout time.Duration
 	// InitialSizeTimeout is how long a tty session waits for the client's
 	// first terminal size before starting the process (default 1s).
 	InitialSizeTimeout time.Duration
@@ -64,6 +68,9 @@ func New(rt Runtime, opts *Options) *Node {
 	}
 	if n.opts.StreamCreationTimeout == 0 {
 		n.opts.StreamCreationTimeout = 30 * time.Second
+	}
+	if n.opts.UDPIdleTimeout == 0 {
+		n.opts.UDPIdleTimeout = 5 * time.Minute
 	}
 	if n.opts.InitialSizeTimeout == 0 {
 		n.opts.InitialSizeTimeout = time.Second

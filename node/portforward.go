@@ -19,7 +19,7 @@ import (
 // sharing a requestid; each pair becomes one Runtime.PortForward. A failed
 // forward is reported on its error stream and ends that pair only.
 func (n *Node) servePortForwardSPDY(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef) {
-	conn := n.upgradeSPDY(w, r, []string{portforward.Name})
+	conn := n.upgradeSPDY(w, r, n.portForwardProtocols())
 	if conn == nil {
 		return
 	}
@@ -30,6 +30,7 @@ func (n *Node) servePortForwardSPDY(ctx context.Context, w http.ResponseWriter, 
 // pfAcceptor is a SPDY connection's stream source (a *spdy.Conn).
 type pfAcceptor interface {
 	stream.Conn
+	Protocol() string
 	Accept(ctx context.Context) (*spdy.Stream, error)
 }
 
@@ -40,6 +41,7 @@ type pfPair struct {
 	data     *spdy.Stream
 	errs     *spdy.Stream
 	deadline time.Time
+	udp      bool // a datagram flow (protocol: UDP)
 }
 
 // servePortForwardConn accepts streams until conn ends, then closes conn.
@@ -52,6 +54,7 @@ func (n *Node) servePortForwardConn(ctx context.Context, conn pfAcceptor, pod Po
 		_ = conn.Close()
 	}()
 	pending := make(map[string]*pfPair)
+	udpOK := conn.Protocol() == portforward.UDPName
 	for {
 		actx, acancel := n.acceptContext(ctx, pending)
 		st, err := conn.Accept(actx)
@@ -64,7 +67,7 @@ func (n *Node) servePortForwardConn(ctx context.Context, conn pfAcceptor, pod Po
 			}
 			return
 		}
-		p, err := n.addPortForwardStream(pending, st)
+		p, err := n.addPortForwardStream(pending, st, udpOK)
 		if err != nil {
 			n.log.Info("port-forward stream refused", "err", err)
 			_ = st.Reset()
@@ -112,8 +115,10 @@ func (n *Node) expirePairs(pending map[string]*pfPair) {
 	}
 }
 
-// addPortForwardStream files st under its request ID (PROTOCOL.md 5).
-func (n *Node) addPortForwardStream(pending map[string]*pfPair, st *spdy.Stream) (*pfPair, error) {
+// addPortForwardStream files st under its request ID (PROTOCOL.md 5). A
+// stream marked UDP is accepted only in a session that negotiated UDP
+// (udpOK), and both streams of a pair must agree.
+func (n *Node) addPortForwardStream(pending map[string]*pfPair, st *spdy.Stream, udpOK bool) (*pfPair, error) {
 	h := st.Headers()
 	port, err := portforward.ParsePort(h.Get(portforward.HeaderPort))
 	if err != nil {
@@ -121,10 +126,17 @@ func (n *Node) addPortForwardStream(pending map[string]*pfPair, st *spdy.Stream)
 	}
 	typ := strings.ToLower(h.Get(portforward.HeaderStreamType))
 	id := portforward.PairID(h.Get(portforward.HeaderRequestID), st.ID(), typ)
+	udp := portforward.IsUDP(h.Get(portforward.HeaderProtocol))
+	if udp && !udpOK {
+		return nil, fmt.Errorf("request %s: UDP stream in a session that did not negotiate %s", id, portforward.UDPName)
+	}
 	p := pending[id]
 	if p == nil {
-		p = &pfPair{id: id, port: port, deadline: time.Now().Add(n.opts.StreamCreationTimeout)}
+		p = &pfPair{id: id, port: port, udp: udp, deadline: time.Now().Add(n.opts.StreamCreationTimeout)}
 		pending[id] = p
+	}
+	if p.udp != udp {
+		return nil, fmt.Errorf("request %s: the pair's streams disagree on the protocol", id)
 	}
 	switch {
 	case typ == portforward.StreamData && p.data == nil:
@@ -146,7 +158,12 @@ func (n *Node) addPortForwardStream(pending map[string]*pfPair, st *spdy.Stream)
 // half-close; a failure is written to the error stream in the kubelet's words.
 func (n *Node) forward(ctx context.Context, pod PodRef, p *pfPair, wg *sync.WaitGroup) {
 	defer wg.Done()
-	err := n.rt.PortForward(ctx, pod, p.port, resettingStream{p.data})
+	var err error
+	if p.udp {
+		err = n.forwardUDP(ctx, pod, p)
+	} else {
+		err = n.rt.PortForward(ctx, pod, p.port, resettingStream{p.data})
+	}
 	if err != nil && ctx.Err() == nil {
 		msg := portforward.ErrorMessage(p.port, pod.Name, pod.UID, err)
 		if _, werr := p.errs.Write([]byte(msg)); werr != nil && !errors.Is(werr, stream.ErrClosed) {

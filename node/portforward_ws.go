@@ -119,7 +119,7 @@ func (e *oneWayEnd) Close() error { return e.Stream.Reset() }
 // The WebSocket is a byte pipe for an ordinary SPDY port-forward session.
 func (n *Node) servePortForwardTunnel(ctx context.Context, w http.ResponseWriter, r *http.Request, pod PodRef) *status.HTTPError {
 	t, err := websocket.AcceptTunnel(w, r, &websocket.TunnelOptions{
-		Protocols: []string{portforward.Name},
+		Protocols: n.portForwardProtocols(),
 		Logger:    n.log,
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"time"
 
 	"github.com/porthole/porthole/kube"
@@ -36,6 +37,19 @@ type Runtime interface {
 	// half-close in each direction. A failed dial returns an error before any
 	// byte is copied.
 	PortForward(ctx context.Context, pod PodRef, port uint16, stream io.ReadWriteCloser) error
+}
+
+// UDPRuntime is a Runtime that can also reach UDP ports in a pod, for
+// porthole's UDP port-forward (protocol/portforward's udp.go). The node
+// offers UDP forwarding only when its Runtime implements it, so a runtime
+// without it is refused at the upgrade, never half served.
+type UDPRuntime interface {
+	// DialUDP returns a UDP socket connected to port in the pod's network
+	// namespace, for one flow: each Write sends one datagram and each Read
+	// returns one (a reply, or the error of an earlier send, such as
+	// ECONNREFUSED when nothing listens). The caller closes it. Errors wrap
+	// ErrNotFound for a pod that does not exist.
+	DialUDP(ctx context.Context, pod PodRef, port uint16) (net.Conn, error)
 }
 
 // PodRef names a pod.

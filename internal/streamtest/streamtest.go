@@ -44,7 +44,13 @@ type NodeOptions struct {
 	Node    node.Options    // Logger defaults to discarding
 	// Wrap, when set, wraps the node's handler (a fault proxy, a probe).
 	Wrap func(http.Handler) http.Handler
+	// TCPOnly hides the runtime's UDP support from the node: a porthole
+	// node that cannot forward UDP, as an older one.
+	TCPOnly bool
 }
+
+// tcpOnly is a Runtime without node.UDPRuntime.
+type tcpOnly struct{ node.Runtime }
 
 // Node is a started node serving pods from the local runtime.
 type Node struct {
@@ -94,7 +100,11 @@ func NewNode(t testing.TB, pods []*kube.Pod, o *NodeOptions) *Node {
 		cancel()
 		t.Fatal(err)
 	}
-	n := &Node{Node: node.New(rt, &no), Runtime: rt}
+	var nrt node.Runtime = rt
+	if o.TCPOnly {
+		nrt = tcpOnly{rt}
+	}
+	n := &Node{Node: node.New(nrt, &no), Runtime: rt}
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()

@@ -17,5 +17,10 @@
 // on the same port under it, and its library the reference node being
 // closed and started again on the same port.
 //
+// TestUDPPortForward covers porthole's UDP extension: a DNS query and
+// datagrams of every size through porthole serve (library and command, both
+// wires), and the reference node's refusal, prompt and worded, since the
+// kubelet's library negotiates only portforward.k8s.io.
+//
 // The tests are in this package only; it exports nothing.
 package portforward

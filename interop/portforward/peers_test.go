@@ -141,7 +141,7 @@ func (l *lockedBuffer) await(t *testing.T, s string, n int, timeout time.Duratio
 	}
 }
 
-var forwardingLine = regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)$`)
+var forwardingLine = regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)(?:/udp)?$`)
 
 // startProcess runs a port-forward command (kubectl's or porthole's) that
 // prints kubectl's "Forwarding from" lines on stdout, and waits until every

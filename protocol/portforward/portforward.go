@@ -12,6 +12,10 @@
 // the query) the i-th port uses data channel 2i and error channel 2i+1, and
 // the first message on each carries the port, 2 bytes little-endian: port 80
 // on channel 0 is the message 00 50 00.
+//
+// UDP forwarding is porthole's extension of the SPDY wire (udp.go): its own
+// subprotocol, offered only by a client that forwards a UDP port, and
+// datagram pairs whose datagrams are length-prefixed on the data stream.
 package portforward
 
 import (

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -47,8 +48,10 @@ type Options struct {
 	Follow bool
 	// Protocol is --protocol: "" (auto, unless WebSocketsEnv is "false"),
 	// auto, websocket or spdy.
-	Protocol  string
-	Verbosity int
+	Protocol string
+	// UDPIdleTimeout is --udp-idle-timeout: a UDP flow's idle lifetime.
+	UDPIdleTimeout time.Duration
+	Verbosity      int
 	// Getenv reads the environment (KUBECONFIG, WebSocketsEnv); os.Getenv
 	// unless a test sets it.
 	Getenv func(string) string
@@ -69,7 +72,10 @@ number locally; :REMOTE_PORT picks a free local port and prints it.
 
 The forward runs over the WebSocket tunnel (SPDY/3.1+portforward.k8s.io) and
 falls back to SPDY when the server refuses it; KUBECTL_PORT_FORWARD_WEBSOCKETS=false
-or --protocol=spdy selects SPDY. Unlike kubectl, a connection that fails in the
+or --protocol=spdy selects SPDY. A port written PORT/udp (5353:53/udp) is
+forwarded as UDP, porthole's extension that only porthole's node serves: one
+flow per local peer address, ended after --udp-idle-timeout without a
+datagram; other servers refuse it and porthole says so. Unlike kubectl, a connection that fails in the
 pod (nothing listening on the remote port) closes only that connection, and a
 lost connection to the server is re-established while the local ports stay open,
 and the forward follows its target: when the pod goes away (deleted, replaced
@@ -83,6 +89,7 @@ environment; porthole exits with the command's exit code and the forward's
 progress lines go to stderr so the command's stdout stays its own.`,
 		Example: `  porthole port-forward web 8080:80
   porthole port-forward pod/web :80 --address 0.0.0.0
+  porthole port-forward dns 5353:53/udp 5353:53
   porthole port-forward web :80 --exec 'curl -s http://localhost:$PORTHOLE_PORT/'`,
 		Args: cobra.MinimumNArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,6 +109,7 @@ progress lines go to stderr so the command's stdout stays its own.`,
 	cmd.ValidArgsFunction = kubeflags.CompletePods(f, kf, "")
 	fl.BoolVar(&opts.Follow, "follow", true, "when the pod goes away, forward new connections to the target's next ready pod")
 	fl.StringVar(&opts.Exec, "exec", "", "run this shell command once forwarding, then stop and exit with its code")
+	fl.DurationVar(&opts.UDPIdleTimeout, "udp-idle-timeout", client.DefaultUDPIdleTimeout, "end a UDP flow (one local peer's datagrams) after this long without a datagram either way; each port serves 256 flows at once, so lower it for many short-lived peers such as DNS clients")
 	fl.StringVar(&opts.Protocol, "protocol", "", "wire: auto (tunnel, then SPDY), websocket or spdy (default auto, or spdy when "+WebSocketsEnv+"=false)")
 	return cmd
 }
@@ -117,10 +125,13 @@ func (o *Options) complete(cmd *cobra.Command, args []string) error {
 	}
 	o.Target, o.Pod = t, t.Name
 	o.Ports, o.PortSpecs = nil, args[1:]
-	for _, a := range args[1:] {
-		p, err := ParsePort(a)
+	for _, arg := range args[1:] {
+		p, err := ParsePort(arg)
+		a, _, perr := cutProtocol(arg)
 		switch {
 		case err == nil:
+		case perr != nil:
+			return cli.FlagErrorf("%v", perr)
 		case strings.Count(a, ":") > 1 || !isPortName(remotePart(a)):
 			return cli.FlagErrorf("%v", err)
 		case !localOK(a):
@@ -131,6 +142,9 @@ func (o *Options) complete(cmd *cobra.Command, args []string) error {
 	}
 	if _, err := client.ParseWire(o.Protocol); err != nil {
 		return cli.FlagErrorf("--protocol: %v", err)
+	}
+	if o.UDPIdleTimeout <= 0 {
+		return cli.FlagErrorf("--udp-idle-timeout must be positive")
 	}
 	if o.Verbosity, err = cmd.Flags().GetInt(cli.VerbosityFlag); err != nil {
 		return fmt.Errorf("read -%s: %w", cli.VerbosityFlag, err)
@@ -155,8 +169,36 @@ func (o *Options) Wire() client.Wire {
 var portName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$`)
 
 // ParsePort parses kubectl's port argument: REMOTE, LOCAL:REMOTE or
-// :REMOTE (a free local port). Named ports are not supported.
-func ParsePort(s string) (client.ForwardedPort, error) {
+// :REMOTE (a free local port), and porthole's optional protocol suffix
+// /udp or /tcp (the default). Named ports are not supported.
+func ParsePort(arg string) (client.ForwardedPort, error) {
+	s, proto, err := cutProtocol(arg)
+	if err != nil {
+		return client.ForwardedPort{}, err
+	}
+	p, err := parseNumbers(s)
+	p.Protocol = proto
+	return p, err
+}
+
+// cutProtocol splits a port argument's /udp or /tcp suffix (any case)
+// off; TCP is the zero Protocol.
+func cutProtocol(arg string) (string, client.Protocol, error) {
+	i := strings.LastIndexByte(arg, '/')
+	if i < 0 {
+		return arg, "", nil
+	}
+	switch strings.ToLower(arg[i+1:]) {
+	case "udp":
+		return arg[:i], client.ProtocolUDP, nil
+	case "tcp":
+		return arg[:i], "", nil
+	}
+	return "", "", fmt.Errorf("error parsing port '%s': unsupported protocol '%s' (tcp or udp)", arg, arg[i+1:])
+}
+
+// parseNumbers parses REMOTE, LOCAL:REMOTE or :REMOTE.
+func parseNumbers(s string) (client.ForwardedPort, error) {
 	local, remote, hasLocal := strings.Cut(s, ":")
 	if !hasLocal {
 		local, remote = s, s
@@ -202,17 +244,26 @@ func Run(ctx context.Context, o *Options) error {
 		if err != nil {
 			return err
 		}
-		if o.Ports, err = r.ForwardedPorts(o.PortSpecs); err != nil {
+		specs := make([]string, len(o.PortSpecs))
+		protos := make([]client.Protocol, len(o.PortSpecs))
+		for i, s := range o.PortSpecs {
+			specs[i], protos[i], _ = cutProtocol(s) // checked in complete
+		}
+		if o.Ports, err = r.ForwardedPorts(specs); err != nil {
 			return err
+		}
+		for i := range o.Ports {
+			o.Ports[i].Protocol = protos[i]
 		}
 		o.Pod = r.Pod.Name
 		if o.Follow {
-			follow = &client.FollowOptions{Resolved: r, PortSpecs: o.PortSpecs}
+			follow = &client.FollowOptions{Resolved: r, PortSpecs: specs}
 		}
 	}
 	pf := &client.PortForwardOptions{
 		Namespace: ns, Pod: o.Pod, Ports: o.Ports, Addresses: o.Addresses,
 		Events: client.PrintEvents(o.IO.Out, o.IO.ErrOut), Wire: o.Wire(), Follow: follow,
+		UDPIdleTimeout: o.UDPIdleTimeout,
 	}
 	if o.Exec == "" {
 		return c.PortForward(ctx, pf)
@@ -253,8 +304,11 @@ func isPortName(s string) bool {
 	return portName.MatchString(s) && strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyz")
 }
 
-// remotePart is REMOTE of [LOCAL:]REMOTE.
+// remotePart is REMOTE of [LOCAL:]REMOTE[/PROTOCOL].
 func remotePart(spec string) string {
+	if s, _, err := cutProtocol(spec); err == nil {
+		spec = s
+	}
 	if _, remote, ok := strings.Cut(spec, ":"); ok {
 		return remote
 	}

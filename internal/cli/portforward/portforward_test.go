@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,6 +24,7 @@ import (
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/localrt"
 	"github.com/porthole/porthole/serve"
 )
 
@@ -58,6 +60,12 @@ func TestFlags(t *testing.T) {
 		{name: "pods/ prefix", args: []string{"pods/web", "80"}, want: want{pod: "web", ports: []client.ForwardedPort{{Local: 80, Remote: 80}}, addresses: lh}},
 		{name: "flags", args: []string{"-n", "ns", "--address", "127.0.0.1,::1", "web", "80", "--exec", "curl x", "--protocol", "websocket"},
 			want: want{pod: "web", ports: []client.ForwardedPort{{Local: 80, Remote: 80}}, addresses: []string{"127.0.0.1", "::1"}, ns: "ns", exec: "curl x", protocol: "websocket"}},
+		{name: "udp and tcp suffixes", args: []string{"dns", "5353:53/udp", "53/UDP", "8080:80/tcp"},
+			want: want{pod: "dns", ports: []client.ForwardedPort{{Local: 5353, Remote: 53, Protocol: client.ProtocolUDP},
+				{Local: 53, Remote: 53, Protocol: client.ProtocolUDP}, {Local: 8080, Remote: 80}}, addresses: lh}},
+		{name: "named udp port", args: []string{"svc/dns", ":dns/udp"},
+			want: want{pod: "dns", ports: []client.ForwardedPort{{Remote: 0, Protocol: client.ProtocolUDP}}, addresses: lh}},
+		{name: "unknown protocol", args: []string{"web", "80/sctp"}, err: "error parsing port '80/sctp': unsupported protocol 'sctp' (tcp or udp)"},
 		{name: "no ports", args: []string{"web"}, err: "TYPE/NAME and list of ports are required for port-forward"},
 		{name: "not a pod's owner", args: []string{"cm/web", "80"}, err: `"cm/web" names no pods: give a pod, service, deployment, replica set or stateful set`},
 		{name: "bad port", args: []string{"web", "80:Http_1"}, err: "error parsing remote port 'Http_1': invalid syntax"},
@@ -139,6 +147,12 @@ func TestParsePort(t *testing.T) {
 		{"", client.ForwardedPort{}, "error parsing remote port '': invalid syntax"},
 		{"80:", client.ForwardedPort{}, "error parsing remote port '': invalid syntax"},
 		{"0", client.ForwardedPort{}, "remote port must be > 0"},
+		{"5353:53/udp", client.ForwardedPort{Local: 5353, Remote: 53, Protocol: client.ProtocolUDP}, ""},
+		{":53/Udp", client.ForwardedPort{Remote: 53, Protocol: client.ProtocolUDP}, ""},
+		{"80/tcp", client.ForwardedPort{Local: 80, Remote: 80}, ""},
+		{"80/", client.ForwardedPort{}, "error parsing port '80/': unsupported protocol '' (tcp or udp)"},
+		{"80/udp/udp", client.ForwardedPort{}, "error parsing remote port '80/udp': invalid syntax"},
+		{"/udp", client.ForwardedPort{}, "error parsing remote port '': invalid syntax"},
 	} {
 		got, err := ParsePort(tc.in)
 		if tc.err != "" {
@@ -156,7 +170,7 @@ func TestParsePort(t *testing.T) {
 // FuzzParsePort: never panics; what it accepts has a remote port and
 // prints back to an argument that parses to the same forward.
 func FuzzParsePort(f *testing.F) {
-	for _, s := range []string{"80", "8080:80", ":80", "0:80", "65536", "x:80", "1:2:3", "", "80:", "0", "+1:-2", "٣"} {
+	for _, s := range []string{"80", "8080:80", ":80", "0:80", "65536", "x:80", "1:2:3", "", "80:", "0", "+1:-2", "٣", "5353:53/udp", "80/TCP", "1/x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -167,7 +181,11 @@ func FuzzParsePort(f *testing.F) {
 		if p.Remote == 0 {
 			t.Fatalf("ParsePort(%q) accepted remote 0", s)
 		}
-		back, err := ParsePort(fmt.Sprintf("%d:%d", p.Local, p.Remote))
+		suffix := ""
+		if p.Protocol == client.ProtocolUDP {
+			suffix = "/udp"
+		}
+		back, err := ParsePort(fmt.Sprintf("%d:%d%s", p.Local, p.Remote, suffix))
 		if err != nil || back != p {
 			t.Fatalf("ParsePort(%q) = %v, but its printed form gives %v, %v", s, p, back, err)
 		}
@@ -177,12 +195,16 @@ func FuzzParsePort(f *testing.F) {
 // startNode serves pod "p" from porthole serve (API, gateway and node) on
 // 127.0.0.1 and returns the kubeconfig it wrote: the command reads the
 // pod before it forwards, as kubectl does.
-func startNode(t *testing.T) string {
+func startNode(t *testing.T) string { return startServe(t, nil) }
+
+// startServe is startNode with rt (nil: serve's own local runtime) running
+// the pods.
+func startServe(t *testing.T, rt serve.Runtime) string {
 	t.Helper()
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	out := newSyncBuffer()
 	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: []*kube.Pod{streamtest.SleepPod("p")},
-		KubeconfigPath: kc, Out: out})
+		KubeconfigPath: kc, Out: out, Runtime: rt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,5 +371,114 @@ func TestRunUnknownPod(t *testing.T) {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) || strings.Contains(out.String(), "ran") {
 		t.Errorf("--exec ran: %q", out.String())
+	}
+}
+
+var udpForwardingLine = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/udp\n`)
+
+// TestRunUDPDNS: `port-forward pod/p :PORT/udp :PORT` forwards a DNS
+// server's UDP port and a TCP port in one command, on both wires: Go's
+// resolver gets the pod's answer through the local port, and the TCP port
+// echoes.
+func TestRunUDPDNS(t *testing.T) {
+	kc := startNode(t)
+	dns := streamtest.DNSServer(t, map[string]netip.Addr{"db.porthole.test.": netip.MustParseAddr("192.0.2.7")})
+	tcp := echoPort(t)
+	for _, wire := range []string{"websocket", "spdy"} {
+		t.Run(wire, func(t *testing.T) {
+			out, errOut := newSyncBuffer(), newSyncBuffer()
+			ios := &iostreams.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
+			root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+			root.SetArgs([]string{"port-forward", "--kubeconfig", kc, "--protocol", wire, "--address", "127.0.0.1",
+				"pod/p", fmt.Sprintf(":%d/udp", dns), fmt.Sprintf(":%d", tcp)})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- root.ExecuteContext(ctx) }()
+			m := out.await(t, udpForwardingLine)
+			tm := out.await(t, forwardingLine)
+			r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "udp", "127.0.0.1:"+m[1])
+			}}
+			lctx, lcancel := context.WithTimeout(ctx, time.Minute)
+			defer lcancel()
+			addrs, err := r.LookupHost(lctx, "db.porthole.test.")
+			if err != nil || !slices.Equal(addrs, []string{"192.0.2.7"}) {
+				t.Errorf("lookup through the forward: got %v, %v; want [192.0.2.7]", addrs, err)
+			}
+			c, err := net.Dial("tcp", "127.0.0.1:"+tm[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(c, "tcp too")
+			c.(*net.TCPConn).CloseWrite()
+			if got, err := io.ReadAll(c); err != nil || string(got) != "tcp too" {
+				t.Errorf("tcp port: got %q, %v", got, err)
+			}
+			c.Close()
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("after cancel: %v (stderr %q)", err, errOut.String())
+			}
+		})
+	}
+}
+
+// tcpOnlyRuntime is serve's local runtime without its UDP support: a
+// porthole server that cannot forward UDP, as an older one.
+type tcpOnlyRuntime struct{ serve.Runtime }
+
+// TestRunUDPUnsupported: against a server that cannot forward UDP the
+// command fails at once with the extension's error and binds nothing.
+func TestRunUDPUnsupported(t *testing.T) {
+	rt, err := localrt.New([]*kube.Pod{streamtest.SleepPod("p")}, &localrt.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := startServe(t, tcpOnlyRuntime{rt})
+	ios, _, out, _ := iostreams.Test()
+	root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+	root.SetArgs([]string{"port-forward", "--kubeconfig", kc, "pod/p", ":53/udp"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = root.ExecuteContext(ctx)
+	if !errors.Is(err, client.ErrUDPUnsupported) {
+		t.Fatalf("got %v, want %v", err, client.ErrUDPUnsupported)
+	}
+	if strings.Contains(out.String(), "Forwarding from") {
+		t.Errorf("stdout %q: something was bound", out.String())
+	}
+}
+
+// TestUDPIdleTimeoutFlag: --udp-idle-timeout defaults to the client's
+// default, takes a duration and refuses one that is not positive.
+func TestUDPIdleTimeoutFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+		err  string
+	}{
+		{nil, client.DefaultUDPIdleTimeout, ""},
+		{[]string{"--udp-idle-timeout", "5s"}, 5 * time.Second, ""},
+		{[]string{"--udp-idle-timeout", "0"}, 0, "--udp-idle-timeout must be positive"},
+		{[]string{"--udp-idle-timeout", "-1m"}, 0, "--udp-idle-timeout must be positive"},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		var got *Options
+		root := parent(NewCmd(&cli.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil }))
+		root.SetArgs(append([]string{"port-forward", "dns", "53/udp"}, tc.args...))
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		err := root.Execute()
+		if tc.err != "" {
+			var fe *cli.FlagError
+			if err == nil || err.Error() != tc.err || !errors.As(err, &fe) {
+				t.Errorf("%v: got %v, want FlagError %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got.UDPIdleTimeout != tc.want {
+			t.Errorf("%v: got %v, %v; want %v", tc.args, got.UDPIdleTimeout, err, tc.want)
+		}
 	}
 }
