@@ -1,0 +1,168 @@
+package serve
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// workloadManifest is a Service in front of a two-pod Deployment whose
+// container port "http" is port, and a bare pod.
+func workloadManifest(t *testing.T, port int) Options {
+	t.Helper()
+	objs, err := kube.Decode(strings.NewReader(fmt.Sprintf(`
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: sleeper
+        command: [sleep, infinity]
+        ports: [{name: http, containerPort: %d}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: solo}
+spec: {containers: [{name: c, command: [sleep, infinity]}]}
+`, port)), "web.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{Pods: objs.Pods, Services: objs.Services, Deployments: objs.Deployments, ReplicaSets: objs.ReplicaSets}
+}
+
+// getJSON GETs an API path into v.
+func getJSON(t *testing.T, s *Server, path string, v any) {
+	t.Helper()
+	code, body := get(t, s.URL()+path)
+	if code != 200 {
+		t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, body)
+	}
+}
+
+// readyPods waits until exactly n pods match selector and all are
+// Running and Ready, and returns their names, sorted. The wait is bounded
+// by the test's deadline.
+func readyPods(t *testing.T, s *Server, selector string, n int) []string {
+	t.Helper()
+	for {
+		var l kube.PodList
+		getJSON(t, s, "/api/v1/namespaces/default/pods?labelSelector="+selector, &l)
+		var names []string
+		for _, p := range l.Items {
+			if p.Status.Phase == "Running" && p.IsReady() && p.DeletionTimestamp == "" {
+				names = append(names, p.Name)
+			}
+		}
+		if len(names) == n && len(l.Items) == n {
+			slices.Sort(names)
+			return names
+		}
+		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+	}
+}
+
+// TestKubectlWorkloads: a Service, a Deployment (its ReplicaSet and pods)
+// and a bare pod from manifests, as every kubectl release sees them.
+func TestKubectlWorkloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	opts := workloadManifest(t, 1)
+	opts.KubeconfigPath = kc
+	s, _ := startServer(t, opts)
+	pods := readyPods(t, s, "app%3Dweb", 2)
+	var rsList kube.ReplicaSetList
+	getJSON(t, s, "/apis/apps/v1/namespaces/default/replicasets", &rsList)
+	if len(rsList.Items) != 1 {
+		t.Fatalf("replica sets: %+v", rsList.Items)
+	}
+	rs := rsList.Items[0]
+	hash := rs.Labels["pod-template-hash"]
+	if hash == "" || rs.Name != "web-"+hash || rs.OwnerReferences[0].Kind != "Deployment" || rs.OwnerReferences[0].Name != "web" {
+		t.Fatalf("replica set %s: labels %v owners %+v", rs.Name, rs.Labels, rs.OwnerReferences)
+	}
+	podName := regexp.MustCompile(`^` + regexp.QuoteMeta(rs.Name) + `-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
+	for _, p := range pods {
+		if !podName.MatchString(p) {
+			t.Errorf("pod name %q is not %s-xxxxx", p, rs.Name)
+		}
+	}
+	for _, v := range kubectlVersions {
+		t.Run(v, func(t *testing.T) {
+			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
+			out, errOut, code := k.run(t, "get", "svc,deploy,rs,pods")
+			if code != 0 {
+				t.Fatalf("get svc,deploy,rs,pods: exit %d\n%s%s", code, out, errOut)
+			}
+			sections := strings.Split(strings.TrimSpace(out), "\n\n")
+			if len(sections) != 4 {
+				t.Fatalf("get svc,deploy,rs,pods: %d sections, want 4:\n%s", len(sections), out)
+			}
+			want := []struct {
+				header string
+				rows   []string // fields before AGE
+			}{
+				{"NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE", []string{"service/web ClusterIP 10.96.0.11 <none> 80/TCP"}},
+				{"NAME READY UP-TO-DATE AVAILABLE AGE", []string{"deployment.apps/web 2/2 2 2"}},
+				{"NAME DESIRED CURRENT READY AGE", []string{"replicaset.apps/" + rs.Name + " 2 2 2"}},
+				{"NAME READY STATUS RESTARTS AGE", []string{
+					"pod/solo 1/1 Running 0", "pod/" + pods[0] + " 1/1 Running 0", "pod/" + pods[1] + " 1/1 Running 0"}},
+			}
+			for i, sec := range sections {
+				lines := strings.Split(sec, "\n")
+				if got := strings.Join(strings.Fields(lines[0]), " "); got != want[i].header {
+					t.Errorf("section %d header %q, want %q", i, got, want[i].header)
+				}
+				var rows []string
+				for _, l := range lines[1:] {
+					f := strings.Fields(l)
+					rows = append(rows, strings.Join(f[:len(f)-1], " "))
+				}
+				if !slices.Equal(rows, want[i].rows) {
+					t.Errorf("section %d rows %q, want %q", i, rows, want[i].rows)
+				}
+			}
+			out, errOut, code = k.run(t, "get", "deploy", "web", "-o", "wide")
+			if f := strings.Fields(strings.Split(out, "\n")[1]); code != 0 || len(f) != 8 || f[5] != "web" || f[6] != "sleeper" || f[7] != "app=web" {
+				t.Errorf("get deploy web -o wide: exit %d\n%s%s", code, out, errOut)
+			}
+			out, errOut, code = k.run(t, "get", "pods", "-l", "app=web", "-o", "name")
+			if want := "pod/" + pods[0] + "\npod/" + pods[1] + "\n"; code != 0 || out != want {
+				t.Errorf("get pods -l app=web -o name: exit %d %q, want %q; %s", code, out, want, errOut)
+			}
+			out, errOut, code = k.run(t, "get", "pods", "--field-selector", "metadata.name=solo", "-o", "name")
+			if code != 0 || out != "pod/solo\n" {
+				t.Errorf("get pods --field-selector: exit %d %q %s", code, out, errOut)
+			}
+			_, errOut, code = k.run(t, "get", "deploy", "nope")
+			if want := `Error from server (NotFound): deployments.apps "nope" not found`; code != 1 || strings.TrimSpace(errOut) != want {
+				t.Errorf("get deploy nope: exit %d, %q; want 1, %q", code, errOut, want)
+			}
+		})
+	}
+}
