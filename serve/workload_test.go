@@ -1,11 +1,20 @@
 package serve
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,5 +173,178 @@ func TestKubectlWorkloads(t *testing.T) {
 				t.Errorf("get deploy nope: exit %d, %q; want 1, %q", code, errOut, want)
 			}
 		})
+	}
+}
+
+// lineReader delivers a command's output lines on a channel, so a test
+// can wait for one with a bound.
+func lineReader(r io.Reader) <-chan string {
+	ch := make(chan string, 100)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+	}()
+	return ch
+}
+
+// waitLine reads lines until match returns true; it fails after 20s or
+// at the end of the output.
+func waitLine(t *testing.T, lines <-chan string, what string, match func(string) bool) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("output ended before %s", what)
+			}
+			if match(l) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no %s in 20s", what)
+		}
+	}
+}
+
+// startKubectl runs kubectl in the background; stop kills it and
+// returns its stderr.
+func startKubectl(t *testing.T, k kubectl, args ...string) (<-chan string, func() string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	args = append([]string{"--kubeconfig", k.kubeconfig, "--cache-dir", filepath.Join(k.home, "cache")}, args...)
+	cmd := exec.CommandContext(ctx, k.bin, args...)
+	cmd.Env = []string{"HOME=" + k.home, "PATH=" + os.Getenv("PATH")}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := lineReader(stdout)
+	stopped := false
+	stop := func() string {
+		if !stopped {
+			stopped = true
+			cmd.Process.Kill()
+			for range lines {
+			}
+			cmd.Wait()
+			cancel()
+		}
+		return stderr.String()
+	}
+	t.Cleanup(func() { stop() })
+	return lines, stop
+}
+
+// TestKubectlDeleteWatchForward: kubectl get -w sees a Deployment's pod
+// deleted and its replacement come; port-forward svc/web :http reaches a
+// pod through the Service's named targetPort; rollout restart replaces
+// every pod.
+func TestKubectlDeleteWatchForward(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello from web")
+	})}
+	go web.Serve(ln)
+	t.Cleanup(func() { web.Close() })
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	opts := workloadManifest(t, port)
+	opts.KubeconfigPath = kc
+	s, _ := startServer(t, opts)
+	for _, v := range []string{"1.27", "1.33"} {
+		t.Run(v, func(t *testing.T) {
+			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
+			pods := readyPods(t, s, "app%3Dweb", 2)
+
+			lines, stopWatch := startKubectl(t, k, "get", "pods", "-l", "app=web", "-w")
+			waitLine(t, lines, "the header", func(l string) bool { return strings.Join(strings.Fields(l), " ") == "NAME READY STATUS RESTARTS AGE" })
+			for _, p := range pods {
+				waitLine(t, lines, p+" listed", func(l string) bool { return strings.HasPrefix(l, p+" ") && strings.Contains(l, "Running") })
+			}
+
+			victim := pods[0]
+			out, errOut, code := k.run(t, "delete", "pod", victim)
+			if code != 0 || out != `pod "`+victim+`" deleted`+"\n" {
+				t.Fatalf("delete pod: exit %d, %q %q", code, out, errOut)
+			}
+			after := readyPods(t, s, "app%3Dweb", 2)
+			if slices.Contains(after, victim) || !slices.Contains(after, pods[1]) {
+				t.Fatalf("pods after delete %v, before %v", after, pods)
+			}
+			repl := after[0]
+			if repl == pods[1] {
+				repl = after[1]
+			}
+			waitLine(t, lines, victim+" Terminating", func(l string) bool {
+				return strings.HasPrefix(l, victim+" ") && strings.Contains(l, "Terminating")
+			})
+			waitLine(t, lines, repl+" ready", func(l string) bool {
+				f := strings.Fields(l)
+				return len(f) >= 3 && f[0] == repl && f[1] == "1/1" && f[2] == "Running"
+			})
+			if errOut := stopWatch(); errOut != "" {
+				t.Errorf("get -w stderr: %s", errOut)
+			}
+
+			fwd, stopFwd := startKubectl(t, k, "port-forward", "--address", "127.0.0.1", "svc/web", ":http")
+			l := waitLine(t, fwd, "Forwarding from", func(l string) bool { return strings.HasPrefix(l, "Forwarding from 127.0.0.1:") })
+			m := regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)$`).FindStringSubmatch(l)
+			if m == nil || m[2] != strconv.Itoa(port) {
+				t.Fatalf("forwarding line %q, want -> %d", l, port)
+			}
+			resp, err := http.Get("http://127.0.0.1:" + m[1] + "/")
+			if err != nil {
+				t.Fatalf("GET through svc/web: %v; kubectl: %s", err, stopFwd())
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != "hello from web" {
+				t.Errorf("GET through svc/web: %d %q", resp.StatusCode, body)
+			}
+			stopFwd()
+
+			// kubectl stamps the restart to the second, and refuses a
+			// restart in the second of the last one (the other release's).
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+			out, errOut, code = k.run(t, "rollout", "restart", "deploy/web")
+			if code != 0 || out != "deployment.apps/web restarted\n" {
+				t.Fatalf("rollout restart: exit %d, %q %q", code, out, errOut)
+			}
+			for {
+				now := readyPods(t, s, "app%3Dweb", 2)
+				if !slices.Contains(now, after[0]) && !slices.Contains(now, after[1]) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+			}
+			out, errOut, code = k.run(t, "get", "pods", "solo", "-o", "name")
+			if code != 0 || out != "pod/solo\n" {
+				t.Errorf("the bare pod after the rollout: exit %d %q %s", code, out, errOut)
+			}
+		})
+	}
+	// A bare pod deleted is gone for good.
+	k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
+	if out, errOut, code := k.run(t, "delete", "pod", "solo", "--grace-period=0", "--force"); code != 0 || !strings.Contains(out, `pod "solo" force deleted`) {
+		t.Fatalf("delete solo: exit %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code := k.run(t, "get", "pod", "solo"); code != 1 || !strings.Contains(errOut, `pods "solo" not found`) {
+		t.Errorf("get solo after delete: exit %d %q", code, errOut)
 	}
 }
