@@ -290,5 +290,13 @@ func (r *Runtime) startPodLocked(p *pod, now time.Time) {
 			defer p.running.Done()
 			c.supervise(ctx)
 		}()
+		if c.spec.ReadinessProbe != nil {
+			r.wg.Add(1)
+			p.running.Add(1)
+			go func() {
+				defer p.running.Done()
+				c.probeLoop(ctx)
+			}()
+		}
 	}
 }
