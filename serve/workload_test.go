@@ -348,3 +348,76 @@ func TestKubectlDeleteWatchForward(t *testing.T) {
 		t.Errorf("get solo after delete: exit %d %q", code, errOut)
 	}
 }
+
+// TestKubectlReadyRestarts: kubectl's READY column follows an exec
+// readiness probe, and RESTARTS counts a container restarted by its
+// policy.
+func TestKubectlReadyRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	dir := t.TempDir()
+	flag, crashed := filepath.Join(dir, "ready"), filepath.Join(dir, "crashed")
+	objs, err := kube.Decode(strings.NewReader(fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: probed}
+spec:
+  containers:
+  - name: c
+    command: [sleep, infinity]
+    readinessProbe: {exec: {command: [test, -f, %q]}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: flaky}
+spec:
+  containers:
+  - name: c
+    command: [sh, -c, 'if [ -f %q ]; then exec sleep infinity; fi; touch %q; exit 1']
+`, flag, crashed, crashed)), "pods.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	s, _ := startServer(t, Options{Pods: objs.Pods, KubeconfigPath: kc})
+	k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
+	row := func(name string) []string {
+		out, errOut, code := k.run(t, "get", "pod", name, "--no-headers")
+		if code != 0 {
+			t.Fatalf("get pod %s: exit %d %s", name, code, errOut)
+		}
+		return strings.Fields(out)
+	}
+	// Running but not ready: the probe fails.
+	for {
+		var p kube.Pod
+		getJSON(t, s, "/api/v1/namespaces/default/pods/probed", &p)
+		if p.Status.Phase == "Running" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+	}
+	if f := row("probed"); f[1] != "0/1" || f[2] != "Running" {
+		t.Errorf("probed before the file: %q, want 0/1 Running", f)
+	}
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for f := row("probed"); f[1] != "1/1"; f = row("probed") {
+		time.Sleep(100 * time.Millisecond) // polling a state, not ordering events
+	}
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	for f := row("probed"); f[1] != "0/1"; f = row("probed") {
+		time.Sleep(100 * time.Millisecond) // polling a state, not ordering events
+	}
+	// flaky fails once, is restarted after the back-off and then runs.
+	for f := row("flaky"); f[1] != "1/1" || f[2] != "Running"; f = row("flaky") {
+		time.Sleep(100 * time.Millisecond) // polling a state, not ordering events
+	}
+	if f := row("flaky"); f[3] != "1" || !strings.HasPrefix(f[4], "(") || f[5] != "ago)" {
+		t.Errorf("flaky: %q, want RESTARTS 1 (Ns ago)", f)
+	}
+}

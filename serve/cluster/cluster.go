@@ -252,6 +252,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 			return fmt.Errorf("read pod %s/%s: %w", k.namespace, k.name, err)
 		}
 		p.ResourceVersion = ""
+		p.TypeMeta = kube.TypeMeta{Kind: "Pod", APIVersion: "v1"}
 		c.storeLocked(Pods, "ADDED", p)
 	}
 	c.reconcileLocked()
