@@ -1,5 +1,7 @@
-// Package serve is porthole's one-process cluster: a read-only Kubernetes
-// API for a set of pods (version, discovery, pods, namespaces), a node
+// Package serve is porthole's one-process cluster: a small Kubernetes API
+// (version, discovery, namespaces, pods, Services, Deployments and
+// ReplicaSets with list, watch, pod deletion and rollout restart; the
+// store and controllers are serve/cluster), a node
 // serving exec, attach and port-forward on them, and the local runtime
 // running them, behind one HTTP/1.1 listener. kubectl talks to it as to an
 // API server, through the kubeconfig it writes.

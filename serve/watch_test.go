@@ -133,3 +133,36 @@ func TestWatchErrorEvent(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", rec.Body, want)
 	}
 }
+
+// TestWatchEndsOnShutdown: a running watch ends cleanly (EOF after its
+// last complete event) as soon as the server shuts down, and Run returns
+// without waiting out the shutdown grace for it.
+func TestWatchEndsOnShutdown(t *testing.T) {
+	s, stop := startServer(t, Options{ShutdownTimeout: 30 * time.Second})
+	waitDemo(t, s)
+	resp, err := http.Get(s.URL() + "/api/v1/namespaces/default/pods?watch=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	if !sc.Scan() || !strings.Contains(sc.Text(), `"type":"ADDED"`) {
+		t.Fatalf("first event %q, %v", sc.Text(), sc.Err())
+	}
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	for sc.Scan() {
+		var e rawEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Errorf("event after shutdown %q: %v", sc.Text(), err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Errorf("watch stream ended with %v, want a clean end", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("shutdown took %s with a watch open", d)
+	}
+}

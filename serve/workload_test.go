@@ -326,6 +326,10 @@ func TestKubectlDeleteWatchForward(t *testing.T) {
 			if code != 0 || out != "deployment.apps/web restarted\n" {
 				t.Fatalf("rollout restart: exit %d, %q %q", code, out, errOut)
 			}
+			out, errOut, code = k.run(t, "rollout", "status", "deploy/web", "--timeout=30s")
+			if code != 0 || !strings.HasSuffix(out, "deployment \"web\" successfully rolled out\n") {
+				t.Fatalf("rollout status: exit %d, %q %q", code, out, errOut)
+			}
 			for {
 				now := readyPods(t, s, "app%3Dweb", 2)
 				if !slices.Contains(now, after[0]) && !slices.Contains(now, after[1]) {
