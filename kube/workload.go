@@ -233,9 +233,24 @@ type Deployment struct {
 
 // DeploymentSpec is the subset of a Deployment's spec porthole honours.
 type DeploymentSpec struct {
-	Replicas *int32          `json:"replicas,omitempty"`
-	Selector *LabelSelector  `json:"selector"`
-	Template PodTemplateSpec `json:"template"`
+	Replicas *int32              `json:"replicas,omitempty"`
+	Selector *LabelSelector      `json:"selector"`
+	Template PodTemplateSpec     `json:"template"`
+	Strategy *DeploymentStrategy `json:"strategy,omitempty"`
+}
+
+// DeploymentStrategy is how a Deployment replaces its pods. porthole
+// always rolls: the new pods all start at once, the old ones go when the
+// new are ready (maxSurge 100%, maxUnavailable 0).
+type DeploymentStrategy struct {
+	Type          string                   `json:"type,omitempty"`
+	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty"`
+}
+
+// RollingUpdateDeployment bounds a rolling update.
+type RollingUpdateDeployment struct {
+	MaxUnavailable *IntOrString `json:"maxUnavailable,omitempty"`
+	MaxSurge       *IntOrString `json:"maxSurge,omitempty"`
 }
 
 // DeploymentStatus counts the Deployment's pods.

@@ -154,6 +154,7 @@ func New(rt PodSource, objs Objects, log *slog.Logger) (*Cluster, error) {
 		d.Generation = 1
 		d.Spec.Replicas = ptr(kube.Replicas(d.Spec.Replicas))
 		defaultTemplate(&d.Spec.Template)
+		d.Spec.Strategy = rollingStrategy()
 		if err := c.insert(Deployments, d); err != nil {
 			return nil, err
 		}
@@ -203,6 +204,22 @@ func defaultTemplate(t *kube.PodTemplateSpec) {
 	if t.Spec.RestartPolicy == "" {
 		t.Spec.RestartPolicy = "Always"
 	}
+	for i := range t.Spec.Containers {
+		for j := range t.Spec.Containers[i].Ports {
+			if p := &t.Spec.Containers[i].Ports[j]; p.Protocol == "" {
+				p.Protocol = "TCP"
+			}
+		}
+	}
+}
+
+// rollingStrategy says what the controller does, whatever was asked: a
+// rolling update that starts every new pod at once and removes the old
+// ones once the new are ready.
+func rollingStrategy() *kube.DeploymentStrategy {
+	surge, unavailable := kube.FromString("100%"), kube.FromInt(0)
+	return &kube.DeploymentStrategy{Type: "RollingUpdate",
+		RollingUpdate: &kube.RollingUpdateDeployment{MaxUnavailable: &unavailable, MaxSurge: &surge}}
 }
 
 // defaultService fills what the API server would: type, affinity,

@@ -442,3 +442,36 @@ func TestReadinessCounts(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 }
+
+// TestReplicaSetAndScale: a ReplicaSet of its own runs its replicas as
+// pods it owns; a Deployment patched to more replicas gets them, and to
+// fewer loses the surplus.
+func TestReplicaSetAndScale(t *testing.T) {
+	d := deployment("rs", 2)
+	rs := &kube.ReplicaSet{ObjectMeta: d.ObjectMeta, Spec: kube.ReplicaSetSpec{Replicas: d.Spec.Replicas, Selector: d.Spec.Selector, Template: d.Spec.Template}}
+	rt := newFake()
+	c := startCluster(t, rt, Objects{ReplicaSets: []*kube.ReplicaSet{rs}, Deployments: []*kube.Deployment{deployment("web", 1)}})
+	waitFor(t, "2 pods of rs", func() bool { return len(podNames(c, "app=rs")) == 2 })
+	o, _ := c.Get(ReplicaSets, "default", "rs")
+	for _, n := range podNames(c, "app=rs") {
+		p, _ := c.Get(Pods, "default", n)
+		if ref := p.Meta().ControllerOf(); ref == nil || ref.Kind != "ReplicaSet" || ref.Name != "rs" || ref.UID != o.Meta().UID {
+			t.Errorf("pod %s owner %+v", n, ref)
+		}
+	}
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"replicas":3}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "3 pods of web", func() bool { return len(podNames(c, "app=web")) == 3 })
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"replicas":1}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "1 pod of web", func() bool {
+		all, _ := c.List(Pods, "default", func(o Object) bool { return o.Meta().Labels["app"] == "web" })
+		return len(all) == 1
+	})
+	rss, _ := c.List(ReplicaSets, "default", func(o Object) bool { return o.Meta().Labels["app"] == "web" })
+	if len(rss) != 1 {
+		t.Errorf("scaling made %d replica sets, want 1", len(rss))
+	}
+}

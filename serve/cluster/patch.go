@@ -69,6 +69,7 @@ func (c *Cluster) PatchDeployment(namespace, name string, patch []byte) (*kube.D
 	if !sameJSON(spec, d.Spec) {
 		spec.Replicas = ptr(kube.Replicas(spec.Replicas))
 		defaultTemplate(&spec.Template)
+		spec.Strategy = rollingStrategy()
 		u.Spec = spec
 		u.Generation++
 	}
