@@ -13,7 +13,10 @@ import (
 // API server authorizes them as create), discovery goes to any
 // authenticated caller, and a resource read is forwarded only after the
 // caller's RBAC allows its verb on exactly the resource the path names.
-// Writes and other resources are not served (see readable).
+// Of writes, only the two that follow a workload are served, under RBAC
+// too: deleting a pod (its controller replaces it) and patching a
+// Deployment (kubectl rollout restart); see writeVerb. Other writes and
+// other resources are not served (see readable).
 func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 	req, ok := parseAPIPath(r.URL.Path)
 	if !ok {
@@ -26,7 +29,19 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet {
-		g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed", "the gateway serves only reads and exec, attach and port-forward", nil))
+		verb, ok := req.writeVerb(r.Method)
+		if !ok {
+			g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed",
+				"the gateway serves only reads, exec, attach and port-forward, deleting pods and patching deployments", nil))
+			return
+		}
+		a := Attributes{User: userFrom(r.Context()), Verb: verb, APIGroup: req.group,
+			Namespace: req.namespace, Resource: req.kind, Name: req.name}
+		if herr := g.authorize(r.Context(), a); herr != nil {
+			g.refuse(w, r, nil, herr)
+			return
+		}
+		g.proxyRead(w, r)
 		return
 	}
 	if !req.resource {

@@ -113,6 +113,21 @@ func (req apiRequest) readableResource() bool {
 		(req.subresource == "" || req.subresource == "status")
 }
 
+// writeVerb is the verb a write of req is authorized as, when the gateway
+// forwards it at all: DELETE of one pod, PATCH of one Deployment.
+func (req apiRequest) writeVerb(method string) (string, bool) {
+	if !req.resource || req.name == "" || req.subresource != "" || req.version != "v1" {
+		return "", false
+	}
+	switch {
+	case method == http.MethodDelete && req.group == "" && req.kind == "pods":
+		return "delete", true
+	case method == http.MethodPatch && req.group == "apps" && req.kind == "deployments":
+		return "patch", true
+	}
+	return "", false
+}
+
 // readVerb is the verb a GET of req is authorized as.
 func (req apiRequest) readVerb(q url.Values) string {
 	switch {

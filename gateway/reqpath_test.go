@@ -67,3 +67,33 @@ func TestParseAPIPath(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteVerb: only a pod's DELETE and a Deployment's PATCH are
+// forwarded writes; anything else, including their subresources and
+// collections, is not.
+func TestWriteVerb(t *testing.T) {
+	for _, tc := range []struct {
+		method, path, verb string
+	}{
+		{"DELETE", "/api/v1/namespaces/default/pods/web-1", "delete"},
+		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web", "patch"},
+		{"DELETE", "/api/v1/namespaces/default/pods", ""},
+		{"DELETE", "/api/v1/namespaces/default/pods/web-1/status", ""},
+		{"PATCH", "/api/v1/namespaces/default/pods/web-1", ""},
+		{"POST", "/api/v1/namespaces/default/pods", ""},
+		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web", ""},
+		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale", ""},
+		{"DELETE", "/apis/apps/v1/namespaces/default/deployments/web", ""},
+		{"DELETE", "/api/v1/namespaces/default/secrets/x", ""},
+		{"DELETE", "/api/v1/namespaces/default", ""},
+	} {
+		req, ok := parseAPIPath(tc.path)
+		if !ok {
+			t.Fatalf("parse %s", tc.path)
+		}
+		verb, ok := req.writeVerb(tc.method)
+		if verb != tc.verb || ok != (tc.verb != "") {
+			t.Errorf("%s %s: %q %v, want %q", tc.method, tc.path, verb, ok, tc.verb)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -48,18 +49,52 @@ func (e *DecodeError) Error() string {
 	return b.String()
 }
 
-// DecodePods reads the pods of a manifest: YAML or JSON, any number of
-// documents separated by "---", each a v1 Pod or a v1 List (or PodList) of
-// Pods. Empty documents are skipped. A pod without a namespace gets
-// DefaultNamespace. Fields porthole does not model are ignored; everything it
-// does model is validated (see Validate), and the first problem is returned as
-// a *DecodeError naming source, document and field. Input is limited to
-// MaxManifestSize bytes.
+// Objects are what a manifest holds, each kind in manifest order.
+type Objects struct {
+	Pods        []*Pod        `json:"pods,omitempty"`
+	Services    []*Service    `json:"services,omitempty"`
+	Deployments []*Deployment `json:"deployments,omitempty"`
+	ReplicaSets []*ReplicaSet `json:"replicaSets,omitempty"`
+}
+
+// Len is the number of objects.
+func (o *Objects) Len() int {
+	return len(o.Pods) + len(o.Services) + len(o.Deployments) + len(o.ReplicaSets)
+}
+
+// Append adds b's objects after o's.
+func (o *Objects) Append(b *Objects) {
+	o.Pods = append(o.Pods, b.Pods...)
+	o.Services = append(o.Services, b.Services...)
+	o.Deployments = append(o.Deployments, b.Deployments...)
+	o.ReplicaSets = append(o.ReplicaSets, b.ReplicaSets...)
+}
+
+// DecodePods is Decode for a manifest that may hold only pods.
+func DecodePods(r io.Reader, source string) ([]*Pod, error) {
+	objs, err := Decode(r, source)
+	if err != nil {
+		return nil, err
+	}
+	if objs.Len() != len(objs.Pods) {
+		return nil, &DecodeError{Source: source, Msg: "only pods are accepted here"}
+	}
+	return objs.Pods, nil
+}
+
+// Decode reads the objects of a manifest: YAML or JSON, any number of
+// documents separated by "---", each a v1 Pod or Service, an apps/v1
+// Deployment or ReplicaSet, or a v1 List (or PodList) of them. Empty
+// documents are skipped. An object without a namespace gets
+// DefaultNamespace. Fields porthole does not model are ignored; everything
+// it does model is validated (see Validate), and the first problem is
+// returned as a *DecodeError naming source, document and field. Input is
+// limited to MaxManifestSize bytes.
 //
 // Each document is decoded by yaml.v3 into generic values and re-encoded as
 // JSON before it is unmarshalled, so the json tags of the types are the only
 // description of the wire format.
-func DecodePods(r io.Reader, source string) ([]*Pod, error) {
+func Decode(r io.Reader, source string) (*Objects, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxManifestSize+1))
 	if err != nil {
 		return nil, &DecodeError{Source: source, Msg: fmt.Sprintf("read: %v", err)}
@@ -71,7 +106,7 @@ func DecodePods(r io.Reader, source string) ([]*Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	var pods []*Pod
+	objs := &Objects{}
 	seen := make(map[string]int)
 	for i, doc := range docs {
 		n := i + 1
@@ -79,17 +114,27 @@ func DecodePods(r io.Reader, source string) ([]*Pod, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range got {
-			key := p.Namespace + "/" + p.Name
+		for _, o := range got {
+			m := o.obj.Meta()
+			key := o.kind + "/" + m.Namespace + "/" + m.Name
 			if prev, dup := seen[key]; dup {
 				return nil, &DecodeError{Source: source, Doc: n, Field: "metadata.name",
-					Msg: fmt.Sprintf("duplicate pod %q in namespace %q (first in document %d)", p.Name, p.Namespace, prev)}
+					Msg: fmt.Sprintf("duplicate %s %q in namespace %q (first in document %d)", strings.ToLower(o.kind), m.Name, m.Namespace, prev)}
 			}
 			seen[key] = n
-			pods = append(pods, p)
+			switch v := o.obj.(type) {
+			case *Pod:
+				objs.Pods = append(objs.Pods, v)
+			case *Service:
+				objs.Services = append(objs.Services, v)
+			case *Deployment:
+				objs.Deployments = append(objs.Deployments, v)
+			case *ReplicaSet:
+				objs.ReplicaSets = append(objs.ReplicaSets, v)
+			}
 		}
 	}
-	return pods, nil
+	return objs, nil
 }
 
 // splitDocuments parses every YAML document into generic JSON-compatible
@@ -187,7 +232,20 @@ type header struct {
 	Items    []json.RawMessage `json:"items"`
 }
 
-func decodeDocument(doc any, source string, n int) ([]*Pod, error) {
+// object is one decoded object and its kind.
+type object struct {
+	kind string
+	obj  interface{ Meta() *ObjectMeta }
+}
+
+// kindVersions maps each kind a manifest may hold to its apiVersion.
+var kindVersions = map[string]string{
+	"Pod": "v1", "Service": "v1", "Deployment": "apps/v1", "ReplicaSet": "apps/v1",
+}
+
+const supportedKinds = "v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet and v1 List"
+
+func decodeDocument(doc any, source string, n int) ([]object, error) {
 	if doc == nil {
 		return nil, nil
 	}
@@ -207,70 +265,116 @@ func decodeDocument(doc any, source string, n int) ([]*Pod, error) {
 		return nil, &DecodeError{Source: source, Doc: n, Field: "kind", Msg: "required"}
 	case h.APIVersion == "":
 		return nil, &DecodeError{Source: source, Doc: n, Field: "apiVersion", Msg: "required"}
-	case h.APIVersion != "v1":
-		return nil, &DecodeError{Source: source, Doc: n, Field: "apiVersion",
-			Msg: fmt.Sprintf("unsupported %s %q: only v1 Pod, List and PodList are supported", h.Kind, h.APIVersion)}
 	}
 	switch h.Kind {
-	case "Pod":
-		p, err := decodePod(raw, "")
-		if err != nil {
-			return nil, err.at(source, n)
-		}
-		return []*Pod{p}, nil
 	case "List", "PodList":
-		pods := make([]*Pod, 0, len(h.Items))
+		if h.APIVersion != "v1" {
+			return nil, &DecodeError{Source: source, Doc: n, Field: "apiVersion",
+				Msg: fmt.Sprintf("no matches for kind %q in version %q", h.Kind, h.APIVersion)}
+		}
+		out := make([]object, 0, len(h.Items))
 		for i, item := range h.Items {
-			p, err := decodeItem(item, h.Kind, fmt.Sprintf("items[%d].", i))
+			o, err := decodeItem(item, h.Kind, fmt.Sprintf("items[%d].", i))
 			if err != nil {
 				return nil, err.at(source, n)
 			}
-			pods = append(pods, p)
+			out = append(out, o)
 		}
-		return pods, nil
-	default:
-		return nil, &DecodeError{Source: source, Doc: n, Field: "kind",
-			Msg: fmt.Sprintf("unsupported kind %q: only v1 Pod, List and PodList are supported", h.Kind)}
+		return out, nil
 	}
+	want, known := kindVersions[h.Kind]
+	switch {
+	case !known:
+		return nil, &DecodeError{Source: source, Doc: n, Field: "kind",
+			Msg: fmt.Sprintf("unsupported kind %q: only %s are supported", h.Kind, supportedKinds)}
+	case h.APIVersion != want:
+		return nil, &DecodeError{Source: source, Doc: n, Field: "apiVersion",
+			Msg: fmt.Sprintf("no matches for kind %q in version %q (want %q)", h.Kind, h.APIVersion, want)}
+	}
+	o, ferr := decodeKind(raw, h.Kind, "")
+	if ferr != nil {
+		return nil, ferr.at(source, n)
+	}
+	return []object{o}, nil
 }
 
-func decodeItem(raw json.RawMessage, listKind, prefix string) (*Pod, *fieldError) {
+func decodeItem(raw json.RawMessage, listKind, prefix string) (object, *fieldError) {
 	var h TypeMeta
 	if err := json.Unmarshal(raw, &h); err != nil {
-		return nil, &fieldError{field: prefix[:len(prefix)-1], msg: jsonMsg(err)}
+		return object{}, &fieldError{field: prefix[:len(prefix)-1], msg: jsonMsg(err)}
 	}
-	kindOK := h.Kind == "Pod" || (listKind == "PodList" && h.Kind == "")
-	if !kindOK {
-		return nil, &fieldError{field: prefix + "kind", msg: fmt.Sprintf("unsupported kind %q: a list may hold only v1 Pods", h.Kind)}
+	if listKind == "PodList" {
+		if h.Kind != "Pod" && h.Kind != "" {
+			return object{}, &fieldError{field: prefix + "kind", msg: fmt.Sprintf("unsupported kind %q: a PodList may hold only v1 Pods", h.Kind)}
+		}
+		if h.APIVersion != "v1" && h.APIVersion != "" {
+			return object{}, &fieldError{field: prefix + "apiVersion", msg: fmt.Sprintf("unsupported apiVersion %q: a PodList may hold only v1 Pods", h.APIVersion)}
+		}
+		h.Kind, h.APIVersion = "Pod", "v1"
 	}
-	if h.APIVersion != "v1" && !(listKind == "PodList" && h.APIVersion == "") {
-		return nil, &fieldError{field: prefix + "apiVersion", msg: fmt.Sprintf("unsupported apiVersion %q: a list may hold only v1 Pods", h.APIVersion)}
+	want, known := kindVersions[h.Kind]
+	switch {
+	case !known:
+		return object{}, &fieldError{field: prefix + "kind", msg: fmt.Sprintf("unsupported kind %q: a list may hold only %s", h.Kind, strings.TrimSuffix(supportedKinds, " and v1 List"))}
+	case h.APIVersion != want:
+		return object{}, &fieldError{field: prefix + "apiVersion", msg: fmt.Sprintf("no matches for kind %q in version %q (want %q)", h.Kind, h.APIVersion, want)}
 	}
-	p, err := decodePod(raw, prefix)
+	o, err := decodeKind(raw, h.Kind, prefix)
 	if err != nil {
-		return nil, err
+		return object{}, err
 	}
-	p.Kind, p.APIVersion = "Pod", "v1"
-	return p, nil
+	tm := TypeMeta{Kind: h.Kind, APIVersion: want}
+	switch v := o.obj.(type) {
+	case *Pod:
+		v.TypeMeta = tm
+	case *Service:
+		v.TypeMeta = tm
+	case *Deployment:
+		v.TypeMeta = tm
+	case *ReplicaSet:
+		v.TypeMeta = tm
+	}
+	return o, nil
 }
 
-func decodePod(raw []byte, prefix string) (*Pod, *fieldError) {
-	var p Pod
-	if err := json.Unmarshal(raw, &p); err != nil {
+// decodeKind unmarshals raw as kind, defaults its namespace and validates
+// it.
+func decodeKind(raw []byte, kind, prefix string) (object, *fieldError) {
+	var obj interface{ Meta() *ObjectMeta }
+	var validate func() *fieldError
+	switch kind {
+	case "Pod":
+		p := new(Pod)
+		obj, validate = p, func() *fieldError { return validatePod(p) }
+	case "Service":
+		s := new(Service)
+		obj, validate = s, func() *fieldError { return validateService(s) }
+	case "Deployment":
+		d := new(Deployment)
+		obj, validate = d, func() *fieldError {
+			return validateWorkload(&d.ObjectMeta, d.Spec.Replicas, d.Spec.Selector, &d.Spec.Template)
+		}
+	case "ReplicaSet":
+		rs := new(ReplicaSet)
+		obj, validate = rs, func() *fieldError {
+			return validateWorkload(&rs.ObjectMeta, rs.Spec.Replicas, rs.Spec.Selector, &rs.Spec.Template)
+		}
+	}
+	if err := json.Unmarshal(raw, obj); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return nil, &fieldError{field: prefix + te.Field, msg: fmt.Sprintf("cannot use a JSON %s as %s", te.Value, te.Type)}
+			return object{}, &fieldError{field: prefix + te.Field, msg: fmt.Sprintf("cannot use a JSON %s as %s", te.Value, te.Type)}
 		}
-		return nil, &fieldError{field: trimDot(prefix), msg: jsonMsg(err)}
+		return object{}, &fieldError{field: trimDot(prefix), msg: jsonMsg(err)}
 	}
-	if p.Namespace == "" {
-		p.Namespace = DefaultNamespace
+	if m := obj.Meta(); m.Namespace == "" {
+		m.Namespace = DefaultNamespace
 	}
-	if fe := validatePod(&p); fe != nil {
+	if fe := validate(); fe != nil {
 		fe.field = prefix + fe.field
-		return nil, fe
+		return object{}, fe
 	}
-	return &p, nil
+	return object{kind: kind, obj: obj}, nil
 }
 
 func trimDot(s string) string {

@@ -89,8 +89,53 @@ var decodeBad = []struct {
 	{"scalar", "hello", `x.yaml: document 1: not an object`},
 	{"no-kind", "apiVersion: v1\nmetadata: {name: a}", `x.yaml: document 1: kind: required`},
 	{"no-apiversion", "kind: Pod", `x.yaml: document 1: apiVersion: required`},
-	{"deployment", "apiVersion: apps/v1\nkind: Deployment", `x.yaml: document 1: apiVersion: unsupported Deployment "apps/v1": only v1 Pod, List and PodList are supported`},
-	{"service", "apiVersion: v1\nkind: Service", `x.yaml: document 1: kind: unsupported kind "Service": only v1 Pod, List and PodList are supported`},
+	{"statefulset", "apiVersion: apps/v1\nkind: StatefulSet", `x.yaml: document 1: kind: unsupported kind "StatefulSet": only ` + supportedKinds + ` are supported`},
+	{"deployment-v1", "apiVersion: v1\nkind: Deployment", `x.yaml: document 1: apiVersion: no matches for kind "Deployment" in version "v1" (want "apps/v1")`},
+	{"deployment-no-name", "apiVersion: apps/v1\nkind: Deployment", `x.yaml: document 1: metadata.name: required`},
+	{"deployment-no-selector", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {containers: [{name: c}]}}}",
+		`x.yaml: document 1: spec.selector: Required value`},
+	{"deployment-empty-selector", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {selector: {}, template: {spec: {containers: [{name: c}]}}}",
+		`x.yaml: document 1: spec.selector: Invalid value: empty selector is invalid for deployment`},
+	{"deployment-mismatch", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: c}]}}}",
+		"x.yaml: document 1: spec.template.metadata.labels: Invalid value: map[app:api]: `selector` does not match template `labels`"},
+	{"deployment-bad-operator", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {selector: {matchExpressions: [{key: app, operator: Is, values: [web]}]}, template: {spec: {containers: [{name: c}]}}}",
+		`x.yaml: document 1: spec.selector.matchExpressions: "Is" is not a valid label selector operator`},
+	{"deployment-exists-values", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {selector: {matchExpressions: [{key: app, operator: Exists, values: [web]}]}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}",
+		`x.yaml: document 1: spec.selector.matchExpressions[0].values: operator Exists needs no values`},
+	{"deployment-replicas", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1000, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c}]}}}",
+		`x.yaml: document 1: spec.replicas: invalid value 1000: must be between 0 and 64`},
+	{"deployment-restart-never", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {restartPolicy: Never, containers: [{name: c}]}}}",
+		`x.yaml: document 1: spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"`},
+	{"deployment-bad-container", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: C}]}}}",
+		`x.yaml: document 1: spec.template.spec.containers[0].name: invalid value "C": ` + labelMsg},
+	{"replicaset-v1beta", "apiVersion: extensions/v1beta1\nkind: ReplicaSet", `x.yaml: document 1: apiVersion: no matches for kind "ReplicaSet" in version "extensions/v1beta1" (want "apps/v1")`},
+	{"service-no-name", "apiVersion: v1\nkind: Service", `x.yaml: document 1: metadata.name: required`},
+	{"service-bad-name", "apiVersion: v1\nkind: Service\nmetadata: {name: 1web}\nspec: {ports: [{port: 80}]}",
+		`x.yaml: document 1: metadata.name: invalid value "1web": must be a DNS-1035 label: start with a lower case letter`},
+	{"service-no-ports", "apiVersion: v1\nkind: Service\nmetadata: {name: web}", `x.yaml: document 1: spec.ports: Required value`},
+	{"service-port-names", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}, {port: 81, name: b}]}",
+		`x.yaml: document 1: spec.ports[0].name: Required value`},
+	{"service-dup-names", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80, name: a}, {port: 81, name: a}]}",
+		`x.yaml: document 1: spec.ports[1].name: Duplicate value: "a"`},
+	{"service-bad-port", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 70000}]}",
+		`x.yaml: document 1: spec.ports[0].port: invalid value 70000: must be between 1 and 65535, inclusive`},
+	{"service-bad-target-name", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80, targetPort: Http}]}",
+		`x.yaml: document 1: spec.ports[0].targetPort: invalid value "Http": must be an IANA service name: at most 15 lower case letters, digits or '-', with at least one letter`},
+	{"service-target-float", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80, targetPort: 1.5}]}",
+		`x.yaml: document 1: spec.ports.targetPort: cannot use a JSON number 1.5 as kube.IntOrString`},
+	{"service-nodeport", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {type: NodePort, ports: [{port: 80}]}",
+		`x.yaml: document 1: spec.type: unsupported value "NodePort": porthole serves ClusterIP Services only`},
+	{"service-bad-ip", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {clusterIP: nope, ports: [{port: 80}]}",
+		`x.yaml: document 1: spec.clusterIP: invalid value "nope": must be empty, 'None', or a valid IP address`},
+	{"probe-two-handlers", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, readinessProbe: {exec: {command: [cat]}, tcpSocket: {port: 80}}}]}",
+		`x.yaml: document 1: spec.containers[0].readinessProbe: must specify exactly one of exec, httpGet or tcpSocket`},
+	{"probe-bad-port", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, readinessProbe: {httpGet: {port: 0}}}]}",
+		`x.yaml: document 1: spec.containers[0].readinessProbe.httpGet.port: invalid value 0: must be between 1 and 65535, inclusive`},
+	{"probe-negative", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, readinessProbe: {exec: {command: [cat]}, periodSeconds: -1}}]}",
+		`x.yaml: document 1: spec.containers[0].readinessProbe.periodSeconds: invalid value -1: must be between 0 and 86400`},
+	{"dup-service", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 1}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 2}]}",
+		`x.yaml: document 2: metadata.name: duplicate service "a" in namespace "default" (first in document 1)`},
+	{"podlist-of-service", "apiVersion: v1\nkind: PodList\nitems: [{apiVersion: v1, kind: Service}]", `x.yaml: document 1: items[0].kind: unsupported kind "Service": a PodList may hold only v1 Pods`},
 	{"no-name", "apiVersion: v1\nkind: Pod\nspec: {containers: [{name: c}]}", `x.yaml: document 1: metadata.name: required`},
 	{"bad-name", "apiVersion: v1\nkind: Pod\nmetadata: {name: Demo}\nspec: {containers: [{name: c}]}",
 		`x.yaml: document 1: metadata.name: invalid value "Demo": ` + subdomainMsg},
@@ -116,7 +161,7 @@ var decodeBad = []struct {
 		`x.yaml: document 2: spec.containers: at least one container is required`},
 	{"dup-pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: default}\nspec: {containers: [{name: c}]}",
 		`x.yaml: document 2: metadata.name: duplicate pod "a" in namespace "default" (first in document 1)`},
-	{"list-of-service", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: Service}]", `x.yaml: document 1: items[0].kind: unsupported kind "Service": a list may hold only v1 Pods`},
+	{"list-of-configmap", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: ConfigMap}]", `x.yaml: document 1: items[0].kind: unsupported kind "ConfigMap": a list may hold only v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet`},
 	{"list-item-invalid", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: A}]}}]",
 		`x.yaml: document 1: items[0].spec.containers[0].name: invalid value "A": ` + labelMsg},
 	{"non-string-key", "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: {1: x}}", `x.yaml: document 1: metadata.labels: map key 1 is not a string`},
@@ -126,7 +171,7 @@ var decodeBad = []struct {
 func TestDecodePodsErrors(t *testing.T) {
 	for _, tc := range decodeBad {
 		t.Run(tc.name, func(t *testing.T) {
-			pods, err := DecodePods(strings.NewReader(tc.in), "x.yaml")
+			pods, err := Decode(strings.NewReader(tc.in), "x.yaml")
 			if err == nil {
 				t.Fatalf("got pods %+v, want error %q", pods, tc.want)
 			}
@@ -136,6 +181,82 @@ func TestDecodePodsErrors(t *testing.T) {
 			}
 			if err.Error() != tc.want {
 				t.Errorf("got  %s\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+var decodeWorkloads = []struct {
+	name, in string
+}{
+	{"workloads", `
+apiVersion: v1
+kind: Service
+metadata: {name: web, labels: {app: web}}
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: http}
+  - {name: admin, port: 9000, targetPort: 9001, protocol: TCP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: headless}
+spec: {clusterIP: None, selector: {app: web}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: apps}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+    matchExpressions: [{key: tier, operator: In, values: [front, edge]}]
+  template:
+    metadata: {labels: {app: web, tier: front}}
+    spec:
+      containers:
+      - name: web
+        command: [sleep, infinity]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /healthz, port: http}
+          periodSeconds: 1
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {name: rs}
+  spec:
+    selector: {matchLabels: {app: rs}}
+    template:
+      metadata: {labels: {app: rs}}
+      spec: {containers: [{name: c, readinessProbe: {tcpSocket: {port: 80}}}]}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: bare}
+  spec: {containers: [{name: c, readinessProbe: {exec: {command: [cat, /tmp/ready]}}}]}
+`},
+}
+
+// TestDecodeWorkloads: Services, Deployments and ReplicaSets decode next
+// to pods, in documents and in a List, with their defaults.
+func TestDecodeWorkloads(t *testing.T) {
+	for _, tc := range decodeWorkloads {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, err := Decode(strings.NewReader(tc.in), "in.yaml")
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			got, err := json.MarshalIndent(objs, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Compare(t, "decode/"+tc.name+".json", append(got, '\n'))
+			if _, err := DecodePods(strings.NewReader(tc.in), "in.yaml"); err == nil || err.Error() != "in.yaml: only pods are accepted here" {
+				t.Errorf("DecodePods of workloads: %v", err)
 			}
 		})
 	}
@@ -168,6 +289,57 @@ func TestValidateLongNames(t *testing.T) {
 			t.Errorf("Validate(name %q) = %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}
+}
+
+// FuzzDecode: any input decodes or fails with a *DecodeError, never
+// panics; what decodes survives a JSON round trip as a List unchanged.
+func FuzzDecode(f *testing.F) {
+	for _, tc := range decodeWorkloads {
+		f.Add([]byte(tc.in))
+	}
+	for _, tc := range decodeBad {
+		f.Add([]byte(tc.in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		objs, err := Decode(bytes.NewReader(in), "fuzz")
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("got %T %v, want *DecodeError", err, err)
+			}
+			return
+		}
+		var items []any
+		for _, p := range objs.Pods {
+			p.Kind, p.APIVersion = "Pod", "v1"
+			items = append(items, p)
+		}
+		for _, s := range objs.Services {
+			s.Kind, s.APIVersion = "Service", "v1"
+			items = append(items, s)
+		}
+		for _, d := range objs.Deployments {
+			d.Kind, d.APIVersion = "Deployment", "apps/v1"
+			items = append(items, d)
+		}
+		for _, rs := range objs.ReplicaSets {
+			rs.Kind, rs.APIVersion = "ReplicaSet", "apps/v1"
+			items = append(items, rs)
+		}
+		list, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Decode(bytes.NewReader(list), "again")
+		if err != nil {
+			t.Fatalf("re-decode %s: %v", list, err)
+		}
+		a, _ := json.Marshal(objs)
+		b, _ := json.Marshal(again)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("round trip:\ngot  %s\nwant %s", b, a)
+		}
+	})
 }
 
 // FuzzDecodePods: any input decodes or fails with a *DecodeError, never

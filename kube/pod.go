@@ -14,13 +14,43 @@ type TypeMeta struct {
 
 // ObjectMeta is the subset of metadata porthole keeps.
 type ObjectMeta struct {
-	Name              string            `json:"name,omitempty"`
-	Namespace         string            `json:"namespace,omitempty"`
-	UID               string            `json:"uid,omitempty"`
-	ResourceVersion   string            `json:"resourceVersion,omitempty"`
-	CreationTimestamp string            `json:"creationTimestamp,omitempty"`
-	Labels            map[string]string `json:"labels,omitempty"`
-	Annotations       map[string]string `json:"annotations,omitempty"`
+	Name                       string            `json:"name,omitempty"`
+	GenerateName               string            `json:"generateName,omitempty"`
+	Namespace                  string            `json:"namespace,omitempty"`
+	UID                        string            `json:"uid,omitempty"`
+	ResourceVersion            string            `json:"resourceVersion,omitempty"`
+	Generation                 int64             `json:"generation,omitempty"`
+	CreationTimestamp          string            `json:"creationTimestamp,omitempty"`
+	DeletionTimestamp          string            `json:"deletionTimestamp,omitempty"`
+	DeletionGracePeriodSeconds *int64            `json:"deletionGracePeriodSeconds,omitempty"`
+	Labels                     map[string]string `json:"labels,omitempty"`
+	Annotations                map[string]string `json:"annotations,omitempty"`
+	OwnerReferences            []OwnerReference  `json:"ownerReferences,omitempty"`
+}
+
+// Meta returns the object's metadata; every object type embeds ObjectMeta,
+// so this is how code handles objects of any kind.
+func (m *ObjectMeta) Meta() *ObjectMeta { return m }
+
+// OwnerReference names the object that owns this one (a ReplicaSet owns
+// its pods, a Deployment its ReplicaSets).
+type OwnerReference struct {
+	APIVersion         string `json:"apiVersion"`
+	Kind               string `json:"kind"`
+	Name               string `json:"name"`
+	UID                string `json:"uid"`
+	Controller         *bool  `json:"controller,omitempty"`
+	BlockOwnerDeletion *bool  `json:"blockOwnerDeletion,omitempty"`
+}
+
+// ControllerOf returns the owner reference marked controller, if any.
+func (m *ObjectMeta) ControllerOf() *OwnerReference {
+	for i := range m.OwnerReferences {
+		if c := m.OwnerReferences[i].Controller; c != nil && *c {
+			return &m.OwnerReferences[i]
+		}
+	}
+	return nil
 }
 
 // Pod is a v1 Pod.
@@ -48,9 +78,12 @@ type Container struct {
 	WorkingDir string          `json:"workingDir,omitempty"`
 	Env        []EnvVar        `json:"env,omitempty"`
 	Ports      []ContainerPort `json:"ports,omitempty"`
-	Stdin      bool            `json:"stdin,omitempty"`
-	StdinOnce  bool            `json:"stdinOnce,omitempty"`
-	TTY        bool            `json:"tty,omitempty"`
+	// ReadinessProbe decides the container's ready state; without one a
+	// running container is ready.
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+	Stdin          bool   `json:"stdin,omitempty"`
+	StdinOnce      bool   `json:"stdinOnce,omitempty"`
+	TTY            bool   `json:"tty,omitempty"`
 }
 
 // EnvVar is a literal environment variable (valueFrom is not supported).

@@ -3,7 +3,9 @@ package kube
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
+	"strings"
 )
 
 // Validate checks what the local runtime and the API need from a pod: a
@@ -30,22 +32,28 @@ func validatePod(p *Pod) *fieldError {
 			return &fieldError{"metadata.namespace", invalid(p.Namespace, msg)}
 		}
 	}
-	switch p.Spec.RestartPolicy {
+	return validatePodSpec(&p.Spec, "spec.")
+}
+
+// validatePodSpec checks a pod's spec; prefix is its path ("spec." or
+// "spec.template.spec.").
+func validatePodSpec(s *PodSpec, prefix string) *fieldError {
+	switch s.RestartPolicy {
 	case "", "Always", "OnFailure", "Never":
 	default:
-		return &fieldError{"spec.restartPolicy", fmt.Sprintf("unsupported value %q: must be Always, OnFailure or Never", p.Spec.RestartPolicy)}
+		return &fieldError{prefix + "restartPolicy", fmt.Sprintf("unsupported value %q: must be Always, OnFailure or Never", s.RestartPolicy)}
 	}
-	if len(p.Spec.Containers) == 0 {
-		return &fieldError{"spec.containers", "at least one container is required"}
+	if len(s.Containers) == 0 {
+		return &fieldError{prefix + "containers", "at least one container is required"}
 	}
 	names := make(map[string]string)
-	for i := range p.Spec.InitContainers {
-		if fe := validateContainer(&p.Spec.InitContainers[i], "spec.initContainers["+strconv.Itoa(i)+"]", names); fe != nil {
+	for i := range s.InitContainers {
+		if fe := validateContainer(&s.InitContainers[i], prefix+"initContainers["+strconv.Itoa(i)+"]", names); fe != nil {
 			return fe
 		}
 	}
-	for i := range p.Spec.Containers {
-		if fe := validateContainer(&p.Spec.Containers[i], "spec.containers["+strconv.Itoa(i)+"]", names); fe != nil {
+	for i := range s.Containers {
+		if fe := validateContainer(&s.Containers[i], prefix+"containers["+strconv.Itoa(i)+"]", names); fe != nil {
 			return fe
 		}
 	}
@@ -80,8 +88,191 @@ func validateContainer(c *Container, path string, names map[string]string) *fiel
 		default:
 			return &fieldError{pp + ".protocol", fmt.Sprintf("unsupported value %q: must be TCP, UDP or SCTP", cp.Protocol)}
 		}
+		if cp.Name != "" {
+			if msg := checkPortName(cp.Name); msg != "" {
+				return &fieldError{pp + ".name", invalid(cp.Name, msg)}
+			}
+		}
+	}
+	if c.ReadinessProbe != nil {
+		return validateProbe(c.ReadinessProbe, path+".readinessProbe")
 	}
 	return nil
+}
+
+// validateProbe checks that a probe has exactly one handler and sane
+// timing.
+func validateProbe(p *Probe, path string) *fieldError {
+	n := 0
+	for _, set := range []bool{p.Exec != nil, p.HTTPGet != nil, p.TCPSocket != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return &fieldError{path, "must specify exactly one of exec, httpGet or tcpSocket"}
+	}
+	for name, v := range map[string]int32{"initialDelaySeconds": p.InitialDelaySeconds, "timeoutSeconds": p.TimeoutSeconds,
+		"periodSeconds": p.PeriodSeconds, "successThreshold": p.SuccessThreshold, "failureThreshold": p.FailureThreshold} {
+		if v < 0 || v > 86400 {
+			return &fieldError{path + "." + name, fmt.Sprintf("invalid value %d: must be between 0 and 86400", v)}
+		}
+	}
+	switch {
+	case p.Exec != nil && len(p.Exec.Command) == 0:
+		return &fieldError{path + ".exec.command", "required"}
+	case p.HTTPGet != nil:
+		switch p.HTTPGet.Scheme {
+		case "", "HTTP", "HTTPS":
+		default:
+			return &fieldError{path + ".httpGet.scheme", fmt.Sprintf("unsupported value %q: must be HTTP or HTTPS", p.HTTPGet.Scheme)}
+		}
+		return validatePort(p.HTTPGet.Port, path+".httpGet.port")
+	case p.TCPSocket != nil:
+		return validatePort(p.TCPSocket.Port, path+".tcpSocket.port")
+	}
+	return nil
+}
+
+// validatePort checks a port given by number or by name.
+func validatePort(v IntOrString, path string) *fieldError {
+	if v.IsString {
+		if msg := checkPortName(v.Str); msg != "" {
+			return &fieldError{path, invalid(v.Str, msg)}
+		}
+		return nil
+	}
+	if v.Int < 1 || v.Int > 65535 {
+		return &fieldError{path, fmt.Sprintf("invalid value %d: must be between 1 and 65535, inclusive", v.Int)}
+	}
+	return nil
+}
+
+// MaxReplicas bounds a workload's replicas: each is a set of local
+// processes.
+const MaxReplicas = 64
+
+// validateService checks a Service: a DNS-1035 name, ports with unique
+// names (required when there are several) and valid numbers, a ClusterIP
+// type, and a clusterIP that is unset, None or an IP address.
+func validateService(s *Service) *fieldError {
+	if fe := validateMeta(&s.ObjectMeta, true); fe != nil {
+		return fe
+	}
+	switch s.Spec.Type {
+	case "", "ClusterIP":
+	default:
+		return &fieldError{"spec.type", fmt.Sprintf("unsupported value %q: porthole serves ClusterIP Services only", s.Spec.Type)}
+	}
+	if ip := s.Spec.ClusterIP; ip != "" && ip != "None" && net.ParseIP(ip) == nil {
+		return &fieldError{"spec.clusterIP", invalid(ip, "must be empty, 'None', or a valid IP address")}
+	}
+	if len(s.Spec.Ports) == 0 && s.Spec.ClusterIP != "None" {
+		return &fieldError{"spec.ports", "Required value"}
+	}
+	names := make(map[string]bool)
+	for i, sp := range s.Spec.Ports {
+		pp := "spec.ports[" + strconv.Itoa(i) + "]"
+		if sp.Name == "" && len(s.Spec.Ports) > 1 {
+			return &fieldError{pp + ".name", "Required value"}
+		}
+		if sp.Name != "" {
+			if msg := checkLabel(sp.Name); msg != "" {
+				return &fieldError{pp + ".name", invalid(sp.Name, msg)}
+			}
+			if names[sp.Name] {
+				return &fieldError{pp + ".name", fmt.Sprintf("Duplicate value: %q", sp.Name)}
+			}
+			names[sp.Name] = true
+		}
+		if sp.Port < 1 || sp.Port > 65535 {
+			return &fieldError{pp + ".port", fmt.Sprintf("invalid value %d: must be between 1 and 65535, inclusive", sp.Port)}
+		}
+		if !sp.TargetPort.IsZero() {
+			if fe := validatePort(sp.TargetPort, pp+".targetPort"); fe != nil {
+				return fe
+			}
+		}
+		switch sp.Protocol {
+		case "", "TCP", "UDP", "SCTP":
+		default:
+			return &fieldError{pp + ".protocol", fmt.Sprintf("unsupported value %q: must be TCP, UDP or SCTP", sp.Protocol)}
+		}
+	}
+	return nil
+}
+
+// validateWorkload checks a Deployment or ReplicaSet: name, replicas, a
+// non-empty selector that the template's labels match, and the template's
+// pod spec.
+func validateWorkload(m *ObjectMeta, replicas *int32, ls *LabelSelector, tmpl *PodTemplateSpec) *fieldError {
+	if fe := validateMeta(m, false); fe != nil {
+		return fe
+	}
+	if replicas != nil && (*replicas < 0 || *replicas > MaxReplicas) {
+		return &fieldError{"spec.replicas", fmt.Sprintf("invalid value %d: must be between 0 and %d", *replicas, MaxReplicas)}
+	}
+	if ls == nil {
+		return &fieldError{"spec.selector", "Required value"}
+	}
+	sel, err := ls.Selector()
+	if err != nil {
+		return &fieldError{"spec.selector.matchExpressions", err.Error()}
+	}
+	if sel.Empty() {
+		return &fieldError{"spec.selector", "Invalid value: empty selector is invalid for deployment"}
+	}
+	for i, e := range ls.MatchExpressions {
+		set := e.Operator == "In" || e.Operator == "NotIn"
+		if set != (len(e.Values) > 0) {
+			return &fieldError{"spec.selector.matchExpressions[" + strconv.Itoa(i) + "].values",
+				fmt.Sprintf("operator %s needs %s values", e.Operator, map[bool]string{true: "one or more", false: "no"}[set])}
+		}
+	}
+	if !sel.Matches(Label(tmpl.Labels)) {
+		return &fieldError{"spec.template.metadata.labels", fmt.Sprintf("Invalid value: %v: `selector` does not match template `labels`", tmpl.Labels)}
+	}
+	switch tmpl.Spec.RestartPolicy {
+	case "", "Always":
+	default:
+		return &fieldError{"spec.template.spec.restartPolicy", fmt.Sprintf("Unsupported value: %q: supported values: \"Always\"", tmpl.Spec.RestartPolicy)}
+	}
+	return validatePodSpec(&tmpl.Spec, "spec.template.spec.")
+}
+
+// validateMeta checks an object's name (a DNS-1035 label when label is
+// set, as for Services, else a DNS-1123 subdomain) and namespace.
+func validateMeta(m *ObjectMeta, label bool) *fieldError {
+	if m.Name == "" {
+		return &fieldError{"metadata.name", "required"}
+	}
+	msg := checkSubdomain(m.Name)
+	if label {
+		msg = checkLabel(m.Name)
+		if msg == "" && (m.Name[0] < 'a' || m.Name[0] > 'z') {
+			msg = "must be a DNS-1035 label: start with a lower case letter"
+		}
+	}
+	if msg != "" {
+		return &fieldError{"metadata.name", invalid(m.Name, msg)}
+	}
+	if m.Namespace != "" {
+		if msg := checkLabel(m.Namespace); msg != "" {
+			return &fieldError{"metadata.namespace", invalid(m.Namespace, msg)}
+		}
+	}
+	return nil
+}
+
+// checkPortName returns why s is not an IANA service name (at most 15
+// lower case letters, digits or '-', with a letter, no '--' and no '-' at
+// either end), or "".
+func checkPortName(s string) string {
+	const msg = "must be an IANA service name: at most 15 lower case letters, digits or '-', with at least one letter"
+	if len(s) > 15 || !isLabel(s) || strings.Contains(s, "--") || !strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyz") {
+		return msg
+	}
+	return ""
 }
 
 func invalid(v, msg string) string { return fmt.Sprintf("invalid value %q: %s", v, msg) }
@@ -129,4 +320,24 @@ func isLabel(s string) bool {
 		}
 	}
 	return true
+}
+
+// Validate checks a Service as Decode does.
+func (s *Service) Validate() error { return asError(validateService(s)) }
+
+// Validate checks a Deployment as Decode does.
+func (d *Deployment) Validate() error {
+	return asError(validateWorkload(&d.ObjectMeta, d.Spec.Replicas, d.Spec.Selector, &d.Spec.Template))
+}
+
+// Validate checks a ReplicaSet as Decode does.
+func (rs *ReplicaSet) Validate() error {
+	return asError(validateWorkload(&rs.ObjectMeta, rs.Spec.Replicas, rs.Spec.Selector, &rs.Spec.Template))
+}
+
+func asError(fe *fieldError) error {
+	if fe == nil {
+		return nil
+	}
+	return errors.New(fe.field + ": " + fe.msg)
 }

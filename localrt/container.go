@@ -31,6 +31,7 @@ type container struct {
 	last     *termination
 	prev     *termination // the termination before last
 	restarts int32
+	ready    bool         // the readiness probe's verdict (containers with one)
 	groups   map[int]bool // process groups of exec sessions that may still live
 	log      *ring        // output of the latest run
 	prevLog  *ring        // output of the run before
@@ -129,6 +130,7 @@ func (c *container) runOnce(ctx context.Context, restarted bool) *termination {
 		"container", c.spec.Name, "pid", r.p.pgid)
 	c.mu.Lock()
 	c.cur, c.waiting = r, ""
+	c.ready = false // a new run is ready once its probe says so
 	c.prevLog, c.log = c.log, r.log
 	if restarted {
 		c.restarts++
@@ -173,6 +175,7 @@ func (c *container) snapshot() snapshot {
 	s := snapshot{waiting: c.waiting, waitingMsg: c.waitMsg, last: c.last, prev: c.prev, restarts: c.restarts}
 	if c.cur != nil {
 		s.running, s.runID, s.startedAt = true, c.cur.id, c.cur.p.start
+		s.ready = c.spec.ReadinessProbe == nil || c.ready
 	}
 	return s
 }

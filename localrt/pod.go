@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/porthole/porthole/kube"
@@ -38,6 +39,18 @@ type pod struct {
 	// stop ends this pod's supervisors (RemovePod); running joins them.
 	stop    context.CancelFunc
 	running sync.WaitGroup
+	// grace, when positive, replaces Options.KillGrace for this pod's
+	// main processes (RemovePodGrace).
+	grace atomic.Int64
+}
+
+// killGrace is how long the pod's main processes get between SIGTERM and
+// SIGKILL.
+func (p *pod) killGrace() time.Duration {
+	if g := time.Duration(p.grace.Load()); g > 0 {
+		return g
+	}
+	return p.rt.opts.KillGrace
 }
 
 var (
@@ -227,6 +240,13 @@ func (r *Runtime) AddPod(in *kube.Pod) error {
 // waits for them and forgets the pod; its directory goes too. Calls into
 // the pod end with its processes.
 func (r *Runtime) RemovePod(namespace, name string) error {
+	return r.RemovePodGrace(namespace, name, 0)
+}
+
+// RemovePodGrace is RemovePod with grace instead of KillGrace between
+// SIGTERM and SIGKILL (a pod's deletion grace period); grace <= 0 means
+// KillGrace, except that a negative grace kills at once.
+func (r *Runtime) RemovePodGrace(namespace, name string, grace time.Duration) error {
 	r.mu.Lock()
 	k := podKey{namespace, name}
 	p, ok := r.pods[k]
@@ -242,6 +262,10 @@ func (r *Runtime) RemovePod(namespace, name string) error {
 	if !started {
 		return nil
 	}
+	if grace < 0 {
+		grace = time.Nanosecond
+	}
+	p.grace.Store(int64(grace))
 	p.stop()
 	p.running.Wait()
 	for _, c := range p.containers {
@@ -266,5 +290,13 @@ func (r *Runtime) startPodLocked(p *pod, now time.Time) {
 			defer p.running.Done()
 			c.supervise(ctx)
 		}()
+		if c.spec.ReadinessProbe != nil {
+			r.wg.Add(1)
+			p.running.Add(1)
+			go func() {
+				defer p.running.Done()
+				c.probeLoop(ctx)
+			}()
+		}
 	}
 }

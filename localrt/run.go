@@ -138,7 +138,7 @@ func (r *run) supervise(ctx context.Context) *termination {
 	select {
 	case <-r.p.done:
 	case <-ctx.Done():
-		r.p.stop(syscall.SIGTERM, rt.opts.KillGrace)
+		r.p.stop(syscall.SIGTERM, r.c.pod.killGrace())
 	}
 	// A container's processes die with its main process.
 	r.p.signalGroup(syscall.SIGKILL)

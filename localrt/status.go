@@ -35,6 +35,7 @@ type snapshot struct {
 	last       *termination // the last run's end, if any
 	prev       *termination // the end of the run before last
 	restarts   int32
+	ready      bool // running, and its readiness probe (if any) says so
 }
 
 // status computes the pod's status from its containers' snapshots.
@@ -52,7 +53,7 @@ func (p *pod) status() kube.PodStatus {
 	for i, c := range p.containers {
 		snaps[i] = c.snapshot()
 		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(c, snaps[i]))
-		ready = ready && snaps[i].running
+		ready = ready && snaps[i].ready
 	}
 	st.Phase = phase(p.spec.Spec.RestartPolicy, snaps)
 	st.Conditions = []kube.PodCondition{
@@ -76,7 +77,7 @@ func containerStatus(c *container, s snapshot) kube.ContainerStatus {
 	started := s.running
 	cs := kube.ContainerStatus{
 		Name:         c.spec.Name,
-		Ready:        s.running,
+		Ready:        s.ready,
 		RestartCount: s.restarts,
 		Image:        c.spec.Image,
 		Started:      &started,

@@ -1,70 +1,80 @@
 package serve
 
 import (
-	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/kube/table"
 	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/serve/cluster"
 )
 
-// podSource is what the API reads pods from: the runtime's live copies of
-// the pods named by refs.
-type podSource interface {
-	Pod(ctx context.Context, namespace, name string) (*kube.Pod, error)
-}
-
-// api serves the read-only part of the Kubernetes API that kubectl needs
-// around streaming: version, discovery, pods and namespaces. It is safe
-// for concurrent use; it holds no mutable state.
+// api serves the part of the Kubernetes API that kubectl needs around
+// streaming: version, discovery, namespaces, pods (get, list, watch,
+// delete), Services, Deployments (with rollout restart's patch) and
+// ReplicaSets, all read from the cluster.
 type api struct {
-	pods    podSource
-	refs    []node.PodRef // every pod, sorted by namespace then name
+	pods    node.Runtime // the runtime, for pod logs
+	cluster *cluster.Cluster
 	version kube.VersionInfo
 	started time.Time // creation time of the namespaces
 	now     func() time.Time
 	log     *slog.Logger
 }
 
-func newAPI(pods podSource, refs []node.PodRef, version kube.VersionInfo, started time.Time, now func() time.Time, log *slog.Logger) *api {
-	refs = slices.Clone(refs)
-	slices.SortFunc(refs, func(a, b node.PodRef) int {
-		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	return &api{pods: pods, refs: refs, version: version, started: started, now: now, log: log}
+func newAPI(rt node.Runtime, c *cluster.Cluster, version kube.VersionInfo, started time.Time, now func() time.Time, log *slog.Logger) *api {
+	return &api{pods: rt, cluster: c, version: version, started: started, now: now, log: log}
 }
 
-// register adds the API's routes to mux. Every route answers GET (and
-// HEAD); other methods get the API server's 405 Status.
+// apiHandler answers one request: a value to write as JSON, an error, or
+// (nil, nil) when it wrote the response itself (a watch).
+type apiHandler func(http.ResponseWriter, *http.Request) (any, *status.HTTPError)
+
+// register adds the API's routes to mux. Routes answer GET (and HEAD)
+// unless listed with other methods; other methods get the API server's
+// 405 Status.
 func (a *api) register(mux *http.ServeMux) {
-	routes := map[string]func(*http.Request) (any, *status.HTTPError){
-		"/version":                            a.getVersion,
-		"/api":                                a.getAPIVersions,
-		"/apis":                               a.getAPIGroups,
-		"/api/v1":                             a.getResources,
-		"/api/v1/namespaces":                  a.listNamespaces,
-		"/api/v1/namespaces/{namespace}":      a.getNamespace,
-		"/api/v1/pods":                        a.listPods,
-		"/api/v1/namespaces/{namespace}/pods": a.listPods,
-		"/api/v1/namespaces/{namespace}/pods/{name}":        a.getPod,
-		"/api/v1/namespaces/{namespace}/pods/{name}/status": a.getPod,
+	get := func(h func(*http.Request) (any, *status.HTTPError)) map[string]apiHandler {
+		return map[string]apiHandler{http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return h(r) }}
 	}
-	for pattern, h := range routes {
-		mux.Handle(pattern, a.handler(h))
+	routes := map[string]map[string]apiHandler{
+		"/version":                       get(a.getVersion),
+		"/api":                           get(a.getAPIVersions),
+		"/apis":                          get(a.getAPIGroups),
+		"/apis/apps":                     get(a.getAppsGroup),
+		"/api/v1":                        get(a.getResources),
+		"/apis/apps/v1":                  get(a.getAppsResources),
+		"/api/v1/namespaces":             get(a.listNamespaces),
+		"/api/v1/namespaces/{namespace}": get(a.getNamespace),
+		"/api/v1/namespaces/{namespace}/pods/{name}": {
+			http.MethodGet:    func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) },
+			http.MethodDelete: a.deletePod,
+		},
+		"/api/v1/namespaces/{namespace}/pods/{name}/status": get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) }),
+		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}": {
+			http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+				return a.getObject(r, deploymentKind)
+			},
+			http.MethodPatch: a.patchDeployment,
+		},
+	}
+	for _, k := range allKinds {
+		list := map[string]apiHandler{http.MethodGet: func(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.list(w, r, k) }}
+		routes[k.prefix+"/"+string(k.resource)] = list
+		routes[k.prefix+"/namespaces/{namespace}/"+string(k.resource)] = list
+		if _, ok := routes[k.prefix+"/namespaces/{namespace}/"+string(k.resource)+"/{name}"]; !ok {
+			routes[k.prefix+"/namespaces/{namespace}/"+string(k.resource)+"/{name}"] = get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, k) })
+		}
+	}
+	for pattern, methods := range routes {
+		mux.Handle(pattern, a.handler(methods))
 	}
 	mux.HandleFunc("/api/v1/namespaces/{namespace}/pods/{name}/log", a.serveLog)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,19 +82,26 @@ func (a *api) register(mux *http.ServeMux) {
 	}))
 }
 
-// handler adapts a getter to HTTP: method check, JSON or Status answer.
-func (a *api) handler(get func(*http.Request) (any, *status.HTTPError)) http.Handler {
+// handler adapts handlers by method to HTTP: method check, JSON or Status
+// answer.
+func (a *api) handler(methods map[string]apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		m := r.Method
+		if m == http.MethodHead {
+			m = http.MethodGet
+		}
+		h, ok := methods[m]
+		if !ok {
 			writeError(w, r, a.log, errMethod)
 			return
 		}
-		v, err := get(r)
+		v, err := h(w, r)
 		code := http.StatusOK
-		if err != nil {
+		switch {
+		case err != nil:
 			code = int(err.Status.Code)
 			writeError(w, r, a.log, err)
-		} else {
+		case v != nil:
 			writeJSON(w, code, v)
 		}
 		a.log.Debug("api request", "method", r.Method, "uri", r.URL.RequestURI(), "accept", r.Header.Get("Accept"), "code", code)
@@ -108,66 +125,50 @@ func (a *api) getAPIGroups(r *http.Request) (any, *status.HTTPError) {
 	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
 		return nil, notAcceptable()
 	}
-	return kube.APIGroupList{TypeMeta: kube.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []kube.APIGroup{}}, nil
+	return kube.APIGroupList{TypeMeta: kube.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []kube.APIGroup{appsGroup}}, nil
+}
+
+// appsGroup is the one API group porthole serves, for Deployments and
+// ReplicaSets.
+var appsGroup = kube.APIGroup{
+	Name:             "apps",
+	Versions:         []kube.GroupVersionForDiscovery{{GroupVersion: "apps/v1", Version: "v1"}},
+	PreferredVersion: kube.GroupVersionForDiscovery{GroupVersion: "apps/v1", Version: "v1"},
+}
+
+func (a *api) getAppsGroup(r *http.Request) (any, *status.HTTPError) {
+	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
+		return nil, notAcceptable()
+	}
+	g := appsGroup
+	g.TypeMeta = kube.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
+	return g, nil
+}
+
+// appsResources is the discovery document of /apis/apps/v1.
+var appsResources = []kube.APIResource{
+	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"get", "list", "patch", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
+	{Name: "replicasets", SingularName: "replicaset", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"rs"}, Categories: []string{"all"}},
+}
+
+func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
+	return kube.APIResourceList{TypeMeta: kube.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: "apps/v1", APIResources: appsResources}, nil
 }
 
 // coreResources is the discovery document of /api/v1: what porthole serves
 // and with which verbs, so kubectl neither offers nor tries the rest.
 var coreResources = []kube.APIResource{
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list"}, ShortNames: []string{"ns"}},
-	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"get", "list"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
+	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"delete", "get", "list", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/status", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
+	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
 }
 
 func (a *api) getResources(r *http.Request) (any, *status.HTTPError) {
 	return kube.APIResourceList{TypeMeta: kube.TypeMeta{Kind: "APIResourceList"}, GroupVersion: "v1", APIResources: coreResources}, nil
-}
-
-// getPod serves one pod, as JSON or as a one-row Table.
-func (a *api) getPod(r *http.Request) (any, *status.HTTPError) {
-	neg, ok := negotiate(r.Header.Get("Accept"), !strings.HasSuffix(r.URL.Path, "/status"))
-	if !ok {
-		return nil, notAcceptable()
-	}
-	p, err := a.pods.Pod(r.Context(), r.PathValue("namespace"), r.PathValue("name"))
-	if errors.Is(err, node.ErrNotFound) {
-		return nil, notFound("pods", r.PathValue("name"))
-	}
-	if err != nil {
-		return nil, internalError(fmt.Errorf("get pod: %w", err))
-	}
-	if neg.out == outTable {
-		return a.podTable(r, neg, []kube.Pod{*p}, p.ResourceVersion)
-	}
-	return p, nil
-}
-
-// listPods serves the pods of one namespace, or of all with /api/v1/pods,
-// filtered by labelSelector and fieldSelector.
-func (a *api) listPods(r *http.Request) (any, *status.HTTPError) {
-	neg, ok := negotiate(r.Header.Get("Accept"), true)
-	if !ok {
-		return nil, notAcceptable()
-	}
-	sel, aerr := parseSelectors(r.URL.Query(), kube.PodFields)
-	if aerr != nil {
-		return nil, aerr
-	}
-	items, rv, aerr := a.selectPods(r.Context(), r.PathValue("namespace"), sel)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if neg.out == outTable {
-		return a.podTable(r, neg, items, rv)
-	}
-	for i := range items {
-		items[i].TypeMeta = kube.TypeMeta{} // list items carry no kind, as the API server encodes them
-	}
-	return kube.PodList{TypeMeta: kube.TypeMeta{Kind: "PodList", APIVersion: "v1"},
-		ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: items}, nil
 }
 
 // selectors are a list request's label and field selectors.
@@ -176,11 +177,8 @@ type selectors struct {
 }
 
 // parseSelectors reads labelSelector and fieldSelector, refusing field
-// names outside known, and watch, which porthole does not serve.
+// names outside known.
 func parseSelectors(q url.Values, known []string) (selectors, *status.HTTPError) {
-	if w := q.Get("watch"); w == "true" || w == "1" {
-		return selectors{}, badRequest("watch is not supported by porthole")
-	}
 	labels, err := kube.ParseLabelSelector(q.Get("labelSelector"))
 	if err != nil {
 		return selectors{}, badRequest(err.Error())
@@ -195,45 +193,6 @@ func parseSelectors(q url.Values, known []string) (selectors, *status.HTTPError)
 		}
 	}
 	return selectors{labels: labels, fields: fields}, nil
-}
-
-// selectPods returns the live pods of namespace ns (all when "") that sel
-// matches, and the list's resourceVersion: the highest of theirs, or "1".
-func (a *api) selectPods(ctx context.Context, ns string, sel selectors) ([]kube.Pod, string, *status.HTTPError) {
-	items := []kube.Pod{}
-	rv := uint64(1)
-	for _, ref := range a.refs {
-		if ns != "" && ref.Namespace != ns {
-			continue
-		}
-		p, err := a.pods.Pod(ctx, ref.Namespace, ref.Name)
-		if err != nil {
-			return nil, "", internalError(fmt.Errorf("list pods: %w", err))
-		}
-		if !sel.labels.Matches(kube.Label(p.Labels)) || !sel.fields.Matches(kube.PodField(p)) {
-			continue
-		}
-		if v, err := strconv.ParseUint(p.ResourceVersion, 10, 64); err == nil && v > rv {
-			rv = v
-		}
-		items = append(items, *p)
-	}
-	return items, strconv.FormatUint(rv, 10), nil
-}
-
-// podTable renders pods as the API server's pod Table.
-func (a *api) podTable(r *http.Request, neg negotiation, pods []kube.Pod, rv string) (any, *status.HTTPError) {
-	now := a.now()
-	rows := make([]kube.TableRow, len(pods))
-	for i := range pods {
-		obj, err := rowObject(r, neg, &pods[i], pods[i].TypeMeta, pods[i].ObjectMeta)
-		if err != nil {
-			return nil, err
-		}
-		rows[i] = kube.TableRow{Cells: table.PodRow(&pods[i], now), Conditions: table.PodRowConditions(&pods[i]), Object: obj}
-	}
-	return kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
-		ListMeta: kube.ListMeta{ResourceVersion: rv}, ColumnDefinitions: table.PodColumns, Rows: rows}, nil
 }
 
 // rowObject is what a Table row carries, per the includeObject parameter:
@@ -252,14 +211,9 @@ func rowObject(r *http.Request, neg negotiation, full any, tm kube.TypeMeta, om 
 }
 
 // namespaces returns the namespaces that exist: default, kube-system and
-// every namespace that holds a pod, sorted.
+// every namespace that holds an object, sorted.
 func (a *api) namespaces() []kube.Namespace {
-	names := []string{"default", "kube-system"}
-	for _, ref := range a.refs {
-		names = append(names, ref.Namespace)
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
+	names := a.cluster.Namespaces()
 	out := make([]kube.Namespace, len(names))
 	for i, n := range names {
 		out[i] = a.namespace(n)
@@ -286,6 +240,9 @@ func (a *api) listNamespaces(r *http.Request) (any, *status.HTTPError) {
 	neg, ok := negotiate(r.Header.Get("Accept"), true)
 	if !ok {
 		return nil, notAcceptable()
+	}
+	if isWatch(r.URL.Query()) {
+		return nil, badRequest("watch is not supported for namespaces by porthole")
 	}
 	sel, aerr := parseSelectors(r.URL.Query(), []string{"metadata.name", "status.phase"})
 	if aerr != nil {

@@ -1,17 +1,20 @@
 package serve
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/porthole/porthole/internal/golden"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/serve/cluster"
 )
 
 const (
@@ -22,20 +25,27 @@ const (
 
 // testAPI is the API over testPods, at a fixed instant an hour after
 // their creation.
-func testAPI(src podSource) http.Handler {
+func testAPI(tb testing.TB, src node.Runtime) http.Handler {
 	pods := testPods()
 	if src == nil {
 		src = newFakeRuntime(pods...)
 	}
-	refs := make([]node.PodRef, len(pods))
-	for i, p := range pods {
-		refs[i] = node.PodRef{Namespace: p.Namespace, Name: p.Name}
+	c, err := cluster.New(src, cluster.Objects{Pods: pods}, nil)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	if err := c.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		c.Stop()
+		c.Wait()
+	})
 	started := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	now := func() time.Time { return time.Date(2026, 1, 1, 11, 0, 0, 0, time.UTC) }
 	v := kube.VersionInfo{Major: "1", Minor: "33", GitVersion: "v1.33.0-porthole", GoVersion: "go", Compiler: "gc", Platform: "linux/amd64"}
 	mux := http.NewServeMux()
-	newAPI(src, refs, v, started, now, slog.New(slog.DiscardHandler)).register(mux)
+	newAPI(src, c, v, started, now, slog.New(slog.DiscardHandler)).register(mux)
 	return mux
 }
 
@@ -66,7 +76,16 @@ func TestAPIRoutes(t *testing.T) {
 		{"pods-field-name", "GET", "/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Ddemo", "", 200},
 		{"pods-bad-label", "GET", "/api/v1/pods?labelSelector=a+in+b", "", 400},
 		{"pods-bad-field", "GET", "/api/v1/pods?fieldSelector=spec.foo%3Dbar", "", 400},
-		{"pods-watch", "GET", "/api/v1/pods?watch=true", "", 400},
+		{"pods-watch-bad-rv", "GET", "/api/v1/pods?watch=true&resourceVersion=x", "", 400},
+		{"pods-watch-bad-timeout", "GET", "/api/v1/pods?watch=1&timeoutSeconds=-1", "", 400},
+		{"services", "GET", "/api/v1/services", "", 200},
+		{"deployments", "GET", "/apis/apps/v1/namespaces/default/deployments", tableAccept, 200},
+		{"deployment-missing", "GET", "/apis/apps/v1/namespaces/default/deployments/web", "", 404},
+		{"apis", "GET", "/apis", "", 200},
+		{"apis-apps", "GET", "/apis/apps", "", 200},
+		{"apis-apps-v1", "GET", "/apis/apps/v1", "", 200},
+		{"delete-pod-unsupported", "DELETE", "/api/v1/namespaces/default/pods/demo", "", 405},
+		{"delete-pod-missing", "DELETE", "/api/v1/namespaces/default/pods/nope", "", 404},
 		{"pods-table", "GET", "/api/v1/namespaces/default/pods?limit=500", tableAccept, 200},
 		{"pods-table-v1beta1", "GET", "/api/v1/pods", "application/json;as=Table;v=v1beta1;g=meta.k8s.io", 200},
 		{"pods-table-completed", "GET", "/api/v1/namespaces/batch/pods", tableAccept, 200},
@@ -81,8 +100,8 @@ func TestAPIRoutes(t *testing.T) {
 		{"pod-wrong-namespace", "GET", "/api/v1/namespaces/apps/pods/demo", "", 404},
 		{"pod-delete", "DELETE", "/api/v1/namespaces/default/pods/demo", "", 405},
 		{"pods-create", "POST", "/api/v1/namespaces/default/pods", "", 405},
-		{"unknown-path", "GET", "/api/v1/services", "", 404},
-		{"unknown-group", "GET", "/apis/apps/v1", "", 404},
+		{"unknown-path", "GET", "/api/v1/configmaps", "", 404},
+		{"unknown-group", "GET", "/apis/batch/v1", "", 404},
 		{"unknown-subresource", "GET", "/api/v1/namespaces/default/pods/demo/nonsense", "", 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,7 +110,7 @@ func TestAPIRoutes(t *testing.T) {
 				req.Header.Set("Accept", tc.accept)
 			}
 			rec := httptest.NewRecorder()
-			testAPI(nil).ServeHTTP(rec, req)
+			testAPI(t, nil).ServeHTTP(rec, req)
 			if rec.Code != tc.code {
 				t.Errorf("status %d, want %d; body %s", rec.Code, tc.code, rec.Body)
 			}
@@ -106,20 +125,23 @@ func TestAPIRoutes(t *testing.T) {
 	}
 }
 
-func TestAPIInternalError(t *testing.T) {
-	req := httptest.NewRequest("GET", "/api/v1/namespaces/default/pods/demo", nil)
-	rec := httptest.NewRecorder()
-	testAPI(brokenSource{}).ServeHTTP(rec, req)
-	want := `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Internal error occurred: get pod: disk on fire","reason":"InternalError","details":{"causes":[{"message":"get pod: disk on fire"}]},"code":500}` + "\n"
-	if rec.Code != 500 || rec.Body.String() != want {
-		t.Errorf("got %d %s\nwant 500 %s", rec.Code, rec.Body, want)
+// TestAPIBrokenRuntime: a runtime that cannot say what its pods are
+// stops the start with the cause, instead of serving a wrong list.
+func TestAPIBrokenRuntime(t *testing.T) {
+	c, err := cluster.New(brokenSource{}, cluster.Objects{Pods: testPods()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("Start = %v, want the runtime's error", err)
 	}
 }
 
 // TestAPIHead: HEAD answers like GET without a body.
 func TestAPIHead(t *testing.T) {
 	req := httptest.NewRequest("HEAD", "/api/v1/namespaces/default/pods/demo", nil)
-	srv := httptest.NewServer(testAPI(nil))
+	srv := httptest.NewServer(testAPI(t, nil))
 	defer srv.Close()
 	resp, err := http.Head(srv.URL + req.URL.Path)
 	if err != nil {

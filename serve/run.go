@@ -30,6 +30,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.rt.Start(ctx); err != nil {
 		return errors.Join(fmt.Errorf("start runtime: %w", err), s.closeIdle())
 	}
+	if err := s.cluster.Start(ctx); err != nil {
+		return errors.Join(fmt.Errorf("start cluster: %w", err), s.closeIdle())
+	}
 	path, note := s.opts.KubeconfigPath, ""
 	if path != "" {
 		path, note = kubeconfigTarget(path, s.URL(), answers)
@@ -94,6 +97,7 @@ func (s *Server) serve(done chan<- error) {
 func (s *Server) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
+	s.cluster.Stop() // ends the watches, which would hold Shutdown up
 	nodeDone := make(chan error, 1)
 	go s.shutdownNode(ctx, nodeDone)
 	httpErr := s.srv.Shutdown(ctx)
@@ -115,6 +119,7 @@ func (s *Server) shutdown() error {
 		nodeErr = nil // sessions that outlived the grace were aborted and joined
 	}
 	rtErr := s.rt.Close()
+	s.cluster.Wait()
 	if httpErr != nil {
 		httpErr = fmt.Errorf("shut down http: %w", httpErr)
 	}
@@ -158,5 +163,8 @@ func (s *Server) closeIdle() error {
 	if s.sec != nil {
 		secErr = s.sec.closeIdle()
 	}
-	return errors.Join(s.ln.Close(), s.rt.Close(), secErr)
+	s.cluster.Stop()
+	rtErr := s.rt.Close()
+	s.cluster.Wait()
+	return errors.Join(s.ln.Close(), rtErr, secErr)
 }

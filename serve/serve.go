@@ -1,5 +1,7 @@
-// Package serve is porthole's one-process cluster: a read-only Kubernetes
-// API for a set of pods (version, discovery, pods, namespaces), a node
+// Package serve is porthole's one-process cluster: a small Kubernetes API
+// (version, discovery, namespaces, pods, Services, Deployments and
+// ReplicaSets with list, watch, pod deletion and rollout restart; the
+// store and controllers are serve/cluster), a node
 // serving exec, attach and port-forward on them, and the local runtime
 // running them, behind one HTTP/1.1 listener. kubectl talks to it as to an
 // API server, through the kubeconfig it writes.
@@ -35,6 +37,7 @@ import (
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
+	"github.com/porthole/porthole/serve/cluster"
 	"github.com/porthole/porthole/web"
 )
 
@@ -68,6 +71,12 @@ type Options struct {
 	// set.
 	Pods    []*kube.Pod
 	DemoWeb []string
+	// Services, Deployments and ReplicaSets are served with the pods;
+	// the Deployments' and ReplicaSets' pods are created and run as a
+	// controller would (the runtime must be able to add and remove pods).
+	Services    []*kube.Service
+	Deployments []*kube.Deployment
+	ReplicaSets []*kube.ReplicaSet
 	// KubeconfigPath, when set, is where Run writes a kubeconfig (mode
 	// 0600) pointing at the server, with context defaultContext.
 	KubeconfigPath string
@@ -106,6 +115,7 @@ type Server struct {
 	log     *slog.Logger
 	ln      net.Listener
 	rt      Runtime
+	cluster *cluster.Cluster
 	node    http.Handler
 	srv     *http.Server
 	baseCtx context.Context
@@ -151,7 +161,7 @@ func New(opts *Options) (_ *Server, err error) {
 	}
 	pods := s.opts.Pods
 	switch {
-	case len(pods) > 0:
+	case len(pods) > 0 || len(s.opts.Services)+len(s.opts.Deployments)+len(s.opts.ReplicaSets) > 0:
 	case len(s.opts.DemoWeb) > 0:
 		pods = []*kube.Pod{demoPodWithWeb(s.opts.DemoWeb)}
 	default:
@@ -175,10 +185,26 @@ func New(opts *Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("listen %s: bound %s, which is not a loopback address", s.opts.Listen, ln.Addr())
 	}
 	s.ln = wrapTLS(ln, s.opts.TLSConfig)
-	s.example = refs[0]
+	switch {
+	case len(refs) > 0:
+		s.example = refs[0]
+	case len(s.opts.Deployments) > 0:
+		d := s.opts.Deployments[0]
+		s.example = node.PodRef{Namespace: cmpOr(d.Namespace, kube.DefaultNamespace), Name: "deploy/" + d.Name}
+	case len(s.opts.ReplicaSets) > 0:
+		rs := s.opts.ReplicaSets[0]
+		s.example = node.PodRef{Namespace: cmpOr(rs.Namespace, kube.DefaultNamespace), Name: "rs/" + rs.Name}
+	default:
+		s.example = node.PodRef{Namespace: kube.DefaultNamespace, Name: "POD"}
+	}
 	s.node = node.New(s.rt, &node.Options{Logger: s.log.With("component", "node")})
 	now := time.Now()
-	a := newAPI(s.rt, refs, versionInfo(), now, time.Now, s.log.With("component", "api"))
+	if s.cluster, err = cluster.New(s.rt, cluster.Objects{Pods: pods, Services: s.opts.Services,
+		Deployments: s.opts.Deployments, ReplicaSets: s.opts.ReplicaSets}, s.log.With("component", "cluster")); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	a := newAPI(s.rt, s.cluster, versionInfo(), now, time.Now, s.log.With("component", "api"))
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	var handler http.Handler = s.handler(a)
 	// The gateway always stands in front: its Host and Origin checks,
@@ -206,6 +232,13 @@ func New(opts *Options) (_ *Server, err error) {
 	s.srv.Protocols = new(http.Protocols)
 	s.srv.Protocols.SetHTTP1(true)
 	return s, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // podRefs names every pod once, defaulting the namespace as DecodePods does.

@@ -116,6 +116,9 @@ func PodStatusReason(p *kube.Pod) string {
 			}
 		}
 	}
+	if p.DeletionTimestamp != "" {
+		reason = "Terminating"
+	}
 	return reason
 }
 

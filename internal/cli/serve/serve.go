@@ -4,6 +4,7 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -95,7 +96,7 @@ The processes are NOT isolated from this machine.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", serve.DefaultListen, "address to listen on (host:port, loopback only; port 0 picks one)")
-	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods to run (YAML or JSON, several documents; - for stdin); repeatable")
+	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods, Services, Deployments and ReplicaSets to run (YAML or JSON, several documents; - for stdin); repeatable")
 	cmd.Flags().StringVar(&opts.Kubeconfig, kubeconfigFlag, "", `write a kubeconfig for this server to this path ("" for none) (default "$XDG_CONFIG_HOME/porthole/kubeconfig")`)
 	cmd.Flags().BoolVar(&opts.PlainHTTP, "plain-http", false, "serve plain HTTP, with no generated certificate or token (loopback only)")
 	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", `keep the generated certificate authority, serving certificate and token here (default "$XDG_CONFIG_HOME/porthole/serve")`)
@@ -118,10 +119,11 @@ func defaultKubeconfig(f *cli.Factory) string {
 
 // Run serves until ctx is done. A shutdown by ctx is a success.
 func Run(ctx context.Context, opts *Options) error {
-	pods, err := ReadManifests(opts.IO.In, opts.Filenames)
+	objs, err := ReadObjects(opts.IO.In, opts.Filenames)
 	if err != nil {
 		return err
 	}
+	pods := objs.Pods
 	if opts.Kubeconfig != "" {
 		if err := os.MkdirAll(filepath.Dir(opts.Kubeconfig), 0o700); err != nil {
 			return fmt.Errorf("create kubeconfig directory: %w", err)
@@ -130,12 +132,15 @@ func Run(ctx context.Context, opts *Options) error {
 	sopts := &serve.Options{
 		Listen:         opts.Listen,
 		Pods:           pods,
+		Services:       objs.Services,
+		Deployments:    objs.Deployments,
+		ReplicaSets:    objs.ReplicaSets,
 		KubeconfigPath: opts.Kubeconfig,
 		Logger:         opts.Factory.Logger(opts.Verbosity),
 		Out:            opts.IO.Out,
 	}
 	// The demo's web container is this very binary (porthole demo-web).
-	if f := opts.Factory; f.Executable != nil && len(pods) == 0 {
+	if f := opts.Factory; f.Executable != nil && objs.Len() == 0 {
 		if exe, err := f.Executable(); err == nil {
 			sopts.DemoWeb = []string{exe, "demo-web", "--listen", fmt.Sprintf("127.0.0.1:%d", serve.DemoWebPort)}
 		}
@@ -214,46 +219,70 @@ func selfSecure(opts *Options, sopts *serve.Options) (cleanup func(), err error)
 	return cleanup, nil
 }
 
-// ReadManifests decodes every file ("-" is stdin, once) and refuses a pod
-// defined twice across files. No files: nil (the demo pod).
+// ReadManifests is ReadObjects for a command that runs pods only.
 func ReadManifests(stdin io.Reader, names []string) ([]*kube.Pod, error) {
-	var pods []*kube.Pod
-	where := make(map[string]string) // namespace/name -> file
+	objs, err := ReadObjects(stdin, names)
+	if err != nil {
+		return nil, err
+	}
+	if objs.Len() != len(objs.Pods) {
+		return nil, errors.New("only pods can run here: Services, Deployments and ReplicaSets need porthole serve")
+	}
+	return objs.Pods, nil
+}
+
+// ReadObjects decodes every file ("-" is stdin, once) and refuses an
+// object defined twice across files. No files: no objects (the demo pod).
+func ReadObjects(stdin io.Reader, names []string) (*kube.Objects, error) {
+	all := &kube.Objects{}
+	where := make(map[string]string) // kind/namespace/name -> file
 	stdinUsed := false
 	for _, name := range names {
 		got, err := readManifest(stdin, name, &stdinUsed)
 		if err != nil {
 			return nil, err
 		}
-		if len(got) == 0 {
-			return nil, fmt.Errorf("%s: no pods", displayName(name))
+		if got.Len() == 0 {
+			return nil, fmt.Errorf("%s: no objects", displayName(name))
 		}
-		for _, p := range got {
-			key := p.Namespace + "/" + p.Name
+		var keys []string
+		for _, p := range got.Pods {
+			keys = append(keys, "pod "+p.Namespace+"/"+p.Name)
+		}
+		for _, o := range got.Services {
+			keys = append(keys, "service "+o.Namespace+"/"+o.Name)
+		}
+		for _, o := range got.Deployments {
+			keys = append(keys, "deployment "+o.Namespace+"/"+o.Name)
+		}
+		for _, o := range got.ReplicaSets {
+			keys = append(keys, "replicaset "+o.Namespace+"/"+o.Name)
+		}
+		for _, key := range keys {
 			if prev, dup := where[key]; dup {
-				return nil, fmt.Errorf("%s: pod %s is already defined in %s", displayName(name), key, prev)
+				return nil, fmt.Errorf("%s: %s is already defined in %s", displayName(name), key, prev)
 			}
 			where[key] = displayName(name)
 		}
-		pods = append(pods, got...)
+		all.Append(got)
 	}
-	return pods, nil
+	return all, nil
 }
 
-func readManifest(stdin io.Reader, name string, stdinUsed *bool) ([]*kube.Pod, error) {
+func readManifest(stdin io.Reader, name string, stdinUsed *bool) (*kube.Objects, error) {
 	if name == "-" {
 		if *stdinUsed {
 			return nil, cli.FlagErrorf("-f - (stdin) given more than once")
 		}
 		*stdinUsed = true
-		return kube.DecodePods(stdin, displayName(name))
+		return kube.Decode(stdin, displayName(name))
 	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err // *fs.PathError: "open NAME: reason"
 	}
 	defer f.Close()
-	return kube.DecodePods(f, name)
+	return kube.Decode(f, name)
 }
 
 func displayName(name string) string {

@@ -135,7 +135,7 @@ func TestRun(t *testing.T) {
 		{name: "file", args: []string{"--listen", "127.0.0.1:0", "-f", "DIR/pods.yaml"}, files: map[string]string{"pods.yaml": manifest}, pod: "sleeper"},
 		{name: "invalid-manifest", args: []string{"-f", "DIR/bad.yaml"}, files: map[string]string{"bad.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n"},
 			wantErr: "DIR/bad.yaml: document 1: spec.containers: at least one container is required"},
-		{name: "empty-manifest", args: []string{"-f", "DIR/empty.yaml"}, files: map[string]string{"empty.yaml": "---\n"}, wantErr: "DIR/empty.yaml: no pods"},
+		{name: "empty-manifest", args: []string{"-f", "DIR/empty.yaml"}, files: map[string]string{"empty.yaml": "---\n"}, wantErr: "DIR/empty.yaml: no objects"},
 		{name: "duplicate-across-files", args: []string{"-f", "DIR/a.yaml", "-f", "-"}, files: map[string]string{"a.yaml": manifest}, stdin: manifest,
 			wantErr: "<stdin>: pod default/sleeper is already defined in DIR/a.yaml"},
 		{name: "stdin-twice", args: []string{"-f", "-", "-f", "-"}, stdin: manifest, wantErr: "-f - (stdin) given more than once"},

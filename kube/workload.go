@@ -1,0 +1,339 @@
+package kube
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// IntOrString is a port given as a number or as a name (a Service's
+// targetPort, a probe's port).
+type IntOrString struct {
+	IsString bool
+	Int      int32
+	Str      string
+}
+
+// FromInt is a numeric IntOrString.
+func FromInt(i int32) IntOrString { return IntOrString{Int: i} }
+
+// FromString is a named IntOrString.
+func FromString(s string) IntOrString { return IntOrString{IsString: true, Str: s} }
+
+// MarshalJSON writes a JSON number or string.
+func (v IntOrString) MarshalJSON() ([]byte, error) {
+	if v.IsString {
+		return json.Marshal(v.Str)
+	}
+	return json.Marshal(v.Int)
+}
+
+// UnmarshalJSON reads a JSON number (an int32) or string.
+func (v *IntOrString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		*v = IntOrString{IsString: true}
+		return json.Unmarshal(b, &v.Str)
+	}
+	if bytes.Equal(b, []byte("null")) {
+		*v = IntOrString{}
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 32)
+	if err != nil {
+		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeOf(v).Elem()}
+	}
+	*v = IntOrString{Int: int32(n)}
+	return nil
+}
+
+// String is the number or the name.
+func (v IntOrString) String() string {
+	if v.IsString {
+		return v.Str
+	}
+	return strconv.Itoa(int(v.Int))
+}
+
+// IsZero reports an unset value (for omitempty-like decisions).
+func (v IntOrString) IsZero() bool { return !v.IsString && v.Int == 0 }
+
+// LabelSelector is a workload's selector: every matchLabels pair and every
+// expression must hold.
+type LabelSelector struct {
+	MatchLabels      map[string]string          `json:"matchLabels,omitempty"`
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
+// LabelSelectorRequirement is one expression: In, NotIn, Exists or
+// DoesNotExist.
+type LabelSelectorRequirement struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// Selector converts ls to a Selector; a nil or empty ls selects nothing
+// for a workload, which callers check with Empty before matching.
+func (ls *LabelSelector) Selector() (Selector, error) {
+	var sel Selector
+	if ls == nil {
+		return sel, nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(ls.MatchLabels)) {
+		sel.reqs = append(sel.reqs, requirement{key: k, op: opEquals, values: []string{ls.MatchLabels[k]}})
+	}
+	for _, e := range ls.MatchExpressions {
+		r := requirement{key: e.Key, values: slices.Clone(e.Values)}
+		switch e.Operator {
+		case "In":
+			r.op = opIn
+		case "NotIn":
+			r.op = opNotIn
+		case "Exists":
+			r.op = opExists
+		case "DoesNotExist":
+			r.op = opNotExists
+		default:
+			return Selector{}, fmt.Errorf("%q is not a valid label selector operator", e.Operator)
+		}
+		sel.reqs = append(sel.reqs, r)
+	}
+	return sel, nil
+}
+
+// String renders ls as kubectl's SELECTOR column does, "<none>" when
+// empty.
+func (ls *LabelSelector) String() string {
+	sel, err := ls.Selector()
+	if err != nil {
+		return "<error>"
+	}
+	if sel.Empty() {
+		return "<none>"
+	}
+	return sel.String()
+}
+
+// SelectorFromMap is the selector of a Service: every pair must match.
+func SelectorFromMap(m map[string]string) Selector {
+	var sel Selector
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		sel.reqs = append(sel.reqs, requirement{key: k, op: opEquals, values: []string{m[k]}})
+	}
+	return sel
+}
+
+// PodTemplateSpec is the pod a workload makes copies of.
+type PodTemplateSpec struct {
+	ObjectMeta `json:"metadata"`
+	Spec       PodSpec `json:"spec"`
+}
+
+// Probe is a container probe: one handler and its timing.
+type Probe struct {
+	Exec                *ExecAction      `json:"exec,omitempty"`
+	HTTPGet             *HTTPGetAction   `json:"httpGet,omitempty"`
+	TCPSocket           *TCPSocketAction `json:"tcpSocket,omitempty"`
+	InitialDelaySeconds int32            `json:"initialDelaySeconds,omitempty"`
+	TimeoutSeconds      int32            `json:"timeoutSeconds,omitempty"`
+	PeriodSeconds       int32            `json:"periodSeconds,omitempty"`
+	SuccessThreshold    int32            `json:"successThreshold,omitempty"`
+	FailureThreshold    int32            `json:"failureThreshold,omitempty"`
+}
+
+// ExecAction runs a command in the container; exit 0 is success.
+type ExecAction struct {
+	Command []string `json:"command,omitempty"`
+}
+
+// HTTPGetAction is a GET whose status in [200, 400) is success.
+type HTTPGetAction struct {
+	Path        string       `json:"path,omitempty"`
+	Port        IntOrString  `json:"port"`
+	Host        string       `json:"host,omitempty"`
+	Scheme      string       `json:"scheme,omitempty"`
+	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty"`
+}
+
+// HTTPHeader is one header of an HTTP probe.
+type HTTPHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// TCPSocketAction succeeds when a TCP connection opens.
+type TCPSocketAction struct {
+	Port IntOrString `json:"port"`
+	Host string      `json:"host,omitempty"`
+}
+
+// Service is a v1 Service; porthole serves ClusterIP and headless ones.
+type Service struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       ServiceSpec   `json:"spec"`
+	Status     ServiceStatus `json:"status"`
+}
+
+// ServiceSpec is the subset of a Service's spec that port-forward reads.
+type ServiceSpec struct {
+	Ports           []ServicePort     `json:"ports,omitempty"`
+	Selector        map[string]string `json:"selector,omitempty"`
+	ClusterIP       string            `json:"clusterIP,omitempty"`
+	ClusterIPs      []string          `json:"clusterIPs,omitempty"`
+	Type            string            `json:"type,omitempty"`
+	ExternalIPs     []string          `json:"externalIPs,omitempty"`
+	SessionAffinity string            `json:"sessionAffinity,omitempty"`
+}
+
+// ServicePort is one port of a Service and the pods' port it reaches.
+type ServicePort struct {
+	Name       string      `json:"name,omitempty"`
+	Protocol   string      `json:"protocol,omitempty"`
+	Port       int32       `json:"port"`
+	TargetPort IntOrString `json:"targetPort"`
+	NodePort   int32       `json:"nodePort,omitempty"`
+}
+
+// ServiceStatus is empty for the Services porthole serves.
+type ServiceStatus struct {
+	LoadBalancer LoadBalancerStatus `json:"loadBalancer"`
+}
+
+// LoadBalancerStatus lists a load balancer's addresses (none here).
+type LoadBalancerStatus struct {
+	Ingress []LoadBalancerIngress `json:"ingress,omitempty"`
+}
+
+// LoadBalancerIngress is one load balancer address.
+type LoadBalancerIngress struct {
+	IP       string `json:"ip,omitempty"`
+	Hostname string `json:"hostname,omitempty"`
+}
+
+// ServiceList is a v1 ServiceList.
+type ServiceList struct {
+	TypeMeta `json:",inline"`
+	ListMeta `json:"metadata"`
+	Items    []Service `json:"items"`
+}
+
+// Deployment is an apps/v1 Deployment.
+type Deployment struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       DeploymentSpec   `json:"spec"`
+	Status     DeploymentStatus `json:"status"`
+}
+
+// DeploymentSpec is the subset of a Deployment's spec porthole honours.
+type DeploymentSpec struct {
+	Replicas *int32              `json:"replicas,omitempty"`
+	Selector *LabelSelector      `json:"selector"`
+	Template PodTemplateSpec     `json:"template"`
+	Strategy *DeploymentStrategy `json:"strategy,omitempty"`
+}
+
+// DeploymentStrategy is how a Deployment replaces its pods. porthole
+// always rolls: the new pods all start at once, the old ones go when the
+// new are ready (maxSurge 100%, maxUnavailable 0).
+type DeploymentStrategy struct {
+	Type          string                   `json:"type,omitempty"`
+	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty"`
+}
+
+// RollingUpdateDeployment bounds a rolling update.
+type RollingUpdateDeployment struct {
+	MaxUnavailable *IntOrString `json:"maxUnavailable,omitempty"`
+	MaxSurge       *IntOrString `json:"maxSurge,omitempty"`
+}
+
+// DeploymentStatus counts the Deployment's pods.
+type DeploymentStatus struct {
+	ObservedGeneration  int64 `json:"observedGeneration,omitempty"`
+	Replicas            int32 `json:"replicas,omitempty"`
+	UpdatedReplicas     int32 `json:"updatedReplicas,omitempty"`
+	ReadyReplicas       int32 `json:"readyReplicas,omitempty"`
+	AvailableReplicas   int32 `json:"availableReplicas,omitempty"`
+	UnavailableReplicas int32 `json:"unavailableReplicas,omitempty"`
+}
+
+// DeploymentList is an apps/v1 DeploymentList.
+type DeploymentList struct {
+	TypeMeta `json:",inline"`
+	ListMeta `json:"metadata"`
+	Items    []Deployment `json:"items"`
+}
+
+// ReplicaSet is an apps/v1 ReplicaSet.
+type ReplicaSet struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       ReplicaSetSpec   `json:"spec"`
+	Status     ReplicaSetStatus `json:"status"`
+}
+
+// ReplicaSetSpec is the subset of a ReplicaSet's spec porthole honours.
+type ReplicaSetSpec struct {
+	Replicas *int32          `json:"replicas,omitempty"`
+	Selector *LabelSelector  `json:"selector"`
+	Template PodTemplateSpec `json:"template"`
+}
+
+// ReplicaSetStatus counts the ReplicaSet's pods.
+type ReplicaSetStatus struct {
+	Replicas             int32 `json:"replicas"`
+	FullyLabeledReplicas int32 `json:"fullyLabeledReplicas,omitempty"`
+	ReadyReplicas        int32 `json:"readyReplicas,omitempty"`
+	AvailableReplicas    int32 `json:"availableReplicas,omitempty"`
+	ObservedGeneration   int64 `json:"observedGeneration,omitempty"`
+}
+
+// ReplicaSetList is an apps/v1 ReplicaSetList.
+type ReplicaSetList struct {
+	TypeMeta `json:",inline"`
+	ListMeta `json:"metadata"`
+	Items    []ReplicaSet `json:"items"`
+}
+
+// Replicas is *p, or 1 when unset (the API server's default).
+func Replicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
+
+// IsReady reports whether the pod's Ready condition is True.
+func (p *Pod) IsReady() bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == "Ready" {
+			return c.Status == "True"
+		}
+	}
+	return false
+}
+
+// Images is the comma-separated images of a pod spec's containers, and
+// Names their names (the CONTAINERS and IMAGES columns).
+func (s *PodSpec) Images() string {
+	out := make([]string, len(s.Containers))
+	for i, c := range s.Containers {
+		out[i] = c.Image
+	}
+	return strings.Join(out, ",")
+}
+
+// Names is the comma-separated names of the spec's containers.
+func (s *PodSpec) Names() string {
+	out := make([]string, len(s.Containers))
+	for i, c := range s.Containers {
+		out[i] = c.Name
+	}
+	return strings.Join(out, ",")
+}

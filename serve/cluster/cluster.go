@@ -1,0 +1,546 @@
+// Package cluster is the object store and controllers behind porthole
+// serve's API: pods (as the runtime runs them), Services, Deployments and
+// ReplicaSets, with one resourceVersion counter for the whole server, a
+// bounded history of changes for watches, and the controllers that turn a
+// Deployment into ReplicaSets and a ReplicaSet into running pods, replacing
+// a deleted pod under a new name as the controller manager would.
+//
+// Objects handed out are shared and must not be modified; every change
+// stores a new object.
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+)
+
+// Resource names a kind of object by its plural resource name.
+type Resource string
+
+// The resources the cluster stores.
+const (
+	Pods        Resource = "pods"
+	Services    Resource = "services"
+	Deployments Resource = "deployments"
+	ReplicaSets Resource = "replicasets"
+)
+
+// Object is any stored object.
+type Object interface{ Meta() *kube.ObjectMeta }
+
+// PodSource reads the runtime's pods; it is all a cluster of fixed pods
+// needs.
+type PodSource interface {
+	Pod(ctx context.Context, namespace, name string) (*kube.Pod, error)
+}
+
+// PodRunner is a runtime that can run and stop pods: needed for
+// workloads and pod deletion.
+type PodRunner interface {
+	AddPod(*kube.Pod) error
+	RemovePodGrace(namespace, name string, grace time.Duration) error
+}
+
+// Notifier is a runtime that says when pod status changes: with it, pod
+// changes reach watchers without anyone reading the pods.
+type Notifier interface {
+	Changes() <-chan struct{}
+}
+
+// Errors of the cluster's operations.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrUnsupported = errors.New("the runtime cannot add or remove pods")
+	ErrClosed      = errors.New("cluster closed")
+)
+
+// Sizes and times that bound the cluster's memory.
+const (
+	historySize = 1024 // events kept for watches from a resourceVersion
+	queueSize   = 256  // events a watcher may fall behind before it is ended
+	maxWatchers = 512
+)
+
+type key struct{ namespace, name string }
+
+// Cluster holds the objects. It is safe for concurrent use.
+type Cluster struct {
+	rt     PodSource
+	runner PodRunner // nil when the runtime cannot add or remove pods
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu       sync.Mutex
+	rv       uint64
+	objs     map[Resource]map[key]Object
+	history  []Event // the last historySize events, oldest first
+	watchers map[*Watcher]struct{}
+	nextIP   int
+	manifest []key // pods given to New, read from the runtime at Start
+	started  bool
+	closed   bool
+
+	kick chan struct{}  // wakes the controller loop
+	done chan struct{}  // closed by Stop
+	wg   sync.WaitGroup // the loop and pod removals
+}
+
+// Objects are what New starts with.
+type Objects struct {
+	Pods        []*kube.Pod // already in the runtime
+	Services    []*kube.Service
+	Deployments []*kube.Deployment
+	ReplicaSets []*kube.ReplicaSet
+}
+
+// New returns a cluster over rt holding objs. Workloads need rt to be a
+// PodRunner. Nothing runs until Start.
+func New(rt PodSource, objs Objects, log *slog.Logger) (*Cluster, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cluster{
+		rt:       rt,
+		log:      log,
+		now:      time.Now,
+		rv:       1,
+		objs:     map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}},
+		watchers: make(map[*Watcher]struct{}),
+		kick:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
+	c.runner, _ = rt.(PodRunner)
+	if c.runner == nil && len(objs.Deployments)+len(objs.ReplicaSets) > 0 {
+		return nil, fmt.Errorf("deployments and replica sets: %w", ErrUnsupported)
+	}
+	for _, p := range objs.Pods {
+		ns := p.Namespace
+		if ns == "" {
+			ns = kube.DefaultNamespace
+		}
+		c.manifest = append(c.manifest, key{ns, p.Name})
+	}
+	now := c.now()
+	for _, s := range objs.Services {
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("service %s: %w", s.Name, err)
+		}
+		s = clone(s)
+		defaultMeta(&s.ObjectMeta, now)
+		s.TypeMeta = kube.TypeMeta{Kind: "Service", APIVersion: "v1"}
+		c.defaultService(s)
+		if err := c.insert(Services, s); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range objs.Deployments {
+		if err := d.Validate(); err != nil {
+			return nil, fmt.Errorf("deployment %s: %w", d.Name, err)
+		}
+		d = clone(d)
+		defaultMeta(&d.ObjectMeta, now)
+		d.TypeMeta = kube.TypeMeta{Kind: "Deployment", APIVersion: "apps/v1"}
+		d.Generation = 1
+		d.Spec.Replicas = ptr(kube.Replicas(d.Spec.Replicas))
+		defaultTemplate(&d.Spec.Template)
+		d.Spec.Strategy = rollingStrategy()
+		if err := c.insert(Deployments, d); err != nil {
+			return nil, err
+		}
+	}
+	for _, rs := range objs.ReplicaSets {
+		if err := rs.Validate(); err != nil {
+			return nil, fmt.Errorf("replica set %s: %w", rs.Name, err)
+		}
+		rs = clone(rs)
+		defaultMeta(&rs.ObjectMeta, now)
+		rs.TypeMeta = kube.TypeMeta{Kind: "ReplicaSet", APIVersion: "apps/v1"}
+		rs.Generation = 1
+		rs.Spec.Replicas = ptr(kube.Replicas(rs.Spec.Replicas))
+		defaultTemplate(&rs.Spec.Template)
+		if err := c.insert(ReplicaSets, rs); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// insert adds a new object at construction, refusing duplicates.
+func (c *Cluster) insert(res Resource, o Object) error {
+	m := o.Meta()
+	k := key{m.Namespace, m.Name}
+	if _, dup := c.objs[res][k]; dup {
+		return fmt.Errorf("duplicate %s %s/%s", res, k.namespace, k.name)
+	}
+	c.storeLocked(res, "ADDED", o)
+	return nil
+}
+
+func defaultMeta(m *kube.ObjectMeta, now time.Time) {
+	if m.Namespace == "" {
+		m.Namespace = kube.DefaultNamespace
+	}
+	if m.UID == "" {
+		m.UID = newUID()
+	}
+	if m.CreationTimestamp == "" {
+		m.CreationTimestamp = timestamp(now)
+	}
+	m.DeletionTimestamp, m.DeletionGracePeriodSeconds = "", nil
+}
+
+func defaultTemplate(t *kube.PodTemplateSpec) {
+	if t.Spec.RestartPolicy == "" {
+		t.Spec.RestartPolicy = "Always"
+	}
+	for i := range t.Spec.Containers {
+		for j := range t.Spec.Containers[i].Ports {
+			if p := &t.Spec.Containers[i].Ports[j]; p.Protocol == "" {
+				p.Protocol = "TCP"
+			}
+		}
+	}
+}
+
+// rollingStrategy says what the controller does, whatever was asked: a
+// rolling update that starts every new pod at once and removes the old
+// ones once the new are ready.
+func rollingStrategy() *kube.DeploymentStrategy {
+	surge, unavailable := kube.FromString("100%"), kube.FromInt(0)
+	return &kube.DeploymentStrategy{Type: "RollingUpdate",
+		RollingUpdate: &kube.RollingUpdateDeployment{MaxUnavailable: &unavailable, MaxSurge: &surge}}
+}
+
+// defaultService fills what the API server would: type, affinity,
+// protocols, target ports and a cluster IP (from 10.96.0.0/16).
+func (c *Cluster) defaultService(s *kube.Service) {
+	if s.Spec.Type == "" {
+		s.Spec.Type = "ClusterIP"
+	}
+	if s.Spec.SessionAffinity == "" {
+		s.Spec.SessionAffinity = "None"
+	}
+	for i := range s.Spec.Ports {
+		p := &s.Spec.Ports[i]
+		if p.Protocol == "" {
+			p.Protocol = "TCP"
+		}
+		if p.TargetPort.IsZero() {
+			p.TargetPort = kube.FromInt(p.Port)
+		}
+	}
+	if s.Spec.ClusterIP == "" {
+		c.nextIP++
+		n := c.nextIP + 9 // 10.96.0.1 is the kubernetes Service on a cluster
+		s.Spec.ClusterIP = fmt.Sprintf("10.96.%d.%d", n/250, n%250+1)
+	}
+	s.Spec.ClusterIPs = []string{s.Spec.ClusterIP}
+}
+
+// Start reads the manifest's pods from the runtime, runs the controllers
+// once (creating the workloads' pods) and starts the loop that keeps pods
+// in step with the runtime and workloads in step with their pods.
+func (c *Cluster) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started || c.closed {
+		return errors.New("cluster: Start called twice or after Stop")
+	}
+	c.started = true
+	for _, k := range c.manifest {
+		p, err := c.rt.Pod(ctx, k.namespace, k.name)
+		if errors.Is(err, node.ErrNotFound) {
+			// The runtime is the authority on what runs.
+			c.log.Warn("a manifest's pod is not in the runtime", "namespace", k.namespace, "name", k.name)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read pod %s/%s: %w", k.namespace, k.name, err)
+		}
+		p.ResourceVersion = ""
+		p.TypeMeta = kube.TypeMeta{Kind: "Pod", APIVersion: "v1"}
+		c.storeLocked(Pods, "ADDED", p)
+	}
+	c.reconcileLocked()
+	c.wg.Add(1)
+	go c.loop()
+	return nil
+}
+
+// loop syncs pods with the runtime and reconciles workloads on every
+// runtime change and every kick, until Stop.
+func (c *Cluster) loop() {
+	defer c.wg.Done()
+	n, _ := c.rt.(Notifier)
+	for {
+		var changed <-chan struct{}
+		if n != nil {
+			changed = n.Changes()
+		}
+		c.mu.Lock()
+		c.syncPodsLocked()
+		c.reconcileLocked()
+		c.mu.Unlock()
+		select {
+		case <-changed:
+		case <-c.kick:
+		case <-c.done:
+			return
+		}
+	}
+}
+
+func (c *Cluster) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Stop ends every watch and the controllers; pod removals under way go
+// on until Wait. It is idempotent.
+func (c *Cluster) Stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.closed = true
+	close(c.done)
+	for w := range c.watchers {
+		w.endLocked(nil)
+	}
+}
+
+// Wait joins the loop and the pod removals (which end with the runtime).
+func (c *Cluster) Wait() { c.wg.Wait() }
+
+// storeLocked stores o (new or replacing) with the next resourceVersion
+// and records the event.
+func (c *Cluster) storeLocked(res Resource, typ string, o Object) {
+	c.rv++
+	m := o.Meta()
+	m.ResourceVersion = strconv.FormatUint(c.rv, 10)
+	k := key{m.Namespace, m.Name}
+	prev := c.objs[res][k]
+	c.objs[res][k] = o
+	c.recordLocked(Event{Type: typ, Resource: res, Object: o, Prev: prev, RV: c.rv})
+}
+
+// deleteLocked forgets an object, recording its DELETED event with the
+// next resourceVersion.
+func (c *Cluster) deleteLocked(res Resource, k key) {
+	o, ok := c.objs[res][k]
+	if !ok {
+		return
+	}
+	delete(c.objs[res], k)
+	c.rv++
+	last := withRV(o, c.rv)
+	c.recordLocked(Event{Type: "DELETED", Resource: res, Object: last, RV: c.rv})
+}
+
+// ResourceVersion is the cluster's current resourceVersion: a list taken
+// now and a watch from this version see every change once.
+func (c *Cluster) ResourceVersion() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strconv.FormatUint(c.rv, 10)
+}
+
+// Get returns one object, with the pods' status fresh from the runtime.
+func (c *Cluster) Get(res Resource, namespace, name string) (Object, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if res == Pods {
+		c.syncPodsLocked()
+	}
+	o, ok := c.objs[res][key{namespace, name}]
+	return o, ok
+}
+
+// List returns the objects of res in namespace (all when "") that match
+// selects, sorted by namespace and name, and the resourceVersion of the
+// list.
+func (c *Cluster) List(res Resource, namespace string, match func(Object) bool) ([]Object, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if res == Pods {
+		c.syncPodsLocked()
+	}
+	return c.listLocked(res, namespace, match), strconv.FormatUint(c.rv, 10)
+}
+
+func (c *Cluster) listLocked(res Resource, namespace string, match func(Object) bool) []Object {
+	var out []Object
+	for k, o := range c.objs[res] {
+		if (namespace == "" || k.namespace == namespace) && (match == nil || match(o)) {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b Object) int {
+		am, bm := a.Meta(), b.Meta()
+		if d := strings.Compare(am.Namespace, bm.Namespace); d != 0 {
+			return d
+		}
+		return strings.Compare(am.Name, bm.Name)
+	})
+	return out
+}
+
+// Namespaces returns default, kube-system and every namespace an object
+// is in, sorted.
+func (c *Cluster) Namespaces() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	names := []string{"default", "kube-system"}
+	for _, m := range c.objs {
+		for k := range m {
+			names = append(names, k.namespace)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// syncPodsLocked reads every pod's live state from the runtime and stores
+// those that changed (MODIFIED). The cluster's own metadata (deletion,
+// resourceVersion) wins over the runtime's.
+func (c *Cluster) syncPodsLocked() {
+	for k, o := range c.objs[Pods] {
+		old := o.(*kube.Pod)
+		p, err := c.rt.Pod(context.Background(), k.namespace, k.name)
+		if err != nil {
+			if !errors.Is(err, node.ErrNotFound) {
+				c.log.Warn("read pod", "namespace", k.namespace, "name", k.name, "err", err)
+			}
+			continue
+		}
+		p.ResourceVersion = old.ResourceVersion
+		p.DeletionTimestamp, p.DeletionGracePeriodSeconds = old.DeletionTimestamp, old.DeletionGracePeriodSeconds
+		if p.Kind == "" {
+			p.TypeMeta = kube.TypeMeta{Kind: "Pod", APIVersion: "v1"}
+		}
+		if sameJSON(p, old) {
+			continue
+		}
+		c.storeLocked(Pods, "MODIFIED", p)
+	}
+}
+
+// DeletePod deletes a pod as the API server does: with grace > 0 it is
+// marked for deletion (deletionTimestamp) and returned, its processes get
+// grace to end, and then it is gone; with grace 0 it is gone at once.
+// Either way its ReplicaSet, if any, replaces it at once.
+func (c *Cluster) DeletePod(namespace, name string, grace int64) (*kube.Pod, error) {
+	if c.runner == nil {
+		return nil, ErrUnsupported
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	k := key{namespace, name}
+	o, ok := c.objs[Pods][k]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	p := o.(*kube.Pod)
+	if p.DeletionTimestamp != "" {
+		if grace != 0 {
+			return p, nil
+		}
+	}
+	d := clone(p)
+	d.DeletionTimestamp = timestamp(c.now().Add(time.Duration(grace) * time.Second))
+	d.DeletionGracePeriodSeconds = ptr(grace)
+	if grace == 0 {
+		d.Meta().ResourceVersion = p.ResourceVersion
+		c.objs[Pods][k] = d
+		c.deleteLocked(Pods, k)
+	} else if p.DeletionTimestamp == "" {
+		c.storeLocked(Pods, "MODIFIED", d)
+	}
+	c.removeLocked(k, grace)
+	c.wake()
+	return d, nil
+}
+
+// removeLocked stops the pod's processes on a goroutine, then forgets the
+// pod (DELETED) if it is still there.
+func (c *Cluster) removeLocked(k key, grace int64) {
+	g := time.Duration(grace) * time.Second
+	if grace == 0 {
+		g = -1
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := c.runner.RemovePodGrace(k.namespace, k.name, g); err != nil && !errors.Is(err, node.ErrNotFound) {
+			c.log.Warn("remove pod", "namespace", k.namespace, "name", k.name, "err", err)
+		}
+		c.mu.Lock()
+		c.deleteLocked(Pods, k)
+		c.mu.Unlock()
+		c.wake()
+	}()
+}
+
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// clone deep-copies an object through its JSON form.
+func clone[T any](in T) T {
+	b, err := json.Marshal(in)
+	if err != nil {
+		panic(fmt.Sprintf("cluster: copy %T: %v", in, err)) // the kube types always encode
+	}
+	var out T
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(fmt.Sprintf("cluster: copy %T: %v", in, err))
+	}
+	return out
+}
+
+// withRV is a shallow copy of o whose resourceVersion is rv.
+func withRV(o Object, rv uint64) Object {
+	var out Object
+	switch v := o.(type) {
+	case *kube.Pod:
+		c := *v
+		out = &c
+	case *kube.Service:
+		c := *v
+		out = &c
+	case *kube.Deployment:
+		c := *v
+		out = &c
+	case *kube.ReplicaSet:
+		c := *v
+		out = &c
+	default:
+		return o
+	}
+	out.Meta().ResourceVersion = strconv.FormatUint(rv, 10)
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// timestamp formats t as Kubernetes serialises metav1.Time.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -1,0 +1,477 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+)
+
+// fakeRuntime runs nothing: every pod it is given is Running and Ready at
+// once; removal takes effect at once. It counts calls.
+type fakeRuntime struct {
+	mu      sync.Mutex
+	pods    map[key]*kube.Pod
+	changed chan struct{}
+	removed []string
+}
+
+func newFake(pods ...*kube.Pod) *fakeRuntime {
+	f := &fakeRuntime{pods: map[key]*kube.Pod{}, changed: make(chan struct{})}
+	for _, p := range pods {
+		f.AddPod(p)
+	}
+	return f
+}
+
+func (f *fakeRuntime) Pod(_ context.Context, ns, name string) (*kube.Pod, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.pods[key{ns, name}]
+	if !ok {
+		return nil, fmt.Errorf("pod %s/%s: %w", ns, name, node.ErrNotFound)
+	}
+	return clone(p), nil
+}
+
+func (f *fakeRuntime) AddPod(in *kube.Pod) error {
+	p := clone(in)
+	if p.Namespace == "" {
+		p.Namespace = "default"
+	}
+	p.Status = kube.PodStatus{Phase: "Running", Conditions: []kube.PodCondition{{Type: "Ready", Status: "True"}}}
+	f.mu.Lock()
+	f.pods[key{p.Namespace, p.Name}] = p
+	f.mu.Unlock()
+	f.notify()
+	return nil
+}
+
+func (f *fakeRuntime) RemovePodGrace(ns, name string, grace time.Duration) error {
+	f.mu.Lock()
+	delete(f.pods, key{ns, name})
+	f.removed = append(f.removed, name)
+	f.mu.Unlock()
+	f.notify()
+	return nil
+}
+
+// setReady flips a pod's Ready condition, as a probe would.
+func (f *fakeRuntime) setReady(ns, name string, ready bool) {
+	f.mu.Lock()
+	p := f.pods[key{ns, name}]
+	p.Status.Conditions = []kube.PodCondition{{Type: "Ready", Status: map[bool]string{true: "True", false: "False"}[ready]}}
+	f.mu.Unlock()
+	f.notify()
+}
+
+func (f *fakeRuntime) notify() {
+	f.mu.Lock()
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+}
+
+func (f *fakeRuntime) Changes() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changed
+}
+
+func deployment(name string, replicas int32) *kube.Deployment {
+	return &kube.Deployment{
+		ObjectMeta: kube.ObjectMeta{Name: name},
+		Spec: kube.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &kube.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: kube.PodTemplateSpec{
+				ObjectMeta: kube.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:       kube.PodSpec{Containers: []kube.Container{{Name: "c"}}},
+			},
+		},
+	}
+}
+
+func startCluster(t *testing.T, rt PodSource, objs Objects) *Cluster {
+	t.Helper()
+	c, err := New(rt, objs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Stop()
+		c.Wait()
+	})
+	return c
+}
+
+// waitFor polls cond until it holds; bounded by the test's deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a state, not ordering events
+	}
+}
+
+func podNames(c *Cluster, sel string) []string {
+	s, _ := kube.ParseLabelSelector(sel)
+	items, _ := c.List(Pods, "default", func(o Object) bool { return s.Matches(kube.Label(o.Meta().Labels)) })
+	var names []string
+	for _, o := range items {
+		if o.Meta().DeletionTimestamp == "" {
+			names = append(names, o.Meta().Name)
+		}
+	}
+	return names
+}
+
+// next takes the watcher's next event within a bound.
+func next(t *testing.T, w *Watcher) Event {
+	t.Helper()
+	select {
+	case e := <-w.Events():
+		return e
+	case <-w.Done():
+		t.Fatalf("watch ended: %v", w.Err())
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event in 10s")
+	}
+	return Event{}
+}
+
+// TestDeploymentPodsReplaced: a Deployment makes one ReplicaSet and its
+// pods; a deleted pod is marked, replaced under a new name, then gone, and
+// a watch from the list's resourceVersion sees exactly that.
+func TestDeploymentPodsReplaced(t *testing.T) {
+	rt := newFake()
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{deployment("web", 2)}})
+	waitFor(t, "2 ready replicas", func() bool {
+		o, _ := c.Get(Deployments, "default", "web")
+		return o.(*kube.Deployment).Status.ReadyReplicas == 2
+	})
+	rss, _ := c.List(ReplicaSets, "", nil)
+	if len(rss) != 1 {
+		t.Fatalf("%d replica sets", len(rss))
+	}
+	rs := rss[0].(*kube.ReplicaSet)
+	sel, _ := kube.ParseLabelSelector("app=web")
+	items, rv := c.List(Pods, "default", func(o Object) bool { return sel.Matches(kube.Label(o.Meta().Labels)) })
+	if len(items) != 2 {
+		t.Fatalf("%d pods", len(items))
+	}
+	for _, o := range items {
+		p := o.(*kube.Pod)
+		if ref := p.ControllerOf(); ref == nil || ref.UID != rs.UID || p.GenerateName != rs.Name+"-" || p.Labels["pod-template-hash"] != rs.Labels["pod-template-hash"] {
+			t.Errorf("pod %s: owner %+v, labels %v", p.Name, ref, p.Labels)
+		}
+	}
+	first, w, err := c.Watch(Pods, WatchOptions{Namespace: "default", Match: func(o Object) bool { return sel.Matches(kube.Label(o.Meta().Labels)) }, ResourceVersion: rv})
+	if err != nil || len(first) != 0 {
+		t.Fatalf("Watch: %v, %d first events", err, len(first))
+	}
+	defer w.Stop()
+	victim := items[0].Meta().Name
+	d, err := c.DeletePod("default", victim, 30)
+	if err != nil || d.DeletionTimestamp == "" || *d.DeletionGracePeriodSeconds != 30 {
+		t.Fatalf("DeletePod: %v %+v", err, d)
+	}
+	seen := map[string][]string{}
+	var last uint64
+	atoi := func(s string) uint64 { n, _ := strconv.ParseUint(s, 10, 64); return n }
+	for !slices.Contains(seen[victim], "DELETED") || len(seen) < 2 || !slices.Contains(seen[newest(seen, victim)], "MODIFIED") {
+		e := next(t, w)
+		if e.RV <= last || atoi(e.Object.Meta().ResourceVersion) != e.RV {
+			t.Fatalf("event rv %d (object %s) after %d", e.RV, e.Object.Meta().ResourceVersion, last)
+		}
+		last = e.RV
+		seen[e.Object.Meta().Name] = append(seen[e.Object.Meta().Name], e.Type)
+	}
+	if got := seen[victim]; !slices.Equal(got, []string{"MODIFIED", "DELETED"}) {
+		t.Errorf("victim events %v, want MODIFIED DELETED", got)
+	}
+	repl := newest(seen, victim)
+	if seen[repl][0] != "ADDED" {
+		t.Errorf("replacement %s events %v, want ADDED first", repl, seen[repl])
+	}
+	names := podNames(c, "app=web")
+	if len(names) != 2 || slices.Contains(names, victim) || !slices.Contains(names, repl) {
+		t.Errorf("pods after delete: %v (victim %s, replacement %s)", names, victim, repl)
+	}
+	if _, err := c.DeletePod("default", victim, 30); !errors.Is(err, ErrNotFound) {
+		t.Errorf("delete again: %v, want ErrNotFound", err)
+	}
+}
+
+// newest is a name in seen other than the original pods': the one whose
+// first event is ADDED.
+func newest(seen map[string][]string, not string) string {
+	for n, evs := range seen {
+		if n != not && evs[0] == "ADDED" {
+			return n
+		}
+	}
+	return ""
+}
+
+// TestBarePodDeleted: a pod with no owner is gone for good; grace 0
+// removes it at once (one DELETED event, no MODIFIED).
+func TestBarePodDeleted(t *testing.T) {
+	p := &kube.Pod{ObjectMeta: kube.ObjectMeta{Name: "solo", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c"}}}}
+	rt := newFake(p)
+	c := startCluster(t, rt, Objects{Pods: []*kube.Pod{p}})
+	first, w, err := c.Watch(Pods, WatchOptions{ResourceVersion: "0"})
+	if err != nil || len(first) != 1 || first[0].Type != "ADDED" || first[0].Object.Meta().Name != "solo" {
+		t.Fatalf("Watch rv 0: %v %+v", err, first)
+	}
+	defer w.Stop()
+	if _, err := c.DeletePod("default", "solo", 0); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(t, w); e.Type != "DELETED" || e.Object.Meta().Name != "solo" {
+		t.Fatalf("event %s %s, want DELETED solo", e.Type, e.Object.Meta().Name)
+	}
+	if _, ok := c.Get(Pods, "default", "solo"); ok {
+		t.Error("solo still there")
+	}
+	waitFor(t, "runtime removal", func() bool {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return slices.Equal(rt.removed, []string{"solo"})
+	})
+}
+
+// TestWatchSelectorTransitions: an object that comes to match is ADDED to
+// the watch, one that stops matching is DELETED, as the API server's
+// watch cache translates them.
+func TestWatchSelectorTransitions(t *testing.T) {
+	ready := func(o Object) bool { return o.(*kube.Pod).IsReady() }
+	w := &Watcher{res: Pods, match: ready}
+	mk := func(r bool, rv string) *kube.Pod {
+		p := &kube.Pod{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default", ResourceVersion: rv}}
+		p.Status.Conditions = []kube.PodCondition{{Type: "Ready", Status: map[bool]string{true: "True", false: "False"}[r]}}
+		return p
+	}
+	for _, tc := range []struct {
+		name       string
+		ev         Event
+		want       string
+		wantObjRV  string
+		wantObject bool
+	}{
+		{"added-match", Event{Type: "ADDED", Resource: Pods, Object: mk(true, "5"), RV: 5}, "ADDED", "5", true},
+		{"added-no-match", Event{Type: "ADDED", Resource: Pods, Object: mk(false, "5"), RV: 5}, "", "", false},
+		{"modified-both", Event{Type: "MODIFIED", Resource: Pods, Object: mk(true, "6"), Prev: mk(true, "5"), RV: 6}, "MODIFIED", "6", true},
+		{"modified-in", Event{Type: "MODIFIED", Resource: Pods, Object: mk(true, "6"), Prev: mk(false, "5"), RV: 6}, "ADDED", "6", true},
+		{"modified-out", Event{Type: "MODIFIED", Resource: Pods, Object: mk(false, "6"), Prev: mk(true, "5"), RV: 6}, "DELETED", "6", true},
+		{"modified-neither", Event{Type: "MODIFIED", Resource: Pods, Object: mk(false, "6"), Prev: mk(false, "5"), RV: 6}, "", "", false},
+		{"other-resource", Event{Type: "ADDED", Resource: Services, Object: mk(true, "5"), RV: 5}, "", "", false},
+	} {
+		got, ok := w.translate(tc.ev)
+		if ok != tc.wantObject || got.Type != tc.want {
+			t.Errorf("%s: got %q %v, want %q %v", tc.name, got.Type, ok, tc.want, tc.wantObject)
+			continue
+		}
+		if ok && got.Object.Meta().ResourceVersion != tc.wantObjRV {
+			t.Errorf("%s: object rv %s, want %s", tc.name, got.Object.Meta().ResourceVersion, tc.wantObjRV)
+		}
+	}
+	// The DELETED object is a copy: the stored one keeps its version.
+	prev := mk(true, "5")
+	w.translate(Event{Type: "MODIFIED", Resource: Pods, Object: mk(false, "6"), Prev: prev, RV: 6})
+	if prev.ResourceVersion != "5" {
+		t.Errorf("translate changed the stored object's version to %s", prev.ResourceVersion)
+	}
+}
+
+// TestWatchHistory: a watch from any version kept replays exactly the
+// later events; one older than the history is Gone; "0" starts with the
+// objects that exist.
+func TestWatchHistory(t *testing.T) {
+	p := &kube.Pod{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c"}}}}
+	rt := newFake(p)
+	// Not started: no loop, the test makes every change itself.
+	c, err := New(rt, Objects{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	live, _ := rt.Pod(context.Background(), "default", "p")
+	c.storeLocked(Pods, "ADDED", live)
+	base := c.rv
+	for i := range historySize + 10 {
+		u := clone(c.objs[Pods][key{"default", "p"}].(*kube.Pod))
+		u.Annotations = map[string]string{"n": strconv.Itoa(i)}
+		c.storeLocked(Pods, "MODIFIED", u)
+	}
+	top := c.rv
+	c.mu.Unlock()
+
+	first, w, err := c.Watch(Pods, WatchOptions{ResourceVersion: strconv.FormatUint(top-5, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Stop()
+	if len(first) != 5 || first[0].RV != top-4 || first[4].RV != top {
+		t.Errorf("replay from %d: %d events, %d..%d", top-5, len(first), first[0].RV, first[len(first)-1].RV)
+	}
+	_, _, err = c.Watch(Pods, WatchOptions{ResourceVersion: strconv.FormatUint(base, 10)})
+	var gone *GoneError
+	if !errors.As(err, &gone) || gone.Requested != base {
+		t.Errorf("watch from %d: %v, want GoneError", base, err)
+	}
+	oldest := top - historySize
+	if _, w, err := c.Watch(Pods, WatchOptions{ResourceVersion: strconv.FormatUint(oldest, 10)}); err != nil {
+		t.Errorf("watch from the oldest kept %d: %v", oldest, err)
+	} else {
+		w.Stop()
+	}
+	if _, _, err := c.Watch(Pods, WatchOptions{ResourceVersion: strconv.FormatUint(oldest-1, 10)}); !errors.As(err, &gone) {
+		t.Errorf("watch from %d: %v, want GoneError", oldest-1, err)
+	}
+	// Watching from 0 reads the runtime first (the fake has no
+	// annotations: one more change), then lists what exists.
+	first, w, err = c.Watch(Pods, WatchOptions{ResourceVersion: "0"})
+	if err != nil || len(first) != 1 || first[0].Type != "ADDED" || first[0].RV != top+1 || c.ResourceVersion() != strconv.FormatUint(top+1, 10) {
+		t.Errorf("watch from 0: %v %+v", err, first)
+	}
+	w.Stop()
+	if _, _, err := c.Watch(Pods, WatchOptions{ResourceVersion: "x"}); err == nil {
+		t.Error("watch from x: no error")
+	}
+}
+
+// TestWatchTooSlow: a watcher that reads nothing is ended once queueSize
+// events wait for it, and the cluster keeps no more for it.
+func TestWatchTooSlow(t *testing.T) {
+	p := &kube.Pod{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c"}}}}
+	c := startCluster(t, newFake(p), Objects{Pods: []*kube.Pod{p}})
+	_, w, err := c.Watch(Pods, WatchOptions{ResourceVersion: c.ResourceVersion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	for i := range queueSize + 1 {
+		u := clone(c.objs[Pods][key{"default", "p"}].(*kube.Pod))
+		u.Annotations = map[string]string{"n": strconv.Itoa(i)}
+		c.storeLocked(Pods, "MODIFIED", u)
+	}
+	n := len(c.watchers)
+	c.mu.Unlock()
+	select {
+	case <-w.Done():
+	default:
+		t.Fatal("slow watcher not ended")
+	}
+	if !errors.Is(w.Err(), ErrTooSlow) || n != 0 || len(w.Events()) != queueSize {
+		t.Errorf("err %v, %d watchers left, %d events queued", w.Err(), n, len(w.Events()))
+	}
+}
+
+// TestRolloutRestart: a patched template annotation makes a new
+// ReplicaSet; the old one is scaled to zero once the new pods are ready.
+func TestRolloutRestart(t *testing.T) {
+	rt := newFake()
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	waitFor(t, "1 ready", func() bool { return len(podNames(c, "app=web")) == 1 })
+	old := podNames(c, "app=web")[0]
+	d, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2026-12-04T12:00:00Z"}}}}}`))
+	if err != nil || d.Generation != 2 || d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
+		t.Fatalf("patch: %v %+v", err, d)
+	}
+	waitFor(t, "the old pod replaced", func() bool {
+		names := podNames(c, "app=web")
+		all, _ := c.List(Pods, "default", nil)
+		return len(names) == 1 && names[0] != old && len(all) == 1
+	})
+	rss, _ := c.List(ReplicaSets, "default", nil)
+	if len(rss) != 2 {
+		t.Fatalf("%d replica sets, want 2", len(rss))
+	}
+	revisions := map[string]int32{}
+	for _, o := range rss {
+		rs := o.(*kube.ReplicaSet)
+		revisions[rs.Annotations["deployment.kubernetes.io/revision"]] = *rs.Spec.Replicas
+	}
+	if revisions["1"] != 0 || revisions["2"] != 1 {
+		t.Errorf("revisions → replicas %v, want 1→0, 2→1", revisions)
+	}
+	for _, tc := range []struct{ patch, want string }{
+		{`[1]`, "decode patch: a merge patch must be a JSON object"},
+		{`{"spec":{"selector":{"matchLabels":{"app":"other"}}}}`, "spec.template.metadata.labels: Invalid value: map[app:web]: `selector` does not match template `labels`"},
+		{`{"spec":{"replicas":-1}}`, "spec.replicas: invalid value -1: must be between 0 and 64"},
+	} {
+		if _, err := c.PatchDeployment("default", "web", []byte(tc.patch)); err == nil || err.Error() != tc.want {
+			t.Errorf("patch %s: %v, want %s", tc.patch, err, tc.want)
+		}
+	}
+	if _, err := c.PatchDeployment("default", "nope", []byte(`{}`)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("patch nope: %v", err)
+	}
+}
+
+// TestReadinessCounts: a pod that stops being ready shows in the
+// ReplicaSet's and the Deployment's ready counts.
+func TestReadinessCounts(t *testing.T) {
+	rt := newFake()
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{deployment("web", 2)}})
+	ready := func(n int32) func() bool {
+		return func() bool {
+			o, _ := c.Get(Deployments, "default", "web")
+			return o.(*kube.Deployment).Status.ReadyReplicas == n
+		}
+	}
+	waitFor(t, "2 ready", ready(2))
+	rt.setReady("default", podNames(c, "app=web")[0], false)
+	waitFor(t, "1 ready", ready(1))
+	o, _ := c.Get(Deployments, "default", "web")
+	if st := o.(*kube.Deployment).Status; st.Replicas != 2 || st.AvailableReplicas != 1 || st.UnavailableReplicas != 1 {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// TestReplicaSetAndScale: a ReplicaSet of its own runs its replicas as
+// pods it owns; a Deployment patched to more replicas gets them, and to
+// fewer loses the surplus.
+func TestReplicaSetAndScale(t *testing.T) {
+	d := deployment("rs", 2)
+	rs := &kube.ReplicaSet{ObjectMeta: d.ObjectMeta, Spec: kube.ReplicaSetSpec{Replicas: d.Spec.Replicas, Selector: d.Spec.Selector, Template: d.Spec.Template}}
+	rt := newFake()
+	c := startCluster(t, rt, Objects{ReplicaSets: []*kube.ReplicaSet{rs}, Deployments: []*kube.Deployment{deployment("web", 1)}})
+	waitFor(t, "2 pods of rs", func() bool { return len(podNames(c, "app=rs")) == 2 })
+	o, _ := c.Get(ReplicaSets, "default", "rs")
+	for _, n := range podNames(c, "app=rs") {
+		p, _ := c.Get(Pods, "default", n)
+		if ref := p.Meta().ControllerOf(); ref == nil || ref.Kind != "ReplicaSet" || ref.Name != "rs" || ref.UID != o.Meta().UID {
+			t.Errorf("pod %s owner %+v", n, ref)
+		}
+	}
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"replicas":3}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "3 pods of web", func() bool { return len(podNames(c, "app=web")) == 3 })
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"replicas":1}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "1 pod of web", func() bool {
+		all, _ := c.List(Pods, "default", func(o Object) bool { return o.Meta().Labels["app"] == "web" })
+		return len(all) == 1
+	})
+	rss, _ := c.List(ReplicaSets, "default", func(o Object) bool { return o.Meta().Labels["app"] == "web" })
+	if len(rss) != 1 {
+		t.Errorf("scaling made %d replica sets, want 1", len(rss))
+	}
+}

@@ -1,0 +1,286 @@
+package cluster
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// Labels and annotations the controllers set, as Kubernetes names them.
+const (
+	podTemplateHashLabel = "pod-template-hash"
+	revisionAnnotation   = "deployment.kubernetes.io/revision"
+	desiredAnnotation    = "deployment.kubernetes.io/desired-replicas"
+)
+
+// reconcileLocked runs the Deployment and ReplicaSet controllers until
+// nothing changes (bounded: each pass moves every workload one step).
+func (c *Cluster) reconcileLocked() {
+	if c.closed || c.runner == nil {
+		return
+	}
+	for range 8 {
+		rv := c.rv
+		for _, o := range c.listLocked(Deployments, "", nil) {
+			c.syncDeploymentLocked(o.(*kube.Deployment))
+		}
+		for _, o := range c.listLocked(ReplicaSets, "", nil) {
+			c.syncReplicaSetLocked(o.(*kube.ReplicaSet))
+		}
+		if c.rv == rv {
+			return
+		}
+	}
+}
+
+func controlledBy(m *kube.ObjectMeta, uid string) bool {
+	ref := m.ControllerOf()
+	return ref != nil && ref.UID == uid
+}
+
+func controllerRef(kind, name, uid string) []kube.OwnerReference {
+	return []kube.OwnerReference{{APIVersion: "apps/v1", Kind: kind, Name: name, UID: uid, Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}
+}
+
+// syncDeploymentLocked makes sure the Deployment's current template has a
+// ReplicaSet with the desired replicas, scales the older ones to zero once
+// the new one's pods are all ready, and updates the status.
+func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
+	desired := kube.Replicas(d.Spec.Replicas)
+	hash := templateHash(&d.Spec.Template)
+	var cur *kube.ReplicaSet
+	var old []*kube.ReplicaSet
+	revision := 0
+	for _, o := range c.listLocked(ReplicaSets, d.Namespace, nil) {
+		rs := o.(*kube.ReplicaSet)
+		if !controlledBy(&rs.ObjectMeta, d.UID) {
+			continue
+		}
+		if r, err := strconv.Atoi(rs.Annotations[revisionAnnotation]); err == nil {
+			revision = max(revision, r)
+		}
+		if rs.Labels[podTemplateHashLabel] == hash {
+			cur = rs
+		} else {
+			old = append(old, rs)
+		}
+	}
+	if cur == nil {
+		cur = c.newReplicaSet(d, hash, revision+1)
+		c.storeLocked(ReplicaSets, "ADDED", cur)
+	} else if rollback := atoi(cur.Annotations[revisionAnnotation]) < revision; kube.Replicas(cur.Spec.Replicas) != desired || rollback {
+		u := clone(cur)
+		u.Spec.Replicas = ptr(desired)
+		u.Generation++
+		if rollback { // back to an older template: it is the newest revision now
+			u.Annotations[revisionAnnotation] = strconv.Itoa(revision + 1)
+		}
+		u.Annotations[desiredAnnotation] = strconv.Itoa(int(desired))
+		c.storeLocked(ReplicaSets, "MODIFIED", u)
+		cur = u
+	}
+	// The old pods go once the new ones are all ready: a forward never
+	// finds the Deployment without a ready pod during a rollout.
+	if cur.Status.ReadyReplicas >= desired {
+		for _, rs := range old {
+			if kube.Replicas(rs.Spec.Replicas) != 0 {
+				u := clone(rs)
+				u.Spec.Replicas = ptr(int32(0))
+				u.Generation++
+				c.storeLocked(ReplicaSets, "MODIFIED", u)
+			}
+		}
+	}
+	st := kube.DeploymentStatus{ObservedGeneration: d.Generation, UpdatedReplicas: cur.Status.Replicas}
+	for _, rs := range append(old, cur) {
+		if latest, ok := c.objs[ReplicaSets][key{rs.Namespace, rs.Name}]; ok {
+			rs = latest.(*kube.ReplicaSet)
+		}
+		st.Replicas += rs.Status.Replicas
+		st.ReadyReplicas += rs.Status.ReadyReplicas
+		st.AvailableReplicas += rs.Status.AvailableReplicas
+	}
+	st.UnavailableReplicas = max(0, desired-st.AvailableReplicas)
+	if st != d.Status {
+		u := clone(d)
+		u.Status = st
+		c.storeLocked(Deployments, "MODIFIED", u)
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// newReplicaSet is the ReplicaSet of d for the template with this hash:
+// named DEPLOYMENT-HASH, its selector and template labels extended with
+// pod-template-hash so its pods are its own.
+func (c *Cluster) newReplicaSet(d *kube.Deployment, hash string, revision int) *kube.ReplicaSet {
+	tmpl := clone(d.Spec.Template)
+	tmpl.Labels = maps.Clone(tmpl.Labels)
+	if tmpl.Labels == nil {
+		tmpl.Labels = map[string]string{}
+	}
+	tmpl.Labels[podTemplateHashLabel] = hash
+	sel := clone(d.Spec.Selector)
+	if sel.MatchLabels == nil {
+		sel.MatchLabels = map[string]string{}
+	}
+	sel.MatchLabels[podTemplateHashLabel] = hash
+	desired := kube.Replicas(d.Spec.Replicas)
+	return &kube.ReplicaSet{
+		TypeMeta: kube.TypeMeta{Kind: "ReplicaSet", APIVersion: "apps/v1"},
+		ObjectMeta: kube.ObjectMeta{
+			Name:              d.Name + "-" + hash,
+			Namespace:         d.Namespace,
+			UID:               newUID(),
+			Generation:        1,
+			CreationTimestamp: timestamp(c.now()),
+			Labels:            maps.Clone(tmpl.Labels),
+			Annotations: map[string]string{
+				revisionAnnotation: strconv.Itoa(revision),
+				desiredAnnotation:  strconv.Itoa(int(desired)),
+			},
+			OwnerReferences: controllerRef("Deployment", d.Name, d.UID),
+		},
+		Spec: kube.ReplicaSetSpec{Replicas: ptr(desired), Selector: sel, Template: tmpl},
+	}
+}
+
+// syncReplicaSetLocked creates or deletes pods until the ReplicaSet has
+// its replicas (pods being deleted do not count), then updates its status.
+func (c *Cluster) syncReplicaSetLocked(rs *kube.ReplicaSet) {
+	var active []*kube.Pod
+	for _, o := range c.listLocked(Pods, rs.Namespace, nil) {
+		p := o.(*kube.Pod)
+		if controlledBy(&p.ObjectMeta, rs.UID) && p.DeletionTimestamp == "" {
+			active = append(active, p)
+		}
+	}
+	want := int(kube.Replicas(rs.Spec.Replicas))
+	for len(active) < want {
+		p := c.newPod(rs)
+		if err := c.runner.AddPod(p); err != nil {
+			c.log.Error("run pod", "namespace", p.Namespace, "name", p.Name, "err", err)
+			break
+		}
+		c.storeLocked(Pods, "ADDED", p)
+		active = append(active, p)
+	}
+	if len(active) > want {
+		// Not ready first, then the newest, as the controller picks.
+		slices.SortStableFunc(active, func(a, b *kube.Pod) int {
+			if a.IsReady() != b.IsReady() {
+				if a.IsReady() {
+					return 1
+				}
+				return -1
+			}
+			return -compareStrings(a.CreationTimestamp, b.CreationTimestamp)
+		})
+		for _, p := range active[:len(active)-want] {
+			d := clone(p)
+			d.DeletionTimestamp = timestamp(c.now().Add(30 * time.Second))
+			d.DeletionGracePeriodSeconds = ptr(int64(30))
+			c.storeLocked(Pods, "MODIFIED", d)
+			c.removeLocked(key{p.Namespace, p.Name}, 30)
+		}
+		active = active[len(active)-want:]
+	}
+	st := kube.ReplicaSetStatus{Replicas: int32(len(active)), FullyLabeledReplicas: int32(len(active)), ObservedGeneration: rs.Generation}
+	for _, p := range active {
+		if p.IsReady() {
+			st.ReadyReplicas++
+		}
+	}
+	st.AvailableReplicas = st.ReadyReplicas
+	if st != rs.Status {
+		u := clone(rs)
+		u.Status = st
+		c.storeLocked(ReplicaSets, "MODIFIED", u)
+	}
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// newPod is a pod of rs: RS-xxxxx, the template's labels, annotations and
+// spec, owned by rs.
+func (c *Cluster) newPod(rs *kube.ReplicaSet) *kube.Pod {
+	tmpl := clone(rs.Spec.Template)
+	var name string
+	for {
+		name = rs.Name + "-" + randomSuffix(5)
+		if _, taken := c.objs[Pods][key{rs.Namespace, name}]; !taken {
+			break
+		}
+	}
+	return &kube.Pod{
+		TypeMeta: kube.TypeMeta{Kind: "Pod", APIVersion: "v1"},
+		ObjectMeta: kube.ObjectMeta{
+			Name:              name,
+			GenerateName:      rs.Name + "-",
+			Namespace:         rs.Namespace,
+			UID:               newUID(),
+			CreationTimestamp: timestamp(c.now()),
+			Labels:            tmpl.Labels,
+			Annotations:       tmpl.Annotations,
+			OwnerReferences:   controllerRef("ReplicaSet", rs.Name, rs.UID),
+		},
+		Spec:   tmpl.Spec,
+		Status: kube.PodStatus{Phase: "Pending"},
+	}
+}
+
+// alphabet is the characters of generated names: no vowels (no words),
+// no look-alikes, as Kubernetes generates them.
+const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+
+func randomSuffix(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// templateHash names a pod template: FNV-32a of its JSON form, its
+// decimal digits spelled in alphabet (as the Deployment controller's
+// pod-template-hash looks).
+func templateHash(t *kube.PodTemplateSpec) string {
+	h := fnv.New32a()
+	b, _ := json.Marshal(t)
+	h.Write(b)
+	digits := strconv.FormatUint(uint64(h.Sum32()), 10)
+	out := make([]byte, len(digits))
+	for i := range digits {
+		out[i] = alphabet[int(digits[i])%len(alphabet)]
+	}
+	return string(out)
+}
+
+// newUID returns a random RFC 4122 version 4 UUID, the form Kubernetes
+// uses.
+func newUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

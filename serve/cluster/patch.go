@@ -1,0 +1,121 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// InvalidError is a change that would make an object invalid (the API
+// server's 422 Invalid).
+type InvalidError struct{ Msg string }
+
+func (e *InvalidError) Error() string { return e.Msg }
+
+// maxPatchDepth bounds the nesting of a patch document.
+const maxPatchDepth = 32
+
+// PatchDeployment applies a JSON merge patch (RFC 7386) to a Deployment.
+// A strategic merge patch made of maps only, such as kubectl rollout
+// restart's, means the same; lists are replaced whole. Only metadata
+// labels and annotations and the spec may change; a spec change bumps the
+// generation, and a new template rolls the pods out.
+func (c *Cluster) PatchDeployment(namespace, name string, patch []byte) (*kube.Deployment, error) {
+	var p any
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return nil, fmt.Errorf("decode patch: %w", err)
+	}
+	pm, ok := p.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("decode patch: a merge patch must be a JSON object")
+	}
+	if depth(pm, 0) > maxPatchDepth {
+		return nil, fmt.Errorf("decode patch: nested deeper than %d", maxPatchDepth)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.objs[Deployments][key{namespace, name}]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	d := o.(*kube.Deployment)
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	merged, err := json.Marshal(mergePatch(doc, pm))
+	if err != nil {
+		return nil, err
+	}
+	var u kube.Deployment
+	if err := json.Unmarshal(merged, &u); err != nil {
+		return nil, &InvalidError{Msg: err.Error()}
+	}
+	// What the API server owns stays as it was.
+	labels, annotations, spec := u.Labels, u.Annotations, u.Spec
+	u = *clone(d)
+	u.Labels, u.Annotations = labels, annotations
+	if err := (&kube.Deployment{ObjectMeta: kube.ObjectMeta{Name: d.Name, Namespace: d.Namespace}, Spec: spec}).Validate(); err != nil {
+		return nil, &InvalidError{Msg: err.Error()}
+	}
+	if !sameJSON(spec.Selector, d.Spec.Selector) {
+		return nil, &InvalidError{Msg: "spec.selector: Invalid value: field is immutable"}
+	}
+	if !sameJSON(spec, d.Spec) {
+		spec.Replicas = ptr(kube.Replicas(spec.Replicas))
+		defaultTemplate(&spec.Template)
+		spec.Strategy = rollingStrategy()
+		u.Spec = spec
+		u.Generation++
+	}
+	if sameJSON(&u, d) {
+		return d, nil
+	}
+	c.storeLocked(Deployments, "MODIFIED", &u)
+	c.reconcileLocked()
+	return c.objs[Deployments][key{namespace, name}].(*kube.Deployment), nil
+}
+
+// mergePatch applies patch to doc as RFC 7386 says: null removes, objects
+// merge, anything else replaces.
+func mergePatch(doc any, patch any) any {
+	pm, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	dm, ok := doc.(map[string]any)
+	if !ok {
+		dm = map[string]any{}
+	}
+	for k, v := range pm {
+		if v == nil {
+			delete(dm, k)
+			continue
+		}
+		dm[k] = mergePatch(dm[k], v)
+	}
+	return dm
+}
+
+func depth(v any, d int) int {
+	switch t := v.(type) {
+	case map[string]any:
+		m := d + 1
+		for _, e := range t {
+			m = max(m, depth(e, d+1))
+		}
+		return m
+	case []any:
+		m := d + 1
+		for _, e := range t {
+			m = max(m, depth(e, d+1))
+		}
+		return m
+	}
+	return d
+}

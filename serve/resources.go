@@ -1,0 +1,322 @@
+package serve
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/table"
+	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/serve/cluster"
+)
+
+// kind is how the API serves one resource: where, under which names, and
+// as which table.
+type kind struct {
+	resource   cluster.Resource
+	prefix     string // /api/v1 or /apis/apps/v1
+	apiVersion string
+	kind       string
+	listKind   string
+	fields     []string // field selector keys
+	field      func(cluster.Object) func(string) (string, bool)
+	columns    []kube.TableColumnDefinition
+	row        func(cluster.Object, time.Time) []any
+	conditions func(cluster.Object) []kube.TableRowCondition
+	// list wraps items (copies without kind, as list items are encoded).
+	list func(items []cluster.Object, rv string) any
+}
+
+var (
+	podKind = &kind{
+		resource: cluster.Pods, prefix: "/api/v1", apiVersion: "v1", kind: "Pod", listKind: "PodList",
+		fields:  kube.PodFields,
+		field:   func(o cluster.Object) func(string) (string, bool) { return kube.PodField(o.(*kube.Pod)) },
+		columns: table.PodColumns,
+		row:     func(o cluster.Object, now time.Time) []any { return table.PodRow(o.(*kube.Pod), now) },
+		conditions: func(o cluster.Object) []kube.TableRowCondition {
+			return table.PodRowConditions(o.(*kube.Pod))
+		},
+		list: func(items []cluster.Object, rv string) any {
+			l := kube.PodList{TypeMeta: kube.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: []kube.Pod{}}
+			for _, o := range items {
+				p := *o.(*kube.Pod)
+				p.TypeMeta = kube.TypeMeta{}
+				l.Items = append(l.Items, p)
+			}
+			return l
+		},
+	}
+	serviceKind = &kind{
+		resource: cluster.Services, prefix: "/api/v1", apiVersion: "v1", kind: "Service", listKind: "ServiceList",
+		fields:  metaFields,
+		field:   metaField,
+		columns: table.ServiceColumns,
+		row:     func(o cluster.Object, now time.Time) []any { return table.ServiceRow(o.(*kube.Service), now) },
+		list: func(items []cluster.Object, rv string) any {
+			l := kube.ServiceList{TypeMeta: kube.TypeMeta{Kind: "ServiceList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: []kube.Service{}}
+			for _, o := range items {
+				s := *o.(*kube.Service)
+				s.TypeMeta = kube.TypeMeta{}
+				l.Items = append(l.Items, s)
+			}
+			return l
+		},
+	}
+	deploymentKind = &kind{
+		resource: cluster.Deployments, prefix: "/apis/apps/v1", apiVersion: "apps/v1", kind: "Deployment", listKind: "DeploymentList",
+		fields:  metaFields,
+		field:   metaField,
+		columns: table.DeploymentColumns,
+		row:     func(o cluster.Object, now time.Time) []any { return table.DeploymentRow(o.(*kube.Deployment), now) },
+		list: func(items []cluster.Object, rv string) any {
+			l := kube.DeploymentList{TypeMeta: kube.TypeMeta{Kind: "DeploymentList", APIVersion: "apps/v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: []kube.Deployment{}}
+			for _, o := range items {
+				d := *o.(*kube.Deployment)
+				d.TypeMeta = kube.TypeMeta{}
+				l.Items = append(l.Items, d)
+			}
+			return l
+		},
+	}
+	replicaSetKind = &kind{
+		resource: cluster.ReplicaSets, prefix: "/apis/apps/v1", apiVersion: "apps/v1", kind: "ReplicaSet", listKind: "ReplicaSetList",
+		fields:  metaFields,
+		field:   metaField,
+		columns: table.ReplicaSetColumns,
+		row:     func(o cluster.Object, now time.Time) []any { return table.ReplicaSetRow(o.(*kube.ReplicaSet), now) },
+		list: func(items []cluster.Object, rv string) any {
+			l := kube.ReplicaSetList{TypeMeta: kube.TypeMeta{Kind: "ReplicaSetList", APIVersion: "apps/v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: []kube.ReplicaSet{}}
+			for _, o := range items {
+				rs := *o.(*kube.ReplicaSet)
+				rs.TypeMeta = kube.TypeMeta{}
+				l.Items = append(l.Items, rs)
+			}
+			return l
+		},
+	}
+	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind}
+)
+
+// metaFields are the field selector keys every kind supports.
+var metaFields = []string{"metadata.name", "metadata.namespace"}
+
+func metaField(o cluster.Object) func(string) (string, bool) {
+	m := o.Meta()
+	return func(k string) (string, bool) {
+		switch k {
+		case "metadata.name":
+			return m.Name, true
+		case "metadata.namespace":
+			return m.Namespace, true
+		}
+		return "", false
+	}
+}
+
+// matcher is the selection of a list or watch.
+func (k *kind) matcher(sel selectors) func(cluster.Object) bool {
+	return func(o cluster.Object) bool {
+		return sel.labels.Matches(kube.Label(o.Meta().Labels)) && sel.fields.Matches(k.field(o))
+	}
+}
+
+// getObject serves one object, as JSON or as a one-row Table.
+func (a *api) getObject(r *http.Request, k *kind) (any, *status.HTTPError) {
+	neg, ok := negotiate(r.Header.Get("Accept"), !strings.HasSuffix(r.URL.Path, "/status"))
+	if !ok {
+		return nil, notAcceptable()
+	}
+	o, found := a.cluster.Get(k.resource, r.PathValue("namespace"), r.PathValue("name"))
+	if !found {
+		return nil, notFoundIn(k, r.PathValue("name"))
+	}
+	if neg.out == outTable {
+		return a.table(r, neg, k, []cluster.Object{o}, o.Meta().ResourceVersion, true)
+	}
+	return o, nil
+}
+
+// notFoundIn is the API server's NotFound for a resource of a group:
+// `deployments.apps "web" not found`.
+func notFoundIn(k *kind, name string) *status.HTTPError {
+	res := string(k.resource)
+	if k.prefix == "/apis/apps/v1" {
+		e := notFound(res+".apps", name)
+		e.Status.Details.Kind = res
+		e.Status.Details.Group = "apps"
+		return e
+	}
+	return notFound(res, name)
+}
+
+// list serves the objects of one namespace, or of all, filtered by
+// labelSelector and fieldSelector; with watch=1 it streams their changes.
+func (a *api) list(w http.ResponseWriter, r *http.Request, k *kind) (any, *status.HTTPError) {
+	neg, ok := negotiate(r.Header.Get("Accept"), true)
+	if !ok {
+		return nil, notAcceptable()
+	}
+	q := r.URL.Query()
+	sel, aerr := parseSelectors(q, k.fields)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if isWatch(q) {
+		return nil, a.watch(w, r, k, neg, sel)
+	}
+	items, rv := a.cluster.List(k.resource, r.PathValue("namespace"), k.matcher(sel))
+	if neg.out == outTable {
+		return a.table(r, neg, k, items, rv, true)
+	}
+	return k.list(items, rv), nil
+}
+
+func isWatch(q map[string][]string) bool {
+	v := ""
+	if w := q["watch"]; len(w) > 0 {
+		v = w[0]
+	}
+	return v == "true" || v == "1"
+}
+
+// table renders objects as the API server's Table for their kind; headers
+// false leaves out the column definitions (watch events after the first).
+func (a *api) table(r *http.Request, neg negotiation, k *kind, items []cluster.Object, rv string, headers bool) (*kube.Table, *status.HTTPError) {
+	now := a.now()
+	rows := make([]kube.TableRow, len(items))
+	for i, o := range items {
+		m := *o.Meta()
+		obj, err := rowObject(r, neg, o, kube.TypeMeta{Kind: k.kind, APIVersion: k.apiVersion}, m)
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = kube.TableRow{Cells: k.row(o, now), Object: obj}
+		if k.conditions != nil {
+			rows[i].Conditions = k.conditions(o)
+		}
+	}
+	t := &kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
+		ListMeta: kube.ListMeta{ResourceVersion: rv}, Rows: rows}
+	if headers {
+		t.ColumnDefinitions = k.columns
+	}
+	return t, nil
+}
+
+// maxBody bounds a DELETE or PATCH body.
+const maxBody = 1 << 20
+
+// deleteOptions is the part of a DeleteOptions body porthole reads.
+type deleteOptions struct {
+	GracePeriodSeconds *int64 `json:"gracePeriodSeconds"`
+	Preconditions      *struct {
+		UID             *string `json:"uid"`
+		ResourceVersion *string `json:"resourceVersion"`
+	} `json:"preconditions"`
+}
+
+// deletePod deletes a pod as the API server does: 200 with the pod marked
+// for deletion (deletionTimestamp), gone after its grace period; with
+// gracePeriodSeconds 0 (--force --grace-period=0) gone at once. A
+// ReplicaSet's pod is replaced under a new name.
+func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	var opts deleteOptions
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	switch {
+	case err != nil:
+		return nil, badRequest(fmt.Sprintf("read body: %v", err))
+	case len(body) > maxBody:
+		return nil, tooLarge()
+	case len(strings.TrimSpace(string(body))) > 0:
+		if err := json.Unmarshal(body, &opts); err != nil {
+			return nil, badRequest(fmt.Sprintf("decode DeleteOptions: %v", err))
+		}
+	}
+	if g := r.URL.Query().Get("gracePeriodSeconds"); g != "" && opts.GracePeriodSeconds == nil {
+		n, err := strconv.ParseInt(g, 10, 64)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("gracePeriodSeconds: %q is not an integer", g))
+		}
+		opts.GracePeriodSeconds = &n
+	}
+	ns, name := r.PathValue("namespace"), r.PathValue("name")
+	grace := int64(30)
+	cur, found := a.cluster.Get(cluster.Pods, ns, name)
+	if !found {
+		return nil, notFound("pods", name)
+	}
+	if p := opts.Preconditions; p != nil {
+		m := cur.Meta()
+		if p.UID != nil && *p.UID != m.UID {
+			return nil, conflict(fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", *p.UID, m.UID), name)
+		}
+		if p.ResourceVersion != nil && *p.ResourceVersion != m.ResourceVersion {
+			return nil, conflict(fmt.Sprintf("Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s", *p.ResourceVersion, m.ResourceVersion), name)
+		}
+	}
+	if g := opts.GracePeriodSeconds; g != nil {
+		grace = max(0, min(*g, 3600))
+	}
+	p, err := a.cluster.DeletePod(ns, name, grace)
+	switch {
+	case errors.Is(err, cluster.ErrNotFound):
+		return nil, notFound("pods", name)
+	case errors.Is(err, cluster.ErrUnsupported):
+		return nil, errMethod
+	case err != nil:
+		return nil, internalError(fmt.Errorf("delete pod: %w", err))
+	}
+	return p, nil
+}
+
+// patchDeployment applies a merge patch (or a strategic merge patch made
+// only of maps, such as kubectl rollout restart's) to a Deployment's spec
+// and metadata: a changed template rolls the pods out again.
+func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/merge-patch+json", "application/strategic-merge-patch+json":
+	default:
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got %q)", ct), nil)}
+	}
+	if r.URL.Query().Get("dryRun") != "" {
+		return nil, badRequest("dryRun is not supported by porthole")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, badRequest(fmt.Sprintf("read body: %v", err))
+	}
+	if len(body) > maxBody {
+		return nil, tooLarge()
+	}
+	ns, name := r.PathValue("namespace"), r.PathValue("name")
+	d, err := a.cluster.PatchDeployment(ns, name, body)
+	var inv *cluster.InvalidError
+	switch {
+	case errors.Is(err, cluster.ErrNotFound):
+		return nil, notFoundIn(deploymentKind, name)
+	case errors.As(err, &inv):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid",
+			fmt.Sprintf("Deployment.apps %q is invalid: %s", name, inv.Msg), &status.Details{Name: name, Group: "apps", Kind: "Deployment"})}
+	case err != nil:
+		return nil, badRequest(err.Error())
+	}
+	return d, nil
+}
+
+func tooLarge() *status.HTTPError {
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the request body is too large", nil)}
+}
+
+func conflict(msg, name string) *status.HTTPError {
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusConflict, "Conflict", msg, &status.Details{Name: name, Kind: "pods"})}
+}

@@ -1,0 +1,472 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// workloadManifest is a Service in front of a two-pod Deployment whose
+// container port "http" is port, and a bare pod.
+func workloadManifest(t *testing.T, port int) Options {
+	t.Helper()
+	objs, err := kube.Decode(strings.NewReader(fmt.Sprintf(`
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: sleeper
+        command: [sleep, infinity]
+        ports: [{name: http, containerPort: %d}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: solo}
+spec: {containers: [{name: c, command: [sleep, infinity]}]}
+`, port)), "web.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{Pods: objs.Pods, Services: objs.Services, Deployments: objs.Deployments, ReplicaSets: objs.ReplicaSets}
+}
+
+// getJSON GETs an API path into v.
+func getJSON(t *testing.T, s *Server, path string, v any) {
+	t.Helper()
+	code, body := get(t, s.URL()+path)
+	if code != 200 {
+		t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, body)
+	}
+}
+
+// readyPods waits until exactly n pods match selector and all are
+// Running and Ready, and returns their names, sorted. The wait is bounded
+// by the test's deadline.
+func readyPods(t *testing.T, s *Server, selector string, n int) []string {
+	t.Helper()
+	for {
+		var l kube.PodList
+		getJSON(t, s, "/api/v1/namespaces/default/pods?labelSelector="+selector, &l)
+		var names []string
+		for _, p := range l.Items {
+			if p.Status.Phase == "Running" && p.IsReady() && p.DeletionTimestamp == "" {
+				names = append(names, p.Name)
+			}
+		}
+		if len(names) == n && len(l.Items) == n {
+			slices.Sort(names)
+			return names
+		}
+		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+	}
+}
+
+// TestKubectlWorkloads: a Service, a Deployment (its ReplicaSet and pods)
+// and a bare pod from manifests, as every kubectl release sees them.
+func TestKubectlWorkloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	opts := workloadManifest(t, 1)
+	opts.KubeconfigPath = kc
+	s, _ := startServer(t, opts)
+	pods := readyPods(t, s, "app%3Dweb", 2)
+	var rsList kube.ReplicaSetList
+	getJSON(t, s, "/apis/apps/v1/namespaces/default/replicasets", &rsList)
+	if len(rsList.Items) != 1 {
+		t.Fatalf("replica sets: %+v", rsList.Items)
+	}
+	rs := rsList.Items[0]
+	hash := rs.Labels["pod-template-hash"]
+	if hash == "" || rs.Name != "web-"+hash || rs.OwnerReferences[0].Kind != "Deployment" || rs.OwnerReferences[0].Name != "web" {
+		t.Fatalf("replica set %s: labels %v owners %+v", rs.Name, rs.Labels, rs.OwnerReferences)
+	}
+	podName := regexp.MustCompile(`^` + regexp.QuoteMeta(rs.Name) + `-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
+	for _, p := range pods {
+		if !podName.MatchString(p) {
+			t.Errorf("pod name %q is not %s-xxxxx", p, rs.Name)
+		}
+	}
+	for _, v := range kubectlVersions {
+		t.Run(v, func(t *testing.T) {
+			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
+			out, errOut, code := k.run(t, "get", "svc,deploy,rs,pods")
+			if code != 0 {
+				t.Fatalf("get svc,deploy,rs,pods: exit %d\n%s%s", code, out, errOut)
+			}
+			sections := strings.Split(strings.TrimSpace(out), "\n\n")
+			if len(sections) != 4 {
+				t.Fatalf("get svc,deploy,rs,pods: %d sections, want 4:\n%s", len(sections), out)
+			}
+			want := []struct {
+				header string
+				rows   []string // fields before AGE
+			}{
+				{"NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE", []string{"service/web ClusterIP 10.96.0.11 <none> 80/TCP"}},
+				{"NAME READY UP-TO-DATE AVAILABLE AGE", []string{"deployment.apps/web 2/2 2 2"}},
+				{"NAME DESIRED CURRENT READY AGE", []string{"replicaset.apps/" + rs.Name + " 2 2 2"}},
+				{"NAME READY STATUS RESTARTS AGE", []string{
+					"pod/solo 1/1 Running 0", "pod/" + pods[0] + " 1/1 Running 0", "pod/" + pods[1] + " 1/1 Running 0"}},
+			}
+			for i, sec := range sections {
+				lines := strings.Split(sec, "\n")
+				if got := strings.Join(strings.Fields(lines[0]), " "); got != want[i].header {
+					t.Errorf("section %d header %q, want %q", i, got, want[i].header)
+				}
+				var rows []string
+				for _, l := range lines[1:] {
+					f := strings.Fields(l)
+					rows = append(rows, strings.Join(f[:len(f)-1], " "))
+				}
+				if !slices.Equal(rows, want[i].rows) {
+					t.Errorf("section %d rows %q, want %q", i, rows, want[i].rows)
+				}
+			}
+			out, errOut, code = k.run(t, "get", "deploy", "web", "-o", "wide")
+			if f := strings.Fields(strings.Split(out, "\n")[1]); code != 0 || len(f) != 8 || f[5] != "web" || f[6] != "sleeper" || f[7] != "app=web" {
+				t.Errorf("get deploy web -o wide: exit %d\n%s%s", code, out, errOut)
+			}
+			out, errOut, code = k.run(t, "get", "pods", "-l", "app=web", "-o", "name")
+			if want := "pod/" + pods[0] + "\npod/" + pods[1] + "\n"; code != 0 || out != want {
+				t.Errorf("get pods -l app=web -o name: exit %d %q, want %q; %s", code, out, want, errOut)
+			}
+			out, errOut, code = k.run(t, "get", "pods", "--field-selector", "metadata.name=solo", "-o", "name")
+			if code != 0 || out != "pod/solo\n" {
+				t.Errorf("get pods --field-selector: exit %d %q %s", code, out, errOut)
+			}
+			_, errOut, code = k.run(t, "get", "deploy", "nope")
+			if want := `Error from server (NotFound): deployments.apps "nope" not found`; code != 1 || strings.TrimSpace(errOut) != want {
+				t.Errorf("get deploy nope: exit %d, %q; want 1, %q", code, errOut, want)
+			}
+		})
+	}
+}
+
+// lineReader delivers a command's output lines on a channel, so a test
+// can wait for one with a bound.
+func lineReader(r io.Reader) <-chan string {
+	ch := make(chan string, 100)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+	}()
+	return ch
+}
+
+// waitLine reads lines until match returns true; it fails after 20s or
+// at the end of the output.
+func waitLine(t *testing.T, lines <-chan string, what string, match func(string) bool) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("output ended before %s", what)
+			}
+			if match(l) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no %s in 20s", what)
+		}
+	}
+}
+
+// startKubectl runs kubectl in the background; stop kills it and
+// returns its stderr.
+func startKubectl(t *testing.T, k kubectl, args ...string) (<-chan string, func() string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	args = append([]string{"--kubeconfig", k.kubeconfig, "--cache-dir", filepath.Join(k.home, "cache")}, args...)
+	cmd := exec.CommandContext(ctx, k.bin, args...)
+	cmd.Env = []string{"HOME=" + k.home, "PATH=" + os.Getenv("PATH")}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := lineReader(stdout)
+	stopped := false
+	stop := func() string {
+		if !stopped {
+			stopped = true
+			cmd.Process.Kill()
+			for range lines {
+			}
+			cmd.Wait()
+			cancel()
+		}
+		return stderr.String()
+	}
+	t.Cleanup(func() { stop() })
+	return lines, stop
+}
+
+// TestKubectlDeleteWatchForward: kubectl get -w sees a Deployment's pod
+// deleted and its replacement come; port-forward svc/web :http reaches a
+// pod through the Service's named targetPort; rollout restart replaces
+// every pod.
+func TestKubectlDeleteWatchForward(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello from web")
+	})}
+	go web.Serve(ln)
+	t.Cleanup(func() { web.Close() })
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	opts := workloadManifest(t, port)
+	opts.KubeconfigPath = kc
+	s, _ := startServer(t, opts)
+	for _, v := range []string{"1.27", "1.33"} {
+		t.Run(v, func(t *testing.T) {
+			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
+			pods := readyPods(t, s, "app%3Dweb", 2)
+
+			lines, stopWatch := startKubectl(t, k, "get", "pods", "-l", "app=web", "-w")
+			waitLine(t, lines, "the header", func(l string) bool { return strings.Join(strings.Fields(l), " ") == "NAME READY STATUS RESTARTS AGE" })
+			for _, p := range pods {
+				waitLine(t, lines, p+" listed", func(l string) bool { return strings.HasPrefix(l, p+" ") && strings.Contains(l, "Running") })
+			}
+
+			victim := pods[0]
+			out, errOut, code := k.run(t, "delete", "pod", victim)
+			if code != 0 || out != `pod "`+victim+`" deleted`+"\n" {
+				t.Fatalf("delete pod: exit %d, %q %q", code, out, errOut)
+			}
+			after := readyPods(t, s, "app%3Dweb", 2)
+			if slices.Contains(after, victim) || !slices.Contains(after, pods[1]) {
+				t.Fatalf("pods after delete %v, before %v", after, pods)
+			}
+			repl := after[0]
+			if repl == pods[1] {
+				repl = after[1]
+			}
+			waitLine(t, lines, victim+" Terminating", func(l string) bool {
+				return strings.HasPrefix(l, victim+" ") && strings.Contains(l, "Terminating")
+			})
+			waitLine(t, lines, repl+" ready", func(l string) bool {
+				f := strings.Fields(l)
+				return len(f) >= 3 && f[0] == repl && f[1] == "1/1" && f[2] == "Running"
+			})
+			if errOut := stopWatch(); errOut != "" {
+				t.Errorf("get -w stderr: %s", errOut)
+			}
+
+			fwd, stopFwd := startKubectl(t, k, "port-forward", "--address", "127.0.0.1", "svc/web", ":http")
+			l := waitLine(t, fwd, "Forwarding from", func(l string) bool { return strings.HasPrefix(l, "Forwarding from 127.0.0.1:") })
+			m := regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)$`).FindStringSubmatch(l)
+			if m == nil || m[2] != strconv.Itoa(port) {
+				t.Fatalf("forwarding line %q, want -> %d", l, port)
+			}
+			resp, err := http.Get("http://127.0.0.1:" + m[1] + "/")
+			if err != nil {
+				t.Fatalf("GET through svc/web: %v; kubectl: %s", err, stopFwd())
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != "hello from web" {
+				t.Errorf("GET through svc/web: %d %q", resp.StatusCode, body)
+			}
+			stopFwd()
+
+			// kubectl stamps the restart to the second, and refuses a
+			// restart in the second of the last one (the other release's).
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+			out, errOut, code = k.run(t, "rollout", "restart", "deploy/web")
+			if code != 0 || out != "deployment.apps/web restarted\n" {
+				t.Fatalf("rollout restart: exit %d, %q %q", code, out, errOut)
+			}
+			out, errOut, code = k.run(t, "rollout", "status", "deploy/web", "--timeout=30s")
+			if code != 0 || !strings.HasSuffix(out, "deployment \"web\" successfully rolled out\n") {
+				t.Fatalf("rollout status: exit %d, %q %q", code, out, errOut)
+			}
+			for {
+				now := readyPods(t, s, "app%3Dweb", 2)
+				if !slices.Contains(now, after[0]) && !slices.Contains(now, after[1]) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+			}
+			out, errOut, code = k.run(t, "get", "pods", "solo", "-o", "name")
+			if code != 0 || out != "pod/solo\n" {
+				t.Errorf("the bare pod after the rollout: exit %d %q %s", code, out, errOut)
+			}
+		})
+	}
+	// A bare pod deleted is gone for good.
+	k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
+	if out, errOut, code := k.run(t, "delete", "pod", "solo", "--grace-period=0", "--force"); code != 0 || !strings.Contains(out, `pod "solo" force deleted`) {
+		t.Fatalf("delete solo: exit %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code := k.run(t, "get", "pod", "solo"); code != 1 || !strings.Contains(errOut, `pods "solo" not found`) {
+		t.Errorf("get solo after delete: exit %d %q", code, errOut)
+	}
+}
+
+// TestKubectlReadyRestarts: kubectl's READY column follows an exec
+// readiness probe, and RESTARTS counts a container restarted by its
+// policy.
+func TestKubectlReadyRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	dir := t.TempDir()
+	flag, crashed := filepath.Join(dir, "ready"), filepath.Join(dir, "crashed")
+	objs, err := kube.Decode(strings.NewReader(fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: probed}
+spec:
+  containers:
+  - name: c
+    command: [sleep, infinity]
+    readinessProbe: {exec: {command: [test, -f, %q]}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: flaky}
+spec:
+  containers:
+  - name: c
+    command: [sh, -c, 'if [ -f %q ]; then exec sleep infinity; fi; touch %q; exit 1']
+`, flag, crashed, crashed)), "pods.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	s, _ := startServer(t, Options{Pods: objs.Pods, KubeconfigPath: kc})
+	k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
+	row := func(name string) []string {
+		out, errOut, code := k.run(t, "get", "pod", name, "--no-headers")
+		if code != 0 {
+			t.Fatalf("get pod %s: exit %d %s", name, code, errOut)
+		}
+		return strings.Fields(out)
+	}
+	// Running but not ready: the probe fails.
+	for {
+		var p kube.Pod
+		getJSON(t, s, "/api/v1/namespaces/default/pods/probed", &p)
+		if p.Status.Phase == "Running" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+	}
+	if f := row("probed"); f[1] != "0/1" || f[2] != "Running" {
+		t.Errorf("probed before the file: %q, want 0/1 Running", f)
+	}
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for f := row("probed"); f[1] != "1/1"; f = row("probed") {
+		time.Sleep(100 * time.Millisecond) // polling a state, not ordering events
+	}
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	for f := row("probed"); f[1] != "0/1"; f = row("probed") {
+		time.Sleep(100 * time.Millisecond) // polling a state, not ordering events
+	}
+	// flaky fails once, is restarted after the back-off and then runs.
+	for f := row("flaky"); f[1] != "1/1" || f[2] != "Running"; f = row("flaky") {
+		time.Sleep(100 * time.Millisecond) // polling a state, not ordering events
+	}
+	if f := row("flaky"); f[3] != "1" || !strings.HasPrefix(f[4], "(") || f[5] != "ago)" {
+		t.Errorf("flaky: %q, want RESTARTS 1 (Ns ago)", f)
+	}
+}
+
+// TestKubectlDeleteGrace: kubectl delete --grace-period=1 gives a process
+// that ignores SIGTERM a second before it is killed, and kubectl's wait
+// ends when it is gone.
+func TestKubectlDeleteGrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	objs, err := kube.Decode(strings.NewReader(`
+apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  containers:
+  - {name: c, command: [sh, -c, 'trap "" TERM; while :; do sleep 0.1; done']}
+`), "pod.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	s, _ := startServer(t, Options{Pods: objs.Pods, KubeconfigPath: kc})
+	for {
+		var p kube.Pod
+		getJSON(t, s, "/api/v1/namespaces/default/pods/stubborn", &p)
+		if p.Status.Phase == "Running" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+	}
+	k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
+	start := time.Now()
+	out, errOut, code := k.run(t, "delete", "pod", "stubborn", "--grace-period=1")
+	took := time.Since(start)
+	if code != 0 || out != "pod \"stubborn\" deleted\n" {
+		t.Fatalf("delete: exit %d %q %q", code, out, errOut)
+	}
+	// Between the grace and the runtime's own KillGrace (5s), which a
+	// grace period not passed on would take.
+	if took < time.Second || took > 4*time.Second {
+		t.Errorf("delete --grace-period=1 took %s, want the grace and little more", took)
+	}
+	if code, _ := get(t, s.URL()+"/api/v1/namespaces/default/pods/stubborn"); code != 404 {
+		t.Errorf("after delete: GET %d, want 404", code)
+	}
+}
