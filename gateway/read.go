@@ -1,12 +1,17 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"time"
 
 	"github.com/porthole/porthole/protocol/status"
 )
+
+// maxWriteBody bounds the body of a forwarded write (DeleteOptions, a
+// rollout's patch: a few hundred bytes).
+const maxWriteBody = 1 << 20
 
 // apiHandler serves every /api and /apis path: the streaming
 // subresources of pods go to the session handler whatever the method (the
@@ -41,6 +46,12 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 			g.refuse(w, r, nil, herr)
 			return
 		}
+		if r.ContentLength > maxWriteBody {
+			g.refuse(w, r, nil, status.NewHTTPError(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+				fmt.Sprintf("the request body is larger than %d bytes", maxWriteBody), nil))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxWriteBody)
 		g.proxyRead(w, r)
 		return
 	}
