@@ -1,0 +1,218 @@
+// Package bucket keeps the gateway's session recordings in S3-compatible
+// object storage, so they outlive the replica that recorded them: Store
+// talks to the bucket, Uploader moves closed recordings there from the
+// local spool directory the audit.Recorder writes into.
+package bucket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// Config names a bucket and how to reach it.
+type Config struct {
+	// Endpoint is the S3 API's URL or host[:port] (https unless the URL
+	// says http). Empty means Amazon S3 (s3.amazonaws.com).
+	Endpoint string
+	// AllowHTTP lets Endpoint be plain http on an address beyond
+	// loopback; without it only loopback endpoints may be http.
+	AllowHTTP bool
+	Bucket    string
+	Region    string
+	// Prefix is put before each recording's name to make its key
+	// ("recordings/" gives recordings/ID.cast).
+	Prefix string
+	// PathStyle addresses the bucket in the path (endpoint/bucket/key),
+	// as most self-hosted servers want, instead of a virtual host.
+	PathStyle   bool
+	Credentials Credentials
+	// Transport replaces the HTTP transport (tests; a custom CA).
+	Transport http.RoundTripper
+}
+
+// Store is an opened bucket. It is safe for concurrent use.
+type Store struct {
+	c      *minio.Client
+	bucket string
+	prefix string
+}
+
+// Object is one recording in the bucket.
+type Object struct {
+	Name    string // the key without the prefix: ID.cast
+	Size    int64
+	ModTime time.Time
+}
+
+// checkTimeout bounds Open's check that the bucket is there.
+const checkTimeout = 30 * time.Second
+
+// Open connects to the bucket of cfg and checks that it exists and the
+// credentials may use it, so a misconfigured gateway fails at start rather
+// than losing its first recordings.
+func Open(ctx context.Context, cfg *Config) (*Store, error) {
+	if cfg.Bucket == "" {
+		return nil, errors.New("recording bucket: no bucket name")
+	}
+	host, secure, err := endpoint(cfg.Endpoint, cfg.AllowHTTP)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Credentials.validate(); err != nil {
+		return nil, err
+	}
+	lookup := minio.BucketLookupAuto
+	if cfg.PathStyle {
+		lookup = minio.BucketLookupPath
+	}
+	c, err := minio.New(host, &minio.Options{
+		Creds:        credentials.NewStaticV4(cfg.Credentials.AccessKeyID, cfg.Credentials.SecretAccessKey, cfg.Credentials.SessionToken),
+		Secure:       secure,
+		Region:       cfg.Region,
+		BucketLookup: lookup,
+		Transport:    cfg.Transport,
+		MaxRetries:   1, // the Uploader retries with its own backoff
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recording bucket endpoint %s: %w", host, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	ok, err := c.BucketExists(ctx, cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("recording bucket %s at %s: %w", cfg.Bucket, host, describe(err))
+	}
+	if !ok {
+		return nil, fmt.Errorf("recording bucket %s at %s does not exist", cfg.Bucket, host)
+	}
+	return &Store{c: c, bucket: cfg.Bucket, prefix: cfg.Prefix}, nil
+}
+
+// describe adds what the S3 error code means for the operator.
+func describe(err error) error {
+	switch minio.ToErrorResponse(err).Code {
+	case minio.InvalidAccessKeyID, "SignatureDoesNotMatch", minio.AccessDenied:
+		return fmt.Errorf("credentials refused (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or the credentials file): %w", err)
+	}
+	return err
+}
+
+// endpoint splits the configured endpoint into minio's host[:port] and
+// whether to use TLS.
+func endpoint(s string, allowHTTP bool) (string, bool, error) {
+	if s == "" {
+		return "s3.amazonaws.com", true, nil
+	}
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", false, fmt.Errorf("recording endpoint: %w", err)
+	}
+	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return "", false, fmt.Errorf("recording endpoint %q: want scheme://host[:port] and nothing else", s)
+	}
+	switch u.Scheme {
+	case "https":
+		return u.Host, true, nil
+	case "http":
+		if !allowHTTP && !loopback(u.Hostname()) {
+			return "", false, fmt.Errorf("recording endpoint %s is plain http beyond loopback: the credentials and recordings would cross the network in the clear (allow it explicitly if a trusted network carries it)", u.Host)
+		}
+		return u.Host, false, nil
+	}
+	return "", false, fmt.Errorf("recording endpoint %q: scheme must be https or http", s)
+}
+
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Key is the object key of recording name.
+func (s *Store) Key(name string) string { return s.prefix + name }
+
+// Put uploads size bytes of r as recording name, with owner in the
+// object's metadata, and checks that the bucket holds exactly size bytes
+// whose MD5 the server verified (Content-MD5) before it answers.
+func (s *Store) Put(ctx context.Context, name, owner string, r io.Reader, size int64) error {
+	opts := minio.PutObjectOptions{ContentType: "application/x-asciicast", SendContentMd5: true}
+	if owner != "" {
+		opts.UserMetadata = map[string]string{"porthole-user": owner}
+	}
+	info, err := s.c.PutObject(ctx, s.bucket, s.Key(name), r, size, opts)
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", s.Key(name), describe(err))
+	}
+	if info.Size != size {
+		return fmt.Errorf("upload %s: the bucket took %d bytes of %d", s.Key(name), info.Size, size)
+	}
+	st, err := s.c.StatObject(ctx, s.bucket, s.Key(name), minio.StatObjectOptions{})
+	if err != nil {
+		return fmt.Errorf("check upload %s: %w", s.Key(name), describe(err))
+	}
+	if st.Size != size {
+		return fmt.Errorf("check upload %s: the bucket holds %d bytes, want %d", s.Key(name), st.Size, size)
+	}
+	return nil
+}
+
+// maxList bounds how many objects List reads.
+const maxList = 10000
+
+// List returns the recordings under the prefix (at most maxList); names
+// with a further "/" are not recordings and are left out.
+func (s *Store) List(ctx context.Context) ([]Object, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the listing goroutine when we stop early
+	var out []Object
+	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix}) {
+		if o.Err != nil {
+			return nil, fmt.Errorf("list recordings: %w", describe(o.Err))
+		}
+		name := strings.TrimPrefix(o.Key, s.prefix)
+		if name == "" || strings.Contains(name, "/") {
+			continue
+		}
+		out = append(out, Object{Name: name, Size: o.Size, ModTime: o.LastModified})
+		if len(out) >= maxList {
+			break
+		}
+	}
+	return out, nil
+}
+
+// ErrNotFound is returned by Open for a recording the bucket does not hold.
+var ErrNotFound = errors.New("recording not found")
+
+// Open returns recording name for reading and seeking (ranges are
+// fetched as read), and its size.
+func (s *Store) Open(ctx context.Context, name string) (io.ReadSeekCloser, int64, error) {
+	obj, err := s.c.GetObject(ctx, s.bucket, s.Key(name), minio.GetObjectOptions{})
+	if err != nil {
+		return nil, 0, fmt.Errorf("open %s: %w", s.Key(name), describe(err))
+	}
+	st, err := obj.Stat()
+	if err != nil {
+		obj.Close()
+		if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
+			return nil, 0, ErrNotFound
+		}
+		return nil, 0, fmt.Errorf("open %s: %w", s.Key(name), describe(err))
+	}
+	return obj, st.Size, nil
+}
