@@ -6,6 +6,8 @@ package bucket
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -148,13 +150,15 @@ func (s *Store) Key(name string) string { return s.prefix + name }
 
 // Put uploads size bytes of r as recording name, with owner in the
 // object's metadata, and checks that the bucket holds exactly size bytes
-// whose MD5 the server verified (Content-MD5) before it answers.
+// whose MD5 the server verified (Content-MD5) and, for a single-part
+// upload, reports back as the ETag.
 func (s *Store) Put(ctx context.Context, name, owner string, r io.Reader, size int64) error {
 	opts := minio.PutObjectOptions{ContentType: "application/x-asciicast", SendContentMd5: true}
 	if owner != "" {
 		opts.UserMetadata = map[string]string{"porthole-user": owner}
 	}
-	info, err := s.c.PutObject(ctx, s.bucket, s.Key(name), r, size, opts)
+	sum := md5.New()
+	info, err := s.c.PutObject(ctx, s.bucket, s.Key(name), io.TeeReader(r, sum), size, opts)
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", s.Key(name), describe(err))
 	}
@@ -167,6 +171,11 @@ func (s *Store) Put(ctx context.Context, name, owner string, r io.Reader, size i
 	}
 	if st.Size != size {
 		return fmt.Errorf("check upload %s: the bucket holds %d bytes, want %d", s.Key(name), st.Size, size)
+	}
+	// A single-part upload's ETag is the MD5 of its bytes (a multipart
+	// one's has a "-N" suffix and is checked part by part by the server).
+	if etag := strings.Trim(st.ETag, `"`); !strings.Contains(etag, "-") && !strings.EqualFold(etag, hex.EncodeToString(sum.Sum(nil))) {
+		return fmt.Errorf("check upload %s: the bucket's ETag %s is not the MD5 of the bytes sent", s.Key(name), etag)
 	}
 	return nil
 }
