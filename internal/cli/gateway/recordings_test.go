@@ -225,6 +225,12 @@ func TestRecordingsInBucket(t *testing.T) {
 		t.Errorf("the bucket's recording replays %q, alice saw %q", got, saw)
 	}
 
+	if code, b := g.get(t, "/metrics", "tok-a"); code != 200 ||
+		!strings.Contains(string(b), `porthole_recording_uploads_total{result="uploaded"} 1`+"\n") ||
+		!strings.Contains(string(b), "porthole_recording_uploads_pending 0\n") {
+		t.Errorf("/metrics: %d, want one upload and none pending:\n%s", code, b)
+	}
+
 	// The web terminal lists and plays from the bucket: each their own,
 	// the auditor all.
 	if got := g.listed(t, "tok-a"); !slices.Equal(got, []string{alices}) {
