@@ -1,6 +1,7 @@
 package bucket_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -282,5 +283,67 @@ func TestStoreListAndOpen(t *testing.T) {
 	}
 	if _, _, err := st.Open(ctx, "c.cast"); !errors.Is(err, bucket.ErrNotFound) {
 		t.Fatalf("open missing: %v", err)
+	}
+}
+
+// TestOpenCachesHeaders: once a recording's first line was read, reading
+// it again (the web terminal's listing) asks the bucket nothing, and the
+// rest still reads, from any offset, as the bucket holds it.
+func TestOpenCachesHeaders(t *testing.T) {
+	s3 := s3test.Start(t)
+	st := openStore(t, s3)
+	ctx := context.Background()
+	bodies := map[string]string{}
+	for _, name := range []string{"a.cast", "b.cast", "c.cast"} {
+		body := `{"version":2,"width":80,"height":24,"title":"` + name + `"}` + "\n" + strings.Repeat(`[0.1, "o", "`+name+`"]`+"\n", 1000)
+		bodies[name] = body
+		if err := st.Put(ctx, name, "alice", strings.NewReader(body), int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	firstLine := func(name string) string {
+		r, size, err := st.Open(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if size != int64(len(bodies[name])) {
+			t.Errorf("%s size %d, want %d", name, size, len(bodies[name]))
+		}
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		return line
+	}
+	for name, body := range bodies {
+		if got := firstLine(name); got != body[:strings.IndexByte(body, '\n')+1] {
+			t.Fatalf("%s first line %q", name, got)
+		}
+	}
+	reads := s3.ObjectReads.Load()
+	for name := range bodies {
+		firstLine(name)
+	}
+	if got := s3.ObjectReads.Load(); got != reads {
+		t.Errorf("reading the headers again asked the bucket %d times, want 0", got-reads)
+	}
+	// Cached or not, the whole recording and any range read right.
+	for _, off := range []int64{0, 5, 60, 4000} {
+		r, _, err := st.Open(ctx, "b.cast")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Seek(0, io.SeekEnd); err != nil { // as http.ServeContent does
+			t.Fatal(err)
+		}
+		if _, err := r.Seek(off, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || string(b) != bodies["b.cast"][off:] {
+			t.Errorf("b.cast from %d: %d bytes, %v; want %d", off, len(b), err, len(bodies["b.cast"])-int(off))
+		}
 	}
 }

@@ -5,6 +5,7 @@
 package bucket
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -47,6 +49,7 @@ type Store struct {
 	c      *minio.Client
 	bucket string
 	prefix string
+	heads  headCache
 }
 
 // Object is one recording in the bucket.
@@ -209,8 +212,21 @@ func (s *Store) List(ctx context.Context) ([]Object, error) {
 var ErrNotFound = errors.New("recording not found")
 
 // Open returns recording name for reading and seeking (ranges are
-// fetched as read), and its size.
+// fetched as read), and its size. The first line (the asciicast header)
+// of a recording once read is kept in memory: recordings are written once,
+// so a listing that reads every header asks the bucket only about new ones.
 func (s *Store) Open(ctx context.Context, name string) (io.ReadSeekCloser, int64, error) {
+	if h, ok := s.heads.get(name); ok {
+		return &object{s: s, ctx: ctx, name: name, size: h.size, head: h.line}, h.size, nil
+	}
+	obj, size, err := s.openObject(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &object{s: s, ctx: ctx, name: name, size: size, obj: obj, capturing: true}, size, nil
+}
+
+func (s *Store) openObject(ctx context.Context, name string) (*minio.Object, int64, error) {
 	obj, err := s.c.GetObject(ctx, s.bucket, s.Key(name), minio.GetObjectOptions{})
 	if err != nil {
 		return nil, 0, fmt.Errorf("open %s: %w", s.Key(name), describe(err))
@@ -224,4 +240,131 @@ func (s *Store) Open(ctx context.Context, name string) (io.ReadSeekCloser, int64
 		return nil, 0, fmt.Errorf("open %s: %w", s.Key(name), describe(err))
 	}
 	return obj, st.Size, nil
+}
+
+// object reads a recording: its cached first line from memory, the rest
+// from the bucket, opened on the first read past it.
+type object struct {
+	s    *Store
+	ctx  context.Context
+	name string
+	size int64
+	head []byte
+	off  int64
+	obj  *minio.Object
+	// objOff is obj's position (-1: unknown, seek before reading).
+	objOff int64
+	// capture keeps what is read from offset 0 until the first newline,
+	// for the cache.
+	capture   []byte
+	capturing bool
+}
+
+func (o *object) Read(p []byte) (int, error) {
+	if o.off < int64(len(o.head)) {
+		n := copy(p, o.head[o.off:])
+		o.off += int64(n)
+		return n, nil
+	}
+	if o.off >= o.size {
+		return 0, io.EOF
+	}
+	if o.obj == nil {
+		obj, _, err := o.s.openObject(o.ctx, o.name)
+		if err != nil {
+			return 0, err
+		}
+		o.obj, o.objOff = obj, -1
+	}
+	if o.objOff != o.off {
+		if _, err := o.obj.Seek(o.off, io.SeekStart); err != nil {
+			return 0, err
+		}
+		o.objOff = o.off
+	}
+	n, err := o.obj.Read(p)
+	if o.capturing {
+		o.keep(p[:n])
+	}
+	o.off += int64(n)
+	o.objOff = o.off
+	return n, err
+}
+
+// keep adds p, read at o.off, to the capture and caches the first line
+// once it is whole.
+func (o *object) keep(p []byte) {
+	if o.off != int64(len(o.capture)) {
+		o.capturing = false // not read in one sweep from the start
+		return
+	}
+	o.capture = append(o.capture, p...)
+	if i := bytes.IndexByte(o.capture, '\n'); i >= 0 {
+		o.s.heads.put(o.name, o.size, o.capture[:i+1])
+		o.capturing, o.capture = false, nil
+	} else if len(o.capture) > maxHeadLine {
+		o.capturing, o.capture = false, nil
+	}
+}
+
+func (o *object) Seek(offset int64, whence int) (int64, error) {
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = o.off + offset
+	case io.SeekEnd:
+		abs = o.size + offset
+	default:
+		return 0, fmt.Errorf("seek %s: whence %d", o.name, whence)
+	}
+	if abs < 0 {
+		return 0, fmt.Errorf("seek %s: negative position", o.name)
+	}
+	o.off = abs // the object follows at the next read
+	return abs, nil
+}
+
+func (o *object) Close() error {
+	if o.obj == nil {
+		return nil
+	}
+	return o.obj.Close()
+}
+
+// Bounds of the cache of first lines.
+const (
+	maxHeadLine    = 64 << 10
+	maxCachedHeads = 10000
+)
+
+// headCache maps recording names to their first line and size.
+type headCache struct {
+	mu sync.Mutex
+	m  map[string]cachedHead
+}
+
+type cachedHead struct {
+	size int64
+	line []byte
+}
+
+func (c *headCache) get(name string) (cachedHead, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.m[name]
+	return h, ok
+}
+
+func (c *headCache) put(name string, size int64, line []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedHead{}
+	}
+	if len(c.m) >= maxCachedHeads {
+		clear(c.m) // simplest bound: start over
+	}
+	c.m[name] = cachedHead{size: size, line: bytes.Clone(line)}
 }

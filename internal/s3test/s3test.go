@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,12 +25,14 @@ import (
 // the way S3 does (403 InvalidAccessKeyId); requests without a signature
 // pass, for the test's own reads.
 type Server struct {
-	t       testing.TB
-	Addr    string // host:port
-	handler http.Handler
-	mu      sync.Mutex
-	srv     *http.Server
-	served  chan struct{}
+	t    testing.TB
+	Addr string // host:port
+	// ObjectReads counts GET and HEAD requests for objects (not listings).
+	ObjectReads atomic.Int64
+	handler     http.Handler
+	mu          sync.Mutex
+	srv         *http.Server
+	served      chan struct{}
 }
 
 // The credentials the server takes and the bucket it holds.
@@ -52,7 +55,14 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Server{t: t, Addr: ln.Addr().String(), handler: keyCheck(faker.Server())}
+	f := &Server{t: t, Addr: ln.Addr().String()}
+	inner := keyCheck(faker.Server())
+	f.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 {
+			f.ObjectReads.Add(1)
+		}
+		inner.ServeHTTP(w, r)
+	})
 	f.serve(ln)
 	t.Cleanup(f.Down)
 	return f
