@@ -20,6 +20,10 @@ type Recorder struct {
 	Dir string
 	// Now is the clock (default time.Now); tests inject one.
 	Now func() time.Time
+	// Closed, when set, is called with the path of each recording once its
+	// file is closed (whatever Close returned), so an uploader can move it
+	// off this replica's disk. It must not block for long.
+	Closed func(path string)
 }
 
 // Header is the first line of an asciicast v2 file.
@@ -54,7 +58,7 @@ func (r *Recorder) StartOwned(id, title, owner string, width, height int) (*Reco
 	if err != nil {
 		return nil, fmt.Errorf("create recording: %w", err)
 	}
-	rec := &Recording{f: f, w: bufio.NewWriter(f), start: now, now: r.now, Path: name,
+	rec := &Recording{f: f, w: bufio.NewWriter(f), start: now, now: r.now, Path: name, closed: r.Closed,
 		hdr: Header{Version: 2, Width: 80, Height: 24, Timestamp: now.Unix(), Title: title}}
 	if owner != "" {
 		rec.hdr.Env = map[string]string{OwnerEnv: owner}
@@ -90,6 +94,7 @@ type Recording struct {
 	// before the first output).
 	headed  bool
 	resized bool
+	closed  func(path string)
 }
 
 // writeHeader writes the header line once. The caller holds mu (or is
@@ -161,12 +166,22 @@ func (r *Recording) line(code, data string) {
 	}
 }
 
-// Close flushes and closes the file.
+// Close flushes and closes the file, then hands its path to the
+// Recorder's Closed hook.
 func (r *Recording) Close() error {
+	closed, err := r.close()
+	if closed && r.closed != nil {
+		r.closed(r.Path)
+	}
+	return err
+}
+
+// close flushes and closes the file; closed reports whether this call did.
+func (r *Recording) close() (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.f == nil {
-		return r.err
+		return false, r.err
 	}
 	r.event(r.tail)
 	r.tail = nil
@@ -179,7 +194,7 @@ func (r *Recording) Close() error {
 	if r.err == nil {
 		r.err = err
 	}
-	return r.err
+	return true, r.err
 }
 
 // incompleteTail returns where a trailing incomplete UTF-8 sequence starts

@@ -5,6 +5,7 @@ package audit
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -81,4 +82,19 @@ func (l *JSONLog) Record(e Event) error {
 		return fmt.Errorf("write audit event: %w", err)
 	}
 	return nil
+}
+
+// Multi records each event in every sink of it, in order; their errors
+// are joined.
+type Multi []Sink
+
+// Record records e in every sink.
+func (m Multi) Record(e Event) error {
+	var errs []error
+	for _, s := range m {
+		if err := s.Record(e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

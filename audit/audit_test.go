@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +70,39 @@ func TestJSONLogOneLinePerEvent(t *testing.T) {
 	var e Event
 	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Stage != StageEnd || *e.ExitCode != 3 || e.BytesIn != 5 {
 		t.Errorf("got %+v %v", e, err)
+	}
+}
+
+// TestRecorderClosedHook: the Closed hook gets the path once, after the
+// file is complete on disk, however many times Close is called.
+func TestRecorderClosedHook(t *testing.T) {
+	dir := t.TempDir()
+	var got []string
+	var size int64
+	r := &Recorder{Dir: dir, Closed: func(p string) {
+		got = append(got, p)
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size = fi.Size()
+	}}
+	rec, err := r.StartOwned("s1", "t", "alice", 80, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Write([]byte("hello"))
+	if len(got) != 0 {
+		t.Fatalf("hook before Close: %v", got)
+	}
+	rec.Close()
+	rec.Close()
+	want := filepath.Join(dir, "s1.cast")
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("hook calls %v, want [%s]", got, want)
+	}
+	b, _ := os.ReadFile(want)
+	if size != int64(len(b)) || !strings.Contains(string(b), `"hello"`) {
+		t.Errorf("at the hook the file had %d bytes, complete it has %d: %q", size, len(b), b)
 	}
 }

@@ -56,6 +56,17 @@ func UserName(r *http.Request) (string, bool) {
 	return u.Name, true
 }
 
+// UserGroups returns the groups of the caller of a request served behind
+// Authenticated (nil for none), for pages that authorize by group such as
+// the recordings' auditors.
+func UserGroups(r *http.Request) []string {
+	u := userFrom(r.Context())
+	if u == nil {
+		return nil
+	}
+	return u.Groups
+}
+
 // Authenticated serves h only to callers the gateway authenticates (the
 // same credentials, refusals and audit as its streaming paths); h finds the
 // caller with UserName. It is for pages served beside the gateway, such as

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -31,12 +30,13 @@ type recording struct {
 	Owner string `json:"owner,omitempty"`
 }
 
-// recordingsOptions configure newRecordings. The zero value is unusable: Dir
-// is required.
+// recordingsOptions configure newRecordings. The zero value is unusable:
+// Source or Dir is required.
 type recordingsOptions struct {
-	// Dir holds the recordings: files named like "ID.cast" (the gateway's
-	// audit.Recorder writes them). Other files and subdirectories are
-	// ignored, and nothing outside Dir is ever opened.
+	// Source holds the recordings: named like "ID.cast" (the gateway's
+	// audit.Recorder writes them). Other names are ignored.
+	Source RecordingSource
+	// Dir, without Source, is DirSource(Dir).
 	Dir string
 	// Visible reports whether the request's user may see rec. newRecordings
 	// only authorizes: authentication is the embedding server's, in front
@@ -64,6 +64,9 @@ func newRecordings(opts *recordingsOptions) http.Handler {
 	if opts != nil {
 		h.opts = *opts
 	}
+	if h.opts.Source == nil && h.opts.Dir != "" {
+		h.opts.Source = DirSource(h.opts.Dir)
+	}
 	h.log = h.opts.Logger
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -87,27 +90,26 @@ func (h *recordings) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *recordings) list(w http.ResponseWriter, r *http.Request) {
-	root, err := os.OpenRoot(h.opts.Dir)
-	if err != nil {
-		h.fail(w, "open recordings directory", err)
+	if h.opts.Source == nil {
+		h.fail(w, "list recordings", errNoSource)
 		return
 	}
-	defer root.Close()
-	entries, err := fs.ReadDir(root.FS(), ".")
+	infos, err := h.opts.Source.List(r.Context())
 	if err != nil {
 		h.fail(w, "list recordings", err)
 		return
 	}
 	items := []recording{}
-	for _, e := range entries {
-		if !e.Type().IsRegular() || !castName.MatchString(e.Name()) {
+	for _, info := range infos {
+		if !castName.MatchString(info.Name) {
 			continue
 		}
-		rec, err := readRecording(root, e.Name())
+		rec, f, err := h.open(r, info.Name)
 		if err != nil {
-			h.log.Debug("skip recording", "name", e.Name(), "err", err)
+			h.log.Debug("skip recording", "name", info.Name, "err", err)
 			continue
 		}
+		f.Close()
 		if h.visible(r, rec) {
 			items = append(items, rec)
 		}
@@ -122,27 +124,27 @@ func (h *recordings) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *recordings) file(w http.ResponseWriter, r *http.Request, name string) {
-	if !castName.MatchString(name) {
+	if !castName.MatchString(name) || h.opts.Source == nil {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	root, err := os.OpenRoot(h.opts.Dir)
+	rec, f, err := h.open(r, name)
 	if err != nil {
-		h.fail(w, "open recordings directory", err)
-		return
-	}
-	defer root.Close()
-	rec, err := readRecording(root, name)
-	if err != nil || !h.visible(r, rec) {
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	}
-	f, err := root.Open(name)
-	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			h.log.Debug("recording not served", "name", name, "err", err)
+		}
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
 	defer f.Close()
+	if !h.visible(r, rec) {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		h.fail(w, "read recording", err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-asciicast")
 	http.ServeContent(w, r, "", time.Time{}, f)
 }
@@ -156,27 +158,20 @@ func (h *recordings) fail(w http.ResponseWriter, what string, err error) {
 	http.Error(w, "recordings unavailable", http.StatusInternalServerError)
 }
 
-// readRecording opens name in root (never following it outside) and
-// reads its header.
-func readRecording(root *os.Root, name string) (recording, error) {
-	f, err := root.Open(name)
+// open opens recording name from the source and reads its header; the
+// caller closes the returned file.
+func (h *recordings) open(r *http.Request, name string) (recording, io.ReadSeekCloser, error) {
+	f, size, err := h.opts.Source.Open(r.Context(), name)
 	if err != nil {
-		return recording{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return recording{}, err
-	}
-	if !fi.Mode().IsRegular() {
-		return recording{}, errors.New("not a regular file")
+		return recording{}, nil, err
 	}
 	rec, err := parseHeader(f)
 	if err != nil {
-		return recording{}, err
+		f.Close()
+		return recording{}, nil, err
 	}
-	rec.Name, rec.Size = name, fi.Size()
-	return rec, nil
+	rec.Name, rec.Size = name, size
+	return rec, f, nil
 }
 
 // parseHeader reads the first line of an asciicast v2 file: a JSON object

@@ -11,9 +11,16 @@ import (
 type SiteOptions struct {
 	// RecordingDir holds the gateway's recordings; empty serves none.
 	RecordingDir string
+	// Recordings, when set, is where the recordings are instead of
+	// RecordingDir (a bucket every replica uploads to).
+	Recordings RecordingSource
+	// Auditor reports whether the request's user may see every user's
+	// recordings (nil: nobody may).
+	Auditor func(*http.Request) bool
 	// Authenticate wraps the recordings route with the server's
 	// authentication (the gateway's Authenticated). Required with
-	// RecordingDir: recordings are never served unauthenticated.
+	// RecordingDir or Recordings: recordings are never served
+	// unauthenticated.
 	Authenticate func(http.Handler) http.Handler
 	// User names the authenticated caller of a request; a user sees only
 	// the recordings whose owner is that name.
@@ -29,10 +36,13 @@ type SiteOptions struct {
 func Site(api http.Handler, opts *SiteOptions) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(uiPath, http.StripPrefix(strings.TrimSuffix(uiPath, "/"), handler()))
-	if opts != nil && opts.RecordingDir != "" && opts.Authenticate != nil && opts.User != nil {
-		rec := newRecordings(&recordingsOptions{Dir: opts.RecordingDir, Logger: opts.Logger,
+	if opts != nil && (opts.RecordingDir != "" || opts.Recordings != nil) && opts.Authenticate != nil && opts.User != nil {
+		rec := newRecordings(&recordingsOptions{Dir: opts.RecordingDir, Source: opts.Recordings, Logger: opts.Logger,
 			Visible: func(r *http.Request, rec recording) bool {
 				name, ok := opts.User(r)
+				if ok && opts.Auditor != nil && opts.Auditor(r) {
+					return true
+				}
 				return ok && rec.Owner != "" && rec.Owner == name
 			}})
 		mux.Handle(uiPath+"recordings/", opts.Authenticate(http.StripPrefix(uiPath+"recordings", rec)))

@@ -52,6 +52,7 @@ type Options struct {
 	// (nil: CertDir/kubeconfig; "": none).
 	WriteKubeconfig *string
 	Security        Security
+	Recordings      Recordings
 }
 
 // DefaultListen is loopback: without authentication only loopback callers
@@ -138,6 +139,7 @@ with its address and authority; each user adds their token:
 	fs.Var(optionalString{&opts.WriteKubeconfig}, "write-kubeconfig", `write the kubeconfig for a made certificate here ("" for none) (default "CERT-DIR/kubeconfig")`)
 	fs.DurationVar(&opts.ShutdownDelay, "shutdown-delay-duration", 0, "on SIGTERM, how long to keep taking new sessions with /readyz failing, so load balancers move away first (as kube-apiserver's flag)")
 	opts.Security.AddFlags(fs)
+	opts.Recordings.AddFlags(fs)
 	return cmd
 }
 
@@ -174,6 +176,17 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := opts.Security.CheckListen(opts.Listen, tlsCfg); err != nil {
 		return err
 	}
+	if err := opts.Recordings.Apply(ctx, &opts.Security, gopts, reg, log); err != nil {
+		return err
+	}
+	recordingsClosed := false
+	defer func() { // a start that fails after this still stops the uploader
+		if !recordingsClosed {
+			ctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownGrace)
+			defer cancel()
+			opts.Recordings.Close(ctx)
+		}
+	}()
 	g, err := gateway.New(gopts)
 	if err != nil {
 		return err
@@ -194,7 +207,7 @@ func Run(ctx context.Context, opts *Options) error {
 			return fmt.Errorf("write kubeconfig: %w", err)
 		}
 	}
-	srv := &http.Server{Handler: site(g, gopts, log), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second,
+	srv := &http.Server{Handler: site(g, gopts, &opts.Recordings, log), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second,
 		MaxHeaderBytes: opts.Security.MaxHeaderBytes}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
@@ -228,6 +241,12 @@ func Run(ctx context.Context, opts *Options) error {
 	gwErr := <-gwDone
 	if errors.Is(gwErr, context.DeadlineExceeded) {
 		gwErr = nil // sessions past the grace were ended with a status and joined
+	}
+	// Every session has ended, so every recording is closed: upload what
+	// the grace allows; the rest stays in the spool for the next start.
+	recordingsClosed = true
+	if err := opts.Recordings.Close(sctx); err != nil {
+		log.Warn("recordings not uploaded before exit", "err", err)
 	}
 	if serveErr == nil {
 		if serveErr = <-served; errors.Is(serveErr, http.ErrServerClosed) {
@@ -312,11 +331,12 @@ func fromKubeconfig(cc *kubeconfig.ClientConfig, o *gateway.Options) error {
 
 // site puts the web terminal (/ui/, and its recordings player behind the
 // gateway's authentication) beside the gateway.
-func site(g *gateway.Gateway, gopts *gateway.Options, log *slog.Logger) http.Handler {
+func site(g *gateway.Gateway, gopts *gateway.Options, rec *Recordings, log *slog.Logger) http.Handler {
 	opts := &web.SiteOptions{Authenticate: g.Authenticated, User: gateway.UserName, Logger: log}
 	if gopts.Recorder != nil {
 		opts.RecordingDir = gopts.Recorder.Dir
 	}
+	rec.site(opts)
 	return g.Guard(web.Site(g, opts))
 }
 

@@ -69,6 +69,14 @@ func TestFlags(t *testing.T) {
 					strings.Join(c.SigningAlgs, ",") == "RS256,ES256" && c.ClientSecretFile == "/s" &&
 					c.RedirectURL == "https://gw/oidc/callback" && strings.Join(c.ExtraScopes, ",") == "email,groups" && c.SessionKeyFile == "/k"
 			}},
+		{"recording bucket", []string{"--upstream", "http://x", "--recording-bucket", "b", "--recording-endpoint", "minio:9000",
+			"--recording-path-style", "--recording-region", "eu-west-1", "--recording-credentials-file", "/c", "--recording-auditor-group", "a",
+			"--recording-auditor-group", "b"}, "",
+			func(o *Options) bool {
+				r := o.Recordings
+				return r.Bucket == "b" && r.Endpoint == "minio:9000" && r.PathStyle && r.Region == "eu-west-1" && r.CredentialsFile == "/c" &&
+					r.Prefix == "recordings/" && !r.AllowHTTP && len(r.AuditorGroups) == 2
+			}},
 		{"no upstream", nil, "exactly one of --upstream and --upstream-kubeconfig is required", nil},
 		{"both upstreams", []string{"--upstream", "http://x", "--upstream-kubeconfig", "k"}, "exactly one of", nil},
 		{"argument", []string{"--upstream", "http://x", "extra"}, "unknown command", nil},

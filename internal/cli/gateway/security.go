@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -11,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/audit/webhook"
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/gateway/oidc"
 )
@@ -31,6 +34,7 @@ type Security struct {
 	AcceptHosts        []string
 	InsecureHTTPAuth   bool
 	AuditLogPath       string
+	AuditWebhookURL    string
 	RecordingDir       string
 	MaxSessions        int
 	MaxSessionsPerUser int
@@ -125,6 +129,7 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&s.InsecureHTTPAuth, "insecure-http-auth", false, "accept bearer tokens over plain HTTP off loopback (behind a TLS-terminating proxy only)")
 	fs.StringArrayVar(&s.AllowedOrigins, "allowed-origin", nil, "browser origins (host patterns) allowed to open sessions besides the server's own; repeatable")
 	fs.StringVar(&s.AuditLogPath, "audit-log-path", "", "append one JSON record per session start and end to this file (- for stdout)")
+	fs.StringVar(&s.AuditWebhookURL, "audit-webhook-url", "", "also POST the audit events in batches to this URL as audit.k8s.io/v1 EventLists, like kube-apiserver's audit webhook (https, or http on loopback); events are dropped and counted, never waited for, when it lags")
 	fs.StringVar(&s.RecordingDir, "recording-dir", "", "record the output of terminal sessions as asciicast v2 files in this directory")
 	fs.IntVar(&s.MaxSessions, "max-sessions", gateway.DefaultMaxSessions, "concurrent sessions in total")
 	fs.IntVar(&s.MaxSessionsPerUser, "max-sessions-per-user", gateway.DefaultMaxUserSession, "concurrent sessions per user")
@@ -196,17 +201,38 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 		}
 		o.Recorder = &audit.Recorder{Dir: s.RecordingDir}
 	}
+	var sinks audit.Multi
 	switch s.AuditLogPath {
 	case "":
 	case "-":
-		o.Audit = audit.NewJSONLog(os.Stdout)
+		sinks = append(sinks, audit.NewJSONLog(os.Stdout))
 	default:
 		f, err := os.OpenFile(s.AuditLogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, closeFn, fmt.Errorf("open audit log: %w", err)
 		}
-		o.Audit = audit.NewJSONLog(f)
+		sinks = append(sinks, audit.NewJSONLog(f))
 		closeFn = f.Close
+	}
+	if s.AuditWebhookURL != "" {
+		wh, err := s.auditWebhook(o)
+		if err != nil {
+			return nil, closeFn, errors.Join(err, closeFn())
+		}
+		sinks = append(sinks, wh)
+		closeLog := closeFn
+		closeFn = func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), webhookFlushTimeout)
+			defer cancel()
+			return errors.Join(wh.Close(ctx), closeLog())
+		}
+	}
+	switch len(sinks) {
+	case 0:
+	case 1:
+		o.Audit = sinks[0]
+	default:
+		o.Audit = sinks
 	}
 	tlsCfg, err := s.serverTLS()
 	if err != nil {
@@ -214,6 +240,28 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	}
 	o.ClientCertificates = tlsCfg != nil && tlsCfg.ClientCAs != nil
 	return tlsCfg, closeFn, nil
+}
+
+// webhookFlushTimeout bounds how long the end of the process waits for
+// the audit webhook to take the last events.
+const webhookFlushTimeout = 5 * time.Second
+
+// auditWebhook starts the sender of --audit-webhook-url, its drops
+// counted in porthole_audit_webhook_dropped_events_total.
+func (s *Security) auditWebhook(o *gateway.Options) (*webhook.Webhook, error) {
+	dropped := prometheus.NewCounter(prometheus.CounterOpts{Name: "porthole_audit_webhook_dropped_events_total",
+		Help: "Audit events not delivered to --audit-webhook-url (queue full, endpoint failing, shutdown)."})
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(dropped); err != nil {
+			return nil, fmt.Errorf("register audit webhook metrics: %w", err)
+		}
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return webhook.New(&webhook.Options{URL: s.AuditWebhookURL, Logger: log.With("component", "audit-webhook"),
+		Dropped: func(n int) { dropped.Add(float64(n)) }})
 }
 
 // serverTLS builds the listener's TLS: HTTP/1.1 only (upgrades cannot run
