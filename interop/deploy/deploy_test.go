@@ -34,6 +34,28 @@ import (
 // render runs a real kubectl's kustomize over ../../deploy.
 func render(t *testing.T) []map[string]any {
 	t.Helper()
+	return renderDir(t, "../../deploy")
+}
+
+// renderWith renders deploy/ with the given components of it, as a team's
+// overlay does: a kustomization beside a copy of deploy/ (kustomize refuses
+// a root inside the tree it includes).
+func renderWith(t *testing.T, components ...string) []map[string]any {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "deploy"), os.DirFS("../../deploy")); err != nil {
+		t.Fatal(err)
+	}
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../deploy\ncomponents:\n"
+	for _, c := range components {
+		k += "- ../deploy/" + c + "\n"
+	}
+	write(t, filepath.Join(dir, "overlay", "kustomization.yaml"), k)
+	return renderDir(t, filepath.Join(dir, "overlay"))
+}
+
+func renderDir(t *testing.T, dir string) []map[string]any {
+	t.Helper()
 	var bin string
 	for _, k := range harness.FindKubectls("") {
 		if k.Minor == 33 {
@@ -43,7 +65,7 @@ func render(t *testing.T) []map[string]any {
 	if bin == "" {
 		harness.MissingPeer(t, "kubectl 1.33 not installed")
 	}
-	out, err := exec.Command(bin, "kustomize", "../../deploy").CombinedOutput()
+	out, err := exec.Command(bin, "kustomize", dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl kustomize: %v\n%s", err, out)
 	}
