@@ -26,7 +26,9 @@ func TestDeployManifests(t *testing.T) {
 	if _, err := env.cp.Admin.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = env.cp.Admin.CoreV1().Namespaces().Delete(context.Background(), "porthole", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = env.cp.Admin.CoreV1().Namespaces().Delete(context.Background(), "porthole", metav1.DeleteOptions{})
+	})
 	k := env.kubectls[len(env.kubectls)-1]
 	for _, tc := range []struct {
 		name       string
