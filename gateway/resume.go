@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -85,6 +86,8 @@ type resumable struct {
 	over     chan struct{} // closed when the session is over
 	isOver   bool
 	upDone   bool // the upstream's outputs and status ended
+	size     resize.Size
+	sizeSet  bool // size is new, for writeResize
 
 	side sync.WaitGroup // resize readers and the stdin writer
 	lim  *rate
@@ -221,7 +224,15 @@ func (g *Gateway) dialUpstreamSession(r *http.Request, s *session) (up *stream.S
 func (r *resumable) run(first *websocket.Conn) outcome {
 	g, s, up := r.g, r.s, r.up
 	g.resumes.add(r)
-	defer g.resumes.remove(r.id)
+	defer func() {
+		// A session the client took to its end stays for the grace: a
+		// client whose close was lost resumes into it and is closed.
+		if r.finished() {
+			time.AfterFunc(r.grace, func() { g.resumes.remove(r.id) })
+		} else {
+			g.resumes.remove(r.id)
+		}
+	}()
 	s.onCut(func(reason string) {
 		_ = up.Conn.Abort(reason)
 		r.end("the gateway ended the session: " + reason)
@@ -254,6 +265,10 @@ func (r *resumable) run(first *websocket.Conn) outcome {
 	if up.Stdin != nil && clientHas[protocol.StreamStdin] {
 		r.side.Add(1)
 		go r.writeStdin()
+	}
+	if up.Resize != nil && clientHas[protocol.StreamResize] {
+		r.side.Add(1)
+		go r.writeResize()
 	}
 	upDone := make(chan struct{})
 	go func() {
@@ -328,6 +343,13 @@ func (r *resumable) outcome(cause error) outcome {
 		s.setExit(0)
 	}
 	return out
+}
+
+// finished: the client took every byte of the session.
+func (r *resumable) finished() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.isOver && r.overWhy == "" && r.allAcked()
 }
 
 // end marks the session over; why says why when it ended early ("" when
@@ -594,12 +616,14 @@ func (r *resumable) readStdin(a *attachment) {
 	}
 }
 
-// readResize forwards terminal sizes (rate-limited, recorded) until the
-// connection ends; the upstream's resize stream stays open for the next one.
+// readResize takes terminal sizes (rate-limited, recorded) until the
+// connection ends and leaves the latest for writeResize: a size is never
+// written upstream from here, so an upstream that stopped reading its
+// resize stream (the process ended) cannot stall the client's connection,
+// whose acknowledgements then could not arrive.
 func (r *resumable) readResize(a *attachment) {
 	defer r.side.Done()
 	dec := resize.NewDecoder(a.sess.Resize)
-	var buf []byte
 	for {
 		sz, err := dec.Decode()
 		if err != nil {
@@ -612,9 +636,29 @@ func (r *resumable) readResize(a *attachment) {
 		if r.rec != nil {
 			r.rec.Resize(int(sz.Width), int(sz.Height))
 		}
-		if r.up.Resize == nil {
-			continue
+		r.mu.Lock()
+		r.size, r.sizeSet = sz, true
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	}
+}
+
+// writeResize writes the latest terminal size upstream as it changes.
+func (r *resumable) writeResize() {
+	defer r.side.Done()
+	var buf []byte
+	for {
+		r.mu.Lock()
+		for !r.sizeSet && !r.isOver {
+			r.cond.Wait()
 		}
+		if r.isOver {
+			r.mu.Unlock()
+			return
+		}
+		sz := r.size
+		r.sizeSet = false
+		r.mu.Unlock()
 		buf = resize.Append(buf[:0], sz)
 		if _, err := r.up.Resize.Write(buf); err != nil {
 			return
@@ -622,11 +666,13 @@ func (r *resumable) readResize(a *attachment) {
 	}
 }
 
-// watch ends the attachment: when every output is complete and sent, it
-// closes the connection gracefully, which ends the session if the client
-// answers the close; when the connection fails first, it parks the session
-// for the grace period; a client that closes cleanly before the end has
-// left, which ends the session as a lost client does.
+// watch ends the attachment. Once every output is complete and sent, it
+// waits for the client to acknowledge all of it, then ends the session
+// and closes the connection gracefully: the client has every byte, and if
+// the close is lost it resumes into the finished session, which closes
+// at once (reattach). A connection that fails first parks the session for
+// the grace period; a client that closes cleanly before the end has left,
+// which ends the session as a lost client does.
 func (r *resumable) watch(a *attachment, pumps *sync.WaitGroup) {
 	defer a.core.Done()
 	pumped := make(chan struct{})
@@ -634,28 +680,20 @@ func (r *resumable) watch(a *attachment, pumps *sync.WaitGroup) {
 		pumps.Wait()
 		close(pumped)
 	}()
-	complete := false
 	select {
 	case <-pumped:
-		r.mu.Lock()
-		complete = !a.gone
-		for i := range r.outs {
-			complete = complete && (!r.outs[i].on || r.outs[i].done)
-		}
-		r.mu.Unlock()
-		if complete {
-			if err := a.conn.Close(); err == nil {
-				r.detach(a)
-				r.end("")
-				return
-			}
+		if r.awaitAcks(a) {
+			r.detach(a)
+			r.end("")
+			_ = a.conn.Close()
+			return
 		}
 	case <-a.conn.Done():
 	}
 	r.detach(a)
 	_ = a.conn.Abort("detached")
 	<-pumped
-	if !complete && a.conn.Err() == nil {
+	if a.conn.Err() == nil {
 		r.end("client closed the connection")
 		return
 	}
@@ -666,6 +704,34 @@ func (r *resumable) watch(a *attachment, pumps *sync.WaitGroup) {
 	}
 	r.park = time.AfterFunc(r.grace, func() { r.end("client went away; its resume grace expired") })
 	r.g.log.Info("session parked for resume", "id", r.s.id, "user", r.s.user.Name, "grace", r.grace, "err", a.conn.Err())
+}
+
+// awaitAcks reports whether the client acknowledged every byte of every
+// output, waiting while its connection lives.
+func (r *resumable) awaitAcks(a *attachment) bool {
+	stop := context.AfterFunc(a.conn.Context(), func() {
+		r.mu.Lock()
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	})
+	defer stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for !a.gone && !r.isOver && a.conn.Context().Err() == nil && !r.allAcked() {
+		r.cond.Wait()
+	}
+	return !a.gone && r.allAcked()
+}
+
+// allAcked: every output ended and the client acknowledged all of it;
+// r.mu is held.
+func (r *resumable) allAcked() bool {
+	for i := range r.outs {
+		if o := &r.outs[i]; o.on && (!o.done || len(o.data) > 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *resumable) detach(a *attachment) {
@@ -716,6 +782,18 @@ func (r *resumable) reattach(w http.ResponseWriter, req *http.Request, s *sessio
 	if old != nil {
 		_ = old.conn.Abort("the session was resumed on another connection")
 		old.core.Wait()
+	}
+	if r.finished() {
+		// Its client has every byte but missed the close: close now.
+		r.mu.Lock()
+		stdinN := r.stdinN
+		r.mu.Unlock()
+		w.Header().Set(protocol.HeaderSession, r.id)
+		w.Header().Set(protocol.HeaderStdinOffset, strconv.FormatInt(stdinN, 10))
+		if ws, err := g.acceptResume(w, req); err == nil {
+			_ = ws.Close()
+		}
+		return
 	}
 	r.mu.Lock()
 	var herr *status.HTTPError

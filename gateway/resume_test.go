@@ -26,6 +26,7 @@ import (
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/protocol"
+	"github.com/porthole/porthole/protocol/resize"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/websocket"
 )
@@ -302,5 +303,76 @@ func TestResumeRefusedAndExpired(t *testing.T) {
 		return e.Stage == audit.StageEnd && e.User == "alice" && e.Outcome == "error"
 	}) == nil {
 		t.Error("no end record for the expired session")
+	}
+}
+
+// seenWriter keeps what was written and closes seen once it contains want.
+type seenWriter struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	want string
+	seen chan struct{}
+}
+
+func (w *seenWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if w.seen != nil && strings.Contains(w.b.String(), w.want) {
+		close(w.seen)
+		w.seen = nil
+	}
+	return len(p), nil
+}
+
+func (w *seenWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestResumeTerminalSize: a terminal session goes on after a cut, and the
+// size set while the connection was down reaches the process (the client
+// sends its size again on the resumed connection).
+func TestResumeTerminalSize(t *testing.T) {
+	for _, wire := range []protocol.Wire{protocol.WebSocket, protocol.SPDY} {
+		t.Run(string(wire), func(t *testing.T) {
+			host, relay, _ := resumeGateway(t, wire, time.Minute)
+			c := tokenClient(t, host, "alice-token")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			sizes := make(chan resize.Size, 2)
+			sizes <- resize.Size{Width: 80, Height: 24}
+			out := &seenWriter{want: "24 80", seen: make(chan struct{})}
+			seen := out.seen
+			var ns notices
+			done := make(chan error, 1)
+			go func() {
+				done <- c.Exec(ctx, &client.ExecOptions{Pod: "p", Container: "c",
+					Command: []string{"sh", "-c", `stty size; while [ "$(stty size)" != "30 100" ]; do sleep 0.05; done; echo resized; exit 5`},
+					StreamOptions: client.StreamOptions{Stdout: out, TTY: true, Sizes: sizes,
+						Resume: &client.ResumeOptions{Notify: ns.add}}})
+			}()
+			select {
+			case <-seen:
+			case err := <-done:
+				t.Fatalf("exec ended before the first size: %v, %q", err, out.String())
+			}
+			cut := make(chan struct{})
+			go func() {
+				relay.Cut(300 * time.Millisecond)
+				close(cut)
+			}()
+			sizes <- resize.Size{Width: 100, Height: 30}
+			<-cut
+			err := <-done
+			var exit *client.ExitError
+			if !errors.As(err, &exit) || exit.Code != 5 {
+				t.Fatalf("exec: %v, want exit code 5; output %q", err, out.String())
+			}
+			if !strings.Contains(out.String(), "resized") || ns.String() != "connection lost, resuming session...|resumed" {
+				t.Fatalf("output %q, notices %q", out.String(), ns.String())
+			}
+		})
 	}
 }
