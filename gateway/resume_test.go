@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -374,5 +375,74 @@ func TestResumeTerminalSize(t *testing.T) {
 				t.Fatalf("output %q, notices %q", out.String(), ns.String())
 			}
 		})
+	}
+}
+
+// TestResumeFinishedSession: a client that acknowledged everything but
+// missed the close frame resumes into the finished session and is closed
+// cleanly at once, with no byte sent again.
+func TestResumeFinishedSession(t *testing.T) {
+	host, _, _ := resumeGateway(t, protocol.WebSocket, time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u := execURL(host, []string{"sh", "-c", "echo hi; exit 3"}, "stdout")
+	conn, resp, err := dialResumable(t, ctx, u, "alice-token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get(protocol.HeaderSession)
+	out := streamtest.ReadAll(conn.Channel(1))
+	// The status is whole once it parses; acknowledge everything then.
+	chunks := make(chan []byte, 16)
+	go func() {
+		defer close(chunks)
+		for {
+			buf := make([]byte, 4096)
+			n, err := conn.Channel(3).Read(buf)
+			if n > 0 {
+				chunks <- buf[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var stb []byte
+	for !json.Valid(stb) {
+		b, ok := <-chunks
+		if !ok {
+			t.Fatalf("status ended at %q", stb)
+		}
+		stb = append(stb, b...)
+	}
+	off := protocol.FormatOffsets(protocol.Offsets{Stdout: 3, Error: int64(len(stb))})
+	if _, err := conn.Channel(protocol.ResumeControl).Write([]byte(off + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-out; string(got) != "hi\n" {
+		t.Fatalf("stdout %q", got)
+	}
+	<-conn.Done()
+	conn.Close()
+	for range chunks {
+	}
+	if err := conn.Err(); err != nil {
+		t.Fatalf("first connection: %v", err)
+	}
+	if !strings.Contains(string(stb), `"ExitCode"`) || !strings.Contains(string(stb), `"3"`) {
+		t.Fatalf("status %s", stb)
+	}
+	again, resp, err := dialResumable(t, ctx, u, "alice-token", http.Header{protocol.HeaderResume: {id}, protocol.HeaderResumeOffsets: {off}})
+	if err != nil {
+		t.Fatalf("resume of the finished session: %v", err)
+	}
+	rest, rst := streamtest.ReadAll(again.Channel(1)), streamtest.ReadAll(again.Channel(3))
+	if o, s := <-rest, <-rst; len(o) != 0 || len(s) != 0 {
+		t.Fatalf("sent again: stdout %q status %q", o, s)
+	}
+	<-again.Done()
+	again.Close()
+	if err := again.Err(); err != nil || resp.Header.Get(protocol.HeaderStdinOffset) != "0" {
+		t.Fatalf("resumed connection: %v, stdin offset %q", err, resp.Header.Get(protocol.HeaderStdinOffset))
 	}
 }
