@@ -20,6 +20,9 @@ const (
 	StageEnd   Stage = "SessionEnd"
 	// StageDenied is a request refused before any session started.
 	StageDenied Stage = "Denied"
+	// StageResume is a client reattaching to its session after a cut
+	// (the session's id, the resuming request's source).
+	StageResume Stage = "SessionResume"
 )
 
 // Event is one audit record. Fields that do not apply are omitted.

@@ -149,13 +149,25 @@ func (c *Client) httpClient(rawURL string) *http.Client {
 // comes back as an error isUpgradeFailure recognises. The caller owns the
 // connection.
 func (c *Client) dialWebSocket(ctx context.Context, rawURL string, opts *websocket.DialOptions) (*websocket.Conn, error) {
-	return onceMoreIfUnauthorized(ctx, c, func() (*websocket.Conn, error) { return c.dialWebSocketOnce(ctx, rawURL, opts) })
+	d, err := c.dialWebSocketResp(ctx, rawURL, opts)
+	return d.conn, err
 }
 
-func (c *Client) dialWebSocketOnce(ctx context.Context, rawURL string, opts *websocket.DialOptions) (*websocket.Conn, error) {
+// wsDialed is a WebSocket dial's connection and its 101 response.
+type wsDialed struct {
+	conn *websocket.Conn
+	resp *http.Response
+}
+
+// dialWebSocketResp is dialWebSocket that also returns the 101 response.
+func (c *Client) dialWebSocketResp(ctx context.Context, rawURL string, opts *websocket.DialOptions) (wsDialed, error) {
+	return onceMoreIfUnauthorized(ctx, c, func() (wsDialed, error) { return c.dialWebSocketOnce(ctx, rawURL, opts) })
+}
+
+func (c *Client) dialWebSocketOnce(ctx context.Context, rawURL string, opts *websocket.DialOptions) (wsDialed, error) {
 	h, err := c.header(ctx)
 	if err != nil {
-		return nil, err
+		return wsDialed{}, err
 	}
 	o := websocket.DialOptions{}
 	if opts != nil {
@@ -177,9 +189,9 @@ func (c *Client) dialWebSocketOnce(ctx context.Context, rawURL string, opts *web
 	conn, resp, err := websocket.Dial(ctx, rawURL, &o)
 	c.logResponse(ctx, WireWebSocket, resp, err)
 	if err != nil {
-		return nil, wsDialError(resp, err)
+		return wsDialed{}, wsDialError(resp, err)
 	}
-	return conn, nil
+	return wsDialed{conn: conn, resp: resp}, nil
 }
 
 // wsDialError marks a malformed 101 (a handshake the library refused after

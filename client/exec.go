@@ -41,6 +41,9 @@ type StreamOptions struct {
 	Sizes <-chan resize.Size
 	// Wire overrides Config.Wire for this session.
 	Wire Wire
+	// Resume, when set, asks for a session that resumes after a cut
+	// connection, where the server is porthole's gateway (WebSocket only).
+	Resume *ResumeOptions
 }
 
 // ExecOptions describe one command to run in a container.

@@ -21,7 +21,20 @@ func (c *Client) session(ctx context.Context, rawURL string, o *StreamOptions) e
 	if wire == WireAuto {
 		wire = c.cfg.Wire
 	}
-	if wire != WireSPDY {
+	if wire != WireSPDY && o.Resume != nil {
+		d, err := c.dialWebSocketResp(ctx, rawURL, resumeDialOptions(nil))
+		if err == nil {
+			c.log.InfoContext(ctx, "session wire", "wire", string(WireWebSocket), "protocol", d.conn.Protocol())
+			if id := d.resp.Header.Get(protocol.HeaderSession); d.conn.Protocol() == protocol.ResumeV5 && id != "" {
+				return c.runResumable(ctx, rawURL, d.conn, id, o)
+			}
+			return c.run(ctx, d.conn.ClientSession(o.want()), o)
+		}
+		if wire == WireWebSocket || !isUpgradeFailure(err) {
+			return err
+		}
+		c.log.InfoContext(ctx, "websocket upgrade failed, falling back to spdy", "err", err)
+	} else if wire != WireSPDY {
 		w, err := c.connectWebSocket(ctx, rawURL, o)
 		if err == nil {
 			return c.run(ctx, w, o)

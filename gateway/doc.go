@@ -18,7 +18,10 @@
 //
 // Beyond the API server, with UpstreamWire protocol.WebSocket a SPDY exec or attach
 // (kubectl before 1.30) is translated the other way: SPDY in, WebSocket v5
-// out. The node's kubelet paths are not routed: callers use the API
+// out. With SessionResumeGrace set, a WebSocket exec or attach offering
+// porthole's resume extension (protocol.ResumeV5, resume.go) is terminated
+// and bridged on either upstream wire, so that it outlives a cut client
+// connection. The node's kubelet paths are not routed: callers use the API
 // server's pod paths, the upstream receives the same paths.
 //
 // Authentication (authn.go): client certificates verified by the TLS

@@ -29,14 +29,16 @@ const (
 	DefaultReadStallTimeout = time.Minute
 	// DefaultKeepAlive is below the idle cuts of common load balancers
 	// (AWS's NLB 350 s and ALB 60 s, Azure's about 4 minutes).
-	DefaultKeepAlive      = 30 * time.Second
-	DefaultMaxHeaderBytes = 64 << 10
-	DefaultMaxMessage     = 32 << 20 // one WebSocket message from the client, as the API server's x/net
-	DefaultMaxResizes     = 100      // resize messages per session per second
-	DefaultMaxSessions    = 1000
-	DefaultMaxUserSession = 100
-	statusWriteTimeout    = 10 * time.Second
-	refusalBodyLimit      = 64 << 10
+	DefaultKeepAlive = 30 * time.Second
+	// DefaultSessionResumeGrace is the CLI's --session-resume-grace.
+	DefaultSessionResumeGrace = 3 * time.Minute
+	DefaultMaxHeaderBytes     = 64 << 10
+	DefaultMaxMessage         = 32 << 20 // one WebSocket message from the client, as the API server's x/net
+	DefaultMaxResizes         = 100      // resize messages per session per second
+	DefaultMaxSessions        = 1000
+	DefaultMaxUserSession     = 100
+	statusWriteTimeout        = 10 * time.Second
+	refusalBodyLimit          = 64 << 10
 )
 
 // Options configure a Gateway. The zero value is not usable: Upstream is
@@ -130,6 +132,12 @@ type Options struct {
 	// client takes no bytes of a write for this long (default
 	// DefaultReadStallTimeout).
 	ReadStallTimeout time.Duration
+	// SessionResumeGrace is how long an exec or attach session whose
+	// client offered porthole's resume extension (protocol.ResumeV5) is
+	// kept after its client's connection failed, for the same user to
+	// resume it (zero or negative: sessions do not resume, the extension
+	// is never selected). The CLI's default is DefaultSessionResumeGrace.
+	SessionResumeGrace time.Duration
 
 	// Audit receives one record per session start and end, and denials.
 	Audit audit.Sink
@@ -163,6 +171,7 @@ type Gateway struct {
 	draining atomic.Bool // Drain was called: /readyz fails, sessions still start
 
 	sessions registry.Registry[*session] // for Shutdown
+	resumes  resumeRegistry              // resumable sessions by id
 	ids      atomic.Uint64
 }
 

@@ -20,6 +20,10 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, verb, namespace
 		g.refuse(w, r, s, herr)
 		return
 	}
+	if id := r.Header.Get(protocol.HeaderResume); id != "" && s.verb != "portforward" {
+		g.resume(w, r, s, id)
+		return
+	}
 	path := g.plan(r, s)
 	if (path == pathSPDYToWS || path == pathWrap) && g.opts.Impersonate {
 		if herr := g.checkUpstreamCreate(r.Context(), r, s); herr != nil {
@@ -91,11 +95,18 @@ const (
 	pathUnwrap           // port-forward tunnel unwrapped to SPDY
 	pathSPDYToWS         // SPDY terminated, WebSocket v5 upstream
 	pathWrap             // SPDY port-forward wrapped in the tunnel upstream
+	pathResume           // WebSocket resume extension terminated, bridged to either wire
 )
 
 // plan picks the session's path (package doc table) and its upstream wire.
 func (g *Gateway) plan(r *http.Request, s *session) int {
 	s.wireOut = s.wireIn
+	if s.wireIn == protocol.WebSocket && s.verb != "portforward" && g.opts.SessionResumeGrace > 0 && offersResume(r) {
+		if g.opts.UpstreamWire == protocol.SPDY {
+			s.wireOut = protocol.SPDY
+		}
+		return pathResume
+	}
 	if s.wireIn == protocol.SPDY && g.opts.UpstreamWire == protocol.WebSocket {
 		s.wireOut = protocol.WebSocket
 		if s.verb == "portforward" {
@@ -120,6 +131,8 @@ func (g *Gateway) plan(r *http.Request, s *session) int {
 // route carries the session on its path and returns its outcome.
 func (g *Gateway) route(w http.ResponseWriter, r *http.Request, s *session, path int) outcome {
 	switch path {
+	case pathResume:
+		return g.serveResumable(w, r, s)
 	case pathTranslate:
 		g.metrics.translations.WithLabelValues("websocket-to-spdy").Inc()
 		return g.translate(w, r, s)

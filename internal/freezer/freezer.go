@@ -2,13 +2,15 @@
 // Freeze it passes nothing either way but keeps every socket open, as a
 // peer that froze (SIGSTOP, a sleeping laptop) or a network that silently
 // dropped it looks to the other side. The keep-alive tests of both wires
-// use it.
+// use it. Cut stalls the connections relayed so far and then resets them,
+// as a network that drops a connection does; the resume tests use it.
 package freezer
 
 import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Relay accepts on a loopback port and relays each connection to target.
@@ -19,7 +21,15 @@ type Relay struct {
 	once   sync.Once
 	mu     sync.Mutex
 	conns  []net.Conn
+	pairs  []*pair
 	wg     sync.WaitGroup
+}
+
+// pair is one relayed connection: the client's and the target's sockets.
+type pair struct {
+	down, up net.Conn
+	stalled  chan struct{}
+	once     sync.Once
 }
 
 // New starts a relay to target (host:port); the test's cleanup stops it
@@ -64,16 +74,41 @@ func (f *Relay) accept() {
 			down.Close()
 			continue
 		}
+		p := &pair{down: down, up: up, stalled: make(chan struct{})}
 		f.mu.Lock()
 		f.conns = append(f.conns, down, up)
+		f.pairs = append(f.pairs, p)
 		f.mu.Unlock()
 		f.wg.Add(2)
-		go f.relay(up, down)
-		go f.relay(down, up)
+		go f.relay(p, up, down)
+		go f.relay(p, down, up)
 	}
 }
 
-func (f *Relay) relay(dst, src net.Conn) {
+// Cut stalls every connection relayed so far (nothing passes either way,
+// the sockets stay open) for stall, then resets both sockets of each: an
+// RST to both peers, not a clean close. Connections accepted later relay
+// normally. Cut returns once the sockets are reset.
+func (f *Relay) Cut(stall time.Duration) {
+	f.mu.Lock()
+	ps := f.pairs
+	f.pairs = nil
+	f.mu.Unlock()
+	for _, p := range ps {
+		p.once.Do(func() { close(p.stalled) })
+	}
+	time.Sleep(stall)
+	for _, p := range ps {
+		for _, c := range []net.Conn{p.down, p.up} {
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			c.Close()
+		}
+	}
+}
+
+func (f *Relay) relay(p *pair, dst, src net.Conn) {
 	defer f.wg.Done()
 	buf := make([]byte, 32<<10)
 	for {
@@ -81,6 +116,11 @@ func (f *Relay) relay(dst, src net.Conn) {
 		select {
 		case <-f.frozen:
 			return // what arrives is never passed on
+		case <-p.stalled:
+			if err != nil {
+				return
+			}
+			continue // dropped, as by a network that lost the peer
 		default:
 		}
 		if n > 0 {

@@ -171,6 +171,13 @@ func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 		select {
 		case p := <-ch.req:
 			n, err := body.Read(p)
+			if err != nil && err != io.EOF {
+				// A frame cut short: coder/websocket returns its bytes
+				// still masked on the server side. The connection is
+				// ending; its bytes are not data (a resumed session
+				// sends them again).
+				n = 0
+			}
 			ch.resp <- n
 			if err == io.EOF {
 				return nil

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -90,6 +92,23 @@ func (o *Options) parseArgs(args []string, dash int) error {
 	return nil
 }
 
+// resumeNotices asks for a session that resumes after a cut (through
+// porthole's gateway; other servers run it as before), printing one line
+// on errOut as the connection is lost and as the session resumes. A raw
+// terminal needs the carriage returns.
+func resumeNotices(errOut io.Writer, tty bool) *client.ResumeOptions {
+	eol := "\n"
+	if tty {
+		eol = "\r\n"
+	}
+	return &client.ResumeOptions{Notify: func(line string) {
+		if tty && strings.HasPrefix(line, "connection lost") {
+			line = "\r\n" + line // off the remote screen's current line
+		}
+		fmt.Fprint(errOut, line+eol)
+	}}
+}
+
 // Run executes the command in the pod. A non-zero remote exit code is
 // printed as kubectl prints it and returned as *client.ExitError, which the
 // root command turns into the same process exit code.
@@ -111,6 +130,7 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	t := term.Terminal{Stdin: o.Stdin, TTY: o.TTY, Quiet: o.Quiet}
 	err = term.Stream(ctx, o.IO, t, func(ctx context.Context, so client.StreamOptions, _ bool) error {
+		so.Resume = resumeNotices(o.IO.ErrOut, so.TTY)
 		return c.Exec(ctx, &client.ExecOptions{Namespace: ns, Pod: pod.Name, Container: ctr.Name,
 			Command: o.Command, StreamOptions: so})
 	})

@@ -3,10 +3,14 @@ package exec
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +20,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/porthole/porthole/client"
+	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/freezer"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/kube/kubeconfig"
@@ -122,6 +128,12 @@ func (w *readyWriter) Write(p []byte) (int, error) {
 // the kubeconfig it wrote.
 func startServe(t *testing.T) string {
 	t.Helper()
+	return startServeWith(t, nil)
+}
+
+// startServeWith is startServe with the gateway's options.
+func startServeWith(t *testing.T, gw *gateway.Options) string {
+	t.Helper()
 	sleep := []string{"sleep", "100000"}
 	pods := []*kube.Pod{
 		{ObjectMeta: kube.ObjectMeta{Name: "solo", Namespace: "default"},
@@ -136,7 +148,7 @@ func startServe(t *testing.T) string {
 	}
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	ready := &readyWriter{ready: make(chan struct{})}
-	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: pods, KubeconfigPath: kc, Out: ready})
+	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: pods, KubeconfigPath: kc, Out: ready, Gateway: gw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,6 +266,71 @@ func TestRun(t *testing.T) {
 				t.Errorf("stdout %q stderr %q, want %q %q", out, errOut, tc.wantOut, tc.wantErrOut)
 			}
 		})
+	}
+}
+
+// cutAfter passes writes to w and, once more than n bytes went through,
+// cuts the relay's connections (stall, then reset) inside that Write.
+type cutAfter struct {
+	w     io.Writer
+	n     int
+	relay *freezer.Relay
+	cuts  int
+}
+
+func (c *cutAfter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n -= n
+	if c.cuts == 0 && c.n < 0 {
+		c.cuts++
+		c.relay.Cut(300 * time.Millisecond)
+	}
+	return n, err
+}
+
+// TestRunResumes: porthole exec through serve's gateway, its connection
+// cut mid-output (stalled, then reset) by a relay, resumes by itself with a
+// one-line notice each way; every byte arrives once and the exit code is
+// the command's.
+func TestRunResumes(t *testing.T) {
+	kc := startServeWith(t, &gateway.Options{SessionResumeGrace: time.Minute})
+	t.Setenv("KUBECONFIG", "")
+	b, err := os.ReadFile(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`server: https?://([0-9.]+:[0-9]+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no server in the kubeconfig:\n%s", b)
+	}
+	relay := freezer.New(t, string(m[1]))
+	cut := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(cut, bytes.ReplaceAll(b, m[1], []byte(relay.Addr())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 8<<20)
+	rand.Read(data)
+	file := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	w := &cutAfter{w: &out, n: 2 << 20, relay: relay}
+	f := &cli.Factory{IOStreams: &iostreams.IOStreams{In: strings.NewReader(""), Out: w, ErrOut: &errOut}}
+	root := parent(NewCmd(f, nil))
+	root.SetArgs([]string{"exec", "--kubeconfig", cut, "solo", "--", "sh", "-c", "cat " + file + "; exit 3"})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = root.ExecuteContext(ctx)
+	var ee *client.ExitError
+	if !errors.As(err, &ee) || ee.Code != 3 {
+		t.Fatalf("got %v, want exit 3 (stderr %q)", err, errOut.String())
+	}
+	if w.cuts != 1 || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("cuts %d; stdout %d bytes, want the %d of the file, equal %v", w.cuts, out.Len(), len(data), bytes.Equal(out.Bytes(), data))
+	}
+	if want := "connection lost, resuming session...\nresumed\ncommand terminated with exit code 3\n"; errOut.String() != want {
+		t.Errorf("stderr %q, want %q", errOut.String(), want)
 	}
 }
 

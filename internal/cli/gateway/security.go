@@ -42,6 +42,7 @@ type Security struct {
 	MaxHeaderBytes     int
 	IdleTimeout        time.Duration
 	KeepAlive          time.Duration
+	SessionResumeGrace time.Duration
 	FeatureGates       string
 	OIDC               OIDC
 }
@@ -137,6 +138,7 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&s.MaxHeaderBytes, "max-header-bytes", gateway.DefaultMaxHeaderBytes, "largest request head")
 	fs.DurationVar(&s.IdleTimeout, "streaming-idle-timeout", gateway.DefaultIdleTimeout, "end sessions with no data either way for this long")
 	fs.DurationVar(&s.KeepAlive, "keepalive-interval", gateway.DefaultKeepAlive, "ping each client this often (WebSocket ping, SPDY PING), below the idle cut of load balancers in between; 0 for none")
+	fs.DurationVar(&s.SessionResumeGrace, "session-resume-grace", gateway.DefaultSessionResumeGrace, "keep an exec or attach session whose client's connection was cut this long, for porthole's client to resume it (0: sessions do not resume)")
 	s.OIDC.addFlags(fs)
 	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
 }
@@ -192,6 +194,7 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	o.MaxSessions, o.MaxSessionsPerUser = s.MaxSessions, s.MaxSessionsPerUser
 	o.MaxMessageBytes, o.MaxHeaderBytes, o.IdleTimeout = s.MaxMessageBytes, s.MaxHeaderBytes, s.IdleTimeout
 	o.KeepAlive = s.KeepAlive
+	o.SessionResumeGrace = s.SessionResumeGrace
 	if s.KeepAlive <= 0 {
 		o.KeepAlive = -1 // none
 	}
