@@ -6,6 +6,7 @@ import { getToken, setToken } from './auth.js';
 import { splitArgs } from './argv.js';
 import { Pane } from './pane.js';
 import { wireFiles } from './filesui.js';
+import { fontDefault, keyAction, nextFontSize, shortcuts } from './keys.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -15,7 +16,13 @@ const state = {
   target: null, // {namespace, pod, container, tty} picked in the list
   recordingsTimer: null, // re-lists the recordings while signed in
   recordingsSeen: null, // what the recordings list shows, to skip redrawing it
+  fontSize: storedFontSize(), // every terminal's, kept across reloads
 };
+
+function storedFontSize() {
+  const n = Number(localStorage.getItem('porthole.fontSize'));
+  return Number.isInteger(n) && n > 0 ? nextFontSize(n, '') : fontDefault;
+}
 
 function showSignin(message) {
   $('app').hidden = true;
@@ -234,14 +241,87 @@ function openTerminal(ev) {
   }
   // exec gets a tty when asked; attach must match the container's.
   const tty = mode === 'exec' ? $('tty').checked : t.tty;
-  const pane = new Pane({ ...t, mode, argv, tty }, select, closed);
+  const pane = new Pane({ ...t, mode, argv, tty }, select, closed, { onAction: act, fontSize: state.fontSize });
   addPane(pane);
   pane.connect();
 }
 
-function select(pane) {
+// select shows pane; it takes the keyboard unless focus is false.
+function select(pane, focus = true) {
   state.active = pane;
-  for (const p of state.panes) p.show(p === pane);
+  for (const p of state.panes) if (p !== pane) p.show(false);
+  pane.show(true, focus);
+}
+
+// act does a page-wide action asked by a key or a pane's button.
+function act(pane, action) {
+  switch (action) {
+    case 'prevTab':
+    case 'nextTab': {
+      const i = state.panes.indexOf(state.active);
+      if (i < 0 || state.panes.length < 2) return;
+      const n = state.panes.length;
+      const next = state.panes[(i + (action === 'nextTab' ? 1 : n - 1)) % n];
+      const inTabs = $('tabs').contains(document.activeElement);
+      select(next, !inTabs);
+      if (inTabs) next.label.focus();
+      return;
+    }
+    case 'fontUp':
+    case 'fontDown':
+    case 'fontReset':
+      state.fontSize = nextFontSize(state.fontSize, action);
+      localStorage.setItem('porthole.fontSize', String(state.fontSize));
+      for (const p of state.panes) if (p.setFontSize) p.setFontSize(state.fontSize);
+      return;
+    case 'copy':
+      pane.copy();
+      return;
+    case 'paste':
+      pane.paste();
+      return;
+    case 'search':
+      pane.openSearch();
+      return;
+    case 'leave':
+      pane.label.focus();
+      return;
+    default:
+  }
+}
+
+// onKey takes the page's shortcuts (see keys.js) before the terminal sees
+// them: it listens in the capture phase, on the window.
+function onKey(ev) {
+  const pane = state.active;
+  if (!pane || $('app').hidden) return;
+  const where = pane.focused ? 'terminal' : $('tabs').contains(document.activeElement) ? 'tabs' : 'page';
+  const action = keyAction(ev, where, where === 'terminal' && pane.term.hasSelection());
+  if (action) {
+    ev.preventDefault();
+    ev.stopPropagation();
+    act(pane, action);
+    return;
+  }
+  // The tab strip is a tablist: the arrows, Home and End pick a tab.
+  if (where === 'tabs' && !ev.ctrlKey && !ev.altKey && !ev.metaKey) {
+    const i = state.panes.indexOf(pane);
+    const n = state.panes.length;
+    const to = { ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: n - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    const next = state.panes[(to + n) % n];
+    select(next, false);
+    next.label.focus();
+  }
+}
+
+// showKeys lists the shortcuts in the page's help.
+function showKeys() {
+  $('keys-list').replaceChildren(...shortcuts.flatMap(([k, what]) => [
+    Object.assign(document.createElement('dt'), { textContent: k }),
+    Object.assign(document.createElement('dd'), { textContent: what }),
+  ]));
 }
 
 function closed(pane) {
@@ -284,6 +364,8 @@ function init() {
   $('refresh').addEventListener('click', () => Promise.all([loadNamespaces(), loadRecordings()]));
   $('open-form').addEventListener('submit', openTerminal);
   wireFiles(() => state.target);
+  window.addEventListener('keydown', onKey, true);
+  showKeys();
   // Leaving or reloading the page ends every session: the browser asks
   // first while one runs.
   window.addEventListener('beforeunload', (ev) => {

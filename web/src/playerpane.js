@@ -24,8 +24,9 @@ export class PlayerPane {
     this.rec = rec;
     this.onClose = onClose;
     this.title = `▶ ${rec.title || rec.name}`;
-    this.tab = el('div', { class: 'tab', role: 'tab' });
-    const label = el('button', { type: 'button', class: 'tab-label' }, this.title);
+    this.tab = el('div', { class: 'tab', role: 'presentation' });
+    const label = el('button', { type: 'button', class: 'tab-label', role: 'tab', 'aria-selected': 'false' }, this.title);
+    this.label = label;
     const x = el('button', { type: 'button', class: 'tab-close', title: 'Close tab', 'aria-label': 'Close tab' }, '×');
     label.addEventListener('click', () => onSelect(this));
     x.addEventListener('click', () => this.dispose());
@@ -53,7 +54,8 @@ export class PlayerPane {
   show(on) {
     this.root.hidden = !on;
     this.tab.classList.toggle('active', on);
-    this.tab.setAttribute('aria-selected', String(on));
+    this.label.setAttribute('aria-selected', String(on));
+    this.label.tabIndex = on ? 0 : -1;
   }
 
   // load fetches the recording, checks that it is an asciicast v2 file (the

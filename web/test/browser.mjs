@@ -255,6 +255,211 @@ async function sttySize(page, tag) {
   return [Number(m[1]), Number(m[2])];
 }
 
+// textBox returns the on-screen box of the last visible occurrence of text
+// in the active terminal (a Range over the row's text nodes), or null.
+async function textBox(page, text) {
+  return page.evaluate((want) => {
+    const rows = [...document.querySelectorAll('.pane:not([hidden]) .xterm-rows > div')].reverse();
+    for (const row of rows) {
+      const nodes = [];
+      const walk = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) nodes.push(n);
+      const all = nodes.map((n) => n.data).join('').replace(/\u00a0/g, ' ');
+      const at = all.lastIndexOf(want);
+      if (at < 0) continue;
+      const range = document.createRange();
+      let off = 0;
+      for (const n of nodes) {
+        const end = off + n.data.length;
+        if (at >= off && at < end) range.setStart(n, at - off);
+        if (at + want.length > off && at + want.length <= end) range.setEnd(n, at + want.length - off);
+        off = end;
+      }
+      const r = range.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    }
+    return null;
+  }, text);
+}
+
+async function waitTextBox(page, text) {
+  const deadline = Date.now() + WAIT;
+  while (Date.now() < deadline) {
+    const box = await textBox(page, text);
+    if (box) return box;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`no ${text} on the screen:\n${await screen(page)}`);
+}
+
+// rowHeight is the height of the active terminal's rows, in CSS pixels.
+async function rowHeight(page) {
+  return page.evaluate(() => document.querySelector('.pane:not([hidden]) .xterm-rows > div').getBoundingClientRect().height);
+}
+
+const clipboard = (page) => page.evaluate(() => navigator.clipboard.readText());
+const setClipboard = (page, text) => page.evaluate((t) => navigator.clipboard.writeText(t), text);
+
+// waitClipboard waits until the clipboard holds want.
+async function waitClipboard(page, want, what) {
+  const deadline = Date.now() + WAIT;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await clipboard(page);
+    if (last === want) return;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`${what}: the clipboard holds ${JSON.stringify(last)}, want ${JSON.stringify(want)}`);
+}
+
+const terminalFocused = (page) => page.evaluate(() => document.activeElement === document.querySelector('.pane:not([hidden]) .xterm-helper-textarea'));
+
+// keyboardChecks runs in the active tty shell: copy on selection and with
+// the keys, paste, search in the scrollback, font size, links, tab
+// switching and leaving the terminal by keyboard. It leaves the font at
+// its default and the one tab it started with.
+async function keyboardChecks(page, context, otherURL) {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(page.url()).origin });
+  // Selecting copies (a double click selects a word).
+  // Boxes are measured once the prompt is back: output that comes later
+  // may scroll the screen under the mouse.
+  await typeLine(page, 'echo COPY-$((40+2))-ME; echo "$((6*7))"');
+  await waitScreen(page, /^42$/m);
+  await waitPrompt(page);
+  let box = await waitTextBox(page, 'COPY-42-ME');
+  await setClipboard(page, 'before');
+  await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+  await waitClipboard(page, 'COPY-42-ME', 'select to copy');
+  // Ctrl+Shift+C copies the selection, and no ^C reaches the shell.
+  await setClipboard(page, 'before');
+  await page.keyboard.press('Control+Shift+C');
+  await waitClipboard(page, 'COPY-42-ME', 'Ctrl+Shift+C');
+  // So does Ctrl+C while text is selected.
+  await setClipboard(page, 'before');
+  await page.keyboard.press('Control+c');
+  await waitClipboard(page, 'COPY-42-ME', 'Ctrl+C with a selection');
+  assert.doesNotMatch(await screen(page), /\^C/, 'a copy key reached the shell as ^C');
+  // Without a selection, Ctrl+C is the shell's again.
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2); // clears the selection
+  await page.keyboard.press('Control+c');
+  await waitScreen(page, /\^C/, 'the ^C of a Ctrl+C without a selection');
+  await waitPrompt(page);
+  log('copy: on selection, Ctrl+Shift+C and Ctrl+C with a selection; Ctrl+C without one is ^C');
+
+  // Ctrl+Shift+V pastes the clipboard into the shell.
+  await setClipboard(page, 'echo pasted-$((5*5))');
+  await page.keyboard.press('Control+Shift+V');
+  await waitScreen(page, /^[#$] echo pasted-\$\(\(5\*5\)\)$/m, 'the pasted command at the prompt');
+  await page.keyboard.press('Enter');
+  await waitScreen(page, /^pasted-25$/m, 'the pasted command\'s output');
+  log('paste: Ctrl+Shift+V ran the clipboard\'s command');
+
+  // Search: a line scrolled out of view is found, shown and selected,
+  // without replacing the clipboard.
+  await typeLine(page, 'echo NEEDLE-$((1+1)); seq 1000 1300');
+  await waitScreen(page, /^1300$/m);
+  assert.doesNotMatch(await screen(page), /^NEEDLE-2$/m, 'the needle is still on the screen');
+  await setClipboard(page, 'before');
+  await page.keyboard.press('Control+Shift+F');
+  const search = page.locator('.pane:not([hidden]) .search');
+  await search.waitFor({ timeout: WAIT });
+  assert.equal(await search.evaluate((e) => e === document.activeElement), true, 'the search box has no focus');
+  await page.keyboard.type('zzz-nowhere');
+  await page.keyboard.press('Enter');
+  assert.equal(await search.getAttribute('aria-invalid'), 'true', 'a missing text is not reported');
+  await search.fill('needle-2');
+  await page.keyboard.press('Enter');
+  box = await waitTextBox(page, 'NEEDLE-2');
+  const hits = await page.evaluate(() => Array.from(document.querySelectorAll('.pane:not([hidden]) .xterm-selection div'), (d) => {
+    const r = d.getBoundingClientRect();
+    return { x: r.x, y: r.y, width: r.width, height: r.height };
+  }));
+  const over = hits.filter((h) => h.y < box.y + box.height / 2 && h.y + h.height > box.y + box.height / 2 &&
+    Math.abs(h.x - box.x) < 2 && Math.abs(h.width - box.width) < 2);
+  assert.equal(over.length, 1, `the selection ${JSON.stringify(hits)} does not cover the match ${JSON.stringify(box)}`);
+  assert.equal(await clipboard(page), 'before', 'the search replaced the clipboard');
+  await page.keyboard.press('Escape');
+  assert.equal(await search.isVisible(), false);
+  assert.equal(await terminalFocused(page), true, 'Escape did not return to the terminal');
+  log('search: a line in the scrollback found, scrolled to and selected');
+
+  // Font size: larger with Ctrl+=, smaller with the bar's button, the
+  // default with Ctrl+0; the remote terminal's size follows.
+  const [rows0, cols0] = await sttySize(page, 'FONTA');
+  const h0 = await rowHeight(page);
+  await page.keyboard.press('Control+Equal');
+  await page.keyboard.press('Control+Equal');
+  const [rows1, cols1] = await sttySize(page, 'FONTB');
+  const h1 = await rowHeight(page);
+  assert.ok(h1 > h0 && cols1 < cols0 && rows1 < rows0, `Ctrl+= twice: rows ${h0}px ${rows0}x${cols0} -> ${h1}px ${rows1}x${cols1}`);
+  for (let i = 0; i < 4; i++) await page.click('.pane:not([hidden]) .font-down');
+  await page.locator('.pane:not([hidden]) .xterm-helper-textarea').focus();
+  const [rows2, cols2] = await sttySize(page, 'FONTC');
+  const h2 = await rowHeight(page);
+  assert.ok(h2 < h0 && cols2 > cols0, `A− four times: ${h0}px ${rows0}x${cols0} -> ${h2}px ${rows2}x${cols2}`);
+  await page.keyboard.press('Control+0');
+  assert.deepEqual(await sttySize(page, 'FONTD'), [rows0, cols0], 'Ctrl+0 did not bring the default size back');
+  assert.equal(await rowHeight(page), h0);
+  log(`font: rows ${h0}px ${cols0} cols, Ctrl+= ${h1}px ${cols1} cols, A− ${h2}px ${cols2} cols, Ctrl+0 back`);
+
+  // Links: an address printed by the shell opens in a new tab on a click,
+  // with no way back to the page.
+  const target = otherURL + '/linked?x=1';
+  await typeLine(page, `echo "see ${target}."`);
+  box = await waitTextBox(page, `see ${target}.`);
+  await waitPrompt(page);
+  const linkBox = await textBox(page, target);
+  await page.mouse.move(linkBox.x + linkBox.width / 2, linkBox.y + linkBox.height / 2);
+  await page.locator('.pane:not([hidden]) .xterm-cursor-pointer').waitFor({ timeout: WAIT }); // the link is under the mouse
+  const [opened] = await Promise.all([context.waitForEvent('page', { timeout: WAIT }),
+    page.mouse.click(linkBox.x + linkBox.width / 2, linkBox.y + linkBox.height / 2)]);
+  await opened.waitForLoadState();
+  assert.equal(opened.url(), target, 'the link opened the wrong address (the trailing dot is not part of it)');
+  assert.equal(await opened.evaluate(() => window.opener), null, 'the linked page can reach the terminal');
+  await opened.close();
+  await page.locator('.pane:not([hidden]) .xterm-helper-textarea').focus();
+  log('link opened in a new tab');
+
+  // Tabs by keyboard: Ctrl+Shift+PageUp/PageDown switch, and typing goes
+  // to the shown tab's shell; Ctrl+Shift+Escape leaves the terminal for
+  // the tab strip, where the arrows pick a tab and Enter goes back in.
+  const activeTab = () => page.evaluate(() => [...document.querySelectorAll('.tab')].findIndex((t) => t.classList.contains('active')));
+  assert.equal(await activeTab(), 0);
+  await openTerminal(page);
+  assert.equal(await page.locator('.tab').count(), 2);
+  assert.equal(await activeTab(), 1);
+  await page.keyboard.press('Control+Shift+PageUp');
+  assert.equal(await activeTab(), 0);
+  assert.equal(await terminalFocused(page), true, 'the switched-to terminal has no focus');
+  await typeLine(page, 'echo in-$((1+1))-first');
+  await waitScreen(page, /^in-2-first$/m);
+  await page.keyboard.press('Control+Shift+PageDown');
+  assert.equal(await activeTab(), 1);
+  await typeLine(page, 'echo in-$((1+1))-second');
+  assert.doesNotMatch(await waitScreenWithout(page, /in-2-first/), /in-2-first/);
+  await waitScreen(page, /^in-2-second$/m);
+  await page.keyboard.press('Control+Shift+Escape');
+  assert.equal(await page.evaluate(() => document.activeElement.matches('.tab.active .tab-label[role="tab"][aria-selected="true"]')), true,
+    'Ctrl+Shift+Escape did not move the focus to the tab strip');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await activeTab(), 0);
+  assert.equal(await page.evaluate(() => document.activeElement.matches('.tab.active .tab-label')), true, 'the arrow key lost the focus');
+  await page.keyboard.press('Tab');
+  assert.equal(await terminalFocused(page), false, 'Tab did not move on from the tab strip');
+  await page.locator('.tab.active .tab-label').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await terminalFocused(page), true, 'Enter on a tab did not go back into its terminal');
+  await page.keyboard.press('Control+Shift+PageDown');
+  await typeLine(page, 'exit');
+  await paneState(page, 'exited');
+  await page.click('.tab.active .tab-close');
+  assert.equal(await page.locator('.tab').count(), 1);
+  assert.equal(await activeTab(), 0);
+  await page.locator('.pane:not([hidden]) .xterm-helper-textarea').focus();
+  assert.match(await page.locator('#keys-list').textContent(), /Ctrl\+Shift\+PageUp \/ PageDown.*previous \/ next tab/);
+  log('tabs switched by keyboard, focus left the terminal and came back');
+}
+
 async function visibleRows(page) {
   return page.locator('.pane:not([hidden]) .xterm-rows > div').count();
 }
@@ -386,6 +591,7 @@ async function run(page, context, server, otherURL, restart) {
   await typeLine(page, 'ls / | head -5; echo porthole web terminal');
   await waitScreen(page, /^porthole web terminal$/m);
   await page.screenshot({ path: join(artifacts, 'terminal.png') });
+  await keyboardChecks(page, context, otherURL);
 
   // Exit codes: exit 3, then Ctrl-D at the prompt of a new run.
   await typeLine(page, 'exit 3');
