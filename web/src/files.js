@@ -3,6 +3,7 @@
 // stdout of `tar cf - -C DIR NAME`. Progress is reported in bytes.
 import { Session, V5, sessionURL } from './session.js';
 import { bearerProtocol, getToken } from './auth.js';
+import { closeWords, explainRefusal } from './diagnose.js';
 import { expectedSize, firstFile, padding, tarHeader, trailer } from './tar.js';
 
 const CHUNK = 32 * 1024; // stdin bytes per message
@@ -18,10 +19,11 @@ function protocols() {
 // Resolves with {stdout, stderr} on exit 0; rejects with the tar error
 // text, the exit code or the drop otherwise.
 function runExec(target, argv, { feed = null, onStdout = () => {} } = {}) {
+  const exec = { ...target, mode: 'exec', argv, tty: false };
   return new Promise((resolve, reject) => {
     const out = [];
     const errs = [];
-    const s = new Session(sessionURL({ ...target, mode: 'exec', argv, tty: false }), protocols(), {
+    const s = new Session(sessionURL(exec), protocols(), {
       onOpen: () => {
         if (!feed) return s.closeStdin();
         feed(s).then(() => s.closeStdin(), (err) => {
@@ -47,7 +49,14 @@ function runExec(target, argv, { feed = null, onStdout = () => {} } = {}) {
         if (r.code === 0) resolve({ stdout: concat(out), stderr });
         else reject(new Error(stderr || (r.code === null ? r.message : `exit code ${r.code}`)));
       },
-      onDrop: (r) => reject(new Error(`connection lost (code ${r.code}${r.reason ? ': ' + r.reason : ''})`)),
+      onDrop: (r) => {
+        if (r.opened) {
+          reject(new Error(`connection lost: ${closeWords(r.code, r.reason)}`));
+          return;
+        }
+        // A refused upgrade is close 1006 with no reason: say why.
+        explainRefusal(exec).then((why) => reject(new Error(`could not connect: ${why}`)), reject);
+      },
     });
   });
 }
@@ -95,7 +104,11 @@ export async function upload(target, file, dir, onProgress) {
     s.sendStdin(trailer);
     await drained(s);
   };
-  await runExec(target, ['tar', '-xmf', '-', '-C', dir], { feed });
+  try {
+    await runExec(target, ['tar', '-xmf', '-', '-C', dir], { feed });
+  } catch (err) {
+    throw new Error(`upload of ${file.name} into ${dir} failed:\n${err.message}`);
+  }
 }
 
 // download reads the file at path from the container and returns
@@ -117,7 +130,12 @@ export async function download(target, path, onProgress) {
     }
     onProgress(Math.min(received, total ?? received), total);
   };
-  const { stdout } = await runExec(target, ['tar', 'cf', '-', '-C', dir, name], { onStdout });
+  let stdout;
+  try {
+    ({ stdout } = await runExec(target, ['tar', 'cf', '-', '-C', dir, name], { onStdout }));
+  } catch (err) {
+    throw new Error(`download of ${path} failed:\n${err.message}`);
+  }
   const file = firstFile(stdout);
   onProgress(file.data.length, file.data.length);
   return { name: file.name.split('/').pop(), data: file.data };

@@ -316,6 +316,29 @@ function onKey(ev) {
   }
 }
 
+// watchServer asks the server's /readyz every serverPoll while a session
+// runs: a server shutting down stops answering it (or answers 503) at
+// once, while its sessions get a grace period before they are cut, so
+// the tabs can say so instead of "connected".
+const serverPoll = 2000;
+function watchServer() {
+  setInterval(async () => {
+    const live = state.panes.filter((p) => p.live && p.serverLeaving);
+    if (live.length === 0) return;
+    let leaving = '';
+    try {
+      const resp = await fetch('/readyz', { cache: 'no-store', credentials: 'omit' });
+      if (resp.status === 503) leaving = 'the server is shutting down: this session will be ended';
+    } catch {
+      leaving = 'the server does not answer (shutting down, or the network is down): this session may end';
+    }
+    for (const p of live) {
+      if (leaving) p.serverLeaving(leaving);
+      else p.serverBack();
+    }
+  }, serverPoll);
+}
+
 // showKeys lists the shortcuts in the page's help.
 function showKeys() {
   $('keys-list').replaceChildren(...shortcuts.flatMap(([k, what]) => [
@@ -366,6 +389,7 @@ function init() {
   wireFiles(() => state.target);
   window.addEventListener('keydown', onKey, true);
   showKeys();
+  watchServer();
   // Leaving or reloading the page ends every session: the browser asks
   // first while one runs.
   window.addEventListener('beforeunload', (ev) => {

@@ -5,7 +5,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Session, V5, sessionURL } from './session.js';
 import { bearerProtocol, getToken } from './auth.js';
 import { LineMode } from './linemode.js';
-import { get } from './api.js';
+import { closeWords, explainRefusal } from './diagnose.js';
 import { findInBuffer, linksAt } from './textbuf.js';
 import { fontDefault } from './keys.js';
 
@@ -285,51 +285,35 @@ export class Pane {
     this.stdinButton.disabled = true;
     this.reconnectButton.hidden = false;
     this.reconnectButton.textContent = 'Reconnect';
-    const why = r.reason ? `: ${r.reason}` : ` (code ${r.code})`;
-    if (r.opened) {
-      this.setState('dropped', `connection lost${why}${r.ended ? '' : '; the session may still be running'}`);
+    if (r.opened && r.ended) {
+      this.setState('dropped', `session ended: ${r.reason}`);
       return;
     }
-    this.setState('dropped', `could not connect${why}`);
+    if (r.opened) {
+      this.setState('dropped', `connection lost: ${closeWords(r.code, r.reason)}; the session may still be running`);
+      return;
+    }
+    // A refused upgrade is close 1006 with no reason: diagnose says why.
+    this.setState('dropped', r.code === 1006 && !r.reason ? 'could not connect' : `could not connect: ${closeWords(r.code, r.reason)}`);
     this.diagnose(s);
   }
 
-  // diagnose explains a refused connection, which a browser reports only as
-  // close 1006: it asks the API about the pod with the same credentials,
-  // then asks for the session itself without an upgrade, which the server
-  // authorizes exactly as the session: a refusal comes back with its Status
-  // (the permission a 403 names), an allowed one as "Upgrade request
-  // required".
   async diagnose(s) {
-    const { namespace, pod, container } = this.target;
-    let msg;
-    try {
-      const p = await get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}`);
-      const st = ((p.status && p.status.containerStatuses) || []).find((c) => c.name === container);
-      if (!st) msg = `pod ${pod} has no container ${container}`;
-      else if (!(st.state && st.state.running)) msg = `container ${container} is not running`;
-      else msg = await this.probeSession();
-    } catch (err) {
-      msg = err.unauthorized ? 'the server refused your token: sign out and sign in again' : err.message;
-    }
+    const msg = await explainRefusal(this.target);
     if (s === this.session && !this.disposed && this.root.dataset.state === 'dropped') {
       this.statusLine.textContent += `: ${msg}`;
     }
   }
 
-  // probeSession asks for the session's address without an upgrade and
-  // words the answer.
-  async probeSession() {
-    const u = new URL(sessionURL(this.target));
-    u.protocol = location.protocol;
-    try {
-      await get(u.pathname + u.search);
-    } catch (err) {
-      if (err.status === 403) return 'not allowed: ' + err.message.replace(/^403: /, '');
-      if (err.unauthorized) return 'the server refused your token: sign out and sign in again';
-      if (err.status !== 400) return err.message;
-    }
-    return 'the server refused the session (is this page served by the server it talks to?)';
+  // serverLeaving marks a live session whose server stopped answering its
+  // readiness probe (it is shutting down, or cannot be reached): the
+  // session may end any moment. serverBack undoes it.
+  serverLeaving(text) {
+    if (this.live && this.root.dataset.state === 'open') this.setState('closing', text);
+  }
+
+  serverBack() {
+    if (this.live && this.root.dataset.state === 'closing') this.setState('open', 'connected');
   }
 
   closeStdin() {

@@ -116,6 +116,17 @@ const VIEWONLY_POD = {
   spec: { containers: [{ name: 'web' }] },
   status: { phase: 'Running', containerStatuses: [{ name: 'web', ready: true, state: { running: {} } }] },
 };
+// GONE_POD is listed but no longer there; DONE_POD's container has
+// stopped.
+const GONE_POD = { ...VIEWONLY_POD, metadata: { name: 'gone-1', namespace: 'viewonly' } };
+const DONE_POD = {
+  kind: 'Pod', apiVersion: 'v1', metadata: { name: 'done-1', namespace: 'viewonly' },
+  spec: { containers: [{ name: 'web' }] },
+  status: { phase: 'Succeeded', containerStatuses: [{ name: 'web', ready: false, state: { terminated: { exitCode: 0, reason: 'Completed' } } }] },
+};
+// fake.revoked makes the fake server refuse the token for web-1 (a token
+// revoked while the page is open).
+const fake = { revoked: false };
 // recordingsListed is what the fake server lists; the test adds one while
 // the page is open.
 const recordingsListed = [{ name: 'demo-1.cast', title: 'alice: exec demo sh', timestamp: 1764000000, width: 60, height: 8, size: CAST.length }];
@@ -160,7 +171,19 @@ function startOther(csp) {
       // not exec into: its exec answers 403 (and so refuses the upgrade).
       if (path === '/api/v1/namespaces/viewonly/pods') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        return res.end(JSON.stringify({ kind: 'PodList', items: [VIEWONLY_POD] }));
+        return res.end(JSON.stringify({ kind: 'PodList', items: [VIEWONLY_POD, GONE_POD, DONE_POD] }));
+      }
+      if (fake.revoked && path.startsWith('/api/v1/namespaces/viewonly/pods/web-1')) {
+        res.writeHead(401, { 'Content-Type': 'application/json' });
+        return res.end('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}');
+      }
+      if (path.startsWith('/api/v1/namespaces/viewonly/pods/gone-1')) {
+        res.writeHead(404, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'NotFound', code: 404, message: 'pods "gone-1" not found' }));
+      }
+      if (path === '/api/v1/namespaces/viewonly/pods/done-1') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify(DONE_POD));
       }
       if (path === '/api/v1/namespaces/viewonly/pods/web-1') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -629,12 +652,21 @@ async function run(page, context, server, otherURL, restart) {
   await openTerminal(page);
   await typeLine(page, 'echo before-drop');
   await waitScreen(page, /^before-drop$/m);
-  await restart.stop();
+  // A shutdown: the server stops taking connections at once and cuts the
+  // sessions after a 5 s grace; the tab says so within the grace instead
+  // of "connected", then says how the session ended.
+  const stopping = restart.stop();
+  const stopAt = Date.now();
+  await page.locator('.pane:not([hidden])[data-state="closing"] .status', { hasText: /the server (is shutting down|does not answer)/ }).waitFor({ timeout: WAIT });
+  const noticed = Date.now() - stopAt;
+  assert.ok(noticed < 4000, `the shutdown was shown after ${noticed} ms`);
   await paneState(page, 'dropped');
-  assert.match(await page.locator('.pane:not([hidden]) .status').textContent(), /connection lost/);
+  assert.match(await page.locator('.pane:not([hidden]) .status').textContent(), /^session ended: the server is shutting down/);
+  await stopping;
+  log(`shutdown shown after ${noticed} ms`);
   await page.screenshot({ path: join(artifacts, 'dropped.png') });
   await page.click('.pane:not([hidden]) .reconnect'); // while the server is down
-  await page.locator('.pane:not([hidden]) .status', { hasText: /could not connect .*: server unreachable/ }).waitFor({ timeout: WAIT });
+  await page.locator('.pane:not([hidden]) .status', { hasText: /^could not connect: server unreachable/ }).waitFor({ timeout: WAIT });
   await restart.start();
   await page.click('.pane:not([hidden]) .reconnect');
   await paneState(page, 'open');
@@ -799,9 +831,32 @@ async function signInFlow(context, base) {
   await page.locator('.pod[data-pod="web-1"] button[data-container="web"]').click();
   await page.fill('#command', 'sh');
   await page.click('#open');
-  await page.locator('.pane:not([hidden]) .status', { hasText: 'not allowed: pods "web-1" is forbidden: User "alice" cannot create resource "pods/exec"' })
-    .waitFor({ timeout: WAIT });
+  const refusal = 'not allowed: pods "web-1" is forbidden: User "alice" cannot create resource "pods/exec" in API group "" in the namespace "viewonly"';
+  await page.locator('.pane:not([hidden]) .status', { hasText: refusal }).waitFor({ timeout: WAIT });
   log('a refused exec names the permission');
+  // So does a refused upload, on its own line under what failed.
+  await page.setInputFiles('#upload-file', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('note\n') });
+  await page.fill('#upload-dir', '/tmp');
+  await page.click('#upload');
+  await page.locator('#file-status[data-state="failed"]').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('#file-status').textContent(), `upload of note.txt into /tmp failed:\ncould not connect: ${refusal}`);
+  const lines = await page.locator('#file-status').evaluate((e) => Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)));
+  assert.ok(lines >= 2, `the upload error is not shown on its own line (${lines} line)`);
+  log('a refused upload names the permission');
+  // A pod that is gone, a stopped container and a revoked token are each
+  // said for what they are.
+  const openOn = async (pod) => {
+    await page.locator(`.pod[data-pod="${pod}"] button[data-container="web"]`).click();
+    await page.fill('#command', 'sh');
+    await page.click('#open');
+    return page.locator('.pane:not([hidden]) .status');
+  };
+  await (await openOn('gone-1')).filter({ hasText: /^could not connect: pod viewonly\/gone-1 not found$/ }).waitFor({ timeout: WAIT });
+  await (await openOn('done-1')).filter({ hasText: /^could not connect: container web has stopped \(Completed, exit code 0\)$/ }).waitFor({ timeout: WAIT });
+  fake.revoked = true;
+  await (await openOn('web-1')).filter({ hasText: /^could not connect: the server no longer accepts your token: sign in again$/ }).waitFor({ timeout: WAIT });
+  fake.revoked = false;
+  log('a gone pod, a stopped container and a revoked token worded');
   await page.screenshot({ path: join(artifacts, 'signed-in.png') });
   await page.reload(); // the token survives a reload of the tab
   await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });

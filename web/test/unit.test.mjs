@@ -18,6 +18,7 @@ import { parseCast } from '../src/cast.js';
 import { expectedSize, firstFile, padding, tarHeader, trailer } from '../src/tar.js';
 import { keyAction, nextFontSize } from '../src/keys.js';
 import { findInBuffer, findURLs, linksAt, logicalLine } from '../src/textbuf.js';
+import { closeWords, containerWords } from '../src/diagnose.js';
 
 globalThis.sessionStorage ??= { getItem: () => null, setItem() {}, removeItem() {} };
 
@@ -238,4 +239,20 @@ test('linksAt', () => {
   const want = [{ url: 'http://a.example/x', range: { start: { x: 7, y: 1 }, end: { x: 4, y: 3 } } }];
   for (const y of [0, 1, 2]) assert.deepEqual(linksAt(buf, y, 10), want, `row ${y}`);
   assert.deepEqual(linksAt(fakeBuffer(['no links'], 10), 0, 10), []);
+});
+
+test('containerWords and closeWords', () => {
+  const pod = (statuses, containers = [{ name: 'c' }]) => ({ metadata: { namespace: 'ns', name: 'p' }, spec: { containers }, status: { phase: 'Running', containerStatuses: statuses } });
+  const cases = [
+    [pod([{ name: 'c', state: { running: {} } }]), ''],
+    [pod([], [{ name: 'other' }]), 'pod ns/p has no container c'],
+    [pod([{ name: 'c', state: { terminated: { exitCode: 2, reason: 'Error' } } }]), 'container c has stopped (Error, exit code 2)'],
+    [pod([{ name: 'c', state: { waiting: { reason: 'CrashLoopBackOff' } } }]), 'container c is not running (waiting: CrashLoopBackOff)'],
+    [pod([]), 'container c has not started (pod ns/p is Running)'],
+  ];
+  for (const [p, want] of cases) assert.equal(containerWords(p, 'c'), want);
+  assert.equal(closeWords(1006, ''), 'the network or the server went away');
+  assert.equal(closeWords(1001, 'gateway shutting down'), 'the server is shutting down (gateway shutting down)');
+  assert.equal(closeWords(1008, 'session idle for 30m0s'), 'session idle for 30m0s');
+  assert.equal(closeWords(4000, ''), 'close code 4000');
 });
