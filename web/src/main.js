@@ -17,6 +17,9 @@ const state = {
   recordingsTimer: null, // re-lists the recordings while signed in
   recordingsSeen: null, // what the recordings list shows, to skip redrawing it
   fontSize: storedFontSize(), // every terminal's, kept across reloads
+  // who is the server's /ui/whoami answer, {user, signIn}, or null from a
+  // server that does not say (the page then offers to sign in).
+  who: null,
 };
 
 function storedFontSize() {
@@ -47,9 +50,12 @@ async function showApp() {
   const token = getToken();
   $('signin').hidden = true;
   $('app').hidden = false;
-  $('who').textContent = token ? 'signed in with a token' : 'no token';
-  $('signin-open').hidden = !!token;
-  $('signout').hidden = !token;
+  const who = state.who;
+  const signIn = !who || who.signIn; // a server that takes no sign-in gets no sign-in UI
+  const anonymous = !who || !who.user || who.user === 'system:anonymous';
+  $('who').textContent = !signIn ? '' : anonymous ? (token ? 'signed in with a token' : 'not signed in') : 'signed in as ' + who.user;
+  $('signin-open').hidden = !signIn || !!token;
+  $('signout').hidden = !signIn || !token;
   await Promise.all([loadNamespaces(), loadRecordings()]);
 }
 
@@ -120,6 +126,17 @@ function addPane(pane) {
 // enter tries the API with the current token (or none) and shows the app,
 // or the sign-in form when the server wants a (different) token.
 async function enter() {
+  try {
+    state.who = await api.get('whoami');
+  } catch (err) {
+    state.who = null;
+    if (err.unauthorized) {
+      const had = !!getToken();
+      setToken('');
+      showSignin(had ? 'The server refused this token.' : '');
+      return;
+    }
+  }
   try {
     await api.namespaces();
   } catch (err) {

@@ -153,6 +153,14 @@ function startOther(csp) {
       res.writeHead(name === 'demo-1.cast' ? 200 : 404, { 'Content-Type': 'application/x-asciicast' });
       return res.end(name === 'demo-1.cast' ? CAST : '');
     }
+    if (path === '/ui/whoami') { // this server checks tokens
+      if (req.headers.authorization !== 'Bearer ' + GOOD_TOKEN) {
+        res.writeHead(401, { 'Content-Type': 'application/json' });
+        return res.end('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}');
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify({ user: 'alice', signIn: true }));
+    }
     if (path.startsWith('/ui/')) {
       const file = path === '/ui/' ? 'index.html' : path.slice(4);
       res.writeHead(200, { 'Content-Type': types[extname(file)] || 'application/octet-stream', 'Content-Security-Policy': csp });
@@ -560,16 +568,22 @@ async function run(page, context, server, otherURL, restart) {
   assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
   assert.match(headers['content-security-policy'], /script-src 'self'/);
 
-  // porthole serve needs no token: the list shows at once. Sign in anyway.
+  // porthole serve needs no token: the list shows at once, and nothing
+  // speaks of tokens or signing in (the server says so at whoami).
   await page.locator('#app').waitFor({ timeout: WAIT });
   await page.locator('.pod[data-pod="demo"]').waitFor({ timeout: WAIT }); // listed without a token
-  await page.click('#signin-open');
+  assert.deepEqual(await (await fetch(server.url + '/ui/whoami')).json(), { user: 'system:anonymous', signIn: false });
+  assert.equal(await page.locator('#signin-open').isVisible(), false, 'Sign in offered by a server that takes none');
+  assert.equal(await page.locator('#signout').isVisible(), false);
+  assert.doesNotMatch(await page.locator('header').innerText(), /token|sign/i, 'the header speaks of tokens');
+  // A token the tab holds (as after signing in elsewhere) is still sent
+  // the way a server that checks it wants, and never in a URL.
   const token = 'test-token/with+odd?chars';
-  await page.fill('#token', token);
+  await page.evaluate((t) => sessionStorage.setItem('porthole.token', t), token);
   const signedInAt = requests.length;
-  await page.click('#signin-submit');
-  await page.locator('#signout').waitFor({ timeout: WAIT });
-  assert.equal(await page.evaluate(() => sessionStorage.getItem('porthole.token')), token);
+  await page.reload();
+  await page.locator('.pod[data-pod="demo"]').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('#signin-open').isVisible(), false);
   const demo = page.locator('.pod[data-pod="demo"]');
   await demo.waitFor({ timeout: WAIT });
   assert.match(await demo.textContent(), /Running/);
@@ -782,6 +796,8 @@ async function signInFlow(context, base) {
   await page.click('#signin-submit');
   await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
   assert.equal(await page.locator('#signin').isVisible(), false);
+  assert.equal(await page.locator('#who').textContent(), 'signed in as alice');
+  assert.equal(await page.locator('#signout').isVisible(), true, 'no Sign out on a server that takes sign-ins');
   assert.match(await page.locator('#list-error').textContent(), /Cannot list namespaces \(403: namespaces is forbidden/);
   assert.equal(await page.inputValue('#namespace'), 'default');
   // Recordings: listed for the signed-in user, fetched with the token and
