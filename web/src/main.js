@@ -57,6 +57,7 @@ async function showApp() {
   $('signin-open').hidden = !signIn || !!token;
   $('signout').hidden = !signIn || !token;
   await Promise.all([loadNamespaces(), loadRecordings()]);
+  await pickFromHash();
 }
 
 // loadRecordings lists the recordings the server lets this user see, at
@@ -75,17 +76,26 @@ async function loadRecordings() {
     return;
   }
   watchRecordings();
-  const seen = JSON.stringify((list.items || []).map((r) => [r.name, r.title, r.timestamp]));
+  const seen = JSON.stringify((list.items || []).map((r) => [r.name, r.title, r.timestamp, r.duration, r.owner]));
   if (seen === state.recordingsSeen && !$('recordings').hidden) return; // unchanged: keep the DOM
   state.recordingsSeen = seen;
+  const span = (cls, text) => Object.assign(document.createElement('span'), { className: cls, textContent: text });
   const items = (list.items || []).map((rec) => {
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'recording';
     b.dataset.name = rec.name;
+    const what = rec.verb === 'attach' ? 'attach' : rec.command || rec.title || rec.name;
+    const where = rec.pod ? `${rec.namespace ? rec.namespace + '/' : ''}${rec.pod}${rec.container ? ' · ' + rec.container : ''}` : '';
     const when = rec.timestamp ? new Date(rec.timestamp * 1000).toLocaleString() : '';
-    b.append(Object.assign(document.createElement('span'), { textContent: rec.title || rec.name }),
-      Object.assign(document.createElement('span'), { className: 'cstate', textContent: when }));
+    b.title = rec.title || rec.name;
+    b.append(span('rec-command', what));
+    if (where) b.append(span('cstate rec-pod', where));
+    const meta = document.createElement('span');
+    meta.className = 'cstate rec-meta';
+    if (rec.owner) meta.append(span('rec-user', rec.owner), ' · ');
+    meta.append(span('rec-start', when), ' · ', span('rec-duration', fmtDuration(rec.duration || 0)));
+    b.append(meta);
     b.addEventListener('click', () => openRecording(rec));
     const li = document.createElement('li');
     li.append(b);
@@ -94,6 +104,15 @@ async function loadRecordings() {
   if (items.length === 0) items.push(Object.assign(document.createElement('li'), { textContent: 'No recordings.' }));
   $('recording-list').replaceChildren(...items);
   $('recordings').hidden = false;
+}
+
+// fmtDuration writes seconds as m:ss or h:mm:ss.
+function fmtDuration(sec) {
+  const t = Math.round(sec);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const ss = String(t % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
 // watchRecordings lists the recordings again every recordingsPoll while
@@ -233,8 +252,45 @@ function podItem(p) {
   return li;
 }
 
+// shellArgv runs bash when the container has it, else sh: what a person
+// opening "a shell" wants, as Headlamp and Lens do.
+const shellArgv = ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
+
+// The page's address names the picked container, #/NAMESPACE/POD/CONTAINER,
+// so it can be bookmarked and shared: opening it picks that container
+// (it never runs anything by itself).
+function targetHash(t) {
+  return '#/' + [t.namespace, t.pod, t.container].map(encodeURIComponent).join('/');
+}
+
+function hashTarget() {
+  const parts = location.hash.replace(/^#\//, '').split('/');
+  if (parts.length !== 3 || parts.some((p) => !p)) return null;
+  try {
+    const [namespace, pod, container] = parts.map(decodeURIComponent);
+    return { namespace, pod, container };
+  } catch {
+    return null;
+  }
+}
+
+// pickFromHash picks the container the address names, once the pods of
+// its namespace are listed.
+async function pickFromHash() {
+  const want = hashTarget();
+  if (!want) return;
+  if ($('namespace').value.trim() !== want.namespace) {
+    $('namespace').value = want.namespace;
+    await loadPods();
+  }
+  const b = document.querySelector(`.pod[data-pod="${CSS.escape(want.pod)}"] button[data-container="${CSS.escape(want.container)}"]`);
+  if (b) b.click();
+  else $('list-error').textContent = `${want.namespace}/${want.pod} · ${want.container} (from the address) is not listed`;
+}
+
 function pick(target) {
   state.target = target;
+  if (location.hash !== targetHash(target)) history.replaceState(null, '', targetHash(target));
   $('open-target').textContent = `${target.namespace}/${target.pod} · ${target.container}`;
   $('open-form').hidden = false;
   $('files').hidden = false;
@@ -254,11 +310,11 @@ function openTerminal(ev) {
       $('list-error').textContent = 'command: ' + err.message;
       return;
     }
-    if (argv.length === 0) argv = ['sh'];
+    if (argv.length === 0) argv = shellArgv; // empty: bash if present, else sh
   }
   // exec gets a tty when asked; attach must match the container's.
   const tty = mode === 'exec' ? $('tty').checked : t.tty;
-  const pane = new Pane({ ...t, mode, argv, tty }, select, closed, { onAction: act, fontSize: state.fontSize });
+  const pane = new Pane({ ...t, mode, argv, tty, shell: argv === shellArgv }, select, closed, { onAction: act, fontSize: state.fontSize });
   addPane(pane);
   pane.connect();
 }

@@ -30,7 +30,7 @@ export class Pane {
   constructor(target, onSelect, onClose, { onAction = () => {}, fontSize = fontDefault } = {}) {
     this.target = target;
     this.onClose = onClose;
-    const what = target.mode === 'exec' ? target.argv.join(' ') : 'attach';
+    const what = target.mode !== 'exec' ? 'attach' : target.shell ? 'shell' : target.argv.join(' ');
     this.title = `${target.pod}/${target.container}: ${what}`;
 
     this.tab = el('div', { class: 'tab', role: 'presentation' });

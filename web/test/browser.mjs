@@ -129,7 +129,15 @@ const DONE_POD = {
 const fake = { revoked: false };
 // recordingsListed is what the fake server lists; the test adds one while
 // the page is open.
-const recordingsListed = [{ name: 'demo-1.cast', title: 'alice: exec demo sh', timestamp: 1764000000, width: 60, height: 8, size: CAST.length }];
+const recordingsListed = [{ name: 'demo-1.cast', title: 'alice: exec demo sh', timestamp: 1764000000, width: 60, height: 8, size: CAST.length,
+  owner: 'alice', namespace: 'default', pod: 'demo', container: 'shell', command: 'sh -l', verb: 'exec', duration: 0.8 }];
+// SLOW_CAST takes 6 s at normal speed.
+const SLOW_CAST = [
+  '{"version":2,"width":40,"height":5,"timestamp":1764000200}',
+  '[0.1, "o", "slow start\\r\\n"]',
+  '[6.0, "o", "slow end\\r\\n"]',
+].join('\n') + '\n';
+const CASTS = { 'demo-1.cast': CAST, 'demo-2.cast': CAST, 'slow-1.cast': SLOW_CAST };
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 
 // startOther is another origin (another port). It serves a plain page at /,
@@ -150,8 +158,8 @@ function startOther(csp) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         return res.end(JSON.stringify({ items: recordingsListed }));
       }
-      res.writeHead(name === 'demo-1.cast' ? 200 : 404, { 'Content-Type': 'application/x-asciicast' });
-      return res.end(name === 'demo-1.cast' ? CAST : '');
+      res.writeHead(CASTS[name] ? 200 : 404, { 'Content-Type': 'application/x-asciicast' });
+      return res.end(CASTS[name] || '');
     }
     if (path === '/ui/whoami') { // this server checks tokens
       if (req.headers.authorization !== 'Bearer ' + GOOD_TOKEN) {
@@ -601,6 +609,8 @@ async function run(page, context, server, otherURL, restart) {
     const url = typeof r.url === 'function' ? r.url() : '';
     assert.ok(!url.includes(encodeURIComponent(token)) && !url.includes(token), 'token in a URL: ' + url);
   }
+  // The address names the picked container, for a bookmark.
+  assert.equal(new URL(page.url()).hash, '#/default/demo/shell');
   await typeLine(page, 'echo hello-$((6*7))');
   await waitScreen(page, /^hello-42$/m, 'hello-42');
   log('command output read from the terminal');
@@ -694,6 +704,27 @@ async function run(page, context, server, otherURL, restart) {
   await typeLine(page, 'echo attached-$((2+3))');
   await waitScreen(page, /^attached-5$/m);
   log('attached to the demo pod');
+
+  // An empty command opens bash when the container has it (this machine
+  // does), else sh.
+  await page.locator('.pod[data-pod="demo"] button[data-container="shell"]').click();
+  await page.locator('input[name="mode"][value="exec"]').check();
+  await page.fill('#command', '');
+  await page.locator('#tty').setChecked(true);
+  await page.click('#open');
+  await paneState(page, 'open');
+  assert.equal(await page.locator('.tab.active .tab-label').textContent(), 'demo/shell: shell');
+  await typeLine(page, 'echo "shell=${BASH_VERSION:+bash}"');
+  await waitScreen(page, /^shell=bash$/m, 'bash');
+  log('an empty command opened bash');
+
+  // A bookmarked address picks its container on load.
+  const marked = await context.newPage();
+  await marked.goto(server.url + '/ui/#/default/term/shell');
+  await marked.locator('#open-form').waitFor({ timeout: WAIT });
+  assert.equal(await marked.locator('#open-target').textContent(), 'default/term · shell');
+  await marked.close();
+  log('a bookmarked address picked its container');
 
   // A tty attach shows nothing until the program draws: the page says so,
   // as kubectl does, and Enter brings the prompt.
@@ -840,6 +871,28 @@ async function signInFlow(context, base) {
   recordingsListed.unshift({ name: 'demo-2.cast', title: 'alice: exec demo top', timestamp: 1764000100, width: 60, height: 8, size: CAST.length });
   await page.locator('.recording[data-name="demo-2.cast"]').waitFor({ timeout: WAIT });
   log('a new recording listed without a refresh');
+  // The list says who, where, what, when and how long, and follows a
+  // recording that grows.
+  const item = page.locator('.recording[data-name="demo-1.cast"]');
+  assert.equal(await item.locator('.rec-user').textContent(), 'alice');
+  assert.equal(await item.locator('.rec-pod').textContent(), 'default/demo · shell');
+  assert.equal(await item.locator('.rec-command').textContent(), 'sh -l');
+  assert.equal(await item.locator('.rec-start').textContent(), await page.evaluate(() => new Date(1764000000 * 1000).toLocaleString()));
+  assert.equal(await item.locator('.rec-duration').textContent(), '0:01');
+  recordingsListed.find((r) => r.name === 'demo-1.cast').duration = 3725;
+  await item.locator('.rec-duration', { hasText: /^1:02:05$/ }).waitFor({ timeout: WAIT });
+  log('recordings listed with user, pod, container, command, start and a duration that follows');
+  // Speed: at 4x the 6 s recording ends well within 4 s.
+  recordingsListed.unshift({ name: 'slow-1.cast', title: 'slow', timestamp: 1764000200, width: 40, height: 5, size: SLOW_CAST.length, duration: 6 });
+  await page.locator('.recording[data-name="slow-1.cast"]').click();
+  await waitScreen(page, /^slow start$/m);
+  const speedAt = Date.now();
+  await page.locator('.pane:not([hidden]) .speed').selectOption('4');
+  await waitScreen(page, /^slow end$/m);
+  const took = Date.now() - speedAt;
+  assert.ok(took < 4000, `at 4x the recording took ${took} ms to end (6 s at 1x)`);
+  assert.equal(await page.locator('.pane:not([hidden])').getAttribute('data-speed'), '4');
+  log(`speed 4x: ended ${took} ms after the change`);
   // A user who may read a pod but not exec into it reads why, with the
   // permission the server names, not a network failure.
   await page.fill('#namespace', 'viewonly');
@@ -874,8 +927,8 @@ async function signInFlow(context, base) {
   fake.revoked = false;
   log('a gone pod, a stopped container and a revoked token worded');
   await page.screenshot({ path: join(artifacts, 'signed-in.png') });
-  await page.reload(); // the token survives a reload of the tab
-  await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
+  await page.reload(); // the token survives a reload of the tab, and the address keeps the pick
+  await page.locator('#open-target', { hasText: 'viewonly/web-1 · web' }).waitFor({ timeout: WAIT });
   await page.click('#signout');
   await page.locator('#signin').waitFor({ timeout: WAIT });
   assert.equal(await page.evaluate(() => sessionStorage.getItem('porthole.token')), null);
