@@ -18,11 +18,17 @@ function protocols() {
 // given, writes stdin and resolves when done (runExec then closes stdin).
 // Resolves with {stdout, stderr} on exit 0; rejects with the tar error
 // text, the exit code or the drop otherwise.
-function runExec(target, argv, { feed = null, onStdout = () => {} } = {}) {
+// signal, if given, cancels: the session is closed and the promise
+// rejects with "cancelled".
+function runExec(target, argv, { feed = null, onStdout = () => {}, signal = null } = {}) {
   const exec = { ...target, mode: 'exec', argv, tty: false };
   return new Promise((resolve, reject) => {
     const out = [];
     const errs = [];
+    if (signal && signal.aborted) {
+      reject(new Error('cancelled'));
+      return;
+    }
     const s = new Session(sessionURL(exec), protocols(), {
       onOpen: () => {
         if (!feed) return s.closeStdin();
@@ -58,6 +64,12 @@ function runExec(target, argv, { feed = null, onStdout = () => {} } = {}) {
         explainRefusal(exec).then((why) => reject(new Error(`could not connect: ${why}`)), reject);
       },
     });
+    if (signal) {
+      signal.addEventListener('abort', () => {
+        reject(new Error('cancelled')); // first: the close below settles nothing more
+        s.close();
+      }, { once: true });
+    }
   });
 }
 
@@ -87,7 +99,7 @@ function drained(s) {
 
 // upload writes file into directory dir of the container.
 // onProgress(sent, total) follows the file's bytes.
-export async function upload(target, file, dir, onProgress) {
+export async function upload(target, file, dir, onProgress, signal = null) {
   const header = tarHeader(file.name, file.size, file.lastModified / 1000);
   const feed = async (s) => {
     s.sendStdin(header);
@@ -105,7 +117,7 @@ export async function upload(target, file, dir, onProgress) {
     await drained(s);
   };
   try {
-    await runExec(target, ['tar', '-xmf', '-', '-C', dir], { feed });
+    await runExec(target, ['tar', '-xmf', '-', '-C', dir], { feed, signal });
   } catch (err) {
     throw new Error(`upload of ${file.name} into ${dir} failed:\n${err.message}`);
   }
@@ -114,7 +126,7 @@ export async function upload(target, file, dir, onProgress) {
 // download reads the file at path from the container and returns
 // {name, data}. onProgress(received, total) follows the archive; total is
 // the file's size once its header arrived, or null.
-export async function download(target, path, onProgress) {
+export async function download(target, path, onProgress, signal = null) {
   const slash = path.replace(/\/+$/, '').lastIndexOf('/');
   const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? '/' : '.';
   const name = path.replace(/\/+$/, '').slice(slash + 1);
@@ -132,7 +144,7 @@ export async function download(target, path, onProgress) {
   };
   let stdout;
   try {
-    ({ stdout } = await runExec(target, ['tar', 'cf', '-', '-C', dir, name], { onStdout }));
+    ({ stdout } = await runExec(target, ['tar', 'cf', '-', '-C', dir, name], { onStdout, signal }));
   } catch (err) {
     throw new Error(`download of ${path} failed:\n${err.message}`);
   }

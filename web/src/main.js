@@ -241,8 +241,12 @@ function podItem(p) {
     b.className = 'container';
     b.dataset.container = c.name;
     b.title = `${c.state}${c.ready ? ', ready' : ''}${c.tty ? ', tty' : ''}`;
-    b.append(Object.assign(document.createElement('span'), { textContent: c.name }),
-      Object.assign(document.createElement('span'), { className: 'cstate', textContent: c.state }));
+    const name = Object.assign(document.createElement('span'), { textContent: c.name });
+    if (c.isDefault && p.containers.length > 1) {
+      // The one kubectl exec and logs use when none is named.
+      name.append(' ', Object.assign(document.createElement('span'), { className: 'default-mark', textContent: 'default', title: 'the default container' }));
+    }
+    b.append(name, Object.assign(document.createElement('span'), { className: 'cstate', textContent: c.state }));
     b.addEventListener('click', () => pick({ namespace: p.namespace, pod: p.name, container: c.name, tty: c.tty }));
     const li2 = document.createElement('li');
     li2.append(b);

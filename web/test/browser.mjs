@@ -10,7 +10,7 @@
 // Exits 0 when every check passed. Run by web/browser_test.go.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
@@ -111,10 +111,12 @@ const CAST = [
 ].join('\n') + '\n';
 const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
 // VIEWONLY_POD is a running pod the fake server's user may see only.
+// Its default container (the annotation's) is the second one.
 const VIEWONLY_POD = {
-  kind: 'Pod', apiVersion: 'v1', metadata: { name: 'web-1', namespace: 'viewonly' },
-  spec: { containers: [{ name: 'web' }] },
-  status: { phase: 'Running', containerStatuses: [{ name: 'web', ready: true, state: { running: {} } }] },
+  kind: 'Pod', apiVersion: 'v1',
+  metadata: { name: 'web-1', namespace: 'viewonly', annotations: { 'kubectl.kubernetes.io/default-container': 'web' } },
+  spec: { containers: [{ name: 'sidecar' }, { name: 'web' }] },
+  status: { phase: 'Running', containerStatuses: [{ name: 'sidecar', ready: true, state: { running: {} } }, { name: 'web', ready: true, state: { running: {} } }] },
 };
 // GONE_POD is listed but no longer there; DONE_POD's container has
 // stopped.
@@ -897,6 +899,10 @@ async function signInFlow(context, base) {
   // permission the server names, not a network failure.
   await page.fill('#namespace', 'viewonly');
   await page.dispatchEvent('#namespace', 'change');
+  // The default container is marked, the annotation's rather than the first.
+  await page.locator('.pod[data-pod="web-1"] button[data-container="web"] .default-mark').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('.pod[data-pod="web-1"] .default-mark').count(), 1);
+  assert.equal(await page.locator('.pod[data-pod="web-1"] button[data-container="sidecar"] .default-mark').count(), 0);
   await page.locator('.pod[data-pod="web-1"] button[data-container="web"]').click();
   await page.fill('#command', 'sh');
   await page.click('#open');
@@ -957,7 +963,7 @@ async function fileRoundTrip(page) {
     await page.fill('#upload-dir', remote);
     await page.click('#upload');
     await page.locator('#file-status[data-state="done"]').waitFor({ timeout: WAIT });
-    assert.match(await page.locator('#file-status').textContent(), /uploaded upload ümlaut\.bin \(700\.1 KiB\)/);
+    assert.match(await page.locator('#file-status').textContent(), /^uploaded upload ümlaut\.bin \(700\.1 KiB\) to .* in \d+\.\d s, [\d.]+ [KM]i?B\/s$/);
     const bar = await page.locator('#file-progress').evaluate((p) => [p.value, p.max]);
     assert.deepEqual(bar, [content.length, content.length], 'upload progress not at 100%');
     assert.equal(sha256(readFileSync(join(remote, name))), sha256(content), 'uploaded file differs');
@@ -982,6 +988,22 @@ async function fileRoundTrip(page) {
       const text = await page.locator('#file-status').textContent();
       assert.match(text, /Cannot open: No such file or directory/, `upload ${i + 1} into a missing directory`);
     }
+
+    // A long upload shows its speed and the time left, and Cancel ends
+    // it (a sparse 1 GiB file: nothing to write on this side).
+    const big = join(local, 'big.bin');
+    writeFileSync(big, '');
+    truncateSync(big, 1 << 30);
+    await page.setInputFiles('#upload-file', big);
+    await page.fill('#upload-dir', remote);
+    await page.click('#upload');
+    await page.locator('#file-status', { hasText: /^uploaded [\d.]+ [KM]iB of 1024\.0 MiB · [\d.]+ [KM]iB\/s · \d+:\d\d left$/ }).waitFor({ timeout: WAIT });
+    await page.click('#file-cancel');
+    await page.locator('#file-status[data-state="failed"]').waitFor({ timeout: WAIT });
+    assert.equal(await page.locator('#file-status').textContent(), `upload of big.bin into ${remote} failed:\ncancelled`);
+    assert.equal(await page.locator('#file-cancel').isVisible(), false);
+    assert.equal(await page.locator('#upload').isDisabled(), false);
+    rmSync(join(remote, 'big.bin'), { force: true });
 
     // A failure is reported, not swallowed.
     await page.fill('#download-path', join(remote, 'missing.bin'));
