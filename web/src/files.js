@@ -97,29 +97,35 @@ function drained(s) {
   });
 }
 
-// upload writes file into directory dir of the container.
-// onProgress(sent, total) follows the file's bytes.
-export async function upload(target, file, dir, onProgress, signal = null) {
-  const header = tarHeader(file.name, file.size, file.lastModified / 1000);
+// upload writes files (one File or several) into directory dir of the
+// container, in one tar stream. onProgress(sent, total) follows the
+// files' bytes.
+export async function upload(target, files, dir, onProgress, signal = null) {
+  const list = Array.isArray(files) ? files : [files];
+  const total = list.reduce((n, f) => n + f.size, 0);
   const feed = async (s) => {
-    s.sendStdin(header);
     let sent = 0;
-    onProgress(0, file.size);
-    while (sent < file.size) {
-      const chunk = new Uint8Array(await file.slice(sent, sent + CHUNK).arrayBuffer());
-      await drained(s);
-      s.sendStdin(chunk);
-      sent += chunk.length;
-      onProgress(sent, file.size);
+    onProgress(0, total);
+    for (const file of list) {
+      s.sendStdin(tarHeader(file.name, file.size, file.lastModified / 1000));
+      for (let off = 0; off < file.size;) {
+        const chunk = new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer());
+        await drained(s);
+        s.sendStdin(chunk);
+        off += chunk.length;
+        sent += chunk.length;
+        onProgress(sent, total);
+      }
+      s.sendStdin(new Uint8Array(padding(file.size)));
     }
-    s.sendStdin(new Uint8Array(padding(file.size)));
     s.sendStdin(trailer);
     await drained(s);
   };
+  const what = list.length === 1 ? list[0].name : `${list.length} files`;
   try {
     await runExec(target, ['tar', '-xmf', '-', '-C', dir], { feed, signal });
   } catch (err) {
-    throw new Error(`upload of ${file.name} into ${dir} failed:\n${err.message}`);
+    throw new Error(`upload of ${what} into ${dir} failed:\n${err.message}`);
   }
 }
 

@@ -80,13 +80,43 @@ export function wireFiles(target) {
     }
   };
 
-  $('upload').addEventListener('click', () => run(async (t, signal) => {
-    const file = $('upload-file').files[0];
-    if (!file) throw new Error('choose a file first');
+  // uploadFiles sends files (a FileList or an array) into the directory
+  // field's directory.
+  const uploadFiles = (files) => run(async (t, signal) => {
+    const list = Array.from(files || []);
+    if (list.length === 0) throw new Error('choose a file first');
     const dir = $('upload-dir').value.trim() || '.';
-    await upload(t, file, dir, progress('uploaded'), signal);
-    return `uploaded ${file.name} (${fmt(file.size)}) to ${dir}${summary(file.size)}`;
-  }));
+    await upload(t, list, dir, progress('uploaded'), signal);
+    const size = list.reduce((n, f) => n + f.size, 0);
+    const what = list.length === 1 ? list[0].name : `${list.length} files (${list.map((f) => f.name).join(', ')})`;
+    return `uploaded ${what} (${fmt(size)}) to ${dir}${summary(size)}`;
+  });
+  $('upload').addEventListener('click', () => uploadFiles($('upload-file').files));
+
+  // Files dropped on the panel are uploaded at once; a dropped directory
+  // is refused (only files travel so far).
+  const zone = $('files');
+  zone.addEventListener('dragover', (ev) => {
+    if (!ev.dataTransfer || !Array.from(ev.dataTransfer.types).includes('Files')) return;
+    ev.preventDefault();
+    ev.dataTransfer.dropEffect = 'copy';
+    zone.classList.add('drop');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('drop'));
+  zone.addEventListener('drop', (ev) => {
+    zone.classList.remove('drop');
+    if (!ev.dataTransfer || ev.dataTransfer.files.length === 0) return;
+    ev.preventDefault();
+    const items = Array.from(ev.dataTransfer.items || []);
+    if (items.some((it) => it.webkitGetAsEntry && it.webkitGetAsEntry()?.isDirectory)) {
+      status.textContent = 'directories cannot be uploaded yet: drop files';
+      status.dataset.state = 'failed';
+      status.classList.add('error');
+      return;
+    }
+    if (status.dataset.state === 'busy') return;
+    uploadFiles(ev.dataTransfer.files);
+  });
 
   $('download').addEventListener('click', () => run(async (t, signal) => {
     const path = $('download-path').value.trim();

@@ -1011,6 +1011,27 @@ async function fileRoundTrip(page) {
     await page.locator('#file-status[data-state="failed"]').waitFor({ timeout: WAIT });
     assert.match(await page.locator('#file-status').textContent(), /missing\.bin/);
     log('file uploaded and downloaded, checksums match');
+
+    // Several files at once, picked or dropped on the panel.
+    const many = mkdtempSync(join(dir, 'many-'));
+    const picked = { 'one.txt': randomBytes(1000), 'two.bin': randomBytes(70 * 1024) };
+    for (const [n, c] of Object.entries(picked)) writeFileSync(join(local, n), c);
+    await page.setInputFiles('#upload-file', Object.keys(picked).map((n) => join(local, n)));
+    await page.fill('#upload-dir', many);
+    await page.click('#upload');
+    await page.locator('#file-status[data-state="done"]').waitFor({ timeout: WAIT });
+    assert.match(await page.locator('#file-status').textContent(), /^uploaded 2 files \(one\.txt, two\.bin\) \(71\.0 KiB\)/);
+    for (const [n, c] of Object.entries(picked)) assert.equal(sha256(readFileSync(join(many, n))), sha256(c), n);
+    const dropped = { 'dropped-a.txt': 'first dropped file\n', 'dropped-b.txt': 'second\n' };
+    const dt = await page.evaluateHandle((files) => {
+      const d = new DataTransfer();
+      for (const [n, c] of Object.entries(files)) d.items.add(new File([c], n));
+      return d;
+    }, dropped);
+    await page.dispatchEvent('#files', 'drop', { dataTransfer: dt });
+    await page.locator('#file-status[data-state="done"]', { hasText: 'dropped-a.txt, dropped-b.txt' }).waitFor({ timeout: WAIT });
+    for (const [n, c] of Object.entries(dropped)) assert.equal(readFileSync(join(many, n), 'utf8'), c, n);
+    log('several files uploaded, picked and dropped');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
