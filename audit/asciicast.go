@@ -49,9 +49,31 @@ func (r *Recorder) Start(id, title string, width, height int) (*Recording, error
 	return r.StartOwned(id, title, "", width, height)
 }
 
+// Header env keys describing the session, beside OwnerEnv, for the
+// recordings list: the pod, its container and the command run (words
+// joined by spaces; empty for attach).
+const (
+	NamespaceEnv = "PORTHOLE_NAMESPACE"
+	PodEnv       = "PORTHOLE_POD"
+	ContainerEnv = "PORTHOLE_CONTAINER"
+	CommandEnv   = "PORTHOLE_COMMAND"
+	VerbEnv      = "PORTHOLE_VERB"
+)
+
 // StartOwned is Start for a session of owner (the authenticated user),
 // written into the header's env as OwnerEnv.
 func (r *Recorder) StartOwned(id, title, owner string, width, height int) (*Recording, error) {
+	var env map[string]string
+	if owner != "" {
+		env = map[string]string{OwnerEnv: owner}
+	}
+	return r.StartEnv(id, title, env, width, height)
+}
+
+// StartEnv is Start with env written into the header (asciicast's env
+// object): OwnerEnv and the session's description (PodEnv, ...). Empty
+// values are left out.
+func (r *Recorder) StartEnv(id, title string, env map[string]string, width, height int) (*Recording, error) {
 	now := r.now()
 	name := filepath.Join(r.Dir, unsafeName.ReplaceAllString(id, "_")+".cast")
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -60,8 +82,14 @@ func (r *Recorder) StartOwned(id, title, owner string, width, height int) (*Reco
 	}
 	rec := &Recording{f: f, w: bufio.NewWriter(f), start: now, now: r.now, Path: name, closed: r.Closed,
 		hdr: Header{Version: 2, Width: 80, Height: 24, Timestamp: now.Unix(), Title: title}}
-	if owner != "" {
-		rec.hdr.Env = map[string]string{OwnerEnv: owner}
+	for k, v := range env {
+		if v == "" {
+			continue
+		}
+		if rec.hdr.Env == nil {
+			rec.hdr.Env = map[string]string{}
+		}
+		rec.hdr.Env[k] = v
 	}
 	if width > 0 && height > 0 {
 		rec.hdr.Width, rec.hdr.Height = width, height

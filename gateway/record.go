@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/protocol"
@@ -24,7 +25,11 @@ func (g *Gateway) startRecording(s *session) *audit.Recording {
 	if s.user != nil {
 		owner = s.user.Name
 	}
-	rec, err := g.opts.Recorder.StartOwned(s.id, s.namespace+"/"+s.pod+" "+s.verb, owner, 0, 0)
+	env := map[string]string{
+		audit.OwnerEnv: owner, audit.NamespaceEnv: s.namespace, audit.PodEnv: s.pod,
+		audit.ContainerEnv: s.container, audit.CommandEnv: strings.Join(s.command, " "), audit.VerbEnv: s.verb,
+	}
+	rec, err := g.opts.Recorder.StartEnv(s.id, s.namespace+"/"+s.pod+" "+s.verb, env, 0, 0)
 	if err != nil {
 		g.log.Error("recording not started", "id", s.id, "err", err)
 		return nil

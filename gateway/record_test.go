@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,19 @@ func TestRecordingSameOnEveryWire(t *testing.T) {
 			}
 			if got := replay(t, dir); got != out {
 				t.Errorf("recording replays %q, the user saw %q", got, out)
+			}
+			// The header describes the session for the recordings list
+			// (no container named: the request had none).
+			casts, _ := filepath.Glob(filepath.Join(dir, "*.cast"))
+			b, _ := os.ReadFile(casts[0])
+			var h audit.Header
+			if err := json.Unmarshal([]byte(strings.SplitN(string(b), "\n", 2)[0]), &h); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{audit.NamespaceEnv: "default", audit.PodEnv: "p", audit.VerbEnv: "exec",
+				audit.CommandEnv: strings.Join(cmd, " "), audit.OwnerEnv: "system:anonymous"}
+			if !reflect.DeepEqual(h.Env, want) {
+				t.Errorf("header env %v, want %v", h.Env, want)
 			}
 		})
 	}

@@ -27,9 +27,12 @@ type secured struct {
 	// recordings is the gateway's recording directory, served to the
 	// web terminal's player ("" when not recording).
 	recordings string
-	dir        string
-	inner      net.Listener
-	srv        *http.Server
+	// signIn: the gateway verifies credentials, so the page offers to
+	// sign in.
+	signIn bool
+	dir    string
+	inner  net.Listener
+	srv    *http.Server
 }
 
 // authenticated reports whether opts turn authentication on, which lets
@@ -71,7 +74,7 @@ func newSecured(opts *gateway.Options, inner http.Handler) (_ *secured, err erro
 	srv := &http.Server{Handler: inner, ReadHeaderTimeout: 30 * time.Second}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
-	sec := &secured{gw: gw, dir: dir, inner: ln, srv: srv}
+	sec := &secured{gw: gw, dir: dir, inner: ln, srv: srv, signIn: authenticated(opts)}
 	if opts.Recorder != nil {
 		sec.recordings = opts.Recorder.Dir
 	}
@@ -114,7 +117,7 @@ func wrapTLS(ln net.Listener, cfg *tls.Config) net.Listener {
 // site is the handler clients reach: the web terminal (its page, and its
 // recordings behind the gateway's authentication) beside the gateway.
 func (s *secured) site(log *slog.Logger) http.Handler {
-	opts := &web.SiteOptions{Authenticate: s.gw.Authenticated, User: gateway.UserName, Logger: log}
+	opts := &web.SiteOptions{Authenticate: s.gw.Authenticated, User: gateway.UserName, SignIn: s.signIn, Logger: log}
 	if s.recordings != "" {
 		opts.RecordingDir = s.recordings
 	}

@@ -28,6 +28,16 @@ type recording struct {
 	// Owner is the user whose session this is (the header's
 	// env.PORTHOLE_USER, written by the gateway); empty when unknown.
 	Owner string `json:"owner,omitempty"`
+	// The session, from the header's env (the gateway's audit.Recorder
+	// writes PORTHOLE_NAMESPACE, _POD, _CONTAINER, _COMMAND, _VERB).
+	Namespace string `json:"namespace,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Container string `json:"container,omitempty"`
+	Command   string `json:"command,omitempty"`
+	Verb      string `json:"verb,omitempty"`
+	// Duration is the time of the last event, in seconds (the file's
+	// last maxTail bytes are read for it; 0 when none is found there).
+	Duration float64 `json:"duration"`
 }
 
 // recordingsOptions configure newRecordings. The zero value is unusable:
@@ -171,7 +181,36 @@ func (h *recordings) open(r *http.Request, name string) (recording, io.ReadSeekC
 		return recording{}, nil, err
 	}
 	rec.Name, rec.Size = name, size
+	rec.Duration = lastEventTime(f, size)
 	return rec, f, nil
+}
+
+// maxTail bounds what lastEventTime reads from a recording's end.
+const maxTail = 64 << 10
+
+// lastEventTime returns the time of the last complete event line among
+// the last maxTail bytes of f (size long), or 0. It moves f's offset.
+func lastEventTime(f io.ReadSeeker, size int64) float64 {
+	n := min(size, maxTail)
+	buf := make([]byte, n)
+	if _, err := f.Seek(size-n, io.SeekStart); err != nil {
+		return 0
+	}
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return 0
+	}
+	lines := strings.Split(strings.TrimRight(string(buf), "\n"), "\n")
+	for i := len(lines) - 1; i >= 0 && (n < size || i > 0); i-- { // the first line of a cut tail may be partial
+		var ev []json.RawMessage
+		if json.Unmarshal([]byte(lines[i]), &ev) != nil || len(ev) < 2 {
+			continue
+		}
+		var t float64
+		if json.Unmarshal(ev[0], &t) == nil && t >= 0 {
+			return t
+		}
+	}
+	return 0
 }
 
 // parseHeader reads the first line of an asciicast v2 file: a JSON object
@@ -198,5 +237,7 @@ func parseHeader(r io.Reader) (recording, error) {
 	if h.Version != 2 || h.Width <= 0 || h.Height <= 0 {
 		return recording{}, fmt.Errorf("asciicast header: version %d, size %dx%d: want version 2 and a size", h.Version, h.Width, h.Height)
 	}
-	return recording{Title: h.Title, Timestamp: h.Timestamp, Width: h.Width, Height: h.Height, Owner: h.Env[ownerEnv]}, nil
+	return recording{Title: h.Title, Timestamp: h.Timestamp, Width: h.Width, Height: h.Height, Owner: h.Env[ownerEnv],
+		Namespace: h.Env["PORTHOLE_NAMESPACE"], Pod: h.Env["PORTHOLE_POD"], Container: h.Env["PORTHOLE_CONTAINER"],
+		Command: h.Env["PORTHOLE_COMMAND"], Verb: h.Env["PORTHOLE_VERB"]}, nil
 }

@@ -25,8 +25,10 @@ func writeCast(t *testing.T, dir, name, header string, events ...string) []byte 
 func recordingsDir(t *testing.T) (string, map[string][]byte) {
 	dir := t.TempDir()
 	files := map[string][]byte{
-		"old.cast":   writeCast(t, dir, "old.cast", `{"version":2,"width":80,"height":24,"timestamp":100,"title":"alice: exec sh"}`, `[0.5, "o", "hi\r\n"]`),
-		"new.cast":   writeCast(t, dir, "new.cast", `{"version":2,"width":120,"height":40,"timestamp":200,"title":"bob: exec sh"}`, `[0.1, "o", "$ "]`),
+		"old.cast": writeCast(t, dir, "old.cast", `{"version":2,"width":80,"height":24,"timestamp":100,"title":"alice: exec sh"}`, `[0.5, "o", "hi\r\n"]`),
+		"new.cast": writeCast(t, dir, "new.cast", `{"version":2,"width":120,"height":40,"timestamp":200,"title":"bob: exec sh",`+
+			`"env":{"PORTHOLE_USER":"bob","PORTHOLE_NAMESPACE":"default","PORTHOLE_POD":"demo","PORTHOLE_CONTAINER":"shell","PORTHOLE_COMMAND":"sh -l","PORTHOLE_VERB":"exec"}}`,
+			`[0.1, "o", "$ "]`, `[2.5, "r", "100x30"]`, `[3.25, "o", "bye"]`),
 		"other.cast": writeCast(t, dir, "other.cast", `{"version":2,"width":80,"height":24,"timestamp":200,"title":"alice: attach"}`),
 	}
 	writeCast(t, dir, "v1.cast", `{"version":1,"width":80,"height":24}`)
@@ -91,7 +93,8 @@ func TestRecordingsList(t *testing.T) {
 	_, body := get(t, h, "/", "")
 	var list struct{ Items []recording }
 	json.Unmarshal(body, &list)
-	want := recording{Name: "new.cast", Title: "bob: exec sh", Timestamp: 200, Width: 120, Height: 40, Size: int64(len(files["new.cast"]))}
+	want := recording{Name: "new.cast", Title: "bob: exec sh", Timestamp: 200, Width: 120, Height: 40, Size: int64(len(files["new.cast"])),
+		Owner: "bob", Namespace: "default", Pod: "demo", Container: "shell", Command: "sh -l", Verb: "exec", Duration: 3.25}
 	if len(list.Items) == 0 || list.Items[0] != want {
 		t.Errorf("first item: got %+v, want %+v", list.Items, want)
 	}
@@ -157,6 +160,39 @@ func FuzzParseHeader(f *testing.F) {
 		rec, err := parseHeader(bytes.NewReader(b))
 		if err == nil && (rec.Width <= 0 || rec.Height <= 0) {
 			t.Fatalf("accepted a header without a size: %+v", rec)
+		}
+	})
+}
+
+func TestLastEventTime(t *testing.T) {
+	long := `{"version":2,"width":80,"height":24}` + "\n" + strings.Repeat(`[1.5, "o", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]`+"\n", 4000) + `[7.125, "o", "end"]` + "\n"
+	for _, tc := range []struct {
+		name string
+		text string
+		want float64
+	}{
+		{"events", `{"version":2}` + "\n" + `[0.5, "o", "a"]` + "\n" + `[1.75, "r", "80x24"]` + "\n", 1.75},
+		{"no events", `{"version":2,"width":80,"height":24}` + "\n", 0},
+		{"header only, no newline", `{"version":2,"width":80,"height":24}`, 0},
+		{"a torn last line", `{"version":2}` + "\n" + `[0.5, "o", "a"]` + "\n" + `[9.0, "o", "unfini`, 0.5},
+		{"longer than the tail", long, 7.125},
+		{"negative time", `{"version":2}` + "\n" + `[-1, "o", "a"]` + "\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := lastEventTime(strings.NewReader(tc.text), int64(len(tc.text))); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzLastEventTime(f *testing.F) {
+	for _, s := range []string{"{}\n[1.5, \"o\", \"a\"]\n", "[", "", "\n\n", "[1e308, 1]", "{}\n[\"x\"]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d := lastEventTime(bytes.NewReader(b), int64(len(b))); d < 0 {
+			t.Fatalf("negative duration %v", d)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,13 +25,25 @@ type SiteOptions struct {
 	Authenticate func(http.Handler) http.Handler
 	// User names the authenticated caller of a request; a user sees only
 	// the recordings whose owner is that name.
-	User   func(*http.Request) (string, bool)
+	User func(*http.Request) (string, bool)
+	// SignIn says the server verifies credentials (tokens, certificates):
+	// the page offers to sign in. Without it the page says nothing about
+	// tokens, which the server would ignore.
+	SignIn bool
 	Logger *slog.Logger
+}
+
+// whoami is the page's answer at /ui/whoami: who the server takes the
+// caller for, and whether signing in means anything there.
+type whoami struct {
+	User   string `json:"user,omitempty"`
+	SignIn bool   `json:"signIn"`
 }
 
 // Site serves the browser terminal in front of api, the server's own
 // handler: the page at /ui/ (public: it holds no data and signs in through
-// api), the recordings at /ui/recordings/ behind opts.Authenticate with each
+// api), /ui/whoami (the caller's name and whether the server takes
+// sign-ins, behind opts.Authenticate), the recordings at /ui/recordings/ behind opts.Authenticate with each
 // user seeing only their own, browsers asking for / sent to /ui/, and api for
 // everything else.
 func Site(api http.Handler, opts *SiteOptions) http.Handler {
@@ -50,6 +63,22 @@ func Site(api http.Handler, opts *SiteOptions) http.Handler {
 		// The page asks; the answer that there are none is not an error.
 		mux.Handle(uiPath+"recordings/", secure(http.HandlerFunc(noRecordings)))
 	}
+	who := secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a whoami
+		if opts != nil {
+			a.SignIn = opts.SignIn
+			if opts.User != nil {
+				a.User, _ = opts.User(r)
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(a)
+	}))
+	if opts != nil && opts.Authenticate != nil {
+		who = opts.Authenticate(who) // a refused token is a 401 here too
+	}
+	mux.Handle(uiPath+"whoami", who)
 	mux.Handle("/", api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&

@@ -43,7 +43,7 @@ func TestSite(t *testing.T) {
 	write("b.cast", "bob")
 	write("n.cast", "") // no owner: nobody's
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api "+r.URL.Path) })
-	srv := httptest.NewServer(Site(api, &SiteOptions{RecordingDir: dir, Authenticate: fakeAuth, User: fakeUser}))
+	srv := httptest.NewServer(Site(api, &SiteOptions{RecordingDir: dir, Authenticate: fakeAuth, User: fakeUser, SignIn: true}))
 	defer srv.Close()
 
 	get := func(path, token, accept string) (int, string) {
@@ -76,6 +76,8 @@ func TestSite(t *testing.T) {
 		{"alice plays hers", "/ui/recordings/a.cast", "alice", "", 200, `"hi"`, ""},
 		{"alice cannot play bob's", "/ui/recordings/b.cast", "alice", "", 404, "", ""},
 		{"nobody owns an unowned one", "/ui/recordings/n.cast", "bob", "", 404, "", ""},
+		{"whoami needs authentication", "/ui/whoami", "", "", 401, "", ""},
+		{"whoami names the user", "/ui/whoami", "bob", "", 200, `{"user":"bob","signIn":true}`, ""},
 	}
 	for _, tc := range tests {
 		code, body := get(tc.path, tc.token, tc.accept)
@@ -99,6 +101,16 @@ func TestSiteWithoutRecordings(t *testing.T) {
 	// in the browser's console.
 	if resp.StatusCode != 200 || string(b) != `{"enabled":false,"items":[]}`+"\n" || resp.Header.Get("Content-Security-Policy") == "" {
 		t.Fatalf("recordings without a directory: got %d %q, want 200 and enabled false", resp.StatusCode, b)
+	}
+	// No authentication: nothing to sign in to.
+	resp, err = http.Get(srv.URL + "/ui/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != `{"signIn":false}`+"\n" {
+		t.Fatalf("whoami without authentication: got %d %q, want 200 and signIn false", resp.StatusCode, b)
 	}
 	resp, err = http.Get(srv.URL + "/ui/recordings/x.cast")
 	if err != nil {

@@ -55,14 +55,24 @@ export async function pods(ns) {
   return (list.items || []).map(podView);
 }
 
+// defaultContainer is the container kubectl picks when none is named: the
+// kubectl.kubernetes.io/default-container annotation's, else the first.
+function defaultContainer(p) {
+  const names = (p.spec.containers || []).map((c) => c.name);
+  const a = ((p.metadata && p.metadata.annotations) || {})['kubectl.kubernetes.io/default-container'];
+  return names.includes(a) ? a : names[0];
+}
+
 function podView(p) {
   const statuses = new Map(((p.status && p.status.containerStatuses) || []).map((s) => [s.name, s]));
+  const def = defaultContainer(p);
   return {
     namespace: p.metadata.namespace,
     name: p.metadata.name,
     phase: (p.status && p.status.phase) || 'Unknown',
     containers: (p.spec.containers || []).map((c) => ({
       name: c.name,
+      isDefault: c.name === def,
       tty: !!c.tty,
       stdin: !!c.stdin,
       state: containerState(statuses.get(c.name)),

@@ -3,6 +3,7 @@
 // stdout of `tar cf - -C DIR NAME`. Progress is reported in bytes.
 import { Session, V5, sessionURL } from './session.js';
 import { bearerProtocol, getToken } from './auth.js';
+import { closeWords, explainRefusal } from './diagnose.js';
 import { expectedSize, firstFile, padding, tarHeader, trailer } from './tar.js';
 
 const CHUNK = 32 * 1024; // stdin bytes per message
@@ -17,11 +18,18 @@ function protocols() {
 // given, writes stdin and resolves when done (runExec then closes stdin).
 // Resolves with {stdout, stderr} on exit 0; rejects with the tar error
 // text, the exit code or the drop otherwise.
-function runExec(target, argv, { feed = null, onStdout = () => {} } = {}) {
+// signal, if given, cancels: the session is closed and the promise
+// rejects with "cancelled".
+function runExec(target, argv, { feed = null, onStdout = () => {}, signal = null } = {}) {
+  const exec = { ...target, mode: 'exec', argv, tty: false };
   return new Promise((resolve, reject) => {
     const out = [];
     const errs = [];
-    const s = new Session(sessionURL({ ...target, mode: 'exec', argv, tty: false }), protocols(), {
+    if (signal && signal.aborted) {
+      reject(new Error('cancelled'));
+      return;
+    }
+    const s = new Session(sessionURL(exec), protocols(), {
       onOpen: () => {
         if (!feed) return s.closeStdin();
         feed(s).then(() => s.closeStdin(), (err) => {
@@ -47,8 +55,21 @@ function runExec(target, argv, { feed = null, onStdout = () => {} } = {}) {
         if (r.code === 0) resolve({ stdout: concat(out), stderr });
         else reject(new Error(stderr || (r.code === null ? r.message : `exit code ${r.code}`)));
       },
-      onDrop: (r) => reject(new Error(`connection lost (code ${r.code}${r.reason ? ': ' + r.reason : ''})`)),
+      onDrop: (r) => {
+        if (r.opened) {
+          reject(new Error(`connection lost: ${closeWords(r.code, r.reason)}`));
+          return;
+        }
+        // A refused upgrade is close 1006 with no reason: say why.
+        explainRefusal(exec).then((why) => reject(new Error(`could not connect: ${why}`)), reject);
+      },
     });
+    if (signal) {
+      signal.addEventListener('abort', () => {
+        reject(new Error('cancelled')); // first: the close below settles nothing more
+        s.close();
+      }, { once: true });
+    }
   });
 }
 
@@ -76,32 +97,42 @@ function drained(s) {
   });
 }
 
-// upload writes file into directory dir of the container.
-// onProgress(sent, total) follows the file's bytes.
-export async function upload(target, file, dir, onProgress) {
-  const header = tarHeader(file.name, file.size, file.lastModified / 1000);
+// upload writes files (one File or several) into directory dir of the
+// container, in one tar stream. onProgress(sent, total) follows the
+// files' bytes.
+export async function upload(target, files, dir, onProgress, signal = null) {
+  const list = Array.isArray(files) ? files : [files];
+  const total = list.reduce((n, f) => n + f.size, 0);
   const feed = async (s) => {
-    s.sendStdin(header);
     let sent = 0;
-    onProgress(0, file.size);
-    while (sent < file.size) {
-      const chunk = new Uint8Array(await file.slice(sent, sent + CHUNK).arrayBuffer());
-      await drained(s);
-      s.sendStdin(chunk);
-      sent += chunk.length;
-      onProgress(sent, file.size);
+    onProgress(0, total);
+    for (const file of list) {
+      s.sendStdin(tarHeader(file.name, file.size, file.lastModified / 1000));
+      for (let off = 0; off < file.size;) {
+        const chunk = new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer());
+        await drained(s);
+        s.sendStdin(chunk);
+        off += chunk.length;
+        sent += chunk.length;
+        onProgress(sent, total);
+      }
+      s.sendStdin(new Uint8Array(padding(file.size)));
     }
-    s.sendStdin(new Uint8Array(padding(file.size)));
     s.sendStdin(trailer);
     await drained(s);
   };
-  await runExec(target, ['tar', '-xmf', '-', '-C', dir], { feed });
+  const what = list.length === 1 ? list[0].name : `${list.length} files`;
+  try {
+    await runExec(target, ['tar', '-xmf', '-', '-C', dir], { feed, signal });
+  } catch (err) {
+    throw new Error(`upload of ${what} into ${dir} failed:\n${err.message}`);
+  }
 }
 
 // download reads the file at path from the container and returns
 // {name, data}. onProgress(received, total) follows the archive; total is
 // the file's size once its header arrived, or null.
-export async function download(target, path, onProgress) {
+export async function download(target, path, onProgress, signal = null) {
   const slash = path.replace(/\/+$/, '').lastIndexOf('/');
   const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? '/' : '.';
   const name = path.replace(/\/+$/, '').slice(slash + 1);
@@ -117,7 +148,12 @@ export async function download(target, path, onProgress) {
     }
     onProgress(Math.min(received, total ?? received), total);
   };
-  const { stdout } = await runExec(target, ['tar', 'cf', '-', '-C', dir, name], { onStdout });
+  let stdout;
+  try {
+    ({ stdout } = await runExec(target, ['tar', 'cf', '-', '-C', dir, name], { onStdout, signal }));
+  } catch (err) {
+    throw new Error(`download of ${path} failed:\n${err.message}`);
+  }
   const file = firstFile(stdout);
   onProgress(file.data.length, file.data.length);
   return { name: file.name.split('/').pop(), data: file.data };

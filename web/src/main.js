@@ -6,6 +6,7 @@ import { getToken, setToken } from './auth.js';
 import { splitArgs } from './argv.js';
 import { Pane } from './pane.js';
 import { wireFiles } from './filesui.js';
+import { fontDefault, keyAction, nextFontSize, shortcuts } from './keys.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,7 +17,16 @@ const state = {
   recordingsTimer: null, // re-lists the recordings while signed in
   recordingsSeen: null, // what the recordings list shows, to skip redrawing it
   sso: null, // {login, logout, user} when the server signs users in through a provider
+  fontSize: storedFontSize(), // every terminal's, kept across reloads
+  // who is the server's /ui/whoami answer, {user, signIn}, or null from a
+  // server that does not say (the page then offers to sign in).
+  who: null,
 };
+
+function storedFontSize() {
+  const n = Number(localStorage.getItem('porthole.fontSize'));
+  return Number.isInteger(n) && n > 0 ? nextFontSize(n, '') : fontDefault;
+}
 
 function showSignin(message) {
   $('app').hidden = true;
@@ -41,11 +51,17 @@ async function showApp() {
   const token = getToken();
   $('signin').hidden = true;
   $('app').hidden = false;
+  const who = state.who;
   const ssoUser = !token && state.sso && state.sso.user;
-  $('who').textContent = token ? 'signed in with a token' : ssoUser ? 'signed in as ' + ssoUser : 'no token';
-  $('signin-open').hidden = !!(token || ssoUser);
-  $('signout').hidden = !(token || ssoUser);
+  // A server that takes no sign-in gets no sign-in UI.
+  const signIn = !who || who.signIn || !!state.sso;
+  const anonymous = !who || !who.user || who.user === 'system:anonymous';
+  $('who').textContent = !signIn ? '' : ssoUser ? 'signed in as ' + ssoUser
+    : anonymous ? (token ? 'signed in with a token' : 'not signed in') : 'signed in as ' + who.user;
+  $('signin-open').hidden = !signIn || !!token || !!ssoUser;
+  $('signout').hidden = !signIn || !(token || ssoUser);
   await Promise.all([loadNamespaces(), loadRecordings()]);
+  await pickFromHash();
 }
 
 // loadRecordings lists the recordings the server lets this user see, at
@@ -64,17 +80,26 @@ async function loadRecordings() {
     return;
   }
   watchRecordings();
-  const seen = JSON.stringify((list.items || []).map((r) => [r.name, r.title, r.timestamp]));
+  const seen = JSON.stringify((list.items || []).map((r) => [r.name, r.title, r.timestamp, r.duration, r.owner]));
   if (seen === state.recordingsSeen && !$('recordings').hidden) return; // unchanged: keep the DOM
   state.recordingsSeen = seen;
+  const span = (cls, text) => Object.assign(document.createElement('span'), { className: cls, textContent: text });
   const items = (list.items || []).map((rec) => {
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'recording';
     b.dataset.name = rec.name;
+    const what = rec.verb === 'attach' ? 'attach' : rec.command || rec.title || rec.name;
+    const where = rec.pod ? `${rec.namespace ? rec.namespace + '/' : ''}${rec.pod}${rec.container ? ' · ' + rec.container : ''}` : '';
     const when = rec.timestamp ? new Date(rec.timestamp * 1000).toLocaleString() : '';
-    b.append(Object.assign(document.createElement('span'), { textContent: rec.title || rec.name }),
-      Object.assign(document.createElement('span'), { className: 'cstate', textContent: when }));
+    b.title = rec.title || rec.name;
+    b.append(span('rec-command', what));
+    if (where) b.append(span('cstate rec-pod', where));
+    const meta = document.createElement('span');
+    meta.className = 'cstate rec-meta';
+    if (rec.owner) meta.append(span('rec-user', rec.owner), ' · ');
+    meta.append(span('rec-start', when), ' · ', span('rec-duration', fmtDuration(rec.duration || 0)));
+    b.append(meta);
     b.addEventListener('click', () => openRecording(rec));
     const li = document.createElement('li');
     li.append(b);
@@ -83,6 +108,15 @@ async function loadRecordings() {
   if (items.length === 0) items.push(Object.assign(document.createElement('li'), { textContent: 'No recordings.' }));
   $('recording-list').replaceChildren(...items);
   $('recordings').hidden = false;
+}
+
+// fmtDuration writes seconds as m:ss or h:mm:ss.
+function fmtDuration(sec) {
+  const t = Math.round(sec);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const ss = String(t % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
 // watchRecordings lists the recordings again every recordingsPoll while
@@ -115,6 +149,17 @@ function addPane(pane) {
 // enter tries the API with the current token (or none) and shows the app,
 // or the sign-in form when the server wants a (different) token.
 async function enter() {
+  try {
+    state.who = await api.get('whoami');
+  } catch (err) {
+    state.who = null;
+    if (err.unauthorized) {
+      const had = !!getToken();
+      setToken('');
+      showSignin(had ? 'The server refused this token.' : '');
+      return;
+    }
+  }
   try {
     await api.namespaces();
   } catch (err) {
@@ -200,8 +245,12 @@ function podItem(p) {
     b.className = 'container';
     b.dataset.container = c.name;
     b.title = `${c.state}${c.ready ? ', ready' : ''}${c.tty ? ', tty' : ''}`;
-    b.append(Object.assign(document.createElement('span'), { textContent: c.name }),
-      Object.assign(document.createElement('span'), { className: 'cstate', textContent: c.state }));
+    const name = Object.assign(document.createElement('span'), { textContent: c.name });
+    if (c.isDefault && p.containers.length > 1) {
+      // The one kubectl exec and logs use when none is named.
+      name.append(' ', Object.assign(document.createElement('span'), { className: 'default-mark', textContent: 'default', title: 'the default container' }));
+    }
+    b.append(name, Object.assign(document.createElement('span'), { className: 'cstate', textContent: c.state }));
     b.addEventListener('click', () => pick({ namespace: p.namespace, pod: p.name, container: c.name, tty: c.tty }));
     const li2 = document.createElement('li');
     li2.append(b);
@@ -211,8 +260,45 @@ function podItem(p) {
   return li;
 }
 
+// shellArgv runs bash when the container has it, else sh: what a person
+// opening "a shell" wants, as Headlamp and Lens do.
+const shellArgv = ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
+
+// The page's address names the picked container, #/NAMESPACE/POD/CONTAINER,
+// so it can be bookmarked and shared: opening it picks that container
+// (it never runs anything by itself).
+function targetHash(t) {
+  return '#/' + [t.namespace, t.pod, t.container].map(encodeURIComponent).join('/');
+}
+
+function hashTarget() {
+  const parts = location.hash.replace(/^#\//, '').split('/');
+  if (parts.length !== 3 || parts.some((p) => !p)) return null;
+  try {
+    const [namespace, pod, container] = parts.map(decodeURIComponent);
+    return { namespace, pod, container };
+  } catch {
+    return null;
+  }
+}
+
+// pickFromHash picks the container the address names, once the pods of
+// its namespace are listed.
+async function pickFromHash() {
+  const want = hashTarget();
+  if (!want) return;
+  if ($('namespace').value.trim() !== want.namespace) {
+    $('namespace').value = want.namespace;
+    await loadPods();
+  }
+  const b = document.querySelector(`.pod[data-pod="${CSS.escape(want.pod)}"] button[data-container="${CSS.escape(want.container)}"]`);
+  if (b) b.click();
+  else $('list-error').textContent = `${want.namespace}/${want.pod} · ${want.container} (from the address) is not listed`;
+}
+
 function pick(target) {
   state.target = target;
+  if (location.hash !== targetHash(target)) history.replaceState(null, '', targetHash(target));
   $('open-target').textContent = `${target.namespace}/${target.pod} · ${target.container}`;
   $('open-form').hidden = false;
   $('files').hidden = false;
@@ -232,18 +318,114 @@ function openTerminal(ev) {
       $('list-error').textContent = 'command: ' + err.message;
       return;
     }
-    if (argv.length === 0) argv = ['sh'];
+    if (argv.length === 0) argv = shellArgv; // empty: bash if present, else sh
   }
   // exec gets a tty when asked; attach must match the container's.
   const tty = mode === 'exec' ? $('tty').checked : t.tty;
-  const pane = new Pane({ ...t, mode, argv, tty }, select, closed);
+  const pane = new Pane({ ...t, mode, argv, tty, shell: argv === shellArgv }, select, closed, { onAction: act, fontSize: state.fontSize });
   addPane(pane);
   pane.connect();
 }
 
-function select(pane) {
+// select shows pane; it takes the keyboard unless focus is false.
+function select(pane, focus = true) {
   state.active = pane;
-  for (const p of state.panes) p.show(p === pane);
+  for (const p of state.panes) if (p !== pane) p.show(false);
+  pane.show(true, focus);
+}
+
+// act does a page-wide action asked by a key or a pane's button.
+function act(pane, action) {
+  switch (action) {
+    case 'prevTab':
+    case 'nextTab': {
+      const i = state.panes.indexOf(state.active);
+      if (i < 0 || state.panes.length < 2) return;
+      const n = state.panes.length;
+      const next = state.panes[(i + (action === 'nextTab' ? 1 : n - 1)) % n];
+      const inTabs = $('tabs').contains(document.activeElement);
+      select(next, !inTabs);
+      if (inTabs) next.label.focus();
+      return;
+    }
+    case 'fontUp':
+    case 'fontDown':
+    case 'fontReset':
+      state.fontSize = nextFontSize(state.fontSize, action);
+      localStorage.setItem('porthole.fontSize', String(state.fontSize));
+      for (const p of state.panes) if (p.setFontSize) p.setFontSize(state.fontSize);
+      return;
+    case 'copy':
+      pane.copy();
+      return;
+    case 'paste':
+      pane.paste();
+      return;
+    case 'search':
+      pane.openSearch();
+      return;
+    case 'leave':
+      pane.label.focus();
+      return;
+    default:
+  }
+}
+
+// onKey takes the page's shortcuts (see keys.js) before the terminal sees
+// them: it listens in the capture phase, on the window.
+function onKey(ev) {
+  const pane = state.active;
+  if (!pane || $('app').hidden) return;
+  const where = pane.focused ? 'terminal' : $('tabs').contains(document.activeElement) ? 'tabs' : 'page';
+  const action = keyAction(ev, where, where === 'terminal' && pane.term.hasSelection());
+  if (action) {
+    ev.preventDefault();
+    ev.stopPropagation();
+    act(pane, action);
+    return;
+  }
+  // The tab strip is a tablist: the arrows, Home and End pick a tab.
+  if (where === 'tabs' && !ev.ctrlKey && !ev.altKey && !ev.metaKey) {
+    const i = state.panes.indexOf(pane);
+    const n = state.panes.length;
+    const to = { ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: n - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    const next = state.panes[(to + n) % n];
+    select(next, false);
+    next.label.focus();
+  }
+}
+
+// watchServer asks the server's /readyz every serverPoll while a session
+// runs: a server shutting down stops answering it (or answers 503) at
+// once, while its sessions get a grace period before they are cut, so
+// the tabs can say so instead of "connected".
+const serverPoll = 2000;
+function watchServer() {
+  setInterval(async () => {
+    const live = state.panes.filter((p) => p.live && p.serverLeaving);
+    if (live.length === 0) return;
+    let leaving = '';
+    try {
+      const resp = await fetch('/readyz', { cache: 'no-store', credentials: 'omit' });
+      if (resp.status === 503) leaving = 'the server is shutting down: this session will be ended';
+    } catch {
+      leaving = 'the server does not answer (shutting down, or the network is down): this session may end';
+    }
+    for (const p of live) {
+      if (leaving) p.serverLeaving(leaving);
+      else p.serverBack();
+    }
+  }, serverPoll);
+}
+
+// showKeys lists the shortcuts in the page's help.
+function showKeys() {
+  $('keys-list').replaceChildren(...shortcuts.flatMap(([k, what]) => [
+    Object.assign(document.createElement('dt'), { textContent: k }),
+    Object.assign(document.createElement('dd'), { textContent: what }),
+  ]));
 }
 
 function closed(pane) {
@@ -307,6 +489,9 @@ function init() {
   $('refresh').addEventListener('click', () => Promise.all([loadNamespaces(), loadRecordings()]));
   $('open-form').addEventListener('submit', openTerminal);
   wireFiles(() => state.target);
+  window.addEventListener('keydown', onKey, true);
+  showKeys();
+  watchServer();
   // Leaving or reloading the page ends every session: the browser asks
   // first while one runs.
   window.addEventListener('beforeunload', (ev) => {

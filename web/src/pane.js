@@ -5,7 +5,9 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Session, V5, sessionURL } from './session.js';
 import { bearerProtocol, getToken } from './auth.js';
 import { LineMode } from './linemode.js';
-import { get } from './api.js';
+import { closeWords, explainRefusal } from './diagnose.js';
+import { findInBuffer, linksAt } from './textbuf.js';
+import { fontDefault } from './keys.js';
 
 function el(tag, attrs = {}, text = '') {
   const e = document.createElement(tag);
@@ -14,18 +16,26 @@ function el(tag, attrs = {}, text = '') {
   return e;
 }
 
+// openLink opens an address printed in a terminal in a new tab, with no
+// way back to this page (noopener) and no Referer.
+function openLink(url) {
+  if (/^https?:\/\//i.test(url)) window.open(url, '_blank', 'noopener,noreferrer');
+}
+
 // Pane owns its terminal and at most one live session. target is
 // {namespace, pod, container, mode, argv, tty}; onClose(pane) is called
-// once the user closes the tab.
+// once the user closes the tab; onAction(pane, name) gets the page-wide
+// actions of the bar's buttons ('fontUp', 'fontDown').
 export class Pane {
-  constructor(target, onSelect, onClose) {
+  constructor(target, onSelect, onClose, { onAction = () => {}, fontSize = fontDefault } = {}) {
     this.target = target;
     this.onClose = onClose;
-    const what = target.mode === 'exec' ? target.argv.join(' ') : 'attach';
+    const what = target.mode !== 'exec' ? 'attach' : target.shell ? 'shell' : target.argv.join(' ');
     this.title = `${target.pod}/${target.container}: ${what}`;
 
-    this.tab = el('div', { class: 'tab', role: 'tab' });
-    const label = el('button', { type: 'button', class: 'tab-label' }, this.title);
+    this.tab = el('div', { class: 'tab', role: 'presentation' });
+    const label = el('button', { type: 'button', class: 'tab-label', role: 'tab', 'aria-selected': 'false' }, this.title);
+    this.label = label;
     const x = el('button', { type: 'button', class: 'tab-close', title: 'Close tab', 'aria-label': 'Close tab' }, '×');
     label.addEventListener('click', () => onSelect(this));
     x.addEventListener('click', () => this.close());
@@ -40,7 +50,30 @@ export class Pane {
     this.stdinButton.hidden = target.tty; // a terminal has no half-close: the runtime does not forward EOF
     this.stdinButton.addEventListener('click', () => this.closeStdin());
     this.reconnectButton.addEventListener('click', () => this.connect());
-    bar.append(this.statusLine, this.stdinButton, this.reconnectButton);
+    // Search in the scrollback: Enter finds the previous (older) match,
+    // Shift+Enter the next, Escape goes back to the terminal.
+    this.searchBox = el('input', { type: 'search', class: 'search', placeholder: 'search scrollback', 'aria-label': 'Search the scrollback', spellcheck: 'false' });
+    this.searchBox.hidden = true;
+    this.searchBox.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') {
+        ev.preventDefault();
+        this.find(!ev.shiftKey);
+      } else if (ev.key === 'Escape') {
+        ev.preventDefault();
+        this.closeSearch();
+      }
+    });
+    this.searchBox.addEventListener('input', () => {
+      this.searchFrom = null;
+      this.searchBox.removeAttribute('aria-invalid');
+    });
+    const findButton = el('button', { type: 'button', class: 'find', title: 'Search the scrollback (Ctrl+Shift+F)' }, 'Find');
+    findButton.addEventListener('click', () => (this.searchBox.hidden ? this.openSearch() : this.find(true)));
+    const smaller = el('button', { type: 'button', class: 'font-down', title: 'Smaller font (Ctrl+-)', 'aria-label': 'Smaller font' }, 'A−');
+    const larger = el('button', { type: 'button', class: 'font-up', title: 'Larger font (Ctrl+=)', 'aria-label': 'Larger font' }, 'A+');
+    smaller.addEventListener('click', () => onAction(this, 'fontDown'));
+    larger.addEventListener('click', () => onAction(this, 'fontUp'));
+    bar.append(this.statusLine, this.searchBox, findButton, smaller, larger, this.stdinButton, this.reconnectButton);
     this.host = el('div', { class: 'term' });
     this.root.append(bar, this.host);
 
@@ -48,8 +81,11 @@ export class Pane {
       cursorBlink: true,
       convertEol: !target.tty, // without a tty, output has bare \n
       fontFamily: 'DejaVu Sans Mono, Menlo, Consolas, monospace',
-      fontSize: 14,
+      fontSize,
       scrollback: 5000,
+      // OSC 8 hyperlinks: http and https only (xterm's default refuses
+      // others too), opened like the addresses found in the text.
+      linkHandler: { activate: (_ev, uri) => openLink(uri) },
     });
     this.fit = new FitAddon();
     this.term.loadAddon(this.fit);
@@ -63,7 +99,99 @@ export class Pane {
     });
     this.term.onBinary((d) => this.session && this.session.inputBinary(d));
     this.term.onResize(({ cols, rows }) => this.session && this.session.resize(cols, rows));
+    // Selecting copies, as terminals on Linux do; a selection the search
+    // made (quiet) does not replace the clipboard.
+    this.term.onSelectionChange(() => {
+      if (!this.quiet && this.term.hasSelection()) this.copy();
+    });
+    // Addresses in the output are links: a click opens them in a new tab.
+    this.term.registerLinkProvider({
+      provideLinks: (y, done) => {
+        const buf = this.term.buffer.active;
+        const links = linksAt(buf, y - 1, this.term.cols).map(({ url, range }) => ({
+          range, text: url, activate: () => openLink(url),
+        }));
+        done(links.length ? links : undefined);
+      },
+    });
     this.observer = new ResizeObserver(() => this.refit());
+  }
+
+  // copy puts the selection on the clipboard; it reports whether there
+  // was one.
+  copy() {
+    const text = this.term.getSelection();
+    if (!text) return false;
+    navigator.clipboard.writeText(text).catch((err) => this.note('copy refused by the browser: ' + err.message));
+    return true;
+  }
+
+  // paste types the clipboard's text into the session, as a paste
+  // (bracketed when the program asked for it).
+  async paste() {
+    let text;
+    try {
+      text = await navigator.clipboard.readText();
+    } catch (err) {
+      this.note('paste refused by the browser: ' + err.message);
+      return;
+    }
+    if (text && !this.disposed) this.term.paste(text);
+  }
+
+  // note shows a passing message on the status line, keeping the state.
+  note(text) {
+    const keep = this.statusLine.textContent;
+    this.statusLine.textContent = text;
+    setTimeout(() => {
+      if (this.statusLine.textContent === text) this.statusLine.textContent = keep;
+    }, 4000);
+  }
+
+  openSearch() {
+    this.searchBox.hidden = false;
+    const sel = this.term.getSelection();
+    if (sel && !sel.includes('\n')) this.searchBox.value = sel;
+    this.searchBox.focus();
+    this.searchBox.select();
+  }
+
+  closeSearch() {
+    this.searchBox.hidden = true;
+    this.searchFrom = null;
+    this.term.clearSelection();
+    this.term.focus();
+  }
+
+  // find selects the previous (older, when back) or next match of the
+  // search box's text and scrolls it into view.
+  find(back) {
+    const buf = this.term.buffer.active;
+    const from = this.searchFrom || (back ? [buf.length, 0] : [-1, 0]);
+    const hit = findInBuffer(buf, this.term.cols, this.searchBox.value, from, back);
+    if (!hit) {
+      this.searchBox.setAttribute('aria-invalid', 'true');
+      this.term.clearSelection();
+      return;
+    }
+    this.searchBox.removeAttribute('aria-invalid');
+    this.searchFrom = [hit.row, hit.col];
+    this.quiet = true;
+    try {
+      this.term.select(hit.col, hit.row, hit.length);
+    } finally {
+      this.quiet = false;
+    }
+    if (hit.row < buf.viewportY || hit.row >= buf.viewportY + this.term.rows) {
+      this.term.scrollToLine(Math.max(0, hit.row - (this.term.rows >> 1)));
+    }
+  }
+
+  setFontSize(size) {
+    if (this.term.options.fontSize === size) return;
+    this.term.options.fontSize = size;
+    this.refit();
+    requestAnimationFrame(() => this.refit()); // in case the cell size is measured late
   }
 
   // mount attaches the pane's elements; call once, then connect.
@@ -74,14 +202,22 @@ export class Pane {
     this.observer.observe(this.host);
   }
 
-  show(on) {
+  // show shows or hides the pane; a shown pane takes the focus unless
+  // focus is false (a tab picked with the arrow keys keeps it).
+  show(on, focus = true) {
     this.root.hidden = !on;
     this.tab.classList.toggle('active', on);
-    this.tab.setAttribute('aria-selected', String(on));
+    this.label.setAttribute('aria-selected', String(on));
+    this.label.tabIndex = on ? 0 : -1;
     if (on) {
       this.refit();
-      this.term.focus();
+      if (focus) this.term.focus();
     }
+  }
+
+  // focused reports whether the keyboard is in this pane's terminal.
+  get focused() {
+    return !!this.term.textarea && document.activeElement === this.term.textarea;
   }
 
   // refit sizes the terminal to its box; a hidden pane keeps its size.
@@ -149,51 +285,35 @@ export class Pane {
     this.stdinButton.disabled = true;
     this.reconnectButton.hidden = false;
     this.reconnectButton.textContent = 'Reconnect';
-    const why = r.reason ? `: ${r.reason}` : ` (code ${r.code})`;
-    if (r.opened) {
-      this.setState('dropped', `connection lost${why}${r.ended ? '' : '; the session may still be running'}`);
+    if (r.opened && r.ended) {
+      this.setState('dropped', `session ended: ${r.reason}`);
       return;
     }
-    this.setState('dropped', `could not connect${why}`);
+    if (r.opened) {
+      this.setState('dropped', `connection lost: ${closeWords(r.code, r.reason)}; the session may still be running`);
+      return;
+    }
+    // A refused upgrade is close 1006 with no reason: diagnose says why.
+    this.setState('dropped', r.code === 1006 && !r.reason ? 'could not connect' : `could not connect: ${closeWords(r.code, r.reason)}`);
     this.diagnose(s);
   }
 
-  // diagnose explains a refused connection, which a browser reports only as
-  // close 1006: it asks the API about the pod with the same credentials,
-  // then asks for the session itself without an upgrade, which the server
-  // authorizes exactly as the session: a refusal comes back with its Status
-  // (the permission a 403 names), an allowed one as "Upgrade request
-  // required".
   async diagnose(s) {
-    const { namespace, pod, container } = this.target;
-    let msg;
-    try {
-      const p = await get(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}`);
-      const st = ((p.status && p.status.containerStatuses) || []).find((c) => c.name === container);
-      if (!st) msg = `pod ${pod} has no container ${container}`;
-      else if (!(st.state && st.state.running)) msg = `container ${container} is not running`;
-      else msg = await this.probeSession();
-    } catch (err) {
-      msg = err.unauthorized ? 'the server refused your token: sign out and sign in again' : err.message;
-    }
+    const msg = await explainRefusal(this.target);
     if (s === this.session && !this.disposed && this.root.dataset.state === 'dropped') {
       this.statusLine.textContent += `: ${msg}`;
     }
   }
 
-  // probeSession asks for the session's address without an upgrade and
-  // words the answer.
-  async probeSession() {
-    const u = new URL(sessionURL(this.target));
-    u.protocol = location.protocol;
-    try {
-      await get(u.pathname + u.search);
-    } catch (err) {
-      if (err.status === 403) return 'not allowed: ' + err.message.replace(/^403: /, '');
-      if (err.unauthorized) return 'the server refused your token: sign out and sign in again';
-      if (err.status !== 400) return err.message;
-    }
-    return 'the server refused the session (is this page served by the server it talks to?)';
+  // serverLeaving marks a live session whose server stopped answering its
+  // readiness probe (it is shutting down, or cannot be reached): the
+  // session may end any moment. serverBack undoes it.
+  serverLeaving(text) {
+    if (this.live && this.root.dataset.state === 'open') this.setState('closing', text);
+  }
+
+  serverBack() {
+    if (this.live && this.root.dataset.state === 'closing') this.setState('open', 'connected');
   }
 
   closeStdin() {

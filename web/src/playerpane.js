@@ -24,8 +24,9 @@ export class PlayerPane {
     this.rec = rec;
     this.onClose = onClose;
     this.title = `▶ ${rec.title || rec.name}`;
-    this.tab = el('div', { class: 'tab', role: 'tab' });
-    const label = el('button', { type: 'button', class: 'tab-label' }, this.title);
+    this.tab = el('div', { class: 'tab', role: 'presentation' });
+    const label = el('button', { type: 'button', class: 'tab-label', role: 'tab', 'aria-selected': 'false' }, this.title);
+    this.label = label;
     const x = el('button', { type: 'button', class: 'tab-close', title: 'Close tab', 'aria-label': 'Close tab' }, '×');
     label.addEventListener('click', () => onSelect(this));
     x.addEventListener('click', () => this.dispose());
@@ -40,7 +41,13 @@ export class PlayerPane {
     this.downloadButton = el('button', { type: 'button', class: 'download-cast', title: 'Save the recording as a .cast file' }, 'Download');
     this.downloadButton.disabled = true;
     this.downloadButton.addEventListener('click', () => this.download());
-    bar.append(el('span', { class: 'name' }, rec.name), this.statusLine, this.downloadButton);
+    // Speed: the player takes it when created, so a change re-creates
+    // it at the position reached.
+    this.speedSelect = el('select', { class: 'speed', title: 'Playback speed', 'aria-label': 'Playback speed' });
+    for (const v of ['0.5', '1', '2', '4', '8']) this.speedSelect.append(new Option(v + '×', v, false, v === '1'));
+    this.speedSelect.disabled = true;
+    this.speedSelect.addEventListener('change', () => this.setSpeed(Number(this.speedSelect.value)));
+    bar.append(el('span', { class: 'name' }, rec.name), this.statusLine, this.speedSelect, this.downloadButton);
     this.host = el('div', { class: 'cast' });
     this.root.append(bar, this.host);
   }
@@ -53,7 +60,8 @@ export class PlayerPane {
   show(on) {
     this.root.hidden = !on;
     this.tab.classList.toggle('active', on);
-    this.tab.setAttribute('aria-selected', String(on));
+    this.label.setAttribute('aria-selected', String(on));
+    this.label.tabIndex = on ? 0 : -1;
   }
 
   // load fetches the recording, checks that it is an asciicast v2 file (the
@@ -72,16 +80,39 @@ export class PlayerPane {
     if (this.disposed) return;
     this.text = text;
     this.downloadButton.disabled = false;
-    this.player = AsciinemaPlayer.create({ data: text }, this.host, {
+    this.speedSelect.disabled = false;
+    this.play(1, 0);
+  }
+
+  // play (re)creates the player at speed from startAt seconds.
+  play(speed, startAt) {
+    if (this.player) this.player.dispose();
+    this.host.replaceChildren();
+    this.player = AsciinemaPlayer.create({ data: this.text }, this.host, {
       autoPlay: true,
       controls: true,
       fit: 'both',
+      speed,
+      startAt,
       terminalFontFamily: 'DejaVu Sans Mono, Menlo, Consolas, monospace',
     });
     this.player.addEventListener('play', () => this.setState('playing', ''));
     this.player.addEventListener('playing', () => this.setState('playing', ''));
     this.player.addEventListener('pause', () => this.setState('paused', 'paused'));
     this.player.addEventListener('ended', () => this.setState('ended', 'ended'));
+  }
+
+  async setSpeed(speed) {
+    if (!this.player || !(speed > 0)) return;
+    let at = 0;
+    try {
+      if (this.root.dataset.state !== 'ended') at = Number(await this.player.getCurrentTime()) || 0;
+    } catch {
+      // a player that cannot say restarts from the beginning
+    }
+    if (this.disposed) return;
+    this.root.dataset.speed = String(speed);
+    this.play(speed, at);
   }
 
   download() {

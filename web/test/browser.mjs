@@ -10,7 +10,7 @@
 // Exits 0 when every check passed. Run by web/browser_test.go.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
@@ -111,14 +111,35 @@ const CAST = [
 ].join('\n') + '\n';
 const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
 // VIEWONLY_POD is a running pod the fake server's user may see only.
+// Its default container (the annotation's) is the second one.
 const VIEWONLY_POD = {
-  kind: 'Pod', apiVersion: 'v1', metadata: { name: 'web-1', namespace: 'viewonly' },
-  spec: { containers: [{ name: 'web' }] },
-  status: { phase: 'Running', containerStatuses: [{ name: 'web', ready: true, state: { running: {} } }] },
+  kind: 'Pod', apiVersion: 'v1',
+  metadata: { name: 'web-1', namespace: 'viewonly', annotations: { 'kubectl.kubernetes.io/default-container': 'web' } },
+  spec: { containers: [{ name: 'sidecar' }, { name: 'web' }] },
+  status: { phase: 'Running', containerStatuses: [{ name: 'sidecar', ready: true, state: { running: {} } }, { name: 'web', ready: true, state: { running: {} } }] },
 };
+// GONE_POD is listed but no longer there; DONE_POD's container has
+// stopped.
+const GONE_POD = { ...VIEWONLY_POD, metadata: { name: 'gone-1', namespace: 'viewonly' } };
+const DONE_POD = {
+  kind: 'Pod', apiVersion: 'v1', metadata: { name: 'done-1', namespace: 'viewonly' },
+  spec: { containers: [{ name: 'web' }] },
+  status: { phase: 'Succeeded', containerStatuses: [{ name: 'web', ready: false, state: { terminated: { exitCode: 0, reason: 'Completed' } } }] },
+};
+// fake.revoked makes the fake server refuse the token for web-1 (a token
+// revoked while the page is open).
+const fake = { revoked: false };
 // recordingsListed is what the fake server lists; the test adds one while
 // the page is open.
-const recordingsListed = [{ name: 'demo-1.cast', title: 'alice: exec demo sh', timestamp: 1764000000, width: 60, height: 8, size: CAST.length }];
+const recordingsListed = [{ name: 'demo-1.cast', title: 'alice: exec demo sh', timestamp: 1764000000, width: 60, height: 8, size: CAST.length,
+  owner: 'alice', namespace: 'default', pod: 'demo', container: 'shell', command: 'sh -l', verb: 'exec', duration: 0.8 }];
+// SLOW_CAST takes 6 s at normal speed.
+const SLOW_CAST = [
+  '{"version":2,"width":40,"height":5,"timestamp":1764000200}',
+  '[0.1, "o", "slow start\\r\\n"]',
+  '[6.0, "o", "slow end\\r\\n"]',
+].join('\n') + '\n';
+const CASTS = { 'demo-1.cast': CAST, 'demo-2.cast': CAST, 'slow-1.cast': SLOW_CAST };
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 
 // startOther is another origin (another port). It serves a plain page at /,
@@ -139,8 +160,16 @@ function startOther(csp) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         return res.end(JSON.stringify({ items: recordingsListed }));
       }
-      res.writeHead(name === 'demo-1.cast' ? 200 : 404, { 'Content-Type': 'application/x-asciicast' });
-      return res.end(name === 'demo-1.cast' ? CAST : '');
+      res.writeHead(CASTS[name] ? 200 : 404, { 'Content-Type': 'application/x-asciicast' });
+      return res.end(CASTS[name] || '');
+    }
+    if (path === '/ui/whoami') { // this server checks tokens
+      if (req.headers.authorization !== 'Bearer ' + GOOD_TOKEN) {
+        res.writeHead(401, { 'Content-Type': 'application/json' });
+        return res.end('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}');
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify({ user: 'alice', signIn: true }));
     }
     if (path.startsWith('/ui/')) {
       const file = path === '/ui/' ? 'index.html' : path.slice(4);
@@ -160,7 +189,19 @@ function startOther(csp) {
       // not exec into: its exec answers 403 (and so refuses the upgrade).
       if (path === '/api/v1/namespaces/viewonly/pods') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        return res.end(JSON.stringify({ kind: 'PodList', items: [VIEWONLY_POD] }));
+        return res.end(JSON.stringify({ kind: 'PodList', items: [VIEWONLY_POD, GONE_POD, DONE_POD] }));
+      }
+      if (fake.revoked && path.startsWith('/api/v1/namespaces/viewonly/pods/web-1')) {
+        res.writeHead(401, { 'Content-Type': 'application/json' });
+        return res.end('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}');
+      }
+      if (path.startsWith('/api/v1/namespaces/viewonly/pods/gone-1')) {
+        res.writeHead(404, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'NotFound', code: 404, message: 'pods "gone-1" not found' }));
+      }
+      if (path === '/api/v1/namespaces/viewonly/pods/done-1') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify(DONE_POD));
       }
       if (path === '/api/v1/namespaces/viewonly/pods/web-1') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -255,6 +296,211 @@ async function sttySize(page, tag) {
   return [Number(m[1]), Number(m[2])];
 }
 
+// textBox returns the on-screen box of the last visible occurrence of text
+// in the active terminal (a Range over the row's text nodes), or null.
+async function textBox(page, text) {
+  return page.evaluate((want) => {
+    const rows = [...document.querySelectorAll('.pane:not([hidden]) .xterm-rows > div')].reverse();
+    for (const row of rows) {
+      const nodes = [];
+      const walk = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) nodes.push(n);
+      const all = nodes.map((n) => n.data).join('').replace(/\u00a0/g, ' ');
+      const at = all.lastIndexOf(want);
+      if (at < 0) continue;
+      const range = document.createRange();
+      let off = 0;
+      for (const n of nodes) {
+        const end = off + n.data.length;
+        if (at >= off && at < end) range.setStart(n, at - off);
+        if (at + want.length > off && at + want.length <= end) range.setEnd(n, at + want.length - off);
+        off = end;
+      }
+      const r = range.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    }
+    return null;
+  }, text);
+}
+
+async function waitTextBox(page, text) {
+  const deadline = Date.now() + WAIT;
+  while (Date.now() < deadline) {
+    const box = await textBox(page, text);
+    if (box) return box;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`no ${text} on the screen:\n${await screen(page)}`);
+}
+
+// rowHeight is the height of the active terminal's rows, in CSS pixels.
+async function rowHeight(page) {
+  return page.evaluate(() => document.querySelector('.pane:not([hidden]) .xterm-rows > div').getBoundingClientRect().height);
+}
+
+const clipboard = (page) => page.evaluate(() => navigator.clipboard.readText());
+const setClipboard = (page, text) => page.evaluate((t) => navigator.clipboard.writeText(t), text);
+
+// waitClipboard waits until the clipboard holds want.
+async function waitClipboard(page, want, what) {
+  const deadline = Date.now() + WAIT;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await clipboard(page);
+    if (last === want) return;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`${what}: the clipboard holds ${JSON.stringify(last)}, want ${JSON.stringify(want)}`);
+}
+
+const terminalFocused = (page) => page.evaluate(() => document.activeElement === document.querySelector('.pane:not([hidden]) .xterm-helper-textarea'));
+
+// keyboardChecks runs in the active tty shell: copy on selection and with
+// the keys, paste, search in the scrollback, font size, links, tab
+// switching and leaving the terminal by keyboard. It leaves the font at
+// its default and the one tab it started with.
+async function keyboardChecks(page, context, otherURL) {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(page.url()).origin });
+  // Selecting copies (a double click selects a word).
+  // Boxes are measured once the prompt is back: output that comes later
+  // may scroll the screen under the mouse.
+  await typeLine(page, 'echo COPY-$((40+2))-ME; echo "$((6*7))"');
+  await waitScreen(page, /^42$/m);
+  await waitPrompt(page);
+  let box = await waitTextBox(page, 'COPY-42-ME');
+  await setClipboard(page, 'before');
+  await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+  await waitClipboard(page, 'COPY-42-ME', 'select to copy');
+  // Ctrl+Shift+C copies the selection, and no ^C reaches the shell.
+  await setClipboard(page, 'before');
+  await page.keyboard.press('Control+Shift+C');
+  await waitClipboard(page, 'COPY-42-ME', 'Ctrl+Shift+C');
+  // So does Ctrl+C while text is selected.
+  await setClipboard(page, 'before');
+  await page.keyboard.press('Control+c');
+  await waitClipboard(page, 'COPY-42-ME', 'Ctrl+C with a selection');
+  assert.doesNotMatch(await screen(page), /\^C/, 'a copy key reached the shell as ^C');
+  // Without a selection, Ctrl+C is the shell's again.
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2); // clears the selection
+  await page.keyboard.press('Control+c');
+  await waitScreen(page, /\^C/, 'the ^C of a Ctrl+C without a selection');
+  await waitPrompt(page);
+  log('copy: on selection, Ctrl+Shift+C and Ctrl+C with a selection; Ctrl+C without one is ^C');
+
+  // Ctrl+Shift+V pastes the clipboard into the shell.
+  await setClipboard(page, 'echo pasted-$((5*5))');
+  await page.keyboard.press('Control+Shift+V');
+  await waitScreen(page, /^[#$] echo pasted-\$\(\(5\*5\)\)$/m, 'the pasted command at the prompt');
+  await page.keyboard.press('Enter');
+  await waitScreen(page, /^pasted-25$/m, 'the pasted command\'s output');
+  log('paste: Ctrl+Shift+V ran the clipboard\'s command');
+
+  // Search: a line scrolled out of view is found, shown and selected,
+  // without replacing the clipboard.
+  await typeLine(page, 'echo NEEDLE-$((1+1)); seq 1000 1300');
+  await waitScreen(page, /^1300$/m);
+  assert.doesNotMatch(await screen(page), /^NEEDLE-2$/m, 'the needle is still on the screen');
+  await setClipboard(page, 'before');
+  await page.keyboard.press('Control+Shift+F');
+  const search = page.locator('.pane:not([hidden]) .search');
+  await search.waitFor({ timeout: WAIT });
+  assert.equal(await search.evaluate((e) => e === document.activeElement), true, 'the search box has no focus');
+  await page.keyboard.type('zzz-nowhere');
+  await page.keyboard.press('Enter');
+  assert.equal(await search.getAttribute('aria-invalid'), 'true', 'a missing text is not reported');
+  await search.fill('needle-2');
+  await page.keyboard.press('Enter');
+  box = await waitTextBox(page, 'NEEDLE-2');
+  const hits = await page.evaluate(() => Array.from(document.querySelectorAll('.pane:not([hidden]) .xterm-selection div'), (d) => {
+    const r = d.getBoundingClientRect();
+    return { x: r.x, y: r.y, width: r.width, height: r.height };
+  }));
+  const over = hits.filter((h) => h.y < box.y + box.height / 2 && h.y + h.height > box.y + box.height / 2 &&
+    Math.abs(h.x - box.x) < 2 && Math.abs(h.width - box.width) < 2);
+  assert.equal(over.length, 1, `the selection ${JSON.stringify(hits)} does not cover the match ${JSON.stringify(box)}`);
+  assert.equal(await clipboard(page), 'before', 'the search replaced the clipboard');
+  await page.keyboard.press('Escape');
+  assert.equal(await search.isVisible(), false);
+  assert.equal(await terminalFocused(page), true, 'Escape did not return to the terminal');
+  log('search: a line in the scrollback found, scrolled to and selected');
+
+  // Font size: larger with Ctrl+=, smaller with the bar's button, the
+  // default with Ctrl+0; the remote terminal's size follows.
+  const [rows0, cols0] = await sttySize(page, 'FONTA');
+  const h0 = await rowHeight(page);
+  await page.keyboard.press('Control+Equal');
+  await page.keyboard.press('Control+Equal');
+  const [rows1, cols1] = await sttySize(page, 'FONTB');
+  const h1 = await rowHeight(page);
+  assert.ok(h1 > h0 && cols1 < cols0 && rows1 < rows0, `Ctrl+= twice: rows ${h0}px ${rows0}x${cols0} -> ${h1}px ${rows1}x${cols1}`);
+  for (let i = 0; i < 4; i++) await page.click('.pane:not([hidden]) .font-down');
+  await page.locator('.pane:not([hidden]) .xterm-helper-textarea').focus();
+  const [rows2, cols2] = await sttySize(page, 'FONTC');
+  const h2 = await rowHeight(page);
+  assert.ok(h2 < h0 && cols2 > cols0, `A− four times: ${h0}px ${rows0}x${cols0} -> ${h2}px ${rows2}x${cols2}`);
+  await page.keyboard.press('Control+0');
+  assert.deepEqual(await sttySize(page, 'FONTD'), [rows0, cols0], 'Ctrl+0 did not bring the default size back');
+  assert.equal(await rowHeight(page), h0);
+  log(`font: rows ${h0}px ${cols0} cols, Ctrl+= ${h1}px ${cols1} cols, A− ${h2}px ${cols2} cols, Ctrl+0 back`);
+
+  // Links: an address printed by the shell opens in a new tab on a click,
+  // with no way back to the page.
+  const target = otherURL + '/linked?x=1';
+  await typeLine(page, `echo "see ${target}."`);
+  box = await waitTextBox(page, `see ${target}.`);
+  await waitPrompt(page);
+  const linkBox = await textBox(page, target);
+  await page.mouse.move(linkBox.x + linkBox.width / 2, linkBox.y + linkBox.height / 2);
+  await page.locator('.pane:not([hidden]) .xterm-cursor-pointer').waitFor({ timeout: WAIT }); // the link is under the mouse
+  const [opened] = await Promise.all([context.waitForEvent('page', { timeout: WAIT }),
+    page.mouse.click(linkBox.x + linkBox.width / 2, linkBox.y + linkBox.height / 2)]);
+  await opened.waitForLoadState();
+  assert.equal(opened.url(), target, 'the link opened the wrong address (the trailing dot is not part of it)');
+  assert.equal(await opened.evaluate(() => window.opener), null, 'the linked page can reach the terminal');
+  await opened.close();
+  await page.locator('.pane:not([hidden]) .xterm-helper-textarea').focus();
+  log('link opened in a new tab');
+
+  // Tabs by keyboard: Ctrl+Shift+PageUp/PageDown switch, and typing goes
+  // to the shown tab's shell; Ctrl+Shift+Escape leaves the terminal for
+  // the tab strip, where the arrows pick a tab and Enter goes back in.
+  const activeTab = () => page.evaluate(() => [...document.querySelectorAll('.tab')].findIndex((t) => t.classList.contains('active')));
+  assert.equal(await activeTab(), 0);
+  await openTerminal(page);
+  assert.equal(await page.locator('.tab').count(), 2);
+  assert.equal(await activeTab(), 1);
+  await page.keyboard.press('Control+Shift+PageUp');
+  assert.equal(await activeTab(), 0);
+  assert.equal(await terminalFocused(page), true, 'the switched-to terminal has no focus');
+  await typeLine(page, 'echo in-$((1+1))-first');
+  await waitScreen(page, /^in-2-first$/m);
+  await page.keyboard.press('Control+Shift+PageDown');
+  assert.equal(await activeTab(), 1);
+  await typeLine(page, 'echo in-$((1+1))-second');
+  assert.doesNotMatch(await waitScreenWithout(page, /in-2-first/), /in-2-first/);
+  await waitScreen(page, /^in-2-second$/m);
+  await page.keyboard.press('Control+Shift+Escape');
+  assert.equal(await page.evaluate(() => document.activeElement.matches('.tab.active .tab-label[role="tab"][aria-selected="true"]')), true,
+    'Ctrl+Shift+Escape did not move the focus to the tab strip');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await activeTab(), 0);
+  assert.equal(await page.evaluate(() => document.activeElement.matches('.tab.active .tab-label')), true, 'the arrow key lost the focus');
+  await page.keyboard.press('Tab');
+  assert.equal(await terminalFocused(page), false, 'Tab did not move on from the tab strip');
+  await page.locator('.tab.active .tab-label').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await terminalFocused(page), true, 'Enter on a tab did not go back into its terminal');
+  await page.keyboard.press('Control+Shift+PageDown');
+  await typeLine(page, 'exit');
+  await paneState(page, 'exited');
+  await page.click('.tab.active .tab-close');
+  assert.equal(await page.locator('.tab').count(), 1);
+  assert.equal(await activeTab(), 0);
+  await page.locator('.pane:not([hidden]) .xterm-helper-textarea').focus();
+  assert.match(await page.locator('#keys-list').textContent(), /Ctrl\+Shift\+PageUp \/ PageDown.*previous \/ next tab/);
+  log('tabs switched by keyboard, focus left the terminal and came back');
+}
+
 async function visibleRows(page) {
   return page.locator('.pane:not([hidden]) .xterm-rows > div').count();
 }
@@ -332,16 +578,22 @@ async function run(page, context, server, otherURL, restart) {
   assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
   assert.match(headers['content-security-policy'], /script-src 'self'/);
 
-  // porthole serve needs no token: the list shows at once. Sign in anyway.
+  // porthole serve needs no token: the list shows at once, and nothing
+  // speaks of tokens or signing in (the server says so at whoami).
   await page.locator('#app').waitFor({ timeout: WAIT });
   await page.locator('.pod[data-pod="demo"]').waitFor({ timeout: WAIT }); // listed without a token
-  await page.click('#signin-open');
+  assert.deepEqual(await (await fetch(server.url + '/ui/whoami')).json(), { user: 'system:anonymous', signIn: false });
+  assert.equal(await page.locator('#signin-open').isVisible(), false, 'Sign in offered by a server that takes none');
+  assert.equal(await page.locator('#signout').isVisible(), false);
+  assert.doesNotMatch(await page.locator('header').innerText(), /token|sign/i, 'the header speaks of tokens');
+  // A token the tab holds (as after signing in elsewhere) is still sent
+  // the way a server that checks it wants, and never in a URL.
   const token = 'test-token/with+odd?chars';
-  await page.fill('#token', token);
+  await page.evaluate((t) => sessionStorage.setItem('porthole.token', t), token);
   const signedInAt = requests.length;
-  await page.click('#signin-submit');
-  await page.locator('#signout').waitFor({ timeout: WAIT });
-  assert.equal(await page.evaluate(() => sessionStorage.getItem('porthole.token')), token);
+  await page.reload();
+  await page.locator('.pod[data-pod="demo"]').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('#signin-open').isVisible(), false);
   const demo = page.locator('.pod[data-pod="demo"]');
   await demo.waitFor({ timeout: WAIT });
   assert.match(await demo.textContent(), /Running/);
@@ -359,6 +611,8 @@ async function run(page, context, server, otherURL, restart) {
     const url = typeof r.url === 'function' ? r.url() : '';
     assert.ok(!url.includes(encodeURIComponent(token)) && !url.includes(token), 'token in a URL: ' + url);
   }
+  // The address names the picked container, for a bookmark.
+  assert.equal(new URL(page.url()).hash, '#/default/demo/shell');
   await typeLine(page, 'echo hello-$((6*7))');
   await waitScreen(page, /^hello-42$/m, 'hello-42');
   log('command output read from the terminal');
@@ -386,6 +640,7 @@ async function run(page, context, server, otherURL, restart) {
   await typeLine(page, 'ls / | head -5; echo porthole web terminal');
   await waitScreen(page, /^porthole web terminal$/m);
   await page.screenshot({ path: join(artifacts, 'terminal.png') });
+  await keyboardChecks(page, context, otherURL);
 
   // Exit codes: exit 3, then Ctrl-D at the prompt of a new run.
   await typeLine(page, 'exit 3');
@@ -423,12 +678,21 @@ async function run(page, context, server, otherURL, restart) {
   await openTerminal(page);
   await typeLine(page, 'echo before-drop');
   await waitScreen(page, /^before-drop$/m);
-  await restart.stop();
+  // A shutdown: the server stops taking connections at once and cuts the
+  // sessions after a 5 s grace; the tab says so within the grace instead
+  // of "connected", then says how the session ended.
+  const stopping = restart.stop();
+  const stopAt = Date.now();
+  await page.locator('.pane:not([hidden])[data-state="closing"] .status', { hasText: /the server (is shutting down|does not answer)/ }).waitFor({ timeout: WAIT });
+  const noticed = Date.now() - stopAt;
+  assert.ok(noticed < 4000, `the shutdown was shown after ${noticed} ms`);
   await paneState(page, 'dropped');
-  assert.match(await page.locator('.pane:not([hidden]) .status').textContent(), /connection lost/);
+  assert.match(await page.locator('.pane:not([hidden]) .status').textContent(), /^session ended: the server is shutting down/);
+  await stopping;
+  log(`shutdown shown after ${noticed} ms`);
   await page.screenshot({ path: join(artifacts, 'dropped.png') });
   await page.click('.pane:not([hidden]) .reconnect'); // while the server is down
-  await page.locator('.pane:not([hidden]) .status', { hasText: /could not connect .*: server unreachable/ }).waitFor({ timeout: WAIT });
+  await page.locator('.pane:not([hidden]) .status', { hasText: /^could not connect: server unreachable/ }).waitFor({ timeout: WAIT });
   await restart.start();
   await page.click('.pane:not([hidden]) .reconnect');
   await paneState(page, 'open');
@@ -442,6 +706,27 @@ async function run(page, context, server, otherURL, restart) {
   await typeLine(page, 'echo attached-$((2+3))');
   await waitScreen(page, /^attached-5$/m);
   log('attached to the demo pod');
+
+  // An empty command opens bash when the container has it (this machine
+  // does), else sh.
+  await page.locator('.pod[data-pod="demo"] button[data-container="shell"]').click();
+  await page.locator('input[name="mode"][value="exec"]').check();
+  await page.fill('#command', '');
+  await page.locator('#tty').setChecked(true);
+  await page.click('#open');
+  await paneState(page, 'open');
+  assert.equal(await page.locator('.tab.active .tab-label').textContent(), 'demo/shell: shell');
+  await typeLine(page, 'echo "shell=${BASH_VERSION:+bash}"');
+  await waitScreen(page, /^shell=bash$/m, 'bash');
+  log('an empty command opened bash');
+
+  // A bookmarked address picks its container on load.
+  const marked = await context.newPage();
+  await marked.goto(server.url + '/ui/#/default/term/shell');
+  await marked.locator('#open-form').waitFor({ timeout: WAIT });
+  assert.equal(await marked.locator('#open-target').textContent(), 'default/term · shell');
+  await marked.close();
+  log('a bookmarked address picked its container');
 
   // A tty attach shows nothing until the program draws: the page says so,
   // as kubectl does, and Enter brings the prompt.
@@ -544,6 +829,8 @@ async function signInFlow(context, base) {
   await page.click('#signin-submit');
   await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
   assert.equal(await page.locator('#signin').isVisible(), false);
+  assert.equal(await page.locator('#who').textContent(), 'signed in as alice');
+  assert.equal(await page.locator('#signout').isVisible(), true, 'no Sign out on a server that takes sign-ins');
   assert.match(await page.locator('#list-error').textContent(), /Cannot list namespaces \(403: namespaces is forbidden/);
   assert.equal(await page.inputValue('#namespace'), 'default');
   // Recordings: listed for the signed-in user, fetched with the token and
@@ -586,19 +873,68 @@ async function signInFlow(context, base) {
   recordingsListed.unshift({ name: 'demo-2.cast', title: 'alice: exec demo top', timestamp: 1764000100, width: 60, height: 8, size: CAST.length });
   await page.locator('.recording[data-name="demo-2.cast"]').waitFor({ timeout: WAIT });
   log('a new recording listed without a refresh');
+  // The list says who, where, what, when and how long, and follows a
+  // recording that grows.
+  const item = page.locator('.recording[data-name="demo-1.cast"]');
+  assert.equal(await item.locator('.rec-user').textContent(), 'alice');
+  assert.equal(await item.locator('.rec-pod').textContent(), 'default/demo · shell');
+  assert.equal(await item.locator('.rec-command').textContent(), 'sh -l');
+  assert.equal(await item.locator('.rec-start').textContent(), await page.evaluate(() => new Date(1764000000 * 1000).toLocaleString()));
+  assert.equal(await item.locator('.rec-duration').textContent(), '0:01');
+  recordingsListed.find((r) => r.name === 'demo-1.cast').duration = 3725;
+  await item.locator('.rec-duration', { hasText: /^1:02:05$/ }).waitFor({ timeout: WAIT });
+  log('recordings listed with user, pod, container, command, start and a duration that follows');
+  // Speed: at 4x the 6 s recording ends well within 4 s.
+  recordingsListed.unshift({ name: 'slow-1.cast', title: 'slow', timestamp: 1764000200, width: 40, height: 5, size: SLOW_CAST.length, duration: 6 });
+  await page.locator('.recording[data-name="slow-1.cast"]').click();
+  await waitScreen(page, /^slow start$/m);
+  const speedAt = Date.now();
+  await page.locator('.pane:not([hidden]) .speed').selectOption('4');
+  await waitScreen(page, /^slow end$/m);
+  const took = Date.now() - speedAt;
+  assert.ok(took < 4000, `at 4x the recording took ${took} ms to end (6 s at 1x)`);
+  assert.equal(await page.locator('.pane:not([hidden])').getAttribute('data-speed'), '4');
+  log(`speed 4x: ended ${took} ms after the change`);
   // A user who may read a pod but not exec into it reads why, with the
   // permission the server names, not a network failure.
   await page.fill('#namespace', 'viewonly');
   await page.dispatchEvent('#namespace', 'change');
+  // The default container is marked, the annotation's rather than the first.
+  await page.locator('.pod[data-pod="web-1"] button[data-container="web"] .default-mark').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('.pod[data-pod="web-1"] .default-mark').count(), 1);
+  assert.equal(await page.locator('.pod[data-pod="web-1"] button[data-container="sidecar"] .default-mark').count(), 0);
   await page.locator('.pod[data-pod="web-1"] button[data-container="web"]').click();
   await page.fill('#command', 'sh');
   await page.click('#open');
-  await page.locator('.pane:not([hidden]) .status', { hasText: 'not allowed: pods "web-1" is forbidden: User "alice" cannot create resource "pods/exec"' })
-    .waitFor({ timeout: WAIT });
+  const refusal = 'not allowed: pods "web-1" is forbidden: User "alice" cannot create resource "pods/exec" in API group "" in the namespace "viewonly"';
+  await page.locator('.pane:not([hidden]) .status', { hasText: refusal }).waitFor({ timeout: WAIT });
   log('a refused exec names the permission');
+  // So does a refused upload, on its own line under what failed.
+  await page.setInputFiles('#upload-file', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('note\n') });
+  await page.fill('#upload-dir', '/tmp');
+  await page.click('#upload');
+  await page.locator('#file-status[data-state="failed"]').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('#file-status').textContent(), `upload of note.txt into /tmp failed:\ncould not connect: ${refusal}`);
+  const lines = await page.locator('#file-status').evaluate((e) => Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)));
+  assert.ok(lines >= 2, `the upload error is not shown on its own line (${lines} line)`);
+  log('a refused upload names the permission');
+  // A pod that is gone, a stopped container and a revoked token are each
+  // said for what they are.
+  const openOn = async (pod) => {
+    await page.locator(`.pod[data-pod="${pod}"] button[data-container="web"]`).click();
+    await page.fill('#command', 'sh');
+    await page.click('#open');
+    return page.locator('.pane:not([hidden]) .status');
+  };
+  await (await openOn('gone-1')).filter({ hasText: /^could not connect: pod viewonly\/gone-1 not found$/ }).waitFor({ timeout: WAIT });
+  await (await openOn('done-1')).filter({ hasText: /^could not connect: container web has stopped \(Completed, exit code 0\)$/ }).waitFor({ timeout: WAIT });
+  fake.revoked = true;
+  await (await openOn('web-1')).filter({ hasText: /^could not connect: the server no longer accepts your token: sign in again$/ }).waitFor({ timeout: WAIT });
+  fake.revoked = false;
+  log('a gone pod, a stopped container and a revoked token worded');
   await page.screenshot({ path: join(artifacts, 'signed-in.png') });
-  await page.reload(); // the token survives a reload of the tab
-  await page.locator('#pods', { hasText: 'No pods.' }).waitFor({ timeout: WAIT });
+  await page.reload(); // the token survives a reload of the tab, and the address keeps the pick
+  await page.locator('#open-target', { hasText: 'viewonly/web-1 · web' }).waitFor({ timeout: WAIT });
   await page.click('#signout');
   await page.locator('#signin').waitFor({ timeout: WAIT });
   assert.equal(await page.evaluate(() => sessionStorage.getItem('porthole.token')), null);
@@ -627,7 +963,7 @@ async function fileRoundTrip(page) {
     await page.fill('#upload-dir', remote);
     await page.click('#upload');
     await page.locator('#file-status[data-state="done"]').waitFor({ timeout: WAIT });
-    assert.match(await page.locator('#file-status').textContent(), /uploaded upload ümlaut\.bin \(700\.1 KiB\)/);
+    assert.match(await page.locator('#file-status').textContent(), /^uploaded upload ümlaut\.bin \(700\.1 KiB\) to .* in \d+\.\d s, [\d.]+ [KM]i?B\/s$/);
     const bar = await page.locator('#file-progress').evaluate((p) => [p.value, p.max]);
     assert.deepEqual(bar, [content.length, content.length], 'upload progress not at 100%');
     assert.equal(sha256(readFileSync(join(remote, name))), sha256(content), 'uploaded file differs');
@@ -653,12 +989,49 @@ async function fileRoundTrip(page) {
       assert.match(text, /Cannot open: No such file or directory/, `upload ${i + 1} into a missing directory`);
     }
 
+    // A long upload shows its speed and the time left, and Cancel ends
+    // it (a sparse 1 GiB file: nothing to write on this side).
+    const big = join(local, 'big.bin');
+    writeFileSync(big, '');
+    truncateSync(big, 1 << 30);
+    await page.setInputFiles('#upload-file', big);
+    await page.fill('#upload-dir', remote);
+    await page.click('#upload');
+    await page.locator('#file-status', { hasText: /^uploaded [\d.]+ [KM]iB of 1024\.0 MiB · [\d.]+ [KM]iB\/s · \d+:\d\d left$/ }).waitFor({ timeout: WAIT });
+    await page.click('#file-cancel');
+    await page.locator('#file-status[data-state="failed"]').waitFor({ timeout: WAIT });
+    assert.equal(await page.locator('#file-status').textContent(), `upload of big.bin into ${remote} failed:\ncancelled`);
+    assert.equal(await page.locator('#file-cancel').isVisible(), false);
+    assert.equal(await page.locator('#upload').isDisabled(), false);
+    rmSync(join(remote, 'big.bin'), { force: true });
+
     // A failure is reported, not swallowed.
     await page.fill('#download-path', join(remote, 'missing.bin'));
     await page.click('#download');
     await page.locator('#file-status[data-state="failed"]').waitFor({ timeout: WAIT });
     assert.match(await page.locator('#file-status').textContent(), /missing\.bin/);
     log('file uploaded and downloaded, checksums match');
+
+    // Several files at once, picked or dropped on the panel.
+    const many = mkdtempSync(join(dir, 'many-'));
+    const picked = { 'one.txt': randomBytes(1000), 'two.bin': randomBytes(70 * 1024) };
+    for (const [n, c] of Object.entries(picked)) writeFileSync(join(local, n), c);
+    await page.setInputFiles('#upload-file', Object.keys(picked).map((n) => join(local, n)));
+    await page.fill('#upload-dir', many);
+    await page.click('#upload');
+    await page.locator('#file-status[data-state="done"]').waitFor({ timeout: WAIT });
+    assert.match(await page.locator('#file-status').textContent(), /^uploaded 2 files \(one\.txt, two\.bin\) \(71\.0 KiB\)/);
+    for (const [n, c] of Object.entries(picked)) assert.equal(sha256(readFileSync(join(many, n))), sha256(c), n);
+    const dropped = { 'dropped-a.txt': 'first dropped file\n', 'dropped-b.txt': 'second\n' };
+    const dt = await page.evaluateHandle((files) => {
+      const d = new DataTransfer();
+      for (const [n, c] of Object.entries(files)) d.items.add(new File([c], n));
+      return d;
+    }, dropped);
+    await page.dispatchEvent('#files', 'drop', { dataTransfer: dt });
+    await page.locator('#file-status[data-state="done"]', { hasText: 'dropped-a.txt, dropped-b.txt' }).waitFor({ timeout: WAIT });
+    for (const [n, c] of Object.entries(dropped)) assert.equal(readFileSync(join(many, n), 'utf8'), c, n);
+    log('several files uploaded, picked and dropped');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 // unit.test.mjs tests the page's pure modules in Node (node --test):
 // argument splitting, the Status decoder, the local line discipline, the
-// bearer subprotocol and the tar codec, the last against GNU tar itself.
+// keyboard map, the scrollback search and link finder,
+// the bearer subprotocol and the tar codec, the last against GNU tar itself.
 // Run by web/browser_test.go (TestJSUnit).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,9 @@ import { LineMode } from '../src/linemode.js';
 import { bearerProtocol } from '../src/auth.js';
 import { parseCast } from '../src/cast.js';
 import { expectedSize, firstFile, padding, tarHeader, trailer } from '../src/tar.js';
+import { keyAction, nextFontSize } from '../src/keys.js';
+import { findInBuffer, findURLs, linksAt, logicalLine } from '../src/textbuf.js';
+import { closeWords, containerWords } from '../src/diagnose.js';
 
 globalThis.sessionStorage ??= { getItem: () => null, setItem() {}, removeItem() {} };
 
@@ -148,4 +152,107 @@ test('parseCast', () => {
       assert.ok(!(err instanceof TypeError), String(err));
     }
   }
+});
+
+test('keyAction', () => {
+  const k = (key, mods = '', code = '') => ({ key, code, ctrlKey: mods.includes('c'), shiftKey: mods.includes('s'), altKey: mods.includes('a'), metaKey: false });
+  const cases = [
+    [k('C', 'cs', 'KeyC'), 'terminal', false, 'copy'],
+    [k('V', 'cs', 'KeyV'), 'terminal', false, 'paste'],
+    [k('F', 'cs', 'KeyF'), 'terminal', false, 'search'],
+    [k('Escape', 'cs'), 'terminal', false, 'leave'],
+    [k('c', 'c', 'KeyC'), 'terminal', true, 'copy'], // Ctrl+C with a selection
+    [k('c', 'c', 'KeyC'), 'terminal', false, ''], // ^C for the shell
+    [k('v', 'c', 'KeyV'), 'terminal', false, ''], // ^V (literal next) for the shell
+    [k('=', 'c'), 'terminal', false, 'fontUp'],
+    [k('+', 'cs'), 'terminal', false, 'fontUp'],
+    [k('-', 'c'), 'terminal', false, 'fontDown'],
+    [k('0', 'c'), 'terminal', false, 'fontReset'],
+    [k('PageUp', 'cs'), 'page', false, 'prevTab'],
+    [k('PageDown', 'cs'), 'tabs', false, 'nextTab'],
+    [k('PageDown', 'c'), 'terminal', false, ''], // the browser's own tab switch
+    [k('C', 'cs', 'KeyC'), 'page', false, ''], // outside the terminal, the browser's keys
+    [k('=', 'c'), 'page', false, ''], // the browser's zoom outside the terminal
+    [k('1', 'a'), 'terminal', false, ''], // Alt+digit is readline's argument
+    [k('a', ''), 'terminal', false, ''],
+  ];
+  for (const [ev, where, sel, want] of cases) assert.equal(keyAction(ev, where, sel), want, JSON.stringify([ev, where, sel]));
+  assert.equal(nextFontSize(14, 'fontUp'), 15);
+  assert.equal(nextFontSize(8, 'fontDown'), 8);
+  assert.equal(nextFontSize(32, 'fontUp'), 32);
+  assert.equal(nextFontSize(20, 'fontReset'), 14);
+});
+
+// fakeBuffer is an xterm buffer of rows (strings, a leading '\t' marks a
+// row wrapped from the one before, which is then full; '\u0000' after a
+// wide character is its second cell).
+function fakeBuffer(rows, cols) {
+  const lines = rows.map((r) => {
+    const wrapped = r.startsWith('\t');
+    const cells = [...(wrapped ? r.slice(1) : r)];
+    return {
+      isWrapped: wrapped,
+      getCell(x) {
+        const ch = cells[x] ?? '';
+        const wide = cells[x + 1] === '\u0000';
+        return { getChars: () => (ch === '\u0000' ? '' : ch), getWidth: () => (ch === '\u0000' ? 0 : wide ? 2 : 1) };
+      },
+    };
+  });
+  return { length: lines.length, getLine: (y) => lines[y], cols };
+}
+
+test('logicalLine and findInBuffer', () => {
+  const rows = ['e needle', 'needle', 'abcdefghne', '\tedle tail', '漢\u0000needle'];
+  const buf = fakeBuffer(rows, 10);
+  const l = logicalLine(buf, 3, 10);
+  assert.deepEqual([l.first, l.last, l.text], [2, 3, 'abcdefghneedle tail']);
+  // Backwards from the end: the last match first, then older ones, then around.
+  let from = [buf.length, 0];
+  const seen = [];
+  for (let i = 0; i < 5; i++) {
+    const m = findInBuffer(buf, 10, 'NEEDLE'.toLowerCase(), from, true);
+    seen.push([m.row, m.col, m.length]);
+    from = [m.row, m.col];
+  }
+  assert.deepEqual(seen, [[4, 2, 6], [2, 8, 6], [1, 0, 6], [0, 2, 6], [4, 2, 6]]);
+  assert.deepEqual(findInBuffer(buf, 10, 'needle', [1, 0], false), { row: 2, col: 8, length: 6 }); // across the wrap
+  assert.deepEqual(findInBuffer(buf, 10, '漢n', [-1, 0], false), { row: 4, col: 0, length: 3 }); // a wide character is two cells
+  assert.equal(findInBuffer(buf, 10, 'Needle', [-1, 0], false), null); // a capital makes it case-sensitive
+  assert.equal(findInBuffer(buf, 10, 'absent', [-1, 0], false), null);
+});
+
+test('findURLs', () => {
+  const cases = [
+    ['see https://example.com/a?b=1.', ['https://example.com/a?b=1']],
+    ['(http://h.example/x) and "http://q.example/"', ['http://h.example/x', 'http://q.example/']],
+    ['http://en.example/wiki/A_(b)', ['http://en.example/wiki/A_(b)']],
+    ['javascript:alert(1) file:///etc/passwd data:text/html,x ftp://x', []],
+    ['http:// https://', []],
+    ['xhttp://a.example', []],
+  ];
+  for (const [text, want] of cases) assert.deepEqual(findURLs(text).map((u) => u.url), want, text);
+});
+
+test('linksAt', () => {
+  const buf = fakeBuffer(['go to http', '\t://a.examp', '\tle/x now'], 10);
+  const want = [{ url: 'http://a.example/x', range: { start: { x: 7, y: 1 }, end: { x: 4, y: 3 } } }];
+  for (const y of [0, 1, 2]) assert.deepEqual(linksAt(buf, y, 10), want, `row ${y}`);
+  assert.deepEqual(linksAt(fakeBuffer(['no links'], 10), 0, 10), []);
+});
+
+test('containerWords and closeWords', () => {
+  const pod = (statuses, containers = [{ name: 'c' }]) => ({ metadata: { namespace: 'ns', name: 'p' }, spec: { containers }, status: { phase: 'Running', containerStatuses: statuses } });
+  const cases = [
+    [pod([{ name: 'c', state: { running: {} } }]), ''],
+    [pod([], [{ name: 'other' }]), 'pod ns/p has no container c'],
+    [pod([{ name: 'c', state: { terminated: { exitCode: 2, reason: 'Error' } } }]), 'container c has stopped (Error, exit code 2)'],
+    [pod([{ name: 'c', state: { waiting: { reason: 'CrashLoopBackOff' } } }]), 'container c is not running (waiting: CrashLoopBackOff)'],
+    [pod([]), 'container c has not started (pod ns/p is Running)'],
+  ];
+  for (const [p, want] of cases) assert.equal(containerWords(p, 'c'), want);
+  assert.equal(closeWords(1006, ''), 'the network or the server went away');
+  assert.equal(closeWords(1001, 'gateway shutting down'), 'the server is shutting down (gateway shutting down)');
+  assert.equal(closeWords(1008, 'session idle for 30m0s'), 'session idle for 30m0s');
+  assert.equal(closeWords(4000, ''), 'close code 4000');
 });

@@ -332,7 +332,9 @@ func fromKubeconfig(cc *kubeconfig.ClientConfig, o *gateway.Options) error {
 // site puts the web terminal (/ui/, and its recordings player behind the
 // gateway's authentication) beside the gateway.
 func site(g *gateway.Gateway, gopts *gateway.Options, rec *Recordings, log *slog.Logger) http.Handler {
-	opts := &web.SiteOptions{Authenticate: g.Authenticated, User: gateway.UserName, Logger: log}
+	// The page offers to sign in when the gateway checks credentials.
+	signIn := gopts.Tokens != nil || gopts.ClientCertificates || gopts.SignIn != nil
+	opts := &web.SiteOptions{Authenticate: g.Authenticated, User: gateway.UserName, SignIn: signIn, Logger: log}
 	if gopts.Recorder != nil {
 		opts.RecordingDir = gopts.Recorder.Dir
 	}
