@@ -182,30 +182,52 @@ func (g *Gateway) acceptResume(w http.ResponseWriter, r *http.Request) (*websock
 }
 
 // dialUpstreamSession opens the upstream's side of a bridged session on
-// the upstream's wire (WebSocket v5 unless the upstream speaks only SPDY).
-// close ends the upstream connection.
+// the upstream's wire: SPDY when it speaks only SPDY; WebSocket v5 when it
+// speaks WebSocket; with the wire unset, WebSocket v5 first and SPDY when
+// the upstream refuses that upgrade (an API server before 1.30 passes
+// WebSocket on to a kubelet that knows v4 at most), as kubectl falls back.
+// A refusal of the caller (401, 403) or of the pod (404) is not a reason
+// to try again and is returned as it is. close ends the upstream
+// connection.
 func (g *Gateway) dialUpstreamSession(r *http.Request, s *session) (up *stream.Session, close func(), resp *http.Response, err error) {
-	want := s.want()
 	if g.opts.UpstreamWire == protocol.SPDY {
-		hdr := g.upstreamHeader(r, s.user)
-		for _, k := range []string{"Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions", protocol.HeaderResume, protocol.HeaderResumeOffsets} {
-			hdr.Del(k)
-		}
-		target := g.upstreamURL(r.URL.Path, r.URL.RawQuery)
-		sc, resp, err := spdy.Dial(r.Context(), target.String(), &spdy.DialOptions{
-			Protocols: protocol.SPDYClientOffer, Header: hdr, TLSConfig: g.opts.UpstreamTLS,
-			DialContext: g.opts.DialContext, Logger: g.log,
-		})
-		if err != nil {
-			return nil, nil, resp, err
-		}
-		up, err := sc.OpenSession(r.Context(), want)
-		if err != nil {
-			_ = sc.Close()
-			return nil, nil, nil, fmt.Errorf("open upstream streams: %w", err)
-		}
-		return up, func() { _ = sc.Close() }, resp, nil
+		return g.dialSPDYSession(r, s)
 	}
+	up, close, resp, err = g.dialWebSocketSession(r, s)
+	if err == nil || g.opts.UpstreamWire == protocol.WebSocket || resp == nil {
+		return up, close, resp, err
+	}
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return up, close, resp, err
+	}
+	g.log.Info("upstream refused WebSocket v5 for a resumable session; using SPDY", "status", resp.Status, "err", err)
+	s.wireOut = protocol.SPDY
+	return g.dialSPDYSession(r, s)
+}
+
+func (g *Gateway) dialSPDYSession(r *http.Request, s *session) (*stream.Session, func(), *http.Response, error) {
+	hdr := g.upstreamHeader(r, s.user)
+	for _, k := range []string{"Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions", protocol.HeaderResume, protocol.HeaderResumeOffsets} {
+		hdr.Del(k)
+	}
+	target := g.upstreamURL(r.URL.Path, r.URL.RawQuery)
+	sc, resp, err := spdy.Dial(r.Context(), target.String(), &spdy.DialOptions{
+		Protocols: protocol.SPDYClientOffer, Header: hdr, TLSConfig: g.opts.UpstreamTLS,
+		DialContext: g.opts.DialContext, Logger: g.log,
+	})
+	if err != nil {
+		return nil, nil, resp, err
+	}
+	up, err := sc.OpenSession(r.Context(), s.want())
+	if err != nil {
+		_ = sc.Close()
+		return nil, nil, nil, fmt.Errorf("open upstream streams: %w", err)
+	}
+	return up, func() { _ = sc.Close() }, resp, nil
+}
+
+func (g *Gateway) dialWebSocketSession(r *http.Request, s *session) (*stream.Session, func(), *http.Response, error) {
 	hdr, hc, target := g.wsUpstream(r, s)
 	for _, k := range []string{"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions", protocol.HeaderResume, protocol.HeaderResumeOffsets} {
 		hdr.Del(k)
@@ -216,7 +238,7 @@ func (g *Gateway) dialUpstreamSession(r *http.Request, s *session) (up *stream.S
 		hc.CloseIdleConnections()
 		return nil, nil, resp, err
 	}
-	return ws.ClientSession(want), func() { _ = ws.Close(); hc.CloseIdleConnections() }, resp, nil
+	return ws.ClientSession(s.want()), func() { _ = ws.Close(); hc.CloseIdleConnections() }, resp, nil
 }
 
 // run carries the session to its end and returns its outcome. Every

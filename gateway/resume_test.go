@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -444,5 +445,64 @@ func TestResumeFinishedSession(t *testing.T) {
 	again.Close()
 	if err := again.Err(); err != nil || resp.Header.Get(protocol.HeaderStdinOffset) != "0" {
 		t.Fatalf("resumed connection: %v, stdin offset %q", err, resp.Header.Get(protocol.HeaderStdinOffset))
+	}
+}
+
+// TestResumeFallsBackToSPDY: with the upstream wire unset, a resumable
+// session whose upstream refuses WebSocket (as an API server before 1.30
+// does for v5) runs on SPDY upstream instead of failing, and still
+// resumes after a cut with every byte once and its exit code; a refusal of
+// the caller is not retried on SPDY.
+func TestResumeFallsBackToSPDY(t *testing.T) {
+	var wsRefused, spdySeen atomic.Int32
+	node := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, &streamtest.NodeOptions{
+		Wrap: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+					wsRefused.Add(1)
+					http.Error(w, "websocket is not supported here", http.StatusBadRequest)
+					return
+				case r.Header.Get("Upgrade") != "":
+					spdySeen.Add(1)
+				}
+				h.ServeHTTP(w, r)
+			})
+		}}).URL
+	tokens, err := gateway.ParseTokens(strings.NewReader(resumeTokens))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, _ := startGateway(t, node, &gateway.Options{Tokens: tokens, SessionResumeGrace: time.Minute})
+	u, _ := url.Parse(gw)
+	relay := freezer.New(t, u.Host)
+	c := tokenClient(t, "http://"+relay.Addr(), "alice-token")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	data := make([]byte, 8<<20)
+	rand.Read(data)
+	file := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(data)
+	h := sha256.New()
+	out := &cutAfter{w: h, n: 2 << 20, relay: relay}
+	var ns notices
+	err = c.Exec(ctx, &client.ExecOptions{Pod: "p", Container: "c",
+		Command:       []string{"sh", "-c", "cat " + file + "; exit 9"},
+		StreamOptions: client.StreamOptions{Stdout: out, Resume: &client.ResumeOptions{Notify: ns.add}}})
+	var exit *client.ExitError
+	if !errors.As(err, &exit) || exit.Code != 9 {
+		t.Fatalf("exec: %v, want exit code 9", err)
+	}
+	if out.cuts != 1 || out.seen != len(data) || !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Fatalf("cuts %d, stdout %d of %d bytes, checksum equal %v", out.cuts, out.seen, len(data), bytes.Equal(h.Sum(nil), want[:]))
+	}
+	if got := ns.String(); got != "connection lost, resuming session...|resumed" {
+		t.Errorf("notices %q", got)
+	}
+	if wsRefused.Load() == 0 || spdySeen.Load() == 0 {
+		t.Errorf("upstream saw %d WebSocket refusals and %d SPDY upgrades; want both", wsRefused.Load(), spdySeen.Load())
 	}
 }
