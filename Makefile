@@ -53,7 +53,8 @@ interop-deps:
 # The control plane (kube-apiserver and etcd from k8s.io/kubernetes, a module of its
 # own) is compiled first, alone: the apiserver suite then only links it, and the
 # other suites do not run beside a ten-minute compile.
-interop: interop-deps
+# web-deps: interop/oidc drives Chromium through web/'s playwright-core.
+interop: interop-deps web-deps
 	cd interop/controlplane && $(GO) build -o /dev/null .
 	cd interop && $(GO) test -count=1 -timeout 60m ./...
 

@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/porthole/porthole/interop/internal/harness"
 )
 
 // followTimeout bounds how long a forward may take to reach a replacement
@@ -49,7 +49,7 @@ func TestPortForwardFollows(t *testing.T) {
 			t.Run("no-watch", func(t *testing.T) {
 				pf := followService(t, c, n, proto, "follow-"+proto+"-l", "--as", noWatchUser(t), "-v=1")
 				if s := "the server cannot watch pods"; !strings.Contains(pf.stderr.String(), s) {
-					t.Errorf("stderr lacks %q: %q", s, pf.stderr.tail())
+					t.Errorf("stderr lacks %q: %q", s, pf.stderr.Tail())
 				}
 			})
 		})
@@ -120,7 +120,7 @@ func followExec(t *testing.T, c *kc, n *node, proto, name string) {
 		`until [ "$(curl -s --max-time 2 http://127.0.0.1:$PORTHOLE_PORT/)" = "` + b + `" ]; do sleep 0.2; done && echo switched`
 	cctx, cancel := context.WithTimeout(ctx, 2*followTimeout)
 	defer cancel()
-	pf := &portForward{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	pf := &portForward{stdout: &harness.SyncBuffer{}, stderr: &harness.SyncBuffer{}}
 	cmd := c.command(cctx, c.admin, "port-forward", "--protocol", proto, "--address", "127.0.0.1", "svc/"+name, ":web", "--exec", script)
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.ServiceSpec{Selector: labels,
 		Ports: []corev1.ServicePort{{Name: "web", Port: 80, TargetPort: intstr.FromString("http")}}}}
@@ -139,14 +139,14 @@ func followExec(t *testing.T, c *kc, n *node, proto, name string) {
 	deadline := time.Now().Add(followTimeout)
 	for !strings.Contains(pf.stdout.String(), a+"\n") {
 		if time.Now().After(deadline) {
-			t.Fatalf("--exec never read %s: stdout %q, stderr %q", a, pf.stdout.tail(), pf.stderr.tail())
+			t.Fatalf("--exec never read %s: stdout %q, stderr %q", a, pf.stdout.Tail(), pf.stderr.Tail())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	deletePod(t, a, port)
 	createWebPod(t, n, b, labels, port)
 	if err := <-done; err != nil {
-		t.Fatalf("--exec: %v; stdout %q, stderr %q", err, pf.stdout.tail(), pf.stderr.tail())
+		t.Fatalf("--exec: %v; stdout %q, stderr %q", err, pf.stdout.Tail(), pf.stderr.Tail())
 	}
 	if got := pf.stdout.String(); got != a+"\nswitched\n" {
 		t.Errorf("--exec's stdout %q, want %q", got, a+"\nswitched\n")
@@ -157,7 +157,7 @@ func followExec(t *testing.T, c *kc, n *node, proto, name string) {
 type portForward struct {
 	cmd            *exec.Cmd
 	addr           string
-	stdout, stderr *lockedBuffer
+	stdout, stderr *harness.SyncBuffer
 }
 
 func startPortForward(t *testing.T, c *kc, proto, target, port string, extra ...string) *portForward {
@@ -165,7 +165,7 @@ func startPortForward(t *testing.T, c *kc, proto, target, port string, extra ...
 	ctx, cancel := context.WithCancel(context.Background())
 	args := append([]string{"port-forward", "--protocol", proto, "--address", "127.0.0.1", target, port}, extra...)
 	cmd := c.command(ctx, c.admin, args...)
-	pf := &portForward{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	pf := &portForward{cmd: cmd, stdout: &harness.SyncBuffer{}, stderr: &harness.SyncBuffer{}}
 	cmd.Stdout, cmd.Stderr = pf.stdout, pf.stderr
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -179,7 +179,7 @@ func startPortForward(t *testing.T, c *kc, proto, target, port string, extra ...
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("port-forward %s said no local port: stdout %q, stderr %q", target, pf.stdout.tail(), pf.stderr.tail())
+			t.Fatalf("port-forward %s said no local port: stdout %q, stderr %q", target, pf.stdout.Tail(), pf.stderr.Tail())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -207,10 +207,10 @@ func (pf *portForward) awaitBody(t *testing.T, want string) {
 			last = err.Error()
 		}
 		if pf.cmd.ProcessState != nil {
-			t.Fatalf("port-forward exited: stderr %q", pf.stderr.tail())
+			t.Fatalf("port-forward exited: stderr %q", pf.stderr.Tail())
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no answer from %s within %v (last: %s); stdout %q, stderr %q", want, followTimeout, last, pf.stdout.tail(), pf.stderr.tail())
+			t.Fatalf("no answer from %s within %v (last: %s); stdout %q, stderr %q", want, followTimeout, last, pf.stdout.Tail(), pf.stderr.Tail())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -222,10 +222,10 @@ func (pf *portForward) checkSwitch(t *testing.T, old, next string) {
 	t.Helper()
 	gone := fmt.Sprintf("pod %s is gone (", old)
 	if n := strings.Count(pf.stderr.String(), gone); n != 1 {
-		t.Errorf("stderr says %q %d times, want once: %q", gone, n, pf.stderr.tail())
+		t.Errorf("stderr says %q %d times, want once: %q", gone, n, pf.stderr.Tail())
 	}
 	if s := "forwarding to pod " + next + "\n"; !strings.Contains(pf.stdout.String(), s) {
-		t.Errorf("stdout lacks %q: %q", s, pf.stdout.tail())
+		t.Errorf("stdout lacks %q: %q", s, pf.stdout.Tail())
 	}
 }
 
@@ -327,31 +327,9 @@ func noWatchUser(t *testing.T) string {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := harness.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// lockedBuffer is a bytes.Buffer written by a process and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// tail is the end of the buffer, for failure messages.
-func (l *lockedBuffer) tail() string { return tail([]byte(l.String())) }
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return port
 }

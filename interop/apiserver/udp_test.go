@@ -191,10 +191,10 @@ func awaitDatagram(t *testing.T, pf *portForward, conn net.Conn, want string) {
 		}
 		last = fmt.Sprintf("%q %v", buf[:n], err)
 		if pf.cmd.ProcessState != nil {
-			t.Fatalf("port-forward exited: stderr %q", pf.stderr.tail())
+			t.Fatalf("port-forward exited: stderr %q", pf.stderr.Tail())
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no datagram from %s within %v (last: %s); stdout %q, stderr %q", want, followTimeout, last, pf.stdout.tail(), pf.stderr.tail())
+			t.Fatalf("no datagram from %s within %v (last: %s); stdout %q, stderr %q", want, followTimeout, last, pf.stdout.Tail(), pf.stderr.Tail())
 		}
 	}
 }

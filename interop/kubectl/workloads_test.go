@@ -6,12 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -164,7 +162,7 @@ func TestWorkloads(t *testing.T) {
 // local address it printed.
 type forward struct {
 	addr           string
-	stdout, stderr *syncBuf
+	stdout, stderr *harness.SyncBuffer
 }
 
 // startForward runs cmd with env, waits for its "Forwarding from" line and
@@ -172,7 +170,7 @@ type forward struct {
 func startForward(t *testing.T, cmd *exec.Cmd, env []string) *forward {
 	t.Helper()
 	cmd.Env = env
-	f := &forward{stdout: &syncBuf{}, stderr: &syncBuf{}}
+	f := &forward{stdout: &harness.SyncBuffer{}, stderr: &harness.SyncBuffer{}}
 	cmd.Stdout, cmd.Stderr = f.stdout, f.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -216,28 +214,9 @@ func (f *forward) get(t *testing.T) string {
 
 func freeLoopbackPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := harness.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuf is a bytes.Buffer written by a process and read by the test.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	return port
 }

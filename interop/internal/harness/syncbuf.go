@@ -1,0 +1,46 @@
+package harness
+
+import (
+	"bytes"
+	"net"
+	"sync"
+)
+
+// SyncBuffer is a bytes.Buffer a process writes (its stdout or stderr)
+// while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Tail is the last 2 KiB written, for failure messages.
+func (s *SyncBuffer) Tail() string {
+	str := s.String()
+	if len(str) > 2048 {
+		str = str[len(str)-2048:]
+	}
+	return str
+}
+
+// FreePort is a loopback TCP port nothing listens on right now (for a pod's
+// server, which binds it itself).
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
