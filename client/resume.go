@@ -30,16 +30,19 @@ import (
 // repeated.
 type ResumeOptions struct {
 	// For bounds how long the client tries to resume after a cut (default
-	// 3 minutes, the gateway's default grace).
+	// DefaultResumeFor).
 	For time.Duration
 	// Notify, when set, gets one line per event: "connection lost,
 	// resuming session..." and "resumed".
 	Notify func(line string)
 }
 
+// DefaultResumeFor is how long a client tries to resume by default: the
+// gateway's suggested grace.
+const DefaultResumeFor = 3 * time.Minute
+
 const (
-	defaultResumeFor = 3 * time.Minute
-	resumeStdinBytes = 4 << 20
+	resumeStdinBytes = protocol.ResumeStdinWindow
 	ackInterval      = 20 * time.Millisecond
 	maxBackoff       = 2 * time.Second
 )
@@ -135,7 +138,7 @@ func (r *resumer) notify(line string) {
 func (r *resumer) reconnect(ctx context.Context) (*websocket.Conn, int64, error) {
 	limit := r.o.Resume.For
 	if limit <= 0 {
-		limit = defaultResumeFor
+		limit = DefaultResumeFor
 	}
 	deadline := time.Now().Add(limit)
 	backoff := 50 * time.Millisecond

@@ -30,8 +30,7 @@ const (
 	// DefaultKeepAlive is below the idle cuts of common load balancers
 	// (AWS's NLB 350 s and ALB 60 s, Azure's about 4 minutes).
 	DefaultKeepAlive = 30 * time.Second
-	// DefaultSessionResumeGrace is the grace --session-resume-grace's help
-	// suggests (the flag is off by default for now).
+	// DefaultSessionResumeGrace is the CLI's --session-resume-grace.
 	DefaultSessionResumeGrace = 3 * time.Minute
 	DefaultMaxHeaderBytes     = 64 << 10
 	DefaultMaxMessage         = 32 << 20 // one WebSocket message from the client, as the API server's x/net
@@ -137,7 +136,7 @@ type Options struct {
 	// client offered porthole's resume extension (protocol.ResumeV5) is
 	// kept after its client's connection failed, for the same user to
 	// resume it (zero or negative: sessions do not resume, the extension
-	// is never selected). The CLI's default is 0 for now.
+	// is never selected). The CLI's default is DefaultSessionResumeGrace.
 	SessionResumeGrace time.Duration
 
 	// Audit receives one record per session start and end, and denials.

@@ -36,9 +36,18 @@ import (
 // connection closed cleanly after it, or the grace ran out.
 const (
 	resumeOutputBytes = 4 << 20 // per output stream, not yet acknowledged
-	resumeStdinBytes  = 1 << 20 // stdin received, not yet written upstream
-	resumeChunk       = 256 << 10
-	resumeCtlLine     = 256
+	// resumeStdinBytes bounds the stdin received and not yet written
+	// upstream. A client keeps at most protocol.ResumeStdinWindow bytes
+	// unacknowledged and acknowledgements count what was written, so a
+	// client that keeps to the window never fills this queue (twice the
+	// window: after a resume the client counts its window from what was
+	// received, not written) and the client's connection is always read:
+	// were it not, the client's output acknowledgements, behind its stdin,
+	// could not arrive, and a process writing as much as it reads (cat)
+	// would stall the session for good.
+	resumeStdinBytes = 2 * protocol.ResumeStdinWindow
+	resumeChunk      = 256 << 10
+	resumeCtlLine    = 256
 )
 
 // errSessionOver stops the upstream's output copies of a session that ended.
@@ -79,6 +88,7 @@ type resumable struct {
 	outs     [3]outBuf
 	stdinQ   []byte
 	stdinN   int64 // stdin bytes received from the client
+	stdinW   int64 // stdin bytes written upstream: what acknowledgements say
 	stdinEOF bool
 	att      *attachment // the client's connection; nil while parked
 	park     *time.Timer
@@ -460,6 +470,7 @@ func (r *resumable) writeStdin() {
 		r.s.bytesIn.Add(int64(n))
 		r.mu.Lock()
 		r.stdinQ = r.stdinQ[n:]
+		r.stdinW += int64(n)
 		r.cond.Broadcast()
 		r.mu.Unlock()
 		if err != nil {
@@ -580,20 +591,22 @@ func (r *resumable) ack(off protocol.Offsets) {
 	r.cond.Broadcast()
 }
 
-// sendStdinAcks tells the client how much of its stdin arrived, as it does.
+// sendStdinAcks tells the client how much of its stdin was written
+// upstream, as it is: the client's window (protocol.ResumeStdinWindow)
+// moves with them.
 func (r *resumable) sendStdinAcks(a *attachment, ctl stream.Stream) {
 	defer a.core.Done()
 	r.mu.Lock()
-	last := r.stdinN
+	last := r.stdinW
 	for {
-		for !a.gone && r.stdinN == last {
+		for !a.gone && r.stdinW == last {
 			r.cond.Wait()
 		}
 		if a.gone {
 			r.mu.Unlock()
 			return
 		}
-		last = r.stdinN
+		last = r.stdinW
 		r.mu.Unlock()
 		if _, err := ctl.Write([]byte(protocol.FormatOffsets(protocol.Offsets{Stdin: last}) + "\n")); err != nil {
 			return

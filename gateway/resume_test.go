@@ -233,6 +233,57 @@ func TestResumeStdinAfterCut(t *testing.T) {
 	}
 }
 
+// TestResumeStdinFlood: 64 MiB of stdin through cat, no cut. The client's
+// output acknowledgements travel behind its stdin, so the gateway must keep
+// reading the client's connection however full the process's stdin is (the
+// client keeps to protocol.ResumeStdinWindow): when it stopped reading, cat
+// blocked on its output, the gateway's output buffer waited for
+// acknowledgements stuck behind stdin, and the session stalled for good.
+// The client pauses its output once, as a terminal or a pipe does, so that
+// the gateway's output buffer fills.
+func TestResumeStdinFlood(t *testing.T) {
+	for _, wire := range []protocol.Wire{protocol.WebSocket, protocol.SPDY} {
+		t.Run(string(wire), func(t *testing.T) {
+			host, _, _ := resumeGateway(t, wire, time.Minute)
+			c := tokenClient(t, host, "alice-token")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			in := make([]byte, 64<<20)
+			rand.Read(in)
+			out := sha256.New()
+			n := &countingWriter{w: out, pauseAt: 2 << 20}
+			var ns notices
+			err := c.Exec(ctx, &client.ExecOptions{Pod: "p", Container: "c", Command: []string{"cat"},
+				StreamOptions: client.StreamOptions{Stdin: bytes.NewReader(in), Stdout: n,
+					Resume: &client.ResumeOptions{Notify: ns.add}}})
+			if err != nil {
+				t.Fatalf("exec: %v (notices %q, %d bytes echoed)", err, ns.String(), n.n)
+			}
+			if want := sha256.Sum256(in); n.n != len(in) || !bytes.Equal(out.Sum(nil), want[:]) || ns.String() != "" {
+				t.Fatalf("echoed %d bytes (sha256 match %v), want %d; notices %q", n.n, bytes.Equal(out.Sum(nil), want[:]), len(in), ns.String())
+			}
+		})
+	}
+}
+
+// countingWriter counts what it passes on, and pauses once past pauseAt.
+type countingWriter struct {
+	w       io.Writer
+	n       int
+	pauseAt int
+	paused  bool
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if !c.paused && c.n > c.pauseAt {
+		c.paused = true
+		time.Sleep(time.Second)
+	}
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
+}
+
 // dialResumable opens a resumable exec as a raw WebSocket client.
 func dialResumable(t *testing.T, ctx context.Context, u, token string, h http.Header) (*websocket.Conn, *http.Response, error) {
 	t.Helper()

@@ -19,10 +19,14 @@ import (
 // Framing is v5's plus one channel, ResumeControl, that carries offset
 // lines (FormatOffsets): from the client, the output bytes it received per
 // stream (acknowledgements: the gateway keeps every byte not yet
-// acknowledged); from the gateway, the stdin bytes it received. The 101
-// carries the session's id (HeaderSession). After a cut the client
+// acknowledged); from the gateway, the stdin bytes it wrote to the
+// process. A client keeps at most ResumeStdinWindow stdin bytes
+// unacknowledged, sent or not, so that the gateway can always read its
+// connection, and with it the client's acknowledgements, without buffering
+// without bound. The 101 carries the session's id (HeaderSession). After a cut the client
 // reconnects with HeaderResume (the id) and HeaderResumeOffsets (what it
-// received); the 101 then carries HeaderStdinOffset, from which the client
+// received); the 101 then carries HeaderStdinOffset (the stdin bytes the
+// gateway received, written or not), from which the client
 // sends its stdin again. The session is over when the gateway closes the
 // WebSocket cleanly (close 1000) after the status.
 const (
@@ -31,6 +35,9 @@ const (
 	ResumeControl = 5
 	// ResumeChannels is how many channels a resumable session has.
 	ResumeChannels = 6
+
+	// ResumeStdinWindow is the most stdin a client keeps unacknowledged.
+	ResumeStdinWindow = 1 << 20
 
 	HeaderSession       = "X-Porthole-Session"
 	HeaderResume        = "X-Porthole-Resume"

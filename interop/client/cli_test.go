@@ -115,9 +115,12 @@ func (c *cliSetup) upgrades(t *testing.T, mark int, want ...string) {
 	}
 }
 
+// The upgrades porthole's client gets from serve: its gateway selects the
+// resume extension the client offers first, unless --resume-timeout=0.
 const (
-	wsOK   = "websocket 101 v5.channel.k8s.io"
-	spdyOK = "spdy 101 v4.channel.k8s.io"
+	wsOK    = "websocket 101 v5.resume.porthole.dev"
+	wsPlain = "websocket 101 v5.channel.k8s.io"
+	spdyOK  = "spdy 101 v4.channel.k8s.io"
 )
 
 func TestCLIStdoutStderr(t *testing.T) {
@@ -205,6 +208,7 @@ func TestCLIWire(t *testing.T) {
 		{"env false", []string{"KUBECTL_REMOTE_COMMAND_WEBSOCKETS=False"}, nil, "spdy", spdyOK},
 		{"env other", []string{"KUBECTL_REMOTE_COMMAND_WEBSOCKETS=0"}, nil, "websocket", wsOK},
 		{"flag", nil, []string{"--protocol", "spdy"}, "spdy", spdyOK},
+		{"no resume", nil, []string{"--resume-timeout=0"}, "websocket", wsPlain},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mark := c.proxy.Mark()

@@ -191,23 +191,41 @@ func TestCLITerminal(t *testing.T) {
 }
 
 // TestCLIConnectionDrop: the connection dies mid-session (the proxy in
-// front of the server closes it); porthole fails and the terminal is
-// restored.
+// front of the server closes it and refuses new ones); porthole fails and
+// the terminal is restored. Without resume at once; with it (serve offers
+// it), after saying it resumes and trying for --resume-timeout.
 func TestCLIConnectionDrop(t *testing.T) {
-	c := newCLI(t)
-	r := startPTY(t, c, 24, 80, "exec", "-it", harness.PodExec, "--", "sh")
-	r.send(t, "echo UP''NOW\n")
-	r.await(t, "UPNOW")
-	r.checkRaw(t)
-	if err := c.proxy.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if code := r.exitCode(t); code == 0 {
-		t.Errorf("exit code 0 after the connection dropped; terminal:\n%s", r.output())
-	}
-	r.checkRestored(t)
-	if out := r.drain(t); !strings.Contains(out, "error: session ended without a status") {
-		t.Errorf("no error printed; terminal:\n%s", out)
+	for _, tc := range []struct {
+		timeout string
+		notice  bool
+	}{
+		{"0", false},
+		{"2s", true},
+	} {
+		t.Run("resume-timeout="+tc.timeout, func(t *testing.T) {
+			c := newCLI(t)
+			r := startPTY(t, c, 24, 80, "exec", "-it", "--resume-timeout="+tc.timeout, harness.PodExec, "--", "sh")
+			r.send(t, "echo UP''NOW\n")
+			r.await(t, "UPNOW")
+			r.checkRaw(t)
+			if err := c.proxy.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if code := r.exitCode(t); code == 0 {
+				t.Errorf("exit code 0 after the connection dropped; terminal:\n%s", r.output())
+			}
+			r.checkRestored(t)
+			out := r.drain(t)
+			if !strings.Contains(out, "error: session ended without a status") {
+				t.Errorf("no error printed; terminal:\n%s", out)
+			}
+			if got := strings.Contains(out, "connection lost, resuming session..."); got != tc.notice {
+				t.Errorf("resume notice printed: %v, want %v; terminal:\n%s", got, tc.notice, out)
+			}
+			if tc.notice && !strings.Contains(out, "gave up after 2s") {
+				t.Errorf("the error does not say resume gave up after 2s; terminal:\n%s", out)
+			}
+		})
 	}
 }
 

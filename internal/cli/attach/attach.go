@@ -5,6 +5,7 @@ package attach
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,9 @@ type Options struct {
 	Quiet      bool
 	DetachKeys string
 	Verbosity  int
+	// ResumeTimeout bounds how long a cut session tries to resume (0: the
+	// session does not resume).
+	ResumeTimeout time.Duration
 }
 
 // NewCmd returns the attach command. runF, when not nil, replaces the run
@@ -71,6 +75,7 @@ leaves the process running (unless the container has stdinOnce).`,
 	cmd.Flags().BoolVarP(&opts.TTY, "tty", "t", false, "stdin is a TTY")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "only print output from the remote session")
 	cmd.Flags().StringVar(&opts.DetachKeys, "detach-keys", term.DefaultDetachKeys, "key sequence that detaches from the container")
+	term.AddResumeFlag(cmd.Flags(), &opts.ResumeTimeout)
 	opts.Kube = kubeflags.AddKubeFlags(cmd.Flags())
 	kf := func() *kubeflags.KubeFlags { return opts.Kube }
 	cmd.ValidArgsFunction = kubeflags.CompletePods(f, kf, "")
@@ -115,6 +120,7 @@ func Run(ctx context.Context, o *Options) error {
 	var rawUsed bool
 	err = term.Stream(ctx, o.IO, t, func(ctx context.Context, so client.StreamOptions, raw bool) error {
 		rawUsed = raw
+		so.Resume = term.Resume(o.IO.ErrOut, so.TTY, o.ResumeTimeout)
 		return c.Attach(ctx, &client.AttachOptions{Namespace: ns, Pod: pod.Name, Container: ctr.Name, StreamOptions: so})
 	})
 	if err == nil && !o.Quiet && o.Stdin && rawUsed {

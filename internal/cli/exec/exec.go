@@ -6,8 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +30,9 @@ type Options struct {
 	TTY       bool
 	Quiet     bool
 	Verbosity int
+	// ResumeTimeout bounds how long a cut session tries to resume (0: the
+	// session does not resume).
+	ResumeTimeout time.Duration
 }
 
 // NewCmd returns the exec command. runF, when not nil, replaces the run
@@ -69,6 +71,7 @@ KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false makes --protocol=auto use SPDY.`,
 	cmd.Flags().BoolVarP(&opts.Stdin, "stdin", "i", false, "pass stdin to the container")
 	cmd.Flags().BoolVarP(&opts.TTY, "tty", "t", false, "stdin is a TTY")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "only print output from the remote session")
+	term.AddResumeFlag(cmd.Flags(), &opts.ResumeTimeout)
 	opts.Kube = kubeflags.AddKubeFlags(cmd.Flags())
 	return cmd
 }
@@ -92,23 +95,6 @@ func (o *Options) parseArgs(args []string, dash int) error {
 	return nil
 }
 
-// resumeNotices asks for a session that resumes after a cut (through
-// porthole's gateway; other servers run it as before), printing one line
-// on errOut as the connection is lost and as the session resumes. A raw
-// terminal needs the carriage returns.
-func resumeNotices(errOut io.Writer, tty bool) *client.ResumeOptions {
-	eol := "\n"
-	if tty {
-		eol = "\r\n"
-	}
-	return &client.ResumeOptions{Notify: func(line string) {
-		if tty && strings.HasPrefix(line, "connection lost") {
-			line = "\r\n" + line // off the remote screen's current line
-		}
-		fmt.Fprint(errOut, line+eol)
-	}}
-}
-
 // Run executes the command in the pod. A non-zero remote exit code is
 // printed as kubectl prints it and returned as *client.ExitError, which the
 // root command turns into the same process exit code.
@@ -130,7 +116,7 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	t := term.Terminal{Stdin: o.Stdin, TTY: o.TTY, Quiet: o.Quiet}
 	err = term.Stream(ctx, o.IO, t, func(ctx context.Context, so client.StreamOptions, _ bool) error {
-		so.Resume = resumeNotices(o.IO.ErrOut, so.TTY)
+		so.Resume = term.Resume(o.IO.ErrOut, so.TTY, o.ResumeTimeout)
 		return c.Exec(ctx, &client.ExecOptions{Namespace: ns, Pod: pod.Name, Container: ctr.Name,
 			Command: o.Command, StreamOptions: so})
 	})

@@ -138,9 +138,7 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&s.MaxHeaderBytes, "max-header-bytes", gateway.DefaultMaxHeaderBytes, "largest request head")
 	fs.DurationVar(&s.IdleTimeout, "streaming-idle-timeout", gateway.DefaultIdleTimeout, "end sessions with no data either way for this long")
 	fs.DurationVar(&s.KeepAlive, "keepalive-interval", gateway.DefaultKeepAlive, "ping each client this often (WebSocket ping, SPDY PING), below the idle cut of load balancers in between; 0 for none")
-	// Off by default until a large stdin upload through a resumable
-	// session stops stalling (interop/client TestCLIStdinEOF with resume on).
-	fs.DurationVar(&s.SessionResumeGrace, "session-resume-grace", 0, "keep an exec or attach session whose client's connection was cut this long, for porthole's client to resume it (0, the default: sessions do not resume; "+gateway.DefaultSessionResumeGrace.String()+" is a good value)")
+	fs.DurationVar(&s.SessionResumeGrace, "session-resume-grace", gateway.DefaultSessionResumeGrace, "keep an exec or attach session whose client's connection was cut this long, for porthole's client to resume it (0: sessions do not resume)")
 	s.OIDC.addFlags(fs)
 	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
 }
