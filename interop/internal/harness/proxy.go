@@ -65,6 +65,8 @@ type Proxy struct {
 	mu       sync.Mutex
 	upgrades []Upgrade
 	conns    map[net.Conn]struct{}
+	cut      map[net.Conn]bool // connections stalled by Cut
+	cuts     int
 
 	wg sync.WaitGroup
 }
@@ -73,7 +75,7 @@ type Proxy struct {
 // non-nil upTLS makes both sides TLS. Close stops it and joins its
 // goroutines.
 func NewProxy(upstream string, upTLS *tls.Config) (*Proxy, error) {
-	p := &Proxy{upstream: upstream, conns: make(map[net.Conn]struct{})}
+	p := &Proxy{upstream: upstream, conns: make(map[net.Conn]struct{}), cut: make(map[net.Conn]bool)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("proxy listen: %w", err)
@@ -134,6 +136,42 @@ func (p *Proxy) Close() error {
 	return err
 }
 
+// Cut breaks every connection open now as a network failure does, not as
+// a peer closing: their bytes stop flowing both ways (what is in flight is
+// lost) for stall, then both sides are reset (RST, no FIN, no WebSocket
+// close). New connections are proxied as before. It returns at once.
+func (p *Proxy) Cut(stall time.Duration) {
+	p.mu.Lock()
+	var victims []net.Conn
+	for c := range p.conns {
+		p.cut[c] = true
+		victims = append(victims, c)
+	}
+	p.cuts++
+	p.mu.Unlock()
+	time.AfterFunc(stall, func() {
+		for _, c := range victims {
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			c.Close()
+		}
+	})
+}
+
+// Cuts counts the calls to Cut.
+func (p *Proxy) Cuts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cuts
+}
+
+func (p *Proxy) isCut(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cut[c]
+}
+
 func (p *Proxy) acceptLoop() {
 	defer p.wg.Done()
 	for {
@@ -153,6 +191,7 @@ func (p *Proxy) track(c net.Conn, on bool) {
 		p.conns[c] = struct{}{}
 	} else {
 		delete(p.conns, c)
+		delete(p.cut, c)
 	}
 }
 
@@ -211,18 +250,30 @@ func (p *Proxy) serveConn(client net.Conn) {
 // like the API server's upgrade-aware proxy.
 func (p *Proxy) splice(a, b net.Conn) {
 	done := make(chan struct{}, 2)
-	go copyHalf(a, b, done)
-	go copyHalf(b, a, done)
+	go p.copyHalf(a, b, done)
+	go p.copyHalf(b, a, done)
 	<-done
 	a.Close()
 	b.Close()
 	<-done
 }
 
-// copyHalf copies src to dst until either fails, then signals done.
-func copyHalf(dst, src net.Conn, done chan<- struct{}) {
-	_, _ = io.Copy(dst, src)
-	done <- struct{}{}
+// copyHalf copies src to dst until either fails, then signals done; once
+// either is cut, what it reads is dropped.
+func (p *Proxy) copyHalf(dst, src net.Conn, done chan<- struct{}) {
+	defer func() { done <- struct{}{} }()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.isCut(src) && !p.isCut(dst) {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func isUpgrade(h http.Header) bool {
