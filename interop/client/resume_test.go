@@ -81,3 +81,22 @@ func TestCLIResumeTerminal(t *testing.T) {
 		t.Errorf("no resume notices on their own lines; terminal:\n%q", out)
 	}
 }
+
+// TestCLIResumeAttach: attach -it resumes after a cut too, and the detach
+// keys still end it with exit 0.
+func TestCLIResumeAttach(t *testing.T) {
+	c := newCLI(t)
+	r := startPTY(t, c, 24, 80, "attach", "-it", harness.PodTTY)
+	r.await(t, "If you don't see a command prompt, try pressing enter.")
+	r.send(t, "echo BEFORE''CUT\n")
+	r.await(t, "BEFORECUT")
+	c.proxy.Cut(300 * time.Millisecond)
+	r.await(t, "resumed")
+	r.send(t, "echo AFTER''CUT\n")
+	r.await(t, "AFTERCUT")
+	r.send(t, "\x10\x11") // ctrl-p ctrl-q
+	if code := r.exitCode(t); code != 0 {
+		t.Fatalf("exit %d after detaching; terminal:\n%s", code, r.drain(t))
+	}
+	r.checkRestored(t)
+}
