@@ -290,7 +290,9 @@ func dialResumable(t *testing.T, ctx context.Context, u, token string, h http.He
 	if h == nil {
 		h = http.Header{}
 	}
-	h.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
 	v5, _ := protocol.Lookup(protocol.WebSocketVersions, protocol.V5)
 	return websocket.Dial(ctx, u, &websocket.DialOptions{Versions: []protocol.Version{protocol.ResumeVersion, v5},
 		Channels: protocol.ResumeChannels, Header: h})

@@ -59,6 +59,14 @@ func New(t testing.TB, target string) *Relay {
 // Addr is the relay's host:port.
 func (f *Relay) Addr() string { return f.ln.Addr().String() }
 
+// SetTarget relays the connections accepted from now on to target: a load
+// balancer that sends a client's next connection to another replica.
+func (f *Relay) SetTarget(target string) {
+	f.mu.Lock()
+	f.target = target
+	f.mu.Unlock()
+}
+
 // Freeze stops all relaying for good; the sockets stay open.
 func (f *Relay) Freeze() { f.once.Do(func() { close(f.frozen) }) }
 
@@ -69,7 +77,10 @@ func (f *Relay) accept() {
 		if err != nil {
 			return
 		}
-		up, err := net.Dial("tcp", f.target)
+		f.mu.Lock()
+		target := f.target
+		f.mu.Unlock()
+		up, err := net.Dial("tcp", target)
 		if err != nil {
 			down.Close()
 			continue
