@@ -38,7 +38,8 @@ type PeerOptions struct {
 	// StatefulSet's pod name is a good one: it is stable, and its headless
 	// Service gives each replica a DNS name.
 	Name string
-	// Peers are the other replicas' base URLs by name.
+	// Peers are the replicas' base URLs by name; this replica's own entry,
+	// if there, is ignored, so that every replica takes the same list.
 	Peers map[string]*url.URL
 	// Token is the secret the replicas share (at least 32 bytes).
 	Token string
@@ -62,9 +63,6 @@ func (o *PeerOptions) validate() error {
 	for name, u := range o.Peers {
 		if !validReplicaName(name) {
 			return fmt.Errorf("gateway: peer name %q: want 1 to 63 lower-case letters, digits and '-'", name)
-		}
-		if name == o.Name {
-			return fmt.Errorf("gateway: peer %q is this replica", name)
 		}
 		if u == nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("gateway: peer %q: want an http or https URL", name)

@@ -188,7 +188,6 @@ func TestPeerOptionsValidated(t *testing.T) {
 	}{
 		{gateway.PeerOptions{Name: "Gw_0", Token: peerToken}, "replica name"},
 		{gateway.PeerOptions{Name: "gw-0", Token: "short"}, "at least 32 bytes"},
-		{gateway.PeerOptions{Name: "gw-0", Token: peerToken, Peers: map[string]*url.URL{"gw-0": peer}}, "is this replica"},
 		{gateway.PeerOptions{Name: "gw-0", Token: peerToken, Peers: map[string]*url.URL{"gw.1": peer}}, "peer name"},
 	} {
 		if _, err := gateway.New(&gateway.Options{Upstream: up, Replicas: &tc.o}); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -83,6 +83,8 @@ roleRef: {kind: ClusterRole, name: read-exec}
 
 type topology struct {
 	dir       string
+	bin       string   // porthole
+	tlsFlags  []string // the gateways' serving certificate, signed by caPEM
 	caPEM     []byte
 	ref       *harness.Server
 	toNode    *gatewayProc // in front of porthole serve (WebSocket passes through)
@@ -138,6 +140,7 @@ func startTopology() (_ *topology, err error) {
 	}
 	t.caPEM = caPEM
 	tlsFlags := []string{"--tls-cert-file", certPath, "--tls-private-key-file", keyPath}
+	t.bin, t.tlsFlags = bin, tlsFlags
 	if t.toNode, err = startGateway(bin, dir, "node", "http://"+env.Server.Addr, tlsFlags...); err != nil {
 		return nil, err
 	}
@@ -194,7 +197,7 @@ func startGateway(bin, dir, name, upstream string, extra ...string) (*gatewayPro
 		m := listening.FindStringSubmatch(l)
 		if m == nil {
 			g.kill()
-			return nil, fmt.Errorf("gateway %s: banner %q", name, l)
+			return nil, fmt.Errorf("gateway %s: banner %q; log:\n%s", name, l, g.logTail())
 		}
 		g.URL = m[1]
 	case err := <-g.done:

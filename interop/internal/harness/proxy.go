@@ -195,12 +195,24 @@ func (p *Proxy) track(c net.Conn, on bool) {
 	}
 }
 
+// SetUpstream proxies the connections accepted from now on to upstream
+// (host:port, same scheme): a load balancer that sends the next
+// connection to another replica.
+func (p *Proxy) SetUpstream(upstream string) {
+	p.mu.Lock()
+	p.upstream = upstream
+	p.mu.Unlock()
+}
+
 func (p *Proxy) dialUpstream() (net.Conn, error) {
+	p.mu.Lock()
+	upstream := p.upstream
+	p.mu.Unlock()
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	if p.upTLS != nil {
-		return tls.DialWithDialer(d, "tcp", p.upstream, p.upTLS)
+		return tls.DialWithDialer(d, "tcp", upstream, p.upTLS)
 	}
-	return d.Dial("tcp", p.upstream)
+	return d.Dial("tcp", upstream)
 }
 
 // serveConn owns client.
