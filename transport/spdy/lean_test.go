@@ -1,12 +1,14 @@
 package spdy
 
 import (
+	"bufio"
 	"bytes"
 	"compress/zlib"
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"reflect"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/moby/spdystream/spdy"
 )
@@ -165,7 +168,7 @@ func TestIdleSessionHeap(t *testing.T) {
 func TestFramesDoNotInterleave(t *testing.T) {
 	ts := newTestServer(t, serverOpts())
 	client, server := dialPair(t, ts, nil)
-	const streams, size = 4, 1 << 20
+	const streams, size = 4, 512 << 10
 	var wg sync.WaitGroup
 	errs := make(chan error, 4*streams+2)
 	for i := range streams {
@@ -180,7 +183,13 @@ func TestFramesDoNotInterleave(t *testing.T) {
 				var err error
 				if dir == 0 {
 					for p := data; len(p) > 0 && err == nil; {
-						k := min(len(p), 1+len(p)%70000)
+						// Mostly small frames (copied into the wire's
+						// buffer, which spdystream's frames use too),
+						// some large ones (written in place).
+						k := min(len(p), 1+len(p)%1500)
+						if len(p)%7 == 0 {
+							k = min(len(p), 40000+len(p)%30000)
+						}
 						_, err = w.Write(p[:k])
 						p = p[k:]
 					}
@@ -206,7 +215,7 @@ func TestFramesDoNotInterleave(t *testing.T) {
 	wg.Add(1)
 	go func() { // control frames meanwhile
 		defer wg.Done()
-		for j := range 30 {
+		for j := range 200 {
 			s, err := client.Open(context.Background(), http.Header{"Streamtype": {fmt.Sprintf("extra%d", j)}})
 			if err != nil {
 				errs <- fmt.Errorf("open extra %d: %w", j, err)
@@ -243,4 +252,78 @@ func copyThroughPipe(w *Stream, data []byte) error {
 	go func() { _, _ = pw.Write(data); pw.Close() }()
 	_, err = io.Copy(w, pr)
 	return err
+}
+
+// recConn records what is written to it.
+type recConn struct {
+	net.Conn
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *recConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(p)
+}
+
+func (c *recConn) bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.buf.Bytes())
+}
+
+// A DATA frame of ours waits while spdystream is between two Writes of one
+// of its frames, and goes out after that frame, whole.
+func TestDataFrameWaitsForSpdystreamFrame(t *testing.T) {
+	rec := &recConn{}
+	w := newWire(rec, bufio.NewReader(strings.NewReader("")), time.Second, nil)
+	ping := []byte{0x80, 3, 0, typePing, 0, 0, 0, 4, 0, 0, 0, 1}
+	if _, err := w.Write(ping[:4]); err != nil { // spdystream writes a frame piecewise
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.writeData(1, 0, []byte("hello")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("DATA frame written in the middle of a PING (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	for _, piece := range [][]byte{ping[4:8], ping[8:]} {
+		if _, err := w.Write(piece); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := append(bytes.Clone(ping), 0, 0, 0, 1, 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o')
+	if got := rec.bytes(); !bytes.Equal(got, want) {
+		t.Fatalf("wire got % x, want % x", got, want)
+	}
+}
+
+// A frame spdystream gives up on a write error does not keep the wire
+// locked: later writes fail at once instead of waiting for good.
+func TestFailedFrameReleasesWire(t *testing.T) {
+	rec := &recConn{}
+	w := newWire(rec, bufio.NewReader(strings.NewReader("")), time.Second, nil)
+	ping := []byte{0x80, 3, 0, typePing, 0, 0, 0, 4, 0, 0, 0, 1}
+	if _, err := w.Write(ping[:4]); err != nil {
+		t.Fatal(err)
+	}
+	w.shut.Store(true) // as startLinger does
+	if _, err := w.Write(ping[4:]); err != errWriteShut {
+		t.Fatalf("Write after shutdown = %v, want errWriteShut", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.writeData(1, 0, []byte("x")) }()
+	select {
+	case err := <-done:
+		if err != errWriteShut {
+			t.Fatalf("writeData = %v, want errWriteShut", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("writeData still blocked 5 s after the failed frame")
+	}
 }
