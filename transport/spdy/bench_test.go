@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"testing"
 )
 
@@ -20,7 +21,7 @@ func BenchmarkStreamThroughput(b *testing.B) {
 func benchThroughput(b *testing.B, frame int) {
 	ts := newTestServer(b, serverOpts())
 	client, server := dialPair(b, ts, nil)
-	server.frameSize = frame
+	server.setFrameSize(frame)
 	cOut, sOut := openPair(b, client, server, "stdout")
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -58,4 +59,37 @@ func benchThroughput(b *testing.B, frame int) {
 	b.StopTimer()
 	server.Close()
 	client.Close()
+}
+
+// BenchmarkIdleSession: the Go heap an idle exec connection holds, both
+// ends together (client and server in this process): five streams opened
+// and accepted, one byte sent on stdout, then nothing. Run with
+// -benchtime=Nx; the figure is heap-B/session.
+func BenchmarkIdleSession(b *testing.B) {
+	ts := newTestServer(b, serverOpts())
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		client, server := dialPair(b, ts, nil)
+		var out *Stream
+		for _, typ := range []string{"error", "stdin", "stdout", "stderr", "resize"} {
+			opened, accepted := openPair(b, client, server, typ)
+			if typ == "stdout" {
+				out = opened
+				if _, err := accepted.Write([]byte{'x'}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		var one [1]byte
+		if _, err := io.ReadFull(out, one[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heap-B/session")
 }

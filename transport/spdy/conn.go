@@ -17,6 +17,7 @@ import (
 	spdyframe "github.com/moby/spdystream/spdy"
 
 	"github.com/porthole/porthole/internal/idle"
+	"github.com/porthole/porthole/internal/pump"
 	"github.com/porthole/porthole/stream"
 )
 
@@ -85,7 +86,7 @@ type Conn struct {
 	// arrived (see takeTurn).
 	turnMu   sync.Mutex
 	lastTurn <-chan struct{}
-	bufs     sync.Pool // *[]byte of frameSize, for ReadFrom
+	pool     *pump.Pool // frame header + frameSize, for ReadFrom
 
 	// openMu orders stream creation against closing: Open holds it shared
 	// while it creates and registers a stream, terminate holds it exclusively
@@ -146,18 +147,26 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.bufs.New = func() any { b := make([]byte, c.frameSize); return &b }
+	c.pool = framePool
 	c.wire = newWire(raw, br, cfg.linger, c.onFrame)
 	c.wire.onReadErr = c.ended
 	// The gate checks first; spdystream's own limits, set to match, are a
 	// second line.
+	// spdystream's header compression is ours when rawHeaders works (see
+	// there); its control frame limit then covers a decompressed block.
+	var rawOK bool
 	sc, err := spdystream.NewConnectionWithOptions(c.wire, server,
-		spdyframe.WithMaxControlFramePayloadSize(maxHeaderFrame),
+		rawHeaders(&rawOK),
+		spdyframe.WithMaxControlFramePayloadSize(maxInflatedFrame),
 		spdyframe.WithMaxHeaderFieldSize(maxHeaderField),
 		spdyframe.WithMaxHeaderCount(maxHeaderValues))
 	if err != nil {
 		_ = raw.Close()
 		return nil, fmt.Errorf("start spdy connection: %w", err)
+	}
+	if rawOK {
+		c.wire.enc = &headerEncoder{}
+		c.wire.in.inflate = true
 	}
 	c.sc = sc
 	if c.idle > 0 { // before the reader, which touches it
@@ -603,6 +612,16 @@ func (c *Conn) unresponsive() bool {
 	c.log.Info("spdy: peer unresponsive", "quiet", quiet, "timeout", c.alive)
 	c.terminate(false, &stream.ConnError{Op: "keepalive", Err: ErrPeerUnresponsive})
 	return true
+}
+
+// framePool holds the DATA frames ReadFrom fills, header and payload, for
+// every Conn: an idle stream holds none (see ReadFrom).
+var framePool = pump.NewPool(frameHeaderLen + defaultFrameSize)
+
+// setFrameSize changes the largest DATA frame sent (benchmarks).
+func (c *Conn) setFrameSize(n int) {
+	c.frameSize = n
+	c.pool = pump.NewPool(frameHeaderLen + n)
 }
 
 // closedChan is the first stream's predecessor: already done.

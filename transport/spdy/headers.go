@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"errors"
 	"fmt"
+	"hash/adler32"
 	"io"
 )
 
@@ -22,6 +23,13 @@ const (
 	// (a sync flush leaves about 5); spdystream's own decoder carries at
 	// most its 4 KiB read buffer.
 	maxHeaderCarry = 4 << 10
+	// maxControlFrame bounds the payload of the other control frames
+	// (PING, GOAWAY, RST_STREAM, SETTINGS... are a few bytes each).
+	maxControlFrame = 64 << 10
+	// maxInflatedFrame is the largest header frame spdystream gets from
+	// the gate in inflate mode: SYN_STREAM's fixed fields and a
+	// decompressed block.
+	maxInflatedFrame = 10 + maxHeaderBlock
 )
 
 // ErrHeaderLimit ends a connection whose peer sent a header block over one
@@ -34,7 +42,10 @@ var ErrHeaderLimit = errors.New("spdy: header limit exceeded")
 // spdystream will read, and keeps no header: memory stays at zlib's window
 // plus a small buffer, whatever the peer sends.
 type headerDecoder struct {
-	in     blockFeed
+	in blockFeed
+	// out, when not nil, collects the decompressed block (frameGate's
+	// inflate mode); the budget in left bounds it.
+	out    []byte
 	zr     io.ReadCloser // created on the first block, as spdystream does
 	left   int           // decompressed bytes the current block may still use
 	values int           // values seen in the current block
@@ -146,6 +157,9 @@ func (d *headerDecoder) read(p []byte) error {
 	if _, err := io.ReadFull(d.zr, p); err != nil {
 		return fmt.Errorf("%w: decompress header block: %w", ErrProtocol, err)
 	}
+	if d.out != nil {
+		d.out = append(d.out, p...)
+	}
 	return nil
 }
 
@@ -193,13 +207,17 @@ func (f *blockFeed) Read(p []byte) (int, error) {
 // frameGate sits between the socket and spdystream's framer. It passes
 // frames through unchanged, except that it reads each SYN_STREAM, SYN_REPLY
 // and HEADERS frame whole, bounded, and checks its header block before
-// spdystream sees any of it.
+// spdystream sees any of it. In inflate mode (spdystream's framer set to
+// read header blocks uncompressed, see rawHeaders) it hands spdystream the
+// decompressed block instead, with the frame's length adjusted: one zlib
+// reader per connection instead of two.
 type frameGate struct {
 	r       io.Reader
 	hdr     [frameHeaderLen]byte
 	pending []byte // checked bytes not yet handed out
 	pass    int64  // payload bytes of the current frame to pass unchecked
 	dec     headerDecoder
+	inflate bool
 	err     error // sticky: after a refused or torn frame the stream is lost
 }
 
@@ -235,6 +253,9 @@ func (g *frameGate) nextFrame() error {
 	length := int(h[5])<<16 | int(h[6])<<8 | int(h[7])
 	prefix := headerBlockOffset(h)
 	if prefix == 0 {
+		if h[0]&0x80 != 0 && length > maxControlFrame {
+			return fmt.Errorf("%w: control frame of %d bytes, limit %d bytes", ErrProtocol, length, maxControlFrame)
+		}
 		g.pending, g.pass = h, int64(length)
 		return nil
 	}
@@ -249,10 +270,26 @@ func (g *frameGate) nextFrame() error {
 	if _, err := io.ReadFull(g.r, buf[frameHeaderLen:]); err != nil {
 		return err
 	}
-	if err := g.dec.check(buf[frameHeaderLen+prefix:]); err != nil {
+	if !g.inflate {
+		if err := g.dec.check(buf[frameHeaderLen+prefix:]); err != nil {
+			return err
+		}
+		g.pending = buf
+		return nil
+	}
+	// The block decompresses to at most maxHeaderBlock bytes: the new
+	// length fits the 24-bit field, and spdystream's limit is set to match
+	// (maxInflatedFrame).
+	g.dec.out = append(make([]byte, 0, frameHeaderLen+prefix+min(4*length, maxHeaderBlock)), buf[:frameHeaderLen+prefix]...)
+	err := g.dec.check(buf[frameHeaderLen+prefix:])
+	out := g.dec.out
+	g.dec.out = nil
+	if err != nil {
 		return err
 	}
-	g.pending = buf
+	n := len(out) - frameHeaderLen
+	out[5], out[6], out[7] = byte(n>>16), byte(n>>8), byte(n)
+	g.pending = out
 	return nil
 }
 
@@ -269,4 +306,52 @@ func headerBlockOffset(h []byte) int {
 		return 4 // stream ID
 	}
 	return 0
+}
+
+// headerEncoder writes the header blocks of one connection's outbound
+// direction as one zlib stream with the SPDY/3 dictionary, made of stored
+// (uncompressed) deflate blocks, which SPDY/3.1 allows: any conforming zlib
+// stream using the dictionary. It keeps no state but whether the zlib header
+// went out, where a deflate compressor costs about 650 KiB per connection
+// (compress/flate's hash tables, whatever the level). Real blocks are a few
+// dozen bytes (client-go: streamtype, port, requestid; the kubelet's
+// replies: none), so compression would save little.
+type headerEncoder struct{ started bool }
+
+// maxStored is the largest stored deflate block.
+const maxStored = 0xffff
+
+// zlibHeader opens the stream: deflate with a 32 KiB window, FDICT set
+// (0x78 0x20 is divisible by 31 as the check requires), then the adler32 of
+// the dictionary, as the peer's zlib reader demands.
+var zlibHeader = func() [6]byte {
+	sum := adler32.Checksum(headerDictionary)
+	return [6]byte{0x78, 0x20, byte(sum >> 24), byte(sum >> 16), byte(sum >> 8), byte(sum)}
+}()
+
+// appendBlock appends block to dst as the next part of the zlib stream:
+// non-final stored blocks, then an empty one, the sync flush marker
+// (00 00 FF FF). Readers release a stored block's bytes only when the next
+// block begins (Go's compress/flate does), so the marker makes each frame's
+// block complete, and a reader consumes the frame's last byte with it.
+func (e *headerEncoder) appendBlock(dst, block []byte) []byte {
+	if !e.started {
+		e.started = true
+		dst = append(dst, zlibHeader[:]...)
+	}
+	for len(block) > 0 {
+		n := min(len(block), maxStored)
+		dst = appendStored(dst, block[:n])
+		block = block[n:]
+	}
+	return appendStored(dst, nil)
+}
+
+// appendStored appends a non-final stored block: BFINAL 0 and BTYPE 00 in
+// a byte of its own (the stream is byte-aligned after every stored block),
+// LEN, NLEN (little-endian), the bytes.
+func appendStored(dst, b []byte) []byte {
+	n := len(b)
+	dst = append(dst, 0, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
+	return append(dst, b...)
 }

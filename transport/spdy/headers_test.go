@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -91,7 +92,10 @@ func TestFrameGateStaysFailed(t *testing.T) {
 
 // FuzzFrameGate feeds two arbitrary header blocks, as SYN_STREAM frames,
 // through the gate into spdystream's framer. Whatever the gate passes,
-// spdystream must decode within the limits; nothing may panic.
+// spdystream must decode within the limits; nothing may panic. Both modes
+// run: spdystream decompressing after the gate's check, and the gate
+// inflating for a framer that reads blocks raw (rawHeaders); when both
+// accept a frame they must decode the same headers.
 func FuzzFrameGate(f *testing.F) {
 	for _, hs := range [][]http.Header{
 		{{"Streamtype": {"error"}}, {"Streamtype": {"stdout"}}},
@@ -102,19 +106,7 @@ func FuzzFrameGate(f *testing.F) {
 		f.Add(b[0], b[1])
 	}
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		wire := append(synStream(1, a), synStream(3, b)...)
-		g := &frameGate{r: bytes.NewReader(wire)}
-		fr, err := spdy.NewFramer(io.Discard, g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range 2 {
-			frame, err := fr.ReadFrame()
-			if err != nil {
-				return // the gate or spdystream refused: the connection ends
-			}
-			checkDecoded(t, frame.(*spdy.SynStreamFrame).Headers)
-		}
+		gateBothWays(t, append(synStream(1, a), synStream(3, b)...))
 	})
 }
 
@@ -138,19 +130,44 @@ func FuzzHeaderBlock(f *testing.F) {
 			_ = zw.Flush()
 			wire = append(wire, synStream(uint32(2*i+1), buf.Bytes())...)
 		}
-		g := &frameGate{r: bytes.NewReader(wire)}
-		fr, err := spdy.NewFramer(io.Discard, g)
+		gateBothWays(t, wire)
+	})
+}
+
+// gateBothWays reads the SYN_STREAM frames in wire through the gate in
+// both modes and compares what spdystream decodes.
+func gateBothWays(t *testing.T, wire []byte) {
+	t.Helper()
+	var decoded [2][]http.Header
+	for mode, inflate := range []bool{false, true} {
+		g := &frameGate{r: bytes.NewReader(wire), inflate: inflate}
+		opts := []spdy.FramerOption{spdy.WithMaxControlFramePayloadSize(maxInflatedFrame)}
+		var raw bool
+		if inflate {
+			opts = append(opts, rawHeaders(&raw))
+		}
+		fr, err := spdy.NewFramerWithOptions(io.Discard, g, opts...)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if raw != inflate {
+			t.Fatal("rawHeaders did not apply")
 		}
 		for range 2 {
 			frame, err := fr.ReadFrame()
 			if err != nil {
-				return
+				break // the gate or spdystream refused: the connection ends
 			}
-			checkDecoded(t, frame.(*spdy.SynStreamFrame).Headers)
+			h := frame.(*spdy.SynStreamFrame).Headers
+			checkDecoded(t, h)
+			decoded[mode] = append(decoded[mode], h)
 		}
-	})
+	}
+	for i := range min(len(decoded[0]), len(decoded[1])) {
+		if !reflect.DeepEqual(decoded[0][i], decoded[1][i]) {
+			t.Fatalf("frame %d: spdystream decoded %q, gate inflated %q", i, decoded[0][i], decoded[1][i])
+		}
+	}
 }
 
 // checkDecoded asserts that headers spdystream decoded after the gate

@@ -118,6 +118,12 @@ func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 
 // Write sends p as one DATA frame, or several of at most 32 KiB. It blocks
 // while TCP does (backpressure); the peer cannot push back per stream.
+//
+// The frames go to the wire directly, not through spdystream's WriteData,
+// which allocates per frame, writes the header in two binary.Writes and
+// wakes its idle monitor goroutine after every frame. Nothing is lost by
+// that: WriteData only waits for the SYN_REPLY, which every Stream has by
+// the time Open or Accept returns it.
 func (s *Stream) Write(p []byte) (int, error) {
 	if s.wclosed.Load() {
 		return 0, stream.ErrClosed
@@ -125,7 +131,10 @@ func (s *Stream) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		k := min(len(p), s.c.frameSize)
-		if err := s.st.WriteData(p[:k], false); err != nil {
+		if s.wclosed.Load() {
+			return written, stream.ErrClosed // Reset while Write runs
+		}
+		if err := s.c.wire.writeData(s.ID(), 0, p[:k]); err != nil {
 			return written, s.writeErr("write frame", err)
 		}
 		written += k

@@ -83,14 +83,22 @@ type wire struct {
 	// Read. The stall watch tells a stuck reader from an idle one by it.
 	reads atomic.Uint64
 
-	// Writer state; spdystream serialises frame writes under its write
-	// lock. wmu also lets probe slip a frame in between two of them.
+	// Writer state. wmu is held for one whole frame: one we write
+	// (writeFrame, writeData, probe) or all the Writes of one of
+	// spdystream's, which it makes under its own write lock; inFrame, which
+	// only those Writes touch, says we hold wmu for such a frame.
 	wmu     sync.Mutex
+	inFrame bool
 	whdr    [frameHeaderLen]byte
 	wn      int
 	wremain int
 	wbuf    []byte
-	werr    error // sticky: after a failed write the byte stream is broken
+	collect bool           // the frame in wbuf is a header frame, re-encoded once whole
+	werr    error          // sticky: after a failed write the byte stream is broken
+	enc     *headerEncoder // nil: spdystream compresses its header blocks itself
+	dhdr    [frameHeaderLen]byte
+	vec     [2][]byte
+	bufs    net.Buffers
 
 	// active, when set, is told of every frame, either way (the idle
 	// timer's Touch).
@@ -135,10 +143,19 @@ func (w *wire) Read(p []byte) (int, error) {
 	w.readSince.Store(0)
 	w.reads.Add(1)
 	w.observe(p[:n])
-	if err != nil && w.readErr.CompareAndSwap(nil, &err) && w.onReadErr != nil {
-		w.onReadErr(err)
+	if err != nil {
+		w.readFailedWith(err)
 	}
 	return n, err
+}
+
+// readFailedWith records the first read error. A function of its own: were
+// Read to take the address of its own err, every Read would allocate it
+// (spdystream reads a DATA frame in three Reads).
+func (w *wire) readFailedWith(err error) {
+	if w.readErr.CompareAndSwap(nil, &err) && w.onReadErr != nil {
+		w.onReadErr(err)
+	}
 }
 
 // observe follows the inbound frames in b.
@@ -159,11 +176,29 @@ func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
-// Write collects one frame at a time and sends it with a single writev.
-// Payload pieces of at least bigPiece bytes are not copied.
+// Write collects one frame of spdystream's at a time and sends it with a
+// single write or writev. Payload pieces of at least bigPiece bytes are not
+// copied. Header frames are re-encoded when spdystream writes their blocks
+// uncompressed (enc). wmu is taken at a frame's first byte and released
+// after its last, or at the first error, after which spdystream gives the
+// frame up.
 func (w *wire) Write(p []byte) (int, error) {
-	w.wmu.Lock()
-	defer w.wmu.Unlock()
+	if !w.inFrame {
+		w.wmu.Lock()
+		w.inFrame = true
+	}
+	n, err := w.writeLocked(p)
+	if err != nil {
+		w.wn, w.wbuf, w.collect = 0, w.wbuf[:0], false
+	}
+	if err != nil || w.wn == 0 {
+		w.inFrame = false
+		w.wmu.Unlock()
+	}
+	return n, err
+}
+
+func (w *wire) writeLocked(p []byte) (int, error) {
 	if w.shut.Load() {
 		return 0, errWriteShut
 	}
@@ -187,6 +222,7 @@ func (w *wire) write(p []byte) (int, error) {
 			p = p[k:]
 			if w.wn == frameHeaderLen {
 				w.wremain = int(w.whdr[5])<<16 | int(w.whdr[6])<<8 | int(w.whdr[7])
+				w.collect = w.enc != nil && headerBlockOffset(w.whdr[:]) > 0
 				if w.wremain == 0 {
 					if err := w.flush(nil); err != nil {
 						return 0, err
@@ -199,11 +235,17 @@ func (w *wire) write(p []byte) (int, error) {
 		piece := p[:k]
 		p = p[k:]
 		w.wremain -= k
-		if k >= bigPiece {
+		switch {
+		case w.collect:
+			w.wbuf = append(w.wbuf, piece...)
+			if w.wremain == 0 {
+				w.encodeHeaders()
+			}
+		case k >= bigPiece:
 			if err := w.flush(piece); err != nil {
 				return 0, err
 			}
-		} else {
+		default:
 			w.wbuf = append(w.wbuf, piece...)
 			if len(w.wbuf) >= maxPending {
 				if err := w.flush(nil); err != nil {
@@ -218,6 +260,79 @@ func (w *wire) write(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// encodeHeaders replaces the uncompressed header block of the whole frame
+// in wbuf by its zlib encoding and fixes the frame's length. A frame too
+// short to hold a block is left as it is; the peer refuses it.
+func (w *wire) encodeHeaders() {
+	w.collect = false
+	at := frameHeaderLen + headerBlockOffset(w.wbuf)
+	if len(w.wbuf) < at {
+		return
+	}
+	frame := w.enc.appendBlock(append(make([]byte, 0, len(w.wbuf)+32), w.wbuf[:at]...), w.wbuf[at:])
+	n := len(frame) - frameHeaderLen
+	frame[5], frame[6], frame[7] = byte(n>>16), byte(n>>8), byte(n)
+	w.wbuf = frame
+}
+
+// writeFrame writes msg, one whole frame, between two of spdystream's.
+func (w *wire) writeFrame(msg []byte) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if err := w.writable(); err != nil {
+		return err
+	}
+	if _, err := w.Conn.Write(msg); err != nil {
+		w.werr = err
+		return err
+	}
+	w.touch()
+	return nil
+}
+
+// writeData writes a DATA frame of stream id carrying p (at most 16 MiB,
+// the length field's range), without copying p when it is large.
+func (w *wire) writeData(id uint32, flags uint8, p []byte) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if err := w.writable(); err != nil {
+		return err
+	}
+	putDataHeader(w.dhdr[:], id, flags, len(p))
+	var err error
+	if len(p) < bigPiece {
+		w.wbuf = append(append(w.wbuf[:0], w.dhdr[:]...), p...)
+		_, err = w.Conn.Write(w.wbuf)
+		w.wbuf = w.wbuf[:0]
+	} else {
+		w.vec = [2][]byte{w.dhdr[:], p}
+		w.bufs = w.vec[:]
+		_, err = w.bufs.WriteTo(w.Conn)
+		w.vec, w.bufs = [2][]byte{}, nil // keep no reference to p
+	}
+	if err != nil {
+		w.werr = err
+		return err
+	}
+	w.touch()
+	return nil
+}
+
+// writable reports why nothing may be written any more, if so. wmu held.
+func (w *wire) writable() error {
+	if w.shut.Load() {
+		return errWriteShut
+	}
+	return w.werr
+}
+
+// putDataHeader writes the 8-byte header of a DATA frame into b.
+func putDataHeader(b []byte, id uint32, flags uint8, n int) {
+	_ = b[7]
+	b[0], b[1], b[2], b[3] = byte(id>>24)&0x7f, byte(id>>16), byte(id>>8), byte(id)
+	b[4], b[5], b[6], b[7] = flags, byte(n>>16), byte(n>>8), byte(n)
 }
 
 const (
@@ -250,16 +365,16 @@ func (w *wire) flush(extra []byte) error {
 	return err
 }
 
-// probe writes frame, a whole control frame, between two of spdystream's
-// frames, unless that could block: only when nothing we sent is still
-// unacknowledged and no frame is being written (data in flight is as good
-// a probe). It reports whether it wrote.
+// probe writes frame, a whole control frame, between two frames, unless
+// that could block: only when nothing we sent is still unacknowledged and
+// no frame is being written (data in flight is as good a probe). It reports
+// whether it wrote.
 func (w *wire) probe(frame []byte) bool {
 	if !w.wmu.TryLock() {
 		return false
 	}
 	defer w.wmu.Unlock()
-	if w.wn != 0 || w.werr != nil || w.shut.Load() || !hangup.Quiet(w.Conn) {
+	if w.werr != nil || w.shut.Load() || !hangup.Quiet(w.Conn) {
 		return false
 	}
 	if _, err := w.Conn.Write(frame); err != nil {
