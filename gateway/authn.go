@@ -95,12 +95,6 @@ func (g *Gateway) authenticate(r *http.Request) (*User, *status.HTTPError) {
 	if err != nil {
 		return nil, unauthorized("Unauthorized", err)
 	}
-	if u, err := g.peerUser(r); err != nil || u != nil {
-		if err != nil {
-			return nil, unauthorized("Unauthorized", err)
-		}
-		return u, nil
-	}
 	if !g.authConfigured() {
 		// Nothing could verify a credential: it is ignored, and the caller
 		// is anonymous under the loopback rule, as serve's demo always was

@@ -139,11 +139,6 @@ type Options struct {
 	// is never selected). The CLI's default is DefaultSessionResumeGrace.
 	SessionResumeGrace time.Duration
 
-	// Replicas, when set, make this gateway one of several replicas that
-	// pass each other the requests for the sessions they hold (see
-	// PeerOptions).
-	Replicas *PeerOptions
-
 	// Audit receives one record per session start and end, and denials.
 	Audit audit.Sink
 	// Recorder, when set, records tty sessions the gateway translates or
@@ -170,9 +165,8 @@ type Gateway struct {
 
 	upstreamToken *fileToken // nil without UpstreamTokenFile
 
-	readProxy     *httputil.ReverseProxy
-	transport     *http.Transport
-	peerTransport *http.Transport // nil without Replicas
+	readProxy *httputil.ReverseProxy
+	transport *http.Transport
 
 	draining atomic.Bool // Drain was called: /readyz fails, sessions still start
 
@@ -200,17 +194,11 @@ func New(opts *Options) (*Gateway, error) {
 	if o.AllowAnonymous && o.Authorizer == nil {
 		return nil, errors.New("gateway: anonymous access from any address needs an authorizer (RBAC): anonymous callers would be allowed everything")
 	}
-	if err := o.Replicas.validate(); err != nil {
-		return nil, err
-	}
 	gates, err := resolveGates(o.FeatureGates)
 	if err != nil {
 		return nil, err
 	}
 	g.gates = gates
-	if o.Replicas != nil {
-		g.peerTransport = newPeerTransport(o)
-	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
@@ -391,9 +379,6 @@ func writeProbe(w http.ResponseWriter, code int, body string) {
 // connections are invisible to http.Server.Shutdown, hence this.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.transport.CloseIdleConnections()
-	if g.peerTransport != nil {
-		g.peerTransport.CloseIdleConnections()
-	}
 	if g.sessions.Drain(ctx) {
 		return nil
 	}

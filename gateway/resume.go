@@ -166,7 +166,7 @@ func (g *Gateway) serveResumable(w http.ResponseWriter, r *http.Request, s *sess
 		return g.refuseAsUpstream(w, s, "resume-dial", resp, err)
 	}
 	defer closeUp()
-	rs := &resumable{g: g, s: s, id: g.sessionID(), up: up, want: s.want(), grace: g.opts.SessionResumeGrace,
+	rs := &resumable{g: g, s: s, id: newResumeID(), up: up, want: s.want(), grace: g.opts.SessionResumeGrace,
 		over: make(chan struct{}), lim: newRate(g.opts.MaxResizePerSecond)}
 	rs.cond = sync.NewCond(&rs.mu)
 	w.Header().Set(protocol.HeaderSession, rs.id)
@@ -783,10 +783,6 @@ func (r *resumable) detach(a *attachment) {
 // session exists here, belongs to the same user and is the same request.
 func (g *Gateway) resume(w http.ResponseWriter, r *http.Request, s *session, id string) {
 	rs := g.resumes.get(id)
-	if name, peer := g.peerFor(id); rs == nil && peer != nil {
-		g.forwardToPeer(w, r, s, name, peer)
-		return
-	}
 	switch {
 	case rs == nil || g.opts.SessionResumeGrace <= 0:
 		g.refuse(w, r, s, status.NewHTTPError(http.StatusNotFound, "NotFound", "session "+strconv.Quote(id)+" not found: it ended or its resume grace expired", nil))

@@ -45,54 +45,6 @@ type Security struct {
 	SessionResumeGrace time.Duration
 	FeatureGates       string
 	OIDC               OIDC
-	Replicas           Replicas
-}
-
-// Replicas are the flags of a gateway that is one of several replicas.
-type Replicas struct {
-	Name      string
-	Peers     string
-	TokenFile string
-	CAFile    string
-}
-
-func (r *Replicas) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&r.Name, "replica-name", "", "this replica's name among --peers (a StatefulSet pod's name: $(POD_NAME)); sessions' ids carry it")
-	fs.StringVar(&r.Peers, "peers", "", "the other replicas, name=URL,... (a StatefulSet's headless Service gives each a name: gw-1=https://gw-1.gw.ns.svc:8443); requests for their sessions are passed to them")
-	fs.StringVar(&r.TokenFile, "peer-token-file", "", "file holding the secret the replicas share (at least 32 bytes) to pass each other requests on behalf of their callers; required with --peers")
-	fs.StringVar(&r.CAFile, "peer-ca-file", "", "PEM authorities of the peers' serving certificates (default: the system's)")
-}
-
-// options turns the flags into gateway.PeerOptions (nil without
-// --replica-name and --peers).
-func (r *Replicas) options() (*gateway.PeerOptions, error) {
-	if r.Name == "" && r.Peers == "" {
-		return nil, nil
-	}
-	if r.Name == "" || r.TokenFile == "" {
-		return nil, errors.New("--peers needs --replica-name and --peer-token-file")
-	}
-	peers, err := gateway.ParsePeers(r.Peers)
-	if err != nil {
-		return nil, fmt.Errorf("--peers: %w", err)
-	}
-	b, err := os.ReadFile(r.TokenFile)
-	if err != nil {
-		return nil, fmt.Errorf("--peer-token-file: %w", err)
-	}
-	o := &gateway.PeerOptions{Name: r.Name, Peers: peers, Token: strings.TrimSpace(string(b))}
-	if r.CAFile != "" {
-		pem, err := os.ReadFile(r.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("--peer-ca-file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--peer-ca-file %s: no PEM certificate", r.CAFile)
-		}
-		o.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	}
-	return o, nil
 }
 
 // OIDC are kube-apiserver's --oidc-* flags.
@@ -188,7 +140,6 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.KeepAlive, "keepalive-interval", gateway.DefaultKeepAlive, "ping each client this often (WebSocket ping, SPDY PING), below the idle cut of load balancers in between; 0 for none")
 	fs.DurationVar(&s.SessionResumeGrace, "session-resume-grace", gateway.DefaultSessionResumeGrace, "keep an exec or attach session whose client's connection was cut this long, for porthole's client to resume it (0: sessions do not resume)")
 	s.OIDC.addFlags(fs)
-	s.Replicas.addFlags(fs)
 	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
 }
 
@@ -244,9 +195,6 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	o.MaxMessageBytes, o.MaxHeaderBytes, o.IdleTimeout = s.MaxMessageBytes, s.MaxHeaderBytes, s.IdleTimeout
 	o.KeepAlive = s.KeepAlive
 	o.SessionResumeGrace = s.SessionResumeGrace
-	if o.Replicas, err = s.Replicas.options(); err != nil {
-		return nil, closeFn, err
-	}
 	if s.KeepAlive <= 0 {
 		o.KeepAlive = -1 // none
 	}
