@@ -140,6 +140,17 @@ type Options struct {
 	// is never selected). The CLI's default is 0 for now.
 	SessionResumeGrace time.Duration
 
+	// JoinableSessions bridges every exec and attach session with stdin
+	// (terminated on both sides, as a translated one), so that users RBAC
+	// allows the verb join on sessions can type into it. Without it only
+	// sessions the gateway bridges anyway (translated, resumable,
+	// moderated) can be joined; every session can be listed and watched.
+	JoinableSessions bool
+	// ModeratedNamespaces are the namespaces (or "*") whose exec and
+	// attach sessions wait for a moderator (moderate.go) before their
+	// stdin reaches the process.
+	ModeratedNamespaces []string
+
 	// Audit receives one record per session start and end, and denials.
 	Audit audit.Sink
 	// Recorder, when set, records tty sessions the gateway translates or
@@ -173,6 +184,7 @@ type Gateway struct {
 
 	sessions registry.Registry[*session] // for Shutdown
 	resumes  resumeRegistry              // resumable sessions by id
+	live     liveSessions                // exec and attach sessions, for list, watch and join
 	ids      atomic.Uint64
 }
 
@@ -312,6 +324,7 @@ func (g *Gateway) routes() {
 	for _, p := range []string{"/version"} {
 		g.mux.HandleFunc("GET "+p, g.discoveryHandler)
 	}
+	g.sessionsRoutes()
 	if g.opts.MetricsHandler != nil {
 		g.mux.Handle("GET /metrics", g.opts.MetricsHandler)
 	}

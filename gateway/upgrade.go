@@ -143,7 +143,9 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 	var onResize func([]byte)
 	if rec != nil {
 		defer rec.Close()
-		onResize = (&sizeSink{rec: rec}).feed
+	}
+	if rec != nil || (s.live != nil && s.tty) {
+		onResize = (&sizeSink{rec: rec, live: s.live}).feed
 	}
 	var dst net.Conn = client
 	var pinger interface{ ping() bool }
