@@ -43,6 +43,8 @@ type Security struct {
 	IdleTimeout        time.Duration
 	KeepAlive          time.Duration
 	SessionResumeGrace time.Duration
+	SessionJoin        bool
+	ModeratedNS        []string
 	FeatureGates       string
 	OIDC               OIDC
 }
@@ -141,6 +143,8 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	// Off by default until a large stdin upload through a resumable
 	// session stops stalling (interop/client TestCLIStdinEOF with resume on).
 	fs.DurationVar(&s.SessionResumeGrace, "session-resume-grace", 0, "keep an exec or attach session whose client's connection was cut this long, for porthole's client to resume it (0, the default: sessions do not resume; "+gateway.DefaultSessionResumeGrace.String()+" is a good value)")
+	fs.BoolVar(&s.SessionJoin, "session-join", false, "bridge interactive exec and attach sessions so that users RBAC allows the verb join on sessions (API group porthole.dev) can type into them (without it, spliced sessions can only be watched)")
+	fs.StringSliceVar(&s.ModeratedNS, "moderated-namespace", nil, "namespace (or *) whose exec and attach sessions hold their stdin until a moderator joins: a user allowed the verb moderate on sessions (porthole.dev) there; repeatable")
 	s.OIDC.addFlags(fs)
 	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
 }
@@ -197,6 +201,7 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	o.MaxMessageBytes, o.MaxHeaderBytes, o.IdleTimeout = s.MaxMessageBytes, s.MaxHeaderBytes, s.IdleTimeout
 	o.KeepAlive = s.KeepAlive
 	o.SessionResumeGrace = s.SessionResumeGrace
+	o.JoinableSessions, o.ModeratedNamespaces = s.SessionJoin, s.ModeratedNS
 	if s.KeepAlive <= 0 {
 		o.KeepAlive = -1 // none
 	}
