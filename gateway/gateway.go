@@ -150,6 +150,15 @@ type Options struct {
 	// attach sessions wait for a moderator (moderate.go) before their
 	// stdin reaches the process.
 	ModeratedNamespaces []string
+	// ReplicaName names this replica in its sessions' ids (peers.go); Peers
+	// are the other replicas by name (base URLs), asked for their sessions
+	// and handed the watches, joins and ends of theirs. Requests between
+	// replicas carry PeerToken (required with Peers), over PeerTLS for
+	// https peers.
+	ReplicaName string
+	Peers       map[string]*url.URL
+	PeerToken   string
+	PeerTLS     *tls.Config
 
 	// Audit receives one record per session start and end, and denials.
 	Audit audit.Sink
@@ -206,6 +215,12 @@ func New(opts *Options) (*Gateway, error) {
 	}
 	if o.AllowAnonymous && o.Authorizer == nil {
 		return nil, errors.New("gateway: anonymous access from any address needs an authorizer (RBAC): anonymous callers would be allowed everything")
+	}
+	if len(o.Peers) > 0 && (o.PeerToken == "" || o.ReplicaName == "") {
+		return nil, errors.New("gateway: peers need a replica name and a peer token")
+	}
+	if strings.ContainsAny(o.ReplicaName, "./ ") {
+		return nil, fmt.Errorf("gateway: replica name %q: no dots, slashes or spaces", o.ReplicaName)
 	}
 	gates, err := resolveGates(o.FeatureGates)
 	if err != nil {
@@ -277,6 +292,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if g.serveSignIn(w, r) {
+		return
+	}
+	if user, ok, herr := g.peerUser(r); ok {
+		if herr != nil {
+			g.refuse(w, r, nil, herr)
+			return
+		}
+		ctx := context.WithValue(withUser(r.Context(), user), peerKey{}, true)
+		g.mux.ServeHTTP(w, r.WithContext(ctx))
 		return
 	}
 	user, herr := g.authenticate(r)

@@ -156,7 +156,7 @@ func (g *Gateway) serveResumable(w http.ResponseWriter, r *http.Request, s *sess
 		return g.refuseAsUpstream(w, s, "resume-dial", resp, err)
 	}
 	defer closeUp()
-	rs := &resumable{g: g, s: s, id: newResumeID(), up: up, want: s.want(), grace: g.opts.SessionResumeGrace,
+	rs := &resumable{g: g, s: s, id: g.replicaPrefix() + newResumeID(), up: up, want: s.want(), grace: g.opts.SessionResumeGrace,
 		over: make(chan struct{}), lim: newRate(g.opts.MaxResizePerSecond)}
 	rs.cond = sync.NewCond(&rs.mu)
 	w.Header().Set(protocol.HeaderSession, rs.id)

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -67,8 +66,7 @@ const (
 
 // newSession assigns an id; nothing is counted until begin.
 func (g *Gateway) newSession(verb string, u *User, source string) *session {
-	id := g.ids.Add(1)
-	return &session{g: g, id: fmt.Sprintf("%d-%d", time.Now().UnixNano(), id), user: u,
+	return &session{g: g, id: g.newSessionID(), user: u,
 		source: source, verb: verb, start: time.Now()}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -44,7 +45,7 @@ func sessionsAttrs(r *http.Request, verb, ns, id string) Attributes {
 // request; a refusal is answered and audited.
 func (g *Gateway) admitSessions(w http.ResponseWriter, r *http.Request, a Attributes, methods ...string) bool {
 	herr := g.checkOrigin(r)
-	if herr == nil && !containsString(methods, r.Method) {
+	if herr == nil && !slices.Contains(methods, r.Method) {
 		herr = status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed", "the server does not allow this method on the requested resource", nil)
 	}
 	if herr == nil {
@@ -56,15 +57,6 @@ func (g *Gateway) admitSessions(w http.ResponseWriter, r *http.Request, a Attrib
 	g.auditSessions(audit.Event{Stage: audit.StageDenied, ID: a.Name, Verb: "sessions/" + a.Verb, Namespace: a.Namespace,
 		Source: r.RemoteAddr, Outcome: "denied", Reason: herr.Error(), Code: herr.Code()}, a.User)
 	g.refuse(w, r, nil, herr)
-	return false
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
 	return false
 }
 
@@ -99,6 +91,10 @@ func (g *Gateway) listSessions(w http.ResponseWriter, r *http.Request, ns string
 	for _, l := range g.live.list(ns) {
 		list.Items = append(list.Items, l.info())
 	}
+	if !fromPeer(r.Context()) && len(g.opts.Peers) > 0 {
+		list.Items = append(list.Items, g.peerSessions(r.Context(), ns, userFrom(r.Context()))...)
+		slices.SortStableFunc(list.Items, func(a, b protocol.SessionInfo) int { return a.Start.Compare(b.Start) })
+	}
 	writeJSON(w, http.StatusOK, list)
 }
 
@@ -110,7 +106,7 @@ func (g *Gateway) oneSession(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodDelete {
 		verb = "moderate"
 	}
-	if !g.admitSessions(w, r, sessionsAttrs(r, verb, ns, id), http.MethodGet, http.MethodDelete) {
+	if !g.admitSessions(w, r, sessionsAttrs(r, verb, ns, id), http.MethodGet, http.MethodDelete) || g.toPeer(w, r, id) {
 		return
 	}
 	l := g.live.get(id)
@@ -176,7 +172,7 @@ func (g *Gateway) serveWatcher(w http.ResponseWriter, r *http.Request, ns, id st
 	if join {
 		verb = "join"
 	}
-	if !g.admitSessions(w, r, sessionsAttrs(r, verb, ns, id), http.MethodGet) {
+	if !g.admitSessions(w, r, sessionsAttrs(r, verb, ns, id), http.MethodGet) || g.toPeer(w, r, id) {
 		return
 	}
 	u := userFrom(r.Context())

@@ -21,7 +21,9 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, verb, namespace
 		return
 	}
 	if id := r.Header.Get(protocol.HeaderResume); id != "" && s.verb != "portforward" {
-		g.resume(w, r, s, id)
+		if !g.toPeer(w, r, id) { // a session another replica holds resumes there
+			g.resume(w, r, s, id)
+		}
 		return
 	}
 	s.moderated = s.verb != "portforward" && g.moderatedNamespace(s.namespace)
