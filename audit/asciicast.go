@@ -176,6 +176,17 @@ func (r *Recording) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Marker records a marker event (asciicast v2 "m") labelled label: who
+// joined, watched or ended the session, in order with its output.
+func (r *Recording) Marker(label string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil || r.f == nil {
+		return
+	}
+	r.line("m", label)
+}
+
 func (r *Recording) event(data []byte) {
 	if len(data) == 0 {
 		return

@@ -23,6 +23,13 @@ const (
 	// StageResume is a client reattaching to its session after a cut
 	// (the session's id, the resuming request's source).
 	StageResume Stage = "SessionResume"
+	// StageWatch and StageJoin are a user (the record's User) starting
+	// to watch or join another's session (ID); StageLeave, its end.
+	StageWatch Stage = "SessionWatch"
+	StageJoin  Stage = "SessionJoin"
+	StageLeave Stage = "SessionLeave"
+	// StageModeratorEnd is a moderator (User) ending a session (ID).
+	StageModeratorEnd Stage = "SessionModeratorEnd"
 )
 
 // Event is one audit record. Fields that do not apply are omitted.
@@ -54,6 +61,11 @@ type Event struct {
 	// Reason says why the request was denied or the session failed.
 	Reason string `json:"reason,omitempty"`
 	Code   int    `json:"code,omitempty"`
+	// Owner is the user whose session a watch, join or moderator's end
+	// concerns (User is who watched, joined or ended it).
+	Owner string `json:"owner,omitempty"`
+	// Moderator: the joining user is the session's moderator.
+	Moderator bool `json:"moderator,omitempty"`
 }
 
 // Sink receives audit events. Implementations are safe for concurrent use

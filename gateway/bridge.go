@@ -85,19 +85,34 @@ func (b *bridge) run() outcome {
 		defer outputs.Done()
 		statusBytes, statusErr = up.ReadStatus()
 	}()
+	// The owner's notices (who watches; a moderator awaited) share the
+	// terminal's stream, or stderr without a tty.
+	var cout, cerr io.Writer = client.Stdout, client.Stderr
+	stopNotices := func() {}
+	switch {
+	case b.s.tty && client.Stdout != nil:
+		cout, stopNotices = b.s.live.startNotices(client.Stdout, true)
+	case client.Stderr != nil:
+		cerr, stopNotices = b.s.live.startNotices(client.Stderr, false)
+	}
+	defer stopNotices()
 	for _, p := range []struct {
-		src, dst stream.Stream
-		record   bool
-	}{{up.Stdout, client.Stdout, true}, {up.Stderr, client.Stderr, false}} {
+		src    stream.Stream
+		dst    io.Writer
+		record bool
+	}{{up.Stdout, cout, true}, {up.Stderr, cerr, false}} {
 		if p.src == nil || p.dst == nil {
 			continue
 		}
 		outputs.Add(1)
 		go b.copyOut(&outputs, p.src, p.dst, p.record)
 	}
+	if b.s.live.held() {
+		b.s.live.notify("this session is moderated: its input waits for a moderator to join")
+	}
 	if client.Stdin != nil && up.Stdin != nil {
 		inputs.Add(1)
-		go b.copyStdin(&inputs)
+		go b.copyStdin(&inputs, b.s.stdinSink(up.Stdin))
 	}
 	if client.Resize != nil {
 		inputs.Add(1)
@@ -122,6 +137,11 @@ func (b *bridge) run() outcome {
 	default:
 		st, cause = reencode(up, statusBytes)
 	}
+	// A notice may wait on a client that stopped reading: the status
+	// deadline bounds that too.
+	guard := time.AfterFunc(statusWriteTimeout, func() { _ = client.Conn.Abort("notice write timed out") })
+	stopNotices()
+	guard.Stop()
 	out := b.finish(st, cause)
 	_ = up.Conn.Close() // ends stdin and resize writes still blocked upstream
 	inputs.Wait()
@@ -202,11 +222,11 @@ func (b *bridge) finish(st *status.Status, cause error) outcome {
 
 // copyOut copies an upstream output stream to the client's (and the
 // recording, for stdout).
-func (b *bridge) copyOut(wg *sync.WaitGroup, src, dst stream.Stream, record bool) {
+func (b *bridge) copyOut(wg *sync.WaitGroup, src stream.Stream, dst io.Writer, record bool) {
 	defer wg.Done()
 	var w io.Writer = &countWriter{w: dst, n: &b.s.bytesOut}
-	if record && b.rec != nil {
-		w = io.MultiWriter(w, b.rec)
+	if t := b.s.tap(b.rec); record && t != nil {
+		w = io.MultiWriter(w, t)
 	}
 	if _, err := io.Copy(w, src); err != nil {
 		_ = src.Reset()
@@ -215,9 +235,11 @@ func (b *bridge) copyOut(wg *sync.WaitGroup, src, dst stream.Stream, record bool
 
 // copyStdin copies the client's stdin upstream; its end (the v5 close
 // signal, a FIN) becomes the upstream's.
-func (b *bridge) copyStdin(wg *sync.WaitGroup) {
+func (b *bridge) copyStdin(wg *sync.WaitGroup, dst interface {
+	io.Writer
+	CloseWrite() error
+}) {
 	defer wg.Done()
-	dst := b.up.Stdin
 	if _, err := io.Copy(&countWriter{w: dst, n: &b.s.bytesIn}, b.client.Stdin); err == nil {
 		_ = dst.CloseWrite()
 	}
@@ -248,6 +270,7 @@ func (b *bridge) copyResize(wg *sync.WaitGroup) {
 		if b.rec != nil {
 			b.rec.Resize(int(sz.Width), int(sz.Height))
 		}
+		b.s.live.resize(int(sz.Width), int(sz.Height))
 		if dst == nil {
 			continue
 		}

@@ -24,6 +24,14 @@
 // connection. The node's kubelet paths are not routed: callers use the API
 // server's pod paths, the upstream receives the same paths.
 //
+// Sessions (live.go, sessionsapi.go, moderate.go, peers.go): every exec and
+// attach is listed under protocol.SessionsPath for watchers, who watch its
+// output or, where the gateway writes its stdin, join it. A session in a
+// moderated namespace, or an interactive one with JoinableSessions, takes
+// the bridged path: either client wire terminated and bridged to the
+// upstream's (WebSocket first), so that its stdin can be held for a
+// moderator or joined. With replicas, a session's id names its replica.
+//
 // Authentication (authn.go): client certificates verified by the TLS
 // listener, bearer tokens in the header or in the WebSocket subprotocol
 // base64url.bearer.authorization.k8s.io.<token> (stripped before anything

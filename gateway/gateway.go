@@ -139,6 +139,26 @@ type Options struct {
 	// is never selected). The CLI's default is DefaultSessionResumeGrace.
 	SessionResumeGrace time.Duration
 
+	// JoinableSessions bridges every exec and attach session with stdin
+	// (terminated on both sides, as a translated one), so that users RBAC
+	// allows the verb join on sessions can type into it. Without it only
+	// sessions the gateway bridges anyway (translated, resumable,
+	// moderated) can be joined; every session can be listed and watched.
+	JoinableSessions bool
+	// ModeratedNamespaces are the namespaces (or "*") whose exec and
+	// attach sessions wait for a moderator (moderate.go) before their
+	// stdin reaches the process.
+	ModeratedNamespaces []string
+	// ReplicaName names this replica in its sessions' ids (peers.go); Peers
+	// are the other replicas by name (base URLs), asked for their sessions
+	// and handed the watches, joins and ends of theirs. Requests between
+	// replicas carry PeerToken (required with Peers), over PeerTLS for
+	// https peers.
+	ReplicaName string
+	Peers       map[string]*url.URL
+	PeerToken   string
+	PeerTLS     *tls.Config
+
 	// Audit receives one record per session start and end, and denials.
 	Audit audit.Sink
 	// Recorder, when set, records tty sessions the gateway translates or
@@ -172,6 +192,7 @@ type Gateway struct {
 
 	sessions registry.Registry[*session] // for Shutdown
 	resumes  resumeRegistry              // resumable sessions by id
+	live     liveSessions                // exec and attach sessions, for list, watch and join
 	ids      atomic.Uint64
 }
 
@@ -193,6 +214,12 @@ func New(opts *Options) (*Gateway, error) {
 	}
 	if o.AllowAnonymous && o.Authorizer == nil {
 		return nil, errors.New("gateway: anonymous access from any address needs an authorizer (RBAC): anonymous callers would be allowed everything")
+	}
+	if len(o.Peers) > 0 && (o.PeerToken == "" || o.ReplicaName == "") {
+		return nil, errors.New("gateway: peers need a replica name and a peer token")
+	}
+	if strings.ContainsAny(o.ReplicaName, "./ ") {
+		return nil, fmt.Errorf("gateway: replica name %q: no dots, slashes or spaces", o.ReplicaName)
 	}
 	gates, err := resolveGates(o.FeatureGates)
 	if err != nil {
@@ -266,6 +293,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.serveSignIn(w, r) {
 		return
 	}
+	if user, ok, herr := g.peerUser(r); ok {
+		if herr != nil {
+			g.refuse(w, r, nil, herr)
+			return
+		}
+		ctx := context.WithValue(withUser(r.Context(), user), peerKey{}, true)
+		g.mux.ServeHTTP(w, r.WithContext(ctx))
+		return
+	}
 	user, herr := g.authenticate(r)
 	if herr != nil {
 		g.refuse(w, r, g.deniedSession(r), herr)
@@ -311,6 +347,7 @@ func (g *Gateway) routes() {
 	for _, p := range []string{"/version"} {
 		g.mux.HandleFunc("GET "+p, g.discoveryHandler)
 	}
+	g.sessionsRoutes()
 	if g.opts.MetricsHandler != nil {
 		g.mux.Handle("GET /metrics", g.opts.MetricsHandler)
 	}

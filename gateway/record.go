@@ -34,6 +34,7 @@ func (g *Gateway) startRecording(s *session) *audit.Recording {
 		g.log.Error("recording not started", "id", s.id, "err", err)
 		return nil
 	}
+	s.live.setRecording(rec)
 	return rec
 }
 
@@ -42,8 +43,9 @@ func (g *Gateway) startRecording(s *session) *audit.Recording {
 // with the output. A malformed payload is dropped from the recording, not
 // judged: the node judges the session's resizes.
 type sizeSink struct {
-	rec *audit.Recording
-	buf []byte
+	rec  *audit.Recording // nil: not recorded
+	live *live            // nil: not listed
+	buf  []byte
 }
 
 func (k *sizeSink) feed(p []byte) {
@@ -63,7 +65,10 @@ func (k *sizeSink) feed(p []byte) {
 			}
 			return
 		}
-		k.rec.Resize(int(sz.Width), int(sz.Height))
+		if k.rec != nil {
+			k.rec.Resize(int(sz.Width), int(sz.Height))
+		}
+		k.live.resize(int(sz.Width), int(sz.Height))
 	}
 }
 
@@ -73,13 +78,14 @@ func (k *sizeSink) feed(p []byte) {
 // do not mask), or the DATA of the SPDY stream the client's SYN_STREAM named
 // stdout (ids, learnt by the inspector).
 func outputTap(s *session, rec *audit.Recording, ids *spdyStreamIDs) func([]byte) error {
-	if rec == nil {
+	w := s.tap(rec)
+	if w == nil || s.verb == "portforward" {
 		return nil
 	}
 	if s.wireIn == protocol.WebSocket {
-		return newWSOutput(rec).feed
+		return newWSOutput(w).feed
 	}
-	return newSPDYOutput(rec, ids).feed
+	return newSPDYOutput(w, ids).feed
 }
 
 // newSPDYOutput records the DATA of the stream ids names stdout.

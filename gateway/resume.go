@@ -166,7 +166,7 @@ func (g *Gateway) serveResumable(w http.ResponseWriter, r *http.Request, s *sess
 		return g.refuseAsUpstream(w, s, "resume-dial", resp, err)
 	}
 	defer closeUp()
-	rs := &resumable{g: g, s: s, id: newResumeID(), up: up, want: s.want(), grace: g.opts.SessionResumeGrace,
+	rs := &resumable{g: g, s: s, id: g.replicaPrefix() + newResumeID(), up: up, want: s.want(), grace: g.opts.SessionResumeGrace,
 		over: make(chan struct{}), lim: newRate(g.opts.MaxResizePerSecond)}
 	rs.cond = sync.NewCond(&rs.mu)
 	w.Header().Set(protocol.HeaderSession, rs.id)
@@ -405,8 +405,8 @@ func (r *resumable) end(why string) {
 func (r *resumable) copyUp(wg *sync.WaitGroup, i int, src stream.Stream) {
 	defer wg.Done()
 	var w io.Writer = &countWriter{w: &outWriter{r: r, i: i}, n: &r.s.bytesOut}
-	if i == outStdout && r.rec != nil {
-		w = io.MultiWriter(w, r.rec)
+	if t := r.s.tap(r.rec); i == outStdout && t != nil {
+		w = io.MultiWriter(w, t)
 	}
 	if _, err := io.Copy(w, src); err != nil {
 		_ = src.Reset()
@@ -449,7 +449,7 @@ func (w *outWriter) Write(p []byte) (int, error) {
 // upstream, and ends it once the client's stdin ended.
 func (r *resumable) writeStdin() {
 	defer r.side.Done()
-	dst := r.up.Stdin
+	dst := r.s.stdinSink(r.up.Stdin) // joiners write here too
 	for {
 		r.mu.Lock()
 		for len(r.stdinQ) == 0 && !r.stdinEOF && !r.isOver {
@@ -671,6 +671,7 @@ func (r *resumable) readResize(a *attachment) {
 		if r.rec != nil {
 			r.rec.Resize(int(sz.Width), int(sz.Height))
 		}
+		r.s.live.resize(int(sz.Width), int(sz.Height))
 		r.mu.Lock()
 		r.size, r.sizeSet = sz, true
 		r.cond.Broadcast()

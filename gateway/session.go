@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,6 +30,11 @@ type session struct {
 	wireIn    protocol.Wire
 	wireOut   protocol.Wire
 	start     time.Time
+	// moderated: its stdin waits for a moderator (ModeratedNamespaces).
+	moderated bool
+	// live lists an exec or attach session for watchers from begin to end
+	// (nil for port-forward and before begin).
+	live *live
 	// onLimit, when set, tells the client why a limit ends its spliced
 	// session (a WebSocket close frame), before the sockets close.
 	onLimit func(*LimitError)
@@ -62,8 +66,7 @@ const (
 
 // newSession assigns an id; nothing is counted until begin.
 func (g *Gateway) newSession(verb string, u *User, source string) *session {
-	id := g.ids.Add(1)
-	return &session{g: g, id: fmt.Sprintf("%d-%d", time.Now().UnixNano(), id), user: u,
+	return &session{g: g, id: g.newSessionID(), user: u,
 		source: source, verb: verb, start: time.Now()}
 }
 
@@ -84,6 +87,10 @@ func (s *session) begin() *status.HTTPError {
 		return status.NewHTTPError(503, "ServiceUnavailable", "the gateway is shutting down", nil)
 	}
 	g.metrics.started(s.verb, string(s.wireIn))
+	if s.verb != "portforward" {
+		s.live = newLive(s, s.moderated)
+		g.live.add(s.live)
+	}
 	s.record(audit.StageStart, "", "")
 	return nil
 }
@@ -91,6 +98,10 @@ func (s *session) begin() *status.HTTPError {
 // end releases the session and writes its end record.
 func (s *session) end(out outcome) {
 	g := s.g
+	if s.live != nil {
+		g.live.remove(s.id)
+		s.live.end()
+	}
 	g.limits.release(s.user.Name)
 	d := time.Since(s.start)
 	g.metrics.ended(s.verb, string(s.wireIn), string(out), s.bytesIn.Load(), s.bytesOut.Load(), d)

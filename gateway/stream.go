@@ -21,7 +21,14 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, verb, namespace
 		return
 	}
 	if id := r.Header.Get(protocol.HeaderResume); id != "" && s.verb != "portforward" {
-		g.resume(w, r, s, id)
+		if !g.toPeer(w, r, id) { // a session another replica holds resumes there
+			g.resume(w, r, s, id)
+		}
+		return
+	}
+	s.moderated = s.verb != "portforward" && g.moderatedNamespace(s.namespace)
+	if herr := moderationAdmits(r, s); herr != nil {
+		g.refuse(w, r, s, herr)
 		return
 	}
 	path := g.plan(r, s)
@@ -96,16 +103,34 @@ const (
 	pathSPDYToWS         // SPDY terminated, WebSocket v5 upstream
 	pathWrap             // SPDY port-forward wrapped in the tunnel upstream
 	pathResume           // WebSocket resume extension terminated, bridged to either wire
+	pathBridge           // either wire terminated, bridged to the upstream's: stdin held or joined
 )
+
+// planBridge is pathBridge, upstream on WebSocket unless it speaks only SPDY
+// (dialUpstreamSession may still fall back to SPDY).
+func (g *Gateway) planBridge(s *session) int {
+	s.wireOut = protocol.WebSocket
+	if g.opts.UpstreamWire == protocol.SPDY {
+		s.wireOut = protocol.SPDY
+	}
+	return pathBridge
+}
 
 // plan picks the session's path (package doc table) and its upstream wire.
 func (g *Gateway) plan(r *http.Request, s *session) int {
 	s.wireOut = s.wireIn
+	bridged := g.bridgedPath(s) && canBridge(r, s)
+	if bridged && s.moderated {
+		return g.planBridge(s)
+	}
 	if s.wireIn == protocol.WebSocket && s.verb != "portforward" && g.opts.SessionResumeGrace > 0 && offersResume(r) {
 		if g.opts.UpstreamWire == protocol.SPDY {
 			s.wireOut = protocol.SPDY
 		}
 		return pathResume
+	}
+	if bridged {
+		return g.planBridge(s)
 	}
 	if s.wireIn == protocol.SPDY && g.opts.UpstreamWire == protocol.WebSocket {
 		s.wireOut = protocol.WebSocket
@@ -131,6 +156,9 @@ func (g *Gateway) plan(r *http.Request, s *session) int {
 // route carries the session on its path and returns its outcome.
 func (g *Gateway) route(w http.ResponseWriter, r *http.Request, s *session, path int) outcome {
 	switch path {
+	case pathBridge:
+		g.metrics.translations.WithLabelValues("bridge").Inc()
+		return g.serveBridged(w, r, s)
 	case pathResume:
 		return g.serveResumable(w, r, s)
 	case pathTranslate:

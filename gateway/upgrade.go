@@ -34,7 +34,7 @@ var dropHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Or
 // them, in any case and with '_' for '-' (some proxies and servers treat
 // them alike), never passes.
 var (
-	identityPrefixes = []string{"impersonate-", "x-remote-", "x-auth-request-"}
+	identityPrefixes = []string{"impersonate-", "x-remote-", "x-auth-request-", "x-porthole-peer-"}
 	identityNames    = []string{"x-forwarded-user", "x-forwarded-groups", "x-forwarded-email",
 		"x-forwarded-preferred-username", "x-forwarded-access-token"}
 )
@@ -143,7 +143,9 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 	var onResize func([]byte)
 	if rec != nil {
 		defer rec.Close()
-		onResize = (&sizeSink{rec: rec}).feed
+	}
+	if rec != nil || (s.live != nil && s.tty) {
+		onResize = (&sizeSink{rec: rec, live: s.live}).feed
 	}
 	var dst net.Conn = client
 	var pinger interface{ ping() bool }

@@ -117,18 +117,21 @@ func NewNode(t testing.TB, pods []*kube.Pod, o *NodeOptions) *Node {
 		}
 	})
 	for _, p := range pods {
-		WaitRunning(t, rt, p.Name)
+		WaitRunning(t, rt, p.Namespace, p.Name)
 	}
 	return n
 }
 
-// WaitRunning waits until every container of pod name (namespace default)
-// runs.
-func WaitRunning(t testing.TB, rt node.Runtime, name string) {
+// WaitRunning waits until every container of pod ns/name runs ("":
+// namespace default).
+func WaitRunning(t testing.TB, rt node.Runtime, ns, name string) {
+	if ns == "" {
+		ns = kube.DefaultNamespace
+	}
 	t.Helper()
 	deadline := time.Now().Add(Timeout)
 	for {
-		pod, err := rt.Pod(context.Background(), kube.DefaultNamespace, name)
+		pod, err := rt.Pod(context.Background(), ns, name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import { splitArgs } from './argv.js';
 import { Pane } from './pane.js';
 import { wireFiles } from './filesui.js';
 import { fontDefault, keyAction, nextFontSize, shortcuts } from './keys.js';
+import { wireSessions } from './sessions.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,7 +61,9 @@ async function showApp() {
     : anonymous ? (token ? 'signed in with a token' : 'not signed in') : 'signed in as ' + who.user;
   $('signin-open').hidden = !signIn || !!token || !!ssoUser;
   $('signout').hidden = !signIn || !(token || ssoUser);
-  await Promise.all([loadNamespaces(), loadRecordings()]);
+  state.loadSessions ||= wireSessions({ nav: $('side'), addPane, select, closed, isShown: () => !$('app').hidden,
+    paneOpts: () => ({ onAction: act, fontSize: state.fontSize }) });
+  await Promise.all([loadNamespaces(), loadRecordings(), state.loadSessions()]);
   await pickFromHash();
 }
 

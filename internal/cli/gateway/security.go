@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -43,6 +44,12 @@ type Security struct {
 	IdleTimeout        time.Duration
 	KeepAlive          time.Duration
 	SessionResumeGrace time.Duration
+	SessionJoin        bool
+	ModeratedNS        []string
+	ReplicaName        string
+	Peers              map[string]string
+	PeerTokenFile      string
+	PeerCAFile         string
 	FeatureGates       string
 	OIDC               OIDC
 }
@@ -139,6 +146,12 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.IdleTimeout, "streaming-idle-timeout", gateway.DefaultIdleTimeout, "end sessions with no data either way for this long")
 	fs.DurationVar(&s.KeepAlive, "keepalive-interval", gateway.DefaultKeepAlive, "ping each client this often (WebSocket ping, SPDY PING), below the idle cut of load balancers in between; 0 for none")
 	fs.DurationVar(&s.SessionResumeGrace, "session-resume-grace", gateway.DefaultSessionResumeGrace, "keep an exec or attach session whose client's connection was cut this long, for porthole's client to resume it (0: sessions do not resume)")
+	fs.BoolVar(&s.SessionJoin, "session-join", false, "bridge interactive exec and attach sessions so that users RBAC allows the verb join on sessions (API group porthole.dev) can type into them (without it, spliced sessions can only be watched)")
+	fs.StringSliceVar(&s.ModeratedNS, "moderated-namespace", nil, "namespace (or *) whose exec and attach sessions hold their stdin until a moderator joins: a user allowed the verb moderate on sessions (porthole.dev) there; repeatable")
+	fs.StringVar(&s.ReplicaName, "replica-name", "", "this replica's name, which starts its sessions' ids (a StatefulSet pod's name); needed with --peers")
+	fs.StringToStringVar(&s.Peers, "peers", nil, "the other replicas, NAME=URL,... (a headless Service's pod addresses): any replica lists, watches and joins the sessions of all")
+	fs.StringVar(&s.PeerTokenFile, "peer-token-file", "", "file holding the secret the replicas present to each other (the same in each); required with --peers")
+	fs.StringVar(&s.PeerCAFile, "peer-ca-file", "", "certificate authority of the replicas' https addresses (default: the system's)")
 	s.OIDC.addFlags(fs)
 	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
 }
@@ -195,6 +208,10 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	o.MaxMessageBytes, o.MaxHeaderBytes, o.IdleTimeout = s.MaxMessageBytes, s.MaxHeaderBytes, s.IdleTimeout
 	o.KeepAlive = s.KeepAlive
 	o.SessionResumeGrace = s.SessionResumeGrace
+	o.JoinableSessions, o.ModeratedNamespaces = s.SessionJoin, s.ModeratedNS
+	if err := s.applyPeers(o); err != nil {
+		return nil, closeFn, err
+	}
 	if s.KeepAlive <= 0 {
 		o.KeepAlive = -1 // none
 	}
@@ -322,4 +339,43 @@ func loopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// applyPeers fills the replicas' options from --replica-name, --peers,
+// --peer-token-file and --peer-ca-file.
+func (s *Security) applyPeers(o *gateway.Options) error {
+	o.ReplicaName = s.ReplicaName
+	if len(s.Peers) == 0 {
+		return nil
+	}
+	if s.PeerTokenFile == "" || s.ReplicaName == "" {
+		return errors.New("--peers needs --replica-name and --peer-token-file")
+	}
+	b, err := os.ReadFile(s.PeerTokenFile)
+	if err != nil {
+		return fmt.Errorf("--peer-token-file: %w", err)
+	}
+	if o.PeerToken = strings.TrimSpace(string(b)); len(o.PeerToken) < 16 {
+		return errors.New("--peer-token-file: the secret must have at least 16 characters")
+	}
+	o.Peers = map[string]*url.URL{}
+	for name, raw := range s.Peers {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--peers %s=%s: want an http or https URL", name, raw)
+		}
+		o.Peers[name] = u
+	}
+	if s.PeerCAFile != "" {
+		pem, err := os.ReadFile(s.PeerCAFile)
+		if err != nil {
+			return fmt.Errorf("--peer-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--peer-ca-file %s: no certificate", s.PeerCAFile)
+		}
+		o.PeerTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	nodecmd "github.com/porthole/porthole/internal/cli/node"
 	portforwardcmd "github.com/porthole/porthole/internal/cli/portforward"
 	servecmd "github.com/porthole/porthole/internal/cli/serve"
+	sessionscmd "github.com/porthole/porthole/internal/cli/sessions"
 )
 
 // NewCmd returns the root command with every subcommand.
@@ -48,6 +49,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd.AddCommand(cpcmd.NewCmd(f, nil))
 	cmd.AddCommand(execcmd.NewCmd(f, nil), attachcmd.NewCmd(f, nil))
 	cmd.AddCommand(portforwardcmd.NewCmd(f, nil))
+	cmd.AddCommand(sessionscmd.NewCmd(f, nil))
 	cmd.AddCommand(newDemoWebCmd(f))
 	return cmd
 }
