@@ -394,7 +394,9 @@ func TestSessionsSlowWatcher(t *testing.T) {
 	if sum := sha256.Sum256(data); err != nil || n != int64(len(data)) || !bytes.Equal(h.Sum(nil), sum[:]) {
 		t.Fatalf("owner read %d bytes (%v), checksum %x, want %x", n, err, h.Sum(nil), sum)
 	}
-	if e := errs.wait(); e != "[porthole] bob is watching this session\n" {
+	// The drop is told to the owner when it comes before the session's
+	// stderr ends, as it does mid-output or not, depending on scheduling.
+	if e := errs.wait(); e != "[porthole] bob is watching this session\n" && e != "[porthole] bob is watching this session\n[porthole] bob stopped watching\n" {
 		t.Errorf("owner's stderr: %q", e)
 	}
 	if st := status.wait(); !strings.Contains(st, `"status":"Success"`) {
