@@ -85,16 +85,10 @@ function concat(chunks) {
 }
 
 // drained resolves once the socket's send buffer is below the high-water
-// mark: backpressure instead of queueing a whole file in the browser.
+// mark: backpressure instead of queueing a whole file in the browser. It
+// waits while a cut connection resumes.
 function drained(s) {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!s.live) reject(new Error('connection closed during upload'));
-      else if (s.ws.bufferedAmount <= HIGH_WATER) resolve();
-      else setTimeout(check, 10);
-    };
-    check();
-  });
+  return s.waitDrained(HIGH_WATER);
 }
 
 // upload writes files (one File or several) into directory dir of the

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { splitArgs } from '../src/argv.js';
-import { exitFromStatus } from '../src/session.js';
+import { exitFromStatus, formatOffsets, parseOffsets } from '../src/session.js';
 import { LineMode } from '../src/linemode.js';
 import { bearerProtocol } from '../src/auth.js';
 import { parseCast } from '../src/cast.js';
@@ -255,4 +255,17 @@ test('containerWords and closeWords', () => {
   assert.equal(closeWords(1001, 'gateway shutting down'), 'the server is shutting down (gateway shutting down)');
   assert.equal(closeWords(1008, 'session idle for 30m0s'), 'session idle for 30m0s');
   assert.equal(closeWords(4000, ''), 'close code 4000');
+});
+
+// The resume control lines, as protocol.FormatOffsets and ParseOffsets
+// write and read them.
+test('resume offsets', () => {
+  assert.equal(formatOffsets({ stdout: 0, stderr: 0, error: 0 }), '');
+  assert.equal(formatOffsets({ stdout: 12, stderr: 0, error: 3 }), 'stdout=12,error=3');
+  assert.deepEqual(parseOffsets(''), { stdin: 0, stdout: 0, stderr: 0, error: 0 });
+  assert.deepEqual(parseOffsets('stdin=7'), { stdin: 7, stdout: 0, stderr: 0, error: 0 });
+  assert.deepEqual(parseOffsets('stdin=1,stdout=2,stderr=3,error=4'), { stdin: 1, stdout: 2, stderr: 3, error: 4 });
+  for (const bad of ['session=abc', 'stdin=-1', 'stdin=', 'stdin=1,', 'x=1', 'stdin=+1', 'stdin=1 ']) {
+    assert.equal(parseOffsets(bad), null, bad);
+  }
 });
