@@ -28,6 +28,10 @@ func TestBrowser(t *testing.T) { browserScript(t, "test/browser.mjs") }
 // the page, with nothing lost or repeated either way.
 func TestBrowserResume(t *testing.T) { browserScript(t, "test/resume.mjs") }
 
+// TestBrowserEveryday runs test/everyday.mjs: small screens and the
+// sidebar, the shell fallback, quoted commands and directory transfers.
+func TestBrowserEveryday(t *testing.T) { browserScript(t, "test/everyday.mjs") }
+
 // browserScript builds porthole and runs script (one of test/*.mjs) with
 // node against it and Debian's Chromium.
 func browserScript(t *testing.T, script string) {

@@ -175,6 +175,9 @@ test('keyAction', () => {
     [k('=', 'c'), 'page', false, ''], // the browser's zoom outside the terminal
     [k('1', 'a'), 'terminal', false, ''], // Alt+digit is readline's argument
     [k('a', ''), 'terminal', false, ''],
+    [k('L', 'cs', 'KeyL'), 'terminal', false, 'toggleSide'], // the pod list, from anywhere
+    [k('L', 'cs', 'KeyL'), 'page', false, 'toggleSide'],
+    [k('l', 'c', 'KeyL'), 'terminal', false, ''], // ^L clears the shell's screen
   ];
   for (const [ev, where, sel, want] of cases) assert.equal(keyAction(ev, where, sel), want, JSON.stringify([ev, where, sel]));
   assert.equal(nextFontSize(14, 'fontUp'), 15);
