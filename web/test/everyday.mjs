@@ -3,11 +3,14 @@
 // 390x844 viewports get at least 40 columns, the sidebar hides and shows
 // by its button and by keyboard (Ctrl+Shift+L), a new terminal in a
 // container without bash gets sh, and a command typed with quotes reaches
-// the process with each argument whole.
+// the process with each argument whole, and a folder uploaded and
+// downloaded again (as a .tar) has the same files (checksums).
 //
 // usage: node test/everyday.mjs --porthole BIN [--chromium PATH] [--artifacts DIR]
 // Run by web/browser_test.go.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -142,6 +145,86 @@ async function quoting(context, url) {
   log('quoted arguments reached the process whole');
 }
 
+const sha256 = (b) => createHash('sha256').update(b).digest('hex');
+
+// folderRoundTrip uploads a folder (nested, non-ASCII and long paths)
+// into the demo pod, checks it on disk (the demo's processes run on this
+// machine), downloads it again as a .tar and checks what GNU tar
+// extracts; then cancels a long download.
+async function folderRoundTrip(context, url, dir) {
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1000, height: 800 });
+  await page.goto(url + '/ui/');
+  const local = join(dir, 'local');
+  const files = {
+    'a.txt': randomBytes(100),
+    'sub/b.bin': randomBytes(300 * 1024 + 7),
+    'sub/deep/ümlaut é.txt': Buffer.from('non-ASCII name\n'),
+    ['sub/' + 'long-'.repeat(25) + '/' + 'name-'.repeat(20) + '.dat']: randomBytes(2000),
+  };
+  for (const [p, data] of Object.entries(files)) {
+    mkdirSync(join(local, 'tree', p, '..'), { recursive: true });
+    writeFileSync(join(local, 'tree', p), data);
+  }
+  const remote = join(dir, 'remote');
+  mkdirSync(remote);
+  await page.locator('.pod[data-pod="demo"] button[data-container="shell"]').click();
+  await page.setInputFiles('#upload-folder', join(local, 'tree'));
+  await page.fill('#upload-dir', remote);
+  await page.click('#upload');
+  await page.locator('#file-status[data-state="done"]').waitFor({ timeout: WAIT });
+  assert.match(await page.locator('#file-status').textContent(), /^uploaded tree \(4 files\) \(302\.1 KiB\) to .* in \d+\.\d s, [\d.]+ [KM]i?B\/s$/);
+  for (const [p, data] of Object.entries(files)) assert.equal(sha256(readFileSync(join(remote, 'tree', p))), sha256(data), `uploaded ${p}`);
+  log('folder uploaded: 4 files, checksums match');
+
+  await page.fill('#download-path', join(remote, 'tree'));
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: WAIT }), page.click('#download')]);
+  assert.equal(dl.suggestedFilename(), 'tree.tar');
+  const tarPath = join(dir, 'tree.tar');
+  await dl.saveAs(tarPath);
+  await page.locator('#file-status[data-state="done"]').waitFor({ timeout: WAIT });
+  assert.match(await page.locator('#file-status').textContent(), /^downloaded the folder as tree\.tar \([\d.]+ KiB\)/);
+  const back = join(dir, 'back');
+  mkdirSync(back);
+  execFileSync('tar', ['-xf', tarPath, '-C', back]);
+  for (const [p, data] of Object.entries(files)) assert.equal(sha256(readFileSync(join(back, 'tree', p))), sha256(data), `downloaded ${p}`);
+  log('folder downloaded as tree.tar: the same 4 files');
+
+  // A folder dropped on the panel (a real drag through Chromium's input,
+  // files from disk) is uploaded whole, empty subfolder included.
+  const dropDir = join(local, 'dropped');
+  mkdirSync(join(dropDir, 'empty'), { recursive: true });
+  mkdirSync(join(dropDir, 'in'), { recursive: true });
+  const dropFiles = { 'x.txt': randomBytes(50), 'in/y.bin': randomBytes(90 * 1024) };
+  for (const [p, data] of Object.entries(dropFiles)) writeFileSync(join(dropDir, p), data);
+  const into = join(dir, 'dropped-into');
+  mkdirSync(into);
+  await page.fill('#upload-dir', into);
+  const zone = await page.locator('#files').boundingBox();
+  const cdp = await context.newCDPSession(page);
+  const at = { x: zone.x + zone.width / 2, y: zone.y + 20 };
+  const data = { items: [], files: [dropDir], dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop']) await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
+  await page.locator('#file-status[data-state="done"]', { hasText: /^uploaded dropped \(2 files\)/ }).waitFor({ timeout: WAIT });
+  for (const [p, d] of Object.entries(dropFiles)) assert.equal(sha256(readFileSync(join(into, 'dropped', p))), sha256(d), `dropped ${p}`);
+  assert.equal(statSync(join(into, 'dropped', 'empty')).isDirectory(), true, 'the empty folder was not made');
+  log('a dropped folder uploaded whole, empty subfolder included');
+
+  // A long download shows its speed and time left; Cancel ends it.
+  const big = join(remote, 'big.bin');
+  writeFileSync(big, '');
+  truncateSync(big, 512 << 20);
+  await page.fill('#download-path', big);
+  await page.click('#download');
+  await page.locator('#file-status', { hasText: /^downloaded [\d.]+ [KM]iB of 512\.0 MiB · [\d.]+ [KM]iB\/s · \d+:\d\d left$/ }).waitFor({ timeout: WAIT });
+  await page.click('#file-cancel');
+  await page.locator('#file-status[data-state="failed"]').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('#file-status').textContent(), `download of ${big} failed:\ncancelled`);
+  assert.equal(await page.locator('#download').isDisabled(), false);
+  await page.close();
+  log('a long download showed speed and time left, and was cancelled');
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'porthole-everyday-'));
   // nobash's PATH holds sh and the few tools the checks use, no bash.
@@ -175,6 +258,7 @@ spec:
     await wideScreen(context, server.url);
     await shellFallback(context, server.url);
     await quoting(context, server.url);
+    await folderRoundTrip(context, server.url, dir);
     assert.deepEqual(problems.flat(), [], 'console errors');
   } finally {
     if (context) await context.close().catch(() => {});
