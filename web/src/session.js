@@ -257,21 +257,26 @@ export class Session {
     if (ws !== this.ws) return;
     this.ready = false;
     this.wake();
-    if (this.resuming) {
-      this.retry(ev, ws.wasOpen);
-      return;
-    }
-    if (!this.resumable || this.ended) {
+    // A resumable session is over at a clean close after its Status (a
+    // resume into a session that finished meanwhile closes at once).
+    if (!this.resumable || this.ended || (this.gotStatus && ev.code === 1000)) {
+      this.resuming = false;
       this.finish(ev);
       return;
     }
-    // A resumable session is over at a clean close after its Status.
-    if (this.gotStatus && ev.code === 1000) {
-      this.finish(ev);
+    if (this.resuming && !ws.wasOpen) {
+      this.retry(ev);
       return;
     }
+    // Only a cut is resumed: the gateway's own close (1008: the session
+    // ended, or was resumed elsewhere) is final.
     if (!this.id || !resumeCodes.has(ev.code)) {
+      this.resuming = false;
       this.finish(ev);
+      return;
+    }
+    if (this.resuming) {
+      this.later(); // a resumed connection cut again
       return;
     }
     this.resuming = true;
@@ -293,11 +298,11 @@ export class Session {
     this.dial([RESUME, ...this.protocols.filter((p) => p !== V5)], u.toString());
   }
 
-  // retry follows a failed reconnect: again, with backoff, while the
-  // server cannot be reached; a server that answers but refused the
-  // upgrade (a browser sees close 1006 and no status) no longer has the
-  // session.
-  async retry(ev, wasOpen) {
+  // retry follows a reconnect that never opened: again, with backoff,
+  // while the server cannot be reached; a server that answers but refused
+  // the upgrade (a browser sees close 1006 and no status) no longer has
+  // the session.
+  async retry(ev) {
     let reachable = false;
     try {
       reachable = (await fetch('/readyz', { cache: 'no-store', credentials: 'omit' })).ok;
@@ -305,11 +310,17 @@ export class Session {
       reachable = false;
     }
     if (this.ended) return;
-    if (reachable && !wasOpen && ev.code === 1006) {
+    if (reachable && ev.code === 1006) {
       this.resuming = false;
       this.finish(this.lastCut, 'the session could not be resumed: it ended, or its resume grace expired');
       return;
     }
+    this.later();
+  }
+
+  // later reconnects after a jittered, growing backoff, until the resume
+  // time is up.
+  later() {
     if (Date.now() + this.backoff > this.resumeUntil) {
       this.resuming = false;
       this.finish(this.lastCut, 'the server could not be reached again in time to resume the session');

@@ -143,6 +143,22 @@ spec:
     await typeLine(page, 'exit 4');
     await paneState(page, 'exited');
     assert.equal(await page.locator('.pane:not([hidden])').getAttribute('data-exit-code'), '4');
+
+    // A process that ends while its connection is down: the resume
+    // brings its last output and its exit code.
+    await openTerminal(page);
+    await typeLine(page, 'echo "pid2=$$"');
+    const pid2 = Number((await waitScreen(page, /^pid2=(\d+)$/m))[1]);
+    await waitPrompt(page);
+    await watchStates(page);
+    const down = relay.cut(1500);
+    await page.waitForTimeout(300);
+    process.kill(pid2, 'SIGKILL');
+    await down;
+    await paneState(page, 'exited');
+    assert.equal(await page.locator('.pane:not([hidden])').getAttribute('data-exit-code'), '137');
+    assert.match((await page.evaluate(() => window.paneStates)).join(' '), /resuming/);
+    log('a process killed while the connection was down: exit code 137 after the resume');
     assert.deepEqual(problems, [], 'console errors');
   } catch (err) {
     if (page) {
