@@ -130,6 +130,24 @@ func offersResume(r *http.Request) bool {
 	return false
 }
 
+// resumeID is the session a request resumes: the header's, else (from a
+// browser, which cannot set headers) the query's; "" for a new session.
+func resumeID(r *http.Request) string {
+	if id := r.Header.Get(protocol.HeaderResume); id != "" {
+		return id
+	}
+	return r.URL.Query().Get(protocol.QueryResume)
+}
+
+// resumeOffsets is what the client of a resume received, from the header
+// or, with no header, the query.
+func resumeOffsets(r *http.Request) (protocol.Offsets, error) {
+	if v := r.Header.Get(protocol.HeaderResumeOffsets); v != "" || r.Header.Get(protocol.HeaderResume) != "" {
+		return protocol.ParseOffsets(v)
+	}
+	return protocol.ParseOffsets(r.URL.Query().Get(protocol.QueryResumeOffsets))
+}
+
 // resumeRegistry holds the live resumable sessions by id.
 type resumeRegistry struct {
 	mu sync.Mutex
@@ -591,13 +609,21 @@ func (r *resumable) ack(off protocol.Offsets) {
 	r.cond.Broadcast()
 }
 
-// sendStdinAcks tells the client how much of its stdin was written
-// upstream, as it is: the client's window (protocol.ResumeStdinWindow)
-// moves with them.
+// sendStdinAcks tells the client the session's id and how much of its
+// stdin arrived (as the 101's HeaderStdinOffset does, for browsers, which
+// cannot read it), then, each time more is written upstream, how much: the
+// client's window (protocol.ResumeStdinWindow) moves with them.
 func (r *resumable) sendStdinAcks(a *attachment, ctl stream.Stream) {
 	defer a.core.Done()
 	r.mu.Lock()
+	received := r.stdinN
 	last := r.stdinW
+	r.mu.Unlock()
+	hello := protocol.SessionLinePrefix + r.id + "\n" + protocol.FormatOffsets(protocol.Offsets{Stdin: received}) + "\n"
+	if _, err := ctl.Write([]byte(hello)); err != nil {
+		return
+	}
+	r.mu.Lock()
 	for {
 		for !a.gone && r.stdinW == last {
 			r.cond.Wait()
@@ -798,7 +824,7 @@ func (g *Gateway) resume(w http.ResponseWriter, r *http.Request, s *session, id 
 		g.refuse(w, r, s, status.NewHTTPError(http.StatusBadRequest, "BadRequest", "a resume needs a WebSocket offering "+protocol.ResumeV5, nil))
 		return
 	}
-	off, err := protocol.ParseOffsets(r.Header.Get(protocol.HeaderResumeOffsets))
+	off, err := resumeOffsets(r)
 	if err != nil {
 		g.refuse(w, r, s, status.NewHTTPError(http.StatusBadRequest, "BadRequest", err.Error(), nil))
 		return

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -307,6 +308,28 @@ func dialResumable(t *testing.T, ctx context.Context, u, token string, h http.He
 		Channels: protocol.ResumeChannels, Header: h})
 }
 
+// controlLines reads conn's control channel for as long as it lives (a
+// client must: an unread channel stops the connection) and hands on its
+// lines.
+func controlLines(conn *websocket.Conn) <-chan string {
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		br := bufio.NewReader(conn.Channel(protocol.ResumeControl))
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			select {
+			case lines <- strings.TrimSuffix(l, "\n"):
+			default: // nobody reads them: dropped
+			}
+		}
+	}()
+	return lines
+}
+
 // TestResumeRefusedAndExpired: another user's resume is refused (403) and
 // audited, an unknown id gets 404, and a parked session whose grace runs
 // out ends its process.
@@ -321,6 +344,7 @@ func TestResumeRefusedAndExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	controlLines(conn)
 	id := resp.Header.Get(protocol.HeaderSession)
 	if conn.Protocol() != protocol.ResumeV5 || len(id) != 32 {
 		t.Fatalf("protocol %q, session id %q", conn.Protocol(), id)
@@ -454,6 +478,7 @@ func TestResumeFinishedSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := resp.Header.Get(protocol.HeaderSession)
+	controlLines(conn)
 	out := streamtest.ReadAll(conn.Channel(1))
 	// The status is whole once it parses; acknowledge everything then.
 	chunks := make(chan []byte, 16)
@@ -566,5 +591,115 @@ func TestResumeFallsBackToSPDY(t *testing.T) {
 	}
 	if wsRefused.Load() == 0 || spdySeen.Load() == 0 {
 		t.Errorf("upstream saw %d WebSocket refusals and %d SPDY upgrades; want both", wsRefused.Load(), spdySeen.Load())
+	}
+}
+
+// TestResumeByQuery: a browser, which can neither set headers on a
+// WebSocket nor read the 101's, learns the session's id and the gateway's
+// stdin count from the first control lines of each connection, and
+// resumes with the id and offsets in the query.
+func TestResumeByQuery(t *testing.T) {
+	host, relay, _ := resumeGateway(t, protocol.WebSocket, time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	u := execURL(host, []string{"cat"}, "stdin", "stdout")
+	conn, resp, err := dialResumable(t, ctx, u, "alice-token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get(protocol.HeaderSession)
+	next := func(lines <-chan string, n int) string {
+		t.Helper()
+		var got []string
+		for range n {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("control channel ended after %q", got)
+				}
+				got = append(got, l)
+			case <-ctx.Done():
+				t.Fatalf("control lines %q, then nothing", got)
+			}
+		}
+		return strings.Join(got, "\n") + "\n"
+	}
+	ctl := controlLines(conn)
+	if got, want := next(ctl, 2), "session="+id+"\n\n"; got != want {
+		t.Fatalf("first connection's control lines %q, want %q", got, want)
+	}
+	if _, err := conn.Channel(0).Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(conn.Channel(1), buf); err != nil || string(buf) != "abc" {
+		t.Fatalf("echo %q: %v", buf, err)
+	}
+	if got := next(ctl, 1); got != "stdin=3\n" {
+		t.Fatalf("stdin acknowledgement %q", got)
+	}
+	relay.Cut(0)
+	<-conn.Done()
+	conn.Close()
+
+	q := url.Values{protocol.QueryResume: {id}, protocol.QueryResumeOffsets: {"stdout=3"}}
+	again, _, err := dialResumable(t, ctx, u+"&"+q.Encode(), "alice-token", nil)
+	if err != nil {
+		t.Fatalf("resume by query: %v", err)
+	}
+	defer again.Close()
+	if got, want := next(controlLines(again), 2), "session="+id+"\nstdin=3\n"; got != want {
+		t.Fatalf("resumed connection's control lines %q, want %q", got, want)
+	}
+	rest := streamtest.ReadAll(again.Channel(1))
+	chunks := make(chan []byte, 16)
+	go func() {
+		defer close(chunks)
+		for {
+			b := make([]byte, 4096)
+			n, err := again.Channel(3).Read(b)
+			if n > 0 {
+				chunks <- b[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if _, err := again.Channel(0).Write([]byte("def")); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Channel(0).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	// The status is whole once it parses: acknowledge everything then.
+	var stb []byte
+	for !json.Valid(stb) {
+		b, ok := <-chunks
+		if !ok {
+			t.Fatalf("status ended at %q", stb)
+		}
+		stb = append(stb, b...)
+	}
+	if !strings.Contains(string(stb), `"Success"`) {
+		t.Fatalf("status %s", stb)
+	}
+	if _, err := again.Channel(protocol.ResumeControl).Write([]byte(protocol.FormatOffsets(protocol.Offsets{Stdout: 6, Error: int64(len(stb))}) + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if out := <-rest; string(out) != "def" {
+		t.Fatalf("stdout after the resume %q, want \"def\"", out)
+	}
+	<-again.Done()
+	for range chunks {
+	}
+	if err := again.Err(); err != nil {
+		t.Fatalf("the finished session's connection: %v", err)
+	}
+
+	// Another user's resume by query is refused as by header.
+	_, resp, err = dialResumable(t, ctx, u+"&"+q.Encode(), "bob-token", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("bob's resume: %v", err)
 	}
 }

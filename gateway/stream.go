@@ -20,7 +20,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, verb, namespace
 		g.refuse(w, r, s, herr)
 		return
 	}
-	if id := r.Header.Get(protocol.HeaderResume); id != "" && s.verb != "portforward" {
+	if id := resumeID(r); id != "" && s.verb != "portforward" {
 		if !g.toPeer(w, r, id) { // a session another replica holds resumes there
 			g.resume(w, r, s, id)
 		}

@@ -29,6 +29,15 @@ import (
 // gateway received, written or not), from which the client
 // sends its stdin again. The session is over when the gateway closes the
 // WebSocket cleanly (close 1000) after the status.
+//
+// A browser's WebSocket can neither send headers nor read the 101's, so
+// the same facts also travel where a page can reach them: a reconnect may
+// name the session and its offsets in the query (QueryResume,
+// QueryResumeOffsets) instead of the headers, and on every connection the
+// gateway's first control line is SessionLinePrefix and the id, then an
+// offsets line with its stdin count (what HeaderStdinOffset says). A
+// client that reads the headers ignores the session line, which is not an
+// offsets line, and the stdin count restates what it already knows.
 const (
 	ResumeV5 = "v5.resume.porthole.dev"
 	// ResumeControl is the control channel's number.
@@ -43,6 +52,10 @@ const (
 	HeaderResume        = "X-Porthole-Resume"
 	HeaderResumeOffsets = "X-Porthole-Resume-Offsets"
 	HeaderStdinOffset   = "X-Porthole-Stdin-Offset"
+
+	QueryResume        = "portholeResume"
+	QueryResumeOffsets = "portholeResumeOffsets"
+	SessionLinePrefix  = "session="
 )
 
 // ResumeVersion is ResumeV5's capabilities: v5's.

@@ -21,7 +21,21 @@ const requireEnv = "PORTHOLE_BROWSER_TESTS"
 // TestBrowser builds porthole and runs test/browser.mjs: Debian's Chromium,
 // driven by playwright-core, against a real `porthole serve` (see that file
 // for the checks). Screenshots land in web/test-artifacts/.
-func TestBrowser(t *testing.T) {
+func TestBrowser(t *testing.T) { browserScript(t, "test/browser.mjs") }
+
+// TestBrowserResume runs test/resume.mjs: a session through serve with
+// --session-resume-grace and a relay that cuts its connection resumes in
+// the page, with nothing lost or repeated either way.
+func TestBrowserResume(t *testing.T) { browserScript(t, "test/resume.mjs") }
+
+// TestBrowserEveryday runs test/everyday.mjs: small screens and the
+// sidebar, the shell fallback, quoted commands and directory transfers.
+func TestBrowserEveryday(t *testing.T) { browserScript(t, "test/everyday.mjs") }
+
+// browserScript builds porthole and runs script (one of test/*.mjs) with
+// node against it and Debian's Chromium.
+func browserScript(t *testing.T, script string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
@@ -39,7 +53,7 @@ func TestBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "test/browser.mjs", "--porthole", bin, "--chromium", chromium, "--artifacts", "test-artifacts")
+	cmd := exec.CommandContext(ctx, node, script, "--porthole", bin, "--chromium", chromium, "--artifacts", "test-artifacts")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Node, Chromium and porthole share a process group, so a timeout or a
@@ -51,7 +65,7 @@ func TestBrowser(t *testing.T) {
 	if cmd.Process != nil {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // strays; the group is usually gone
 	}
-	t.Logf("node test/browser.mjs:\n%s", out.String())
+	t.Logf("node %s:\n%s", script, out.String())
 	if err != nil {
 		t.Fatalf("browser test: %v (ctx: %v)", err, ctx.Err())
 	}

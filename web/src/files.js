@@ -1,10 +1,11 @@
-// files.js copies one file into or out of a container over exec, the way
-// `kubectl cp` does: a tar stream on stdin of `tar -xmf - -C DIR`, or on
-// stdout of `tar cf - -C DIR NAME`. Progress is reported in bytes.
+// files.js copies files and directories into or out of a container over
+// exec, the way `kubectl cp` does: a tar stream on stdin of
+// `tar -xmf - -C DIR`, or on stdout of `tar cf - -C DIR NAME`. Progress is
+// reported in bytes.
 import { Session, V5, sessionURL } from './session.js';
 import { bearerProtocol, getToken } from './auth.js';
 import { closeWords, explainRefusal } from './diagnose.js';
-import { expectedSize, firstFile, padding, tarHeader, trailer } from './tar.js';
+import { checkPath, entryBlocks, expectedSize, firstFile, firstType, padding, trailer } from './tar.js';
 
 const CHUNK = 32 * 1024; // stdin bytes per message
 const HIGH_WATER = 256 * 1024; // wait while the socket holds more than this unsent
@@ -85,29 +86,58 @@ function concat(chunks) {
 }
 
 // drained resolves once the socket's send buffer is below the high-water
-// mark: backpressure instead of queueing a whole file in the browser.
+// mark: backpressure instead of queueing a whole file in the browser. It
+// waits while a cut connection resumes.
 function drained(s) {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!s.live) reject(new Error('connection closed during upload'));
-      else if (s.ws.bufferedAmount <= HIGH_WATER) resolve();
-      else setTimeout(check, 10);
-    };
-    check();
-  });
+  return s.waitDrained(HIGH_WATER);
 }
 
-// upload writes files (one File or several) into directory dir of the
-// container, in one tar stream. onProgress(sent, total) follows the
-// files' bytes.
-export async function upload(target, files, dir, onProgress, signal = null) {
-  const list = Array.isArray(files) ? files : [files];
-  const total = list.reduce((n, f) => n + f.size, 0);
+// uploadPlan orders what an upload writes: each directory before what it
+// holds, once. items are Files (a picked folder's carry their
+// webkitRelativePath), {file, path} (a dropped folder's) or {dir: path}
+// (an empty dropped folder).
+export function uploadPlan(items) {
+  const plan = [];
+  const dirs = new Set();
+  const addDirs = (parts) => {
+    for (let i = 1; i <= parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (!dirs.has(d)) {
+        dirs.add(d);
+        plan.push({ dir: d });
+      }
+    }
+  };
+  for (const it of items) {
+    if (it.dir !== undefined) {
+      addDirs(checkPath(it.dir));
+      continue;
+    }
+    const file = it.file || it;
+    const path = it.path || file.webkitRelativePath || file.name;
+    const parts = checkPath(path);
+    addDirs(parts.slice(0, -1));
+    plan.push({ file, path });
+  }
+  return plan;
+}
+
+// upload writes files and directories (see uploadPlan) into directory
+// dir of the container, in one tar stream. onProgress(sent, total)
+// follows the files' bytes.
+export async function upload(target, items, dir, onProgress, signal = null) {
+  const plan = uploadPlan(Array.isArray(items) ? items : [items]);
+  const total = plan.reduce((n, p) => n + (p.file ? p.file.size : 0), 0);
   const feed = async (s) => {
     let sent = 0;
     onProgress(0, total);
-    for (const file of list) {
-      s.sendStdin(tarHeader(file.name, file.size, file.lastModified / 1000));
+    for (const p of plan) {
+      if (!p.file) {
+        s.sendStdin(entryBlocks(p.dir, { dir: true, mtime: Date.now() / 1000 }));
+        continue;
+      }
+      const file = p.file;
+      s.sendStdin(entryBlocks(p.path, { size: file.size, mtime: file.lastModified / 1000 }));
       for (let off = 0; off < file.size;) {
         const chunk = new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer());
         await drained(s);
@@ -121,7 +151,8 @@ export async function upload(target, files, dir, onProgress, signal = null) {
     s.sendStdin(trailer);
     await drained(s);
   };
-  const what = list.length === 1 ? list[0].name : `${list.length} files`;
+  const tops = [...new Set(plan.map((p) => (p.dir ?? p.path).split('/')[0]))];
+  const what = tops.length === 1 ? tops[0] : `${tops.length} items`;
   try {
     await runExec(target, ['tar', '-xmf', '-', '-C', dir], { feed, signal });
   } catch (err) {
@@ -129,14 +160,15 @@ export async function upload(target, files, dir, onProgress, signal = null) {
   }
 }
 
-// download reads the file at path from the container and returns
-// {name, data}. onProgress(received, total) follows the archive; total is
-// the file's size once its header arrived, or null.
+// download reads the file or directory at path from the container and
+// returns {name, data}: a file's bytes, or a directory's tar archive
+// (NAME.tar) as tar wrote it. onProgress(received, total) follows the
+// archive; total is a file's size once its header arrived, else null.
 export async function download(target, path, onProgress, signal = null) {
   const slash = path.replace(/\/+$/, '').lastIndexOf('/');
   const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? '/' : '.';
   const name = path.replace(/\/+$/, '').slice(slash + 1);
-  if (!name) throw new Error('give the path of a file');
+  if (!name) throw new Error('give the path of a file or a directory');
   let received = 0;
   let head = new Uint8Array(0);
   let total = null;
@@ -153,6 +185,10 @@ export async function download(target, path, onProgress, signal = null) {
     ({ stdout } = await runExec(target, ['tar', 'cf', '-', '-C', dir, name], { onStdout, signal }));
   } catch (err) {
     throw new Error(`download of ${path} failed:\n${err.message}`);
+  }
+  if (firstType(stdout) === 'dir') {
+    onProgress(stdout.length, stdout.length);
+    return { name: name + '.tar', data: stdout, dir: true };
   }
   const file = firstFile(stdout);
   onProgress(file.data.length, file.data.length);

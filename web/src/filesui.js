@@ -1,5 +1,7 @@
-// filesui.js wires the Files panel: upload and download for the picked
-// container, one transfer at a time, with a progress bar.
+// filesui.js wires the Files panel: upload (files, a folder, or files and
+// folders dropped) and download (a file, or a folder as a .tar) for the
+// picked container, one transfer at a time, with a progress bar, speed,
+// time left and Cancel.
 import { download, upload } from './files.js';
 
 const $ = (id) => document.getElementById(id);
@@ -80,21 +82,32 @@ export function wireFiles(target) {
     }
   };
 
-  // uploadFiles sends files (a FileList or an array) into the directory
-  // field's directory.
-  const uploadFiles = (files) => run(async (t, signal) => {
-    const list = Array.from(files || []);
-    if (list.length === 0) throw new Error('choose a file first');
+  // uploadItems sends what getItems() gives (a FileList or an array of
+  // what upload takes) into the directory field's directory.
+  const uploadItems = (getItems) => run(async (t, signal) => {
+    const list = Array.from((await getItems()) || []);
+    if (list.length === 0) throw new Error('choose a file or a folder first');
     const dir = $('upload-dir').value.trim() || '.';
     await upload(t, list, dir, progress('uploaded'), signal);
-    const size = list.reduce((n, f) => n + f.size, 0);
-    const what = list.length === 1 ? list[0].name : `${list.length} files (${list.map((f) => f.name).join(', ')})`;
+    const files = list.filter((it) => it.dir === undefined);
+    const size = files.reduce((n, it) => n + (it.file || it).size, 0);
+    const names = [...new Set(list.map((it) => (it.dir ?? it.path ?? (it.webkitRelativePath || it.name)).split('/')[0]))];
+    const folder = list.some((it) => it.dir !== undefined || (it.path || it.webkitRelativePath || '').includes('/'));
+    const what = folder ? `${names.join(', ')} (${files.length} file${files.length === 1 ? '' : 's'})`
+      : list.length === 1 ? names[0] : `${list.length} files (${names.join(', ')})`;
     return `uploaded ${what} (${fmt(size)}) to ${dir}${summary(size)}`;
   });
-  $('upload').addEventListener('click', () => uploadFiles($('upload-file').files));
+  // The Upload button sends what was picked last: files or a folder.
+  let picked = $('upload-file');
+  for (const [id, other] of [['upload-file', 'upload-folder'], ['upload-folder', 'upload-file']]) {
+    $(id).addEventListener('change', () => {
+      picked = $(id);
+      $(other).value = '';
+    });
+  }
+  $('upload').addEventListener('click', () => uploadItems(() => picked.files));
 
-  // Files dropped on the panel are uploaded at once; a dropped directory
-  // is refused (only files travel so far).
+  // Files and folders dropped on the panel are uploaded at once.
   const zone = $('files');
   zone.addEventListener('dragover', (ev) => {
     if (!ev.dataTransfer || !Array.from(ev.dataTransfer.types).includes('Files')) return;
@@ -107,21 +120,18 @@ export function wireFiles(target) {
     zone.classList.remove('drop');
     if (!ev.dataTransfer || ev.dataTransfer.files.length === 0) return;
     ev.preventDefault();
-    const items = Array.from(ev.dataTransfer.items || []);
-    if (items.some((it) => it.webkitGetAsEntry && it.webkitGetAsEntry()?.isDirectory)) {
-      status.textContent = 'directories cannot be uploaded yet: drop files';
-      status.dataset.state = 'failed';
-      status.classList.add('error');
-      return;
-    }
     if (status.dataset.state === 'busy') return;
-    uploadFiles(ev.dataTransfer.files);
+    // Entries must be taken during the drop event; they are read after.
+    const files = ev.dataTransfer.files;
+    const entries = Array.from(ev.dataTransfer.items || [], (it) => it.webkitGetAsEntry && it.webkitGetAsEntry()).filter(Boolean);
+    if (entries.some((e) => e.isDirectory)) uploadItems(() => walkEntries(entries));
+    else uploadItems(() => files);
   });
 
   $('download').addEventListener('click', () => run(async (t, signal) => {
     const path = $('download-path').value.trim();
-    if (!path) throw new Error('give the path of a file');
-    const { name, data } = await download(t, path, progress('downloaded'), signal);
+    if (!path) throw new Error('give the path of a file or a folder');
+    const { name, data, dir } = await download(t, path, progress('downloaded'), signal);
     const url = URL.createObjectURL(new Blob([data], { type: 'application/octet-stream' }));
     const a = document.createElement('a');
     a.href = url;
@@ -130,6 +140,31 @@ export function wireFiles(target) {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60000);
-    return `downloaded ${name} (${fmt(data.length)})${summary(data.length)}`;
+    return `downloaded ${dir ? 'the folder as ' : ''}${name} (${fmt(data.length)})${summary(data.length)}`;
   }));
+}
+
+// walkEntries reads dropped FileSystemEntry trees into upload items:
+// {file, path} for each file, {dir: path} for each directory (so empty
+// ones are created too), at most maxEntries.
+const maxEntries = 100000;
+export async function walkEntries(entries) {
+  const out = [];
+  const walk = async (e) => {
+    if (out.length >= maxEntries) throw new Error(`more than ${maxEntries} files and folders dropped`);
+    const path = e.fullPath.replace(/^\/+/, '');
+    if (e.isFile) {
+      out.push({ file: await new Promise((res, rej) => e.file(res, rej)), path });
+      return;
+    }
+    out.push({ dir: path });
+    const reader = e.createReader();
+    for (;;) {
+      const batch = await new Promise((res, rej) => reader.readEntries(res, rej)); // in batches until empty
+      if (batch.length === 0) break;
+      for (const c of batch) await walk(c);
+    }
+  };
+  for (const e of entries) await walk(e);
+  return out;
 }

@@ -13,6 +13,7 @@ export const shortcuts = [
   ['Ctrl+Shift+PageUp / PageDown', 'previous / next tab'],
   ['Ctrl+Shift+Escape', 'leave the terminal: focus goes to the tabs (arrows pick a tab, Tab moves on)'],
   ['Ctrl+= / Ctrl+- / Ctrl+0', 'larger / smaller / default font'],
+  ['Ctrl+Shift+L', 'show or hide the pod list'],
 ];
 
 // keyAction names what a keydown does on the page, or returns '' for a
@@ -26,6 +27,7 @@ export function keyAction(ev, where, selected = false) {
   const shift = ev.shiftKey;
   const key = ev.key && ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
   if (ctrl && shift && (key === 'PageUp' || key === 'PageDown')) return key === 'PageUp' ? 'prevTab' : 'nextTab';
+  if (ctrl && shift && (ev.code === 'KeyL' || key === 'l')) return 'toggleSide';
   if (where !== 'terminal') return '';
   if (ctrl && shift) {
     if (ev.code === 'KeyC' || key === 'c') return 'copy';

@@ -8,6 +8,7 @@ import { Pane } from './pane.js';
 import { wireFiles } from './filesui.js';
 import { fontDefault, keyAction, nextFontSize, shortcuts } from './keys.js';
 import { wireSessions } from './sessions.js';
+import { terminalOpened, toggleSide, wireSidebar } from './layout.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,7 +42,7 @@ function showSignin(message) {
   clearInterval(state.recordingsTimer);
   state.recordingsTimer = null;
   state.recordingsSeen = null;
-  for (const id of ['open-form', 'files', 'recordings']) $(id).hidden = true;
+  for (const id of ['open-form', 'files', 'recordings', 'side-toggle']) $(id).hidden = true;
   state.target = null;
   $('signin-error').textContent = message || '';
   $('token').value = '';
@@ -52,6 +53,7 @@ async function showApp() {
   const token = getToken();
   $('signin').hidden = true;
   $('app').hidden = false;
+  $('side-toggle').hidden = false;
   const who = state.who;
   const ssoUser = !token && state.sso && state.sso.user;
   // A server that takes no sign-in gets no sign-in UI.
@@ -327,6 +329,7 @@ function openTerminal(ev) {
   const tty = mode === 'exec' ? $('tty').checked : t.tty;
   const pane = new Pane({ ...t, mode, argv, tty, shell: argv === shellArgv }, select, closed, { onAction: act, fontSize: state.fontSize });
   addPane(pane);
+  terminalOpened();
   pane.connect();
 }
 
@@ -378,9 +381,16 @@ function act(pane, action) {
 // them: it listens in the capture phase, on the window.
 function onKey(ev) {
   const pane = state.active;
-  if (!pane || $('app').hidden) return;
-  const where = pane.focused ? 'terminal' : $('tabs').contains(document.activeElement) ? 'tabs' : 'page';
+  if ($('app').hidden) return;
+  const where = pane && pane.focused ? 'terminal' : $('tabs').contains(document.activeElement) ? 'tabs' : 'page';
   const action = keyAction(ev, where, where === 'terminal' && pane.term.hasSelection());
+  if (action === 'toggleSide') {
+    ev.preventDefault();
+    ev.stopPropagation();
+    toggleSide({ focus: true, focusTerminal });
+    return;
+  }
+  if (!pane) return;
   if (action) {
     ev.preventDefault();
     ev.stopPropagation();
@@ -429,6 +439,11 @@ function showKeys() {
     Object.assign(document.createElement('dt'), { textContent: k }),
     Object.assign(document.createElement('dd'), { textContent: what }),
   ]));
+}
+
+// focusTerminal puts the keyboard in the shown terminal, if any.
+function focusTerminal() {
+  if (state.active && state.active.term) state.active.term.focus();
 }
 
 function closed(pane) {
@@ -492,6 +507,7 @@ function init() {
   $('refresh').addEventListener('click', () => Promise.all([loadNamespaces(), loadRecordings()]));
   $('open-form').addEventListener('submit', openTerminal);
   wireFiles(() => state.target);
+  wireSidebar(() => state.panes.length > 0, focusTerminal);
   window.addEventListener('keydown', onKey, true);
   showKeys();
   watchServer();

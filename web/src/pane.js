@@ -245,6 +245,8 @@ export class Pane {
       onOutput: (b) => this.term.write(b),
       onExit: (r) => this.exited(s, r),
       onDrop: (r) => this.dropped(s, r),
+      onResuming: () => this.resuming(s),
+      onResumed: () => this.resumed(s),
     });
     this.session = s;
   }
@@ -260,6 +262,26 @@ export class Pane {
       this.term.write("\x1b[2mIf you don't see a command prompt, try pressing enter.\x1b[0m\r\n");
     }
     this.term.focus();
+  }
+
+  // resuming: the connection was cut and the session is being resumed;
+  // what is typed meanwhile is kept and sent once it is.
+  resuming(s) {
+    if (s !== this.session) return;
+    this.cutAt = performance.now();
+    this.setState('resuming', 'connection lost: resuming the session…');
+  }
+
+  // resumed: the same session goes on, with one line in the terminal to
+  // say so (none over a full-screen program, which owns the screen).
+  resumed(s) {
+    if (s !== this.session) return;
+    const sec = ((performance.now() - this.cutAt) / 1000).toFixed(1);
+    this.setState('open', 'connected (resumed)');
+    if (this.term.buffer.active.type !== 'alternate') {
+      const nl = this.term.buffer.active.cursorX > 0 ? '\r\n' : '';
+      this.term.write(`${nl}\x1b[2m[connection lost for ${sec} s; session resumed]\x1b[0m\r\n`);
+    }
   }
 
   exited(s, r) {
@@ -285,6 +307,10 @@ export class Pane {
     this.stdinButton.disabled = true;
     this.reconnectButton.hidden = false;
     this.reconnectButton.textContent = 'Reconnect';
+    if (r.resumeFailed) {
+      this.setState('dropped', `connection lost: ${r.resumeFailed}`);
+      return;
+    }
     if (r.opened && r.ended) {
       this.setState('dropped', `session ended: ${r.reason}`);
       return;

@@ -1,8 +1,10 @@
 // tar.js writes and reads the tar archives that carry files over exec, as
-// `kubectl cp` does: upload streams a one-file ustar archive into
-// `tar -xmf - -C DIR`, download reads the output of `tar cf - -C DIR NAME`.
-// Only what that needs: regular files, ustar headers, and on reading the
-// pax ('x') and GNU long-name ('L') records GNU tar writes for long names.
+// `kubectl cp` does: upload streams a ustar archive of files and
+// directories into `tar -xmf - -C DIR`, download reads the output of
+// `tar cf - -C DIR NAME`. Only what that needs: regular files and
+// directories, ustar headers with a pax path record for a path that does
+// not fit them, and on reading the pax ('x') and GNU long-name ('L')
+// records GNU tar writes for long names.
 
 const BLOCK = 512;
 const enc = new TextEncoder();
@@ -18,26 +20,93 @@ function putOctal(h, off, len, n) {
   putString(h, off, len, n.toString(8).padStart(len - 1, '0') + '\0');
 }
 
-// tarHeader is the ustar header of a regular file (mode 0644).
-export function tarHeader(name, size, mtimeSeconds) {
-  if (!name || name.includes('/') || name === '.' || name === '..') throw new Error(`bad file name: ${name}`);
-  if (enc.encode(name).length > 100) throw new Error('file name longer than 100 bytes');
-  if (size > 0o77777777777) throw new Error('file larger than 8 GiB');
+// checkPath refuses a path that is not relative, plain and clean: no
+// empty, "." or ".." component, no NUL.
+export function checkPath(path) {
+  const parts = path.split('/');
+  if (!path || path.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new Error(`bad path in the upload: ${JSON.stringify(path)}`);
+  }
+  return parts;
+}
+
+// header writes one ustar header block; name and prefix fit their fields.
+function header(name, prefix, size, mtimeSeconds, type, mode) {
   const h = new Uint8Array(BLOCK);
   putString(h, 0, 100, name);
-  putOctal(h, 100, 8, 0o644);
+  putOctal(h, 100, 8, mode);
   putOctal(h, 108, 8, 0);
   putOctal(h, 116, 8, 0);
   putOctal(h, 124, 12, size);
   putOctal(h, 136, 12, Math.max(0, Math.floor(mtimeSeconds)));
-  h.fill(0x20, 148, 156); // checksum counts its own field as spaces
-  h[156] = 0x30; // '0': regular file
+  h.fill(0x20, 148, 156);
+  h[156] = type.charCodeAt(0);
   putString(h, 257, 6, 'ustar\0');
   putString(h, 263, 2, '00');
+  putString(h, 345, 155, prefix);
   let sum = 0;
   for (const b of h) sum += b;
   putString(h, 148, 8, sum.toString(8).padStart(6, '0') + '\0 ');
   return h;
+}
+
+// splitUstar splits path into ustar's prefix and name fields, or returns
+// null when it does not fit them.
+function splitUstar(path) {
+  const len = (x) => enc.encode(x).length;
+  if (len(path) <= 100) return ['', path];
+  for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
+    const prefix = path.slice(0, i);
+    const name = path.slice(i + 1);
+    if (len(prefix) <= 155 && len(name) <= 100 && name) return [prefix, name];
+  }
+  return null;
+}
+
+// paxRecord is one "LEN key=value\n" record; LEN counts its own digits.
+function paxRecord(key, value) {
+  const body = enc.encode(` ${key}=${value}\n`).length;
+  let n = body + 1;
+  while (String(n).length + body !== n) n = String(n).length + body;
+  return enc.encode(`${n} ${key}=${value}\n`);
+}
+
+// entryBlocks is the header of an archive entry, path (relative,
+// '/'-separated) a directory (dir) or a file of size bytes, whose data
+// and padding follow. A path too long for ustar gets a pax header first.
+export function entryBlocks(path, { size = 0, mtime = 0, dir = false } = {}) {
+  checkPath(path);
+  if (size > 0o77777777777) throw new Error(`${path}: larger than 8 GiB`);
+  const full = dir ? path + '/' : path;
+  const type = dir ? '5' : '0';
+  const mode = dir ? 0o755 : 0o644;
+  const split = splitUstar(full);
+  if (split) return header(split[1], split[0], dir ? 0 : size, mtime, type, mode);
+  const rec = paxRecord('path', full);
+  const out = new Uint8Array(BLOCK + rec.length + padding(rec.length) + BLOCK);
+  out.set(header('PaxHeader/porthole', '', rec.length, mtime, 'x', 0o644), 0);
+  out.set(rec, BLOCK);
+  const short = full.replace(/\/$/, '').split('/').pop();
+  out.set(header(enc.encode(short).length <= 99 ? short + (dir ? '/' : '') : 'long-name', '', dir ? 0 : size, mtime, type, mode), BLOCK + rec.length + padding(rec.length));
+  return out;
+}
+
+// firstType is the type of the first entry of an archive whose first
+// header arrived, past pax and long-name records: 'file', 'dir', 'other'
+// or null while unknown.
+export function firstType(archive) {
+  let off = 0;
+  while (off + BLOCK <= archive.length) {
+    const h = archive.subarray(off, off + BLOCK);
+    if (h.every((b) => b === 0) || !validHeader(h)) return 'other';
+    const t = String.fromCharCode(h[156] || 0x30);
+    if (t === 'x' || t === 'L' || t === 'g') {
+      off += BLOCK + octal(h, 124, 12) + padding(octal(h, 124, 12));
+      continue;
+    }
+    return t === '0' || t === '7' ? 'file' : t === '5' ? 'dir' : 'other';
+  }
+  return null;
 }
 
 // padding is the number of zero bytes after size bytes of file data.

@@ -606,7 +606,7 @@ async function run(page, context, server, otherURL, restart) {
   await openTerminal(page);
   const hs = handshakes[handshakes.length - 1];
   const offered = (hs['Sec-WebSocket-Protocol'] || hs['sec-websocket-protocol'] || '').split(/,\s*/);
-  assert.deepEqual(offered, ['v5.channel.k8s.io', 'base64url.bearer.authorization.k8s.io.' + Buffer.from(token).toString('base64url')]);
+  assert.deepEqual(offered, ['v5.resume.porthole.dev', 'v5.channel.k8s.io', 'base64url.bearer.authorization.k8s.io.' + Buffer.from(token).toString('base64url')]);
   for (const r of [...requests, ...handshakes]) {
     const url = typeof r.url === 'function' ? r.url() : '';
     assert.ok(!url.includes(encodeURIComponent(token)) && !url.includes(token), 'token in a URL: ' + url);

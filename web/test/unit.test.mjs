@@ -6,16 +6,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { splitArgs } from '../src/argv.js';
-import { exitFromStatus } from '../src/session.js';
+import { exitFromStatus, formatOffsets, parseOffsets } from '../src/session.js';
 import { LineMode } from '../src/linemode.js';
 import { bearerProtocol } from '../src/auth.js';
 import { parseCast } from '../src/cast.js';
-import { expectedSize, firstFile, padding, tarHeader, trailer } from '../src/tar.js';
+import { entryBlocks, expectedSize, firstFile, firstType, padding, trailer } from '../src/tar.js';
+import { uploadPlan } from '../src/files.js';
+import { walkEntries } from '../src/filesui.js';
 import { keyAction, nextFontSize } from '../src/keys.js';
 import { findInBuffer, findURLs, linksAt, logicalLine } from '../src/textbuf.js';
 import { closeWords, containerWords } from '../src/diagnose.js';
@@ -81,10 +83,10 @@ test('bearerProtocol', () => {
 });
 
 function archive(name, data) {
-  return Buffer.concat([tarHeader(name, data.length, 1700000000), data, new Uint8Array(padding(data.length)), trailer]);
+  return Buffer.concat([entryBlocks(name, { size: data.length, mtime: 1700000000 }), data, new Uint8Array(padding(data.length)), trailer]);
 }
 
-test('tar: GNU tar extracts what tarHeader writes', () => {
+test('tar: GNU tar extracts what entryBlocks writes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'porthole-tar-'));
   try {
     for (const [name, size] of [['empty', 0], ['one block', 512], ['ünïcode.bin', 1000], ['x'.repeat(100), 70000]]) {
@@ -96,8 +98,50 @@ test('tar: GNU tar extracts what tarHeader writes', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  assert.throws(() => tarHeader('a/b', 1, 0), /bad file name/);
-  assert.throws(() => tarHeader('y'.repeat(101), 1, 0), /longer than 100/);
+  for (const bad of ['', '/abs', '../up', 'a/../b', 'a//b', './a', 'a/', 'nul\0']) {
+    assert.throws(() => entryBlocks(bad, { size: 1 }), /bad path/, JSON.stringify(bad));
+  }
+});
+
+// A tree as a picked or dropped folder gives it: nested, long and
+// non-ASCII paths, an empty directory; GNU tar extracts it whole, and
+// reads the same tree back as the directory's archive.
+test('tar: GNU tar extracts a tree that uploadPlan and entryBlocks write', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'porthole-tar-'));
+  try {
+    const files = {
+      'top/a.txt': randomBytes(10),
+      'top/sub/b.bin': randomBytes(70000),
+      ['top/' + 'd'.repeat(120) + '/' + 'f'.repeat(90)]: randomBytes(600), // prefix and name
+      ['top/' + 'ü'.repeat(60) + '/' + 'é'.repeat(70)]: randomBytes(5), // too long for both: pax
+      'top/sub/empty': Buffer.alloc(0),
+    };
+    const items = Object.entries(files).map(([path, data]) => ({ path, file: { size: data.length, lastModified: 1700000000000, data } }));
+    items.push({ dir: 'top/nothing/inside' });
+    const plan = uploadPlan(items);
+    assert.deepEqual(plan.filter((p) => p.dir).map((p) => p.dir).slice(0, 2), ['top', 'top/sub'], 'directories first');
+    const parts = [];
+    for (const p of plan) {
+      if (p.dir) {
+        parts.push(entryBlocks(p.dir, { dir: true }));
+        continue;
+      }
+      parts.push(entryBlocks(p.path, { size: p.file.size, mtime: 1700000000 }), p.file.data, new Uint8Array(padding(p.file.size)));
+    }
+    parts.push(trailer);
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    execFileSync('tar', ['-xmf', '-', '-C', out], { input: Buffer.concat(parts) });
+    for (const [path, data] of Object.entries(files)) assert.deepEqual(readFileSync(join(out, path)), data, path);
+    assert.equal(statSync(join(out, 'top/nothing/inside')).isDirectory(), true);
+    const back = execFileSync('tar', ['cf', '-', '-C', out, 'top'], { maxBuffer: 1 << 24 });
+    assert.equal(firstType(back), 'dir');
+    assert.equal(firstType(execFileSync('tar', ['cf', '-', '-C', out, 'top/a.txt'])), 'file');
+    assert.equal(firstType(back.subarray(0, 100)), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => uploadPlan([{ path: '../escape', file: { size: 0 } }]), /bad path/);
 });
 
 test('tar: firstFile reads what GNU tar writes, long names included', () => {
@@ -175,6 +219,9 @@ test('keyAction', () => {
     [k('=', 'c'), 'page', false, ''], // the browser's zoom outside the terminal
     [k('1', 'a'), 'terminal', false, ''], // Alt+digit is readline's argument
     [k('a', ''), 'terminal', false, ''],
+    [k('L', 'cs', 'KeyL'), 'terminal', false, 'toggleSide'], // the pod list, from anywhere
+    [k('L', 'cs', 'KeyL'), 'page', false, 'toggleSide'],
+    [k('l', 'c', 'KeyL'), 'terminal', false, ''], // ^L clears the shell's screen
   ];
   for (const [ev, where, sel, want] of cases) assert.equal(keyAction(ev, where, sel), want, JSON.stringify([ev, where, sel]));
   assert.equal(nextFontSize(14, 'fontUp'), 15);
@@ -255,4 +302,33 @@ test('containerWords and closeWords', () => {
   assert.equal(closeWords(1001, 'gateway shutting down'), 'the server is shutting down (gateway shutting down)');
   assert.equal(closeWords(1008, 'session idle for 30m0s'), 'session idle for 30m0s');
   assert.equal(closeWords(4000, ''), 'close code 4000');
+});
+
+// The resume control lines, as protocol.FormatOffsets and ParseOffsets
+// write and read them.
+test('resume offsets', () => {
+  assert.equal(formatOffsets({ stdout: 0, stderr: 0, error: 0 }), '');
+  assert.equal(formatOffsets({ stdout: 12, stderr: 0, error: 3 }), 'stdout=12,error=3');
+  assert.deepEqual(parseOffsets(''), { stdin: 0, stdout: 0, stderr: 0, error: 0 });
+  assert.deepEqual(parseOffsets('stdin=7'), { stdin: 7, stdout: 0, stderr: 0, error: 0 });
+  assert.deepEqual(parseOffsets('stdin=1,stdout=2,stderr=3,error=4'), { stdin: 1, stdout: 2, stderr: 3, error: 4 });
+  for (const bad of ['session=abc', 'stdin=-1', 'stdin=', 'stdin=1,', 'x=1', 'stdin=+1', 'stdin=1 ']) {
+    assert.equal(parseOffsets(bad), null, bad);
+  }
+});
+
+// A dropped folder arrives as FileSystemEntry trees, read in batches.
+test('walkEntries reads dropped folders whole', async () => {
+  const file = (fullPath, size) => ({ isFile: true, isDirectory: false, fullPath, file: (ok) => ok({ size, name: fullPath.split('/').pop() }) });
+  const folder = (fullPath, children, batch = 2) => ({
+    isFile: false, isDirectory: true, fullPath,
+    createReader: () => {
+      let at = 0;
+      return { readEntries: (ok) => setTimeout(() => ok(children.slice(at, (at += batch)))) };
+    },
+  });
+  const tree = folder('/top', [file('/top/a', 1), file('/top/b', 2), folder('/top/empty', []), folder('/top/sub', [file('/top/sub/c', 3)])]);
+  const items = await walkEntries([tree, file('/loose', 4)]);
+  assert.deepEqual(items.map((it) => it.dir ?? it.path), ['top', 'top/a', 'top/b', 'top/empty', 'top/sub', 'top/sub/c', 'loose']);
+  assert.deepEqual(uploadPlan(items).map((p) => p.dir ?? p.path), ['top', 'top/a', 'top/b', 'top/empty', 'top/sub', 'top/sub/c', 'loose']);
 });
