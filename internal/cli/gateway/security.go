@@ -44,6 +44,7 @@ type Security struct {
 	KeepAlive          time.Duration
 	SessionResumeGrace time.Duration
 	FeatureGates       string
+	Profiling          bool
 	OIDC               OIDC
 }
 
@@ -142,6 +143,7 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	// session stops stalling (interop/client TestCLIStdinEOF with resume on).
 	fs.DurationVar(&s.SessionResumeGrace, "session-resume-grace", 0, "keep an exec or attach session whose client's connection was cut this long, for porthole's client to resume it (0, the default: sessions do not resume; "+gateway.DefaultSessionResumeGrace.String()+" is a good value)")
 	s.OIDC.addFlags(fs)
+	fs.BoolVar(&s.Profiling, "profiling", false, "serve Go profiles (pprof) under /debug/pprof/ to authenticated callers, as kube-apiserver's flag")
 	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
 }
 
@@ -196,6 +198,7 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	o.MaxSessions, o.MaxSessionsPerUser = s.MaxSessions, s.MaxSessionsPerUser
 	o.MaxMessageBytes, o.MaxHeaderBytes, o.IdleTimeout = s.MaxMessageBytes, s.MaxHeaderBytes, s.IdleTimeout
 	o.KeepAlive = s.KeepAlive
+	o.Profiling = s.Profiling
 	o.SessionResumeGrace = s.SessionResumeGrace
 	if s.KeepAlive <= 0 {
 		o.KeepAlive = -1 // none
