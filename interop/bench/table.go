@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"text/tabwriter"
+	"time"
 )
 
 // Config sizes the comparison. Zero fields take the defaults noted.
@@ -159,9 +160,10 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 	for _, tg := range targets {
 		t.Nodes = append(t.Nodes, tg.Name)
 	}
+	began := time.Now()
 	progress := func(row string, node string, v Value) {
 		if c.Progress != nil {
-			fmt.Fprintf(c.Progress, "%-55s %-12s %s\n", row, node, v)
+			fmt.Fprintf(c.Progress, "%6.1fs %-55s %-12s %s\n", time.Since(began).Seconds(), row, node, v)
 		}
 	}
 	// Long-lived servers for the speed rows.
@@ -474,10 +476,11 @@ func (t *Table) ratio(r *Row) (float64, bool) {
 	return a.V / b.V, true
 }
 
-// goalCell says whether the row's goal is met: "ratio >= 2.5: met".
+// goalCell says whether the row's goal is met: "ratio >= 2.5: met";
+// "none" for a row issue 17 sets no goal for.
 func (t *Table) goalCell(r *Row) string {
 	if r.Goal == nil {
-		return "-"
+		return "none"
 	}
 	ratio, have := t.ratio(r)
 	met, ok := r.Goal.Met(r.Values[t.Nodes[0]], ratio, have)

@@ -59,7 +59,7 @@ func run() error {
 	if *quick {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, v := range map[string]string{"size": "33554432", "runs": "3", "latency": "10", "idle": "50", "held": "300", "held-spdy": "50", "cp-size": "33554432"} {
+		for name, v := range map[string]string{"size": "33554432", "runs": "3", "latency": "10", "idle": "30", "held": "200", "held-spdy": "30", "cp-size": "33554432"} {
 			if !set[name] {
 				_ = flag.Set(name, v)
 			}
