@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/porthole/porthole/internal/pump"
 	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
@@ -192,9 +193,22 @@ func (fc *forwardedConn) abort() {
 	})
 }
 
-// copyUp sends local bytes to the pod; local EOF becomes a FIN.
+// upReadSize is how much of the local side one read takes: four DATA
+// frames of 32 KiB.
+const upReadSize = 128 << 10
+
+// upPool lends copyUp its buffers only while bytes move.
+var upPool = pump.NewPool(upReadSize)
+
+// copyUp sends local bytes to the pod; local EOF becomes a FIN. It reads up
+// to 128 KiB at once (Write cuts DATA frames) and polls the local socket
+// only after a short read, holding no buffer while it is quiet: the data
+// stream's own ReadFrom polls before each read of 32 KiB.
 func (fc *forwardedConn) copyUp(done chan<- error) {
-	_, err := io.Copy(fc.data, fc.local)
+	_, err := pump.Copy(fc.local, upPool, 0, upReadSize, func(p []byte) error {
+		_, err := fc.data.Write(p)
+		return err
+	})
 	if err == nil {
 		err = fc.data.CloseWrite()
 	}

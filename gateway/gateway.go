@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/http/pprof"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -169,7 +170,11 @@ type Options struct {
 	// MetricsHandler, when set, is served at GET /metrics to authenticated
 	// callers (promhttp over the registry behind Registerer).
 	MetricsHandler http.Handler
-	Logger         *slog.Logger
+	// Profiling serves Go's profiles (net/http/pprof) under /debug/pprof/
+	// to authenticated callers, as kube-apiserver's --profiling does. Off
+	// by default: a CPU profile costs the server while it runs.
+	Profiling bool
+	Logger    *slog.Logger
 	// DialContext opens upstream TCP connections (default net.Dialer).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -350,6 +355,13 @@ func (g *Gateway) routes() {
 	g.sessionsRoutes()
 	if g.opts.MetricsHandler != nil {
 		g.mux.Handle("GET /metrics", g.opts.MetricsHandler)
+	}
+	if g.opts.Profiling {
+		g.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		g.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		g.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		g.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		g.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	if g.opts.KubeletNode != "" {
 		g.kubeletRoutes()

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/porthole/porthole/internal/pump"
 	"github.com/porthole/porthole/protocol/portforward"
 	"github.com/porthole/porthole/stream"
 	"github.com/porthole/porthole/transport/spdy"
@@ -177,8 +179,28 @@ func (n *Node) forward(ctx context.Context, pod PodRef, p *pfPair, wg *sync.Wait
 
 // resettingStream gives a stream the Close the runtime calls when it is done
 // with it: a reset, harmless once both directions have ended. It embeds the
-// concrete stream so io.Copy still finds its ReadFrom and WriteTo, which
-// hold no buffer while the connection is idle.
+// concrete stream so io.Copy still finds its WriteTo, which holds no buffer
+// while the connection is idle, and has a ReadFrom of its own.
 type resettingStream struct{ *spdy.Stream }
 
 func (s resettingStream) Close() error { return s.Reset() }
+
+// pfReadSize is how much of the pod's bytes one read takes: four DATA
+// frames of 32 KiB.
+const pfReadSize = 128 << 10
+
+// pfPool lends ReadFrom its buffers only while bytes move.
+var pfPool = pump.NewPool(pfReadSize)
+
+// ReadFrom copies the pod's side r to the stream until EOF (io.Copy uses
+// it). Like spdy.Stream.ReadFrom it holds no buffer while r is idle, but a
+// read takes up to 128 KiB (Write cuts it into 32 KiB frames) and r is
+// polled for readiness only after a short read: a bulk transfer costs one
+// read syscall per 128 KiB and no poll, where it cost a poll and a read per
+// 32 KiB (a tenth of the node's CPU on a port-forward bench, in poll).
+func (s resettingStream) ReadFrom(r io.Reader) (int64, error) {
+	return pump.Copy(r, pfPool, 0, pfReadSize, func(p []byte) error {
+		_, err := s.Stream.Write(p)
+		return err
+	})
+}

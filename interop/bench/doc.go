@@ -6,8 +6,11 @@
 // Rows (see Run):
 //
 //   - exec stdout throughput: `head -c SIZE /dev/zero` into a counting
-//     sink, MB/s, best of R runs, and the server process's CPU time
-//     (utime+stime, children excluded) per GiB over all runs;
+//     sink, MB/s, median of R runs with min and max, and the server
+//     process's CPU time (utime+stime, children excluded) per GiB;
+//   - porthole's client (client.Exec) against client-go's executor, both
+//     to porthole serve: exec throughput and the client's CPU per GiB (this
+//     process's rusage, runs interleaved);
 //   - session start latency: exec `true`, median of N;
 //   - memory per idle exec session: N sessions of `cat` held open with
 //     stdin open, server process VmRSS delta / N, and Go heap delta / N
@@ -21,12 +24,15 @@
 //     SPDY;
 //   - port-forward throughput and server CPU with porthole's own client
 //     (client.PortForward) as the forwarder, on both wires and both nodes;
-//   - translation (BenchmarkTranslationThroughput, BenchmarkTranslationStart):
-//     client-go's WebSocket v5 exec through porthole's gateway
-//     (--upstream-spdy-only, see StartGateway) and through the API server's
-//     translator in the reference's front, both translating to the same
-//     cri-streaming SPDY server (the gateway path has one more hop: the
-//     front's raw proxy);
+//   - translation (also BenchmarkTranslationThroughput and
+//     BenchmarkTranslationStart): client-go's WebSocket v5 exec through
+//     porthole's gateway (--upstream-spdy-only, see StartGateway) and
+//     through the API server's translator in the reference's front, both
+//     translating to the same cri-streaming SPDY server one TCP hop away
+//     (the gateway dials the front's direct path, criref.DirectPrefix);
+//   - cp: porthole cp against kubectl cp (the newest on the machine), both
+//     to porthole serve, a file of -cp-size (1 GiB) each way: MB/s over
+//     the whole command and the cp process's CPU per GiB;
 //   - loopback TCP with no forwarder at all: the ceiling of the
 //     port-forward rows on this machine (the same figure in both columns);
 //
@@ -39,6 +45,10 @@
 //     URL, minted before the clock starts;
 //   - WS v4 (legacy): as SPDY, cri-streaming's own WebSocket server; no
 //     stdin half-close, so idle sessions are ended by dropping them.
+//
+// Every row with a goal of issue 17 prints it and whether this run met it.
+// porthole serve and the gateway run with --profiling, so a CPU profile of
+// either can be taken while a row runs (GET /debug/pprof/profile).
 //
 // The machine is shared and small: compare ratios within one run, not
 // absolute figures across runs.

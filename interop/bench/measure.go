@@ -38,6 +38,9 @@ type Speed struct {
 	MBps float64
 	// CPU is the server process's CPU time (user + system) spent meanwhile.
 	CPU time.Duration
+	// ClientCPU is the bench process's own CPU time meanwhile (the client's,
+	// where it runs in process), or the client process's.
+	ClientCPU time.Duration
 }
 
 // Throughput execs `head -c size /dev/zero` and returns stdout MB/s (10^6
@@ -55,21 +58,12 @@ func Throughput(ctx context.Context, n *Node, w Wire, size int64) (Speed, error)
 	}
 	var out counter
 	var errOut bytes.Buffer
-	cpu0, err := n.CPU()
-	if err != nil {
-		return Speed{}, err
-	}
-	start := time.Now()
-	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut})
-	elapsed := time.Since(start)
-	cpu1, cpuErr := n.CPU()
-	if err != nil {
-		return Speed{}, fmt.Errorf("throughput exec: %w (stderr %q)", err, errOut.Bytes())
-	}
-	if got := out.n.Load(); got != size {
-		return Speed{}, fmt.Errorf("throughput exec: got %d bytes, want %d", got, size)
-	}
-	return Speed{MBps: float64(size) / elapsed.Seconds() / 1e6, CPU: cpu1 - cpu0}, cpuErr
+	return timed(n, size, &out, func() error {
+		if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut}); err != nil {
+			return fmt.Errorf("throughput exec: %w (stderr %q)", err, errOut.Bytes())
+		}
+		return nil
+	})
 }
 
 // StartLatency execs `true` runs times (after 3 unmeasured warm-ups) and

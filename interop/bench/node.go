@@ -54,6 +54,9 @@ type Node struct {
 	URL string
 	// PID is the server's process ID, whose memory is measured.
 	PID int
+	// Kubeconfig, when set, is a kubeconfig for the node (porthole serve
+	// writes one), for kubectl and porthole's commands.
+	Kubeconfig string
 
 	cmd    *exec.Cmd
 	waited chan struct{}
@@ -253,13 +256,14 @@ func StartPorthole(ctx context.Context, bin, dir string, errw io.Writer) (*Node,
 	// past serve's default limits (1,000 in all, 100 per user).
 	// Its kubeconfig goes in dir: never the user's (serve's default is
 	// ~/.config/porthole/kubeconfig, which a running demo uses).
-	n, err := start(exec.Command(bin, "serve", "--listen", addr, "-f", manifest,
-		"--write-kubeconfig", filepath.Join(dir, fmt.Sprintf("kubeconfig-%s", strings.ReplaceAll(addr, ":", "-"))),
-		"--max-sessions", "100000", "--max-sessions-per-user", "100000", "--plain-http"), errw)
+	// --profiling lets a bench run take CPU profiles of it.
+	kubeconfig := filepath.Join(dir, fmt.Sprintf("kubeconfig-%s", strings.ReplaceAll(addr, ":", "-")))
+	n, err := start(exec.Command(bin, "serve", "--listen", addr, "-f", manifest, "--write-kubeconfig", kubeconfig,
+		"--max-sessions", "100000", "--max-sessions-per-user", "100000", "--plain-http", "--profiling"), errw)
 	if err != nil {
 		return nil, err
 	}
-	n.Name, n.URL = "porthole", "http://"+addr
+	n.Name, n.URL, n.Kubeconfig = "porthole", "http://"+addr, kubeconfig
 	n.heap = func(ctx context.Context) (uint64, error) { return promHeap(ctx, n.URL) }
 	n.goroutines = func(ctx context.Context) (int, error) {
 		v, err := promGauge(ctx, n.URL, "go_goroutines")

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"text/tabwriter"
+	"time"
 )
 
 // Config sizes the comparison. Zero fields take the defaults noted.
@@ -22,6 +23,14 @@ type Config struct {
 	HeldSessions, HeldSPDYSessions int
 	// Progress, when set, receives one line per measurement.
 	Progress io.Writer
+	// Translator, when set, starts porthole's gateway translating in front
+	// of the reference (StartGateway) for the translation rows.
+	Translator func(ctx context.Context, up *Node) (*Node, error)
+	// Porthole and Kubectl are the binaries of the cp rows, Dir a scratch
+	// directory for their files; CopyBytes sizes them (default 1 GiB).
+	// The rows are skipped without both binaries.
+	Porthole, Kubectl, Dir string
+	CopyBytes              int64
 }
 
 func (c *Config) withDefaults() Config {
@@ -48,6 +57,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.HeldSPDYSessions == 0 {
 		out.HeldSPDYSessions = d.HeldSPDYSessions
+	}
+	if out.CopyBytes == 0 {
+		out.CopyBytes = 1 << 30
 	}
 	return out
 }
@@ -148,9 +160,10 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 	for _, tg := range targets {
 		t.Nodes = append(t.Nodes, tg.Name)
 	}
+	began := time.Now()
 	progress := func(row string, node string, v Value) {
 		if c.Progress != nil {
-			fmt.Fprintf(c.Progress, "%-55s %-12s %s\n", row, node, v)
+			fmt.Fprintf(c.Progress, "%6.1fs %-55s %-12s %s\n", time.Since(began).Seconds(), row, node, v)
 		}
 	}
 	// Long-lived servers for the speed rows.
@@ -205,6 +218,55 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		speedRows(fmt.Sprintf("exec stdout, %s (%d MiB, median of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns), goal,
 			func(n *Node) (Speed, error) { return Throughput(ctx, n, w, c.ThroughputBytes) })
 	}
+	// pairRows measures two ways of doing one thing, the subject's in the
+	// first column and the reference's in the second, runs interleaved:
+	// throughput, and the CPU per GiB of the clients (client) or of the
+	// servers.
+	pairRows := func(what string, size int64, goal *Goal, client bool, ways [2]func() (Speed, error)) {
+		tput := &Row{Name: what + " throughput", Unit: "MB/s", HigherBetter: true, Values: map[string]Value{}, Goal: goal}
+		cpu := &Row{Name: what + " server CPU", Unit: "CPU-s/GiB", Values: map[string]Value{}, Goal: ratioAtMost(1)}
+		if client {
+			cpu.Name = what + " client CPU"
+		}
+		var speeds, cpus [2][]float64
+		var errs [2]error
+		for r := 0; r < c.ThroughputRuns; r++ {
+			for i, f := range ways {
+				if errs[i] != nil {
+					continue
+				}
+				sp, err := f()
+				if errs[i] = err; err != nil {
+					continue
+				}
+				used := sp.CPU
+				if client {
+					used = sp.ClientCPU
+				}
+				speeds[i] = append(speeds[i], sp.MBps)
+				cpus[i] = append(cpus[i], used.Seconds()/(float64(size)/(1<<30)))
+			}
+		}
+		for i, node := range t.Nodes[:2] {
+			tv, cv := spread(speeds[i]), spread(cpus[i])
+			tv.Err, cv.Err = errs[i], errs[i]
+			tput.Values[node], cpu.Values[node] = tv, cv
+			progress(tput.Name, node, tv)
+			progress(cpu.Name, node, cv)
+		}
+		t.Rows = append(t.Rows, tput, cpu)
+	}
+	if len(nodes) == 2 && nodes[0] != nil {
+		for _, w := range []Wire{WebSocket, SPDY} {
+			n := nodes[0]
+			pairRows(fmt.Sprintf("exec stdout, %s, porthole client | client-go, both to porthole (%d MiB, median of %d)", w, c.ThroughputBytes>>20, c.ThroughputRuns),
+				c.ThroughputBytes, ratioAtLeast(1), true, [2]func() (Speed, error){
+					func() (Speed, error) { return PortholeThroughput(ctx, n, w, c.ThroughputBytes) },
+					func() (Speed, error) { return Throughput(ctx, n, w, c.ThroughputBytes) },
+				})
+		}
+	}
+	translationRows(ctx, &c, t, nodes, pairRows, progress)
 	for _, w := range Wires() {
 		var goal *Goal
 		if w.direct() { // against the library's own server on that wire
@@ -282,6 +344,21 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 			share.Values[tg.Name] = v
 		}
 		t.Rows = append(t.Rows, share)
+	}
+	if c.Porthole != "" && c.Kubectl != "" && len(nodes) == 2 && nodes[0] != nil && nodes[0].Kubeconfig != "" {
+		n := nodes[0]
+		ways := [2]Copier{PortholeCopier(c.Porthole, n.Kubeconfig), KubectlCopier(c.Kubectl, n.Kubeconfig, c.Dir)}
+		for _, upload := range []bool{true, false} {
+			dir := "to the pod"
+			if !upload {
+				dir = "from the pod"
+			}
+			pairRows(fmt.Sprintf("cp %d MiB %s, porthole cp | kubectl cp, both to porthole (median of %d)", c.CopyBytes>>20, dir, c.ThroughputRuns),
+				c.CopyBytes, ratioAtLeast(1), true, [2]func() (Speed, error){
+					func() (Speed, error) { return CopyThroughput(ctx, n, ways[0], c.Dir, c.CopyBytes, upload) },
+					func() (Speed, error) { return CopyThroughput(ctx, n, ways[1], c.Dir, c.CopyBytes, upload) },
+				})
+		}
 	}
 	for _, w := range PFWires() {
 		measure(fmt.Sprintf("port-forward new connection echo, %s (median of %d)", w, c.LatencyRuns), "ms", false, nil,
@@ -399,10 +476,11 @@ func (t *Table) ratio(r *Row) (float64, bool) {
 	return a.V / b.V, true
 }
 
-// goalCell says whether the row's goal is met: "ratio >= 2.5: met".
+// goalCell says whether the row's goal is met: "ratio >= 2.5: met";
+// "none" for a row issue 17 sets no goal for.
 func (t *Table) goalCell(r *Row) string {
 	if r.Goal == nil {
-		return "-"
+		return "none"
 	}
 	ratio, have := t.ratio(r)
 	met, ok := r.Goal.Met(r.Values[t.Nodes[0]], ratio, have)

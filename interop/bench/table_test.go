@@ -21,8 +21,8 @@ func TestTableWrite(t *testing.T) {
 	want := `row     |unit |porthole            |kubelet-lib |ratio |better |goal
 speed   |MB/s |300.0 (250.0-310.0) |200.0       |1.50  |higher |ratio >= 2: missed
 size    |KiB  |30.0                |60.0        |0.50  |lower  |<= 32: met
-memory  |KiB  |n/a [1]             |80.0        |-     |lower  |-
-memory2 |KiB  |n/a [1]             |0.00        |-     |lower  |-
+memory  |KiB  |n/a [1]             |80.0        |-     |lower  |none
+memory2 |KiB  |n/a [1]             |0.00        |-     |lower  |none
 [1] porthole: boom
 `
 	if got := b.String(); got != want {

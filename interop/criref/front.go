@@ -35,6 +35,43 @@ func (s *Server) routeFront(mux *http.ServeMux) {
 	mux.HandleFunc("/api/v1/namespaces/{ns}/pods/{pod}/exec", s.apiHandler(s.serveExec))
 	mux.HandleFunc("/api/v1/namespaces/{ns}/pods/{pod}/attach", s.apiHandler(s.serveAttach))
 	mux.HandleFunc("/api/v1/namespaces/{ns}/pods/{pod}/portforward", s.apiHandler(s.servePortForward))
+	mux.HandleFunc(DirectPrefix+"/api/v1/namespaces/{ns}/pods/{pod}/exec", s.apiHandler(s.serveExecDirect))
+}
+
+// DirectPrefix is where the front serves exec with no hop of its own for
+// SPDY: the CRI server answers on the caller's connection, as a kubelet
+// that redirected container streaming to its runtime would be reached. A
+// translator in front (porthole's gateway) then has as many hops to the
+// CRI server as the front's own translator has.
+const DirectPrefix = "/direct"
+
+// serveExecDirect is serveExec whose SPDY and legacy WebSocket requests go
+// to the CRI server in this process, not through the raw proxy.
+func (s *Server) serveExecDirect(w http.ResponseWriter, r *http.Request, sr *streamRequest) {
+	if !s.checkStreams(w, sr) {
+		return
+	}
+	u, err := s.cri.GetExec(&runtimeapi.ExecRequest{
+		ContainerId: sr.containerID(), Cmd: sr.cmd,
+		Tty: sr.tty, Stdin: sr.stdin, Stdout: sr.stdout, Stderr: sr.stderr,
+	})
+	if err != nil {
+		_ = streaming.WriteError(err, w)
+		return
+	}
+	if wsstream.IsWebSocketRequestWithStreamCloseProtocol(r) {
+		s.streamTo(w, r, u.Url, sr)
+		return
+	}
+	cu, err := url.Parse(u.Url)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = cu.Path, "", cu.RawQuery
+	r2.RequestURI = cu.RequestURI()
+	s.cri.ServeHTTP(w, r2)
 }
 
 type streamHandler func(w http.ResponseWriter, r *http.Request, sr *streamRequest)

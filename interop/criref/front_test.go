@@ -161,3 +161,53 @@ func TestTokenSingleUse(t *testing.T) {
 		t.Fatalf("second use: got %v, want the library's 404", err)
 	}
 }
+
+// TestDirectPath: SPDY exec under DirectPrefix is answered by the CRI
+// server on the caller's own connection (one accepted connection), where
+// the API-server path raw-proxies it over a second one; WebSocket v5 is
+// still translated there.
+func TestDirectPath(t *testing.T) {
+	s := startServer(t, nil)
+	q := url.Values{"command": {"sh", "-c", "cat; echo done >&2; exit 4"}, "stdin": {"true"}, "stdout": {"true"}, "stderr": {"true"}}
+	path := "/api/v1/namespaces/default/pods/ref/exec?" + q.Encode()
+	cfg := &rest.Config{Host: s.URL()}
+	spdyExec := func(u string) (remotecommand.Executor, error) {
+		pu, _ := url.Parse(u)
+		return remotecommand.NewSPDYExecutor(cfg, "POST", pu)
+	}
+	wsExec := func(u string) (remotecommand.Executor, error) {
+		return remotecommand.NewWebSocketExecutor(cfg, "GET", u)
+	}
+	for _, c := range []struct {
+		name  string
+		path  string
+		mk    func(string) (remotecommand.Executor, error)
+		conns int64
+	}{
+		{"spdy direct", DirectPrefix + path, spdyExec, 1},
+		{"spdy through the proxy", path, spdyExec, 2},
+		{"websocket v5 direct, translated", DirectPrefix + path, wsExec, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := c.mk(s.URL() + c.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := s.lis.accepted.Load()
+			var stdout, stderr bytes.Buffer
+			err = e.StreamWithContext(t.Context(), remotecommand.StreamOptions{
+				Stdin: strings.NewReader("direct\n"), Stdout: &stdout, Stderr: &stderr,
+			})
+			var ee exec.CodeExitError
+			if !errors.As(err, &ee) || ee.Code != 4 {
+				t.Fatalf("got %v, want exit code 4", err)
+			}
+			if got, want := stdout.String()+"|"+stderr.String(), "direct\n|done\n"; got != want {
+				t.Errorf("stdout|stderr: got %q, want %q", got, want)
+			}
+			if got := s.lis.accepted.Load() - before; got != c.conns {
+				t.Errorf("accepted %d connections, want %d", got, c.conns)
+			}
+		})
+	}
+}

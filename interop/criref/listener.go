@@ -3,6 +3,7 @@ package criref
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // trackingListener remembers every accepted connection until it is closed,
@@ -14,6 +15,8 @@ type trackingListener struct {
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
 	closed bool
+	// accepted counts connections ever accepted (a test tells hops by it).
+	accepted atomic.Int64
 }
 
 func newTrackingListener(l net.Listener) *trackingListener {
@@ -25,6 +28,7 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.accepted.Add(1)
 	tc := &trackedConn{Conn: c, l: l}
 	l.mu.Lock()
 	if l.closed {

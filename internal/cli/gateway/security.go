@@ -51,6 +51,7 @@ type Security struct {
 	PeerTokenFile      string
 	PeerCAFile         string
 	FeatureGates       string
+	Profiling          bool
 	OIDC               OIDC
 }
 
@@ -153,6 +154,7 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.PeerTokenFile, "peer-token-file", "", "file holding the secret the replicas present to each other (the same in each); required with --peers")
 	fs.StringVar(&s.PeerCAFile, "peer-ca-file", "", "certificate authority of the replicas' https addresses (default: the system's)")
 	s.OIDC.addFlags(fs)
+	fs.BoolVar(&s.Profiling, "profiling", false, "serve Go profiles (pprof) under /debug/pprof/ to authenticated callers, as kube-apiserver's flag")
 	fs.StringVar(&s.FeatureGates, "feature-gates", "", "Kubernetes-style gates: TranslateStreamCloseWebsocketRequests=true|false,PortForwardWebsockets=true|false")
 }
 
@@ -207,6 +209,7 @@ func (s *Security) Apply(o *gateway.Options) (*tls.Config, func() error, error) 
 	o.MaxSessions, o.MaxSessionsPerUser = s.MaxSessions, s.MaxSessionsPerUser
 	o.MaxMessageBytes, o.MaxHeaderBytes, o.IdleTimeout = s.MaxMessageBytes, s.MaxHeaderBytes, s.IdleTimeout
 	o.KeepAlive = s.KeepAlive
+	o.Profiling = s.Profiling
 	o.SessionResumeGrace = s.SessionResumeGrace
 	o.JoinableSessions, o.ModeratedNamespaces = s.SessionJoin, s.ModeratedNS
 	if err := s.applyPeers(o); err != nil {

@@ -5,7 +5,7 @@
 //
 // Run from the interop directory:
 //
-//	go run ./cmd/bench [-size 1073741824] [-runs 3] [-latency 50] [-idle 200] [-quick] [-json FILE]
+//	go run ./cmd/bench [-size 1073741824] [-runs 3] [-latency 50] [-idle 200] [-cp-size 1073741824] [-quick] [-json FILE]
 //
 // Progress goes to stderr, the table to stdout, and with -json the same
 // figures (medians, min, max, ratios, goals met) to FILE for machines.
@@ -28,6 +28,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/porthole/porthole/interop/bench"
+	"github.com/porthole/porthole/interop/internal/harness"
 	"k8s.io/klog/v2"
 )
 
@@ -52,11 +53,13 @@ func run() error {
 	verbose := flag.Bool("v", false, "also print the servers' logs (on stderr)")
 	quick := flag.Bool("quick", false, "small sizes: about two minutes, for a look")
 	jsonOut := flag.String("json", "", "also write the figures as JSON to this file")
+	flag.Int64Var(&cfg.CopyBytes, "cp-size", 1<<30, "bytes of the file the cp rows copy each way")
+	kubectl := flag.String("kubectl", "", "kubectl binary of the cp rows (default: the newest on this machine)")
 	flag.Parse()
 	if *quick {
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, v := range map[string]string{"size": "67108864", "runs": "3", "latency": "10", "idle": "50", "held": "500", "held-spdy": "100"} {
+		for name, v := range map[string]string{"size": "33554432", "runs": "3", "latency": "10", "idle": "30", "held": "200", "held-spdy": "30", "cp-size": "33554432"} {
 			if !set[name] {
 				_ = flag.Set(name, v)
 			}
@@ -101,6 +104,24 @@ func run() error {
 		} else {
 			*porthole = bin
 		}
+	}
+	if *porthole != "" {
+		bin := *porthole
+		cfg.Translator = func(ctx context.Context, up *bench.Node) (*bench.Node, error) {
+			return bench.StartGateway(ctx, bin, up, logs)
+		}
+	}
+	cfg.Porthole, cfg.Kubectl, cfg.Dir = *porthole, *kubectl, dir
+	if cfg.Kubectl == "" {
+		// FindKubectls lists the 1.37 build last, with no path here.
+		for _, k := range harness.FindKubectls("") {
+			if k.Path != "" {
+				cfg.Kubectl = k.Path
+			}
+		}
+	}
+	if cfg.Kubectl == "" {
+		fmt.Fprintln(os.Stderr, "bench: no kubectl found; the cp rows are skipped")
 	}
 	ref := bench.Target{Name: "kubelet-lib", Start: func(ctx context.Context) (*bench.Node, error) {
 		return bench.StartReference(ctx, crirefd, logs)
