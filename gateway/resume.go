@@ -752,10 +752,18 @@ func (r *resumable) watch(a *attachment, pumps *sync.WaitGroup) {
 		}
 	case <-a.conn.Done():
 	}
+	// Whether the client closed cleanly, read before Abort records its
+	// own reason.
+	clean := false
+	select {
+	case <-a.conn.Done():
+		clean = a.conn.Err() == nil
+	default:
+	}
 	r.detach(a)
 	_ = a.conn.Abort("detached")
 	<-pumped
-	if a.conn.Err() == nil {
+	if clean {
 		r.end("client closed the connection")
 		return
 	}

@@ -703,3 +703,29 @@ func TestResumeByQuery(t *testing.T) {
 		t.Fatalf("bob's resume: %v", err)
 	}
 }
+
+// TestResumeCleanCloseEnds: a client that closes its connection cleanly
+// (close 1000) before the session's end is done with it: the session ends
+// at once rather than being kept for the resume grace.
+func TestResumeCleanCloseEnds(t *testing.T) {
+	host, _, log := resumeGateway(t, protocol.WebSocket, time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, _, err := dialResumable(t, ctx, execURL(host, []string{"sh", "-c", "echo up; exec sleep 60"}, "stdout"), "alice-token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, conn.Channel(protocol.ResumeControl))
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(conn.Channel(1), buf); err != nil || string(buf) != "up\n" {
+		t.Fatalf("read %q %v", buf, err)
+	}
+	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for log.find(func(e audit.Event) bool { return e.Stage == audit.StageEnd }) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the session did not end within 10 s of its client's clean close (parked for the grace?)")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
