@@ -295,14 +295,26 @@ func (r *resumable) run(first *websocket.Conn) outcome {
 	r.outs[outStderr].on = clientHas[protocol.StreamStderr]
 	r.outs[outError].on = true
 	var ups sync.WaitGroup
+	// The owner's notices (who watches) go into the terminal's output, or
+	// stderr without a tty, as on the bridged path: counted, kept and
+	// resumed like the process's own bytes.
+	noticeOn := outStderr
+	if s.tty {
+		noticeOn = outStdout
+	}
 	for i, src := range []stream.Stream{up.Stdout, up.Stderr} {
 		switch {
 		case !r.outs[i].on:
 		case src == nil:
 			r.outs[i].done = true
 		default:
+			var out io.Writer = &outWriter{r: r, i: i}
+			stop := func() {}
+			if i == noticeOn {
+				out, stop = s.live.startNotices(out, s.tty)
+			}
 			ups.Add(1)
-			go r.copyUp(&ups, i, src)
+			go r.copyUp(&ups, i, src, out, stop)
 		}
 	}
 	var stb []byte
@@ -418,17 +430,19 @@ func (r *resumable) end(why string) {
 	r.cond.Broadcast()
 }
 
-// copyUp copies an upstream output stream into its buffer (and stdout to
-// the recording).
-func (r *resumable) copyUp(wg *sync.WaitGroup, i int, src stream.Stream) {
+// copyUp copies upstream output stream i into its buffer through out (and
+// stdout to the recording and watchers); then, before the stream counts as
+// complete, stop ends what else writes to out (the owner's notices).
+func (r *resumable) copyUp(wg *sync.WaitGroup, i int, src stream.Stream, out io.Writer, stop func()) {
 	defer wg.Done()
-	var w io.Writer = &countWriter{w: &outWriter{r: r, i: i}, n: &r.s.bytesOut}
+	var w io.Writer = &countWriter{w: out, n: &r.s.bytesOut}
 	if t := r.s.tap(r.rec); i == outStdout && t != nil {
 		w = io.MultiWriter(w, t)
 	}
 	if _, err := io.Copy(w, src); err != nil {
 		_ = src.Reset()
 	}
+	stop()
 	r.mu.Lock()
 	r.outs[i].done = true
 	r.cond.Broadcast()

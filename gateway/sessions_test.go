@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
@@ -589,4 +590,41 @@ func (s *safeBuffer) await(t *testing.T, want string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestSessionsResumableOwnerTold: the owner of a resumable session (the
+// web terminal's and porthole exec's) is told who watches, in its output
+// stream like the process's own bytes (stderr without a tty), and the
+// session's output and exit code are untouched.
+func TestSessionsResumableOwnerTold(t *testing.T) {
+	gw, _ := sessionsGateway(t, gateway.Options{SessionResumeGrace: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := tokenClient(t, gw, "alice-token")
+	pr, pw := io.Pipe()
+	stdout, stderr := &safeBuffer{done: make(chan struct{})}, &safeBuffer{done: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Exec(ctx, &client.ExecOptions{Pod: "p", Container: "c", Command: []string{"sh", "-c", "echo ready; read x; echo got-$x; exit 3"},
+			StreamOptions: client.StreamOptions{Stdin: pr, Stdout: stdout, Stderr: stderr, Resume: &client.ResumeOptions{}}})
+	}()
+	stdout.await(t, "ready\n")
+	l := awaitList(t, gw, "bob-token", func(l protocol.SessionList) bool { return len(l.Items) == 1 })
+	watch, err := dialWatcher(ctx, gw, "default", l.Items[0].ID, "bob-token", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watchOut := drain(watch.Channel(channel.Stdout))
+	stderr.await(t, "[porthole] bob is watching this session\n")
+	pw.Write([]byte("it\n"))
+	pw.Close()
+	var exit *client.ExitError
+	if err := <-done; !errors.As(err, &exit) || exit.Code != 3 {
+		t.Fatalf("exec: %v, want exit code 3", err)
+	}
+	if got := stdout.String(); got != "ready\ngot-it\n" {
+		t.Errorf("owner's stdout %q", got)
+	}
+	watchOut.await(t, "got-it\n")
+	watch.Close()
 }
