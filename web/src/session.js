@@ -261,7 +261,14 @@ export class Session {
   handleClose(ws, ev) {
     if (ws !== this.ws) return;
     this.ready = false;
+    this.closed(ev);
+    // Waiters (uploads) look once the close is settled: woken before
+    // resuming is set, an upload waiting for room took a cut for the end.
     this.wake();
+  }
+
+  closed(ev) {
+    const ws = this.ws;
     // A resumable session is over at a clean close after its Status (a
     // resume into a session that finished meanwhile closes at once).
     if (!this.resumable || this.ended || (this.gotStatus && ev.code === 1000)) {
