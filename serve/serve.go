@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -106,6 +107,10 @@ type Options struct {
 	KubeconfigToken string
 	// Notes are printed after the banner, a line each.
 	Notes []string
+	// Profiling serves Go's pprof profiles under /debug/pprof/, behind
+	// the gateway's authentication, as kube-apiserver's --profiling does
+	// (off by default: profiles show the process's internals).
+	Profiling bool
 }
 
 // Server is a running porthole server. Create it with New, then call Run
@@ -221,6 +226,9 @@ func New(opts *Options) (_ *Server, err error) {
 		return nil, err
 	}
 	handler = s.sec.site(s.log)
+	if s.opts.Profiling {
+		handler = withProfiling(handler, s.sec.gw)
+	}
 	s.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -315,6 +323,25 @@ func (s *Server) handler(a *api) http.Handler {
 	}
 	a.register(mux)
 	return web.Site(mux, nil)
+}
+
+// withProfiling serves pprof's handlers under /debug/pprof/ beside h,
+// behind gw's authentication.
+func withProfiling(h http.Handler, gw *gateway.Gateway) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	debug := gw.Guard(gw.Authenticated(mux))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/debug/pprof/") {
+			debug.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // withMetrics is o with a registry of its own behind GET /metrics: the

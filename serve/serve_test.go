@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
 )
@@ -303,5 +304,40 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, "\n"+name) {
 			t.Errorf("/metrics has no %q", name)
 		}
+	}
+}
+
+// TestProfiling: --profiling serves pprof's goroutine profile; without it
+// the path is not served; with authentication on, it needs a credential.
+func TestProfiling(t *testing.T) {
+	const path = "/debug/pprof/goroutine?debug=1"
+	off, _ := startServer(t, Options{Pods: testPods(), Runtime: newFakeRuntime(testPods()...), Out: io.Discard})
+	if code, body := get(t, off.URL()+path); code == 200 || strings.Contains(body, "goroutine profile:") {
+		t.Errorf("profiling off: GET %s: %d, profile served", path, code)
+	}
+	on, _ := startServer(t, Options{Pods: testPods(), Runtime: newFakeRuntime(testPods()...), Out: io.Discard, Profiling: true})
+	code, body := get(t, on.URL()+path)
+	if code != 200 || !strings.Contains(body, "goroutine profile:") {
+		t.Fatalf("profiling on: GET %s: %d %.200s", path, code, body)
+	}
+	tokens, err := gateway.ParseTokens(strings.NewReader("tok,alice,1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authed, _ := startServer(t, Options{Pods: testPods(), Runtime: newFakeRuntime(testPods()...), Out: io.Discard,
+		Profiling: true, Gateway: &gateway.Options{Tokens: tokens}})
+	if code, _ := get(t, authed.URL()+path); code != http.StatusUnauthorized {
+		t.Errorf("profiling with authentication, no token: %d, want 401", code)
+	}
+	req, _ := http.NewRequest("GET", authed.URL()+path, nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "goroutine profile:") {
+		t.Errorf("profiling with token: %d %.200s", resp.StatusCode, b)
 	}
 }

@@ -255,7 +255,7 @@ func StartPorthole(ctx context.Context, bin, dir string, errw io.Writer) (*Node,
 	// ~/.config/porthole/kubeconfig, which a running demo uses).
 	n, err := start(exec.Command(bin, "serve", "--listen", addr, "-f", manifest,
 		"--write-kubeconfig", filepath.Join(dir, fmt.Sprintf("kubeconfig-%s", strings.ReplaceAll(addr, ":", "-"))),
-		"--max-sessions", "100000", "--max-sessions-per-user", "100000", "--plain-http"), errw)
+		"--max-sessions", "100000", "--max-sessions-per-user", "100000", "--plain-http", "--profiling"), errw)
 	if err != nil {
 		return nil, err
 	}

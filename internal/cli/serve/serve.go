@@ -43,6 +43,8 @@ type Options struct {
 	// Security are the gateway's options (porthole gateway's flags); the
 	// gateway is always in front of the node and API.
 	Security gatewaycmd.Security
+	// Profiling serves Go's pprof profiles under /debug/pprof/.
+	Profiling bool
 }
 
 const kubeconfigFlag = "write-kubeconfig"
@@ -99,6 +101,7 @@ The processes are NOT isolated from this machine.`,
 	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods, Services, Deployments and ReplicaSets to run (YAML or JSON, several documents; - for stdin); repeatable")
 	cmd.Flags().StringVar(&opts.Kubeconfig, kubeconfigFlag, "", `write a kubeconfig for this server to this path ("" for none) (default "$XDG_CONFIG_HOME/porthole/kubeconfig")`)
 	cmd.Flags().BoolVar(&opts.PlainHTTP, "plain-http", false, "serve plain HTTP, with no generated certificate or token (loopback only)")
+	cmd.Flags().BoolVar(&opts.Profiling, "profiling", false, "serve Go's pprof profiles under /debug/pprof/ (behind the gateway's authentication)")
 	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", `keep the generated certificate authority, serving certificate and token here (default "$XDG_CONFIG_HOME/porthole/serve")`)
 	opts.Security.AddFlags(cmd.Flags())
 	return cmd
@@ -136,6 +139,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Deployments:    objs.Deployments,
 		ReplicaSets:    objs.ReplicaSets,
 		KubeconfigPath: opts.Kubeconfig,
+		Profiling:      opts.Profiling,
 		Logger:         opts.Factory.Logger(opts.Verbosity),
 		Out:            opts.IO.Out,
 	}
