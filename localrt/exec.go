@@ -118,7 +118,7 @@ func (r *Runtime) execPipes(ctx context.Context, ct *container, cmd *exec.Cmd, s
 	if stdinW != nil {
 		pump = r.startStdin(s.Stdin, stdinW, true)
 	}
-	return r.runExec(ctx, ct, newProcess(cmd), &out, pump, nil, syscall.SIGTERM)
+	return r.runExec(ctx, ct, cmd, &out, pump, nil, syscall.SIGTERM)
 }
 
 // execTTY runs cmd on a new pty.
@@ -138,12 +138,20 @@ func (r *Runtime) execTTY(ctx context.Context, ct *container, cmd *exec.Cmd, s n
 	if s.Stdin != nil {
 		pump = r.startStdin(s.Stdin, master, false)
 	}
-	return r.runExec(ctx, ct, newProcess(cmd), &out, pump, newResizer(master, s.Resize), syscall.SIGHUP)
+	return r.runExec(ctx, ct, cmd, &out, pump, newResizer(master, s.Resize), syscall.SIGHUP)
 }
 
 // runExec supervises a started exec'd process until it has exited and its
-// output is copied, then ends the helpers.
-func (r *Runtime) runExec(ctx context.Context, ct *container, p *process, out *outputs, pump *stdinPump, rs *resizer, sig syscall.Signal) error {
+// output is copied, then ends the helpers. Where it can (Linux), the
+// calling goroutine does it all with one readiness poller (runPolled);
+// elsewhere a goroutine per output copies and one waits for the exit.
+func (r *Runtime) runExec(ctx context.Context, ct *container, cmd *exec.Cmd, out *outputs, pump *stdinPump, rs *resizer, sig syscall.Signal) error {
+	if !r.noExecPoll {
+		if ep, err := newExecPoller(cmd.Process.Pid, out.srcs); err == nil {
+			return r.runPolled(ctx, ct, ep, unwatchedProcess(cmd), out, pump, rs, sig)
+		}
+	}
+	p := newProcess(cmd)
 	ct.trackGroup(p.pgid)
 	out.start()
 	rs.start()

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -437,4 +438,72 @@ func TestExecFrozenWriter(t *testing.T) {
 		t.Errorf("frozen exec: got %v, want context.Canceled", err)
 	}
 	waitGone(t, pid)
+}
+
+// TestExecIdleGoroutines: an idle exec (cat waiting on its stdin, stdout
+// and stderr requested, the node's *os.File stdin) runs on its caller's
+// goroutine alone: one readiness poller for both outputs and the exit.
+// The older supervision (kept where there is no epoll) costs three more.
+func TestExecIdleGoroutines(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		noPoll bool
+		extra  int // goroutines beyond the caller's
+	}{{"polled", false, 0}, {"fallback", true, 3}} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := start(t, testPod("p", kube.Container{}, ""))
+			r.noExecPoll = tt.noPoll
+			waitPod(t, r, "p", "running", isRunning)
+			base := runtime.NumGoroutine()
+			pr, pw := osPipe(t)
+			out := newLineReader(t)
+			var errOut bytes.Buffer
+			done := make(chan error, 1)
+			go func() {
+				done <- r.Exec(context.Background(), ref("p", "main"), []string{"cat"}, node.Streams{Stdin: pr, Stdout: out.pw, Stderr: &errOut})
+			}()
+			pw.WriteString("ping\n")
+			if got := out.until(t, "\n"); got != "ping\n" {
+				t.Fatalf("echo: got %q", got)
+			}
+			want := base + 1 + tt.extra
+			deadline := time.Now().Add(failsafe)
+			for runtime.NumGoroutine() != want && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := runtime.NumGoroutine(); n != want {
+				t.Errorf("idle exec: %d goroutines over the baseline, want %d", n-base, want-base)
+			}
+			pw.Close()
+			if err := <-done; err != nil {
+				t.Fatalf("Exec: %v", err)
+			}
+		})
+	}
+}
+
+// TestExecFallback runs the older supervision (a goroutine per output and
+// one for the exit, where there is no epoll): bytes, exit code and
+// cancellation as on the polled path.
+func TestExecFallback(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	r.noExecPoll = true
+	waitPod(t, r, "p", "running", isRunning)
+	data := sample(1 << 20)
+	var out rfWriter
+	if err := r.Exec(context.Background(), ref("p", "main"), []string{"cat"}, node.Streams{Stdin: bytes.NewReader(data), Stdout: &out}); err != nil {
+		t.Fatalf("cat: %v", err)
+	}
+	if !bytes.Equal(out.Bytes(), data) {
+		t.Errorf("cat: got %d bytes, want %d identical", out.Len(), len(data))
+	}
+	var ee *ExitError
+	if err := r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", "exit 7"}, node.Streams{}); !errors.As(err, &ee) || ee.Code != 7 {
+		t.Errorf("exit 7: got %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := r.Exec(ctx, ref("p", "main"), []string{"sleep", "60"}, node.Streams{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("cancelled sleep: got %v, want context.DeadlineExceeded", err)
+	}
 }

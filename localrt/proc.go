@@ -43,11 +43,24 @@ func newProcess(cmd *exec.Cmd) *process {
 	return p
 }
 
+// unwatchedProcess tracks cmd as newProcess does, without the waiter
+// goroutine: its owner learns of the exit otherwise (a pidfd) and calls
+// reap.
+func unwatchedProcess(cmd *exec.Cmd) *process {
+	return &process{cmd: cmd, pgid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{})}
+}
+
 func (p *process) wait() {
-	defer close(p.done)
 	waitExit(p.cmd.Process.Pid)
+	p.reap()
+}
+
+// reap collects the exit status (blocking until the process exits) and
+// closes done.
+func (p *process) reap() {
 	p.cmd.Wait() // the exit status is in ProcessState; stdio are plain files, so nothing else can fail
 	p.state = p.cmd.ProcessState
+	close(p.done)
 }
 
 // signalGroup sends sig to the whole process group. The group id is the

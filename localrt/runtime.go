@@ -49,7 +49,8 @@ type Runtime struct {
 	// Tunables: defaults from New, changed only by tests before Start.
 	backoff    backoffPolicy
 	drainGrace time.Duration
-	pipeSize   int // F_SETPIPE_SZ for exec output pipes; 0 keeps the kernel default
+	pipeSize   int  // F_SETPIPE_SZ for exec output pipes; 0 keeps the kernel default
+	noExecPoll bool // supervise every exec the older way (goroutines), as where there is no epoll
 	dialTime   time.Duration
 	onAttach   func() // test hook: an Attach session is in place
 

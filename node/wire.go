@@ -12,7 +12,11 @@ import (
 // including clients that offer no subprotocol at all.
 var wsVersions = append(append([]protocol.Version(nil), protocol.WebSocketVersions...), protocol.UnnamedWebSocket)
 
-// serveWebSocket runs one exec or attach over WebSocket (PROTOCOL.md 3).
+// serveWebSocket starts one exec or attach over WebSocket (PROTOCOL.md 3)
+// and returns: the session runs on a goroutine of its own, tracked with its
+// connection (Shutdown waits for it), so that net/http's connection, its
+// buffers, the request and the handler's deep stack are freed for the
+// session's whole life (an idle session is cheaper by as much).
 func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, target Container) {
 	conn := n.acceptWebSocket(w, r, wsVersions, channel.RemoteCommand)
 	if conn == nil {
@@ -21,9 +25,11 @@ func (n *Node) serveWebSocket(ctx context.Context, w http.ResponseWriter, r *htt
 	if protocol.DropsEarlyMessages(r.UserAgent()) {
 		protocol.HoldEarlyMessages(conn.Context())
 	}
-	defer n.untrack(conn)
 	s := &session{n: n, req: req, target: target, Session: conn.ServerSession(req.want())}
-	s.run(ctx)
+	go func() {
+		defer n.untrack(conn)
+		s.run(ctx)
+	}()
 }
 
 // serveSPDY runs one exec or attach over SPDY/3.1 (PROTOCOL.md 4): it waits

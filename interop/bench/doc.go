@@ -33,6 +33,13 @@
 //   - cp: porthole cp against kubectl cp (the newest on the machine), both
 //     to porthole serve, a file of -cp-size (1 GiB) each way: MB/s over
 //     the whole command and the cp process's CPU per GiB;
+//   - idle sessions held at once (HoldSessions; 10,000 on WS v5, 1,000 on
+//     SPDY, each server on a fresh process): how many it held (fewer when
+//     its open-file limit cannot hold them all: descriptors per session
+//     are measured first), RSS and goroutines per session, RSS projected
+//     to the count wanted, a new session's start latency while they are
+//     held against an idle server's, and the goroutines left once they
+//     ended;
 //   - loopback TCP with no forwarder at all: the ceiling of the
 //     port-forward rows on this machine (the same figure in both columns);
 //

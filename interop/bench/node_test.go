@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -46,6 +47,50 @@ func FuzzParseVmRSS(f *testing.F) {
 		got, err := parseVmRSS([]byte(fmt.Sprintf("Name:\tx\nVmRSS:\t%d kB\n", kb)))
 		if err != nil || got != kb*1024 {
 			t.Fatalf("VmRSS %d kB: got %d, %v", kb, got, err)
+		}
+	})
+}
+
+var openFileLimitCases = []struct {
+	name   string
+	limits string
+	want   int
+	ok     bool
+}{
+	{"typical", "Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            20000                20000                files     \n", 20000, true},
+	{"unlimited", "Max open files            unlimited            unlimited            files\n", math.MaxInt32, true},
+	{"missing", "Max processes             96369                96369                processes\n", 0, false},
+	{"empty value", "Max open files", 0, false},
+	{"not a number", "Max open files            many                 many                 files\n", 0, false},
+	{"negative", "Max open files            -1                   -1                   files\n", 0, false},
+}
+
+func TestParseOpenFileLimit(t *testing.T) {
+	for _, c := range openFileLimitCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := parseOpenFileLimit([]byte(c.limits))
+			if (err == nil) != c.ok {
+				t.Fatalf("got error %v, want ok=%v", err, c.ok)
+			}
+			if got != c.want {
+				t.Errorf("got %d, want %d", got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzParseOpenFileLimit: never panics, and a well-formed line parses back
+// to the number written.
+func FuzzParseOpenFileLimit(f *testing.F) {
+	for _, c := range openFileLimitCases {
+		f.Add([]byte(c.limits), uint32(7))
+	}
+	f.Fuzz(func(t *testing.T, limits []byte, n uint32) {
+		_, _ = parseOpenFileLimit(limits)
+		v := int(n % (1 << 30))
+		got, err := parseOpenFileLimit([]byte(fmt.Sprintf("Max cpu time  unlimited  unlimited  seconds\nMax open files  %d  %d  files\n", v, v)))
+		if err != nil || got != v {
+			t.Fatalf("limit %d: got %d, %v", v, got, err)
 		}
 	})
 }

@@ -1,9 +1,13 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -12,7 +16,13 @@ import (
 // HeldCost is what holding many idle sessions costs one server, and
 // whether it all comes back when they end.
 type HeldCost struct {
-	Sessions int
+	// Sessions is how many were held: Wanted, or fewer when the server's
+	// open-file limit cannot hold that many (FDLimit, FDsPerSession).
+	Sessions, Wanted int
+	// FDsPerSession is the server's descriptor growth per session and
+	// FDLimit its open-file limit (0: unknown).
+	FDsPerSession float64
+	FDLimit       int
 	// RSS is the server's VmRSS while holding them, in bytes, and
 	// RSSPerSession its growth over the baseline per session.
 	RSS           uint64
@@ -37,10 +47,14 @@ const heldLatencyRuns = 20
 func HoldSessions(ctx context.Context, n *Node, w Wire, count int) (HeldCost, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c := HeldCost{Sessions: count}
+	c := HeldCost{Sessions: count, Wanted: count}
 	if err := warmIdle(ctx, n, w); err != nil {
 		return c, err
 	}
+	if err := fitFileLimit(ctx, n, w, &c); err != nil {
+		return c, err
+	}
+	count = c.Sessions
 	g0, err := n.Goroutines(ctx)
 	if err != nil {
 		return c, err
@@ -83,6 +97,92 @@ func HoldSessions(ctx context.Context, n *Node, w Wire, count int) (HeldCost, er
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// fdProbeSessions is how many sessions fitFileLimit opens to learn the
+// descriptors one costs, and fdReserve the descriptors it leaves the
+// server for everything else (listeners, the latency runs, the runtime).
+const (
+	fdProbeSessions = 16
+	fdReserve       = 512
+)
+
+// fitFileLimit measures the server's descriptors per session and lowers
+// c.Sessions to what its open-file limit holds (a container may cap the
+// hard limit below what RaiseFileLimit asks for). Without /proc it
+// changes nothing.
+func fitFileLimit(ctx context.Context, n *Node, w Wire, c *HeldCost) error {
+	limit, err := openFileLimit(n.PID)
+	if err != nil {
+		return nil
+	}
+	fd0, err := countFDs(n.PID)
+	if err != nil {
+		return nil
+	}
+	probe, err := openMany(ctx, n, w, fdProbeSessions)
+	if err != nil {
+		return errors.Join(err, closeIdle(probe))
+	}
+	fd1, err := countFDs(n.PID)
+	if cerr := closeIdle(probe); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return nil
+	}
+	c.FDLimit = limit
+	c.FDsPerSession = float64(fd1-fd0) / fdProbeSessions
+	if c.FDsPerSession > 0 {
+		fit := int(float64(limit-fd0-fdReserve) / c.FDsPerSession)
+		c.Sessions = max(0, min(c.Sessions, fit))
+	}
+	if c.Sessions == 0 {
+		return fmt.Errorf("open-file limit %d holds no session at %.1f descriptors each", limit, c.FDsPerSession)
+	}
+	return nil
+}
+
+// countFDs is how many descriptors process pid has open.
+func countFDs(pid int) (int, error) {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return 0, fmt.Errorf("count descriptors: %w", err)
+	}
+	return len(ents), nil
+}
+
+// openFileLimit is process pid's soft open-file limit.
+func openFileLimit(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read limits: %w", err)
+	}
+	return parseOpenFileLimit(b)
+}
+
+// parseOpenFileLimit reads the soft "Max open files" limit from the text
+// of /proc/PID/limits.
+func parseOpenFileLimit(limits []byte) (int, error) {
+	for _, line := range bytes.Split(limits, []byte("\n")) {
+		rest, ok := bytes.CutPrefix(line, []byte("Max open files"))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(rest)
+		if len(f) == 0 {
+			break
+		}
+		if string(f[0]) == "unlimited" {
+			return math.MaxInt32, nil
+		}
+		v, err := strconv.Atoi(string(f[0]))
+		if err != nil || v < 0 {
+			return 0, fmt.Errorf("open-file limit %q: not a count", f[0])
+		}
+		return v, nil
+	}
+	return 0, errors.New("no open-file limit in limits")
 }
 
 // openMany opens count idle sessions with a few workers; on error it

@@ -172,8 +172,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	}
 	c.start()
 	if o.KeepAliveTimeout > 0 {
-		c.wg.Add(1)
-		go c.keepAliveLoop(o.KeepAliveTimeout)
+		c.startKeepAlive(o.KeepAliveTimeout)
 	}
 	return c, nil
 }

@@ -71,7 +71,10 @@ type Conn struct {
 	body    prefixReader             // read loop only: the message being delivered
 	dropped atomic.Uint64
 	idle    *idle.Timer
-	stall   *time.Timer // read loop only: see stalled
+	// keepAlive watches a pinging client (server); set before the
+	// connection is handed out.
+	keepAlive *keepAlive
+	stall     *time.Timer // read loop only: see stalled
 
 	// Keep-alive (server): when a frame last came in, whether the peer
 	// pings, and since when the read loop waits for a frame (0: it does
@@ -251,6 +254,7 @@ func (c *Conn) wait() {
 	if c.idle != nil {
 		c.idle.Stop()
 	}
+	c.keepAlive.stop()
 	if c.nc != nil && c.nc.result != nil {
 		c.fail(&stream.ConnError{Op: "close", Err: c.nc.result})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/porthole/porthole/stream"
@@ -45,34 +46,62 @@ func (c *Conn) pingLoop(interval, pongWait time.Duration) {
 // the keep-alive timeout.
 var ErrPeerUnresponsive = errors.New("peer unresponsive: nothing received within the keep-alive timeout")
 
-// keepAliveLoop is the server's watch on a client that pings: once it has
+// keepAlive is the server's watch on a client that pings: once it has
 // pinged, silence beyond timeout while the read loop waits for the next
 // frame means the peer froze or vanished without a FIN. Silence while the
 // read loop is held up delivering (a full stdin) proves nothing; a client
 // that never pings is left to the idle timeout.
-func (c *Conn) keepAliveLoop(timeout time.Duration) {
-	defer c.wg.Done()
-	t := time.NewTicker(timeout / 4)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.closing:
-			return
-		case <-c.done:
-			return
-		case <-t.C:
-		}
-		if !c.peerPings.Load() || sinceNano(c.lastIn.Load()) < timeout {
-			continue
-		}
-		if w := c.readWaiting.Load(); w == 0 || sinceNano(w) < timeout {
-			continue
-		}
-		c.log.Info("websocket peer unresponsive", "timeout", timeout)
-		c.fail(&stream.ConnError{Op: "keepalive", Err: ErrPeerUnresponsive})
-		c.hardClose()
+//
+// It is a timer that re-arms itself every timeout/4, not a goroutine: an
+// idle session parks nothing for it.
+type keepAlive struct {
+	c       *Conn
+	timeout time.Duration
+	mu      sync.Mutex // held while check runs, so stop waits for it
+	t       *time.Timer
+	stopped bool
+}
+
+// startKeepAlive arms the watch; Conn.wait stops it.
+func (c *Conn) startKeepAlive(timeout time.Duration) {
+	k := &keepAlive{c: c, timeout: timeout}
+	k.mu.Lock()
+	k.t = time.AfterFunc(timeout/4, k.check)
+	k.mu.Unlock()
+	c.keepAlive = k
+}
+
+func (k *keepAlive) check() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c := k.c
+	if k.stopped || c.isClosing() {
+		k.stopped = true
 		return
 	}
+	if !c.peerPings.Load() || sinceNano(c.lastIn.Load()) < k.timeout {
+		k.t.Reset(k.timeout / 4)
+		return
+	}
+	if w := c.readWaiting.Load(); w == 0 || sinceNano(w) < k.timeout {
+		k.t.Reset(k.timeout / 4)
+		return
+	}
+	k.stopped = true
+	c.log.Info("websocket peer unresponsive", "timeout", k.timeout)
+	c.fail(&stream.ConnError{Op: "keepalive", Err: ErrPeerUnresponsive})
+	c.hardClose()
+}
+
+// stop ends the watch; a check in progress finishes first.
+func (k *keepAlive) stop() {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	k.stopped = true
+	k.t.Stop()
+	k.mu.Unlock()
 }
 
 func sinceNano(ns int64) time.Duration { return time.Since(time.Unix(0, ns)) }

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -168,11 +169,19 @@ func (l *lingerConn) finish(err error) {
 }
 
 // hijackWriter hands coder/websocket our lingerConn instead of the raw
-// connection, and a write buffer of our size.
+// connection, and buffers of our size.
 type hijackWriter struct {
 	http.ResponseWriter
 	wrap func(net.Conn) *lingerConn
 }
+
+// hijackBufSize sizes the connection's own read and write buffers after
+// the upgrade: a frame header with a small message, or a whole control
+// frame (2 + 125 bytes), fits in one. Larger reads go straight into the
+// reader's buffer and larger writes straight to the socket, as they would
+// with net/http's 4 KiB buffers, which stay with net/http's connection and
+// are freed when the handler returns: an idle session keeps neither.
+const hijackBufSize = 256
 
 func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
@@ -180,8 +189,16 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	lc := h.wrap(nc)
-	// The 101 is already flushed; route writes through lingerConn,
-	// reusing net/http's 4 KiB write buffer.
-	brw.Writer.Reset(lc)
-	return lc, brw, nil
+	// The 101 is already flushed (net/http flushes before it hijacks).
+	// Bytes the client sent right after its request are in net/http's
+	// reader: they move into ours, where coder/websocket looks for them.
+	var br *bufio.Reader
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), lc), max(hijackBufSize, n))
+		_, _ = br.Peek(n) // into br's buffer, from the copy: cannot fail
+	} else {
+		br = bufio.NewReaderSize(lc, hijackBufSize)
+	}
+	return lc, bufio.NewReadWriter(br, bufio.NewWriterSize(lc, hijackBufSize)), nil
 }
