@@ -199,6 +199,7 @@ func TestReplicaResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	drain(conn.Channel(protocol.ResumeControl)) // the gateway's control lines
 	id := resp.Header.Get(protocol.HeaderSession)
 	if conn.Protocol() != protocol.ResumeV5 || !strings.HasPrefix(id, "r1.") || len(id) != len("r1.")+32 {
 		t.Fatalf("protocol %q, session id %q", conn.Protocol(), id)

@@ -352,6 +352,15 @@ func (r *resumable) run(first *websocket.Conn) outcome {
 			st = status.NewInternalError(cause)
 		default:
 			st, cause = reencode(up, stb)
+			// Unlike the API server's translator, which makes every
+			// other failure an InternalError, porthole's own clients get
+			// the upstream's Status as it is: a node's ServiceUnavailable
+			// as it shuts down tells the web terminal to offer a
+			// reconnect.
+			var se *status.Error
+			if _, exit := status.IsExit(cause); !exit && errors.As(cause, &se) && se.Status != nil {
+				st = se.Status
+			}
 		}
 		r.mu.Lock()
 		r.upDone = true
