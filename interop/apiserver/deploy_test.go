@@ -35,11 +35,12 @@ func TestDeployManifests(t *testing.T) {
 		components []string
 		want       []string
 	}{
-		{"base", nil, []string{`deployment.apps/porthole-gateway created (server dry run)`,
+		{"base", nil, []string{`statefulset.apps/porthole-gateway created (server dry run)`,
+			`service/porthole-gateway-peers created (server dry run)`,
 			`poddisruptionbudget.policy/porthole-gateway created (server dry run)`}},
 		{"oidc+recordings", []string{"components/oidc", "components/recordings"}, []string{
 			`configmap/porthole-oidc created (server dry run)`, `configmap/porthole-recordings created (server dry run)`,
-			`deployment.apps/porthole-gateway created (server dry run)`}},
+			`statefulset.apps/porthole-gateway created (server dry run)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -18,7 +18,7 @@ import (
 
 // TestComponents: deploy/components/oidc and deploy/components/recordings
 // add single sign-on and recordings in object storage to the gateway's
-// Deployment: every $(VAR) in the arguments comes from an env entry whose
+// StatefulSet: every $(VAR) in the arguments comes from an env entry whose
 // ConfigMap key exists in the rendered manifests, every mount has its
 // volume (the spool an emptyDir, since the root is read-only), and porthole
 // gateway takes the arguments as the kubelet expands them: it gets past
@@ -31,10 +31,14 @@ func TestComponents(t *testing.T) {
 			configMaps[get(d, "metadata", "name").(string)], _ = get(d, "data").(map[string]any)
 		}
 	}
-	dep := find(t, docs, "Deployment")
+	dep := find(t, docs, "StatefulSet")
 	c := get(dep, "spec", "template", "spec", "containers", 0)
 	env := map[string]string{}
 	for _, e := range get(c, "env").([]any) {
+		if get(e, "valueFrom", "fieldRef", "fieldPath") == "metadata.name" {
+			env[get(e, "name").(string)] = "porthole-gateway-0" // the pod's name
+			continue
+		}
 		ref := get(e, "valueFrom", "configMapKeyRef")
 		data := configMaps[fmt.Sprint(get(ref, "name"))]
 		v, ok := data[fmt.Sprint(get(ref, "key"))]
@@ -104,6 +108,8 @@ func TestComponents(t *testing.T) {
 	write(t, filepath.Join(root, "etc/porthole/upstream/kubeconfig"), kubeconfig)
 	write(t, filepath.Join(root, "etc/porthole/oidc/session-key"), strings.Repeat("k", 32))
 	write(t, filepath.Join(root, "etc/porthole/s3/credentials"), "AWS_ACCESS_KEY_ID=a\nAWS_SECRET_ACCESS_KEY=b\n")
+	write(t, filepath.Join(root, "etc/porthole/peers/token"), "replicas-share-this-secret-of-40-bytes!!\n")
+	write(t, filepath.Join(root, "etc/porthole/peers/ca.crt"), certPEM)
 	bin, err := harness.BuildPorthole(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -120,7 +120,7 @@ func TestManifests(t *testing.T) {
 		}
 	}
 	slices.Sort(kinds)
-	want := []string{"ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Namespace", "PodDisruptionBudget", "Service", "ServiceAccount"}
+	want := []string{"ClusterRole", "ClusterRoleBinding", "ConfigMap", "Namespace", "PodDisruptionBudget", "Service", "Service", "ServiceAccount", "StatefulSet"}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
@@ -129,22 +129,44 @@ func TestManifests(t *testing.T) {
 	if len(rules) != 1 || fmt.Sprint(get(rules[0], "verbs")) != "[impersonate]" || fmt.Sprint(get(rules[0], "resources")) != "[users groups]" {
 		t.Errorf("the gateway's ClusterRole must impersonate users and groups and nothing more: %v", rules)
 	}
-	dep := find(t, docs, "Deployment")
+	dep := find(t, docs, "StatefulSet")
 	c := get(dep, "spec", "template", "spec", "containers", 0)
+	args := get(c, "args").([]any)
+	arg := func(name string) string {
+		for _, a := range args {
+			if v, ok := strings.CutPrefix(a.(string), name+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	var headless map[string]any
+	for _, d := range docs {
+		if d["kind"] == "Service" && get(d, "metadata", "name") == get(dep, "spec", "serviceName") {
+			headless = d
+		}
+	}
+	replicas := int(get(dep, "spec", "replicas").(float64))
+	peers := strings.Split(arg("--peers"), ",")
 	checks := map[string]bool{
-		"2+ replicas":             get(dep, "spec", "replicas").(float64) >= 2,
-		"non-root pod":            get(dep, "spec", "template", "spec", "securityContext", "runAsNonRoot") == true,
-		"read-only root":          get(c, "securityContext", "readOnlyRootFilesystem") == true,
-		"no privilege escalation": get(c, "securityContext", "allowPrivilegeEscalation") == false,
-		"capabilities dropped":    fmt.Sprint(get(c, "securityContext", "capabilities", "drop")) == "[ALL]",
-		"liveness on /livez":      get(c, "livenessProbe", "httpGet", "path") == "/livez",
-		"readiness on /readyz":    get(c, "readinessProbe", "httpGet", "path") == "/readyz",
-		"resource requests":       get(c, "resources", "requests", "memory") != nil && get(c, "resources", "requests", "cpu") != nil,
-		"drains before the grace": slices.ContainsFunc(get(c, "args").([]any), func(a any) bool { return strings.HasPrefix(a.(string), "--shutdown-delay-duration=") }),
+		"a headless Service for its replicas": headless != nil && get(headless, "spec", "clusterIP") == "None",
+		"every replica a peer": len(peers) == replicas && slices.IndexFunc(peers, func(p string) bool {
+			return !strings.Contains(p, "."+fmt.Sprint(get(dep, "spec", "serviceName"))+".porthole.svc:8443")
+		}) < 0,
+		"replica named after its pod": arg("--replica-name") == "$(POD_NAME)" && get(c, "env", 0, "valueFrom", "fieldRef", "fieldPath") == "metadata.name",
+		"2+ replicas":                 get(dep, "spec", "replicas").(float64) >= 2,
+		"non-root pod":                get(dep, "spec", "template", "spec", "securityContext", "runAsNonRoot") == true,
+		"read-only root":              get(c, "securityContext", "readOnlyRootFilesystem") == true,
+		"no privilege escalation":     get(c, "securityContext", "allowPrivilegeEscalation") == false,
+		"capabilities dropped":        fmt.Sprint(get(c, "securityContext", "capabilities", "drop")) == "[ALL]",
+		"liveness on /livez":          get(c, "livenessProbe", "httpGet", "path") == "/livez",
+		"readiness on /readyz":        get(c, "readinessProbe", "httpGet", "path") == "/readyz",
+		"resource requests":           get(c, "resources", "requests", "memory") != nil && get(c, "resources", "requests", "cpu") != nil,
+		"drains before the grace":     slices.ContainsFunc(get(c, "args").([]any), func(a any) bool { return strings.HasPrefix(a.(string), "--shutdown-delay-duration=") }),
 	}
 	for what, ok := range checks {
 		if !ok {
-			t.Errorf("Deployment: not %s", what)
+			t.Errorf("StatefulSet: not %s", what)
 		}
 	}
 	if get(find(t, docs, "PodDisruptionBudget"), "spec", "minAvailable") != float64(1) {
@@ -152,7 +174,7 @@ func TestManifests(t *testing.T) {
 	}
 }
 
-// TestContainerStarts runs porthole gateway with the Deployment's exact
+// TestContainerStarts runs porthole gateway with the StatefulSet's exact
 // arguments, its volumes laid out in a directory (paths under /etc/porthole
 // and the service account's mount remapped, the in-cluster server replaced
 // by a stand-in API server on loopback): the probes answer over TLS without
@@ -160,7 +182,7 @@ func TestManifests(t *testing.T) {
 // the service account's token, impersonated as itself.
 func TestContainerStarts(t *testing.T) {
 	docs := render(t)
-	c := get(find(t, docs, "Deployment"), "spec", "template", "spec", "containers", 0)
+	c := get(find(t, docs, "StatefulSet"), "spec", "template", "spec", "containers", 0)
 	kubeconfig := get(find(t, docs, "ConfigMap"), "data", "kubeconfig").(string)
 	root := t.TempDir()
 	remap := func(p string) string { return filepath.Join(root, p) }
@@ -189,6 +211,8 @@ func TestContainerStarts(t *testing.T) {
 	certPEM, keyPEM, pool := selfSigned(t)
 	write(t, filepath.Join(mounts["tls"], "tls.crt"), certPEM)
 	write(t, filepath.Join(mounts["tls"], "tls.key"), keyPEM)
+	write(t, filepath.Join(mounts["peers"], "token"), "replicas-share-this-secret-of-40-bytes!!\n")
+	write(t, filepath.Join(mounts["peers"], "ca.crt"), certPEM)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -200,6 +224,7 @@ func TestContainerStarts(t *testing.T) {
 	for _, a := range get(c, "args").([]any) {
 		s := a.(string)
 		s = regexp.MustCompile(`/etc/porthole/`).ReplaceAllString(s, root+"/etc/porthole/")
+		s = strings.ReplaceAll(s, "$(POD_NAME)", "porthole-gateway-0") // as the kubelet expands it
 		if strings.HasPrefix(s, "--listen=") {
 			s = "--listen=" + addr // tests listen on loopback only
 		}
