@@ -42,8 +42,9 @@ web-check: web-deps
 	    echo "web/dist is stale: run 'make web' and commit web/dist"; diff -rq web/dist "$$tmp"; exit 1; \
 	  fi
 
-# unit includes the browser test (web.TestBrowser), which needs web-deps and Chromium.
-unit:
+# unit includes the browser tests (web.TestBrowser*), which need web-deps and Chromium:
+# declared, so that `make unit` alone or `make -j test` on a fresh clone has them.
+unit: web-deps
 	$(GO) test -race -count=1 ./...
 
 # interop-deps installs the official JavaScript client exactly as its lockfile pins it.

@@ -17,6 +17,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { log, paneState, screen, typeLine, waitPrompt, waitScreen } from './lib.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
@@ -29,10 +30,6 @@ assert.ok(porthole, '--porthole BIN is required');
 mkdirSync(artifacts, { recursive: true });
 
 const WAIT = 30000; // bound on every single wait, in ms
-
-function log(...a) {
-  console.log('browser:', ...a);
-}
 
 // pods is what `porthole serve` runs: its demo pod as built in, and "term",
 // whose shell runs on a terminal (stdin and tty), for a tty attach.
@@ -221,28 +218,6 @@ function startOther(csp) {
   return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
 }
 
-// screen returns the visible text of the active terminal, one line a row:
-// an xterm.js session's or an asciinema-player recording's.
-async function screen(page) {
-  return page.evaluate(() => {
-    const rows = document.querySelectorAll('.pane:not([hidden]) .xterm-rows > div, .pane:not([hidden]) .ap-term-text .ap-line');
-    return Array.from(rows, (r) => r.textContent.replace(/\u00a0/g, ' ').trimEnd()).join('\n');
-  });
-}
-
-// waitScreen waits until the active terminal's text matches re and returns the match.
-async function waitScreen(page, re, what) {
-  const deadline = Date.now() + WAIT;
-  let last = '';
-  while (Date.now() < deadline) {
-    last = await screen(page);
-    const all = [...last.matchAll(new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g'))];
-    if (all.length > 0) return all[all.length - 1];
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`terminal never showed ${what || re}; screen:\n${last}`);
-}
-
 // waitScreenWithout waits until the active terminal's text does not match
 // re and returns it.
 async function waitScreenWithout(page, re) {
@@ -256,10 +231,6 @@ async function waitScreenWithout(page, re) {
   throw new Error(`terminal still shows ${re}; screen:\n${last}`);
 }
 
-async function paneState(page, state) {
-  await page.locator(`.pane:not([hidden])[data-state="${state}"]`).waitFor({ timeout: WAIT });
-}
-
 async function openTerminal(page, { command = 'sh', tty = true, mode = 'exec', pod = 'demo' } = {}) {
   await page.locator(`.pod[data-pod="${pod}"] button[data-container="shell"]`).click();
   await page.locator(`input[name="mode"][value="${mode}"]`).check();
@@ -268,25 +239,6 @@ async function openTerminal(page, { command = 'sh', tty = true, mode = 'exec', p
   await page.click('#open');
   await paneState(page, 'open');
   if (tty && mode === 'exec') await waitPrompt(page);
-}
-
-// waitPrompt waits for the shell's prompt on the last line, so typing does
-// not race the shell's start (a tty echoes early input before the prompt).
-async function waitPrompt(page) {
-  const deadline = Date.now() + WAIT;
-  let last = '';
-  while (Date.now() < deadline) {
-    last = await screen(page);
-    const lines = last.split('\n').filter((l) => l.trim() !== '');
-    if (lines.length > 0 && /^[#$]$/.test(lines[lines.length - 1].trim())) return;
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`no shell prompt; screen:\n${last}`);
-}
-
-async function typeLine(page, text) {
-  await page.keyboard.type(text);
-  await page.keyboard.press('Enter');
 }
 
 // sttySize runs stty size in the active tty shell and returns [rows, cols].

@@ -140,7 +140,8 @@ export function startRelay(target) {
 // screen returns the visible text of the active terminal, one line a row.
 export async function screen(page) {
   return page.evaluate(() => {
-    const rows = document.querySelectorAll('.pane:not([hidden]) .xterm-rows > div');
+    // A terminal's rows, or a recording player's lines.
+    const rows = document.querySelectorAll('.pane:not([hidden]) .xterm-rows > div, .pane:not([hidden]) .ap-term-text .ap-line');
     return Array.from(rows, (r) => r.textContent.replace(/\u00a0/g, ' ').trimEnd()).join('\n');
   });
 }
