@@ -25,10 +25,14 @@ const inProcessCutGrace = 5 * time.Second
 // (Options.InProcess): the upstream's handler gets the request the gateway
 // would send it, and when it takes the connection after its 101 it gets the
 // client's, through inProcessConn. The session then runs on the upstream's
-// own goroutines; this one waits for it to end and answers for it, as
-// splice does. Why: a spliced session holds a second connection pair, two
-// copiers and their readiness waits for bytes that only move from one part
-// of the process to another.
+// own goroutines, and this one returns (outcomeDetached) as the node's
+// does after its upgrade, freeing net/http's connection state and the
+// request's deep stack; once the upstream lets go of the connection, a
+// goroutine of the moment closes the client and ends the session as
+// splice would have. Why: a spliced session holds a second connection
+// pair, two copiers and their readiness waits, and a goroutine that only
+// waits, for bytes that only move from one part of the process to
+// another.
 func (g *Gateway) proxyInProcess(w http.ResponseWriter, r *http.Request, s *session) outcome {
 	out := g.newUpstreamRequest(r, s)
 	req := out.WithContext(r.Context())
@@ -143,9 +147,13 @@ func (u *inProcessResponse) upgrade(c *inProcessConn) error {
 	}
 	c.client = client
 	c.side = u.g.wrapClient(u.s, client, resp)
-	c.quiet = idle.New(u.g.opts.IdleTimeout, func() { u.s.cut("idle timeout") })
+	// What outlives the handler refers to the session, never to u: u
+	// holds net/http's ResponseWriter, and with it the connection's 4 KiB
+	// reader and writer.
+	s := u.s
+	c.quiet = idle.New(u.g.opts.IdleTimeout, func() { s.cut("idle timeout") })
 	c.quiet.Start()
-	u.s.onCut(func(string) { c.cut() })
+	s.onCut(func(string) { c.cut() })
 	return nil
 }
 
@@ -171,7 +179,9 @@ func (u *inProcessResponse) finish(req *http.Request) outcome {
 	case c.raw != nil:
 		return u.relayRaw(c, req)
 	}
-	return c.wait()
+	s := u.s // not u: see upgrade
+	c.whenDone(func() { s.end(c.finish()) })
+	return outcomeDetached
 }
 
 // relayRaw relays what the upstream wrote on the connection it took
@@ -224,8 +234,10 @@ type inProcessConn struct {
 	errMu            sync.Mutex
 	first            error // the first failure the gateway answers for
 
-	closeOnce sync.Once
-	done      chan struct{} // closed by Close or the gateway's force
+	doneMu sync.Mutex
+	closed bool          // Close was called
+	onDone func()        // runs (on a goroutine of its own) once closed
+	done   chan struct{} // closed by Close
 }
 
 var _ net.Conn = (*inProcessConn)(nil)
@@ -321,10 +333,36 @@ func (c *inProcessConn) CloseWrite() error {
 // not take still there?); reads and writes go through c.
 func (c *inProcessConn) NetConn() net.Conn { return c.client }
 
-// Close tells the gateway the upstream let go of the connection.
+// Close tells the gateway the upstream let go of the connection (or the
+// gateway takes it back): the session's end runs.
 func (c *inProcessConn) Close() error {
-	c.closeOnce.Do(func() { close(c.done) })
+	c.doneMu.Lock()
+	if c.closed {
+		c.doneMu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	f := c.onDone
+	c.doneMu.Unlock()
+	if f != nil {
+		go f() // may linger for the client to read a last word
+	}
 	return nil
+}
+
+// whenDone runs f once the connection is closed: at once, on this
+// goroutine, if it already is (an upstream that served the session inside
+// its handler, as SPDY's does).
+func (c *inProcessConn) whenDone(f func()) {
+	c.doneMu.Lock()
+	if !c.closed {
+		c.onDone = f
+		c.doneMu.Unlock()
+		return
+	}
+	c.doneMu.Unlock()
+	f()
 }
 
 func (c *inProcessConn) isDone() bool {
@@ -422,11 +460,10 @@ func (c *inProcessConn) ended() {
 	})
 }
 
-// wait blocks until the upstream let go of the connection (or the
-// gateway took it back), closes the client and tells how the session
-// ended, as splice does.
-func (c *inProcessConn) wait() outcome {
-	<-c.done
+// finish, once the upstream let go of the connection (or the gateway took
+// it back), closes the client and tells how the session ended, as splice
+// does.
+func (c *inProcessConn) finish() outcome {
 	c.quiet.Stop()
 	c.side.done()
 	// The upstream may still be inside a read or write it started before

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/audit"
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/protocol"
@@ -49,6 +50,7 @@ func TestInProcess(t *testing.T) {
 		{"Refusals", testInProcessRefusals},
 		{"EarlyBytes", testInProcessEarlyBytes},
 		{"NoPairNoLeak", testInProcessNoPairNoLeak},
+		{"KubeletPath", testInProcessKubeletPath},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := inProcessServed.Load()
@@ -280,4 +282,31 @@ func countFDs(t *testing.T, prefix string) int {
 		}
 	}
 	return n
+}
+
+// testInProcessKubeletPath: a session on the kubelet's path (which ends
+// its session on a route of its own) runs through the node in process
+// too, delivers its output and exit status, and is audited once, when it
+// ends, with the bytes it moved.
+func testInProcessKubeletPath(t *testing.T) {
+	var log syncBuffer
+	gw, g := startGateway(t, startNode(t), &gateway.Options{KubeletNode: "n", Audit: audit.NewJSONLog(&log)})
+	out, _, st := wsExec(t, gw+"/exec/default/p/c?command=sh&command=-c&command=echo+hi%3B+exit+3&output=1", nil, nil)
+	if string(out) != "hi\n" || !strings.Contains(st, `"reason":"ExitCode","message":"3"`) {
+		t.Errorf("stdout %q, status %q", out, st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.Shutdown(ctx); err != nil { // waits for the session's end
+		t.Fatal(err)
+	}
+	var ends []audit.Event
+	for _, e := range log.events(t) {
+		if e.Stage == audit.StageEnd {
+			ends = append(ends, e)
+		}
+	}
+	if len(ends) != 1 || ends[0].Outcome != "ok" || ends[0].BytesOut == 0 {
+		t.Errorf("end records %+v, want one, ok, with the bytes out", ends)
+	}
 }
