@@ -379,6 +379,34 @@ func TestExecStdinEOF(t *testing.T) {
 	}
 }
 
+// TestExecHandsStdinFileOver: an *os.File stdin goes to the process as is
+// and the runtime closes its copy once the process started (one descriptor
+// less per idle session); the process still reads everything written.
+func TestExecHandsStdinFileOver(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	pr, pw := osPipe(t)
+	var out bytes.Buffer
+	closedAtStart := make(chan bool, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Exec(context.Background(), ref("p", "main"), []string{"cat"}, node.Streams{Stdin: pr, Stdout: &out,
+			Started: func() { closedAtStart <- pr.Fd() == ^uintptr(0) }})
+	}()
+	if !<-closedAtStart {
+		t.Error("the runtime still holds the stdin file once the process started")
+	}
+	want := sample(200 << 10)
+	pw.Write(want)
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("got %d bytes, want the %d written", out.Len(), len(want))
+	}
+}
+
 // TestExecSlowReaderNoLoss: with a 1ms drain grace and a reader far slower
 // than the process, every byte still arrives before Exec returns: the
 // drain stops a copy only once the pipe is empty.
