@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,13 @@ type Channel struct {
 	rclosed    chan struct{} // CloseRead or Reset
 	rcloseOnce sync.Once
 	wclosed    atomic.Bool
+
+	// sink, once PushTo set it, is where the read loop writes the
+	// channel's data itself; sinkFailed (read loop only) drops the rest
+	// after a write failed.
+	sink       atomic.Pointer[os.File]
+	sinkOnce   sync.Once
+	sinkFailed bool
 }
 
 func newChannel(c *Conn, id byte) *Channel {
@@ -241,6 +249,7 @@ func (ch *Channel) CloseWrite() error {
 // nobody reads, so their messages cannot stall the read loop.
 func (ch *Channel) CloseRead() error {
 	ch.rcloseOnce.Do(func() { close(ch.rclosed) })
+	ch.closeSink()
 	return nil
 }
 
@@ -251,9 +260,41 @@ func (ch *Channel) Reset() error {
 	return ch.CloseRead()
 }
 
-// closeInbound delivers the peer's close signal: Read returns io.EOF.
+// closeInbound delivers the peer's close signal: Read returns io.EOF, and
+// a sink is closed (its reader gets EOF).
 func (ch *Channel) closeInbound() {
 	ch.eofOnce.Do(func() { close(ch.eof) })
+	ch.closeSink()
+}
+
+// PushTo hands the channel's inbound data to f without a consumer
+// goroutine: the read loop writes each message's payload into f itself,
+// blocking while f takes no more (backpressure, as a consumer that does
+// not read; the hang-up check still runs every stallCheck), and closes f
+// at the peer's close signal, on CloseRead or Reset, when a write fails
+// (the rest is dropped) and when the connection ends. f must be pollable
+// (a pipe from os.Pipe), so that its writes can time out. Call it once,
+// before any Read or WriteTo, which it replaces. Why: stdin that only
+// waits would otherwise cost an idle session a goroutine.
+func (ch *Channel) PushTo(f *os.File) {
+	ch.sink.Store(f)
+	select {
+	case <-ch.eof:
+		ch.closeSink()
+	case <-ch.rclosed:
+		ch.closeSink()
+	case <-ch.c.done:
+		ch.closeSink()
+	case ch.req <- nil: // a message already waiting for a consumer: the read loop takes the sink
+	default:
+	}
+}
+
+// closeSink closes the sink, once; a Write in progress fails.
+func (ch *Channel) closeSink() {
+	if f := ch.sink.Load(); f != nil {
+		ch.sinkOnce.Do(func() { f.Close() })
+	}
 }
 
 var (
