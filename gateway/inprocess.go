@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/internal/idle"
+	"github.com/porthole/porthole/protocol"
 )
 
 // inProcessCutGrace bounds how long a cut session's in-process upstream may
@@ -110,9 +111,14 @@ func (u *inProcessResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		c.raw = &bytes.Buffer{}
 	}
 	u.conn = c
-	// The reader is sized like net/http's: SPDY keeps it for the session
-	// (a WebSocket server replaces it with its own).
-	return c, bufio.NewReadWriter(bufio.NewReaderSize(c, 4<<10), bufio.NewWriterSize(c, 64)), nil
+	// SPDY reads its frames through this reader for the session's life:
+	// sized like net/http's. A WebSocket server only looks for bytes
+	// buffered in it (there are none) and reads through its own.
+	size := 4 << 10
+	if u.s.wireIn == protocol.WebSocket {
+		size = 16 // bufio's smallest
+	}
+	return c, bufio.NewReadWriter(bufio.NewReaderSize(c, size), bufio.NewWriterSize(c, 64)), nil
 }
 
 // upgrade answers the client with the upstream's 101 and sets c up on the
