@@ -28,17 +28,12 @@ type Channel struct {
 	c  *Conn
 	id byte
 
-	// req and resp hand the consumer's buffer to the read loop and the
-	// count back: the read loop reads the socket straight into it.
-	req  chan []byte
-	resp chan int
-	// ready holds a token while the read loop waits to hand this channel
-	// data, so WriteTo can wait for data without holding a buffer.
-	ready chan struct{}
+	// inb is made on first use: a channel the server only writes (stdout,
+	// stderr, the error channel, resize without a tty) never needs it.
+	inbOnce sync.Once
+	inb     *inbound
 
-	eof        chan struct{} // v5 close signal received
 	eofOnce    sync.Once
-	rclosed    chan struct{} // CloseRead or Reset
 	rcloseOnce sync.Once
 	wclosed    atomic.Bool
 
@@ -50,16 +45,30 @@ type Channel struct {
 	sinkFailed bool
 }
 
+// inbound is the hand-over between the read loop and a channel's reader.
+type inbound struct {
+	// req and resp hand the consumer's buffer to the read loop and the
+	// count back: the read loop reads the socket straight into it.
+	req  chan []byte
+	resp chan int
+	// ready holds a token while the read loop waits to hand this channel
+	// data, so WriteTo can wait for data without holding a buffer.
+	ready   chan struct{}
+	eof     chan struct{} // v5 close signal received
+	rclosed chan struct{} // CloseRead or Reset
+}
+
 func newChannel(c *Conn, id byte) *Channel {
-	return &Channel{
-		c:       c,
-		id:      id,
-		req:     make(chan []byte),
-		resp:    make(chan int),
-		ready:   make(chan struct{}, 1),
-		eof:     make(chan struct{}),
-		rclosed: make(chan struct{}),
-	}
+	return &Channel{c: c, id: id}
+}
+
+// in is the channel's inbound hand-over, made on first use.
+func (ch *Channel) in() *inbound {
+	ch.inbOnce.Do(func() {
+		ch.inb = &inbound{req: make(chan []byte), resp: make(chan int), ready: make(chan struct{}, 1),
+			eof: make(chan struct{}), rclosed: make(chan struct{})}
+	})
+	return ch.inb
 }
 
 // ID is the channel number.
@@ -76,20 +85,20 @@ func (ch *Channel) Read(p []byte) (int, error) {
 	}
 	for {
 		select {
-		case <-ch.eof:
+		case <-ch.in().eof:
 			return 0, io.EOF
-		case <-ch.rclosed:
+		case <-ch.in().rclosed:
 			return 0, stream.ErrClosed
 		default:
 		}
 		select {
-		case ch.req <- p:
-			if n := <-ch.resp; n > 0 {
+		case ch.in().req <- p:
+			if n := <-ch.in().resp; n > 0 {
 				return n, nil
 			}
-		case <-ch.eof:
+		case <-ch.in().eof:
 			return 0, io.EOF
-		case <-ch.rclosed:
+		case <-ch.in().rclosed:
 			return 0, stream.ErrClosed
 		case <-ch.c.done:
 			return 0, ch.c.readEnd()
@@ -105,10 +114,10 @@ func (ch *Channel) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
 		select {
-		case <-ch.ready:
-		case <-ch.eof:
+		case <-ch.in().ready:
+		case <-ch.in().eof:
 			return total, nil
-		case <-ch.rclosed:
+		case <-ch.in().rclosed:
 			return total, stream.ErrClosed
 		case <-ch.c.done:
 			if err := ch.c.readEnd(); err != io.EOF {
@@ -137,11 +146,11 @@ func (ch *Channel) readPooled(w io.Writer) (int, error) {
 	var n int
 	var err error
 	select {
-	case ch.req <- *bp:
-		n = <-ch.resp
-	case <-ch.eof:
+	case ch.in().req <- *bp:
+		n = <-ch.in().resp
+	case <-ch.in().eof:
 		err = io.EOF
-	case <-ch.rclosed:
+	case <-ch.in().rclosed:
 		err = stream.ErrClosed
 	case <-ch.c.done:
 		err = ch.c.readEnd()
@@ -248,7 +257,7 @@ func (ch *Channel) CloseWrite() error {
 // now on and pending Reads return stream.ErrClosed. Call it for channels
 // nobody reads, so their messages cannot stall the read loop.
 func (ch *Channel) CloseRead() error {
-	ch.rcloseOnce.Do(func() { close(ch.rclosed) })
+	ch.rcloseOnce.Do(func() { close(ch.in().rclosed) })
 	ch.closeSink()
 	return nil
 }
@@ -263,7 +272,7 @@ func (ch *Channel) Reset() error {
 // closeInbound delivers the peer's close signal: Read returns io.EOF, and
 // a sink is closed (its reader gets EOF).
 func (ch *Channel) closeInbound() {
-	ch.eofOnce.Do(func() { close(ch.eof) })
+	ch.eofOnce.Do(func() { close(ch.in().eof) })
 	ch.closeSink()
 }
 
@@ -279,13 +288,13 @@ func (ch *Channel) closeInbound() {
 func (ch *Channel) PushTo(f *os.File) {
 	ch.sink.Store(f)
 	select {
-	case <-ch.eof:
+	case <-ch.in().eof:
 		ch.closeSink()
-	case <-ch.rclosed:
+	case <-ch.in().rclosed:
 		ch.closeSink()
 	case <-ch.c.done:
 		ch.closeSink()
-	case ch.req <- nil: // a message already waiting for a consumer: the read loop takes the sink
+	case ch.in().req <- nil: // a message already waiting for a consumer: the read loop takes the sink
 	default:
 	}
 }

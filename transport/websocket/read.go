@@ -162,9 +162,9 @@ func (c *Conn) drop(id byte, body io.Reader, why string) error {
 // the channel was closed for reading or the connection is closing.
 func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 	select {
-	case <-ch.eof:
+	case <-ch.in().eof:
 		return c.drop(ch.id, body, "channel closed by the peer")
-	case <-ch.rclosed:
+	case <-ch.in().rclosed:
 		return c.drop(ch.id, body, "channel closed for reading")
 	default:
 	}
@@ -173,11 +173,11 @@ func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 			return c.push(ch, f, body)
 		}
 		select {
-		case ch.ready <- struct{}{}: // wake a WriteTo waiting without a buffer
+		case ch.in().ready <- struct{}{}: // wake a WriteTo waiting without a buffer
 		default:
 		}
 		select {
-		case p := <-ch.req:
+		case p := <-ch.in().req:
 			if p == nil {
 				continue // PushTo set a sink
 			}
@@ -189,14 +189,14 @@ func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 				// sends them again).
 				n = 0
 			}
-			ch.resp <- n
+			ch.in().resp <- n
 			if err == io.EOF {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-		case <-ch.rclosed:
+		case <-ch.in().rclosed:
 			return c.drop(ch.id, body, "channel closed for reading")
 		case <-c.closing:
 			_, err := io.Copy(io.Discard, body)
@@ -259,7 +259,7 @@ func (c *Conn) writeSink(ch *Channel, f *os.File, p []byte) error {
 			select {
 			case <-c.closing:
 				return net.ErrClosed
-			case <-ch.rclosed:
+			case <-ch.in().rclosed:
 				return stream.ErrClosed
 			default:
 			}
