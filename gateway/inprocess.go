@@ -164,7 +164,8 @@ func (u *inProcessResponse) upgrade(c *inProcessConn) error {
 }
 
 // finish answers for the session once the upstream's handler returned:
-// relays a refusal, or waits for the upgraded session to end.
+// it relays a refusal, or leaves an upgraded session to end itself when
+// the upstream lets go of the connection (outcomeDetached).
 func (u *inProcessResponse) finish(req *http.Request) outcome {
 	if u.failErr != nil {
 		return u.failed // answered (or unanswerable) in upgrade
