@@ -58,8 +58,12 @@ func (s *session) run(ctx context.Context) {
 		}
 		stdinR = r
 		streams.Stdin = r
-		wg.Add(1)
-		go s.copyStdin(w, &wg)
+		if p, ok := s.Stdin.(interface{ PushTo(*os.File) }); ok {
+			p.PushTo(w) // the transport feeds and closes w: no goroutine waits for stdin
+		} else {
+			wg.Add(1)
+			go s.copyStdin(w, &wg)
+		}
 	}
 	if s.req.tty && s.Resize != nil {
 		sizes := make(chan resize.Size, 1)

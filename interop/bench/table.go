@@ -83,6 +83,9 @@ type Value struct {
 	Min, Max float64
 	Runs     int
 	Err      error
+	// Note qualifies a value (why a count stopped short, say); it is
+	// listed under the table like an error.
+	Note string
 }
 
 // spread is the median of vs with its min and max.
@@ -404,7 +407,7 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		}
 		for _, tg := range targets {
 			hc, err := heldCell(ctx, tg, w, count)
-			opened.Values[tg.Name] = Value{V: float64(hc.Sessions), Err: err}
+			opened.Values[tg.Name] = Value{V: float64(hc.Sessions), Err: err, Note: hc.Stopped}
 			fds.Values[tg.Name] = Value{V: hc.FDsPerSession, Err: err}
 			if err == nil && hc.FDLimit == 0 {
 				fds.Values[tg.Name] = Value{Err: errors.New("descriptors not counted (no /proc)")}
@@ -516,6 +519,7 @@ type jsonValue struct {
 	Max   *float64 `json:"max,omitempty"`
 	Runs  int      `json:"runs,omitempty"`
 	Error string   `json:"error,omitempty"`
+	Note  string   `json:"note,omitempty"`
 }
 
 // WriteJSON writes the table for machines: every row with its unit, each
@@ -539,7 +543,7 @@ func (t *Table) WriteJSON(w io.Writer) error {
 	for _, r := range t.Rows {
 		jr := row{Name: r.Name, Unit: r.Unit, HigherBetter: r.HigherBetter, Values: map[string]jsonValue{}}
 		for node, v := range r.Values {
-			jv := jsonValue{Runs: v.Runs}
+			jv := jsonValue{Runs: v.Runs, Note: v.Note}
 			if v.Err != nil {
 				jv.Error = v.Err.Error()
 			} else {
@@ -575,18 +579,23 @@ func (t *Table) Write(w io.Writer) error {
 	fmt.Fprintf(tw, "row\tunit\t%s\t%s\tratio\tbetter\tgoal\n", t.Nodes[0], t.Nodes[1])
 	var notes []string
 	noteIndex := map[string]int{}
-	cell := func(v Value, node string) string {
-		if v.Err == nil {
-			return v.String()
-		}
-		msg := node + ": " + v.Err.Error()
+	note := func(msg string) int {
 		i, ok := noteIndex[msg]
 		if !ok {
 			notes = append(notes, msg)
 			i = len(notes)
 			noteIndex[msg] = i
 		}
-		return fmt.Sprintf("n/a [%d]", i)
+		return i
+	}
+	cell := func(v Value, node string) string {
+		if v.Err == nil {
+			if v.Note != "" {
+				return fmt.Sprintf("%s [%d]", v.String(), note(node+": "+v.Note))
+			}
+			return v.String()
+		}
+		return fmt.Sprintf("n/a [%d]", note(node+": "+v.Err.Error()))
 	}
 	for _, r := range t.Rows {
 		a, b := r.Values[t.Nodes[0]], r.Values[t.Nodes[1]]
