@@ -200,6 +200,9 @@ func (ch *Channel) sendPayload(payload []byte) error {
 		return stream.ErrClosed // Reset while a Write or ReadFrom runs
 	}
 	c := ch.c
+	if !c.version.Base64 && c.nc != nil {
+		return c.sendPrefixed(int(ch.id), payload) // the payload is not copied
+	}
 	bp := c.pool.Get()
 	defer c.pool.Put(bp)
 	var msg []byte
