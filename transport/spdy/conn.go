@@ -416,19 +416,28 @@ func (c *Conn) Open(ctx context.Context, headers http.Header) (*Stream, error) {
 	}
 	t := time.NewTimer(openTimeout)
 	defer t.Stop()
+	if err := c.awaitReply(ctx, s, t.C); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// awaitReply waits for the SYN_REPLY of s, a stream this side created,
+// until ctx ends or timeout fires; on failure s is reset.
+func (c *Conn) awaitReply(ctx context.Context, s *Stream, timeout <-chan time.Time) error {
 	select {
 	case <-s.replied:
 		if s.replyErr != nil {
 			s.reset()
-			return nil, fmt.Errorf("open stream %d: %w", s.ID(), s.replyErr)
+			return fmt.Errorf("open stream %d: %w", s.ID(), s.replyErr)
 		}
-		return s, nil
+		return nil
 	case <-ctx.Done():
 		s.reset()
-		return nil, ctx.Err()
-	case <-t.C:
+		return ctx.Err()
+	case <-timeout:
 		s.reset()
-		return nil, fmt.Errorf("open stream %d: %w", s.ID(), ErrOpenTimeout)
+		return fmt.Errorf("open stream %d: %w", s.ID(), ErrOpenTimeout)
 	}
 }
 
