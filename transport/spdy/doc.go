@@ -17,10 +17,11 @@
 //   - Upgrade and Dial with the Kubernetes negotiation and error texts.
 //   - Writes coalesced per frame (spdystream writes each frame in several
 //     small writes) and DATA frames of at most 32 KiB from Write, 64 KiB
-//     from ReadFrom (a process's output, see readFromFrameSize). Our DATA frames skip
-//     spdystream's writer: ReadFrom reads into a pooled buffer after room
-//     for the frame header and sends the frame with one write; Write sends
-//     header and payload with one writev. No allocation or copy per frame.
+//     from ReadFrom (a process's output, see readFromFrameSize). Our DATA
+//     frames skip spdystream's writer: ReadFrom reads into a pooled buffer
+//     after room for the frame header and sends the frame with one write;
+//     Write sends header and payload with one writev. No allocation or copy
+//     per frame.
 //   - Header compression (see below): spdystream's framer is set to write
 //     and read header blocks uncompressed (rawHeaders), and the wire
 //     compresses them, so no connection holds compress/flate's 650 KiB
