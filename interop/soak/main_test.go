@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 		)
 	}
 	// Payloads are generated per session; the harness files stay small.
-	opts := harness.SetupOptions{Kubectl: true, DataSize: harness.MiB, InputSize: harness.MiB}
+	opts := harness.SetupOptions{Kubectl: true, DataSize: harness.MiB, InputSize: harness.MiB,
+		ServeArgs: []string{resumeGraceFlag}}
 	os.Exit(harness.MainExit(func() int {
 		gws, err := startGateways()
 		if err != nil {
@@ -63,6 +64,15 @@ const (
 var paths = []string{pathDirect, pathGateway, pathGWSPDY, pathGWWSOnly}
 
 var listening = regexp.MustCompile(gatewayBanner)
+
+// resumeGraceFlag is serve's and every gateway's resume grace. porthole's
+// client offers resume by default, so when the soak kills it (client-kill)
+// the server cannot tell the kill from a cut connection: it parks the
+// session for the grace, its process still running, then ends it. The
+// default grace (3 min) is longer than reapTimeout; this one is well
+// inside it, so a parked session's process must still be gone in time.
+// (Seed 1796419785596587621 #86 left `cat` running for the default grace.)
+const resumeGraceFlag = "--session-resume-grace=3s"
 
 // gatewayProc is one running `porthole gateway` (plain HTTP on loopback,
 // no authentication: loopback callers only).
@@ -96,7 +106,7 @@ func startGateway(name string, extra ...string) (*gatewayProc, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	args := append([]string{"gateway", "--listen", "127.0.0.1:0", "--upstream", "http://" + env.Server.Addr}, extra...)
+	args := append([]string{"gateway", "--listen", "127.0.0.1:0", "--upstream", "http://" + env.Server.Addr, resumeGraceFlag}, extra...)
 	g.cmd = exec.Command(env.Porthole, args...)
 	g.cmd.Stderr = logf
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -33,6 +33,8 @@ type SetupOptions struct {
 	// default serve runs --plain-http, so the gateway and fault tests can
 	// stand in front of it over plain HTTP.
 	HTTPS bool
+	// ServeArgs are more flags for `porthole serve`.
+	ServeArgs []string
 }
 
 // Setup builds porthole (and kubectl137), writes the data files and starts
@@ -79,6 +81,7 @@ func Setup(ctx context.Context, opts SetupOptions) (_ *Env, err error) {
 	if opts.HTTPS {
 		serveArgs = []string{"--cert-dir", filepath.Join(dir, "serve-certs")}
 	}
+	serveArgs = append(serveArgs, opts.ServeArgs...)
 	if e.Server, err = StartServer(ctx, e.Porthole, dir, serveArgs...); err != nil {
 		return e, err
 	}
