@@ -11,5 +11,5 @@ func SetCloseLinger(d time.Duration) (restore func()) {
 
 // SpliceBuffersInUse is how many splice buffers are lent out now, and
 // SpliceBufferGets how many were ever taken.
-func SpliceBuffersInUse() int64 { return splicePool.InUse() }
-func SpliceBufferGets() int64   { return splicePool.Gets() }
+func SpliceBuffersInUse() int64 { return splicePool.InUse() + spliceBulkPool.InUse() }
+func SpliceBufferGets() int64   { return splicePool.Gets() + spliceBulkPool.Gets() }

@@ -177,6 +177,15 @@ type Options struct {
 	Logger    *slog.Logger
 	// DialContext opens upstream TCP connections (default net.Dialer).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// InProcess, when set, is the upstream's own handler, in this
+	// process: the sessions the gateway would splice are served by calling
+	// it, and the upstream's connection is the client's own, read and
+	// written through the gateway's limits, recording, live watchers and
+	// last word, with no connection pair and no copier between them
+	// (inprocess.go). Every other path (API requests, translation,
+	// resumable and bridged sessions) still dials Upstream. porthole serve
+	// sets it to its node.
+	InProcess http.Handler
 }
 
 // Gateway is the streaming gateway. It is safe for concurrent use.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,8 +28,21 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // startNode serves pod "p" (container "c") from a local runtime on
 // 127.0.0.1 and returns its base URL.
 func startNode(t *testing.T) string {
-	return streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil).URL
+	n := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil)
+	nodeHandlers[n.URL] = n.Node
+	t.Cleanup(func() { delete(nodeHandlers, n.URL) })
+	return n.URL
 }
+
+// inProcess, while TestInProcess runs the tests it names, makes
+// startGateway serve a node of startNode's in process
+// (Options.InProcess) instead of dialling it; inProcessServed counts the
+// requests it handed the node that way. No gateway test runs in parallel.
+var (
+	inProcess       bool
+	inProcessServed atomic.Int64
+	nodeHandlers    = map[string]http.Handler{}
+)
 
 // startGateway serves a gateway in front of upstream on 127.0.0.1.
 func startGateway(t *testing.T, upstream string, opts *gateway.Options) (string, *gateway.Gateway) {
@@ -42,6 +56,12 @@ func startGateway(t *testing.T, upstream string, opts *gateway.Options) (string,
 		o = *opts
 	}
 	o.Upstream = u
+	if h := nodeHandlers[upstream]; inProcess && h != nil && o.InProcess == nil {
+		o.InProcess = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inProcessServed.Add(1)
+			h.ServeHTTP(w, r)
+		})
+	}
 	g, err := gateway.New(&o)
 	if err != nil {
 		t.Fatal(err)

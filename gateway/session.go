@@ -62,6 +62,9 @@ const (
 	// outcomeUpstreamError: it never started, the upstream could not be
 	// reached or answered the upgrade wrongly.
 	outcomeUpstreamError outcome = "upstream-error"
+	// outcomeDetached is not an end: the session runs on without the
+	// request's goroutine and ends itself (proxyInProcess).
+	outcomeDetached outcome = ""
 )
 
 // newSession assigns an id; nothing is counted until begin.
@@ -95,8 +98,12 @@ func (s *session) begin() *status.HTTPError {
 	return nil
 }
 
-// end releases the session and writes its end record.
+// end releases the session and writes its end record. A detached
+// session is not over: it calls end itself when it is.
 func (s *session) end(out outcome) {
+	if out == outcomeDetached {
+		return
+	}
 	g := s.g
 	if s.live != nil {
 		g.live.remove(s.id)

@@ -120,6 +120,9 @@ func (g *Gateway) newUpstreamRequest(r *http.Request, s *session) *http.Request 
 // proxyUpgrade is the raw, upgrade-aware proxy (PROTOCOL.md 11.4): splice
 // only after the upstream's 101.
 func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *session) outcome {
+	if g.opts.InProcess != nil {
+		return g.proxyInProcess(w, r, s)
+	}
 	out := g.newUpstreamRequest(r, s)
 	up, br, resp, err := g.roundTripUpgrade(r.Context(), out)
 	if err != nil {
@@ -140,11 +143,27 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		s.fail("write 101: " + err.Error())
 		return outcomeError
 	}
+	cs := g.wrapClient(s, client, resp)
+	defer cs.done()
+	return g.splice(s, cs.dst, cbuf.Reader, up, br, cs.inspect, cs.tap)
+}
+
+// clientSide is the hijacked client of a raw-proxied session as the
+// session uses it: dst, the closer through which the upstream's bytes go
+// (so the gateway can still say its last word), and the followers of both
+// directions (limits, resizes, recording, live watchers).
+type clientSide struct {
+	dst          net.Conn
+	inspect, tap func([]byte) error
+	done         func() // stops the keep-alive and closes the recording
+}
+
+// wrapClient sets up the client side of a session whose upstream answered
+// resp: the recording, the wire's closer (registered to say the last word
+// on a cut or a limit) and its keep-alive.
+func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) clientSide {
 	rec := g.startRecording(s)
 	var onResize func([]byte)
-	if rec != nil {
-		defer rec.Close()
-	}
 	if rec != nil || (s.live != nil && s.tty) {
 		onResize = (&sizeSink{rec: rec, live: s.live}).feed
 	}
@@ -172,10 +191,17 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 		s.onLimit = func(l *LimitError) { sc.closeWith(l.Msg) }
 		dst = sc
 	}
+	stopPing := func() {}
 	if pinger != nil {
-		defer g.keepAlive(pinger)()
+		stopPing = g.keepAlive(pinger)
 	}
-	return g.splice(s, dst, cbuf.Reader, up, br, g.inspector(s, onResize, ids), outputTap(s, rec, ids))
+	return clientSide{dst: dst, inspect: g.inspector(s, onResize, ids), tap: outputTap(s, rec, ids),
+		done: func() {
+			stopPing()
+			if rec != nil {
+				rec.Close()
+			}
+		}}
 }
 
 // keepAlive pings the client every Options.KeepAlive until the returned
@@ -223,12 +249,15 @@ func (g *Gateway) upstreamFailed(w http.ResponseWriter, s *session, cause string
 // acceptUpgrade reports whether resp is a 101 for the protocol the client
 // asked for. Otherwise it answers the client, relaying a 4xx/5xx verbatim
 // or replacing any other code (redirects included, never followed) with a
-// 500, marks the client connection to close, and closes up.
+// 500, marks the client connection to close, and closes up (nil for an
+// in-process upstream, which has no connection).
 func (g *Gateway) acceptUpgrade(w http.ResponseWriter, s *session, up net.Conn, resp *http.Response, want string) bool {
 	if resp.StatusCode == http.StatusSwitchingProtocols && protocol.HeaderHasToken(resp.Header, "Upgrade", want) {
 		return true
 	}
-	defer up.Close()
+	if up != nil {
+		defer up.Close()
+	}
 	w.Header().Set("Connection", "close")
 	switch {
 	case resp.StatusCode == http.StatusSwitchingProtocols:
@@ -244,7 +273,9 @@ func (g *Gateway) acceptUpgrade(w http.ResponseWriter, s *session, up net.Conn, 
 		s.fail(fmt.Sprintf("upstream answered %d", resp.StatusCode))
 		status.Write(w, status.NewHTTPError(500, "", fmt.Sprintf("invalid upgrade response: status code %d", resp.StatusCode), nil).Status)
 	default:
-		up.SetReadDeadline(time.Now().Add(statusWriteTimeout))
+		if up != nil {
+			up.SetReadDeadline(time.Now().Add(statusWriteTimeout))
+		}
 		g.relayRefusal(w, s, "refused", resp, resp.Body)
 	}
 	return false

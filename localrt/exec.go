@@ -75,7 +75,10 @@ func (r *Runtime) execPipes(ctx context.Context, ct *container, cmd *exec.Cmd, s
 	switch in := s.Stdin.(type) {
 	case nil:
 	case *os.File:
+		// The process gets its own copy: ours closes with the process's
+		// ends below (node.Streams), one descriptor less per session.
 		cmd.Stdin = in
+		child = append(child, in)
 	default:
 		pr, pw, err := os.Pipe()
 		if err != nil {

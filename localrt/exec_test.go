@@ -379,6 +379,96 @@ func TestExecStdinEOF(t *testing.T) {
 	}
 }
 
+// TestExecHandsStdinFileOver: an *os.File stdin goes to the process as is
+// and the runtime closes its copy once the process started (one descriptor
+// less per idle session); the process still reads everything written.
+func TestExecHandsStdinFileOver(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	pr, pw := osPipe(t)
+	var out bytes.Buffer
+	closedAtStart := make(chan bool, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Exec(context.Background(), ref("p", "main"), []string{"cat"}, node.Streams{Stdin: pr, Stdout: &out,
+			Started: func() { closedAtStart <- pr.Fd() == ^uintptr(0) }})
+	}()
+	if !<-closedAtStart {
+		t.Error("the runtime still holds the stdin file once the process started")
+	}
+	want := sample(200 << 10)
+	pw.Write(want)
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("got %d bytes, want the %d written", out.Len(), len(want))
+	}
+}
+
+// TestExecHoldsOnePidfd: a running exec costs this process one pidfd, its
+// poller's: Go's own handle of the process is released (its exit status
+// still arrives: TestExecExitCodes), and none is left once it ended.
+func TestExecHoldsOnePidfd(t *testing.T) {
+	r := start(t, testPod("p", kube.Container{}, ""))
+	waitPod(t, r, "p", "running", isRunning)
+	before := pidfds(t) // the container's main process's
+	pr, pw := osPipe(t)
+	or, ow := osPipe(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Exec(context.Background(), ref("p", "main"), []string{"cat"}, node.Streams{Stdin: pr, Stdout: ow})
+	}()
+	// The echo has passed through the runtime's poller: it runs.
+	pw.WriteString("ping")
+	echo := make([]byte, 4)
+	if _, err := io.ReadFull(or, echo); err != nil || string(echo) != "ping" {
+		t.Fatalf("echo %q: %v", echo, err)
+	}
+	during := pidfds(t)
+	var exec []string
+	for pid, n := range during {
+		if before[pid] == 0 {
+			exec = append(exec, fmt.Sprintf("%s: %d", pid, n))
+		}
+	}
+	if len(exec) != 1 || !strings.HasSuffix(exec[0], ": 1") {
+		t.Errorf("pidfds of processes new since the exec began: %v, want one process with one", exec)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	for pid := range pidfds(t) {
+		if before[pid] == 0 && during[pid] > 0 {
+			t.Errorf("a pidfd of the exec's process %s is left", pid)
+		}
+	}
+}
+
+// pidfds counts this process's pidfds by the pid they refer to (Linux:
+// /proc).
+func pidfds(t *testing.T) map[string]int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	by := map[string]int{}
+	for _, e := range ents {
+		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); l != "anon_inode:[pidfd]" {
+			continue
+		}
+		info, _ := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		for _, line := range strings.Split(string(info), "\n") {
+			if pid, ok := strings.CutPrefix(line, "Pid:"); ok {
+				by[strings.TrimSpace(pid)]++
+			}
+		}
+	}
+	return by
+}
+
 // TestExecSlowReaderNoLoss: with a 1ms drain grace and a reader far slower
 // than the process, every byte still arrives before Exec returns: the
 // drain stops a copy only once the pipe is empty.

@@ -32,8 +32,12 @@ type process struct {
 	cmd   *exec.Cmd
 	pgid  int
 	start time.Time
-	done  chan struct{} // closed once reaped; state is set before
+	done  chan struct{} // closed once reaped; state (or status) is set before
 	state *os.ProcessState
+	// byPid: Go's handle was released (unwatchedProcess) and reap waits
+	// for the pid itself; status is the exit status then, state nil.
+	byPid  bool
+	status syscall.WaitStatus
 }
 
 // newProcess tracks cmd, which has been started with Setpgid or Setsid.
@@ -44,10 +48,15 @@ func newProcess(cmd *exec.Cmd) *process {
 }
 
 // unwatchedProcess tracks cmd as newProcess does, without the waiter
-// goroutine: its owner learns of the exit otherwise (a pidfd) and calls
-// reap.
+// goroutine: its owner learns of the exit otherwise (a pidfd of its own)
+// and calls reap. Go's handle of the process (a second pidfd, where Go
+// uses one) is released at once, one descriptor less per exec: reap
+// waits for the pid instead, which stays the process's until it is
+// reaped. Signals go to the process group, by id, as ever.
 func unwatchedProcess(cmd *exec.Cmd) *process {
-	return &process{cmd: cmd, pgid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{})}
+	p := &process{cmd: cmd, pgid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{}), byPid: true}
+	_ = cmd.Process.Release()
+	return p
 }
 
 func (p *process) wait() {
@@ -58,9 +67,24 @@ func (p *process) wait() {
 // reap collects the exit status (blocking until the process exits) and
 // closes done.
 func (p *process) reap() {
+	if p.byPid {
+		p.status = waitPid(p.pgid)
+		close(p.done)
+		return
+	}
 	p.cmd.Wait() // the exit status is in ProcessState; stdio are plain files, so nothing else can fail
 	p.state = p.cmd.ProcessState
 	close(p.done)
+}
+
+// waitPid reaps pid, a child of this process, and returns its status.
+func waitPid(pid int) syscall.WaitStatus {
+	var ws syscall.WaitStatus
+	for {
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+			return ws
+		}
+	}
 }
 
 // signalGroup sends sig to the whole process group. The group id is the
@@ -92,9 +116,12 @@ func (p *process) stop(sig syscall.Signal, grace time.Duration) {
 
 // exit returns the ExitError for the reaped process, nil for status 0.
 func (p *process) exit() *ExitError {
-	ws, ok := p.state.Sys().(syscall.WaitStatus)
-	if !ok {
-		return &ExitError{Code: p.state.ExitCode()}
+	ws := p.status
+	if !p.byPid {
+		var ok bool
+		if ws, ok = p.state.Sys().(syscall.WaitStatus); !ok {
+			return &ExitError{Code: p.state.ExitCode()}
+		}
 	}
 	switch {
 	case ws.Signaled():

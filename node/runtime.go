@@ -67,10 +67,12 @@ type Container struct {
 type Streams struct {
 	// Stdin is nil unless requested; it reads EOF when the client
 	// half-closes. The node passes an *os.File (a pipe it feeds), so a
-	// runtime can hand it to the process as is (no copy goroutine). A Read
-	// may block until the node closes Stdin, which it does right after
-	// Exec or Attach returns: runtimes must not wait for a pending stdin
-	// Read before returning.
+	// runtime can hand it to the process as is (no copy goroutine), and
+	// then may close it once the process started (the process has its
+	// copy; the node's later Close does nothing). A Read may block until
+	// the node closes Stdin, which it does right after Exec or Attach
+	// returns: runtimes must not wait for a pending stdin Read before
+	// returning.
 	Stdin  io.Reader
 	Stdout io.Writer // nil unless requested
 	Stderr io.Writer // nil unless requested; always nil with TTY (a tty merges stderr)

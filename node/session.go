@@ -31,6 +31,9 @@ type session struct {
 	req    *request
 	target Container
 	*stream.Session
+	// late, when set, brings the streams while the process already runs
+	// (SPDY exec): Session holds only Conn until run has them.
+	late *lateStreams
 }
 
 // run serves the session and closes conn. It returns once every goroutine it
@@ -43,14 +46,30 @@ func (s *session) run(ctx context.Context) {
 	defer context.AfterFunc(s.n.stopCtx, cancel)()
 
 	streams := Streams{TTY: s.req.tty, Started: s.sendConnected}
-	if s.Stdout != nil {
-		streams.Stdout = s.Stdout
-	}
-	if s.Stderr != nil {
-		streams.Stderr = s.Stderr
+	var stdin io.Reader
+	if s.late != nil {
+		if s.req.stdout {
+			streams.Stdout = lateWriter{s.late, func(ss *stream.Session) stream.Stream { return ss.Stdout }}
+		}
+		if s.req.stderr {
+			streams.Stderr = lateWriter{s.late, func(ss *stream.Session) stream.Stream { return ss.Stderr }}
+		}
+		if s.req.stdin {
+			stdin = lateReader{s.late}
+		}
+	} else {
+		if s.Stdout != nil {
+			streams.Stdout = s.Stdout
+		}
+		if s.Stderr != nil {
+			streams.Stderr = s.Stderr
+		}
+		if s.Stdin != nil {
+			stdin = s.Stdin
+		}
 	}
 	var stdinR *os.File
-	if s.Stdin != nil {
+	if stdin != nil {
 		r, w, err := os.Pipe()
 		if err != nil {
 			s.finish(fmt.Errorf("create stdin pipe: %w", err))
@@ -58,8 +77,10 @@ func (s *session) run(ctx context.Context) {
 		}
 		stdinR = r
 		streams.Stdin = r
+		// Not Channel.PushTo: with it, a client killed mid-stdin left its
+		// `cat` running (interop/soak seed 1796418106577361600, #171).
 		wg.Add(1)
-		go s.copyStdin(w, &wg)
+		go s.copyStdin(stdin, w, &wg)
 	}
 	if s.req.tty && s.Resize != nil {
 		sizes := make(chan resize.Size, 1)
@@ -86,6 +107,16 @@ func (s *session) run(ctx context.Context) {
 		// Whatever the runtime reports (a killed process's exit code), the
 		// command did not finish: the client must not read success.
 		err = fmt.Errorf("%w (%v)", ErrShuttingDown, err)
+	}
+	if s.late != nil {
+		// The status goes on the error stream, so it waits for the setup;
+		// without the streams there is no one to tell (the setup aborted
+		// the connection, which ended the process).
+		ss, serr := s.late.wait()
+		if serr != nil {
+			return
+		}
+		s.Session = ss
 	}
 	if errors.Is(err, ErrStalled) {
 		// The client takes no output: a status would queue behind what it
@@ -135,10 +166,10 @@ func (s *session) watchConn(ctx context.Context, cancel context.CancelFunc, wg *
 
 // copyStdin feeds the process's stdin pipe from the stdin stream and closes
 // the pipe on the client's half-close, so the process reads EOF.
-func (s *session) copyStdin(w *os.File, wg *sync.WaitGroup) {
+func (s *session) copyStdin(in io.Reader, w *os.File, wg *sync.WaitGroup) {
 	defer wg.Done()
 	defer w.Close()
-	if _, err := io.Copy(w, s.Stdin); err != nil && !errors.Is(err, os.ErrClosed) {
+	if _, err := io.Copy(w, in); err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, errNoStreams) {
 		s.n.log.Debug("stdin copy ended", "err", err)
 	}
 }

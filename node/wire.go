@@ -6,6 +6,7 @@ import (
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/channel"
+	"github.com/porthole/porthole/stream"
 )
 
 // wsVersions are the remote-command versions served over WebSocket,
@@ -40,12 +41,29 @@ func (n *Node) serveSPDY(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return
 	}
 	defer n.untrack(conn)
-	ss, err := conn.AcceptSession(ctx, req.want(), n.opts.StreamCreationTimeout)
-	if err != nil {
-		n.log.Info("spdy stream setup failed", "path", r.URL.Path, "err", err)
-		_ = conn.Abort(err.Error())
+	accept := func() (*stream.Session, error) {
+		ss, err := conn.AcceptSession(ctx, req.want(), n.opts.StreamCreationTimeout)
+		if err != nil {
+			n.log.Info("spdy stream setup failed", "path", r.URL.Path, "err", err)
+			_ = conn.Abort(err.Error())
+		}
+		return ss, err
+	}
+	if req.verb != "exec" || req.tty {
+		// A tty's first size comes on the resize stream, and an attach
+		// starts nothing: both wait for the whole set.
+		ss, err := accept()
+		if err != nil {
+			return
+		}
+		s := &session{n: n, req: req, target: target, Session: ss}
+		s.run(ctx)
 		return
 	}
-	s := &session{n: n, req: req, target: target, Session: ss}
+	// The process starts now, while the client opens the streams (see
+	// lateStreams); run returns only after the setup ended.
+	late := newLateStreams()
+	go func() { late.set(accept()) }()
+	s := &session{n: n, req: req, target: target, Session: &stream.Session{Conn: conn}, late: late}
 	s.run(ctx)
 }

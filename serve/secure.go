@@ -66,6 +66,9 @@ func newSecured(opts *gateway.Options, inner http.Handler) (_ *secured, err erro
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	}
+	// Sessions the gateway splices reach the node without the socket: the
+	// node serves them on the client's connection (gateway.Options.InProcess).
+	o.InProcess = inner
 	gw, err := gateway.New(&o)
 	if err != nil {
 		ln.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -86,6 +87,27 @@ func StartLatency(ctx context.Context, n *Node, w Wire, runs int) (time.Duration
 		elapsed := time.Since(start)
 		if err != nil {
 			return 0, fmt.Errorf("latency exec %d: %w", i, err)
+		}
+		if i >= 0 {
+			times = append(times, elapsed)
+		}
+	}
+	return median(times), nil
+}
+
+// LocalSpawnLatency runs `true` with os/exec runs times (after 3
+// unmeasured warm-ups) and returns the median time from building the
+// command (PATH lookup included, as a node does it) to Wait's return: the
+// floor under any session start of `true`, measured on the same machine
+// in the same run.
+func LocalSpawnLatency(ctx context.Context, runs int) (time.Duration, error) {
+	var times []time.Duration
+	for i := -3; i < runs; i++ {
+		start := time.Now()
+		err := exec.CommandContext(ctx, "true").Run()
+		elapsed := time.Since(start)
+		if err != nil {
+			return 0, fmt.Errorf("local spawn %d: %w", i, err)
 		}
 		if i >= 0 {
 			times = append(times, elapsed)

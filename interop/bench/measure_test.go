@@ -159,3 +159,53 @@ func TestHoldSessionsAllEnd(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalSpawnLatency(t *testing.T) {
+	d, err := LocalSpawnLatency(t.Context(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d <= 0 {
+		t.Errorf("median local spawn %v, want > 0", d)
+	}
+}
+
+// TestStartRows checks the start rows' shape on both servers: per wire a
+// start row and its excess over the local spawn (which is smaller, by the
+// local spawn measured beside it), then the local spawns, one per wire in
+// each column.
+func TestStartRows(t *testing.T) {
+	tgs := targets(t)
+	nodes := []*Node{startNode(t, tgs[0]), startNode(t, tgs[1])}
+	tb := &Table{Nodes: []string{tgs[0].Name, tgs[1].Name}}
+	c := Config{LatencyRuns: 3}
+	startRows(t.Context(), &c, tb, nodes, make([]error, 2), tgs, func(string, string, Value) {})
+	if want := 2*len(Wires()) + 1; len(tb.Rows) != want {
+		t.Fatalf("%d rows, want %d", len(tb.Rows), want)
+	}
+	for i, w := range Wires() {
+		start, over := tb.Rows[2*i], tb.Rows[2*i+1]
+		if !strings.Contains(start.Name, w.String()) || !strings.Contains(over.Name, w.String()) {
+			t.Errorf("rows %q, %q are not of wire %s", start.Name, over.Name, w)
+		}
+		if over.Goal == nil || over.Goal.Ratio || over.Goal.Bound != 0.5 {
+			t.Errorf("row %q goal %v, want <= 0.5 ms", over.Name, over.Goal)
+		}
+		for _, tg := range tgs {
+			s, o := start.Values[tg.Name], over.Values[tg.Name]
+			if s.Err != nil || o.Err != nil {
+				t.Fatalf("%s %s: %v, %v", tg.Name, w, s.Err, o.Err)
+			}
+			if s.V <= 0 || o.V >= s.V {
+				t.Errorf("%s %s: start %v ms, over local spawn %v ms", tg.Name, w, s.V, o.V)
+			}
+		}
+	}
+	local := tb.Rows[len(tb.Rows)-1]
+	for _, tg := range tgs {
+		v := local.Values[tg.Name]
+		if v.Err != nil || v.Runs != len(Wires()) || v.V <= 0 || v.Min > v.V || v.Max < v.V {
+			t.Errorf("%s local spawn %+v, want the median of %d positive medians", tg.Name, v, len(Wires()))
+		}
+	}
+}

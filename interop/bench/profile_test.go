@@ -7,23 +7,42 @@ import (
 	"time"
 )
 
-// TestProfileTranslation takes an 8 s CPU profile of porthole's gateway
-// (served with --profiling) while client-go's WebSocket exec streams
-// through it, into the file $BENCH_PROFILE names; without it the test is
-// skipped. It is how the translation path was profiled:
+// TestProfile takes an 8 s CPU profile of a porthole process (served with
+// --profiling) while one throughput row runs through it in a loop, into the
+// file $BENCH_PROFILE names; without it the test is skipped. $BENCH_ROW
+// picks the row: translation (the gateway, the default), pf-tunnel and
+// pf-spdy (porthole serve under client-go's forwarder), pf-porthole-ws and
+// pf-porthole-spdy (porthole's forwarder). It is how those paths were
+// profiled:
 //
-//	BENCH_PROFILE=/tmp/gw.prof go test -run TestProfileTranslation -v ./bench/
+//	BENCH_PROFILE=/tmp/gw.prof go test -run TestProfile -v ./bench/
 //	go tool pprof -top /tmp/gw.prof
-func TestProfileTranslation(t *testing.T) {
+func TestProfile(t *testing.T) {
 	out := os.Getenv("BENCH_PROFILE")
 	if out == "" {
-		t.Skip("set BENCH_PROFILE to a file to profile the gateway")
+		t.Skip("set BENCH_PROFILE to a file to profile the gateway or porthole serve")
 	}
-	nodes := translationNodes(t)
-	gw := nodes[0]
+	var n *Node
+	var run func(ctx context.Context) (Speed, error)
+	const size = 128 << 20
+	switch row := os.Getenv("BENCH_ROW"); row {
+	case "", "translation":
+		n = translationNodes(t)[0]
+		run = func(ctx context.Context) (Speed, error) { return Throughput(ctx, n, WebSocket, size) }
+	case "pf-tunnel", "pf-spdy":
+		w := map[string]PFWire{"pf-tunnel": Tunnel, "pf-spdy": PlainSPDY}[row]
+		n = startNode(t, targets(t)[0])
+		run = func(ctx context.Context) (Speed, error) { return PortForwardThroughput(ctx, n, w, size) }
+	case "pf-porthole-ws", "pf-porthole-spdy":
+		w := map[string]PFWire{"pf-porthole-ws": Tunnel, "pf-porthole-spdy": PlainSPDY}[row]
+		n = startNode(t, targets(t)[0])
+		run = func(ctx context.Context) (Speed, error) { return PortholePortForwardThroughput(ctx, n, w, size) }
+	default:
+		t.Fatalf("unknown BENCH_ROW %q", row)
+	}
 	done := make(chan []byte)
 	go func() {
-		b, err := get(context.Background(), gw.URL+"/debug/pprof/profile?seconds=8")
+		b, err := get(context.Background(), n.URL+"/debug/pprof/profile?seconds=8")
 		if err != nil {
 			t.Errorf("profile: %v", err)
 		}
@@ -31,11 +50,14 @@ func TestProfileTranslation(t *testing.T) {
 	}()
 	deadline := time.Now().Add(8500 * time.Millisecond)
 	for time.Now().Before(deadline) {
-		sp, err := Throughput(t.Context(), gw, WebSocket, 128<<20)
+		s0, _ := selfCPU()
+		sp, err := run(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%.1f MB/s cpu %v", sp.MBps, sp.CPU)
+		s1, _ := selfCPU()
+		gib := float64(size) / (1 << 30)
+		t.Logf("%.1f MB/s, server %.2f CPU-s/GiB, this process %.2f CPU-s/GiB", sp.MBps, sp.CPU.Seconds()/gib, (s1-s0).Seconds()/gib)
 	}
 	if err := os.WriteFile(out, <-done, 0o644); err != nil {
 		t.Fatal(err)

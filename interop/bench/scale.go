@@ -35,6 +35,8 @@ type HeldCost struct {
 	// GoroutinesLeft is the goroutine count over the baseline once every
 	// session ended (a leak when above zero after the settling wait).
 	GoroutinesLeft int
+	// Stopped says why fewer than Wanted were held ("" when all were).
+	Stopped string
 }
 
 // heldLatencyRuns is how many `true` execs each start latency takes.
@@ -136,6 +138,12 @@ func fitFileLimit(ctx context.Context, n *Node, w Wire, c *HeldCost) error {
 	if c.FDsPerSession > 0 {
 		fit := int(float64(limit-fd0-fdReserve) / c.FDsPerSession)
 		c.Sessions = max(0, min(c.Sessions, fit))
+	}
+	if c.Sessions < c.Wanted {
+		c.Stopped = fmt.Sprintf("held %d of %d: the server's open-file limit is %d (the bench raises the soft limit to the hard one; "+
+			"a higher hard limit needs CAP_SYS_RESOURCE) and a session costs %.2f descriptors, so %d would need %.0f; "+
+			"the projection row carries the per-session RSS to %d",
+			c.Sessions, c.Wanted, limit, c.FDsPerSession, c.Wanted, float64(fd0+fdReserve)+c.FDsPerSession*float64(c.Wanted), c.Wanted)
 	}
 	if c.Sessions == 0 {
 		return fmt.Errorf("open-file limit %d holds no session at %.1f descriptors each", limit, c.FDsPerSession)

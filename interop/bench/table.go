@@ -83,6 +83,9 @@ type Value struct {
 	Min, Max float64
 	Runs     int
 	Err      error
+	// Note qualifies a value (why a count stopped short, say); it is
+	// listed under the table like an error.
+	Note string
 }
 
 // spread is the median of vs with its min and max.
@@ -268,17 +271,7 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		}
 	}
 	translationRows(ctx, &c, t, nodes, pairRows, progress)
-	for _, w := range Wires() {
-		var goal *Goal
-		if w.direct() { // against the library's own server on that wire
-			goal = ratioAtMost(0.6)
-		}
-		measure(fmt.Sprintf("session start latency `true`, %s (median of %d)", w, c.LatencyRuns), "ms", false, goal,
-			func(n *Node) (float64, error) {
-				d, err := StartLatency(ctx, n, w, c.LatencyRuns)
-				return float64(d.Microseconds()) / 1000, err
-			})
-	}
+	startRows(ctx, &c, t, nodes, errs, targets, progress)
 	for _, w := range Wires() {
 		base := &Row{Name: fmt.Sprintf("server RSS, fresh process after one %s exec", w), Unit: "MiB", Values: map[string]Value{}}
 		rss := &Row{Name: fmt.Sprintf("idle exec session RSS, %s (N=%d)", w, c.IdleSessions), Unit: "KiB/session", Values: map[string]Value{}}
@@ -404,7 +397,7 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 		}
 		for _, tg := range targets {
 			hc, err := heldCell(ctx, tg, w, count)
-			opened.Values[tg.Name] = Value{V: float64(hc.Sessions), Err: err}
+			opened.Values[tg.Name] = Value{V: float64(hc.Sessions), Err: err, Note: hc.Stopped}
 			fds.Values[tg.Name] = Value{V: hc.FDsPerSession, Err: err}
 			if err == nil && hc.FDLimit == 0 {
 				fds.Values[tg.Name] = Value{Err: errors.New("descriptors not counted (no /proc)")}
@@ -429,6 +422,64 @@ func Run(ctx context.Context, cfg *Config, targets []Target) *Table {
 }
 
 // heldCell holds count idle sessions on a fresh server process.
+// startRows adds the session start rows: per wire, the median start of
+// `true` on each node, and that start less the median local spawn of
+// `true` measured right after it (os/exec, same runs), whose goal is 0.5
+// ms; then the local spawns themselves per column (the median of the
+// wires' medians, with their min and max), so their drift shows.
+func startRows(ctx context.Context, c *Config, t *Table, nodes []*Node, errs []error, targets []Target, progress func(string, string, Value)) {
+	local := &Row{Name: fmt.Sprintf("spawn `true` locally, os/exec, beside each column's start rows (median of %d)", c.LatencyRuns),
+		Unit: "ms", Values: map[string]Value{}}
+	spawns := make([][]float64, len(nodes))
+	spawnErrs := slices.Clone(errs)
+	for _, w := range Wires() {
+		var goal *Goal
+		if w.direct() { // against the library's own server on that wire
+			goal = ratioAtMost(0.6)
+		}
+		start := &Row{Name: fmt.Sprintf("session start latency `true`, %s (median of %d)", w, c.LatencyRuns), Unit: "ms",
+			Values: map[string]Value{}, Goal: goal}
+		over := &Row{Name: fmt.Sprintf("session start `true` over spawning it locally, %s", w), Unit: "ms",
+			Values: map[string]Value{}, Goal: atMost(0.5)}
+		for i, n := range nodes {
+			name := targets[i].Name
+			sv, ov := Value{Err: errs[i]}, Value{Err: errs[i]}
+			if n != nil {
+				var d, l time.Duration
+				d, sv.Err = StartLatency(ctx, n, w, c.LatencyRuns)
+				sv.V = ms(d)
+				if sv.Err == nil {
+					l, ov.Err = LocalSpawnLatency(ctx, c.LatencyRuns)
+					ov.V = ms(d - l)
+					if ov.Err == nil {
+						spawns[i] = append(spawns[i], ms(l))
+					} else {
+						spawnErrs[i] = ov.Err
+					}
+				} else {
+					ov.Err = sv.Err
+				}
+			}
+			start.Values[name], over.Values[name] = sv, ov
+			progress(start.Name, name, sv)
+			progress(over.Name, name, ov)
+		}
+		t.Rows = append(t.Rows, start, over)
+	}
+	for i := range nodes {
+		v := spread(spawns[i])
+		v.Err = spawnErrs[i]
+		if v.Err == nil && v.Runs == 0 {
+			v.Err = errors.New("no session start was measured")
+		}
+		local.Values[targets[i].Name] = v
+		progress(local.Name, targets[i].Name, v)
+	}
+	t.Rows = append(t.Rows, local)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
 func heldCell(ctx context.Context, tg Target, w Wire, count int) (HeldCost, error) {
 	n, err := tg.Start(ctx)
 	if err != nil {
@@ -516,6 +567,7 @@ type jsonValue struct {
 	Max   *float64 `json:"max,omitempty"`
 	Runs  int      `json:"runs,omitempty"`
 	Error string   `json:"error,omitempty"`
+	Note  string   `json:"note,omitempty"`
 }
 
 // WriteJSON writes the table for machines: every row with its unit, each
@@ -539,7 +591,7 @@ func (t *Table) WriteJSON(w io.Writer) error {
 	for _, r := range t.Rows {
 		jr := row{Name: r.Name, Unit: r.Unit, HigherBetter: r.HigherBetter, Values: map[string]jsonValue{}}
 		for node, v := range r.Values {
-			jv := jsonValue{Runs: v.Runs}
+			jv := jsonValue{Runs: v.Runs, Note: v.Note}
 			if v.Err != nil {
 				jv.Error = v.Err.Error()
 			} else {
@@ -575,18 +627,23 @@ func (t *Table) Write(w io.Writer) error {
 	fmt.Fprintf(tw, "row\tunit\t%s\t%s\tratio\tbetter\tgoal\n", t.Nodes[0], t.Nodes[1])
 	var notes []string
 	noteIndex := map[string]int{}
-	cell := func(v Value, node string) string {
-		if v.Err == nil {
-			return v.String()
-		}
-		msg := node + ": " + v.Err.Error()
+	note := func(msg string) int {
 		i, ok := noteIndex[msg]
 		if !ok {
 			notes = append(notes, msg)
 			i = len(notes)
 			noteIndex[msg] = i
 		}
-		return fmt.Sprintf("n/a [%d]", i)
+		return i
+	}
+	cell := func(v Value, node string) string {
+		if v.Err == nil {
+			if v.Note != "" {
+				return fmt.Sprintf("%s [%d]", v.String(), note(node+": "+v.Note))
+			}
+			return v.String()
+		}
+		return fmt.Sprintf("n/a [%d]", note(node+": "+v.Err.Error()))
 	}
 	for _, r := range t.Rows {
 		a, b := r.Values[t.Nodes[0]], r.Values[t.Nodes[1]]

@@ -13,17 +13,20 @@ func TestTableWrite(t *testing.T) {
 		{Name: "size", Unit: "KiB", Values: map[string]Value{"porthole": {V: 30}, "kubelet-lib": {V: 60}}, Goal: atMost(32)},
 		{Name: "memory", Unit: "KiB", Values: map[string]Value{"porthole": {Err: errors.New("boom")}, "kubelet-lib": {V: 80}}},
 		{Name: "memory2", Unit: "KiB", Values: map[string]Value{"porthole": {Err: errors.New("boom")}, "kubelet-lib": {V: 0}}},
+		{Name: "held", Unit: "sessions", HigherBetter: true, Values: map[string]Value{"porthole": {V: 2700, Note: "file limit"}, "kubelet-lib": {V: 0}}},
 	}}
 	var b strings.Builder
 	if err := tab.Write(&b); err != nil {
 		t.Fatal(err)
 	}
-	want := `row     |unit |porthole            |kubelet-lib |ratio |better |goal
-speed   |MB/s |300.0 (250.0-310.0) |200.0       |1.50  |higher |ratio >= 2: missed
-size    |KiB  |30.0                |60.0        |0.50  |lower  |<= 32: met
-memory  |KiB  |n/a [1]             |80.0        |-     |lower  |none
-memory2 |KiB  |n/a [1]             |0.00        |-     |lower  |none
+	want := `row     |unit     |porthole            |kubelet-lib |ratio |better |goal
+speed   |MB/s     |300.0 (250.0-310.0) |200.0       |1.50  |higher |ratio >= 2: missed
+size    |KiB      |30.0                |60.0        |0.50  |lower  |<= 32: met
+memory  |KiB      |n/a [1]             |80.0        |-     |lower  |none
+memory2 |KiB      |n/a [1]             |0.00        |-     |lower  |none
+held    |sessions |2700.0 [2]          |0.00        |-     |higher |none
 [1] porthole: boom
+[2] porthole: file limit
 `
 	if got := b.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)

@@ -16,10 +16,12 @@
 //
 //   - Upgrade and Dial with the Kubernetes negotiation and error texts.
 //   - Writes coalesced per frame (spdystream writes each frame in several
-//     small writes) and DATA frames of at most 32 KiB. Our DATA frames skip
-//     spdystream's writer: ReadFrom reads into a pooled buffer after room
-//     for the frame header and sends the frame with one write; Write sends
-//     header and payload with one writev. No allocation or copy per frame.
+//     small writes) and DATA frames of at most 32 KiB from Write, 64 KiB
+//     from ReadFrom (a process's output, see readFromFrameSize). Our DATA
+//     frames skip spdystream's writer: ReadFrom reads into a pooled buffer
+//     after room for the frame header and sends the frame with one write;
+//     Write sends header and payload with one writev. No allocation or copy
+//     per frame.
 //   - Header compression (see below): spdystream's framer is set to write
 //     and read header blocks uncompressed (rawHeaders), and the wire
 //     compresses them, so no connection holds compress/flate's 650 KiB
@@ -56,7 +58,7 @@
 //     peer, whose writes block.
 //
 // Memory stays bounded: at most about 5 x 51 inbound frames are held, each
-// as large as the peer made it (our peers send at most 32 KiB; spdystream
+// as large as the peer made it (client-go sends at most 32 KiB; spdystream
 // accepts up to 16 MiB, so a hostile peer can make a stalled connection hold
 // up to a few GiB: put a proxy limit in front if that matters). A stream's
 // reader is never blocked by another stream's writer. The caller's remedy for

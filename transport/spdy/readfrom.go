@@ -8,7 +8,10 @@ import (
 )
 
 // ReadFrom copies r to the stream until EOF (which it does not forward: call
-// CloseWrite), one DATA frame per read of at most 32 KiB. io.Copy uses it.
+// CloseWrite), one DATA frame per read of at most 64 KiB (readFromFrameSize).
+// io.Copy uses it. A read takes what r has now and never waits for more, so
+// a process's small output leaves at once while bulk output goes in large
+// frames.
 //
 // Each read goes into a pooled buffer after room for the frame header, so
 // a frame leaves with one write, its payload never copied. When r has a
@@ -21,7 +24,7 @@ func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
 		return 0, stream.ErrClosed
 	}
 	id := s.ID()
-	return pump.Copy(r, s.c.pool, frameHeaderLen, s.c.frameSize, func(frame []byte) error {
+	return pump.Copy(r, s.c.pool, frameHeaderLen, s.c.readSize, func(frame []byte) error {
 		if s.wclosed.Load() {
 			return stream.ErrClosed // Reset while ReadFrom runs
 		}

@@ -17,9 +17,11 @@ import (
 var ErrMissingStreams = errors.New("timed out waiting for client to create streams")
 
 // OpenSession opens the client's side of an exec or attach session: exactly
-// the streams the server counts (PROTOCOL.md 4.2), in client-go's order,
-// each after the previous one was answered. On failure the connection is
-// aborted.
+// the streams the server counts (PROTOCOL.md 4.2), in client-go's order.
+// Unlike client-go, which waits for each SYN_REPLY before the next
+// SYN_STREAM, it sends them all and then waits for the replies: one round
+// trip instead of one per stream (servers, the kubelet's included, collect
+// the streams as they come). On failure the connection is aborted.
 func (c *Conn) OpenSession(ctx context.Context, want protocol.Want) (*stream.Session, error) {
 	v, ok := protocol.SPDYClientVersion(c.protocol)
 	if !ok {
@@ -27,13 +29,24 @@ func (c *Conn) OpenSession(ctx context.Context, want protocol.Want) (*stream.Ses
 		return nil, fmt.Errorf("server chose protocol %q, which was not offered", c.protocol)
 	}
 	s := &stream.Session{Conn: c, Version: v, Want: want, HalfClose: true}
-	for _, st := range v.Streams(want) {
-		o, err := c.Open(ctx, http.Header{protocol.HeaderStreamType: {st.Type}})
+	types := v.Streams(want)
+	opened := make([]*Stream, 0, len(types))
+	for _, st := range types {
+		o, err := c.create(http.Header{protocol.HeaderStreamType: {st.Type}})
 		if err != nil {
 			_ = c.Abort("open stream failed")
 			return nil, &stream.Error{Stream: st.Type, Err: err}
 		}
-		*s.Slot(st.Type) = o
+		opened = append(opened, o)
+	}
+	t := time.NewTimer(openTimeout)
+	defer t.Stop()
+	for i, o := range opened {
+		if err := c.awaitReply(ctx, o, t.C); err != nil {
+			_ = c.Abort("open stream failed")
+			return nil, &stream.Error{Stream: types[i].Type, Err: err}
+		}
+		*s.Slot(types[i].Type) = o
 	}
 	return s, nil
 }

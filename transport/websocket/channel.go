@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,31 +28,47 @@ type Channel struct {
 	c  *Conn
 	id byte
 
+	// inb is made on first use: a channel the server only writes (stdout,
+	// stderr, the error channel, resize without a tty) never needs it.
+	inbOnce sync.Once
+	inb     *inbound
+
+	eofOnce    sync.Once
+	rcloseOnce sync.Once
+	wclosed    atomic.Bool
+
+	// sink, once PushTo set it, is where the read loop writes the
+	// channel's data itself; sinkFailed (read loop only) drops the rest
+	// after a write failed.
+	sink       atomic.Pointer[os.File]
+	sinkOnce   sync.Once
+	sinkFailed bool
+}
+
+// inbound is the hand-over between the read loop and a channel's reader.
+type inbound struct {
 	// req and resp hand the consumer's buffer to the read loop and the
 	// count back: the read loop reads the socket straight into it.
 	req  chan []byte
 	resp chan int
 	// ready holds a token while the read loop waits to hand this channel
 	// data, so WriteTo can wait for data without holding a buffer.
-	ready chan struct{}
-
-	eof        chan struct{} // v5 close signal received
-	eofOnce    sync.Once
-	rclosed    chan struct{} // CloseRead or Reset
-	rcloseOnce sync.Once
-	wclosed    atomic.Bool
+	ready   chan struct{}
+	eof     chan struct{} // v5 close signal received
+	rclosed chan struct{} // CloseRead or Reset
 }
 
 func newChannel(c *Conn, id byte) *Channel {
-	return &Channel{
-		c:       c,
-		id:      id,
-		req:     make(chan []byte),
-		resp:    make(chan int),
-		ready:   make(chan struct{}, 1),
-		eof:     make(chan struct{}),
-		rclosed: make(chan struct{}),
-	}
+	return &Channel{c: c, id: id}
+}
+
+// in is the channel's inbound hand-over, made on first use.
+func (ch *Channel) in() *inbound {
+	ch.inbOnce.Do(func() {
+		ch.inb = &inbound{req: make(chan []byte), resp: make(chan int), ready: make(chan struct{}, 1),
+			eof: make(chan struct{}), rclosed: make(chan struct{})}
+	})
+	return ch.inb
 }
 
 // ID is the channel number.
@@ -68,20 +85,20 @@ func (ch *Channel) Read(p []byte) (int, error) {
 	}
 	for {
 		select {
-		case <-ch.eof:
+		case <-ch.in().eof:
 			return 0, io.EOF
-		case <-ch.rclosed:
+		case <-ch.in().rclosed:
 			return 0, stream.ErrClosed
 		default:
 		}
 		select {
-		case ch.req <- p:
-			if n := <-ch.resp; n > 0 {
+		case ch.in().req <- p:
+			if n := <-ch.in().resp; n > 0 {
 				return n, nil
 			}
-		case <-ch.eof:
+		case <-ch.in().eof:
 			return 0, io.EOF
-		case <-ch.rclosed:
+		case <-ch.in().rclosed:
 			return 0, stream.ErrClosed
 		case <-ch.c.done:
 			return 0, ch.c.readEnd()
@@ -97,10 +114,10 @@ func (ch *Channel) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
 		select {
-		case <-ch.ready:
-		case <-ch.eof:
+		case <-ch.in().ready:
+		case <-ch.in().eof:
 			return total, nil
-		case <-ch.rclosed:
+		case <-ch.in().rclosed:
 			return total, stream.ErrClosed
 		case <-ch.c.done:
 			if err := ch.c.readEnd(); err != io.EOF {
@@ -129,11 +146,11 @@ func (ch *Channel) readPooled(w io.Writer) (int, error) {
 	var n int
 	var err error
 	select {
-	case ch.req <- *bp:
-		n = <-ch.resp
-	case <-ch.eof:
+	case ch.in().req <- *bp:
+		n = <-ch.in().resp
+	case <-ch.in().eof:
 		err = io.EOF
-	case <-ch.rclosed:
+	case <-ch.in().rclosed:
 		err = stream.ErrClosed
 	case <-ch.c.done:
 		err = ch.c.readEnd()
@@ -183,6 +200,9 @@ func (ch *Channel) sendPayload(payload []byte) error {
 		return stream.ErrClosed // Reset while a Write or ReadFrom runs
 	}
 	c := ch.c
+	if !c.version.Base64 && c.nc != nil {
+		return c.sendPrefixed(int(ch.id), payload) // the payload is not copied
+	}
 	bp := c.pool.Get()
 	defer c.pool.Put(bp)
 	var msg []byte
@@ -240,7 +260,8 @@ func (ch *Channel) CloseWrite() error {
 // now on and pending Reads return stream.ErrClosed. Call it for channels
 // nobody reads, so their messages cannot stall the read loop.
 func (ch *Channel) CloseRead() error {
-	ch.rcloseOnce.Do(func() { close(ch.rclosed) })
+	ch.rcloseOnce.Do(func() { close(ch.in().rclosed) })
+	ch.closeSink()
 	return nil
 }
 
@@ -251,9 +272,41 @@ func (ch *Channel) Reset() error {
 	return ch.CloseRead()
 }
 
-// closeInbound delivers the peer's close signal: Read returns io.EOF.
+// closeInbound delivers the peer's close signal: Read returns io.EOF, and
+// a sink is closed (its reader gets EOF).
 func (ch *Channel) closeInbound() {
-	ch.eofOnce.Do(func() { close(ch.eof) })
+	ch.eofOnce.Do(func() { close(ch.in().eof) })
+	ch.closeSink()
+}
+
+// PushTo hands the channel's inbound data to f without a consumer
+// goroutine: the read loop writes each message's payload into f itself,
+// blocking while f takes no more (backpressure, as a consumer that does
+// not read; the hang-up check still runs every stallCheck), and closes f
+// at the peer's close signal, on CloseRead or Reset, when a write fails
+// (the rest is dropped) and when the connection ends. f must be pollable
+// (a pipe from os.Pipe), so that its writes can time out. Call it once,
+// before any Read or WriteTo, which it replaces. Why: stdin that only
+// waits would otherwise cost an idle session a goroutine.
+func (ch *Channel) PushTo(f *os.File) {
+	ch.sink.Store(f)
+	select {
+	case <-ch.in().eof:
+		ch.closeSink()
+	case <-ch.in().rclosed:
+		ch.closeSink()
+	case <-ch.c.done:
+		ch.closeSink()
+	case ch.in().req <- nil: // a message already waiting for a consumer: the read loop takes the sink
+	default:
+	}
+}
+
+// closeSink closes the sink, once; a Write in progress fails.
+func (ch *Channel) closeSink() {
+	if f := ch.sink.Load(); f != nil {
+		ch.sinkOnce.Do(func() { f.Close() })
+	}
 }
 
 var (

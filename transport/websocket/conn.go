@@ -280,7 +280,13 @@ func (c *Conn) writeErr(err error) error {
 }
 
 // send writes one complete message as one frame.
-func (c *Conn) send(msg []byte) error {
+func (c *Conn) send(msg []byte) error { return c.sendPrefixed(-1, msg) }
+
+// sendPrefixed writes one complete message as one frame: the channel byte
+// id (none if negative) then payload. The server writes the frame itself
+// in one write, payload uncopied (lingerConn.writeFrame); the client,
+// whose frames are masked, through coder/websocket, so id must be negative.
+func (c *Conn) sendPrefixed(id int, payload []byte) error {
 	select {
 	case c.wsem <- struct{}{}:
 	case <-c.closing:
@@ -290,7 +296,21 @@ func (c *Conn) send(msg []byte) error {
 		<-c.wsem
 		return c.writeErr(nil)
 	}
-	err := c.ws.Write(context.Background(), c.msgType, msg)
+	var err error
+	if c.nc != nil {
+		var hb [maxHeaderLen + 1]byte
+		n := len(payload)
+		if id >= 0 {
+			n++
+		}
+		hdr := appendHeader(hb[:0], c.opcode(), n)
+		if id >= 0 {
+			hdr = append(hdr, byte(id))
+		}
+		err = c.nc.writeFrame(hdr, payload)
+	} else {
+		err = c.ws.Write(context.Background(), c.msgType, payload)
+	}
 	<-c.wsem
 	c.flushPong()
 	if err != nil {
@@ -300,6 +320,14 @@ func (c *Conn) send(msg []byte) error {
 		c.idle.Touch()
 	}
 	return nil
+}
+
+// opcode is the frame opcode of our messages: text for base64 versions.
+func (c *Conn) opcode() byte {
+	if c.msgType == ws.MessageText {
+		return 0x1
+	}
+	return 0x2
 }
 
 // onPing records a ping to answer and answers it now unless a message is

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"os"
 	"time"
 
 	ws "github.com/coder/websocket"
@@ -56,6 +58,9 @@ func (c *Conn) endRead(err error) {
 	}
 	c.startClosing()
 	close(c.done)
+	for _, ch := range c.channels {
+		ch.closeSink()
+	}
 	c.cancel()
 	if !local {
 		// The peer closed or broke the connection, or coder/websocket
@@ -157,19 +162,25 @@ func (c *Conn) drop(id byte, body io.Reader, why string) error {
 // the channel was closed for reading or the connection is closing.
 func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 	select {
-	case <-ch.eof:
+	case <-ch.in().eof:
 		return c.drop(ch.id, body, "channel closed by the peer")
-	case <-ch.rclosed:
+	case <-ch.in().rclosed:
 		return c.drop(ch.id, body, "channel closed for reading")
 	default:
 	}
 	for {
+		if f := ch.sink.Load(); f != nil {
+			return c.push(ch, f, body)
+		}
 		select {
-		case ch.ready <- struct{}{}: // wake a WriteTo waiting without a buffer
+		case ch.in().ready <- struct{}{}: // wake a WriteTo waiting without a buffer
 		default:
 		}
 		select {
-		case p := <-ch.req:
+		case p := <-ch.in().req:
+			if p == nil {
+				continue // PushTo set a sink
+			}
 			n, err := body.Read(p)
 			if err != nil && err != io.EOF {
 				// A frame cut short: coder/websocket returns its bytes
@@ -178,14 +189,14 @@ func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 				// sends them again).
 				n = 0
 			}
-			ch.resp <- n
+			ch.in().resp <- n
 			if err == io.EOF {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-		case <-ch.rclosed:
+		case <-ch.in().rclosed:
 			return c.drop(ch.id, body, "channel closed for reading")
 		case <-c.closing:
 			_, err := io.Copy(io.Discard, body)
@@ -196,6 +207,70 @@ func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 			}
 		}
 	}
+}
+
+// push writes body into ch's sink (PushTo) through a pooled buffer, held
+// only while the message moves. A sink that fails (its reader is gone) is
+// closed and the channel's later data dropped, as the Kubernetes servers
+// drop data for a stream nobody reads.
+func (c *Conn) push(ch *Channel, f *os.File, body io.Reader) error {
+	if ch.sinkFailed {
+		return c.drop(ch.id, body, "stdin sink closed")
+	}
+	bp := c.pool.Get()
+	defer c.pool.Put(bp)
+	for {
+		n, err := body.Read(*bp)
+		if err != nil && err != io.EOF {
+			n = 0 // a frame cut short: see deliver
+		}
+		if n > 0 {
+			if werr := c.writeSink(ch, f, (*bp)[:n]); werr != nil {
+				if errors.Is(werr, errAborted) {
+					return werr
+				}
+				c.log.Debug("websocket channel sink failed", "channel", ch.id, "err", werr)
+				ch.sinkFailed = true
+				ch.closeSink()
+				if err == nil {
+					return c.drop(ch.id, body, "stdin sink closed")
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// writeSink writes p to f, looking at the peer every stallCheck while f
+// takes nothing (see checkPeer), and giving up once the connection ends.
+func (c *Conn) writeSink(ch *Channel, f *os.File, p []byte) error {
+	for len(p) > 0 {
+		_ = f.SetWriteDeadline(time.Now().Add(stallCheck))
+		n, err := f.Write(p)
+		p = p[n:]
+		switch {
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			select {
+			case <-c.closing:
+				return net.ErrClosed
+			case <-ch.in().rclosed:
+				return stream.ErrClosed
+			default:
+			}
+			if err := c.checkPeer(); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	return nil
 }
 
 // prefixReader returns one byte read ahead, then the rest of the message.

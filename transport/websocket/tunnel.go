@@ -38,12 +38,46 @@ type TunnelOptions struct {
 // 1000 and a lingering close, and returns once the socket is closed.
 type Tunnel struct {
 	net.Conn
+	lc       *lingerConn // the socket under Conn, for Write
 	protocol string
 	wg       sync.WaitGroup // the lingering close
 }
 
 // Protocol is the tunnelled protocol, prefix stripped ("portforward.k8s.io").
 func (t *Tunnel) Protocol() string { return t.protocol }
+
+// Write sends p as one binary message, header and payload in one write
+// on the server (lingerConn.writeFrame): coder/websocket's Write would
+// take two syscalls, the first of a few bytes. A client's frames are
+// masked: coder/websocket writes them.
+func (t *Tunnel) Write(p []byte) (int, error) {
+	if t.lc == nil {
+		return t.Conn.Write(p)
+	}
+	var hb [maxHeaderLen + 1]byte
+	if err := t.lc.writeFrame(appendHeader(hb[:0], 0x2, len(p)), p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// SetDeadline sets the read and write deadlines: the write deadline on the
+// socket too, which Write writes to directly.
+func (t *Tunnel) SetDeadline(d time.Time) error {
+	if t.lc != nil {
+		_ = t.lc.Conn.SetWriteDeadline(d)
+	}
+	return t.Conn.SetDeadline(d)
+}
+
+// SetWriteDeadline bounds Write (on the socket) and coder/websocket's own
+// writes.
+func (t *Tunnel) SetWriteDeadline(d time.Time) error {
+	if t.lc != nil {
+		_ = t.lc.Conn.SetWriteDeadline(d)
+	}
+	return t.Conn.SetWriteDeadline(d)
+}
 
 // Close ends the tunnel gracefully and waits for the socket to be closed.
 func (t *Tunnel) Close() error {
@@ -101,7 +135,8 @@ func AcceptTunnel(w http.ResponseWriter, r *http.Request, opts *TunnelOptions) (
 	}
 	t := &Tunnel{protocol: chosen}
 	hw := &hijackWriter{ResponseWriter: w, wrap: func(nc net.Conn) *lingerConn {
-		return newLingerConn(nc, o.LingerTimeout, &t.wg)
+		t.lc = newLingerConn(nc, o.LingerTimeout, &t.wg)
+		return t.lc
 	}}
 	wc, err := ws.Accept(hw, r, &ws.AcceptOptions{
 		Subprotocols:       []string{protocol.TunnelPrefix + chosen},

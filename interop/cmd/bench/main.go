@@ -70,7 +70,7 @@ func run() error {
 	// and the bench one; the servers inherit this process's limit.
 	want := uint64(8*max(cfg.HeldSessions, cfg.HeldSPDYSessions) + 4096)
 	if got, err := bench.RaiseFileLimit(want); err != nil || got < want {
-		fmt.Fprintf(os.Stderr, "bench: open-file limit %d (wanted %d): %v; the held-session rows may fail\n", got, want, err)
+		fmt.Fprintf(os.Stderr, "bench: open-file limit %d (wanted %d): %v; the held-session rows hold as many sessions as fit\n", got, want, err)
 	}
 
 	// client-go logs every closed connection through klog.
