@@ -77,10 +77,12 @@ func (s *session) run(ctx context.Context) {
 		}
 		stdinR = r
 		streams.Stdin = r
-		// Not Channel.PushTo: with it, a client killed mid-stdin left its
-		// `cat` running (interop/soak seed 1796418106577361600, #171).
-		wg.Add(1)
-		go s.copyStdin(stdin, w, &wg)
+		if p, ok := stdin.(interface{ PushTo(*os.File) }); ok {
+			p.PushTo(w) // the transport feeds and closes w: no goroutine waits for stdin
+		} else {
+			wg.Add(1)
+			go s.copyStdin(stdin, w, &wg)
+		}
 	}
 	if s.req.tty && s.Resize != nil {
 		sizes := make(chan resize.Size, 1)
