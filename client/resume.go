@@ -208,7 +208,10 @@ func (r *resumer) trimStdin(n int64) {
 // runConn runs the session on one connection until it ends and reports
 // whether it ended cleanly (the session is over).
 func (r *resumer) runConn(ctx context.Context, conn *websocket.Conn, stdinFrom int64) bool {
-	stop := context.AfterFunc(ctx, func() { _ = conn.Abort("cancelled") })
+	// Cancelled: the user gave up on the session (SIGINT, SIGTERM). Leave
+	// with close 1000 so that the gateway ends it now; a failure code
+	// would park it, its process running, for the resume grace.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Leave("cancelled") })
 	defer stop()
 	w := conn.ClientSession(r.o.want())
 	ctl := conn.Channel(protocol.ResumeControl)

@@ -729,3 +729,55 @@ func TestResumeCleanCloseEnds(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestResumeCancelEnds: a client that gives up on its session (its context
+// cancelled: porthole exec interrupted by SIGINT or SIGTERM) ends it, as a
+// clean close does. The session is not parked for the grace with its
+// process running (`cat` with stdin open would run on for the minute), and
+// the audit's end says the client left.
+func TestResumeCancelEnds(t *testing.T) {
+	host, _, log := resumeGateway(t, protocol.WebSocket, time.Minute)
+	c := tokenClient(t, host, "alice-token")
+	marker := fmt.Sprintf("resumecancel%d", time.Now().UnixNano()%1e9)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	echoed := make(chan struct{})
+	out := writerFunc(func(p []byte) (int, error) {
+		select {
+		case <-echoed:
+		default:
+			close(echoed)
+		}
+		return len(p), nil
+	})
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Exec(ctx, &client.ExecOptions{Pod: "p", Container: "c", Command: []string{"sh", "-c", "cat; : " + marker},
+			StreamOptions: client.StreamOptions{Stdin: pr, Stdout: out, Resume: &client.ResumeOptions{}}})
+	}()
+	go pw.Write([]byte("up\n"))
+	select {
+	case <-echoed:
+	case err := <-done:
+		t.Fatalf("exec ended before the echo: %v", err)
+	}
+	streamtest.WaitProc(t, marker, true)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("exec: %v, want context.Canceled", err)
+	}
+	streamtest.WaitProc(t, marker, false)
+	deadline := time.Now().Add(10 * time.Second)
+	for log.find(func(e audit.Event) bool { return e.Stage == audit.StageEnd }) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no end in the audit within 10 s of the client's cancel")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -212,6 +212,17 @@ func (c *Conn) Abort(reason string) error {
 	return nil
 }
 
+// Leave ends the connection at once, as Abort does, but with close 1000:
+// the peer reads a deliberate end, not a failure. Why: a client giving up
+// on a resumable session (porthole exec interrupted) must tell the gateway
+// it left, or the gateway keeps the session and its process for a resume
+// that will not come. Err reports reason.
+func (c *Conn) Leave(reason string) error {
+	c.abort(ws.StatusNormalClosure, reason, &stream.ConnError{Op: "leave", Err: errors.New(reason)})
+	c.wait()
+	return nil
+}
+
 // abort sends a close frame with code and reason and closes the socket
 // without lingering; it does not join (the read loop calls it).
 func (c *Conn) abort(code ws.StatusCode, reason string, cause *stream.ConnError) {

@@ -392,6 +392,42 @@ func TestAbort(t *testing.T) {
 	wantConnError(t, srv.Err(), nil)
 }
 
+// TestLeave: Leave ends at once with close 1000 and the reason. The peer
+// reads a clean end (Err nil: nothing failed, the other side left), while
+// the leaving side's Err says it left, both from our client and our server.
+func TestLeave(t *testing.T) {
+	t.Run("server", func(t *testing.T) {
+		url, accepted, _ := serve(t, nil, func(c *Conn) {
+			c.Leave("bye")
+		})
+		peer := rawDial(t, url, protocol.V5)
+		_, _, err := peer.Read(context.Background())
+		var ce ws.CloseError
+		if !errors.As(err, &ce) || ce.Code != ws.StatusNormalClosure || ce.Reason != "bye" {
+			t.Fatalf("got %v, want close 1000 bye", err)
+		}
+		srv := (<-accepted).conn
+		<-srv.Done()
+		wantConnError(t, srv.Err(), nil)
+	})
+	t.Run("client", func(t *testing.T) {
+		url, accepted, _ := serve(t, nil, func(c *Conn) {
+			<-c.Done()
+		})
+		c, _, err := Dial(context.Background(), url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := (<-accepted).conn
+		c.Leave("bye")
+		wantConnError(t, c.Err(), nil)
+		<-srv.Done()
+		if err := srv.Err(); err != nil {
+			t.Fatalf("server's Err after the client left: %v, want nil", err)
+		}
+	})
+}
+
 // TestPeerVanishes: the peer closes TCP without a close frame: Done fires,
 // Err is a ConnError, reads fail with it.
 func TestPeerVanishes(t *testing.T) {
