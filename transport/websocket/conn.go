@@ -234,10 +234,17 @@ func (c *Conn) abort(code ws.StatusCode, reason string, cause *stream.ConnError)
 		return
 	}
 	c.startClosing()
+	// The close frame waits behind a write in flight, which a peer that
+	// stopped reading holds forever (coder/websocket gives up after 5 s,
+	// then waits 5 s more for the echo): close the socket under both
+	// after abortGrace, on either side.
 	var t *time.Timer
-	if c.nc != nil {
+	switch {
+	case c.nc != nil:
 		c.nc.setHard()
 		t = time.AfterFunc(abortGrace, c.nc.hardClose)
+	case c.raw != nil:
+		t = time.AfterFunc(abortGrace, func() { _ = c.raw.Close() })
 	}
 	if len(reason) > 123 {
 		reason = reason[:123]
@@ -245,18 +252,28 @@ func (c *Conn) abort(code ws.StatusCode, reason string, cause *stream.ConnError)
 	_ = c.ws.Close(code, reason)
 	if t != nil {
 		t.Stop()
-		c.nc.hardClose()
 	}
+	c.closeSocket()
 }
 
 // hardClose closes the socket now, without close frame.
 func (c *Conn) hardClose() {
 	c.startClosing()
-	if c.nc != nil {
-		c.nc.hardClose()
-		return
+	c.closeSocket()
+	if c.nc == nil {
+		_ = c.ws.CloseNow() // the server's lingerConn needs no more
 	}
-	_ = c.ws.CloseNow()
+}
+
+// closeSocket closes the connection under coder/websocket, which fails a
+// read or write in flight and a close handshake waiting behind one.
+func (c *Conn) closeSocket() {
+	switch {
+	case c.nc != nil:
+		c.nc.hardClose()
+	case c.raw != nil:
+		_ = c.raw.Close()
+	}
 }
 
 // wait joins the read loop, the pinger and the lingering close.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -534,5 +535,58 @@ func TestLargeMessageWithDefaults(t *testing.T) {
 				t.Errorf("over the limit: %v, want close 1009", err)
 			}
 		})
+	}
+}
+
+// TestClientAbortBlockedWrite: our client aborts while a write of its
+// hangs on a server that stopped reading (a process that never reads its
+// stdin: the gateway's bridge to a node). The close frame cannot go out
+// behind the stuck write, so after abortGrace the socket is closed under
+// it: Abort returns, the write fails and the server sees the end. Before,
+// a client waited for coder/websocket's write lock (5 s) and then its
+// close handshake (5 s more), and the gateway's bridge held the node's
+// session that long after its client vanished.
+func TestClientAbortBlockedWrite(t *testing.T) {
+	url, accepted, _ := serve(t, nil, func(c *Conn) {
+		<-c.Done() // never reads stdin
+	})
+	c, _, err := Dial(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := (<-accepted).conn
+	var written atomic.Int64
+	werr := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := c.Channel(channel.Stdin).Write(buf)
+			written.Add(int64(n))
+			if err != nil {
+				werr <- err
+				return
+			}
+		}
+	}()
+	for last := int64(-1); ; {
+		time.Sleep(300 * time.Millisecond)
+		cur := written.Load()
+		if cur == last && cur > 0 {
+			break
+		}
+		last = cur
+	}
+	start := time.Now()
+	c.Abort("client went away")
+	if took := time.Since(start); took > abortGrace+2*time.Second {
+		t.Errorf("Abort took %v behind a blocked write, want about abortGrace (%v)", took, abortGrace)
+	}
+	if err := <-werr; err == nil {
+		t.Error("the blocked write returned no error")
+	}
+	select {
+	case <-srv.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not see the client's end within 10 s")
 	}
 }
