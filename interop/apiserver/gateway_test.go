@@ -106,16 +106,20 @@ func TestGateway(t *testing.T) {
 }
 
 // keepAliveFlag makes the gateway ping its clients often, so that every
-// client of the cases meets pings (and the quiet case many).
-const keepAliveFlag = "--keepalive-interval=100ms"
+// client of the cases meets pings (and the quiet case many: about 20 in its
+// second, against the 5 checkKeepAlives wants. At 100 ms a loaded machine
+// fired only 28 for six sessions: a SPDY exec's process now starts at the
+// upgrade, so the quiet second overlaps the stream setup).
+const keepAliveFlag = "--keepalive-interval=50ms"
 
 // testQuiet: a session with a quiet second gets the gateway's keep-alive
 // pings (about ten); the client answers them, its answers go upstream, and
 // nothing of the session changes.
 func (c *kc) testQuiet(t *testing.T) {
+	mark := c.n.mark()
 	r := c.run(t, c.admin, nil, "exec", c.n.pod("exec"), "-c", "main", "--", "sh", "-c", "sleep 1; echo after-the-quiet")
 	if r.code != 0 || string(r.stdout) != "after-the-quiet\n" {
-		t.Errorf("exit code %d, stdout %q, stderr %q", r.code, r.stdout, tail(r.stderr))
+		t.Errorf("exit code %d, stdout %q, stderr %q\n%s", r.code, r.stdout, tail(r.stderr), c.logsSince(mark))
 	}
 }
 
@@ -177,7 +181,8 @@ const gwCertUser = "gw-cert-user"
 
 func (g *gatewayProc) kc(k harness.Kubectl, w harness.Wire, n *node, home string, m gatewayMode) *kc {
 	return &kc{k: k, w: w, n: n, home: home, admin: g.admin, limited: g.limited,
-		upstreamWS: func(verb string) bool { return m.upstreamWS(verb, w.WebSocket) }}
+		upstreamWS: func(verb string) bool { return m.upstreamWS(verb, w.WebSocket) },
+		gwLogs:     []string{filepath.Join(g.dir, "gateway.log"), g.audit}}
 }
 
 // allowImpersonation lets user impersonate any user, group and uid, the

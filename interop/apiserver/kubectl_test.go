@@ -73,6 +73,9 @@ type kc struct {
 	// from this kubectl (a gateway may translate).
 	upstreamWS func(verb string) bool
 	porthole   bool // porthole's client instead of kubectl k
+	// gwLogs, through a gateway, are its log and audit log, which a
+	// failure report shows beside the node's.
+	gwLogs []string
 }
 
 func direct(k harness.Kubectl, w harness.Wire, n *node, home string) *kc {
@@ -126,6 +129,19 @@ func (c *kc) run(t *testing.T, kubeconfig string, stdin io.Reader, args ...strin
 	return r
 }
 
+// logsSince is what the node logged after mark, and the tails of the
+// gateway's logs, for a failure that the exit code alone cannot explain.
+func (c *kc) logsSince(mark int) string {
+	b, _ := os.ReadFile(c.n.logPath)
+	b = b[min(mark, len(b)):]
+	var out strings.Builder
+	fmt.Fprintf(&out, "node %s log since the session began:\n%s", c.n.name, tail(b))
+	for _, p := range c.gwLogs {
+		fmt.Fprintf(&out, "\n%s (tail):\n%s", filepath.Base(p), tailFile(p))
+	}
+	return out.String()
+}
+
 // wantWire is what the node must see for a stream of verb: the API server
 // passes a WebSocket through only to a node declaring the feature, and
 // otherwise (or for a SPDY client) speaks SPDY to it.
@@ -155,10 +171,10 @@ func (c *kc) testExec(t *testing.T) {
 	r := c.run(t, c.admin, f, "exec", "-i", c.n.pod("exec"), "-c", "main", "--",
 		"sh", "-c", "cat && echo to-stderr >&2 && exit 3")
 	if r.code != 3 {
-		t.Errorf("exit code %d, want 3 (stderr %q)", r.code, tail(r.stderr))
+		t.Errorf("exit code %d, want 3 (stderr %q)\n%s", r.code, tail(r.stderr), c.logsSince(mark))
 	}
 	if n, sum := len(r.stdout), sha(r.stdout); int64(n) != env.input.Size || sum != env.input.SHA256 {
-		t.Errorf("stdout: %d bytes sha256 %s, want %d bytes sha256 %s", n, sum, env.input.Size, env.input.SHA256)
+		t.Errorf("stdout: %d bytes sha256 %s, want %d bytes sha256 %s\n%s", n, sum, env.input.Size, env.input.SHA256, c.logsSince(mark))
 	}
 	if !bytes.Contains(r.stderr, []byte("to-stderr\n")) {
 		t.Errorf("stderr %q lacks the command's line", tail(r.stderr))
