@@ -12,8 +12,9 @@ import (
 // file $BENCH_PROFILE names; without it the test is skipped. $BENCH_ROW
 // picks the row: translation (the gateway, the default), pf-tunnel and
 // pf-spdy (porthole serve under client-go's forwarder), pf-porthole-ws and
-// pf-porthole-spdy (porthole's forwarder). It is how those paths were
-// profiled:
+// pf-porthole-spdy (porthole's forwarder), start-ws, start-spdy and
+// start-v4 (porthole serve starting `true`, 50 at a time). It is how those
+// paths were profiled:
 //
 //	BENCH_PROFILE=/tmp/gw.prof go test -run TestProfile -v ./bench/
 //	go tool pprof -top /tmp/gw.prof
@@ -24,6 +25,7 @@ func TestProfile(t *testing.T) {
 	}
 	var n *Node
 	var run func(ctx context.Context) (Speed, error)
+	var starts func(ctx context.Context) (time.Duration, error)
 	const size = 128 << 20
 	switch row := os.Getenv("BENCH_ROW"); row {
 	case "", "translation":
@@ -37,6 +39,10 @@ func TestProfile(t *testing.T) {
 		w := map[string]PFWire{"pf-porthole-ws": Tunnel, "pf-porthole-spdy": PlainSPDY}[row]
 		n = startNode(t, targets(t)[0])
 		run = func(ctx context.Context) (Speed, error) { return PortholePortForwardThroughput(ctx, n, w, size) }
+	case "start-ws", "start-spdy", "start-v4":
+		w := map[string]Wire{"start-ws": WebSocket, "start-spdy": SPDY, "start-v4": WebSocketV4}[row]
+		n = startNode(t, targets(t)[0])
+		starts = func(ctx context.Context) (time.Duration, error) { return StartLatency(ctx, n, w, 50) }
 	default:
 		t.Fatalf("unknown BENCH_ROW %q", row)
 	}
@@ -50,6 +56,14 @@ func TestProfile(t *testing.T) {
 	}()
 	deadline := time.Now().Add(8500 * time.Millisecond)
 	for time.Now().Before(deadline) {
+		if starts != nil {
+			d, err := starts(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("start median %v", d)
+			continue
+		}
 		s0, _ := selfCPU()
 		sp, err := run(t.Context())
 		if err != nil {
