@@ -121,27 +121,12 @@ func (w *Waiter) check(fd uintptr) bool {
 // reads Copy holds no buffer while src has no data (see Waiter). Copy returns
 // the number of payload bytes read and nil at EOF, like io.Copy.
 func Copy(src io.Reader, pool *Pool, headroom, max int, send func(msg []byte) error) (int64, error) {
-	return copyWith(NewWaiter(src), src, pool, nil, headroom, max, send)
+	return copyWith(NewWaiter(src), src, pool, headroom, max, send)
 }
 
-// CopyLarge is Copy with a second, larger pool for bulk output: a read that
-// fills a buffer of pool shows that more is queued, so the next read takes
-// a buffer of large and reads up to its size (less headroom) at once, for as
-// long as reads return at least pool's worth; then Copy goes back to pool.
-// Interactive output (small reads) never touches large, and no read waits
-// for more data than is there: each chunk is whatever one read returned.
-// Memory stays bounded by one buffer per copier, held only while it moves.
-func CopyLarge(src io.Reader, pool, large *Pool, headroom int, send func(msg []byte) error) (int64, error) {
-	return copyWith(NewWaiter(src), src, pool, large, headroom, pool.Size()-headroom, send)
-}
-
-func copyWith(w *Waiter, src io.Reader, pool, large *Pool, headroom, max int, send func([]byte) error) (int64, error) {
+func copyWith(w *Waiter, src io.Reader, pool *Pool, headroom, max int, send func([]byte) error) (int64, error) {
 	if max > pool.Size()-headroom {
 		max = pool.Size() - headroom
-	}
-	small, smallMax := pool, max
-	if large != nil && large.Size() <= pool.Size() {
-		large = nil
 	}
 	var total int64
 	wait := true
@@ -170,12 +155,5 @@ func copyWith(w *Waiter, src io.Reader, pool, large *Pool, headroom, max int, se
 		}
 		// A full read suggests more is queued: read again without polling.
 		wait = n < max
-		if large != nil {
-			if n >= smallMax {
-				pool, max = large, large.Size()-headroom
-			} else {
-				pool, max = small, smallMax
-			}
-		}
 	}
 }

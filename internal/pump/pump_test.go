@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"slices"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -51,7 +50,7 @@ func TestCopyIdleHoldsNoBuffer(t *testing.T) {
 	var total int64
 	go func() {
 		var err error
-		total, err = copyWith(w, pr, pool, nil, 1, 512, send)
+		total, err = copyWith(w, pr, pool, 1, 512, send)
 		done <- err
 	}()
 
@@ -139,7 +138,7 @@ func TestCopyBlockingFile(t *testing.T) {
 	var n int64
 	go func() {
 		var err error
-		n, err = copyWith(w, pr, pool, nil, 1, 64, func(msg []byte) error { msg[0] = 0xAB; return c.send(msg) })
+		n, err = copyWith(w, pr, pool, 1, 64, func(msg []byte) error { msg[0] = 0xAB; return c.send(msg) })
 		done <- err
 	}()
 	if inUse := <-parked; inUse != 0 {
@@ -171,59 +170,3 @@ func TestCopyErrors(t *testing.T) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
-
-// chunkReader returns its chunks one per Read (a source whose reads return
-// what happened to be queued), cut to the caller's buffer.
-type chunkReader struct{ chunks [][]byte }
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	if len(r.chunks) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.chunks[0])
-	if r.chunks[0] = r.chunks[0][n:]; len(r.chunks[0]) == 0 {
-		r.chunks = r.chunks[1:]
-	}
-	return n, nil
-}
-
-func TestCopyLargeSizes(t *testing.T) {
-	fill := func(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
-	tests := []struct {
-		name   string
-		chunks [][]byte
-		want   []int // message payload sizes
-	}{
-		{"small reads stay small", [][]byte{fill(3, 'a'), fill(7, 'b'), fill(8, 'c')}, []int{3, 7, 8}},
-		{"a full read switches to large", [][]byte{fill(100, 'a')}, []int{8, 64, 28}},
-		{"large while reads return a small buffer's worth", [][]byte{fill(8, 'a'), fill(10, 'b'), fill(8, 'c'), fill(5, 'd'), fill(9, 'e')}, []int{8, 10, 8, 5, 8, 1}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			small, large := NewPool(1+8), NewPool(1+64)
-			var want []byte
-			for _, c := range tt.chunks {
-				want = append(want, c...)
-			}
-			var sizes []int
-			c := &collector{t: t}
-			n, err := CopyLarge(&chunkReader{chunks: tt.chunks}, small, large, 1, func(msg []byte) error {
-				sizes = append(sizes, len(msg)-1)
-				msg[0] = 0xAB
-				return c.send(msg)
-			})
-			if err != nil || n != int64(len(want)) {
-				t.Fatalf("CopyLarge: %d, %v, want %d, nil", n, err, len(want))
-			}
-			if !slices.Equal(sizes, tt.want) {
-				t.Errorf("message sizes %v, want %v", sizes, tt.want)
-			}
-			if !bytes.Equal(c.data.Bytes(), want) {
-				t.Errorf("data %q, want %q", c.data.Bytes(), want)
-			}
-			if small.InUse()+large.InUse() != 0 {
-				t.Errorf("buffers leaked: %d small, %d large", small.InUse(), large.InUse())
-			}
-		})
-	}
-}
