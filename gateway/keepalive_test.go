@@ -12,8 +12,9 @@ import (
 
 // TestKeepAlivePings: a spliced session that sends nothing for a while
 // gets the gateway's pings (WebSocket ping, SPDY PING) between the
-// upstream's frames; the clients answer them (the answers go upstream,
-// which ignores them) and the session's bytes and status are untouched.
+// upstream's frames; the clients answer them (the gateway keeps the
+// answers, see TestKeepAliveAnswersStayAtTheGateway) and the session's
+// bytes and status are untouched.
 func TestKeepAlivePings(t *testing.T) {
 	node := startNode(t)
 	cmd := []string{"sh", "-c", "sleep 1; echo after-the-quiet"}

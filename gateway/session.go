@@ -38,6 +38,11 @@ type session struct {
 	// onLimit, when set, tells the client why a limit ends its spliced
 	// session (a WebSocket close frame), before the sockets close.
 	onLimit func(*LimitError)
+	// onUpstreamReset, when set, tells the client of a spliced session
+	// that the upstream reset the connection, unless the upstream already
+	// ended the session itself (the reset may have destroyed its end), and
+	// reports whether it did.
+	onUpstreamReset func() bool
 
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"sync/atomic"
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
@@ -28,6 +29,8 @@ type spdyCloser struct {
 	errUsed bool // the upstream wrote on the error stream
 	lost    bool // the upstream's frames could not be followed
 	pings   int  // keep-alive PINGs sent
+
+	lowest atomic.Uint32 // the last keep-alive PING's ID (0: none yet)
 }
 
 func newSPDYCloser(c net.Conn, version string, ids *spdyStreamIDs) *spdyCloser {
@@ -95,7 +98,15 @@ func (w *spdyCloser) ping() bool {
 		w.pings, id = 0, keepAlivePingID
 	}
 	w.pings++
+	w.lowest.Store(uint32(id))
 	frame := []byte{0x80, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04, 0, 0, 0, 0} // SPDY/3 PING, length 4
 	binary.BigEndian.PutUint32(frame[8:], uint32(id))
 	return w.keepAlive(frame)
+}
+
+// mine reports whether a PING the client sends with id answers one of the
+// gateway's keep-alives (see echoFilter).
+func (w *spdyCloser) mine(id uint32) bool {
+	low := w.lowest.Load()
+	return low != 0 && id%2 == 0 && id >= low && id <= keepAlivePingID
 }

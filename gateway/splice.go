@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -39,7 +40,10 @@ const endGrace = 60 * time.Second
 // or the idle timeout passes. A clean end of one direction half-closes the
 // other side's socket. It closes both connections before returning and
 // joins the two copiers.
-func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn, ur io.Reader, inspect, tap func([]byte) error) outcome {
+//
+// echoes, when not nil, takes the client's answers to the gateway's
+// keep-alive out of its bytes before they go upstream.
+func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn, ur io.Reader, inspect, tap func([]byte) error, echoes *echoFilter) outcome {
 	var closeOnce sync.Once
 	closeBoth := func(string) {
 		closeOnce.Do(func() {
@@ -60,8 +64,8 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	in := &halfCopy{dst: up, src: cr, ready: readiness(cr, client), n: &s.bytesIn, idle: quiet, inspect: inspect, errc: errc, wg: &wg}
-	out := &halfCopy{dst: client, src: ur, ready: readiness(ur, up), n: &s.bytesOut, idle: quiet, inspect: tap, errc: errc, wg: &wg}
+	in := &halfCopy{dst: up, src: cr, ready: readiness(cr, client), n: &s.bytesIn, idle: quiet, echoes: echoes, inspect: inspect, toUpstream: true, errc: errc, wg: &wg}
+	out := &halfCopy{dst: client, src: ur, ready: readiness(ur, up), n: &s.bytesOut, idle: quiet, inspect: tap, onReset: s.onUpstreamReset, errc: errc, wg: &wg}
 	go in.run()
 	go out.run()
 	first := <-errc
@@ -69,7 +73,7 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 	if errors.As(first, &lim) && s.onLimit != nil {
 		s.onLimit(lim)
 	}
-	if first != nil {
+	if first != nil && !errors.Is(first, errUpstreamGone) {
 		closeBoth("")
 	} else {
 		t := time.AfterFunc(endGrace, func() { closeBoth("") })
@@ -102,7 +106,7 @@ func (g *Gateway) splice(s *session, client net.Conn, cr io.Reader, up net.Conn,
 // EOF, our own close, or the peer resetting the socket once it was done
 // (client-go and the kubelet close with unread bytes, which is a RST).
 func peerClosed(err error) bool {
-	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+	return err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, errUpstreamGone) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
@@ -132,6 +136,16 @@ func readiness(src io.Reader, conn net.Conn) func() error {
 	}
 }
 
+// errUpstreamGone ends the client's direction of a splice when the
+// upstream no longer takes its bytes (it closed or reset the connection).
+// The upstream's direction runs on: what the upstream sent before it went,
+// its status above all, is still to be read and passed on.
+var errUpstreamGone = errors.New("the upstream closed the connection")
+
+// errUpstreamReset ends a splice whose upstream reset the connection
+// before it ended the session.
+var errUpstreamReset = errors.New(reasonUpstreamReset)
+
 // halfCopy is one direction of a splice.
 type halfCopy struct {
 	dst     net.Conn
@@ -139,7 +153,15 @@ type halfCopy struct {
 	ready   func() error // nil: read at once
 	n       *atomic.Int64
 	idle    *idle.Timer
+	echoes  *echoFilter // nil: every byte passes
 	inspect func([]byte) error
+	// toUpstream says dst is the upstream, so that its going ends this
+	// direction as errUpstreamGone.
+	toUpstream bool
+	// onReset, when set, runs when src, the upstream, resets the
+	// connection, once everything it sent before has been passed on, and
+	// reports whether it told the client.
+	onReset func() bool
 	errc    chan<- error
 	wg      *sync.WaitGroup
 }
@@ -165,14 +187,7 @@ func (h *halfCopy) run() {
 		n, rerr := h.src.Read(buf)
 		if n > 0 {
 			h.idle.Touch()
-			if h.inspect != nil {
-				if err := h.inspect(buf[:n]); err != nil {
-					pool.Put(bp)
-					h.errc <- err
-					return
-				}
-			}
-			if _, err := h.dst.Write(buf[:n]); err != nil {
+			if err := h.pass(buf[:n]); err != nil {
 				pool.Put(bp)
 				h.errc <- err
 				return
@@ -188,6 +203,12 @@ func (h *halfCopy) run() {
 			pool = splicePool
 		}
 		if errors.Is(rerr, io.EOF) {
+			if h.echoes != nil {
+				if err := h.pass(h.echoes.flush()); err != nil {
+					h.errc <- err
+					return
+				}
+			}
 			if cw, ok := h.dst.(interface{ CloseWrite() error }); ok {
 				cw.CloseWrite()
 			}
@@ -195,8 +216,37 @@ func (h *halfCopy) run() {
 			return
 		}
 		if rerr != nil {
+			if h.onReset != nil && errors.Is(rerr, syscall.ECONNRESET) && h.onReset() {
+				rerr = errUpstreamReset // the client was told: a failure, not an end
+			}
 			h.errc <- rerr
 			return
 		}
 	}
+}
+
+// pass inspects p and writes it to dst, less what the echo filter takes
+// out (p is changed in place).
+func (h *halfCopy) pass(p []byte) error {
+	var pre []byte
+	if h.echoes != nil {
+		pre, p = h.echoes.filter(p)
+	}
+	for _, b := range [][]byte{pre, p} {
+		if len(b) == 0 {
+			continue
+		}
+		if h.inspect != nil {
+			if err := h.inspect(b); err != nil {
+				return err
+			}
+		}
+		if _, err := h.dst.Write(b); err != nil {
+			if h.toUpstream && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+				return fmt.Errorf("%w: %w", errUpstreamGone, err)
+			}
+			return err
+		}
+	}
+	return nil
 }

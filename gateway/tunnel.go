@@ -46,5 +46,5 @@ func (g *Gateway) unwrapTunnel(w http.ResponseWriter, r *http.Request, s *sessio
 		s.fail("accept tunnel: " + err.Error())
 		return outcomeRefused
 	}
-	return g.splice(s, tun, tun, up, br, g.spdyInspector(nil, nil), nil)
+	return g.splice(s, tun, tun, up, br, g.spdyInspector(nil, nil), nil, nil)
 }

@@ -51,7 +51,7 @@ func (g *Gateway) tunnelSPDYToWS(w http.ResponseWriter, r *http.Request, s *sess
 		s.fail("write 101: " + err.Error())
 		return outcomeError
 	}
-	return g.splice(s, client, cbuf.Reader, up, up, g.spdyInspector(nil, nil), nil)
+	return g.splice(s, client, cbuf.Reader, up, up, g.spdyInspector(nil, nil), nil, nil)
 }
 
 // tunnelConn is the upstream tunnel as a net.Conn whose CloseWrite ends the

@@ -145,7 +145,7 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	cs := g.wrapClient(s, client, resp)
 	defer cs.done()
-	return g.splice(s, cs.dst, cbuf.Reader, up, br, cs.inspect, cs.tap)
+	return g.splice(s, cs.dst, cbuf.Reader, up, br, cs.inspect, cs.tap, cs.echoes)
 }
 
 // clientSide is the hijacked client of a raw-proxied session as the
@@ -155,7 +155,8 @@ func (g *Gateway) proxyUpgrade(w http.ResponseWriter, r *http.Request, s *sessio
 type clientSide struct {
 	dst          net.Conn
 	inspect, tap func([]byte) error
-	done         func() // stops the keep-alive and closes the recording
+	echoes       *echoFilter // takes the answers to the keep-alive out of the client's bytes
+	done         func()      // stops the keep-alive and closes the recording
 }
 
 // wrapClient sets up the client side of a session whose upstream answered
@@ -169,9 +170,10 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 	}
 	var dst net.Conn = client
 	var pinger interface{ ping() bool }
+	var echoes *echoFilter
 	if s.wireIn == protocol.WebSocket {
 		wc := newWSCloser(client)
-		pinger = wc
+		pinger, echoes = wc, newWSEchoFilter()
 		s.onCut(func(reason string) {
 			code := uint16(closePolicy)
 			if reason == reasonShutdown {
@@ -180,22 +182,26 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 			wc.closeWith(code, reason)
 		})
 		s.onLimit = func(l *LimitError) { wc.closeWith(l.closeCode(), l.Msg) }
+		s.onUpstreamReset = func() bool { return wc.closeWith(closeBadGateway, reasonUpstreamReset) }
 		dst = wc
 	}
 	var ids *spdyStreamIDs
 	if s.wireIn == protocol.SPDY && s.verb != "portforward" {
 		ids = &spdyStreamIDs{}
 		sc := newSPDYCloser(client, resp.Header.Get(protocol.HeaderStreamProtocol), ids)
-		pinger = sc
+		pinger, echoes = sc, newSPDYEchoFilter(sc.mine)
 		s.onCut(func(reason string) { sc.closeWith(reason) })
 		s.onLimit = func(l *LimitError) { sc.closeWith(l.Msg) }
+		s.onUpstreamReset = func() bool { return sc.closeWith(reasonUpstreamReset) }
 		dst = sc
 	}
 	stopPing := func() {}
-	if pinger != nil {
+	if pinger != nil && g.opts.KeepAlive >= 0 {
 		stopPing = g.keepAlive(pinger)
+	} else {
+		echoes = nil
 	}
-	return clientSide{dst: dst, inspect: g.inspector(s, onResize, ids), tap: outputTap(s, rec, ids),
+	return clientSide{dst: dst, inspect: g.inspector(s, onResize, ids), tap: outputTap(s, rec, ids), echoes: echoes,
 		done: func() {
 			stopPing()
 			if rec != nil {

@@ -18,10 +18,17 @@ var closeLinger = 2 * time.Second
 // Close codes the gateway sends when it ends a spliced WebSocket session
 // itself (RFC 6455 7.4.1).
 const (
-	closePolicy   = 1008 // a limit or timeout of the gateway
-	closeTooBig   = 1009 // a message over --max-message-bytes
-	closeGoingAwy = 1001 // the gateway is shutting down
+	closePolicy     = 1008 // a limit or timeout of the gateway
+	closeTooBig     = 1009 // a message over --max-message-bytes
+	closeGoingAwy   = 1001 // the gateway is shutting down
+	closeBadGateway = 1014 // the upstream reset the connection before its close frame
 )
+
+// reasonUpstreamReset is the last word when the upstream resets the
+// connection before it ended the session: a reset discards what the
+// upstream had not sent yet, so the session's end (its last output, its
+// status) may be lost, and a bare close would pass for success.
+const reasonUpstreamReset = "the upstream reset the connection before the session ended"
 
 // wsCloser is the client side of a spliced WebSocket session: every byte
 // the upstream sends passes through Write, which follows the frame
@@ -82,8 +89,8 @@ func (w *wsCloser) closeWith(code uint16, reason string) bool {
 // ping writes a ping frame if the upstream stream is between frames and
 // no write is in progress (a busy connection is not idle), and reports
 // whether it did. Control frames may sit between the fragments of a
-// message (RFC 6455 5.4). The client's pong goes upstream, where an
-// unsolicited pong is ignored (5.5.3).
+// message (RFC 6455 5.4). The client's pong echoes the payload, by which
+// the gateway knows it and keeps it from the upstream (see echoFilter).
 func (w *wsCloser) ping() bool {
 	if !w.mu.TryLock() {
 		return false
@@ -92,5 +99,8 @@ func (w *wsCloser) ping() bool {
 	if w.closed || !w.between() {
 		return false
 	}
-	return w.keepAlive([]byte{0x89, 0x00}) // FIN, ping, no payload
+	return w.keepAlive(wsKeepAlivePing)
 }
+
+// wsKeepAlivePing is the gateway's ping frame: FIN, ping, its payload.
+var wsKeepAlivePing = append([]byte{0x89, byte(len(wsKeepAlivePayload))}, wsKeepAlivePayload...)

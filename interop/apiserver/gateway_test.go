@@ -113,8 +113,9 @@ func TestGateway(t *testing.T) {
 const keepAliveFlag = "--keepalive-interval=50ms"
 
 // testQuiet: a session with a quiet second gets the gateway's keep-alive
-// pings (about ten); the client answers them, its answers go upstream, and
-// nothing of the session changes.
+// pings (about ten); the client answers them, the gateway keeps the
+// answers (the API server would reset the connection on them, unread, and
+// lose the session's end), and nothing of the session changes.
 func (c *kc) testQuiet(t *testing.T) {
 	mark := c.n.mark()
 	r := c.run(t, c.admin, nil, "exec", c.n.pod("exec"), "-c", "main", "--", "sh", "-c", "sleep 1; echo after-the-quiet")
