@@ -74,7 +74,14 @@ func (w *spdyCloser) closeWith(reason string) bool {
 	frame[4] = 0x01 // FIN
 	frame[5], frame[6], frame[7] = byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload))
 	frame = append(frame, payload...)
-	return w.say(frame)
+	if !w.say(frame) {
+		return false
+	}
+	// The end of the gateway's sending: client-go reads the status only
+	// once stdout and stderr end, which they do at this EOF, not after the
+	// lingering close gives up on a client that is waiting for them.
+	_ = w.CloseWrite()
+	return true
 }
 
 // keepAlivePingID is the first of the gateway's PING ids toward a client:

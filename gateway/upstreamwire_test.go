@@ -174,22 +174,44 @@ func TestKeepAliveAnswersStayAtTheGateway(t *testing.T) {
 }
 
 // TestUpstreamResetIsAFailure: an upstream that resets the connection
-// before the session's end reached the gateway (the reset destroyed it)
-// leaves the client with a failure, a SPDY Failure status or a WebSocket
-// close frame saying so, never a bare close, which client-go's SPDY
-// executor reads as success. The output sent before the reset arrives.
+// before the session's end reached the gateway (a reset destroys what was
+// not sent yet) leaves the client with a failure, a SPDY Failure status
+// or a WebSocket close frame saying so, never a bare close, which
+// client-go's SPDY executor reads as success. The output sent before the
+// reset arrives, and the client's streams end with the gateway's word.
 func TestUpstreamResetIsAFailure(t *testing.T) {
 	node := startNode(t)
-	cmd := []string{"sh", "-c", "echo before-the-reset; sleep 0.5"}
+	// The tap resets the connection in place of the second line: the
+	// process still runs, its streams are open, no status was sent.
+	cmd := []string{"sh", "-c", "echo before-the-reset; sleep 0.3; echo reset-here; sleep 5"}
 	for _, wire := range []string{"websocket", "spdy"} {
 		t.Run(wire, func(t *testing.T) {
-			tap := startWireTap(t, node, []byte(`"status":"Success"`))
+			// client-go reads the status once stdout and stderr end: they
+			// must end with the gateway's word, not when its lingering
+			// close gives up on the client. (Restored after the gateway's
+			// shutdown: cleanups run last first.)
+			t.Cleanup(gateway.SetCloseLinger(10 * time.Minute))
+			tap := startWireTap(t, node, []byte("reset-here"))
 			base, _ := startGateway(t, tap.URL, nil)
 			u := execURL(base, cmd, "stdout", "stderr")
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if wire == "spdy" {
-				out, _, st := spdyExec(t, u, nil, nil)
+				type result struct{ out, st []byte }
+				done := make(chan result, 1)
+				go func() {
+					out, _, st := spdyExec(t, u, nil, nil)
+					done <- result{out, st}
+				}()
+				// Left waiting, porthole's SPDY client gives up by itself
+				// after about 25 s; the gateway's EOF ends it at once.
+				var r result
+				select {
+				case r = <-done:
+				case <-time.After(15 * time.Second):
+					t.Fatal("the client's streams did not end with the gateway's status")
+				}
+				out, st := r.out, r.st
 				if string(out) != "before-the-reset\n" {
 					t.Errorf("stdout %q", out)
 				}

@@ -21,6 +21,13 @@ func TestMain(m *testing.M) {
 			// process-wide daemons of klog and client-go.
 			goleak.IgnoreTopFunction("k8s.io/klog/v2.(*flushDaemon).run.func1"),
 			goleak.IgnoreAnyFunction("k8s.io/client-go/util/workqueue.(*Typed[...]).updateUnfinishedWorkLoop"),
+			// The kubelet's library, a peer here, forwarding to a refused
+			// port: its handler resets the streams and closes them, and
+			// when that beats the connection's SYN_REPLY for the data
+			// stream (sent after the stream handler returns), spdystream's
+			// Close waits for a reply that is never sent. Its goroutine,
+			// nothing of porthole's.
+			goleak.IgnoreAnyFunction("k8s.io/cri-streaming/pkg/streaming/portforward.(*httpStreamHandler).portForward"),
 		}
 		if os.Getenv(harness.TargetEnv) == "reference" {
 			// Against the kubelet's library, a refused port can reset the
