@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,16 +76,59 @@ func sink(c *net.TCPConn) {
 	_, _ = fmt.Fprintf(c, "%d %x", n, h.Sum(nil))
 }
 
-// closedPort returns a loopback port nothing listens on.
+// closedPort returns a loopback port nothing listens on, for the whole
+// test: it stays bound, on 127.0.0.1 and ::1, by sockets that never listen,
+// so a connection to it is refused and no listener of the test's (or of a
+// peer, or of another package running beside it) can be given the port.
+// A port merely listened on and closed was taken again by another
+// forward's local listener within the test's minutes and answered.
 func closedPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		v4, port, err := boundSocket(syscall.AF_INET, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v6, _, err := boundSocket(syscall.AF_INET6, port)
+		if err != nil {
+			syscall.Close(v4)
+			continue // ::1 has the port in use: another one
+		}
+		t.Cleanup(func() { syscall.Close(v4); syscall.Close(v6) })
+		return port
 	}
-	p := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return p
+	t.Fatal("no port free on both 127.0.0.1 and ::1")
+	return 0
+}
+
+// boundSocket binds a TCP socket of family to the loopback address and
+// port (0: any), without listening, and returns it and its port.
+func boundSocket(family, port int) (int, int, error) {
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, 0, fmt.Errorf("socket: %w", err)
+	}
+	var sa syscall.Sockaddr = &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
+	if family == syscall.AF_INET6 {
+		sa = &syscall.SockaddrInet6{Port: port, Addr: [16]byte{15: 1}}
+	}
+	if err := syscall.Bind(fd, sa); err != nil {
+		syscall.Close(fd)
+		return -1, 0, fmt.Errorf("bind: %w", err)
+	}
+	got, err := syscall.Getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		return -1, 0, fmt.Errorf("getsockname: %w", err)
+	}
+	switch a := got.(type) {
+	case *syscall.SockaddrInet4:
+		return fd, a.Port, nil
+	case *syscall.SockaddrInet6:
+		return fd, a.Port, nil
+	}
+	syscall.Close(fd)
+	return -1, 0, errors.New("getsockname: not an inet address")
 }
 
 // dial connects to a forwarded local port; ctx ending closes the socket.
