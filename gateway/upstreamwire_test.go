@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -40,59 +41,43 @@ func startWireTap(t *testing.T, upstream string, resetAt []byte) *wireTap {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &wireTap{URL: "http://" + l.Addr().String(), resetAt: resetAt}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", u.Host)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			wg.Add(2)
-			go func() { // the gateway's bytes
-				defer wg.Done()
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := c.Read(buf)
-					w.mu.Lock()
-					w.sent.Write(buf[:n])
-					w.mu.Unlock()
-					if _, werr := up.Write(buf[:n]); werr != nil || err != nil {
-						up.Close()
-						return
-					}
-				}
-			}()
-			go func() { // the upstream's
-				defer wg.Done()
-				defer c.Close()
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := up.Read(buf)
-					if w.resetAt != nil && bytes.Contains(buf[:n], w.resetAt) {
-						c.(*net.TCPConn).SetLinger(0)
-						up.Close()
-						return
-					}
-					if _, werr := c.Write(buf[:n]); werr != nil || err != nil {
-						return
-					}
-				}
-			}()
+	w := &wireTap{resetAt: resetAt}
+	port := streamtest.TCPServer(t, func(c net.Conn) {
+		up, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			return
 		}
-	}()
+		defer up.Close()
+		fromGateway := make(chan struct{})
+		go func() {
+			defer close(fromGateway)
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := c.Read(buf)
+				w.mu.Lock()
+				w.sent.Write(buf[:n])
+				w.mu.Unlock()
+				if _, werr := up.Write(buf[:n]); werr != nil || err != nil {
+					up.Close()
+					return
+				}
+			}
+		}()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := up.Read(buf)
+			if w.resetAt != nil && bytes.Contains(buf[:n], w.resetAt) {
+				c.(*net.TCPConn).SetLinger(0) // the close below is a reset
+				break
+			}
+			if _, werr := c.Write(buf[:n]); werr != nil || err != nil {
+				break
+			}
+		}
+		c.Close()
+		<-fromGateway
+	})
+	w.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	return w
 }
 
