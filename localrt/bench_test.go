@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/porthole/porthole/kube"
@@ -66,4 +68,55 @@ func BenchmarkExecThroughput(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkExecTrueHoldingDescriptors measures an exec of `true` while the
+// server holds many descriptors (as one holding thousands of sessions
+// does), started directly (fork copies the whole table) and through the
+// spawn helper, and with few descriptors for reference.
+func BenchmarkExecTrueHoldingDescriptors(b *testing.B) {
+	for _, held := range []int{0, 2000, 19000} {
+		for _, via := range []struct {
+			name string
+			at   int
+		}{{"direct", -1}, {"helper", 0}} {
+			b.Run("fds="+strconv.Itoa(held)+"/"+via.name, func(b *testing.B) {
+				files := holdDescriptors(b, held)
+				defer closeAll(files)
+				r := start(b, testPod("p", kube.Container{}, ""))
+				waitPod(b, r, "p", "running", isRunning)
+				r.helperAt = via.at
+				r.spawn.helperAt = via.at
+				for b.Loop() {
+					if err := r.Exec(context.Background(), ref("p", "main"), []string{"true"}, node.Streams{Stdout: io.Discard}); err != nil {
+						b.Fatalf("Exec: %v", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// holdDescriptors opens n descriptors (raising the soft open-file limit as
+// far as needed and allowed); the caller closes them.
+func holdDescriptors(b *testing.B, n int) []*os.File {
+	b.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < uint64(n)+512 {
+		lim.Cur = min(lim.Max, uint64(n)+512)
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+		if lim.Cur < uint64(n)+512 {
+			b.Skipf("open-file limit %d: cannot hold %d descriptors", lim.Cur, n)
+		}
+	}
+	files := make([]*os.File, 0, n)
+	for len(files) < n {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			closeAll(files)
+			b.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return files
 }

@@ -108,7 +108,8 @@ func (r *Runtime) execPipes(ctx context.Context, ct *container, cmd *exec.Cmd, s
 		child = append(child, pw)
 		out.add(o.name, o.w, pr)
 	}
-	if err := r.spawn.start(cmd); err != nil {
+	st, err := r.spawn.start(cmd)
+	if err != nil {
 		closeAll(out.srcs, stdinW)
 		return fmt.Errorf("start %s: %w", cmd.Args[0], err)
 	}
@@ -121,7 +122,7 @@ func (r *Runtime) execPipes(ctx context.Context, ct *container, cmd *exec.Cmd, s
 	if stdinW != nil {
 		pump = r.startStdin(s.Stdin, stdinW, true)
 	}
-	return r.runExec(ctx, ct, cmd, &out, pump, nil, syscall.SIGTERM)
+	return r.runExec(ctx, ct, cmd, &st, &out, pump, nil, syscall.SIGTERM)
 }
 
 // execTTY runs cmd on a new pty.
@@ -130,7 +131,7 @@ func (r *Runtime) execTTY(ctx context.Context, ct *container, cmd *exec.Cmd, s n
 	if size == (resize.Size{}) {
 		size = defaultSize
 	}
-	master, err := startPTY(cmd, size, r.spawn.start)
+	master, st, err := startPTY(cmd, size, r.spawn.start)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", cmd.Args[0], err)
 	}
@@ -141,20 +142,20 @@ func (r *Runtime) execTTY(ctx context.Context, ct *container, cmd *exec.Cmd, s n
 	if s.Stdin != nil {
 		pump = r.startStdin(s.Stdin, master, false)
 	}
-	return r.runExec(ctx, ct, cmd, &out, pump, newResizer(master, s.Resize), syscall.SIGHUP)
+	return r.runExec(ctx, ct, cmd, &st, &out, pump, newResizer(master, s.Resize), syscall.SIGHUP)
 }
 
 // runExec supervises a started exec'd process until it has exited and its
 // output is copied, then ends the helpers. Where it can (Linux), the
 // calling goroutine does it all with one readiness poller (runPolled);
 // elsewhere a goroutine per output copies and one waits for the exit.
-func (r *Runtime) runExec(ctx context.Context, ct *container, cmd *exec.Cmd, out *outputs, pump *stdinPump, rs *resizer, sig syscall.Signal) error {
+func (r *Runtime) runExec(ctx context.Context, ct *container, cmd *exec.Cmd, st *spawned, out *outputs, pump *stdinPump, rs *resizer, sig syscall.Signal) error {
 	if !r.noExecPoll {
-		if ep, err := newExecPoller(cmd.Process.Pid, out.srcs); err == nil {
-			return r.runPolled(ctx, ct, ep, unwatchedProcess(cmd), out, pump, rs, sig)
+		if ep, err := newExecPoller(st, out.srcs); err == nil {
+			return r.runPolled(ctx, ct, ep, unwatchedProcess(cmd, st), out, pump, rs, sig)
 		}
 	}
-	p := newProcess(cmd)
+	p := newProcess(cmd, st)
 	ct.trackGroup(p.pgid)
 	out.start()
 	rs.start()

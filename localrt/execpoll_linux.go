@@ -29,15 +29,18 @@ type pollEvent = unix.EpollEvent
 // pidfdToken marks the pidfd's events; outputs are marked by their index.
 const pidfdToken = -1
 
-// newExecPoller watches pid's exit and the readability of srcs. It fails
-// where epoll or pidfd_open is not available; the caller then supervises
-// the process the older way, a goroutine per source.
-func newExecPoller(pid int, srcs []*os.File) (_ *execPoller, err error) {
+// newExecPoller watches the exit of st's process and the readability of
+// srcs, taking st's pidfd when it has one. It fails where epoll or
+// pidfd_open is not available; the caller then supervises the process the
+// older way, a goroutine per source.
+func newExecPoller(st *spawned, srcs []*os.File) (_ *execPoller, err error) {
+	given := st.takePidfd()
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
+		closePidfd(given)
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
-	p := &execPoller{pidfd: -1}
+	p := &execPoller{pidfd: given}
 	defer func() {
 		if err != nil {
 			p.close()
@@ -49,12 +52,14 @@ func newExecPoller(pid int, srcs []*os.File) (_ *execPoller, err error) {
 	if err := unix.SetNonblock(epfd, true); err != nil {
 		return nil, fmt.Errorf("epoll nonblock: %w", err)
 	}
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return nil, fmt.Errorf("pidfd_open: %w", err)
+	if p.pidfd < 0 {
+		pidfd, err := unix.PidfdOpen(st.pid, 0)
+		if err != nil {
+			return nil, fmt.Errorf("pidfd_open: %w", err)
+		}
+		p.pidfd = pidfd
 	}
-	p.pidfd = pidfd
-	if err := epollAdd(epfd, pidfd, pidfdToken); err != nil {
+	if err := epollAdd(epfd, p.pidfd, pidfdToken); err != nil {
 		return nil, err
 	}
 	for i, f := range srcs {

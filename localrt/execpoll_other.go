@@ -17,7 +17,7 @@ type pollEvent struct{ Fd int32 }
 
 const pidfdToken = -1
 
-func newExecPoller(int, []*os.File) (*execPoller, error) { return nil, errors.ErrUnsupported }
+func newExecPoller(*spawned, []*os.File) (*execPoller, error) { return nil, errors.ErrUnsupported }
 
 func (*execPoller) wait(time.Time) ([]pollEvent, error) { return nil, errors.ErrUnsupported }
 func (*execPoller) wake()                               {}

@@ -27,27 +27,28 @@ var defaultSize = resize.Size{Width: 80, Height: 24}
 // neither interrupted by a deadline nor by Close. The master is therefore
 // re-opened as a non-blocking, poller-registered file first. start starts
 // cmd (the Runtime's spawner).
-func startPTY(cmd *exec.Cmd, size resize.Size, start func(*exec.Cmd) error) (*os.File, error) {
+func startPTY(cmd *exec.Cmd, size resize.Size, start func(*exec.Cmd) (spawned, error)) (*os.File, spawned, error) {
 	m, tty, err := pty.Open()
 	if err != nil {
-		return nil, fmt.Errorf("open pty: %w", err)
+		return nil, spawned{}, fmt.Errorf("open pty: %w", err)
 	}
 	defer tty.Close()
 	master, err := pollable(m)
 	if err != nil {
-		return nil, err
+		return nil, spawned{}, err
 	}
 	if err := setSize(master, size); err != nil {
 		master.Close()
-		return nil, err
+		return nil, spawned{}, err
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := start(cmd); err != nil {
+	st, err := start(cmd)
+	if err != nil {
 		master.Close()
-		return nil, err
+		return nil, spawned{}, err
 	}
-	return master, nil
+	return master, st, nil
 }
 
 // pollable returns a non-blocking duplicate of f registered with the

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"strconv"
@@ -25,6 +26,11 @@ func TestMain(m *testing.M) {
 	}
 	goleak.VerifyTestMain(m)
 }
+
+// viaHelper runs the whole suite with every process started through the
+// spawn helper (go test ./localrt -args -spawn-helper), as a server holding
+// many descriptors does.
+var viaHelper = flag.Bool("spawn-helper", false, "start every process through the spawn helper")
 
 // failsafe bounds every wait for an event, so a broken runtime fails the
 // test instead of hanging it. It orders nothing.
@@ -62,6 +68,9 @@ func startDrain(t testing.TB, opts *Options, grace time.Duration, pods ...*kube.
 		t.Fatalf("New: %v", err)
 	}
 	r.drainGrace = grace
+	if *viaHelper {
+		r.helperAt = 0
+	}
 	r.backoff = backoffPolicy{initial: time.Millisecond, max: 4 * time.Millisecond, reset: time.Minute}
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)

@@ -20,6 +20,10 @@ import (
 // and never stops them: the value is the directory they write their pids to.
 const orphanHelperEnv = "LOCALRT_TEST_ORPHAN_HELPER"
 
+// orphanViaHelperEnv has that server start its processes through the
+// spawn helper.
+const orphanViaHelperEnv = "LOCALRT_TEST_ORPHAN_VIA_HELPER"
+
 // pidScript writes the shell's pid to dir/name, then becomes a silent,
 // stdin-ignoring sleep (same pid).
 // shell is "$$" for an exec and "$$$$" for a container command, whose
@@ -38,6 +42,9 @@ func runOrphanHelper(dir string) {
 	}
 	r, err := New(pods, nil)
 	if err == nil {
+		if os.Getenv(orphanViaHelperEnv) != "" {
+			r.helperAt = 0
+		}
 		err = r.Start(context.Background())
 	}
 	if err != nil {
@@ -58,11 +65,20 @@ func runOrphanHelper(dir string) {
 
 // TestProcessesDieWithTheirServer: when the process running the Runtime is
 // killed (SIGKILL: no Close), the containers' and exec'd processes die too,
-// even when they neither read nor write their stdio.
+// even when they neither read nor write their stdio; also when they were
+// started through the spawn helper (which dies with the server).
 func TestProcessesDieWithTheirServer(t *testing.T) {
+	t.Run("direct", func(t *testing.T) { testProcessesDie(t, false) })
+	t.Run("spawn helper", func(t *testing.T) { testProcessesDie(t, true) })
+}
+
+func testProcessesDie(t *testing.T, viaHelper bool) {
 	dir := t.TempDir()
 	helper := exec.Command(os.Args[0], "-test.run=^$")
 	helper.Env = append(os.Environ(), orphanHelperEnv+"="+dir)
+	if viaHelper {
+		helper.Env = append(helper.Env, orphanViaHelperEnv+"=1")
+	}
 	helper.Stderr = os.Stderr
 	if err := helper.Start(); err != nil {
 		t.Fatal(err)
@@ -74,6 +90,12 @@ func TestProcessesDieWithTheirServer(t *testing.T) {
 		pids[i] = readPidFile(t, filepath.Join(dir, name))
 		pid := pids[i]
 		t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) }) // survivors of a failure
+	}
+	for i, pid := range pids {
+		ppid := parentOf(t, pid)
+		if viaHelper == (ppid == helper.Process.Pid) {
+			t.Fatalf("%s: parent %d, server %d: the spawn helper is not what started it (via helper: %v)", names[i], ppid, helper.Process.Pid, viaHelper)
+		}
 	}
 	helper.Process.Signal(syscall.SIGKILL)
 	helper.Wait()
@@ -101,4 +123,20 @@ func readPidFile(t *testing.T, path string) int {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// parentOf reads pid's parent from /proc/PID/stat (the field after the
+// state, which follows the command name's closing parenthesis).
+func parentOf(t testing.TB, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		t.Fatalf("stat of %d: %q", pid, b)
+	}
+	return ppid
 }

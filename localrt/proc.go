@@ -38,11 +38,19 @@ type process struct {
 	// for the pid itself; status is the exit status then, state nil.
 	byPid  bool
 	status syscall.WaitStatus
+	// helped: the spawn helper is the process's parent and reports its
+	// status here; reap takes it from there (status, as byPid).
+	helped <-chan syscall.WaitStatus
 }
 
-// newProcess tracks cmd, which has been started with Setpgid or Setsid.
-func newProcess(cmd *exec.Cmd) *process {
-	p := &process{cmd: cmd, pgid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{})}
+// newProcess tracks cmd, which st is and which has been started with
+// Setpgid or Setsid.
+func newProcess(cmd *exec.Cmd, st *spawned) *process {
+	p := &process{cmd: cmd, pgid: st.pid, start: time.Now(), done: make(chan struct{})}
+	closePidfd(st.takePidfd())
+	if st.status != nil {
+		p.byPid, p.helped = true, st.status
+	}
 	go p.wait()
 	return p
 }
@@ -53,20 +61,32 @@ func newProcess(cmd *exec.Cmd) *process {
 // uses one) is released at once, one descriptor less per exec: reap
 // waits for the pid instead, which stays the process's until it is
 // reaped. Signals go to the process group, by id, as ever.
-func unwatchedProcess(cmd *exec.Cmd) *process {
-	p := &process{cmd: cmd, pgid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{}), byPid: true}
-	_ = cmd.Process.Release()
+func unwatchedProcess(cmd *exec.Cmd, st *spawned) *process {
+	p := &process{cmd: cmd, pgid: st.pid, start: time.Now(), done: make(chan struct{}), byPid: true}
+	closePidfd(st.takePidfd())
+	if st.status != nil {
+		p.helped = st.status
+	} else {
+		_ = cmd.Process.Release()
+	}
 	return p
 }
 
 func (p *process) wait() {
-	waitExit(p.cmd.Process.Pid)
+	if p.helped == nil {
+		waitExit(p.pgid)
+	}
 	p.reap()
 }
 
 // reap collects the exit status (blocking until the process exits) and
 // closes done.
 func (p *process) reap() {
+	if p.helped != nil {
+		p.status = <-p.helped
+		close(p.done)
+		return
+	}
 	if p.byPid {
 		p.status = waitPid(p.pgid)
 		close(p.done)

@@ -62,15 +62,16 @@ func (c *container) startRun(id string) (*run, error) {
 		stdinCh:   make(chan stdinChunk),
 		closeReq:  make(chan struct{}),
 	}
+	var st spawned
 	if c.spec.TTY {
-		err = r.startTTY(cmd)
+		st, err = r.startTTY(cmd)
 	} else {
-		err = r.startPipes(cmd)
+		st, err = r.startPipes(cmd)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
-	r.p = newProcess(cmd)
+	r.p = newProcess(cmd, &st)
 	r.pumpsLeft.Store(int32(len(r.outs)))
 	for i, f := range r.outs {
 		r.wg.Add(1)
@@ -83,25 +84,25 @@ func (c *container) startRun(id string) (*run, error) {
 	return r, nil
 }
 
-func (r *run) startTTY(cmd *exec.Cmd) error {
-	master, err := startPTY(cmd, defaultSize, r.c.pod.rt.spawn.start)
+func (r *run) startTTY(cmd *exec.Cmd) (spawned, error) {
+	master, st, err := startPTY(cmd, defaultSize, r.c.pod.rt.spawn.start)
 	if err != nil {
-		return err
+		return spawned{}, err
 	}
 	r.tty, r.outs = master, []*os.File{master}
 	if r.c.spec.Stdin {
 		r.stdin = master
 	}
-	return nil
+	return st, nil
 }
 
-func (r *run) startPipes(cmd *exec.Cmd) error {
+func (r *run) startPipes(cmd *exec.Cmd) (spawned, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var child, ours []*os.File
 	defer func() { closeAll(child) }() // the process's ends
-	fail := func(err error) error {
+	fail := func(err error) (spawned, error) {
 		closeAll(ours)
-		return err
+		return spawned{}, err
 	}
 	if r.c.spec.Stdin {
 		pr, pw, err := os.Pipe()
@@ -124,10 +125,11 @@ func (r *run) startPipes(cmd *exec.Cmd) error {
 		child, ours = append(child, pw), append(ours, pr)
 		r.outs = append(r.outs, pr)
 	}
-	if err := r.c.pod.rt.spawn.start(cmd); err != nil {
+	st, err := r.c.pod.rt.spawn.start(cmd)
+	if err != nil {
 		return fail(err)
 	}
-	return nil
+	return st, nil
 }
 
 // supervise waits for the process to exit (stopping it when ctx ends),

@@ -51,6 +51,7 @@ type Runtime struct {
 	drainGrace time.Duration
 	pipeSize   int  // F_SETPIPE_SZ for exec output pipes; 0 keeps the kernel default
 	noExecPoll bool // supervise every exec the older way (goroutines), as where there is no epoll
+	helperAt   int  // spawn through the helper from this stdio descriptor number up (<0: never)
 	dialTime   time.Duration
 	onAttach   func() // test hook: an Attach session is in place
 
@@ -86,6 +87,7 @@ func New(pods []*kube.Pod, opts *Options) (*Runtime, error) {
 		backoff:    defaultBackoff,
 		drainGrace: 250 * time.Millisecond,
 		pipeSize:   1 << 20,
+		helperAt:   helperStdioFD,
 		dialTime:   10 * time.Second,
 		changed:    make(chan struct{}),
 	}
@@ -159,7 +161,7 @@ func (r *Runtime) launch(ctx context.Context) error {
 			return fmt.Errorf("create pod dir: %w", err)
 		}
 	}
-	r.spawn = newSpawner()
+	r.spawn = newSpawner(r.helperAt)
 	r.state = stateStarted
 	now := time.Now()
 	for _, p := range r.list {

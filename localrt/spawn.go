@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os/exec"
 	"runtime"
+	"sync"
 	"syscall"
 )
 
@@ -27,19 +28,54 @@ var errSpawnerStopped = errors.New("process spawner stopped")
 // Pdeathsig reaches direct children only. Their descendants (a shell's
 // background jobs) rely on Close's process-group kill; after a SIGKILL of
 // the server they die only through their tty's hangup or a broken pipe.
+//
+// Once the server's descriptor table is large (a process's stdio gets
+// descriptor numbers from helperAt up), processes start through the spawn
+// helper instead (see spawnhelper_linux.go), which the spawner's thread
+// starts, and so the same Pdeathsig chain holds.
 type spawner struct {
-	reqs chan spawnReq
-	quit chan struct{}
-	done chan struct{}
+	reqs     chan spawnReq
+	quit     chan struct{}
+	done     chan struct{}
+	helperAt int // <0: never use the helper
+
+	hmu        sync.Mutex
+	helper     *spawnHelper
+	helperDown bool // it could not start: spawn directly
 }
 
 type spawnReq struct {
-	cmd *exec.Cmd
+	fn  func() error
 	err chan error
 }
 
-func newSpawner() *spawner {
-	s := &spawner{reqs: make(chan spawnReq), quit: make(chan struct{}), done: make(chan struct{})}
+// spawned is a process a spawner started.
+type spawned struct {
+	pid int
+	// pidfd is the helper's pidfd for the process, for its receiver to
+	// close; -1: none (the process is our child: open one when needed).
+	pidfd int
+	// status delivers the exit status of a helper's process (the helper
+	// is its parent and reaps it); nil for our own child.
+	status <-chan syscall.WaitStatus
+}
+
+// takePidfd returns the pidfd (or -1) and leaves none behind.
+func (s *spawned) takePidfd() int {
+	fd := s.pidfd
+	s.pidfd = -1
+	return fd
+}
+
+// helperStdioFD is the default helperAt. Measured on a 2-core VM
+// (BenchmarkExecTrueHoldingDescriptors): a direct exec of `true` costs
+// about 0.08 ms more per 1,000 descriptors held (2.2 ms with none, 3.7 ms
+// with 19,000); through the helper it costs 2.4 ms whatever the server
+// holds (two more process wakeups each start). They cross near 3,000.
+const helperStdioFD = 4096
+
+func newSpawner(helperAt int) *spawner {
+	s := &spawner{reqs: make(chan spawnReq), quit: make(chan struct{}), done: make(chan struct{}), helperAt: helperAt}
 	go s.run()
 	return s
 }
@@ -50,20 +86,16 @@ func (s *spawner) run() {
 	for {
 		select {
 		case req := <-s.reqs:
-			req.err <- req.cmd.Start()
+			req.err <- req.fn()
 		case <-s.quit:
 			return
 		}
 	}
 }
 
-// start starts cmd from the spawner's thread with Pdeathsig set.
-func (s *spawner) start(cmd *exec.Cmd) error {
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	setParentDeathSignal(cmd.SysProcAttr)
-	req := spawnReq{cmd: cmd, err: make(chan error, 1)}
+// onThread runs fn on the spawner's thread.
+func (s *spawner) onThread(fn func() error) error {
+	req := spawnReq{fn: fn, err: make(chan error, 1)}
 	select {
 	case s.reqs <- req:
 		return <-req.err
@@ -72,8 +104,59 @@ func (s *spawner) start(cmd *exec.Cmd) error {
 	}
 }
 
-// stop ends the spawner and its thread; call it once no process runs.
+// start starts cmd, whose stdio are files or nil, with Pdeathsig set: from
+// the spawner's thread, or through the spawn helper.
+func (s *spawner) start(cmd *exec.Cmd) (spawned, error) {
+	if h := s.helperFor(cmd); h != nil {
+		st, err := h.spawn(cmd)
+		if !errors.Is(err, errHelperGone) && !errors.Is(err, errTooBig) {
+			return st, err
+		}
+		// Not started (or killed with the helper): start it ourselves.
+	}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	setParentDeathSignal(cmd.SysProcAttr)
+	if err := s.onThread(cmd.Start); err != nil {
+		return spawned{}, err
+	}
+	return spawned{pid: cmd.Process.Pid, pidfd: -1}, nil
+}
+
+// helperFor returns the helper to start cmd with, starting it the first
+// time; nil: start cmd directly.
+func (s *spawner) helperFor(cmd *exec.Cmd) *spawnHelper {
+	if s.helperAt < 0 || highestStdioFD(cmd) < s.helperAt {
+		return nil
+	}
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.helper == nil && !s.helperDown {
+		err := s.onThread(func() error {
+			h, err := startSpawnHelper(func(c *exec.Cmd) error {
+				c.SysProcAttr = &syscall.SysProcAttr{}
+				setParentDeathSignal(c.SysProcAttr)
+				return c.Start()
+			})
+			s.helper = h
+			return err
+		})
+		s.helperDown = err != nil
+	}
+	return s.helper
+}
+
+// stop ends the helper, then the spawner and its thread; call it once no
+// process runs.
 func (s *spawner) stop() {
+	s.hmu.Lock()
+	if s.helper != nil {
+		s.helper.close()
+		s.helper = nil
+	}
+	s.helperDown = true
+	s.hmu.Unlock()
 	close(s.quit)
 	<-s.done
 }

@@ -50,3 +50,10 @@ func waitExit(pid int) {
 // started it (the spawner's, which lives as long as the runtime) dies, so
 // no container process outlives a killed server.
 func setParentDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGKILL }
+
+// closePidfd closes a pidfd, if any (fd >= 0).
+func closePidfd(fd int) {
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+}

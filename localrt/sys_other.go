@@ -20,3 +20,6 @@ func waitExit(int) {}
 // setParentDeathSignal has no counterpart outside Linux: a server killed
 // with SIGKILL leaves its processes behind there.
 func setParentDeathSignal(*syscall.SysProcAttr) {}
+
+// closePidfd: there are no pidfds here.
+func closePidfd(int) {}

@@ -1,0 +1,205 @@
+package localrt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+)
+
+// startHelperAt starts a one-pod Runtime (pod "p") that uses the spawn
+// helper from stdio descriptor at up (<0: never).
+func startHelperAt(t *testing.T, at int, env ...kube.EnvVar) *Runtime {
+	t.Helper()
+	r, err := New([]*kube.Pod{testPod("p", kube.Container{Env: env}, "")}, &Options{KillGrace: 2e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.helperAt = at
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	waitPod(t, r, "p", "running", isRunning)
+	return r
+}
+
+// parentOfExec runs `echo $PPID` in pod p and returns the parent's pid.
+func parentOfExec(t *testing.T, r *Runtime, tty bool) int {
+	t.Helper()
+	var out bytes.Buffer
+	if err := r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", "echo $PPID"}, node.Streams{Stdout: &out, TTY: tty}); err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	ppid, err := strconv.Atoi(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	return ppid
+}
+
+// TestSpawnHelperSameOutcomes: a process started through the helper is one
+// the helper parents, and its outputs, exit status, terminal, environment
+// and start errors are those of a process started directly.
+func TestSpawnHelperSameOutcomes(t *testing.T) {
+	notExec := filepath.Join(t.TempDir(), "not-executable")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		stdout, stderr string
+		err            string
+		code           int
+	}
+	run := func(t *testing.T, r *Runtime, argv []string, tty bool) outcome {
+		var o, e bytes.Buffer
+		s := node.Streams{Stdout: &o, Stderr: &e, TTY: tty}
+		if tty {
+			s.Stderr = nil
+		}
+		err := r.Exec(context.Background(), ref("p", "main"), argv, s)
+		got := outcome{stdout: o.String(), stderr: e.String()}
+		var ee *ExitError
+		switch {
+		case errors.As(err, &ee):
+			got.code = ee.Code
+		case err != nil:
+			got.err = err.Error()
+		}
+		return got
+	}
+	cases := []struct {
+		name string
+		argv []string
+		tty  bool
+	}{
+		{"pipes", []string{"sh", "-c", `echo out; echo err >&2; echo "$FOO"; exit 7`}, false},
+		{"stdin is /dev/null", []string{"sh", "-c", "cat; echo end"}, false},
+		{"tty", []string{"sh", "-c", `tty | cut -c1-9; echo "$FOO"; exit 3`}, true},
+		{"signal", []string{"sh", "-c", "kill -9 $$"}, false},
+		{"descriptors", []string{"sh", "-c", "ls /proc/$$/fd"}, false},
+		{"not executable", []string{notExec}, false},
+		{"directory", []string{"/"}, true},
+	}
+	foo := kube.EnvVar{Name: "FOO", Value: "bar baz"}
+	direct, helped := startHelperAt(t, -1, foo), startHelperAt(t, 0, foo)
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			want, got := run(t, direct, tt.argv, tt.tty), run(t, helped, tt.argv, tt.tty)
+			if got != want {
+				t.Errorf("through the helper %+v, directly %+v", got, want)
+			}
+			if want == (outcome{}) {
+				t.Errorf("no outcome at all: the case tests nothing")
+			}
+		})
+	}
+	for _, tty := range []bool{false, true} {
+		if ppid := parentOfExec(t, direct, tty); ppid != os.Getpid() {
+			t.Errorf("direct, tty %v: parent %d, want this process %d", tty, ppid, os.Getpid())
+		}
+		if ppid, h := parentOfExec(t, helped, tty), helped.spawn.helper.proc.Process.Pid; ppid != h {
+			t.Errorf("helped, tty %v: parent %d, want the helper %d", tty, ppid, h)
+		}
+	}
+}
+
+// TestSpawnHelperTakesOverWhenTheTableGrows: a process starts directly
+// while the server's descriptors are few, through the helper once they
+// are many, and directly again when they are few. (A threshold of 256
+// rather than the default: the open-file limit may be 4,096.)
+func TestSpawnHelperTakesOverWhenTheTableGrows(t *testing.T) {
+	const at = 256
+	r := startHelperAt(t, at)
+	if ppid := parentOfExec(t, r, false); ppid != os.Getpid() {
+		t.Fatalf("few descriptors: parent %d, want this process %d", ppid, os.Getpid())
+	}
+	var held []*os.File
+	for len(held) < at+64 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, f)
+	}
+	ppid := parentOfExec(t, r, false)
+	if h := r.spawn.helper; h == nil || ppid != h.proc.Process.Pid {
+		t.Errorf("many descriptors: parent %d, want the spawn helper", ppid)
+	}
+	closeAll(held)
+	if ppid := parentOfExec(t, r, true); ppid != os.Getpid() {
+		t.Errorf("few again: parent %d, want this process %d", ppid, os.Getpid())
+	}
+}
+
+// TestSpawnHelperDies: the processes of a helper that dies are reported
+// killed (they die with it) and later processes start directly.
+func TestSpawnHelperDies(t *testing.T) {
+	r := startHelperAt(t, 0)
+	lr := newLineReader(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", "echo $$; exec sleep 100000"}, node.Streams{Stdout: lr.pw})
+	}()
+	pid, err := strconv.Atoi(strings.TrimSpace(lr.until(t, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := r.spawn.helper
+	if ppid := parentOf(t, pid); ppid != h.proc.Process.Pid {
+		t.Fatalf("parent %d, want the helper %d", ppid, h.proc.Process.Pid)
+	}
+	h.proc.Process.Signal(syscall.SIGKILL)
+	var ee *ExitError
+	if err := <-done; !errors.As(err, &ee) || ee.Code != 137 {
+		t.Fatalf("Exec: %v, want exit code 137", err)
+	}
+	waitGone(t, pid)
+	waitPod(t, r, "p", "running again", isRunning) // its main process died too
+	if ppid := parentOfExec(t, r, false); ppid != os.Getpid() {
+		t.Errorf("after the helper died: parent %d, want this process %d", ppid, os.Getpid())
+	}
+}
+
+// TestSpawnHelperFallsBackForLargeCommands: a command whose environment
+// does not fit one request starts directly, whole.
+func TestSpawnHelperFallsBackForLargeCommands(t *testing.T) {
+	// Two variables: one string may not exceed 128 KiB (MAX_ARG_STRLEN).
+	big := strings.Repeat("x", maxHelperRequest*5/8)
+	r := startHelperAt(t, 0, kube.EnvVar{Name: "BIG1", Value: big}, kube.EnvVar{Name: "BIG2", Value: big})
+	var out bytes.Buffer
+	err := r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", `echo $PPID; printf %s "$BIG1$BIG2" | wc -c`}, node.Streams{Stdout: &out})
+	if err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	want := strconv.Itoa(os.Getpid()) + "\n" + strconv.Itoa(2*len(big)) + "\n"
+	if strings.ReplaceAll(out.String(), " ", "") != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+// TestSpawnHelperIgnoresNonsense: a malformed request gets an error reply
+// for no one, and the helper serves the next one.
+func TestSpawnHelperIgnoresNonsense(t *testing.T) {
+	r := startHelperAt(t, 0)
+	parentOfExec(t, r, false) // the helper is up
+	h := r.spawn.helper
+	if _, _, err := h.conn.WriteMsgUnix([]byte("{not json"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ppid := parentOfExec(t, r, false); ppid != h.proc.Process.Pid {
+		t.Errorf("parent %d, want the helper %d", ppid, h.proc.Process.Pid)
+	}
+}
