@@ -89,9 +89,68 @@ func (n *Node) ExecURL(ctx context.Context, w Wire, e *Exec) (string, error) {
 	return fmt.Sprintf("%s/api/v1/namespaces/%s/pods/%s/exec?%s", n.URL, podNamespace, podName, q.Encode()), nil
 }
 
-// RSS is the server process's resident set size in bytes (VmRSS).
+// RSS is the server's resident set size in bytes (VmRSS): its process's,
+// plus its spawn helper's when it started one (porthole's runtime does once
+// it holds many descriptors): the helper is part of the server's cost.
 func (n *Node) RSS() (uint64, error) {
-	return readRSS(n.PID)
+	rss, err := readRSS(n.PID)
+	if err != nil {
+		return 0, err
+	}
+	for _, pid := range spawnHelpers(n.PID) {
+		if h, err := readRSS(pid); err == nil {
+			rss += h
+		}
+	}
+	return rss, nil
+}
+
+// spawnHelperName is the argv[0] of porthole's spawn helper.
+const spawnHelperName = "porthole-spawn-helper"
+
+// spawnHelpers returns the pids of parent's children named as porthole's
+// spawn helper (by a scan of /proc: /proc/PID/task/TID/children is not
+// built into every kernel).
+func spawnHelpers(parent int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		if ppid, ok := parentInStat(stat); !ok || ppid != parent {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.HasPrefix(string(cmdline), spawnHelperName+"\x00") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// parentInStat returns the ppid field of a /proc/PID/stat document: the
+// second after the command name's closing parenthesis (the name may hold
+// spaces and parentheses).
+func parentInStat(stat []byte) (int, bool) {
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	return ppid, err == nil
 }
 
 // Heap is the server's Go heap in use in bytes, when it exposes it.

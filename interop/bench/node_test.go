@@ -94,3 +94,24 @@ func FuzzParseOpenFileLimit(f *testing.F) {
 		}
 	})
 }
+
+func TestParentInStat(t *testing.T) {
+	tests := []struct {
+		stat string
+		want int
+		ok   bool
+	}{
+		{"42 (porthole) S 7 42 42 0 -1", 7, true},
+		{"42 (a) b (c) S 9 42", 9, true},
+		{"42 (x y) R 1 2", 1, true},
+		{"42 (cut", 0, false},
+		{"42 (x) S", 0, false},
+		{"42 (x) S nope", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := parentInStat([]byte(tt.stat))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%q: got %d, %v; want %d, %v", tt.stat, got, ok, tt.want, tt.ok)
+		}
+	}
+}
