@@ -401,6 +401,7 @@ func (h *spawnHelper) read() {
 	// A helper we no longer hear (or that spoke nonsense) must not keep
 	// processes we report killed: its death kills them (Pdeathsig).
 	h.proc.Process.Kill()
+	h.proc.Wait()
 	h.mu.Lock()
 	h.gone = true
 	for id, ch := range h.replies {
@@ -491,11 +492,11 @@ func asFile(s any) *os.File {
 	return f
 }
 
-// close ends the helper (its processes have all been stopped) and reaps it.
+// close ends the helper (its processes have all been stopped); the reader
+// reaps it.
 func (h *spawnHelper) close() {
 	h.conn.Close()
 	<-h.done
-	h.proc.Wait()
 }
 
 // highestStdioFD returns the highest descriptor among cmd's stdio files: the

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
@@ -167,6 +168,12 @@ func TestSpawnHelperDies(t *testing.T) {
 		t.Fatalf("Exec: %v, want exit code 137", err)
 	}
 	waitGone(t, pid)
+	hpid := h.proc.Process.Pid
+	for deadline := time.Now().Add(failsafe); procState(hpid) != "gone"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dead helper %d was never reaped: %s", hpid, procState(hpid))
+		}
+	}
 	waitPod(t, r, "p", "running again", isRunning) // its main process died too
 	if ppid := parentOfExec(t, r, false); ppid != os.Getpid() {
 		t.Errorf("after the helper died: parent %d, want this process %d", ppid, os.Getpid())
