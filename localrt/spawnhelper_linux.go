@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/porthole/porthole/localrt/internal/spawnhelper"
 )
 
 // The spawn helper is a second process, this same executable, that starts
@@ -38,232 +40,6 @@ import (
 // every process with it. A helper that dies takes its processes too (they
 // are reported killed) and the Runtime spawns directly from then on.
 
-// spawnHelperEnv makes this executable a spawn helper serving the socket on
-// descriptor 3 (see init).
-const spawnHelperEnv = "PORTHOLE_LOCALRT_SPAWN_HELPER"
-
-// maxHelperRequest bounds one request (a SOCK_SEQPACKET message). A command
-// whose arguments and environment need more is started directly.
-const maxHelperRequest = 128 << 10
-
-// helperRequest asks for one process. Its stdio descriptors come with the
-// message, in order, for each Stdio entry that is true; the others are
-// /dev/null, as exec.Cmd makes a nil stream.
-type helperRequest struct {
-	ID      uint64   `json:"id"`
-	Path    string   `json:"path"`
-	Args    []string `json:"args"`
-	Env     []string `json:"env"`
-	Dir     string   `json:"dir,omitempty"`
-	Stdio   [3]bool  `json:"stdio"`
-	Setpgid bool     `json:"setpgid,omitempty"`
-	Setsid  bool     `json:"setsid,omitempty"`
-	Setctty bool     `json:"setctty,omitempty"`
-	Ctty    int      `json:"ctty,omitempty"`
-}
-
-// helperMsg is what the helper says: a reply to request ID (Pid and a
-// pidfd with the message, or Errno/Err), or an exit (Exited: Pid was
-// reaped with Status). A process's reply always comes before its exit.
-// The helper says Ready first, once it serves.
-type helperMsg struct {
-	Ready  bool   `json:"ready,omitempty"` // the helper's first words
-	ID     uint64 `json:"id,omitempty"`
-	Pid    int    `json:"pid,omitempty"`
-	Errno  int    `json:"errno,omitempty"`
-	Err    string `json:"err,omitempty"`
-	Exited bool   `json:"exited,omitempty"`
-	Status uint32 `json:"status,omitempty"`
-}
-
-func init() {
-	if os.Getenv(spawnHelperEnv) == "1" {
-		os.Exit(runSpawnHelper(3))
-	}
-}
-
-// runSpawnHelper serves requests on sock until the Runtime closes its end.
-// It runs on the main goroutine during init, which the Go runtime keeps on
-// the main thread: the thread every process's Pdeathsig refers to lives as
-// long as the helper.
-func runSpawnHelper(sock int) int {
-	runtime.LockOSThread()
-	if typ, err := unix.GetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_SEQPACKET {
-		fmt.Fprintf(os.Stderr, "%s is set but descriptor %d is not the spawn socket\n", spawnHelperEnv, sock)
-		return 2
-	}
-	// The socket came as an inherited descriptor; no process of ours may
-	// inherit it in turn (it could ask for processes).
-	unix.CloseOnExec(sock)
-	// mu orders the socket's messages: a process's reply is sent, and its
-	// pid entered in live, before the reaper may report its exit. live
-	// holds the processes started and not yet reported; waiting counts
-	// those the reaper has yet to wait for.
-	var (
-		mu      sync.Mutex
-		more    = sync.NewCond(&mu)
-		live    = make(map[int]bool)
-		waiting int
-	)
-	send := func(m helperMsg, pidfd int) error {
-		b, _ := json.Marshal(m)
-		var oob []byte
-		if pidfd >= 0 {
-			oob = unix.UnixRights(pidfd)
-		}
-		for {
-			err := unix.Sendmsg(sock, b, oob, nil, 0)
-			if err != unix.EINTR {
-				return err
-			}
-		}
-	}
-	// The reaper blocks in wait4 (a thread of its own) while a process
-	// lives: it learns of an exit at once, where SIGCHLD would go through
-	// the Go runtime's signal goroutine (measured: about 0.4 ms later).
-	// A child whose exec failed is Go ForkExec's to reap; should the
-	// reaper get it first, it is no live process and is not reported.
-	go func() {
-		for {
-			mu.Lock()
-			for waiting == 0 {
-				more.Wait()
-			}
-			waiting--
-			mu.Unlock()
-			for {
-				var ws syscall.WaitStatus
-				pid, err := syscall.Wait4(-1, &ws, 0, nil)
-				if err == syscall.EINTR {
-					continue
-				}
-				if err != nil {
-					break // ECHILD: cannot be while a process lives
-				}
-				mu.Lock()
-				known := live[pid]
-				delete(live, pid)
-				if known && send(helperMsg{Pid: pid, Exited: true, Status: uint32(ws)}, -1) != nil {
-					os.Exit(0) // the Runtime is gone; the processes die with this thread
-				}
-				mu.Unlock()
-				if known {
-					break
-				}
-			}
-		}
-	}()
-
-	if send(helperMsg{Ready: true}, -1) != nil {
-		return 0
-	}
-	buf := make([]byte, maxHelperRequest+1)
-	oob := make([]byte, unix.CmsgSpace(3*4))
-	for {
-		n, oobn, flags, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n == 0 {
-			return 0 // the Runtime closed its end (or died)
-		}
-		fds := receivedFDs(oob[:oobn])
-		var req helperRequest
-		var reply helperMsg
-		pidfd := -1
-		mu.Lock()
-		switch {
-		case flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0:
-			reply.Err = "spawn request truncated"
-		case json.Unmarshal(buf[:n], &req) != nil:
-			reply.Err = "malformed spawn request"
-		default:
-			reply.Pid, pidfd, err = helperFork(&req, fds)
-			if err != nil {
-				if errno, ok := err.(syscall.Errno); ok {
-					reply.Errno = int(errno)
-				} else {
-					reply.Err = err.Error()
-				}
-			}
-		}
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-		reply.ID = req.ID
-		err = send(reply, pidfd)
-		if reply.Pid > 0 {
-			live[reply.Pid] = true
-			waiting++
-			more.Signal()
-		}
-		mu.Unlock()
-		if pidfd >= 0 {
-			unix.Close(pidfd)
-		}
-		if err != nil {
-			return 0
-		}
-	}
-}
-
-// helperFork starts req's process with fds as the stdio it names.
-func helperFork(req *helperRequest, fds []int) (pid, pidfd int, err error) {
-	files := make([]uintptr, 3)
-	next := 0
-	for i, given := range req.Stdio {
-		if given {
-			if next == len(fds) {
-				return 0, -1, errors.New("spawn request names more descriptors than it carries")
-			}
-			files[i] = uintptr(fds[next])
-			next++
-			continue
-		}
-		mode := unix.O_WRONLY
-		if i == 0 {
-			mode = unix.O_RDONLY
-		}
-		null, err := unix.Open(os.DevNull, mode|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return 0, -1, err
-		}
-		defer unix.Close(null)
-		files[i] = uintptr(null)
-	}
-	pidfd = -1
-	attr := &syscall.ProcAttr{
-		Dir:   req.Dir,
-		Env:   req.Env,
-		Files: files,
-		Sys: &syscall.SysProcAttr{
-			Setpgid: req.Setpgid, Setsid: req.Setsid, Setctty: req.Setctty, Ctty: req.Ctty,
-			Pdeathsig: syscall.SIGKILL,
-			PidFD:     &pidfd,
-		},
-	}
-	pid, err = syscall.ForkExec(req.Path, req.Args, attr)
-	if err != nil {
-		return 0, -1, err
-	}
-	return pid, pidfd, nil
-}
-
-// receivedFDs returns the descriptors of SCM_RIGHTS messages in oob.
-func receivedFDs(oob []byte) []int {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil
-	}
-	var fds []int
-	for _, m := range msgs {
-		if got, err := unix.ParseUnixRights(&m); err == nil {
-			fds = append(fds, got...)
-		}
-	}
-	return fds
-}
-
 // errHelperGone: the helper died (or the Runtime closed it) before it
 // answered; the process, if it was started, was killed with it.
 var errHelperGone = errors.New("spawn helper gone")
@@ -282,7 +58,7 @@ type spawnHelper struct {
 }
 
 type helperReply struct {
-	msg    helperMsg
+	msg    spawnhelper.Msg
 	pidfd  int
 	status chan syscall.WaitStatus // the process's exit, when it started
 }
@@ -304,7 +80,7 @@ func startSpawnHelper(start func(*exec.Cmd) error) (*spawnHelper, error) {
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{"porthole-spawn-helper"},
-		Env:        []string{spawnHelperEnv + "=1", "GOMAXPROCS=2"},
+		Env:        []string{spawnhelper.Env + "=1", "GOMAXPROCS=2"},
 		Dir:        "/",
 		ExtraFiles: []*os.File{theirs},
 		Stderr:     os.Stderr,
@@ -344,7 +120,7 @@ func awaitReady(conn *net.UnixConn) error {
 	if err != nil {
 		return fmt.Errorf("no answer: %w", err)
 	}
-	var m helperMsg
+	var m spawnhelper.Msg
 	if json.Unmarshal(buf[:n], &m) != nil || !m.Ready {
 		return fmt.Errorf("unexpected first words %q", buf[:n])
 	}
@@ -362,8 +138,8 @@ func (h *spawnHelper) read() {
 		if err != nil || n == 0 {
 			break
 		}
-		fds := receivedFDs(oob[:oobn])
-		var m helperMsg
+		fds := spawnhelper.ReceivedFDs(oob[:oobn])
+		var m spawnhelper.Msg
 		if json.Unmarshal(buf[:n], &m) != nil {
 			closeFDs(fds)
 			break // not our helper's words: stop trusting it
@@ -430,7 +206,7 @@ func (h *spawnHelper) spawn(cmd *exec.Cmd) (spawned, error) {
 	if cmd.Path == "" {
 		return spawned{}, errors.New("exec: no command")
 	}
-	req := helperRequest{Path: cmd.Path, Args: cmd.Args, Env: cmd.Environ(), Dir: cmd.Dir}
+	req := spawnhelper.Request{Path: cmd.Path, Args: cmd.Args, Env: cmd.Environ(), Dir: cmd.Dir}
 	if a := cmd.SysProcAttr; a != nil {
 		req.Setpgid, req.Setsid, req.Setctty, req.Ctty = a.Setpgid, a.Setsid, a.Setctty, a.Ctty
 	}
@@ -452,7 +228,7 @@ func (h *spawnHelper) spawn(cmd *exec.Cmd) (spawned, error) {
 	h.replies[req.ID] = ch
 	h.mu.Unlock()
 	b, err := json.Marshal(req)
-	if err == nil && len(b) > maxHelperRequest {
+	if err == nil && len(b) > spawnhelper.MaxRequest {
 		err = errTooBig
 	}
 	if err == nil {

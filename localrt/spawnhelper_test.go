@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/localrt/internal/spawnhelper"
 	"github.com/porthole/porthole/node"
 )
 
@@ -184,7 +185,7 @@ func TestSpawnHelperDies(t *testing.T) {
 // does not fit one request starts directly, whole.
 func TestSpawnHelperFallsBackForLargeCommands(t *testing.T) {
 	// Two variables: one string may not exceed 128 KiB (MAX_ARG_STRLEN).
-	big := strings.Repeat("x", maxHelperRequest*5/8)
+	big := strings.Repeat("x", spawnhelper.MaxRequest*5/8)
 	r := startHelperAt(t, 0, kube.EnvVar{Name: "BIG1", Value: big}, kube.EnvVar{Name: "BIG2", Value: big})
 	var out bytes.Buffer
 	err := r.Exec(context.Background(), ref("p", "main"), []string{"sh", "-c", `echo $PPID; printf %s "$BIG1$BIG2" | wc -c`}, node.Streams{Stdout: &out})
