@@ -89,17 +89,23 @@ func (n *Node) ExecURL(ctx context.Context, w Wire, e *Exec) (string, error) {
 	return fmt.Sprintf("%s/api/v1/namespaces/%s/pods/%s/exec?%s", n.URL, podNamespace, podName, q.Encode()), nil
 }
 
-// RSS is the server's resident set size in bytes (VmRSS): its process's,
-// plus its spawn helper's when it started one (porthole's runtime does once
-// it holds many descriptors): the helper is part of the server's cost.
+// RSS is the server's resident set size in bytes: its process's VmRSS,
+// plus its spawn helper's private memory when it started one (porthole's
+// runtime does once it holds many descriptors): the helper is part of the
+// server's cost. The helper's file pages are not counted: it is the
+// server's own executable, whose pages the server has resident already.
 func (n *Node) RSS() (uint64, error) {
 	rss, err := readRSS(n.PID)
 	if err != nil {
 		return 0, err
 	}
 	for _, pid := range spawnHelpers(n.PID) {
-		if h, err := readRSS(pid); err == nil {
-			rss += h
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+			anon, aerr := parseStatusKB(b, "RssAnon:")
+			shmem, serr := parseStatusKB(b, "RssShmem:")
+			if aerr == nil && serr == nil {
+				rss += anon + shmem
+			}
 		}
 	}
 	return rss, nil
@@ -198,22 +204,29 @@ func readRSS(pid int) (uint64, error) {
 // parseVmRSS returns the VmRSS line of a /proc/PID/status document, in
 // bytes ("VmRSS:     1234 kB").
 func parseVmRSS(status []byte) (uint64, error) {
+	return parseStatusKB(status, "VmRSS:")
+}
+
+// parseStatusKB returns the line of a /proc/PID/status document that
+// starts with field, in bytes ("VmRSS:     1234 kB").
+func parseStatusKB(status []byte, field string) (uint64, error) {
+	name := strings.TrimSuffix(field, ":")
 	for _, line := range strings.Split(string(status), "\n") {
-		v, ok := strings.CutPrefix(line, "VmRSS:")
+		v, ok := strings.CutPrefix(line, field)
 		if !ok {
 			continue
 		}
 		num, ok := strings.CutSuffix(strings.TrimSpace(v), " kB")
 		if !ok {
-			return 0, fmt.Errorf("VmRSS %q is not in kB", v)
+			return 0, fmt.Errorf("%s %q is not in kB", name, v)
 		}
 		kb, err := strconv.ParseUint(strings.TrimSpace(num), 10, 64)
 		if err != nil || kb > math.MaxUint64/1024 {
-			return 0, fmt.Errorf("parse VmRSS %q: bad number", v)
+			return 0, fmt.Errorf("parse %s %q: bad number", name, v)
 		}
 		return kb * 1024, nil
 	}
-	return 0, errors.New("no VmRSS line")
+	return 0, fmt.Errorf("no %s line", name)
 }
 
 // Build compiles pkg of the module in dir into out.

@@ -115,3 +115,18 @@ func TestParentInStat(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStatusKB(t *testing.T) {
+	status := []byte("Name:\tporthole\nVmRSS:\t    9488 kB\nRssAnon:\t    1064 kB\nRssFile:\t    8424 kB\nRssShmem:\t       0 kB\n")
+	for _, c := range []struct {
+		field string
+		want  uint64
+	}{{"VmRSS:", 9488 << 10}, {"RssAnon:", 1064 << 10}, {"RssShmem:", 0}} {
+		if got, err := parseStatusKB(status, c.field); err != nil || got != c.want {
+			t.Errorf("%s: got %d, %v; want %d", c.field, got, err, c.want)
+		}
+	}
+	if _, err := parseStatusKB(status, "RssHuge:"); err == nil || err.Error() != "no RssHuge line" {
+		t.Errorf("a missing field: got %v, want an error naming it", err)
+	}
+}
