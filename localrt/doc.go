@@ -18,6 +18,11 @@
 //     are expanded as the kubelet does.
 //   - stdin: true gives the process a pipe the runtime keeps open; tty: true
 //     runs it on a pseudo-terminal (80x24 until an attacher resizes it).
+//   - A process is a child of the server, or, once the server holds many
+//     descriptors (fork's cost grows with them), of its spawn helper: a
+//     second process of the same executable that starts processes from a
+//     small descriptor table and reports their exits (spawnhelper_linux.go).
+//     Either way it dies with the server, even one killed outright.
 //   - Every process (main or exec) leads its own process group (its own
 //     session for a tty), so signals reach its children too. When a main
 //     process ends, its group and the groups of exec sessions left behind
