@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,7 +33,17 @@ type Options struct {
 	// container and the other attachers (default
 	// defaultAttachStallTimeout).
 	AttachStallTimeout time.Duration
+	// SpawnHelperAt is the descriptor number from which a process starts
+	// through the spawn helper (see doc.go): when its stdio are numbered
+	// this high, the server holds about as many descriptors and fork
+	// copies them all. 0: the environment's PORTHOLE_SPAWN_HELPER_AT, else
+	// 4096; 1: always; negative: never.
+	SpawnHelperAt int
 }
+
+// SpawnHelperAtEnv names the environment variable that sets
+// Options.SpawnHelperAt when the options leave it 0.
+const SpawnHelperAtEnv = "PORTHOLE_SPAWN_HELPER_AT"
 
 // ErrClosed is returned by calls on a Runtime after Close.
 var ErrClosed = errors.New("runtime closed")
@@ -93,6 +104,16 @@ func New(pods []*kube.Pod, opts *Options) (*Runtime, error) {
 	}
 	if opts != nil {
 		r.opts = *opts
+	}
+	switch v := os.Getenv(SpawnHelperAtEnv); {
+	case r.opts.SpawnHelperAt != 0:
+		r.helperAt = r.opts.SpawnHelperAt
+	case v != "":
+		at, err := strconv.Atoi(v)
+		if err != nil || at == 0 {
+			return nil, fmt.Errorf("%s=%q: want a descriptor number (1: always) or -1 (never)", SpawnHelperAtEnv, v)
+		}
+		r.helperAt = at
 	}
 	if r.opts.AttachStallTimeout <= 0 {
 		r.opts.AttachStallTimeout = defaultAttachStallTimeout

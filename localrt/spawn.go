@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // errSpawnerStopped: a process start after Close (which cannot happen: Close
@@ -37,12 +38,22 @@ type spawner struct {
 	reqs     chan spawnReq
 	quit     chan struct{}
 	done     chan struct{}
-	helperAt int // <0: never use the helper
+	helperAt int // <0: never use the helper; 0 or 1: always
+
+	// helperIdle is how long a helper with no process is kept before it
+	// is retired (a later start at a high descriptor count starts another).
+	helperIdle time.Duration
 
 	hmu        sync.Mutex
 	helper     *spawnHelper
-	helperDown bool // it could not start: spawn directly
+	helperDown bool        // it could not start, or the spawner stopped: spawn directly
+	retire     *time.Timer // pending retirement of an idle helper
+	retiring   sync.WaitGroup
 }
+
+// defaultHelperIdle keeps an idle helper through bursts of short sessions
+// and lets it go when the server is quiet again.
+const defaultHelperIdle = 10 * time.Second
 
 type spawnReq struct {
 	fn  func() error
@@ -75,7 +86,7 @@ func (s *spawned) takePidfd() int {
 const helperStdioFD = 4096
 
 func newSpawner(helperAt int) *spawner {
-	s := &spawner{reqs: make(chan spawnReq), quit: make(chan struct{}), done: make(chan struct{}), helperAt: helperAt}
+	s := &spawner{reqs: make(chan spawnReq), quit: make(chan struct{}), done: make(chan struct{}), helperAt: helperAt, helperIdle: defaultHelperIdle}
 	go s.run()
 	return s
 }
@@ -109,6 +120,7 @@ func (s *spawner) onThread(fn func() error) error {
 func (s *spawner) start(cmd *exec.Cmd) (spawned, error) {
 	if h := s.helperFor(cmd); h != nil {
 		st, err := h.spawn(cmd)
+		h.release()
 		if !errors.Is(err, errHelperGone) && !errors.Is(err, errTooBig) {
 			return st, err
 		}
@@ -124,10 +136,11 @@ func (s *spawner) start(cmd *exec.Cmd) (spawned, error) {
 	return spawned{pid: cmd.Process.Pid, pidfd: -1}, nil
 }
 
-// helperFor returns the helper to start cmd with, starting it the first
-// time; nil: start cmd directly.
+// helperFor returns the helper to start cmd with, acquired (release it
+// after the start), starting one if there is none; nil: start cmd
+// directly.
 func (s *spawner) helperFor(cmd *exec.Cmd) *spawnHelper {
-	if s.helperAt < 0 || highestStdioFD(cmd) < s.helperAt {
+	if s.helperAt < 0 || s.helperAt > 1 && highestStdioFD(cmd) < s.helperAt {
 		return nil
 	}
 	s.hmu.Lock()
@@ -139,11 +152,46 @@ func (s *spawner) helperFor(cmd *exec.Cmd) *spawnHelper {
 				setParentDeathSignal(c.SysProcAttr)
 				return c.Start()
 			})
-			s.helper = h
+			if err == nil {
+				h.onIdle = func() { s.helperIdled(h) }
+				s.helper = h
+			}
 			return err
 		})
 		s.helperDown = err != nil
 	}
+	if s.helper != nil {
+		s.helper.acquire() // under hmu: retirement cannot come in between
+	}
+	return s.helper
+}
+
+// helperIdled schedules the retirement of h, idle now, after helperIdle.
+func (s *spawner) helperIdled(h *spawnHelper) {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.helper != h || s.retire != nil {
+		return
+	}
+	s.retiring.Add(1)
+	s.retire = time.AfterFunc(s.helperIdle, func() {
+		defer s.retiring.Done()
+		s.hmu.Lock()
+		s.retire = nil
+		if s.helper != h || !h.idle() {
+			s.hmu.Unlock()
+			return
+		}
+		s.helper = nil
+		s.hmu.Unlock()
+		h.close() // not under hmu: its reader may be calling helperIdled
+	})
+}
+
+// current is the running helper, if any.
+func (s *spawner) current() *spawnHelper {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
 	return s.helper
 }
 
@@ -151,12 +199,17 @@ func (s *spawner) helperFor(cmd *exec.Cmd) *spawnHelper {
 // process runs.
 func (s *spawner) stop() {
 	s.hmu.Lock()
-	if s.helper != nil {
-		s.helper.close()
-		s.helper = nil
+	h := s.helper
+	s.helper, s.helperDown = nil, true
+	if s.retire != nil && s.retire.Stop() {
+		s.retiring.Done()
 	}
-	s.helperDown = true
+	s.retire = nil
 	s.hmu.Unlock()
+	s.retiring.Wait()
+	if h != nil {
+		h.close() // not under hmu: its reader may be calling helperIdled
+	}
 	close(s.quit)
 	<-s.done
 }

@@ -50,11 +50,44 @@ type spawnHelper struct {
 	conn *net.UnixConn
 	done chan struct{} // the reader ended
 
+	// onIdle, when set, is called (from any goroutine, no lock held) each
+	// time the helper has no process and no start in progress any more.
+	onIdle func()
+
 	mu       sync.Mutex
 	nextID   uint64
 	replies  map[uint64]chan helperReply
 	children map[int]chan syscall.WaitStatus
+	users    int // starts in progress (acquire to release)
 	gone     bool
+}
+
+// acquire marks a start in progress: the helper is not idle until release.
+func (h *spawnHelper) acquire() {
+	h.mu.Lock()
+	h.users++
+	h.mu.Unlock()
+}
+
+func (h *spawnHelper) release() {
+	h.mu.Lock()
+	h.users--
+	idle := h.idleLocked()
+	h.mu.Unlock()
+	if idle && h.onIdle != nil {
+		h.onIdle()
+	}
+}
+
+// idle reports whether the helper has no process and no start in progress.
+func (h *spawnHelper) idle() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.idleLocked()
+}
+
+func (h *spawnHelper) idleLocked() bool {
+	return h.users == 0 && len(h.children) == 0 && !h.gone
 }
 
 type helperReply struct {
@@ -150,8 +183,12 @@ func (h *spawnHelper) read() {
 				delete(h.children, m.Pid)
 				ch <- syscall.WaitStatus(m.Status)
 			}
+			idle := h.idleLocked()
 			h.mu.Unlock()
 			closeFDs(fds)
+			if idle && h.onIdle != nil {
+				h.onIdle()
+			}
 			continue
 		}
 		ch, ok := h.replies[m.ID]

@@ -15,7 +15,7 @@ var (
 	errTooBig     = errors.New("spawn request too large")
 )
 
-type spawnHelper struct{}
+type spawnHelper struct{ onIdle func() }
 
 func startSpawnHelper(func(*exec.Cmd) error) (*spawnHelper, error) {
 	return nil, errors.ErrUnsupported
@@ -23,5 +23,8 @@ func startSpawnHelper(func(*exec.Cmd) error) (*spawnHelper, error) {
 
 func (*spawnHelper) spawn(*exec.Cmd) (spawned, error) { return spawned{}, errHelperGone }
 func (*spawnHelper) close()                           {}
+func (*spawnHelper) acquire()                         {}
+func (*spawnHelper) release()                         {}
+func (*spawnHelper) idle() bool                       { return false }
 
 func highestStdioFD(*exec.Cmd) int { return -1 }

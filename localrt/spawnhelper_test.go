@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -112,7 +113,7 @@ func TestSpawnHelperSameOutcomes(t *testing.T) {
 		if ppid := parentOfExec(t, direct, tty); ppid != os.Getpid() {
 			t.Errorf("direct, tty %v: parent %d, want this process %d", tty, ppid, os.Getpid())
 		}
-		if ppid, h := parentOfExec(t, helped, tty), helped.spawn.helper.proc.Process.Pid; ppid != h {
+		if ppid, h := parentOfExec(t, helped, tty), helped.spawn.current().proc.Process.Pid; ppid != h {
 			t.Errorf("helped, tty %v: parent %d, want the helper %d", tty, ppid, h)
 		}
 	}
@@ -137,7 +138,7 @@ func TestSpawnHelperTakesOverWhenTheTableGrows(t *testing.T) {
 		held = append(held, f)
 	}
 	ppid := parentOfExec(t, r, false)
-	if h := r.spawn.helper; h == nil || ppid != h.proc.Process.Pid {
+	if h := r.spawn.current(); h == nil || ppid != h.proc.Process.Pid {
 		t.Errorf("many descriptors: parent %d, want the spawn helper", ppid)
 	}
 	closeAll(held)
@@ -159,7 +160,7 @@ func TestSpawnHelperDies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := r.spawn.helper
+	h := r.spawn.current()
 	if ppid := parentOf(t, pid); ppid != h.proc.Process.Pid {
 		t.Fatalf("parent %d, want the helper %d", ppid, h.proc.Process.Pid)
 	}
@@ -203,11 +204,91 @@ func TestSpawnHelperFallsBackForLargeCommands(t *testing.T) {
 func TestSpawnHelperIgnoresNonsense(t *testing.T) {
 	r := startHelperAt(t, 0)
 	parentOfExec(t, r, false) // the helper is up
-	h := r.spawn.helper
+	h := r.spawn.current()
 	if _, _, err := h.conn.WriteMsgUnix([]byte("{not json"), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ppid := parentOfExec(t, r, false); ppid != h.proc.Process.Pid {
 		t.Errorf("parent %d, want the helper %d", ppid, h.proc.Process.Pid)
+	}
+}
+
+// TestSpawnHelperAtSetting: Options.SpawnHelperAt, else the environment,
+// else the default; a bad environment value is an error naming it.
+func TestSpawnHelperAtSetting(t *testing.T) {
+	tests := []struct {
+		opt     int
+		env     string
+		want    int
+		wantErr bool
+	}{
+		{0, "", helperStdioFD, false},
+		{0, "1", 1, false},
+		{0, "-1", -1, false},
+		{0, "8192", 8192, false},
+		{100, "1", 100, false},
+		{-1, "1", -1, false},
+		{0, "0", 0, true},
+		{0, "many", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("opt=%d/env=%q", tt.opt, tt.env), func(t *testing.T) {
+			t.Setenv(SpawnHelperAtEnv, tt.env)
+			r, err := New(nil, &Options{SpawnHelperAt: tt.opt})
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), SpawnHelperAtEnv) {
+					t.Fatalf("got %v, want an error naming %s", err, SpawnHelperAtEnv)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.helperAt != tt.want {
+				t.Errorf("helperAt %d, want %d", r.helperAt, tt.want)
+			}
+		})
+	}
+}
+
+// TestSpawnHelperRetiresWhenIdle: a helper with no process left goes away
+// after the idle time (its process reaped, its reader ended: goleak checks
+// at exit), and the next start that needs one starts another.
+func TestSpawnHelperRetiresWhenIdle(t *testing.T) {
+	r := startHelperAt(t, 0)
+	r.spawn.hmu.Lock()
+	r.spawn.helperIdle = 50 * time.Millisecond
+	r.spawn.hmu.Unlock()
+	// The pod's main process keeps the first helper busy.
+	first := r.spawn.current()
+	if first == nil {
+		t.Fatal("no helper after the pod started through one")
+	}
+	if ppid := parentOfExec(t, r, false); ppid != first.proc.Process.Pid {
+		t.Fatalf("parent %d, want the helper %d", ppid, first.proc.Process.Pid)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if r.spawn.current() != first {
+		t.Fatal("the helper was retired while the pod's main process runs through it")
+	}
+	if err := r.RemovePod("default", "p"); err != nil {
+		t.Fatalf("RemovePod: %v", err)
+	}
+	pid := first.proc.Process.Pid
+	for deadline := time.Now().Add(failsafe); r.spawn.current() != nil || procState(pid) != "gone"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("an idle helper was not retired: current %p, process %d %s", r.spawn.current(), pid, procState(pid))
+		}
+	}
+	if err := r.AddPod(testPod("p", kube.Container{}, "")); err != nil {
+		t.Fatalf("AddPod: %v", err)
+	}
+	waitPod(t, r, "p", "running", isRunning)
+	second := r.spawn.current()
+	if second == nil || second == first {
+		t.Fatalf("no new helper for the new pod")
+	}
+	if ppid := parentOfExec(t, r, true); ppid != second.proc.Process.Pid {
+		t.Errorf("parent %d, want the new helper %d", ppid, second.proc.Process.Pid)
 	}
 }
