@@ -49,6 +49,9 @@ type spawnHelper struct {
 	proc *exec.Cmd
 	conn *net.UnixConn
 	done chan struct{} // the reader ended
+	// replyTimeout bounds the wait for a start's reply; then the helper
+	// is killed and the start goes direct.
+	replyTimeout time.Duration
 
 	// onIdle, when set, is called (from any goroutine, no lock held) each
 	// time the helper has no process and no start in progress any more.
@@ -130,15 +133,20 @@ func startSpawnHelper(start func(*exec.Cmd) error) (*spawnHelper, error) {
 		return nil, fmt.Errorf("spawn helper: %w", err)
 	}
 	h := &spawnHelper{
-		proc:     cmd,
-		conn:     conn,
-		done:     make(chan struct{}),
-		replies:  make(map[uint64]chan helperReply),
-		children: make(map[int]chan syscall.WaitStatus),
+		proc:         cmd,
+		conn:         conn,
+		replyTimeout: helperReplyTimeout,
+		done:         make(chan struct{}),
+		replies:      make(map[uint64]chan helperReply),
+		children:     make(map[int]chan syscall.WaitStatus),
 	}
 	go h.read()
 	return h, nil
 }
+
+// helperReplyTimeout bounds a start through the helper: its fork and
+// exec take milliseconds.
+const helperReplyTimeout = 10 * time.Second
 
 // helperStartTimeout bounds a helper's start: an executable that does not
 // answer as a helper (see init) is not one, and processes start directly.
@@ -262,6 +270,7 @@ func (h *spawnHelper) spawn(cmd *exec.Cmd) (spawned, error) {
 	}
 	h.nextID++
 	req.ID = h.nextID
+	timeout := h.replyTimeout
 	h.replies[req.ID] = ch
 	h.mu.Unlock()
 	b, err := json.Marshal(req)
@@ -281,7 +290,19 @@ func (h *spawnHelper) spawn(cmd *exec.Cmd) (spawned, error) {
 		h.mu.Unlock()
 		return spawned{}, err
 	}
-	r, ok := <-ch
+	var r helperReply
+	var ok bool
+	frozen := time.NewTimer(timeout)
+	defer frozen.Stop()
+	select {
+	case r, ok = <-ch:
+	case <-frozen.C:
+		// A frozen helper (stopped, wedged) must not hold every start:
+		// killed, it ends the reader, which fails this request (or hands
+		// over a reply that came meanwhile, for a process killed with it).
+		h.proc.Process.Kill()
+		r, ok = <-ch
+	}
 	if !ok {
 		return spawned{}, errHelperGone
 	}

@@ -292,3 +292,25 @@ func TestSpawnHelperRetiresWhenIdle(t *testing.T) {
 		t.Errorf("parent %d, want the new helper %d", ppid, second.proc.Process.Pid)
 	}
 }
+
+// TestSpawnHelperFrozen: a helper that stops answering (SIGSTOP) is killed
+// after the reply timeout and the start goes direct, whole.
+func TestSpawnHelperFrozen(t *testing.T) {
+	r := startHelperAt(t, 0)
+	h := r.spawn.current()
+	h.mu.Lock()
+	h.replyTimeout = 100 * time.Millisecond
+	h.mu.Unlock()
+	if err := h.proc.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if ppid := parentOfExec(t, r, false); ppid != os.Getpid() {
+		t.Errorf("parent %d, want this process %d (a direct start)", ppid, os.Getpid())
+	}
+	hpid := h.proc.Process.Pid
+	for deadline := time.Now().Add(failsafe); procState(hpid) != "gone"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the frozen helper %d is still there: %s", hpid, procState(hpid))
+		}
+	}
+}
