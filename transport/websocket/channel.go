@@ -200,8 +200,8 @@ func (ch *Channel) sendPayload(payload []byte) error {
 		return stream.ErrClosed // Reset while a Write or ReadFrom runs
 	}
 	c := ch.c
-	if !c.version.Base64 && c.nc != nil {
-		return c.sendPrefixed(int(ch.id), payload) // the payload is not copied
+	if !c.version.Base64 && (c.nc != nil || c.raw != nil) {
+		return c.sendPrefixed(int(ch.id), payload) // the payload is not copied first
 	}
 	bp := c.pool.Get()
 	defer c.pool.Put(bp)

@@ -37,7 +37,7 @@ const abortGrace = time.Second
 type Conn struct {
 	ws       *ws.Conn
 	nc       *lingerConn // server side; nil on the client
-	raw      io.Closer   // client side: the upgraded connection under ws
+	raw      *clientWire // client side: the upgraded connection under ws (nil if not writable)
 	version  protocol.Version
 	client   bool
 	msgType  ws.MessageType
@@ -311,9 +311,10 @@ func (c *Conn) writeErr(err error) error {
 func (c *Conn) send(msg []byte) error { return c.sendPrefixed(-1, msg) }
 
 // sendPrefixed writes one complete message as one frame: the channel byte
-// id (none if negative) then payload. The server writes the frame itself
-// in one write, payload uncopied (lingerConn.writeFrame); the client,
-// whose frames are masked, through coder/websocket, so id must be negative.
+// id (none if negative) then payload, in one write: the server's payload
+// uncopied (lingerConn.writeFrame), the client's masked into a pooled frame
+// (clientWire.writeFrame). Only without either does the frame go through
+// coder/websocket, and then id must be negative.
 func (c *Conn) sendPrefixed(id int, payload []byte) error {
 	select {
 	case c.wsem <- struct{}{}:
@@ -325,7 +326,10 @@ func (c *Conn) sendPrefixed(id int, payload []byte) error {
 		return c.writeErr(nil)
 	}
 	var err error
-	if c.nc != nil {
+	switch {
+	case c.raw != nil:
+		err = c.raw.writeFrame(c.opcode(), id, payload)
+	case c.nc != nil:
 		var hb [maxHeaderLen + 1]byte
 		n := len(payload)
 		if id >= 0 {
@@ -336,7 +340,7 @@ func (c *Conn) sendPrefixed(id int, payload []byte) error {
 			hdr = append(hdr, byte(id))
 		}
 		err = c.nc.writeFrame(hdr, payload)
-	} else {
+	default:
 		err = c.ws.Write(context.Background(), c.msgType, payload)
 	}
 	<-c.wsem

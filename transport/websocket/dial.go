@@ -108,7 +108,7 @@ type captureTransport struct {
 	base     http.RoundTripper
 	status   int
 	body     []byte
-	upgraded io.Closer
+	upgraded *clientWire
 }
 
 func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -117,7 +117,12 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return resp, err
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		t.upgraded = resp.Body
+		// net/http's 101 body is the connection, readable and writable;
+		// coder/websocket requires as much.
+		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
+			t.upgraded = &clientWire{ReadWriteCloser: rwc}
+			resp.Body = t.upgraded
+		}
 		return resp, nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -132,7 +137,7 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // client-go does: a *stream.UpgradeError for a non-101 answer or for a
 // 101 naming a subprotocol that was not offered; op names the dial in any
 // other error. Dial and DialTunnel share it.
-func handshake(ctx context.Context, op, url string, hc *http.Client, header http.Header, offered []string) (*ws.Conn, io.Closer, *http.Response, error) {
+func handshake(ctx context.Context, op, url string, hc *http.Client, header http.Header, offered []string) (*ws.Conn, *clientWire, *http.Response, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -174,7 +179,7 @@ var closeHandshakeWait = 12 * time.Second
 
 // boundedClose runs the close handshake on wc and closes the raw
 // connection under it if the peer has not finished within wait.
-func boundedClose(wc *ws.Conn, raw io.Closer, wait time.Duration) error {
+func boundedClose(wc *ws.Conn, raw *clientWire, wait time.Duration) error {
 	if raw != nil {
 		t := time.AfterFunc(wait, func() { _ = raw.Close() })
 		defer t.Stop()

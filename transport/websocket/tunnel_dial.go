@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -69,7 +68,7 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 // Conn.Close does (see boundedClose).
 type clientTunnelConn struct {
 	net.Conn
-	raw io.Closer
+	raw *clientWire
 }
 
 func (c *clientTunnelConn) Close() error {

@@ -1,0 +1,108 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/porthole/porthole/protocol"
+)
+
+// writeCounter counts the writes to a client's socket.
+type writeCounter struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes.Add(1)
+	return w.Conn.Write(p)
+}
+
+// countingClient is an HTTP client whose connections count their writes.
+func countingClient(writes *atomic.Int64) *http.Client {
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &writeCounter{Conn: nc, writes: writes}, nil
+	}}
+	return &http.Client{Transport: tr}
+}
+
+// TestClientMessageOneWrite: a client's message goes to the socket in one
+// write, masked so that the server reads the bytes sent, on every version
+// (coder/websocket's own writer cost nine writes for 32 KiB), and a write
+// larger than a message is one write per message.
+func TestClientMessageOneWrite(t *testing.T) {
+	for _, v := range protocol.WebSocketVersions {
+		t.Run(versionName(v), func(t *testing.T) {
+			got := make(chan []byte, 1)
+			url, _, _ := serve(t, &AcceptOptions{Versions: []protocol.Version{v}}, func(c *Conn) {
+				s := c.ServerSession(protocol.Want{Stdin: true, Stdout: true})
+				got <- readAll(t, s.Stdin)
+			})
+			var writes atomic.Int64
+			o := dialOpts(v)
+			o.HTTPClient = countingClient(&writes)
+			c, _, err := Dial(context.Background(), url, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			stdin := c.ClientSession(protocol.Want{Stdin: true, Stdout: true}).Stdin
+			msgMax := c.Channel(0).payloadMax()
+			var sent []byte
+			for _, n := range []int{1, 125, 126, 65535 % msgMax, msgMax, 3*msgMax + 17} {
+				p := make([]byte, n)
+				for i := range p {
+					p[i] = byte(i*31 + n)
+				}
+				before := writes.Load()
+				if _, err := stdin.Write(p); err != nil {
+					t.Fatal(err)
+				}
+				if w, want := writes.Load()-before, int64((n+msgMax-1)/msgMax); w != want {
+					t.Errorf("%d bytes (messages of at most %d): %d socket writes, want %d", n, msgMax, w, want)
+				}
+				sent = append(sent, p...)
+			}
+			if err := stdin.CloseWrite(); err != nil && !errors.Is(err, ErrNoCloseSignal) {
+				t.Fatal(err)
+			}
+			if !v.CloseSignal {
+				_ = c.Close()
+			}
+			if b := <-got; !bytes.Equal(b, sent) {
+				t.Fatalf("server read %d bytes, want the %d sent", len(b), len(sent))
+			}
+		})
+	}
+}
+
+// TestClientNoDataAfterClose: once the client's close frame went out, a
+// data frame is refused, not sent behind it.
+func TestClientNoDataAfterClose(t *testing.T) {
+	v := protocol.WebSocketVersions[0]
+	url, accepted, _ := serve(t, &AcceptOptions{Versions: []protocol.Version{v}}, func(c *Conn) {
+		<-c.Done()
+	})
+	c, _, err := Dial(context.Background(), url, dialOpts(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-accepted
+	if err := c.ws.Close(1000, ""); err != nil {
+		t.Fatalf("close handshake: %v", err)
+	}
+	err = c.raw.writeFrame(c.opcode(), 0, []byte("late"))
+	if !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("a data frame after the close frame: %v, want net.ErrClosed", err)
+	}
+	_ = c.Close()
+}
