@@ -35,7 +35,7 @@ import (
 // status counts as output: the session is over only once the client's
 // connection closed cleanly after it, or the grace ran out.
 const (
-	resumeOutputBytes = 4 << 20 // per output stream, not yet acknowledged
+	resumeOutputBytes = protocol.ResumeOutputWindow // per output stream, not yet acknowledged
 	// resumeStdinBytes bounds the stdin received and not yet written
 	// upstream. A client keeps at most protocol.ResumeStdinWindow bytes
 	// unacknowledged and acknowledgements count what was written, so a
@@ -46,7 +46,6 @@ const (
 	// could not arrive, and a process writing as much as it reads (cat)
 	// would stall the session for good.
 	resumeStdinBytes = 2 * protocol.ResumeStdinWindow
-	resumeChunk      = 256 << 10
 	resumeCtlLine    = 256
 )
 
@@ -59,16 +58,6 @@ const (
 	outStderr
 	outError
 )
-
-// outBuf is one output stream's bytes not yet acknowledged by the client.
-type outBuf struct {
-	on   bool // the session has this stream
-	data []byte
-	base int64 // offset of data[0]: everything before it was acknowledged
-	done bool  // the stream ended upstream: total is final
-}
-
-func (o *outBuf) total() int64 { return o.base + int64(len(o.data)) }
 
 // resumable is one resumable session, from its first client connection to
 // its end. Its state is guarded by mu; cond wakes every waiter on any change.
@@ -365,7 +354,7 @@ func (r *resumable) run(first *websocket.Conn) outcome {
 		r.mu.Lock()
 		r.upDone = true
 		e := &r.outs[outError]
-		e.data = append(e.data, (&stream.Session{Version: protocol.ResumeVersion}).EncodeStatus(st)...)
+		e.append((&stream.Session{Version: protocol.ResumeVersion}).EncodeStatus(st))
 		e.done = true
 		r.cond.Broadcast()
 		r.mu.Unlock()
@@ -472,14 +461,13 @@ func (w *outWriter) Write(p []byte) (int, error) {
 	o := &r.outs[w.i]
 	n := 0
 	for len(p) > 0 {
-		for len(o.data) >= resumeOutputBytes && !r.isOver {
+		for o.kept >= resumeOutputBytes && !r.isOver {
 			r.cond.Wait()
 		}
 		if r.isOver {
 			return n, errSessionOver
 		}
-		k := min(len(p), resumeOutputBytes-len(o.data))
-		o.data = append(o.data, p[:k]...)
+		k := o.append(p[:min(len(p), resumeOutputBytes-o.kept)])
 		n, p = n+k, p[k:]
 		r.cond.Broadcast()
 	}
@@ -583,8 +571,7 @@ func (r *resumable) pump(a *attachment, pumps *sync.WaitGroup, i int, dst stream
 			r.mu.Unlock()
 			return
 		}
-		from := sent - o.base
-		chunk := o.data[from:min(int64(len(o.data)), from+resumeChunk)]
+		chunk := o.at(sent)
 		r.mu.Unlock()
 		// Bytes at or past sent are never trimmed (the client cannot
 		// acknowledge what it was not sent) and appends go past them.
@@ -625,8 +612,7 @@ func (r *resumable) ack(off protocol.Offsets) {
 	for i := range r.outs {
 		o := &r.outs[i]
 		if n := offsetOf(off, i); n > o.base && n <= o.total() {
-			o.data = o.data[n-o.base:]
-			o.base = n
+			o.trim(n)
 		}
 	}
 	r.cond.Broadcast()
@@ -820,7 +806,7 @@ func (r *resumable) awaitAcks(a *attachment) bool {
 // r.mu is held.
 func (r *resumable) allAcked() bool {
 	for i := range r.outs {
-		if o := &r.outs[i]; o.on && (!o.done || len(o.data) > 0) {
+		if o := &r.outs[i]; o.on && (!o.done || o.kept > 0) {
 			return false
 		}
 	}
