@@ -47,6 +47,11 @@ const (
 
 	// ResumeStdinWindow is the most stdin a client keeps unacknowledged.
 	ResumeStdinWindow = 1 << 20
+	// ResumeOutputWindow is the output per stream porthole's gateway keeps
+	// unacknowledged before it stops reading the process. A client that
+	// acknowledges only on a timer caps the session at this much per
+	// period, so clients also acknowledge whenever a quarter of it arrived.
+	ResumeOutputWindow = 4 << 20
 
 	HeaderSession       = "X-Porthole-Session"
 	HeaderResume        = "X-Porthole-Resume"

@@ -35,6 +35,10 @@ const CONTROL = 5;
 const CLOSE = 255;
 
 const ACK_EVERY = 50; // ms between acknowledgements while output flows
+// ACK_BYTES of output acknowledge at once: the gateway keeps 4 MiB per
+// stream unacknowledged (protocol.ResumeOutputWindow) and then waits, so
+// acknowledging on the timer alone caps output at 4 MiB per ACK_EVERY.
+export const ACK_BYTES = 1024 * 1024;
 const RESUME_FOR = 3 * 60 * 1000; // the gateway's default grace
 const MAX_UNACKED = 1024 * 1024; // stdin kept for a resend before waitDrained waits: the gateway's window
 // resumeCodes are the closes of a cut connection, worth a resume: no close
@@ -117,6 +121,7 @@ export class Session {
     this.id = '';
     this.got = { stdout: 0, stderr: 0, error: 0 };
     this.acked = '';
+    this.sinceAck = 0; // output bytes since the last acknowledgement
     this.unacked = []; // stdin chunks not acknowledged, from stdinBase
     this.unackedBytes = 0;
     this.stdinBase = 0;
@@ -170,6 +175,8 @@ export class Session {
       case STDERR:
         this.got[msg[0] === STDOUT ? 'stdout' : 'stderr'] += payload.length;
         if (payload.length > 0) this.h.onOutput(payload, msg[0]);
+        this.sinceAck += payload.length;
+        if (this.resumable && this.sinceAck >= ACK_BYTES) this.ack();
         break;
       case ERROR:
         this.got.error += payload.length;
@@ -253,6 +260,7 @@ export class Session {
   ack() {
     if (!this.ready || !this.open) return;
     const line = formatOffsets(this.got);
+    this.sinceAck = 0;
     if (line === this.acked) return;
     this.acked = line;
     this.send(CONTROL, this.encoder.encode(line + '\n'));

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { splitArgs } from '../src/argv.js';
-import { exitFromStatus, formatOffsets, parseOffsets } from '../src/session.js';
+import { ACK_BYTES, RESUME, Session, exitFromStatus, formatOffsets, parseOffsets } from '../src/session.js';
 import { LineMode } from '../src/linemode.js';
 import { bearerProtocol } from '../src/auth.js';
 import { parseCast } from '../src/cast.js';
@@ -314,6 +314,49 @@ test('resume offsets', () => {
   assert.deepEqual(parseOffsets('stdin=1,stdout=2,stderr=3,error=4'), { stdin: 1, stdout: 2, stderr: 3, error: 4 });
   for (const bad of ['session=abc', 'stdin=-1', 'stdin=', 'stdin=1,', 'x=1', 'stdin=+1', 'stdin=1 ']) {
     assert.equal(parseOffsets(bad), null, bad);
+  }
+});
+
+// A resumable session acknowledges output as it arrives, every ACK_BYTES,
+// not only on its timer: the gateway stops sending at its 4 MiB window.
+test('resume acknowledges by bytes', () => {
+  const sockets = [];
+  const saved = globalThis.WebSocket;
+  globalThis.WebSocket = class {
+    static OPEN = 1;
+    constructor(url, protocols) {
+      this.protocol = protocols[0];
+      this.readyState = 1;
+      this.sent = [];
+      sockets.push(this);
+    }
+    send(msg) { this.sent.push(msg); }
+    close() { this.readyState = 3; }
+  };
+  let s;
+  try {
+    s = new Session('ws://gateway/x', ['v5.channel.k8s.io'], { onOpen() {}, onOutput() {} });
+    const ws = sockets[0];
+    assert.equal(ws.protocol, RESUME);
+    ws.onopen();
+    const message = (ch, n) => {
+      const b = new Uint8Array(n + 1);
+      b[0] = ch;
+      return { data: b.buffer };
+    };
+    const acks = () => ws.sent.filter((m) => m[0] === 5).map((m) => new TextDecoder().decode(m.subarray(1)));
+    ws.onmessage(message(1, ACK_BYTES - 10));
+    assert.deepEqual(acks(), []);
+    ws.onmessage(message(2, 10));
+    assert.deepEqual(acks(), [`stdout=${ACK_BYTES - 10},stderr=10\n`]);
+    ws.onmessage(message(1, 3 * ACK_BYTES));
+    assert.deepEqual(acks().at(-1), `stdout=${4 * ACK_BYTES - 10},stderr=10\n`);
+  } finally {
+    if (s) {
+      s.ended = true;
+      clearInterval(s.ackTimer);
+    }
+    globalThis.WebSocket = saved;
   }
 });
 
