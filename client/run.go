@@ -105,7 +105,7 @@ func (r *runner) readStatus(wg *sync.WaitGroup) {
 // ends the session: the remote output has nowhere to go.
 func (r *runner) copyOut(wg *sync.WaitGroup, dst io.Writer, src stream.Stream, name string) {
 	defer wg.Done()
-	_, err := io.Copy(dst, readerOnly{src})
+	_, err := io.CopyBuffer(writerOnly{dst}, readerOnly{src}, make([]byte, outputBuffer))
 	if err == nil {
 		return
 	}
@@ -123,6 +123,17 @@ func (r *runner) copyOut(wg *sync.WaitGroup, dst io.Writer, src stream.Stream, n
 
 // readerOnly hides WriterTo/ReaderFrom so io.Copy uses a plain buffer.
 type readerOnly struct{ io.Reader }
+
+// writerOnly hides ReaderFrom, so that io.CopyBuffer uses its buffer: the
+// dst's own would be smaller (io.Discard reads 8 KiB at a time, an
+// *os.File 32 KiB).
+type writerOnly struct{ io.Writer }
+
+// outputBuffer is the size of an output stream's copy buffer: a server's
+// largest message (64 KiB from porthole, the kubelet and the API server),
+// so that a message is read in one piece, most of it straight from the
+// socket into the buffer.
+const outputBuffer = 64 << 10
 
 // copyStdin copies Stdin to the remote stdin and half-closes it at EOF,
 // which the remote process reads as EOF (v5 close signal, SPDY FIN).
