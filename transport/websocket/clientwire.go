@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"io"
@@ -28,6 +29,20 @@ type clientWire struct {
 
 	wmu    sync.Mutex
 	sealed bool
+
+	// pongs gets a value (if it has room) for each pong received.
+	pongs chan struct{}
+}
+
+// opPing is the WebSocket ping frame's opcode.
+const opPing = 0x9
+
+// onPong is coder/websocket's OnPongReceived.
+func (w *clientWire) onPong(context.Context, []byte) {
+	select {
+	case w.pongs <- struct{}{}:
+	default:
+	}
 }
 
 // Write passes one of coder/websocket's control frames through.
@@ -50,7 +65,7 @@ var frameBufs = sync.Pool{New: func() any {
 	return &b
 }}
 
-// writeFrame writes one final frame of opcode op whose payload is the
+// writeFrame writes one final frame of opcode op (data, or a ping) whose payload is the
 // channel byte id (none if negative) then payload, masked with a fresh
 // random key (RFC 6455 5.3), in one write. payload is not modified.
 func (w *clientWire) writeFrame(op byte, id int, payload []byte) error {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/porthole/porthole/protocol"
 )
@@ -105,4 +106,41 @@ func TestClientNoDataAfterClose(t *testing.T) {
 		t.Fatalf("a data frame after the close frame: %v, want net.ErrClosed", err)
 	}
 	_ = c.Close()
+}
+
+// TestPingWaitsForStalledWrite: while the server reads nothing (its
+// process does not read stdin), the client's message stays in flight and
+// a ping cannot get out, so no pong can come back. That is not a dead
+// server: the session goes on once the server reads again, every byte
+// arrives, and pings resume. (Pinging through coder/websocket failed the
+// connection after the pong wait: "failed to acquire lock".)
+func TestPingWaitsForStalledWrite(t *testing.T) {
+	v := protocol.WebSocketVersions[0]
+	const total = 32 << 20
+	got := make(chan int, 1)
+	url, _, _ := serve(t, &AcceptOptions{Versions: []protocol.Version{v}}, func(c *Conn) {
+		s := c.ServerSession(protocol.Want{Stdin: true, Stdout: true})
+		time.Sleep(1500 * time.Millisecond) // 30 ping intervals, several pong waits
+		got <- len(readAll(t, s.Stdin))
+	})
+	o := dialOpts(v)
+	o.PingInterval, o.PongWait = 50*time.Millisecond, 400*time.Millisecond
+	c, _, err := Dial(context.Background(), url, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stdin := c.ClientSession(protocol.Want{Stdin: true, Stdout: true}).Stdin
+	if _, err := stdin.Write(make([]byte, total)); err != nil {
+		t.Fatalf("write stdin: %v", err)
+	}
+	if err := stdin.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-got; n != total {
+		t.Fatalf("server read %d bytes, want %d", n, total)
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("connection: %v", err)
+	}
 }

@@ -54,7 +54,8 @@ type Conn struct {
 	pongMu      sync.Mutex
 	pong        [2 + 125]byte
 	pongLen     int
-	pongPending atomic.Bool // set under pongMu; read without it on the write path
+	pongPending atomic.Bool  // set under pongMu; read without it on the write path
+	writing     atomic.Int32 // a message is being written (client: see pingLoop)
 
 	closing     chan struct{} // closed when the connection starts to end
 	closingOnce sync.Once
@@ -328,7 +329,9 @@ func (c *Conn) sendPrefixed(id int, payload []byte) error {
 	var err error
 	switch {
 	case c.raw != nil:
+		c.writing.Add(1)
 		err = c.raw.writeFrame(c.opcode(), id, payload)
+		c.writing.Add(-1)
 	case c.nc != nil:
 		var hb [maxHeaderLen + 1]byte
 		n := len(payload)

@@ -120,7 +120,7 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		// net/http's 101 body is the connection, readable and writable;
 		// coder/websocket requires as much.
 		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
-			t.upgraded = &clientWire{ReadWriteCloser: rwc}
+			t.upgraded = &clientWire{ReadWriteCloser: rwc, pongs: make(chan struct{}, 1)}
 			resp.Body = t.upgraded
 		}
 		return resp, nil
@@ -156,6 +156,12 @@ func handshake(ctx context.Context, op, url string, hc *http.Client, header http
 		HTTPHeader:      header,
 		Subprotocols:    offered,
 		CompressionMode: ws.CompressionDisabled,
+		// Set by the round trip, before any frame is read.
+		OnPongReceived: func(ctx context.Context, p []byte) {
+			if w := capture.upgraded; w != nil {
+				w.onPong(ctx, p)
+			}
+		},
 	})
 	if err == nil {
 		return wc, capture.upgraded, resp, nil

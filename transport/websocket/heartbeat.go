@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -18,7 +19,19 @@ func (c *Conn) expireIdle() {
 }
 
 // pingLoop pings the server every interval like client-go and ends the
-// connection when a pong does not come back within pongWait.
+// connection when a pong does not come back within pongWait of its ping,
+// while the server reads what we send.
+//
+// A ping waits behind the message being written, without a time limit,
+// and a missing pong counts only while no message of ours is stuck in
+// flight. Why: a message stays in flight while the server does not read
+// (a process not reading its stdin fills the pipe, then the socket), and a
+// ping written just before sits unread behind it. No pong can come back
+// then, and its absence proves nothing, as the server's keepAlive reasons
+// the other way. Pinging through coder/websocket gave the ping 5 s to get
+// its turn, so `porthole exec -i` of 50 MB into `sh -c 'sleep 14; wc -c'`
+// ended in "connection ping: failed to acquire lock" (kubectl 1.33 hangs
+// there: its stdin write times out behind its ping's deadline).
 func (c *Conn) pingLoop(interval, pongWait time.Duration) {
 	defer c.wg.Done()
 	t := time.NewTicker(interval)
@@ -29,9 +42,14 @@ func (c *Conn) pingLoop(interval, pongWait time.Duration) {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), pongWait)
-		err := c.ws.Ping(ctx)
-		cancel()
+		var err error
+		if c.raw != nil {
+			err = c.ping(pongWait)
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), pongWait)
+			err = c.ws.Ping(ctx)
+			cancel()
+		}
 		if err != nil {
 			if !c.isClosing() && !errors.Is(err, net.ErrClosed) {
 				c.fail(&stream.ConnError{Op: "ping", Err: err})
@@ -39,6 +57,43 @@ func (c *Conn) pingLoop(interval, pongWait time.Duration) {
 			}
 			return
 		}
+	}
+}
+
+// ErrNoPong fails a client connection whose server did not answer a ping.
+var ErrNoPong = errors.New("no pong from the server")
+
+// ping writes one ping on the client's wire, in its turn among our
+// messages, and waits pongWait for a pong.
+func (c *Conn) ping(pongWait time.Duration) error {
+	select {
+	case c.wsem <- struct{}{}:
+	case <-c.closing:
+		return net.ErrClosed
+	}
+	select { // a pong of an earlier ping, late, does not answer this one
+	case <-c.raw.pongs:
+	default:
+	}
+	err := c.raw.writeFrame(opPing, -1, nil)
+	<-c.wsem
+	if err != nil {
+		return err
+	}
+	t := time.NewTimer(pongWait)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.raw.pongs:
+			return nil
+		case <-c.closing:
+			return net.ErrClosed
+		case <-t.C:
+		}
+		if c.writing.Load() == 0 {
+			return fmt.Errorf("%w within %v", ErrNoPong, pongWait)
+		}
+		t.Reset(pongWait) // the server is not reading: wait on
 	}
 }
 
