@@ -32,10 +32,16 @@ type clientWire struct {
 
 	// pongs gets a value (if it has room) for each pong received.
 	pongs chan struct{}
+	// onPing, when set, answers the server's pings in place of
+	// coder/websocket (Conn.onPing); set before any frame is read.
+	onPing func(context.Context, []byte) bool
 }
 
-// opPing is the WebSocket ping frame's opcode.
-const opPing = 0x9
+// The WebSocket ping and pong frames' opcodes.
+const (
+	opPing = 0x9
+	opPong = 0xA
+)
 
 // onPong is coder/websocket's OnPongReceived.
 func (w *clientWire) onPong(context.Context, []byte) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	ws "github.com/coder/websocket"
+
 	"github.com/porthole/porthole/protocol"
 )
 
@@ -136,6 +138,53 @@ func TestPingWaitsForStalledWrite(t *testing.T) {
 	}
 	if err := stdin.CloseWrite(); err != nil {
 		t.Fatal(err)
+	}
+	if n := <-got; n != total {
+		t.Fatalf("server read %d bytes, want %d", n, total)
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("connection: %v", err)
+	}
+}
+
+// TestServerPingWhileWriteStalls: a server that pings the client while
+// it reads nothing for 6 s gets its pong after the client's stalled
+// message, and the session goes on. (coder/websocket's own pong waited
+// at most 5 s for the write in flight, then ended the connection.)
+func TestServerPingWhileWriteStalls(t *testing.T) {
+	v := protocol.WebSocketVersions[0]
+	const total = 32 << 20
+	got := make(chan int, 1)
+	url := newRawServer(t, v.Name, func(c *ws.Conn) {
+		time.Sleep(100 * time.Millisecond)
+		pinged := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			pinged <- c.Ping(ctx) // its pong is read below, behind the data
+		}()
+		time.Sleep(6 * time.Second)
+		n := 0
+		for n < total {
+			_, b, err := c.Read(context.Background())
+			if err != nil {
+				break
+			}
+			n += len(b) - 1 // the channel byte
+		}
+		if err := <-pinged; err != nil {
+			t.Errorf("server ping: %v", err)
+		}
+		got <- n
+	})
+	c, _, err := Dial(context.Background(), url, dialOpts(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stdin := c.ClientSession(protocol.Want{Stdin: true, Stdout: true}).Stdin
+	if _, err := stdin.Write(make([]byte, total)); err != nil {
+		t.Fatalf("write stdin: %v", err)
 	}
 	if n := <-got; n != total {
 		t.Fatalf("server read %d bytes, want %d", n, total)

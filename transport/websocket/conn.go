@@ -383,11 +383,11 @@ func (c *Conn) onPing(_ context.Context, payload []byte) bool {
 }
 
 // flushPong writes a pending pong if no message is in flight. Server frames
-// are unmasked: 0x8A, length, payload. Our writes always end on a frame
-// boundary (each message is one flushed frame), so the raw frame is safe
-// while we hold wsem.
+// are unmasked: 0x8A, length, payload; a client's go through clientWire,
+// masked. Our writes always end on a frame boundary (each message is one
+// flushed frame), so the raw frame is safe while we hold wsem.
 func (c *Conn) flushPong() {
-	if c.nc == nil {
+	if c.nc == nil && c.raw == nil {
 		return
 	}
 	for {
@@ -405,8 +405,11 @@ func (c *Conn) flushPong() {
 		frame = c.pong
 		send := c.pongPending.Swap(false)
 		c.pongMu.Unlock()
-		if send {
+		switch {
+		case send && c.nc != nil:
 			_, _ = c.nc.Write(frame[:n])
+		case send:
+			_ = c.raw.writeFrame(opPong, -1, frame[2:n])
 		}
 		<-c.wsem
 	}

@@ -91,6 +91,9 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	c.linger = defaultLinger
 	c.ws = wc
 	c.raw = raw
+	if raw != nil {
+		raw.onPing = c.onPing
+	}
 	wc.SetReadLimit(o.ReadLimit)
 	c.start()
 	if o.PingInterval > 0 {
@@ -161,6 +164,15 @@ func handshake(ctx context.Context, op, url string, hc *http.Client, header http
 			if w := capture.upgraded; w != nil {
 				w.onPong(ctx, p)
 			}
+		},
+		// A Conn answers pings itself, after the message in flight:
+		// coder/websocket's pong would wait for it at most 5 s, then end
+		// the connection.
+		OnPingReceived: func(ctx context.Context, p []byte) bool {
+			if w := capture.upgraded; w != nil && w.onPing != nil {
+				return w.onPing(ctx, p)
+			}
+			return true
 		},
 	})
 	if err == nil {
