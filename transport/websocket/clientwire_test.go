@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -191,5 +195,84 @@ func TestServerPingWhileWriteStalls(t *testing.T) {
 	}
 	if err := c.Err(); err != nil {
 		t.Fatalf("connection: %v", err)
+	}
+}
+
+// TestTunnelClientWrites: a dialled tunnel's Write goes out as one socket
+// write per client message (coder/websocket's NetConn wrote 4 KiB at a
+// time), the server reads every byte in order, a write deadline that passed
+// fails the Write at once, and one that passes while the server does not
+// read ends the stalled Write.
+func TestTunnelClientWrites(t *testing.T) {
+	const stallAfter = 1 << 20
+	got := make(chan []byte, 1)
+	stall := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tun, err := AcceptTunnel(w, r, &TunnelOptions{Protocols: []string{"portforward.k8s.io"}})
+		if err != nil {
+			t.Errorf("accept: %v", err)
+			return
+		}
+		defer tun.Close()
+		b := make([]byte, stallAfter)
+		_, err = io.ReadFull(tun, b)
+		got <- b
+		if err != nil {
+			t.Errorf("server read: %v", err)
+		}
+		<-stall // reads nothing more until the test ends
+	}))
+	defer srv.Close()
+	defer close(stall)
+	var writes atomic.Int64
+	tun, _, err := DialTunnel(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"),
+		&TunnelDialOptions{HTTPClient: countingClient(&writes)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	var sent []byte
+	for _, n := range []int{1, 125, 126, clientMsgMax, 3*clientMsgMax + 17} {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i*13 + n)
+		}
+		before := writes.Load()
+		if _, err := tun.Write(p); err != nil {
+			t.Fatal(err)
+		}
+		if w, want := writes.Load()-before, int64((n+clientMsgMax-1)/clientMsgMax); w != want {
+			t.Errorf("%d bytes: %d socket writes, want %d", n, w, want)
+		}
+		sent = append(sent, p...)
+	}
+	if _, err := tun.Write(make([]byte, stallAfter-len(sent))); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b[:len(sent)], sent) {
+		t.Fatal("the server read other bytes than were sent")
+	}
+
+	if err := tun.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tun.Write([]byte("x")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("write after its deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+	if err := tun.SetWriteDeadline(time.Now().Add(300 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := tun.Write(make([]byte, 64<<20)) // stalls: the server reads no more
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a 64 MiB write to a server that reads nothing succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a stalled write outlived its deadline by 10 s")
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	ws "github.com/coder/websocket"
@@ -65,10 +68,15 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 }
 
 // clientTunnelConn bounds the close handshake of a dialed tunnel, as
-// Conn.Close does (see boundedClose).
+// Conn.Close does (see boundedClose), and writes through clientWire: each
+// Write is one masked frame per client message size in one socket write,
+// where coder/websocket's NetConn wrote 4 KiB at a time.
 type clientTunnelConn struct {
-	net.Conn
-	raw *clientWire
+	net.Conn // coder/websocket's NetConn: reads and the close handshake
+	raw      *clientWire
+
+	wmu      sync.Mutex // one Write at a time, whole, as on a TCP conn
+	deadline atomic.Pointer[time.Time]
 }
 
 func (c *clientTunnelConn) Close() error {
@@ -77,4 +85,45 @@ func (c *clientTunnelConn) Close() error {
 		defer t.Stop()
 	}
 	return c.Conn.Close() // cancels pending reads, then the close handshake
+}
+
+// Write sends p as binary messages of at most clientMsgMax bytes. A write
+// deadline that passes while it waits closes the connection, as the
+// NetConn's does.
+func (c *clientTunnelConn) Write(p []byte) (int, error) {
+	if c.raw == nil {
+		return c.Conn.Write(p)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if d := c.deadline.Load(); d != nil && !d.IsZero() {
+		left := time.Until(*d)
+		if left <= 0 {
+			return 0, os.ErrDeadlineExceeded
+		}
+		t := time.AfterFunc(left, func() { _ = c.raw.Close() })
+		defer t.Stop()
+	}
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), clientMsgMax)
+		if err := c.raw.writeFrame(opBinary, -1, p[:k]); err != nil {
+			return n, err
+		}
+		n, p = n+k, p[k:]
+	}
+	return n, nil
+}
+
+// opBinary is the WebSocket binary frame's opcode.
+const opBinary = 0x2
+
+func (c *clientTunnelConn) SetWriteDeadline(t time.Time) error {
+	c.deadline.Store(&t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *clientTunnelConn) SetDeadline(t time.Time) error {
+	c.deadline.Store(&t)
+	return c.Conn.SetDeadline(t)
 }
