@@ -42,6 +42,29 @@ func countingClient(writes *atomic.Int64) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
+// writeCounted writes payloads of sizes around msgMax (and extra) to w
+// and checks that each cost one socket write per message of at most
+// msgMax bytes; it returns what it wrote.
+func writeCounted(t *testing.T, w io.Writer, writes *atomic.Int64, msgMax int, extra ...int) []byte {
+	t.Helper()
+	var sent []byte
+	for _, n := range append([]int{1, 125, 126, msgMax, 3*msgMax + 17}, extra...) {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i*31 + n)
+		}
+		before := writes.Load()
+		if _, err := w.Write(p); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := writes.Load()-before, int64((n+msgMax-1)/msgMax); got != want {
+			t.Errorf("%d bytes (messages of at most %d): %d socket writes, want %d", n, msgMax, got, want)
+		}
+		sent = append(sent, p...)
+	}
+	return sent
+}
+
 // TestClientMessageOneWrite: a client's message goes to the socket in one
 // write, masked so that the server reads the bytes sent, on every version
 // (coder/websocket's own writer cost nine writes for 32 KiB), and a write
@@ -64,21 +87,7 @@ func TestClientMessageOneWrite(t *testing.T) {
 			defer c.Close()
 			stdin := c.ClientSession(protocol.Want{Stdin: true, Stdout: true}).Stdin
 			msgMax := c.Channel(0).payloadMax()
-			var sent []byte
-			for _, n := range []int{1, 125, 126, 65535 % msgMax, msgMax, 3*msgMax + 17} {
-				p := make([]byte, n)
-				for i := range p {
-					p[i] = byte(i*31 + n)
-				}
-				before := writes.Load()
-				if _, err := stdin.Write(p); err != nil {
-					t.Fatal(err)
-				}
-				if w, want := writes.Load()-before, int64((n+msgMax-1)/msgMax); w != want {
-					t.Errorf("%d bytes (messages of at most %d): %d socket writes, want %d", n, msgMax, w, want)
-				}
-				sent = append(sent, p...)
-			}
+			sent := writeCounted(t, stdin, &writes, msgMax, 65535%msgMax)
 			if err := stdin.CloseWrite(); err != nil && !errors.Is(err, ErrNoCloseSignal) {
 				t.Fatal(err)
 			}
@@ -231,21 +240,7 @@ func TestTunnelClientWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tun.Close()
-	var sent []byte
-	for _, n := range []int{1, 125, 126, clientMsgMax, 3*clientMsgMax + 17} {
-		p := make([]byte, n)
-		for i := range p {
-			p[i] = byte(i*13 + n)
-		}
-		before := writes.Load()
-		if _, err := tun.Write(p); err != nil {
-			t.Fatal(err)
-		}
-		if w, want := writes.Load()-before, int64((n+clientMsgMax-1)/clientMsgMax); w != want {
-			t.Errorf("%d bytes: %d socket writes, want %d", n, w, want)
-		}
-		sent = append(sent, p...)
-	}
+	sent := writeCounted(t, tun, &writes, clientMsgMax)
 	if _, err := tun.Write(make([]byte, stallAfter-len(sent))); err != nil {
 		t.Fatal(err)
 	}
