@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/internal/replay"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/resize"
 	"github.com/porthole/porthole/protocol/status"
@@ -52,6 +53,13 @@ const (
 // errSessionOver stops the upstream's output copies of a session that ended.
 var errSessionOver = errors.New("the session is over")
 
+// outBuf is one output stream's bytes not yet acknowledged by the client.
+type outBuf struct {
+	replay.Buffer
+	on   bool // the session has this stream
+	done bool // the stream ended upstream: Total is final
+}
+
 // Output stream indexes of a resumable session.
 const (
 	outStdout = iota
@@ -75,7 +83,7 @@ type resumable struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	outs     [3]outBuf
-	stdinQ   []byte
+	stdinQ   replay.Buffer
 	stdinN   int64 // stdin bytes received from the client
 	stdinW   int64 // stdin bytes written upstream: what acknowledgements say
 	stdinEOF bool
@@ -354,7 +362,7 @@ func (r *resumable) run(first *websocket.Conn) outcome {
 		r.mu.Lock()
 		r.upDone = true
 		e := &r.outs[outError]
-		e.append((&stream.Session{Version: protocol.ResumeVersion}).EncodeStatus(st))
+		e.Append((&stream.Session{Version: protocol.ResumeVersion}).EncodeStatus(st))
 		e.done = true
 		r.cond.Broadcast()
 		r.mu.Unlock()
@@ -461,13 +469,13 @@ func (w *outWriter) Write(p []byte) (int, error) {
 	o := &r.outs[w.i]
 	n := 0
 	for len(p) > 0 {
-		for o.kept >= resumeOutputBytes && !r.isOver {
+		for o.Len() >= resumeOutputBytes && !r.isOver {
 			r.cond.Wait()
 		}
 		if r.isOver {
 			return n, errSessionOver
 		}
-		k := o.append(p[:min(len(p), resumeOutputBytes-o.kept)])
+		k := o.Append(p[:min(len(p), resumeOutputBytes-o.Len())])
 		n, p = n+k, p[k:]
 		r.cond.Broadcast()
 	}
@@ -481,24 +489,26 @@ func (r *resumable) writeStdin() {
 	dst := r.s.stdinSink(r.up.Stdin) // joiners write here too
 	for {
 		r.mu.Lock()
-		for len(r.stdinQ) == 0 && !r.stdinEOF && !r.isOver {
+		for r.stdinQ.Len() == 0 && !r.stdinEOF && !r.isOver {
 			r.cond.Wait()
 		}
 		if r.isOver {
 			r.mu.Unlock()
 			return
 		}
-		if len(r.stdinQ) == 0 {
+		if r.stdinQ.Len() == 0 {
 			r.mu.Unlock()
 			_ = dst.CloseWrite()
 			return
 		}
-		chunk := append([]byte(nil), r.stdinQ[:min(len(r.stdinQ), 32<<10)]...)
+		chunk := r.stdinQ.At(r.stdinQ.Base()) // never moved nor overwritten: see replay.Buffer
 		r.mu.Unlock()
 		n, err := dst.Write(chunk)
 		r.s.bytesIn.Add(int64(n))
 		r.mu.Lock()
-		r.stdinQ = r.stdinQ[n:]
+		if n > 0 {
+			r.stdinQ.Trim(r.stdinQ.Base() + int64(n))
+		}
 		r.stdinW += int64(n)
 		r.cond.Broadcast()
 		r.mu.Unlock()
@@ -564,14 +574,14 @@ func (r *resumable) pump(a *attachment, pumps *sync.WaitGroup, i int, dst stream
 	for {
 		r.mu.Lock()
 		o := &r.outs[i]
-		for !a.gone && sent >= o.total() && !o.done {
+		for !a.gone && sent >= o.Total() && !o.done {
 			r.cond.Wait()
 		}
-		if a.gone || sent >= o.total() {
+		if a.gone || sent >= o.Total() {
 			r.mu.Unlock()
 			return
 		}
-		chunk := o.at(sent)
+		chunk := o.At(sent)
 		r.mu.Unlock()
 		// Bytes at or past sent are never trimmed (the client cannot
 		// acknowledge what it was not sent) and appends go past them.
@@ -611,8 +621,8 @@ func (r *resumable) readAcks(a *attachment, ctl stream.Stream) {
 func (r *resumable) ack(off protocol.Offsets) {
 	for i := range r.outs {
 		o := &r.outs[i]
-		if n := offsetOf(off, i); n > o.base && n <= o.total() {
-			o.trim(n)
+		if n := offsetOf(off, i); n > o.Base() && n <= o.Total() {
+			o.Trim(n)
 		}
 	}
 	r.cond.Broadcast()
@@ -660,16 +670,16 @@ func (r *resumable) readStdin(a *attachment) {
 		p := buf[:n]
 		r.mu.Lock()
 		for len(p) > 0 {
-			for !a.gone && !r.isOver && len(r.stdinQ) >= resumeStdinBytes {
+			for !a.gone && !r.isOver && r.stdinQ.Len() >= resumeStdinBytes {
 				r.cond.Wait()
 			}
 			if a.gone || r.isOver {
 				r.mu.Unlock()
 				return
 			}
-			k := min(len(p), resumeStdinBytes-len(r.stdinQ))
+			k := min(len(p), resumeStdinBytes-r.stdinQ.Len())
 			if !r.stdinEOF {
-				r.stdinQ = append(r.stdinQ, p[:k]...)
+				r.stdinQ.Append(p[:k])
 			}
 			r.stdinN += int64(k)
 			p = p[k:]
@@ -806,7 +816,7 @@ func (r *resumable) awaitAcks(a *attachment) bool {
 // r.mu is held.
 func (r *resumable) allAcked() bool {
 	for i := range r.outs {
-		if o := &r.outs[i]; o.on && (!o.done || o.kept > 0) {
+		if o := &r.outs[i]; o.on && (!o.done || o.Len() > 0) {
 			return false
 		}
 	}
@@ -881,8 +891,8 @@ func (r *resumable) reattach(w http.ResponseWriter, req *http.Request, s *sessio
 	}
 	for i := range r.outs {
 		o := &r.outs[i]
-		if n := offsetOf(off, i); herr == nil && o.on && (n < o.base || n > o.total()) {
-			herr = status.NewHTTPError(http.StatusBadRequest, "BadRequest", fmt.Sprintf("resume offset %d of %s is outside the kept output [%d, %d]", n, [...]string{"stdout", "stderr", "error"}[i], o.base, o.total()), nil)
+		if n := offsetOf(off, i); herr == nil && o.on && (n < o.Base() || n > o.Total()) {
+			herr = status.NewHTTPError(http.StatusBadRequest, "BadRequest", fmt.Sprintf("resume offset %d of %s is outside the kept output [%d, %d]", n, [...]string{"stdout", "stderr", "error"}[i], o.Base(), o.Total()), nil)
 		}
 	}
 	if herr == nil {
