@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/porthole/porthole/internal/replay"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/resize"
 	"github.com/porthole/porthole/stream"
@@ -63,19 +64,18 @@ type resumer struct {
 	o   *StreamOptions
 	id  string
 
-	mu        sync.Mutex
-	cond      *sync.Cond
-	got       protocol.Offsets // output bytes received and written, per stream
-	sinceAck  int64            // output bytes written since the last acknowledgement
-	ackNow    chan struct{}    // asks acks for one now (sinceAck reached ackBytes)
-	status    []byte
-	stdin     []byte // stdin not yet acknowledged, from stdinBase
-	stdinBase int64
-	stdinEOF  bool
-	cur       *stream.Session // the live connection's session; nil between
-	size      *resize.Size
-	over      bool
-	outErr    error
+	mu       sync.Mutex
+	cond     *sync.Cond
+	got      protocol.Offsets // output bytes received and written, per stream
+	sinceAck int64            // output bytes written since the last acknowledgement
+	ackNow   chan struct{}    // asks acks for one now (sinceAck reached ackBytes)
+	status   []byte
+	stdin    replay.Buffer // stdin not yet acknowledged
+	stdinEOF bool
+	cur      *stream.Session // the live connection's session; nil between
+	size     *resize.Size
+	over     bool
+	outErr   error
 }
 
 // runResumable drives a session whose server selected the resume extension
@@ -168,7 +168,7 @@ func (r *resumer) reconnect(ctx context.Context) (*websocket.Conn, int64, error)
 			}
 			n, perr := strconv.ParseInt(d.resp.Header.Get(protocol.HeaderStdinOffset), 10, 64)
 			r.mu.Lock()
-			ok := perr == nil && n >= r.stdinBase && n <= r.stdinBase+int64(len(r.stdin))
+			ok := perr == nil && n >= r.stdin.Base() && n <= r.stdin.Total()
 			if ok {
 				r.trimStdin(n)
 			}
@@ -209,9 +209,8 @@ func resumeDialOptions(h http.Header) *websocket.DialOptions {
 
 // trimStdin drops stdin the gateway acknowledged up to n; r.mu is held.
 func (r *resumer) trimStdin(n int64) {
-	if n > r.stdinBase && n <= r.stdinBase+int64(len(r.stdin)) {
-		r.stdin = r.stdin[n-r.stdinBase:]
-		r.stdinBase = n
+	if n > r.stdin.Base() && n <= r.stdin.Total() {
+		r.stdin.Trim(n)
 		r.cond.Broadcast()
 	}
 }
@@ -363,20 +362,19 @@ func (r *resumer) sendStdin(wg *sync.WaitGroup, conn *websocket.Conn, dst stream
 	defer wg.Done()
 	for {
 		r.mu.Lock()
-		for !r.over && conn.Err() == nil && !isDone(conn) && sent >= r.stdinBase+int64(len(r.stdin)) && !r.stdinEOF {
+		for !r.over && conn.Err() == nil && !isDone(conn) && sent >= r.stdin.Total() && !r.stdinEOF {
 			r.cond.Wait()
 		}
 		if r.over || isDone(conn) {
 			r.mu.Unlock()
 			return
 		}
-		if sent >= r.stdinBase+int64(len(r.stdin)) {
+		if sent >= r.stdin.Total() {
 			r.mu.Unlock()
 			_ = dst.CloseWrite()
 			return
 		}
-		from := sent - r.stdinBase
-		chunk := append([]byte(nil), r.stdin[from:min(int64(len(r.stdin)), from+32<<10)]...)
+		chunk := r.stdin.At(sent) // never moved nor overwritten: see replay.Buffer
 		r.mu.Unlock()
 		n, err := dst.Write(chunk)
 		sent += int64(n)
@@ -402,7 +400,7 @@ func (r *resumer) readStdin(done chan<- struct{}) {
 	buf := make([]byte, 32<<10)
 	for {
 		r.mu.Lock()
-		for !r.over && len(r.stdin) >= resumeStdinBytes {
+		for !r.over && r.stdin.Len() >= resumeStdinBytes {
 			r.cond.Wait()
 		}
 		over := r.over
@@ -410,9 +408,9 @@ func (r *resumer) readStdin(done chan<- struct{}) {
 		if over {
 			return
 		}
-		n, err := r.o.Stdin.Read(buf[:min(len(buf), resumeStdinBytes-len(r.stdinSnapshot()))])
+		n, err := r.o.Stdin.Read(buf[:min(len(buf), resumeStdinBytes-r.stdinLen())])
 		r.mu.Lock()
-		r.stdin = append(r.stdin, buf[:n]...)
+		r.stdin.Append(buf[:n])
 		if errors.Is(err, io.EOF) {
 			r.stdinEOF = true
 		}
@@ -424,10 +422,10 @@ func (r *resumer) readStdin(done chan<- struct{}) {
 	}
 }
 
-func (r *resumer) stdinSnapshot() []byte {
+func (r *resumer) stdinLen() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.stdin
+	return r.stdin.Len()
 }
 
 // sizes keeps the latest terminal size and sends it on the live connection.
