@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/interop/internal/harness"
 )
 
@@ -44,6 +45,30 @@ func TestCLIStdinWhileTheProcessSleeps(t *testing.T) {
 			code, stderr := c.run(t, nil, io.LimitReader(zeros{}, size), &out, args...)
 			if code != 0 || out.String() != want {
 				t.Fatalf("exit %d, stdout %q (want %q), stderr %q", code, out.String(), want, stderr)
+			}
+		})
+	}
+}
+
+// TestLibraryStdinWhileTheProcessSleeps: the same stall against every peer
+// the library talks to (the kubelet's CRI library over SPDY, its WebSocket
+// front, the API server's translator and its SPDY proxy, and serve): 64 MiB
+// of stdin to a process that reads nothing for 12 s arrive whole.
+func TestLibraryStdinWhileTheProcessSleeps(t *testing.T) {
+	const size = 64 << 20
+	sum := sha256.New()
+	if _, err := io.Copy(sum, io.LimitReader(zeros{}, size)); err != nil {
+		t.Fatal(err)
+	}
+	want := hex.EncodeToString(sum.Sum(nil)) + "  -\n"
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			err := tg.exec(t, sessionCtx(t), []string{"sh", "-c", "sleep 12; sha256sum"},
+				client.StreamOptions{Stdin: io.LimitReader(zeros{}, size), Stdout: &out, Stderr: io.Discard})
+			if err != nil || out.String() != want {
+				t.Fatalf("exec: %v; stdout %q, want %q", err, out.String(), want)
 			}
 		})
 	}
