@@ -100,6 +100,7 @@ type live struct {
 	rec      *audit.Recording // the session's recording, for markers (nil: none)
 	notices  []string         // for the owner's client, oldest first
 	noticing bool             // a notice pump runs (the owner can be told)
+	noticed  bool             // the notice pump was stopped: no more notices
 	ended    bool
 }
 
@@ -245,7 +246,9 @@ func (l *live) notify(line string) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.noticing && !l.ended && len(l.notices) < maxNotices {
+	// Queued before the pump starts too: a watcher may come between the
+	// session's listing and its bridge's start (CI42 lost the notice).
+	if !l.noticed && !l.ended && len(l.notices) < maxNotices {
 		l.notices = append(l.notices, line)
 		l.cond.Broadcast()
 	}
@@ -302,7 +305,8 @@ func (l *live) startNotices(dst io.Writer, tty bool) (io.Writer, func()) {
 		}
 		stopped = true
 		l.mu.Lock()
-		l.noticing = false
+		l.noticing, l.noticed = false, true
+		l.notices = nil
 		l.cond.Broadcast()
 		l.mu.Unlock()
 		<-done
