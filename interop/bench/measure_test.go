@@ -154,7 +154,7 @@ func TestHoldSessionsAllEnd(t *testing.T) {
 				t.Errorf("figures of %d held sessions: %+v", count, c)
 			}
 			if c.GoroutinesLeft > 0 {
-				t.Errorf("%d goroutines over the baseline 30 s after every session ended", c.GoroutinesLeft)
+				t.Errorf("%d goroutines over the baseline 30 s after every session ended; stacks that grew:\n%s", c.GoroutinesLeft, c.LeftStacks)
 			}
 		})
 	}
@@ -206,6 +206,45 @@ func TestStartRows(t *testing.T) {
 		v := local.Values[tg.Name]
 		if v.Err != nil || v.Runs != len(Wires()) || v.V <= 0 || v.Min > v.V || v.Max < v.V {
 			t.Errorf("%s local spawn %+v, want the median of %d positive medians", tg.Name, v, len(Wires()))
+		}
+	}
+}
+
+// TestGrownStacks: a leak report names the stacks that grew, by how much,
+// whatever their addresses, and nothing that did not grow.
+func TestGrownStacks(t *testing.T) {
+	before := []byte("goroutine profile: total 3\n" +
+		"2 @ 0x1 0x2\n#\t0x1\tnet/http.(*conn).serve+0x7f2\t/go/src/net/http/server.go:2102\n\n" +
+		"1 @ 0x3\n#\t0x3\tmain.main+0x12\t/src/main.go:9\n\n")
+	after := []byte("goroutine profile: total 6\n" +
+		"3 @ 0x9 0x2\n#\t0x9\tnet/http.(*conn).serve+0x7f2\t/go/src/net/http/server.go:2102\n\n" +
+		"1 @ 0x3\n#\t0x3\tmain.main+0x12\t/src/main.go:9\n\n" +
+		"2 @ 0x5\n#\t0x5\tporthole/transport/spdy.(*wire).lingerClose+0x20\t/src/wire.go:420\n")
+	got := grownStacks(before, after)
+	want := "+1:\n\tnet/http.(*conn).serve+0x7f2 /go/src/net/http/server.go:2102\n\n" +
+		"+2:\n\tporthole/transport/spdy.(*wire).lingerClose+0x20 /src/wire.go:420\n\n"
+	if got != want {
+		t.Errorf("grownStacks:\n%s\nwant:\n%s", got, want)
+	}
+	if s := grownStacks(nil, after); s != "" {
+		t.Errorf("without a first profile: %q, want nothing", s)
+	}
+}
+
+func TestProfileTotal(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"goroutine profile: total 13\n2 @ 0x1\n", 13, true},
+		{"goroutine profile: total 7", 7, true},
+		{"<html>404</html>\n", 0, false},
+		{"goroutine profile: total x\n", 0, false},
+	} {
+		got, err := profileTotal([]byte(tc.in))
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("profileTotal(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
 		}
 	}
 }

@@ -175,6 +175,34 @@ func (n *Node) Goroutines(ctx context.Context) (int, error) {
 	return n.goroutines(ctx)
 }
 
+// profileTotal reads the count in a goroutine profile's first line,
+// "goroutine profile: total N".
+func profileTotal(p []byte) (int, error) {
+	line, _, _ := bytes.Cut(p, []byte("\n"))
+	v, ok := bytes.CutPrefix(line, []byte("goroutine profile: total "))
+	if !ok {
+		return 0, fmt.Errorf("goroutine profile starts %q", line)
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return 0, fmt.Errorf("goroutine profile total: %w", err)
+	}
+	return n, nil
+}
+
+// GoroutineStacks is the server's goroutine profile (debug=1 text), or
+// nil when it serves none (porthole without --profiling, the reference).
+func (n *Node) GoroutineStacks(ctx context.Context) []byte {
+	if n.Name != "porthole" {
+		return nil
+	}
+	b, err := get(ctx, n.URL+"/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 // Close stops the server (SIGTERM, then SIGKILL after 10 s) and reaps it.
 func (n *Node) Close() error {
 	_ = n.cmd.Process.Signal(syscall.SIGTERM)
@@ -337,9 +365,15 @@ func StartPorthole(ctx context.Context, bin, dir string, errw io.Writer) (*Node,
 	}
 	n.Name, n.URL, n.Kubeconfig = "porthole", "http://"+addr, kubeconfig
 	n.heap = func(ctx context.Context) (uint64, error) { return promHeap(ctx, n.URL) }
+	// The goroutine profile's total, not go_goroutines: the metrics
+	// handler's own collector goroutines come and go while it counts, so
+	// two scrapes of an idle server differ by one or two.
 	n.goroutines = func(ctx context.Context) (int, error) {
-		v, err := promGauge(ctx, n.URL, "go_goroutines")
-		return int(v), err
+		b, err := get(ctx, n.URL+"/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			return 0, fmt.Errorf("goroutine profile: %w", err)
+		}
+		return profileTotal(b)
 	}
 	if err := n.waitServing(ctx); err != nil {
 		_ = n.Close()

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,8 +35,11 @@ type HeldCost struct {
 	// same wire before and while the sessions are held.
 	StartIdle, StartHeld time.Duration
 	// GoroutinesLeft is the goroutine count over the baseline once every
-	// session ended (a leak when above zero after the settling wait).
+	// session ended (a leak when above zero after the settling wait), and
+	// LeftStacks, then, the stacks that grew, when the server serves
+	// goroutine profiles (porthole's --profiling).
 	GoroutinesLeft int
+	LeftStacks     string `json:"-"`
 	// Stopped says why fewer than Wanted were held ("" when all were).
 	Stopped string
 }
@@ -57,10 +62,13 @@ func HoldSessions(ctx context.Context, n *Node, w Wire, count int) (HeldCost, er
 		return c, err
 	}
 	count = c.Sessions
-	g0, err := n.Goroutines(ctx)
+	// The probe's sessions are closed but may still be ending: the
+	// baseline is the count once it stops falling.
+	g0, err := settledGoroutines(ctx, n)
 	if err != nil {
 		return c, err
 	}
+	stacks0 := n.GoroutineStacks(ctx)
 	rss0, err := n.RSS()
 	if err != nil {
 		return c, err
@@ -94,11 +102,94 @@ func HoldSessions(ctx context.Context, n *Node, w Wire, count int) (HeldCost, er
 			return c, err
 		}
 		c.GoroutinesLeft = g - g0
-		if c.GoroutinesLeft <= 0 || time.Now().After(deadline) {
+		if c.GoroutinesLeft <= 0 {
+			return c, nil
+		}
+		if time.Now().After(deadline) {
+			c.LeftStacks = grownStacks(stacks0, n.GoroutineStacks(ctx))
 			return c, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// settledGoroutines is n's goroutine count once it has stopped falling:
+// the same in three reads 100 ms apart, or the last read after 10 s.
+func settledGoroutines(ctx context.Context, n *Node) (int, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	last, same := -1, 0
+	for {
+		g, err := n.Goroutines(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if g == last {
+			same++
+		} else {
+			last, same = g, 1
+		}
+		if same == 3 || time.Now().After(deadline) {
+			return g, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// grownStacks lists the stacks of goroutine profile after (debug=1 text)
+// held by more goroutines than in before, each with the growth: what a
+// leak is made of. Empty when either profile is missing.
+func grownStacks(before, after []byte) string {
+	if before == nil || after == nil {
+		return ""
+	}
+	b, a := profileStacks(before), profileStacks(after)
+	keys := make([]string, 0, len(a))
+	for k := range a {
+		if a[k] > b[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&out, "+%d:\n%s\n", a[k]-b[k], k)
+	}
+	return out.String()
+}
+
+// profileStacks reads a debug=1 goroutine profile: blocks of "N @ pcs"
+// followed by "#\tpc\tfunction\tfile:line" lines, keyed by their function
+// lines (addresses dropped, so two profiles of one binary compare).
+func profileStacks(p []byte) map[string]int {
+	m := map[string]int{}
+	for _, block := range strings.Split(string(p), "\n\n") {
+		lines := strings.Split(strings.TrimSpace(block), "\n")
+		if strings.HasPrefix(lines[0], "goroutine profile:") { // the first block's
+			lines = lines[1:]
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		head := strings.Fields(lines[0])
+		if len(head) < 2 || head[1] != "@" {
+			continue
+		}
+		count, err := strconv.Atoi(head[0])
+		if err != nil {
+			continue
+		}
+		var key strings.Builder
+		for _, l := range lines[1:] {
+			if f := strings.Fields(l); len(f) >= 3 && f[0] == "#" {
+				fmt.Fprintf(&key, "\t%s %s\n", f[2], f[len(f)-1])
+			}
+		}
+		if key.Len() == 0 { // a goroutine not yet running anything
+			key.WriteString("\t(no frames)\n")
+		}
+		m[key.String()] += count
+	}
+	return m
 }
 
 // fdProbeSessions is how many sessions fitFileLimit opens to learn the
