@@ -217,15 +217,18 @@ func (pf *portForward) awaitBody(t *testing.T, want string) {
 }
 
 // checkSwitch: the forward said once that old went away, and that it now
-// forwards to next.
+// forwards to next. It said both before next answered, but its output
+// reaches the buffers through os/exec's copying goroutines, which may not
+// have run yet.
 func (pf *portForward) checkSwitch(t *testing.T, old, next string) {
 	t.Helper()
 	gone := fmt.Sprintf("pod %s is gone (", old)
+	if s := "forwarding to pod " + next + "\n"; !pf.stdout.Await(s, cmdTimeout) {
+		t.Errorf("stdout lacks %q: %q; stderr %q", s, pf.stdout.Tail(), pf.stderr.Tail())
+	}
+	pf.stderr.Await(gone, cmdTimeout)
 	if n := strings.Count(pf.stderr.String(), gone); n != 1 {
 		t.Errorf("stderr says %q %d times, want once: %q", gone, n, pf.stderr.Tail())
-	}
-	if s := "forwarding to pod " + next + "\n"; !strings.Contains(pf.stdout.String(), s) {
-		t.Errorf("stdout lacks %q: %q", s, pf.stdout.Tail())
 	}
 }
 

@@ -152,7 +152,11 @@ func TestWorkloads(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if gone := "pod " + first + " is gone ("; strings.Count(pf.stderr.String(), gone) != 1 {
+		// Said before the answer came, but copied into the buffer by
+		// os/exec's goroutine, maybe not yet.
+		gone := "pod " + first + " is gone ("
+		pf.stderr.Await(gone, followWait)
+		if strings.Count(pf.stderr.String(), gone) != 1 {
 			t.Errorf("stderr should say %q once: %q", gone, pf.stderr)
 		}
 	})

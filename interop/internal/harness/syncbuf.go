@@ -3,7 +3,9 @@ package harness
 import (
 	"bytes"
 	"net"
+	"strings"
 	"sync"
+	"time"
 )
 
 // SyncBuffer is a bytes.Buffer a process writes (its stdout or stderr)
@@ -23,6 +25,21 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Await waits up to timeout for sub to have been written, and reports
+// whether it was. A child's output reaches the buffer through os/exec's
+// copying goroutine, some time after the child wrote it: a test that saw
+// an effect of a later write (an answer on a socket) must still wait.
+func (s *SyncBuffer) Await(sub string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(s.String(), sub) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
 
 // Tail is the last 2 KiB written, for failure messages.
