@@ -380,3 +380,39 @@ func TestCloseDuringWrite(t *testing.T) {
 		t.Fatalf("server Close: %v", res.err)
 	}
 }
+
+// TestMessageEndNeedsNoRead: once a consumer has read a message's last
+// byte, the next message, on another channel, reaches its own consumer
+// without the first one reading again. A stdout consumer that reads once
+// and then stalls (writing to a slow terminal) does not hold up stderr for
+// more than the message it holds.
+func TestMessageEndNeedsNoRead(t *testing.T) {
+	url, _, closed := serve(t, nil, func(c *Conn) {
+		_, _ = c.Channel(channel.Stdout).Write([]byte("out"))
+		_, _ = c.Channel(channel.Stderr).Write([]byte("err"))
+		<-c.Done()
+	})
+	c, _, err := Dial(context.Background(), url, &DialOptions{PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Close(); <-closed }()
+	buf := make([]byte, 64)
+	if n, err := c.Channel(channel.Stdout).Read(buf); err != nil || string(buf[:n]) != "out" {
+		t.Fatalf("stdout: %q, %v", buf[:n], err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 64)
+		n, _ := c.Channel(channel.Stderr).Read(b)
+		got <- string(b[:n])
+	}()
+	select {
+	case s := <-got:
+		if s != "err" {
+			t.Fatalf("stderr: %q, want %q", s, "err")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("stderr's message waits for stdout's consumer to read again")
+	}
+}

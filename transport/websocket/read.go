@@ -190,6 +190,15 @@ func (c *Conn) deliver(ch *Channel, body io.Reader) error {
 				n = 0
 			}
 			ch.in().resp <- n
+			if err == nil && n > 0 {
+				// A read that took a message's last bytes does not
+				// report its end: the next one does, and without
+				// blocking. Ask now, so that the consumer's next Read
+				// waits for the next message instead of making a
+				// round trip through this loop for the EOF (one
+				// hand-over per message instead of two).
+				_, err = body.Read(nil)
+			}
 			if err == io.EOF {
 				return nil
 			}
