@@ -179,44 +179,8 @@ func (h *spawnHelper) read() {
 		if err != nil || n == 0 {
 			break
 		}
-		fds := spawnhelper.ReceivedFDs(oob[:oobn])
-		var m spawnhelper.Msg
-		if json.Unmarshal(buf[:n], &m) != nil {
-			closeFDs(fds)
+		if !h.take(buf[:n], spawnhelper.ReceivedFDs(oob[:oobn])) {
 			break // not our helper's words: stop trusting it
-		}
-		h.mu.Lock()
-		if m.Exited {
-			if ch, ok := h.children[m.Pid]; ok {
-				delete(h.children, m.Pid)
-				ch <- syscall.WaitStatus(m.Status)
-			}
-			idle := h.idleLocked()
-			h.mu.Unlock()
-			closeFDs(fds)
-			if idle && h.onIdle != nil {
-				h.onIdle()
-			}
-			continue
-		}
-		ch, ok := h.replies[m.ID]
-		delete(h.replies, m.ID)
-		pidfd := -1
-		if len(fds) > 0 {
-			pidfd, fds = fds[0], fds[1:]
-		}
-		closeFDs(fds)
-		var status chan syscall.WaitStatus
-		if m.Pid > 0 && ok {
-			// Registered before the next message: the exit comes after.
-			status = make(chan syscall.WaitStatus, 1)
-			h.children[m.Pid] = status
-		}
-		h.mu.Unlock()
-		if ok {
-			ch <- helperReply{msg: m, pidfd: pidfd, status: status}
-		} else if pidfd >= 0 {
-			unix.Close(pidfd)
 		}
 	}
 	// A helper we no longer hear (or that spoke nonsense) must not keep
@@ -234,6 +198,52 @@ func (h *spawnHelper) read() {
 		ch <- syscall.WaitStatus(syscall.SIGKILL) // killed with the helper's thread (Pdeathsig)
 	}
 	h.mu.Unlock()
+}
+
+// take handles one message of the helper, b with the descriptors fds
+// that came with it: it delivers a reply to its start, or an exit to its
+// process's waiter, and closes every descriptor it does not hand over. It
+// reports false for words that are not the helper's.
+func (h *spawnHelper) take(b []byte, fds []int) bool {
+	var m spawnhelper.Msg
+	if json.Unmarshal(b, &m) != nil {
+		closeFDs(fds)
+		return false
+	}
+	h.mu.Lock()
+	if m.Exited {
+		if ch, ok := h.children[m.Pid]; ok {
+			delete(h.children, m.Pid)
+			ch <- syscall.WaitStatus(m.Status)
+		}
+		idle := h.idleLocked()
+		h.mu.Unlock()
+		closeFDs(fds)
+		if idle && h.onIdle != nil {
+			h.onIdle()
+		}
+		return true
+	}
+	ch, ok := h.replies[m.ID]
+	delete(h.replies, m.ID)
+	pidfd := -1
+	if len(fds) > 0 {
+		pidfd, fds = fds[0], fds[1:]
+	}
+	closeFDs(fds)
+	var status chan syscall.WaitStatus
+	if m.Pid > 0 && ok {
+		// Registered before the next message: the exit comes after.
+		status = make(chan syscall.WaitStatus, 1)
+		h.children[m.Pid] = status
+	}
+	h.mu.Unlock()
+	if ok {
+		ch <- helperReply{msg: m, pidfd: pidfd, status: status}
+	} else if pidfd >= 0 {
+		unix.Close(pidfd)
+	}
+	return true
 }
 
 func closeFDs(fds []int) {
