@@ -374,9 +374,12 @@ func (r *resumer) sendStdin(wg *sync.WaitGroup, conn *websocket.Conn, dst stream
 			_ = dst.CloseWrite()
 			return
 		}
-		chunk := r.stdin.At(sent) // never moved nor overwritten: see replay.Buffer
+		chunk, loan := r.stdin.Lend(sent) // untouched until returned: see replay.Buffer
 		r.mu.Unlock()
 		n, err := dst.Write(chunk)
+		r.mu.Lock()
+		r.stdin.Return(loan)
+		r.mu.Unlock()
 		sent += int64(n)
 		if err != nil {
 			return

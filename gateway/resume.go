@@ -501,11 +501,12 @@ func (r *resumable) writeStdin() {
 			_ = dst.CloseWrite()
 			return
 		}
-		chunk := r.stdinQ.At(r.stdinQ.Base()) // never moved nor overwritten: see replay.Buffer
+		chunk, loan := r.stdinQ.Lend(r.stdinQ.Base()) // untouched until returned: see replay.Buffer
 		r.mu.Unlock()
 		n, err := dst.Write(chunk)
 		r.s.bytesIn.Add(int64(n))
 		r.mu.Lock()
+		r.stdinQ.Return(loan)
 		if n > 0 {
 			r.stdinQ.Trim(r.stdinQ.Base() + int64(n))
 		}
@@ -571,9 +572,9 @@ func (r *resumable) pump(a *attachment, pumps *sync.WaitGroup, i int, dst stream
 	defer a.core.Done()
 	defer pumps.Done()
 	sent := offsetOf(a.start, i)
+	o := &r.outs[i]
 	for {
 		r.mu.Lock()
-		o := &r.outs[i]
 		for !a.gone && sent >= o.Total() && !o.done {
 			r.cond.Wait()
 		}
@@ -581,11 +582,15 @@ func (r *resumable) pump(a *attachment, pumps *sync.WaitGroup, i int, dst stream
 			r.mu.Unlock()
 			return
 		}
-		chunk := o.At(sent)
+		// The client may acknowledge these bytes while the write is still
+		// under way (it received them); the loan keeps their chunk from
+		// being reused until the write is done with it.
+		chunk, loan := o.Lend(sent)
 		r.mu.Unlock()
-		// Bytes at or past sent are never trimmed (the client cannot
-		// acknowledge what it was not sent) and appends go past them.
 		n, err := dst.Write(chunk)
+		r.mu.Lock()
+		o.Return(loan)
+		r.mu.Unlock()
 		sent += int64(n)
 		if err != nil {
 			_ = a.conn.Abort("write failed")
