@@ -30,13 +30,19 @@ func TestServerKeepAlive(t *testing.T) {
 		{"held-up reader", 10 * time.Millisecond, true, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The timeout is wide enough that a loaded machine's pause
+			// between the client's last ping and its first stdin frame
+			// reaching the server does not pass for a frozen client
+			// (CI45 failed the held-up case with 150 ms); the handler
+			// holds its stdin for four timeouts.
+			const timeout = 500 * time.Millisecond
 			ended := make(chan error, 1)
-			url, accepted, _ := serve(t, &AcceptOptions{Versions: []protocol.Version{v}, KeepAliveTimeout: 150 * time.Millisecond},
+			url, accepted, _ := serve(t, &AcceptOptions{Versions: []protocol.Version{v}, KeepAliveTimeout: timeout},
 				func(c *Conn) {
 					select {
 					case <-c.Done():
 						ended <- c.Err()
-					case <-time.After(time.Second):
+					case <-time.After(4 * timeout):
 						ended <- nil
 					}
 					if tc.flood {
