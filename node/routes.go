@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 )
@@ -39,13 +40,9 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 	if herr != nil {
 		return herr
 	}
-	pod, err := n.rt.Pod(r.Context(), req.namespace, req.pod)
-	if errors.Is(err, ErrNotFound) {
-		return notFound("pods", req.pod)
-	}
-	if err != nil {
-		return &status.HTTPError{Status: status.NewHTTP(http.StatusInternalServerError, status.ReasonInternalError,
-			"Internal error occurred: "+err.Error(), nil), Cause: err}
+	pod, herr := n.lookupPod(r, req)
+	if herr != nil {
+		return herr
 	}
 	ref := PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}
 	// Hijacked connections outlive r.Context's tracking; the session owns
@@ -54,13 +51,10 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 	if verb == "portforward" {
 		return n.servePortForward(ctx, w, r, req, ref)
 	}
-	if req.container, herr = resolveContainer(pod, req.container); herr != nil {
+	target, herr := resolveTarget(pod, req)
+	if herr != nil {
 		return herr
 	}
-	if p := pod.Status.Phase; p == "Succeeded" || p == "Failed" {
-		return badRequest("cannot %s into a container in a completed pod; current phase is %s", verb, p)
-	}
-	target := Container{PodRef: ref, Name: req.container}
 	switch {
 	case protocol.IsWebSocketUpgrade(r):
 		n.logSession(r, verb, "websocket")
@@ -72,6 +66,32 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 		return badRequest("Upgrade request required")
 	}
 	return nil
+}
+
+// lookupPod is the pod req names, or the refusal the API server answers.
+func (n *Node) lookupPod(r *http.Request, req *request) (*kube.Pod, *status.HTTPError) {
+	pod, err := n.rt.Pod(r.Context(), req.namespace, req.pod)
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound("pods", req.pod)
+	}
+	if err != nil {
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusInternalServerError, status.ReasonInternalError,
+			"Internal error occurred: "+err.Error(), nil), Cause: err}
+	}
+	return pod, nil
+}
+
+// resolveTarget is the container an exec or attach of req runs in (its
+// name filled in when the request left it out), or the refusal.
+func resolveTarget(pod *kube.Pod, req *request) (Container, *status.HTTPError) {
+	var herr *status.HTTPError
+	if req.container, herr = resolveContainer(pod, req.container); herr != nil {
+		return Container{}, herr
+	}
+	if p := pod.Status.Phase; p == "Succeeded" || p == "Failed" {
+		return Container{}, badRequest("cannot %s into a container in a completed pod; current phase is %s", req.verb, p)
+	}
+	return Container{PodRef: PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}, Name: req.container}, nil
 }
 
 // servePortForward picks the port-forward wire: SPDY, or a WebSocket that
