@@ -22,6 +22,7 @@ import (
 	"github.com/porthole/porthole/internal/registry"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/stream"
 )
 
 // Defaults for the limits in Options.
@@ -186,6 +187,20 @@ type Options struct {
 	// resumable and bridged sessions) still dials Upstream. porthole serve
 	// sets it to its node.
 	InProcess http.Handler
+	// InProcessSessions, when set, is the upstream node in this process:
+	// the sessions the gateway bridges (resumable ones, and moderated or
+	// joinable ones) run on it without a wire, through an in-process
+	// session (node.Node.ServeSession), where they would dial Upstream and
+	// have every byte framed onto a socket and read back. porthole serve
+	// sets it to its node.
+	InProcessSessions SessionServer
+}
+
+// SessionServer starts the exec or attach r asks for (the API server's
+// path and query) and returns the client's side of its session; a refusal
+// is an *status.HTTPError, relayed to the client as the upstream's answer.
+type SessionServer interface {
+	ServeSession(r *http.Request) (*stream.Session, error)
 }
 
 // Gateway is the streaming gateway. It is safe for concurrent use.

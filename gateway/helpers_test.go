@@ -28,7 +28,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // startNode serves pod "p" (container "c") from a local runtime on
 // 127.0.0.1 and returns its base URL.
 func startNode(t *testing.T) string {
-	n := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil)
+	return registerNode(t, streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil))
+}
+
+// registerNode makes n one that startGateway may serve in process, and
+// returns its base URL.
+func registerNode(t *testing.T, n *streamtest.Node) string {
 	nodeHandlers[n.URL] = n.Node
 	t.Cleanup(func() { delete(nodeHandlers, n.URL) })
 	return n.URL
@@ -44,6 +49,23 @@ var (
 	nodeHandlers    = map[string]http.Handler{}
 )
 
+// inProcessSessions, while TestInProcessSessions runs the tests it names,
+// makes startGateway run the sessions it bridges on a node of startNode's
+// through in-process sessions (Options.InProcessSessions, as porthole
+// serve does); sessionsServed counts them.
+var (
+	inProcessSessions bool
+	sessionsServed    atomic.Int64
+)
+
+// countedSessions counts the sessions a SessionServer starts.
+type countedSessions struct{ gateway.SessionServer }
+
+func (c countedSessions) ServeSession(r *http.Request) (*stream.Session, error) {
+	sessionsServed.Add(1)
+	return c.SessionServer.ServeSession(r)
+}
+
 // startGateway serves a gateway in front of upstream on 127.0.0.1.
 func startGateway(t *testing.T, upstream string, opts *gateway.Options) (string, *gateway.Gateway) {
 	t.Helper()
@@ -56,6 +78,9 @@ func startGateway(t *testing.T, upstream string, opts *gateway.Options) (string,
 		o = *opts
 	}
 	o.Upstream = u
+	if ss, ok := nodeHandlers[upstream].(gateway.SessionServer); inProcessSessions && ok && o.InProcessSessions == nil {
+		o.InProcessSessions = countedSessions{ss}
+	}
 	if h := nodeHandlers[upstream]; inProcess && h != nil && o.InProcess == nil {
 		o.InProcess = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			inProcessServed.Add(1)

@@ -316,3 +316,73 @@ func testInProcessKubeletPath(t *testing.T) {
 		t.Errorf("end records %+v, want one, ok, with the bytes out", ends)
 	}
 }
+
+// TestInProcessSessions runs the bridged sessions' tests (resumable,
+// watched and joined, moderated) against a node in process through
+// in-process sessions (Options.InProcessSessions, as porthole serve does):
+// bytes, stdin, cuts and resumes, sizes, statuses, refusals and notices
+// must be what they are over a dialled wire.
+func TestInProcessSessions(t *testing.T) {
+	inProcessSessions = true
+	defer func() { inProcessSessions = false }()
+	for _, tc := range []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"OutputAfterCut", TestResumeOutputAfterCut},
+		{"StdinAfterCut", TestResumeStdinAfterCut},
+		{"StdinFlood", TestResumeStdinFlood},
+		{"RefusedAndExpired", TestResumeRefusedAndExpired},
+		{"TerminalSize", TestResumeTerminalSize},
+		{"FinishedSession", TestResumeFinishedSession},
+		{"ByQuery", TestResumeByQuery},
+		{"WatchJoin", TestSessionsWatchJoin},
+		{"Moderated", TestModeratedSession},
+		{"ResumableOwnerTold", TestSessionsResumableOwnerTold},
+		{"Refusals", testInProcessSessionRefusals},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := sessionsServed.Load()
+			tc.test(t)
+			if sessionsServed.Load() == before && !t.Failed() {
+				t.Error("no session ran on the node in process")
+			}
+		})
+	}
+}
+
+// testInProcessSessionRefusals: what the node refuses before a resumable
+// session starts reaches the client as it does from a dialled node.
+func testInProcessSessionRefusals(t *testing.T) {
+	node := startNode(t)
+	tokens, err := gateway.ParseTokens(strings.NewReader(resumeTokens))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := &gateway.Options{Tokens: tokens, SessionResumeGrace: time.Minute}
+	inProcessSessions = false
+	dialled, _ := startGateway(t, node, opts)
+	inProcessSessions = true
+	local, _ := startGateway(t, node, opts)
+	offer := func() http.Header {
+		return http.Header{"Authorization": {"Bearer alice-token"},
+			"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+			"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}, "Sec-Websocket-Protocol": {protocol.ResumeV5 + ", " + protocol.V5}}
+	}
+	for _, tc := range []struct{ name, path string }{
+		{"no such pod", "/api/v1/namespaces/default/pods/nope/exec?command=true&stdout=true"},
+		{"no such container", "/api/v1/namespaces/default/pods/p/exec?command=true&stdout=true&container=nope"},
+		{"no command", "/api/v1/namespaces/default/pods/p/exec?stdout=true"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantCode, wantBody := rawRequest(t, dialled, tc.path, offer())
+			gotCode, gotBody := rawRequest(t, local, tc.path, offer())
+			if wantCode < 400 {
+				t.Fatalf("dialled node answered %d %q: not a refusal", wantCode, wantBody)
+			}
+			if gotCode != wantCode || gotBody != wantBody {
+				t.Errorf("in process: %d %q; dialled: %d %q", gotCode, gotBody, wantCode, wantBody)
+			}
+		})
+	}
+}

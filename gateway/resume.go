@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -215,6 +216,9 @@ func (g *Gateway) acceptResume(w http.ResponseWriter, r *http.Request) (*websock
 // to try again and is returned as it is. close ends the upstream
 // connection.
 func (g *Gateway) dialUpstreamSession(r *http.Request, s *session) (up *stream.Session, close func(), resp *http.Response, err error) {
+	if ss := g.opts.InProcessSessions; ss != nil {
+		return g.inProcessSession(ss, r, s)
+	}
 	if g.opts.UpstreamWire == protocol.SPDY {
 		return g.dialSPDYSession(r, s)
 	}
@@ -229,6 +233,29 @@ func (g *Gateway) dialUpstreamSession(r *http.Request, s *session) (up *stream.S
 	g.log.Info("upstream refused WebSocket v5 for a resumable session; using SPDY", "status", resp.Status, "err", err)
 	s.wireOut = protocol.SPDY
 	return g.dialSPDYSession(r, s)
+}
+
+// inProcessSession is dialUpstreamSession for a node in this process
+// (Options.InProcessSessions): the request, with the headers the upstream
+// would see, goes to the node; its refusal comes back as the response an
+// upstream would have written.
+func (g *Gateway) inProcessSession(ss SessionServer, r *http.Request, s *session) (*stream.Session, func(), *http.Response, error) {
+	ur := r.Clone(r.Context())
+	ur.Header = g.upstreamHeader(r, s.user)
+	up, err := ss.ServeSession(ur)
+	if err != nil {
+		var he *status.HTTPError
+		if !errors.As(err, &he) {
+			return nil, nil, nil, fmt.Errorf("in-process session: %w", err)
+		}
+		body := he.Status.Marshal()
+		resp := &http.Response{StatusCode: he.Code(), Status: fmt.Sprintf("%d %s", he.Code(), http.StatusText(he.Code())),
+			Header:        http.Header{"Content-Type": {"application/json"}},
+			Body:          io.NopCloser(bytes.NewReader(body)),
+			ContentLength: int64(len(body))}
+		return nil, nil, resp, err
+	}
+	return up, func() { _ = up.Conn.Close() }, nil, nil
 }
 
 func (g *Gateway) dialSPDYSession(r *http.Request, s *session) (*stream.Session, func(), *http.Response, error) {

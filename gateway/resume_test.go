@@ -66,7 +66,7 @@ func (l *auditLog) find(f func(audit.Event) bool) *audit.Event {
 // cutting relay in front of the gateway; it returns the relay's URL.
 func resumeGateway(t *testing.T, wire protocol.Wire, grace time.Duration) (string, *freezer.Relay, *auditLog) {
 	t.Helper()
-	node := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil).URL
+	node := startNode(t)
 	tokens, err := gateway.ParseTokens(strings.NewReader(resumeTokens))
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func TestResumeStdinFlood(t *testing.T) {
 	for _, wire := range []protocol.Wire{protocol.WebSocket} {
 		t.Run(string(wire), func(t *testing.T) {
 			// No relay: its buffers would only make the stall take more.
-			node := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil).URL
+			node := startNode(t)
 			tokens, err := gateway.ParseTokens(strings.NewReader(resumeTokens))
 			if err != nil {
 				t.Fatal(err)

@@ -81,7 +81,7 @@ func sessionsGateway(t *testing.T, opts gateway.Options) (string, *auditLog) {
 	t.Helper()
 	q := streamtest.SleepPod("q")
 	q.Namespace = "prod"
-	node := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p"), q}, nil).URL
+	node := registerNode(t, streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p"), q}, nil))
 	tokens, err := gateway.ParseTokens(strings.NewReader(sessionsTokens))
 	if err != nil {
 		t.Fatal(err)

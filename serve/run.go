@@ -132,16 +132,10 @@ func (s *Server) shutdown() error {
 	return errors.Join(httpErr, nodeErr, rtErr, secErr)
 }
 
-// shutdownNode ends the node's upgraded sessions, which http.Server does
-// not track once hijacked. A node without Shutdown relies on the request
-// contexts, which shutdown cancels.
+// shutdownNode ends the node's upgraded and in-process sessions, which
+// http.Server does not track.
 func (s *Server) shutdownNode(ctx context.Context, done chan<- error) {
-	sd, ok := s.node.(interface{ Shutdown(context.Context) error })
-	if !ok {
-		done <- nil
-		return
-	}
-	done <- sd.Shutdown(ctx)
+	done <- s.node.Shutdown(ctx)
 }
 
 // Close releases a Server whose Run was never called: the listener and

@@ -42,7 +42,7 @@ func authenticated(o *gateway.Options) bool {
 }
 
 // newSecured binds the inner socket and builds the gateway toward it.
-func newSecured(opts *gateway.Options, inner http.Handler) (_ *secured, err error) {
+func newSecured(opts *gateway.Options, inner http.Handler, sessions gateway.SessionServer) (_ *secured, err error) {
 	dir, err := os.MkdirTemp("", "porthole-serve-")
 	if err != nil {
 		return nil, fmt.Errorf("gateway socket directory: %w", err)
@@ -69,6 +69,11 @@ func newSecured(opts *gateway.Options, inner http.Handler) (_ *secured, err erro
 	// Sessions the gateway splices reach the node without the socket: the
 	// node serves them on the client's connection (gateway.Options.InProcess).
 	o.InProcess = inner
+	// Sessions it bridges (resumable, joinable) run on the node through an
+	// in-process session, without the socket either.
+	if sessions != nil {
+		o.InProcessSessions = sessions
+	}
 	gw, err := gateway.New(&o)
 	if err != nil {
 		ln.Close()

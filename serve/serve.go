@@ -116,7 +116,7 @@ type Server struct {
 	ln      net.Listener
 	rt      Runtime
 	cluster *cluster.Cluster
-	node    http.Handler
+	node    *node.Node
 	srv     *http.Server
 	baseCtx context.Context
 	cancel  context.CancelFunc
@@ -216,7 +216,7 @@ func New(opts *Options) (_ *Server, err error) {
 	if gopts.Registerer == nil && gopts.MetricsHandler == nil {
 		gopts = withMetrics(gopts)
 	}
-	if s.sec, err = newSecured(gopts, handler); err != nil {
+	if s.sec, err = newSecured(gopts, handler, s.node); err != nil {
 		ln.Close()
 		return nil, err
 	}
