@@ -183,9 +183,9 @@ type Options struct {
 	// it, and the upstream's connection is the client's own, read and
 	// written through the gateway's limits, recording, live watchers and
 	// last word, with no connection pair and no copier between them
-	// (inprocess.go). Every other path (API requests, translation,
-	// resumable and bridged sessions) still dials Upstream. porthole serve
-	// sets it to its node.
+	// (inprocess.go). Every other path (API requests, translation, and
+	// resumable and bridged sessions unless InProcessSessions is set) still
+	// dials Upstream. porthole serve sets it to its node.
 	InProcess http.Handler
 	// InProcessSessions, when set, is the upstream node in this process:
 	// the sessions the gateway bridges (resumable ones, and moderated or
