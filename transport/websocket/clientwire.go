@@ -37,12 +37,6 @@ type clientWire struct {
 	onPing func(context.Context, []byte) bool
 }
 
-// The WebSocket ping and pong frames' opcodes.
-const (
-	opPing = 0x9
-	opPong = 0xA
-)
-
 // onPong is coder/websocket's OnPongReceived.
 func (w *clientWire) onPong(context.Context, []byte) {
 	select {

@@ -360,9 +360,9 @@ func (c *Conn) sendPrefixed(id int, payload []byte) error {
 // opcode is the frame opcode of our messages: text for base64 versions.
 func (c *Conn) opcode() byte {
 	if c.msgType == ws.MessageText {
-		return 0x1
+		return OpText
 	}
-	return 0x2
+	return OpBinary
 }
 
 // onPing records a ping to answer and answers it now unless a message is
@@ -409,7 +409,7 @@ func (c *Conn) flushPong() {
 		case send && c.nc != nil:
 			_, _ = c.nc.Write(frame[:n])
 		case send:
-			_ = c.raw.writeFrame(opPong, -1, frame[2:n])
+			_ = c.raw.writeFrame(OpPong, -1, frame[2:n])
 		}
 		<-c.wsem
 	}

@@ -107,16 +107,13 @@ func (c *clientTunnelConn) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		k := min(len(p), clientMsgMax)
-		if err := c.raw.writeFrame(opBinary, -1, p[:k]); err != nil {
+		if err := c.raw.writeFrame(OpBinary, -1, p[:k]); err != nil {
 			return n, err
 		}
 		n, p = n+k, p[k:]
 	}
 	return n, nil
 }
-
-// opBinary is the WebSocket binary frame's opcode.
-const opBinary = 0x2
 
 func (c *clientTunnelConn) SetWriteDeadline(t time.Time) error {
 	c.deadline.Store(&t)
