@@ -71,9 +71,7 @@ func newSecured(opts *gateway.Options, inner http.Handler, sessions gateway.Sess
 	o.InProcess = inner
 	// Sessions it bridges (resumable, joinable) run on the node through an
 	// in-process session, without the socket either.
-	if sessions != nil {
-		o.InProcessSessions = sessions
-	}
+	o.InProcessSessions = sessions
 	gw, err := gateway.New(&o)
 	if err != nil {
 		ln.Close()

@@ -196,11 +196,21 @@ func (n *Node) GoroutineStacks(ctx context.Context) []byte {
 	if n.Name != "porthole" {
 		return nil
 	}
-	b, err := get(ctx, n.URL+"/debug/pprof/goroutine?debug=1")
+	b, err := goroutineProfile(ctx, n.URL)
 	if err != nil {
 		return nil
 	}
 	return b
+}
+
+// goroutineProfile fetches a server's goroutine profile as text
+// (debug=1: stacks grouped, with counts, under a "total" line).
+func goroutineProfile(ctx context.Context, base string) ([]byte, error) {
+	b, err := get(ctx, base+"/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return nil, fmt.Errorf("goroutine profile: %w", err)
+	}
+	return b, nil
 }
 
 // Close stops the server (SIGTERM, then SIGKILL after 10 s) and reaps it.
@@ -369,9 +379,9 @@ func StartPorthole(ctx context.Context, bin, dir string, errw io.Writer) (*Node,
 	// handler's own collector goroutines come and go while it counts, so
 	// two scrapes of an idle server differ by one or two.
 	n.goroutines = func(ctx context.Context) (int, error) {
-		b, err := get(ctx, n.URL+"/debug/pprof/goroutine?debug=1")
+		b, err := goroutineProfile(ctx, n.URL)
 		if err != nil {
-			return 0, fmt.Errorf("goroutine profile: %w", err)
+			return 0, err
 		}
 		return profileTotal(b)
 	}
