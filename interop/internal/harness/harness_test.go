@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -188,5 +189,27 @@ func TestKubectlWires(t *testing.T) {
 		if got.String() != tc.want {
 			t.Errorf("1.%d: got %s, want %s", tc.minor, got.String(), tc.want)
 		}
+	}
+}
+
+// TestFreePort: ports are below the kernel's ephemeral range, bindable on
+// 127.0.0.1, and never the same twice.
+func TestFreePort(t *testing.T) {
+	ceiling := ephemeralLow()
+	seen := map[int]bool{}
+	for range 50 {
+		p, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < portFloor || p >= ceiling || seen[p] {
+			t.Fatalf("port %d: want one in [%d, %d) not given before", p, portFloor, ceiling)
+		}
+		seen[p] = true
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			t.Fatalf("bind the port given: %v", err)
+		}
+		ln.Close()
 	}
 }

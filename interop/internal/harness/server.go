@@ -22,7 +22,8 @@ import (
 // Server is a running `porthole serve` with the test manifest, plus the
 // recording Proxy kubectl talks through.
 type Server struct {
-	// Addr is porthole's listen address (127.0.0.1:port).
+	// Addr is porthole's listen address (127.0.0.1:port), as its
+	// kubeconfig names it once it is ready.
 	Addr string
 	// Kubeconfig is the file porthole wrote (direct to porthole).
 	Kubeconfig string
@@ -39,8 +40,9 @@ type Server struct {
 	waitErr error
 }
 
-// StartServer runs bin (the porthole binary) as `porthole serve` on a free
-// 127.0.0.1 port with Manifest, waits for the kubeconfig it writes and for
+// StartServer runs bin (the porthole binary) as `porthole serve` on a
+// 127.0.0.1 port of its own choosing (127.0.0.1:0, so that no other
+// socket can take the port between a choice and the bind) with Manifest, waits for the kubeconfig it writes and for
 // /readyz to answer 200, and starts the Proxy. dir holds the manifest,
 // kubeconfigs and the server log; args are more flags (porthole's
 // --plain-http, say). The caller must Stop the Server.
@@ -55,12 +57,7 @@ func StartServerWith(ctx context.Context, bin, dir, objects string, args ...stri
 	if err := os.WriteFile(manifest, []byte(objects), 0o644); err != nil {
 		return nil, fmt.Errorf("write manifest: %w", err)
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
 	s := &Server{
-		Addr:            addr,
 		Kubeconfig:      filepath.Join(dir, "porthole.kubeconfig"),
 		ProxyKubeconfig: filepath.Join(dir, "proxy.kubeconfig"),
 		logPath:         filepath.Join(dir, "porthole.log"),
@@ -71,7 +68,7 @@ func StartServerWith(ctx context.Context, bin, dir, objects string, args ...stri
 		return nil, fmt.Errorf("create server log: %w", err)
 	}
 	defer logf.Close()
-	s.cmd = exec.Command(bin, "serve", "--listen", addr, "-f", manifest, "--write-kubeconfig", s.Kubeconfig)
+	s.cmd = exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "-f", manifest, "--write-kubeconfig", s.Kubeconfig)
 	s.cmd.Args = append(s.cmd.Args, args...)
 	s.cmd.Stdout = logf
 	s.cmd.Stderr = logf
@@ -92,15 +89,6 @@ func StartServerWith(ctx context.Context, bin, dir, objects string, args ...stri
 func (s *Server) wait() {
 	s.waitErr = s.cmd.Wait()
 	close(s.exited)
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // awaitReady polls for the kubeconfig file and then /readyz. Polling is the
@@ -131,7 +119,11 @@ func (s *Server) probe(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("load kubeconfig: %w", err)
 		}
-		s.Config = cfg
+		u, err := url.Parse(cfg.Host)
+		if err != nil {
+			return fmt.Errorf("parse server URL %q: %w", cfg.Host, err)
+		}
+		s.Config, s.Addr = cfg, u.Host
 	}
 	tr, err := rest.TransportFor(s.Config)
 	if err != nil {

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"bytes"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -49,15 +48,4 @@ func (s *SyncBuffer) Tail() string {
 		str = str[len(str)-2048:]
 	}
 	return str
-}
-
-// FreePort is a loopback TCP port nothing listens on right now (for a pod's
-// server, which binds it itself).
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
