@@ -21,10 +21,22 @@ func (g *Gateway) bridgedPath(s *session) bool {
 	return s.moderated || (g.opts.JoinableSessions && s.stdin)
 }
 
-// canBridge: the client speaks a wire the bridge serves, WebSocket v5
-// (offered first, as the API server's translator wants it) or SPDY.
+// canBridge: the client speaks a wire the bridge serves: SPDY, or
+// WebSocket with a remote-command version the node serves (v5 down to v1,
+// plain or base64). The bridge terminates the client itself, so it is not
+// bound by the API server's translator, which takes v5 only: clients that
+// speak v4 alone (the official Python client, for one) are joined and
+// moderated too.
 func canBridge(r *http.Request, s *session) bool {
-	return s.wireIn == protocol.SPDY || (s.wireIn == protocol.WebSocket && offersV5(r))
+	return s.wireIn == protocol.SPDY || (s.wireIn == protocol.WebSocket && offersChannelVersion(r))
+}
+
+// offersChannelVersion: the client offers a remote-command version the
+// bridge serves over WebSocket (protocol.WebSocketVersions).
+func offersChannelVersion(r *http.Request) bool {
+	offered := protocol.SplitHeader(r.Header.Values(protocol.HeaderWebSocketProtocol))
+	_, ok := protocol.Negotiate(offered, protocol.Names(protocol.WebSocketVersions))
+	return ok
 }
 
 // serveBridged runs a session bridged between the client's wire and the
@@ -45,9 +57,8 @@ func (g *Gateway) serveBridged(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	want := s.want()
 	if s.wireIn == protocol.WebSocket {
-		v5, _ := protocol.Lookup(protocol.WebSocketVersions, protocol.V5)
 		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-			Versions: []protocol.Version{v5}, ReadLimit: g.opts.MaxMessageBytes, IdleTimeout: g.opts.IdleTimeout,
+			Versions: protocol.WebSocketVersions, ReadLimit: g.opts.MaxMessageBytes, IdleTimeout: g.opts.IdleTimeout,
 			InsecureSkipOriginCheck: true, // checked before the session began
 			Logger:                  g.log,
 		})

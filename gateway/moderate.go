@@ -3,7 +3,9 @@ package gateway
 import (
 	"net/http"
 	"slices"
+	"strings"
 
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 )
 
@@ -33,7 +35,7 @@ func moderationAdmits(r *http.Request, s *session) *status.HTTPError {
 	}
 	if !canBridge(r, s) {
 		return status.NewHTTPError(http.StatusBadRequest, "BadRequest",
-			"sessions in namespace \""+s.namespace+"\" are moderated: the gateway moderates SPDY and WebSocket v5.channel.k8s.io sessions only", nil)
+			"sessions in namespace \""+s.namespace+"\" are moderated: the gateway moderates SPDY and WebSocket sessions of a remote-command version ("+strings.Join(protocol.Names(protocol.WebSocketVersions), ", ")+") only", nil)
 	}
 	return nil
 }

@@ -153,6 +153,12 @@ func readExactly(t *testing.T, r io.Reader, want string) {
 // ownerSession is alice's session, on either wire, with stdin, stdout and stderr.
 func ownerSession(t *testing.T, ctx context.Context, wire protocol.Wire, u string) *stream.Session {
 	t.Helper()
+	return ownerSessionOn(t, ctx, wire, protocol.V5, u)
+}
+
+// ownerSessionOn is ownerSession offering only version over WebSocket.
+func ownerSessionOn(t *testing.T, ctx context.Context, wire protocol.Wire, version, u string) *stream.Session {
+	t.Helper()
 	want := protocol.Want{Stdin: true, Stdout: true, Stderr: true}
 	if wire == protocol.SPDY {
 		conn, _, err := spdy.Dial(ctx, u, &spdy.DialOptions{Protocols: protocol.SPDYClientOffer, Header: tokenHeader("alice-token")})
@@ -166,11 +172,18 @@ func ownerSession(t *testing.T, ctx context.Context, wire protocol.Wire, u strin
 		}
 		return sess
 	}
-	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Header: tokenHeader("alice-token")})
+	v, ok := protocol.Lookup(protocol.WebSocketVersions, version)
+	if !ok {
+		t.Fatalf("no WebSocket version %q", version)
+	}
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Versions: []protocol.Version{v}, Header: tokenHeader("alice-token")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	if conn.Version().Name != version {
+		t.Fatalf("the gateway chose %s, want %s", conn.Version().Name, version)
+	}
 	return conn.ClientSession(want)
 }
 
@@ -196,15 +209,29 @@ func upgradeCode(err error) int {
 // TestSessionsWatchJoin: alice's session is listed; bob watches it from
 // the snapshot on, alice is told, bob joins and his keystrokes reach the
 // process, and both watchers end with the session's status; on both
-// client wires, bridged by JoinableSessions.
+// client wires, bridged by JoinableSessions, and over WebSocket in v5, v4
+// (all the official Python client speaks), v4 base64 and v1 (a text
+// status). Before v5 there is no stdin close, so alice ends the loop with
+// a line.
 func TestSessionsWatchJoin(t *testing.T) {
-	for _, wire := range []protocol.Wire{protocol.WebSocket, protocol.SPDY} {
-		t.Run(string(wire), func(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		wire    protocol.Wire
+		version string
+	}{
+		{"websocket", protocol.WebSocket, protocol.V5},
+		{"websocket-v4", protocol.WebSocket, protocol.V4},
+		{"websocket-v4-base64", protocol.WebSocket, protocol.V4Base64},
+		{"websocket-v1", protocol.WebSocket, protocol.V1},
+		{"spdy", protocol.SPDY, ""},
+	} {
+		wire := c.wire
+		t.Run(c.name, func(t *testing.T) {
 			gw, log := sessionsGateway(t, gateway.Options{JoinableSessions: true})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			cmd := []string{"sh", "-c", `echo ready; while read l; do echo "got:$l"; done; exit 3`}
-			sess := ownerSession(t, ctx, wire, execURL(gw, cmd, "stdin", "stdout", "stderr"))
+			cmd := []string{"sh", "-c", `echo ready; while read l && [ "$l" != end ]; do echo "got:$l"; done; exit 3`}
+			sess := ownerSessionOn(t, ctx, wire, c.version, execURL(gw, cmd, "stdin", "stdout", "stderr"))
 			// Every stream is read all along: a WebSocket connection's
 			// reads wait while one of its channels is not read.
 			status := streamtest.ReadAll(sess.Error)
@@ -251,9 +278,20 @@ func TestSessionsWatchJoin(t *testing.T) {
 			}
 			out.await(t, "got:three\n")
 
-			// alice ends her stdin: the process exits 3, everyone gets it.
-			sess.Stdin.CloseWrite()
-			if st := string(<-status); !strings.Contains(st, `"reason":"NonZeroExitCode"`) || !strings.Contains(st, `"message":"3"`) {
+			// alice ends her stdin (v4: says so): the process exits 3,
+			// everyone gets it.
+			v, _ := protocol.Lookup(protocol.WebSocketVersions, c.version)
+			if wire == protocol.WebSocket && !v.CloseSignal {
+				sess.Stdin.Write([]byte("end\n"))
+			} else {
+				sess.Stdin.CloseWrite()
+			}
+			st := string(<-status)
+			if wire == protocol.WebSocket && !v.StatusJSON {
+				if want := "command terminated with non-zero exit code: command terminated with exit code 3"; st != want {
+					t.Errorf("owner's status %q, want %q", st, want)
+				}
+			} else if !strings.Contains(st, `"reason":"NonZeroExitCode"`) || !strings.Contains(st, `"message":"3"`) {
 				t.Errorf("owner's status %s", st)
 			}
 			const all = "ready\ngot:one\ngot:two\ngot:three\n"
@@ -412,122 +450,136 @@ func TestSessionsSlowWatcher(t *testing.T) {
 
 // TestModeratedSession: a session into prod waits, its stdin held and its
 // owner told, until a moderator joins (a joiner who is not one does not
-// open it); the moderator ends it; all of it audited and recorded.
+// open it); the moderator ends it; all of it audited and recorded. Over
+// WebSocket v5 and v4 (the official Python client's only version); a
+// client offering no version is refused.
 func TestModeratedSession(t *testing.T) {
-	recDir := t.TempDir()
-	gw, log := sessionsGateway(t, gateway.Options{ModeratedNamespaces: []string{"prod"}, Recorder: &audit.Recorder{Dir: recDir}})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	prodURL := func(cmd []string, flags ...string) string {
-		q := url.Values{"command": cmd}
-		for _, f := range flags {
-			q.Set(f, "true")
-		}
-		return gw + "/api/v1/namespaces/prod/pods/q/exec?" + q.Encode()
-	}
-	// Without stdin there is nothing to hold: refused.
-	_, _, err := websocket.Dial(ctx, prodURL([]string{"true"}, "stdout"), &websocket.DialOptions{Header: tokenHeader("alice-token")})
-	if upgradeCode(err) != http.StatusForbidden || !strings.Contains(err.Error(), `sessions in namespace "prod" are moderated: run the command interactively`) {
-		t.Fatalf("non-interactive moderated exec: %v", err)
-	}
-
-	conn, _, err := websocket.Dial(ctx, prodURL([]string{"sh", "-c", "echo ready; exec cat"}, "stdin", "stdout", "tty"), &websocket.DialOptions{Header: tokenHeader("alice-token")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	sess := conn.ClientSession(protocol.Want{Stdin: true, Stdout: true, TTY: true})
-	status := streamtest.ReadAll(sess.Error)
-	var out safeBuffer
-	outDone := make(chan struct{})
-	go func() {
-		defer close(outDone)
-		io.Copy(&out, sess.Stdout)
-	}()
-	out.await(t, "\r\n[porthole] this session is moderated: its input waits for a moderator to join\r\n")
-	out.await(t, "ready\r\n")
-	l := awaitList(t, gw, "bob-token", func(l protocol.SessionList) bool { return len(l.Items) == 1 })
-	id := l.Items[0].ID
-	if it := l.Items[0]; !it.Moderated || !it.WaitingForModerator || !it.Joinable || it.Namespace != "prod" {
-		t.Fatalf("moderated session listed as %+v", it)
-	}
-	sess.Stdin.Write([]byte("held\r"))
-	// bob joins: not a moderator, the input stays held.
-	bob, err := dialWatcher(ctx, gw, "prod", id, "bob-token", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bob.Close()
-	out.await(t, "\r\n[porthole] bob joined this session (input too)\r\n")
-	bob.Channel(channel.Stdin).Write([]byte("bob\r"))
-	time.Sleep(300 * time.Millisecond)
-	if strings.Contains(out.String(), "held") || strings.Contains(out.String(), "bob\r\n") {
-		t.Fatalf("held input reached the process before a moderator joined: %q", out.String())
-	}
-	if l := awaitList(t, gw, "bob-token", func(protocol.SessionList) bool { return true }); !l.Items[0].WaitingForModerator {
-		t.Fatal("the session stopped waiting without a moderator")
-	}
-	mod, err := dialWatcher(ctx, gw, "prod", id, "mod-token", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mod.Close()
-	out.await(t, "\r\n[porthole] moderator mod joined: input is open\r\n")
-	// The held input goes in first, in order; the tty echoes it, cat repeats it.
-	out.await(t, "held\r\nbob\r\n")
-	l = awaitList(t, gw, "bob-token", func(l protocol.SessionList) bool { return len(l.Items) == 1 && !l.Items[0].WaitingForModerator })
-	if w := l.Items[0].Watchers; len(w) != 2 || w[1].User != "mod" || !w[1].Moderator || w[0].Moderator {
-		t.Fatalf("watchers %+v", w)
-	}
-
-	// The moderator ends the session.
-	req, _ := http.NewRequest(http.MethodDelete, gw+protocol.SessionsPath+"/namespaces/prod/sessions/"+id, nil)
-	req.Header = tokenHeader("mod-token")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("moderator's DELETE: %d", resp.StatusCode)
-	}
-	if st := string(<-status); !strings.Contains(st, "the gateway ended the session: ended by moderator mod") {
-		t.Errorf("owner's status %s", st)
-	}
-	<-outDone
-	if log.find(func(e audit.Event) bool {
-		return e.Stage == audit.StageModeratorEnd && e.User == "mod" && e.Owner == "alice" && e.ID == id
-	}) == nil {
-		t.Error("the moderator's end was not audited")
-	}
-	if log.find(func(e audit.Event) bool { return e.Stage == audit.StageJoin && e.User == "mod" && e.Moderator }) == nil {
-		t.Error("the moderator's join was not audited as a moderator's")
-	}
-	if log.find(func(e audit.Event) bool { return e.Stage == audit.StageJoin && e.User == "bob" && !e.Moderator }) == nil {
-		t.Error("bob's join was not audited")
-	}
-	// The recording has the markers, in order with the output.
-	var cast []byte
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		files, _ := filepath.Glob(filepath.Join(recDir, "*.cast"))
-		if len(files) == 1 {
-			cast, _ = os.ReadFile(files[0])
-			if bytes.Contains(cast, []byte("ended by moderator mod")) {
-				break
+	for _, version := range []string{protocol.V5, protocol.V4} {
+		t.Run(version, func(t *testing.T) {
+			recDir := t.TempDir()
+			gw, log := sessionsGateway(t, gateway.Options{ModeratedNamespaces: []string{"prod"}, Recorder: &audit.Recorder{Dir: recDir}})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			prodURL := func(cmd []string, flags ...string) string {
+				q := url.Values{"command": cmd}
+				for _, f := range flags {
+					q.Set(f, "true")
+				}
+				return gw + "/api/v1/namespaces/prod/pods/q/exec?" + q.Encode()
 			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	markers := []string{`"m", "bob joined this session (input too)"`, `"m", "mod joined this session (input too)"`,
-		`"m", "moderator mod joined: input is open"`, `"m", "ended by moderator mod"`}
-	last := -1
-	for _, m := range markers {
-		i := bytes.Index(cast, []byte(m))
-		if i < last {
-			t.Errorf("marker %s missing or out of order in %s", m, cast)
-		}
-		last = i
+			// Without stdin there is nothing to hold: refused.
+			_, _, err := websocket.Dial(ctx, prodURL([]string{"true"}, "stdout"), &websocket.DialOptions{Header: tokenHeader("alice-token")})
+			if upgradeCode(err) != http.StatusForbidden || !strings.Contains(err.Error(), `sessions in namespace "prod" are moderated: run the command interactively`) {
+				t.Fatalf("non-interactive moderated exec: %v", err)
+			}
+
+			// A client that offers no remote-command version would pass through
+			// unread: refused.
+			_, _, err = websocket.Dial(ctx, prodURL([]string{"cat"}, "stdin", "stdout"), &websocket.DialOptions{Versions: []protocol.Version{protocol.UnnamedWebSocket}, Header: tokenHeader("alice-token")})
+			if upgradeCode(err) != http.StatusBadRequest || !strings.Contains(err.Error(), `sessions in namespace "prod" are moderated: the gateway moderates SPDY and WebSocket sessions of a remote-command version`) {
+				t.Fatalf("moderated exec offering no version: %v", err)
+			}
+
+			v, _ := protocol.Lookup(protocol.WebSocketVersions, version)
+			conn, _, err := websocket.Dial(ctx, prodURL([]string{"sh", "-c", "echo ready; exec cat"}, "stdin", "stdout", "tty"), &websocket.DialOptions{Versions: []protocol.Version{v}, Header: tokenHeader("alice-token")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			sess := conn.ClientSession(protocol.Want{Stdin: true, Stdout: true, TTY: true})
+			status := streamtest.ReadAll(sess.Error)
+			var out safeBuffer
+			outDone := make(chan struct{})
+			go func() {
+				defer close(outDone)
+				io.Copy(&out, sess.Stdout)
+			}()
+			out.await(t, "\r\n[porthole] this session is moderated: its input waits for a moderator to join\r\n")
+			out.await(t, "ready\r\n")
+			l := awaitList(t, gw, "bob-token", func(l protocol.SessionList) bool { return len(l.Items) == 1 })
+			id := l.Items[0].ID
+			if it := l.Items[0]; !it.Moderated || !it.WaitingForModerator || !it.Joinable || it.Namespace != "prod" {
+				t.Fatalf("moderated session listed as %+v", it)
+			}
+			sess.Stdin.Write([]byte("held\r"))
+			// bob joins: not a moderator, the input stays held.
+			bob, err := dialWatcher(ctx, gw, "prod", id, "bob-token", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bob.Close()
+			out.await(t, "\r\n[porthole] bob joined this session (input too)\r\n")
+			bob.Channel(channel.Stdin).Write([]byte("bob\r"))
+			time.Sleep(300 * time.Millisecond)
+			if strings.Contains(out.String(), "held") || strings.Contains(out.String(), "bob\r\n") {
+				t.Fatalf("held input reached the process before a moderator joined: %q", out.String())
+			}
+			if l := awaitList(t, gw, "bob-token", func(protocol.SessionList) bool { return true }); !l.Items[0].WaitingForModerator {
+				t.Fatal("the session stopped waiting without a moderator")
+			}
+			mod, err := dialWatcher(ctx, gw, "prod", id, "mod-token", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer mod.Close()
+			out.await(t, "\r\n[porthole] moderator mod joined: input is open\r\n")
+			// The held input goes in first, in order; the tty echoes it, cat repeats it.
+			out.await(t, "held\r\nbob\r\n")
+			l = awaitList(t, gw, "bob-token", func(l protocol.SessionList) bool { return len(l.Items) == 1 && !l.Items[0].WaitingForModerator })
+			if w := l.Items[0].Watchers; len(w) != 2 || w[1].User != "mod" || !w[1].Moderator || w[0].Moderator {
+				t.Fatalf("watchers %+v", w)
+			}
+
+			// The moderator ends the session.
+			req, _ := http.NewRequest(http.MethodDelete, gw+protocol.SessionsPath+"/namespaces/prod/sessions/"+id, nil)
+			req.Header = tokenHeader("mod-token")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("moderator's DELETE: %d", resp.StatusCode)
+			}
+			if st := string(<-status); !strings.Contains(st, "the gateway ended the session: ended by moderator mod") {
+				t.Errorf("owner's status %s", st)
+			}
+			<-outDone
+			if log.find(func(e audit.Event) bool {
+				return e.Stage == audit.StageModeratorEnd && e.User == "mod" && e.Owner == "alice" && e.ID == id
+			}) == nil {
+				t.Error("the moderator's end was not audited")
+			}
+			if log.find(func(e audit.Event) bool { return e.Stage == audit.StageJoin && e.User == "mod" && e.Moderator }) == nil {
+				t.Error("the moderator's join was not audited as a moderator's")
+			}
+			if log.find(func(e audit.Event) bool { return e.Stage == audit.StageJoin && e.User == "bob" && !e.Moderator }) == nil {
+				t.Error("bob's join was not audited")
+			}
+			// The recording has the markers, in order with the output.
+			var cast []byte
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				files, _ := filepath.Glob(filepath.Join(recDir, "*.cast"))
+				if len(files) == 1 {
+					cast, _ = os.ReadFile(files[0])
+					if bytes.Contains(cast, []byte("ended by moderator mod")) {
+						break
+					}
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			markers := []string{`"m", "bob joined this session (input too)"`, `"m", "mod joined this session (input too)"`,
+				`"m", "moderator mod joined: input is open"`, `"m", "ended by moderator mod"`}
+			last := -1
+			for _, m := range markers {
+				i := bytes.Index(cast, []byte(m))
+				if i < last {
+					t.Errorf("marker %s missing or out of order in %s", m, cast)
+				}
+				last = i
+			}
+		})
 	}
 }
 
