@@ -4,5 +4,7 @@
 // Debian's python3-kubernetes and the JavaScript client from npm, both
 // installed by .ci/run. They exec with single stdin writes of up to 32 MiB,
 // attach, resize a tty and port-forward, each checked by bytes, checksums
-// and exit codes.
+// and exit codes; and exec through bridged sessions (serve --session-join),
+// where the gateway terminates their wire itself (v4 for Python, v5 for
+// JavaScript).
 package officialclients

@@ -34,30 +34,38 @@ func TestPythonExecBigStdin(t *testing.T) {
 	needPython(t)
 	for _, size := range []int{2 << 20, 8 << 20, 32<<20 - 1} {
 		t.Run(strconv.Itoa(size)+"B", func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, python, "exec.py", env.Server.Kubeconfig, "default", harness.PodExec, strconv.Itoa(size))
-			cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("python client: %v\n%s", err, stderr.String())
-			}
-			var got struct {
-				Stdout, Stderr string
-				Returncode     *int
-			}
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("python client printed %q: %v", out, err)
-			}
-			pattern := []byte("0123456789abcdef")
-			data := append(bytes.Repeat(pattern, size/16), pattern[:size%16]...)
-			sum := sha256.Sum256(data)
-			want := hex.EncodeToString(sum[:]) + "  -\n"
-			if got.Stdout != want || strings.TrimSpace(got.Stderr) != "done" || got.Returncode == nil || *got.Returncode != 3 {
-				t.Errorf("stdout %q stderr %q returncode %v; want %q, done, 3", got.Stdout, got.Stderr, got.Returncode, want)
-			}
+			pythonExec(t, env.Server.Kubeconfig, size)
 		})
+	}
+}
+
+// pythonExec runs exec.py against the server of kubeconfig with size bytes
+// of stdin in one write, and checks the pod's hash of them, its stderr and
+// the exit code 3.
+func pythonExec(t *testing.T, kubeconfig string, size int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "exec.py", kubeconfig, "default", harness.PodExec, strconv.Itoa(size))
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python client: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Stdout, Stderr string
+		Returncode     *int
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("python client printed %q: %v", out, err)
+	}
+	pattern := []byte("0123456789abcdef")
+	data := append(bytes.Repeat(pattern, size/16), pattern[:size%16]...)
+	sum := sha256.Sum256(data)
+	want := hex.EncodeToString(sum[:]) + "  -\n"
+	if got.Stdout != want || strings.TrimSpace(got.Stderr) != "done" || got.Returncode == nil || *got.Returncode != 3 {
+		t.Errorf("stdout %q stderr %q returncode %v; want %q, done, 3", got.Stdout, got.Stderr, got.Returncode, want)
 	}
 }
