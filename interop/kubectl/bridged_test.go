@@ -3,9 +3,11 @@ package kubectl
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/porthole/porthole/interop/internal/harness"
 )
@@ -15,7 +17,8 @@ import (
 // exec on both sides so that joiners can type into it, and serve runs such
 // sessions on its node in process (gateway.Options.InProcessSessions).
 // Every kubectl version on each of its wires must get the stdin echoed byte
-// for byte, stderr apart, and the exit code, as over a spliced session.
+// for byte, stderr apart, and the exit code, as over a spliced session,
+// and attach to a running process, detach and attach again.
 func TestBridged(t *testing.T) {
 	ctx := t.Context()
 	srv, err := harness.StartServer(ctx, env.Porthole, t.TempDir(), "--session-join", "-v", "1")
@@ -52,13 +55,31 @@ func TestBridged(t *testing.T) {
 				if !strings.HasPrefix(errOut.String(), "done\n") {
 					t.Errorf("stderr %q, want the process's \"done\" first", errOut.String())
 				}
+
+				// attach -i to the running cat: lines come back; after a
+				// detach (stdin ended, kubectl killed) a second attach
+				// still echoes.
+				c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: srv.Kubeconfig}
+				nonce := fmt.Sprintf("bridged-%s-%s-%d", k.Name(), w.Name, time.Now().UnixNano())
+				a := c.startAttach(t)
+				a.echo(t, "first-"+nonce)
+				if err := a.stdin.Close(); err != nil {
+					t.Fatal(err)
+				}
+				_ = a.cmd.Process.Kill()
+				<-a.done
+				_ = a.cmd.Wait()
+				b := c.startAttach(t)
+				b.echo(t, "again-"+nonce)
+				_ = b.cmd.Process.Kill()
 			})
 		}
 	}
-	// Each session ran bridged, on the node in process.
+	// Each session (an exec and two attaches per run) ran bridged, on the
+	// node in process.
 	runs := 0
 	for _, k := range env.Kubectls {
-		runs += len(k.Wires())
+		runs += 3 * len(k.Wires())
 	}
 	if n := strings.Count(srv.LogTail(1<<20), "wire=in-process"); n != runs {
 		t.Errorf("serve ran %d sessions in process, want %d (one per run)", n, runs)

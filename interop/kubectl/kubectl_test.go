@@ -26,6 +26,9 @@ type client struct {
 	k    harness.Kubectl
 	w    harness.Wire
 	home string
+	// kubeconfig, when set, is used instead of the shared server's
+	// ProxyKubeconfig.
+	kubeconfig string
 }
 
 // TestKubectl runs every case for every kubectl version and wire, named
@@ -64,7 +67,11 @@ func TestKubectl(t *testing.T) {
 
 // command builds a kubectl invocation through the recording proxy.
 func (c *client) command(ctx context.Context, args ...string) *exec.Cmd {
-	return c.k.Command(ctx, c.w, c.home, env.Server.ProxyKubeconfig, args...)
+	kc := env.Server.ProxyKubeconfig
+	if c.kubeconfig != "" {
+		kc = c.kubeconfig
+	}
+	return c.k.Command(ctx, c.w, c.home, kc, args...)
 }
 
 // result is a finished kubectl run.
