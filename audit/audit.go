@@ -46,8 +46,10 @@ type Event struct {
 	Container string    `json:"container,omitempty"`
 	Command   []string  `json:"command,omitempty"`
 	TTY       bool      `json:"tty,omitempty"`
-	WireIn    string    `json:"wireIn,omitempty"`
-	WireOut   string    `json:"wireOut,omitempty"`
+	// WireIn is the client's wire (websocket, spdy); WireOut the
+	// upstream's, or in-process for a node in the gateway's process.
+	WireIn  string `json:"wireIn,omitempty"`
+	WireOut string `json:"wireOut,omitempty"`
 	// BytesIn (client to upstream) and BytesOut count payload bytes of
 	// translated sessions and wire bytes (framing included) of spliced ones.
 	BytesIn  int64 `json:"bytesIn"`

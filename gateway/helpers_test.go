@@ -58,6 +58,15 @@ var (
 	sessionsServed    atomic.Int64
 )
 
+// wantBridgedWire is the upstream wire the sessions API and the audit
+// report for a bridged session of these tests' gateways.
+func wantBridgedWire() string {
+	if inProcessSessions {
+		return string(protocol.InProcess)
+	}
+	return string(protocol.WebSocket)
+}
+
 // countedSessions counts the sessions a SessionServer starts.
 type countedSessions struct{ gateway.SessionServer }
 

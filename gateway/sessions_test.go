@@ -244,7 +244,7 @@ func TestSessionsWatchJoin(t *testing.T) {
 			it := l.Items[0]
 			if l.Kind != "SessionList" || l.APIVersion != "porthole.dev/v1" || it.User != "alice" || it.Verb != "exec" ||
 				it.Namespace != "default" || it.Pod != "p" || strings.Join(it.Command, " ") != strings.Join(cmd, " ") ||
-				it.Wire != string(wire) || it.WireUpstream != "websocket" || !it.Joinable || !it.Stdin || it.TTY ||
+				it.Wire != string(wire) || it.WireUpstream != wantBridgedWire() || !it.Joinable || !it.Stdin || it.TTY ||
 				len(it.Watchers) != 0 || time.Since(it.Start) > time.Minute {
 				t.Fatalf("list item %+v", it)
 			}

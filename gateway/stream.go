@@ -106,14 +106,24 @@ const (
 	pathBridge           // either wire terminated, bridged to the upstream's: stdin held or joined
 )
 
-// planBridge is pathBridge, upstream on WebSocket unless it speaks only SPDY
-// (dialUpstreamSession may still fall back to SPDY).
+// planBridge is pathBridge, on the bridged upstream wire.
 func (g *Gateway) planBridge(s *session) int {
-	s.wireOut = protocol.WebSocket
-	if g.opts.UpstreamWire == protocol.SPDY {
-		s.wireOut = protocol.SPDY
-	}
+	s.wireOut = g.bridgedWire()
 	return pathBridge
+}
+
+// bridgedWire is the upstream wire of a session the gateway terminates
+// (bridged or resumable): none with InProcessSessions; else WebSocket
+// unless the upstream speaks only SPDY (dialUpstreamSession may still fall
+// back to SPDY).
+func (g *Gateway) bridgedWire() protocol.Wire {
+	switch {
+	case g.opts.InProcessSessions != nil:
+		return protocol.InProcess
+	case g.opts.UpstreamWire == protocol.SPDY:
+		return protocol.SPDY
+	}
+	return protocol.WebSocket
 }
 
 // plan picks the session's path (package doc table) and its upstream wire.
@@ -124,9 +134,7 @@ func (g *Gateway) plan(r *http.Request, s *session) int {
 		return g.planBridge(s)
 	}
 	if s.wireIn == protocol.WebSocket && s.verb != "portforward" && g.opts.SessionResumeGrace > 0 && offersResume(r) {
-		if g.opts.UpstreamWire == protocol.SPDY {
-			s.wireOut = protocol.SPDY
-		}
+		s.wireOut = g.bridgedWire()
 		return pathResume
 	}
 	if bridged {

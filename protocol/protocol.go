@@ -34,6 +34,9 @@ type Wire string
 const (
 	WebSocket Wire = "websocket"
 	SPDY      Wire = "spdy"
+	// InProcess is reported (audit, sessions API) as the upstream wire of a
+	// session a gateway runs on a node in its own process, with no wire.
+	InProcess Wire = "in-process"
 )
 
 // Version describes what one remote-command protocol version carries.

@@ -34,7 +34,8 @@ type SessionInfo struct {
 	Container string    `json:"container,omitempty"`
 	Command   []string  `json:"command,omitempty"`
 	Start     time.Time `json:"start"`
-	// Wire is the client's (websocket or spdy); WireUpstream the upstream's.
+	// Wire is the client's (websocket or spdy); WireUpstream the upstream's
+	// (websocket, spdy, or in-process for a node in the gateway's process).
 	Wire         string `json:"wire"`
 	WireUpstream string `json:"wireUpstream"`
 	TTY          bool   `json:"tty"`

@@ -81,7 +81,12 @@ func TestBridged(t *testing.T) {
 	for _, k := range env.Kubectls {
 		runs += 3 * len(k.Wires())
 	}
-	if n := strings.Count(srv.LogTail(1<<20), "wire=in-process"); n != runs {
-		t.Errorf("serve ran %d sessions in process, want %d (one per run)", n, runs)
+	log := srv.LogTail(1 << 20)
+	if n := strings.Count(log, "wire=in-process"); n != runs {
+		t.Errorf("serve ran %d sessions in process, want %d (three per run)", n, runs)
+	}
+	// The gateway's record of each says so too.
+	if n := strings.Count(log, "wireOut=in-process"); n != runs {
+		t.Errorf("serve's gateway logged %d sessions ended with wireOut=in-process, want %d", n, runs)
 	}
 }
