@@ -105,6 +105,41 @@ func TestGateway(t *testing.T) {
 	}
 }
 
+// TestGatewayBridged puts `porthole gateway --impersonate --session-join`
+// in front of the real API server. Every interactive session is then
+// bridged: the gateway terminates the client's wire, whatever it is, and
+// dials the API server itself with WebSocket v5 as the caller, so that
+// others can watch and join. kubectl of every era on each of its wires
+// execs with stdin (bytes, stderr and exit code) and attaches twice; the
+// node sees WebSocket sessions only, and the gateway counts one bridge per
+// session.
+func TestGatewayBridged(t *testing.T) {
+	identity, err := env.cp.CA.Issue("porthole-gateway-bridged", false, "porthole-gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := allowImpersonation(t.Context(), "porthole-gateway"); err != nil {
+		t.Fatal(err)
+	}
+	n := env.nodes[0]
+	gw := startGateway(t, identity, []string{"--session-join"})
+	bridged := gatewayMode{"session-join", []string{"--session-join"}, func(string, bool) bool { return true }}
+	sessions := 0
+	for _, k := range env.kubectls {
+		for _, w := range k.Wires() {
+			c := gw.kc(k, w, n, t.TempDir(), bridged)
+			t.Run(k.Name()+"/"+w.Name, func(t *testing.T) {
+				t.Run("exec", c.testExec)
+				t.Run("attach", c.testAttach)
+			})
+			sessions += 3 // one exec, two attaches
+		}
+	}
+	if got := gw.metric(t, `porthole_gateway_translations_total{kind="bridge"}`); got != float64(sessions) {
+		t.Errorf("the gateway bridged %v sessions, want %d (every exec and attach)", got, sessions)
+	}
+}
+
 // keepAliveFlag makes the gateway ping its clients often, so that every
 // client of the cases meets pings (and the quiet case many: about 20 in its
 // second, against the 5 checkKeepAlives wants. At 100 ms a loaded machine
@@ -124,9 +159,9 @@ func (c *kc) testQuiet(t *testing.T) {
 	}
 }
 
-// checkKeepAlives: the gateway did ping (its metric), at least five times
-// per quiet session.
-func (g *gatewayProc) checkKeepAlives(t *testing.T) {
+// metric reads one sample of the gateway's /metrics, named with its
+// labels as the exposition writes them (0 when absent).
+func (g *gatewayProc) metric(t *testing.T, sample string) float64 {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(env.cp.CA.CertPEM)
@@ -139,12 +174,26 @@ func (g *gatewayProc) checkKeepAlives(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	var pings float64
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, b)
+	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "porthole_gateway_keepalive_pings_total "); ok {
-			pings, _ = strconv.ParseFloat(v, 64)
+		if v, ok := strings.CutPrefix(l, sample+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", l, err)
+			}
+			return f
 		}
 	}
+	return 0
+}
+
+// checkKeepAlives: the gateway did ping (its metric), at least five times
+// per quiet session.
+func (g *gatewayProc) checkKeepAlives(t *testing.T) {
+	t.Helper()
+	pings := g.metric(t, "porthole_gateway_keepalive_pings_total")
 	quiet := 0
 	for _, k := range env.kubectls {
 		quiet += len(k.Wires())
