@@ -23,6 +23,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/porthole/porthole/interop/criref"
+	"github.com/porthole/porthole/interop/internal/harness"
 )
 
 // Pod and container every exec targets, on both nodes.
@@ -451,13 +452,15 @@ func promGauge(ctx context.Context, base, name string) (float64, error) {
 	return 0, fmt.Errorf("no %s in /metrics: %w", name, errors.ErrUnsupported)
 }
 
+// freePort is a loopback address for porthole serve to bind: a port below
+// the kernel's ephemeral range (harness.FreePort), which no outgoing
+// connection can take between this choice and serve's bind.
 func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := harness.FreePort()
 	if err != nil {
 		return "", err
 	}
-	addr := l.Addr().String()
-	return addr, l.Close()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), nil
 }
 
 func get(ctx context.Context, u string) ([]byte, error) {
