@@ -7,12 +7,15 @@ import (
 	"github.com/porthole/porthole/interop/internal/harness"
 )
 
-// TestBridged: both official clients exec through `porthole serve
-// --session-join`, where every exec is a bridged session (the gateway
-// relays it, keeps its output for watchers and runs it on serve's node in
-// process) instead of a spliced one. Each sends 8 MiB of stdin in one
-// write and checks the pod's hash of it, stderr and exit code 3; serve's
-// log shows each session ran in process.
+// TestBridged: both official clients through `porthole serve
+// --session-join`, where every interactive session is bridged (the gateway
+// terminates the client's wire, keeps the output for watchers, and runs
+// the session on serve's node in process) instead of spliced. The Python
+// client speaks WebSocket v4 only, the JavaScript client v5. Each execs
+// with 8 MiB of stdin in one write (the pod's hash of it, stderr, exit
+// code 3), attaches to the running cat, and opens a tty exec that it
+// resizes its own way (stty's answer, exit code 5); serve's log shows
+// each of those sessions ran in process.
 func TestBridged(t *testing.T) {
 	srv, err := harness.StartServer(t.Context(), env.Porthole, t.TempDir(), "--session-join", "-v", "1")
 	if err != nil {
@@ -25,17 +28,23 @@ func TestBridged(t *testing.T) {
 	}()
 	const size = 8 << 20
 	runs := 0
-	t.Run("python", func(t *testing.T) {
-		needPython(t)
-		runs++
-		pythonExec(t, srv.Kubeconfig, size)
-	})
-	t.Run("javascript", func(t *testing.T) {
-		needJS(t)
-		runs++
-		jsExec(t, srv.Kubeconfig, size)
-	})
+	for _, o := range officials() {
+		o.kubeconfig = srv.Kubeconfig
+		t.Run(o.name, func(t *testing.T) {
+			o.need(t)
+			runs += 3
+			t.Run("exec", func(t *testing.T) {
+				if o.name == "python" {
+					pythonExec(t, srv.Kubeconfig, size)
+				} else {
+					jsExec(t, srv.Kubeconfig, size)
+				}
+			})
+			t.Run("attach", o.testAttach)
+			t.Run("tty-resize", o.testTTYResize)
+		})
+	}
 	if n := strings.Count(srv.LogTail(1<<20), "wire=in-process"); n != runs {
-		t.Errorf("serve ran %d sessions in process, want %d (one per client run)\n%s", n, runs, srv.LogTail(8192))
+		t.Errorf("serve ran %d sessions in process, want %d (three per client)\n%s", n, runs, srv.LogTail(8192))
 	}
 }

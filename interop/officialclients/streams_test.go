@@ -20,20 +20,22 @@ import (
 	"github.com/porthole/porthole/interop/internal/harness"
 )
 
-// official is one official client, run as a script with the mode's args.
+// official is one official client, run as a script with the mode's args
+// against the server of kubeconfig (the shared serve's when empty).
 type official struct {
-	name string
-	need func(*testing.T)
-	cmd  func(ctx context.Context, pod, container string, args ...string) *exec.Cmd
+	name       string
+	need       func(*testing.T)
+	cmd        func(ctx context.Context, kubeconfig, pod, container string, args ...string) *exec.Cmd
+	kubeconfig string
 }
 
 func officials() []official {
 	return []official{
-		{"python", needPython, func(ctx context.Context, pod, _ string, args ...string) *exec.Cmd {
-			return exec.CommandContext(ctx, python, append([]string{"stream.py", env.Server.Kubeconfig, harness.Namespace, pod}, args...)...)
+		{name: "python", need: needPython, cmd: func(ctx context.Context, kc, pod, _ string, args ...string) *exec.Cmd {
+			return exec.CommandContext(ctx, python, append([]string{"stream.py", kc, harness.Namespace, pod}, args...)...)
 		}},
-		{"javascript", needJS, func(ctx context.Context, pod, container string, args ...string) *exec.Cmd {
-			return exec.CommandContext(ctx, "node", append([]string{filepath.Join("js", "stream.js"), env.Server.Kubeconfig, harness.Namespace, pod, container}, args...)...)
+		{name: "javascript", need: needJS, cmd: func(ctx context.Context, kc, pod, container string, args ...string) *exec.Cmd {
+			return exec.CommandContext(ctx, "node", append([]string{filepath.Join("js", "stream.js"), kc, harness.Namespace, pod, container}, args...)...)
 		}},
 	}
 }
@@ -44,7 +46,11 @@ func (o official) run(t *testing.T, v any, pod, container string, args ...string
 	o.need(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := o.cmd(ctx, pod, container, args...)
+	kc := o.kubeconfig
+	if kc == "" {
+		kc = env.Server.Kubeconfig
+	}
+	cmd := o.cmd(ctx, kc, pod, container, args...)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -61,14 +67,16 @@ func (o official) run(t *testing.T, v any, pod, container string, args ...string
 // serve's HTTPS, writes a unique line and reads it back.
 func TestOfficialAttach(t *testing.T) {
 	for _, o := range officials() {
-		t.Run(o.name, func(t *testing.T) {
-			line := "attached-" + o.name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-			var got struct{ Stdout, Error string }
-			o.run(t, &got, harness.PodCat, harness.ContainerMain, "attach", line)
-			if got.Error != "" || !strings.Contains(got.Stdout, line) {
-				t.Errorf("attach: %+v, want stdout with %q", got, line)
-			}
-		})
+		t.Run(o.name, o.testAttach)
+	}
+}
+
+func (o official) testAttach(t *testing.T) {
+	line := "attached-" + o.name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	var got struct{ Stdout, Error string }
+	o.run(t, &got, harness.PodCat, harness.ContainerMain, "attach", line)
+	if got.Error != "" || !strings.Contains(got.Stdout, line) {
+		t.Errorf("attach: %+v, want stdout with %q", got, line)
 	}
 }
 
@@ -77,31 +85,33 @@ func TestOfficialAttach(t *testing.T) {
 // stdout with rows and columns), sees stty report it, and gets exit code 5.
 func TestOfficialTTYResize(t *testing.T) {
 	for _, o := range officials() {
-		t.Run(o.name, func(t *testing.T) {
-			var got struct {
-				Stdout, Error string
-				Returncode    *int
-				Status        struct {
-					Reason  string
-					Details struct {
-						Causes []struct{ Reason, Message string }
-					}
-				}
+		t.Run(o.name, o.testTTYResize)
+	}
+}
+
+func (o official) testTTYResize(t *testing.T) {
+	var got struct {
+		Stdout, Error string
+		Returncode    *int
+		Status        struct {
+			Reason  string
+			Details struct {
+				Causes []struct{ Reason, Message string }
 			}
-			o.run(t, &got, harness.PodExec, harness.ContainerMain, "tty")
-			code := -1
-			if got.Returncode != nil {
-				code = *got.Returncode
-			}
-			for _, c := range got.Status.Details.Causes {
-				if c.Reason == "ExitCode" {
-					code, _ = strconv.Atoi(c.Message)
-				}
-			}
-			if got.Error != "" || !strings.Contains(got.Stdout, "40 100\r\n") || code != 5 {
-				t.Errorf("tty: error %q, exit %d, stdout %q; want 40 100 from stty and exit 5", got.Error, code, got.Stdout)
-			}
-		})
+		}
+	}
+	o.run(t, &got, harness.PodExec, harness.ContainerMain, "tty")
+	code := -1
+	if got.Returncode != nil {
+		code = *got.Returncode
+	}
+	for _, c := range got.Status.Details.Causes {
+		if c.Reason == "ExitCode" {
+			code, _ = strconv.Atoi(c.Message)
+		}
+	}
+	if got.Error != "" || !strings.Contains(got.Stdout, "40 100\r\n") || code != 5 {
+		t.Errorf("tty: error %q, exit %d, stdout %q; want 40 100 from stty and exit 5", got.Error, code, got.Stdout)
 	}
 }
 
