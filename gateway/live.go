@@ -92,7 +92,7 @@ type live struct {
 
 	mu       sync.Mutex
 	cond     *sync.Cond
-	ring     []byte // the last liveSnapshotBytes of output
+	tail     outputTail // the last liveSnapshotBytes of output
 	watchers []*watcher
 	width    int
 	height   int
@@ -115,18 +115,51 @@ func newLive(s *session, moderated bool) *live {
 func (l *live) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(p) >= liveSnapshotBytes {
-		l.ring = append(l.ring[:0], p[len(p)-liveSnapshotBytes:]...)
-	} else {
-		if over := len(l.ring) + len(p) - liveSnapshotBytes; over > 0 {
-			l.ring = append(l.ring[:0], l.ring[over:]...)
-		}
-		l.ring = append(l.ring, p...)
-	}
+	l.tail.write(p)
 	for _, w := range l.watchers {
 		w.push(p)
 	}
 	return len(p), nil
+}
+
+// outputTail keeps the last liveSnapshotBytes of a session's output. It
+// grows by append until full, so a session that writes little holds
+// little, and then wraps: each byte is copied once. (Shifting a full buffer
+// to make room copied the whole buffer per write: 64 KiB for every
+// keystroke's echo, and twice the output for bulk writes.)
+type outputTail struct {
+	buf []byte
+	pos int // once full, where the oldest byte is and the next one goes
+}
+
+func (t *outputTail) write(p []byte) {
+	const size = liveSnapshotBytes
+	if len(p) >= size {
+		if cap(t.buf) < size {
+			t.buf = make([]byte, size)
+		}
+		t.buf = t.buf[:size]
+		copy(t.buf, p[len(p)-size:])
+		t.pos = 0
+		return
+	}
+	if room := size - len(t.buf); room > 0 {
+		if len(p) <= room {
+			t.buf = append(t.buf, p...)
+			return
+		}
+		t.buf = append(t.buf, p[:room]...)
+		p = p[room:]
+	}
+	n := copy(t.buf[t.pos:], p)
+	copy(t.buf, p[n:])
+	t.pos = (t.pos + len(p)) % size
+}
+
+// bytes is a copy of the tail, oldest byte first.
+func (t *outputTail) bytes() []byte {
+	out := make([]byte, 0, len(t.buf))
+	return append(append(out, t.buf[t.pos:]...), t.buf[:t.pos]...)
 }
 
 // setRecording names the session's recording, for markers.
@@ -354,7 +387,7 @@ func (l *live) addWatcher(w *watcher) (ok bool, full bool) {
 	if len(l.watchers) >= maxWatchers {
 		return false, true
 	}
-	w.push(l.ring)
+	w.push(l.tail.bytes())
 	l.watchers = append(l.watchers, w)
 	return true, false
 }
