@@ -70,6 +70,18 @@ func (a *attachSession) echo(t *testing.T, line string) {
 	t.Fatalf("kubectl attach output ended before %q came back", line)
 }
 
+// detach ends the session the way a user does: stdin ends, then kubectl
+// goes away.
+func (a *attachSession) detach(t *testing.T) {
+	t.Helper()
+	if err := a.stdin.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.cmd.Process.Kill()
+	<-a.done
+	_ = a.cmd.Wait()
+}
+
 // testAttach attaches to the running cat (stdin: true, no tty), sends a
 // line and reads it back; then ends stdin, kills kubectl, and attaches again
 // to prove the container survived both and still echoes.
@@ -80,13 +92,7 @@ func (c *client) testAttach(t *testing.T) {
 	a.echo(t, "first-"+nonce)
 	a.echo(t, "second-"+nonce)
 	c.checkWire(t, mark)
-	// Detach the way a user does: end stdin, then kubectl goes away.
-	if err := a.stdin.Close(); err != nil {
-		t.Fatal(err)
-	}
-	_ = a.cmd.Process.Kill()
-	<-a.done
-	_ = a.cmd.Wait()
+	a.detach(t)
 
 	b := c.startAttach(t)
 	b.echo(t, "again-"+nonce)

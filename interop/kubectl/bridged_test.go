@@ -63,12 +63,7 @@ func TestBridged(t *testing.T) {
 				nonce := fmt.Sprintf("bridged-%s-%s-%d", k.Name(), w.Name, time.Now().UnixNano())
 				a := c.startAttach(t)
 				a.echo(t, "first-"+nonce)
-				if err := a.stdin.Close(); err != nil {
-					t.Fatal(err)
-				}
-				_ = a.cmd.Process.Kill()
-				<-a.done
-				_ = a.cmd.Wait()
+				a.detach(t)
 				b := c.startAttach(t)
 				b.echo(t, "again-"+nonce)
 				_ = b.cmd.Process.Kill()
