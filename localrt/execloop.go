@@ -95,16 +95,20 @@ func (r *Runtime) runPolled(ctx context.Context, ct *container, ep *execPoller, 
 		}
 		for _, ev := range events {
 			if ev.Fd == pidfdToken {
-				p.reap()
-				ep.exited()
-				exited = true
 				if cancelled {
 					// As process.stop: nothing outlives a stopped process.
+					// Before the reap: until then the leader's zombie keeps
+					// its pid, the group's and session's id, from reuse, so
+					// the kill cannot reach an unrelated group. (A helped
+					// process is reaped by the helper; its window stays.)
 					p.signalGroup(syscall.SIGKILL)
 					if a := p.cmd.SysProcAttr; a != nil && a.Setsid {
 						killSession(p.pgid)
 					}
 				}
+				p.reap()
+				ep.exited()
+				exited = true
 				continue
 			}
 			i := int(ev.Fd)
