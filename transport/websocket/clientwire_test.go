@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -168,7 +169,13 @@ func TestServerPingWhileWriteStalls(t *testing.T) {
 	v := protocol.WebSocketVersions[0]
 	const total = 32 << 20
 	got := make(chan int, 1)
+	// The scripted server hangs up (no close frame) when its handler
+	// returns, which ends the client's connection with EOF: it waits until
+	// the test has looked at the connection.
+	checked := make(chan struct{})
+	release := sync.OnceFunc(func() { close(checked) })
 	url := newRawServer(t, v.Name, func(c *ws.Conn) {
+		defer func() { <-checked }()
 		time.Sleep(100 * time.Millisecond)
 		pinged := make(chan error, 1)
 		go func() {
@@ -190,11 +197,13 @@ func TestServerPingWhileWriteStalls(t *testing.T) {
 		}
 		got <- n
 	})
+	t.Cleanup(release) // before the server's Close, which waits for the handler
 	c, _, err := Dial(context.Background(), url, dialOpts(v))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	defer release() // before the client's Close, whose handshake needs the server
 	stdin := c.ClientSession(protocol.Want{Stdin: true, Stdout: true}).Stdin
 	if _, err := stdin.Write(make([]byte, total)); err != nil {
 		t.Fatalf("write stdin: %v", err)
