@@ -231,7 +231,7 @@ func (g *Gateway) dialUpstreamSession(r *http.Request, s *session) (up *stream.S
 		return up, close, resp, err
 	}
 	g.log.Info("upstream refused WebSocket v5 for a resumable session; using SPDY", "status", resp.Status, "err", err)
-	s.wireOut = protocol.SPDY
+	s.setWireOut(protocol.SPDY)
 	return g.dialSPDYSession(r, s)
 }
 

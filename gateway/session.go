@@ -28,8 +28,10 @@ type session struct {
 	stdout    bool
 	stderr    bool
 	wireIn    protocol.Wire
-	wireOut   protocol.Wire
-	start     time.Time
+	// wireOut is set by the plan, before the session is listed; a fallback
+	// after that changes it under mu (setWireOut), as the list reads it.
+	wireOut protocol.Wire
+	start   time.Time
 	// moderated: its stdin waits for a moderator (ModeratedNamespaces).
 	moderated bool
 	// live lists an exec or attach session for watchers from begin to end
@@ -52,6 +54,21 @@ type session struct {
 	failure  string
 	cutters  []func(reason string) // end the session's connections at once
 	cutWhy   string
+}
+
+// setWireOut changes the upstream wire of a listed session (the bridge's
+// fallback to SPDY).
+func (s *session) setWireOut(w protocol.Wire) {
+	s.mu.Lock()
+	s.wireOut = w
+	s.mu.Unlock()
+}
+
+// upstreamWire is wireOut for another goroutine than the session's.
+func (s *session) upstreamWire() protocol.Wire {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wireOut
 }
 
 // outcome is how a session ended: the metrics' label and the audit

@@ -79,9 +79,15 @@ roleRef: {kind: Role, name: moderator}
 // prod/q; it returns the gateway's URL and its audit log.
 func sessionsGateway(t *testing.T, opts gateway.Options) (string, *auditLog) {
 	t.Helper()
+	return sessionsGatewayOn(t, opts, nil)
+}
+
+// sessionsGatewayOn is sessionsGateway with the node's options.
+func sessionsGatewayOn(t *testing.T, opts gateway.Options, nodeOpts *streamtest.NodeOptions) (string, *auditLog) {
+	t.Helper()
 	q := streamtest.SleepPod("q")
 	q.Namespace = "prod"
-	node := registerNode(t, streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p"), q}, nil))
+	node := registerNode(t, streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p"), q}, nodeOpts))
 	tokens, err := gateway.ParseTokens(strings.NewReader(sessionsTokens))
 	if err != nil {
 		t.Fatal(err)
@@ -679,4 +685,67 @@ func TestSessionsResumableOwnerTold(t *testing.T) {
 	}
 	watchOut.await(t, "got-it\n")
 	watch.Close()
+}
+
+// TestSessionsBridgeFallsBackToSPDY: an upstream that refuses WebSocket
+// (an API server before 1.30 passing it to a kubelet that knows v4 at most)
+// gets a bridged session over SPDY, as kubectl falls back. The session
+// works, and the list reports its upstream wire as spdy. Lists run all
+// along, while the gateway dials and falls back, so that the race detector
+// sees the fallback's change of the wire against the list's read.
+func TestSessionsBridgeFallsBackToSPDY(t *testing.T) {
+	refuseWebSocket := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+				time.Sleep(100 * time.Millisecond) // the lists run meanwhile
+				http.Error(w, "upgrade to websocket is not supported", http.StatusBadRequest)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	gw, _ := sessionsGatewayOn(t, gateway.Options{JoinableSessions: true}, &streamtest.NodeOptions{Wrap: refuseWebSocket})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	stop, listed := make(chan struct{}), make(chan int)
+	go func() {
+		n := 0
+		defer func() { listed <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, gw+protocol.SessionsPath+"/sessions", nil)
+			req.Header = tokenHeader("bob-token")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			n++
+		}
+	}()
+
+	sess := ownerSession(t, ctx, protocol.WebSocket, execURL(gw, []string{"sh", "-c", "echo ready; cat; exit 4"}, "stdin", "stdout", "stderr"))
+	status := streamtest.ReadAll(sess.Error)
+	out, _ := drain(sess.Stdout), drain(sess.Stderr)
+	out.await(t, "ready\n")
+	l := awaitList(t, gw, "bob-token", func(l protocol.SessionList) bool { return len(l.Items) == 1 })
+	if it := l.Items[0]; it.WireUpstream != "spdy" || it.Wire != "websocket" || !it.Joinable {
+		t.Errorf("listed as %+v, want a joinable session with upstream wire spdy", it)
+	}
+	sess.Stdin.Write([]byte("through spdy\n"))
+	out.await(t, "ready\nthrough spdy\n")
+	sess.Stdin.CloseWrite()
+	if st := string(<-status); !strings.Contains(st, `"reason":"NonZeroExitCode"`) || !strings.Contains(st, `"message":"4"`) {
+		t.Errorf("owner's status %s", st)
+	}
+	close(stop)
+	if n := <-listed; n == 0 {
+		t.Error("no list ran beside the session")
+	}
 }

@@ -148,7 +148,7 @@ func (l *live) info() protocol.SessionInfo {
 	s := l.s
 	in := protocol.SessionInfo{ID: s.id, User: s.user.Name, Verb: s.verb, Namespace: s.namespace, Pod: s.pod,
 		Container: s.container, Command: s.command, Start: s.start.UTC(), Wire: string(s.wireIn),
-		WireUpstream: string(s.wireOut), TTY: s.tty, Stdin: s.stdin, Moderated: l.moderated,
+		WireUpstream: string(s.upstreamWire()), TTY: s.tty, Stdin: s.stdin, Moderated: l.moderated,
 		WaitingForModerator: l.moderated && l.held(), Watchers: []protocol.WatcherInfo{}}
 	l.mu.Lock()
 	in.Width, in.Height, in.Joinable = l.width, l.height, l.gate != nil
