@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/porthole/porthole/protocol"
@@ -21,28 +22,34 @@ import (
 // would answer; the session is tracked like a connection, so Shutdown ends
 // it as it ends the others.
 func (n *Node) ServeSession(r *http.Request) (*stream.Session, error) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
-			"the server does not allow this method on the requested resource", nil)}
+	if herr := checkMethod(r); herr != nil {
+		return nil, herr
 	}
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	// Segments of the escaped path, unescaped one by one, as the node's
+	// ServeMux matches its patterns: an encoded slash stays in its name.
+	parts := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
 	if len(parts) != 7 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "namespaces" || parts[4] != "pods" ||
 		(parts[6] != "exec" && parts[6] != "attach") {
 		return nil, notFound("paths", r.URL.Path)
 	}
+	namespace, err1 := url.PathUnescape(parts[3])
+	pod, err2 := url.PathUnescape(parts[5])
+	if err1 != nil || err2 != nil {
+		return nil, notFound("paths", r.URL.Path)
+	}
 	verb := parts[6]
 	pr := r.Clone(r.Context())
-	pr.SetPathValue("namespace", parts[3])
-	pr.SetPathValue("pod", parts[5])
+	pr.SetPathValue("namespace", namespace)
+	pr.SetPathValue("pod", pod)
 	req, herr := parseRequest(pr, verb)
 	if herr != nil {
 		return nil, herr
 	}
-	pod, herr := n.lookupPod(pr, req)
+	p, herr := n.lookupPod(pr, req)
 	if herr != nil {
 		return nil, herr
 	}
-	target, herr := resolveTarget(pod, req)
+	target, herr := resolveTarget(p, req)
 	if herr != nil {
 		return nil, herr
 	}

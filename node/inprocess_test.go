@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -68,6 +69,28 @@ func TestServeSession(t *testing.T) {
 			var he *status.HTTPError
 			if !errors.As(err, &he) || he.Code() != tc.code || !strings.Contains(he.Status.Message, tc.says) {
 				t.Fatalf("ServeSession: %v; want %d saying %q", err, tc.code, tc.says)
+			}
+		})
+	}
+	// Requests the node refuses over HTTP get the same code and words in
+	// process, an encoded name and another method included.
+	for _, tc := range []struct{ name, method, path string }{
+		{"encoded pod name", http.MethodPost, "/api/v1/namespaces/default/pods/a%2Fb/exec?command=true&stdout=true"},
+		{"encoded namespace", http.MethodPost, "/api/v1/namespaces/de%66ault/pods/nope/exec?command=true&stdout=true"},
+		{"method", http.MethodPut, execURL("", "p", []string{"true"}, "stdout")},
+		{"no pod", http.MethodGet, execURL("", "nope", []string{"true"}, "stdout")},
+	} {
+		t.Run("as over HTTP: "+tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			n.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+			var over status.Status
+			if err := json.Unmarshal(rec.Body.Bytes(), &over); err != nil || rec.Code < 400 {
+				t.Fatalf("over HTTP: %d %q (%v): not a refusal", rec.Code, rec.Body, err)
+			}
+			_, err := n.ServeSession(httptest.NewRequest(tc.method, tc.path, nil))
+			var he *status.HTTPError
+			if !errors.As(err, &he) || he.Code() != rec.Code || he.Status.Message != over.Message {
+				t.Fatalf("in process: %v; over HTTP: %d %q", err, rec.Code, over.Message)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/porthole/porthole/kube"
@@ -32,9 +31,8 @@ func (n *Node) streamingHandler(verb string) http.HandlerFunc {
 // it to the wire the client asked for. Errors before the upgrade come back
 // as an *status.HTTPError for the caller to answer.
 func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb string) *status.HTTPError {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return &status.HTTPError{Status: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
-			fmt.Sprintf("the server does not allow this method on the requested resource"), nil)}
+	if herr := checkMethod(r); herr != nil {
+		return herr
 	}
 	req, herr := parseRequest(r, verb)
 	if herr != nil {
@@ -64,6 +62,16 @@ func (n *Node) serveStreaming(w http.ResponseWriter, r *http.Request, verb strin
 		n.serveSPDY(ctx, w, r, req, target)
 	default:
 		return badRequest("Upgrade request required")
+	}
+	return nil
+}
+
+// checkMethod refuses what the API server refuses on a streaming
+// subresource: any method but GET and POST.
+func checkMethod(r *http.Request) *status.HTTPError {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return &status.HTTPError{Status: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
+			"the server does not allow this method on the requested resource", nil)}
 	}
 	return nil
 }
