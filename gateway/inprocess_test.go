@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,10 +33,7 @@ import (
 func TestInProcess(t *testing.T) {
 	inProcess = true
 	defer func() { inProcess = false }()
-	for _, tc := range []struct {
-		name string
-		test func(*testing.T)
-	}{
+	runCounted(t, &inProcessServed, "no request reached the node in process", []namedTest{
 		{"Exec", TestExecThroughGateway},
 		{"EndsWithReason", TestSplicedSessionEndsWithReason},
 		{"SPDYGetsStatus", TestSplicedSPDYSessionGetsStatus},
@@ -51,12 +49,26 @@ func TestInProcess(t *testing.T) {
 		{"EarlyBytes", testInProcessEarlyBytes},
 		{"NoPairNoLeak", testInProcessNoPairNoLeak},
 		{"KubeletPath", testInProcessKubeletPath},
-	} {
+	})
+}
+
+// namedTest is one test that TestInProcess or TestInProcessSessions runs
+// again on its in-process path.
+type namedTest struct {
+	name string
+	test func(*testing.T)
+}
+
+// runCounted runs each test and fails the one that left counter as it
+// was: it never took the path under test (why says which).
+func runCounted(t *testing.T, counter *atomic.Int64, why string, tests []namedTest) {
+	t.Helper()
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := inProcessServed.Load()
+			before := counter.Load()
 			tc.test(t)
-			if inProcessServed.Load() == before && !t.Failed() {
-				t.Error("no request reached the node in process")
+			if counter.Load() == before && !t.Failed() {
+				t.Error(why)
 			}
 		})
 	}
@@ -325,10 +337,7 @@ func testInProcessKubeletPath(t *testing.T) {
 func TestInProcessSessions(t *testing.T) {
 	inProcessSessions = true
 	defer func() { inProcessSessions = false }()
-	for _, tc := range []struct {
-		name string
-		test func(*testing.T)
-	}{
+	runCounted(t, &sessionsServed, "no session ran on the node in process", []namedTest{
 		{"OutputAfterCut", TestResumeOutputAfterCut},
 		{"StdinAfterCut", TestResumeStdinAfterCut},
 		{"StdinFlood", TestResumeStdinFlood},
@@ -340,15 +349,7 @@ func TestInProcessSessions(t *testing.T) {
 		{"Moderated", TestModeratedSession},
 		{"ResumableOwnerTold", TestSessionsResumableOwnerTold},
 		{"Refusals", testInProcessSessionRefusals},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			before := sessionsServed.Load()
-			tc.test(t)
-			if sessionsServed.Load() == before && !t.Failed() {
-				t.Error("no session ran on the node in process")
-			}
-		})
-	}
+	})
 }
 
 // testInProcessSessionRefusals: what the node refuses before a resumable
