@@ -103,7 +103,19 @@ func TestClose(t *testing.T) {
 		read <- b
 	}()
 	s.Stdout.Write([]byte("out"))
-	time.Sleep(50 * time.Millisecond) // the stdin write fills the queue and waits
+	// The stdin write has filled the queue and waits for room.
+	q := s.Stdin.(*end).q
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		q.mu.Lock()
+		full := q.n == queueSize
+		q.mu.Unlock()
+		if full {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stdin write never filled the queue")
+		}
+	}
 	s.Conn.Close()
 	if b := <-read; string(b) != "out" {
 		t.Fatalf("client read %q, want out then EOF", b)
