@@ -114,6 +114,13 @@ func testInProcessRefusals(t *testing.T) {
 // the answer's status and body.
 func rawRequest(t *testing.T, base, path string, header http.Header) (int, string) {
 	t.Helper()
+	resp, body := rawResponse(t, base, path, header)
+	return resp.StatusCode, body
+}
+
+// rawResponse is rawRequest's whole answer: its head, and its body read.
+func rawResponse(t *testing.T, base, path string, header http.Header) (*http.Response, string) {
+	t.Helper()
 	u, err := url.Parse(base + path)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +140,7 @@ func rawRequest(t *testing.T, base, path string, header http.Header) (int, strin
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 // testInProcessEarlyBytes: bytes a client sends right behind its request,
@@ -376,13 +383,18 @@ func testInProcessSessionRefusals(t *testing.T) {
 		{"no command", "/api/v1/namespaces/default/pods/p/exec?stdout=true"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantCode, wantBody := rawRequest(t, dialled, tc.path, offer())
-			gotCode, gotBody := rawRequest(t, local, tc.path, offer())
-			if wantCode < 400 {
-				t.Fatalf("dialled node answered %d %q: not a refusal", wantCode, wantBody)
+			want, wantBody := rawResponse(t, dialled, tc.path, offer())
+			got, gotBody := rawResponse(t, local, tc.path, offer())
+			if want.StatusCode < 400 {
+				t.Fatalf("dialled node answered %d %q: not a refusal", want.StatusCode, wantBody)
 			}
-			if gotCode != wantCode || gotBody != wantBody {
-				t.Errorf("in process: %d %q; dialled: %d %q", gotCode, gotBody, wantCode, wantBody)
+			if got.StatusCode != want.StatusCode || gotBody != wantBody {
+				t.Errorf("in process: %d %q; dialled: %d %q", got.StatusCode, gotBody, want.StatusCode, wantBody)
+			}
+			for _, h := range []string{"Content-Type", "X-Content-Type-Options"} {
+				if g, w := got.Header.Get(h), want.Header.Get(h); g != w || w == "" {
+					t.Errorf("%s: in process %q, dialled %q", h, g, w)
+				}
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -248,12 +247,7 @@ func (g *Gateway) inProcessSession(ss SessionServer, r *http.Request, s *session
 		if !errors.As(err, &he) {
 			return nil, nil, nil, fmt.Errorf("in-process session: %w", err)
 		}
-		body := he.Status.Marshal()
-		resp := &http.Response{StatusCode: he.Code(), Status: fmt.Sprintf("%d %s", he.Code(), http.StatusText(he.Code())),
-			Header:        http.Header{"Content-Type": {"application/json"}},
-			Body:          io.NopCloser(bytes.NewReader(body)),
-			ContentLength: int64(len(body))}
-		return nil, nil, resp, err
+		return nil, nil, status.Response(he.Status), err
 	}
 	return up, func() { _ = up.Conn.Close() }, nil, nil
 }

@@ -1,6 +1,11 @@
 package status
 
-import "net/http"
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+)
 
 // HTTPError is an answer sent instead of serving a request, in the API
 // server's shape: the Status the client sees (code, reason, message) and,
@@ -33,8 +38,25 @@ func (e *HTTPError) Write(w http.ResponseWriter) { Write(w, e.Status) }
 
 // Write answers st as JSON with its code.
 func Write(w http.ResponseWriter, st *Status) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setHeader(w.Header())
 	w.WriteHeader(int(st.Code))
 	_, _ = w.Write(st.Marshal())
+}
+
+// Response is the answer Write gives, as an *http.Response: for a caller
+// that relays an in-process server's refusal as a dialled one's.
+func Response(st *Status) *http.Response {
+	body := st.Marshal()
+	code := int(st.Code)
+	h := http.Header{}
+	setHeader(h)
+	return &http.Response{StatusCode: code, Status: fmt.Sprintf("%d %s", code, http.StatusText(code)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h,
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
+}
+
+// setHeader is the head of every Status answer.
+func setHeader(h http.Header) {
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
 }

@@ -1,7 +1,11 @@
 package status
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -130,4 +134,22 @@ func FuzzUpgradeMessage(f *testing.F) {
 			t.Fatal("empty message")
 		}
 	})
+}
+
+// TestResponse: Response is what Write answers: code, head and body.
+func TestResponse(t *testing.T) {
+	st := NewHTTP(http.StatusNotFound, "NotFound", `pods "p" not found`, nil)
+	rec := httptest.NewRecorder()
+	Write(rec, st)
+	resp := Response(st)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != rec.Code || resp.Status != "404 Not Found" || !bytes.Equal(body, rec.Body.Bytes()) ||
+		resp.ContentLength != int64(len(body)) {
+		t.Fatalf("Response: %d %q %q (length %d); Write: %d %q", resp.StatusCode, resp.Status, body, resp.ContentLength, rec.Code, rec.Body)
+	}
+	for k := range rec.Header() {
+		if resp.Header.Get(k) != rec.Header().Get(k) {
+			t.Errorf("header %s: %q, Write's %q", k, resp.Header.Get(k), rec.Header().Get(k))
+		}
+	}
 }
