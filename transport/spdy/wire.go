@@ -307,10 +307,7 @@ func (w *wire) writeData(id uint32, flags uint8, p []byte) error {
 		_, err = w.Conn.Write(w.wbuf)
 		w.wbuf = w.wbuf[:0]
 	} else {
-		w.vec = [2][]byte{w.dhdr[:], p}
-		w.bufs = w.vec[:]
-		_, err = w.bufs.WriteTo(w.Conn)
-		w.vec, w.bufs = [2][]byte{}, nil // keep no reference to p
+		err = w.writeTwo(w.dhdr[:], p)
 	}
 	if err != nil {
 		w.werr = err
@@ -318,6 +315,27 @@ func (w *wire) writeData(id uint32, flags uint8, p []byte) error {
 	}
 	w.touch()
 	return nil
+}
+
+// messageWriter is a connection that carries the bytes in messages, the
+// WebSocket of a port-forward tunnel (websocket.Tunnel): WriteMessage sends
+// a then b as one message, where net.Buffers would write them as two.
+type messageWriter interface {
+	WriteMessage(a, b []byte) (int, error)
+}
+
+// writeTwo writes a then b in one gathered write: writev on TCP, one
+// message on a tunnel. wmu held.
+func (w *wire) writeTwo(a, b []byte) error {
+	if mw, ok := w.Conn.(messageWriter); ok {
+		_, err := mw.WriteMessage(a, b)
+		return err
+	}
+	w.vec = [2][]byte{a, b}
+	w.bufs = w.vec[:]
+	_, err := w.bufs.WriteTo(w.Conn)
+	w.vec, w.bufs = [2][]byte{}, nil // keep no reference to a or b
+	return err
 }
 
 // writable reports why nothing may be written any more, if so. wmu held.
@@ -351,8 +369,7 @@ func (w *wire) flush(extra []byte) error {
 	case len(w.wbuf) == 0:
 		_, err = w.Conn.Write(extra)
 	default:
-		bufs := net.Buffers{w.wbuf, extra}
-		_, err = bufs.WriteTo(w.Conn)
+		err = w.writeTwo(w.wbuf, extra)
 	}
 	w.wbuf = w.wbuf[:0]
 	if w.wn == frameHeaderLen && w.wremain == 0 {

@@ -59,23 +59,28 @@ func (w *clientWire) Write(p []byte) (int, error) {
 // length and the 4-byte key.
 const maxMaskedHeaderLen = maxHeaderLen + 4
 
-// frameBufs holds frame buffers for a client's largest message.
+// frameBufMax is the largest payload a pooled frame buffer holds: a
+// client's largest message, or a 32 KiB SPDY DATA frame with its 8-byte
+// header in one tunnel message (Tunnel.WriteMessage).
+const frameBufMax = max(clientMsgMax, 32<<10+8)
+
+// frameBufs holds frame buffers for frameBufMax bytes of payload.
 var frameBufs = sync.Pool{New: func() any {
-	b := make([]byte, maxMaskedHeaderLen+clientMsgMax)
+	b := make([]byte, maxMaskedHeaderLen+frameBufMax)
 	return &b
 }}
 
 // writeFrame writes one final frame of opcode op (data, or a ping) whose payload is the
-// channel byte id (none if negative) then payload, masked with a fresh
-// random key (RFC 6455 5.3), in one write. payload is not modified.
-func (w *clientWire) writeFrame(op byte, id int, payload []byte) error {
-	n := len(payload)
+// channel byte id (none if negative) then payload and more, masked with a fresh
+// random key (RFC 6455 5.3), in one write. payload and more are not modified.
+func (w *clientWire) writeFrame(op byte, id int, payload, more []byte) error {
+	n := len(payload) + len(more)
 	if id >= 0 {
 		n++
 	}
 	var bp *[]byte
 	var buf []byte
-	if n <= clientMsgMax {
+	if n <= frameBufMax {
 		bp = frameBufs.Get().(*[]byte)
 		defer frameBufs.Put(bp)
 		buf = (*bp)[:0]
@@ -93,7 +98,7 @@ func (w *clientWire) writeFrame(op byte, id int, payload []byte) error {
 	if id >= 0 {
 		buf = append(buf, byte(id))
 	}
-	buf = append(buf, payload...)
+	buf = append(append(buf, payload...), more...)
 	maskBytes(buf[start:], key)
 
 	w.wmu.Lock()

@@ -117,7 +117,7 @@ func TestClientNoDataAfterClose(t *testing.T) {
 	if err := c.ws.Close(1000, ""); err != nil {
 		t.Fatalf("close handshake: %v", err)
 	}
-	err = c.raw.writeFrame(c.opcode(), 0, []byte("late"))
+	err = c.raw.writeFrame(c.opcode(), 0, []byte("late"), nil)
 	if !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("a data frame after the close frame: %v, want net.ErrClosed", err)
 	}

@@ -330,7 +330,7 @@ func (c *Conn) sendPrefixed(id int, payload []byte) error {
 	switch {
 	case c.raw != nil:
 		c.writing.Add(1)
-		err = c.raw.writeFrame(c.opcode(), id, payload)
+		err = c.raw.writeFrame(c.opcode(), id, payload, nil)
 		c.writing.Add(-1)
 	case c.nc != nil:
 		var hb [maxHeaderLen + 1]byte
@@ -342,7 +342,7 @@ func (c *Conn) sendPrefixed(id int, payload []byte) error {
 		if id >= 0 {
 			hdr = append(hdr, byte(id))
 		}
-		err = c.nc.writeFrame(hdr, payload)
+		err = c.nc.writeFrame(hdr, payload, nil)
 	default:
 		err = c.ws.Write(context.Background(), c.msgType, payload)
 	}
@@ -409,7 +409,7 @@ func (c *Conn) flushPong() {
 		case send && c.nc != nil:
 			_, _ = c.nc.Write(frame[:n])
 		case send:
-			_ = c.raw.writeFrame(OpPong, -1, frame[2:n])
+			_ = c.raw.writeFrame(OpPong, -1, frame[2:n], nil)
 		}
 		<-c.wsem
 	}

@@ -75,7 +75,7 @@ func (c *Conn) ping(pongWait time.Duration) error {
 	case <-c.raw.pongs:
 	default:
 	}
-	err := c.raw.writeFrame(OpPing, -1, nil)
+	err := c.raw.writeFrame(OpPing, -1, nil, nil)
 	<-c.wsem
 	if err != nil {
 		return err

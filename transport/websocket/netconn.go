@@ -51,7 +51,7 @@ type lingerConn struct {
 	wmu    sync.Mutex
 	sealed bool
 	whdr   [maxHeaderLen + 1]byte
-	vec    [2][]byte
+	vec    [3][]byte
 	bufs   net.Buffers
 
 	finishOnce sync.Once
@@ -93,12 +93,13 @@ func (l *lingerConn) Write(p []byte) (int, error) {
 const opClose = 0x8
 
 // writeFrame writes one unmasked data frame, hdr (the frame header and any
-// prefix of the payload, at most maxHeaderLen+1 bytes) then payload, in one
-// gathered write (writev on TCP): the payload is never copied and the frame
-// costs one syscall, where coder/websocket's Write costs two (its header
-// goes out with the first bytes of the payload, through its small buffer).
-// It fails with net.ErrClosed once a close frame went out or closing began.
-func (l *lingerConn) writeFrame(hdr, payload []byte) error {
+// prefix of the payload, at most maxHeaderLen+1 bytes) then payload and
+// more (the rest of the payload, possibly empty), in one gathered write
+// (writev on TCP): the payload is never copied and the frame costs one
+// syscall, where coder/websocket's Write costs two (its header goes out with
+// the first bytes of the payload, through its small buffer). It fails with
+// net.ErrClosed once a close frame went out or closing began.
+func (l *lingerConn) writeFrame(hdr, payload, more []byte) error {
 	if !l.begin(&l.writes) {
 		return net.ErrClosed
 	}
@@ -109,10 +110,13 @@ func (l *lingerConn) writeFrame(hdr, payload []byte) error {
 		return net.ErrClosed
 	}
 	n := copy(l.whdr[:], hdr)
-	l.vec = [2][]byte{l.whdr[:n], payload}
-	l.bufs = l.vec[:]
+	l.vec = [3][]byte{l.whdr[:n], payload, more}
+	l.bufs = l.vec[:2]
+	if len(more) > 0 {
+		l.bufs = l.vec[:3]
+	}
 	_, err := l.bufs.WriteTo(l.Conn)
-	l.vec, l.bufs = [2][]byte{}, nil // keep no reference to payload
+	l.vec, l.bufs = [3][]byte{}, nil // keep no reference to payload
 	return err
 }
 

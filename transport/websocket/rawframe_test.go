@@ -75,14 +75,14 @@ func TestRawFrameAfterCloseSealed(t *testing.T) {
 		_, _ = io.Copy(&got, b)
 	}()
 	var hb [maxHeaderLen + 1]byte
-	if err := l.writeFrame(appendHeader(hb[:0], 0x2, 3), []byte("abc")); err != nil {
+	if err := l.writeFrame(appendHeader(hb[:0], 0x2, 3), []byte("abc"), nil); err != nil {
 		t.Fatalf("data frame: %v", err)
 	}
 	closeFrame := []byte{0x88, 0x02, 0x03, 0xe8}
 	if _, err := l.Write(closeFrame); err != nil {
 		t.Fatalf("close frame: %v", err)
 	}
-	if err := l.writeFrame(appendHeader(hb[:0], 0x2, 3), []byte("def")); !errors.Is(err, net.ErrClosed) {
+	if err := l.writeFrame(appendHeader(hb[:0], 0x2, 3), []byte("def"), nil); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("data frame after close: %v, want net.ErrClosed", err)
 	}
 	_ = a.Close()

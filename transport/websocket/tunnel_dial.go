@@ -62,7 +62,8 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 		return nil, resp, stream.NewProtocolMismatch(protocol.WebSocket, offered, chosen)
 	}
 	t := &Tunnel{protocol: strings.TrimPrefix(chosen, protocol.TunnelPrefix)}
-	t.Conn = &clientTunnelConn{Conn: ws.NetConn(context.Background(), wc, ws.MessageBinary), raw: raw}
+	t.client = &clientTunnelConn{Conn: ws.NetConn(context.Background(), wc, ws.MessageBinary), raw: raw}
+	t.Conn = t.client
 	wc.SetReadLimit(o.ReadLimit)
 	return t, resp, nil
 }
@@ -91,8 +92,18 @@ func (c *clientTunnelConn) Close() error {
 // deadline that passes while it waits closes the connection, as the
 // NetConn's does.
 func (c *clientTunnelConn) Write(p []byte) (int, error) {
+	return c.writeMessage(p, nil)
+}
+
+// writeMessage is Write of a then b, as one message when they fit in one.
+func (c *clientTunnelConn) writeMessage(a, b []byte) (int, error) {
 	if c.raw == nil {
-		return c.Conn.Write(p)
+		n, err := c.Conn.Write(a)
+		if err != nil || len(b) == 0 {
+			return n, err
+		}
+		m, err := c.Conn.Write(b)
+		return n + m, err
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -105,12 +116,20 @@ func (c *clientTunnelConn) Write(p []byte) (int, error) {
 		defer t.Stop()
 	}
 	n := 0
-	for len(p) > 0 {
-		k := min(len(p), clientMsgMax)
-		if err := c.raw.writeFrame(OpBinary, -1, p[:k]); err != nil {
-			return n, err
+	if len(b) > 0 && len(a)+len(b) <= frameBufMax {
+		if err := c.raw.writeFrame(OpBinary, -1, a, b); err != nil {
+			return 0, err
 		}
-		n, p = n+k, p[k:]
+		return len(a) + len(b), nil
+	}
+	for _, p := range [2][]byte{a, b} {
+		for len(p) > 0 {
+			k := min(len(p), clientMsgMax)
+			if err := c.raw.writeFrame(OpBinary, -1, p[:k], nil); err != nil {
+				return n, err
+			}
+			n, p = n+k, p[k:]
+		}
 	}
 	return n, nil
 }
