@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -26,6 +27,7 @@ import (
 // follow, as coder/websocket refuses its own writes then.
 type clientWire struct {
 	io.ReadWriteCloser
+	r *bufio.Reader // when set, reads go through it (tunnelReadBuf)
 
 	wmu    sync.Mutex
 	sealed bool
@@ -35,6 +37,14 @@ type clientWire struct {
 	// onPing, when set, answers the server's pings in place of
 	// coder/websocket (Conn.onPing); set before any frame is read.
 	onPing func(context.Context, []byte) bool
+}
+
+// Read reads the connection, through r when set.
+func (w *clientWire) Read(p []byte) (int, error) {
+	if w.r != nil {
+		return w.r.Read(p)
+	}
+	return w.ReadWriteCloser.Read(p)
 }
 
 // onPong is coder/websocket's OnPongReceived.

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -77,7 +78,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 			offered = append(offered, v.Name)
 		}
 	}
-	wc, raw, resp, err := handshake(ctx, "dial websocket", url, o.HTTPClient, o.Header, offered)
+	wc, raw, resp, err := handshake(ctx, "dial websocket", url, o.HTTPClient, o.Header, offered, 0)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -109,6 +110,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 // handshake the peer never answers can be cut (see boundedClose).
 type captureTransport struct {
 	base     http.RoundTripper
+	readBuf  int // > 0: the upgraded connection's reads go through a buffer this large
 	status   int
 	body     []byte
 	upgraded *clientWire
@@ -124,6 +126,9 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		// coder/websocket requires as much.
 		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
 			t.upgraded = &clientWire{ReadWriteCloser: rwc, pongs: make(chan struct{}, 1)}
+			if t.readBuf > 0 {
+				t.upgraded.r = bufio.NewReaderSize(rwc, t.readBuf)
+			}
 			resp.Body = t.upgraded
 		}
 		return resp, nil
@@ -139,12 +144,13 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // (servers read only the first, PROTOCOL.md 3.2) and classifies a failure as
 // client-go does: a *stream.UpgradeError for a non-101 answer or for a
 // 101 naming a subprotocol that was not offered; op names the dial in any
-// other error. Dial and DialTunnel share it.
-func handshake(ctx context.Context, op, url string, hc *http.Client, header http.Header, offered []string) (*ws.Conn, *clientWire, *http.Response, error) {
+// other error. Dial and DialTunnel share it. readBuf, when positive, is the
+// size of a read buffer under coder/websocket's own (see clientWire.r).
+func handshake(ctx context.Context, op, url string, hc *http.Client, header http.Header, offered []string, readBuf int) (*ws.Conn, *clientWire, *http.Response, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	capture := &captureTransport{base: hc.Transport}
+	capture := &captureTransport{base: hc.Transport, readBuf: readBuf}
 	if capture.base == nil {
 		capture.base = http.DefaultTransport
 	}

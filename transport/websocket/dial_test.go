@@ -215,7 +215,7 @@ func TestCloseBoundedOnFrozenPeer(t *testing.T) {
 	url := frozenMidFrame(t, proto)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	wc, raw, _, err := handshake(ctx, "dial", url, nil, nil, []string{proto})
+	wc, raw, _, err := handshake(ctx, "dial", url, nil, nil, []string{proto}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 	for i, p := range o.Protocols {
 		offered[i] = protocol.TunnelPrefix + p
 	}
-	wc, raw, resp, err := handshake(ctx, "dial tunnel", url, o.HTTPClient, o.Header, offered)
+	wc, raw, resp, err := handshake(ctx, "dial tunnel", url, o.HTTPClient, o.Header, offered, tunnelReadBuf)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -67,6 +67,13 @@ func DialTunnel(ctx context.Context, url string, opts *TunnelDialOptions) (*Tunn
 	wc.SetReadLimit(o.ReadLimit)
 	return t, resp, nil
 }
+
+// tunnelReadBuf is the read buffer under a dialled tunnel's WebSocket, as
+// client-go's tunnelling dialer sizes gorilla's (32 KiB + 1 KiB): a SPDY
+// DATA frame of 32 KiB arrives in one message, and one read takes it whole.
+// Without it, coder/websocket's 4 KiB buffer and the SPDY reader's split
+// each frame into three reads from the socket (4 KiB, 4 KiB, then the rest).
+const tunnelReadBuf = 32<<10 + 1<<10
 
 // clientTunnelConn bounds the close handshake of a dialed tunnel, as
 // Conn.Close does (see boundedClose), and writes through clientWire: each

@@ -78,7 +78,8 @@ func TestTunnelWriteMessages(t *testing.T) {
 // A dialled tunnel's WriteMessage sends its two parts as one message when
 // they fit in a client message buffer (a 32 KiB SPDY DATA frame and its
 // header do), else as Write would; Write's messages are at most
-// clientMsgMax. A server reading messages sees exactly that.
+// clientMsgMax. A server reading messages sees exactly that. Its reads go
+// through a buffer of tunnelReadBuf bytes.
 func TestTunnelClientWriteMessage(t *testing.T) {
 	payload := func(n, seed int) []byte {
 		b := make([]byte, n)
@@ -113,6 +114,9 @@ func TestTunnelClientWriteMessage(t *testing.T) {
 	tun, _, err := DialTunnel(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
+	}
+	if r := tun.client.raw.r; r == nil || r.Size() != tunnelReadBuf {
+		t.Errorf("the tunnel reads through no %d-byte buffer", tunnelReadBuf)
 	}
 	head, body := payload(8, 1), payload(32<<10, 2)
 	if n, err := tun.WriteMessage(head, body); err != nil || n != len(head)+len(body) {
