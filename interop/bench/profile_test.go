@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"runtime/pprof"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,8 +16,11 @@ import (
 // picks the row: translation (the gateway, the default), pf-tunnel and
 // pf-spdy (porthole serve under client-go's forwarder), pf-porthole-ws and
 // pf-porthole-spdy (porthole's forwarder), start-ws, start-spdy and
-// start-v4 (porthole serve starting `true`, 50 at a time). It is how those
-// paths were profiled:
+// start-v4 (porthole serve starting `true`, 50 at a time); client-ws,
+// client-spdy, clientgo-ws and clientgo-spdy profile this process instead,
+// porthole's client or client-go's executor reading exec output from
+// porthole serve (BENCH_SELF=1 does the same for any row: the forwarders
+// of the pf rows run in this process). It is how those paths were profiled:
 //
 //	BENCH_PROFILE=/tmp/gw.prof go test -run TestProfile -v ./bench/
 //	go tool pprof -top /tmp/gw.prof
@@ -26,8 +32,18 @@ func TestProfile(t *testing.T) {
 	var n *Node
 	var run func(ctx context.Context) (Speed, error)
 	var starts func(ctx context.Context) (time.Duration, error)
+	self := os.Getenv("BENCH_SELF") != "" // profile this process (the client), not the server
 	const size = 128 << 20
 	switch row := os.Getenv("BENCH_ROW"); row {
+	case "client-ws", "client-spdy", "clientgo-ws", "clientgo-spdy":
+		w := map[bool]Wire{false: WebSocket, true: SPDY}[strings.HasSuffix(row, "spdy")]
+		n = startNode(t, targets(t)[0])
+		self = true
+		if strings.HasPrefix(row, "clientgo") {
+			run = func(ctx context.Context) (Speed, error) { return Throughput(ctx, n, w, size) }
+		} else {
+			run = func(ctx context.Context) (Speed, error) { return PortholeThroughput(ctx, n, w, size) }
+		}
 	case "", "translation":
 		n = translationNodes(t)[0]
 		run = func(ctx context.Context) (Speed, error) { return Throughput(ctx, n, WebSocket, size) }
@@ -47,13 +63,25 @@ func TestProfile(t *testing.T) {
 		t.Fatalf("unknown BENCH_ROW %q", row)
 	}
 	done := make(chan []byte)
-	go func() {
-		b, err := get(context.Background(), n.URL+"/debug/pprof/profile?seconds=8")
-		if err != nil {
-			t.Errorf("profile: %v", err)
+	if self {
+		var buf bytes.Buffer
+		if err := pprof.StartCPUProfile(&buf); err != nil {
+			t.Fatal(err)
 		}
-		done <- b
-	}()
+		go func() {
+			time.Sleep(8 * time.Second)
+			pprof.StopCPUProfile()
+			done <- buf.Bytes()
+		}()
+	} else {
+		go func() {
+			b, err := get(context.Background(), n.URL+"/debug/pprof/profile?seconds=8")
+			if err != nil {
+				t.Errorf("profile: %v", err)
+			}
+			done <- b
+		}()
+	}
 	deadline := time.Now().Add(8500 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		if starts != nil {
