@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/porthole/porthole/interop/internal/harness"
+	"github.com/porthole/porthole/interop/internal/official"
 )
 
 // TestBridged: both official clients through `porthole serve
@@ -26,22 +27,14 @@ func TestBridged(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	const size = 8 << 20
 	runs := 0
-	for _, o := range officials() {
-		o.kubeconfig = srv.Kubeconfig
-		t.Run(o.name, func(t *testing.T) {
-			o.need(t)
+	for _, c := range official.Clients() {
+		t.Run(c.Name, func(t *testing.T) {
+			c.Need(t)
 			runs += 3
-			t.Run("exec", func(t *testing.T) {
-				if o.name == "python" {
-					pythonExec(t, srv.Kubeconfig, size)
-				} else {
-					jsExec(t, srv.Kubeconfig, size)
-				}
-			})
-			t.Run("attach", o.testAttach)
-			t.Run("tty-resize", o.testTTYResize)
+			t.Run("exec", func(t *testing.T) { c.Exec(t, at(srv.Kubeconfig, harness.PodExec), 8<<20) })
+			t.Run("attach", func(t *testing.T) { c.Attach(t, at(srv.Kubeconfig, harness.PodCat)) })
+			t.Run("tty-resize", func(t *testing.T) { c.TTYResize(t, at(srv.Kubeconfig, harness.PodExec)) })
 		})
 	}
 	if n := strings.Count(srv.LogTail(1<<20), "wire=in-process"); n != runs {
