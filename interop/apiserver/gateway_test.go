@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/interop/internal/harness"
+	"github.com/porthole/porthole/interop/internal/official"
 )
 
 // Gateway callers: its own tokens, impersonated upstream as these users.
@@ -110,7 +112,9 @@ func TestGateway(t *testing.T) {
 // bridged: the gateway terminates the client's wire, whatever it is, and
 // dials the API server itself with WebSocket v5 as the caller, so that
 // others can watch and join. kubectl of every era on each of its wires
-// execs with stdin (bytes, stderr and exit code) and attaches twice; the
+// execs with stdin (bytes, stderr and exit code) and attaches twice, and
+// each official client (Python speaks WebSocket v4 only, JavaScript v5)
+// execs with 8 MiB of stdin in one write, attaches, and resizes a tty; the
 // node sees WebSocket sessions only, and the gateway counts one bridge per
 // session.
 func TestGatewayBridged(t *testing.T) {
@@ -134,6 +138,23 @@ func TestGatewayBridged(t *testing.T) {
 			})
 			sessions += 3 // one exec, two attaches
 		}
+	}
+	at := func(base string) official.Target {
+		return official.Target{Kubeconfig: gw.admin, Namespace: "default", Pod: n.pod(base), Container: "main"}
+	}
+	for _, c := range official.Clients() {
+		t.Run(c.Name, func(t *testing.T) {
+			c.Need(t)
+			mark := n.mark()
+			t.Run("exec", func(t *testing.T) { c.Exec(t, at("exec"), 8<<20) })
+			t.Run("attach", func(t *testing.T) { c.Attach(t, at("cat")) })
+			t.Run("tty-resize", func(t *testing.T) { c.TTYResize(t, at("exec")) })
+			sessions += 3
+			want := []string{"exec/websocket", "attach/websocket", "exec/websocket"}
+			if got := n.sessionsSince(mark); !slices.Equal(got, want) {
+				t.Errorf("node %s saw %q, want %q", n.name, got, want)
+			}
+		})
 	}
 	if got := gw.metric(t, `porthole_gateway_translations_total{kind="bridge"}`); got != float64(sessions) {
 		t.Errorf("the gateway bridged %v sessions, want %d (every exec and attach)", got, sessions)
