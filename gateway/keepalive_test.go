@@ -1,13 +1,20 @@
 package gateway_test
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/internal/streamtest"
 )
 
 // TestKeepAlivePings: a spliced session that sends nothing for a while
@@ -39,6 +46,60 @@ func TestKeepAlivePings(t *testing.T) {
 			}
 			if n := metricValue(t, reg, "porthole_gateway_keepalive_pings_total", nil); n < 5 {
 				t.Errorf("%v keep-alive pings in a quiet second at 50 ms, want at least 5", n)
+			}
+		})
+	}
+}
+
+// TestKeepAlivePortForward: a port-forward session through the gateway,
+// quiet for a second, gets the gateway's pings on both wires (a SPDY
+// port-forward got none: a proxy or load balancer in between cut it as
+// idle, and kubectl said "lost connection to pod"); the client answers
+// them, and the forward still carries a connection's bytes both ways.
+func TestKeepAlivePortForward(t *testing.T) {
+	node := startNode(t)
+	echo := streamtest.EchoServer(t)
+	for _, wire := range []client.Wire{client.WireWebSocket, client.WireSPDY} {
+		t.Run(string(wire), func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			base, _ := startGateway(t, node, &gateway.Options{KeepAlive: 50 * time.Millisecond, Registerer: reg})
+			c, err := client.New(&client.Config{Host: base})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, stop := context.WithTimeout(context.Background(), time.Minute)
+			defer stop()
+			ports := make(chan []client.ForwardedPort, 1)
+			done := make(chan error, 1)
+			go func() {
+				done <- c.PortForward(ctx, &client.PortForwardOptions{Pod: "p", Wire: wire, Addresses: []string{"127.0.0.1"},
+					Ports: []client.ForwardedPort{{Remote: echo}}, Ready: func(p []client.ForwardedPort) { ports <- p }})
+			}()
+			var p []client.ForwardedPort
+			select {
+			case p = <-ports:
+			case err := <-done:
+				t.Fatalf("PortForward: %v", err)
+			}
+			time.Sleep(time.Second)
+			conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(p[0].Local)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := bytes.Repeat([]byte("keep-alive"), 10000)
+			go func() { _, _ = conn.Write(want) }()
+			got := make([]byte, len(want))
+			_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			if _, err := io.ReadFull(conn, got); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("echo through the forward: %v, equal %t", err, bytes.Equal(got, want))
+			}
+			conn.Close()
+			if n := metricValue(t, reg, "porthole_gateway_keepalive_pings_total", nil); n < 5 {
+				t.Errorf("%v keep-alive pings in a quiet second at 50 ms, want at least 5", n)
+			}
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("PortForward: %v", err)
 			}
 		})
 	}

@@ -186,14 +186,20 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 		dst = wc
 	}
 	var ids *spdyStreamIDs
-	if s.wireIn == protocol.SPDY && s.verb != "portforward" {
-		ids = &spdyStreamIDs{}
-		sc := newSPDYCloser(client, resp.Header.Get(protocol.HeaderStreamProtocol), ids)
+	if s.wireIn == protocol.SPDY {
+		watch := &spdyStreamIDs{}
+		sc := newSPDYCloser(client, resp.Header.Get(protocol.HeaderStreamProtocol), watch)
 		pinger, echoes = sc, newSPDYEchoFilter(sc.mine)
-		s.onCut(func(reason string) { sc.closeWith(reason) })
-		s.onLimit = func(l *LimitError) { sc.closeWith(l.Msg) }
-		s.onUpstreamReset = func() bool { return sc.closeWith(reasonUpstreamReset) }
 		dst = sc
+		// A port-forward gets the keep-alive only: it has no session
+		// status to say when cut (its error streams, one per connection,
+		// carry text), so the inspector does not look for one.
+		if s.verb != "portforward" {
+			ids = watch
+			s.onCut(func(reason string) { sc.closeWith(reason) })
+			s.onLimit = func(l *LimitError) { sc.closeWith(l.Msg) }
+			s.onUpstreamReset = func() bool { return sc.closeWith(reasonUpstreamReset) }
+		}
 	}
 	stopPing := func() {}
 	if pinger != nil && g.opts.KeepAlive >= 0 {
