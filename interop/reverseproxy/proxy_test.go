@@ -1,0 +1,300 @@
+package reverseproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/interop/internal/harness"
+)
+
+// cmdTimeout bounds one kubectl run.
+const cmdTimeout = 90 * time.Second
+
+// TestKubectlThroughNginx runs every kubectl on each wire it speaks through
+// nginx: an exec moving 8 MiB through cat (stdin in, stdout compared by
+// SHA-256) with exit code 7, and an exec quiet for longer than nginx's
+// idle timeout that still prints its line and exits 0 (on SPDY, kubectl
+// reads a connection cut as a clean end: it would exit 0 with nothing).
+// serve's log shows each session arrived on the wire under test, not
+// after a silent fallback to SPDY.
+func TestKubectlThroughNginx(t *testing.T) {
+	ngx := startNginx(t)
+	for _, k := range env.Kubectls {
+		t.Run(k.Name(), func(t *testing.T) {
+			for _, w := range k.Wires() {
+				t.Run(w.Name, func(t *testing.T) {
+					c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: ngx.Kubeconfig}
+					t.Run("exec", c.testExec)
+					t.Run("quiet", c.testQuiet)
+				})
+			}
+		})
+	}
+}
+
+// TestPortForwardThroughNginx forwards a port with every kubectl on each
+// port-forward wire through nginx and echoes 8 MiB through one connection,
+// then, after a pause longer than nginx's idle timeout, through a second
+// connection of the same forward.
+func TestPortForwardThroughNginx(t *testing.T) {
+	ngx := startNginx(t)
+	echo := startEcho(t)
+	for _, k := range env.Kubectls {
+		t.Run(k.Name(), func(t *testing.T) {
+			for _, w := range k.PortForwardWires() {
+				t.Run(w.Name, func(t *testing.T) {
+					c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: ngx.Kubeconfig}
+					c.testPortForward(t, echo.port())
+				})
+			}
+		})
+	}
+}
+
+type client struct {
+	k          harness.Kubectl
+	w          harness.Wire
+	home       string
+	kubeconfig string
+}
+
+func (c *client) command(ctx context.Context, args ...string) *exec.Cmd {
+	return c.k.Command(ctx, c.w, c.home, c.kubeconfig, args...)
+}
+
+// exitCode is the exit code of a finished command, or -1 when it did not
+// exit by itself (killed at the timeout) or did not start.
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+func (c *client) testExec(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
+	defer cancel()
+	mark := sessionMark()
+	in, err := os.Open(env.Input.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	cmd := c.command(ctx, "exec", "-i", harness.PodExec, "-c", harness.ContainerMain, "--", "sh", "-c", "cat; exit 7")
+	cmd.Stdin = in
+	out := harness.NewHashWriter()
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = out, &stderr
+	code := exitCode(cmd.Run())
+	if code != 7 || out.Sum() != env.Input.SHA256 || stderr.String() != "command terminated with exit code 7\n" {
+		t.Errorf("exit code %d, stdout %d bytes sha256 %s (want %d bytes %s), stderr %q",
+			code, out.Len(), out.Sum(), env.Input.Size, env.Input.SHA256, stderr.String())
+	}
+	c.checkSessions(t, mark, "exec")
+}
+
+func (c *client) testQuiet(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
+	defer cancel()
+	mark := sessionMark()
+	script := fmt.Sprintf("sleep %d; echo after-the-quiet", int(quietFor.Seconds()))
+	cmd := c.command(ctx, "exec", harness.PodExec, "-c", harness.ContainerMain, "--", "sh", "-c", script)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	code := exitCode(cmd.Run())
+	if code != 0 || stdout.String() != "after-the-quiet\n" {
+		t.Errorf("exit code %d, stdout %q, stderr %q; want the line after %v of quiet (nginx's idle timeout %v)",
+			code, stdout.String(), stderr.String(), quietFor, proxyTimeout)
+	}
+	c.checkSessions(t, mark, "exec")
+}
+
+var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)`)
+
+func (c *client) testPortForward(t *testing.T, remote int) {
+	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
+	defer cancel()
+	mark := sessionMark()
+	cmd := c.command(ctx, "port-forward", "--address", "127.0.0.1", "pod/"+harness.PodExec, fmt.Sprintf(":%d", remote))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		_ = cmd.Wait()
+	}()
+	local := ""
+	sc := bufio.NewScanner(stdout)
+	for local == "" && sc.Scan() {
+		if m := forwarding.FindStringSubmatch(sc.Text()); m != nil {
+			local = m[1]
+		}
+	}
+	if local == "" {
+		t.Fatalf("kubectl port-forward printed no Forwarding line (stderr: %s)", stderr.String())
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	for i := range 2 {
+		if i == 1 {
+			time.Sleep(quietFor) // the forward is idle longer than nginx allows
+		}
+		if err := pushThrough(ctx, "127.0.0.1:"+local, env.Input); err != nil {
+			t.Fatalf("connection %d: %v (kubectl stderr: %s)", i, err, stderr.String())
+		}
+	}
+	c.checkSessions(t, mark, "portforward")
+}
+
+// checkSessions: serve's node saw exactly one session since mark, of verb
+// on the wire under test.
+func (c *client) checkSessions(t *testing.T, mark int, verb string) {
+	t.Helper()
+	want := []string{verb + "/" + c.w.Name}
+	if got := sessionsSince(mark); !slices.Equal(got, want) {
+		t.Errorf("serve's node saw sessions %q, want %q", got, want)
+	}
+}
+
+// sessionMark is the number of sessions serve's node has logged so far.
+func sessionMark() int { return len(sessions()) }
+
+func sessionsSince(mark int) []string {
+	all := sessions()
+	if mark > len(all) {
+		return nil
+	}
+	return all[mark:]
+}
+
+// sessions are "verb/wire" of each session serve's node logged (-v 1).
+func sessions() []string {
+	var out []string
+	for _, l := range strings.Split(env.Server.LogTail(64<<20), "\n") {
+		if !strings.Contains(l, " msg=session component=node ") {
+			continue
+		}
+		out = append(out, field(l, "verb")+"/"+field(l, "wire"))
+	}
+	return out
+}
+
+func field(line, key string) string {
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// pushThrough writes the file through addr while reading the echo, and
+// requires the same bytes back.
+func pushThrough(ctx context.Context, addr string, f *harness.DataFile) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	in, err := os.Open(f.Path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	werr := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(conn, in)
+		werr <- err
+	}()
+	got := harness.NewHashWriter()
+	_, rerr := io.CopyN(got, conn, f.Size)
+	if err := errors.Join(<-werr, rerr); err != nil {
+		return fmt.Errorf("after %d of %d bytes back: %w", got.Len(), f.Size, err)
+	}
+	if got.Sum() != f.SHA256 {
+		return fmt.Errorf("echo: sha256 %s, want %s", got.Sum(), f.SHA256)
+	}
+	return nil
+}
+
+// echoServer is the "pod port": porthole's local runtime forwards to this
+// machine's loopback, so the test listens there itself.
+type echoServer struct {
+	ln net.Listener
+	wg sync.WaitGroup
+}
+
+func startEcho(t *testing.T) *echoServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &echoServer{ln: ln}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); e.wg.Wait() })
+	return e
+}
+
+func (e *echoServer) port() int { return e.ln.Addr().(*net.TCPAddr).Port }
+
+// syncBuffer is a bytes.Buffer safe for kubectl's writes and the test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
