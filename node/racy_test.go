@@ -13,7 +13,7 @@ import (
 	"github.com/porthole/porthole/transport/websocket"
 )
 
-// TestRacyKubectlGetsAHead: kubectl 1.29 to 1.32 drops WebSocket messages
+// TestRacyKubectlGetsAHead: kubectl 1.29 to 1.33 drops WebSocket messages
 // that arrive before it has created its streams; for those clients the
 // node starts the process no sooner than 50 ms after the upgrade, so even
 // a command that ends at once cannot beat them. Others are not held.
@@ -25,7 +25,9 @@ func TestRacyKubectlGetsAHead(t *testing.T) {
 	}{
 		{"kubectl/v1.32.3 (linux/amd64) kubernetes/abcdef0", true},
 		{"kubectl/v1.29.0 (linux/amd64) kubernetes/abcdef0", true},
-		{"kubectl/v1.33.1 (linux/amd64) kubernetes/abcdef0", false},
+		{"kubectl/v1.33.1 (linux/amd64) kubernetes/abcdef0", true},
+		{"kubectl.1.31/v1.31.4 (linux/amd64) kubernetes/abcdef0", true},
+		{"kubectl/v1.34.0 (linux/amd64) kubernetes/abcdef0", false},
 		{"kubectl/v1.3.0", false},
 		{"Go-http-client/1.1", false},
 	} {

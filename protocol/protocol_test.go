@@ -82,8 +82,15 @@ func TestDropsEarlyMessages(t *testing.T) {
 	for ua, want := range map[string]bool{
 		"kubectl/v1.29.0 (linux/amd64) kubernetes/abcdef0":  true,
 		"kubectl/v1.32.3 (darwin/arm64) kubernetes/abcdef0": true,
-		"kubectl/v1.33.1 (linux/amd64) kubernetes/abcdef0":  false,
+		"kubectl/v1.33.1 (linux/amd64) kubernetes/abcdef0":  true,
+		"kubectl/v1.33.13 (linux/amd64) kubernetes/abcdef0": true,
+		"kubectl/v1.34.0 (linux/amd64) kubernetes/abcdef0":  false, // fixed
 		"kubectl/v1.28.9 (linux/amd64) kubernetes/abcdef0":  false, // SPDY only
+		// kubectl under another name: client-go takes the binary's.
+		"kubectl.1.31/v1.31.4 (linux/amd64) kubernetes/abcdef0": true,
+		"kubectl-1.30/v1.30.0 (linux/amd64) kubernetes/abcdef0": true,
+		"kubectl137/v1.37.2 (linux/amd64) kubernetes/abcdef0":   false,
+		"notkubectl/v1.30.0 (linux/amd64) kubernetes/abcdef0":   false,
 		"kubectl/v1.3.0":     false,
 		"Go-http-client/1.1": false,
 		"":                   false,
