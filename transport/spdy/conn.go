@@ -133,6 +133,11 @@ type connConfig struct {
 	ping       time.Duration
 	alive      time.Duration
 	linger     time.Duration
+	// keepAlive, when positive, PINGs the peer this often for the
+	// proxies between (UpgradeOptions.KeepAlive); onKeepAlive is told of
+	// each PING sent.
+	keepAlive   time.Duration
+	onKeepAlive func()
 }
 
 // newConn starts a SPDY connection over raw; br, if not nil, holds bytes
@@ -200,7 +205,35 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		c.wg.Add(1)
 		go c.keepAliveLoop()
 	}
+	if cfg.keepAlive > 0 {
+		c.startKeepAlivePings(cfg.keepAlive, cfg.onKeepAlive)
+	}
 	return c, nil
+}
+
+// startKeepAlivePings PINGs the peer every period until the connection
+// closes: for the proxies and load balancers in between, which cut a
+// connection quiet for longer than their idle timeout. It waits for no
+// answer (the keep-alive timeout judges the peer's liveness, and only on
+// its own PINGs), and neither the PINGs nor their answers count as
+// activity for the idle timeout. A timer per period, not a goroutine per
+// connection.
+func (c *Conn) startKeepAlivePings(period time.Duration, sent func()) {
+	var fire func()
+	fire = func() {
+		select {
+		case <-c.closingCh:
+			return
+		case <-c.done:
+			return
+		default:
+		}
+		if c.wire.writeKeepAlive() && sent != nil {
+			sent()
+		}
+		time.AfterFunc(period, fire)
+	}
+	time.AfterFunc(period, fire)
 }
 
 // RefuseStreams resets every stream the peer opens from now on, and those
@@ -290,7 +323,7 @@ func (c *Conn) ended(readErr error) {
 // spdystream handles the frame.
 func (c *Conn) onFrame(ev frameEvent) {
 	c.lastIn.Store(time.Now().UnixNano())
-	if ev.control && ev.typ == typePing {
+	if ev.control && ev.typ == typePing && !ev.keepAlive {
 		c.peerPings.Store(true)
 	}
 	switch {

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	mobyspdy "github.com/moby/spdystream/spdy"
 
@@ -274,6 +276,39 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("server Err %v, want ErrIdleTimeout", err)
 	}
 	<-client.Done() // the server's GOAWAY
+	server.Close()
+	client.Close()
+}
+
+// TestServerKeepAlivePings: a server with KeepAlive PINGs a quiet client
+// (which answers, as SPDY requires), yet the idle timeout still ends the
+// connection: neither the PINGs nor their answers are activity, and the
+// answers do not make the client one that pings (whose silence the
+// keep-alive timeout would judge).
+func TestServerKeepAlivePings(t *testing.T) {
+	opts := serverOpts()
+	opts.IdleTimeout = 500 * time.Millisecond
+	opts.KeepAlive = 20 * time.Millisecond
+	opts.KeepAliveTimeout = 100 * time.Millisecond
+	var sent atomic.Int64
+	opts.OnKeepAlive = func() { sent.Add(1) }
+	ts := newTestServer(t, opts)
+	client, server := dialPair(t, ts, &DialOptions{Protocols: []string{protocol.V4}, PingPeriod: -1})
+	select {
+	case <-server.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("still open 10 s into an idle timeout of 500 ms: the keep-alive counted as activity")
+	}
+	if err := server.Err(); !errors.Is(err, ErrIdleTimeout) {
+		t.Fatalf("server Err %v, want ErrIdleTimeout", err)
+	}
+	if n := sent.Load(); n < 10 {
+		t.Errorf("%d keep-alive PINGs in the idle half second at 20 ms, want at least 10", n)
+	}
+	if server.peerPings.Load() {
+		t.Error("the client's answers made it a client that pings")
+	}
+	<-client.Done()
 	server.Close()
 	client.Close()
 }

@@ -10,8 +10,10 @@ type Frame struct {
 	// StreamID of a data frame or of a per-stream control frame
 	// (SYN_STREAM, SYN_REPLY, RST_STREAM, HEADERS); 0 otherwise.
 	StreamID uint32
+	// PingID is a PING's ID; 0 for other frames.
+	PingID uint32
 	// Length is the payload's length, after the stream ID of a
-	// per-stream control frame.
+	// per-stream control frame (or a PING's ID).
 	Length int
 }
 
@@ -98,12 +100,16 @@ func (s *FrameScanner) header() error {
 		f.Control = true
 		f.Type = uint16(h[2])<<8 | uint16(h[3])
 		perStream := f.Type == typeSynStream || f.Type == typeSynReply || f.Type == typeRstStream || f.Type == typeHeaders
-		if perStream && length >= 4 {
+		if (perStream || f.Type == typePing) && length >= 4 {
 			if s.need == frameHeaderLen {
-				s.need = frameHeaderLen + 4 // collect the stream ID too
+				s.need = frameHeaderLen + 4 // collect the stream or PING ID too
 				return nil
 			}
-			f.StreamID = be32(h[8:12]) & 0x7fffffff
+			if perStream {
+				f.StreamID = be32(h[8:12]) & 0x7fffffff
+			} else {
+				f.PingID = be32(h[8:12])
+			}
 			f.Length = length - 4
 		}
 	}

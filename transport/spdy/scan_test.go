@@ -64,9 +64,9 @@ func clientGoSession(t testing.TB) []byte {
 	return buf.Bytes()
 }
 
-// TestFrameScanner: the scanner reports every frame with its stream, each
-// stream's type from its SYN_STREAM and the data payloads, whatever the
-// chunking of the byte stream.
+// TestFrameScanner: the scanner reports every frame with its stream (a
+// PING with its ID), each stream's type from its SYN_STREAM and the data
+// payloads, whatever the chunking of the byte stream.
 func TestFrameScanner(t *testing.T) {
 	b := clientGoSession(t)
 	want := scanAll(b, len(b))
@@ -88,8 +88,8 @@ func TestFrameScanner(t *testing.T) {
 	if last := want.frames[len(want.frames)-1]; last.Control || last.StreamID != 3 || !last.Fin() || last.Length != 0 {
 		t.Errorf("last frame %+v, want stdin's FIN", last)
 	}
-	if first := want.frames[0]; !first.Control || first.Type != typePing || first.Length != 4 {
-		t.Errorf("first frame %+v, want the ping", first)
+	if first := want.frames[0]; !first.Control || first.Type != typePing || first.PingID != 1 || first.Length != 0 {
+		t.Errorf("first frame %+v, want the ping with ID 1 (its length after the ID: 0)", first)
 	}
 	for _, chunk := range []int{1, 3, 7, 13, 4096} {
 		got := scanAll(b, chunk)

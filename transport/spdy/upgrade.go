@@ -35,7 +35,14 @@ type UpgradeOptions struct {
 	// for this long: frozen, or gone without a FIN. Default 20 s; negative:
 	// never.
 	KeepAliveTimeout time.Duration
-	Logger           *slog.Logger
+	// KeepAlive, when positive, PINGs the client this often, for the
+	// proxies and load balancers in between, which cut a connection quiet
+	// for longer than their idle timeout (the kubelet sends none: default
+	// 0, none). The PINGs and their answers are not activity for
+	// IdleTimeout. OnKeepAlive, when set, is told of each one sent.
+	KeepAlive   time.Duration
+	OnKeepAlive func()
+	Logger      *slog.Logger
 }
 
 // Upgrade answers a SPDY/3.1 upgrade request the way the kubelet and the CRI
@@ -88,13 +95,15 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *UpgradeOptions) (*Con
 	// The server's read/write timeouts would otherwise cut the session.
 	_ = raw.SetDeadline(time.Time{})
 	return newConn(raw, brw.Reader, true, connConfig{
-		protocol:   chosen,
-		log:        opts.Logger,
-		maxStreams: orDefault(opts.MaxStreams, DefaultMaxStreams),
-		queue:      orDefault(opts.StreamQueue, DefaultStreamQueue),
-		idle:       durDefault(opts.IdleTimeout, DefaultIdleTimeout),
-		alive:      durDefault(opts.KeepAliveTimeout, DefaultKeepAlive),
-		linger:     durDefault(opts.Linger, DefaultLinger),
+		protocol:    chosen,
+		log:         opts.Logger,
+		maxStreams:  orDefault(opts.MaxStreams, DefaultMaxStreams),
+		queue:       orDefault(opts.StreamQueue, DefaultStreamQueue),
+		idle:        durDefault(opts.IdleTimeout, DefaultIdleTimeout),
+		alive:       durDefault(opts.KeepAliveTimeout, DefaultKeepAlive),
+		linger:      durDefault(opts.Linger, DefaultLinger),
+		keepAlive:   opts.KeepAlive,
+		onKeepAlive: opts.OnKeepAlive,
 	})
 }
 

@@ -2,6 +2,7 @@ package spdy
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -42,6 +43,8 @@ type frameEvent struct {
 	typ     uint16 // control frames only
 	flags   uint8
 	id      uint32 // stream ID (data frames and per-stream control frames)
+	// keepAlive marks the peer's answer to one of our keep-alive PINGs.
+	keepAlive bool
 }
 
 // wire is the net.Conn handed to spdystream. spdystream owns it; we keep
@@ -101,11 +104,15 @@ type wire struct {
 	bufs    net.Buffers
 
 	// active, when set, is told of every frame, either way (the idle
-	// timer's Touch).
+	// timer's Touch), but for keep-alive PINGs and their answers.
 	active func()
-	shut   atomic.Bool // write side shut down: writes fail fast
-	linger time.Duration
-	now    func() time.Time
+	// keepAlives counts the keep-alive PINGs sent (wmu); keepAliveLow is
+	// the last one's ID (0: none yet).
+	keepAlives   uint32
+	keepAliveLow atomic.Uint32
+	shut         atomic.Bool // write side shut down: writes fail fast
+	linger       time.Duration
+	now          func() time.Time
 }
 
 func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(frameEvent)) *wire {
@@ -163,13 +170,56 @@ func (w *wire) observe(b []byte) {
 	_ = w.scan.Feed(b) // no header decoding, no payload: it cannot fail
 }
 
-// frame notes one inbound frame.
+// frame notes one inbound frame. The answer to a keep-alive PING is not
+// activity: the keep-alive must not defeat the idle timeout.
 func (w *wire) frame(f *Frame) (bool, error) {
-	w.touch()
+	answer := f.Control && f.Type == typePing && w.keepAliveAnswer(f.PingID)
+	if !answer {
+		w.touch()
+	}
 	if w.onFrame != nil {
-		w.onFrame(frameEvent{control: f.Control, typ: f.Type, flags: f.Flags, id: f.StreamID})
+		w.onFrame(frameEvent{control: f.Control, typ: f.Type, flags: f.Flags, id: f.StreamID, keepAlive: answer})
 	}
 	return false, nil
+}
+
+// keepAlivePingID is the first of our keep-alive PINGs' IDs: even, as a
+// server's must be, and counting down from the top, away from
+// spdystream's own PINGs, which count up (and ignore an answer they did
+// not ask for). The gateway's keep-alive toward a spliced client uses the
+// same scheme.
+const keepAlivePingID = 0x7ffffffe
+
+// writeKeepAlive writes a keep-alive PING between frames, unless a frame is
+// being written (the connection is busy, which keeps it alive as well),
+// and reports whether it did. It is not activity for the idle timeout.
+func (w *wire) writeKeepAlive() bool {
+	if !w.wmu.TryLock() {
+		return false
+	}
+	defer w.wmu.Unlock()
+	if w.writable() != nil {
+		return false
+	}
+	id := keepAlivePingID - 2*w.keepAlives
+	if id < 2 {
+		w.keepAlives, id = 0, keepAlivePingID
+	}
+	w.keepAlives++
+	w.keepAliveLow.Store(id)
+	frame := [12]byte{0x80, 0x03, 0x00, typePing, 0x00, 0x00, 0x00, 0x04}
+	binary.BigEndian.PutUint32(frame[8:], id)
+	if _, err := w.Conn.Write(frame[:]); err != nil {
+		w.werr = err
+		return false
+	}
+	return true
+}
+
+// keepAliveAnswer reports whether a PING with id answers one of ours.
+func (w *wire) keepAliveAnswer(id uint32) bool {
+	low := w.keepAliveLow.Load()
+	return low != 0 && id%2 == 0 && id >= low && id <= keepAlivePingID
 }
 
 func be32(b []byte) uint32 {

@@ -72,6 +72,13 @@ type AcceptOptions struct {
 	// for this long while the read loop waits for it: frozen, or gone
 	// without a FIN. Default 20 s; negative: never.
 	KeepAliveTimeout time.Duration
+	// KeepAlive, when positive, pings the client this often, for the
+	// proxies and load balancers in between, which cut a connection quiet
+	// for longer than their idle timeout (the kubelet sends none: default
+	// 0, none). The pings wait for no pong and are not activity for
+	// IdleTimeout. OnKeepAlive, when set, is told of each one sent.
+	KeepAlive   time.Duration
+	OnKeepAlive func()
 	// OriginPatterns allows cross-origin browser requests from these hosts
 	// (path.Match patterns). Requests without Origin (kubectl, client-go)
 	// and same-origin requests are always allowed.
@@ -173,6 +180,9 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	c.start()
 	if o.KeepAliveTimeout > 0 {
 		c.startKeepAlive(o.KeepAliveTimeout)
+	}
+	if o.KeepAlive > 0 {
+		c.startKeepAlivePings(o.KeepAlive, o.OnKeepAlive)
 	}
 	return c, nil
 }

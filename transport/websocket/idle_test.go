@@ -117,3 +117,61 @@ func TestIdleTimeout(t *testing.T) {
 		reader.Wait()
 	})
 }
+
+// TestKeepAlivePings: an accepted connection with KeepAlive pings a quiet
+// client (which answers with pongs) every interval, and the idle timeout
+// still ends it: pings are not data.
+func TestKeepAlivePings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ln := newPipeListener()
+		accepted := make(chan *Conn, 1)
+		var count int
+		var mu sync.Mutex
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := Accept(w, r, &AcceptOptions{IdleTimeout: time.Minute, LingerTimeout: time.Second,
+				KeepAlive: 10 * time.Second, OnKeepAlive: func() { mu.Lock(); count++; mu.Unlock() }})
+			if err != nil {
+				t.Errorf("Accept: %v", err)
+				return
+			}
+			accepted <- c
+			io.Copy(io.Discard, c.Channel(channel.Stdin))
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+		tr := &http.Transport{DialContext: ln.dial}
+		defer tr.CloseIdleConnections()
+		c, _, err := Dial(context.Background(), "ws://pipe/", &DialOptions{HTTPClient: &http.Client{Transport: tr}, PingInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := <-accepted
+		var reader sync.WaitGroup
+		reader.Add(1)
+		go func() { defer reader.Done(); io.Copy(io.Discard, c.Channel(channel.Stdout)) }()
+		time.Sleep(55 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		n := count
+		mu.Unlock()
+		if n != 5 {
+			t.Errorf("%d keep-alive pings in 55 s at 10 s, want 5", n)
+		}
+		select {
+		case <-s.Done():
+			t.Fatalf("55s without data: connection ended: %v", s.Err())
+		default:
+		}
+		time.Sleep(6 * time.Second)
+		synctest.Wait()
+		select {
+		case <-s.Done():
+		default:
+			t.Fatal("61s without data, pings every 10 s: connection still open")
+		}
+		wantConnError(t, s.Err(), ErrIdleTimeout)
+		c.Close()
+		s.Close()
+		reader.Wait()
+	})
+}
