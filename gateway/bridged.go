@@ -59,6 +59,7 @@ func (g *Gateway) serveBridged(w http.ResponseWriter, r *http.Request, s *sessio
 	if s.wireIn == protocol.WebSocket {
 		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 			Versions: protocol.WebSocketVersions, ReadLimit: g.opts.MaxMessageBytes, IdleTimeout: g.opts.IdleTimeout,
+			KeepAlive: g.opts.KeepAlive, OnKeepAlive: g.metrics.keepAlives.Inc,
 			InsecureSkipOriginCheck: true, // checked before the session began
 			Logger:                  g.log,
 		})
@@ -75,7 +76,8 @@ func (g *Gateway) serveBridged(w http.ResponseWriter, r *http.Request, s *sessio
 		s.onCut(b.cut)
 		return b.run()
 	}
-	sc, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: spdyServerVersions, IdleTimeout: g.opts.IdleTimeout, Logger: g.log})
+	sc, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: spdyServerVersions, IdleTimeout: g.opts.IdleTimeout,
+		KeepAlive: g.opts.KeepAlive, OnKeepAlive: g.metrics.keepAlives.Inc, Logger: g.log})
 	if err != nil {
 		s.fail("spdy upgrade: " + err.Error())
 		return outcomeRefused

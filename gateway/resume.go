@@ -201,6 +201,7 @@ func (g *Gateway) acceptResume(w http.ResponseWriter, r *http.Request) (*websock
 	return websocket.Accept(w, r, &websocket.AcceptOptions{
 		Versions: []protocol.Version{protocol.ResumeVersion}, Channels: protocol.ResumeChannels,
 		ReadLimit: g.opts.MaxMessageBytes, IdleTimeout: g.opts.IdleTimeout,
+		KeepAlive: g.opts.KeepAlive, OnKeepAlive: g.metrics.keepAlives.Inc,
 		InsecureSkipOriginCheck: true, // checked before the session began
 		Logger:                  g.log,
 	})

@@ -213,6 +213,7 @@ func (g *Gateway) serveWatcher(w http.ResponseWriter, r *http.Request, ns, id st
 	v5, _ := protocol.Lookup(protocol.WebSocketVersions, protocol.V5)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Versions: []protocol.Version{v5}, ReadLimit: g.opts.MaxMessageBytes, IdleTimeout: g.opts.IdleTimeout,
+		KeepAlive: g.opts.KeepAlive, OnKeepAlive: g.metrics.keepAlives.Inc,
 		InsecureSkipOriginCheck: true, // checked by admitSessions
 		Logger:                  g.log,
 	})

@@ -28,7 +28,8 @@ func (g *Gateway) translateSPDY(w http.ResponseWriter, r *http.Request, s *sessi
 		return g.refuseAsUpstream(w, s, "translate-dial", resp, err)
 	}
 	defer ws.Close()
-	sc, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: spdyServerVersions, IdleTimeout: g.opts.IdleTimeout, Logger: g.log})
+	sc, err := spdy.Upgrade(w, r, &spdy.UpgradeOptions{Protocols: spdyServerVersions, IdleTimeout: g.opts.IdleTimeout,
+		KeepAlive: g.opts.KeepAlive, OnKeepAlive: g.metrics.keepAlives.Inc, Logger: g.log})
 	if err != nil {
 		s.fail("spdy upgrade: " + err.Error())
 		return outcomeRefused

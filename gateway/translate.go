@@ -35,6 +35,7 @@ func (g *Gateway) translate(w http.ResponseWriter, r *http.Request, s *session) 
 	v5, _ := protocol.Lookup(protocol.WebSocketVersions, protocol.V5)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Versions: []protocol.Version{v5}, ReadLimit: g.opts.MaxMessageBytes, IdleTimeout: g.opts.IdleTimeout,
+		KeepAlive: g.opts.KeepAlive, OnKeepAlive: g.metrics.keepAlives.Inc,
 		InsecureSkipOriginCheck: true, // checked before the session began
 		Logger:                  g.log,
 	})
