@@ -4,6 +4,7 @@
 // balancers do not speak SPDY; nginx passes both as HTTP upgrades). nginx
 // terminates TLS with its own certificate and proxies to serve's HTTPS,
 // with an idle timeout shorter than the quiet cases: serve's keep-alive
-// pings must keep quiet sessions and forwards alive through it. nginx is
+// pings must keep quiet sessions and forwards alive through it, spliced or
+// bridged (serve --session-join). nginx is
 // Debian's (nginx-light, installed by .ci/run).
 package reverseproxy

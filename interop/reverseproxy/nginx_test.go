@@ -67,9 +67,10 @@ http {
 }
 `
 
-// startNginx runs nginx in front of env.Server, as its
-// documentation's WebSocket proxying example has it, until the test ends.
-func startNginx(t *testing.T) *nginx {
+// startNginx runs nginx in front of srv (whose certificates are in
+// certDir), as its documentation's WebSocket proxying example has it,
+// until the test ends.
+func startNginx(t *testing.T, srv *harness.Server, certDir string) *nginx {
 	t.Helper()
 	if _, err := os.Stat(nginxBin); err != nil {
 		harness.MissingPeer(t, "nginx is not installed (Debian's nginx-light): %v", err)
@@ -87,15 +88,14 @@ func startNginx(t *testing.T) *nginx {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveCerts := filepath.Join(env.Dir, "serve-certs")
 	conf := strings.NewReplacer("{{dir}}", dir, "{{port}}", fmt.Sprint(port), "{{cert}}", cert.CertFile,
-		"{{key}}", cert.KeyFile, "{{upstream}}", env.Server.Addr, "{{upstreamCA}}", filepath.Join(serveCerts, "ca.crt"),
+		"{{key}}", cert.KeyFile, "{{upstream}}", srv.Addr, "{{upstreamCA}}", filepath.Join(certDir, "ca.crt"),
 		"{{timeout}}", fmt.Sprintf("%ds", int(proxyTimeout.Seconds()))).Replace(nginxConf)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	token, err := serveToken(serveCerts)
+	token, err := serveToken(certDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +149,11 @@ func startNginx(t *testing.T) *nginx {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// sharedNginx is nginx in front of the package's serve.
+func sharedNginx(t *testing.T) *nginx {
+	return startNginx(t, env.Server, filepath.Join(env.Dir, "serve-certs"))
 }
 
 // serveToken is the token serve made for itself (the first field of its

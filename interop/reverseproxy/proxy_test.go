@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -31,14 +32,47 @@ const cmdTimeout = 90 * time.Second
 // serve's log shows each session arrived on the wire under test, not
 // after a silent fallback to SPDY.
 func TestKubectlThroughNginx(t *testing.T) {
-	ngx := startNginx(t)
+	ngx := sharedNginx(t)
 	for _, k := range env.Kubectls {
 		t.Run(k.Name(), func(t *testing.T) {
 			for _, w := range k.Wires() {
 				t.Run(w.Name, func(t *testing.T) {
-					c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: ngx.Kubeconfig}
+					c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: ngx.Kubeconfig, srv: env.Server}
 					t.Run("exec", c.testExec)
 					t.Run("quiet", c.testQuiet)
+				})
+			}
+		})
+	}
+}
+
+// TestBridgedThroughNginx: with serve --session-join every interactive
+// session is bridged (the gateway terminates the client's wire and runs
+// the session on its node in process). Every kubectl on each wire runs an
+// interactive exec (its stdin ends at once) quiet for longer than nginx's
+// idle timeout, and gets its line and exit code 0: the gateway pings the
+// client from the bridge too. It did not before: SPDY kubectl exited 0
+// with no output, WebSocket kubectl with a 1006.
+func TestBridgedThroughNginx(t *testing.T) {
+	dir := t.TempDir()
+	certs := filepath.Join(dir, "certs")
+	srv, err := harness.StartServer(t.Context(), env.Porthole, dir, "--cert-dir", certs, "-v", "1",
+		"--keepalive-interval", keepAlive, "--session-join")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := srv.Stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	ngx := startNginx(t, srv, certs)
+	for _, k := range env.Kubectls {
+		t.Run(k.Name(), func(t *testing.T) {
+			for _, w := range k.Wires() {
+				t.Run(w.Name, func(t *testing.T) {
+					c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: ngx.Kubeconfig, srv: srv, interactive: true}
+					c.testQuiet(t)
 				})
 			}
 		})
@@ -50,13 +84,13 @@ func TestKubectlThroughNginx(t *testing.T) {
 // then, after a pause longer than nginx's idle timeout, through a second
 // connection of the same forward.
 func TestPortForwardThroughNginx(t *testing.T) {
-	ngx := startNginx(t)
+	ngx := sharedNginx(t)
 	echo := startEcho(t)
 	for _, k := range env.Kubectls {
 		t.Run(k.Name(), func(t *testing.T) {
 			for _, w := range k.PortForwardWires() {
 				t.Run(w.Name, func(t *testing.T) {
-					c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: ngx.Kubeconfig}
+					c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: ngx.Kubeconfig, srv: env.Server}
 					c.testPortForward(t, echo.port())
 				})
 			}
@@ -69,6 +103,10 @@ type client struct {
 	w          harness.Wire
 	home       string
 	kubeconfig string
+	srv        *harness.Server // behind nginx
+	// interactive runs the quiet exec with -i (its stdin ends at once):
+	// serve --session-join bridges it.
+	interactive bool
 }
 
 func (c *client) command(ctx context.Context, args ...string) *exec.Cmd {
@@ -91,7 +129,7 @@ func exitCode(err error) int {
 func (c *client) testExec(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
-	mark := sessionMark()
+	mark := c.sessionMark()
 	in, err := os.Open(env.Input.Path)
 	if err != nil {
 		t.Fatal(err)
@@ -113,9 +151,16 @@ func (c *client) testExec(t *testing.T) {
 func (c *client) testQuiet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
-	mark := sessionMark()
+	mark := c.sessionMark()
 	script := fmt.Sprintf("sleep %d; echo after-the-quiet", int(quietFor.Seconds()))
-	cmd := c.command(ctx, "exec", harness.PodExec, "-c", harness.ContainerMain, "--", "sh", "-c", script)
+	args := []string{"exec", harness.PodExec, "-c", harness.ContainerMain, "--", "sh", "-c", script}
+	if c.interactive {
+		args = slices.Insert(args, 1, "-i")
+	}
+	cmd := c.command(ctx, args...)
+	if c.interactive {
+		cmd.Stdin = strings.NewReader("")
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	code := exitCode(cmd.Run())
@@ -131,7 +176,7 @@ var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)
 func (c *client) testPortForward(t *testing.T, remote int) {
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
-	mark := sessionMark()
+	mark := c.sessionMark()
 	cmd := c.command(ctx, "port-forward", "--address", "127.0.0.1", "pod/"+harness.PodExec, fmt.Sprintf(":%d", remote))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -171,35 +216,38 @@ func (c *client) testPortForward(t *testing.T, remote int) {
 	c.checkSessions(t, mark, "portforward")
 }
 
-// checkSessions: serve's node saw exactly one session since mark, of verb
-// on the wire under test.
+// checkSessions: the serve behind nginx ran exactly one session since
+// mark, of verb, on the wire under test: its node saw it arrive on that
+// wire, or for a bridged (interactive) session, its gateway took the
+// client on that wire and ran the session in process.
 func (c *client) checkSessions(t *testing.T, mark int, verb string) {
 	t.Helper()
 	want := []string{verb + "/" + c.w.Name}
-	if got := sessionsSince(mark); !slices.Equal(got, want) {
-		t.Errorf("serve's node saw sessions %q, want %q", got, want)
+	if c.interactive {
+		want = []string{verb + "/" + c.w.Name + "/in-process"}
+	}
+	if got := sessions(c.srv)[mark:]; !slices.Equal(got, want) {
+		t.Errorf("serve ran sessions %q, want %q", got, want)
 	}
 }
 
-// sessionMark is the number of sessions serve's node has logged so far.
-func sessionMark() int { return len(sessions()) }
+// sessionMark is the number of sessions the serve behind nginx has logged
+// so far.
+func (c *client) sessionMark() int { return len(sessions(c.srv)) }
 
-func sessionsSince(mark int) []string {
-	all := sessions()
-	if mark > len(all) {
-		return nil
-	}
-	return all[mark:]
-}
-
-// sessions are "verb/wire" of each session serve's node logged (-v 1).
-func sessions() []string {
+// sessions are "verb/wire" of each session srv's node logged (-v 1), and
+// "verb/wire/in-process" of each its gateway ran on the node in process,
+// with the client's wire, as the gateway logged its end (the node logs
+// those as wire=in-process: skipped), in the order they were logged.
+func sessions(srv *harness.Server) []string {
 	var out []string
-	for _, l := range strings.Split(env.Server.LogTail(64<<20), "\n") {
-		if !strings.Contains(l, " msg=session component=node ") {
-			continue
+	for _, l := range strings.Split(srv.LogTail(64<<20), "\n") {
+		switch {
+		case strings.Contains(l, " msg=session component=node ") && field(l, "wire") != "in-process":
+			out = append(out, field(l, "verb")+"/"+field(l, "wire"))
+		case strings.Contains(l, ` msg="session ended" `) && field(l, "wireOut") == "in-process":
+			out = append(out, field(l, "verb")+"/"+field(l, "wireIn")+"/in-process")
 		}
-		out = append(out, field(l, "verb")+"/"+field(l, "wire"))
 	}
 	return out
 }
