@@ -5,6 +5,6 @@
 // terminates TLS with its own certificate and proxies to serve's HTTPS,
 // with an idle timeout shorter than the quiet cases: serve's keep-alive
 // pings must keep quiet sessions and forwards alive through it, spliced or
-// bridged (serve --session-join). nginx is
-// Debian's (nginx-light, installed by .ci/run).
+// bridged (serve --session-join). nginx is Debian's (nginx-light, installed
+// by .ci/run).
 package reverseproxy
