@@ -28,6 +28,9 @@ func TestSplicedSessionEndsWithReason(t *testing.T) {
 			conn.Channel(channel.Stdin).Write(make([]byte, 8<<10))
 		}, "websocket message of"},
 		{"idle", gateway.Options{IdleTimeout: 300 * time.Millisecond}, func(*testing.T, *websocket.Conn, *gateway.Gateway) {}, "idle timeout"},
+		// The client answers the keep-alive; the answers are not activity.
+		{"idle with keep-alive", gateway.Options{IdleTimeout: 300 * time.Millisecond, KeepAlive: 20 * time.Millisecond},
+			func(*testing.T, *websocket.Conn, *gateway.Gateway) {}, "idle timeout"},
 		{"shutdown", gateway.Options{}, func(t *testing.T, _ *websocket.Conn, g *gateway.Gateway) {
 			grace, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
@@ -67,6 +70,8 @@ func TestSplicedSPDYSessionGetsStatus(t *testing.T) {
 		want string
 	}{
 		{"idle", gateway.Options{IdleTimeout: 300 * time.Millisecond}, func(*gateway.Gateway) {}, "idle timeout"},
+		{"idle with keep-alive", gateway.Options{IdleTimeout: 300 * time.Millisecond, KeepAlive: 20 * time.Millisecond},
+			func(*gateway.Gateway) {}, "idle timeout"},
 		{"shutdown", gateway.Options{}, func(g *gateway.Gateway) {
 			grace, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
@@ -81,7 +86,14 @@ func TestSplicedSPDYSessionGetsStatus(t *testing.T) {
 			st, stdout := spdyCat(t, ctx, gw)
 			go io.Copy(io.Discard, stdout)
 			tc.act(g)
-			if got := string(<-st); !strings.Contains(got, `"status":"Failure"`) || !strings.Contains(got, tc.want) {
+			var got string
+			select {
+			case b := <-st:
+				got = string(b)
+			case <-ctx.Done():
+				t.Fatal("session still up")
+			}
+			if !strings.Contains(got, `"status":"Failure"`) || !strings.Contains(got, tc.want) {
 				t.Errorf("status %q, want a Failure saying %q", got, tc.want)
 			}
 		})

@@ -186,7 +186,6 @@ func (h *halfCopy) run() {
 		buf := *bp
 		n, rerr := h.src.Read(buf)
 		if n > 0 {
-			h.idle.Touch()
 			if err := h.pass(buf[:n]); err != nil {
 				pool.Put(bp)
 				h.errc <- err
@@ -226,11 +225,16 @@ func (h *halfCopy) run() {
 }
 
 // pass inspects p and writes it to dst, less what the echo filter takes
-// out (p is changed in place).
+// out (p is changed in place). What passes is activity for the idle
+// timeout; the client's answers to the keep-alive are not, or a client
+// that answers them would never be idle.
 func (h *halfCopy) pass(p []byte) error {
 	var pre []byte
 	if h.echoes != nil {
 		pre, p = h.echoes.filter(p)
+	}
+	if len(pre) > 0 || len(p) > 0 {
+		h.idle.Touch()
 	}
 	for _, b := range [][]byte{pre, p} {
 		if len(b) == 0 {
