@@ -13,8 +13,9 @@ import (
 // with them unread when the session ends: that close is a reset, and the
 // reset throws away what the API server had not yet sent, the session's
 // last output and its status. kubectl, reading a bare close, exits 0.
-// (An in-process upstream is porthole's own node, which ignores them and
-// never closes on unread bytes: there they pass.)
+// (An in-process upstream is porthole's own node, which would ignore them;
+// they are taken out there too, so that they never count as activity for
+// the idle timeout.)
 //
 // An echoFilter follows the client's frames just enough to find such
 // answers. It holds back nothing but the first bytes of a frame while they
