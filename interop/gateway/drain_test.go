@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -69,14 +68,14 @@ func TestRollingReplicas(t *testing.T) {
 	type running struct {
 		name           string
 		cmd            *exec.Cmd
-		stdout, stderr *syncBuffer
+		stdout, stderr *harness.SyncBuffer
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var sessions []running
 	for _, w := range k.Wires() {
 		for _, script := range []string{"echo ready; sleep 5; echo finished; exit 3", "echo ready; sleep 60"} {
-			r := running{name: w.Name + ": " + script, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+			r := running{name: w.Name + ": " + script, stdout: &harness.SyncBuffer{}, stderr: &harness.SyncBuffer{}}
 			r.cmd = kubectl(ctx, w, "exec", harness.PodExec, "--", "sh", "-c", script)
 			r.cmd.Stdout, r.cmd.Stderr = r.stdout, r.stderr
 			if err := r.cmd.Start(); err != nil {
@@ -135,24 +134,6 @@ func TestRollingReplicas(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Errorf("A did not exit after its grace\n%s", a.logTail())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // waitFor polls cond (the state of other processes offers no event) for up

@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -209,7 +207,7 @@ var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)
 // wire (the WebSocket tunnel is unwrapped toward the SPDY-only upstream)
 // and pushes the input through two connections byte-exact.
 func TestPortForward(t *testing.T) {
-	echo := startEcho(t)
+	echo := harness.StartEcho(t)
 	for _, up := range upstreams() {
 		t.Run(up.name, func(t *testing.T) {
 			kc := kubeconfig(t, up.gw.URL, "alice-token")
@@ -218,7 +216,7 @@ func TestPortForward(t *testing.T) {
 					for _, w := range k.PortForwardWires() {
 						t.Run(w.Name, func(t *testing.T) {
 							c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: kc, gw: up.gw}
-							c.testPortForward(t, echo.port())
+							c.testPortForward(t, echo.Port())
 						})
 					}
 				})
@@ -231,7 +229,7 @@ func TestPortForward(t *testing.T) {
 // port-forward, wrapped by the gateway into the WebSocket tunnel toward an
 // upstream treated as WebSocket-only.
 func TestPortForwardSPDYToWebSocketOnly(t *testing.T) {
-	echo := startEcho(t)
+	echo := harness.StartEcho(t)
 	kc := kubeconfig(t, topo.toWSOnly.URL, "alice-token")
 	for _, k := range env.Kubectls {
 		for _, w := range k.PortForwardWires() {
@@ -240,7 +238,7 @@ func TestPortForwardSPDYToWebSocketOnly(t *testing.T) {
 			}
 			t.Run(k.Name(), func(t *testing.T) {
 				c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: kc, gw: topo.toWSOnly}
-				c.testPortForward(t, echo.port())
+				c.testPortForward(t, echo.Port())
 			})
 		}
 	}
@@ -279,80 +277,9 @@ func (c *client) testPortForward(t *testing.T, remote int) {
 		}
 	}()
 	for i := range 2 {
-		if err := pushThrough(ctx, "127.0.0.1:"+local, env.Input); err != nil {
+		if err := harness.PushThrough(ctx, "127.0.0.1:"+local, env.Input); err != nil {
 			t.Fatalf("connection %d: %v (stderr %s, gateway log %s)", i, err, tail(stderr.String()), c.gw.logTail())
 		}
 	}
 	c.checkSession(t, mark, "portforward", false)
-}
-
-type echoServer struct {
-	ln net.Listener
-	wg sync.WaitGroup
-}
-
-func startEcho(t *testing.T) *echoServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &echoServer{ln: ln}
-	e.wg.Add(1)
-	go e.acceptLoop()
-	t.Cleanup(func() {
-		ln.Close()
-		e.wg.Wait()
-	})
-	return e
-}
-
-func (e *echoServer) port() int { return e.ln.Addr().(*net.TCPAddr).Port }
-
-func (e *echoServer) acceptLoop() {
-	defer e.wg.Done()
-	for {
-		c, err := e.ln.Accept()
-		if err != nil {
-			return
-		}
-		e.wg.Add(1)
-		go e.echo(c)
-	}
-}
-
-func (e *echoServer) echo(c net.Conn) {
-	defer e.wg.Done()
-	defer c.Close()
-	io.Copy(c, c)
-}
-
-func pushThrough(ctx context.Context, addr string, f *harness.DataFile) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	in, err := os.Open(f.Path)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	werr := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(conn, in)
-		werr <- err
-	}()
-	got := harness.NewHashWriter()
-	_, rerr := io.CopyN(got, conn, f.Size)
-	if err := errors.Join(<-werr, rerr); err != nil {
-		return fmt.Errorf("after %d of %d bytes back: %w", got.Len(), f.Size, err)
-	}
-	if got.Sum() != f.SHA256 {
-		return fmt.Errorf("echo: sha256 %s, want %s", got.Sum(), f.SHA256)
-	}
-	return nil
 }

@@ -1,11 +1,7 @@
 package officialclients
 
 import (
-	"fmt"
-	"io"
-	"net"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/porthole/porthole/interop/internal/harness"
@@ -55,57 +51,10 @@ func TestOfficialTTYResize(t *testing.T) {
 // on the pod's network (the local runtime's is this machine's) and gets
 // every byte of 2 MiB back, checksummed.
 func TestOfficialPortForward(t *testing.T) {
-	echo := startEcho(t)
+	echo := harness.StartEcho(t)
 	for _, c := range official.Clients() {
 		t.Run(c.Name, func(t *testing.T) {
-			c.PortForward(t, at("", harness.PodExec), echo.port(), 2<<20, echo.String)
+			c.PortForward(t, at("", harness.PodExec), echo.Port(), 2<<20, echo.String)
 		})
 	}
-}
-
-// echoServer echoes every connection on 127.0.0.1 until the test ends.
-type echoServer struct {
-	ln     net.Listener
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	echoed []int64 // bytes echoed by each ended connection
-}
-
-func startEcho(t *testing.T) *echoServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &echoServer{ln: ln}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				defer c.Close()
-				n, _ := io.Copy(c, c)
-				e.mu.Lock()
-				e.echoed = append(e.echoed, n)
-				e.mu.Unlock()
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); e.wg.Wait() })
-	return e
-}
-
-func (e *echoServer) port() int { return e.ln.Addr().(*net.TCPAddr).Port }
-
-// String lists the bytes echoed by each ended connection.
-func (e *echoServer) String() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return fmt.Sprint(e.echoed)
 }

@@ -6,15 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,13 +82,13 @@ func TestBridgedThroughNginx(t *testing.T) {
 // connection of the same forward.
 func TestPortForwardThroughNginx(t *testing.T) {
 	ngx := sharedNginx(t)
-	echo := startEcho(t)
+	echo := harness.StartEcho(t)
 	for _, k := range env.Kubectls {
 		t.Run(k.Name(), func(t *testing.T) {
 			for _, w := range k.PortForwardWires() {
 				t.Run(w.Name, func(t *testing.T) {
 					c := &client{k: k, w: w, home: t.TempDir(), kubeconfig: ngx.Kubeconfig, srv: env.Server}
-					c.testPortForward(t, echo.port())
+					c.testPortForward(t, echo.Port())
 				})
 			}
 		})
@@ -182,7 +179,7 @@ func (c *client) testPortForward(t *testing.T, remote int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr harness.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -209,7 +206,7 @@ func (c *client) testPortForward(t *testing.T, remote int) {
 		if i == 1 {
 			time.Sleep(quietFor) // the forward is idle longer than nginx allows
 		}
-		if err := pushThrough(ctx, "127.0.0.1:"+local, env.Input); err != nil {
+		if err := harness.PushThrough(ctx, "127.0.0.1:"+local, env.Input); err != nil {
 			t.Fatalf("connection %d: %v (kubectl stderr: %s)", i, err, stderr.String())
 		}
 	}
@@ -259,90 +256,4 @@ func field(line, key string) string {
 		}
 	}
 	return ""
-}
-
-// pushThrough writes the file through addr while reading the echo, and
-// requires the same bytes back.
-func pushThrough(ctx context.Context, addr string, f *harness.DataFile) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	in, err := os.Open(f.Path)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	werr := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(conn, in)
-		werr <- err
-	}()
-	got := harness.NewHashWriter()
-	_, rerr := io.CopyN(got, conn, f.Size)
-	if err := errors.Join(<-werr, rerr); err != nil {
-		return fmt.Errorf("after %d of %d bytes back: %w", got.Len(), f.Size, err)
-	}
-	if got.Sum() != f.SHA256 {
-		return fmt.Errorf("echo: sha256 %s, want %s", got.Sum(), f.SHA256)
-	}
-	return nil
-}
-
-// echoServer is the "pod port": porthole's local runtime forwards to this
-// machine's loopback, so the test listens there itself.
-type echoServer struct {
-	ln net.Listener
-	wg sync.WaitGroup
-}
-
-func startEcho(t *testing.T) *echoServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &echoServer{ln: ln}
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); e.wg.Wait() })
-	return e
-}
-
-func (e *echoServer) port() int { return e.ln.Addr().(*net.TCPAddr).Port }
-
-// syncBuffer is a bytes.Buffer safe for kubectl's writes and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -67,8 +65,8 @@ func TestSoak(t *testing.T) {
 	if source, err = os.ReadFile(df.Path); err != nil {
 		t.Fatal(err)
 	}
-	echo := startEcho(t)
-	echoPort = echo.port()
+	echo := harness.StartEcho(t)
+	echoPort = echo.Port()
 
 	before := snapshot(t)
 	t.Logf("baseline: %s", before)
@@ -162,7 +160,7 @@ func TestSoak(t *testing.T) {
 	if leak != "" {
 		t.Errorf("resources not back near baseline: %s", leak)
 	}
-	if n := echo.open(); n != 0 {
+	if n := echo.Open(); n != 0 {
 		t.Errorf("echo server: %d connections still open", n)
 	}
 	if !env.Server.Alive() {
@@ -372,60 +370,6 @@ func settle(t *testing.T, base resources) (resources, string) {
 			return now, strings.Join(over, "; ")
 		}
 		time.Sleep(500 * time.Millisecond) // polling another process: no event to wait on
-	}
-}
-
-// echoServer is the pod port for port-forward sessions (porthole's local
-// runtime forwards to this machine's loopback).
-type echoServer struct {
-	ln    net.Listener
-	wg    sync.WaitGroup
-	conns atomic.Int64
-}
-
-func startEcho(t *testing.T) *echoServer {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &echoServer{ln: ln}
-	e.wg.Add(1)
-	go e.acceptLoop()
-	t.Cleanup(func() {
-		ln.Close()
-		e.wg.Wait()
-	})
-	return e
-}
-
-func (e *echoServer) port() int { return e.ln.Addr().(*net.TCPAddr).Port }
-
-// open is the number of connections not yet ended, waiting (bounded) for
-// forwarders' connections to be torn down.
-func (e *echoServer) open() int64 {
-	deadline := time.Now().Add(15 * time.Second)
-	for e.conns.Load() != 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond) // bounded poll
-	}
-	return e.conns.Load()
-}
-
-func (e *echoServer) acceptLoop() {
-	defer e.wg.Done()
-	for {
-		c, err := e.ln.Accept()
-		if err != nil {
-			return
-		}
-		e.conns.Add(1)
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			defer e.conns.Add(-1)
-			defer c.Close()
-			_, _ = io.Copy(c, c)
-		}()
 	}
 }
 
