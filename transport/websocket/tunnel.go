@@ -68,22 +68,14 @@ func (t *Tunnel) Write(p []byte) (int, error) {
 // be two messages, each a frame header to write and, at the peer, a message
 // to read (a frame of 32 KiB became 8 bytes and 32 KiB).
 func (t *Tunnel) WriteMessage(a, b []byte) (int, error) {
-	switch {
-	case t.lc != nil:
-		var hb [maxHeaderLen + 1]byte
-		if err := t.lc.writeFrame(appendHeader(hb[:0], 0x2, len(a)+len(b)), a, b); err != nil {
-			return 0, err
-		}
-		return len(a) + len(b), nil
-	case t.client != nil:
+	if t.lc == nil { // dialled: the client's masked frames
 		return t.client.writeMessage(a, b)
 	}
-	n, err := t.Conn.Write(a)
-	if err != nil {
-		return n, err
+	var hb [maxHeaderLen + 1]byte
+	if err := t.lc.writeFrame(appendHeader(hb[:0], 0x2, len(a)+len(b)), a, b); err != nil {
+		return 0, err
 	}
-	m, err := t.Conn.Write(b)
-	return n + m, err
+	return len(a) + len(b), nil
 }
 
 // SetDeadline sets the read and write deadlines: the write deadline on the
