@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/porthole/porthole/internal/gather"
 	"github.com/porthole/porthole/internal/idle"
 	"github.com/porthole/porthole/protocol"
 )
@@ -324,6 +325,36 @@ func (c *inProcessConn) readFiltered(p []byte) (int, error) {
 func (c *inProcessConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.write(p)
+}
+
+// WriteBuffers passes a gathered write (a frame's header and payload) on
+// to the client whole, one syscall and one packet (see package gather);
+// the taps see each buffer in order first, as they would see each Write.
+func (c *inProcessConn) WriteBuffers(b *net.Buffers) (int64, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.raw != nil {
+		return gather.Each(c.write, b)
+	}
+	if c.isDone() {
+		return 0, net.ErrClosed
+	}
+	if c.side.tap != nil {
+		for _, p := range *b {
+			if err := c.side.tap(p); err != nil {
+				c.failWith(err)
+				return 0, err
+			}
+		}
+	}
+	n, err := gather.To(c.side.dst, b)
+	c.wrote(int(n), err)
+	return n, err
+}
+
+// write is Write, wmu held.
+func (c *inProcessConn) write(p []byte) (int, error) {
 	if c.raw != nil {
 		if c.isDone() {
 			return 0, net.ErrClosed
@@ -343,6 +374,12 @@ func (c *inProcessConn) Write(p []byte) (int, error) {
 		}
 	}
 	n, err := c.side.dst.Write(p)
+	c.wrote(n, err)
+	return n, err
+}
+
+// wrote counts n bytes written to the client and notes err. wmu held.
+func (c *inProcessConn) wrote(n int, err error) {
 	if n > 0 {
 		c.quiet.Touch()
 		c.s.bytesOut.Add(int64(n))
@@ -350,7 +387,6 @@ func (c *inProcessConn) Write(p []byte) (int, error) {
 	if err != nil {
 		c.note(err)
 	}
-	return n, err
 }
 
 // CloseWrite half-closes the client: the upstream is done sending, and

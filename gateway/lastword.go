@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/porthole/porthole/internal/gather"
 )
 
 // lastWordConn is the client side of a spliced session on which the
@@ -30,6 +32,32 @@ func (c *lastWordConn) write(p []byte, follow func([]byte)) (int, error) {
 	}
 	n, err := c.Conn.Write(p)
 	follow(p[:n])
+	return n, err
+}
+
+// writeBuffers is write for buffers in one gathered write (see package
+// gather), handing follow what went out, in order.
+func (c *lastWordConn) writeBuffers(b *net.Buffers, follow func([]byte)) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	var parts [4][]byte // the writes consume *b's slices: follow needs them as they were
+	if len(*b) > len(parts) {
+		return gather.Each(func(p []byte) (int, error) {
+			n, err := c.Conn.Write(p)
+			follow(p[:n])
+			return n, err
+		}, b)
+	}
+	copy(parts[:], *b)
+	n, err := gather.To(c.Conn, b)
+	for left, i := n, 0; left > 0; i++ {
+		k := min(int64(len(parts[i])), left)
+		follow(parts[i][:k])
+		left -= k
+	}
 	return n, err
 }
 

@@ -43,10 +43,14 @@ func newSPDYCloser(c net.Conn, version string, ids *spdyStreamIDs) *spdyCloser {
 	return w
 }
 
-func (w *spdyCloser) Write(p []byte) (int, error) {
-	return w.write(p, func(p []byte) {
-		w.lost = w.lost || w.frames.Feed(p) != nil // no header decoding: it cannot fail
-	})
+func (w *spdyCloser) Write(p []byte) (int, error) { return w.write(p, w.follow) }
+
+// WriteBuffers passes a gathered write on whole (see package gather).
+func (w *spdyCloser) WriteBuffers(b *net.Buffers) (int64, error) { return w.writeBuffers(b, w.follow) }
+
+// follow tracks the upstream's frames in what went out.
+func (w *spdyCloser) follow(p []byte) {
+	w.lost = w.lost || w.frames.Feed(p) != nil // no header decoding: it cannot fail
 }
 
 // between reports whether the upstream's stream is between frames, where

@@ -52,10 +52,14 @@ func newWSCloser(c net.Conn) *wsCloser {
 	return w
 }
 
-func (w *wsCloser) Write(p []byte) (int, error) {
-	return w.write(p, func(p []byte) {
-		w.lost = w.lost || w.frames.Feed(p) != nil // a length no server sends
-	})
+func (w *wsCloser) Write(p []byte) (int, error) { return w.write(p, w.follow) }
+
+// WriteBuffers passes a gathered write on whole (see package gather).
+func (w *wsCloser) WriteBuffers(b *net.Buffers) (int64, error) { return w.writeBuffers(b, w.follow) }
+
+// follow tracks the upstream's frames in what went out.
+func (w *wsCloser) follow(p []byte) {
+	w.lost = w.lost || w.frames.Feed(p) != nil // a length no server sends
 }
 
 // between reports whether the upstream's stream is between frames, where

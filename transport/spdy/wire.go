@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/porthole/porthole/internal/gather"
 	"github.com/porthole/porthole/internal/hangup"
 )
 
@@ -383,7 +384,7 @@ func (w *wire) writeTwo(a, b []byte) error {
 	}
 	w.vec = [2][]byte{a, b}
 	w.bufs = w.vec[:]
-	_, err := w.bufs.WriteTo(w.Conn)
+	_, err := gather.To(w.Conn, &w.bufs)
 	w.vec, w.bufs = [2][]byte{}, nil // keep no reference to a or b
 	return err
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/porthole/porthole/internal/gather"
 )
 
 // ErrLingerTimeout reports that the peer did not close its side of the TCP
@@ -115,7 +117,7 @@ func (l *lingerConn) writeFrame(hdr, payload, more []byte) error {
 	if len(more) > 0 {
 		l.bufs = l.vec[:3]
 	}
-	_, err := l.bufs.WriteTo(l.Conn)
+	_, err := gather.To(l.Conn, &l.bufs)
 	l.vec, l.bufs = [3][]byte{}, nil // keep no reference to payload
 	return err
 }
