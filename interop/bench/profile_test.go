@@ -13,7 +13,8 @@ import (
 // TestProfile takes an 8 s CPU profile of a porthole process (served with
 // --profiling) while one throughput row runs through it in a loop, into the
 // file $BENCH_PROFILE names; without it the test is skipped. $BENCH_ROW
-// picks the row: translation (the gateway, the default), pf-tunnel and
+// picks the row: translation (the gateway, the default), exec-ws, exec-v4
+// and exec-spdy (porthole serve under client-go's executor), pf-tunnel and
 // pf-spdy (porthole serve under client-go's forwarder), pf-porthole-ws and
 // pf-porthole-spdy (porthole's forwarder), start-ws, start-spdy and
 // start-v4 (porthole serve starting `true`, 50 at a time); client-ws,
@@ -44,6 +45,10 @@ func TestProfile(t *testing.T) {
 		} else {
 			run = func(ctx context.Context) (Speed, error) { return PortholeThroughput(ctx, n, w, size) }
 		}
+	case "exec-ws", "exec-spdy", "exec-v4":
+		w := map[string]Wire{"exec-ws": WebSocket, "exec-spdy": SPDY, "exec-v4": WebSocketV4}[row]
+		n = startNode(t, targets(t)[0])
+		run = func(ctx context.Context) (Speed, error) { return Throughput(ctx, n, w, size) }
 	case "", "translation":
 		n = translationNodes(t)[0]
 		run = func(ctx context.Context) (Speed, error) { return Throughput(ctx, n, WebSocket, size) }
