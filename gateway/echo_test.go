@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/porthole/porthole/transport/spdy"
 )
 
 // spdyFrame is a SPDY/3 frame: a data frame on stream id, or with ctl set
@@ -68,7 +70,7 @@ func runFilter(f *echoFilter, in []byte, cuts []int) []byte {
 // order: data, the client's own pings, its answers to the upstream's, a
 // pong with another payload, frames that only look like answers at first.
 func TestEchoFilter(t *testing.T) {
-	mine := func(id uint32) bool { return id%2 == 0 && id >= keepAlivePingID-20 }
+	mine := func(id uint32) bool { return id%2 == 0 && id >= spdy.KeepAlivePingID-20 }
 	rng := rand.New(rand.NewPCG(1, 2))
 	payload := func(n int) []byte {
 		p := make([]byte, n)
@@ -88,7 +90,7 @@ func TestEchoFilter(t *testing.T) {
 		{"spdy", func() *echoFilter { return newSPDYEchoFilter(mine) }, func(i int) ([]byte, bool) {
 			switch i % 7 {
 			case 0:
-				return spdyPing(keepAlivePingID - 2*uint32(rng.IntN(10))), true
+				return spdyPing(spdy.KeepAlivePingID - 2*uint32(rng.IntN(10))), true
 			case 1:
 				return spdyPing(uint32(2*rng.IntN(100) + 1)), false // the client's own
 			case 2:
@@ -152,7 +154,7 @@ func TestEchoFilter(t *testing.T) {
 				}
 			}
 			// A stream cut inside an answer's header passes what came.
-			tail := spdyPing(keepAlivePingID)[:10]
+			tail := spdyPing(spdy.KeepAlivePingID)[:10]
 			if tc.name == "websocket" {
 				tail = wsClientFrame(0xa, []byte(wsKeepAlivePayload), mask())[:10]
 			}
@@ -166,13 +168,15 @@ func TestEchoFilter(t *testing.T) {
 // FuzzEchoFilter: the filter's output does not depend on where the reads
 // end, and it never passes more than came.
 func FuzzEchoFilter(f *testing.F) {
-	f.Add(append(spdyPing(keepAlivePingID), spdyFrame(false, 1, []byte("x"))...), uint16(3), true)
+	f.Add(append(spdyPing(spdy.KeepAlivePingID), spdyFrame(false, 1, []byte("x"))...), uint16(3), true)
 	f.Add(wsClientFrame(0xa, []byte(wsKeepAlivePayload), [4]byte{1, 2, 3, 4}), uint16(5), false)
 	f.Add(wsClientFrame(0x2, make([]byte, 300), [4]byte{}), uint16(1), false)
-	f.Fuzz(func(t *testing.T, in []byte, step uint16, spdy bool) {
+	f.Fuzz(func(t *testing.T, in []byte, step uint16, isSPDY bool) {
 		mk := newWSEchoFilter
-		if spdy {
-			mk = func() *echoFilter { return newSPDYEchoFilter(func(id uint32) bool { return id >= keepAlivePingID-8 }) }
+		if isSPDY {
+			mk = func() *echoFilter {
+				return newSPDYEchoFilter(func(id uint32) bool { return id >= spdy.KeepAlivePingID-8 })
+			}
 		}
 		whole := runFilter(mk(), in, nil)
 		var cuts []int

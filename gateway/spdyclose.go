@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
-	"sync/atomic"
 
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
@@ -26,11 +25,9 @@ type spdyCloser struct {
 
 	// The upstream's direction, under mu.
 	frames  spdy.FrameScanner
-	errUsed bool // the upstream wrote on the error stream
-	lost    bool // the upstream's frames could not be followed
-	pings   int  // keep-alive PINGs sent
-
-	lowest atomic.Uint32 // the last keep-alive PING's ID (0: none yet)
+	errUsed bool                // the upstream wrote on the error stream
+	lost    bool                // the upstream's frames could not be followed
+	pings   spdy.KeepAlivePings // the keep-alive's (Next under mu)
 }
 
 func newSPDYCloser(c net.Conn, version string, ids *spdyStreamIDs) *spdyCloser {
@@ -88,12 +85,6 @@ func (w *spdyCloser) closeWith(reason string) bool {
 	return true
 }
 
-// keepAlivePingID is the first of the gateway's PING ids toward a client:
-// even, as the server's must be (the client answers with the same id), and
-// counting down from the top so as not to meet the upstream's own, which
-// count up and ignore a reply they did not ask for.
-const keepAlivePingID = 0x7ffffffe
-
 // ping writes a SPDY PING if the upstream stream is between frames and no
 // write is in progress, and reports whether it did.
 func (w *spdyCloser) ping() bool {
@@ -104,20 +95,10 @@ func (w *spdyCloser) ping() bool {
 	if w.closed || !w.between() {
 		return false
 	}
-	id := keepAlivePingID - 2*w.pings
-	if id < 2 {
-		w.pings, id = 0, keepAlivePingID
-	}
-	w.pings++
-	w.lowest.Store(uint32(id))
-	frame := []byte{0x80, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04, 0, 0, 0, 0} // SPDY/3 PING, length 4
-	binary.BigEndian.PutUint32(frame[8:], uint32(id))
-	return w.keepAlive(frame)
+	frame := w.pings.Next()
+	return w.keepAlive(frame[:])
 }
 
 // mine reports whether a PING the client sends with id answers one of the
 // gateway's keep-alives (see echoFilter).
-func (w *spdyCloser) mine(id uint32) bool {
-	low := w.lowest.Load()
-	return low != 0 && id%2 == 0 && id >= low && id <= keepAlivePingID
-}
+func (w *spdyCloser) mine(id uint32) bool { return w.pings.Answers(id) }

@@ -2,7 +2,6 @@ package spdy
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -107,13 +106,10 @@ type wire struct {
 	// active, when set, is told of every frame, either way (the idle
 	// timer's Touch), but for keep-alive PINGs and their answers.
 	active func()
-	// keepAlives counts the keep-alive PINGs sent (wmu); keepAliveLow is
-	// the last one's ID (0: none yet).
-	keepAlives   uint32
-	keepAliveLow atomic.Uint32
-	shut         atomic.Bool // write side shut down: writes fail fast
-	linger       time.Duration
-	now          func() time.Time
+	pings  KeepAlivePings // the keep-alive's (Next under wmu)
+	shut   atomic.Bool    // write side shut down: writes fail fast
+	linger time.Duration
+	now    func() time.Time
 }
 
 func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(frameEvent)) *wire {
@@ -174,7 +170,7 @@ func (w *wire) observe(b []byte) {
 // frame notes one inbound frame. The answer to a keep-alive PING is not
 // activity: the keep-alive must not defeat the idle timeout.
 func (w *wire) frame(f *Frame) (bool, error) {
-	answer := f.Control && f.Type == typePing && w.keepAliveAnswer(f.PingID)
+	answer := f.Control && f.Type == typePing && w.pings.Answers(f.PingID)
 	if !answer {
 		w.touch()
 	}
@@ -183,13 +179,6 @@ func (w *wire) frame(f *Frame) (bool, error) {
 	}
 	return false, nil
 }
-
-// keepAlivePingID is the first of our keep-alive PINGs' IDs: even, as a
-// server's must be, and counting down from the top, away from
-// spdystream's own PINGs, which count up (and ignore an answer they did
-// not ask for). The gateway's keep-alive toward a spliced client uses the
-// same scheme.
-const keepAlivePingID = 0x7ffffffe
 
 // writeKeepAlive writes a keep-alive PING between frames, unless a frame is
 // being written (the connection is busy, which keeps it alive as well),
@@ -202,25 +191,12 @@ func (w *wire) writeKeepAlive() bool {
 	if w.writable() != nil {
 		return false
 	}
-	id := keepAlivePingID - 2*w.keepAlives
-	if id < 2 {
-		w.keepAlives, id = 0, keepAlivePingID
-	}
-	w.keepAlives++
-	w.keepAliveLow.Store(id)
-	frame := [12]byte{0x80, 0x03, 0x00, typePing, 0x00, 0x00, 0x00, 0x04}
-	binary.BigEndian.PutUint32(frame[8:], id)
+	frame := w.pings.Next()
 	if _, err := w.Conn.Write(frame[:]); err != nil {
 		w.werr = err
 		return false
 	}
 	return true
-}
-
-// keepAliveAnswer reports whether a PING with id answers one of ours.
-func (w *wire) keepAliveAnswer(id uint32) bool {
-	low := w.keepAliveLow.Load()
-	return low != 0 && id%2 == 0 && id >= low && id <= keepAlivePingID
 }
 
 func be32(b []byte) uint32 {
