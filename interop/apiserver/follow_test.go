@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -48,15 +47,15 @@ func TestPortForwardFollows(t *testing.T) {
 			// forward lists them every second instead.
 			t.Run("no-watch", func(t *testing.T) {
 				pf := followService(t, c, n, proto, "follow-"+proto+"-l", "--as", noWatchUser(t), "-v=1")
-				if s := "the server cannot watch pods"; !strings.Contains(pf.stderr.String(), s) {
-					t.Errorf("stderr lacks %q: %q", s, pf.stderr.Tail())
+				if s := "the server cannot watch pods"; !strings.Contains(pf.Stderr.String(), s) {
+					t.Errorf("stderr lacks %q: %q", s, pf.Stderr.Tail())
 				}
 			})
 		})
 	}
 }
 
-func followService(t *testing.T, c *kc, n *node, proto, name string, extra ...string) *portForward {
+func followService(t *testing.T, c *kc, n *node, proto, name string, extra ...string) portForward {
 	ctx := t.Context()
 	port := freePort(t)
 	labels := map[string]string{"app": name}
@@ -73,7 +72,7 @@ func followService(t *testing.T, c *kc, n *node, proto, name string, extra ...st
 	pf.awaitBody(t, a)
 
 	// A connection open on the old pod, one request answered.
-	open, err := net.Dial("tcp", pf.addr)
+	open, err := net.Dial("tcp", pf.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +119,7 @@ func followExec(t *testing.T, c *kc, n *node, proto, name string) {
 		`until [ "$(curl -s --max-time 2 http://127.0.0.1:$PORTHOLE_PORT/)" = "` + b + `" ]; do sleep 0.2; done && echo switched`
 	cctx, cancel := context.WithTimeout(ctx, 2*followTimeout)
 	defer cancel()
-	pf := &portForward{stdout: &harness.SyncBuffer{}, stderr: &harness.SyncBuffer{}}
+	pf := &harness.Forward{Stdout: &harness.SyncBuffer{}, Stderr: &harness.SyncBuffer{}}
 	cmd := c.command(cctx, c.admin, "port-forward", "--protocol", proto, "--address", "127.0.0.1", "svc/"+name, ":web", "--exec", script)
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.ServiceSpec{Selector: labels,
 		Ports: []corev1.ServicePort{{Name: "web", Port: 80, TargetPort: intstr.FromString("http")}}}}
@@ -130,72 +129,48 @@ func followExec(t *testing.T, c *kc, n *node, proto, name string) {
 	t.Cleanup(func() {
 		_ = env.cp.Admin.CoreV1().Services("default").Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
-	cmd.Stdout, cmd.Stderr = pf.stdout, pf.stderr
+	cmd.Stdout, cmd.Stderr = pf.Stdout, pf.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	deadline := time.Now().Add(followTimeout)
-	for !strings.Contains(pf.stdout.String(), a+"\n") {
+	for !strings.Contains(pf.Stdout.String(), a+"\n") {
 		if time.Now().After(deadline) {
-			t.Fatalf("--exec never read %s: stdout %q, stderr %q", a, pf.stdout.Tail(), pf.stderr.Tail())
+			t.Fatalf("--exec never read %s: stdout %q, stderr %q", a, pf.Stdout.Tail(), pf.Stderr.Tail())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	deletePod(t, a, port)
 	createWebPod(t, n, b, labels, port)
 	if err := <-done; err != nil {
-		t.Fatalf("--exec: %v; stdout %q, stderr %q", err, pf.stdout.Tail(), pf.stderr.Tail())
+		t.Fatalf("--exec: %v; stdout %q, stderr %q", err, pf.Stdout.Tail(), pf.Stderr.Tail())
 	}
-	if got := pf.stdout.String(); got != a+"\nswitched\n" {
+	if got := pf.Stdout.String(); got != a+"\nswitched\n" {
 		t.Errorf("--exec's stdout %q, want %q", got, a+"\nswitched\n")
 	}
 }
 
 // portForward is a running `porthole port-forward`.
-type portForward struct {
-	cmd            *exec.Cmd
-	addr           string
-	stdout, stderr *harness.SyncBuffer
-}
+type portForward struct{ *harness.Forward }
 
-func startPortForward(t *testing.T, c *kc, proto, target, port string, extra ...string) *portForward {
+func startPortForward(t *testing.T, c *kc, proto, target, port string, extra ...string) portForward {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	args := append([]string{"port-forward", "--protocol", proto, "--address", "127.0.0.1", target, port}, extra...)
-	cmd := c.command(ctx, c.admin, args...)
-	pf := &portForward{cmd: cmd, stdout: &harness.SyncBuffer{}, stderr: &harness.SyncBuffer{}}
-	cmd.Stdout, cmd.Stderr = pf.stdout, pf.stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	deadline := time.Now().Add(cmdTimeout)
-	for pf.addr == "" {
-		if m := forwarding.FindStringSubmatch(pf.stdout.String()); m != nil {
-			pf.addr = "127.0.0.1:" + m[1]
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("port-forward %s said no local port: stdout %q, stderr %q", target, pf.stdout.Tail(), pf.stderr.Tail())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return pf
+	return portForward{harness.StartForward(t, c.command(t.Context(), c.admin, args...))}
 }
 
 // awaitBody GETs / through the forward until the answer is want (a pod's
 // name): other answers and failures are allowed only while the forward is
 // switching, and only for followTimeout.
-func (pf *portForward) awaitBody(t *testing.T, want string) {
+func (pf portForward) awaitBody(t *testing.T, want string) {
 	t.Helper()
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(followTimeout)
 	last := ""
 	for {
-		resp, err := hc.Get("http://" + pf.addr + "/")
+		resp, err := hc.Get("http://" + pf.Addr + "/")
 		if err == nil {
 			b, rerr := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -206,11 +181,13 @@ func (pf *portForward) awaitBody(t *testing.T, want string) {
 		} else {
 			last = err.Error()
 		}
-		if pf.cmd.ProcessState != nil {
-			t.Fatalf("port-forward exited: stderr %q", pf.stderr.Tail())
+		select {
+		case <-pf.Done:
+			t.Fatalf("port-forward exited: stderr %q", pf.Stderr.Tail())
+		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no answer from %s within %v (last: %s); stdout %q, stderr %q", want, followTimeout, last, pf.stdout.Tail(), pf.stderr.Tail())
+			t.Fatalf("no answer from %s within %v (last: %s); stdout %q, stderr %q", want, followTimeout, last, pf.Stdout.Tail(), pf.Stderr.Tail())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -220,15 +197,15 @@ func (pf *portForward) awaitBody(t *testing.T, want string) {
 // forwards to next. It said both before next answered, but its output
 // reaches the buffers through os/exec's copying goroutines, which may not
 // have run yet.
-func (pf *portForward) checkSwitch(t *testing.T, old, next string) {
+func (pf portForward) checkSwitch(t *testing.T, old, next string) {
 	t.Helper()
 	gone := fmt.Sprintf("pod %s is gone (", old)
-	if s := "forwarding to pod " + next + "\n"; !pf.stdout.Await(s, cmdTimeout) {
-		t.Errorf("stdout lacks %q: %q; stderr %q", s, pf.stdout.Tail(), pf.stderr.Tail())
+	if s := "forwarding to pod " + next + "\n"; !pf.Stdout.Await(s, cmdTimeout) {
+		t.Errorf("stdout lacks %q: %q; stderr %q", s, pf.Stdout.Tail(), pf.Stderr.Tail())
 	}
-	pf.stderr.Await(gone, cmdTimeout)
-	if n := strings.Count(pf.stderr.String(), gone); n != 1 {
-		t.Errorf("stderr says %q %d times, want once: %q", gone, n, pf.stderr.Tail())
+	pf.Stderr.Await(gone, cmdTimeout)
+	if n := strings.Count(pf.Stderr.String(), gone); n != 1 {
+		t.Errorf("stderr says %q %d times, want once: %q", gone, n, pf.Stderr.Tail())
 	}
 }
 

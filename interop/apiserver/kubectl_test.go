@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -327,8 +326,6 @@ func (c *kc) testForbidden(t *testing.T) {
 	}
 }
 
-var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) ->`)
-
 func (c *kc) testPortForward(t *testing.T) {
 	_, port, _ := net.SplitHostPort(env.echo.Addr().String())
 	mark := c.n.mark()
@@ -342,30 +339,9 @@ func (c *kc) forwardEcho(t *testing.T, target, portArg string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
-	cmd := c.command(ctx, c.admin, "port-forward", "--address", "127.0.0.1", target, portArg)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	local := ""
-	sc := bufio.NewScanner(stdout)
-	for local == "" && sc.Scan() {
-		if m := forwarding.FindStringSubmatch(sc.Text()); m != nil {
-			local = m[1]
-		}
-	}
-	if local == "" {
-		t.Fatalf("kubectl port-forward said no local port (stderr %q)", errb.String())
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	f := harness.StartForward(t, c.command(ctx, c.admin, "port-forward", "--address", "127.0.0.1", target, portArg))
 	for i := range 2 {
-		conn, err := net.Dial("tcp", "127.0.0.1:"+local)
+		conn, err := net.Dial("tcp", f.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,7 +355,7 @@ func (c *kc) forwardEcho(t *testing.T, target, portArg string) {
 		got, err := io.ReadAll(conn)
 		conn.Close()
 		if err != nil || !bytes.Equal(got, payload) {
-			t.Fatalf("connection %d: read %d of %d bytes, equal %t, err %v (stderr %q)", i, len(got), len(payload), bytes.Equal(got, payload), err, errb.String())
+			t.Fatalf("connection %d: read %d of %d bytes, equal %t, err %v (stderr %q)", i, len(got), len(payload), bytes.Equal(got, payload), err, f.Stderr.Tail())
 		}
 	}
 }

@@ -1,16 +1,14 @@
 package apiserver
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,8 +19,6 @@ import (
 
 	"github.com/porthole/porthole/interop/internal/harness"
 )
-
-var udpForwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> \d+/udp`)
 
 // TestPortholeClientUDP: `porthole port-forward pod :N/udp` through the
 // real API server to both porthole nodes, on both wires. The API server's
@@ -48,38 +44,20 @@ func TestPortholeClientUDP(t *testing.T) {
 				mark := n.mark()
 				cmd := c.command(ctx, c.admin, "port-forward", "--address", "127.0.0.1", "pod/"+n.pod("exec"),
 					":"+strconv.Itoa(int(dns))+"/udp", ":"+strconv.Itoa(int(echo))+"/udp")
-				stdout, err := cmd.StdoutPipe()
-				if err != nil {
-					t.Fatal(err)
+				f := harness.StartForwardPorts(t, cmd, 2)
+				if n := strings.Count(f.Stdout.String(), "/udp\n"); n != 2 {
+					t.Fatalf("%d of the 2 forwards are UDP: stdout %q", n, f.Stdout.String())
 				}
-				var errb bytes.Buffer
-				cmd.Stderr = &errb
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-				var locals []string
-				sc := bufio.NewScanner(stdout)
-				for len(locals) < 2 && sc.Scan() {
-					if m := udpForwarding.FindStringSubmatch(sc.Text()); m != nil {
-						locals = append(locals, m[1])
-					}
-				}
-				if len(locals) < 2 {
-					_ = cmd.Process.Kill()
-					_ = cmd.Wait()
-					t.Fatalf("porthole port-forward bound %v (stderr %q)", locals, errb.String())
-				}
-				go func() { _, _ = io.Copy(io.Discard, stdout) }()
+				locals := f.Addrs
 				r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 					var d net.Dialer
-					return d.DialContext(ctx, "udp", "127.0.0.1:"+locals[0])
+					return d.DialContext(ctx, "udp", locals[0])
 				}}
 				ips, err := r.LookupNetIP(ctx, "ip4", "db.interop.test.")
 				if err != nil || !slices.Equal(ips, []netip.Addr{addr}) {
-					t.Fatalf("lookup: got %v, %v; want [%v] (stderr %q)", ips, err, addr, errb.String())
+					t.Fatalf("lookup: got %v, %v; want [%v] (stderr %q)", ips, err, addr, f.Stderr.Tail())
 				}
-				conn, err := net.Dial("udp4", "127.0.0.1:"+locals[1])
+				conn, err := net.Dial("udp4", locals[1])
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -90,7 +68,7 @@ func TestPortholeClientUDP(t *testing.T) {
 				buf := make([]byte, 1<<16)
 				got, err := conn.Read(buf)
 				if err != nil || !bytes.Equal(buf[:got], want) {
-					t.Fatalf("65507-byte datagram: got %d bytes, %v (stderr %q)", got, err, errb.String())
+					t.Fatalf("65507-byte datagram: got %d bytes, %v (stderr %q)", got, err, f.Stderr.Tail())
 				}
 				// The sessions the node saw prove the route taken.
 				wantSessions := []string{"portforward/spdy"}
@@ -136,7 +114,7 @@ func TestPortForwardFollowsUDP(t *testing.T) {
 			a, b := name+"-a", name+"-b"
 			createUDPWebPod(t, n, a, labels, port)
 			pf := startPortForward(t, c, proto, "svc/"+name, ":web/udp")
-			conn, err := net.Dial("udp4", pf.addr)
+			conn, err := net.Dial("udp4", pf.Addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +153,7 @@ func createUDPWebPod(t *testing.T, n *node, name string, labels map[string]strin
 // awaitDatagram sends a datagram through the forward until the answer is
 // want (a pod's name): no answer, or another pod's, is allowed only while
 // the forward is switching, and only for followTimeout.
-func awaitDatagram(t *testing.T, pf *portForward, conn net.Conn, want string) {
+func awaitDatagram(t *testing.T, pf portForward, conn net.Conn, want string) {
 	t.Helper()
 	deadline := time.Now().Add(followTimeout)
 	buf := make([]byte, 1024)
@@ -190,11 +168,13 @@ func awaitDatagram(t *testing.T, pf *portForward, conn net.Conn, want string) {
 			return
 		}
 		last = fmt.Sprintf("%q %v", buf[:n], err)
-		if pf.cmd.ProcessState != nil {
-			t.Fatalf("port-forward exited: stderr %q", pf.stderr.Tail())
+		select {
+		case <-pf.Done:
+			t.Fatalf("port-forward exited: stderr %q", pf.Stderr.Tail())
+		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no datagram from %s within %v (last: %s); stdout %q, stderr %q", want, followTimeout, last, pf.stdout.Tail(), pf.stderr.Tail())
+			t.Fatalf("no datagram from %s within %v (last: %s); stdout %q, stderr %q", want, followTimeout, last, pf.Stdout.Tail(), pf.Stderr.Tail())
 		}
 	}
 }

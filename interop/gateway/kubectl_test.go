@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -201,8 +200,6 @@ func (c *client) testAttach(t *testing.T) {
 	t.Fatalf("attach output ended before %q came back (gateway log %s)", line, c.gw.logTail())
 }
 
-var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)`)
-
 // TestPortForward forwards through both gateways on every port-forward
 // wire (the WebSocket tunnel is unwrapped toward the SPDY-only upstream)
 // and pushes the input through two connections byte-exact.
@@ -248,37 +245,10 @@ func (c *client) testPortForward(t *testing.T, remote int) {
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
 	mark := c.mark(t)
-	cmd := c.k.Command(ctx, c.w, c.home, c.kubeconfig, "port-forward", "--address", "127.0.0.1", "pod/"+harness.PodExec, fmt.Sprintf(":%d", remote))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		cmd.Wait()
-	}()
-	local := ""
-	sc := bufio.NewScanner(stdout)
-	for local == "" && sc.Scan() {
-		if m := forwarding.FindStringSubmatch(sc.Text()); m != nil {
-			local = m[1]
-		}
-	}
-	if local == "" {
-		t.Fatalf("no Forwarding line (stderr: %s)", tail(stderr.String()))
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	f := harness.StartForward(t, c.k.Command(ctx, c.w, c.home, c.kubeconfig, "port-forward", "--address", "127.0.0.1", "pod/"+harness.PodExec, fmt.Sprintf(":%d", remote)))
 	for i := range 2 {
-		if err := harness.PushThrough(ctx, "127.0.0.1:"+local, env.Input); err != nil {
-			t.Fatalf("connection %d: %v (stderr %s, gateway log %s)", i, err, tail(stderr.String()), c.gw.logTail())
+		if err := harness.PushThrough(ctx, f.Addr, env.Input); err != nil {
+			t.Fatalf("connection %d: %v (stderr %s, gateway log %s)", i, err, f.Stderr.Tail(), c.gw.logTail())
 		}
 	}
 	c.checkSession(t, mark, "portforward", false)

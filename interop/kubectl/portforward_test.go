@@ -1,17 +1,12 @@
 package kubectl
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/porthole/porthole/interop/internal/harness"
 )
-
-var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)`)
 
 // TestPortForward forwards a local port with every kubectl version
 // on each port-forward wire and pushes 16 MiB through two connections of
@@ -34,42 +29,13 @@ func (c *client) testPortForward(t *testing.T, remote int) {
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
 	mark := env.Server.Proxy.Mark()
-	cmd := c.command(ctx, "port-forward", "--address", "127.0.0.1", "pod/"+harness.PodExec, fmt.Sprintf(":%d", remote))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		_ = cmd.Wait()
-	}()
-	local := ""
-	sc := bufio.NewScanner(stdout)
-	for local == "" && sc.Scan() {
-		if m := forwarding.FindStringSubmatch(sc.Text()); m != nil {
-			local = m[1]
-		}
-	}
-	if local == "" {
-		t.Fatalf("kubectl port-forward printed no Forwarding line (stderr: %s)", tail(stderr.String()))
-	}
-	go drain(sc)
+	f := harness.StartForward(t, c.command(ctx, "port-forward", "--address", "127.0.0.1", "pod/"+harness.PodExec, fmt.Sprintf(":%d", remote)))
 	for i := range 2 {
-		if err := harness.PushThrough(ctx, "127.0.0.1:"+local, env.Input); err != nil {
-			t.Fatalf("connection %d: %v (kubectl stderr: %s)", i, err, tail(stderr.String()))
+		if err := harness.PushThrough(ctx, f.Addr, env.Input); err != nil {
+			t.Fatalf("connection %d: %v (kubectl stderr: %s)", i, err, f.Stderr.Tail())
 		}
 	}
 	c.checkPortForwardWire(t, mark)
-}
-
-func drain(sc *bufio.Scanner) {
-	for sc.Scan() {
-	}
 }
 
 // checkPortForwardWire: one upgrade, on the wire under test: the WebSocket

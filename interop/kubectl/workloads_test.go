@@ -1,7 +1,6 @@
 package kubectl
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -148,57 +147,34 @@ func TestWorkloads(t *testing.T) {
 		for got := ""; got != next; {
 			got, err = pf.tryGet()
 			if time.Now().After(deadline) {
-				t.Fatalf("the forward never reached %s (last %q, %v); stdout %q, stderr %q", next, got, err, pf.stdout, pf.stderr)
+				t.Fatalf("the forward never reached %s (last %q, %v); stdout %q, stderr %q", next, got, err, pf.Stdout, pf.Stderr)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 		// Said before the answer came, but copied into the buffer by
 		// os/exec's goroutine, maybe not yet.
 		gone := "pod " + first + " is gone ("
-		pf.stderr.Await(gone, followWait)
-		if strings.Count(pf.stderr.String(), gone) != 1 {
-			t.Errorf("stderr should say %q once: %q", gone, pf.stderr)
+		pf.Stderr.Await(gone, followWait)
+		if strings.Count(pf.Stderr.String(), gone) != 1 {
+			t.Errorf("stderr should say %q once: %q", gone, pf.Stderr)
 		}
 	})
 }
 
-// forward is a running port-forward (kubectl's or porthole's) and the
-// local address it printed.
-type forward struct {
-	addr           string
-	stdout, stderr *harness.SyncBuffer
-}
+// forward is a running port-forward (kubectl's or porthole's) of a web
+// server.
+type forward struct{ *harness.Forward }
 
-// startForward runs cmd with env, waits for its "Forwarding from" line and
-// stops it at the end of the test.
-func startForward(t *testing.T, cmd *exec.Cmd, env []string) *forward {
+// startForward runs cmd with env and waits for it to forward.
+func startForward(t *testing.T, cmd *exec.Cmd, env []string) forward {
 	t.Helper()
 	cmd.Env = env
-	f := &forward{stdout: &harness.SyncBuffer{}, stderr: &harness.SyncBuffer{}}
-	cmd.Stdout, cmd.Stderr = f.stdout, f.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(time.Minute)
-	for {
-		sc := bufio.NewScanner(strings.NewReader(f.stdout.String()))
-		for sc.Scan() {
-			if m := forwarding.FindStringSubmatch(sc.Text()); m != nil {
-				f.addr = "127.0.0.1:" + m[1]
-				return f
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s printed no local port: stdout %q, stderr %q", cmd.Path, f.stdout, f.stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return forward{harness.StartForward(t, cmd)}
 }
 
-func (f *forward) tryGet() (string, error) {
+func (f forward) tryGet() (string, error) {
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := hc.Get("http://" + f.addr + "/")
+	resp, err := hc.Get("http://" + f.Addr + "/")
 	if err != nil {
 		return "", err
 	}
@@ -207,11 +183,11 @@ func (f *forward) tryGet() (string, error) {
 	return strings.TrimSuffix(string(b), "\n"), err
 }
 
-func (f *forward) get(t *testing.T) string {
+func (f forward) get(t *testing.T) string {
 	t.Helper()
 	got, err := f.tryGet()
 	if err != nil {
-		t.Fatalf("GET through the forward: %v; stderr %q", err, f.stderr)
+		t.Fatalf("GET through the forward: %v; stderr %q", err, f.Stderr)
 	}
 	return got
 }

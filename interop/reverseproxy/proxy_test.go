@@ -1,7 +1,6 @@
 package reverseproxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -168,46 +166,17 @@ func (c *client) testQuiet(t *testing.T) {
 	c.checkSessions(t, mark, "exec")
 }
 
-var forwarding = regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)`)
-
 func (c *client) testPortForward(t *testing.T, remote int) {
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
 	mark := c.sessionMark()
-	cmd := c.command(ctx, "port-forward", "--address", "127.0.0.1", "pod/"+harness.PodExec, fmt.Sprintf(":%d", remote))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr harness.SyncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		_ = cmd.Wait()
-	}()
-	local := ""
-	sc := bufio.NewScanner(stdout)
-	for local == "" && sc.Scan() {
-		if m := forwarding.FindStringSubmatch(sc.Text()); m != nil {
-			local = m[1]
-		}
-	}
-	if local == "" {
-		t.Fatalf("kubectl port-forward printed no Forwarding line (stderr: %s)", stderr.String())
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	f := harness.StartForward(t, c.command(ctx, "port-forward", "--address", "127.0.0.1", "pod/"+harness.PodExec, fmt.Sprintf(":%d", remote)))
 	for i := range 2 {
 		if i == 1 {
 			time.Sleep(quietFor) // the forward is idle longer than nginx allows
 		}
-		if err := harness.PushThrough(ctx, "127.0.0.1:"+local, env.Input); err != nil {
-			t.Fatalf("connection %d: %v (kubectl stderr: %s)", i, err, stderr.String())
+		if err := harness.PushThrough(ctx, f.Addr, env.Input); err != nil {
+			t.Fatalf("connection %d: %v (kubectl stderr: %s)", i, err, f.Stderr.Tail())
 		}
 	}
 	c.checkSessions(t, mark, "portforward")
