@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -11,12 +10,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -297,57 +294,20 @@ func startGateway(t *testing.T, identity *harness.KeyPair, flags []string) *gate
 		gwLimitedToken+","+harness.LimitedUser+","+harness.LimitedUser+"-uid\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"gateway", "-v", "1", "--listen", "127.0.0.1:0", "--upstream-kubeconfig", upstream, "--impersonate",
+	args := append([]string{"-v", "1", "--upstream-kubeconfig", upstream, "--impersonate",
 		"--token-auth-file", tokens, "--tls-cert-file", serving.CertFile, "--tls-private-key-file", serving.KeyFile,
 		"--client-ca-file", env.cp.CA.CertFile, "--audit-log-path", g.audit, keepAliveFlag}, flags...)
-	cmd := exec.Command(env.porthole, args...)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
-	logPath := filepath.Join(dir, "gateway.log")
-	logf, err := os.Create(logPath)
+	gw, err := harness.StartGateway(env.porthole, harness.GatewayOptions{Log: filepath.Join(dir, "gateway.log"),
+		Env: append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)}, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logf.Close()
-	cmd.Stderr = logf
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "gateway listening on "); ok {
-				urls <- strings.SplitN(rest, ",", 2)[0]
-			}
-		}
-		exited <- cmd.Wait()
-	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("gateway exit: %v\n%s", err, tailFile(logPath))
-			}
-		case <-time.After(30 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			t.Errorf("gateway did not stop within 30s\n%s", tailFile(logPath))
-			<-exited
+		if err := gw.Stop(); err != nil {
+			t.Error(err)
 		}
 	})
-	select {
-	case g.url = <-urls:
-	case err := <-exited:
-		t.Fatalf("gateway exited: %v\n%s", err, tailFile(logPath))
-	case <-time.After(60 * time.Second):
-		t.Fatalf("gateway did not start\n%s", tailFile(logPath))
-	}
+	g.url = gw.URL
 	g.admin, g.limited = filepath.Join(dir, "admin.kubeconfig"), filepath.Join(dir, "limited.kubeconfig")
 	for path, tok := range map[string]string{g.admin: gwAdminToken, g.limited: gwLimitedToken} {
 		if err := harness.WriteKubeconfig(path, g.url, env.cp.CA.CertPEM, harness.User{Token: tok}); err != nil {

@@ -36,7 +36,7 @@ func TestRollingReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.kill()
+	defer a.Kill()
 	b, err := startGateway(env.Porthole, topo.dir, "roll-b", "http://"+env.Server.Addr, "--cert-dir", certDir)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestRollingReplicas(t *testing.T) {
 		t.Fatalf("%d connections reached B before the roll; the balancer prefers A", n)
 	}
 
-	a.cmd.Process.Signal(syscall.SIGTERM)
+	_ = a.Signal(syscall.SIGTERM)
 	waitFor(t, func() bool { return !lb.healthy(a.URL) }, "the balancer to see A draining")
 	onA := lb.conns(a.URL)
 	for _, w := range k.Wires() {
@@ -126,11 +126,10 @@ func TestRollingReplicas(t *testing.T) {
 		}
 	}
 	select {
-	case err := <-a.done:
-		if err != nil {
+	case <-a.Exited():
+		if err := a.ExitErr(); err != nil {
 			t.Errorf("A after SIGTERM: %v\n%s", err, a.logTail())
 		}
-		a.done <- err // for the deferred kill
 	case <-time.After(30 * time.Second):
 		t.Errorf("A did not exit after its grace\n%s", a.logTail())
 	}

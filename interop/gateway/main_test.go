@@ -1,17 +1,13 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"syscall"
 	"testing"
 	"time"
 
@@ -92,13 +88,10 @@ type topology struct {
 	toWSOnly  *gatewayProc // in front of porthole serve, treated as WebSocket only
 }
 
-// gatewayProc is one running `porthole gateway`.
+// gatewayProc is one running `porthole gateway` and its audit log.
 type gatewayProc struct {
-	cmd      *exec.Cmd
-	URL      string
+	*harness.Gateway
 	AuditLog string
-	log      *os.File
-	done     chan error
 }
 
 func startTopology() (_ *topology, err error) {
@@ -168,90 +161,28 @@ func buildRefserve(ctx context.Context, dir string) (string, error) {
 	return out, nil
 }
 
-var listening = regexp.MustCompile(`gateway listening on (https?://[0-9.:]+)`)
-
 func startGateway(bin, dir, name, upstream string, extra ...string) (*gatewayProc, error) {
-	g := &gatewayProc{AuditLog: filepath.Join(dir, name+"-audit.jsonl"), done: make(chan error, 1)}
-	var err error
-	if g.log, err = os.Create(filepath.Join(dir, name+"-gateway.log")); err != nil {
-		return nil, err
-	}
-	args := append([]string{"gateway", "--listen", "127.0.0.1:0", "--upstream", upstream,
+	g := &gatewayProc{AuditLog: filepath.Join(dir, name+"-audit.jsonl")}
+	args := append([]string{"--upstream", upstream,
 		"--token-auth-file", filepath.Join(dir, "tokens.csv"), "--rbac-file", filepath.Join(dir, "rbac.yaml"),
 		"--audit-log-path", g.AuditLog, "--recording-dir", filepath.Join(dir, name+"-recordings"), "-v", "4"}, extra...)
-	g.cmd = exec.Command(bin, args...)
-	g.cmd.Stderr = g.log
-	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := g.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := g.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go g.wait()
-	lines := make(chan string, 1)
-	go firstLine(out, lines)
-	select {
-	case l := <-lines:
-		m := listening.FindStringSubmatch(l)
-		if m == nil {
-			g.kill()
-			return nil, fmt.Errorf("gateway %s: banner %q; log:\n%s", name, l, g.logTail())
-		}
-		g.URL = m[1]
-	case err := <-g.done:
-		return nil, fmt.Errorf("gateway %s exited at start: %v", name, err)
-	case <-time.After(30 * time.Second):
-		g.kill()
-		return nil, fmt.Errorf("gateway %s: no banner within 30s", name)
+	var err error
+	if g.Gateway, err = harness.StartGateway(bin, harness.GatewayOptions{Log: filepath.Join(dir, name+"-gateway.log")}, args...); err != nil {
+		return nil, fmt.Errorf("gateway %s: %w", name, err)
 	}
 	return g, nil
 }
 
-func firstLine(r io.Reader, out chan<- string) {
-	sc := bufio.NewScanner(r)
-	if sc.Scan() {
-		out <- sc.Text()
-	} else {
-		out <- ""
-	}
-	io.Copy(io.Discard, r)
-}
-
-func (g *gatewayProc) wait() { g.done <- g.cmd.Wait() }
-
-func (g *gatewayProc) kill() {
-	syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
-	<-g.done
-}
-
-// stop sends SIGTERM and requires a clean exit within 30 s.
+// stop stops the gateway, if it was started.
 func (g *gatewayProc) stop() error {
 	if g == nil {
 		return nil
 	}
-	defer g.log.Close()
-	g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-g.done:
-		if err != nil {
-			return fmt.Errorf("gateway exit: %w", err)
-		}
-		return nil
-	case <-time.After(30 * time.Second):
-		g.kill()
-		return errors.New("gateway did not stop within 30s of SIGTERM")
-	}
+	return g.Stop()
 }
 
-func (g *gatewayProc) logTail() string {
-	b, _ := os.ReadFile(g.log.Name())
-	if len(b) > 4096 {
-		b = b[len(b)-4096:]
-	}
-	return string(b)
-}
+// logTail is the end of the gateway's log, for failure messages.
+func (g *gatewayProc) logTail() string { return g.LogTail(4096) }
 
 func (t *topology) stop() error {
 	var errs []error

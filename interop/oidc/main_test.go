@@ -1,18 +1,13 @@
 package oidc
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,7 +36,7 @@ type setup struct {
 	idp      *provider // the provider the servers trust
 	impostor *provider // answers for idp's issuer, with its own key
 	upstream *harness.Server
-	gateway  *proc
+	gateway  *harness.Gateway
 	auditLog string // the gateway's
 	serve    *harness.Server
 	targets  []target
@@ -215,7 +210,7 @@ func start() (_ *setup, err error) {
 
 func (s *setup) stop() error {
 	var errs []error
-	errs = append(errs, s.gateway.stop())
+	errs = append(errs, s.gateway.Stop())
 	for _, srv := range []*harness.Server{s.serve, s.upstream} {
 		if srv != nil {
 			errs = append(errs, srv.Stop())
@@ -230,92 +225,6 @@ func (s *setup) stop() error {
 	return errors.Join(errs...)
 }
 
-// proc is a running `porthole gateway`.
-type proc struct {
-	cmd  *exec.Cmd
-	URL  string
-	log  *os.File
-	done chan error
-}
-
-var listening = regexp.MustCompile(`gateway listening on (https?://[0-9.:]+)`)
-
-func startGateway(bin, dir string, args ...string) (*proc, error) {
-	g := &proc{done: make(chan error, 1)}
-	var err error
-	if g.log, err = os.Create(filepath.Join(dir, "gateway.log")); err != nil {
-		return nil, err
-	}
-	g.cmd = exec.Command(bin, append([]string{"gateway", "--listen", "127.0.0.1:0", "-v", "4"}, args...)...)
-	g.cmd.Stderr = g.log
-	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := g.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := g.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go g.wait()
-	lines := make(chan string, 1)
-	go firstLine(out, lines)
-	select {
-	case l := <-lines:
-		m := listening.FindStringSubmatch(l)
-		if m == nil {
-			g.kill()
-			return nil, fmt.Errorf("gateway banner %q; log:\n%s", l, g.logTail())
-		}
-		g.URL = m[1]
-	case err := <-g.done:
-		return nil, fmt.Errorf("gateway exited at start: %v; log:\n%s", err, g.logTail())
-	case <-time.After(30 * time.Second):
-		g.kill()
-		return nil, errors.New("gateway: no banner within 30s")
-	}
-	return g, nil
-}
-
-func firstLine(r io.Reader, out chan<- string) {
-	sc := bufio.NewScanner(r)
-	if sc.Scan() {
-		out <- sc.Text()
-	} else {
-		out <- ""
-	}
-	io.Copy(io.Discard, r)
-}
-
-func (g *proc) wait() { g.done <- g.cmd.Wait() }
-
-func (g *proc) kill() {
-	syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
-	<-g.done
-}
-
-// stop sends SIGTERM and requires a clean exit within 30 s.
-func (g *proc) stop() error {
-	if g == nil {
-		return nil
-	}
-	defer g.log.Close()
-	g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-g.done:
-		if err != nil {
-			return fmt.Errorf("gateway exit: %w", err)
-		}
-		return nil
-	case <-time.After(30 * time.Second):
-		g.kill()
-		return errors.New("gateway did not stop within 30s of SIGTERM")
-	}
-}
-
-func (g *proc) logTail() string {
-	b, _ := os.ReadFile(g.log.Name())
-	if len(b) > 4096 {
-		b = b[len(b)-4096:]
-	}
-	return string(b)
+func startGateway(bin, dir string, args ...string) (*harness.Gateway, error) {
+	return harness.StartGateway(bin, harness.GatewayOptions{Log: filepath.Join(dir, "gateway.log")}, append([]string{"-v", "4"}, args...)...)
 }

@@ -1,17 +1,10 @@
 package soak
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"syscall"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -22,7 +15,7 @@ import (
 var env *harness.Env
 
 // gateways in front of env.Server, one per mode, keyed by path name.
-var gateways map[string]*gatewayProc
+var gateways map[string]*harness.Gateway
 
 func TestMain(m *testing.M) {
 	leaks := func() error {
@@ -43,7 +36,7 @@ func TestMain(m *testing.M) {
 		gateways = gws
 		code := m.Run()
 		for name, g := range gws {
-			if err := g.stop(); err != nil {
+			if err := g.Stop(); err != nil {
 				fmt.Fprintf(os.Stderr, "soak teardown: gateway %s: %v\n", name, err)
 				code = 1
 			}
@@ -54,16 +47,13 @@ func TestMain(m *testing.M) {
 
 // Paths a session can take to the server.
 const (
-	pathDirect    = "direct"
-	pathGateway   = "gw-default"
-	pathGWSPDY    = "gw-spdy-only"
-	pathGWWSOnly  = "gw-websocket-only"
-	gatewayBanner = `gateway listening on (http://[0-9.:]+)`
+	pathDirect   = "direct"
+	pathGateway  = "gw-default"
+	pathGWSPDY   = "gw-spdy-only"
+	pathGWWSOnly = "gw-websocket-only"
 )
 
 var paths = []string{pathDirect, pathGateway, pathGWSPDY, pathGWWSOnly}
-
-var listening = regexp.MustCompile(gatewayBanner)
 
 // resumeGraceFlag is serve's and every gateway's resume grace. porthole's
 // client offers resume by default, so when the soak kills it (client-kill)
@@ -74,23 +64,14 @@ var listening = regexp.MustCompile(gatewayBanner)
 // (Seed 1796419785596587621 #86 left `cat` running for the default grace.)
 const resumeGraceFlag = "--session-resume-grace=3s"
 
-// gatewayProc is one running `porthole gateway` (plain HTTP on loopback,
-// no authentication: loopback callers only).
-type gatewayProc struct {
-	cmd  *exec.Cmd
-	URL  string
-	log  string
-	done chan error
-}
-
-func startGateways() (map[string]*gatewayProc, error) {
-	gws := map[string]*gatewayProc{}
+func startGateways() (map[string]*harness.Gateway, error) {
+	gws := map[string]*harness.Gateway{}
 	modes := map[string][]string{pathGateway: nil, pathGWSPDY: {"--upstream-spdy-only"}, pathGWWSOnly: {"--upstream-websocket-only"}}
 	for _, name := range []string{pathGateway, pathGWSPDY, pathGWWSOnly} {
 		g, err := startGateway(name, modes[name]...)
 		if err != nil {
 			for _, g := range gws {
-				g.kill()
+				g.Kill()
 			}
 			return nil, err
 		}
@@ -99,81 +80,15 @@ func startGateways() (map[string]*gatewayProc, error) {
 	return gws, nil
 }
 
-func startGateway(name string, extra ...string) (*gatewayProc, error) {
-	g := &gatewayProc{log: filepath.Join(env.Dir, name+"-gateway.log"), done: make(chan error, 1)}
-	logf, err := os.Create(g.log)
+// startGateway runs one `porthole gateway` in front of the server (plain
+// HTTP on loopback, no authentication: loopback callers only).
+func startGateway(name string, extra ...string) (*harness.Gateway, error) {
+	g, err := harness.StartGateway(env.Porthole, harness.GatewayOptions{Log: filepath.Join(env.Dir, name+"-gateway.log")},
+		append([]string{"--upstream", "http://" + env.Server.Addr, resumeGraceFlag}, extra...)...)
 	if err != nil {
-		return nil, err
-	}
-	defer logf.Close()
-	args := append([]string{"gateway", "--listen", "127.0.0.1:0", "--upstream", "http://" + env.Server.Addr, resumeGraceFlag}, extra...)
-	g.cmd = exec.Command(env.Porthole, args...)
-	g.cmd.Stderr = logf
-	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := g.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := g.cmd.Start(); err != nil {
-		return nil, err
-	}
-	lines := make(chan string, 1)
-	go firstLine(out, lines)
-	go func() { g.done <- g.cmd.Wait() }()
-	select {
-	case l := <-lines:
-		m := listening.FindStringSubmatch(l)
-		if m == nil {
-			g.kill()
-			return nil, fmt.Errorf("gateway %s: banner %q", name, l)
-		}
-		g.URL = m[1]
-	case err := <-g.done:
-		g.done <- err
-		return nil, fmt.Errorf("gateway %s exited at start: %v", name, err)
-	case <-time.After(30 * time.Second):
-		g.kill()
-		return nil, fmt.Errorf("gateway %s: no banner within 30s", name)
+		return nil, fmt.Errorf("gateway %s: %w", name, err)
 	}
 	return g, nil
-}
-
-func firstLine(r io.Reader, out chan<- string) {
-	sc := bufio.NewScanner(r)
-	if sc.Scan() {
-		out <- sc.Text()
-	} else {
-		out <- ""
-	}
-	_, _ = io.Copy(io.Discard, r)
-}
-
-func (g *gatewayProc) kill() {
-	_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
-	<-g.done
-}
-
-func (g *gatewayProc) logTail() string {
-	b, _ := os.ReadFile(g.log)
-	if len(b) > 2048 {
-		b = b[len(b)-2048:]
-	}
-	return string(b)
-}
-
-// stop sends SIGTERM and requires a clean exit within 30 s.
-func (g *gatewayProc) stop() error {
-	_ = g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-g.done:
-		if err != nil {
-			return fmt.Errorf("exit: %w\n%s", err, g.logTail())
-		}
-		return nil
-	case <-time.After(30 * time.Second):
-		g.kill()
-		return errors.New("did not stop within 30s of SIGTERM")
-	}
 }
 
 // upstreamFor is the address a session's fault proxy relays to.
