@@ -29,7 +29,8 @@ type Channel struct {
 	id byte
 
 	// inb is made on first use: a channel the server only writes (stdout,
-	// stderr, the error channel, resize without a tty) never needs it.
+	// stderr, the error channel, resize without a tty) never needs one,
+	// and shares readClosed once closed for reading.
 	inbOnce sync.Once
 	inb     *inbound
 
@@ -61,6 +62,14 @@ type inbound struct {
 func newChannel(c *Conn, id byte) *Channel {
 	return &Channel{c: c, id: id}
 }
+
+// readClosed is the inbound of every channel closed for reading before
+// anything used it: a session closes each channel it will not read (most
+// of them, most of them never touched again), and they need no hand-over
+// of their own. Its rclosed is closed, so a message for such a channel is
+// dropped and a Read fails; its other channels are nil, so no select ever
+// takes them and nothing ever closes them.
+var readClosed = &inbound{rclosed: func() chan struct{} { c := make(chan struct{}); close(c); return c }()}
 
 // in is the channel's inbound hand-over, made on first use.
 func (ch *Channel) in() *inbound {
@@ -260,7 +269,13 @@ func (ch *Channel) CloseWrite() error {
 // now on and pending Reads return stream.ErrClosed. Call it for channels
 // nobody reads, so their messages cannot stall the read loop.
 func (ch *Channel) CloseRead() error {
-	ch.rcloseOnce.Do(func() { close(ch.in().rclosed) })
+	ch.rcloseOnce.Do(func() {
+		unused := false
+		ch.inbOnce.Do(func() { ch.inb, unused = readClosed, true })
+		if !unused {
+			close(ch.inb.rclosed)
+		}
+	})
 	ch.closeSink()
 	return nil
 }
@@ -275,7 +290,11 @@ func (ch *Channel) Reset() error {
 // closeInbound delivers the peer's close signal: Read returns io.EOF, and
 // a sink is closed (its reader gets EOF).
 func (ch *Channel) closeInbound() {
-	ch.eofOnce.Do(func() { close(ch.in().eof) })
+	ch.eofOnce.Do(func() {
+		if in := ch.in(); in != readClosed { // closed for reading: it has no reader to tell
+			close(in.eof)
+		}
+	})
 	ch.closeSink()
 }
 

@@ -348,9 +348,29 @@ func TestCloseRead(t *testing.T) {
 	for range 3 {
 		writeMsg(t, peer, ws.MessageBinary, []byte("\x04{\"Width\":80,\"Height\":24}\n"))
 	}
+	writeMsg(t, peer, ws.MessageBinary, []byte{0xff, 0x04}) // its close signal: nothing to tell
 	writeMsg(t, peer, ws.MessageBinary, []byte{0x00, 'o', 'k'})
 	if g := <-got; string(g) != "ok" {
 		t.Fatalf("stdin: got %q, want ok", g)
+	}
+}
+
+// TestCloseReadUnusedAllocatesNothing: closing a channel for reading
+// before anything used it costs no hand-over of its own (a session closes
+// every channel it will not read, on every session).
+func TestCloseReadUnusedAllocatesNothing(t *testing.T) {
+	chs := make([]*Channel, 101) // AllocsPerRun calls once more than asked
+	for i := range chs {
+		chs[i] = newChannel(nil, byte(i%5))
+	}
+	i := 0
+	if allocs := testing.AllocsPerRun(100, func() { chs[i].CloseRead(); i++ }); allocs != 0 {
+		t.Errorf("CloseRead of an unused channel: %v allocations, want 0", allocs)
+	}
+	for _, ch := range chs {
+		if _, err := ch.Read(make([]byte, 1)); !errors.Is(err, stream.ErrClosed) {
+			t.Fatalf("Read after CloseRead: %v, want ErrClosed", err)
+		}
 	}
 }
 
