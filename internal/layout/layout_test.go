@@ -15,7 +15,7 @@ const module = "github.com/porthole/porthole"
 // of its longest matching prefix.
 var layers = [][]string{
 	{"protocol", "kube", "internal/selfcert", "internal/s3test"},
-	{"stream", "internal/pump", "internal/replay", "internal/hangup", "internal/freezer", "internal/idle", "internal/upgrade", "internal/registry", "internal/golden"},
+	{"stream", "internal/pump", "internal/gather", "internal/replay", "internal/hangup", "internal/freezer", "internal/idle", "internal/upgrade", "internal/registry", "internal/golden"},
 	{"transport"},
 	{"client"},
 	{"node"},
