@@ -15,6 +15,7 @@ import (
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/internal/streamtest"
+	"github.com/porthole/porthole/protocol"
 )
 
 // TestKeepAlivePings: a spliced session that sends nothing for a while
@@ -74,13 +75,26 @@ func testKeepAlivePings(t *testing.T, node string, cmd []string, bridged bool, w
 // port-forward got none: a proxy or load balancer in between cut it as
 // idle, and kubectl said "lost connection to pod"); the client answers
 // them, and the forward still carries a connection's bytes both ways.
+//
+// The WebSocket tunnel the gateway unwraps toward a SPDY-only upstream
+// (the tunnel-to-spdy case) is the gateway's own WebSocket, not the
+// upstream's bytes spliced: it pings from the transport.
 func TestKeepAlivePortForward(t *testing.T) {
 	node := startNode(t)
 	echo := streamtest.EchoServer(t)
-	for _, wire := range []client.Wire{client.WireWebSocket, client.WireSPDY} {
-		t.Run(string(wire), func(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		wire     client.Wire
+		upstream protocol.Wire
+	}{
+		{"websocket", client.WireWebSocket, ""},
+		{"spdy", client.WireSPDY, ""},
+		{"tunnel-to-spdy", client.WireWebSocket, protocol.SPDY},
+	} {
+		wire := tc.wire
+		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			base, _ := startGateway(t, node, &gateway.Options{KeepAlive: 50 * time.Millisecond, Registerer: reg})
+			base, _ := startGateway(t, node, &gateway.Options{KeepAlive: 50 * time.Millisecond, Registerer: reg, UpstreamWire: tc.upstream})
 			c, err := client.New(&client.Config{Host: base})
 			if err != nil {
 				t.Fatal(err)
@@ -114,6 +128,10 @@ func TestKeepAlivePortForward(t *testing.T) {
 			conn.Close()
 			if n := metricValue(t, reg, "porthole_gateway_keepalive_pings_total", nil); n < 5 {
 				t.Errorf("%v keep-alive pings in a quiet second at 50 ms, want at least 5", n)
+			}
+			unwrapped := metricValue(t, reg, "porthole_gateway_translations_total", map[string]string{"kind": "tunnel-to-spdy"})
+			if (unwrapped == 1) != (tc.upstream == protocol.SPDY) {
+				t.Errorf("%v tunnels unwrapped toward SPDY, want %d", unwrapped, map[bool]int{true: 1}[tc.upstream == protocol.SPDY])
 			}
 			stop()
 			if err := <-done; err != nil {

@@ -40,6 +40,7 @@ func (g *Gateway) unwrapTunnel(w http.ResponseWriter, r *http.Request, s *sessio
 		Protocols: []string{chosen}, ReadLimit: g.opts.MaxMessageBytes,
 		InsecureSkipOriginCheck: true, // checked before the session began
 		Logger:                  g.log,
+		KeepAlive:               g.opts.KeepAlive, OnKeepAlive: g.metrics.keepAlives.Inc,
 	})
 	if err != nil {
 		up.Close()

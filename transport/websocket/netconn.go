@@ -122,6 +122,27 @@ func (l *lingerConn) writeFrame(hdr, payload, more []byte) error {
 	return err
 }
 
+// tryPing writes an empty ping frame unless a frame is being written, and
+// reports whether it did and whether the connection still takes writes
+// (not once closing began, a close frame went out or a write failed).
+func (l *lingerConn) tryPing() (pinged, open bool) {
+	if !l.begin(&l.writes) {
+		return false, false
+	}
+	defer l.end(&l.writes)
+	if !l.wmu.TryLock() {
+		return false, true
+	}
+	defer l.wmu.Unlock()
+	if l.sealed {
+		return false, false
+	}
+	if _, err := l.Conn.Write([]byte{0x80 | OpPing, 0}); err != nil {
+		return false, false
+	}
+	return true, true
+}
+
 // maxHeaderLen is the longest unmasked frame header: 2 bytes and a 64-bit
 // length.
 const maxHeaderLen = 10

@@ -30,6 +30,12 @@ type TunnelOptions struct {
 	OriginPatterns          []string
 	InsecureSkipOriginCheck bool
 	Logger                  *slog.Logger
+	// KeepAlive, when positive, pings the client this often between
+	// messages, for the proxies and load balancers in between, as
+	// AcceptOptions.KeepAlive does; OnKeepAlive, when set, is told of each
+	// ping sent. The client's pongs are not tunnel bytes.
+	KeepAlive   time.Duration
+	OnKeepAlive func()
 }
 
 // Tunnel is a WebSocket used as a byte pipe (PROTOCOL.md 7): the payloads of
@@ -168,5 +174,26 @@ func AcceptTunnel(w http.ResponseWriter, r *http.Request, opts *TunnelOptions) (
 	// inside its reads); it resets the read limit, so set ours after it.
 	t.Conn = ws.NetConn(context.Background(), wc, ws.MessageBinary)
 	wc.SetReadLimit(o.ReadLimit)
+	if o.KeepAlive > 0 {
+		t.startKeepAlive(o.KeepAlive, o.OnKeepAlive)
+	}
 	return t, nil
+}
+
+// startKeepAlive pings the client every period until the tunnel stops
+// taking writes. A ping that would wait for a message being written is
+// skipped: the connection is busy, which keeps it alive as well.
+func (t *Tunnel) startKeepAlive(period time.Duration, sent func()) {
+	var fire func()
+	fire = func() {
+		pinged, open := t.lc.tryPing()
+		if !open {
+			return
+		}
+		if pinged && sent != nil {
+			sent()
+		}
+		time.AfterFunc(period, fire)
+	}
+	time.AfterFunc(period, fire)
 }
