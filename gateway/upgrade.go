@@ -10,9 +10,9 @@ import (
 	"net/textproto"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/porthole/porthole/internal/idle"
 	"github.com/porthole/porthole/internal/upgrade"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
@@ -216,36 +216,11 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 		}}
 }
 
-// keepAlive pings the client every Options.KeepAlive until the returned
-// function is called, after which no ping is sent (a ping in flight is
-// waited for). A timer that re-arms itself, not a goroutine per session:
-// an idle spliced session costs one goroutine less.
+// keepAlive pings the client every Options.KeepAlive (see idle.KeepAlive)
+// until the returned function is called, after which no ping is sent (a
+// ping in flight is waited for).
 func (g *Gateway) keepAlive(p interface{ ping() bool }) (stop func()) {
-	if g.opts.KeepAlive < 0 {
-		return func() {}
-	}
-	var mu sync.Mutex
-	stopped := false
-	mu.Lock()
-	var t *time.Timer
-	t = time.AfterFunc(g.opts.KeepAlive, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped {
-			return
-		}
-		if p.ping() {
-			g.metrics.keepAlives.Inc()
-		}
-		t.Reset(g.opts.KeepAlive)
-	})
-	mu.Unlock()
-	return func() {
-		mu.Lock()
-		stopped = true
-		t.Stop()
-		mu.Unlock()
-	}
+	return idle.KeepAlive(g.opts.KeepAlive, func() (bool, bool) { return p.ping(), true }, g.metrics.keepAlives.Inc)
 }
 
 // upstreamFailed answers a failure to reach the upstream like the API

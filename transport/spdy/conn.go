@@ -205,35 +205,24 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		c.wg.Add(1)
 		go c.keepAliveLoop()
 	}
-	if cfg.keepAlive > 0 {
-		c.startKeepAlivePings(cfg.keepAlive, cfg.onKeepAlive)
-	}
+	idle.KeepAlive(cfg.keepAlive, c.keepAlivePing, cfg.onKeepAlive) // stops itself once c closes
 	return c, nil
 }
 
-// startKeepAlivePings PINGs the peer every period until the connection
-// closes: for the proxies and load balancers in between, which cut a
-// connection quiet for longer than their idle timeout. It waits for no
-// answer (the keep-alive timeout judges the peer's liveness, and only on
-// its own PINGs), and neither the PINGs nor their answers count as
-// activity for the idle timeout. A timer per period, not a goroutine per
-// connection.
-func (c *Conn) startKeepAlivePings(period time.Duration, sent func()) {
-	var fire func()
-	fire = func() {
-		select {
-		case <-c.closingCh:
-			return
-		case <-c.done:
-			return
-		default:
-		}
-		if c.wire.writeKeepAlive() && sent != nil {
-			sent()
-		}
-		time.AfterFunc(period, fire)
+// keepAlivePing is the idle.KeepAlive ping of a server's keep-alive
+// (UpgradeOptions.KeepAlive). It waits for no answer: the keep-alive
+// timeout judges the peer's liveness, and only on the peer's own PINGs.
+// Neither the PINGs nor their answers count as activity for the idle
+// timeout.
+func (c *Conn) keepAlivePing() (pinged, open bool) {
+	select {
+	case <-c.closingCh:
+		return false, false
+	case <-c.done:
+		return false, false
+	default:
 	}
-	time.AfterFunc(period, fire)
+	return c.wire.writeKeepAlive(), true
 }
 
 // RefuseStreams resets every stream the peer opens from now on, and those

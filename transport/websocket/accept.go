@@ -181,9 +181,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if o.KeepAliveTimeout > 0 {
 		c.startKeepAlive(o.KeepAliveTimeout)
 	}
-	if o.KeepAlive > 0 {
-		c.startKeepAlivePings(o.KeepAlive, o.OnKeepAlive)
-	}
+	idle.KeepAlive(o.KeepAlive, c.keepAlivePing, o.OnKeepAlive) // stops itself once c closes
 	return c, nil
 }
 

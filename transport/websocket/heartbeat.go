@@ -60,38 +60,24 @@ func (c *Conn) pingLoop(interval, pongWait time.Duration) {
 	}
 }
 
-// startKeepAlivePings pings an accepted client every period until the
-// connection closes (AcceptOptions.KeepAlive). A ping waits for no pong and
-// is skipped while a message is being written: the connection is busy then,
-// which keeps it alive as well. A timer per interval, not a goroutine per
-// connection.
-func (c *Conn) startKeepAlivePings(period time.Duration, sent func()) {
-	var fire func()
-	fire = func() {
-		if c.isClosing() {
-			return
-		}
-		if c.keepAlivePing() && sent != nil {
-			sent()
-		}
-		time.AfterFunc(period, fire)
+// keepAlivePing is an accepted connection's idle.KeepAlive ping
+// (AcceptOptions.KeepAlive): one ping with no payload on the server's
+// socket, in turn among our messages, unless one is being written. It
+// waits for no pong.
+func (c *Conn) keepAlivePing() (pinged, open bool) {
+	if c.isClosing() {
+		return false, false
 	}
-	time.AfterFunc(period, fire)
-}
-
-// keepAlivePing writes one ping with no payload on the server's socket, in
-// turn among our messages, unless one is being written.
-func (c *Conn) keepAlivePing() bool {
 	select {
 	case c.wsem <- struct{}{}:
 	default:
-		return false
+		return false, true
 	}
 	defer func() { <-c.wsem }()
 	if c.isClosing() || c.nc == nil {
-		return false
+		return false, !c.isClosing()
 	}
-	return c.nc.writeFrame([]byte{0x80 | OpPing, 0}, nil, nil) == nil
+	return c.nc.writeFrame([]byte{0x80 | OpPing, 0}, nil, nil) == nil, true
 }
 
 // ErrNoPong fails a client connection whose server did not answer a ping.

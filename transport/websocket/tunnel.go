@@ -13,6 +13,7 @@ import (
 
 	ws "github.com/coder/websocket"
 
+	"github.com/porthole/porthole/internal/idle"
 	"github.com/porthole/porthole/protocol"
 )
 
@@ -174,26 +175,6 @@ func AcceptTunnel(w http.ResponseWriter, r *http.Request, opts *TunnelOptions) (
 	// inside its reads); it resets the read limit, so set ours after it.
 	t.Conn = ws.NetConn(context.Background(), wc, ws.MessageBinary)
 	wc.SetReadLimit(o.ReadLimit)
-	if o.KeepAlive > 0 {
-		t.startKeepAlive(o.KeepAlive, o.OnKeepAlive)
-	}
+	idle.KeepAlive(o.KeepAlive, t.lc.tryPing, o.OnKeepAlive) // stops itself once the tunnel takes no writes
 	return t, nil
-}
-
-// startKeepAlive pings the client every period until the tunnel stops
-// taking writes. A ping that would wait for a message being written is
-// skipped: the connection is busy, which keeps it alive as well.
-func (t *Tunnel) startKeepAlive(period time.Duration, sent func()) {
-	var fire func()
-	fire = func() {
-		pinged, open := t.lc.tryPing()
-		if !open {
-			return
-		}
-		if pinged && sent != nil {
-			sent()
-		}
-		time.AfterFunc(period, fire)
-	}
-	time.AfterFunc(period, fire)
 }
