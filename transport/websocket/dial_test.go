@@ -102,8 +102,7 @@ func TestDialOffersOneLine(t *testing.T) {
 // that never answers fails the client after PongWait.
 func TestPings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ln := newPipeListener()
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hc, stop := servePipe(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/mute" {
 				c, err := ws.Accept(w, r, &ws.AcceptOptions{
 					Subprotocols:   []string{protocol.V5},
@@ -121,12 +120,9 @@ func TestPings(t *testing.T) {
 			}
 			io.Copy(io.Discard, c.Channel(channel.Stdin))
 			c.Close()
-		})}
-		go srv.Serve(ln)
-		defer srv.Close()
-		tr := &http.Transport{DialContext: ln.dial}
-		defer tr.CloseIdleConnections()
-		opts := &DialOptions{HTTPClient: &http.Client{Transport: tr}}
+		})
+		defer stop()
+		opts := &DialOptions{HTTPClient: hc}
 
 		c, _, err := Dial(context.Background(), "ws://pipe/", opts)
 		if err != nil {

@@ -21,6 +21,20 @@ type pipeListener struct {
 	once  sync.Once
 }
 
+// servePipe serves h over a pipeListener and returns the client that
+// reaches it (any URL host) and the function that stops both, to defer
+// inside the synctest bubble.
+func servePipe(h http.HandlerFunc) (*http.Client, func()) {
+	ln := newPipeListener()
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	tr := &http.Transport{DialContext: ln.dial}
+	return &http.Client{Transport: tr}, func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+	}
+}
+
 func newPipeListener() *pipeListener {
 	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
 }
@@ -58,9 +72,8 @@ func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) 
 // is ErrIdleTimeout.
 func TestIdleTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ln := newPipeListener()
 		accepted := make(chan *Conn, 1)
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hc, stop := servePipe(func(w http.ResponseWriter, r *http.Request) {
 			c, err := Accept(w, r, &AcceptOptions{IdleTimeout: time.Minute, LingerTimeout: time.Second})
 			if err != nil {
 				t.Errorf("Accept: %v", err)
@@ -68,14 +81,11 @@ func TestIdleTimeout(t *testing.T) {
 			}
 			accepted <- c
 			io.Copy(io.Discard, c.Channel(channel.Stdin))
-		})}
-		go srv.Serve(ln)
-		defer srv.Close()
-		tr := &http.Transport{DialContext: ln.dial}
-		defer tr.CloseIdleConnections()
+		})
+		defer stop()
 
 		c, _, err := Dial(context.Background(), "ws://pipe/", &DialOptions{
-			HTTPClient:   &http.Client{Transport: tr},
+			HTTPClient:   hc,
 			PingInterval: 10 * time.Second, // answered, but not data
 		})
 		if err != nil {
@@ -123,11 +133,10 @@ func TestIdleTimeout(t *testing.T) {
 // still ends it: pings are not data.
 func TestKeepAlivePings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ln := newPipeListener()
 		accepted := make(chan *Conn, 1)
 		var count int
 		var mu sync.Mutex
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hc, stop := servePipe(func(w http.ResponseWriter, r *http.Request) {
 			c, err := Accept(w, r, &AcceptOptions{IdleTimeout: time.Minute, LingerTimeout: time.Second,
 				KeepAlive: 10 * time.Second, OnKeepAlive: func() { mu.Lock(); count++; mu.Unlock() }})
 			if err != nil {
@@ -136,12 +145,9 @@ func TestKeepAlivePings(t *testing.T) {
 			}
 			accepted <- c
 			io.Copy(io.Discard, c.Channel(channel.Stdin))
-		})}
-		go srv.Serve(ln)
-		defer srv.Close()
-		tr := &http.Transport{DialContext: ln.dial}
-		defer tr.CloseIdleConnections()
-		c, _, err := Dial(context.Background(), "ws://pipe/", &DialOptions{HTTPClient: &http.Client{Transport: tr}, PingInterval: -1})
+		})
+		defer stop()
+		c, _, err := Dial(context.Background(), "ws://pipe/", &DialOptions{HTTPClient: hc, PingInterval: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

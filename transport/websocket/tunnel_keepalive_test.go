@@ -17,12 +17,11 @@ import (
 // bytes either way are untouched, and the pings stop with the tunnel.
 func TestTunnelKeepAlivePings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ln := newPipeListener()
 		var mu sync.Mutex
 		count := 0
 		pings := func() int { mu.Lock(); defer mu.Unlock(); return count }
 		accepted := make(chan *Tunnel, 1)
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hc, stop := servePipe(func(w http.ResponseWriter, r *http.Request) {
 			tun, err := AcceptTunnel(w, r, &TunnelOptions{Protocols: []string{portforward.Name}, LingerTimeout: time.Second,
 				KeepAlive: 10 * time.Second, OnKeepAlive: func() { mu.Lock(); count++; mu.Unlock() }})
 			if err != nil {
@@ -30,12 +29,9 @@ func TestTunnelKeepAlivePings(t *testing.T) {
 				return
 			}
 			accepted <- tun
-		})}
-		go srv.Serve(ln)
-		defer srv.Close()
-		tr := &http.Transport{DialContext: ln.dial}
-		defer tr.CloseIdleConnections()
-		c, _, err := DialTunnel(context.Background(), "ws://pipe/", &TunnelDialOptions{HTTPClient: &http.Client{Transport: tr}})
+		})
+		defer stop()
+		c, _, err := DialTunnel(context.Background(), "ws://pipe/", &TunnelDialOptions{HTTPClient: hc})
 		if err != nil {
 			t.Fatal(err)
 		}
