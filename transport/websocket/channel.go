@@ -63,6 +63,24 @@ func newChannel(c *Conn, id byte) *Channel {
 	return &Channel{c: c, id: id}
 }
 
+// ended says why the channel has nothing more to read, if it has not: a
+// CloseRead (stream.ErrClosed) outranks the peer's close signal (io.EOF),
+// which may have come first, so that a channel closed for reading always
+// says so.
+func (in *inbound) ended() error {
+	select {
+	case <-in.rclosed:
+		return stream.ErrClosed
+	default:
+	}
+	select {
+	case <-in.eof:
+		return io.EOF
+	default:
+		return nil
+	}
+}
+
 // readClosed is the inbound of every channel closed for reading before
 // anything used it: a session closes each channel it will not read (most
 // of them, most of them never touched again), and they need no hand-over
@@ -93,12 +111,8 @@ func (ch *Channel) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	for {
-		select {
-		case <-ch.in().eof:
-			return 0, io.EOF
-		case <-ch.in().rclosed:
-			return 0, stream.ErrClosed
-		default:
+		if err := ch.in().ended(); err != nil {
+			return 0, err
 		}
 		select {
 		case ch.in().req <- p:
@@ -106,7 +120,7 @@ func (ch *Channel) Read(p []byte) (int, error) {
 				return n, nil
 			}
 		case <-ch.in().eof:
-			return 0, io.EOF
+			return 0, ch.in().ended()
 		case <-ch.in().rclosed:
 			return 0, stream.ErrClosed
 		case <-ch.c.done:
@@ -122,9 +136,19 @@ func (ch *Channel) Read(p []byte) (int, error) {
 func (ch *Channel) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
+		switch err := ch.in().ended(); err {
+		case io.EOF:
+			return total, nil
+		case nil:
+		default:
+			return total, err
+		}
 		select {
 		case <-ch.in().ready:
 		case <-ch.in().eof:
+			if err := ch.in().ended(); err != io.EOF {
+				return total, err
+			}
 			return total, nil
 		case <-ch.in().rclosed:
 			return total, stream.ErrClosed
@@ -158,7 +182,7 @@ func (ch *Channel) readPooled(w io.Writer) (int, error) {
 	case ch.in().req <- *bp:
 		n = <-ch.in().resp
 	case <-ch.in().eof:
-		err = io.EOF
+		err = ch.in().ended()
 	case <-ch.in().rclosed:
 		err = stream.ErrClosed
 	case <-ch.c.done:

@@ -339,10 +339,10 @@ func TestCloseRead(t *testing.T) {
 		c.Channel(channel.Resize).CloseRead()
 		buf := make([]byte, 2)
 		io.ReadFull(c.Channel(channel.Stdin), buf)
-		got <- buf
-		if _, err := c.Channel(channel.Resize).Read(buf); !errors.Is(err, stream.ErrClosed) {
+		if _, err := c.Channel(channel.Resize).Read(make([]byte, 1)); !errors.Is(err, stream.ErrClosed) {
 			t.Errorf("Read after CloseRead: got %v, want ErrClosed", err)
 		}
+		got <- buf
 	})
 	peer := rawDial(t, url, protocol.V5)
 	for range 3 {
@@ -352,6 +352,23 @@ func TestCloseRead(t *testing.T) {
 	writeMsg(t, peer, ws.MessageBinary, []byte{0x00, 'o', 'k'})
 	if g := <-got; string(g) != "ok" {
 		t.Fatalf("stdin: got %q, want ok", g)
+	}
+}
+
+// TestCloseReadAfterCloseSignal: once a channel is closed for reading,
+// Read and WriteTo report that, even when the peer's close signal came
+// first (both are closed then, and a select would pick either).
+func TestCloseReadAfterCloseSignal(t *testing.T) {
+	for range 200 {
+		ch := newChannel(&Conn{done: make(chan struct{})}, channel.Resize)
+		ch.closeInbound()
+		ch.CloseRead()
+		if _, err := ch.Read(make([]byte, 1)); !errors.Is(err, stream.ErrClosed) {
+			t.Fatalf("Read: got %v, want ErrClosed", err)
+		}
+		if _, err := ch.WriteTo(io.Discard); !errors.Is(err, stream.ErrClosed) {
+			t.Fatalf("WriteTo: got %v, want ErrClosed", err)
+		}
 	}
 }
 
