@@ -45,13 +45,8 @@ var (
 			return table.PodRowConditions(o.(*kube.Pod))
 		},
 		list: func(items []cluster.Object, rv string) any {
-			l := kube.PodList{TypeMeta: kube.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: []kube.Pod{}}
-			for _, o := range items {
-				p := *o.(*kube.Pod)
-				p.TypeMeta = kube.TypeMeta{}
-				l.Items = append(l.Items, p)
-			}
-			return l
+			return kube.PodList{TypeMeta: kube.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+				Items: listItems(items, func(o *kube.Pod) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
 	serviceKind = &kind{
@@ -61,13 +56,8 @@ var (
 		columns: table.ServiceColumns,
 		row:     func(o cluster.Object, now time.Time) []any { return table.ServiceRow(o.(*kube.Service), now) },
 		list: func(items []cluster.Object, rv string) any {
-			l := kube.ServiceList{TypeMeta: kube.TypeMeta{Kind: "ServiceList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: []kube.Service{}}
-			for _, o := range items {
-				s := *o.(*kube.Service)
-				s.TypeMeta = kube.TypeMeta{}
-				l.Items = append(l.Items, s)
-			}
-			return l
+			return kube.ServiceList{TypeMeta: kube.TypeMeta{Kind: "ServiceList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+				Items: listItems(items, func(o *kube.Service) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
 	deploymentKind = &kind{
@@ -77,13 +67,8 @@ var (
 		columns: table.DeploymentColumns,
 		row:     func(o cluster.Object, now time.Time) []any { return table.DeploymentRow(o.(*kube.Deployment), now) },
 		list: func(items []cluster.Object, rv string) any {
-			l := kube.DeploymentList{TypeMeta: kube.TypeMeta{Kind: "DeploymentList", APIVersion: "apps/v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: []kube.Deployment{}}
-			for _, o := range items {
-				d := *o.(*kube.Deployment)
-				d.TypeMeta = kube.TypeMeta{}
-				l.Items = append(l.Items, d)
-			}
-			return l
+			return kube.DeploymentList{TypeMeta: kube.TypeMeta{Kind: "DeploymentList", APIVersion: "apps/v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+				Items: listItems(items, func(o *kube.Deployment) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
 	replicaSetKind = &kind{
@@ -93,17 +78,25 @@ var (
 		columns: table.ReplicaSetColumns,
 		row:     func(o cluster.Object, now time.Time) []any { return table.ReplicaSetRow(o.(*kube.ReplicaSet), now) },
 		list: func(items []cluster.Object, rv string) any {
-			l := kube.ReplicaSetList{TypeMeta: kube.TypeMeta{Kind: "ReplicaSetList", APIVersion: "apps/v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv}, Items: []kube.ReplicaSet{}}
-			for _, o := range items {
-				rs := *o.(*kube.ReplicaSet)
-				rs.TypeMeta = kube.TypeMeta{}
-				l.Items = append(l.Items, rs)
-			}
-			return l
+			return kube.ReplicaSetList{TypeMeta: kube.TypeMeta{Kind: "ReplicaSetList", APIVersion: "apps/v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+				Items: listItems(items, func(o *kube.ReplicaSet) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
 	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind}
 )
+
+// listItems copies objs, which must be *T, as a list's items: never nil
+// (an empty list encodes its items as []), each without its kind, as list
+// items are encoded.
+func listItems[T any](objs []cluster.Object, typeMeta func(*T) *kube.TypeMeta) []T {
+	items := make([]T, 0, len(objs))
+	for _, o := range objs {
+		item := *any(o).(*T)
+		*typeMeta(&item) = kube.TypeMeta{}
+		items = append(items, item)
+	}
+	return items
+}
 
 // metaFields are the field selector keys every kind supports.
 var metaFields = []string{"metadata.name", "metadata.namespace"}
