@@ -89,13 +89,17 @@ func (e *EchoServer) echo(c *net.TCPConn) {
 }
 
 // PushThrough writes the file through addr (an echo, forwarded) while it
-// reads the echo, and requires the same bytes back.
+// reads the echo, half-closes its side when the file is written, and
+// requires the same bytes back and then the end: the forwarder carries
+// the half-close to the echo, whose own half-close comes back as EOF, so
+// a byte too many fails as surely as a byte too few.
 func PushThrough(ctx context.Context, addr string, f *DataFile) error {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
+	conn := c.(*net.TCPConn)
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -107,12 +111,18 @@ func PushThrough(ctx context.Context, addr string, f *DataFile) error {
 	werr := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(conn, in)
+		if err == nil {
+			err = conn.CloseWrite()
+		}
 		werr <- err
 	}()
 	got := NewHashWriter()
-	_, rerr := io.CopyN(got, conn, f.Size)
+	_, rerr := io.Copy(got, conn)
 	if err := errors.Join(<-werr, rerr); err != nil {
 		return fmt.Errorf("after %d of %d bytes back: %w", got.Len(), f.Size, err)
+	}
+	if got.Len() != f.Size {
+		return fmt.Errorf("echo: %d bytes back before the end, want %d", got.Len(), f.Size)
 	}
 	if got.Sum() != f.SHA256 {
 		return fmt.Errorf("echo: sha256 %s, want %s", got.Sum(), f.SHA256)
