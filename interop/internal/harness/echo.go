@@ -119,6 +119,9 @@ func PushThrough(ctx context.Context, addr string, f *DataFile) error {
 	got := NewHashWriter()
 	_, rerr := io.Copy(got, conn)
 	if err := errors.Join(<-werr, rerr); err != nil {
+		if ctx.Err() != nil && got.Len() == f.Size {
+			return fmt.Errorf("all %d bytes back, then no end before %w: the forwarder did not carry the half-close", f.Size, context.Cause(ctx))
+		}
 		return fmt.Errorf("after %d of %d bytes back: %w", got.Len(), f.Size, err)
 	}
 	if got.Len() != f.Size {
