@@ -220,7 +220,7 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 // until the returned function is called, after which no ping is sent (a
 // ping in flight is waited for).
 func (g *Gateway) keepAlive(p interface{ ping() bool }) (stop func()) {
-	return idle.KeepAlive(g.opts.KeepAlive, func() (bool, bool) { return p.ping(), true }, g.metrics.keepAlives.Inc)
+	return idle.KeepAlive(g.opts.KeepAlive, func() (bool, bool) { return p.ping(), true }, g.metrics.keepAlives.Inc).Stop
 }
 
 // upstreamFailed answers a failure to reach the upstream like the API

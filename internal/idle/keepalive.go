@@ -2,6 +2,7 @@ package idle
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,51 +11,80 @@ import (
 // than their idle timeout. ping reports whether it sent a ping (it skips
 // one while the connection is busy writing, which keeps it alive as well)
 // and whether the connection is still open; sent, when set, is told of
-// each ping sent. It ends when ping reports the connection closed or stop
-// is called: after stop returns, ping is not called again (one in flight
-// is waited for). A timer that re-arms itself, not a goroutine per
-// connection. A period of zero or less pings never.
-func KeepAlive(period time.Duration, ping func() (pinged, open bool), sent func()) (stop func()) {
+// each ping sent. It ends when ping reports the connection closed, or at
+// Stop or Release. A timer that re-arms itself, not a goroutine per
+// connection. A period of zero or less pings never (and returns nil, whose
+// methods do nothing).
+func KeepAlive(period time.Duration, ping func() (pinged, open bool), sent func()) *Pinger {
 	if period <= 0 {
-		return func() {}
+		return nil
 	}
-	k := &keepAlive{period: period, ping: ping, sent: sent}
+	k := &Pinger{period: period}
+	k.calls.Store(&pingCalls{ping: ping, sent: sent})
 	k.mu.Lock()
 	k.t = time.AfterFunc(period, k.fire)
 	k.mu.Unlock()
-	return k.stop
+	return k
 }
 
-type keepAlive struct {
+// Pinger is a running KeepAlive.
+type Pinger struct {
 	period time.Duration
-	ping   func() (pinged, open bool)
-	sent   func()
+	// calls is what the pings call, nil once released: a stopped timer can
+	// stay in the runtime's heap for a while, and must not hold the
+	// connection that ping closes over.
+	calls atomic.Pointer[pingCalls]
 
-	mu      sync.Mutex
-	t       *time.Timer
-	stopped bool
+	mu sync.Mutex // held while a ping is in flight, so Stop waits for it
+	t  *time.Timer
 }
 
-func (k *keepAlive) fire() {
+type pingCalls struct {
+	ping func() (pinged, open bool)
+	sent func()
+}
+
+func (k *Pinger) fire() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.stopped {
+	calls := k.calls.Load()
+	if calls == nil {
 		return
 	}
-	pinged, open := k.ping()
-	if pinged && k.sent != nil {
-		k.sent()
+	pinged, open := calls.ping()
+	if pinged && calls.sent != nil {
+		calls.sent()
 	}
 	if !open {
-		k.stopped = true
+		k.calls.Store(nil)
 		return
 	}
+	// Should Release have run since the load above, this arms the timer
+	// again, for one tick that finds calls gone and holds nothing.
 	k.t.Reset(k.period)
 }
 
-func (k *keepAlive) stop() {
+// Stop ends the pings: after it returns, ping is not called again (one in
+// flight is waited for).
+func (k *Pinger) Stop() {
+	if k == nil {
+		return
+	}
 	k.mu.Lock()
-	k.stopped = true
+	k.calls.Store(nil)
 	k.t.Stop()
 	k.mu.Unlock()
+}
+
+// Release ends the pings without waiting for one in flight, which may be
+// blocked writing to a peer that stopped reading: a connection's close
+// path calls it, so that the timer lets go of the connection at once
+// instead of at its next tick, a whole period later. A ping already due
+// may still run once after it returns; none after that.
+func (k *Pinger) Release() {
+	if k == nil {
+		return
+	}
+	k.calls.Store(nil)
+	k.t.Stop()
 }

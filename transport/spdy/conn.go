@@ -81,7 +81,8 @@ type Conn struct {
 
 	maxStreams int
 	idle       time.Duration
-	idleTimer  *idle.Timer // nil without an idle timeout
+	idleTimer  *idle.Timer  // nil without an idle timeout
+	pinger     *idle.Pinger // the server's keep-alive; nil without one
 	ping       time.Duration
 	alive      time.Duration // keep-alive timeout (see keepAlive)
 	linger     time.Duration
@@ -194,6 +195,8 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 	if server {
 		c.startStallWatch() // before the reader, whose end stops it
 	}
+	// Before the reader, whose end releases it.
+	c.pinger = idle.KeepAlive(cfg.keepAlive, c.keepAlivePing, cfg.onKeepAlive)
 	c.wg.Add(1)
 	go c.serve()
 	c.lastIn.Store(time.Now().UnixNano())
@@ -205,7 +208,6 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 		c.wg.Add(1)
 		go c.keepAliveLoop()
 	}
-	idle.KeepAlive(cfg.keepAlive, c.keepAlivePing, cfg.onKeepAlive) // stops itself once c closes
 	return c, nil
 }
 
@@ -305,6 +307,7 @@ func (c *Conn) ended(readErr error) {
 		c.cancel()
 		c.stall.stop()
 		c.idleTimer.Stop()
+		c.pinger.Release() // not Stop: a ping in flight may wait on a peer that stopped reading
 	})
 }
 

@@ -181,7 +181,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if o.KeepAliveTimeout > 0 {
 		c.startKeepAlive(o.KeepAliveTimeout)
 	}
-	idle.KeepAlive(o.KeepAlive, c.keepAlivePing, o.OnKeepAlive) // stops itself once c closes
+	c.nc.keepAlive(idle.KeepAlive(o.KeepAlive, c.keepAlivePing, o.OnKeepAlive))
 	return c, nil
 }
 

@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/porthole/porthole/internal/gather"
+	"github.com/porthole/porthole/internal/idle"
 )
 
 // ErrLingerTimeout reports that the peer did not close its side of the TCP
@@ -58,6 +60,12 @@ type lingerConn struct {
 
 	finishOnce sync.Once
 	result     error // ErrLingerTimeout or nil; read after wg.Wait
+
+	// pinger is the connection's keep-alive, released once the socket is
+	// closed (finished), whose timer would otherwise hold the connection
+	// until its next tick.
+	pinger   atomic.Pointer[idle.Pinger]
+	finished atomic.Bool
 }
 
 func newLingerConn(nc net.Conn, linger time.Duration, wg *sync.WaitGroup) *lingerConn {
@@ -253,9 +261,20 @@ func (l *lingerConn) lingerClose() {
 func (l *lingerConn) finish(err error) {
 	l.finishOnce.Do(func() {
 		_ = l.Conn.Close()
+		l.finished.Store(true)
+		l.pinger.Swap(nil).Release()
 		l.result = err
 		l.wg.Done()
 	})
+}
+
+// keepAlive hands l the connection's keep-alive pinger (nil for none), to
+// release when the socket closes, or now if it already has.
+func (l *lingerConn) keepAlive(p *idle.Pinger) {
+	l.pinger.Store(p)
+	if l.finished.Load() {
+		l.pinger.Swap(nil).Release()
+	}
 }
 
 // hijackWriter hands coder/websocket our lingerConn instead of the raw

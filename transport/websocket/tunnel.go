@@ -175,6 +175,6 @@ func AcceptTunnel(w http.ResponseWriter, r *http.Request, opts *TunnelOptions) (
 	// inside its reads); it resets the read limit, so set ours after it.
 	t.Conn = ws.NetConn(context.Background(), wc, ws.MessageBinary)
 	wc.SetReadLimit(o.ReadLimit)
-	idle.KeepAlive(o.KeepAlive, t.lc.tryPing, o.OnKeepAlive) // stops itself once the tunnel takes no writes
+	t.lc.keepAlive(idle.KeepAlive(o.KeepAlive, t.lc.tryPing, o.OnKeepAlive))
 	return t, nil
 }
