@@ -246,6 +246,9 @@ type inProcessConn struct {
 	closed bool          // Close was called
 	onDone func()        // runs (on a goroutine of its own) once closed
 	done   chan struct{} // closed by Close
+	// graces are the timers cut and ended armed, stopped by Close: each
+	// holds the connection, and the session with it, for its whole grace.
+	graces []*time.Timer
 }
 
 var _ net.Conn = (*inProcessConn)(nil)
@@ -417,6 +420,10 @@ func (c *inProcessConn) Close() error {
 	}
 	c.closed = true
 	close(c.done)
+	for _, t := range c.graces {
+		t.Stop()
+	}
+	c.graces = nil
 	f := c.onDone
 	c.doneMu.Unlock()
 	if f != nil {
@@ -520,18 +527,27 @@ func (c *inProcessConn) failWith(err error) {
 func (c *inProcessConn) cut() {
 	c.stopped.Store(true)
 	_ = c.client.SetDeadline(time.Now())
-	c.cutOnce.Do(func() { time.AfterFunc(inProcessCutGrace, func() { c.Close() }) })
+	c.cutOnce.Do(func() { c.grace(inProcessCutGrace, func() { c.Close() }) })
 }
 
 // ended starts the grace the other direction has once one ended cleanly.
 func (c *inProcessConn) ended() {
 	c.endOnce.Do(func() {
-		time.AfterFunc(endGrace, func() {
+		c.grace(endGrace, func() {
 			c.stopped.Store(true)
 			_ = c.client.SetDeadline(time.Now())
 			c.Close()
 		})
 	})
+}
+
+// grace runs f after d unless the connection is closed first.
+func (c *inProcessConn) grace(d time.Duration, f func()) {
+	c.doneMu.Lock()
+	defer c.doneMu.Unlock()
+	if !c.closed {
+		c.graces = append(c.graces, time.AfterFunc(d, f))
+	}
 }
 
 // finish, once the upstream let go of the connection (or the gateway took
