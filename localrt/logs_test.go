@@ -45,6 +45,13 @@ func FuzzRing(f *testing.F) {
 			all = append(all, p...)
 			oldest := max(0, len(all)-n)
 			for from := int64(0); from <= int64(len(all)); from++ {
+				if from == 2 && oldest > 4 {
+					// Every read from before the oldest byte kept is one
+					// from that byte: two of them suffice. Reading from
+					// each offset written made a long script quadratic
+					// (a 13 KB one took 96 s).
+					from = int64(oldest) - 2
+				}
 				data, lines, next, _, _ := r.read(from)
 				start := max(int(from), oldest)
 				if next != int64(len(all)) || !bytes.Equal(data, all[start:]) {
