@@ -16,11 +16,13 @@ type Timer struct {
 	timeout time.Duration
 	start   time.Time
 	last    atomic.Int64 // time.Since(start) at the last activity
-	expire  func()
 
-	mu      sync.Mutex
-	t       *time.Timer
-	stopped bool
+	mu sync.Mutex
+	t  *time.Timer
+	// expire is nil once the Timer stopped or expired: a stopped runtime
+	// timer can stay in the runtime's heap until its time, hours away, and
+	// must not hold what expire closes over (a whole connection).
+	expire func()
 }
 
 // New returns a Timer; Start arms it. A timeout of zero or less never
@@ -41,7 +43,7 @@ func (it *Timer) Start() {
 	}
 	it.mu.Lock()
 	defer it.mu.Unlock()
-	if it.t == nil && !it.stopped {
+	if it.t == nil && it.expire != nil {
 		it.t = time.AfterFunc(it.timeout, it.fire)
 	}
 }
@@ -55,7 +57,8 @@ func (it *Timer) Touch() {
 
 func (it *Timer) fire() {
 	it.mu.Lock()
-	if it.stopped {
+	expire := it.expire
+	if expire == nil {
 		it.mu.Unlock()
 		return
 	}
@@ -65,9 +68,9 @@ func (it *Timer) fire() {
 		it.mu.Unlock()
 		return
 	}
-	it.stopped = true
+	it.expire = nil
 	it.mu.Unlock()
-	it.expire()
+	expire()
 }
 
 // Stop ends the Timer; expire is not called after Stop returns (unless it
@@ -77,7 +80,7 @@ func (it *Timer) Stop() {
 		return
 	}
 	it.mu.Lock()
-	it.stopped = true
+	it.expire = nil
 	if it.t != nil {
 		it.t.Stop()
 	}

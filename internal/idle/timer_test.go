@@ -1,10 +1,12 @@
 package idle
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+	"weak"
 )
 
 // TestTimer: activity pushes the deadline back; silence for the whole
@@ -53,4 +55,29 @@ func TestTimerStopAndDisabled(t *testing.T) {
 		}
 		unstarted.Stop()
 	})
+}
+
+// TestTimerStopLetsGo: a stopped Timer no longer holds what expire closes
+// over (a connection), though the runtime may keep the stopped timer in
+// its heap until its time, hours away here.
+func TestTimerStopLetsGo(t *testing.T) {
+	// One P, so one timer heap, and enough live timers in it that the
+	// runtime does not clean a single stopped one out at once (it does
+	// when they are over a quarter of the heap).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for range 20 {
+		defer time.AfterFunc(time.Hour, func() {}).Stop()
+	}
+	var it *Timer
+	held := func() weak.Pointer[[64]byte] {
+		conn := new([64]byte)
+		it = New(4*time.Hour, func() { conn[0]++ })
+		return weak.Make(conn)
+	}()
+	it.Start()
+	it.Stop()
+	runtime.GC()
+	if held.Value() != nil {
+		t.Error("a stopped Timer still holds what its expire closes over")
+	}
 }
