@@ -181,11 +181,19 @@ func (c *container) snapshot() snapshot {
 }
 
 // trackGroup records an exec session's process group, so that it dies with
-// the container.
+// the container. It forgets the groups recorded before whose members have
+// all gone since (a session's background process that ended on its own),
+// so that the map holds no more than the live groups, and killGroups does
+// not signal a number the kernel may have handed to an unrelated group.
 func (c *container) trackGroup(pgid int) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	for g := range c.groups {
+		if !groupAlive(g) {
+			delete(c.groups, g)
+		}
+	}
 	c.groups[pgid] = true
-	c.mu.Unlock()
 }
 
 // untrackGroup is called when an exec session's leader has exited. Its

@@ -597,3 +597,35 @@ func TestExecFallback(t *testing.T) {
 		t.Errorf("cancelled sleep: got %v, want context.DeadlineExceeded", err)
 	}
 }
+
+// TestTrackGroupForgetsEndedGroups: a session's process group stays
+// tracked while it has members (they die with the container), but once
+// its last member has gone the next session's tracking forgets it, so the
+// container holds live groups only and never signals a number the kernel
+// may have reused. The groups here are the test's own children, which it
+// reaps: an orphaned background process is reaped by init, and this
+// machine's init reaps none.
+func TestTrackGroupForgetsEndedGroups(t *testing.T) {
+	ct := newContainer(nil, &kube.Container{Name: "main"})
+	var cmds []*exec.Cmd
+	for range 3 {
+		cmd := exec.Command("sleep", "1000")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		cmds = append(cmds, cmd)
+		ct.trackGroup(cmd.Process.Pid)
+	}
+	for _, cmd := range cmds[:2] {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	ct.trackGroup(cmds[2].Process.Pid) // the next session
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if len(ct.groups) != 1 || !ct.groups[cmds[2].Process.Pid] {
+		t.Errorf("tracked %v after two of three groups ended, want only %d", ct.groups, cmds[2].Process.Pid)
+	}
+}
