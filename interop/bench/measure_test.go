@@ -156,6 +156,9 @@ func TestHoldSessionsAllEnd(t *testing.T) {
 			if c.GoroutinesLeft > 0 {
 				t.Errorf("%d goroutines over the baseline 30 s after every session ended; stacks that grew:\n%s", c.GoroutinesLeft, c.LeftStacks)
 			}
+			if c.HeapLeftErr != nil {
+				t.Errorf("live heap after they ended not read: %v", c.HeapLeftErr)
+			}
 		})
 	}
 }
@@ -246,5 +249,27 @@ func TestProfileTotal(t *testing.T) {
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("profileTotal(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
 		}
+	}
+}
+
+// TestLiveHeap: both servers tell their live heap after a forced
+// collection, which is positive and within the heap in use (the spans
+// that hold it), as the live bytes are and a running total would not be.
+func TestLiveHeap(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.Name, func(t *testing.T) {
+			n := startNode(t, tg)
+			live, err := n.LiveHeap(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			inuse, err := n.Heap(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if live == 0 || live > inuse {
+				t.Errorf("live heap %d bytes, heap in use %d: want 0 < live <= in use", live, inuse)
+			}
+		})
 	}
 }

@@ -68,6 +68,9 @@ type Node struct {
 	heap func(ctx context.Context) (uint64, error)
 	// goroutines reads the server's goroutine count, if it tells.
 	goroutines func(ctx context.Context) (int, error)
+	// live reads the server's live Go heap (allocated bytes right after a
+	// forced collection), if it tells.
+	live func(ctx context.Context) (uint64, error)
 }
 
 // Exec is one exec request.
@@ -166,6 +169,16 @@ func (n *Node) Heap(ctx context.Context) (uint64, error) {
 		return 0, errors.ErrUnsupported
 	}
 	return n.heap(ctx)
+}
+
+// LiveHeap is the server's live Go heap in bytes, the bytes still
+// allocated right after a forced collection, when it exposes it: what the
+// server keeps, without the garbage a later collection would free.
+func (n *Node) LiveHeap(ctx context.Context) (uint64, error) {
+	if n.live == nil {
+		return 0, errors.ErrUnsupported
+	}
+	return n.live(ctx)
 }
 
 // Goroutines is the server's goroutine count, when it exposes it.
@@ -317,6 +330,16 @@ func StartReference(ctx context.Context, bin string, errw io.Writer) (*Node, err
 		return mintExec(ctx, n.URL, e)
 	}
 	n.heap = func(ctx context.Context) (uint64, error) { return referenceHeap(ctx, n.URL) }
+	n.live = func(ctx context.Context) (uint64, error) {
+		// Two collections: sync.Pool keeps what the first one frees.
+		var m criref.MemStats
+		for range 2 {
+			if err := getJSON(ctx, n.URL+"/criref/memstats", &m); err != nil {
+				return 0, fmt.Errorf("reference memstats: %w", err)
+			}
+		}
+		return m.HeapAlloc, nil
+	}
 	n.goroutines = func(ctx context.Context) (int, error) {
 		var m criref.MemStats
 		if err := getJSON(ctx, n.URL+"/criref/memstats", &m); err != nil {
@@ -376,6 +399,18 @@ func StartPorthole(ctx context.Context, bin, dir string, errw io.Writer) (*Node,
 	}
 	n.Name, n.URL, n.Kubeconfig = "porthole", "http://"+addr, kubeconfig
 	n.heap = func(ctx context.Context) (uint64, error) { return promHeap(ctx, n.URL) }
+	// The heap profile's gc=1 collects before it answers (--profiling);
+	// /metrics then reads what the collections left. Two, as sync.Pool
+	// keeps what the first one frees.
+	n.live = func(ctx context.Context) (uint64, error) {
+		for range 2 {
+			if _, err := get(ctx, n.URL+"/debug/pprof/heap?gc=1"); err != nil {
+				return 0, fmt.Errorf("forced collection: %w", err)
+			}
+		}
+		v, err := promGauge(ctx, n.URL, "go_memstats_alloc_bytes")
+		return uint64(v), err
+	}
 	// The goroutine profile's total, not go_goroutines: the metrics
 	// handler's own collector goroutines come and go while it counts, so
 	// two scrapes of an idle server differ by one or two.

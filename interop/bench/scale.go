@@ -40,6 +40,12 @@ type HeldCost struct {
 	// goroutine profiles (porthole's --profiling).
 	GoroutinesLeft int
 	LeftStacks     string `json:"-"`
+	// HeapLeftPerSession is the live Go heap's growth over the baseline
+	// per session once they ended, in bytes (both read right after a
+	// forced collection): what the server still keeps of ended sessions.
+	// HeapLeftErr says why it was not read.
+	HeapLeftPerSession float64
+	HeapLeftErr        error `json:"-"`
 	// Stopped says why fewer than Wanted were held ("" when all were).
 	Stopped string
 }
@@ -69,6 +75,7 @@ func HoldSessions(ctx context.Context, n *Node, w Wire, count int) (HeldCost, er
 		return c, err
 	}
 	stacks0 := n.GoroutineStacks(ctx)
+	live0, liveErr := n.LiveHeap(ctx)
 	rss0, err := n.RSS()
 	if err != nil {
 		return c, err
@@ -103,14 +110,30 @@ func HoldSessions(ctx context.Context, n *Node, w Wire, count int) (HeldCost, er
 		}
 		c.GoroutinesLeft = g - g0
 		if c.GoroutinesLeft <= 0 {
+			c.heapLeft(ctx, n, live0, liveErr)
 			return c, nil
 		}
 		if time.Now().After(deadline) {
 			c.LeftStacks = grownStacks(stacks0, n.GoroutineStacks(ctx))
+			c.heapLeft(ctx, n, live0, liveErr)
 			return c, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// heapLeft reads the live heap once the sessions ended, against live0
+// read before they began (or the error that kept it from being read).
+func (c *HeldCost) heapLeft(ctx context.Context, n *Node, live0 uint64, err error) {
+	var live uint64
+	if err == nil {
+		live, err = n.LiveHeap(ctx)
+	}
+	if err != nil {
+		c.HeapLeftErr = err
+		return
+	}
+	c.HeapLeftPerSession = (float64(live) - float64(live0)) / float64(c.Sessions)
 }
 
 // settledGoroutines is n's goroutine count once it has stopped falling:
