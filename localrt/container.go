@@ -31,10 +31,12 @@ type container struct {
 	last     *termination
 	prev     *termination // the termination before last
 	restarts int32
-	ready    bool         // the readiness probe's verdict (containers with one)
-	groups   map[int]bool // process groups of exec sessions that may still live
-	log      *ring        // output of the latest run
-	prevLog  *ring        // output of the run before
+	ready    bool // the readiness probe's verdict (containers with one)
+	// groups are the process groups of exec sessions that may still live,
+	// each true once its leader exited while other members lived on.
+	groups  map[int]bool
+	log     *ring // output of the latest run
+	prevLog *ring // output of the run before
 }
 
 func newContainer(p *pod, spec *kube.Container) *container {
@@ -181,19 +183,21 @@ func (c *container) snapshot() snapshot {
 }
 
 // trackGroup records an exec session's process group, so that it dies with
-// the container. It forgets the groups recorded before whose members have
-// all gone since (a session's background process that ended on its own),
-// so that the map holds no more than the live groups, and killGroups does
-// not signal a number the kernel may have handed to an unrelated group.
+// the container. It forgets the groups whose leader had exited and whose
+// other members have all gone since (a background process that ended on
+// its own), so that the map holds no more than the live groups, and
+// killGroups does not signal a number the kernel may have handed to an
+// unrelated group. Running sessions' groups are not looked at: with
+// thousands of them, that would be a syscall each per new session.
 func (c *container) trackGroup(pgid int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for g := range c.groups {
-		if !groupAlive(g) {
+	for g, leaderExited := range c.groups {
+		if leaderExited && !groupAlive(g) {
 			delete(c.groups, g)
 		}
 	}
-	c.groups[pgid] = true
+	c.groups[pgid] = false
 }
 
 // untrackGroup is called when an exec session's leader has exited. Its
@@ -207,7 +211,9 @@ func (c *container) untrackGroup(pgid int) {
 	}
 	if c.cur == nil || !groupAlive(pgid) {
 		delete(c.groups, pgid)
+		return
 	}
+	c.groups[pgid] = true
 }
 
 // killGroups kills every exec session's process group left in the container.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -599,16 +600,18 @@ func TestExecFallback(t *testing.T) {
 }
 
 // TestTrackGroupForgetsEndedGroups: a session's process group stays
-// tracked while it has members (they die with the container), but once
-// its last member has gone the next session's tracking forgets it, so the
-// container holds live groups only and never signals a number the kernel
-// may have reused. The groups here are the test's own children, which it
-// reaps: an orphaned background process is reaped by init, and this
-// machine's init reaps none.
+// tracked while it runs, and after its leader exited while other members
+// live (they die with the container); once those have all gone, the next
+// session's tracking forgets it, so the container holds live groups only
+// and never signals a number the kernel may have reused. The groups here
+// are the test's own children, which it reaps: an orphaned background
+// process is reaped by init, and this machine's init reaps none.
 func TestTrackGroupForgetsEndedGroups(t *testing.T) {
 	ct := newContainer(nil, &kube.Container{Name: "main"})
+	ct.cur = &run{} // running: an exec's end leaves live members be
+	var pgids []int
 	var cmds []*exec.Cmd
-	for range 3 {
+	for range 4 {
 		cmd := exec.Command("sleep", "1000")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
@@ -616,16 +619,27 @@ func TestTrackGroupForgetsEndedGroups(t *testing.T) {
 		}
 		defer cmd.Process.Kill()
 		cmds = append(cmds, cmd)
-		ct.trackGroup(cmd.Process.Pid)
+		pgids = append(pgids, cmd.Process.Pid)
 	}
+	for _, g := range pgids[:3] {
+		ct.trackGroup(g)
+	}
+	// The first two sessions' leaders exit; their groups live on.
+	ct.untrackGroup(pgids[0])
+	ct.untrackGroup(pgids[1])
+	if len(ct.groups) != 3 {
+		t.Fatalf("tracked %v with three live groups, want all three", ct.groups)
+	}
+	// Their last members end; the third session still runs.
 	for _, cmd := range cmds[:2] {
 		cmd.Process.Kill()
 		cmd.Wait()
 	}
-	ct.trackGroup(cmds[2].Process.Pid) // the next session
+	ct.trackGroup(pgids[3]) // the next session
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
-	if len(ct.groups) != 1 || !ct.groups[cmds[2].Process.Pid] {
-		t.Errorf("tracked %v after two of three groups ended, want only %d", ct.groups, cmds[2].Process.Pid)
+	want := map[int]bool{pgids[2]: false, pgids[3]: false}
+	if !maps.Equal(ct.groups, want) {
+		t.Errorf("tracked %v after two lingering groups ended, want %v", ct.groups, want)
 	}
 }
