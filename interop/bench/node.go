@@ -329,23 +329,21 @@ func StartReference(ctx context.Context, bin string, errw io.Writer) (*Node, err
 	n.mintDirect = func(ctx context.Context, e *Exec) (string, error) {
 		return mintExec(ctx, n.URL, e)
 	}
-	n.heap = func(ctx context.Context) (uint64, error) { return referenceHeap(ctx, n.URL) }
+	n.heap = func(ctx context.Context) (uint64, error) {
+		m, err := referenceMemStats(ctx, n.URL)
+		return m.HeapInuse, err
+	}
 	n.live = func(ctx context.Context) (uint64, error) {
 		// Two collections: sync.Pool keeps what the first one frees.
-		var m criref.MemStats
-		for range 2 {
-			if err := getJSON(ctx, n.URL+"/criref/memstats", &m); err != nil {
-				return 0, fmt.Errorf("reference memstats: %w", err)
-			}
+		if _, err := referenceMemStats(ctx, n.URL); err != nil {
+			return 0, err
 		}
-		return m.HeapAlloc, nil
+		m, err := referenceMemStats(ctx, n.URL)
+		return m.HeapAlloc, err
 	}
 	n.goroutines = func(ctx context.Context) (int, error) {
-		var m criref.MemStats
-		if err := getJSON(ctx, n.URL+"/criref/memstats", &m); err != nil {
-			return 0, fmt.Errorf("reference memstats: %w", err)
-		}
-		return m.Goroutines, nil
+		m, err := referenceMemStats(ctx, n.URL)
+		return m.Goroutines, err
 	}
 	return n, nil
 }
@@ -367,12 +365,14 @@ func mintExec(ctx context.Context, base string, e *Exec) (string, error) {
 	return resp.URL, nil
 }
 
-func referenceHeap(ctx context.Context, base string) (uint64, error) {
+// referenceMemStats reads the reference's Go memory figures, which it
+// takes right after a forced collection.
+func referenceMemStats(ctx context.Context, base string) (criref.MemStats, error) {
 	var m criref.MemStats
 	if err := getJSON(ctx, base+"/criref/memstats", &m); err != nil {
-		return 0, fmt.Errorf("reference memstats: %w", err)
+		return m, fmt.Errorf("reference memstats: %w", err)
 	}
-	return m.HeapInuse, nil
+	return m, nil
 }
 
 // StartPorthole writes the bench pod manifest into dir and runs
