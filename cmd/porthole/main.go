@@ -3,9 +3,22 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/porthole/porthole/internal/cli/root"
+	"github.com/porthole/porthole/internal/initproc"
 )
 
-func main() { os.Exit(root.Main()) }
+func main() {
+	if initproc.Wanted() {
+		// A container's first process: run porthole again below a small
+		// init that reaps orphans and forwards signals (see initproc).
+		code, err := initproc.Run("/proc/self/exe", os.Args, os.Environ())
+		if err == nil {
+			os.Exit(code)
+		}
+		fmt.Fprintf(os.Stderr, "porthole: %v; running without an init\n", err)
+	}
+	os.Exit(root.Main())
+}

@@ -48,21 +48,45 @@ func TestServeSIGTERM(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
+	bin := build(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s := startServe(ctx, t, bin, dir, nil)
+	checkKubeconfigReaches(t, s.kubeconfig, s.server)
+	checkFlagsReach(t, bin, s.server, s.certDir)
+	s.stop(t)
+}
+
+// build builds porthole into dir.
+func build(t *testing.T, dir string) string {
+	t.Helper()
 	bin := filepath.Join(dir, "porthole")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	kc := filepath.Join(dir, "kubeconfig")
-	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--write-kubeconfig", kc, "--cert-dir", filepath.Join(dir, "certs"))
-	stdout, err := cmd.StdoutPipe()
+	return bin
+}
+
+// served is a running `porthole serve`.
+type served struct {
+	cmd                         *exec.Cmd
+	stderr                      *strings.Builder
+	server, kubeconfig, certDir string
+}
+
+// startServe runs bin serve on a loopback port, with its state in dir,
+// started with sys, and waits for its banner.
+func startServe(ctx context.Context, t *testing.T, bin, dir string, sys *syscall.SysProcAttr) *served {
+	t.Helper()
+	s := &served{kubeconfig: filepath.Join(dir, "kubeconfig"), certDir: filepath.Join(dir, "certs"), stderr: new(strings.Builder)}
+	s.cmd = exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--write-kubeconfig", s.kubeconfig, "--cert-dir", s.certDir)
+	s.cmd.SysProcAttr = sys
+	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(stdout)
@@ -74,22 +98,27 @@ func TestServeSIGTERM(t *testing.T) {
 		}
 	}
 	if len(banner) != 4 || !strings.HasPrefix(banner[0], "porthole serving on https://127.0.0.1:") {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("banner %q", banner)
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		t.Fatalf("banner %q; stderr %s", banner, s.stderr.String())
 	}
-	server := strings.TrimPrefix(banner[0], "porthole serving on ")
-	checkKubeconfigReaches(t, kc, server)
-	checkFlagsReach(t, bin, server, filepath.Join(dir, "certs"))
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	s.server = strings.TrimPrefix(banner[0], "porthole serving on ")
+	return s
+}
+
+// stop sends SIGTERM and checks that serve exits 0, having written nothing
+// to stderr.
+func (s *served) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Wait()
-	if err != nil || cmd.ProcessState.ExitCode() != 0 {
-		t.Errorf("exit after SIGTERM: %v (code %d), want 0; stderr %s", err, cmd.ProcessState.ExitCode(), stderr.String())
+	err := s.cmd.Wait()
+	if err != nil || s.cmd.ProcessState.ExitCode() != 0 {
+		t.Errorf("exit after SIGTERM: %v (code %d), want 0; stderr %s", err, s.cmd.ProcessState.ExitCode(), s.stderr.String())
 	}
-	if stderr.Len() != 0 {
-		t.Errorf("stderr: %s", stderr.String())
+	if s.stderr.Len() != 0 {
+		t.Errorf("stderr: %s", s.stderr.String())
 	}
 }
 
