@@ -207,31 +207,42 @@ func TestSignalsForwarded(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			cmd := initCmd(ctx, fmt.Sprintf("signal:%d:42", sig))
-			stdout, err := cmd.StdoutPipe()
+			code, stderr, err := runSignalled(t, initCmd(ctx, fmt.Sprintf("signal:%d:42", sig)), sig)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			line, _ := bufio.NewReader(stdout).ReadString('\n')
-			if line != "ready\n" {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("child said %q; stderr %q", line, stderr.String())
-			}
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			cmd.Wait()
-			if code := cmd.ProcessState.ExitCode(); code != 42 {
-				t.Errorf("exit %d, want 42 (the child's on %v); stderr %q", code, sig, stderr.String())
+			if code != 42 {
+				t.Errorf("exit %d, want 42 (the child's on %v); stderr %q", code, sig, stderr)
 			}
 		})
 	}
+}
+
+// runSignalled starts cmd, an init of a "signal" program, waits for the
+// program's "ready", signals the init with sig and returns the init's exit
+// code and stderr. err: cmd did not start.
+func runSignalled(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) (code int, stderr string, err error) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		return 0, "", err
+	}
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child said %q; stderr %q", line, errOut.String())
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	return cmd.ProcessState.ExitCode(), errOut.String(), nil
 }
 
 // TestTerminal: on its controlling terminal, the init gives the terminal
@@ -276,41 +287,35 @@ func TestOrphansReaped(t *testing.T) {
 // binary runs as init of its program: an orphan is reaped, and SIGTERM,
 // which PID 1 would ignore without a handler, reaches the child.
 func TestPID1(t *testing.T) {
-	for _, what := range []string{"orphan", fmt.Sprintf("signal:%d:42", syscall.SIGTERM)} {
-		t.Run(strings.Split(what, ":")[0], func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append(childEnv(os.Environ()), programEnv+"="+what)
-			cmd.SysProcAttr = newPIDNamespace()
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Skipf("no new PID namespace here: %v", err)
-			}
-			if strings.HasPrefix(what, "signal") {
-				line, _ := bufio.NewReader(stdout).ReadString('\n')
-				if line != "ready\n" {
-					cmd.Process.Kill()
-					cmd.Wait()
-					t.Fatalf("child said %q; stderr %q", line, stderr.String())
-				}
-				cmd.Process.Signal(syscall.SIGTERM)
-			}
-			cmd.Wait()
-			want := 0
-			if strings.HasPrefix(what, "signal") {
-				want = 42
-			}
-			if code := cmd.ProcessState.ExitCode(); code != want {
-				t.Errorf("exit %d, want %d; stderr %q", code, want, stderr.String())
-			}
-		})
+	pid1 := func(ctx context.Context, what string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+		cmd.Env = append(childEnv(os.Environ()), programEnv+"="+what)
+		cmd.SysProcAttr = newPIDNamespace()
+		return cmd
 	}
+	t.Run("orphan", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := pid1(ctx, "orphan")
+		out, err := cmd.CombinedOutput()
+		if cmd.Process == nil {
+			t.Skipf("no new PID namespace here: %v", err)
+		}
+		if err != nil {
+			t.Errorf("%v; output %q", err, out)
+		}
+	})
+	t.Run("signal", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		code, stderr, err := runSignalled(t, pid1(ctx, fmt.Sprintf("signal:%d:42", syscall.SIGTERM)), syscall.SIGTERM)
+		if err != nil {
+			t.Skipf("no new PID namespace here: %v", err)
+		}
+		if code != 42 {
+			t.Errorf("exit %d, want 42; stderr %q", code, stderr)
+		}
+	})
 }
 
 // newPIDNamespace starts a process as PID 1 of a new PID namespace (in a
