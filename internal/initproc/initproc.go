@@ -27,9 +27,9 @@ import (
 
 // Env chooses: "0" never run as init, "1" always (not as PID 1, the init
 // makes itself its descendants' subreaper, for a host whose init reaps
-// nothing), unset or anything else: run as init when PID 1. The init does
-// no job control: under a shell, a stop (Ctrl-Z) stops the child, not the
-// init that the shell waits for, so "1" is for services.
+// nothing), unset or anything else: run as init when PID 1. Under a
+// shell's job control, the init passes the child's stops on as its own
+// (Run).
 const Env = "PORTHOLE_INIT"
 
 // Wanted reports whether this process should run as init, per Env and its

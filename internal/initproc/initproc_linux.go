@@ -15,8 +15,9 @@ const supported = true
 // Run starts path with args and env (less Env) as its only child, then
 // reaps every process that ends up its child and forwards the signals it
 // gets to that one, until it exits; it returns its exit code. Not as PID
-// 1, it first makes itself its descendants' subreaper. An error: the
-// child could not start, and nothing runs.
+// 1, it first makes itself its descendants' subreaper, and on a terminal
+// it stops when the child stops, so that a shell's job control sees it.
+// An error: the child could not start, and nothing runs.
 func Run(path string, args, env []string) (int, error) {
 	// The child's Pdeathsig fires when the thread that started it ends:
 	// this one, locked and never unlocked, ends with the process.
@@ -41,19 +42,50 @@ func Run(path string, args, env []string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("init: start %s: %w", path, err)
 	}
+	// Under a shell's job control (not PID 1, on a terminal), the init
+	// is the job: a stop of the child stops it, and the shell's SIGCONT
+	// hands the terminal back to the child with the signal (see handOver).
+	// SIGTTOU is ignored, so that a hand-over the shell raced fails rather
+	// than raise it; only now, so that the child does not inherit that.
+	jobs := os.Getpid() != 1 && onTerminal()
+	if jobs {
+		signal.Ignore(syscall.SIGTTOU)
+	}
 	for {
-		if code, ended := reap(child); ended {
+		code, ended, stopped := reap(child, jobs)
+		if ended {
 			return code, nil
 		}
-		if s, ok := (<-sigs).(syscall.Signal); ok && forwarded(s) {
+		if stopped {
+			// The shell that waits for the init sees the job stopped, and
+			// takes the terminal back.
+			syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+			continue
+		}
+		s, ok := (<-sigs).(syscall.Signal)
+		if ok && s == syscall.SIGCONT && jobs {
+			handOver(child)
+		}
+		if ok && forwarded(s) {
 			syscall.Kill(child, s) // ESRCH: it just ended, and reap sees that
 		}
 	}
 }
 
 // reap collects every child that has ended, and reports whether child is
-// among them, with its exit code.
-func reap(child int) (code int, ended bool) {
+// among them, with its exit code; with jobs, also whether child stopped.
+func reap(child int, jobs bool) (code int, ended, stopped bool) {
+	if jobs {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(child, &ws, syscall.WNOHANG|syscall.WUNTRACED, nil)
+		switch {
+		case err != nil || pid != child:
+		case ws.Stopped():
+			stopped = true
+		default:
+			code, ended = exitCode(ws.Exited(), ws.ExitStatus(), int(ws.Signal())), true
+		}
+	}
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
@@ -61,11 +93,19 @@ func reap(child int) (code int, ended bool) {
 			continue
 		}
 		if pid <= 0 { // none has ended (0), or none is left (ECHILD)
-			return code, ended
+			return code, ended, stopped && !ended
 		}
 		if pid == child {
 			code, ended = exitCode(ws.Exited(), ws.ExitStatus(), int(ws.Signal())), true
 		}
+	}
+}
+
+// handOver gives the terminal to the child's group when the shell gave it
+// to the init's (fg), as the shell would have without an init between.
+func handOver(child int) {
+	if fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil && fg == unix.Getpgrp() {
+		unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, child) // its group's id is its pid
 	}
 }
 
@@ -86,4 +126,11 @@ func forwarded(s syscall.Signal) bool {
 func foreground() bool {
 	pg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
 	return err == nil && pg == unix.Getpgrp()
+}
+
+// onTerminal reports whether standard input is this process's controlling
+// terminal.
+func onTerminal() bool {
+	_, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil
 }

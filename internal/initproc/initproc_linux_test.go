@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,9 +47,10 @@ func TestMain(m *testing.M) {
 //	kill       is killed by SIGKILL
 //	signal:S:N prints "ready", then exits N when signal S arrives
 //	group      exits 0 when it leads a process group of its own
-//	terminal   checks that its group is its terminal's foreground group,
-//	           prints "ready", and exits 40 plus the number of SIGINTs it
-//	           got in the half second from the first
+//	terminal   prints "ready" and whether its group is its terminal's
+//	           foreground group, and exits 40 plus the number of SIGINTs
+//	           it got in the half second from the first; on each SIGCONT
+//	           it says whether it holds the terminal again
 //	orphan     leaves a process that outlives its parent, and exits 0
 //	           once that process has been reaped (by the init: see orphan)
 func program(what string) int {
@@ -136,27 +138,45 @@ func orphan() int {
 }
 
 func terminal() int {
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGINT)
-	if fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err != nil || fg != syscall.Getpgrp() {
-		fmt.Fprintf(os.Stderr, "terminal's foreground group %d (%v), ours %d\n", fg, err, syscall.Getpgrp())
-		return 6
+	ints := make(chan os.Signal, 4)
+	signal.Notify(ints, syscall.SIGINT)
+	conts := make(chan os.Signal, 4)
+	signal.Notify(conts, syscall.SIGCONT)
+	if inForeground() {
+		fmt.Println("ready (foreground)")
+	} else {
+		fmt.Println("ready (background)")
 	}
-	fmt.Println("ready")
-	select {
-	case <-ch:
-	case <-time.After(time.Minute):
-		return 99
+	for waiting := true; waiting; {
+		select {
+		case <-ints:
+			waiting = false
+		case <-conts:
+			if inForeground() {
+				fmt.Println("foreground again")
+			} else {
+				fmt.Println("continued without the terminal")
+			}
+		case <-time.After(time.Minute):
+			return 99
+		}
 	}
 	n := 1
 	for after := time.After(500 * time.Millisecond); ; {
 		select {
-		case <-ch:
+		case <-ints:
 			n++
 		case <-after:
 			return 40 + n
 		}
 	}
+}
+
+// inForeground reports whether this process's group is its terminal's
+// foreground group.
+func inForeground() bool {
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && fg == syscall.Getpgrp()
 }
 
 // parentOf reads pid's parent from /proc (this namespace's).
@@ -263,7 +283,7 @@ func TestTerminal(t *testing.T) {
 	defer tty.Close()
 	r := bufio.NewReader(tty)
 	line, _ := r.ReadString('\n')
-	if line != "ready\r\n" {
+	if line != "ready (foreground)\r\n" {
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Fatalf("child said %q", line)
@@ -273,6 +293,126 @@ func TestTerminal(t *testing.T) {
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 41 {
 		t.Errorf("exit %d, want 41 (one SIGINT)", code)
+	}
+}
+
+// TestJobControl: the init started by an interactive shell (Env=1, not
+// PID 1) is as transparent to job control as the program alone. Ctrl-Z
+// stops the job: the shell says so and takes commands. fg continues it
+// with the terminal given to the program, so ^C reaches it, once. The
+// same for a job started in the background and brought to the
+// foreground; there the terminal goes to the init, which forwards ^Z.
+func TestJobControl(t *testing.T) {
+	for _, tc := range []struct {
+		name, start, ready string
+	}{
+		{"foreground", "", "ready (foreground)"},
+		{"background", " &", "ready (background)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tty, sh, bash := startShell(t)
+			fmt.Fprintf(tty, "%s=terminal %s=1 %s -test.run='^$'%s\n", programEnv, Env, os.Args[0], tc.start)
+			sh.await(t, tc.ready)
+			if tc.start != "" {
+				fmt.Fprintf(tty, "fg\n")
+				awaitTerminalLeaves(t, tty, bash)
+			}
+			tty.Write([]byte{0x1a}) // ^Z
+			sh.await(t, "Stopped")
+			fmt.Fprintf(tty, "echo shell-$((6*7))\n")
+			sh.await(t, "shell-42")
+			fmt.Fprintf(tty, "fg\n")
+			sh.await(t, "foreground again")
+			tty.Write([]byte{3}) // ^C
+			fmt.Fprintf(tty, "echo code-$?\n")
+			sh.await(t, "code-41")
+		})
+	}
+}
+
+// awaitTerminalLeaves waits up to 20 s for the shell (bash, the leader of
+// its group) to give the terminal to a job.
+func awaitTerminalLeaves(t *testing.T, tty *os.File, bash int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		fg, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fg != bash {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the shell kept the terminal 20 s after fg")
+		}
+	}
+}
+
+// startShell runs an interactive bash on a new terminal, which it closes
+// at the test's end, and returns the terminal, its screen and bash's pid.
+func startShell(t *testing.T) (*os.File, *screen, int) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	cmd := exec.CommandContext(ctx, bash, "--norc", "--noprofile", "-i")
+	cmd.Env = append(childEnv(os.Environ()), "PS1=$ ", "TERM=dumb", "LC_ALL=C") // bash says "Stopped" in English
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		tty.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+		cancel()
+	})
+	return tty, newScreen(tty), cmd.Process.Pid
+}
+
+// screen collects what a terminal shows.
+type screen struct {
+	mu   sync.Mutex
+	buf  []byte
+	seen int // where the next await looks from
+}
+
+func newScreen(r io.Reader) *screen {
+	s := &screen{}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := r.Read(b)
+			s.mu.Lock()
+			s.buf = append(s.buf, b[:n]...)
+			s.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// await waits up to 20 s for text to show after what the last await saw.
+func (s *screen) await(t *testing.T, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		s.mu.Lock()
+		i := strings.Index(string(s.buf[s.seen:]), text)
+		if i >= 0 {
+			s.seen += i + len(text)
+		}
+		shown := string(s.buf)
+		s.mu.Unlock()
+		if i >= 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal did not show %q in 20 s; it shows %q", text, shown)
+		}
 	}
 }
 
