@@ -14,6 +14,10 @@ func main() {
 	if initproc.Wanted() {
 		// A container's first process: run porthole again below a small
 		// init that reaps orphans and forwards signals (see initproc).
+		// Through /proc/self/exe, the child is named "exe": pkill and
+		// killall by name reach the init alone, which forwards once. Named
+		// porthole, the child would get such a signal twice, directly and
+		// forwarded, and porthole takes a second SIGTERM for "stop now".
 		code, err := initproc.Run("/proc/self/exe", os.Args, os.Environ())
 		if err == nil {
 			os.Exit(code)
