@@ -46,7 +46,7 @@ func TestServeAsPID1(t *testing.T) {
 	token, _, _ := strings.Cut(string(tokens), ",")
 	cmd := exec.CommandContext(ctx, bin, "exec", "demo", "-s", s.server, "--token", token,
 		"--certificate-authority", filepath.Join(s.certDir, "ca.crt"), "--",
-		"sh", "-c", "sleep 1 </dev/null >/dev/null 2>&1 & echo $!")
+		"sh", "-c", "sleep 3 </dev/null >/dev/null 2>&1 & echo $!")
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 	out, err := cmd.Output()
 	if err != nil {
@@ -56,13 +56,13 @@ func TestServeAsPID1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exec printed %q", out)
 	}
-	init := s.cmd.Process.Pid
-	orphan, err := childWithNSPid(init, nspid)
+	pid1 := s.cmd.Process.Pid
+	orphan, err := childWithNSPid(pid1, nspid)
 	if err != nil || orphan == 0 {
 		t.Fatalf("the session's background process (pid %d in the namespace) is not PID 1's child: %v", nspid, err)
 	}
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		kids, err := children(init)
+		kids, err := children(pid1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestServeAsPID1(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("PID 1 has not reaped the orphan (pid %d) 15 s after it was started for 1 s; its state %q", orphan, state(orphan))
+			t.Fatalf("PID 1 has not reaped the orphan (pid %d) 15 s after it was started for 3 s; its state %q", orphan, state(orphan))
 		}
 	}
 	s.stop(t)

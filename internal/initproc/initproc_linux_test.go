@@ -100,7 +100,7 @@ func orphan() int {
 		fmt.Fprintln(os.Stderr, "the program is PID 1: no init runs above it")
 		return 7
 	}
-	out, err := exec.Command("sh", "-c", "sleep 2 </dev/null >/dev/null 2>&1 & echo $!").Output()
+	out, err := exec.Command("sh", "-c", "sleep 3 </dev/null >/dev/null 2>&1 & echo $!").Output()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sh:", err)
 		return 2
