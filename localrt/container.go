@@ -193,7 +193,7 @@ func (c *container) trackGroup(pgid int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for g, leaderExited := range c.groups {
-		if leaderExited && !groupAlive(g) {
+		if leaderExited && (!groupAlive(g) || idReused(g)) {
 			delete(c.groups, g)
 		}
 	}
@@ -217,11 +217,16 @@ func (c *container) untrackGroup(pgid int) {
 }
 
 // killGroups kills every exec session's process group left in the container.
+// A group whose leader had exited is killed only while its id is not
+// another process's: it may have ended since trackGroup last looked, hours
+// ago, and its id been handed to an unrelated group.
 func (c *container) killGroups() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for pgid := range c.groups {
-		syscall.Kill(-pgid, syscall.SIGKILL)
+	for pgid, leaderExited := range c.groups {
+		if !leaderExited || !idReused(pgid) {
+			syscall.Kill(-pgid, syscall.SIGKILL)
+		}
 		delete(c.groups, pgid)
 	}
 }

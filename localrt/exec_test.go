@@ -624,7 +624,9 @@ func TestTrackGroupForgetsEndedGroups(t *testing.T) {
 	for _, g := range pgids[:3] {
 		ct.trackGroup(g)
 	}
-	// The first two sessions' leaders exit; their groups live on.
+	// The first two sessions' leaders exit; their groups live on. (Here
+	// the sleeps stand for both the reaped leader and its surviving
+	// members; see TestLingeringGroupIDReused for a real one.)
 	ct.untrackGroup(pgids[0])
 	ct.untrackGroup(pgids[1])
 	if len(ct.groups) != 3 {
@@ -641,5 +643,78 @@ func TestTrackGroupForgetsEndedGroups(t *testing.T) {
 	want := map[int]bool{pgids[2]: false, pgids[3]: false}
 	if !maps.Equal(ct.groups, want) {
 		t.Errorf("tracked %v after two lingering groups ended, want %v", ct.groups, want)
+	}
+}
+
+// TestLingeringGroupIDReused: a tracked group whose leader was reaped is
+// not signalled once its id belongs to a process again: the group ended
+// and the kernel handed the id on, here to an unrelated group (a sleep
+// leading its own). Neither the pruning nor the container's stop touches
+// that group, while a real lingering group (a shell's background sleep
+// outliving the reaped shell) is kept, then killed.
+func TestLingeringGroupIDReused(t *testing.T) {
+	ct := newContainer(nil, &kube.Container{Name: "main"})
+	ct.cur = &run{} // running: an exec's end leaves live members be
+
+	// A real lingering group: its leader, sh, is reaped; its sleep lives on.
+	sh := exec.Command("sh", "-c", "sleep 1000 </dev/null >/dev/null 2>&1 & echo $!")
+	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := sh.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("sh printed %q", out)
+	}
+	defer syscall.Kill(member, syscall.SIGKILL)
+	lingering := sh.Process.Pid
+	ct.trackGroup(lingering)
+	ct.untrackGroup(lingering)
+
+	// An unrelated group, whose id stands for one of ours that ended.
+	other := exec.Command("sleep", "1000")
+	other.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Process.Kill()
+	ct.mu.Lock()
+	ct.groups[other.Process.Pid] = true
+	ct.mu.Unlock()
+
+	running := exec.Command("sleep", "1000")
+	running.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := running.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer running.Process.Kill()
+	ct.trackGroup(running.Process.Pid) // prunes
+	ct.mu.Lock()
+	want := map[int]bool{lingering: true, running.Process.Pid: false}
+	if !maps.Equal(ct.groups, want) {
+		t.Errorf("tracked %v, want %v (the reused id forgotten)", ct.groups, want)
+	}
+	ct.groups[other.Process.Pid] = true // as if it ended after the pruning
+	ct.mu.Unlock()
+
+	ct.killGroups()
+	// Ended by our SIGTERM, not by a SIGKILL of killGroups' that came first.
+	other.Process.Signal(syscall.SIGTERM)
+	other.Wait()
+	if ws := other.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("the unrelated group's sleep: %v, want terminated by the test's SIGTERM (not killed)", other.ProcessState)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if st := procState(member); st == "gone" || st == "Z" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lingering group's sleep (pid %d) still runs after killGroups", member)
+		}
+	}
+	running.Wait()
+	if ws := running.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("the running session's group: %v, want killed", running.ProcessState)
 	}
 }

@@ -156,3 +156,11 @@ func (p *process) exit() *ExitError {
 func groupAlive(pgid int) bool {
 	return syscall.Kill(-pgid, 0) == nil
 }
+
+// idReused reports whether a process now has pid pgid, the id of a group
+// whose leader was reaped. The kernel hands out no id a live group still
+// uses, so the group has ended and the id names someone else's process,
+// or soon its group.
+func idReused(pgid int) bool {
+	return syscall.Kill(pgid, 0) != syscall.ESRCH
+}
