@@ -118,13 +118,31 @@ func TestImageReadsBackAndRuns(t *testing.T) {
 	if err := os.WriteFile(run, portholeData, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(run, "gateway", "--help")
-	if os.Geteuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--upstream-kubeconfig") {
-		t.Errorf("the image's porthole gateway --help: %v\n%s", err, out)
+	// Also as a container runs it: PID 1 of its own PID namespace, where
+	// porthole runs itself below its init, which passes the output and
+	// the exit code through (and must start: porthole says when it runs
+	// without one).
+	for _, pid1 := range []bool{false, true} {
+		if pid1 && os.Geteuid() != 0 {
+			continue // a new PID namespace as the image's user needs root here
+		}
+		for _, tc := range []struct {
+			arg  string
+			code int
+			out  string
+		}{{"--help", 0, "--upstream-kubeconfig"}, {"--no-such-flag", 1, "unknown flag: --no-such-flag"}} {
+			cmd := exec.Command(run, "gateway", tc.arg)
+			if os.Geteuid() == 0 {
+				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
+			}
+			if pid1 {
+				cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
+			}
+			out, _ := cmd.CombinedOutput()
+			if code := cmd.ProcessState.ExitCode(); code != tc.code || !strings.Contains(string(out), tc.out) || strings.Contains(string(out), "without an init") {
+				t.Errorf("the image's porthole gateway %s (PID 1: %t): exit %d, want %d, with %q in\n%s", tc.arg, pid1, code, tc.code, tc.out, out)
+			}
+		}
 	}
 }
 
