@@ -33,7 +33,8 @@ func Run(path string, args, env []string) (int, error) {
 	signal.Notify(sigs)
 	defer signal.Stop(sigs)
 	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if foreground() {
+	pg, ttyErr := unix.IoctlGetInt(0, unix.TIOCGPGRP) // fails unless fd 0 is our controlling terminal
+	if ttyErr == nil && pg == unix.Getpgrp() {
 		// The terminal's keys (Ctrl-C, Ctrl-Z) then reach the child alone,
 		// not the child and, forwarded, again.
 		sys.Foreground, sys.Ctty = true, 0
@@ -47,7 +48,7 @@ func Run(path string, args, env []string) (int, error) {
 	// hands the terminal back to the child with the signal (see handOver).
 	// SIGTTOU is ignored, so that a hand-over the shell raced fails rather
 	// than raise it; only now, so that the child does not inherit that.
-	jobs := os.Getpid() != 1 && onTerminal()
+	jobs := os.Getpid() != 1 && ttyErr == nil
 	if jobs {
 		signal.Ignore(syscall.SIGTTOU)
 	}
@@ -104,7 +105,7 @@ func reap(child int, jobs bool) (code int, ended, stopped bool) {
 // handOver gives the terminal to the child's group when the shell gave it
 // to the init's (fg), as the shell would have without an init between.
 func handOver(child int) {
-	if fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil && fg == unix.Getpgrp() {
+	if foreground() {
 		unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, child) // its group's id is its pid
 	}
 }
@@ -126,11 +127,4 @@ func forwarded(s syscall.Signal) bool {
 func foreground() bool {
 	pg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
 	return err == nil && pg == unix.Getpgrp()
-}
-
-// onTerminal reports whether standard input is this process's controlling
-// terminal.
-func onTerminal() bool {
-	_, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
-	return err == nil
 }
