@@ -20,6 +20,7 @@ import (
 const tokensCSV = `# token,user,uid,groups
 admin-token,alice,1,"admins,devs"
 reader-token,bob,2,readers
+root-token,carol,3,"ops,system:masters"
 `
 
 const rbacYAML = `apiVersion: rbac.authorization.k8s.io/v1
@@ -209,6 +210,31 @@ func TestAuthorization(t *testing.T) {
 	out, _, st := wsExec(t, u, bearer("admin-token"), nil)
 	if string(out) != "hi\n" || !contains(st, `"Success"`) {
 		t.Fatalf("admin: got %q %s", out, st)
+	}
+}
+
+// TestPrivilegedGroup: system:masters may do everything whatever RBAC says,
+// as kube-apiserver's first authorizer allows it; carol is in no binding.
+func TestPrivilegedGroup(t *testing.T) {
+	node := startNode(t)
+	gw := secureGateway(t, node, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, _, st := wsExec(t, execURL(gw, []string{"echo", "hi"}, "stdout"), bearer("root-token"), nil)
+	if string(out) != "hi\n" || !contains(st, `"Success"`) {
+		t.Fatalf("exec by system:masters: got %q %s", out, st)
+	}
+	for _, path := range []string{"/api/v1/namespaces", "/api/v1/namespaces/other/pods", "/apis/apps/v1/deployments"} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", gw+path, nil)
+		req.Header = bearer("root-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 403 || resp.StatusCode == 401 {
+			t.Errorf("%s by system:masters: got %d", path, resp.StatusCode)
+		}
 	}
 }
 

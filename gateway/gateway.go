@@ -98,8 +98,8 @@ type Options struct {
 	// accepted only from loopback and only when no authentication is
 	// configured (the local demo).
 	AllowAnonymous bool
-	// Authorizer decides every request (nil: any authenticated caller may do
-	// everything).
+	// Authorizer decides every request of a caller outside PrivilegedGroup
+	// (nil: any authenticated caller may do everything).
 	Authorizer Authorizer
 
 	// AcceptHosts are the Host header values served (path.Match patterns on

@@ -133,7 +133,7 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.TLSCertFile, "tls-cert-file", "", "serve HTTPS (HTTP/1.1 only) with this certificate")
 	fs.StringVar(&s.TLSKeyFile, "tls-private-key-file", "", "private key of --tls-cert-file")
 	fs.BoolVar(&s.AllowAnonymous, "anonymous-auth", false, "accept requests without credentials from any address as system:anonymous (authorized by RBAC)")
-	fs.StringArrayVar(&s.RBACFiles, "rbac-file", nil, "Role, ClusterRole, RoleBinding and ClusterRoleBinding manifests to authorize with; repeatable (none: every authenticated caller may do everything)")
+	fs.StringArrayVar(&s.RBACFiles, "rbac-file", nil, "Role, ClusterRole, RoleBinding and ClusterRoleBinding manifests to authorize with; repeatable (none: every authenticated caller may do everything; system:masters always may)")
 	fs.StringSliceVar(&s.AcceptHosts, "accept-hosts", nil, "Host header values served (host patterns, port optional; repeatable or comma-separated) (default: localhost, 127.0.0.1 and ::1 without authentication, any host with it)")
 	fs.BoolVar(&s.InsecureHTTPAuth, "insecure-http-auth", false, "accept bearer tokens over plain HTTP off loopback (behind a TLS-terminating proxy only)")
 	fs.StringArrayVar(&s.AllowedOrigins, "allowed-origin", nil, "browser origins (host patterns) allowed to open sessions besides the server's own; repeatable")
