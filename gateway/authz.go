@@ -27,6 +27,20 @@ type Authorizer interface {
 	Authorize(ctx context.Context, a Attributes) (allowed bool, err error)
 }
 
+// RuleLister is an Authorizer that can list what it allows a caller, for
+// the rules review (kubectl auth can-i --list).
+type RuleLister interface {
+	RulesFor(u *User, namespace string) []ResourceRule
+}
+
+// ResourceRule is one allow rule, as a rules review lists it.
+type ResourceRule struct {
+	Verbs         []string `json:"verbs"`
+	APIGroups     []string `json:"apiGroups,omitempty"`
+	Resources     []string `json:"resources,omitempty"`
+	ResourceNames []string `json:"resourceNames,omitempty"`
+}
+
 // resourceString is "pods/exec" or "pods".
 func (a Attributes) resourceString() string {
 	if a.Subresource != "" {

@@ -173,6 +173,34 @@ func (a *RBAC) Authorize(_ context.Context, at Attributes) (bool, error) {
 	return false, nil
 }
 
+// RulesFor implements RuleLister: the rules of every binding of u that
+// applies in namespace (cluster bindings everywhere, role bindings in
+// their own namespace), as the API server's rules review lists them.
+func (a *RBAC) RulesFor(u *User, namespace string) []ResourceRule {
+	var out []ResourceRule
+	add := func(rules []rule) {
+		for _, r := range rules {
+			out = append(out, ResourceRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames})
+		}
+	}
+	for _, b := range a.clusterBindings {
+		if b.matches(u) {
+			add(a.clusterRoles[b.roleName])
+		}
+	}
+	for _, b := range a.bindings {
+		if namespace == "" || b.namespace != namespace || !b.matches(u) {
+			continue
+		}
+		if b.roleKind == "Role" {
+			add(a.roles[b.namespace+"/"+b.roleName])
+		} else {
+			add(a.clusterRoles[b.roleName])
+		}
+	}
+	return out
+}
+
 func (b binding) matches(u *User) bool {
 	if u == nil {
 		return false

@@ -21,7 +21,8 @@ const maxWriteBody = 1 << 20
 // Of writes, only the two that follow a workload are served, under RBAC
 // too: deleting a pod (its controller replaces it) and patching a
 // Deployment (kubectl rollout restart); see writeVerb. Other writes and
-// other resources are not served (see readable).
+// other resources are not served (see readable). The self reviews
+// (kubectl auth whoami and can-i) are the gateway's own answers.
 func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 	req, ok := parseAPIPath(r.URL.Path)
 	if !ok {
@@ -31,6 +32,10 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 	if req.resource && req.group == "" && req.version == "v1" && req.kind == "pods" &&
 		req.namespace != "" && req.name != "" && isStreamVerb(req.subresource) {
 		g.stream(w, r, req.subresource, req.namespace, req.name)
+		return
+	}
+	if kind := req.selfReview(); kind != "" && r.Method == http.MethodPost {
+		g.serveSelfReview(w, r, req, kind)
 		return
 	}
 	if r.Method != http.MethodGet {

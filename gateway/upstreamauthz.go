@@ -1,11 +1,8 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -33,31 +30,10 @@ func (g *Gateway) checkUpstreamCreate(ctx context.Context, r *http.Request, s *s
 	if err != nil {
 		return status.NewHTTPError(http.StatusInternalServerError, "InternalError", err.Error(), nil)
 	}
-	ctx, cancel := context.WithTimeout(ctx, upstreamAccessTimeout)
-	defer cancel()
-	u := g.upstreamURL("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return status.NewHTTPError(http.StatusInternalServerError, "InternalError", err.Error(), nil)
-	}
-	h := g.upstreamHeader(r, s.user)
-	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol",
-		"Sec-Websocket-Extensions", "X-Stream-Protocol-Version", "Content-Length"} {
-		h.Del(k)
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Accept", "application/json")
-	req.Header = h
-	resp, err := g.transport.RoundTrip(req)
-	if err != nil {
-		return status.NewHTTPError(http.StatusInternalServerError, "InternalError", fmt.Sprintf("error dialing backend: %v", err), err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil || resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+	b, ok := g.upstreamReview(ctx, r, s.user, kindAccess, body)
+	if !ok {
 		// An upstream that cannot review (an old server, a node) is left to
 		// answer the session itself.
-		g.log.Debug("upstream access review unavailable", "status", resp.Status, "err", err)
 		return nil
 	}
 	var out struct {
