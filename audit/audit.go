@@ -34,18 +34,21 @@ const (
 
 // Event is one audit record. Fields that do not apply are omitted.
 type Event struct {
-	Time      time.Time `json:"time"`
-	Stage     Stage     `json:"stage"`
-	ID        string    `json:"id"`
-	User      string    `json:"user"`
-	Groups    []string  `json:"groups,omitempty"`
-	Source    string    `json:"source"`
-	Verb      string    `json:"verb"`
-	Namespace string    `json:"namespace"`
-	Pod       string    `json:"pod"`
-	Container string    `json:"container,omitempty"`
-	Command   []string  `json:"command,omitempty"`
-	TTY       bool      `json:"tty,omitempty"`
+	Time   time.Time `json:"time"`
+	Stage  Stage     `json:"stage"`
+	ID     string    `json:"id"`
+	User   string    `json:"user"`
+	Groups []string  `json:"groups,omitempty"`
+	// ImpersonatedBy is the authenticated caller when User is one it
+	// impersonated (kubectl --as).
+	ImpersonatedBy string   `json:"impersonatedBy,omitempty"`
+	Source         string   `json:"source"`
+	Verb           string   `json:"verb"`
+	Namespace      string   `json:"namespace"`
+	Pod            string   `json:"pod"`
+	Container      string   `json:"container,omitempty"`
+	Command        []string `json:"command,omitempty"`
+	TTY            bool     `json:"tty,omitempty"`
 	// WireIn is the client's wire (websocket, spdy); WireOut the
 	// upstream's, or in-process for a node in the gateway's process.
 	WireIn  string `json:"wireIn,omitempty"`

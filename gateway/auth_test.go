@@ -41,6 +41,20 @@ subjects: [{kind: Group, name: admins}]
 roleRef: {kind: ClusterRole, name: exec}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: impersonate-readers}
+rules:
+- {apiGroups: [""], resources: [users], verbs: [impersonate], resourceNames: [bob]}
+- {apiGroups: [""], resources: [groups], verbs: [impersonate], resourceNames: [readers]}
+- {apiGroups: [""], resources: [serviceaccounts], verbs: [impersonate]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: admins-impersonate}
+subjects: [{kind: Group, name: admins}]
+roleRef: {kind: ClusterRole, name: impersonate-readers}
+---
+apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: get-only, namespace: default}
 rules:

@@ -18,6 +18,9 @@ type User struct {
 	Name   string
 	UID    string
 	Groups []string
+	// ImpersonatedBy names the authenticated caller when this user is
+	// one it impersonates (kubectl --as).
+	ImpersonatedBy string
 }
 
 // Well-known names, as the API server uses them.

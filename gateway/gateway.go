@@ -334,6 +334,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, herr := g.authenticate(r)
+	if herr == nil {
+		user, herr = g.impersonate(r, user)
+	}
 	if herr != nil {
 		g.refuse(w, r, g.deniedSession(r), herr)
 		return

@@ -136,7 +136,10 @@ func TestSelfReviews(t *testing.T) {
 			{"reader-token", "default", "[" + self + `,{"verbs":["get"],"apiGroups":[""],"resources":["pods","pods/exec"]}]`},
 			{"reader-token", "prod", "[" + self + "]"},
 			{"admin-token", "prod", "[" + self + `,{"verbs":["get","list","create"],"apiGroups":[""],"resources":["pods","pods/exec","pods/attach","pods/portforward"]},` +
-				`{"verbs":["get","list"],"apiGroups":[""],"resources":["namespaces"]}]`},
+				`{"verbs":["get","list"],"apiGroups":[""],"resources":["namespaces"]},` +
+				`{"verbs":["impersonate"],"apiGroups":[""],"resources":["users"],"resourceNames":["bob"]},` +
+				`{"verbs":["impersonate"],"apiGroups":[""],"resources":["groups"],"resourceNames":["readers"]},` +
+				`{"verbs":["impersonate"],"apiGroups":[""],"resources":["serviceaccounts"]}]`},
 			{"root-token", "prod", "[" + self + `,{"verbs":["*"],"apiGroups":["*"],"resources":["*"]}]`},
 		} {
 			if got := rules(tc.token, tc.ns); got != canonical(t, tc.want) {

@@ -241,7 +241,9 @@ func decodeBody(t *testing.T, raw string) status.Status {
 
 // TestUpstreamHeaders: the client's credentials and impersonation headers
 // never reach the upstream; the gateway's own credentials and, with
-// Impersonate, the caller's identity do.
+// Impersonate, the caller's identity do. A caller that asks to impersonate
+// (Impersonate-User) without being allowed to (no RBAC here, and the
+// upstream cannot review) is refused by the gateway and reaches nothing.
 func TestUpstreamHeaders(t *testing.T) {
 	up := newScriptedUpstream(t, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", false)
 	tokens, _ := gateway.ParseTokens(strings.NewReader("tok,alice,1,\"devs,ops\"\n"))
@@ -249,16 +251,29 @@ func TestUpstreamHeaders(t *testing.T) {
 		UpstreamHeader: http.Header{"Authorization": {"Bearer gateway-credential"}}})
 	raw := strings.Replace(spdyUpgrade, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nAuthorization: Bearer tok\r\nImpersonate-User: root\r\n"+
 		"Impersonate-Group: system:masters\r\nCookie: session=1\r\n", 1)
+	got, _ := rawRoundTrip(t, gw, raw, true)
+	if !strings.HasPrefix(got, "HTTP/1.1 403") || !strings.Contains(got, `cannot impersonate resource \"users\"`) {
+		t.Fatalf("impersonation without permission: got %q", got)
+	}
+	reqs, _ := up.requests()
+	for _, r := range reqs {
+		if r.Header.Get("Upgrade") != "" || r.Header.Get("Impersonate-User") == "root" {
+			t.Errorf("upstream saw %s %s as %q", r.Method, r.URL, r.Header.Get("Impersonate-User"))
+		}
+	}
+	before := len(reqs)
+	raw = strings.Replace(spdyUpgrade, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nAuthorization: Bearer tok\r\nImpersonate_User: root\r\n"+
+		"X-Remote-User: root\r\nCookie: session=1\r\n", 1)
 	if got, _ := rawRoundTrip(t, gw, raw, true); !strings.HasPrefix(got, "HTTP/1.1 403") {
 		t.Fatalf("got %q", got)
 	}
-	reqs, _ := up.requests()
-	if len(reqs) != 1 {
-		t.Fatalf("upstream saw %d requests", len(reqs))
+	reqs, _ = up.requests()
+	if len(reqs) != before+1 {
+		t.Fatalf("upstream saw %d requests, want 1", len(reqs)-before)
 	}
-	h := reqs[0].Header
+	h := reqs[before].Header
 	if h.Get("Authorization") != "Bearer gateway-credential" || h.Get("Impersonate-User") != "alice" ||
-		strings.Join(h.Values("Impersonate-Group"), ",") != "devs,ops" || h.Get("Cookie") != "" {
+		strings.Join(h.Values("Impersonate-Group"), ",") != "devs,ops" || h.Get("Cookie") != "" || h.Get("X-Remote-User") != "" {
 		t.Errorf("upstream headers %v", h)
 	}
 }

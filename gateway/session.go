@@ -222,7 +222,7 @@ func (s *session) event(stage audit.Stage, outcome, reason string) audit.Event {
 		Namespace: s.namespace, Pod: s.pod, Container: s.container, Command: s.command, TTY: s.tty,
 		WireIn: string(s.wireIn), WireOut: string(s.wireOut), Outcome: outcome, Reason: reason, ExitCode: exit}
 	if s.user != nil {
-		ev.User, ev.Groups = s.user.Name, s.user.Groups
+		ev.User, ev.Groups, ev.ImpersonatedBy = s.user.Name, s.user.Groups, s.user.ImpersonatedBy
 	}
 	if stage == audit.StageEnd {
 		ev.BytesIn, ev.BytesOut = s.bytesIn.Load(), s.bytesOut.Load()

@@ -20,21 +20,31 @@ const upstreamAccessTimeout = 10 * time.Second
 // the client, asking the API server directly, reads create.
 func (g *Gateway) checkUpstreamCreate(ctx context.Context, r *http.Request, s *session) *status.HTTPError {
 	a := Attributes{User: s.user, Verb: "create", Namespace: s.namespace, Resource: "pods", Subresource: s.verb, Name: s.pod}
+	allowed, reason, answered := g.upstreamAllows(r.WithContext(ctx), a)
+	if !answered || allowed {
+		// An upstream that cannot review (an old server, a node) is left to
+		// answer the session itself.
+		return nil
+	}
+	return forbidden(a, reason, nil)
+}
+
+// upstreamAllows asks the upstream, as a.User, whether it may do a.
+// answered is false when the upstream cannot review.
+func (g *Gateway) upstreamAllows(r *http.Request, a Attributes) (allowed bool, reason string, answered bool) {
 	review := map[string]any{
 		"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
 		"spec": map[string]any{"resourceAttributes": map[string]string{
-			"namespace": a.Namespace, "verb": a.Verb, "resource": a.Resource, "subresource": a.Subresource, "name": a.Name,
+			"namespace": a.Namespace, "verb": a.Verb, "group": a.APIGroup, "resource": a.Resource, "subresource": a.Subresource, "name": a.Name,
 		}},
 	}
 	body, err := json.Marshal(review)
 	if err != nil {
-		return status.NewHTTPError(http.StatusInternalServerError, "InternalError", err.Error(), nil)
+		return false, "", false
 	}
-	b, ok := g.upstreamReview(ctx, r, s.user, kindAccess, body)
+	b, ok := g.upstreamReview(r.Context(), r, a.User, kindAccess, body)
 	if !ok {
-		// An upstream that cannot review (an old server, a node) is left to
-		// answer the session itself.
-		return nil
+		return false, "", false
 	}
 	var out struct {
 		Status struct {
@@ -44,10 +54,7 @@ func (g *Gateway) checkUpstreamCreate(ctx context.Context, r *http.Request, s *s
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
 		g.log.Debug("upstream access review unreadable", "err", err)
-		return nil
+		return false, "", false
 	}
-	if out.Status.Allowed {
-		return nil
-	}
-	return forbidden(a, out.Status.Reason, nil)
+	return out.Status.Allowed, out.Status.Reason, true
 }

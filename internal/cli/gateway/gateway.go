@@ -78,7 +78,9 @@ controllers, deployments, replica sets, stateful sets, daemon sets, jobs)
 are proxied, each authorized by --rbac-file for exactly what its path names;
 nothing else is. kubectl auth whoami, can-i and can-i --list are answered
 by the gateway: by its authentication and RBAC, then by the upstream asked
-as the caller. /metrics serves Prometheus metrics.
+as the caller. kubectl --as and --as-group work as against the API server,
+for callers whom --rbac-file (or, without it, the upstream) allows the verb
+impersonate. /metrics serves Prometheus metrics.
 
 --oidc-issuer-url and --oidc-client-id accept ID tokens of an OpenID Connect
 provider as bearer tokens (kubectl's token, or an exec credential plugin such

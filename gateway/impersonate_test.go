@@ -1,0 +1,167 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/gateway"
+	"github.com/porthole/porthole/stream"
+	"github.com/porthole/porthole/transport/websocket"
+)
+
+// as is a bearer token header impersonating user and groups (kubectl
+// --as, --as-group).
+func as(token, user string, groups ...string) http.Header {
+	h := bearer(token)
+	if user != "" {
+		h.Set("Impersonate-User", user)
+	}
+	for _, g := range groups {
+		h.Add("Impersonate-Group", g)
+	}
+	return h
+}
+
+// whoami asks the gateway who the caller is, with header h.
+func whoami(t *testing.T, gw string, h http.Header) (int, string, []string, map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw+"/apis/authentication.k8s.io/v1/selfsubjectreviews", strings.NewReader(`{}`))
+	req.Header = h
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	var groups []string
+	gs, _ := field(out, "status", "userInfo", "groups").([]any)
+	for _, g := range gs {
+		groups = append(groups, g.(string))
+	}
+	name, _ := field(out, "status", "userInfo", "username").(string)
+	return resp.StatusCode, name, groups, out
+}
+
+// TestImpersonation: Impersonate-User and Impersonate-Group (kubectl --as,
+// --as-group) work as in the API server: the caller must hold impersonate
+// on each, and the request then runs, is authorized and is audited as the
+// user named.
+func TestImpersonation(t *testing.T) {
+	var log syncBuffer
+	gw := secureGateway(t, startNode(t), &gateway.Options{Audit: audit.NewJSONLog(&log)})
+
+	for _, tc := range []struct {
+		name   string
+		h      http.Header
+		code   int
+		user   string
+		groups []string
+		msg    string
+	}{
+		{"as bob", as("admin-token", "bob"), 201, "bob", []string{"system:authenticated"}, ""},
+		{"as bob in readers", as("admin-token", "bob", "readers"), 201, "bob", []string{"readers", "system:authenticated"}, ""},
+		{"as a service account", as("admin-token", "system:serviceaccount:dev:robot"), 201, "system:serviceaccount:dev:robot",
+			[]string{"system:serviceaccounts", "system:serviceaccounts:dev", "system:authenticated"}, ""},
+		{"as carol", as("admin-token", "carol"), 403, "", nil,
+			`users \"carol\" is forbidden: User \"alice\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope`},
+		{"as bob in admins", as("admin-token", "bob", "admins"), 403, "", nil,
+			`groups \"admins\" is forbidden: User \"alice\" cannot impersonate resource \"groups\"`},
+		{"bob as alice", as("reader-token", "alice"), 403, "", nil, `User \"bob\" cannot impersonate resource \"users\"`},
+		{"masters as anyone", as("root-token", "dave", "system:masters"), 201, "dave", []string{"system:masters", "system:authenticated"}, ""},
+		{"group without user", as("admin-token", "", "readers"), 400, "", nil, "without impersonating a user"},
+	} {
+		code, name, groups, out := whoami(t, gw, tc.h)
+		raw, _ := json.Marshal(out)
+		if code != tc.code || name != tc.user || !slices.Equal(groups, tc.groups) || !strings.Contains(string(raw), tc.msg) {
+			t.Errorf("%s: %d %s %q: %s", tc.name, code, name, groups, raw)
+		}
+	}
+	h := bearer("admin-token")
+	h.Set("Impersonate-Extra-Scopes", "view")
+	h.Set("Impersonate-User", "bob")
+	if code, _, _, _ := whoami(t, gw, h); code != 400 {
+		t.Errorf("extras: got %d, want 400", code)
+	}
+
+	// As bob, alice's exec is refused in bob's name (bob holds get only);
+	// carol's, as alice in admins, runs and is audited as alice,
+	// impersonated by carol.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u := execURL(gw, []string{"echo", "hi"}, "stdout")
+	_, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Header: as("admin-token", "bob")})
+	var ue *stream.UpgradeError
+	if !errors.As(err, &ue) || ue.StatusCode != 403 || !strings.Contains(string(ue.Body), `User \"bob\" cannot create resource \"pods/exec\"`) {
+		t.Fatalf("exec as bob: got %v, want bob's 403", err)
+	}
+	// Impersonation names the groups too: alice's own (admins) are not
+	// looked up, as the API server does not.
+	out, _, st := wsExec(t, u, as("root-token", "alice", "admins"), nil)
+	if string(out) != "hi\n" || !contains(st, `"Success"`) {
+		t.Fatalf("exec as alice: %q %s", out, st)
+	}
+	evs := log.events(t)
+	found := false
+	for _, e := range evs {
+		if e.Stage == audit.StageStart && e.User == "alice" {
+			found = true
+			if e.ImpersonatedBy != "carol" {
+				t.Errorf("audit %+v, want impersonatedBy carol", e)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("audit %+v, want alice's session", evs)
+	}
+}
+
+// TestImpersonationUpstream: without RBAC of its own, the gateway lets a
+// caller impersonate whom the upstream allows it to, asked as the caller;
+// the gateway then impersonates that user upstream.
+func TestImpersonationUpstream(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/selfsubjectaccessreviews") {
+			http.NotFound(w, r)
+			return
+		}
+		var in map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		ra := field(in, "spec", "resourceAttributes")
+		in["status"] = map[string]any{"allowed": r.Header.Get("Impersonate-User") == "alice" &&
+			field(ra, "verb") == "impersonate" && field(ra, "resource") == "users" && field(ra, "name") == "bob"}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		_ = json.NewEncoder(w).Encode(in)
+	}))
+	t.Cleanup(up.Close)
+	tokens, err := gateway.ParseTokens(strings.NewReader(tokensCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, _ := startGateway(t, up.URL, &gateway.Options{Tokens: tokens, Impersonate: true})
+	if code, name, _, _ := whoami(t, gw, as("admin-token", "bob")); code != 201 || name != "bob" {
+		t.Errorf("alice as bob: %d %s, want bob", code, name)
+	}
+	if code, _, _, out := whoami(t, gw, as("admin-token", "carol")); code != 403 {
+		t.Errorf("alice as carol: %d %v, want 403", code, out)
+	}
+	if code, _, _, out := whoami(t, gw, as("reader-token", "bob")); code != 403 {
+		t.Errorf("bob as bob: %d %v, want 403 (the upstream allows alice only)", code, out)
+	}
+}
