@@ -33,26 +33,14 @@ func as(token, user string, groups ...string) http.Header {
 // whoami asks the gateway who the caller is, with header h.
 func whoami(t *testing.T, gw string, h http.Header) (int, string, []string, map[string]any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw+"/apis/authentication.k8s.io/v1/selfsubjectreviews", strings.NewReader(`{}`))
-	req.Header = h
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
+	code, out := postReviewWith(t, gw, h, "/apis/authentication.k8s.io/v1/selfsubjectreviews", "application/json", `{}`)
 	var groups []string
 	gs, _ := field(out, "status", "userInfo", "groups").([]any)
 	for _, g := range gs {
 		groups = append(groups, g.(string))
 	}
 	name, _ := field(out, "status", "userInfo", "username").(string)
-	return resp.StatusCode, name, groups, out
+	return code, name, groups, out
 }
 
 // TestImpersonation: Impersonate-User and Impersonate-Group (kubectl --as,

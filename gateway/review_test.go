@@ -21,12 +21,20 @@ import (
 // answer's code and decoded JSON.
 func postReview(t *testing.T, gw, token, path, contentType, body string) (int, map[string]any) {
 	t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h = bearer(token)
+	}
+	return postReviewWith(t, gw, h, path, contentType, body)
+}
+
+// postReviewWith is postReview with the request's header h.
+func postReviewWith(t *testing.T, gw string, h http.Header, path, contentType, body string) (int, map[string]any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw+path, strings.NewReader(body))
-	if token != "" {
-		req.Header = bearer(token)
-	}
+	req.Header = h.Clone()
 	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
