@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,7 +58,13 @@ func (g *Gateway) peerUser(r *http.Request) (u *User, ok bool, herr *status.HTTP
 	case r.Header.Get(headerPeerUser) == "":
 		return nil, true, unauthorized("Unauthorized", errors.New("replica request without a user"))
 	}
-	return &User{Name: r.Header.Get(headerPeerUser), Groups: r.Header.Values(headerPeerGroup)}, true, nil
+	// peerHeader leaves system:authenticated out, as every caller but an
+	// anonymous one has it.
+	u = &User{Name: r.Header.Get(headerPeerUser), Groups: r.Header.Values(headerPeerGroup)}
+	if !slices.Contains(u.Groups, GroupUnauthenticated) {
+		u = withAuthenticated(u)
+	}
+	return u, true, nil
 }
 
 // replicaPrefix starts the ids this replica gives ("" without a name).

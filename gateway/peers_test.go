@@ -29,6 +29,12 @@ func twoReplicas(t *testing.T, peerToken string) (r1, r2 string) {
 // twoReplicasWith is twoReplicas with sessions that resume for grace.
 func twoReplicasWith(t *testing.T, peerToken string, grace time.Duration) (r1, r2 string) {
 	t.Helper()
+	return twoReplicasRBAC(t, peerToken, grace, sessionsRBAC)
+}
+
+// twoReplicasRBAC is twoReplicasWith with other RBAC objects.
+func twoReplicasRBAC(t *testing.T, peerToken string, grace time.Duration, rbacYAML string) (r1, r2 string) {
+	t.Helper()
 	node := streamtest.StartNode(t, []*kube.Pod{streamtest.SleepPod("p")}, nil).URL
 	up, _ := url.Parse(node)
 	srvs := []*httptest.Server{httptest.NewUnstartedServer(nil), httptest.NewUnstartedServer(nil)}
@@ -42,7 +48,7 @@ func twoReplicasWith(t *testing.T, peerToken string, grace time.Duration) (r1, r
 			t.Fatal(err)
 		}
 		rbac := gateway.NewRBAC()
-		if err := rbac.Load(strings.NewReader(sessionsRBAC)); err != nil {
+		if err := rbac.Load(strings.NewReader(rbacYAML)); err != nil {
 			t.Fatal(err)
 		}
 		tok := peerToken
@@ -66,6 +72,38 @@ func twoReplicasWith(t *testing.T, peerToken string, grace time.Duration) (r1, r
 		})
 	}
 	return srvs[0].URL, srvs[1].URL
+}
+
+// TestReplicasKeepAuthenticatedGroup: a replica speaking for a user keeps
+// the user's system:authenticated, so that RBAC bound to it holds on the
+// replica that has the session as on the one the user reached.
+func TestReplicasKeepAuthenticatedGroup(t *testing.T) {
+	r1, r2 := twoReplicasRBAC(t, "replica-secret", 0, sessionsRBAC+`---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: everyone-watches}
+subjects: [{kind: Group, name: "system:authenticated"}]
+roleRef: {kind: ClusterRole, name: session-watcher}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sess := ownerSession(t, ctx, protocol.WebSocket, execURL(r1, []string{"sh", "-c", "echo ready; exec cat"}, "stdin", "stdout", "stderr"))
+	status := drain(sess.Error)
+	out := drain(sess.Stdout)
+	drain(sess.Stderr)
+	out.await(t, "ready\n")
+	l := awaitList(t, r2, "carol-token", func(l protocol.SessionList) bool { return len(l.Items) == 1 })
+	watch, err := dialWatcher(ctx, r2, "default", l.Items[0].ID, "carol-token", false)
+	if err != nil {
+		t.Fatalf("carol's watch through r2: %v", err)
+	}
+	defer watch.Close()
+	watchOut := drain(watch.Channel(channel.Stdout))
+	watchOut.await(t, "ready\n")
+	sess.Stdin.CloseWrite()
+	if st := status.wait(); !strings.Contains(st, `"status":"Success"`) {
+		t.Errorf("owner's status %s", st)
+	}
 }
 
 // TestReplicasServeEachOthersSessions: alice's session runs through r1;
