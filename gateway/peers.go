@@ -31,8 +31,10 @@ const (
 	headerPeerToken = "X-Porthole-Peer-Token"
 	headerPeerUser  = "X-Porthole-Peer-User"
 	headerPeerGroup = "X-Porthole-Peer-Group"
-	peerListTimeout = 10 * time.Second
-	maxPeerList     = 8 << 20
+	// headerPeerImpersonator names who impersonates the user, for audit.
+	headerPeerImpersonator = "X-Porthole-Peer-Impersonated-By"
+	peerListTimeout        = 10 * time.Second
+	maxPeerList            = 8 << 20
 )
 
 type peerKey struct{}
@@ -60,7 +62,7 @@ func (g *Gateway) peerUser(r *http.Request) (u *User, ok bool, herr *status.HTTP
 	}
 	// peerHeader leaves system:authenticated out, as every caller but an
 	// anonymous one has it.
-	u = &User{Name: r.Header.Get(headerPeerUser), Groups: r.Header.Values(headerPeerGroup)}
+	u = &User{Name: r.Header.Get(headerPeerUser), Groups: r.Header.Values(headerPeerGroup), ImpersonatedBy: r.Header.Get(headerPeerImpersonator)}
 	if !slices.Contains(u.Groups, GroupUnauthenticated) {
 		u = withAuthenticated(u)
 	}
@@ -96,11 +98,14 @@ func (g *Gateway) peerOf(id string) string {
 
 // peerHeader sets the replica's credentials and the caller on h.
 func (g *Gateway) peerHeader(h http.Header, u *User) {
-	for _, k := range []string{"Authorization", "Cookie", headerPeerToken, headerPeerUser, headerPeerGroup} {
+	for _, k := range []string{"Authorization", "Cookie", headerPeerToken, headerPeerUser, headerPeerGroup, headerPeerImpersonator} {
 		h.Del(k)
 	}
 	h.Set(headerPeerToken, g.opts.PeerToken)
 	h.Set(headerPeerUser, u.Name)
+	if u.ImpersonatedBy != "" {
+		h.Set(headerPeerImpersonator, u.ImpersonatedBy)
+	}
 	for _, grp := range u.Groups {
 		if grp != GroupAuthenticated {
 			h.Add(headerPeerGroup, grp)

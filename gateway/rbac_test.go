@@ -3,10 +3,13 @@ package gateway
 import (
 	"context"
 	"io"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/porthole/porthole/internal/streamtest/wiretest"
+	"github.com/porthole/porthole/protocol"
 )
 
 func TestRBACRules(t *testing.T) {
@@ -192,4 +195,24 @@ func FuzzInspectors(f *testing.F) {
 		newWSOutput(io.Discard).feed(b)
 		newSPDYOutput(io.Discard, ids).feed(b)
 	})
+}
+
+// TestPeerUser: what a replica says of a user (peerHeader) is the user the
+// other replica serves (peerUser): its groups with system:authenticated
+// back for all but an anonymous caller, and who impersonates it.
+func TestPeerUser(t *testing.T) {
+	g := &Gateway{opts: Options{PeerToken: "secret"}}
+	for _, u := range []*User{
+		{Name: "alice", Groups: []string{"devs", GroupAuthenticated}},
+		{Name: "bob", Groups: []string{GroupAuthenticated}, ImpersonatedBy: "carol"},
+		{Name: Anonymous, Groups: []string{GroupUnauthenticated}},
+	} {
+		r := httptest.NewRequest("GET", protocol.SessionsPath+"/sessions", nil)
+		r.Header.Set("X-Porthole-Peer-Impersonated-By", "forged")
+		g.peerHeader(r.Header, u)
+		got, ok, herr := g.peerUser(r)
+		if !ok || herr != nil || got.Name != u.Name || !slices.Equal(got.Groups, u.Groups) || got.ImpersonatedBy != u.ImpersonatedBy {
+			t.Errorf("%+v came back as %+v (%v %v)", u, got, ok, herr)
+		}
+	}
 }
