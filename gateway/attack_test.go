@@ -88,6 +88,9 @@ rules:
 - apiGroups: [""]
   resources: [pods/log]
   verbs: [get]
+- apiGroups: ["", events.k8s.io]
+  resources: [events]
+  verbs: [list]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -137,6 +140,10 @@ func TestReadsAreAuthorized(t *testing.T) {
 		{"encoded dots", "carol-token", "/apis/apps/v1/namespaces/dev/deployments/%2e%2e/x", 400, ""},
 		{"empty segment", "carol-token", "/apis/apps/v1/namespaces//deployments/web", 400, ""},
 		{"deprecated watch prefix", "carol-token", "/api/v1/watch/namespaces/dev/pods", 404, ""},
+		{"events for describe", "carol-token", "/api/v1/namespaces/dev/events?fieldSelector=involvedObject.name%3Dweb", 200, "/api/v1/namespaces/dev/events"},
+		{"events.k8s.io events", "carol-token", "/apis/events.k8s.io/v1/namespaces/dev/events", 200, "/apis/events.k8s.io/v1/namespaces/dev/events"},
+		{"events, other namespace", "carol-token", "/api/v1/namespaces/kube-system/events", 403, ""},
+		{"events without grant", "nobody-token", "/api/v1/namespaces/dev/events", 403, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up.reset()

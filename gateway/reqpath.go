@@ -93,13 +93,15 @@ func parseAPIPath(p string) (req apiRequest, ok bool) {
 }
 
 // readable are the resources kubectl reads around streaming, by group:
-// the pod itself, namespaces for pickers, and the objects kubectl resolves
-// to a pod (exec deploy/web, port-forward svc/db). Nothing else (secrets,
-// config maps, RBAC objects) is forwarded, whatever RBAC allows.
+// the pod itself, namespaces for pickers, the objects kubectl resolves
+// to a pod (exec deploy/web, port-forward svc/db), and events, which
+// kubectl describe pod lists to say why a pod will not run. Nothing else
+// (secrets, config maps, RBAC objects) is forwarded, whatever RBAC allows.
 var readable = map[string][]string{
-	"":      {"pods", "namespaces", "services", "replicationcontrollers"},
-	"apps":  {"deployments", "replicasets", "statefulsets", "daemonsets"},
-	"batch": {"jobs"},
+	"":              {"pods", "namespaces", "services", "replicationcontrollers", "events"},
+	"apps":          {"deployments", "replicasets", "statefulsets", "daemonsets"},
+	"batch":         {"jobs"},
+	"events.k8s.io": {"events"},
 }
 
 // readableResource reports whether a GET of req may be forwarded at all:

@@ -74,8 +74,8 @@ WebSocket passes straight through when the upstream speaks it; with
 the port-forward tunnel is unwrapped, as the API server does for nodes that do
 not declare ExtendWebSocketsToKubelet. Discovery, /version and the reads
 kubectl makes around streaming (pods, namespaces, services, replication
-controllers, deployments, replica sets, stateful sets, daemon sets, jobs)
-are proxied, each authorized by --rbac-file for exactly what its path names;
+controllers, deployments, replica sets, stateful sets, daemon sets, jobs,
+events) are proxied, each authorized by --rbac-file for exactly what its path names;
 nothing else is. kubectl auth whoami, can-i and can-i --list are answered
 by the gateway: by its authentication and RBAC, then by the upstream asked
 as the caller. kubectl --as and --as-group work as against the API server,
