@@ -164,6 +164,7 @@ func TestSpawnHelperDies(t *testing.T) {
 	if ppid := parentOf(t, pid); ppid != h.proc.Process.Pid {
 		t.Fatalf("parent %d, want the helper %d", ppid, h.proc.Process.Pid)
 	}
+	before := waitPod(t, r, "p", "running", isRunning).Status.ContainerStatuses[0].RestartCount
 	h.proc.Process.Signal(syscall.SIGKILL)
 	var ee *ExitError
 	if err := <-done; !errors.As(err, &ee) || ee.Code != 137 {
@@ -176,7 +177,11 @@ func TestSpawnHelperDies(t *testing.T) {
 			t.Fatalf("the dead helper %d was never reaped: %s", hpid, procState(hpid))
 		}
 	}
-	waitPod(t, r, "p", "running again", isRunning) // its main process died too
+	// Its main process died too. Running is not enough: the runtime may
+	// not have seen that death yet, and then an exec meets the restart.
+	waitPod(t, r, "p", "running again", func(p *kube.Pod) bool {
+		return isRunning(p) && p.Status.ContainerStatuses[0].RestartCount > before
+	})
 	if ppid := parentOfExec(t, r, false); ppid != os.Getpid() {
 		t.Errorf("after the helper died: parent %d, want this process %d", ppid, os.Getpid())
 	}
