@@ -36,10 +36,14 @@
 // listener, bearer tokens in the header or in the WebSocket subprotocol
 // base64url.bearer.authorization.k8s.io.<token> (stripped before anything
 // else sees it), anonymous callers only on loopback with no authentication
-// configured, or anywhere with AllowAnonymous. Authorization: an Authorizer
-// (RBAC objects) checks create on pods/exec, pods/attach, pods/portforward
-// for every method and get as well for a GET (PROTOCOL.md 11.2), and get or
-// list on pods for the proxied reads.
+// configured, or anywhere with AllowAnonymous. Impersonate-* headers
+// (impersonate.go, kubectl --as) then switch the caller to the user they
+// name when the caller may impersonate it. Authorization: system:masters
+// may do everything; an Authorizer (RBAC objects) checks create on
+// pods/exec, pods/attach, pods/portforward for every method and get as well
+// for a GET (PROTOCOL.md 11.2), and get or list on pods for the proxied
+// reads. The self reviews (review.go: kubectl auth whoami, can-i) are
+// answered from the same, and from the upstream where it can review.
 //
 // Every session is audited at start and end (audit.Sink), counted in
 // Prometheus metrics (porthole_gateway_*), logged, and, for terminals,
