@@ -138,6 +138,16 @@ func (g *Gateway) authenticate(r *http.Request) (*User, *status.HTTPError) {
 	return g.anonymous(r)
 }
 
+// accountable is whom u's sessions count against (the per-user limit):
+// the impersonator, when there is one, so that impersonating many users
+// does not multiply one caller's share.
+func (u *User) accountable() string {
+	if u.ImpersonatedBy != "" {
+		return u.ImpersonatedBy
+	}
+	return u.Name
+}
+
 func withAuthenticated(u *User) *User {
 	c := *u
 	c.Groups = append(append([]string(nil), u.Groups...), GroupAuthenticated)

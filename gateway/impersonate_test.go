@@ -153,3 +153,25 @@ func TestImpersonationUpstream(t *testing.T) {
 		t.Errorf("bob as bob: %d %v, want 403 (the upstream allows alice only)", code, out)
 	}
 }
+
+// TestImpersonationSessionLimit: sessions count against the impersonator,
+// so impersonating many users does not multiply one caller's share.
+func TestImpersonationSessionLimit(t *testing.T) {
+	gw := secureGateway(t, startNode(t), &gateway.Options{MaxSessionsPerUser: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first, _, err := websocket.Dial(ctx, execURL(gw, []string{"cat"}, "stdin", "stdout"), &websocket.DialOptions{Header: as("root-token", "alice", "admins")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	_, _, err = websocket.Dial(ctx, execURL(gw, []string{"true"}, "stdout"), &websocket.DialOptions{Header: as("root-token", "dave", "admins")})
+	var ue *stream.UpgradeError
+	if !errors.As(err, &ue) || ue.StatusCode != 429 || !strings.Contains(string(ue.Body), "user carol has reached the limit") {
+		t.Fatalf("carol's second session, as dave: got %v, want 429 naming carol", err)
+	}
+	// alice's own share is hers.
+	if out, _, st := wsExec(t, execURL(gw, []string{"echo", "mine"}, "stdout"), bearer("admin-token"), nil); string(out) != "mine\n" {
+		t.Fatalf("alice's own session: %q %s", out, st)
+	}
+}

@@ -104,11 +104,11 @@ func (s *session) want() protocol.Want {
 // error when the gateway is closing or a limit is reached.
 func (s *session) begin() *status.HTTPError {
 	g := s.g
-	if ok, msg := g.limits.acquire(s.user.Name); !ok {
+	if ok, msg := g.limits.acquire(s.user.accountable()); !ok {
 		return status.NewHTTPError(429, "TooManyRequests", msg, nil)
 	}
 	if !g.sessions.Add(s) {
-		g.limits.release(s.user.Name)
+		g.limits.release(s.user.accountable())
 		return status.NewHTTPError(503, "ServiceUnavailable", "the gateway is shutting down", nil)
 	}
 	g.metrics.started(s.verb, string(s.wireIn))
@@ -131,7 +131,7 @@ func (s *session) end(out outcome) {
 		g.live.remove(s.id)
 		s.live.end()
 	}
-	g.limits.release(s.user.Name)
+	g.limits.release(s.user.accountable())
 	d := time.Since(s.start)
 	g.metrics.ended(s.verb, string(s.wireIn), string(out), s.bytesIn.Load(), s.bytesOut.Load(), d)
 	s.mu.Lock()
