@@ -15,15 +15,8 @@ import (
 // works as against the API server: the gateway asks it whether the caller
 // may impersonate.
 func TestGatewayAuth(t *testing.T) {
-	identity, err := env.cp.CA.Issue("porthole-gateway-auth", false, "porthole-gateway")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := allowImpersonation(t.Context(), "porthole-gateway"); err != nil {
-		t.Fatal(err)
-	}
 	n := env.nodes[0]
-	gw := startGateway(t, identity, nil)
+	gw := startImpersonatingGateway(t, "auth", nil)
 	for _, k := range env.kubectls {
 		t.Run(k.Name(), func(t *testing.T) {
 			w := k.Wires()[0]

@@ -13,13 +13,6 @@ import (
 // the gateway as from the API server: the gateway forwards event reads,
 // core and events.k8s.io, authorized.
 func TestGatewayEvents(t *testing.T) {
-	identity, err := env.cp.CA.Issue("porthole-gateway-events", false, "porthole-gateway")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := allowImpersonation(t.Context(), "porthole-gateway"); err != nil {
-		t.Fatal(err)
-	}
 	n := env.nodes[0]
 	pod := n.pod("exec")
 	msg := "porthole interop: the event of " + pod
@@ -40,7 +33,7 @@ func TestGatewayEvents(t *testing.T) {
 	t.Cleanup(func() {
 		_ = env.cp.Admin.CoreV1().Events("default").Delete(t.Context(), created.Name, metav1.DeleteOptions{})
 	})
-	gw := startGateway(t, identity, nil)
+	gw := startImpersonatingGateway(t, "events", nil)
 	k := env.kubectls[len(env.kubectls)-1]
 	w := k.Wires()[0]
 	through := gw.kc(k, w, n, t.TempDir(), gatewayModes[0])

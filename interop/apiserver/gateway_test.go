@@ -115,15 +115,8 @@ func TestGateway(t *testing.T) {
 // node sees WebSocket sessions only, and the gateway counts one bridge per
 // session.
 func TestGatewayBridged(t *testing.T) {
-	identity, err := env.cp.CA.Issue("porthole-gateway-bridged", false, "porthole-gateway")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := allowImpersonation(t.Context(), "porthole-gateway"); err != nil {
-		t.Fatal(err)
-	}
 	n := env.nodes[0]
-	gw := startGateway(t, identity, []string{"--session-join"})
+	gw := startImpersonatingGateway(t, "bridged", []string{"--session-join"})
 	bridged := gatewayMode{"session-join", []string{"--session-join"}, func(string, bool) bool { return true }}
 	sessions := 0
 	for _, k := range env.kubectls {
@@ -251,6 +244,21 @@ func (g *gatewayProc) kc(k harness.Kubectl, w harness.Wire, n *node, home string
 	return &kc{k: k, w: w, n: n, home: home, admin: g.admin, limited: g.limited,
 		upstreamWS: func(verb string) bool { return m.upstreamWS(verb, w.WebSocket) },
 		gwLogs:     []string{filepath.Join(g.dir, "gateway.log"), g.audit}}
+}
+
+// startImpersonatingGateway starts `porthole gateway --impersonate` with
+// flags and an identity of its own (user porthole-gateway, its certificate
+// named after name) that may impersonate.
+func startImpersonatingGateway(t *testing.T, name string, flags []string) *gatewayProc {
+	t.Helper()
+	identity, err := env.cp.CA.Issue("porthole-gateway-"+name, false, "porthole-gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := allowImpersonation(t.Context(), "porthole-gateway"); err != nil {
+		t.Fatal(err)
+	}
+	return startGateway(t, identity, flags)
 }
 
 // allowImpersonation lets user impersonate any user, group and uid, the
