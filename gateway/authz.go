@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/protocol/status"
 )
 
@@ -30,15 +31,7 @@ type Authorizer interface {
 // RuleLister is an Authorizer that can list what it allows a caller, for
 // the rules review (kubectl auth can-i --list).
 type RuleLister interface {
-	RulesFor(u *User, namespace string) []ResourceRule
-}
-
-// ResourceRule is one allow rule, as a rules review lists it.
-type ResourceRule struct {
-	Verbs         []string `json:"verbs"`
-	APIGroups     []string `json:"apiGroups,omitempty"`
-	Resources     []string `json:"resources,omitempty"`
-	ResourceNames []string `json:"resourceNames,omitempty"`
+	RulesFor(u *User, namespace string) []kube.ResourceRule
 }
 
 // resourceString is "pods/exec" or "pods".

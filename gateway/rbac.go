@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/porthole/porthole/kube"
 )
 
 // RBAC evaluates Role, ClusterRole, RoleBinding and ClusterRoleBinding
@@ -176,11 +178,11 @@ func (a *RBAC) Authorize(_ context.Context, at Attributes) (bool, error) {
 // RulesFor implements RuleLister: the rules of every binding of u that
 // applies in namespace (cluster bindings everywhere, role bindings in
 // their own namespace), as the API server's rules review lists them.
-func (a *RBAC) RulesFor(u *User, namespace string) []ResourceRule {
-	var out []ResourceRule
+func (a *RBAC) RulesFor(u *User, namespace string) []kube.ResourceRule {
+	var out []kube.ResourceRule
 	add := func(rules []rule) {
 		for _, r := range rules {
-			out = append(out, ResourceRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames})
+			out = append(out, kube.ResourceRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames})
 		}
 	}
 	for _, b := range a.clusterBindings {

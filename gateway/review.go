@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/protocol/status"
 )
 
@@ -52,60 +53,9 @@ func (req apiRequest) selfReview() string {
 var discoveryURLs = []string{"/api", "/api/*", "/apis", "/apis/*", "/version", "/version/", "/healthz", "/livez", "/readyz"}
 
 // selfReviewRules are the rules every authenticated caller holds here.
-var selfReviewRules = []ResourceRule{
+var selfReviewRules = []kube.ResourceRule{
 	{Verbs: []string{"create"}, APIGroups: []string{"authorization.k8s.io"}, Resources: []string{kindAccess, kindRules}},
 	{Verbs: []string{"create"}, APIGroups: []string{"authentication.k8s.io"}, Resources: []string{kindWhoAmI}},
-}
-
-type nonResourceRule struct {
-	Verbs           []string `json:"verbs"`
-	NonResourceURLs []string `json:"nonResourceURLs,omitempty"`
-}
-
-type resourceAttributes struct {
-	Namespace     string          `json:"namespace,omitempty"`
-	Verb          string          `json:"verb,omitempty"`
-	Group         string          `json:"group,omitempty"`
-	Version       string          `json:"version,omitempty"`
-	Resource      string          `json:"resource,omitempty"`
-	Subresource   string          `json:"subresource,omitempty"`
-	Name          string          `json:"name,omitempty"`
-	FieldSelector json.RawMessage `json:"fieldSelector,omitempty"`
-	LabelSelector json.RawMessage `json:"labelSelector,omitempty"`
-}
-
-type nonResourceAttributes struct {
-	Path string `json:"path,omitempty"`
-	Verb string `json:"verb,omitempty"`
-}
-
-type accessSpec struct {
-	ResourceAttributes    *resourceAttributes    `json:"resourceAttributes,omitempty"`
-	NonResourceAttributes *nonResourceAttributes `json:"nonResourceAttributes,omitempty"`
-}
-
-type accessStatus struct {
-	Allowed         bool   `json:"allowed"`
-	Denied          bool   `json:"denied,omitempty"`
-	Reason          string `json:"reason,omitempty"`
-	EvaluationError string `json:"evaluationError,omitempty"`
-}
-
-type rulesSpec struct {
-	Namespace string `json:"namespace,omitempty"`
-}
-
-type rulesStatus struct {
-	ResourceRules    []ResourceRule    `json:"resourceRules"`
-	NonResourceRules []nonResourceRule `json:"nonResourceRules"`
-	Incomplete       bool              `json:"incomplete"`
-	EvaluationError  string            `json:"evaluationError,omitempty"`
-}
-
-type userInfo struct {
-	Username string   `json:"username,omitempty"`
-	UID      string   `json:"uid,omitempty"`
-	Groups   []string `json:"groups,omitempty"`
 }
 
 // reviewObject is a review as the API server answers it.
@@ -157,9 +107,9 @@ func (g *Gateway) serveSelfReview(w http.ResponseWriter, r *http.Request, req ap
 		if groups == nil {
 			groups = []string{}
 		}
-		out.Status = map[string]any{"userInfo": userInfo{Username: u.Name, UID: u.UID, Groups: groups}}
+		out.Status = map[string]any{"userInfo": kube.UserInfo{Username: u.Name, UID: u.UID, Groups: groups}}
 	case kindAccess:
-		var spec accessSpec
+		var spec kube.SelfSubjectAccessReviewSpec
 		if len(in.Spec) > 0 {
 			if err := json.Unmarshal(in.Spec, &spec); err != nil {
 				g.refuse(w, r, nil, status.NewHTTPError(http.StatusBadRequest, "BadRequest", "spec: "+err.Error(), nil))
@@ -181,7 +131,7 @@ func (g *Gateway) serveSelfReview(w http.ResponseWriter, r *http.Request, req ap
 		}
 		out.Spec, out.Status = spec, st
 	case kindRules:
-		var spec rulesSpec
+		var spec kube.SelfSubjectRulesReviewSpec
 		if len(in.Spec) > 0 {
 			if err := json.Unmarshal(in.Spec, &spec); err != nil {
 				g.refuse(w, r, nil, status.NewHTTPError(http.StatusBadRequest, "BadRequest", "spec: "+err.Error(), nil))
@@ -214,34 +164,34 @@ func (g *Gateway) serveSelfReview(w http.ResponseWriter, r *http.Request, req ap
 // accessReview is the gateway's own decision. Unless it is final, the
 // gateway allows and the upstream is asked too: its answer, when it can
 // give one, is the whole answer (every request passes both).
-func (g *Gateway) accessReview(r *http.Request, u *User, spec accessSpec) (st accessStatus, final bool) {
+func (g *Gateway) accessReview(r *http.Request, u *User, spec kube.SelfSubjectAccessReviewSpec) (st kube.SubjectAccessReviewStatus, final bool) {
 	if nr := spec.NonResourceAttributes; nr != nil {
 		if g.opts.Authorizer != nil && !privileged(u) && (nr.Verb != "get" || !pathMatches(discoveryURLs, nr.Path)) {
-			return accessStatus{Reason: "the gateway serves no other non-resource URL than discovery, version and health"}, true
+			return kube.SubjectAccessReviewStatus{Reason: "the gateway serves no other non-resource URL than discovery, version and health"}, true
 		}
-		return accessStatus{Allowed: true}, false
+		return kube.SubjectAccessReviewStatus{Allowed: true}, false
 	}
 	ra := spec.ResourceAttributes
 	a := Attributes{User: u, Verb: ra.Verb, APIGroup: ra.Group, Namespace: ra.Namespace,
 		Resource: ra.Resource, Subresource: ra.Subresource, Name: ra.Name}
 	if g.opts.Authorizer == nil || privileged(u) {
-		return accessStatus{Allowed: true}, false
+		return kube.SubjectAccessReviewStatus{Allowed: true}, false
 	}
 	allowed, err := g.opts.Authorizer.Authorize(r.Context(), a)
 	if err != nil {
-		return accessStatus{EvaluationError: err.Error()}, true
+		return kube.SubjectAccessReviewStatus{EvaluationError: err.Error()}, true
 	}
-	return accessStatus{Allowed: allowed}, !allowed
+	return kube.SubjectAccessReviewStatus{Allowed: allowed}, !allowed
 }
 
 // rulesReview lists the gateway's rules for u in namespace. They are
 // incomplete when the upstream authorizes each request too.
-func (g *Gateway) rulesReview(r *http.Request, u *User, namespace string, body []byte) rulesStatus {
-	st := rulesStatus{ResourceRules: append([]ResourceRule(nil), selfReviewRules...),
-		NonResourceRules: []nonResourceRule{{Verbs: []string{"get"}, NonResourceURLs: discoveryURLs}}}
+func (g *Gateway) rulesReview(r *http.Request, u *User, namespace string, body []byte) kube.SubjectRulesReviewStatus {
+	st := kube.SubjectRulesReviewStatus{ResourceRules: append([]kube.ResourceRule(nil), selfReviewRules...),
+		NonResourceRules: []kube.NonResourceRule{{Verbs: []string{"get"}, NonResourceURLs: discoveryURLs}}}
 	if g.opts.Authorizer == nil || privileged(u) {
-		st.ResourceRules = append(st.ResourceRules, ResourceRule{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}})
-		st.NonResourceRules = append(st.NonResourceRules, nonResourceRule{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}})
+		st.ResourceRules = append(st.ResourceRules, kube.ResourceRule{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}})
+		st.NonResourceRules = append(st.NonResourceRules, kube.NonResourceRule{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}})
 		return st
 	}
 	if l, ok := g.opts.Authorizer.(RuleLister); ok {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/porthole/porthole/kube"
 )
 
 // protobufType is the API server's protobuf media type. kubectl 1.32 and
@@ -65,7 +67,7 @@ func reviewFromProto(b []byte) ([]byte, error) {
 		}
 		spec = s
 	case "SelfSubjectRulesReview":
-		var s rulesSpec
+		var s kube.SelfSubjectRulesReviewSpec
 		if err := eachField(specBytes, func(num protowire.Number, v []byte) error {
 			if num == 1 {
 				s.Namespace = string(v)
@@ -88,12 +90,12 @@ func reviewFromProto(b []byte) ([]byte, error) {
 
 // accessSpecFromProto decodes a SelfSubjectAccessReviewSpec: resource
 // attributes (1) or non-resource attributes (2).
-func accessSpecFromProto(b []byte) (accessSpec, error) {
-	var s accessSpec
+func accessSpecFromProto(b []byte) (kube.SelfSubjectAccessReviewSpec, error) {
+	var s kube.SelfSubjectAccessReviewSpec
 	err := eachField(b, func(num protowire.Number, v []byte) error {
 		switch num {
 		case 1:
-			ra := &resourceAttributes{}
+			ra := &kube.ResourceAttributes{}
 			s.ResourceAttributes = ra
 			strs := map[protowire.Number]*string{1: &ra.Namespace, 2: &ra.Verb, 3: &ra.Group, 4: &ra.Version,
 				5: &ra.Resource, 6: &ra.Subresource, 7: &ra.Name}
@@ -112,7 +114,7 @@ func accessSpecFromProto(b []byte) (accessSpec, error) {
 				return err
 			})
 		case 2:
-			nr := &nonResourceAttributes{}
+			nr := &kube.NonResourceAttributes{}
 			s.NonResourceAttributes = nr
 			return eachField(v, func(num protowire.Number, v []byte) error {
 				switch num {

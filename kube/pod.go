@@ -1,6 +1,7 @@
 // Package kube holds the few Kubernetes object shapes porthole speaks without
 // importing k8s.io modules: Pod (as the API server serialises it), the
-// objects kubectl reads, manifests and selectors. JSON tags follow the
+// objects kubectl reads, manifests and selectors, and the self reviews of
+// kubectl auth (review.go). JSON tags follow the
 // Kubernetes API so the same structs serve manifests and API responses.
 // Kubeconfig files are in kube/kubeconfig, the API server's tables in
 // kube/table.
