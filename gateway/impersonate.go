@@ -1,8 +1,8 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
-	"net/textproto"
 	"slices"
 	"strings"
 
@@ -38,8 +38,8 @@ func (g *Gateway) impersonate(r *http.Request, caller *User) (*User, *status.HTT
 	groups := h.Values(headerImpersonateGroup)
 	uid := h.Get(headerImpersonateUID)
 	extras := false
-	for k := range h {
-		if strings.HasPrefix(textproto.CanonicalMIMEHeaderKey(k), prefixImpersonateExtra) {
+	for k := range h { // canonical: net/http's server spells every key so
+		if strings.HasPrefix(k, prefixImpersonateExtra) {
 			extras = true
 		}
 	}
@@ -71,7 +71,7 @@ func (g *Gateway) impersonate(r *http.Request, caller *User) (*User, *status.HTT
 	}
 	for _, a := range checks {
 		a.User, a.Verb = caller, "impersonate"
-		if herr := g.mayImpersonate(r, a); herr != nil {
+		if herr := g.mayImpersonate(r.Context(), a); herr != nil {
 			return nil, herr
 		}
 	}
@@ -87,14 +87,16 @@ func (g *Gateway) impersonate(r *http.Request, caller *User) (*User, *status.HTT
 }
 
 // mayImpersonate decides one impersonation check (see impersonate).
-func (g *Gateway) mayImpersonate(r *http.Request, a Attributes) *status.HTTPError {
+func (g *Gateway) mayImpersonate(ctx context.Context, a Attributes) *status.HTTPError {
 	if g.opts.Authorizer != nil || privileged(a.User) {
-		return g.authorize(r.Context(), a)
+		return g.authorize(ctx, a)
 	}
-	allowed, reason, answered := g.upstreamAllows(r, a)
+	allowed, reason, outcome, err := g.upstreamAllows(ctx, a)
 	switch {
-	case !answered:
-		return forbidden(a, "without --rbac-file, impersonation is what the upstream allows, and it did not say", nil)
+	case outcome == reviewFailed:
+		return forbidden(a, "without --rbac-file, impersonation is what the upstream allows: "+err.Error(), nil)
+	case outcome == reviewCannot:
+		return forbidden(a, "without --rbac-file, impersonation is what the upstream allows, and it cannot say", nil)
 	case !allowed:
 		return forbidden(a, reason, nil)
 	}

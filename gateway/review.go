@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -123,10 +122,16 @@ func (g *Gateway) serveSelfReview(w http.ResponseWriter, r *http.Request, req ap
 		}
 		st, final := g.accessReview(r, u, spec)
 		if !final {
-			// The upstream authorizes too and has answered for both.
-			if b, ok := g.upstreamReview(r.Context(), r, u, kind, body); ok {
+			// The upstream authorizes too: its answer is the whole answer.
+			// One that cannot review leaves the gateway's; one that fails
+			// leaves no yes.
+			b, outcome, err := g.upstreamReview(r.Context(), u, kind, body)
+			switch outcome {
+			case reviewAnswered:
 				writeReview(w, b)
 				return
+			case reviewFailed:
+				st = kube.SubjectAccessReviewStatus{EvaluationError: err.Error()}
 			}
 		}
 		out.Spec, out.Status = spec, st
@@ -143,15 +148,23 @@ func (g *Gateway) serveSelfReview(w http.ResponseWriter, r *http.Request, req ap
 				`SelfSubjectRulesReview.authorization.k8s.io "" is invalid: spec.namespace: Required value`, nil))
 			return
 		}
-		if g.opts.Authorizer == nil || privileged(u) {
+		out.Spec = spec
+		if g.unrestricted(u) {
 			// The gateway allows everything: what the upstream allows is
 			// the whole answer, when it has one.
-			if b, ok := g.upstreamReview(r.Context(), r, u, kind, body); ok {
+			b, outcome, err := g.upstreamReview(r.Context(), u, kind, body)
+			if outcome == reviewAnswered {
 				writeReview(w, b)
 				return
 			}
+			st := g.rulesReview(r.Context(), u, spec.Namespace, body)
+			if outcome == reviewFailed {
+				st.Incomplete, st.EvaluationError = true, err.Error()
+			}
+			out.Status = st
+		} else {
+			out.Status = g.rulesReview(r.Context(), u, spec.Namespace, body)
 		}
-		out.Spec, out.Status = spec, g.rulesReview(r, u, spec.Namespace, body)
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -166,7 +179,7 @@ func (g *Gateway) serveSelfReview(w http.ResponseWriter, r *http.Request, req ap
 // give one, is the whole answer (every request passes both).
 func (g *Gateway) accessReview(r *http.Request, u *User, spec kube.SelfSubjectAccessReviewSpec) (st kube.SubjectAccessReviewStatus, final bool) {
 	if nr := spec.NonResourceAttributes; nr != nil {
-		if g.opts.Authorizer != nil && !privileged(u) && (nr.Verb != "get" || !pathMatches(discoveryURLs, nr.Path)) {
+		if !g.unrestricted(u) && (nr.Verb != "get" || !pathMatches(discoveryURLs, nr.Path)) {
 			return kube.SubjectAccessReviewStatus{Reason: "the gateway serves no other non-resource URL than discovery, version and health"}, true
 		}
 		return kube.SubjectAccessReviewStatus{Allowed: true}, false
@@ -174,7 +187,7 @@ func (g *Gateway) accessReview(r *http.Request, u *User, spec kube.SelfSubjectAc
 	ra := spec.ResourceAttributes
 	a := Attributes{User: u, Verb: ra.Verb, APIGroup: ra.Group, Namespace: ra.Namespace,
 		Resource: ra.Resource, Subresource: ra.Subresource, Name: ra.Name}
-	if g.opts.Authorizer == nil || privileged(u) {
+	if g.unrestricted(u) {
 		return kube.SubjectAccessReviewStatus{Allowed: true}, false
 	}
 	allowed, err := g.opts.Authorizer.Authorize(r.Context(), a)
@@ -185,24 +198,28 @@ func (g *Gateway) accessReview(r *http.Request, u *User, spec kube.SelfSubjectAc
 }
 
 // rulesReview lists the gateway's rules for u in namespace. They are
-// incomplete when the upstream authorizes each request too.
-func (g *Gateway) rulesReview(r *http.Request, u *User, namespace string, body []byte) kube.SubjectRulesReviewStatus {
+// incomplete when the upstream authorizes each request too (it answers a
+// rules review, or fails to).
+func (g *Gateway) rulesReview(ctx context.Context, u *User, namespace string, body []byte) kube.SubjectRulesReviewStatus {
 	st := kube.SubjectRulesReviewStatus{ResourceRules: append([]kube.ResourceRule(nil), selfReviewRules...),
 		NonResourceRules: []kube.NonResourceRule{{Verbs: []string{"get"}, NonResourceURLs: discoveryURLs}}}
-	if g.opts.Authorizer == nil || privileged(u) {
+	if g.unrestricted(u) {
 		st.ResourceRules = append(st.ResourceRules, kube.ResourceRule{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}})
 		st.NonResourceRules = append(st.NonResourceRules, kube.NonResourceRule{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}})
 		return st
 	}
-	if l, ok := g.opts.Authorizer.(RuleLister); ok {
-		st.ResourceRules = append(st.ResourceRules, l.RulesFor(u, namespace)...)
-	} else {
+	l, ok := g.opts.Authorizer.(RuleLister)
+	if !ok {
 		st.Incomplete, st.EvaluationError = true, "the gateway's authorizer cannot list rules"
 		return st
 	}
-	if _, ok := g.upstreamReview(r.Context(), r, u, kindRules, body); ok {
+	st.ResourceRules = append(st.ResourceRules, l.RulesFor(u, namespace)...)
+	switch _, outcome, err := g.upstreamReview(ctx, u, kindRules, body); outcome {
+	case reviewAnswered:
 		st.Incomplete = true
 		st.EvaluationError = "the upstream API server authorizes each request too; these are the gateway's rules only"
+	case reviewFailed:
+		st.Incomplete, st.EvaluationError = true, err.Error()
 	}
 	return st
 }
@@ -288,49 +305,4 @@ func writeReview(w http.ResponseWriter, b []byte) {
 	w.Header().Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write(b)
-}
-
-// upstreamReview posts a review to the upstream as the caller (with the
-// gateway's credentials, impersonating the caller when configured) and
-// returns its answer. ok is false when the upstream cannot review: a node,
-// serve's in-process API, an older server, or no answer in time.
-func (g *Gateway) upstreamReview(ctx context.Context, r *http.Request, u *User, kind string, body []byte) ([]byte, bool) {
-	ctx, cancel := context.WithTimeout(ctx, upstreamAccessTimeout)
-	defer cancel()
-	group := "authorization.k8s.io"
-	if kind == kindWhoAmI {
-		group = "authentication.k8s.io"
-	}
-	up := g.upstreamURL("/apis/"+group+"/v1/"+kind, "")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, up.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, false
-	}
-	h := g.upstreamHeader(r, u)
-	for _, k := range []string{"Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol",
-		"Sec-Websocket-Extensions", "X-Stream-Protocol-Version", "Content-Length", "Accept-Encoding"} {
-		h.Del(k)
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Accept", "application/json")
-	req.Header = h
-	resp, err := g.transport.RoundTrip(req)
-	if err != nil {
-		g.log.Debug("upstream review unavailable", "kind", kind, "err", err)
-		return nil, false
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil || resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		g.log.Debug("upstream review unavailable", "kind", kind, "status", resp.Status, "err", err)
-		return nil, false
-	}
-	var out struct {
-		Kind string `json:"kind"`
-	}
-	if json.Unmarshal(b, &out) != nil || out.Kind != kindName(kind) {
-		g.log.Debug("upstream review unreadable", "kind", kind)
-		return nil, false
-	}
-	return b, true
 }

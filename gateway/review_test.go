@@ -321,3 +321,36 @@ func TestSelfReviewsUpstream(t *testing.T) {
 		t.Errorf("reader's rules %v, want incomplete naming the upstream", out)
 	}
 }
+
+// TestSelfReviewsUpstreamFails: an upstream that fails to answer (5xx)
+// leaves no yes where the gateway alone would say one, and marks the
+// rules incomplete; one that cannot review (4xx) leaves the gateway's
+// answer.
+func TestSelfReviewsUpstreamFails(t *testing.T) {
+	for _, tc := range []struct {
+		code    int
+		allowed bool
+		errText string
+	}{
+		{http.StatusInternalServerError, false, "500 Internal Server Error"},
+		{http.StatusNotFound, true, ""},
+	} {
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no", tc.code)
+		}))
+		t.Cleanup(up.Close)
+		gw := secureGateway(t, up.URL, nil)
+		_, out := postReview(t, gw, "admin-token", accessPath, "application/json",
+			accessBody(`{"resourceAttributes":{"namespace":"default","verb":"create","resource":"pods","subresource":"exec"}}`))
+		evalErr, _ := field(out, "status", "evaluationError").(string)
+		if field(out, "status", "allowed") != tc.allowed || !strings.Contains(evalErr, tc.errText) || (tc.errText == "") != (evalErr == "") {
+			t.Errorf("upstream %d, can-i: %v", tc.code, out)
+		}
+		for _, token := range []string{"admin-token", "root-token"} {
+			_, out = postReview(t, gw, token, rulesPath, "application/json", `{"spec":{"namespace":"default"}}`)
+			if incomplete := field(out, "status", "incomplete") == true; incomplete != (tc.errText != "") {
+				t.Errorf("upstream %d, %s's rules: %v", tc.code, token, out)
+			}
+		}
+	}
+}

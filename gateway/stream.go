@@ -33,7 +33,7 @@ func (g *Gateway) stream(w http.ResponseWriter, r *http.Request, verb, namespace
 	}
 	path := g.plan(r, s)
 	if (path == pathSPDYToWS || path == pathWrap) && g.opts.Impersonate {
-		if herr := g.checkUpstreamCreate(r.Context(), r, s); herr != nil {
+		if herr := g.checkUpstreamCreate(r.Context(), s); herr != nil {
 			g.refuse(w, r, s, herr)
 			return
 		}

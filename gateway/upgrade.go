@@ -68,6 +68,13 @@ func (g *Gateway) upstreamHeader(r *http.Request, u *User) http.Header {
 			delete(h, k)
 		}
 	}
+	g.upstreamIdentity(h, u)
+	return h
+}
+
+// upstreamIdentity sets on h who the gateway speaks as upstream: its own
+// credentials and, if configured, the impersonated caller.
+func (g *Gateway) upstreamIdentity(h http.Header, u *User) {
 	for k, vs := range g.opts.UpstreamHeader {
 		h[textproto.CanonicalMIMEHeaderKey(k)] = append([]string(nil), vs...)
 	}
@@ -85,7 +92,6 @@ func (g *Gateway) upstreamHeader(r *http.Request, u *User) http.Header {
 			}
 		}
 	}
-	return h
 }
 
 // roundTripUpgrade sends out on a fresh connection (TLS with ALPN

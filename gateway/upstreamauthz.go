@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -17,34 +20,32 @@ const upstreamAccessTimeout = 10 * time.Second
 // in the API server's words if not. It runs where the gateway turns the
 // client's POST (SPDY) into a WebSocket GET upstream: a 1.35+ API server
 // authorizes that GET as get first, so its refusal would name get where
-// the client, asking the API server directly, reads create.
-func (g *Gateway) checkUpstreamCreate(ctx context.Context, r *http.Request, s *session) *status.HTTPError {
+// the client, asking the API server directly, reads create. An upstream
+// that cannot review (an old server, a node), or does not answer, is left
+// to answer the session itself.
+func (g *Gateway) checkUpstreamCreate(ctx context.Context, s *session) *status.HTTPError {
 	a := Attributes{User: s.user, Verb: "create", Namespace: s.namespace, Resource: "pods", Subresource: s.verb, Name: s.pod}
-	allowed, reason, answered := g.upstreamAllows(r.WithContext(ctx), a)
-	if !answered || allowed {
-		// An upstream that cannot review (an old server, a node) is left to
-		// answer the session itself.
+	allowed, reason, outcome, _ := g.upstreamAllows(ctx, a)
+	if outcome != reviewAnswered || allowed {
 		return nil
 	}
 	return forbidden(a, reason, nil)
 }
 
 // upstreamAllows asks the upstream, as a.User, whether it may do a.
-// answered is false when the upstream cannot review.
-func (g *Gateway) upstreamAllows(r *http.Request, a Attributes) (allowed bool, reason string, answered bool) {
-	review := map[string]any{
+func (g *Gateway) upstreamAllows(ctx context.Context, a Attributes) (allowed bool, reason string, outcome reviewOutcome, err error) {
+	body, err := json.Marshal(map[string]any{
 		"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
 		"spec": map[string]any{"resourceAttributes": map[string]string{
 			"namespace": a.Namespace, "verb": a.Verb, "group": a.APIGroup, "resource": a.Resource, "subresource": a.Subresource, "name": a.Name,
 		}},
-	}
-	body, err := json.Marshal(review)
+	})
 	if err != nil {
-		return false, "", false
+		return false, "", reviewFailed, err
 	}
-	b, ok := g.upstreamReview(r.Context(), r, a.User, kindAccess, body)
-	if !ok {
-		return false, "", false
+	b, outcome, err := g.upstreamReview(ctx, a.User, kindAccess, body)
+	if outcome != reviewAnswered {
+		return false, "", outcome, err
 	}
 	var out struct {
 		Status struct {
@@ -53,8 +54,62 @@ func (g *Gateway) upstreamAllows(r *http.Request, a Attributes) (allowed bool, r
 		} `json:"status"`
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
-		g.log.Debug("upstream access review unreadable", "err", err)
-		return false, "", false
+		return false, "", reviewFailed, fmt.Errorf("the upstream API server's access review: %w", err)
 	}
-	return out.Status.Allowed, out.Status.Reason, true
+	return out.Status.Allowed, out.Status.Reason, reviewAnswered, nil
+}
+
+// reviewOutcome is what asking the upstream for a review came to.
+type reviewOutcome int
+
+const (
+	// reviewCannot: the upstream does not review (a node, serve's
+	// in-process API, an older server): it refused the request (4xx).
+	reviewCannot reviewOutcome = iota
+	// reviewAnswered: the upstream's review is the answer.
+	reviewAnswered
+	// reviewFailed: no answer (unreachable, timed out, 5xx, unreadable),
+	// so nothing can be said of what the upstream allows.
+	reviewFailed
+)
+
+// upstreamReview posts a review to the upstream as u, a request of the
+// gateway's own (its credentials, impersonating u when configured, none of
+// the client's headers), and returns the answer.
+func (g *Gateway) upstreamReview(ctx context.Context, u *User, kind string, body []byte) ([]byte, reviewOutcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, upstreamAccessTimeout)
+	defer cancel()
+	group := "authorization.k8s.io"
+	if kind == kindWhoAmI {
+		group = "authentication.k8s.io"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.upstreamURL("/apis/"+group+"/v1/"+kind, "").String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, reviewFailed, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	g.upstreamIdentity(req.Header, u)
+	resp, err := g.transport.RoundTrip(req)
+	if err != nil {
+		return nil, reviewFailed, fmt.Errorf("the upstream API server did not answer the review: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch {
+	case resp.StatusCode >= 400 && resp.StatusCode < 500:
+		g.log.Debug("upstream cannot review", "kind", kind, "status", resp.Status)
+		return nil, reviewCannot, nil
+	case err != nil:
+		return nil, reviewFailed, fmt.Errorf("the upstream API server's review: %w", err)
+	case resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK:
+		return nil, reviewFailed, fmt.Errorf("the upstream API server answered the review with %s", resp.Status)
+	}
+	var out struct {
+		Kind string `json:"kind"`
+	}
+	if json.Unmarshal(b, &out) != nil || out.Kind != kindName(kind) {
+		return nil, reviewFailed, fmt.Errorf("the upstream API server's answer to the review is not a %s", kindName(kind))
+	}
+	return b, reviewAnswered, nil
 }
