@@ -333,20 +333,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.mux.ServeHTTP(w, r.WithContext(ctx))
 		return
 	}
-	user, herr := g.authenticate(r)
-	if herr == nil {
-		user, herr = g.impersonate(r, user)
-	}
+	caller, herr := g.authenticate(r)
 	if herr != nil {
-		g.refuse(w, r, g.deniedSession(r), herr)
+		g.refuse(w, r, g.deniedSession(r, &User{}), herr)
+		return
+	}
+	user, herr := g.impersonate(r, caller)
+	if herr != nil {
+		// Audited in the caller's name: the refusal is the caller's.
+		g.refuse(w, r, g.deniedSession(r, caller), herr)
 		return
 	}
 	g.mux.ServeHTTP(w, r.WithContext(withUser(r.Context(), user)))
 }
 
-// deniedSession describes an unauthenticated streaming request for its
+// deniedSession describes a streaming request refused before routing (its
+// caller unauthenticated, u empty, or not allowed to impersonate) for its
 // audit record (nil for other paths, which are not audited).
-func (g *Gateway) deniedSession(r *http.Request) *session {
+func (g *Gateway) deniedSession(r *http.Request, u *User) *session {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) != 7 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "namespaces" || parts[4] != "pods" {
 		return nil
@@ -356,7 +360,7 @@ func (g *Gateway) deniedSession(r *http.Request) *session {
 	default:
 		return nil
 	}
-	s := g.newSession(parts[6], &User{}, r.RemoteAddr)
+	s := g.newSession(parts[6], u, r.RemoteAddr)
 	s.namespace, s.pod = parts[3], parts[5]
 	parseStreamQuery(s, r.URL.Query())
 	return s

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -77,6 +78,13 @@ func TestImpersonation(t *testing.T) {
 			t.Errorf("%s: %d %s %q: %s", tc.name, code, name, groups, raw)
 		}
 	}
+	many := as("root-token", "bob")
+	for i := range 65 {
+		many.Add("Impersonate-Group", fmt.Sprint("g", i))
+	}
+	if code, _, _, out := whoami(t, gw, many); code != 400 {
+		t.Errorf("65 groups: %d %v, want 400", code, out)
+	}
 	h := bearer("admin-token")
 	h.Set("Impersonate-Extra-Scopes", "view")
 	h.Set("Impersonate-User", "bob")
@@ -97,11 +105,25 @@ func TestImpersonation(t *testing.T) {
 	}
 	// Impersonation names the groups too: alice's own (admins) are not
 	// looked up, as the API server does not.
+	// A refused impersonation is audited in the caller's name.
+	_, _, err = websocket.Dial(ctx, u, &websocket.DialOptions{Header: as("admin-token", "carol")})
+	if !errors.As(err, &ue) || ue.StatusCode != 403 {
+		t.Fatalf("exec as carol: got %v, want 403", err)
+	}
 	out, _, st := wsExec(t, u, as("root-token", "alice", "admins"), nil)
 	if string(out) != "hi\n" || !contains(st, `"Success"`) {
 		t.Fatalf("exec as alice: %q %s", out, st)
 	}
 	evs := log.events(t)
+	denied := false
+	for _, e := range evs {
+		if e.Stage == audit.StageDenied && e.User == "alice" && strings.Contains(e.Reason, `cannot impersonate resource "users"`) {
+			denied = true
+		}
+	}
+	if !denied {
+		t.Errorf("audit %+v, want alice's refused impersonation of carol", evs)
+	}
 	found := false
 	for _, e := range evs {
 		if e.Stage == audit.StageStart && e.User == "alice" {
