@@ -67,8 +67,21 @@ type PodSpec struct {
 	Containers     []Container `json:"containers"`
 	InitContainers []Container `json:"initContainers,omitempty"`
 	RestartPolicy  string      `json:"restartPolicy,omitempty"` // Always (default), OnFailure, Never
-	NodeName       string      `json:"nodeName,omitempty"`
+	// TerminationGracePeriodSeconds is how long a deleted pod's processes
+	// have between SIGTERM and SIGKILL when the deletion names no period.
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+	DNSPolicy                     string `json:"dnsPolicy,omitempty"`
+	NodeName                      string `json:"nodeName,omitempty"`
+	// SecurityContext is always set, as the API server defaults it, since
+	// clients dereference it (kubectl debug does); porthole honours none of
+	// its fields and keeps none.
+	SecurityContext *PodSecurityContext `json:"securityContext,omitempty"`
+	SchedulerName   string              `json:"schedulerName,omitempty"`
 }
+
+// PodSecurityContext stands for the pod's security context, which the local
+// runtime does not apply.
+type PodSecurityContext struct{}
 
 // Container is one container of a pod spec.
 type Container struct {
@@ -81,10 +94,13 @@ type Container struct {
 	Ports      []ContainerPort `json:"ports,omitempty"`
 	// ReadinessProbe decides the container's ready state; without one a
 	// running container is ready.
-	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
-	Stdin          bool   `json:"stdin,omitempty"`
-	StdinOnce      bool   `json:"stdinOnce,omitempty"`
-	TTY            bool   `json:"tty,omitempty"`
+	ReadinessProbe           *Probe `json:"readinessProbe,omitempty"`
+	TerminationMessagePath   string `json:"terminationMessagePath,omitempty"`
+	TerminationMessagePolicy string `json:"terminationMessagePolicy,omitempty"`
+	ImagePullPolicy          string `json:"imagePullPolicy,omitempty"`
+	Stdin                    bool   `json:"stdin,omitempty"`
+	StdinOnce                bool   `json:"stdinOnce,omitempty"`
+	TTY                      bool   `json:"tty,omitempty"`
 }
 
 // EnvVar is a literal environment variable (valueFrom is not supported).
@@ -104,10 +120,18 @@ type ContainerPort struct {
 type PodStatus struct {
 	Phase             string            `json:"phase,omitempty"` // Pending, Running, Succeeded, Failed
 	PodIP             string            `json:"podIP,omitempty"`
+	PodIPs            []PodIP           `json:"podIPs,omitempty"`
 	HostIP            string            `json:"hostIP,omitempty"`
+	HostIPs           []PodIP           `json:"hostIPs,omitempty"`
+	QOSClass          string            `json:"qosClass,omitempty"`
 	StartTime         string            `json:"startTime,omitempty"`
 	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
 	Conditions        []PodCondition    `json:"conditions,omitempty"`
+}
+
+// PodIP is one address of a pod (podIPs) or of its node (hostIPs).
+type PodIP struct {
+	IP string `json:"ip"`
 }
 
 // PodCondition is one condition (Ready, ...).

@@ -102,9 +102,8 @@ func defaultSpec(p *kube.Pod, now time.Time) error {
 	if p.ResourceVersion == "" {
 		p.ResourceVersion = "1"
 	}
+	p.Spec.Default()
 	switch p.Spec.RestartPolicy {
-	case "":
-		p.Spec.RestartPolicy = restartAlways
 	case restartAlways, restartOnFailure, restartNever:
 	default:
 		return fmt.Errorf("invalid restartPolicy %q", p.Spec.RestartPolicy)

@@ -45,7 +45,10 @@ func (p *pod) status() kube.PodStatus {
 	p.rt.mu.Unlock()
 	st := kube.PodStatus{
 		PodIP:     "127.0.0.1",
+		PodIPs:    []kube.PodIP{{IP: "127.0.0.1"}},
 		HostIP:    "127.0.0.1",
+		HostIPs:   []kube.PodIP{{IP: "127.0.0.1"}},
+		QOSClass:  "BestEffort", // no container states resources
 		StartTime: timestamp(start),
 	}
 	snaps := make([]snapshot, len(p.containers))

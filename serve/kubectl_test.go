@@ -149,6 +149,15 @@ func testKubectlGet(t *testing.T, k kubectl) {
 	if code != 0 || !strings.Contains(out, "v1.33.0-porthole") {
 		t.Errorf("version: exit %d\n%s%s", code, out, errOut)
 	}
+
+	// kubectl debug reads the pod's security context, which the API
+	// server always fills, without checking; it panicked on porthole's
+	// pods before they had one. The ephemeral container's patch is not
+	// served, and kubectl says so.
+	_, errOut, code = k.run(t, "debug", "demo", "--image=busybox")
+	if code != 1 || !strings.Contains(errOut, "Error from server (MethodNotAllowed)") || strings.Contains(errOut, "panic") {
+		t.Errorf("debug: exit %d, stderr %q; want 1 and MethodNotAllowed", code, errOut)
+	}
 }
 
 // TestKubectlDispatcher: the machine's kubectl dispatcher picks a real

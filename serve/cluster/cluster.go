@@ -200,18 +200,7 @@ func defaultMeta(m *kube.ObjectMeta, now time.Time) {
 	m.DeletionTimestamp, m.DeletionGracePeriodSeconds = "", nil
 }
 
-func defaultTemplate(t *kube.PodTemplateSpec) {
-	if t.Spec.RestartPolicy == "" {
-		t.Spec.RestartPolicy = "Always"
-	}
-	for i := range t.Spec.Containers {
-		for j := range t.Spec.Containers[i].Ports {
-			if p := &t.Spec.Containers[i].Ports[j]; p.Protocol == "" {
-				p.Protocol = "TCP"
-			}
-		}
-	}
-}
+func defaultTemplate(t *kube.PodTemplateSpec) { t.Spec.Default() }
 
 // rollingStrategy says what the controller does, whatever was asked: a
 // rolling update that starts every new pod at once and removes the old
