@@ -241,10 +241,13 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 		opts.GracePeriodSeconds = &n
 	}
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	grace := int64(30)
 	cur, found := a.cluster.Get(cluster.Pods, ns, name)
 	if !found {
 		return nil, notFound("pods", name)
+	}
+	grace := int64(30)
+	if g := cur.(*kube.Pod).Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = *g
 	}
 	if p := opts.Preconditions; p != nil {
 		m := cur.Meta()
@@ -256,8 +259,9 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 		}
 	}
 	if g := opts.GracePeriodSeconds; g != nil {
-		grace = max(0, min(*g, 3600))
+		grace = *g
 	}
+	grace = max(0, min(grace, 3600))
 	p, err := a.cluster.DeletePod(ns, name, grace)
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):

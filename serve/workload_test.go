@@ -426,47 +426,60 @@ spec:
 	}
 }
 
-// TestKubectlDeleteGrace: kubectl delete --grace-period=1 gives a process
-// that ignores SIGTERM a second before it is killed, and kubectl's wait
-// ends when it is gone.
+// TestKubectlDeleteGrace: kubectl delete --grace-period=1, or a pod's own
+// terminationGracePeriodSeconds of 1 when kubectl names none, gives a
+// process that ignores SIGTERM a second before it is killed, and kubectl's
+// wait ends when it is gone.
 func TestKubectlDeleteGrace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
 	}
-	objs, err := kube.Decode(strings.NewReader(`
+	for _, tt := range []struct {
+		name, spec string
+		args       []string
+	}{
+		{"flag", "", []string{"--grace-period=1"}},
+		{"spec", "terminationGracePeriodSeconds: 1", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			objs, err := kube.Decode(strings.NewReader(`
 apiVersion: v1
 kind: Pod
 metadata: {name: stubborn}
 spec:
+  `+tt.spec+`
   containers:
   - {name: c, command: [sh, -c, 'trap "" TERM; while :; do sleep 0.1; done']}
 `), "pod.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	s, _ := startServer(t, Options{Pods: objs.Pods, KubeconfigPath: kc})
-	for {
-		var p kube.Pod
-		getJSON(t, s, "/api/v1/namespaces/default/pods/stubborn", &p)
-		if p.Status.Phase == "Running" {
-			break
-		}
-		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
-	}
-	k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
-	start := time.Now()
-	out, errOut, code := k.run(t, "delete", "pod", "stubborn", "--grace-period=1")
-	took := time.Since(start)
-	if code != 0 || out != "pod \"stubborn\" deleted\n" {
-		t.Fatalf("delete: exit %d %q %q", code, out, errOut)
-	}
-	// Between the grace and the runtime's own KillGrace (5s), which a
-	// grace period not passed on would take.
-	if took < time.Second || took > 4*time.Second {
-		t.Errorf("delete --grace-period=1 took %s, want the grace and little more", took)
-	}
-	if code, _ := get(t, s.URL()+"/api/v1/namespaces/default/pods/stubborn"); code != 404 {
-		t.Errorf("after delete: GET %d, want 404", code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kc := filepath.Join(t.TempDir(), "kubeconfig")
+			s, _ := startServer(t, Options{Pods: objs.Pods, KubeconfigPath: kc})
+			for {
+				var p kube.Pod
+				getJSON(t, s, "/api/v1/namespaces/default/pods/stubborn", &p)
+				if p.Status.Phase == "Running" {
+					break
+				}
+				time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+			}
+			k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
+			start := time.Now()
+			out, errOut, code := k.run(t, append([]string{"delete", "pod", "stubborn"}, tt.args...)...)
+			took := time.Since(start)
+			if code != 0 || out != "pod \"stubborn\" deleted\n" {
+				t.Fatalf("delete: exit %d %q %q", code, out, errOut)
+			}
+			// Between the grace and the runtime's own KillGrace (5s),
+			// which a grace period not passed on would take; the
+			// default grace is 30s.
+			if took < time.Second || took > 4*time.Second {
+				t.Errorf("delete took %s, want the grace of 1s and little more", took)
+			}
+			if code, _ := get(t, s.URL()+"/api/v1/namespaces/default/pods/stubborn"); code != 404 {
+				t.Errorf("after delete: GET %d, want 404", code)
+			}
+		})
 	}
 }
