@@ -18,8 +18,8 @@ import (
 
 // api serves the part of the Kubernetes API that kubectl needs around
 // streaming: version, discovery, namespaces, pods (get, list, watch,
-// delete), Services, Deployments (with rollout restart's patch) and
-// ReplicaSets, all read from the cluster.
+// delete), Services, Deployments (with rollout restart's patch),
+// ReplicaSets and events, all read from the cluster.
 type api struct {
 	pods    node.Runtime // the runtime, for pod logs
 	cluster *cluster.Cluster
@@ -158,6 +158,7 @@ func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
 // coreResources is the discovery document of /api/v1: what porthole serves
 // and with which verbs, so kubectl neither offers nor tries the rest.
 var coreResources = []kube.APIResource{
+	{Name: "events", SingularName: "event", Namespaced: true, Kind: "Event", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ev"}},
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list"}, ShortNames: []string{"ns"}},
 	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"delete", "get", "list", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},

@@ -82,7 +82,18 @@ var (
 				Items: listItems(items, func(o *kube.ReplicaSet) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
-	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind}
+	eventKind = &kind{
+		resource: cluster.Events, prefix: "/api/v1", apiVersion: "v1", kind: "Event", listKind: "EventList",
+		fields:  kube.EventFields,
+		field:   func(o cluster.Object) func(string) (string, bool) { return kube.EventField(o.(*kube.Event)) },
+		columns: table.EventColumns,
+		row:     func(o cluster.Object, now time.Time) []any { return table.EventRow(o.(*kube.Event), now) },
+		list: func(items []cluster.Object, rv string) any {
+			return kube.EventList{TypeMeta: kube.TypeMeta{Kind: "EventList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+				Items: listItems(items, func(o *kube.Event) *kube.TypeMeta { return &o.TypeMeta })}
+		},
+	}
+	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind, eventKind}
 )
 
 // listItems copies objs, which must be *T, as a list's items: never nil

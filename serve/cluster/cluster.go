@@ -1,9 +1,10 @@
 // Package cluster is the object store and controllers behind porthole
-// serve's API: pods (as the runtime runs them), Services, Deployments and
-// ReplicaSets, with one resourceVersion counter for the whole server, a
-// bounded history of changes for watches, and the controllers that turn a
-// Deployment into ReplicaSets and a ReplicaSet into running pods, replacing
-// a deleted pod under a new name as the controller manager would.
+// serve's API: pods (as the runtime runs them), Services, Deployments,
+// ReplicaSets and the events that tell what happened to them, with one
+// resourceVersion counter for the whole server, a bounded history of
+// changes for watches, and the controllers that turn a Deployment into
+// ReplicaSets and a ReplicaSet into running pods, replacing a deleted pod
+// under a new name as the controller manager would.
 //
 // Objects handed out are shared and must not be modified; every change
 // stores a new object.
@@ -86,6 +87,7 @@ type Cluster struct {
 	objs     map[Resource]map[key]Object
 	history  []Event // the last historySize events, oldest first
 	watchers map[*Watcher]struct{}
+	events   events
 	nextIP   int
 	manifest []key // pods given to New, read from the runtime at Start
 	started  bool
@@ -115,8 +117,9 @@ func New(rt PodSource, objs Objects, log *slog.Logger) (*Cluster, error) {
 		log:      log,
 		now:      time.Now,
 		rv:       1,
-		objs:     map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}},
+		objs:     map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}, Events: {}},
 		watchers: make(map[*Watcher]struct{}),
+		events:   events{byKey: make(map[eventKey]string)},
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
@@ -260,6 +263,8 @@ func (c *Cluster) Start(ctx context.Context) error {
 		p.ResourceVersion = ""
 		p.TypeMeta = kube.TypeMeta{Kind: "Pod", APIVersion: "v1"}
 		c.storeLocked(Pods, "ADDED", p)
+		c.scheduledLocked(p)
+		c.podEventsLocked(nil, p)
 	}
 	c.reconcileLocked()
 	c.wg.Add(1)
@@ -425,6 +430,7 @@ func (c *Cluster) syncPodsLocked() {
 			continue
 		}
 		c.storeLocked(Pods, "MODIFIED", p)
+		c.podEventsLocked(old, p)
 	}
 }
 
@@ -455,6 +461,9 @@ func (c *Cluster) DeletePod(namespace, name string, grace int64) (*kube.Pod, err
 	d := clone(p)
 	d.DeletionTimestamp = timestamp(c.now().Add(time.Duration(grace) * time.Second))
 	d.DeletionGracePeriodSeconds = ptr(grace)
+	if p.DeletionTimestamp == "" {
+		c.killingLocked(p)
+	}
 	if grace == 0 {
 		d.Meta().ResourceVersion = p.ResourceVersion
 		c.objs[Pods][k] = d
@@ -520,6 +529,9 @@ func withRV(o Object, rv uint64) Object {
 		c := *v
 		out = &c
 	case *kube.ReplicaSet:
+		c := *v
+		out = &c
+	case *kube.Event:
 		c := *v
 		out = &c
 	default:

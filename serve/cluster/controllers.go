@@ -75,7 +75,13 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 	if cur == nil {
 		cur = c.newReplicaSet(d, hash, revision+1)
 		c.storeLocked(ReplicaSets, "ADDED", cur)
+		if desired > 0 {
+			c.scaledLocked(d, cur.Name, 0, desired)
+		}
 	} else if rollback := atoi(cur.Annotations[revisionAnnotation]) < revision; kube.Replicas(cur.Spec.Replicas) != desired || rollback {
+		if from := kube.Replicas(cur.Spec.Replicas); from != desired {
+			c.scaledLocked(d, cur.Name, from, desired)
+		}
 		u := clone(cur)
 		u.Spec.Replicas = ptr(desired)
 		u.Generation++
@@ -90,7 +96,8 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 	// finds the Deployment without a ready pod during a rollout.
 	if cur.Status.ReadyReplicas >= desired {
 		for _, rs := range old {
-			if kube.Replicas(rs.Spec.Replicas) != 0 {
+			if from := kube.Replicas(rs.Spec.Replicas); from != 0 {
+				c.scaledLocked(d, rs.Name, from, 0)
 				u := clone(rs)
 				u.Spec.Replicas = ptr(int32(0))
 				u.Generation++
@@ -173,6 +180,8 @@ func (c *Cluster) syncReplicaSetLocked(rs *kube.ReplicaSet) {
 			break
 		}
 		c.storeLocked(Pods, "ADDED", p)
+		c.emitLocked(rs, "", "Normal", "SuccessfulCreate", "Created pod: "+p.Name, replicaSetController)
+		c.scheduledLocked(p)
 		active = append(active, p)
 	}
 	if len(active) > want {
@@ -187,11 +196,17 @@ func (c *Cluster) syncReplicaSetLocked(rs *kube.ReplicaSet) {
 			return -compareStrings(a.CreationTimestamp, b.CreationTimestamp)
 		})
 		for _, p := range active[:len(active)-want] {
+			grace := int64(30)
+			if g := p.Spec.TerminationGracePeriodSeconds; g != nil {
+				grace = max(0, min(*g, 3600))
+			}
 			d := clone(p)
-			d.DeletionTimestamp = timestamp(c.now().Add(30 * time.Second))
-			d.DeletionGracePeriodSeconds = ptr(int64(30))
+			d.DeletionTimestamp = timestamp(c.now().Add(time.Duration(grace) * time.Second))
+			d.DeletionGracePeriodSeconds = ptr(grace)
 			c.storeLocked(Pods, "MODIFIED", d)
-			c.removeLocked(key{p.Namespace, p.Name}, 30)
+			c.killingLocked(p)
+			c.emitLocked(rs, "", "Normal", "SuccessfulDelete", "Deleted pod: "+p.Name, replicaSetController)
+			c.removeLocked(key{p.Namespace, p.Name}, grace)
 		}
 		active = active[len(active)-want:]
 	}

@@ -54,8 +54,9 @@ func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.C
 	cmd := &cobra.Command{
 		Use:   "serve [-f FILE]...",
 		Short: "Run pods locally behind an API server kubectl can exec, attach and port-forward into",
-		Long: `Run pods as local processes and serve them to kubectl: a read-only API
-(pods, namespaces, discovery) plus exec, attach and port-forward.
+		Long: `Run pods as local processes and serve them to kubectl: an API (pods,
+Services, Deployments, ReplicaSets, events, namespaces, discovery; reads,
+deleting pods, rollout restart) plus exec, attach and port-forward.
 
 Without -f, serves the pod "demo" (container "shell" running sh, stdin open).
 The kubeconfig is written to $XDG_CONFIG_HOME/porthole/kubeconfig unless

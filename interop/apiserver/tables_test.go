@@ -1,0 +1,92 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/table"
+)
+
+// TestEventTable: porthole serve's Event table, which kubectl get events
+// prints, has the real API server's columns, and the same cells for the
+// same events: a kubelet's counted container event, a controller's, and
+// a newer-API singleton with no count and no source.
+func TestEventTable(t *testing.T) {
+	ctx := t.Context()
+	long := metav1.NewTime(time.Now().Add(-50 * time.Hour).Truncate(time.Second))
+	later := metav1.NewTime(time.Now().Add(-26 * time.Hour).Truncate(time.Second))
+	ref := corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "tables", UID: "uid-tables", APIVersion: "v1"}
+	events := []*corev1.Event{
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables.a"}, InvolvedObject: withPath(ref, "spec.containers{c}"),
+			Reason: "BackOff", Message: "Back-off restarting failed container c in pod tables_default(uid-tables) ", Type: "Warning",
+			Source: corev1.EventSource{Component: "kubelet", Host: "porthole"}, ReportingController: "kubelet", ReportingInstance: "porthole",
+			FirstTimestamp: long, LastTimestamp: later, Count: 7},
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables.b"}, InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", Namespace: "default", Name: "web-1", APIVersion: "apps/v1"},
+			Reason: "SuccessfulCreate", Message: "Created pod: web-1-abcde", Type: "Normal",
+			Source: corev1.EventSource{Component: "replicaset-controller"}, FirstTimestamp: later, LastTimestamp: later, Count: 1},
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables.c"}, InvolvedObject: ref, Reason: "Scheduled", Message: "Successfully assigned default/tables to porthole",
+			Type: "Normal", ReportingController: "default-scheduler", ReportingInstance: "default-scheduler-porthole", FirstTimestamp: long},
+	}
+	var want []kube.TableRow
+	for _, ev := range events {
+		created, err := env.cp.Admin.CoreV1().Events("default").Create(ctx, ev, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = env.cp.Admin.CoreV1().Events("default").Delete(ctx, created.Name, metav1.DeleteOptions{}) })
+		var ours kube.Event
+		recode(t, created, &ours)
+		want = append(want, kube.TableRow{Cells: table.EventRow(&ours, time.Now())})
+	}
+	raw, err := env.cp.Admin.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/default/events").
+		Param("fieldSelector", "metadata.name!=nothing").SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var theirs kube.Table
+	if err := json.Unmarshal(raw, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	if len(theirs.ColumnDefinitions) != len(table.EventColumns) {
+		t.Fatalf("the API server has %d columns, porthole %d", len(theirs.ColumnDefinitions), len(table.EventColumns))
+	}
+	for i, c := range theirs.ColumnDefinitions {
+		o := table.EventColumns[i]
+		if c.Name != o.Name || c.Type != o.Type || c.Format != o.Format || c.Priority != o.Priority {
+			t.Errorf("column %d: the API server has %+v, porthole %+v", i, c, o)
+		}
+	}
+	rows := map[string]string{}
+	for _, r := range theirs.Rows {
+		b, _ := json.Marshal(r.Cells)
+		rows[r.Cells[len(r.Cells)-1].(string)] = string(b)
+	}
+	for i, r := range want {
+		b, _ := json.Marshal(r.Cells)
+		if got := rows[events[i].Name]; got != string(b) {
+			t.Errorf("event %s: the API server's cells %s, porthole's %s", events[i].Name, got, b)
+		}
+	}
+}
+
+func withPath(r corev1.ObjectReference, path string) corev1.ObjectReference {
+	r.FieldPath = path
+	return r
+}
+
+// recode converts one JSON shape into another.
+func recode(t *testing.T, in, out any) {
+	t.Helper()
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatal(err)
+	}
+}
