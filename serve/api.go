@@ -24,13 +24,14 @@ type api struct {
 	pods    node.Runtime // the runtime, for pod logs
 	cluster *cluster.Cluster
 	version kube.VersionInfo
-	started time.Time // creation time of the namespaces
+	machine machine   // the node's facts
+	started time.Time // creation time of the namespaces and the node
 	now     func() time.Time
 	log     *slog.Logger
 }
 
 func newAPI(rt node.Runtime, c *cluster.Cluster, version kube.VersionInfo, started time.Time, now func() time.Time, log *slog.Logger) *api {
-	return &api{pods: rt, cluster: c, version: version, started: started, now: now, log: log}
+	return &api{pods: rt, cluster: c, version: version, machine: readMachine(version.GitVersion), started: started, now: now, log: log}
 }
 
 // apiHandler answers one request: a value to write as JSON, an error, or
@@ -53,6 +54,9 @@ func (a *api) register(mux *http.ServeMux) {
 		"/apis/apps/v1":                  get(a.getAppsResources),
 		"/api/v1/namespaces":             get(a.listNamespaces),
 		"/api/v1/namespaces/{namespace}": get(a.getNamespace),
+		"/api/v1/nodes":                  get(a.listNodes),
+		"/api/v1/nodes/{name}":           get(a.getNode),
+		"/api/v1/nodes/{name}/status":    get(a.getNode),
 		"/api/v1/namespaces/{namespace}/pods/{name}": {
 			http.MethodGet:    func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) },
 			http.MethodDelete: a.deletePod,
@@ -160,6 +164,8 @@ func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
 var coreResources = []kube.APIResource{
 	{Name: "events", SingularName: "event", Namespaced: true, Kind: "Event", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ev"}},
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list"}, ShortNames: []string{"ns"}},
+	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list"}, ShortNames: []string{"no"}},
+	{Name: "nodes/status", Kind: "Node", Verbs: []string{"get"}},
 	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"delete", "get", "list", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -43,35 +44,7 @@ func TestEventTable(t *testing.T) {
 		recode(t, created, &ours)
 		want = append(want, kube.TableRow{Cells: table.EventRow(&ours, time.Now())})
 	}
-	raw, err := env.cp.Admin.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/default/events").
-		Param("fieldSelector", "metadata.name!=nothing").SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var theirs kube.Table
-	if err := json.Unmarshal(raw, &theirs); err != nil {
-		t.Fatal(err)
-	}
-	if len(theirs.ColumnDefinitions) != len(table.EventColumns) {
-		t.Fatalf("the API server has %d columns, porthole %d", len(theirs.ColumnDefinitions), len(table.EventColumns))
-	}
-	for i, c := range theirs.ColumnDefinitions {
-		o := table.EventColumns[i]
-		if c.Name != o.Name || c.Type != o.Type || c.Format != o.Format || c.Priority != o.Priority {
-			t.Errorf("column %d: the API server has %+v, porthole %+v", i, c, o)
-		}
-	}
-	rows := map[string]string{}
-	for _, r := range theirs.Rows {
-		b, _ := json.Marshal(r.Cells)
-		rows[r.Cells[len(r.Cells)-1].(string)] = string(b)
-	}
-	for i, r := range want {
-		b, _ := json.Marshal(r.Cells)
-		if got := rows[events[i].Name]; got != string(b) {
-			t.Errorf("event %s: the API server's cells %s, porthole's %s", events[i].Name, got, b)
-		}
-	}
+	compareTable(t, "/api/v1/namespaces/default/events", table.EventColumns, []string{events[0].Name, events[1].Name, events[2].Name}, want)
 }
 
 func withPath(r corev1.ObjectReference, path string) corev1.ObjectReference {
@@ -88,5 +61,81 @@ func recode(t *testing.T, in, out any) {
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNodeTable: porthole serve's Node table, which kubectl get nodes
+// prints, has the real API server's columns, and the same cells for the
+// same nodes: ready with roles and every fact, not ready and cordoned
+// with none.
+func TestNodeTable(t *testing.T) {
+	ctx := t.Context()
+	nodes := []*corev1.Node{
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables-a", Labels: map[string]string{
+			"node-role.kubernetes.io/control-plane": "", "node-role.kubernetes.io/worker": "", "kubernetes.io/role": "edge"}},
+			Status: corev1.NodeStatus{
+				Conditions: []corev1.NodeCondition{{Type: "MemoryPressure", Status: "False"}, {Type: "Ready", Status: "True"}},
+				Addresses:  []corev1.NodeAddress{{Type: "Hostname", Address: "a"}, {Type: "InternalIP", Address: "10.0.0.1"}, {Type: "ExternalIP", Address: "192.0.2.1"}},
+				NodeInfo: corev1.NodeSystemInfo{KubeletVersion: "v1.33.0-porthole", OSImage: "Debian GNU/Linux 12 (bookworm)",
+					KernelVersion: "6.1.0", Architecture: "amd64", ContainerRuntimeVersion: "porthole://local"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables-b"}, Spec: corev1.NodeSpec{Unschedulable: true},
+			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: "Ready", Status: "Unknown"}}}},
+	}
+	var want []kube.TableRow
+	for _, n := range nodes {
+		created, err := env.cp.Admin.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = env.cp.Admin.CoreV1().Nodes().Delete(context.Background(), created.Name, metav1.DeleteOptions{})
+		})
+		created.Status = n.Status
+		if created, err = env.cp.Admin.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var ours kube.Node
+		recode(t, created, &ours)
+		want = append(want, kube.TableRow{Cells: table.NodeRow(&ours, time.Now())})
+	}
+	compareTable(t, "/api/v1/nodes", table.NodeColumns, []string{nodes[0].Name, nodes[1].Name}, want)
+}
+
+// compareTable fetches the API server's Table at path and compares its
+// columns with porthole's, and the rows of the named objects with want.
+func compareTable(t *testing.T, path string, columns []kube.TableColumnDefinition, names []string, want []kube.TableRow) {
+	t.Helper()
+	raw, err := env.cp.Admin.CoreV1().RESTClient().Get().AbsPath(path).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var theirs kube.Table
+	if err := json.Unmarshal(raw, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	if len(theirs.ColumnDefinitions) != len(columns) {
+		t.Fatalf("the API server has %d columns, porthole %d", len(theirs.ColumnDefinitions), len(columns))
+	}
+	nameColumn := -1
+	for i, c := range theirs.ColumnDefinitions {
+		o := columns[i]
+		if c.Name != o.Name || c.Type != o.Type || c.Format != o.Format || c.Priority != o.Priority {
+			t.Errorf("column %d: the API server has %+v, porthole %+v", i, c, o)
+		}
+		if c.Format == "name" {
+			nameColumn = i
+		}
+	}
+	rows := map[string]string{}
+	for _, r := range theirs.Rows {
+		b, _ := json.Marshal(r.Cells)
+		rows[r.Cells[nameColumn].(string)] = string(b)
+	}
+	for i, r := range want {
+		b, _ := json.Marshal(r.Cells)
+		if got := rows[names[i]]; got != string(b) {
+			t.Errorf("%s: the API server's cells %s, porthole's %s", names[i], got, b)
+		}
 	}
 }

@@ -1,0 +1,180 @@
+package serve
+
+import (
+	"bufio"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/table"
+	"github.com/porthole/porthole/protocol/status"
+)
+
+// The node is the machine serve runs its pods on: one Node, named as the
+// pods' spec.nodeName, for kubectl get nodes and kubectl describe node.
+// Its facts are this machine's, read once; it is Ready while serve runs.
+
+// machine is what the node reports of this machine.
+type machine struct {
+	info     kube.NodeSystemInfo
+	capacity map[string]string
+}
+
+// readMachine reads this machine's identity, kernel, OS, processors and
+// memory, leaving out what the system does not say.
+func readMachine(kubeletVersion string) machine {
+	m := machine{
+		info: kube.NodeSystemInfo{
+			MachineID:               readLine("/etc/machine-id"),
+			BootID:                  readLine("/proc/sys/kernel/random/boot_id"),
+			KernelVersion:           readLine("/proc/sys/kernel/osrelease"),
+			OSImage:                 osImage(),
+			ContainerRuntimeVersion: "porthole://local",
+			KubeletVersion:          kubeletVersion,
+			OperatingSystem:         runtime.GOOS,
+			Architecture:            runtime.GOARCH,
+		},
+		capacity: map[string]string{"cpu": strconv.Itoa(runtime.NumCPU())},
+	}
+	if kib := memTotalKiB(); kib > 0 {
+		m.capacity["memory"] = strconv.FormatInt(kib, 10) + "Ki"
+	}
+	return m
+}
+
+func readLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line)
+}
+
+// osImage is the PRETTY_NAME of os-release, as the kubelet reports it.
+func osImage() string {
+	f, err := os.Open("/etc/os-release")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "PRETTY_NAME="); ok {
+			if u, err := strconv.Unquote(v); err == nil {
+				return u
+			}
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return ""
+}
+
+// memTotalKiB is MemTotal of /proc/meminfo; 0 when unknown.
+func memTotalKiB() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "MemTotal:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// node is the Node as of now.
+func (a *api) node() kube.Node {
+	started := a.started.UTC().Format(timeLayout)
+	return kube.Node{
+		TypeMeta: kube.TypeMeta{Kind: "Node", APIVersion: "v1"},
+		ObjectMeta: kube.ObjectMeta{
+			Name:              kube.LocalNodeName,
+			UID:               stableUID("node/" + kube.LocalNodeName),
+			ResourceVersion:   "1",
+			CreationTimestamp: started,
+			Labels: map[string]string{
+				"kubernetes.io/hostname":  kube.LocalNodeName,
+				"kubernetes.io/os":        runtime.GOOS,
+				"kubernetes.io/arch":      runtime.GOARCH,
+				"beta.kubernetes.io/os":   runtime.GOOS,
+				"beta.kubernetes.io/arch": runtime.GOARCH,
+			},
+		},
+		Status: kube.NodeStatus{
+			Capacity:    a.machine.capacity,
+			Allocatable: a.machine.capacity,
+			Conditions: []kube.NodeCondition{{
+				Type: "Ready", Status: "True", Reason: "KubeletReady", Message: "porthole serve is running pods",
+				LastHeartbeatTime: a.now().UTC().Format(timeLayout), LastTransitionTime: started,
+			}},
+			Addresses: []kube.NodeAddress{{Type: "InternalIP", Address: "127.0.0.1"}, {Type: "Hostname", Address: kube.LocalNodeName}},
+			NodeInfo:  a.machine.info,
+		},
+	}
+}
+
+// timeLayout is how Kubernetes writes metav1.Time.
+const timeLayout = "2006-01-02T15:04:05Z07:00"
+
+func (a *api) listNodes(r *http.Request) (any, *status.HTTPError) {
+	neg, ok := negotiate(r.Header.Get("Accept"), true)
+	if !ok {
+		return nil, notAcceptable()
+	}
+	if isWatch(r.URL.Query()) {
+		return nil, badRequest("watch is not supported for nodes by porthole")
+	}
+	sel, aerr := parseSelectors(r.URL.Query(), kube.NodeFields)
+	if aerr != nil {
+		return nil, aerr
+	}
+	items := []kube.Node{}
+	if n := a.node(); sel.labels.Matches(kube.Label(n.Labels)) && sel.fields.Matches(kube.NodeField(&n)) {
+		items = append(items, n)
+	}
+	if neg.out == outTable {
+		return a.nodeTable(r, neg, items)
+	}
+	for i := range items {
+		items[i].TypeMeta = kube.TypeMeta{}
+	}
+	return kube.NodeList{TypeMeta: kube.TypeMeta{Kind: "NodeList", APIVersion: "v1"},
+		ListMeta: kube.ListMeta{ResourceVersion: "1"}, Items: items}, nil
+}
+
+func (a *api) getNode(r *http.Request) (any, *status.HTTPError) {
+	neg, ok := negotiate(r.Header.Get("Accept"), !strings.HasSuffix(r.URL.Path, "/status"))
+	if !ok {
+		return nil, notAcceptable()
+	}
+	n := a.node()
+	if r.PathValue("name") != n.Name {
+		return nil, notFound("nodes", r.PathValue("name"))
+	}
+	if neg.out == outTable {
+		return a.nodeTable(r, neg, []kube.Node{n})
+	}
+	return n, nil
+}
+
+func (a *api) nodeTable(r *http.Request, neg negotiation, items []kube.Node) (any, *status.HTTPError) {
+	now := a.now()
+	rows := make([]kube.TableRow, len(items))
+	for i := range items {
+		obj, err := rowObject(r, neg, &items[i], items[i].TypeMeta, items[i].ObjectMeta)
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = kube.TableRow{Cells: table.NodeRow(&items[i], now), Object: obj}
+	}
+	return kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
+		ListMeta: kube.ListMeta{ResourceVersion: "1"}, ColumnDefinitions: table.NodeColumns, Rows: rows}, nil
+}
