@@ -94,14 +94,17 @@ func parseAPIPath(p string) (req apiRequest, ok bool) {
 
 // readable are the resources kubectl reads around streaming, by group:
 // the pod itself, namespaces for pickers, the objects kubectl resolves
-// to a pod (exec deploy/web, port-forward svc/db), and events, which
-// kubectl describe pod lists to say why a pod will not run. Nothing else
-// (secrets, config maps, RBAC objects) is forwarded, whatever RBAC allows.
+// to a pod (exec deploy/web, port-forward svc/db), events, which kubectl
+// describe pod lists to say why a pod will not run, and the nodes pods
+// run on with their leases (kubectl get nodes, describe node). Nothing
+// else (secrets, config maps, RBAC objects) is forwarded, whatever RBAC
+// allows.
 var readable = map[string][]string{
-	"":              {"pods", "namespaces", "services", "replicationcontrollers", "events"},
-	"apps":          {"deployments", "replicasets", "statefulsets", "daemonsets"},
-	"batch":         {"jobs"},
-	"events.k8s.io": {"events"},
+	"":                    {"pods", "namespaces", "nodes", "services", "replicationcontrollers", "events"},
+	"apps":                {"deployments", "replicasets", "statefulsets", "daemonsets"},
+	"batch":               {"jobs"},
+	"coordination.k8s.io": {"leases"},
+	"events.k8s.io":       {"events"},
 }
 
 // readableResource reports whether a GET of req may be forwarded at all:
