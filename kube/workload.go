@@ -261,6 +261,19 @@ type DeploymentStatus struct {
 	ReadyReplicas       int32 `json:"readyReplicas,omitempty"`
 	AvailableReplicas   int32 `json:"availableReplicas,omitempty"`
 	UnavailableReplicas int32 `json:"unavailableReplicas,omitempty"`
+	// Conditions are Available and Progressing, which kubectl wait
+	// --for=condition=Available and scripts read.
+	Conditions []DeploymentCondition `json:"conditions,omitempty"`
+}
+
+// DeploymentCondition is one condition of a Deployment.
+type DeploymentCondition struct {
+	Type               string `json:"type"`
+	Status             string `json:"status"`
+	LastUpdateTime     string `json:"lastUpdateTime,omitempty"`
+	LastTransitionTime string `json:"lastTransitionTime,omitempty"`
+	Reason             string `json:"reason,omitempty"`
+	Message            string `json:"message,omitempty"`
 }
 
 // DeploymentList is an apps/v1 DeploymentList.

@@ -168,6 +168,10 @@ func TestKubectlWorkloads(t *testing.T) {
 			if code != 0 || out != "pod/solo\n" {
 				t.Errorf("get pods --field-selector: exit %d %q %s", code, out, errOut)
 			}
+			out, errOut, code = k.run(t, "wait", "--for=condition=Available", "deployment/web", "--timeout=20s")
+			if code != 0 || out != "deployment.apps/web condition met\n" {
+				t.Errorf("wait --for=condition=Available: exit %d %q %s", code, out, errOut)
+			}
 			_, errOut, code = k.run(t, "get", "deploy", "nope")
 			if want := `Error from server (NotFound): deployments.apps "nope" not found`; code != 1 || strings.TrimSpace(errOut) != want {
 				t.Errorf("get deploy nope: exit %d, %q; want 1, %q", code, errOut, want)

@@ -435,11 +435,32 @@ func TestReadinessCounts(t *testing.T) {
 		}
 	}
 	waitFor(t, "2 ready", ready(2))
+	o, _ := c.Get(Deployments, "default", "web")
+	rs, _ := c.List(ReplicaSets, "default", nil)
+	complete := fmt.Sprintf("ReplicaSet %q has successfully progressed.", rs[0].Meta().Name)
+	checkConditions(t, o.(*kube.Deployment), "True MinimumReplicasAvailable Deployment has minimum availability.", "True NewReplicaSetAvailable "+complete)
 	rt.setReady("default", podNames(c, "app=web")[0], false)
 	waitFor(t, "1 ready", ready(1))
-	o, _ := c.Get(Deployments, "default", "web")
+	o, _ = c.Get(Deployments, "default", "web")
 	if st := o.(*kube.Deployment).Status; st.Replicas != 2 || st.AvailableReplicas != 1 || st.UnavailableReplicas != 1 {
 		t.Errorf("status %+v", st)
+	}
+	checkConditions(t, o.(*kube.Deployment), "False MinimumReplicasUnavailable Deployment does not have minimum availability.", "True NewReplicaSetAvailable "+complete)
+}
+
+// checkConditions compares d's Available and Progressing conditions, as
+// "Status Reason Message", with their times set.
+func checkConditions(t *testing.T, d *kube.Deployment, available, progressing string) {
+	t.Helper()
+	var got []string
+	for _, c := range d.Status.Conditions {
+		got = append(got, c.Type+" "+c.Status+" "+c.Reason+" "+c.Message)
+		if c.LastUpdateTime == "" || c.LastTransitionTime == "" {
+			t.Errorf("condition %s has no times: %+v", c.Type, c)
+		}
+	}
+	if want := []string{"Available " + available, "Progressing " + progressing}; !slices.Equal(got, want) {
+		t.Errorf("conditions:\n got %q\nwant %q", got, want)
 	}
 }
 

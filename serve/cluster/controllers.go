@@ -72,6 +72,7 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 			old = append(old, rs)
 		}
 	}
+	created := cur == nil
 	if cur == nil {
 		cur = c.newReplicaSet(d, hash, revision+1)
 		c.storeLocked(ReplicaSets, "ADDED", cur)
@@ -115,7 +116,8 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		st.AvailableReplicas += rs.Status.AvailableReplicas
 	}
 	st.UnavailableReplicas = max(0, desired-st.AvailableReplicas)
-	if st != d.Status {
+	st.Conditions = c.deploymentConditions(d, &st, desired, cur.Name, created)
+	if !sameJSON(st, d.Status) {
 		u := clone(d)
 		u.Status = st
 		c.storeLocked(Deployments, "MODIFIED", u)
@@ -298,4 +300,53 @@ func newUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// deploymentConditions are d's conditions for status st, as the
+// Deployment controller sets them: Available once every desired replica
+// is (none may be unavailable here), and Progressing, true while the
+// newest ReplicaSet rolls out and once it has (no progress deadline is
+// kept: a rollout that never completes stays progressing). A condition
+// whose status and reason hold keeps its times; one whose status holds
+// keeps its transition time. A completed rollout stays complete until
+// the next.
+func (c *Cluster) deploymentConditions(d *kube.Deployment, st *kube.DeploymentStatus, desired int32, rs string, created bool) []kube.DeploymentCondition {
+	now := timestamp(c.now())
+	set := func(typ string, ok bool, reason, msg string) kube.DeploymentCondition {
+		status := "False"
+		if ok {
+			status = "True"
+		}
+		next := kube.DeploymentCondition{Type: typ, Status: status, Reason: reason, Message: msg, LastUpdateTime: now, LastTransitionTime: now}
+		for _, prev := range d.Status.Conditions {
+			switch {
+			case prev.Type != typ:
+			case prev.Status == status && prev.Reason == reason:
+				return prev
+			case prev.Status == status:
+				next.LastTransitionTime = prev.LastTransitionTime
+			}
+		}
+		return next
+	}
+	available := set("Available", st.AvailableReplicas >= desired, "MinimumReplicasAvailable", "Deployment has minimum availability.")
+	if available.Status == "False" {
+		available = set("Available", false, "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+	}
+	var progressing kube.DeploymentCondition
+	switch {
+	case st.Replicas == st.UpdatedReplicas && slices.ContainsFunc(d.Status.Conditions, func(c kube.DeploymentCondition) bool {
+		return c.Type == "Progressing" && c.Reason == "NewReplicaSetAvailable"
+	}):
+		// A completed rollout stays complete until the next one,
+		// whatever its pods do since.
+		progressing = set("Progressing", true, "NewReplicaSetAvailable", "")
+	case st.UpdatedReplicas == desired && st.Replicas == desired && st.AvailableReplicas == desired:
+		progressing = set("Progressing", true, "NewReplicaSetAvailable", fmt.Sprintf("ReplicaSet %q has successfully progressed.", rs))
+	case created:
+		progressing = set("Progressing", true, "NewReplicaSetCreated", fmt.Sprintf("Created new replica set %q", rs))
+	default:
+		progressing = set("Progressing", true, "ReplicaSetUpdated", fmt.Sprintf("ReplicaSet %q is progressing.", rs))
+	}
+	return []kube.DeploymentCondition{available, progressing}
 }
