@@ -114,14 +114,30 @@ func (req apiRequest) readableResource() bool {
 	if req.group == "" && req.kind == "pods" && req.subresource == "log" && req.name != "" {
 		return true
 	}
+	if req.group == "apps" && req.kind == "deployments" && req.subresource == "scale" && req.name != "" {
+		return true
+	}
 	return slices.Contains(readable[req.group], req.kind) &&
 		(req.subresource == "" || req.subresource == "status")
 }
 
 // writeVerb is the verb a write of req is authorized as, when the gateway
-// forwards it at all: DELETE of one pod, PATCH of one Deployment.
+// forwards it at all: DELETE of one pod, PATCH of one Deployment, PATCH
+// or PUT of one Deployment's scale.
 func (req apiRequest) writeVerb(method string) (string, bool) {
-	if !req.resource || req.name == "" || req.subresource != "" || req.version != "v1" {
+	if !req.resource || req.name == "" || req.version != "v1" {
+		return "", false
+	}
+	if req.subresource == "scale" && req.group == "apps" && req.kind == "deployments" {
+		switch method {
+		case http.MethodPatch:
+			return "patch", true
+		case http.MethodPut:
+			return "update", true
+		}
+		return "", false
+	}
+	if req.subresource != "" {
 		return "", false
 	}
 	switch {

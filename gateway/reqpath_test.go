@@ -68,9 +68,9 @@ func TestParseAPIPath(t *testing.T) {
 	}
 }
 
-// TestWriteVerb: only a pod's DELETE and a Deployment's PATCH are
-// forwarded writes; anything else, including their subresources and
-// collections, is not.
+// TestWriteVerb: only a pod's DELETE, a Deployment's PATCH and its
+// scale's PATCH and PUT are forwarded writes; anything else, including
+// other subresources and collections, is not.
 func TestWriteVerb(t *testing.T) {
 	for _, tc := range []struct {
 		method, path, verb string
@@ -82,7 +82,12 @@ func TestWriteVerb(t *testing.T) {
 		{"PATCH", "/api/v1/namespaces/default/pods/web-1", ""},
 		{"POST", "/api/v1/namespaces/default/pods", ""},
 		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web", ""},
-		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale", ""},
+		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale", "patch"},
+		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web/scale", "update"},
+		{"DELETE", "/apis/apps/v1/namespaces/default/deployments/web/scale", ""},
+		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/status", ""},
+		{"PATCH", "/apis/apps/v1/namespaces/default/replicasets/web/scale", ""},
+		{"PATCH", "/apis/apps/v1/namespaces/default/statefulsets/web/scale", ""},
 		{"DELETE", "/apis/apps/v1/namespaces/default/deployments/web", ""},
 		{"DELETE", "/api/v1/namespaces/default/secrets/x", ""},
 		{"DELETE", "/api/v1/namespaces/default", ""},

@@ -108,13 +108,17 @@ type APIResourceList struct {
 
 // APIResource describes one resource or subresource.
 type APIResource struct {
-	Name         string   `json:"name"`
-	SingularName string   `json:"singularName"`
-	Namespaced   bool     `json:"namespaced"`
-	Kind         string   `json:"kind"`
-	Verbs        []string `json:"verbs"`
-	ShortNames   []string `json:"shortNames,omitempty"`
-	Categories   []string `json:"categories,omitempty"`
+	Name         string `json:"name"`
+	SingularName string `json:"singularName"`
+	Namespaced   bool   `json:"namespaced"`
+	// Group and Version name a subresource's kind when it is of another
+	// group than its resource (deployments/scale is autoscaling/v1).
+	Group      string   `json:"group,omitempty"`
+	Version    string   `json:"version,omitempty"`
+	Kind       string   `json:"kind"`
+	Verbs      []string `json:"verbs"`
+	ShortNames []string `json:"shortNames,omitempty"`
+	Categories []string `json:"categories,omitempty"`
 }
 
 // Table is a meta.k8s.io/v1 Table: server-side printing for kubectl get.

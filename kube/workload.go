@@ -350,3 +350,24 @@ func (s *PodSpec) Names() string {
 	}
 	return strings.Join(out, ",")
 }
+
+// Scale is an autoscaling/v1 Scale: a workload's replicas as its scale
+// subresource serves them, for kubectl scale.
+type Scale struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       ScaleSpec   `json:"spec"`
+	Status     ScaleStatus `json:"status"`
+}
+
+// ScaleSpec is the desired replicas.
+type ScaleSpec struct {
+	Replicas int32 `json:"replicas,omitempty"`
+}
+
+// ScaleStatus is the observed replicas and the label selector of their
+// pods, as a string.
+type ScaleStatus struct {
+	Replicas int32  `json:"replicas"`
+	Selector string `json:"selector,omitempty"`
+}

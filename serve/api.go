@@ -68,6 +68,11 @@ func (a *api) register(mux *http.ServeMux) {
 			},
 			http.MethodPatch: a.patchDeployment,
 		},
+		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale": {
+			http.MethodGet:   func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getScale(r) },
+			http.MethodPatch: a.patchScale,
+			http.MethodPut:   a.putScale,
+		},
 	}
 	for _, k := range allKinds {
 		list := map[string]apiHandler{http.MethodGet: func(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.list(w, r, k) }}
@@ -152,6 +157,7 @@ func (a *api) getAppsGroup(r *http.Request) (any, *status.HTTPError) {
 // appsResources is the discovery document of /apis/apps/v1.
 var appsResources = []kube.APIResource{
 	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"get", "list", "patch", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
+	{Name: "deployments/scale", Namespaced: true, Group: "autoscaling", Version: "v1", Kind: "Scale", Verbs: []string{"get", "patch", "update"}},
 	{Name: "replicasets", SingularName: "replicaset", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"rs"}, Categories: []string{"all"}},
 }
 

@@ -487,3 +487,44 @@ spec:
 		})
 	}
 }
+
+// TestKubectlScale: kubectl scale, with every kubectl, sets a Deployment's
+// replicas through its scale subresource, and the pods follow; its
+// preconditions (--current-replicas, --resource-version) are checked
+// against the Deployment as it is.
+func TestKubectlScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	opts := workloadManifest(t, 1)
+	opts.KubeconfigPath = kc
+	s, _ := startServer(t, opts)
+	readyPods(t, s, "app%3Dweb", 2)
+	replicas := 2
+	for i, v := range kubectlVersions {
+		t.Run(v, func(t *testing.T) {
+			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
+			next := 1 + i%3
+			if next == replicas {
+				next++
+			}
+			out, errOut, code := k.run(t, "scale", "deployment/web", fmt.Sprintf("--replicas=%d", next), fmt.Sprintf("--current-replicas=%d", replicas))
+			if code != 0 || out != "deployment.apps/web scaled\n" {
+				t.Fatalf("scale to %d: exit %d %q %s", next, code, out, errOut)
+			}
+			replicas = next
+			readyPods(t, s, "app%3Dweb", replicas)
+			_, errOut, code = k.run(t, "scale", "deployment/web", "--replicas=1", "--current-replicas=7")
+			if want := fmt.Sprintf("error: Expected replicas to be 7, was %d", replicas); code != 1 || strings.TrimSpace(errOut) != want {
+				t.Errorf("scale with a wrong --current-replicas: exit %d %q, want %q", code, errOut, want)
+			}
+			var sc kube.Scale
+			getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/web/scale", &sc)
+			if sc.Kind != "Scale" || sc.APIVersion != "autoscaling/v1" || sc.Spec.Replicas != int32(replicas) ||
+				sc.Status.Replicas != int32(replicas) || sc.Status.Selector != "app=web" {
+				t.Errorf("scale: %+v", sc)
+			}
+		})
+	}
+}

@@ -14,8 +14,8 @@ import (
 	"github.com/porthole/porthole/kube"
 )
 
-// TestGatewayWrites: the two writes the gateway forwards to serve (a pod's
-// DELETE, a Deployment's PATCH) are authorized like every other request: a
+// TestGatewayWrites: the writes the gateway forwards to serve (a pod's
+// DELETE, a Deployment's PATCH, its scale's PATCH and PUT) are authorized like every other request: a
 // viewer is refused with 403 and the pod stays; an editor's delete goes
 // through and the pod goes; a write body over the bound is refused with
 // 413 before it reaches serve.
@@ -77,6 +77,8 @@ items:
 	for _, w := range []struct{ method, path string }{
 		{"DELETE", pod},
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web"},
+		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale"},
+		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web/scale"},
 	} {
 		code, body := do(w.method, w.path, "view", []byte(`{}`))
 		var st struct {
@@ -87,6 +89,12 @@ items:
 		if code != http.StatusForbidden || st.Reason != "Forbidden" || !strings.Contains(st.Message, `"viewer"`) {
 			t.Errorf("viewer %s %s: %d %s, want a 403 Status naming the user", w.method, w.path, code, body)
 		}
+	}
+	// Scaling is authorized on the subresource: patching deployments
+	// is not enough.
+	if code, body := do("PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale", "edit", []byte(`{"spec":{"replicas":3}}`)); code != http.StatusForbidden ||
+		!strings.Contains(body, `cannot patch resource \"deployments/scale\" in API group \"apps\"`) {
+		t.Errorf("editor scale: %d %s, want 403 for deployments/scale", code, body)
 	}
 	if code, body := do("GET", pod, "view", nil); code != http.StatusOK || strings.Contains(body, "deletionTimestamp") {
 		t.Fatalf("after the refused delete: %d %s, want the pod untouched", code, body)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -494,5 +495,28 @@ func TestReplicaSetAndScale(t *testing.T) {
 	rss, _ := c.List(ReplicaSets, "default", func(o Object) bool { return o.Meta().Labels["app"] == "web" })
 	if len(rss) != 1 {
 		t.Errorf("scaling made %d replica sets, want 1", len(rss))
+	}
+}
+
+// TestScaleDeployment: the scale subresource's write sets the replicas
+// under a resourceVersion precondition, and refuses a negative count.
+func TestScaleDeployment(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	o, _ := c.Get(Deployments, "default", "web")
+	rv := o.Meta().ResourceVersion
+	d, err := c.ScaleDeployment("default", "web", 3, rv)
+	if err != nil || kube.Replicas(d.Spec.Replicas) != 3 || d.Generation != 2 {
+		t.Fatalf("scale to 3: %v %+v", err, d)
+	}
+	waitFor(t, "3 pods", func() bool { return len(podNames(c, "app=web")) == 3 })
+	if _, err := c.ScaleDeployment("default", "web", 2, rv); !errors.Is(err, ErrConflict) {
+		t.Errorf("scale at a stale resourceVersion: %v, want ErrConflict", err)
+	}
+	var inv *InvalidError
+	if _, err := c.ScaleDeployment("default", "web", -1, ""); !errors.As(err, &inv) || !strings.Contains(inv.Msg, "must be greater than or equal to 0") {
+		t.Errorf("scale to -1: %v", err)
+	}
+	if _, err := c.ScaleDeployment("default", "nope", 1, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("scale a missing deployment: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/porthole/porthole/kube"
@@ -118,4 +119,35 @@ func depth(v any, d int) int {
 		return m
 	}
 	return d
+}
+
+// ErrConflict is a write whose resourceVersion precondition no longer
+// holds (the API server's 409 Conflict).
+var ErrConflict = errors.New("the object has been modified; please apply your changes to the latest version and try again")
+
+// ScaleDeployment sets a Deployment's replicas, as its scale subresource
+// does; a non-empty resourceVersion must be the Deployment's current one.
+func (c *Cluster) ScaleDeployment(namespace, name string, replicas int32, resourceVersion string) (*kube.Deployment, error) {
+	if replicas < 0 {
+		return nil, &InvalidError{Msg: fmt.Sprintf("spec.replicas: Invalid value: %d: must be greater than or equal to 0", replicas)}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.objs[Deployments][key{namespace, name}]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	d := o.(*kube.Deployment)
+	if resourceVersion != "" && resourceVersion != d.ResourceVersion {
+		return nil, ErrConflict
+	}
+	if kube.Replicas(d.Spec.Replicas) == replicas {
+		return d, nil
+	}
+	u := clone(d)
+	u.Spec.Replicas = ptr(replicas)
+	u.Generation++
+	c.storeLocked(Deployments, "MODIFIED", u)
+	c.reconcileLocked()
+	return c.objs[Deployments][key{namespace, name}].(*kube.Deployment), nil
 }

@@ -1,0 +1,111 @@
+package serve
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/serve/cluster"
+)
+
+// A Deployment's scale subresource, for kubectl scale: GET, a merge patch
+// of spec.replicas (kubectl scale), or a PUT with the resourceVersion read
+// (kubectl scale --current-replicas or --resource-version).
+
+// scaleOf is d's autoscaling/v1 Scale.
+func scaleOf(d *kube.Deployment) *kube.Scale {
+	m := d.ObjectMeta
+	return &kube.Scale{
+		TypeMeta: kube.TypeMeta{Kind: "Scale", APIVersion: "autoscaling/v1"},
+		ObjectMeta: kube.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID,
+			ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp},
+		Spec:   kube.ScaleSpec{Replicas: kube.Replicas(d.Spec.Replicas)},
+		Status: kube.ScaleStatus{Replicas: d.Status.Replicas, Selector: d.Spec.Selector.String()},
+	}
+}
+
+func (a *api) getScale(r *http.Request) (any, *status.HTTPError) {
+	o, found := a.cluster.Get(cluster.Deployments, r.PathValue("namespace"), r.PathValue("name"))
+	if !found {
+		return nil, notFoundIn(deploymentKind, r.PathValue("name"))
+	}
+	return scaleOf(o.(*kube.Deployment)), nil
+}
+
+// patchScale applies a merge patch to the Scale: of its fields only
+// spec.replicas can change.
+func (a *api) patchScale(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/merge-patch+json", "application/strategic-merge-patch+json":
+	default:
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got %q)", ct), nil)}
+	}
+	var patch struct {
+		Spec *struct {
+			Replicas *int32 `json:"replicas"`
+		} `json:"spec"`
+	}
+	if herr := readScaleBody(r, &patch); herr != nil {
+		return nil, herr
+	}
+	if patch.Spec == nil || patch.Spec.Replicas == nil {
+		return a.getScale(r)
+	}
+	return a.scale(r, *patch.Spec.Replicas, "")
+}
+
+// putScale replaces the Scale: its spec.replicas, under its
+// resourceVersion when it names one.
+func (a *api) putScale(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	var s kube.Scale
+	if herr := readScaleBody(r, &s); herr != nil {
+		return nil, herr
+	}
+	if s.Name != "" && s.Name != r.PathValue("name") {
+		return nil, badRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", s.Name, r.PathValue("name")))
+	}
+	return a.scale(r, s.Spec.Replicas, s.ResourceVersion)
+}
+
+func readScaleBody(r *http.Request, v any) *status.HTTPError {
+	if r.URL.Query().Get("dryRun") != "" {
+		return badRequest("dryRun is not supported by porthole")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	switch {
+	case err != nil:
+		return badRequest(fmt.Sprintf("read body: %v", err))
+	case len(body) > maxBody:
+		return tooLarge()
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return badRequest(fmt.Sprintf("decode Scale: %v", err))
+	}
+	return nil
+}
+
+func (a *api) scale(r *http.Request, replicas int32, resourceVersion string) (any, *status.HTTPError) {
+	name := r.PathValue("name")
+	d, err := a.cluster.ScaleDeployment(r.PathValue("namespace"), name, replicas, resourceVersion)
+	var inv *cluster.InvalidError
+	switch {
+	case errors.Is(err, cluster.ErrNotFound):
+		return nil, notFoundIn(deploymentKind, name)
+	case errors.Is(err, cluster.ErrConflict):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusConflict, "Conflict",
+			fmt.Sprintf("Operation cannot be fulfilled on deployments.apps %q: %v", name, err), &status.Details{Name: name, Group: "apps", Kind: "deployments"})}
+	case errors.As(err, &inv):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid",
+			fmt.Sprintf("Scale.autoscaling %q is invalid: %s", name, inv.Msg), &status.Details{Name: name, Group: "autoscaling", Kind: "Scale"})}
+	case err != nil:
+		return nil, internalError(fmt.Errorf("scale: %w", err))
+	}
+	return scaleOf(d), nil
+}
