@@ -83,6 +83,9 @@ func (c *container) probeLoop(ctx context.Context) {
 			}
 			c.pod.rt.log.Debug("readiness probe failed", "pod", c.pod.spec.Name, "namespace", c.pod.spec.Namespace,
 				"container", c.spec.Name, "err", err)
+			if f := c.pod.rt.opts.ProbeFailed; f != nil {
+				f(c.pod.spec.Namespace, c.pod.spec.Name, c.spec.Name, err.Error())
+			}
 		}
 		if !sleep(ctx, period) {
 			return

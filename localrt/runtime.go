@@ -39,6 +39,10 @@ type Options struct {
 	// copies them all. 0: the environment's PORTHOLE_SPAWN_HELPER_AT, else
 	// 4096; 1: always; negative: never.
 	SpawnHelperAt int
+	// ProbeFailed, when set, is told of every failed readiness probe, as
+	// the kubelet records an Unhealthy event for each; message says why.
+	// It is called on the probe's goroutine and must not block.
+	ProbeFailed func(namespace, pod, container, message string)
 }
 
 // SpawnHelperAtEnv names the environment variable that sets

@@ -12,7 +12,8 @@ import (
 
 // TestKubectlEvents: what happens to pods and workloads reaches kubectl as
 // on a real cluster, with every kubectl: describe shows a crash-looping
-// pod's scheduling, starts and back-off, and a Deployment's scaling;
+// pod's scheduling, starts and back-off, a failing readiness probe, and a
+// Deployment's scaling;
 // kubectl events and get events list them, filtered as asked.
 func TestKubectlEvents(t *testing.T) {
 	if testing.Short() {
@@ -25,6 +26,17 @@ metadata: {name: crashy}
 spec:
   containers:
   - {name: c, command: [sh, -c, 'exit 3']}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: unready}
+spec:
+  containers:
+  - name: c
+    command: [sleep, "1000"]
+    readinessProbe:
+      exec: {command: [sh, -c, 'echo not yet; exit 1']}
+      periodSeconds: 1
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -43,13 +55,15 @@ spec:
 	}
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	s, _ := startServer(t, Options{Pods: objs.Pods, Deployments: objs.Deployments, KubeconfigPath: kc})
-	for {
-		var l kube.EventList
-		getJSON(t, s, "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dcrashy,reason%3DBackOff", &l)
-		if len(l.Items) == 1 {
-			break
+	for _, sel := range []string{"involvedObject.name%3Dcrashy,reason%3DBackOff", "involvedObject.name%3Dunready,reason%3DUnhealthy"} {
+		for {
+			var l kube.EventList
+			getJSON(t, s, "/api/v1/namespaces/default/events?fieldSelector="+sel, &l)
+			if len(l.Items) == 1 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
 		}
-		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
 	}
 	for _, v := range kubectlVersions {
 		t.Run(v, func(t *testing.T) {
@@ -64,6 +78,10 @@ spec:
 				if code != 0 || !strings.Contains(events, want) {
 					t.Errorf("describe pod: exit %d, no %q in the events:\n%s%s", code, want, events, errOut)
 				}
+			}
+			out, errOut, code = k.run(t, "describe", "pod", "unready")
+			if code != 0 || !regexpMatch(`Warning  Unhealthy  .* kubelet +Readiness probe failed: exec sh -c echo not yet; exit 1: .*: not yet\n`, out) {
+				t.Errorf("describe pod unready: exit %d\n%s%s", code, out, errOut)
 			}
 			out, errOut, code = k.run(t, "describe", "deployment", "web")
 			if code != 0 || !regexpMatch(`Normal  ScalingReplicaSet  \S+ +deployment-controller  Scaled up replica set web-[a-z0-9]+ from 0 to 1\n`, out) {

@@ -10,9 +10,10 @@ import (
 	"github.com/porthole/porthole/localrt"
 )
 
-// newLocalRuntime is the default runtime: local processes.
-func newLocalRuntime(pods []*kube.Pod, log *slog.Logger) (Runtime, error) {
-	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt")})
+// newLocalRuntime is the default runtime: local processes. Failed
+// readiness probes go to probeFailed.
+func newLocalRuntime(pods []*kube.Pod, log *slog.Logger, probeFailed func(namespace, pod, container, message string)) (Runtime, error) {
+	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt"), ProbeFailed: probeFailed})
 	if err != nil {
 		return nil, fmt.Errorf("create runtime: %w", err)
 	}

@@ -172,7 +172,7 @@ func New(opts *Options) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.rt == nil {
-		if s.rt, err = newLocalRuntime(pods, s.log); err != nil {
+		if s.rt, err = newLocalRuntime(pods, s.log, s.probeFailed); err != nil {
 			return nil, err
 		}
 	}
@@ -328,4 +328,13 @@ func withMetrics(o *gateway.Options) *gateway.Options {
 	c.Registerer = reg
 	c.MetricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return &c
+}
+
+// probeFailed records a failed readiness probe as an Unhealthy event of
+// the pod, as the kubelet does. The runtime probes only once Run has
+// started it, after New set the cluster.
+func (s *Server) probeFailed(namespace, pod, container, message string) {
+	if c := s.cluster; c != nil {
+		c.ContainerEvent(namespace, pod, container, "Warning", "Unhealthy", "Readiness probe failed: "+message)
+	}
 }

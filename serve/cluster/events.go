@@ -190,3 +190,18 @@ func (c *Cluster) scaledLocked(d *kube.Deployment, rs string, from, to int32) {
 	}
 	c.emitLocked(d, "", "Normal", "ScalingReplicaSet", fmt.Sprintf("Scaled %s replica set %s from %d to %d", dir, rs, from, to), deploymentController)
 }
+
+// ContainerEvent records what a runtime saw of a pod's container that its
+// status does not say: a failed readiness probe (reason Unhealthy, a
+// Warning), as the kubelet records it. A pod not (or no longer) stored
+// gets none.
+func (c *Cluster) ContainerEvent(namespace, pod, container, typ, reason, message string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if o, ok := c.objs[Pods][key{namespace, pod}]; ok {
+		c.emitLocked(o, containerPath(container), typ, reason, message, kubelet)
+	}
+}
