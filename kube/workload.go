@@ -237,6 +237,9 @@ type DeploymentSpec struct {
 	Selector *LabelSelector      `json:"selector"`
 	Template PodTemplateSpec     `json:"template"`
 	Strategy *DeploymentStrategy `json:"strategy,omitempty"`
+	// Paused holds rollouts (kubectl rollout pause): a changed template
+	// waits, scaling does not.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // DeploymentStrategy is how a Deployment replaces its pods. porthole

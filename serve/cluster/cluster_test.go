@@ -520,3 +520,48 @@ func TestScaleDeployment(t *testing.T) {
 		t.Errorf("scale a missing deployment: %v", err)
 	}
 }
+
+// TestDeploymentPaused: a paused Deployment holds a changed template (no
+// new ReplicaSet, its pods stay) but scales, says so in its Progressing
+// condition, and rolls the template out once resumed.
+func TestDeploymentPaused(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	waitFor(t, "1 pod", func() bool { return len(podNames(c, "app=web")) == 1 })
+	first := podNames(c, "app=web")[0]
+	sets := func() []string {
+		objs, _ := c.List(ReplicaSets, "default", nil)
+		var out []string
+		for _, o := range objs {
+			rs := o.(*kube.ReplicaSet)
+			out = append(out, fmt.Sprintf("%s=%d", rs.Annotations[revisionAnnotation], kube.Replicas(rs.Spec.Replicas)))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, p := range []string{`{"spec":{"paused":true}}`, `{"spec":{"template":{"spec":{"containers":[{"name":"c","command":["sleep","2"]}]}}}}`} {
+		if _, err := c.PatchDeployment("default", "web", []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.ScaleDeployment("default", "web", 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "2 pods, one of them the first", func() bool {
+		names := podNames(c, "app=web")
+		return len(names) == 2 && slices.Contains(names, first)
+	})
+	if got := sets(); !slices.Equal(got, []string{"1=2"}) {
+		t.Errorf("paused: replica sets (revision=replicas) %v, want [1=2]", got)
+	}
+	o, _ := c.Get(Deployments, "default", "web")
+	d := o.(*kube.Deployment)
+	if d.Status.UpdatedReplicas != 0 || len(d.Status.Conditions) != 2 || d.Status.Conditions[1].Status != "Unknown" ||
+		d.Status.Conditions[1].Reason != "DeploymentPaused" || d.Status.Conditions[1].Message != "Deployment is paused" {
+		t.Errorf("paused status: %+v", d.Status)
+	}
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"paused":false}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rollout once resumed", func() bool { return slices.Equal(sets(), []string{"1=0", "2=2"}) })
+	waitFor(t, "the first pod gone", func() bool { return !slices.Contains(podNames(c, "app=web"), first) })
+}

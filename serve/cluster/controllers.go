@@ -72,6 +72,17 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 			old = append(old, rs)
 		}
 	}
+	held := cur == nil && d.Spec.Paused
+	if held {
+		// A paused Deployment rolls nothing out: the newest ReplicaSet
+		// stays current, and scales; with none, nothing runs yet.
+		cur = latestRevision(old)
+		old = slices.DeleteFunc(old, func(rs *kube.ReplicaSet) bool { return rs == cur })
+		if cur == nil {
+			c.deploymentStatusLocked(d, nil, nil, desired, false)
+			return
+		}
+	}
 	created := cur == nil
 	if cur == nil {
 		cur = c.newReplicaSet(d, hash, revision+1)
@@ -94,8 +105,9 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		cur = u
 	}
 	// The old pods go once the new ones are all ready: a forward never
-	// finds the Deployment without a ready pod during a rollout.
-	if cur.Status.ReadyReplicas >= desired {
+	// finds the Deployment without a ready pod during a rollout. A paused
+	// rollout stays where it is.
+	if cur.Status.ReadyReplicas >= desired && !d.Spec.Paused {
 		for _, rs := range old {
 			if from := kube.Replicas(rs.Spec.Replicas); from != 0 {
 				c.scaledLocked(d, rs.Name, from, 0)
@@ -106,8 +118,42 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 			}
 		}
 	}
-	st := kube.DeploymentStatus{ObservedGeneration: d.Generation, UpdatedReplicas: cur.Status.Replicas}
-	for _, rs := range append(old, cur) {
+	if held { // its pods are not of the template
+		old, cur = append(old, cur), nil
+	} else if rev := cur.Annotations[revisionAnnotation]; d.Annotations[revisionAnnotation] != rev {
+		// The Deployment says its revision, the newest ReplicaSet's.
+		u := clone(d)
+		if u.Annotations == nil {
+			u.Annotations = map[string]string{}
+		}
+		u.Annotations[revisionAnnotation] = rev
+		c.storeLocked(Deployments, "MODIFIED", u)
+		d = u
+	}
+	c.deploymentStatusLocked(d, cur, old, desired, created)
+}
+
+// latestRevision is the ReplicaSet of the highest revision; nil for none.
+func latestRevision(sets []*kube.ReplicaSet) *kube.ReplicaSet {
+	var n *kube.ReplicaSet
+	for _, rs := range sets {
+		if n == nil || atoi(rs.Annotations[revisionAnnotation]) > atoi(n.Annotations[revisionAnnotation]) {
+			n = rs
+		}
+	}
+	return n
+}
+
+// deploymentStatusLocked updates d's status from its ReplicaSets: cur,
+// the one of its template (nil: none yet), and the others.
+func (c *Cluster) deploymentStatusLocked(d *kube.Deployment, cur *kube.ReplicaSet, old []*kube.ReplicaSet, desired int32, created bool) {
+	st := kube.DeploymentStatus{ObservedGeneration: d.Generation}
+	all := old
+	if cur != nil {
+		st.UpdatedReplicas = cur.Status.Replicas
+		all = append(old, cur)
+	}
+	for _, rs := range all {
 		if latest, ok := c.objs[ReplicaSets][key{rs.Namespace, rs.Name}]; ok {
 			rs = latest.(*kube.ReplicaSet)
 		}
@@ -116,7 +162,11 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		st.AvailableReplicas += rs.Status.AvailableReplicas
 	}
 	st.UnavailableReplicas = max(0, desired-st.AvailableReplicas)
-	st.Conditions = c.deploymentConditions(d, &st, desired, cur.Name, created)
+	name := ""
+	if cur != nil {
+		name = cur.Name
+	}
+	st.Conditions = c.deploymentConditions(d, &st, desired, name, created)
 	if !sameJSON(st, d.Status) {
 		u := clone(d)
 		u.Status = st
@@ -317,6 +367,9 @@ func (c *Cluster) deploymentConditions(d *kube.Deployment, st *kube.DeploymentSt
 		if ok {
 			status = "True"
 		}
+		if reason == "DeploymentPaused" {
+			status = "Unknown"
+		}
 		next := kube.DeploymentCondition{Type: typ, Status: status, Reason: reason, Message: msg, LastUpdateTime: now, LastTransitionTime: now}
 		for _, prev := range d.Status.Conditions {
 			switch {
@@ -335,6 +388,8 @@ func (c *Cluster) deploymentConditions(d *kube.Deployment, st *kube.DeploymentSt
 	}
 	var progressing kube.DeploymentCondition
 	switch {
+	case d.Spec.Paused:
+		progressing = set("Progressing", false, "DeploymentPaused", "Deployment is paused")
 	case st.Replicas == st.UpdatedReplicas && slices.ContainsFunc(d.Status.Conditions, func(c kube.DeploymentCondition) bool {
 		return c.Type == "Progressing" && c.Reason == "NewReplicaSetAvailable"
 	}):
