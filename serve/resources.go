@@ -291,10 +291,10 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
-	case "application/merge-patch+json", "application/strategic-merge-patch+json":
+	case "application/merge-patch+json", "application/strategic-merge-patch+json", "application/json-patch+json":
 	default:
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
-			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got %q)", ct), nil)}
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got %q)", ct), nil)}
 	}
 	if r.URL.Query().Get("dryRun") != "" {
 		return nil, badRequest("dryRun is not supported by porthole")
@@ -307,11 +307,18 @@ func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *sta
 		return nil, tooLarge()
 	}
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	d, err := a.cluster.PatchDeployment(ns, name, body)
+	patch := a.cluster.PatchDeployment
+	if ct == "application/json-patch+json" {
+		patch = a.cluster.JSONPatchDeployment
+	}
+	d, err := patch(ns, name, body)
 	var inv *cluster.InvalidError
+	var perr *cluster.PatchError
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):
 		return nil, notFoundIn(deploymentKind, name)
+	case errors.As(err, &perr):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
 	case errors.As(err, &inv):
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid",
 			fmt.Sprintf("Deployment.apps %q is invalid: %s", name, inv.Msg), &status.Details{Name: name, Group: "apps", Kind: "Deployment"})}

@@ -528,3 +528,53 @@ func TestKubectlScale(t *testing.T) {
 		})
 	}
 }
+
+// TestKubectlRollout: kubectl rollout undo (a JSON patch), pause and
+// resume, with every kubectl: a paused Deployment holds a new template
+// until resumed, and undo brings the previous template back.
+func TestKubectlRollout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	opts := workloadManifest(t, 1)
+	opts.KubeconfigPath = kc
+	s, _ := startServer(t, opts)
+	readyPods(t, s, "app%3Dweb", 2)
+	image := func() string {
+		var d kube.Deployment
+		getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/web", &d)
+		return d.Spec.Template.Spec.Containers[0].Image
+	}
+	for _, v := range kubectlVersions {
+		t.Run(v, func(t *testing.T) {
+			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
+			run := func(want string, args ...string) {
+				t.Helper()
+				out, errOut, code := k.run(t, args...)
+				if code != 0 || out != want {
+					t.Fatalf("%s: exit %d %q %s, want %q", strings.Join(args, " "), code, out, errOut, want)
+				}
+			}
+			before := image()
+			run("deployment.apps/web paused\n", "rollout", "pause", "deployment/web")
+			run("deployment.apps/web image updated\n", "set", "image", "deployment/web", "web=img-"+v)
+			pods := readyPods(t, s, "app%3Dweb", 2)
+			var d kube.Deployment
+			getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/web", &d)
+			if d.Status.UpdatedReplicas != 0 || len(d.Status.Conditions) != 2 || d.Status.Conditions[1].Reason != "DeploymentPaused" {
+				t.Errorf("paused with a new template: %+v", d.Status)
+			}
+			run("deployment.apps/web resumed\n", "rollout", "resume", "deployment/web")
+			run(`deployment "web" successfully rolled out`+"\n", "rollout", "status", "deployment/web", "--timeout=30s")
+			if now := readyPods(t, s, "app%3Dweb", 2); slices.Equal(now, pods) {
+				t.Errorf("resumed: the pods %v stayed", now)
+			}
+			run("deployment.apps/web rolled back\n", "rollout", "undo", "deployment/web")
+			if got := image(); got != before {
+				t.Errorf("after undo: image %q, want %q", got, before)
+			}
+			run(`deployment "web" successfully rolled out`+"\n", "rollout", "status", "deployment/web", "--timeout=30s")
+		})
+	}
+}

@@ -34,6 +34,18 @@ func (c *Cluster) PatchDeployment(namespace, name string, patch []byte) (*kube.D
 	if depth(pm, 0) > maxPatchDepth {
 		return nil, fmt.Errorf("decode patch: nested deeper than %d", maxPatchDepth)
 	}
+	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil })
+}
+
+// JSONPatchDeployment applies a JSON Patch (RFC 6902), as kubectl rollout
+// undo sends, to a Deployment, with PatchDeployment's rules.
+func (c *Cluster) JSONPatchDeployment(namespace, name string, patch []byte) (*kube.Deployment, error) {
+	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) })
+}
+
+// patchDeployment changes a Deployment's JSON form with apply, then
+// keeps what may change.
+func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (any, error)) (*kube.Deployment, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o, ok := c.objs[Deployments][key{namespace, name}]
@@ -49,7 +61,11 @@ func (c *Cluster) PatchDeployment(namespace, name string, patch []byte) (*kube.D
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
-	merged, err := json.Marshal(mergePatch(doc, pm))
+	patched, err := apply(doc)
+	if err != nil {
+		return nil, err
+	}
+	merged, err := json.Marshal(patched)
 	if err != nil {
 		return nil, err
 	}
