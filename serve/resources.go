@@ -308,8 +308,11 @@ func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *sta
 	}
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
 	patch := a.cluster.PatchDeployment
-	if ct == "application/json-patch+json" {
+	switch ct {
+	case "application/json-patch+json":
 		patch = a.cluster.JSONPatchDeployment
+	case "application/strategic-merge-patch+json":
+		patch = a.cluster.StrategicPatchDeployment
 	}
 	d, err := patch(ns, name, body)
 	var inv *cluster.InvalidError

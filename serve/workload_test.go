@@ -530,8 +530,10 @@ func TestKubectlScale(t *testing.T) {
 }
 
 // TestKubectlRollout: kubectl rollout undo (a JSON patch), pause and
-// resume, with every kubectl: a paused Deployment holds a new template
-// until resumed, and undo brings the previous template back.
+// resume, set image and set env (strategic merge patches), with every
+// kubectl: a paused Deployment holds a new template until resumed, a
+// container patched keeps what the patch does not name, and undo brings
+// the previous template back.
 func TestKubectlRollout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
@@ -564,6 +566,14 @@ func TestKubectlRollout(t *testing.T) {
 			getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/web", &d)
 			if d.Status.UpdatedReplicas != 0 || len(d.Status.Conditions) != 2 || d.Status.Conditions[1].Reason != "DeploymentPaused" {
 				t.Errorf("paused with a new template: %+v", d.Status)
+			}
+			// set image's strategic merge patch names the container and
+			// its image only: the rest of the container stays.
+			run("deployment.apps/web env updated\n", "set", "env", "deployment/web", "VERSION="+v)
+			getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/web", &d)
+			if c := d.Spec.Template.Spec.Containers; len(c) != 1 || c[0].Image != "img-"+v || !slices.Equal(c[0].Command, []string{"sleep", "infinity"}) ||
+				len(c[0].Ports) != 1 || c[0].Ports[0].Name != "http" || len(c[0].Env) != 1 || c[0].Env[0] != (kube.EnvVar{Name: "VERSION", Value: v}) {
+				t.Errorf("after set image and set env: containers %+v", c)
 			}
 			run("deployment.apps/web resumed\n", "rollout", "resume", "deployment/web")
 			run(`deployment "web" successfully rolled out`+"\n", "rollout", "status", "deployment/web", "--timeout=30s")

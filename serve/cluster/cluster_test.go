@@ -565,3 +565,37 @@ func TestDeploymentPaused(t *testing.T) {
 	waitFor(t, "the rollout once resumed", func() bool { return slices.Equal(sets(), []string{"1=0", "2=2"}) })
 	waitFor(t, "the first pod gone", func() bool { return !slices.Contains(podNames(c, "app=web"), first) })
 }
+
+// TestPatchUnsupportedField: a patch setting a field porthole does not
+// model is refused, naming the field, rather than accepted and dropped;
+// empty values of such fields, and every field it models, pass.
+func TestPatchUnsupportedField(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	for _, tt := range []struct {
+		patch, field string
+		strategic    bool
+	}{
+		{`{"spec":{"revisionHistoryLimit":2}}`, "spec.revisionHistoryLimit", false},
+		{`{"spec":{"template":{"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"1"}}}]}}}}`, "spec.template.spec.containers[0].resources.limits.cpu", true},
+		{`{"spec":{"template":{"spec":{"nodeSelector":{"disk":"ssd"}}}}}`, "spec.template.spec.nodeSelector.disk", false},
+		{`{"spec":{"paused":false,"minReadySeconds":0,"template":{"metadata":{"creationTimestamp":null}}}}`, "", false},
+		{`{"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"1"}]}]}}}}`, "", true},
+	} {
+		patch := c.PatchDeployment
+		if tt.strategic {
+			patch = c.StrategicPatchDeployment
+		}
+		_, err := patch("default", "web", []byte(tt.patch))
+		var inv *InvalidError
+		switch {
+		case tt.field == "" && err != nil:
+			t.Errorf("%s: %v", tt.patch, err)
+		case tt.field != "" && (!errors.As(err, &inv) || inv.Msg != tt.field+": Forbidden: porthole does not support this field"):
+			t.Errorf("%s: %v, want %s refused", tt.patch, err, tt.field)
+		}
+	}
+	o, _ := c.Get(Deployments, "default", "web")
+	if env := o.(*kube.Deployment).Spec.Template.Spec.Containers[0].Env; len(env) != 1 || env[0].Name != "A" {
+		t.Errorf("env after the patches: %+v", env)
+	}
+}

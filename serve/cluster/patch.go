@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/porthole/porthole/kube"
 )
@@ -17,12 +19,32 @@ func (e *InvalidError) Error() string { return e.Msg }
 // maxPatchDepth bounds the nesting of a patch document.
 const maxPatchDepth = 32
 
-// PatchDeployment applies a JSON merge patch (RFC 7386) to a Deployment.
-// A strategic merge patch made of maps only, such as kubectl rollout
-// restart's, means the same; lists are replaced whole. Only metadata
-// labels and annotations and the spec may change; a spec change bumps the
-// generation, and a new template rolls the pods out.
+// PatchDeployment applies a JSON merge patch (RFC 7386) to a Deployment:
+// lists are replaced whole. Only metadata labels and annotations and the
+// spec may change; a spec change bumps the generation, and a new template
+// rolls the pods out.
 func (c *Cluster) PatchDeployment(namespace, name string, patch []byte) (*kube.Deployment, error) {
+	pm, err := decodeMergePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil })
+}
+
+// StrategicPatchDeployment applies a strategic merge patch, as kubectl
+// set image, set env, rollout restart and apply send, to a Deployment,
+// with PatchDeployment's rules: the lists of containers, their ports and
+// environment merge by their keys, so that a patch naming one container's
+// image keeps everything else of it.
+func (c *Cluster) StrategicPatchDeployment(namespace, name string, patch []byte) (*kube.Deployment, error) {
+	pm, err := decodeMergePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return strategicMerge(doc, pm), nil })
+}
+
+func decodeMergePatch(patch []byte) (map[string]any, error) {
 	var p any
 	if err := json.Unmarshal(patch, &p); err != nil {
 		return nil, fmt.Errorf("decode patch: %w", err)
@@ -34,7 +56,7 @@ func (c *Cluster) PatchDeployment(namespace, name string, patch []byte) (*kube.D
 	if depth(pm, 0) > maxPatchDepth {
 		return nil, fmt.Errorf("decode patch: nested deeper than %d", maxPatchDepth)
 	}
-	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil })
+	return pm, nil
 }
 
 // JSONPatchDeployment applies a JSON Patch (RFC 6902), as kubectl rollout
@@ -72,6 +94,11 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 	var u kube.Deployment
 	if err := json.Unmarshal(merged, &u); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
+	}
+	if pm, ok := patched.(map[string]any); ok {
+		if path := dropped("spec", pm["spec"], jsonOf(u.Spec)); path != "" {
+			return nil, &InvalidError{Msg: path + ": Forbidden: porthole does not support this field"}
+		}
 	}
 	// What the API server owns stays as it was.
 	labels, annotations, spec := u.Labels, u.Annotations, u.Spec
@@ -166,4 +193,54 @@ func (c *Cluster) ScaleDeployment(namespace, name string, replicas int32, resour
 	c.storeLocked(Deployments, "MODIFIED", u)
 	c.reconcileLocked()
 	return c.objs[Deployments][key{namespace, name}].(*kube.Deployment), nil
+}
+
+// dropped is the path of the first value of want that got, its typed
+// round trip, lost: a field porthole does not model, which a patch must
+// not set as if it took effect. Empty values (null, false, 0, "", {},
+// []) are as good as absent.
+func dropped(path string, want, got any) string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, _ := got.(map[string]any)
+		keys := make([]string, 0, len(w))
+		for k := range w {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if p := dropped(path+"."+k, w[k], g[k]); p != "" {
+				return p
+			}
+		}
+	case []any:
+		g, _ := got.([]any)
+		for i, e := range w {
+			var ge any
+			if i < len(g) {
+				ge = g[i]
+			}
+			if p := dropped(path+"["+strconv.Itoa(i)+"]", e, ge); p != "" {
+				return p
+			}
+		}
+	default:
+		if got == nil && want != nil && want != false && want != float64(0) && want != "" {
+			return path
+		}
+	}
+	return ""
+}
+
+// jsonOf is v's JSON form, decoded.
+func jsonOf(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil
+	}
+	return out
 }
