@@ -206,7 +206,9 @@ func (c *container) trackGroup(pgid int) {
 func (c *container) untrackGroup(pgid int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cur == nil {
+	if c.cur == nil && !idReused(pgid) {
+		// Its leader is reaped: the group's id names this group only
+		// while no process has taken it (see killGroups).
 		syscall.Kill(-pgid, syscall.SIGKILL)
 	}
 	if c.cur == nil || !groupAlive(pgid) {

@@ -155,7 +155,7 @@ func (r *Runtime) runExec(ctx context.Context, ct *container, cmd *exec.Cmd, st 
 			return r.runPolled(ctx, ct, ep, unwatchedProcess(cmd, st), out, pump, rs, sig)
 		}
 	}
-	p := newProcess(cmd, st)
+	p := newProcess(cmd, st, false)
 	ct.trackGroup(p.pgid)
 	out.start()
 	rs.start()

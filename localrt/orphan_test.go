@@ -140,3 +140,37 @@ func parentOf(t testing.TB, pid int) int {
 	}
 	return ppid
 }
+
+// TestReapedGroupNotSignalled: once a process's leader is reaped, its
+// group's id is free, and this machine hands ids out again soon (pid_max
+// 32768): a stop or a kill of the group then must send nothing, or it
+// reaches whoever holds the id now. (Two CI runs lost a server and a
+// compiler to such a SIGTERM.) The reuse is staged: the process's group id
+// is pointed at a live decoy group.
+func TestReapedGroupNotSignalled(t *testing.T) {
+	decoy := exec.Command("sleep", "100")
+	decoy.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := decoy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	decoyDone := make(chan struct{})
+	go func() { decoy.Wait(); close(decoyDone) }()
+	t.Cleanup(func() { syscall.Kill(-decoy.Process.Pid, syscall.SIGKILL); <-decoyDone })
+	for _, killOnExit := range []bool{false, true} {
+		cmd := exec.Command("true")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		p := newProcess(cmd, &spawned{pid: cmd.Process.Pid, pidfd: -1}, killOnExit)
+		<-p.done
+		p.pgid = decoy.Process.Pid // the id, reused by another group
+		p.stop(syscall.SIGTERM, time.Second)
+		p.signalGroup(syscall.SIGKILL)
+	}
+	select {
+	case <-decoyDone:
+		t.Fatalf("the decoy group was signalled: %v", decoy.ProcessState)
+	case <-time.After(100 * time.Millisecond): // a signal sent is delivered long before
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -41,12 +42,26 @@ type process struct {
 	// helped: the spawn helper is the process's parent and reports its
 	// status here; reap takes it from there (status, as byPid).
 	helped <-chan syscall.WaitStatus
+
+	// mu orders signals before the reap. Once the leader is reaped, its
+	// pid, the group's id, is free: with no member left the kernel may
+	// give it to a new process group (this machine's pid_max is 32768),
+	// and a signal to the group would reach strangers: another server,
+	// the build. So the group is signalled only while reaped is false,
+	// and what must die with the leader dies just before the reap.
+	mu     sync.Mutex
+	reaped bool
+	// killOnExit: the group (and, for a session leader, its session) is
+	// killed at the leader's exit, before its reap: a container's
+	// processes die with its main process, and nothing outlives a
+	// stopped process.
+	killOnExit bool
 }
 
 // newProcess tracks cmd, which st is and which has been started with
-// Setpgid or Setsid.
-func newProcess(cmd *exec.Cmd, st *spawned) *process {
-	p := &process{cmd: cmd, pgid: st.pid, start: time.Now(), done: make(chan struct{})}
+// Setpgid or Setsid; killOnExit kills its group with its leader.
+func newProcess(cmd *exec.Cmd, st *spawned, killOnExit bool) *process {
+	p := &process{cmd: cmd, pgid: st.pid, start: time.Now(), done: make(chan struct{}), killOnExit: killOnExit}
 	closePidfd(st.takePidfd())
 	if st.status != nil {
 		p.byPid, p.helped = true, st.status
@@ -80,8 +95,19 @@ func (p *process) wait() {
 }
 
 // reap collects the exit status (blocking until the process exits) and
-// closes done.
+// closes done. Our own child's group is killed first when killOnExit
+// says so, while its zombie still holds the group's id; after the reap
+// nothing signals the group. (A helped process is reaped by the helper:
+// the window between its reap and a signal stays.)
 func (p *process) reap() {
+	p.mu.Lock()
+	if p.helped == nil {
+		if p.killOnExit {
+			p.killGroupLocked()
+		}
+		p.reaped = true
+	}
+	p.mu.Unlock()
 	if p.helped != nil {
 		p.status = <-p.helped
 		close(p.done)
@@ -107,19 +133,44 @@ func waitPid(pid int) syscall.WaitStatus {
 	}
 }
 
-// signalGroup sends sig to the whole process group. The group id is the
-// leader's pid, which the kernel does not reuse while any member lives.
+// signalGroup sends sig to the whole process group, unless its leader
+// has been reaped: the group's id, the leader's pid, is then free for
+// reuse (see mu).
 func (p *process) signalGroup(sig syscall.Signal) {
-	syscall.Kill(-p.pgid, sig) // ESRCH: the group is gone already
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.reaped {
+		syscall.Kill(-p.pgid, sig) // ESRCH: the group is gone already
+	}
 }
 
-// stop signals the group with sig, escalates to SIGKILL after grace, waits
-// for the leader to be reaped and finally SIGKILLs what is left of the
-// group (members that ignored sig) and, for a terminal's process, of its
-// session (jobs in groups of their own), so nothing outlives a stopped
-// process.
+// killGroupLocked SIGKILLs the group and, for a terminal's process, its
+// session (jobs in groups of their own). p.mu is held and the leader not
+// reaped.
+func (p *process) killGroupLocked() {
+	syscall.Kill(-p.pgid, syscall.SIGKILL)
+	if a := p.cmd.SysProcAttr; a != nil && a.Setsid {
+		killSession(p.pgid)
+	}
+}
+
+// stop signals the group with sig, escalates to SIGKILL after grace and
+// waits for the leader to be reaped; what is left of the group (members
+// that ignored sig) and of a terminal's session dies just before the
+// reap, so nothing outlives a stopped process. A process already reaped
+// is not signalled.
 func (p *process) stop(sig syscall.Signal, grace time.Duration) {
-	p.signalGroup(sig)
+	p.mu.Lock()
+	p.killOnExit = true
+	reaped := p.reaped
+	if !reaped {
+		syscall.Kill(-p.pgid, sig)
+	}
+	helped := p.helped != nil
+	p.mu.Unlock()
+	if reaped {
+		return
+	}
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
@@ -128,9 +179,13 @@ func (p *process) stop(sig syscall.Signal, grace time.Duration) {
 		p.signalGroup(syscall.SIGKILL)
 		<-p.done
 	}
-	p.signalGroup(syscall.SIGKILL)
-	if a := p.cmd.SysProcAttr; a != nil && a.Setsid {
-		killSession(p.pgid)
+	if helped {
+		// The helper reaped it: the group's id may be free already, as
+		// it was before (see reap).
+		syscall.Kill(-p.pgid, syscall.SIGKILL)
+		if a := p.cmd.SysProcAttr; a != nil && a.Setsid {
+			killSession(p.pgid)
+		}
 	}
 }
 

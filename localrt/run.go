@@ -71,7 +71,7 @@ func (c *container) startRun(id string) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
-	r.p = newProcess(cmd, &st)
+	r.p = newProcess(cmd, &st, true) // a container's processes die with its main process
 	r.pumpsLeft.Store(int32(len(r.outs)))
 	for i, f := range r.outs {
 		r.wg.Add(1)
@@ -142,7 +142,9 @@ func (r *run) supervise(ctx context.Context) *termination {
 	case <-ctx.Done():
 		r.p.stop(syscall.SIGTERM, r.c.pod.killGrace())
 	}
-	// A container's processes die with its main process.
+	// A container's processes die with its main process: the reap did
+	// that (killOnExit), except for a helped process, reaped by the
+	// helper, whose group is signalled here as it always was.
 	r.p.signalGroup(syscall.SIGKILL)
 	r.c.killGroups()
 	t := r.termination()
