@@ -309,17 +309,25 @@ func (a *api) getNamespace(r *http.Request) (any, *status.HTTPError) {
 }
 
 func (a *api) namespaceTable(r *http.Request, neg negotiation, items []kube.Namespace) (any, *status.HTTPError) {
-	now := a.now()
+	return syntheticTable(r, neg, a.now(), items, table.NamespaceColumns, table.NamespaceRow,
+		func(ns *kube.Namespace) (kube.TypeMeta, kube.ObjectMeta) { return ns.TypeMeta, ns.ObjectMeta })
+}
+
+// syntheticTable renders objects porthole makes up on each request (the
+// namespaces, the node) as the API server's Table.
+func syntheticTable[T any](r *http.Request, neg negotiation, now time.Time, items []T, columns []kube.TableColumnDefinition,
+	row func(*T, time.Time) []any, meta func(*T) (kube.TypeMeta, kube.ObjectMeta)) (any, *status.HTTPError) {
 	rows := make([]kube.TableRow, len(items))
 	for i := range items {
-		obj, err := rowObject(r, neg, &items[i], items[i].TypeMeta, items[i].ObjectMeta)
+		tm, om := meta(&items[i])
+		obj, err := rowObject(r, neg, &items[i], tm, om)
 		if err != nil {
 			return nil, err
 		}
-		rows[i] = kube.TableRow{Cells: table.NamespaceRow(&items[i], now), Object: obj}
+		rows[i] = kube.TableRow{Cells: row(&items[i], now), Object: obj}
 	}
 	return kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
-		ListMeta: kube.ListMeta{ResourceVersion: "1"}, ColumnDefinitions: table.NamespaceColumns, Rows: rows}, nil
+		ListMeta: kube.ListMeta{ResourceVersion: "1"}, ColumnDefinitions: columns, Rows: rows}, nil
 }
 
 // stableUID derives a UUID-shaped identifier from s, so objects porthole

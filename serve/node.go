@@ -166,15 +166,6 @@ func (a *api) getNode(r *http.Request) (any, *status.HTTPError) {
 }
 
 func (a *api) nodeTable(r *http.Request, neg negotiation, items []kube.Node) (any, *status.HTTPError) {
-	now := a.now()
-	rows := make([]kube.TableRow, len(items))
-	for i := range items {
-		obj, err := rowObject(r, neg, &items[i], items[i].TypeMeta, items[i].ObjectMeta)
-		if err != nil {
-			return nil, err
-		}
-		rows[i] = kube.TableRow{Cells: table.NodeRow(&items[i], now), Object: obj}
-	}
-	return kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
-		ListMeta: kube.ListMeta{ResourceVersion: "1"}, ColumnDefinitions: table.NodeColumns, Rows: rows}, nil
+	return syntheticTable(r, neg, a.now(), items, table.NodeColumns, table.NodeRow,
+		func(n *kube.Node) (kube.TypeMeta, kube.ObjectMeta) { return n.TypeMeta, n.ObjectMeta })
 }

@@ -94,17 +94,24 @@ func readyPods(t *testing.T, s *Server, selector string, n int) []string {
 	}
 }
 
+// startWorkloads runs the server of workloadManifest, writing its
+// kubeconfig, and returns once the Deployment's two pods are ready.
+func startWorkloads(t *testing.T) (s *Server, kubeconfig string, pods []string) {
+	t.Helper()
+	kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	opts := workloadManifest(t, 1)
+	opts.KubeconfigPath = kubeconfig
+	s, _ = startServer(t, opts)
+	return s, kubeconfig, readyPods(t, s, "app%3Dweb", 2)
+}
+
 // TestKubectlWorkloads: a Service, a Deployment (its ReplicaSet and pods)
 // and a bare pod from manifests, as every kubectl release sees them.
 func TestKubectlWorkloads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
 	}
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	opts := workloadManifest(t, 1)
-	opts.KubeconfigPath = kc
-	s, _ := startServer(t, opts)
-	pods := readyPods(t, s, "app%3Dweb", 2)
+	s, kc, pods := startWorkloads(t)
 	var rsList kube.ReplicaSetList
 	getJSON(t, s, "/apis/apps/v1/namespaces/default/replicasets", &rsList)
 	if len(rsList.Items) != 1 {
@@ -496,11 +503,7 @@ func TestKubectlScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
 	}
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	opts := workloadManifest(t, 1)
-	opts.KubeconfigPath = kc
-	s, _ := startServer(t, opts)
-	readyPods(t, s, "app%3Dweb", 2)
+	s, kc, _ := startWorkloads(t)
 	replicas := 2
 	for i, v := range kubectlVersions {
 		t.Run(v, func(t *testing.T) {
@@ -538,11 +541,7 @@ func TestKubectlRollout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
 	}
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	opts := workloadManifest(t, 1)
-	opts.KubeconfigPath = kc
-	s, _ := startServer(t, opts)
-	readyPods(t, s, "app%3Dweb", 2)
+	s, kc, _ := startWorkloads(t)
 	image := func() string {
 		var d kube.Deployment
 		getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/web", &d)
