@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // requireEnv, set to "require" (as .ci/run does), turns a missing Node,
@@ -61,10 +63,7 @@ func browserScript(t *testing.T, script string) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
-	err = cmd.Run()
-	if cmd.Process != nil {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // strays; the group is usually gone
-	}
+	err = runGroup(cmd)
 	t.Logf("node %s:\n%s", script, out.String())
 	if err != nil {
 		t.Fatalf("browser test: %v (ctx: %v)", err, ctx.Err())
@@ -121,4 +120,22 @@ func browserTools(t *testing.T) (node, chromium string) {
 		missing("playwright-core", err)
 	}
 	return node, chromium
+}
+
+// runGroup runs cmd, which leads a process group of its own, and kills
+// the group's strays when its leader exits, before the reap: after it the
+// group's id may be free, and given to a stranger's group (pid_max is
+// 32768 here), which a kill would reach.
+func runGroup(cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	var info unix.Siginfo
+	for {
+		if err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != unix.EINTR {
+			break
+		}
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	return cmd.Wait()
 }

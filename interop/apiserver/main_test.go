@@ -34,6 +34,7 @@ type node struct {
 	suffix   string // of its pods' names
 	cmd      *exec.Cmd
 	logPath  string
+	group    *harness.ProcGroup // its process group, with what its pods left
 	exited   chan struct{}
 	waitErr  error
 }
@@ -237,7 +238,8 @@ func startNode(ctx context.Context, n *node) error {
 	if err := n.cmd.Start(); err != nil {
 		return fmt.Errorf("start node %s: %w", n.name, err)
 	}
-	go func() { n.waitErr = n.cmd.Wait(); close(n.exited) }()
+	n.group = harness.NewProcGroup(n.cmd)
+	go func() { n.waitErr = n.group.Wait(); close(n.exited) }()
 	for _, base := range []string{"exec", "cat", "tty"} {
 		if _, err := env.cp.AwaitPodRunning(ctx, "default", n.pod(base)); err != nil {
 			return fmt.Errorf("%w\nnode %s log:\n%s", err, n.name, n.logTail(4096))
@@ -300,11 +302,11 @@ func (n *node) stop() error {
 	select {
 	case <-n.exited:
 	case <-time.After(30 * time.Second):
-		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+		n.group.Signal(syscall.SIGKILL)
 		<-n.exited
 		return fmt.Errorf("node %s did not stop within 30s; log:\n%s", n.name, n.logTail(4096))
 	}
-	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL) // anything its pods left
+	// Anything its pods left died at its exit (ProcGroup.Wait).
 	if n.waitErr != nil {
 		return fmt.Errorf("node %s: %v; log:\n%s", n.name, n.waitErr, n.logTail(4096))
 	}

@@ -66,6 +66,7 @@ type ControlPlane struct {
 
 	dir     string
 	cmd     *exec.Cmd
+	group   *ProcGroup
 	stdin   io.WriteCloser
 	logPath string
 	exited  chan struct{}
@@ -133,6 +134,7 @@ func StartControlPlane(ctx context.Context, bin, dir string) (*ControlPlane, err
 	if err := cp.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start controlplane: %w", err)
 	}
+	cp.group = NewProcGroup(cp.cmd)
 	urls := make(chan string, 1)
 	cp.Gates = map[string]bool{}
 	go func() {
@@ -148,7 +150,7 @@ func StartControlPlane(ctx context.Context, bin, dir string) (*ControlPlane, err
 		}
 	}()
 	go func() {
-		cp.waitErr = cp.cmd.Wait()
+		cp.waitErr = cp.group.Wait()
 		close(cp.exited)
 	}()
 	if err := cp.awaitReady(ctx, urls); err != nil {
@@ -276,11 +278,11 @@ func (cp *ControlPlane) LogTail(n int) string { return tailFile(cp.logPath, n) }
 // Stop ends the control plane (SIGTERM, then SIGKILL after 20 s).
 func (cp *ControlPlane) Stop() error {
 	cp.stdin.Close()
-	_ = syscall.Kill(-cp.cmd.Process.Pid, syscall.SIGTERM)
+	cp.group.Signal(syscall.SIGTERM)
 	select {
 	case <-cp.exited:
 	case <-time.After(20 * time.Second):
-		_ = syscall.Kill(-cp.cmd.Process.Pid, syscall.SIGKILL)
+		cp.group.Signal(syscall.SIGKILL)
 		<-cp.exited
 	}
 	return nil

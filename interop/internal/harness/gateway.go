@@ -22,6 +22,7 @@ type Gateway struct {
 	URL string
 
 	cmd     *exec.Cmd
+	group   *ProcGroup
 	logPath string
 	exited  chan struct{}
 	err     error // the exit, once exited is closed
@@ -55,6 +56,7 @@ func StartGateway(bin string, o GatewayOptions, args ...string) (*Gateway, error
 	if err := g.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start gateway: %w", err)
 	}
+	g.group = NewProcGroup(g.cmd)
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -67,7 +69,7 @@ func StartGateway(bin string, o GatewayOptions, args ...string) (*Gateway, error
 			}
 		}
 		_, _ = io.Copy(io.Discard, stdout)
-		g.err = g.cmd.Wait()
+		g.err = g.group.Wait()
 		close(g.exited)
 	}()
 	select {
@@ -95,7 +97,7 @@ func (g *Gateway) ExitErr() error {
 
 // Kill ends the gateway's whole process group and waits for its exit.
 func (g *Gateway) Kill() {
-	_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
+	g.group.Signal(syscall.SIGKILL)
 	<-g.exited
 }
 

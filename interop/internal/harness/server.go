@@ -35,6 +35,7 @@ type Server struct {
 	Config *rest.Config
 
 	cmd     *exec.Cmd
+	group   *ProcGroup
 	logPath string
 	exited  chan struct{}
 	waitErr error
@@ -78,6 +79,7 @@ func StartServerWith(ctx context.Context, bin, dir, objects string, args ...stri
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start porthole: %w", err)
 	}
+	s.group = NewProcGroup(s.cmd)
 	go s.wait()
 	if err := s.awaitReady(ctx); err != nil {
 		s.kill()
@@ -87,7 +89,7 @@ func StartServerWith(ctx context.Context, bin, dir, objects string, args ...stri
 }
 
 func (s *Server) wait() {
-	s.waitErr = s.cmd.Wait()
+	s.waitErr = s.group.Wait()
 	close(s.exited)
 }
 
@@ -239,6 +241,6 @@ func (s *Server) Stop() error {
 
 // kill ends porthole's whole process group and waits for porthole.
 func (s *Server) kill() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	s.group.Signal(syscall.SIGKILL)
 	<-s.exited
 }

@@ -1,0 +1,53 @@
+package harness
+
+import (
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ProcGroup signals the process group a started command leads (it was
+// started with Setpgid). The group's id is the leader's pid: once the
+// leader is reaped and no member is left, the kernel may give the id to
+// a new group (pid_max is 32768 on CI machines, and a CI run starts
+// processes by the hundred thousand), and a signal to the group would
+// reach strangers: another package's server, the build. So the group is
+// signalled only while the leader is unreaped, and what it leaves behind
+// is killed at the leader's exit, just before the reap.
+type ProcGroup struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	reaped bool
+}
+
+// NewProcGroup guards the group of cmd, which has been started.
+func NewProcGroup(cmd *exec.Cmd) *ProcGroup { return &ProcGroup{cmd: cmd} }
+
+// Signal sends sig to the group, unless its leader has been reaped.
+func (g *ProcGroup) Signal(sig syscall.Signal) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.reaped {
+		_ = syscall.Kill(-g.cmd.Process.Pid, sig)
+	}
+}
+
+// Wait waits for the leader to exit, SIGKILLs what is left of its group
+// while the leader's zombie holds the id, and reaps the leader with
+// cmd.Wait, returning its error.
+func (g *ProcGroup) Wait() error {
+	pid := g.cmd.Process.Pid
+	var info unix.Siginfo
+	for {
+		if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != unix.EINTR {
+			break
+		}
+	}
+	g.mu.Lock()
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	g.reaped = true
+	g.mu.Unlock()
+	return g.cmd.Wait()
+}
