@@ -13,6 +13,12 @@ import (
 	"github.com/porthole/porthole/transport/websocket"
 )
 
+// sessionIdle is the idle timeout of the tests that wait for it: long
+// enough for the session to start and echo on a loaded machine (CI79 saw
+// a cat take over 300 ms to start and echo, and the session idle out
+// first), short enough to wait for.
+const sessionIdle = 1500 * time.Millisecond
+
 // TestSplicedSessionEndsWithReason: when the gateway itself ends a
 // WebSocket session it passes through (a message over the limit, the idle
 // timeout, shutdown), the client gets a close frame saying why, not a bare
@@ -27,9 +33,9 @@ func TestSplicedSessionEndsWithReason(t *testing.T) {
 		{"message too big", gateway.Options{MaxMessageBytes: 1024}, func(t *testing.T, conn *websocket.Conn, _ *gateway.Gateway) {
 			conn.Channel(channel.Stdin).Write(make([]byte, 8<<10))
 		}, "websocket message of"},
-		{"idle", gateway.Options{IdleTimeout: 300 * time.Millisecond}, func(*testing.T, *websocket.Conn, *gateway.Gateway) {}, "idle timeout"},
+		{"idle", gateway.Options{IdleTimeout: sessionIdle}, func(*testing.T, *websocket.Conn, *gateway.Gateway) {}, "idle timeout"},
 		// The client answers the keep-alive; the answers are not activity.
-		{"idle with keep-alive", gateway.Options{IdleTimeout: 300 * time.Millisecond, KeepAlive: 20 * time.Millisecond},
+		{"idle with keep-alive", gateway.Options{IdleTimeout: sessionIdle, KeepAlive: 20 * time.Millisecond},
 			func(*testing.T, *websocket.Conn, *gateway.Gateway) {}, "idle timeout"},
 		{"shutdown", gateway.Options{}, func(t *testing.T, _ *websocket.Conn, g *gateway.Gateway) {
 			grace, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -69,8 +75,8 @@ func TestSplicedSPDYSessionGetsStatus(t *testing.T) {
 		act  func(g *gateway.Gateway)
 		want string
 	}{
-		{"idle", gateway.Options{IdleTimeout: 300 * time.Millisecond}, func(*gateway.Gateway) {}, "idle timeout"},
-		{"idle with keep-alive", gateway.Options{IdleTimeout: 300 * time.Millisecond, KeepAlive: 20 * time.Millisecond},
+		{"idle", gateway.Options{IdleTimeout: sessionIdle}, func(*gateway.Gateway) {}, "idle timeout"},
+		{"idle with keep-alive", gateway.Options{IdleTimeout: sessionIdle, KeepAlive: 20 * time.Millisecond},
 			func(*gateway.Gateway) {}, "idle timeout"},
 		{"shutdown", gateway.Options{}, func(g *gateway.Gateway) {
 			grace, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
