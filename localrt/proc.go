@@ -158,7 +158,7 @@ func (p *process) killGroupLocked() {
 // waits for the leader to be reaped; what is left of the group (members
 // that ignored sig) and of a terminal's session dies just before the
 // reap, so nothing outlives a stopped process. A process already reaped
-// is not signalled.
+// is not signalled. stop returns once done is closed.
 func (p *process) stop(sig syscall.Signal, grace time.Duration) {
 	p.mu.Lock()
 	p.killOnExit = true
@@ -168,7 +168,8 @@ func (p *process) stop(sig syscall.Signal, grace time.Duration) {
 	}
 	helped := p.helped != nil
 	p.mu.Unlock()
-	if reaped {
+	if reaped { // being reaped: done closes once the status is in
+		<-p.done
 		return
 	}
 	t := time.NewTimer(grace)
