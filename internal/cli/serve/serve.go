@@ -55,8 +55,9 @@ func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.C
 		Use:   "serve [-f FILE]...",
 		Short: "Run pods locally behind an API server kubectl can exec, attach and port-forward into",
 		Long: `Run pods as local processes and serve them to kubectl: an API (pods,
-Services, Deployments, ReplicaSets, events, namespaces, discovery; reads,
-deleting pods, rollout restart) plus exec, attach and port-forward.
+Services, Deployments, ReplicaSets, events, the node, namespaces,
+discovery; reads, deleting pods, and rolling out, scaling and patching
+Deployments) plus exec, attach and port-forward.
 
 Without -f, serves the pod "demo" (container "shell" running sh, stdin open).
 The kubeconfig is written to $XDG_CONFIG_HOME/porthole/kubeconfig unless
