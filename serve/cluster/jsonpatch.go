@@ -13,8 +13,14 @@ import (
 // operations (add, remove, replace, move, copy, test) on JSON Pointer
 // (RFC 6901) paths, applied in order, all or nothing.
 
-// maxPatchOps bounds the operations of one JSON Patch.
-const maxPatchOps = 1000
+// Bounds of one JSON Patch: its operations, and the values its copy
+// operations may duplicate in all. A copy can take the whole document, so
+// without the second, a thousand copies of "" into it double it a
+// thousand times.
+const (
+	maxPatchOps    = 1000
+	maxCopiedNodes = 1 << 16
+)
 
 // PatchError is a well-formed patch that does not apply to the object (the
 // API server's 422).
@@ -36,16 +42,19 @@ func applyJSONPatch(doc any, patch []byte) (any, error) {
 	if len(ops) > maxPatchOps {
 		return nil, fmt.Errorf("decode JSON patch: %d operations, more than %d", len(ops), maxPatchOps)
 	}
+	budget := maxCopiedNodes
 	for i, op := range ops {
 		var err error
-		if doc, err = applyOp(doc, op); err != nil {
+		if doc, err = applyOp(doc, op, &budget); err != nil {
 			return nil, &PatchError{Msg: fmt.Sprintf("the JSON patch does not apply: operation %d: %v", i, err)}
 		}
 	}
 	return doc, nil
 }
 
-func applyOp(doc any, op map[string]json.RawMessage) (any, error) {
+// applyOp applies one operation; budget is what copies may still
+// duplicate, in JSON values.
+func applyOp(doc any, op map[string]json.RawMessage, budget *int) (any, error) {
 	var name, path string
 	if err := json.Unmarshal(op["op"], &name); err != nil {
 		return nil, errors.New(`missing or invalid "op"`)
@@ -125,6 +134,9 @@ func applyOp(doc any, op map[string]json.RawMessage) (any, error) {
 		v, err := get(doc, src)
 		if err != nil {
 			return nil, err
+		}
+		if *budget -= nodes(v, *budget+1); *budget < 0 {
+			return nil, fmt.Errorf("copy: the patch copies more than %d values", maxCopiedNodes)
 		}
 		return add(doc, toks, deepCopy(v))
 	}
@@ -290,6 +302,28 @@ func remove(doc any, toks []string) (any, any, error) {
 		return nil, errPathNotFound
 	})
 	return doc, removed, err
+}
+
+// nodes counts the JSON values in v, stopping past limit.
+func nodes(v any, limit int) int {
+	n := 1
+	switch c := v.(type) {
+	case map[string]any:
+		for _, e := range c {
+			if n > limit {
+				break
+			}
+			n += nodes(e, limit-n)
+		}
+	case []any:
+		for _, e := range c {
+			if n > limit {
+				break
+			}
+			n += nodes(e, limit-n)
+		}
+	}
+	return n
 }
 
 func deepCopy(v any) any {

@@ -66,6 +66,14 @@ func TestJSONPatch(t *testing.T) {
 			}
 		})
 	}
+	// A copy of the whole document into itself doubles it: bounded, it
+	// stops long before the thousandth.
+	bomb := `[` + strings.Repeat(`{"op":"copy","from":"","path":"/a"},`, maxPatchOps-1) + `{"op":"test","path":""}]`
+	_, err := applyJSONPatch(map[string]any{"x": []any{1, 2, 3}}, []byte(bomb))
+	var perr *PatchError
+	if !errors.As(err, &perr) || !strings.Contains(err.Error(), "copies more than 65536 values") {
+		t.Errorf("copy bomb: %v, want the copy bound", err)
+	}
 	for _, bad := range []string{`{}`, `[{"op":1}]`, `[` + strings.Repeat(`{"op":"test","path":""},`, maxPatchOps) + `{}]`} {
 		if _, err := applyJSONPatch(map[string]any{}, []byte(bad)); err == nil {
 			t.Errorf("patch %.40s...: no error", bad)
