@@ -120,15 +120,6 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 	}
 	if held { // its pods are not of the template
 		old, cur = append(old, cur), nil
-	} else if rev := cur.Annotations[revisionAnnotation]; d.Annotations[revisionAnnotation] != rev {
-		// The Deployment says its revision, the newest ReplicaSet's.
-		u := clone(d)
-		if u.Annotations == nil {
-			u.Annotations = map[string]string{}
-		}
-		u.Annotations[revisionAnnotation] = rev
-		c.storeLocked(Deployments, "MODIFIED", u)
-		d = u
 	}
 	c.deploymentStatusLocked(d, cur, old, desired, created)
 }
@@ -145,7 +136,9 @@ func latestRevision(sets []*kube.ReplicaSet) *kube.ReplicaSet {
 }
 
 // deploymentStatusLocked updates d's status from its ReplicaSets: cur,
-// the one of its template (nil: none yet), and the others.
+// the one of its template (nil: none yet), and the others; and its
+// revision annotation, the newest ReplicaSet's, as the controller sets it.
+// One change, stored once.
 func (c *Cluster) deploymentStatusLocked(d *kube.Deployment, cur *kube.ReplicaSet, old []*kube.ReplicaSet, desired int32, created bool) {
 	st := kube.DeploymentStatus{ObservedGeneration: d.Generation}
 	all := old
@@ -167,9 +160,19 @@ func (c *Cluster) deploymentStatusLocked(d *kube.Deployment, cur *kube.ReplicaSe
 		name = cur.Name
 	}
 	st.Conditions = c.deploymentConditions(d, &st, desired, name, created)
-	if !sameJSON(st, d.Status) {
+	rev := d.Annotations[revisionAnnotation]
+	if cur != nil {
+		rev = cur.Annotations[revisionAnnotation]
+	}
+	if !sameJSON(st, d.Status) || rev != d.Annotations[revisionAnnotation] {
 		u := clone(d)
 		u.Status = st
+		if rev != "" {
+			if u.Annotations == nil {
+				u.Annotations = map[string]string{}
+			}
+			u.Annotations[revisionAnnotation] = rev
+		}
 		c.storeLocked(Deployments, "MODIFIED", u)
 	}
 }
