@@ -401,11 +401,14 @@ func (fl *udpFlow) relay(ctx context.Context, fc *forwardedConn, gone <-chan str
 			// the flow, or is cut off after udpEndGrace. A datagram that
 			// came just as the flow expired is still sent, but its reply
 			// may be lost: the server closes the flow's socket on our FIN.
+			// The flow is retired before the report, so that a datagram
+			// the peer sends once it has seen the report starts a new flow.
 			expired = nil
-			if !aborted && grace == nil {
+			report := !aborted && grace == nil
+			grace = fl.endGracefully(aborted, grace, &graceTimer)
+			if report {
 				fl.r.f.events.emit(PortForwardEvent{Kind: EventFlowExpired, Port: fl.r.port, Addr: net.UDPAddrFromAddrPort(fl.peer)})
 			}
-			grace = fl.endGracefully(aborted, grace, &graceTimer)
 		case <-gone:
 			// The session was withdrawn: end the flow the same way, so
 			// the peer's next datagram starts one on the next session.
