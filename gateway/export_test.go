@@ -13,3 +13,11 @@ func SetCloseLinger(d time.Duration) (restore func()) {
 // SpliceBufferGets how many were ever taken.
 func SpliceBuffersInUse() int64 { return splicePool.InUse() + spliceBulkPool.InUse() }
 func SpliceBufferGets() int64   { return splicePool.Gets() + spliceBulkPool.Gets() }
+
+// SetImpersonationTimeout replaces impersonationTimeout for a test and
+// returns the restore.
+func SetImpersonationTimeout(d time.Duration) (restore func()) {
+	old := impersonationTimeout
+	impersonationTimeout = d
+	return func() { impersonationTimeout = old }
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -21,6 +22,10 @@ const (
 	// maxImpersonatedGroups bounds the groups one request impersonates.
 	maxImpersonatedGroups = 64
 )
+
+// impersonationTimeout bounds all of one request's impersonation checks
+// together (a variable for tests).
+var impersonationTimeout = upstreamAccessTimeout
 
 // impersonate applies r's Impersonate-* headers to caller, as the API
 // server's impersonation filter does: the caller must be allowed to
@@ -77,9 +82,17 @@ func (g *Gateway) impersonate(r *http.Request, caller *User) (*User, *status.HTT
 	if uid != "" {
 		checks = append(checks, Attributes{APIGroup: "authentication.k8s.io", Resource: "uids", Name: uid})
 	}
+	// One budget for all the checks: without RBAC each is a review asked
+	// upstream, and 66 of them at upstreamAccessTimeout each would hold the
+	// request for eleven minutes.
+	ctx, cancel := context.WithTimeout(r.Context(), impersonationTimeout)
+	defer cancel()
 	for _, a := range checks {
 		a.User, a.Verb = caller, "impersonate"
-		if herr := g.mayImpersonate(r.Context(), a); herr != nil {
+		if herr := g.mayImpersonate(ctx, a); herr != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, forbidden(a, fmt.Sprintf("the checks of this impersonation took longer than %v", impersonationTimeout), nil)
+			}
 			return nil, herr
 		}
 	}

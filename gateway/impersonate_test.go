@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -195,5 +196,46 @@ func TestImpersonationSessionLimit(t *testing.T) {
 	// alice's own share is hers.
 	if out, _, st := wsExec(t, execURL(gw, []string{"echo", "mine"}, "stdout"), bearer("admin-token"), nil); string(out) != "mine\n" {
 		t.Fatalf("alice's own session: %q %s", out, st)
+	}
+}
+
+// TestImpersonationChecksBounded: without RBAC, each impersonated group is
+// a review asked upstream; together they get one budget, so an upstream
+// that answers slowly cannot hold a request for a review timeout per group.
+func TestImpersonationChecksBounded(t *testing.T) {
+	defer gateway.SetImpersonationTimeout(500 * time.Millisecond)()
+	var reviews atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/selfsubjectaccessreviews") {
+			http.NotFound(w, r)
+			return
+		}
+		reviews.Add(1)
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		fmt.Fprint(w, `{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","status":{"allowed":true}}`)
+	}))
+	t.Cleanup(up.Close)
+	tokens, err := gateway.ParseTokens(strings.NewReader(tokensCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, _ := startGateway(t, up.URL, &gateway.Options{Tokens: tokens, Impersonate: true})
+	groups := make([]string, 64)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("g%d", i)
+	}
+	code, _, _, out := whoami(t, gw, as("admin-token", "bob", groups...))
+	msg, _ := out["message"].(string)
+	if code != 403 || !strings.Contains(msg, "the checks of this impersonation took longer than 500ms") {
+		t.Fatalf("bob with 64 groups: %d %v, want 403 naming the budget", code, out)
+	}
+	if n := reviews.Load(); n >= 65 {
+		t.Errorf("%d reviews asked upstream: the budget did not stop them", n)
 	}
 }
