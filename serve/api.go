@@ -57,6 +57,7 @@ func (a *api) register(mux *http.ServeMux) {
 		"/api/v1/nodes":                  get(a.listNodes),
 		"/api/v1/nodes/{name}":           get(a.getNode),
 		"/api/v1/nodes/{name}/status":    get(a.getNode),
+		"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}": get(a.getNodeLease),
 		"/api/v1/namespaces/{namespace}/pods/{name}": {
 			http.MethodGet:    func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) },
 			http.MethodDelete: a.deletePod,

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/kube/table"
@@ -163,6 +164,49 @@ func (a *api) getNode(r *http.Request) (any, *status.HTTPError) {
 		return a.nodeTable(r, neg, []kube.Node{n})
 	}
 	return n, nil
+}
+
+// nodeLeaseNamespace holds each node's heartbeat Lease.
+const nodeLeaseNamespace = "kube-node-lease"
+
+// nodeLease is the node's heartbeat Lease, as a kubelet keeps it (renewed
+// every 10 s, 40 s to live), which kubectl describe node shows; held while
+// serve runs.
+func (a *api) nodeLease() map[string]any {
+	started := a.started.UTC()
+	since := a.now().Sub(started)
+	renewed := started.Add(since - since%(10*time.Second))
+	return map[string]any{
+		"kind": "Lease", "apiVersion": "coordination.k8s.io/v1",
+		"metadata": map[string]any{
+			"name": kube.LocalNodeName, "namespace": nodeLeaseNamespace,
+			"uid":               stableUID("lease/" + kube.LocalNodeName),
+			"resourceVersion":   strconv.FormatInt(1+int64(since/(10*time.Second)), 10),
+			"creationTimestamp": started.Format(timeLayout),
+			"ownerReferences": []map[string]any{{"apiVersion": "v1", "kind": "Node", "name": kube.LocalNodeName,
+				"uid": stableUID("node/" + kube.LocalNodeName)}},
+		},
+		"spec": map[string]any{
+			"holderIdentity": kube.LocalNodeName, "leaseDurationSeconds": 40,
+			"renewTime": renewed.Format(microTimeLayout),
+		},
+	}
+}
+
+// microTimeLayout is how Kubernetes writes metav1.MicroTime.
+const microTimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+func (a *api) getNodeLease(r *http.Request) (any, *status.HTTPError) {
+	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
+		return nil, notAcceptable()
+	}
+	if r.PathValue("namespace") != nodeLeaseNamespace || r.PathValue("name") != kube.LocalNodeName {
+		e := notFound("leases.coordination.k8s.io", r.PathValue("name"))
+		e.Status.Details.Kind = "leases"
+		e.Status.Details.Group = "coordination.k8s.io"
+		return nil, e
+	}
+	return a.nodeLease(), nil
 }
 
 func (a *api) nodeTable(r *http.Request, neg negotiation, items []kube.Node) (any, *status.HTTPError) {

@@ -76,7 +76,8 @@ func TestKubectlNodes(t *testing.T) {
 			}
 			out, errOut, code = k.run(t, "describe", "node", "porthole")
 			for _, want := range []string{"Name:               porthole\n", "  Ready   True ", "  InternalIP:  127.0.0.1\n",
-				"Non-terminated Pods:          (1 in total)\n", "  default                     demo  "} {
+				"Non-terminated Pods:          (1 in total)\n", "  default                     demo  ",
+				"Lease:\n  HolderIdentity:  porthole\n  AcquireTime:     <unset>\n  RenewTime:       "} {
 				if code != 0 || !strings.Contains(out, want) {
 					t.Errorf("describe node: exit %d, no %q in\n%s%s", code, want, out, errOut)
 				}
