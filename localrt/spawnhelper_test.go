@@ -301,13 +301,30 @@ func TestSpawnHelperRetiresWhenIdle(t *testing.T) {
 // TestSpawnHelperFrozen: a helper that stops answering (SIGSTOP) is killed
 // after the reply timeout and the start goes direct, whole.
 func TestSpawnHelperFrozen(t *testing.T) {
-	r := startHelperAt(t, 0)
+	// The pod's main process starts directly: started through the helper,
+	// it would die with the helper (Pdeathsig) and take the container's
+	// exec with it, as a container's processes die with its main one.
+	r := startHelperAt(t, -1)
+	r.spawn.helperAt = 0 // from now on, every start goes through the helper
+	parentOfExec(t, r, false)
 	h := r.spawn.current()
+	if h == nil {
+		t.Fatal("no helper after a start at helperAt 0")
+	}
 	h.mu.Lock()
 	h.replyTimeout = 100 * time.Millisecond
 	h.mu.Unlock()
 	if err := h.proc.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
+	}
+	// The stop is not at once: one of the helper's threads takes the
+	// signal and stops the others, and until it runs, another can still
+	// take a request (seen under load: the start then went through the
+	// helper and died with it).
+	for deadline := time.Now().Add(failsafe); !threadsStopped(h.proc.Process.Pid); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the helper did not stop")
+		}
 	}
 	if ppid := parentOfExec(t, r, false); ppid != os.Getpid() {
 		t.Errorf("parent %d, want this process %d (a direct start)", ppid, os.Getpid())
@@ -318,4 +335,19 @@ func TestSpawnHelperFrozen(t *testing.T) {
 			t.Fatalf("the frozen helper %d is still there: %s", hpid, procState(hpid))
 		}
 	}
+}
+
+// threadsStopped reports whether every thread of process pid is stopped.
+func threadsStopped(pid int) bool {
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		tid, err := strconv.Atoi(task.Name())
+		if err != nil || procState(tid) != "T" {
+			return false
+		}
+	}
+	return true
 }
