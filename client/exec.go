@@ -14,9 +14,9 @@ import (
 // CLI's exit-code mapping recognises it through its ExitCode method.
 type ExitError = status.ExitError
 
-// ErrNoStatus reports a session whose connection ended abnormally before the
-// server sent a status: the command's outcome is unknown. The error also
-// wraps the connection's *stream.ConnError.
+// ErrNoStatus reports a session that ended before the server sent a status:
+// the connection broke (the error also wraps its *stream.ConnError), or, on
+// v4 and v5, the error stream ended empty. The command's outcome is unknown.
 var ErrNoStatus = errors.New("session ended without a status")
 
 // StreamOptions are the standard streams and terminal of a session. Stdin,

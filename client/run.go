@@ -92,6 +92,13 @@ func (r *runner) result(w *stream.Session) error {
 		}
 		return fmt.Errorf("%w: %w", ErrNoStatus, cause)
 	}
+	if len(r.status) == 0 && w.Version.StatusJSON {
+		// v4 and v5 servers (the kubelet, the API server, porthole) end
+		// every session with a Status, Success included: an error stream
+		// that ended empty lost it, however cleanly the connection ended
+		// (client-go reads this as success: kubernetes/kubectl#1208).
+		return fmt.Errorf("%w: the error stream ended without one", ErrNoStatus)
+	}
 	return w.DecodeStatus(r.status)
 }
 
