@@ -192,9 +192,9 @@ func reencode(up *stream.Session, b []byte) (*status.Status, error) {
 	}
 }
 
-// finish records the outcome and writes st (nil: none, the client is gone)
-// in the client's version within the status deadline, then closes the
-// client's connection gracefully.
+// finish records the outcome and writes st in the client's version within
+// the status deadline, then closes the client's connection gracefully; with
+// st nil (the client's connection ended first) it aborts that connection.
 func (b *bridge) finish(st *status.Status, cause error) outcome {
 	s := b.s
 	out := outcomeOK
@@ -208,12 +208,20 @@ func (b *bridge) finish(st *status.Status, cause error) outcome {
 	} else if cause == nil && s.verb == "exec" {
 		s.setExit(0)
 	}
-	guard := time.AfterFunc(statusWriteTimeout, func() { _ = b.client.Conn.Abort("status write timed out") })
-	if err := b.client.WriteStatus(st); err != nil {
+	if st == nil {
+		// No status to give: a graceful end (FINs, GOAWAY, close 1000)
+		// would read as success to a client that is still there, one
+		// that only half-closed its side. It must read a broken session.
+		_ = b.client.Conn.Abort("the session ended without a status: " + cause.Error())
 		out = outcomeError
+	} else {
+		guard := time.AfterFunc(statusWriteTimeout, func() { _ = b.client.Conn.Abort("status write timed out") })
+		if err := b.client.WriteStatus(st); err != nil {
+			out = outcomeError
+		}
+		guard.Stop()
+		_ = b.client.Conn.Close()
 	}
-	guard.Stop()
-	_ = b.client.Conn.Close()
 	if s.cutReason() != "" {
 		out = outcomeCut
 	}
