@@ -96,14 +96,16 @@ func parseAPIPath(p string) (req apiRequest, ok bool) {
 // the pod itself, namespaces for pickers, the objects kubectl resolves
 // to a pod (exec deploy/web, port-forward svc/db), events, which kubectl
 // describe pod lists to say why a pod will not run, and the nodes pods
-// run on with their leases (kubectl get nodes, describe node). Nothing
+// run on with their leases (kubectl get nodes, describe node), and the
+// endpoints behind a Service (kubectl describe service). Nothing
 // else (secrets, config maps, RBAC objects) is forwarded, whatever RBAC
 // allows.
 var readable = map[string][]string{
-	"":                    {"pods", "namespaces", "nodes", "services", "replicationcontrollers", "events"},
+	"":                    {"pods", "namespaces", "nodes", "services", "endpoints", "replicationcontrollers", "events"},
 	"apps":                {"deployments", "replicasets", "statefulsets", "daemonsets"},
 	"batch":               {"jobs"},
 	"coordination.k8s.io": {"leases"},
+	"discovery.k8s.io":    {"endpointslices"},
 	"events.k8s.io":       {"events"},
 }
 

@@ -58,6 +58,12 @@ func (a *api) register(mux *http.ServeMux) {
 		"/api/v1/nodes/{name}":           get(a.getNode),
 		"/api/v1/nodes/{name}/status":    get(a.getNode),
 		"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}": get(a.getNodeLease),
+		"/api/v1/endpoints":                                                      get(a.listEndpoints),
+		"/api/v1/namespaces/{namespace}/endpoints":                               get(a.listEndpoints),
+		"/api/v1/namespaces/{namespace}/endpoints/{name}":                        get(a.getEndpoints),
+		"/apis/discovery.k8s.io/v1/endpointslices":                               get(a.listEndpointSlices),
+		"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices":        get(a.listEndpointSlices),
+		"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices/{name}": get(a.getEndpointSlice),
 		"/api/v1/namespaces/{namespace}/pods/{name}": {
 			http.MethodGet:    func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) },
 			http.MethodDelete: a.deletePod,
@@ -169,6 +175,7 @@ func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
 // coreResources is the discovery document of /api/v1: what porthole serves
 // and with which verbs, so kubectl neither offers nor tries the rest.
 var coreResources = []kube.APIResource{
+	{Name: "endpoints", SingularName: "endpoints", Namespaced: true, Kind: "Endpoints", Verbs: []string{"get", "list"}, ShortNames: []string{"ep"}},
 	{Name: "events", SingularName: "event", Namespaced: true, Kind: "Event", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ev"}},
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list"}, ShortNames: []string{"ns"}},
 	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list"}, ShortNames: []string{"no"}},

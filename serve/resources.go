@@ -112,8 +112,10 @@ func listItems[T any](objs []cluster.Object, typeMeta func(*T) *kube.TypeMeta) [
 // metaFields are the field selector keys every kind supports.
 var metaFields = []string{"metadata.name", "metadata.namespace"}
 
-func metaField(o cluster.Object) func(string) (string, bool) {
-	m := o.Meta()
+func metaField(o cluster.Object) func(string) (string, bool) { return objectField(o.Meta()) }
+
+// objectField is the metaFields of m.
+func objectField(m *kube.ObjectMeta) func(string) (string, bool) {
 	return func(k string) (string, bool) {
 		switch k {
 		case "metadata.name":

@@ -47,6 +47,54 @@ func TestEventTable(t *testing.T) {
 	compareTable(t, "/api/v1/namespaces/default/events", table.EventColumns, []string{events[0].Name, events[1].Name, events[2].Name}, want)
 }
 
+// TestEndpointsTable: porthole serve's Endpoints table, which kubectl get
+// endpoints prints, has the real API server's columns, and the same cells
+// for the same Endpoints: more addresses than the cell lists, over two
+// subsets; addresses without ports (headless); only addresses not ready;
+// no subsets at all.
+func TestEndpointsTable(t *testing.T) {
+	ctx := t.Context()
+	addrs := func(ips ...string) []corev1.EndpointAddress {
+		var out []corev1.EndpointAddress
+		for _, ip := range ips {
+			out = append(out, corev1.EndpointAddress{IP: ip})
+		}
+		return out
+	}
+	eps := []*corev1.Endpoints{
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables-ep-many"}, Subsets: []corev1.EndpointSubset{
+			{Addresses: addrs("10.0.0.1", "10.0.0.2"), Ports: []corev1.EndpointPort{{Name: "http", Port: 80, Protocol: "TCP"}, {Name: "https", Port: 443, Protocol: "TCP"}}},
+			{Addresses: addrs("10.0.0.3"), NotReadyAddresses: addrs("10.0.0.9"), Ports: []corev1.EndpointPort{{Name: "http", Port: 8080, Protocol: "TCP"}}},
+		}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables-ep-headless"}, Subsets: []corev1.EndpointSubset{{Addresses: addrs("10.0.1.1", "fd00::1")}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables-ep-unready"}, Subsets: []corev1.EndpointSubset{
+			{NotReadyAddresses: addrs("10.0.2.1"), Ports: []corev1.EndpointPort{{Port: 53, Protocol: "UDP"}}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables-ep-empty"}},
+	}
+	var ours []*kube.Endpoints
+	var names []string
+	for _, ep := range eps {
+		created, err := env.cp.Admin.CoreV1().Endpoints("default").Create(ctx, ep, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = env.cp.Admin.CoreV1().Endpoints("default").Delete(context.Background(), created.Name, metav1.DeleteOptions{})
+		})
+		var e kube.Endpoints
+		recode(t, created, &e)
+		ours = append(ours, &e)
+		names = append(names, ep.Name)
+	}
+	compareTableAt(t, "/api/v1/namespaces/default/endpoints", table.EndpointsColumns, names, func(now time.Time) []kube.TableRow {
+		var rows []kube.TableRow
+		for _, e := range ours {
+			rows = append(rows, kube.TableRow{Cells: table.EndpointsRow(e, now)})
+		}
+		return rows
+	})
+}
+
 func withPath(r corev1.ObjectReference, path string) corev1.ObjectReference {
 	r.FieldPath = path
 	return r
