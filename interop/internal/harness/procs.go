@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -59,7 +60,11 @@ func AwaitNoProcs(ctx context.Context, marker string, timeout time.Duration) err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("processes with %q still running after %v: pids %v", marker, timeout, pids)
+			descs := make([]string, len(pids))
+			for i, pid := range pids {
+				descs[i] = describeProc(pid)
+			}
+			return fmt.Errorf("processes with %q still running after %v: pids %v: %s", marker, timeout, pids, strings.Join(descs, "; "))
 		case <-tick.C:
 		}
 	}
@@ -79,4 +84,31 @@ func AwaitProcs(ctx context.Context, marker string, timeout time.Duration) error
 		}
 	}
 	return nil
+}
+
+// describeProc says what a leftover process is and where it waits, for
+// the failure that lists it: its command line, state, parent, kernel wait
+// channel and standard descriptors.
+func describeProc(pid int) string {
+	d := filepath.Join("/proc", strconv.Itoa(pid))
+	cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
+	state, ppid := "?", "?"
+	if stat, err := os.ReadFile(filepath.Join(d, "stat")); err == nil {
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 {
+			if f := strings.Fields(string(stat[i+1:])); len(f) > 1 {
+				state, ppid = f[0], f[1]
+			}
+		}
+	}
+	wchan, _ := os.ReadFile(filepath.Join(d, "wchan"))
+	var fds []string
+	for fd := range 3 {
+		target, err := os.Readlink(filepath.Join(d, "fd", strconv.Itoa(fd)))
+		if err != nil {
+			target = "-"
+		}
+		fds = append(fds, target)
+	}
+	return fmt.Sprintf("pid %d %q state %s ppid %s wchan %s stdio %v", pid,
+		strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " "), state, ppid, wchan, fds)
 }
