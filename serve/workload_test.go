@@ -587,3 +587,30 @@ func TestKubectlRollout(t *testing.T) {
 		})
 	}
 }
+
+// TestKubectlClusterInfoDump: kubectl cluster-info dump, which lists every
+// kind a cluster's workloads are made of (ReplicationControllers and
+// DaemonSets, which serve never has, among them) and each container's
+// log, completes.
+func TestKubectlClusterInfoDump(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	_, kc, pods := startWorkloads(t)
+	for _, v := range kubectlVersions {
+		t.Run(v, func(t *testing.T) {
+			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
+			out, errOut, code := k.run(t, "cluster-info", "dump")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, want := range []string{`"kind": "NodeList"`, `"kind": "ReplicationControllerList"`, `"kind": "DaemonSetList"`,
+				"==== START logs for container web of pod default/" + pods[0] + " ====",
+				"==== START logs for container web of pod default/" + pods[1] + " ===="} {
+				if !strings.Contains(out, want) {
+					t.Errorf("no %q in the dump", want)
+				}
+			}
+		})
+	}
+}
