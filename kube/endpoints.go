@@ -36,8 +36,7 @@ type EndpointAddress struct {
 	TargetRef *ObjectReference `json:"targetRef,omitempty"`
 }
 
-// EndpointPort is one port of a subset, or of a slice (discovery/v1 has
-// the same fields, all optional).
+// EndpointPort is one port of a subset.
 type EndpointPort struct {
 	Name     string `json:"name,omitempty"`
 	Port     int32  `json:"port"`
@@ -52,7 +51,14 @@ type EndpointSlice struct {
 	ObjectMeta  `json:"metadata"`
 	AddressType string          `json:"addressType"`
 	Endpoints   []SliceEndpoint `json:"endpoints"`
-	Ports       []EndpointPort  `json:"ports"`
+	Ports       []SlicePort     `json:"ports"`
+}
+
+// SlicePort is one port of a slice; no number means every port.
+type SlicePort struct {
+	Name     string `json:"name"`
+	Port     *int32 `json:"port,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // EndpointSliceList is a list of EndpointSlices.

@@ -49,9 +49,11 @@ func (a *api) register(mux *http.ServeMux) {
 		"/version":                       get(a.getVersion),
 		"/api":                           get(a.getAPIVersions),
 		"/apis":                          get(a.getAPIGroups),
-		"/apis/apps":                     get(a.getAppsGroup),
+		"/apis/apps":                     get(getGroup(appsGroup)),
 		"/api/v1":                        get(a.getResources),
 		"/apis/apps/v1":                  get(a.getAppsResources),
+		"/apis/discovery.k8s.io":         get(getGroup(discoveryGroup)),
+		"/apis/discovery.k8s.io/v1":      get(a.getDiscoveryResources),
 		"/api/v1/namespaces":             get(a.listNamespaces),
 		"/api/v1/namespaces/{namespace}": get(a.getNamespace),
 		"/api/v1/nodes":                  get(a.listNodes),
@@ -162,7 +164,7 @@ func (a *api) getAPIGroups(r *http.Request) (any, *status.HTTPError) {
 	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
 		return nil, notAcceptable()
 	}
-	return kube.APIGroupList{TypeMeta: kube.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []kube.APIGroup{appsGroup}}, nil
+	return kube.APIGroupList{TypeMeta: kube.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []kube.APIGroup{appsGroup, discoveryGroup}}, nil
 }
 
 // appsGroup is the one API group porthole serves, for Deployments and
@@ -173,13 +175,31 @@ var appsGroup = kube.APIGroup{
 	PreferredVersion: kube.GroupVersionForDiscovery{GroupVersion: "apps/v1", Version: "v1"},
 }
 
-func (a *api) getAppsGroup(r *http.Request) (any, *status.HTTPError) {
-	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
-		return nil, notAcceptable()
+// discoveryGroup serves the EndpointSlices of Services.
+var discoveryGroup = kube.APIGroup{
+	Name:             "discovery.k8s.io",
+	Versions:         []kube.GroupVersionForDiscovery{{GroupVersion: "discovery.k8s.io/v1", Version: "v1"}},
+	PreferredVersion: kube.GroupVersionForDiscovery{GroupVersion: "discovery.k8s.io/v1", Version: "v1"},
+}
+
+// getGroup serves one API group's document.
+func getGroup(g kube.APIGroup) func(*http.Request) (any, *status.HTTPError) {
+	return func(r *http.Request) (any, *status.HTTPError) {
+		if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
+			return nil, notAcceptable()
+		}
+		g.TypeMeta = kube.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
+		return g, nil
 	}
-	g := appsGroup
-	g.TypeMeta = kube.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
-	return g, nil
+}
+
+// discoveryResources is the discovery document of /apis/discovery.k8s.io/v1.
+var discoveryResources = []kube.APIResource{
+	{Name: "endpointslices", SingularName: "endpointslice", Namespaced: true, Kind: "EndpointSlice", Verbs: []string{"get", "list"}},
+}
+
+func (a *api) getDiscoveryResources(*http.Request) (any, *status.HTTPError) {
+	return kube.APIResourceList{TypeMeta: kube.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: "discovery.k8s.io/v1", APIResources: discoveryResources}, nil
 }
 
 // appsResources is the discovery document of /apis/apps/v1.

@@ -84,7 +84,11 @@ func slicesOf(svc *kube.Service, eps []kube.ServiceEndpoint, rv string) []kube.E
 	yes, no := true, false
 	var out []kube.EndpointSlice
 	index := map[string]int{}
-	newSlice := func(key string, ports []kube.EndpointPort) kube.EndpointSlice {
+	newSlice := func(key string, eps []kube.EndpointPort) kube.EndpointSlice {
+		var ports []kube.SlicePort
+		for _, p := range eps {
+			ports = append(ports, kube.SlicePort{Name: p.Name, Port: &p.Port, Protocol: p.Protocol})
+		}
 		h := sha256.Sum256([]byte("endpointslice/" + svc.Namespace + "/" + svc.Name + "/" + key))
 		labels := maps.Clone(svc.Labels)
 		if labels == nil {
@@ -204,7 +208,8 @@ func (a *api) endpointSlices(ns string, sel selectors) ([]kube.EndpointSlice, st
 }
 
 func (a *api) listEndpointSlices(r *http.Request) (any, *status.HTTPError) {
-	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
+	neg, ok := negotiate(r.Header.Get("Accept"), true)
+	if !ok {
 		return nil, notAcceptable()
 	}
 	if isWatch(r.URL.Query()) {
@@ -215,6 +220,9 @@ func (a *api) listEndpointSlices(r *http.Request) (any, *status.HTTPError) {
 		return nil, aerr
 	}
 	items, rv := a.endpointSlices(r.PathValue("namespace"), sel)
+	if neg.out == outTable {
+		return a.endpointSliceTable(r, neg, items)
+	}
 	for i := range items {
 		items[i].TypeMeta = kube.TypeMeta{}
 	}
@@ -223,15 +231,24 @@ func (a *api) listEndpointSlices(r *http.Request) (any, *status.HTTPError) {
 }
 
 func (a *api) getEndpointSlice(r *http.Request) (any, *status.HTTPError) {
-	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
+	neg, ok := negotiate(r.Header.Get("Accept"), true)
+	if !ok {
 		return nil, notAcceptable()
 	}
 	items, _ := a.endpointSlices(r.PathValue("namespace"), selectors{})
 	if i := slices.IndexFunc(items, func(s kube.EndpointSlice) bool { return s.Name == r.PathValue("name") }); i >= 0 {
+		if neg.out == outTable {
+			return a.endpointSliceTable(r, neg, items[i:i+1])
+		}
 		return items[i], nil
 	}
 	e := notFound("endpointslices.discovery.k8s.io", r.PathValue("name"))
 	e.Status.Details.Kind = "endpointslices"
 	e.Status.Details.Group = "discovery.k8s.io"
 	return nil, e
+}
+
+func (a *api) endpointSliceTable(r *http.Request, neg negotiation, items []kube.EndpointSlice) (any, *status.HTTPError) {
+	return syntheticTable(r, neg, a.now(), items, table.EndpointSliceColumns, table.EndpointSliceRow,
+		func(s *kube.EndpointSlice) (kube.TypeMeta, kube.ObjectMeta) { return s.TypeMeta, s.ObjectMeta })
 }

@@ -9,7 +9,8 @@ import (
 
 // TestKubectlServiceEndpoints: kubectl describe service lists the pods
 // behind a Service (kubectl 1.27 to 1.30 read its Endpoints, 1.31 and
-// later its EndpointSlices), and kubectl get endpoints shows them.
+// later its EndpointSlices), and kubectl get endpoints and get
+// endpointslices show them.
 func TestKubectlServiceEndpoints(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
@@ -29,7 +30,7 @@ func TestKubectlServiceEndpoints(t *testing.T) {
 	var sl kube.EndpointSliceList
 	getJSON(t, s, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb", &sl)
 	if len(sl.Items) != 1 || sl.Items[0].AddressType != "IPv4" || len(sl.Items[0].Endpoints) != 2 || !strings.HasPrefix(sl.Items[0].Name, "web-") ||
-		len(sl.Items[0].Ports) != 1 || sl.Items[0].Ports[0].Port != 1 {
+		len(sl.Items[0].Ports) != 1 || sl.Items[0].Ports[0].Port == nil || *sl.Items[0].Ports[0].Port != 1 {
 		t.Fatalf("endpoint slices: %+v", sl.Items)
 	}
 	for _, e := range sl.Items[0].Endpoints {
@@ -53,6 +54,12 @@ func TestKubectlServiceEndpoints(t *testing.T) {
 			if code != 0 || len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME ENDPOINTS AGE" ||
 				!strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "web 127.0.0.1:1,127.0.0.1:1 ") {
 				t.Errorf("get endpoints: exit %d\n%s%s", code, out, errOut)
+			}
+			out, errOut, code = k.run(t, "get", "endpointslices")
+			lines = strings.Split(strings.TrimSpace(out), "\n")
+			if code != 0 || len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME ADDRESSTYPE PORTS ENDPOINTS AGE" ||
+				!strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), sl.Items[0].Name+" IPv4 1 127.0.0.1,127.0.0.1 ") {
+				t.Errorf("get endpointslices: exit %d\n%s%s", code, out, errOut)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/porthole/porthole/kube"
@@ -90,6 +91,46 @@ func TestEndpointsTable(t *testing.T) {
 		var rows []kube.TableRow
 		for _, e := range ours {
 			rows = append(rows, kube.TableRow{Cells: table.EndpointsRow(e, now)})
+		}
+		return rows
+	})
+}
+
+// TestEndpointSliceTable: porthole serve's EndpointSlice table, which
+// kubectl get endpointslices prints, has the real API server's columns,
+// and the same cells for the same slices: more ports and addresses than
+// the cells list, a port without a number, and none of either.
+func TestEndpointSliceTable(t *testing.T) {
+	ctx := t.Context()
+	port := func(n int32) *int32 { return &n }
+	name := func(s string) *string { return &s }
+	slices := []*discoveryv1.EndpointSlice{
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables-es-many"}, AddressType: discoveryv1.AddressTypeIPv4,
+			Ports:     []discoveryv1.EndpointPort{{Name: name("a"), Port: port(80)}, {Name: name("b"), Port: port(443)}, {Name: name("c"), Port: port(8080)}, {Name: name("d"), Port: port(9090)}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}}, {Addresses: []string{"10.0.0.2"}}, {Addresses: []string{"10.0.0.3"}}, {Addresses: []string{"10.0.0.4"}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables-es-allports"}, AddressType: discoveryv1.AddressTypeIPv4,
+			Ports: []discoveryv1.EndpointPort{{Name: name("")}}, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.1.1"}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "tables-es-empty"}, AddressType: discoveryv1.AddressTypeIPv6},
+	}
+	var ours []*kube.EndpointSlice
+	var names []string
+	for _, es := range slices {
+		created, err := env.cp.Admin.DiscoveryV1().EndpointSlices("default").Create(ctx, es, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = env.cp.Admin.DiscoveryV1().EndpointSlices("default").Delete(context.Background(), created.Name, metav1.DeleteOptions{})
+		})
+		var s kube.EndpointSlice
+		recode(t, created, &s)
+		ours = append(ours, &s)
+		names = append(names, es.Name)
+	}
+	compareTableAt(t, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", table.EndpointSliceColumns, names, func(now time.Time) []kube.TableRow {
+		var rows []kube.TableRow
+		for _, s := range ours {
+			rows = append(rows, kube.TableRow{Cells: table.EndpointSliceRow(s, now)})
 		}
 		return rows
 	})
