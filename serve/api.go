@@ -167,8 +167,7 @@ func (a *api) getAPIGroups(r *http.Request) (any, *status.HTTPError) {
 	return kube.APIGroupList{TypeMeta: kube.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []kube.APIGroup{appsGroup, discoveryGroup}}, nil
 }
 
-// appsGroup is the one API group porthole serves, for Deployments and
-// ReplicaSets.
+// appsGroup serves Deployments and ReplicaSets.
 var appsGroup = kube.APIGroup{
 	Name:             "apps",
 	Versions:         []kube.GroupVersionForDiscovery{{GroupVersion: "apps/v1", Version: "v1"}},

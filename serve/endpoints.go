@@ -15,8 +15,9 @@ import (
 // A Service's endpoints, as the endpoints and endpoint slice controllers
 // would keep them, derived at each read from the Service and its pods:
 // kubectl describe service lists them (from Endpoints up to 1.30, from
-// EndpointSlices since 1.31), and kubectl get endpoints shows them. Read
-// only; a Service without a selector has none.
+// EndpointSlices since 1.31), and kubectl get endpoints and get
+// endpointslices show them. Read only; a Service without a selector has
+// none.
 
 const (
 	labelServiceName = "kubernetes.io/service-name"
