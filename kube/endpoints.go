@@ -143,11 +143,35 @@ func targetPort(sp ServicePort, p *Pod) (int32, bool) {
 	}
 }
 
-// PortsKey identifies a port set, for grouping endpoints that share one.
-func PortsKey(ports []EndpointPort) string {
-	key := ""
-	for _, p := range ports {
-		key += p.Name + "/" + p.Protocol + "/" + strconv.Itoa(int(p.Port)) + ","
+// PortGroup is the endpoints of a Service that serve the same ports, and
+// a key naming that port set.
+type PortGroup struct {
+	Key       string
+	Ports     []EndpointPort
+	Endpoints []ServiceEndpoint
+}
+
+// GroupByPorts groups eps by port set, in the order the sets first
+// appear, as both controllers do (an Endpoints subset, an EndpointSlice
+// each). A pod that serves none of svc's ports is left out.
+func GroupByPorts(svc *Service, eps []ServiceEndpoint) []PortGroup {
+	var out []PortGroup
+	index := map[string]int{}
+	for _, ep := range eps {
+		if len(ep.Ports) == 0 && len(svc.Spec.Ports) > 0 {
+			continue
+		}
+		key := ""
+		for _, p := range ep.Ports {
+			key += p.Name + "/" + p.Protocol + "/" + strconv.Itoa(int(p.Port)) + ","
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, PortGroup{Key: key, Ports: ep.Ports})
+		}
+		out[i].Endpoints = append(out[i].Endpoints, ep)
 	}
-	return key
+	return out
 }

@@ -53,6 +53,12 @@ func TestServiceEndpoints(t *testing.T) {
 	if !reflect.DeepEqual(out, want) {
 		t.Errorf("got %+v\nwant %+v", out, want)
 	}
+	// Two port sets (b-named also serves http): two groups, in order.
+	groups := GroupByPorts(svc, ServiceEndpoints(svc, pods))
+	if len(groups) != 2 || len(groups[0].Endpoints) != 1 || groups[0].Endpoints[0].Pod.Name != "a-unnamed" ||
+		len(groups[1].Endpoints) != 1 || groups[1].Endpoints[0].Pod.Name != "b-named" || groups[0].Key == groups[1].Key {
+		t.Errorf("groups: %+v", groups)
+	}
 	svc.Spec.Selector = nil
 	if eps := ServiceEndpoints(svc, pods); eps != nil {
 		t.Errorf("a Service without a selector: %+v, want none", eps)

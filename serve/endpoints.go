@@ -26,23 +26,26 @@ const (
 )
 
 // serviceEndpoints lists the Services of namespace ns (all when "") with a
-// selector, each with the pods behind it, and the list's resourceVersion.
-func (a *api) serviceEndpoints(ns string) ([]*kube.Service, [][]kube.ServiceEndpoint, string) {
-	svcs, rv := a.cluster.List(cluster.Services, ns, nil)
+// selector, or only the one named name, each with the pods behind it, and
+// the list's resourceVersion.
+func (a *api) serviceEndpoints(ns, name string) ([]*kube.Service, [][]kube.ServiceEndpoint, string) {
+	svcs, rv := a.cluster.List(cluster.Services, ns, func(o cluster.Object) bool {
+		svc := o.(*kube.Service)
+		return len(svc.Spec.Selector) > 0 && (name == "" || svc.Name == name)
+	})
+	if len(svcs) == 0 {
+		return nil, nil, rv
+	}
 	podObjs, _ := a.cluster.List(cluster.Pods, ns, nil)
 	pods := make([]*kube.Pod, len(podObjs))
 	for i, o := range podObjs {
 		pods[i] = o.(*kube.Pod)
 	}
-	var out []*kube.Service
-	var eps [][]kube.ServiceEndpoint
-	for _, o := range svcs {
-		svc := o.(*kube.Service)
-		if len(svc.Spec.Selector) == 0 {
-			continue
-		}
-		out = append(out, svc)
-		eps = append(eps, kube.ServiceEndpoints(svc, pods))
+	out := make([]*kube.Service, len(svcs))
+	eps := make([][]kube.ServiceEndpoint, len(svcs))
+	for i, o := range svcs {
+		out[i] = o.(*kube.Service)
+		eps[i] = kube.ServiceEndpoints(out[i], pods)
 	}
 	return out, eps, rv
 }
@@ -55,77 +58,62 @@ func endpointsOf(svc *kube.Service, eps []kube.ServiceEndpoint, rv string) kube.
 		ObjectMeta: kube.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, UID: stableUID("endpoints/" + svc.Namespace + "/" + svc.Name),
 			ResourceVersion: rv, CreationTimestamp: svc.CreationTimestamp, Labels: maps.Clone(svc.Labels)},
 	}
-	index := map[string]int{}
-	for _, ep := range eps {
-		if len(ep.Ports) == 0 && len(svc.Spec.Ports) > 0 {
-			continue // none of the Service's ports is on this pod
+	for _, g := range kube.GroupByPorts(svc, eps) {
+		sub := kube.EndpointSubset{Ports: g.Ports}
+		for _, ep := range g.Endpoints {
+			addr := kube.EndpointAddress{IP: ep.Pod.Status.PodIP, NodeName: ep.Pod.Spec.NodeName, TargetRef: podRef(ep.Pod)}
+			if ep.Ready {
+				sub.Addresses = append(sub.Addresses, addr)
+			} else {
+				sub.NotReadyAddresses = append(sub.NotReadyAddresses, addr)
+			}
 		}
-		k := kube.PortsKey(ep.Ports)
-		i, ok := index[k]
-		if !ok {
-			i = len(e.Subsets)
-			index[k] = i
-			e.Subsets = append(e.Subsets, kube.EndpointSubset{Ports: ep.Ports})
-		}
-		addr := kube.EndpointAddress{IP: ep.Pod.Status.PodIP, NodeName: ep.Pod.Spec.NodeName,
-			TargetRef: &kube.ObjectReference{Kind: "Pod", Namespace: ep.Pod.Namespace, Name: ep.Pod.Name, UID: ep.Pod.UID}}
-		if ep.Ready {
-			e.Subsets[i].Addresses = append(e.Subsets[i].Addresses, addr)
-		} else {
-			e.Subsets[i].NotReadyAddresses = append(e.Subsets[i].NotReadyAddresses, addr)
-		}
+		e.Subsets = append(e.Subsets, sub)
 	}
 	return e
+}
+
+func podRef(p *kube.Pod) *kube.ObjectReference {
+	return &kube.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID}
 }
 
 // slicesOf is svc's EndpointSlices: one per set of ports, named after the
 // Service with a stable suffix; a Service with no pods has one empty
 // slice, as the controller keeps.
 func slicesOf(svc *kube.Service, eps []kube.ServiceEndpoint, rv string) []kube.EndpointSlice {
+	groups := kube.GroupByPorts(svc, eps)
+	if len(groups) == 0 {
+		groups = []kube.PortGroup{{}}
+	}
 	yes, no := true, false
-	var out []kube.EndpointSlice
-	index := map[string]int{}
-	newSlice := func(key string, eps []kube.EndpointPort) kube.EndpointSlice {
+	out := make([]kube.EndpointSlice, len(groups))
+	for i, g := range groups {
 		var ports []kube.SlicePort
-		for _, p := range eps {
+		for _, p := range g.Ports {
 			ports = append(ports, kube.SlicePort{Name: p.Name, Port: &p.Port, Protocol: p.Protocol})
 		}
-		h := sha256.Sum256([]byte("endpointslice/" + svc.Namespace + "/" + svc.Name + "/" + key))
+		id := "endpointslice/" + svc.Namespace + "/" + svc.Name + "/" + g.Key
+		h := sha256.Sum256([]byte(id))
 		labels := maps.Clone(svc.Labels)
 		if labels == nil {
 			labels = map[string]string{}
 		}
 		labels[labelServiceName], labels[labelManagedBy] = svc.Name, sliceController
-		return kube.EndpointSlice{
+		out[i] = kube.EndpointSlice{
 			TypeMeta: kube.TypeMeta{Kind: "EndpointSlice", APIVersion: "discovery.k8s.io/v1"},
 			ObjectMeta: kube.ObjectMeta{Name: svc.Name + "-" + sliceSuffix(h[:]), GenerateName: svc.Name + "-", Namespace: svc.Namespace,
-				UID: stableUID("endpointslice/" + svc.Namespace + "/" + svc.Name + "/" + key), ResourceVersion: rv,
-				CreationTimestamp: svc.CreationTimestamp, Labels: labels,
+				UID: stableUID(id), ResourceVersion: rv, CreationTimestamp: svc.CreationTimestamp, Labels: labels,
 				OwnerReferences: []kube.OwnerReference{{APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID, Controller: &yes, BlockOwnerDeletion: &yes}}},
 			AddressType: "IPv4", Endpoints: []kube.SliceEndpoint{}, Ports: ports,
 		}
-	}
-	for _, ep := range eps {
-		if len(ep.Ports) == 0 && len(svc.Spec.Ports) > 0 {
-			continue
+		for _, ep := range g.Endpoints {
+			ready := ep.Ready
+			out[i].Endpoints = append(out[i].Endpoints, kube.SliceEndpoint{
+				Addresses:  []string{ep.Pod.Status.PodIP},
+				Conditions: kube.EndpointConditions{Ready: &ready, Serving: &ready, Terminating: &no},
+				TargetRef:  podRef(ep.Pod), NodeName: ep.Pod.Spec.NodeName,
+			})
 		}
-		k := kube.PortsKey(ep.Ports)
-		i, ok := index[k]
-		if !ok {
-			i = len(out)
-			index[k] = i
-			out = append(out, newSlice(k, ep.Ports))
-		}
-		ready := ep.Ready
-		out[i].Endpoints = append(out[i].Endpoints, kube.SliceEndpoint{
-			Addresses:  []string{ep.Pod.Status.PodIP},
-			Conditions: kube.EndpointConditions{Ready: &ready, Serving: &ready, Terminating: &no},
-			TargetRef:  &kube.ObjectReference{Kind: "Pod", Namespace: ep.Pod.Namespace, Name: ep.Pod.Name, UID: ep.Pod.UID},
-			NodeName:   ep.Pod.Spec.NodeName,
-		})
-	}
-	if len(out) == 0 {
-		out = append(out, newSlice("", nil))
 	}
 	return out
 }
@@ -146,17 +134,15 @@ func (a *api) getEndpoints(r *http.Request) (any, *status.HTTPError) {
 	if !ok {
 		return nil, notAcceptable()
 	}
-	svcs, eps, rv := a.serviceEndpoints(r.PathValue("namespace"))
-	for i, svc := range svcs {
-		if svc.Name == r.PathValue("name") {
-			e := endpointsOf(svc, eps[i], rv)
-			if neg.out == outTable {
-				return a.endpointsTable(r, neg, []kube.Endpoints{e})
-			}
-			return e, nil
-		}
+	svcs, eps, rv := a.serviceEndpoints(r.PathValue("namespace"), r.PathValue("name"))
+	if len(svcs) == 0 {
+		return nil, notFound("endpoints", r.PathValue("name"))
 	}
-	return nil, notFound("endpoints", r.PathValue("name"))
+	e := endpointsOf(svcs[0], eps[0], rv)
+	if neg.out == outTable {
+		return a.endpointsTable(r, neg, []kube.Endpoints{e})
+	}
+	return e, nil
 }
 
 func (a *api) listEndpoints(r *http.Request) (any, *status.HTTPError) {
@@ -171,7 +157,7 @@ func (a *api) listEndpoints(r *http.Request) (any, *status.HTTPError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	svcs, eps, rv := a.serviceEndpoints(r.PathValue("namespace"))
+	svcs, eps, rv := a.serviceEndpoints(r.PathValue("namespace"), "")
 	items := []kube.Endpoints{}
 	for i, svc := range svcs {
 		e := endpointsOf(svc, eps[i], rv)
@@ -196,7 +182,7 @@ func (a *api) endpointsTable(r *http.Request, neg negotiation, items []kube.Endp
 // endpointSlices is every slice of namespace ns (all when "") that sel
 // selects, and the list's resourceVersion.
 func (a *api) endpointSlices(ns string, sel selectors) ([]kube.EndpointSlice, string) {
-	svcs, eps, rv := a.serviceEndpoints(ns)
+	svcs, eps, rv := a.serviceEndpoints(ns, "")
 	out := []kube.EndpointSlice{}
 	for i, svc := range svcs {
 		for _, s := range slicesOf(svc, eps[i], rv) {
