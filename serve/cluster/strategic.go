@@ -1,7 +1,8 @@
 package cluster
 
 import (
-	"reflect"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -72,12 +73,13 @@ func strategicMerge(doc, patch any) any {
 }
 
 // mergeList merges a patch list into a list of objects by key: an element
-// of the patch merges into the one with the same key, or is appended;
-// {"$patch": "delete", key: ...} removes one; an element {"$patch":
-// "replace"} makes the patch's list replace the list.
+// of the patch merges into the first one with the same key, or is
+// appended; {"$patch": "delete", key: ...} removes one; an element
+// {"$patch": "replace"} makes the patch's list replace the list. The
+// elements are found through an index by key, so a patch of many
+// elements costs their number, not its square (a 670 KB patch of 40,000
+// containers took 66 s searching the list for each).
 func mergeList(doc any, patch []any, key string) []any {
-	out, _ := doc.([]any)
-	out = slices.Clone(out)
 	for _, pe := range patch {
 		if m, ok := pe.(map[string]any); ok && m["$patch"] == "replace" && m[key] == nil {
 			var list []any
@@ -89,28 +91,55 @@ func mergeList(doc any, patch []any, key string) []any {
 			return list
 		}
 	}
+	list, _ := doc.([]any)
+	out := slices.Clone(list)
+	deleted := make([]bool, len(out), len(out)+len(patch))
+	at := map[string][]int{} // the objects' positions by key, in order
+	for i, e := range out {
+		if em, ok := e.(map[string]any); ok {
+			k := keyOf(em[key])
+			at[k] = append(at[k], i)
+		}
+	}
 	for _, pe := range patch {
 		m, ok := pe.(map[string]any)
 		if !ok {
-			out = append(out, pe)
+			out, deleted = append(out, pe), append(deleted, false)
 			continue
 		}
-		i := slices.IndexFunc(out, func(e any) bool {
-			em, ok := e.(map[string]any)
-			return ok && reflect.DeepEqual(em[key], m[key])
-		})
+		k := keyOf(m[key])
+		found := len(at[k]) > 0
 		switch {
 		case m["$patch"] == "delete":
-			if i >= 0 {
-				out = slices.Delete(out, i, i+1)
+			if found {
+				deleted[at[k][0]] = true
+				at[k] = at[k][1:]
 			}
-		case i >= 0:
-			out[i] = strategicMerge(out[i], m)
+		case found:
+			out[at[k][0]] = strategicMerge(out[at[k][0]], m)
 		default:
-			out = append(out, strategicMerge(nil, m))
+			at[k] = append(at[k], len(out))
+			out, deleted = append(out, strategicMerge(nil, m)), append(deleted, false)
 		}
 	}
-	return out
+	kept := out[:0]
+	for i, e := range out {
+		if !deleted[i] {
+			kept = append(kept, e)
+		}
+	}
+	return kept
+}
+
+// keyOf is a merge key's value as an index key: its JSON, which is one
+// text for equal decoded values (numbers are float64, maps sort their
+// keys), as reflect.DeepEqual would find them.
+func keyOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%#v", v) // not from JSON: no decoded value fails
+	}
+	return string(b)
 }
 
 // stripDirectives removes the $ keys of a patch value, at every depth.

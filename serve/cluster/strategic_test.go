@@ -2,6 +2,9 @@ package cluster
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -58,6 +61,7 @@ func TestStrategicMerge(t *testing.T) {
 func FuzzStrategicMerge(f *testing.F) {
 	f.Add(`{"containers":[{"name":"w","env":[{"name":"A"}]}]}`, `{"containers":[{"name":"w","env":[{"$patch":"delete","name":"A"}]}]}`)
 	f.Add(`{"env":[{"name":"A"},{"name":"B"}]}`, `{"env":[{"name":"C"},{"$patch":"replace"}]}`)
+	f.Add(`{"env":[{"name":"A","v":1},{"name":"A","v":2},{"name":1},"x"]}`, `{"env":[{"$patch":"delete","name":"A"},{"name":"A","w":3},{"name":1.0,"w":4},{"v":5},"y"]}`)
 	f.Add(`{"s":{"a":1}}`, `{"s":{"$retainKeys":["b"],"b":2},"$deleteFromPrimitiveList/x":[1]}`)
 	f.Fuzz(func(t *testing.T, doc, patch string) {
 		var d, p any
@@ -67,5 +71,96 @@ func FuzzStrategicMerge(f *testing.F) {
 		if _, err := json.Marshal(strategicMerge(d, p)); err != nil {
 			t.Fatalf("result does not encode: %v", err)
 		}
+		// The indexed merge gives what searching the list for each
+		// element gives, duplicate keys and deletes included.
+		decode := func(s string) any {
+			var v any
+			json.Unmarshal([]byte(s), &v)
+			return v
+		}
+		for k, key := range mergeKeys {
+			pl, ok := field(decode(patch), k).([]any)
+			if !ok {
+				continue
+			}
+			want, _ := json.Marshal(mergeListBySearch(field(decode(doc), k), pl, key))
+			pl, _ = field(decode(patch), k).([]any)
+			have, _ := json.Marshal(mergeList(field(decode(doc), k), pl, key))
+			if string(have) != string(want) {
+				t.Fatalf("%s: indexed merge %s, by search %s", k, have, want)
+			}
+		}
 	})
+}
+
+// field is m[k] when m is an object.
+func field(m any, k string) any {
+	if mm, ok := m.(map[string]any); ok {
+		return mm[k]
+	}
+	return nil
+}
+
+// mergeListBySearch is mergeList as it was, searching the list for each
+// patch element: the reference the indexed one must agree with.
+func mergeListBySearch(doc any, patch []any, key string) []any {
+	out, _ := doc.([]any)
+	out = slices.Clone(out)
+	for _, pe := range patch {
+		if m, ok := pe.(map[string]any); ok && m["$patch"] == "replace" && m[key] == nil {
+			var list []any
+			for _, e := range patch {
+				if m, ok := e.(map[string]any); !ok || m["$patch"] == nil {
+					list = append(list, stripDirectives(e))
+				}
+			}
+			return list
+		}
+	}
+	for _, pe := range patch {
+		m, ok := pe.(map[string]any)
+		if !ok {
+			out = append(out, pe)
+			continue
+		}
+		i := slices.IndexFunc(out, func(e any) bool {
+			em, ok := e.(map[string]any)
+			return ok && reflect.DeepEqual(em[key], m[key])
+		})
+		switch {
+		case m["$patch"] == "delete":
+			if i >= 0 {
+				out = slices.Delete(out, i, i+1)
+			}
+		case i >= 0:
+			out[i] = strategicMerge(out[i], m)
+		default:
+			out = append(out, strategicMerge(nil, m))
+		}
+	}
+	return out
+}
+
+// TestStrategicMergeLongList: a patch of 40,000 containers (670 KB, under
+// the 1 MiB body bound) merges into a list of 40,000 others, each
+// matched, and adds as many: the merge is indexed, not a search per
+// element (which took 66 s here).
+func TestStrategicMergeLongList(t *testing.T) {
+	const n = 40000
+	doc, patch := make([]any, n), make([]any, 2*n)
+	for i := range n {
+		doc[i] = map[string]any{"name": fmt.Sprint(i), "image": "a"}
+		patch[i] = map[string]any{"name": fmt.Sprint(n - 1 - i), "image": "b"}
+		patch[n+i] = map[string]any{"name": fmt.Sprint(n + i)}
+	}
+	out := mergeList(doc, patch, "name")
+	if len(out) != 2*n {
+		t.Fatalf("%d containers, want %d", len(out), 2*n)
+	}
+	for i, e := range out {
+		m := e.(map[string]any)
+		if m["name"] != fmt.Sprint(i) || (i < n) != (m["image"] == "b") {
+			t.Fatalf("container %d: %v", i, m)
+		}
+	}
 }
