@@ -327,7 +327,14 @@ func (s *Service) Validate() error { return asError(validateService(s)) }
 
 // Validate checks a Deployment as Decode does.
 func (d *Deployment) Validate() error {
-	return asError(validateWorkload(&d.ObjectMeta, d.Spec.Replicas, d.Spec.Selector, &d.Spec.Template))
+	if fe := validateWorkload(&d.ObjectMeta, d.Spec.Replicas, d.Spec.Selector, &d.Spec.Template); fe != nil {
+		return asError(fe)
+	}
+	// minReadySeconds is always 0 here: a deadline must be positive.
+	if s := d.Spec.ProgressDeadlineSeconds; s != nil && *s <= 0 {
+		return asError(&fieldError{"spec.progressDeadlineSeconds", fmt.Sprintf("invalid value %d: must be greater than minReadySeconds", *s)})
+	}
+	return nil
 }
 
 // Validate checks a ReplicaSet as Decode does.

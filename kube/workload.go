@@ -240,6 +240,11 @@ type DeploymentSpec struct {
 	// Paused holds rollouts (kubectl rollout pause): a changed template
 	// waits, scaling does not.
 	Paused bool `json:"paused,omitempty"`
+	// ProgressDeadlineSeconds is how long a rollout may go without
+	// progress before its Progressing condition turns False with reason
+	// ProgressDeadlineExceeded, which fails kubectl rollout status. The
+	// API server defaults it to 600; math.MaxInt32 means no deadline.
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
 }
 
 // DeploymentStrategy is how a Deployment replaces its pods. porthole

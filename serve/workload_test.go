@@ -588,6 +588,49 @@ func TestKubectlRollout(t *testing.T) {
 	}
 }
 
+// TestKubectlRolloutDeadline: a rollout whose pods never get ready fails
+// kubectl rollout status once its progress deadline passes, as on a
+// cluster, and rolling back completes it.
+func TestKubectlRolloutDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	s, kc, pods := startWorkloads(t)
+	for _, v := range kubectlVersions {
+		t.Run(v, func(t *testing.T) {
+			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
+			never := `{"spec":{"progressDeadlineSeconds":1,"template":{"spec":{"containers":[{"name":"web","readinessProbe":{"exec":{"command":["false"]},"periodSeconds":1}}]}}}}`
+			if out, errOut, code := k.run(t, "patch", "deployment/web", "-p", never); code != 0 || out != "deployment.apps/web patched\n" {
+				t.Fatalf("patch: exit %d %q %s", code, out, errOut)
+			}
+			out, errOut, code := k.run(t, "rollout", "status", "deployment/web", "--timeout=30s")
+			if code != 1 || !strings.HasSuffix(errOut, `error: deployment "web" exceeded its progress deadline`+"\n") {
+				t.Errorf("rollout status of a stuck rollout: exit %d %q %q, want 1 and the deadline", code, out, errOut)
+			}
+			var l kube.PodList
+			getJSON(t, s, "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb", &l)
+			var ready, unready []string
+			for _, p := range l.Items {
+				if p.IsReady() {
+					ready = append(ready, p.Name)
+				} else {
+					unready = append(unready, p.Name)
+				}
+			}
+			slices.Sort(ready)
+			if !slices.Equal(ready, pods) || len(unready) != 2 {
+				t.Errorf("ready pods %v and not ready %v, want the old ones %v serving on beside two new", ready, unready, pods)
+			}
+			if out, errOut, code := k.run(t, "rollout", "undo", "deployment/web"); code != 0 || out != "deployment.apps/web rolled back\n" {
+				t.Fatalf("undo: exit %d %q %s", code, out, errOut)
+			}
+			if out, errOut, code := k.run(t, "rollout", "status", "deployment/web", "--timeout=30s"); code != 0 || out != `deployment "web" successfully rolled out`+"\n" {
+				t.Errorf("rollout status after undo: exit %d %q %s", code, out, errOut)
+			}
+		})
+	}
+}
+
 // TestKubectlClusterInfoDump: kubectl cluster-info dump, which lists every
 // kind a cluster's workloads are made of (ReplicationControllers and
 // DaemonSets, which serve never has, among them) and each container's

@@ -155,9 +155,7 @@ func New(rt PodSource, objs Objects, log *slog.Logger) (*Cluster, error) {
 		defaultMeta(&d.ObjectMeta, now)
 		d.TypeMeta = kube.TypeMeta{Kind: "Deployment", APIVersion: "apps/v1"}
 		d.Generation = 1
-		d.Spec.Replicas = ptr(kube.Replicas(d.Spec.Replicas))
-		defaultTemplate(&d.Spec.Template)
-		d.Spec.Strategy = rollingStrategy()
+		defaultDeploymentSpec(&d.Spec)
 		if err := c.insert(Deployments, d); err != nil {
 			return nil, err
 		}
@@ -208,6 +206,17 @@ func defaultTemplate(t *kube.PodTemplateSpec) { t.Spec.Default() }
 // rollingStrategy says what the controller does, whatever was asked: a
 // rolling update that starts every new pod at once and removes the old
 // ones once the new are ready.
+// defaultDeploymentSpec fills what the API server would, and the one
+// strategy porthole runs.
+func defaultDeploymentSpec(spec *kube.DeploymentSpec) {
+	spec.Replicas = ptr(kube.Replicas(spec.Replicas))
+	defaultTemplate(&spec.Template)
+	spec.Strategy = rollingStrategy()
+	if spec.ProgressDeadlineSeconds == nil {
+		spec.ProgressDeadlineSeconds = ptr(int32(600))
+	}
+}
+
 func rollingStrategy() *kube.DeploymentStrategy {
 	surge, unavailable := kube.FromString("100%"), kube.FromInt(0)
 	return &kube.DeploymentStrategy{Type: "RollingUpdate",
@@ -277,6 +286,8 @@ func (c *Cluster) Start(ctx context.Context) error {
 func (c *Cluster) loop() {
 	defer c.wg.Done()
 	n, _ := c.rt.(Notifier)
+	deadline := time.NewTimer(0)
+	defer deadline.Stop()
 	for {
 		var changed <-chan struct{}
 		if n != nil {
@@ -285,10 +296,19 @@ func (c *Cluster) loop() {
 		c.mu.Lock()
 		c.syncPodsLocked()
 		c.reconcileLocked()
+		next := c.nextDeadlineLocked()
+		now := c.now()
 		c.mu.Unlock()
+		deadline.Stop()
+		var expired <-chan time.Time
+		if !next.IsZero() {
+			deadline.Reset(max(next.Sub(now), 0))
+			expired = deadline.C
+		}
 		select {
 		case <-changed:
 		case <-c.kick:
+		case <-expired:
 		case <-c.done:
 			return
 		}

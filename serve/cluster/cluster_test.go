@@ -22,6 +22,7 @@ type fakeRuntime struct {
 	pods    map[key]*kube.Pod
 	changed chan struct{}
 	removed []string
+	unready bool // new pods start not ready
 }
 
 func newFake(pods ...*kube.Pod) *fakeRuntime {
@@ -47,8 +48,8 @@ func (f *fakeRuntime) AddPod(in *kube.Pod) error {
 	if p.Namespace == "" {
 		p.Namespace = "default"
 	}
-	p.Status = kube.PodStatus{Phase: "Running", Conditions: []kube.PodCondition{{Type: "Ready", Status: "True"}}}
 	f.mu.Lock()
+	p.Status = kube.PodStatus{Phase: "Running", Conditions: []kube.PodCondition{{Type: "Ready", Status: map[bool]string{true: "False", false: "True"}[f.unready]}}}
 	f.pods[key{p.Namespace, p.Name}] = p
 	f.mu.Unlock()
 	f.notify()
@@ -447,6 +448,88 @@ func TestReadinessCounts(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 	checkConditions(t, o.(*kube.Deployment), "False MinimumReplicasUnavailable Deployment does not have minimum availability.", "True NewReplicaSetAvailable "+complete)
+}
+
+// TestProgressDeadline: a rollout whose new pods do not get ready turns
+// Progressing False (ProgressDeadlineExceeded) once its deadline passes
+// without progress, while the old pods serve on; progress renews the
+// deadline, and ready pods complete the rollout. With no deadline there
+// is no Progressing condition, and a deadline must be positive.
+func TestProgressDeadline(t *testing.T) {
+	rt := newFake()
+	d := deployment("web", 2)
+	d.Spec.ProgressDeadlineSeconds = ptr(int32(2))
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{d}})
+	get := func() *kube.Deployment {
+		o, _ := c.Get(Deployments, "default", "web")
+		return o.(*kube.Deployment)
+	}
+	progressing := func() kube.DeploymentCondition {
+		for _, cond := range get().Status.Conditions {
+			if cond.Type == "Progressing" {
+				return cond
+			}
+		}
+		return kube.DeploymentCondition{}
+	}
+	waitFor(t, "2 available", func() bool { return get().Status.AvailableReplicas == 2 })
+	old := podNames(c, "app=web")
+	rt.mu.Lock()
+	rt.unready = true
+	rt.mu.Unlock()
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"template":{"metadata":{"annotations":{"v":"2"}}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "2 new pods", func() bool { return len(podNames(c, "app=web")) == 4 })
+	rss, _ := c.List(ReplicaSets, "default", func(o Object) bool { return o.Meta().Annotations[revisionAnnotation] == "2" })
+	if len(rss) != 1 {
+		t.Fatalf("%d replica sets of revision 2", len(rss))
+	}
+	rs := rss[0].Meta().Name
+	var fresh []string
+	for _, n := range podNames(c, "app=web") {
+		if !slices.Contains(old, n) {
+			fresh = append(fresh, n)
+		}
+	}
+
+	// One new pod ready is progress: the deadline counts from it.
+	time.Sleep(time.Second) // into the deadline, so the renewal shows
+	readyAt := time.Now().Truncate(time.Second)
+	rt.setReady("default", fresh[0], true)
+	waitFor(t, "progress", func() bool { return get().Status.ReadyReplicas == 3 })
+	renewed := progressing()
+	from, _ := time.Parse(time.RFC3339, renewed.LastUpdateTime)
+	if renewed.Status != "True" || renewed.Reason != "ReplicaSetUpdated" || renewed.Message != fmt.Sprintf("ReplicaSet %q is progressing.", rs) || from.Before(readyAt) {
+		t.Fatalf("after progress at %v: %+v", readyAt, renewed)
+	}
+	waitFor(t, "the deadline", func() bool { return progressing().Status == "False" })
+	checkConditions(t, get(), "True MinimumReplicasAvailable Deployment has minimum availability.",
+		fmt.Sprintf("False ProgressDeadlineExceeded ReplicaSet %q has timed out progressing.", rs))
+	if at, _ := time.Parse(time.RFC3339, progressing().LastTransitionTime); at.Sub(from) < 2*time.Second {
+		t.Errorf("timed out at %v, %v after the progress at %v: before the deadline", at, at.Sub(from), from)
+	}
+	if got := podNames(c, "app=web"); len(got) != 4 || !slices.Contains(got, old[0]) || !slices.Contains(got, old[1]) {
+		t.Errorf("pods after the deadline %v, want the old ones serving on", got)
+	}
+
+	rt.setReady("default", fresh[1], true)
+	waitFor(t, "the rollout complete", func() bool { return progressing().Reason == "NewReplicaSetAvailable" })
+	checkConditions(t, get(), "True MinimumReplicasAvailable Deployment has minimum availability.",
+		fmt.Sprintf("True NewReplicaSetAvailable ReplicaSet %q has successfully progressed.", rs))
+
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"progressDeadlineSeconds":2147483647}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "no Progressing condition", func() bool { return len(get().Status.Conditions) == 1 })
+	var inv *InvalidError
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"progressDeadlineSeconds":0}}`)); !errors.As(err, &inv) ||
+		inv.Msg != "spec.progressDeadlineSeconds: invalid value 0: must be greater than minReadySeconds" {
+		t.Errorf("a deadline of 0: %v", err)
+	}
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"progressDeadlineSeconds":null}}`)); err != nil || *get().Spec.ProgressDeadlineSeconds != 600 {
+		t.Errorf("a deadline removed: %v, %v, want the default 600", err, *get().Spec.ProgressDeadlineSeconds)
+	}
 }
 
 // checkConditions compares d's Available and Progressing conditions, as

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -358,11 +359,14 @@ func newUID() string {
 // deploymentConditions are d's conditions for status st, as the
 // Deployment controller sets them: Available once every desired replica
 // is (none may be unavailable here), and Progressing, true while the
-// newest ReplicaSet rolls out and once it has (no progress deadline is
-// kept: a rollout that never completes stays progressing). A condition
-// whose status and reason hold keeps its times; one whose status holds
-// keeps its transition time. A completed rollout stays complete until
-// the next.
+// newest ReplicaSet rolls out and once it has. A rollout that makes no
+// progress (more updated, ready or available replicas, fewer old ones)
+// for the progress deadline turns Progressing False with reason
+// ProgressDeadlineExceeded, which fails kubectl rollout status; without a
+// deadline there is no Progressing condition. A condition whose status
+// and reason hold keeps its times, except Progressing's update time on
+// progress; one whose status holds keeps its transition time. A
+// completed rollout stays complete until the next.
 func (c *Cluster) deploymentConditions(d *kube.Deployment, st *kube.DeploymentStatus, desired int32, rs string, created bool) []kube.DeploymentCondition {
 	now := timestamp(c.now())
 	set := func(typ string, ok bool, reason, msg string) kube.DeploymentCondition {
@@ -389,22 +393,100 @@ func (c *Cluster) deploymentConditions(d *kube.Deployment, st *kube.DeploymentSt
 	if available.Status == "False" {
 		available = set("Available", false, "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
 	}
+	deadline, ok := progressDeadline(d)
+	if !ok {
+		return []kube.DeploymentCondition{available}
+	}
+	var prev *kube.DeploymentCondition
+	if i := slices.IndexFunc(d.Status.Conditions, func(c kube.DeploymentCondition) bool { return c.Type == "Progressing" }); i >= 0 {
+		prev = &d.Status.Conditions[i]
+	}
+	about := fmt.Sprintf("ReplicaSet %q", rs)
+	if rs == "" {
+		about = fmt.Sprintf("Deployment %q", d.Name)
+	}
 	var progressing kube.DeploymentCondition
 	switch {
 	case d.Spec.Paused:
 		progressing = set("Progressing", false, "DeploymentPaused", "Deployment is paused")
-	case st.Replicas == st.UpdatedReplicas && slices.ContainsFunc(d.Status.Conditions, func(c kube.DeploymentCondition) bool {
-		return c.Type == "Progressing" && c.Reason == "NewReplicaSetAvailable"
-	}):
+	case st.Replicas == st.UpdatedReplicas && prev != nil && prev.Reason == "NewReplicaSetAvailable":
 		// A completed rollout stays complete until the next one,
 		// whatever its pods do since.
-		progressing = set("Progressing", true, "NewReplicaSetAvailable", "")
+		progressing = *prev
 	case st.UpdatedReplicas == desired && st.Replicas == desired && st.AvailableReplicas == desired:
-		progressing = set("Progressing", true, "NewReplicaSetAvailable", fmt.Sprintf("ReplicaSet %q has successfully progressed.", rs))
+		progressing = set("Progressing", true, "NewReplicaSetAvailable", about+" has successfully progressed.")
 	case created:
 		progressing = set("Progressing", true, "NewReplicaSetCreated", fmt.Sprintf("Created new replica set %q", rs))
+	case progressed(&d.Status, st):
+		// Progress renews the update time the deadline counts from.
+		progressing = set("Progressing", true, "ReplicaSetUpdated", about+" is progressing.")
+		progressing.LastUpdateTime = now
+	case prev != nil && prev.Reason != "DeploymentPaused" && timedOut(prev, deadline, c.now()):
+		progressing = set("Progressing", false, "ProgressDeadlineExceeded", about+" has timed out progressing.")
+	case prev != nil && prev.Reason != "DeploymentPaused":
+		progressing = *prev
 	default:
-		progressing = set("Progressing", true, "ReplicaSetUpdated", fmt.Sprintf("ReplicaSet %q is progressing.", rs))
+		progressing = set("Progressing", true, "ReplicaSetUpdated", about+" is progressing.")
 	}
 	return []kube.DeploymentCondition{available, progressing}
+}
+
+// progressDeadline is d's progress deadline; false when it has none.
+func progressDeadline(d *kube.Deployment) (time.Duration, bool) {
+	s := d.Spec.ProgressDeadlineSeconds
+	if s == nil || *s == math.MaxInt32 {
+		return 0, false
+	}
+	return time.Duration(*s) * time.Second, true
+}
+
+// progressed says whether a rollout moved between two statuses, as the
+// Deployment controller judges it.
+func progressed(was, is *kube.DeploymentStatus) bool {
+	return is.UpdatedReplicas > was.UpdatedReplicas ||
+		is.Replicas-is.UpdatedReplicas < was.Replicas-was.UpdatedReplicas ||
+		is.ReadyReplicas > was.ReadyReplicas ||
+		is.AvailableReplicas > was.AvailableReplicas
+}
+
+// timedOut says whether a rollout whose Progressing condition is cond
+// has gone deadline without progress at now; once timed out, it stays so
+// until it progresses.
+func timedOut(cond *kube.DeploymentCondition, deadline time.Duration, now time.Time) bool {
+	switch cond.Reason {
+	case "NewReplicaSetAvailable":
+		return false
+	case "ProgressDeadlineExceeded":
+		return true
+	}
+	from, err := time.Parse(time.RFC3339, cond.LastUpdateTime)
+	return err == nil && from.Add(deadline).Before(now)
+}
+
+// nextDeadlineLocked is when the earliest rollout in progress reaches its
+// progress deadline, if nothing else happens; zero for none. Nothing else
+// wakes the controllers when a rollout is stuck.
+func (c *Cluster) nextDeadlineLocked() time.Time {
+	var next time.Time
+	for _, o := range c.objs[Deployments] {
+		d := o.(*kube.Deployment)
+		deadline, ok := progressDeadline(d)
+		if !ok {
+			continue
+		}
+		for _, cond := range d.Status.Conditions {
+			if cond.Type != "Progressing" || cond.Status != "True" || cond.Reason == "NewReplicaSetAvailable" {
+				continue
+			}
+			from, err := time.Parse(time.RFC3339, cond.LastUpdateTime)
+			if err != nil {
+				continue
+			}
+			// Past the deadline: timedOut needs now strictly after.
+			if at := from.Add(deadline + time.Millisecond); next.IsZero() || at.Before(next) {
+				next = at
+			}
+		}
+	}
+	return next
 }

@@ -110,10 +110,8 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 	if !sameJSON(spec.Selector, d.Spec.Selector) {
 		return nil, &InvalidError{Msg: "spec.selector: Invalid value: field is immutable"}
 	}
+	defaultDeploymentSpec(&spec)
 	if !sameJSON(spec, d.Spec) {
-		spec.Replicas = ptr(kube.Replicas(spec.Replicas))
-		defaultTemplate(&spec.Template)
-		spec.Strategy = rollingStrategy()
 		u.Spec = spec
 		u.Generation++
 	}
