@@ -17,9 +17,10 @@ import (
 )
 
 // api serves the part of the Kubernetes API that kubectl needs around
-// streaming: version, discovery, namespaces, pods (get, list, watch,
-// delete), Services, Deployments (with rollout restart's patch),
-// ReplicaSets and events, all read from the cluster.
+// streaming: version, discovery, namespaces and the node (get, list,
+// watch), pods (get, list, watch, delete), Services, Deployments (with
+// rollout restart's patch), ReplicaSets and events, all read from the
+// cluster.
 type api struct {
 	pods    node.Runtime // the runtime, for pod logs
 	cluster *cluster.Cluster
@@ -54,9 +55,9 @@ func (a *api) register(mux *http.ServeMux) {
 		"/apis/apps/v1":                  get(a.getAppsResources),
 		"/apis/discovery.k8s.io":         get(getGroup(discoveryGroup)),
 		"/apis/discovery.k8s.io/v1":      get(a.getDiscoveryResources),
-		"/api/v1/namespaces":             get(a.listNamespaces),
+		"/api/v1/namespaces":             {http.MethodGet: a.listNamespaces},
 		"/api/v1/namespaces/{namespace}": get(a.getNamespace),
-		"/api/v1/nodes":                  get(a.listNodes),
+		"/api/v1/nodes":                  {http.MethodGet: a.listNodes},
 		"/api/v1/nodes/{name}":           get(a.getNode),
 		"/api/v1/nodes/{name}/status":    get(a.getNode),
 		"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}":      get(a.getNodeLease),
@@ -217,8 +218,8 @@ func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
 var coreResources = []kube.APIResource{
 	{Name: "endpoints", SingularName: "endpoints", Namespaced: true, Kind: "Endpoints", Verbs: []string{"get", "list"}, ShortNames: []string{"ep"}},
 	{Name: "events", SingularName: "event", Namespaced: true, Kind: "Event", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ev"}},
-	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list"}, ShortNames: []string{"ns"}},
-	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list"}, ShortNames: []string{"no"}},
+	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ns"}},
+	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"no"}},
 	{Name: "nodes/status", Kind: "Node", Verbs: []string{"get"}},
 	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"delete", "get", "list", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
@@ -297,13 +298,10 @@ func (a *api) namespace(name string) kube.Namespace {
 	}
 }
 
-func (a *api) listNamespaces(r *http.Request) (any, *status.HTTPError) {
+func (a *api) listNamespaces(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 	neg, ok := negotiate(r.Header.Get("Accept"), true)
 	if !ok {
 		return nil, notAcceptable()
-	}
-	if isWatch(r.URL.Query()) {
-		return nil, badRequest("watch is not supported for namespaces by porthole")
 	}
 	sel, aerr := parseSelectors(r.URL.Query(), []string{"metadata.name", "status.phase"})
 	if aerr != nil {
@@ -314,6 +312,14 @@ func (a *api) listNamespaces(r *http.Request) (any, *status.HTTPError) {
 		if sel.labels.Matches(kube.Label(ns.Labels)) && sel.fields.Matches(namespaceField(&ns)) {
 			items = append(items, ns)
 		}
+	}
+	if isWatch(r.URL.Query()) {
+		return nil, a.staticWatch(w, r, neg, "Namespace", len(items), func(i int) (any, *status.HTTPError) {
+			if neg.out == outTable {
+				return a.namespaceTable(r, neg, items[i:i+1])
+			}
+			return items[i], nil
+		})
 	}
 	if neg.out == outTable {
 		return a.namespaceTable(r, neg, items)

@@ -125,13 +125,10 @@ func (a *api) node() kube.Node {
 // timeLayout is how Kubernetes writes metav1.Time.
 const timeLayout = "2006-01-02T15:04:05Z07:00"
 
-func (a *api) listNodes(r *http.Request) (any, *status.HTTPError) {
+func (a *api) listNodes(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 	neg, ok := negotiate(r.Header.Get("Accept"), true)
 	if !ok {
 		return nil, notAcceptable()
-	}
-	if isWatch(r.URL.Query()) {
-		return nil, badRequest("watch is not supported for nodes by porthole")
 	}
 	sel, aerr := parseSelectors(r.URL.Query(), kube.NodeFields)
 	if aerr != nil {
@@ -140,6 +137,14 @@ func (a *api) listNodes(r *http.Request) (any, *status.HTTPError) {
 	items := []kube.Node{}
 	if n := a.node(); sel.labels.Matches(kube.Label(n.Labels)) && sel.fields.Matches(kube.NodeField(&n)) {
 		items = append(items, n)
+	}
+	if isWatch(r.URL.Query()) {
+		return nil, a.staticWatch(w, r, neg, "Node", len(items), func(i int) (any, *status.HTTPError) {
+			if neg.out == outTable {
+				return a.nodeTable(r, neg, items[i:i+1])
+			}
+			return items[i], nil
+		})
 	}
 	if neg.out == outTable {
 		return a.nodeTable(r, neg, items)

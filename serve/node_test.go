@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/porthole/porthole/kube"
 )
@@ -46,7 +47,8 @@ func TestNodeAPI(t *testing.T) {
 		msg  string
 	}{
 		{"/api/v1/nodes/other", 404, `nodes \"other\" not found`},
-		{"/api/v1/nodes?watch=1", 400, "watch is not supported for nodes"},
+		{"/api/v1/nodes?watch=1&resourceVersion=x", 400, `resourceVersion: Invalid value: \"x\": must be a number`},
+		{"/api/v1/nodes?watch=1&timeoutSeconds=-1", 400, `timeoutSeconds: \"-1\" is not a non-negative integer`},
 		{"/api/v1/nodes?fieldSelector=status.phase%3DReady", 400, "field label not supported: status.phase"},
 	} {
 		code, body := get(t, s.URL()+tt.path)
@@ -80,6 +82,20 @@ func TestKubectlNodes(t *testing.T) {
 				"Lease:\n  HolderIdentity:  porthole\n  AcquireTime:     <unset>\n  RenewTime:       "} {
 				if code != 0 || !strings.Contains(out, want) {
 					t.Errorf("describe node: exit %d, no %q in\n%s%s", code, want, out, errOut)
+				}
+			}
+			// get -w lists, then watches from the list's resourceVersion:
+			// a refused watch ends kubectl at once with an error.
+			for res, last := range map[string]string{"nodes": "porthole", "namespaces": "kube-system"} {
+				lines, stopWatch := startKubectl(t, k, "get", res, "-w")
+				waitLine(t, lines, res+" listed", func(l string) bool { return strings.HasPrefix(l, last+" ") })
+				select {
+				case l, ok := <-lines:
+					t.Errorf("get %s -w: more output (%q) or an end (%v), want a held watch", res, l, !ok)
+				case <-time.After(time.Second): // the watch holds; it ends only when kubectl is stopped
+				}
+				if errOut := stopWatch(); errOut != "" {
+					t.Errorf("get %s -w stderr: %s", res, errOut)
 				}
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -51,15 +52,9 @@ type bookmarkMeta struct {
 // timeoutSeconds, when the client goes, and when the server shuts down.
 func (a *api) watch(w http.ResponseWriter, r *http.Request, k *kind, neg negotiation, sel selectors) *status.HTTPError {
 	q := r.URL.Query()
-	timeout := maxWatchTime
-	if s := q.Get("timeoutSeconds"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			return badRequest(fmt.Sprintf("timeoutSeconds: %q is not a non-negative integer", s))
-		}
-		if n > 0 && time.Duration(n) < maxWatchTime/time.Second {
-			timeout = time.Duration(n) * time.Second
-		}
+	timeout, aerr := watchTimeout(q)
+	if aerr != nil {
+		return aerr
 	}
 	bookmarks := q.Get("allowWatchBookmarks") == "true"
 	initial := q.Get("sendInitialEvents") == "true"
@@ -128,6 +123,95 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, k *kind, neg negotia
 		case <-timer.C:
 			return nil
 		case <-r.Context().Done():
+			return nil
+		}
+	}
+}
+
+// watchTimeout is how long a watch may last: timeoutSeconds, at most
+// maxWatchTime.
+func watchTimeout(q url.Values) (time.Duration, *status.HTTPError) {
+	timeout := maxWatchTime
+	if s := q.Get("timeoutSeconds"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return 0, badRequest(fmt.Sprintf("timeoutSeconds: %q is not a non-negative integer", s))
+		}
+		if n > 0 && time.Duration(n) < maxWatchTime/time.Second {
+			timeout = time.Duration(n) * time.Second
+		}
+	}
+	return timeout, nil
+}
+
+// staticWatch watches objects porthole makes up on each request (the
+// node, the namespaces), at resourceVersion 1 for good: an ADDED event
+// for each of the n selected ones, object(i) as JSON or a Table, unless
+// the client resumes from a resourceVersion; then nothing but bookmarks
+// if asked, until timeoutSeconds, the client's leaving or shutdown. That
+// is the API server's watch of objects that do not change, where kubectl
+// get -w lists and waits.
+func (a *api) staticWatch(w http.ResponseWriter, r *http.Request, neg negotiation, kind string, n int, object func(i int) (any, *status.HTTPError)) *status.HTTPError {
+	q := r.URL.Query()
+	timeout, aerr := watchTimeout(q)
+	if aerr != nil {
+		return aerr
+	}
+	initial := q.Get("sendInitialEvents") == "true"
+	rv := q.Get("resourceVersion")
+	if rv != "" && rv != "0" {
+		if _, err := strconv.ParseUint(rv, 10, 64); err != nil {
+			return badRequest(fmt.Sprintf("resourceVersion: Invalid value: %q: must be a number", rv))
+		}
+	}
+	events := make([]watchEvent, 0, n)
+	if initial || rv == "" || rv == "0" {
+		for i := range n {
+			o, aerr := object(i)
+			if aerr != nil {
+				return aerr
+			}
+			if t, ok := o.(kube.Table); ok && i > 0 {
+				t.ColumnDefinitions = nil // in the first event only
+				o = t
+			}
+			events = append(events, watchEvent{Type: "ADDED", Object: o})
+		}
+	}
+	bookmark := func(annotations map[string]string) watchEvent {
+		return watchEvent{Type: "BOOKMARK", Object: bookmarkObject{
+			TypeMeta: kube.TypeMeta{Kind: kind, APIVersion: "v1"},
+			Metadata: bookmarkMeta{ResourceVersion: "1", Annotations: annotations}}}
+	}
+	if initial {
+		events = append(events, bookmark(map[string]string{"k8s.io/initial-events-end": "true"}))
+	}
+	enc := newWatchEncoder(w, a, r, nil, neg)
+	enc.writeHeader()
+	for _, e := range events {
+		if !enc.write(e) {
+			return nil
+		}
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var tick <-chan time.Time
+	if q.Get("allowWatchBookmarks") == "true" && neg.out != outTable {
+		t := time.NewTicker(bookmarkInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-tick:
+			if !enc.write(bookmark(nil)) {
+				return nil
+			}
+		case <-timer.C:
+			return nil
+		case <-r.Context().Done():
+			return nil
+		case <-a.cluster.Done():
 			return nil
 		}
 	}

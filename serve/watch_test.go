@@ -3,8 +3,10 @@ package serve
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +125,70 @@ func TestWatchTable(t *testing.T) {
 	}
 }
 
+// TestStaticWatch: watches of the node and the namespaces, which porthole
+// makes up and never change (kubectl get nodes -w, get ns -w): ADDED for
+// each selected object from the start, as objects or one-row Tables, none
+// when resuming from a resourceVersion, the initial-events bookmark when
+// asked; each ends at timeoutSeconds.
+func TestStaticWatch(t *testing.T) {
+	h := testAPI(t, nil)
+	for _, tt := range []struct {
+		path, accept string
+		want         []string // type and name (Table: of the row), and column definitions of a Table
+	}{
+		{"/api/v1/nodes?watch=1", "application/json", []string{"ADDED Node porthole"}},
+		{"/api/v1/nodes?watch=1&resourceVersion=0&fieldSelector=metadata.name%3Dporthole", "application/json", []string{"ADDED Node porthole"}},
+		{"/api/v1/nodes?watch=1&labelSelector=node-role.kubernetes.io%2Fcontrol-plane", "application/json", nil},
+		{"/api/v1/nodes?watch=1&resourceVersion=1", "application/json", nil},
+		{"/api/v1/nodes?watch=1", tableAccept, []string{"ADDED Table porthole 10"}},
+		{"/api/v1/nodes?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true", "application/json",
+			[]string{"ADDED Node porthole", "BOOKMARK Node  rv=1 initial-events-end"}},
+		{"/api/v1/namespaces?watch=1", "application/json", []string{"ADDED Namespace apps", "ADDED Namespace batch", "ADDED Namespace default", "ADDED Namespace kube-system"}},
+		{"/api/v1/namespaces?watch=1&resourceVersion=1", "application/json", nil},
+		{"/api/v1/namespaces?watch=1&fieldSelector=metadata.name%3Dapps", "application/json", []string{"ADDED Namespace apps"}},
+		{"/api/v1/namespaces?watch=1", tableAccept, []string{"ADDED Table apps 3", "ADDED Table batch 0", "ADDED Table default 0", "ADDED Table kube-system 0"}},
+	} {
+		start := time.Now()
+		code, ct, lines := watchLines(t, h, tt.path+"&timeoutSeconds=1", tt.accept)
+		if code != 200 || ct != "application/json" {
+			t.Errorf("%s: status %d %q %q", tt.path, code, ct, lines)
+			continue
+		}
+		if d := time.Since(start); d < time.Second {
+			t.Errorf("%s: ended after %s, want timeoutSeconds=1", tt.path, d)
+		}
+		var got []string
+		for _, e := range decodeEvents(t, lines) {
+			var o struct {
+				Kind     string
+				Metadata struct {
+					Name, ResourceVersion string
+					Annotations           map[string]string
+				}
+				ColumnDefinitions []kube.TableColumnDefinition
+				Rows              []struct{ Cells []any }
+			}
+			if err := json.Unmarshal(e.Object, &o); err != nil {
+				t.Fatalf("%s: %v", tt.path, err)
+			}
+			s := e.Type + " " + o.Kind + " " + o.Metadata.Name
+			switch {
+			case o.Kind == "Table" && len(o.Rows) == 1:
+				s = fmt.Sprintf("%s %s %v %d", e.Type, o.Kind, o.Rows[0].Cells[0], len(o.ColumnDefinitions))
+			case e.Type == "BOOKMARK":
+				s += " rv=" + o.Metadata.ResourceVersion
+				if o.Metadata.Annotations["k8s.io/initial-events-end"] == "true" {
+					s += " initial-events-end"
+				}
+			}
+			got = append(got, s)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s (%s):\n got %q\nwant %q", tt.path, tt.accept, got, tt.want)
+		}
+	}
+}
+
 // TestWatchErrorEvent: the 410 ERROR event is the API server's Status.
 func TestWatchErrorEvent(t *testing.T) {
 	rec := httptest.NewRecorder()
@@ -135,32 +201,39 @@ func TestWatchErrorEvent(t *testing.T) {
 }
 
 // TestWatchEndsOnShutdown: a running watch ends cleanly (EOF after its
-// last complete event) as soon as the server shuts down, and Run returns
-// without waiting out the shutdown grace for it.
+// last complete event) as soon as the server shuts down, a watch of the
+// node too, and Run returns without waiting out the shutdown grace for
+// them.
 func TestWatchEndsOnShutdown(t *testing.T) {
 	s, stop := startServer(t, Options{ShutdownTimeout: 30 * time.Second})
 	waitDemo(t, s)
-	resp, err := http.Get(s.URL() + "/api/v1/namespaces/default/pods?watch=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	if !sc.Scan() || !strings.Contains(sc.Text(), `"type":"ADDED"`) {
-		t.Fatalf("first event %q, %v", sc.Text(), sc.Err())
+	var watches []*bufio.Scanner
+	for _, path := range []string{"/api/v1/namespaces/default/pods?watch=1", "/api/v1/nodes?watch=1"} {
+		resp, err := http.Get(s.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		if !sc.Scan() || !strings.Contains(sc.Text(), `"type":"ADDED"`) {
+			t.Fatalf("%s: first event %q, %v", path, sc.Text(), sc.Err())
+		}
+		watches = append(watches, sc)
 	}
 	start := time.Now()
 	if err := stop(); err != nil {
 		t.Errorf("Run: %v", err)
 	}
-	for sc.Scan() {
-		var e rawEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Errorf("event after shutdown %q: %v", sc.Text(), err)
+	for _, sc := range watches {
+		for sc.Scan() {
+			var e rawEvent
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Errorf("event after shutdown %q: %v", sc.Text(), err)
+			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Errorf("watch stream ended with %v, want a clean end", err)
+		if err := sc.Err(); err != nil {
+			t.Errorf("watch stream ended with %v, want a clean end", err)
+		}
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("shutdown took %s with a watch open", d)
