@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"runtime"
 	"strings"
 	"time"
 
@@ -181,9 +182,12 @@ func (a *Agent) ensureNode(ctx context.Context) error {
 		"metadata": map[string]any{
 			"name": a.opts.NodeName,
 			"labels": map[string]string{
-				"kubernetes.io/hostname": a.opts.NodeName,
-				"kubernetes.io/os":       "linux",
-				"porthole.dev/node":      "true",
+				"kubernetes.io/hostname":  a.opts.NodeName,
+				"kubernetes.io/os":        runtime.GOOS,
+				"kubernetes.io/arch":      runtime.GOARCH,
+				"beta.kubernetes.io/os":   runtime.GOOS,
+				"beta.kubernetes.io/arch": runtime.GOARCH,
+				"porthole.dev/node":       "true",
 			},
 		},
 	}
@@ -216,7 +220,7 @@ func (a *Agent) patchNodeStatus(ctx context.Context, ready bool) error {
 			"conditions":       []map[string]string{cond},
 			"declaredFeatures": features,
 			"nodeInfo": map[string]string{
-				"kubeletVersion": a.opts.Version, "operatingSystem": "linux", "architecture": "amd64",
+				"kubeletVersion": a.opts.Version, "operatingSystem": runtime.GOOS, "architecture": runtime.GOARCH,
 				"containerRuntimeVersion": "porthole://local",
 			},
 		},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,11 @@ func TestNodeWebhookAuthorization(t *testing.T) {
 	node, err := env.cp.Admin.CoreV1().Nodes().Get(t.Context(), n.name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// What a scheduler matches workloads on: this machine's, as a kubelet says.
+	if l, info := node.Labels, node.Status.NodeInfo; l["kubernetes.io/os"] != runtime.GOOS || l["kubernetes.io/arch"] != runtime.GOARCH ||
+		info.OperatingSystem != runtime.GOOS || info.Architecture != runtime.GOARCH {
+		t.Errorf("node labels %v, node info %+v: want %s/%s", l, info, runtime.GOOS, runtime.GOARCH)
 	}
 	url := fmt.Sprintf("https://127.0.0.1:%d/exec/default/%s/main?command=true&output=1", node.Status.DaemonEndpoints.KubeletEndpoint.Port, n.pod("exec"))
 	intruder, err := env.cp.CA.Issue("intruder", false, "intruder", "some-team")
