@@ -330,6 +330,17 @@ func (d *Deployment) Validate() error {
 	if fe := validateWorkload(&d.ObjectMeta, d.Spec.Replicas, d.Spec.Selector, &d.Spec.Template); fe != nil {
 		return asError(fe)
 	}
+	if st := d.Spec.Strategy; st != nil {
+		switch st.Type {
+		case "", RollingUpdateDeploymentStrategy:
+		case RecreateDeploymentStrategy:
+			if st.RollingUpdate != nil {
+				return asError(&fieldError{"spec.strategy.rollingUpdate", "Forbidden: may not be specified when strategy `type` is 'Recreate'"})
+			}
+		default:
+			return asError(&fieldError{"spec.strategy.type", fmt.Sprintf("Unsupported value: %q: supported values: \"Recreate\", \"RollingUpdate\"", st.Type)})
+		}
+	}
 	// minReadySeconds is always 0 here: a deadline must be positive.
 	if s := d.Spec.ProgressDeadlineSeconds; s != nil && *s <= 0 {
 		return asError(&fieldError{"spec.progressDeadlineSeconds", fmt.Sprintf("invalid value %d: must be greater than minReadySeconds", *s)})

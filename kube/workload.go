@@ -247,13 +247,21 @@ type DeploymentSpec struct {
 	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
 }
 
-// DeploymentStrategy is how a Deployment replaces its pods. porthole
-// always rolls: the new pods all start at once, the old ones go when the
-// new are ready (maxSurge 100%, maxUnavailable 0).
+// DeploymentStrategy is how a Deployment replaces its pods: Recreate
+// (every old pod gone before a new one starts) or RollingUpdate, which
+// porthole runs one way whatever its bounds: the new pods all start at
+// once, the old ones go when the new are ready (maxSurge 100%,
+// maxUnavailable 0).
 type DeploymentStrategy struct {
 	Type          string                   `json:"type,omitempty"`
 	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty"`
 }
+
+// The strategies' types.
+const (
+	RecreateDeploymentStrategy      = "Recreate"
+	RollingUpdateDeploymentStrategy = "RollingUpdate"
+)
 
 // RollingUpdateDeployment bounds a rolling update.
 type RollingUpdateDeployment struct {

@@ -203,20 +203,23 @@ func defaultMeta(m *kube.ObjectMeta, now time.Time) {
 
 func defaultTemplate(t *kube.PodTemplateSpec) { t.Spec.Default() }
 
-// rollingStrategy says what the controller does, whatever was asked: a
-// rolling update that starts every new pod at once and removes the old
-// ones once the new are ready.
-// defaultDeploymentSpec fills what the API server would, and the one
-// strategy porthole runs.
+// defaultDeploymentSpec fills what the API server would, and the
+// strategy porthole runs: Recreate as asked, any other as its rolling
+// update.
 func defaultDeploymentSpec(spec *kube.DeploymentSpec) {
 	spec.Replicas = ptr(kube.Replicas(spec.Replicas))
 	defaultTemplate(&spec.Template)
-	spec.Strategy = rollingStrategy()
+	if spec.Strategy == nil || spec.Strategy.Type != kube.RecreateDeploymentStrategy {
+		spec.Strategy = rollingStrategy()
+	}
 	if spec.ProgressDeadlineSeconds == nil {
 		spec.ProgressDeadlineSeconds = ptr(int32(600))
 	}
 }
 
+// rollingStrategy says what the controller does for a rolling update,
+// whatever bounds were asked: it starts every new pod at once and removes
+// the old ones once the new are ready.
 func rollingStrategy() *kube.DeploymentStrategy {
 	surge, unavailable := kube.FromString("100%"), kube.FromInt(0)
 	return &kube.DeploymentStrategy{Type: "RollingUpdate",

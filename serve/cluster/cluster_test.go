@@ -22,7 +22,8 @@ type fakeRuntime struct {
 	pods    map[key]*kube.Pod
 	changed chan struct{}
 	removed []string
-	unready bool // new pods start not ready
+	unready bool     // new pods start not ready
+	ops     []string // "add name" and "remove name", in order
 }
 
 func newFake(pods ...*kube.Pod) *fakeRuntime {
@@ -49,6 +50,7 @@ func (f *fakeRuntime) AddPod(in *kube.Pod) error {
 		p.Namespace = "default"
 	}
 	f.mu.Lock()
+	f.ops = append(f.ops, "add "+p.Name)
 	p.Status = kube.PodStatus{Phase: "Running", Conditions: []kube.PodCondition{{Type: "Ready", Status: map[bool]string{true: "False", false: "True"}[f.unready]}}}
 	f.pods[key{p.Namespace, p.Name}] = p
 	f.mu.Unlock()
@@ -60,6 +62,7 @@ func (f *fakeRuntime) RemovePodGrace(ns, name string, grace time.Duration) error
 	f.mu.Lock()
 	delete(f.pods, key{ns, name})
 	f.removed = append(f.removed, name)
+	f.ops = append(f.ops, "remove "+name)
 	f.mu.Unlock()
 	f.notify()
 	return nil
@@ -529,6 +532,61 @@ func TestProgressDeadline(t *testing.T) {
 	}
 	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"progressDeadlineSeconds":null}}`)); err != nil || *get().Spec.ProgressDeadlineSeconds != 600 {
 		t.Errorf("a deadline removed: %v, %v, want the default 600", err, *get().Spec.ProgressDeadlineSeconds)
+	}
+}
+
+// TestDeploymentRecreate: the Recreate strategy removes every old pod
+// before the first new one starts, and a strategy porthole does not know,
+// or Recreate with rolling-update bounds, is refused.
+func TestDeploymentRecreate(t *testing.T) {
+	rt := newFake()
+	d := deployment("web", 2)
+	d.Spec.Strategy = &kube.DeploymentStrategy{Type: "Recreate"}
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{d}})
+	get := func() *kube.Deployment {
+		o, _ := c.Get(Deployments, "default", "web")
+		return o.(*kube.Deployment)
+	}
+	waitFor(t, "2 available", func() bool { return get().Status.AvailableReplicas == 2 })
+	if st := get().Spec.Strategy; st == nil || st.Type != "Recreate" || st.RollingUpdate != nil {
+		t.Fatalf("strategy %+v, want Recreate as given", st)
+	}
+	old := podNames(c, "app=web")
+	rt.mu.Lock()
+	rt.ops = nil
+	rt.mu.Unlock()
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"template":{"metadata":{"annotations":{"v":"2"}}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rollout complete", func() bool {
+		st := get().Status
+		return st.UpdatedReplicas == 2 && st.AvailableReplicas == 2 && st.Replicas == 2 && len(podNames(c, "app=web")) == 2
+	})
+	rt.mu.Lock()
+	ops := slices.Clone(rt.ops)
+	rt.mu.Unlock()
+	var want []string
+	for _, n := range old {
+		want = append(want, "remove "+n)
+	}
+	if len(ops) != 4 || !slices.Equal(slices.Sorted(slices.Values(ops[:2])), want) || !strings.HasPrefix(ops[2], "add ") || !strings.HasPrefix(ops[3], "add ") {
+		t.Errorf("runtime operations %q, want the old pods %v removed, then two added", ops, old)
+	}
+	for _, tt := range []struct{ patch, want string }{
+		{`{"spec":{"strategy":{"type":"Blue"}}}`, `spec.strategy.type: Unsupported value: "Blue": supported values: "Recreate", "RollingUpdate"`},
+		{`{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1}}}}`, "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"},
+	} {
+		var inv *InvalidError
+		if _, err := c.PatchDeployment("default", "web", []byte(tt.patch)); !errors.As(err, &inv) || inv.Msg != tt.want {
+			t.Errorf("patch %s: %v, want %s", tt.patch, err, tt.want)
+		}
+	}
+	// Back to a rolling update: porthole's own, whatever bounds were asked.
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if st := get().Spec.Strategy; st.Type != "RollingUpdate" || st.RollingUpdate == nil || st.RollingUpdate.MaxSurge.String() != "100%" {
+		t.Errorf("strategy %+v, want porthole's rolling update", st)
 	}
 }
 

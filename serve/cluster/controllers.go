@@ -84,6 +84,11 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 			return
 		}
 	}
+	if d.Spec.Strategy != nil && d.Spec.Strategy.Type == kube.RecreateDeploymentStrategy && !d.Spec.Paused && c.recreateLocked(d, old) {
+		// The new ReplicaSet waits until every old pod is gone.
+		c.deploymentStatusLocked(d, cur, old, desired, false)
+		return
+	}
 	created := cur == nil
 	if cur == nil {
 		cur = c.newReplicaSet(d, hash, revision+1)
@@ -123,6 +128,27 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		old, cur = append(old, cur), nil
 	}
 	c.deploymentStatusLocked(d, cur, old, desired, created)
+}
+
+// recreateLocked scales d's old ReplicaSets to zero, as the Recreate
+// strategy does first, and says whether any of their pods is still there
+// (terminating ones included): until none is, the new pods wait.
+func (c *Cluster) recreateLocked(d *kube.Deployment, old []*kube.ReplicaSet) bool {
+	uids := map[string]bool{}
+	for _, rs := range old {
+		uids[rs.UID] = true
+		if from := kube.Replicas(rs.Spec.Replicas); from != 0 {
+			c.scaledLocked(d, rs.Name, from, 0)
+			u := clone(rs)
+			u.Spec.Replicas = ptr(int32(0))
+			u.Generation++
+			c.storeLocked(ReplicaSets, "MODIFIED", u)
+		}
+	}
+	return len(c.listLocked(Pods, d.Namespace, func(o Object) bool {
+		ref := o.Meta().ControllerOf()
+		return ref != nil && uids[ref.UID]
+	})) > 0
 }
 
 // latestRevision is the ReplicaSet of the highest revision; nil for none.
