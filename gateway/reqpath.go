@@ -124,10 +124,17 @@ func (req apiRequest) readableResource() bool {
 }
 
 // writeVerb is the verb a write of req is authorized as, when the gateway
-// forwards it at all: DELETE of one pod, PATCH of one Deployment, PATCH
-// or PUT of one Deployment's scale.
+// forwards it at all: POST of a pod to a namespace, DELETE of one pod,
+// PATCH of one Deployment, PATCH or PUT of one Deployment's scale.
 func (req apiRequest) writeVerb(method string) (string, bool) {
-	if !req.resource || req.name == "" || req.version != "v1" {
+	if !req.resource || req.version != "v1" {
+		return "", false
+	}
+	if req.name == "" {
+		// A bare pod, as kubectl run creates it.
+		if method == http.MethodPost && req.group == "" && req.kind == "pods" && req.namespace != "" && req.subresource == "" {
+			return "create", true
+		}
 		return "", false
 	}
 	if req.subresource == "scale" && req.group == "apps" && req.kind == "deployments" {

@@ -68,9 +68,9 @@ func TestParseAPIPath(t *testing.T) {
 	}
 }
 
-// TestWriteVerb: only a pod's DELETE, a Deployment's PATCH and its
-// scale's PATCH and PUT are forwarded writes; anything else, including
-// other subresources and collections, is not.
+// TestWriteVerb: only a pod's POST to a namespace and DELETE, a
+// Deployment's PATCH and its scale's PATCH and PUT are forwarded writes;
+// anything else, including other subresources and collections, is not.
 func TestWriteVerb(t *testing.T) {
 	for _, tc := range []struct {
 		method, path, verb string
@@ -80,7 +80,11 @@ func TestWriteVerb(t *testing.T) {
 		{"DELETE", "/api/v1/namespaces/default/pods", ""},
 		{"DELETE", "/api/v1/namespaces/default/pods/web-1/status", ""},
 		{"PATCH", "/api/v1/namespaces/default/pods/web-1", ""},
-		{"POST", "/api/v1/namespaces/default/pods", ""},
+		{"POST", "/api/v1/namespaces/default/pods", "create"},
+		{"POST", "/api/v1/pods", ""},
+		{"PUT", "/api/v1/namespaces/default/pods", ""},
+		{"POST", "/api/v1/namespaces/default/services", ""},
+		{"POST", "/apis/apps/v1/namespaces/default/deployments", ""},
 		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web", ""},
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale", "patch"},
 		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web/scale", "update"},

@@ -96,6 +96,8 @@ func (a *api) register(mux *http.ServeMux) {
 			routes[k.prefix+"/namespaces/{namespace}/"+string(k.resource)+"/{name}"] = get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, k) })
 		}
 	}
+	pods := "/api/v1/namespaces/{namespace}/pods"
+	routes[pods] = map[string]apiHandler{http.MethodGet: routes[pods][http.MethodGet], http.MethodPost: a.createPod}
 	for pattern, methods := range routes {
 		mux.Handle(pattern, a.handler(methods))
 	}
@@ -221,7 +223,7 @@ var coreResources = []kube.APIResource{
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ns"}},
 	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"no"}},
 	{Name: "nodes/status", Kind: "Node", Verbs: []string{"get"}},
-	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"delete", "get", "list", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
+	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "get", "list", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},

@@ -2,8 +2,10 @@ package serve
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/porthole/porthole/protocol/status"
 )
@@ -19,6 +21,23 @@ var errNoRoute = &status.HTTPError{Status: status.NewHTTP(http.StatusNotFound, s
 
 var errMethod = &status.HTTPError{Status: status.NewHTTP(http.StatusMethodNotAllowed, status.ReasonMethodNotAllowed,
 	"the server does not allow this method on the requested resource", &status.Details{})}
+
+// invalid is the API server's 422 for an object of kind (in group) that
+// fails validation with msg, "field: reason": kubectl prints the causes,
+// not the message, after `The Kind "name" is invalid`.
+func invalid(group, kind, name, msg string) *status.HTTPError {
+	qualified := kind
+	if group != "" {
+		qualified += "." + group
+	}
+	cause := status.Cause{Type: "FieldValueInvalid", Message: msg}
+	if field, reason, ok := strings.Cut(msg, ": "); ok {
+		cause.Field, cause.Message = field, reason
+	}
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid",
+		fmt.Sprintf("%s %q is invalid: %s", qualified, name, msg),
+		&status.Details{Name: name, Group: group, Kind: kind, Causes: []status.Cause{cause}})}
+}
 
 func badRequest(msg string) *status.HTTPError {
 	return &status.HTTPError{Status: status.NewHTTP(http.StatusBadRequest, status.ReasonBadRequest, msg, nil)}

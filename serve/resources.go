@@ -287,6 +287,58 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 	return p, nil
 }
 
+// createPod creates a bare pod from a JSON Pod, as kubectl run sends
+// it: 201 with the pod as stored. Fields porthole does not model are
+// ignored, as in a manifest.
+func (a *api) createPod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json (got %q)", ct), nil)}
+	}
+	if r.URL.Query().Get("dryRun") != "" {
+		return nil, badRequest("dryRun is not supported by porthole")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, badRequest(fmt.Sprintf("read body: %v", err))
+	}
+	if len(body) > maxBody {
+		return nil, tooLarge()
+	}
+	var p kube.Pod
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, badRequest(fmt.Sprintf("decode Pod: %v", err))
+	}
+	if p.Kind != "Pod" || p.APIVersion != "v1" {
+		return nil, badRequest(fmt.Sprintf("the body is a %s %q, not a v1 Pod", p.APIVersion, p.Kind))
+	}
+	ns := r.PathValue("namespace")
+	if p.Namespace != "" && p.Namespace != ns {
+		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	p.Namespace = ns
+	created, err := a.cluster.CreatePod(&p)
+	var inv *cluster.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		return nil, invalid("", "Pod", p.Name, inv.Msg)
+	case errors.Is(err, cluster.ErrExists):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusConflict, "AlreadyExists",
+			fmt.Sprintf("pods %q already exists", p.Name), &status.Details{Name: p.Name, Kind: "pods"})}
+	case errors.Is(err, cluster.ErrNotFound):
+		return nil, notFound("namespaces", ns)
+	case errors.Is(err, cluster.ErrTooManyPods):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusForbidden, "Forbidden",
+			fmt.Sprintf("pods %q is forbidden: %v", p.Name, err), &status.Details{Name: p.Name, Kind: "pods"})}
+	case errors.Is(err, cluster.ErrUnsupported):
+		return nil, errMethod
+	case err != nil:
+		return nil, internalError(fmt.Errorf("create pod: %w", err))
+	}
+	writeJSON(w, http.StatusCreated, created)
+	return nil, nil
+}
+
 // patchDeployment applies a merge patch (or a strategic merge patch made
 // only of maps, such as kubectl rollout restart's) to a Deployment's spec
 // and metadata: a changed template rolls the pods out again.
@@ -325,8 +377,7 @@ func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *sta
 	case errors.As(err, &perr):
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
 	case errors.As(err, &inv):
-		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid",
-			fmt.Sprintf("Deployment.apps %q is invalid: %s", name, inv.Msg), &status.Details{Name: name, Group: "apps", Kind: "Deployment"})}
+		return nil, invalid("apps", "Deployment", name, inv.Msg)
 	case err != nil:
 		return nil, badRequest(err.Error())
 	}

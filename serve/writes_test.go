@@ -15,10 +15,10 @@ import (
 )
 
 // TestGatewayWrites: the writes the gateway forwards to serve (a pod's
-// DELETE, a Deployment's PATCH, its scale's PATCH and PUT) are authorized like every other request: a
-// viewer is refused with 403 and the pod stays; an editor's delete goes
-// through and the pod goes; a write body over the bound is refused with
-// 413 before it reaches serve.
+// POST and DELETE, a Deployment's PATCH, its scale's PATCH and PUT) are
+// authorized like every other request: a viewer is refused with 403 and
+// the pod stays; an editor's create and delete go through; a write body
+// over the bound is refused with 413 before it reaches serve.
 func TestGatewayWrites(t *testing.T) {
 	tokens, err := gateway.ParseTokens(strings.NewReader("view,viewer,1\nedit,editor,2\n"))
 	if err != nil {
@@ -36,7 +36,7 @@ items:
   kind: ClusterRole
   metadata: {name: edit}
   rules:
-  - {apiGroups: [""], resources: [pods], verbs: [get, list, delete]}
+  - {apiGroups: [""], resources: [pods], verbs: [get, list, create, delete]}
   - {apiGroups: [apps], resources: [deployments], verbs: [get, patch]}
 - apiVersion: rbac.authorization.k8s.io/v1
   kind: RoleBinding
@@ -75,6 +75,7 @@ items:
 		t.Fatalf("viewer get: %d", code)
 	}
 	for _, w := range []struct{ method, path string }{
+		{"POST", "/api/v1/namespaces/default/pods"},
 		{"DELETE", pod},
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web"},
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale"},
@@ -106,6 +107,10 @@ items:
 		!strings.Contains(body, "the request body is larger than 1048576 bytes") {
 		t.Errorf("2 MiB delete body: %d %.200s, want the gateway's 413", code, body)
 	}
+	made := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"made"},"spec":{"containers":[{"name":"c","command":["sleep","infinity"]}]}}`
+	if code, body := do("POST", "/api/v1/namespaces/default/pods", "edit", []byte(made)); code != http.StatusCreated || !strings.Contains(body, `"name":"made"`) {
+		t.Errorf("editor create: %d %s, want 201", code, body)
+	}
 	if code, body := do("DELETE", pod+"?gracePeriodSeconds=0", "edit", nil); code != http.StatusOK {
 		t.Fatalf("editor delete: %d %s", code, body)
 	}
@@ -119,5 +124,65 @@ items:
 			t.Fatalf("pod still there after its delete: %d %.300s", code, body)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCreatePod: a POSTed pod (kubectl run's) is stored, scheduled and
+// run, named or from its generateName; a duplicate, an unknown namespace,
+// an invalid pod, another kind, a namespace other than the path's, a body
+// that is not JSON and a dry run are refused with the API server's
+// Status, naming what is wrong.
+func TestCreatePod(t *testing.T) {
+	s, _ := startServer(t, Options{})
+	post := func(path, contentType, body string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(s.URL()+path, contentType, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const pods = "/api/v1/namespaces/default/pods"
+	pod := func(meta string) string {
+		return `{"apiVersion":"v1","kind":"Pod","metadata":` + meta + `,"spec":{"containers":[{"name":"c","image":"busybox","args":["sleep","infinity"],"resources":{}}]},"status":{}}`
+	}
+	code, body := post(pods, "application/json", pod(`{"name":"run1","labels":{"run":"run1"}}`))
+	var p kube.Pod
+	if err := json.Unmarshal([]byte(body), &p); code != http.StatusCreated || err != nil || p.Name != "run1" || p.Namespace != "default" ||
+		p.UID == "" || p.ResourceVersion == "" || p.Labels["run"] != "run1" || p.Spec.RestartPolicy != "Always" {
+		t.Fatalf("create: %d %v %s", code, err, body)
+	}
+	if got := readyPods(t, s, "run%3Drun1", 1); got[0] != "run1" {
+		t.Errorf("running %v", got)
+	}
+	code, body = post(pods, "application/json", pod(`{"generateName":"gen-"}`))
+	if err := json.Unmarshal([]byte(body), &p); code != http.StatusCreated || err != nil || !strings.HasPrefix(p.Name, "gen-") || len(p.Name) != len("gen-")+5 {
+		t.Errorf("create from generateName: %d %v %s", code, err, body)
+	}
+	for _, tt := range []struct {
+		path, contentType, body string
+		code                    int
+		reason, message         string
+	}{
+		{pods, "application/json", pod(`{"name":"run1"}`), 409, "AlreadyExists", `pods \"run1\" already exists`},
+		{"/api/v1/namespaces/nope/pods", "application/json", pod(`{"name":"x"}`), 404, "NotFound", `namespaces \"nope\" not found`},
+		{pods, "application/json", pod(`{"name":"Bad_Name"}`), 422, "Invalid", `"causes":[{"reason":"FieldValueInvalid","message":"invalid value \"Bad_Name\": must be a DNS-1123 subdomain`},
+		{pods, "application/json", pod(`{}`), 422, "Invalid", `"field":"metadata.name"`},
+		{pods, "application/json", pod(`{"name":"x","namespace":"kube-system"}`), 400, "BadRequest", "does not match the namespace sent on the request"},
+		{pods, "application/json", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x"}}`, 400, "BadRequest", `not a v1 Pod`},
+		{pods, "application/json", `{"kind":`, 400, "BadRequest", "decode Pod"},
+		{pods, "application/yaml", pod(`{"name":"x"}`), 415, "UnsupportedMediaType", `(got \"application/yaml\")`},
+		{pods + "?dryRun=All", "application/json", pod(`{"name":"x"}`), 400, "BadRequest", "dryRun is not supported"},
+		{"/api/v1/pods", "application/json", pod(`{"name":"x"}`), 405, "MethodNotAllowed", ""},
+	} {
+		code, body := post(tt.path, tt.contentType, tt.body)
+		if code != tt.code || !strings.Contains(body, `"reason":"`+tt.reason+`"`) || !strings.Contains(body, tt.message) {
+			t.Errorf("POST %s %.60s: %d %s, want %d %s %q", tt.path, tt.body, code, body, tt.code, tt.reason, tt.message)
+		}
+	}
+	if code, body := get(t, s.URL()+pods+"/x"); code != http.StatusNotFound {
+		t.Errorf("a refused pod exists: %d %s", code, body)
 	}
 }

@@ -64,6 +64,8 @@ var (
 	ErrNotFound    = errors.New("not found")
 	ErrUnsupported = errors.New("the runtime cannot add or remove pods")
 	ErrClosed      = errors.New("cluster closed")
+	ErrExists      = errors.New("already exists")
+	ErrTooManyPods = fmt.Errorf("the node runs at most %d pods", MaxPods)
 )
 
 // Sizes and times that bound the cluster's memory.
@@ -458,6 +460,61 @@ func (c *Cluster) syncPodsLocked() {
 		c.storeLocked(Pods, "MODIFIED", p)
 		c.podEventsLocked(old, p)
 	}
+}
+
+// MaxPods bounds the pods a create may add to, as a kubelet's max-pods
+// (110 by default) bounds a node's.
+const MaxPods = 110
+
+// CreatePod runs a new bare pod (kubectl run): p named, or named from
+// its generateName, in one of the cluster's namespaces, valid as a
+// manifest's pod. It is scheduled on the node and started by the runtime
+// as a manifest's pod is.
+func (c *Cluster) CreatePod(p *kube.Pod) (*kube.Pod, error) {
+	if c.runner == nil {
+		return nil, ErrUnsupported
+	}
+	namespaces := c.Namespaces()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	p = clone(p)
+	if !slices.Contains(namespaces, p.Namespace) {
+		return nil, fmt.Errorf("namespace %q: %w", p.Namespace, ErrNotFound)
+	}
+	if p.Name == "" && p.GenerateName != "" {
+		for {
+			p.Name = p.GenerateName + randomSuffix(5)
+			if _, taken := c.objs[Pods][key{p.Namespace, p.Name}]; !taken {
+				break
+			}
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, &InvalidError{Msg: err.Error()}
+	}
+	if _, taken := c.objs[Pods][key{p.Namespace, p.Name}]; taken {
+		return nil, ErrExists
+	}
+	if len(c.objs[Pods]) >= MaxPods {
+		return nil, ErrTooManyPods
+	}
+	now := c.now()
+	p.TypeMeta = kube.TypeMeta{Kind: "Pod", APIVersion: "v1"}
+	p.UID, p.CreationTimestamp, p.ResourceVersion, p.Generation = newUID(), timestamp(now), "", 0
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = "", nil
+	p.Spec.NodeName = ""
+	p.Spec.Default()
+	p.Status = kube.PodStatus{Phase: "Pending"}
+	if err := c.runner.AddPod(p); err != nil {
+		return nil, fmt.Errorf("run pod %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	c.storeLocked(Pods, "ADDED", p)
+	c.scheduledLocked(p)
+	c.wake()
+	return p, nil
 }
 
 // DeletePod deletes a pod as the API server does: with grace > 0 it is

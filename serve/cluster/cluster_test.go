@@ -590,6 +590,30 @@ func TestDeploymentRecreate(t *testing.T) {
 	}
 }
 
+// TestCreatePodBounded: created pods run; past MaxPods pods a create is
+// refused, as a node's max-pods bounds it.
+func TestCreatePodBounded(t *testing.T) {
+	rt := newFake()
+	c := startCluster(t, rt, Objects{})
+	for i := range MaxPods {
+		p := &kube.Pod{ObjectMeta: kube.ObjectMeta{Name: fmt.Sprintf("p%d", i), Namespace: "default"},
+			Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c"}}}}
+		if _, err := c.CreatePod(p); err != nil {
+			t.Fatalf("pod %d: %v", i, err)
+		}
+	}
+	last := &kube.Pod{ObjectMeta: kube.ObjectMeta{Name: "last", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{{Name: "c"}}}}
+	if _, err := c.CreatePod(last); !errors.Is(err, ErrTooManyPods) {
+		t.Errorf("pod %d: %v, want ErrTooManyPods", MaxPods+1, err)
+	}
+	rt.mu.Lock()
+	n := len(rt.pods)
+	rt.mu.Unlock()
+	if n != MaxPods {
+		t.Errorf("the runtime runs %d pods, want %d", n, MaxPods)
+	}
+}
+
 // checkConditions compares d's Available and Progressing conditions, as
 // "Status Reason Message", with their times set.
 func checkConditions(t *testing.T, d *kube.Deployment, available, progressing string) {
