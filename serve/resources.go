@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -287,23 +288,36 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 	return p, nil
 }
 
+// writeBody reads a write's body, of one of the media types accepted
+// ("" for none given) and returns which, within maxBody; dry runs are
+// refused.
+func writeBody(r *http.Request, accepted ...string) ([]byte, string, *status.HTTPError) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if !slices.Contains(accepted, ct) {
+		named := slices.DeleteFunc(slices.Clone(accepted), func(s string) bool { return s == "" })
+		return nil, "", &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s (got %q)", strings.Join(named, ", "), ct), nil)}
+	}
+	if r.URL.Query().Get("dryRun") != "" {
+		return nil, "", badRequest("dryRun is not supported by porthole")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, "", badRequest(fmt.Sprintf("read body: %v", err))
+	}
+	if len(body) > maxBody {
+		return nil, "", tooLarge()
+	}
+	return body, ct, nil
+}
+
 // createPod creates a bare pod from a JSON Pod, as kubectl run sends
 // it: 201 with the pod as stored. Fields porthole does not model are
 // ignored, as in a manifest.
 func (a *api) createPod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
-		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
-			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json (got %q)", ct), nil)}
-	}
-	if r.URL.Query().Get("dryRun") != "" {
-		return nil, badRequest("dryRun is not supported by porthole")
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return nil, badRequest(fmt.Sprintf("read body: %v", err))
-	}
-	if len(body) > maxBody {
-		return nil, tooLarge()
+	body, _, aerr := writeBody(r, "application/json")
+	if aerr != nil {
+		return nil, aerr
 	}
 	var p kube.Pod
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -343,22 +357,9 @@ func (a *api) createPod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 // only of maps, such as kubectl rollout restart's) to a Deployment's spec
 // and metadata: a changed template rolls the pods out again.
 func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch ct {
-	case "application/merge-patch+json", "application/strategic-merge-patch+json", "application/json-patch+json":
-	default:
-		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
-			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got %q)", ct), nil)}
-	}
-	if r.URL.Query().Get("dryRun") != "" {
-		return nil, badRequest("dryRun is not supported by porthole")
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return nil, badRequest(fmt.Sprintf("read body: %v", err))
-	}
-	if len(body) > maxBody {
-		return nil, tooLarge()
+	body, ct, aerr := writeBody(r, "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json")
+	if aerr != nil {
+		return nil, aerr
 	}
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
 	patch := a.cluster.PatchDeployment

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 
 	"github.com/porthole/porthole/kube"
@@ -40,19 +38,12 @@ func (a *api) getScale(r *http.Request) (any, *status.HTTPError) {
 // patchScale applies a merge patch to the Scale: of its fields only
 // spec.replicas can change.
 func (a *api) patchScale(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch ct {
-	case "application/merge-patch+json", "application/strategic-merge-patch+json":
-	default:
-		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
-			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json (got %q)", ct), nil)}
-	}
 	var patch struct {
 		Spec *struct {
 			Replicas *int32 `json:"replicas"`
 		} `json:"spec"`
 	}
-	if herr := readScaleBody(r, &patch); herr != nil {
+	if herr := readScaleBody(r, &patch, "application/merge-patch+json", "application/strategic-merge-patch+json"); herr != nil {
 		return nil, herr
 	}
 	if patch.Spec == nil || patch.Spec.Replicas == nil {
@@ -65,7 +56,8 @@ func (a *api) patchScale(_ http.ResponseWriter, r *http.Request) (any, *status.H
 // resourceVersion when it names one.
 func (a *api) putScale(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 	var s kube.Scale
-	if herr := readScaleBody(r, &s); herr != nil {
+	// client-go's scale client sends its PUT without a Content-Type.
+	if herr := readScaleBody(r, &s, "application/json", ""); herr != nil {
 		return nil, herr
 	}
 	if s.Name != "" && s.Name != r.PathValue("name") {
@@ -74,16 +66,10 @@ func (a *api) putScale(_ http.ResponseWriter, r *http.Request) (any, *status.HTT
 	return a.scale(r, s.Spec.Replicas, s.ResourceVersion)
 }
 
-func readScaleBody(r *http.Request, v any) *status.HTTPError {
-	if r.URL.Query().Get("dryRun") != "" {
-		return badRequest("dryRun is not supported by porthole")
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	switch {
-	case err != nil:
-		return badRequest(fmt.Sprintf("read body: %v", err))
-	case len(body) > maxBody:
-		return tooLarge()
+func readScaleBody(r *http.Request, v any, accepted ...string) *status.HTTPError {
+	body, _, aerr := writeBody(r, accepted...)
+	if aerr != nil {
+		return aerr
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return badRequest(fmt.Sprintf("decode Scale: %v", err))

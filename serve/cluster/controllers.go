@@ -114,15 +114,7 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 	// finds the Deployment without a ready pod during a rollout. A paused
 	// rollout stays where it is.
 	if cur.Status.ReadyReplicas >= desired && !d.Spec.Paused {
-		for _, rs := range old {
-			if from := kube.Replicas(rs.Spec.Replicas); from != 0 {
-				c.scaledLocked(d, rs.Name, from, 0)
-				u := clone(rs)
-				u.Spec.Replicas = ptr(int32(0))
-				u.Generation++
-				c.storeLocked(ReplicaSets, "MODIFIED", u)
-			}
-		}
+		c.scaleDownLocked(d, old)
 	}
 	if held { // its pods are not of the template
 		old, cur = append(old, cur), nil
@@ -134,9 +126,20 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 // strategy does first, and says whether any of their pods is still there
 // (terminating ones included): until none is, the new pods wait.
 func (c *Cluster) recreateLocked(d *kube.Deployment, old []*kube.ReplicaSet) bool {
+	c.scaleDownLocked(d, old)
 	uids := map[string]bool{}
 	for _, rs := range old {
 		uids[rs.UID] = true
+	}
+	return len(c.listLocked(Pods, d.Namespace, func(o Object) bool {
+		ref := o.Meta().ControllerOf()
+		return ref != nil && uids[ref.UID]
+	})) > 0
+}
+
+// scaleDownLocked scales d's ReplicaSets old to zero.
+func (c *Cluster) scaleDownLocked(d *kube.Deployment, old []*kube.ReplicaSet) {
+	for _, rs := range old {
 		if from := kube.Replicas(rs.Spec.Replicas); from != 0 {
 			c.scaledLocked(d, rs.Name, from, 0)
 			u := clone(rs)
@@ -145,10 +148,6 @@ func (c *Cluster) recreateLocked(d *kube.Deployment, old []*kube.ReplicaSet) boo
 			c.storeLocked(ReplicaSets, "MODIFIED", u)
 		}
 	}
-	return len(c.listLocked(Pods, d.Namespace, func(o Object) bool {
-		ref := o.Meta().ControllerOf()
-		return ref != nil && uids[ref.UID]
-	})) > 0
 }
 
 // latestRevision is the ReplicaSet of the highest revision; nil for none.
