@@ -316,7 +316,7 @@ func (a *api) listNamespaces(w http.ResponseWriter, r *http.Request) (any, *stat
 		}
 	}
 	if isWatch(r.URL.Query()) {
-		return nil, a.staticWatch(w, r, neg, "Namespace", len(items), func(i int) (any, *status.HTTPError) {
+		return nil, a.staticWatch(w, r, neg, "namespaces", "Namespace", len(items), func(i int) (any, *status.HTTPError) {
 			if neg.out == outTable {
 				return a.namespaceTable(r, neg, items[i:i+1])
 			}

@@ -139,7 +139,7 @@ func (a *api) listNodes(w http.ResponseWriter, r *http.Request) (any, *status.HT
 		items = append(items, n)
 	}
 	if isWatch(r.URL.Query()) {
-		return nil, a.staticWatch(w, r, neg, "Node", len(items), func(i int) (any, *status.HTTPError) {
+		return nil, a.staticWatch(w, r, neg, "nodes", "Node", len(items), func(i int) (any, *status.HTTPError) {
 			if neg.out == outTable {
 				return a.nodeTable(r, neg, items[i:i+1])
 			}

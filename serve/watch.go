@@ -73,12 +73,8 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, k *kind, neg negotia
 		enc.writeHeader()
 		enc.write(watchEvent{Type: "ERROR", Object: expired(gone.Error())})
 		return nil
-	case errors.Is(err, cluster.ErrTooManyWatches):
-		return &status.HTTPError{Status: status.NewHTTP(http.StatusTooManyRequests, "TooManyRequests", "too many watches, please try again later", nil)}
-	case errors.Is(err, cluster.ErrClosed):
-		return &status.HTTPError{Status: status.NewHTTP(http.StatusServiceUnavailable, "ServiceUnavailable", "the server is shutting down", nil)}
 	case err != nil:
-		return badRequest(err.Error())
+		return watchError(err)
 	}
 	defer wt.Stop()
 	enc := newWatchEncoder(w, a, r, k, neg)
@@ -128,6 +124,17 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, k *kind, neg negotia
 	}
 }
 
+// watchError is the API server's answer to a watch the cluster refused.
+func watchError(err error) *status.HTTPError {
+	switch {
+	case errors.Is(err, cluster.ErrTooManyWatches):
+		return &status.HTTPError{Status: status.NewHTTP(http.StatusTooManyRequests, "TooManyRequests", "too many watches, please try again later", nil)}
+	case errors.Is(err, cluster.ErrClosed):
+		return &status.HTTPError{Status: status.NewHTTP(http.StatusServiceUnavailable, "ServiceUnavailable", "the server is shutting down", nil)}
+	}
+	return badRequest(err.Error())
+}
+
 // watchTimeout is how long a watch may last: timeoutSeconds, at most
 // maxWatchTime.
 func watchTimeout(q url.Values) (time.Duration, *status.HTTPError) {
@@ -150,8 +157,9 @@ func watchTimeout(q url.Values) (time.Duration, *status.HTTPError) {
 // the client resumes from a resourceVersion; then nothing but bookmarks
 // if asked, until timeoutSeconds, the client's leaving or shutdown. That
 // is the API server's watch of objects that do not change, where kubectl
-// get -w lists and waits.
-func (a *api) staticWatch(w http.ResponseWriter, r *http.Request, neg negotiation, kind string, n int, object func(i int) (any, *status.HTTPError)) *status.HTTPError {
+// get -w lists and waits. It holds a watch of resource, which the cluster
+// does not store, so that it counts and ends as every watch does.
+func (a *api) staticWatch(w http.ResponseWriter, r *http.Request, neg negotiation, resource, kind string, n int, object func(i int) (any, *status.HTTPError)) *status.HTTPError {
 	q := r.URL.Query()
 	timeout, aerr := watchTimeout(q)
 	if aerr != nil {
@@ -186,6 +194,11 @@ func (a *api) staticWatch(w http.ResponseWriter, r *http.Request, neg negotiatio
 	if initial {
 		events = append(events, bookmark(map[string]string{"k8s.io/initial-events-end": "true"}))
 	}
+	_, wt, err := a.cluster.Watch(cluster.Resource(resource), cluster.WatchOptions{ResourceVersion: "0"})
+	if err != nil {
+		return watchError(err)
+	}
+	defer wt.Stop()
 	enc := newWatchEncoder(w, a, r, nil, neg)
 	enc.writeHeader()
 	for _, e := range events {
@@ -211,7 +224,7 @@ func (a *api) staticWatch(w http.ResponseWriter, r *http.Request, neg negotiatio
 			return nil
 		case <-r.Context().Done():
 			return nil
-		case <-a.cluster.Done():
+		case <-wt.Done():
 			return nil
 		}
 	}

@@ -345,9 +345,6 @@ func (c *Cluster) Stop() {
 // Wait joins the loop and the pod removals (which end with the runtime).
 func (c *Cluster) Wait() { c.wg.Wait() }
 
-// Done is closed by Stop: what ends a watch that holds no Watcher.
-func (c *Cluster) Done() <-chan struct{} { return c.done }
-
 // storeLocked stores o (new or replacing) with the next resourceVersion
 // and records the event.
 func (c *Cluster) storeLocked(res Resource, typ string, o Object) {
