@@ -203,7 +203,7 @@ func (r *Runtime) Pods() ([]*kube.Pod, error) {
 }
 
 // ErrExists is returned by AddPod for a pod the Runtime already runs.
-var ErrExists = errors.New("pod exists")
+var ErrExists = node.ErrExists
 
 // AddPod validates in, then runs it like the pods given to New (a started
 // Runtime only): what a node does for a pod the API server binds to it.

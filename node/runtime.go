@@ -95,6 +95,10 @@ type Streams struct {
 // ErrNotFound is wrapped by Runtime errors for a pod or container that does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is wrapped by a runtime's errors for a pod it already runs
+// (or still stops) when asked to add it again.
+var ErrExists = errors.New("pod exists")
+
 // ErrNotRunning is wrapped by Runtime errors for a container that is not running.
 var ErrNotRunning = errors.New("container not running")
 

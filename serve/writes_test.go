@@ -129,9 +129,9 @@ items:
 
 // TestCreatePod: a POSTed pod (kubectl run's) is stored, scheduled and
 // run, named or from its generateName; a duplicate, an unknown namespace,
-// an invalid pod, another kind, a namespace other than the path's, a body
-// that is not JSON and a dry run are refused with the API server's
-// Status, naming what is wrong.
+// an invalid pod, one the runtime cannot run, another kind, a namespace
+// other than the path's, a body that is not JSON and a dry run are
+// refused with the API server's Status, naming what is wrong.
 func TestCreatePod(t *testing.T) {
 	s, _ := startServer(t, Options{})
 	post := func(path, contentType, body string) (int, string) {
@@ -170,6 +170,8 @@ func TestCreatePod(t *testing.T) {
 		{"/api/v1/namespaces/nope/pods", "application/json", pod(`{"name":"x"}`), 404, "NotFound", `namespaces \"nope\" not found`},
 		{pods, "application/json", pod(`{"name":"Bad_Name"}`), 422, "Invalid", `"causes":[{"reason":"FieldValueInvalid","message":"invalid value \"Bad_Name\": must be a DNS-1123 subdomain`},
 		{pods, "application/json", pod(`{}`), 422, "Invalid", `"field":"metadata.name"`},
+		{pods, "application/json", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"initContainers":[{"name":"i","command":["true"]}],"containers":[{"name":"c"}]}}`,
+			422, "Invalid", `{"reason":"FieldValueInvalid","message":"pod default/x: initContainers are not supported","field":"spec"}`},
 		{pods, "application/json", pod(`{"name":"x","namespace":"kube-system"}`), 400, "BadRequest", "does not match the namespace sent on the request"},
 		{pods, "application/json", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x"}}`, 400, "BadRequest", `not a v1 Pod`},
 		{pods, "application/json", `{"kind":`, 400, "BadRequest", "decode Pod"},

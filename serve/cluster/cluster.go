@@ -505,8 +505,12 @@ func (c *Cluster) CreatePod(p *kube.Pod) (*kube.Pod, error) {
 	p.Spec.NodeName = ""
 	p.Spec.Default()
 	p.Status = kube.PodStatus{Phase: "Pending"}
-	if err := c.runner.AddPod(p); err != nil {
-		return nil, fmt.Errorf("run pod %s/%s: %w", p.Namespace, p.Name, err)
+	err := c.runner.AddPod(p)
+	switch {
+	case errors.Is(err, node.ErrExists):
+		return nil, ErrExists // deleted at once, and still stopping
+	case err != nil:
+		return nil, &InvalidError{Msg: "spec: " + err.Error()} // what the runtime cannot run
 	}
 	c.storeLocked(Pods, "ADDED", p)
 	c.scheduledLocked(p)
