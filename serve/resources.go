@@ -221,6 +221,11 @@ func (a *api) table(r *http.Request, neg negotiation, k *kind, items []cluster.O
 // maxBody bounds a DELETE or PATCH body.
 const maxBody = 1 << 20
 
+// maxPodBody bounds a created pod (kubectl run's is under a kilobyte):
+// the cluster keeps up to cluster.MaxPods of them, and a copy in its
+// watch history for each of their changes.
+const maxPodBody = 64 << 10
+
 // deleteOptions is the part of a DeleteOptions body porthole reads.
 type deleteOptions struct {
 	GracePeriodSeconds *int64 `json:"gracePeriodSeconds"`
@@ -289,9 +294,9 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 }
 
 // writeBody reads a write's body, of one of the media types accepted
-// ("" for none given) and returns which, within maxBody; dry runs are
+// ("" for none given) and returns which, within limit bytes; dry runs are
 // refused.
-func writeBody(r *http.Request, accepted ...string) ([]byte, string, *status.HTTPError) {
+func writeBody(r *http.Request, limit int, accepted ...string) ([]byte, string, *status.HTTPError) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if !slices.Contains(accepted, ct) {
 		named := slices.DeleteFunc(slices.Clone(accepted), func(s string) bool { return s == "" })
@@ -301,11 +306,11 @@ func writeBody(r *http.Request, accepted ...string) ([]byte, string, *status.HTT
 	if r.URL.Query().Get("dryRun") != "" {
 		return nil, "", badRequest("dryRun is not supported by porthole")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		return nil, "", badRequest(fmt.Sprintf("read body: %v", err))
 	}
-	if len(body) > maxBody {
+	if len(body) > limit {
 		return nil, "", tooLarge()
 	}
 	return body, ct, nil
@@ -315,7 +320,7 @@ func writeBody(r *http.Request, accepted ...string) ([]byte, string, *status.HTT
 // it: 201 with the pod as stored. Fields porthole does not model are
 // ignored, as in a manifest.
 func (a *api) createPod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	body, _, aerr := writeBody(r, "application/json")
+	body, _, aerr := writeBody(r, maxPodBody, "application/json")
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -357,7 +362,7 @@ func (a *api) createPod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 // only of maps, such as kubectl rollout restart's) to a Deployment's spec
 // and metadata: a changed template rolls the pods out again.
 func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	body, ct, aerr := writeBody(r, "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json")
+	body, ct, aerr := writeBody(r, maxBody, "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json")
 	if aerr != nil {
 		return nil, aerr
 	}

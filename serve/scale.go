@@ -67,7 +67,7 @@ func (a *api) putScale(_ http.ResponseWriter, r *http.Request) (any, *status.HTT
 }
 
 func readScaleBody(r *http.Request, v any, accepted ...string) *status.HTTPError {
-	body, _, aerr := writeBody(r, accepted...)
+	body, _, aerr := writeBody(r, maxBody, accepted...)
 	if aerr != nil {
 		return aerr
 	}

@@ -130,8 +130,8 @@ items:
 // TestCreatePod: a POSTed pod (kubectl run's) is stored, scheduled and
 // run, named or from its generateName; a duplicate, an unknown namespace,
 // an invalid pod, one the runtime cannot run, another kind, a namespace
-// other than the path's, a body that is not JSON and a dry run are
-// refused with the API server's Status, naming what is wrong.
+// other than the path's, a body that is not JSON or too large and a dry
+// run are refused with the API server's Status, naming what is wrong.
 func TestCreatePod(t *testing.T) {
 	s, _ := startServer(t, Options{})
 	post := func(path, contentType, body string) (int, string) {
@@ -177,6 +177,7 @@ func TestCreatePod(t *testing.T) {
 		{pods, "application/json", `{"kind":`, 400, "BadRequest", "decode Pod"},
 		{pods, "application/yaml", pod(`{"name":"x"}`), 415, "UnsupportedMediaType", `(got \"application/yaml\")`},
 		{pods + "?dryRun=All", "application/json", pod(`{"name":"x"}`), 400, "BadRequest", "dryRun is not supported"},
+		{pods, "application/json", pod(`{"name":"x","annotations":{"a":"` + strings.Repeat("a", 64<<10) + `"}}`), 413, "RequestEntityTooLarge", "too large"},
 		{"/api/v1/pods", "application/json", pod(`{"name":"x"}`), 405, "MethodNotAllowed", ""},
 	} {
 		code, body := post(tt.path, tt.contentType, tt.body)
