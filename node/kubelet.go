@@ -2,6 +2,7 @@ package node
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/porthole/porthole/protocol"
 )
@@ -14,6 +15,21 @@ import (
 func (n *Node) kubeletRoutes() {
 	for _, p := range protocol.KubeletPaths {
 		n.mux.HandleFunc(p.Pattern, n.kubeletHandler(p.Verb))
+	}
+	n.mux.HandleFunc("/containerLogs/{namespace}/{pod}/{container}", n.containerLogs)
+}
+
+// containerLogs serves the kubelet's log path, which the API server's
+// pods/log relays (kubectl logs): the query is PodLogOptions' less the
+// container, which the path names.
+func (n *Node) containerLogs(w http.ResponseWriter, r *http.Request) {
+	r2 := r.Clone(r.Context())
+	q := r.URL.Query()
+	q.Set("container", r.PathValue("container"))
+	r2.URL.RawQuery = q.Encode()
+	if err := ServeLog(w, r2, n.rt, r.PathValue("namespace"), r.PathValue("pod"), time.Now()); err != nil {
+		n.log.Info("log request refused", "path", r.URL.Path, "code", err.Code(), "err", err)
+		err.Write(w)
 	}
 }
 
