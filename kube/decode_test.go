@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -287,6 +288,37 @@ func TestValidateLongNames(t *testing.T) {
 		p := &Pod{ObjectMeta: ObjectMeta{Name: tc.name}, Spec: PodSpec{Containers: []Container{{Name: "c"}}}}
 		if err := p.Validate(); (err == nil) != tc.ok {
 			t.Errorf("Validate(name %q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// TestValidateAnnotationsSize: an object's annotations, and a workload
+// template's, are at most 256 KiB, keys and values together, as the API
+// server bounds them.
+func TestValidateAnnotationsSize(t *testing.T) {
+	big := func(n int) map[string]string { return map[string]string{"k": strings.Repeat("v", n-1)} }
+	spec := PodSpec{Containers: []Container{{Name: "c"}}}
+	labels := map[string]string{"app": "w"}
+	workload := func(meta, tmpl map[string]string) error {
+		return (&Deployment{ObjectMeta: ObjectMeta{Name: "w", Annotations: meta}, Spec: DeploymentSpec{
+			Selector: &LabelSelector{MatchLabels: labels},
+			Template: PodTemplateSpec{ObjectMeta: ObjectMeta{Labels: labels, Annotations: tmpl}, Spec: spec}}}).Validate()
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"pod at the bound", (&Pod{ObjectMeta: ObjectMeta{Name: "p", Annotations: big(MaxAnnotationsSize)}, Spec: spec}).Validate(), ""},
+		{"pod past it", (&Pod{ObjectMeta: ObjectMeta{Name: "p", Annotations: big(MaxAnnotationsSize + 1)}, Spec: spec}).Validate(),
+			"metadata.annotations: Too long: must have at most 262144 bytes"},
+		{"service past it", (&Service{ObjectMeta: ObjectMeta{Name: "s", Annotations: big(MaxAnnotationsSize + 1)},
+			Spec: ServiceSpec{Ports: []ServicePort{{Port: 80}}}}).Validate(), "metadata.annotations: Too long: must have at most 262144 bytes"},
+		{"deployment past it", workload(big(MaxAnnotationsSize+1), nil), "metadata.annotations: Too long: must have at most 262144 bytes"},
+		{"template past it", workload(nil, big(MaxAnnotationsSize+1)), "spec.template.metadata.annotations: Too long: must have at most 262144 bytes"},
+	} {
+		if got := fmt.Sprint(tc.err); (tc.want == "" && tc.err != nil) || (tc.want != "" && got != tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, tc.err, tc.want)
 		}
 	}
 }

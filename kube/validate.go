@@ -20,9 +20,29 @@ func (p *Pod) Validate() error {
 	return nil
 }
 
+// MaxAnnotationsSize bounds an object's annotations, keys and values
+// together, as the API server does.
+const MaxAnnotationsSize = 256 << 10
+
+// checkAnnotations refuses annotations larger than MaxAnnotationsSize, in
+// the API server's words; path is where they are.
+func checkAnnotations(path string, a map[string]string) *fieldError {
+	n := 0
+	for k, v := range a {
+		n += len(k) + len(v)
+	}
+	if n > MaxAnnotationsSize {
+		return &fieldError{path, fmt.Sprintf("Too long: must have at most %d bytes", MaxAnnotationsSize)}
+	}
+	return nil
+}
+
 func validatePod(p *Pod) *fieldError {
 	if p.Name == "" {
 		return &fieldError{"metadata.name", "required"}
+	}
+	if fe := checkAnnotations("metadata.annotations", p.Annotations); fe != nil {
+		return fe
 	}
 	if msg := checkSubdomain(p.Name); msg != "" {
 		return &fieldError{"metadata.name", invalid(p.Name, msg)}
@@ -209,6 +229,9 @@ func validateWorkload(m *ObjectMeta, replicas *int32, ls *LabelSelector, tmpl *P
 	if fe := validateMeta(m, false); fe != nil {
 		return fe
 	}
+	if fe := checkAnnotations("spec.template.metadata.annotations", tmpl.Annotations); fe != nil {
+		return fe
+	}
 	if replicas != nil && (*replicas < 0 || *replicas > MaxReplicas) {
 		return &fieldError{"spec.replicas", fmt.Sprintf("invalid value %d: must be between 0 and %d", *replicas, MaxReplicas)}
 	}
@@ -245,6 +268,9 @@ func validateWorkload(m *ObjectMeta, replicas *int32, ls *LabelSelector, tmpl *P
 func validateMeta(m *ObjectMeta, label bool) *fieldError {
 	if m.Name == "" {
 		return &fieldError{"metadata.name", "required"}
+	}
+	if fe := checkAnnotations("metadata.annotations", m.Annotations); fe != nil {
+		return fe
 	}
 	msg := checkSubdomain(m.Name)
 	if label {

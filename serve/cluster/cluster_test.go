@@ -418,9 +418,10 @@ func TestRolloutRestart(t *testing.T) {
 		{`[1]`, "decode patch: a merge patch must be a JSON object"},
 		{`{"spec":{"selector":{"matchLabels":{"app":"other"}}}}`, "spec.template.metadata.labels: Invalid value: map[app:web]: `selector` does not match template `labels`"},
 		{`{"spec":{"replicas":-1}}`, "spec.replicas: invalid value -1: must be between 0 and 64"},
+		{`{"metadata":{"annotations":{"a":"` + strings.Repeat("a", 256<<10) + `"}}}`, "metadata.annotations: Too long: must have at most 262144 bytes"},
 	} {
 		if _, err := c.PatchDeployment("default", "web", []byte(tc.patch)); err == nil || err.Error() != tc.want {
-			t.Errorf("patch %s: %v, want %s", tc.patch, err, tc.want)
+			t.Errorf("patch %.120s: %v, want %s", tc.patch, err, tc.want)
 		}
 	}
 	if _, err := c.PatchDeployment("default", "nope", []byte(`{}`)); !errors.Is(err, ErrNotFound) {

@@ -104,7 +104,7 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 	labels, annotations, spec := u.Labels, u.Annotations, u.Spec
 	u = *clone(d)
 	u.Labels, u.Annotations = labels, annotations
-	if err := (&kube.Deployment{ObjectMeta: kube.ObjectMeta{Name: d.Name, Namespace: d.Namespace}, Spec: spec}).Validate(); err != nil {
+	if err := (&kube.Deployment{ObjectMeta: kube.ObjectMeta{Name: d.Name, Namespace: d.Namespace, Annotations: annotations}, Spec: spec}).Validate(); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
 	}
 	if !sameJSON(spec.Selector, d.Spec.Selector) {
