@@ -75,6 +75,10 @@ const (
 	maxWatchers = 512
 )
 
+// maxHistoryBytes bounds the history by the JSON size of its objects
+// (a variable for tests).
+var maxHistoryBytes = 64 << 20
+
 type key struct{ namespace, name string }
 
 // Cluster holds the objects. It is safe for concurrent use.
@@ -84,16 +88,18 @@ type Cluster struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	mu       sync.Mutex
-	rv       uint64
-	objs     map[Resource]map[key]Object
-	history  []Event // the last historySize events, oldest first
-	watchers map[*Watcher]struct{}
-	events   events
-	nextIP   int
-	manifest []key // pods given to New, read from the runtime at Start
-	started  bool
-	closed   bool
+	mu          sync.Mutex
+	rv          uint64
+	objs        map[Resource]map[key]Object
+	history     []Event // from historyFrom on, the events kept, oldest first (recordLocked)
+	historyFrom int
+	keptBytes   int // the JSON size of the events kept
+	watchers    map[*Watcher]struct{}
+	events      events
+	nextIP      int
+	manifest    []key // pods given to New, read from the runtime at Start
+	started     bool
+	closed      bool
 
 	kick chan struct{}  // wakes the controller loop
 	done chan struct{}  // closed by Stop

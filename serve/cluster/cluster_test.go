@@ -765,3 +765,40 @@ func TestPatchUnsupportedField(t *testing.T) {
 		t.Errorf("env after the patches: %+v", env)
 	}
 }
+
+// TestHistoryBytesBounded: the watch history keeps fewer events when
+// their objects pass its byte bound, the newest always; a watch from a
+// version it no longer holds is Gone, one from the newest is served.
+func TestHistoryBytesBounded(t *testing.T) {
+	defer func(n int) { maxHistoryBytes = n }(maxHistoryBytes)
+	maxHistoryBytes = 64 << 10
+	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	waitFor(t, "1 pod", func() bool { return len(podNames(c, "app=web")) == 1 })
+	first := c.ResourceVersion()
+	for i := range 20 {
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{"big":"%d%s"}}}`, i, strings.Repeat("x", 16<<10))
+		if _, err := c.PatchDeployment("default", "web", []byte(patch)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.mu.Lock()
+	kept, bytes := len(c.keptLocked()), c.keptBytes
+	sum := 0
+	for _, e := range c.keptLocked() {
+		sum += e.size
+	}
+	last := c.rv
+	c.mu.Unlock()
+	if bytes > maxHistoryBytes || sum != bytes || kept < 1 || kept > 4 {
+		t.Errorf("history: %d events of %d bytes (counted %d), want at most %d bytes", kept, sum, bytes, maxHistoryBytes)
+	}
+	var gone *GoneError
+	if _, _, err := c.Watch(Deployments, WatchOptions{ResourceVersion: first}); !errors.As(err, &gone) {
+		t.Errorf("watch from %s: %v, want Gone", first, err)
+	}
+	_, w, err := c.Watch(Deployments, WatchOptions{ResourceVersion: fmt.Sprint(last - 1)})
+	if err != nil {
+		t.Fatalf("watch from the newest but one: %v", err)
+	}
+	w.Stop()
+}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,6 +16,8 @@ type Event struct {
 	Object   Object
 	Prev     Object
 	RV       uint64
+
+	size int // Object's and Prev's JSON size, for the history's byte bound
 }
 
 // GoneError is a watch from a resourceVersion older than the history
@@ -34,28 +37,50 @@ var ErrTooSlow = errors.New("the watcher fell too far behind: too old resource v
 // ErrTooManyWatches refuses a watch past maxWatchers.
 var ErrTooManyWatches = errors.New("too many watches")
 
-// recordLocked keeps e in the history and hands it to the watchers.
+// recordLocked keeps e in the history and hands it to the watchers. The
+// history keeps the last historySize events, fewer when their objects
+// pass maxHistoryBytes (the newest always): a few large objects that
+// change often must not hold historySize copies of themselves.
 func (c *Cluster) recordLocked(e Event) {
-	if len(c.history) >= 2*historySize {
-		c.history = append(c.history[:0], c.history[len(c.history)-historySize+1:]...)
-	}
+	e.size = jsonSize(e.Object) + jsonSize(e.Prev)
 	c.history = append(c.history, e)
+	c.keptBytes += e.size
+	for n := len(c.history) - c.historyFrom; n > historySize || (n > 1 && c.keptBytes > maxHistoryBytes); n-- {
+		c.keptBytes -= c.history[c.historyFrom].size
+		c.history[c.historyFrom] = Event{} // its objects may go
+		c.historyFrom++
+	}
+	if c.historyFrom >= historySize {
+		n := copy(c.history, c.history[c.historyFrom:])
+		clear(c.history[n:])
+		c.history, c.historyFrom = c.history[:n], 0
+	}
 	for w := range c.watchers {
 		w.sendLocked(e)
 	}
 }
 
+// keptLocked is the history's events, oldest first.
+func (c *Cluster) keptLocked() []Event { return c.history[c.historyFrom:] }
+
+func jsonSize(o Object) int {
+	if o == nil {
+		return 0
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return 0
+	}
+	return len(b)
+}
+
 // oldestLocked is the resourceVersion of the oldest event kept: a watch
 // from rv can be served from history when rv+1 >= oldest.
 func (c *Cluster) oldestLocked() uint64 {
-	n := len(c.history)
-	if n > historySize {
-		return c.history[n-historySize].RV
+	if kept := c.keptLocked(); len(kept) > 0 {
+		return kept[0].RV
 	}
-	if n == 0 {
-		return c.rv + 1
-	}
-	return c.history[0].RV
+	return c.rv + 1
 }
 
 // Watcher receives the events of one watch. Its queue is bounded: a
@@ -113,7 +138,7 @@ func (c *Cluster) Watch(res Resource, o WatchOptions) ([]Event, *Watcher, error)
 		if oldest := c.oldestLocked(); from+1 < oldest {
 			return nil, nil, &GoneError{Requested: from, Oldest: oldest - 1}
 		}
-		for _, e := range c.history {
+		for _, e := range c.keptLocked() {
 			if e.RV > from {
 				if t, ok := w.translate(e); ok {
 					first = append(first, t)
