@@ -323,6 +323,32 @@ func TestValidateAnnotationsSize(t *testing.T) {
 	}
 }
 
+// TestValidateContainerCount: a pod (or a workload's template) has at
+// most MaxContainers containers, init containers included.
+func TestValidateContainerCount(t *testing.T) {
+	containers := func(prefix string, n int) []Container {
+		out := make([]Container, n)
+		for i := range out {
+			out[i] = Container{Name: fmt.Sprint(prefix, i)}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		init, main int
+		want       string
+	}{
+		{0, MaxContainers, ""},
+		{1, MaxContainers - 1, ""},
+		{0, MaxContainers + 1, "spec.containers: Too many: 33: must have at most 32 items, init containers included"},
+		{2, MaxContainers - 1, "spec.containers: Too many: 33: must have at most 32 items, init containers included"},
+	} {
+		err := (&Pod{ObjectMeta: ObjectMeta{Name: "p"}, Spec: PodSpec{InitContainers: containers("i", tc.init), Containers: containers("c", tc.main)}}).Validate()
+		if (tc.want == "" && err != nil) || (tc.want != "" && fmt.Sprint(err) != tc.want) {
+			t.Errorf("%d init and %d containers: %v, want %q", tc.init, tc.main, err, tc.want)
+		}
+	}
+}
+
 // FuzzDecode: any input decodes or fails with a *DecodeError, never
 // panics; what decodes survives a JSON round trip as a List unchanged.
 func FuzzDecode(f *testing.F) {

@@ -20,6 +20,9 @@ func (p *Pod) Validate() error {
 	return nil
 }
 
+// MaxContainers bounds a pod's containers, init containers included.
+const MaxContainers = 32
+
 // MaxAnnotationsSize bounds an object's annotations, keys and values
 // together, as the API server does.
 const MaxAnnotationsSize = 256 << 10
@@ -65,6 +68,11 @@ func validatePodSpec(s *PodSpec, prefix string) *fieldError {
 	}
 	if len(s.Containers) == 0 {
 		return &fieldError{prefix + "containers", "at least one container is required"}
+	}
+	// Each container is a process here: a pod of thousands would spend
+	// the machine's process IDs.
+	if n := len(s.InitContainers) + len(s.Containers); n > MaxContainers {
+		return &fieldError{prefix + "containers", fmt.Sprintf("Too many: %d: must have at most %d items, init containers included", n, MaxContainers)}
 	}
 	names := make(map[string]string)
 	for i := range s.InitContainers {
