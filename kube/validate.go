@@ -379,6 +379,9 @@ func (d *Deployment) Validate() error {
 	if s := d.Spec.ProgressDeadlineSeconds; s != nil && *s <= 0 {
 		return asError(&fieldError{"spec.progressDeadlineSeconds", fmt.Sprintf("invalid value %d: must be greater than minReadySeconds", *s)})
 	}
+	if n := d.Spec.RevisionHistoryLimit; n != nil && *n < 0 {
+		return asError(&fieldError{"spec.revisionHistoryLimit", fmt.Sprintf("invalid value %d: must be greater than or equal to 0", *n)})
+	}
 	return nil
 }
 

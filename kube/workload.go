@@ -245,6 +245,9 @@ type DeploymentSpec struct {
 	// ProgressDeadlineExceeded, which fails kubectl rollout status. The
 	// API server defaults it to 600; math.MaxInt32 means no deadline.
 	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+	// RevisionHistoryLimit is how many old ReplicaSets (scaled to zero)
+	// are kept for kubectl rollout undo; the API server defaults it to 10.
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
 }
 
 // DeploymentStrategy is how a Deployment replaces its pods: Recreate

@@ -223,6 +223,9 @@ func defaultDeploymentSpec(spec *kube.DeploymentSpec) {
 	if spec.ProgressDeadlineSeconds == nil {
 		spec.ProgressDeadlineSeconds = ptr(int32(600))
 	}
+	if spec.RevisionHistoryLimit == nil {
+		spec.RevisionHistoryLimit = ptr(int32(10))
+	}
 }
 
 // rollingStrategy says what the controller does for a rolling update,

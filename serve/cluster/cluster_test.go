@@ -741,7 +741,7 @@ func TestPatchUnsupportedField(t *testing.T) {
 		patch, field string
 		strategic    bool
 	}{
-		{`{"spec":{"revisionHistoryLimit":2}}`, "spec.revisionHistoryLimit", false},
+		{`{"spec":{"minReadySeconds":5}}`, "spec.minReadySeconds", false},
 		{`{"spec":{"template":{"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"1"}}}]}}}}`, "spec.template.spec.containers[0].resources.limits.cpu", true},
 		{`{"spec":{"template":{"spec":{"nodeSelector":{"disk":"ssd"}}}}}`, "spec.template.spec.nodeSelector.disk", false},
 		{`{"spec":{"paused":false,"minReadySeconds":0,"template":{"metadata":{"creationTimestamp":null}}}}`, "", false},
@@ -801,4 +801,65 @@ func TestHistoryBytesBounded(t *testing.T) {
 		t.Fatalf("watch from the newest but one: %v", err)
 	}
 	w.Stop()
+}
+
+// TestRevisionHistoryLimit: once a rollout completes, the oldest
+// ReplicaSets beyond the Deployment's revisionHistoryLimit are deleted,
+// as the controller cleans them up; the newest old ones stay for undo.
+func TestRevisionHistoryLimit(t *testing.T) {
+	rt := newFake()
+	d := deployment("web", 1)
+	d.Spec.RevisionHistoryLimit = ptr(int32(2))
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{d}})
+	revisions := func() []int {
+		sets, _ := c.List(ReplicaSets, "default", nil)
+		var revs []int
+		for _, o := range sets {
+			revs = append(revs, atoi(o.Meta().Annotations[revisionAnnotation]))
+		}
+		slices.Sort(revs)
+		return revs
+	}
+	for v := 2; v <= 5; v++ {
+		patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"v":"%d"}}}}}`, v)
+		if _, err := c.PatchDeployment("default", "web", []byte(patch)); err != nil {
+			t.Fatal(err)
+		}
+		var want []int // the current revision and at most two old ones
+		for r := max(1, v-2); r <= v; r++ {
+			want = append(want, r)
+		}
+		waitFor(t, fmt.Sprintf("revisions %v", want), func() bool { return slices.Equal(revisions(), want) })
+	}
+	// The default keeps 10.
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"revisionHistoryLimit":null}}`)); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := c.Get(Deployments, "default", "web")
+	if n := o.(*kube.Deployment).Spec.RevisionHistoryLimit; n == nil || *n != 10 {
+		t.Errorf("revisionHistoryLimit %v after removing it, want the default 10", n)
+	}
+	// However high the limit, the history is bounded.
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"revisionHistoryLimit":2147483647}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for v := 6; v <= 6+maxRevisionHistory+2; v++ {
+		patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"v":"%d"}}}}}`, v)
+		if _, err := c.PatchDeployment("default", "web", []byte(patch)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, fmt.Sprintf("revision %d complete", v), func() bool {
+			o, _ := c.Get(Deployments, "default", "web")
+			d := o.(*kube.Deployment)
+			return d.Annotations[revisionAnnotation] == strconv.Itoa(v) && complete(d)
+		})
+	}
+	if revs := revisions(); len(revs) != maxRevisionHistory+1 || revs[0] != 6+2 {
+		t.Errorf("revisions %v, want the newest %d", revs, maxRevisionHistory+1)
+	}
+	var inv *InvalidError
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"revisionHistoryLimit":-1}}`)); !errors.As(err, &inv) ||
+		inv.Msg != "spec.revisionHistoryLimit: invalid value -1: must be greater than or equal to 0" {
+		t.Errorf("a negative limit: %v", err)
+	}
 }

@@ -120,6 +120,51 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		old, cur = append(old, cur), nil
 	}
 	c.deploymentStatusLocked(d, cur, old, desired, created)
+	if o, ok := c.objs[Deployments][key{d.Namespace, d.Name}]; ok {
+		if d = o.(*kube.Deployment); d.Spec.Paused || complete(d) {
+			c.cleanupLocked(d, old)
+		}
+	}
+}
+
+// maxRevisionHistory bounds the old ReplicaSets kept whatever a
+// Deployment's revisionHistoryLimit: each holds a copy of a template.
+const maxRevisionHistory = 32
+
+// cleanupLocked deletes d's oldest ReplicaSets beyond its
+// revisionHistoryLimit, as the Deployment controller does once a rollout
+// is complete (or paused): only those scaled to zero with no pods left.
+func (c *Cluster) cleanupLocked(d *kube.Deployment, old []*kube.ReplicaSet) {
+	limit := maxRevisionHistory
+	if n := d.Spec.RevisionHistoryLimit; n != nil {
+		limit = min(limit, int(*n))
+	}
+	if len(old) <= limit {
+		return
+	}
+	old = slices.Clone(old)
+	slices.SortFunc(old, func(a, b *kube.ReplicaSet) int {
+		return atoi(a.Annotations[revisionAnnotation]) - atoi(b.Annotations[revisionAnnotation])
+	})
+	for _, rs := range old[:len(old)-limit] {
+		k := key{rs.Namespace, rs.Name}
+		o, ok := c.objs[ReplicaSets][k]
+		if !ok {
+			continue
+		}
+		rs = o.(*kube.ReplicaSet)
+		if rs.Status.Replicas != 0 || kube.Replicas(rs.Spec.Replicas) != 0 || rs.Generation > rs.Status.ObservedGeneration {
+			continue
+		}
+		c.deleteLocked(ReplicaSets, k)
+	}
+}
+
+// complete says whether d's rollout is done: every replica updated and
+// available, no old one left, and its latest generation observed.
+func complete(d *kube.Deployment) bool {
+	st, want := &d.Status, kube.Replicas(d.Spec.Replicas)
+	return st.UpdatedReplicas == want && st.Replicas == want && st.AvailableReplicas == want && st.ObservedGeneration >= d.Generation
 }
 
 // recreateLocked scales d's old ReplicaSets to zero, as the Recreate
