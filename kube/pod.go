@@ -27,6 +27,9 @@ type ObjectMeta struct {
 	Labels                     map[string]string `json:"labels,omitempty"`
 	Annotations                map[string]string `json:"annotations,omitempty"`
 	OwnerReferences            []OwnerReference  `json:"ownerReferences,omitempty"`
+	// Finalizers hold a deleted object until emptied; porthole sets only
+	// foregroundDeletion, for a delete in the foreground.
+	Finalizers []string `json:"finalizers,omitempty"`
 }
 
 // Meta returns the object's metadata; every object type embeds ObjectMeta,

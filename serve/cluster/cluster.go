@@ -97,7 +97,8 @@ type Cluster struct {
 	watchers    map[*Watcher]struct{}
 	events      events
 	nextIP      int
-	manifest    []key // pods given to New, read from the runtime at Start
+	manifest    []key           // pods given to New, read from the runtime at Start
+	starved     map[string]bool // ReplicaSets (by UID) refused pods at MaxPods, told once
 	started     bool
 	closed      bool
 
@@ -127,6 +128,7 @@ func New(rt PodSource, objs Objects, log *slog.Logger) (*Cluster, error) {
 		rv:       1,
 		objs:     map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}, Events: {}},
 		watchers: make(map[*Watcher]struct{}),
+		starved:  make(map[string]bool),
 		events:   events{byKey: make(map[eventKey]string)},
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
@@ -206,7 +208,7 @@ func defaultMeta(m *kube.ObjectMeta, now time.Time) {
 	if m.CreationTimestamp == "" {
 		m.CreationTimestamp = timestamp(now)
 	}
-	m.DeletionTimestamp, m.DeletionGracePeriodSeconds = "", nil
+	m.DeletionTimestamp, m.DeletionGracePeriodSeconds, m.Finalizers = "", nil, nil
 }
 
 func defaultTemplate(t *kube.PodTemplateSpec) { t.Spec.Default() }
@@ -374,6 +376,7 @@ func (c *Cluster) deleteLocked(res Resource, k key) {
 		return
 	}
 	delete(c.objs[res], k)
+	delete(c.starved, o.Meta().UID)
 	c.rv++
 	last := withRV(o, c.rv)
 	c.recordLocked(Event{Type: "DELETED", Resource: res, Object: last, RV: c.rv})
@@ -510,7 +513,7 @@ func (c *Cluster) CreatePod(p *kube.Pod) (*kube.Pod, error) {
 	now := c.now()
 	p.TypeMeta = kube.TypeMeta{Kind: "Pod", APIVersion: "v1"}
 	p.UID, p.CreationTimestamp, p.ResourceVersion, p.Generation = newUID(), timestamp(now), "", 0
-	p.DeletionTimestamp, p.DeletionGracePeriodSeconds = "", nil
+	p.DeletionTimestamp, p.DeletionGracePeriodSeconds, p.Finalizers = "", nil, nil
 	p.Spec.NodeName = ""
 	p.Spec.Default()
 	p.Status = kube.PodStatus{Phase: "Pending"}
@@ -545,26 +548,7 @@ func (c *Cluster) DeletePod(namespace, name string, grace int64) (*kube.Pod, err
 	if !ok {
 		return nil, ErrNotFound
 	}
-	p := o.(*kube.Pod)
-	if p.DeletionTimestamp != "" {
-		if grace != 0 {
-			return p, nil
-		}
-	}
-	d := clone(p)
-	d.DeletionTimestamp = timestamp(c.now().Add(time.Duration(grace) * time.Second))
-	d.DeletionGracePeriodSeconds = ptr(grace)
-	if p.DeletionTimestamp == "" {
-		c.killingLocked(p)
-	}
-	if grace == 0 {
-		d.Meta().ResourceVersion = p.ResourceVersion
-		c.objs[Pods][k] = d
-		c.deleteLocked(Pods, k)
-	} else if p.DeletionTimestamp == "" {
-		c.storeLocked(Pods, "MODIFIED", d)
-	}
-	c.removeLocked(k, grace)
+	d := c.deletePodLocked(o.(*kube.Pod), grace)
 	c.wake()
 	return d, nil
 }

@@ -29,10 +29,11 @@ func (c *Cluster) reconcileLocked() {
 	}
 	for range 8 {
 		rv := c.rv
-		for _, o := range c.listLocked(Deployments, "", nil) {
+		c.finalizeLocked()
+		for _, o := range c.listLocked(Deployments, "", live) {
 			c.syncDeploymentLocked(o.(*kube.Deployment))
 		}
-		for _, o := range c.listLocked(ReplicaSets, "", nil) {
+		for _, o := range c.listLocked(ReplicaSets, "", live) {
 			c.syncReplicaSetLocked(o.(*kube.ReplicaSet))
 		}
 		if c.rv == rv {
@@ -40,6 +41,10 @@ func (c *Cluster) reconcileLocked() {
 		}
 	}
 }
+
+// live says whether o is not being deleted: the controllers leave
+// workloads being deleted to the deletion.
+func live(o Object) bool { return o.Meta().DeletionTimestamp == "" }
 
 func controlledBy(m *kube.ObjectMeta, uid string) bool {
 	ref := m.ControllerOf()
@@ -300,6 +305,15 @@ func (c *Cluster) syncReplicaSetLocked(rs *kube.ReplicaSet) {
 	}
 	want := int(kube.Replicas(rs.Spec.Replicas))
 	for len(active) < want {
+		if len(c.objs[Pods]) >= MaxPods {
+			// As a quota refuses pods: said once, retried on every change.
+			if !c.starved[rs.UID] {
+				c.starved[rs.UID] = true
+				c.emitLocked(rs, "", "Warning", "FailedCreate",
+					fmt.Sprintf("Error creating: pods %q is forbidden: %v", rs.Name+"-", ErrTooManyPods), replicaSetController)
+			}
+			break
+		}
 		p := c.newPod(rs)
 		if err := c.runner.AddPod(p); err != nil {
 			c.log.Error("run pod", "namespace", p.Namespace, "name", p.Name, "err", err)
@@ -309,6 +323,9 @@ func (c *Cluster) syncReplicaSetLocked(rs *kube.ReplicaSet) {
 		c.emitLocked(rs, "", "Normal", "SuccessfulCreate", "Created pod: "+p.Name, replicaSetController)
 		c.scheduledLocked(p)
 		active = append(active, p)
+	}
+	if len(active) >= want {
+		delete(c.starved, rs.UID)
 	}
 	if len(active) > want {
 		// Not ready first, then the newest, as the controller picks.
@@ -322,17 +339,8 @@ func (c *Cluster) syncReplicaSetLocked(rs *kube.ReplicaSet) {
 			return -compareStrings(a.CreationTimestamp, b.CreationTimestamp)
 		})
 		for _, p := range active[:len(active)-want] {
-			grace := int64(30)
-			if g := p.Spec.TerminationGracePeriodSeconds; g != nil {
-				grace = max(0, min(*g, 3600))
-			}
-			d := clone(p)
-			d.DeletionTimestamp = timestamp(c.now().Add(time.Duration(grace) * time.Second))
-			d.DeletionGracePeriodSeconds = ptr(grace)
-			c.storeLocked(Pods, "MODIFIED", d)
-			c.killingLocked(p)
+			c.deletePodLocked(p, podGrace(p))
 			c.emitLocked(rs, "", "Normal", "SuccessfulDelete", "Deleted pod: "+p.Name, replicaSetController)
-			c.removeLocked(key{p.Namespace, p.Name}, grace)
 		}
 		active = active[len(active)-want:]
 	}

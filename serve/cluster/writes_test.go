@@ -1,0 +1,253 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// history collects the events of pods, ReplicaSets and Deployments from
+// rv on, in the cluster's order (by resourceVersion), as "TYPE resource
+// name" with "(deleting)" for an object marked for deletion, until stop
+// says the story is complete.
+func history(t *testing.T, c *Cluster, rv string, stop func([]string) bool) []string {
+	t.Helper()
+	var ws []*Watcher
+	var evs []Event
+	for _, res := range []Resource{Pods, ReplicaSets, Deployments} {
+		first, w, err := c.Watch(res, WatchOptions{ResourceVersion: rv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+		ws = append(ws, w)
+		evs = append(evs, first...)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		for _, w := range ws {
+			for more := true; more; {
+				select {
+				case e := <-w.Events():
+					evs = append(evs, e)
+				default:
+					more = false
+				}
+			}
+		}
+		slices.SortFunc(evs, func(a, b Event) int { return int(a.RV) - int(b.RV) })
+		var lines []string
+		for _, e := range evs {
+			m := e.Object.Meta()
+			line := fmt.Sprintf("%s %s %s", e.Type, e.Resource, m.Name)
+			if m.DeletionTimestamp != "" && e.Type != "DELETED" {
+				line += " (deleting)"
+			}
+			if !slices.Contains(lines, line) { // status changes repeat
+				lines = append(lines, line)
+			}
+		}
+		if stop(lines) {
+			return lines
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("events so far:\n%s", strings.Join(lines, "\n"))
+		case <-time.After(5 * time.Millisecond): // polling three watches
+		}
+	}
+}
+
+func indexOf(lines []string, prefix string) int {
+	return slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) })
+}
+
+// TestCreateDeleteDeployment: a created Deployment rolls out its pods; a
+// delete cascades as its policy says, in the garbage collector's order.
+func TestCreateDeleteDeployment(t *testing.T) {
+	for _, policy := range []Propagation{Background, Foreground, Orphan} {
+		t.Run(string(policy), func(t *testing.T) {
+			rt := newFake()
+			c := startCluster(t, rt, Objects{})
+			in := deployment("web", 2)
+			in.Namespace = "default"
+			in.Finalizers = []string{"example.com/hold"} // not the creator's to set
+			d, err := c.CreateDeployment(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.UID == "" || d.Generation != 1 || d.Finalizers != nil || *d.Spec.RevisionHistoryLimit != 10 || d.Spec.Strategy.Type != "RollingUpdate" {
+				t.Errorf("created %+v", d)
+			}
+			waitFor(t, "two pods", func() bool { return len(podNames(c, "app=web")) == 2 })
+			pods := podNames(c, "app=web")
+			sets, _ := c.List(ReplicaSets, "default", nil)
+			if len(sets) != 1 {
+				t.Fatalf("%d ReplicaSets", len(sets))
+			}
+			rs := sets[0].Meta().Name
+			rv := c.ResourceVersion()
+
+			got, err := c.Delete(Deployments, "default", "web", policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			switch policy {
+			case Background:
+				if got.Meta().DeletionTimestamp != "" {
+					t.Errorf("deleted in the background: %+v", got.Meta())
+				}
+				lines = history(t, c, rv, func(l []string) bool { return indexOf(l, "DELETED pods") >= 0 && len(rt.podCount()) == 0 })
+				if indexOf(lines, "DELETED deployments web") != 0 || indexOf(lines, "DELETED replicasets "+rs) != 1 {
+					t.Errorf("the Deployment, then its ReplicaSet, then the pods:\n%s", strings.Join(lines, "\n"))
+				}
+			case Foreground:
+				if m := got.Meta(); m.DeletionTimestamp == "" || !slices.Equal(m.Finalizers, []string{"foregroundDeletion"}) {
+					t.Errorf("deleted in the foreground: %+v", m)
+				}
+				lines = history(t, c, rv, func(l []string) bool { return indexOf(l, "DELETED deployments") >= 0 })
+				last := indexOf(lines, "DELETED pods")
+				for _, p := range pods {
+					last = max(last, indexOf(lines, "DELETED pods "+p))
+				}
+				if indexOf(lines, "MODIFIED deployments web (deleting)") != 0 || indexOf(lines, "MODIFIED replicasets "+rs+" (deleting)") != 1 ||
+					indexOf(lines, "DELETED replicasets "+rs) < last || indexOf(lines, "DELETED deployments web") != len(lines)-1 {
+					t.Errorf("the Deployment and ReplicaSet held until the pods are gone:\n%s", strings.Join(lines, "\n"))
+				}
+			case Orphan:
+				lines = history(t, c, rv, func(l []string) bool { return indexOf(l, "DELETED deployments") >= 0 })
+				o, ok := c.Get(ReplicaSets, "default", rs)
+				if !ok || len(o.Meta().OwnerReferences) != 0 {
+					t.Fatalf("the orphaned ReplicaSet: %v %+v", ok, o)
+				}
+				time.Sleep(50 * time.Millisecond) // nothing more should happen
+				if now := podNames(c, "app=web"); !slices.Equal(now, pods) {
+					t.Errorf("orphaned pods %v, want %v kept", now, pods)
+				}
+			}
+			if _, ok := c.Get(Deployments, "default", "web"); ok {
+				t.Error("the Deployment is still there")
+			}
+			if _, err := c.Delete(Deployments, "default", "web", policy); !errors.Is(err, ErrNotFound) {
+				t.Errorf("deleted twice: %v", err)
+			}
+		})
+	}
+}
+
+func (f *fakeRuntime) podCount() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var names []string
+	for k := range f.pods {
+		names = append(names, k.name)
+	}
+	return names
+}
+
+// TestDeleteOwnedReplicaSet: the Deployment of a deleted ReplicaSet makes
+// it again, with new pods.
+func TestDeleteOwnedReplicaSet(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	waitFor(t, "a pod", func() bool { return len(podNames(c, "app=web")) == 1 })
+	old := podNames(c, "app=web")
+	sets, _ := c.List(ReplicaSets, "default", nil)
+	uid := sets[0].Meta().UID
+	if _, err := c.Delete(ReplicaSets, "default", sets[0].Meta().Name, Background); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a new ReplicaSet and pod", func() bool {
+		sets, _ := c.List(ReplicaSets, "default", nil)
+		now := podNames(c, "app=web")
+		return len(sets) == 1 && sets[0].Meta().UID != uid && len(now) == 1 && now[0] != old[0]
+	})
+}
+
+// TestCreateBounds: creates are checked and bounded.
+func TestCreateBounds(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{})
+	d := deployment("web", 1)
+	d.Namespace = "default"
+	if _, err := c.CreateDeployment(d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateDeployment(d); !errors.Is(err, ErrExists) {
+		t.Errorf("twice: %v", err)
+	}
+	d.Namespace = "nowhere"
+	if _, err := c.CreateDeployment(d); !errors.Is(err, ErrNotFound) {
+		t.Errorf("in a namespace that is not there: %v", err)
+	}
+	bad := deployment("bad", 1)
+	bad.Namespace = "default"
+	bad.Spec.Template.Labels = map[string]string{"app": "other"}
+	var inv *InvalidError
+	if _, err := c.CreateDeployment(bad); !errors.As(err, &inv) || !strings.HasPrefix(inv.Msg, "spec.template.metadata.labels") {
+		t.Errorf("a selector that does not select its template: %v", err)
+	}
+	for i := 1; i < MaxObjects; i++ {
+		g := deployment("", 0)
+		g.GenerateName, g.Namespace = "gen-", "default"
+		g.Spec.Selector.MatchLabels = map[string]string{"app": "gen"}
+		g.Spec.Template.Labels = map[string]string{"app": "gen"}
+		if d, err := c.CreateDeployment(g); err != nil || !strings.HasPrefix(d.Name, "gen-") || len(d.Name) != 9 {
+			t.Fatalf("deployment %d: %v %v", i, d, err)
+		}
+	}
+	last := deployment("last", 0)
+	last.Namespace = "default"
+	if _, err := c.CreateDeployment(last); !errors.Is(err, ErrTooMany) {
+		t.Errorf("past %d: %v", MaxObjects, err)
+	}
+
+	svc := func(name, ip string) *kube.Service {
+		return &kube.Service{ObjectMeta: kube.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: kube.ServiceSpec{ClusterIP: ip, Selector: map[string]string{"app": "web"}, Ports: []kube.ServicePort{{Port: 80}}}}
+	}
+	a, err := c.CreateService(svc("a", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Spec.ClusterIP == "" || a.Spec.Type != "ClusterIP" || a.Spec.Ports[0].TargetPort.String() != "80" {
+		t.Errorf("created %+v", a.Spec)
+	}
+	if _, err := c.CreateService(svc("b", a.Spec.ClusterIP)); !errors.As(err, &inv) || !strings.Contains(inv.Msg, "provided IP is already allocated") {
+		t.Errorf("a taken IP: %v", err)
+	}
+	if _, err := c.Delete(Services, "default", "a", Background); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.CreateService(svc("b", a.Spec.ClusterIP))
+	if err != nil || b.Spec.ClusterIP != a.Spec.ClusterIP {
+		t.Errorf("a freed IP: %v %v", b, err)
+	}
+}
+
+// TestReplicaSetsBoundedByMaxPods: however many replicas are asked, the
+// node runs at most MaxPods pods; the ReplicaSet says why once, with a
+// warning event, and makes the rest when room frees.
+func TestReplicaSetsBoundedByMaxPods(t *testing.T) {
+	rt := newFake()
+	a, b := deployment("a", kube.MaxReplicas), deployment("b", kube.MaxReplicas)
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{a, b}})
+	waitFor(t, "MaxPods pods", func() bool { return len(rt.podCount()) == MaxPods })
+	time.Sleep(50 * time.Millisecond) // no more should come
+	if n := len(rt.podCount()); n != MaxPods {
+		t.Fatalf("%d pods, want %d", n, MaxPods)
+	}
+	warnings, _ := c.List(Events, "default", func(o Object) bool { return o.(*kube.Event).Reason == "FailedCreate" })
+	if len(warnings) != 1 || warnings[0].(*kube.Event).Count != 1 ||
+		!strings.HasSuffix(warnings[0].(*kube.Event).Message, fmt.Sprintf("is forbidden: the node runs at most %d pods", MaxPods)) {
+		t.Errorf("FailedCreate events %+v, want one", warnings)
+	}
+	if _, err := c.ScaleDeployment("default", "a", 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b's pods all made", func() bool { return len(podNames(c, "app=b")) == kube.MaxReplicas })
+}
