@@ -19,8 +19,9 @@ const maxWriteBody = 1 << 20
 // authenticated caller, and a resource read is forwarded only after the
 // caller's RBAC allows its verb on exactly the resource the path names.
 // Of writes, only those kubectl's streaming and workload commands make
-// are served, under RBAC too: creating a pod (kubectl run), deleting one
-// (its controller replaces it), patching a Deployment (kubectl rollout
+// are served, under RBAC too: creating a pod (kubectl run), a Deployment
+// (kubectl create deployment) or a Service (kubectl expose), deleting one
+// of those or a ReplicaSet, patching a Deployment (kubectl rollout
 // restart) and scaling one (kubectl scale); see writeVerb. Other writes
 // and other resources are not served (see readable). The self reviews
 // (kubectl auth whoami and can-i) are the gateway's own answers.
@@ -43,7 +44,7 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		verb, ok := req.writeVerb(r.Method)
 		if !ok {
 			g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed",
-				"the gateway serves only reads, exec, attach and port-forward, creating and deleting pods, and patching and scaling deployments", nil))
+				"the gateway serves only reads, exec, attach and port-forward, creating and deleting pods, services and deployments, deleting replica sets, and patching and scaling deployments", nil))
 			return
 		}
 		a := Attributes{User: userFrom(r.Context()), Verb: verb, APIGroup: req.group,

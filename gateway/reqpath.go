@@ -124,20 +124,14 @@ func (req apiRequest) readableResource() bool {
 }
 
 // writeVerb is the verb a write of req is authorized as, when the gateway
-// forwards it at all: POST of a pod to a namespace, DELETE of one pod,
-// PATCH of one Deployment, PATCH or PUT of one Deployment's scale.
+// forwards it at all: POST of a pod, Service or Deployment to a namespace,
+// DELETE of one of those or of a ReplicaSet, PATCH of one Deployment,
+// PATCH or PUT of one Deployment's scale.
 func (req apiRequest) writeVerb(method string) (string, bool) {
-	if !req.resource || req.version != "v1" {
+	if !req.resource || req.version != "v1" || req.namespace == "" {
 		return "", false
 	}
-	if req.name == "" {
-		// A bare pod, as kubectl run creates it.
-		if method == http.MethodPost && req.group == "" && req.kind == "pods" && req.namespace != "" && req.subresource == "" {
-			return "create", true
-		}
-		return "", false
-	}
-	if req.subresource == "scale" && req.group == "apps" && req.kind == "deployments" {
+	if req.subresource == "scale" && req.group == "apps" && req.kind == "deployments" && req.name != "" {
 		switch method {
 		case http.MethodPatch:
 			return "patch", true
@@ -149,10 +143,13 @@ func (req apiRequest) writeVerb(method string) (string, bool) {
 	if req.subresource != "" {
 		return "", false
 	}
+	kind := req.group + "/" + req.kind
 	switch {
-	case method == http.MethodDelete && req.group == "" && req.kind == "pods":
+	case req.name == "" && method == http.MethodPost && (kind == "/pods" || kind == "/services" || kind == "apps/deployments"):
+		return "create", true
+	case req.name != "" && method == http.MethodDelete && (kind == "/pods" || kind == "/services" || kind == "apps/deployments" || kind == "apps/replicasets"):
 		return "delete", true
-	case method == http.MethodPatch && req.group == "apps" && req.kind == "deployments":
+	case req.name != "" && method == http.MethodPatch && kind == "apps/deployments":
 		return "patch", true
 	}
 	return "", false

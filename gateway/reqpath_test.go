@@ -68,9 +68,10 @@ func TestParseAPIPath(t *testing.T) {
 	}
 }
 
-// TestWriteVerb: only a pod's POST to a namespace and DELETE, a
-// Deployment's PATCH and its scale's PATCH and PUT are forwarded writes;
-// anything else, including other subresources and collections, is not.
+// TestWriteVerb: only the POST to a namespace and the DELETE of a pod,
+// Service or Deployment, a ReplicaSet's DELETE, a Deployment's PATCH and
+// its scale's PATCH and PUT are forwarded writes; anything else,
+// including other subresources, kinds and collections, is not.
 func TestWriteVerb(t *testing.T) {
 	for _, tc := range []struct {
 		method, path, verb string
@@ -83,8 +84,16 @@ func TestWriteVerb(t *testing.T) {
 		{"POST", "/api/v1/namespaces/default/pods", "create"},
 		{"POST", "/api/v1/pods", ""},
 		{"PUT", "/api/v1/namespaces/default/pods", ""},
-		{"POST", "/api/v1/namespaces/default/services", ""},
-		{"POST", "/apis/apps/v1/namespaces/default/deployments", ""},
+		{"POST", "/api/v1/namespaces/default/services", "create"},
+		{"POST", "/apis/apps/v1/namespaces/default/deployments", "create"},
+		{"POST", "/apis/apps/v1/namespaces/default/replicasets", ""},
+		{"POST", "/apis/apps/v1/deployments", ""},
+		{"POST", "/api/v1/namespaces/default/secrets", ""},
+		{"POST", "/api/v1/namespaces/default/services/web", ""},
+		{"DELETE", "/api/v1/namespaces/default/services/web", "delete"},
+		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets/web-1", "delete"},
+		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets", ""},
+		{"DELETE", "/apis/apps/v1/namespaces/default/statefulsets/web", ""},
 		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web", ""},
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale", "patch"},
 		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web/scale", "update"},
@@ -92,7 +101,8 @@ func TestWriteVerb(t *testing.T) {
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/status", ""},
 		{"PATCH", "/apis/apps/v1/namespaces/default/replicasets/web/scale", ""},
 		{"PATCH", "/apis/apps/v1/namespaces/default/statefulsets/web/scale", ""},
-		{"DELETE", "/apis/apps/v1/namespaces/default/deployments/web", ""},
+		{"DELETE", "/apis/apps/v1/namespaces/default/deployments/web", "delete"},
+		{"DELETE", "/apis/apps/v1/namespaces/default/deployments", ""},
 		{"DELETE", "/api/v1/namespaces/default/secrets/x", ""},
 		{"DELETE", "/api/v1/namespaces/default", ""},
 	} {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -80,7 +81,20 @@ func (a *api) register(mux *http.ServeMux) {
 			http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 				return a.getObject(r, deploymentKind)
 			},
-			http.MethodPatch: a.patchDeployment,
+			http.MethodPatch:  a.patchDeployment,
+			http.MethodDelete: a.deleteObject(deploymentKind),
+		},
+		"/apis/apps/v1/namespaces/{namespace}/replicasets/{name}": {
+			http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+				return a.getObject(r, replicaSetKind)
+			},
+			http.MethodDelete: a.deleteObject(replicaSetKind),
+		},
+		"/api/v1/namespaces/{namespace}/services/{name}": {
+			http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+				return a.getObject(r, serviceKind)
+			},
+			http.MethodDelete: a.deleteObject(serviceKind),
 		},
 		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale": {
 			http.MethodGet:   func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getScale(r) },
@@ -96,8 +110,14 @@ func (a *api) register(mux *http.ServeMux) {
 			routes[k.prefix+"/namespaces/{namespace}/"+string(k.resource)+"/{name}"] = get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, k) })
 		}
 	}
-	pods := "/api/v1/namespaces/{namespace}/pods"
-	routes[pods] = map[string]apiHandler{http.MethodGet: routes[pods][http.MethodGet], http.MethodPost: a.createPod}
+	for path, create := range map[string]apiHandler{
+		"/api/v1/namespaces/{namespace}/pods":              a.createPod,
+		"/api/v1/namespaces/{namespace}/services":          a.createService,
+		"/apis/apps/v1/namespaces/{namespace}/deployments": a.createDeployment,
+	} {
+		routes[path] = maps.Clone(routes[path]) // not the all-namespaces list's
+		routes[path][http.MethodPost] = create
+	}
 	for pattern, methods := range routes {
 		mux.Handle(pattern, a.handler(methods))
 	}
@@ -206,9 +226,9 @@ func (a *api) getDiscoveryResources(*http.Request) (any, *status.HTTPError) {
 
 // appsResources is the discovery document of /apis/apps/v1.
 var appsResources = []kube.APIResource{
-	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"get", "list", "patch", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
+	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"create", "delete", "get", "list", "patch", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
 	{Name: "deployments/scale", Namespaced: true, Group: "autoscaling", Version: "v1", Kind: "Scale", Verbs: []string{"get", "patch", "update"}},
-	{Name: "replicasets", SingularName: "replicaset", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"rs"}, Categories: []string{"all"}},
+	{Name: "replicasets", SingularName: "replicaset", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"delete", "get", "list", "watch"}, ShortNames: []string{"rs"}, Categories: []string{"all"}},
 }
 
 func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
@@ -228,7 +248,7 @@ var coreResources = []kube.APIResource{
 	{Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/status", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
-	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
+	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "get", "list", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
 }
 
 func (a *api) getResources(r *http.Request) (any, *status.HTTPError) {

@@ -1,18 +1,17 @@
 package serve
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeproto"
 	"github.com/porthole/porthole/kube/table"
 	"github.com/porthole/porthole/protocol/status"
 	"github.com/porthole/porthole/serve/cluster"
@@ -226,78 +225,23 @@ const maxBody = 1 << 20
 // watch history for each of their changes.
 const maxPodBody = 64 << 10
 
-// deleteOptions is the part of a DeleteOptions body porthole reads.
-type deleteOptions struct {
-	GracePeriodSeconds *int64 `json:"gracePeriodSeconds"`
-	Preconditions      *struct {
-		UID             *string `json:"uid"`
-		ResourceVersion *string `json:"resourceVersion"`
-	} `json:"preconditions"`
-}
-
-// deletePod deletes a pod as the API server does: 200 with the pod marked
-// for deletion (deletionTimestamp), gone after its grace period; with
-// gracePeriodSeconds 0 (--force --grace-period=0) gone at once. A
-// ReplicaSet's pod is replaced under a new name.
-func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	var opts deleteOptions
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	switch {
-	case err != nil:
-		return nil, badRequest(fmt.Sprintf("read body: %v", err))
-	case len(body) > maxBody:
-		return nil, tooLarge()
-	case len(strings.TrimSpace(string(body))) > 0:
-		if err := json.Unmarshal(body, &opts); err != nil {
-			return nil, badRequest(fmt.Sprintf("decode DeleteOptions: %v", err))
-		}
-	}
-	if g := r.URL.Query().Get("gracePeriodSeconds"); g != "" && opts.GracePeriodSeconds == nil {
-		n, err := strconv.ParseInt(g, 10, 64)
-		if err != nil {
-			return nil, badRequest(fmt.Sprintf("gracePeriodSeconds: %q is not an integer", g))
-		}
-		opts.GracePeriodSeconds = &n
-	}
-	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	cur, found := a.cluster.Get(cluster.Pods, ns, name)
-	if !found {
-		return nil, notFound("pods", name)
-	}
-	grace := int64(30)
-	if g := cur.(*kube.Pod).Spec.TerminationGracePeriodSeconds; g != nil {
-		grace = *g
-	}
-	if p := opts.Preconditions; p != nil {
-		m := cur.Meta()
-		if p.UID != nil && *p.UID != m.UID {
-			return nil, conflict(fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", *p.UID, m.UID), name)
-		}
-		if p.ResourceVersion != nil && *p.ResourceVersion != m.ResourceVersion {
-			return nil, conflict(fmt.Sprintf("Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s", *p.ResourceVersion, m.ResourceVersion), name)
-		}
-	}
-	if g := opts.GracePeriodSeconds; g != nil {
-		grace = *g
-	}
-	grace = max(0, min(grace, 3600))
-	p, err := a.cluster.DeletePod(ns, name, grace)
-	switch {
-	case errors.Is(err, cluster.ErrNotFound):
-		return nil, notFound("pods", name)
-	case errors.Is(err, cluster.ErrUnsupported):
-		return nil, errMethod
-	case err != nil:
-		return nil, internalError(fmt.Errorf("delete pod: %w", err))
-	}
-	return p, nil
-}
-
 // writeBody reads a write's body, of one of the media types accepted
 // ("" for none given) and returns which, within limit bytes; dry runs are
-// refused.
+// refused. Where JSON is accepted, so is Kubernetes protobuf (kubectl
+// 1.32 and later create in it), returned as JSON.
 func writeBody(r *http.Request, limit int, accepted ...string) ([]byte, string, *status.HTTPError) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == kubeproto.ContentType && slices.Contains(accepted, "application/json") {
+		body, _, aerr := writeBody(r, limit, kubeproto.ContentType)
+		if aerr != nil {
+			return nil, "", aerr
+		}
+		j, err := kubeproto.ToJSON(body)
+		if err != nil {
+			return nil, "", badRequest(err.Error())
+		}
+		return j, "application/json", nil
+	}
 	if !slices.Contains(accepted, ct) {
 		named := slices.DeleteFunc(slices.Clone(accepted), func(s string) bool { return s == "" })
 		return nil, "", &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
@@ -314,48 +258,6 @@ func writeBody(r *http.Request, limit int, accepted ...string) ([]byte, string, 
 		return nil, "", tooLarge()
 	}
 	return body, ct, nil
-}
-
-// createPod creates a bare pod from a JSON Pod, as kubectl run sends
-// it: 201 with the pod as stored. Fields porthole does not model are
-// ignored, as in a manifest.
-func (a *api) createPod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	body, _, aerr := writeBody(r, maxPodBody, "application/json")
-	if aerr != nil {
-		return nil, aerr
-	}
-	var p kube.Pod
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, badRequest(fmt.Sprintf("decode Pod: %v", err))
-	}
-	if p.Kind != "Pod" || p.APIVersion != "v1" {
-		return nil, badRequest(fmt.Sprintf("the body is a %s %q, not a v1 Pod", p.APIVersion, p.Kind))
-	}
-	ns := r.PathValue("namespace")
-	if p.Namespace != "" && p.Namespace != ns {
-		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
-	}
-	p.Namespace = ns
-	created, err := a.cluster.CreatePod(&p)
-	var inv *cluster.InvalidError
-	switch {
-	case errors.As(err, &inv):
-		return nil, invalid("", "Pod", p.Name, inv.Msg)
-	case errors.Is(err, cluster.ErrExists):
-		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusConflict, "AlreadyExists",
-			fmt.Sprintf("pods %q already exists", p.Name), &status.Details{Name: p.Name, Kind: "pods"})}
-	case errors.Is(err, cluster.ErrNotFound):
-		return nil, notFound("namespaces", ns)
-	case errors.Is(err, cluster.ErrTooManyPods):
-		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusForbidden, "Forbidden",
-			fmt.Sprintf("pods %q is forbidden: %v", p.Name, err), &status.Details{Name: p.Name, Kind: "pods"})}
-	case errors.Is(err, cluster.ErrUnsupported):
-		return nil, errMethod
-	case err != nil:
-		return nil, internalError(fmt.Errorf("create pod: %w", err))
-	}
-	writeJSON(w, http.StatusCreated, created)
-	return nil, nil
 }
 
 // patchDeployment applies a merge patch (or a strategic merge patch made
@@ -392,8 +294,4 @@ func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *sta
 
 func tooLarge() *status.HTTPError {
 	return &status.HTTPError{Status: status.NewHTTP(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the request body is too large", nil)}
-}
-
-func conflict(msg, name string) *status.HTTPError {
-	return &status.HTTPError{Status: status.NewHTTP(http.StatusConflict, "Conflict", msg, &status.Details{Name: name, Kind: "pods"})}
 }

@@ -657,3 +657,88 @@ func TestKubectlClusterInfoDump(t *testing.T) {
 		})
 	}
 }
+
+// TestKubectlCreateExposeDelete: the first-day workload commands on every
+// kubectl: create deployment (kubectl 1.32 and later send it in
+// protobuf), expose it, forward to the Service, and delete both, the
+// Deployment's pods and ReplicaSet going as --cascade says.
+func TestKubectlCreateExposeDelete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello from web")
+	})}
+	go web.Serve(ln)
+	t.Cleanup(func() { web.Close() })
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	s, _ := startServer(t, Options{KubeconfigPath: kc})
+	waitDemo(t, s)
+	count := func(path string) int {
+		var l struct{ Items []json.RawMessage }
+		getJSON(t, s, path, &l)
+		return len(l.Items)
+	}
+	for i, v := range kubectlVersions {
+		t.Run(v, func(t *testing.T) {
+			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
+			run := func(want string, args ...string) {
+				t.Helper()
+				out, errOut, code := k.run(t, args...)
+				if code != 0 || out != want {
+					t.Fatalf("%s: exit %d %q %s, want %q", strings.Join(args, " "), code, out, errOut, want)
+				}
+			}
+			name := "app-" + strings.ReplaceAll(v, ".", "")
+			pods, sets := "/api/v1/namespaces/default/pods?labelSelector=app%3D"+name, "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3D"+name
+			run("deployment.apps/"+name+" created\n", "create", "deployment", name, "--image=busybox", "--replicas=2", "--port="+port)
+			run(`deployment "`+name+`" successfully rolled out`+"\n", "rollout", "status", "deployment/"+name, "--timeout=30s")
+			run("service/"+name+" exposed\n", "expose", "deployment", name, "--port=80", "--target-port="+port)
+
+			fwd, stopFwd := startKubectl(t, k, "port-forward", "--address", "127.0.0.1", "svc/"+name, ":80")
+			l := waitLine(t, fwd, "Forwarding from", func(l string) bool { return strings.HasPrefix(l, "Forwarding from 127.0.0.1:") })
+			m := regexp.MustCompile(`^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)$`).FindStringSubmatch(l)
+			if m == nil || m[2] != port {
+				t.Fatalf("forwarding line %q, want -> %s", l, port)
+			}
+			resp, err := http.Get("http://127.0.0.1:" + m[1] + "/")
+			if err != nil {
+				t.Fatalf("GET through svc/%s: %v; kubectl: %s", name, err, stopFwd())
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != "hello from web" {
+				t.Errorf("GET through svc/%s: %d %q", name, resp.StatusCode, body)
+			}
+			stopFwd()
+			run(`service "`+name+`" deleted`+"\n", "delete", "service", name)
+
+			cascade := []string{"background", "foreground", "orphan"}[i%3]
+			run(`deployment.apps "`+name+`" deleted`+"\n", "delete", "deployment", name, "--cascade="+cascade)
+			if cascade == "orphan" {
+				var l kube.ReplicaSetList
+				getJSON(t, s, sets, &l)
+				if len(l.Items) != 1 || len(l.Items[0].OwnerReferences) != 0 || count(pods) != 2 {
+					t.Fatalf("orphaned: ReplicaSets %+v and %d pods, want one ownerless ReplicaSet keeping its two pods", l.Items, count(pods))
+				}
+				run(`replicaset.apps "`+l.Items[0].Name+`" deleted`+"\n", "delete", "replicaset", "-l", "app="+name)
+			}
+			for count(pods)+count(sets) > 0 {
+				time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+			}
+			if out, errOut, code := k.run(t, "get", "deployment", name); code != 1 || !strings.Contains(errOut, `deployments.apps "`+name+`" not found`) {
+				t.Errorf("get after delete: exit %d %q %q", code, out, errOut)
+			}
+		})
+	}
+	k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
+	if out, errOut, code := k.run(t, "create", "deployment", "dry", "--image=busybox", "--dry-run=server"); code != 1 || !strings.Contains(errOut, "dryRun is not supported by porthole") {
+		t.Errorf("a server dry run: exit %d %q %q, want it refused", code, out, errOut)
+	}
+}

@@ -14,8 +14,9 @@ import (
 	"github.com/porthole/porthole/kube"
 )
 
-// TestGatewayWrites: the writes the gateway forwards to serve (a pod's
-// POST and DELETE, a Deployment's PATCH, its scale's PATCH and PUT) are
+// TestGatewayWrites: the writes the gateway forwards to serve (a pod's,
+// Service's or Deployment's POST and DELETE, a ReplicaSet's DELETE, a
+// Deployment's PATCH, its scale's PATCH and PUT) are
 // authorized like every other request: a viewer is refused with 403 and
 // the pod stays; an editor's create and delete go through; a write body
 // over the bound is refused with 413 before it reaches serve.
@@ -37,7 +38,7 @@ items:
   metadata: {name: edit}
   rules:
   - {apiGroups: [""], resources: [pods], verbs: [get, list, create, delete]}
-  - {apiGroups: [apps], resources: [deployments], verbs: [get, patch]}
+  - {apiGroups: [apps], resources: [deployments], verbs: [get, patch, create, delete]}
 - apiVersion: rbac.authorization.k8s.io/v1
   kind: RoleBinding
   metadata: {name: view, namespace: default}
@@ -80,6 +81,11 @@ items:
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web"},
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale"},
 		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web/scale"},
+		{"POST", "/apis/apps/v1/namespaces/default/deployments"},
+		{"POST", "/api/v1/namespaces/default/services"},
+		{"DELETE", "/apis/apps/v1/namespaces/default/deployments/web"},
+		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets/web-1"},
+		{"DELETE", "/api/v1/namespaces/default/services/web"},
 	} {
 		code, body := do(w.method, w.path, "view", []byte(`{}`))
 		var st struct {
@@ -110,6 +116,14 @@ items:
 	made := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"made"},"spec":{"containers":[{"name":"c","command":["sleep","infinity"]}]}}`
 	if code, body := do("POST", "/api/v1/namespaces/default/pods", "edit", []byte(made)); code != http.StatusCreated || !strings.Contains(body, `"name":"made"`) {
 		t.Errorf("editor create: %d %s, want 201", code, body)
+	}
+	dep := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"made"},"spec":{"selector":{"matchLabels":{"app":"made"}},` +
+		`"template":{"metadata":{"labels":{"app":"made"}},"spec":{"containers":[{"name":"c","command":["sleep","infinity"]}]}}}}`
+	if code, body := do("POST", "/apis/apps/v1/namespaces/default/deployments", "edit", []byte(dep)); code != http.StatusCreated || !strings.Contains(body, `"name":"made"`) {
+		t.Errorf("editor create deployment: %d %s, want 201", code, body)
+	}
+	if code, body := do("DELETE", "/apis/apps/v1/namespaces/default/deployments/made", "edit", nil); code != http.StatusOK || !strings.Contains(body, `"status":"Success"`) {
+		t.Errorf("editor delete deployment: %d %s, want 200", code, body)
 	}
 	if code, body := do("DELETE", pod+"?gracePeriodSeconds=0", "edit", nil); code != http.StatusOK {
 		t.Fatalf("editor delete: %d %s", code, body)
@@ -187,5 +201,128 @@ func TestCreatePod(t *testing.T) {
 	}
 	if code, body := get(t, s.URL()+pods+"/x"); code != http.StatusNotFound {
 		t.Errorf("a refused pod exists: %d %s", code, body)
+	}
+}
+
+// TestCreateDeleteObjects: Deployments and Services are created and
+// deleted as the API server does it: a Deployment's delete answers a
+// Success Status naming it, or itself marked when held for its pods
+// (Foreground); a Service's answers itself; bad options, preconditions
+// and dry runs are refused with the API server's Status and nothing is
+// deleted.
+func TestCreateDeleteObjects(t *testing.T) {
+	s, _ := startServer(t, Options{Pods: []*kube.Pod{streamtest.SleepPod("keep")}})
+	do := func(method, path, contentType, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const deployments, services = "/apis/apps/v1/namespaces/default/deployments", "/api/v1/namespaces/default/services"
+	deployment := func(name string) string {
+		return `{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"` + name + `","creationTimestamp":null,"labels":{"app":"` + name + `"}},` +
+			`"spec":{"replicas":1,"selector":{"matchLabels":{"app":"` + name + `"}},"template":{"metadata":{"creationTimestamp":null,"labels":{"app":"` + name + `"}},` +
+			`"spec":{"containers":[{"name":"busybox","image":"busybox","resources":{}}]}},"strategy":{}},"status":{}}`
+	}
+	code, body := do("POST", deployments+"?fieldManager=kubectl-create&fieldValidation=Strict", "application/json", deployment("web"))
+	var d kube.Deployment
+	if err := json.Unmarshal([]byte(body), &d); code != http.StatusCreated || err != nil || d.UID == "" || d.Generation != 1 ||
+		*d.Spec.RevisionHistoryLimit != 10 || *d.Spec.ProgressDeadlineSeconds != 600 || d.Spec.Strategy.Type != "RollingUpdate" {
+		t.Fatalf("create: %d %v %s", code, err, body)
+	}
+	readyPods(t, s, "app%3Dweb", 1)
+	svc := `{"kind":"Service","apiVersion":"v1","metadata":{"name":"web"},"spec":{"ports":[{"port":80,"targetPort":8080}],"selector":{"app":"web"}}}`
+	code, body = do("POST", services, "application/json", svc)
+	var sv kube.Service
+	if err := json.Unmarshal([]byte(body), &sv); code != http.StatusCreated || err != nil || sv.Spec.ClusterIP == "" || sv.Spec.Type != "ClusterIP" {
+		t.Fatalf("create service: %d %v %s", code, err, body)
+	}
+	var eps kube.Endpoints
+	getJSON(t, s, "/api/v1/namespaces/default/endpoints/web", &eps)
+	if len(eps.Subsets) != 1 || len(eps.Subsets[0].Addresses) != 1 || eps.Subsets[0].Ports[0].Port != 8080 {
+		t.Errorf("the new Service's endpoints: %+v", eps)
+	}
+	for _, tt := range []struct {
+		method, path, contentType, body string
+		code                            int
+		want                            string
+	}{
+		{"POST", deployments, "application/json", deployment("web"), 409, `"reason":"AlreadyExists","details":{"name":"web","group":"apps","kind":"deployments"}`},
+		{"POST", deployments, "application/json", strings.Replace(deployment("bad"), `"replicas":1`, `"replicas":1000`, 1), 422, `Deployment.apps \"bad\" is invalid: spec.replicas: invalid value 1000`},
+		{"POST", deployments, "application/json", svc, 400, `the body is a v1 \"Service\", not a apps/v1 Deployment`},
+		{"POST", deployments + "?dryRun=All", "application/json", deployment("dry"), 400, "dryRun is not supported"},
+		{"POST", deployments, "application/vnd.kubernetes.protobuf", "k8s\x00\x0a\x02", 400, "decode protobuf envelope"},
+		{"POST", services, "application/json", strings.Replace(strings.Replace(svc, `"name":"web"`, `"name":"web2"`, 1), `"spec":{`, `"spec":{"clusterIP":"`+sv.Spec.ClusterIP+`",`, 1), 422, "provided IP is already allocated"},
+		{"DELETE", deployments + "/web", "application/json", `{"propagationPolicy":"Sideways"}`, 422, `propagationPolicy: Unsupported value: \"Sideways\"`},
+		{"DELETE", deployments + "/web", "application/json", `{"propagationPolicy":"Orphan","orphanDependents":true}`, 422, "cannot be both set"},
+		{"DELETE", deployments + "/web", "application/json", `{"dryRun":["All"]}`, 400, "dryRun is not supported"},
+		{"DELETE", deployments + "/web?dryRun=All", "", "", 400, "dryRun is not supported"},
+		{"DELETE", deployments + "/web", "application/json", `{"preconditions":{"uid":"nope"}}`, 409, `UID in precondition: nope, UID in object meta: ` + d.UID},
+		{"DELETE", "/api/v1/namespaces/default/pods/keep?dryRun=All", "", "", 400, "dryRun is not supported"},
+		{"DELETE", deployments + "/nope", "", "", 404, `deployments.apps \"nope\" not found`},
+		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets/nope", "", "", 404, `replicasets.apps \"nope\" not found`},
+		{"DELETE", services + "/nope", "", "", 404, `services \"nope\" not found`},
+	} {
+		code, body := do(tt.method, tt.path, tt.contentType, tt.body)
+		if code != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("%s %s %.80s: %d %s, want %d %s", tt.method, tt.path, tt.body, code, body, tt.code, tt.want)
+		}
+	}
+	if code, body := get(t, s.URL()+"/api/v1/namespaces/default/pods/keep"); code != http.StatusOK || strings.Contains(body, "deletionTimestamp") {
+		t.Errorf("the pod after a dry-run delete: %d %.200s", code, body)
+	}
+	if code, body := get(t, s.URL()+deployments+"/web"); code != http.StatusOK || strings.Contains(body, "deletionTimestamp") {
+		t.Errorf("the Deployment after refused deletes: %d %.200s", code, body)
+	}
+
+	code, body = do("DELETE", services+"/web", "", "")
+	if err := json.Unmarshal([]byte(body), &sv); code != http.StatusOK || err != nil || sv.Kind != "Service" || sv.Name != "web" {
+		t.Errorf("delete service: %d %s, want the Service", code, body)
+	}
+	code, body = do("DELETE", deployments+"/web", "application/json", `{"propagationPolicy":"Foreground"}`)
+	if err := json.Unmarshal([]byte(body), &d); code != http.StatusOK || err != nil || d.DeletionTimestamp == "" || len(d.Finalizers) != 1 || d.Finalizers[0] != "foregroundDeletion" {
+		t.Errorf("delete in the foreground: %d %s, want the Deployment marked", code, body)
+	}
+	waitGone(t, s, deployments+"/web")
+	var pods kube.PodList
+	getJSON(t, s, "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb", &pods)
+	if len(pods.Items) != 0 {
+		t.Errorf("the Deployment is gone before its pods %+v", pods.Items)
+	}
+
+	do("POST", deployments, "application/json", deployment("bg"))
+	readyPods(t, s, "app%3Dbg", 1)
+	var d2 kube.Deployment
+	getJSON(t, s, deployments+"/bg", &d2)
+	code, body = do("DELETE", deployments+"/bg", "", "")
+	if want := `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details":{"name":"bg","group":"apps","kind":"deployments","uid":"` + d2.UID + `"}}`; code != http.StatusOK || strings.TrimSpace(body) != want {
+		t.Errorf("delete: %d %s, want %s", code, body, want)
+	}
+	if code, _ := get(t, s.URL()+deployments+"/bg"); code != http.StatusNotFound {
+		t.Errorf("after a background delete: %d, want the Deployment gone at once", code)
+	}
+	for {
+		getJSON(t, s, "/api/v1/namespaces/default/pods?labelSelector=app%3Dbg", &pods)
+		if len(pods.Items) == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
+	}
+}
+
+// waitGone polls path until it is 404; bounded by the test's deadline.
+func waitGone(t *testing.T, s *Server, path string) {
+	t.Helper()
+	for {
+		if code, _ := get(t, s.URL()+path); code == http.StatusNotFound {
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
 	}
 }

@@ -47,6 +47,7 @@ type Details struct {
 	Name   string  `json:"name,omitempty"`
 	Group  string  `json:"group,omitempty"`
 	Kind   string  `json:"kind,omitempty"`
+	UID    string  `json:"uid,omitempty"`
 	Causes []Cause `json:"causes,omitempty"`
 }
 

@@ -1,0 +1,283 @@
+package serve
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeproto"
+	"github.com/porthole/porthole/protocol/status"
+	"github.com/porthole/porthole/serve/cluster"
+)
+
+// group is the API group of k's resource: "" for the core group.
+func (k *kind) group() string {
+	if k.prefix == "/apis/apps/v1" {
+		return "apps"
+	}
+	return ""
+}
+
+// qualified names k's resource as the API server's messages do:
+// deployments.apps, pods.
+func (k *kind) qualified() string {
+	if g := k.group(); g != "" {
+		return string(k.resource) + "." + g
+	}
+	return string(k.resource)
+}
+
+func (k *kind) details(name string) *status.Details {
+	return &status.Details{Name: name, Group: k.group(), Kind: string(k.resource)}
+}
+
+func conflict(k *kind, msg, name string) *status.HTTPError {
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusConflict, "Conflict", msg, k.details(name))}
+}
+
+// createObject creates an object of k from a create's JSON body (a *T),
+// in the path's namespace: 201 with the object as stored. Fields porthole
+// does not model are ignored, as in a manifest.
+func createObject[T any, PT interface {
+	*T
+	cluster.Object
+}](w http.ResponseWriter, r *http.Request, k *kind, limit int, create func(PT) (PT, error)) (any, *status.HTTPError) {
+	body, _, aerr := writeBody(r, limit, "application/json")
+	if aerr != nil {
+		return nil, aerr
+	}
+	var tm kube.TypeMeta
+	o := PT(new(T))
+	if err := json.Unmarshal(body, &tm); err != nil {
+		return nil, badRequest(fmt.Sprintf("decode %s: %v", k.kind, err))
+	}
+	if err := json.Unmarshal(body, o); err != nil {
+		return nil, badRequest(fmt.Sprintf("decode %s: %v", k.kind, err))
+	}
+	if tm.Kind != k.kind || tm.APIVersion != k.apiVersion {
+		return nil, badRequest(fmt.Sprintf("the body is a %s %q, not a %s %s", tm.APIVersion, tm.Kind, k.apiVersion, k.kind))
+	}
+	m, ns := o.Meta(), r.PathValue("namespace")
+	if m.Namespace != "" && m.Namespace != ns {
+		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	m.Namespace = ns
+	created, err := create(o)
+	var inv *cluster.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		return nil, invalid(k.group(), k.kind, m.Name, inv.Msg)
+	case errors.Is(err, cluster.ErrExists):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusConflict, "AlreadyExists",
+			fmt.Sprintf("%s %q already exists", k.qualified(), m.Name), k.details(m.Name))}
+	case errors.Is(err, cluster.ErrNotFound):
+		return nil, notFound("namespaces", ns)
+	case errors.Is(err, cluster.ErrTooManyPods), errors.Is(err, cluster.ErrTooMany):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusForbidden, "Forbidden",
+			fmt.Sprintf("%s %q is forbidden: %v", k.qualified(), m.Name, err), k.details(m.Name))}
+	case errors.Is(err, cluster.ErrUnsupported):
+		return nil, errMethod
+	case err != nil:
+		return nil, internalError(fmt.Errorf("create %s: %w", k.resource, err))
+	}
+	writeJSON(w, http.StatusCreated, created)
+	return nil, nil
+}
+
+// createPod creates a bare pod, as kubectl run sends it.
+func (a *api) createPod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return createObject(w, r, podKind, maxPodBody, a.cluster.CreatePod)
+}
+
+// createDeployment creates a Deployment, as kubectl create deployment
+// sends it; the controllers then roll it out.
+func (a *api) createDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return createObject(w, r, deploymentKind, maxPodBody, a.cluster.CreateDeployment)
+}
+
+// createService creates a Service, as kubectl expose and kubectl create
+// service send it.
+func (a *api) createService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return createObject(w, r, serviceKind, maxPodBody, a.cluster.CreateService)
+}
+
+// deleteOptions is the part of a DeleteOptions body porthole reads.
+type deleteOptions struct {
+	GracePeriodSeconds *int64 `json:"gracePeriodSeconds"`
+	Preconditions      *struct {
+		UID             *string `json:"uid"`
+		ResourceVersion *string `json:"resourceVersion"`
+	} `json:"preconditions"`
+	PropagationPolicy *string  `json:"propagationPolicy"`
+	OrphanDependents  *bool    `json:"orphanDependents"`
+	DryRun            []string `json:"dryRun"`
+}
+
+// readDeleteOptions reads a delete's options from its body and query, as
+// the API server takes them; dry runs are refused.
+func readDeleteOptions(r *http.Request) (deleteOptions, *status.HTTPError) {
+	var opts deleteOptions
+	q := r.URL.Query()
+	if q.Get("dryRun") != "" {
+		return opts, badRequest("dryRun is not supported by porthole")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	switch {
+	case err != nil:
+		return opts, badRequest(fmt.Sprintf("read body: %v", err))
+	case len(body) > maxBody:
+		return opts, tooLarge()
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == kubeproto.ContentType && len(body) > 0 {
+		if body, err = kubeproto.ToJSON(body); err != nil {
+			return opts, badRequest(err.Error())
+		}
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := json.Unmarshal(body, &opts); err != nil {
+			return opts, badRequest(fmt.Sprintf("decode DeleteOptions: %v", err))
+		}
+	}
+	if len(opts.DryRun) > 0 {
+		return opts, badRequest("dryRun is not supported by porthole")
+	}
+	if g := q.Get("gracePeriodSeconds"); g != "" && opts.GracePeriodSeconds == nil {
+		n, err := strconv.ParseInt(g, 10, 64)
+		if err != nil {
+			return opts, badRequest(fmt.Sprintf("gracePeriodSeconds: %q is not an integer", g))
+		}
+		opts.GracePeriodSeconds = &n
+	}
+	if p := q.Get("propagationPolicy"); p != "" && opts.PropagationPolicy == nil {
+		opts.PropagationPolicy = &p
+	}
+	if o := q.Get("orphanDependents"); o != "" && opts.OrphanDependents == nil {
+		b, err := strconv.ParseBool(o)
+		if err != nil {
+			return opts, badRequest(fmt.Sprintf("orphanDependents: %q is not a boolean", o))
+		}
+		opts.OrphanDependents = &b
+	}
+	return opts, nil
+}
+
+// check refuses the delete of cur when its preconditions do not hold.
+func (opts *deleteOptions) check(k *kind, cur cluster.Object) *status.HTTPError {
+	p, m := opts.Preconditions, cur.Meta()
+	switch {
+	case p == nil:
+	case p.UID != nil && *p.UID != m.UID:
+		return conflict(k, fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", *p.UID, m.UID), m.Name)
+	case p.ResourceVersion != nil && *p.ResourceVersion != m.ResourceVersion:
+		return conflict(k, fmt.Sprintf("Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s", *p.ResourceVersion, m.ResourceVersion), m.Name)
+	}
+	return nil
+}
+
+// propagation is the delete's policy for dependents: Background unless
+// asked otherwise, as for apps/v1 and core/v1 objects.
+func (opts *deleteOptions) propagation(k *kind, name string) (cluster.Propagation, *status.HTTPError) {
+	if o := opts.OrphanDependents; o != nil {
+		if opts.PropagationPolicy != nil {
+			return "", invalid(k.group(), "DeleteOptions", name, "propagationPolicy: Invalid value: \"\": orphanDependents and deletionPropagation cannot be both set")
+		}
+		if *o {
+			return cluster.Orphan, nil
+		}
+		return cluster.Foreground, nil
+	}
+	if opts.PropagationPolicy == nil {
+		return cluster.Background, nil
+	}
+	switch p := cluster.Propagation(*opts.PropagationPolicy); p {
+	case cluster.Background, cluster.Foreground, cluster.Orphan:
+		return p, nil
+	default:
+		return "", invalid(k.group(), "DeleteOptions", name,
+			fmt.Sprintf("propagationPolicy: Unsupported value: %q: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"", p))
+	}
+}
+
+// deletePod deletes a pod as the API server does: 200 with the pod marked
+// for deletion (deletionTimestamp), gone after its grace period; with
+// gracePeriodSeconds 0 (--force --grace-period=0) gone at once. A
+// ReplicaSet's pod is replaced under a new name.
+func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	opts, aerr := readDeleteOptions(r)
+	if aerr != nil {
+		return nil, aerr
+	}
+	ns, name := r.PathValue("namespace"), r.PathValue("name")
+	cur, found := a.cluster.Get(cluster.Pods, ns, name)
+	if !found {
+		return nil, notFound("pods", name)
+	}
+	if aerr := opts.check(podKind, cur); aerr != nil {
+		return nil, aerr
+	}
+	grace := int64(30)
+	if g := cur.(*kube.Pod).Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = *g
+	}
+	if g := opts.GracePeriodSeconds; g != nil {
+		grace = *g
+	}
+	grace = max(0, min(grace, 3600))
+	p, err := a.cluster.DeletePod(ns, name, grace)
+	switch {
+	case errors.Is(err, cluster.ErrNotFound):
+		return nil, notFound("pods", name)
+	case errors.Is(err, cluster.ErrUnsupported):
+		return nil, errMethod
+	case err != nil:
+		return nil, internalError(fmt.Errorf("delete pod: %w", err))
+	}
+	return p, nil
+}
+
+// deleteObject deletes a Service, Deployment or ReplicaSet as the API
+// server does, its dependents as propagationPolicy says (Background by
+// default). An object gone at once is answered as the API server does: a
+// Service with itself, the others with a Success Status naming it; one
+// held for its dependents (Foreground) with itself, marked.
+func (a *api) deleteObject(k *kind) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+		opts, aerr := readDeleteOptions(r)
+		if aerr != nil {
+			return nil, aerr
+		}
+		ns, name := r.PathValue("namespace"), r.PathValue("name")
+		cur, found := a.cluster.Get(k.resource, ns, name)
+		if !found {
+			return nil, notFoundIn(k, name)
+		}
+		if aerr := opts.check(k, cur); aerr != nil {
+			return nil, aerr
+		}
+		policy, aerr := opts.propagation(k, name)
+		if aerr != nil {
+			return nil, aerr
+		}
+		o, err := a.cluster.Delete(k.resource, ns, name, policy)
+		switch {
+		case errors.Is(err, cluster.ErrNotFound):
+			return nil, notFoundIn(k, name)
+		case errors.Is(err, cluster.ErrUnsupported):
+			return nil, errMethod
+		case err != nil:
+			return nil, internalError(fmt.Errorf("delete %s: %w", k.resource, err))
+		}
+		if o.Meta().DeletionTimestamp != "" || k == serviceKind {
+			return o, nil
+		}
+		d := k.details(name)
+		d.UID = o.Meta().UID
+		return &status.Status{Kind: "Status", APIVersion: "v1", Metadata: &struct{}{}, Status: status.Success, Details: d}, nil
+	}
+}
