@@ -475,18 +475,58 @@ spec:
 				}
 				time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
 			}
+			// The pod's deletion as the server tells it, timed where it
+			// happens (kubectl's own start is not the server's doing).
+			resp, err := http.Get(s.URL() + "/api/v1/namespaces/default/pods?watch=1&fieldSelector=metadata.name%3Dstubborn&timeoutSeconds=60")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			type event struct {
+				typ  string
+				pod  kube.Pod
+				when time.Time
+			}
+			events := make(chan event, 16)
+			go func() {
+				defer close(events)
+				dec := json.NewDecoder(resp.Body)
+				for {
+					var e struct {
+						Type   string
+						Object kube.Pod
+					}
+					if dec.Decode(&e) != nil {
+						return
+					}
+					events <- event{e.Type, e.Object, time.Now()}
+				}
+			}()
 			k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
-			start := time.Now()
 			out, errOut, code := k.run(t, append([]string{"delete", "pod", "stubborn"}, tt.args...)...)
-			took := time.Since(start)
 			if code != 0 || out != "pod \"stubborn\" deleted\n" {
 				t.Fatalf("delete: exit %d %q %q", code, out, errOut)
 			}
-			// Between the grace and the runtime's own KillGrace (5s),
-			// which a grace period not passed on would take; the
-			// default grace is 30s.
-			if took < time.Second || took > 4*time.Second {
-				t.Errorf("delete took %s, want the grace of 1s and little more", took)
+			var marked time.Time
+			for e := range events {
+				switch {
+				case e.typ == "MODIFIED" && e.pod.DeletionTimestamp != "" && marked.IsZero():
+					marked = e.when
+					if g := e.pod.DeletionGracePeriodSeconds; g == nil || *g != 1 {
+						t.Errorf("marked with a grace of %v, want 1", g)
+					}
+				case e.typ == "DELETED":
+					// Between the grace and the runtime's own KillGrace
+					// (5s), which a grace period not passed on would take;
+					// the default grace is 30s.
+					if took := e.when.Sub(marked); marked.IsZero() || took < 900*time.Millisecond || took > 4*time.Second {
+						t.Errorf("gone %s after marked (at %v), want the grace of 1s and little more", took, marked)
+					}
+					resp.Body.Close()
+				}
+			}
+			if marked.IsZero() {
+				t.Error("the watch saw no deletion")
 			}
 			if code, _ := get(t, s.URL()+"/api/v1/namespaces/default/pods/stubborn"); code != 404 {
 				t.Errorf("after delete: GET %d, want 404", code)
