@@ -265,12 +265,12 @@ func (f field) set(out map[string]any, wire, v uint64, val []byte) error {
 		if err := decode(val, message{1: i64("seconds"), 2: i32("nanos")}, t); err != nil {
 			return err
 		}
-		s, _ := t["seconds"].(int64)
-		ns, _ := t["nanos"].(int64)
-		if s == 0 && ns == 0 {
-			out[f.name] = nil // the zero time
+		if len(val) == 0 {
+			out[f.name] = nil // the zero time; the epoch is written out
 			return nil
 		}
+		s, _ := t["seconds"].(int64)
+		ns, _ := t["nanos"].(int64)
 		x = time.Unix(s, ns).UTC().Format(time.RFC3339)
 	case kIntOrString:
 		t := map[string]any{}
