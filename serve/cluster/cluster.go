@@ -239,6 +239,10 @@ func rollingStrategy() *kube.DeploymentStrategy {
 		RollingUpdate: &kube.RollingUpdateDeployment{MaxUnavailable: &unavailable, MaxSurge: &surge}}
 }
 
+// maxClusterIPs is the size of the range Services' addresses come from:
+// 10.96.0.11 to 10.96.255.250.
+const maxClusterIPs = 256*250 - 10
+
 // defaultService fills what the API server would: type, affinity,
 // protocols, target ports and a cluster IP (from 10.96.0.0/16).
 func (c *Cluster) defaultService(s *kube.Service) {
@@ -257,10 +261,16 @@ func (c *Cluster) defaultService(s *kube.Service) {
 			p.TargetPort = kube.FromInt(p.Port)
 		}
 	}
-	if s.Spec.ClusterIP == "" {
-		c.nextIP++
+	for range maxClusterIPs {
+		if s.Spec.ClusterIP != "" {
+			break
+		}
+		// The next free address, round the range.
+		c.nextIP = c.nextIP%maxClusterIPs + 1
 		n := c.nextIP + 9 // 10.96.0.1 is the kubernetes Service on a cluster
-		s.Spec.ClusterIP = fmt.Sprintf("10.96.%d.%d", n/250, n%250+1)
+		if ip := fmt.Sprintf("10.96.%d.%d", n/250, n%250+1); !c.ipTakenLocked(ip) {
+			s.Spec.ClusterIP = ip
+		}
 	}
 	s.Spec.ClusterIPs = []string{s.Spec.ClusterIP}
 }

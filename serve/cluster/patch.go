@@ -23,12 +23,12 @@ const maxPatchDepth = 32
 // lists are replaced whole. Only metadata labels and annotations and the
 // spec may change; a spec change bumps the generation, and a new template
 // rolls the pods out.
-func (c *Cluster) PatchDeployment(namespace, name string, patch []byte) (*kube.Deployment, error) {
+func (c *Cluster) PatchDeployment(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Deployment, error) {
 	pm, err := decodeMergePatch(patch)
 	if err != nil {
 		return nil, err
 	}
-	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil })
+	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil }, opts)
 }
 
 // StrategicPatchDeployment applies a strategic merge patch, as kubectl
@@ -36,12 +36,12 @@ func (c *Cluster) PatchDeployment(namespace, name string, patch []byte) (*kube.D
 // with PatchDeployment's rules: the lists of containers, their ports and
 // environment merge by their keys, so that a patch naming one container's
 // image keeps everything else of it.
-func (c *Cluster) StrategicPatchDeployment(namespace, name string, patch []byte) (*kube.Deployment, error) {
+func (c *Cluster) StrategicPatchDeployment(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Deployment, error) {
 	pm, err := decodeMergePatch(patch)
 	if err != nil {
 		return nil, err
 	}
-	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return strategicMerge(doc, pm), nil })
+	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return strategicMerge(doc, pm), nil }, opts)
 }
 
 func decodeMergePatch(patch []byte) (map[string]any, error) {
@@ -61,21 +61,24 @@ func decodeMergePatch(patch []byte) (map[string]any, error) {
 
 // JSONPatchDeployment applies a JSON Patch (RFC 6902), as kubectl rollout
 // undo sends, to a Deployment, with PatchDeployment's rules.
-func (c *Cluster) JSONPatchDeployment(namespace, name string, patch []byte) (*kube.Deployment, error) {
-	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) })
+func (c *Cluster) JSONPatchDeployment(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Deployment, error) {
+	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
 }
 
-// patchDeployment changes a Deployment's JSON form with apply, then
-// keeps what may change.
-func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (any, error)) (*kube.Deployment, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	o, ok := c.objs[Deployments][key{namespace, name}]
-	if !ok {
-		return nil, ErrNotFound
-	}
-	d := o.(*kube.Deployment)
-	raw, err := json.Marshal(d)
+// PatchOptions say how a patch is taken.
+type PatchOptions struct {
+	// Apply is a patch kubectl apply made from a manifest: the fields
+	// porthole does not model are ignored, as they were when the manifest
+	// created the object (kubectl patches them back every time, since the
+	// object never has them), rather than refused.
+	Apply bool
+}
+
+// patchJSON changes o's JSON form with apply and decodes the result as
+// a T; a spec field the result sets that T does not model is refused
+// unless the patch is kubectl apply's.
+func patchJSON[T any](o any, apply func(doc any) (any, error), spec func(*T) any, opts []PatchOptions) (*T, error) {
+	raw, err := json.Marshal(o)
 	if err != nil {
 		return nil, err
 	}
@@ -91,15 +94,33 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 	if err != nil {
 		return nil, err
 	}
-	var u kube.Deployment
-	if err := json.Unmarshal(merged, &u); err != nil {
+	u := new(T)
+	if err := json.Unmarshal(merged, u); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
 	}
-	if pm, ok := patched.(map[string]any); ok {
-		if path := dropped("spec", pm["spec"], jsonOf(u.Spec)); path != "" {
+	if pm, ok := patched.(map[string]any); ok && !(len(opts) > 0 && opts[0].Apply) {
+		if path := dropped("spec", pm["spec"], jsonOf(spec(u))); path != "" {
 			return nil, &InvalidError{Msg: path + ": Forbidden: porthole does not support this field"}
 		}
 	}
+	return u, nil
+}
+
+// patchDeployment changes a Deployment's JSON form with apply, then
+// keeps what may change.
+func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (any, error), opts []PatchOptions) (*kube.Deployment, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.objs[Deployments][key{namespace, name}]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	d := o.(*kube.Deployment)
+	pu, err := patchJSON(d, apply, func(u *kube.Deployment) any { return u.Spec }, opts)
+	if err != nil {
+		return nil, err
+	}
+	u := *pu
 	// What the API server owns stays as it was.
 	labels, annotations, spec := u.Labels, u.Annotations, u.Spec
 	u = *clone(d)
@@ -241,4 +262,60 @@ func jsonOf(v any) any {
 		return nil
 	}
 	return out
+}
+
+// PatchService applies a JSON merge patch to a Service: its labels,
+// annotations and spec may change, not its cluster IP.
+func (c *Cluster) PatchService(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Service, error) {
+	pm, err := decodeMergePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	return c.patchService(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil }, opts)
+}
+
+// StrategicPatchService applies a strategic merge patch (kubectl apply's)
+// to a Service: its ports merge by port.
+func (c *Cluster) StrategicPatchService(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Service, error) {
+	pm, err := decodeMergePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	return c.patchService(namespace, name, func(doc any) (any, error) { return serviceKeys.merge(doc, pm), nil }, opts)
+}
+
+// JSONPatchService applies a JSON Patch to a Service.
+func (c *Cluster) JSONPatchService(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Service, error) {
+	return c.patchService(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
+}
+
+func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any, error), opts []PatchOptions) (*kube.Service, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.objs[Services][key{namespace, name}]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	s := o.(*kube.Service)
+	p, err := patchJSON(s, apply, func(u *kube.Service) any { return u.Spec }, opts)
+	if err != nil {
+		return nil, err
+	}
+	u := clone(s)
+	u.Labels, u.Annotations, u.Spec = p.Labels, p.Annotations, p.Spec
+	switch ip := u.Spec.ClusterIP; {
+	case ip == "":
+		u.Spec.ClusterIP = s.Spec.ClusterIP
+	case ip != s.Spec.ClusterIP:
+		return nil, &InvalidError{Msg: fmt.Sprintf("spec.clusterIP: Invalid value: %q: field is immutable", ip)}
+	}
+	if err := u.Validate(); err != nil {
+		return nil, &InvalidError{Msg: err.Error()}
+	}
+	c.defaultService(u)
+	if sameJSON(u, s) {
+		return s, nil
+	}
+	c.storeLocked(Services, "MODIFIED", u)
+	return u, nil
 }

@@ -13,8 +13,11 @@ import (
 // $deleteFromPrimitiveList/...) that kubectl writes. The merge keys are
 // those of the lists of a Deployment's pod template.
 
-// mergeKeys are the merge keys of the pod template's lists, by field.
-var mergeKeys = map[string]string{
+// mergeKeys are the merge keys of a kind's lists, by field.
+type mergeKeys map[string]string
+
+// templateKeys are the merge keys of the lists of a pod template.
+var templateKeys = mergeKeys{
 	"containers":       "name",
 	"initContainers":   "name",
 	"env":              "name",
@@ -24,10 +27,21 @@ var mergeKeys = map[string]string{
 	"imagePullSecrets": "name",
 }
 
-// strategicMerge applies patch to doc as a strategic merge patch: maps
-// merge, null removes, lists with a merge key merge by it, other lists
-// and values replace. doc may be modified.
-func strategicMerge(doc, patch any) any {
+// serviceKeys are the merge keys of a Service's lists.
+var serviceKeys = mergeKeys{"ports": "port"}
+
+// strategicMerge merges with the pod template's keys.
+func strategicMerge(doc, patch any) any { return templateKeys.merge(doc, patch) }
+
+// mergeList merges a list with the pod template's keys.
+func mergeList(doc any, patch []any, key string) []any {
+	return templateKeys.mergeList(doc, patch, key)
+}
+
+// merge applies patch to doc as a strategic merge patch: maps merge,
+// null removes, lists with a merge key merge by it, other lists and
+// values replace. doc may be modified.
+func (keys mergeKeys) merge(doc, patch any) any {
 	pm, ok := patch.(map[string]any)
 	if !ok {
 		return stripDirectives(patch)
@@ -60,13 +74,13 @@ func strategicMerge(doc, patch any) any {
 		case v == nil:
 			delete(dm, k)
 		default:
-			if key, ok := mergeKeys[k]; ok {
+			if key, ok := keys[k]; ok {
 				if pl, ok := v.([]any); ok {
-					dm[k] = mergeList(dm[k], pl, key)
+					dm[k] = keys.mergeList(dm[k], pl, key)
 					continue
 				}
 			}
-			dm[k] = strategicMerge(dm[k], v)
+			dm[k] = keys.merge(dm[k], v)
 		}
 	}
 	return dm
@@ -79,7 +93,7 @@ func strategicMerge(doc, patch any) any {
 // elements are found through an index by key, so a patch of many
 // elements costs their number, not its square (a 670 KB patch of 40,000
 // containers took 66 s searching the list for each).
-func mergeList(doc any, patch []any, key string) []any {
+func (keys mergeKeys) mergeList(doc any, patch []any, key string) []any {
 	for _, pe := range patch {
 		if m, ok := pe.(map[string]any); ok && m["$patch"] == "replace" && m[key] == nil {
 			var list []any
@@ -116,10 +130,10 @@ func mergeList(doc any, patch []any, key string) []any {
 				at[k] = at[k][1:]
 			}
 		case found:
-			out[at[k][0]] = strategicMerge(out[at[k][0]], m)
+			out[at[k][0]] = keys.merge(out[at[k][0]], m)
 		default:
 			at[k] = append(at[k], len(out))
-			out, deleted = append(out, strategicMerge(nil, m)), append(deleted, false)
+			out, deleted = append(out, keys.merge(nil, m)), append(deleted, false)
 		}
 	}
 	kept := out[:0]

@@ -78,7 +78,7 @@ func FuzzStrategicMerge(f *testing.F) {
 			json.Unmarshal([]byte(s), &v)
 			return v
 		}
-		for k, key := range mergeKeys {
+		for k, key := range templateKeys {
 			pl, ok := field(decode(patch), k).([]any)
 			if !ok {
 				continue

@@ -251,3 +251,82 @@ func TestReplicaSetsBoundedByMaxPods(t *testing.T) {
 	}
 	waitFor(t, "b's pods all made", func() bool { return len(podNames(c, "app=b")) == kube.MaxReplicas })
 }
+
+// TestPatchService: a Service's ports merge by port in a strategic merge
+// patch; its labels and spec change, its cluster IP does not, and a
+// field porthole does not model is refused.
+func TestPatchService(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{})
+	s, err := c.CreateService(&kube.Service{ObjectMeta: kube.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: kube.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []kube.ServicePort{{Name: "http", Port: 80}, {Name: "admin", Port: 9000}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := c.StrategicPatchService("default", "web", []byte(`{"metadata":{"labels":{"tier":"front"}},"spec":{"ports":[{"port":81,"name":"http"},{"$patch":"delete","port":80}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := u.Spec.Ports; len(p) != 2 || p[0].Port != 9000 || p[1].Port != 81 || p[1].TargetPort.String() != "81" || p[1].Protocol != "TCP" ||
+		u.Labels["tier"] != "front" || u.Spec.ClusterIP != s.Spec.ClusterIP || u.ResourceVersion == s.ResourceVersion {
+		t.Errorf("patched %+v %+v", u.ObjectMeta, u.Spec)
+	}
+	var inv *InvalidError
+	for _, tt := range []struct{ patch, want string }{
+		{`{"spec":{"clusterIP":"10.96.9.9"}}`, `spec.clusterIP: Invalid value: "10.96.9.9": field is immutable`},
+		{`{"spec":{"type":"NodePort"}}`, `spec.type: unsupported value "NodePort": porthole serves ClusterIP Services only`},
+		{`{"spec":{"loadBalancerClass":"x"}}`, `spec.loadBalancerClass: Forbidden: porthole does not support this field`},
+	} {
+		if _, err := c.PatchService("default", "web", []byte(tt.patch)); !errors.As(err, &inv) || inv.Msg != tt.want {
+			t.Errorf("%s: %v, want %s", tt.patch, err, tt.want)
+		}
+	}
+	if same, err := c.PatchService("default", "web", []byte(`{"spec":{"clusterIP":null}}`)); err != nil || same.Spec.ClusterIP != s.Spec.ClusterIP {
+		t.Errorf("clusterIP removed: %v %v, want it kept", same, err)
+	}
+}
+
+// TestClusterIPsWrap: addresses come round the range, skipping those in
+// use, however many Services came and went.
+func TestClusterIPsWrap(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{})
+	c.mu.Lock()
+	c.nextIP = maxClusterIPs - 1
+	c.mu.Unlock()
+	var ips []string
+	for _, name := range []string{"a", "b", "c"} {
+		s, err := c.CreateService(&kube.Service{ObjectMeta: kube.ObjectMeta{Name: name, Namespace: "default"}, Spec: kube.ServiceSpec{Ports: []kube.ServicePort{{Port: 80}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ips = append(ips, s.Spec.ClusterIP)
+	}
+	if want := []string{"10.96.255.250", "10.96.0.11", "10.96.0.12"}; !slices.Equal(ips, want) {
+		t.Errorf("addresses %v, want %v", ips, want)
+	}
+	if _, err := c.Delete(Services, "default", "b", Background); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.nextIP = maxClusterIPs
+	c.mu.Unlock()
+	d, err := c.CreateService(&kube.Service{ObjectMeta: kube.ObjectMeta{Name: "d", Namespace: "default"}, Spec: kube.ServiceSpec{Ports: []kube.ServicePort{{Port: 80}}}})
+	if err != nil || d.Spec.ClusterIP != "10.96.0.11" {
+		t.Errorf("after wrapping again: %v %v, want the freed 10.96.0.11", d, err)
+	}
+}
+
+// TestPatchApply: kubectl apply's patch of a manifest's fields porthole
+// does not model, which created the object without them, is taken
+// (they are ignored again) rather than refused; the rest of it applies.
+func TestPatchApply(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	patch := []byte(`{"spec":{"minReadySeconds":5,"template":{"spec":{"containers":[{"name":"c","image":"v2","resources":{"limits":{"cpu":"1"}}}]}}}}`)
+	var inv *InvalidError
+	if _, err := c.StrategicPatchDeployment("default", "web", patch); !errors.As(err, &inv) {
+		t.Fatalf("a patch setting unmodeled fields: %v, want it refused", err)
+	}
+	d, err := c.StrategicPatchDeployment("default", "web", patch, PatchOptions{Apply: true})
+	if err != nil || d.Spec.Template.Spec.Containers[0].Image != "v2" || d.Generation != 2 {
+		t.Errorf("kubectl apply's patch: %+v %v, want the image changed and the rest ignored", d, err)
+	}
+}
