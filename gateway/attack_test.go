@@ -122,6 +122,11 @@ func TestReadsAreAuthorized(t *testing.T) {
 	}{
 		{"discovery", "nobody-token", "/apis", 200, "/apis"},
 		{"group discovery", "nobody-token", "/apis/apps/v1", 200, "/apis/apps/v1"},
+		{"openapi v3", "nobody-token", "/openapi/v3", 200, "/openapi/v3"},
+		{"openapi v3 document", "nobody-token", "/openapi/v3/apis/apps/v1?hash=0A1B", 200, "/openapi/v3/apis/apps/v1"},
+		{"openapi v2", "nobody-token", "/openapi/v2", 200, "/openapi/v2"},
+		{"openapi dot segments", "nobody-token", "/openapi/v3/../../api/v1/namespaces/kube-system/secrets", 400, ""},
+		{"openapi encoded slashes", "nobody-token", "/openapi/v3/..%2F..%2Fapi%2Fv1%2Fnamespaces%2Fkube-system%2Fsecrets", 400, ""},
 		{"deployments without grant", "nobody-token", "/apis/apps/v1/namespaces/kube-system/deployments", 403, ""},
 		{"deployment in granted namespace", "carol-token", "/apis/apps/v1/namespaces/dev/deployments/web", 200,
 			"/apis/apps/v1/namespaces/dev/deployments/web"},

@@ -382,7 +382,9 @@ func (g *Gateway) routes() {
 	for _, p := range []string{"/api", "/api/{rest...}", "/apis", "/apis/{rest...}"} {
 		g.mux.HandleFunc(p, g.apiHandler)
 	}
-	for _, p := range []string{"/version"} {
+	// The OpenAPI documents are discovery too (the API server's
+	// system:discovery role grants them): kubectl apply reads them.
+	for _, p := range []string{"/version", "/openapi/v2", "/openapi/v3", "/openapi/v3/{rest...}"} {
 		g.mux.HandleFunc("GET "+p, g.discoveryHandler)
 	}
 	g.sessionsRoutes()

@@ -69,7 +69,8 @@ func TestParseAPIPath(t *testing.T) {
 }
 
 // TestWriteVerb: only the POST to a namespace and the DELETE of a pod,
-// Service or Deployment, a ReplicaSet's DELETE, a Deployment's PATCH and
+// Service or Deployment, a ReplicaSet's DELETE, a Deployment's or
+// Service's PATCH and
 // its scale's PATCH and PUT are forwarded writes; anything else,
 // including other subresources, kinds and collections, is not.
 func TestWriteVerb(t *testing.T) {
@@ -91,6 +92,8 @@ func TestWriteVerb(t *testing.T) {
 		{"POST", "/api/v1/namespaces/default/secrets", ""},
 		{"POST", "/api/v1/namespaces/default/services/web", ""},
 		{"DELETE", "/api/v1/namespaces/default/services/web", "delete"},
+		{"PATCH", "/api/v1/namespaces/default/services/web", "patch"},
+		{"PATCH", "/api/v1/namespaces/default/services/web/status", ""},
 		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets/web-1", "delete"},
 		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets", ""},
 		{"DELETE", "/apis/apps/v1/namespaces/default/statefulsets/web", ""},

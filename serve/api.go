@@ -30,10 +30,12 @@ type api struct {
 	started time.Time // creation time of the namespaces and the node
 	now     func() time.Time
 	log     *slog.Logger
+	openAPI *openAPI
 }
 
 func newAPI(rt node.Runtime, c *cluster.Cluster, version kube.VersionInfo, started time.Time, now func() time.Time, log *slog.Logger) *api {
-	return &api{pods: rt, cluster: c, version: version, machine: readMachine(version.GitVersion), started: started, now: now, log: log}
+	return &api{pods: rt, cluster: c, version: version, machine: readMachine(version.GitVersion), started: started, now: now, log: log,
+		openAPI: newOpenAPI(version.GitVersion)}
 }
 
 // apiHandler answers one request: a value to write as JSON, an error, or
@@ -49,6 +51,9 @@ func (a *api) register(mux *http.ServeMux) {
 	}
 	routes := map[string]map[string]apiHandler{
 		"/version":                       get(a.getVersion),
+		"/openapi/v2":                    {http.MethodGet: a.openAPI.getV2},
+		"/openapi/v3":                    get(a.openAPI.getRoot),
+		"/openapi/v3/{gv...}":            get(a.openAPI.getDoc),
 		"/api":                           get(a.getAPIVersions),
 		"/apis":                          get(a.getAPIGroups),
 		"/apis/apps":                     get(getGroup(appsGroup)),
@@ -94,6 +99,7 @@ func (a *api) register(mux *http.ServeMux) {
 			http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 				return a.getObject(r, serviceKind)
 			},
+			http.MethodPatch:  a.patchService,
 			http.MethodDelete: a.deleteObject(serviceKind),
 		},
 		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale": {
@@ -248,7 +254,7 @@ var coreResources = []kube.APIResource{
 	{Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/status", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
-	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "get", "list", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
+	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "get", "list", "patch", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
 }
 
 func (a *api) getResources(r *http.Request) (any, *status.HTTPError) {

@@ -260,36 +260,53 @@ func writeBody(r *http.Request, limit int, accepted ...string) ([]byte, string, 
 	return body, ct, nil
 }
 
-// patchDeployment applies a merge patch (or a strategic merge patch made
-// only of maps, such as kubectl rollout restart's) to a Deployment's spec
-// and metadata: a changed template rolls the pods out again.
+// patchDeployment applies a merge, strategic merge or JSON patch to a
+// Deployment's spec and metadata: a changed template rolls the pods out
+// again.
 func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return patchObject(r, deploymentKind, a.cluster.PatchDeployment, a.cluster.StrategicPatchDeployment, a.cluster.JSONPatchDeployment)
+}
+
+// patchService applies a patch (kubectl apply's, kubectl label's) to a
+// Service.
+func (a *api) patchService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return patchObject(r, serviceKind, a.cluster.PatchService, a.cluster.StrategicPatchService, a.cluster.JSONPatchService)
+}
+
+// patchObject applies the request's patch to an object of k with the
+// function for its type. kubectl apply's patches may carry fields
+// porthole does not model (see cluster.PatchOptions); other patches that
+// set one are refused, naming it.
+func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch func(ns, name string, body []byte, opts ...cluster.PatchOptions) (T, error)) (any, *status.HTTPError) {
 	body, ct, aerr := writeBody(r, maxBody, "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json")
 	if aerr != nil {
 		return nil, aerr
 	}
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	patch := a.cluster.PatchDeployment
+	patch := merge
 	switch ct {
 	case "application/json-patch+json":
-		patch = a.cluster.JSONPatchDeployment
+		patch = jsonPatch
 	case "application/strategic-merge-patch+json":
-		patch = a.cluster.StrategicPatchDeployment
+		patch = strategic
 	}
-	d, err := patch(ns, name, body)
+	// kubectl apply names itself as the field manager (client-side apply;
+	// server-side apply is another content type, refused above).
+	opts := cluster.PatchOptions{Apply: r.URL.Query().Get("fieldManager") == "kubectl-client-side-apply"}
+	o, err := patch(ns, name, body, opts)
 	var inv *cluster.InvalidError
 	var perr *cluster.PatchError
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):
-		return nil, notFoundIn(deploymentKind, name)
+		return nil, notFoundIn(k, name)
 	case errors.As(err, &perr):
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
 	case errors.As(err, &inv):
-		return nil, invalid("apps", "Deployment", name, inv.Msg)
+		return nil, invalid(k.group(), k.kind, name, inv.Msg)
 	case err != nil:
 		return nil, badRequest(err.Error())
 	}
-	return d, nil
+	return o, nil
 }
 
 func tooLarge() *status.HTTPError {
