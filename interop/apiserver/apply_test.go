@@ -1,0 +1,108 @@
+package apiserver
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestGatewayApply: kubectl's workload writes through the gateway do what
+// they do straight to the API server, for each kubectl era: apply -f
+// (which reads the OpenAPI documents, v2 in protobuf for kubectl 1.27,
+// v3 for the later ones, and validates on the server), applied again,
+// create deployment (protobuf from kubectl 1.32 on), expose and
+// delete -f; the objects are in the API server, then gone.
+func TestGatewayApply(t *testing.T) {
+	ctx := t.Context()
+	n := env.nodes[0]
+	gw := startImpersonatingGateway(t, "apply", nil)
+	deployments, services := env.cp.Admin.AppsV1().Deployments("default"), env.cp.Admin.CoreV1().Services("default")
+	for _, k := range env.kubectls {
+		w := k.Wires()[0]
+		for _, path := range []struct {
+			name string
+			c    *kc
+		}{{"gw", gw.kc(k, w, n, t.TempDir(), gatewayModes[0])}, {"st", direct(k, w, n, t.TempDir())}} {
+			t.Run(fmt.Sprintf("1.%d/%s", k.Minor, path.name), func(t *testing.T) {
+				name := fmt.Sprintf("ap-%d-%s", k.Minor, path.name)
+				made := name + "-made"
+				file := filepath.Join(t.TempDir(), "app.yaml")
+				err := os.WriteFile(file, []byte(fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: %[1]s}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: %[1]s}}
+  template:
+    metadata: {labels: {app: %[1]s}}
+    spec:
+      containers: [{name: main, image: local, command: [sleep, infinity]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: %[1]s}
+spec:
+  selector: {app: %[1]s}
+  ports: [{port: 80}]
+`, name)), 0o600)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					for _, n := range []string{name, made} {
+						deployments.Delete(ctx, n, metav1.DeleteOptions{})
+						services.Delete(ctx, n, metav1.DeleteOptions{})
+					}
+				})
+				for _, step := range []struct {
+					args []string
+					want string
+				}{
+					{[]string{"apply", "-f", file}, "deployment.apps/" + name + " created\nservice/" + name + " created\n"},
+					{[]string{"apply", "-f", file}, "deployment.apps/" + name + " unchanged\nservice/" + name + " unchanged\n"},
+					{[]string{"create", "deployment", made, "--image=local", "--", "sleep", "infinity"}, "deployment.apps/" + made + " created\n"},
+					{[]string{"expose", "deployment", made, "--port=80"}, "service/" + made + " exposed\n"},
+				} {
+					if r := path.c.run(t, path.c.admin, nil, step.args...); r.code != 0 || string(r.stdout) != step.want {
+						t.Fatalf("%v: exit %d, %q %q, want %q", step.args, r.code, r.stdout, tail(r.stderr), step.want)
+					}
+				}
+				for _, n := range []string{name, made} {
+					if _, err := deployments.Get(ctx, n, metav1.GetOptions{}); err != nil {
+						t.Errorf("deployment %s in the API server: %v", n, err)
+					}
+					if _, err := services.Get(ctx, n, metav1.GetOptions{}); err != nil {
+						t.Errorf("service %s in the API server: %v", n, err)
+					}
+				}
+				deleted := " deleted\n"
+				if k.Minor > 33 { // later kubectls name the namespace
+					deleted = " deleted from default namespace\n"
+				}
+				for _, step := range []struct {
+					args []string
+					want string
+				}{
+					{[]string{"delete", "-f", file}, `deployment.apps "` + name + `"` + deleted + `service "` + name + `"` + deleted},
+					{[]string{"delete", "deployment,service", made}, `deployment.apps "` + made + `"` + deleted + `service "` + made + `"` + deleted},
+				} {
+					if r := path.c.run(t, path.c.admin, nil, step.args...); r.code != 0 || string(r.stdout) != step.want {
+						t.Errorf("%v: exit %d, %q %q, want %q", step.args, r.code, r.stdout, tail(r.stderr), step.want)
+					}
+				}
+				for _, n := range []string{name, made} {
+					if _, err := deployments.Get(ctx, n, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+						t.Errorf("deployment %s after delete: %v", n, err)
+					}
+					if _, err := services.Get(ctx, n, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+						t.Errorf("service %s after delete: %v", n, err)
+					}
+				}
+			})
+		}
+	}
+}
