@@ -457,7 +457,7 @@ func (c *Cluster) Namespaces() []string {
 
 // syncPodsLocked reads every pod's live state from the runtime and stores
 // those that changed (MODIFIED). The cluster's own metadata (deletion,
-// resourceVersion) wins over the runtime's.
+// resourceVersion, owners) wins over the runtime's.
 func (c *Cluster) syncPodsLocked() {
 	for k, o := range c.objs[Pods] {
 		old := o.(*kube.Pod)
@@ -470,6 +470,7 @@ func (c *Cluster) syncPodsLocked() {
 		}
 		p.ResourceVersion = old.ResourceVersion
 		p.DeletionTimestamp, p.DeletionGracePeriodSeconds = old.DeletionTimestamp, old.DeletionGracePeriodSeconds
+		p.OwnerReferences = old.OwnerReferences // orphaned or adopted since
 		if p.Kind == "" {
 			p.TypeMeta = kube.TypeMeta{Kind: "Pod", APIVersion: "v1"}
 		}

@@ -42,6 +42,27 @@ func (c *Cluster) reconcileLocked() {
 	}
 }
 
+// adoptLocked makes owner the controller of the objects of res in
+// namespace that sel selects and that have none, as the controllers
+// adopt orphans: a Deployment deleted with --cascade=orphan and made
+// again takes its ReplicaSets back (rather than making one of the same
+// name), a ReplicaSet its pods.
+func (c *Cluster) adoptLocked(res Resource, namespace string, sel *kube.LabelSelector, owner []kube.OwnerReference) {
+	s, err := sel.Selector()
+	if err != nil || s.Empty() {
+		return
+	}
+	for _, o := range c.listLocked(res, namespace, func(o Object) bool {
+		m := o.Meta()
+		return m.ControllerOf() == nil && m.DeletionTimestamp == "" && s.Matches(kube.Label(m.Labels))
+	}) {
+		u := cloneObject(o)
+		m := u.Meta()
+		m.OwnerReferences = append(m.OwnerReferences, owner...)
+		c.storeLocked(res, "MODIFIED", u)
+	}
+}
+
 // live says whether o is not being deleted: the controllers leave
 // workloads being deleted to the deletion.
 func live(o Object) bool { return o.Meta().DeletionTimestamp == "" }
@@ -59,6 +80,7 @@ func controllerRef(kind, name, uid string) []kube.OwnerReference {
 // ReplicaSet with the desired replicas, scales the older ones to zero once
 // the new one's pods are all ready, and updates the status.
 func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
+	c.adoptLocked(ReplicaSets, d.Namespace, d.Spec.Selector, controllerRef("Deployment", d.Name, d.UID))
 	desired := kube.Replicas(d.Spec.Replicas)
 	hash := templateHash(&d.Spec.Template)
 	var cur *kube.ReplicaSet
@@ -296,6 +318,7 @@ func (c *Cluster) newReplicaSet(d *kube.Deployment, hash string, revision int) *
 // syncReplicaSetLocked creates or deletes pods until the ReplicaSet has
 // its replicas (pods being deleted do not count), then updates its status.
 func (c *Cluster) syncReplicaSetLocked(rs *kube.ReplicaSet) {
+	c.adoptLocked(Pods, rs.Namespace, rs.Spec.Selector, controllerRef("ReplicaSet", rs.Name, rs.UID))
 	var active []*kube.Pod
 	for _, o := range c.listLocked(Pods, rs.Namespace, nil) {
 		p := o.(*kube.Pod)

@@ -330,3 +330,51 @@ func TestPatchApply(t *testing.T) {
 		t.Errorf("kubectl apply's patch: %+v %v, want the image changed and the rest ignored", d, err)
 	}
 }
+
+// TestAdoptOrphans: a Deployment made again after a delete with
+// --cascade=orphan takes its old ReplicaSet back, pods and all; a
+// ReplicaSet made again after one takes the pods back.
+func TestAdoptOrphans(t *testing.T) {
+	rt := newFake()
+	c := startCluster(t, rt, Objects{})
+	d := deployment("web", 2)
+	d.Namespace = "default"
+	if _, err := c.CreateDeployment(d); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two pods", func() bool { return len(podNames(c, "app=web")) == 2 })
+	pods := podNames(c, "app=web")
+	sets, _ := c.List(ReplicaSets, "default", nil)
+	rs := sets[0].Meta()
+	if _, err := c.Delete(Deployments, "default", "web", Orphan); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.CreateDeployment(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the ReplicaSet adopted", func() bool {
+		o, ok := c.Get(ReplicaSets, "default", rs.Name)
+		ref := o.Meta().ControllerOf()
+		return ok && o.Meta().UID == rs.UID && ref != nil && ref.UID == again.UID
+	})
+	if now := podNames(c, "app=web"); !slices.Equal(now, pods) || len(rt.podCount()) != 2 {
+		t.Errorf("pods %v (%d in the runtime), want %v kept", now, len(rt.podCount()), pods)
+	}
+
+	if _, err := c.Delete(ReplicaSets, "default", rs.Name, Orphan); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a new ReplicaSet owning the old pods", func() bool {
+		o, ok := c.Get(ReplicaSets, "default", rs.Name)
+		if !ok || o.Meta().UID == rs.UID {
+			return false
+		}
+		owned, _ := c.List(Pods, "default", func(p Object) bool { return controlledBy(p.Meta(), o.Meta().UID) })
+		return len(owned) == 2
+	})
+	time.Sleep(50 * time.Millisecond) // nothing more should happen
+	if now := podNames(c, "app=web"); !slices.Equal(now, pods) || len(rt.podCount()) != 2 {
+		t.Errorf("pods %v (%d in the runtime), want %v kept", now, len(rt.podCount()), pods)
+	}
+}
