@@ -226,8 +226,7 @@ const maxBody = 1 << 20
 const maxPodBody = 64 << 10
 
 // writeBody reads a write's body, of one of the media types accepted
-// ("" for none given) and returns which, within limit bytes; dry runs are
-// refused. Where JSON is accepted, so is Kubernetes protobuf (kubectl
+// ("" for none given) and returns which, within limit bytes. Where JSON is accepted, so is Kubernetes protobuf (kubectl
 // 1.32 and later create in it), returned as JSON.
 func writeBody(r *http.Request, limit int, accepted ...string) ([]byte, string, *status.HTTPError) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -246,9 +245,6 @@ func writeBody(r *http.Request, limit int, accepted ...string) ([]byte, string, 
 		named := slices.DeleteFunc(slices.Clone(accepted), func(s string) bool { return s == "" })
 		return nil, "", &status.HTTPError{Status: status.NewHTTP(http.StatusUnsupportedMediaType, "UnsupportedMediaType",
 			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s (got %q)", strings.Join(named, ", "), ct), nil)}
-	}
-	if r.URL.Query().Get("dryRun") != "" {
-		return nil, "", badRequest("dryRun is not supported by porthole")
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
@@ -275,9 +271,13 @@ func (a *api) patchService(w http.ResponseWriter, r *http.Request) (any, *status
 
 // patchObject applies the request's patch to an object of k with the
 // function for its type. kubectl apply's patches may carry fields
-// porthole does not model (see cluster.PatchOptions); other patches that
+// porthole does not model (see cluster.WriteOptions); other patches that
 // set one are refused, naming it.
-func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch func(ns, name string, body []byte, opts ...cluster.PatchOptions) (T, error)) (any, *status.HTTPError) {
+func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)) (any, *status.HTTPError) {
+	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
+	if aerr != nil {
+		return nil, aerr
+	}
 	body, ct, aerr := writeBody(r, maxBody, "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json")
 	if aerr != nil {
 		return nil, aerr
@@ -292,7 +292,7 @@ func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch fu
 	}
 	// kubectl apply names itself as the field manager (client-side apply;
 	// server-side apply is another content type, refused above).
-	opts := cluster.PatchOptions{Apply: r.URL.Query().Get("fieldManager") == "kubectl-client-side-apply"}
+	opts := cluster.WriteOptions{Apply: r.URL.Query().Get("fieldManager") == "kubectl-client-side-apply", DryRun: dry}
 	o, err := patch(ns, name, body, opts)
 	var inv *cluster.InvalidError
 	var perr *cluster.PatchError

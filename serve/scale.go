@@ -67,6 +67,9 @@ func (a *api) putScale(_ http.ResponseWriter, r *http.Request) (any, *status.HTT
 }
 
 func readScaleBody(r *http.Request, v any, accepted ...string) *status.HTTPError {
+	if r.URL.Query().Get("dryRun") != "" {
+		return badRequest("dryRun is not supported by porthole for scale")
+	}
 	body, _, aerr := writeBody(r, maxBody, accepted...)
 	if aerr != nil {
 		return aerr

@@ -778,8 +778,11 @@ func TestKubectlCreateExposeDelete(t *testing.T) {
 		})
 	}
 	k := kubectl{bin: kubectlBin(t, "1.33"), kubeconfig: kc, home: t.TempDir()}
-	if out, errOut, code := k.run(t, "create", "deployment", "dry", "--image=busybox", "--dry-run=server"); code != 1 || !strings.Contains(errOut, "dryRun is not supported by porthole") {
-		t.Errorf("a server dry run: exit %d %q %q, want it refused", code, out, errOut)
+	if out, errOut, code := k.run(t, "create", "deployment", "dry", "--image=busybox", "--dry-run=server"); code != 0 || out != "deployment.apps/dry created (server dry run)\n" {
+		t.Errorf("a server dry run: exit %d %q %q", code, out, errOut)
+	}
+	if out, errOut, code := k.run(t, "get", "deployment", "dry"); code != 1 || !strings.Contains(errOut, `deployments.apps "dry" not found`) {
+		t.Errorf("after a server dry run: exit %d %q %q, want nothing made", code, out, errOut)
 	}
 }
 
@@ -790,7 +793,8 @@ func TestKubectlCreateExposeDelete(t *testing.T) {
 // (kubectl's three-way strategic merge patches; fields porthole does not
 // model, such as resource limits, are ignored as at create, and since
 // the object never has them, kubectl patches them, to no effect, every
-// time), and gone with delete -f.
+// time); kubectl diff shows what would change (by the server's dry run);
+// and all is gone with delete -f.
 func TestKubectlApply(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
@@ -860,6 +864,14 @@ spec:
 			if p := svc.Spec.Ports; len(p) != 1 || p[0].Port != 81 || p[0].Name != "http" || p[0].TargetPort.String() != "http" ||
 				svc.Annotations["kubectl.kubernetes.io/last-applied-configuration"] == "" {
 				t.Errorf("the Service applied again: %+v %v", svc.Spec, svc.Annotations)
+			}
+			// kubectl diff asks the server what apply would make (dryRun=All).
+			if out, errOut, code := k.run(t, "diff", "-f", first); code != 1 || !strings.Contains(out, "\n-  replicas: 2\n+  replicas: 1\n") ||
+				!strings.Contains(out, "\n-    port: 81\n+    port: 80\n") {
+				t.Errorf("diff with the first manifest: exit %d %q %q, want the replicas and port back", code, out, errOut)
+			}
+			if out, errOut, code := k.run(t, "diff", "-f", second); code != 0 || out != "" {
+				t.Errorf("diff with the applied manifest: exit %d %q %q, want none", code, out, errOut)
 			}
 			run("service/"+name+" labeled\n", "label", "service", name, "tier=front")
 			run(`deployment.apps "`+name+`" deleted`+"\n"+`service "`+name+`" deleted`+"\n", "delete", "-f", first)

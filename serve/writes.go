@@ -42,12 +42,17 @@ func conflict(k *kind, msg, name string) *status.HTTPError {
 }
 
 // createObject creates an object of k from a create's JSON body (a *T),
-// in the path's namespace: 201 with the object as stored. Fields porthole
-// does not model are ignored, as in a manifest.
+// in the path's namespace: 201 with the object as stored, or as it would
+// be (dryRun=All). Fields porthole does not model are ignored, as in a
+// manifest.
 func createObject[T any, PT interface {
 	*T
 	cluster.Object
-}](w http.ResponseWriter, r *http.Request, k *kind, limit int, create func(PT) (PT, error)) (any, *status.HTTPError) {
+}](w http.ResponseWriter, r *http.Request, k *kind, limit int, create func(PT, ...cluster.WriteOptions) (PT, error)) (any, *status.HTTPError) {
+	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
+	if aerr != nil {
+		return nil, aerr
+	}
 	body, _, aerr := writeBody(r, limit, "application/json")
 	if aerr != nil {
 		return nil, aerr
@@ -68,7 +73,7 @@ func createObject[T any, PT interface {
 		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
 	m.Namespace = ns
-	created, err := create(o)
+	created, err := create(o, cluster.WriteOptions{DryRun: dry})
 	var inv *cluster.InvalidError
 	switch {
 	case errors.As(err, &inv):
@@ -120,13 +125,10 @@ type deleteOptions struct {
 }
 
 // readDeleteOptions reads a delete's options from its body and query, as
-// the API server takes them; dry runs are refused.
+// the API server takes them.
 func readDeleteOptions(r *http.Request) (deleteOptions, *status.HTTPError) {
 	var opts deleteOptions
 	q := r.URL.Query()
-	if q.Get("dryRun") != "" {
-		return opts, badRequest("dryRun is not supported by porthole")
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	switch {
 	case err != nil:
@@ -144,8 +146,11 @@ func readDeleteOptions(r *http.Request) (deleteOptions, *status.HTTPError) {
 			return opts, badRequest(fmt.Sprintf("decode DeleteOptions: %v", err))
 		}
 	}
-	if len(opts.DryRun) > 0 {
-		return opts, badRequest("dryRun is not supported by porthole")
+	if len(opts.DryRun) == 0 {
+		opts.DryRun = q["dryRun"]
+	}
+	if _, aerr := dryRunOf(opts.DryRun); aerr != nil {
+		return opts, aerr
 	}
 	if g := q.Get("gracePeriodSeconds"); g != "" && opts.GracePeriodSeconds == nil {
 		n, err := strconv.ParseInt(g, 10, 64)
@@ -229,7 +234,8 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 		grace = *g
 	}
 	grace = max(0, min(grace, 3600))
-	p, err := a.cluster.DeletePod(ns, name, grace)
+	dry, _ := dryRunOf(opts.DryRun)
+	p, err := a.cluster.DeletePod(ns, name, grace, cluster.WriteOptions{DryRun: dry})
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):
 		return nil, notFound("pods", name)
@@ -264,7 +270,8 @@ func (a *api) deleteObject(k *kind) apiHandler {
 		if aerr != nil {
 			return nil, aerr
 		}
-		o, err := a.cluster.Delete(k.resource, ns, name, policy)
+		dry, _ := dryRunOf(opts.DryRun)
+		o, err := a.cluster.Delete(k.resource, ns, name, policy, cluster.WriteOptions{DryRun: dry})
 		switch {
 		case errors.Is(err, cluster.ErrNotFound):
 			return nil, notFoundIn(k, name)
@@ -280,4 +287,15 @@ func (a *api) deleteObject(k *kind) apiHandler {
 		d.UID = o.Meta().UID
 		return &status.Status{Kind: "Status", APIVersion: "v1", Metadata: &struct{}{}, Status: status.Success, Details: d}, nil
 	}
+}
+
+// dryRunOf reads a write's dryRun values: none, or All (check and answer,
+// change nothing), the only one the API server knows.
+func dryRunOf(values []string) (bool, *status.HTTPError) {
+	for _, v := range values {
+		if v != "All" {
+			return false, badRequest(fmt.Sprintf("dryRun: Unsupported value: %q: supported values: \"All\"", v))
+		}
+	}
+	return len(values) > 0, nil
 }

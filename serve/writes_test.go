@@ -144,8 +144,9 @@ items:
 // TestCreatePod: a POSTed pod (kubectl run's) is stored, scheduled and
 // run, named or from its generateName; a duplicate, an unknown namespace,
 // an invalid pod, one the runtime cannot run, another kind, a namespace
-// other than the path's, a body that is not JSON or too large and a dry
-// run are refused with the API server's Status, naming what is wrong.
+// other than the path's, a body that is not JSON or too large and an
+// unknown dry run are refused with the API server's Status, naming what
+// is wrong; a dry run answers the pod it would make, and makes none.
 func TestCreatePod(t *testing.T) {
 	s, _ := startServer(t, Options{})
 	post := func(path, contentType, body string) (int, string) {
@@ -190,12 +191,13 @@ func TestCreatePod(t *testing.T) {
 		{pods, "application/json", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x"}}`, 400, "BadRequest", `not a v1 Pod`},
 		{pods, "application/json", `{"kind":`, 400, "BadRequest", "decode Pod"},
 		{pods, "application/yaml", pod(`{"name":"x"}`), 415, "UnsupportedMediaType", `(got \"application/yaml\")`},
-		{pods + "?dryRun=All", "application/json", pod(`{"name":"x"}`), 400, "BadRequest", "dryRun is not supported"},
+		{pods + "?dryRun=All", "application/json", pod(`{"name":"x"}`), 201, "", `"name":"x"`},
+		{pods + "?dryRun=Some", "application/json", pod(`{"name":"x"}`), 400, "BadRequest", `dryRun: Unsupported value: \"Some\": supported values: \"All\"`},
 		{pods, "application/json", pod(`{"name":"x","annotations":{"a":"` + strings.Repeat("a", 64<<10) + `"}}`), 413, "RequestEntityTooLarge", "too large"},
 		{"/api/v1/pods", "application/json", pod(`{"name":"x"}`), 405, "MethodNotAllowed", ""},
 	} {
 		code, body := post(tt.path, tt.contentType, tt.body)
-		if code != tt.code || !strings.Contains(body, `"reason":"`+tt.reason+`"`) || !strings.Contains(body, tt.message) {
+		if code != tt.code || tt.reason != "" && !strings.Contains(body, `"reason":"`+tt.reason+`"`) || !strings.Contains(body, tt.message) {
 			t.Errorf("POST %s %.60s: %d %s, want %d %s %q", tt.path, tt.body, code, body, tt.code, tt.reason, tt.message)
 		}
 	}
@@ -207,9 +209,9 @@ func TestCreatePod(t *testing.T) {
 // TestCreateDeleteObjects: Deployments and Services are created and
 // deleted as the API server does it: a Deployment's delete answers a
 // Success Status naming it, or itself marked when held for its pods
-// (Foreground); a Service's answers itself; bad options, preconditions
-// and dry runs are refused with the API server's Status and nothing is
-// deleted.
+// (Foreground); a Service's answers itself; bad options and
+// preconditions are refused with the API server's Status, dry runs
+// answer what would be, and nothing is deleted.
 func TestCreateDeleteObjects(t *testing.T) {
 	s, _ := startServer(t, Options{Pods: []*kube.Pod{streamtest.SleepPod("keep")}})
 	do := func(method, path, contentType, body string) (int, string) {
@@ -256,15 +258,21 @@ func TestCreateDeleteObjects(t *testing.T) {
 		{"POST", deployments, "application/json", deployment("web"), 409, `"reason":"AlreadyExists","details":{"name":"web","group":"apps","kind":"deployments"}`},
 		{"POST", deployments, "application/json", strings.Replace(deployment("bad"), `"replicas":1`, `"replicas":1000`, 1), 422, `Deployment.apps \"bad\" is invalid: spec.replicas: invalid value 1000`},
 		{"POST", deployments, "application/json", svc, 400, `the body is a v1 \"Service\", not a apps/v1 Deployment`},
-		{"POST", deployments + "?dryRun=All", "application/json", deployment("dry"), 400, "dryRun is not supported"},
+		{"POST", deployments + "?dryRun=All", "application/json", deployment("dry"), 201, `"name":"dry"`},
+		{"POST", services + "?dryRun=All", "application/json", strings.Replace(svc, `"name":"web"`, `"name":"dry"`, 1), 201, `"clusterIP":"`},
+		{"PATCH", services + "/web?dryRun=All", "application/merge-patch+json", `{"metadata":{"labels":{"dry":"run"}}}`, 200, `"labels":{"dry":"run"}`},
+		{"PATCH", deployments + "/web?dryRun=All", "application/merge-patch+json", `{"spec":{"replicas":5}}`, 200, `"replicas":5`},
 		{"POST", deployments, "application/vnd.kubernetes.protobuf", "k8s\x00\x0a\x02", 400, "decode protobuf envelope"},
 		{"POST", services, "application/json", strings.Replace(strings.Replace(svc, `"name":"web"`, `"name":"web2"`, 1), `"spec":{`, `"spec":{"clusterIP":"`+sv.Spec.ClusterIP+`",`, 1), 422, "provided IP is already allocated"},
 		{"DELETE", deployments + "/web", "application/json", `{"propagationPolicy":"Sideways"}`, 422, `propagationPolicy: Unsupported value: \"Sideways\"`},
 		{"DELETE", deployments + "/web", "application/json", `{"propagationPolicy":"Orphan","orphanDependents":true}`, 422, "cannot be both set"},
-		{"DELETE", deployments + "/web", "application/json", `{"dryRun":["All"]}`, 400, "dryRun is not supported"},
-		{"DELETE", deployments + "/web?dryRun=All", "", "", 400, "dryRun is not supported"},
+		{"DELETE", deployments + "/web", "application/json", `{"dryRun":["All"]}`, 200, `"status":"Success"`},
+		{"DELETE", deployments + "/web", "application/json", `{"dryRun":["All"],"propagationPolicy":"Foreground"}`, 200, `"finalizers":["foregroundDeletion"]`},
+		{"DELETE", deployments + "/web?dryRun=All", "", "", 200, `"status":"Success"`},
+		{"DELETE", deployments + "/web?dryRun=Everything", "", "", 400, `dryRun: Unsupported value: \"Everything\"`},
+		{"DELETE", services + "/web?dryRun=All", "", "", 200, `"kind":"Service"`},
 		{"DELETE", deployments + "/web", "application/json", `{"preconditions":{"uid":"nope"}}`, 409, `UID in precondition: nope, UID in object meta: ` + d.UID},
-		{"DELETE", "/api/v1/namespaces/default/pods/keep?dryRun=All", "", "", 400, "dryRun is not supported"},
+		{"DELETE", "/api/v1/namespaces/default/pods/keep?dryRun=All", "", "", 200, `"deletionTimestamp"`},
 		{"DELETE", deployments + "/nope", "", "", 404, `deployments.apps \"nope\" not found`},
 		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets/nope", "", "", 404, `replicasets.apps \"nope\" not found`},
 		{"DELETE", services + "/nope", "", "", 404, `services \"nope\" not found`},
@@ -274,11 +282,23 @@ func TestCreateDeleteObjects(t *testing.T) {
 			t.Errorf("%s %s %.80s: %d %s, want %d %s", tt.method, tt.path, tt.body, code, body, tt.code, tt.want)
 		}
 	}
+	// The dry runs and refusals changed nothing.
 	if code, body := get(t, s.URL()+"/api/v1/namespaces/default/pods/keep"); code != http.StatusOK || strings.Contains(body, "deletionTimestamp") {
 		t.Errorf("the pod after a dry-run delete: %d %.200s", code, body)
 	}
-	if code, body := get(t, s.URL()+deployments+"/web"); code != http.StatusOK || strings.Contains(body, "deletionTimestamp") {
-		t.Errorf("the Deployment after refused deletes: %d %.200s", code, body)
+	var now kube.Deployment
+	getJSON(t, s, deployments+"/web", &now)
+	if now.DeletionTimestamp != "" || *now.Spec.Replicas != 1 || now.Generation != 1 {
+		t.Errorf("the Deployment after dry runs and refused deletes: %+v", now.ObjectMeta)
+	}
+	getJSON(t, s, services+"/web", &sv)
+	if sv.Labels["dry"] != "" {
+		t.Errorf("the Service after a dry-run patch: %+v", sv.ObjectMeta)
+	}
+	for _, path := range []string{deployments + "/dry", services + "/dry"} {
+		if code, _ := get(t, s.URL()+path); code != http.StatusNotFound {
+			t.Errorf("%s after a dry-run create: %d", path, code)
+		}
 	}
 
 	code, body = do("DELETE", services+"/web", "", "")

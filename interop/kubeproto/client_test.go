@@ -28,7 +28,7 @@ import (
 // TestTypedClientProtobuf: client-go's typed clientset, configured to send
 // protobuf (as kubectl 1.32 and later are), creates a Deployment and a
 // Service, scales the Deployment and deletes both against porthole serve;
-// a dry-run delete is refused with BadRequest and deletes nothing. Every
+// a dry-run delete deletes nothing, an unknown dry run is a BadRequest. Every
 // write goes as protobuf, which a recording transport checks.
 func TestTypedClientProtobuf(t *testing.T) {
 	config, err := clientcmd.BuildConfigFromFlags("", serveCluster(t))
@@ -113,9 +113,12 @@ func TestTypedClientProtobuf(t *testing.T) {
 	}
 	awaitPods(t, cs, ns, "app="+name, 3)
 
-	err = deployments.Delete(ctx, name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
-	if !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), "dryRun is not supported by porthole") {
-		t.Errorf("dry-run delete: %v, want BadRequest: dryRun is not supported by porthole", err)
+	if err := deployments.Delete(ctx, name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Errorf("dry-run delete: %v", err)
+	}
+	err = deployments.Delete(ctx, name, metav1.DeleteOptions{DryRun: []string{"Some"}})
+	if !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), `dryRun: Unsupported value: "Some"`) {
+		t.Errorf("delete with an unknown dry run: %v, want BadRequest", err)
 	}
 	if d, err := deployments.Get(ctx, name, metav1.GetOptions{}); err != nil {
 		t.Errorf("after the dry-run delete: %v", err)

@@ -490,7 +490,7 @@ const MaxPods = 110
 // its generateName, in one of the cluster's namespaces, valid as a
 // manifest's pod. It is scheduled on the node and started by the runtime
 // as a manifest's pod is.
-func (c *Cluster) CreatePod(p *kube.Pod) (*kube.Pod, error) {
+func (c *Cluster) CreatePod(p *kube.Pod, opts ...WriteOptions) (*kube.Pod, error) {
 	if c.runner == nil {
 		return nil, ErrUnsupported
 	}
@@ -528,6 +528,9 @@ func (c *Cluster) CreatePod(p *kube.Pod) (*kube.Pod, error) {
 	p.Spec.NodeName = ""
 	p.Spec.Default()
 	p.Status = kube.PodStatus{Phase: "Pending"}
+	if options(opts).DryRun {
+		return p, nil
+	}
 	err := c.runner.AddPod(p)
 	switch {
 	case errors.Is(err, node.ErrExists):
@@ -545,7 +548,7 @@ func (c *Cluster) CreatePod(p *kube.Pod) (*kube.Pod, error) {
 // marked for deletion (deletionTimestamp) and returned, its processes get
 // grace to end, and then it is gone; with grace 0 it is gone at once.
 // Either way its ReplicaSet, if any, replaces it at once.
-func (c *Cluster) DeletePod(namespace, name string, grace int64) (*kube.Pod, error) {
+func (c *Cluster) DeletePod(namespace, name string, grace int64, opts ...WriteOptions) (*kube.Pod, error) {
 	if c.runner == nil {
 		return nil, ErrUnsupported
 	}
@@ -559,7 +562,17 @@ func (c *Cluster) DeletePod(namespace, name string, grace int64) (*kube.Pod, err
 	if !ok {
 		return nil, ErrNotFound
 	}
-	d := c.deletePodLocked(o.(*kube.Pod), grace)
+	p := o.(*kube.Pod)
+	if options(opts).DryRun {
+		if p.DeletionTimestamp != "" {
+			return p, nil
+		}
+		d := clone(p)
+		d.DeletionTimestamp = timestamp(c.now().Add(time.Duration(grace) * time.Second))
+		d.DeletionGracePeriodSeconds = ptr(grace)
+		return d, nil
+	}
+	d := c.deletePodLocked(p, grace)
 	c.wake()
 	return d, nil
 }

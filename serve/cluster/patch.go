@@ -23,7 +23,7 @@ const maxPatchDepth = 32
 // lists are replaced whole. Only metadata labels and annotations and the
 // spec may change; a spec change bumps the generation, and a new template
 // rolls the pods out.
-func (c *Cluster) PatchDeployment(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Deployment, error) {
+func (c *Cluster) PatchDeployment(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Deployment, error) {
 	pm, err := decodeMergePatch(patch)
 	if err != nil {
 		return nil, err
@@ -36,7 +36,7 @@ func (c *Cluster) PatchDeployment(namespace, name string, patch []byte, opts ...
 // with PatchDeployment's rules: the lists of containers, their ports and
 // environment merge by their keys, so that a patch naming one container's
 // image keeps everything else of it.
-func (c *Cluster) StrategicPatchDeployment(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Deployment, error) {
+func (c *Cluster) StrategicPatchDeployment(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Deployment, error) {
 	pm, err := decodeMergePatch(patch)
 	if err != nil {
 		return nil, err
@@ -61,23 +61,33 @@ func decodeMergePatch(patch []byte) (map[string]any, error) {
 
 // JSONPatchDeployment applies a JSON Patch (RFC 6902), as kubectl rollout
 // undo sends, to a Deployment, with PatchDeployment's rules.
-func (c *Cluster) JSONPatchDeployment(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Deployment, error) {
+func (c *Cluster) JSONPatchDeployment(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Deployment, error) {
 	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
 }
 
-// PatchOptions say how a patch is taken.
-type PatchOptions struct {
+// WriteOptions say how a write is taken.
+type WriteOptions struct {
 	// Apply is a patch kubectl apply made from a manifest: the fields
 	// porthole does not model are ignored, as they were when the manifest
 	// created the object (kubectl patches them back every time, since the
 	// object never has them), rather than refused.
 	Apply bool
+	// DryRun checks the write and answers what it would give, changing
+	// nothing (dryRun=All: kubectl diff, --dry-run=server).
+	DryRun bool
+}
+
+func options(opts []WriteOptions) WriteOptions {
+	if len(opts) > 0 {
+		return opts[0]
+	}
+	return WriteOptions{}
 }
 
 // patchJSON changes o's JSON form with apply and decodes the result as
 // a T; a spec field the result sets that T does not model is refused
 // unless the patch is kubectl apply's.
-func patchJSON[T any](o any, apply func(doc any) (any, error), spec func(*T) any, opts []PatchOptions) (*T, error) {
+func patchJSON[T any](o any, apply func(doc any) (any, error), spec func(*T) any, opts []WriteOptions) (*T, error) {
 	raw, err := json.Marshal(o)
 	if err != nil {
 		return nil, err
@@ -98,7 +108,7 @@ func patchJSON[T any](o any, apply func(doc any) (any, error), spec func(*T) any
 	if err := json.Unmarshal(merged, u); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
 	}
-	if pm, ok := patched.(map[string]any); ok && !(len(opts) > 0 && opts[0].Apply) {
+	if pm, ok := patched.(map[string]any); ok && !options(opts).Apply {
 		if path := dropped("spec", pm["spec"], jsonOf(spec(u))); path != "" {
 			return nil, &InvalidError{Msg: path + ": Forbidden: porthole does not support this field"}
 		}
@@ -108,7 +118,7 @@ func patchJSON[T any](o any, apply func(doc any) (any, error), spec func(*T) any
 
 // patchDeployment changes a Deployment's JSON form with apply, then
 // keeps what may change.
-func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (any, error), opts []PatchOptions) (*kube.Deployment, error) {
+func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (any, error), opts []WriteOptions) (*kube.Deployment, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o, ok := c.objs[Deployments][key{namespace, name}]
@@ -138,6 +148,9 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 	}
 	if sameJSON(&u, d) {
 		return d, nil
+	}
+	if options(opts).DryRun {
+		return &u, nil
 	}
 	c.storeLocked(Deployments, "MODIFIED", &u)
 	c.reconcileLocked()
@@ -266,7 +279,7 @@ func jsonOf(v any) any {
 
 // PatchService applies a JSON merge patch to a Service: its labels,
 // annotations and spec may change, not its cluster IP.
-func (c *Cluster) PatchService(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Service, error) {
+func (c *Cluster) PatchService(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Service, error) {
 	pm, err := decodeMergePatch(patch)
 	if err != nil {
 		return nil, err
@@ -276,7 +289,7 @@ func (c *Cluster) PatchService(namespace, name string, patch []byte, opts ...Pat
 
 // StrategicPatchService applies a strategic merge patch (kubectl apply's)
 // to a Service: its ports merge by port.
-func (c *Cluster) StrategicPatchService(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Service, error) {
+func (c *Cluster) StrategicPatchService(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Service, error) {
 	pm, err := decodeMergePatch(patch)
 	if err != nil {
 		return nil, err
@@ -285,11 +298,11 @@ func (c *Cluster) StrategicPatchService(namespace, name string, patch []byte, op
 }
 
 // JSONPatchService applies a JSON Patch to a Service.
-func (c *Cluster) JSONPatchService(namespace, name string, patch []byte, opts ...PatchOptions) (*kube.Service, error) {
+func (c *Cluster) JSONPatchService(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Service, error) {
 	return c.patchService(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
 }
 
-func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any, error), opts []PatchOptions) (*kube.Service, error) {
+func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any, error), opts []WriteOptions) (*kube.Service, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o, ok := c.objs[Services][key{namespace, name}]
@@ -313,8 +326,8 @@ func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any,
 		return nil, &InvalidError{Msg: err.Error()}
 	}
 	c.defaultService(u)
-	if sameJSON(u, s) {
-		return s, nil
+	if sameJSON(u, s) || options(opts).DryRun {
+		return u, nil
 	}
 	c.storeLocked(Services, "MODIFIED", u)
 	return u, nil

@@ -38,7 +38,7 @@ const foregroundFinalizer = "foregroundDeletion"
 // CreateDeployment adds a Deployment (kubectl create deployment): named,
 // or named from its generateName, in one of the cluster's namespaces,
 // valid as a manifest's. The controllers then roll out its pods.
-func (c *Cluster) CreateDeployment(d *kube.Deployment) (*kube.Deployment, error) {
+func (c *Cluster) CreateDeployment(d *kube.Deployment, opts ...WriteOptions) (*kube.Deployment, error) {
 	if c.runner == nil {
 		return nil, ErrUnsupported
 	}
@@ -48,7 +48,7 @@ func (c *Cluster) CreateDeployment(d *kube.Deployment) (*kube.Deployment, error)
 		d.Generation, d.Status = 1, kube.DeploymentStatus{}
 		defaultDeploymentSpec(&d.Spec)
 		return nil
-	}, d)
+	}, d, options(opts).DryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (c *Cluster) CreateDeployment(d *kube.Deployment) (*kube.Deployment, error)
 
 // CreateService adds a Service (kubectl expose, kubectl create service),
 // with a free cluster IP unless it names one (or None).
-func (c *Cluster) CreateService(s *kube.Service) (*kube.Service, error) {
+func (c *Cluster) CreateService(s *kube.Service, opts ...WriteOptions) (*kube.Service, error) {
 	s = clone(s)
 	err := c.create(Services, &s.ObjectMeta, s.Validate, func() error {
 		if ip := s.Spec.ClusterIP; ip != "" && ip != "None" && c.ipTakenLocked(ip) {
@@ -67,7 +67,7 @@ func (c *Cluster) CreateService(s *kube.Service) (*kube.Service, error) {
 		s.Status = kube.ServiceStatus{}
 		c.defaultService(s)
 		return nil
-	}, s)
+	}, s, options(opts).DryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +75,9 @@ func (c *Cluster) CreateService(s *kube.Service) (*kube.Service, error) {
 }
 
 // create names, checks and stores o (whose metadata is m) as a new object
-// of res: fill sets what the API server sets, or refuses the object.
-func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error, fill func() error, o Object) error {
+// of res: fill sets what the API server sets, or refuses the object. A
+// dry run stops short of storing it.
+func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error, fill func() error, o Object, dryRun bool) error {
 	namespaces := c.Namespaces()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -108,6 +109,9 @@ func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error
 	if err := fill(); err != nil {
 		return err
 	}
+	if dryRun {
+		return nil
+	}
 	c.storeLocked(res, "ADDED", o)
 	c.wake()
 	return nil
@@ -127,7 +131,7 @@ func (c *Cluster) ipTakenLocked(ip string) bool {
 // doing to its dependents what policy says, and returns the object as
 // deleted: with deletionTimestamp for Foreground, else as it was last.
 // An object already being deleted is returned as it is.
-func (c *Cluster) Delete(res Resource, namespace, name string, policy Propagation) (Object, error) {
+func (c *Cluster) Delete(res Resource, namespace, name string, policy Propagation, opts ...WriteOptions) (Object, error) {
 	switch res {
 	case Services:
 	case Deployments, ReplicaSets:
@@ -148,6 +152,12 @@ func (c *Cluster) Delete(res Resource, namespace, name string, policy Propagatio
 		return nil, ErrNotFound
 	}
 	if o.Meta().DeletionTimestamp != "" {
+		return o, nil
+	}
+	if options(opts).DryRun {
+		if policy == Foreground {
+			o = c.markedLocked(o)
+		}
 		return o, nil
 	}
 	switch policy {
@@ -205,14 +215,21 @@ func (c *Cluster) deleteDependentsLocked(uid string, policy Propagation) {
 // finalizer while its dependents are deleted; finalizeLocked deletes it
 // once they are gone.
 func (c *Cluster) foregroundLocked(res Resource, o Object) Object {
-	u := cloneObject(o)
+	u := c.markedLocked(o)
 	m := u.Meta()
-	m.DeletionTimestamp, m.DeletionGracePeriodSeconds = timestamp(c.now()), ptr(int64(0))
-	m.Finalizers = append(m.Finalizers, foregroundFinalizer)
 	c.storeLocked(res, "MODIFIED", u)
 	c.deleteDependentsLocked(m.UID, Foreground)
 	c.finalizeLocked()
 	return c.objs[res][key{m.Namespace, m.Name}]
+}
+
+// markedLocked is a copy of o marked for deletion in the foreground.
+func (c *Cluster) markedLocked(o Object) Object {
+	u := cloneObject(o)
+	m := u.Meta()
+	m.DeletionTimestamp, m.DeletionGracePeriodSeconds = timestamp(c.now()), ptr(int64(0))
+	m.Finalizers = append(slices.Clone(m.Finalizers), foregroundFinalizer)
+	return u
 }
 
 // finalizeLocked deletes the objects held for foreground deletion whose

@@ -325,7 +325,7 @@ func TestPatchApply(t *testing.T) {
 	if _, err := c.StrategicPatchDeployment("default", "web", patch); !errors.As(err, &inv) {
 		t.Fatalf("a patch setting unmodeled fields: %v, want it refused", err)
 	}
-	d, err := c.StrategicPatchDeployment("default", "web", patch, PatchOptions{Apply: true})
+	d, err := c.StrategicPatchDeployment("default", "web", patch, WriteOptions{Apply: true})
 	if err != nil || d.Spec.Template.Spec.Containers[0].Image != "v2" || d.Generation != 2 {
 		t.Errorf("kubectl apply's patch: %+v %v, want the image changed and the rest ignored", d, err)
 	}
