@@ -296,7 +296,10 @@ func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch fu
 	o, err := patch(ns, name, body, opts)
 	var inv *cluster.InvalidError
 	var perr *cluster.PatchError
+	var big *cluster.TooLargeError
 	switch {
+	case errors.As(err, &big):
+		return nil, objectTooLarge(k, name, big)
 	case errors.Is(err, cluster.ErrNotFound):
 		return nil, notFoundIn(k, name)
 	case errors.As(err, &perr):

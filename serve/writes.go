@@ -75,7 +75,10 @@ func createObject[T any, PT interface {
 	m.Namespace = ns
 	created, err := create(o, cluster.WriteOptions{DryRun: dry})
 	var inv *cluster.InvalidError
+	var big *cluster.TooLargeError
 	switch {
+	case errors.As(err, &big):
+		return nil, objectTooLarge(k, m.Name, big)
 	case errors.As(err, &inv):
 		return nil, invalid(k.group(), k.kind, m.Name, inv.Msg)
 	case errors.Is(err, cluster.ErrExists):
@@ -298,4 +301,10 @@ func dryRunOf(values []string) (bool, *status.HTTPError) {
 		}
 	}
 	return len(values) > 0, nil
+}
+
+// objectTooLarge is the 413 of an object over cluster.MaxObjectBytes.
+func objectTooLarge(k *kind, name string, err error) *status.HTTPError {
+	return &status.HTTPError{Status: status.NewHTTP(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+		fmt.Sprintf("%s %q: %v", k.qualified(), name, err), k.details(name))}
 }

@@ -116,6 +116,17 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		c.deploymentStatusLocked(d, cur, old, desired, false)
 		return
 	}
+	if cur == nil && len(c.objs[ReplicaSets]) >= MaxReplicaSets {
+		// As a quota refuses it: said once, retried on every change.
+		if !c.starved[d.UID] {
+			c.starved[d.UID] = true
+			c.emitLocked(d, "", "Warning", "FailedCreate",
+				fmt.Sprintf("Failed to create new replica set %q: serve holds at most %d replica sets", d.Name+"-"+hash, MaxReplicaSets), deploymentController)
+		}
+		c.deploymentStatusLocked(d, nil, old, desired, false)
+		return
+	}
+	delete(c.starved, d.UID)
 	created := cur == nil
 	if cur == nil {
 		cur = c.newReplicaSet(d, hash, revision+1)
@@ -153,6 +164,10 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		}
 	}
 }
+
+// MaxReplicaSets bounds the ReplicaSets of all Deployments: each holds a
+// copy of a pod template, up to MaxObjectBytes.
+const MaxReplicaSets = 1024
 
 // maxRevisionHistory bounds the old ReplicaSets kept whatever a
 // Deployment's revisionHistoryLimit: each holds a copy of a template.

@@ -149,6 +149,9 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 	if sameJSON(&u, d) {
 		return d, nil
 	}
+	if err := checkSize(&u); err != nil {
+		return nil, err
+	}
 	if options(opts).DryRun {
 		return &u, nil
 	}
@@ -326,6 +329,9 @@ func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any,
 		return nil, &InvalidError{Msg: err.Error()}
 	}
 	c.defaultService(u)
+	if err := checkSize(u); err != nil {
+		return nil, err
+	}
 	if sameJSON(u, s) || options(opts).DryRun {
 		return u, nil
 	}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -14,6 +15,30 @@ const MaxObjects = 256
 
 // ErrTooMany is a create past MaxObjects.
 var ErrTooMany = fmt.Errorf("serve holds at most %d objects of a kind", MaxObjects)
+
+// MaxObjectBytes bounds a created or patched Deployment or Service, in
+// JSON: with the bounds on their number, it bounds what they and the
+// ReplicaSets copied from them hold.
+const MaxObjectBytes = 128 << 10
+
+// TooLargeError is an object over MaxObjectBytes.
+type TooLargeError struct{ Size int }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the object would be %d bytes, more than the %d serve keeps", e.Size, MaxObjectBytes)
+}
+
+// checkSize refuses o if it is over MaxObjectBytes.
+func checkSize(o any) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	if len(b) > MaxObjectBytes {
+		return &TooLargeError{Size: len(b)}
+	}
+	return nil
+}
 
 // Propagation says what a delete does to the deleted object's dependents
 // (a Deployment's ReplicaSets, a ReplicaSet's pods), as the API server's
@@ -107,6 +132,9 @@ func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error
 	m.UID, m.CreationTimestamp, m.ResourceVersion = newUID(), timestamp(c.now()), ""
 	m.DeletionTimestamp, m.DeletionGracePeriodSeconds, m.Finalizers = "", nil, nil
 	if err := fill(); err != nil {
+		return err
+	}
+	if err := checkSize(o); err != nil {
 		return err
 	}
 	if dryRun {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -376,5 +377,55 @@ func TestAdoptOrphans(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // nothing more should happen
 	if now := podNames(c, "app=web"); !slices.Equal(now, pods) || len(rt.podCount()) != 2 {
 		t.Errorf("pods %v (%d in the runtime), want %v kept", now, len(rt.podCount()), pods)
+	}
+}
+
+// TestObjectBounds: a Deployment or Service over MaxObjectBytes is
+// refused, created or patched; past MaxReplicaSets a Deployment makes no
+// new ReplicaSet, and says so once.
+func TestObjectBounds(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	big := strings.Repeat("x", MaxObjectBytes)
+	d := deployment("huge", 0)
+	d.Namespace = "default"
+	d.Spec.Template.Spec.Containers[0].Env = []kube.EnvVar{{Name: "BIG", Value: big}}
+	var tl *TooLargeError
+	if _, err := c.CreateDeployment(d); !errors.As(err, &tl) {
+		t.Errorf("a huge Deployment: %v", err)
+	}
+	s := &kube.Service{ObjectMeta: kube.ObjectMeta{Name: "s", Namespace: "default", Labels: map[string]string{"a": "b"}}, Spec: kube.ServiceSpec{Ports: []kube.ServicePort{{Port: 80}}}}
+	for i := range 30 {
+		s.Spec.ExternalIPs = append(s.Spec.ExternalIPs, strings.Repeat("1", 5000)+strconv.Itoa(i))
+	}
+	if _, err := c.CreateService(s); !errors.As(err, &tl) {
+		t.Errorf("a huge Service: %v", err)
+	}
+	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"BIG","value":"` + big + `"}]}]}}}}`
+	if _, err := c.StrategicPatchDeployment("default", "web", []byte(patch)); !errors.As(err, &tl) {
+		t.Errorf("a patch making it huge: %v", err)
+	}
+	if _, ok := c.Get(Deployments, "default", "huge"); ok {
+		t.Error("the huge Deployment was made")
+	}
+
+	c.mu.Lock()
+	for i := len(c.objs[ReplicaSets]); i < MaxReplicaSets; i++ {
+		c.storeLocked(ReplicaSets, "ADDED", &kube.ReplicaSet{ObjectMeta: kube.ObjectMeta{Name: fmt.Sprintf("filler-%d", i), Namespace: "other", UID: newUID()},
+			Spec: kube.ReplicaSetSpec{Replicas: ptr(int32(0))}})
+	}
+	c.mu.Unlock()
+	for v := range 3 {
+		if _, err := c.PatchDeployment("default", "web", []byte(fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"v":"%d"}}}}}`, v))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the warning", func() bool {
+		evs, _ := c.List(Events, "default", func(o Object) bool { return o.(*kube.Event).Reason == "FailedCreate" })
+		return len(evs) == 1
+	})
+	sets, _ := c.List(ReplicaSets, "default", nil)
+	evs, _ := c.List(Events, "default", func(o Object) bool { return o.(*kube.Event).Reason == "FailedCreate" })
+	if e := evs[0].(*kube.Event); len(sets) != 1 || e.Count != 1 || e.Type != "Warning" || !strings.Contains(e.Message, "serve holds at most 1024 replica sets") {
+		t.Errorf("%d ReplicaSets of web, event %+v", len(sets), e)
 	}
 }
