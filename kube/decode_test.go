@@ -441,3 +441,36 @@ func FuzzDecodePods(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateLabels: label keys are qualified names, values empty or
+// names, as the API server checks them, on objects and pod templates.
+func TestValidateLabels(t *testing.T) {
+	spec := PodSpec{Containers: []Container{{Name: "c"}}}
+	pod := func(labels map[string]string) error {
+		return (&Pod{ObjectMeta: ObjectMeta{Name: "p", Labels: labels}, Spec: spec}).Validate()
+	}
+	for _, tc := range []struct {
+		labels map[string]string
+		want   string
+	}{
+		{map[string]string{"app": "web", "app.kubernetes.io/name": "Web_1.x", "empty": "", "A-b_c.D": "v"}, ""},
+		{map[string]string{"bad key": "v"}, `metadata.labels: invalid value "bad key": name part must consist of`},
+		{map[string]string{"-app": "v"}, `metadata.labels: invalid value "-app": name part`},
+		{map[string]string{"Example.com/app": "v"}, `metadata.labels: invalid value "Example.com/app": prefix part`},
+		{map[string]string{"a/b/c": "v"}, `metadata.labels: invalid value "a/b/c": name part`},
+		{map[string]string{strings.Repeat("k", 64): "v"}, `name part must consist`},
+		{map[string]string{"app": "two words"}, `metadata.labels: invalid value "two words": a valid label must be an empty string`},
+		{map[string]string{"app": strings.Repeat("v", 64)}, `a valid label must be an empty string`},
+		{map[string]string{"app": "web-"}, `invalid value "web-": a valid label`},
+	} {
+		if err := fmt.Sprint(pod(tc.labels)); tc.want == "" && err != "<nil>" || tc.want != "" && !strings.Contains(err, tc.want) {
+			t.Errorf("%v: %s, want %q", tc.labels, err, tc.want)
+		}
+	}
+	d := &Deployment{ObjectMeta: ObjectMeta{Name: "w"}, Spec: DeploymentSpec{
+		Selector: &LabelSelector{MatchLabels: map[string]string{"app": "w"}},
+		Template: PodTemplateSpec{ObjectMeta: ObjectMeta{Labels: map[string]string{"app": "w", "x": "no good"}}, Spec: spec}}}
+	if err := fmt.Sprint(d.Validate()); !strings.HasPrefix(err, `spec.template.metadata.labels: invalid value "no good"`) {
+		t.Errorf("a template's labels: %s", err)
+	}
+}

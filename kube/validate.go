@@ -3,7 +3,9 @@ package kube
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -45,6 +47,9 @@ func validatePod(p *Pod) *fieldError {
 		return &fieldError{"metadata.name", "required"}
 	}
 	if fe := checkAnnotations("metadata.annotations", p.Annotations); fe != nil {
+		return fe
+	}
+	if fe := checkLabels("metadata.labels", p.Labels); fe != nil {
 		return fe
 	}
 	if msg := checkSubdomain(p.Name); msg != "" {
@@ -240,6 +245,9 @@ func validateWorkload(m *ObjectMeta, replicas *int32, ls *LabelSelector, tmpl *P
 	if fe := checkAnnotations("spec.template.metadata.annotations", tmpl.Annotations); fe != nil {
 		return fe
 	}
+	if fe := checkLabels("spec.template.metadata.labels", tmpl.Labels); fe != nil {
+		return fe
+	}
 	if replicas != nil && (*replicas < 0 || *replicas > MaxReplicas) {
 		return &fieldError{"spec.replicas", fmt.Sprintf("invalid value %d: must be between 0 and %d", *replicas, MaxReplicas)}
 	}
@@ -278,6 +286,9 @@ func validateMeta(m *ObjectMeta, label bool) *fieldError {
 		return &fieldError{"metadata.name", "required"}
 	}
 	if fe := checkAnnotations("metadata.annotations", m.Annotations); fe != nil {
+		return fe
+	}
+	if fe := checkLabels("metadata.labels", m.Labels); fe != nil {
 		return fe
 	}
 	msg := checkSubdomain(m.Name)
@@ -322,6 +333,44 @@ func checkLabel(s string) string {
 		return labelMsg
 	}
 	return ""
+}
+
+// checkLabels checks labels as the API server does: each key a
+// qualified name (an optional DNS subdomain prefix and '/', then a name of
+// at most 63 characters), each value empty or a name.
+func checkLabels(path string, labels map[string]string) *fieldError {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		name := k
+		if prefix, rest, ok := strings.Cut(k, "/"); ok {
+			if msg := checkSubdomain(prefix); msg != "" {
+				return &fieldError{path, invalid(k, "prefix part "+msg)}
+			}
+			name = rest
+		}
+		if !isLabelName(name) {
+			return &fieldError{path, invalid(k, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (at most 63)")}
+		}
+		if v := labels[k]; v != "" && !isLabelName(v) {
+			return &fieldError{path, invalid(v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (at most 63)")}
+		}
+	}
+	return nil
+}
+
+// isLabelName says whether s is a label's name or value: 1 to 63
+// alphanumerics, '-', '_' and '.', starting and ending alphanumeric.
+func isLabelName(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (c != '-' && c != '_' && c != '.' || i == 0 || i == len(s)-1) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkSubdomain returns why s is not a DNS-1123 subdomain, or "".
