@@ -22,8 +22,8 @@ const maxWriteBody = 1 << 20
 // are served, under RBAC too: creating a pod (kubectl run), a Deployment
 // (kubectl create deployment) or a Service (kubectl expose), deleting one
 // of those or a ReplicaSet, patching a Deployment (kubectl rollout
-// restart, kubectl apply) or a Service (kubectl apply) and scaling a
-// Deployment (kubectl scale); see writeVerb. Other writes
+// restart, kubectl apply), a Service or a pod (kubectl apply, label,
+// annotate) and scaling a Deployment (kubectl scale); see writeVerb. Other writes
 // and other resources are not served (see readable). The self reviews
 // (kubectl auth whoami and can-i) are the gateway's own answers.
 func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
@@ -45,7 +45,7 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		verb, ok := req.writeVerb(r.Method)
 		if !ok {
 			g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed",
-				"the gateway serves only reads, exec, attach and port-forward, creating and deleting pods, services and deployments, deleting replica sets, patching services, and patching and scaling deployments", nil))
+				"the gateway serves only reads, exec, attach and port-forward, creating and deleting pods, services and deployments, deleting replica sets, patching pods and services, and patching and scaling deployments", nil))
 			return
 		}
 		a := Attributes{User: userFrom(r.Context()), Verb: verb, APIGroup: req.group,

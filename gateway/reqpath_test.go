@@ -69,8 +69,8 @@ func TestParseAPIPath(t *testing.T) {
 }
 
 // TestWriteVerb: only the POST to a namespace and the DELETE of a pod,
-// Service or Deployment, a ReplicaSet's DELETE, a Deployment's or
-// Service's PATCH and
+// Service or Deployment, a ReplicaSet's DELETE, a pod's, Deployment's
+// or Service's PATCH and
 // its scale's PATCH and PUT are forwarded writes; anything else,
 // including other subresources, kinds and collections, is not.
 func TestWriteVerb(t *testing.T) {
@@ -81,7 +81,9 @@ func TestWriteVerb(t *testing.T) {
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web", "patch"},
 		{"DELETE", "/api/v1/namespaces/default/pods", ""},
 		{"DELETE", "/api/v1/namespaces/default/pods/web-1/status", ""},
-		{"PATCH", "/api/v1/namespaces/default/pods/web-1", ""},
+		{"PATCH", "/api/v1/namespaces/default/pods/web-1", "patch"},
+		{"PATCH", "/api/v1/namespaces/default/pods/web-1/status", ""},
+		{"PATCH", "/apis/apps/v1/namespaces/default/replicasets/web-1", ""},
 		{"POST", "/api/v1/namespaces/default/pods", "create"},
 		{"POST", "/api/v1/pods", ""},
 		{"PUT", "/api/v1/namespaces/default/pods", ""},

@@ -79,6 +79,7 @@ func (a *api) register(mux *http.ServeMux) {
 		"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices/{name}": get(a.getEndpointSlice),
 		"/api/v1/namespaces/{namespace}/pods/{name}": {
 			http.MethodGet:    func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) },
+			http.MethodPatch:  a.patchPod,
 			http.MethodDelete: a.deletePod,
 		},
 		"/api/v1/namespaces/{namespace}/pods/{name}/status": get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) }),
@@ -249,7 +250,7 @@ var coreResources = []kube.APIResource{
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ns"}},
 	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"no"}},
 	{Name: "nodes/status", Kind: "Node", Verbs: []string{"get"}},
-	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "get", "list", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
+	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "get", "list", "patch", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},

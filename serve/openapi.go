@@ -23,13 +23,12 @@ import (
 // openAPIKind is one kind's entry in its group version's document.
 type openAPIKind struct {
 	gv, group, version, kind, path string
-	// patches are the patch media types serve takes (none: PATCH is
-	// described for validation only, and refused).
+	// patches are the patch media types serve takes.
 	patches []string
 }
 
 var openAPIKinds = []openAPIKind{
-	{"api/v1", "", "v1", "Pod", "/api/v1/namespaces/{namespace}/pods/{name}", nil},
+	{"api/v1", "", "v1", "Pod", "/api/v1/namespaces/{namespace}/pods/{name}", patchTypes},
 	{"api/v1", "", "v1", "Service", "/api/v1/namespaces/{namespace}/services/{name}", patchTypes},
 	{"apis/apps/v1", "apps", "v1", "Deployment", "/apis/apps/v1/namespaces/{namespace}/deployments/{name}", patchTypes},
 }

@@ -263,6 +263,12 @@ func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *sta
 	return patchObject(r, deploymentKind, a.cluster.PatchDeployment, a.cluster.StrategicPatchDeployment, a.cluster.JSONPatchDeployment)
 }
 
+// patchPod applies a patch (kubectl label's, annotate's, apply's) to a
+// pod: its labels, annotations and images may change.
+func (a *api) patchPod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return patchObject(r, podKind, a.cluster.PatchPod, a.cluster.StrategicPatchPod, a.cluster.JSONPatchPod)
+}
+
 // patchService applies a patch (kubectl apply's, kubectl label's) to a
 // Service.
 func (a *api) patchService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {

@@ -794,7 +794,8 @@ func TestKubectlCreateExposeDelete(t *testing.T) {
 // model, such as resource limits, are ignored as at create, and since
 // the object never has them, kubectl patches them, to no effect, every
 // time); kubectl diff shows what would change (by the server's dry run);
-// and all is gone with delete -f.
+// kubectl label takes a pod out of its ReplicaSet, which replaces it; and
+// all is gone with delete -f.
 func TestKubectlApply(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
@@ -874,6 +875,21 @@ spec:
 				t.Errorf("diff with the applied manifest: exit %d %q %q, want none", code, out, errOut)
 			}
 			run("service/"+name+" labeled\n", "label", "service", name, "tier=front")
+			// A pod relabelled out of its ReplicaSet is let go and replaced.
+			pods := readyPods(t, s, "app%3D"+name, 2)
+			run("pod/"+pods[0]+" labeled\n", "label", "pod", pods[0], "app=quarantine", "--overwrite")
+			if now := readyPods(t, s, "app%3D"+name, 2); slices.Contains(now, pods[0]) || !slices.Contains(now, pods[1]) {
+				t.Errorf("pods after the relabel %v, before %v", now, pods)
+			}
+			var p kube.Pod
+			getJSON(t, s, "/api/v1/namespaces/default/pods/"+pods[0], &p)
+			if p.Labels["app"] != "quarantine" || len(p.OwnerReferences) != 0 || p.Status.Phase != "Running" {
+				t.Errorf("the relabelled pod: labels %v, owners %v, %s", p.Labels, p.OwnerReferences, p.Status.Phase)
+			}
+			if out, errOut, code := k.run(t, "patch", "pod", pods[0], "-p", `{"spec":{"restartPolicy":"Never"}}`); code != 1 || !strings.Contains(errOut, "spec: Forbidden: pod updates may not change fields other than") {
+				t.Errorf("a pod's spec patched: exit %d %q %q", code, out, errOut)
+			}
+			run(`pod "`+pods[0]+`" deleted`+"\n", "delete", "pod", pods[0], "--grace-period=1")
 			run(`deployment.apps "`+name+`" deleted`+"\n"+`service "`+name+`" deleted`+"\n", "delete", "-f", first)
 			readyPods(t, s, "app%3D"+name, 0)
 		})

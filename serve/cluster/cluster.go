@@ -457,7 +457,8 @@ func (c *Cluster) Namespaces() []string {
 
 // syncPodsLocked reads every pod's live state from the runtime and stores
 // those that changed (MODIFIED). The cluster's own metadata (deletion,
-// resourceVersion, owners) wins over the runtime's.
+// resourceVersion, owners, labels, annotations) and images win over the
+// runtime's.
 func (c *Cluster) syncPodsLocked() {
 	for k, o := range c.objs[Pods] {
 		old := o.(*kube.Pod)
@@ -470,7 +471,13 @@ func (c *Cluster) syncPodsLocked() {
 		}
 		p.ResourceVersion = old.ResourceVersion
 		p.DeletionTimestamp, p.DeletionGracePeriodSeconds = old.DeletionTimestamp, old.DeletionGracePeriodSeconds
-		p.OwnerReferences = old.OwnerReferences // orphaned or adopted since
+		// Orphaned, adopted or relabelled since: the cluster's word.
+		p.OwnerReferences, p.Labels, p.Annotations = old.OwnerReferences, old.Labels, old.Annotations
+		for i := range p.Spec.Containers {
+			if c := findContainer(old, p.Spec.Containers[i].Name); c != nil {
+				p.Spec.Containers[i].Image = c.Image
+			}
+		}
 		if p.Kind == "" {
 			p.TypeMeta = kube.TypeMeta{Kind: "Pod", APIVersion: "v1"}
 		}

@@ -43,22 +43,33 @@ func (c *Cluster) reconcileLocked() {
 }
 
 // adoptLocked makes owner the controller of the objects of res in
-// namespace that sel selects and that have none, as the controllers
-// adopt orphans: a Deployment deleted with --cascade=orphan and made
-// again takes its ReplicaSets back (rather than making one of the same
-// name), a ReplicaSet its pods.
+// namespace that sel selects and that have none, and releases those it
+// controls that sel no longer selects, as the controllers claim their
+// objects: a Deployment deleted with --cascade=orphan and made again
+// takes its ReplicaSets back (rather than making one of the same name),
+// a ReplicaSet its pods; a pod relabelled out of its ReplicaSet's
+// selector is let go, and replaced.
 func (c *Cluster) adoptLocked(res Resource, namespace string, sel *kube.LabelSelector, owner []kube.OwnerReference) {
 	s, err := sel.Selector()
 	if err != nil || s.Empty() {
 		return
 	}
+	uid := owner[0].UID
 	for _, o := range c.listLocked(res, namespace, func(o Object) bool {
 		m := o.Meta()
-		return m.ControllerOf() == nil && m.DeletionTimestamp == "" && s.Matches(kube.Label(m.Labels))
+		if m.DeletionTimestamp != "" {
+			return false
+		}
+		ref, selected := m.ControllerOf(), s.Matches(kube.Label(m.Labels))
+		return ref == nil && selected || ref != nil && ref.UID == uid && !selected
 	}) {
 		u := cloneObject(o)
 		m := u.Meta()
-		m.OwnerReferences = append(m.OwnerReferences, owner...)
+		if m.ControllerOf() == nil {
+			m.OwnerReferences = append(m.OwnerReferences, owner...)
+		} else {
+			m.OwnerReferences = slices.DeleteFunc(slices.Clone(m.OwnerReferences), func(r kube.OwnerReference) bool { return r.UID == uid })
+		}
 		c.storeLocked(res, "MODIFIED", u)
 	}
 }

@@ -135,7 +135,7 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 	labels, annotations, spec := u.Labels, u.Annotations, u.Spec
 	u = *clone(d)
 	u.Labels, u.Annotations = labels, annotations
-	if err := (&kube.Deployment{ObjectMeta: kube.ObjectMeta{Name: d.Name, Namespace: d.Namespace, Annotations: annotations}, Spec: spec}).Validate(); err != nil {
+	if err := (&kube.Deployment{ObjectMeta: kube.ObjectMeta{Name: d.Name, Namespace: d.Namespace, Labels: labels, Annotations: annotations}, Spec: spec}).Validate(); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
 	}
 	if !sameJSON(spec.Selector, d.Spec.Selector) {
@@ -337,4 +337,84 @@ func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any,
 	}
 	c.storeLocked(Services, "MODIFIED", u)
 	return u, nil
+}
+
+// PatchPod applies a JSON merge patch to a pod: its labels and
+// annotations may change, and its containers' images; nothing else of its
+// spec, as the API server says.
+func (c *Cluster) PatchPod(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
+	pm, err := decodeMergePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	return c.patchPod(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil }, opts)
+}
+
+// StrategicPatchPod applies a strategic merge patch (kubectl label's,
+// annotate's, apply's) to a pod.
+func (c *Cluster) StrategicPatchPod(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
+	pm, err := decodeMergePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	return c.patchPod(namespace, name, func(doc any) (any, error) { return strategicMerge(doc, pm), nil }, opts)
+}
+
+// JSONPatchPod applies a JSON Patch to a pod.
+func (c *Cluster) JSONPatchPod(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
+	return c.patchPod(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
+}
+
+// podUpdateForbidden is the API server's refusal of a pod spec change.
+const podUpdateForbidden = "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"
+
+func (c *Cluster) patchPod(namespace, name string, apply func(doc any) (any, error), opts []WriteOptions) (*kube.Pod, error) {
+	if c.runner == nil {
+		return nil, ErrUnsupported
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.objs[Pods][key{namespace, name}]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	p := o.(*kube.Pod)
+	patched, err := patchJSON(p, apply, func(u *kube.Pod) any { return u.Spec }, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The images may change; with them put back, the spec must be the same.
+	spec := clone(patched.Spec)
+	for _, cs := range [][]kube.Container{spec.Containers, spec.InitContainers} {
+		for i := range cs {
+			if old := findContainer(p, cs[i].Name); old != nil {
+				cs[i].Image = old.Image
+			}
+		}
+	}
+	if !sameJSON(spec, p.Spec) {
+		return nil, &InvalidError{Msg: podUpdateForbidden}
+	}
+	u := clone(p)
+	u.Labels, u.Annotations, u.Spec = patched.Labels, patched.Annotations, patched.Spec
+	if err := u.Validate(); err != nil {
+		return nil, &InvalidError{Msg: err.Error()}
+	}
+	if sameJSON(u, p) || options(opts).DryRun {
+		return u, nil
+	}
+	c.storeLocked(Pods, "MODIFIED", u)
+	c.wake() // its owner may release it, a Service select it
+	return u, nil
+}
+
+func findContainer(p *kube.Pod, name string) *kube.Container {
+	for _, cs := range [][]kube.Container{p.Spec.Containers, p.Spec.InitContainers} {
+		for i := range cs {
+			if cs[i].Name == name {
+				return &cs[i]
+			}
+		}
+	}
+	return nil
 }

@@ -429,3 +429,40 @@ func TestObjectBounds(t *testing.T) {
 		t.Errorf("%d ReplicaSets of web, event %+v", len(sets), e)
 	}
 }
+
+// TestPatchPod: a pod's labels, annotations and images may change, and
+// the runtime's view does not undo them; a relabelled pod leaves its
+// ReplicaSet, which replaces it; any other spec change is refused as the
+// API server refuses it.
+func TestPatchPod(t *testing.T) {
+	rt := newFake()
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	waitFor(t, "a pod", func() bool { return len(podNames(c, "app=web")) == 1 })
+	name := podNames(c, "app=web")[0]
+	p, err := c.StrategicPatchPod("default", name, []byte(`{"metadata":{"labels":{"app":"debug"},"annotations":{"note":"x"}},"spec":{"containers":[{"name":"c","image":"v2"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Labels["app"] != "debug" || p.Annotations["note"] != "x" || p.Spec.Containers[0].Image != "v2" {
+		t.Errorf("patched %+v %+v", p.ObjectMeta, p.Spec.Containers)
+	}
+	waitFor(t, "a replacement", func() bool { return len(podNames(c, "app=web")) == 1 && podNames(c, "app=web")[0] != name })
+	rt.notify() // the runtime's pod still has the old labels
+	waitFor(t, "the pod let go", func() bool {
+		o, _ := c.Get(Pods, "default", name)
+		return len(o.Meta().OwnerReferences) == 0
+	})
+	o, _ := c.Get(Pods, "default", name)
+	if got := o.(*kube.Pod); got.Labels["app"] != "debug" || got.Annotations["note"] != "x" || got.Spec.Containers[0].Image != "v2" {
+		t.Errorf("after a runtime sync: %+v %+v", got.ObjectMeta, got.Spec.Containers)
+	}
+	var inv *InvalidError
+	for _, patch := range []string{`{"spec":{"restartPolicy":"Never"}}`, `{"spec":{"containers":[{"name":"c","command":["true"]}]}}`} {
+		if _, err := c.StrategicPatchPod("default", name, []byte(patch)); !errors.As(err, &inv) || inv.Msg != podUpdateForbidden {
+			t.Errorf("%s: %v", patch, err)
+		}
+	}
+	if _, err := c.PatchPod("default", name, []byte(`{"metadata":{"labels":{"bad key":"x"}}}`)); !errors.As(err, &inv) || !strings.HasPrefix(inv.Msg, "metadata.labels") {
+		t.Errorf("a bad label: %v", err)
+	}
+}
