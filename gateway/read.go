@@ -45,7 +45,7 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		verb, ok := req.writeVerb(r.Method)
 		if !ok {
 			g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed",
-				"the gateway serves only reads, exec, attach and port-forward, creating and deleting pods, services and deployments, deleting replica sets, patching pods and services, and patching and scaling deployments", nil))
+				"the gateway serves only reads, exec, attach and port-forward, creating and deleting pods, services and deployments, deleting replica sets, patching and replacing pods, services and deployments, and scaling deployments", nil))
 			return
 		}
 		a := Attributes{User: userFrom(r.Context()), Verb: verb, APIGroup: req.group,

@@ -125,8 +125,8 @@ func (req apiRequest) readableResource() bool {
 
 // writeVerb is the verb a write of req is authorized as, when the gateway
 // forwards it at all: POST of a pod, Service or Deployment to a namespace,
-// DELETE of one of those or of a ReplicaSet, PATCH of one of those but a
-// ReplicaSet, PATCH or PUT of one Deployment's scale.
+// DELETE of one of those or of a ReplicaSet, PATCH or PUT of one of
+// those, PATCH or PUT of one Deployment's scale.
 func (req apiRequest) writeVerb(method string) (string, bool) {
 	if !req.resource || req.version != "v1" || req.namespace == "" {
 		return "", false
@@ -151,6 +151,8 @@ func (req apiRequest) writeVerb(method string) (string, bool) {
 		return "delete", true
 	case req.name != "" && method == http.MethodPatch && (kind == "apps/deployments" || kind == "/services" || kind == "/pods"):
 		return "patch", true
+	case req.name != "" && method == http.MethodPut && (kind == "apps/deployments" || kind == "/services" || kind == "/pods"):
+		return "update", true
 	}
 	return "", false
 }

@@ -68,11 +68,10 @@ func TestParseAPIPath(t *testing.T) {
 	}
 }
 
-// TestWriteVerb: only the POST to a namespace and the DELETE of a pod,
-// Service or Deployment, a ReplicaSet's DELETE, a pod's, Deployment's
-// or Service's PATCH and
-// its scale's PATCH and PUT are forwarded writes; anything else,
-// including other subresources, kinds and collections, is not.
+// TestWriteVerb: only the POST to a namespace and the DELETE, PATCH and
+// PUT of a pod, Service or Deployment, a ReplicaSet's DELETE and a
+// Deployment's scale's PATCH and PUT are forwarded writes; anything
+// else, including other subresources, kinds and collections, is not.
 func TestWriteVerb(t *testing.T) {
 	for _, tc := range []struct {
 		method, path, verb string
@@ -99,7 +98,11 @@ func TestWriteVerb(t *testing.T) {
 		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets/web-1", "delete"},
 		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets", ""},
 		{"DELETE", "/apis/apps/v1/namespaces/default/statefulsets/web", ""},
-		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web", ""},
+		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web", "update"},
+		{"PUT", "/api/v1/namespaces/default/services/web", "update"},
+		{"PUT", "/api/v1/namespaces/default/pods/web-1", "update"},
+		{"PUT", "/apis/apps/v1/namespaces/default/replicasets/web-1", ""},
+		{"PUT", "/apis/apps/v1/namespaces/default/deployments", ""},
 		{"PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale", "patch"},
 		{"PUT", "/apis/apps/v1/namespaces/default/deployments/web/scale", "update"},
 		{"DELETE", "/apis/apps/v1/namespaces/default/deployments/web/scale", ""},

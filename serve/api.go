@@ -80,6 +80,7 @@ func (a *api) register(mux *http.ServeMux) {
 		"/api/v1/namespaces/{namespace}/pods/{name}": {
 			http.MethodGet:    func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) },
 			http.MethodPatch:  a.patchPod,
+			http.MethodPut:    a.updatePod,
 			http.MethodDelete: a.deletePod,
 		},
 		"/api/v1/namespaces/{namespace}/pods/{name}/status": get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) }),
@@ -88,6 +89,7 @@ func (a *api) register(mux *http.ServeMux) {
 				return a.getObject(r, deploymentKind)
 			},
 			http.MethodPatch:  a.patchDeployment,
+			http.MethodPut:    a.updateDeployment,
 			http.MethodDelete: a.deleteObject(deploymentKind),
 		},
 		"/apis/apps/v1/namespaces/{namespace}/replicasets/{name}": {
@@ -101,6 +103,7 @@ func (a *api) register(mux *http.ServeMux) {
 				return a.getObject(r, serviceKind)
 			},
 			http.MethodPatch:  a.patchService,
+			http.MethodPut:    a.updateService,
 			http.MethodDelete: a.deleteObject(serviceKind),
 		},
 		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale": {
@@ -233,7 +236,7 @@ func (a *api) getDiscoveryResources(*http.Request) (any, *status.HTTPError) {
 
 // appsResources is the discovery document of /apis/apps/v1.
 var appsResources = []kube.APIResource{
-	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"create", "delete", "get", "list", "patch", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
+	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
 	{Name: "deployments/scale", Namespaced: true, Group: "autoscaling", Version: "v1", Kind: "Scale", Verbs: []string{"get", "patch", "update"}},
 	{Name: "replicasets", SingularName: "replicaset", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"delete", "get", "list", "watch"}, ShortNames: []string{"rs"}, Categories: []string{"all"}},
 }
@@ -250,12 +253,12 @@ var coreResources = []kube.APIResource{
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ns"}},
 	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"no"}},
 	{Name: "nodes/status", Kind: "Node", Verbs: []string{"get"}},
-	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "get", "list", "patch", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
+	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/status", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
-	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "get", "list", "patch", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
+	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
 }
 
 func (a *api) getResources(r *http.Request) (any, *status.HTTPError) {

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -312,6 +313,66 @@ func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch fu
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
 	case errors.As(err, &inv):
 		return nil, invalid(k.group(), k.kind, name, inv.Msg)
+	case err != nil:
+		return nil, badRequest(err.Error())
+	}
+	return o, nil
+}
+
+// updatePod, updateService and updateDeployment replace an object (PUT:
+// kubectl replace, client-go's Update), under its resourceVersion when
+// the body names one.
+func (a *api) updatePod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return updateObject(r, podKind, a.cluster.UpdatePod)
+}
+
+func (a *api) updateService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return updateObject(r, serviceKind, a.cluster.UpdateService)
+}
+
+func (a *api) updateDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return updateObject(r, deploymentKind, a.cluster.UpdateDeployment)
+}
+
+func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)) (any, *status.HTTPError) {
+	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
+	if aerr != nil {
+		return nil, aerr
+	}
+	body, _, aerr := writeBody(r, maxBody, "application/json")
+	if aerr != nil {
+		return nil, aerr
+	}
+	var head struct {
+		kube.TypeMeta
+		Metadata kube.ObjectMeta `json:"metadata"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return nil, badRequest(fmt.Sprintf("decode %s: %v", k.kind, err))
+	}
+	ns, name := r.PathValue("namespace"), r.PathValue("name")
+	switch m := head.Metadata; {
+	case head.Kind != k.kind || head.APIVersion != k.apiVersion:
+		return nil, badRequest(fmt.Sprintf("the body is a %s %q, not a %s %s", head.APIVersion, head.Kind, k.apiVersion, k.kind))
+	case m.Name != name:
+		return nil, badRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.Name, name))
+	case m.Namespace != "" && m.Namespace != ns:
+		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	o, err := update(ns, name, body, cluster.WriteOptions{DryRun: dry, ResourceVersion: head.Metadata.ResourceVersion})
+	var inv *cluster.InvalidError
+	var big *cluster.TooLargeError
+	switch {
+	case errors.As(err, &big):
+		return nil, objectTooLarge(k, name, big)
+	case errors.Is(err, cluster.ErrNotFound):
+		return nil, notFoundIn(k, name)
+	case errors.Is(err, cluster.ErrConflict):
+		return nil, conflict(k, fmt.Sprintf("Operation cannot be fulfilled on %s %q: %v", k.qualified(), name, err), name)
+	case errors.As(err, &inv):
+		return nil, invalid(k.group(), k.kind, name, inv.Msg)
+	case errors.Is(err, cluster.ErrUnsupported):
+		return nil, errMethod
 	case err != nil:
 		return nil, badRequest(err.Error())
 	}

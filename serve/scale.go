@@ -67,9 +67,6 @@ func (a *api) putScale(_ http.ResponseWriter, r *http.Request) (any, *status.HTT
 }
 
 func readScaleBody(r *http.Request, v any, accepted ...string) *status.HTTPError {
-	if r.URL.Query().Get("dryRun") != "" {
-		return badRequest("dryRun is not supported by porthole for scale")
-	}
 	body, _, aerr := writeBody(r, maxBody, accepted...)
 	if aerr != nil {
 		return aerr
@@ -82,7 +79,11 @@ func readScaleBody(r *http.Request, v any, accepted ...string) *status.HTTPError
 
 func (a *api) scale(r *http.Request, replicas int32, resourceVersion string) (any, *status.HTTPError) {
 	name := r.PathValue("name")
-	d, err := a.cluster.ScaleDeployment(r.PathValue("namespace"), name, replicas, resourceVersion)
+	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
+	if aerr != nil {
+		return nil, aerr
+	}
+	d, err := a.cluster.ScaleDeployment(r.PathValue("namespace"), name, replicas, resourceVersion, cluster.WriteOptions{DryRun: dry})
 	var inv *cluster.InvalidError
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):

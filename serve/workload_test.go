@@ -794,8 +794,9 @@ func TestKubectlCreateExposeDelete(t *testing.T) {
 // model, such as resource limits, are ignored as at create, and since
 // the object never has them, kubectl patches them, to no effect, every
 // time); kubectl diff shows what would change (by the server's dry run);
-// kubectl label takes a pod out of its ReplicaSet, which replaces it; and
-// all is gone with delete -f.
+// kubectl label takes a pod out of its ReplicaSet, which replaces it;
+// kubectl replace puts the first manifest back whole; and all is gone
+// with delete -f.
 func TestKubectlApply(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
@@ -890,6 +891,15 @@ spec:
 				t.Errorf("a pod's spec patched: exit %d %q %q", code, out, errOut)
 			}
 			run(`pod "`+pods[0]+`" deleted`+"\n", "delete", "pod", pods[0], "--grace-period=1")
+			// kubectl replace PUTs the objects whole.
+			run("deployment.apps/"+name+" scaled (server dry run)\n", "scale", "deployment", name, "--replicas=5", "--dry-run=server")
+			run("deployment.apps/"+name+" replaced\nservice/"+name+" replaced\n", "replace", "-f", first)
+			var d kube.Deployment
+			getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/"+name, &d)
+			getJSON(t, s, "/api/v1/namespaces/default/services/"+name, &svc)
+			if *d.Spec.Replicas != 1 || svc.Spec.Ports[0].Port != 80 || svc.Labels["tier"] != "" {
+				t.Errorf("replaced: replicas %d, ports %+v, labels %v", *d.Spec.Replicas, svc.Spec.Ports, svc.Labels)
+			}
 			run(`deployment.apps "`+name+`" deleted`+"\n"+`service "`+name+`" deleted`+"\n", "delete", "-f", first)
 			readyPods(t, s, "app%3D"+name, 0)
 		})

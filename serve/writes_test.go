@@ -346,3 +346,85 @@ func waitGone(t *testing.T, s *Server, path string) {
 		time.Sleep(20 * time.Millisecond) // polling a state, not ordering events
 	}
 }
+
+// TestUpdateObjects: a PUT replaces an object's labels, annotations and
+// spec (client-go's Update, kubectl replace), under the resourceVersion
+// it names; a stale one is a 409, another name a 400, a pod's spec may
+// change only in its images, a Service keeps its cluster IP, and a dry
+// run changes nothing.
+func TestUpdateObjects(t *testing.T) {
+	s, _ := startServer(t, Options{Pods: []*kube.Pod{streamtest.SleepPod("keep")}})
+	put := func(path, body string) (int, string) {
+		t.Helper()
+		return do(t, s, "PUT", path, body)
+	}
+	const pod = "/api/v1/namespaces/default/pods/keep"
+	var p kube.Pod
+	getJSON(t, s, pod, &p)
+	encode := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	stale := p.ResourceVersion
+	p.Labels = map[string]string{"tier": "debug"}
+	p.Spec.Containers[0].Image = "v2"
+	code, body := put(pod, encode(p))
+	var got kube.Pod
+	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil || got.Labels["tier"] != "debug" || got.Spec.Containers[0].Image != "v2" {
+		t.Fatalf("PUT pod: %d %s", code, body)
+	}
+	changed := got
+	changed.Spec.RestartPolicy = "Never"
+	renamed := got
+	renamed.Name = "other"
+	dry := got
+	dry.Labels = map[string]string{"tier": "dry"}
+	for _, tt := range []struct {
+		path, body string
+		code       int
+		want       string
+	}{
+		{pod, encode(p), 409, `Operation cannot be fulfilled on pods \"keep\": the object has been modified`},
+		{pod, encode(changed), 422, "spec: Forbidden: pod updates may not change fields other than"},
+		{pod, encode(renamed), 400, "the name of the object (other) does not match the name on the URL (keep)"},
+		{pod, `{"apiVersion":"v1","kind":"Service","metadata":{"name":"keep"}}`, 400, `not a v1 Pod`},
+		{pod + "?dryRun=All", encode(dry), 200, `"tier":"dry"`},
+		{"/api/v1/namespaces/default/pods/nope", strings.Replace(encode(got), `"name":"keep"`, `"name":"nope"`, 1), 404, `pods \"nope\" not found`},
+	} {
+		if code, body := put(tt.path, tt.body); code != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("PUT %s %.60s: %d %.300s, want %d %s", tt.path, tt.body, code, body, tt.code, tt.want)
+		}
+	}
+	getJSON(t, s, pod, &p)
+	if p.Labels["tier"] != "debug" || p.Spec.RestartPolicy != "Always" || p.ResourceVersion == stale {
+		t.Errorf("the pod after the refusals and the dry run: %v %s", p.Labels, p.Spec.RestartPolicy)
+	}
+
+	code, body = do(t, s, "POST", "/api/v1/namespaces/default/services", `{"kind":"Service","apiVersion":"v1","metadata":{"name":"web"},"spec":{"ports":[{"port":80}],"selector":{"app":"web"}}}`)
+	var svc kube.Service
+	if err := json.Unmarshal([]byte(body), &svc); code != 201 || err != nil {
+		t.Fatalf("create service: %d %s", code, body)
+	}
+	ip := svc.Spec.ClusterIP
+	code, body = put("/api/v1/namespaces/default/services/web", `{"kind":"Service","apiVersion":"v1","metadata":{"name":"web"},"spec":{"ports":[{"port":81}],"selector":{"app":"web"}}}`)
+	if err := json.Unmarshal([]byte(body), &svc); code != 200 || err != nil || svc.Spec.ClusterIP != ip || svc.Spec.Ports[0].Port != 81 {
+		t.Errorf("PUT service without its cluster IP: %d %s, want it kept", code, body)
+	}
+}
+
+// do sends a request with a JSON body.
+func do(t *testing.T, s *Server, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

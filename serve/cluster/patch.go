@@ -75,6 +75,9 @@ type WriteOptions struct {
 	// DryRun checks the write and answers what it would give, changing
 	// nothing (dryRun=All: kubectl diff, --dry-run=server).
 	DryRun bool
+	// ResourceVersion, when set, is the version the write was made
+	// against: if the object has changed since, ErrConflict.
+	ResourceVersion string
 }
 
 func options(opts []WriteOptions) WriteOptions {
@@ -126,6 +129,9 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 		return nil, ErrNotFound
 	}
 	d := o.(*kube.Deployment)
+	if rv := options(opts).ResourceVersion; rv != "" && rv != d.ResourceVersion {
+		return nil, ErrConflict
+	}
 	pu, err := patchJSON(d, apply, func(u *kube.Deployment) any { return u.Spec }, opts)
 	if err != nil {
 		return nil, err
@@ -205,7 +211,7 @@ var ErrConflict = errors.New("the object has been modified; please apply your ch
 
 // ScaleDeployment sets a Deployment's replicas, as its scale subresource
 // does; a non-empty resourceVersion must be the Deployment's current one.
-func (c *Cluster) ScaleDeployment(namespace, name string, replicas int32, resourceVersion string) (*kube.Deployment, error) {
+func (c *Cluster) ScaleDeployment(namespace, name string, replicas int32, resourceVersion string, opts ...WriteOptions) (*kube.Deployment, error) {
 	if replicas < 0 {
 		return nil, &InvalidError{Msg: fmt.Sprintf("spec.replicas: Invalid value: %d: must be greater than or equal to 0", replicas)}
 	}
@@ -225,6 +231,9 @@ func (c *Cluster) ScaleDeployment(namespace, name string, replicas int32, resour
 	u := clone(d)
 	u.Spec.Replicas = ptr(replicas)
 	u.Generation++
+	if options(opts).DryRun {
+		return u, nil
+	}
 	c.storeLocked(Deployments, "MODIFIED", u)
 	c.reconcileLocked()
 	return c.objs[Deployments][key{namespace, name}].(*kube.Deployment), nil
@@ -313,6 +322,9 @@ func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any,
 		return nil, ErrNotFound
 	}
 	s := o.(*kube.Service)
+	if rv := options(opts).ResourceVersion; rv != "" && rv != s.ResourceVersion {
+		return nil, ErrConflict
+	}
 	p, err := patchJSON(s, apply, func(u *kube.Service) any { return u.Spec }, opts)
 	if err != nil {
 		return nil, err
@@ -379,11 +391,16 @@ func (c *Cluster) patchPod(namespace, name string, apply func(doc any) (any, err
 		return nil, ErrNotFound
 	}
 	p := o.(*kube.Pod)
+	if rv := options(opts).ResourceVersion; rv != "" && rv != p.ResourceVersion {
+		return nil, ErrConflict
+	}
 	patched, err := patchJSON(p, apply, func(u *kube.Pod) any { return u.Spec }, opts)
 	if err != nil {
 		return nil, err
 	}
-	// The images may change; with them put back, the spec must be the same.
+	// The images may change; with them put back, the spec must be the
+	// same, once defaulted (an update may send it as a manifest has it).
+	patched.Spec.Default()
 	spec := clone(patched.Spec)
 	for _, cs := range [][]kube.Container{spec.Containers, spec.InitContainers} {
 		for i := range cs {
@@ -417,4 +434,39 @@ func findContainer(p *kube.Pod, name string) *kube.Container {
 		}
 	}
 	return nil
+}
+
+// replaceWith is an update's change: the object becomes body, as far as
+// a write may change it (labels, annotations, spec); what porthole does
+// not model is ignored, as at create.
+func replaceWith(body []byte) func(any) (any, error) {
+	return func(any) (any, error) {
+		var doc any
+		if err := json.Unmarshal(body, &doc); err != nil {
+			return nil, fmt.Errorf("decode body: %w", err)
+		}
+		return doc, nil
+	}
+}
+
+func updating(opts []WriteOptions) []WriteOptions {
+	o := options(opts)
+	o.Apply = true
+	return []WriteOptions{o}
+}
+
+// UpdateDeployment replaces a Deployment (PUT: kubectl replace,
+// client-go's Update): its labels, annotations and spec become body's.
+func (c *Cluster) UpdateDeployment(namespace, name string, body []byte, opts ...WriteOptions) (*kube.Deployment, error) {
+	return c.patchDeployment(namespace, name, replaceWith(body), updating(opts))
+}
+
+// UpdateService replaces a Service, its cluster IP staying.
+func (c *Cluster) UpdateService(namespace, name string, body []byte, opts ...WriteOptions) (*kube.Service, error) {
+	return c.patchService(namespace, name, replaceWith(body), updating(opts))
+}
+
+// UpdatePod replaces a pod, as far as a pod may change.
+func (c *Cluster) UpdatePod(namespace, name string, body []byte, opts ...WriteOptions) (*kube.Pod, error) {
+	return c.patchPod(namespace, name, replaceWith(body), updating(opts))
 }
