@@ -255,14 +255,11 @@ func startKubectl(t *testing.T, k kubectl, args ...string) (<-chan string, func(
 	return lines, stop
 }
 
-// TestKubectlDeleteWatchForward: kubectl get -w sees a Deployment's pod
-// deleted and its replacement come; port-forward svc/web :http reaches a
-// pod through the Service's named targetPort; rollout restart replaces
-// every pod.
-func TestKubectlDeleteWatchForward(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs real kubectl binaries")
-	}
+// startWeb serves "hello from web" on a loopback port (the pods' port:
+// the embedded runtime's pods share this machine's network) until the
+// test ends.
+func startWeb(t *testing.T) int {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +269,18 @@ func TestKubectlDeleteWatchForward(t *testing.T) {
 	})}
 	go web.Serve(ln)
 	t.Cleanup(func() { web.Close() })
-	port := ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestKubectlDeleteWatchForward: kubectl get -w sees a Deployment's pod
+// deleted and its replacement come; port-forward svc/web :http reaches a
+// pod through the Service's named targetPort; rollout restart replaces
+// every pod.
+func TestKubectlDeleteWatchForward(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	port := startWeb(t)
 
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	opts := workloadManifest(t, port)
@@ -706,16 +714,7 @@ func TestKubectlCreateExposeDelete(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real kubectl binaries")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello from web")
-	})}
-	go web.Serve(ln)
-	t.Cleanup(func() { web.Close() })
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port := strconv.Itoa(startWeb(t))
 
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	s, _ := startServer(t, Options{KubeconfigPath: kc})

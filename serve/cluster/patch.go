@@ -24,11 +24,11 @@ const maxPatchDepth = 32
 // spec may change; a spec change bumps the generation, and a new template
 // rolls the pods out.
 func (c *Cluster) PatchDeployment(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Deployment, error) {
-	pm, err := decodeMergePatch(patch)
+	apply, err := merger(patch, mergePatch)
 	if err != nil {
 		return nil, err
 	}
-	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil }, opts)
+	return c.patchDeployment(namespace, name, apply, opts)
 }
 
 // StrategicPatchDeployment applies a strategic merge patch, as kubectl
@@ -37,11 +37,21 @@ func (c *Cluster) PatchDeployment(namespace, name string, patch []byte, opts ...
 // environment merge by their keys, so that a patch naming one container's
 // image keeps everything else of it.
 func (c *Cluster) StrategicPatchDeployment(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Deployment, error) {
+	apply, err := merger(patch, strategicMerge)
+	if err != nil {
+		return nil, err
+	}
+	return c.patchDeployment(namespace, name, apply, opts)
+}
+
+// merger decodes a merge patch (plain or strategic) and returns its
+// application by merge.
+func merger(patch []byte, merge func(doc, patch any) any) (func(any) (any, error), error) {
 	pm, err := decodeMergePatch(patch)
 	if err != nil {
 		return nil, err
 	}
-	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return strategicMerge(doc, pm), nil }, opts)
+	return func(doc any) (any, error) { return merge(doc, pm), nil }, nil
 }
 
 func decodeMergePatch(patch []byte) (map[string]any, error) {
@@ -292,21 +302,21 @@ func jsonOf(v any) any {
 // PatchService applies a JSON merge patch to a Service: its labels,
 // annotations and spec may change, not its cluster IP.
 func (c *Cluster) PatchService(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Service, error) {
-	pm, err := decodeMergePatch(patch)
+	apply, err := merger(patch, mergePatch)
 	if err != nil {
 		return nil, err
 	}
-	return c.patchService(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil }, opts)
+	return c.patchService(namespace, name, apply, opts)
 }
 
 // StrategicPatchService applies a strategic merge patch (kubectl apply's)
 // to a Service: its ports merge by port.
 func (c *Cluster) StrategicPatchService(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Service, error) {
-	pm, err := decodeMergePatch(patch)
+	apply, err := merger(patch, serviceKeys.merge)
 	if err != nil {
 		return nil, err
 	}
-	return c.patchService(namespace, name, func(doc any) (any, error) { return serviceKeys.merge(doc, pm), nil }, opts)
+	return c.patchService(namespace, name, apply, opts)
 }
 
 // JSONPatchService applies a JSON Patch to a Service.
@@ -355,21 +365,21 @@ func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any,
 // annotations may change, and its containers' images; nothing else of its
 // spec, as the API server says.
 func (c *Cluster) PatchPod(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
-	pm, err := decodeMergePatch(patch)
+	apply, err := merger(patch, mergePatch)
 	if err != nil {
 		return nil, err
 	}
-	return c.patchPod(namespace, name, func(doc any) (any, error) { return mergePatch(doc, pm), nil }, opts)
+	return c.patchPod(namespace, name, apply, opts)
 }
 
 // StrategicPatchPod applies a strategic merge patch (kubectl label's,
 // annotate's, apply's) to a pod.
 func (c *Cluster) StrategicPatchPod(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
-	pm, err := decodeMergePatch(patch)
+	apply, err := merger(patch, strategicMerge)
 	if err != nil {
 		return nil, err
 	}
-	return c.patchPod(namespace, name, func(doc any) (any, error) { return strategicMerge(doc, pm), nil }, opts)
+	return c.patchPod(namespace, name, apply, opts)
 }
 
 // JSONPatchPod applies a JSON Patch to a pod.
