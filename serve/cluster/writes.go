@@ -162,6 +162,7 @@ func (c *Cluster) ipTakenLocked(ip string) bool {
 func (c *Cluster) Delete(res Resource, namespace, name string, policy Propagation, opts ...WriteOptions) (Object, error) {
 	switch res {
 	case Services:
+		policy = Background // it owns nothing: gone at once whatever the policy
 	case Deployments, ReplicaSets:
 		if c.runner == nil {
 			return nil, ErrUnsupported

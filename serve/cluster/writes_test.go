@@ -221,8 +221,11 @@ func TestCreateBounds(t *testing.T) {
 	if _, err := c.CreateService(svc("b", a.Spec.ClusterIP)); !errors.As(err, &inv) || !strings.Contains(inv.Msg, "provided IP is already allocated") {
 		t.Errorf("a taken IP: %v", err)
 	}
-	if _, err := c.Delete(Services, "default", "a", Background); err != nil {
-		t.Fatal(err)
+	if o, err := c.Delete(Services, "default", "a", Foreground); err != nil || o.Meta().DeletionTimestamp != "" {
+		t.Fatalf("a Service deleted in the foreground: %v %+v, want it gone at once", err, o)
+	}
+	if _, ok := c.Get(Services, "default", "a"); ok {
+		t.Fatal("the Service deleted in the foreground is still there")
 	}
 	b, err := c.CreateService(svc("b", a.Spec.ClusterIP))
 	if err != nil || b.Spec.ClusterIP != a.Spec.ClusterIP {
