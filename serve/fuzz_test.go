@@ -1,13 +1,19 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
 )
 
 // FuzzAPIRequest: any path, query and Accept header get a JSON answer with
@@ -54,6 +60,87 @@ func FuzzAPIRequest(f *testing.F) {
 			json.Unmarshal(rec.Body.Bytes(), &st)
 			if st.Kind != "Status" {
 				t.Fatalf("%s?%s: %d without a Status: %s", u.Path, query, rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// runnerRuntime is a fakeRuntime that also adds and removes pods (kept in
+// a map), so that writes reach the workload code.
+type runnerRuntime struct {
+	*fakeRuntime
+	mu    sync.Mutex
+	added map[node.PodRef]*kube.Pod
+}
+
+func (r *runnerRuntime) Pod(ctx context.Context, ns, name string) (*kube.Pod, error) {
+	r.mu.Lock()
+	p, ok := r.added[node.PodRef{Namespace: ns, Name: name}]
+	r.mu.Unlock()
+	if ok {
+		cp := *p
+		return &cp, nil
+	}
+	return r.fakeRuntime.Pod(ctx, ns, name)
+}
+
+func (r *runnerRuntime) AddPod(p *kube.Pod) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ref := node.PodRef{Namespace: p.Namespace, Name: p.Name}
+	if _, ok := r.added[ref]; ok {
+		return node.ErrExists
+	}
+	cp := *p
+	cp.Status = kube.PodStatus{Phase: "Running"}
+	r.added[ref] = &cp
+	return nil
+}
+
+func (r *runnerRuntime) RemovePodGrace(ns, name string, _ time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.added, node.PodRef{Namespace: ns, Name: name})
+	return nil
+}
+
+// FuzzAPIWrite: any write (method, path, content type, body) gets a JSON
+// answer, a Status when it is refused, never a panic.
+func FuzzAPIWrite(f *testing.F) {
+	deployment := `{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"web"},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},` +
+		`"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","command":["sleep","infinity"]}]}}}}`
+	f.Add(uint8(0), "apis/apps/v1/namespaces/default/deployments", uint8(0), []byte(deployment))
+	f.Add(uint8(0), "api/v1/namespaces/default/services", uint8(0), []byte(`{"kind":"Service","apiVersion":"v1","metadata":{"name":"web"},"spec":{"ports":[{"port":80}],"selector":{"app":"web"}}}`))
+	f.Add(uint8(1), "apis/apps/v1/namespaces/default/deployments/web", uint8(3), []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"v2"}]}}}}`))
+	f.Add(uint8(1), "api/v1/namespaces/default/services/web", uint8(1), []byte(`[{"op":"replace","path":"/spec/ports/0/port","value":81}]`))
+	f.Add(uint8(1), "api/v1/namespaces/default/pods/web-1", uint8(2), []byte(`{"metadata":{"labels":{"app":"x"}}}`))
+	f.Add(uint8(2), "apis/apps/v1/namespaces/default/deployments/web", uint8(0), []byte(deployment))
+	f.Add(uint8(3), "apis/apps/v1/namespaces/default/deployments/web?dryRun=All", uint8(0), []byte(`{"propagationPolicy":"Foreground"}`))
+	f.Add(uint8(3), "apis/apps/v1/namespaces/default/replicasets/web-1", uint8(0), []byte(`{"preconditions":{"uid":"x"}}`))
+	f.Add(uint8(0), "apis/apps/v1/namespaces/default/deployments", uint8(4), []byte("k8s\x00\x0a\x16\x0a\x07apps/v1\x12\x0aDeployment\x12\x00"))
+	rt := &runnerRuntime{fakeRuntime: newFakeRuntime(testPods()...), added: map[node.PodRef]*kube.Pod{}}
+	h := testAPI(f, rt)
+	methods := []string{"POST", "PATCH", "PUT", "DELETE"}
+	types := []string{"application/json", "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/vnd.kubernetes.protobuf"}
+	f.Fuzz(func(t *testing.T, method uint8, target string, contentType uint8, body []byte) {
+		req, err := http.NewRequest(methods[int(method)%len(methods)], "http://example.com/"+target, bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Content-Type", types[int(contentType)%len(types)])
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 300 && rec.Code < 400 {
+			return // the mux redirects unclean paths
+		}
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("%s %s: %d, body not JSON: %q", req.Method, target, rec.Code, rec.Body)
+		}
+		if rec.Code >= 300 {
+			var st struct{ Kind string }
+			json.Unmarshal(rec.Body.Bytes(), &st)
+			if st.Kind != "Status" {
+				t.Fatalf("%s %s: %d without a Status: %s", req.Method, target, rec.Code, rec.Body)
 			}
 		}
 	})
