@@ -18,10 +18,11 @@ import (
 )
 
 // api serves the part of the Kubernetes API that kubectl needs around
-// streaming: version, discovery, namespaces and the node (get, list,
-// watch), pods (get, list, watch, delete), Services, Deployments (with
-// rollout restart's patch), ReplicaSets and events, all read from the
-// cluster.
+// streaming and for a first day's workloads: version, discovery, the
+// OpenAPI documents kubectl apply reads, namespaces and the node (get,
+// list, watch), pods, Services and Deployments (get, list, watch, create,
+// patch, replace, delete), ReplicaSets (get, list, watch, delete), a
+// Deployment's scale, and events, all from the cluster.
 type api struct {
 	pods    node.Runtime // the runtime, for pod logs
 	cluster *cluster.Cluster

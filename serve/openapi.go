@@ -12,11 +12,11 @@ import (
 	"github.com/porthole/porthole/protocol/status"
 )
 
-// OpenAPI v3, as much of it as kubectl apply reads: kubectl 1.28 and
-// later validate a manifest on the server (fieldValidation=Strict) only
-// when the OpenAPI document says the resource's PATCH takes that
-// parameter, and otherwise need the full schema to validate it
-// themselves, which serve does not publish. So serve publishes, for each
+// OpenAPI, as much of it as kubectl apply reads: kubectl validates a
+// manifest on the server (fieldValidation=Strict) only when the OpenAPI
+// document (v3 from kubectl 1.29, v2 before) says the kind's PATCH takes
+// that parameter, and otherwise needs the full schema to validate it
+// itself, which serve does not publish. So serve publishes, for each
 // kind it creates, the PATCH operation and its parameters, and no
 // schemas (kubectl explain needs those, and says it cannot find them).
 

@@ -1,6 +1,7 @@
 // Package serve is porthole's one-process cluster: a small Kubernetes API
 // (version, discovery, namespaces, pods, Services, Deployments and
-// ReplicaSets with list, watch, pod deletion and rollout restart; the
+// ReplicaSets with list and watch, and the writes of kubectl's workload
+// commands: create, apply, patch, replace, scale, delete, dry runs; the
 // store and controllers are serve/cluster), a node
 // serving exec, attach and port-forward on them, and the local runtime
 // running them, behind one HTTP/1.1 listener. kubectl talks to it as to an

@@ -4,7 +4,9 @@
 // resourceVersion counter for the whole server, a bounded history of
 // changes for watches, and the controllers that turn a Deployment into
 // ReplicaSets and a ReplicaSet into running pods, replacing a deleted pod
-// under a new name as the controller manager would.
+// under a new name, adopting and releasing as the controller manager
+// would, and deleting a deleted object's dependents as its garbage
+// collector would.
 //
 // Objects handed out are shared and must not be modified; every change
 // stores a new object.
