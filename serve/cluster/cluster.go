@@ -475,8 +475,12 @@ func (c *Cluster) syncPodsLocked() {
 		p.DeletionTimestamp, p.DeletionGracePeriodSeconds = old.DeletionTimestamp, old.DeletionGracePeriodSeconds
 		// Orphaned, adopted or relabelled since: the cluster's word.
 		p.OwnerReferences, p.Labels, p.Annotations = old.OwnerReferences, old.Labels, old.Annotations
+		cloned := false
 		for i := range p.Spec.Containers {
-			if c := findContainer(old, p.Spec.Containers[i].Name); c != nil {
+			if c := findContainer(old, p.Spec.Containers[i].Name); c != nil && c.Image != p.Spec.Containers[i].Image {
+				if !cloned { // the runtime's own, which others read
+					p.Spec.Containers, cloned = slices.Clone(p.Spec.Containers), true
+				}
 				p.Spec.Containers[i].Image = c.Image
 			}
 		}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
 )
 
 // history collects the events of pods, ReplicaSets and Deployments from
@@ -467,5 +469,44 @@ func TestPatchPod(t *testing.T) {
 	}
 	if _, err := c.PatchPod("default", name, []byte(`{"metadata":{"labels":{"bad key":"x"}}}`)); !errors.As(err, &inv) || !strings.HasPrefix(inv.Msg, "metadata.labels") {
 		t.Errorf("a bad label: %v", err)
+	}
+}
+
+// sharingRuntime hands out pods that share their containers with its
+// own, as a runtime may (localrt does): the cluster must not write them.
+type sharingRuntime struct{ *fakeRuntime }
+
+func (s sharingRuntime) Pod(_ context.Context, ns, name string) (*kube.Pod, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pods[key{ns, name}]
+	if !ok {
+		return nil, fmt.Errorf("pod %s/%s: %w", ns, name, node.ErrNotFound)
+	}
+	cp := *p
+	return &cp, nil
+}
+
+// TestPatchedImageLeavesRuntimeAlone: a patched image stays the
+// cluster's; the runtime's pod, which the sync reads, keeps its own.
+func TestPatchedImageLeavesRuntimeAlone(t *testing.T) {
+	rt := sharingRuntime{newFake()}
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	waitFor(t, "a pod", func() bool { return len(podNames(c, "app=web")) == 1 })
+	name := podNames(c, "app=web")[0]
+	if _, err := c.StrategicPatchPod("default", name, []byte(`{"spec":{"containers":[{"name":"c","image":"v2"}]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	rt.setReady("default", name, false) // a change the sync takes
+	waitFor(t, "the sync", func() bool {
+		o, _ := c.Get(Pods, "default", name)
+		return !o.(*kube.Pod).IsReady()
+	})
+	rt.mu.Lock()
+	image := rt.pods[key{"default", name}].Spec.Containers[0].Image
+	rt.mu.Unlock()
+	o, _ := c.Get(Pods, "default", name)
+	if image != "" || o.(*kube.Pod).Spec.Containers[0].Image != "v2" {
+		t.Errorf("runtime's image %q, cluster's %q; want the runtime's untouched", image, o.(*kube.Pod).Spec.Containers[0].Image)
 	}
 }
