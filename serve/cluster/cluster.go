@@ -475,15 +475,8 @@ func (c *Cluster) syncPodsLocked() {
 		p.DeletionTimestamp, p.DeletionGracePeriodSeconds = old.DeletionTimestamp, old.DeletionGracePeriodSeconds
 		// Orphaned, adopted or relabelled since: the cluster's word.
 		p.OwnerReferences, p.Labels, p.Annotations = old.OwnerReferences, old.Labels, old.Annotations
-		cloned := false
-		for i := range p.Spec.Containers {
-			if c := findContainer(old, p.Spec.Containers[i].Name); c != nil && c.Image != p.Spec.Containers[i].Image {
-				if !cloned { // the runtime's own, which others read
-					p.Spec.Containers, cloned = slices.Clone(p.Spec.Containers), true
-				}
-				p.Spec.Containers[i].Image = c.Image
-			}
-		}
+		p.Spec.Containers = keepImages(p.Spec.Containers, old)
+		p.Spec.InitContainers = keepImages(p.Spec.InitContainers, old)
 		if p.Kind == "" {
 			p.TypeMeta = kube.TypeMeta{Kind: "Pod", APIVersion: "v1"}
 		}
@@ -608,6 +601,22 @@ func (c *Cluster) removeLocked(k key, grace int64) {
 		c.mu.Unlock()
 		c.wake()
 	}()
+}
+
+// keepImages is cs with the images old's containers of the same names
+// have (patched since the runtime started them). cs is the runtime's own,
+// which others read: it is copied before any change.
+func keepImages(cs []kube.Container, old *kube.Pod) []kube.Container {
+	cloned := false
+	for i := range cs {
+		if c := findContainer(old, cs[i].Name); c != nil && c.Image != cs[i].Image {
+			if !cloned {
+				cs, cloned = slices.Clone(cs), true
+			}
+			cs[i].Image = c.Image
+		}
+	}
+	return cs
 }
 
 func sameJSON(a, b any) bool {

@@ -427,6 +427,9 @@ func (c *Cluster) patchPod(namespace, name string, apply func(doc any) (any, err
 	if err := u.Validate(); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
 	}
+	if err := checkSize(u); err != nil {
+		return nil, err
+	}
 	if sameJSON(u, p) || options(opts).DryRun {
 		return u, nil
 	}

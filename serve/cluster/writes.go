@@ -16,9 +16,10 @@ const MaxObjects = 256
 // ErrTooMany is a create past MaxObjects.
 var ErrTooMany = fmt.Errorf("serve holds at most %d objects of a kind", MaxObjects)
 
-// MaxObjectBytes bounds a created or patched Deployment or Service, in
-// JSON: with the bounds on their number, it bounds what they and the
-// ReplicaSets copied from them hold.
+// MaxObjectBytes bounds a created or patched Deployment or Service, and
+// a patched pod (created ones are bounded by their body), in JSON: with
+// the bounds on their number, it bounds what they and the ReplicaSets
+// copied from them hold.
 const MaxObjectBytes = 128 << 10
 
 // TooLargeError is an object over MaxObjectBytes.

@@ -470,6 +470,11 @@ func TestPatchPod(t *testing.T) {
 	if _, err := c.PatchPod("default", name, []byte(`{"metadata":{"labels":{"bad key":"x"}}}`)); !errors.As(err, &inv) || !strings.HasPrefix(inv.Msg, "metadata.labels") {
 		t.Errorf("a bad label: %v", err)
 	}
+	var tl *TooLargeError
+	huge := `{"spec":{"containers":[{"name":"c","image":"` + strings.Repeat("x", MaxObjectBytes) + `"}]}}`
+	if _, err := c.StrategicPatchPod("default", name, []byte(huge)); !errors.As(err, &tl) {
+		t.Errorf("a huge image: %v, want it refused", err)
+	}
 }
 
 // sharingRuntime hands out pods that share their containers with its
@@ -487,14 +492,17 @@ func (s sharingRuntime) Pod(_ context.Context, ns, name string) (*kube.Pod, erro
 	return &cp, nil
 }
 
-// TestPatchedImageLeavesRuntimeAlone: a patched image stays the
-// cluster's; the runtime's pod, which the sync reads, keeps its own.
+// TestPatchedImageLeavesRuntimeAlone: patched images (of containers and
+// init containers) stay the cluster's across syncs; the runtime's pod,
+// which the sync reads, keeps its own.
 func TestPatchedImageLeavesRuntimeAlone(t *testing.T) {
 	rt := sharingRuntime{newFake()}
-	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
+	d := deployment("web", 1)
+	d.Spec.Template.Spec.InitContainers = []kube.Container{{Name: "i"}}
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{d}})
 	waitFor(t, "a pod", func() bool { return len(podNames(c, "app=web")) == 1 })
 	name := podNames(c, "app=web")[0]
-	if _, err := c.StrategicPatchPod("default", name, []byte(`{"spec":{"containers":[{"name":"c","image":"v2"}]}}`)); err != nil {
+	if _, err := c.StrategicPatchPod("default", name, []byte(`{"spec":{"containers":[{"name":"c","image":"v2"}],"initContainers":[{"name":"i","image":"v3"}]}}`)); err != nil {
 		t.Fatal(err)
 	}
 	rt.setReady("default", name, false) // a change the sync takes
@@ -503,10 +511,13 @@ func TestPatchedImageLeavesRuntimeAlone(t *testing.T) {
 		return !o.(*kube.Pod).IsReady()
 	})
 	rt.mu.Lock()
-	image := rt.pods[key{"default", name}].Spec.Containers[0].Image
+	spec := rt.pods[key{"default", name}].Spec
+	images := spec.Containers[0].Image + "," + spec.InitContainers[0].Image
 	rt.mu.Unlock()
 	o, _ := c.Get(Pods, "default", name)
-	if image != "" || o.(*kube.Pod).Spec.Containers[0].Image != "v2" {
-		t.Errorf("runtime's image %q, cluster's %q; want the runtime's untouched", image, o.(*kube.Pod).Spec.Containers[0].Image)
+	got := o.(*kube.Pod).Spec
+	if images != "," || got.Containers[0].Image != "v2" || got.InitContainers[0].Image != "v3" {
+		t.Errorf("runtime's images %q, cluster's %q and %q; want the runtime's untouched and the patched ones kept",
+			images, got.Containers[0].Image, got.InitContainers[0].Image)
 	}
 }
