@@ -50,6 +50,15 @@ func (k kubectl) runIn(t *testing.T, stdin string, args ...string) (stdout, stde
 	return out.String(), errOut.String(), code
 }
 
+// expect runs kubectl and requires it to exit 0 printing exactly want.
+func (k kubectl) expect(t *testing.T, want string, args ...string) {
+	t.Helper()
+	out, errOut, code := k.run(t, args...)
+	if code != 0 || out != want {
+		t.Fatalf("%s: exit %d %q %s, want %q", strings.Join(args, " "), code, out, errOut, want)
+	}
+}
+
 // startKubectlServer runs the default server (the demo pod on the local
 // runtime) and waits until the demo pod is Running.
 func startKubectlServer(t *testing.T) string {

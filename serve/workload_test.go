@@ -598,13 +598,7 @@ func TestKubectlRollout(t *testing.T) {
 	for _, v := range kubectlVersions {
 		t.Run(v, func(t *testing.T) {
 			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
-			run := func(want string, args ...string) {
-				t.Helper()
-				out, errOut, code := k.run(t, args...)
-				if code != 0 || out != want {
-					t.Fatalf("%s: exit %d %q %s, want %q", strings.Join(args, " "), code, out, errOut, want)
-				}
-			}
+			run := func(want string, args ...string) { t.Helper(); k.expect(t, want, args...) }
 			before := image()
 			run("deployment.apps/web paused\n", "rollout", "pause", "deployment/web")
 			run("deployment.apps/web image updated\n", "set", "image", "deployment/web", "web=img-"+v)
@@ -727,13 +721,7 @@ func TestKubectlCreateExposeDelete(t *testing.T) {
 	for i, v := range kubectlVersions {
 		t.Run(v, func(t *testing.T) {
 			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
-			run := func(want string, args ...string) {
-				t.Helper()
-				out, errOut, code := k.run(t, args...)
-				if code != 0 || out != want {
-					t.Fatalf("%s: exit %d %q %s, want %q", strings.Join(args, " "), code, out, errOut, want)
-				}
-			}
+			run := func(want string, args ...string) { t.Helper(); k.expect(t, want, args...) }
 			name := "app-" + strings.ReplaceAll(v, ".", "")
 			pods, sets := "/api/v1/namespaces/default/pods?labelSelector=app%3D"+name, "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3D"+name
 			run("deployment.apps/"+name+" created\n", "create", "deployment", name, "--image=busybox", "--replicas=2", "--port="+port)
@@ -837,13 +825,7 @@ spec:
 	for _, v := range kubectlVersions {
 		t.Run(v, func(t *testing.T) {
 			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
-			run := func(want string, args ...string) {
-				t.Helper()
-				out, errOut, code := k.run(t, args...)
-				if code != 0 || out != want {
-					t.Fatalf("%s: exit %d %q %s, want %q", strings.Join(args, " "), code, out, errOut, want)
-				}
-			}
+			run := func(want string, args ...string) { t.Helper(); k.expect(t, want, args...) }
 			name := "apply-" + strings.ReplaceAll(v, ".", "")
 			first, second := manifest(name, 1, 80, false), manifest(name, 2, 81, true)
 			run("deployment.apps/"+name+" created\nservice/"+name+" created\n", "apply", "-f", first)

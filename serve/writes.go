@@ -125,6 +125,8 @@ type deleteOptions struct {
 	PropagationPolicy *string  `json:"propagationPolicy"`
 	OrphanDependents  *bool    `json:"orphanDependents"`
 	DryRun            []string `json:"dryRun"`
+
+	dry bool // DryRun, checked: All
 }
 
 // readDeleteOptions reads a delete's options from its body and query, as
@@ -152,7 +154,8 @@ func readDeleteOptions(r *http.Request) (deleteOptions, *status.HTTPError) {
 	if len(opts.DryRun) == 0 {
 		opts.DryRun = q["dryRun"]
 	}
-	if _, aerr := dryRunOf(opts.DryRun); aerr != nil {
+	var aerr *status.HTTPError
+	if opts.dry, aerr = dryRunOf(opts.DryRun); aerr != nil {
 		return opts, aerr
 	}
 	if g := q.Get("gracePeriodSeconds"); g != "" && opts.GracePeriodSeconds == nil {
@@ -237,8 +240,7 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 		grace = *g
 	}
 	grace = max(0, min(grace, 3600))
-	dry, _ := dryRunOf(opts.DryRun)
-	p, err := a.cluster.DeletePod(ns, name, grace, cluster.WriteOptions{DryRun: dry})
+	p, err := a.cluster.DeletePod(ns, name, grace, cluster.WriteOptions{DryRun: opts.dry})
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):
 		return nil, notFound("pods", name)
@@ -273,8 +275,7 @@ func (a *api) deleteObject(k *kind) apiHandler {
 		if aerr != nil {
 			return nil, aerr
 		}
-		dry, _ := dryRunOf(opts.DryRun)
-		o, err := a.cluster.Delete(k.resource, ns, name, policy, cluster.WriteOptions{DryRun: dry})
+		o, err := a.cluster.Delete(k.resource, ns, name, policy, cluster.WriteOptions{DryRun: opts.dry})
 		switch {
 		case errors.Is(err, cluster.ErrNotFound):
 			return nil, notFoundIn(k, name)
