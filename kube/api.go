@@ -1,5 +1,10 @@
 package kube
 
+import (
+	"crypto/sha256"
+	"fmt"
+)
+
 // The shapes below are the read-only API objects kubectl reads, with the JSON
 // field names of k8s.io/api and k8s.io/apimachinery meta/v1 (v0.37). Fields
 // that the API server never omits have no omitempty, so the bytes match.
@@ -153,4 +158,14 @@ type TableRowCondition struct {
 	Status  string `json:"status"`
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
+}
+
+// StableUID derives a UUID-shaped identifier (version 5 layout) from s,
+// so that objects porthole makes up, or starts with, keep their UID across
+// requests and restarts.
+func StableUID(s string) string {
+	h := sha256.Sum256([]byte(s))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

@@ -55,11 +55,12 @@ type Objects struct {
 	Services    []*Service    `json:"services,omitempty"`
 	Deployments []*Deployment `json:"deployments,omitempty"`
 	ReplicaSets []*ReplicaSet `json:"replicaSets,omitempty"`
+	Namespaces  []*Namespace  `json:"namespaces,omitempty"`
 }
 
 // Len is the number of objects.
 func (o *Objects) Len() int {
-	return len(o.Pods) + len(o.Services) + len(o.Deployments) + len(o.ReplicaSets)
+	return len(o.Pods) + len(o.Services) + len(o.Deployments) + len(o.ReplicaSets) + len(o.Namespaces)
 }
 
 // Append adds b's objects after o's.
@@ -68,6 +69,7 @@ func (o *Objects) Append(b *Objects) {
 	o.Services = append(o.Services, b.Services...)
 	o.Deployments = append(o.Deployments, b.Deployments...)
 	o.ReplicaSets = append(o.ReplicaSets, b.ReplicaSets...)
+	o.Namespaces = append(o.Namespaces, b.Namespaces...)
 }
 
 // DecodePods is Decode for a manifest that may hold only pods.
@@ -83,9 +85,9 @@ func DecodePods(r io.Reader, source string) ([]*Pod, error) {
 }
 
 // Decode reads the objects of a manifest: YAML or JSON, any number of
-// documents separated by "---", each a v1 Pod or Service, an apps/v1
-// Deployment or ReplicaSet, or a v1 List (or PodList) of them. Empty
-// documents are skipped. An object without a namespace gets
+// documents separated by "---", each a v1 Pod, Service or Namespace, an
+// apps/v1 Deployment or ReplicaSet, or a v1 List (or PodList) of them.
+// Empty documents are skipped. An object without a namespace gets
 // DefaultNamespace. Fields porthole does not model are ignored; everything
 // it does model is validated (see Validate), and the first problem is
 // returned as a *DecodeError naming source, document and field. Input is
@@ -131,6 +133,8 @@ func Decode(r io.Reader, source string) (*Objects, error) {
 				objs.Deployments = append(objs.Deployments, v)
 			case *ReplicaSet:
 				objs.ReplicaSets = append(objs.ReplicaSets, v)
+			case *Namespace:
+				objs.Namespaces = append(objs.Namespaces, v)
 			}
 		}
 	}
@@ -240,10 +244,10 @@ type object struct {
 
 // kindVersions maps each kind a manifest may hold to its apiVersion.
 var kindVersions = map[string]string{
-	"Pod": "v1", "Service": "v1", "Deployment": "apps/v1", "ReplicaSet": "apps/v1",
+	"Pod": "v1", "Service": "v1", "Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Namespace": "v1",
 }
 
-const supportedKinds = "v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet and v1 List"
+const supportedKinds = "v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace and v1 List"
 
 func decodeDocument(doc any, source string, n int) ([]object, error) {
 	if doc == nil {
@@ -333,6 +337,8 @@ func decodeItem(raw json.RawMessage, listKind, prefix string) (object, *fieldErr
 		v.TypeMeta = tm
 	case *ReplicaSet:
 		v.TypeMeta = tm
+	case *Namespace:
+		v.TypeMeta = tm
 	}
 	return o, nil
 }
@@ -359,6 +365,9 @@ func decodeKind(raw []byte, kind, prefix string) (object, *fieldError) {
 		obj, validate = rs, func() *fieldError {
 			return validateWorkload(&rs.ObjectMeta, rs.Spec.Replicas, rs.Spec.Selector, &rs.Spec.Template)
 		}
+	case "Namespace":
+		ns := new(Namespace)
+		obj, validate = ns, func() *fieldError { return validateNamespace(ns) }
 	}
 	if err := json.Unmarshal(raw, obj); err != nil {
 		var te *json.UnmarshalTypeError
@@ -367,7 +376,10 @@ func decodeKind(raw []byte, kind, prefix string) (object, *fieldError) {
 		}
 		return object{}, &fieldError{field: trimDot(prefix), msg: jsonMsg(err)}
 	}
-	if m := obj.Meta(); m.Namespace == "" {
+	switch m := obj.Meta(); {
+	case kind == "Namespace":
+		m.Namespace = "" // not in one, as the API server has it
+	case m.Namespace == "":
 		m.Namespace = DefaultNamespace
 	}
 	if fe := validate(); fe != nil {

@@ -162,7 +162,9 @@ var decodeBad = []struct {
 		`x.yaml: document 2: spec.containers: at least one container is required`},
 	{"dup-pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: default}\nspec: {containers: [{name: c}]}",
 		`x.yaml: document 2: metadata.name: duplicate pod "a" in namespace "default" (first in document 1)`},
-	{"list-of-configmap", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: ConfigMap}]", `x.yaml: document 1: items[0].kind: unsupported kind "ConfigMap": a list may hold only v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet`},
+	{"namespace-name", "apiVersion: v1\nkind: Namespace\nmetadata: {name: Apps}", `x.yaml: document 1: metadata.name: invalid value "Apps": must be a DNS-1123 label: at most 63 lower case letters, digits or '-', starting and ending with a letter or digit`},
+	{"namespace-version", "apiVersion: apps/v1\nkind: Namespace\nmetadata: {name: apps}", `x.yaml: document 1: apiVersion: no matches for kind "Namespace" in version "apps/v1" (want "v1")`},
+	{"list-of-configmap", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: ConfigMap}]", `x.yaml: document 1: items[0].kind: unsupported kind "ConfigMap": a list may hold only v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace`},
 	{"list-item-invalid", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: A}]}}]",
 		`x.yaml: document 1: items[0].spec.containers[0].name: invalid value "A": ` + labelMsg},
 	{"non-string-key", "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: {1: x}}", `x.yaml: document 1: metadata.labels: map key 1 is not a string`},
@@ -239,6 +241,9 @@ items:
   kind: Pod
   metadata: {name: bare}
   spec: {containers: [{name: c, readinessProbe: {exec: {command: [cat, /tmp/ready]}}}]}
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: apps, namespace: ignored, labels: {team: web}}
 `},
 }
 
@@ -383,6 +388,10 @@ func FuzzDecode(f *testing.F) {
 		for _, rs := range objs.ReplicaSets {
 			rs.Kind, rs.APIVersion = "ReplicaSet", "apps/v1"
 			items = append(items, rs)
+		}
+		for _, ns := range objs.Namespaces {
+			ns.Kind, ns.APIVersion = "Namespace", "v1"
+			items = append(items, ns)
 		}
 		list, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
 		if err != nil {

@@ -405,6 +405,23 @@ func isLabel(s string) bool {
 	return true
 }
 
+// Validate checks a Namespace as Decode does: a DNS-1123 label name,
+// labels and annotations.
+func (ns *Namespace) Validate() error { return asError(validateNamespace(ns)) }
+
+func validateNamespace(ns *Namespace) *fieldError {
+	if ns.Name == "" {
+		return &fieldError{"metadata.name", "required"}
+	}
+	if msg := checkLabel(ns.Name); msg != "" {
+		return &fieldError{"metadata.name", invalid(ns.Name, msg)}
+	}
+	if fe := checkAnnotations("metadata.annotations", ns.Annotations); fe != nil {
+		return fe
+	}
+	return checkLabels("metadata.labels", ns.Labels)
+}
+
 // Validate checks a Service as Decode does.
 func (s *Service) Validate() error { return asError(validateService(s)) }
 

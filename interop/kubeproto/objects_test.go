@@ -137,6 +137,24 @@ func testObjects() []testObject {
 			},
 		},
 		{
+			// As kubectl create namespace sends it (kubectl 1.32 and later).
+			name: "namespace", gvk: corev1.SchemeGroupVersion.WithKind("Namespace"),
+			build: func() runtime.Object {
+				return &corev1.Namespace{ObjectMeta: objectMeta("dev"),
+					Spec:   corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{corev1.FinalizerKubernetes, "example.com/hold"}},
+					Status: corev1.NamespaceStatus{Phase: corev1.NamespaceTerminating}}
+			},
+			porthole: func() any { return new(kube.Namespace) },
+			dropped:  []string{`"managedFields"`},
+			check: func(t *testing.T, v any) {
+				ns := v.(*kube.Namespace)
+				checkEqual(t, "metadata.name", ns.Name, "dev")
+				checkEqual(t, "metadata.labels", ns.Labels, map[string]string{"app": "web", "tier": "front", "empty": ""})
+				checkEqual(t, "spec.finalizers", ns.Spec.Finalizers, []string{"kubernetes", "example.com/hold"})
+				checkEqual(t, "status.phase", ns.Status.Phase, "Terminating")
+			},
+		},
+		{
 			// A Deployments client's UpdateScale encodes it for apps/v1, where
 			// Scale is not registered: the encoder keeps autoscaling/v1.
 			name: "scale", gvk: autoscalingv1.SchemeGroupVersion.WithKind("Scale"),

@@ -26,8 +26,8 @@ const ContentType = "application/vnd.kubernetes.protobuf"
 // magic starts every encoded object.
 var magic = []byte("k8s\x00")
 
-// ToJSON converts an encoded object of a kind porthole accepts (a v1 Pod
-// or Service, an apps/v1 Deployment, an autoscaling/v1 Scale, or
+// ToJSON converts an encoded object of a kind porthole accepts (a v1 Pod,
+// Service or Namespace, an apps/v1 Deployment, an autoscaling/v1 Scale, or
 // DeleteOptions) to JSON, with its apiVersion and kind.
 func ToJSON(b []byte) ([]byte, error) {
 	if !bytes.HasPrefix(b, magic) {
@@ -148,12 +148,14 @@ var (
 			2: msg("rollingUpdate", message{1: intOrString("maxUnavailable"), 2: intOrString("maxSurge")})}),
 		5: i32("minReadySeconds"), 6: i32("revisionHistoryLimit"), 7: boolean("paused"), 9: i32("progressDeadlineSeconds")})}
 	scale         = message{1: msg("metadata", objectMeta), 2: msg("spec", message{1: i32("replicas")})}
+	namespace     = message{1: msg("metadata", objectMeta), 2: msg("spec", message{1: strs("finalizers")}), 3: msg("status", message{1: str("phase")})}
 	deleteOptions = message{1: i64("gracePeriodSeconds"), 2: msg("preconditions", message{1: str("uid"), 2: str("resourceVersion")}),
 		3: boolean("orphanDependents"), 4: str("propagationPolicy"), 5: strs("dryRun")}
 
 	roots = map[string]message{
 		"v1/Pod":               pod,
 		"v1/Service":           service,
+		"v1/Namespace":         namespace,
 		"apps/v1/Deployment":   deployment,
 		"autoscaling/v1/Scale": scale,
 	}
