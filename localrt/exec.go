@@ -164,7 +164,7 @@ func (r *Runtime) runExec(ctx context.Context, ct *container, cmd *exec.Cmd, st 
 	case <-p.done:
 	case <-ctx.Done():
 		cancelled = true
-		p.stop(sig, r.opts.KillGrace)
+		p.stop(sig, r.opts.KillGrace, nil)
 	}
 	copyErr := out.finish(r.drainGrace)
 	rs.stop()

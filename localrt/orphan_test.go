@@ -165,7 +165,7 @@ func TestReapedGroupNotSignalled(t *testing.T) {
 		p := newProcess(cmd, &spawned{pid: cmd.Process.Pid, pidfd: -1}, killOnExit)
 		<-p.done
 		p.pgid = decoy.Process.Pid // the id, reused by another group
-		p.stop(syscall.SIGTERM, time.Second)
+		p.stop(syscall.SIGTERM, time.Second, nil)
 		p.signalGroup(syscall.SIGKILL)
 	}
 	select {

@@ -42,6 +42,10 @@ type pod struct {
 	// grace, when positive, replaces Options.KillGrace for this pod's
 	// main processes (RemovePodGrace).
 	grace atomic.Int64
+	// hurry closes when a forced removal (negative grace) comes while the
+	// pod is being stopped: its processes get SIGKILL at once.
+	hurry     chan struct{}
+	hurryOnce sync.Once
 }
 
 // killGrace is how long the pod's main processes get between SIGTERM and
@@ -81,7 +85,7 @@ func newPod(r *Runtime, in *kube.Pod, now time.Time) (*pod, error) {
 	if err := defaultSpec(spec, now); err != nil {
 		return nil, fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
-	p := &pod{rt: r, spec: spec}
+	p := &pod{rt: r, spec: spec, hurry: make(chan struct{})}
 	for i := range spec.Spec.Containers {
 		p.containers = append(p.containers, newContainer(p, &spec.Spec.Containers[i]))
 	}
@@ -244,7 +248,10 @@ func (r *Runtime) RemovePod(namespace, name string) error {
 
 // RemovePodGrace is RemovePod with grace instead of KillGrace between
 // SIGTERM and SIGKILL (a pod's deletion grace period); grace <= 0 means
-// KillGrace, except that a negative grace kills at once.
+// KillGrace, except that a negative grace kills at once. A negative
+// grace for a pod still being stopped by an earlier call (a force
+// deletion after a graceful one) kills its processes at once, as the
+// kubelet shortens a termination; the earlier call returns then.
 func (r *Runtime) RemovePodGrace(namespace, name string, grace time.Duration) error {
 	r.mu.Lock()
 	k := podKey{namespace, name}
@@ -254,6 +261,16 @@ func (r *Runtime) RemovePodGrace(namespace, name string, grace time.Duration) er
 		r.list = slices.DeleteFunc(r.list, func(q *pod) bool { return q == p })
 	}
 	started := r.state == stateStarted
+	if !ok {
+		if q := r.stopping[k]; q != nil && grace < 0 {
+			q.hurryOnce.Do(func() { close(q.hurry) })
+			r.mu.Unlock()
+			return nil
+		}
+	}
+	if ok && started {
+		r.stopping[k] = p
+	}
 	r.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("pod %s/%s: %w", namespace, name, node.ErrNotFound)
@@ -270,6 +287,11 @@ func (r *Runtime) RemovePodGrace(namespace, name string, grace time.Duration) er
 	for _, c := range p.containers {
 		c.killGroups()
 	}
+	r.mu.Lock()
+	if r.stopping[k] == p {
+		delete(r.stopping, k)
+	}
+	r.mu.Unlock()
 	r.notify()
 	if err := os.RemoveAll(p.dir); err != nil {
 		return fmt.Errorf("remove pod dir: %w", err)

@@ -294,6 +294,52 @@ func TestStartReturnsOnceContainersRun(t *testing.T) {
 	}
 }
 
+// TestForcedRemovalHurries: a pod whose processes ignore SIGTERM, being
+// removed with a long grace period, is killed at once by a forced removal
+// (kubectl delete --force after a graceful delete), and both calls end.
+func TestForcedRemovalHurries(t *testing.T) {
+	rt := start(t)
+	if err := rt.AddPod(testPod("stubborn", kube.Container{Command: []string{"sh", "-c", "trap '' TERM; echo ready; exec sleep 1000"}}, "")); err != nil {
+		t.Fatal(err)
+	}
+	// Running is not enough: SIGTERM before the trap would end it.
+	for {
+		if b, _ := rt.Logs(t.Context(), ref("stubborn", "main"), false); string(b) == "ready\n" {
+			break
+		}
+		time.Sleep(5 * time.Millisecond) // polling a state, not ordering events
+	}
+	graceful := make(chan error, 1)
+	go func() { graceful <- rt.RemovePodGrace("default", "stubborn", 30*time.Second) }()
+	// The graceful removal has taken the pod (it is gone from the runtime)
+	// and waits for its processes.
+	for {
+		if _, err := rt.Pod(t.Context(), "default", "stubborn"); errors.Is(err, node.ErrNotFound) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond) // polling a state, not ordering events
+	}
+	select {
+	case err := <-graceful:
+		t.Fatalf("the graceful removal ended before the forced one: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := rt.RemovePodGrace("default", "stubborn", -1); err != nil {
+		t.Fatalf("forced removal: %v", err)
+	}
+	select {
+	case err := <-graceful:
+		if err != nil {
+			t.Errorf("graceful removal: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the forced removal did not cut the grace period short")
+	}
+	if err := rt.RemovePodGrace("default", "stubborn", -1); !errors.Is(err, node.ErrNotFound) {
+		t.Errorf("forced removal of a removed pod: %v, want ErrNotFound", err)
+	}
+}
+
 // TestAddRemovePod: a pod added to a started Runtime runs and is served
 // like the first ones; removed, its processes end and it is gone.
 func TestAddRemovePod(t *testing.T) {

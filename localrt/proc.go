@@ -154,12 +154,13 @@ func (p *process) killGroupLocked() {
 	}
 }
 
-// stop signals the group with sig, escalates to SIGKILL after grace and
-// waits for the leader to be reaped; what is left of the group (members
-// that ignored sig) and of a terminal's session dies just before the
-// reap, so nothing outlives a stopped process. A process already reaped
-// is not signalled. stop returns once done is closed.
-func (p *process) stop(sig syscall.Signal, grace time.Duration) {
+// stop signals the group with sig, escalates to SIGKILL after grace (or
+// once hurry closes) and waits for the leader to be reaped; what is left
+// of the group (members that ignored sig) and of a terminal's session
+// dies just before the reap, so nothing outlives a stopped process. A
+// process already reaped is not signalled. stop returns once done is
+// closed.
+func (p *process) stop(sig syscall.Signal, grace time.Duration, hurry <-chan struct{}) {
 	p.mu.Lock()
 	p.killOnExit = true
 	reaped := p.reaped
@@ -177,6 +178,9 @@ func (p *process) stop(sig syscall.Signal, grace time.Duration) {
 	select {
 	case <-p.done:
 	case <-t.C:
+		p.signalGroup(syscall.SIGKILL)
+		<-p.done
+	case <-hurry:
 		p.signalGroup(syscall.SIGKILL)
 		<-p.done
 	}

@@ -140,7 +140,7 @@ func (r *run) supervise(ctx context.Context) *termination {
 	select {
 	case <-r.p.done:
 	case <-ctx.Done():
-		r.p.stop(syscall.SIGTERM, r.c.pod.killGrace())
+		r.p.stop(syscall.SIGTERM, r.c.pod.killGrace(), r.c.pod.hurry)
 	}
 	// A container's processes die with its main process: the reap did
 	// that (killOnExit), except for a helped process, reaped by the

@@ -60,6 +60,9 @@ type Runtime struct {
 	log  *slog.Logger
 	pods map[podKey]*pod // under mu once started (AddPod, RemovePod)
 	list []*pod          // manifest order, then added pods; under mu too
+	// stopping are the removed pods whose processes are still being
+	// stopped, under mu: a forced removal hurries them.
+	stopping map[podKey]*pod
 
 	// Tunables: defaults from New, changed only by tests before Start.
 	backoff    backoffPolicy
@@ -99,6 +102,7 @@ type podKey struct{ namespace, name string }
 func New(pods []*kube.Pod, opts *Options) (*Runtime, error) {
 	r := &Runtime{
 		pods:       make(map[podKey]*pod, len(pods)),
+		stopping:   make(map[podKey]*pod),
 		backoff:    defaultBackoff,
 		drainGrace: 250 * time.Millisecond,
 		pipeSize:   1 << 20,
