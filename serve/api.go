@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/kube"
-	"github.com/porthole/porthole/kube/table"
 	"github.com/porthole/porthole/node"
 	"github.com/porthole/porthole/protocol/status"
 	"github.com/porthole/porthole/serve/cluster"
@@ -19,8 +17,8 @@ import (
 
 // api serves the part of the Kubernetes API that kubectl needs around
 // streaming and for a first day's workloads: version, discovery, the
-// OpenAPI documents kubectl apply reads, namespaces and the node (get,
-// list, watch), pods, Services and Deployments (get, list, watch, create,
+// OpenAPI documents kubectl apply reads, the node (get, list, watch),
+// namespaces, pods, Services and Deployments (get, list, watch, create,
 // patch, replace, delete), ReplicaSets (get, list, watch, delete), a
 // Deployment's scale, and events, all from the cluster.
 type api struct {
@@ -28,7 +26,7 @@ type api struct {
 	cluster *cluster.Cluster
 	version kube.VersionInfo
 	machine machine   // the node's facts
-	started time.Time // creation time of the namespaces and the node
+	started time.Time // creation time of the node
 	now     func() time.Time
 	log     *slog.Logger
 	openAPI *openAPI
@@ -51,22 +49,34 @@ func (a *api) register(mux *http.ServeMux) {
 		return map[string]apiHandler{http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return h(r) }}
 	}
 	routes := map[string]map[string]apiHandler{
-		"/version":                       get(a.getVersion),
-		"/openapi/v2":                    {http.MethodGet: a.openAPI.getV2},
-		"/openapi/v3":                    get(a.openAPI.getRoot),
-		"/openapi/v3/{gv...}":            get(a.openAPI.getDoc),
-		"/api":                           get(a.getAPIVersions),
-		"/apis":                          get(a.getAPIGroups),
-		"/apis/apps":                     get(getGroup(appsGroup)),
-		"/api/v1":                        get(a.getResources),
-		"/apis/apps/v1":                  get(a.getAppsResources),
-		"/apis/discovery.k8s.io":         get(getGroup(discoveryGroup)),
-		"/apis/discovery.k8s.io/v1":      get(a.getDiscoveryResources),
-		"/api/v1/namespaces":             {http.MethodGet: a.listNamespaces},
-		"/api/v1/namespaces/{namespace}": get(a.getNamespace),
-		"/api/v1/nodes":                  {http.MethodGet: a.listNodes},
-		"/api/v1/nodes/{name}":           get(a.getNode),
-		"/api/v1/nodes/{name}/status":    get(a.getNode),
+		"/version":                  get(a.getVersion),
+		"/openapi/v2":               {http.MethodGet: a.openAPI.getV2},
+		"/openapi/v3":               get(a.openAPI.getRoot),
+		"/openapi/v3/{gv...}":       get(a.openAPI.getDoc),
+		"/api":                      get(a.getAPIVersions),
+		"/apis":                     get(a.getAPIGroups),
+		"/apis/apps":                get(getGroup(appsGroup)),
+		"/api/v1":                   get(a.getResources),
+		"/apis/apps/v1":             get(a.getAppsResources),
+		"/apis/discovery.k8s.io":    get(getGroup(discoveryGroup)),
+		"/apis/discovery.k8s.io/v1": get(a.getDiscoveryResources),
+		"/api/v1/namespaces": {
+			http.MethodGet: func(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+				return a.list(w, r, namespaceKind)
+			},
+			http.MethodPost: a.createNamespace,
+		},
+		"/api/v1/namespaces/{name}": {
+			http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+				return a.getObject(r, namespaceKind)
+			},
+			http.MethodPatch:  a.patchNamespace,
+			http.MethodPut:    a.updateNamespace,
+			http.MethodDelete: a.deleteObject(namespaceKind),
+		},
+		"/api/v1/nodes":               {http.MethodGet: a.listNodes},
+		"/api/v1/nodes/{name}":        get(a.getNode),
+		"/api/v1/nodes/{name}/status": get(a.getNode),
 		"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}":      get(a.getNodeLease),
 		"/api/v1/replicationcontrollers":                                         get(a.emptyList("v1", "ReplicationControllerList")),
 		"/api/v1/namespaces/{namespace}/replicationcontrollers":                  get(a.emptyList("v1", "ReplicationControllerList")),
@@ -251,7 +261,7 @@ func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
 var coreResources = []kube.APIResource{
 	{Name: "endpoints", SingularName: "endpoints", Namespaced: true, Kind: "Endpoints", Verbs: []string{"get", "list"}, ShortNames: []string{"ep"}},
 	{Name: "events", SingularName: "event", Namespaced: true, Kind: "Event", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ev"}},
-	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ns"}},
+	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"ns"}},
 	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"no"}},
 	{Name: "nodes/status", Kind: "Node", Verbs: []string{"get"}},
 	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
@@ -305,65 +315,6 @@ func rowObject(r *http.Request, neg negotiation, full any, tm kube.TypeMeta, om 
 	}
 }
 
-// namespaces returns the namespaces that exist: default, kube-system and
-// every namespace that holds an object, sorted.
-func (a *api) namespaces() []kube.Namespace {
-	names := a.cluster.Namespaces()
-	out := make([]kube.Namespace, len(names))
-	for i, n := range names {
-		out[i] = a.namespace(n)
-	}
-	return out
-}
-
-func (a *api) namespace(name string) kube.Namespace {
-	return kube.Namespace{
-		TypeMeta: kube.TypeMeta{Kind: "Namespace", APIVersion: "v1"},
-		ObjectMeta: kube.ObjectMeta{
-			Name:              name,
-			UID:               stableUID("namespace/" + name),
-			ResourceVersion:   "1",
-			CreationTimestamp: a.started.UTC().Format(time.RFC3339),
-			Labels:            map[string]string{"kubernetes.io/metadata.name": name},
-		},
-		Spec:   kube.NamespaceSpec{Finalizers: []string{"kubernetes"}},
-		Status: kube.NamespaceStatus{Phase: "Active"},
-	}
-}
-
-func (a *api) listNamespaces(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	neg, ok := negotiate(r.Header.Get("Accept"), true)
-	if !ok {
-		return nil, notAcceptable()
-	}
-	sel, aerr := parseSelectors(r.URL.Query(), []string{"metadata.name", "status.phase"})
-	if aerr != nil {
-		return nil, aerr
-	}
-	items := []kube.Namespace{}
-	for _, ns := range a.namespaces() {
-		if sel.labels.Matches(kube.Label(ns.Labels)) && sel.fields.Matches(namespaceField(&ns)) {
-			items = append(items, ns)
-		}
-	}
-	if isWatch(r.URL.Query()) {
-		return nil, a.staticWatch(w, r, neg, "namespaces", "Namespace", len(items), func(i int) (any, *status.HTTPError) {
-			if neg.out == outTable {
-				return a.namespaceTable(r, neg, items[i:i+1])
-			}
-			return items[i], nil
-		})
-	}
-	if neg.out == outTable {
-		return a.namespaceTable(r, neg, items)
-	}
-	for i := range items {
-		items[i].TypeMeta = kube.TypeMeta{}
-	}
-	return kube.NamespaceList{TypeMeta: kube.TypeMeta{Kind: "NamespaceList", APIVersion: "v1"},
-		ListMeta: kube.ListMeta{ResourceVersion: "1"}, Items: items}, nil
-}
-
 // namespaceField looks up the selectable fields of a namespace.
 func namespaceField(ns *kube.Namespace) func(string) (string, bool) {
 	return func(k string) (string, bool) {
@@ -377,31 +328,8 @@ func namespaceField(ns *kube.Namespace) func(string) (string, bool) {
 	}
 }
 
-func (a *api) getNamespace(r *http.Request) (any, *status.HTTPError) {
-	neg, ok := negotiate(r.Header.Get("Accept"), true)
-	if !ok {
-		return nil, notAcceptable()
-	}
-	name := r.PathValue("namespace")
-	for _, ns := range a.namespaces() {
-		if ns.Name != name {
-			continue
-		}
-		if neg.out == outTable {
-			return a.namespaceTable(r, neg, []kube.Namespace{ns})
-		}
-		return ns, nil
-	}
-	return nil, notFound("namespaces", name)
-}
-
-func (a *api) namespaceTable(r *http.Request, neg negotiation, items []kube.Namespace) (any, *status.HTTPError) {
-	return syntheticTable(r, neg, a.now(), items, table.NamespaceColumns, table.NamespaceRow,
-		func(ns *kube.Namespace) (kube.TypeMeta, kube.ObjectMeta) { return ns.TypeMeta, ns.ObjectMeta })
-}
-
 // syntheticTable renders objects porthole makes up on each request (the
-// namespaces, the node) as the API server's Table.
+// node, endpoints) as the API server's Table.
 func syntheticTable[T any](r *http.Request, neg negotiation, now time.Time, items []T, columns []kube.TableColumnDefinition,
 	row func(*T, time.Time) []any, meta func(*T) (kube.TypeMeta, kube.ObjectMeta)) (any, *status.HTTPError) {
 	rows := make([]kube.TableRow, len(items))
@@ -419,9 +347,4 @@ func syntheticTable[T any](r *http.Request, neg negotiation, now time.Time, item
 
 // stableUID derives a UUID-shaped identifier from s, so objects porthole
 // synthesises keep their UID across requests.
-func stableUID(s string) string {
-	h := sha256.Sum256([]byte(s))
-	h[6] = h[6]&0x0f | 0x50
-	h[8] = h[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
-}
+func stableUID(s string) string { return kube.StableUID(s) }

@@ -30,7 +30,8 @@ func testAPI(tb testing.TB, src node.Runtime) http.Handler {
 	if src == nil {
 		src = newFakeRuntime(pods...)
 	}
-	c, err := cluster.New(src, cluster.Objects{Pods: pods}, nil)
+	started := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	c, err := cluster.New(src, cluster.Objects{Pods: pods}, nil, cluster.WithClock(func() time.Time { return started }))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -41,7 +42,6 @@ func testAPI(tb testing.TB, src node.Runtime) http.Handler {
 		c.Stop()
 		c.Wait()
 	})
-	started := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	now := func() time.Time { return time.Date(2026, 1, 1, 11, 0, 0, 0, time.UTC) }
 	v := kube.VersionInfo{Major: "1", Minor: "33", GitVersion: "v1.33.0-porthole", GoVersion: "go", Compiler: "gc", Platform: "linux/amd64"}
 	mux := http.NewServeMux()

@@ -118,6 +118,10 @@ func FuzzAPIWrite(f *testing.F) {
 	f.Add(uint8(3), "apis/apps/v1/namespaces/default/deployments/web?dryRun=All", uint8(0), []byte(`{"propagationPolicy":"Foreground"}`))
 	f.Add(uint8(3), "apis/apps/v1/namespaces/default/replicasets/web-1", uint8(0), []byte(`{"preconditions":{"uid":"x"}}`))
 	f.Add(uint8(0), "apis/apps/v1/namespaces/default/deployments", uint8(4), []byte("k8s\x00\x0a\x16\x0a\x07apps/v1\x12\x0aDeployment\x12\x00"))
+	f.Add(uint8(0), "api/v1/namespaces", uint8(0), []byte(`{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"dev"}}`))
+	f.Add(uint8(1), "api/v1/namespaces/apps", uint8(3), []byte(`{"metadata":{"labels":{"team":"web"}}}`))
+	f.Add(uint8(3), "api/v1/namespaces/apps", uint8(0), []byte(``))
+	f.Add(uint8(0), "api/v1/namespaces", uint8(4), []byte("k8s\x00\x0a\x0e\x0a\x02v1\x12\x09Namespace\x12\x07\x0a\x05\x0a\x03dev"))
 	rt := &runnerRuntime{fakeRuntime: newFakeRuntime(testPods()...), added: map[node.PodRef]*kube.Pod{}}
 	h := testAPI(f, rt)
 	methods := []string{"POST", "PATCH", "PUT", "DELETE"}

@@ -21,16 +21,19 @@ import (
 // kind is how the API serves one resource: where, under which names, and
 // as which table.
 type kind struct {
-	resource   cluster.Resource
-	prefix     string // /api/v1 or /apis/apps/v1
-	apiVersion string
-	kind       string
-	listKind   string
-	fields     []string // field selector keys
-	field      func(cluster.Object) func(string) (string, bool)
-	columns    []kube.TableColumnDefinition
-	row        func(cluster.Object, time.Time) []any
-	conditions func(cluster.Object) []kube.TableRowCondition
+	resource cluster.Resource
+	prefix   string // /api/v1 or /apis/apps/v1
+	// clusterScoped kinds (namespaces) are in no namespace: their routes
+	// name the object {name}, and PathValue("namespace") is "".
+	clusterScoped bool
+	apiVersion    string
+	kind          string
+	listKind      string
+	fields        []string // field selector keys
+	field         func(cluster.Object) func(string) (string, bool)
+	columns       []kube.TableColumnDefinition
+	row           func(cluster.Object, time.Time) []any
+	conditions    func(cluster.Object) []kube.TableRowCondition
 	// list wraps items (copies without kind, as list items are encoded).
 	list func(items []cluster.Object, rv string) any
 }
@@ -94,6 +97,19 @@ var (
 				Items: listItems(items, func(o *kube.Event) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
+	namespaceKind = &kind{
+		resource: cluster.Namespaces, prefix: "/api/v1", apiVersion: "v1", kind: "Namespace", listKind: "NamespaceList",
+		clusterScoped: true,
+		fields:        []string{"metadata.name", "status.phase"},
+		field:         func(o cluster.Object) func(string) (string, bool) { return namespaceField(o.(*kube.Namespace)) },
+		columns:       table.NamespaceColumns,
+		row:           func(o cluster.Object, now time.Time) []any { return table.NamespaceRow(o.(*kube.Namespace), now) },
+		list: func(items []cluster.Object, rv string) any {
+			return kube.NamespaceList{TypeMeta: kube.TypeMeta{Kind: "NamespaceList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+				Items: listItems(items, func(o *kube.Namespace) *kube.TypeMeta { return &o.TypeMeta })}
+		},
+	}
+	// allKinds are the namespaced kinds, served under every namespace.
 	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind, eventKind}
 )
 
@@ -270,6 +286,12 @@ func (a *api) patchPod(w http.ResponseWriter, r *http.Request) (any, *status.HTT
 	return patchObject(r, podKind, a.cluster.PatchPod, a.cluster.StrategicPatchPod, a.cluster.JSONPatchPod)
 }
 
+// patchNamespace applies a patch (kubectl label's, annotate's, apply's)
+// to a namespace: its labels and annotations may change.
+func (a *api) patchNamespace(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return patchObject(r, namespaceKind, a.cluster.PatchNamespace, a.cluster.StrategicPatchNamespace, a.cluster.JSONPatchNamespace)
+}
+
 // patchService applies a patch (kubectl apply's, kubectl label's) to a
 // Service.
 func (a *api) patchService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
@@ -334,6 +356,10 @@ func (a *api) updateDeployment(w http.ResponseWriter, r *http.Request) (any, *st
 	return updateObject(r, deploymentKind, a.cluster.UpdateDeployment)
 }
 
+func (a *api) updateNamespace(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return updateObject(r, namespaceKind, a.cluster.UpdateNamespace)
+}
+
 func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)) (any, *status.HTTPError) {
 	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
 	if aerr != nil {
@@ -356,7 +382,7 @@ func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, 
 		return nil, badRequest(fmt.Sprintf("the body is a %s %q, not a %s %s", head.APIVersion, head.Kind, k.apiVersion, k.kind))
 	case m.Name != name:
 		return nil, badRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.Name, name))
-	case m.Namespace != "" && m.Namespace != ns:
+	case m.Namespace != "" && m.Namespace != ns && !k.clusterScoped:
 		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
 	o, err := update(ns, name, body, cluster.WriteOptions{DryRun: dry, ResourceVersion: head.Metadata.ResourceVersion})

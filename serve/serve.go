@@ -78,6 +78,9 @@ type Options struct {
 	Services    []*kube.Service
 	Deployments []*kube.Deployment
 	ReplicaSets []*kube.ReplicaSet
+	// Namespaces are made besides the builtin ones and those the objects
+	// above are in.
+	Namespaces []*kube.Namespace
 	// KubeconfigPath, when set, is where Run writes a kubeconfig (mode
 	// 0600) pointing at the server, with context defaultContext.
 	KubeconfigPath string
@@ -162,7 +165,7 @@ func New(opts *Options) (_ *Server, err error) {
 	}
 	pods := s.opts.Pods
 	switch {
-	case len(pods) > 0 || len(s.opts.Services)+len(s.opts.Deployments)+len(s.opts.ReplicaSets) > 0:
+	case len(pods) > 0 || len(s.opts.Services)+len(s.opts.Deployments)+len(s.opts.ReplicaSets)+len(s.opts.Namespaces) > 0:
 	case len(s.opts.DemoWeb) > 0:
 		pods = []*kube.Pod{demoPodWithWeb(s.opts.DemoWeb)}
 	default:
@@ -201,7 +204,7 @@ func New(opts *Options) (_ *Server, err error) {
 	s.node = node.New(s.rt, &node.Options{Logger: s.log.With("component", "node")})
 	now := time.Now()
 	if s.cluster, err = cluster.New(s.rt, cluster.Objects{Pods: pods, Services: s.opts.Services,
-		Deployments: s.opts.Deployments, ReplicaSets: s.opts.ReplicaSets}, s.log.With("component", "cluster")); err != nil {
+		Deployments: s.opts.Deployments, ReplicaSets: s.opts.ReplicaSets, Namespaces: s.opts.Namespaces}, s.log.With("component", "cluster")); err != nil {
 		ln.Close()
 		return nil, err
 	}

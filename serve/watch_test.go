@@ -125,11 +125,12 @@ func TestWatchTable(t *testing.T) {
 	}
 }
 
-// TestStaticWatch: watches of the node and the namespaces, which porthole
-// makes up and never change (kubectl get nodes -w, get ns -w): ADDED for
-// each selected object from the start, as objects or one-row Tables, none
-// when resuming from a resourceVersion, the initial-events bookmark when
-// asked; each ends at timeoutSeconds.
+// TestStaticWatch: watches of the node, which porthole makes up and never
+// changes (kubectl get nodes -w), and of the namespaces (kubectl get ns
+// -w): ADDED for each selected object from the start, as objects or
+// one-row Tables, none of the node when resuming from a resourceVersion
+// (the namespaces' changes since it, in order), the initial-events
+// bookmark when asked; each ends at timeoutSeconds.
 func TestStaticWatch(t *testing.T) {
 	h := testAPI(t, nil)
 	for _, tt := range []struct {
@@ -143,10 +144,13 @@ func TestStaticWatch(t *testing.T) {
 		{"/api/v1/nodes?watch=1", tableAccept, []string{"ADDED Table porthole 10"}},
 		{"/api/v1/nodes?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true", "application/json",
 			[]string{"ADDED Node porthole", "BOOKMARK Node  rv=1 initial-events-end"}},
-		{"/api/v1/namespaces?watch=1", "application/json", []string{"ADDED Namespace apps", "ADDED Namespace batch", "ADDED Namespace default", "ADDED Namespace kube-system"}},
-		{"/api/v1/namespaces?watch=1&resourceVersion=1", "application/json", nil},
+		{"/api/v1/namespaces?watch=1", "application/json", []string{"ADDED Namespace apps", "ADDED Namespace batch", "ADDED Namespace default",
+			"ADDED Namespace kube-node-lease", "ADDED Namespace kube-public", "ADDED Namespace kube-system"}},
+		{"/api/v1/namespaces?watch=1&resourceVersion=4", "application/json", []string{"ADDED Namespace kube-system",
+			"ADDED Namespace apps", "ADDED Namespace batch"}},
 		{"/api/v1/namespaces?watch=1&fieldSelector=metadata.name%3Dapps", "application/json", []string{"ADDED Namespace apps"}},
-		{"/api/v1/namespaces?watch=1", tableAccept, []string{"ADDED Table apps 3", "ADDED Table batch 0", "ADDED Table default 0", "ADDED Table kube-system 0"}},
+		{"/api/v1/namespaces?watch=1", tableAccept, []string{"ADDED Table apps 3", "ADDED Table batch 0", "ADDED Table default 0",
+			"ADDED Table kube-node-lease 0", "ADDED Table kube-public 0", "ADDED Table kube-system 0"}},
 	} {
 		start := time.Now()
 		code, ct, lines := watchLines(t, h, tt.path+"&timeoutSeconds=1", tt.accept)

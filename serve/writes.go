@@ -69,14 +69,20 @@ func createObject[T any, PT interface {
 		return nil, badRequest(fmt.Sprintf("the body is a %s %q, not a %s %s", tm.APIVersion, tm.Kind, k.apiVersion, k.kind))
 	}
 	m, ns := o.Meta(), r.PathValue("namespace")
-	if m.Namespace != "" && m.Namespace != ns {
+	if m.Namespace != "" && m.Namespace != ns && !k.clusterScoped {
 		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
 	m.Namespace = ns
 	created, err := create(o, cluster.WriteOptions{DryRun: dry})
 	var inv *cluster.InvalidError
 	var big *cluster.TooLargeError
+	var term *cluster.TerminatingError
 	switch {
+	case errors.As(err, &term):
+		d := k.details(m.Name)
+		d.Causes = []status.Cause{{Type: "NamespaceTerminating", Message: fmt.Sprintf("namespace %s is being terminated", term.Namespace), Field: "metadata.namespace"}}
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusForbidden, "Forbidden",
+			fmt.Sprintf("%s %q is forbidden: %v", k.qualified(), m.Name, err), d)}
 	case errors.As(err, &big):
 		return nil, objectTooLarge(k, m.Name, big)
 	case errors.As(err, &inv):
@@ -107,6 +113,12 @@ func (a *api) createPod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 // sends it; the controllers then roll it out.
 func (a *api) createDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 	return createObject(w, r, deploymentKind, maxPodBody, a.cluster.CreateDeployment)
+}
+
+// createNamespace creates a namespace, as kubectl create namespace sends
+// it.
+func (a *api) createNamespace(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return createObject(w, r, namespaceKind, maxPodBody, a.cluster.CreateNamespace)
 }
 
 // createService creates a Service, as kubectl expose and kubectl create
@@ -252,11 +264,12 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 	return p, nil
 }
 
-// deleteObject deletes a Service, Deployment or ReplicaSet as the API
-// server does, its dependents as propagationPolicy says (Background by
-// default). An object gone at once is answered as the API server does: a
-// Service with itself, the others with a Success Status naming it; one
-// held for its dependents (Foreground) with itself, marked.
+// deleteObject deletes a Service, Deployment, ReplicaSet or namespace as
+// the API server does, its dependents as propagationPolicy says
+// (Background by default). An object gone at once is answered as the API
+// server does: a Service with itself, the others with a Success Status
+// naming it; one held for its dependents (Foreground) or its contents (a
+// namespace, Terminating) with itself, marked.
 func (a *api) deleteObject(k *kind) apiHandler {
 	return func(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 		opts, aerr := readDeleteOptions(r)
@@ -277,6 +290,9 @@ func (a *api) deleteObject(k *kind) apiHandler {
 		}
 		o, err := a.cluster.Delete(k.resource, ns, name, policy, cluster.WriteOptions{DryRun: opts.dry})
 		switch {
+		case errors.Is(err, cluster.ErrImmortal):
+			return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusForbidden, "Forbidden",
+				fmt.Sprintf("%s %q is forbidden: %v", k.qualified(), name, err), k.details(name))}
 		case errors.Is(err, cluster.ErrNotFound):
 			return nil, notFoundIn(k, name)
 		case errors.Is(err, cluster.ErrUnsupported):

@@ -99,8 +99,9 @@ type Cluster struct {
 	watchers    map[*Watcher]struct{}
 	events      events
 	nextIP      int
-	manifest    []key           // pods given to New, read from the runtime at Start
-	starved     map[string]bool // ReplicaSets (by UID) refused pods at MaxPods, told once
+	manifest    []key                // pods given to New, read from the runtime at Start
+	starved     map[string]bool      // ReplicaSets (by UID) refused pods at MaxPods, told once
+	terminating map[string]time.Time // deleted namespaces, by when their contents go
 	started     bool
 	closed      bool
 
@@ -115,25 +116,37 @@ type Objects struct {
 	Services    []*kube.Service
 	Deployments []*kube.Deployment
 	ReplicaSets []*kube.ReplicaSet
+	Namespaces  []*kube.Namespace // besides the builtin ones and those the others are in
 }
+
+// Option changes how New makes a cluster.
+type Option func(*Cluster)
+
+// WithClock makes the cluster read the time from now (for tests: the
+// namespaces it starts with are created at New).
+func WithClock(now func() time.Time) Option { return func(c *Cluster) { c.now = now } }
 
 // New returns a cluster over rt holding objs. Workloads need rt to be a
 // PodRunner. Nothing runs until Start.
-func New(rt PodSource, objs Objects, log *slog.Logger) (*Cluster, error) {
+func New(rt PodSource, objs Objects, log *slog.Logger, opts ...Option) (*Cluster, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Cluster{
-		rt:       rt,
-		log:      log,
-		now:      time.Now,
-		rv:       1,
-		objs:     map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}, Events: {}},
-		watchers: make(map[*Watcher]struct{}),
-		starved:  make(map[string]bool),
-		events:   events{byKey: make(map[eventKey]string)},
-		kick:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
+		rt:          rt,
+		log:         log,
+		now:         time.Now,
+		rv:          1,
+		objs:        map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}, Events: {}, Namespaces: {}},
+		watchers:    make(map[*Watcher]struct{}),
+		starved:     make(map[string]bool),
+		terminating: make(map[string]time.Time),
+		events:      events{byKey: make(map[eventKey]string)},
+		kick:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(c)
 	}
 	c.runner, _ = rt.(PodRunner)
 	if c.runner == nil && len(objs.Deployments)+len(objs.ReplicaSets) > 0 {
@@ -145,6 +158,9 @@ func New(rt PodSource, objs Objects, log *slog.Logger) (*Cluster, error) {
 			ns = kube.DefaultNamespace
 		}
 		c.manifest = append(c.manifest, key{ns, p.Name})
+	}
+	if err := c.seedNamespacesLocked(objs.Namespaces, objs); err != nil {
+		return nil, err
 	}
 	now := c.now()
 	for _, s := range objs.Services {
@@ -442,21 +458,6 @@ func (c *Cluster) listLocked(res Resource, namespace string, match func(Object) 
 	return out
 }
 
-// Namespaces returns default, kube-system and every namespace an object
-// is in, sorted.
-func (c *Cluster) Namespaces() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	names := []string{"default", "kube-system"}
-	for _, m := range c.objs {
-		for k := range m {
-			names = append(names, k.namespace)
-		}
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
 // syncPodsLocked reads every pod's live state from the runtime and stores
 // those that changed (MODIFIED). The cluster's own metadata (deletion,
 // resourceVersion, owners, labels, annotations) and images win over the
@@ -500,15 +501,14 @@ func (c *Cluster) CreatePod(p *kube.Pod, opts ...WriteOptions) (*kube.Pod, error
 	if c.runner == nil {
 		return nil, ErrUnsupported
 	}
-	namespaces := c.Namespaces()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, ErrClosed
 	}
 	p = clone(p)
-	if !slices.Contains(namespaces, p.Namespace) {
-		return nil, fmt.Errorf("namespace %q: %w", p.Namespace, ErrNotFound)
+	if err := c.checkNamespaceLocked(p.Namespace); err != nil {
+		return nil, err
 	}
 	if p.Name == "" && p.GenerateName != "" {
 		for {
@@ -655,6 +655,9 @@ func withRV(o Object, rv uint64) Object {
 		c := *v
 		out = &c
 	case *kube.Event:
+		c := *v
+		out = &c
+	case *kube.Namespace:
 		c := *v
 		out = &c
 	default:

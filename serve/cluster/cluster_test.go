@@ -22,8 +22,9 @@ type fakeRuntime struct {
 	pods    map[key]*kube.Pod
 	changed chan struct{}
 	removed []string
-	unready bool     // new pods start not ready
-	ops     []string // "add name" and "remove name", in order
+	unready bool          // new pods start not ready
+	ops     []string      // "add name" and "remove name", in order
+	gate    chan struct{} // when set, removals wait for it to close
 }
 
 func newFake(pods ...*kube.Pod) *fakeRuntime {
@@ -59,6 +60,12 @@ func (f *fakeRuntime) AddPod(in *kube.Pod) error {
 }
 
 func (f *fakeRuntime) RemovePodGrace(ns, name string, grace time.Duration) error {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	f.mu.Lock()
 	delete(f.pods, key{ns, name})
 	f.removed = append(f.removed, name)

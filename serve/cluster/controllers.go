@@ -21,10 +21,15 @@ const (
 	desiredAnnotation    = "deployment.kubernetes.io/desired-replicas"
 )
 
-// reconcileLocked runs the Deployment and ReplicaSet controllers until
+// reconcileLocked runs the namespace controller, then the Deployment and
+// ReplicaSet controllers until
 // nothing changes (bounded: each pass moves every workload one step).
 func (c *Cluster) reconcileLocked() {
-	if c.closed || c.runner == nil {
+	if c.closed {
+		return
+	}
+	c.finalizeNamespacesLocked()
+	if c.runner == nil {
 		return
 	}
 	for range 8 {
@@ -591,10 +596,11 @@ func timedOut(cond *kube.DeploymentCondition, deadline time.Duration, now time.T
 }
 
 // nextDeadlineLocked is when the earliest rollout in progress reaches its
-// progress deadline, if nothing else happens; zero for none. Nothing else
-// wakes the controllers when a rollout is stuck.
+// progress deadline, or a terminating namespace settles, if nothing else
+// happens; zero for none. Nothing else wakes the controllers when a
+// rollout is stuck.
 func (c *Cluster) nextDeadlineLocked() time.Time {
-	var next time.Time
+	next := c.settleDeadlineLocked(c.now())
 	for _, o := range c.objs[Deployments] {
 		d := o.(*kube.Deployment)
 		deadline, ok := progressDeadline(d)

@@ -104,14 +104,15 @@ func (c *Cluster) CreateService(s *kube.Service, opts ...WriteOptions) (*kube.Se
 // of res: fill sets what the API server sets, or refuses the object. A
 // dry run stops short of storing it.
 func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error, fill func() error, o Object, dryRun bool) error {
-	namespaces := c.Namespaces()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return ErrClosed
 	}
-	if !slices.Contains(namespaces, m.Namespace) {
-		return fmt.Errorf("namespace %q: %w", m.Namespace, ErrNotFound)
+	if res != Namespaces {
+		if err := c.checkNamespaceLocked(m.Namespace); err != nil {
+			return err
+		}
 	}
 	if m.Name == "" && m.GenerateName != "" {
 		for {
@@ -156,7 +157,8 @@ func (c *Cluster) ipTakenLocked(ip string) bool {
 	return false
 }
 
-// Delete deletes a Service, Deployment or ReplicaSet (pods: DeletePod),
+// Delete deletes a Service, Deployment, ReplicaSet or namespace (pods:
+// DeletePod),
 // doing to its dependents what policy says, and returns the object as
 // deleted: with deletionTimestamp for Foreground, else as it was last.
 // An object already being deleted is returned as it is.
@@ -168,6 +170,7 @@ func (c *Cluster) Delete(res Resource, namespace, name string, policy Propagatio
 		if c.runner == nil {
 			return nil, ErrUnsupported
 		}
+	case Namespaces:
 	default:
 		return nil, fmt.Errorf("delete %s: %w", res, ErrUnsupported)
 	}
@@ -180,6 +183,9 @@ func (c *Cluster) Delete(res Resource, namespace, name string, policy Propagatio
 	o, ok := c.objs[res][k]
 	if !ok {
 		return nil, ErrNotFound
+	}
+	if res == Namespaces {
+		return c.deleteNamespaceLocked(o, options(opts).DryRun)
 	}
 	if o.Meta().DeletionTimestamp != "" {
 		return o, nil
@@ -334,6 +340,8 @@ func cloneObject(o Object) Object {
 	case *kube.ReplicaSet:
 		return clone(v)
 	case *kube.Event:
+		return clone(v)
+	case *kube.Namespace:
 		return clone(v)
 	}
 	panic(fmt.Sprintf("cluster: copy %T: not a stored kind", o))

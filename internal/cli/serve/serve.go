@@ -56,8 +56,9 @@ func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.C
 		Short: "Run pods locally behind an API server kubectl can exec, attach and port-forward into",
 		Long: `Run pods as local processes and serve them to kubectl: an API (pods,
 Services, Deployments, ReplicaSets, events, the node, namespaces,
-discovery; reads, deleting pods, and rolling out, scaling and patching
-Deployments) plus exec, attach and port-forward.
+discovery; reads, and the writes of kubectl's workload commands: create,
+apply, patch, replace, scale and delete) plus exec, attach and
+port-forward.
 
 Without -f, serves the pod "demo" (container "shell" running sh, stdin open).
 The kubeconfig is written to $XDG_CONFIG_HOME/porthole/kubeconfig unless
@@ -98,7 +99,7 @@ The processes are NOT isolated from this machine.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", serve.DefaultListen, "address to listen on (host:port, loopback only; port 0 picks one)")
-	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods, Services, Deployments and ReplicaSets to run (YAML or JSON, several documents; - for stdin); repeatable")
+	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods, Services, Deployments, ReplicaSets and namespaces to run (YAML or JSON, several documents; - for stdin); repeatable")
 	cmd.Flags().StringVar(&opts.Kubeconfig, kubeconfigFlag, "", `write a kubeconfig for this server to this path ("" for none) (default "$XDG_CONFIG_HOME/porthole/kubeconfig")`)
 	cmd.Flags().BoolVar(&opts.PlainHTTP, "plain-http", false, "serve plain HTTP, with no generated certificate or token (loopback only)")
 	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", `keep the generated certificate authority, serving certificate and token here (default "$XDG_CONFIG_HOME/porthole/serve")`)
@@ -137,6 +138,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Services:       objs.Services,
 		Deployments:    objs.Deployments,
 		ReplicaSets:    objs.ReplicaSets,
+		Namespaces:     objs.Namespaces,
 		KubeconfigPath: opts.Kubeconfig,
 		Logger:         opts.Factory.Logger(opts.Verbosity),
 		Out:            opts.IO.Out,
@@ -259,6 +261,9 @@ func ReadObjects(stdin io.Reader, names []string) (*kube.Objects, error) {
 		}
 		for _, o := range got.ReplicaSets {
 			keys = append(keys, "replicaset "+o.Namespace+"/"+o.Name)
+		}
+		for _, o := range got.Namespaces {
+			keys = append(keys, "namespace "+o.Name)
 		}
 		for _, key := range keys {
 			if prev, dup := where[key]; dup {
