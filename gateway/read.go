@@ -19,12 +19,14 @@ const maxWriteBody = 1 << 20
 // authenticated caller, and a resource read is forwarded only after the
 // caller's RBAC allows its verb on exactly the resource the path names.
 // Of writes, only those kubectl's streaming and workload commands make
-// are served, under RBAC too: creating a pod (kubectl run), a Deployment
-// (kubectl create deployment) or a Service (kubectl expose), deleting one
-// of those or a ReplicaSet, patching a Deployment (kubectl rollout
-// restart, kubectl apply), a Service or a pod (kubectl apply, label,
-// annotate) and scaling a Deployment (kubectl scale); see writeVerb. Other writes
-// and other resources are not served (see readable). The self reviews
+// are served, under RBAC too: creating a namespace (kubectl create
+// namespace), a pod (kubectl run), a Deployment (kubectl create
+// deployment) or a Service (kubectl expose), deleting one of those or a
+// ReplicaSet, patching a namespace (kubectl label, apply), a Deployment
+// (kubectl rollout restart, kubectl apply), a Service or a pod (kubectl
+// apply, label, annotate) and scaling a Deployment (kubectl scale); see
+// writeVerb. Other writes and other resources are not served (see
+// readable). The self reviews
 // (kubectl auth whoami and can-i) are the gateway's own answers.
 func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 	req, ok := parseAPIPath(r.URL.Path)
@@ -45,7 +47,7 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		verb, ok := req.writeVerb(r.Method)
 		if !ok {
 			g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed",
-				"the gateway serves only reads, exec, attach and port-forward, creating and deleting pods, services and deployments, deleting replica sets, patching and replacing pods, services and deployments, and scaling deployments", nil))
+				"the gateway serves only reads, exec, attach and port-forward, creating, deleting, patching and replacing namespaces, pods, services and deployments, deleting replica sets, and scaling deployments", nil))
 			return
 		}
 		a := Attributes{User: userFrom(r.Context()), Verb: verb, APIGroup: req.group,

@@ -124,11 +124,29 @@ func (req apiRequest) readableResource() bool {
 }
 
 // writeVerb is the verb a write of req is authorized as, when the gateway
-// forwards it at all: POST of a pod, Service or Deployment to a namespace,
-// DELETE of one of those or of a ReplicaSet, PATCH or PUT of one of
-// those, PATCH or PUT of one Deployment's scale.
+// forwards it at all: POST of a namespace, or of a pod, Service or
+// Deployment to a namespace, DELETE of one of those or of a ReplicaSet,
+// PATCH or PUT of one of those, PATCH or PUT of one Deployment's scale.
 func (req apiRequest) writeVerb(method string) (string, bool) {
-	if !req.resource || req.version != "v1" || req.namespace == "" {
+	if !req.resource || req.version != "v1" {
+		return "", false
+	}
+	if req.group == "" && req.kind == "namespaces" && req.subresource == "" {
+		// Cluster-scoped: created at /api/v1/namespaces, and named as its
+		// own namespace after, as the API server's request info has it.
+		switch {
+		case req.name == "" && method == http.MethodPost:
+			return "create", true
+		case req.name != "" && method == http.MethodDelete:
+			return "delete", true
+		case req.name != "" && method == http.MethodPatch:
+			return "patch", true
+		case req.name != "" && method == http.MethodPut:
+			return "update", true
+		}
+		return "", false
+	}
+	if req.namespace == "" {
 		return "", false
 	}
 	if req.subresource == "scale" && req.group == "apps" && req.kind == "deployments" && req.name != "" {

@@ -112,7 +112,15 @@ func TestWriteVerb(t *testing.T) {
 		{"DELETE", "/apis/apps/v1/namespaces/default/deployments/web", "delete"},
 		{"DELETE", "/apis/apps/v1/namespaces/default/deployments", ""},
 		{"DELETE", "/api/v1/namespaces/default/secrets/x", ""},
-		{"DELETE", "/api/v1/namespaces/default", ""},
+		{"DELETE", "/api/v1/namespaces/dev", "delete"},
+		{"POST", "/api/v1/namespaces", "create"},
+		{"PATCH", "/api/v1/namespaces/dev", "patch"},
+		{"PUT", "/api/v1/namespaces/dev", "update"},
+		{"POST", "/api/v1/namespaces/dev", ""},
+		{"DELETE", "/api/v1/namespaces", ""},
+		{"PUT", "/api/v1/namespaces/dev/finalize", ""},
+		{"PATCH", "/api/v1/namespaces/dev/status", ""},
+		{"POST", "/apis/apps/v1/namespaces", ""},
 	} {
 		req, ok := parseAPIPath(tc.path)
 		if !ok {

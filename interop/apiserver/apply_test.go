@@ -1,9 +1,11 @@
 package apiserver
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,7 +17,8 @@ import (
 // (which reads the OpenAPI documents, v2 in protobuf for kubectl 1.27,
 // v3 for the later ones, and validates on the server), applied again,
 // create deployment (protobuf from kubectl 1.32 on), expose and
-// delete -f; the objects are in the API server, then gone.
+// delete -f; the objects are in the API server, then gone. A namespace is
+// created, labelled and deleted, and refused to a user without RBAC.
 func TestGatewayApply(t *testing.T) {
 	ctx := t.Context()
 	n := env.nodes[0]
@@ -102,7 +105,39 @@ spec:
 						t.Errorf("service %s after delete: %v", n, err)
 					}
 				}
+				testNamespaceWrites(t, path.c, name+"-ns")
 			})
 		}
+	}
+}
+
+// testNamespaceWrites creates, labels and deletes namespace ns with
+// kubectl c, and is refused the create as the limited user. The control
+// plane runs no namespace controller: the deleted namespace stays
+// Terminating, which is what the API server's delete makes it.
+func testNamespaceWrites(t *testing.T, c *kc, ns string) {
+	t.Helper()
+	ctx := t.Context()
+	namespaces := env.cp.Admin.CoreV1().Namespaces()
+	t.Cleanup(func() { namespaces.Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	if r := c.run(t, c.limited, nil, "create", "namespace", ns); r.code != 1 ||
+		!strings.Contains(string(r.stderr), `namespaces is forbidden: User "limited" cannot create resource "namespaces"`) {
+		t.Errorf("create namespace as limited: exit %d %q %q", r.code, r.stdout, tail(r.stderr))
+	}
+	for _, step := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create", "namespace", ns}, "namespace/" + ns + " created\n"},
+		{[]string{"label", "namespace", ns, "team=web"}, "namespace/" + ns + " labeled\n"},
+		{[]string{"delete", "namespace", ns, "--wait=false"}, `namespace "` + ns + `" deleted` + "\n"},
+	} {
+		if r := c.run(t, c.admin, nil, step.args...); r.code != 0 || string(r.stdout) != step.want {
+			t.Fatalf("%v: exit %d, %q %q, want %q", step.args, r.code, r.stdout, tail(r.stderr), step.want)
+		}
+	}
+	got, err := namespaces.Get(ctx, ns, metav1.GetOptions{})
+	if err != nil || got.Labels["team"] != "web" || got.DeletionTimestamp == nil || got.Status.Phase != "Terminating" {
+		t.Errorf("namespace %s in the API server: %v %+v", ns, err, got)
 	}
 }

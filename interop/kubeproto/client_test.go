@@ -27,7 +27,8 @@ import (
 
 // TestTypedClientProtobuf: client-go's typed clientset, configured to send
 // protobuf (as kubectl 1.32 and later are), creates a Deployment and a
-// Service, scales the Deployment and deletes both against porthole serve;
+// Service, scales the Deployment and deletes both against porthole serve,
+// and creates and deletes a namespace;
 // a dry-run delete deletes nothing, an unknown dry run is a BadRequest. Every
 // write goes as protobuf, which a recording transport checks.
 func TestTypedClientProtobuf(t *testing.T) {
@@ -195,6 +196,26 @@ func TestTypedClientProtobuf(t *testing.T) {
 		t.Errorf("get the pod deleted with grace period 0: %v, want NotFound", err)
 	}
 
+	// A namespace, created and deleted; it refuses new pods meanwhile.
+	namespaces := cs.CoreV1().Namespaces()
+	created, err := namespaces.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "proto-ns",
+		Labels: map[string]string{"team": "proto"}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create the namespace: %v", err)
+	}
+	if created.UID == "" || created.Labels["team"] != "proto" || created.Labels["kubernetes.io/metadata.name"] != "proto-ns" ||
+		created.Status.Phase != corev1.NamespaceActive {
+		t.Errorf("created namespace: %+v", created)
+	}
+	if err := namespaces.Delete(ctx, "proto-ns", metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("delete the namespace: %v", err)
+	}
+	_, err = cs.CoreV1().Pods("proto-ns").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "late"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "busybox"}}}}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) || !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		t.Errorf("a pod in the terminating namespace: %v, want Forbidden with the NamespaceTerminating cause", err)
+	}
+
 	// Each write went as protobuf.
 	rec.mu.Lock()
 	for _, r := range rec.reqs {
@@ -209,6 +230,8 @@ func TestTypedClientProtobuf(t *testing.T) {
 		"DELETE /api/v1/namespaces/default/services/proto",
 		"POST /api/v1/namespaces/default/pods",
 		"DELETE /api/v1/namespaces/default/pods/bare",
+		"POST /api/v1/namespaces",
+		"DELETE /api/v1/namespaces/proto-ns",
 	} {
 		if got := rec.find(w); len(got) == 0 {
 			t.Errorf("no %s was sent", w)
