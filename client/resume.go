@@ -362,7 +362,9 @@ func (r *resumer) sendStdin(wg *sync.WaitGroup, conn *websocket.Conn, dst stream
 	defer wg.Done()
 	for {
 		r.mu.Lock()
-		for !r.over && conn.Err() == nil && !isDone(conn) && sent >= r.stdin.Total() && !r.stdinEOF {
+		// The gateway may have acknowledged stdin past sent (bytes an
+		// earlier connection delivered): they are dropped, and not needed.
+		for sent = max(sent, r.stdin.Base()); !r.over && conn.Err() == nil && !isDone(conn) && sent >= r.stdin.Total() && !r.stdinEOF; sent = max(sent, r.stdin.Base()) {
 			r.cond.Wait()
 		}
 		if r.over || isDone(conn) {

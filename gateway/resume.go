@@ -58,7 +58,13 @@ type outBuf struct {
 	replay.Buffer
 	on   bool // the session has this stream
 	done bool // the stream ended upstream: Total is final
+	// sent is the end of the bytes handed to a connection's write so far:
+	// no client can have received, or acknowledge, more.
+	sent int64
 }
+
+// outNames name the output streams in messages.
+var outNames = [...]string{"stdout", "stderr", "error"}
 
 // Output stream indexes of a resumable session.
 const (
@@ -597,7 +603,10 @@ func (r *resumable) pump(a *attachment, pumps *sync.WaitGroup, i int, dst stream
 	o := &r.outs[i]
 	for {
 		r.mu.Lock()
-		for !a.gone && sent >= o.Total() && !o.done {
+		// The client may have acknowledged bytes past sent that an earlier
+		// attachment's write was still delivering as it reattached: they
+		// are not kept any more, and not needed.
+		for sent = max(sent, o.Base()); !a.gone && sent >= o.Total() && !o.done; sent = max(sent, o.Base()) {
 			r.cond.Wait()
 		}
 		if a.gone || sent >= o.Total() {
@@ -608,6 +617,7 @@ func (r *resumable) pump(a *attachment, pumps *sync.WaitGroup, i int, dst stream
 		// under way (it received them); the loan keeps their chunk from
 		// being reused until the write is done with it.
 		chunk, loan := o.Lend(sent)
+		o.sent = max(o.sent, sent+int64(len(chunk)))
 		r.mu.Unlock()
 		n, err := dst.Write(chunk)
 		r.mu.Lock()
@@ -639,13 +649,22 @@ func (r *resumable) readAcks(a *attachment, ctl stream.Stream) {
 			return
 		}
 		r.mu.Lock()
-		r.ack(off)
+		err = r.ack(off)
 		r.mu.Unlock()
+		if err != nil {
+			_ = a.conn.Abort(err.Error())
+			return
+		}
 	}
 }
 
-// ack drops the output the client says it received; r.mu is held.
-func (r *resumable) ack(off protocol.Offsets) {
+// ack drops the output the client says it received; r.mu is held. An
+// acknowledgement of bytes never sent is refused, and changes nothing: it
+// would drop output not yet delivered.
+func (r *resumable) ack(off protocol.Offsets) error {
+	if err := r.checkSent(off); err != nil {
+		return err
+	}
 	for i := range r.outs {
 		o := &r.outs[i]
 		if n := offsetOf(off, i); n > o.Base() && n <= o.Total() {
@@ -653,6 +672,19 @@ func (r *resumable) ack(off protocol.Offsets) {
 		}
 	}
 	r.cond.Broadcast()
+	return nil
+}
+
+// checkSent refuses offsets past what was sent of any output stream; r.mu
+// is held.
+func (r *resumable) checkSent(off protocol.Offsets) error {
+	for i := range r.outs {
+		o := &r.outs[i]
+		if n := offsetOf(off, i); n > o.sent && n > o.Base() {
+			return fmt.Errorf("acknowledged %s up to %d, past the %d bytes sent", outNames[i], n, o.sent)
+		}
+	}
+	return nil
 }
 
 // sendStdinAcks tells the client the session's id and how much of its
@@ -919,11 +951,13 @@ func (r *resumable) reattach(w http.ResponseWriter, req *http.Request, s *sessio
 	for i := range r.outs {
 		o := &r.outs[i]
 		if n := offsetOf(off, i); herr == nil && o.on && (n < o.Base() || n > o.Total()) {
-			herr = status.NewHTTPError(http.StatusBadRequest, "BadRequest", fmt.Sprintf("resume offset %d of %s is outside the kept output [%d, %d]", n, [...]string{"stdout", "stderr", "error"}[i], o.Base(), o.Total()), nil)
+			herr = status.NewHTTPError(http.StatusBadRequest, "BadRequest", fmt.Sprintf("resume offset %d of %s is outside the kept output [%d, %d]", n, outNames[i], o.Base(), o.Total()), nil)
 		}
 	}
 	if herr == nil {
-		r.ack(off)
+		if err := r.ack(off); err != nil {
+			herr = status.NewHTTPError(http.StatusBadRequest, "BadRequest", "resume offsets: "+err.Error(), nil)
+		}
 	}
 	stdinN := r.stdinN
 	r.mu.Unlock()

@@ -781,3 +781,51 @@ func TestResumeCancelEnds(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestResumeAckAhead: a client that acknowledges output it was never sent
+// (a hostile one: acknowledged, unsent output would be dropped, and the
+// connection's sender, behind the acknowledgement, crashed the gateway)
+// loses its connection with the reason, and the gateway goes on serving.
+func TestResumeAckAhead(t *testing.T) {
+	// The aborted session is parked for its grace: a short one ends it.
+	host, _, _ := resumeGateway(t, protocol.WebSocket, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	u := execURL(host, []string{"echo", "hello"}, "stdout")
+	conn, _, err := dialResumable(t, ctx, u, "alice-token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	controlLines(conn)
+	status := streamtest.ReadAll(conn.Channel(3))
+	hello := make([]byte, 6)
+	if _, err := io.ReadFull(conn.Channel(1), hello); err != nil || string(hello) != "hello\n" {
+		t.Fatalf("output %q: %v", hello, err)
+	}
+	rest := streamtest.ReadAll(conn.Channel(1)) // read on: an unread channel stops the connection
+	if _, err := conn.Channel(protocol.ResumeControl).Write([]byte(protocol.FormatOffsets(protocol.Offsets{Stdout: 1 << 20}) + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-conn.Done():
+	case <-ctx.Done():
+		t.Fatal("the connection that acknowledged unsent output lives on")
+	}
+	if err := conn.Err(); err == nil || !strings.Contains(err.Error(), "acknowledged stdout up to 1048576, past the 6 bytes sent") {
+		t.Errorf("the connection ended with %v, want the reason", err)
+	}
+	<-status
+	<-rest
+	again, _, err := dialResumable(t, ctx, execURL(host, []string{"echo", "ok"}, "stdout"), "alice-token", nil)
+	if err != nil {
+		t.Fatalf("the gateway after the bad acknowledgement: %v", err)
+	}
+	defer again.Close()
+	controlLines(again)
+	streamtest.ReadAll(again.Channel(3))
+	ok := make([]byte, 3)
+	if _, err := io.ReadFull(again.Channel(1), ok); err != nil || string(ok) != "ok\n" {
+		t.Errorf("a new session's output %q: %v", ok, err)
+	}
+}
