@@ -178,6 +178,31 @@ type Service struct {
 	ObjectMeta `json:"metadata"`
 	Spec       ServiceSpec   `json:"spec"`
 	Status     ServiceStatus `json:"status"`
+	// Unmodeled is what the spec holds that ServiceSpec does not model
+	// (ipFamilyPolicy, ...), kept as sent: see specRemainder.
+	Unmodeled any `json:"-"`
+}
+
+// MarshalJSON writes the Service with its unmodeled spec fields.
+func (s Service) MarshalJSON() ([]byte, error) {
+	type plain Service
+	return withSpecRemainder(plain(s), reflect.TypeFor[ServiceSpec](), s.Unmodeled)
+}
+
+// UnmarshalJSON reads a Service, keeping its unmodeled spec fields.
+func (s *Service) UnmarshalJSON(b []byte) error {
+	type plain Service
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	rest, err := specRemainder(b, reflect.TypeFor[ServiceSpec]())
+	if err != nil {
+		return err
+	}
+	*s = Service(p)
+	s.Unmodeled = rest
+	return nil
 }
 
 // ServiceSpec is the subset of a Service's spec that port-forward reads.
@@ -229,6 +254,32 @@ type Deployment struct {
 	ObjectMeta `json:"metadata"`
 	Spec       DeploymentSpec   `json:"spec"`
 	Status     DeploymentStatus `json:"status"`
+	// Unmodeled is what the spec holds that DeploymentSpec does not model
+	// (a template's resource limits, volumes, ...), kept as sent: see
+	// specRemainder. The ReplicaSets made from the template do not get it.
+	Unmodeled any `json:"-"`
+}
+
+// MarshalJSON writes the Deployment with its unmodeled spec fields.
+func (d Deployment) MarshalJSON() ([]byte, error) {
+	type plain Deployment
+	return withSpecRemainder(plain(d), reflect.TypeFor[DeploymentSpec](), d.Unmodeled)
+}
+
+// UnmarshalJSON reads a Deployment, keeping its unmodeled spec fields.
+func (d *Deployment) UnmarshalJSON(b []byte) error {
+	type plain Deployment
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	rest, err := specRemainder(b, reflect.TypeFor[DeploymentSpec]())
+	if err != nil {
+		return err
+	}
+	*d = Deployment(p)
+	d.Unmodeled = rest
+	return nil
 }
 
 // DeploymentSpec is the subset of a Deployment's spec porthole honours.

@@ -778,9 +778,9 @@ func TestKubectlCreateExposeDelete(t *testing.T) {
 // documents say it does: kubectl 1.27 and 1.28 read v2 in protobuf, the
 // later ones v3), unchanged when applied again, configured when changed
 // (kubectl's three-way strategic merge patches; fields porthole does not
-// model, such as resource limits, are ignored as at create, and since
-// the object never has them, kubectl patches them, to no effect, every
-// time); kubectl diff shows what would change (by the server's dry run);
+// model, such as resource limits, are kept and served back, so the same
+// manifest again is unchanged); kubectl diff shows what would change (by
+// the server's dry run);
 // kubectl label takes a pod out of its ReplicaSet, which replaces it;
 // kubectl replace puts the first manifest back whole; and all is gone
 // with delete -f.
@@ -832,16 +832,19 @@ spec:
 			run("deployment.apps/"+name+" unchanged\nservice/"+name+" unchanged\n", "apply", "-f", first)
 			run("deployment.apps/"+name+" configured\nservice/"+name+" configured\n", "apply", "-f", second)
 			run(`deployment "`+name+`" successfully rolled out`+"\n", "rollout", "status", "deployment/"+name, "--timeout=30s")
-			// The unmodeled fields are in kubectl's patch every time (so it
-			// says configured), and change nothing: no new rollout.
+			// The fields porthole does not model are kept, as the API server
+			// keeps them: served back, and the same manifest again is
+			// unchanged.
 			var before, after kube.Deployment
 			getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/"+name, &before)
-			run("deployment.apps/"+name+" configured\nservice/"+name+" configured\n", "apply", "-f", second)
+			run("deployment.apps/"+name+" unchanged\nservice/"+name+" unchanged\n", "apply", "-f", second)
 			getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/"+name, &after)
-			if after.Generation != before.Generation || after.Annotations["deployment.kubernetes.io/revision"] != before.Annotations["deployment.kubernetes.io/revision"] {
-				t.Errorf("applied again: generation %d, revision %s; before %d, %s", after.Generation, after.Annotations["deployment.kubernetes.io/revision"],
-					before.Generation, before.Annotations["deployment.kubernetes.io/revision"])
+			if after.Generation != before.Generation || after.ResourceVersion != before.ResourceVersion {
+				t.Errorf("applied again: generation %d, resourceVersion %s; before %d, %s", after.Generation, after.ResourceVersion,
+					before.Generation, before.ResourceVersion)
 			}
+			run("100m", "get", "deployment", name, "-o", "jsonpath={.spec.template.spec.containers[0].resources.limits.cpu}")
+			run("SingleStack", "get", "service", name, "-o", "jsonpath={.spec.ipFamilyPolicy}")
 			var svc kube.Service
 			getJSON(t, s, "/api/v1/namespaces/default/services/"+name, &svc)
 			if p := svc.Spec.Ports; len(p) != 1 || p[0].Port != 81 || p[0].Name != "http" || p[0].TargetPort.String() != "http" ||
@@ -878,8 +881,8 @@ spec:
 			var d kube.Deployment
 			getJSON(t, s, "/apis/apps/v1/namespaces/default/deployments/"+name, &d)
 			getJSON(t, s, "/api/v1/namespaces/default/services/"+name, &svc)
-			if *d.Spec.Replicas != 1 || svc.Spec.Ports[0].Port != 80 || svc.Labels["tier"] != "" {
-				t.Errorf("replaced: replicas %d, ports %+v, labels %v", *d.Spec.Replicas, svc.Spec.Ports, svc.Labels)
+			if *d.Spec.Replicas != 1 || svc.Spec.Ports[0].Port != 80 || svc.Labels["tier"] != "" || d.Unmodeled != nil || svc.Unmodeled != nil {
+				t.Errorf("replaced: replicas %d, ports %+v, labels %v, unmodeled %v %v", *d.Spec.Replicas, svc.Spec.Ports, svc.Labels, d.Unmodeled, svc.Unmodeled)
 			}
 			run(`deployment.apps "`+name+`" deleted`+"\n"+`service "`+name+`" deleted`+"\n", "delete", "-f", first)
 			readyPods(t, s, "app%3D"+name, 0)

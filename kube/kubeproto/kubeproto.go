@@ -3,7 +3,10 @@
 // client-go typed client configured for protobuf, send creates in it
 // (kubectl create deployment, kubectl create service). The object is
 // converted to its JSON form, which the rest of porthole reads; fields
-// porthole does not model are dropped, as they are from JSON.
+// porthole does not model are dropped (from JSON, a Deployment's and a
+// Service's are kept: see kube.Deployment.Unmodeled; the clients that
+// create in protobuf, kubectl create and client-go typed clients, rarely
+// set them).
 //
 // The encoding is the protobuf wire format of the messages in
 // k8s.io/api's generated.proto files, inside an envelope: the bytes

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -739,37 +740,43 @@ func TestDeploymentPaused(t *testing.T) {
 	waitFor(t, "the first pod gone", func() bool { return !slices.Contains(podNames(c, "app=web"), first) })
 }
 
-// TestPatchUnsupportedField: a patch setting a field porthole does not
-// model is refused, naming the field, rather than accepted and dropped;
-// empty values of such fields, and every field it models, pass.
-func TestPatchUnsupportedField(t *testing.T) {
+// TestPatchUnmodeledFields: the fields porthole does not model that a
+// patch sets are kept and served back, as the API server keeps them; each
+// change is a new generation, and the same patch again changes nothing.
+func TestPatchUnmodeledFields(t *testing.T) {
 	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
-	for _, tt := range []struct {
-		patch, field string
-		strategic    bool
+	for i, tt := range []struct {
+		patch     string
+		strategic bool
 	}{
-		{`{"spec":{"minReadySeconds":5}}`, "spec.minReadySeconds", false},
-		{`{"spec":{"template":{"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"1"}}}]}}}}`, "spec.template.spec.containers[0].resources.limits.cpu", true},
-		{`{"spec":{"template":{"spec":{"nodeSelector":{"disk":"ssd"}}}}}`, "spec.template.spec.nodeSelector.disk", false},
-		{`{"spec":{"paused":false,"minReadySeconds":0,"template":{"metadata":{"creationTimestamp":null}}}}`, "", false},
-		{`{"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"1"}]}]}}}}`, "", true},
+		{`{"spec":{"minReadySeconds":5}}`, false},
+		{`{"spec":{"template":{"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"1"}}}]}}}}`, true},
+		{`{"spec":{"template":{"spec":{"nodeSelector":{"disk":"ssd"}}}}}`, false},
+		{`{"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"1"}]}]}}}}`, true},
 	} {
 		patch := c.PatchDeployment
 		if tt.strategic {
 			patch = c.StrategicPatchDeployment
 		}
-		_, err := patch("default", "web", []byte(tt.patch))
-		var inv *InvalidError
-		switch {
-		case tt.field == "" && err != nil:
-			t.Errorf("%s: %v", tt.patch, err)
-		case tt.field != "" && (!errors.As(err, &inv) || inv.Msg != tt.field+": Forbidden: porthole does not support this field"):
-			t.Errorf("%s: %v, want %s refused", tt.patch, err, tt.field)
+		d, err := patch("default", "web", []byte(tt.patch))
+		if err != nil || d.Generation != int64(i+2) {
+			t.Errorf("%s: %v, generation %d", tt.patch, err, d.Generation)
 		}
 	}
 	o, _ := c.Get(Deployments, "default", "web")
-	if env := o.(*kube.Deployment).Spec.Template.Spec.Containers[0].Env; len(env) != 1 || env[0].Name != "A" {
+	d := o.(*kube.Deployment)
+	if env := d.Spec.Template.Spec.Containers[0].Env; len(env) != 1 || env[0].Name != "A" {
 		t.Errorf("env after the patches: %+v", env)
+	}
+	got, _ := json.Marshal(specOf(d))
+	for _, want := range []string{`"minReadySeconds":5`, `"resources":{"limits":{"cpu":"1"}}`, `"nodeSelector":{"disk":"ssd"}`} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("spec %s, want %s kept", got, want)
+		}
+	}
+	// The same again changes nothing.
+	if again, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"minReadySeconds":5}}`)); err != nil || again.Generation != d.Generation {
+		t.Errorf("the same patch again: %v, generation %d, was %d", err, again.Generation, d.Generation)
 	}
 }
 

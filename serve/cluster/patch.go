@@ -98,8 +98,8 @@ func options(opts []WriteOptions) WriteOptions {
 }
 
 // patchJSON changes o's JSON form with apply and decodes the result as
-// a T; a spec field the result sets that T does not model is refused
-// unless the patch is kubectl apply's.
+// a T; a spec field the result sets that T does not keep (spec says what
+// it keeps) is refused unless the patch is kubectl apply's.
 func patchJSON[T any](o any, apply func(doc any) (any, error), spec func(*T) any, opts []WriteOptions) (*T, error) {
 	raw, err := json.Marshal(o)
 	if err != nil {
@@ -129,6 +129,13 @@ func patchJSON[T any](o any, apply func(doc any) (any, error), spec func(*T) any
 	return u, nil
 }
 
+// specOf is the spec of o as its JSON has it: for a Deployment or Service,
+// with the fields porthole keeps without modelling them.
+func specOf[T any](o *T) any {
+	doc, _ := jsonOf(o).(map[string]any)
+	return doc["spec"]
+}
+
 // patchDeployment changes a Deployment's JSON form with apply, then
 // keeps what may change.
 func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (any, error), opts []WriteOptions) (*kube.Deployment, error) {
@@ -142,13 +149,13 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 	if rv := options(opts).ResourceVersion; rv != "" && rv != d.ResourceVersion {
 		return nil, ErrConflict
 	}
-	pu, err := patchJSON(d, apply, func(u *kube.Deployment) any { return u.Spec }, opts)
+	pu, err := patchJSON(d, apply, specOf[kube.Deployment], opts)
 	if err != nil {
 		return nil, err
 	}
 	u := *pu
 	// What the API server owns stays as it was.
-	labels, annotations, spec := u.Labels, u.Annotations, u.Spec
+	labels, annotations, spec, unmodeled := u.Labels, u.Annotations, u.Spec, u.Unmodeled
 	u = *clone(d)
 	u.Labels, u.Annotations = labels, annotations
 	if err := (&kube.Deployment{ObjectMeta: kube.ObjectMeta{Name: d.Name, Namespace: d.Namespace, Labels: labels, Annotations: annotations}, Spec: spec}).Validate(); err != nil {
@@ -158,8 +165,8 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 		return nil, &InvalidError{Msg: "spec.selector: Invalid value: field is immutable"}
 	}
 	defaultDeploymentSpec(&spec)
-	if !sameJSON(spec, d.Spec) {
-		u.Spec = spec
+	if !sameJSON(spec, d.Spec) || !sameJSON(unmodeled, d.Unmodeled) {
+		u.Spec, u.Unmodeled = spec, unmodeled
 		u.Generation++
 	}
 	if sameJSON(&u, d) {
@@ -335,12 +342,12 @@ func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any,
 	if rv := options(opts).ResourceVersion; rv != "" && rv != s.ResourceVersion {
 		return nil, ErrConflict
 	}
-	p, err := patchJSON(s, apply, func(u *kube.Service) any { return u.Spec }, opts)
+	p, err := patchJSON(s, apply, specOf[kube.Service], opts)
 	if err != nil {
 		return nil, err
 	}
 	u := clone(s)
-	u.Labels, u.Annotations, u.Spec = p.Labels, p.Annotations, p.Spec
+	u.Labels, u.Annotations, u.Spec, u.Unmodeled = p.Labels, p.Annotations, p.Spec, p.Unmodeled
 	switch ip := u.Spec.ClusterIP; {
 	case ip == "":
 		u.Spec.ClusterIP = s.Spec.ClusterIP

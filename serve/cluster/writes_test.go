@@ -259,8 +259,8 @@ func TestReplicaSetsBoundedByMaxPods(t *testing.T) {
 }
 
 // TestPatchService: a Service's ports merge by port in a strategic merge
-// patch; its labels and spec change, its cluster IP does not, and a
-// field porthole does not model is refused.
+// patch; its labels and spec change, its cluster IP does not, and the
+// fields porthole does not model are kept.
 func TestPatchService(t *testing.T) {
 	c := startCluster(t, newFake(), Objects{})
 	s, err := c.CreateService(&kube.Service{ObjectMeta: kube.ObjectMeta{Name: "web", Namespace: "default"},
@@ -280,7 +280,6 @@ func TestPatchService(t *testing.T) {
 	for _, tt := range []struct{ patch, want string }{
 		{`{"spec":{"clusterIP":"10.96.9.9"}}`, `spec.clusterIP: Invalid value: "10.96.9.9": field is immutable`},
 		{`{"spec":{"type":"NodePort"}}`, `spec.type: unsupported value "NodePort": porthole serves ClusterIP Services only`},
-		{`{"spec":{"loadBalancerClass":"x"}}`, `spec.loadBalancerClass: Forbidden: porthole does not support this field`},
 	} {
 		if _, err := c.PatchService("default", "web", []byte(tt.patch)); !errors.As(err, &inv) || inv.Msg != tt.want {
 			t.Errorf("%s: %v, want %s", tt.patch, err, tt.want)
@@ -288,6 +287,18 @@ func TestPatchService(t *testing.T) {
 	}
 	if same, err := c.PatchService("default", "web", []byte(`{"spec":{"clusterIP":null}}`)); err != nil || same.Spec.ClusterIP != s.Spec.ClusterIP {
 		t.Errorf("clusterIP removed: %v %v, want it kept", same, err)
+	}
+	// A field porthole does not model is kept, and goes with null.
+	if _, err := c.PatchService("default", "web", []byte(`{"spec":{"loadBalancerClass":"x","ports":[{"port":81,"appProtocol":"http"}]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := c.Get(Services, "default", "web")
+	if spec := specOf(o.(*kube.Service)).(map[string]any); spec["loadBalancerClass"] != "x" || spec["ports"].([]any)[0].(map[string]any)["appProtocol"] != "http" {
+		t.Errorf("unmodeled fields patched in: %v", spec)
+	}
+	u, err = c.PatchService("default", "web", []byte(`{"spec":{"loadBalancerClass":null}}`))
+	if spec := specOf(u).(map[string]any); err != nil || spec["loadBalancerClass"] != nil || spec["ports"].([]any)[0].(map[string]any)["appProtocol"] != "http" {
+		t.Errorf("an unmodeled field removed: %v %v", err, spec)
 	}
 }
 
@@ -327,13 +338,12 @@ func TestClusterIPsWrap(t *testing.T) {
 func TestPatchApply(t *testing.T) {
 	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
 	patch := []byte(`{"spec":{"minReadySeconds":5,"template":{"spec":{"containers":[{"name":"c","image":"v2","resources":{"limits":{"cpu":"1"}}}]}}}}`)
-	var inv *InvalidError
-	if _, err := c.StrategicPatchDeployment("default", "web", patch); !errors.As(err, &inv) {
-		t.Fatalf("a patch setting unmodeled fields: %v, want it refused", err)
-	}
-	d, err := c.StrategicPatchDeployment("default", "web", patch, WriteOptions{Apply: true})
-	if err != nil || d.Spec.Template.Spec.Containers[0].Image != "v2" || d.Generation != 2 {
-		t.Errorf("kubectl apply's patch: %+v %v, want the image changed and the rest ignored", d, err)
+	for _, opts := range []WriteOptions{{}, {Apply: true}} {
+		d, err := c.StrategicPatchDeployment("default", "web", patch, opts)
+		spec, _ := specOf(d).(map[string]any)
+		if err != nil || d.Spec.Template.Spec.Containers[0].Image != "v2" || d.Generation != 2 || spec["minReadySeconds"] != float64(5) {
+			t.Errorf("apply %t: %v %+v, want the image changed and minReadySeconds kept", opts.Apply, err, spec)
+		}
 	}
 }
 
