@@ -77,10 +77,11 @@ func (c *Cluster) JSONPatchDeployment(namespace, name string, patch []byte, opts
 
 // WriteOptions say how a write is taken.
 type WriteOptions struct {
-	// Apply is a patch kubectl apply made from a manifest: the fields
-	// porthole does not model are ignored, as they were when the manifest
-	// created the object (kubectl patches them back every time, since the
-	// object never has them), rather than refused.
+	// Apply is a patch kubectl apply made from a manifest: a pod's
+	// fields porthole does not model are ignored, as they were when the
+	// manifest created it (kubectl patches them back every time, since the
+	// pod never has them), rather than refused. (Deployments and Services
+	// keep such fields: see kube.Deployment.Unmodeled.)
 	Apply bool
 	// DryRun checks the write and answers what it would give, changing
 	// nothing (dryRun=All: kubectl diff, --dry-run=server).
