@@ -152,7 +152,7 @@ func watchTimeout(q url.Values) (time.Duration, *status.HTTPError) {
 }
 
 // staticWatch watches objects porthole makes up on each request (the
-// node, the namespaces), at resourceVersion 1 for good: an ADDED event
+// node), at resourceVersion 1 for good: an ADDED event
 // for each of the n selected ones, object(i) as JSON or a Table, unless
 // the client resumes from a resourceVersion; then nothing but bookmarks
 // if asked, until timeoutSeconds, the client's leaving or shutdown. That

@@ -22,8 +22,8 @@ const (
 )
 
 // reconcileLocked runs the namespace controller, then the Deployment and
-// ReplicaSet controllers until
-// nothing changes (bounded: each pass moves every workload one step).
+// ReplicaSet controllers until nothing changes (bounded: each pass moves
+// every workload one step).
 func (c *Cluster) reconcileLocked() {
 	if c.closed {
 		return
