@@ -21,6 +21,15 @@ import (
 // whose values have unmodeled parts), lists keep their length, with nil
 // for elements that have nothing unmodeled.
 
+// decodeKeepingSpec decodes b into v, a kube type without its JSON
+// methods whose spec is of type t, and returns the spec's remainder.
+func decodeKeepingSpec(b []byte, v any, t reflect.Type) (any, error) {
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, err
+	}
+	return specRemainder(b, t)
+}
+
 // specRemainder reads a JSON object's spec and returns what its type t
 // does not model, or nil.
 func specRemainder(b []byte, t reflect.Type) (any, error) {

@@ -193,10 +193,7 @@ func (s Service) MarshalJSON() ([]byte, error) {
 func (s *Service) UnmarshalJSON(b []byte) error {
 	type plain Service
 	var p plain
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	rest, err := specRemainder(b, reflect.TypeFor[ServiceSpec]())
+	rest, err := decodeKeepingSpec(b, &p, reflect.TypeFor[ServiceSpec]())
 	if err != nil {
 		return err
 	}
@@ -270,10 +267,7 @@ func (d Deployment) MarshalJSON() ([]byte, error) {
 func (d *Deployment) UnmarshalJSON(b []byte) error {
 	type plain Deployment
 	var p plain
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	rest, err := specRemainder(b, reflect.TypeFor[DeploymentSpec]())
+	rest, err := decodeKeepingSpec(b, &p, reflect.TypeFor[DeploymentSpec]())
 	if err != nil {
 		return err
 	}

@@ -344,7 +344,3 @@ func syntheticTable[T any](r *http.Request, neg negotiation, now time.Time, item
 	return kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
 		ListMeta: kube.ListMeta{ResourceVersion: "1"}, ColumnDefinitions: columns, Rows: rows}, nil
 }
-
-// stableUID derives a UUID-shaped identifier from s, so objects porthole
-// synthesises keep their UID across requests.
-func stableUID(s string) string { return kube.StableUID(s) }

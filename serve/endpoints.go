@@ -55,7 +55,7 @@ func (a *api) serviceEndpoints(ns, name string) ([]*kube.Service, [][]kube.Servi
 func endpointsOf(svc *kube.Service, eps []kube.ServiceEndpoint, rv string) kube.Endpoints {
 	e := kube.Endpoints{
 		TypeMeta: kube.TypeMeta{Kind: "Endpoints", APIVersion: "v1"},
-		ObjectMeta: kube.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, UID: stableUID("endpoints/" + svc.Namespace + "/" + svc.Name),
+		ObjectMeta: kube.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, UID: kube.StableUID("endpoints/" + svc.Namespace + "/" + svc.Name),
 			ResourceVersion: rv, CreationTimestamp: svc.CreationTimestamp, Labels: maps.Clone(svc.Labels)},
 	}
 	for _, g := range kube.GroupByPorts(svc, eps) {
@@ -102,7 +102,7 @@ func slicesOf(svc *kube.Service, eps []kube.ServiceEndpoint, rv string) []kube.E
 		out[i] = kube.EndpointSlice{
 			TypeMeta: kube.TypeMeta{Kind: "EndpointSlice", APIVersion: "discovery.k8s.io/v1"},
 			ObjectMeta: kube.ObjectMeta{Name: svc.Name + "-" + sliceSuffix(h[:]), GenerateName: svc.Name + "-", Namespace: svc.Namespace,
-				UID: stableUID(id), ResourceVersion: rv, CreationTimestamp: svc.CreationTimestamp, Labels: labels,
+				UID: kube.StableUID(id), ResourceVersion: rv, CreationTimestamp: svc.CreationTimestamp, Labels: labels,
 				OwnerReferences: []kube.OwnerReference{{APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID, Controller: &yes, BlockOwnerDeletion: &yes}}},
 			AddressType: "IPv4", Endpoints: []kube.SliceEndpoint{}, Ports: ports,
 		}

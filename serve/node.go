@@ -98,7 +98,7 @@ func (a *api) node() kube.Node {
 		TypeMeta: kube.TypeMeta{Kind: "Node", APIVersion: "v1"},
 		ObjectMeta: kube.ObjectMeta{
 			Name:              kube.LocalNodeName,
-			UID:               stableUID("node/" + kube.LocalNodeName),
+			UID:               kube.StableUID("node/" + kube.LocalNodeName),
 			ResourceVersion:   "1",
 			CreationTimestamp: started,
 			Labels: map[string]string{
@@ -185,11 +185,11 @@ func (a *api) nodeLease() map[string]any {
 		"kind": "Lease", "apiVersion": "coordination.k8s.io/v1",
 		"metadata": map[string]any{
 			"name": kube.LocalNodeName, "namespace": nodeLeaseNamespace,
-			"uid":               stableUID("lease/" + kube.LocalNodeName),
+			"uid":               kube.StableUID("lease/" + kube.LocalNodeName),
 			"resourceVersion":   strconv.FormatInt(1+int64(since/(10*time.Second)), 10),
 			"creationTimestamp": started.Format(timeLayout),
 			"ownerReferences": []map[string]any{{"apiVersion": "v1", "kind": "Node", "name": kube.LocalNodeName,
-				"uid": stableUID("node/" + kube.LocalNodeName)}},
+				"uid": kube.StableUID("node/" + kube.LocalNodeName)}},
 		},
 		"spec": map[string]any{
 			"holderIdentity": kube.LocalNodeName, "leaseDurationSeconds": 40,

@@ -625,8 +625,37 @@ func sameJSON(a, b any) bool {
 	return err1 == nil && err2 == nil && string(x) == string(y)
 }
 
-// clone deep-copies an object through its JSON form.
+// plainDeployment and plainService are the kube types without their JSON
+// methods, which clone goes around.
+type (
+	plainDeployment kube.Deployment
+	plainService    kube.Service
+)
+
+// clone deep-copies an object through its JSON form. A Deployment's or
+// Service's Unmodeled is shared, not copied: it is never changed in place,
+// only replaced, and rebuilding it through the types' own JSON methods
+// made a copy 2.5 times as slow, on the controllers' path.
 func clone[T any](in T) T {
+	switch v := any(in).(type) {
+	case *kube.Deployment:
+		if v != nil {
+			out := (*kube.Deployment)(jsonCopy((*plainDeployment)(v)))
+			out.Unmodeled = v.Unmodeled
+			return any(out).(T)
+		}
+	case *kube.Service:
+		if v != nil {
+			out := (*kube.Service)(jsonCopy((*plainService)(v)))
+			out.Unmodeled = v.Unmodeled
+			return any(out).(T)
+		}
+	}
+	return jsonCopy(in)
+}
+
+// jsonCopy deep-copies a value through its JSON form.
+func jsonCopy[T any](in T) T {
 	b, err := json.Marshal(in)
 	if err != nil {
 		panic(fmt.Sprintf("cluster: copy %T: %v", in, err)) // the kube types always encode

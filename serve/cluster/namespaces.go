@@ -187,6 +187,9 @@ var contained = []Resource{Deployments, ReplicaSets, Services, Pods, Events}
 // (pods with their grace period) and, once nothing is left, the
 // namespace.
 func (c *Cluster) finalizeNamespacesLocked() {
+	if len(c.terminating) == 0 { // every terminating namespace is there
+		return
+	}
 	now := c.now()
 	for _, o := range c.listLocked(Namespaces, "", func(o Object) bool { return !live(o) }) {
 		name, left := o.Meta().Name, false
