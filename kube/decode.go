@@ -2,6 +2,7 @@ package kube
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,11 +57,12 @@ type Objects struct {
 	Deployments []*Deployment `json:"deployments,omitempty"`
 	ReplicaSets []*ReplicaSet `json:"replicaSets,omitempty"`
 	Namespaces  []*Namespace  `json:"namespaces,omitempty"`
+	ConfigMaps  []*ConfigMap  `json:"configMaps,omitempty"`
 }
 
 // Len is the number of objects.
 func (o *Objects) Len() int {
-	return len(o.Pods) + len(o.Services) + len(o.Deployments) + len(o.ReplicaSets) + len(o.Namespaces)
+	return len(o.Pods) + len(o.Services) + len(o.Deployments) + len(o.ReplicaSets) + len(o.Namespaces) + len(o.ConfigMaps)
 }
 
 // Append adds b's objects after o's.
@@ -70,6 +72,7 @@ func (o *Objects) Append(b *Objects) {
 	o.Deployments = append(o.Deployments, b.Deployments...)
 	o.ReplicaSets = append(o.ReplicaSets, b.ReplicaSets...)
 	o.Namespaces = append(o.Namespaces, b.Namespaces...)
+	o.ConfigMaps = append(o.ConfigMaps, b.ConfigMaps...)
 }
 
 // DecodePods is Decode for a manifest that may hold only pods.
@@ -85,7 +88,7 @@ func DecodePods(r io.Reader, source string) ([]*Pod, error) {
 }
 
 // Decode reads the objects of a manifest: YAML or JSON, any number of
-// documents separated by "---", each a v1 Pod, Service or Namespace, an
+// documents separated by "---", each a v1 Pod, Service, Namespace or ConfigMap, an
 // apps/v1 Deployment or ReplicaSet, or a v1 List (or PodList) of them.
 // Empty documents are skipped. An object without a namespace gets
 // DefaultNamespace. Fields porthole does not model are ignored; everything
@@ -135,6 +138,8 @@ func Decode(r io.Reader, source string) (*Objects, error) {
 				objs.ReplicaSets = append(objs.ReplicaSets, v)
 			case *Namespace:
 				objs.Namespaces = append(objs.Namespaces, v)
+			case *ConfigMap:
+				objs.ConfigMaps = append(objs.ConfigMaps, v)
 			}
 		}
 	}
@@ -245,9 +250,10 @@ type object struct {
 // kindVersions maps each kind a manifest may hold to its apiVersion.
 var kindVersions = map[string]string{
 	"Pod": "v1", "Service": "v1", "Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Namespace": "v1",
+	"ConfigMap": "v1",
 }
 
-const supportedKinds = "v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace and v1 List"
+const supportedKinds = "v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace, v1 ConfigMap and v1 List"
 
 func decodeDocument(doc any, source string, n int) ([]object, error) {
 	if doc == nil {
@@ -339,6 +345,8 @@ func decodeItem(raw json.RawMessage, listKind, prefix string) (object, *fieldErr
 		v.TypeMeta = tm
 	case *Namespace:
 		v.TypeMeta = tm
+	case *ConfigMap:
+		v.TypeMeta = tm
 	}
 	return o, nil
 }
@@ -368,11 +376,18 @@ func decodeKind(raw []byte, kind, prefix string) (object, *fieldError) {
 	case "Namespace":
 		ns := new(Namespace)
 		obj, validate = ns, func() *fieldError { return validateNamespace(ns) }
+	case "ConfigMap":
+		cm := new(ConfigMap)
+		obj, validate = cm, func() *fieldError { return validateConfigMap(cm) }
 	}
 	if err := json.Unmarshal(raw, obj); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			return object{}, &fieldError{field: prefix + te.Field, msg: fmt.Sprintf("cannot use a JSON %s as %s", te.Value, te.Type)}
+		}
+		var be base64.CorruptInputError
+		if kind == "ConfigMap" && errors.As(err, &be) { // the only bytes a manifest holds
+			return object{}, &fieldError{field: prefix + "binaryData", msg: err.Error()}
 		}
 		return object{}, &fieldError{field: trimDot(prefix), msg: jsonMsg(err)}
 	}

@@ -164,7 +164,41 @@ var decodeBad = []struct {
 		`x.yaml: document 2: metadata.name: duplicate pod "a" in namespace "default" (first in document 1)`},
 	{"namespace-name", "apiVersion: v1\nkind: Namespace\nmetadata: {name: Apps}", `x.yaml: document 1: metadata.name: invalid value "Apps": must be a DNS-1123 label: at most 63 lower case letters, digits or '-', starting and ending with a letter or digit`},
 	{"namespace-version", "apiVersion: apps/v1\nkind: Namespace\nmetadata: {name: apps}", `x.yaml: document 1: apiVersion: no matches for kind "Namespace" in version "apps/v1" (want "v1")`},
-	{"list-of-configmap", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: ConfigMap}]", `x.yaml: document 1: items[0].kind: unsupported kind "ConfigMap": a list may hold only v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace`},
+	{"list-of-secret", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: Secret}]", `x.yaml: document 1: items[0].kind: unsupported kind "Secret": a list may hold only v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace, v1 ConfigMap`},
+	{"configmap-key", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {'a b': x}",
+		`x.yaml: document 1: data[a b]: invalid value "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (at most 253)`},
+	{"configmap-dotdot", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nbinaryData: {..x: eA==}",
+		`x.yaml: document 1: binaryData[..x]: invalid value "..x": must not start with '..'`},
+	{"configmap-dup-key", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: x}\nbinaryData: {k: eA==}",
+		`x.yaml: document 1: data[k]: invalid value "k": duplicate of key present in binaryData`},
+	{"configmap-binary", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nbinaryData: {k: '!!'}",
+		`x.yaml: document 1: binaryData: illegal base64 data at input byte 0`},
+	{"configmap-too-big", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: '" + strings.Repeat("x", 1<<19) + "', b: '" + strings.Repeat("y", 1<<19) + "x'}",
+		`x.yaml: document 1: data: Too long: may not be more than 1048576 bytes (the values are 1048577)`},
+	{"env-bad-name", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: 'A=B', value: x}]}]}",
+		`x.yaml: document 1: spec.containers[0].env[0].name: invalid value "A=B": a valid environment variable name must consist only of printable ASCII characters other than '='`},
+	{"env-empty-from", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: A, valueFrom: {}}]}]}",
+		"x.yaml: document 1: spec.containers[0].env[0].valueFrom: Invalid value: \"\": must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"},
+	{"env-value-and-from", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: A, value: x, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]}]}",
+		"x.yaml: document 1: spec.containers[0].env[0].valueFrom: Invalid value: \"\": may not be specified when `value` is not empty"},
+	{"env-two-sources", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: A, valueFrom: {fieldRef: {fieldPath: metadata.name}, configMapKeyRef: {name: m, key: k}}}]}]}",
+		"x.yaml: document 1: spec.containers[0].env[0].valueFrom: Invalid value: \"\": may not have more than one field specified at a time"},
+	{"env-field-path", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: A, valueFrom: {fieldRef: {fieldPath: spec.hostname}}}]}]}",
+		`x.yaml: document 1: spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Unsupported value: "spec.hostname": supported values: "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs"`},
+	{"env-field-subscript", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: A, valueFrom: {fieldRef: {fieldPath: \"spec.x['y']\"}}}]}]}",
+		`x.yaml: document 1: spec.containers[0].env[0].valueFrom.fieldRef: invalid value "spec.x": does not support subscript`},
+	{"env-field-version", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: A, valueFrom: {fieldRef: {apiVersion: v2, fieldPath: metadata.name}}}]}]}",
+		`x.yaml: document 1: spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: invalid value "metadata.name": error converting fieldPath: unsupported pod version: v2`},
+	{"env-resource", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: A, valueFrom: {resourceFieldRef: {resource: limits.gpu}}}]}]}",
+		`x.yaml: document 1: spec.containers[0].env[0].valueFrom.resourceFieldRef.resource: Unsupported value: "limits.gpu": supported values: "limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu", "requests.ephemeral-storage", "requests.memory"`},
+	{"env-configmap-key", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: A, valueFrom: {configMapKeyRef: {name: m}}}]}]}",
+		`x.yaml: document 1: spec.containers[0].env[0].valueFrom.configMapKeyRef.key: required`},
+	{"env-secret-name", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, env: [{name: A, valueFrom: {secretKeyRef: {key: k}}}]}]}",
+		`x.yaml: document 1: spec.containers[0].env[0].valueFrom.secretKeyRef.name: required`},
+	{"envfrom-none", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, envFrom: [{prefix: P_}]}]}",
+		"x.yaml: document 1: spec.containers[0].envFrom[0]: Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`"},
+	{"envfrom-name", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, envFrom: [{configMapRef: {optional: true}}]}]}",
+		`x.yaml: document 1: spec.containers[0].envFrom[0].configMapRef.name: required`},
 	{"list-item-invalid", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: A}]}}]",
 		`x.yaml: document 1: items[0].spec.containers[0].name: invalid value "A": ` + labelMsg},
 	{"non-string-key", "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: {1: x}}", `x.yaml: document 1: metadata.labels: map key 1 is not a string`},
@@ -244,6 +278,31 @@ items:
 - apiVersion: v1
   kind: Namespace
   metadata: {name: apps, namespace: ignored, labels: {team: web}}
+`},
+	{"config", `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app, namespace: apps}
+data: {GREETING: hello, app.conf: "port=8080\n"}
+binaryData: {logo.png: iVBORw0KGgo=}
+immutable: true
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reader, namespace: apps}
+spec:
+  containers:
+  - name: c
+    envFrom:
+    - configMapRef: {name: app}
+    - prefix: OPT_
+      configMapRef: {name: extra, optional: true}
+    env:
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: TEAM, valueFrom: {fieldRef: {apiVersion: v1, fieldPath: "metadata.labels['team']"}}}
+    - {name: GREETING, valueFrom: {configMapKeyRef: {name: app, key: GREETING}}}
+    - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token, optional: true}}}
+    - {name: CPU, valueFrom: {resourceFieldRef: {resource: limits.cpu, divisor: 1m}}}
 `},
 }
 
@@ -392,6 +451,10 @@ func FuzzDecode(f *testing.F) {
 		for _, ns := range objs.Namespaces {
 			ns.Kind, ns.APIVersion = "Namespace", "v1"
 			items = append(items, ns)
+		}
+		for _, cm := range objs.ConfigMaps {
+			cm.Kind, cm.APIVersion = "ConfigMap", "v1"
+			items = append(items, cm)
 		}
 		list, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
 		if err != nil {

@@ -44,6 +44,11 @@ func (c *Container) defaults() {
 			c.Ports[i].Protocol = "TCP"
 		}
 	}
+	for i := range c.Env {
+		if vf := c.Env[i].ValueFrom; vf != nil && vf.FieldRef != nil && vf.FieldRef.APIVersion == "" {
+			vf.FieldRef.APIVersion = "v1"
+		}
+	}
 }
 
 // pullPolicy is the API server's default for an image: Always for the

@@ -88,13 +88,16 @@ type PodSecurityContext struct{}
 
 // Container is one container of a pod spec.
 type Container struct {
-	Name       string          `json:"name"`
-	Image      string          `json:"image,omitempty"`
-	Command    []string        `json:"command,omitempty"`
-	Args       []string        `json:"args,omitempty"`
-	WorkingDir string          `json:"workingDir,omitempty"`
-	Env        []EnvVar        `json:"env,omitempty"`
-	Ports      []ContainerPort `json:"ports,omitempty"`
+	Name       string   `json:"name"`
+	Image      string   `json:"image,omitempty"`
+	Command    []string `json:"command,omitempty"`
+	Args       []string `json:"args,omitempty"`
+	WorkingDir string   `json:"workingDir,omitempty"`
+	Env        []EnvVar `json:"env,omitempty"`
+	// EnvFrom are whole ConfigMaps (or Secrets) in the environment,
+	// before Env, which wins.
+	EnvFrom []EnvFromSource `json:"envFrom,omitempty"`
+	Ports   []ContainerPort `json:"ports,omitempty"`
 	// ReadinessProbe decides the container's ready state; without one a
 	// running container is ready.
 	ReadinessProbe           *Probe `json:"readinessProbe,omitempty"`
@@ -106,10 +109,58 @@ type Container struct {
 	TTY                      bool   `json:"tty,omitempty"`
 }
 
-// EnvVar is a literal environment variable (valueFrom is not supported).
+// EnvVar is an environment variable: a literal value, which may refer to
+// the variables before it as $(NAME), or a value read when the container
+// starts.
 type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value,omitempty"`
+	Name      string        `json:"name"`
+	Value     string        `json:"value,omitempty"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
+}
+
+// EnvVarSource is where a variable's value comes from: exactly one member
+// is set.
+type EnvVarSource struct {
+	FieldRef         *ObjectFieldSelector   `json:"fieldRef,omitempty"`
+	ResourceFieldRef *ResourceFieldSelector `json:"resourceFieldRef,omitempty"`
+	ConfigMapKeyRef  *KeySelector           `json:"configMapKeyRef,omitempty"`
+	SecretKeyRef     *KeySelector           `json:"secretKeyRef,omitempty"`
+}
+
+// ObjectFieldSelector names a field of the pod (the downward API):
+// metadata.name, metadata.labels['app'], status.podIP, ...
+type ObjectFieldSelector struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	FieldPath  string `json:"fieldPath"`
+}
+
+// ResourceFieldSelector names a container's resource limit or request.
+type ResourceFieldSelector struct {
+	ContainerName string `json:"containerName,omitempty"`
+	Resource      string `json:"resource"`
+	Divisor       any    `json:"divisor,omitempty"` // a quantity, as written
+}
+
+// KeySelector names one key of a ConfigMap (configMapKeyRef) or Secret
+// (secretKeyRef) in the pod's namespace.
+type KeySelector struct {
+	Name     string `json:"name,omitempty"`
+	Key      string `json:"key"`
+	Optional *bool  `json:"optional,omitempty"`
+}
+
+// EnvFromSource puts every key of a ConfigMap (or Secret) in the
+// environment, each name after Prefix.
+type EnvFromSource struct {
+	Prefix       string     `json:"prefix,omitempty"`
+	ConfigMapRef *EnvSource `json:"configMapRef,omitempty"`
+	SecretRef    *EnvSource `json:"secretRef,omitempty"`
+}
+
+// EnvSource names a ConfigMap or Secret in the pod's namespace.
+type EnvSource struct {
+	Name     string `json:"name,omitempty"`
+	Optional *bool  `json:"optional,omitempty"`
 }
 
 // ContainerPort is a declared port.

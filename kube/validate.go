@@ -107,8 +107,13 @@ func validateContainer(c *Container, path string, names map[string]string) *fiel
 	}
 	names[c.Name] = path
 	for i, e := range c.Env {
-		if e.Name == "" {
-			return &fieldError{path + ".env[" + strconv.Itoa(i) + "].name", "required"}
+		if fe := validateEnvVar(&e, path+".env["+strconv.Itoa(i)+"]"); fe != nil {
+			return fe
+		}
+	}
+	for i, e := range c.EnvFrom {
+		if fe := validateEnvFrom(&e, path+".envFrom["+strconv.Itoa(i)+"]"); fe != nil {
+			return fe
 		}
 	}
 	for i, cp := range c.Ports {

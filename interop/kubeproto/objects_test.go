@@ -74,7 +74,7 @@ func testObjects() []testObject {
 			name: "pod", gvk: corev1.SchemeGroupVersion.WithKind("Pod"),
 			build: func() runtime.Object { return newPod() }, porthole: func() any { return new(kube.Pod) },
 			dropped: []string{`"volumes"`, `"nodeSelector"`, `"tolerations"`, `"resources"`, `"livenessProbe"`,
-				`"valueFrom"`, `"hostPort"`, `"managedFields"`, `"volumeMounts"`, `"runAsUser"`},
+				`"hostPort"`, `"managedFields"`, `"volumeMounts"`, `"runAsUser"`},
 			check: func(t *testing.T, v any) {
 				p := v.(*kube.Pod)
 				app, side := p.Spec.Containers[0], p.Spec.Containers[1]
@@ -85,7 +85,13 @@ func testObjects() []testObject {
 				checkEqual(t, "containers[0].readinessProbe.httpGet.httpHeaders", app.ReadinessProbe.HTTPGet.HTTPHeaders,
 					[]kube.HTTPHeader{{Name: "X-Probe", Value: "yes"}, {Name: "Accept", Value: "*/*"}})
 				checkEqual(t, "containers[0] stdin, stdinOnce, tty", []bool{app.Stdin, app.StdinOnce, app.TTY}, []bool{true, true, true})
-				checkEqual(t, "containers[0].env", app.Env, []kube.EnvVar{{Name: "A", Value: "1"}, {Name: "EMPTY"}, {Name: "NODE"}})
+				checkEqual(t, "containers[0].env", app.Env, []kube.EnvVar{{Name: "A", Value: "1"}, {Name: "EMPTY"},
+					{Name: "NODE", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}},
+					{Name: "CPU", ValueFrom: &kube.EnvVarSource{ResourceFieldRef: &kube.ResourceFieldSelector{ContainerName: "app", Resource: "limits.cpu", Divisor: "1m"}}},
+					{Name: "GREETING", ValueFrom: &kube.EnvVarSource{ConfigMapKeyRef: &kube.KeySelector{Name: "app", Key: "greeting", Optional: ptr.To(false)}}},
+					{Name: "TOKEN", ValueFrom: &kube.EnvVarSource{SecretKeyRef: &kube.KeySelector{Name: "creds", Key: "token", Optional: ptr.To(true)}}}})
+				checkEqual(t, "containers[0].envFrom", app.EnvFrom, []kube.EnvFromSource{{ConfigMapRef: &kube.EnvSource{Name: "app"}},
+					{Prefix: "DB_", SecretRef: &kube.EnvSource{Name: "db", Optional: ptr.To(true)}}})
 				checkEqual(t, "containers[1].readinessProbe.exec.command", side.ReadinessProbe.Exec.Command, []string{"cat", "/tmp/ready"})
 				checkEqual(t, "initContainers[0].readinessProbe.tcpSocket", *p.Spec.InitContainers[0].ReadinessProbe.TCPSocket,
 					kube.TCPSocketAction{Port: kube.FromString("db"), Host: "10.0.0.9"})
@@ -152,6 +158,24 @@ func testObjects() []testObject {
 				checkEqual(t, "metadata.labels", ns.Labels, map[string]string{"app": "web", "tier": "front", "empty": ""})
 				checkEqual(t, "spec.finalizers", ns.Spec.Finalizers, []string{"kubernetes", "example.com/hold"})
 				checkEqual(t, "status.phase", ns.Status.Phase, "Terminating")
+			},
+		},
+		{
+			// As kubectl create configmap sends it (kubectl 1.32 and later),
+			// with --from-file of a binary file.
+			name: "configmap", gvk: corev1.SchemeGroupVersion.WithKind("ConfigMap"),
+			build: func() runtime.Object {
+				return &corev1.ConfigMap{ObjectMeta: objectMeta("app"), Immutable: ptr.To(true),
+					Data:       map[string]string{"greeting": "hello", "app.conf": "port=8080\nname=\"web\"\n", "empty": ""},
+					BinaryData: map[string][]byte{"logo.png": {0x89, 'P', 'N', 'G', 0, 0xff, 0xfe}}}
+			},
+			porthole: func() any { return new(kube.ConfigMap) },
+			dropped:  []string{`"managedFields"`},
+			check: func(t *testing.T, v any) {
+				cm := v.(*kube.ConfigMap)
+				checkEqual(t, "data", cm.Data, map[string]string{"greeting": "hello", "app.conf": "port=8080\nname=\"web\"\n", "empty": ""})
+				checkEqual(t, "binaryData", cm.BinaryData, map[string][]byte{"logo.png": {0x89, 'P', 'N', 'G', 0, 0xff, 0xfe}})
+				checkEqual(t, "immutable", cm.Immutable, ptr.To(true))
 			},
 		},
 		{
@@ -244,7 +268,16 @@ func newPod() *corev1.Pod {
 					Name: "app", Image: "registry.example/app:v2", Command: []string{"/bin/server", "--listen=:8080"},
 					Args: []string{"--verbose", "", "spaced arg"}, WorkingDir: "/srv",
 					Env: []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "EMPTY"},
-						{Name: "NODE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}},
+						{Name: "NODE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}},
+						{Name: "CPU", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{
+							ContainerName: "app", Resource: "limits.cpu", Divisor: resource.MustParse("1m")}}},
+						{Name: "GREETING", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+							LocalObjectReference: corev1.LocalObjectReference{Name: "app"}, Key: "greeting", Optional: ptr.To(false)}}},
+						{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+							LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "token", Optional: ptr.To(true)}}}},
+					EnvFrom: []corev1.EnvFromSource{
+						{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "app"}}},
+						{Prefix: "DB_", SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Optional: ptr.To(true)}}},
 					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},
 						{Name: "metrics", ContainerPort: 9090, Protocol: corev1.ProtocolUDP, HostPort: 19090}},
 					ReadinessProbe: &corev1.Probe{

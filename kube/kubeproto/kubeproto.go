@@ -16,6 +16,7 @@ package kubeproto
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -30,7 +31,7 @@ const ContentType = "application/vnd.kubernetes.protobuf"
 var magic = []byte("k8s\x00")
 
 // ToJSON converts an encoded object of a kind porthole accepts (a v1 Pod,
-// Service or Namespace, an apps/v1 Deployment, an autoscaling/v1 Scale, or
+// Service, Namespace or ConfigMap, an apps/v1 Deployment, an autoscaling/v1 Scale, or
 // DeleteOptions) to JSON, with its apiVersion and kind.
 func ToJSON(b []byte) ([]byte, error) {
 	if !bytes.HasPrefix(b, magic) {
@@ -75,6 +76,8 @@ const (
 	kStringMap   // map<string, string>
 	kTime        // meta/v1 Time: seconds and nanos, as RFC 3339
 	kIntOrString // intstr: type, intVal, strVal, as a number or a string
+	kBytesMap    // map<string, bytes>, its values base64 as in JSON
+	kQuantity    // resource.Quantity: its string
 )
 
 // field is one field of a message, under its JSON name.
@@ -100,6 +103,8 @@ func msgs(name string, m message) field {
 }
 func strMap(name string) field      { return field{name: name, kind: kStringMap} }
 func intOrString(name string) field { return field{name: name, kind: kIntOrString} }
+func bytesMap(name string) field    { return field{name: name, kind: kBytesMap} }
+func quantity(name string) field    { return field{name: name, kind: kQuantity} }
 func timestamp(name string) field   { return field{name: name, kind: kTime} }
 func inline(m message) field        { return field{kind: kMessage, msg: m, inline: true} }
 
@@ -130,9 +135,15 @@ var (
 		2: i32("initialDelaySeconds"), 3: i32("timeoutSeconds"), 4: i32("periodSeconds"),
 		5: i32("successThreshold"), 6: i32("failureThreshold"),
 	}
+	keySelector  = message{1: inline(message{1: str("name")}), 2: str("key"), 3: boolean("optional")}
+	envSource    = message{1: inline(message{1: str("name")}), 2: boolean("optional")}
+	envVarSource = message{1: msg("fieldRef", message{1: str("apiVersion"), 2: str("fieldPath")}),
+		2: msg("resourceFieldRef", message{1: str("containerName"), 2: str("resource"), 3: quantity("divisor")}),
+		3: msg("configMapKeyRef", keySelector), 4: msg("secretKeyRef", keySelector)}
 	container = message{1: str("name"), 2: str("image"), 3: strs("command"), 4: strs("args"), 5: str("workingDir"),
 		6:  msgs("ports", message{1: str("name"), 3: i32("containerPort"), 4: str("protocol")}),
-		7:  msgs("env", message{1: str("name"), 2: str("value")}),
+		7:  msgs("env", message{1: str("name"), 2: str("value"), 3: msg("valueFrom", envVarSource)}),
+		19: msgs("envFrom", message{1: str("prefix"), 2: msg("configMapRef", envSource), 3: msg("secretRef", envSource)}),
 		11: msg("readinessProbe", probe), 13: str("terminationMessagePath"), 20: str("terminationMessagePolicy"),
 		14: str("imagePullPolicy"), 16: boolean("stdin"), 17: boolean("stdinOnce"), 18: boolean("tty")}
 	podSpec = message{2: msgs("containers", container), 20: msgs("initContainers", container),
@@ -150,6 +161,7 @@ var (
 		4: msg("strategy", message{1: str("type"),
 			2: msg("rollingUpdate", message{1: intOrString("maxUnavailable"), 2: intOrString("maxSurge")})}),
 		5: i32("minReadySeconds"), 6: i32("revisionHistoryLimit"), 7: boolean("paused"), 9: i32("progressDeadlineSeconds")})}
+	configMap     = message{1: msg("metadata", objectMeta), 2: strMap("data"), 3: bytesMap("binaryData"), 4: boolean("immutable")}
 	scale         = message{1: msg("metadata", objectMeta), 2: msg("spec", message{1: i32("replicas")})}
 	namespace     = message{1: msg("metadata", objectMeta), 2: msg("spec", message{1: strs("finalizers")}), 3: msg("status", message{1: str("phase")})}
 	deleteOptions = message{1: i64("gracePeriodSeconds"), 2: msg("preconditions", message{1: str("uid"), 2: str("resourceVersion")}),
@@ -159,6 +171,7 @@ var (
 		"v1/Pod":               pod,
 		"v1/Service":           service,
 		"v1/Namespace":         namespace,
+		"v1/ConfigMap":         configMap,
 		"apps/v1/Deployment":   deployment,
 		"autoscaling/v1/Scale": scale,
 	}
@@ -252,7 +265,7 @@ func (f field) set(out map[string]any, wire, v uint64, val []byte) error {
 			return err
 		}
 		x = into
-	case kStringMap:
+	case kStringMap, kBytesMap:
 		entry := map[string]any{}
 		if err := decode(val, message{1: str("key"), 2: str("value")}, entry); err != nil {
 			return err
@@ -263,8 +276,18 @@ func (f field) set(out map[string]any, wire, v uint64, val []byte) error {
 			out[f.name] = into
 		}
 		k, _ := entry["key"].(string)
-		into[k], _ = entry["value"].(string)
+		v, _ := entry["value"].(string)
+		into[k] = v
+		if f.kind == kBytesMap {
+			into[k] = base64.StdEncoding.EncodeToString([]byte(v))
+		}
 		return nil
+	case kQuantity:
+		q := map[string]any{}
+		if err := decode(val, message{1: str("string")}, q); err != nil {
+			return err
+		}
+		x, _ = q["string"].(string)
 	case kTime:
 		t := map[string]any{}
 		if err := decode(val, message{1: i64("seconds"), 2: i32("nanos")}, t); err != nil {
