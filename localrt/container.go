@@ -24,7 +24,10 @@ type container struct {
 	pod  *pod
 	spec *kube.Container
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// env is the environment made for the current or last start (see
+	// resolveEnv): what its processes and exec'd ones get.
+	env      []kube.EnvVar
 	cur      *run // the current run, nil between runs
 	waiting  string
 	waitMsg  string
@@ -70,6 +73,9 @@ func (c *container) supervise(ctx context.Context) {
 	bo := c.pod.rt.backoff
 	delay := bo.initial
 	for restarted := false; ; restarted = true {
+		if !c.prepareEnv(ctx) {
+			return
+		}
 		t := c.runOnce(ctx, restarted)
 		if ctx.Err() != nil || !shouldRestart(c.pod.spec.Spec.RestartPolicy, t.exitCode) {
 			return

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/porthole/porthole/kube"
 )
 
 // defaultPath is the PATH of a process when porthole's own has none; it is
@@ -32,21 +34,26 @@ func (c *container) processEnv(tty bool) []string {
 	if tty {
 		env = append(env, "TERM=xterm")
 	}
-	vars := make(map[string]string, len(c.spec.Env))
-	for _, e := range c.spec.Env {
-		v := expand(e.Value, lookupIn(vars))
-		vars[e.Name] = v
-		env = append(env, e.Name+"="+v)
+	for _, e := range c.madeEnv() {
+		env = append(env, e.Name+"="+e.Value)
 	}
 	return env
 }
 
-// vars is the container's env with $(VAR) references expanded as the
-// kubelet does: a value sees the variables defined before it.
+// madeEnv is the container's environment as made for its current or last
+// start (see resolveEnv).
+func (c *container) madeEnv() []kube.EnvVar {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.env
+}
+
+// vars is the container's environment by name, for $(VAR) references in
+// its command and args.
 func (c *container) vars() map[string]string {
-	vars := make(map[string]string, len(c.spec.Env))
-	for _, e := range c.spec.Env {
-		vars[e.Name] = expand(e.Value, lookupIn(vars))
+	vars := map[string]string{}
+	for _, e := range c.madeEnv() {
+		vars[e.Name] = e.Value
 	}
 	return vars
 }

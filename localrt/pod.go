@@ -28,6 +28,9 @@ const (
 // nodeName is the node every pod reports it runs on.
 const nodeName = kube.LocalNodeName
 
+// podIP is every pod's IP, and the node's: pods share the host's network.
+const podIP = "127.0.0.1"
+
 // pod is one pod: its defaulted spec (immutable after New) and containers.
 type pod struct {
 	rt         *Runtime

@@ -155,7 +155,7 @@ func (c *container) probeOnce(ctx context.Context, pr *kube.Probe) error {
 
 func hostOr(h string) string {
 	if h == "" {
-		return "127.0.0.1" // the pod's IP: pods share the host's network
+		return podIP
 	}
 	return h
 }

@@ -43,6 +43,12 @@ type Options struct {
 	// the kubelet records an Unhealthy event for each; message says why.
 	// It is called on the probe's goroutine and must not block.
 	ProbeFailed func(namespace, pod, container, message string)
+	// ConfigMaps reads the data of a ConfigMap, for the env of the
+	// containers that refer to one (valueFrom.configMapKeyRef,
+	// envFrom.configMapRef), each time one starts; found is false when
+	// there is no such ConfigMap. Unset, every ConfigMap is missing.
+	// It is called on the container's goroutine.
+	ConfigMaps func(namespace, name string) (data map[string]string, found bool)
 }
 
 // SpawnHelperAtEnv names the environment variable that sets
@@ -201,7 +207,7 @@ func (r *Runtime) launch(ctx context.Context) error {
 }
 
 // awaitFirstRuns waits until every container's main process has started
-// once (or failed to start), so that a caller who serves exec right after
+// once (or failed to start, or waits on its config), so that a caller who serves exec right after
 // Start never meets "container not running" for a container that simply had
 // not started yet (the kubelet's readiness has the same meaning).
 func (r *Runtime) awaitFirstRuns(ctx context.Context) error {
@@ -225,7 +231,7 @@ func (r *Runtime) allStartedOnce() bool {
 	for _, p := range list {
 		for _, c := range p.containers {
 			c.mu.Lock()
-			started := c.cur != nil || c.last != nil
+			started := c.cur != nil || c.last != nil || c.waiting == reasonConfigError
 			c.mu.Unlock()
 			if !started {
 				return false

@@ -44,10 +44,10 @@ func (p *pod) status() kube.PodStatus {
 	start := p.startTime
 	p.rt.mu.Unlock()
 	st := kube.PodStatus{
-		PodIP:     "127.0.0.1",
-		PodIPs:    []kube.PodIP{{IP: "127.0.0.1"}},
-		HostIP:    "127.0.0.1",
-		HostIPs:   []kube.PodIP{{IP: "127.0.0.1"}},
+		PodIP:     podIP,
+		PodIPs:    []kube.PodIP{{IP: podIP}},
+		HostIP:    podIP,
+		HostIPs:   []kube.PodIP{{IP: podIP}},
 		QOSClass:  "BestEffort", // no container states resources
 		StartTime: timestamp(start),
 	}

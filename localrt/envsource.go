@@ -1,0 +1,179 @@
+package localrt
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// configError is why a container's environment cannot be made: its
+// status waits with reason CreateContainerConfigError and this message,
+// as the kubelet's does, until a retry succeeds.
+type configError struct{ msg string }
+
+// reasonConfigError is the waiting reason of a container whose
+// environment cannot be made.
+const reasonConfigError = "CreateContainerConfigError"
+
+func (e *configError) Error() string { return e.msg }
+
+// configRetry is how long a container whose environment could not be
+// made waits before trying again: from initial, doubling, up to max.
+var configRetry = backoffPolicy{initial: 500 * time.Millisecond, max: 5 * time.Second}
+
+// resolveEnv is the container's environment as the kubelet makes it when
+// it starts the container: every key of the envFrom sources (later
+// sources winning), then env, each literal value with $(VAR) references
+// to the variables before it expanded, each valueFrom read now.
+func (c *container) resolveEnv() ([]kube.EnvVar, error) {
+	p := c.pod.spec
+	var env []kube.EnvVar
+	vars := map[string]string{}
+	set := func(name, value string) {
+		if _, dup := vars[name]; dup {
+			env = slices.DeleteFunc(env, func(e kube.EnvVar) bool { return e.Name == name })
+		}
+		vars[name] = value
+		env = append(env, kube.EnvVar{Name: name, Value: value})
+	}
+	configMaps := map[string]map[string]string{} // read once per start
+	configMap := func(name string, optional *bool) (map[string]string, bool, error) {
+		if data, ok := configMaps[name]; ok {
+			return data, true, nil
+		}
+		var data map[string]string
+		found := false
+		if f := c.pod.rt.opts.ConfigMaps; f != nil {
+			data, found = f(p.Namespace, name)
+		}
+		if !found {
+			if optional != nil && *optional {
+				return nil, false, nil
+			}
+			return nil, false, &configError{fmt.Sprintf("configmap %q not found", name)}
+		}
+		configMaps[name] = data
+		return data, true, nil
+	}
+	for _, from := range c.spec.EnvFrom {
+		switch {
+		case from.ConfigMapRef != nil:
+			data, found, err := configMap(from.ConfigMapRef.Name, from.ConfigMapRef.Optional)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				continue
+			}
+			for _, k := range slices.Sorted(maps.Keys(data)) {
+				set(from.Prefix+k, data[k])
+			}
+		case from.SecretRef != nil:
+			if o := from.SecretRef.Optional; o != nil && *o {
+				continue
+			}
+			return nil, noSecrets(from.SecretRef.Name)
+		}
+	}
+	for _, e := range c.spec.Env {
+		if e.ValueFrom == nil {
+			set(e.Name, expand(e.Value, lookupIn(vars)))
+			continue
+		}
+		switch vf := e.ValueFrom; {
+		case vf.FieldRef != nil:
+			v, err := c.podField(vf.FieldRef.FieldPath)
+			if err != nil {
+				return nil, err
+			}
+			set(e.Name, v)
+		case vf.ConfigMapKeyRef != nil:
+			ref := vf.ConfigMapKeyRef
+			data, found, err := configMap(ref.Name, ref.Optional)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				continue
+			}
+			v, ok := data[ref.Key]
+			if !ok {
+				if ref.Optional != nil && *ref.Optional {
+					continue
+				}
+				return nil, &configError{fmt.Sprintf("couldn't find key %s in ConfigMap %s/%s", ref.Key, p.Namespace, ref.Name)}
+			}
+			set(e.Name, v)
+		case vf.SecretKeyRef != nil:
+			if o := vf.SecretKeyRef.Optional; o != nil && *o {
+				continue
+			}
+			return nil, noSecrets(vf.SecretKeyRef.Name)
+		case vf.ResourceFieldRef != nil:
+			return nil, &configError{fmt.Sprintf("env %s: resourceFieldRef %s: porthole's runtime sets no resource limits or requests",
+				e.Name, vf.ResourceFieldRef.Resource)}
+		}
+	}
+	return env, nil
+}
+
+// noSecrets is a reference to a Secret that is not optional.
+func noSecrets(name string) error {
+	return &configError{fmt.Sprintf("secret %q not found: porthole's runtime reads no Secrets", name)}
+}
+
+// podField is the value of a downward API field of the container's pod.
+func (c *container) podField(fieldPath string) (string, error) {
+	p := c.pod.spec
+	if path, key, ok := kube.SplitFieldPath(fieldPath); ok {
+		switch path {
+		case "metadata.labels":
+			return p.Labels[key], nil
+		case "metadata.annotations":
+			return p.Annotations[key], nil
+		}
+	}
+	switch fieldPath {
+	case "metadata.name":
+		return p.Name, nil
+	case "metadata.namespace":
+		return p.Namespace, nil
+	case "metadata.uid":
+		return p.UID, nil
+	case "spec.nodeName":
+		return p.Spec.NodeName, nil
+	case "spec.serviceAccountName":
+		return "default", nil // the pod runs as the namespace's default account, as the API server defaults it
+	case "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs":
+		return podIP, nil
+	}
+	return "", &configError{fmt.Sprintf("unsupported fieldPath: %s", strings.TrimSpace(fieldPath))}
+}
+
+// prepareEnv makes the container's environment for its next start,
+// waiting (CreateContainerConfigError) and retrying while it cannot be
+// made. It reports false when ctx ended first.
+func (c *container) prepareEnv(ctx context.Context) bool {
+	delay := configRetry.initial
+	for {
+		env, err := c.resolveEnv()
+		if err == nil {
+			c.mu.Lock()
+			c.env = env
+			c.mu.Unlock()
+			return true
+		}
+		c.pod.rt.log.Warn("container config", "pod", c.pod.spec.Name, "namespace", c.pod.spec.Namespace,
+			"container", c.spec.Name, "err", err)
+		c.setWaiting(reasonConfigError, err.Error())
+		if !sleep(ctx, delay) {
+			return false
+		}
+		delay = min(2*delay, configRetry.max)
+	}
+}

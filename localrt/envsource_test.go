@@ -1,0 +1,151 @@
+package localrt
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
+)
+
+// configMaps is a ConfigMap store for Options.ConfigMaps.
+type configMaps struct {
+	mu   sync.Mutex
+	data map[string]map[string]string // by namespace/name
+}
+
+func (s *configMaps) get(namespace, name string) (map[string]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.data[namespace+"/"+name]
+	return d, ok
+}
+
+func (s *configMaps) put(key string, data map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data[key] = data
+}
+
+func optional(b bool) *bool { return &b }
+
+// TestEnvFromSources: a container's environment is made as the kubelet
+// makes it: envFrom's keys (prefixed, later sources winning, optional
+// missing ones skipped), then env over them, literal values expanding
+// $(VAR) to the variables before them, the downward API's fields and
+// ConfigMap keys read at start. The main process and exec'd ones both
+// get it, and $(VAR) in args sees it.
+func TestEnvFromSources(t *testing.T) {
+	store := &configMaps{data: map[string]map[string]string{
+		"default/app":   {"GREETING": "hello", "MODE": "base", "app.conf": "port=1"},
+		"default/extra": {"MODE": "extra"},
+	}}
+	p := testPod("env", kube.Container{
+		Command: []string{"sh", "-c", `echo "arg=$1 $GREETING $MODE $OPT_X $POD $NS $UID $NODE $IP $TEAM $NOTE $SA $LATE $FROMKEY $MISSING."; sleep infinity`, "sh", "$(GREETING)-$(MODE)"},
+		EnvFrom: []kube.EnvFromSource{
+			{ConfigMapRef: &kube.EnvSource{Name: "app"}},
+			{ConfigMapRef: &kube.EnvSource{Name: "extra"}},
+			{Prefix: "OPT_", ConfigMapRef: &kube.EnvSource{Name: "absent", Optional: optional(true)}},
+			{SecretRef: &kube.EnvSource{Name: "creds", Optional: optional(true)}},
+		},
+		Env: []kube.EnvVar{
+			{Name: "POD", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			{Name: "NS", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+			{Name: "UID", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{FieldPath: "metadata.uid"}}},
+			{Name: "NODE", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
+			{Name: "IP", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+			{Name: "TEAM", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{FieldPath: "metadata.labels['team']"}}},
+			{Name: "NOTE", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{FieldPath: "metadata.annotations['note']"}}},
+			{Name: "SA", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{FieldPath: "spec.serviceAccountName"}}},
+			{Name: "MODE", Value: "$(MODE)+env"}, // sees envFrom's MODE, then replaces it
+			{Name: "LATE", Value: "$(POD)/$(LATER)"},
+			{Name: "LATER", Value: "x"},
+			{Name: "FROMKEY", ValueFrom: &kube.EnvVarSource{ConfigMapKeyRef: &kube.KeySelector{Name: "app", Key: "app.conf"}}},
+			{Name: "MISSING", ValueFrom: &kube.EnvVarSource{ConfigMapKeyRef: &kube.KeySelector{Name: "app", Key: "nope", Optional: optional(true)}}},
+			{Name: "TOKEN", ValueFrom: &kube.EnvVarSource{SecretKeyRef: &kube.KeySelector{Name: "creds", Key: "t", Optional: optional(true)}}},
+		},
+	}, restartNever)
+	p.UID = "uid-1"
+	p.Labels = map[string]string{"team": "web"}
+	p.Annotations = map[string]string{"note": "a b"}
+	r := startOpts(t, &Options{KillGrace: 2 * time.Second, ConfigMaps: store.get}, p)
+	waitPod(t, r, "env", "running", isRunning)
+	want := "arg=hello-extra+env hello extra+env  env default uid-1 porthole 127.0.0.1 web a b default env/$(LATER) port=1 ."
+	waitLog(t, r, "env", want)
+
+	// An exec'd process gets the same environment.
+	var out bytes.Buffer
+	if err := r.Exec(context.Background(), ref("env", "main"), []string{"sh", "-c", `echo "$MODE $FROMKEY $POD ${TOKEN-unset} ${MISSING-unset}"`},
+		node.Streams{Stdout: &out}); err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	if got := out.String(); got != "extra+env port=1 env unset unset\n" {
+		t.Errorf("exec sees %q", got)
+	}
+}
+
+// TestEnvConfigError: a container whose ConfigMap or key is missing
+// waits with CreateContainerConfigError, the kubelet's message, and no
+// restart counted, until the ConfigMap is there; a required Secret or a
+// resource field is an error that says why.
+func TestEnvConfigError(t *testing.T) {
+	store := &configMaps{data: map[string]map[string]string{}}
+	ref := func(name, key string) []kube.EnvVar {
+		return []kube.EnvVar{{Name: "V", ValueFrom: &kube.EnvVarSource{ConfigMapKeyRef: &kube.KeySelector{Name: name, Key: key}}}}
+	}
+	pods := []*kube.Pod{
+		testPod("no-map", kube.Container{Command: []string{"sh", "-c", "echo got $V; sleep infinity"}, Env: ref("later", "k")}, restartAlways),
+		testPod("no-key", kube.Container{Command: []string{"sleep", "infinity"}, Env: ref("partial", "k")}, restartAlways),
+		testPod("no-from", kube.Container{Command: []string{"sleep", "infinity"}, EnvFrom: []kube.EnvFromSource{{ConfigMapRef: &kube.EnvSource{Name: "whole"}}}}, restartAlways),
+		testPod("secret", kube.Container{Command: []string{"sleep", "infinity"},
+			Env: []kube.EnvVar{{Name: "S", ValueFrom: &kube.EnvVarSource{SecretKeyRef: &kube.KeySelector{Name: "creds", Key: "k"}}}}}, restartAlways),
+		testPod("resource", kube.Container{Command: []string{"sleep", "infinity"},
+			Env: []kube.EnvVar{{Name: "R", ValueFrom: &kube.EnvVarSource{ResourceFieldRef: &kube.ResourceFieldSelector{Resource: "limits.cpu"}}}}}, restartAlways),
+	}
+	store.put("default/partial", map[string]string{"other": "x"})
+	r := startOpts(t, &Options{KillGrace: 2 * time.Second, ConfigMaps: store.get}, pods...)
+	for name, msg := range map[string]string{
+		"no-map":   `configmap "later" not found`,
+		"no-key":   `couldn't find key k in ConfigMap default/partial`,
+		"no-from":  `configmap "whole" not found`,
+		"secret":   `secret "creds" not found: porthole's runtime reads no Secrets`,
+		"resource": `env R: resourceFieldRef limits.cpu: porthole's runtime sets no resource limits or requests`,
+	} {
+		p := waitPod(t, r, name, "waiting on its config", func(p *kube.Pod) bool {
+			w := p.Status.ContainerStatuses[0].State.Waiting
+			return w != nil && w.Reason == "CreateContainerConfigError"
+		})
+		cs := p.Status.ContainerStatuses[0]
+		if cs.State.Waiting.Message != msg || p.Status.Phase != "Pending" || cs.RestartCount != 0 {
+			t.Errorf("%s: phase %s, waiting %+v, restarts %d; want Pending, message %q, 0", name, p.Status.Phase, cs.State.Waiting, cs.RestartCount, msg)
+		}
+	}
+	store.put("default/later", map[string]string{"k": "v1"})
+	store.put("default/whole", map[string]string{})
+	for _, name := range []string{"no-map", "no-from"} {
+		if p := waitPod(t, r, name, "running once its ConfigMap is there", isRunning); p.Status.ContainerStatuses[0].RestartCount != 0 {
+			t.Errorf("%s: restarts %d", name, p.Status.ContainerStatuses[0].RestartCount)
+		}
+	}
+	waitLog(t, r, "no-map", "got v1")
+}
+
+// waitLog waits until the pod's main container's log holds want.
+func waitLog(t *testing.T, r *Runtime, pod, want string) {
+	t.Helper()
+	deadline := time.Now().Add(failsafe)
+	for {
+		b, err := r.Logs(context.Background(), ref(pod, "main"), false)
+		if err == nil && strings.Contains(string(b), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log of %s: %q (%v), want %q", pod, b, err, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
