@@ -10,8 +10,9 @@ import (
 )
 
 // maxWriteBody bounds the body of a forwarded write (DeleteOptions, a
-// rollout's patch: a few hundred bytes).
-const maxWriteBody = 1 << 20
+// rollout's patch: a few hundred bytes; a ConfigMap: up to a MiB of
+// values, more in base64), as the API server bounds a request's.
+const maxWriteBody = 3 << 20
 
 // apiHandler serves every /api and /apis path: the streaming
 // subresources of pods go to the session handler whatever the method (the
@@ -21,11 +22,11 @@ const maxWriteBody = 1 << 20
 // Of writes, only those kubectl's streaming and workload commands make
 // are served, under RBAC too: creating a namespace (kubectl create
 // namespace), a pod (kubectl run), a Deployment (kubectl create
-// deployment) or a Service (kubectl expose), deleting one of those or a
-// ReplicaSet, patching a namespace (kubectl label, apply), a Deployment
-// (kubectl rollout restart, kubectl apply), a Service or a pod (kubectl
-// apply, label, annotate) and scaling a Deployment (kubectl scale); see
-// writeVerb. Other writes and other resources are not served (see
+// deployment), a Service (kubectl expose) or a ConfigMap (kubectl create
+// configmap), deleting one of those or a ReplicaSet, patching a namespace
+// (kubectl label, apply), a Deployment (kubectl rollout restart, kubectl
+// apply), a Service, ConfigMap or pod (kubectl apply, label, annotate)
+// and scaling a Deployment (kubectl scale); see writeVerb. Other writes and other resources are not served (see
 // readable). The self reviews
 // (kubectl auth whoami and can-i) are the gateway's own answers.
 func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +48,7 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		verb, ok := req.writeVerb(r.Method)
 		if !ok {
 			g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed",
-				"the gateway serves only reads, exec, attach and port-forward, creating, deleting, patching and replacing namespaces, pods, services and deployments, deleting replica sets, and scaling deployments", nil))
+				"the gateway serves only reads, exec, attach and port-forward, creating, deleting, patching and replacing namespaces, pods, services, config maps and deployments, deleting replica sets, and scaling deployments", nil))
 			return
 		}
 		a := Attributes{User: userFrom(r.Context()), Verb: verb, APIGroup: req.group,

@@ -96,12 +96,12 @@ func parseAPIPath(p string) (req apiRequest, ok bool) {
 // the pod itself, namespaces for pickers, the objects kubectl resolves
 // to a pod (exec deploy/web, port-forward svc/db), events, which kubectl
 // describe pod lists to say why a pod will not run, and the nodes pods
-// run on with their leases (kubectl get nodes, describe node), and the
-// endpoints behind a Service (kubectl describe service). Nothing
-// else (secrets, config maps, RBAC objects) is forwarded, whatever RBAC
-// allows.
+// run on with their leases (kubectl get nodes, describe node), the
+// endpoints behind a Service (kubectl describe service), and the
+// ConfigMaps pods read their environment from. Nothing else (secrets,
+// RBAC objects) is forwarded, whatever RBAC allows.
 var readable = map[string][]string{
-	"":                    {"pods", "namespaces", "nodes", "services", "endpoints", "replicationcontrollers", "events"},
+	"":                    {"pods", "namespaces", "nodes", "services", "endpoints", "replicationcontrollers", "events", "configmaps"},
 	"apps":                {"deployments", "replicasets", "statefulsets", "daemonsets"},
 	"batch":               {"jobs"},
 	"coordination.k8s.io": {"leases"},
@@ -124,9 +124,10 @@ func (req apiRequest) readableResource() bool {
 }
 
 // writeVerb is the verb a write of req is authorized as, when the gateway
-// forwards it at all: POST of a namespace, or of a pod, Service or
-// Deployment to a namespace, DELETE of one of those or of a ReplicaSet,
-// PATCH or PUT of one of those, PATCH or PUT of one Deployment's scale.
+// forwards it at all: POST of a namespace, or of a pod, Service,
+// ConfigMap or Deployment to a namespace, DELETE of one of those or of a
+// ReplicaSet, PATCH or PUT of one of those, PATCH or PUT of one
+// Deployment's scale.
 func (req apiRequest) writeVerb(method string) (string, bool) {
 	if !req.resource || req.version != "v1" {
 		return "", false
@@ -162,14 +163,15 @@ func (req apiRequest) writeVerb(method string) (string, bool) {
 		return "", false
 	}
 	kind := req.group + "/" + req.kind
+	writable := kind == "/pods" || kind == "/services" || kind == "/configmaps" || kind == "apps/deployments"
 	switch {
-	case req.name == "" && method == http.MethodPost && (kind == "/pods" || kind == "/services" || kind == "apps/deployments"):
+	case req.name == "" && method == http.MethodPost && writable:
 		return "create", true
-	case req.name != "" && method == http.MethodDelete && (kind == "/pods" || kind == "/services" || kind == "apps/deployments" || kind == "apps/replicasets"):
+	case req.name != "" && method == http.MethodDelete && (writable || kind == "apps/replicasets"):
 		return "delete", true
-	case req.name != "" && method == http.MethodPatch && (kind == "apps/deployments" || kind == "/services" || kind == "/pods"):
+	case req.name != "" && method == http.MethodPatch && writable:
 		return "patch", true
-	case req.name != "" && method == http.MethodPut && (kind == "apps/deployments" || kind == "/services" || kind == "/pods"):
+	case req.name != "" && method == http.MethodPut && writable:
 		return "update", true
 	}
 	return "", false

@@ -18,8 +18,8 @@ import (
 // api serves the part of the Kubernetes API that kubectl needs around
 // streaming and for a first day's workloads: version, discovery, the
 // OpenAPI documents kubectl apply reads, the node (get, list, watch),
-// namespaces, pods, Services and Deployments (get, list, watch, create,
-// patch, replace, delete), ReplicaSets (get, list, watch, delete), a
+// namespaces, ConfigMaps, pods, Services and Deployments (get, list,
+// watch, create, patch, replace, delete), ReplicaSets (get, list, watch, delete), a
 // Deployment's scale, and events, all from the cluster.
 type api struct {
 	pods    node.Runtime // the runtime, for pod logs
@@ -117,6 +117,14 @@ func (a *api) register(mux *http.ServeMux) {
 			http.MethodPut:    a.updateService,
 			http.MethodDelete: a.deleteObject(serviceKind),
 		},
+		"/api/v1/namespaces/{namespace}/configmaps/{name}": {
+			http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+				return a.getObject(r, configMapKind)
+			},
+			http.MethodPatch:  a.patchConfigMap,
+			http.MethodPut:    a.updateConfigMap,
+			http.MethodDelete: a.deleteObject(configMapKind),
+		},
 		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale": {
 			http.MethodGet:   func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getScale(r) },
 			http.MethodPatch: a.patchScale,
@@ -134,6 +142,7 @@ func (a *api) register(mux *http.ServeMux) {
 	for path, create := range map[string]apiHandler{
 		"/api/v1/namespaces/{namespace}/pods":              a.createPod,
 		"/api/v1/namespaces/{namespace}/services":          a.createService,
+		"/api/v1/namespaces/{namespace}/configmaps":        a.createConfigMap,
 		"/apis/apps/v1/namespaces/{namespace}/deployments": a.createDeployment,
 	} {
 		routes[path] = maps.Clone(routes[path]) // not the all-namespaces list's
@@ -259,6 +268,7 @@ func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
 // coreResources is the discovery document of /api/v1: what porthole serves
 // and with which verbs, so kubectl neither offers nor tries the rest.
 var coreResources = []kube.APIResource{
+	{Name: "configmaps", SingularName: "configmap", Namespaced: true, Kind: "ConfigMap", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"cm"}},
 	{Name: "endpoints", SingularName: "endpoints", Namespaced: true, Kind: "Endpoints", Verbs: []string{"get", "list"}, ShortNames: []string{"ep"}},
 	{Name: "events", SingularName: "event", Namespaced: true, Kind: "Event", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ev"}},
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"ns"}},

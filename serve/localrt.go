@@ -11,9 +11,11 @@ import (
 )
 
 // newLocalRuntime is the default runtime: local processes. Failed
-// readiness probes go to probeFailed.
-func newLocalRuntime(pods []*kube.Pod, log *slog.Logger, probeFailed func(namespace, pod, container, message string)) (Runtime, error) {
-	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt"), ProbeFailed: probeFailed})
+// readiness probes go to probeFailed; containers' environments read
+// ConfigMaps from configMaps.
+func newLocalRuntime(pods []*kube.Pod, log *slog.Logger, probeFailed func(namespace, pod, container, message string),
+	configMaps func(namespace, name string) (map[string]string, bool)) (Runtime, error) {
+	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt"), ProbeFailed: probeFailed, ConfigMaps: configMaps})
 	if err != nil {
 		return nil, fmt.Errorf("create runtime: %w", err)
 	}

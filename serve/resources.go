@@ -109,8 +109,19 @@ var (
 				Items: listItems(items, func(o *kube.Namespace) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
+	configMapKind = &kind{
+		resource: cluster.ConfigMaps, prefix: "/api/v1", apiVersion: "v1", kind: "ConfigMap", listKind: "ConfigMapList",
+		fields:  metaFields,
+		field:   metaField,
+		columns: table.ConfigMapColumns,
+		row:     func(o cluster.Object, now time.Time) []any { return table.ConfigMapRow(o.(*kube.ConfigMap), now) },
+		list: func(items []cluster.Object, rv string) any {
+			return kube.ConfigMapList{TypeMeta: kube.TypeMeta{Kind: "ConfigMapList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+				Items: listItems(items, func(o *kube.ConfigMap) *kube.TypeMeta { return &o.TypeMeta })}
+		},
+	}
 	// allKinds are the namespaced kinds, served under every namespace.
-	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind, eventKind}
+	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind, eventKind, configMapKind}
 )
 
 // listItems copies objs, which must be *T, as a list's items: never nil
@@ -234,8 +245,17 @@ func (a *api) table(r *http.Request, neg negotiation, k *kind, items []cluster.O
 	return t, nil
 }
 
-// maxBody bounds a DELETE or PATCH body.
+// maxBody bounds a DELETE, PATCH or PUT body.
 const maxBody = 1 << 20
+
+// bodyLimit bounds a PATCH or PUT body of k: maxBody, or more for a
+// ConfigMap, which may be larger.
+func (k *kind) bodyLimit() int {
+	if k == configMapKind {
+		return maxConfigMapBody
+	}
+	return maxBody
+}
 
 // maxPodBody bounds a created pod (kubectl run's is under a kilobyte):
 // the cluster keeps up to cluster.MaxPods of them, and a copy in its
@@ -292,6 +312,12 @@ func (a *api) patchNamespace(w http.ResponseWriter, r *http.Request) (any, *stat
 	return patchObject(r, namespaceKind, a.cluster.PatchNamespace, a.cluster.StrategicPatchNamespace, a.cluster.JSONPatchNamespace)
 }
 
+// patchConfigMap applies a patch (kubectl apply's, edit's, label's) to
+// a ConfigMap.
+func (a *api) patchConfigMap(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return patchObject(r, configMapKind, a.cluster.PatchConfigMap, a.cluster.StrategicPatchConfigMap, a.cluster.JSONPatchConfigMap)
+}
+
 // patchService applies a patch (kubectl apply's, kubectl label's) to a
 // Service.
 func (a *api) patchService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
@@ -307,7 +333,7 @@ func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch fu
 	if aerr != nil {
 		return nil, aerr
 	}
-	body, ct, aerr := writeBody(r, maxBody, "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json")
+	body, ct, aerr := writeBody(r, k.bodyLimit(), "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json")
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -360,12 +386,16 @@ func (a *api) updateNamespace(w http.ResponseWriter, r *http.Request) (any, *sta
 	return updateObject(r, namespaceKind, a.cluster.UpdateNamespace)
 }
 
+func (a *api) updateConfigMap(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return updateObject(r, configMapKind, a.cluster.UpdateConfigMap)
+}
+
 func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)) (any, *status.HTTPError) {
 	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
 	if aerr != nil {
 		return nil, aerr
 	}
-	body, _, aerr := writeBody(r, maxBody, "application/json")
+	body, _, aerr := writeBody(r, k.bodyLimit(), "application/json")
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -81,6 +81,8 @@ type Options struct {
 	// Namespaces are made besides the builtin ones and those the objects
 	// above are in.
 	Namespaces []*kube.Namespace
+	// ConfigMaps are stored for the pods' environment to read.
+	ConfigMaps []*kube.ConfigMap
 	// KubeconfigPath, when set, is where Run writes a kubeconfig (mode
 	// 0600) pointing at the server, with context defaultContext.
 	KubeconfigPath string
@@ -165,7 +167,7 @@ func New(opts *Options) (_ *Server, err error) {
 	}
 	pods := s.opts.Pods
 	switch {
-	case len(pods) > 0 || len(s.opts.Services)+len(s.opts.Deployments)+len(s.opts.ReplicaSets)+len(s.opts.Namespaces) > 0:
+	case len(pods) > 0 || len(s.opts.Services)+len(s.opts.Deployments)+len(s.opts.ReplicaSets)+len(s.opts.Namespaces)+len(s.opts.ConfigMaps) > 0:
 	case len(s.opts.DemoWeb) > 0:
 		pods = []*kube.Pod{demoPodWithWeb(s.opts.DemoWeb)}
 	default:
@@ -176,7 +178,7 @@ func New(opts *Options) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.rt == nil {
-		if s.rt, err = newLocalRuntime(pods, s.log, s.probeFailed); err != nil {
+		if s.rt, err = newLocalRuntime(pods, s.log, s.probeFailed, s.configMap); err != nil {
 			return nil, err
 		}
 	}
@@ -204,7 +206,8 @@ func New(opts *Options) (_ *Server, err error) {
 	s.node = node.New(s.rt, &node.Options{Logger: s.log.With("component", "node")})
 	now := time.Now()
 	if s.cluster, err = cluster.New(s.rt, cluster.Objects{Pods: pods, Services: s.opts.Services,
-		Deployments: s.opts.Deployments, ReplicaSets: s.opts.ReplicaSets, Namespaces: s.opts.Namespaces}, s.log.With("component", "cluster")); err != nil {
+		Deployments: s.opts.Deployments, ReplicaSets: s.opts.ReplicaSets, Namespaces: s.opts.Namespaces,
+		ConfigMaps: s.opts.ConfigMaps}, s.log.With("component", "cluster")); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -332,6 +335,16 @@ func withMetrics(o *gateway.Options) *gateway.Options {
 	c.Registerer = reg
 	c.MetricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return &c
+}
+
+// configMap is a ConfigMap's data, for the runtime to read into a
+// starting container's environment. The runtime starts containers only
+// once Run has started it, after New set the cluster.
+func (s *Server) configMap(namespace, name string) (map[string]string, bool) {
+	if c := s.cluster; c != nil {
+		return c.ConfigMapData(namespace, name)
+	}
+	return nil, false
 }
 
 // probeFailed records a failed readiness probe as an Unhealthy event of

@@ -121,6 +121,17 @@ func (a *api) createNamespace(w http.ResponseWriter, r *http.Request) (any, *sta
 	return createObject(w, r, namespaceKind, maxPodBody, a.cluster.CreateNamespace)
 }
 
+// maxConfigMapBody bounds a created ConfigMap: its values may be
+// kube.MaxConfigMapData, and more in base64 (binaryData), within the API
+// server's bound on a request.
+const maxConfigMapBody = 3 << 20
+
+// createConfigMap creates a ConfigMap, as kubectl create configmap sends
+// it.
+func (a *api) createConfigMap(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return createObject(w, r, configMapKind, maxConfigMapBody, a.cluster.CreateConfigMap)
+}
+
 // createService creates a Service, as kubectl expose and kubectl create
 // service send it.
 func (a *api) createService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {

@@ -106,12 +106,12 @@ items:
 	if code, body := do("GET", pod, "view", nil); code != http.StatusOK || strings.Contains(body, "deletionTimestamp") {
 		t.Fatalf("after the refused delete: %d %s, want the pod untouched", code, body)
 	}
-	big := append([]byte(`{"kind":"DeleteOptions","apiVersion":"v1","x":"`), bytes.Repeat([]byte("a"), 2<<20)...)
+	big := append([]byte(`{"kind":"DeleteOptions","apiVersion":"v1","x":"`), bytes.Repeat([]byte("a"), 4<<20)...)
 	big = append(big, `"}`...)
 	// The gateway's own refusal (serve bounds its body too, in other words).
 	if code, body := do("DELETE", pod, "edit", big); code != http.StatusRequestEntityTooLarge ||
-		!strings.Contains(body, "the request body is larger than 1048576 bytes") {
-		t.Errorf("2 MiB delete body: %d %.200s, want the gateway's 413", code, body)
+		!strings.Contains(body, "the request body is larger than 3145728 bytes") {
+		t.Errorf("4 MiB delete body: %d %.200s, want the gateway's 413", code, body)
 	}
 	made := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"made"},"spec":{"containers":[{"name":"c","command":["sleep","infinity"]}]}}`
 	if code, body := do("POST", "/api/v1/namespaces/default/pods", "edit", []byte(made)); code != http.StatusCreated || !strings.Contains(body, `"name":"made"`) {

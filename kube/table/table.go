@@ -31,6 +31,13 @@ var NamespaceColumns = []kube.TableColumnDefinition{
 	{Name: "Age", Type: "string", Description: "Time since the namespace was created."},
 }
 
+// ConfigMapColumns are the columns of the API server's ConfigMap table.
+var ConfigMapColumns = []kube.TableColumnDefinition{
+	{Name: "Name", Type: "string", Format: "name", Description: "Name of the ConfigMap."},
+	{Name: "Data", Type: "string", Description: "Number of keys, in data and binaryData."},
+	{Name: "Age", Type: "string", Description: "Time since the ConfigMap was created."},
+}
+
 const none = "<none>"
 
 // PodRow returns the cells of p for PodColumns, as of now.
@@ -80,6 +87,11 @@ func PodRowConditions(p *kube.Pod) []kube.TableRowCondition {
 // NamespaceRow returns the cells of ns for NamespaceColumns, as of now.
 func NamespaceRow(ns *kube.Namespace, now time.Time) []any {
 	return []any{ns.Name, ns.Status.Phase, Age(ns.CreationTimestamp, now)}
+}
+
+// ConfigMapRow returns the cells of cm for ConfigMapColumns, as of now.
+func ConfigMapRow(cm *kube.ConfigMap, now time.Time) []any {
+	return []any{cm.Name, int64(len(cm.Data) + len(cm.BinaryData)), Age(cm.CreationTimestamp, now)}
 }
 
 // PodStatusReason is the STATUS column: the phase, overridden by the reason

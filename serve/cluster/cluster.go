@@ -1,6 +1,7 @@
 // Package cluster is the object store and controllers behind porthole
 // serve's API: pods (as the runtime runs them), Services, Deployments,
-// ReplicaSets and the events that tell what happened to them, with one
+// ReplicaSets, namespaces, ConfigMaps and the events that tell what
+// happened to them, with one
 // resourceVersion counter for the whole server, a bounded history of
 // changes for watches, and the controllers that turn a Deployment into
 // ReplicaSets and a ReplicaSet into running pods, replacing a deleted pod
@@ -117,6 +118,7 @@ type Objects struct {
 	Deployments []*kube.Deployment
 	ReplicaSets []*kube.ReplicaSet
 	Namespaces  []*kube.Namespace // besides the builtin ones and those the others are in
+	ConfigMaps  []*kube.ConfigMap
 }
 
 // Option changes how New makes a cluster.
@@ -137,7 +139,7 @@ func New(rt PodSource, objs Objects, log *slog.Logger, opts ...Option) (*Cluster
 		log:         log,
 		now:         time.Now,
 		rv:          1,
-		objs:        map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}, Events: {}, Namespaces: {}},
+		objs:        map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}, Events: {}, Namespaces: {}, ConfigMaps: {}},
 		watchers:    make(map[*Watcher]struct{}),
 		starved:     make(map[string]bool),
 		terminating: make(map[string]time.Time),
@@ -160,6 +162,9 @@ func New(rt PodSource, objs Objects, log *slog.Logger, opts ...Option) (*Cluster
 		c.manifest = append(c.manifest, key{ns, p.Name})
 	}
 	if err := c.seedNamespacesLocked(objs.Namespaces, objs); err != nil {
+		return nil, err
+	}
+	if err := c.seedConfigMapsLocked(objs.ConfigMaps); err != nil {
 		return nil, err
 	}
 	now := c.now()
@@ -687,6 +692,9 @@ func withRV(o Object, rv uint64) Object {
 		c := *v
 		out = &c
 	case *kube.Namespace:
+		c := *v
+		out = &c
+	case *kube.ConfigMap:
 		c := *v
 		out = &c
 	default:

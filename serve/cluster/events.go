@@ -134,7 +134,8 @@ func (c *Cluster) scheduledLocked(p *kube.Pod) {
 
 // podEventsLocked tells, as the kubelet does, what changed in a pod's
 // containers between two readings of it (old nil: the first): a run that
-// started, a start that failed, a crash loop's back-off.
+// started, a start that failed, a container whose config cannot be made
+// (a missing ConfigMap), a crash loop's back-off.
 func (c *Cluster) podEventsLocked(old, p *kube.Pod) {
 	before := map[string]*kube.ContainerStatus{}
 	if old != nil {
@@ -153,6 +154,10 @@ func (c *Cluster) podEventsLocked(old, p *kube.Pod) {
 				c.emitLocked(p, path, "Normal", "Created", "Created container: "+cs.Name, kubelet)
 				c.emitLocked(p, path, "Normal", "Started", "Started container "+cs.Name, kubelet)
 			}
+		}
+		if w := cs.State.Waiting; w != nil && w.Reason == "CreateContainerConfigError" &&
+			(prev == nil || prev.State.Waiting == nil || *prev.State.Waiting != *w) {
+			c.emitLocked(p, path, "Warning", "Failed", "Error: "+w.Message, kubelet)
 		}
 		if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" &&
 			(prev == nil || prev.State.Waiting == nil || prev.State.Waiting.Reason != w.Reason || prev.RestartCount != cs.RestartCount) {

@@ -93,6 +93,9 @@ func (c *Cluster) seedNamespacesLocked(manifest []*kube.Namespace, objs Objects)
 	for _, rs := range objs.ReplicaSets {
 		names = append(names, rs.Namespace)
 	}
+	for _, cm := range objs.ConfigMaps {
+		names = append(names, cm.Namespace)
+	}
 	for _, name := range names {
 		if name == "" {
 			name = kube.DefaultNamespace
@@ -180,7 +183,7 @@ func (c *Cluster) settleDeadlineLocked(now time.Time) time.Time {
 // contained are the resources whose objects live in a namespace, deleted
 // with it: workloads before the pods they would replace, events last
 // (deleting a pod tells of it).
-var contained = []Resource{Deployments, ReplicaSets, Services, Pods, Events}
+var contained = []Resource{Deployments, ReplicaSets, Services, Pods, ConfigMaps, Events}
 
 // finalizeNamespacesLocked is the namespace controller: once a
 // terminating namespace has settled, it deletes what the namespace holds

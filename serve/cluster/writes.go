@@ -136,8 +136,10 @@ func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error
 	if err := fill(); err != nil {
 		return err
 	}
-	if err := checkSize(o); err != nil {
-		return err
+	if res != ConfigMaps { // bounded by their validation and MaxConfigMapTotal
+		if err := checkSize(o); err != nil {
+			return err
+		}
 	}
 	if dryRun {
 		return nil
@@ -157,15 +159,15 @@ func (c *Cluster) ipTakenLocked(ip string) bool {
 	return false
 }
 
-// Delete deletes a Service, Deployment, ReplicaSet or namespace (pods:
-// DeletePod),
+// Delete deletes a Service, ConfigMap, Deployment, ReplicaSet or
+// namespace (pods: DeletePod),
 // doing to its dependents what policy says, and returns the object as
 // deleted: with deletionTimestamp for Foreground, else as it was last.
 // An object already being deleted is returned as it is.
 func (c *Cluster) Delete(res Resource, namespace, name string, policy Propagation, opts ...WriteOptions) (Object, error) {
 	switch res {
-	case Services:
-		policy = Background // it owns nothing: gone at once whatever the policy
+	case Services, ConfigMaps:
+		policy = Background // they own nothing: gone at once whatever the policy
 	case Deployments, ReplicaSets:
 		if c.runner == nil {
 			return nil, ErrUnsupported
@@ -342,6 +344,8 @@ func cloneObject(o Object) Object {
 	case *kube.Event:
 		return clone(v)
 	case *kube.Namespace:
+		return clone(v)
+	case *kube.ConfigMap:
 		return clone(v)
 	}
 	panic(fmt.Sprintf("cluster: copy %T: not a stored kind", o))

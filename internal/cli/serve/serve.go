@@ -139,6 +139,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Deployments:    objs.Deployments,
 		ReplicaSets:    objs.ReplicaSets,
 		Namespaces:     objs.Namespaces,
+		ConfigMaps:     objs.ConfigMaps,
 		KubeconfigPath: opts.Kubeconfig,
 		Logger:         opts.Factory.Logger(opts.Verbosity),
 		Out:            opts.IO.Out,
@@ -264,6 +265,9 @@ func ReadObjects(stdin io.Reader, names []string) (*kube.Objects, error) {
 		}
 		for _, o := range got.Namespaces {
 			keys = append(keys, "namespace "+o.Name)
+		}
+		for _, o := range got.ConfigMaps {
+			keys = append(keys, "configmap "+o.Namespace+"/"+o.Name)
 		}
 		for _, key := range keys {
 			if prev, dup := where[key]; dup {

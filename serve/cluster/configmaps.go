@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+
+	"github.com/porthole/porthole/kube"
+)
+
+// ConfigMaps are stored as they are given: nothing acts on them but the
+// runtime, which reads one when a container whose environment refers to
+// it starts (see ConfigMapData).
+const ConfigMaps Resource = "configmaps"
+
+// MaxConfigMapTotal bounds the bytes of all ConfigMaps' values together:
+// each may hold kube.MaxConfigMapData, as on a real cluster, and
+// MaxObjects of them would be too many.
+const MaxConfigMapTotal = 32 << 20
+
+// configMapBytes is the size of a ConfigMap's values.
+func configMapBytes(cm *kube.ConfigMap) int {
+	n := 0
+	for _, v := range cm.Data {
+		n += len(v)
+	}
+	for _, v := range cm.BinaryData {
+		n += len(v)
+	}
+	return n
+}
+
+// checkConfigMapTotalLocked refuses cm when, in place of the ConfigMap of
+// its name, it would take the ConfigMaps past MaxConfigMapTotal.
+func (c *Cluster) checkConfigMapTotalLocked(cm *kube.ConfigMap) error {
+	total := configMapBytes(cm)
+	for k, o := range c.objs[ConfigMaps] {
+		if k != (key{cm.Namespace, cm.Name}) {
+			total += configMapBytes(o.(*kube.ConfigMap))
+		}
+	}
+	if total > MaxConfigMapTotal {
+		return fmt.Errorf("serve keeps at most %d bytes of ConfigMap values (this one would make %d): %w", MaxConfigMapTotal, total, ErrTooMany)
+	}
+	return nil
+}
+
+// seedConfigMapsLocked stores a manifest's ConfigMaps, at New.
+func (c *Cluster) seedConfigMapsLocked(cms []*kube.ConfigMap) error {
+	now := c.now()
+	for _, cm := range cms {
+		if err := cm.Validate(); err != nil {
+			return fmt.Errorf("configmap %s: %w", cm.Name, err)
+		}
+		cm = clone(cm)
+		defaultMeta(&cm.ObjectMeta, now)
+		cm.TypeMeta = kube.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}
+		if err := c.checkConfigMapTotalLocked(cm); err != nil {
+			return err
+		}
+		if err := c.insert(ConfigMaps, cm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateConfigMap adds a ConfigMap (kubectl create configmap, apply).
+func (c *Cluster) CreateConfigMap(cm *kube.ConfigMap, opts ...WriteOptions) (*kube.ConfigMap, error) {
+	cm = clone(cm)
+	err := c.create(ConfigMaps, &cm.ObjectMeta, cm.Validate, func() error {
+		cm.TypeMeta = kube.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}
+		return c.checkConfigMapTotalLocked(cm)
+	}, cm, options(opts).DryRun)
+	if err != nil {
+		return nil, err
+	}
+	return cm, nil
+}
+
+// ConfigMapData is the data of a ConfigMap, for the runtime to read into
+// a starting container's environment; found is false when there is none
+// of that name. The map is shared and must not be modified.
+func (c *Cluster) ConfigMapData(namespace, name string) (data map[string]string, found bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.objs[ConfigMaps][key{namespace, name}]
+	if !ok {
+		return nil, false
+	}
+	return o.(*kube.ConfigMap).Data, true
+}
+
+// PatchConfigMap applies a JSON merge patch to a ConfigMap: its labels,
+// annotations, data and binaryData may change, unless it is immutable.
+func (c *Cluster) PatchConfigMap(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.ConfigMap, error) {
+	apply, err := merger(patch, mergePatch)
+	if err != nil {
+		return nil, err
+	}
+	return c.patchConfigMap(namespace, name, apply, opts)
+}
+
+// StrategicPatchConfigMap applies a strategic merge patch (kubectl
+// apply's, label's, edit's) to a ConfigMap.
+func (c *Cluster) StrategicPatchConfigMap(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.ConfigMap, error) {
+	apply, err := merger(patch, strategicMerge)
+	if err != nil {
+		return nil, err
+	}
+	return c.patchConfigMap(namespace, name, apply, opts)
+}
+
+// JSONPatchConfigMap applies a JSON Patch to a ConfigMap.
+func (c *Cluster) JSONPatchConfigMap(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.ConfigMap, error) {
+	return c.patchConfigMap(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
+}
+
+// UpdateConfigMap replaces a ConfigMap (PUT: kubectl replace).
+func (c *Cluster) UpdateConfigMap(namespace, name string, body []byte, opts ...WriteOptions) (*kube.ConfigMap, error) {
+	return c.patchConfigMap(namespace, name, replaceWith(body), updating(opts))
+}
+
+func (c *Cluster) patchConfigMap(namespace, name string, apply func(doc any) (any, error), opts []WriteOptions) (*kube.ConfigMap, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.objs[ConfigMaps][key{namespace, name}]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	cm := o.(*kube.ConfigMap)
+	if rv := options(opts).ResourceVersion; rv != "" && rv != cm.ResourceVersion {
+		return nil, ErrConflict
+	}
+	p, err := patchJSON(cm, apply, func(*kube.ConfigMap) any { return nil }, opts)
+	if err != nil {
+		return nil, err
+	}
+	u := clone(cm)
+	u.Labels, u.Annotations = p.Labels, p.Annotations
+	u.Data, u.BinaryData, u.Immutable = p.Data, p.BinaryData, p.Immutable
+	if cm.Immutable != nil && *cm.Immutable {
+		// As the API server's update validation says.
+		switch {
+		case u.Immutable == nil || !*u.Immutable:
+			return nil, &InvalidError{Msg: "immutable: Forbidden: field is immutable when `immutable` is set"}
+		case !maps.Equal(u.Data, cm.Data):
+			return nil, &InvalidError{Msg: "data: Forbidden: field is immutable when `immutable` is set"}
+		case !reflect.DeepEqual(u.BinaryData, cm.BinaryData):
+			return nil, &InvalidError{Msg: "binaryData: Forbidden: field is immutable when `immutable` is set"}
+		}
+	}
+	if err := u.Validate(); err != nil {
+		return nil, &InvalidError{Msg: err.Error()}
+	}
+	if err := c.checkConfigMapTotalLocked(u); err != nil {
+		return nil, err
+	}
+	if sameJSON(u, cm) || options(opts).DryRun {
+		return u, nil
+	}
+	c.storeLocked(ConfigMaps, "MODIFIED", u)
+	return u, nil
+}
