@@ -62,7 +62,7 @@ type Conn struct {
 	done        chan struct{} // closed when the read loop has ended
 	ctx         context.Context
 	cancel      context.CancelFunc // called right after done closes
-	ending      atomic.Bool        // set by the first of Close and Abort, which does the work; the other does not wait for it
+	ending      atomic.Int32       // endClose or endAbort: set by the first of Close and Abort, which does the work (see abort)
 	wg          sync.WaitGroup
 
 	mu  sync.Mutex
@@ -177,7 +177,7 @@ func (c *Conn) isClosing() bool {
 // discarded. Close blocks until then and joins every goroutine of the
 // connection.
 func (c *Conn) Close() error {
-	if c.ending.CompareAndSwap(false, true) {
+	if c.ending.CompareAndSwap(endNone, endClose) {
 		c.closeGracefully()
 	}
 	c.wait()
@@ -228,10 +228,16 @@ func (c *Conn) Leave(reason string) error {
 // without lingering; it does not join (the read loop calls it).
 func (c *Conn) abort(code ws.StatusCode, reason string, cause *stream.ConnError) {
 	c.fail(cause)
-	if !c.ending.CompareAndSwap(false, true) {
-		// A graceful Close is in progress, perhaps lingering on a frozen
-		// peer: cut it short.
-		c.hardClose()
+	if !c.ending.CompareAndSwap(endNone, endAbort) {
+		if c.ending.CompareAndSwap(endClose, endAbort) {
+			// A graceful Close is in progress, perhaps lingering on a
+			// frozen peer: cut it short.
+			c.hardClose()
+		}
+		// Else an abort is under way: it sends its reason and closes the
+		// socket within abortGrace. Closing it now would lose the reason,
+		// as a writer failing because of that abort (and aborting in turn)
+		// did, under load, in TestResumeAckAhead.
 		return
 	}
 	c.startClosing()
@@ -256,6 +262,13 @@ func (c *Conn) abort(code ws.StatusCode, reason string, cause *stream.ConnError)
 	}
 	c.closeSocket()
 }
+
+// How a connection is ending (Conn.ending).
+const (
+	endNone int32 = iota
+	endClose
+	endAbort
+)
 
 // hardClose closes the socket now, without close frame.
 func (c *Conn) hardClose() {

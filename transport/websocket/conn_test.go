@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -428,6 +429,37 @@ func TestAbort(t *testing.T) {
 	srv := (<-accepted).conn
 	<-srv.Done()
 	wantConnError(t, srv.Err(), nil)
+}
+
+// TestAbortTwice: of two Aborts at once (a session aborting as a writer
+// of the same connection fails because of it, and aborts in turn), the
+// first reason reaches the peer in a close frame: the second does not
+// close the socket under the first's frame. It did, and a client
+// acknowledging output not sent got a bare end of stream, not why.
+func TestAbortTwice(t *testing.T) {
+	for i := range 50 {
+		url, accepted, _ := serve(t, nil, func(c *Conn) {
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for _, reason := range []string{"first", "second"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					c.Abort(reason)
+				}()
+			}
+			close(start)
+			wg.Wait()
+		})
+		peer := rawDial(t, url, protocol.V5)
+		_, _, err := peer.Read(context.Background())
+		var ce ws.CloseError
+		if !errors.As(err, &ce) || ce.Code != ws.StatusPolicyViolation || (ce.Reason != "first" && ce.Reason != "second") {
+			t.Fatalf("round %d: got %v, want close 1008 with either reason", i, err)
+		}
+		<-(<-accepted).conn.Done()
+	}
 }
 
 // TestLeave: Leave ends at once with close 1000 and the reason. The peer
