@@ -17,8 +17,9 @@ import (
 // (which reads the OpenAPI documents, v2 in protobuf for kubectl 1.27,
 // v3 for the later ones, and validates on the server), applied again,
 // create deployment (protobuf from kubectl 1.32 on), expose and
-// delete -f; the objects are in the API server, then gone. A namespace is
-// created, labelled and deleted, and refused to a user without RBAC.
+// delete -f; the objects are in the API server, then gone. A namespace and
+// a ConfigMap are created, changed and deleted, and refused to a user
+// without RBAC.
 func TestGatewayApply(t *testing.T) {
 	ctx := t.Context()
 	n := env.nodes[0]
@@ -106,6 +107,7 @@ spec:
 					}
 				}
 				testNamespaceWrites(t, path.c, name+"-ns")
+				testConfigMapWrites(t, path.c, name+"-cm", deleted)
 			})
 		}
 	}
@@ -139,5 +141,41 @@ func testNamespaceWrites(t *testing.T, c *kc, ns string) {
 	got, err := namespaces.Get(ctx, ns, metav1.GetOptions{})
 	if err != nil || got.Labels["team"] != "web" || got.DeletionTimestamp == nil || got.Status.Phase != "Terminating" {
 		t.Errorf("namespace %s in the API server: %v %+v", ns, err, got)
+	}
+}
+
+// testConfigMapWrites creates, reads, patches and deletes ConfigMap name
+// in default with kubectl c, and is refused the create as the limited
+// user; deleted ends kubectl's delete line.
+func testConfigMapWrites(t *testing.T, c *kc, name, deleted string) {
+	t.Helper()
+	ctx := t.Context()
+	configMaps := env.cp.Admin.CoreV1().ConfigMaps("default")
+	t.Cleanup(func() { configMaps.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	if r := c.run(t, c.limited, nil, "create", "configmap", name, "--from-literal=a=1"); r.code != 1 ||
+		!strings.Contains(string(r.stderr), `configmaps is forbidden: User "limited" cannot create resource "configmaps"`) {
+		t.Errorf("create configmap as limited: exit %d %q %q", r.code, r.stdout, tail(r.stderr))
+	}
+	for _, step := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create", "configmap", name, "--from-literal=a=1", "--from-literal=b=two"}, "configmap/" + name + " created\n"},
+		{[]string{"patch", "configmap", name, "-p", `{"data":{"a":"one"}}`}, "configmap/" + name + " patched\n"},
+		{[]string{"label", "configmap", name, "team=web"}, "configmap/" + name + " labeled\n"},
+		{[]string{"get", "configmap", name, "-o", "jsonpath={.data.a} {.data.b} {.metadata.labels.team}"}, "one two web"},
+	} {
+		if r := c.run(t, c.admin, nil, step.args...); r.code != 0 || string(r.stdout) != step.want {
+			t.Fatalf("%v: exit %d, %q %q, want %q", step.args, r.code, r.stdout, tail(r.stderr), step.want)
+		}
+	}
+	if got, err := configMaps.Get(ctx, name, metav1.GetOptions{}); err != nil || got.Data["a"] != "one" || got.Labels["team"] != "web" {
+		t.Errorf("configmap %s in the API server: %v %+v", name, err, got)
+	}
+	if r := c.run(t, c.admin, nil, "delete", "configmap", name); r.code != 0 || string(r.stdout) != `configmap "`+name+`"`+deleted {
+		t.Errorf("delete configmap: exit %d, %q %q", r.code, r.stdout, tail(r.stderr))
+	}
+	if _, err := configMaps.Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("configmap %s after delete: %v", name, err)
 	}
 }

@@ -216,6 +216,41 @@ func TestTypedClientProtobuf(t *testing.T) {
 		t.Errorf("a pod in the terminating namespace: %v, want Forbidden with the NamespaceTerminating cause", err)
 	}
 
+	// A ConfigMap, and a pod that reads its environment from it and from
+	// the downward API, both created in protobuf.
+	configMaps := cs.CoreV1().ConfigMaps(ns)
+	cm, err := configMaps.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "proto-cfg"},
+		Data: map[string]string{"GREETING": "hello", "MODE": "prod"}, BinaryData: map[string][]byte{"blob": {0, 0xff}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create the ConfigMap: %v", err)
+	}
+	if cm.UID == "" || cm.Data["MODE"] != "prod" || !bytes.Equal(cm.BinaryData["blob"], []byte{0, 0xff}) {
+		t.Errorf("created ConfigMap: %+v", cm)
+	}
+	_, err = pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "env", Labels: map[string]string{"app": "env"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "busybox",
+			Command: []string{"sh", "-c", `echo "$GREETING $MODE $ME $KEY"; sleep infinity`},
+			EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "proto-cfg"}}}},
+			Env: []corev1.EnvVar{
+				{Name: "ME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+				{Name: "KEY", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "proto-cfg"}, Key: "MODE"}}},
+			}}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create the pod reading the ConfigMap: %v", err)
+	}
+	awaitPods(t, cs, ns, "app=env", 1)
+	poll(t, time.Minute, "the pod's environment in its log", func() (bool, string) {
+		b, err := pods.GetLogs("env", &corev1.PodLogOptions{}).DoRaw(ctx)
+		return err == nil && string(b) == "hello prod env prod\n", fmt.Sprintf("%q %v", b, err)
+	})
+	if err := configMaps.Delete(ctx, "proto-cfg", metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("delete the ConfigMap: %v", err)
+	}
+	if err := pods.Delete(ctx, "env", metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}); err != nil {
+		t.Fatalf("delete the pod: %v", err)
+	}
+
 	// Each write went as protobuf.
 	rec.mu.Lock()
 	for _, r := range rec.reqs {
@@ -232,6 +267,8 @@ func TestTypedClientProtobuf(t *testing.T) {
 		"DELETE /api/v1/namespaces/default/pods/bare",
 		"POST /api/v1/namespaces",
 		"DELETE /api/v1/namespaces/proto-ns",
+		"POST /api/v1/namespaces/default/configmaps",
+		"DELETE /api/v1/namespaces/default/configmaps/proto-cfg",
 	} {
 		if got := rec.find(w); len(got) == 0 {
 			t.Errorf("no %s was sent", w)
