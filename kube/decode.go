@@ -148,7 +148,13 @@ func Decode(r io.Reader, source string) (*Objects, error) {
 
 // splitDocuments parses every YAML document into generic JSON-compatible
 // values; a nil element is an empty document, kept so indexes stay right.
+// JSON (one value or a stream of them) is read as JSON, as kubectl reads
+// it: YAML folds the line breaks it knows (U+0085, U+2028, U+2029) in a
+// JSON string into spaces.
 func splitDocuments(data []byte, source string) (docs []any, err error) {
+	if docs, ok := jsonDocuments(data); ok {
+		return docs, nil
+	}
 	defer func() {
 		// yaml.v3 has panicked on hostile input before (CVE-2022-28948);
 		// a manifest must never take the process down.
@@ -171,6 +177,28 @@ func splitDocuments(data []byte, source string) (docs []any, err error) {
 			return nil, &DecodeError{Source: source, Doc: len(docs) + 1, Msg: err.Error()}
 		}
 		docs = append(docs, v)
+	}
+}
+
+// jsonDocuments reads data as a stream of JSON values when it starts
+// like JSON and is JSON throughout; ok is false otherwise (YAML's flow
+// style starts with '{' too).
+func jsonDocuments(data []byte) (docs []any, ok bool) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' && t[0] != '[' {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // integers stay exact
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			return docs, true
+		}
+		if err != nil {
+			return nil, false
+		}
+		docs = append(docs, v) // null is an empty document, as in YAML
 	}
 }
 

@@ -14,8 +14,12 @@
 //     else "sleep infinity"), in workingDir (default: the pod's own directory
 //     under Options.StateDir), with a minimal host environment (PATH, HOME,
 //     LANG, TERM=xterm for a tty) plus HOSTNAME=<pod name> and the
-//     container's env. $(VAR) references in env values, command and args
-//     are expanded as the kubelet does.
+//     container's environment, made at each start as the kubelet makes it
+//     (envsource.go): envFrom's ConfigMaps (Options.ConfigMaps), then env,
+//     its valueFrom read from the pod (the downward API) or a ConfigMap.
+//     $(VAR) references in env values, command and args are expanded as
+//     the kubelet does. While a ConfigMap or key is missing the container
+//     waits in CreateContainerConfigError, retrying.
 //   - stdin: true gives the process a pipe the runtime keeps open; tty: true
 //     runs it on a pseudo-terminal (80x24 until an attacher resizes it).
 //   - A process is a child of the server, or, once the server holds many

@@ -160,7 +160,7 @@ func (c *container) podField(fieldPath string) (string, error) {
 // made. It reports false when ctx ended first.
 func (c *container) prepareEnv(ctx context.Context) bool {
 	delay := configRetry.initial
-	for {
+	for logged := ""; ; {
 		env, err := c.resolveEnv()
 		if err == nil {
 			c.mu.Lock()
@@ -168,9 +168,12 @@ func (c *container) prepareEnv(ctx context.Context) bool {
 			c.mu.Unlock()
 			return true
 		}
-		c.pod.rt.log.Warn("container config", "pod", c.pod.spec.Name, "namespace", c.pod.spec.Namespace,
-			"container", c.spec.Name, "err", err)
-		c.setWaiting(reasonConfigError, err.Error())
+		if msg := err.Error(); msg != logged { // once, not every retry
+			c.pod.rt.log.Warn("container config", "pod", c.pod.spec.Name, "namespace", c.pod.spec.Namespace,
+				"container", c.spec.Name, "err", err)
+			c.setWaiting(reasonConfigError, msg)
+			logged = msg
+		}
 		if !sleep(ctx, delay) {
 			return false
 		}

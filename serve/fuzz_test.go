@@ -122,6 +122,12 @@ func FuzzAPIWrite(f *testing.F) {
 	f.Add(uint8(1), "api/v1/namespaces/apps", uint8(3), []byte(`{"metadata":{"labels":{"team":"web"}}}`))
 	f.Add(uint8(3), "api/v1/namespaces/apps", uint8(0), []byte(``))
 	f.Add(uint8(0), "api/v1/namespaces", uint8(4), []byte("k8s\x00\x0a\x0e\x0a\x02v1\x12\x09Namespace\x12\x07\x0a\x05\x0a\x03dev"))
+	f.Add(uint8(0), "api/v1/namespaces/default/configmaps", uint8(0), []byte(`{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"app"},"data":{"a":"1"},"binaryData":{"b":"AP8="},"immutable":false}`))
+	f.Add(uint8(1), "api/v1/namespaces/default/configmaps/app", uint8(3), []byte(`{"data":{"a":null,"c":"3"},"immutable":true}`))
+	f.Add(uint8(2), "api/v1/namespaces/default/configmaps/app", uint8(0), []byte(`{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"app"},"data":{"a":"2"}}`))
+	f.Add(uint8(3), "api/v1/namespaces/default/configmaps/app", uint8(0), []byte(``))
+	f.Add(uint8(0), "api/v1/namespaces/default/pods", uint8(0), []byte(`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"env"},"spec":{"containers":[{"name":"c",`+
+		`"envFrom":[{"prefix":"P_","configMapRef":{"name":"app","optional":true}}],"env":[{"name":"N","valueFrom":{"fieldRef":{"fieldPath":"metadata.labels['a']"}}}]}]}}`))
 	rt := &runnerRuntime{fakeRuntime: newFakeRuntime(testPods()...), added: map[node.PodRef]*kube.Pod{}}
 	h := testAPI(f, rt)
 	methods := []string{"POST", "PATCH", "PUT", "DELETE"}
