@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -81,6 +82,13 @@ func validateEnvVar(e *EnvVar, path string) *fieldError {
 		case !slices.Contains(EnvResourceFields, r):
 			return &fieldError{path + ".resourceFieldRef.resource", unsupported(r, EnvResourceFields)}
 		}
+		if _, ok := Divisor(vf.ResourceFieldRef); !ok {
+			msg := "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with this resource"
+			if strings.HasSuffix(r, ".cpu") {
+				msg = "only divisor's values 1m and 1 are supported with the cpu resource"
+			}
+			return &fieldError{path + ".resourceFieldRef.divisor", invalid(r, msg)}
+		}
 	case vf.ConfigMapKeyRef != nil:
 		return validateKeySelector(vf.ConfigMapKeyRef, path+".configMapKeyRef")
 	case vf.SecretKeyRef != nil:
@@ -155,4 +163,42 @@ func unsupported(v string, supported []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprintf("Unsupported value: %q: supported values: %s", v, strings.Join(q, ", "))
+}
+
+// byteDivisors are the divisors of memory and ephemeral storage, in
+// bytes.
+var byteDivisors = map[string]float64{
+	"1": 1, "1k": 1e3, "1M": 1e6, "1G": 1e9, "1T": 1e12, "1P": 1e15, "1E": 1e18,
+	"1Ki": 1 << 10, "1Mi": 1 << 20, "1Gi": 1 << 30, "1Ti": 1 << 40, "1Pi": 1 << 50, "1Ei": 1 << 60,
+}
+
+// Divisor is the divisor of a resource field in the resource's unit
+// (cores for cpu, bytes otherwise): 1 when unset or 0; ok is false for
+// one the API server refuses.
+func Divisor(f *ResourceFieldSelector) (d float64, ok bool) {
+	var s string
+	switch v := f.Divisor.(type) {
+	case nil:
+		return 1, true
+	case string:
+		s = v
+	case float64:
+		s = strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return 0, false
+	}
+	if s == "0" || s == "" {
+		return 1, true
+	}
+	if strings.HasSuffix(f.Resource, ".cpu") {
+		switch s {
+		case "1":
+			return 1, true
+		case "1m":
+			return 1e-3, true
+		}
+		return 0, false
+	}
+	d, ok = byteDivisors[s]
+	return d, ok
 }

@@ -2,12 +2,19 @@ package localrt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"math"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/porthole/porthole/internal/machine"
 	"github.com/porthole/porthole/kube"
 )
 
@@ -115,8 +122,11 @@ func (c *container) resolveEnv() ([]kube.EnvVar, error) {
 			}
 			return nil, noSecrets(vf.SecretKeyRef.Name)
 		case vf.ResourceFieldRef != nil:
-			return nil, &configError{fmt.Sprintf("env %s: resourceFieldRef %s: porthole's runtime sets no resource limits or requests",
-				e.Name, vf.ResourceFieldRef.Resource)}
+			v, err := c.resourceField(vf.ResourceFieldRef)
+			if err != nil {
+				return nil, &configError{fmt.Sprintf("env %s: resourceFieldRef %s: %v", e.Name, vf.ResourceFieldRef.Resource, err)}
+			}
+			set(e.Name, v)
 		}
 	}
 	return env, nil
@@ -153,6 +163,40 @@ func (c *container) podField(fieldPath string) (string, error) {
 		return podIP, nil
 	}
 	return "", &configError{fmt.Sprintf("unsupported fieldPath: %s", strings.TrimSpace(fieldPath))}
+}
+
+// resourceField is the value of a container's resource limit or request
+// as the kubelet gives it to a container without limits or requests
+// (porthole's runtime sets none): a limit is the node's allocatable (its
+// processors, memory, or the disk of the pod's directory), a request 0;
+// in the divisor's unit, rounded up.
+func (c *container) resourceField(f *kube.ResourceFieldSelector) (string, error) {
+	divisor, ok := kube.Divisor(f)
+	if !ok {
+		return "", fmt.Errorf("divisor %v is not supported", f.Divisor)
+	}
+	var v float64
+	switch f.Resource {
+	case "limits.cpu":
+		v = float64(runtime.NumCPU())
+	case "limits.memory":
+		kib := machine.MemTotalKiB()
+		if kib == 0 {
+			return "", errors.New("this machine's memory is not known")
+		}
+		v = float64(kib) * 1024
+	case "limits.ephemeral-storage":
+		var st unix.Statfs_t
+		if err := unix.Statfs(c.pod.dir, &st); err != nil {
+			return "", fmt.Errorf("the disk of the pod's directory: %w", err)
+		}
+		v = float64(st.Blocks) * float64(st.Bsize)
+	case "requests.cpu", "requests.memory", "requests.ephemeral-storage":
+		v = 0
+	default:
+		return "", errors.New("not a resource porthole's runtime knows")
+	}
+	return strconv.FormatInt(int64(math.Ceil(v/divisor)), 10), nil
 }
 
 // prepareEnv makes the container's environment for its next start,

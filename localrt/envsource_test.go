@@ -3,11 +3,17 @@ package localrt
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/porthole/porthole/internal/machine"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/node"
 )
@@ -88,10 +94,35 @@ func TestEnvFromSources(t *testing.T) {
 	}
 }
 
+// TestEnvResourceFields: a container without limits reads the node's
+// allocatable as its limits and 0 as its requests, in the divisor's unit
+// rounded up, as the kubelet gives them.
+func TestEnvResourceFields(t *testing.T) {
+	field := func(name, resource string, divisor any) kube.EnvVar {
+		return kube.EnvVar{Name: name, ValueFrom: &kube.EnvVarSource{ResourceFieldRef: &kube.ResourceFieldSelector{Resource: resource, Divisor: divisor}}}
+	}
+	p := testPod("res", kube.Container{Command: []string{"sh", "-c", `echo "$CPU $MCPU $MEM $MIB $DISK $REQ $RMEM"; sleep infinity`},
+		Env: []kube.EnvVar{
+			field("CPU", "limits.cpu", nil), field("MCPU", "limits.cpu", "1m"), field("MEM", "limits.memory", float64(1)),
+			field("MIB", "limits.memory", "1Mi"), field("DISK", "limits.ephemeral-storage", "1Gi"),
+			field("REQ", "requests.cpu", "0"), field("RMEM", "requests.memory", "1k"),
+		}}, restartNever)
+	r := start(t, p)
+	waitPod(t, r, "res", "running", isRunning)
+	kib := machine.MemTotalKiB()
+	var st unix.Statfs_t
+	if err := unix.Statfs(filepath.Join(r.stateDir, "default", "res"), &st); err != nil {
+		t.Fatal(err)
+	}
+	disk := (int64(st.Blocks)*int64(st.Bsize) + 1<<30 - 1) >> 30
+	n := runtime.NumCPU()
+	waitLog(t, r, "res", fmt.Sprintf("%d %d %d %d %d 0 0\n", n, n*1000, kib*1024, (kib+1023)/1024, disk))
+}
+
 // TestEnvConfigError: a container whose ConfigMap or key is missing
 // waits with CreateContainerConfigError, the kubelet's message, and no
-// restart counted, until the ConfigMap is there; a required Secret or a
-// resource field is an error that says why.
+// restart counted, until the ConfigMap is there; a required Secret or an
+// unknown divisor is an error that says why.
 func TestEnvConfigError(t *testing.T) {
 	store := &configMaps{data: map[string]map[string]string{}}
 	ref := func(name, key string) []kube.EnvVar {
@@ -104,7 +135,7 @@ func TestEnvConfigError(t *testing.T) {
 		testPod("secret", kube.Container{Command: []string{"sleep", "infinity"},
 			Env: []kube.EnvVar{{Name: "S", ValueFrom: &kube.EnvVarSource{SecretKeyRef: &kube.KeySelector{Name: "creds", Key: "k"}}}}}, restartAlways),
 		testPod("resource", kube.Container{Command: []string{"sleep", "infinity"},
-			Env: []kube.EnvVar{{Name: "R", ValueFrom: &kube.EnvVarSource{ResourceFieldRef: &kube.ResourceFieldSelector{Resource: "limits.cpu"}}}}}, restartAlways),
+			Env: []kube.EnvVar{{Name: "R", ValueFrom: &kube.EnvVarSource{ResourceFieldRef: &kube.ResourceFieldSelector{Resource: "limits.cpu", Divisor: "1Mi"}}}}}, restartAlways),
 	}
 	store.put("default/partial", map[string]string{"other": "x"})
 	r := startOpts(t, &Options{KillGrace: 2 * time.Second, ConfigMaps: store.get}, pods...)
@@ -113,7 +144,7 @@ func TestEnvConfigError(t *testing.T) {
 		"no-key":   `couldn't find key k in ConfigMap default/partial`,
 		"no-from":  `configmap "whole" not found`,
 		"secret":   `secret "creds" not found: porthole's runtime reads no Secrets`,
-		"resource": `env R: resourceFieldRef limits.cpu: porthole's runtime sets no resource limits or requests`,
+		"resource": `env R: resourceFieldRef limits.cpu: divisor 1Mi is not supported`,
 	} {
 		p := waitPod(t, r, name, "waiting on its config", func(p *kube.Pod) bool {
 			w := p.Status.ContainerStatuses[0].State.Waiting

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	host "github.com/porthole/porthole/internal/machine"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/kube/table"
 	"github.com/porthole/porthole/protocol/status"
@@ -40,7 +41,7 @@ func readMachine(kubeletVersion string) machine {
 		},
 		capacity: map[string]string{"cpu": strconv.Itoa(runtime.NumCPU())},
 	}
-	if kib := memTotalKiB(); kib > 0 {
+	if kib := host.MemTotalKiB(); kib > 0 {
 		m.capacity["memory"] = strconv.FormatInt(kib, 10) + "Ki"
 	}
 	return m
@@ -72,23 +73,6 @@ func osImage() string {
 		}
 	}
 	return ""
-}
-
-// memTotalKiB is MemTotal of /proc/meminfo; 0 when unknown.
-func memTotalKiB() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "MemTotal:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
 }
 
 // node is the Node as of now.
