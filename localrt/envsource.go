@@ -41,11 +41,14 @@ func (c *container) resolveEnv() ([]kube.EnvVar, error) {
 	p := c.pod.spec
 	var env []kube.EnvVar
 	vars := map[string]string{}
+	at := map[string]int{} // where each name is in env
 	set := func(name, value string) {
-		if _, dup := vars[name]; dup {
-			env = slices.DeleteFunc(env, func(e kube.EnvVar) bool { return e.Name == name })
-		}
 		vars[name] = value
+		if i, dup := at[name]; dup {
+			env[i].Value = value // a later source wins, in the first's place
+			return
+		}
+		at[name] = len(env)
 		env = append(env, kube.EnvVar{Name: name, Value: value})
 	}
 	configMaps := map[string]map[string]string{} // read once per start
