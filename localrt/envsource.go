@@ -16,6 +16,7 @@ import (
 
 	"github.com/porthole/porthole/internal/machine"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
 )
 
 // configError is why a container's environment cannot be made: its
@@ -37,7 +38,7 @@ var configRetry = backoffPolicy{initial: 500 * time.Millisecond, max: 5 * time.S
 // it starts the container: every key of the envFrom sources (later
 // sources winning), then env, each literal value with $(VAR) references
 // to the variables before it expanded, each valueFrom read now.
-func (c *container) resolveEnv() ([]kube.EnvVar, error) {
+func (c *container) resolveEnv(ctx context.Context) ([]kube.EnvVar, error) {
 	p := c.pod.spec
 	var env []kube.EnvVar
 	vars := map[string]string{}
@@ -56,16 +57,17 @@ func (c *container) resolveEnv() ([]kube.EnvVar, error) {
 		if data, ok := configMaps[name]; ok {
 			return data, true, nil
 		}
-		var data map[string]string
-		found := false
+		data, err := map[string]string(nil), error(node.ErrNotFound)
 		if f := c.pod.rt.opts.ConfigMaps; f != nil {
-			data, found = f(p.Namespace, name)
+			data, err = f(ctx, p.Namespace, name)
 		}
-		if !found {
-			if optional != nil && *optional {
-				return nil, false, nil
-			}
+		switch {
+		case errors.Is(err, node.ErrNotFound) && optional != nil && *optional:
+			return nil, false, nil
+		case errors.Is(err, node.ErrNotFound):
 			return nil, false, &configError{fmt.Sprintf("configmap %q not found", name)}
+		case err != nil:
+			return nil, false, &configError{fmt.Sprintf("couldn't get configMap %s/%s: %v", p.Namespace, name, err)}
 		}
 		configMaps[name] = data
 		return data, true, nil
@@ -208,7 +210,7 @@ func (c *container) resourceField(f *kube.ResourceFieldSelector) (string, error)
 func (c *container) prepareEnv(ctx context.Context) bool {
 	delay := configRetry.initial
 	for logged := ""; ; {
-		env, err := c.resolveEnv()
+		env, err := c.resolveEnv(ctx)
 		if err == nil {
 			c.mu.Lock()
 			c.env = env

@@ -3,6 +3,7 @@ package localrt
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -24,11 +25,17 @@ type configMaps struct {
 	data map[string]map[string]string // by namespace/name
 }
 
-func (s *configMaps) get(namespace, name string) (map[string]string, bool) {
+func (s *configMaps) get(_ context.Context, namespace, name string) (map[string]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.data[namespace+"/"+name]
-	return d, ok
+	if !ok {
+		return nil, node.ErrNotFound
+	}
+	if d == nil {
+		return nil, errors.New("the API server is down")
+	}
+	return d, nil
 }
 
 func (s *configMaps) put(key string, data map[string]string) {
@@ -132,19 +139,22 @@ func TestEnvConfigError(t *testing.T) {
 		testPod("no-map", kube.Container{Command: []string{"sh", "-c", "echo got $V; sleep infinity"}, Env: ref("later", "k")}, restartAlways),
 		testPod("no-key", kube.Container{Command: []string{"sleep", "infinity"}, Env: ref("partial", "k")}, restartAlways),
 		testPod("no-from", kube.Container{Command: []string{"sleep", "infinity"}, EnvFrom: []kube.EnvFromSource{{ConfigMapRef: &kube.EnvSource{Name: "whole"}}}}, restartAlways),
+		testPod("unreadable", kube.Container{Command: []string{"sleep", "infinity"}, Env: ref("down", "k")}, restartAlways),
 		testPod("secret", kube.Container{Command: []string{"sleep", "infinity"},
 			Env: []kube.EnvVar{{Name: "S", ValueFrom: &kube.EnvVarSource{SecretKeyRef: &kube.KeySelector{Name: "creds", Key: "k"}}}}}, restartAlways),
 		testPod("resource", kube.Container{Command: []string{"sleep", "infinity"},
 			Env: []kube.EnvVar{{Name: "R", ValueFrom: &kube.EnvVarSource{ResourceFieldRef: &kube.ResourceFieldSelector{Resource: "limits.cpu", Divisor: "1Mi"}}}}}, restartAlways),
 	}
 	store.put("default/partial", map[string]string{"other": "x"})
+	store.put("default/down", nil)
 	r := startOpts(t, &Options{KillGrace: 2 * time.Second, ConfigMaps: store.get}, pods...)
 	for name, msg := range map[string]string{
-		"no-map":   `configmap "later" not found`,
-		"no-key":   `couldn't find key k in ConfigMap default/partial`,
-		"no-from":  `configmap "whole" not found`,
-		"secret":   `secret "creds" not found: porthole's runtime reads no Secrets`,
-		"resource": `env R: resourceFieldRef limits.cpu: divisor 1Mi is not supported`,
+		"no-map":     `configmap "later" not found`,
+		"no-key":     `couldn't find key k in ConfigMap default/partial`,
+		"no-from":    `configmap "whole" not found`,
+		"unreadable": `couldn't get configMap default/down: the API server is down`,
+		"secret":     `secret "creds" not found: porthole's runtime reads no Secrets`,
+		"resource":   `env R: resourceFieldRef limits.cpu: divisor 1Mi is not supported`,
 	} {
 		p := waitPod(t, r, name, "waiting on its config", func(p *kube.Pod) bool {
 			w := p.Status.ContainerStatuses[0].State.Waiting

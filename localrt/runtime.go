@@ -45,10 +45,11 @@ type Options struct {
 	ProbeFailed func(namespace, pod, container, message string)
 	// ConfigMaps reads the data of a ConfigMap, for the env of the
 	// containers that refer to one (valueFrom.configMapKeyRef,
-	// envFrom.configMapRef), each time one starts; found is false when
-	// there is no such ConfigMap. Unset, every ConfigMap is missing.
+	// envFrom.configMapRef), each time one starts; the error wraps
+	// node.ErrNotFound when there is no such ConfigMap, and says why
+	// it cannot be read otherwise. Unset, every ConfigMap is missing.
 	// It is called on the container's goroutine.
-	ConfigMaps func(namespace, name string) (data map[string]string, found bool)
+	ConfigMaps func(ctx context.Context, namespace, name string) (data map[string]string, err error)
 }
 
 // SpawnHelperAtEnv names the environment variable that sets

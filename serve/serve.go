@@ -340,11 +340,13 @@ func withMetrics(o *gateway.Options) *gateway.Options {
 // configMap is a ConfigMap's data, for the runtime to read into a
 // starting container's environment. The runtime starts containers only
 // once Run has started it, after New set the cluster.
-func (s *Server) configMap(namespace, name string) (map[string]string, bool) {
+func (s *Server) configMap(_ context.Context, namespace, name string) (map[string]string, error) {
 	if c := s.cluster; c != nil {
-		return c.ConfigMapData(namespace, name)
+		if data, ok := c.ConfigMapData(namespace, name); ok {
+			return data, nil
+		}
 	}
-	return nil, false
+	return nil, fmt.Errorf("configmap %s/%s: %w", namespace, name, node.ErrNotFound)
 }
 
 // probeFailed records a failed readiness probe as an Unhealthy event of

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,7 +160,13 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer cleanup()
-	rt, err := newRuntime(pods, log)
+	var api *client.Client
+	if opts.Kubeconfig != "" {
+		if api, err = apiClient(opts); err != nil {
+			return err
+		}
+	}
+	rt, err := newRuntime(pods, log, configMapReader(api))
 	if err != nil {
 		return err
 	}
@@ -174,12 +181,6 @@ func Run(ctx context.Context, opts *Options) error {
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
-	}
-	var api *client.Client
-	if opts.Kubeconfig != "" {
-		if api, err = apiClient(opts); err != nil {
-			return err
-		}
 	}
 	var handler http.Handler = n
 	if opts.AuthorizationMode == AuthzWebhook {
@@ -330,6 +331,28 @@ func apiClient(opts *Options) (*client.Client, error) {
 		return nil, err
 	}
 	return client.New(cfg)
+}
+
+// configMapReader reads the ConfigMaps a container's environment refers
+// to from the API server, as the kubelet does (the Node authorizer lets a
+// node read those of the pods bound to it); nil without one, when every
+// ConfigMap is missing.
+func configMapReader(api *client.Client) func(ctx context.Context, namespace, name string) (map[string]string, error) {
+	if api == nil {
+		return nil
+	}
+	return func(ctx context.Context, namespace, name string) (map[string]string, error) {
+		var cm kube.ConfigMap
+		err := api.Do(ctx, http.MethodGet, "/api/v1/namespaces/"+url.PathEscape(namespace)+"/configmaps/"+url.PathEscape(name), "", nil, &cm)
+		var ae *client.APIError
+		if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("%s: %w", ae.Message, node.ErrNotFound)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return cm.Data, nil
+	}
 }
 
 // nodeName is --node-name, or this host's name in lower case, as the

@@ -3,6 +3,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -10,8 +11,8 @@ import (
 	"github.com/porthole/porthole/localrt"
 )
 
-func newRuntime(pods []*kube.Pod, log *slog.Logger) (podRuntime, error) {
-	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt")})
+func newRuntime(pods []*kube.Pod, log *slog.Logger, configMaps func(ctx context.Context, namespace, name string) (map[string]string, error)) (podRuntime, error) {
+	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt"), ConfigMaps: configMaps})
 	if err != nil {
 		return nil, fmt.Errorf("create runtime: %w", err)
 	}
