@@ -14,7 +14,7 @@ const module = "github.com/porthole/porthole"
 // layers lists package prefixes from the bottom up. A package's layer is that
 // of its longest matching prefix.
 var layers = [][]string{
-	{"protocol", "kube", "internal/selfcert", "internal/s3test", "internal/initproc"},
+	{"protocol", "kube", "internal/selfcert", "internal/s3test", "internal/initproc", "internal/machine"},
 	{"stream", "internal/pump", "internal/gather", "internal/replay", "internal/hangup", "internal/freezer", "internal/idle", "internal/upgrade", "internal/registry", "internal/golden"},
 	{"transport"},
 	{"client"},
