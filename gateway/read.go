@@ -26,8 +26,8 @@ const maxWriteBody = 3 << 20
 // configmap), deleting one of those or a ReplicaSet, patching a namespace
 // (kubectl label, apply), a Deployment (kubectl rollout restart, kubectl
 // apply), a Service, ConfigMap or pod (kubectl apply, label, annotate)
-// and scaling a Deployment (kubectl scale); see writeVerb. Other writes and other resources are not served (see
-// readable). The self reviews
+// and scaling a Deployment (kubectl scale); see writeVerb. Other writes
+// and other resources are not served (see readable). The self reviews
 // (kubectl auth whoami and can-i) are the gateway's own answers.
 func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 	req, ok := parseAPIPath(r.URL.Path)
