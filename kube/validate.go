@@ -279,7 +279,7 @@ func validateWorkload(m *ObjectMeta, replicas *int32, ls *LabelSelector, tmpl *P
 	switch tmpl.Spec.RestartPolicy {
 	case "", "Always":
 	default:
-		return &fieldError{"spec.template.spec.restartPolicy", fmt.Sprintf("Unsupported value: %q: supported values: \"Always\"", tmpl.Spec.RestartPolicy)}
+		return &fieldError{"spec.template.spec.restartPolicy", unsupported(tmpl.Spec.RestartPolicy, []string{"Always"})}
 	}
 	return validatePodSpec(&tmpl.Spec, "spec.template.spec.")
 }
@@ -443,7 +443,7 @@ func (d *Deployment) Validate() error {
 				return asError(&fieldError{"spec.strategy.rollingUpdate", "Forbidden: may not be specified when strategy `type` is 'Recreate'"})
 			}
 		default:
-			return asError(&fieldError{"spec.strategy.type", fmt.Sprintf("Unsupported value: %q: supported values: \"Recreate\", \"RollingUpdate\"", st.Type)})
+			return asError(&fieldError{"spec.strategy.type", unsupported(st.Type, []string{RecreateDeploymentStrategy, RollingUpdateDeploymentStrategy})})
 		}
 	}
 	// minReadySeconds is always 0 here: a deadline must be positive.

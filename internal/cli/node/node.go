@@ -333,6 +333,9 @@ func apiClient(opts *Options) (*client.Client, error) {
 	return client.New(cfg)
 }
 
+// configMapReadTimeout bounds one read of a ConfigMap from the API server.
+const configMapReadTimeout = 30 * time.Second
+
 // configMapReader reads the ConfigMaps a container's environment refers
 // to from the API server, as the kubelet does (the Node authorizer lets a
 // node read those of the pods bound to it); nil without one, when every
@@ -342,6 +345,11 @@ func configMapReader(api *client.Client) func(ctx context.Context, namespace, na
 		return nil
 	}
 	return func(ctx context.Context, namespace, name string) (map[string]string, error) {
+		// A frozen API server must not hold the container's start for
+		// good: the read fails, the container waits saying why, and the
+		// runtime tries again.
+		ctx, cancel := context.WithTimeout(ctx, configMapReadTimeout)
+		defer cancel()
 		var cm kube.ConfigMap
 		err := api.Do(ctx, http.MethodGet, "/api/v1/namespaces/"+url.PathEscape(namespace)+"/configmaps/"+url.PathEscape(name), "", nil, &cm)
 		var ae *client.APIError
