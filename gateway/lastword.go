@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/internal/gather"
+	"github.com/porthole/porthole/internal/idle"
 )
 
 // lastWordConn is the client side of a spliced session on which the
@@ -20,7 +21,13 @@ type lastWordConn struct {
 	mu     sync.Mutex
 	closed bool // no more writes: the last word is (being) written
 	said   bool // the last word went out
+	// pinger is the client's keep-alive, told of every write of the
+	// upstream's; set before the splice starts.
+	pinger *idle.Pinger
 }
+
+// touches makes the upstream's writes count as activity for k.
+func (c *lastWordConn) touches(k *idle.Pinger) { c.pinger = k }
 
 // write passes the upstream's bytes on and hands them to follow, which
 // tracks the frame boundaries.
@@ -30,6 +37,7 @@ func (c *lastWordConn) write(p []byte, follow func([]byte)) (int, error) {
 	if c.closed {
 		return 0, net.ErrClosed
 	}
+	c.pinger.Touch()
 	n, err := c.Conn.Write(p)
 	follow(p[:n])
 	return n, err
@@ -43,6 +51,7 @@ func (c *lastWordConn) writeBuffers(b *net.Buffers, follow func([]byte)) (int64,
 	if c.closed {
 		return 0, net.ErrClosed
 	}
+	c.pinger.Touch()
 	var parts [4][]byte // the writes consume *b's slices: follow needs them as they were
 	if len(*b) > len(parts) {
 		return gather.Each(func(p []byte) (int, error) {

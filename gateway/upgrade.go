@@ -175,7 +175,7 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 		onResize = (&sizeSink{rec: rec, live: s.live}).feed
 	}
 	var dst net.Conn = client
-	var pinger interface{ ping() bool }
+	var pinger keepAliver
 	var echoes *echoFilter
 	if s.wireIn == protocol.WebSocket {
 		wc := newWSCloser(client)
@@ -209,7 +209,7 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 	}
 	stopPing := func() {}
 	if pinger != nil && g.opts.KeepAlive >= 0 {
-		stopPing = g.keepAlive(pinger)
+		stopPing = g.keepAlive(pinger).Stop
 	} else {
 		echoes = nil
 	}
@@ -222,11 +222,22 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 		}}
 }
 
-// keepAlive pings the client every Options.KeepAlive (see idle.KeepAlive)
-// until the returned function is called, after which no ping is sent (a
-// ping in flight is waited for).
-func (g *Gateway) keepAlive(p interface{ ping() bool }) (stop func()) {
-	return idle.KeepAlive(g.opts.KeepAlive, func() (bool, bool) { return p.ping(), true }, g.metrics.keepAlives.Inc).Stop
+// keepAliver is a spliced client connection the gateway pings (wsCloser,
+// spdyCloser): ping writes one between the upstream's frames, if it can;
+// the upstream's writes touch the pinger, so a client being sent data is
+// not pinged (see idle.KeepAlive).
+type keepAliver interface {
+	ping() bool
+	touches(*idle.Pinger)
+}
+
+// keepAlive pings the client every Options.KeepAlive in which nothing was
+// written to it (see idle.KeepAlive) until the Pinger is stopped, after
+// which no ping is sent (a ping in flight is waited for).
+func (g *Gateway) keepAlive(p keepAliver) *idle.Pinger {
+	k := idle.KeepAlive(g.opts.KeepAlive, func() (bool, bool) { return p.ping(), true }, g.metrics.keepAlives.Inc)
+	p.touches(k)
+	return k
 }
 
 // upstreamFailed answers a failure to reach the upstream like the API

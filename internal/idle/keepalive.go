@@ -15,6 +15,15 @@ import (
 // Stop or Release. A timer that re-arms itself, not a goroutine per
 // connection. A period of zero or less pings never (and returns nil, whose
 // methods do nothing).
+//
+// The connection's writes call Touch: a tick that finds the connection
+// written since the last one skips its ping, so pings go out only after a
+// whole period in which nothing was sent. Data flowing keeps the proxies'
+// timers alive on its own, and a ping into a busy connection is a hazard:
+// spdystream (client-go, kubectl) answers a PING on the frame worker that
+// also delivers a stream's data, so when its writes are blocked by a full
+// upload, the answer blocks that worker and, through the echo of what it
+// uploads, the whole connection for good.
 func KeepAlive(period time.Duration, ping func() (pinged, open bool), sent func()) *Pinger {
 	if period <= 0 {
 		return nil
@@ -35,8 +44,20 @@ type Pinger struct {
 	// connection that ping closes over.
 	calls atomic.Pointer[pingCalls]
 
+	// writes counts Touch calls; seen is its value at the last tick.
+	writes atomic.Uint64
+	seen   uint64 // under mu
+
 	mu sync.Mutex // held while a ping is in flight, so Stop waits for it
 	t  *time.Timer
+}
+
+// Touch records a write on the connection: the next tick skips its ping.
+// Cheap enough for every frame (one atomic add); nil-safe.
+func (k *Pinger) Touch() {
+	if k != nil {
+		k.writes.Add(1)
+	}
 }
 
 type pingCalls struct {
@@ -49,6 +70,11 @@ func (k *Pinger) fire() {
 	defer k.mu.Unlock()
 	calls := k.calls.Load()
 	if calls == nil {
+		return
+	}
+	if n := k.writes.Load(); n != k.seen {
+		k.seen = n // written this period: no ping needed
+		k.t.Reset(k.period)
 		return
 	}
 	pinged, open := calls.ping()

@@ -104,3 +104,31 @@ func TestKeepAliveRelease(t *testing.T) {
 		nilPinger.Stop()
 	})
 }
+
+// TestKeepAliveTouch: a period with a write in it sends no ping; pings
+// resume once a whole period passes without one.
+func TestKeepAliveTouch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		p := KeepAlive(10*time.Second, func() (bool, bool) { calls.Add(1); return true, true }, nil)
+		time.Sleep(time.Second / 2) // writes every second, off the ticks, for a minute
+		for range 60 {
+			p.Touch()
+			time.Sleep(time.Second)
+		}
+		synctest.Wait()
+		if c := calls.Load(); c != 0 {
+			t.Errorf("%d pings while the connection wrote every second; want 0", c)
+		}
+		// The tick at 60 s saw the last writes (at 59.5 s); the one at 70 s
+		// sees none and pings, and so on every period after.
+		time.Sleep(35 * time.Second) // to 95.5 s
+		synctest.Wait()
+		if c := calls.Load(); c != 3 {
+			t.Errorf("%d pings in 35 quiet seconds at 10 s; want 3", c)
+		}
+		p.Stop()
+		var nilPinger *Pinger
+		nilPinger.Touch()
+	})
+}

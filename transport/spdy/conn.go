@@ -197,6 +197,7 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 	}
 	// Before the reader, whose end releases it.
 	c.pinger = idle.KeepAlive(cfg.keepAlive, c.keepAlivePing, cfg.onKeepAlive)
+	c.wire.pinger = c.pinger
 	c.wg.Add(1)
 	go c.serve()
 	c.lastIn.Store(time.Now().UnixNano())

@@ -33,8 +33,10 @@
 //     connection (*stream.ConnError).
 //   - A bound on open streams, an idle timeout counting every frame (pings
 //     included, as in the kubelet), and client pings every 5 s like
-//     client-go. spdystream itself answers the peer's PINGs, on either side,
-//     except during a lingering close, when nothing is answered.
+//     client-go. A server's keep-alive PINGs only a connection on which it
+//     sent nothing for the interval (see idle.KeepAlive). spdystream
+//     itself answers the peer's PINGs, on either side, except during a
+//     lingering close, when nothing is answered.
 //   - Close joins every goroutine, spdystream's own included
 //     (its reader, five workers and shutdown; its small helper goroutines end
 //     right after its reader does).

@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"net"
 	"net/url"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/porthole/porthole/internal/freezer"
@@ -123,4 +125,49 @@ func mustHost(t *testing.T, raw string) string {
 		t.Fatal(err)
 	}
 	return u.Host
+}
+
+// TestKeepAliveSkipsBusy: the server's keep-alive PINGs only a connection
+// on which it sent nothing for a whole interval. Its DATA keeps the
+// proxies' timers alive, and a PING into a busy connection asks a client
+// whose writes may be blocked for an answer that spdystream gives from a
+// frame worker (see TestPingsDuringEcho, idle.KeepAlive).
+func TestKeepAliveSkipsBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var sent atomic.Int32
+		a, b := net.Pipe()
+		server, err := NewServer(a, protocol.V4, &UpgradeOptions{KeepAlive: 10 * time.Second, OnKeepAlive: func() { sent.Add(1) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := NewClient(b, protocol.V4, &DialOptions{PingPeriod: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cOut, sOut := openPair(t, client, server, "stdout")
+		read := make(chan error, 1)
+		go func() { _, err := io.Copy(io.Discard, cOut); read <- err }()
+		time.Sleep(time.Second / 2) // off the ticks
+		for range 60 {
+			if _, err := sOut.Write([]byte("tick\n")); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+		}
+		synctest.Wait()
+		if n := sent.Load(); n != 0 {
+			t.Errorf("%d keep-alive PINGs while the server wrote every second, want 0", n)
+		}
+		time.Sleep(35 * time.Second) // the ticks at 70, 80 and 90 s find nothing sent
+		synctest.Wait()
+		if n := sent.Load(); n != 3 {
+			t.Errorf("%d keep-alive PINGs in 35 quiet seconds at 10 s, want 3 (server err %v)", n, server.Err())
+		}
+		sOut.CloseWrite()
+		if err := <-read; err != nil {
+			t.Error(err)
+		}
+		client.Close()
+		server.Close()
+	})
 }

@@ -9,7 +9,8 @@ import (
 // whose upgrade was negotiated elsewhere: the port-forward tunnel, where a
 // WebSocket carries the SPDY bytes (PROTOCOL.md section 7) and protocol is the
 // name left after stripping "SPDY/3.1+". NewServer owns nc on every path;
-// opts.Protocols is ignored.
+// opts.Protocols and opts.KeepAliveTimeout are ignored (the tunnel's
+// WebSocket watches the peer).
 func NewServer(nc net.Conn, protocol string, opts *UpgradeOptions) (*Conn, error) {
 	if protocol == "" {
 		_ = nc.Close()
@@ -19,11 +20,13 @@ func NewServer(nc net.Conn, protocol string, opts *UpgradeOptions) (*Conn, error
 		opts = &UpgradeOptions{}
 	}
 	return newConn(nc, nil, true, connConfig{
-		protocol:   protocol,
-		log:        opts.Logger,
-		maxStreams: orDefault(opts.MaxStreams, DefaultMaxStreams),
-		queue:      orDefault(opts.StreamQueue, DefaultStreamQueue),
-		idle:       durDefault(opts.IdleTimeout, DefaultIdleTimeout),
-		linger:     durDefault(opts.Linger, DefaultLinger),
+		protocol:    protocol,
+		log:         opts.Logger,
+		maxStreams:  orDefault(opts.MaxStreams, DefaultMaxStreams),
+		queue:       orDefault(opts.StreamQueue, DefaultStreamQueue),
+		idle:        durDefault(opts.IdleTimeout, DefaultIdleTimeout),
+		linger:      durDefault(opts.Linger, DefaultLinger),
+		keepAlive:   opts.KeepAlive,
+		onKeepAlive: opts.OnKeepAlive,
 	})
 }

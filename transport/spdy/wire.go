@@ -11,6 +11,7 @@ import (
 
 	"github.com/porthole/porthole/internal/gather"
 	"github.com/porthole/porthole/internal/hangup"
+	"github.com/porthole/porthole/internal/idle"
 )
 
 // SPDY/3 frame header layout (PROTOCOL.md 4.6): 8 bytes, then the payload.
@@ -106,6 +107,9 @@ type wire struct {
 	// active, when set, is told of every frame, either way (the idle
 	// timer's Touch), but for keep-alive PINGs and their answers.
 	active func()
+	// pinger is the keep-alive, told of every frame we send (but its own
+	// PINGs): it pings only a connection that sent nothing for a period.
+	pinger *idle.Pinger
 	pings  KeepAlivePings // the keep-alive's (Next under wmu)
 	shut   atomic.Bool    // write side shut down: writes fail fast
 	linger time.Duration
@@ -127,6 +131,12 @@ func (w *wire) touch() {
 	if w.active != nil {
 		w.active()
 	}
+}
+
+// sentFrame notes a whole frame sent.
+func (w *wire) sentFrame() {
+	w.touch()
+	w.pinger.Touch()
 }
 
 // waitingFor reports how long the Read in progress has waited (0: none).
@@ -315,7 +325,7 @@ func (w *wire) writeFrame(msg []byte) error {
 		w.werr = err
 		return err
 	}
-	w.touch()
+	w.sentFrame()
 	return nil
 }
 
@@ -340,7 +350,7 @@ func (w *wire) writeData(id uint32, flags uint8, p []byte) error {
 		w.werr = err
 		return err
 	}
-	w.touch()
+	w.sentFrame()
 	return nil
 }
 
@@ -401,7 +411,7 @@ func (w *wire) flush(extra []byte) error {
 	w.wbuf = w.wbuf[:0]
 	if w.wn == frameHeaderLen && w.wremain == 0 {
 		w.wn = 0
-		w.touch()
+		w.sentFrame()
 	}
 	if cap(w.wbuf) > maxPending {
 		w.wbuf = nil // do not keep a large control frame's buffer for the connection's life

@@ -77,7 +77,7 @@ func (c *Conn) keepAlivePing() (pinged, open bool) {
 	if c.isClosing() || c.nc == nil {
 		return false, !c.isClosing()
 	}
-	return c.nc.writeFrame([]byte{0x80 | OpPing, 0}, nil, nil) == nil, true
+	return c.nc.tryPing() // not writeFrame, whose writes count as activity
 }
 
 // ErrNoPong fails a client connection whose server did not answer a ping.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -176,6 +177,55 @@ func TestKeepAlivePings(t *testing.T) {
 			t.Fatal("61s without data, pings every 10 s: connection still open")
 		}
 		wantConnError(t, s.Err(), ErrIdleTimeout)
+		c.Close()
+		s.Close()
+		reader.Wait()
+	})
+}
+
+// TestKeepAliveSkipsBusy: no keep-alive ping while the server sends data
+// (once a second here): its messages keep the proxies' timers alive, and a
+// ping into a busy connection only asks a blocked peer for an answer (see
+// idle.KeepAlive). Once the server is quiet for an interval, pings resume.
+func TestKeepAliveSkipsBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var count atomic.Int32
+		accepted := make(chan *Conn, 1)
+		hc, stop := servePipe(func(w http.ResponseWriter, r *http.Request) {
+			c, err := Accept(w, r, &AcceptOptions{LingerTimeout: time.Second,
+				KeepAlive: 10 * time.Second, OnKeepAlive: func() { count.Add(1) }})
+			if err != nil {
+				t.Errorf("Accept: %v", err)
+				return
+			}
+			accepted <- c
+			io.Copy(io.Discard, c.Channel(channel.Stdin))
+		})
+		defer stop()
+		c, _, err := Dial(context.Background(), "ws://pipe/", &DialOptions{HTTPClient: hc, PingInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := <-accepted
+		var reader sync.WaitGroup
+		reader.Add(1)
+		go func() { defer reader.Done(); io.Copy(io.Discard, c.Channel(channel.Stdout)) }()
+		time.Sleep(time.Second / 2) // off the ticks
+		for range 60 {
+			if _, err := s.Channel(channel.Stdout).Write([]byte("tick\n")); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+		}
+		synctest.Wait()
+		if n := count.Load(); n != 0 {
+			t.Errorf("%d keep-alive pings while the server wrote every second, want 0", n)
+		}
+		time.Sleep(35 * time.Second) // the ticks at 70, 80 and 90 s find nothing written
+		synctest.Wait()
+		if n := count.Load(); n != 3 {
+			t.Errorf("%d keep-alive pings in 35 quiet seconds at 10 s, want 3", n)
+		}
 		c.Close()
 		s.Close()
 		reader.Wait()

@@ -91,6 +91,7 @@ func (l *lingerConn) Write(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	defer l.end(&l.writes)
+	l.pinger.Load().Touch() // see idle.KeepAlive: no ping into a busy connection
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if len(p) > 0 && p[0]&0x0f == opClose {
@@ -114,6 +115,7 @@ func (l *lingerConn) writeFrame(hdr, payload, more []byte) error {
 		return net.ErrClosed
 	}
 	defer l.end(&l.writes)
+	l.pinger.Load().Touch()
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if l.sealed {
