@@ -198,6 +198,14 @@ func newConn(raw net.Conn, br *bufio.Reader, server bool, cfg connConfig) (*Conn
 	// Before the reader, whose end releases it.
 	c.pinger = idle.KeepAlive(cfg.keepAlive, c.keepAlivePing, cfg.onKeepAlive)
 	c.wire.pinger = c.pinger
+	c.wire.ans.server = server
+	c.wire.ans.spawn = func(f func()) {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			f()
+		}()
+	}
 	c.wg.Add(1)
 	go c.serve()
 	c.lastIn.Store(time.Now().UnixNano())

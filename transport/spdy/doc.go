@@ -34,9 +34,12 @@
 //   - A bound on open streams, an idle timeout counting every frame (pings
 //     included, as in the kubelet), and client pings every 5 s like
 //     client-go. A server's keep-alive PINGs only a connection on which it
-//     sent nothing for the interval (see idle.KeepAlive). spdystream
-//     itself answers the peer's PINGs, on either side, except during a
-//     lingering close, when nothing is answered.
+//     sent nothing for the interval (see idle.KeepAlive).
+//   - The peer's PINGs are answered here, not by spdystream, on either side,
+//     except during a lingering close, when nothing is answered: spdystream
+//     writes its answer on a frame worker, which blocks while our writes do
+//     and, through an echo of them, can stop the connection for good
+//     (answers).
 //   - Close joins every goroutine, spdystream's own included
 //     (its reader, five workers and shutdown; its small helper goroutines end
 //     right after its reader does).
@@ -51,10 +54,11 @@
 // Read synchronously. So when one stream is not read:
 //
 //   - its worker waits, and so do the other streams on that worker (IDs
-//     congruent mod 5), and the PINGs and control frames spdystream routes
-//     there. Exec's streams (IDs 1, 3, 5, 7, 9) sit on five different
-//     workers; in port-forward, the stream pair of request N shares workers
-//     with that of request N+5 (IDs 10 apart);
+//     congruent mod 5), and the control frames spdystream routes there
+//     (answers to our PINGs included; the peer's own never reach it).
+//     Exec's streams (IDs 1, 3, 5, 7, 9) sit on five different workers;
+//     in port-forward, the stream pair of request N shares workers with
+//     that of request N+5 (IDs 10 apart);
 //   - after 50 more frames for that worker the reader itself waits, and every
 //     stream of the connection stops receiving; TCP then pushes back on the
 //     peer, whose writes block.

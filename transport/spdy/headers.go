@@ -219,6 +219,10 @@ type frameGate struct {
 	dec     headerDecoder
 	inflate bool
 	err     error // sticky: after a refused or torn frame the stream is lost
+	// onPing, when set, sees each PING's ID and reports whether it was
+	// answered and is to be dropped (see answers).
+	onPing func(id uint32) bool
+	ping   [frameHeaderLen + 4]byte
 }
 
 func (g *frameGate) Read(p []byte) (int, error) {
@@ -243,22 +247,50 @@ func (g *frameGate) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// nextFrame reads a frame header and, for a header-bearing frame, the
-// whole frame, and checks it.
+// nextFrame reads the next frame to hand spdystream: its header and, for
+// a header-bearing frame, the whole frame, checked. PINGs onPing answered
+// are skipped.
 func (g *frameGate) nextFrame() error {
+	for {
+		skip, err := g.readFrame()
+		if err != nil || !skip {
+			return err
+		}
+	}
+}
+
+// readFrame is nextFrame for one frame; skip reports a PING dropped.
+func (g *frameGate) readFrame() (skip bool, err error) {
 	if _, err := io.ReadFull(g.r, g.hdr[:]); err != nil {
-		return err
+		return false, err
 	}
 	h := g.hdr[:]
 	length := int(h[5])<<16 | int(h[6])<<8 | int(h[7])
 	prefix := headerBlockOffset(h)
 	if prefix == 0 {
 		if h[0]&0x80 != 0 && length > maxControlFrame {
-			return fmt.Errorf("%w: control frame of %d bytes, limit %d bytes", ErrProtocol, length, maxControlFrame)
+			return false, fmt.Errorf("%w: control frame of %d bytes, limit %d bytes", ErrProtocol, length, maxControlFrame)
+		}
+		if g.onPing != nil && h[0]&0x80 != 0 && uint16(h[2])<<8|uint16(h[3]) == typePing && length == 4 {
+			copy(g.ping[:], h)
+			if _, err := io.ReadFull(g.r, g.ping[frameHeaderLen:]); err != nil {
+				return false, err
+			}
+			if g.onPing(be32(g.ping[frameHeaderLen:])) {
+				return true, nil
+			}
+			g.pending, g.pass = g.ping[:], 0
+			return false, nil
 		}
 		g.pending, g.pass = h, int64(length)
-		return nil
+		return false, nil
 	}
+	return false, g.headerFrame(h, length, prefix)
+}
+
+// headerFrame reads the rest of a header-bearing frame whose 8-byte header
+// is h and checks its block.
+func (g *frameGate) headerFrame(h []byte, length, prefix int) error {
 	if length > maxHeaderFrame {
 		return fmt.Errorf("%w: header frame of %d bytes, frame limit %d bytes", ErrHeaderLimit, length, maxHeaderFrame)
 	}

@@ -110,6 +110,7 @@ type wire struct {
 	// pinger is the keep-alive, told of every frame we send (but its own
 	// PINGs): it pings only a connection that sent nothing for a period.
 	pinger *idle.Pinger
+	ans    answers        // the peer's PINGs, answered off spdystream's workers
 	pings  KeepAlivePings // the keep-alive's (Next under wmu)
 	shut   atomic.Bool    // write side shut down: writes fail fast
 	linger time.Duration
@@ -122,6 +123,8 @@ func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(
 	}
 	w := &wire{Conn: raw, br: br, onFrame: onFrame, linger: linger, now: time.Now}
 	w.in.r = br
+	w.in.onPing = w.ans.peerPing
+	w.ans.w = w
 	w.scan.Frame = w.frame
 	w.touch()
 	return w
@@ -137,6 +140,22 @@ func (w *wire) touch() {
 func (w *wire) sentFrame() {
 	w.touch()
 	w.pinger.Touch()
+}
+
+// unlock releases wmu after a frame, first sending the PING answers owed
+// (see answers), and takes it back for those owed meanwhile unless someone
+// else holds it. Answers owed are sent in any case by answers' goroutine,
+// which waits for wmu; the writer sends them sooner, right after its frame.
+func (w *wire) unlock() {
+	for {
+		if w.ans.owed.Load() {
+			w.ans.send()
+		}
+		w.wmu.Unlock()
+		if !w.ans.owed.Load() || !w.wmu.TryLock() {
+			return
+		}
+	}
 }
 
 // waitingFor reports how long the Read in progress has waited (0: none).
@@ -197,7 +216,7 @@ func (w *wire) writeKeepAlive() bool {
 	if !w.wmu.TryLock() {
 		return false
 	}
-	defer w.wmu.Unlock()
+	defer w.wmu.Unlock() // not unlock: the answers owed could block (answers sends them)
 	if w.writable() != nil {
 		return false
 	}
@@ -230,7 +249,7 @@ func (w *wire) Write(p []byte) (int, error) {
 	}
 	if err != nil || w.wn == 0 {
 		w.inFrame = false
-		w.wmu.Unlock()
+		w.unlock()
 	}
 	return n, err
 }
@@ -317,7 +336,7 @@ func (w *wire) encodeHeaders() {
 // writeFrame writes msg, one whole frame, between two of spdystream's.
 func (w *wire) writeFrame(msg []byte) error {
 	w.wmu.Lock()
-	defer w.wmu.Unlock()
+	defer w.unlock()
 	if err := w.writable(); err != nil {
 		return err
 	}
@@ -333,7 +352,7 @@ func (w *wire) writeFrame(msg []byte) error {
 // the length field's range), without copying p when it is large.
 func (w *wire) writeData(id uint32, flags uint8, p []byte) error {
 	w.wmu.Lock()
-	defer w.wmu.Unlock()
+	defer w.unlock()
 	if err := w.writable(); err != nil {
 		return err
 	}
@@ -427,7 +446,7 @@ func (w *wire) probe(frame []byte) bool {
 	if !w.wmu.TryLock() {
 		return false
 	}
-	defer w.wmu.Unlock()
+	defer w.wmu.Unlock() // not unlock, as in writeKeepAlive
 	if w.werr != nil || w.shut.Load() || !hangup.Quiet(w.Conn) {
 		return false
 	}
