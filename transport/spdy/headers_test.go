@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,4 +189,66 @@ func checkDecoded(t *testing.T, h http.Header) {
 	if values > maxHeaderValues || size > maxHeaderBlock {
 		t.Fatalf("%d values, %d bytes passed", values, size)
 	}
+}
+
+// FuzzFrameGatePings builds a stream of PING, DATA and RST_STREAM frames
+// from the input and reads it through a server's gate: what comes out is
+// the stream without the client's PING requests (odd IDs), each of which
+// onPing saw, in order; answers to the server's own PINGs (even IDs) and
+// every other frame pass unchanged.
+func FuzzFrameGatePings(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 1, 1, 3, 0, 0, 0, 0, 2, 2})
+	f.Add([]byte{0, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 1, 0, 0x80, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var stream, want []byte
+		var wantIDs []uint32
+		for len(in) > 0 {
+			kind := in[0] % 3
+			in = in[1:]
+			var frame []byte
+			switch kind {
+			case 0: // PING
+				var id [4]byte
+				in = in[copy(id[:], in):]
+				frame = append([]byte{0x80, 0x03, 0x00, typePing, 0, 0, 0, 4}, id[:]...)
+				if v := be32(id[:]); v%2 == 1 {
+					stream = append(stream, frame...)
+					wantIDs = append(wantIDs, v)
+					continue
+				}
+			case 1: // DATA on stream 1 with up to 7 bytes
+				n := 0
+				if len(in) > 0 {
+					n = int(in[0] % 8)
+					in = in[1:]
+				}
+				frame = append([]byte{0, 0, 0, 1, 0, 0, 0, byte(n)}, make([]byte, n)...)
+			case 2: // RST_STREAM of stream 1, CANCEL
+				frame = []byte{0x80, 0x03, 0x00, typeRstStream, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 5}
+			}
+			stream = append(stream, frame...)
+			want = append(want, frame...)
+		}
+		var gotIDs []uint32
+		g := &frameGate{r: bytes.NewReader(stream), onPing: func(id uint32) bool {
+			gotIDs = append(gotIDs, id)
+			return id%2 == 1
+		}}
+		got, err := io.ReadAll(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("gate passed % x, want % x", got, want)
+		}
+		var requests []uint32
+		for _, id := range gotIDs {
+			if id%2 == 1 {
+				requests = append(requests, id)
+			}
+		}
+		if !slices.Equal(requests, wantIDs) {
+			t.Fatalf("requests seen %v, want %v", requests, wantIDs)
+		}
+	})
 }
