@@ -233,7 +233,7 @@ func startNode(ctx context.Context, n *node) error {
 		"--client-ca-file", env.cp.CA.CertFile, fmt.Sprintf("--declare-websockets=%t", n.declared))
 	n.cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
-	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	n.cmd.SysProcAttr = harness.OwnGroup()
 	n.exited = make(chan struct{})
 	if err := n.cmd.Start(); err != nil {
 		return fmt.Errorf("start node %s: %w", n.name, err)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,6 +112,7 @@ func startNginx(t *testing.T, srv *harness.Server, certDir string) *nginx {
 		t.Fatal(err)
 	}
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+	n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // gone with the test binary
 	if err := n.cmd.Start(); err != nil {
 		t.Fatalf("start nginx: %v", err)
 	}

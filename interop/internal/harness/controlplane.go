@@ -130,7 +130,7 @@ func StartControlPlane(ctx context.Context, bin, dir string) (*ControlPlane, err
 	if cp.stdin, err = cp.cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
-	cp.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cp.cmd.SysProcAttr = OwnGroup()
 	if err := cp.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start controlplane: %w", err)
 	}

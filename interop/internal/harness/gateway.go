@@ -48,7 +48,7 @@ func StartGateway(bin string, o GatewayOptions, args ...string) (*Gateway, error
 	g.cmd = exec.Command(bin, append([]string{"gateway", "--listen", "127.0.0.1:0"}, args...)...)
 	g.cmd.Env = o.Env
 	g.cmd.Stderr = logf
-	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	g.cmd.SysProcAttr = OwnGroup()
 	stdout, err := g.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -51,3 +51,12 @@ func (g *ProcGroup) Wait() error {
 	g.mu.Unlock()
 	return g.cmd.Wait()
 }
+
+// OwnGroup is the SysProcAttr of a server the tests start: the leader of a
+// process group of its own (see ProcGroup), sent SIGTERM when the test
+// binary dies (Pdeathsig), so that a test binary killed by its timeout or
+// by hand leaves no server (and no pod of one) running: the servers end
+// their process trees on SIGTERM.
+func OwnGroup() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+}

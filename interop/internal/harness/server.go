@@ -75,7 +75,7 @@ func StartServerWith(ctx context.Context, bin, dir, objects string, args ...stri
 	s.cmd.Stderr = logf
 	// Own process group, so a crash of porthole does not leave its pods'
 	// processes behind after Stop.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	s.cmd.SysProcAttr = OwnGroup()
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start porthole: %w", err)
 	}
