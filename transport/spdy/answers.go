@@ -19,9 +19,9 @@ const maxOwedAnswers = 8
 // peer's reading of our upload waits on what it sends us (an echo, a
 // process's output), the connection stops for good. frameGate takes each
 // PING request out of the inbound bytes instead (requests carry the peer's
-// parity: odd from a client, even from a server) and owe queues the
+// parity: odd from a client, even from a server) and peerPing queues the
 // answer, which the next holder of the wire's write lock sends after its
-// frame (unlock), or, when none holds it, a goroutine of its own. The
+// frame (unlock), or else a goroutine of its own (sendLoop). The
 // answers to our own PINGs pass on to spdystream, whose Ping waits for them.
 type answers struct {
 	server bool         // we are the server: the peer's PINGs are odd
