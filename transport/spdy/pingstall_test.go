@@ -220,3 +220,65 @@ func TestClientAnswersPeerPings(t *testing.T) {
 		t.Fatalf("answers % x, want % x", got, want)
 	}
 }
+
+// TestPingFloodKeepsReading: a peer that sends PINGs by the hundred and
+// reads nothing does not stop our reader (spdystream's workers blocked on
+// their answers, and after 5 x 50 frames its reader with them); the
+// answers owed stay bounded, the first ones sent once the peer reads.
+func TestPingFloodKeepsReading(t *testing.T) {
+	raw, nc := net.Pipe()
+	client, err := NewClient(nc, protocol.V4, &DialOptions{PingPeriod: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		raw.Close()
+		client.Abort("done")
+	}()
+	const flood = 400
+	wrote := make(chan error, 1)
+	go func() {
+		var err error
+		for i := range flood {
+			id := uint32(2 * (i + 1))
+			frame := []byte{0x80, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04, byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}
+			if _, err = raw.Write(frame); err != nil {
+				break
+			}
+		}
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute): // a hang detector: the writes take microseconds
+		t.Fatalf("the client stopped reading during a flood of %d PINGs", flood)
+	}
+	// Collect the answers: the first batch waits in the pipe; the rest
+	// follow at once. Stop after a quiet half second.
+	var got []uint32
+	buf := make([]byte, 12)
+	for {
+		_ = raw.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if len(got) == 0 {
+			_ = raw.SetReadDeadline(time.Now().Add(30 * time.Second))
+		}
+		if _, err := io.ReadFull(raw, buf); err != nil {
+			break
+		}
+		got = append(got, be32(buf[8:]))
+	}
+	if len(got) == 0 || len(got) > 2*maxOwedAnswers {
+		t.Fatalf("%d answers to %d PINGs, want 1 to %d", len(got), flood, 2*maxOwedAnswers)
+	}
+	for i, id := range got {
+		if id%2 != 0 || id == 0 || id > 2*flood || (i > 0 && id <= got[i-1]) {
+			t.Fatalf("answers %v: not a rising sequence of the PINGs' IDs", got)
+		}
+	}
+	if got[0] != 2 {
+		t.Errorf("first answer %d, want 2", got[0])
+	}
+}
