@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/porthole/porthole/internal/idle"
 )
 
 // The gateway's keep-alive pings are its own business: the client's
@@ -35,6 +37,9 @@ type echoFilter struct {
 	left   int64               // bytes of the remainder still to come
 	drop   bool                // the current frame is dropped
 	pre    [maxEchoHeader]byte // filter's pre, valid until the next call
+	// pinger is the client's keep-alive: what the client sends, but for
+	// its answers, is activity it is told of (see Gateway.keepAlive).
+	pinger *idle.Pinger
 }
 
 // maxEchoHeader bounds a prefix judged: a WebSocket frame's header (2
@@ -87,6 +92,9 @@ func (f *echoFilter) filter(p []byte) (pre, out []byte) {
 		f.left, f.drop = total-int64(f.have), drop
 		f.inBody = f.left > 0
 		f.have, f.need, old = 0, 0, 0
+	}
+	if len(pre) > 0 || w > 0 {
+		f.pinger.Touch()
 	}
 	return pre, p[:w]
 }

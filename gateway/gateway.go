@@ -126,9 +126,9 @@ type Options struct {
 	MaxSessions        int           // concurrent sessions in total (429 beyond)
 	MaxSessionsPerUser int           // concurrent sessions per user (429 beyond)
 	IdleTimeout        time.Duration // no data either way ends the session
-	// KeepAlive is how long a session's client may go without anything
-	// from the gateway before it gets a WebSocket or SPDY ping, so a load
-	// balancer between them never sees the connection idle: spliced sessions, and those the gateway
+	// KeepAlive is how long a session's connection may go without traffic
+	// before its client gets a WebSocket or SPDY ping, so a load balancer
+	// between them never sees the connection idle: spliced sessions, and those the gateway
 	// terminates (bridged, translated, resumable, a watch or join)
 	// (default DefaultKeepAlive; negative: none).
 	KeepAlive time.Duration

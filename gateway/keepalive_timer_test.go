@@ -77,19 +77,41 @@ func TestKeepAliveSkipsBusySplice(t *testing.T) {
 			}
 		}()
 		k := g.keepAlive(sc)
-		data := []byte{0, 0, 0, 3, 0, 0, 0, 5, 't', 'i', 'c', 'k', '\n'} // DATA, stream 3
-		time.Sleep(time.Second / 2)                                      // off the ticks
-		for range 60 {
-			if _, err := sc.Write(data); err != nil {
-				t.Fatal(err)
+		echoes := newSPDYEchoFilter(sc.mine)
+		echoes.pinger = k                                                   // as wrapClient sets it
+		data := []byte{0, 0, 0, 3, 0, 0, 0, 5, 't', 'i', 'c', 'k', '\n'}    // DATA, stream 3
+		answer := []byte{0x80, 3, 0, 6, 0, 0, 0, 4, 0x7f, 0xff, 0xff, 0xfe} // the answer to the first keep-alive
+		time.Sleep(time.Second / 2)                                         // off the ticks
+		for _, phase := range []struct {
+			who  string
+			send func() error
+		}{
+			{"the upstream wrote", func() error { _, err := sc.Write(data); return err }},
+			{"the client sent", func() error { echoes.filter(append([]byte(nil), data...)); return nil }},
+		} {
+			for range 60 {
+				if err := phase.send(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Second)
 			}
+			synctest.Wait()
+			if n := pings.Load(); n != 0 {
+				t.Errorf("%d keep-alive PINGs while %s every second, want 0", n, phase.who)
+			}
+		}
+		// The ticks at 130, 140 and 150 s find nothing moved: the client
+		// answers the first ping every second from 131.5 s, and its
+		// answers are not traffic.
+		for i := range 35 {
 			time.Sleep(time.Second)
+			if i < 10 {
+				continue
+			}
+			if _, out := echoes.filter(append([]byte(nil), answer...)); len(out) != 0 {
+				t.Fatalf("the answer to the keep-alive passed the filter: % x", out)
+			}
 		}
-		synctest.Wait()
-		if n := pings.Load(); n != 0 {
-			t.Errorf("%d keep-alive PINGs while the upstream wrote every second, want 0", n)
-		}
-		time.Sleep(35 * time.Second) // the ticks at 70, 80 and 90 s find nothing written
 		synctest.Wait()
 		if n := pings.Load(); n != 3 {
 			t.Errorf("%d keep-alive PINGs in 35 quiet seconds at 10 s, want 3", n)

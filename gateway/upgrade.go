@@ -209,7 +209,9 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 	}
 	stopPing := func() {}
 	if pinger != nil && g.opts.KeepAlive >= 0 {
-		stopPing = g.keepAlive(pinger).Stop
+		k := g.keepAlive(pinger)
+		echoes.pinger = k // the client's own bytes are activity too
+		stopPing = k.Stop
 	} else {
 		echoes = nil
 	}
@@ -224,15 +226,16 @@ func (g *Gateway) wrapClient(s *session, client net.Conn, resp *http.Response) c
 
 // keepAliver is a spliced client connection the gateway pings (wsCloser,
 // spdyCloser): ping writes one between the upstream's frames, if it can;
-// the upstream's writes touch the pinger, so a client being sent data is
-// not pinged (see idle.KeepAlive).
+// the upstream's writes touch the pinger, as the client's bytes do (the
+// echo filter), so only a connection quiet both ways is pinged (see
+// idle.KeepAlive).
 type keepAliver interface {
 	ping() bool
 	touches(*idle.Pinger)
 }
 
-// keepAlive pings the client every Options.KeepAlive in which nothing was
-// written to it (see idle.KeepAlive) until the Pinger is stopped, after
+// keepAlive pings the client every Options.KeepAlive in which nothing
+// moved either way (see idle.KeepAlive) until the Pinger is stopped, after
 // which no ping is sent (a ping in flight is waited for).
 func (g *Gateway) keepAlive(p keepAliver) *idle.Pinger {
 	k := idle.KeepAlive(g.opts.KeepAlive, func() (bool, bool) { return p.ping(), true }, g.metrics.keepAlives.Inc)

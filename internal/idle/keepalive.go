@@ -16,14 +16,16 @@ import (
 // connection. A period of zero or less pings never (and returns nil, whose
 // methods do nothing).
 //
-// The connection's writes call Touch: a tick that finds the connection
-// written since the last one skips its ping, so pings go out only after a
-// whole period in which nothing was sent. Data flowing keeps the proxies'
-// timers alive on its own, and a ping into a busy connection is a hazard:
-// spdystream (client-go, kubectl) answers a PING on the frame worker that
-// also delivers a stream's data, so when its writes are blocked by a full
-// upload, the answer blocks that worker and, through the echo of what it
-// uploads, the whole connection for good.
+// The connection's traffic calls Touch (what it sends; on SPDY and the
+// gateway's splices, what it receives too, but for the answers to its
+// pings): a tick that finds the connection touched since the last one
+// skips its ping, so pings go out only after a whole period without
+// traffic. Data flowing keeps the proxies' timers alive on its own, and a
+// ping into a busy connection is a hazard: spdystream (client-go, kubectl,
+// porthole's own client before it answered PINGs itself) answers a PING on
+// the frame worker that also delivers a stream's data, so when its writes
+// are blocked by a full upload, the answer blocks that worker and, through
+// the echo of what it uploads, the whole connection for good.
 func KeepAlive(period time.Duration, ping func() (pinged, open bool), sent func()) *Pinger {
 	if period <= 0 {
 		return nil
@@ -52,7 +54,7 @@ type Pinger struct {
 	t  *time.Timer
 }
 
-// Touch records a write on the connection: the next tick skips its ping.
+// Touch records traffic on the connection: the next tick skips its ping.
 // Cheap enough for every frame (one atomic add); nil-safe.
 func (k *Pinger) Touch() {
 	if k != nil {

@@ -95,5 +95,5 @@ func (a *answers) send() {
 		a.w.werr = err
 		return
 	}
-	a.w.sentFrame()
+	a.w.touch()
 }

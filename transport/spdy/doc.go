@@ -33,8 +33,8 @@
 //     connection (*stream.ConnError).
 //   - A bound on open streams, an idle timeout counting every frame (pings
 //     included, as in the kubelet), and client pings every 5 s like
-//     client-go. A server's keep-alive PINGs only a connection on which it
-//     sent nothing for the interval (see idle.KeepAlive).
+//     client-go. A server's keep-alive PINGs only a connection on which no
+//     frame moved either way for the interval (see idle.KeepAlive).
 //   - The peer's PINGs are answered here, not by spdystream, on either side,
 //     except during a lingering close, when nothing is answered: spdystream
 //     writes its answer on a frame worker, which blocks while our writes do

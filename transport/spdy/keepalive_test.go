@@ -128,7 +128,7 @@ func mustHost(t *testing.T, raw string) string {
 }
 
 // TestKeepAliveSkipsBusy: the server's keep-alive PINGs only a connection
-// on which it sent nothing for a whole interval. Its DATA keeps the
+// on which no frame moved either way for a whole interval. DATA keeps the
 // proxies' timers alive, and a PING into a busy connection asks a client
 // whose writes may be blocked for an answer that spdystream gives from a
 // frame worker (see TestPingsDuringEcho, idle.KeepAlive).
@@ -145,26 +145,33 @@ func TestKeepAliveSkipsBusy(t *testing.T) {
 			t.Fatal(err)
 		}
 		cOut, sOut := openPair(t, client, server, "stdout")
-		read := make(chan error, 1)
+		read, upload := make(chan error, 1), make(chan error, 1)
 		go func() { _, err := io.Copy(io.Discard, cOut); read <- err }()
+		go func() { _, err := io.Copy(io.Discard, sOut); upload <- err }()
 		time.Sleep(time.Second / 2) // off the ticks
-		for range 60 {
-			if _, err := sOut.Write([]byte("tick\n")); err != nil {
-				t.Fatal(err)
+		for _, w := range []struct {
+			who string
+			s   *Stream
+		}{{"server", sOut}, {"client", cOut}} {
+			for range 60 {
+				if _, err := w.s.Write([]byte("tick\n")); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Second)
 			}
-			time.Sleep(time.Second)
+			synctest.Wait()
+			if n := sent.Load(); n != 0 {
+				t.Errorf("%d keep-alive PINGs while the %s wrote every second, want 0", n, w.who)
+			}
 		}
-		synctest.Wait()
-		if n := sent.Load(); n != 0 {
-			t.Errorf("%d keep-alive PINGs while the server wrote every second, want 0", n)
-		}
-		time.Sleep(35 * time.Second) // the ticks at 70, 80 and 90 s find nothing sent
+		time.Sleep(35 * time.Second) // the ticks at 130, 140 and 150 s find nothing moved
 		synctest.Wait()
 		if n := sent.Load(); n != 3 {
 			t.Errorf("%d keep-alive PINGs in 35 quiet seconds at 10 s, want 3 (server err %v)", n, server.Err())
 		}
 		sOut.CloseWrite()
-		if err := <-read; err != nil {
+		cOut.CloseWrite()
+		if err := errors.Join(<-read, <-upload); err != nil {
 			t.Error(err)
 		}
 		client.Close()

@@ -107,8 +107,9 @@ type wire struct {
 	// active, when set, is told of every frame, either way (the idle
 	// timer's Touch), but for keep-alive PINGs and their answers.
 	active func()
-	// pinger is the keep-alive, told of every frame we send (but its own
-	// PINGs): it pings only a connection that sent nothing for a period.
+	// pinger is the keep-alive, told of every frame either way (but its
+	// own PINGs and their answers): it pings only a connection on which
+	// nothing moved for a period.
 	pinger *idle.Pinger
 	ans    answers        // the peer's PINGs, answered off spdystream's workers
 	pings  KeepAlivePings // the keep-alive's (Next under wmu)
@@ -130,15 +131,13 @@ func newWire(raw net.Conn, br *bufio.Reader, linger time.Duration, onFrame func(
 	return w
 }
 
+// touch notes a frame either way, but for keep-alive PINGs and their
+// answers: activity for the idle timeout and for the keep-alive, which
+// pings only a connection quiet both ways.
 func (w *wire) touch() {
 	if w.active != nil {
 		w.active()
 	}
-}
-
-// sentFrame notes a whole frame sent.
-func (w *wire) sentFrame() {
-	w.touch()
 	w.pinger.Touch()
 }
 
@@ -344,7 +343,7 @@ func (w *wire) writeFrame(msg []byte) error {
 		w.werr = err
 		return err
 	}
-	w.sentFrame()
+	w.touch()
 	return nil
 }
 
@@ -369,7 +368,7 @@ func (w *wire) writeData(id uint32, flags uint8, p []byte) error {
 		w.werr = err
 		return err
 	}
-	w.sentFrame()
+	w.touch()
 	return nil
 }
 
@@ -430,7 +429,7 @@ func (w *wire) flush(extra []byte) error {
 	w.wbuf = w.wbuf[:0]
 	if w.wn == frameHeaderLen && w.wremain == 0 {
 		w.wn = 0
-		w.sentFrame()
+		w.touch()
 	}
 	if cap(w.wbuf) > maxPending {
 		w.wbuf = nil // do not keep a large control frame's buffer for the connection's life

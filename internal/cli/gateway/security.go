@@ -145,7 +145,7 @@ func (s *Security) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&s.MaxMessageBytes, "max-message-bytes", gateway.DefaultMaxMessage, "largest WebSocket message or SPDY frame a client may send")
 	fs.IntVar(&s.MaxHeaderBytes, "max-header-bytes", gateway.DefaultMaxHeaderBytes, "largest request head")
 	fs.DurationVar(&s.IdleTimeout, "streaming-idle-timeout", gateway.DefaultIdleTimeout, "end sessions with no data either way for this long")
-	fs.DurationVar(&s.KeepAlive, "keepalive-interval", gateway.DefaultKeepAlive, "ping each client sent nothing for this long (WebSocket ping, SPDY PING), below the idle cut of load balancers in between; 0 for none")
+	fs.DurationVar(&s.KeepAlive, "keepalive-interval", gateway.DefaultKeepAlive, "ping each client after this long without traffic (WebSocket ping, SPDY PING), below the idle cut of load balancers in between; 0 for none")
 	fs.DurationVar(&s.SessionResumeGrace, "session-resume-grace", gateway.DefaultSessionResumeGrace, "keep an exec or attach session whose client's connection was cut this long, for porthole's client to resume it (0: sessions do not resume)")
 	fs.BoolVar(&s.SessionJoin, "session-join", false, "bridge interactive exec and attach sessions so that users RBAC allows the verb join on sessions (API group porthole.dev) can type into them (without it, spliced sessions can only be watched)")
 	fs.StringSliceVar(&s.ModeratedNS, "moderated-namespace", nil, "namespace (or *) whose exec and attach sessions hold their stdin until a moderator joins: a user allowed the verb moderate on sessions (porthole.dev) there; repeatable")
