@@ -1,7 +1,6 @@
 package spdy
 
 import (
-	"encoding/binary"
 	"sync"
 	"sync/atomic"
 )
@@ -81,10 +80,8 @@ func (a *answers) send() {
 	var buf [maxOwedAnswers * 12]byte
 	n := 0
 	for _, id := range a.ids[:a.n] {
-		frame := buf[n : n+12]
-		copy(frame, []byte{0x80, 0x03, 0x00, typePing, 0x00, 0x00, 0x00, 0x04})
-		binary.BigEndian.PutUint32(frame[8:], id)
-		n += 12
+		frame := pingFrame(id)
+		n += copy(buf[n:], frame[:])
 	}
 	a.n = 0
 	a.mu.Unlock()

@@ -30,6 +30,12 @@ func (k *KeepAlivePings) Next() [12]byte {
 	}
 	k.sent++
 	k.lowest.Store(id)
+	return pingFrame(id)
+}
+
+// pingFrame is a SPDY/3 PING frame carrying id: a keep-alive's, or the
+// answer to the peer's (answers).
+func pingFrame(id uint32) [12]byte {
 	frame := [12]byte{0x80, 0x03, 0x00, typePing, 0x00, 0x00, 0x00, 0x04}
 	binary.BigEndian.PutUint32(frame[8:], id)
 	return frame

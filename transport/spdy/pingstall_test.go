@@ -190,25 +190,14 @@ func (w *countingWriter) n() int64 {
 // IDs) with the same frame, and leaves odd IDs, answers to PINGs of its
 // own, unanswered.
 func TestClientAnswersPeerPings(t *testing.T) {
-	raw, nc := net.Pipe()
-	client, err := NewClient(nc, protocol.V4, &DialOptions{PingPeriod: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		raw.Close()
-		client.Abort("done")
-	}()
-	ping := func(id uint32) []byte {
-		return []byte{0x80, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04, byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}
-	}
+	raw := pipeClient(t)
 	_ = raw.SetDeadline(time.Now().Add(30 * time.Second))
 	for _, id := range []uint32{2, 0x7ffffffe} {
-		if _, err := raw.Write(ping(id)); err != nil {
+		if _, err := raw.Write(rawPing(id)); err != nil {
 			t.Fatal(err)
 		}
 		// Not an answer: an unsolicited answer to a PING of the client's.
-		if _, err := raw.Write(ping(id + 1)); err != nil {
+		if _, err := raw.Write(rawPing(id + 1)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -216,7 +205,7 @@ func TestClientAnswersPeerPings(t *testing.T) {
 	if _, err := io.ReadFull(raw, got); err != nil {
 		t.Fatal(err)
 	}
-	if want := append(ping(2), ping(0x7ffffffe)...); !bytes.Equal(got, want) {
+	if want := append(rawPing(2), rawPing(0x7ffffffe)...); !bytes.Equal(got, want) {
 		t.Fatalf("answers % x, want % x", got, want)
 	}
 }
@@ -226,23 +215,13 @@ func TestClientAnswersPeerPings(t *testing.T) {
 // their answers, and after 5 x 50 frames its reader with them); the
 // answers owed stay bounded, the first ones sent once the peer reads.
 func TestPingFloodKeepsReading(t *testing.T) {
-	raw, nc := net.Pipe()
-	client, err := NewClient(nc, protocol.V4, &DialOptions{PingPeriod: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		raw.Close()
-		client.Abort("done")
-	}()
+	raw := pipeClient(t)
 	const flood = 400
 	wrote := make(chan error, 1)
 	go func() {
 		var err error
 		for i := range flood {
-			id := uint32(2 * (i + 1))
-			frame := []byte{0x80, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04, byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}
-			if _, err = raw.Write(frame); err != nil {
+			if _, err = raw.Write(rawPing(uint32(2 * (i + 1)))); err != nil {
 				break
 			}
 		}
@@ -281,4 +260,26 @@ func TestPingFloodKeepsReading(t *testing.T) {
 	if got[0] != 2 {
 		t.Errorf("first answer %d, want 2", got[0])
 	}
+}
+
+// pipeClient runs a client Conn (no PINGs of its own) over a net.Pipe and
+// returns the pipe's other end, the test's raw server; both are closed at
+// cleanup.
+func pipeClient(t *testing.T) net.Conn {
+	raw, nc := net.Pipe()
+	client, err := NewClient(nc, protocol.V4, &DialOptions{PingPeriod: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		raw.Close()
+		client.Abort("done")
+	})
+	return raw
+}
+
+// rawPing is a PING frame with id, written out by hand (not by the package's
+// own encoder, which the tests check).
+func rawPing(id uint32) []byte {
+	return []byte{0x80, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04, byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}
 }
