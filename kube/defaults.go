@@ -27,6 +27,9 @@ func (s *PodSpec) Default() {
 			cs[i].defaults()
 		}
 	}
+	for i := range s.EphemeralContainers {
+		s.EphemeralContainers[i].defaults()
+	}
 }
 
 func (c *Container) defaults() {

@@ -69,7 +69,11 @@ type Pod struct {
 type PodSpec struct {
 	Containers     []Container `json:"containers"`
 	InitContainers []Container `json:"initContainers,omitempty"`
-	RestartPolicy  string      `json:"restartPolicy,omitempty"` // Always (default), OnFailure, Never
+	// EphemeralContainers are debugging containers added to a running pod
+	// through its ephemeralcontainers subresource (kubectl debug): never
+	// at create, never removed or changed, never restarted.
+	EphemeralContainers []EphemeralContainer `json:"ephemeralContainers,omitempty"`
+	RestartPolicy       string               `json:"restartPolicy,omitempty"` // Always (default), OnFailure, Never
 	// TerminationGracePeriodSeconds is how long a deleted pod's processes
 	// have between SIGTERM and SIGKILL when the deletion names no period.
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
@@ -107,6 +111,17 @@ type Container struct {
 	Stdin                    bool   `json:"stdin,omitempty"`
 	StdinOnce                bool   `json:"stdinOnce,omitempty"`
 	TTY                      bool   `json:"tty,omitempty"`
+}
+
+// EphemeralContainer is a container added to a running pod: a Container
+// (without ports or probes) that may name the container whose processes
+// it means to see. The local runtime shares no namespaces, so the target
+// is recorded, not honoured; so is the security context, which kubectl
+// debug's profiles set and the local runtime does not apply.
+type EphemeralContainer struct {
+	Container           `json:",inline"`
+	TargetContainerName string `json:"targetContainerName,omitempty"`
+	SecurityContext     any    `json:"securityContext,omitempty"`
 }
 
 // EnvVar is an environment variable: a literal value, which may refer to
@@ -180,7 +195,9 @@ type PodStatus struct {
 	QOSClass          string            `json:"qosClass,omitempty"`
 	StartTime         string            `json:"startTime,omitempty"`
 	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
-	Conditions        []PodCondition    `json:"conditions,omitempty"`
+	// EphemeralContainerStatuses are the ephemeral containers' states.
+	EphemeralContainerStatuses []ContainerStatus `json:"ephemeralContainerStatuses,omitempty"`
+	Conditions                 []PodCondition    `json:"conditions,omitempty"`
 }
 
 // PodIP is one address of a pod (podIPs) or of its node (hostIPs).
@@ -236,7 +253,8 @@ type StateTerminated struct {
 	FinishedAt string `json:"finishedAt,omitempty"`
 }
 
-// FindContainer returns the named container of the pod (regular, then init).
+// FindContainer returns the named container of the pod (regular, then
+// init, then ephemeral).
 func (p *Pod) FindContainer(name string) (*Container, bool) {
 	for i := range p.Spec.Containers {
 		if p.Spec.Containers[i].Name == name {
@@ -246,6 +264,11 @@ func (p *Pod) FindContainer(name string) (*Container, bool) {
 	for i := range p.Spec.InitContainers {
 		if p.Spec.InitContainers[i].Name == name {
 			return &p.Spec.InitContainers[i], true
+		}
+	}
+	for i := range p.Spec.EphemeralContainers {
+		if p.Spec.EphemeralContainers[i].Name == name {
+			return &p.Spec.EphemeralContainers[i].Container, true
 		}
 	}
 	return nil, false

@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -74,6 +76,11 @@ func validatePodSpec(s *PodSpec, prefix string) *fieldError {
 	if len(s.Containers) == 0 {
 		return &fieldError{prefix + "containers", "at least one container is required"}
 	}
+	if len(s.EphemeralContainers) > 0 {
+		// They come through the ephemeralcontainers subresource only
+		// (ValidateEphemeralContainers), as the API server says.
+		return &fieldError{prefix + "ephemeralContainers", "Forbidden: cannot be set on create"}
+	}
 	// Each container is a process here: a pod of thousands would spend
 	// the machine's process IDs.
 	if n := len(s.InitContainers) + len(s.Containers); n > MaxContainers {
@@ -91,6 +98,70 @@ func validatePodSpec(s *PodSpec, prefix string) *fieldError {
 		}
 	}
 	return nil
+}
+
+// ValidateEphemeralContainers checks a running pod's spec with its
+// ephemeral containers as the API server does on a write of its
+// ephemeralcontainers subresource: each a valid container with a name
+// unique in the pod, no ports or probe, a target that is one of the pod's
+// other containers; old's ephemeral containers all kept, unchanged.
+// Ephemeral containers count among the pod's MaxContainers processes.
+func ValidateEphemeralContainers(s, old *PodSpec) error {
+	if fe := validateEphemeralContainers(s, old); fe != nil {
+		return errors.New(fe.field + ": " + fe.msg)
+	}
+	return nil
+}
+
+func validateEphemeralContainers(s, old *PodSpec) *fieldError {
+	const path = "spec.ephemeralContainers"
+	for _, o := range old.EphemeralContainers {
+		i := slices.IndexFunc(s.EphemeralContainers, func(e EphemeralContainer) bool { return e.Name == o.Name })
+		switch {
+		case i < 0:
+			return &fieldError{path, fmt.Sprintf("Forbidden: existing ephemeral containers %q may not be removed", o.Name)}
+		case !sameJSON(s.EphemeralContainers[i], o):
+			return &fieldError{path, fmt.Sprintf("Forbidden: existing ephemeral containers %q may not be changed", o.Name)}
+		}
+	}
+	if n := len(s.InitContainers) + len(s.Containers) + len(s.EphemeralContainers); n > MaxContainers {
+		return &fieldError{path, fmt.Sprintf("Too many: %d: a pod has at most %d containers, init and ephemeral ones included", n, MaxContainers)}
+	}
+	names := make(map[string]string)
+	for i := range s.InitContainers {
+		names[s.InitContainers[i].Name] = "spec.initContainers[" + strconv.Itoa(i) + "]"
+	}
+	for i := range s.Containers {
+		names[s.Containers[i].Name] = "spec.containers[" + strconv.Itoa(i) + "]"
+	}
+	for i := range s.EphemeralContainers {
+		e := &s.EphemeralContainers[i]
+		p := path + "[" + strconv.Itoa(i) + "]"
+		if e.TargetContainerName != "" {
+			if t, ok := names[e.TargetContainerName]; !ok || strings.HasPrefix(t, path) {
+				return &fieldError{p + ".targetContainerName", fmt.Sprintf("Not found: %q", e.TargetContainerName)}
+			}
+		}
+		switch {
+		case len(e.Ports) > 0:
+			return &fieldError{p + ".ports", "Forbidden: cannot be set for an Ephemeral Container"}
+		case e.ReadinessProbe != nil:
+			return &fieldError{p + ".readinessProbe", "Forbidden: cannot be set for an Ephemeral Container"}
+		case e.StdinOnce && !e.Stdin:
+			return &fieldError{p + ".stdinOnce", "Forbidden: requires stdin"}
+		}
+		if fe := validateContainer(&e.Container, p, names); fe != nil {
+			return fe
+		}
+	}
+	return nil
+}
+
+// sameJSON reports whether a and b encode alike: the same to a client.
+func sameJSON(a, b any) bool {
+	ja, erra := json.Marshal(a)
+	jb, errb := json.Marshal(b)
+	return erra == nil && errb == nil && bytes.Equal(ja, jb)
 }
 
 // validateContainer checks one container; names maps the container names seen

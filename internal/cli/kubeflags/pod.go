@@ -33,6 +33,11 @@ func Container(pod *kube.Pod, name string, warn io.Writer) (*kube.Container, err
 				return &pod.Spec.InitContainers[i], nil
 			}
 		}
+		for i := range pod.Spec.EphemeralContainers {
+			if pod.Spec.EphemeralContainers[i].Name == name {
+				return &pod.Spec.EphemeralContainers[i].Container, nil
+			}
+		}
 		return nil, fmt.Errorf("container %s is not valid for pod %s out of: %s", name, pod.Name, allContainerNames(pod))
 	}
 	c := &pod.Spec.Containers[0]
@@ -49,6 +54,9 @@ func allContainerNames(pod *kube.Pod) string {
 	}
 	for _, c := range pod.Spec.InitContainers {
 		names = append(names, c.Name+" (init)")
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		names = append(names, c.Name+" (ephem)")
 	}
 	return strings.Join(names, ", ")
 }
