@@ -23,6 +23,9 @@ var defaultBackoff = backoffPolicy{initial: time.Second, max: 30 * time.Second, 
 type container struct {
 	pod  *pod
 	spec *kube.Container
+	// ephemeral is the whole spec of an ephemeral container (spec is its
+	// Container); nil for the pod's own containers.
+	ephemeral *kube.EphemeralContainer
 
 	mu sync.Mutex
 	// env is the environment made for the current or last start (see
@@ -77,7 +80,8 @@ func (c *container) supervise(ctx context.Context) {
 			return
 		}
 		t := c.runOnce(ctx, restarted)
-		if ctx.Err() != nil || !shouldRestart(c.pod.spec.Spec.RestartPolicy, t.exitCode) {
+		// Ephemeral containers are never restarted, as the kubelet has it.
+		if ctx.Err() != nil || c.ephemeral != nil || !shouldRestart(c.pod.spec.Spec.RestartPolicy, t.exitCode) {
 			return
 		}
 		if t.finishedAt.Sub(t.startedAt) >= bo.reset {

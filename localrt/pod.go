@@ -34,10 +34,16 @@ const podIP = "127.0.0.1"
 // pod is one pod: its defaulted spec (immutable after New) and containers.
 type pod struct {
 	rt         *Runtime
-	spec       *kube.Pod
+	spec       *kube.Pod // without its ephemeral containers, which change
 	containers []*container
-	dir        string    // written by Start before any container starts
-	startTime  time.Time // guarded by rt.mu
+	// ephemeral are the ephemeral containers, in the order they came
+	// (AddEphemeralContainer); appended to under rt.mu, never removed.
+	ephemeral []*container
+	dir       string    // written by Start before any container starts
+	startTime time.Time // guarded by rt.mu
+	// ctx is the supervisors' context, for the ephemeral containers that
+	// come later; set with stop, under rt.mu.
+	ctx context.Context
 
 	// stop ends this pod's supervisors (RemovePod); running joins them.
 	stop    context.CancelFunc
@@ -92,6 +98,11 @@ func newPod(r *Runtime, in *kube.Pod, now time.Time) (*pod, error) {
 	for i := range spec.Spec.Containers {
 		p.containers = append(p.containers, newContainer(p, &spec.Spec.Containers[i]))
 	}
+	// A pod bound again after a node restart may have some already.
+	for _, e := range spec.Spec.EphemeralContainers {
+		p.ephemeral = append(p.ephemeral, newEphemeral(p, e))
+	}
+	spec.Spec.EphemeralContainers = nil
 	return p, nil
 }
 
@@ -123,7 +134,11 @@ func defaultSpec(p *kube.Pod, now time.Time) error {
 		return errors.New("no containers")
 	}
 	seen := make(map[string]bool, len(p.Spec.Containers))
-	for _, c := range p.Spec.Containers {
+	all := slices.Clone(p.Spec.Containers)
+	for _, e := range p.Spec.EphemeralContainers {
+		all = append(all, e.Container)
+	}
+	for _, c := range all {
 		if !dnsLabel.MatchString(c.Name) {
 			return fmt.Errorf("invalid container name %q", c.Name)
 		}
@@ -183,9 +198,18 @@ func (r *Runtime) Pod(ctx context.Context, namespace, name string) (*kube.Pod, e
 	if err != nil {
 		return nil, err
 	}
+	return p.snapshot()
+}
+
+// snapshot is a deep copy of the pod with its ephemeral containers and
+// its live status.
+func (p *pod) snapshot() (*kube.Pod, error) {
 	out, err := clonePod(p.spec)
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range p.ephemeralContainers() {
+		out.Spec.EphemeralContainers = append(out.Spec.EphemeralContainers, *c.ephemeral)
 	}
 	out.Status = p.status()
 	return out, nil
@@ -199,11 +223,10 @@ func (r *Runtime) Pods() ([]*kube.Pod, error) {
 	r.mu.Unlock()
 	out := make([]*kube.Pod, 0, len(list))
 	for _, p := range list {
-		c, err := clonePod(p.spec)
+		c, err := p.snapshot()
 		if err != nil {
 			return nil, err
 		}
-		c.Status = p.status()
 		out = append(out, c)
 	}
 	return out, nil
@@ -287,7 +310,7 @@ func (r *Runtime) RemovePodGrace(namespace, name string, grace time.Duration) er
 	p.grace.Store(int64(grace))
 	p.stop()
 	p.running.Wait()
-	for _, c := range p.containers {
+	for _, c := range p.allContainers() {
 		c.killGroups()
 	}
 	r.mu.Lock()
@@ -305,9 +328,9 @@ func (r *Runtime) RemovePodGrace(namespace, name string, grace time.Duration) er
 // startPodLocked starts a supervisor per container of p, under r.mu.
 func (r *Runtime) startPodLocked(p *pod, now time.Time) {
 	ctx, cancel := context.WithCancel(r.ctx)
-	p.stop = cancel
+	p.ctx, p.stop = ctx, cancel
 	p.startTime = now
-	for _, c := range p.containers {
+	for _, c := range append(slices.Clone(p.containers), p.ephemeral...) {
 		r.wg.Add(1)
 		p.running.Add(1)
 		go func() {

@@ -230,7 +230,7 @@ func (r *Runtime) allStartedOnce() bool {
 	list := slices.Clone(r.list)
 	r.mu.Unlock()
 	for _, p := range list {
-		for _, c := range p.containers {
+		for _, c := range p.allContainers() {
 			c.mu.Lock()
 			started := c.cur != nil || c.last != nil || c.waiting == reasonConfigError
 			c.mu.Unlock()
@@ -264,7 +264,7 @@ func (r *Runtime) Close() error {
 	list := slices.Clone(r.list)
 	r.mu.Unlock()
 	for _, p := range list {
-		for _, c := range p.containers {
+		for _, c := range p.allContainers() {
 			c.killGroups()
 		}
 	}
@@ -350,7 +350,7 @@ func (r *Runtime) lookupContainer(c node.Container) (*container, error) {
 	if c.UID != "" && c.UID != p.spec.UID {
 		return nil, fmt.Errorf("pod %s/%s with uid %s: %w", c.Namespace, c.PodRef.Name, c.UID, node.ErrNotFound)
 	}
-	for _, ct := range p.containers {
+	for _, ct := range p.allContainers() {
 		if ct.spec.Name == c.Name {
 			return ct, nil
 		}

@@ -58,6 +58,11 @@ func (p *pod) status() kube.PodStatus {
 		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(c, snaps[i]))
 		ready = ready && snaps[i].ready
 	}
+	for _, c := range p.ephemeralContainers() {
+		cs := containerStatus(c, c.snapshot())
+		cs.Ready = false // not among the pod's, which readiness counts
+		st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, cs)
+	}
 	st.Phase = phase(p.spec.Spec.RestartPolicy, snaps)
 	st.Conditions = []kube.PodCondition{
 		{Type: "Initialized", Status: "True"},

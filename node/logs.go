@@ -87,7 +87,7 @@ func pickContainer(p *kube.Pod, name string) (string, *status.HTTPError) {
 	}
 	switch {
 	case name != "":
-		if !slices.Contains(names, name) {
+		if _, ok := p.FindContainer(name); !ok {
 			return "", badRequest("container %s is not valid for pod %s", name, p.Name)
 		}
 		return name, nil
