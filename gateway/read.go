@@ -26,7 +26,8 @@ const maxWriteBody = 3 << 20
 // configmap), deleting one of those or a ReplicaSet, patching a namespace
 // (kubectl label, apply), a Deployment (kubectl rollout restart, kubectl
 // apply), a Service, ConfigMap or pod (kubectl apply, label, annotate)
-// and scaling a Deployment (kubectl scale); see writeVerb. Other writes
+// scaling a Deployment (kubectl scale) and adding ephemeral containers to
+// a pod (kubectl debug); see writeVerb. Other writes
 // and other resources are not served (see readable). The self reviews
 // (kubectl auth whoami and can-i) are the gateway's own answers.
 func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +49,7 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		verb, ok := req.writeVerb(r.Method)
 		if !ok {
 			g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed",
-				"the gateway serves only reads, exec, attach and port-forward, creating, deleting, patching and replacing namespaces, pods, services, config maps and deployments, deleting replica sets, and scaling deployments", nil))
+				"the gateway serves only reads, exec, attach and port-forward, creating, deleting, patching and replacing namespaces, pods, services, config maps and deployments, deleting replica sets, scaling deployments and adding ephemeral containers to pods", nil))
 			return
 		}
 		a := Attributes{User: userFrom(r.Context()), Verb: verb, APIGroup: req.group,

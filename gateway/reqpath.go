@@ -119,15 +119,24 @@ func (req apiRequest) readableResource() bool {
 	if req.group == "apps" && req.kind == "deployments" && req.subresource == "scale" && req.name != "" {
 		return true
 	}
+	if req.isEphemeralContainers() {
+		return true
+	}
 	return slices.Contains(readable[req.group], req.kind) &&
 		(req.subresource == "" || req.subresource == "status")
+}
+
+// isEphemeralContainers is a pod's ephemeralcontainers subresource
+// (kubectl debug).
+func (req apiRequest) isEphemeralContainers() bool {
+	return req.group == "" && req.kind == "pods" && req.subresource == "ephemeralcontainers" && req.name != ""
 }
 
 // writeVerb is the verb a write of req is authorized as, when the gateway
 // forwards it at all: POST of a namespace, or of a pod, Service,
 // ConfigMap or Deployment to a namespace, DELETE of one of those or of a
 // ReplicaSet, PATCH or PUT of one of those, PATCH or PUT of one
-// Deployment's scale.
+// Deployment's scale or of a pod's ephemeral containers.
 func (req apiRequest) writeVerb(method string) (string, bool) {
 	if !req.resource || req.version != "v1" {
 		return "", false
@@ -150,7 +159,7 @@ func (req apiRequest) writeVerb(method string) (string, bool) {
 	if req.namespace == "" {
 		return "", false
 	}
-	if req.subresource == "scale" && req.group == "apps" && req.kind == "deployments" && req.name != "" {
+	if (req.subresource == "scale" && req.group == "apps" && req.kind == "deployments" && req.name != "") || req.isEphemeralContainers() {
 		switch method {
 		case http.MethodPatch:
 			return "patch", true

@@ -69,8 +69,9 @@ func TestParseAPIPath(t *testing.T) {
 }
 
 // TestWriteVerb: only the POST to a namespace and the DELETE, PATCH and
-// PUT of a pod, Service or Deployment, a ReplicaSet's DELETE and a
-// Deployment's scale's PATCH and PUT are forwarded writes; anything
+// PUT of a pod, Service or Deployment, a ReplicaSet's DELETE, a
+// Deployment's scale's and a pod's ephemeral containers' PATCH and PUT
+// are forwarded writes; anything
 // else, including other subresources, kinds and collections, is not.
 func TestWriteVerb(t *testing.T) {
 	for _, tc := range []struct {
@@ -128,6 +129,11 @@ func TestWriteVerb(t *testing.T) {
 		{"PUT", "/api/v1/namespaces/dev/finalize", ""},
 		{"PATCH", "/api/v1/namespaces/dev/status", ""},
 		{"POST", "/apis/apps/v1/namespaces", ""},
+		{"PATCH", "/api/v1/namespaces/default/pods/web-1/ephemeralcontainers", "patch"},
+		{"PUT", "/api/v1/namespaces/default/pods/web-1/ephemeralcontainers", "update"},
+		{"POST", "/api/v1/namespaces/default/pods/web-1/ephemeralcontainers", ""},
+		{"DELETE", "/api/v1/namespaces/default/pods/web-1/ephemeralcontainers", ""},
+		{"PATCH", "/api/v1/namespaces/default/services/web/ephemeralcontainers", ""},
 	} {
 		req, ok := parseAPIPath(tc.path)
 		if !ok {

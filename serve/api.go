@@ -95,6 +95,11 @@ func (a *api) register(mux *http.ServeMux) {
 			http.MethodDelete: a.deletePod,
 		},
 		"/api/v1/namespaces/{namespace}/pods/{name}/status": get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) }),
+		"/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers": {
+			http.MethodGet:   func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) },
+			http.MethodPatch: a.patchEphemeralContainers,
+			http.MethodPut:   a.updateEphemeralContainers,
+		},
 		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}": {
 			http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 				return a.getObject(r, deploymentKind)

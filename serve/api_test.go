@@ -96,6 +96,8 @@ func TestAPIRoutes(t *testing.T) {
 		{"pod", "GET", "/api/v1/namespaces/default/pods/demo", "application/json", 200},
 		{"pod-table", "GET", "/api/v1/namespaces/default/pods/demo", tableAccept, 200},
 		{"pod-status", "GET", "/api/v1/namespaces/apps/pods/api/status", "", 200},
+		{"pod-ephemeralcontainers", "GET", "/api/v1/namespaces/apps/pods/api/ephemeralcontainers", "", 200},
+		{"pod-ephemeralcontainers-delete", "DELETE", "/api/v1/namespaces/apps/pods/api/ephemeralcontainers", "", 405},
 		{"pod-missing", "GET", "/api/v1/namespaces/default/pods/x", "", 404},
 		{"pod-wrong-namespace", "GET", "/api/v1/namespaces/apps/pods/demo", "", 404},
 		{"pod-delete", "DELETE", "/api/v1/namespaces/default/pods/demo", "", 405},

@@ -361,6 +361,8 @@ func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch fu
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
 	case errors.As(err, &inv):
 		return nil, invalid(k.group(), k.kind, name, inv.Msg)
+	case errors.Is(err, cluster.ErrNoEphemeral):
+		return nil, errNoRoute // as the API server without the feature
 	case err != nil:
 		return nil, badRequest(err.Error())
 	}
@@ -372,6 +374,17 @@ func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch fu
 // the body names one.
 func (a *api) updatePod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 	return updateObject(r, podKind, a.cluster.UpdatePod)
+}
+
+// patchEphemeralContainers adds ephemeral containers to a running pod
+// (kubectl debug's strategic merge patch of pods/ephemeralcontainers).
+func (a *api) patchEphemeralContainers(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	c := a.cluster
+	return patchObject(r, podKind, c.PatchEphemeralContainers, c.StrategicPatchEphemeralContainers, c.JSONPatchEphemeralContainers)
+}
+
+func (a *api) updateEphemeralContainers(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return updateObject(r, podKind, a.cluster.UpdateEphemeralContainers)
 }
 
 func (a *api) updateService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
@@ -429,6 +442,8 @@ func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, 
 		return nil, invalid(k.group(), k.kind, name, inv.Msg)
 	case errors.Is(err, cluster.ErrUnsupported):
 		return nil, errMethod
+	case errors.Is(err, cluster.ErrNoEphemeral):
+		return nil, errNoRoute // as the API server without the feature
 	case err != nil:
 		return nil, badRequest(err.Error())
 	}

@@ -16,7 +16,8 @@ import (
 
 // TestGatewayWrites: the writes the gateway forwards to serve (a pod's,
 // Service's or Deployment's POST and DELETE, a ReplicaSet's DELETE, a
-// Deployment's PATCH, its scale's PATCH and PUT) are
+// Deployment's PATCH, its scale's PATCH and PUT, a pod's ephemeral
+// containers' PATCH and PUT) are
 // authorized like every other request: a viewer is refused with 403 and
 // the pod stays; an editor's create and delete go through; a write body
 // over the bound is refused with 413 before it reaches serve.
@@ -86,6 +87,8 @@ items:
 		{"DELETE", "/apis/apps/v1/namespaces/default/deployments/web"},
 		{"DELETE", "/apis/apps/v1/namespaces/default/replicasets/web-1"},
 		{"DELETE", "/api/v1/namespaces/default/services/web"},
+		{"PATCH", pod + "/ephemeralcontainers"},
+		{"PUT", pod + "/ephemeralcontainers"},
 	} {
 		code, body := do(w.method, w.path, "view", []byte(`{}`))
 		var st struct {
@@ -102,6 +105,12 @@ items:
 	if code, body := do("PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale", "edit", []byte(`{"spec":{"replicas":3}}`)); code != http.StatusForbidden ||
 		!strings.Contains(body, `cannot patch resource \"deployments/scale\" in API group \"apps\"`) {
 		t.Errorf("editor scale: %d %s, want 403 for deployments/scale", code, body)
+	}
+	// So is kubectl debug's, on pods/ephemeralcontainers: creating and
+	// deleting pods is not enough.
+	if code, body := do("PATCH", pod+"/ephemeralcontainers", "edit", []byte(`{"spec":{"ephemeralContainers":[{"name":"d"}]}}`)); code != http.StatusForbidden ||
+		!strings.Contains(body, `cannot patch resource \"pods/ephemeralcontainers\" in API group \"\"`) {
+		t.Errorf("editor debug: %d %s, want 403 for pods/ephemeralcontainers", code, body)
 	}
 	if code, body := do("GET", pod, "view", nil); code != http.StatusOK || strings.Contains(body, "deletionTimestamp") {
 		t.Fatalf("after the refused delete: %d %s, want the pod untouched", code, body)

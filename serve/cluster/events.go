@@ -137,16 +137,25 @@ func (c *Cluster) scheduledLocked(p *kube.Pod) {
 // started, a start that failed, a container whose config cannot be made
 // (a missing ConfigMap), a crash loop's back-off.
 func (c *Cluster) podEventsLocked(old, p *kube.Pod) {
-	before := map[string]*kube.ContainerStatus{}
+	var was kube.PodStatus
 	if old != nil {
-		for i := range old.Status.ContainerStatuses {
-			before[old.Status.ContainerStatuses[i].Name] = &old.Status.ContainerStatuses[i]
-		}
+		was = old.Status
 	}
-	for i := range p.Status.ContainerStatuses {
-		cs := &p.Status.ContainerStatuses[i]
+	c.containerEventsLocked(p, "spec.containers", was.ContainerStatuses, p.Status.ContainerStatuses)
+	c.containerEventsLocked(p, "spec.ephemeralContainers", was.EphemeralContainerStatuses, p.Status.EphemeralContainerStatuses)
+}
+
+// containerEventsLocked tells of the changes from was to statuses, one
+// list of p's container statuses (at field in its spec).
+func (c *Cluster) containerEventsLocked(p *kube.Pod, field string, was, statuses []kube.ContainerStatus) {
+	before := map[string]*kube.ContainerStatus{}
+	for i := range was {
+		before[was[i].Name] = &was[i]
+	}
+	for i := range statuses {
+		cs := &statuses[i]
 		prev := before[cs.Name]
-		path := containerPath(cs.Name)
+		path := field + "{" + cs.Name + "}"
 		if cs.ContainerID != "" && (prev == nil || prev.ContainerID != cs.ContainerID) {
 			if t := runEnd(cs); t != nil && t.Reason == "StartError" {
 				c.emitLocked(p, path, "Warning", "Failed", "Error: "+t.Message, kubelet)

@@ -18,13 +18,15 @@ type mergeKeys map[string]string
 
 // templateKeys are the merge keys of the lists of a pod template.
 var templateKeys = mergeKeys{
-	"containers":       "name",
-	"initContainers":   "name",
-	"env":              "name",
-	"ports":            "containerPort",
-	"volumes":          "name",
-	"volumeMounts":     "mountPath",
-	"imagePullSecrets": "name",
+	"containers":     "name",
+	"initContainers": "name",
+	// A pod's, written through its ephemeralcontainers subresource.
+	"ephemeralContainers": "name",
+	"env":                 "name",
+	"ports":               "containerPort",
+	"volumes":             "name",
+	"volumeMounts":        "mountPath",
+	"imagePullSecrets":    "name",
 }
 
 // serviceKeys are the merge keys of a Service's lists.
