@@ -23,6 +23,7 @@ import (
 
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/node"
 )
 
 // FeatureWebSockets is the node feature that lets an API server (1.36 and
@@ -84,6 +85,16 @@ type Agent struct {
 	mirrors   map[string]bool           // the pods of -f, published by us
 	bound     map[string]bool           // pods the API server bound here, run locally
 	refused   map[string]bool           // bound pods we could not run (told once)
+	// ephemeral are the ephemeral containers of the bound pods handed to
+	// the runtime (or refused by it, told once), by pod, then name.
+	ephemeral map[string]map[string]bool
+}
+
+// EphemeralRunner is a runtime that can add ephemeral containers to a
+// running pod (localrt.Runtime): with it, kubectl debug works on the pods
+// bound to the node.
+type EphemeralRunner interface {
+	AddEphemeralContainer(namespace, name string, spec kube.EphemeralContainer) error
 }
 
 // New returns an Agent; Run does the work.
@@ -105,7 +116,7 @@ func New(c *client.Client, pods Pods, opts Options) (*Agent, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Agent{c: c, pods: pods, opts: opts, log: log, published: map[string]kube.PodStatus{},
-		mirrors: map[string]bool{}, bound: map[string]bool{}, refused: map[string]bool{}}, nil
+		mirrors: map[string]bool{}, bound: map[string]bool{}, refused: map[string]bool{}, ephemeral: map[string]map[string]bool{}}, nil
 }
 
 // NodeName is the registered Node's name.
@@ -429,11 +440,14 @@ func (a *Agent) followBound(ctx context.Context) error {
 				}
 				delete(a.bound, key)
 				delete(a.published, key)
+				delete(a.ephemeral, key)
 			}
 			if err := a.deletePod(ctx, m.Namespace, m.Name); err != nil {
 				errs = append(errs, err)
 			}
-		case a.bound[key] || a.refused[key]:
+		case a.bound[key]:
+			errs = append(errs, a.followEphemeral(key, raw))
+		case a.refused[key]:
 		default:
 			errs = append(errs, a.runBound(ctx, key, raw))
 		}
@@ -446,6 +460,47 @@ func (a *Agent) followBound(ctx context.Context) error {
 			}
 			delete(a.bound, key)
 			delete(a.published, key)
+			delete(a.ephemeral, key)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// followEphemeral hands the runtime the ephemeral containers the API
+// server added to a bound pod since it was last looked at (kubectl
+// debug), as the kubelet starts them; each is tried once. A runtime that
+// cannot run them leaves them waiting, as a kubelet without the feature.
+func (a *Agent) followEphemeral(key string, raw json.RawMessage) error {
+	var p struct {
+		Metadata struct{ Namespace, Name string } `json:"metadata"`
+		Spec     struct {
+			EphemeralContainers []kube.EphemeralContainer `json:"ephemeralContainers"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil || len(p.Spec.EphemeralContainers) == 0 {
+		return err
+	}
+	er, ok := a.pods.(EphemeralRunner)
+	if !ok {
+		return nil
+	}
+	done := a.ephemeral[key]
+	if done == nil {
+		done = map[string]bool{}
+		a.ephemeral[key] = done
+	}
+	var errs []error
+	for _, e := range p.Spec.EphemeralContainers {
+		if done[e.Name] {
+			continue
+		}
+		done[e.Name] = true
+		switch err := er.AddEphemeralContainer(p.Metadata.Namespace, p.Metadata.Name, e); {
+		case errors.Is(err, node.ErrExists): // the pod came with it (runBound)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("pod %s: ephemeral container %s: %w", key, e.Name, err))
+		default:
+			a.log.Info("running an ephemeral container", "pod", key, "container", e.Name)
 		}
 	}
 	return errors.Join(errs...)
