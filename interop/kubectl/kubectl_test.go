@@ -59,6 +59,7 @@ func TestKubectl(t *testing.T) {
 					t.Run("attach-tty", c.testAttachTTY)
 					t.Run("cp", c.testCopy)
 					t.Run("vanished-client", c.testVanished)
+					t.Run("debug", c.testDebug)
 				})
 			}
 		})
