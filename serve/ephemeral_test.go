@@ -2,8 +2,6 @@ package serve
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -22,15 +20,7 @@ func TestEphemeralContainersAPI(t *testing.T) {
 	const path = "/api/v1/namespaces/default/pods/keep/ephemeralcontainers"
 	send := func(method, contentType, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return doAs(t, s, method, path, contentType, body)
 	}
 	code, body := send("PATCH", "application/strategic-merge-patch+json",
 		`{"spec":{"$setElementOrder/ephemeralContainers":[{"name":"debugger"}],"ephemeralContainers":[{"command":["sh","-c","echo from-debug"],`+

@@ -225,15 +225,7 @@ func TestCreateDeleteObjects(t *testing.T) {
 	s, _ := startServer(t, Options{Pods: []*kube.Pod{streamtest.SleepPod("keep")}})
 	do := func(method, path, contentType, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return doAs(t, s, method, path, contentType, body)
 	}
 	const deployments, services = "/apis/apps/v1/namespaces/default/deployments", "/api/v1/namespaces/default/services"
 	deployment := func(name string) string {
@@ -427,8 +419,14 @@ func TestUpdateObjects(t *testing.T) {
 // do sends a request with a JSON body.
 func do(t *testing.T, s *Server, method, path, body string) (int, string) {
 	t.Helper()
+	return doAs(t, s, method, path, "application/json", body)
+}
+
+// doAs sends a request with a body of the given type.
+func doAs(t *testing.T, s *Server, method, path, contentType, body string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
