@@ -32,6 +32,9 @@ type Options struct {
 	// ResumeTimeout bounds how long a cut session tries to resume (0: the
 	// session does not resume).
 	ResumeTimeout time.Duration
+	// Ephemeral says the container is an ephemeral one (porthole debug's),
+	// which the session's end note says will not be restarted.
+	Ephemeral bool
 }
 
 // NewCmd returns the attach command. runF, when not nil, replaces the run
@@ -123,7 +126,11 @@ func Run(ctx context.Context, o *Options) error {
 		so.Resume = term.Resume(o.IO.ErrOut, so.TTY, o.ResumeTimeout)
 		return c.Attach(ctx, &client.AttachOptions{Namespace: ns, Pod: pod.Name, Container: ctr.Name, StreamOptions: so})
 	})
-	if err == nil && !o.Quiet && o.Stdin && rawUsed {
+	switch {
+	case err != nil || o.Quiet || !o.Stdin || !rawUsed:
+	case o.Ephemeral:
+		fmt.Fprintf(o.IO.Out, "Session ended, the ephemeral container will not be restarted but may be reattached using 'porthole attach %s -c %s -n %s -i -t' if it is still running\n", pod.Name, ctr.Name, ns)
+	default:
 		fmt.Fprintf(o.IO.Out, "Session ended, resume using 'porthole attach %s -c %s -n %s -i -t' command\n", pod.Name, ctr.Name, ns)
 	}
 	return err

@@ -13,6 +13,7 @@ import (
 	"github.com/porthole/porthole/internal/cli"
 	attachcmd "github.com/porthole/porthole/internal/cli/attach"
 	cpcmd "github.com/porthole/porthole/internal/cli/cp"
+	debugcmd "github.com/porthole/porthole/internal/cli/debug"
 	execcmd "github.com/porthole/porthole/internal/cli/exec"
 	gatewaycmd "github.com/porthole/porthole/internal/cli/gateway"
 	nodecmd "github.com/porthole/porthole/internal/cli/node"
@@ -47,7 +48,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 	cmd.AddCommand(gatewaycmd.NewCmd(f, nil))
 	cmd.AddCommand(nodecmd.NewCmd(f, nil))
 	cmd.AddCommand(cpcmd.NewCmd(f, nil))
-	cmd.AddCommand(execcmd.NewCmd(f, nil), attachcmd.NewCmd(f, nil))
+	cmd.AddCommand(execcmd.NewCmd(f, nil), attachcmd.NewCmd(f, nil), debugcmd.NewCmd(f, nil))
 	cmd.AddCommand(portforwardcmd.NewCmd(f, nil))
 	cmd.AddCommand(sessionscmd.NewCmd(f, nil))
 	cmd.AddCommand(newDemoWebCmd(f))

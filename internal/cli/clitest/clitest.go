@@ -1,0 +1,98 @@
+// Package clitest runs porthole's one-process cluster for the commands'
+// tests, which drive them against it as a user would.
+package clitest
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/porthole/porthole/client"
+	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/kube/kubeconfig"
+	"github.com/porthole/porthole/serve"
+)
+
+// readyWriter signals when the server printed its banner.
+type readyWriter struct {
+	once  sync.Once
+	ready chan struct{}
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.ready) })
+	return len(p), nil
+}
+
+// StartServe runs `porthole serve` in process with pods on the local
+// runtime, on loopback, until the test ends, and returns the kubeconfig
+// it wrote once every pod's containers run.
+func StartServe(t *testing.T, pods ...*kube.Pod) string {
+	t.Helper()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	ready := &readyWriter{ready: make(chan struct{})}
+	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: pods, KubeconfigPath: kc, Out: ready})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	select {
+	case <-ready.ready:
+	case err := <-done:
+		t.Fatalf("serve ended: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve not ready")
+	}
+	c := Client(t, kc)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, p := range pods {
+		for {
+			got, err := c.GetPod(context.Background(), "default", p.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			running := 0
+			for _, s := range got.Status.ContainerStatuses {
+				if s.State.Running != nil {
+					running++
+				}
+			}
+			if running == len(got.Spec.Containers) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pod %s: %d of %d containers running", p.Name, running, len(got.Spec.Containers))
+			}
+			time.Sleep(20 * time.Millisecond) // polling the server's state, not ordering events
+		}
+	}
+	return kc
+}
+
+// Client is a client of the kubeconfig's server.
+func Client(t *testing.T, kc string) *client.Client {
+	t.Helper()
+	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := client.ConfigFromKubeconfig(cc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
