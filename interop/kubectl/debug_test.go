@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/porthole/porthole/interop/internal/harness"
 )
 
 // testDebug: `kubectl debug -it` adds an ephemeral container to a running
@@ -17,13 +15,27 @@ import (
 // the shell sees kubectl's terminal size and the typed line, and kubectl
 // ends with its "Session ended" note once the shell exits. The pod then
 // reports the container terminated with the shell's code, never
-// restarted.
+// restarted. The pod is the case's own (kubectl run): the shared pods
+// must keep one container, or kubectl's exec names the one it defaults to.
+// Its restartPolicy is Always: kubectl before 1.34 prints its Session
+// ended note only for such pods.
 func (c *client) testDebug(t *testing.T) {
-	name := fmt.Sprintf("debug-%d-%s", c.k.Minor, c.w.Name)
+	pod := fmt.Sprintf("debug-%d-%s", c.k.Minor, c.w.Name)
+	if r := c.run(t, nil, nil, nil, "run", pod, "--image=busybox", "--restart=Always", "--", "sleep", "infinity"); r.code != 0 {
+		t.Fatalf("kubectl run: exit %d, %s", r.code, r.stderr)
+	}
+	defer func() {
+		if r := c.run(t, nil, nil, nil, "delete", "pod", pod, "--grace-period=0", "--force", "--wait=true"); r.code != 0 {
+			t.Errorf("kubectl delete pod: exit %d, %s", r.code, r.stderr)
+		}
+	}()
+	if r := c.run(t, nil, nil, nil, "wait", "--for=condition=Ready", "pod/"+pod, "--timeout=60s"); r.code != 0 {
+		t.Fatalf("kubectl wait: exit %d, %s", r.code, r.stderr)
+	}
 	mark := env.Server.Proxy.Mark()
 	// The shell waits for the line, so nothing it prints comes before
 	// kubectl has attached; the line typed ahead waits in the terminal.
-	s := c.startPTY(t, 29, 97, "debug", "-it", harness.PodExec, "--image=busybox", "-c", name,
+	s := c.startPTY(t, 29, 97, "debug", "-it", pod, "--image=busybox", "-c", "debugger",
 		"--", "sh", "-c", `read x; stty size; echo "got-$x"; exit 3`)
 	if _, err := io.WriteString(s.Ptmx, "hello\n"); err != nil {
 		t.Fatal(err)
@@ -39,8 +51,8 @@ func (c *client) testDebug(t *testing.T) {
 	c.checkWire(t, mark)
 
 	var out bytes.Buffer
-	jp := fmt.Sprintf(`{range .status.ephemeralContainerStatuses[?(@.name=="%s")]}{.state.terminated.exitCode} {.restartCount}{end}`, name)
-	if r := c.run(t, nil, &out, nil, "get", "pod", harness.PodExec, "-o", "jsonpath="+jp); r.code != 0 || out.String() != "3 0" {
+	jp := `{range .status.ephemeralContainerStatuses[?(@.name=="debugger")]}{.state.terminated.exitCode} {.restartCount}{end}`
+	if r := c.run(t, nil, &out, nil, "get", "pod", pod, "-o", "jsonpath="+jp); r.code != 0 || out.String() != "3 0" {
 		t.Errorf("the ephemeral container's status: exit %d, %q (%s); want \"3 0\" (exit code 3, no restart)", r.code, out.String(), r.stderr)
 	}
 }
