@@ -22,64 +22,101 @@ import (
 // API server, and the shell sees kubectl's terminal and typed line. The
 // oldest and the newest kubectl here, each on its default wire.
 func TestBoundPodDebug(t *testing.T) {
-	ctx := t.Context()
 	n := env.nodes[0]
+	pod := boundPod(t, n, "bound-debug")
+	for _, k := range []harness.Kubectl{env.kubectls[0], env.kubectls[len(env.kubectls)-1]} {
+		t.Run(k.Name(), direct(k, k.Wires()[0], n, t.TempDir()).testDebug(pod))
+	}
+	for _, w := range portholeWires {
+		c := direct(harness.Kubectl{}, w, n, t.TempDir())
+		c.porthole = true
+		t.Run("porthole/"+w.Name, c.testDebug(pod))
+	}
+}
+
+// TestGatewayDebug: the same through `porthole gateway --impersonate`,
+// which forwards the ephemeralcontainers patch as the caller (RBAC's
+// patch of pods/ephemeralcontainers) and the attach as any session: the
+// newest kubectl and porthole's client.
+func TestGatewayDebug(t *testing.T) {
+	n := env.nodes[0]
+	pod := boundPod(t, n, "gateway-debug")
+	gw := startImpersonatingGateway(t, "debug", nil)
+	k := env.kubectls[len(env.kubectls)-1]
+	t.Run(k.Name(), gw.kc(k, k.Wires()[0], n, t.TempDir(), gatewayModes[0]).testDebug(pod))
+	c := gw.kc(harness.Kubectl{}, portholeWires[0], n, t.TempDir(), gatewayModes[0])
+	c.porthole = true
+	t.Run("porthole/"+portholeWires[0].Name, c.testDebug(pod))
+}
+
+// boundPod creates a pod bound to n that sleeps, waits until it runs,
+// and deletes it when the test ends.
+func boundPod(t *testing.T, n *node, name string) string {
+	t.Helper()
+	ctx := t.Context()
 	ensureServiceAccount(t)
 	no := false
 	pods := env.cp.Admin.CoreV1().Pods("default")
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bound-debug"},
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: corev1.PodSpec{NodeName: n.name, AutomountServiceAccountToken: &no,
 			Containers: []corev1.Container{{Name: "main", Image: "local", Command: []string{"sleep", "infinity"}}}}}
 	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		zero := int64(0)
-		_ = pods.Delete(context.Background(), "bound-debug", metav1.DeleteOptions{GracePeriodSeconds: &zero})
-	}()
-	if _, err := env.cp.AwaitPodRunning(ctx, "default", "bound-debug"); err != nil {
+		_ = pods.Delete(context.Background(), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	})
+	if _, err := env.cp.AwaitPodRunning(ctx, "default", name); err != nil {
 		t.Fatalf("%v\nnode log:\n%s", err, n.logTail(4096))
 	}
-	for _, k := range []harness.Kubectl{env.kubectls[0], env.kubectls[len(env.kubectls)-1]} {
-		t.Run(k.Name(), func(t *testing.T) {
-			c := direct(k, k.Wires()[0], n, t.TempDir())
-			name := fmt.Sprintf("debug-%d", k.Minor)
-			cctx, cancel := context.WithTimeout(ctx, cmdTimeout)
-			cmd := c.command(cctx, c.admin, "debug", "-it", "bound-debug", "--image=busybox", "-c", name,
-				"--", "sh", "-c", `read x; stty size; echo "got-$x"; exit 3`)
-			s := harness.StartPTY(t, cmd, cancel, 29, 97)
-			// The shell waits for the line, so nothing it prints comes
-			// before kubectl has attached.
-			if _, err := io.WriteString(s.Ptmx, "hello\n"); err != nil {
-				t.Fatal(err)
+	return name
+}
+
+// testDebug runs `debug -it` on pod with c's client and checks the
+// session and the status the node published.
+func (c *kc) testDebug(pod string) func(*testing.T) {
+	return func(t *testing.T) { c.debug(t, pod) }
+}
+
+func (c *kc) debug(t *testing.T, pod string) {
+	ctx := t.Context()
+	pods := env.cp.Admin.CoreV1().Pods("default")
+	name := fmt.Sprintf("debug-%s-%s", strings.ReplaceAll(strings.TrimPrefix(c.name(), "kubectl-"), ".", "-"), c.w.Name)
+	cctx, cancel := context.WithTimeout(ctx, cmdTimeout)
+	cmd := c.command(cctx, c.admin, "debug", "-it", pod, "--image=busybox", "-c", name,
+		"--", "sh", "-c", `read x; stty size; echo "got-$x"; exit 3`)
+	s := harness.StartPTY(t, cmd, cancel, 29, 97)
+	// The shell waits for the line, so nothing it prints comes before the
+	// client has attached.
+	if _, err := io.WriteString(s.Ptmx, "hello\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.NextSize(t); got != "29 97" {
+		t.Errorf("stty size in the debug container: got %q, want %q", got, "29 97")
+	}
+	code, rest := s.Wait(t)
+	if code != 0 || !slices.Contains(rest, "got-hello") ||
+		!slices.ContainsFunc(rest, func(l string) bool { return strings.HasPrefix(l, "Session ended") }) {
+		t.Errorf("debug: exit %d, output %q; want 0, got-hello and Session ended\nnode log:\n%s", code, rest, c.n.logTail(4096))
+	}
+	// The node publishes the end, as the kubelet does.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		p, err := pods.Get(ctx, pod, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(p.Status.EphemeralContainerStatuses, func(s corev1.ContainerStatus) bool { return s.Name == name })
+		if i >= 0 && p.Status.EphemeralContainerStatuses[i].State.Terminated != nil {
+			if st := p.Status.EphemeralContainerStatuses[i]; st.State.Terminated.ExitCode != 3 || st.RestartCount != 0 {
+				t.Errorf("the ephemeral container's status: %+v, want terminated with 3, no restart", st)
 			}
-			if got := s.NextSize(t); got != "29 97" {
-				t.Errorf("stty size in the debug container: got %q, want %q", got, "29 97")
-			}
-			code, rest := s.Wait(t)
-			if code != 0 || !slices.Contains(rest, "got-hello") ||
-				!slices.ContainsFunc(rest, func(l string) bool { return strings.HasPrefix(l, "Session ended") }) {
-				t.Errorf("kubectl debug: exit %d, output %q; want 0, got-hello and Session ended\nnode log:\n%s", code, rest, n.logTail(4096))
-			}
-			// The node publishes the end, as the kubelet does.
-			deadline := time.Now().Add(time.Minute)
-			for {
-				p, err := pods.Get(ctx, "bound-debug", metav1.GetOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				i := slices.IndexFunc(p.Status.EphemeralContainerStatuses, func(s corev1.ContainerStatus) bool { return s.Name == name })
-				if i >= 0 && p.Status.EphemeralContainerStatuses[i].State.Terminated != nil {
-					if st := p.Status.EphemeralContainerStatuses[i]; st.State.Terminated.ExitCode != 3 || st.RestartCount != 0 {
-						t.Errorf("the ephemeral container's status: %+v, want terminated with 3, no restart", st)
-					}
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the ephemeral container's end never reached the API server: %+v", p.Status.EphemeralContainerStatuses)
-				}
-				time.Sleep(100 * time.Millisecond) // polling the API server's state
-			}
-		})
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ephemeral container's end never reached the API server: %+v", p.Status.EphemeralContainerStatuses)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the API server's state
 	}
 }
