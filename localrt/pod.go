@@ -204,14 +204,17 @@ func (r *Runtime) Pod(ctx context.Context, namespace, name string) (*kube.Pod, e
 // snapshot is a deep copy of the pod with its ephemeral containers and
 // its live status.
 func (p *pod) snapshot() (*kube.Pod, error) {
-	out, err := clonePod(p.spec)
+	eph := p.ephemeralContainers() // once: the spec and status agree
+	spec := *p.spec
+	spec.Spec.EphemeralContainers = nil
+	for _, c := range eph {
+		spec.Spec.EphemeralContainers = append(spec.Spec.EphemeralContainers, *c.ephemeral)
+	}
+	out, err := clonePod(&spec) // deep: nothing of the runtime's is shared
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range p.ephemeralContainers() {
-		out.Spec.EphemeralContainers = append(out.Spec.EphemeralContainers, *c.ephemeral)
-	}
-	out.Status = p.status()
+	out.Status = p.status(eph)
 	return out, nil
 }
 

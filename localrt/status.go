@@ -38,8 +38,9 @@ type snapshot struct {
 	ready      bool // running, and its readiness probe (if any) says so
 }
 
-// status computes the pod's status from its containers' snapshots.
-func (p *pod) status() kube.PodStatus {
+// status computes the pod's status from its containers' snapshots and
+// those of eph, its ephemeral containers.
+func (p *pod) status(eph []*container) kube.PodStatus {
 	p.rt.mu.Lock()
 	start := p.startTime
 	p.rt.mu.Unlock()
@@ -58,7 +59,7 @@ func (p *pod) status() kube.PodStatus {
 		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(c, snaps[i]))
 		ready = ready && snaps[i].ready
 	}
-	for _, c := range p.ephemeralContainers() {
+	for _, c := range eph {
 		cs := containerStatus(c, c.snapshot())
 		cs.Ready = false // not among the pod's, which readiness counts
 		st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, cs)
