@@ -40,36 +40,44 @@ func (c *Client) AddEphemeralContainer(ctx context.Context, namespace, pod strin
 	return &out, nil
 }
 
-// maxLogBytes bounds a log read by ContainerLog.
-const maxLogBytes = 8 << 20
-
-// ContainerLog reads a container's log (its last 8 MiB at most), as
-// kubectl logs does without --follow.
-func (c *Client) ContainerLog(ctx context.Context, namespace, pod, container string) ([]byte, error) {
-	return onceMoreIfUnauthorized(ctx, c, func() ([]byte, error) { return c.containerLog(ctx, namespace, pod, container) })
+// LogOptions say which log ContainerLog reads and how.
+type LogOptions struct {
+	Namespace, Pod, Container string
+	// Follow streams the log as it grows, until the container's run ends
+	// (or ctx does), as kubectl logs -f.
+	Follow bool
 }
 
-func (c *Client) containerLog(ctx context.Context, namespace, pod, container string) ([]byte, error) {
-	u := c.url("/api/v1/namespaces/"+url.PathEscape(namespace)+"/pods/"+url.PathEscape(pod)+"/log",
-		url.Values{"container": {container}, "limitBytes": {fmt.Sprint(maxLogBytes)}})
+// ContainerLog copies a container's log to w, as kubectl logs does.
+func (c *Client) ContainerLog(ctx context.Context, o LogOptions, w io.Writer) error {
+	_, err := onceMoreIfUnauthorized(ctx, c, func() (struct{}, error) { return struct{}{}, c.containerLog(ctx, o, w) })
+	return err
+}
+
+func (c *Client) containerLog(ctx context.Context, o LogOptions, w io.Writer) error {
+	q := url.Values{"container": {o.Container}}
+	if o.Follow {
+		q.Set("follow", "true")
+	}
+	u := c.url("/api/v1/namespaces/"+url.PathEscape(o.Namespace)+"/pods/"+url.PathEscape(o.Pod)+"/log", q)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if req.Header, err = c.header(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := c.httpClient(u).Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("read the log of %s: %w", container, err)
+		return fmt.Errorf("read the log of %s: %w", o.Container, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxLogBytes))
-	if err != nil {
-		return nil, fmt.Errorf("read the log of %s: %w", container, err)
-	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &APIError{StatusCode: resp.StatusCode, Message: status.UpgradeMessage(b)}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxRESTBody))
+		return &APIError{StatusCode: resp.StatusCode, Message: status.UpgradeMessage(b)}
 	}
-	return b, nil
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("read the log of %s: %w", o.Container, err)
+	}
+	return nil
 }

@@ -135,7 +135,8 @@ never restarted; the pod keeps it, as the API server says.`,
 }
 
 // Run adds the ephemeral container and, with --attach, waits for it to
-// start and attaches (or prints its log, if it ended first).
+// start and, with -i, attaches; without, or once it has ended, it
+// prints the container's log (followed while it runs).
 func Run(ctx context.Context, o *Options) error {
 	c, ns, err := o.Kube.Client(o.Factory, o.Factory.Logger(o.Verbosity), o.IO.ErrOut)
 	if err != nil {
@@ -159,17 +160,39 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	if st.State.Terminated != nil {
-		log, err := c.ContainerLog(ctx, ns, pod.Name, ec.Name)
-		if err != nil {
-			return err
-		}
-		_, err = o.IO.Out.Write(log)
-		return err
+	logs := client.LogOptions{Namespace: ns, Pod: pod.Name, Container: ec.Name}
+	if !o.Stdin || st.State.Terminated != nil {
+		// Nothing to type into: the log from its start, followed to its
+		// end, shows all an attach would and what it printed before
+		// (kubectl attaches, and loses that).
+		logs.Follow = st.State.Terminated == nil
+		return c.ContainerLog(ctx, logs, o.IO.Out)
 	}
-	return attach.Run(ctx, &attach.Options{IO: o.IO, Factory: o.Factory, Kube: o.Kube, Pod: pod.Name,
+	err = attach.Run(ctx, &attach.Options{IO: o.IO, Factory: o.Factory, Kube: o.Kube, Pod: pod.Name,
 		Container: ec.Name, Stdin: o.Stdin, TTY: o.TTY, Quiet: o.Quiet, DetachKeys: term.DefaultDetachKeys,
 		Verbosity: o.Verbosity, Ephemeral: true})
+	// A container that ended between the poll and the attach refuses the
+	// upgrade (nothing was streamed): its log is what the attach would
+	// have shown.
+	var ue *client.UpgradeError
+	if errors.As(err, &ue) {
+		if p, gerr := c.GetPod(ctx, ns, pod.Name); gerr == nil {
+			if st := ephemeralStatus(p, ec.Name); st != nil && st.State.Terminated != nil {
+				return c.ContainerLog(ctx, logs, o.IO.Out)
+			}
+		}
+	}
+	return err
+}
+
+// ephemeralStatus is the status of the pod's ephemeral container name,
+// or nil.
+func ephemeralStatus(p *kube.Pod, name string) *kube.ContainerStatus {
+	i := slices.IndexFunc(p.Status.EphemeralContainerStatuses, func(s kube.ContainerStatus) bool { return s.Name == name })
+	if i < 0 {
+		return nil
+	}
+	return &p.Status.EphemeralContainerStatuses[i]
 }
 
 // container is the ephemeral container the flags describe, named after
@@ -230,11 +253,8 @@ func waitStarted(ctx context.Context, c *client.Client, ns, pod, name string, ti
 			return nil, err
 		}
 		if p != nil {
-			i := slices.IndexFunc(p.Status.EphemeralContainerStatuses, func(s kube.ContainerStatus) bool { return s.Name == name })
-			if i >= 0 {
-				if st := p.Status.EphemeralContainerStatuses[i]; st.State.Running != nil || st.State.Terminated != nil {
-					return &st, nil
-				}
+			if st := ephemeralStatus(p, name); st != nil && (st.State.Running != nil || st.State.Terminated != nil) {
+				return st, nil
 			}
 		}
 		select {

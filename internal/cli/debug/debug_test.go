@@ -1,6 +1,7 @@
 package debug
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/goleak"
 
+	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/internal/cli/clitest"
 	"github.com/porthole/porthole/internal/iostreams"
@@ -76,9 +78,9 @@ func TestFlags(t *testing.T) {
 
 // TestRun: porthole debug against porthole serve adds the ephemeral
 // container the flags describe; -i attaches to it (stdin reaches the
-// shell, its output comes back); a container that ends before the attach
-// has its log printed instead; a name the pod has is refused in the API
-// server's words.
+// shell); --attach without -i prints all the container's output, what
+// it printed before it was seen running too, following it to its end; a
+// name the pod has is refused in the API server's words.
 func TestRun(t *testing.T) {
 	kc := clitest.StartServe(t, &kube.Pod{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
 		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "main", Command: []string{"sleep", "100000"}}}}})
@@ -104,9 +106,14 @@ func TestRun(t *testing.T) {
 	// Whether the output arrived before stdin's end detached us is the
 	// container runtime's race (containerd's too): the log has it.
 	_ = out
-	out, _, err = run("", "p", "--attach", "--image=busybox", "-c", "done", "--", "sh", "-c", "echo $GREETING-done")
-	if err != nil || out != "-done\n" {
-		t.Errorf("debug --attach of a command that ends at once: %v, stdout %q; want its log %q", err, out, "-done\n")
+	for _, tc := range []struct{ name, script, want string }{
+		{"ends-at-once", "echo $GREETING-done", "-done\n"},
+		{"runs-on", "echo first; sleep 0.3; echo second", "first\nsecond\n"},
+	} {
+		out, _, err = run("", "p", "--attach", "--image=busybox", "-c", tc.name, "--", "sh", "-c", tc.script)
+		if err != nil || out != tc.want {
+			t.Errorf("debug --attach, %s: %v, stdout %q; want all its output %q", tc.name, err, out, tc.want)
+		}
 	}
 	out, errOut, err = run("", "p", "--image=busybox", "--profile=netadmin", "--target=main", "--env", "GREETING=hi", "--", "sh", "-c", "echo $GREETING")
 	if err != nil || out != "" || !strings.HasPrefix(errOut, "Defaulting debug container name to debugger-") {
@@ -119,8 +126,8 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	i := slices.IndexFunc(pod.Spec.EphemeralContainers, func(e kube.EphemeralContainer) bool { return e.Name == name })
-	if i < 0 || len(pod.Spec.EphemeralContainers) != 3 {
-		t.Fatalf("ephemeral containers %+v, want talk, done and %s", pod.Spec.EphemeralContainers, name)
+	if i < 0 || len(pod.Spec.EphemeralContainers) != 4 {
+		t.Fatalf("ephemeral containers %+v, want talk, ends-at-once, runs-on and %s", pod.Spec.EphemeralContainers, name)
 	}
 	e := pod.Spec.EphemeralContainers[i]
 	if e.TargetContainerName != "main" || e.Image != "busybox" || fmt.Sprint(e.SecurityContext) != "map[capabilities:map[add:[NET_ADMIN NET_RAW]]]" ||
@@ -130,12 +137,13 @@ func TestRun(t *testing.T) {
 	// The -i container's shell ran the line it was given (it waits for
 	// more, its stdin open, as the runtime keeps it).
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		log, err := clitest.Client(t, kc).ContainerLog(context.Background(), "default", "p", "talk")
-		if err == nil && string(log) == "in-debug 42\n" {
+		var log bytes.Buffer
+		err := clitest.Client(t, kc).ContainerLog(context.Background(), client.LogOptions{Namespace: "default", Pod: "p", Container: "talk"}, &log)
+		if err == nil && log.String() == "in-debug 42\n" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the log of the -i container: %v, %q; want %q", err, log, "in-debug 42\n")
+			t.Fatalf("the log of the -i container: %v, %q; want %q", err, log.String(), "in-debug 42\n")
 		}
 		time.Sleep(20 * time.Millisecond) // polling the log, not ordering events
 	}
