@@ -3,9 +3,7 @@ package attach
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/cli/clitest"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/serve"
@@ -63,40 +62,11 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-type readyWriter struct {
-	once  sync.Once
-	ready chan struct{}
-}
-
-func (w *readyWriter) Write(p []byte) (int, error) {
-	w.once.Do(func() { close(w.ready) })
-	return len(p), nil
-}
-
 func TestRun(t *testing.T) {
 	pods := []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "reader", Namespace: "default"},
 		Spec: kube.PodSpec{RestartPolicy: "Never", Containers: []kube.Container{{Name: "c", Stdin: true, StdinOnce: true,
 			Command: []string{"sh", "-c", "read x; echo got $x"}}}}}}
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	ready := &readyWriter{ready: make(chan struct{})}
-	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: pods, KubeconfigPath: kc, Out: ready})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	select {
-	case <-ready.ready:
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve not ready")
-	}
+	kc := clitest.Serve(t, serve.Options{Pods: pods})
 	run := func(args ...string) (string, string, error) {
 		ios, in, out, errOut := iostreams.Test()
 		in.WriteString("hi\n")

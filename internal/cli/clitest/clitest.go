@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/client"
-	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/serve"
 )
@@ -26,14 +25,16 @@ func (w *readyWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// StartServe runs `porthole serve` in process with pods on the local
-// runtime, on loopback, until the test ends, and returns the kubeconfig
-// it wrote once every pod's containers run.
-func StartServe(t *testing.T, pods ...*kube.Pod) string {
+// Serve runs `porthole serve` in process with opts (its pods, runtime,
+// gateway options) on loopback until the test ends, and returns the
+// kubeconfig it wrote once it listens. The pods' processes start on their
+// own time: see AwaitRunning.
+func Serve(t *testing.T, opts serve.Options) string {
 	t.Helper()
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	ready := &readyWriter{ready: make(chan struct{})}
-	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: pods, KubeconfigPath: kc, Out: ready})
+	opts.Listen, opts.KubeconfigPath, opts.Out = "127.0.0.1:0", kc, ready
+	srv, err := serve.New(&opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,15 +50,22 @@ func StartServe(t *testing.T, pods ...*kube.Pod) string {
 	select {
 	case <-ready.ready:
 	case err := <-done:
-		t.Fatalf("serve ended: %v", err)
+		t.Fatalf("serve ended before it was ready: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve not ready")
 	}
+	return kc
+}
+
+// AwaitRunning polls the server of kc until every container of each
+// named pod (in namespace default) runs.
+func AwaitRunning(t *testing.T, kc string, pods ...string) {
+	t.Helper()
 	c := Client(t, kc)
 	deadline := time.Now().Add(30 * time.Second)
-	for _, p := range pods {
+	for _, name := range pods {
 		for {
-			got, err := c.GetPod(context.Background(), "default", p.Name)
+			got, err := c.GetPod(context.Background(), "default", name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,12 +79,11 @@ func StartServe(t *testing.T, pods ...*kube.Pod) string {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("pod %s: %d of %d containers running", p.Name, running, len(got.Spec.Containers))
+				t.Fatalf("pod %s: %d of %d containers running", name, running, len(got.Spec.Containers))
 			}
 			time.Sleep(20 * time.Millisecond) // polling the server's state, not ordering events
 		}
 	}
-	return kc
 }
 
 // Client is a client of the kubeconfig's server.

@@ -4,34 +4,20 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/cli/clitest"
 	"github.com/porthole/porthole/internal/cli/cp"
 	"github.com/porthole/porthole/internal/cli/root"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/serve"
 )
-
-// readyWriter closes ready on the server's first banner write.
-type readyWriter struct {
-	once  sync.Once
-	ready chan struct{}
-}
-
-func (w *readyWriter) Write(p []byte) (int, error) {
-	w.once.Do(func() { close(w.ready) })
-	return len(p), nil
-}
 
 // startServe runs porthole's one-process cluster with pod "p" and pod
 // "evil", whose tar is a script printing the archive at evilTar, and
@@ -56,53 +42,9 @@ func startServe(t *testing.T, evilTar string) string {
 		{ObjectMeta: kube.ObjectMeta{Name: "two", Namespace: "default"}, Spec: kube.PodSpec{Containers: []kube.Container{
 			{Name: "a", Command: []string{"sleep", "100000"}}, {Name: "b", Command: []string{"sleep", "100000"}}}}},
 	}
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	ready := &readyWriter{ready: make(chan struct{})}
-	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: pods, KubeconfigPath: kubeconfig, Out: ready})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	select {
-	case <-ready.ready:
-	case err := <-done:
-		t.Fatalf("serve ended before it was ready: %v", err)
-	}
-	for _, p := range pods {
-		awaitRunning(t, srv.URL(), p.Name)
-	}
-	return kubeconfig
-}
-
-// awaitRunning polls the pod until its container runs: the banner comes
-// when the server listens, the processes start on their own time.
-func awaitRunning(t *testing.T, server, name string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(server + "/api/v1/namespaces/default/pods/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var pod kube.Pod
-		err = json.NewDecoder(resp.Body).Decode(&pod)
-		resp.Body.Close()
-		if err == nil && len(pod.Status.ContainerStatuses) > 0 && pod.Status.ContainerStatuses[0].State.Running != nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pod %s never ran (last error %v)", name, err)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the pod's state, not ordering events
-	}
+	kc := clitest.Serve(t, serve.Options{Pods: pods})
+	clitest.AwaitRunning(t, kc, "p", "evil", "two")
+	return kc
 }
 
 // run runs porthole with args and returns the exit code, stdout and stderr.

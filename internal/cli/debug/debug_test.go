@@ -18,6 +18,7 @@ import (
 	"github.com/porthole/porthole/internal/cli/clitest"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/serve"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -82,8 +83,9 @@ func TestFlags(t *testing.T) {
 // it printed before it was seen running too, following it to its end; a
 // name the pod has is refused in the API server's words.
 func TestRun(t *testing.T) {
-	kc := clitest.StartServe(t, &kube.Pod{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
-		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "main", Command: []string{"sleep", "100000"}}}}})
+	kc := clitest.Serve(t, serve.Options{Pods: []*kube.Pod{{ObjectMeta: kube.ObjectMeta{Name: "p", Namespace: "default"},
+		Spec: kube.PodSpec{Containers: []kube.Container{{Name: "main", Command: []string{"sleep", "100000"}}}}}}})
+	clitest.AwaitRunning(t, kc, "p")
 	t.Setenv("KUBECONFIG", "")
 	run := func(stdin string, args ...string) (string, string, error) {
 		t.Helper()

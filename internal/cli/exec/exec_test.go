@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/gateway"
 	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/cli/clitest"
 	"github.com/porthole/porthole/internal/freezer"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/kube"
@@ -113,17 +113,6 @@ func TestWireEnv(t *testing.T) {
 	}
 }
 
-// readyWriter signals when the server printed its banner.
-type readyWriter struct {
-	once  sync.Once
-	ready chan struct{}
-}
-
-func (w *readyWriter) Write(p []byte) (int, error) {
-	w.once.Do(func() { close(w.ready) })
-	return len(p), nil
-}
-
 // startServe runs porthole's one-process cluster with testPods and returns
 // the kubeconfig it wrote.
 func startServe(t *testing.T) string {
@@ -146,28 +135,7 @@ func startServeWith(t *testing.T, gw *gateway.Options) string {
 		{ObjectMeta: kube.ObjectMeta{Name: "done", Namespace: "default"},
 			Spec: kube.PodSpec{RestartPolicy: "Never", Containers: []kube.Container{{Name: "c", Command: []string{"true"}}}}},
 	}
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	ready := &readyWriter{ready: make(chan struct{})}
-	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: pods, KubeconfigPath: kc, Out: ready, Gateway: gw})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	select {
-	case <-ready.ready:
-	case err := <-done:
-		t.Fatalf("serve ended: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve not ready")
-	}
+	kc := clitest.Serve(t, serve.Options{Pods: pods, Gateway: gw})
 	awaitPhases(t, kc, map[string]string{"solo": "Running", "two": "Running", "annotated": "Running", "done": "Succeeded"})
 	return kc
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/porthole/porthole/client"
 	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/cli/clitest"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
@@ -201,24 +201,7 @@ func startNode(t *testing.T) string { return startServe(t, nil) }
 // the pods.
 func startServe(t *testing.T, rt serve.Runtime) string {
 	t.Helper()
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	out := newSyncBuffer()
-	srv, err := serve.New(&serve.Options{Listen: "127.0.0.1:0", Pods: []*kube.Pod{streamtest.SleepPod("p")},
-		KubeconfigPath: kc, Out: out, Runtime: rt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	out.await(t, regexp.MustCompile("porthole serving on"))
-	return kc
+	return clitest.Serve(t, serve.Options{Pods: []*kube.Pod{streamtest.SleepPod("p")}, Runtime: rt})
 }
 
 // echoPort listens on 127.0.0.1 and echoes every connection.
