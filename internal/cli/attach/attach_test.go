@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"go.uber.org/goleak"
 
 	"github.com/porthole/porthole/internal/cli"
@@ -18,13 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func parent(cmd *cobra.Command) *cobra.Command {
-	root := &cobra.Command{Use: "porthole", SilenceErrors: true, SilenceUsage: true}
-	cli.AddGlobalFlags(root.PersistentFlags())
-	root.AddCommand(cmd)
-	return root
-}
 
 func TestFlags(t *testing.T) {
 	for _, tc := range []struct {
@@ -41,7 +33,7 @@ func TestFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *Options
-			root := parent(NewCmd(&cli.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil }))
+			root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil }))
 			root.SetArgs(strings.Fields(tc.args))
 			err := root.Execute()
 			if tc.wantErr != "" {
@@ -70,7 +62,7 @@ func TestRun(t *testing.T) {
 	run := func(args ...string) (string, string, error) {
 		ios, in, out, errOut := iostreams.Test()
 		in.WriteString("hi\n")
-		root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+		root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, nil))
 		root.SetArgs(append([]string{"attach", "--kubeconfig", kc}, args...))
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()

@@ -9,10 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/porthole/porthole/client"
+	"github.com/porthole/porthole/internal/cli"
 	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/serve"
 )
+
+// Root is a root command holding cmd, as porthole's root holds it: the
+// global flags, flag errors as usage errors, errors left to the caller.
+func Root(cmd *cobra.Command) *cobra.Command {
+	root := &cobra.Command{Use: "porthole", SilenceErrors: true, SilenceUsage: true}
+	cli.AddGlobalFlags(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.FlagError{Err: err} })
+	root.AddCommand(cmd)
+	return root
+}
 
 // readyWriter signals when the server printed its banner.
 type readyWriter struct {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"go.uber.org/goleak"
 
 	"github.com/porthole/porthole/client"
@@ -22,13 +21,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func parent(cmd *cobra.Command) *cobra.Command {
-	root := &cobra.Command{Use: "porthole", SilenceErrors: true, SilenceUsage: true}
-	cli.AddGlobalFlags(root.PersistentFlags())
-	root.AddCommand(cmd)
-	return root
-}
 
 func TestFlags(t *testing.T) {
 	for _, tc := range []struct {
@@ -54,7 +46,7 @@ func TestFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *Options
-			root := parent(NewCmd(&cli.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil }))
+			root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil }))
 			root.SetArgs(strings.Fields(tc.args))
 			err := root.Execute()
 			if tc.wantErr != "" {
@@ -91,7 +83,7 @@ func TestRun(t *testing.T) {
 		t.Helper()
 		ios, in, out, errOut := iostreams.Test()
 		in.WriteString(stdin)
-		root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+		root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, nil))
 		root.SetArgs(append([]string{"debug", "--kubeconfig", kc}, args...))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

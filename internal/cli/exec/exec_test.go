@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"go.uber.org/goleak"
 
 	"github.com/porthole/porthole/client"
@@ -34,13 +33,6 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // parent gives cmd the root's persistent flags, as the real tree does.
-func parent(cmd *cobra.Command) *cobra.Command {
-	root := &cobra.Command{Use: "porthole", SilenceErrors: true, SilenceUsage: true}
-	cli.AddGlobalFlags(root.PersistentFlags())
-	root.AddCommand(cmd)
-	return root
-}
-
 func TestFlags(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -69,7 +61,7 @@ func TestFlags(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			f := &cli.Factory{IOStreams: ios}
 			var got *Options
-			root := parent(NewCmd(f, func(_ context.Context, o *Options) error { got = o; return nil }))
+			root := clitest.Root(NewCmd(f, func(_ context.Context, o *Options) error { got = o; return nil }))
 			root.SetArgs(strings.Fields(tc.args))
 			err := root.Execute()
 			if tc.wantErr != "" {
@@ -144,18 +136,7 @@ func startServeWith(t *testing.T, gw *gateway.Options) string {
 // containers run (or, for a finished pod, have finished).
 func awaitPhases(t *testing.T, kc string, phases map[string]string) {
 	t.Helper()
-	cc, err := kubeconfig.Load(&kubeconfig.LoadOptions{Path: kc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := client.ConfigFromKubeconfig(cc, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := clitest.Client(t, kc)
 	deadline := time.Now().Add(30 * time.Second)
 	for name, phase := range phases {
 		for {
@@ -211,7 +192,7 @@ func TestRun(t *testing.T) {
 			ios, in, out, errOut := iostreams.Test()
 			in.WriteString(tc.stdin)
 			f := &cli.Factory{IOStreams: ios}
-			root := parent(NewCmd(f, nil))
+			root := clitest.Root(NewCmd(f, nil))
 			args := append([]string{"exec", "--kubeconfig", kc}, shellFields(tc.args)...)
 			root.SetArgs(args)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -285,7 +266,7 @@ func TestRunResumes(t *testing.T) {
 	var out, errOut bytes.Buffer
 	w := &cutAfter{w: &out, n: 2 << 20, relay: relay}
 	f := &cli.Factory{IOStreams: &iostreams.IOStreams{In: strings.NewReader(""), Out: w, ErrOut: &errOut}}
-	root := parent(NewCmd(f, nil))
+	root := clitest.Root(NewCmd(f, nil))
 	root.SetArgs([]string{"exec", "--kubeconfig", cut, "solo", "--", "sh", "-c", "cat " + file + "; exit 3"})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -331,7 +312,7 @@ func shellFields(s string) []string {
 func TestCompletePods(t *testing.T) {
 	kc := startServe(t)
 	ios, _, out, _ := iostreams.Test()
-	root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+	root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, nil))
 	root.SetOut(out)
 	root.SetArgs([]string{"__complete", "exec", "--kubeconfig", kc, "t"})
 	if err := root.Execute(); err != nil {

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"go.uber.org/goleak"
 
 	"github.com/porthole/porthole/client"
@@ -31,14 +30,6 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // parent gives cmd the root's persistent flags, as the real tree does.
-func parent(cmd *cobra.Command) *cobra.Command {
-	root := &cobra.Command{Use: "porthole", SilenceErrors: true, SilenceUsage: true}
-	cli.AddGlobalFlags(root.PersistentFlags())
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.FlagError{Err: err} })
-	root.AddCommand(cmd)
-	return root
-}
-
 func TestFlags(t *testing.T) {
 	type want struct {
 		pod       string
@@ -77,7 +68,7 @@ func TestFlags(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *Options
 			cmd := NewCmd(&cli.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil })
-			root := parent(cmd)
+			root := clitest.Root(cmd)
 			root.SetArgs(append([]string{"port-forward"}, tc.args...))
 			root.SetOut(io.Discard)
 			root.SetErr(io.Discard)
@@ -264,7 +255,7 @@ func TestRunExec(t *testing.T) {
 	stdinR, stdinW := io.Pipe()
 	out, errOut := newSyncBuffer(), newSyncBuffer()
 	ios := &iostreams.IOStreams{In: stdinR, Out: out, ErrOut: errOut}
-	root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+	root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, nil))
 	root.SetArgs([]string{"port-forward", "--kubeconfig", kc, "--address", "127.0.0.1", "p", fmt.Sprintf(":%d", remote),
 		"--exec", `echo "port=$PORTHOLE_PORT ports=$PORTHOLE_PORTS"; read x; echo "got $x"; exit 4`})
 	done := make(chan error, 1)
@@ -310,7 +301,7 @@ func TestRunForwardsUntilCancelled(t *testing.T) {
 	remote := echoPort(t)
 	out, errOut := newSyncBuffer(), newSyncBuffer()
 	ios := &iostreams.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
-	root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+	root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, nil))
 	root.SetArgs([]string{"port-forward", "--kubeconfig", kc, "--protocol", "spdy", "pod/p", fmt.Sprintf(":%d", remote)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -345,7 +336,7 @@ func TestRunForwardsUntilCancelled(t *testing.T) {
 func TestRunUnknownPod(t *testing.T) {
 	kc := startNode(t)
 	ios, _, out, _ := iostreams.Test()
-	root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+	root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, nil))
 	root.SetArgs([]string{"port-forward", "--kubeconfig", kc, "nope", "80", "--exec", "echo ran"})
 	err := root.ExecuteContext(context.Background())
 	if err == nil || !strings.Contains(err.Error(), `pods "nope" not found`) {
@@ -371,7 +362,7 @@ func TestRunUDPDNS(t *testing.T) {
 		t.Run(wire, func(t *testing.T) {
 			out, errOut := newSyncBuffer(), newSyncBuffer()
 			ios := &iostreams.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
-			root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+			root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, nil))
 			root.SetArgs([]string{"port-forward", "--kubeconfig", kc, "--protocol", wire, "--address", "127.0.0.1",
 				"pod/p", fmt.Sprintf(":%d/udp", dns), fmt.Sprintf(":%d", tcp)})
 			ctx, cancel := context.WithCancel(context.Background())
@@ -420,7 +411,7 @@ func TestRunUDPUnsupported(t *testing.T) {
 	}
 	kc := startServe(t, tcpOnlyRuntime{rt})
 	ios, _, out, _ := iostreams.Test()
-	root := parent(NewCmd(&cli.Factory{IOStreams: ios}, nil))
+	root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, nil))
 	root.SetArgs([]string{"port-forward", "--kubeconfig", kc, "pod/p", ":53/udp"})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -448,7 +439,7 @@ func TestUDPIdleTimeoutFlag(t *testing.T) {
 	} {
 		ios, _, _, _ := iostreams.Test()
 		var got *Options
-		root := parent(NewCmd(&cli.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil }))
+		root := clitest.Root(NewCmd(&cli.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil }))
 		root.SetArgs(append([]string{"port-forward", "dns", "53/udp"}, tc.args...))
 		root.SetOut(io.Discard)
 		root.SetErr(io.Discard)

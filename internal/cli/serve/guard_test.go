@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/porthole/porthole/internal/cli/clitest"
 	"github.com/porthole/porthole/kube/kubeconfig"
 	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/stream"
@@ -60,7 +61,7 @@ func testServeIsGuarded(t *testing.T, plain bool) {
 	out := &bannerURL{url: make(chan string, 1)}
 	f.IOStreams.Out = out
 	ctx, cancel := context.WithCancel(context.Background())
-	root := parent(NewCmd(f, nil))
+	root := clitest.Root(NewCmd(f, nil))
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	args := []string{"serve", "--write-kubeconfig", kc, "--listen", "127.0.0.1:0", "--max-sessions", "1"}
 	if plain {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/porthole/porthole/internal/cli"
+	"github.com/porthole/porthole/internal/cli/clitest"
 	"github.com/porthole/porthole/internal/iostreams"
 	"github.com/porthole/porthole/serve"
 )
@@ -29,13 +30,6 @@ func testFactory(t *testing.T) (*cli.Factory, *bytes.Buffer, *bytes.Buffer, *byt
 }
 
 // parent gives cmd the root's persistent flags, as the real tree does.
-func parent(cmd *cobra.Command) *cobra.Command {
-	root := &cobra.Command{Use: "porthole", SilenceErrors: true, SilenceUsage: true}
-	cli.AddGlobalFlags(root.PersistentFlags())
-	root.AddCommand(cmd)
-	return root
-}
-
 func TestFlags(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -59,7 +53,7 @@ func TestFlags(t *testing.T) {
 			dir, _ := f.ConfigDir()
 			var got *Options
 			cmd := NewCmd(f, func(_ context.Context, o *Options) error { got = o; return nil })
-			root := parent(cmd)
+			root := clitest.Root(cmd)
 			root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.FlagError{Err: err} })
 			root.SetArgs(append([]string{"serve"}, tc.args...))
 			root.SetOut(new(bytes.Buffer))
@@ -172,7 +166,7 @@ func TestRun(t *testing.T) {
 			for _, a := range tc.args {
 				args = append(args, strings.ReplaceAll(a, "DIR", dir))
 			}
-			root := parent(NewCmd(f, nil))
+			root := clitest.Root(NewCmd(f, nil))
 			root.SetArgs(args)
 			err := root.ExecuteContext(ctx)
 			if tc.wantErr != "" {
