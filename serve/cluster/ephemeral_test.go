@@ -146,6 +146,19 @@ func TestEphemeralContainers(t *testing.T) {
 		t.Errorf("no such pod: got %v, want ErrNotFound", err)
 	}
 
+	// Deleting the pod stops its ephemeral containers too, and says so.
+	if _, err := c.DeletePod("default", "p", 30); err != nil {
+		t.Fatal(err)
+	}
+	killed := func() bool {
+		objs, _ := c.List(Events, "default", nil)
+		return slices.ContainsFunc(objs, func(o Object) bool {
+			ev := o.(*kube.Event)
+			return ev.Reason == "Killing" && ev.InvolvedObject.FieldPath == "spec.ephemeralContainers{debugger-2}" && ev.Message == "Stopping container debugger-2"
+		})
+	}
+	waitFor(t, "a Killing event for debugger-2", killed)
+
 	withOne := *pod
 	withOne.Name = "q"
 	withOne.Spec.EphemeralContainers = []kube.EphemeralContainer{{Container: kube.Container{Name: "d"}}}

@@ -187,11 +187,17 @@ func runEnd(cs *kube.ContainerStatus) *kube.StateTerminated {
 	return cs.LastTerminationState.Terminated
 }
 
-// killingLocked tells of a deleted pod's running containers being stopped.
+// killingLocked tells of a deleted pod's running containers being
+// stopped, its ephemeral ones too.
 func (c *Cluster) killingLocked(p *kube.Pod) {
 	for _, cs := range p.Status.ContainerStatuses {
 		if cs.State.Running != nil {
 			c.emitLocked(p, containerPath(cs.Name), "Normal", "Killing", "Stopping container "+cs.Name, kubelet)
+		}
+	}
+	for _, cs := range p.Status.EphemeralContainerStatuses {
+		if cs.State.Running != nil {
+			c.emitLocked(p, "spec.ephemeralContainers{"+cs.Name+"}", "Normal", "Killing", "Stopping container "+cs.Name, kubelet)
 		}
 	}
 }
