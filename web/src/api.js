@@ -63,21 +63,26 @@ function defaultContainer(p) {
   return names.includes(a) ? a : names[0];
 }
 
+// podView is what the list shows of a pod: its containers, then its
+// ephemeral ones (kubectl debug's), which one attaches to like the others.
 function podView(p) {
-  const statuses = new Map(((p.status && p.status.containerStatuses) || []).map((s) => [s.name, s]));
+  const st = p.status || {};
+  const statuses = new Map([...(st.containerStatuses || []), ...(st.ephemeralContainerStatuses || [])].map((s) => [s.name, s]));
   const def = defaultContainer(p);
+  const view = (c, ephemeral) => ({
+    name: c.name,
+    isDefault: !ephemeral && c.name === def,
+    ephemeral,
+    tty: !!c.tty,
+    stdin: !!c.stdin,
+    state: containerState(statuses.get(c.name)),
+    ready: !!(statuses.get(c.name) || {}).ready,
+  });
   return {
     namespace: p.metadata.namespace,
     name: p.metadata.name,
-    phase: (p.status && p.status.phase) || 'Unknown',
-    containers: (p.spec.containers || []).map((c) => ({
-      name: c.name,
-      isDefault: c.name === def,
-      tty: !!c.tty,
-      stdin: !!c.stdin,
-      state: containerState(statuses.get(c.name)),
-      ready: !!(statuses.get(c.name) || {}).ready,
-    })),
+    phase: st.phase || 'Unknown',
+    containers: [...(p.spec.containers || []).map((c) => view(c, false)), ...(p.spec.ephemeralContainers || []).map((c) => view(c, true))],
   };
 }
 

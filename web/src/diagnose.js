@@ -16,8 +16,10 @@ export function signInWords(hasToken) {
 // containerWords says why container of pod (an API Pod object) cannot
 // run a session, or returns '' when it is running.
 export function containerWords(pod, container) {
-  const spec = ((pod.spec && pod.spec.containers) || []).some((c) => c.name === container);
-  const st = ((pod.status && pod.status.containerStatuses) || []).find((c) => c.name === container);
+  const spec = [...((pod.spec && pod.spec.containers) || []), ...((pod.spec && pod.spec.ephemeralContainers) || [])]
+    .some((c) => c.name === container);
+  const status = pod.status || {};
+  const st = [...(status.containerStatuses || []), ...(status.ephemeralContainerStatuses || [])].find((c) => c.name === container);
   const name = `${pod.metadata.namespace}/${pod.metadata.name}`;
   if (!spec && !st) return `pod ${name} has no container ${container}`;
   if (!st || !st.state) return `container ${container} has not started (pod ${name} is ${(pod.status && pod.status.phase) || 'pending'})`;

@@ -255,6 +255,11 @@ function podItem(p) {
       // The one kubectl exec and logs use when none is named.
       name.append(' ', Object.assign(document.createElement('span'), { className: 'default-mark', textContent: 'default', title: 'the default container' }));
     }
+    if (c.ephemeral) {
+      name.append(' ', Object.assign(document.createElement('span'), {
+        className: 'ephemeral-mark', textContent: 'ephemeral', title: 'an ephemeral container (kubectl debug): never restarted',
+      }));
+    }
     b.append(name, Object.assign(document.createElement('span'), { className: 'cstate', textContent: c.state }));
     b.addEventListener('click', () => pick({ namespace: p.namespace, pod: p.name, container: c.name, tty: c.tty }));
     const li2 = document.createElement('li');

@@ -3,7 +3,8 @@
 // 390x844 viewports get at least 40 columns, the sidebar hides and shows
 // by its button and by keyboard (Ctrl+Shift+L), a new terminal in a
 // container without bash gets sh, and a command typed with quotes reaches
-// the process with each argument whole, and a folder uploaded and
+// the process with each argument whole, a container kubectl debug added
+// is listed and can be attached to, and a folder uploaded and
 // downloaded again (as a .tar) has the same files (checksums).
 //
 // usage: node test/everyday.mjs --porthole BIN [--chromium PATH] [--artifacts DIR]
@@ -145,6 +146,38 @@ async function quoting(context, url) {
   log('quoted arguments reached the process whole');
 }
 
+// ephemeral: a container kubectl debug added to a running pod (its
+// ephemeralcontainers subresource, patched as kubectl does) shows in the
+// list, marked, and one attaches to it from the page as to any other,
+// with the tty it has.
+async function ephemeral(context, url) {
+  const patch = { spec: { ephemeralContainers: [{ name: 'dbg', image: 'busybox', command: ['sh'], stdin: true, tty: true }] } };
+  const path = `${url}/api/v1/namespaces/default/pods/nobash`;
+  const res = await fetch(`${path}/ephemeralcontainers`, {
+    method: 'PATCH', headers: { 'Content-Type': 'application/strategic-merge-patch+json' }, body: JSON.stringify(patch),
+  });
+  assert.equal(res.status, 200, `kubectl debug's patch: ${res.status} ${await res.text()}`);
+  for (const deadline = Date.now() + WAIT; ;) {
+    const st = ((await (await fetch(path)).json()).status.ephemeralContainerStatuses || [])[0];
+    if (st && st.state && st.state.running) break;
+    assert.ok(Date.now() < deadline, `the ephemeral container never ran: ${JSON.stringify(st)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1000, height: 700 });
+  await page.goto(url + '/ui/');
+  const button = page.locator('.pod[data-pod="nobash"] button[data-container="dbg"]');
+  await button.locator('.cstate', { hasText: /^running$/ }).waitFor({ timeout: WAIT });
+  assert.equal(await button.locator('.ephemeral-mark').textContent(), 'ephemeral');
+  assert.equal(await page.locator('.pod[data-pod="nobash"] button[data-container="shell"] .ephemeral-mark').count(), 0);
+  await openTerminal(page, { mode: 'attach', pod: 'nobash', container: 'dbg' });
+  await waitScreen(page, /^If you don't see a command prompt, try pressing enter\.$/m, 'the attach hint');
+  await typeLine(page, 'echo debug-$((6*7))');
+  await waitScreen(page, /^debug-42$/m, 'the ephemeral container\'s shell');
+  await page.close();
+  log('attached to an ephemeral container, listed and marked');
+}
+
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
 // folderRoundTrip uploads a folder (nested, non-ASCII and long paths)
@@ -258,6 +291,7 @@ spec:
     await wideScreen(context, server.url);
     await shellFallback(context, server.url);
     await quoting(context, server.url);
+    await ephemeral(context, server.url);
     await folderRoundTrip(context, server.url, dir);
     assert.deepEqual(problems.flat(), [], 'console errors');
   } finally {

@@ -298,6 +298,14 @@ test('containerWords and closeWords', () => {
     [pod([]), 'container c has not started (pod ns/p is Running)'],
   ];
   for (const [p, want] of cases) assert.equal(containerWords(p, 'c'), want);
+  // An ephemeral container (kubectl debug's) is the pod's too.
+  const debugged = {
+    metadata: { namespace: 'ns', name: 'p' }, spec: { containers: [{ name: 'main' }], ephemeralContainers: [{ name: 'c' }] },
+    status: { phase: 'Running', ephemeralContainerStatuses: [{ name: 'c', state: { terminated: { exitCode: 3, reason: 'Error' } } }] },
+  };
+  assert.equal(containerWords(debugged, 'c'), 'container c has stopped (Error, exit code 3)');
+  debugged.status.ephemeralContainerStatuses = [];
+  assert.equal(containerWords(debugged, 'c'), 'container c has not started (pod ns/p is Running)');
   assert.equal(closeWords(1006, ''), 'the network or the server went away');
   assert.equal(closeWords(1001, 'gateway shutting down'), 'the server is shutting down (gateway shutting down)');
   assert.equal(closeWords(1008, 'session idle for 30m0s'), 'session idle for 30m0s');
