@@ -54,7 +54,8 @@ func (c *Cluster) UpdateEphemeralContainers(namespace, name string, body []byte,
 
 // patchEphemeral changes a pod's JSON form with apply and keeps only its
 // ephemeral containers, as the API server's subresource does: the rest of
-// the pod stays as it was, whatever the write says of it. The containers
+// the pod stays as it was, whatever the write says of it (a field porthole
+// does not model included). The containers
 // new to the pod are started by the runtime; the old ones must be kept,
 // unchanged (kube.ValidateEphemeralContainers).
 func (c *Cluster) patchEphemeral(namespace, name string, apply func(doc any) (any, error), opts []WriteOptions) (*kube.Pod, error) {
@@ -72,8 +73,16 @@ func (c *Cluster) patchEphemeral(namespace, name string, apply func(doc any) (an
 	if rv := options(opts).ResourceVersion; rv != "" && rv != p.ResourceVersion {
 		return nil, ErrConflict
 	}
-	patched, err := patchJSON(p, apply, func(u *kube.Pod) any { return u.Spec }, opts)
+	doc, patched, err := patchDoc[kube.Pod](p, apply)
 	if err != nil {
+		return nil, err
+	}
+	// Only the ephemeral containers are the subresource's: a field of
+	// theirs porthole does not keep is refused, the rest of the write
+	// is not looked at.
+	root, _ := doc.(map[string]any)
+	spec, _ := root["spec"].(map[string]any)
+	if err := unsupported("spec.ephemeralContainers", spec["ephemeralContainers"], patched.Spec.EphemeralContainers); err != nil {
 		return nil, err
 	}
 	u := clone(p)

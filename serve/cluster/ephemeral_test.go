@@ -83,8 +83,9 @@ func TestEphemeralContainers(t *testing.T) {
 	}
 
 	// A second, with the first named in the order; the labels the patch
-	// sets, and its other spec fields, are not the subresource's.
-	patch := `{"metadata":{"labels":{"app":"changed"}},"spec":{"restartPolicy":"Never",` +
+	// sets, and its other spec fields (one porthole does not model too),
+	// are not the subresource's.
+	patch := `{"metadata":{"labels":{"app":"changed"}},"spec":{"restartPolicy":"Never","volumes":[{"name":"v","emptyDir":{}}],` +
 		`"$setElementOrder/ephemeralContainers":[{"name":"debugger-1"},{"name":"debugger-2"}],"ephemeralContainers":[{"image":"busybox","name":"debugger-2"}]}}`
 	if p, err = c.StrategicPatchEphemeralContainers("default", "p", []byte(patch)); err != nil {
 		t.Fatalf("a second debug container: %v", err)
@@ -125,11 +126,16 @@ func TestEphemeralContainers(t *testing.T) {
 			`spec.ephemeralContainers[2].name: invalid value "D_3"`, c.StrategicPatchEphemeralContainers},
 		{"through the pod itself", `{"spec":{"ephemeralContainers":[{"name":"d3","image":"busybox"}]}}`,
 			podUpdateForbidden, c.StrategicPatchPod},
+		{"a field porthole does not keep", `{"spec":{"ephemeralContainers":[{"name":"d3","volumeMounts":[{"name":"v","mountPath":"/v"}]}]}}`,
+			`spec.ephemeralContainers[2].volumeMounts[0].mountPath: Forbidden: porthole does not support this field`, c.StrategicPatchEphemeralContainers},
 	} {
 		_, err := tc.apply("default", "p", []byte(tc.patch))
 		if !errors.As(err, &inv) || !strings.Contains(inv.Msg, tc.want) {
 			t.Errorf("%s: got %v, want an Invalid error with %q", tc.name, err, tc.want)
 		}
+	}
+	if _, err := c.JSONPatchEphemeralContainers("default", "p", []byte(`[{"op":"replace","path":"","value":null}]`)); err == nil {
+		t.Errorf("a patch that makes the pod null: got %v, want a refusal", err)
 	}
 	if p, err := c.JSONPatchEphemeralContainers("default", "p", []byte(`[{"op":"add","path":"/spec/ephemeralContainers/-","value":{"name":"d3","image":"busybox"}}]`), WriteOptions{DryRun: true}); err != nil || len(p.Spec.EphemeralContainers) != 3 {
 		t.Errorf("a dry run's JSON patch: %v, want three ephemeral containers in the answer", err)

@@ -102,32 +102,51 @@ func options(opts []WriteOptions) WriteOptions {
 // a T; a spec field the result sets that T does not keep (spec says what
 // it keeps) is refused unless the patch is kubectl apply's.
 func patchJSON[T any](o any, apply func(doc any) (any, error), spec func(*T) any, opts []WriteOptions) (*T, error) {
-	raw, err := json.Marshal(o)
+	patched, u, err := patchDoc[T](o, apply)
 	if err != nil {
 		return nil, err
-	}
-	var doc any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, err
-	}
-	patched, err := apply(doc)
-	if err != nil {
-		return nil, err
-	}
-	merged, err := json.Marshal(patched)
-	if err != nil {
-		return nil, err
-	}
-	u := new(T)
-	if err := json.Unmarshal(merged, u); err != nil {
-		return nil, &InvalidError{Msg: err.Error()}
 	}
 	if pm, ok := patched.(map[string]any); ok && !options(opts).Apply {
-		if path := dropped("spec", pm["spec"], jsonOf(spec(u))); path != "" {
-			return nil, &InvalidError{Msg: path + ": Forbidden: porthole does not support this field"}
+		if err := unsupported("spec", pm["spec"], spec(u)); err != nil {
+			return nil, err
 		}
 	}
 	return u, nil
+}
+
+// patchDoc changes o's JSON form with apply and returns the result, and
+// it decoded as a T.
+func patchDoc[T any](o any, apply func(doc any) (any, error)) (any, *T, error) {
+	raw, err := json.Marshal(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, nil, err
+	}
+	patched, err := apply(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	merged, err := json.Marshal(patched)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := new(T)
+	if err := json.Unmarshal(merged, u); err != nil {
+		return nil, nil, &InvalidError{Msg: err.Error()}
+	}
+	return patched, u, nil
+}
+
+// unsupported refuses a field of want (a written document's part at
+// path) that kept (what porthole decoded of it) lacks.
+func unsupported(path string, want, kept any) error {
+	if p := dropped(path, want, jsonOf(kept)); p != "" {
+		return &InvalidError{Msg: p + ": Forbidden: porthole does not support this field"}
+	}
+	return nil
 }
 
 // specOf is the spec of o as its JSON has it: for a Deployment or Service,
