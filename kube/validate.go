@@ -120,7 +120,7 @@ func validateEphemeralContainers(s, old *PodSpec) *fieldError {
 		switch {
 		case i < 0:
 			return &fieldError{path, fmt.Sprintf("Forbidden: existing ephemeral containers %q may not be removed", o.Name)}
-		case !sameJSON(s.EphemeralContainers[i], o):
+		case !SameJSON(s.EphemeralContainers[i], o):
 			return &fieldError{path, fmt.Sprintf("Forbidden: existing ephemeral containers %q may not be changed", o.Name)}
 		}
 	}
@@ -157,8 +157,8 @@ func validateEphemeralContainers(s, old *PodSpec) *fieldError {
 	return nil
 }
 
-// sameJSON reports whether a and b encode alike: the same to a client.
-func sameJSON(a, b any) bool {
+// SameJSON reports whether a and b encode alike: the same to a client.
+func SameJSON(a, b any) bool {
 	ja, erra := json.Marshal(a)
 	jb, errb := json.Marshal(b)
 	return erra == nil && errb == nil && bytes.Equal(ja, jb)

@@ -624,11 +624,8 @@ func keepImages(cs []kube.Container, old *kube.Pod) []kube.Container {
 	return cs
 }
 
-func sameJSON(a, b any) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
-}
+// sameJSON reports whether a and b encode alike (kube.SameJSON).
+var sameJSON = kube.SameJSON
 
 // plainDeployment and plainService are the kube types without their JSON
 // methods, which clone goes around.
