@@ -36,12 +36,23 @@ func (c *client) testDebug(t *testing.T) {
 	// The shell waits for the line, so nothing it prints comes before
 	// kubectl has attached; the line typed ahead waits in the terminal.
 	s := c.startPTY(t, 29, 97, "debug", "-it", pod, "--image=busybox", "-c", "debugger",
-		"--", "sh", "-c", `read x; stty size; echo "got-$x"; exit 3`)
+		"--", "sh", "-c", `while read x; do stty size; [ -n "$x" ] && break; done; echo "got-$x"; exit 3`)
+	// The client sends the terminal's size grown by one, then the size
+	// (kubectl's redraw trick), on the resize channel, which races the
+	// typed lines on stdin: each empty line asks the size again, until it
+	// is the terminal's; the line typed then ends the shell.
+	got := ""
+	for try := 0; try < 200 && got != "29 97"; try++ {
+		if _, err := io.WriteString(s.Ptmx, "\n"); err != nil {
+			t.Fatal(err)
+		}
+		got = s.NextSize(t)
+	}
+	if got != "29 97" {
+		t.Errorf("stty size in the debug container: got %q, want %q", got, "29 97")
+	}
 	if _, err := io.WriteString(s.Ptmx, "hello\n"); err != nil {
 		t.Fatal(err)
-	}
-	if got := s.NextSize(t); got != "29 97" {
-		t.Errorf("stty size in the debug container: got %q, want %q", got, "29 97")
 	}
 	code, rest := s.Wait(t)
 	if code != 0 || !slices.Contains(rest, "got-hello") ||
