@@ -13,6 +13,18 @@ type TypeMeta struct {
 	APIVersion string `json:"apiVersion,omitempty"`
 }
 
+// DefaultTypeMeta fills the kind and apiVersion a write's body left out
+// from the ones its URL names, as the API server's decoder does: clients
+// (the official Python client's models among them) often send neither.
+func (t *TypeMeta) DefaultTypeMeta(kind, apiVersion string) {
+	if t.Kind == "" {
+		t.Kind = kind
+	}
+	if t.APIVersion == "" {
+		t.APIVersion = apiVersion
+	}
+}
+
 // ObjectMeta is the subset of metadata porthole keeps.
 type ObjectMeta struct {
 	Name                       string            `json:"name,omitempty"`

@@ -12,6 +12,7 @@ import (
 
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/kube/kubeproto"
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 	"github.com/porthole/porthole/serve/cluster"
 )
@@ -48,6 +49,7 @@ func conflict(k *kind, msg, name string) *status.HTTPError {
 func createObject[T any, PT interface {
 	*T
 	cluster.Object
+	DefaultTypeMeta(kind, apiVersion string)
 }](w http.ResponseWriter, r *http.Request, k *kind, limit int, create func(PT, ...cluster.WriteOptions) (PT, error)) (any, *status.HTTPError) {
 	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
 	if aerr != nil {
@@ -65,6 +67,8 @@ func createObject[T any, PT interface {
 	if err := json.Unmarshal(body, o); err != nil {
 		return nil, badRequest(fmt.Sprintf("decode %s: %v", k.kind, err))
 	}
+	tm.DefaultTypeMeta(k.kind, k.apiVersion)
+	o.DefaultTypeMeta(k.kind, k.apiVersion)
 	if tm.Kind != k.kind || tm.APIVersion != k.apiVersion {
 		return nil, badRequest(fmt.Sprintf("the body is a %s %q, not a %s %s", tm.APIVersion, tm.Kind, k.apiVersion, k.kind))
 	}
@@ -191,11 +195,8 @@ func readDeleteOptions(r *http.Request) (deleteOptions, *status.HTTPError) {
 	if p := q.Get("propagationPolicy"); p != "" && opts.PropagationPolicy == nil {
 		opts.PropagationPolicy = &p
 	}
-	if o := q.Get("orphanDependents"); o != "" && opts.OrphanDependents == nil {
-		b, err := strconv.ParseBool(o)
-		if err != nil {
-			return opts, badRequest(fmt.Sprintf("orphanDependents: %q is not a boolean", o))
-		}
+	if _, ok := q["orphanDependents"]; ok && opts.OrphanDependents == nil {
+		b := protocol.QueryBool(q, "orphanDependents")
 		opts.OrphanDependents = &b
 	}
 	return opts, nil

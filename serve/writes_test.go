@@ -260,6 +260,11 @@ func TestCreateDeleteObjects(t *testing.T) {
 		{"POST", deployments, "application/json", strings.Replace(deployment("bad"), `"replicas":1`, `"replicas":1000`, 1), 422, `Deployment.apps \"bad\" is invalid: spec.replicas: invalid value 1000`},
 		{"POST", deployments, "application/json", svc, 400, `the body is a v1 \"Service\", not a apps/v1 Deployment`},
 		{"POST", deployments + "?dryRun=All", "application/json", deployment("dry"), 201, `"name":"dry"`},
+		// No kind or apiVersion: the URL's, as the API server (the official
+		// Python client's models send neither).
+		{"POST", deployments + "?dryRun=All", "application/json", strings.Replace(deployment("bare"), `"kind":"Deployment","apiVersion":"apps/v1",`, ``, 1), 201, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":`},
+		{"POST", deployments + "?dryRun=All", "application/json", strings.Replace(deployment("bare"), `"kind":"Deployment",`, ``, 1), 201, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":`},
+		{"PUT", deployments + "/web?dryRun=All", "application/json", strings.Replace(deployment("web"), `"kind":"Deployment","apiVersion":"apps/v1",`, ``, 1), 200, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":`},
 		{"POST", services + "?dryRun=All", "application/json", strings.Replace(svc, `"name":"web"`, `"name":"dry"`, 1), 201, `"clusterIP":"`},
 		{"PATCH", services + "/web?dryRun=All", "application/merge-patch+json", `{"metadata":{"labels":{"dry":"run"}}}`, 200, `"labels":{"dry":"run"}`},
 		{"PATCH", deployments + "/web?dryRun=All", "application/merge-patch+json", `{"spec":{"replicas":5}}`, 200, `"replicas":5`},
