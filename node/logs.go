@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 )
 
@@ -35,16 +36,9 @@ func parseLogOptions(r *http.Request, now time.Time) (logOptions, *status.HTTPEr
 	q := r.URL.Query()
 	o := logOptions{container: q.Get("container"), tailLines: -1}
 	var err error
-	boolean := func(name string) bool {
-		if err != nil || q.Get(name) == "" {
-			return false
-		}
-		var v bool
-		if v, err = strconv.ParseBool(q.Get(name)); err != nil {
-			err = fmt.Errorf("%s: %q is not a boolean", name, q.Get(name))
-		}
-		return v
-	}
+	// Booleans as the API server reads them (the official Python client
+	// sends "True").
+	boolean := func(name string) bool { return protocol.QueryBool(q, name) }
 	integer := func(name string, min int64) int64 {
 		if err != nil || q.Get(name) == "" {
 			return -1

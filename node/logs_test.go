@@ -26,7 +26,11 @@ func TestParseLogOptions(t *testing.T) {
 		{"sinceSeconds=1&sinceTime=2026-12-03T11:00:00Z", logOptions{}, "at most one of sinceTime or sinceSeconds"},
 		{"tailLines=-1", logOptions{}, "tailLines"},
 		{"limitBytes=0", logOptions{}, "limitBytes"},
-		{"follow=maybe", logOptions{}, "follow"},
+		// Booleans as the API server reads them: present and not "0" or
+		// "false" in any case is true (the official Python client sends
+		// "True").
+		{"follow=True&timestamps=FALSE&previous=0", logOptions{tailLines: -1, follow: true}, ""},
+		{"follow=maybe&timestamps", logOptions{tailLines: -1, follow: true, timestamps: true}, ""},
 		{"sinceTime=yesterday", logOptions{}, "sinceTime"},
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/api/v1/namespaces/default/pods/p/log?"+tc.query, nil)

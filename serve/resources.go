@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/porthole/porthole/kube"
 	"github.com/porthole/porthole/kube/kubeproto"
 	"github.com/porthole/porthole/kube/table"
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 	"github.com/porthole/porthole/serve/cluster"
 )
@@ -213,13 +215,9 @@ func (a *api) list(w http.ResponseWriter, r *http.Request, k *kind) (any, *statu
 	return k.list(items, rv), nil
 }
 
-func isWatch(q map[string][]string) bool {
-	v := ""
-	if w := q["watch"]; len(w) > 0 {
-		v = w[0]
-	}
-	return v == "true" || v == "1"
-}
+// isWatch reads watch as the API server reads its booleans: the official
+// Python client sends "True".
+func isWatch(q url.Values) bool { return protocol.QueryBool(q, "watch") }
 
 // table renders objects as the API server's Table for their kind; headers
 // false leaves out the column definitions (watch events after the first).
@@ -420,6 +418,7 @@ func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, 
 		return nil, badRequest(fmt.Sprintf("decode %s: %v", k.kind, err))
 	}
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
+	head.DefaultTypeMeta(k.kind, k.apiVersion)
 	switch m := head.Metadata; {
 	case head.Kind != k.kind || head.APIVersion != k.apiVersion:
 		return nil, badRequest(fmt.Sprintf("the body is a %s %q, not a %s %s", head.APIVersion, head.Kind, k.apiVersion, k.kind))

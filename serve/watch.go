@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/porthole/porthole/kube"
+	"github.com/porthole/porthole/protocol"
 	"github.com/porthole/porthole/protocol/status"
 	"github.com/porthole/porthole/serve/cluster"
 )
@@ -56,8 +57,8 @@ func (a *api) watch(w http.ResponseWriter, r *http.Request, k *kind, neg negotia
 	if aerr != nil {
 		return aerr
 	}
-	bookmarks := q.Get("allowWatchBookmarks") == "true"
-	initial := q.Get("sendInitialEvents") == "true"
+	bookmarks := protocol.QueryBool(q, "allowWatchBookmarks")
+	initial := protocol.QueryBool(q, "sendInitialEvents")
 	rv := q.Get("resourceVersion")
 	if initial {
 		rv = ""
@@ -165,7 +166,7 @@ func (a *api) staticWatch(w http.ResponseWriter, r *http.Request, neg negotiatio
 	if aerr != nil {
 		return aerr
 	}
-	initial := q.Get("sendInitialEvents") == "true"
+	initial := protocol.QueryBool(q, "sendInitialEvents")
 	rv := q.Get("resourceVersion")
 	if rv != "" && rv != "0" {
 		if _, err := strconv.ParseUint(rv, 10, 64); err != nil {
@@ -209,7 +210,7 @@ func (a *api) staticWatch(w http.ResponseWriter, r *http.Request, neg negotiatio
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var tick <-chan time.Time
-	if q.Get("allowWatchBookmarks") == "true" && neg.out != outTable {
+	if protocol.QueryBool(q, "allowWatchBookmarks") && neg.out != outTable {
 		t := time.NewTicker(bookmarkInterval)
 		defer t.Stop()
 		tick = t.C
