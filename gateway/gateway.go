@@ -384,7 +384,7 @@ func (g *Gateway) routes() {
 	}
 	// The OpenAPI documents are discovery too (the API server's
 	// system:discovery role grants them): kubectl apply reads them.
-	for _, p := range []string{"/version", "/openapi/v2", "/openapi/v3", "/openapi/v3/{rest...}"} {
+	for _, p := range []string{"/version", "/version/{$}", "/openapi/v2", "/openapi/v3", "/openapi/v3/{rest...}"} {
 		g.mux.HandleFunc("GET "+p, g.discoveryHandler)
 	}
 	g.sessionsRoutes()

@@ -94,7 +94,11 @@ func (a *api) register(mux *http.ServeMux) {
 			http.MethodPut:    a.updatePod,
 			http.MethodDelete: a.deletePod,
 		},
-		"/api/v1/namespaces/{namespace}/pods/{name}/status": get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) }),
+		"/api/v1/namespaces/{namespace}/pods/{name}/status":              get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) }),
+		"/api/v1/namespaces/{namespace}/services/{name}/status":          get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, serviceKind) }),
+		"/api/v1/namespaces/{name}/status":                               get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, namespaceKind) }),
+		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/status": get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, deploymentKind) }),
+		"/apis/apps/v1/namespaces/{namespace}/replicasets/{name}/status": get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, replicaSetKind) }),
 		"/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers": {
 			http.MethodGet:   func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getObject(r, podKind) },
 			http.MethodPatch: a.patchEphemeralContainers,
@@ -152,6 +156,12 @@ func (a *api) register(mux *http.ServeMux) {
 	} {
 		routes[path] = maps.Clone(routes[path]) // not the all-namespaces list's
 		routes[path][http.MethodPost] = create
+	}
+	// The discovery documents answer with a trailing slash too, as the
+	// API server's: the official Python client asks for /version/, /api/
+	// and /api/v1/.
+	for _, p := range []string{"/version", "/api", "/apis", "/api/v1", "/apis/apps", "/apis/apps/v1", "/apis/discovery.k8s.io", "/apis/discovery.k8s.io/v1"} {
+		routes[p+"/{$}"] = routes[p]
 	}
 	for pattern, methods := range routes {
 		mux.Handle(pattern, a.handler(methods))
@@ -263,7 +273,9 @@ func (a *api) getDiscoveryResources(*http.Request) (any, *status.HTTPError) {
 var appsResources = []kube.APIResource{
 	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
 	{Name: "deployments/scale", Namespaced: true, Group: "autoscaling", Version: "v1", Kind: "Scale", Verbs: []string{"get", "patch", "update"}},
+	{Name: "deployments/status", Namespaced: true, Kind: "Deployment", Verbs: []string{"get"}},
 	{Name: "replicasets", SingularName: "replicaset", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"delete", "get", "list", "watch"}, ShortNames: []string{"rs"}, Categories: []string{"all"}},
+	{Name: "replicasets/status", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"get"}},
 }
 
 func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
@@ -277,15 +289,18 @@ var coreResources = []kube.APIResource{
 	{Name: "endpoints", SingularName: "endpoints", Namespaced: true, Kind: "Endpoints", Verbs: []string{"get", "list"}, ShortNames: []string{"ep"}},
 	{Name: "events", SingularName: "event", Namespaced: true, Kind: "Event", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ev"}},
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"ns"}},
+	{Name: "namespaces/status", Kind: "Namespace", Verbs: []string{"get"}},
 	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"no"}},
 	{Name: "nodes/status", Kind: "Node", Verbs: []string{"get"}},
 	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/ephemeralcontainers", Namespaced: true, Kind: "Pod", Verbs: []string{"get", "patch", "update"}},
 	{Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
+	{Name: "pods/log", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/status", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
 	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
+	{Name: "services/status", Namespaced: true, Kind: "Service", Verbs: []string{"get"}},
 }
 
 func (a *api) getResources(r *http.Request) (any, *status.HTTPError) {
