@@ -6,5 +6,7 @@
 // attach, resize a tty and port-forward, each checked by bytes, checksums
 // and exit codes; and exec through bridged sessions (serve --session-join),
 // where the gateway terminates their wire itself (v4 for Python, v5 for
-// JavaScript).
+// JavaScript). They also make the API calls their users make around a
+// session (api.py, js/api.js): discovery, a pod from the clients' models,
+// a watch, a followed log, a deployment's scale and status.
 package officialclients

@@ -58,3 +58,14 @@ func TestOfficialPortForward(t *testing.T) {
 		})
 	}
 }
+
+// TestOfficialAPI: each official client makes the API calls its users
+// make around a session, against serve: discovery (Python's paths end in
+// a slash), a pod from its models (no kind, no apiVersion), a watch
+// (Python sends watch=True) until it runs, its log followed (follow=True),
+// a deployment's scale and status, and the deletes.
+func TestOfficialAPI(t *testing.T) {
+	for _, c := range official.Clients() {
+		t.Run(c.Name, func(t *testing.T) { c.API(t, at("", ""), "api-"+c.Name) })
+	}
+}

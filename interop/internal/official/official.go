@@ -14,10 +14,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -214,4 +216,49 @@ func (c Client) PortForward(t testing.TB, tg Target, port, n int, echoed func() 
 		}
 		t.Errorf("%s port-forward: %d bytes, sha256 %s, error %q; want %d bytes of sha256 %x (echo server: %s)", c.Name, got.Bytes, got.Sha256, errText, n, sum, side)
 	}
+}
+
+// API runs the client's calls around a session against the server of tg
+// (its script's docs list them) with a pod and a deployment named name,
+// and checks each answer: discovery, a pod created without kind or
+// apiVersion, a watch that sees it run, its log followed, a deployment's
+// scale and status, and the deletes.
+func (c Client) API(t testing.TB, tg Target, name string) {
+	t.Helper()
+	var got struct {
+		Version          string
+		Core             []string
+		Groups           []string
+		Resources        []string
+		Created          string
+		Watched          []string
+		Log              string
+		Scaled           *int   `json:"scaled"`
+		DeploymentStatus string `json:"deployment_status"`
+		Deleted          string
+		Error            string
+	}
+	tg.Pod = name
+	c.run(t, &got, 2*time.Minute, "api", tg)
+	if got.Error != "" {
+		t.Fatalf("%s: %s (after %+v)", c.Name, got.Error, got)
+	}
+	check := func(what string, ok bool, v any) {
+		if !ok {
+			t.Errorf("%s %s: %v", c.Name, what, v)
+		}
+	}
+	check("version", strings.HasPrefix(got.Version, "v1."), got.Version)
+	if c.Name == "python" {
+		check("core API versions", slices.Contains(got.Core, "v1"), got.Core)
+		check("API groups", slices.Contains(got.Groups, "apps"), got.Groups)
+		check("core resources", slices.Contains(got.Resources, "pods/exec") && slices.Contains(got.Resources, "pods/log"), got.Resources)
+		check("scale", got.Scaled != nil && *got.Scaled == 2, got.Scaled)
+	}
+	check("created", got.Created == "Pod", got.Created)
+	check("watch", len(got.Watched) > 0 &&
+		strings.HasSuffix(got.Watched[len(got.Watched)-1], " Running") && strings.HasPrefix(got.Watched[0], "ADDED "), got.Watched)
+	check("log", got.Log == "line1\nline2\nline3\n", fmt.Sprintf("%q", got.Log))
+	check("deployment status", got.DeploymentStatus == "Deployment", got.DeploymentStatus)
+	check("deleted", got.Deleted == name, got.Deleted)
 }

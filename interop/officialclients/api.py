@@ -1,0 +1,58 @@
+"""Drives the official Kubernetes Python client (Debian's python3-kubernetes)
+through the API calls around a session, the way its users write them:
+discovery (its paths end in a slash), a pod created from the client's models
+(no kind, no apiVersion), a watch until it runs (watch=True), its log
+followed (follow=True), a deployment's status and scale, the pod deleted.
+
+usage: api.py KUBECONFIG NAMESPACE NAME
+prints one JSON line with what it saw.
+"""
+import json
+import sys
+
+from kubernetes import client, config, watch
+
+kubeconfig, namespace, name = sys.argv[1:4]
+out = {}
+try:
+    config.load_kube_config(kubeconfig)
+    v1, apps = client.CoreV1Api(), client.AppsV1Api()
+    out["version"] = client.VersionApi().get_code().git_version
+    out["core"] = client.CoreApi().get_api_versions().versions
+    out["groups"] = [g.name for g in client.ApisApi().get_api_versions().groups]
+    out["resources"] = [r.name for r in v1.get_api_resources().resources]
+    pod = client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels={"api": name}),
+        spec=client.V1PodSpec(containers=[client.V1Container(
+            name="c", image="busybox",
+            command=["sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.1; done; exec sleep 3600"])]))
+    out["created"] = v1.create_namespaced_pod(namespace, pod).kind
+    phases = []
+    w = watch.Watch()
+    for ev in w.stream(v1.list_namespaced_pod, namespace, label_selector="api=" + name, timeout_seconds=60):
+        phases.append(ev["type"] + " " + (ev["object"].status.phase or ""))
+        if ev["object"].status.phase == "Running":
+            w.stop()
+    out["watched"] = phases
+    r = v1.read_namespaced_pod_log(name, namespace, follow=True, _preload_content=False)
+    log = b""
+    for chunk in r.stream(64):
+        log += chunk
+        if log.count(b"\n") >= 3:
+            break
+    r.release_conn()
+    out["log"] = log.decode()
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"api-deploy": name}},
+                    "template": {"metadata": {"labels": {"api-deploy": name}},
+                                 "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]}}}}
+    apps.create_namespaced_deployment(namespace, dep)
+    out["scaled"] = apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": 2}}).spec.replicas
+    out["deployment_status"] = apps.read_namespaced_deployment_status(name, namespace).kind
+    apps.delete_namespaced_deployment(name, namespace)
+    out["deleted"] = v1.delete_namespaced_pod(name, namespace, grace_period_seconds=0).metadata.name
+except client.ApiException as e:
+    out["error"] = "%s %s: %s" % (e.status, e.reason, e.body)
+except Exception as e:  # the test reports it
+    out["error"] = "%s: %s" % (type(e).__name__, e)
+print(json.dumps(out))
