@@ -121,6 +121,21 @@ func TestProcessKilledBySignalReportsLikeARuntime(t *testing.T) {
 	}
 }
 
+// TestExecFailureReportsLikeTheKubelet: a command that cannot start ends
+// with the kubelet's InternalError status, in its words around the
+// runtime's error, on every WebSocket version that carries a status.
+func TestExecFailureReportsLikeTheKubelet(t *testing.T) {
+	base := startNode(t)
+	for _, name := range []string{protocol.V5, protocol.V4} {
+		v, _ := protocol.Lookup(protocol.WebSocketVersions, name)
+		_, _, st := wsExec(t, base, v, []string{"/nonexistent/porthole-test"}, nil)
+		const want = `"message":"Internal error occurred: error executing command in container: exec: \"/nonexistent/porthole-test\": `
+		if !strings.Contains(st, want) || !strings.Contains(st, `"reason":"InternalError"`) || !strings.Contains(st, `"code":500`) {
+			t.Errorf("%s: status %s, want the kubelet's InternalError with %s", name, st, want)
+		}
+	}
+}
+
 func TestUnsupportedSubprotocolIsRefusedAndServerGoesOn(t *testing.T) {
 	base := startNode(t)
 	req, _ := http.NewRequest("GET", execURL(base, "p", []string{"true"}, "stdout"), nil)

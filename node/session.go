@@ -252,6 +252,11 @@ func (s *session) status(err error) *status.Status {
 			code = 255
 		}
 		return status.NewExit(code)
+	case s.req.verb == "exec":
+		// The kubelet's words around the runtime's error.
+		return status.NewInternalError(fmt.Errorf("error executing command in container: %w", err))
+	case s.req.verb == "attach":
+		return status.NewInternalError(fmt.Errorf("error attaching to container: %w", err))
 	default:
 		return status.NewInternalError(err)
 	}
