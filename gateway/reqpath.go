@@ -135,7 +135,7 @@ func (req apiRequest) isEphemeralContainers() bool {
 // writeVerb is the verb a write of req is authorized as, when the gateway
 // forwards it at all: POST of a namespace, or of a pod, Service,
 // ConfigMap or Deployment to a namespace, DELETE of one of those or of a
-// ReplicaSet, PATCH or PUT of one of those, PATCH or PUT of one
+// ReplicaSet (or of a namespace's collection of them), PATCH or PUT of one of those, PATCH or PUT of one
 // Deployment's scale or of a pod's ephemeral containers.
 func (req apiRequest) writeVerb(method string) (string, bool) {
 	if !req.resource || req.version != "v1" {
@@ -178,6 +178,8 @@ func (req apiRequest) writeVerb(method string) (string, bool) {
 		return "create", true
 	case req.name != "" && method == http.MethodDelete && (writable || kind == "apps/replicasets"):
 		return "delete", true
+	case req.name == "" && method == http.MethodDelete && (writable || kind == "apps/replicasets"):
+		return "deletecollection", true
 	case req.name != "" && method == http.MethodPatch && writable:
 		return "patch", true
 	case req.name != "" && method == http.MethodPut && writable:

@@ -157,6 +157,11 @@ func (a *api) register(mux *http.ServeMux) {
 		routes[path] = maps.Clone(routes[path]) // not the all-namespaces list's
 		routes[path][http.MethodPost] = create
 	}
+	for _, k := range []*kind{podKind, serviceKind, configMapKind, deploymentKind, replicaSetKind} {
+		path := k.prefix + "/namespaces/{namespace}/" + string(k.resource)
+		routes[path] = maps.Clone(routes[path])
+		routes[path][http.MethodDelete] = a.deleteCollection(k)
+	}
 	// The discovery documents answer with a trailing slash too, as the
 	// API server's: the official Python client asks for /version/, /api/
 	// and /api/v1/.
@@ -271,10 +276,10 @@ func (a *api) getDiscoveryResources(*http.Request) (any, *status.HTTPError) {
 
 // appsResources is the discovery document of /apis/apps/v1.
 var appsResources = []kube.APIResource{
-	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
+	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
 	{Name: "deployments/scale", Namespaced: true, Group: "autoscaling", Version: "v1", Kind: "Scale", Verbs: []string{"get", "patch", "update"}},
 	{Name: "deployments/status", Namespaced: true, Kind: "Deployment", Verbs: []string{"get"}},
-	{Name: "replicasets", SingularName: "replicaset", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"delete", "get", "list", "watch"}, ShortNames: []string{"rs"}, Categories: []string{"all"}},
+	{Name: "replicasets", SingularName: "replicaset", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"delete", "deletecollection", "get", "list", "watch"}, ShortNames: []string{"rs"}, Categories: []string{"all"}},
 	{Name: "replicasets/status", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"get"}},
 }
 
@@ -285,21 +290,21 @@ func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
 // coreResources is the discovery document of /api/v1: what porthole serves
 // and with which verbs, so kubectl neither offers nor tries the rest.
 var coreResources = []kube.APIResource{
-	{Name: "configmaps", SingularName: "configmap", Namespaced: true, Kind: "ConfigMap", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"cm"}},
+	{Name: "configmaps", SingularName: "configmap", Namespaced: true, Kind: "ConfigMap", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"cm"}},
 	{Name: "endpoints", SingularName: "endpoints", Namespaced: true, Kind: "Endpoints", Verbs: []string{"get", "list"}, ShortNames: []string{"ep"}},
 	{Name: "events", SingularName: "event", Namespaced: true, Kind: "Event", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"ev"}},
 	{Name: "namespaces", SingularName: "namespace", Kind: "Namespace", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"ns"}},
 	{Name: "namespaces/status", Kind: "Namespace", Verbs: []string{"get"}},
 	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"no"}},
 	{Name: "nodes/status", Kind: "Node", Verbs: []string{"get"}},
-	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
+	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/ephemeralcontainers", Namespaced: true, Kind: "Pod", Verbs: []string{"get", "patch", "update"}},
 	{Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/log", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/status", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
-	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
+	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
 	{Name: "services/status", Namespaced: true, Kind: "Service", Verbs: []string{"get"}},
 }
 

@@ -248,7 +248,11 @@ func (a *api) deletePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 	if aerr != nil {
 		return nil, aerr
 	}
-	ns, name := r.PathValue("namespace"), r.PathValue("name")
+	return a.deleteOnePod(r.PathValue("namespace"), r.PathValue("name"), opts)
+}
+
+// deleteOnePod is deletePod's work, of one pod, with opts.
+func (a *api) deleteOnePod(ns, name string, opts deleteOptions) (any, *status.HTTPError) {
 	cur, found := a.cluster.Get(cluster.Pods, ns, name)
 	if !found {
 		return nil, notFound("pods", name)
@@ -288,36 +292,72 @@ func (a *api) deleteObject(k *kind) apiHandler {
 		if aerr != nil {
 			return nil, aerr
 		}
-		ns, name := r.PathValue("namespace"), r.PathValue("name")
-		cur, found := a.cluster.Get(k.resource, ns, name)
-		if !found {
-			return nil, notFoundIn(k, name)
-		}
-		if aerr := opts.check(k, cur); aerr != nil {
-			return nil, aerr
-		}
-		policy, aerr := opts.propagation(k, name)
+		return a.deleteOne(k, r.PathValue("namespace"), r.PathValue("name"), opts)
+	}
+}
+
+// deleteOne is deleteObject's work, of one object of k, with opts.
+func (a *api) deleteOne(k *kind, ns, name string, opts deleteOptions) (any, *status.HTTPError) {
+	cur, found := a.cluster.Get(k.resource, ns, name)
+	if !found {
+		return nil, notFoundIn(k, name)
+	}
+	if aerr := opts.check(k, cur); aerr != nil {
+		return nil, aerr
+	}
+	policy, aerr := opts.propagation(k, name)
+	if aerr != nil {
+		return nil, aerr
+	}
+	o, err := a.cluster.Delete(k.resource, ns, name, policy, cluster.WriteOptions{DryRun: opts.dry})
+	switch {
+	case errors.Is(err, cluster.ErrImmortal):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusForbidden, "Forbidden",
+			fmt.Sprintf("%s %q is forbidden: %v", k.qualified(), name, err), k.details(name))}
+	case errors.Is(err, cluster.ErrNotFound):
+		return nil, notFoundIn(k, name)
+	case errors.Is(err, cluster.ErrUnsupported):
+		return nil, errMethod
+	case err != nil:
+		return nil, internalError(fmt.Errorf("delete %s: %w", k.resource, err))
+	}
+	if o.Meta().DeletionTimestamp != "" || k == serviceKind {
+		return o, nil
+	}
+	d := k.details(name)
+	d.UID = o.Meta().UID
+	return &status.Status{Kind: "Status", APIVersion: "v1", Metadata: &struct{}{}, Status: status.Success, Details: d}, nil
+}
+
+// deleteCollection deletes what a list of k in the path's namespace holds
+// (its label and field selectors), each object as its own DELETE with the
+// same options would, and answers with that list, as the API server does:
+// the official clients' delete_collection_*. An object gone meanwhile is
+// passed over; any other refusal ends the request with it.
+func (a *api) deleteCollection(k *kind) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+		opts, aerr := readDeleteOptions(r)
 		if aerr != nil {
 			return nil, aerr
 		}
-		o, err := a.cluster.Delete(k.resource, ns, name, policy, cluster.WriteOptions{DryRun: opts.dry})
-		switch {
-		case errors.Is(err, cluster.ErrImmortal):
-			return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusForbidden, "Forbidden",
-				fmt.Sprintf("%s %q is forbidden: %v", k.qualified(), name, err), k.details(name))}
-		case errors.Is(err, cluster.ErrNotFound):
-			return nil, notFoundIn(k, name)
-		case errors.Is(err, cluster.ErrUnsupported):
-			return nil, errMethod
-		case err != nil:
-			return nil, internalError(fmt.Errorf("delete %s: %w", k.resource, err))
+		sel, aerr := parseSelectors(r.URL.Query(), k.fields)
+		if aerr != nil {
+			return nil, aerr
 		}
-		if o.Meta().DeletionTimestamp != "" || k == serviceKind {
-			return o, nil
+		ns := r.PathValue("namespace")
+		items, rv := a.cluster.List(k.resource, ns, k.matcher(sel))
+		for _, o := range items {
+			name := o.Meta().Name
+			if k == podKind {
+				_, aerr = a.deleteOnePod(ns, name, opts)
+			} else {
+				_, aerr = a.deleteOne(k, ns, name, opts)
+			}
+			if aerr != nil && aerr.Status.Code != http.StatusNotFound {
+				return nil, aerr
+			}
 		}
-		d := k.details(name)
-		d.UID = o.Meta().UID
-		return &status.Status{Kind: "Status", APIVersion: "v1", Metadata: &struct{}{}, Status: status.Success, Details: d}, nil
+		return k.list(items, rv), nil
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -439,4 +440,77 @@ func doAs(t *testing.T, s *Server, method, path, contentType, body string) (int,
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestDeleteCollection: DELETE of a collection (the official clients'
+// delete_collection_*) deletes what its selectors match in the path's
+// namespace, each object as its own DELETE would, answers with the list
+// of them, and leaves the rest; a dry run changes nothing.
+func TestDeleteCollection(t *testing.T) {
+	s, _ := startServer(t, Options{Pods: []*kube.Pod{streamtest.SleepPod("keep")}})
+	const pods, cms = "/api/v1/namespaces/default/pods", "/api/v1/namespaces/default/configmaps"
+	for _, n := range []string{"a", "b", "c"} {
+		tier := "x"
+		if n == "c" {
+			tier = "y"
+		}
+		if code, body := do(t, s, "POST", cms, `{"metadata":{"name":"`+n+`","labels":{"tier":"`+tier+`"}},"data":{"k":"v"}}`); code != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", n, code, body)
+		}
+		pod := `{"metadata":{"name":"` + n + `","labels":{"tier":"` + tier + `"}},"spec":{"terminationGracePeriodSeconds":0,"containers":[{"name":"c","image":"busybox","command":["sleep","600"]}]}}`
+		if code, body := do(t, s, "POST", pods, pod); code != http.StatusCreated {
+			t.Fatalf("create pod %s: %d %s", n, code, body)
+		}
+	}
+	names := func(path string) []string {
+		t.Helper()
+		var l struct {
+			Kind  string
+			Items []kube.Pod // only the metadata is read
+		}
+		getJSON(t, s, path, &l)
+		var out []string
+		for _, o := range l.Items {
+			if o.DeletionTimestamp == "" {
+				out = append(out, o.Name)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+
+	code, body := do(t, s, "DELETE", cms+"?labelSelector=tier%3Dx&dryRun=All", "")
+	if code != http.StatusOK || !strings.Contains(body, `"kind":"ConfigMapList"`) {
+		t.Fatalf("dry run: %d %s", code, body)
+	}
+	if got := names(cms); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("config maps after a dry run: %v", got)
+	}
+	code, body = do(t, s, "DELETE", cms+"?labelSelector=tier%3Dx", "")
+	var list kube.ConfigMapList
+	if err := json.Unmarshal([]byte(body), &list); code != http.StatusOK || err != nil || list.Kind != "ConfigMapList" || list.APIVersion != "v1" ||
+		len(list.Items) != 2 || list.Items[0].Name != "a" || list.Items[1].Name != "b" {
+		t.Fatalf("delete collection of config maps: %d %s, want the ConfigMapList of a and b", code, body)
+	}
+	if got := names(cms); !slices.Equal(got, []string{"c"}) {
+		t.Errorf("config maps left: %v, want c", got)
+	}
+
+	code, body = do(t, s, "DELETE", pods+"?labelSelector=tier%3Dx", "")
+	if code != http.StatusOK || !strings.Contains(body, `"kind":"PodList"`) || !strings.Contains(body, `"name":"a"`) || !strings.Contains(body, `"name":"b"`) {
+		t.Fatalf("delete collection of pods: %d %s", code, body)
+	}
+	waitGone(t, s, pods+"/a")
+	waitGone(t, s, pods+"/b")
+	if got := names(pods); !slices.Equal(got, []string{"c", "keep"}) {
+		t.Errorf("pods left: %v, want c and keep", got)
+	}
+	// No selector: every pod of the namespace; a dry run leaves them.
+	code, body = do(t, s, "DELETE", pods+"?dryRun=All", "")
+	if code != http.StatusOK || !strings.Contains(body, `"name":"c"`) || !strings.Contains(body, `"name":"keep"`) {
+		t.Errorf("dry-run delete of every pod: %d %s", code, body)
+	}
+	if got := names(pods); !slices.Equal(got, []string{"c", "keep"}) {
+		t.Errorf("pods after a dry run: %v, want c and keep", got)
+	}
 }

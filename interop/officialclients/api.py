@@ -2,7 +2,8 @@
 through the API calls around a session, the way its users write them:
 discovery (its paths end in a slash), a pod created from the client's models
 (no kind, no apiVersion), a watch until it runs (watch=True), its log
-followed (follow=True), a deployment's status and scale, the pod deleted.
+followed (follow=True), a deployment's status and scale, a config map
+deleted as a collection, the pod deleted.
 
 usage: api.py KUBECONFIG NAMESPACE NAME
 prints one JSON line with what it saw.
@@ -50,6 +51,10 @@ try:
     out["scaled"] = apps.patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": 2}}).spec.replicas
     out["deployment_status"] = apps.read_namespaced_deployment_status(name, namespace).kind
     apps.delete_namespaced_deployment(name, namespace)
+    v1.create_namespaced_config_map(namespace, client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name=name, labels={"api": name}), data={"k": "v"}))
+    out["collected"] = v1.delete_collection_namespaced_config_map(namespace, label_selector="api=" + name).kind
+    out["left"] = len(v1.list_namespaced_config_map(namespace, label_selector="api=" + name).items)
     out["deleted"] = v1.delete_namespaced_pod(name, namespace, grace_period_seconds=0).metadata.name
 except client.ApiException as e:
     out["error"] = "%s %s: %s" % (e.status, e.reason, e.body)

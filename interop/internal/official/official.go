@@ -222,7 +222,7 @@ func (c Client) PortForward(t testing.TB, tg Target, port, n int, echoed func() 
 // (its script's docs list them) with a pod and a deployment named name,
 // and checks each answer: discovery, a pod created without kind or
 // apiVersion, a watch that sees it run, its log followed, a deployment's
-// scale and status, and the deletes.
+// scale and status, and the deletes (Python's of a collection too).
 func (c Client) API(t testing.TB, tg Target, name string) {
 	t.Helper()
 	var got struct {
@@ -235,6 +235,8 @@ func (c Client) API(t testing.TB, tg Target, name string) {
 		Log              string
 		Scaled           *int   `json:"scaled"`
 		DeploymentStatus string `json:"deployment_status"`
+		Collected        string
+		Left             *int
 		Deleted          string
 		Error            string
 	}
@@ -254,6 +256,7 @@ func (c Client) API(t testing.TB, tg Target, name string) {
 		check("API groups", slices.Contains(got.Groups, "apps"), got.Groups)
 		check("core resources", slices.Contains(got.Resources, "pods/exec") && slices.Contains(got.Resources, "pods/log"), got.Resources)
 		check("scale", got.Scaled != nil && *got.Scaled == 2, got.Scaled)
+		check("delete collection", got.Collected == "ConfigMapList" && got.Left != nil && *got.Left == 0, fmt.Sprint(got.Collected, got.Left))
 	}
 	check("created", got.Created == "Pod", got.Created)
 	check("watch", len(got.Watched) > 0 &&
