@@ -122,6 +122,11 @@ func TestReadsAreAuthorized(t *testing.T) {
 	}{
 		{"discovery", "nobody-token", "/apis", 200, "/apis"},
 		{"group discovery", "nobody-token", "/apis/apps/v1", 200, "/apis/apps/v1"},
+		// The official Python client's discovery paths end in a slash.
+		{"version with a slash", "nobody-token", "/version/", 200, "/version/"},
+		{"core versions with a slash", "nobody-token", "/api/", 200, "/api/"},
+		{"core resources with a slash", "nobody-token", "/api/v1/", 200, "/api/v1/"},
+		{"version below", "nobody-token", "/version/x", 404, ""},
 		{"openapi v3", "nobody-token", "/openapi/v3", 200, "/openapi/v3"},
 		{"openapi v3 document", "nobody-token", "/openapi/v3/apis/apps/v1?hash=0A1B", 200, "/openapi/v3/apis/apps/v1"},
 		{"openapi v2", "nobody-token", "/openapi/v2", 200, "/openapi/v2"},
