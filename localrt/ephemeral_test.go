@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +152,60 @@ func TestEphemeralContainersAtNew(t *testing.T) {
 	dup.Spec.EphemeralContainers = []kube.EphemeralContainer{{Container: kube.Container{Name: "main"}}}
 	if _, err := New([]*kube.Pod{dup}, nil); err == nil || !strings.Contains(err.Error(), "duplicate container name") {
 		t.Errorf("an ephemeral container named as a container: got %v, want a duplicate name error", err)
+	}
+}
+
+// TestEphemeralContainersThatRanBefore: a pod given with ephemeral
+// containers and their statuses (bound again after a node restart) does
+// not run again those that ran: one that ended keeps its end, one that
+// was running ended with the node (the kubelet's ContainerStatusUnknown);
+// one still waiting runs now.
+func TestEphemeralContainersThatRanBefore(t *testing.T) {
+	dir := t.TempDir()
+	touch := func(name string) []string {
+		return []string{"sh", "-c", "touch " + dir + "/" + name + "; sleep infinity"}
+	}
+	pod := testPod("p", kube.Container{Command: []string{"sleep", "infinity"}}, "")
+	pod.Spec.EphemeralContainers = []kube.EphemeralContainer{
+		{Container: kube.Container{Name: "ended", Command: touch("ended")}},
+		{Container: kube.Container{Name: "was-running", Command: touch("was-running")}},
+		{Container: kube.Container{Name: "waiting", Command: touch("waiting")}},
+	}
+	pod.Status.EphemeralContainerStatuses = []kube.ContainerStatus{
+		{Name: "ended", ContainerID: "porthole://abc", State: kube.ContainerState{Terminated: &kube.StateTerminated{
+			ExitCode: 3, Reason: "Error", StartedAt: "2026-12-07T10:00:00Z", FinishedAt: "2026-12-07T10:01:00Z"}}},
+		{Name: "was-running", ContainerID: "porthole://def", State: kube.ContainerState{Running: &kube.StateRunning{StartedAt: "2026-12-07T10:00:00Z"}}},
+		{Name: "waiting", State: kube.ContainerState{Waiting: &kube.StateWaiting{Reason: "ContainerCreating"}}},
+	}
+	r := start(t, pod)
+	p := waitPod(t, r, "p", "running the waiting one", func(p *kube.Pod) bool {
+		s := ephemeralStatus(p, "waiting")
+		return s != nil && s.State.Running != nil
+	})
+	want := map[string]kube.StateTerminated{
+		"ended":       {ExitCode: 3, Reason: "Error", StartedAt: "2026-12-07T10:00:00Z", FinishedAt: "2026-12-07T10:01:00Z"},
+		"was-running": {ExitCode: 137, Reason: "ContainerStatusUnknown", Message: "The container could not be located when the pod was terminated", StartedAt: "2026-12-07T10:00:00Z"},
+	}
+	for name, w := range want {
+		s := ephemeralStatus(p, name)
+		if s == nil || s.State.Terminated == nil || *s.State.Terminated != w || s.State.Running != nil {
+			t.Errorf("%s: %s, want terminated %+v", name, jsonOf(t, s), w)
+		}
+	}
+	if len(p.Spec.EphemeralContainers) != 3 || len(p.Status.EphemeralContainerStatuses) != 3 {
+		t.Errorf("%d ephemeral containers, %d statuses; want 3 each", len(p.Spec.EphemeralContainers), len(p.Status.EphemeralContainerStatuses))
+	}
+	// The waiting one ran (its file is there); the other two never did.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "waiting")); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for name, ran := range map[string]bool{"ended": false, "was-running": false, "waiting": true} {
+		if _, err := os.Stat(filepath.Join(dir, name)); (err == nil) != ran {
+			t.Errorf("%s ran: %v, want %v", name, err == nil, ran)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,12 +99,47 @@ func newPod(r *Runtime, in *kube.Pod, now time.Time) (*pod, error) {
 	for i := range spec.Spec.Containers {
 		p.containers = append(p.containers, newContainer(p, &spec.Spec.Containers[i]))
 	}
-	// A pod bound again after a node restart may have some already.
+	// A pod bound again after a node restart may have some already; one
+	// that ran before (its status says so) stays ended, as the kubelet
+	// never runs an ephemeral container twice.
 	for _, e := range spec.Spec.EphemeralContainers {
-		p.ephemeral = append(p.ephemeral, newEphemeral(p, e))
+		c := newEphemeral(p, e)
+		c.last = ranBefore(spec.Status.EphemeralContainerStatuses, e.Name)
+		p.ephemeral = append(p.ephemeral, c)
 	}
 	spec.Spec.EphemeralContainers = nil
+	spec.Status.EphemeralContainerStatuses = nil
 	return p, nil
+}
+
+// ranBefore is how the ephemeral container name of statuses (a pod's
+// status as the API server last had it) ended, or nil if it never ran.
+// One that was running when its node went away ended with it; the
+// kubelet reports such a container as ContainerStatusUnknown.
+func ranBefore(statuses []kube.ContainerStatus, name string) *termination {
+	i := slices.IndexFunc(statuses, func(s kube.ContainerStatus) bool { return s.Name == name })
+	if i < 0 {
+		return nil
+	}
+	s := statuses[i]
+	id := strings.TrimPrefix(s.ContainerID, "porthole://")
+	switch {
+	case s.State.Terminated != nil:
+		t := s.State.Terminated
+		return &termination{id: id, exitCode: t.ExitCode, signal: t.Signal, reason: t.Reason, message: t.Message,
+			startedAt: parseTimestamp(t.StartedAt), finishedAt: parseTimestamp(t.FinishedAt)}
+	case s.State.Running != nil:
+		return &termination{id: id, exitCode: 137, reason: "ContainerStatusUnknown",
+			message:   "The container could not be located when the pod was terminated",
+			startedAt: parseTimestamp(s.State.Running.StartedAt)}
+	}
+	return nil // still waiting: it never started
+}
+
+// parseTimestamp reads what timestamp wrote; the zero time otherwise.
+func parseTimestamp(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
 }
 
 // defaultSpec fills what the API server would and checks the containers.
@@ -334,6 +370,9 @@ func (r *Runtime) startPodLocked(p *pod, now time.Time) {
 	p.ctx, p.stop = ctx, cancel
 	p.startTime = now
 	for _, c := range append(slices.Clone(p.containers), p.ephemeral...) {
+		if c.ephemeral != nil && c.last != nil {
+			continue // ran before the pod came here (newPod)
+		}
 		r.wg.Add(1)
 		p.running.Add(1)
 		go func() {

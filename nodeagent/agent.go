@@ -512,7 +512,9 @@ func (a *Agent) runBound(ctx context.Context, key string, raw json.RawMessage) e
 	var p kube.Pod
 	err := json.Unmarshal(raw, &p)
 	if err == nil {
-		p.Status = kube.PodStatus{}
+		// The ephemeral containers' statuses say which ran before (a
+		// node restart): the runtime runs those no more.
+		p.Status = kube.PodStatus{EphemeralContainerStatuses: p.Status.EphemeralContainerStatuses}
 		err = a.pods.AddPod(&p)
 	}
 	if err == nil {
