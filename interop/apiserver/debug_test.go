@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -127,6 +129,93 @@ func (c *kc) debug(t *testing.T, pod string) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the ephemeral container's end never reached the API server: %+v", p.Status.EphemeralContainerStatuses)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the API server's state
+	}
+}
+
+// TestNodeRestartKeepsEphemeralEnded: when its node restarts, a bound
+// pod's ephemeral container that ran is not run again, as the kubelet
+// never runs one twice: the first status the node publishes after the
+// restart (a new run of the pod's own container) keeps the ephemeral
+// container's end, and its command left one mark, not two.
+func TestNodeRestartKeepsEphemeralEnded(t *testing.T) {
+	ctx := t.Context()
+	n := &node{name: "porthole-restart", declared: true, suffix: "restart"}
+	if err := startNode(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.stop(); err != nil {
+			t.Error(err)
+		}
+		_ = env.cp.Admin.CoreV1().Nodes().Delete(context.Background(), n.name, metav1.DeleteOptions{})
+	})
+	pod := boundPod(t, n, "restart-debug")
+	pods := env.cp.Admin.CoreV1().Pods("default")
+	marks := filepath.Join(t.TempDir(), "marks")
+	p, err := pods.Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name: "once", Image: "local", Command: []string{"sh", "-c", "echo ran >> " + marks + "; exit 3"}}})
+	if _, err := pods.UpdateEphemeralContainers(ctx, pod, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var before *corev1.ContainerStatus
+	var mainID string
+	awaitPod(t, n, pod, "the ephemeral container's end", func(p *corev1.Pod) bool {
+		before, mainID = ephemeralState(p, "once"), p.Status.ContainerStatuses[0].ContainerID
+		return before != nil && before.State.Terminated != nil
+	})
+	if before.State.Terminated.ExitCode != 3 {
+		t.Fatalf("the ephemeral container's status: %+v, want terminated with 3", before)
+	}
+
+	if err := n.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := startNode(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	var after *corev1.ContainerStatus
+	awaitPod(t, n, pod, "a status of the pod from after the restart", func(p *corev1.Pod) bool {
+		after = ephemeralState(p, "once")
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].ContainerID != mainID &&
+			p.Status.ContainerStatuses[0].State.Running != nil
+	})
+	if after == nil || after.State.Terminated == nil || *after.State.Terminated != *before.State.Terminated || after.ContainerID != before.ContainerID {
+		t.Errorf("the ephemeral container after the restart: %+v, want it as it ended before: %+v", after, before)
+	}
+	if b, err := os.ReadFile(marks); err != nil || string(b) != "ran\n" {
+		t.Errorf("the ephemeral container's marks: %q %v, want one run", b, err)
+	}
+}
+
+// ephemeralState is the status of p's ephemeral container name, or nil.
+func ephemeralState(p *corev1.Pod, name string) *corev1.ContainerStatus {
+	i := slices.IndexFunc(p.Status.EphemeralContainerStatuses, func(s corev1.ContainerStatus) bool { return s.Name == name })
+	if i < 0 {
+		return nil
+	}
+	return &p.Status.EphemeralContainerStatuses[i]
+}
+
+// awaitPod polls the API server's pod name until ok holds, for a minute.
+func awaitPod(t *testing.T, n *node, name, what string, ok func(*corev1.Pod) bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		p, err := env.cp.Admin.CoreV1().Pods("default").Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(p) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never came: %+v\nnode log:\n%s", what, p.Status, n.logTail(4096))
 		}
 		time.Sleep(100 * time.Millisecond) // polling the API server's state
 	}

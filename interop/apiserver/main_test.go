@@ -197,12 +197,12 @@ spec:
     tty: true
 `
 
-// startNode runs `porthole node --register` for n with its own serving and
+// startNode runs (or runs again) `porthole node --register` for n with its own serving and
 // client certificates, and waits for its pods to be Running in the API
 // server.
 func startNode(ctx context.Context, n *node) error {
 	dir := filepath.Join(env.dir, n.name)
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil { // again for a restart
 		return err
 	}
 	serving, err := env.cp.CA.Issue(n.name+"-serving", true, n.name)
