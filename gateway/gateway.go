@@ -34,13 +34,16 @@ const (
 	DefaultKeepAlive = 30 * time.Second
 	// DefaultSessionResumeGrace is the CLI's --session-resume-grace.
 	DefaultSessionResumeGrace = 3 * time.Minute
-	DefaultMaxHeaderBytes     = 64 << 10
-	DefaultMaxMessage         = 32 << 20 // one WebSocket message from the client, as the API server's x/net
-	DefaultMaxResizes         = 100      // resize messages per session per second
-	DefaultMaxSessions        = 1000
-	DefaultMaxUserSession     = 100
-	statusWriteTimeout        = 10 * time.Second
-	refusalBodyLimit          = 64 << 10
+	// DefaultMaxHeaderBytes is the API server's and the kubelet's limit
+	// on a request's head (net/http's default): exec's command travels in
+	// the URL, and a script passed inline can be hundreds of kilobytes.
+	DefaultMaxHeaderBytes = 1 << 20
+	DefaultMaxMessage     = 32 << 20 // one WebSocket message from the client, as the API server's x/net
+	DefaultMaxResizes     = 100      // resize messages per session per second
+	DefaultMaxSessions    = 1000
+	DefaultMaxUserSession = 100
+	statusWriteTimeout    = 10 * time.Second
+	refusalBodyLimit      = 64 << 10
 )
 
 // Options configure a Gateway. The zero value is not usable: Upstream is

@@ -210,6 +210,14 @@ func TestKubectlExec(t *testing.T) {
 			if out != "hello\n" || code != 3 || !strings.Contains(errOut, "oops\n") {
 				t.Errorf("exec: exit %d, stdout %q, stderr %q; want 3, \"hello\\n\", oops", code, out, errOut)
 			}
+			// A long command line (a script passed inline): 3 arguments of
+			// 100 KB, a 300 KB URL, as the API server and the kubelet take
+			// (their limit on a request's head is 1 MiB).
+			long := strings.Repeat("x", 100_000)
+			out, errOut, code = k.run(t, "exec", "demo", "--", "sh", "-c", `echo $((${#1} + ${#2} + ${#3}))`, "sh", long, long, long)
+			if out != "300000\n" || code != 0 {
+				t.Errorf("exec with a 300 KB command line: exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
 			in := strings.Repeat("stdin line\n", 10000)
 			out, errOut, code = k.runIn(t, in, "exec", "-i", "demo", "--", "cat")
 			if code != 0 || out != in {
