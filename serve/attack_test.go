@@ -120,7 +120,7 @@ func TestAttacksLeaveServing(t *testing.T) {
 		{"cross-site websocket", "GET " + exec + " HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\n" + wsHead + "\r\n", 403},
 		{"encoded pod path", "GET /api/v1/namespaces/default/pods/x%2F..%2F..%2Fkube-system%2Fpods%2Fdemo/exec?command=id HTTP/1.1\r\nHost: 127.0.0.1\r\n" + wsHead + "\r\n", 400},
 		{"dot segments", "GET /api/v1/namespaces/default/pods/demo/../../../../version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400},
-		{"oversized head", "GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + strings.Repeat("a", 64<<10) + "\r\n\r\n", 431},
+		{"oversized head", "GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + strings.Repeat("a", 1<<20) + "\r\n\r\n", 431},
 		{"h2c upgrade", "GET " + exec + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n", 400},
 		{"smuggled request after a refused upgrade", "POST " + exec + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" +
 			"X-Stream-Protocol-Version: v9.bogus\r\nContent-Length: 0\r\n\r\nGET /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 403},
