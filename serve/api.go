@@ -318,8 +318,11 @@ type selectors struct {
 }
 
 // parseSelectors reads labelSelector and fieldSelector, refusing field
-// names outside known.
+// names outside known, and checks the rest of the list options.
 func parseSelectors(q url.Values, known []string) (selectors, *status.HTTPError) {
+	if aerr := checkListOptions(q); aerr != nil {
+		return selectors{}, aerr
+	}
 	labels, err := kube.ParseLabelSelector(q.Get("labelSelector"))
 	if err != nil {
 		return selectors{}, badRequest(err.Error())
@@ -379,4 +382,52 @@ func syntheticTable[T any](r *http.Request, neg negotiation, now time.Time, item
 	}
 	return kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
 		ListMeta: kube.ListMeta{ResourceVersion: "1"}, ColumnDefinitions: columns, Rows: rows}, nil
+}
+
+// checkListOptions refuses what the API server's ValidateListOptions
+// refuses in a list's or a watch's resourceVersionMatch and
+// sendInitialEvents (serve has the WatchList feature), with its 422.
+func checkListOptions(q url.Values) *status.HTTPError {
+	match, rv, cont := q.Get("resourceVersionMatch"), q.Get("resourceVersion"), q.Get("continue")
+	_, initial := q["sendInitialEvents"]
+	forbidden := func(field, msg string) *status.HTTPError {
+		return listOptionsInvalid(field, "FieldValueForbidden", "Forbidden: "+msg)
+	}
+	if isWatch(q) {
+		switch {
+		case initial && match != "NotOlderThan":
+			return forbidden("resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+		case match == "":
+		case !initial:
+			return forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
+		case cont != "":
+			return forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided")
+		}
+		return nil
+	}
+	if match != "" {
+		switch {
+		case rv == "":
+			return forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided")
+		case cont != "":
+			return forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided")
+		case match != "Exact" && match != "NotOlderThan":
+			return listOptionsInvalid("resourceVersionMatch", "FieldValueNotSupported",
+				fmt.Sprintf("Unsupported value: %q: supported values: \"Exact\", \"NotOlderThan\", \"\"", match))
+		case match == "Exact" && rv == "0":
+			return forbidden("resourceVersionMatch", `resourceVersionMatch "exact" is forbidden for resourceVersion "0"`)
+		}
+	}
+	if initial {
+		return forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list")
+	}
+	return nil
+}
+
+// listOptionsInvalid is the API server's 422 for list options, with the
+// field error's reason (FieldValueForbidden...) and detail.
+func listOptionsInvalid(field, reason, detail string) *status.HTTPError {
+	e := invalid("meta.k8s.io", "ListOptions", "", field+": "+detail)
+	e.Status.Details.Causes[0].Type = reason
+	return e
 }

@@ -67,6 +67,17 @@ func TestSameAnswers(t *testing.T) {
 		{"watch=false", "GET", namespaces + "?watch=false", ""},
 		{"watch=0", "GET", namespaces + "?watch=0", ""},
 		{"watch=yes", "GET", namespaces + "?watch=yes&timeoutSeconds=1", ""},
+		{"resourceVersionMatch without resourceVersion", "GET", pods + "?resourceVersionMatch=NotOlderThan", ""},
+		{"resourceVersionMatch=Exact with 0", "GET", pods + "?resourceVersion=0&resourceVersionMatch=Exact", ""},
+		{"resourceVersion=0", "GET", pods + "?resourceVersion=0", ""},
+		{"initial events without resourceVersionMatch", "GET", namespaces + "?watch=1&sendInitialEvents=true&timeoutSeconds=1", ""},
+		{"a bad label selector", "GET", pods + "?labelSelector=a%3D%3D%3Db", ""},
+		{"an unknown field selector", "GET", pods + "?fieldSelector=spec.nothing%3Dx", ""},
+		{"a bad timeoutSeconds", "GET", namespaces + "?watch=1&timeoutSeconds=soon", ""},
+		{"pods of a namespace that does not exist", "GET", "/api/v1/namespaces/answers-none/pods", ""},
+		{"a pod of a namespace that does not exist", "GET", "/api/v1/namespaces/answers-none/pods/x", ""},
+		{"a pod created in a namespace that does not exist", "POST", "/api/v1/namespaces/answers-none/pods?dryRun=All", pod(``)},
+		{"a patch of an unknown type", "PATCH", "/apis/apps/v1/namespaces/default/deployments/answers", `{}`},
 		{"a pod without kind or apiVersion (python's models)", "POST", pods + "?dryRun=All", pod(``)},
 		{"a pod without apiVersion", "POST", pods + "?dryRun=All", pod(`"kind":"Pod",`)},
 		{"a pod without kind", "POST", pods + "?dryRun=All", pod(`"apiVersion":"v1",`)},
@@ -122,12 +133,15 @@ func answer(t *testing.T, cfg *rest.Config, method, path, body string) string {
 		APIVersion string          `json:"apiVersion"`
 		Kind       string          `json:"kind"`
 		Reason     string          `json:"reason"`
+		Message    string          `json:"message"`
 		Type       string          `json:"type"`
 		Object     json.RawMessage `json:"object"`
 	}
 	sum := resp.Status
 	if json.Unmarshal(raw, &head) == nil {
 		switch {
+		case head.Kind == "Status" && head.Reason == "Invalid":
+			return sum + " Status Invalid: " + head.Message // the field errors, word for word
 		case head.Kind == "Status":
 			return sum + " Status " + head.Reason
 		case head.Kind == "":
