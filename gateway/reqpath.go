@@ -135,8 +135,9 @@ func (req apiRequest) isEphemeralContainers() bool {
 // writeVerb is the verb a write of req is authorized as, when the gateway
 // forwards it at all: POST of a namespace, or of a pod, Service,
 // ConfigMap or Deployment to a namespace, DELETE of one of those or of a
-// ReplicaSet (or of a namespace's collection of them), PATCH or PUT of one of those, PATCH or PUT of one
-// Deployment's scale or of a pod's ephemeral containers.
+// ReplicaSet (or of a namespace's collection of them), PATCH or PUT of
+// one of those, PATCH or PUT of one Deployment's scale or of a pod's
+// ephemeral containers.
 func (req apiRequest) writeVerb(method string) (string, bool) {
 	if !req.resource || req.version != "v1" {
 		return "", false
