@@ -83,7 +83,6 @@ func (c *kc) testDebug(pod string) func(*testing.T) {
 
 func (c *kc) debug(t *testing.T, pod string) {
 	ctx := t.Context()
-	pods := env.cp.Admin.CoreV1().Pods("default")
 	name := fmt.Sprintf("debug-%s-%s", strings.ReplaceAll(strings.TrimPrefix(c.name(), "kubectl-"), ".", "-"), c.w.Name)
 	cctx, cancel := context.WithTimeout(ctx, cmdTimeout)
 	cmd := c.command(cctx, c.admin, "debug", "-it", pod, "--image=busybox", "-c", name,
@@ -95,13 +94,7 @@ func (c *kc) debug(t *testing.T, pod string) {
 	// (kubectl's redraw trick), on the resize channel, which races the
 	// typed lines on stdin: each empty line asks the size again, until it
 	// is the terminal's; the line typed then ends the shell.
-	got := ""
-	for try := 0; try < 200 && got != "29 97"; try++ {
-		if _, err := io.WriteString(s.Ptmx, "\n"); err != nil {
-			t.Fatal(err)
-		}
-		got = s.NextSize(t)
-	}
+	got := s.AwaitSize(t, "\n", "29 97")
 	if got != "29 97" {
 		t.Errorf("stty size in the debug container: got %q, want %q", got, "29 97")
 	}
@@ -114,23 +107,13 @@ func (c *kc) debug(t *testing.T, pod string) {
 		t.Errorf("debug: exit %d, output %q; want 0, got-hello and Session ended\nnode log:\n%s", code, rest, c.n.logTail(4096))
 	}
 	// The node publishes the end, as the kubelet does.
-	deadline := time.Now().Add(time.Minute)
-	for {
-		p, err := pods.Get(ctx, pod, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		i := slices.IndexFunc(p.Status.EphemeralContainerStatuses, func(s corev1.ContainerStatus) bool { return s.Name == name })
-		if i >= 0 && p.Status.EphemeralContainerStatuses[i].State.Terminated != nil {
-			if st := p.Status.EphemeralContainerStatuses[i]; st.State.Terminated.ExitCode != 3 || st.RestartCount != 0 {
-				t.Errorf("the ephemeral container's status: %+v, want terminated with 3, no restart", st)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the ephemeral container's end never reached the API server: %+v", p.Status.EphemeralContainerStatuses)
-		}
-		time.Sleep(100 * time.Millisecond) // polling the API server's state
+	var st *corev1.ContainerStatus
+	awaitPod(t, c.n, pod, "the ephemeral container's end in the API server", func(p *corev1.Pod) bool {
+		st = ephemeralState(p, name)
+		return st != nil && st.State.Terminated != nil
+	})
+	if st.State.Terminated.ExitCode != 3 || st.RestartCount != 0 {
+		t.Errorf("the ephemeral container's status: %+v, want terminated with 3, no restart", st)
 	}
 }
 

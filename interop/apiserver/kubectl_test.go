@@ -196,13 +196,7 @@ func (c *kc) testTTYResize(t *testing.T) {
 	if err := pty.Setsize(s.Ptmx, &pty.Winsize{Rows: 41, Cols: 133}); err != nil {
 		t.Fatal(err)
 	}
-	got := ""
-	for try := 0; try < 200 && got != "41 133"; try++ {
-		if _, err := io.WriteString(s.Ptmx, "\n"); err != nil {
-			t.Fatal(err)
-		}
-		got = s.NextSize(t)
-	}
+	got := s.AwaitSize(t, "\n", "41 133")
 	if got != "41 133" {
 		t.Fatalf("after the resize stty size %q, want %q", got, "41 133")
 	}

@@ -49,14 +49,7 @@ func (c *client) testAttachTTY(t *testing.T) {
 // attempt is one more round trip, bounded in number.
 func awaitSize(t *testing.T, s *harness.PTY, want string) {
 	t.Helper()
-	got := ""
-	for try := 0; try < 200 && got != want; try++ {
-		if _, err := io.WriteString(s.Ptmx, "stty size\n"); err != nil {
-			t.Fatalf("write to terminal: %v", err)
-		}
-		got = s.NextSize(t)
-	}
-	if got != want {
+	if got := s.AwaitSize(t, "stty size\n", want); got != want {
 		t.Fatalf("stty size: got %q, want %q", got, want)
 	}
 }

@@ -41,13 +41,7 @@ func (c *client) testDebug(t *testing.T) {
 	// (kubectl's redraw trick), on the resize channel, which races the
 	// typed lines on stdin: each empty line asks the size again, until it
 	// is the terminal's; the line typed then ends the shell.
-	got := ""
-	for try := 0; try < 200 && got != "29 97"; try++ {
-		if _, err := io.WriteString(s.Ptmx, "\n"); err != nil {
-			t.Fatal(err)
-		}
-		got = s.NextSize(t)
-	}
+	got := s.AwaitSize(t, "\n", "29 97")
 	if got != "29 97" {
 		t.Errorf("stty size in the debug container: got %q, want %q", got, "29 97")
 	}

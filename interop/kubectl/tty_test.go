@@ -56,14 +56,7 @@ func (c *client) testTTYResize(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := fmt.Sprintf("%d %d", sz[0], sz[1])
-		var got string
-		for try := 0; try < 200 && got != want; try++ {
-			if _, err := io.WriteString(s.Ptmx, "\n"); err != nil {
-				t.Fatalf("write to terminal: %v", err)
-			}
-			got = s.NextSize(t)
-		}
-		if got != want {
+		if got := s.AwaitSize(t, "\n", want); got != want {
 			t.Fatalf("resize %d: stty size got %q, want %q", i, got, want)
 		}
 	}

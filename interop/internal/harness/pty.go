@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -90,6 +91,22 @@ func (s *PTY) NextSize(t *testing.T) string {
 			t.Fatal("test context ended")
 		}
 	}
+}
+
+// AwaitSize types ask (a line on which the remote shell prints `stty
+// size`) until the size it reports is want, and returns the last size it
+// reported. A resize travels on its own channel and races what is typed,
+// so each try is one more round trip, bounded in number, no timer.
+func (s *PTY) AwaitSize(t *testing.T, ask, want string) string {
+	t.Helper()
+	got := ""
+	for try := 0; try < 200 && got != want; try++ {
+		if _, err := io.WriteString(s.Ptmx, ask); err != nil {
+			t.Fatalf("write to terminal: %v", err)
+		}
+		got = s.NextSize(t)
+	}
+	return got
 }
 
 // Wait waits for the client to exit and for the output to drain; it
