@@ -33,6 +33,9 @@ func (s *PodSpec) Default() {
 }
 
 func (c *Container) defaults() {
+	if c.Resources == nil || *c.Resources == nil {
+		c.Resources = &Resources{}
+	}
 	if c.TerminationMessagePath == "" {
 		c.TerminationMessagePath = "/dev/termination-log"
 	}

@@ -40,8 +40,8 @@ func TestPodSpecDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"containers":[` +
-		`{"name":"a","image":"busybox:1.36","ports":[{"containerPort":80,"protocol":"TCP"}],"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent"},` +
-		`{"name":"b","terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"FallbackToLogsOnError","imagePullPolicy":"Never"}],` +
+		`{"name":"a","image":"busybox:1.36","ports":[{"containerPort":80,"protocol":"TCP"}],"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent","resources":{}},` +
+		`{"name":"b","terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"FallbackToLogsOnError","imagePullPolicy":"Never","resources":{}}],` +
 		`"restartPolicy":"Never","terminationGracePeriodSeconds":3,"dnsPolicy":"ClusterFirst","securityContext":{},"schedulerName":"default-scheduler"}`
 	if string(got) != want {
 		t.Errorf("defaulted spec:\n got %s\nwant %s", got, want)

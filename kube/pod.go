@@ -42,6 +42,21 @@ type ObjectMeta struct {
 	// Finalizers hold a deleted object until emptied; porthole sets only
 	// foregroundDeletion, for a delete in the foreground.
 	Finalizers []string `json:"finalizers,omitempty"`
+	// ManagedFields say which writer set which fields, as server-side
+	// apply needs to merge, remove and refuse conflicting changes.
+	ManagedFields []ManagedFieldsEntry `json:"managedFields,omitempty"`
+}
+
+// ManagedFieldsEntry is the fields one manager set by one kind of write
+// (Apply or Update), in the API server's FieldsV1 form.
+type ManagedFieldsEntry struct {
+	Manager     string         `json:"manager,omitempty"`
+	Operation   string         `json:"operation,omitempty"`
+	APIVersion  string         `json:"apiVersion,omitempty"`
+	Time        string         `json:"time,omitempty"`
+	FieldsType  string         `json:"fieldsType,omitempty"`
+	FieldsV1    map[string]any `json:"fieldsV1,omitempty"`
+	Subresource string         `json:"subresource,omitempty"`
 }
 
 // Meta returns the object's metadata; every object type embeds ObjectMeta,
@@ -120,10 +135,17 @@ type Container struct {
 	TerminationMessagePath   string `json:"terminationMessagePath,omitempty"`
 	TerminationMessagePolicy string `json:"terminationMessagePolicy,omitempty"`
 	ImagePullPolicy          string `json:"imagePullPolicy,omitempty"`
-	Stdin                    bool   `json:"stdin,omitempty"`
-	StdinOnce                bool   `json:"stdinOnce,omitempty"`
-	TTY                      bool   `json:"tty,omitempty"`
+	// Resources are the container's requests and limits, kept as sent:
+	// the local runtime does not enforce them. Defaulted to {}, as the
+	// API server writes them.
+	Resources *Resources `json:"resources,omitempty"`
+	Stdin     bool       `json:"stdin,omitempty"`
+	StdinOnce bool       `json:"stdinOnce,omitempty"`
+	TTY       bool       `json:"tty,omitempty"`
 }
+
+// Resources are a container's resource requests and limits.
+type Resources map[string]any
 
 // EphemeralContainer is a container added to a running pod: a Container
 // (without ports or probes) that may name the container whose processes

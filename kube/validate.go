@@ -190,7 +190,7 @@ func validateContainer(c *Container, path string, names map[string]string) *fiel
 	for i, cp := range c.Ports {
 		pp := path + ".ports[" + strconv.Itoa(i) + "]"
 		if cp.ContainerPort < 1 || cp.ContainerPort > 65535 {
-			return &fieldError{pp + ".containerPort", fmt.Sprintf("invalid value %d: must be between 1 and 65535", cp.ContainerPort)}
+			return &fieldError{pp + ".containerPort", fmt.Sprintf("Invalid value: %d: must be between 1 and 65535, inclusive", cp.ContainerPort)}
 		}
 		switch cp.Protocol {
 		case "", "TCP", "UDP", "SCTP":
@@ -252,7 +252,7 @@ func validatePort(v IntOrString, path string) *fieldError {
 		return nil
 	}
 	if v.Int < 1 || v.Int > 65535 {
-		return &fieldError{path, fmt.Sprintf("invalid value %d: must be between 1 and 65535, inclusive", v.Int)}
+		return &fieldError{path, fmt.Sprintf("Invalid value: %d: must be between 1 and 65535, inclusive", v.Int)}
 	}
 	return nil
 }
@@ -295,7 +295,7 @@ func validateService(s *Service) *fieldError {
 			names[sp.Name] = true
 		}
 		if sp.Port < 1 || sp.Port > 65535 {
-			return &fieldError{pp + ".port", fmt.Sprintf("invalid value %d: must be between 1 and 65535, inclusive", sp.Port)}
+			return &fieldError{pp + ".port", fmt.Sprintf("Invalid value: %d: must be between 1 and 65535, inclusive", sp.Port)}
 		}
 		if !sp.TargetPort.IsZero() {
 			if fe := validatePort(sp.TargetPort, pp+".targetPort"); fe != nil {

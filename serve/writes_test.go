@@ -263,9 +263,9 @@ func TestCreateDeleteObjects(t *testing.T) {
 		{"POST", deployments + "?dryRun=All", "application/json", deployment("dry"), 201, `"name":"dry"`},
 		// No kind or apiVersion: the URL's, as the API server (the official
 		// Python client's models send neither).
-		{"POST", deployments + "?dryRun=All", "application/json", strings.Replace(deployment("bare"), `"kind":"Deployment","apiVersion":"apps/v1",`, ``, 1), 201, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":`},
-		{"POST", deployments + "?dryRun=All", "application/json", strings.Replace(deployment("bare"), `"kind":"Deployment",`, ``, 1), 201, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":`},
-		{"PUT", deployments + "/web?dryRun=All", "application/json", strings.Replace(deployment("web"), `"kind":"Deployment","apiVersion":"apps/v1",`, ``, 1), 200, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":`},
+		{"POST", deployments + "?dryRun=All", "application/json", strings.Replace(deployment("bare"), `"kind":"Deployment","apiVersion":"apps/v1",`, ``, 1), 201, `{"kind":"Deployment","apiVersion":"apps/v1","metadata":`},
+		{"POST", deployments + "?dryRun=All", "application/json", strings.Replace(deployment("bare"), `"kind":"Deployment",`, ``, 1), 201, `{"kind":"Deployment","apiVersion":"apps/v1","metadata":`},
+		{"PUT", deployments + "/web?dryRun=All", "application/json", strings.Replace(deployment("web"), `"kind":"Deployment","apiVersion":"apps/v1",`, ``, 1), 200, `{"kind":"Deployment","apiVersion":"apps/v1","metadata":`},
 		{"POST", services + "?dryRun=All", "application/json", strings.Replace(svc, `"name":"web"`, `"name":"dry"`, 1), 201, `"clusterIP":"`},
 		{"PATCH", services + "/web?dryRun=All", "application/merge-patch+json", `{"metadata":{"labels":{"dry":"run"}}}`, 200, `"labels":{"dry":"run"}`},
 		{"PATCH", deployments + "/web?dryRun=All", "application/merge-patch+json", `{"spec":{"replicas":5}}`, 200, `"replicas":5`},
