@@ -103,6 +103,8 @@ func TestEphemeralContainers(t *testing.T) {
 		t.Errorf("runtime calls: got %v, want %v", ops, want)
 	}
 
+	// A patch without $setElementOrder puts its new container first, as
+	// the API server's strategic merge does: the errors name it [0].
 	var inv *InvalidError
 	for _, tc := range []struct {
 		name, patch, want string
@@ -115,19 +117,19 @@ func TestEphemeralContainers(t *testing.T) {
 		{"a container's name", `{"spec":{"ephemeralContainers":[{"name":"main","image":"busybox"}]}}`,
 			`duplicate container name "main"`, c.StrategicPatchEphemeralContainers},
 		{"an unknown target", `{"spec":{"ephemeralContainers":[{"name":"d3","targetContainerName":"nope"}]}}`,
-			`spec.ephemeralContainers[2].targetContainerName: Not found: "nope"`, c.StrategicPatchEphemeralContainers},
+			`spec.ephemeralContainers[0].targetContainerName: Not found: "nope"`, c.StrategicPatchEphemeralContainers},
 		{"an ephemeral target", `{"spec":{"ephemeralContainers":[{"name":"d3","targetContainerName":"debugger-1"}]}}`,
-			`spec.ephemeralContainers[2].targetContainerName: Not found: "debugger-1"`, c.StrategicPatchEphemeralContainers},
+			`spec.ephemeralContainers[0].targetContainerName: Not found: "debugger-1"`, c.StrategicPatchEphemeralContainers},
 		{"ports", `{"spec":{"ephemeralContainers":[{"name":"d3","ports":[{"containerPort":80}]}]}}`,
-			`spec.ephemeralContainers[2].ports: Forbidden: cannot be set for an Ephemeral Container`, c.StrategicPatchEphemeralContainers},
+			`spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container`, c.StrategicPatchEphemeralContainers},
 		{"a probe", `{"spec":{"ephemeralContainers":[{"name":"d3","readinessProbe":{"exec":{"command":["true"]}}}]}}`,
-			`spec.ephemeralContainers[2].readinessProbe: Forbidden: cannot be set for an Ephemeral Container`, c.StrategicPatchEphemeralContainers},
+			`spec.ephemeralContainers[0].readinessProbe: Forbidden: cannot be set for an Ephemeral Container`, c.StrategicPatchEphemeralContainers},
 		{"a bad name", `{"spec":{"ephemeralContainers":[{"name":"D_3"}]}}`,
-			`spec.ephemeralContainers[2].name: invalid value "D_3"`, c.StrategicPatchEphemeralContainers},
+			`spec.ephemeralContainers[0].name: invalid value "D_3"`, c.StrategicPatchEphemeralContainers},
 		{"through the pod itself", `{"spec":{"ephemeralContainers":[{"name":"d3","image":"busybox"}]}}`,
 			podUpdateForbidden, c.StrategicPatchPod},
 		{"a field porthole does not keep", `{"spec":{"ephemeralContainers":[{"name":"d3","volumeMounts":[{"name":"v","mountPath":"/v"}]}]}}`,
-			`spec.ephemeralContainers[2].volumeMounts[0].mountPath: Forbidden: porthole does not support this field`, c.StrategicPatchEphemeralContainers},
+			`spec.ephemeralContainers[0].volumeMounts[0].mountPath: Forbidden: porthole does not support this field`, c.StrategicPatchEphemeralContainers},
 	} {
 		_, err := tc.apply("default", "p", []byte(tc.patch))
 		if !errors.As(err, &inv) || !strings.Contains(inv.Msg, tc.want) {

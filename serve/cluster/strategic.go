@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -70,15 +71,27 @@ func (keys mergeKeys) merge(doc, patch any) any {
 			if list, ok := dm[field].([]any); ok {
 				dm[field] = slices.DeleteFunc(slices.Clone(list), func(e any) bool { return slices.Contains(gone, e) })
 			}
+		case strings.HasPrefix(k, "$setElementOrder/"):
+			// Only an order, of a list the patch does not change.
+			field := strings.TrimPrefix(k, "$setElementOrder/")
+			order, _ := v.([]any)
+			list, isList := dm[field].([]any)
+			if key, ok := keys[field]; ok && isList && pm[field] == nil {
+				dm[field] = orderList(list, list, order, key)
+			}
 		case strings.HasPrefix(k, "$"):
-			// $patch, $retainKeys, $setElementOrder/...: handled, or
-			// only about order, which merging keeps.
+			// $patch, $retainKeys: handled.
 		case v == nil:
 			delete(dm, k)
 		default:
 			if key, ok := keys[k]; ok {
 				if pl, ok := v.([]any); ok {
-					dm[k] = keys.mergeList(dm[k], pl, key)
+					orig, _ := dm[k].([]any)
+					order, ok := pm["$setElementOrder/"+k].([]any)
+					if !ok {
+						order = pl
+					}
+					dm[k] = orderList(keys.mergeList(dm[k], pl, key), orig, order, key)
 					continue
 				}
 			}
@@ -86,6 +99,75 @@ func (keys mergeKeys) merge(doc, patch any) any {
 		}
 	}
 	return dm
+}
+
+// orderList puts a merged list of objects in the order the API server
+// gives it: the elements order names (the patch's list, or its
+// $setElementOrder) as it has them, the others as the original had
+// them, the two interleaved where the original orders both.
+func orderList(merged, original, order []any, key string) []any {
+	at := func(list []any) map[string]int {
+		idx := make(map[string]int, len(list))
+		for i, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				if _, seen := idx[keyOf(m[key])]; !seen {
+					idx[keyOf(m[key])] = i
+				}
+			}
+		}
+		return idx
+	}
+	inOrder, inOriginal := at(order), at(original)
+	index := func(idx map[string]int, e any) int {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return -1
+		}
+		if i, ok := idx[keyOf(m[key])]; ok {
+			return i
+		}
+		return -1
+	}
+	var named, others []any
+	for _, e := range merged {
+		if index(inOrder, e) >= 0 {
+			named = append(named, e)
+		} else {
+			others = append(others, e)
+		}
+	}
+	// The API server's sort, its comparison included: an element either
+	// list lacks goes before.
+	sortBy := func(list []any, idx map[string]int) {
+		sort.SliceStable(list, func(i, j int) bool {
+			if ii := index(idx, list[i]); ii >= 0 {
+				if ij := index(idx, list[j]); ij >= 0 {
+					return ii < ij
+				}
+			}
+			return true
+		})
+	}
+	sortBy(named, inOrder)
+	sortBy(others, inOriginal)
+	out := make([]any, 0, len(merged))
+	i, j := 0, 0
+	for i < len(others) || j < len(named) {
+		switch {
+		case j >= len(named):
+			out, i = append(out, others[i]), i+1
+		case i >= len(others):
+			out, j = append(out, named[j]), j+1
+		default:
+			li, ri := index(inOriginal, others[i]), index(inOriginal, named[j])
+			if li >= 0 && ri >= 0 && li < ri {
+				out, i = append(out, others[i]), i+1
+			} else {
+				out, j = append(out, named[j]), j+1
+			}
+		}
+	}
+	return out
 }
 
 // mergeList merges a patch list into a list of objects by key: an element

@@ -259,7 +259,7 @@ func TestReplicaSetsBoundedByMaxPods(t *testing.T) {
 }
 
 // TestPatchService: a Service's ports merge by port in a strategic merge
-// patch; its labels and spec change, its cluster IP does not, and the
+// patch (the patch's first, as the API server orders them); its labels and spec change, its cluster IP does not, and the
 // fields porthole does not model are kept.
 func TestPatchService(t *testing.T) {
 	c := startCluster(t, newFake(), Objects{})
@@ -272,7 +272,7 @@ func TestPatchService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := u.Spec.Ports; len(p) != 2 || p[0].Port != 9000 || p[1].Port != 81 || p[1].TargetPort.String() != "81" || p[1].Protocol != "TCP" ||
+	if p := u.Spec.Ports; len(p) != 2 || p[0].Port != 81 || p[1].Port != 9000 || p[0].TargetPort.String() != "81" || p[0].Protocol != "TCP" ||
 		u.Labels["tier"] != "front" || u.Spec.ClusterIP != s.Spec.ClusterIP || u.ResourceVersion == s.ResourceVersion {
 		t.Errorf("patched %+v %+v", u.ObjectMeta, u.Spec)
 	}
