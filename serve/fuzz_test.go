@@ -128,10 +128,18 @@ func FuzzAPIWrite(f *testing.F) {
 	f.Add(uint8(3), "api/v1/namespaces/default/configmaps/app", uint8(0), []byte(``))
 	f.Add(uint8(0), "api/v1/namespaces/default/pods", uint8(0), []byte(`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"env"},"spec":{"containers":[{"name":"c",`+
 		`"envFrom":[{"prefix":"P_","configMapRef":{"name":"app","optional":true}}],"env":[{"name":"N","valueFrom":{"fieldRef":{"fieldPath":"metadata.labels['a']"}}}]}]}}`))
+	// Server-side applies: of YAML, merging, creating, conflicting.
+	f.Add(uint8(1), "apis/apps/v1/namespaces/default/deployments/web?fieldManager=a", uint8(5),
+		[]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, labels: {x: y}}\nspec:\n  replicas: 3\n"))
+	f.Add(uint8(1), "apis/apps/v1/namespaces/default/deployments/new?fieldManager=b&force=true", uint8(5), []byte(deployment))
+	f.Add(uint8(1), "api/v1/namespaces/default/configmaps/app?fieldManager=c", uint8(5), []byte("{apiVersion: v1, kind: ConfigMap, data: {a: '1'}}"))
+	f.Add(uint8(2), "api/v1/namespaces/default/configmaps/app?fieldManager=d", uint8(0),
+		[]byte(`{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"app","managedFields":[{"manager":"x","fieldsV1":{"f:data":{"f:a":{},"q":{}}}}]}}`))
 	rt := &runnerRuntime{fakeRuntime: newFakeRuntime(testPods()...), added: map[node.PodRef]*kube.Pod{}}
 	h := testAPI(f, rt)
 	methods := []string{"POST", "PATCH", "PUT", "DELETE"}
-	types := []string{"application/json", "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/vnd.kubernetes.protobuf"}
+	types := []string{"application/json", "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json",
+		"application/vnd.kubernetes.protobuf", "application/apply-patch+yaml"}
 	f.Fuzz(func(t *testing.T, method uint8, target string, contentType uint8, body []byte) {
 		req, err := http.NewRequest(methods[int(method)%len(methods)], "http://example.com/"+target, bytes.NewReader(body))
 		if err != nil {

@@ -291,70 +291,113 @@ func writeBody(r *http.Request, limit int, accepted ...string) ([]byte, string, 
 	return body, ct, nil
 }
 
-// patchDeployment applies a merge, strategic merge or JSON patch to a
-// Deployment's spec and metadata: a changed template rolls the pods out
-// again.
+// patchers are the ways to patch objects of a type: by a merge patch, a
+// strategic merge patch, a JSON Patch, a server-side apply; create makes
+// the object an apply finds missing, from its JSON.
+type patchers[T any] struct {
+	merge, strategic, json, apply func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)
+	create                        func(w http.ResponseWriter, r *http.Request, body []byte, opts cluster.WriteOptions) (any, *status.HTTPError)
+}
+
+// patchDeployment patches a Deployment's spec and metadata: a changed
+// template rolls the pods out again.
 func (a *api) patchDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return patchObject(r, deploymentKind, a.cluster.PatchDeployment, a.cluster.StrategicPatchDeployment, a.cluster.JSONPatchDeployment)
+	c := a.cluster
+	return patchObject(w, r, deploymentKind, patchers[*kube.Deployment]{c.PatchDeployment, c.StrategicPatchDeployment, c.JSONPatchDeployment, c.ApplyDeployment,
+		func(w http.ResponseWriter, r *http.Request, body []byte, opts cluster.WriteOptions) (any, *status.HTTPError) {
+			return createFrom(w, r, deploymentKind, body, opts, c.CreateDeployment)
+		}})
 }
 
-// patchPod applies a patch (kubectl label's, annotate's, apply's) to a
-// pod: its labels, annotations and images may change.
+// patchPod patches a pod (kubectl label's, annotate's, apply's): its
+// labels, annotations and images may change.
 func (a *api) patchPod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return patchObject(r, podKind, a.cluster.PatchPod, a.cluster.StrategicPatchPod, a.cluster.JSONPatchPod)
+	c := a.cluster
+	return patchObject(w, r, podKind, patchers[*kube.Pod]{c.PatchPod, c.StrategicPatchPod, c.JSONPatchPod, c.ApplyPod,
+		func(w http.ResponseWriter, r *http.Request, body []byte, opts cluster.WriteOptions) (any, *status.HTTPError) {
+			return createFrom(w, r, podKind, body, opts, c.CreatePod)
+		}})
 }
 
-// patchNamespace applies a patch (kubectl label's, annotate's, apply's)
-// to a namespace: its labels and annotations may change.
+// patchNamespace patches a namespace (kubectl label's, annotate's,
+// apply's): its labels and annotations may change.
 func (a *api) patchNamespace(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return patchObject(r, namespaceKind, a.cluster.PatchNamespace, a.cluster.StrategicPatchNamespace, a.cluster.JSONPatchNamespace)
+	c := a.cluster
+	return patchObject(w, r, namespaceKind, patchers[*kube.Namespace]{c.PatchNamespace, c.StrategicPatchNamespace, c.JSONPatchNamespace, c.ApplyNamespace,
+		func(w http.ResponseWriter, r *http.Request, body []byte, opts cluster.WriteOptions) (any, *status.HTTPError) {
+			return createFrom(w, r, namespaceKind, body, opts, c.CreateNamespace)
+		}})
 }
 
-// patchConfigMap applies a patch (kubectl apply's, edit's, label's) to
-// a ConfigMap.
+// patchConfigMap patches a ConfigMap (kubectl apply's, edit's, label's).
 func (a *api) patchConfigMap(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return patchObject(r, configMapKind, a.cluster.PatchConfigMap, a.cluster.StrategicPatchConfigMap, a.cluster.JSONPatchConfigMap)
+	c := a.cluster
+	return patchObject(w, r, configMapKind, patchers[*kube.ConfigMap]{c.PatchConfigMap, c.StrategicPatchConfigMap, c.JSONPatchConfigMap, c.ApplyConfigMap,
+		func(w http.ResponseWriter, r *http.Request, body []byte, opts cluster.WriteOptions) (any, *status.HTTPError) {
+			return createFrom(w, r, configMapKind, body, opts, c.CreateConfigMap)
+		}})
 }
 
-// patchService applies a patch (kubectl apply's, kubectl label's) to a
-// Service.
+// patchService patches a Service (kubectl apply's, kubectl label's).
 func (a *api) patchService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return patchObject(r, serviceKind, a.cluster.PatchService, a.cluster.StrategicPatchService, a.cluster.JSONPatchService)
+	c := a.cluster
+	return patchObject(w, r, serviceKind, patchers[*kube.Service]{c.PatchService, c.StrategicPatchService, c.JSONPatchService, c.ApplyService,
+		func(w http.ResponseWriter, r *http.Request, body []byte, opts cluster.WriteOptions) (any, *status.HTTPError) {
+			return createFrom(w, r, serviceKind, body, opts, c.CreateService)
+		}})
 }
 
 // patchObject applies the request's patch to an object of k with the
 // function for its type. kubectl apply's patches may carry fields
 // porthole does not model (see cluster.WriteOptions); other patches that
 // set one are refused, naming it.
-func patchObject[T any](r *http.Request, k *kind, merge, strategic, jsonPatch func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)) (any, *status.HTTPError) {
-	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
+func patchObject[T any](w http.ResponseWriter, r *http.Request, k *kind, p patchers[T]) (any, *status.HTTPError) {
+	accepted := []string{"application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"}
+	if p.apply != nil {
+		accepted = append(accepted, applyPatch)
+	}
+	body, ct, aerr := writeBody(r, k.bodyLimit(), accepted...)
 	if aerr != nil {
 		return nil, aerr
 	}
-	body, ct, aerr := writeBody(r, k.bodyLimit(), "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json")
+	opts, aerr := patchOptions(r, ct)
 	if aerr != nil {
 		return nil, aerr
 	}
+	// kubectl apply names itself as the field manager (client-side apply).
+	opts.Apply = opts.Manager == "kubectl-client-side-apply"
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	patch := merge
+	var o T
+	var err error
 	switch ct {
 	case "application/json-patch+json":
-		patch = jsonPatch
+		o, err = p.json(ns, name, body, opts)
 	case "application/strategic-merge-patch+json":
-		patch = strategic
+		o, err = p.strategic(ns, name, body, opts)
+	case applyPatch:
+		cfg, aerr := applyBody(k, body)
+		if aerr != nil {
+			return nil, aerr
+		}
+		o, err = p.apply(ns, name, cfg, opts)
+		if errors.Is(err, cluster.ErrNotFound) && p.create != nil {
+			opts.ServerSide = true
+			return p.create(w, r, cfg, opts)
+		}
+	default:
+		o, err = p.merge(ns, name, body, opts)
 	}
-	// kubectl apply names itself as the field manager (client-side apply;
-	// server-side apply is another content type, refused above).
-	opts := cluster.WriteOptions{Apply: r.URL.Query().Get("fieldManager") == "kubectl-client-side-apply", DryRun: dry}
-	o, err := patch(ns, name, body, opts)
 	var inv *cluster.InvalidError
 	var perr *cluster.PatchError
 	var big *cluster.TooLargeError
+	var conflicts *cluster.ConflictError
 	switch {
 	case errors.As(err, &big):
 		return nil, objectTooLarge(k, name, big)
 	case errors.Is(err, cluster.ErrNotFound):
 		return nil, notFoundIn(k, name)
+	case errors.As(err, &conflicts):
+		return nil, conflictOf(k, name, conflicts)
 	case errors.As(err, &perr):
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
 	case errors.As(err, &inv):
@@ -378,7 +421,7 @@ func (a *api) updatePod(w http.ResponseWriter, r *http.Request) (any, *status.HT
 // (kubectl debug's strategic merge patch of pods/ephemeralcontainers).
 func (a *api) patchEphemeralContainers(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 	c := a.cluster
-	return patchObject(r, podKind, c.PatchEphemeralContainers, c.StrategicPatchEphemeralContainers, c.JSONPatchEphemeralContainers)
+	return patchObject(w, r, podKind, patchers[*kube.Pod]{merge: c.PatchEphemeralContainers, strategic: c.StrategicPatchEphemeralContainers, json: c.JSONPatchEphemeralContainers})
 }
 
 func (a *api) updateEphemeralContainers(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
@@ -402,7 +445,7 @@ func (a *api) updateConfigMap(w http.ResponseWriter, r *http.Request) (any, *sta
 }
 
 func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)) (any, *status.HTTPError) {
-	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
+	opts, aerr := writeOptions(r, "UpdateOptions")
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -427,7 +470,8 @@ func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, 
 	case m.Namespace != "" && m.Namespace != ns && !k.clusterScoped:
 		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
-	o, err := update(ns, name, body, cluster.WriteOptions{DryRun: dry, ResourceVersion: head.Metadata.ResourceVersion})
+	opts.ResourceVersion = head.Metadata.ResourceVersion
+	o, err := update(ns, name, body, opts)
 	var inv *cluster.InvalidError
 	var big *cluster.TooLargeError
 	switch {

@@ -79,11 +79,16 @@ func readScaleBody(r *http.Request, v any, accepted ...string) *status.HTTPError
 
 func (a *api) scale(r *http.Request, replicas int32, resourceVersion string) (any, *status.HTTPError) {
 	name := r.PathValue("name")
-	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
+	kind := "UpdateOptions"
+	if r.Method == http.MethodPatch {
+		kind = "PatchOptions"
+	}
+	opts, aerr := writeOptions(r, kind)
 	if aerr != nil {
 		return nil, aerr
 	}
-	d, err := a.cluster.ScaleDeployment(r.PathValue("namespace"), name, replicas, resourceVersion, cluster.WriteOptions{DryRun: dry})
+	opts.Subresource = "scale"
+	d, err := a.cluster.ScaleDeployment(r.PathValue("namespace"), name, replicas, resourceVersion, opts)
 	var inv *cluster.InvalidError
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):

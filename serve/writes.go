@@ -51,7 +51,7 @@ func createObject[T any, PT interface {
 	cluster.Object
 	DefaultTypeMeta(kind, apiVersion string)
 }](w http.ResponseWriter, r *http.Request, k *kind, limit int, create func(PT, ...cluster.WriteOptions) (PT, error)) (any, *status.HTTPError) {
-	dry, aerr := dryRunOf(r.URL.Query()["dryRun"])
+	opts, aerr := writeOptions(r, "CreateOptions")
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -59,6 +59,16 @@ func createObject[T any, PT interface {
 	if aerr != nil {
 		return nil, aerr
 	}
+	return createFrom(w, r, k, body, opts, create)
+}
+
+// createFrom creates an object of k from body, its JSON: a create's, or
+// a server-side apply's that found none.
+func createFrom[T any, PT interface {
+	*T
+	cluster.Object
+	DefaultTypeMeta(kind, apiVersion string)
+}](w http.ResponseWriter, r *http.Request, k *kind, body []byte, opts cluster.WriteOptions, create func(PT, ...cluster.WriteOptions) (PT, error)) (any, *status.HTTPError) {
 	var tm kube.TypeMeta
 	o := PT(new(T))
 	if err := json.Unmarshal(body, &tm); err != nil {
@@ -77,7 +87,13 @@ func createObject[T any, PT interface {
 		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
 	m.Namespace = ns
-	created, err := create(o, cluster.WriteOptions{DryRun: dry})
+	if url := r.PathValue("name"); opts.ServerSide && m.Name != url {
+		if m.Name != "" {
+			return nil, badRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.Name, url))
+		}
+		m.Name = url
+	}
+	created, err := create(o, opts)
 	var inv *cluster.InvalidError
 	var big *cluster.TooLargeError
 	var term *cluster.TerminatingError

@@ -71,7 +71,7 @@ func (c *Cluster) CreateConfigMap(cm *kube.ConfigMap, opts ...WriteOptions) (*ku
 	err := c.create(ConfigMaps, &cm.ObjectMeta, cm.Validate, func() error {
 		cm.TypeMeta = kube.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}
 		return c.checkConfigMapTotalLocked(cm)
-	}, cm, options(opts).DryRun)
+	}, cm, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +156,7 @@ func (c *Cluster) patchConfigMap(namespace, name string, apply func(doc any) (an
 	if err := c.checkConfigMapTotalLocked(u); err != nil {
 		return nil, err
 	}
+	u.ManagedFields = c.managedLocked(cm, u, p.ManagedFields, opts)
 	if sameJSON(u, cm) || options(opts).DryRun {
 		return u, nil
 	}

@@ -100,6 +100,7 @@ func (c *Cluster) patchEphemeral(namespace, name string, apply func(doc any) (an
 		}
 	}
 	u.Spec.EphemeralContainers = append(slices.Clip(clone(p).Spec.EphemeralContainers), added...)
+	u.ManagedFields = c.managedLocked(p, u, nil, opts) // a subresource's write: not its own managedFields
 	if sameJSON(u, p) {
 		return p, nil
 	}

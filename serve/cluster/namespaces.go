@@ -123,7 +123,7 @@ func (c *Cluster) CreateNamespace(ns *kube.Namespace, opts ...WriteOptions) (*ku
 	err := c.create(Namespaces, &ns.ObjectMeta, ns.Validate, func() error {
 		newNamespace(ns)
 		return nil
-	}, ns, options(opts).DryRun)
+	}, ns, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -280,6 +280,7 @@ func (c *Cluster) patchNamespace(name string, apply func(doc any) (any, error), 
 	if err := u.Validate(); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
 	}
+	u.ManagedFields = c.managedLocked(ns, u, p.ManagedFields, opts)
 	if err := checkSize(u); err != nil {
 		return nil, err
 	}

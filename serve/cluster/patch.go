@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 
@@ -89,6 +90,37 @@ type WriteOptions struct {
 	// ResourceVersion, when set, is the version the write was made
 	// against: if the object has changed since, ErrConflict.
 	ResourceVersion string
+	// Manager is who writes (the request's fieldManager, or its user
+	// agent's first word): the fields the write sets become its, in the
+	// object's managedFields. None: managedFields stay as they were.
+	Manager string
+	// Subresource is the one written through (scale), as managedFields
+	// record it.
+	Subresource string
+	// ServerSide is a server-side apply by Manager; Force takes the
+	// fields it sets over from other managers rather than refusing.
+	ServerSide, Force bool
+}
+
+// managedLocked is the managedFields of after, a write of before: an
+// apply's as it computed them, another write's by what it changed.
+// written are the managedFields the write left in the object (for an
+// apply, those it computed): a write may set them (kubectl does, moving
+// an object from client-side apply to server-side), or clear them with
+// a single empty entry; nil for a write that cannot (a subresource's).
+func (c *Cluster) managedLocked(before, after Object, written []kube.ManagedFieldsEntry, opts []WriteOptions) []kube.ManagedFieldsEntry {
+	w := options(opts)
+	if w.ServerSide {
+		return written
+	}
+	base := before.Meta().ManagedFields
+	switch {
+	case len(written) == 1 && reflect.ValueOf(written[0]).IsZero():
+		base = nil
+	case len(written) > 0:
+		base = written
+	}
+	return updateManaged(before, after, base, timestamp(c.now()), w)
 }
 
 func options(opts []WriteOptions) WriteOptions {
@@ -189,6 +221,7 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 		u.Spec, u.Unmodeled = spec, unmodeled
 		u.Generation++
 	}
+	u.ManagedFields = c.managedLocked(d, &u, pu.ManagedFields, opts)
 	if sameJSON(&u, d) {
 		return d, nil
 	}
@@ -268,6 +301,7 @@ func (c *Cluster) ScaleDeployment(namespace, name string, replicas int32, resour
 	u := clone(d)
 	u.Spec.Replicas = ptr(replicas)
 	u.Generation++
+	u.ManagedFields = c.managedLocked(d, u, nil, opts)
 	if options(opts).DryRun {
 		return u, nil
 	}
@@ -378,6 +412,7 @@ func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any,
 		return nil, &InvalidError{Msg: err.Error()}
 	}
 	c.defaultService(u)
+	u.ManagedFields = c.managedLocked(s, u, p.ManagedFields, opts)
 	if err := checkSize(u); err != nil {
 		return nil, err
 	}
@@ -454,6 +489,7 @@ func (c *Cluster) patchPod(namespace, name string, apply func(doc any) (any, err
 	if err := u.Validate(); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
 	}
+	u.ManagedFields = c.managedLocked(p, u, patched.ManagedFields, opts)
 	if err := checkSize(u); err != nil {
 		return nil, err
 	}

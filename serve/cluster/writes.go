@@ -74,7 +74,7 @@ func (c *Cluster) CreateDeployment(d *kube.Deployment, opts ...WriteOptions) (*k
 		d.Generation, d.Status = 1, kube.DeploymentStatus{}
 		defaultDeploymentSpec(&d.Spec)
 		return nil
-	}, d, options(opts).DryRun)
+	}, d, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (c *Cluster) CreateService(s *kube.Service, opts ...WriteOptions) (*kube.Se
 		s.Status = kube.ServiceStatus{}
 		c.defaultService(s)
 		return nil
-	}, s, options(opts).DryRun)
+	}, s, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (c *Cluster) CreateService(s *kube.Service, opts ...WriteOptions) (*kube.Se
 // create names, checks and stores o (whose metadata is m) as a new object
 // of res: fill sets what the API server sets, or refuses the object. A
 // dry run stops short of storing it.
-func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error, fill func() error, o Object, dryRun bool) error {
+func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error, fill func() error, o Object, opts []WriteOptions) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -133,15 +133,17 @@ func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error
 	}
 	m.UID, m.CreationTimestamp, m.ResourceVersion = newUID(), timestamp(c.now()), ""
 	m.DeletionTimestamp, m.DeletionGracePeriodSeconds, m.Finalizers = "", nil, nil
+	applied := jsonOf(o) // what the writer set, before defaults
 	if err := fill(); err != nil {
 		return err
 	}
+	m.ManagedFields = c.createdManagedLocked(applied, o, opts)
 	if res != ConfigMaps { // bounded by their validation and MaxConfigMapTotal
 		if err := checkSize(o); err != nil {
 			return err
 		}
 	}
-	if dryRun {
+	if options(opts).DryRun {
 		return nil
 	}
 	c.storeLocked(res, "ADDED", o)

@@ -1,0 +1,67 @@
+package serve
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/porthole/porthole/internal/streamtest"
+	"github.com/porthole/porthole/kube"
+)
+
+// TestServerSideApplyAPI: the API answers server-side applies as the API
+// server does: a fieldManager is needed, force only for an apply, a
+// missing object is created (201), a conflict is a 409 whose causes name
+// the fields and their managers, and the pod's ephemeral containers take
+// no apply.
+func TestServerSideApplyAPI(t *testing.T) {
+	s, _ := startServer(t, Options{Pods: []*kube.Pod{streamtest.SleepPod("keep")}})
+	const cms, apply = "/api/v1/namespaces/default/configmaps", "application/apply-patch+yaml"
+	cm := func(data string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata: {" + data + "}\n"
+	}
+	for _, tt := range []struct {
+		method, path, contentType, body string
+		code                            int
+		want                            string
+	}{
+		{"PATCH", cms + "/app", apply, cm("a: '1'"), 422, `PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch`},
+		{"PATCH", cms + "/app?fieldManager=" + strings.Repeat("m", 129), apply, cm("a: '1'"), 422, `fieldManager: Too long: may not be more than 128 bytes`},
+		{"PATCH", cms + "/app?fieldManager=a%01", apply, cm("a: '1'"), 422, `invalid character U+0001`},
+		{"PATCH", cms + "/app?fieldManager=m&force=true", "application/merge-patch+json", `{}`, 422, `force: Forbidden: may not be specified for non-apply patch`},
+		{"PATCH", cms + "/app?fieldManager=m", apply, "a: [", 400, `error decoding patch`},
+		{"PATCH", cms + "/app?fieldManager=m", apply, "- 1\n", 400, `an apply patch must be an object`},
+		{"PATCH", cms + "/app?fieldManager=alice", apply, cm("a: '1', b: '2'"), 201, `"manager":"alice","operation":"Apply"`},
+		{"PATCH", cms + "/app?fieldManager=alice", apply, cm("a: '1', b: '2'"), 200, `"data":{"a":"1","b":"2"}`},
+		{"PATCH", cms + "/app?fieldManager=bob", "application/merge-patch+json", `{"data":{"a":"9"}}`, 200, `"manager":"bob","operation":"Update"`},
+		{"PATCH", cms + "/app?fieldManager=alice", apply, cm("a: '1'"), 409,
+			`"message":"Apply failed with 1 conflict: conflict with \"bob\" using v1: .data.a","reason":"Conflict","details":{"name":"app","kind":"configmaps",` +
+				`"causes":[{"reason":"FieldManagerConflict","message":"conflict with \"bob\" using v1","field":".data.a"}]}`},
+		{"PATCH", cms + "/app?fieldManager=alice&force=true", apply, cm("a: '1'"), 200, `"data":{"a":"1"}`},
+		{"PATCH", "/api/v1/namespaces/default/pods/keep/ephemeralcontainers?fieldManager=m", apply, "{}", 415,
+			`accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`},
+		{"PATCH", "/api/v1/namespaces/default/pods/keep?fieldManager=m", apply, "apiVersion: v1\nkind: Pod\nmetadata: {labels: {x: y}}\n", 200, `"x":"y"`},
+	} {
+		code, body := doAs(t, s, tt.method, tt.path, tt.contentType, tt.body)
+		if code != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("%s %s %.60q: %d %s\nwant %d %s", tt.method, tt.path, tt.body, code, body, tt.code, tt.want)
+		}
+	}
+	// Every write names its manager: the user agent's first word when
+	// the request names none, as kubectl edit's PUT does.
+	var got kube.ConfigMap
+	getJSON(t, s, cms+"/app", &got)
+	code, body := doAs(t, s, "PUT", cms+"/app", "application/json",
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"app"},"data":{"a":"1","c":"3"}}`)
+	if err := json.Unmarshal([]byte(body), &got); code != http.StatusOK || err != nil {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	var managers []string
+	for _, e := range got.ManagedFields {
+		managers = append(managers, e.Manager+"/"+e.Operation)
+	}
+	if strings.Join(managers, ",") != "alice/Apply,Go-http-client/Update" {
+		t.Errorf("managers after the PUT: %v, want alice's apply and the Go client's update (bob lost his field to alice's force)", managers)
+	}
+}
