@@ -167,22 +167,21 @@ func updateManaged(before, after Object, entries []kube.ManagedFieldsEntry, now 
 	}
 	newDoc := owned(doc)
 	// What the write added (a map with what is in it) or changed.
-	oldSet, newSet := sc.fullSet(oldDoc), sc.fullSet(newDoc)
+	oldIdx, newIdx := sc.index(oldDoc, true), sc.index(newDoc, true)
+	newParents := keysOf(newIdx).parents()
 	changed := fieldSet{}
-	for p := range newSet {
-		ov, had := valueAt(oldDoc, p)
-		if !had || !oldSet.has(p) {
-			changed[p] = struct{}{}
-			continue
-		}
-		if nv, _ := valueAt(newDoc, p); newSet.leaf(p) && !sameValue(ov, nv) {
+	for p, nv := range newIdx {
+		ov, had := oldIdx[p]
+		if !had || (!newParents.has(p) && !sameValue(ov, nv)) {
 			changed[p] = struct{}{}
 		}
 	}
 	ms := readManagers(entries)
 	for _, m := range ms {
 		for p := range m.set {
-			if changed.has(p) || (oldSet.has(p) && !newSet.has(p)) {
+			_, was := oldIdx[p]
+			_, is := newIdx[p]
+			if changed.has(p) || (was && !is) {
 				delete(m.set, p)
 			}
 		}
@@ -257,7 +256,9 @@ func serverSideApply(cfg []byte, kind, apiVersion, name, now string, w WriteOpti
 	if err := sc.check("", "", applied); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
 	}
-	newSet := sc.set(applied)
+	cfgIdx := sc.index(applied, false)
+	newSet := keysOf(cfgIdx)
+	newParents := newSet.parents()
 	return func(doc any) (any, error) {
 		dm, _ := doc.(map[string]any)
 		if dm == nil {
@@ -268,7 +269,7 @@ func serverSideApply(cfg []byte, kind, apiVersion, name, now string, w WriteOpti
 			b, _ := json.Marshal(meta["managedFields"])
 			_ = json.Unmarshal(b, &entries)
 		}
-		live := owned(dm)
+		liveIdx := sc.index(owned(dm), true)
 		ms, me := find(readManagers(entries), w.Manager, opApply, "", apiVersion)
 		var conflicts []ConflictCause
 		var taken []func()
@@ -276,14 +277,13 @@ func serverSideApply(cfg []byte, kind, apiVersion, name, now string, w WriteOpti
 			if m == me {
 				continue
 			}
-			for p := range newSet {
-				if !m.set.has(p) || !newSet.leaf(p) {
-					continue
+			for p := range m.set {
+				cv, applies := cfgIdx[p]
+				if !applies || newParents.has(p) {
+					continue // not applied, or a map of what is
 				}
-				lv, _ := valueAt(live, p)
-				cv, _ := valueAt(applied, p)
-				if !sameValue(lv, cv) {
-					conflicts = append(conflicts, ConflictCause{Manager: m.id(), Field: fieldPath(p).String()})
+				if lv := liveIdx[p]; !sameValue(lv, cv) {
+					conflicts = append(conflicts, ConflictCause{Manager: m.id(), Field: p.String()})
 					taken = append(taken, func() { delete(m.set, p) })
 				}
 			}
@@ -296,25 +296,25 @@ func serverSideApply(cfg []byte, kind, apiVersion, name, now string, w WriteOpti
 		}
 		merged := sc.merge(dm, applied, "", "").(map[string]any)
 		// What the manager set before and no longer applies goes, unless
-		// another manager has a part of it.
-		var gone []fieldPath
-		for p := range me.set {
-			if newSet.ownsUnder(p) {
-				continue // still applied, or a map with some of it still applied
-			}
-			others := false
-			for _, m := range ms {
-				if m != me && m.set.ownsUnder(p) {
-					others = true
+		// another manager has it or a part of it.
+		others := fieldSet{}
+		for _, m := range ms {
+			if m != me {
+				for p := range m.set {
+					others[p] = struct{}{}
 				}
 			}
-			if !others {
-				gone = append(gone, p)
-			}
 		}
-		slices.Sort(gone) // parents before what is inside them
-		for _, p := range gone {
-			removeAt(merged, p)
+		othersParents := others.parents()
+		gone := fieldSet{}
+		for p := range me.set {
+			if newSet.has(p) || newParents.has(p) || others.has(p) || othersParents.has(p) {
+				continue
+			}
+			gone[p] = struct{}{}
+		}
+		if len(gone) > 0 {
+			merged = sc.prune(merged, gone, "", "").(map[string]any)
 		}
 		if !sameSet(me.set, newSet) || me.entry.Time == "" {
 			me.entry.Time = now

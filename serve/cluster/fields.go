@@ -37,11 +37,6 @@ func (p fieldPath) child(e string) fieldPath {
 	return p + pathSep + fieldPath(e)
 }
 
-// under says whether q is p or a place inside it.
-func (p fieldPath) under(q fieldPath) bool {
-	return q == p || strings.HasPrefix(string(q), string(p)+pathSep)
-}
-
 // String is the path as the API server prints it in a conflict:
 // .spec.containers[name="app"].image.
 func (p fieldPath) String() string {
@@ -72,24 +67,22 @@ type fieldSet map[fieldPath]struct{}
 
 func (s fieldSet) has(p fieldPath) bool { _, ok := s[p]; return ok }
 
-// ownsUnder says whether s holds p or a place inside it.
-func (s fieldSet) ownsUnder(p fieldPath) bool {
-	for q := range s {
-		if p.under(q) {
-			return true
+// parents are the places that hold members of s: every proper prefix
+// of a member's path. With them, whether s has a place inside p costs a
+// lookup, not a search of s.
+func (s fieldSet) parents() fieldSet {
+	out := fieldSet{}
+	for p := range s {
+		for i := len(p) - 1; i >= 0; i-- {
+			if p[i] == pathSep[0] {
+				if _, seen := out[p[:i]]; seen {
+					break // and so are the shorter ones
+				}
+				out[p[:i]] = struct{}{}
+			}
 		}
 	}
-	return false
-}
-
-// leaf says whether p holds no other member of s inside it.
-func (s fieldSet) leaf(p fieldPath) bool {
-	for q := range s {
-		if q != p && p.under(q) {
-			return false
-		}
-	}
-	return true
+	return out
 }
 
 // fieldsV1 is s in the API server's managedFields form: a tree of
@@ -226,33 +219,45 @@ func fieldName(p fieldPath) string {
 
 // set is the places of doc that hold a value: what an apply owns.
 func (sc *schema) set(doc any) fieldSet {
-	s := fieldSet{}
-	sc.collect(s, "", "", doc, false)
+	return keysOf(sc.index(doc, false))
+}
+
+// index is the places of doc that hold a value, with their values; with
+// maps, also the maps that hold those places (an update owns a map it
+// adds as well as what is in it). One walk: every lookup after is a
+// map's.
+func (sc *schema) index(doc any, maps bool) map[fieldPath]any {
+	idx := map[fieldPath]any{}
+	sc.collect(idx, "", "", doc, maps)
+	return idx
+}
+
+func keysOf(idx map[fieldPath]any) fieldSet {
+	s := make(fieldSet, len(idx))
+	for p := range idx {
+		s[p] = struct{}{}
+	}
 	return s
 }
 
-// fullSet is set and the maps that hold those places: an update owns a
-// map it adds as well as what is in it.
-func (sc *schema) fullSet(doc any) fieldSet {
-	s := fieldSet{}
-	sc.collect(s, "", "", doc, true)
-	return s
-}
+// fieldElem is a field's path element. A NUL, which joins elements, does
+// not stay in a name (no valid object has one).
+func fieldElem(name string) string { return "f:" + strings.ReplaceAll(name, pathSep, "\ufffd") }
 
-func (sc *schema) collect(s fieldSet, p fieldPath, dotted string, v any, maps bool) {
+func (sc *schema) collect(idx map[fieldPath]any, p fieldPath, dotted string, v any, maps bool) {
 	switch t := v.(type) {
 	case map[string]any:
 		if len(t) == 0 || sc.atomic[dotted] {
 			if p != "" {
-				s[p] = struct{}{}
+				idx[p] = v
 			}
 			return
 		}
 		if maps && p != "" {
-			s[p] = struct{}{}
+			idx[p] = v
 		}
 		for k, e := range t {
-			sc.collect(s, p.child("f:"+k), strings.TrimPrefix(dotted+"."+k, "."), e, maps)
+			sc.collect(idx, p.child(fieldElem(k)), strings.TrimPrefix(dotted+"."+k, "."), e, maps)
 		}
 	case []any:
 		name := fieldName(p)
@@ -261,22 +266,22 @@ func (sc *schema) collect(s fieldSet, p fieldPath, dotted string, v any, maps bo
 			for _, e := range t {
 				k := keyOfElem(e, keys)
 				if k == "" {
-					s[p] = struct{}{}
+					idx[p] = v
 					return
 				}
 				ep := p.child(k)
-				s[ep] = struct{}{}
-				sc.collect(s, ep, dotted, e, maps)
+				idx[ep] = e
+				sc.collect(idx, ep, dotted, e, maps)
 			}
 		case sc.sets[name]:
 			for _, e := range t {
-				s[p.child(valueElem(e))] = struct{}{}
+				idx[p.child(valueElem(e))] = e
 			}
 		default:
-			s[p] = struct{}{}
+			idx[p] = v
 		}
 	default:
-		s[p] = struct{}{}
+		idx[p] = v
 	}
 }
 
@@ -290,7 +295,7 @@ func (sc *schema) check(p fieldPath, dotted string, v any) error {
 			return nil
 		}
 		for k, e := range t {
-			if err := sc.check(p.child("f:"+k), strings.TrimPrefix(dotted+"."+k, "."), e); err != nil {
+			if err := sc.check(p.child(fieldElem(k)), strings.TrimPrefix(dotted+"."+k, "."), e); err != nil {
 				return err
 			}
 		}
@@ -325,75 +330,48 @@ func (sc *schema) check(p fieldPath, dotted string, v any) error {
 	return nil
 }
 
-// valueAt is the value at p in doc, and whether there is one.
-func valueAt(doc any, p fieldPath) (any, bool) {
-	v := doc
-	for _, e := range p.elems() {
-		switch e[:2] {
-		case "f:":
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if v, ok = m[e[2:]]; !ok {
-				return nil, false
-			}
-		default:
-			l, ok := v.([]any)
-			if !ok {
-				return nil, false
-			}
-			i := findElem(l, e)
-			if i < 0 {
-				return nil, false
-			}
-			v = l[i]
+// prune is doc without the places in gone, found as index finds them:
+// one walk, whatever their number.
+func (sc *schema) prune(doc any, gone fieldSet, p fieldPath, dotted string) any {
+	switch t := doc.(type) {
+	case map[string]any:
+		if sc.atomic[dotted] {
+			return doc
 		}
-	}
-	return v, true
-}
-
-// findElem is the index of the list element e names, or -1.
-func findElem(l []any, e string) int {
-	if strings.HasPrefix(e, "v:") {
-		return slices.IndexFunc(l, func(x any) bool { return valueElem(x) == e })
-	}
-	var key map[string]any
-	if json.Unmarshal([]byte(e[2:]), &key) != nil {
-		return -1
-	}
-	keys := slices.Sorted(maps.Keys(key))
-	return slices.IndexFunc(l, func(x any) bool { return keyOfElem(x, keys) == e })
-}
-
-// removeAt deletes the value at p from doc, if there is one.
-func removeAt(doc any, p fieldPath) {
-	es := p.elems()
-	if len(es) == 0 {
-		return
-	}
-	parent, ok := valueAt(doc, fieldPath(strings.Join(es[:len(es)-1], pathSep)))
-	if !ok {
-		return
-	}
-	last := es[len(es)-1]
-	if strings.HasPrefix(last, "f:") {
-		if m, ok := parent.(map[string]any); ok {
-			delete(m, last[2:])
+		for k, e := range t {
+			cp := p.child(fieldElem(k))
+			if gone.has(cp) {
+				delete(t, k)
+				continue
+			}
+			t[k] = sc.prune(e, gone, cp, strings.TrimPrefix(dotted+"."+k, "."))
 		}
-		return
-	}
-	// A list element: its list is replaced in its own parent.
-	l, ok := parent.([]any)
-	if !ok {
-		return
-	}
-	if i := findElem(l, last); i >= 0 {
-		grand, _ := valueAt(doc, fieldPath(strings.Join(es[:len(es)-2], pathSep)))
-		if m, ok := grand.(map[string]any); ok && strings.HasPrefix(es[len(es)-2], "f:") {
-			m[es[len(es)-2][2:]] = slices.Delete(slices.Clone(l), i, i+1)
+		return t
+	case []any:
+		name := fieldName(p)
+		keys := sc.keys[name]
+		if keys == nil && !sc.sets[name] {
+			return doc
 		}
+		out := make([]any, 0, len(t))
+		for _, e := range t {
+			var ep fieldPath
+			if keys != nil {
+				k := keyOfElem(e, keys)
+				if k == "" {
+					return doc
+				}
+				ep = p.child(k)
+			} else {
+				ep = p.child(valueElem(e))
+			}
+			if !gone.has(ep) {
+				out = append(out, sc.prune(e, gone, ep, dotted))
+			}
+		}
+		return out
 	}
+	return doc
 }
 
 // merge is cfg applied onto live as server-side apply merges: maps
@@ -418,19 +396,35 @@ func (sc *schema) merge(live, cfg any, dotted, name string) any {
 		switch keys := sc.keys[name]; {
 		case keys != nil:
 			out := slices.Clone(l)
+			at := make(map[string]int, len(out))
+			for i, e := range out {
+				if k := keyOfElem(e, keys); k != "" {
+					if _, seen := at[k]; !seen {
+						at[k] = i
+					}
+				}
+			}
 			for _, e := range c {
 				k := keyOfElem(e, keys)
-				if i := findElem(out, k); k != "" && i >= 0 {
+				if i, ok := at[k]; k != "" && ok {
 					out[i] = sc.merge(out[i], e, dotted, "")
 				} else {
+					if k != "" {
+						at[k] = len(out)
+					}
 					out = append(out, e)
 				}
 			}
 			return out
 		case sc.sets[name]:
 			out := slices.Clone(l)
+			seen := make(map[string]bool, len(out))
+			for _, e := range out {
+				seen[valueElem(e)] = true
+			}
 			for _, e := range c {
-				if findElem(out, valueElem(e)) < 0 {
+				if v := valueElem(e); !seen[v] {
+					seen[v] = true
 					out = append(out, e)
 				}
 			}
