@@ -48,6 +48,12 @@ func TestServerSideApplyAPI(t *testing.T) {
 			t.Errorf("%s %s %.60q: %d %s\nwant %d %s", tt.method, tt.path, tt.body, code, body, tt.code, tt.want)
 		}
 	}
+	// A pod keeps its managedFields through the runtime's status.
+	var keep kube.Pod
+	getJSON(t, s, "/api/v1/namespaces/default/pods/keep", &keep)
+	if m := keep.ManagedFields; len(m) != 1 || m[0].Manager != "m" || m[0].Operation != "Apply" || keep.Labels["x"] != "y" {
+		t.Errorf("the applied pod read back: labels %v, managedFields %+v", keep.Labels, m)
+	}
 	// Every write names its manager: the user agent's first word when
 	// the request names none, as kubectl edit's PUT does.
 	var got kube.ConfigMap

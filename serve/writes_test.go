@@ -367,7 +367,11 @@ func TestUpdateObjects(t *testing.T) {
 	}
 	const pod = "/api/v1/namespaces/default/pods/keep"
 	var p kube.Pod
-	getJSON(t, s, pod, &p)
+	// Started and ready: its status, and with it its resourceVersion,
+	// stays as it is while the writes below name that version.
+	for getJSON(t, s, pod, &p); p.Status.Phase != "Running" || !p.IsReady(); getJSON(t, s, pod, &p) {
+		time.Sleep(10 * time.Millisecond) // polling a state, not ordering events
+	}
 	encode := func(v any) string {
 		b, err := json.Marshal(v)
 		if err != nil {

@@ -161,13 +161,18 @@ func updateManaged(before, after Object, entries []kube.ManagedFieldsEntry, now 
 	kind, _ := doc["kind"].(string)
 	apiVersion, _ := doc["apiVersion"].(string)
 	sc := schemaFor(kind)
-	var oldDoc any = skeleton(kind)
+	var oldDoc any = map[string]any{}
 	if before != nil {
 		oldDoc = owned(jsonOf(before))
 	}
 	newDoc := owned(doc)
 	// What the write added (a map with what is in it) or changed.
 	oldIdx, newIdx := sc.index(oldDoc, true), sc.index(newDoc, true)
+	for p, v := range sc.index(skeleton(kind), true) {
+		if _, ok := oldIdx[p]; !ok {
+			oldIdx[p] = v // there, if empty: not added by this write
+		}
+	}
 	newParents := keysOf(newIdx).parents()
 	changed := fieldSet{}
 	for p, nv := range newIdx {

@@ -465,8 +465,8 @@ func (c *Cluster) listLocked(res Resource, namespace string, match func(Object) 
 
 // syncPodsLocked reads every pod's live state from the runtime and stores
 // those that changed (MODIFIED). The cluster's own metadata (deletion,
-// resourceVersion, owners, labels, annotations) and images win over the
-// runtime's.
+// resourceVersion, owners, labels, annotations, managedFields) and images
+// win over the runtime's.
 func (c *Cluster) syncPodsLocked() {
 	for k, o := range c.objs[Pods] {
 		old := o.(*kube.Pod)
@@ -481,6 +481,7 @@ func (c *Cluster) syncPodsLocked() {
 		p.DeletionTimestamp, p.DeletionGracePeriodSeconds = old.DeletionTimestamp, old.DeletionGracePeriodSeconds
 		// Orphaned, adopted or relabelled since: the cluster's word.
 		p.OwnerReferences, p.Labels, p.Annotations = old.OwnerReferences, old.Labels, old.Annotations
+		p.ManagedFields = old.ManagedFields
 		p.Spec.Containers = keepImages(p.Spec.Containers, old)
 		p.Spec.InitContainers = keepImages(p.Spec.InitContainers, old)
 		if p.Kind == "" {
