@@ -3,15 +3,20 @@ through the API calls around a session, the way its users write them:
 discovery (its paths end in a slash), a pod created from the client's models
 (no kind, no apiVersion), a watch until it runs (watch=True), its log
 followed (follow=True), a deployment's status and scale, a config map
-deleted as a collection, the pod deleted.
+deleted as a collection, a config map server-side applied by the dynamic
+client (a field dropped, a conflict with another manager, forced), the pod
+deleted.
 
 usage: api.py KUBECONFIG NAMESPACE NAME
 prints one JSON line with what it saw.
 """
 import json
+import os
+import shutil
 import sys
+import tempfile
 
-from kubernetes import client, config, watch
+from kubernetes import client, config, dynamic, watch
 
 kubeconfig, namespace, name = sys.argv[1:4]
 out = {}
@@ -55,6 +60,33 @@ try:
         metadata=client.V1ObjectMeta(name=name, labels={"api": name}), data={"k": "v"}))
     out["collected"] = v1.delete_collection_namespaced_config_map(namespace, label_selector="api=" + name).kind
     out["left"] = len(v1.list_namespaced_config_map(namespace, label_selector="api=" + name).items)
+    # The dynamic client's discovery cache goes to a directory of ours.
+    cache = tempfile.mkdtemp()
+    try:
+        dyn = dynamic.DynamicClient(client.ApiClient(), cache_file=os.path.join(cache, "discovery.json"))
+        cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name + "-ssa"}, "data": {"a": "1", "b": "2"}}
+        applied = []
+
+        # The body goes as text: this client's REST layer encodes a dict
+        # only for content types that say json, which apply's does not.
+        def apply(**kwargs):
+            return dyn.server_side_apply(cms, body=json.dumps(body), name=name + "-ssa", namespace=namespace,
+                                         field_manager="python-api", **kwargs)
+        for data in ({"a": "1", "b": "2"}, {"a": "1"}):
+            body["data"] = data
+            applied.append(json.dumps(apply().to_dict()["data"], sort_keys=True, separators=(",", ":")))
+        v1.patch_namespaced_config_map(name + "-ssa", namespace, {"data": {"a": "9"}}, field_manager="other")
+        try:
+            apply()
+            applied.append("no conflict")
+        except dynamic.exceptions.ConflictError as e:
+            applied.append("%s %s" % (e.status, json.loads(e.body)["message"]))
+        applied.append(json.dumps(apply(force_conflicts=True).to_dict()["data"], sort_keys=True, separators=(",", ":")))
+        out["applied"] = applied
+        v1.delete_namespaced_config_map(name + "-ssa", namespace)
+    finally:
+        shutil.rmtree(cache)
     out["deleted"] = v1.delete_namespaced_pod(name, namespace, grace_period_seconds=0).metadata.name
 except client.ApiException as e:
     out["error"] = "%s %s: %s" % (e.status, e.reason, e.body)

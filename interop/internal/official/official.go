@@ -237,6 +237,7 @@ func (c Client) API(t testing.TB, tg Target, name string) {
 		DeploymentStatus string `json:"deployment_status"`
 		Collected        string
 		Left             *int
+		Applied          []string
 		Deleted          string
 		Error            string
 	}
@@ -263,5 +264,9 @@ func (c Client) API(t testing.TB, tg Target, name string) {
 		strings.HasSuffix(got.Watched[len(got.Watched)-1], " Running") && strings.HasPrefix(got.Watched[0], "ADDED "), got.Watched)
 	check("log", got.Log == "line1\nline2\nline3\n", fmt.Sprintf("%q", got.Log))
 	check("deployment status", got.DeploymentStatus == "Deployment", got.DeploymentStatus)
+	// Applied, applied without b, refused (another manager set a),
+	// forced.
+	check("server-side apply", slices.Equal(got.Applied, []string{`{"a":"1","b":"2"}`, `{"a":"1"}`,
+		`409 Apply failed with 1 conflict: conflict with "other" using v1: .data.a`, `{"a":"1"}`}), got.Applied)
 	check("deleted", got.Deleted == name, got.Deleted)
 }

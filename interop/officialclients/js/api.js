@@ -1,7 +1,9 @@
 // Drives the official Kubernetes JavaScript client (@kubernetes/client-node)
 // through the API calls around a session, the way its users write them: the
 // version, a pod created without kind or apiVersion, a watch with bookmarks
-// until it runs, its log followed, a deployment's status, the pod deleted.
+// until it runs, its log followed, a deployment's status, a config map
+// server-side applied (a field dropped, a conflict with another manager,
+// forced), the pod deleted.
 //
 // usage: node api.js KUBECONFIG NAMESPACE NAME
 // prints one JSON line with what it saw.
@@ -54,6 +56,25 @@ setTimeout(() => { out.error = 'timed out'; done(2); }, 60000);
       template: { metadata: { labels: { 'api-deploy': name } }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] } } } } });
   out.deployment_status = (await apps.readNamespacedDeploymentStatus({ name, namespace })).kind;
   await apps.deleteNamespacedDeployment({ name, namespace });
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-ssa`, namespace }, data: { a: '1', b: '2' } };
+  const sorted = (data) => JSON.stringify(Object.fromEntries(Object.entries(data).sort()));
+  out.applied = [];
+  for (const data of [{ a: '1', b: '2' }, { a: '1' }]) {
+    cm.data = data;
+    const r = await objects.patch(cm, undefined, undefined, 'js-api', undefined, k8s.PatchStrategy.ServerSideApply);
+    out.applied.push(sorted(r.data));
+  }
+  await objects.patch({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-ssa`, namespace }, data: { a: '9' } },
+    undefined, undefined, 'other', undefined, k8s.PatchStrategy.MergePatch);
+  try {
+    await objects.patch(cm, undefined, undefined, 'js-api', undefined, k8s.PatchStrategy.ServerSideApply);
+    out.applied.push('no conflict');
+  } catch (e) {
+    out.applied.push(`${e.code} ${JSON.parse(e.body).message}`);
+  }
+  out.applied.push(sorted((await objects.patch(cm, undefined, undefined, 'js-api', true, k8s.PatchStrategy.ServerSideApply)).data));
+  await core.deleteNamespacedConfigMap({ name: `${name}-ssa`, namespace });
   out.deleted = (await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })).metadata.name;
   done(0);
 })().catch((e) => {
