@@ -16,6 +16,7 @@ import (
 // they do straight to the API server, for each kubectl era: apply -f
 // (which reads the OpenAPI documents, v2 in protobuf for kubectl 1.27,
 // v3 for the later ones, and validates on the server), applied again,
+// applied server-side,
 // create deployment (protobuf from kubectl 1.32 on), expose and
 // delete -f; the objects are in the API server, then gone. A namespace and
 // a ConfigMap are created, changed and deleted, and refused to a user
@@ -68,6 +69,9 @@ spec:
 				}{
 					{[]string{"apply", "-f", file}, "deployment.apps/" + name + " created\nservice/" + name + " created\n"},
 					{[]string{"apply", "-f", file}, "deployment.apps/" + name + " unchanged\nservice/" + name + " unchanged\n"},
+					// Server-side: kubectl moves the objects over (a JSON
+					// patch of their managedFields), then applies.
+					{[]string{"apply", "--server-side", "-f", file}, "deployment.apps/" + name + " serverside-applied\nservice/" + name + " serverside-applied\n"},
 					{[]string{"create", "deployment", made, "--image=local", "--", "sleep", "infinity"}, "deployment.apps/" + made + " created\n"},
 					{[]string{"expose", "deployment", made, "--port=80"}, "service/" + made + " exposed\n"},
 				} {
