@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"io"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -108,27 +108,11 @@ func TestSameAnswers(t *testing.T) {
 // a Status's reason, or a watch stream's event types).
 func answer(t *testing.T, cfg *rest.Config, method, path, body string) string {
 	t.Helper()
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, strings.TrimSuffix(cfg.Host, "/")+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json")
+	ctype := ""
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		ctype = "application/json"
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, raw := send(t, cfg, method, path, ctype, body)
 	var head struct {
 		APIVersion string          `json:"apiVersion"`
 		Kind       string          `json:"kind"`
@@ -137,7 +121,7 @@ func answer(t *testing.T, cfg *rest.Config, method, path, body string) string {
 		Type       string          `json:"type"`
 		Object     json.RawMessage `json:"object"`
 	}
-	sum := resp.Status
+	sum := fmt.Sprintf("%d %s", code, http.StatusText(code))
 	if json.Unmarshal(raw, &head) == nil {
 		switch {
 		case head.Kind == "Status" && head.Reason == "Invalid":
