@@ -73,8 +73,8 @@ func testObjects() []testObject {
 		{
 			name: "pod", gvk: corev1.SchemeGroupVersion.WithKind("Pod"),
 			build: func() runtime.Object { return newPod() }, porthole: func() any { return new(kube.Pod) },
-			dropped: []string{`"volumes"`, `"nodeSelector"`, `"tolerations"`, `"resources"`, `"livenessProbe"`,
-				`"hostPort"`, `"managedFields"`, `"volumeMounts"`, `"runAsUser"`},
+			dropped: []string{`"volumes"`, `"nodeSelector"`, `"tolerations"`, `"livenessProbe"`,
+				`"hostPort"`, `"volumeMounts"`, `"runAsUser"`},
 			check: func(t *testing.T, v any) {
 				p := v.(*kube.Pod)
 				app, side := p.Spec.Containers[0], p.Spec.Containers[1]
@@ -85,6 +85,7 @@ func testObjects() []testObject {
 				checkEqual(t, "containers[0].readinessProbe.httpGet.httpHeaders", app.ReadinessProbe.HTTPGet.HTTPHeaders,
 					[]kube.HTTPHeader{{Name: "X-Probe", Value: "yes"}, {Name: "Accept", Value: "*/*"}})
 				checkEqual(t, "containers[0] stdin, stdinOnce, tty", []bool{app.Stdin, app.StdinOnce, app.TTY}, []bool{true, true, true})
+				checkEqual(t, "containers[0].resources", app.Resources, &kube.Resources{"limits": map[string]any{"cpu": "500m", "memory": "128Mi"}})
 				checkEqual(t, "containers[0].env", app.Env, []kube.EnvVar{{Name: "A", Value: "1"}, {Name: "EMPTY"},
 					{Name: "NODE", ValueFrom: &kube.EnvVarSource{FieldRef: &kube.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"}}},
 					{Name: "CPU", ValueFrom: &kube.EnvVarSource{ResourceFieldRef: &kube.ResourceFieldSelector{ContainerName: "app", Resource: "limits.cpu", Divisor: "1m"}}},
@@ -108,7 +109,7 @@ func testObjects() []testObject {
 			build: func() runtime.Object { return newDeployment() }, porthole: func() any { return new(kube.Deployment) },
 			// minReadySeconds is not in the list: porthole's Deployment does
 			// not keep it, but ToJSON may pass it on.
-			dropped: []string{`"nodeSelector"`, `"tolerations"`, `"volumes"`, `"resources"`},
+			dropped: []string{`"nodeSelector"`, `"tolerations"`, `"volumes"`},
 			check: func(t *testing.T, v any) {
 				d := v.(*kube.Deployment)
 				checkEqual(t, "spec.strategy.rollingUpdate.maxSurge", d.Spec.Strategy.RollingUpdate.MaxSurge, ptr.To(kube.FromString("25%")))
@@ -151,7 +152,6 @@ func testObjects() []testObject {
 					Status: corev1.NamespaceStatus{Phase: corev1.NamespaceTerminating}}
 			},
 			porthole: func() any { return new(kube.Namespace) },
-			dropped:  []string{`"managedFields"`},
 			check: func(t *testing.T, v any) {
 				ns := v.(*kube.Namespace)
 				checkEqual(t, "metadata.name", ns.Name, "dev")
@@ -170,7 +170,6 @@ func testObjects() []testObject {
 					BinaryData: map[string][]byte{"logo.png": {0x89, 'P', 'N', 'G', 0, 0xff, 0xfe}}}
 			},
 			porthole: func() any { return new(kube.ConfigMap) },
-			dropped:  []string{`"managedFields"`},
 			check: func(t *testing.T, v any) {
 				cm := v.(*kube.ConfigMap)
 				checkEqual(t, "data", cm.Data, map[string]string{"greeting": "hello", "app.conf": "port=8080\nname=\"web\"\n", "empty": ""})

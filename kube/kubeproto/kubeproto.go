@@ -78,6 +78,8 @@ const (
 	kIntOrString // intstr: type, intVal, strVal, as a number or a string
 	kBytesMap    // map<string, bytes>, its values base64 as in JSON
 	kQuantity    // resource.Quantity: its string
+	kQuantityMap // map<string, resource.Quantity>: the quantities' strings
+	kRawJSON     // a message whose field 1 is JSON (FieldsV1): that JSON
 )
 
 // field is one field of a message, under its JSON name.
@@ -105,6 +107,8 @@ func strMap(name string) field      { return field{name: name, kind: kStringMap}
 func intOrString(name string) field { return field{name: name, kind: kIntOrString} }
 func bytesMap(name string) field    { return field{name: name, kind: kBytesMap} }
 func quantity(name string) field    { return field{name: name, kind: kQuantity} }
+func quantityMap(name string) field { return field{name: name, kind: kQuantityMap} }
+func rawJSON(name string) field     { return field{name: name, kind: kRawJSON} }
 func timestamp(name string) field   { return field{name: name, kind: kTime} }
 func inline(m message) field        { return field{kind: kMessage, msg: m, inline: true} }
 
@@ -122,7 +126,9 @@ var (
 	objectMeta = message{1: str("name"), 2: str("generateName"), 3: str("namespace"), 5: str("uid"),
 		6: str("resourceVersion"), 7: i64("generation"), 8: timestamp("creationTimestamp"),
 		9: timestamp("deletionTimestamp"), 10: i64("deletionGracePeriodSeconds"), 11: strMap("labels"),
-		12: strMap("annotations"), 13: msgs("ownerReferences", ownerReference), 14: strs("finalizers")}
+		12: strMap("annotations"), 13: msgs("ownerReferences", ownerReference), 14: strs("finalizers"),
+		17: msgs("managedFields", message{1: str("manager"), 2: str("operation"), 3: str("apiVersion"), 4: timestamp("time"),
+			6: str("fieldsType"), 7: rawJSON("fieldsV1"), 8: str("subresource")})}
 	labelSelector = message{1: strMap("matchLabels"),
 		2: msgs("matchExpressions", message{1: str("key"), 2: str("operator"), 3: strs("values")})}
 	probe = message{
@@ -145,7 +151,9 @@ var (
 		7:  msgs("env", message{1: str("name"), 2: str("value"), 3: msg("valueFrom", envVarSource)}),
 		19: msgs("envFrom", message{1: str("prefix"), 2: msg("configMapRef", envSource), 3: msg("secretRef", envSource)}),
 		11: msg("readinessProbe", probe), 13: str("terminationMessagePath"), 20: str("terminationMessagePolicy"),
-		14: str("imagePullPolicy"), 16: boolean("stdin"), 17: boolean("stdinOnce"), 18: boolean("tty")}
+		14: str("imagePullPolicy"), 16: boolean("stdin"), 17: boolean("stdinOnce"), 18: boolean("tty"),
+		8: msg("resources", message{1: quantityMap("limits"), 2: quantityMap("requests"),
+			3: msgs("claims", message{1: str("name"), 2: str("request")})})}
 	podSpec = message{2: msgs("containers", container), 20: msgs("initContainers", container),
 		3: str("restartPolicy"), 4: i64("terminationGracePeriodSeconds"), 6: str("dnsPolicy"), 10: str("nodeName"),
 		14: msg("securityContext", message{}), 19: str("schedulerName")}
@@ -282,6 +290,32 @@ func (f field) set(out map[string]any, wire, v uint64, val []byte) error {
 			into[k] = base64.StdEncoding.EncodeToString([]byte(v))
 		}
 		return nil
+	case kQuantityMap:
+		entry := map[string]any{}
+		if err := decode(val, message{1: str("key"), 2: quantity("value")}, entry); err != nil {
+			return err
+		}
+		into, _ := out[f.name].(map[string]any)
+		if into == nil {
+			into = map[string]any{}
+			out[f.name] = into
+		}
+		k, _ := entry["key"].(string)
+		v, ok := entry["value"]
+		if !ok {
+			v = "0" // an entry without its value holds the zero quantity
+		}
+		into[k] = v
+		return nil
+	case kRawJSON:
+		r := map[string]any{}
+		if err := decode(val, message{1: {name: "raw", kind: kBytes}}, r); err != nil {
+			return err
+		}
+		raw, _ := r["raw"].(string)
+		if err := json.Unmarshal([]byte(raw), &x); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
 	case kQuantity:
 		q := map[string]any{}
 		if err := decode(val, message{1: str("string")}, q); err != nil {

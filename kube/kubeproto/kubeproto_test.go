@@ -39,13 +39,14 @@ func TestToJSON(t *testing.T) {
 		bytes(8, nil). // the zero creationTimestamp
 		bytes(9, enc(nil).varint(1, 1765000000)).
 		str(14, "a").str(14, "b").
-		bytes(17, enc(nil).str(1, "kubectl")) // managedFields: not modeled
+		bytes(17, enc(nil).str(1, "kubectl").str(2, "Update").bytes(7, enc(nil).str(1, `{"f:metadata":{"f:labels":{}}}`))) // managedFields
 	probe := enc(nil).bytes(1, enc(nil).bytes(2, enc(nil).str(1, "/healthz").bytes(2, enc(nil).varint(1, 1).str(3, "http")))).
 		varint(2, uint64(0xffffffffffffffff)). // initialDelaySeconds -1, sign-extended
 		varint(4, 3)
 	container := enc(nil).str(1, "c").str(2, "busybox").str(3, "sleep").str(3, "infinity").
 		bytes(6, enc(nil).str(1, "http").varint(3, 8080)).
-		bytes(8, enc(nil).bytes(1, enc(nil).str(1, "cpu"))). // resources: not modeled
+		bytes(8, enc(nil).bytes(1, enc(nil).str(1, "cpu").bytes(2, enc(nil).str(1, "100m"))).bytes(1, enc(nil).str(1, "memory")).
+			bytes(2, enc(nil).str(1, "cpu").bytes(2, enc(nil).str(1, "50m")))). // resources: limits (memory without its value), requests
 		bytes(11, probe).varint(16, 1)
 	spec := enc(nil).varint(1, 2).
 		bytes(2, enc(nil).bytes(1, enc(nil).str(1, "app").str(2, "web"))).
@@ -59,11 +60,13 @@ func TestToJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"apiVersion":"apps/v1","kind":"Deployment",` +
-		`"metadata":{"creationTimestamp":null,"deletionTimestamp":"2025-12-06T05:46:40Z","finalizers":["a","b"],"labels":{"app":"web","tier":"front"},"name":"web","namespace":"default"},` +
+		`"metadata":{"creationTimestamp":null,"deletionTimestamp":"2025-12-06T05:46:40Z","finalizers":["a","b"],"labels":{"app":"web","tier":"front"},` +
+		`"managedFields":[{"fieldsV1":{"f:metadata":{"f:labels":{}}},"manager":"kubectl","operation":"Update"}],"name":"web","namespace":"default"},` +
 		`"spec":{"paused":true,"replicas":2,"revisionHistoryLimit":5,"selector":{"matchLabels":{"app":"web"}},` +
 		`"strategy":{"rollingUpdate":{"maxSurge":"25%"},"type":"RollingUpdate"},` +
 		`"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"command":["sleep","infinity"],"image":"busybox","name":"c","ports":[{"containerPort":8080,"name":"http"}],` +
-		`"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"},"initialDelaySeconds":-1,"periodSeconds":3},"stdin":true}]}}}}`
+		`"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"},"initialDelaySeconds":-1,"periodSeconds":3},` +
+		`"resources":{"limits":{"cpu":"100m","memory":"0"},"requests":{"cpu":"50m"}},"stdin":true}]}}}}`
 	if string(got) != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
@@ -86,6 +89,7 @@ func TestToJSONRefuses(t *testing.T) {
 	}{
 		{"no prefix", []byte(`{"kind":"Pod"}`), "does not start with the Kubernetes protobuf prefix"},
 		{"unknown kind", object("v1", "Secret", nil), `v1 "Secret" is not a kind porthole reads`},
+		{"managedFields of bad JSON", object("v1", "Pod", enc(nil).bytes(1, enc(nil).bytes(17, enc(nil).bytes(7, enc(nil).str(1, "{"))))), "fieldsV1: unexpected end of JSON input"},
 		{"encoded content", append([]byte("k8s\x00"), enc(nil).bytes(1, enc(nil).str(1, "v1").str(2, "Pod")).str(3, "gzip")...), `content encoding "gzip"`},
 		{"truncated tag", object("v1", "Pod", enc(nil).raw(0x80)), "truncated field tag"},
 		{"truncated length", object("v1", "Pod", enc(nil).raw(0x0a, 5, 1)), "field 1: truncated length-delimited value"},
