@@ -93,8 +93,8 @@ func patchOptions(r *http.Request, ct string) (cluster.WriteOptions, *status.HTT
 
 // applyBody is an apply's document as JSON, checked as the API server
 // checks it before merging: an object, of the URL's version, without
-// managedFields.
-func applyBody(k *kind, body []byte) ([]byte, *status.HTTPError) {
+// managedFields, in the URL's namespace if it names one.
+func applyBody(k *kind, body []byte, namespace string) ([]byte, *status.HTTPError) {
 	var doc any
 	if err := yaml.Unmarshal(body, &doc); err != nil {
 		return nil, badRequest(fmt.Sprintf("error decoding patch: %v", err))
@@ -111,8 +111,12 @@ func applyBody(k *kind, body []byte) ([]byte, *status.HTTPError) {
 	if kd, _ := obj["kind"].(string); v != k.apiVersion || kd != k.kind {
 		return nil, badRequest(fmt.Sprintf("invalid object type: %s, Kind=%s", v, kd))
 	}
-	if meta, _ := obj["metadata"].(map[string]any); meta != nil && meta["managedFields"] != nil {
+	meta, _ := obj["metadata"].(map[string]any)
+	if meta != nil && meta["managedFields"] != nil {
 		return nil, badRequest("metadata.managedFields must be nil")
+	}
+	if ns, _ := meta["namespace"].(string); ns != "" && ns != namespace && !k.clusterScoped {
+		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
 	return j, nil
 }

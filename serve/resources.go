@@ -375,7 +375,7 @@ func patchObject[T any](w http.ResponseWriter, r *http.Request, k *kind, p patch
 	case "application/strategic-merge-patch+json":
 		o, err = p.strategic(ns, name, body, opts)
 	case applyPatch:
-		cfg, aerr := applyBody(k, body)
+		cfg, aerr := applyBody(k, body, ns)
 		if aerr != nil {
 			return nil, aerr
 		}

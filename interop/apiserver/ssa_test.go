@@ -104,6 +104,8 @@ spec:
 			`{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"main"},{"name":"side"}]}}}}`,
 			[]string{"spec.template.spec.containers"}},
 		{"an apply without a kind", "PATCH", dep, "?fieldManager=alice", apply, strings.Replace(deployment("", "", ""), "kind: Deployment", "", 1), nil},
+		{"an apply in another namespace", "PATCH", dep, "?fieldManager=alice", apply,
+			strings.Replace(deployment("", "", ""), "name: ssa", "name: ssa, namespace: kube-system", 1), nil},
 		{"an apply of another name", "PATCH", dep, "?fieldManager=alice", apply, strings.Replace(deployment("", "", ""), "name: ssa", "name: other", 1), nil},
 		{"a config map applied", "PATCH", cm, "?fieldManager=alice", apply,
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {a: '1', b: '2'}\n", []string{"data"}},
