@@ -48,6 +48,14 @@ func TestServerSideApplyAPI(t *testing.T) {
 			t.Errorf("%s %s %.60q: %d %s\nwant %d %s", tt.method, tt.path, tt.body, code, body, tt.code, tt.want)
 		}
 	}
+	// A pod created by an apply: its manager owns what it sent, a field
+	// porthole does not keep (tolerations) among it, as the API server
+	// would have it.
+	code, body := doAs(t, s, "PATCH", "/api/v1/namespaces/default/pods/made?fieldManager=m", apply,
+		"apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: c, command: [sleep, '60']}]\n  tolerations: [{operator: Exists}]\n")
+	if code != http.StatusCreated || !strings.Contains(body, `"fieldsV1":{"f:spec":{"f:containers":{"k:{\"name\":\"c\"}":{".":{},"f:command":{},"f:name":{}}},"f:tolerations":{}}}`) {
+		t.Errorf("a pod created by an apply: %d %s", code, body)
+	}
 	// A pod keeps its managedFields through the runtime's status.
 	var keep kube.Pod
 	getJSON(t, s, "/api/v1/namespaces/default/pods/keep", &keep)
@@ -58,7 +66,7 @@ func TestServerSideApplyAPI(t *testing.T) {
 	// the request names none, as kubectl edit's PUT does.
 	var got kube.ConfigMap
 	getJSON(t, s, cms+"/app", &got)
-	code, body := doAs(t, s, "PUT", cms+"/app", "application/json",
+	code, body = doAs(t, s, "PUT", cms+"/app", "application/json",
 		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"app"},"data":{"a":"1","c":"3"}}`)
 	if err := json.Unmarshal([]byte(body), &got); code != http.StatusOK || err != nil {
 		t.Fatalf("PUT: %d %s", code, body)

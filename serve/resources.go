@@ -381,7 +381,7 @@ func patchObject[T any](w http.ResponseWriter, r *http.Request, k *kind, p patch
 		}
 		o, err = p.apply(ns, name, cfg, opts)
 		if errors.Is(err, cluster.ErrNotFound) && p.create != nil {
-			opts.ServerSide = true
+			opts.ServerSide, opts.Applied = true, cfg
 			return p.create(w, r, cfg, opts)
 		}
 	default:

@@ -10,7 +10,7 @@ import (
 	"github.com/porthole/porthole/kube"
 )
 
-// Server-side apply (kubectl apply --server-side, Helm 4, the official
+// Server-side apply (kubectl apply --server-side, the official
 // clients' apply): a manager sends the fields it wants; the object
 // becomes those merged into it, less what the manager set last time and
 // no longer sends (unless another manager also set it), refused where
@@ -203,8 +203,8 @@ func updateManaged(before, after Object, entries []kube.ManagedFieldsEntry, now 
 }
 
 // createdManagedLocked is the managedFields of o, created from applied
-// (its JSON as the writer sent it, before defaults): an apply owns what
-// it sent, another create all the object has.
+// (its JSON before defaults): an apply owns what it sent (its document,
+// when the options carry it), another create all the object has.
 func (c *Cluster) createdManagedLocked(applied any, o Object, opts []WriteOptions) []kube.ManagedFieldsEntry {
 	w := options(opts)
 	if !w.ServerSide {
@@ -213,6 +213,10 @@ func (c *Cluster) createdManagedLocked(applied any, o Object, opts []WriteOption
 	doc, _ := jsonOf(o).(map[string]any)
 	kind, _ := doc["kind"].(string)
 	apiVersion, _ := doc["apiVersion"].(string)
+	var sent any
+	if json.Unmarshal(w.Applied, &sent) == nil {
+		applied = sent
+	}
 	set := schemaFor(kind).set(owned(applied))
 	return writeManagers([]*manager{{entry: kube.ManagedFieldsEntry{Manager: w.Manager, Operation: opApply,
 		APIVersion: apiVersion, Time: timestamp(c.now())}, set: set}})

@@ -100,6 +100,9 @@ type WriteOptions struct {
 	// ServerSide is a server-side apply by Manager; Force takes the
 	// fields it sets over from other managers rather than refusing.
 	ServerSide, Force bool
+	// Applied is a create's apply document (JSON): the fields its
+	// manager owns, as sent, whatever porthole models of them.
+	Applied []byte
 }
 
 // managedLocked is the managedFields of after, a write of before: an
