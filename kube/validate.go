@@ -203,6 +203,9 @@ func validateContainer(c *Container, path string, names map[string]string) *fiel
 			}
 		}
 	}
+	if fe := validateResources(c, path); fe != nil {
+		return fe
+	}
 	if c.ReadinessProbe != nil {
 		return validateProbe(c.ReadinessProbe, path+".readinessProbe")
 	}

@@ -171,14 +171,18 @@ func (c *container) podField(fieldPath string) (string, error) {
 }
 
 // resourceField is the value of a container's resource limit or request
-// as the kubelet gives it to a container without limits or requests
-// (porthole's runtime sets none): a limit is the node's allocatable (its
-// processors, memory, or the disk of the pod's directory), a request 0;
-// in the divisor's unit, rounded up.
+// as the kubelet gives it: the container's own (a request left out is its
+// limit); without one, a limit is the node's allocatable (its processors,
+// memory, or the disk of the pod's directory), a request 0; in the
+// divisor's unit, rounded up. porthole's runtime enforces none of them.
 func (c *container) resourceField(f *kube.ResourceFieldSelector) (string, error) {
 	divisor, ok := kube.Divisor(f)
 	if !ok {
 		return "", fmt.Errorf("divisor %v is not supported", f.Divisor)
+	}
+	kind, name, _ := strings.Cut(f.Resource, ".")
+	if v, set := c.spec.Resource(kind, name); set {
+		return strconv.FormatInt(int64(math.Ceil(v/divisor)), 10), nil
 	}
 	var v float64
 	switch f.Resource {

@@ -126,6 +126,27 @@ func TestEnvResourceFields(t *testing.T) {
 	waitLog(t, r, "res", fmt.Sprintf("%d %d %d %d %d 0 0\n", n, n*1000, kib*1024, (kib+1023)/1024, disk))
 }
 
+// TestEnvOwnResourceFields: a container with requests and limits reads
+// its own, as the kubelet gives them: cpu rounded up to the divisor, a
+// request left out is its limit.
+func TestEnvOwnResourceFields(t *testing.T) {
+	field := func(name, resource string, divisor any) kube.EnvVar {
+		return kube.EnvVar{Name: name, ValueFrom: &kube.EnvVarSource{ResourceFieldRef: &kube.ResourceFieldSelector{Resource: resource, Divisor: divisor}}}
+	}
+	p := testPod("own", kube.Container{Command: []string{"sh", "-c", `echo "$CPU $MCPU $MEM $MIB $REQ $RMEM"; sleep infinity`},
+		Resources: &kube.Resources{
+			"limits":   map[string]any{"cpu": "1500m", "memory": "128Mi"},
+			"requests": map[string]any{"cpu": float64(0.25)},
+		},
+		Env: []kube.EnvVar{
+			field("CPU", "limits.cpu", nil), field("MCPU", "limits.cpu", "1m"), field("MEM", "limits.memory", nil),
+			field("MIB", "limits.memory", "1Mi"), field("REQ", "requests.cpu", "1m"), field("RMEM", "requests.memory", "1Ki"),
+		}}, restartNever)
+	r := start(t, p)
+	waitPod(t, r, "own", "running", isRunning)
+	waitLog(t, r, "own", fmt.Sprintf("2 1500 %d 128 250 %d\n", 128<<20, 128<<10))
+}
+
 // TestEnvConfigError: a container whose ConfigMap or key is missing
 // waits with CreateContainerConfigError, the kubelet's message, and no
 // restart counted, until the ConfigMap is there; a required Secret or an

@@ -1,0 +1,50 @@
+package kube
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestParseQuantity(t *testing.T) {
+	for _, tt := range []struct {
+		in   any
+		want float64
+		ok   bool
+	}{
+		{"500m", 0.5, true}, {"2", 2, true}, {"1.5Gi", 1.5 * (1 << 30), true}, {"128Mi", 128 << 20, true},
+		{"1k", 1000, true}, {"2e3", 2000, true}, {"1E", 1e18, true}, {"100n", 100e-9, true}, {float64(3), 3, true},
+		{"-1", -1, true}, {"abc", 0, false}, {"1.2.3", 0, false}, {"1Qi", 0, false}, {"", 0, false}, {true, 0, false},
+	} {
+		got, ok := ParseQuantity(tt.in)
+		if ok != tt.ok || (ok && math.Abs(got-tt.want) > 1e-9*math.Abs(tt.want)+1e-15) {
+			t.Errorf("ParseQuantity(%v) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestValidateResources: a container's requests and limits are
+// quantities, not negative, no request over its limit, in the API
+// server's words.
+func TestValidateResources(t *testing.T) {
+	for _, tt := range []struct {
+		res  Resources
+		want string
+	}{
+		{Resources{"limits": map[string]any{"cpu": "1", "memory": "1Gi"}, "requests": map[string]any{"cpu": "500m"}}, ""},
+		{Resources{}, ""},
+		{Resources{"limits": map[string]any{"cpu": "lots"}},
+			`spec.containers[0].resources.limits[cpu]: Invalid value: "lots": quantities must match the regular expression`},
+		{Resources{"requests": map[string]any{"memory": "-1"}}, `spec.containers[0].resources.requests[memory]: Invalid value: "-1": must be greater than or equal to 0`},
+		{Resources{"limits": map[string]any{"cpu": "1"}, "requests": map[string]any{"cpu": "2"}},
+			`spec.containers[0].resources.requests[cpu]: Invalid value: "2": must be less than or equal to cpu limit of 1`},
+		{Resources{"limits": "x"}, `spec.containers[0].resources.limits: Invalid value: must be a map of quantities`},
+	} {
+		res := tt.res
+		p := &Pod{ObjectMeta: ObjectMeta{Name: "p"}, Spec: PodSpec{Containers: []Container{{Name: "c", Resources: &res}}}}
+		err := p.Validate()
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%v: %v, want %q", tt.res, err, tt.want)
+		}
+	}
+}
