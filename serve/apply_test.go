@@ -79,3 +79,31 @@ func TestServerSideApplyAPI(t *testing.T) {
 		t.Errorf("managers after the PUT: %v, want alice's apply and the Go client's update (bob lost his field to alice's force)", managers)
 	}
 }
+
+// TestPatchPrecondition: a patch or an apply naming a resourceVersion is
+// made against it, as the API server takes it: another is a 409.
+func TestPatchPrecondition(t *testing.T) {
+	s, _ := startServer(t, Options{})
+	const cm = "/api/v1/namespaces/default/configmaps/pre"
+	code, body := doAs(t, s, "PATCH", cm+"?fieldManager=a", "application/apply-patch+yaml", "{apiVersion: v1, kind: ConfigMap, data: {a: '1'}}")
+	var got kube.ConfigMap
+	if err := json.Unmarshal([]byte(body), &got); code != http.StatusCreated || err != nil {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	rv := got.ResourceVersion
+	for _, tt := range []struct {
+		contentType, body string
+		code              int
+	}{
+		{"application/merge-patch+json", `{"metadata":{"resourceVersion":"1"},"data":{"b":"2"}}`, http.StatusConflict},
+		{"application/strategic-merge-patch+json", `{"metadata":{"resourceVersion":"1"},"data":{"b":"2"}}`, http.StatusConflict},
+		{"application/json-patch+json", `[{"op":"replace","path":"/metadata/resourceVersion","value":"1"}]`, http.StatusConflict},
+		{"application/apply-patch+yaml", "{apiVersion: v1, kind: ConfigMap, metadata: {resourceVersion: '1'}, data: {a: '2'}}", http.StatusConflict},
+		{"application/merge-patch+json", `{"metadata":{"resourceVersion":"` + rv + `"},"data":{"b":"2"}}`, http.StatusOK},
+	} {
+		code, body := doAs(t, s, "PATCH", cm+"?fieldManager=a", tt.contentType, tt.body)
+		if code != tt.code || (code == http.StatusConflict && !strings.Contains(body, `Operation cannot be fulfilled on configmaps \"pre\": the object has been modified`)) {
+			t.Errorf("%s %s: %d %s, want %d", tt.contentType, tt.body, code, body, tt.code)
+		}
+	}
+}

@@ -398,6 +398,8 @@ func patchObject[T any](w http.ResponseWriter, r *http.Request, k *kind, p patch
 		return nil, notFoundIn(k, name)
 	case errors.As(err, &conflicts):
 		return nil, conflictOf(k, name, conflicts)
+	case errors.Is(err, cluster.ErrConflict):
+		return nil, conflict(k, fmt.Sprintf("Operation cannot be fulfilled on %s %q: %v", k.qualified(), name, err), name)
 	case errors.As(err, &perr):
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
 	case errors.As(err, &inv):

@@ -261,6 +261,7 @@ func serverSideApply(cfg []byte, kind, apiVersion, name, now string, w WriteOpti
 		}
 	}
 	sc := schemaFor(kind)
+	rv := resourceVersionOf(cm) // a precondition, as in any patch
 	applied := owned(cm)
 	if err := sc.check("", "", applied); err != nil {
 		return nil, &InvalidError{Msg: err.Error()}
@@ -272,6 +273,9 @@ func serverSideApply(cfg []byte, kind, apiVersion, name, now string, w WriteOpti
 		dm, _ := doc.(map[string]any)
 		if dm == nil {
 			dm = map[string]any{}
+		}
+		if rv != "" && rv != resourceVersionOf(dm) {
+			return nil, ErrConflict
 		}
 		var entries []kube.ManagedFieldsEntry
 		if meta, _ := dm["metadata"].(map[string]any); meta != nil {

@@ -160,9 +160,15 @@ func patchDoc[T any](o any, apply func(doc any) (any, error)) (any, *T, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, nil, err
 	}
+	live := resourceVersionOf(doc) // before apply, which may change doc
 	patched, err := apply(doc)
 	if err != nil {
 		return nil, nil, err
+	}
+	// A write that names a resourceVersion is made against it, as the API
+	// server takes it: another one is a conflict.
+	if rv := resourceVersionOf(patched); rv != "" && rv != live {
+		return nil, nil, ErrConflict
 	}
 	merged, err := json.Marshal(patched)
 	if err != nil {
@@ -173,6 +179,14 @@ func patchDoc[T any](o any, apply func(doc any) (any, error)) (any, *T, error) {
 		return nil, nil, &InvalidError{Msg: err.Error()}
 	}
 	return patched, u, nil
+}
+
+// resourceVersionOf is a JSON document's metadata.resourceVersion.
+func resourceVersionOf(doc any) string {
+	m, _ := doc.(map[string]any)
+	meta, _ := m["metadata"].(map[string]any)
+	rv, _ := meta["resourceVersion"].(string)
+	return rv
 }
 
 // unsupported refuses a field of want (a written document's part at
