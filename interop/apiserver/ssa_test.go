@@ -102,7 +102,7 @@ spec:
 		{"forced", "PATCH", dep, "?fieldManager=dave&force=true", apply,
 			deployment("team: d, owner: dave", "replicas: 5", ""), []string{"metadata.labels", "spec.replicas"}},
 		{"a container added by another manager", "PATCH", dep, "?fieldManager=erin", "application/strategic-merge-patch+json",
-			`{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox","command":["sleep","1"]}]}}}}`,
+			`{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox","command":["sleep","1"],"env":[{"name":"S","value":"1"}]}]}}}}`,
 			[]string{"spec.template.spec.containers"}},
 		{"a strategic patch: its new elements first", "PATCH", dep, "?fieldManager=frank", "application/strategic-merge-patch+json",
 			`{"spec":{"template":{"spec":{"containers":[{"name":"main","env":[{"name":"C","value":"3"},{"name":"A","value":"1"}]}]}}}}`,

@@ -223,14 +223,21 @@ func (c *Cluster) createdManagedLocked(applied any, o Object, opts []WriteOption
 }
 
 // skeleton is what the API server holds of a kind before its create:
-// the parts that are structs, never absent. A create adds the rest,
-// and owns the maps it adds (labels, a container) with their contents.
+// the parts that are structs, and the lists it writes out even empty (a
+// pod's containers), never absent. A create adds the rest, and owns the
+// maps and lists it adds (labels, owner references, a container's env)
+// with their contents.
 func skeleton(kind string) map[string]any {
 	switch kind {
 	case "Deployment":
 		return map[string]any{"metadata": map[string]any{}, "spec": map[string]any{"strategy": map[string]any{},
-			"template": map[string]any{"metadata": map[string]any{}, "spec": map[string]any{}}}}
-	case "Pod", "Service", "Namespace":
+			"template": map[string]any{"metadata": map[string]any{}, "spec": map[string]any{"containers": nil}}}}
+	case "ReplicaSet":
+		return map[string]any{"metadata": map[string]any{}, "spec": map[string]any{
+			"template": map[string]any{"metadata": map[string]any{}, "spec": map[string]any{"containers": nil}}}}
+	case "Pod":
+		return map[string]any{"metadata": map[string]any{}, "spec": map[string]any{"containers": nil}}
+	case "Service", "Namespace":
 		return map[string]any{"metadata": map[string]any{}, "spec": map[string]any{}}
 	}
 	return map[string]any{"metadata": map[string]any{}}

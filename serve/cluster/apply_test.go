@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -129,9 +130,10 @@ func TestServerSideApply(t *testing.T) {
 	if u, err = c.ApplyDeployment("default", "web", manifest(``, ``, `{"name":"A","value":"1"}`), alice); err != nil || u.Labels["team"] != "" {
 		t.Fatalf("label dropped: %v, labels %v", err, u.Labels)
 	}
+	// (Not its resourceVersion: the controllers write the status.)
 	again, err := c.ApplyDeployment("default", "web", manifest(``, ``, `{"name":"A","value":"1"}`), alice)
-	if err != nil || again.ResourceVersion != u.ResourceVersion {
-		t.Errorf("the same apply again: %v, resourceVersion %s, was %s", err, again.ResourceVersion, u.ResourceVersion)
+	if err != nil || again.Generation != u.Generation || !reflect.DeepEqual(again.ManagedFields, u.ManagedFields) || !sameJSON(again.Spec, u.Spec) {
+		t.Errorf("the same apply again: %v, generation %d, managedFields %+v; was %d, %+v", err, again.Generation, again.ManagedFields, u.Generation, u.ManagedFields)
 	}
 	// A write that resets managedFields (a single empty entry) empties
 	// them; one that names none keeps them.
@@ -218,4 +220,33 @@ func FuzzServerSideApply(f *testing.F) {
 			t.Fatalf("the same apply again changed the object:\n%v\n%v", a, b)
 		}
 	})
+}
+
+// TestControllerManagedFields: the ReplicaSet and the pods a Deployment's
+// controllers create are the controller manager's in managedFields, an
+// owner reference owned whole, as the API server records them.
+func TestControllerManagedFields(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{})
+	var d kube.Deployment
+	if err := json.Unmarshal([]byte(`{"metadata":{"name":"web","namespace":"default"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"web"}},`+
+		`"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","command":["sleep","infinity"]}]}}}}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateDeployment(&d, WriteOptions{Manager: "kubectl-create"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pod", func() bool { return len(podNames(c, "app=web")) == 1 })
+	o, _ := c.Get(Pods, "default", podNames(c, "app=web")[0])
+	p := o.(*kube.Pod)
+	if m := p.ManagedFields; len(m) != 1 || m[0].Manager != controllerManager || m[0].Operation != "Update" || m[0].APIVersion != "v1" {
+		t.Fatalf("the pod's managedFields: %+v", m)
+	}
+	owner := fmt.Sprintf(`"f:ownerReferences":{".":{},"k:{\"uid\":\"%s\"}":{}}`, p.OwnerReferences[0].UID)
+	if b, _ := json.Marshal(p.ManagedFields[0].FieldsV1); !strings.Contains(string(b), `"f:generateName":{}`) || !strings.Contains(string(b), owner) {
+		t.Errorf("the pod's fields: %s, want its generateName and %s", b, owner)
+	}
+	rss, _ := c.List(ReplicaSets, "default", func(Object) bool { return true })
+	if len(rss) != 1 || len(rss[0].Meta().ManagedFields) != 1 || rss[0].Meta().ManagedFields[0].Manager != controllerManager {
+		t.Errorf("the ReplicaSets: %+v", rss)
+	}
 }

@@ -327,7 +327,7 @@ func (c *Cluster) newReplicaSet(d *kube.Deployment, hash string, revision int) *
 	}
 	sel.MatchLabels[podTemplateHashLabel] = hash
 	desired := kube.Replicas(d.Spec.Replicas)
-	return &kube.ReplicaSet{
+	rs := &kube.ReplicaSet{
 		TypeMeta: kube.TypeMeta{Kind: "ReplicaSet", APIVersion: "apps/v1"},
 		ObjectMeta: kube.ObjectMeta{
 			Name:              d.Name + "-" + hash,
@@ -344,6 +344,18 @@ func (c *Cluster) newReplicaSet(d *kube.Deployment, hash string, revision int) *
 		},
 		Spec: kube.ReplicaSetSpec{Replicas: ptr(desired), Selector: sel, Template: tmpl},
 	}
+	rs.ManagedFields = c.controllerManaged(rs)
+	return rs
+}
+
+// controllerManager names the controllers' writes in managedFields, as
+// the API server names those of its controller manager.
+const controllerManager = "kube-controller-manager"
+
+// controllerManaged is the managedFields of an object a controller
+// creates: all it has, the controller manager's.
+func (c *Cluster) controllerManaged(o Object) []kube.ManagedFieldsEntry {
+	return updateManaged(nil, o, nil, timestamp(c.now()), WriteOptions{Manager: controllerManager})
 }
 
 // syncReplicaSetLocked creates or deletes pods until the ReplicaSet has
@@ -433,7 +445,7 @@ func (c *Cluster) newPod(rs *kube.ReplicaSet) *kube.Pod {
 			break
 		}
 	}
-	return &kube.Pod{
+	p := &kube.Pod{
 		TypeMeta: kube.TypeMeta{Kind: "Pod", APIVersion: "v1"},
 		ObjectMeta: kube.ObjectMeta{
 			Name:              name,
@@ -448,6 +460,8 @@ func (c *Cluster) newPod(rs *kube.ReplicaSet) *kube.Pod {
 		Spec:   tmpl.Spec,
 		Status: kube.PodStatus{Phase: "Pending"},
 	}
+	p.ManagedFields = c.controllerManaged(p)
+	return p
 }
 
 // alphabet is the characters of generated names: no vowels (no words),

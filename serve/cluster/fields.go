@@ -126,7 +126,7 @@ func setFromFieldsV1(tree map[string]any) fieldSet {
 				s[p] = struct{}{}
 				continue
 			}
-			if len(e) < 2 || !slices.Contains([]string{"f:", "k:", "v:", "i:"}, e[:2]) {
+			if len(e) < 2 || !slices.Contains([]string{"f:", "k:", "v:", "i:"}, e[:2]) || strings.Contains(e, pathSep) {
 				continue // not a path element: a written entry may hold anything
 			}
 			cm, _ := child.(map[string]any)
@@ -149,6 +149,10 @@ type schema struct {
 	sets   map[string]bool
 	atomic map[string]bool
 }
+
+// atomicElems are the keyed lists whose elements are owned whole (an
+// owner reference is a struct the API server marks atomic).
+var atomicElems = map[string]bool{"ownerReferences": true}
 
 // metaSchema is what every kind's metadata has.
 var metaSchema = schema{
@@ -223,8 +227,8 @@ func (sc *schema) set(doc any) fieldSet {
 }
 
 // index is the places of doc that hold a value, with their values; with
-// maps, also the maps that hold those places (an update owns a map it
-// adds as well as what is in it). One walk: every lookup after is a
+// maps, also the maps and merged lists that hold those places (an update
+// owns one it adds as well as what is in it). One walk: every lookup after is a
 // map's.
 func (sc *schema) index(doc any, maps bool) map[fieldPath]any {
 	idx := map[fieldPath]any{}
@@ -261,6 +265,9 @@ func (sc *schema) collect(idx map[fieldPath]any, p fieldPath, dotted string, v a
 		}
 	case []any:
 		name := fieldName(p)
+		if maps && len(t) > 0 && (sc.keys[name] != nil || sc.sets[name]) {
+			idx[p] = v
+		}
 		switch keys := sc.keys[name]; {
 		case keys != nil:
 			for _, e := range t {
@@ -271,7 +278,9 @@ func (sc *schema) collect(idx map[fieldPath]any, p fieldPath, dotted string, v a
 				}
 				ep := p.child(k)
 				idx[ep] = e
-				sc.collect(idx, ep, dotted, e, maps)
+				if !atomicElems[name] {
+					sc.collect(idx, ep, dotted, e, maps)
+				}
 			}
 		case sc.sets[name]:
 			for _, e := range t {
@@ -407,6 +416,10 @@ func (sc *schema) merge(live, cfg any, dotted, name string) any {
 			for _, e := range c {
 				k := keyOfElem(e, keys)
 				if i, ok := at[k]; k != "" && ok {
+					if atomicElems[name] {
+						out[i] = e
+						continue
+					}
 					out[i] = sc.merge(out[i], e, dotted, "")
 				} else {
 					if k != "" {
