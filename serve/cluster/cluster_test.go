@@ -676,7 +676,19 @@ func TestReplicaSetAndScale(t *testing.T) {
 // under a resourceVersion precondition, and refuses a negative count.
 func TestScaleDeployment(t *testing.T) {
 	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{deployment("web", 1)}})
-	o, _ := c.Get(Deployments, "default", "web")
+	// Rolled out: the controllers write no more to it, and the version
+	// read is the one the scale is made against.
+	var o Object
+	waitFor(t, "the rollout", func() bool {
+		o, _ = c.Get(Deployments, "default", "web")
+		d := o.(*kube.Deployment)
+		for _, cond := range d.Status.Conditions {
+			if cond.Type == "Progressing" && cond.Reason == "NewReplicaSetAvailable" {
+				return d.Status.ObservedGeneration == d.Generation && d.Status.AvailableReplicas == 1
+			}
+		}
+		return false
+	})
 	rv := o.Meta().ResourceVersion
 	d, err := c.ScaleDeployment("default", "web", 3, rv)
 	if err != nil || kube.Replicas(d.Spec.Replicas) != 3 || d.Generation != 2 {
