@@ -48,3 +48,27 @@ func TestValidateResources(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateServiceFamilies: a Service's IP families and traffic
+// policy, as the API server of a single-stack IPv4 cluster checks them.
+func TestValidateServiceFamilies(t *testing.T) {
+	for _, tt := range []struct {
+		spec ServiceSpec
+		want string
+	}{
+		{ServiceSpec{IPFamilies: []string{"IPv4"}, IPFamilyPolicy: "SingleStack", InternalTrafficPolicy: "Local"}, ""},
+		{ServiceSpec{IPFamilyPolicy: "PreferDualStack"}, ""},
+		{ServiceSpec{IPFamilyPolicy: "RequireDualStack"}, `spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services`},
+		{ServiceSpec{IPFamilyPolicy: "Sometimes"}, `spec.ipFamilyPolicy: Unsupported value: "Sometimes"`},
+		{ServiceSpec{IPFamilies: []string{"IPv4", "IPv6"}}, `spec.ipFamilies[1]: Invalid value: "IPv6": not configured on this cluster`},
+		{ServiceSpec{IPFamilies: []string{"IPv5"}}, `spec.ipFamilies[0]: Unsupported value: "IPv5"`},
+		{ServiceSpec{InternalTrafficPolicy: "Nearby"}, `spec.internalTrafficPolicy: Unsupported value: "Nearby": supported values: "Cluster", "Local"`},
+	} {
+		s := &Service{ObjectMeta: ObjectMeta{Name: "web"}, Spec: tt.spec}
+		s.Spec.Ports = []ServicePort{{Port: 80}}
+		err := s.Validate()
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%+v: %v, want %q", tt.spec, err, tt.want)
+		}
+	}
+}

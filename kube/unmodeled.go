@@ -9,7 +9,7 @@ import (
 )
 
 // The spec of a Deployment, Service or Namespace may hold fields porthole
-// does not model (resource limits, volumes, ipFamilyPolicy, ...). The API
+// does not model (volumes, tolerations, publishNotReadyAddresses, ...). The API
 // server keeps whatever its schema knows and serves it back; porthole keeps
 // them too, as sent, in the object's Unmodeled field, and writes them
 // back in its JSON, so that kubectl get -o yaml shows what was applied

@@ -22,7 +22,7 @@ func TestUnmodeledRoundTrip(t *testing.T) {
 				"ports":[{"containerPort":8080,"hostPort":80}],"volumeMounts":[{"name":"data","mountPath":"/data"}]},
 				{"name":"b","image":"busybox","readinessProbe":{"httpGet":{"port":"http","path":"/"},"terminationGracePeriodSeconds":3}}]}}}}`,
 			true, func(b []byte) (any, error) { var d Deployment; err := json.Unmarshal(b, &d); return &d, err }},
-		{"service", `{"kind":"Service","apiVersion":"v1","metadata":{"name":"web"},"spec":{"ipFamilyPolicy":"SingleStack","ipFamilies":["IPv4"],
+		{"service", `{"kind":"Service","apiVersion":"v1","metadata":{"name":"web"},"spec":{"publishNotReadyAddresses":true,"sessionAffinityConfig":{"clientIP":{"timeoutSeconds":60}},
 			"selector":{"app":"web"},"ports":[{"name":"http","port":80,"targetPort":"http","appProtocol":"http"},{"port":81,"targetPort":81}]}}`,
 			true, func(b []byte) (any, error) { var s Service; err := json.Unmarshal(b, &s); return &s, err }},
 		{"modeled", `{"kind":"Service","apiVersion":"v1","metadata":{"name":"web"},"spec":{"selector":{"app":"web"},"ports":[{"port":80,"targetPort":8080}]}}`,
@@ -65,7 +65,7 @@ func TestUnmodeledRoundTrip(t *testing.T) {
 // its unmodeled parts with it.
 func TestUnmodeledListChanged(t *testing.T) {
 	var s Service
-	in := `{"spec":{"ipFamilyPolicy":"SingleStack","ports":[{"port":80,"appProtocol":"http"}]}}`
+	in := `{"spec":{"publishNotReadyAddresses":true,"ports":[{"port":80,"appProtocol":"http"}]}}`
 	if err := json.Unmarshal([]byte(in), &s); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestUnmodeledListChanged(t *testing.T) {
 	out, _ := json.Marshal(s)
 	var got struct{ Spec map[string]any }
 	json.Unmarshal(out, &got)
-	if got.Spec["ipFamilyPolicy"] != "SingleStack" || len(got.Spec["ports"].([]any)) != 2 {
+	if got.Spec["publishNotReadyAddresses"] != true || len(got.Spec["ports"].([]any)) != 2 {
 		t.Fatalf("spec %v", got.Spec)
 	}
 	for _, p := range got.Spec["ports"].([]any) {
@@ -85,7 +85,7 @@ func TestUnmodeledListChanged(t *testing.T) {
 	out, _ = json.Marshal(s)
 	got.Spec = nil
 	json.Unmarshal(out, &got)
-	if _, ok := got.Spec["ports"]; ok || got.Spec["ipFamilyPolicy"] != "SingleStack" {
+	if _, ok := got.Spec["ports"]; ok || got.Spec["publishNotReadyAddresses"] != true {
 		t.Errorf("ports removed: %v", got.Spec)
 	}
 }

@@ -282,6 +282,28 @@ func validateService(s *Service) *fieldError {
 	if len(s.Spec.Ports) == 0 && s.Spec.ClusterIP != "None" {
 		return &fieldError{"spec.ports", "Required value"}
 	}
+	// As the API server of a single-stack IPv4 cluster says.
+	switch pol := s.Spec.IPFamilyPolicy; pol {
+	case "", "SingleStack", "PreferDualStack":
+	case "RequireDualStack":
+		return &fieldError{"spec.ipFamilyPolicy", fmt.Sprintf("Invalid value: %q: this cluster is not configured for dual-stack services", pol)}
+	default:
+		return &fieldError{"spec.ipFamilyPolicy", fmt.Sprintf("Unsupported value: %q: supported values: \"PreferDualStack\", \"RequireDualStack\", \"SingleStack\"", pol)}
+	}
+	for i, f := range s.Spec.IPFamilies {
+		switch f {
+		case "IPv4":
+		case "IPv6":
+			return &fieldError{fmt.Sprintf("spec.ipFamilies[%d]", i), fmt.Sprintf("Invalid value: %q: not configured on this cluster", f)}
+		default:
+			return &fieldError{fmt.Sprintf("spec.ipFamilies[%d]", i), fmt.Sprintf("Unsupported value: %q: supported values: \"IPv4\", \"IPv6\"", f)}
+		}
+	}
+	switch p := s.Spec.InternalTrafficPolicy; p {
+	case "", "Cluster", "Local":
+	default:
+		return &fieldError{"spec.internalTrafficPolicy", fmt.Sprintf("Unsupported value: %q: supported values: \"Cluster\", \"Local\"", p)}
+	}
 	names := make(map[string]bool)
 	for i, sp := range s.Spec.Ports {
 		pp := "spec.ports[" + strconv.Itoa(i) + "]"

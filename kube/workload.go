@@ -179,7 +179,7 @@ type Service struct {
 	Spec       ServiceSpec   `json:"spec"`
 	Status     ServiceStatus `json:"status"`
 	// Unmodeled is what the spec holds that ServiceSpec does not model
-	// (ipFamilyPolicy, ...), kept as sent: see specRemainder.
+	// (publishNotReadyAddresses, ...), kept as sent: see specRemainder.
 	Unmodeled any `json:"-"`
 }
 
@@ -211,6 +211,13 @@ type ServiceSpec struct {
 	Type            string            `json:"type,omitempty"`
 	ExternalIPs     []string          `json:"externalIPs,omitempty"`
 	SessionAffinity string            `json:"sessionAffinity,omitempty"`
+	// IPFamilies and IPFamilyPolicy are what the API server allocates
+	// with the cluster IP; serve's cluster is IPv4, single-stack.
+	IPFamilies     []string `json:"ipFamilies,omitempty"`
+	IPFamilyPolicy string   `json:"ipFamilyPolicy,omitempty"`
+	// InternalTrafficPolicy is Cluster unless set: serve's one node makes
+	// Local the same.
+	InternalTrafficPolicy string `json:"internalTrafficPolicy,omitempty"`
 }
 
 // ServicePort is one port of a Service and the pods' port it reaches.

@@ -792,9 +792,9 @@ func TestKubectlApply(t *testing.T) {
 	s, _ := startServer(t, Options{KubeconfigPath: kc})
 	waitDemo(t, s)
 	manifest := func(name string, replicas, port int, extra bool) string {
-		limits, family := "", ""
+		container, service := "", ""
 		if extra { // fields porthole does not model
-			limits, family = ", resources: {limits: {cpu: 100m}}", "ipFamilyPolicy: SingleStack"
+			container, service = ", securityContext: {runAsUser: 1000}", "publishNotReadyAddresses: true"
 		}
 		f := filepath.Join(t.TempDir(), name+".yaml")
 		err := os.WriteFile(f, []byte(fmt.Sprintf(`apiVersion: apps/v1
@@ -816,7 +816,7 @@ spec:
   %[5]s
   selector: {app: %[1]s}
   ports: [{name: http, port: %[3]d, targetPort: http}]
-`, name, replicas, port, limits, family)), 0o600)
+`, name, replicas, port, container, service)), 0o600)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -843,8 +843,8 @@ spec:
 				t.Errorf("applied again: generation %d, resourceVersion %s; before %d, %s", after.Generation, after.ResourceVersion,
 					before.Generation, before.ResourceVersion)
 			}
-			run("100m", "get", "deployment", name, "-o", "jsonpath={.spec.template.spec.containers[0].resources.limits.cpu}")
-			run("SingleStack", "get", "service", name, "-o", "jsonpath={.spec.ipFamilyPolicy}")
+			run("1000", "get", "deployment", name, "-o", "jsonpath={.spec.template.spec.containers[0].securityContext.runAsUser}")
+			run("true", "get", "service", name, "-o", "jsonpath={.spec.publishNotReadyAddresses}")
 			var svc kube.Service
 			getJSON(t, s, "/api/v1/namespaces/default/services/"+name, &svc)
 			if p := svc.Spec.Ports; len(p) != 1 || p[0].Port != 81 || p[0].Name != "http" || p[0].TargetPort.String() != "http" ||

@@ -131,13 +131,14 @@ func testObjects() []testObject {
 		{
 			name: "service", gvk: corev1.SchemeGroupVersion.WithKind("Service"),
 			build: func() runtime.Object { return newService() }, porthole: func() any { return new(kube.Service) },
-			dropped: []string{`"appProtocol"`, `"sessionAffinityConfig"`, `"ipFamilies"`, `"externalTrafficPolicy"`},
+			dropped: []string{`"appProtocol"`, `"sessionAffinityConfig"`, `"externalTrafficPolicy"`},
 			check: func(t *testing.T, v any) {
 				s := v.(*kube.Service)
 				checkEqual(t, "spec.ports", s.Spec.Ports, []kube.ServicePort{
 					{Name: "http", Protocol: "TCP", Port: 80, TargetPort: kube.FromString("http"), NodePort: 30080},
 					{Name: "metrics", Protocol: "UDP", Port: 9090, TargetPort: kube.FromInt(19090), NodePort: 30090}})
 				checkEqual(t, "spec.clusterIPs", s.Spec.ClusterIPs, []string{"10.96.0.10", "fd00::10"})
+				checkEqual(t, "spec.ipFamilies", s.Spec.IPFamilies, []string{"IPv4", "IPv6"})
 				checkEqual(t, "spec.type", s.Spec.Type, "NodePort")
 				checkEqual(t, "spec.externalIPs", s.Spec.ExternalIPs, []string{"192.0.2.1", "192.0.2.2"})
 				checkEqual(t, "spec.sessionAffinity", s.Spec.SessionAffinity, "ClientIP")

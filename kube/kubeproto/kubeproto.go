@@ -163,7 +163,7 @@ var (
 	service = message{1: msg("metadata", objectMeta), 2: msg("spec", message{
 		1: msgs("ports", message{1: str("name"), 2: str("protocol"), 3: i32("port"), 4: intOrString("targetPort"), 5: i32("nodePort")}),
 		2: strMap("selector"), 3: str("clusterIP"), 18: strs("clusterIPs"), 4: str("type"), 5: strs("externalIPs"),
-		7: str("sessionAffinity")})}
+		7: str("sessionAffinity"), 19: strs("ipFamilies"), 17: str("ipFamilyPolicy"), 22: str("internalTrafficPolicy")})}
 	deployment = message{1: msg("metadata", objectMeta), 2: msg("spec", message{
 		1: i32("replicas"), 2: msg("selector", labelSelector), 3: msg("template", podTemplate),
 		4: msg("strategy", message{1: str("type"),

@@ -275,6 +275,15 @@ func (c *Cluster) defaultService(s *kube.Service) {
 	if s.Spec.SessionAffinity == "" {
 		s.Spec.SessionAffinity = "None"
 	}
+	if s.Spec.InternalTrafficPolicy == "" {
+		s.Spec.InternalTrafficPolicy = "Cluster"
+	}
+	if len(s.Spec.IPFamilies) == 0 {
+		s.Spec.IPFamilies = []string{"IPv4"}
+	}
+	if s.Spec.IPFamilyPolicy == "" {
+		s.Spec.IPFamilyPolicy = "SingleStack"
+	}
 	for i := range s.Spec.Ports {
 		p := &s.Spec.Ports[i]
 		if p.Protocol == "" {
