@@ -37,7 +37,7 @@ func TestSameServerSideApply(t *testing.T) {
 	for _, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
 		t.Cleanup(func() {
 			for _, p := range []string{"/apis/apps/v1/namespaces/default/deployments/ssa", "/api/v1/namespaces/default/configmaps/ssa",
-				"/api/v1/namespaces/default/services/ssa"} {
+				"/api/v1/namespaces/default/services/ssa", "/api/v1/namespaces/default/services/ssa2"} {
 				send(t, cfg, "DELETE", p, "", "")
 			}
 		})
@@ -114,6 +114,9 @@ spec:
 		{"an apply in another namespace", "PATCH", dep, "?fieldManager=alice", apply,
 			strings.Replace(deployment("", "", ""), "name: ssa", "name: ssa, namespace: kube-system", 1), nil},
 		{"an apply of another name", "PATCH", dep, "?fieldManager=alice", apply, strings.Replace(deployment("", "", ""), "name: ssa", "name: other", 1), nil},
+		{"a service created", "POST", "/api/v1/namespaces/default/services", "?fieldManager=carol", "application/json",
+			`{"apiVersion":"v1","kind":"Service","metadata":{"name":"ssa2","labels":{"a":"b"}},"spec":{"selector":{"app":"x"},"ports":[{"port":80,"name":"a"}]}}`,
+			[]string{"spec.ipFamilies", "spec.ipFamilyPolicy", "spec.internalTrafficPolicy", "spec.sessionAffinity", "spec.type"}},
 		{"a config map applied", "PATCH", cm, "?fieldManager=alice", apply,
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {a: '1', b: '2'}\n", []string{"data"}},
 		{"a config map key replaced", "PUT", cm, "?fieldManager=bob", "application/json",

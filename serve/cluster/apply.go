@@ -151,9 +151,9 @@ func schemaFor(kind string) *schema {
 
 // updateManaged is the managedFields of after, written over before (nil
 // for a create, its managedFields entries) by a write that is not an
-// apply: the fields it changed become the writer's, and are no longer
-// anyone else's.
-func updateManaged(before, after Object, entries []kube.ManagedFieldsEntry, now string, w WriteOptions) []kube.ManagedFieldsEntry {
+// apply: the fields it changed, but those unowned, become the writer's,
+// and are no longer anyone else's.
+func updateManaged(before, after Object, entries []kube.ManagedFieldsEntry, now string, w WriteOptions, unowned ...fieldPath) []kube.ManagedFieldsEntry {
 	if w.Manager == "" {
 		return entries
 	}
@@ -180,6 +180,9 @@ func updateManaged(before, after Object, entries []kube.ManagedFieldsEntry, now 
 		if !had || (!newParents.has(p) && !sameValue(ov, nv)) {
 			changed[p] = struct{}{}
 		}
+	}
+	for _, p := range unowned {
+		delete(changed, p)
 	}
 	ms := readManagers(entries)
 	for _, m := range ms {
@@ -208,7 +211,18 @@ func updateManaged(before, after Object, entries []kube.ManagedFieldsEntry, now 
 func (c *Cluster) createdManagedLocked(applied any, o Object, opts []WriteOptions) []kube.ManagedFieldsEntry {
 	w := options(opts)
 	if !w.ServerSide {
-		return updateManaged(nil, o, nil, timestamp(c.now()), w)
+		// What the API server allocates after its field manager ran is
+		// nobody's, unless the create sent it.
+		var unowned []fieldPath
+		if _, ok := o.(*kube.Service); ok {
+			sent := serviceSchema.index(owned(applied), false)
+			for _, f := range []string{"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"} {
+				if p := fieldPath("f:spec").child("f:" + f); sent[p] == nil {
+					unowned = append(unowned, p)
+				}
+			}
+		}
+		return updateManaged(nil, o, nil, timestamp(c.now()), w, unowned...)
 	}
 	doc, _ := jsonOf(o).(map[string]any)
 	kind, _ := doc["kind"].(string)

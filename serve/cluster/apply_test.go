@@ -250,3 +250,34 @@ func TestControllerManagedFields(t *testing.T) {
 		t.Errorf("the ReplicaSets: %+v", rss)
 	}
 }
+
+// TestServiceCreateManagedFields: what the API server allocates (the
+// cluster IP, the IP families) is nobody's after a create that did not
+// send it; the defaults are the creator's.
+func TestServiceCreateManagedFields(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{})
+	owns := func(s *kube.Service, path string) bool {
+		for p := range setFromFieldsV1(s.ManagedFields[0].FieldsV1) {
+			if p.String() == path {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tc := range []struct {
+		name, clusterIP string
+		ownsIP          bool
+	}{{"allocated", "", false}, {"chosen", "10.96.7.7", true}} {
+		s, err := c.CreateService(&kube.Service{ObjectMeta: kube.ObjectMeta{Name: tc.name, Namespace: "default"},
+			Spec: kube.ServiceSpec{ClusterIP: tc.clusterIP, Ports: []kube.ServicePort{{Port: 80}}}}, WriteOptions{Manager: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Spec.ClusterIP == "" || s.Spec.IPFamilyPolicy != "SingleStack" || s.Spec.InternalTrafficPolicy != "Cluster" {
+			t.Errorf("%s: spec %+v", tc.name, s.Spec)
+		}
+		if owns(s, ".spec.clusterIP") != tc.ownsIP || owns(s, ".spec.ipFamilies") || !owns(s, ".spec.internalTrafficPolicy") || !owns(s, ".spec.sessionAffinity") {
+			t.Errorf("%s: managedFields %v", tc.name, s.ManagedFields[0].FieldsV1)
+		}
+	}
+}
