@@ -273,26 +273,13 @@ func (f field) set(out map[string]any, wire, v uint64, val []byte) error {
 			return err
 		}
 		x = into
-	case kStringMap, kBytesMap:
+	case kStringMap, kBytesMap, kQuantityMap:
+		value := str("value")
+		if f.kind == kQuantityMap {
+			value = quantity("value")
+		}
 		entry := map[string]any{}
-		if err := decode(val, message{1: str("key"), 2: str("value")}, entry); err != nil {
-			return err
-		}
-		into, _ := out[f.name].(map[string]any)
-		if into == nil {
-			into = map[string]any{}
-			out[f.name] = into
-		}
-		k, _ := entry["key"].(string)
-		v, _ := entry["value"].(string)
-		into[k] = v
-		if f.kind == kBytesMap {
-			into[k] = base64.StdEncoding.EncodeToString([]byte(v))
-		}
-		return nil
-	case kQuantityMap:
-		entry := map[string]any{}
-		if err := decode(val, message{1: str("key"), 2: quantity("value")}, entry); err != nil {
+		if err := decode(val, message{1: str("key"), 2: value}, entry); err != nil {
 			return err
 		}
 		into, _ := out[f.name].(map[string]any)
@@ -302,8 +289,14 @@ func (f field) set(out map[string]any, wire, v uint64, val []byte) error {
 		}
 		k, _ := entry["key"].(string)
 		v, ok := entry["value"]
-		if !ok {
+		switch {
+		case f.kind == kBytesMap:
+			s, _ := v.(string)
+			v = base64.StdEncoding.EncodeToString([]byte(s))
+		case !ok && f.kind == kQuantityMap:
 			v = "0" // an entry without its value holds the zero quantity
+		case !ok:
+			v = ""
 		}
 		into[k] = v
 		return nil

@@ -547,7 +547,10 @@ func (c *Cluster) CreatePod(p *kube.Pod, opts ...WriteOptions) (*kube.Pod, error
 	p.UID, p.CreationTimestamp, p.ResourceVersion, p.Generation = newUID(), timestamp(now), "", 0
 	p.DeletionTimestamp, p.DeletionGracePeriodSeconds, p.Finalizers = "", nil, nil
 	p.Spec.NodeName = ""
-	applied := jsonOf(p) // what the writer set, before defaults
+	var applied any // what the writer set, before defaults
+	if options(opts).Manager != "" {
+		applied = jsonOf(p)
+	}
 	p.Spec.Default()
 	p.Status = kube.PodStatus{Phase: "Pending"}
 	p.ManagedFields = c.createdManagedLocked(applied, p, opts)

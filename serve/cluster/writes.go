@@ -133,7 +133,10 @@ func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error
 	}
 	m.UID, m.CreationTimestamp, m.ResourceVersion = newUID(), timestamp(c.now()), ""
 	m.DeletionTimestamp, m.DeletionGracePeriodSeconds, m.Finalizers = "", nil, nil
-	applied := jsonOf(o) // what the writer set, before defaults
+	var applied any // what the writer set, before defaults
+	if options(opts).Manager != "" {
+		applied = jsonOf(o)
+	}
 	if err := fill(); err != nil {
 		return err
 	}
