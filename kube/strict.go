@@ -251,3 +251,38 @@ func (w *walker) value(desc, path string, keep bool) error {
 	}
 	return nil
 }
+
+// KindFields is the description of apiVersion's kind in the schema, for
+// walking a decoded document with Field and Elem, and whether the schema
+// has the kind.
+func KindFields(apiVersion, kind string) (string, bool) {
+	desc, ok := loadFieldSchema().Kinds[apiVersion+"/"+kind]
+	return desc, ok
+}
+
+// Field is the description of an object's key, the object described by
+// desc, and whether the object may have the key: a struct has its fields;
+// a map, free-form JSON or a value read whole has any key.
+func Field(desc, key string) (string, bool) {
+	switch {
+	case desc == "*":
+		return "*", true
+	case strings.HasPrefix(desc, "{}"):
+		return desc[2:], true
+	case desc == "" || strings.HasPrefix(desc, "[]"):
+		return "", true
+	}
+	sub, ok := loadFieldSchema().Types[desc][key]
+	return sub, ok
+}
+
+// Elem is the description of the elements of a list described by desc.
+func Elem(desc string) string {
+	switch {
+	case desc == "*":
+		return "*"
+	case strings.HasPrefix(desc, "[]"):
+		return desc[2:]
+	}
+	return ""
+}

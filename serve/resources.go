@@ -364,6 +364,7 @@ func patchObject[T any](w http.ResponseWriter, r *http.Request, k *kind, p patch
 	if aerr != nil {
 		return nil, aerr
 	}
+	opts.Warn = (&warner{w: w}).add
 	// kubectl apply names itself as the field manager (client-side apply).
 	opts.Apply = opts.Manager == "kubectl-client-side-apply"
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
@@ -375,40 +376,95 @@ func patchObject[T any](w http.ResponseWriter, r *http.Request, k *kind, p patch
 	case "application/strategic-merge-patch+json":
 		o, err = p.strategic(ns, name, body, opts)
 	case applyPatch:
-		cfg, aerr := applyBody(k, body, ns)
+		cfg, dups, aerr := applyBody(k, body, ns)
 		if aerr != nil {
 			return nil, aerr
 		}
-		o, err = p.apply(ns, name, cfg, opts)
-		if errors.Is(err, cluster.ErrNotFound) && p.create != nil {
-			opts.ServerSide, opts.Applied = true, cfg
-			return p.create(w, r, cfg, opts)
+		if err := cluster.CheckApplied(k.kind, k.apiVersion, cfg); err != nil {
+			return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusInternalServerError, "", err.Error(), nil)}
 		}
+		applied, err := applyOrCreate(w, r, p, ns, name, cfg, dups, opts)
+		var herr *status.HTTPError
+		switch {
+		case err == nil:
+			return applied, nil
+		case errors.As(err, &herr):
+			return nil, herr
+		}
+		return nil, patchError(k, name, err)
 	default:
 		o, err = p.merge(ns, name, body, opts)
 	}
+	if err != nil {
+		return nil, patchError(k, name, err)
+	}
+	return o, nil
+}
+
+// patchError is the API server's answer to a patch's error.
+func patchError(k *kind, name string, err error) *status.HTTPError {
 	var inv *cluster.InvalidError
 	var perr *cluster.PatchError
 	var big *cluster.TooLargeError
 	var conflicts *cluster.ConflictError
+	var strict *cluster.FieldsError
 	switch {
+	case errors.As(err, &strict):
+		return invalid("", "", "", strict.Error())
 	case errors.As(err, &big):
-		return nil, objectTooLarge(k, name, big)
+		return objectTooLarge(k, name, big)
 	case errors.Is(err, cluster.ErrNotFound):
-		return nil, notFoundIn(k, name)
+		return notFoundIn(k, name)
 	case errors.As(err, &conflicts):
-		return nil, conflictOf(k, name, conflicts)
+		return conflictOf(k, name, conflicts)
 	case errors.Is(err, cluster.ErrConflict):
-		return nil, conflict(k, fmt.Sprintf("Operation cannot be fulfilled on %s %q: %v", k.qualified(), name, err), name)
+		return conflict(k, fmt.Sprintf("Operation cannot be fulfilled on %s %q: %v", k.qualified(), name, err), name)
 	case errors.As(err, &perr):
-		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
+		return &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
 	case errors.As(err, &inv):
-		return nil, invalid(k.group(), k.kind, name, inv.Msg)
+		return invalid(k.group(), k.kind, name, inv.Msg)
 	case errors.Is(err, cluster.ErrNoEphemeral):
-		return nil, errNoRoute // as the API server without the feature
-	case err != nil:
-		return nil, badRequest(err.Error())
+		return errNoRoute // as the API server without the feature
 	}
+	return badRequest(err.Error())
+}
+
+// applyOrCreate applies cfg, or creates the object from it if there is
+// none. A key named twice in its document (dups) is, as the API server
+// takes it, refused by fieldValidation=Strict once the apply has been
+// found to go through (so that a conflict comes first), and warned of
+// with Warn once it has.
+func applyOrCreate[T any](w http.ResponseWriter, r *http.Request, p patchers[T], ns, name string, cfg []byte, dups []string, opts cluster.WriteOptions) (any, error) {
+	if len(dups) > 0 && opts.FieldValidation == cluster.ValidationStrict {
+		dry := opts
+		dry.DryRun = true
+		if _, err := p.apply(ns, name, cfg, dry); err != nil && !errors.Is(err, cluster.ErrNotFound) {
+			return nil, err
+		}
+		return nil, badRequest("error strict decoding patch: error converting YAML to JSON: yaml: unmarshal errors:\n  " + strings.Join(dups, "\n  "))
+	}
+	warn := func() {
+		if opts.FieldValidation == cluster.ValidationWarn {
+			for _, d := range dups {
+				opts.Warn(d)
+			}
+		}
+	}
+	o, err := p.apply(ns, name, cfg, opts)
+	if errors.Is(err, cluster.ErrNotFound) && p.create != nil {
+		opts.ServerSide, opts.Applied = true, cfg
+		warn() // before the create writes its answer
+		created, aerr := p.create(w, r, cfg, opts)
+		if aerr != nil {
+			w.Header().Del("Warning")
+			return nil, aerr
+		}
+		return created, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	warn()
 	return o, nil
 }
 
@@ -416,7 +472,7 @@ func patchObject[T any](w http.ResponseWriter, r *http.Request, k *kind, p patch
 // kubectl replace, client-go's Update), under its resourceVersion when
 // the body names one.
 func (a *api) updatePod(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return updateObject(r, podKind, a.cluster.UpdatePod)
+	return updateObject(w, r, podKind, a.cluster.UpdatePod)
 }
 
 // patchEphemeralContainers adds ephemeral containers to a running pod
@@ -427,30 +483,31 @@ func (a *api) patchEphemeralContainers(w http.ResponseWriter, r *http.Request) (
 }
 
 func (a *api) updateEphemeralContainers(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return updateObject(r, podKind, a.cluster.UpdateEphemeralContainers)
+	return updateObject(w, r, podKind, a.cluster.UpdateEphemeralContainers)
 }
 
 func (a *api) updateService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return updateObject(r, serviceKind, a.cluster.UpdateService)
+	return updateObject(w, r, serviceKind, a.cluster.UpdateService)
 }
 
 func (a *api) updateDeployment(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return updateObject(r, deploymentKind, a.cluster.UpdateDeployment)
+	return updateObject(w, r, deploymentKind, a.cluster.UpdateDeployment)
 }
 
 func (a *api) updateNamespace(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return updateObject(r, namespaceKind, a.cluster.UpdateNamespace)
+	return updateObject(w, r, namespaceKind, a.cluster.UpdateNamespace)
 }
 
 func (a *api) updateConfigMap(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
-	return updateObject(r, configMapKind, a.cluster.UpdateConfigMap)
+	return updateObject(w, r, configMapKind, a.cluster.UpdateConfigMap)
 }
 
-func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)) (any, *status.HTTPError) {
+func updateObject[T any](w http.ResponseWriter, r *http.Request, k *kind, update func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)) (any, *status.HTTPError) {
 	opts, aerr := writeOptions(r, "UpdateOptions")
 	if aerr != nil {
 		return nil, aerr
 	}
+	opts.Warn = (&warner{w: w}).add
 	body, _, aerr := writeBody(r, k.bodyLimit(), "application/json")
 	if aerr != nil {
 		return nil, aerr
@@ -471,6 +528,10 @@ func updateObject[T any](r *http.Request, k *kind, update func(ns, name string, 
 		return nil, badRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.Name, name))
 	case m.Namespace != "" && m.Namespace != ns && !k.clusterScoped:
 		return nil, badRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	body, aerr = strictBody(k, head.APIVersion, head.Kind, body, opts)
+	if aerr != nil {
+		return nil, aerr
 	}
 	opts.ResourceVersion = head.Metadata.ResourceVersion
 	o, err := update(ns, name, body, opts)

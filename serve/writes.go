@@ -55,6 +55,7 @@ func createObject[T any, PT interface {
 	if aerr != nil {
 		return nil, aerr
 	}
+	opts.Warn = (&warner{w: w}).add
 	body, _, aerr := writeBody(r, limit, "application/json")
 	if aerr != nil {
 		return nil, aerr
@@ -78,6 +79,18 @@ func createFrom[T any, PT interface {
 		return nil, badRequest(fmt.Sprintf("decode %s: %v", k.kind, err))
 	}
 	tm.DefaultTypeMeta(k.kind, k.apiVersion)
+	if !opts.ServerSide { // an apply's fields are checked as it is applied
+		clean, aerr := strictBody(k, tm.APIVersion, tm.Kind, body, opts)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if len(clean) != len(body) {
+			o = PT(new(T))
+			if err := json.Unmarshal(clean, o); err != nil {
+				return nil, badRequest(fmt.Sprintf("decode %s: %v", k.kind, err))
+			}
+		}
+	}
 	o.DefaultTypeMeta(k.kind, k.apiVersion)
 	if tm.Kind != k.kind || tm.APIVersion != k.apiVersion {
 		return nil, badRequest(fmt.Sprintf("the body is a %s %q, not a %s %s", tm.APIVersion, tm.Kind, k.apiVersion, k.kind))

@@ -94,7 +94,7 @@ func (c *Cluster) ConfigMapData(namespace, name string) (data map[string]string,
 // PatchConfigMap applies a JSON merge patch to a ConfigMap: its labels,
 // annotations, data and binaryData may change, unless it is immutable.
 func (c *Cluster) PatchConfigMap(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.ConfigMap, error) {
-	apply, err := merger(patch, mergePatch)
+	apply, err := merger(patch, mergePatch, mergeFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (c *Cluster) PatchConfigMap(namespace, name string, patch []byte, opts ...W
 // StrategicPatchConfigMap applies a strategic merge patch (kubectl
 // apply's, label's, edit's) to a ConfigMap.
 func (c *Cluster) StrategicPatchConfigMap(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.ConfigMap, error) {
-	apply, err := merger(patch, strategicMerge)
+	apply, err := merger(patch, strategicMerge, strategicFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (c *Cluster) StrategicPatchConfigMap(namespace, name string, patch []byte, 
 
 // JSONPatchConfigMap applies a JSON Patch to a ConfigMap.
 func (c *Cluster) JSONPatchConfigMap(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.ConfigMap, error) {
-	return c.patchConfigMap(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
+	return c.patchConfigMap(namespace, name, jsonPatcher(patch, opts), opts)
 }
 
 // UpdateConfigMap replaces a ConfigMap (PUT: kubectl replace).

@@ -22,7 +22,7 @@ var ErrNoEphemeral = errors.New("the runtime cannot add ephemeral containers")
 // PatchEphemeralContainers applies a JSON merge patch to a pod through
 // its ephemeralcontainers subresource (see patchEphemeral).
 func (c *Cluster) PatchEphemeralContainers(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
-	apply, err := merger(patch, mergePatch)
+	apply, err := merger(patch, mergePatch, mergeFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (c *Cluster) PatchEphemeralContainers(namespace, name string, patch []byte,
 // StrategicPatchEphemeralContainers applies a strategic merge patch, as
 // kubectl debug sends, through the ephemeralcontainers subresource.
 func (c *Cluster) StrategicPatchEphemeralContainers(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
-	apply, err := merger(patch, strategicMerge)
+	apply, err := merger(patch, strategicMerge, strategicFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (c *Cluster) StrategicPatchEphemeralContainers(namespace, name string, patc
 // JSONPatchEphemeralContainers applies a JSON Patch through the
 // ephemeralcontainers subresource.
 func (c *Cluster) JSONPatchEphemeralContainers(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
-	return c.patchEphemeral(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
+	return c.patchEphemeral(namespace, name, jsonPatcher(patch, opts), opts)
 }
 
 // UpdateEphemeralContainers replaces a pod through the

@@ -12,8 +12,9 @@ import (
 // Field sets, as the API server's structured-merge-diff keeps them in
 // managedFields: the places in an object that a manager set. A place is
 // a path of elements, each "f:<field>", "k:<key>" (an element of a list
-// keyed by some of its fields, the key as JSON) or "v:<value>" (an
-// element of a list of unique values, as JSON). A set holds the leaves
+// keyed by some of its fields, the key as JSON), "v:<value>" (an
+// element of a list of unique values, as JSON) or "i:<index>" (an element
+// of another list, in errors only). A set holds the leaves
 // (values, atomic lists and maps, empty maps) and the keyed elements
 // themselves.
 
@@ -47,6 +48,8 @@ func (p fieldPath) String() string {
 			b.WriteString("." + e[2:])
 		case "v:":
 			b.WriteString("[=" + e[2:] + "]")
+		case "i:":
+			b.WriteString("[" + e[2:] + "]")
 		case "k:":
 			var key map[string]any
 			_ = json.Unmarshal([]byte(e[2:]), &key)

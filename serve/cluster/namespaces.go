@@ -229,7 +229,7 @@ func (c *Cluster) finalizeNamespacesLocked() {
 // (finalizers change through finalize), and stay. The namespace is
 // called "" and the name is the namespace's, as for namespaced kinds.
 func (c *Cluster) PatchNamespace(_, name string, patch []byte, opts ...WriteOptions) (*kube.Namespace, error) {
-	apply, err := merger(patch, mergePatch)
+	apply, err := merger(patch, mergePatch, mergeFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (c *Cluster) PatchNamespace(_, name string, patch []byte, opts ...WriteOpti
 // StrategicPatchNamespace applies a strategic merge patch (kubectl
 // label's, annotate's, apply's) to a namespace.
 func (c *Cluster) StrategicPatchNamespace(_, name string, patch []byte, opts ...WriteOptions) (*kube.Namespace, error) {
-	apply, err := merger(patch, strategicMerge)
+	apply, err := merger(patch, strategicMerge, strategicFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +248,7 @@ func (c *Cluster) StrategicPatchNamespace(_, name string, patch []byte, opts ...
 
 // JSONPatchNamespace applies a JSON Patch to a namespace.
 func (c *Cluster) JSONPatchNamespace(_, name string, patch []byte, opts ...WriteOptions) (*kube.Namespace, error) {
-	return c.patchNamespace(name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
+	return c.patchNamespace(name, jsonPatcher(patch, opts), opts)
 }
 
 // UpdateNamespace replaces a namespace's labels and annotations (PUT).

@@ -25,7 +25,7 @@ const maxPatchDepth = 32
 // spec may change; a spec change bumps the generation, and a new template
 // rolls the pods out.
 func (c *Cluster) PatchDeployment(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Deployment, error) {
-	apply, err := merger(patch, mergePatch)
+	apply, err := merger(patch, mergePatch, mergeFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (c *Cluster) PatchDeployment(namespace, name string, patch []byte, opts ...
 // environment merge by their keys, so that a patch naming one container's
 // image keeps everything else of it.
 func (c *Cluster) StrategicPatchDeployment(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Deployment, error) {
-	apply, err := merger(patch, strategicMerge)
+	apply, err := merger(patch, strategicMerge, strategicFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -46,13 +46,13 @@ func (c *Cluster) StrategicPatchDeployment(namespace, name string, patch []byte,
 }
 
 // merger decodes a merge patch (plain or strategic) and returns its
-// application by merge.
-func merger(patch []byte, merge func(doc, patch any) any) (func(any) (any, error), error) {
+// application by merge, validated.
+func merger(patch []byte, merge func(doc, patch any) any, flavour patchFlavour, opts []WriteOptions) (func(any) (any, error), error) {
 	pm, err := decodeMergePatch(patch)
 	if err != nil {
 		return nil, err
 	}
-	return func(doc any) (any, error) { return merge(doc, pm), nil }, nil
+	return validated(patch, flavour, func(doc any) (any, error) { return merge(doc, pm), nil }, opts), nil
 }
 
 func decodeMergePatch(patch []byte) (map[string]any, error) {
@@ -73,7 +73,7 @@ func decodeMergePatch(patch []byte) (map[string]any, error) {
 // JSONPatchDeployment applies a JSON Patch (RFC 6902), as kubectl rollout
 // undo sends, to a Deployment, with PatchDeployment's rules.
 func (c *Cluster) JSONPatchDeployment(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Deployment, error) {
-	return c.patchDeployment(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
+	return c.patchDeployment(namespace, name, jsonPatcher(patch, opts), opts)
 }
 
 // WriteOptions say how a write is taken.
@@ -103,6 +103,12 @@ type WriteOptions struct {
 	// Applied is a create's apply document (JSON): the fields its
 	// manager owns, as sent, whatever porthole models of them.
 	Applied []byte
+	// FieldValidation is what a patch naming fields its kind has not
+	// gets: ValidationStrict refuses it (FieldsError), ValidationWarn
+	// passes each problem to Warn; either way, and with ValidationIgnore
+	// or none, the unknown fields are dropped.
+	FieldValidation string
+	Warn            func(string)
 }
 
 // managedLocked is the managedFields of after, a write of before: an
@@ -380,7 +386,7 @@ func jsonOf(v any) any {
 // PatchService applies a JSON merge patch to a Service: its labels,
 // annotations and spec may change, not its cluster IP.
 func (c *Cluster) PatchService(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Service, error) {
-	apply, err := merger(patch, mergePatch)
+	apply, err := merger(patch, mergePatch, mergeFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +396,7 @@ func (c *Cluster) PatchService(namespace, name string, patch []byte, opts ...Wri
 // StrategicPatchService applies a strategic merge patch (kubectl apply's)
 // to a Service: its ports merge by port.
 func (c *Cluster) StrategicPatchService(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Service, error) {
-	apply, err := merger(patch, serviceKeys.merge)
+	apply, err := merger(patch, serviceKeys.merge, strategicFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +405,7 @@ func (c *Cluster) StrategicPatchService(namespace, name string, patch []byte, op
 
 // JSONPatchService applies a JSON Patch to a Service.
 func (c *Cluster) JSONPatchService(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Service, error) {
-	return c.patchService(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
+	return c.patchService(namespace, name, jsonPatcher(patch, opts), opts)
 }
 
 func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any, error), opts []WriteOptions) (*kube.Service, error) {
@@ -444,7 +450,7 @@ func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any,
 // annotations may change, and its containers' images; nothing else of its
 // spec, as the API server says.
 func (c *Cluster) PatchPod(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
-	apply, err := merger(patch, mergePatch)
+	apply, err := merger(patch, mergePatch, mergeFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -454,7 +460,7 @@ func (c *Cluster) PatchPod(namespace, name string, patch []byte, opts ...WriteOp
 // StrategicPatchPod applies a strategic merge patch (kubectl label's,
 // annotate's, apply's) to a pod.
 func (c *Cluster) StrategicPatchPod(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
-	apply, err := merger(patch, strategicMerge)
+	apply, err := merger(patch, strategicMerge, strategicFlavour, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +469,7 @@ func (c *Cluster) StrategicPatchPod(namespace, name string, patch []byte, opts .
 
 // JSONPatchPod applies a JSON Patch to a pod.
 func (c *Cluster) JSONPatchPod(namespace, name string, patch []byte, opts ...WriteOptions) (*kube.Pod, error) {
-	return c.patchPod(namespace, name, func(doc any) (any, error) { return applyJSONPatch(doc, patch) }, opts)
+	return c.patchPod(namespace, name, jsonPatcher(patch, opts), opts)
 }
 
 // podUpdateForbidden is the API server's refusal of a pod spec change.
