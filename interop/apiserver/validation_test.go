@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -169,4 +171,53 @@ func sendWarned(t *testing.T, cfg *rest.Config, method, path, ctype, body string
 		t.Fatal(err)
 	}
 	return resp.StatusCode, raw, resp.Header.Values("Warning")
+}
+
+// TestSameKubectlFieldValidation: each kubectl's --validate (strict, its
+// default; warn; false) over create, apply, replace and server-side apply
+// of a manifest with an unknown field goes the same way on porthole serve
+// as on the real API server: exit code, output and warnings.
+func TestSameKubectlFieldValidation(t *testing.T) {
+	ensureServiceAccount(t)
+	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	for _, k := range env.kubectls {
+		t.Run(k.Name(), func(t *testing.T) {
+			name := fmt.Sprintf("fv-%d", k.Minor)
+			f := filepath.Join(t.TempDir(), "cm.yaml")
+			manifest := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  a: '1'\ndatta:\n  b: '2'\n", name)
+			if err := os.WriteFile(f, []byte(manifest), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			steps := [][]string{
+				{"create", "-f", f},
+				{"apply", "-f", f},
+				{"apply", "--validate=warn", "-f", f},
+				{"apply", "--validate=false", "-f", f},
+				{"replace", "--validate=strict", "-f", f},
+				{"replace", "--validate=warn", "-f", f},
+				{"apply", "--server-side", "-f", f},
+				{"get", "configmap", name, "-o", "jsonpath={.data}"},
+			}
+			servers := []string{env.adminKubeconfig, srv.Kubeconfig}
+			answers := make([][]string, len(servers))
+			for i, kubeconfig := range servers {
+				c := direct(k, k.Wires()[0], nil, t.TempDir())
+				defer c.run(t, kubeconfig, nil, "delete", "configmap", name, "--ignore-not-found")
+				for _, args := range steps {
+					r := c.run(t, kubeconfig, nil, args...)
+					answers[i] = append(answers[i], fmt.Sprintf("%s: exit %d, %q %q", strings.Join(args[:2], " "), r.code, r.stdout, strings.ReplaceAll(string(r.stderr), f, "FILE")))
+				}
+			}
+			for i := range steps {
+				if answers[1][i] != answers[0][i] {
+					t.Errorf("porthole:\n%s\nthe API server:\n%s", answers[1][i], answers[0][i])
+				}
+			}
+			t.Log(strings.Join(answers[0], "\n"))
+		})
+	}
 }

@@ -156,9 +156,10 @@ func (e *TypedError) Error() string { return e.Msg }
 // type does: whatever fieldValidation says, in its words (failed to create
 // typed patch object (/name; apps/v1, Kind=Deployment):
 // .spec.template.spec.containers[name="main"].imag: field not declared in
-// schema). Like it, it names one such field of an object; unlike it
-// (which goes through the object's fields in no set order), always the
-// first in sorted order.
+// schema). Like it, it names one such field of an object, after those
+// of the objects within; unlike it (which goes through an object's fields
+// in no set order, and stops at the first unknown), always the first in
+// sorted order, after going through all the others.
 func CheckApplied(kind, apiVersion string, cfg []byte) error {
 	desc, ok := kube.KindFields(apiVersion, kind)
 	if !ok {
@@ -192,12 +193,18 @@ func undeclared(sc *schema, desc string, p fieldPath, v any) []string {
 	var out []string
 	switch t := v.(type) {
 	case map[string]any:
+		first := ""
 		for _, k := range slices.Sorted(maps.Keys(t)) {
 			sub, ok := kube.Field(desc, k)
-			if !ok {
-				return append(out, p.child(fieldElem(k)).String()+": field not declared in schema")
+			switch {
+			case ok:
+				out = append(out, undeclared(sc, sub, p.child(fieldElem(k)), t[k])...)
+			case first == "":
+				first = k
 			}
-			out = append(out, undeclared(sc, sub, p.child(fieldElem(k)), t[k])...)
+		}
+		if first != "" {
+			out = append(out, p.child(fieldElem(first)).String()+": field not declared in schema")
 		}
 	case []any:
 		name, elem := fieldName(p), kube.Elem(desc)
