@@ -11,8 +11,9 @@ import (
 
 // ListMeta is the metadata of a list.
 type ListMeta struct {
-	ResourceVersion string `json:"resourceVersion,omitempty"`
-	Continue        string `json:"continue,omitempty"`
+	ResourceVersion    string `json:"resourceVersion,omitempty"`
+	Continue           string `json:"continue,omitempty"`
+	RemainingItemCount *int64 `json:"remainingItemCount,omitempty"`
 }
 
 // PodList is a v1 PodList.

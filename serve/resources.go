@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ type kind struct {
 	row           func(cluster.Object, time.Time) []any
 	conditions    func(cluster.Object) []kube.TableRowCondition
 	// list wraps items (copies without kind, as list items are encoded).
-	list func(items []cluster.Object, rv string) any
+	list func(items []cluster.Object, meta kube.ListMeta) any
 }
 
 var (
@@ -50,8 +51,8 @@ var (
 		conditions: func(o cluster.Object) []kube.TableRowCondition {
 			return table.PodRowConditions(o.(*kube.Pod))
 		},
-		list: func(items []cluster.Object, rv string) any {
-			return kube.PodList{TypeMeta: kube.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+		list: func(items []cluster.Object, meta kube.ListMeta) any {
+			return kube.PodList{TypeMeta: kube.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: meta,
 				Items: listItems(items, func(o *kube.Pod) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
@@ -61,8 +62,8 @@ var (
 		field:   metaField,
 		columns: table.ServiceColumns,
 		row:     func(o cluster.Object, now time.Time) []any { return table.ServiceRow(o.(*kube.Service), now) },
-		list: func(items []cluster.Object, rv string) any {
-			return kube.ServiceList{TypeMeta: kube.TypeMeta{Kind: "ServiceList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+		list: func(items []cluster.Object, meta kube.ListMeta) any {
+			return kube.ServiceList{TypeMeta: kube.TypeMeta{Kind: "ServiceList", APIVersion: "v1"}, ListMeta: meta,
 				Items: listItems(items, func(o *kube.Service) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
@@ -72,8 +73,8 @@ var (
 		field:   metaField,
 		columns: table.DeploymentColumns,
 		row:     func(o cluster.Object, now time.Time) []any { return table.DeploymentRow(o.(*kube.Deployment), now) },
-		list: func(items []cluster.Object, rv string) any {
-			return kube.DeploymentList{TypeMeta: kube.TypeMeta{Kind: "DeploymentList", APIVersion: "apps/v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+		list: func(items []cluster.Object, meta kube.ListMeta) any {
+			return kube.DeploymentList{TypeMeta: kube.TypeMeta{Kind: "DeploymentList", APIVersion: "apps/v1"}, ListMeta: meta,
 				Items: listItems(items, func(o *kube.Deployment) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
@@ -83,8 +84,8 @@ var (
 		field:   metaField,
 		columns: table.ReplicaSetColumns,
 		row:     func(o cluster.Object, now time.Time) []any { return table.ReplicaSetRow(o.(*kube.ReplicaSet), now) },
-		list: func(items []cluster.Object, rv string) any {
-			return kube.ReplicaSetList{TypeMeta: kube.TypeMeta{Kind: "ReplicaSetList", APIVersion: "apps/v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+		list: func(items []cluster.Object, meta kube.ListMeta) any {
+			return kube.ReplicaSetList{TypeMeta: kube.TypeMeta{Kind: "ReplicaSetList", APIVersion: "apps/v1"}, ListMeta: meta,
 				Items: listItems(items, func(o *kube.ReplicaSet) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
@@ -94,8 +95,8 @@ var (
 		field:   func(o cluster.Object) func(string) (string, bool) { return kube.EventField(o.(*kube.Event)) },
 		columns: table.EventColumns,
 		row:     func(o cluster.Object, now time.Time) []any { return table.EventRow(o.(*kube.Event), now) },
-		list: func(items []cluster.Object, rv string) any {
-			return kube.EventList{TypeMeta: kube.TypeMeta{Kind: "EventList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+		list: func(items []cluster.Object, meta kube.ListMeta) any {
+			return kube.EventList{TypeMeta: kube.TypeMeta{Kind: "EventList", APIVersion: "v1"}, ListMeta: meta,
 				Items: listItems(items, func(o *kube.Event) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
@@ -106,8 +107,8 @@ var (
 		field:         func(o cluster.Object) func(string) (string, bool) { return namespaceField(o.(*kube.Namespace)) },
 		columns:       table.NamespaceColumns,
 		row:           func(o cluster.Object, now time.Time) []any { return table.NamespaceRow(o.(*kube.Namespace), now) },
-		list: func(items []cluster.Object, rv string) any {
-			return kube.NamespaceList{TypeMeta: kube.TypeMeta{Kind: "NamespaceList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+		list: func(items []cluster.Object, meta kube.ListMeta) any {
+			return kube.NamespaceList{TypeMeta: kube.TypeMeta{Kind: "NamespaceList", APIVersion: "v1"}, ListMeta: meta,
 				Items: listItems(items, func(o *kube.Namespace) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
@@ -117,8 +118,8 @@ var (
 		field:   metaField,
 		columns: table.ConfigMapColumns,
 		row:     func(o cluster.Object, now time.Time) []any { return table.ConfigMapRow(o.(*kube.ConfigMap), now) },
-		list: func(items []cluster.Object, rv string) any {
-			return kube.ConfigMapList{TypeMeta: kube.TypeMeta{Kind: "ConfigMapList", APIVersion: "v1"}, ListMeta: kube.ListMeta{ResourceVersion: rv},
+		list: func(items []cluster.Object, meta kube.ListMeta) any {
+			return kube.ConfigMapList{TypeMeta: kube.TypeMeta{Kind: "ConfigMapList", APIVersion: "v1"}, ListMeta: meta,
 				Items: listItems(items, func(o *kube.ConfigMap) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
@@ -175,7 +176,7 @@ func (a *api) getObject(r *http.Request, k *kind) (any, *status.HTTPError) {
 		return nil, notFoundIn(k, r.PathValue("name"))
 	}
 	if neg.out == outTable {
-		return a.table(r, neg, k, []cluster.Object{o}, o.Meta().ResourceVersion, true)
+		return a.table(r, neg, k, []cluster.Object{o}, kube.ListMeta{ResourceVersion: o.Meta().ResourceVersion}, true)
 	}
 	return o, nil
 }
@@ -208,11 +209,55 @@ func (a *api) list(w http.ResponseWriter, r *http.Request, k *kind) (any, *statu
 	if isWatch(q) {
 		return nil, a.watch(w, r, k, neg, sel)
 	}
-	items, rv := a.cluster.List(k.resource, r.PathValue("namespace"), k.matcher(sel))
-	if neg.out == outTable {
-		return a.table(r, neg, k, items, rv, true)
+	limit, cont, aerr := chunking(q)
+	if aerr != nil {
+		return nil, aerr
 	}
-	return k.list(items, rv), nil
+	selected := !sel.labels.Empty() || !sel.fields.Empty()
+	page, err := a.cluster.ListChunk(k.resource, r.PathValue("namespace"), k.matcher(sel), selected, limit, cont)
+	var bad *cluster.ContinueError
+	var expired *cluster.ExpiredError
+	switch {
+	case errors.As(err, &bad):
+		return nil, badRequest(bad.Msg)
+	case errors.As(err, &expired):
+		st := status.NewHTTP(http.StatusGone, "Expired", expired.Error(), nil)
+		st.Metadata = &status.ListMeta{Continue: expired.Continue}
+		return nil, &status.HTTPError{Status: st}
+	case err != nil:
+		return nil, internalError(err)
+	}
+	meta := kube.ListMeta{ResourceVersion: page.ResourceVersion, Continue: page.Continue, RemainingItemCount: page.Remaining}
+	if neg.out == outTable {
+		return a.table(r, neg, k, page.Items, meta, true)
+	}
+	return k.list(page.Items, meta), nil
+}
+
+// chunking reads a list's limit and continue as the API server does: a
+// limit of 0 or less is none; resourceVersion=0 (any version will do)
+// reads the cache whole, whatever the limit; a continue token goes with
+// no other resourceVersion.
+func chunking(q url.Values) (int64, string, *status.HTTPError) {
+	var limit int64
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, "", badRequest(err.Error())
+		}
+		limit = max(n, 0)
+	}
+	cont, rv := q.Get("continue"), q.Get("resourceVersion")
+	switch {
+	case cont != "" && rv != "" && rv != "0":
+		if _, _, err := cluster.DecodeContinue(cont); err != nil {
+			return 0, "", badRequest("invalid continue token: " + err.Error())
+		}
+		return 0, "", badRequest("specifying resource version is not allowed when using continue")
+	case rv == "0" && cont == "":
+		limit = 0
+	}
+	return limit, cont, nil
 }
 
 // isWatch reads watch as the API server reads its booleans: the official
@@ -221,7 +266,7 @@ func isWatch(q url.Values) bool { return protocol.QueryBool(q, "watch") }
 
 // table renders objects as the API server's Table for their kind; headers
 // false leaves out the column definitions (watch events after the first).
-func (a *api) table(r *http.Request, neg negotiation, k *kind, items []cluster.Object, rv string, headers bool) (*kube.Table, *status.HTTPError) {
+func (a *api) table(r *http.Request, neg negotiation, k *kind, items []cluster.Object, meta kube.ListMeta, headers bool) (*kube.Table, *status.HTTPError) {
 	now := a.now()
 	rows := make([]kube.TableRow, len(items))
 	for i, o := range items {
@@ -236,7 +281,7 @@ func (a *api) table(r *http.Request, neg negotiation, k *kind, items []cluster.O
 		}
 	}
 	t := &kube.Table{TypeMeta: kube.TypeMeta{Kind: "Table", APIVersion: neg.tableVersion},
-		ListMeta: kube.ListMeta{ResourceVersion: rv}, Rows: rows}
+		ListMeta: meta, Rows: rows}
 	if headers {
 		t.ColumnDefinitions = k.columns
 	}

@@ -264,7 +264,7 @@ func (e *watchEncoder) writeHeader() {
 func (e *watchEncoder) event(ev cluster.Event) bool {
 	var obj any = ev.Object
 	if e.neg.out == outTable {
-		t, err := e.a.table(e.r, e.neg, e.k, []cluster.Object{ev.Object}, ev.Object.Meta().ResourceVersion, e.headers)
+		t, err := e.a.table(e.r, e.neg, e.k, []cluster.Object{ev.Object}, kube.ListMeta{ResourceVersion: ev.Object.Meta().ResourceVersion}, e.headers)
 		if err != nil {
 			return e.write(watchEvent{Type: "ERROR", Object: err.Status})
 		}

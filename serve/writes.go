@@ -355,7 +355,7 @@ func (a *api) deleteOne(k *kind, ns, name string, opts deleteOptions) (any, *sta
 	}
 	d := k.details(name)
 	d.UID = o.Meta().UID
-	return &status.Status{Kind: "Status", APIVersion: "v1", Metadata: &struct{}{}, Status: status.Success, Details: d}, nil
+	return &status.Status{Kind: "Status", APIVersion: "v1", Metadata: &status.ListMeta{}, Status: status.Success, Details: d}, nil
 }
 
 // deleteCollection deletes what a list of k in the path's namespace holds
@@ -386,7 +386,7 @@ func (a *api) deleteCollection(k *kind) apiHandler {
 				return nil, aerr
 			}
 		}
-		return k.list(items, rv), nil
+		return k.list(items, kube.ListMeta{ResourceVersion: rv}), nil
 	}
 }
 

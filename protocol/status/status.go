@@ -34,7 +34,7 @@ const (
 type Status struct {
 	Kind       string    `json:"kind,omitempty"`
 	APIVersion string    `json:"apiVersion,omitempty"`
-	Metadata   *struct{} `json:"metadata,omitempty"`
+	Metadata   *ListMeta `json:"metadata,omitempty"`
 	Status     string    `json:"status,omitempty"`
 	Message    string    `json:"message,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
@@ -58,7 +58,13 @@ type Cause struct {
 	Field   string `json:"field,omitempty"`
 }
 
-var emptyMeta = &struct{}{}
+var emptyMeta = &ListMeta{}
+
+// ListMeta is a Status's metadata: empty but for a list's 410, which
+// says where to go on from.
+type ListMeta struct {
+	Continue string `json:"continue,omitempty"`
+}
 
 // NewSuccess is the status a translator sends when the command succeeded.
 func NewSuccess() *Status { return &Status{Metadata: emptyMeta, Status: Success} }

@@ -421,7 +421,7 @@ func (c *Cluster) deleteLocked(res Resource, k key) {
 	delete(c.starved, o.Meta().UID)
 	c.rv++
 	last := withRV(o, c.rv)
-	c.recordLocked(Event{Type: "DELETED", Resource: res, Object: last, RV: c.rv})
+	c.recordLocked(Event{Type: "DELETED", Resource: res, Object: last, Prev: o, RV: c.rv})
 }
 
 // ResourceVersion is the cluster's current resourceVersion: a list taken
@@ -462,12 +462,11 @@ func (c *Cluster) listLocked(res Resource, namespace string, match func(Object) 
 			out = append(out, o)
 		}
 	}
+	// In the order of the API server's keys: namespace/name ("a-b/x"
+	// before "a/x").
 	slices.SortFunc(out, func(a, b Object) int {
 		am, bm := a.Meta(), b.Meta()
-		if d := strings.Compare(am.Namespace, bm.Namespace); d != 0 {
-			return d
-		}
-		return strings.Compare(am.Name, bm.Name)
+		return strings.Compare(am.Namespace+"/"+am.Name, bm.Namespace+"/"+bm.Name)
 	})
 	return out
 }

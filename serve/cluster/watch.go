@@ -9,7 +9,8 @@ import (
 
 // Event is one change: ADDED, MODIFIED or DELETED, with the object after
 // it (for DELETED, the object as it was, with the deletion's
-// resourceVersion), and for MODIFIED the object before.
+// resourceVersion), and for MODIFIED and DELETED the object before (a
+// list's later pages rebuild the objects from them).
 type Event struct {
 	Type     string
 	Resource Resource
