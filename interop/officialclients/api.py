@@ -2,8 +2,8 @@
 through the API calls around a session, the way its users write them:
 discovery (its paths end in a slash), a pod created from the client's models
 (no kind, no apiVersion), a watch until it runs (watch=True), its log
-followed (follow=True), a deployment's status and scale, a config map
-deleted as a collection, a config map server-side applied by the dynamic
+followed (follow=True), a deployment's status and scale, config maps
+listed in pages and deleted as a collection, a config map server-side applied by the dynamic
 client (a field dropped, a conflict with another manager, forced), the pod
 deleted.
 
@@ -58,6 +58,18 @@ try:
     apps.delete_namespaced_deployment(name, namespace)
     v1.create_namespaced_config_map(namespace, client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name=name, labels={"api": name}), data={"k": "v"}))
+    # A list in pages of two, as the client's users page (limit, _continue).
+    for n in ("b", "c"):
+        v1.create_namespaced_config_map(namespace, client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name=name + "-" + n, labels={"api": name})))
+    pages, token = [], None
+    while True:
+        page = v1.list_namespaced_config_map(namespace, label_selector="api=" + name, limit=2, _continue=token)
+        pages.append(",".join(cm.metadata.name[len(name):] or "=" for cm in page.items))
+        token = page.metadata._continue
+        if not token or len(pages) > 5:
+            break
+    out["paged"] = pages
     out["collected"] = v1.delete_collection_namespaced_config_map(namespace, label_selector="api=" + name).kind
     out["left"] = len(v1.list_namespaced_config_map(namespace, label_selector="api=" + name).items)
     # The dynamic client's discovery cache goes to a directory of ours.

@@ -238,6 +238,7 @@ func (c Client) API(t testing.TB, tg Target, name string) {
 		Collected        string
 		Left             *int
 		Applied          []string
+		Paged            []string
 		Deleted          string
 		Error            string
 	}
@@ -264,6 +265,11 @@ func (c Client) API(t testing.TB, tg Target, name string) {
 		strings.HasSuffix(got.Watched[len(got.Watched)-1], " Running") && strings.HasPrefix(got.Watched[0], "ADDED "), got.Watched)
 	check("log", got.Log == "line1\nline2\nline3\n", fmt.Sprintf("%q", got.Log))
 	check("deployment status", got.DeploymentStatus == "Deployment", got.DeploymentStatus)
+	want := []string{"a,b", "c"} // name-a, -b, -c; for python name (=), -b, -c
+	if c.Name == "python" {
+		want = []string{"=,-b", "-c"}
+	}
+	check("a list in pages", slices.Equal(got.Paged, want), got.Paged)
 	// Applied, applied without b, refused (another manager set a),
 	// forced.
 	check("server-side apply", slices.Equal(got.Applied, []string{`{"a":"1","b":"2"}`, `{"a":"1"}`,

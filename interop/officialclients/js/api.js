@@ -1,8 +1,8 @@
 // Drives the official Kubernetes JavaScript client (@kubernetes/client-node)
 // through the API calls around a session, the way its users write them: the
 // version, a pod created without kind or apiVersion, a watch with bookmarks
-// until it runs, its log followed, a deployment's status, a config map
-// server-side applied (a field dropped, a conflict with another manager,
+// until it runs, its log followed, a deployment's status, config maps
+// listed in pages, a config map server-side applied (a field dropped, a conflict with another manager,
 // forced), the pod deleted.
 //
 // usage: node api.js KUBECONFIG NAMESPACE NAME
@@ -56,6 +56,18 @@ setTimeout(() => { out.error = 'timed out'; done(2); }, 60000);
       template: { metadata: { labels: { 'api-deploy': name } }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] } } } } });
   out.deployment_status = (await apps.readNamespacedDeploymentStatus({ name, namespace })).kind;
   await apps.deleteNamespacedDeployment({ name, namespace });
+  // A list in pages of two, as the client's users page (limit, _continue).
+  for (const n of ['a', 'b', 'c']) {
+    await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: `${name}-${n}`, labels: { api: name } } } });
+  }
+  out.paged = [];
+  let token;
+  do {
+    const page = await core.listNamespacedConfigMap({ namespace, labelSelector: `api=${name}`, limit: 2, _continue: token });
+    out.paged.push(page.items.map((c) => c.metadata.name.slice(name.length + 1)).join(','));
+    token = page.metadata._continue;
+  } while (token && out.paged.length < 5);
+  await core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector: `api=${name}` });
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-ssa`, namespace }, data: { a: '1', b: '2' } };
   const sorted = (data) => JSON.stringify(Object.fromEntries(Object.entries(data).sort()));
