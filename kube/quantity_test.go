@@ -37,7 +37,7 @@ func TestValidateResources(t *testing.T) {
 			`spec.containers[0].resources.limits[cpu]: Invalid value: "lots": quantities must match the regular expression`},
 		{Resources{"requests": map[string]any{"memory": "-1"}}, `spec.containers[0].resources.requests[memory]: Invalid value: "-1": must be greater than or equal to 0`},
 		{Resources{"limits": map[string]any{"cpu": "1"}, "requests": map[string]any{"cpu": "2"}},
-			`spec.containers[0].resources.requests[cpu]: Invalid value: "2": must be less than or equal to cpu limit of 1`},
+			`spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`},
 		{Resources{"limits": "x"}, `spec.containers[0].resources.limits: Invalid value: must be a map of quantities`},
 	} {
 		res := tt.res
@@ -69,6 +69,37 @@ func TestValidateServiceFamilies(t *testing.T) {
 		err := s.Validate()
 		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("%+v: %v, want %q", tt.spec, err, tt.want)
+		}
+	}
+}
+
+// The answers are the real API server's (interop/apiserver
+// TestSameQuantities compares them whole), quirks included.
+func TestCanonicalQuantity(t *testing.T) {
+	for in, want := range map[string]string{
+		"0": "0", "0.0": "0", "-0": "0", "500m": "500m", "0.5": "500m", ".5": "500m", "5.": "5.", "1000m": "1", "1500m": "1500m",
+		"1.5": "1500m", "1000": "1k", "1500": "1500", "1e3": "1e3", "1.5e3": "1500", "12e2": "1200", "1E": "1E", "1000000": "1M",
+		"1Gi": "1Gi", "1024Mi": "1Gi", "1536Mi": "1536Mi", "1.5Gi": "1536Mi", "0.5Ki": "512", "1Ki": "1Ki", "1023": "1023",
+		"100Ki": "100Ki", "0.1": "100m", "1n": "1n", "0.1n": "1n", "1.0000000001": "1000000001n", "1u": "1u", "0.000001": "1u",
+		"+1": "+1", "-1": "-1", "2e-3": "2e-3", "1e-9": "1e-9", "1e-10": "1e-9", "0.5Mi": "512Ki", "1.5Ki": "1536", "3e0": "3e0",
+		"100M": "100M", "0.001k": "1",
+	} {
+		got, ok := CanonicalQuantity(in)
+		if !ok || got != want {
+			t.Errorf("%q: %q %v, want %q", in, got, ok, want)
+		}
+	}
+	// Requests and limits are rounded up to milli units first.
+	for in, want := range map[string]string{"1n": "1m", "0.1n": "1m", "1.0000000001": "1001m", "1u": "1m", "0.000001": "1m",
+		"1e-9": "1e-3", "1e-10": "1e-3", "1.25e-2": "13e-3", "1500u": "2m", "1500m": "1500m", "007": "007", "1.5Gi": "1536Mi"} {
+		got, ok := ResourceQuantity(in)
+		if !ok || got != want {
+			t.Errorf("resource %q: %q %v, want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "x", "1.2.3", ".", "1K", "1e", "1ki", "1Mb", "--1", "1 k"} {
+		if got, ok := CanonicalQuantity(bad); ok {
+			t.Errorf("%q taken as %q", bad, got)
 		}
 	}
 }

@@ -18,7 +18,7 @@ func TestUnmodeledRoundTrip(t *testing.T) {
 		{"deployment", `{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"web"},"spec":{"replicas":2,"minReadySeconds":5,
 			"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{
 			"volumes":[{"name":"data","emptyDir":{}}],"nodeSelector":{"disk":"ssd"},
-			"containers":[{"name":"a","command":["sleep","infinity"],"resources":{"limits":{"cpu":"100m","memory":"1.5Gi"}},
+			"containers":[{"name":"a","command":["sleep","infinity"],"resources":{"limits":{"cpu":"100m","memory":"1536Mi"}},
 				"ports":[{"containerPort":8080,"hostPort":80}],"volumeMounts":[{"name":"data","mountPath":"/data"}]},
 				{"name":"b","image":"busybox","readinessProbe":{"httpGet":{"port":"http","path":"/"},"terminationGracePeriodSeconds":3}}]}}}}`,
 			true, func(b []byte) (any, error) { var d Deployment; err := json.Unmarshal(b, &d); return &d, err }},
