@@ -220,13 +220,16 @@ func quantityString(s string, milli bool) (string, bool) {
 		value.Mul(value, new(big.Rat).SetInt(new(big.Int).Lsh(big.NewInt(1), uint(power))))
 	} else if len(suffix) > 1 && (suffix[0] == 'e' || suffix[0] == 'E') {
 		e, err := strconv.Atoi(suffix[1:])
-		if err != nil || e < -1000 || e > 1000 {
+		if err != nil || e < -2000 || e > 2000 {
 			return "", false
 		}
 		format, power = decimalExponent, e
 		value.Mul(value, pow10Rat(e))
 	} else {
 		return "", false
+	}
+	if new(big.Rat).Abs(value).Cmp(pow10Rat(1000)) >= 0 {
+		return "", false // no resource is that large: refused, not computed
 	}
 	kept := keptAsWritten(strings.TrimLeft(whole, "0"), frac, format, power)
 	if milli {

@@ -103,3 +103,34 @@ func TestCanonicalQuantity(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCanonicalQuantity: what reads as a quantity is written as one, of
+// the same value (rounded up to nano units), and written again the same.
+func FuzzCanonicalQuantity(f *testing.F) {
+	for _, s := range []string{"0.5", "1.5Gi", "1e-10", "+007", "1536Mi", "8Ei", "1.25e-2", "-3k", ".5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 64 {
+			return
+		}
+		out, ok := CanonicalQuantity(s)
+		if !ok {
+			return
+		}
+		again, ok := CanonicalQuantity(out)
+		if !ok || again != out {
+			t.Fatalf("%q: %q, then %q %v", s, out, again, ok)
+		}
+		in, _ := ParseQuantity(s)
+		got, _ := ParseQuantity(out)
+		if diff := math.Abs(got - in); math.Abs(in) < 1e300 && diff > 1e-9*1.01+math.Abs(in)*1e-12 && !(strings.HasSuffix(s, "i") && in > math.MaxInt64) {
+			t.Fatalf("%q (%g) written %q (%g)", s, in, out, got)
+		}
+		if r, ok := ResourceQuantity(s); !ok {
+			t.Fatalf("%q: no resource quantity", s)
+		} else if r2, _ := ResourceQuantity(r); r2 != r {
+			t.Fatalf("%q: resource %q, then %q", s, r, r2)
+		}
+	})
+}
