@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/porthole/porthole/protocol/status"
@@ -58,6 +59,9 @@ func internalError(err error) *status.HTTPError {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e *status.HTTPError) {
 	if e.Cause != nil {
 		log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", e.Cause)
+	}
+	if d := e.Status.Details; d != nil && d.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(d.RetryAfterSeconds)))
 	}
 	writeJSON(w, int(e.Status.Code), e.Status)
 }

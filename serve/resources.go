@@ -213,10 +213,19 @@ func (a *api) list(w http.ResponseWriter, r *http.Request, k *kind) (any, *statu
 	if aerr != nil {
 		return nil, aerr
 	}
+	var at cluster.ListAt
+	if rv := q.Get("resourceVersion"); rv != "" {
+		n, err := strconv.ParseUint(rv, 10, 64)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("invalid resource version: resourceVersion: Invalid value: %q: %v", rv, err))
+		}
+		at = cluster.ListAt{ResourceVersion: n, Exact: q.Get("resourceVersionMatch") == "Exact"}
+	}
 	selected := !sel.labels.Empty() || !sel.fields.Empty()
-	page, err := a.cluster.ListChunk(k.resource, r.PathValue("namespace"), k.matcher(sel), selected, limit, cont)
+	page, err := a.cluster.ListChunk(r.Context(), k.resource, r.PathValue("namespace"), k.matcher(sel), selected, limit, cont, at)
 	var bad *cluster.ContinueError
 	var expired *cluster.ExpiredError
+	var tooLarge *cluster.VersionTooLargeError
 	switch {
 	case errors.As(err, &bad):
 		return nil, badRequest(bad.Msg)
@@ -224,6 +233,11 @@ func (a *api) list(w http.ResponseWriter, r *http.Request, k *kind) (any, *statu
 		st := status.NewHTTP(http.StatusGone, "Expired", expired.Error(), nil)
 		st.Metadata = &status.ListMeta{Continue: expired.Continue}
 		return nil, &status.HTTPError{Status: st}
+	case errors.Is(err, cluster.ErrListTooOld):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusGone, "Expired", err.Error(), nil)}
+	case errors.As(err, &tooLarge):
+		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusGatewayTimeout, "Timeout", "Timeout: "+err.Error(),
+			&status.Details{RetryAfterSeconds: 1, Causes: []status.Cause{{Type: "ResourceVersionTooLarge", Message: "Too large resource version"}}})}
 	case err != nil:
 		return nil, internalError(err)
 	}

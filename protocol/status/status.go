@@ -49,6 +49,9 @@ type Details struct {
 	Kind   string  `json:"kind,omitempty"`
 	UID    string  `json:"uid,omitempty"`
 	Causes []Cause `json:"causes,omitempty"`
+	// RetryAfterSeconds, when set, says when to try again (and goes in
+	// a Retry-After header too).
+	RetryAfterSeconds int32 `json:"retryAfterSeconds,omitempty"`
 }
 
 // Cause is one cause; its type is serialised under "reason", as Kubernetes does.

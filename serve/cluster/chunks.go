@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Lists in chunks, as the API server serves them (limit and continue:
@@ -37,6 +39,52 @@ func (e *ExpiredError) Error() string {
 		"the continue parameter, or use the continue token in this response to retrieve the remainder of the results. " +
 		"Continuing with the provided token results in an inconsistent list - objects that were created, modified, or " +
 		"deleted between the time the first chunk was returned and now may show up in the list."
+}
+
+// ErrListTooOld is a list at an exact resourceVersion older than the
+// history kept: the API server's 410 for a compacted revision.
+var ErrListTooOld = errors.New("The resourceVersion for the provided list is too old.")
+
+// VersionTooLargeError is a list at a resourceVersion the cluster has
+// not reached: the API server's 504, which says to try again.
+type VersionTooLargeError struct{ Want, Current uint64 }
+
+func (e *VersionTooLargeError) Error() string {
+	return fmt.Sprintf("Too large resource version: %d, current: %d", e.Want, e.Current)
+}
+
+// ListAt is the version of the objects a list shows: Exact, the objects
+// as they were at that resourceVersion; else at least it, now. Zero is
+// now.
+type ListAt struct {
+	ResourceVersion uint64
+	Exact           bool
+}
+
+// tooLargeWait is how long a list at a resourceVersion not yet reached
+// waits for it, as the API server's cache does.
+var tooLargeWait = 3 * time.Second
+
+// waitFor waits until the cluster has reached rv, ctx is done or
+// tooLargeWait passes, and says whether it has.
+func (c *Cluster) waitFor(ctx context.Context, rv uint64) error {
+	deadline := time.Now().Add(tooLargeWait)
+	for {
+		c.mu.Lock()
+		current := c.rv
+		c.mu.Unlock()
+		if current >= rv {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return &VersionTooLargeError{Want: rv, Current: current}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // continueToken is a continue token's content, as the API server's.
@@ -97,14 +145,23 @@ type ListPage struct {
 
 // ListChunk lists res as List does, in pages of limit objects (0: all
 // at once): from the start of the list, or from where cont, a page's
-// Continue, left off, in the objects as they were then. selected says
-// that match narrows the list by a selector.
-func (c *Cluster) ListChunk(res Resource, namespace string, match func(Object) bool, selected bool, limit int64, cont string) (ListPage, error) {
+// Continue, left off, in the objects as they were then; the first page
+// of the objects at at (waiting a little for a version not yet reached).
+// selected says that match narrows the list by a selector.
+func (c *Cluster) ListChunk(ctx context.Context, res Resource, namespace string, match func(Object) bool, selected bool, limit int64, cont string, at ListAt) (ListPage, error) {
 	start, from := "", int64(0)
 	if cont != "" {
 		var err error
 		if start, from, err = DecodeContinue(cont); err != nil {
 			return ListPage{}, &ContinueError{Msg: "invalid continue token: " + err.Error()}
+		}
+	}
+	if at.ResourceVersion > 0 {
+		if err := c.waitFor(ctx, at.ResourceVersion); err != nil {
+			return ListPage{}, err
+		}
+		if at.Exact {
+			from = int64(at.ResourceVersion)
 		}
 	}
 	c.mu.Lock()
@@ -116,6 +173,9 @@ func (c *Cluster) ListChunk(res Resource, namespace string, match func(Object) b
 	if from > 0 && uint64(from) != c.rv {
 		var ok bool
 		if objs, ok = c.stateAtLocked(res, uint64(from)); !ok {
+			if cont == "" {
+				return ListPage{}, ErrListTooOld
+			}
 			return ListPage{}, &ExpiredError{Continue: encodeContinue("/"+start, -1)}
 		}
 		rv = uint64(from)

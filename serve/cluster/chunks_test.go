@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/porthole/porthole/kube"
 )
@@ -43,11 +45,11 @@ func TestListChunk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all, err := c.ListChunk(ConfigMaps, "", nil, false, 0, "")
+	all, err := c.ListChunk(t.Context(), ConfigMaps, "", nil, false, 0, "", ListAt{})
 	if err != nil || names(all) != "[a-b/y=a-b/y a-b/z=a-b/z a/v=a/v a/w=a/w a/x=a/x] more=false remaining=-" {
 		t.Fatalf("all at once: %s %v", names(all), err)
 	}
-	first, err := c.ListChunk(ConfigMaps, "a", nil, false, 2, "")
+	first, err := c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 2, "", ListAt{})
 	if err != nil || names(first) != "[a/v=a/v a/w=a/w] more=true remaining=1" {
 		t.Fatalf("first page: %s %v", names(first), err)
 	}
@@ -58,24 +60,24 @@ func TestListChunk(t *testing.T) {
 	if _, err := c.PatchConfigMap("a", "x", []byte(`{"data":{"k":"changed"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	second, err := c.ListChunk(ConfigMaps, "a", nil, false, 2, first.Continue)
+	second, err := c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 2, first.Continue, ListAt{})
 	if err != nil || names(second) != "[a/x=a/x] more=false remaining=-" || second.ResourceVersion != first.ResourceVersion {
 		t.Errorf("second page: %s %v, at %s (the first at %s)", names(second), err, second.ResourceVersion, first.ResourceVersion)
 	}
 	if _, err := c.Delete(ConfigMaps, "a", "x", Background); err != nil {
 		t.Fatal(err)
 	}
-	second, err = c.ListChunk(ConfigMaps, "a", nil, false, 2, first.Continue)
+	second, err = c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 2, first.Continue, ListAt{})
 	if err != nil || names(second) != "[a/x=a/x] more=false remaining=-" {
 		t.Errorf("second page, its object deleted since: %s %v", names(second), err)
 	}
 	// A selector: no count, and a page may end with nothing more to find.
 	sel := func(o Object) bool { return o.Meta().Name != "xx" }
-	p, err := c.ListChunk(ConfigMaps, "a", sel, true, 2, "")
+	p, err := c.ListChunk(t.Context(), ConfigMaps, "a", sel, true, 2, "", ListAt{})
 	if err != nil || names(p) != "[a/v=a/v a/w=a/w] more=true remaining=-" {
 		t.Fatalf("selected: %s %v", names(p), err)
 	}
-	if p, err = c.ListChunk(ConfigMaps, "a", sel, true, 2, p.Continue); err != nil || names(p) != "[] more=false remaining=-" {
+	if p, err = c.ListChunk(t.Context(), ConfigMaps, "a", sel, true, 2, p.Continue, ListAt{}); err != nil || names(p) != "[] more=false remaining=-" {
 		t.Errorf("selected, second page: %s %v", names(p), err)
 	}
 	// Enough writes that the history no longer reaches the first page.
@@ -84,7 +86,7 @@ func TestListChunk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err = c.ListChunk(ConfigMaps, "a", nil, false, 2, first.Continue)
+	_, err = c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 2, first.Continue, ListAt{})
 	var expired *ExpiredError
 	if !errors.As(err, &expired) {
 		t.Fatalf("a token older than the history: %v", err)
@@ -93,13 +95,13 @@ func TestListChunk(t *testing.T) {
 	if derr != nil || start != "w\x00" || rv != -1 {
 		t.Errorf("the expired list's token: %q %d %v", start, rv, derr)
 	}
-	p, err = c.ListChunk(ConfigMaps, "a", nil, false, 2, expired.Continue)
+	p, err = c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 2, expired.Continue, ListAt{})
 	if err != nil || names(p) != "[a/xx=] more=false remaining=-" {
 		t.Errorf("going on, inconsistently: %s %v", names(p), err)
 	}
 	for _, tok := range []string{"%", encodeContinue("/../b", 5), encodeContinue("", 5), encodeContinue("/a", 0)} {
 		var bad *ContinueError
-		if _, err := c.ListChunk(ConfigMaps, "a", nil, false, 2, tok); !errors.As(err, &bad) || !strings.HasPrefix(bad.Msg, "invalid continue token: continue key is not valid") {
+		if _, err := c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 2, tok, ListAt{}); !errors.As(err, &bad) || !strings.HasPrefix(bad.Msg, "invalid continue token: continue key is not valid") {
 			t.Errorf("token %q: %v", tok, err)
 		}
 	}
@@ -123,4 +125,51 @@ func FuzzDecodeContinue(f *testing.F) {
 			t.Fatalf("%q: %q %d again as %q %d %v", tok, start, rv, s2, rv2, err)
 		}
 	})
+}
+
+// TestListAt: a list at an exact resourceVersion shows the objects as
+// they were; one not yet reached waits, then is refused; one older than
+// the history is refused.
+func TestListAt(t *testing.T) {
+	c := startCluster(t, newFake(), Objects{})
+	if _, err := c.CreateNamespace(&kube.Namespace{ObjectMeta: kube.ObjectMeta{Name: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	cm, err := c.CreateConfigMap(&kube.ConfigMap{ObjectMeta: kube.ObjectMeta{Name: "x", Namespace: "a"}, Data: map[string]string{"k": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	then, _ := strconv.ParseUint(cm.ResourceVersion, 10, 64)
+	if _, err := c.PatchConfigMap("a", "x", []byte(`{"data":{"k":"2"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 0, "", ListAt{ResourceVersion: then, Exact: true})
+	if err != nil || names(p) != "[a/x=1] more=false remaining=-" || p.ResourceVersion != cm.ResourceVersion {
+		t.Errorf("exact: %s at %s, %v", names(p), p.ResourceVersion, err)
+	}
+	if p, err = c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 0, "", ListAt{ResourceVersion: then}); err != nil || names(p) != "[a/x=2] more=false remaining=-" {
+		t.Errorf("not older than: %s, %v", names(p), err)
+	}
+	defer func(d time.Duration) { tooLargeWait = d }(tooLargeWait)
+	tooLargeWait = 100 * time.Millisecond
+	var tooLarge *VersionTooLargeError
+	if _, err = c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 0, "", ListAt{ResourceVersion: then + 100}); !errors.As(err, &tooLarge) || tooLarge.Current != then+1 {
+		t.Errorf("a version not reached: %v", err)
+	}
+	// One reached while the list waits.
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = c.PatchConfigMap("a", "x", []byte(`{"data":{"k":"3"}}`))
+	}()
+	if p, err = c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 0, "", ListAt{ResourceVersion: then + 2, Exact: true}); err != nil || names(p) != "[a/x=3] more=false remaining=-" {
+		t.Errorf("a version reached while waiting: %s, %v", names(p), err)
+	}
+	for i := range historySize + 1 {
+		if _, err := c.PatchConfigMap("a", "x", []byte(fmt.Sprintf(`{"data":{"n":"%d"}}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err = c.ListChunk(t.Context(), ConfigMaps, "a", nil, false, 0, "", ListAt{ResourceVersion: then, Exact: true}); !errors.Is(err, ErrListTooOld) {
+		t.Errorf("exact, older than the history: %v", err)
+	}
 }
