@@ -62,13 +62,19 @@ func StrictFields(apiVersion, kind string, body []byte) (clean []byte, problems 
 	if !ok {
 		return body, nil
 	}
-	return strictWalk(typ, body, true)
+	// A first reading only looks; a body with unknown fields is read
+	// again to be written without them.
+	clean, problems, removed := strictWalk(typ, body, false)
+	if removed {
+		clean, _, _ = strictWalk(typ, body, true)
+	}
+	return clean, problems
 }
 
 // DuplicateFields are the fields named twice in one object of body, any
 // JSON (a merge patch), as the API server reports them.
 func DuplicateFields(body []byte) []string {
-	_, problems := strictWalk("*", body, false)
+	_, problems, _ := strictWalk("*", body, false)
 	return problems
 }
 
@@ -77,26 +83,28 @@ func DuplicateFields(body []byte) []string {
 // twice, as the API server reports them ("json patch unknown field
 // \"[0].valu\"").
 func JSONPatchProblems(body []byte) []string {
-	_, problems := strictWalk("[]jsonpatch.op", body, false)
+	_, problems, _ := strictWalk("[]jsonpatch.op", body, false)
 	for i, p := range problems {
 		problems[i] = "json patch " + p
 	}
 	return problems
 }
 
-func strictWalk(desc string, body []byte, write bool) ([]byte, []string) {
+// strictWalk reads body as desc describes it: its problems, whether it
+// has unknown fields, and, when write, the body without them.
+func strictWalk(desc string, body []byte, write bool) ([]byte, []string, bool) {
 	w := &walker{dec: json.NewDecoder(bytes.NewReader(body)), types: loadFieldSchema().Types, write: write}
 	w.dec.UseNumber()
 	if err := w.value(desc, "", true); err != nil {
-		return body, nil
+		return body, nil, false
 	}
 	if _, err := w.dec.Token(); !errors.Is(err, io.EOF) {
-		return body, nil // trailing data: the decoding says so
+		return body, nil, false // trailing data: the decoding says so
 	}
-	if !w.removed {
-		return body, w.problems
+	if !w.removed || !write {
+		return body, w.problems, w.removed
 	}
-	return w.out.Bytes(), w.problems
+	return w.out.Bytes(), w.problems, true
 }
 
 // walker reads a JSON value token by token against the schema and, when
