@@ -33,21 +33,25 @@ func TestSameListChunks(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
 	const js = "application/json"
+	// Namespaces of their own each run: the API server here has no
+	// namespace controller, so a deleted one stays, terminating.
+	pg := fmt.Sprintf("pg%d", time.Now().UnixNano()%1e9)
 	for _, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
 		t.Cleanup(func() {
-			send(t, cfg, "DELETE", "/api/v1/namespaces/pg", "", "")
-			send(t, cfg, "DELETE", "/api/v1/namespaces/pg-b", "", "")
+			send(t, cfg, "DELETE", "/api/v1/namespaces/"+pg, "", "")
+			send(t, cfg, "DELETE", "/api/v1/namespaces/"+pg+"-b", "", "")
 		})
 	}
 	setup := func(cfg *rest.Config) {
-		for _, ns := range []string{"pg", "pg-b"} {
+		for _, ns := range []string{pg, pg + "-b"} {
 			if code, body := send(t, cfg, "POST", "/api/v1/namespaces", js, `{"metadata":{"name":"`+ns+`"}}`); code != 201 {
 				t.Fatalf("namespace %s: %d %s", ns, code, body)
 			}
 		}
 		for _, n := range []string{"pg/c", "pg/a", "pg/e", "pg/b", "pg/d", "pg-b/y", "pg-b/x", "pg/z"} {
 			ns, name, _ := strings.Cut(n, "/")
-			label := "pg"
+			ns = strings.Replace(ns, "pg", pg, 1)
+			label := pg
 			if name == "z" {
 				label = "other"
 			}
@@ -61,22 +65,22 @@ func TestSameListChunks(t *testing.T) {
 	for i, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
 		setup(cfg)
 		say := func(format string, args ...any) { answers[i] = append(answers[i], fmt.Sprintf(format, args...)) }
-		say("pages of 2: %s", pages(t, cfg, "/api/v1/namespaces/pg/configmaps?limit=2", nil))
-		say("all namespaces, selected, pages of 3: %s", pages(t, cfg, "/api/v1/configmaps?labelSelector=t%3Dpg&limit=3", nil))
-		say("selected by field, pages of 1: %s", pages(t, cfg, "/api/v1/namespaces/pg/configmaps?fieldSelector=metadata.name%21%3Dc&limit=1", nil))
-		say("selected, the last page full: %s", pages(t, cfg, "/api/v1/namespaces/pg/configmaps?labelSelector=t%3Dpg&limit=5", nil))
-		say("a limit past the end: %s", pages(t, cfg, "/api/v1/namespaces/pg/configmaps?limit=50", nil))
-		say("resourceVersion 0: %s", pages(t, cfg, "/api/v1/namespaces/pg/configmaps?limit=2&resourceVersion=0", nil))
-		say("limit 0: %s", pages(t, cfg, "/api/v1/namespaces/pg/configmaps?limit=0", nil))
-		say("a negative limit: %s", pages(t, cfg, "/api/v1/namespaces/pg/configmaps?limit=-1", nil))
-		say("a table, pages of 2: %s", pages(t, cfg, "/api/v1/namespaces/pg/configmaps?limit=2&includeObject=None", map[string]string{"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}))
+		say("pages of 2: %s", pages(t, cfg, "/api/v1/namespaces/"+pg+"/configmaps?limit=2", nil))
+		say("all namespaces, selected, pages of 3: %s", pages(t, cfg, "/api/v1/configmaps?labelSelector=t%3D"+pg+"&limit=3", nil))
+		say("selected by field, pages of 1: %s", pages(t, cfg, "/api/v1/namespaces/"+pg+"/configmaps?fieldSelector=metadata.name%21%3Dc&limit=1", nil))
+		say("selected, the last page full: %s", pages(t, cfg, "/api/v1/namespaces/"+pg+"/configmaps?labelSelector=t%3D"+pg+"&limit=5", nil))
+		say("a limit past the end: %s", pages(t, cfg, "/api/v1/namespaces/"+pg+"/configmaps?limit=50", nil))
+		say("resourceVersion 0: %s", pages(t, cfg, "/api/v1/namespaces/"+pg+"/configmaps?limit=2&resourceVersion=0", nil))
+		say("limit 0: %s", pages(t, cfg, "/api/v1/namespaces/"+pg+"/configmaps?limit=0", nil))
+		say("a negative limit: %s", pages(t, cfg, "/api/v1/namespaces/"+pg+"/configmaps?limit=-1", nil))
+		say("a table, pages of 2: %s", pages(t, cfg, "/api/v1/namespaces/"+pg+"/configmaps?limit=2&includeObject=None", map[string]string{"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}))
 		// Writes between the pages: the list stays as it was.
 		writes := func() {
-			send(t, cfg, "POST", "/api/v1/namespaces/pg/configmaps", js, `{"metadata":{"name":"bb"},"data":{}}`)
-			send(t, cfg, "DELETE", "/api/v1/namespaces/pg/configmaps/d", "", "")
-			send(t, cfg, "PATCH", "/api/v1/namespaces/pg/configmaps/e", "application/merge-patch+json", `{"data":{"k":"changed"}}`)
+			send(t, cfg, "POST", "/api/v1/namespaces/"+pg+"/configmaps", js, `{"metadata":{"name":"bb"},"data":{}}`)
+			send(t, cfg, "DELETE", "/api/v1/namespaces/"+pg+"/configmaps/d", "", "")
+			send(t, cfg, "PATCH", "/api/v1/namespaces/"+pg+"/configmaps/e", "application/merge-patch+json", `{"data":{"k":"changed"}}`)
 		}
-		say("written between pages: %s", pagesWriting(t, cfg, "/api/v1/namespaces/pg/configmaps?limit=2", writes))
+		say("written between pages: %s", pagesWriting(t, cfg, "/api/v1/namespaces/"+pg+"/configmaps?limit=2", writes))
 		for _, c := range []struct{ name, query string }{
 			{"a limit that is not a number", "limit=x"},
 			{"a token that is not base64", "limit=2&continue=%25%25"},
@@ -87,7 +91,7 @@ func TestSameListChunks(t *testing.T) {
 			{"a token leaving its prefix", "limit=2&continue=" + token(`{"v":"meta.k8s.io/v1","rv":5,"start":"../secrets/x"}`)},
 			{"a token and a resourceVersion", "limit=2&resourceVersion=5&continue=" + token(`{"v":"meta.k8s.io/v1","rv":5,"start":"a"}`)},
 		} {
-			code, raw := send(t, cfg, "GET", "/api/v1/namespaces/pg/configmaps?"+c.query, "", "")
+			code, raw := send(t, cfg, "GET", "/api/v1/namespaces/"+pg+"/configmaps?"+c.query, "", "")
 			var st struct {
 				Reason, Message string
 				Metadata        struct{ Continue string }
@@ -101,9 +105,9 @@ func TestSameListChunks(t *testing.T) {
 		for i, kubeconfig := range []string{env.adminKubeconfig, srv.Kubeconfig} {
 			c := direct(k, k.Wires()[0], nil, t.TempDir())
 			for _, args := range [][]string{
-				{"get", "configmaps", "-n", "pg", "--chunk-size=2", "-o", "custom-columns=NAME:.metadata.name,K:.data.k"},
-				{"get", "configmaps", "-A", "-l", "t=pg", "--chunk-size=1", "-o", "name"},
-				{"get", "configmaps", "-n", "pg", "--chunk-size=4", "-o", "jsonpath={.metadata}"},
+				{"get", "configmaps", "-n", pg, "--chunk-size=2", "-o", "custom-columns=NAME:.metadata.name,K:.data.k"},
+				{"get", "configmaps", "-A", "-l", "t=" + pg, "--chunk-size=1", "-o", "name"},
+				{"get", "configmaps", "-n", pg, "--chunk-size=4", "-o", "jsonpath={.metadata}"},
 			} {
 				r := c.run(t, kubeconfig, nil, args...)
 				answers[i] = append(answers[i], fmt.Sprintf("%s %s: exit %d, %q %q", k.Name(), strings.Join(args, " "), r.code, r.stdout, r.stderr))

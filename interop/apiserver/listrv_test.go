@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/rest"
 
@@ -28,11 +29,15 @@ func TestSameListResourceVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
-	const js, cms = "application/json", "/api/v1/namespaces/rvs/configmaps"
+	// A namespace of its own each run: the API server here has no
+	// namespace controller, so a deleted one stays, terminating.
+	const js = "application/json"
+	rvs := fmt.Sprintf("rvs%d", time.Now().UnixNano()%1e9)
+	cms := "/api/v1/namespaces/" + rvs + "/configmaps"
 	answers := make([][]string, 2)
 	for i, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
-		t.Cleanup(func() { send(t, cfg, "DELETE", "/api/v1/namespaces/rvs", "", "") })
-		if code, body := send(t, cfg, "POST", "/api/v1/namespaces", js, `{"metadata":{"name":"rvs"}}`); code != 201 {
+		t.Cleanup(func() { send(t, cfg, "DELETE", "/api/v1/namespaces/"+rvs, "", "") })
+		if code, body := send(t, cfg, "POST", "/api/v1/namespaces", js, `{"metadata":{"name":"`+rvs+`"}}`); code != 201 {
 			t.Fatalf("namespace: %d %s", code, body)
 		}
 		for _, n := range []string{"a", "b", "c"} {
