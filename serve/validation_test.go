@@ -2,8 +2,6 @@ package serve
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -14,20 +12,6 @@ import (
 	"github.com/porthole/porthole/internal/streamtest"
 	"github.com/porthole/porthole/kube"
 )
-
-// doWarned is doAs, with the answer's Warning headers.
-func doWarned(t *testing.T, s *Server, method, path, contentType, body string) (int, string, []string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header.Values("Warning")
-}
 
 // TestFieldValidation: a write naming fields its kind has not, or one
 // field twice, is refused (fieldValidation=Strict), warned of (Warn, and

@@ -435,6 +435,13 @@ func do(t *testing.T, s *Server, method, path, body string) (int, string) {
 // doAs sends a request with a body of the given type.
 func doAs(t *testing.T, s *Server, method, path, contentType, body string) (int, string) {
 	t.Helper()
+	code, b, _ := doWarned(t, s, method, path, contentType, body)
+	return code, b
+}
+
+// doWarned is doAs, with the answer's Warning headers.
+func doWarned(t *testing.T, s *Server, method, path, contentType, body string) (int, string, []string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
@@ -443,7 +450,7 @@ func doAs(t *testing.T, s *Server, method, path, contentType, body string) (int,
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), resp.Header.Values("Warning")
 }
 
 // TestDeleteCollection: DELETE of a collection (the official clients'

@@ -1,12 +1,9 @@
 package apiserver
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -216,30 +213,10 @@ func pagesWriting(t *testing.T, cfg *rest.Config, path string, between func(), h
 // sendHeaders GETs path with extra request headers.
 func sendHeaders(t *testing.T, cfg *rest.Config, path string, header ...map[string]string) (int, []byte) {
 	t.Helper()
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		t.Fatal(err)
+	var h map[string]string
+	if len(header) > 0 {
+		h = header[0]
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimSuffix(cfg.Host, "/")+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json")
-	for _, h := range header {
-		for k, v := range h {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, raw
+	code, raw, _ := roundTrip(t, cfg, "GET", path, "", "", h)
+	return code, raw
 }

@@ -191,6 +191,14 @@ func sumUp(t *testing.T, cfg *rest.Config, method, path, ctype, body string, loo
 // send makes one request with cfg's credentials.
 func send(t *testing.T, cfg *rest.Config, method, path, ctype, body string) (int, []byte) {
 	t.Helper()
+	code, raw, _ := roundTrip(t, cfg, method, path, ctype, body, nil)
+	return code, raw
+}
+
+// roundTrip makes one request with cfg's credentials and header, and
+// returns the answer's code, body and header.
+func roundTrip(t *testing.T, cfg *rest.Config, method, path, ctype, body string, header map[string]string) (int, []byte, http.Header) {
+	t.Helper()
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -206,6 +214,9 @@ func send(t *testing.T, cfg *rest.Config, method, path, ctype, body string) (int
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +226,7 @@ func send(t *testing.T, cfg *rest.Config, method, path, ctype, body string) (int
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, raw
+	return resp.StatusCode, raw, resp.Header
 }
 
 // TestSameKubectlServerSideApply: each kubectl's server-side apply goes

@@ -1,17 +1,13 @@
 package apiserver
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/client-go/rest"
 
@@ -147,30 +143,8 @@ func sumUpWarned(t *testing.T, cfg *rest.Config, method, path, ctype, body strin
 // sendWarned is send, with the answer's Warning headers.
 func sendWarned(t *testing.T, cfg *rest.Config, method, path, ctype, body string) (int, []byte, []string) {
 	t.Helper()
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(cfg.Host, "/")+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, raw, resp.Header.Values("Warning")
+	code, raw, h := roundTrip(t, cfg, method, path, ctype, body, nil)
+	return code, raw, h.Values("Warning")
 }
 
 // TestSameKubectlFieldValidation: each kubectl's --validate (strict, its
