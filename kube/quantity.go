@@ -206,6 +206,22 @@ func quantityString(s string, milli bool) (string, bool) {
 	if strings.Contains(frac, ".") || whole+frac == "" {
 		return "", false
 	}
+	// Bounded arithmetic, whatever the text's length (a patch may be a
+	// megabyte of digits): a whole part of over 3000 digits is 10^1000 or
+	// more under any exponent, refused below; past 2100 fractional digits
+	// (more than an exponent of 2000 and nano units reach), only whether
+	// any is not zero counts, for the rounding up.
+	whole = strings.TrimLeft(whole, "0")
+	if len(whole) > 3000 {
+		return "", false
+	}
+	if len(frac) > 2100 {
+		sticky := strings.Trim(frac[2100:], "0") != ""
+		frac = frac[:2100]
+		if sticky {
+			frac += "1"
+		}
+	}
 	digits, ok := new(big.Int).SetString(whole+frac+"0", 10) // "0": an empty part is 0
 	if !ok {
 		return "", false
@@ -231,7 +247,7 @@ func quantityString(s string, milli bool) (string, bool) {
 	if new(big.Rat).Abs(value).Cmp(pow10Rat(1000)) >= 0 {
 		return "", false // no resource is that large: refused, not computed
 	}
-	kept := keptAsWritten(strings.TrimLeft(whole, "0"), frac, format, power)
+	kept := keptAsWritten(whole, frac, format, power)
 	if milli {
 		// Rounded up to milli units: a value that changes loses the
 		// form it was written in.

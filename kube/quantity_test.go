@@ -97,6 +97,27 @@ func TestCanonicalQuantity(t *testing.T) {
 			t.Errorf("resource %q: %q %v, want %q", in, got, ok, want)
 		}
 	}
+	// Long texts (the digits past what counts are read for whether they
+	// are all zero, not computed with): the same answers as short ones.
+	zeros := strings.Repeat("0", 1<<20)
+	for in, want := range map[string]string{
+		"0." + zeros + "1": "1m", "0." + zeros: "0", zeros + "1.5": "1500m", "1." + zeros: "1",
+	} {
+		if got, ok := ResourceQuantity(in); !ok || got != want {
+			t.Errorf("resource, %d characters: %q %v, want %q", len(in), got, ok, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"1." + zeros + "1e-3": "1000001e-9", "0." + strings.Repeat("0", 2005) + "1e2000": "1e-6", "0." + strings.Repeat("0", 1995) + "1e2000": "10e3",
+		"0." + strings.Repeat("0", 2199) + "1e2000": "1e-9", "1." + strings.Repeat("0", 2199) + "1e3": "1000000000001e-9",
+	} {
+		if got, ok := CanonicalQuantity(in); !ok || got != want {
+			t.Errorf("%d characters: %q %v, want %q", len(in), got, ok, want)
+		}
+	}
+	if _, ok := CanonicalQuantity(strings.Repeat("9", 1<<20)); ok {
+		t.Error("a megabyte of nines taken as a quantity")
+	}
 	for _, bad := range []string{"", "x", "1.2.3", ".", "1K", "1e", "1ki", "1Mb", "--1", "1 k"} {
 		if got, ok := CanonicalQuantity(bad); ok {
 			t.Errorf("%q taken as %q", bad, got)

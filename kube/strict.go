@@ -118,6 +118,7 @@ type walker struct {
 	removed  bool
 	problems []string
 	seen     map[string]bool
+	depth    int
 }
 
 func (w *walker) report(kind, path string) {
@@ -169,9 +170,19 @@ func child(path, key string) string {
 	return path + "." + key
 }
 
+// maxStrictDepth bounds the nesting walked, as encoding/json bounds what
+// it decodes (its Decoder's Token does not).
+const maxStrictDepth = 10000
+
+var errTooDeep = errors.New("kube: JSON nested too deep")
+
 // value reads one value, described by desc, at path; keep says whether
 // it is written.
 func (w *walker) value(desc, path string, keep bool) error {
+	if w.depth++; w.depth > maxStrictDepth {
+		return errTooDeep
+	}
+	defer func() { w.depth-- }()
 	tok, err := w.dec.Token()
 	if err != nil {
 		return err

@@ -46,6 +46,8 @@ func TestStrictFields(t *testing.T) {
 		{"a kind not known", "v1", "Secret", `{"bogus":1}`, nil, ""},
 		{"not JSON", "v1", "Pod", `{"bogus":`, nil, ""},
 		{"trailing data", "v1", "Pod", `{"bogus":1} {}`, nil, ""},
+		{"nested past encoding/json's bound", "v1", "ConfigMap",
+			`{"bogus":` + strings.Repeat("[", maxStrictDepth+1) + strings.Repeat("]", maxStrictDepth+1) + `}`, nil, ""},
 		{"escapes and numbers kept", "v1", "ConfigMap", `{"data":{"a\u003cb":"\"x\"\n"},"x":1.50e3,"metadata":{"generation":12345678901234567890}}`,
 			[]string{`unknown field "x"`}, `{"data":{"a<b":"\"x\"\n"},"metadata":{"generation":12345678901234567890}}`},
 	} {
