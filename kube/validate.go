@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -534,12 +535,15 @@ func (d *Deployment) Validate() error {
 	if st := d.Spec.Strategy; st != nil {
 		switch st.Type {
 		case "", RollingUpdateDeploymentStrategy:
+			if fe := validateRollingUpdate(st.RollingUpdate); fe != nil {
+				return asError(fe)
+			}
 		case RecreateDeploymentStrategy:
 			if st.RollingUpdate != nil {
 				return asError(&fieldError{"spec.strategy.rollingUpdate", "Forbidden: may not be specified when strategy `type` is 'Recreate'"})
 			}
 		default:
-			return asError(&fieldError{"spec.strategy.type", unsupported(st.Type, []string{RecreateDeploymentStrategy, RollingUpdateDeploymentStrategy})})
+			return asError(&fieldError{"spec.strategy", unsupportedStrategy(st)})
 		}
 	}
 	// minReadySeconds is always 0 here: a deadline must be positive.
@@ -550,6 +554,108 @@ func (d *Deployment) Validate() error {
 		return asError(&fieldError{"spec.revisionHistoryLimit", fmt.Sprintf("invalid value %d: must be greater than or equal to 0", *n)})
 	}
 	return nil
+}
+
+// DefaultRollingBound is the API server's maxSurge and maxUnavailable
+// where a rolling update names none.
+const DefaultRollingBound = "25%"
+
+// validateRollingUpdate checks a rolling update's bounds as the API server
+// does (its defaults, 25%, in place of those not given): each a count
+// of zero or more or a whole percentage, not both zero, and at most every
+// pod unavailable. Its values read as the API server prints them: JSON.
+func validateRollingUpdate(ru *RollingUpdateDeployment) *fieldError {
+	unavailable, surge := FromString(DefaultRollingBound), FromString(DefaultRollingBound)
+	if ru != nil && ru.MaxUnavailable != nil {
+		unavailable = *ru.MaxUnavailable
+	}
+	if ru != nil && ru.MaxSurge != nil {
+		surge = *ru.MaxSurge
+	}
+	const path = "spec.strategy.rollingUpdate."
+	for _, b := range []struct {
+		name string
+		v    IntOrString
+	}{{"maxUnavailable", unavailable}, {"maxSurge", surge}} {
+		if b.v.IsString && !isPercent(b.v.Str) {
+			return &fieldError{path + b.name, "Invalid value: " + boundJSON(b.v) + ": a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"}
+		}
+		if !b.v.IsString && b.v.Int < 0 {
+			return &fieldError{path + b.name, "Invalid value: " + boundJSON(b.v) + ": must be greater than or equal to 0"}
+		}
+	}
+	if boundValue(unavailable) == 0 && boundValue(surge) == 0 {
+		return &fieldError{path + "maxUnavailable", "Invalid value: " + boundJSON(unavailable) + ": may not be 0 when `maxSurge` is 0"}
+	}
+	if unavailable.IsString && boundValue(unavailable) > 100 {
+		return &fieldError{path + "maxUnavailable", "Invalid value: " + boundJSON(unavailable) + ": must not be greater than 100%"}
+	}
+	return nil
+}
+
+// isPercent reports whether s is digits and a '%'.
+func isPercent(s string) bool {
+	digits, ok := strings.CutSuffix(s, "%")
+	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
+}
+
+// boundValue is a valid bound's number: the count, or the percentage
+// without its '%' (digits past an int's range read as the largest).
+func boundValue(v IntOrString) int {
+	if !v.IsString {
+		return int(v.Int)
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(v.Str, "%"))
+	if err != nil {
+		return math.MaxInt
+	}
+	return n
+}
+
+// ScaledBound is a rolling update's bound for replicas pods: the count as
+// given, or the percentage of replicas, rounded up (for maxSurge) or down
+// (for maxUnavailable), as the Deployment controller resolves it. A bound
+// that does not parse counts as zero (validation refuses those).
+func ScaledBound(v *IntOrString, replicas int32, roundUp bool) int32 {
+	if v == nil {
+		return 0
+	}
+	if !v.IsString {
+		return v.Int
+	}
+	if !isPercent(v.Str) {
+		return 0
+	}
+	n := int64(min(boundValue(*v), 1e9)) // beyond, the product overflows
+	scaled := n * int64(replicas)
+	if roundUp {
+		scaled += 99
+	}
+	return int32(min(scaled/100, math.MaxInt32))
+}
+
+// boundJSON is v as the API server prints a bad IntOrString: as JSON.
+func boundJSON(v IntOrString) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// unsupportedStrategy is the API server's word for a strategy of an
+// unknown type: the strategy itself, as JSON with its Go field names.
+func unsupportedStrategy(st *DeploymentStrategy) string {
+	ru := "null"
+	if r := st.RollingUpdate; r != nil {
+		var unavailable, surge IntOrString
+		if r.MaxUnavailable != nil {
+			unavailable = *r.MaxUnavailable
+		}
+		if r.MaxSurge != nil {
+			surge = *r.MaxSurge
+		}
+		ru = fmt.Sprintf(`{"MaxUnavailable":%s,"MaxSurge":%s}`, boundJSON(unavailable), boundJSON(surge))
+	}
+	typ, _ := json.Marshal(st.Type)
+	return fmt.Sprintf(`Unsupported value: {"Type":%s,"RollingUpdate":%s}: supported values: "Recreate", "RollingUpdate"`, typ, ru)
 }
 
 // Validate checks a ReplicaSet as Decode does.

@@ -303,10 +303,9 @@ type DeploymentSpec struct {
 }
 
 // DeploymentStrategy is how a Deployment replaces its pods: Recreate
-// (every old pod gone before a new one starts) or RollingUpdate, which
-// porthole runs one way whatever its bounds: the new pods all start at
-// once, the old ones go when the new are ready (maxSurge 100%,
-// maxUnavailable 0).
+// (every old pod gone before a new one starts) or RollingUpdate, new pods
+// started and old ones removed step by step, within maxSurge pods over the
+// desired count and maxUnavailable under it (25% each unless given).
 type DeploymentStrategy struct {
 	Type          string                   `json:"type,omitempty"`
 	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty"`

@@ -236,14 +236,28 @@ func defaultMeta(m *kube.ObjectMeta, now time.Time) {
 
 func defaultTemplate(t *kube.PodTemplateSpec) { t.Spec.Default() }
 
-// defaultDeploymentSpec fills what the API server would, and the
-// strategy porthole runs: Recreate as asked, any other as its rolling
-// update.
+// defaultDeploymentSpec fills what the API server would: a rolling update
+// bounded by 25% surge and 25% unavailable unless told otherwise.
 func defaultDeploymentSpec(spec *kube.DeploymentSpec) {
 	spec.Replicas = ptr(kube.Replicas(spec.Replicas))
 	defaultTemplate(&spec.Template)
-	if spec.Strategy == nil || spec.Strategy.Type != kube.RecreateDeploymentStrategy {
-		spec.Strategy = rollingStrategy()
+	if spec.Strategy == nil {
+		spec.Strategy = &kube.DeploymentStrategy{}
+	}
+	st := spec.Strategy
+	if st.Type == "" {
+		st.Type = kube.RollingUpdateDeploymentStrategy
+	}
+	if st.Type == kube.RollingUpdateDeploymentStrategy {
+		if st.RollingUpdate == nil {
+			st.RollingUpdate = &kube.RollingUpdateDeployment{}
+		}
+		if st.RollingUpdate.MaxUnavailable == nil {
+			st.RollingUpdate.MaxUnavailable = ptr(kube.FromString(kube.DefaultRollingBound))
+		}
+		if st.RollingUpdate.MaxSurge == nil {
+			st.RollingUpdate.MaxSurge = ptr(kube.FromString(kube.DefaultRollingBound))
+		}
 	}
 	if spec.ProgressDeadlineSeconds == nil {
 		spec.ProgressDeadlineSeconds = ptr(int32(600))
@@ -251,15 +265,6 @@ func defaultDeploymentSpec(spec *kube.DeploymentSpec) {
 	if spec.RevisionHistoryLimit == nil {
 		spec.RevisionHistoryLimit = ptr(int32(10))
 	}
-}
-
-// rollingStrategy says what the controller does for a rolling update,
-// whatever bounds were asked: it starts every new pod at once and removes
-// the old ones once the new are ready.
-func rollingStrategy() *kube.DeploymentStrategy {
-	surge, unavailable := kube.FromString("100%"), kube.FromInt(0)
-	return &kube.DeploymentStrategy{Type: "RollingUpdate",
-		RollingUpdate: &kube.RollingUpdateDeployment{MaxUnavailable: &unavailable, MaxSurge: &surge}}
 }
 
 // maxClusterIPs is the size of the range Services' addresses come from:

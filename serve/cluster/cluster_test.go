@@ -464,13 +464,16 @@ func TestReadinessCounts(t *testing.T) {
 
 // TestProgressDeadline: a rollout whose new pods do not get ready turns
 // Progressing False (ProgressDeadlineExceeded) once its deadline passes
-// without progress, while the old pods serve on; progress renews the
+// without progress, while an old pod serves on; progress renews the
 // deadline, and ready pods complete the rollout. With no deadline there
 // is no Progressing condition, and a deadline must be positive.
 func TestProgressDeadline(t *testing.T) {
 	rt := newFake()
 	d := deployment("web", 2)
 	d.Spec.ProgressDeadlineSeconds = ptr(int32(2))
+	// Both new pods at once, the old ones serving until they are ready.
+	d.Spec.Strategy = &kube.DeploymentStrategy{Type: "RollingUpdate",
+		RollingUpdate: &kube.RollingUpdateDeployment{MaxSurge: ptr(kube.FromString("100%")), MaxUnavailable: ptr(kube.FromInt(0))}}
 	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{d}})
 	get := func() *kube.Deployment {
 		o, _ := c.Get(Deployments, "default", "web")
@@ -509,7 +512,8 @@ func TestProgressDeadline(t *testing.T) {
 	time.Sleep(time.Second) // into the deadline, so the renewal shows
 	readyAt := time.Now().Truncate(time.Second)
 	rt.setReady("default", fresh[0], true)
-	waitFor(t, "progress", func() bool { return get().Status.ReadyReplicas == 3 })
+	// Three available, one over the two wanted: an old pod goes.
+	waitFor(t, "progress", func() bool { st := get().Status; return st.ReadyReplicas == 2 && st.Replicas == 3 })
 	renewed := progressing()
 	from, _ := time.Parse(time.RFC3339, renewed.LastUpdateTime)
 	if renewed.Status != "True" || renewed.Reason != "ReplicaSetUpdated" || renewed.Message != fmt.Sprintf("ReplicaSet %q is progressing.", rs) || from.Before(readyAt) {
@@ -521,8 +525,9 @@ func TestProgressDeadline(t *testing.T) {
 	if at, _ := time.Parse(time.RFC3339, progressing().LastTransitionTime); at.Sub(from) < 2*time.Second {
 		t.Errorf("timed out at %v, %v after the progress at %v: before the deadline", at, at.Sub(from), from)
 	}
-	if got := podNames(c, "app=web"); len(got) != 4 || !slices.Contains(got, old[0]) || !slices.Contains(got, old[1]) {
-		t.Errorf("pods after the deadline %v, want the old ones serving on", got)
+	if got := podNames(c, "app=web"); len(got) != 3 || !slices.Contains(got, fresh[0]) || !slices.Contains(got, fresh[1]) ||
+		!slices.Contains(got, old[0]) && !slices.Contains(got, old[1]) {
+		t.Errorf("pods after the deadline %v, want both new ones and an old one serving on", got)
 	}
 
 	rt.setReady("default", fresh[1], true)
@@ -582,7 +587,7 @@ func TestDeploymentRecreate(t *testing.T) {
 		t.Errorf("runtime operations %q, want the old pods %v removed, then two added", ops, old)
 	}
 	for _, tt := range []struct{ patch, want string }{
-		{`{"spec":{"strategy":{"type":"Blue"}}}`, `spec.strategy.type: Unsupported value: "Blue": supported values: "Recreate", "RollingUpdate"`},
+		{`{"spec":{"strategy":{"type":"Blue"}}}`, `spec.strategy: Unsupported value: {"Type":"Blue","RollingUpdate":null}: supported values: "Recreate", "RollingUpdate"`},
 		{`{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1}}}}`, "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"},
 	} {
 		var inv *InvalidError
@@ -590,12 +595,111 @@ func TestDeploymentRecreate(t *testing.T) {
 			t.Errorf("patch %s: %v, want %s", tt.patch, err, tt.want)
 		}
 	}
-	// Back to a rolling update: porthole's own, whatever bounds were asked.
+	// Back to a rolling update: the bounds as asked, the API server's
+	// default for the one not given.
 	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1}}}}`)); err != nil {
 		t.Fatal(err)
 	}
-	if st := get().Spec.Strategy; st.Type != "RollingUpdate" || st.RollingUpdate == nil || st.RollingUpdate.MaxSurge.String() != "100%" {
-		t.Errorf("strategy %+v, want porthole's rolling update", st)
+	if st := get().Spec.Strategy; st.Type != "RollingUpdate" || st.RollingUpdate == nil || st.RollingUpdate.MaxSurge.String() != "1" || st.RollingUpdate.MaxUnavailable.String() != "25%" {
+		t.Errorf("strategy %+v, want maxSurge 1 and maxUnavailable 25%%", st.RollingUpdate)
+	}
+}
+
+// TestRollingUpdateBounds: a rolling update of four pods with the API
+// server's default bounds (25%: one pod over, one under) moves one pod at
+// a time as the new pods get ready, and at no step runs more than five
+// pods or fewer than three available ones; it stops where the bounds hold
+// it while the new pods are not ready.
+func TestRollingUpdateBounds(t *testing.T) {
+	rt := newFake()
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{deployment("web", 4)}})
+	get := func() *kube.Deployment {
+		o, _ := c.Get(Deployments, "default", "web")
+		return o.(*kube.Deployment)
+	}
+	waitFor(t, "4 available", func() bool { return get().Status.AvailableReplicas == 4 })
+	if ru := get().Spec.Strategy.RollingUpdate; ru == nil || ru.MaxSurge.String() != "25%" || ru.MaxUnavailable.String() != "25%" {
+		t.Fatalf("rolling update %+v, want the API server's 25%% bounds", ru)
+	}
+	first, w, err := c.Watch(ReplicaSets, WatchOptions{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan []Event, 1)
+	go func() {
+		seen := first
+		for {
+			select {
+			case e := <-w.Events():
+				seen = append(seen, e)
+			case <-w.Done(): // nothing is sent after it: take what is queued
+				for len(w.Events()) > 0 {
+					seen = append(seen, <-w.Events())
+				}
+				events <- seen
+				return
+			}
+		}
+	}()
+	rt.mu.Lock()
+	rt.unready = true
+	rt.mu.Unlock()
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"template":{"metadata":{"annotations":{"v":"2"}}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	sets := func() (cur, old *kube.ReplicaSet) {
+		objs, _ := c.List(ReplicaSets, "default", nil)
+		for _, o := range objs {
+			if rs := o.(*kube.ReplicaSet); rs.Annotations[revisionAnnotation] == "2" {
+				cur = rs
+			} else {
+				old = rs
+			}
+		}
+		return cur, old
+	}
+	// Held by the bounds: one pod over (two new, three old), none of the
+	// new ready.
+	waitFor(t, "two new and three old", func() bool {
+		cur, old := sets()
+		return cur != nil && kube.Replicas(cur.Spec.Replicas) == 2 && kube.Replicas(old.Spec.Replicas) == 3 && len(podNames(c, "app=web")) == 5
+	})
+	cur, _ := sets()
+	if cur.Annotations[desiredAnnotation] != "4" || cur.Annotations[maxReplicasAnnotation] != "5" {
+		t.Errorf("annotations %v, want desired-replicas 4 and max-replicas 5", cur.Annotations)
+	}
+	for ready := 0; ready < 4; ready++ {
+		var fresh string
+		waitFor(t, "a new pod to make ready", func() bool {
+			for _, n := range podNames(c, "app=web,"+podTemplateHashLabel+"="+cur.Labels[podTemplateHashLabel]) {
+				if p, _ := rt.Pod(t.Context(), "default", n); p != nil && !p.IsReady() {
+					fresh = n
+					return true
+				}
+			}
+			return false
+		})
+		rt.setReady("default", fresh, true)
+	}
+	waitFor(t, "the rollout complete", func() bool { return complete(get()) && len(podNames(c, "app=web")) == 4 })
+	w.Stop()
+	// Every step within the bounds, from the ReplicaSets as each change
+	// left them: at most 5 pods asked for, at least 3 available kept.
+	state := map[string]*kube.ReplicaSet{}
+	for _, e := range <-events {
+		rs := e.Object.(*kube.ReplicaSet)
+		state[rs.Name] = rs
+		var pods, available int32
+		for _, rs := range state {
+			pods += kube.Replicas(rs.Spec.Replicas)
+			available += min(kube.Replicas(rs.Spec.Replicas), rs.Status.AvailableReplicas)
+		}
+		if pods > 5 || available < 3 {
+			t.Errorf("at resource version %d: %d pods, %d available; want at most 5 and at least 3", e.RV, pods, available)
+		}
+	}
+	if len(state) != 2 {
+		t.Errorf("%d replica sets seen, want 2", len(state))
 	}
 }
 

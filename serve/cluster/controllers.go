@@ -19,6 +19,8 @@ const (
 	podTemplateHashLabel = "pod-template-hash"
 	revisionAnnotation   = "deployment.kubernetes.io/revision"
 	desiredAnnotation    = "deployment.kubernetes.io/desired-replicas"
+	// maxReplicasAnnotation is desired+maxSurge, as the controller writes it.
+	maxReplicasAnnotation = "deployment.kubernetes.io/max-replicas"
 )
 
 // reconcileLocked runs the namespace controller, then the Deployment and
@@ -93,8 +95,10 @@ func controllerRef(kind, name, uid string) []kube.OwnerReference {
 }
 
 // syncDeploymentLocked makes sure the Deployment's current template has a
-// ReplicaSet with the desired replicas, scales the older ones to zero once
-// the new one's pods are all ready, and updates the status.
+// ReplicaSet with the desired replicas, scales the older ones to zero as
+// its strategy says (all at once before the new pods start for Recreate,
+// step by step within the rolling update's bounds otherwise), and updates
+// the status.
 func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 	c.adoptLocked(ReplicaSets, d.Namespace, d.Spec.Selector, controllerRef("Deployment", d.Name, d.UID))
 	desired := kube.Replicas(d.Spec.Replicas)
@@ -143,31 +147,34 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		return
 	}
 	delete(c.starved, d.UID)
+	// A rolling update moves within its bounds: the new ReplicaSet grows
+	// while the pods of all stay under desired+maxSurge, the old ones shrink
+	// while the available stay over desired-maxUnavailable. A paused
+	// rollout stays where it is, and scales only the current ReplicaSet.
+	rolling := !d.Spec.Paused && d.Spec.Strategy != nil && d.Spec.Strategy.Type == kube.RollingUpdateDeploymentStrategy
+	target := desired
+	if rolling {
+		target = c.rollingTarget(d, cur, old)
+	}
 	created := cur == nil
 	if cur == nil {
-		cur = c.newReplicaSet(d, hash, revision+1)
+		cur = c.newReplicaSet(d, hash, revision+1, target)
 		c.storeLocked(ReplicaSets, "ADDED", cur)
-		if desired > 0 {
-			c.scaledLocked(d, cur.Name, 0, desired)
+		if target > 0 {
+			c.scaledLocked(d, cur.Name, 0, target)
 		}
-	} else if rollback := atoi(cur.Annotations[revisionAnnotation]) < revision; kube.Replicas(cur.Spec.Replicas) != desired || rollback {
-		if from := kube.Replicas(cur.Spec.Replicas); from != desired {
-			c.scaledLocked(d, cur.Name, from, desired)
-		}
-		u := clone(cur)
-		u.Spec.Replicas = ptr(desired)
-		u.Generation++
-		if rollback { // back to an older template: it is the newest revision now
-			u.Annotations[revisionAnnotation] = strconv.Itoa(revision + 1)
-		}
-		u.Annotations[desiredAnnotation] = strconv.Itoa(int(desired))
-		c.storeLocked(ReplicaSets, "MODIFIED", u)
-		cur = u
+	} else if rollback := atoi(cur.Annotations[revisionAnnotation]) < revision; kube.Replicas(cur.Spec.Replicas) != target || rollback || staleCounts(d, cur) {
+		cur = c.scaleLocked(d, cur, target, func(u *kube.ReplicaSet) {
+			if rollback { // back to an older template: it is the newest revision now
+				u.Annotations[revisionAnnotation] = strconv.Itoa(revision + 1)
+			}
+		})
 	}
-	// The old pods go once the new ones are all ready: a forward never
-	// finds the Deployment without a ready pod during a rollout. A paused
-	// rollout stays where it is.
-	if cur.Status.ReadyReplicas >= desired && !d.Spec.Paused {
+	switch {
+	case rolling:
+		c.rollOldLocked(d, cur, old)
+	case cur.Status.ReadyReplicas >= desired && !d.Spec.Paused:
+		// Recreate: the old ones are gone already.
 		c.scaleDownLocked(d, old)
 	}
 	if held { // its pods are not of the template
@@ -243,13 +250,145 @@ func (c *Cluster) recreateLocked(d *kube.Deployment, old []*kube.ReplicaSet) boo
 // scaleDownLocked scales d's ReplicaSets old to zero.
 func (c *Cluster) scaleDownLocked(d *kube.Deployment, old []*kube.ReplicaSet) {
 	for _, rs := range old {
-		if from := kube.Replicas(rs.Spec.Replicas); from != 0 {
-			c.scaledLocked(d, rs.Name, from, 0)
-			u := clone(rs)
-			u.Spec.Replicas = ptr(int32(0))
-			u.Generation++
-			c.storeLocked(ReplicaSets, "MODIFIED", u)
+		if kube.Replicas(rs.Spec.Replicas) != 0 {
+			c.scaleLocked(d, rs, 0, nil)
 		}
+	}
+}
+
+// scaleLocked sets rs's replicas to n, with the annotations the Deployment
+// controller keeps on the ReplicaSets it scales (desired-replicas,
+// max-replicas), and says so in an event when the count changes; edit, if
+// given, changes the stored copy too. It returns the stored copy.
+func (c *Cluster) scaleLocked(d *kube.Deployment, rs *kube.ReplicaSet, n int32, edit func(*kube.ReplicaSet)) *kube.ReplicaSet {
+	if from := kube.Replicas(rs.Spec.Replicas); from != n {
+		c.scaledLocked(d, rs.Name, from, n)
+	}
+	u := clone(rs)
+	u.Spec.Replicas = ptr(n)
+	u.Generation++
+	if u.Annotations == nil {
+		u.Annotations = map[string]string{}
+	}
+	desired := kube.Replicas(d.Spec.Replicas)
+	u.Annotations[desiredAnnotation] = strconv.Itoa(int(desired))
+	u.Annotations[maxReplicasAnnotation] = strconv.Itoa(int(desired + maxSurge(d)))
+	if edit != nil {
+		edit(u)
+	}
+	c.storeLocked(ReplicaSets, "MODIFIED", u)
+	return u
+}
+
+// staleCounts says whether rs's desired-replicas and max-replicas
+// annotations are not d's now.
+func staleCounts(d *kube.Deployment, rs *kube.ReplicaSet) bool {
+	desired := kube.Replicas(d.Spec.Replicas)
+	return rs.Annotations[desiredAnnotation] != strconv.Itoa(int(desired)) ||
+		rs.Annotations[maxReplicasAnnotation] != strconv.Itoa(int(desired+maxSurge(d)))
+}
+
+// bounds are d's rolling update bounds in pods, as the Deployment
+// controller resolves them: maxSurge rounded up, maxUnavailable down and
+// at most the replicas, and never both zero (then one may be unavailable).
+func bounds(d *kube.Deployment) (surge, unavailable int32) {
+	desired := kube.Replicas(d.Spec.Replicas)
+	st := d.Spec.Strategy
+	if st == nil || st.Type != kube.RollingUpdateDeploymentStrategy || st.RollingUpdate == nil {
+		return 0, 0
+	}
+	surge = kube.ScaledBound(st.RollingUpdate.MaxSurge, desired, true)
+	unavailable = kube.ScaledBound(st.RollingUpdate.MaxUnavailable, desired, false)
+	if surge == 0 && unavailable == 0 {
+		unavailable = 1
+	}
+	return surge, min(unavailable, desired)
+}
+
+func maxSurge(d *kube.Deployment) int32 {
+	surge, _ := bounds(d)
+	return surge
+}
+
+// rollingTarget is the replicas of d's current ReplicaSet cur (nil: none
+// yet) in a rolling update: the desired count, reached as fast as the
+// pods of all its ReplicaSets stay within desired+maxSurge.
+func (c *Cluster) rollingTarget(d *kube.Deployment, cur *kube.ReplicaSet, old []*kube.ReplicaSet) int32 {
+	desired := kube.Replicas(d.Spec.Replicas)
+	var now int32
+	if cur != nil {
+		now = kube.Replicas(cur.Spec.Replicas)
+	}
+	if now >= desired {
+		return desired
+	}
+	total := now
+	for _, rs := range old {
+		total += kube.Replicas(rs.Spec.Replicas)
+	}
+	room := desired + maxSurge(d) - total
+	if room <= 0 {
+		return now
+	}
+	return now + min(room, desired-now)
+}
+
+// rollOldLocked scales d's old ReplicaSets down as far as its bounds let
+// it, as the Deployment controller does: first the pods that are not
+// available (they serve nobody), oldest ReplicaSet first, then available
+// ones while the available pods stay at desired-maxUnavailable or more.
+func (c *Cluster) rollOldLocked(d *kube.Deployment, cur *kube.ReplicaSet, old []*kube.ReplicaSet) {
+	desired := kube.Replicas(d.Spec.Replicas)
+	_, unavailable := bounds(d)
+	minAvailable := desired - unavailable
+	old = slices.Clone(old)
+	slices.SortFunc(old, func(a, b *kube.ReplicaSet) int {
+		if n := compareStrings(a.CreationTimestamp, b.CreationTimestamp); n != 0 {
+			return n
+		}
+		return compareStrings(a.Name, b.Name)
+	})
+	var oldPods int32
+	for _, rs := range old {
+		oldPods += kube.Replicas(rs.Spec.Replicas)
+	}
+	if oldPods == 0 {
+		return
+	}
+	all := oldPods + kube.Replicas(cur.Spec.Replicas)
+	newUnavailable := kube.Replicas(cur.Spec.Replicas) - cur.Status.AvailableReplicas
+	budget := all - minAvailable - newUnavailable
+	if budget <= 0 {
+		return
+	}
+	for i, rs := range old {
+		n := kube.Replicas(rs.Spec.Replicas)
+		if budget <= 0 {
+			break
+		}
+		if n == 0 || n == rs.Status.AvailableReplicas {
+			continue
+		}
+		down := min(budget, n-rs.Status.AvailableReplicas)
+		old[i] = c.scaleLocked(d, rs, n-down, nil)
+		budget -= down
+	}
+	available := cur.Status.AvailableReplicas
+	for _, rs := range old {
+		available += rs.Status.AvailableReplicas
+	}
+	excess := available - minAvailable
+	for i, rs := range old {
+		n := kube.Replicas(rs.Spec.Replicas)
+		if excess <= 0 {
+			break
+		}
+		if n == 0 {
+			continue
+		}
+		down := min(n, excess)
+		old[i] = c.scaleLocked(d, rs, n-down, nil)
+		excess -= down
 	}
 }
 
@@ -314,7 +453,7 @@ func atoi(s string) int {
 // newReplicaSet is the ReplicaSet of d for the template with this hash:
 // named DEPLOYMENT-HASH, its selector and template labels extended with
 // pod-template-hash so its pods are its own.
-func (c *Cluster) newReplicaSet(d *kube.Deployment, hash string, revision int) *kube.ReplicaSet {
+func (c *Cluster) newReplicaSet(d *kube.Deployment, hash string, revision int, replicas int32) *kube.ReplicaSet {
 	tmpl := clone(d.Spec.Template)
 	tmpl.Labels = maps.Clone(tmpl.Labels)
 	if tmpl.Labels == nil {
@@ -337,12 +476,13 @@ func (c *Cluster) newReplicaSet(d *kube.Deployment, hash string, revision int) *
 			CreationTimestamp: timestamp(c.now()),
 			Labels:            maps.Clone(tmpl.Labels),
 			Annotations: map[string]string{
-				revisionAnnotation: strconv.Itoa(revision),
-				desiredAnnotation:  strconv.Itoa(int(desired)),
+				revisionAnnotation:    strconv.Itoa(revision),
+				desiredAnnotation:     strconv.Itoa(int(desired)),
+				maxReplicasAnnotation: strconv.Itoa(int(desired + maxSurge(d))),
 			},
 			OwnerReferences: controllerRef("Deployment", d.Name, d.UID),
 		},
-		Spec: kube.ReplicaSetSpec{Replicas: ptr(desired), Selector: sel, Template: tmpl},
+		Spec: kube.ReplicaSetSpec{Replicas: ptr(replicas), Selector: sel, Template: tmpl},
 	}
 	rs.ManagedFields = c.controllerManaged(rs)
 	return rs
