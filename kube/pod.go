@@ -239,10 +239,16 @@ type PodIP struct {
 	IP string `json:"ip"`
 }
 
-// PodCondition is one condition (Ready, ...).
+// PodCondition is one condition (Ready, ...), as the kubelet reports it:
+// since when it holds, and why not when it does not.
 type PodCondition struct {
 	Type   string `json:"type"`
 	Status string `json:"status"`
+	// LastProbeTime is null in every condition a kubelet writes.
+	LastProbeTime      *string `json:"lastProbeTime"`
+	LastTransitionTime string  `json:"lastTransitionTime,omitempty"`
+	Reason             string  `json:"reason,omitempty"`
+	Message            string  `json:"message,omitempty"`
 }
 
 // ContainerStatus is one container's state.

@@ -42,6 +42,9 @@ type pod struct {
 	ephemeral []*container
 	dir       string    // written by Start before any container starts
 	startTime time.Time // guarded by rt.mu
+	// conds are the conditions last reported, for their transition times;
+	// guarded by rt.mu.
+	conds []kube.PodCondition
 	// ctx is the supervisors' context, for the ephemeral containers that
 	// come later; set with stop, under rt.mu.
 	ctx context.Context

@@ -1,6 +1,8 @@
 package localrt
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/porthole/porthole/kube"
@@ -53,11 +55,13 @@ func (p *pod) status(eph []*container) kube.PodStatus {
 		StartTime: timestamp(start),
 	}
 	snaps := make([]snapshot, len(p.containers))
-	ready := true
+	var unready []string
 	for i, c := range p.containers {
 		snaps[i] = c.snapshot()
 		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(c, snaps[i]))
-		ready = ready && snaps[i].ready
+		if !snaps[i].ready {
+			unready = append(unready, c.spec.Name)
+		}
 	}
 	for _, c := range eph {
 		cs := containerStatus(c, c.snapshot())
@@ -65,20 +69,50 @@ func (p *pod) status(eph []*container) kube.PodStatus {
 		st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, cs)
 	}
 	st.Phase = phase(p.spec.Spec.RestartPolicy, snaps)
-	st.Conditions = []kube.PodCondition{
-		{Type: "Initialized", Status: "True"},
-		{Type: "Ready", Status: condition(ready)},
-		{Type: "ContainersReady", Status: condition(ready)},
-		{Type: "PodScheduled", Status: "True"},
-	}
+	st.Conditions = p.since(conditions(st.Phase, unready), time.Now())
 	return st
 }
 
-func condition(b bool) string {
-	if b {
-		return "True"
+// conditions are a pod's conditions as the kubelet (1.29 and later)
+// generates them, in its order, for its phase and its containers that
+// are not ready.
+func conditions(phase string, unready []string) []kube.PodCondition {
+	sandbox, initialized := kube.PodCondition{Status: "True"}, kube.PodCondition{Status: "True"}
+	ready := kube.PodCondition{Status: "True"}
+	switch {
+	case phase == phaseSucceeded:
+		sandbox.Status = "False" // the sandbox is gone with the containers
+		initialized.Reason = "PodCompleted"
+		ready = kube.PodCondition{Status: "False", Reason: "PodCompleted"}
+	case phase == phaseFailed:
+		sandbox.Status = "False"
+		ready = kube.PodCondition{Status: "False", Reason: "PodFailed"}
+	case len(unready) > 0:
+		ready = kube.PodCondition{Status: "False", Reason: "ContainersNotReady", Message: fmt.Sprintf("containers with unready status: %s", unready)}
 	}
-	return "False"
+	sandbox.Type, initialized.Type = "PodReadyToStartContainers", "Initialized"
+	podReady, containersReady := ready, ready
+	podReady.Type, containersReady.Type = "Ready", "ContainersReady"
+	return []kube.PodCondition{sandbox, initialized, podReady, containersReady, {Type: "PodScheduled", Status: "True"}}
+}
+
+// since dates conds as the kubelet's status manager does: a condition
+// whose status is what it was last reported keeps its transition time,
+// any other transitions now. conds become the last reported.
+func (p *pod) since(conds []kube.PodCondition, now time.Time) []kube.PodCondition {
+	p.rt.mu.Lock()
+	defer p.rt.mu.Unlock()
+	for i := range conds {
+		c := &conds[i]
+		c.LastTransitionTime = timestamp(now)
+		for _, was := range p.conds {
+			if was.Type == c.Type && was.Status == c.Status {
+				c.LastTransitionTime = was.LastTransitionTime
+			}
+		}
+	}
+	p.conds = conds
+	return slices.Clone(conds)
 }
 
 // containerStatus renders one container's snapshot.
