@@ -546,12 +546,17 @@ func (d *Deployment) Validate() error {
 			return asError(&fieldError{"spec.strategy", unsupportedStrategy(st)})
 		}
 	}
-	// minReadySeconds is always 0 here: a deadline must be positive.
-	if s := d.Spec.ProgressDeadlineSeconds; s != nil && *s <= 0 {
-		return asError(&fieldError{"spec.progressDeadlineSeconds", fmt.Sprintf("invalid value %d: must be greater than minReadySeconds", *s)})
+	if n := d.Spec.MinReadySeconds; n < 0 {
+		return asError(&fieldError{"spec.minReadySeconds", fmt.Sprintf("Invalid value: %d: must be greater than or equal to 0", n)})
 	}
 	if n := d.Spec.RevisionHistoryLimit; n != nil && *n < 0 {
-		return asError(&fieldError{"spec.revisionHistoryLimit", fmt.Sprintf("invalid value %d: must be greater than or equal to 0", *n)})
+		return asError(&fieldError{"spec.revisionHistoryLimit", fmt.Sprintf("Invalid value: %d: must be greater than or equal to 0", *n)})
+	}
+	if s := d.Spec.ProgressDeadlineSeconds; s != nil && *s < 0 {
+		return asError(&fieldError{"spec.progressDeadlineSeconds", fmt.Sprintf("Invalid value: %d: must be greater than or equal to 0", *s)})
+	}
+	if s := d.Spec.ProgressDeadlineSeconds; s != nil && *s <= d.Spec.MinReadySeconds {
+		return asError(&fieldError{"spec.progressDeadlineSeconds", fmt.Sprintf("Invalid value: %d: must be greater than minReadySeconds", *s)})
 	}
 	return nil
 }
@@ -660,7 +665,13 @@ func unsupportedStrategy(st *DeploymentStrategy) string {
 
 // Validate checks a ReplicaSet as Decode does.
 func (rs *ReplicaSet) Validate() error {
-	return asError(validateWorkload(&rs.ObjectMeta, rs.Spec.Replicas, rs.Spec.Selector, &rs.Spec.Template))
+	if fe := validateWorkload(&rs.ObjectMeta, rs.Spec.Replicas, rs.Spec.Selector, &rs.Spec.Template); fe != nil {
+		return asError(fe)
+	}
+	if n := rs.Spec.MinReadySeconds; n < 0 {
+		return asError(&fieldError{"spec.minReadySeconds", fmt.Sprintf("Invalid value: %d: must be greater than or equal to 0", n)})
+	}
+	return nil
 }
 
 func asError(fe *fieldError) error {

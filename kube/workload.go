@@ -289,6 +289,9 @@ type DeploymentSpec struct {
 	Selector *LabelSelector      `json:"selector"`
 	Template PodTemplateSpec     `json:"template"`
 	Strategy *DeploymentStrategy `json:"strategy,omitempty"`
+	// MinReadySeconds is how long a pod must have been ready to count as
+	// available (0: at once).
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
 	// Paused holds rollouts (kubectl rollout pause): a changed template
 	// waits, scaling does not.
 	Paused bool `json:"paused,omitempty"`
@@ -363,9 +366,12 @@ type ReplicaSet struct {
 
 // ReplicaSetSpec is the subset of a ReplicaSet's spec porthole honours.
 type ReplicaSetSpec struct {
-	Replicas *int32          `json:"replicas,omitempty"`
-	Selector *LabelSelector  `json:"selector"`
-	Template PodTemplateSpec `json:"template"`
+	Replicas *int32 `json:"replicas,omitempty"`
+	// MinReadySeconds is how long a pod must have been ready to count as
+	// available; a Deployment's ReplicaSets take its own.
+	MinReadySeconds int32           `json:"minReadySeconds,omitempty"`
+	Selector        *LabelSelector  `json:"selector"`
+	Template        PodTemplateSpec `json:"template"`
 }
 
 // ReplicaSetStatus counts the ReplicaSet's pods.

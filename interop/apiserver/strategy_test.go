@@ -13,7 +13,8 @@ import (
 // TestSameDeploymentStrategies: porthole serve defaults and validates a
 // Deployment's strategy as the API server does: 25% bounds where none are
 // given, the bounds as written where they are, and each invalid strategy
-// refused in the API server's words.
+// refused in the API server's words; and the spec's other counts
+// (minReadySeconds, the progress deadline, the revision history).
 func TestSameDeploymentStrategies(t *testing.T) {
 	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
 	if err != nil {
@@ -37,6 +38,13 @@ func TestSameDeploymentStrategies(t *testing.T) {
 		`"strategy":{"rollingUpdate":{"maxUnavailable":101}},`,
 		`"strategy":{"type":"Blue"},`,
 		`"strategy":{"type":"Blue","rollingUpdate":{"maxSurge":"1%"}},`,
+		`"minReadySeconds":0,`,
+		`"minReadySeconds":5,`,
+		`"minReadySeconds":-1,`,
+		`"minReadySeconds":10,"progressDeadlineSeconds":10,`,
+		`"progressDeadlineSeconds":0,`,
+		`"revisionHistoryLimit":-1,`,
+		`"revisionHistoryLimit":0,"progressDeadlineSeconds":1,`,
 	}
 	answers := make([][]string, 2)
 	for i, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
@@ -46,14 +54,17 @@ func TestSameDeploymentStrategies(t *testing.T) {
 			code, raw := send(t, cfg, "POST", "/apis/apps/v1/namespaces/default/deployments?dryRun=All", "application/json", body)
 			var got struct {
 				Spec struct {
-					Strategy json.RawMessage
+					Strategy                                                       json.RawMessage
+					MinReadySeconds, ProgressDeadlineSeconds, RevisionHistoryLimit json.RawMessage
 				}
 				Message string
 			}
 			if err := json.Unmarshal(raw, &got); err != nil {
 				t.Fatalf("%s: %d %s", s, code, raw)
 			}
-			answers[i] = append(answers[i], fmt.Sprintf("%s -> %d %s %s", s, code, got.Spec.Strategy, got.Message))
+			sp := got.Spec
+			answers[i] = append(answers[i], fmt.Sprintf("%s -> %d %s minReady %s deadline %s history %s %s", s, code,
+				sp.Strategy, sp.MinReadySeconds, sp.ProgressDeadlineSeconds, sp.RevisionHistoryLimit, got.Message))
 		}
 	}
 	for i := range answers[0] {

@@ -23,9 +23,10 @@ type fakeRuntime struct {
 	pods    map[key]*kube.Pod
 	changed chan struct{}
 	removed []string
-	unready bool          // new pods start not ready
-	ops     []string      // "add name" and "remove name", in order
-	gate    chan struct{} // when set, removals wait for it to close
+	unready bool             // new pods start not ready
+	clock   func() time.Time // when set, dates Ready transitions
+	ops     []string         // "add name" and "remove name", in order
+	gate    chan struct{}    // when set, removals wait for it to close
 }
 
 func newFake(pods ...*kube.Pod) *fakeRuntime {
@@ -53,7 +54,7 @@ func (f *fakeRuntime) AddPod(in *kube.Pod) error {
 	}
 	f.mu.Lock()
 	f.ops = append(f.ops, "add "+p.Name)
-	p.Status = kube.PodStatus{Phase: "Running", Conditions: []kube.PodCondition{{Type: "Ready", Status: map[bool]string{true: "False", false: "True"}[f.unready]}}}
+	p.Status = kube.PodStatus{Phase: "Running", Conditions: []kube.PodCondition{{Type: "Ready", Status: map[bool]string{true: "False", false: "True"}[f.unready], LastTransitionTime: f.nowLocked()}}}
 	f.pods[key{p.Namespace, p.Name}] = p
 	f.mu.Unlock()
 	f.notify()
@@ -80,9 +81,17 @@ func (f *fakeRuntime) RemovePodGrace(ns, name string, grace time.Duration) error
 func (f *fakeRuntime) setReady(ns, name string, ready bool) {
 	f.mu.Lock()
 	p := f.pods[key{ns, name}]
-	p.Status.Conditions = []kube.PodCondition{{Type: "Ready", Status: map[bool]string{true: "True", false: "False"}[ready]}}
+	p.Status.Conditions = []kube.PodCondition{{Type: "Ready", Status: map[bool]string{true: "True", false: "False"}[ready], LastTransitionTime: f.nowLocked()}}
 	f.mu.Unlock()
 	f.notify()
+}
+
+// nowLocked is the time of a change: the fake's clock's, if it has one.
+func (f *fakeRuntime) nowLocked() string {
+	if f.clock == nil {
+		return timestamp(time.Now())
+	}
+	return timestamp(f.clock())
 }
 
 func (f *fakeRuntime) notify() {
@@ -541,7 +550,7 @@ func TestProgressDeadline(t *testing.T) {
 	waitFor(t, "no Progressing condition", func() bool { return len(get().Status.Conditions) == 1 })
 	var inv *InvalidError
 	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"progressDeadlineSeconds":0}}`)); !errors.As(err, &inv) ||
-		inv.Msg != "spec.progressDeadlineSeconds: invalid value 0: must be greater than minReadySeconds" {
+		inv.Msg != "spec.progressDeadlineSeconds: Invalid value: 0: must be greater than minReadySeconds" {
 		t.Errorf("a deadline of 0: %v", err)
 	}
 	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"progressDeadlineSeconds":null}}`)); err != nil || *get().Spec.ProgressDeadlineSeconds != 600 {
@@ -701,6 +710,64 @@ func TestRollingUpdateBounds(t *testing.T) {
 	if len(state) != 2 {
 		t.Errorf("%d replica sets seen, want 2", len(state))
 	}
+}
+
+// TestMinReadySeconds: a Deployment's pods count as available only once
+// they have been ready for its minReadySeconds (its ReplicaSet takes the
+// value), the controllers wake when that time comes, and the Deployment is
+// Available then, not before.
+func TestMinReadySeconds(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	rt := newFake()
+	rt.clock = clock
+	d := deployment("web", 2)
+	d.Spec.MinReadySeconds = 10
+	c, err := New(rt, Objects{Deployments: []*kube.Deployment{d}}, nil, WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Stop()
+		c.Wait()
+	})
+	get := func() *kube.Deployment {
+		o, _ := c.Get(Deployments, "default", "web")
+		return o.(*kube.Deployment)
+	}
+	waitFor(t, "2 ready", func() bool { return get().Status.ReadyReplicas == 2 })
+	// The clock stands still: ready, not yet available.
+	if st := get().Status; st.AvailableReplicas != 0 || st.UnavailableReplicas != 2 {
+		t.Errorf("status %+v, want none available before 10 s", st)
+	}
+	rss, _ := c.List(ReplicaSets, "default", nil)
+	if len(rss) != 1 || rss[0].(*kube.ReplicaSet).Spec.MinReadySeconds != 10 {
+		t.Fatalf("replica sets %v, want one with minReadySeconds 10", rss)
+	}
+	rs := rss[0].Meta().Name
+	checkConditions(t, get(), "False MinimumReplicasUnavailable Deployment does not have minimum availability.",
+		fmt.Sprintf("True ReplicaSetUpdated ReplicaSet %q is progressing.", rs))
+	c.mu.Lock()
+	wake := c.nextDeadlineLocked()
+	c.mu.Unlock()
+	if want := now.Add(10*time.Second + time.Millisecond); !wake.Equal(want) {
+		t.Errorf("the controllers wake at %v, want %v", wake, want)
+	}
+	mu.Lock()
+	now = now.Add(11 * time.Second)
+	mu.Unlock()
+	c.wake()
+	waitFor(t, "2 available", func() bool { return get().Status.AvailableReplicas == 2 })
+	checkConditions(t, get(), "True MinimumReplicasAvailable Deployment has minimum availability.",
+		fmt.Sprintf("True NewReplicaSetAvailable ReplicaSet %q has successfully progressed.", rs))
 }
 
 // TestCreatePodBounded: created pods run; past MaxPods pods a create is
@@ -989,7 +1056,7 @@ func TestRevisionHistoryLimit(t *testing.T) {
 	}
 	var inv *InvalidError
 	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"revisionHistoryLimit":-1}}`)); !errors.As(err, &inv) ||
-		inv.Msg != "spec.revisionHistoryLimit: invalid value -1: must be greater than or equal to 0" {
+		inv.Msg != "spec.revisionHistoryLimit: Invalid value: -1: must be greater than or equal to 0" {
 		t.Errorf("a negative limit: %v", err)
 	}
 }

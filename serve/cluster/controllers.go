@@ -163,11 +163,13 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		if target > 0 {
 			c.scaledLocked(d, cur.Name, 0, target)
 		}
-	} else if rollback := atoi(cur.Annotations[revisionAnnotation]) < revision; kube.Replicas(cur.Spec.Replicas) != target || rollback || staleCounts(d, cur) {
+	} else if rollback := atoi(cur.Annotations[revisionAnnotation]) < revision; kube.Replicas(cur.Spec.Replicas) != target || rollback ||
+		staleCounts(d, cur) || cur.Spec.MinReadySeconds != d.Spec.MinReadySeconds {
 		cur = c.scaleLocked(d, cur, target, func(u *kube.ReplicaSet) {
 			if rollback { // back to an older template: it is the newest revision now
 				u.Annotations[revisionAnnotation] = strconv.Itoa(revision + 1)
 			}
+			u.Spec.MinReadySeconds = d.Spec.MinReadySeconds
 		})
 	}
 	switch {
@@ -482,7 +484,7 @@ func (c *Cluster) newReplicaSet(d *kube.Deployment, hash string, revision int, r
 			},
 			OwnerReferences: controllerRef("Deployment", d.Name, d.UID),
 		},
-		Spec: kube.ReplicaSetSpec{Replicas: ptr(replicas), Selector: sel, Template: tmpl},
+		Spec: kube.ReplicaSetSpec{Replicas: ptr(replicas), MinReadySeconds: d.Spec.MinReadySeconds, Selector: sel, Template: tmpl},
 	}
 	rs.ManagedFields = c.controllerManaged(rs)
 	return rs
@@ -551,17 +553,36 @@ func (c *Cluster) syncReplicaSetLocked(rs *kube.ReplicaSet) {
 		active = active[len(active)-want:]
 	}
 	st := kube.ReplicaSetStatus{Replicas: int32(len(active)), FullyLabeledReplicas: int32(len(active)), ObservedGeneration: rs.Generation}
+	now := c.now()
 	for _, p := range active {
 		if p.IsReady() {
 			st.ReadyReplicas++
+			if at, ok := availableAt(p, rs.Spec.MinReadySeconds); ok && at.Before(now) {
+				st.AvailableReplicas++
+			}
 		}
 	}
-	st.AvailableReplicas = st.ReadyReplicas
 	if st != rs.Status {
 		u := clone(rs)
 		u.Status = st
 		c.storeLocked(ReplicaSets, "MODIFIED", u)
 	}
+}
+
+// availableAt is when ready pod p counts as available: at once without
+// minReady, else minReady seconds after it became ready (false when that
+// is not known), as the controllers judge it.
+func availableAt(p *kube.Pod, minReady int32) (time.Time, bool) {
+	if minReady <= 0 {
+		return time.Time{}, true
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == "Ready" {
+			since, err := time.Parse(time.RFC3339, c.LastTransitionTime)
+			return since.Add(time.Duration(minReady) * time.Second), err == nil
+		}
+	}
+	return time.Time{}, false
 }
 
 func compareStrings(a, b string) int {
@@ -643,8 +664,8 @@ func newUID() string {
 }
 
 // deploymentConditions are d's conditions for status st, as the
-// Deployment controller sets them: Available once every desired replica
-// is (none may be unavailable here), and Progressing, true while the
+// Deployment controller sets them: Available while no more than
+// maxUnavailable of the desired replicas are not available, and Progressing, true while the
 // newest ReplicaSet rolls out and once it has. A rollout that makes no
 // progress (more updated, ready or available replicas, fewer old ones)
 // for the progress deadline turns Progressing False with reason
@@ -675,7 +696,8 @@ func (c *Cluster) deploymentConditions(d *kube.Deployment, st *kube.DeploymentSt
 		}
 		return next
 	}
-	available := set("Available", st.AvailableReplicas >= desired, "MinimumReplicasAvailable", "Deployment has minimum availability.")
+	_, unavailable := bounds(d)
+	available := set("Available", st.AvailableReplicas >= desired-unavailable, "MinimumReplicasAvailable", "Deployment has minimum availability.")
 	if available.Status == "False" {
 		available = set("Available", false, "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
 	}
@@ -750,11 +772,30 @@ func timedOut(cond *kube.DeploymentCondition, deadline time.Duration, now time.T
 }
 
 // nextDeadlineLocked is when the earliest rollout in progress reaches its
-// progress deadline, or a terminating namespace settles, if nothing else
-// happens; zero for none. Nothing else wakes the controllers when a
-// rollout is stuck.
+// progress deadline, a ready pod becomes available (minReadySeconds), or
+// a terminating namespace settles, if nothing else happens; zero for
+// none. Nothing else wakes the controllers when a rollout is stuck.
 func (c *Cluster) nextDeadlineLocked() time.Time {
-	next := c.settleDeadlineLocked(c.now())
+	now := c.now()
+	next := c.settleDeadlineLocked(now)
+	for _, o := range c.objs[ReplicaSets] {
+		rs := o.(*kube.ReplicaSet)
+		if rs.Spec.MinReadySeconds <= 0 || rs.Status.ReadyReplicas == rs.Status.AvailableReplicas {
+			continue
+		}
+		for _, p := range c.listLocked(Pods, rs.Namespace, nil) {
+			p := p.(*kube.Pod)
+			if !controlledBy(&p.ObjectMeta, rs.UID) || !p.IsReady() {
+				continue
+			}
+			// Available once strictly after: a moment past.
+			if at, ok := availableAt(p, rs.Spec.MinReadySeconds); ok && !at.Before(now) {
+				if at = at.Add(time.Millisecond); next.IsZero() || at.Before(next) {
+					next = at
+				}
+			}
+		}
+	}
 	for _, o := range c.objs[Deployments] {
 		d := o.(*kube.Deployment)
 		deadline, ok := progressDeadline(d)
