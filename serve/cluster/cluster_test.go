@@ -712,6 +712,59 @@ func TestRollingUpdateBounds(t *testing.T) {
 	}
 }
 
+// TestDeploymentPausedMidway: a rollout paused midway (a canary) stays
+// where it is however ready its new pods get; scaling it adds to the
+// current ReplicaSet; resumed, it completes.
+func TestDeploymentPausedMidway(t *testing.T) {
+	rt := newFake()
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{deployment("web", 4)}})
+	get := func() *kube.Deployment {
+		o, _ := c.Get(Deployments, "default", "web")
+		return o.(*kube.Deployment)
+	}
+	sets := func() string {
+		objs, _ := c.List(ReplicaSets, "default", nil)
+		var out []string
+		for _, o := range objs {
+			rs := o.(*kube.ReplicaSet)
+			out = append(out, fmt.Sprintf("%s=%d", rs.Annotations[revisionAnnotation], kube.Replicas(rs.Spec.Replicas)))
+		}
+		slices.Sort(out)
+		return strings.Join(out, " ")
+	}
+	waitFor(t, "4 available", func() bool { return get().Status.AvailableReplicas == 4 })
+	rt.mu.Lock()
+	rt.unready = true
+	rt.mu.Unlock()
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"template":{"metadata":{"annotations":{"v":"2"}}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two new and three old", func() bool { return sets() == "1=3 2=2" && len(podNames(c, "app=web")) == 5 })
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"paused":true}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range podNames(c, "app=web") {
+		rt.setReady("default", n, true)
+	}
+	// The status counts every pod ready: the pass that counted them could
+	// have scaled, and did not.
+	waitFor(t, "5 ready", func() bool { return get().Status.ReadyReplicas == 5 })
+	if got := sets(); got != "1=3 2=2" {
+		t.Errorf("paused: replica sets (revision=replicas) %s, want 1=3 2=2", got)
+	}
+	rt.mu.Lock()
+	rt.unready = false
+	rt.mu.Unlock()
+	if _, err := c.ScaleDeployment("default", "web", 6, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the current replica set scaled", func() bool { return sets() == "1=3 2=4" })
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"paused":false}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rollout complete", func() bool { return sets() == "1=0 2=6" && complete(get()) })
+}
+
 // TestMinReadySeconds: a Deployment's pods count as available only once
 // they have been ready for its minReadySeconds (its ReplicaSet takes the
 // value), the controllers wake when that time comes, and the Deployment is

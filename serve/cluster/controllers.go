@@ -153,8 +153,18 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 	// rollout stays where it is, and scales only the current ReplicaSet.
 	rolling := !d.Spec.Paused && d.Spec.Strategy != nil && d.Spec.Strategy.Type == kube.RollingUpdateDeploymentStrategy
 	target := desired
-	if rolling {
+	switch {
+	case rolling:
 		target = c.rollingTarget(d, cur, old)
+	case d.Spec.Paused && cur != nil && slices.ContainsFunc(old, func(rs *kube.ReplicaSet) bool { return kube.Replicas(rs.Spec.Replicas) > 0 }):
+		// Paused midway (a canary): the ReplicaSets stay as they are; a
+		// change of the desired count goes to the current one (the
+		// Deployment controller shares it out among all in proportion).
+		was, err := strconv.Atoi(cur.Annotations[desiredAnnotation])
+		if err != nil {
+			was = int(desired)
+		}
+		target = max(0, kube.Replicas(cur.Spec.Replicas)+desired-int32(was))
 	}
 	created := cur == nil
 	if cur == nil {
