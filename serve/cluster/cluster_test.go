@@ -713,8 +713,8 @@ func TestRollingUpdateBounds(t *testing.T) {
 }
 
 // TestDeploymentPausedMidway: a rollout paused midway (a canary) stays
-// where it is however ready its new pods get; scaling it adds to the
-// current ReplicaSet; resumed, it completes.
+// where it is however ready its new pods get; scaling it shares the new
+// count out among its ReplicaSets in proportion; resumed, it completes.
 func TestDeploymentPausedMidway(t *testing.T) {
 	rt := newFake()
 	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{deployment("web", 4)}})
@@ -758,7 +758,11 @@ func TestDeploymentPausedMidway(t *testing.T) {
 	if _, err := c.ScaleDeployment("default", "web", 6, ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the current replica set scaled", func() bool { return sets() == "1=3 2=4" })
+	// Six, and one over (25%), is eight: three more, shared out as the
+	// Deployment controller does, in proportion to the eight each was
+	// sized for (three of five old: 4.8, five; two of five new: 3.2,
+	// three).
+	waitFor(t, "the replica sets scaled in proportion", func() bool { return sets() == "1=5 2=3" })
 	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"paused":false}}`)); err != nil {
 		t.Fatal(err)
 	}

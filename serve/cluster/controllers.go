@@ -98,7 +98,7 @@ func controllerRef(kind, name, uid string) []kube.OwnerReference {
 // ReplicaSet with the desired replicas, scales the older ones to zero as
 // its strategy says (all at once before the new pods start for Recreate,
 // step by step within the rolling update's bounds otherwise), and updates
-// the status.
+// the status. Paused, or scaled, it only sizes the ReplicaSets there are.
 func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 	c.adoptLocked(ReplicaSets, d.Namespace, d.Spec.Selector, controllerRef("Deployment", d.Name, d.UID))
 	desired := kube.Replicas(d.Spec.Replicas)
@@ -120,18 +120,25 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 			old = append(old, rs)
 		}
 	}
-	held := cur == nil && d.Spec.Paused
-	if held {
-		// A paused Deployment rolls nothing out: the newest ReplicaSet
-		// stays current, and scales; with none, nothing runs yet.
-		cur = latestRevision(old)
-		old = slices.DeleteFunc(old, func(rs *kube.ReplicaSet) bool { return rs == cur })
-		if cur == nil {
-			c.deploymentStatusLocked(d, nil, nil, desired, false)
-			return
+	if d.Spec.Paused || scalingEvent(d, cur, old) {
+		// As the Deployment controller, scaling comes before rolling out:
+		// paused, or with a desired count its ReplicaSets were not sized
+		// for, it shares the count out among them and creates none (a
+		// paused Deployment keeps its template change for later).
+		if cur != nil {
+			cur = c.syncRevisionLocked(d, cur, revision)
 		}
+		c.proportionLocked(d, cur, old)
+		c.deploymentStatusLocked(d, cur, old, desired, false)
+		if o, ok := c.objs[Deployments][key{d.Namespace, d.Name}]; ok {
+			if d = o.(*kube.Deployment); d.Spec.Paused || complete(d) {
+				c.cleanupLocked(d, old)
+			}
+		}
+		return
 	}
-	if d.Spec.Strategy != nil && d.Spec.Strategy.Type == kube.RecreateDeploymentStrategy && !d.Spec.Paused && c.recreateLocked(d, old) {
+	rolling := d.Spec.Strategy != nil && d.Spec.Strategy.Type == kube.RollingUpdateDeploymentStrategy
+	if !rolling && c.recreateLocked(d, old) {
 		// The new ReplicaSet waits until every old pod is gone.
 		c.deploymentStatusLocked(d, cur, old, desired, false)
 		return
@@ -149,48 +156,31 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 	delete(c.starved, d.UID)
 	// A rolling update moves within its bounds: the new ReplicaSet grows
 	// while the pods of all stay under desired+maxSurge, the old ones shrink
-	// while the available stay over desired-maxUnavailable. A paused
-	// rollout stays where it is, and scales only the current ReplicaSet.
-	rolling := !d.Spec.Paused && d.Spec.Strategy != nil && d.Spec.Strategy.Type == kube.RollingUpdateDeploymentStrategy
-	target := desired
-	switch {
-	case rolling:
-		target = c.rollingTarget(d, cur, old)
-	case d.Spec.Paused && cur != nil && slices.ContainsFunc(old, func(rs *kube.ReplicaSet) bool { return kube.Replicas(rs.Spec.Replicas) > 0 }):
-		// Paused midway (a canary): the ReplicaSets stay as they are; a
-		// change of the desired count goes to the current one (the
-		// Deployment controller shares it out among all in proportion).
-		was, err := strconv.Atoi(cur.Annotations[desiredAnnotation])
-		if err != nil {
-			was = int(desired)
-		}
-		target = max(0, kube.Replicas(cur.Spec.Replicas)+desired-int32(was))
-	}
+	// while the available stay over desired-maxUnavailable. Recreate's old
+	// ones are gone already.
 	created := cur == nil
-	if cur == nil {
+	if created {
+		target := desired
+		if rolling {
+			target = c.rollingTarget(d, nil, old)
+		}
 		cur = c.newReplicaSet(d, hash, revision+1, target)
 		c.storeLocked(ReplicaSets, "ADDED", cur)
 		if target > 0 {
 			c.scaledLocked(d, cur.Name, 0, target)
 		}
-	} else if rollback := atoi(cur.Annotations[revisionAnnotation]) < revision; kube.Replicas(cur.Spec.Replicas) != target || rollback ||
-		staleCounts(d, cur) || cur.Spec.MinReadySeconds != d.Spec.MinReadySeconds {
-		cur = c.scaleLocked(d, cur, target, func(u *kube.ReplicaSet) {
-			if rollback { // back to an older template: it is the newest revision now
-				u.Annotations[revisionAnnotation] = strconv.Itoa(revision + 1)
-			}
-			u.Spec.MinReadySeconds = d.Spec.MinReadySeconds
-		})
+	} else {
+		cur = c.syncRevisionLocked(d, cur, revision)
+		target := desired
+		if rolling {
+			target = c.rollingTarget(d, cur, old)
+		}
+		if kube.Replicas(cur.Spec.Replicas) != target || staleCounts(d, cur) {
+			cur = c.scaleLocked(d, cur, target, nil)
+		}
 	}
-	switch {
-	case rolling:
+	if rolling {
 		c.rollOldLocked(d, cur, old)
-	case cur.Status.ReadyReplicas >= desired && !d.Spec.Paused:
-		// Recreate: the old ones are gone already.
-		c.scaleDownLocked(d, old)
-	}
-	if held { // its pods are not of the template
-		old, cur = append(old, cur), nil
 	}
 	c.deploymentStatusLocked(d, cur, old, desired, created)
 	if o, ok := c.objs[Deployments][key{d.Namespace, d.Name}]; ok {
@@ -292,6 +282,162 @@ func (c *Cluster) scaleLocked(d *kube.Deployment, rs *kube.ReplicaSet, n int32, 
 	return u
 }
 
+// syncRevisionLocked makes cur, the ReplicaSet of d's template, what the
+// Deployment controller keeps it: the newest revision (a rollback to an
+// older template makes it so again) with d's minReadySeconds.
+func (c *Cluster) syncRevisionLocked(d *kube.Deployment, cur *kube.ReplicaSet, revision int) *kube.ReplicaSet {
+	rollback := atoi(cur.Annotations[revisionAnnotation]) < revision
+	if !rollback && cur.Spec.MinReadySeconds == d.Spec.MinReadySeconds {
+		return cur
+	}
+	u := clone(cur)
+	if rollback {
+		u.Annotations[revisionAnnotation] = strconv.Itoa(revision + 1)
+	}
+	if u.Spec.MinReadySeconds != d.Spec.MinReadySeconds {
+		u.Spec.MinReadySeconds = d.Spec.MinReadySeconds
+		u.Generation++
+	}
+	c.storeLocked(ReplicaSets, "MODIFIED", u)
+	return u
+}
+
+// scalingEvent says whether d's desired count changed since its active
+// ReplicaSets were sized (their desired-replicas annotation says for
+// what), as the Deployment controller tells a scale from a rollout.
+func scalingEvent(d *kube.Deployment, cur *kube.ReplicaSet, old []*kube.ReplicaSet) bool {
+	for _, rs := range append(slices.Clone(old), cur) {
+		if rs == nil || kube.Replicas(rs.Spec.Replicas) == 0 {
+			continue
+		}
+		if n, err := strconv.Atoi(rs.Annotations[desiredAnnotation]); err == nil && int32(n) != kube.Replicas(d.Spec.Replicas) {
+			return true
+		}
+	}
+	return false
+}
+
+// proportionLocked sizes d's ReplicaSets for its desired count without
+// rolling out, as the Deployment controller scales: the only active one
+// (or, with none, the current or newest) takes the whole count; a
+// current one saturated leaves the old ones none; else, in a rolling
+// update, each active one grows or shrinks in proportion to its size,
+// within desired+maxSurge, the largest taking what rounding leaves.
+func (c *Cluster) proportionLocked(d *kube.Deployment, cur *kube.ReplicaSet, old []*kube.ReplicaSet) {
+	desired := kube.Replicas(d.Spec.Replicas)
+	byAge := slices.Clone(old)
+	slices.SortFunc(byAge, olderFirst)
+	var active []*kube.ReplicaSet
+	for _, rs := range append(byAge, cur) {
+		if rs != nil && kube.Replicas(rs.Spec.Replicas) > 0 {
+			active = append(active, rs)
+		}
+	}
+	resize := func(rs *kube.ReplicaSet, n int32) {
+		if kube.Replicas(rs.Spec.Replicas) != n || staleCounts(d, rs) {
+			c.scaleLocked(d, rs, n, nil)
+		}
+	}
+	switch {
+	case len(active) == 1:
+		resize(active[0], desired)
+		return
+	case len(active) == 0 && cur != nil:
+		resize(cur, desired)
+		return
+	case len(active) == 0 && len(byAge) > 0:
+		resize(byAge[len(byAge)-1], desired)
+		return
+	case len(active) == 0:
+		return
+	}
+	if cur != nil && kube.Replicas(cur.Spec.Replicas) == desired && cur.Annotations[desiredAnnotation] == strconv.Itoa(int(desired)) &&
+		cur.Status.AvailableReplicas == desired {
+		for _, rs := range old {
+			if kube.Replicas(rs.Spec.Replicas) > 0 {
+				c.scaleLocked(d, rs, 0, nil)
+			}
+		}
+		return
+	}
+	if d.Spec.Strategy == nil || d.Spec.Strategy.Type != kube.RollingUpdateDeploymentStrategy {
+		return
+	}
+	var total int32
+	for _, rs := range active {
+		total += kube.Replicas(rs.Spec.Replicas)
+	}
+	allowed := int32(0)
+	if desired > 0 {
+		allowed = desired + maxSurge(d)
+	}
+	toAdd := allowed - total
+	// Largest first; of equal size, the newer first when growing, the
+	// older when shrinking.
+	slices.SortStableFunc(active, func(a, b *kube.ReplicaSet) int {
+		if n := kube.Replicas(b.Spec.Replicas) - kube.Replicas(a.Spec.Replicas); n != 0 {
+			return int(n)
+		}
+		if toAdd > 0 {
+			return olderFirst(b, a)
+		}
+		return olderFirst(a, b)
+	})
+	sizes := make([]int32, len(active))
+	var added int32
+	for i, rs := range active {
+		sizes[i] = kube.Replicas(rs.Spec.Replicas)
+		if toAdd != 0 {
+			p := proportion(d, rs, toAdd, added)
+			sizes[i] += p
+			added += p
+		}
+	}
+	if toAdd != 0 {
+		sizes[0] = max(0, sizes[0]+toAdd-added)
+	}
+	for i, rs := range active {
+		resize(rs, sizes[i])
+	}
+}
+
+// proportion is what rs gains (or loses) of toAdd pods, added of which
+// went to larger ReplicaSets already: its size scaled by the Deployment's
+// maximum now over the maximum it was sized for (its max-replicas
+// annotation, else the pods there are), rounded, within what is left.
+func proportion(d *kube.Deployment, rs *kube.ReplicaSet, toAdd, added int32) int32 {
+	n := kube.Replicas(rs.Spec.Replicas)
+	if n == 0 || toAdd == 0 || toAdd == added {
+		return 0
+	}
+	var fraction int32
+	desired := kube.Replicas(d.Spec.Replicas)
+	before, err := strconv.Atoi(rs.Annotations[maxReplicasAnnotation])
+	if err != nil || before == 0 {
+		before = int(d.Status.Replicas)
+	}
+	switch {
+	case desired == 0:
+		fraction = -n
+	case before == 0:
+		fraction = 0
+	default:
+		fraction = int32(math.Floor(float64(n)*float64(desired+maxSurge(d))/float64(before)+0.5)) - n
+	}
+	if toAdd > 0 {
+		return min(fraction, toAdd-added)
+	}
+	return max(fraction, toAdd-added)
+}
+
+// olderFirst orders ReplicaSets by creation, then name.
+func olderFirst(a, b *kube.ReplicaSet) int {
+	if n := compareStrings(a.CreationTimestamp, b.CreationTimestamp); n != 0 {
+		return n
+	}
+	return compareStrings(a.Name, b.Name)
+}
+
 // staleCounts says whether rs's desired-replicas and max-replicas
 // annotations are not d's now.
 func staleCounts(d *kube.Deployment, rs *kube.ReplicaSet) bool {
@@ -354,12 +500,7 @@ func (c *Cluster) rollOldLocked(d *kube.Deployment, cur *kube.ReplicaSet, old []
 	_, unavailable := bounds(d)
 	minAvailable := desired - unavailable
 	old = slices.Clone(old)
-	slices.SortFunc(old, func(a, b *kube.ReplicaSet) int {
-		if n := compareStrings(a.CreationTimestamp, b.CreationTimestamp); n != 0 {
-			return n
-		}
-		return compareStrings(a.Name, b.Name)
-	})
+	slices.SortFunc(old, olderFirst)
 	var oldPods int32
 	for _, rs := range old {
 		oldPods += kube.Replicas(rs.Spec.Replicas)
@@ -402,17 +543,6 @@ func (c *Cluster) rollOldLocked(d *kube.Deployment, cur *kube.ReplicaSet, old []
 		old[i] = c.scaleLocked(d, rs, n-down, nil)
 		excess -= down
 	}
-}
-
-// latestRevision is the ReplicaSet of the highest revision; nil for none.
-func latestRevision(sets []*kube.ReplicaSet) *kube.ReplicaSet {
-	var n *kube.ReplicaSet
-	for _, rs := range sets {
-		if n == nil || atoi(rs.Annotations[revisionAnnotation]) > atoi(n.Annotations[revisionAnnotation]) {
-			n = rs
-		}
-	}
-	return n
 }
 
 // deploymentStatusLocked updates d's status from its ReplicaSets: cur,
