@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/http/pprof"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -429,29 +432,98 @@ func (g *Gateway) ready() bool {
 	return !g.sessions.Closing()
 }
 
-// probe answers GET or HEAD of /livez, /healthz and /readyz itself, before
-// the Host check and authentication, and reports whether it did: a load
-// balancer or a kubelet probes a replica by its address and without
-// credentials (the API server lets anyone read these too), and they tell
-// only whether this replica lives and takes new sessions. Readiness is the
-// gateway's own, not the upstream's, so one replica can be drained.
+// probe answers GET or HEAD of /livez, /healthz and /readyz (and each of
+// their checks, /readyz/shutdown) itself, before the Host check and
+// authentication, and reports whether it did: a load balancer or a
+// kubelet probes a replica by its address and without credentials (the
+// API server lets anyone read these too), and they tell only whether this
+// replica lives and takes new sessions. Readiness is the gateway's own,
+// not the upstream's, so one replica can be drained. The answers are the
+// API server's: "ok", or with ?verbose each check ("[+]ping ok"), ?exclude
+// skipping some; a failed check says its name and withholds why, and
+// fails the probe with 503, which balancers read as not ready.
 func (g *Gateway) probe(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	switch r.URL.Path {
-	case "/livez", "/healthz":
-		writeProbe(w, http.StatusOK, "ok")
-	case "/readyz":
-		if g.ready() {
-			writeProbe(w, http.StatusOK, "ok")
-		} else {
-			writeProbe(w, http.StatusServiceUnavailable, "[-]shutdown failed: the gateway is draining\nreadyz check failed\n")
-		}
-	default:
+	endpoint, one, single := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	checks := g.healthChecks(endpoint)
+	if checks == nil {
 		return false
 	}
+	if single {
+		i := slices.IndexFunc(checks, func(c healthCheck) bool { return c.name == one })
+		if i < 0 {
+			return false
+		}
+		if err := checks[i].check(); err != nil {
+			writeProbe(w, http.StatusServiceUnavailable, fmt.Sprintf("internal server error: %v\n", err))
+		} else {
+			writeProbe(w, http.StatusOK, "ok")
+		}
+		return true
+	}
+	q := r.URL.Query()
+	excluded := map[string]bool{}
+	for _, name := range q["exclude"] {
+		excluded[name] = true
+	}
+	var out strings.Builder
+	failed := false
+	for _, c := range checks {
+		switch {
+		case excluded[c.name]:
+			delete(excluded, c.name)
+			fmt.Fprintf(&out, "[+]%s excluded: ok\n", c.name)
+		case c.check() != nil:
+			failed = true
+			fmt.Fprintf(&out, "[-]%s failed: reason withheld\n", c.name)
+		default:
+			fmt.Fprintf(&out, "[+]%s ok\n", c.name)
+		}
+	}
+	if len(excluded) > 0 {
+		var unknown []string
+		for _, name := range slices.Sorted(maps.Keys(excluded)) {
+			unknown = append(unknown, strconv.Quote(name))
+		}
+		fmt.Fprintf(&out, "warn: some health checks cannot be excluded: no matches for %s\n", strings.Join(unknown, ","))
+	}
+	switch _, verbose := q["verbose"]; {
+	case failed:
+		writeProbe(w, http.StatusServiceUnavailable, out.String()+endpoint+" check failed\n")
+	case verbose:
+		writeProbe(w, http.StatusOK, out.String()+endpoint+" check passed\n")
+	default:
+		writeProbe(w, http.StatusOK, "ok")
+	}
 	return true
+}
+
+// healthCheck is one named check of a health endpoint.
+type healthCheck struct {
+	name  string
+	check func() error
+}
+
+// healthChecks are the checks of /livez, /healthz or /readyz (endpoint
+// without its slash), as the API server names its own: ping, always ok;
+// and for readiness, shutdown, failed once the gateway drains. Nil for
+// any other endpoint.
+func (g *Gateway) healthChecks(endpoint string) []healthCheck {
+	ping := healthCheck{"ping", func() error { return nil }}
+	switch endpoint {
+	case "livez", "healthz":
+		return []healthCheck{ping}
+	case "readyz":
+		return []healthCheck{ping, {"shutdown", func() error {
+			if !g.ready() {
+				return errors.New("the gateway is draining")
+			}
+			return nil
+		}}}
+	}
+	return nil
 }
 
 func writeProbe(w http.ResponseWriter, code int, body string) {

@@ -52,9 +52,19 @@ func TestProbesAreTheGatewaysOwn(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	for _, p := range []string{"/livez", "/healthz", "/readyz"} {
-		if code, body := probe(p); code != 200 || body != "ok" {
-			t.Errorf("%s: %d %q, want 200 ok", p, code, body)
+	for _, tt := range []struct{ path, want string }{
+		{"/livez", "ok"},
+		{"/healthz", "ok"},
+		{"/readyz", "ok"},
+		{"/readyz/ping", "ok"},
+		{"/readyz/shutdown", "ok"},
+		{"/livez?verbose", "[+]ping ok\nlivez check passed\n"},
+		{"/readyz?verbose", "[+]ping ok\n[+]shutdown ok\nreadyz check passed\n"},
+		{"/readyz?verbose&exclude=shutdown&exclude=etcd&exclude=a", "[+]ping ok\n[+]shutdown excluded: ok\n" +
+			`warn: some health checks cannot be excluded: no matches for "a","etcd"` + "\nreadyz check passed\n"},
+	} {
+		if code, body := probe(tt.path); code != 200 || body != tt.want {
+			t.Errorf("%s: %d %q, want 200 %q", tt.path, code, body, tt.want)
 		}
 	}
 	// Anything else still needs the Host check and credentials.
@@ -63,8 +73,17 @@ func TestProbesAreTheGatewaysOwn(t *testing.T) {
 	}
 
 	g.Drain()
-	if code, body := probe("/readyz"); code != 503 || !strings.Contains(body, "draining") {
-		t.Errorf("/readyz while draining: %d %q, want 503", code, body)
+	for _, tt := range []struct{ path, want string }{
+		{"/readyz", "[+]ping ok\n[-]shutdown failed: reason withheld\nreadyz check failed\n"},
+		{"/readyz?verbose", "[+]ping ok\n[-]shutdown failed: reason withheld\nreadyz check failed\n"},
+		{"/readyz/shutdown", "internal server error: the gateway is draining\n"},
+	} {
+		if code, body := probe(tt.path); code != 503 || body != tt.want {
+			t.Errorf("%s while draining: %d %q, want 503 %q", tt.path, code, body, tt.want)
+		}
+	}
+	if code, body := probe("/readyz?exclude=shutdown"); code != 200 || body != "ok" {
+		t.Errorf("/readyz?exclude=shutdown while draining: %d %q, want 200 ok", code, body)
 	}
 	if code, _ := probe("/livez"); code != 200 {
 		t.Errorf("/livez while draining: %d, want 200", code)
