@@ -121,9 +121,9 @@ func deployment(name string, replicas int32) *kube.Deployment {
 	}
 }
 
-func startCluster(t *testing.T, rt PodSource, objs Objects) *Cluster {
+func startCluster(t *testing.T, rt PodSource, objs Objects, opts ...Option) *Cluster {
 	t.Helper()
-	c, err := New(rt, objs, nil)
+	c, err := New(rt, objs, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -785,17 +785,7 @@ func TestMinReadySeconds(t *testing.T) {
 	rt.clock = clock
 	d := deployment("web", 2)
 	d.Spec.MinReadySeconds = 10
-	c, err := New(rt, Objects{Deployments: []*kube.Deployment{d}}, nil, WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Stop()
-		c.Wait()
-	})
+	c := startCluster(t, rt, Objects{Deployments: []*kube.Deployment{d}}, WithClock(clock))
 	get := func() *kube.Deployment {
 		o, _ := c.Get(Deployments, "default", "web")
 		return o.(*kube.Deployment)
