@@ -7,11 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/client-go/rest"
-
-	"github.com/porthole/porthole/interop/internal/harness"
 )
 
 // TestSameListChunks: lists in chunks (limit and continue, as kubectl
@@ -24,27 +21,12 @@ import (
 // limits.
 func TestSameListChunks(t *testing.T) {
 	ensureServiceAccount(t)
-	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := startServe(t)
 	const js = "application/json"
-	// Namespaces of their own each run: the API server here has no
-	// namespace controller, so a deleted one stays, terminating.
-	pg := fmt.Sprintf("pg%d", time.Now().UnixNano()%1e9)
-	for _, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
-		t.Cleanup(func() {
-			send(t, cfg, "DELETE", "/api/v1/namespaces/"+pg, "", "")
-			send(t, cfg, "DELETE", "/api/v1/namespaces/"+pg+"-b", "", "")
-		})
-	}
+	pg := uniqueName("pg")
 	setup := func(cfg *rest.Config) {
-		for _, ns := range []string{pg, pg + "-b"} {
-			if code, body := send(t, cfg, "POST", "/api/v1/namespaces", js, `{"metadata":{"name":"`+ns+`"}}`); code != 201 {
-				t.Fatalf("namespace %s: %d %s", ns, code, body)
-			}
-		}
+		makeNamespace(t, cfg, pg)
+		makeNamespace(t, cfg, pg+"-b")
 		for _, n := range []string{"pg/c", "pg/a", "pg/e", "pg/b", "pg/d", "pg-b/y", "pg-b/x", "pg/z"} {
 			ns, name, _ := strings.Cut(n, "/")
 			ns = strings.Replace(ns, "pg", pg, 1)

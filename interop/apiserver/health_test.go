@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
-
-	"github.com/porthole/porthole/interop/internal/harness"
 )
 
 // TestSameHealthChecks: porthole serve's /livez, /healthz and /readyz read
@@ -15,11 +13,7 @@ import (
 // one by one: every line porthole writes, the API server writes too (it
 // has more checks: etcd, its post-start hooks), and both end alike.
 func TestSameHealthChecks(t *testing.T) {
-	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := startServe(t)
 	for _, path := range []string{"/livez", "/healthz", "/readyz", "/readyz/ping", "/livez/ping",
 		"/livez?verbose", "/healthz?verbose", "/readyz?verbose", "/readyz?verbose&exclude=ping&exclude=nope&exclude=also"} {
 		var answers [2]string

@@ -7,11 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/client-go/rest"
-
-	"github.com/porthole/porthole/interop/internal/harness"
 )
 
 // currentRV is the server's own resourceVersion in a message.
@@ -24,22 +21,13 @@ var currentRV = regexp.MustCompile(`current: \d+`)
 // and bad combinations are refused in the API server's words.
 func TestSameListResourceVersions(t *testing.T) {
 	ensureServiceAccount(t)
-	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	// A namespace of its own each run: the API server here has no
-	// namespace controller, so a deleted one stays, terminating.
+	srv := startServe(t)
 	const js = "application/json"
-	rvs := fmt.Sprintf("rvs%d", time.Now().UnixNano()%1e9)
+	rvs := uniqueName("rvs")
 	cms := "/api/v1/namespaces/" + rvs + "/configmaps"
 	answers := make([][]string, 2)
 	for i, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
-		t.Cleanup(func() { send(t, cfg, "DELETE", "/api/v1/namespaces/"+rvs, "", "") })
-		if code, body := send(t, cfg, "POST", "/api/v1/namespaces", js, `{"metadata":{"name":"`+rvs+`"}}`); code != 201 {
-			t.Fatalf("namespace: %d %s", code, body)
-		}
+		makeNamespace(t, cfg, rvs)
 		for _, n := range []string{"a", "b", "c"} {
 			send(t, cfg, "POST", cms, js, `{"metadata":{"name":"`+n+`"},"data":{"k":"`+n+`"}}`)
 		}

@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
-
-	"github.com/porthole/porthole/interop/internal/harness"
 )
 
 // TestSameQuantities: a container's requests and limits come back from
@@ -17,11 +15,7 @@ import (
 // limit is refused naming the limit as the API server names it.
 func TestSameQuantities(t *testing.T) {
 	ensureServiceAccount(t)
-	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := startServe(t)
 	quantities := []string{`"0"`, `"0.0"`, `"500m"`, `"0.5"`, `".5"`, `"5."`, `"1000m"`, `"1500m"`, `"1.5"`, `"1000"`, `"1500"`,
 		`"1e3"`, `"1.5e3"`, `"12e2"`, `"1E"`, `"1000000"`, `"1Gi"`, `"1024Mi"`, `"1536Mi"`, `"1.5Gi"`, `"0.5Ki"`, `"1Ki"`,
 		`"1023"`, `"100Ki"`, `"0.1"`, `"1n"`, `"0.1n"`, `"1.0000000001"`, `"1u"`, `"0.000001"`, `"+1"`, `"2e-3"`, `"1e-9"`,

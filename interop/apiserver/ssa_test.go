@@ -236,11 +236,7 @@ func roundTrip(t *testing.T, cfg *rest.Config, method, path, ctype, body string,
 // codes, output and managedFields after each step are the same.
 func TestSameKubectlServerSideApply(t *testing.T) {
 	ensureServiceAccount(t)
-	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := startServe(t)
 	servers := []struct {
 		kubeconfig string
 		cfg        *rest.Config

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
-
-	"github.com/porthole/porthole/interop/internal/harness"
 )
 
 // TestSameDeploymentStrategies: porthole serve defaults and validates a
@@ -16,11 +14,7 @@ import (
 // refused in the API server's words; and the spec's other counts
 // (minReadySeconds, the progress deadline, the revision history).
 func TestSameDeploymentStrategies(t *testing.T) {
-	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := startServe(t)
 	strategies := []string{
 		``,
 		`"strategy":{},`,

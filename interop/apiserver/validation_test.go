@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
-
-	"github.com/porthole/porthole/interop/internal/harness"
 )
 
 // TestSameFieldValidation: a body naming fields its kind does not have
@@ -23,11 +21,7 @@ import (
 // at random among several: each apply here has one.)
 func TestSameFieldValidation(t *testing.T) {
 	ensureServiceAccount(t)
-	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := startServe(t)
 	const (
 		cms   = "/api/v1/namespaces/default/configmaps"
 		cm    = cms + "/fv"
@@ -153,11 +147,7 @@ func sendWarned(t *testing.T, cfg *rest.Config, method, path, ctype, body string
 // as on the real API server: exit code, output and warnings.
 func TestSameKubectlFieldValidation(t *testing.T) {
 	ensureServiceAccount(t)
-	srv, err := harness.StartServer(t.Context(), env.porthole, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := startServe(t)
 	for _, k := range env.kubectls {
 		t.Run(k.Name(), func(t *testing.T) {
 			name := fmt.Sprintf("fv-%d", k.Minor)
