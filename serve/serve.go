@@ -303,16 +303,11 @@ func (s *Server) URL() string {
 	return "http://" + s.ln.Addr().String()
 }
 
-// handler routes health checks, the node's streaming paths, the API and
-// the browser terminal (see web.Site).
+// handler routes the node's streaming paths, the API and the browser
+// terminal (see web.Site). The gateway in front answers the health checks
+// itself.
 func (s *Server) handler(a *api) http.Handler {
 	mux := http.NewServeMux()
-	for _, p := range []string{"/healthz", "/readyz", "/livez"} {
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			io.WriteString(w, "ok")
-		})
-	}
 	for _, verb := range []string{"exec", "attach", "portforward"} {
 		mux.Handle("/api/v1/namespaces/{namespace}/pods/{name}/"+verb, s.node)
 	}
