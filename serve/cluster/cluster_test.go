@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -719,6 +720,28 @@ func TestRollingUpdateBounds(t *testing.T) {
 	}
 	if len(state) != 2 {
 		t.Errorf("%d replica sets seen, want 2", len(state))
+	}
+}
+
+// TestRollingUpdateHugeSurge: bounds at the int32 limit (maxSurge
+// 2147483647, valid to the API server) hold desired+maxSurge at the limit
+// rather than wrapping round to a negative count that would stop the
+// Deployment from ever running a pod; its rollouts complete.
+func TestRollingUpdateHugeSurge(t *testing.T) {
+	d := deployment("web", 3)
+	d.Spec.Strategy = &kube.DeploymentStrategy{Type: "RollingUpdate",
+		RollingUpdate: &kube.RollingUpdateDeployment{MaxSurge: ptr(kube.FromInt(math.MaxInt32)), MaxUnavailable: ptr(kube.FromInt(0))}}
+	c := startCluster(t, newFake(), Objects{Deployments: []*kube.Deployment{d}})
+	waitFor(t, "3 available", func() bool { return web(c).Status.AvailableReplicas == 3 })
+	if _, err := c.PatchDeployment("default", "web", []byte(`{"spec":{"template":{"metadata":{"annotations":{"v":"2"}}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rollout complete", func() bool { return revisions(c) == "1=0 2=3" && complete(web(c)) })
+	objs, _ := c.List(ReplicaSets, "default", nil)
+	for _, o := range objs {
+		if got := o.Meta().Annotations[maxReplicasAnnotation]; got != "2147483647" {
+			t.Errorf("%s: max-replicas %q, want 2147483647", o.Meta().Name, got)
+		}
 	}
 }
 

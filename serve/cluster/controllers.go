@@ -162,7 +162,7 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 	if created {
 		target := desired
 		if rolling {
-			target = c.rollingTarget(d, nil, old)
+			target = rollingTarget(d, nil, old)
 		}
 		cur = c.newReplicaSet(d, hash, revision+1, target)
 		c.storeLocked(ReplicaSets, "ADDED", cur)
@@ -173,7 +173,7 @@ func (c *Cluster) syncDeploymentLocked(d *kube.Deployment) {
 		cur = c.syncRevisionLocked(d, cur, revision)
 		target := desired
 		if rolling {
-			target = c.rollingTarget(d, cur, old)
+			target = rollingTarget(d, cur, old)
 		}
 		if kube.Replicas(cur.Spec.Replicas) != target || staleCounts(d, cur) {
 			cur = c.scaleLocked(d, cur, target, nil)
@@ -274,7 +274,7 @@ func (c *Cluster) scaleLocked(d *kube.Deployment, rs *kube.ReplicaSet, n int32, 
 	}
 	desired := kube.Replicas(d.Spec.Replicas)
 	u.Annotations[desiredAnnotation] = strconv.Itoa(int(desired))
-	u.Annotations[maxReplicasAnnotation] = strconv.Itoa(int(desired + maxSurge(d)))
+	u.Annotations[maxReplicasAnnotation] = strconv.Itoa(int(maxReplicas(d)))
 	if edit != nil {
 		edit(u)
 	}
@@ -363,15 +363,11 @@ func (c *Cluster) proportionLocked(d *kube.Deployment, cur *kube.ReplicaSet, old
 	if d.Spec.Strategy == nil || d.Spec.Strategy.Type != kube.RollingUpdateDeploymentStrategy {
 		return
 	}
-	var total int32
-	for _, rs := range active {
-		total += kube.Replicas(rs.Spec.Replicas)
-	}
-	allowed := int32(0)
+	allowed := int64(0)
 	if desired > 0 {
-		allowed = desired + maxSurge(d)
+		allowed = int64(maxReplicas(d))
 	}
-	toAdd := allowed - total
+	toAdd := allowed - sumReplicas(active)
 	// Largest first; of equal size, the newer first when growing, the
 	// older when shrinking.
 	slices.SortStableFunc(active, func(a, b *kube.ReplicaSet) int {
@@ -383,10 +379,10 @@ func (c *Cluster) proportionLocked(d *kube.Deployment, cur *kube.ReplicaSet, old
 		}
 		return olderFirst(a, b)
 	})
-	sizes := make([]int32, len(active))
-	var added int32
+	sizes := make([]int64, len(active))
+	var added int64
 	for i, rs := range active {
-		sizes[i] = kube.Replicas(rs.Spec.Replicas)
+		sizes[i] = int64(kube.Replicas(rs.Spec.Replicas))
 		if toAdd != 0 {
 			p := proportion(d, rs, toAdd, added)
 			sizes[i] += p
@@ -394,10 +390,10 @@ func (c *Cluster) proportionLocked(d *kube.Deployment, cur *kube.ReplicaSet, old
 		}
 	}
 	if toAdd != 0 {
-		sizes[0] = max(0, sizes[0]+toAdd-added)
+		sizes[0] += toAdd - added
 	}
 	for i, rs := range active {
-		resize(rs, sizes[i])
+		resize(rs, int32(min(max(sizes[i], 0), math.MaxInt32)))
 	}
 }
 
@@ -405,12 +401,12 @@ func (c *Cluster) proportionLocked(d *kube.Deployment, cur *kube.ReplicaSet, old
 // went to larger ReplicaSets already: its size scaled by the Deployment's
 // maximum now over the maximum it was sized for (its max-replicas
 // annotation, else the pods there are), rounded, within what is left.
-func proportion(d *kube.Deployment, rs *kube.ReplicaSet, toAdd, added int32) int32 {
-	n := kube.Replicas(rs.Spec.Replicas)
+func proportion(d *kube.Deployment, rs *kube.ReplicaSet, toAdd, added int64) int64 {
+	n := int64(kube.Replicas(rs.Spec.Replicas))
 	if n == 0 || toAdd == 0 || toAdd == added {
 		return 0
 	}
-	var fraction int32
+	var fraction int64
 	desired := kube.Replicas(d.Spec.Replicas)
 	before, err := strconv.Atoi(rs.Annotations[maxReplicasAnnotation])
 	if err != nil || before == 0 {
@@ -422,7 +418,7 @@ func proportion(d *kube.Deployment, rs *kube.ReplicaSet, toAdd, added int32) int
 	case before == 0:
 		fraction = 0
 	default:
-		fraction = int32(math.Floor(float64(n)*float64(desired+maxSurge(d))/float64(before)+0.5)) - n
+		fraction = int64(math.Floor(float64(n)*float64(maxReplicas(d))/float64(before)+0.5)) - n
 	}
 	if toAdd > 0 {
 		return min(fraction, toAdd-added)
@@ -443,7 +439,7 @@ func olderFirst(a, b *kube.ReplicaSet) int {
 func staleCounts(d *kube.Deployment, rs *kube.ReplicaSet) bool {
 	desired := kube.Replicas(d.Spec.Replicas)
 	return rs.Annotations[desiredAnnotation] != strconv.Itoa(int(desired)) ||
-		rs.Annotations[maxReplicasAnnotation] != strconv.Itoa(int(desired+maxSurge(d)))
+		rs.Annotations[maxReplicasAnnotation] != strconv.Itoa(int(maxReplicas(d)))
 }
 
 // bounds are d's rolling update bounds in pods, as the Deployment
@@ -468,10 +464,27 @@ func maxSurge(d *kube.Deployment) int32 {
 	return surge
 }
 
+// maxReplicas is desired+maxSurge, the most pods d's rolling update runs
+// (its ReplicaSets' max-replicas annotation), held at the int32 limit
+// rather than wrapping round to a negative count.
+func maxReplicas(d *kube.Deployment) int32 {
+	return int32(min(int64(kube.Replicas(d.Spec.Replicas))+int64(maxSurge(d)), math.MaxInt32))
+}
+
+// sumReplicas is the replicas of sets, in an int64: up to the int32 limit
+// each, they may overflow an int32 together.
+func sumReplicas(sets []*kube.ReplicaSet) int64 {
+	var n int64
+	for _, rs := range sets {
+		n += int64(kube.Replicas(rs.Spec.Replicas))
+	}
+	return n
+}
+
 // rollingTarget is the replicas of d's current ReplicaSet cur (nil: none
 // yet) in a rolling update: the desired count, reached as fast as the
 // pods of all its ReplicaSets stay within desired+maxSurge.
-func (c *Cluster) rollingTarget(d *kube.Deployment, cur *kube.ReplicaSet, old []*kube.ReplicaSet) int32 {
+func rollingTarget(d *kube.Deployment, cur *kube.ReplicaSet, old []*kube.ReplicaSet) int32 {
 	desired := kube.Replicas(d.Spec.Replicas)
 	var now int32
 	if cur != nil {
@@ -480,15 +493,11 @@ func (c *Cluster) rollingTarget(d *kube.Deployment, cur *kube.ReplicaSet, old []
 	if now >= desired {
 		return desired
 	}
-	total := now
-	for _, rs := range old {
-		total += kube.Replicas(rs.Spec.Replicas)
-	}
-	room := desired + maxSurge(d) - total
+	room := int64(maxReplicas(d)) - int64(now) - sumReplicas(old)
 	if room <= 0 {
 		return now
 	}
-	return now + min(room, desired-now)
+	return now + int32(min(room, int64(desired-now)))
 }
 
 // rollOldLocked scales d's old ReplicaSets down as far as its bounds let
@@ -501,36 +510,32 @@ func (c *Cluster) rollOldLocked(d *kube.Deployment, cur *kube.ReplicaSet, old []
 	minAvailable := desired - unavailable
 	old = slices.Clone(old)
 	slices.SortFunc(old, olderFirst)
-	var oldPods int32
-	for _, rs := range old {
-		oldPods += kube.Replicas(rs.Spec.Replicas)
-	}
+	oldPods := sumReplicas(old)
 	if oldPods == 0 {
 		return
 	}
-	all := oldPods + kube.Replicas(cur.Spec.Replicas)
 	newUnavailable := kube.Replicas(cur.Spec.Replicas) - cur.Status.AvailableReplicas
-	budget := all - minAvailable - newUnavailable
+	budget := oldPods + int64(kube.Replicas(cur.Spec.Replicas)) - int64(minAvailable) - int64(newUnavailable)
 	if budget <= 0 {
-		return
+		return // no pod may go yet
 	}
 	for i, rs := range old {
 		n := kube.Replicas(rs.Spec.Replicas)
 		if budget <= 0 {
 			break
 		}
-		if n == 0 || n == rs.Status.AvailableReplicas {
+		if n == 0 || n <= rs.Status.AvailableReplicas { // (more available than asked for: being scaled down already)
 			continue
 		}
-		down := min(budget, n-rs.Status.AvailableReplicas)
+		down := int32(min(budget, int64(n-rs.Status.AvailableReplicas)))
 		old[i] = c.scaleLocked(d, rs, n-down, nil)
-		budget -= down
+		budget -= int64(down)
 	}
-	available := cur.Status.AvailableReplicas
+	available := int64(cur.Status.AvailableReplicas)
 	for _, rs := range old {
-		available += rs.Status.AvailableReplicas
+		available += int64(rs.Status.AvailableReplicas)
 	}
-	excess := available - minAvailable
+	excess := available - int64(minAvailable)
 	for i, rs := range old {
 		n := kube.Replicas(rs.Spec.Replicas)
 		if excess <= 0 {
@@ -539,9 +544,9 @@ func (c *Cluster) rollOldLocked(d *kube.Deployment, cur *kube.ReplicaSet, old []
 		if n == 0 {
 			continue
 		}
-		down := min(n, excess)
+		down := int32(min(int64(n), excess))
 		old[i] = c.scaleLocked(d, rs, n-down, nil)
-		excess -= down
+		excess -= int64(down)
 	}
 }
 
@@ -620,7 +625,7 @@ func (c *Cluster) newReplicaSet(d *kube.Deployment, hash string, revision int, r
 			Annotations: map[string]string{
 				revisionAnnotation:    strconv.Itoa(revision),
 				desiredAnnotation:     strconv.Itoa(int(desired)),
-				maxReplicasAnnotation: strconv.Itoa(int(desired + maxSurge(d))),
+				maxReplicasAnnotation: strconv.Itoa(int(maxReplicas(d))),
 			},
 			OwnerReferences: controllerRef("Deployment", d.Name, d.UID),
 		},
