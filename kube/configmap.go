@@ -40,8 +40,8 @@ func validateConfigMap(cm *ConfigMap) *fieldError {
 	}
 	size := 0
 	for _, k := range slices.Sorted(maps.Keys(cm.Data)) {
-		if msg := checkConfigKey(k); msg != "" {
-			return &fieldError{"data[" + k + "]", invalid(k, msg)}
+		if msgs := configKeyProblems(k); len(msgs) > 0 {
+			return &fieldError{"data[" + k + "]", invalidValue(k, msgs[0])}
 		}
 		if _, dup := cm.BinaryData[k]; dup {
 			return &fieldError{"data[" + k + "]", invalid(k, "duplicate of key present in binaryData")}
@@ -49,8 +49,8 @@ func validateConfigMap(cm *ConfigMap) *fieldError {
 		size += len(cm.Data[k])
 	}
 	for _, k := range slices.Sorted(maps.Keys(cm.BinaryData)) {
-		if msg := checkConfigKey(k); msg != "" {
-			return &fieldError{"binaryData[" + k + "]", invalid(k, msg)}
+		if msgs := configKeyProblems(k); len(msgs) > 0 {
+			return &fieldError{"binaryData[" + k + "]", invalidValue(k, msgs[0])}
 		}
 		size += len(cm.BinaryData[k])
 	}
@@ -60,25 +60,34 @@ func validateConfigMap(cm *ConfigMap) *fieldError {
 	return nil
 }
 
-// checkConfigKey returns why s is not a ConfigMap key (1 to 253
-// alphanumerics, '-', '_' or '.', not "." or ".." or starting ".."), or
-// "".
-func checkConfigKey(s string) string {
-	const msg = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (at most 253)"
-	if s == "" || len(s) > 253 {
-		return msg
+// configKeyProblems are why s is not a ConfigMap's or Secret's key, in
+// the API server's words and order: at most 253 bytes, of alphanumerics,
+// '-', '_' or '.', and not "." or ".." or starting "..".
+func configKeyProblems(s string) []string {
+	var msgs []string
+	if len(s) > 253 {
+		msgs = append(msgs, "must be no more than 253 characters")
 	}
-	for i := 0; i < len(s); i++ {
+	valid := s != ""
+	for i := 0; i < len(s) && valid; i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return msg
-		}
+		valid = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	if !valid {
+		msgs = append(msgs, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "+
+			"(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
 	}
 	switch {
-	case s == "." || s == "..":
-		return "must not be '.' or '..'"
+	case s == ".":
+		msgs = append(msgs, "must not be '.'")
+	case s == "..":
+		msgs = append(msgs, "must not be '..'")
 	case strings.HasPrefix(s, ".."):
-		return "must not start with '..'"
+		msgs = append(msgs, "must not start with '..'")
 	}
-	return ""
+	return msgs
 }
+
+// invalidValue is the API server's reason for a string field's invalid
+// value v.
+func invalidValue(v, msg string) string { return fmt.Sprintf("Invalid value: %q: %s", v, msg) }

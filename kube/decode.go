@@ -58,11 +58,12 @@ type Objects struct {
 	ReplicaSets []*ReplicaSet `json:"replicaSets,omitempty"`
 	Namespaces  []*Namespace  `json:"namespaces,omitempty"`
 	ConfigMaps  []*ConfigMap  `json:"configMaps,omitempty"`
+	Secrets     []*Secret     `json:"secrets,omitempty"`
 }
 
 // Len is the number of objects.
 func (o *Objects) Len() int {
-	return len(o.Pods) + len(o.Services) + len(o.Deployments) + len(o.ReplicaSets) + len(o.Namespaces) + len(o.ConfigMaps)
+	return len(o.Pods) + len(o.Services) + len(o.Deployments) + len(o.ReplicaSets) + len(o.Namespaces) + len(o.ConfigMaps) + len(o.Secrets)
 }
 
 // Append adds b's objects after o's.
@@ -73,6 +74,7 @@ func (o *Objects) Append(b *Objects) {
 	o.ReplicaSets = append(o.ReplicaSets, b.ReplicaSets...)
 	o.Namespaces = append(o.Namespaces, b.Namespaces...)
 	o.ConfigMaps = append(o.ConfigMaps, b.ConfigMaps...)
+	o.Secrets = append(o.Secrets, b.Secrets...)
 }
 
 // DecodePods is Decode for a manifest that may hold only pods.
@@ -88,7 +90,7 @@ func DecodePods(r io.Reader, source string) ([]*Pod, error) {
 }
 
 // Decode reads the objects of a manifest: YAML or JSON, any number of
-// documents separated by "---", each a v1 Pod, Service, Namespace or ConfigMap, an
+// documents separated by "---", each a v1 Pod, Service, Namespace, ConfigMap or Secret, an
 // apps/v1 Deployment or ReplicaSet, or a v1 List (or PodList) of them.
 // Empty documents are skipped. An object without a namespace gets
 // DefaultNamespace. Fields porthole does not model are ignored; everything
@@ -140,6 +142,8 @@ func Decode(r io.Reader, source string) (*Objects, error) {
 				objs.Namespaces = append(objs.Namespaces, v)
 			case *ConfigMap:
 				objs.ConfigMaps = append(objs.ConfigMaps, v)
+			case *Secret:
+				objs.Secrets = append(objs.Secrets, v)
 			}
 		}
 	}
@@ -278,10 +282,10 @@ type object struct {
 // kindVersions maps each kind a manifest may hold to its apiVersion.
 var kindVersions = map[string]string{
 	"Pod": "v1", "Service": "v1", "Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Namespace": "v1",
-	"ConfigMap": "v1",
+	"ConfigMap": "v1", "Secret": "v1",
 }
 
-const supportedKinds = "v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace, v1 ConfigMap and v1 List"
+const supportedKinds = "v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace, v1 ConfigMap, v1 Secret and v1 List"
 
 func decodeDocument(doc any, source string, n int) ([]object, error) {
 	if doc == nil {
@@ -375,6 +379,8 @@ func decodeItem(raw json.RawMessage, listKind, prefix string) (object, *fieldErr
 		v.TypeMeta = tm
 	case *ConfigMap:
 		v.TypeMeta = tm
+	case *Secret:
+		v.TypeMeta = tm
 	}
 	return o, nil
 }
@@ -407,6 +413,15 @@ func decodeKind(raw []byte, kind, prefix string) (object, *fieldError) {
 	case "ConfigMap":
 		cm := new(ConfigMap)
 		obj, validate = cm, func() *fieldError { return validateConfigMap(cm) }
+	case "Secret":
+		s := new(Secret)
+		obj, validate = s, func() *fieldError {
+			s.FoldStringData()
+			if errs := validateSecret(s); len(errs) > 0 {
+				return errs[0] // a manifest's problems are told one at a time
+			}
+			return nil
+		}
 	}
 	if err := json.Unmarshal(raw, obj); err != nil {
 		var te *json.UnmarshalTypeError
@@ -414,8 +429,8 @@ func decodeKind(raw []byte, kind, prefix string) (object, *fieldError) {
 			return object{}, &fieldError{field: prefix + te.Field, msg: fmt.Sprintf("cannot use a JSON %s as %s", te.Value, te.Type)}
 		}
 		var be base64.CorruptInputError
-		if kind == "ConfigMap" && errors.As(err, &be) { // the only bytes a manifest holds
-			return object{}, &fieldError{field: prefix + "binaryData", msg: err.Error()}
+		if errors.As(err, &be) && (kind == "ConfigMap" || kind == "Secret") { // the only bytes a manifest holds
+			return object{}, &fieldError{field: prefix + map[string]string{"ConfigMap": "binaryData", "Secret": "data"}[kind], msg: err.Error()}
 		}
 		return object{}, &fieldError{field: trimDot(prefix), msg: jsonMsg(err)}
 	}

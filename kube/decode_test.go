@@ -164,11 +164,21 @@ var decodeBad = []struct {
 		`x.yaml: document 2: metadata.name: duplicate pod "a" in namespace "default" (first in document 1)`},
 	{"namespace-name", "apiVersion: v1\nkind: Namespace\nmetadata: {name: Apps}", `x.yaml: document 1: metadata.name: invalid value "Apps": must be a DNS-1123 label: at most 63 lower case letters, digits or '-', starting and ending with a letter or digit`},
 	{"namespace-version", "apiVersion: apps/v1\nkind: Namespace\nmetadata: {name: apps}", `x.yaml: document 1: apiVersion: no matches for kind "Namespace" in version "apps/v1" (want "v1")`},
-	{"list-of-secret", "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: Secret}]", `x.yaml: document 1: items[0].kind: unsupported kind "Secret": a list may hold only v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace, v1 ConfigMap`},
+	{"list-of-job", "apiVersion: v1\nkind: List\nitems: [{apiVersion: batch/v1, kind: Job}]", `x.yaml: document 1: items[0].kind: unsupported kind "Job": a list may hold only v1 Pod, v1 Service, apps/v1 Deployment, apps/v1 ReplicaSet, v1 Namespace, v1 ConfigMap, v1 Secret`},
+	{"secret-key", "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {'a b': x}",
+		`x.yaml: document 1: data[a b]: Invalid value: "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`},
+	{"secret-base64", "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\ndata: {k: '!!'}",
+		`x.yaml: document 1: data: illegal base64 data at input byte 0`},
+	{"secret-tls", "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\ntype: kubernetes.io/tls\nstringData: {tls.crt: x}",
+		`x.yaml: document 1: data[tls.key]: Required value`},
+	{"secret-dockerconfigjson", "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\ntype: kubernetes.io/dockerconfigjson\nstringData: {.dockerconfigjson: '{'}",
+		`x.yaml: document 1: data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": unexpected end of JSON input`},
+	{"secret-too-big", "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {a: '" + strings.Repeat("x", 1<<19) + "', b: '" + strings.Repeat("y", 1<<19) + "x'}",
+		`x.yaml: document 1: data: Too long: may not be more than 1048576 bytes`},
 	{"configmap-key", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {'a b': x}",
-		`x.yaml: document 1: data[a b]: invalid value "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (at most 253)`},
+		`x.yaml: document 1: data[a b]: Invalid value: "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`},
 	{"configmap-dotdot", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nbinaryData: {..x: eA==}",
-		`x.yaml: document 1: binaryData[..x]: invalid value "..x": must not start with '..'`},
+		`x.yaml: document 1: binaryData[..x]: Invalid value: "..x": must not start with '..'`},
 	{"configmap-dup-key", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: x}\nbinaryData: {k: eA==}",
 		`x.yaml: document 1: data[k]: invalid value "k": duplicate of key present in binaryData`},
 	{"configmap-binary", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nbinaryData: {k: '!!'}",
@@ -312,6 +322,20 @@ spec:
     - {name: GREETING, valueFrom: {configMapKeyRef: {name: app, key: GREETING}}}
     - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token, optional: true}}}
     - {name: CPU, valueFrom: {resourceFieldRef: {resource: limits.cpu, divisor: 1m}}}
+`},
+	{"secret", `
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: apps}
+data: {user: Ym9i, token: c3RhbGU=}
+stringData: {token: fresh}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: tls}
+type: kubernetes.io/tls
+data: {tls.crt: Y2VydA==, tls.key: a2V5}
+immutable: true
 `},
 }
 
@@ -466,6 +490,10 @@ func FuzzDecode(f *testing.F) {
 		for _, cm := range objs.ConfigMaps {
 			cm.Kind, cm.APIVersion = "ConfigMap", "v1"
 			items = append(items, cm)
+		}
+		for _, s := range objs.Secrets {
+			s.Kind, s.APIVersion = "Secret", "v1"
+			items = append(items, s)
 		}
 		list, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
 		if err != nil {

@@ -132,8 +132,8 @@ func validateKeySelector(s *KeySelector, path string) *fieldError {
 	if s.Key == "" {
 		return &fieldError{path + ".key", "required"}
 	}
-	if msg := checkConfigKey(s.Key); msg != "" {
-		return &fieldError{path + ".key", invalid(s.Key, msg)}
+	if msgs := configKeyProblems(s.Key); len(msgs) > 0 {
+		return &fieldError{path + ".key", invalidValue(s.Key, msgs[0])}
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func TestStrictFields(t *testing.T) {
 			nil, ""},
 		{"a value of the wrong type: decoding says so", "v1", "Pod",
 			`{"apiVersion":"v1","kind":"Pod","metadata":"x","spec":{"containers":{"bogus":1}}}`, nil, ""},
-		{"a kind not known", "v1", "Secret", `{"bogus":1}`, nil, ""},
+		{"a kind not known", "v1", "ServiceAccount", `{"bogus":1}`, nil, ""},
 		{"not JSON", "v1", "Pod", `{"bogus":`, nil, ""},
 		{"trailing data", "v1", "Pod", `{"bogus":1} {}`, nil, ""},
 		{"nested past encoding/json's bound", "v1", "ConfigMap",

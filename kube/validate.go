@@ -680,3 +680,28 @@ func asError(fe *fieldError) error {
 	}
 	return errors.New(fe.field + ": " + fe.msg)
 }
+
+// FieldErrors are every problem a validation found, each "field:
+// reason", in the order the API server finds them.
+type FieldErrors []string
+
+// Error is the API server's aggregate: the one problem, or all of them
+// in brackets.
+func (e FieldErrors) Error() string {
+	if len(e) == 1 {
+		return e[0]
+	}
+	return "[" + strings.Join(e, ", ") + "]"
+}
+
+// asErrors is nil for no problems, else FieldErrors of them.
+func asErrors(fes []*fieldError) error {
+	if len(fes) == 0 {
+		return nil
+	}
+	out := make(FieldErrors, len(fes))
+	for i, fe := range fes {
+		out[i] = fe.field + ": " + fe.msg
+	}
+	return out
+}

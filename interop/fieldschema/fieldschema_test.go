@@ -28,6 +28,7 @@ var kinds = map[string]any{
 	"v1/Namespace":         corev1.Namespace{},
 	"v1/Pod":               corev1.Pod{},
 	"v1/Service":           corev1.Service{},
+	"v1/Secret":            corev1.Secret{},
 	"apps/v1/Deployment":   appsv1.Deployment{},
 	"autoscaling/v1/Scale": autoscalingv1.Scale{},
 }

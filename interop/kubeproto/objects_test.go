@@ -179,6 +179,24 @@ func testObjects() []testObject {
 			},
 		},
 		{
+			// As kubectl create secret sends it (kubectl 1.32 and later):
+			// stringData is only ever written, and folded into data after.
+			name: "secret", gvk: corev1.SchemeGroupVersion.WithKind("Secret"),
+			build: func() runtime.Object {
+				return &corev1.Secret{ObjectMeta: objectMeta("creds"), Immutable: ptr.To(true), Type: corev1.SecretTypeBasicAuth,
+					Data:       map[string][]byte{"username": []byte("bob"), "key": {0, 0xff, '\n'}, "empty": {}},
+					StringData: map[string]string{"password": "s3cr3t"}}
+			},
+			porthole: func() any { return new(kube.Secret) },
+			check: func(t *testing.T, v any) {
+				s := v.(*kube.Secret)
+				checkEqual(t, "data", s.Data, map[string][]byte{"username": []byte("bob"), "key": {0, 0xff, '\n'}, "empty": {}})
+				checkEqual(t, "stringData", s.StringData, map[string]string{"password": "s3cr3t"})
+				checkEqual(t, "type", s.Type, "kubernetes.io/basic-auth")
+				checkEqual(t, "immutable", s.Immutable, ptr.To(true))
+			},
+		},
+		{
 			// A Deployments client's UpdateScale encodes it for apps/v1, where
 			// Scale is not registered: the encoder keeps autoscaling/v1.
 			name: "scale", gvk: autoscalingv1.SchemeGroupVersion.WithKind("Scale"),

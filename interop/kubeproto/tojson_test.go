@@ -130,8 +130,7 @@ func TestToJSONRejectsMalformed(t *testing.T) {
 		}
 	})
 
-	secret := encodeProto(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Namespace: "default"},
-		Data: map[string][]byte{"k": []byte("v")}}, corev1.SchemeGroupVersion)
+	account := encodeProto(t, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "default"}}, corev1.SchemeGroupVersion)
 	rs := encodeProto(t, &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-5d8f"},
 		Spec: appsv1.ReplicaSetSpec{Replicas: new(int32)}}, appsv1.SchemeGroupVersion)
 	for _, tc := range []struct {
@@ -144,7 +143,7 @@ func TestToJSONRejectsMalformed(t *testing.T) {
 		{"no prefix", dep[4:], "prefix"},
 		{"other prefix", append([]byte("k8s\x01"), dep[4:]...), "prefix"},
 		{"JSON", encodeJSON(t, newDeployment(), appsv1.SchemeGroupVersion.WithKind("Deployment")), "prefix"},
-		{"v1 Secret", secret, `v1 "Secret"`},
+		{"v1 ServiceAccount", account, `v1 "ServiceAccount"`},
 		{"apps/v1 ReplicaSet", rs, `apps/v1 "ReplicaSet"`},
 		{"contentEncoding gzip", reenvelope(t, dep, func(u *runtime.Unknown) { u.ContentEncoding = "gzip" }), "gzip"},
 		{"Deployment as v1", reenvelope(t, dep, func(u *runtime.Unknown) { u.APIVersion = "v1" }), `v1 "Deployment"`},

@@ -31,7 +31,7 @@ const ContentType = "application/vnd.kubernetes.protobuf"
 var magic = []byte("k8s\x00")
 
 // ToJSON converts an encoded object of a kind porthole accepts (a v1 Pod,
-// Service, Namespace or ConfigMap, an apps/v1 Deployment, an autoscaling/v1 Scale, or
+// Service, Namespace, ConfigMap or Secret, an apps/v1 Deployment, an autoscaling/v1 Scale, or
 // DeleteOptions) to JSON, with its apiVersion and kind.
 func ToJSON(b []byte) ([]byte, error) {
 	if !bytes.HasPrefix(b, magic) {
@@ -170,6 +170,7 @@ var (
 			2: msg("rollingUpdate", message{1: intOrString("maxUnavailable"), 2: intOrString("maxSurge")})}),
 		5: i32("minReadySeconds"), 6: i32("revisionHistoryLimit"), 7: boolean("paused"), 9: i32("progressDeadlineSeconds")})}
 	configMap     = message{1: msg("metadata", objectMeta), 2: strMap("data"), 3: bytesMap("binaryData"), 4: boolean("immutable")}
+	secret        = message{1: msg("metadata", objectMeta), 2: bytesMap("data"), 3: str("type"), 4: strMap("stringData"), 5: boolean("immutable")}
 	scale         = message{1: msg("metadata", objectMeta), 2: msg("spec", message{1: i32("replicas")})}
 	namespace     = message{1: msg("metadata", objectMeta), 2: msg("spec", message{1: strs("finalizers")}), 3: msg("status", message{1: str("phase")})}
 	deleteOptions = message{1: i64("gracePeriodSeconds"), 2: msg("preconditions", message{1: str("uid"), 2: str("resourceVersion")}),
@@ -180,6 +181,7 @@ var (
 		"v1/Service":           service,
 		"v1/Namespace":         namespace,
 		"v1/ConfigMap":         configMap,
+		"v1/Secret":            secret,
 		"apps/v1/Deployment":   deployment,
 		"autoscaling/v1/Scale": scale,
 	}

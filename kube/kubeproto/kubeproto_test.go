@@ -88,7 +88,7 @@ func TestToJSONRefuses(t *testing.T) {
 		want string
 	}{
 		{"no prefix", []byte(`{"kind":"Pod"}`), "does not start with the Kubernetes protobuf prefix"},
-		{"unknown kind", object("v1", "Secret", nil), `v1 "Secret" is not a kind porthole reads`},
+		{"unknown kind", object("v1", "ServiceAccount", nil), `v1 "ServiceAccount" is not a kind porthole reads`},
 		{"managedFields of bad JSON", object("v1", "Pod", enc(nil).bytes(1, enc(nil).bytes(17, enc(nil).bytes(7, enc(nil).str(1, "{"))))), "fieldsV1: unexpected end of JSON input"},
 		{"encoded content", append([]byte("k8s\x00"), enc(nil).bytes(1, enc(nil).str(1, "v1").str(2, "Pod")).str(3, "gzip")...), `content encoding "gzip"`},
 		{"truncated tag", object("v1", "Pod", enc(nil).raw(0x80)), "truncated field tag"},

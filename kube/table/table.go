@@ -31,6 +31,14 @@ var NamespaceColumns = []kube.TableColumnDefinition{
 	{Name: "Age", Type: "string", Description: "Time since the namespace was created."},
 }
 
+// SecretColumns are the columns of the API server's Secret table.
+var SecretColumns = []kube.TableColumnDefinition{
+	{Name: "Name", Type: "string", Format: "name", Description: "Name of the Secret."},
+	{Name: "Type", Type: "string", Description: "The Secret's type, which says what keys its data must have."},
+	{Name: "Data", Type: "string", Description: "Number of keys in data."},
+	{Name: "Age", Type: "string", Description: "Time since the Secret was created."},
+}
+
 // ConfigMapColumns are the columns of the API server's ConfigMap table.
 var ConfigMapColumns = []kube.TableColumnDefinition{
 	{Name: "Name", Type: "string", Format: "name", Description: "Name of the ConfigMap."},
@@ -87,6 +95,11 @@ func PodRowConditions(p *kube.Pod) []kube.TableRowCondition {
 // NamespaceRow returns the cells of ns for NamespaceColumns, as of now.
 func NamespaceRow(ns *kube.Namespace, now time.Time) []any {
 	return []any{ns.Name, ns.Status.Phase, Age(ns.CreationTimestamp, now)}
+}
+
+// SecretRow returns the cells of s for SecretColumns, as of now.
+func SecretRow(s *kube.Secret, now time.Time) []any {
+	return []any{s.Name, s.Type, int64(len(s.Data)), Age(s.CreationTimestamp, now)}
 }
 
 // ConfigMapRow returns the cells of cm for ConfigMapColumns, as of now.
