@@ -52,44 +52,27 @@ func (c *container) resolveEnv(ctx context.Context) ([]kube.EnvVar, error) {
 		at[name] = len(env)
 		env = append(env, kube.EnvVar{Name: name, Value: value})
 	}
-	configMaps := map[string]map[string]string{} // read once per start
-	configMap := func(name string, optional *bool) (map[string]string, bool, error) {
-		if data, ok := configMaps[name]; ok {
-			return data, true, nil
-		}
-		data, err := map[string]string(nil), error(node.ErrNotFound)
-		if f := c.pod.rt.opts.ConfigMaps; f != nil {
-			data, err = f(ctx, p.Namespace, name)
-		}
-		switch {
-		case errors.Is(err, node.ErrNotFound) && optional != nil && *optional:
-			return nil, false, nil
-		case errors.Is(err, node.ErrNotFound):
-			return nil, false, &configError{fmt.Sprintf("configmap %q not found", name)}
-		case err != nil:
-			return nil, false, &configError{fmt.Sprintf("couldn't get configMap %s/%s: %v", p.Namespace, name, err)}
-		}
-		configMaps[name] = data
-		return data, true, nil
-	}
+	read := c.sourceReader(ctx)
 	for _, from := range c.spec.EnvFrom {
-		switch {
-		case from.ConfigMapRef != nil:
-			data, found, err := configMap(from.ConfigMapRef.Name, from.ConfigMapRef.Optional)
-			if err != nil {
+		src, ref := configMapSource, from.ConfigMapRef
+		if ref == nil {
+			src, ref = secretSource, from.SecretRef
+		}
+		if ref == nil {
+			continue // refused by validation
+		}
+		data, found, err := read(src, ref.Name, ref.Optional)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			if err := noNUL(src, p.Namespace, ref.Name, k, data[k]); err != nil {
 				return nil, err
 			}
-			if !found {
-				continue
-			}
-			for _, k := range slices.Sorted(maps.Keys(data)) {
-				set(from.Prefix+k, data[k])
-			}
-		case from.SecretRef != nil:
-			if o := from.SecretRef.Optional; o != nil && *o {
-				continue
-			}
-			return nil, noSecrets(from.SecretRef.Name)
+			set(from.Prefix+k, data[k])
 		}
 	}
 	for _, e := range c.spec.Env {
@@ -104,9 +87,12 @@ func (c *container) resolveEnv(ctx context.Context) ([]kube.EnvVar, error) {
 				return nil, err
 			}
 			set(e.Name, v)
-		case vf.ConfigMapKeyRef != nil:
-			ref := vf.ConfigMapKeyRef
-			data, found, err := configMap(ref.Name, ref.Optional)
+		case vf.ConfigMapKeyRef != nil || vf.SecretKeyRef != nil:
+			src, ref := configMapSource, vf.ConfigMapKeyRef
+			if ref == nil {
+				src, ref = secretSource, vf.SecretKeyRef
+			}
+			data, found, err := read(src, ref.Name, ref.Optional)
 			if err != nil {
 				return nil, err
 			}
@@ -118,14 +104,12 @@ func (c *container) resolveEnv(ctx context.Context) ([]kube.EnvVar, error) {
 				if ref.Optional != nil && *ref.Optional {
 					continue
 				}
-				return nil, &configError{fmt.Sprintf("couldn't find key %s in ConfigMap %s/%s", ref.Key, p.Namespace, ref.Name)}
+				return nil, &configError{fmt.Sprintf("couldn't find key %s in %s %s/%s", ref.Key, src.kind, p.Namespace, ref.Name)}
+			}
+			if err := noNUL(src, p.Namespace, ref.Name, ref.Key, v); err != nil {
+				return nil, err
 			}
 			set(e.Name, v)
-		case vf.SecretKeyRef != nil:
-			if o := vf.SecretKeyRef.Optional; o != nil && *o {
-				continue
-			}
-			return nil, noSecrets(vf.SecretKeyRef.Name)
 		case vf.ResourceFieldRef != nil:
 			v, err := c.resourceField(vf.ResourceFieldRef)
 			if err != nil {
@@ -137,9 +121,63 @@ func (c *container) resolveEnv(ctx context.Context) ([]kube.EnvVar, error) {
 	return env, nil
 }
 
-// noSecrets is a reference to a Secret that is not optional.
-func noSecrets(name string) error {
-	return &configError{fmt.Sprintf("secret %q not found: porthole's runtime reads no Secrets", name)}
+// noNUL refuses a value no environment variable can hold: execve would
+// refuse the whole environment.
+func noNUL(src envSource, namespace, name, key, v string) error {
+	if strings.IndexByte(v, 0) < 0 {
+		return nil
+	}
+	return &configError{fmt.Sprintf("couldn't use key %s in %s %s/%s: its value holds a NUL byte, which no environment variable can", key, src.kind, namespace, name)}
+}
+
+// envSource is a kind of object a container's environment is read
+// from, by the names the kubelet's messages give it.
+type envSource struct{ kind, lower, get string }
+
+var (
+	configMapSource = envSource{"ConfigMap", "configmap", "configMap"}
+	secretSource    = envSource{"Secret", "secret", "secret"}
+)
+
+// sourceReader returns how the container's start reads a ConfigMap's or
+// Secret's data (Options.ConfigMaps, Options.Secrets), each once: found
+// is false for a missing one that is optional; a missing one that is
+// not, or one that cannot be read, is a configError.
+func (c *container) sourceReader(ctx context.Context) func(src envSource, name string, optional *bool) (map[string]string, bool, error) {
+	ns := c.pod.spec.Namespace
+	opts := c.pod.rt.opts
+	read := map[envSource]map[string]map[string]string{}
+	return func(src envSource, name string, optional *bool) (map[string]string, bool, error) {
+		if data, ok := read[src][name]; ok {
+			return data, true, nil
+		}
+		data, err := map[string]string(nil), error(node.ErrNotFound)
+		switch {
+		case src == configMapSource && opts.ConfigMaps != nil:
+			data, err = opts.ConfigMaps(ctx, ns, name)
+		case src == secretSource && opts.Secrets != nil:
+			var raw map[string][]byte
+			if raw, err = opts.Secrets(ctx, ns, name); err == nil {
+				data = make(map[string]string, len(raw))
+				for k, v := range raw {
+					data[k] = string(v)
+				}
+			}
+		}
+		switch {
+		case errors.Is(err, node.ErrNotFound) && optional != nil && *optional:
+			return nil, false, nil
+		case errors.Is(err, node.ErrNotFound):
+			return nil, false, &configError{fmt.Sprintf("%s %q not found", src.lower, name)}
+		case err != nil:
+			return nil, false, &configError{fmt.Sprintf("couldn't get %s %s/%s: %v", src.get, ns, name, err)}
+		}
+		if read[src] == nil {
+			read[src] = map[string]map[string]string{}
+		}
+		read[src][name] = data
+		return data, true, nil
+	}
 }
 
 // podField is the value of a downward API field of the container's pod.

@@ -44,7 +44,72 @@ func (s *configMaps) put(key string, data map[string]string) {
 	s.data[key] = data
 }
 
+// secret reads the store's ConfigMaps as Secrets, for Options.Secrets:
+// the same data, as bytes.
+func (s *configMaps) secret(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+	d, err := s.get(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(d))
+	for k, v := range d {
+		out[k] = []byte(v)
+	}
+	return out, nil
+}
+
 func optional(b bool) *bool { return &b }
+
+// TestEnvFromSecrets: Secrets are read into the environment as
+// ConfigMaps are (envFrom with its prefix, valueFrom.secretKeyRef), a
+// Secret and a ConfigMap of one name are two sources, and a missing
+// Secret, a missing key or a value no environment can hold wait with
+// the kubelet's reason and say why.
+func TestEnvFromSecrets(t *testing.T) {
+	cms := &configMaps{data: map[string]map[string]string{"default/app": {"USER": "from-configmap"}}}
+	secrets := &configMaps{data: map[string]map[string]string{
+		"default/app":  {"USER": "from-secret", "PASS": "s3cr3t"},
+		"default/tok":  {"token": "abc=="},
+		"default/nul":  {"bad": "a\x00b"},
+		"default/down": nil,
+	}}
+	key := func(name, key string) *kube.EnvVarSource {
+		return &kube.EnvVarSource{SecretKeyRef: &kube.KeySelector{Name: name, Key: key}}
+	}
+	pods := []*kube.Pod{
+		testPod("env", kube.Container{Command: []string{"sh", "-c", `echo "$USER $S_USER $S_PASS $TOKEN $CM"; sleep infinity`},
+			EnvFrom: []kube.EnvFromSource{
+				{ConfigMapRef: &kube.EnvSource{Name: "app"}},
+				{Prefix: "S_", SecretRef: &kube.EnvSource{Name: "app"}},
+			},
+			Env: []kube.EnvVar{
+				{Name: "TOKEN", ValueFrom: key("tok", "token")},
+				{Name: "CM", ValueFrom: &kube.EnvVarSource{ConfigMapKeyRef: &kube.KeySelector{Name: "app", Key: "USER"}}},
+			}}, restartNever),
+		testPod("no-secret", kube.Container{Command: []string{"sleep", "infinity"}, Env: []kube.EnvVar{{Name: "V", ValueFrom: key("later", "k")}}}, restartAlways),
+		testPod("no-key", kube.Container{Command: []string{"sleep", "infinity"}, Env: []kube.EnvVar{{Name: "V", ValueFrom: key("tok", "k")}}}, restartAlways),
+		testPod("nul", kube.Container{Command: []string{"sleep", "infinity"}, EnvFrom: []kube.EnvFromSource{{SecretRef: &kube.EnvSource{Name: "nul"}}}}, restartAlways),
+		testPod("unreadable", kube.Container{Command: []string{"sleep", "infinity"}, Env: []kube.EnvVar{{Name: "V", ValueFrom: key("down", "k")}}}, restartAlways),
+	}
+	r := startOpts(t, &Options{KillGrace: 2 * time.Second, ConfigMaps: cms.get, Secrets: secrets.secret}, pods...)
+	waitLog(t, r, "env", "from-configmap from-secret s3cr3t abc== from-configmap\n")
+	for name, msg := range map[string]string{
+		"no-secret":  `secret "later" not found`,
+		"no-key":     `couldn't find key k in Secret default/tok`,
+		"nul":        `couldn't use key bad in Secret default/nul: its value holds a NUL byte, which no environment variable can`,
+		"unreadable": `couldn't get secret default/down: the API server is down`,
+	} {
+		p := waitPod(t, r, name, "waiting on its config", func(p *kube.Pod) bool {
+			w := p.Status.ContainerStatuses[0].State.Waiting
+			return w != nil && w.Reason == "CreateContainerConfigError"
+		})
+		if got := p.Status.ContainerStatuses[0].State.Waiting.Message; got != msg {
+			t.Errorf("%s: waiting with %q, want %q", name, got, msg)
+		}
+	}
+	secrets.put("default/later", map[string]string{"k": "v"})
+	waitPod(t, r, "no-secret", "running once its Secret is there", isRunning)
+}
 
 // TestEnvFromSources: a container's environment is made as the kubelet
 // makes it: envFrom's keys (prefixed, later sources winning, optional
@@ -149,8 +214,9 @@ func TestEnvOwnResourceFields(t *testing.T) {
 
 // TestEnvConfigError: a container whose ConfigMap or key is missing
 // waits with CreateContainerConfigError, the kubelet's message, and no
-// restart counted, until the ConfigMap is there; a required Secret or an
-// unknown divisor is an error that says why.
+// restart counted, until the ConfigMap is there; a Secret without
+// Options.Secrets is missing; an unknown divisor is an error that says
+// why.
 func TestEnvConfigError(t *testing.T) {
 	store := &configMaps{data: map[string]map[string]string{}}
 	ref := func(name, key string) []kube.EnvVar {
@@ -174,7 +240,7 @@ func TestEnvConfigError(t *testing.T) {
 		"no-key":     `couldn't find key k in ConfigMap default/partial`,
 		"no-from":    `configmap "whole" not found`,
 		"unreadable": `couldn't get configMap default/down: the API server is down`,
-		"secret":     `secret "creds" not found: porthole's runtime reads no Secrets`,
+		"secret":     `secret "creds" not found`,
 		"resource":   `env R: resourceFieldRef limits.cpu: divisor 1Mi is not supported`,
 	} {
 		p := waitPod(t, r, name, "waiting on its config", func(p *kube.Pod) bool {

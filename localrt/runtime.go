@@ -50,6 +50,10 @@ type Options struct {
 	// it cannot be read otherwise. Unset, every ConfigMap is missing.
 	// It is called on the container's goroutine.
 	ConfigMaps func(ctx context.Context, namespace, name string) (data map[string]string, err error)
+	// Secrets reads the data of a Secret, as ConfigMaps a ConfigMap's,
+	// for valueFrom.secretKeyRef and envFrom.secretRef. Unset, every
+	// Secret is missing.
+	Secrets func(ctx context.Context, namespace, name string) (data map[string][]byte, err error)
 }
 
 // SpawnHelperAtEnv names the environment variable that sets

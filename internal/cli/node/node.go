@@ -166,7 +166,9 @@ func Run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	}
-	rt, err := newRuntime(pods, log, configMapReader(api))
+	rt, err := newRuntime(pods, log,
+		sourceReader(api, "configmaps", func(cm *kube.ConfigMap) map[string]string { return cm.Data }),
+		sourceReader(api, "secrets", func(s *kube.Secret) map[string][]byte { return s.Data }))
 	if err != nil {
 		return err
 	}
@@ -333,33 +335,36 @@ func apiClient(opts *Options) (*client.Client, error) {
 	return client.New(cfg)
 }
 
-// configMapReadTimeout bounds one read of a ConfigMap from the API server.
-const configMapReadTimeout = 30 * time.Second
+// sourceReadTimeout bounds one read of a ConfigMap or Secret from the
+// API server.
+const sourceReadTimeout = 30 * time.Second
 
-// configMapReader reads the ConfigMaps a container's environment refers
-// to from the API server, as the kubelet does (the Node authorizer lets a
-// node read those of the pods bound to it); nil without one, when every
-// ConfigMap is missing.
-func configMapReader(api *client.Client) func(ctx context.Context, namespace, name string) (map[string]string, error) {
+// sourceReader reads the objects of resource (configmaps, secrets) a
+// container's environment refers to from the API server, as the kubelet
+// does (the Node authorizer lets a node read those of the pods bound to
+// it), and returns their data; nil without an API server, when every one
+// is missing.
+func sourceReader[T, D any](api *client.Client, resource string, data func(*T) D) func(ctx context.Context, namespace, name string) (D, error) {
 	if api == nil {
 		return nil
 	}
-	return func(ctx context.Context, namespace, name string) (map[string]string, error) {
+	return func(ctx context.Context, namespace, name string) (D, error) {
 		// A frozen API server must not hold the container's start for
 		// good: the read fails, the container waits saying why, and the
 		// runtime tries again.
-		ctx, cancel := context.WithTimeout(ctx, configMapReadTimeout)
+		ctx, cancel := context.WithTimeout(ctx, sourceReadTimeout)
 		defer cancel()
-		var cm kube.ConfigMap
-		err := api.Do(ctx, http.MethodGet, "/api/v1/namespaces/"+url.PathEscape(namespace)+"/configmaps/"+url.PathEscape(name), "", nil, &cm)
+		var o T
+		var none D
+		err := api.Do(ctx, http.MethodGet, "/api/v1/namespaces/"+url.PathEscape(namespace)+"/"+resource+"/"+url.PathEscape(name), "", nil, &o)
 		var ae *client.APIError
 		if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("%s: %w", ae.Message, node.ErrNotFound)
+			return none, fmt.Errorf("%s: %w", ae.Message, node.ErrNotFound)
 		}
 		if err != nil {
-			return nil, err
+			return none, err
 		}
-		return cm.Data, nil
+		return data(&o), nil
 	}
 }
 

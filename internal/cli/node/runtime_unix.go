@@ -11,8 +11,9 @@ import (
 	"github.com/porthole/porthole/localrt"
 )
 
-func newRuntime(pods []*kube.Pod, log *slog.Logger, configMaps func(ctx context.Context, namespace, name string) (map[string]string, error)) (podRuntime, error) {
-	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt"), ConfigMaps: configMaps})
+func newRuntime(pods []*kube.Pod, log *slog.Logger, configMaps func(ctx context.Context, namespace, name string) (map[string]string, error),
+	secrets func(ctx context.Context, namespace, name string) (map[string][]byte, error)) (podRuntime, error) {
+	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt"), ConfigMaps: configMaps, Secrets: secrets})
 	if err != nil {
 		return nil, fmt.Errorf("create runtime: %w", err)
 	}
