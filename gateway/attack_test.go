@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -354,5 +355,84 @@ func TestOptionsRefused(t *testing.T) {
 		if _, err := gateway.New(&tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// secretsRBAC lets carol read and create the Secrets of dev, and nothing
+// else of them.
+const secretsRBAC = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: secret-reader, namespace: dev}
+rules:
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: carol-secrets, namespace: dev}
+subjects: [{kind: User, name: carol}]
+roleRef: {kind: Role, name: secret-reader}
+`
+
+// TestSecretsOnlyWhenAsked: in front of a cluster no Secret is
+// forwarded, whatever RBAC allows; with Options.Secrets (serve's), each
+// read and write of one is authorized as any other, by verb, namespace
+// and name.
+func TestSecretsOnlyWhenAsked(t *testing.T) {
+	tokens, err := gateway.ParseTokens(strings.NewReader("nobody-token,nobody,9\ncarol-token,carol,10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rbac := gateway.NewRBAC()
+	if err := rbac.Load(strings.NewReader(secretsRBAC)); err != nil {
+		t.Fatal(err)
+	}
+	for _, secrets := range []bool{false, true} {
+		t.Run(fmt.Sprintf("secrets=%v", secrets), func(t *testing.T) {
+			up := newRecordingUpstream(t)
+			gw, _ := startGateway(t, up.URL, &gateway.Options{Tokens: tokens, Authorizer: rbac, Secrets: secrets})
+			for _, tc := range []struct {
+				method, token, path string
+				code                int // with Options.Secrets; 404 without
+			}{
+				{"GET", "carol-token", "/api/v1/namespaces/dev/secrets", 200},
+				{"GET", "carol-token", "/api/v1/namespaces/dev/secrets/db", 200},
+				{"POST", "carol-token", "/api/v1/namespaces/dev/secrets", 200},
+				{"GET", "carol-token", "/api/v1/namespaces/kube-system/secrets/db", 403},
+				{"GET", "carol-token", "/api/v1/secrets", 403},
+				{"DELETE", "carol-token", "/api/v1/namespaces/dev/secrets/db", 403},
+				{"PATCH", "carol-token", "/api/v1/namespaces/dev/secrets/db", 403},
+				{"GET", "nobody-token", "/api/v1/namespaces/dev/secrets/db", 403},
+				{"GET", "carol-token", "/api/v1/namespaces/dev/secrets/db/status", 404},
+				{"POST", "carol-token", "/api/v1/namespaces/dev/secrets/db", 405},
+			} {
+				up.reset()
+				req, err := http.NewRequest(tc.method, gw+tc.path, strings.NewReader("{}"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				want := tc.code
+				if !secrets {
+					want = map[string]int{"GET": 404}[tc.method]
+					if want == 0 {
+						want = 405
+					}
+				}
+				if resp.StatusCode != want {
+					t.Errorf("%s %s as %s: %d, want %d", tc.method, tc.path, tc.token, resp.StatusCode, want)
+				}
+				if forwarded := len(up.requests()) > 0; forwarded != (want == 200) {
+					t.Errorf("%s %s as %s: forwarded %v", tc.method, tc.path, tc.token, forwarded)
+				}
+			}
+		})
 	}
 }

@@ -85,6 +85,12 @@ type Options struct {
 	// porthole node): so an API server can stand in front, as in front of
 	// a kubelet.
 	KubeletNode string
+	// Secrets forwards Secrets (reads, and writes as of ConfigMaps) under
+	// RBAC. Off, none is forwarded whatever RBAC allows: in front of a
+	// real cluster the gateway serves sessions and what kubectl reads
+	// around them, and Secrets are the cluster's credentials. porthole
+	// serve turns it on, for the Secrets its own pods read.
+	Secrets bool
 	// FeatureGates overrides the gates' defaults (both on), by Kubernetes
 	// name: TranslateStreamCloseWebsocketRequests, PortForwardWebsockets.
 	FeatureGates map[string]bool

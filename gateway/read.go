@@ -46,7 +46,7 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet {
-		verb, ok := req.writeVerb(r.Method)
+		verb, ok := req.writeVerb(r.Method, g.opts.Secrets)
 		if !ok {
 			g.refuse(w, r, nil, status.NewHTTPError(http.StatusMethodNotAllowed, "MethodNotAllowed",
 				"the gateway serves only reads, exec, attach and port-forward, creating, deleting, patching and replacing namespaces, pods, services, config maps and deployments, deleting replica sets, scaling deployments and adding ephemeral containers to pods", nil))
@@ -71,7 +71,7 @@ func (g *Gateway) apiHandler(w http.ResponseWriter, r *http.Request) {
 		g.proxyRead(w, r)
 		return
 	}
-	if !req.readableResource() {
+	if !req.readableResource(g.opts.Secrets) {
 		g.notFound(w, r)
 		return
 	}

@@ -99,7 +99,8 @@ func parseAPIPath(p string) (req apiRequest, ok bool) {
 // run on with their leases (kubectl get nodes, describe node), the
 // endpoints behind a Service (kubectl describe service), and the
 // ConfigMaps pods read their environment from. Nothing else (secrets,
-// RBAC objects) is forwarded, whatever RBAC allows.
+// unless Options.Secrets, RBAC objects) is forwarded, whatever RBAC
+// allows.
 var readable = map[string][]string{
 	"":                    {"pods", "namespaces", "nodes", "services", "endpoints", "replicationcontrollers", "events", "configmaps"},
 	"apps":                {"deployments", "replicasets", "statefulsets", "daemonsets"},
@@ -110,9 +111,13 @@ var readable = map[string][]string{
 }
 
 // readableResource reports whether a GET of req may be forwarded at all:
-// the readable resources and their status, and a pod's log (authorized as
-// get pods/log), which kubectl reads as a session's companion.
-func (req apiRequest) readableResource() bool {
+// the readable resources and their status, a pod's log (authorized as
+// get pods/log), which kubectl reads as a session's companion, and
+// Secrets when secrets is set (Options.Secrets).
+func (req apiRequest) readableResource(secrets bool) bool {
+	if secrets && req.isSecret() && req.subresource == "" {
+		return true
+	}
 	if req.group == "" && req.kind == "pods" && req.subresource == "log" && req.name != "" {
 		return true
 	}
@@ -126,6 +131,10 @@ func (req apiRequest) readableResource() bool {
 		(req.subresource == "" || req.subresource == "status")
 }
 
+// isSecret is a path of Secrets: one, or a namespace's or every
+// namespace's collection.
+func (req apiRequest) isSecret() bool { return req.group == "" && req.kind == "secrets" }
+
 // isEphemeralContainers is a pod's ephemeralcontainers subresource
 // (kubectl debug).
 func (req apiRequest) isEphemeralContainers() bool {
@@ -137,8 +146,9 @@ func (req apiRequest) isEphemeralContainers() bool {
 // ConfigMap or Deployment to a namespace, DELETE of one of those or of a
 // ReplicaSet (or of a namespace's collection of them), PATCH or PUT of
 // one of those, PATCH or PUT of one Deployment's scale or of a pod's
-// ephemeral containers.
-func (req apiRequest) writeVerb(method string) (string, bool) {
+// ephemeral containers; with secrets (Options.Secrets), Secrets as
+// ConfigMaps.
+func (req apiRequest) writeVerb(method string, secrets bool) (string, bool) {
 	if !req.resource || req.version != "v1" {
 		return "", false
 	}
@@ -173,7 +183,8 @@ func (req apiRequest) writeVerb(method string) (string, bool) {
 		return "", false
 	}
 	kind := req.group + "/" + req.kind
-	writable := kind == "/pods" || kind == "/services" || kind == "/configmaps" || kind == "apps/deployments"
+	writable := kind == "/pods" || kind == "/services" || kind == "/configmaps" || kind == "apps/deployments" ||
+		(secrets && req.isSecret())
 	switch {
 	case req.name == "" && method == http.MethodPost && writable:
 		return "create", true

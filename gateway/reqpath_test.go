@@ -141,7 +141,7 @@ func TestWriteVerb(t *testing.T) {
 		if !ok {
 			t.Fatalf("parse %s", tc.path)
 		}
-		verb, ok := req.writeVerb(tc.method)
+		verb, ok := req.writeVerb(tc.method, false)
 		if verb != tc.verb || ok != (tc.verb != "") {
 			t.Errorf("%s %s: %q %v, want %q", tc.method, tc.path, verb, ok, tc.verb)
 		}
