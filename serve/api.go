@@ -134,6 +134,14 @@ func (a *api) register(mux *http.ServeMux) {
 			http.MethodPut:    a.updateConfigMap,
 			http.MethodDelete: a.deleteObject(configMapKind),
 		},
+		"/api/v1/namespaces/{namespace}/secrets/{name}": {
+			http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+				return a.getObject(r, secretKind)
+			},
+			http.MethodPatch:  a.patchSecret,
+			http.MethodPut:    a.updateSecret,
+			http.MethodDelete: a.deleteObject(secretKind),
+		},
 		"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale": {
 			http.MethodGet:   func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return a.getScale(r) },
 			http.MethodPatch: a.patchScale,
@@ -152,12 +160,13 @@ func (a *api) register(mux *http.ServeMux) {
 		"/api/v1/namespaces/{namespace}/pods":              a.createPod,
 		"/api/v1/namespaces/{namespace}/services":          a.createService,
 		"/api/v1/namespaces/{namespace}/configmaps":        a.createConfigMap,
+		"/api/v1/namespaces/{namespace}/secrets":           a.createSecret,
 		"/apis/apps/v1/namespaces/{namespace}/deployments": a.createDeployment,
 	} {
 		routes[path] = maps.Clone(routes[path]) // not the all-namespaces list's
 		routes[path][http.MethodPost] = create
 	}
-	for _, k := range []*kind{podKind, serviceKind, configMapKind, deploymentKind, replicaSetKind} {
+	for _, k := range []*kind{podKind, serviceKind, configMapKind, secretKind, deploymentKind, replicaSetKind} {
 		path := k.prefix + "/namespaces/{namespace}/" + string(k.resource)
 		routes[path] = maps.Clone(routes[path])
 		routes[path][http.MethodDelete] = a.deleteCollection(k)
@@ -304,6 +313,7 @@ var coreResources = []kube.APIResource{
 	{Name: "pods/log", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/status", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
+	{Name: "secrets", SingularName: "secret", Namespaced: true, Kind: "Secret", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}},
 	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
 	{Name: "services/status", Namespaced: true, Kind: "Service", Verbs: []string{"get"}},
 }

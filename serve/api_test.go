@@ -108,7 +108,7 @@ func TestAPIRoutes(t *testing.T) {
 		{"pod-wrong-namespace", "GET", "/api/v1/namespaces/apps/pods/demo", "", 404},
 		{"pod-delete", "DELETE", "/api/v1/namespaces/default/pods/demo", "", 405},
 		{"pods-create", "POST", "/api/v1/namespaces/default/pods", "", 415},
-		{"unknown-path", "GET", "/api/v1/secrets", "", 404},
+		{"unknown-path", "GET", "/api/v1/persistentvolumeclaims", "", 404},
 		{"unknown-group", "GET", "/apis/batch/v1", "", 404},
 		{"unknown-subresource", "GET", "/api/v1/namespaces/default/pods/demo/nonsense", "", 404},
 	} {

@@ -24,20 +24,39 @@ var errMethod = &status.HTTPError{Status: status.NewHTTP(http.StatusMethodNotAll
 	"the server does not allow this method on the requested resource", &status.Details{})}
 
 // invalid is the API server's 422 for an object of kind (in group) that
-// fails validation with msg, "field: reason": kubectl prints the causes,
+// fails validation with msg, "field: reason", or with several causes,
+// each "field: reason", msg their aggregate: kubectl prints the causes,
 // not the message, after `The Kind "name" is invalid`.
-func invalid(group, kind, name, msg string) *status.HTTPError {
+func invalid(group, kind, name, msg string, causes ...string) *status.HTTPError {
 	qualified := kind
 	if group != "" {
 		qualified += "." + group
 	}
-	cause := status.Cause{Type: "FieldValueInvalid", Message: msg}
-	if field, reason, ok := strings.Cut(msg, ": "); ok {
-		cause.Field, cause.Message = field, reason
+	if len(causes) == 0 {
+		causes = []string{msg}
+	}
+	d := &status.Details{Name: name, Group: group, Kind: kind}
+	for _, c := range causes {
+		cause := status.Cause{Type: "FieldValueInvalid", Message: c}
+		if field, reason, ok := strings.Cut(c, ": "); ok {
+			cause.Field, cause.Message = field, reason
+			cause.Type = causeType(reason)
+		}
+		d.Causes = append(d.Causes, cause)
 	}
 	return &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid",
-		fmt.Sprintf("%s %q is invalid: %s", qualified, name, msg),
-		&status.Details{Name: name, Group: group, Kind: kind, Causes: []status.Cause{cause}})}
+		fmt.Sprintf("%s %q is invalid: %s", qualified, name, msg), d)}
+}
+
+// causeType is the API server's type of a cause whose reason is reason.
+func causeType(reason string) string {
+	for prefix, typ := range map[string]string{"Required value": "FieldValueRequired", "Forbidden": "FieldValueForbidden",
+		"Too long": "FieldValueTooLong", "Unsupported value": "FieldValueNotSupported", "Duplicate value": "FieldValueDuplicate"} {
+		if strings.HasPrefix(reason, prefix) {
+			return typ
+		}
+	}
+	return "FieldValueInvalid"
 }
 
 func badRequest(msg string) *status.HTTPError {

@@ -3,7 +3,6 @@
 package serve
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
@@ -11,12 +10,11 @@ import (
 	"github.com/porthole/porthole/localrt"
 )
 
-// newLocalRuntime is the default runtime: local processes. Failed
-// readiness probes go to probeFailed; containers' environments read
-// ConfigMaps from configMaps.
-func newLocalRuntime(pods []*kube.Pod, log *slog.Logger, probeFailed func(namespace, pod, container, message string),
-	configMaps func(ctx context.Context, namespace, name string) (map[string]string, error)) (Runtime, error) {
-	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt"), ProbeFailed: probeFailed, ConfigMaps: configMaps})
+// newLocalRuntime is the default runtime: local processes, calling back
+// to the server through hooks.
+func newLocalRuntime(pods []*kube.Pod, log *slog.Logger, hooks runtimeHooks) (Runtime, error) {
+	rt, err := localrt.New(pods, &localrt.Options{Logger: log.With("component", "localrt"), ProbeFailed: hooks.probeFailed,
+		ConfigMaps: hooks.configMap, Secrets: hooks.secret})
 	if err != nil {
 		return nil, fmt.Errorf("create runtime: %w", err)
 	}

@@ -3,7 +3,6 @@
 package serve
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -13,6 +12,6 @@ import (
 
 // newLocalRuntime: the local runtime runs pods as Unix processes (process
 // groups, ptys, signals); there is none here.
-func newLocalRuntime([]*kube.Pod, *slog.Logger, func(namespace, pod, container, message string), func(ctx context.Context, namespace, name string) (map[string]string, error)) (Runtime, error) {
+func newLocalRuntime([]*kube.Pod, *slog.Logger, runtimeHooks) (Runtime, error) {
 	return nil, fmt.Errorf("the local runtime needs Linux (or another Unix); on %s, give serve a runtime of its own (serve.Options.Runtime) or run porthole gateway in front of a cluster", runtime.GOOS)
 }

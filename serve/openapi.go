@@ -31,6 +31,7 @@ var openAPIKinds = []openAPIKind{
 	{"api/v1", "", "v1", "Namespace", "/api/v1/namespaces/{name}", patchTypes},
 	{"api/v1", "", "v1", "ConfigMap", "/api/v1/namespaces/{namespace}/configmaps/{name}", patchTypes},
 	{"api/v1", "", "v1", "Pod", "/api/v1/namespaces/{namespace}/pods/{name}", patchTypes},
+	{"api/v1", "", "v1", "Secret", "/api/v1/namespaces/{namespace}/secrets/{name}", patchTypes},
 	{"api/v1", "", "v1", "Service", "/api/v1/namespaces/{namespace}/services/{name}", patchTypes},
 	{"apis/apps/v1", "apps", "v1", "Deployment", "/apis/apps/v1/namespaces/{namespace}/deployments/{name}", patchTypes},
 }

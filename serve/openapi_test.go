@@ -23,7 +23,7 @@ func TestOpenAPI(t *testing.T) {
 	if len(root.Paths) != 2 {
 		t.Fatalf("root %+v, want api/v1 and apis/apps/v1", root)
 	}
-	for gv, kinds := range map[string][]string{"api/v1": {"ConfigMap", "Namespace", "Pod", "Service"}, "apis/apps/v1": {"Deployment"}} {
+	for gv, kinds := range map[string][]string{"api/v1": {"ConfigMap", "Namespace", "Pod", "Secret", "Service"}, "apis/apps/v1": {"Deployment"}} {
 		u := root.Paths[gv].ServerRelativeURL
 		if !strings.HasPrefix(u, "/openapi/v3/"+gv+"?hash=") || len(u) != len("/openapi/v3/"+gv+"?hash=")+32 {
 			t.Errorf("%s at %q", gv, u)
@@ -64,7 +64,7 @@ func TestOpenAPI(t *testing.T) {
 		Paths   map[string]any
 	}
 	getJSON(t, s, "/openapi/v2", &v2)
-	if v2.Swagger != "2.0" || len(v2.Paths) != 5 {
+	if v2.Swagger != "2.0" || len(v2.Paths) != 6 {
 		t.Errorf("v2 %+v", v2)
 	}
 	req, _ := http.NewRequest("GET", s.URL()+"/openapi/v2", nil)

@@ -123,8 +123,19 @@ var (
 				Items: listItems(items, func(o *kube.ConfigMap) *kube.TypeMeta { return &o.TypeMeta })}
 		},
 	}
+	secretKind = &kind{
+		resource: cluster.Secrets, prefix: "/api/v1", apiVersion: "v1", kind: "Secret", listKind: "SecretList",
+		fields:  append(slices.Clip(metaFields), "type"),
+		field:   func(o cluster.Object) func(string) (string, bool) { return secretField(o.(*kube.Secret)) },
+		columns: table.SecretColumns,
+		row:     func(o cluster.Object, now time.Time) []any { return table.SecretRow(o.(*kube.Secret), now) },
+		list: func(items []cluster.Object, meta kube.ListMeta) any {
+			return kube.SecretList{TypeMeta: kube.TypeMeta{Kind: "SecretList", APIVersion: "v1"}, ListMeta: meta,
+				Items: listItems(items, func(o *kube.Secret) *kube.TypeMeta { return &o.TypeMeta })}
+		},
+	}
 	// allKinds are the namespaced kinds, served under every namespace.
-	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind, eventKind, configMapKind}
+	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind, eventKind, configMapKind, secretKind}
 )
 
 // listItems copies objs, which must be *T, as a list's items: never nil
@@ -144,6 +155,19 @@ func listItems[T any](objs []cluster.Object, typeMeta func(*T) *kube.TypeMeta) [
 var metaFields = []string{"metadata.name", "metadata.namespace"}
 
 func metaField(o cluster.Object) func(string) (string, bool) { return objectField(o.Meta()) }
+
+// secretField is a Secret's selectable fields: its metadata's and its
+// type, as the API server's (kubectl get secrets
+// --field-selector type=kubernetes.io/tls).
+func secretField(s *kube.Secret) func(string) (string, bool) {
+	meta := objectField(&s.ObjectMeta)
+	return func(k string) (string, bool) {
+		if k == "type" {
+			return s.Type, true
+		}
+		return meta(k)
+	}
+}
 
 // objectField is the metaFields of m.
 func objectField(m *kube.ObjectMeta) func(string) (string, bool) {
@@ -308,7 +332,7 @@ const maxBody = 1 << 20
 // bodyLimit bounds a PATCH or PUT body of k: maxBody, or more for a
 // ConfigMap, which may be larger.
 func (k *kind) bodyLimit() int {
-	if k == configMapKind {
+	if k == configMapKind || k == secretKind {
 		return maxConfigMapBody
 	}
 	return maxBody
@@ -397,6 +421,15 @@ func (a *api) patchConfigMap(w http.ResponseWriter, r *http.Request) (any, *stat
 		}})
 }
 
+// patchSecret patches a Secret (kubectl apply's, edit's, label's).
+func (a *api) patchSecret(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	c := a.cluster
+	return patchObject(w, r, secretKind, patchers[*kube.Secret]{c.PatchSecret, c.StrategicPatchSecret, c.JSONPatchSecret, c.ApplySecret,
+		func(w http.ResponseWriter, r *http.Request, body []byte, opts cluster.WriteOptions) (any, *status.HTTPError) {
+			return createFrom(w, r, secretKind, body, opts, c.CreateSecret)
+		}})
+}
+
 // patchService patches a Service (kubectl apply's, kubectl label's).
 func (a *api) patchService(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 	c := a.cluster
@@ -481,7 +514,7 @@ func patchError(k *kind, name string, err error) *status.HTTPError {
 	case errors.As(err, &perr):
 		return &status.HTTPError{Status: status.NewHTTP(http.StatusUnprocessableEntity, "Invalid", perr.Msg, nil)}
 	case errors.As(err, &inv):
-		return invalid(k.group(), k.kind, name, inv.Msg)
+		return invalid(k.group(), k.kind, name, inv.Msg, inv.Causes...)
 	case errors.Is(err, cluster.ErrNoEphemeral):
 		return errNoRoute // as the API server without the feature
 	}
@@ -561,6 +594,10 @@ func (a *api) updateConfigMap(w http.ResponseWriter, r *http.Request) (any, *sta
 	return updateObject(w, r, configMapKind, a.cluster.UpdateConfigMap)
 }
 
+func (a *api) updateSecret(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return updateObject(w, r, secretKind, a.cluster.UpdateSecret)
+}
+
 func updateObject[T any](w http.ResponseWriter, r *http.Request, k *kind, update func(ns, name string, body []byte, opts ...cluster.WriteOptions) (T, error)) (any, *status.HTTPError) {
 	opts, aerr := writeOptions(r, "UpdateOptions")
 	if aerr != nil {
@@ -604,7 +641,7 @@ func updateObject[T any](w http.ResponseWriter, r *http.Request, k *kind, update
 	case errors.Is(err, cluster.ErrConflict):
 		return nil, conflict(k, fmt.Sprintf("Operation cannot be fulfilled on %s %q: %v", k.qualified(), name, err), name)
 	case errors.As(err, &inv):
-		return nil, invalid(k.group(), k.kind, name, inv.Msg)
+		return nil, invalid(k.group(), k.kind, name, inv.Msg, inv.Causes...)
 	case errors.Is(err, cluster.ErrUnsupported):
 		return nil, errMethod
 	case errors.Is(err, cluster.ErrNoEphemeral):

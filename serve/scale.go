@@ -97,7 +97,7 @@ func (a *api) scale(r *http.Request, replicas int32, resourceVersion string) (an
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusConflict, "Conflict",
 			fmt.Sprintf("Operation cannot be fulfilled on deployments.apps %q: %v", name, err), &status.Details{Name: name, Group: "apps", Kind: "deployments"})}
 	case errors.As(err, &inv):
-		return nil, invalid("autoscaling", "Scale", name, inv.Msg)
+		return nil, invalid("autoscaling", "Scale", name, inv.Msg, inv.Causes...)
 	case err != nil:
 		return nil, internalError(fmt.Errorf("scale: %w", err))
 	}

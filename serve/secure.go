@@ -59,6 +59,8 @@ func newSecured(opts *gateway.Options, inner http.Handler, sessions gateway.Sess
 	}
 	o := *opts
 	o.Upstream = &url.URL{Scheme: "http", Host: "porthole-node"}
+	// The Secrets behind are serve's own, which its pods read.
+	o.Secrets = true
 	if o.KubeletNode == "" {
 		o.KubeletNode = kube.LocalNodeName // the node the local runtime's pods are bound to
 	}

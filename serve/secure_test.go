@@ -15,7 +15,8 @@ import (
 
 // TestGatewayInFront: with Options.Gateway, every request is authenticated
 // and authorized by the gateway, which reaches the API and the node through
-// its private socket.
+// its private socket, and forwards serve's Secrets as no gateway in front of
+// a cluster does.
 func TestGatewayInFront(t *testing.T) {
 	tokens, err := gateway.ParseTokens(strings.NewReader("tok,alice,1\n"))
 	if err != nil {
@@ -41,8 +42,15 @@ func TestGatewayInFront(t *testing.T) {
 	if code := do("/api/v1/namespaces/apps/pods/api", "tok"); code != 200 {
 		t.Errorf("pod get with token: %d, want 200", code)
 	}
-	if code := do("/api/v1/namespaces/default/secrets", "tok"); code != 404 {
+	if code := do("/api/v1/namespaces/default/serviceaccounts", "tok"); code != 404 {
 		t.Errorf("unproxied path: %d, want 404", code)
+	}
+	// serve's own Secrets are forwarded, under authentication as the rest.
+	if code := do("/api/v1/namespaces/default/secrets", ""); code != 401 {
+		t.Errorf("secrets without token: %d, want 401", code)
+	}
+	if code := do("/api/v1/namespaces/default/secrets", "tok"); code != 200 {
+		t.Errorf("secrets with token: %d, want 200", code)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -81,8 +81,10 @@ type Options struct {
 	// Namespaces are made besides the builtin ones and those the objects
 	// above are in.
 	Namespaces []*kube.Namespace
-	// ConfigMaps are stored for the pods' environment to read.
+	// ConfigMaps and Secrets are stored for the pods' environment to
+	// read.
 	ConfigMaps []*kube.ConfigMap
+	Secrets    []*kube.Secret
 	// KubeconfigPath, when set, is where Run writes a kubeconfig (mode
 	// 0600) pointing at the server, with context defaultContext.
 	KubeconfigPath string
@@ -167,7 +169,7 @@ func New(opts *Options) (_ *Server, err error) {
 	}
 	pods := s.opts.Pods
 	switch {
-	case len(pods) > 0 || len(s.opts.Services)+len(s.opts.Deployments)+len(s.opts.ReplicaSets)+len(s.opts.Namespaces)+len(s.opts.ConfigMaps) > 0:
+	case len(pods) > 0 || len(s.opts.Services)+len(s.opts.Deployments)+len(s.opts.ReplicaSets)+len(s.opts.Namespaces)+len(s.opts.ConfigMaps)+len(s.opts.Secrets) > 0:
 	case len(s.opts.DemoWeb) > 0:
 		pods = []*kube.Pod{demoPodWithWeb(s.opts.DemoWeb)}
 	default:
@@ -178,7 +180,7 @@ func New(opts *Options) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.rt == nil {
-		if s.rt, err = newLocalRuntime(pods, s.log, s.probeFailed, s.configMap); err != nil {
+		if s.rt, err = newLocalRuntime(pods, s.log, runtimeHooks{s.probeFailed, s.configMap, s.secret}); err != nil {
 			return nil, err
 		}
 	}
@@ -207,7 +209,7 @@ func New(opts *Options) (_ *Server, err error) {
 	now := time.Now()
 	if s.cluster, err = cluster.New(s.rt, cluster.Objects{Pods: pods, Services: s.opts.Services,
 		Deployments: s.opts.Deployments, ReplicaSets: s.opts.ReplicaSets, Namespaces: s.opts.Namespaces,
-		ConfigMaps: s.opts.ConfigMaps}, s.log.With("component", "cluster")); err != nil {
+		ConfigMaps: s.opts.ConfigMaps, Secrets: s.opts.Secrets}, s.log.With("component", "cluster")); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -330,6 +332,25 @@ func withMetrics(o *gateway.Options) *gateway.Options {
 	c.Registerer = reg
 	c.MetricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return &c
+}
+
+// runtimeHooks are what the local runtime calls the server back for:
+// the events of failed readiness probes, and the ConfigMaps and Secrets
+// containers' environments read.
+type runtimeHooks struct {
+	probeFailed func(namespace, pod, container, message string)
+	configMap   func(ctx context.Context, namespace, name string) (map[string]string, error)
+	secret      func(ctx context.Context, namespace, name string) (map[string][]byte, error)
+}
+
+// secret is a Secret's data, as configMap a ConfigMap's.
+func (s *Server) secret(_ context.Context, namespace, name string) (map[string][]byte, error) {
+	if c := s.cluster; c != nil {
+		if data, ok := c.SecretData(namespace, name); ok {
+			return data, nil
+		}
+	}
+	return nil, fmt.Errorf("secret %s/%s: %w", namespace, name, node.ErrNotFound)
 }
 
 // configMap is a ConfigMap's data, for the runtime to read into a

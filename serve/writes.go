@@ -119,7 +119,7 @@ func createFrom[T any, PT interface {
 	case errors.As(err, &big):
 		return nil, objectTooLarge(k, m.Name, big)
 	case errors.As(err, &inv):
-		return nil, invalid(k.group(), k.kind, m.Name, inv.Msg)
+		return nil, invalid(k.group(), k.kind, m.Name, inv.Msg, inv.Causes...)
 	case errors.Is(err, cluster.ErrExists):
 		return nil, &status.HTTPError{Status: status.NewHTTP(http.StatusConflict, "AlreadyExists",
 			fmt.Sprintf("%s %q already exists", k.qualified(), m.Name), k.details(m.Name))}
@@ -163,6 +163,12 @@ const maxConfigMapBody = 3 << 20
 // it.
 func (a *api) createConfigMap(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 	return createObject(w, r, configMapKind, maxConfigMapBody, a.cluster.CreateConfigMap)
+}
+
+// createSecret creates a Secret, as kubectl create secret sends it; its
+// values are bounded as a ConfigMap's are.
+func (a *api) createSecret(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+	return createObject(w, r, secretKind, maxConfigMapBody, a.cluster.CreateSecret)
 }
 
 // createService creates a Service, as kubectl expose and kubectl create

@@ -74,10 +74,11 @@ func TestBoundPods(t *testing.T) {
 }
 
 // TestBoundPodEnv: a pod bound to a porthole node reads its environment
-// from the API server's ConfigMaps, as a kubelet does (envFrom, a key, the
-// downward API); one whose ConfigMap is missing waits, the API server's
-// status says CreateContainerConfigError and why, and it starts once the
-// ConfigMap is created.
+// from the API server's ConfigMaps and Secrets, as a kubelet does (envFrom,
+// a key, the downward API), the Node authorizer letting the node read
+// those its pods name; one whose ConfigMap is missing waits, the API
+// server's status says CreateContainerConfigError and why, and it starts
+// once the ConfigMap is created.
 func TestBoundPodEnv(t *testing.T) {
 	ctx := t.Context()
 	n := env.nodes[0]
@@ -88,7 +89,13 @@ func TestBoundPodEnv(t *testing.T) {
 		Data: map[string]string{"GREETING": "hello", "MODE": "prod"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	secrets := env.cp.Admin.CoreV1().Secrets("default")
+	if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bound-secret"},
+		Data: map[string][]byte{"USER": []byte("bob"), "PASSWORD": []byte("s3cr3t")}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
+		secrets.Delete(context.Background(), "bound-secret", metav1.DeleteOptions{})
 		for _, name := range []string{"bound-cfg", "bound-late"} {
 			configMaps.Delete(context.Background(), name, metav1.DeleteOptions{})
 		}
@@ -103,12 +110,15 @@ func TestBoundPodEnv(t *testing.T) {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: corev1.PodSpec{NodeName: n.name, AutomountServiceAccountToken: &no,
 				Containers: []corev1.Container{{Name: "main", Image: "local", Command: []string{"sleep", "infinity"},
-					EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "bound-cfg"}}}},
-					Env:     env}}}}
+					EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "bound-cfg"}}},
+						{Prefix: "DB_", SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "bound-secret"}}}},
+					Env: env}}}}
 	}
 	if _, err := pods.Create(ctx, mk("bound-env",
 		corev1.EnvVar{Name: "ME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-		corev1.EnvVar{Name: "KEY", ValueFrom: ref("bound-cfg", "MODE")}), metav1.CreateOptions{}); err != nil {
+		corev1.EnvVar{Name: "KEY", ValueFrom: ref("bound-cfg", "MODE")},
+		corev1.EnvVar{Name: "PASS", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "bound-secret"}, Key: "PASSWORD"}}}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pods.Create(ctx, mk("bound-wait", corev1.EnvVar{Name: "LATE", ValueFrom: ref("bound-late", "v")}), metav1.CreateOptions{}); err != nil {
@@ -119,8 +129,8 @@ func TestBoundPodEnv(t *testing.T) {
 	}
 	k := env.kubectls[len(env.kubectls)-1]
 	c := direct(k, k.Wires()[0], n, t.TempDir())
-	r := c.run(t, c.admin, nil, "exec", "bound-env", "--", "sh", "-c", "echo $GREETING $MODE $ME $KEY")
-	if r.code != 0 || string(r.stdout) != "hello prod bound-env prod\n" {
+	r := c.run(t, c.admin, nil, "exec", "bound-env", "--", "sh", "-c", "echo $GREETING $MODE $ME $KEY $DB_USER $DB_PASSWORD $PASS")
+	if r.code != 0 || string(r.stdout) != "hello prod bound-env prod bob s3cr3t s3cr3t\n" {
 		t.Errorf("exec: exit code %d, stdout %q, stderr %q", r.code, r.stdout, tail(r.stderr))
 	}
 	deadline := time.Now().Add(time.Minute)

@@ -285,7 +285,7 @@ func serverSideApply(cfg []byte, kind, apiVersion, name, now string, w WriteOpti
 	rv := resourceVersionOf(cm) // a precondition, as in any patch
 	applied := owned(cm)
 	if err := sc.check("", "", applied); err != nil {
-		return nil, &InvalidError{Msg: err.Error()}
+		return nil, invalidError(err)
 	}
 	cfgIdx := sc.index(applied, false)
 	newSet := keysOf(cfgIdx)

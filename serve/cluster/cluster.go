@@ -119,6 +119,7 @@ type Objects struct {
 	ReplicaSets []*kube.ReplicaSet
 	Namespaces  []*kube.Namespace // besides the builtin ones and those the others are in
 	ConfigMaps  []*kube.ConfigMap
+	Secrets     []*kube.Secret
 }
 
 // Option changes how New makes a cluster.
@@ -139,7 +140,7 @@ func New(rt PodSource, objs Objects, log *slog.Logger, opts ...Option) (*Cluster
 		log:         log,
 		now:         time.Now,
 		rv:          1,
-		objs:        map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}, Events: {}, Namespaces: {}, ConfigMaps: {}},
+		objs:        map[Resource]map[key]Object{Pods: {}, Services: {}, Deployments: {}, ReplicaSets: {}, Events: {}, Namespaces: {}, ConfigMaps: {}, Secrets: {}},
 		watchers:    make(map[*Watcher]struct{}),
 		starved:     make(map[string]bool),
 		terminating: make(map[string]time.Time),
@@ -165,6 +166,9 @@ func New(rt PodSource, objs Objects, log *slog.Logger, opts ...Option) (*Cluster
 		return nil, err
 	}
 	if err := c.seedConfigMapsLocked(objs.ConfigMaps); err != nil {
+		return nil, err
+	}
+	if err := c.seedSecretsLocked(objs.Secrets); err != nil {
 		return nil, err
 	}
 	now := c.now()
@@ -538,7 +542,7 @@ func (c *Cluster) CreatePod(p *kube.Pod, opts ...WriteOptions) (*kube.Pod, error
 		}
 	}
 	if err := p.Validate(); err != nil {
-		return nil, &InvalidError{Msg: err.Error()}
+		return nil, invalidError(err)
 	}
 	if _, taken := c.objs[Pods][key{p.Namespace, p.Name}]; taken {
 		return nil, ErrExists
@@ -711,6 +715,9 @@ func withRV(o Object, rv uint64) Object {
 		c := *v
 		out = &c
 	case *kube.ConfigMap:
+		c := *v
+		out = &c
+	case *kube.Secret:
 		c := *v
 		out = &c
 	default:

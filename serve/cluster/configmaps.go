@@ -151,7 +151,7 @@ func (c *Cluster) patchConfigMap(namespace, name string, apply func(doc any) (an
 		}
 	}
 	if err := u.Validate(); err != nil {
-		return nil, &InvalidError{Msg: err.Error()}
+		return nil, invalidError(err)
 	}
 	if err := c.checkConfigMapTotalLocked(u); err != nil {
 		return nil, err

@@ -89,7 +89,7 @@ func (c *Cluster) patchEphemeral(namespace, name string, apply func(doc any) (an
 	u.Spec.EphemeralContainers = patched.Spec.EphemeralContainers
 	u.Spec.Default()
 	if err := kube.ValidateEphemeralContainers(&u.Spec, &p.Spec); err != nil {
-		return nil, &InvalidError{Msg: err.Error()}
+		return nil, invalidError(err)
 	}
 	// The old ones first, as they were; then the new, which the runtime
 	// reports in that order.

@@ -96,6 +96,9 @@ func (c *Cluster) seedNamespacesLocked(manifest []*kube.Namespace, objs Objects)
 	for _, cm := range objs.ConfigMaps {
 		names = append(names, cm.Namespace)
 	}
+	for _, s := range objs.Secrets {
+		names = append(names, s.Namespace)
+	}
 	for _, name := range names {
 		if name == "" {
 			name = kube.DefaultNamespace
@@ -183,7 +186,7 @@ func (c *Cluster) settleDeadlineLocked(now time.Time) time.Time {
 // contained are the resources whose objects live in a namespace, deleted
 // with it: workloads before the pods they would replace, events last
 // (deleting a pod tells of it).
-var contained = []Resource{Deployments, ReplicaSets, Services, Pods, ConfigMaps, Events}
+var contained = []Resource{Deployments, ReplicaSets, Services, Pods, ConfigMaps, Secrets, Events}
 
 // finalizeNamespacesLocked is the namespace controller: once a
 // terminating namespace has settled, it deletes what the namespace holds
@@ -278,7 +281,7 @@ func (c *Cluster) patchNamespace(name string, apply func(doc any) (any, error), 
 	}
 	u.Labels[nameLabel] = name // the API server's, whatever the patch says
 	if err := u.Validate(); err != nil {
-		return nil, &InvalidError{Msg: err.Error()}
+		return nil, invalidError(err)
 	}
 	u.ManagedFields = c.managedLocked(ns, u, p.ManagedFields, opts)
 	if err := checkSize(u); err != nil {

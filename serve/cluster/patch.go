@@ -12,10 +12,24 @@ import (
 )
 
 // InvalidError is a change that would make an object invalid (the API
-// server's 422 Invalid).
-type InvalidError struct{ Msg string }
+// server's 422 Invalid): Msg, the API server's message, and its Causes,
+// each "field: reason", when validation told them apart.
+type InvalidError struct {
+	Msg    string
+	Causes []string
+}
 
 func (e *InvalidError) Error() string { return e.Msg }
+
+// invalidError is err, a validation's, as an InvalidError: a
+// kube.FieldErrors' problems are its causes.
+func invalidError(err error) *InvalidError {
+	e := &InvalidError{Msg: err.Error()}
+	if fes, ok := errors.AsType[kube.FieldErrors](err); ok {
+		e.Causes = fes
+	}
+	return e
+}
 
 // maxPatchDepth bounds the nesting of a patch document.
 const maxPatchDepth = 32
@@ -182,7 +196,7 @@ func patchDoc[T any](o any, apply func(doc any) (any, error)) (any, *T, error) {
 	}
 	u := new(T)
 	if err := json.Unmarshal(merged, u); err != nil {
-		return nil, nil, &InvalidError{Msg: err.Error()}
+		return nil, nil, invalidError(err)
 	}
 	return patched, u, nil
 }
@@ -234,7 +248,7 @@ func (c *Cluster) patchDeployment(namespace, name string, apply func(doc any) (a
 	u = *clone(d)
 	u.Labels, u.Annotations = labels, annotations
 	if err := (&kube.Deployment{ObjectMeta: kube.ObjectMeta{Name: d.Name, Namespace: d.Namespace, Labels: labels, Annotations: annotations}, Spec: spec}).Validate(); err != nil {
-		return nil, &InvalidError{Msg: err.Error()}
+		return nil, invalidError(err)
 	}
 	if !sameJSON(spec.Selector, d.Spec.Selector) {
 		return nil, &InvalidError{Msg: "spec.selector: Invalid value: field is immutable"}
@@ -432,7 +446,7 @@ func (c *Cluster) patchService(namespace, name string, apply func(doc any) (any,
 		return nil, &InvalidError{Msg: fmt.Sprintf("spec.clusterIP: Invalid value: %q: field is immutable", ip)}
 	}
 	if err := u.Validate(); err != nil {
-		return nil, &InvalidError{Msg: err.Error()}
+		return nil, invalidError(err)
 	}
 	c.defaultService(u)
 	u.ManagedFields = c.managedLocked(s, u, p.ManagedFields, opts)
@@ -510,7 +524,7 @@ func (c *Cluster) patchPod(namespace, name string, apply func(doc any) (any, err
 	u := clone(p)
 	u.Labels, u.Annotations, u.Spec = patched.Labels, patched.Annotations, patched.Spec
 	if err := u.Validate(); err != nil {
-		return nil, &InvalidError{Msg: err.Error()}
+		return nil, invalidError(err)
 	}
 	u.ManagedFields = c.managedLocked(p, u, patched.ManagedFields, opts)
 	if err := checkSize(u); err != nil {

@@ -123,7 +123,7 @@ func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error
 		}
 	}
 	if err := validate(); err != nil {
-		return &InvalidError{Msg: err.Error()}
+		return invalidError(err)
 	}
 	if _, taken := c.objs[res][key{m.Namespace, m.Name}]; taken {
 		return ErrExists
@@ -141,7 +141,7 @@ func (c *Cluster) create(res Resource, m *kube.ObjectMeta, validate func() error
 		return err
 	}
 	m.ManagedFields = c.createdManagedLocked(applied, o, opts)
-	if res != ConfigMaps { // bounded by their validation and MaxConfigMapTotal
+	if res != ConfigMaps && res != Secrets { // bounded by their validation and totals
 		if err := checkSize(o); err != nil {
 			return err
 		}
@@ -164,14 +164,14 @@ func (c *Cluster) ipTakenLocked(ip string) bool {
 	return false
 }
 
-// Delete deletes a Service, ConfigMap, Deployment, ReplicaSet or
+// Delete deletes a Service, ConfigMap, Secret, Deployment, ReplicaSet or
 // namespace (pods: DeletePod),
 // doing to its dependents what policy says, and returns the object as
 // deleted: with deletionTimestamp for Foreground, else as it was last.
 // An object already being deleted is returned as it is.
 func (c *Cluster) Delete(res Resource, namespace, name string, policy Propagation, opts ...WriteOptions) (Object, error) {
 	switch res {
-	case Services, ConfigMaps:
+	case Services, ConfigMaps, Secrets:
 		policy = Background // they own nothing: gone at once whatever the policy
 	case Deployments, ReplicaSets:
 		if c.runner == nil {
@@ -351,6 +351,8 @@ func cloneObject(o Object) Object {
 	case *kube.Namespace:
 		return clone(v)
 	case *kube.ConfigMap:
+		return clone(v)
+	case *kube.Secret:
 		return clone(v)
 	}
 	panic(fmt.Sprintf("cluster: copy %T: not a stored kind", o))

@@ -140,6 +140,7 @@ func Run(ctx context.Context, opts *Options) error {
 		ReplicaSets:    objs.ReplicaSets,
 		Namespaces:     objs.Namespaces,
 		ConfigMaps:     objs.ConfigMaps,
+		Secrets:        objs.Secrets,
 		KubeconfigPath: opts.Kubeconfig,
 		Logger:         opts.Factory.Logger(opts.Verbosity),
 		Out:            opts.IO.Out,
@@ -268,6 +269,9 @@ func ReadObjects(stdin io.Reader, names []string) (*kube.Objects, error) {
 		}
 		for _, o := range got.ConfigMaps {
 			keys = append(keys, "configmap "+o.Namespace+"/"+o.Name)
+		}
+		for _, o := range got.Secrets {
+			keys = append(keys, "secret "+o.Namespace+"/"+o.Name)
 		}
 		for _, key := range keys {
 			if prev, dup := where[key]; dup {
