@@ -337,12 +337,12 @@ func startGateway(t *testing.T, identity *harness.KeyPair, flags []string) *gate
 // their own names.
 func (g *gatewayProc) checkAudit(t *testing.T) {
 	t.Helper()
-	b, err := os.ReadFile(g.audit)
+	lines, err := harness.ReadJSONLines(g.audit)
 	if err != nil {
 		t.Fatal(err)
 	}
 	users := map[string]map[string]bool{}
-	for _, l := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+	for _, l := range lines {
 		var rec struct{ User, Verb, Stage, Outcome string }
 		if err := json.Unmarshal(l, &rec); err != nil {
 			t.Fatalf("audit line %q: %v", l, err)

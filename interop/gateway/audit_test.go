@@ -1,30 +1,27 @@
 package gateway
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/porthole/porthole/audit"
+	"github.com/porthole/porthole/interop/internal/harness"
 )
 
-// auditRecords reads the gateway's audit log.
+// auditRecords reads the gateway's audit log: the records it has
+// finished writing.
 func auditRecords(t *testing.T, path string) []audit.Event {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
+	lines, err := harness.ReadJSONLines(path)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var out []audit.Event
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
+	for _, l := range lines {
 		var e audit.Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("audit line %q: %v", sc.Text(), err)
+		if err := json.Unmarshal(l, &e); err != nil {
+			t.Fatalf("audit line %q: %v", l, err)
 		}
 		out = append(out, e)
 	}

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -293,17 +294,17 @@ func TestAuditNamesTheProviderUser(t *testing.T) {
 	if out != marker+"\n" || code != 0 {
 		t.Fatalf("exec: got %q, exit %d, stderr %q", out, code, errOut)
 	}
-	b, err := os.ReadFile(env.auditLog)
+	lines, err := harness.ReadJSONLines(env.auditLog)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var found bool
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+	for _, line := range lines {
 		var ev struct {
 			Stage, User, Pod string
 			Groups, Command  []string
 		}
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+		if err := json.Unmarshal(line, &ev); err != nil {
 			t.Fatalf("audit line %q: %v", line, err)
 		}
 		if ev.Stage != "SessionStart" || len(ev.Command) != 2 || ev.Command[1] != marker {
@@ -315,6 +316,6 @@ func TestAuditNamesTheProviderUser(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatalf("no SessionStart record for %s in:\n%s", marker, b)
+		t.Fatalf("no SessionStart record for %s in:\n%s", marker, bytes.Join(lines, []byte("\n")))
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,5 +213,36 @@ func TestFreePort(t *testing.T) {
 			t.Fatalf("bind the port given: %v", err)
 		}
 		ln.Close()
+	}
+}
+
+// TestReadJSONLines: only finished lines are read; a line still being
+// written, and blank lines, are not.
+func TestReadJSONLines(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content string
+		want          []string
+	}{
+		{"none", "", nil},
+		{"a partial first line", `{"a":`, nil},
+		{"two lines", "{\"a\":1}\n{\"b\":2}\n", []string{`{"a":1}`, `{"b":2}`}},
+		{"a line and part of the next", "{\"a\":1}\n\n{\"b\":", []string{`{"a":1}`}},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+		if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		lines, err := ReadJSONLines(path)
+		var got []string
+		for _, l := range lines {
+			got = append(got, string(l))
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q %v, want %q", tc.name, got, err, tc.want)
+		}
+	}
+	if lines, err := ReadJSONLines(filepath.Join(dir, "missing")); lines != nil || err != nil {
+		t.Errorf("a missing file: %q %v", lines, err)
 	}
 }
