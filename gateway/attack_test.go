@@ -155,6 +155,13 @@ func TestReadsAreAuthorized(t *testing.T) {
 		{"events.k8s.io events", "carol-token", "/apis/events.k8s.io/v1/namespaces/dev/events", 200, "/apis/events.k8s.io/v1/namespaces/dev/events"},
 		{"events, other namespace", "carol-token", "/api/v1/namespaces/kube-system/events", 403, ""},
 		{"events without grant", "nobody-token", "/api/v1/namespaces/dev/events", 403, ""},
+		// kubectl apply --prune lists these by default: forwarded when RBAC
+		// allows, refused by RBAC here; RBAC objects never.
+		{"cron jobs without grant", "carol-token", "/apis/batch/v1/namespaces/dev/cronjobs?labelSelector=set%3Da", 403, ""},
+		{"ingresses without grant", "carol-token", "/apis/networking.k8s.io/v1/namespaces/dev/ingresses", 403, ""},
+		{"claims without grant", "carol-token", "/api/v1/namespaces/dev/persistentvolumeclaims", 403, ""},
+		{"volumes without grant", "carol-token", "/api/v1/persistentvolumes", 403, ""},
+		{"roles", "carol-token", "/apis/rbac.authorization.k8s.io/v1/namespaces/dev/roles", 404, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up.reset()

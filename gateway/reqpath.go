@@ -97,17 +97,19 @@ func parseAPIPath(p string) (req apiRequest, ok bool) {
 // to a pod (exec deploy/web, port-forward svc/db), events, which kubectl
 // describe pod lists to say why a pod will not run, and the nodes pods
 // run on with their leases (kubectl get nodes, describe node), the
-// endpoints behind a Service (kubectl describe service), and the
-// ConfigMaps pods read their environment from. Nothing else (secrets,
-// unless Options.Secrets, RBAC objects) is forwarded, whatever RBAC
-// allows.
+// endpoints behind a Service (kubectl describe service), the ConfigMaps
+// pods read their environment from, and the rest of the kinds kubectl
+// apply --prune lists by default (claims and volumes, cron jobs,
+// ingresses). Nothing else (secrets, unless Options.Secrets, RBAC
+// objects) is forwarded, whatever RBAC allows.
 var readable = map[string][]string{
-	"":                    {"pods", "namespaces", "nodes", "services", "endpoints", "replicationcontrollers", "events", "configmaps"},
+	"":                    {"pods", "namespaces", "nodes", "services", "endpoints", "replicationcontrollers", "events", "configmaps", "persistentvolumeclaims", "persistentvolumes"},
 	"apps":                {"deployments", "replicasets", "statefulsets", "daemonsets"},
-	"batch":               {"jobs"},
+	"batch":               {"jobs", "cronjobs"},
 	"coordination.k8s.io": {"leases"},
 	"discovery.k8s.io":    {"endpointslices"},
 	"events.k8s.io":       {"events"},
+	"networking.k8s.io":   {"ingresses"},
 }
 
 // readableResource reports whether a GET of req may be forwarded at all:

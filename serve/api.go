@@ -49,17 +49,25 @@ func (a *api) register(mux *http.ServeMux) {
 		return map[string]apiHandler{http.MethodGet: func(_ http.ResponseWriter, r *http.Request) (any, *status.HTTPError) { return h(r) }}
 	}
 	routes := map[string]map[string]apiHandler{
-		"/version":                  get(a.getVersion),
-		"/openapi/v2":               {http.MethodGet: a.openAPI.getV2},
-		"/openapi/v3":               get(a.openAPI.getRoot),
-		"/openapi/v3/{gv...}":       get(a.openAPI.getDoc),
-		"/api":                      get(a.getAPIVersions),
-		"/apis":                     get(a.getAPIGroups),
-		"/apis/apps":                get(getGroup(appsGroup)),
-		"/api/v1":                   get(a.getResources),
-		"/apis/apps/v1":             get(a.getAppsResources),
-		"/apis/discovery.k8s.io":    get(getGroup(discoveryGroup)),
-		"/apis/discovery.k8s.io/v1": get(a.getDiscoveryResources),
+		"/version":                   get(a.getVersion),
+		"/openapi/v2":                {http.MethodGet: a.openAPI.getV2},
+		"/openapi/v3":                get(a.openAPI.getRoot),
+		"/openapi/v3/{gv...}":        get(a.openAPI.getDoc),
+		"/api":                       get(a.getAPIVersions),
+		"/apis":                      get(a.getAPIGroups),
+		"/apis/apps":                 get(getGroup(appsGroup)),
+		"/api/v1":                    get(a.getResources),
+		"/apis/apps/v1":              get(a.getAppsResources),
+		"/apis/discovery.k8s.io":     get(getGroup(discoveryGroup)),
+		"/apis/discovery.k8s.io/v1":  get(a.getDiscoveryResources),
+		"/apis/batch":                get(getGroup(batchGroup)),
+		"/apis/batch/v1":             get(resourceList("batch/v1", batchResources)),
+		"/apis/networking.k8s.io":    get(getGroup(networkingGroup)),
+		"/apis/networking.k8s.io/v1": get(resourceList("networking.k8s.io/v1", networkingResources)),
+		"/api/v1/persistentvolumes": {http.MethodGet: func(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+			return a.list(w, r, persistentVolumeKind)
+		}},
+		"/api/v1/persistentvolumes/{name}": get(func(r *http.Request) (any, *status.HTTPError) { return a.getObject(r, persistentVolumeKind) }),
 		"/api/v1/namespaces": {
 			http.MethodGet: func(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
 				return a.list(w, r, namespaceKind)
@@ -82,9 +90,9 @@ func (a *api) register(mux *http.ServeMux) {
 		"/api/v1/namespaces/{namespace}/replicationcontrollers":                  get(a.emptyList("v1", "ReplicationControllerList")),
 		"/apis/apps/v1/daemonsets":                                               get(a.emptyList("apps/v1", "DaemonSetList")),
 		"/apis/apps/v1/namespaces/{namespace}/daemonsets":                        get(a.emptyList("apps/v1", "DaemonSetList")),
-		"/api/v1/endpoints":                                                      get(a.listEndpoints),
-		"/api/v1/namespaces/{namespace}/endpoints":                               get(a.listEndpoints),
-		"/api/v1/namespaces/{namespace}/endpoints/{name}":                        get(a.getEndpoints),
+		"/api/v1/endpoints":                                                      deprecated(get(a.listEndpoints), endpointsDeprecated),
+		"/api/v1/namespaces/{namespace}/endpoints":                               deprecated(get(a.listEndpoints), endpointsDeprecated),
+		"/api/v1/namespaces/{namespace}/endpoints/{name}":                        deprecated(get(a.getEndpoints), endpointsDeprecated),
 		"/apis/discovery.k8s.io/v1/endpointslices":                               get(a.listEndpointSlices),
 		"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices":        get(a.listEndpointSlices),
 		"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices/{name}": get(a.getEndpointSlice),
@@ -174,7 +182,8 @@ func (a *api) register(mux *http.ServeMux) {
 	// The discovery documents answer with a trailing slash too, as the
 	// API server's: the official Python client asks for /version/, /api/
 	// and /api/v1/.
-	for _, p := range []string{"/version", "/api", "/apis", "/api/v1", "/apis/apps", "/apis/apps/v1", "/apis/discovery.k8s.io", "/apis/discovery.k8s.io/v1"} {
+	for _, p := range []string{"/version", "/api", "/apis", "/api/v1", "/apis/apps", "/apis/apps/v1", "/apis/discovery.k8s.io", "/apis/discovery.k8s.io/v1",
+		"/apis/batch", "/apis/batch/v1", "/apis/networking.k8s.io", "/apis/networking.k8s.io/v1"} {
 		routes[p+"/{$}"] = routes[p]
 	}
 	for pattern, methods := range routes {
@@ -184,6 +193,23 @@ func (a *api) register(mux *http.ServeMux) {
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, errNoRoute)
 	}))
+}
+
+// endpointsDeprecated is the API server's warning on every request of
+// v1 Endpoints, from the version serve reports on (1.33).
+const endpointsDeprecated = "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
+
+// deprecated adds warning to each answer of methods, as the API server
+// warns of a deprecated kind.
+func deprecated(methods map[string]apiHandler, warning string) map[string]apiHandler {
+	out := make(map[string]apiHandler, len(methods))
+	for m, h := range methods {
+		out[m] = func(w http.ResponseWriter, r *http.Request) (any, *status.HTTPError) {
+			(&warner{w: w}).add(warning)
+			return h(w, r)
+		}
+	}
+	return out
 }
 
 // handler adapts handlers by method to HTTP: method check, JSON or Status
@@ -246,7 +272,7 @@ func (a *api) getAPIGroups(r *http.Request) (any, *status.HTTPError) {
 	if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
 		return nil, notAcceptable()
 	}
-	return kube.APIGroupList{TypeMeta: kube.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []kube.APIGroup{appsGroup, discoveryGroup}}, nil
+	return kube.APIGroupList{TypeMeta: kube.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []kube.APIGroup{appsGroup, batchGroup, discoveryGroup, networkingGroup}}, nil
 }
 
 // appsGroup serves Deployments and ReplicaSets.
@@ -261,6 +287,41 @@ var discoveryGroup = kube.APIGroup{
 	Name:             "discovery.k8s.io",
 	Versions:         []kube.GroupVersionForDiscovery{{GroupVersion: "discovery.k8s.io/v1", Version: "v1"}},
 	PreferredVersion: kube.GroupVersionForDiscovery{GroupVersion: "discovery.k8s.io/v1", Version: "v1"},
+}
+
+// batchGroup and networkingGroup serve kinds serve never holds (Jobs,
+// CronJobs, Ingresses; see absentKind).
+var (
+	batchGroup = kube.APIGroup{
+		Name:             "batch",
+		Versions:         []kube.GroupVersionForDiscovery{{GroupVersion: "batch/v1", Version: "v1"}},
+		PreferredVersion: kube.GroupVersionForDiscovery{GroupVersion: "batch/v1", Version: "v1"},
+	}
+	networkingGroup = kube.APIGroup{
+		Name:             "networking.k8s.io",
+		Versions:         []kube.GroupVersionForDiscovery{{GroupVersion: "networking.k8s.io/v1", Version: "v1"}},
+		PreferredVersion: kube.GroupVersionForDiscovery{GroupVersion: "networking.k8s.io/v1", Version: "v1"},
+	}
+)
+
+// absentVerbs are the verbs of the kinds serve never holds.
+var absentVerbs = []string{"get", "list", "watch"}
+
+var (
+	batchResources = []kube.APIResource{
+		{Name: "cronjobs", SingularName: "cronjob", Namespaced: true, Kind: "CronJob", Verbs: absentVerbs, ShortNames: []string{"cj"}, Categories: []string{"all"}},
+		{Name: "jobs", SingularName: "job", Namespaced: true, Kind: "Job", Verbs: absentVerbs, Categories: []string{"all"}},
+	}
+	networkingResources = []kube.APIResource{
+		{Name: "ingresses", SingularName: "ingress", Namespaced: true, Kind: "Ingress", Verbs: absentVerbs, ShortNames: []string{"ing"}},
+	}
+)
+
+// resourceList serves one group version's discovery document.
+func resourceList(groupVersion string, resources []kube.APIResource) func(*http.Request) (any, *status.HTTPError) {
+	return func(*http.Request) (any, *status.HTTPError) {
+		return kube.APIResourceList{TypeMeta: kube.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: groupVersion, APIResources: resources}, nil
+	}
 }
 
 // getGroup serves one API group's document.
@@ -285,11 +346,13 @@ func (a *api) getDiscoveryResources(*http.Request) (any, *status.HTTPError) {
 
 // appsResources is the discovery document of /apis/apps/v1.
 var appsResources = []kube.APIResource{
+	{Name: "daemonsets", SingularName: "daemonset", Namespaced: true, Kind: "DaemonSet", Verbs: absentVerbs, ShortNames: []string{"ds"}, Categories: []string{"all"}},
 	{Name: "deployments", SingularName: "deployment", Namespaced: true, Kind: "Deployment", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"deploy"}, Categories: []string{"all"}},
 	{Name: "deployments/scale", Namespaced: true, Group: "autoscaling", Version: "v1", Kind: "Scale", Verbs: []string{"get", "patch", "update"}},
 	{Name: "deployments/status", Namespaced: true, Kind: "Deployment", Verbs: []string{"get"}},
 	{Name: "replicasets", SingularName: "replicaset", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"delete", "deletecollection", "get", "list", "watch"}, ShortNames: []string{"rs"}, Categories: []string{"all"}},
 	{Name: "replicasets/status", Namespaced: true, Kind: "ReplicaSet", Verbs: []string{"get"}},
+	{Name: "statefulsets", SingularName: "statefulset", Namespaced: true, Kind: "StatefulSet", Verbs: absentVerbs, ShortNames: []string{"sts"}, Categories: []string{"all"}},
 }
 
 func (a *api) getAppsResources(r *http.Request) (any, *status.HTTPError) {
@@ -306,6 +369,8 @@ var coreResources = []kube.APIResource{
 	{Name: "namespaces/status", Kind: "Namespace", Verbs: []string{"get"}},
 	{Name: "nodes", SingularName: "node", Kind: "Node", Verbs: []string{"get", "list", "watch"}, ShortNames: []string{"no"}},
 	{Name: "nodes/status", Kind: "Node", Verbs: []string{"get"}},
+	{Name: "persistentvolumeclaims", SingularName: "persistentvolumeclaim", Namespaced: true, Kind: "PersistentVolumeClaim", Verbs: absentVerbs, ShortNames: []string{"pvc"}},
+	{Name: "persistentvolumes", SingularName: "persistentvolume", Kind: "PersistentVolume", Verbs: absentVerbs, ShortNames: []string{"pv"}},
 	{Name: "pods", SingularName: "pod", Namespaced: true, Kind: "Pod", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"po"}, Categories: []string{"all"}},
 	{Name: "pods/attach", Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/ephemeralcontainers", Namespaced: true, Kind: "Pod", Verbs: []string{"get", "patch", "update"}},
@@ -313,6 +378,7 @@ var coreResources = []kube.APIResource{
 	{Name: "pods/log", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
 	{Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
 	{Name: "pods/status", Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
+	{Name: "replicationcontrollers", SingularName: "replicationcontroller", Namespaced: true, Kind: "ReplicationController", Verbs: absentVerbs, ShortNames: []string{"rc"}, Categories: []string{"all"}},
 	{Name: "secrets", SingularName: "secret", Namespaced: true, Kind: "Secret", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}},
 	{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service", Verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, ShortNames: []string{"svc"}, Categories: []string{"all"}},
 	{Name: "services/status", Namespaced: true, Kind: "Service", Verbs: []string{"get"}},

@@ -55,7 +55,8 @@ func TestKubectlServiceEndpoints(t *testing.T) {
 			out, errOut, code = k.run(t, "get", "endpoints")
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			if code != 0 || len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME ENDPOINTS AGE" ||
-				!strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "web 127.0.0.1:1,127.0.0.1:1 ") {
+				!strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "web 127.0.0.1:1,127.0.0.1:1 ") ||
+				errOut != "Warning: "+endpointsDeprecated+"\n" { // as from the API server at 1.33
 				t.Errorf("get endpoints: exit %d\n%s%s", code, out, errOut)
 			}
 			out, errOut, code = k.run(t, "get", "endpointslices")

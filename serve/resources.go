@@ -135,8 +135,47 @@ var (
 		},
 	}
 	// allKinds are the namespaced kinds, served under every namespace.
-	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind, eventKind, configMapKind, secretKind}
+	allKinds = []*kind{podKind, serviceKind, deploymentKind, replicaSetKind, eventKind, configMapKind, secretKind,
+		absentKind("/api/v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
+		absentKind("/api/v1", "replicationcontrollers", "ReplicationController"),
+		absentKind("/apis/apps/v1", "daemonsets", "DaemonSet"),
+		absentKind("/apis/apps/v1", "statefulsets", "StatefulSet"),
+		absentKind("/apis/batch/v1", "jobs", "Job"),
+		absentKind("/apis/batch/v1", "cronjobs", "CronJob"),
+		absentKind("/apis/networking.k8s.io/v1", "ingresses", "Ingress")}
+	// persistentVolumeKind is cluster-scoped, and absent too.
+	persistentVolumeKind = func() *kind {
+		k := absentKind("/api/v1", "persistentvolumes", "PersistentVolume")
+		k.clusterScoped = true
+		return k
+	}()
 )
+
+// absentKind is a kind serve knows of and never holds, as a cluster that
+// has none of them: in discovery, its lists empty, each of its objects
+// not found. kubectl commands that go through every kind they know of
+// need its mapping: apply --prune's default kinds, get all. Nothing
+// creates one (their writes are not served).
+func absentKind(prefix string, resource cluster.Resource, kindName string) *kind {
+	apiVersion := strings.TrimPrefix(strings.TrimPrefix(prefix, "/apis/"), "/api/")
+	return &kind{
+		resource: resource, prefix: prefix, apiVersion: apiVersion, kind: kindName, listKind: kindName + "List",
+		fields:  metaFields,
+		field:   metaField,
+		columns: table.AbsentColumns,
+		row:     func(cluster.Object, time.Time) []any { return nil }, // there are no rows
+		list: func(_ []cluster.Object, meta kube.ListMeta) any {
+			return emptyList{TypeMeta: kube.TypeMeta{Kind: kindName + "List", APIVersion: apiVersion}, ListMeta: meta, Items: []struct{}{}}
+		},
+	}
+}
+
+// emptyList is the list of an absentKind.
+type emptyList struct {
+	kube.TypeMeta `json:",inline"`
+	kube.ListMeta `json:"metadata"`
+	Items         []struct{} `json:"items"`
+}
 
 // listItems copies objs, which must be *T, as a list's items: never nil
 // (an empty list encodes its items as []), each without its kind, as list
@@ -209,10 +248,10 @@ func (a *api) getObject(r *http.Request, k *kind) (any, *status.HTTPError) {
 // `deployments.apps "web" not found`.
 func notFoundIn(k *kind, name string) *status.HTTPError {
 	res := string(k.resource)
-	if k.prefix == "/apis/apps/v1" {
-		e := notFound(res+".apps", name)
+	if g := k.group(); g != "" {
+		e := notFound(res+"."+g, name)
 		e.Status.Details.Kind = res
-		e.Status.Details.Group = "apps"
+		e.Status.Details.Group = g
 		return e
 	}
 	return notFound(res, name)

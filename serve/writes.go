@@ -19,8 +19,9 @@ import (
 
 // group is the API group of k's resource: "" for the core group.
 func (k *kind) group() string {
-	if k.prefix == "/apis/apps/v1" {
-		return "apps"
+	if g, ok := strings.CutPrefix(k.prefix, "/apis/"); ok {
+		g, _, _ = strings.Cut(g, "/")
+		return g
 	}
 	return ""
 }

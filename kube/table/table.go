@@ -31,6 +31,13 @@ var NamespaceColumns = []kube.TableColumnDefinition{
 	{Name: "Age", Type: "string", Description: "Time since the namespace was created."},
 }
 
+// AbsentColumns are the columns of a kind serve never holds: a table of
+// one has no rows to show them.
+var AbsentColumns = []kube.TableColumnDefinition{
+	{Name: "Name", Type: "string", Format: "name", Description: "Name of the object."},
+	{Name: "Age", Type: "string", Description: "Time since the object was created."},
+}
+
 // SecretColumns are the columns of the API server's Secret table.
 var SecretColumns = []kube.TableColumnDefinition{
 	{Name: "Name", Type: "string", Format: "name", Description: "Name of the Secret."},
