@@ -1,15 +1,12 @@
 package kube
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/porthole/porthole/internal/selfcert"
 )
 
 // TestValidateSecret: each type's required keys, stringData folded in
@@ -113,8 +110,7 @@ func TestValidateSecretUpdate(t *testing.T) {
 // TestSecretWarnings: a TLS Secret whose key is not its certificate's
 // is warned of, with crypto/tls's reason, as the API server warns.
 func TestSecretWarnings(t *testing.T) {
-	crt, key := selfSigned(t)
-	_, other := selfSigned(t)
+	crt, key, other := selfSigned(t)
 	for _, tc := range []struct {
 		name   string
 		secret Secret
@@ -135,22 +131,19 @@ func TestSecretWarnings(t *testing.T) {
 	}
 }
 
-// selfSigned is a certificate and its key, PEM encoded.
-func selfSigned(t *testing.T) (crt, key []byte) {
+// selfSigned is a certificate and its key, PEM encoded, and another
+// key (its authority's).
+func selfSigned(t *testing.T) (crt, key, other []byte) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	b, err := selfcert.Ensure(t.TempDir(), []string{"example"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "example"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
+	var files [3][]byte
+	for i, name := range []string{"tls.crt", "tls.key", "ca.key"} {
+		if files[i], err = os.ReadFile(filepath.Join(b.Dir, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	kder, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	return files[0], files[1], files[2]
 }

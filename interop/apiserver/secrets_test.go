@@ -1,16 +1,9 @@
 package apiserver
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +14,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/porthole/porthole/internal/selfcert"
 )
 
 // TestSameSecrets: Secrets are written and refused on porthole serve as on
@@ -38,8 +33,7 @@ func TestSameSecrets(t *testing.T) {
 	for _, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
 		makeNamespace(t, cfg, ns)
 	}
-	crt, key := pemPair(t)
-	_, otherKey := pemPair(t)
+	crt, key, otherKey := pemPair(t)
 	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 	secret := func(name, typ, rest string) string {
 		s := `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"` + name + `"}`
@@ -177,24 +171,21 @@ func sumUpSecret(t *testing.T, cfg *rest.Config, method, path, ctype, body strin
 	return b.String()
 }
 
-// pemPair is a self-signed certificate and its key, PEM encoded.
-func pemPair(t *testing.T) (crt, key []byte) {
+// pemPair is a certificate and its key, PEM encoded, and another key
+// (its authority's).
+func pemPair(t *testing.T) (crt, key, other []byte) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	b, err := selfcert.Ensure(t.TempDir(), []string{"example"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "example"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
+	var files [3][]byte
+	for i, name := range []string{"tls.crt", "tls.key", "ca.key"} {
+		if files[i], err = os.ReadFile(filepath.Join(b.Dir, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	kder, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	return files[0], files[1], files[2]
 }
 
 // age is a table's AGE cell.
@@ -210,8 +201,7 @@ func TestSameKubectlSecrets(t *testing.T) {
 	ensureServiceAccount(t)
 	srv := startServe(t)
 	dir := t.TempDir()
-	crt, key := pemPair(t)
-	_, otherKey := pemPair(t)
+	crt, key, otherKey := pemPair(t)
 	files := map[string][]byte{"tls.crt": crt, "tls.key": key}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
