@@ -59,6 +59,22 @@ func (k kubectl) expect(t *testing.T, want string, args ...string) {
 	}
 }
 
+// eachKubectl runs test once for each packaged kubectl, as subtests named
+// by its version, against one serve: k runs that kubectl, and name is
+// prefix and the version's digits, for a namespace or object of its own.
+func eachKubectl(t *testing.T, prefix string, test func(t *testing.T, k kubectl, name string)) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs real kubectl binaries")
+	}
+	kc := startKubectlServer(t)
+	for _, v := range kubectlVersions {
+		t.Run(v, func(t *testing.T) {
+			test(t, kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}, prefix+strings.ReplaceAll(v, ".", ""))
+		})
+	}
+}
+
 // startKubectlServer runs the default server (the demo pod on the local
 // runtime) and waits until the demo pod is Running.
 func startKubectlServer(t *testing.T) string {
@@ -292,36 +308,28 @@ func TestKubectlAttach(t *testing.T) {
 // run -i --rm attaches, its stdin reaching the container, exits with the
 // container's code and deletes the pod.
 func TestKubectlRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs real kubectl binaries")
-	}
-	kc := startKubectlServer(t)
-	for _, v := range kubectlVersions {
-		t.Run(v, func(t *testing.T) {
-			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
-			name := "run-" + strings.ReplaceAll(v, ".", "")
-			out, errOut, code := k.runIn(t, "there\n", "run", name, "--image=busybox", "--restart=Never", "-i", "--rm", "--", "sh", "-c", "read line; echo hello $line; exit 3")
-			if code != 3 || !strings.HasPrefix(out, "hello there\n") || !strings.Contains(out, `pod "`+name+`" deleted`) {
-				t.Errorf("run -i --rm: exit %d %q %q, want 3, hello there and the pod deleted", code, out, errOut)
-			}
-			if out, errOut, code := k.run(t, "get", "pod", name); code != 1 || !strings.Contains(errOut, `pods "`+name+`" not found`) {
-				t.Errorf("after run --rm: exit %d %q %q, want the pod gone", code, out, errOut)
-			}
-			if out, errOut, code := k.run(t, "run", name, "--image=busybox", "--", "sleep", "infinity"); code != 0 || out != "pod/"+name+" created\n" {
-				t.Fatalf("run: exit %d %q %q", code, out, errOut)
-			}
-			if out, errOut, code := k.run(t, "wait", "--for=condition=Ready", "pod/"+name, "--timeout=30s"); code != 0 {
-				t.Fatalf("wait: exit %d %q %q", code, out, errOut)
-			}
-			if out, errOut, code := k.run(t, "exec", name, "--", "echo", "in "+name); code != 0 || out != "in "+name+"\n" {
-				t.Errorf("exec: exit %d %q %q", code, out, errOut)
-			}
-			if out, errOut, code := k.run(t, "run", name, "--image=busybox"); code != 1 || !strings.Contains(errOut, `pods "`+name+`" already exists`) {
-				t.Errorf("run again: exit %d %q %q, want AlreadyExists", code, out, errOut)
-			}
-			if out, errOut, code := k.run(t, "delete", "pod", name, "--grace-period=1"); code != 0 || out != `pod "`+name+`" deleted`+"\n" {
-				t.Errorf("delete: exit %d %q %q", code, out, errOut)
-			}
-		})
-	}
+	eachKubectl(t, "run-", func(t *testing.T, k kubectl, name string) {
+		out, errOut, code := k.runIn(t, "there\n", "run", name, "--image=busybox", "--restart=Never", "-i", "--rm", "--", "sh", "-c", "read line; echo hello $line; exit 3")
+		if code != 3 || !strings.HasPrefix(out, "hello there\n") || !strings.Contains(out, `pod "`+name+`" deleted`) {
+			t.Errorf("run -i --rm: exit %d %q %q, want 3, hello there and the pod deleted", code, out, errOut)
+		}
+		if out, errOut, code := k.run(t, "get", "pod", name); code != 1 || !strings.Contains(errOut, `pods "`+name+`" not found`) {
+			t.Errorf("after run --rm: exit %d %q %q, want the pod gone", code, out, errOut)
+		}
+		if out, errOut, code := k.run(t, "run", name, "--image=busybox", "--", "sleep", "infinity"); code != 0 || out != "pod/"+name+" created\n" {
+			t.Fatalf("run: exit %d %q %q", code, out, errOut)
+		}
+		if out, errOut, code := k.run(t, "wait", "--for=condition=Ready", "pod/"+name, "--timeout=30s"); code != 0 {
+			t.Fatalf("wait: exit %d %q %q", code, out, errOut)
+		}
+		if out, errOut, code := k.run(t, "exec", name, "--", "echo", "in "+name); code != 0 || out != "in "+name+"\n" {
+			t.Errorf("exec: exit %d %q %q", code, out, errOut)
+		}
+		if out, errOut, code := k.run(t, "run", name, "--image=busybox"); code != 1 || !strings.Contains(errOut, `pods "`+name+`" already exists`) {
+			t.Errorf("run again: exit %d %q %q, want AlreadyExists", code, out, errOut)
+		}
+		if out, errOut, code := k.run(t, "delete", "pod", name, "--grace-period=1"); code != 0 || out != `pod "`+name+`" deleted`+"\n" {
+			t.Errorf("delete: exit %d %q %q", code, out, errOut)
+		}
+	})
 }

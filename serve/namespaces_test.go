@@ -115,38 +115,31 @@ func TestNamespaceWrites(t *testing.T) {
 // and deletes namespaces as on a real cluster, and is refused the
 // deletion of default.
 func TestKubectlNamespaces(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs real kubectl binaries")
-	}
-	kc := startKubectlServer(t)
-	for _, v := range kubectlVersions {
-		t.Run(v, func(t *testing.T) {
-			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
-			ns := "ns-" + strings.ReplaceAll(v, ".", "")
-			k.expect(t, "namespace/"+ns+" created\n", "create", "namespace", ns)
-			k.expect(t, "Active", "get", "namespace", ns, "-o", "jsonpath={.status.phase}")
-			k.expect(t, "deployment.apps/web created\n", "-n", ns, "create", "deployment", "web", "--image=busybox", "--", "sleep", "infinity")
-			k.expect(t, `deployment "web" successfully rolled out`+"\n", "-n", ns, "rollout", "status", "deployment/web", "--timeout=30s")
-			k.expect(t, "namespace/"+ns+" labeled\n", "label", "namespace", ns, "team=web")
-			k.expect(t, "team=web,kubernetes.io/metadata.name="+ns, "get", "namespaces", "-l", "team=web", "-o",
-				`jsonpath={range .items[*]}team={.metadata.labels.team},kubernetes.io/metadata.name={.metadata.labels.kubernetes\.io/metadata\.name}{end}`)
-			if out, errOut, code := k.run(t, "delete", "namespace", "default"); code != 1 ||
-				!strings.Contains(errOut, `namespaces "default" is forbidden: this namespace may not be deleted`) {
-				t.Errorf("delete default: exit %d %q %q", code, out, errOut)
-			}
-			k.expect(t, `namespace "`+ns+`" deleted`+"\n", "delete", "namespace", ns, "--timeout=60s")
-			if out, errOut, code := k.run(t, "get", "namespace", ns); code != 1 || !strings.Contains(errOut, `namespaces "`+ns+`" not found`) {
-				t.Errorf("get the deleted namespace: exit %d %q %q", code, out, errOut)
-			}
-			if out, errOut, code := k.run(t, "-n", ns, "get", "deployments,replicasets,pods"); code != 0 || out != "" ||
-				errOut != "No resources found in "+ns+" namespace.\n" {
-				t.Errorf("what the deleted namespace held: exit %d %q %q", code, out, errOut)
-			}
+	eachKubectl(t, "ns-", func(t *testing.T, k kubectl, ns string) {
+		k.expect(t, "namespace/"+ns+" created\n", "create", "namespace", ns)
+		k.expect(t, "Active", "get", "namespace", ns, "-o", "jsonpath={.status.phase}")
+		k.expect(t, "deployment.apps/web created\n", "-n", ns, "create", "deployment", "web", "--image=busybox", "--", "sleep", "infinity")
+		k.expect(t, `deployment "web" successfully rolled out`+"\n", "-n", ns, "rollout", "status", "deployment/web", "--timeout=30s")
+		k.expect(t, "namespace/"+ns+" labeled\n", "label", "namespace", ns, "team=web")
+		k.expect(t, "team=web,kubernetes.io/metadata.name="+ns, "get", "namespaces", "-l", "team=web", "-o",
+			`jsonpath={range .items[*]}team={.metadata.labels.team},kubernetes.io/metadata.name={.metadata.labels.kubernetes\.io/metadata\.name}{end}`)
+		if out, errOut, code := k.run(t, "delete", "namespace", "default"); code != 1 ||
+			!strings.Contains(errOut, `namespaces "default" is forbidden: this namespace may not be deleted`) {
+			t.Errorf("delete default: exit %d %q %q", code, out, errOut)
+		}
+		k.expect(t, `namespace "`+ns+`" deleted`+"\n", "delete", "namespace", ns, "--timeout=60s")
+		if out, errOut, code := k.run(t, "get", "namespace", ns); code != 1 || !strings.Contains(errOut, `namespaces "`+ns+`" not found`) {
+			t.Errorf("get the deleted namespace: exit %d %q %q", code, out, errOut)
+		}
+		if out, errOut, code := k.run(t, "-n", ns, "get", "deployments,replicasets,pods"); code != 0 || out != "" ||
+			errOut != "No resources found in "+ns+" namespace.\n" {
+			t.Errorf("what the deleted namespace held: exit %d %q %q", code, out, errOut)
+		}
 
-			// A manifest that holds its namespace: applied in order, applied
-			// again unchanged, deleted whole.
-			app := filepath.Join(t.TempDir(), "app.yaml")
-			if err := os.WriteFile(app, []byte(fmt.Sprintf(`apiVersion: v1
+		// A manifest that holds its namespace: applied in order, applied
+		// again unchanged, deleted whole.
+		app := filepath.Join(t.TempDir(), "app.yaml")
+		if err := os.WriteFile(app, []byte(fmt.Sprintf(`apiVersion: v1
 kind: Namespace
 metadata: {name: %[1]s-app, labels: {team: shop}}
 ---
@@ -164,14 +157,13 @@ kind: Service
 metadata: {name: web, namespace: %[1]s-app}
 spec: {selector: {app: web}, ports: [{port: 80}]}
 `, ns)), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			k.expect(t, "namespace/"+ns+"-app created\ndeployment.apps/web created\nservice/web created\n", "apply", "-f", app)
-			k.expect(t, "namespace/"+ns+"-app unchanged\ndeployment.apps/web unchanged\nservice/web unchanged\n", "apply", "-f", app)
-			k.expect(t, `namespace "`+ns+`-app" deleted`+"\n"+`deployment.apps "web" deleted`+"\n"+`service "web" deleted`+"\n", "delete", "-f", app, "--timeout=60s")
-			if out, errOut, code := k.run(t, "get", "namespace", ns+"-app"); code != 1 || !strings.Contains(errOut, "not found") {
-				t.Errorf("get the deleted namespace: exit %d %q %q", code, out, errOut)
-			}
-		})
-	}
+			t.Fatal(err)
+		}
+		k.expect(t, "namespace/"+ns+"-app created\ndeployment.apps/web created\nservice/web created\n", "apply", "-f", app)
+		k.expect(t, "namespace/"+ns+"-app unchanged\ndeployment.apps/web unchanged\nservice/web unchanged\n", "apply", "-f", app)
+		k.expect(t, `namespace "`+ns+`-app" deleted`+"\n"+`deployment.apps "web" deleted`+"\n"+`service "web" deleted`+"\n", "delete", "-f", app, "--timeout=60s")
+		if out, errOut, code := k.run(t, "get", "namespace", ns+"-app"); code != 1 || !strings.Contains(errOut, "not found") {
+			t.Errorf("get the deleted namespace: exit %d %q %q", code, out, errOut)
+		}
+	})
 }

@@ -61,43 +61,36 @@ func TestNodeAPI(t *testing.T) {
 // TestKubectlNodes: kubectl get nodes and describe node, with every
 // kubectl, show the node Ready and the pods it runs.
 func TestKubectlNodes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs real kubectl binaries")
-	}
-	kc := startKubectlServer(t)
-	for _, v := range kubectlVersions {
-		t.Run(v, func(t *testing.T) {
-			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
-			out, errOut, code := k.run(t, "get", "nodes")
-			lines := strings.Split(strings.TrimSpace(out), "\n")
-			if code != 0 || len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME STATUS ROLES AGE VERSION" {
-				t.Fatalf("get nodes: exit %d\n%s%s", code, out, errOut)
+	eachKubectl(t, "", func(t *testing.T, k kubectl, _ string) {
+		out, errOut, code := k.run(t, "get", "nodes")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != 0 || len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME STATUS ROLES AGE VERSION" {
+			t.Fatalf("get nodes: exit %d\n%s%s", code, out, errOut)
+		}
+		if f := strings.Fields(lines[1]); len(f) != 5 || f[0] != "porthole" || f[1] != "Ready" || f[2] != "<none>" || f[4] != "v1.33.0-porthole" {
+			t.Errorf("get nodes row: %q", lines[1])
+		}
+		out, errOut, code = k.run(t, "describe", "node", "porthole")
+		for _, want := range []string{"Name:               porthole\n", "  Ready   True ", "  InternalIP:  127.0.0.1\n",
+			"Non-terminated Pods:          (1 in total)\n", "  default                     demo  ",
+			"Lease:\n  HolderIdentity:  porthole\n  AcquireTime:     <unset>\n  RenewTime:       "} {
+			if code != 0 || !strings.Contains(out, want) {
+				t.Errorf("describe node: exit %d, no %q in\n%s%s", code, want, out, errOut)
 			}
-			if f := strings.Fields(lines[1]); len(f) != 5 || f[0] != "porthole" || f[1] != "Ready" || f[2] != "<none>" || f[4] != "v1.33.0-porthole" {
-				t.Errorf("get nodes row: %q", lines[1])
+		}
+		// get -w lists, then watches from the list's resourceVersion:
+		// a refused watch ends kubectl at once with an error.
+		for res, last := range map[string]string{"nodes": "porthole", "namespaces": "kube-system"} {
+			lines, stopWatch := startKubectl(t, k, "get", res, "-w")
+			waitLine(t, lines, res+" listed", func(l string) bool { return strings.HasPrefix(l, last+" ") })
+			select {
+			case l, ok := <-lines:
+				t.Errorf("get %s -w: more output (%q) or an end (%v), want a held watch", res, l, !ok)
+			case <-time.After(time.Second): // the watch holds; it ends only when kubectl is stopped
 			}
-			out, errOut, code = k.run(t, "describe", "node", "porthole")
-			for _, want := range []string{"Name:               porthole\n", "  Ready   True ", "  InternalIP:  127.0.0.1\n",
-				"Non-terminated Pods:          (1 in total)\n", "  default                     demo  ",
-				"Lease:\n  HolderIdentity:  porthole\n  AcquireTime:     <unset>\n  RenewTime:       "} {
-				if code != 0 || !strings.Contains(out, want) {
-					t.Errorf("describe node: exit %d, no %q in\n%s%s", code, want, out, errOut)
-				}
+			if errOut := stopWatch(); errOut != "" {
+				t.Errorf("get %s -w stderr: %s", res, errOut)
 			}
-			// get -w lists, then watches from the list's resourceVersion:
-			// a refused watch ends kubectl at once with an error.
-			for res, last := range map[string]string{"nodes": "porthole", "namespaces": "kube-system"} {
-				lines, stopWatch := startKubectl(t, k, "get", res, "-w")
-				waitLine(t, lines, res+" listed", func(l string) bool { return strings.HasPrefix(l, last+" ") })
-				select {
-				case l, ok := <-lines:
-					t.Errorf("get %s -w: more output (%q) or an end (%v), want a held watch", res, l, !ok)
-				case <-time.After(time.Second): // the watch holds; it ends only when kubectl is stopped
-				}
-				if errOut := stopWatch(); errOut != "" {
-					t.Errorf("get %s -w stderr: %s", res, errOut)
-				}
-			}
-		})
-	}
+		}
+	})
 }

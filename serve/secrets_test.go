@@ -21,10 +21,6 @@ import (
 // into data and never shown; an immutable Secret stays as it is; a TLS
 // Secret whose key is not its certificate's is warned of.
 func TestKubectlSecrets(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs real kubectl binaries")
-	}
-	kc := startKubectlServer(t)
 	certs, err := selfcert.Ensure(t.TempDir(), []string{"web.example"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -38,30 +34,27 @@ func TestKubectlSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range kubectlVersions {
-		t.Run(v, func(t *testing.T) {
-			k := kubectl{bin: kubectlBin(t, v), kubeconfig: kc, home: t.TempDir()}
-			ns := "secret-" + strings.ReplaceAll(v, ".", "")
-			k.expect(t, "namespace/"+ns+" created\n", "create", "namespace", ns)
-			k.expect(t, "secret/db created\n", "-n", ns, "create", "secret", "generic", "db", "--from-literal=user=bob", "--from-literal=password=s3cr3t")
-			k.expect(t, "secret/web-tls created\n", "-n", ns, "create", "secret", "tls", "web-tls", "--cert="+crt, "--key="+key)
-			k.expect(t, "secret/registry created\n", "-n", ns, "create", "secret", "docker-registry", "registry",
-				"--docker-server=registry.example", "--docker-username=u", "--docker-password=p")
-			out, errOut, code := k.run(t, "-n", ns, "get", "secrets")
-			if code != 0 || !regexpMatch(`^NAME +TYPE +DATA +AGE\ndb +Opaque +2 +\d+s\nregistry +kubernetes.io/dockerconfigjson +1 +\d+s\nweb-tls +kubernetes.io/tls +2 +\d+s\n$`, out) {
-				t.Errorf("get secrets: exit %d %q %s", code, out, errOut)
-			}
-			k.expect(t, "web-tls", "-n", ns, "get", "secrets", "--field-selector", "type=kubernetes.io/tls", "-o", "jsonpath={.items[*].metadata.name}")
-			k.expect(t, base64.StdEncoding.EncodeToString([]byte("s3cr3t"))+"|"+base64.StdEncoding.EncodeToString(crtPEM), "-n", ns, "get", "secret", "-o",
-				`jsonpath={.items[0].data.password}|{.items[2].data.tls\.crt}`)
-			out, errOut, code = k.run(t, "-n", ns, "describe", "secret", "db")
-			if code != 0 || !regexpMatch(`(?m)^Type: +Opaque$`, out) || !regexpMatch(`(?m)^password: +6 bytes$`, out) || strings.Contains(out, "s3cr3t") {
-				t.Errorf("describe secret: exit %d %q %s", code, out, errOut)
-			}
+	eachKubectl(t, "secret-", func(t *testing.T, k kubectl, ns string) {
+		k.expect(t, "namespace/"+ns+" created\n", "create", "namespace", ns)
+		k.expect(t, "secret/db created\n", "-n", ns, "create", "secret", "generic", "db", "--from-literal=user=bob", "--from-literal=password=s3cr3t")
+		k.expect(t, "secret/web-tls created\n", "-n", ns, "create", "secret", "tls", "web-tls", "--cert="+crt, "--key="+key)
+		k.expect(t, "secret/registry created\n", "-n", ns, "create", "secret", "docker-registry", "registry",
+			"--docker-server=registry.example", "--docker-username=u", "--docker-password=p")
+		out, errOut, code := k.run(t, "-n", ns, "get", "secrets")
+		if code != 0 || !regexpMatch(`^NAME +TYPE +DATA +AGE\ndb +Opaque +2 +\d+s\nregistry +kubernetes.io/dockerconfigjson +1 +\d+s\nweb-tls +kubernetes.io/tls +2 +\d+s\n$`, out) {
+			t.Errorf("get secrets: exit %d %q %s", code, out, errOut)
+		}
+		k.expect(t, "web-tls", "-n", ns, "get", "secrets", "--field-selector", "type=kubernetes.io/tls", "-o", "jsonpath={.items[*].metadata.name}")
+		k.expect(t, base64.StdEncoding.EncodeToString([]byte("s3cr3t"))+"|"+base64.StdEncoding.EncodeToString(crtPEM), "-n", ns, "get", "secret", "-o",
+			`jsonpath={.items[0].data.password}|{.items[2].data.tls\.crt}`)
+		out, errOut, code = k.run(t, "-n", ns, "describe", "secret", "db")
+		if code != 0 || !regexpMatch(`(?m)^Type: +Opaque$`, out) || !regexpMatch(`(?m)^password: +6 bytes$`, out) || strings.Contains(out, "s3cr3t") {
+			t.Errorf("describe secret: exit %d %q %s", code, out, errOut)
+		}
 
-			dir := t.TempDir()
-			app := filepath.Join(dir, "app.yaml")
-			if err := os.WriteFile(app, []byte(fmt.Sprintf(`apiVersion: v1
+		dir := t.TempDir()
+		app := filepath.Join(dir, "app.yaml")
+		if err := os.WriteFile(app, []byte(fmt.Sprintf(`apiVersion: v1
 kind: Secret
 metadata: {name: api, namespace: %[1]s}
 stringData: {TOKEN: abc, MODE: from-string-data}
@@ -84,55 +77,54 @@ spec:
         - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
         - {name: LATE, valueFrom: {secretKeyRef: {name: late, key: value}}}
 `, ns)), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			k.expect(t, "secret/api created\ndeployment.apps/web created\n", "apply", "-f", app)
-			k.expect(t, "abc|from-string-data|<no value>", "-n", ns, "get", "secret", "api", "-o",
-				`go-template={{.data.TOKEN | base64decode}}|{{.data.MODE | base64decode}}|{{.stringData}}`)
-			pod := ""
-			waitFor(t, "a pod waiting on its Secret", func() bool {
-				out, _, _ := k.run(t, "-n", ns, "get", "pods", "-l", "app=web", "-o",
-					`jsonpath={.items[0].metadata.name} {.items[0].status.containerStatuses[0].state.waiting.reason}`)
-				pod, _, _ = strings.Cut(out, " ")
-				return strings.HasSuffix(out, " CreateContainerConfigError")
-			})
-			k.expect(t, `secret "late" not found`, "-n", ns, "get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].state.waiting.message}")
-			k.expect(t, "secret/late created\n", "-n", ns, "create", "secret", "generic", "late", "--from-literal=value=arrived")
-			if out, errOut, code := k.run(t, "-n", ns, "rollout", "status", "deployment/web", "--timeout=30s"); code != 0 ||
-				!strings.HasSuffix(out, `deployment "web" successfully rolled out`+"\n") {
-				t.Fatalf("rollout status: exit %d %q %q", code, out, errOut)
-			}
-			k.expect(t, "abc from-string-data bob s3cr3t arrived\n", "-n", ns, "logs", pod)
-
-			// A TLS Secret whose key is another's is stored, and warned of.
-			mismatched := filepath.Join(dir, "mismatched.yaml")
-			if err := os.WriteFile(mismatched, []byte(fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: odd-tls, namespace: %s}\ntype: kubernetes.io/tls\ndata: {tls.crt: %s, tls.key: %s}\n",
-				ns, base64.StdEncoding.EncodeToString(crtPEM), base64.StdEncoding.EncodeToString(otherPEM))), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if out, errOut, code := k.run(t, "create", "-f", mismatched); code != 0 || out != "secret/odd-tls created\n" ||
-				errOut != "Warning: tls: private key does not match public key\n" {
-				t.Errorf("create a mismatched TLS Secret: exit %d %q %q", code, out, errOut)
-			}
-			if out, errOut, code := k.run(t, "-n", ns, "patch", "secret", "odd-tls", "-p", `{"type":"Opaque"}`); code != 1 ||
-				!strings.Contains(errOut, `type: Invalid value: "Opaque": field is immutable`) {
-				t.Errorf("change a Secret's type: exit %d %q %q", code, out, errOut)
-			}
-
-			// An immutable Secret stays as it is.
-			k.expect(t, "secret/db patched\n", "-n", ns, "patch", "secret", "db", "-p", `{"immutable":true}`)
-			if out, errOut, code := k.run(t, "-n", ns, "patch", "secret", "db", "-p", `{"stringData":{"user":"eve"}}`); code != 1 ||
-				!strings.Contains(errOut, "data: Forbidden: field is immutable when `immutable` is set") {
-				t.Errorf("patch an immutable Secret: exit %d %q %q", code, out, errOut)
-			}
-			k.expect(t, `secret "db" deleted`+"\n", "-n", ns, "delete", "secret", "db")
-			if out, errOut, code := k.run(t, "-n", ns, "get", "secret", "db"); code != 1 || !strings.Contains(errOut, `secrets "db" not found`) {
-				t.Errorf("get the deleted Secret: exit %d %q %q", code, out, errOut)
-			}
-			k.expect(t, `namespace "`+ns+`" deleted`+"\n", "delete", "namespace", ns, "--timeout=60s")
-			if out, errOut, code := k.run(t, "-n", ns, "get", "secrets"); code != 0 || out != "" || errOut != "No resources found in "+ns+" namespace.\n" {
-				t.Errorf("the deleted namespace's Secrets: exit %d %q %q", code, out, errOut)
-			}
+			t.Fatal(err)
+		}
+		k.expect(t, "secret/api created\ndeployment.apps/web created\n", "apply", "-f", app)
+		k.expect(t, "abc|from-string-data|<no value>", "-n", ns, "get", "secret", "api", "-o",
+			`go-template={{.data.TOKEN | base64decode}}|{{.data.MODE | base64decode}}|{{.stringData}}`)
+		pod := ""
+		waitFor(t, "a pod waiting on its Secret", func() bool {
+			out, _, _ := k.run(t, "-n", ns, "get", "pods", "-l", "app=web", "-o",
+				`jsonpath={.items[0].metadata.name} {.items[0].status.containerStatuses[0].state.waiting.reason}`)
+			pod, _, _ = strings.Cut(out, " ")
+			return strings.HasSuffix(out, " CreateContainerConfigError")
 		})
-	}
+		k.expect(t, `secret "late" not found`, "-n", ns, "get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].state.waiting.message}")
+		k.expect(t, "secret/late created\n", "-n", ns, "create", "secret", "generic", "late", "--from-literal=value=arrived")
+		if out, errOut, code := k.run(t, "-n", ns, "rollout", "status", "deployment/web", "--timeout=30s"); code != 0 ||
+			!strings.HasSuffix(out, `deployment "web" successfully rolled out`+"\n") {
+			t.Fatalf("rollout status: exit %d %q %q", code, out, errOut)
+		}
+		k.expect(t, "abc from-string-data bob s3cr3t arrived\n", "-n", ns, "logs", pod)
+
+		// A TLS Secret whose key is another's is stored, and warned of.
+		mismatched := filepath.Join(dir, "mismatched.yaml")
+		if err := os.WriteFile(mismatched, []byte(fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: odd-tls, namespace: %s}\ntype: kubernetes.io/tls\ndata: {tls.crt: %s, tls.key: %s}\n",
+			ns, base64.StdEncoding.EncodeToString(crtPEM), base64.StdEncoding.EncodeToString(otherPEM))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, errOut, code := k.run(t, "create", "-f", mismatched); code != 0 || out != "secret/odd-tls created\n" ||
+			errOut != "Warning: tls: private key does not match public key\n" {
+			t.Errorf("create a mismatched TLS Secret: exit %d %q %q", code, out, errOut)
+		}
+		if out, errOut, code := k.run(t, "-n", ns, "patch", "secret", "odd-tls", "-p", `{"type":"Opaque"}`); code != 1 ||
+			!strings.Contains(errOut, `type: Invalid value: "Opaque": field is immutable`) {
+			t.Errorf("change a Secret's type: exit %d %q %q", code, out, errOut)
+		}
+
+		// An immutable Secret stays as it is.
+		k.expect(t, "secret/db patched\n", "-n", ns, "patch", "secret", "db", "-p", `{"immutable":true}`)
+		if out, errOut, code := k.run(t, "-n", ns, "patch", "secret", "db", "-p", `{"stringData":{"user":"eve"}}`); code != 1 ||
+			!strings.Contains(errOut, "data: Forbidden: field is immutable when `immutable` is set") {
+			t.Errorf("patch an immutable Secret: exit %d %q %q", code, out, errOut)
+		}
+		k.expect(t, `secret "db" deleted`+"\n", "-n", ns, "delete", "secret", "db")
+		if out, errOut, code := k.run(t, "-n", ns, "get", "secret", "db"); code != 1 || !strings.Contains(errOut, `secrets "db" not found`) {
+			t.Errorf("get the deleted Secret: exit %d %q %q", code, out, errOut)
+		}
+		k.expect(t, `namespace "`+ns+`" deleted`+"\n", "delete", "namespace", ns, "--timeout=60s")
+		if out, errOut, code := k.run(t, "-n", ns, "get", "secrets"); code != 0 || out != "" || errOut != "No resources found in "+ns+" namespace.\n" {
+			t.Errorf("the deleted namespace's Secrets: exit %d %q %q", code, out, errOut)
+		}
+	})
 }
