@@ -31,33 +31,57 @@ const MaxConfigMapData = 1 << 20
 
 // Validate checks a ConfigMap as the API server does: a DNS-1123
 // subdomain name, keys of alphanumerics, '-', '_' and '.', no key in both
-// data and binaryData, at most MaxConfigMapData bytes of values.
-func (cm *ConfigMap) Validate() error { return asError(validateConfigMap(cm)) }
+// data and binaryData, at most MaxConfigMapData bytes of values. Every
+// problem is reported, in a FieldErrors (keys in sorted order, where the
+// API server's follows its map's).
+func (cm *ConfigMap) Validate() error { return asErrors(validateConfigMap(cm)) }
 
-func validateConfigMap(cm *ConfigMap) *fieldError {
+func validateConfigMap(cm *ConfigMap) []*fieldError {
 	if fe := validateMeta(&cm.ObjectMeta, false); fe != nil {
-		return fe
+		return []*fieldError{fe}
 	}
+	var errs []*fieldError
 	size := 0
 	for _, k := range slices.Sorted(maps.Keys(cm.Data)) {
-		if msgs := configKeyProblems(k); len(msgs) > 0 {
-			return &fieldError{"data[" + k + "]", invalidValue(k, msgs[0])}
+		for _, msg := range configKeyProblems(k) {
+			errs = append(errs, &fieldError{"data[" + k + "]", invalidValue(k, msg)})
 		}
 		if _, dup := cm.BinaryData[k]; dup {
-			return &fieldError{"data[" + k + "]", invalid(k, "duplicate of key present in binaryData")}
+			errs = append(errs, &fieldError{"data[" + k + "]", invalidValue(k, "duplicate of key present in binaryData")})
 		}
 		size += len(cm.Data[k])
 	}
 	for _, k := range slices.Sorted(maps.Keys(cm.BinaryData)) {
-		if msgs := configKeyProblems(k); len(msgs) > 0 {
-			return &fieldError{"binaryData[" + k + "]", invalidValue(k, msgs[0])}
+		for _, msg := range configKeyProblems(k) {
+			errs = append(errs, &fieldError{"binaryData[" + k + "]", invalidValue(k, msg)})
 		}
 		size += len(cm.BinaryData[k])
 	}
 	if size > MaxConfigMapData {
-		return &fieldError{"data", fmt.Sprintf("Too long: may not be more than %d bytes (the values are %d)", MaxConfigMapData, size)}
+		// The whole object's, which the API server names [].
+		errs = append(errs, &fieldError{"[]", fmt.Sprintf("Too long: may not be more than %d bytes", MaxConfigMapData)})
 	}
-	return nil
+	return errs
+}
+
+// ValidateConfigMapUpdate checks cm in place of old as the API server
+// does: an immutable ConfigMap's data, binaryData and immutability do not
+// change, and cm is valid. Every problem is reported, in a FieldErrors.
+func ValidateConfigMapUpdate(cm, old *ConfigMap) error {
+	var errs []*fieldError
+	if old.Immutable != nil && *old.Immutable {
+		const frozen = "Forbidden: field is immutable when `immutable` is set"
+		if cm.Immutable == nil || !*cm.Immutable {
+			errs = append(errs, &fieldError{"immutable", frozen})
+		}
+		if !maps.Equal(cm.Data, old.Data) {
+			errs = append(errs, &fieldError{"data", frozen})
+		}
+		if !maps.EqualFunc(cm.BinaryData, old.BinaryData, func(a, b []byte) bool { return string(a) == string(b) }) {
+			errs = append(errs, &fieldError{"binaryData", frozen})
+		}
+	}
+	return asErrors(append(errs, validateConfigMap(cm)...))
 }
 
 // configKeyProblems are why s is not a ConfigMap's or Secret's key, in

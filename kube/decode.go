@@ -412,15 +412,12 @@ func decodeKind(raw []byte, kind, prefix string) (object, *fieldError) {
 		obj, validate = ns, func() *fieldError { return validateNamespace(ns) }
 	case "ConfigMap":
 		cm := new(ConfigMap)
-		obj, validate = cm, func() *fieldError { return validateConfigMap(cm) }
+		obj, validate = cm, func() *fieldError { return first(validateConfigMap(cm)) }
 	case "Secret":
 		s := new(Secret)
 		obj, validate = s, func() *fieldError {
 			s.FoldStringData()
-			if errs := validateSecret(s); len(errs) > 0 {
-				return errs[0] // a manifest's problems are told one at a time
-			}
-			return nil
+			return first(validateSecret(s))
 		}
 	}
 	if err := json.Unmarshal(raw, obj); err != nil {
@@ -441,10 +438,22 @@ func decodeKind(raw []byte, kind, prefix string) (object, *fieldError) {
 		m.Namespace = DefaultNamespace
 	}
 	if fe := validate(); fe != nil {
-		fe.field = prefix + fe.field
+		if fe.field == "[]" { // the whole object's, as the API server names it
+			fe.field = ""
+		}
+		fe.field = trimDot(prefix + fe.field)
 		return object{}, fe
 	}
 	return object{kind: kind, obj: obj}, nil
+}
+
+// first is the first of errs, or nil: a manifest's problems are told
+// one at a time.
+func first(errs []*fieldError) *fieldError {
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs[0]
 }
 
 func trimDot(s string) string {

@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"maps"
-	"reflect"
 
 	"github.com/porthole/porthole/kube"
 )
@@ -139,18 +137,7 @@ func (c *Cluster) patchConfigMap(namespace, name string, apply func(doc any) (an
 	u := clone(cm)
 	u.Labels, u.Annotations = p.Labels, p.Annotations
 	u.Data, u.BinaryData, u.Immutable = p.Data, p.BinaryData, p.Immutable
-	if cm.Immutable != nil && *cm.Immutable {
-		// As the API server's update validation says.
-		switch {
-		case u.Immutable == nil || !*u.Immutable:
-			return nil, &InvalidError{Msg: "immutable: Forbidden: field is immutable when `immutable` is set"}
-		case !maps.Equal(u.Data, cm.Data):
-			return nil, &InvalidError{Msg: "data: Forbidden: field is immutable when `immutable` is set"}
-		case !reflect.DeepEqual(u.BinaryData, cm.BinaryData):
-			return nil, &InvalidError{Msg: "binaryData: Forbidden: field is immutable when `immutable` is set"}
-		}
-	}
-	if err := u.Validate(); err != nil {
+	if err := kube.ValidateConfigMapUpdate(u, cm); err != nil {
 		return nil, invalidError(err)
 	}
 	if err := c.checkConfigMapTotalLocked(u); err != nil {
