@@ -99,7 +99,7 @@ The processes are NOT isolated from this machine.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", serve.DefaultListen, "address to listen on (host:port, loopback only; port 0 picks one)")
-	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods, Services, Deployments, ReplicaSets and namespaces to run (YAML or JSON, several documents; - for stdin); repeatable")
+	cmd.Flags().StringArrayVarP(&opts.Filenames, "filename", "f", nil, "manifest of pods, Services, Deployments, ReplicaSets, namespaces, ConfigMaps and Secrets to run (YAML or JSON, several documents; - for stdin); repeatable")
 	cmd.Flags().StringVar(&opts.Kubeconfig, kubeconfigFlag, "", `write a kubeconfig for this server to this path ("" for none) (default "$XDG_CONFIG_HOME/porthole/kubeconfig")`)
 	cmd.Flags().BoolVar(&opts.PlainHTTP, "plain-http", false, "serve plain HTTP, with no generated certificate or token (loopback only)")
 	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", `keep the generated certificate authority, serving certificate and token here (default "$XDG_CONFIG_HOME/porthole/serve")`)
