@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -77,7 +78,7 @@ func ValidateConfigMapUpdate(cm, old *ConfigMap) error {
 		if !maps.Equal(cm.Data, old.Data) {
 			errs = append(errs, &fieldError{"data", frozen})
 		}
-		if !maps.EqualFunc(cm.BinaryData, old.BinaryData, func(a, b []byte) bool { return string(a) == string(b) }) {
+		if !maps.EqualFunc(cm.BinaryData, old.BinaryData, bytes.Equal) {
 			errs = append(errs, &fieldError{"binaryData", frozen})
 		}
 	}

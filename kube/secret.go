@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -133,7 +134,7 @@ func ValidateSecretUpdate(s, old *Secret) error {
 		if s.Immutable == nil || !*s.Immutable {
 			errs = append(errs, &fieldError{"immutable", frozen})
 		}
-		if !maps.EqualFunc(s.Data, old.Data, func(a, b []byte) bool { return string(a) == string(b) }) {
+		if !maps.EqualFunc(s.Data, old.Data, bytes.Equal) {
 			errs = append(errs, &fieldError{"data", frozen})
 		}
 	}
