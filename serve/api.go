@@ -85,11 +85,7 @@ func (a *api) register(mux *http.ServeMux) {
 		"/api/v1/nodes":               {http.MethodGet: a.listNodes},
 		"/api/v1/nodes/{name}":        get(a.getNode),
 		"/api/v1/nodes/{name}/status": get(a.getNode),
-		"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}":      get(a.getNodeLease),
-		"/api/v1/replicationcontrollers":                                         get(a.emptyList("v1", "ReplicationControllerList")),
-		"/api/v1/namespaces/{namespace}/replicationcontrollers":                  get(a.emptyList("v1", "ReplicationControllerList")),
-		"/apis/apps/v1/daemonsets":                                               get(a.emptyList("apps/v1", "DaemonSetList")),
-		"/apis/apps/v1/namespaces/{namespace}/daemonsets":                        get(a.emptyList("apps/v1", "DaemonSetList")),
+		"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}": get(a.getNodeLease),
 		"/api/v1/endpoints":                                                      deprecated(get(a.listEndpoints), endpointsDeprecated),
 		"/api/v1/namespaces/{namespace}/endpoints":                               deprecated(get(a.listEndpoints), endpointsDeprecated),
 		"/api/v1/namespaces/{namespace}/endpoints/{name}":                        deprecated(get(a.getEndpoints), endpointsDeprecated),
@@ -236,23 +232,6 @@ func (a *api) handler(methods map[string]apiHandler) http.Handler {
 		}
 		a.log.Debug("api request", "method", r.Method, "uri", r.URL.RequestURI(), "accept", r.Header.Get("Accept"), "code", code)
 	})
-}
-
-// emptyList answers the list of a kind serve never has (kubectl
-// cluster-info dump lists ReplicationControllers and DaemonSets): none,
-// as of now. These kinds are not in discovery, so kubectl get does not
-// offer them.
-func (a *api) emptyList(apiVersion, listKind string) func(*http.Request) (any, *status.HTTPError) {
-	return func(r *http.Request) (any, *status.HTTPError) {
-		if _, ok := negotiate(r.Header.Get("Accept"), false); !ok {
-			return nil, notAcceptable()
-		}
-		if isWatch(r.URL.Query()) {
-			return nil, badRequest("watch is not supported for this resource by porthole")
-		}
-		return map[string]any{"kind": listKind, "apiVersion": apiVersion,
-			"metadata": map[string]any{"resourceVersion": a.cluster.ResourceVersion()}, "items": []any{}}, nil
-	}
 }
 
 func (a *api) getVersion(*http.Request) (any, *status.HTTPError) { return a.version, nil }
