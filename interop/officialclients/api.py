@@ -4,12 +4,13 @@ discovery (its paths end in a slash), a pod created from the client's models
 (no kind, no apiVersion), a watch until it runs (watch=True), its log
 followed (follow=True), a deployment's status and scale, config maps
 listed in pages and deleted as a collection, a config map server-side applied by the dynamic
-client (a field dropped, a conflict with another manager, forced), the pod
-deleted.
+client (a field dropped, a conflict with another manager, forced), a
+Secret written with stringData and read back, the pod deleted.
 
 usage: api.py KUBECONFIG NAMESPACE NAME
 prints one JSON line with what it saw.
 """
+import base64
 import json
 import os
 import shutil
@@ -99,6 +100,12 @@ try:
         v1.delete_namespaced_config_map(name + "-ssa", namespace)
     finally:
         shutil.rmtree(cache)
+    # A Secret of the client's model, its stringData read back as data.
+    v1.create_namespaced_secret(namespace, client.V1Secret(
+        metadata=client.V1ObjectMeta(name=name), string_data={"password": "s3cr3t"}, type="kubernetes.io/basic-auth"))
+    s = v1.read_namespaced_secret(name, namespace)
+    out["secret"] = "%s %s %s" % (s.type, base64.b64decode(s.data["password"]).decode(), s.string_data)
+    v1.delete_namespaced_secret(name, namespace)
     out["deleted"] = v1.delete_namespaced_pod(name, namespace, grace_period_seconds=0).metadata.name
 except client.ApiException as e:
     out["error"] = "%s %s: %s" % (e.status, e.reason, e.body)

@@ -239,6 +239,7 @@ func (c Client) API(t testing.TB, tg Target, name string) {
 		Left             *int
 		Applied          []string
 		Paged            []string
+		Secret           string
 		Deleted          string
 		Error            string
 	}
@@ -274,5 +275,6 @@ func (c Client) API(t testing.TB, tg Target, name string) {
 	// forced.
 	check("server-side apply", slices.Equal(got.Applied, []string{`{"a":"1","b":"2"}`, `{"a":"1"}`,
 		`409 Apply failed with 1 conflict: conflict with "other" using v1: .data.a`, `{"a":"1"}`}), got.Applied)
+	check("secret", got.Secret == "kubernetes.io/basic-auth s3cr3t None", got.Secret)
 	check("deleted", got.Deleted == name, got.Deleted)
 }

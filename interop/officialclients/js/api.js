@@ -3,7 +3,7 @@
 // version, a pod created without kind or apiVersion, a watch with bookmarks
 // until it runs, its log followed, a deployment's status, config maps
 // listed in pages, a config map server-side applied (a field dropped, a conflict with another manager,
-// forced), the pod deleted.
+// forced), a Secret written with stringData and read back, the pod deleted.
 //
 // usage: node api.js KUBECONFIG NAMESPACE NAME
 // prints one JSON line with what it saw.
@@ -87,6 +87,11 @@ setTimeout(() => { out.error = 'timed out'; done(2); }, 60000);
   }
   out.applied.push(sorted((await objects.patch(cm, undefined, undefined, 'js-api', true, k8s.PatchStrategy.ServerSideApply)).data));
   await core.deleteNamespacedConfigMap({ name: `${name}-ssa`, namespace });
+  // A Secret written with stringData and read back as data.
+  await core.createNamespacedSecret({ namespace, body: { metadata: { name }, type: 'kubernetes.io/basic-auth', stringData: { password: 's3cr3t' } } });
+  const secret = await core.readNamespacedSecret({ name, namespace });
+  out.secret = `${secret.type} ${Buffer.from(secret.data.password, 'base64').toString()} ${secret.stringData === undefined ? 'None' : JSON.stringify(secret.stringData)}`;
+  await core.deleteNamespacedSecret({ name, namespace });
   out.deleted = (await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })).metadata.name;
   done(0);
 })().catch((e) => {
