@@ -59,6 +59,16 @@ func (k kubectl) expect(t *testing.T, want string, args ...string) {
 	}
 }
 
+// expectError runs kubectl and fails t unless it exits 1 with want in
+// its stderr.
+func (k kubectl) expectError(t *testing.T, want string, args ...string) {
+	t.Helper()
+	out, errOut, code := k.run(t, args...)
+	if code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("%s: exit %d %q %q, want exit 1 and %q", strings.Join(args, " "), code, out, errOut, want)
+	}
+}
+
 // eachKubectl runs test once for each packaged kubectl, as subtests named
 // by its version, against one serve: k runs that kubectl, and name is
 // prefix and the version's digits, for a namespace or object of its own.

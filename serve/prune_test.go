@@ -47,8 +47,6 @@ func TestKubectlApplyPrune(t *testing.T) {
 		if out, errOut, code := k.run(t, "get", "pv"); code != 0 || out != "" || errOut != "No resources found\n" {
 			t.Errorf("get pv: exit %d %q %q", code, out, errOut)
 		}
-		if out, errOut, code := k.run(t, "-n", ns, "get", "job", "x"); code != 1 || !strings.Contains(errOut, `jobs.batch "x" not found`) {
-			t.Errorf("get a job: exit %d %q %q", code, out, errOut)
-		}
+		k.expectError(t, `jobs.batch "x" not found`, "-n", ns, "get", "job", "x")
 	})
 }

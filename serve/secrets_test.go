@@ -107,21 +107,13 @@ spec:
 			errOut != "Warning: tls: private key does not match public key\n" {
 			t.Errorf("create a mismatched TLS Secret: exit %d %q %q", code, out, errOut)
 		}
-		if out, errOut, code := k.run(t, "-n", ns, "patch", "secret", "odd-tls", "-p", `{"type":"Opaque"}`); code != 1 ||
-			!strings.Contains(errOut, `type: Invalid value: "Opaque": field is immutable`) {
-			t.Errorf("change a Secret's type: exit %d %q %q", code, out, errOut)
-		}
+		k.expectError(t, `type: Invalid value: "Opaque": field is immutable`, "-n", ns, "patch", "secret", "odd-tls", "-p", `{"type":"Opaque"}`)
 
 		// An immutable Secret stays as it is.
 		k.expect(t, "secret/db patched\n", "-n", ns, "patch", "secret", "db", "-p", `{"immutable":true}`)
-		if out, errOut, code := k.run(t, "-n", ns, "patch", "secret", "db", "-p", `{"stringData":{"user":"eve"}}`); code != 1 ||
-			!strings.Contains(errOut, "data: Forbidden: field is immutable when `immutable` is set") {
-			t.Errorf("patch an immutable Secret: exit %d %q %q", code, out, errOut)
-		}
+		k.expectError(t, "data: Forbidden: field is immutable when `immutable` is set", "-n", ns, "patch", "secret", "db", "-p", `{"stringData":{"user":"eve"}}`)
 		k.expect(t, `secret "db" deleted`+"\n", "-n", ns, "delete", "secret", "db")
-		if out, errOut, code := k.run(t, "-n", ns, "get", "secret", "db"); code != 1 || !strings.Contains(errOut, `secrets "db" not found`) {
-			t.Errorf("get the deleted Secret: exit %d %q %q", code, out, errOut)
-		}
+		k.expectError(t, `secrets "db" not found`, "-n", ns, "get", "secret", "db")
 		k.expect(t, `namespace "`+ns+`" deleted`+"\n", "delete", "namespace", ns, "--timeout=60s")
 		if out, errOut, code := k.run(t, "-n", ns, "get", "secrets"); code != 0 || out != "" || errOut != "No resources found in "+ns+" namespace.\n" {
 			t.Errorf("the deleted namespace's Secrets: exit %d %q %q", code, out, errOut)
