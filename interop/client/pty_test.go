@@ -39,9 +39,8 @@ func startPTY(t *testing.T, c *cliSetup, rows, cols uint16, args ...string) *pty
 	if err != nil {
 		t.Fatalf("open pty: %v", err)
 	}
-	if err := pty.Setsize(ptm, &pty.Winsize{Rows: rows, Cols: cols}); err != nil {
-		t.Fatal(err)
-	}
+	ptm = pollable(t, ptm)
+	setSize(t, ptm, rows, cols)
 	ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
 	r := &ptyRun{ptm: ptm, tty: tty, done: make(chan struct{}), changed: make(chan struct{})}
 	r.cmd = c.command(ctx, nil, args...)
@@ -62,6 +61,49 @@ func startPTY(t *testing.T, c *cliSetup, rows, cols uint16, args ...string) *pty
 		<-readDone
 	})
 	return r
+}
+
+// pollable is the pty master f, which creack/pty leaves in blocking mode,
+// as a file in non-blocking mode on the runtime's poller: closing it ends
+// a read in progress. A blocking read of the master ends only once no one
+// holds the terminal, so a test that failed with the terminal still held
+// would otherwise hang in its cleanup (waiting for its reader) and never
+// report.
+func pollable(t *testing.T, f *os.File) *os.File {
+	t.Helper()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd int
+	var derr error
+	if err := rc.Control(func(old uintptr) { fd, derr = unix.FcntlInt(old, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
+		t.Fatalf("dup the pty master: %v %v", err, derr)
+	}
+	f.Close()
+	if err := unix.SetNonblock(fd, true); err != nil {
+		t.Fatal(err)
+	}
+	return os.NewFile(uintptr(fd), f.Name())
+}
+
+// setSize sets the terminal's window size through the master, without
+// its Fd, which would put it back in blocking mode (see pollable).
+func setSize(t *testing.T, ptm *os.File, rows, cols uint16) {
+	t.Helper()
+	rc, err := ptm.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if serr != nil {
+		t.Fatalf("set the window size: %v", serr)
+	}
 }
 
 func (r *ptyRun) wait(cancel context.CancelFunc) {
@@ -178,9 +220,7 @@ func TestCLITerminal(t *testing.T) {
 	if !strings.Contains(r.output(), "30 100") {
 		t.Errorf("stty size did not print 30 100; terminal:\n%s", r.output())
 	}
-	if err := pty.Setsize(r.ptm, &pty.Winsize{Rows: 43, Cols: 132}); err != nil {
-		t.Fatal(err)
-	}
+	setSize(t, r.ptm, 43, 132)
 	r.send(t, `while [ "$(stty size)" != "43 132" ]; do sleep 0.05; done; echo RE''SIZED`+"\n")
 	r.await(t, "RESIZED")
 	r.send(t, "exit 3\n")
