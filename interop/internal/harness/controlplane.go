@@ -131,7 +131,7 @@ func StartControlPlane(ctx context.Context, bin, dir string) (*ControlPlane, err
 		return nil, err
 	}
 	cp.cmd.SysProcAttr = OwnGroup()
-	if err := cp.cmd.Start(); err != nil {
+	if err := startHeld(cp.cmd, cp.exited); err != nil {
 		return nil, fmt.Errorf("start controlplane: %w", err)
 	}
 	cp.group = NewProcGroup(cp.cmd)

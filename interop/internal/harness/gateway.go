@@ -53,7 +53,7 @@ func StartGateway(bin string, o GatewayOptions, args ...string) (*Gateway, error
 	if err != nil {
 		return nil, err
 	}
-	if err := g.cmd.Start(); err != nil {
+	if err := startHeld(g.cmd, g.exited); err != nil {
 		return nil, fmt.Errorf("start gateway: %w", err)
 	}
 	g.group = NewProcGroup(g.cmd)

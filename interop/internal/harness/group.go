@@ -2,6 +2,7 @@ package harness
 
 import (
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -50,6 +51,29 @@ func (g *ProcGroup) Wait() error {
 	g.reaped = true
 	g.mu.Unlock()
 	return g.cmd.Wait()
+}
+
+// startHeld starts cmd, whose SysProcAttr is OwnGroup's, from a goroutine
+// locked to its OS thread until exited is closed (the process was
+// reaped). Pdeathsig fires when the thread that forked the child exits,
+// not the test binary, and the Go runtime ends a thread when a goroutine
+// locked to it returns, as an in-process localrt's spawner does at its
+// Close: a gateway forked earlier from the thread that spawner later
+// locked got SIGTERM when the test closed its runtime (and, at Stop's
+// SIGTERM, died of the second). A thread held for the child's whole life
+// can be ended under it by no one.
+func startHeld(cmd *exec.Cmd, exited <-chan struct{}) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread() // the child is reaped by then
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			<-exited
+		}
+	}()
+	return <-started
 }
 
 // OwnGroup is the SysProcAttr of a server the tests start: the leader of a

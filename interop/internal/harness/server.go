@@ -76,7 +76,7 @@ func StartServerWith(ctx context.Context, bin, dir, objects string, args ...stri
 	// Own process group, so a crash of porthole does not leave its pods'
 	// processes behind after Stop.
 	s.cmd.SysProcAttr = OwnGroup()
-	if err := s.cmd.Start(); err != nil {
+	if err := startHeld(s.cmd, s.exited); err != nil {
 		return nil, fmt.Errorf("start porthole: %w", err)
 	}
 	s.group = NewProcGroup(s.cmd)
