@@ -16,9 +16,9 @@ const ConfigMaps Resource = "configmaps"
 // MaxObjects of them would be too many.
 const MaxConfigMapTotal = 32 << 20
 
-// configMapBytes is the size of a ConfigMap's values.
-func configMapBytes(cm *kube.ConfigMap) int {
-	n := 0
+// configMapValues bounds the ConfigMaps' values together.
+var configMapValues = valueBudget{ConfigMaps, "ConfigMap", MaxConfigMapTotal, func(o Object) int {
+	cm, n := o.(*kube.ConfigMap), 0
 	for _, v := range cm.Data {
 		n += len(v)
 	}
@@ -26,19 +26,30 @@ func configMapBytes(cm *kube.ConfigMap) int {
 		n += len(v)
 	}
 	return n
+}}
+
+// valueBudget bounds the bytes of one kind's values (data), all its
+// objects together, so that a cluster of objects each within its own
+// bound still fits in memory.
+type valueBudget struct {
+	res   Resource
+	kind  string
+	limit int
+	size  func(Object) int
 }
 
-// checkConfigMapTotalLocked refuses cm when, in place of the ConfigMap of
-// its name, it would take the ConfigMaps past MaxConfigMapTotal.
-func (c *Cluster) checkConfigMapTotalLocked(cm *kube.ConfigMap) error {
-	total := configMapBytes(cm)
-	for k, o := range c.objs[ConfigMaps] {
-		if k != (key{cm.Namespace, cm.Name}) {
-			total += configMapBytes(o.(*kube.ConfigMap))
+// checkLocked refuses o when, in place of the object of its name, it
+// would take the kind's values past the budget.
+func (b valueBudget) checkLocked(c *Cluster, o Object) error {
+	m := o.Meta()
+	total := b.size(o)
+	for k, other := range c.objs[b.res] {
+		if k != (key{m.Namespace, m.Name}) {
+			total += b.size(other)
 		}
 	}
-	if total > MaxConfigMapTotal {
-		return fmt.Errorf("serve keeps at most %d bytes of ConfigMap values (this one would make %d): %w", MaxConfigMapTotal, total, ErrTooMany)
+	if total > b.limit {
+		return fmt.Errorf("serve keeps at most %d bytes of %s values (this one would make %d): %w", b.limit, b.kind, total, ErrTooMany)
 	}
 	return nil
 }
@@ -53,7 +64,7 @@ func (c *Cluster) seedConfigMapsLocked(cms []*kube.ConfigMap) error {
 		cm = clone(cm)
 		defaultMeta(&cm.ObjectMeta, now)
 		cm.TypeMeta = kube.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}
-		if err := c.checkConfigMapTotalLocked(cm); err != nil {
+		if err := configMapValues.checkLocked(c, cm); err != nil {
 			return err
 		}
 		if err := c.insert(ConfigMaps, cm); err != nil {
@@ -68,7 +79,7 @@ func (c *Cluster) CreateConfigMap(cm *kube.ConfigMap, opts ...WriteOptions) (*ku
 	cm = clone(cm)
 	err := c.create(ConfigMaps, &cm.ObjectMeta, cm.Validate, func() error {
 		cm.TypeMeta = kube.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}
-		return c.checkConfigMapTotalLocked(cm)
+		return configMapValues.checkLocked(c, cm)
 	}, cm, opts)
 	if err != nil {
 		return nil, err
@@ -140,7 +151,7 @@ func (c *Cluster) patchConfigMap(namespace, name string, apply func(doc any) (an
 	if err := kube.ValidateConfigMapUpdate(u, cm); err != nil {
 		return nil, invalidError(err)
 	}
-	if err := c.checkConfigMapTotalLocked(u); err != nil {
+	if err := configMapValues.checkLocked(c, u); err != nil {
 		return nil, err
 	}
 	u.ManagedFields = c.managedLocked(cm, u, p.ManagedFields, opts)

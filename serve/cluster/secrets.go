@@ -25,28 +25,14 @@ func warn(opts []WriteOptions, texts []string) {
 	}
 }
 
-func secretBytes(s *kube.Secret) int {
+// secretValues bounds the Secrets' values together.
+var secretValues = valueBudget{Secrets, "Secret", MaxSecretTotal, func(o Object) int {
 	n := 0
-	for _, v := range s.Data {
+	for _, v := range o.(*kube.Secret).Data {
 		n += len(v)
 	}
 	return n
-}
-
-// checkSecretTotalLocked refuses s when, in place of the Secret of its
-// name, it would take the Secrets past MaxSecretTotal.
-func (c *Cluster) checkSecretTotalLocked(s *kube.Secret) error {
-	total := secretBytes(s)
-	for k, o := range c.objs[Secrets] {
-		if k != (key{s.Namespace, s.Name}) {
-			total += secretBytes(o.(*kube.Secret))
-		}
-	}
-	if total > MaxSecretTotal {
-		return fmt.Errorf("serve keeps at most %d bytes of Secret values (this one would make %d): %w", MaxSecretTotal, total, ErrTooMany)
-	}
-	return nil
-}
+}}
 
 // seedSecretsLocked stores a manifest's Secrets, at New.
 func (c *Cluster) seedSecretsLocked(secrets []*kube.Secret) error {
@@ -59,7 +45,7 @@ func (c *Cluster) seedSecretsLocked(secrets []*kube.Secret) error {
 		}
 		defaultMeta(&s.ObjectMeta, now)
 		s.TypeMeta = kube.TypeMeta{Kind: "Secret", APIVersion: "v1"}
-		if err := c.checkSecretTotalLocked(s); err != nil {
+		if err := secretValues.checkLocked(c, s); err != nil {
 			return err
 		}
 		if err := c.insert(Secrets, s); err != nil {
@@ -76,7 +62,7 @@ func (c *Cluster) CreateSecret(s *kube.Secret, opts ...WriteOptions) (*kube.Secr
 	err := c.create(Secrets, &s.ObjectMeta, s.Validate, func() error {
 		s.TypeMeta = kube.TypeMeta{Kind: "Secret", APIVersion: "v1"}
 		warn(opts, kube.SecretWarnings(s))
-		return c.checkSecretTotalLocked(s)
+		return secretValues.checkLocked(c, s)
 	}, s, opts)
 	if err != nil {
 		return nil, err
@@ -160,7 +146,7 @@ func (c *Cluster) patchSecret(namespace, name string, apply func(doc any) (any, 
 		return nil, invalidError(err)
 	}
 	warn(opts, kube.SecretWarnings(u))
-	if err := c.checkSecretTotalLocked(u); err != nil {
+	if err := secretValues.checkLocked(c, u); err != nil {
 		return nil, err
 	}
 	u.ManagedFields = c.managedLocked(s, u, p.ManagedFields, opts)
