@@ -3,8 +3,6 @@ package apiserver
 import (
 	"strings"
 	"testing"
-
-	"k8s.io/client-go/rest"
 )
 
 // TestSameConfigMaps: ConfigMaps are refused on porthole serve as on the
@@ -15,10 +13,7 @@ import (
 func TestSameConfigMaps(t *testing.T) {
 	ensureServiceAccount(t)
 	srv := startServe(t)
-	ns := uniqueName("configmaps-")
-	for _, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
-		makeNamespace(t, cfg, ns)
-	}
+	ns := sameNamespace(t, srv, "configmaps-")
 	configMap := func(name, rest string) string {
 		return `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + name + `"},` + rest + "}"
 	}
@@ -41,8 +36,8 @@ func TestSameConfigMaps(t *testing.T) {
 		{"immutable: a bad key too", "PATCH", col + "/app", merge, `{"data":{"a b":"2"}}`},
 	}
 	for _, s := range steps {
-		want := sumUpSecret(t, env.cp.Config, s.method, s.path, s.ctype, s.body)
-		got := sumUpSecret(t, srv.Config, s.method, s.path, s.ctype, s.body)
+		want := sumUpData(t, env.cp.Config, s.method, s.path, s.ctype, s.body)
+		got := sumUpData(t, srv.Config, s.method, s.path, s.ctype, s.body)
 		t.Logf("%s: %s", s.name, want)
 		if got != want {
 			t.Errorf("%s: porthole answers\n%s\nthe API server\n%s", s.name, got, want)

@@ -24,9 +24,7 @@ func TestSameKubectlPrune(t *testing.T) {
 	servers := []string{env.adminKubeconfig, srv.Kubeconfig}
 	for _, k := range env.kubectls {
 		t.Run(k.Name(), func(t *testing.T) {
-			ns := uniqueName(fmt.Sprintf("prune-%d-", k.Minor))
-			makeNamespace(t, env.cp.Config, ns)
-			makeNamespace(t, srv.Config, ns)
+			ns := sameNamespace(t, srv, fmt.Sprintf("prune-%d-", k.Minor))
 			dir := t.TempDir()
 			objects := []string{
 				"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, labels: {set: a}}\ndata: {a: '1'}\n",

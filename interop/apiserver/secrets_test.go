@@ -29,10 +29,7 @@ import (
 func TestSameSecrets(t *testing.T) {
 	ensureServiceAccount(t)
 	srv := startServe(t)
-	ns := uniqueName("secrets-")
-	for _, cfg := range []*rest.Config{env.cp.Config, srv.Config} {
-		makeNamespace(t, cfg, ns)
-	}
+	ns := sameNamespace(t, srv, "secrets-")
 	crt, key, otherKey := pemPair(t)
 	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 	secret := func(name, typ, rest string) string {
@@ -108,8 +105,8 @@ func TestSameSecrets(t *testing.T) {
 		{"read once deleted", "GET", one("app"), "", ""},
 	}
 	for _, s := range steps {
-		want := sumUpSecret(t, env.cp.Config, s.method, s.path, s.ctype, s.body)
-		got := sumUpSecret(t, srv.Config, s.method, s.path, s.ctype, s.body)
+		want := sumUpData(t, env.cp.Config, s.method, s.path, s.ctype, s.body)
+		got := sumUpData(t, srv.Config, s.method, s.path, s.ctype, s.body)
 		t.Logf("%s: %s", s.name, want)
 		if got != want {
 			t.Errorf("%s: porthole answers\n%s\nthe API server\n%s", s.name, got, want)
@@ -117,11 +114,11 @@ func TestSameSecrets(t *testing.T) {
 	}
 }
 
-// sumUpSecret sends one request and sums up its answer: the status code
-// and warnings; a Status's reason, message and causes; a Secret's type,
-// immutability, data and stringData and its managedFields (without their
-// times); a list's names.
-func sumUpSecret(t *testing.T, cfg *rest.Config, method, path, ctype, body string) string {
+// sumUpData sends one request and sums up its answer: the status code
+// and warnings; a Status's reason, message and causes; a Secret's or
+// ConfigMap's type, immutability, data and stringData and its
+// managedFields (without their times); a list's names.
+func sumUpData(t *testing.T, cfg *rest.Config, method, path, ctype, body string) string {
 	t.Helper()
 	code, raw, warnings := sendWarned(t, cfg, method, path, ctype, body)
 	var b strings.Builder

@@ -38,3 +38,13 @@ func makeNamespace(t *testing.T, cfg *rest.Config, name string) {
 	}
 	t.Cleanup(func() { send(t, cfg, "DELETE", "/api/v1/namespaces/"+name, "", "") })
 }
+
+// sameNamespace makes a namespace of this run (see uniqueName) on both the
+// real API server and srv, and returns its name.
+func sameNamespace(t *testing.T, srv *harness.Server, prefix string) string {
+	t.Helper()
+	ns := uniqueName(prefix)
+	makeNamespace(t, env.cp.Config, ns)
+	makeNamespace(t, srv.Config, ns)
+	return ns
+}
